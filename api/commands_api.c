@@ -1,0 +1,651 @@
+/*
+ * commands_api.c — the write side of the HTTP API.
+ *
+ *   POST /api/v1/commands/{type}   one command
+ *   POST /api/v1/commands          an ordered batch (phones that queued commands offline)
+ *   GET  /api/v1/commands/{id}     the result of a command, once decided
+ *
+ * A command is checked here (auth, role, schema, Idempotency-Key, If-Match), produced to
+ * fofal.commands keyed by its aggregate id, and the request waits — bounded — for the
+ * decider's result on fofal.commands.results. The result is read with read_committed, so
+ * "accepted" is only ever said of events already committed in Kafka (guarantee 1). After
+ * the wait the answer is 202 with a Location to poll. A produce that Kafka does not
+ * acknowledge within FOFAL_API_PRODUCE_TIMEOUT_MS is 503 with Retry-After: the client
+ * retries with the same Idempotency-Key, which is safe whether or not the first attempt
+ * reached the log (guarantee 3).
+ *
+ * Threads: handlers and all waiter bookkeeping run on the loop thread. A poller thread
+ * serves producer delivery reports and a consumer thread reads results; both hand over to
+ * the loop with fofal__api_post(). A waiter lives in its request's memory pool, so a
+ * client that goes away takes its waiter with it (the pool's dispose callback unlinks it).
+ */
+#include "api.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEY 200               /* Idempotency-Key length */
+#define RESULT_CACHE_MAX 200000   /* results kept for GET and fast retries */
+#define RESULT_LOOKBACK_MS (10 * 60 * 1000)
+
+typedef struct batch batch_t;
+
+typedef struct waiter {
+  struct fofal_commands_api *ca;
+  h2o_req_t *req;            /* the request answered (single), or NULL for a batch item */
+  batch_t *batch;
+  int batch_idx;
+  struct waiter *next;       /* other waiters on the same key */
+  h2o_timeout_entry_t timeout;
+  int64_t start_us;
+  int linked, done;
+  char key[MAX_KEY + 80];
+} waiter_t;
+
+struct batch {
+  h2o_req_t *req;
+  int n, remaining, done;
+  json_t *results;           /* array, slot per command */
+  waiter_t **items;
+  h2o_timeout_entry_t timeout;
+  struct fofal_commands_api *ca;
+};
+
+typedef struct fofal_commands_api {
+  fofal_api_t *api;
+  fofal_kafka_t *producer, *results;
+  pthread_t poller, reader;
+  int poller_started, reader_started;
+  volatile int stop;
+  fofal_map_t *waiters;      /* result key → waiter_t * (list head); loop thread */
+  fofal_map_t *cache;        /* result key → result JSON (char *), "" while pending; loop thread */
+  char **ring;               /* FIFO of cache keys, to bound the cache */
+  size_t ring_head, ring_len;
+  h2o_timeout_t wait_timeout;
+} commands_api_t;
+
+/* ----------------------------------------------------------- result cache */
+
+static void cache_put(commands_api_t *ca, const char *key, const char *value) {
+  if (!fofal_map_get(ca->cache, key)) {
+    if (ca->ring_len == RESULT_CACHE_MAX) {
+      char *old = ca->ring[ca->ring_head];
+      free(fofal_map_take(ca->cache, old));
+      free(old);
+      ca->ring[ca->ring_head] = fofal_strdup(key);
+      ca->ring_head = (ca->ring_head + 1) % RESULT_CACHE_MAX;
+    } else {
+      ca->ring[(ca->ring_head + ca->ring_len++) % RESULT_CACHE_MAX] = fofal_strdup(key);
+    }
+  }
+  fofal_map_put(ca->cache, key, fofal_strdup(value));
+}
+
+/* ----------------------------------------------------------------- answers */
+
+static int http_status_of(json_t *res, const char **code) {
+  const char *st = json_string_value(json_object_get(res, "status"));
+  *code = json_string_value(json_object_get(res, "code"));
+  if (!st) return 500;
+  if (!strcmp(st, "accepted")) return 201;
+  if (!strcmp(st, "conflict")) return 409;
+  if (*code && !strcmp(*code, "not_found")) return 404;
+  if (*code && (!strcmp(*code, "already_exists"))) return 409;
+  if (*code && !strcmp(*code, "unknown_command_type")) return 404;
+  return 422;
+}
+
+static void count_result(int status) {
+  if (status == 201) atomic_fetch_add(&fofal__metrics.commands_accepted, 1);
+  else if (status == 409) atomic_fetch_add(&fofal__metrics.commands_conflict, 1);
+  else atomic_fetch_add(&fofal__metrics.commands_rejected, 1);
+}
+
+/* The body of an answer for a decided command, and its HTTP status. */
+static json_t *answer_body(json_t *res, int *status) {
+  const char *code;
+  *status = http_status_of(res, &code);
+  if (*status == 201) {
+    return json_pack("{s:O,s:O,s:O,s:O,s:O}", "command_id", json_object_get(res, "command_id"), "aggregate",
+                     json_object_get(res, "aggregate"), "version", json_object_get(res, "version"), "events",
+                     json_object_get(res, "events"), "position", json_object_get(res, "position"));
+  }
+  char type[160];
+  snprintf(type, sizeof type, "https://fofal.example/problems/%s", code ? code : "rejected");
+  json_t *p = json_pack("{s:s,s:i,s:s,s:s,s:O,s:O}", "type", type, "status", *status, "code", code ? code : "rejected",
+                        "detail", json_string_value(json_object_get(res, "detail")) ?: "rejected", "command_id",
+                        json_object_get(res, "command_id"), "aggregate", json_object_get(res, "aggregate"));
+  const char *keys[] = {"errors", "current_version", "expected_version"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (json_object_get(res, keys[i])) json_object_set(p, keys[i], json_object_get(res, keys[i]));
+  return p;
+}
+
+static void send_result(h2o_req_t *req, const char *result_json) {
+  json_t *res = json_loads(result_json, 0, NULL);
+  int status;
+  json_t *body = answer_body(res, &status);
+  const char *version_key = status == 201 ? "version" : "current_version";
+  count_result(status);
+  if (json_is_integer(json_object_get(res, version_key))) {
+    char etag[40];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_integer_value(json_object_get(res, version_key)));
+    fofal__add_header(req, "ETag", etag);
+  }
+  if (status == 201 && json_is_string(json_object_get(res, "position")))
+    fofal__add_header(req, "Fofal-Position", json_string_value(json_object_get(res, "position")));
+  fofal__send_body(req, status, status == 201 ? "application/json" : "application/problem+json", body);
+  json_decref(res);
+}
+
+static void unlink_waiter(commands_api_t *ca, waiter_t *w) {
+  if (!w->linked) return;
+  waiter_t *head = fofal_map_take(ca->waiters, w->key), **pp = &head;
+  while (*pp && *pp != w) pp = &(*pp)->next;
+  if (*pp) *pp = w->next;
+  if (head) fofal_map_put(ca->waiters, w->key, head);
+  w->linked = 0;
+  if (h2o_timeout_is_linked(&w->timeout)) h2o_timeout_unlink(&w->timeout);
+}
+
+static void batch_finish(batch_t *b) {
+  if (b->done) return;
+  b->done = 1;
+  if (h2o_timeout_is_linked(&b->timeout)) h2o_timeout_unlink(&b->timeout);
+  for (int i = 0; i < b->n; i++)
+    if (b->items[i]) unlink_waiter(b->ca, b->items[i]);
+  for (int i = 0; i < b->n; i++) {
+    json_t *slot = json_array_get(b->results, (size_t)i);
+    if (json_object_size(slot) == 0 && b->items[i]) {
+      char loc[MAX_KEY + 40];
+      const char *cmd_id = strchr(b->items[i]->key, '/') + 1;
+      snprintf(loc, sizeof loc, "/api/v1/commands/%s", cmd_id);
+      json_object_set_new(slot, "status", json_integer(202));
+      json_object_set_new(slot, "body", json_pack("{s:s,s:s,s:s}", "command_id", cmd_id, "state", "pending", "location", loc));
+    }
+  }
+  fofal__send_json(b->req, 200, json_pack("{s:O}", "results", b->results));
+  json_decref(b->results);
+  b->results = NULL;
+}
+
+/* Answers one waiter with a decided result (JSON text). */
+static void resolve(waiter_t *w, const char *result) {
+  commands_api_t *ca = w->ca;
+  unlink_waiter(ca, w);
+  w->done = 1;
+  fofal__observe_latency(fofal_mono_us() - w->start_us);
+  if (w->batch) {
+    batch_t *b = w->batch;
+    if (b->done) return;
+    json_t *res = json_loads(result, 0, NULL);
+    int status;
+    json_t *body = answer_body(res, &status);
+    count_result(status);
+    json_t *slot = json_array_get(b->results, (size_t)w->batch_idx);
+    json_object_set_new(slot, "status", json_integer(status));
+    json_object_set_new(slot, "body", body);
+    json_decref(res);
+    if (--b->remaining == 0) batch_finish(b);
+  } else {
+    send_result(w->req, result);
+  }
+}
+
+static void fail_unavailable(waiter_t *w, const char *detail) {
+  commands_api_t *ca = w->ca;
+  unlink_waiter(ca, w);
+  w->done = 1;
+  atomic_fetch_add(&fofal__metrics.commands_unavailable, 1);
+  if (w->batch) {
+    batch_t *b = w->batch;
+    if (b->done) return;
+    json_t *slot = json_array_get(b->results, (size_t)w->batch_idx);
+    json_object_set_new(slot, "status", json_integer(503));
+    json_object_set_new(slot, "body", json_pack("{s:s,s:s,s:i}", "code", "kafka_unavailable", "detail", detail, "status", 503));
+    if (--b->remaining == 0) batch_finish(b);
+    return;
+  }
+  fofal__add_header(w->req, "Retry-After", "1");
+  fofal__send_problem(w->req, 503, "kafka_unavailable", detail, NULL);
+}
+
+static void on_wait_timeout(h2o_timeout_entry_t *entry) {
+  waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, timeout, entry);
+  unlink_waiter(w->ca, w);
+  w->done = 1;
+  atomic_fetch_add(&fofal__metrics.commands_timeout, 1);
+  const char *cmd_id = strchr(w->key, '/') + 1;
+  char loc[MAX_KEY + 40];
+  snprintf(loc, sizeof loc, "/api/v1/commands/%s", cmd_id);
+  fofal__add_header(w->req, "Location", loc);
+  fofal__add_header(w->req, "Retry-After", "1");
+  fofal__send_json(w->req, 202, json_pack("{s:s,s:s,s:s}", "command_id", cmd_id, "state", "pending", "location", loc));
+}
+
+static void on_batch_timeout(h2o_timeout_entry_t *entry) {
+  batch_t *b = H2O_STRUCT_FROM_MEMBER(batch_t, timeout, entry);
+  batch_finish(b);
+}
+
+static void on_waiter_dispose(void *p) {
+  waiter_t *w = p;
+  if (!w->done) unlink_waiter(w->ca, w);
+}
+
+static void on_batch_dispose(void *p) {
+  batch_t *b = p;
+  if (h2o_timeout_is_linked(&b->timeout)) h2o_timeout_unlink(&b->timeout);
+  for (int i = 0; i < b->n; i++)
+    if (b->items[i] && !b->items[i]->done) unlink_waiter(b->ca, b->items[i]);
+  json_decref(b->results);
+  b->results = NULL;
+  b->done = 1;
+}
+
+/* ------------------------------------------------ from the Kafka threads */
+
+typedef struct {
+  char *key, *value;
+} result_msg_t;
+
+static void on_result_in_loop(fofal_api_t *api, void *arg) {
+  result_msg_t *m = arg;
+  commands_api_t *ca = api->cmds;
+  cache_put(ca, m->key, m->value);
+  waiter_t *w;
+  while ((w = fofal_map_get(ca->waiters, m->key))) resolve(w, m->value);
+  free(m->key);
+  free(m->value);
+  free(m);
+}
+
+typedef struct {
+  fofal_api_t *api;
+  char *key;
+  int err;
+} dr_msg_t;
+
+static void on_delivery_in_loop(fofal_api_t *api, void *arg) {
+  dr_msg_t *m = arg;
+  commands_api_t *ca = api->cmds;
+  if (m->err) {
+    waiter_t *w;
+    while ((w = fofal_map_get(ca->waiters, m->key)))
+      fail_unavailable(w, "Kafka did not acknowledge the command in time; retry with the same Idempotency-Key");
+    char *pending = fofal_map_get(ca->cache, m->key);
+    if (pending && !*pending) free(fofal_map_take(ca->cache, m->key));
+  }
+  free(m->key);
+  free(m);
+}
+
+static void on_delivery(void *opaque, int err, int32_t partition, int64_t offset) {
+  (void)partition;
+  (void)offset;
+  dr_msg_t *m = opaque;
+  m->err = err;
+  fofal__api_post(m->api, on_delivery_in_loop, m);
+}
+
+static void *poller_main(void *arg) {
+  commands_api_t *ca = arg;
+  while (!ca->stop) fofal_kafka_poll(ca->producer, 100);
+  return NULL;
+}
+
+static void *reader_main(void *arg) {
+  commands_api_t *ca = arg;
+  while (!ca->stop) {
+    fofal_kmsg_t m;
+    int rc = fofal_kafka_consume(ca->results, 100, &m);
+    if (rc <= 0) continue;
+    if (!m.eof && m.key && m.value) {
+      result_msg_t *r = fofal_malloc(sizeof *r);
+      r->key = fofal_strndup(m.key, m.key_len);
+      r->value = fofal_strndup(m.value, m.len);
+      fofal__api_post(ca->api, on_result_in_loop, r);
+    }
+    fofal_kafka_msg_release(&m);
+  }
+  return NULL;
+}
+
+/* ----------------------------------------------------------- the handlers */
+
+static int role_allowed(const json_t *schema, const char *role) {
+  const json_t *roles = json_object_get(schema, "x-fofal-roles");
+  size_t i;
+  json_t *r;
+  if (!json_is_array(roles)) return 0;
+  json_array_foreach(roles, i, r) if (json_is_string(r) && !strcmp(json_string_value(r), role)) return 1;
+  return 0;
+}
+
+static int valid_key(const char *k) {
+  size_t n = strlen(k);
+  if (n == 0 || n > MAX_KEY) return 0;
+  for (const char *p = k; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.:", *p)))
+      return 0;
+  return 1;
+}
+
+/* Parses If-Match: "7" (or W/"7"). 0 and *v, -1 when absent, -2 when malformed. */
+static int parse_if_match(const char *h, int64_t *v) {
+  if (!h) return -1;
+  if (!strncmp(h, "W/", 2)) h += 2;
+  size_t n = strlen(h);
+  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n > 21) return -2;
+  int64_t x = 0;
+  for (size_t i = 1; i < n - 1; i++) {
+    if (h[i] < '0' || h[i] > '9') return -2;
+    x = x * 10 + (h[i] - '0');
+  }
+  *v = x;
+  return 0;
+}
+
+typedef struct {
+  int status;
+  const char *code;
+  char detail[256];
+  json_t *extra;
+} problem_t;
+
+/* Checks and submits one command for `who`. On success returns the waiter (registered,
+ * produced) or — when the result is already known — sets *known to the result text. */
+static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *who, const char *type,
+                  const char *idem_key, int64_t expected, json_t *data, waiter_t *w, const char **known,
+                  problem_t *pb) {
+  fofal_api_t *api = ca->api;
+  *known = NULL;
+  const fofal_command_def_t *def = fofal_registry_find(api->registry, type);
+  if (!def) {
+    *pb = (problem_t){404, "unknown_command_type", "", NULL};
+    snprintf(pb->detail, sizeof pb->detail, "there is no command type \"%.100s\"", type);
+    return -1;
+  }
+  if (!role_allowed(fofal_registry_schema(api->registry, type), who->role)) {
+    *pb = (problem_t){403, "forbidden", "", NULL};
+    snprintf(pb->detail, sizeof pb->detail, "role %s may not send %s", who->role, type);
+    return -1;
+  }
+  if (!idem_key || !valid_key(idem_key)) {
+    *pb = (problem_t){400, "idempotency_key_required",
+                      "send an Idempotency-Key of 1 to 200 characters from A-Z a-z 0-9 - _ . :", NULL};
+    return -1;
+  }
+  json_t *errors = NULL;
+  int vrc = fofal_registry_validate(api->registry, type, data, &errors);
+  if (vrc) {
+    *pb = (problem_t){422, "invalid_command", "the command does not match its schema", NULL};
+    pb->extra = json_pack("{s:o}", "errors", errors ? errors : json_array());
+    return -1;
+  }
+  char agg[FOFAL_UUID_LEN + 1];
+  if (fofal_command_aggregate_id(def, who->tenant, idem_key, data, agg)) {
+    *pb = (problem_t){422, "invalid_command", "", NULL};
+    snprintf(pb->detail, sizeof pb->detail, "\"%s\" must name the aggregate (a UUID)", def->aggregate_key);
+    return -1;
+  }
+  fofal_result_key(who->tenant, idem_key, w->key, sizeof w->key);
+  const char *cached = fofal_map_get(ca->cache, w->key);
+  if (cached && *cached) {
+    atomic_fetch_add(&fofal__metrics.commands_duplicate, 1);
+    *known = cached;
+    return 0;
+  }
+  if (!fofal__kafka_up(api)) {
+    *pb = (problem_t){503, "kafka_unavailable", "Kafka is not reachable; retry with the same Idempotency-Key", NULL};
+    return -1;
+  }
+  char actor[200];
+  snprintf(actor, sizeof actor, "u:%s/%s", who->subject, who->role);
+  char corr[FOFAL_UUID_LEN + 1];
+  const char *corr_h = req ? fofal__req_header(req, "X-Correlation-Id") : NULL;
+  if (!corr_h || !fofal_uuid_valid(corr_h)) {
+    fofal_uuid7(corr);
+    corr_h = corr;
+  }
+  fofal_cmd_t cmd = {.id = idem_key, .type = type, .tenant = who->tenant, .actor = actor, .aggregate = agg,
+                     .expected_version = expected, .issued_us = fofal_now_us(), .correlation_id = corr_h, .data = data};
+  char *buf = fofal_command_encode(&cmd);
+  dr_msg_t *dm = fofal_malloc(sizeof *dm);
+  dm->api = api;
+  dm->key = fofal_strdup(w->key);
+  dm->err = 0;
+  char err[256];
+  int rc = fofal_kafka_produce(ca->producer, FOFAL_TOPIC_COMMANDS, -1, agg, strlen(agg), buf, strlen(buf), NULL, 0,
+                               on_delivery, dm, err, sizeof err);
+  free(buf);
+  if (rc) {
+    free(dm->key);
+    free(dm);
+    *pb = (problem_t){503, "kafka_unavailable", "the command queue is full; retry with the same Idempotency-Key", NULL};
+    return -1;
+  }
+  if (!cached) cache_put(ca, w->key, "");
+  w->ca = ca;
+  w->start_us = fofal_mono_us();
+  waiter_t *head = fofal_map_take(ca->waiters, w->key);
+  w->next = head;
+  fofal_map_put(ca->waiters, w->key, w);
+  w->linked = 1;
+  return 0;
+}
+
+static void send_pb(h2o_req_t *req, problem_t *pb) {
+  if (pb->status == 503) fofal__add_header(req, "Retry-After", "1");
+  fofal__send_problem(req, pb->status, pb->code, pb->detail, pb->extra);
+}
+
+int fofal__on_command(h2o_handler_t *self, h2o_req_t *req) {
+  fofal_api_t *api = API_OF(self);
+  commands_api_t *ca = api->cmds;
+  fofal_principal_t who;
+  atomic_fetch_add(&fofal__metrics.requests, 1);
+  if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+    fofal__send_problem(req, 405, "method_not_allowed", "use POST to send a command", NULL);
+    return 0;
+  }
+  if (fofal__authenticate(api, req, &who)) return 0;
+  static const char prefix[] = "/api/v1/commands/";
+  size_t plen = req->path_normalized.len;
+  if (plen <= sizeof prefix - 1 || plen - (sizeof prefix - 1) > 100) {
+    fofal__send_problem(req, 404, "unknown_command_type", "no such command type", NULL);
+    return 0;
+  }
+  char type[128];
+  memcpy(type, req->path_normalized.base + sizeof prefix - 1, plen - (sizeof prefix - 1));
+  type[plen - (sizeof prefix - 1)] = '\0';
+  json_t *data = fofal__read_json(req, FOFAL_COMMAND_MAX_BYTES);
+  if (!data) return 0;
+  int64_t expected = -1;
+  int im = parse_if_match(fofal__req_header(req, "If-Match"), &expected);
+  if (im == -2) {
+    json_decref(data);
+    fofal__send_problem(req, 400, "malformed_if_match", "If-Match must be a quoted aggregate version, e.g. \"7\"", NULL);
+    return 0;
+  }
+  waiter_t *w = h2o_mem_alloc_shared(&req->pool, sizeof *w, on_waiter_dispose);
+  memset(w, 0, sizeof *w);
+  w->req = req;
+  w->ca = ca;
+  const char *known;
+  problem_t pb = {0};
+  if (submit(ca, req, &who, type, fofal__req_header(req, "Idempotency-Key"), im ? -1 : expected, data, w, &known, &pb)) {
+    w->done = 1;
+    send_pb(req, &pb);
+  } else if (known) {
+    w->done = 1;
+    send_result(req, known);
+  } else {
+    w->timeout.cb = on_wait_timeout;
+    h2o_timeout_link(api->ctx.loop, &ca->wait_timeout, &w->timeout);
+  }
+  json_decref(data);
+  return 0;
+}
+
+int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req) {
+  fofal_api_t *api = API_OF(self);
+  commands_api_t *ca = api->cmds;
+  fofal_principal_t who;
+  atomic_fetch_add(&fofal__metrics.requests, 1);
+  if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+    fofal__send_problem(req, 405, "method_not_allowed", "use POST to send a batch of commands", NULL);
+    return 0;
+  }
+  if (fofal__authenticate(api, req, &who)) return 0;
+  json_t *body = fofal__read_json(req, FOFAL_API_MAX_BODY);
+  if (!body) return 0;
+  json_t *list = json_object_get(body, "commands");
+  size_t n = json_array_size(list);
+  if (!json_is_array(list) || n == 0 || n > FOFAL_API_MAX_BATCH) {
+    json_decref(body);
+    fofal__send_problem(req, 422, "invalid_batch", "send {\"commands\": [...]} with 1 to 100 commands", NULL);
+    return 0;
+  }
+  batch_t *b = h2o_mem_alloc_shared(&req->pool, sizeof *b, on_batch_dispose);
+  memset(b, 0, sizeof *b);
+  b->req = req;
+  b->ca = ca;
+  b->n = (int)n;
+  b->results = json_array();
+  b->items = h2o_mem_alloc_pool(&req->pool, n * sizeof *b->items);
+  for (size_t i = 0; i < n; i++) {
+    json_t *c = json_array_get(list, i), *slot = json_object();
+    json_array_append_new(b->results, slot);
+    b->items[i] = NULL;
+    const char *type = json_string_value(json_object_get(c, "type"));
+    const char *key = json_string_value(json_object_get(c, "idempotency_key"));
+    json_t *data = json_object_get(c, "data");
+    json_t *ifm = json_object_get(c, "if_match");
+    json_object_set_new(slot, "idempotency_key", key ? json_string(key) : json_null());
+    problem_t pb = {0};
+    const char *known = NULL;
+    if (!json_is_object(c) || !type || !json_is_object(data) || (ifm && !json_is_integer(ifm))) {
+      pb = (problem_t){422, "invalid_batch_item", "each command is {type, idempotency_key, data, if_match?}", NULL};
+    } else {
+      waiter_t *w = h2o_mem_alloc_pool(&req->pool, sizeof *w);
+      memset(w, 0, sizeof *w);
+      w->batch = b;
+      w->batch_idx = (int)i;
+      w->ca = ca;
+      if (!submit(ca, NULL, &who, type, key, ifm ? json_integer_value(ifm) : -1, data, w, &known, &pb)) {
+        if (known) {
+          json_t *res = json_loads(known, 0, NULL);
+          int st;
+          json_object_set_new(slot, "body", answer_body(res, &st));
+          json_object_set_new(slot, "status", json_integer(st));
+          json_decref(res);
+        } else {
+          b->items[i] = w;
+          b->remaining++;
+        }
+        continue;
+      }
+    }
+    json_t *p = json_pack("{s:s,s:s,s:i}", "code", pb.code, "detail", pb.detail, "status", pb.status);
+    if (pb.extra) {
+      json_object_update(p, pb.extra);
+      json_decref(pb.extra);
+    }
+    json_object_set_new(slot, "status", json_integer(pb.status));
+    json_object_set_new(slot, "body", p);
+  }
+  json_decref(body);
+  if (b->remaining == 0) {
+    batch_finish(b);
+  } else {
+    b->timeout.cb = on_batch_timeout;
+    h2o_timeout_link(api->ctx.loop, &ca->wait_timeout, &b->timeout);
+  }
+  return 0;
+}
+
+int fofal__on_command_status(h2o_handler_t *self, h2o_req_t *req) {
+  fofal_api_t *api = API_OF(self);
+  fofal_principal_t who;
+  atomic_fetch_add(&fofal__metrics.requests, 1);
+  if (fofal__authenticate(api, req, &who)) return 0;
+  static const char prefix[] = "/api/v1/commands/";
+  size_t plen = req->path_normalized.len - (sizeof prefix - 1);
+  char id[MAX_KEY + 1], key[MAX_KEY + 80];
+  if (plen == 0 || plen > MAX_KEY) {
+    fofal__send_problem(req, 404, "unknown_command", "no such command", NULL);
+    return 0;
+  }
+  memcpy(id, req->path_normalized.base + sizeof prefix - 1, plen);
+  id[plen] = '\0';
+  fofal_result_key(who.tenant, id, key, sizeof key);
+  const char *r = fofal_map_get(api->cmds->cache, key);
+  if (!r) {
+    fofal__send_problem(req, 404, "unknown_command", "this API instance has not seen that command recently", NULL);
+  } else if (!*r) {
+    fofal__add_header(req, "Retry-After", "1");
+    fofal__send_json(req, 202, json_pack("{s:s,s:s}", "command_id", id, "state", "pending"));
+  } else {
+    json_t *res = json_loads(r, 0, NULL);
+    int st;
+    json_t *body = answer_body(res, &st);
+    fofal__send_json(req, 200, json_pack("{s:s,s:i,s:o}", "state", "decided", "status", st, "result", body));
+    json_decref(res);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------- life cycle */
+
+int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen) {
+  int rc;
+  commands_api_t *ca = fofal_calloc(1, sizeof *ca);
+  api->cmds = ca;
+  ca->api = api;
+  ca->waiters = fofal_map_new(NULL);
+  ca->cache = fofal_map_new(free);
+  ca->ring = fofal_calloc(RESULT_CACHE_MAX, sizeof *ca->ring);
+  h2o_timeout_init(api->ctx.loop, &ca->wait_timeout, (uint64_t)api->conf.wait_ms);
+  fofal_kafka_opts_t po = {.brokers = api->conf.brokers, .client_id = "fofal-api", .linger_ms = 1,
+                           .message_timeout_ms = (int)api->conf.produce_timeout_ms};
+  fofal_kafka_opts_t co = {.brokers = api->conf.brokers, .client_id = "fofal-api-results", .read_committed = 1};
+  if ((rc = fofal_kafka_producer_new(&ca->producer, &po, errbuf, errlen)) ||
+      (rc = fofal_kafka_consumer_new(&ca->results, &co, errbuf, errlen)))
+    return rc;
+  int n = fofal_kafka_partition_count(ca->producer, FOFAL_TOPIC_RESULTS, 10000, errbuf, errlen);
+  if (n < 0) return n;
+  int32_t *parts = fofal_calloc((size_t)n, sizeof *parts);
+  int64_t *offs = fofal_calloc((size_t)n, sizeof *offs);
+  int64_t since = fofal_now_us() / 1000 - RESULT_LOOKBACK_MS;
+  for (int i = 0; i < n && !rc; i++) {
+    parts[i] = i;
+    rc = fofal_kafka_offset_for_time(ca->producer, FOFAL_TOPIC_RESULTS, i, since, &offs[i], 10000, errbuf, errlen);
+  }
+  if (!rc) rc = fofal_kafka_assign(ca->results, FOFAL_TOPIC_RESULTS, parts, offs, n, errbuf, errlen);
+  free(parts);
+  free(offs);
+  if (rc) return rc;
+  if (pthread_create(&ca->poller, NULL, poller_main, ca) || pthread_create(&ca->reader, NULL, reader_main, ca))
+    return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot start the Kafka threads");
+  ca->poller_started = ca->reader_started = 1;
+  return 0;
+}
+
+void fofal__commands_api_stop(fofal_api_t *api) {
+  commands_api_t *ca = api->cmds;
+  if (!ca) return;
+  ca->stop = 1;
+  if (ca->poller_started) pthread_join(ca->poller, NULL);
+  if (ca->reader_started) pthread_join(ca->reader, NULL);
+  fofal_kafka_free(ca->results);
+  fofal_kafka_free(ca->producer);
+  fofal_map_free(ca->waiters);
+  fofal_map_free(ca->cache);
+  for (size_t i = 0; i < ca->ring_len; i++) free(ca->ring[(ca->ring_head + i) % RESULT_CACHE_MAX]);
+  free(ca->ring);
+  free(ca);
+  api->cmds = NULL;
+}

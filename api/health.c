@@ -1,0 +1,150 @@
+/*
+ * health.c — /healthz, /readyz and /metrics.
+ *
+ * A health thread checks Kafka (metadata of fofal.commands), PostgreSQL (SELECT 1) and
+ * Redis (PING) every second, each bounded by a short timeout, and publishes the outcome
+ * in atomics; the handlers only read them, so a dead dependency never blocks a request.
+ * /readyz is 503 with Retry-After while any dependency is down.
+ */
+#include "api.h"
+#include "projections.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int fofal__redis_ping(const char *addr, int timeout_ms);
+
+fofal_api_metrics_t fofal__metrics;
+
+/* Upper bounds (ms) of the latency histogram buckets; the last is +Inf. */
+static const double bucket_ms[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000};
+#define NBUCKET (sizeof bucket_ms / sizeof bucket_ms[0])
+
+void fofal__observe_latency(int64_t us) {
+  size_t i = 0;
+  while (i < NBUCKET && (double)us / 1000.0 > bucket_ms[i]) i++;
+  atomic_fetch_add(&fofal__metrics.latency_bucket[i], 1);
+  atomic_fetch_add(&fofal__metrics.latency_sum_us, us);
+  atomic_fetch_add(&fofal__metrics.latency_count, 1);
+}
+
+typedef struct fofal_health {
+  pthread_t thread;
+  int started;
+  volatile int stop;
+  atomic_int kafka, pg, redis;
+  fofal_kafka_t *admin;
+  fofal_pg_t *pg_conn;
+  fofal_api_t *api;
+} health_t;
+
+static void check_once(health_t *h) {
+  char err[256];
+  int n = fofal_kafka_partition_count(h->admin, FOFAL_TOPIC_COMMANDS, 1000, err, sizeof err);
+  atomic_store(&h->kafka, n > 0);
+  if (!h->pg_conn) fofal_pg_connect(&h->pg_conn, h->api->conf.pg_dsn, err, sizeof err);
+  int pg_ok = h->pg_conn && fofal_pg_ping(h->pg_conn);
+  if (!pg_ok && h->pg_conn) {
+    fofal_pg_close(h->pg_conn);
+    h->pg_conn = NULL;
+  }
+  atomic_store(&h->pg, pg_ok);
+  atomic_store(&h->redis, fofal__redis_ping(h->api->conf.redis_addr, 500));
+}
+
+static void *health_main(void *arg) {
+  health_t *h = arg;
+  while (!h->stop) {
+    check_once(h);
+    for (int i = 0; i < 10 && !h->stop; i++) usleep(100 * 1000);
+  }
+  return NULL;
+}
+
+int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen) {
+  health_t *h = fofal_calloc(1, sizeof *h);
+  api->health = h;
+  h->api = api;
+  fofal_kafka_opts_t o = {.brokers = api->conf.brokers, .client_id = "fofal-api-health"};
+  int rc = fofal_kafka_producer_new(&h->admin, &o, errbuf, errlen);
+  if (rc) return rc;
+  check_once(h);
+  if (pthread_create(&h->thread, NULL, health_main, h)) return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot start the health thread");
+  h->started = 1;
+  return 0;
+}
+
+void fofal__health_stop(fofal_api_t *api) {
+  health_t *h = api->health;
+  if (!h) return;
+  h->stop = 1;
+  if (h->started) pthread_join(h->thread, NULL);
+  fofal_kafka_free(h->admin);
+  fofal_pg_close(h->pg_conn);
+  free(h);
+  api->health = NULL;
+}
+
+int fofal__kafka_up(fofal_api_t *api) { return api->health && atomic_load(&api->health->kafka); }
+
+int fofal__on_healthz(h2o_handler_t *self, h2o_req_t *req) {
+  (void)self;
+  fofal__send_json(req, 200, json_pack("{s:s}", "status", "alive"));
+  return 0;
+}
+
+int fofal__on_readyz(h2o_handler_t *self, h2o_req_t *req) {
+  health_t *h = API_OF(self)->health;
+  int k = atomic_load(&h->kafka), p = atomic_load(&h->pg), r = atomic_load(&h->redis);
+  json_t *body = json_pack("{s:s,s:{s:s,s:s,s:s}}", "status", k && p && r ? "ready" : "unavailable", "checks", "kafka",
+                           k ? "up" : "down", "postgresql", p ? "up" : "down", "redis", r ? "up" : "down");
+  if (!(k && p && r)) fofal__add_header(req, "Retry-After", "1");
+  fofal__send_json(req, k && p && r ? 200 : 503, body);
+  return 0;
+}
+
+int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req) {
+  health_t *h = API_OF(self)->health;
+  fofal_api_metrics_t *m = &fofal__metrics;
+  size_t cap = 8192, len = 0;
+  char *buf = h2o_mem_alloc_pool(&req->pool, cap);
+#define OUT(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
+  OUT("# HELP fofal_api_requests_total HTTP requests handled by the command API.\n# TYPE fofal_api_requests_total counter\n");
+  OUT("fofal_api_requests_total %lld\n", atomic_load(&m->requests));
+  OUT("# HELP fofal_api_responses_total Responses by status class.\n# TYPE fofal_api_responses_total counter\n");
+  OUT("fofal_api_responses_total{class=\"2xx\"} %lld\n", atomic_load(&m->responses_2xx));
+  OUT("fofal_api_responses_total{class=\"4xx\"} %lld\n", atomic_load(&m->responses_4xx));
+  OUT("fofal_api_responses_total{class=\"5xx\"} %lld\n", atomic_load(&m->responses_5xx));
+  OUT("# HELP fofal_api_commands_total Commands by outcome.\n# TYPE fofal_api_commands_total counter\n");
+  OUT("fofal_api_commands_total{outcome=\"accepted\"} %lld\n", atomic_load(&m->commands_accepted));
+  OUT("fofal_api_commands_total{outcome=\"rejected\"} %lld\n", atomic_load(&m->commands_rejected));
+  OUT("fofal_api_commands_total{outcome=\"conflict\"} %lld\n", atomic_load(&m->commands_conflict));
+  OUT("fofal_api_commands_total{outcome=\"pending_202\"} %lld\n", atomic_load(&m->commands_timeout));
+  OUT("fofal_api_commands_total{outcome=\"unavailable\"} %lld\n", atomic_load(&m->commands_unavailable));
+  OUT("fofal_api_commands_total{outcome=\"duplicate\"} %lld\n", atomic_load(&m->commands_duplicate));
+  OUT("# HELP fofal_api_command_seconds Time from a command's arrival to its decided result.\n"
+      "# TYPE fofal_api_command_seconds histogram\n");
+  long long cum = 0;
+  for (size_t i = 0; i < NBUCKET; i++) {
+    cum += atomic_load(&m->latency_bucket[i]);
+    OUT("fofal_api_command_seconds_bucket{le=\"%g\"} %lld\n", bucket_ms[i] / 1000.0, cum);
+  }
+  cum += atomic_load(&m->latency_bucket[NBUCKET]);
+  OUT("fofal_api_command_seconds_bucket{le=\"+Inf\"} %lld\n", cum);
+  OUT("fofal_api_command_seconds_sum %.6f\n", (double)atomic_load(&m->latency_sum_us) / 1e6);
+  OUT("fofal_api_command_seconds_count %lld\n", atomic_load(&m->latency_count));
+  OUT("# HELP fofal_dependency_up 1 when the dependency answered the last health check.\n# TYPE fofal_dependency_up gauge\n");
+  OUT("fofal_dependency_up{dependency=\"kafka\"} %d\n", atomic_load(&h->kafka));
+  OUT("fofal_dependency_up{dependency=\"postgresql\"} %d\n", atomic_load(&h->pg));
+  OUT("fofal_dependency_up{dependency=\"redis\"} %d\n", atomic_load(&h->redis));
+#undef OUT
+  if (len >= cap) len = cap - 1;
+  req->res.status = 200;
+  req->res.reason = "OK";
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                 H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+  h2o_send_inline(req, buf, len);
+  return 0;
+}

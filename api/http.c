@@ -1,0 +1,144 @@
+/*
+ * http.c — response and request helpers shared by the handlers: JSON and problem+json
+ * bodies (RFC 9457), headers, query parameters, and capped JSON request bodies.
+ * Loop thread only.
+ */
+#include "api.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static const char *reason(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
+  case 413: return "Content Too Large";
+  case 415: return "Unsupported Media Type";
+  case 422: return "Unprocessable Content";
+  case 428: return "Precondition Required";
+  case 429: return "Too Many Requests";
+  case 503: return "Service Unavailable";
+  default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+void fofal__add_header(h2o_req_t *req, const char *name, const char *value) {
+  size_t nlen = strlen(name), vlen = strlen(value);
+  char *n = h2o_mem_alloc_pool(&req->pool, nlen + 1), *v = h2o_mem_alloc_pool(&req->pool, vlen + 1);
+  memcpy(n, name, nlen + 1);
+  memcpy(v, value, vlen + 1);
+  h2o_add_header_by_str(&req->pool, &req->res.headers, n, nlen, 1, NULL, v, vlen);
+}
+
+void fofal__send_body(h2o_req_t *req, int status, const char *ctype, json_t *body) {
+  char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(body);
+  size_t len = s ? strlen(s) : 0;
+  char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
+  memcpy(copy, s ? s : "", len + 1);
+  free(s);
+  req->res.status = status;
+  req->res.reason = reason(status);
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+  if (status >= 200 && status < 300) atomic_fetch_add(&fofal__metrics.responses_2xx, 1);
+  else if (status < 500) atomic_fetch_add(&fofal__metrics.responses_4xx, 1);
+  else atomic_fetch_add(&fofal__metrics.responses_5xx, 1);
+  h2o_send_inline(req, copy, len);
+}
+
+void fofal__send_json(h2o_req_t *req, int status, json_t *body) { fofal__send_body(req, status, "application/json", body); }
+
+void fofal__send_problem(h2o_req_t *req, int status, const char *code, const char *detail, json_t *extra) {
+  char type[160];
+  snprintf(type, sizeof type, "https://fofal.example/problems/%s", code);
+  json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", type, "title", reason(status), "status", status, "code",
+                        code, "detail", detail);
+  if (extra) {
+    json_object_update(p, extra);
+    json_decref(extra);
+  }
+  fofal__send_body(req, status, "application/problem+json", p);
+}
+
+const char *fofal__req_header(h2o_req_t *req, const char *name) {
+  char lower[64];
+  size_t n = strlen(name);
+  if (n >= sizeof lower) return NULL;
+  for (size_t k = 0; k <= n; k++) lower[k] = (char)tolower((unsigned char)name[k]);
+  ssize_t i = h2o_find_header_by_str(&req->headers, lower, n, -1);
+  if (i < 0) return NULL;
+  h2o_iovec_t v = req->headers.entries[i].value;
+  char *s = h2o_mem_alloc_pool(&req->pool, v.len + 1);
+  memcpy(s, v.base, v.len);
+  s[v.len] = '\0';
+  return s;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = tolower(c);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+const char *fofal__query_param(h2o_req_t *req, const char *name) {
+  if (req->query_at == SIZE_MAX) return NULL;
+  const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+  size_t nlen = strlen(name);
+  while (q < end) {
+    const char *amp = memchr(q, '&', (size_t)(end - q));
+    if (!amp) amp = end;
+    const char *eq = memchr(q, '=', (size_t)(amp - q));
+    if (eq && (size_t)(eq - q) == nlen && !memcmp(q, name, nlen)) {
+      char *out = h2o_mem_alloc_pool(&req->pool, (size_t)(amp - eq));
+      size_t o = 0;
+      for (const char *p = eq + 1; p < amp; p++) {
+        if (*p == '%' && amp - p >= 3 && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+          out[o++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+          p += 2;
+        } else {
+          out[o++] = *p == '+' ? ' ' : *p;
+        }
+      }
+      out[o] = '\0';
+      return out;
+    }
+    q = amp + 1;
+  }
+  return NULL;
+}
+
+json_t *fofal__read_json(h2o_req_t *req, size_t cap) {
+  if (req->entity.len > cap) {
+    char d[96];
+    snprintf(d, sizeof d, "the body is %zu bytes; at most %zu are accepted", req->entity.len, cap);
+    fofal__send_problem(req, 413, "body_too_large", d, NULL);
+    return NULL;
+  }
+  ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+  if (ct >= 0) {
+    h2o_iovec_t v = req->headers.entries[ct].value;
+    if (!(v.len >= 16 && !strncasecmp(v.base, "application/json", 16))) {
+      fofal__send_problem(req, 415, "unsupported_media_type", "send the body as application/json", NULL);
+      return NULL;
+    }
+  }
+  json_error_t jerr;
+  json_t *o = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!o || !json_is_object(o)) {
+    char d[256];
+    snprintf(d, sizeof d, "the body is not a JSON object%s%s", o ? "" : ": ", o ? "" : jerr.text);
+    json_decref(o);
+    fofal__send_problem(req, 400, "malformed_json", d, NULL);
+    return NULL;
+  }
+  return o;
+}

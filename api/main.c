@@ -1,0 +1,236 @@
+/*
+ * main.c — fofal-api: the HTTP/1.1 + HTTP/2 server (h2o, libh2o-evloop).
+ *
+ * Serves h2c (prior knowledge and Upgrade) on FOFAL_HTTP_PORT and, when a certificate is
+ * configured, TLS with ALPN h2 on FOFAL_HTTPS_PORT. One event loop on the main thread
+ * runs every handler; Kafka and health work run on helper threads (api.h). Bodies are
+ * capped by h2o itself (413) before any handler sees them. SIGINT/SIGTERM stop the loop;
+ * in-flight waiters are dropped, which is safe: their commands are idempotent.
+ */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static fofal_api_conf_t conf;
+
+static fofal_setting_t settings[] = {
+    {"FOFAL_HTTP_LISTEN", FOFAL_SET_STR, "127.0.0.1", 0, 0, "Address to listen on (IPv4).", &conf.listen},
+    {"FOFAL_HTTP_PORT", FOFAL_SET_INT, "8080", 1, 65535, "Port for HTTP/1.1 and h2c.", &conf.http_port},
+    {"FOFAL_HTTPS_PORT", FOFAL_SET_INT, "0", 0, 65535, "Port for TLS (HTTP/2 via ALPN, and HTTP/1.1); 0 = off.",
+     &conf.https_port},
+    {"FOFAL_TLS_CERT", FOFAL_SET_STR, "", 0, 0, "PEM certificate chain for TLS.", &conf.tls_cert},
+    {"FOFAL_TLS_KEY", FOFAL_SET_STR, "", 0, 0, "PEM private key for TLS.", &conf.tls_key},
+    {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &conf.brokers},
+    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal dbname=fofal", 0, 0,
+     "libpq connection string of the read models.", &conf.pg_dsn},
+    {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port.", &conf.redis_addr},
+    {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the JSON Schemas.", &conf.schemas},
+    {"FOFAL_JWT_SECRET", FOFAL_SET_STR, NULL, 0, 0, "HMAC key of access tokens (HS256); at least 32 characters.",
+     &conf.jwt_secret},
+    {"FOFAL_JWT_ISSUER", FOFAL_SET_STR, "fofal", 0, 0, "Required `iss` of access tokens.", &conf.jwt_issuer},
+    {"FOFAL_JWT_AUDIENCE", FOFAL_SET_STR, "fofal-api", 0, 0, "Required `aud` of access tokens.", &conf.jwt_audience},
+    {"FOFAL_API_COMMAND_WAIT_MS", FOFAL_SET_INT, "5000", 10, 60000,
+     "How long a command request waits for its decision before answering 202.", &conf.wait_ms},
+    {"FOFAL_API_PRODUCE_TIMEOUT_MS", FOFAL_SET_INT, "1500", 100, 30000,
+     "How long Kafka may take to acknowledge a command before the answer is 503.", &conf.produce_timeout_ms},
+    {"FOFAL_SWAGGER_UI_DIR", FOFAL_SET_STR, "/usr/lib/python3/dist-packages/flasgger/ui3/static", 0, 0,
+     "Folder with swagger-ui-bundle.js and swagger-ui.css (Debian package python3-flasgger).", &conf.swagger_dir},
+    {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &conf.log_level},
+};
+#define NSET (sizeof settings / sizeof settings[0])
+
+/* ------------------------------------------------------ loop messages */
+
+typedef struct {
+  h2o_multithread_message_t super;
+  void (*fn)(fofal_api_t *api, void *arg);
+  void *arg;
+} post_t;
+
+static fofal_api_t *the_api;
+
+void fofal__api_post(fofal_api_t *api, void (*fn)(fofal_api_t *api, void *arg), void *arg) {
+  post_t *m = fofal_calloc(1, sizeof *m);
+  m->fn = fn;
+  m->arg = arg;
+  h2o_multithread_send_message(&api->receiver, &m->super);
+}
+
+static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages) {
+  (void)receiver;
+  while (!h2o_linklist_is_empty(messages)) {
+    post_t *m = H2O_STRUCT_FROM_MEMBER(post_t, super.link, messages->next);
+    h2o_linklist_unlink(&m->super.link);
+    m->fn(the_api, m->arg);
+    free(m);
+  }
+}
+
+/* ------------------------------------------------------------ routing */
+
+static int path_is(h2o_req_t *req, const char *p) { return h2o_memis(req->path_normalized.base, req->path_normalized.len, p, strlen(p)); }
+
+static int method_is(h2o_req_t *req, const char *m) { return h2o_memis(req->method.base, req->method.len, m, strlen(m)); }
+
+static int on_request(h2o_handler_t *self, h2o_req_t *req) {
+  static const char cmds[] = "/api/v1/commands";
+  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
+  int get = method_is(req, "GET") || method_is(req, "HEAD");
+  if (path_is(req, "/healthz") && get) return fofal__on_healthz(self, req);
+  if (path_is(req, "/readyz") && get) return fofal__on_readyz(self, req);
+  if (path_is(req, "/metrics") && get) return fofal__on_metrics(self, req);
+  if (path_is(req, "/api/v1/openapi.json") && get) return fofal__on_openapi(self, req);
+  if ((path_is(req, "/api/docs") || path_is(req, "/api/docs/")) && get) return fofal__on_docs(self, req);
+  if (path_is(req, cmds)) return fofal__on_command_batch(self, req);
+  if (req->path_normalized.len > sizeof cmds && !memcmp(req->path_normalized.base, cmds, sizeof cmds - 1) &&
+      req->path_normalized.base[sizeof cmds - 1] == '/') {
+    if (get) return fofal__on_command_status(self, req);
+    return fofal__on_command(self, req);
+  }
+  fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
+  return 0;
+}
+
+/* ------------------------------------------------------------ sockets */
+
+
+static void on_accept(h2o_socket_t *listener, const char *err) {
+  if (err) return;
+  h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+  if (!sock) return;
+  h2o_accept(listener->data, sock);
+}
+
+static int listen_on(fofal_api_t *api, const char *addr, int port, h2o_accept_ctx_t *actx, char *errbuf, size_t errlen) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_HTTP_LISTEN=%s is not an IPv4 address", addr);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+  if (fd < 0) return fofal_err(errbuf, errlen, FOFAL_EIO, "socket: %s", strerror(errno));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 1024)) {
+    int e = errno;
+    close(fd);
+    return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot listen on %s:%d: %s", addr, port, strerror(e));
+  }
+  h2o_socket_t *sock = h2o_evloop_socket_create(api->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+  sock->data = actx;
+  h2o_socket_read_start(sock, on_accept);
+  return 0;
+}
+
+static SSL_CTX *tls_context(const char *cert, const char *key, char *errbuf, size_t errlen) {
+  SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+  SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION);
+  SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1 || SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1) {
+    char e[256];
+    ERR_error_string_n(ERR_get_error(), e, sizeof e);
+    SSL_CTX_free(ssl);
+    fofal_err(errbuf, errlen, FOFAL_ECONFIG, "TLS certificate %s / key: %s", cert, e);
+    return NULL;
+  }
+  h2o_ssl_register_alpn_protocols(ssl, h2o_http2_alpn_protocols);
+  return ssl;
+}
+
+int main(int argc, char **argv) {
+  char err[512];
+  int rc = 1;
+  fofal_api_t *api = fofal_calloc(1, sizeof *api);
+  the_api = api;
+  int lrc = fofal_settings_load(settings, NSET, argc, argv,
+                                "Usage: fofal-api [--config FILE] [--option=value ...]\n\n"
+                                "The FOFAL HTTP API: commands in, queries out (HTTP/1.1, h2c, TLS with ALPN h2).",
+                                err, sizeof err);
+  if (lrc == 1) {
+    free(api);
+    return 0;
+  }
+  if (lrc) {
+    fprintf(stderr, "fofal-api: %s\n", err);
+    free(api);
+    return 2;
+  }
+  api->conf = conf;
+  fofal_log_init("fofal-api", conf.log_level);
+  if (strlen(conf.jwt_secret) < 32) {
+    LOG_ERROR("refusing to start: FOFAL_JWT_SECRET must be at least 32 characters");
+    goto out;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  if (fofal_registry_load(&api->registry, conf.schemas, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    goto out;
+  }
+  api->openapi = fofal__openapi_build(api->registry);
+
+  h2o_config_init(&api->config);
+  api->config.max_request_entity_size = FOFAL_API_MAX_BODY;
+  h2o_hostconf_t *host = h2o_config_register_host(&api->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  h2o_pathconf_t *pc = h2o_config_register_path(host, "/api/docs/static", 0);
+  h2o_file_register(pc, conf.swagger_dir, NULL, NULL, 0);
+  pc = h2o_config_register_path(host, "/", 0);
+  fofal_handler_t *h = (fofal_handler_t *)h2o_create_handler(pc, sizeof *h);
+  h->super.on_req = on_request;
+  h->api = api;
+
+  h2o_context_init(&api->ctx, h2o_evloop_create(), &api->config);
+  api->queue = h2o_multithread_create_queue(api->ctx.loop);
+  h2o_multithread_register_receiver(api->queue, &api->receiver, on_messages);
+
+  if (fofal__health_start(api, err, sizeof err) || fofal__commands_api_start(api, err, sizeof err)) {
+    LOG_ERROR("cannot start: %s", err);
+    goto out;
+  }
+  api->accept_plain = (h2o_accept_ctx_t){.ctx = &api->ctx, .hosts = api->config.hosts};
+  if (listen_on(api, conf.listen, (int)conf.http_port, &api->accept_plain, err, sizeof err)) {
+    LOG_ERROR("cannot start: %s", err);
+    goto out;
+  }
+  if (conf.https_port && *conf.tls_cert) {
+    SSL_CTX *ssl = tls_context(conf.tls_cert, conf.tls_key, err, sizeof err);
+    api->accept_tls = (h2o_accept_ctx_t){.ctx = &api->ctx, .hosts = api->config.hosts, .ssl_ctx = ssl};
+    if (!ssl || listen_on(api, conf.listen, (int)conf.https_port, &api->accept_tls, err, sizeof err)) {
+      LOG_ERROR("cannot start: %s", err);
+      goto out;
+    }
+  }
+  LOG_INFO("listening on http://%s:%lld (HTTP/1.1, h2c)%s", conf.listen, conf.http_port,
+           conf.https_port && *conf.tls_cert ? " and TLS (ALPN h2)" : "");
+  while (!stop_requested) h2o_evloop_run(api->ctx.loop, 100);
+  LOG_INFO("stopping");
+  rc = 0;
+out:
+  fofal__commands_api_stop(api);
+  fofal__health_stop(api);
+  if (api->queue) {
+    /* Deliver what the helper threads posted before they stopped, then drop the queue. */
+    h2o_evloop_run(api->ctx.loop, 0);
+    h2o_multithread_unregister_receiver(api->queue, &api->receiver);
+    h2o_multithread_destroy_queue(api->queue);
+  }
+  fofal_registry_free(api->registry);
+  free(api->openapi);
+  fofal_settings_free(settings, NSET);
+  free(api);
+  return rc;
+}

@@ -1,0 +1,123 @@
+/*
+ * commands.h — what a command is, how one is checked, and the deciders.
+ *
+ * The only header of commands/ that other folders include. A command type is declared
+ * once, in a module's table (production_order.c …): its name, the property of its data
+ * that names the aggregate, its JSON Schema under schemas/<module>/commands/, the roles
+ * that may send it, and its decider. A decider is a pure function of (aggregate state,
+ * command) → events and the new state, or a rejection: no I/O, no clock, no randomness,
+ * so that deciding again after an aborted transaction gives the same answer.
+ */
+#ifndef FOFAL_COMMANDS_H
+#define FOFAL_COMMANDS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "events.h"
+
+#define FOFAL_COMMAND_MAX_BYTES (64 * 1024)   /* one command's JSON, as received */
+
+/* A command as the decider sees it. Everything is borrowed from the message it came from. */
+typedef struct {
+  const char *id;            /* client-generated idempotency key */
+  const char *type;          /* "production.order.create" */
+  const char *tenant;
+  const char *actor;
+  const char *aggregate;     /* aggregate id (the Kafka key) */
+  int64_t expected_version;  /* -1: any */
+  int64_t issued_us;         /* when the API accepted it: deciders use it as "now" */
+  const char *correlation_id;
+  const json_t *data;
+} fofal_cmd_t;
+
+/* A decision. On success `events` is a new array of {"type": "...", "data": {...}} and
+ * `state` the new aggregate state (new reference). On rejection both are NULL and `code`
+ * (a stable snake_case word) and `detail` say why. */
+typedef struct {
+  json_t *events;
+  json_t *state;
+  char code[64];
+  char detail[256];
+} fofal_decision_t;
+
+/* (state or NULL for a new aggregate, version) → decision. Returns 0 or FOFAL_EREJECTED. */
+typedef int (*fofal_decide_fn)(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out);
+
+typedef struct {
+  const char *type;          /* "<module>.<aggregate>.<verb>" */
+  const char *aggregate_key; /* property of data holding the aggregate id */
+  int creates;               /* 1: the aggregate must not exist yet */
+  const char *summary;       /* one line, for the OpenAPI document */
+  fofal_decide_fn decide;
+} fofal_command_def_t;
+
+/* The command registry: every module's command types with their compiled schemas. Loaded
+ * once at start-up from `schemas_dir` (the source tree's schemas/); read-only afterwards
+ * and safe to share between threads. */
+typedef struct fofal_registry fofal_registry_t;
+int fofal_registry_load(fofal_registry_t **out, const char *schemas_dir, char *errbuf, size_t errlen);
+void fofal_registry_free(fofal_registry_t *reg);
+/* The definition of `type` (borrowed, lives as long as the registry) or NULL. */
+const fofal_command_def_t *fofal_registry_find(const fofal_registry_t *reg, const char *type);
+/* The raw JSON Schema of a command type (borrowed) or NULL, for docs. */
+const json_t *fofal_registry_schema(const fofal_registry_t *reg, const char *type);
+/* Calls fn for each command type, in table order. */
+void fofal_registry_each(const fofal_registry_t *reg, void (*fn)(void *opaque, const fofal_command_def_t *def), void *opaque);
+/* Validates a command's data against its schema. 0 if valid; FOFAL_ESCHEMA with *errors a
+ * new array of {"pointer","keyword","message"} (caller decrefs); FOFAL_ETOODEEP. */
+int fofal_registry_validate(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors);
+/* The module part of a command type ("production.order.create" → "production"). */
+int fofal_command_module(const char *type, char *out, size_t outlen);
+
+/* The aggregate id of a command: data[aggregate_key] if present, else — for a creating
+ * command — an id derived from tenant and command id, so that a retried create lands on the
+ * same aggregate and partition. out[37]. 0 or FOFAL_EINVAL (missing or not a UUID). */
+int fofal_command_aggregate_id(const fofal_command_def_t *def, const char *tenant, const char *command_id,
+                               const json_t *data, char out[FOFAL_UUID_LEN + 1]);
+
+/* The command message on fofal.commands: encode (new string) and decode (into *cmd, whose
+ * strings point into *holder, a new reference the caller decrefs). */
+char *fofal_command_encode(const fofal_cmd_t *cmd);
+int fofal_command_decode(fofal_cmd_t *cmd, json_t **holder, const char *buf, size_t len, char *errbuf, size_t errlen);
+
+/* Module tables. */
+extern const fofal_command_def_t fofal_production_commands[];
+extern const int fofal_production_commands_n;
+
+/* Helpers for deciders. */
+void fofal_decision_reject(fofal_decision_t *out, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fofal_decision_emit(fofal_decision_t *out, const char *type, json_t *data /* stolen */);
+
+#endif
+
+/* ------------------------------------------------------------ the decider process
+ * The stream processor behind fofal-decider (processor.c). One instance runs one loop on
+ * one thread; several instances share the partitions of fofal.commands through the
+ * consumer group "fofal-decider". */
+typedef struct {
+  const char *brokers;
+  const char *instance_id;       /* unique per process: names the transactional.id */
+  const fofal_registry_t *registry;
+  int max_batch;                 /* commands per transaction */
+  int batch_wait_ms;             /* how long to gather a batch once one command arrived */
+  long long idempotency_window_s;/* how long a command id is remembered */
+  volatile int *stop;            /* set to non-zero to stop after the current batch */
+} fofal_processor_opts_t;
+
+typedef struct {
+  long long commands, accepted, rejected, duplicates, conflicts, batches, aborts;
+  long long aggregates;          /* live aggregates held */
+  long long state_bytes;         /* bytes held for aggregate state */
+} fofal_processor_stats_t;
+
+typedef struct fofal_processor fofal_processor_t;
+int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o, char *errbuf, size_t errlen);
+/* Runs until *stop or a fatal error (FOFAL_EFENCED, FOFAL_ECONFIG). */
+int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen);
+void fofal_processor_stats(const fofal_processor_t *p, fofal_processor_stats_t *st);
+void fofal_processor_free(fofal_processor_t *p);
+
+/* The result record on fofal.commands.results: key "<tenant>/<command id>". */
+void fofal_result_key(const char *tenant, const char *command_id, char *out, size_t outlen);

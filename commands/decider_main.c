@@ -1,0 +1,102 @@
+/*
+ * decider_main.c — fofal-decider: the process around the stream processor.
+ *
+ * Reads its settings, refuses to start if an event topic could lose events, loads and
+ * compiles the command schemas, then runs the processor until SIGINT/SIGTERM. It exits
+ * non-zero on a fatal error (fenced, lost state) so that its supervisor restarts it; a
+ * restart recovers from Kafka alone.
+ */
+#include "commands.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static volatile int stop;
+static void on_signal(int sig) {
+  (void)sig;
+  stop = 1;
+}
+
+static char *brokers, *instance, *schemas, *log_level;
+static long long max_batch, batch_wait_ms, window_s, stats_s;
+
+static fofal_setting_t settings[] = {
+    {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    {"FOFAL_DECIDER_INSTANCE", FOFAL_SET_STR, "1", 0, 0,
+     "Stable id of this decider instance; names its transactional.id, so a restarted instance fences its "
+     "predecessor.",
+     &instance},
+    {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the JSON Schemas.", &schemas},
+    {"FOFAL_DECIDER_MAX_BATCH", FOFAL_SET_INT, "2000", 1, 100000, "Commands decided per Kafka transaction, at most.",
+     &max_batch},
+    {"FOFAL_DECIDER_BATCH_WAIT_MS", FOFAL_SET_INT, "3", 0, 1000,
+     "How long to gather more commands once one arrived (latency vs throughput).", &batch_wait_ms},
+    {"FOFAL_IDEMPOTENCY_WINDOW_S", FOFAL_SET_INT, "86400", 60, 30 * 86400,
+     "How long a command id is remembered: a retry within it returns the first result.", &window_s},
+    {"FOFAL_STATS_INTERVAL_S", FOFAL_SET_INT, "60", 0, 86400, "Log processing counters this often (0: never).",
+     &stats_s},
+    {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
+};
+#define NSET (sizeof settings / sizeof settings[0])
+
+int main(int argc, char **argv) {
+  char err[512];
+  int rc = 1;
+  fofal_registry_t *reg = NULL;
+  fofal_processor_t *p = NULL;
+  fofal_kafka_t *admin = NULL;
+  int lrc = fofal_settings_load(settings, NSET,
+                                argc, argv,
+                                "Usage: fofal-decider [--config FILE] [--option=value ...]\n\n"
+                                "Decides commands from fofal.commands into events, exactly once (DESIGN.md).",
+                                err, sizeof err);
+  if (lrc == 1) return 0;
+  if (lrc) {
+    fprintf(stderr, "fofal-decider: %s\n", err);
+    return 2;
+  }
+  fofal_log_init("fofal-decider", log_level);
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  signal(SIGPIPE, SIG_IGN);
+
+  fofal_topic_spec_t specs[32];
+  int n = fofal_topics_all(specs, 32, 1);
+  fofal_kafka_opts_t ao = {.brokers = brokers, .client_id = "fofal-decider-admin"};
+  if (fofal_kafka_producer_new(&admin, &ao, err, sizeof err) || fofal_topics_ensure(admin, specs, n, 0, NULL, NULL, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    goto out;
+  }
+  fofal_kafka_free(admin);
+  admin = NULL;
+  if (fofal_registry_load(&reg, schemas, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    goto out;
+  }
+  fofal_processor_opts_t po = {.brokers = brokers, .instance_id = instance, .registry = reg, .max_batch = (int)max_batch,
+                               .batch_wait_ms = (int)batch_wait_ms, .idempotency_window_s = window_s, .stop = &stop};
+  if (fofal_processor_new(&p, &po, err, sizeof err)) {
+    LOG_ERROR("cannot start: %s", err);
+    goto out;
+  }
+  LOG_INFO("deciding commands from %s (instance %s, batches of up to %lld)", FOFAL_TOPIC_COMMANDS, instance, max_batch);
+  if (fofal_processor_run(p, err, sizeof err)) {
+    LOG_ERROR("stopping: %s", err);
+    goto out;
+  }
+  rc = 0;
+out:
+  if (p) {
+    fofal_processor_stats_t st;
+    fofal_processor_stats(p, &st);
+    LOG_INFO("stopped: %lld commands, %lld accepted, %lld rejected, %lld conflicts, %lld duplicates, %lld batches, %lld aborts",
+             st.commands, st.accepted, st.rejected, st.conflicts, st.duplicates, st.batches, st.aborts);
+  }
+  fofal_processor_free(p);
+  fofal_kafka_free(admin);
+  fofal_registry_free(reg);
+  fofal_settings_free(settings, NSET);
+  return rc;
+}

@@ -1,0 +1,605 @@
+/*
+ * processor.c — the decider's stream processor: fofal.commands in, events out, exactly once.
+ *
+ * Role. Each instance is a member of the consumer group "fofal-decider". The owner of a
+ * partition of fofal.commands is the single writer of every aggregate whose id hashes
+ * there. It keeps, per owned partition, the state of those aggregates and the results of
+ * recent commands (for idempotency) in memory.
+ *
+ * Recovery. On assignment it first fetches the group's committed offsets (which waits
+ * for in-flight transactions to settle), then reads the compacted fofal.decider.state
+ * partition of the same number (one record per aggregate: tenant, version, state) and the
+ * fofal.commands.results partition over the idempotency window. Nothing replays history.
+ *
+ * One transaction per batch. For a batch of commands it writes the events
+ * (fofal.<module>.events, key = aggregate id), the new aggregate states, the command
+ * results and the consumed offsets in ONE Kafka transaction. Event offsets are needed in
+ * the results (the position token), so the events are flushed before the results are
+ * written, still inside the transaction. If the transaction must abort, every in-memory
+ * change of the batch is undone, the consumer rewinds to the committed offsets and the
+ * batch is decided again: a command is never decided twice into the log. A fenced
+ * producer (another instance took over) is fatal: the process exits and restarts.
+ *
+ * Threads: all of it runs on the caller's thread; librdkafka has its own.
+ */
+#include "commands.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROUP_ID "fofal-decider"
+#define TXN_TIMEOUT_MS 30000
+
+typedef struct {
+  char *result;     /* result JSON once final; NULL while pending in this batch */
+  int64_t at_us;
+  int pend;         /* index in the batch while pending, else -1 */
+} idem_t;
+
+typedef struct {
+  fofal_map_t *aggs; /* aggregate id → record JSON {"tenant","v","s"} (char *) */
+  fofal_map_t *idem; /* "tenant/command id" → idem_t * */
+  int owned;
+} part_t;
+
+typedef enum { ST_NONE, ST_ACCEPTED, ST_REJECTED, ST_CONFLICT, ST_DUP } status_t;
+
+typedef struct {
+  fofal_kmsg_t msg;
+  status_t status;
+  json_t *result;        /* built during processing; position added after the flush */
+  char module[32];
+  int32_t ev_partition;
+  int64_t ev_offset;
+  int ev_err;
+  int dup_of;            /* ST_DUP within the same batch: index of the first */
+  char key[256];
+} pend_t;
+
+typedef struct {
+  int part, is_idem;
+  char *key;
+  void *old;             /* previous value (record string or idem_t *), NULL = absent */
+} undo_t;
+
+struct fofal_processor {
+  fofal_processor_opts_t o;
+  fofal_kafka_t *consumer, *producer, *reader;
+  int nparts;
+  part_t *parts;
+  pend_t *pend;
+  int npend;
+  undo_t *undo;
+  int nundo, capundo;
+  fofal_processor_stats_t st;
+  char errbuf[512];
+  int fatal;
+};
+
+static void free_idem(void *v) {
+  idem_t *e = v;
+  if (e) free(e->result);
+  free(e);
+}
+
+void fofal_result_key(const char *tenant, const char *command_id, char *out, size_t outlen) {
+  snprintf(out, outlen, "%s/%s", tenant, command_id);
+}
+
+/* ------------------------------------------------------------------ undo */
+
+static void remember(fofal_processor_t *p, int part, int is_idem, const char *key) {
+  fofal_map_t *m = is_idem ? p->parts[part].idem : p->parts[part].aggs;
+  if (p->nundo == p->capundo) {
+    p->capundo = p->capundo ? p->capundo * 2 : 256;
+    p->undo = fofal_realloc(p->undo, (size_t)p->capundo * sizeof *p->undo);
+  }
+  undo_t *u = &p->undo[p->nundo++];
+  u->part = part;
+  u->is_idem = is_idem;
+  u->key = fofal_strdup(key);
+  u->old = fofal_map_take(m, key); /* we own the old value until commit or rollback */
+}
+
+static void undo_commit(fofal_processor_t *p) {
+  for (int i = 0; i < p->nundo; i++) {
+    if (p->undo[i].is_idem) free_idem(p->undo[i].old);
+    else free(p->undo[i].old);
+    free(p->undo[i].key);
+  }
+  p->nundo = 0;
+}
+
+static void undo_rollback(fofal_processor_t *p) {
+  for (int i = p->nundo - 1; i >= 0; i--) {
+    undo_t *u = &p->undo[i];
+    fofal_map_t *m = u->is_idem ? p->parts[u->part].idem : p->parts[u->part].aggs;
+    void *cur = fofal_map_take(m, u->key);
+    if (u->is_idem) free_idem(cur);
+    else free(cur);
+    if (u->old) fofal_map_put(m, u->key, u->old);
+    free(u->key);
+  }
+  p->nundo = 0;
+}
+
+/* -------------------------------------------------------------- recovery */
+
+static void drop_partition(fofal_processor_t *p, int part) {
+  if (part < 0 || part >= p->nparts) return;
+  fofal_map_free(p->parts[part].aggs);
+  fofal_map_free(p->parts[part].idem);
+  p->parts[part].aggs = fofal_map_new(free);
+  p->parts[part].idem = fofal_map_new(free_idem);
+  p->parts[part].owned = 0;
+}
+
+/* Reads one partition of a compacted topic from `start` to its end, calling fn per record. */
+static int read_partition(fofal_processor_t *p, const char *topic, int32_t part, int64_t start,
+                          void (*fn)(fofal_processor_t *p, int part, const fofal_kmsg_t *m)) {
+  int64_t lo, hi;
+  int rc = fofal_kafka_watermarks(p->reader, topic, part, &lo, &hi, 10000, p->errbuf, sizeof p->errbuf);
+  if (rc) return rc;
+  if (start == FOFAL_OFFSET_BEGINNING) start = lo;
+  if (hi <= start) return 0;
+  if ((rc = fofal_kafka_assign(p->reader, topic, &part, &start, 1, p->errbuf, sizeof p->errbuf))) return rc;
+  int64_t deadline = fofal_mono_us() + 120 * 1000000LL;
+  for (;;) {
+    fofal_kmsg_t m;
+    rc = fofal_kafka_consume(p->reader, 500, &m);
+    if (rc < 0) break;
+    if (rc == 0) {
+      if (fofal_mono_us() > deadline) {
+        rc = fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ETIMEDOUT, "reading %s[%d] took over 120 s", topic, part);
+        break;
+      }
+      continue;
+    }
+    int done = m.eof || m.offset >= hi - 1;
+    if (!m.eof && m.value) fn(p, part, &m);
+    fofal_kafka_msg_release(&m);
+    if (done) {
+      rc = 0;
+      break;
+    }
+  }
+  fofal_kafka_assign(p->reader, topic, NULL, NULL, 0, NULL, 0);
+  return rc;
+}
+
+static void load_state(fofal_processor_t *p, int part, const fofal_kmsg_t *m) {
+  if (!m->key) return;
+  char *key = fofal_strndup(m->key, m->key_len);
+  fofal_map_put(p->parts[part].aggs, key, fofal_strndup(m->value, m->len));
+  free(key);
+}
+
+static void load_result(fofal_processor_t *p, int part, const fofal_kmsg_t *m) {
+  if (!m->key) return;
+  char *key = fofal_strndup(m->key, m->key_len);
+  idem_t *e = fofal_calloc(1, sizeof *e);
+  e->result = fofal_strndup(m->value, m->len);
+  e->at_us = m->timestamp_ms * 1000;
+  e->pend = -1;
+  fofal_map_put(p->parts[part].idem, key, e);
+  free(key);
+}
+
+static void on_rebalance(void *opaque, int assign, const char *topic, const int32_t *parts, int n) {
+  fofal_processor_t *p = opaque;
+  if (!assign) {
+    for (int i = 0; i < n; i++) drop_partition(p, parts[i]);
+    /* Drop gathered commands of revoked partitions: their new owner decides them. */
+    int k = 0;
+    for (int i = 0; i < p->npend; i++) {
+      int revoked = 0;
+      for (int j = 0; j < n; j++) revoked |= p->pend[i].msg.partition == parts[j];
+      if (revoked) fofal_kafka_msg_release(&p->pend[i].msg);
+      else p->pend[k++] = p->pend[i];
+    }
+    p->npend = k;
+    LOG_INFO("revoked %d partition(s) of %s", n, topic);
+    return;
+  }
+  int64_t *offs = fofal_calloc((size_t)n, sizeof *offs);
+  int64_t t0 = fofal_mono_us();
+  int rc = fofal_kafka_committed(p->consumer, topic, parts, n, offs, 30000, p->errbuf, sizeof p->errbuf);
+  long long aggs = 0, results = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    int part = parts[i];
+    if (part >= p->nparts) {
+      rc = fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ECONFIG, "partition %d of %s beyond %s's %d", part, topic,
+                     FOFAL_TOPIC_STATE, p->nparts);
+      break;
+    }
+    drop_partition(p, part);
+    int64_t since;
+    if ((rc = read_partition(p, FOFAL_TOPIC_STATE, part, FOFAL_OFFSET_BEGINNING, load_state))) break;
+    rc = fofal_kafka_offset_for_time(p->reader, FOFAL_TOPIC_RESULTS, part,
+                                     (fofal_now_us() / 1000) - p->o.idempotency_window_s * 1000, &since, 10000,
+                                     p->errbuf, sizeof p->errbuf);
+    if (rc || (rc = read_partition(p, FOFAL_TOPIC_RESULTS, part, since, load_result))) break;
+    p->parts[part].owned = 1;
+    aggs += (long long)fofal_map_size(p->parts[part].aggs);
+    results += (long long)fofal_map_size(p->parts[part].idem);
+    fofal_kafka_consumer_set_offset(p->consumer, part, offs[i]);
+  }
+  free(offs);
+  if (rc) {
+    /* Without its state a partition cannot be decided: stop, and let a restart retry. */
+    LOG_ERROR("recovery of assigned partitions failed: %s", p->errbuf);
+    p->fatal = rc;
+    return;
+  }
+  LOG_INFO("assigned %d partition(s) of %s: recovered %lld aggregates and %lld recent results in %lld ms", n, topic,
+           aggs, results, (long long)((fofal_mono_us() - t0) / 1000));
+}
+
+/* -------------------------------------------------------------- deciding */
+
+static void on_event_delivered(void *opaque, int err, int32_t partition, int64_t offset) {
+  pend_t *pe = opaque;
+  if (err) pe->ev_err = err;
+  else if (offset > pe->ev_offset) {
+    pe->ev_offset = offset;
+    pe->ev_partition = partition;
+  }
+}
+
+static json_t *result_new(const fofal_cmd_t *cmd, const char *status) {
+  return json_pack("{s:s,s:s,s:s,s:s,s:s}", "command_id", cmd->id, "type", cmd->type, "tenant", cmd->tenant,
+                   "aggregate", cmd->aggregate, "status", status);
+}
+
+static void reject(pend_t *pe, const fofal_cmd_t *cmd, const char *code, const char *detail, json_t *errors) {
+  pe->status = ST_REJECTED;
+  pe->result = result_new(cmd, "rejected");
+  json_object_set_new(pe->result, "code", json_string(code));
+  json_object_set_new(pe->result, "detail", json_string(detail));
+  if (errors) json_object_set_new(pe->result, "errors", errors);
+}
+
+static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd, int64_t version, json_t *events) {
+  size_t i;
+  json_t *e, *summary = json_array();
+  char topic[64];
+  fofal_topic_events(pe->module, topic, sizeof topic);
+  json_array_foreach(events, i, e) {
+    char id[FOFAL_UUID_LEN + 1], seqs[24], ts[32], source[48];
+    fofal_uuid7(id);
+    snprintf(source, sizeof source, "/fofal/%s", pe->module);
+    fofal_event_t ev = {.id = id, .source = source, .type = (char *)json_string_value(json_object_get(e, "type")),
+                        .subject = (char *)cmd->aggregate, .time_us = fofal_now_us(), .tenant = (char *)cmd->tenant,
+                        .seq = version + (int64_t)i + 1, .actor = (char *)cmd->actor, .command_id = (char *)cmd->id,
+                        .correlation_id = (char *)cmd->correlation_id, .data = json_object_get(e, "data")};
+    char *buf = fofal_event_encode(&ev);
+    snprintf(seqs, sizeof seqs, "%lld", (long long)ev.seq);
+    fofal_time_format(ev.time_us, ts);
+    /* The Kafka protocol binding's headers, so tools route without parsing the body. */
+    fofal_kheader_t h[] = {{"ce_specversion", "1.0"}, {"ce_id", id},        {"ce_source", source},
+                           {"ce_type", ev.type},     {"ce_subject", ev.subject}, {"ce_time", ts},
+                           {"ce_fofaltenant", ev.tenant}, {"ce_fofalseq", seqs},
+                           {"content-type", "application/cloudevents+json; charset=UTF-8"}};
+    int rc = fofal_kafka_produce(p->producer, topic, -1, cmd->aggregate, strlen(cmd->aggregate), buf, strlen(buf), h,
+                                 (int)(sizeof h / sizeof h[0]), on_event_delivered, pe, p->errbuf, sizeof p->errbuf);
+    free(buf);
+    if (rc) {
+      json_decref(summary);
+      return rc;
+    }
+    json_array_append_new(summary, json_pack("{s:s,s:s,s:I}", "id", id, "type", ev.type, "seq", (json_int_t)ev.seq));
+  }
+  json_object_set_new(pe->result, "events", summary);
+  return 0;
+}
+
+/* Decides one command. Returns 0 (whatever the business outcome) or a Kafka error that
+ * aborts the batch. */
+static int decide_one(fofal_processor_t *p, int idx) {
+  pend_t *pe = &p->pend[idx];
+  int part = pe->msg.partition, rc = 0;
+  json_t *holder = NULL, *rec = NULL, *errors = NULL;
+  fofal_cmd_t cmd;
+  fofal_decision_t d = {0};
+  char err[256];
+
+  if (fofal_command_decode(&cmd, &holder, pe->msg.value, pe->msg.len, err, sizeof err)) {
+    fofal_kheader_t h[] = {{"fofal_dlq_reason", err}};
+    pe->status = ST_NONE;
+    LOG_WARN("malformed command at %s[%d]@%lld sent to %s: %s", pe->msg.topic, part, (long long)pe->msg.offset,
+             FOFAL_TOPIC_COMMANDS_DLQ, err);
+    rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_COMMANDS_DLQ, -1, pe->msg.key, pe->msg.key_len, pe->msg.value,
+                             pe->msg.len, h, 1, NULL, NULL, p->errbuf, sizeof p->errbuf);
+    goto out;
+  }
+  p->st.commands++;
+  fofal_result_key(cmd.tenant, cmd.id, pe->key, sizeof pe->key);
+  idem_t *seen = fofal_map_get(p->parts[part].idem, pe->key);
+  if (seen) {
+    pe->status = ST_DUP;
+    pe->dup_of = seen->pend;
+    if (seen->pend < 0) pe->result = json_loads(seen->result, 0, NULL);
+    p->st.duplicates++;
+    goto out;
+  }
+  remember(p, part, 1, pe->key);
+  idem_t *mine = fofal_calloc(1, sizeof *mine);
+  mine->pend = idx;
+  mine->at_us = fofal_now_us();
+  fofal_map_put(p->parts[part].idem, pe->key, mine);
+
+  const fofal_command_def_t *def = fofal_registry_find(p->o.registry, cmd.type);
+  if (!def || fofal_command_module(cmd.type, pe->module, sizeof pe->module) ||
+      fofal_topic_events(pe->module, err, sizeof err)) {
+    reject(pe, &cmd, "unknown_command_type", "no such command type", NULL);
+    goto out;
+  }
+  int vrc = fofal_registry_validate(p->o.registry, cmd.type, cmd.data, &errors);
+  if (vrc) {
+    reject(pe, &cmd, "invalid_command", "the command does not match its schema", errors);
+    errors = NULL;
+    goto out;
+  }
+  const char *recs = fofal_map_get(p->parts[part].aggs, cmd.aggregate);
+  int64_t version = 0;
+  const json_t *state = NULL;
+  if (recs) {
+    rec = json_loads(recs, 0, NULL);
+    if (!rec || strcmp(json_string_value(json_object_get(rec, "tenant")) ?: "", cmd.tenant)) {
+      /* Another tenant's aggregate is, to this tenant, not there at all. */
+      reject(pe, &cmd, def->creates ? "already_exists" : "not_found",
+             def->creates ? "an aggregate with this id exists" : "no such aggregate", NULL);
+      goto out;
+    }
+    version = json_integer_value(json_object_get(rec, "v"));
+    state = json_object_get(rec, "s");
+  }
+  if (def->creates && state) {
+    reject(pe, &cmd, "already_exists", "an aggregate with this id exists", NULL);
+    goto out;
+  }
+  if (!def->creates && !state) {
+    reject(pe, &cmd, "not_found", "no such aggregate", NULL);
+    goto out;
+  }
+  if (cmd.expected_version >= 0 && cmd.expected_version != version) {
+    pe->status = ST_CONFLICT;
+    pe->result = result_new(&cmd, "conflict");
+    json_object_set_new(pe->result, "code", json_string("version_conflict"));
+    json_object_set_new(pe->result, "detail", json_string("the aggregate changed since the version you read"));
+    json_object_set_new(pe->result, "current_version", json_integer(version));
+    json_object_set_new(pe->result, "expected_version", json_integer(cmd.expected_version));
+    goto out;
+  }
+  if (def->decide(&cmd, state, &d)) {
+    reject(pe, &cmd, d.code, d.detail, NULL);
+    goto out;
+  }
+  size_t nev = json_array_size(d.events);
+  pe->status = ST_ACCEPTED;
+  pe->result = result_new(&cmd, "accepted");
+  json_object_set_new(pe->result, "version", json_integer(version + (json_int_t)nev));
+  if ((rc = emit_events(p, pe, &cmd, version, d.events))) goto out;
+  json_t *nrec = json_pack("{s:s,s:I,s:O}", "tenant", cmd.tenant, "v", (json_int_t)(version + (json_int_t)nev), "s", d.state);
+  char *nrecs = json_dumps(nrec, JSON_COMPACT);
+  json_decref(nrec);
+  rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_STATE, part, cmd.aggregate, strlen(cmd.aggregate), nrecs,
+                           strlen(nrecs), NULL, 0, NULL, NULL, p->errbuf, sizeof p->errbuf);
+  if (rc) {
+    free(nrecs);
+    goto out;
+  }
+  remember(p, part, 0, cmd.aggregate);
+  fofal_map_put(p->parts[part].aggs, cmd.aggregate, nrecs);
+out:
+  json_decref(d.events);
+  json_decref(d.state);
+  json_decref(errors);
+  json_decref(rec);
+  json_decref(holder);
+  return rc;
+}
+
+/* Completes results (positions), records them for idempotency and writes them. */
+static int write_results(fofal_processor_t *p) {
+  int rc = 0;
+  for (int i = 0; i < p->npend && !rc; i++) {
+    pend_t *pe = &p->pend[i];
+    if (pe->status == ST_NONE) continue;
+    if (pe->status == ST_ACCEPTED) {
+      if (pe->ev_err)
+        return fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_EABORT, "an event of command %s was not delivered", pe->key);
+      char pos[96];
+      snprintf(pos, sizeof pos, "%s:%d:%lld", pe->module, pe->ev_partition, (long long)pe->ev_offset);
+      json_object_set_new(pe->result, "position", json_string(pos));
+    }
+    if (pe->status == ST_DUP && !pe->result && pe->dup_of >= 0) pe->result = json_incref(p->pend[pe->dup_of].result);
+    if (!pe->result) continue;
+    char *s = json_dumps(pe->result, JSON_COMPACT);
+    if (pe->status != ST_DUP) {
+      idem_t *e = fofal_map_get(p->parts[pe->msg.partition].idem, pe->key);
+      if (e) {
+        free(e->result);
+        e->result = fofal_strdup(s);
+        e->pend = -1;
+      }
+      if (pe->status == ST_ACCEPTED) p->st.accepted++;
+      else if (pe->status == ST_CONFLICT) p->st.conflicts++;
+      else p->st.rejected++;
+    }
+    /* A duplicate's result is written again so that a waiting API instance hears it. */
+    rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_RESULTS, pe->msg.partition, pe->key, strlen(pe->key), s,
+                             strlen(s), NULL, 0, NULL, NULL, p->errbuf, sizeof p->errbuf);
+    free(s);
+  }
+  return rc;
+}
+
+static void clear_batch(fofal_processor_t *p) {
+  for (int i = 0; i < p->npend; i++) {
+    fofal_kafka_msg_release(&p->pend[i].msg);
+    json_decref(p->pend[i].result);
+  }
+  p->npend = 0;
+}
+
+static int run_batch(fofal_processor_t *p) {
+  int rc;
+  if ((rc = fofal_kafka_txn_begin(p->producer, p->errbuf, sizeof p->errbuf))) return rc;
+  for (int i = 0; i < p->npend && !rc; i++) rc = decide_one(p, i);
+  if (!rc && fofal_kafka_flush(p->producer, TXN_TIMEOUT_MS))
+    rc = fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_EABORT, "events not delivered within %d ms", TXN_TIMEOUT_MS);
+  if (!rc) rc = write_results(p);
+  for (int attempt = 0; !rc || rc == FOFAL_ETIMEDOUT; attempt++) {
+    rc = fofal_kafka_txn_commit(p->producer, p->consumer, TXN_TIMEOUT_MS, p->errbuf, sizeof p->errbuf);
+    if (rc != FOFAL_ETIMEDOUT || attempt >= 3) break;
+  }
+  if (!rc) {
+    undo_commit(p);
+    p->st.batches++;
+    return 0;
+  }
+  if (rc == FOFAL_EFENCED) return rc;
+  LOG_WARN("aborting a batch of %d commands: %s", p->npend, p->errbuf);
+  p->st.aborts++;
+  undo_rollback(p);
+  char e2[256];
+  int arc = fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, e2, sizeof e2);
+  if (arc == FOFAL_EFENCED) return fofal_err(p->errbuf, sizeof p->errbuf, arc, "%s", e2);
+  if (arc) LOG_WARN("abort: %s", e2);
+  /* Rewind: the batch is read and decided again from the committed offsets. */
+  if ((arc = fofal_kafka_rewind_to_committed(p->consumer, 30000, e2, sizeof e2))) LOG_WARN("%s", e2);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- life */
+
+int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o, char *errbuf, size_t errlen) {
+  int rc;
+  fofal_processor_t *p = fofal_calloc(1, sizeof *p);
+  p->o = *o;
+  if (p->o.max_batch <= 0) p->o.max_batch = 1000;
+  if (p->o.batch_wait_ms <= 0) p->o.batch_wait_ms = 5;
+  if (p->o.idempotency_window_s <= 0) p->o.idempotency_window_s = 24 * 3600;
+  p->pend = fofal_calloc((size_t)p->o.max_batch, sizeof *p->pend);
+  char txid[160], client[160];
+  snprintf(txid, sizeof txid, "fofal-decider-%s", o->instance_id);
+  snprintf(client, sizeof client, "fofal-decider-%s", o->instance_id);
+  fofal_kafka_opts_t po = {.brokers = o->brokers, .client_id = client, .transactional_id = txid, .linger_ms = 1};
+  fofal_kafka_opts_t co = {.brokers = o->brokers, .client_id = client, .group_id = GROUP_ID, .read_committed = 1,
+                           .rebalance = on_rebalance, .opaque = p};
+  fofal_kafka_opts_t ro = {.brokers = o->brokers, .client_id = client, .read_committed = 1, .partition_eof = 1};
+  if ((rc = fofal_kafka_producer_new(&p->producer, &po, errbuf, errlen)) ||
+      (rc = fofal_kafka_consumer_new(&p->consumer, &co, errbuf, errlen)) ||
+      (rc = fofal_kafka_consumer_new(&p->reader, &ro, errbuf, errlen)))
+    goto out;
+  int ncmd = fofal_kafka_partition_count(p->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
+  int nstate = fofal_kafka_partition_count(p->producer, FOFAL_TOPIC_STATE, 10000, errbuf, errlen);
+  int nres = fofal_kafka_partition_count(p->producer, FOFAL_TOPIC_RESULTS, 10000, errbuf, errlen);
+  if (ncmd < 0 || nstate < 0 || nres < 0) {
+    rc = ncmd < 0 ? ncmd : nstate < 0 ? nstate : nres;
+    goto out;
+  }
+  if (ncmd != nstate || ncmd != nres) {
+    rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "%s, %s and %s must have the same partition count (%d, %d, %d)",
+                   FOFAL_TOPIC_COMMANDS, FOFAL_TOPIC_STATE, FOFAL_TOPIC_RESULTS, ncmd, nstate, nres);
+    goto out;
+  }
+  p->nparts = ncmd;
+  p->parts = fofal_calloc((size_t)ncmd, sizeof *p->parts);
+  for (int i = 0; i < ncmd; i++) {
+    p->parts[i].aggs = fofal_map_new(free);
+    p->parts[i].idem = fofal_map_new(free_idem);
+  }
+  if ((rc = fofal_kafka_txn_init(p->producer, TXN_TIMEOUT_MS, errbuf, errlen))) goto out;
+  const char *topics[] = {FOFAL_TOPIC_COMMANDS};
+  rc = fofal_kafka_subscribe(p->consumer, topics, 1, errbuf, errlen);
+out:
+  if (rc) {
+    fofal_processor_free(p);
+    p = NULL;
+  }
+  *out = p;
+  return rc;
+}
+
+int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {
+  int rc = 0;
+  while (!*p->o.stop && !p->fatal) {
+    fofal_kmsg_t m;
+    int64_t deadline = 0;
+    /* Gather a batch: wait for a first command, then take what arrives within batch_wait_ms. */
+    while (p->npend < p->o.max_batch && !p->fatal) {
+      int timeout = deadline ? (int)((deadline - fofal_mono_us()) / 1000) : 100;
+      if (deadline && timeout <= 0) break;
+      rc = fofal_kafka_consume(p->consumer, timeout, &m);
+      if (rc < 0) {
+        p->fatal = rc;
+        fofal_err(p->errbuf, sizeof p->errbuf, rc, "fatal consumer error");
+        break;
+      }
+      if (rc == 0) {
+        if (!deadline) break;
+        continue;
+      }
+      if (m.eof) {
+        fofal_kafka_msg_release(&m);
+        continue;
+      }
+      pend_t *pe = &p->pend[p->npend++];
+      memset(pe, 0, sizeof *pe);
+      pe->msg = m;
+      pe->ev_offset = -1;
+      pe->dup_of = -1;
+      if (!deadline) deadline = fofal_mono_us() + (int64_t)p->o.batch_wait_ms * 1000;
+    }
+    if (p->fatal) break;
+    if (p->npend == 0) continue;
+    rc = run_batch(p);
+    clear_batch(p);
+    if (rc) {
+      p->fatal = rc;
+      break;
+    }
+  }
+  if (p->fatal) {
+    rc = fofal_err(errbuf, errlen, p->fatal, "%s", p->errbuf);
+  } else {
+    rc = 0;
+  }
+  return rc;
+}
+
+static void add_len(void *opaque, const char *key, void *value) {
+  (void)key;
+  *(long long *)opaque += (long long)strlen(value) + 1;
+}
+
+void fofal_processor_stats(const fofal_processor_t *p, fofal_processor_stats_t *st) {
+  *st = p->st;
+  st->aggregates = 0;
+  st->state_bytes = 0;
+  for (int i = 0; i < p->nparts; i++) {
+    st->aggregates += (long long)fofal_map_size(p->parts[i].aggs);
+    st->state_bytes += (long long)fofal_map_bytes(p->parts[i].aggs);
+    fofal_map_each(p->parts[i].aggs, add_len, &st->state_bytes);
+  }
+}
+
+void fofal_processor_free(fofal_processor_t *p) {
+  if (!p) return;
+  clear_batch(p);
+  undo_commit(p);
+  free(p->undo);
+  fofal_kafka_free(p->consumer);
+  fofal_kafka_free(p->reader);
+  fofal_kafka_free(p->producer);
+  for (int i = 0; i < p->nparts; i++) {
+    fofal_map_free(p->parts[i].aggs);
+    fofal_map_free(p->parts[i].idem);
+  }
+  free(p->parts);
+  free(p->pend);
+  free(p);
+}

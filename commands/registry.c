@@ -1,0 +1,184 @@
+/*
+ * registry.c — the table of command types, their schemas, and the command message.
+ *
+ * Loaded once at start-up: every module's table is joined with its JSON Schema file
+ * (schemas/<module>/commands/<aggregate>.<verb>.json), compiled, and kept read-only, so
+ * API threads and the decider share it without locks. A command type without a schema
+ * file is a start-up error, not a silent pass.
+ */
+#include "commands.h"
+#include "jsonschema.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const fofal_command_def_t *def;
+  json_t *schema_json;
+  fofal_schema_t *schema;
+} entry_t;
+
+struct fofal_registry {
+  entry_t *entries;
+  int n;
+};
+
+static const struct {
+  const fofal_command_def_t *tab;
+  const int *n;
+} modules[] = {
+    {fofal_production_commands, &fofal_production_commands_n},
+};
+
+int fofal_command_module(const char *type, char *out, size_t outlen) {
+  const char *dot = strchr(type, '.');
+  if (!dot || dot == type || (size_t)(dot - type) >= outlen) return FOFAL_EINVAL;
+  memcpy(out, type, (size_t)(dot - type));
+  out[dot - type] = '\0';
+  return 0;
+}
+
+int fofal_registry_load(fofal_registry_t **out, const char *schemas_dir, char *errbuf, size_t errlen) {
+  int rc = 0, total = 0;
+  for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) total += *modules[m].n;
+  fofal_registry_t *reg = fofal_calloc(1, sizeof *reg);
+  reg->entries = fofal_calloc((size_t)total, sizeof *reg->entries);
+  for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) {
+    for (int i = 0; i < *modules[m].n; i++) {
+      const fofal_command_def_t *def = &modules[m].tab[i];
+      char module[32], path[1024], serr[256];
+      json_error_t jerr;
+      fofal_command_module(def->type, module, sizeof module);
+      snprintf(path, sizeof path, "%s/%s/commands/%s.json", schemas_dir, module, def->type + strlen(module) + 1);
+      entry_t *e = &reg->entries[reg->n++];
+      e->def = def;
+      e->schema_json = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+      if (!e->schema_json) {
+        rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "schema of command %s: %s: %s", def->type, path, jerr.text);
+        goto out;
+      }
+      if (fofal_schema_compile(&e->schema, e->schema_json, path, serr, sizeof serr)) {
+        rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "schema of command %s (%s): %s", def->type, path, serr);
+        goto out;
+      }
+    }
+  }
+out:
+  if (rc) {
+    fofal_registry_free(reg);
+    reg = NULL;
+  }
+  *out = reg;
+  return rc;
+}
+
+void fofal_registry_free(fofal_registry_t *reg) {
+  if (!reg) return;
+  for (int i = 0; i < reg->n; i++) {
+    json_decref(reg->entries[i].schema_json);
+    fofal_schema_free(reg->entries[i].schema);
+  }
+  free(reg->entries);
+  free(reg);
+}
+
+static const entry_t *find(const fofal_registry_t *reg, const char *type) {
+  for (int i = 0; i < reg->n; i++)
+    if (!strcmp(reg->entries[i].def->type, type)) return &reg->entries[i];
+  return NULL;
+}
+
+const fofal_command_def_t *fofal_registry_find(const fofal_registry_t *reg, const char *type) {
+  const entry_t *e = find(reg, type);
+  return e ? e->def : NULL;
+}
+
+const json_t *fofal_registry_schema(const fofal_registry_t *reg, const char *type) {
+  const entry_t *e = find(reg, type);
+  return e ? e->schema_json : NULL;
+}
+
+void fofal_registry_each(const fofal_registry_t *reg, void (*fn)(void *opaque, const fofal_command_def_t *def), void *opaque) {
+  for (int i = 0; i < reg->n; i++) fn(opaque, reg->entries[i].def);
+}
+
+int fofal_registry_validate(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors) {
+  const entry_t *e = find(reg, type);
+  if (errors) *errors = NULL;
+  if (!e) return FOFAL_ENOENT;
+  int rc = fofal_schema_validate(e->schema, data, errors);
+  if (rc == 0) return 0;
+  if (rc == 1) return FOFAL_ESCHEMA;
+  return FOFAL_ETOODEEP;
+}
+
+int fofal_command_aggregate_id(const fofal_command_def_t *def, const char *tenant, const char *command_id,
+                               const json_t *data, char out[FOFAL_UUID_LEN + 1]) {
+  const json_t *v = json_object_get(data, def->aggregate_key);
+  if (json_is_string(v) && fofal_uuid_valid(json_string_value(v))) {
+    snprintf(out, FOFAL_UUID_LEN + 1, "%s", json_string_value(v));
+    return 0;
+  }
+  if (v || !def->creates) return FOFAL_EINVAL;
+  fofal_uuid_named(tenant, command_id, out);
+  return 0;
+}
+
+char *fofal_command_encode(const fofal_cmd_t *cmd) {
+  char ts[32];
+  fofal_time_format(cmd->issued_us, ts);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O}", "id", cmd->id, "type", cmd->type, "tenant", cmd->tenant,
+                        "actor", cmd->actor ? cmd->actor : "", "aggregate", cmd->aggregate, "issued_at", ts, "data",
+                        cmd->data);
+  if (cmd->expected_version >= 0) json_object_set_new(o, "expected_version", json_integer(cmd->expected_version));
+  if (cmd->correlation_id) json_object_set_new(o, "correlation_id", json_string(cmd->correlation_id));
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}
+
+int fofal_command_decode(fofal_cmd_t *cmd, json_t **holder, const char *buf, size_t len, char *errbuf, size_t errlen) {
+  json_error_t jerr;
+  memset(cmd, 0, sizeof *cmd);
+  *holder = NULL;
+  if (len > FOFAL_COMMAND_MAX_BYTES * 2)
+    return fofal_err(errbuf, errlen, FOFAL_ETOOBIG, "command message of %zu bytes", len);
+  json_t *o = json_loadb(buf, len, 0, &jerr);
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return fofal_err(errbuf, errlen, FOFAL_EPARSE, "command message is not a JSON object");
+  }
+  const char *ts = NULL;
+  json_int_t ev = -1;
+  json_t *data = NULL;
+  if (json_unpack_ex(o, &jerr, 0, "{s:s,s:s,s:s,s?s,s:s,s:s,s:o,s?I,s?s}", "id", &cmd->id, "type", &cmd->type,
+                     "tenant", &cmd->tenant, "actor", &cmd->actor, "aggregate", &cmd->aggregate, "issued_at", &ts,
+                     "data", &data, "expected_version", &ev, "correlation_id", &cmd->correlation_id) ||
+      fofal_time_parse(ts, &cmd->issued_us)) {
+    json_decref(o);
+    memset(cmd, 0, sizeof *cmd);
+    return fofal_err(errbuf, errlen, FOFAL_EINVAL, "command message: %s", jerr.text);
+  }
+  cmd->expected_version = ev;
+  cmd->data = data;
+  *holder = o;
+  return 0;
+}
+
+void fofal_decision_reject(fofal_decision_t *out, const char *code, const char *fmt, ...) {
+  va_list ap;
+  snprintf(out->code, sizeof out->code, "%s", code);
+  va_start(ap, fmt);
+  vsnprintf(out->detail, sizeof out->detail, fmt, ap);
+  va_end(ap);
+  json_decref(out->events);
+  json_decref(out->state);
+  out->events = out->state = NULL;
+}
+
+void fofal_decision_emit(fofal_decision_t *out, const char *type, json_t *data) {
+  if (!out->events) out->events = json_array();
+  json_array_append_new(out->events, json_pack("{s:s,s:o}", "type", type, "data", data));
+}

@@ -1,0 +1,338 @@
+/*
+ * events.h — the platform every FOFAL process stands on: the one error list, the
+ * allocation wrapper, structured logging, the settings table, UUID v7 and time
+ * stamps, the CloudEvents envelope, topic names, and the Kafka adapter.
+ *
+ * This is the only header of events/ that other folders include. Everything here is
+ * thread-safe unless a declaration says otherwise. Library functions never log: they
+ * return a negative FOFAL_E* code and, where a caller passes one, write the detail
+ * into an `errbuf`.
+ */
+#ifndef FOFAL_EVENTS_H
+#define FOFAL_EVENTS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+/* ---------------------------------------------------------------- errors */
+
+/* X(name, message). Codes are the negated position in this list. */
+#define FOFAL_ERRNO_MAP(X)                                                   \
+  X(EINVAL, "invalid argument")                                              \
+  X(ENOENT, "not found")                                                     \
+  X(EEXIST, "already exists")                                                \
+  X(ECONFLICT, "version conflict")                                           \
+  X(EREJECTED, "rejected by a business rule")                                \
+  X(ETOOBIG, "too large")                                                    \
+  X(ETOODEEP, "nested too deeply")                                           \
+  X(EPARSE, "malformed input")                                               \
+  X(ESCHEMA, "does not match its schema")                                    \
+  X(EIO, "input/output error")                                               \
+  X(ETIMEDOUT, "timed out")                                                  \
+  X(EUNAVAIL, "a dependency is unavailable")                                 \
+  X(EKAFKA, "Kafka error")                                                   \
+  X(EFENCED, "fenced by a newer instance")                                   \
+  X(EABORT, "transaction must be aborted and retried")                       \
+  X(EPG, "PostgreSQL error")                                                 \
+  X(EREDIS, "Redis error")                                                   \
+  X(ECONFIG, "invalid configuration")                                        \
+  X(EFORBIDDEN, "forbidden")                                                 \
+  X(EAUTH, "not authenticated")
+
+enum {
+  FOFAL_OK = 0,
+  FOFAL__ERR_BASE = 0,
+#define X(name, msg) FOFAL__IDX_##name,
+  FOFAL_ERRNO_MAP(X)
+#undef X
+};
+#define X(name, msg) FOFAL_##name = -FOFAL__IDX_##name,
+enum { FOFAL_ERRNO_MAP(X) };
+#undef X
+
+/* A static string for `err` (0 or a FOFAL_E* code); never NULL. */
+const char *fofal_strerror(int err);
+/* The symbolic name, e.g. "ECONFLICT"; never NULL. */
+const char *fofal_err_name(int err);
+
+/* ------------------------------------------------------------ allocation */
+
+/* Each aborts the process on out-of-memory: callers never check for NULL. */
+void *fofal_malloc(size_t n);
+void *fofal_calloc(size_t n, size_t size);
+void *fofal_realloc(void *p, size_t n);
+char *fofal_strdup(const char *s);           /* NULL in, NULL out */
+char *fofal_strndup(const char *s, size_t n);
+/* A new string formatted like printf; caller frees. */
+char *fofal_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Bounded snprintf into errbuf (NULL or 0-length errbuf is allowed); returns `err`. */
+int fofal_err(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---------------------------------------------------------------- logging */
+
+typedef enum { FOFAL_LOG_DEBUG, FOFAL_LOG_INFO, FOFAL_LOG_WARN, FOFAL_LOG_ERROR } fofal_log_level_t;
+extern fofal_log_level_t fofal_log_min;
+/* One JSON line on stderr: {"ts":…,"level":…,"proc":…,"msg":…}. Call through FOFAL_LOG,
+ * which checks the level before anything is formatted. Never pass secrets. */
+void fofal_log_write(fofal_log_level_t lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fofal_log_init(const char *proc, const char *level /* NULL = info */);
+#define FOFAL_LOG(lvl, ...)                                                  \
+  do {                                                                       \
+    if ((lvl) >= fofal_log_min) fofal_log_write((lvl), __VA_ARGS__);         \
+  } while (0)
+#define LOG_DEBUG(...) FOFAL_LOG(FOFAL_LOG_DEBUG, __VA_ARGS__)
+#define LOG_INFO(...) FOFAL_LOG(FOFAL_LOG_INFO, __VA_ARGS__)
+#define LOG_WARN(...) FOFAL_LOG(FOFAL_LOG_WARN, __VA_ARGS__)
+#define LOG_ERROR(...) FOFAL_LOG(FOFAL_LOG_ERROR, __VA_ARGS__)
+
+/* --------------------------------------------------------------- settings */
+
+/* One table per process: every setting with its type, bounds, default and doc. Values come,
+ * in rising priority, from the defaults, a KEY=VALUE file (--config FILE or
+ * $FOFAL_CONFIG), and the environment (the KEY itself, e.g. FOFAL_KAFKA_BROKERS). */
+typedef enum { FOFAL_SET_STR, FOFAL_SET_INT, FOFAL_SET_BOOL } fofal_setting_type_t;
+typedef struct {
+  const char *key;          /* e.g. "FOFAL_HTTP_PORT" */
+  fofal_setting_type_t type;
+  const char *dflt;         /* textual default; NULL = required for STR, "" allowed */
+  long long min, max;       /* bounds for INT */
+  const char *doc;
+  void *value;              /* char ** (new, freed by fofal_settings_free), long long *, or int * */
+} fofal_setting_t;
+
+/* Loads the table. Handles --help (prints usage + the table, returns 1), --config FILE and
+ * `--key=value` for any key in lower-case-with-dashes without its FOFAL_ prefix
+ * (FOFAL_HTTP_PORT ↔ --http-port). Returns 0, 1 for "help printed, exit 0", or
+ * FOFAL_ECONFIG with the reason in errbuf. */
+int fofal_settings_load(fofal_setting_t *tab, size_t n, int argc, char **argv, const char *usage,
+                        char *errbuf, size_t errlen);
+void fofal_settings_free(fofal_setting_t *tab, size_t n);
+
+/* --------------------------------------------------------- ids and time */
+
+#define FOFAL_UUID_LEN 36
+/* A new UUID v7 (RFC 9562: 48-bit ms time, random rest) as lower-case text in out[37]. */
+void fofal_uuid7(char out[FOFAL_UUID_LEN + 1]);
+/* A name-based UUID (version 8): the same (ns, name) always gives the same id. Used where a
+ * decision must be repeatable, e.g. a label id derived from its command id. out[37]. */
+void fofal_uuid_named(const char *ns, const char *name, char out[FOFAL_UUID_LEN + 1]);
+/* 1 if `s` is a canonical UUID text (any version), else 0. */
+int fofal_uuid_valid(const char *s);
+/* Wall clock in microseconds since the epoch. */
+int64_t fofal_now_us(void);
+/* Monotonic clock in microseconds. */
+int64_t fofal_mono_us(void);
+/* RFC 3339 UTC with microseconds, e.g. 2026-11-24T08:15:02.123456Z, into out[32]. */
+void fofal_time_format(int64_t us, char out[32]);
+/* Parses RFC 3339 (any offset, optional fraction); 0 or FOFAL_EPARSE. */
+int fofal_time_parse(const char *s, int64_t *us);
+
+/* ---------------------------------------------------------------- envelope */
+
+#define FOFAL_EVENT_MAX_BYTES (256 * 1024)
+
+/* A CloudEvents 1.0 event as FOFAL writes it (DESIGN.md "Event envelope"). Strings are
+ * owned by the struct (fofal_event_clear frees them); `data` is a new reference. */
+typedef struct {
+  char *id;             /* UUID v7 */
+  char *source;         /* "/fofal/<module>" */
+  char *type;           /* "fofal.<module>.<name>.v<N>" */
+  char *subject;        /* aggregate id */
+  int64_t time_us;
+  char *tenant;
+  int64_t seq;          /* aggregate version after this event */
+  char *actor;
+  char *command_id;
+  char *correlation_id;
+  json_t *data;
+} fofal_event_t;
+
+void fofal_event_clear(fofal_event_t *ev);
+/* Serialises to structured-mode JSON (a new string, caller frees). */
+char *fofal_event_encode(const fofal_event_t *ev);
+/* Parses structured-mode JSON of at most FOFAL_EVENT_MAX_BYTES into *ev (cleared first),
+ * upcasting known older versions of the type. 0, FOFAL_EPARSE, FOFAL_ETOOBIG or
+ * FOFAL_EINVAL (a required attribute missing or of the wrong type), detail in errbuf. */
+int fofal_event_decode(fofal_event_t *ev, const char *buf, size_t len, char *errbuf, size_t errlen);
+/* The module of an event type: "fofal.production.order_created.v1" → "production" into
+ * out. 0 or FOFAL_EINVAL. */
+int fofal_event_type_module(const char *type, char *out, size_t outlen);
+
+/* An upcaster turns version `from` of `type_base` ("fofal.production.order_created") into
+ * version from+1, editing *data in place (borrowed; may be replaced: the old reference is
+ * stolen, the new one returned in *data). Registered once at start-up, before threads. */
+typedef int (*fofal_upcaster_fn)(json_t **data);
+void fofal_upcaster_register(const char *type_base, int from, fofal_upcaster_fn fn);
+
+/* ------------------------------------------------------------- topics */
+
+#define FOFAL_TOPIC_COMMANDS "fofal.commands"
+#define FOFAL_TOPIC_RESULTS "fofal.commands.results"
+#define FOFAL_TOPIC_STATE "fofal.decider.state"
+#define FOFAL_TOPIC_COMMANDS_DLQ "fofal.commands.dlq"
+#define FOFAL_TOPIC_TELEMETRY "fofal.telemetry.raw"
+#define FOFAL_TOPIC_TELEMETRY_DLQ "fofal.telemetry.raw.dlq"
+
+/* The modules that own an event topic fofal.<module>.events. NULL-terminated. */
+extern const char *const fofal_modules[];
+/* "fofal.<module>.events" into out; 0 or FOFAL_EINVAL for an unknown module. */
+int fofal_topic_events(const char *module, char *out, size_t outlen);
+
+
+/* ------------------------------------------------------------- Kafka adapter
+ * Every librdkafka call of the project is in events/kafka.c. A fofal_kafka_t is one
+ * client (producer, consumer or admin use); it is used from one thread at a time unless
+ * a function says otherwise (librdkafka itself is thread-safe, our bookkeeping is not). */
+
+typedef struct fofal_kafka fofal_kafka_t;
+
+typedef struct {
+  const char *name;
+  const char *value;
+} fofal_kheader_t;
+
+/* A consumed message. Pointers are borrowed from the underlying librdkafka message and
+ * valid until fofal_kafka_msg_release(). */
+typedef struct {
+  const char *topic;
+  int32_t partition;
+  int64_t offset;
+  int64_t timestamp_ms;
+  const char *key;
+  size_t key_len;
+  const char *value;
+  size_t len;
+  int eof;              /* 1: end of partition reached (no payload) */
+  void *priv;
+} fofal_kmsg_t;
+
+/* Delivery report for one produced message: err is 0 or FOFAL_EKAFKA. Called from
+ * fofal_kafka_poll()/flush() on the calling thread. */
+typedef void (*fofal_kafka_dr_fn)(void *opaque, int err, int32_t partition, int64_t offset);
+
+/* Rebalance: `assign` 1 for newly assigned partitions of `topic`, 0 for revoked ones.
+ * Runs inside fofal_kafka_consume(). The adapter applies the (un)assignment itself after
+ * the callback returns; the callback may call fofal_kafka_consumer_set_offsets() during an
+ * assignment to choose start offsets. */
+typedef void (*fofal_kafka_rebalance_fn)(void *opaque, int assign, const char *topic,
+                                         const int32_t *partitions, int n);
+
+typedef struct {
+  const char *brokers;
+  const char *client_id;
+  const char *transactional_id;  /* producer: NULL = idempotent, non-transactional */
+  int linger_ms;                 /* producer: batching delay, default 2 */
+  int message_timeout_ms;        /* producer: give up delivering after this, default 30000 */
+  const char *group_id;          /* consumer: NULL = manual assignment only */
+  int read_committed;            /* consumer */
+  int partition_eof;             /* consumer: report end of partition */
+  fofal_kafka_rebalance_fn rebalance;
+  void *opaque;
+} fofal_kafka_opts_t;
+
+int fofal_kafka_producer_new(fofal_kafka_t **out, const fofal_kafka_opts_t *o, char *errbuf, size_t errlen);
+int fofal_kafka_consumer_new(fofal_kafka_t **out, const fofal_kafka_opts_t *o, char *errbuf, size_t errlen);
+/* Closes a consumer (leaving its group) or flushes a producer for up to 5 s; NULL no-op. */
+void fofal_kafka_free(fofal_kafka_t *k);
+
+/* Queues a message. partition -1 chooses by key (murmur2, as Java clients do). `headers`
+ * may be NULL; all buffers are copied. FOFAL_EUNAVAIL when the local queue is full,
+ * FOFAL_EKAFKA otherwise. */
+int fofal_kafka_produce(fofal_kafka_t *k, const char *topic, int32_t partition, const char *key,
+                        size_t key_len, const void *value, size_t len, const fofal_kheader_t *headers,
+                        int n_headers, fofal_kafka_dr_fn dr, void *opaque, char *errbuf, size_t errlen);
+/* Serves delivery reports; returns how many were served. Thread-safe. */
+int fofal_kafka_poll(fofal_kafka_t *k, int timeout_ms);
+/* Waits until every queued message is delivered or failed. 0 or FOFAL_ETIMEDOUT. */
+int fofal_kafka_flush(fofal_kafka_t *k, int timeout_ms);
+/* Messages produced but not yet delivered. */
+int fofal_kafka_outq_len(fofal_kafka_t *k);
+
+/* Transactions (a producer with transactional_id). Errors: FOFAL_EABORT (abort, rewind,
+ * retry), FOFAL_EFENCED (fatal: another instance owns the id; exit), FOFAL_ETIMEDOUT,
+ * FOFAL_EKAFKA. */
+int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen);
+int fofal_kafka_txn_begin(fofal_kafka_t *k, char *errbuf, size_t errlen);
+/* Adds the consumer's current positions (its group metadata) to the transaction, then
+ * commits it. */
+int fofal_kafka_txn_commit(fofal_kafka_t *k, fofal_kafka_t *consumer, int timeout_ms, char *errbuf,
+                           size_t errlen);
+int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen);
+
+int fofal_kafka_subscribe(fofal_kafka_t *k, const char *const *topics, int n, char *errbuf, size_t errlen);
+/* Assigns (replacing any assignment) the given partitions of `topic` at the given offsets
+ * (FOFAL_OFFSET_BEGINNING, FOFAL_OFFSET_END, FOFAL_OFFSET_STORED or an offset). */
+#define FOFAL_OFFSET_BEGINNING (-2)
+#define FOFAL_OFFSET_END (-1)
+#define FOFAL_OFFSET_STORED (-1000)
+int fofal_kafka_assign(fofal_kafka_t *k, const char *topic, const int32_t *partitions,
+                       const int64_t *offsets, int n, char *errbuf, size_t errlen);
+/* Inside a rebalance callback: the start offset of a newly assigned partition. */
+void fofal_kafka_consumer_set_offset(fofal_kafka_t *k, int32_t partition, int64_t offset);
+/* 1 and *msg filled, 0 when nothing arrived within timeout_ms, or a negative error
+ * (FOFAL_EFENCED on a fatal consumer error). Release each message. */
+int fofal_kafka_consume(fofal_kafka_t *k, int timeout_ms, fofal_kmsg_t *msg);
+void fofal_kafka_msg_release(fofal_kmsg_t *msg);
+/* Value of header `name` of msg (borrowed, NUL-terminated copy in buf) or NULL. */
+const char *fofal_kafka_msg_header(const fofal_kmsg_t *msg, const char *name, char *buf, size_t buflen);
+/* Seeks every assigned partition of a group consumer back to its committed offset (after an
+ * aborted transaction). */
+int fofal_kafka_rewind_to_committed(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen);
+/* Low and high watermarks of a partition (high = next offset to be written; for a
+ * read_committed reader of a transactional topic the last message may be a marker). */
+int fofal_kafka_watermarks(fofal_kafka_t *k, const char *topic, int32_t partition, int64_t *lo,
+                           int64_t *hi, int timeout_ms, char *errbuf, size_t errlen);
+/* First offset whose timestamp is >= ts_ms (or the high watermark). */
+int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t partition, int64_t ts_ms,
+                                int64_t *offset, int timeout_ms, char *errbuf, size_t errlen);
+/* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist). */
+int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen);
+
+/* ----------------------------------------------------------- topic admin */
+
+typedef enum { FOFAL_TOPIC_EVENTS, FOFAL_TOPIC_COMPACTED, FOFAL_TOPIC_BOUNDED } fofal_topic_kind_t;
+typedef struct {
+  char name[128];
+  fofal_topic_kind_t kind;
+  int partitions;
+  long long retention_ms; /* BOUNDED only */
+} fofal_topic_spec_t;
+
+/* The project's topics with `partitions` partitions each, into out (capacity cap);
+ * returns the count. */
+int fofal_topics_all(fofal_topic_spec_t *out, int cap, int partitions);
+/* Creates missing topics and checks existing ones. Refuses (FOFAL_ECONFIG) an events topic
+ * whose retention.ms is not -1 or whose cleanup.policy is not delete, and a compacted
+ * topic that is not compacted. `report` (may be NULL) receives one line per topic. */
+int fofal_topics_ensure(fofal_kafka_t *k, const fofal_topic_spec_t *specs, int n, int create,
+                        void (*report)(void *opaque, const char *line), void *opaque, char *errbuf,
+                        size_t errlen);
+
+/* ------------------------------------------------------------- string map
+ * An open-addressing hash map from NUL-terminated string keys (copied) to pointers
+ * (owned by the caller unless a free function is given). Not thread-safe. */
+typedef struct fofal_map fofal_map_t;
+/* `free_value` (may be NULL) is called on values that are replaced, deleted or freed. */
+fofal_map_t *fofal_map_new(void (*free_value)(void *));
+void fofal_map_free(fofal_map_t *m);
+void *fofal_map_get(const fofal_map_t *m, const char *key);
+/* Inserts or replaces; the map takes ownership of `value`. */
+void fofal_map_put(fofal_map_t *m, const char *key, void *value);
+/* Removes and returns the value WITHOUT freeing it (the caller owns it again), or NULL. */
+void *fofal_map_take(fofal_map_t *m, const char *key);
+size_t fofal_map_size(const fofal_map_t *m);
+/* Bytes the map itself holds (table and keys), for memory accounting. */
+size_t fofal_map_bytes(const fofal_map_t *m);
+/* Calls fn for every entry; fn must not modify the map. */
+void fofal_map_each(const fofal_map_t *m, void (*fn)(void *opaque, const char *key, void *value), void *opaque);
+
+/* Committed offsets of the consumer's group for these partitions (waits for pending
+ * transactions to settle), into offsets[] (FOFAL_OFFSET_BEGINNING where none). */
+int fofal_kafka_committed(fofal_kafka_t *k, const char *topic, const int32_t *partitions, int n, int64_t *offsets,
+                          int timeout_ms, char *errbuf, size_t errlen);
+
+#endif
