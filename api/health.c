@@ -145,6 +145,7 @@ int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req) {
   req->res.reason = "OK";
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                  H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+  req->res.content_length = len;
   h2o_send_inline(req, buf, len);
   return 0;
 }

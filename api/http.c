@@ -52,6 +52,7 @@ void fofal__send_body(h2o_req_t *req, int status, const char *ctype, json_t *bod
   if (status >= 200 && status < 300) atomic_fetch_add(&fofal__metrics.responses_2xx, 1);
   else if (status < 500) atomic_fetch_add(&fofal__metrics.responses_4xx, 1);
   else atomic_fetch_add(&fofal__metrics.responses_5xx, 1);
+  req->res.content_length = len;
   h2o_send_inline(req, copy, len);
 }
 

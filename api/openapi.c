@@ -150,6 +150,7 @@ int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req) {
   req->res.status = 200;
   req->res.reason = "OK";
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+  req->res.content_length = strlen(doc);
   h2o_send_inline(req, doc, strlen(doc));
   return 0;
 }
@@ -166,6 +167,7 @@ int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req) {
   req->res.status = 200;
   req->res.reason = "OK";
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+  req->res.content_length = sizeof docs_html - 1;
   h2o_send_inline(req, docs_html, sizeof docs_html - 1);
   return 0;
 }

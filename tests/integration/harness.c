@@ -124,7 +124,7 @@ int h_http(int port, const char *method, const char *path, const char *headers, 
     return -1;
   }
   size_t blen = body ? strlen(body) : 0;
-  char *req = fofal_asprintf("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Length: %zu\r\n\r\n%s",
+  char *req = fofal_asprintf("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Length: %zu\r\n\r\n%s",
                              method, path, headers ? headers : "",
                              body ? "Content-Type: application/json\r\n" : "", blen, body ? body : "");
   size_t len = strlen(req), off = 0;
