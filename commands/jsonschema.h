@@ -21,17 +21,16 @@
 #include <jansson.h>
 
 /* Error codes (negative).  The lead maps them onto the project-wide list. */
-#define FOFAL_SCHEMA_ENOREF   (-2)  /* a $ref names a document or location that cannot be found */
-#define FOFAL_SCHEMA_ETOODEEP (-7)  /* schema or instance nesting exceeds FOFAL_SCHEMA_MAX_DEPTH,
-                                       or evaluation recursion exceeds FOFAL_SCHEMA_MAX_EVAL_DEPTH */
-#define FOFAL_SCHEMA_EEXIST   (-17) /* registry already holds a document under that URI */
-#define FOFAL_SCHEMA_EINVAL   (-22) /* invalid schema or invalid argument */
-#define FOFAL_SCHEMA_ELOOP    (-40) /* $ref / allOf / anyOf / ... cycle that never descends into the instance */
+#define FOFAL_SCHEMA_ENOREF (-2)   /* a $ref names a document or location that cannot be found */
+#define FOFAL_SCHEMA_ETOODEEP (-7) /* nesting over FOFAL_SCHEMA_MAX_DEPTH / FOFAL_SCHEMA_MAX_EVAL_DEPTH */
+#define FOFAL_SCHEMA_EEXIST (-17)  /* registry already holds a document under that URI */
+#define FOFAL_SCHEMA_EINVAL (-22)  /* invalid schema or invalid argument */
+#define FOFAL_SCHEMA_ELOOP (-40)   /* $ref / allOf / anyOf / ... cycle that never descends into the instance */
 
 /* Limits. */
-#define FOFAL_SCHEMA_MAX_DEPTH      64  /* schema nesting and instance nesting */
+#define FOFAL_SCHEMA_MAX_DEPTH 64       /* schema nesting and instance nesting */
 #define FOFAL_SCHEMA_MAX_EVAL_DEPTH 512 /* nested subschema evaluations for one validation */
-#define FOFAL_SCHEMA_MAX_ERRORS     64  /* entries in an errors array, the depth diagnostic included */
+#define FOFAL_SCHEMA_MAX_ERRORS 64      /* entries in an errors array, the depth diagnostic included */
 
 /* A compiled schema.  Immutable once compiled; fofal_schema_validate may be
  * called on the same schema from many threads concurrently. */
@@ -73,8 +72,7 @@ int fofal_schema_compile_ex(fofal_schema_t **out, const json_t *root, const char
                             const fofal_schema_registry_t *reg, char *errbuf, size_t errlen);
 
 /* fofal_schema_compile_ex without a registry. */
-int fofal_schema_compile(fofal_schema_t **out, const json_t *root, const char *base_uri,
-                         char *errbuf, size_t errlen);
+int fofal_schema_compile(fofal_schema_t **out, const json_t *root, const char *base_uri, char *errbuf, size_t errlen);
 
 /* Frees a compiled schema.  NULL is a no-op. */
 void fofal_schema_free(fofal_schema_t *s);
