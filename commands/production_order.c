@@ -118,6 +118,7 @@ static int complete(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_
   out->state = with_status(state, "completed");
   json_t *ev = base_event(cmd);
   json_object_set(ev, "declared_total", json_object_get(state, "declared"));
+  if (json_is_string(json_object_get(state, "loom"))) json_object_set(ev, "loom", json_object_get(state, "loom"));
   fofal_decision_emit(out, "fofal.production.order_completed.v1", ev);
   return 0;
 }
@@ -131,6 +132,7 @@ static int cancel(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t 
   out->state = with_status(state, "cancelled");
   json_t *ev = base_event(cmd);
   json_object_set(ev, "reason", json_object_get(cmd->data, "reason"));
+  if (json_is_string(json_object_get(state, "loom"))) json_object_set(ev, "loom", json_object_get(state, "loom"));
   fofal_decision_emit(out, "fofal.production.order_cancelled.v1", ev);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "jsonschema.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,14 +112,16 @@ int fofal_registry_validate(const fofal_registry_t *reg, const char *type, const
   int rc = fofal_schema_validate(e->schema, data, errors);
   if (rc == 0) return 0;
   if (rc == 1) return FOFAL_ESCHEMA;
-  return FOFAL_ETOODEEP;
+  return rc == FOFAL_SCHEMA_ETOODEEP ? FOFAL_ETOODEEP : FOFAL_EINVAL;
 }
 
 int fofal_command_aggregate_id(const fofal_command_def_t *def, const char *tenant, const char *command_id,
                                const json_t *data, char out[FOFAL_UUID_LEN + 1]) {
   const json_t *v = json_object_get(data, def->aggregate_key);
   if (json_is_string(v) && fofal_uuid_valid(json_string_value(v))) {
-    snprintf(out, FOFAL_UUID_LEN + 1, "%s", json_string_value(v));
+    /* One spelling per id: upper and lower case would otherwise be two aggregates. */
+    const char *s = json_string_value(v);
+    for (int i = 0; i <= FOFAL_UUID_LEN; i++) out[i] = (char)tolower((unsigned char)s[i]);
     return 0;
   }
   if (v || !def->creates) return FOFAL_EINVAL;

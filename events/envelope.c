@@ -69,7 +69,7 @@ char *fofal_event_encode(const fofal_event_t *ev) {
 
 static int split_type(const char *type, char *base, size_t baselen, int *version) {
   const char *v = strrchr(type, '.');
-  if (!v || v[1] != 'v' || !v[2]) return FOFAL_EINVAL;
+  if (!v || v[1] != 'v' || v[2] < '0' || v[2] > '9') return FOFAL_EINVAL;
   char *end;
   long n = strtol(v + 2, &end, 10);
   if (*end || n < 1 || n > 1000) return FOFAL_EINVAL;

@@ -330,6 +330,9 @@ size_t fofal_map_bytes(const fofal_map_t *m);
 /* Calls fn for every entry; fn must not modify the map. */
 void fofal_map_each(const fofal_map_t *m, void (*fn)(void *opaque, const char *key, void *value), void *opaque);
 
+/* The consumer's next fetch position in a partition (past control records), or -1. */
+int64_t fofal_kafka_position(fofal_kafka_t *k, const char *topic, int32_t partition);
+
 /* Committed offsets of the consumer's group for these partitions (waits for pending
  * transactions to settle), into offsets[] (FOFAL_OFFSET_BEGINNING where none). */
 int fofal_kafka_committed(fofal_kafka_t *k, const char *topic, const int32_t *partitions, int n, int64_t *offsets,

@@ -593,3 +593,12 @@ int fofal_kafka_committed(fofal_kafka_t *k, const char *topic, const int32_t *pa
   if (err) return fofal_err(errbuf, errlen, FOFAL_EKAFKA, "committed offsets of %s: %s", topic, rd_kafka_err2str(err));
   return 0;
 }
+
+int64_t fofal_kafka_position(fofal_kafka_t *k, const char *topic, int32_t partition) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, topic, partition);
+  int64_t off = -1;
+  if (!rd_kafka_position(k->rk, l) && l->elems[0].offset >= 0) off = l->elems[0].offset;
+  rd_kafka_topic_partition_list_destroy(l);
+  return off;
+}

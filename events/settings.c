@@ -117,8 +117,12 @@ int fofal_settings_load(fofal_setting_t *tab, size_t n, int argc, char **argv, c
       print_help(tab, n, usage);
       return 1;
     }
-    if (!strncmp(argv[i], "--config=", 9)) cfg = argv[i] + 9;
-    else if (!strcmp(argv[i], "--config") && i + 1 < argc) cfg = argv[++i];
+    if (!strncmp(argv[i], "--config=", 9)) {
+      cfg = argv[i] + 9;
+    } else if (!strcmp(argv[i], "--config")) {
+      if (i + 1 >= argc) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "option --config needs a value");
+      cfg = argv[++i];
+    }
   }
   for (size_t i = 0; i < n; i++) {
     if (tab[i].type == FOFAL_SET_STR) *(char **)tab[i].value = NULL;
@@ -130,10 +134,11 @@ int fofal_settings_load(fofal_setting_t *tab, size_t n, int argc, char **argv, c
     if (v && (rc = set_value(&tab[i], v, "environment", errbuf, errlen))) return rc;
   }
   for (int i = 1; i < argc; i++) {
-    if (!strncmp(argv[i], "--config", 8)) {
-      if (!strchr(argv[i], '=')) i++;
+    if (!strcmp(argv[i], "--config")) {
+      i++;
       continue;
     }
+    if (!strncmp(argv[i], "--config=", 9)) continue;
     if (strncmp(argv[i], "--", 2))
       return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "unexpected argument \"%s\" (see --help)", argv[i]);
     const char *eq = strchr(argv[i], '=');

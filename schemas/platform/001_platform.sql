@@ -11,8 +11,21 @@ CREATE TABLE fofal_meta.projector_offsets (
   topic       text    NOT NULL,
   partition   integer NOT NULL,
   next_offset bigint  NOT NULL,
+  last_event_at timestamptz,
   updated_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (projector, topic, partition)
+);
+
+-- Events a projector could not apply (malformed, or refused by the database): kept for
+-- an operator to look at; the projector goes on past them instead of stopping.
+CREATE TABLE fofal_meta.projection_errors (
+  projector   text    NOT NULL,
+  topic       text    NOT NULL,
+  partition   integer NOT NULL,
+  "offset"    bigint  NOT NULL,
+  error       text    NOT NULL,
+  at          timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (projector, topic, partition, "offset")
 );
 
 DO $$
