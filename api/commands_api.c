@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_KEY 200               /* Idempotency-Key length */
 #define RESULT_CACHE_MAX 200000   /* results kept for GET and fast retries */
@@ -622,7 +623,12 @@ int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   int64_t since = fofal_now_us() / 1000 - RESULT_LOOKBACK_MS;
   for (int i = 0; i < n && !rc; i++) {
     parts[i] = i;
-    rc = fofal_kafka_offset_for_time(ca->producer, FOFAL_TOPIC_RESULTS, i, since, &offs[i], 10000, errbuf, errlen);
+    /* Right after topics are created, leadership may still be moving: retry a while. */
+    for (int attempt = 0; attempt < 40; attempt++) {
+      rc = fofal_kafka_offset_for_time(ca->producer, FOFAL_TOPIC_RESULTS, i, since, &offs[i], 10000, errbuf, errlen);
+      if (!rc) break;
+      usleep(250 * 1000);
+    }
   }
   if (!rc) rc = fofal_kafka_assign(ca->results, FOFAL_TOPIC_RESULTS, parts, offs, n, errbuf, errlen);
   free(parts);

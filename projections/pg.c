@@ -221,3 +221,31 @@ out:
   free(migs);
   return rc;
 }
+
+int fofal_pg_execp(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params, char *errbuf, size_t errlen) {
+  PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+  int st = PQresultStatus(res), rc = 0;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_error(pg, res, errbuf, errlen);
+  PQclear(res);
+  return rc;
+}
+
+int fofal_pg_query(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params,
+                   void (*fn)(void *opaque, int ncols, const char *const *values), void *opaque, char *errbuf,
+                   size_t errlen) {
+  PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+  int rc = 0;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_error(pg, res, errbuf, errlen);
+  } else {
+    int nc = PQnfields(res);
+    const char **vals = fofal_calloc((size_t)nc, sizeof *vals);
+    for (int r = 0; r < PQntuples(res); r++) {
+      for (int c = 0; c < nc; c++) vals[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+      fn(opaque, nc, vals);
+    }
+    free(vals);
+  }
+  PQclear(res);
+  return rc;
+}

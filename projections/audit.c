@@ -1,0 +1,47 @@
+/*
+ * audit.c — the audit projection: every event of a module, as it was written, in
+ * audit.events (schemas/audit/020_events.sql), for an aggregate's full history and its
+ * state at a past time. The data stored is the upcast (current) version.
+ */
+#include "projections.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int record(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  char seq[24], at[32], module[32];
+  snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, at);
+  if (fofal_event_type_module(ev->type, module, sizeof module)) snprintf(module, sizeof module, "unknown");
+  char *data = json_dumps(ev->data, JSON_COMPACT);
+  const char *params[] = {ev->tenant, module, ev->subject, seq, ev->id, ev->type, at, ev->actor, ev->command_id,
+                          ev->correlation_id, data, ctx->position};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.events (tenant, module, aggregate, seq, event_id, type, time, actor, command_id, "
+                           "correlation_id, data, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                           12, params);
+  free(data);
+  return rc;
+}
+
+static const fofal_apply_t applies[] = {{"*", record}};
+static const char *const tables[] = {"events", NULL};
+
+const fofal_projection_def_t fofal_audit_production_projection = {
+    .name = "audit.production",
+    .module = "production",
+    .pg_schema = "audit",
+    .tables = tables,
+    .applies = applies,
+    .napplies = 1,
+};
+
+const fofal_projection_def_t *const fofal_projections[] = {&fofal_production_projection,
+                                                           &fofal_audit_production_projection, NULL};
+
+const fofal_projection_def_t *fofal_projection_find(const char *name) {
+  for (int i = 0; fofal_projections[i]; i++)
+    if (!strcmp(fofal_projections[i]->name, name)) return fofal_projections[i];
+  return NULL;
+}

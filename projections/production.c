@@ -1,0 +1,156 @@
+/*
+ * production.c — the production module's projection: production orders and their
+ * output declarations into PostgreSQL (schema production, see
+ * schemas/production/010_orders.sql) and Redis hot views:
+ *
+ *   <prefix><tenant>:loom:<loom>              hash: the order running on the loom
+ *   <prefix><tenant>:shift:<shift>:output     hash: quantity per loom, and _total
+ *   <prefix><tenant>:order:<order id>         hash: status, declared, quantity, version
+ *   fofal:push                                stream: one entry per applied event (all tenants)
+ *
+ * Each apply function is a deterministic function of its event; times come from the
+ * event, never from the clock, so a rebuild yields the same rows.
+ */
+#include "projections.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
+
+static void fmt_int(const json_t *data, const char *key, char out[24]) {
+  snprintf(out, 24, "%lld", (long long)json_integer_value(json_object_get(data, key)));
+}
+
+/* A push for WebSocket clients: appended to the stream fofal:push, which fofal-api tails.
+ * It is written in the same Lua script as the view it reports, so a push never precedes
+ * its projection and is never sent twice. */
+static void push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  if (!ctx->push) return;
+  json_t *msg = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:O}", "tenant", ev->tenant, "module", "production", "aggregate",
+                          ev->subject, "type", ev->type, "seq", (json_int_t)ev->seq, "position", ctx->position, "data",
+                          ev->data);
+  char *s = json_dumps(msg, JSON_COMPACT);
+  const char *argv[] = {"XADD", FOFAL_PUSH_STREAM, "MAXLEN", "~", "100000", "*", "m", s};
+  fofal_apply_redis(ctx, 8, argv);
+  free(s);
+  json_decref(msg);
+}
+
+static void order_hash(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *field, const char *value) {
+  char key[256], seq[24];
+  snprintf(key, sizeof key, "%s%s:order:%s", ctx->redis_prefix, ev->tenant, ev->subject);
+  snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  const char *argv[] = {"HSET", key, field, value, "version", seq};
+  fofal_apply_redis(ctx, 6, argv);
+}
+
+static int order_created(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  char qty[24], seq[24], at[32];
+  fmt_int(ev->data, "quantity", qty);
+  snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, at);
+  const char *params[] = {ev->tenant, ev->subject, str(ev->data, "article"), qty, str(ev->data, "unit"),
+                          str(ev->data, "due_date"), str(ev->data, "loom"), seq, at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.orders (tenant, order_id, article, quantity, unit, due_date, loom, status, "
+                           "declared, version, created_at, updated_at) "
+                           "VALUES ($1, $2, $3, $4, $5, $6, $7, 'created', 0, $8, $9, $9)",
+                           9, params);
+  if (rc) return rc;
+  char key[256];
+  snprintf(key, sizeof key, "%s%s:order:%s", ctx->redis_prefix, ev->tenant, ev->subject);
+  const char *argv[] = {"HSET", key, "status", "created", "quantity", qty, "declared", "0", "article",
+                        str(ev->data, "article"), "version", seq};
+  fofal_apply_redis(ctx, 12, argv);
+  push(ctx, ev);
+  return 0;
+}
+
+/* released, started, completed, cancelled: a status change, maybe with a loom. */
+static int status_change(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *status) {
+  char seq[24], at[32];
+  snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, at);
+  const char *loom = str(ev->data, "loom");
+  const char *params[] = {ev->tenant, ev->subject, status, loom, seq, at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.orders SET status = $3, loom = coalesce($4, loom), version = $5, updated_at = $6 "
+                           "WHERE tenant = $1 AND order_id = $2",
+                           6, params);
+  if (rc) return rc;
+  order_hash(ctx, ev, "status", status);
+  if (loom) {
+    char key[256];
+    snprintf(key, sizeof key, "%s%s:loom:%s", ctx->redis_prefix, ev->tenant, loom);
+    if (!strcmp(status, "started")) {
+      const char *argv[] = {"HSET", key, "order_id", ev->subject, "since", at};
+      fofal_apply_redis(ctx, 6, argv);
+    } else if (!strcmp(status, "completed") || !strcmp(status, "cancelled")) {
+      /* Only if the loom still shows this order. */
+      const char *argv[] = {"EVAL",
+                            "if redis.call('HGET', KEYS[1], 'order_id') == ARGV[1] then redis.call('DEL', KEYS[1]) end",
+                            "1", key, ev->subject};
+      fofal_apply_redis(ctx, 5, argv);
+    }
+  }
+  push(ctx, ev);
+  return 0;
+}
+
+static int order_released(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) { return status_change(ctx, ev, "released"); }
+static int order_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) { return status_change(ctx, ev, "started"); }
+static int order_completed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) { return status_change(ctx, ev, "completed"); }
+static int order_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) { return status_change(ctx, ev, "cancelled"); }
+
+static int output_declared(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  char qty[24], total[24], seq[24], at[32];
+  fmt_int(ev->data, "quantity", qty);
+  fmt_int(ev->data, "declared_total", total);
+  snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, at);
+  const char *shift = str(ev->data, "shift") ? str(ev->data, "shift") : "unassigned";
+  const char *loom = str(ev->data, "loom") ? str(ev->data, "loom") : "unknown";
+  const char *p1[] = {ev->tenant, str(ev->data, "label_id"), ev->subject, qty, str(ev->data, "weaver"), str(ev->data, "loom"),
+                      str(ev->data, "shift"), at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.declarations (tenant, label_id, order_id, quantity, weaver, loom, shift, "
+                           "declared_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                           8, p1);
+  if (rc) return rc;
+  const char *p2[] = {ev->tenant, ev->subject, total, seq, at};
+  rc = fofal_apply_sql(ctx,
+                       "UPDATE %s.orders SET declared = $3, version = $4, updated_at = $5 WHERE tenant = $1 AND order_id = $2",
+                       5, p2);
+  if (rc) return rc;
+  order_hash(ctx, ev, "declared", total);
+  char key[256];
+  snprintf(key, sizeof key, "%s%s:shift:%s:output", ctx->redis_prefix, ev->tenant, shift);
+  const char *a1[] = {"HINCRBY", key, loom, qty};
+  const char *a2[] = {"HINCRBY", key, "_total", qty};
+  fofal_apply_redis(ctx, 4, a1);
+  fofal_apply_redis(ctx, 4, a2);
+  push(ctx, ev);
+  return 0;
+}
+
+static const fofal_apply_t applies[] = {
+    {"fofal.production.order_created.v1", order_created},
+    {"fofal.production.order_released.v1", order_released},
+    {"fofal.production.order_started.v1", order_started},
+    {"fofal.production.output_declared.v1", output_declared},
+    {"fofal.production.order_completed.v1", order_completed},
+    {"fofal.production.order_cancelled.v1", order_cancelled},
+};
+
+static const char *const tables[] = {"orders", "declarations", NULL};
+
+const fofal_projection_def_t fofal_production_projection = {
+    .name = "production",
+    .module = "production",
+    .pg_schema = "production",
+    .tables = tables,
+    .applies = applies,
+    .napplies = sizeof applies / sizeof applies[0],
+};

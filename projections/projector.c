@@ -1,0 +1,424 @@
+/*
+ * projector.c — the projector framework: a module's events → PostgreSQL and Redis,
+ * exactly once (DESIGN.md guarantee 5).
+ *
+ * Positions. The truth is PostgreSQL: fofal_meta.projector_offsets holds, per partition,
+ * the next offset to apply, written in the same transaction as the rows derived from the
+ * events before it. Redis keeps its own applied offset per partition, checked and moved
+ * in the same Lua script as the commands (redis.c). On start the projector seeks each
+ * partition to min(PostgreSQL position, Redis position) and applies each event only
+ * where it is missing. Kafka's committed offsets are never used.
+ *
+ * Batches. Up to max_batch events are applied in one PostgreSQL transaction that first
+ * takes an advisory lock on the projector's name and re-reads its positions: if somebody
+ * else moved them (a rebuild swapping in its shadow), the batch is dropped and the
+ * projector reloads. An event that cannot be applied (malformed, or refused by the
+ * database) is recorded in fofal_meta.projection_errors and skipped, found by replaying
+ * the failed batch one savepoint per event; the projector never stops on bad data.
+ *
+ * Outages. When PostgreSQL or Redis is unreachable the projector pauses: it retries with
+ * backoff, then reloads its positions and goes on, with no gap and no duplicate.
+ *
+ * Threads: one; the caller's.
+ */
+#include "projections.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PARTS 1024
+
+struct fofal_projector {
+  fofal_projector_opts_t o;
+  const char *schema;
+  fofal_kafka_t *consumer;
+  fofal_pg_t *pg;
+  fofal_redis_t *redis;
+  char topic[96], prefix[96], module_gen_key[96];
+  int nparts;
+  int64_t *pg_next, *redis_next, *last_in_batch;
+  int64_t *last_event_us;
+  fofal_rops_t **rops, *scratch;
+  fofal_kmsg_t *batch;
+  int nbatch;
+  long long applied;
+  char errbuf[512];
+};
+
+long long fofal_projector_applied(const fofal_projector_t *p) { return p->applied; }
+
+int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params) {
+  if (!ctx->pg) return 0;
+  char sql[2048];
+  snprintf(sql, sizeof sql, sql_fmt, ctx->pg_schema, ctx->pg_schema, ctx->pg_schema);
+  return fofal_pg_execp(ctx->pg, sql, nparams, params, ctx->errbuf, ctx->errlen);
+}
+
+void fofal_apply_redis(fofal_apply_ctx_t *ctx, int argc, const char *const *argv) {
+  if (ctx->rops) fofal_rops_add(ctx->rops, argc, argv);
+}
+
+/* -------------------------------------------------------------- positions */
+
+typedef struct {
+  fofal_projector_t *p;
+} load_t;
+
+static void on_offset_row(void *opaque, int ncols, const char *const *v) {
+  fofal_projector_t *p = opaque;
+  (void)ncols;
+  int part = atoi(v[0]);
+  if (part >= 0 && part < p->nparts) p->pg_next[part] = atoll(v[1]);
+}
+
+static int read_pg_positions(fofal_projector_t *p, int64_t *out) {
+  int64_t *save = p->pg_next;
+  p->pg_next = out;
+  for (int i = 0; i < p->nparts; i++) out[i] = 0;
+  const char *params[] = {p->o.name, p->topic};
+  int rc = fofal_pg_query(p->pg, "SELECT partition, next_offset FROM fofal_meta.projector_offsets "
+                                 "WHERE projector = $1 AND topic = $2",
+                          2, params, on_offset_row, p, p->errbuf, sizeof p->errbuf);
+  p->pg_next = save;
+  return rc;
+}
+
+static void applied_key(fofal_projector_t *p, int part, char *out, size_t outlen) {
+  snprintf(out, outlen, "%sapplied:%s:%d", p->prefix, p->o.name, part);
+}
+
+/* Reads every position and seeks the consumer to the lower of PostgreSQL's and Redis'. */
+static int load_positions(fofal_projector_t *p) {
+  int rc;
+  if (p->o.redis_prefix) {
+    snprintf(p->prefix, sizeof p->prefix, "%s", p->o.redis_prefix);
+  } else {
+    /* The live generation of this module's Redis keys; a rebuild moves it. */
+    const char *setnx[] = {"SET", p->module_gen_key, "1", "NX"};
+    if ((rc = fofal_redis_cmd(p->redis, 4, setnx, p->errbuf, sizeof p->errbuf))) return rc;
+    int64_t gen;
+    if ((rc = fofal_redis_applied(p->redis, p->module_gen_key, &gen, p->errbuf, sizeof p->errbuf))) return rc;
+    snprintf(p->prefix, sizeof p->prefix, "fofal:%s:g%lld:", p->o.def->module, (long long)gen);
+  }
+  if ((rc = read_pg_positions(p, p->pg_next))) return rc;
+  int32_t *parts = fofal_calloc((size_t)p->nparts, sizeof *parts);
+  int64_t *start = fofal_calloc((size_t)p->nparts, sizeof *start);
+  for (int i = 0; i < p->nparts && !rc; i++) {
+    char key[160];
+    int64_t applied;
+    applied_key(p, i, key, sizeof key);
+    rc = fofal_redis_applied(p->redis, key, &applied, p->errbuf, sizeof p->errbuf);
+    p->redis_next[i] = applied + 1;
+    parts[i] = i;
+    start[i] = p->pg_next[i] < p->redis_next[i] ? p->pg_next[i] : p->redis_next[i];
+  }
+  if (!rc) rc = fofal_kafka_assign(p->consumer, p->topic, parts, start, p->nparts, p->errbuf, sizeof p->errbuf);
+  free(parts);
+  free(start);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+static int apply_event(fofal_projector_t *p, const fofal_kmsg_t *m, fofal_pg_t *pg) {
+  fofal_event_t ev;
+  char err[256], pos[96];
+  int part = m->partition;
+  int do_pg = pg && m->offset >= p->pg_next[part];
+  int do_redis = m->offset >= p->redis_next[part];
+  int rc = fofal_event_decode(&ev, m->value, m->len, err, sizeof err);
+  if (rc) return fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_EPARSE, "undecodable event: %s", err);
+  p->last_event_us[part] = ev.time_us;
+  snprintf(pos, sizeof pos, "%s:%d:%lld", p->o.def->module, part, (long long)m->offset);
+  fofal_apply_ctx_t ctx = {.pg = do_pg ? pg : NULL, .pg_schema = p->schema, .redis_prefix = p->prefix,
+                           .rops = do_redis ? p->rops[part] : NULL, .push = !p->o.shadow, .position = pos,
+                           .errbuf = p->errbuf, .errlen = sizeof p->errbuf};
+  for (int i = 0; i < p->o.def->napplies; i++) {
+    const char *t = p->o.def->applies[i].type;
+    if (!strcmp(t, ev.type) || !strcmp(t, "*")) {
+      rc = p->o.def->applies[i].apply(&ctx, &ev);
+      break;
+    }
+  }
+  /* An event type this projection does not know changes nothing here (forward compatible). */
+  fofal_event_clear(&ev);
+  return rc;
+}
+
+static int save_positions(fofal_projector_t *p) {
+  for (int i = 0; i < p->nparts; i++) {
+    if (p->last_in_batch[i] < p->pg_next[i]) continue;
+    char part[16], next[24], at[40];
+    snprintf(part, sizeof part, "%d", i);
+    snprintf(next, sizeof next, "%lld", (long long)(p->last_in_batch[i] + 1));
+    fofal_time_format(p->last_event_us[i], at);
+    const char *params[] = {p->o.name, p->topic, part, next, p->last_event_us[i] ? at : NULL};
+    int rc = fofal_pg_execp(p->pg,
+                            "INSERT INTO fofal_meta.projector_offsets (projector, topic, partition, next_offset, "
+                            "last_event_at, updated_at) VALUES ($1, $2, $3, $4, $5, now()) "
+                            "ON CONFLICT (projector, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+                            "last_event_at = EXCLUDED.last_event_at, updated_at = now()",
+                            5, params, p->errbuf, sizeof p->errbuf);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int record_error(fofal_projector_t *p, const fofal_kmsg_t *m, const char *why) {
+  char part[16], off[24];
+  snprintf(part, sizeof part, "%d", m->partition);
+  snprintf(off, sizeof off, "%lld", (long long)m->offset);
+  const char *params[] = {p->o.name, p->topic, part, off, why};
+  LOG_WARN("projector %s skips %s[%d]@%lld: %s", p->o.name, p->topic, m->partition, (long long)m->offset, why);
+  return fofal_pg_execp(p->pg,
+                        "INSERT INTO fofal_meta.projection_errors (projector, topic, partition, \"offset\", error) "
+                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                        5, params, p->errbuf, sizeof p->errbuf);
+}
+
+/* Positions still ours? 1 yes, 0 moved by someone else, <0 error. Call inside the lock. */
+static int positions_unchanged(fofal_projector_t *p) {
+  int64_t *now = fofal_calloc((size_t)p->nparts, sizeof *now);
+  int rc = read_pg_positions(p, now);
+  if (!rc) {
+    rc = 1;
+    for (int i = 0; i < p->nparts; i++)
+      if (now[i] != p->pg_next[i]) rc = 0;
+  }
+  free(now);
+  return rc;
+}
+
+static void reset_batch_ops(fofal_projector_t *p) {
+  for (int i = 0; i < p->nparts; i++) {
+    fofal_rops_clear(p->rops[i]);
+    p->last_in_batch[i] = -1;
+  }
+}
+
+/* Applies the gathered batch. 0, FOFAL_EAGAIN-like 1 (positions moved: reloaded), or an
+ * outage error (FOFAL_EUNAVAIL) after which the caller reloads. */
+static int run_batch(fofal_projector_t *p) {
+  int rc;
+  char lock[512];
+  for (int careful = 0; careful < 2; careful++) {
+    reset_batch_ops(p);
+    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(hashtext('fofal-projector:%s'))", p->o.name);
+    if ((rc = fofal_pg_exec(p->pg, "BEGIN", p->errbuf, sizeof p->errbuf)) ||
+        (rc = fofal_pg_exec(p->pg, lock, p->errbuf, sizeof p->errbuf)))
+      goto fail;
+    int same = positions_unchanged(p);
+    if (same < 0) {
+      rc = same;
+      goto fail;
+    }
+    if (!same) {
+      fofal_pg_exec(p->pg, "ROLLBACK", NULL, 0);
+      LOG_INFO("projector %s: positions were moved (a rebuild swapped in); reloading", p->o.name);
+      return 1;
+    }
+    rc = 0;
+    for (int i = 0; i < p->nbatch && !rc; i++) {
+      fofal_kmsg_t *m = &p->batch[i];
+      if (careful) {
+        /* One savepoint per event: a bad event is recorded and skipped, with its Redis ops. */
+        fofal_rops_t *keep = p->rops[m->partition];
+        p->rops[m->partition] = p->scratch;
+        fofal_rops_clear(p->scratch);
+        fofal_pg_exec(p->pg, "SAVEPOINT ev", NULL, 0);
+        rc = apply_event(p, m, p->pg);
+        p->rops[m->partition] = keep;
+        if (!rc) {
+          fofal_rops_append(keep, p->scratch);
+        } else if (rc != FOFAL_EUNAVAIL) {
+          char why[512];
+          snprintf(why, sizeof why, "%s", p->errbuf);
+          fofal_pg_exec(p->pg, "ROLLBACK TO SAVEPOINT ev", NULL, 0);
+          rc = record_error(p, m, why);
+        }
+      } else {
+        rc = apply_event(p, m, p->pg);
+      }
+      if (!rc && m->offset > p->last_in_batch[m->partition]) p->last_in_batch[m->partition] = m->offset;
+    }
+    if (!rc) rc = save_positions(p);
+    if (!rc) rc = fofal_pg_exec(p->pg, "COMMIT", p->errbuf, sizeof p->errbuf);
+    if (!rc) break;
+    fofal_pg_exec(p->pg, "ROLLBACK", NULL, 0);
+    if (rc == FOFAL_EUNAVAIL || careful) goto fail;
+    LOG_WARN("projector %s: a batch of %d failed (%s); applying it event by event", p->o.name, p->nbatch, p->errbuf);
+  }
+  /* Redis after PostgreSQL: idempotent per partition, retried until it answers. */
+  for (int i = 0; i < p->nparts; i++) {
+    if (p->last_in_batch[i] < p->redis_next[i] && fofal_rops_count(p->rops[i]) == 0) continue;
+    if (p->last_in_batch[i] < 0) continue;
+    char key[160];
+    applied_key(p, i, key, sizeof key);
+    for (int attempt = 0;; attempt++) {
+      rc = fofal_redis_apply(p->redis, key, p->last_in_batch[i], p->rops[i], p->errbuf, sizeof p->errbuf);
+      if (!rc || (p->o.stop && *p->o.stop)) break;
+      if (attempt % 20 == 0) LOG_WARN("projector %s paused: %s", p->o.name, p->errbuf);
+      usleep(250 * 1000);
+    }
+    if (rc) return rc;
+    p->redis_next[i] = p->last_in_batch[i] + 1;
+  }
+  for (int i = 0; i < p->nparts; i++)
+    if (p->last_in_batch[i] >= p->pg_next[i]) p->pg_next[i] = p->last_in_batch[i] + 1;
+  p->applied += p->nbatch;
+  return 0;
+fail:
+  fofal_pg_exec(p->pg, "ROLLBACK", NULL, 0);
+  return rc ? rc : FOFAL_EPG;
+}
+
+/* ------------------------------------------------------------- life cycle */
+
+static int connect_all(fofal_projector_t *p) {
+  int rc = 0;
+  if (!p->pg && (rc = fofal_pg_connect(&p->pg, p->o.pg_dsn, p->errbuf, sizeof p->errbuf))) return rc;
+  if (!p->redis && (rc = fofal_redis_connect(&p->redis, p->o.redis_addr, p->errbuf, sizeof p->errbuf))) return rc;
+  return 0;
+}
+
+/* After an outage: drop connections and the batch, wait until both answer, reload. */
+static int recover(fofal_projector_t *p) {
+  for (int attempt = 0; !(p->o.stop && *p->o.stop); attempt++) {
+    fofal_pg_close(p->pg);
+    p->pg = NULL;
+    int rc = connect_all(p);
+    if (!rc) rc = load_positions(p);
+    if (!rc) {
+      LOG_INFO("projector %s resumed", p->o.name);
+      return 0;
+    }
+    if (rc != FOFAL_EUNAVAIL && rc != FOFAL_EPG && rc != FOFAL_EREDIS) return rc;
+    if (attempt % 10 == 0) LOG_WARN("projector %s paused: %s", p->o.name, p->errbuf);
+    usleep(500 * 1000);
+  }
+  return 0;
+}
+
+int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o, char *errbuf, size_t errlen) {
+  int rc;
+  fofal_projector_t *p = fofal_calloc(1, sizeof *p);
+  p->o = *o;
+  if (p->o.max_batch <= 0) p->o.max_batch = 5000;
+  p->schema = o->pg_schema ? o->pg_schema : o->def->pg_schema;
+  fofal_topic_events(o->def->module, p->topic, sizeof p->topic);
+  snprintf(p->module_gen_key, sizeof p->module_gen_key, "fofal:%s:gen", o->def->module);
+  char client[160];
+  snprintf(client, sizeof client, "fofal-projector-%s", o->name);
+  fofal_kafka_opts_t co = {.brokers = o->brokers, .client_id = client, .read_committed = 1};
+  if ((rc = fofal_kafka_consumer_new(&p->consumer, &co, errbuf, errlen))) goto out;
+  p->nparts = fofal_kafka_partition_count(p->consumer, p->topic, 10000, errbuf, errlen);
+  if (p->nparts < 0) {
+    rc = p->nparts;
+    goto out;
+  }
+  if (p->nparts > MAX_PARTS) {
+    rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "%s has %d partitions, more than %d", p->topic, p->nparts, MAX_PARTS);
+    goto out;
+  }
+  size_t n = (size_t)p->nparts;
+  p->pg_next = fofal_calloc(n, sizeof *p->pg_next);
+  p->redis_next = fofal_calloc(n, sizeof *p->redis_next);
+  p->last_in_batch = fofal_calloc(n, sizeof *p->last_in_batch);
+  p->last_event_us = fofal_calloc(n, sizeof *p->last_event_us);
+  p->rops = fofal_calloc(n, sizeof *p->rops);
+  for (size_t i = 0; i < n; i++) p->rops[i] = fofal_rops_new();
+  p->scratch = fofal_rops_new();
+  p->batch = fofal_calloc((size_t)p->o.max_batch, sizeof *p->batch);
+  if ((rc = connect_all(p)) || (rc = load_positions(p))) fofal_err(errbuf, errlen, rc, "%s", p->errbuf);
+out:
+  if (rc) {
+    fofal_projector_free(p);
+    p = NULL;
+  }
+  *out = p;
+  return rc;
+}
+
+static void release_batch(fofal_projector_t *p) {
+  for (int i = 0; i < p->nbatch; i++) fofal_kafka_msg_release(&p->batch[i]);
+  p->nbatch = 0;
+}
+
+/* For a shadow: 1 when every partition reached its stop offset. The consumer's position
+ * counts, not the last event: a transactional partition ends with a commit marker. */
+static int reached_stop(const fofal_projector_t *p) {
+  if (!p->o.shadow || !p->o.stop_at) return 0;
+  for (int i = 0; i < p->nparts; i++) {
+    if (p->pg_next[i] >= p->o.stop_at[i]) continue;
+    int64_t pos = fofal_kafka_position(p->consumer, p->topic, i);
+    if (pos < p->o.stop_at[i]) return 0;
+  }
+  return 1;
+}
+
+static long long remaining(const fofal_projector_t *p) {
+  long long r = 0;
+  for (int i = 0; p->o.stop_at && i < p->nparts; i++)
+    if (p->o.stop_at[i] > p->pg_next[i]) r += p->o.stop_at[i] - p->pg_next[i];
+  return r;
+}
+
+int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
+  int rc = 0;
+  int64_t last_progress = 0;
+  while (!(p->o.stop && *p->o.stop) && !reached_stop(p)) {
+    int64_t deadline = 0;
+    while (p->nbatch < p->o.max_batch) {
+      int timeout = deadline ? (int)((deadline - fofal_mono_us()) / 1000) : 100;
+      if (deadline && timeout <= 0) break;
+      fofal_kmsg_t m;
+      int got = fofal_kafka_consume(p->consumer, timeout, &m);
+      if (got < 0) return fofal_err(errbuf, errlen, got, "fatal Kafka consumer error");
+      if (got == 0) {
+        if (!deadline) break;
+        continue;
+      }
+      /* A shadow stops exactly at its target: later events belong to the live projector. */
+      if (m.eof || !m.value || (p->o.shadow && p->o.stop_at && m.offset >= p->o.stop_at[m.partition])) {
+        fofal_kafka_msg_release(&m);
+        continue;
+      }
+      p->batch[p->nbatch++] = m;
+      if (!deadline) deadline = fofal_mono_us() + 20 * 1000;
+    }
+    if (p->nbatch == 0) continue;
+    rc = run_batch(p);
+    release_batch(p);
+    if (rc == 1 || rc == FOFAL_EUNAVAIL || rc == FOFAL_EPG || rc == FOFAL_EREDIS) {
+      if ((rc = recover(p))) break;
+      continue;
+    }
+    if (rc) break;
+    if (p->o.progress && fofal_mono_us() - last_progress > 1000000) {
+      p->o.progress(p->o.progress_opaque, p->applied, remaining(p));
+      last_progress = fofal_mono_us();
+    }
+  }
+  if (p->o.progress) p->o.progress(p->o.progress_opaque, p->applied, remaining(p));
+  if (rc) return fofal_err(errbuf, errlen, rc, "%s", p->errbuf);
+  return 0;
+}
+
+void fofal_projector_free(fofal_projector_t *p) {
+  if (!p) return;
+  release_batch(p);
+  fofal_kafka_free(p->consumer);
+  fofal_pg_close(p->pg);
+  fofal_redis_close(p->redis);
+  for (int i = 0; p->rops && i < p->nparts; i++) fofal_rops_free(p->rops[i]);
+  fofal_rops_free(p->scratch);
+  free(p->rops);
+  free(p->pg_next);
+  free(p->redis_next);
+  free(p->last_in_batch);
+  free(p->last_event_us);
+  free(p->batch);
+  free(p);
+}
