@@ -40,6 +40,8 @@ typedef struct {
 typedef struct {
   fofal_map_t *aggs; /* aggregate id → record JSON {"tenant","v","s"} (char *) */
   fofal_map_t *idem; /* "tenant/command id" → idem_t * */
+  char **fifo;       /* idem keys in the order they were remembered, for expiry */
+  size_t fifo_head, fifo_len, fifo_cap;
   int owned;
 } part_t;
 
@@ -81,6 +83,40 @@ static void free_idem(void *v) {
   idem_t *e = v;
   if (e) free(e->result);
   free(e);
+}
+
+static void fifo_push(part_t *pt, const char *key) {
+  if (pt->fifo_len == pt->fifo_cap) {
+    size_t cap = pt->fifo_cap ? pt->fifo_cap * 2 : 1024;
+    char **q = fofal_calloc(cap, sizeof *q);
+    for (size_t i = 0; i < pt->fifo_len; i++) q[i] = pt->fifo[(pt->fifo_head + i) % pt->fifo_cap];
+    free(pt->fifo);
+    pt->fifo = q;
+    pt->fifo_cap = cap;
+    pt->fifo_head = 0;
+  }
+  pt->fifo[(pt->fifo_head + pt->fifo_len++) % pt->fifo_cap] = fofal_strdup(key);
+}
+
+static void fifo_clear(part_t *pt) {
+  for (size_t i = 0; i < pt->fifo_len; i++) free(pt->fifo[(pt->fifo_head + i) % pt->fifo_cap]);
+  free(pt->fifo);
+  pt->fifo = NULL;
+  pt->fifo_head = pt->fifo_len = pt->fifo_cap = 0;
+}
+
+/* Forgets command ids older than the idempotency window, so memory stays bounded by the
+ * command rate times the window rather than growing for ever. */
+static void expire_idem(part_t *pt, int64_t older_than_us) {
+  while (pt->fifo_len) {
+    char *key = pt->fifo[pt->fifo_head];
+    idem_t *e = fofal_map_get(pt->idem, key);
+    if (e && e->at_us >= older_than_us) break;
+    if (e && e->pend < 0) free_idem(fofal_map_take(pt->idem, key));
+    free(key);
+    pt->fifo_head = (pt->fifo_head + 1) % pt->fifo_cap;
+    pt->fifo_len--;
+  }
 }
 
 void fofal_result_key(const char *tenant, const char *command_id, char *out, size_t outlen) {
@@ -132,6 +168,7 @@ static void drop_partition(fofal_processor_t *p, int part) {
   fofal_map_free(p->parts[part].idem);
   p->parts[part].aggs = fofal_map_new(free);
   p->parts[part].idem = fofal_map_new(free_idem);
+  fifo_clear(&p->parts[part]);
   p->parts[part].owned = 0;
 }
 
@@ -183,6 +220,7 @@ static void load_result(fofal_processor_t *p, int part, const fofal_kmsg_t *m) {
   e->at_us = m->timestamp_ms * 1000;
   e->pend = -1;
   fofal_map_put(p->parts[part].idem, key, e);
+  fifo_push(&p->parts[part], key);
   free(key);
 }
 
@@ -328,6 +366,7 @@ static int decide_one(fofal_processor_t *p, int idx) {
   mine->pend = idx;
   mine->at_us = fofal_now_us();
   fofal_map_put(p->parts[part].idem, pe->key, mine);
+  fifo_push(&p->parts[part], pe->key);
 
   const fofal_command_def_t *def = fofal_registry_find(p->o.registry, cmd.type);
   if (!def || fofal_command_module(cmd.type, pe->module, sizeof pe->module) ||
@@ -458,6 +497,8 @@ static int run_batch(fofal_processor_t *p) {
   if (!rc) {
     undo_commit(p);
     p->st.batches++;
+    int64_t horizon = fofal_now_us() - p->o.idempotency_window_s * 1000000;
+    for (int i = 0; i < p->nparts; i++) expire_idem(&p->parts[i], horizon);
     return 0;
   }
   if (rc == FOFAL_EFENCED) return rc;
@@ -598,6 +639,7 @@ void fofal_processor_free(fofal_processor_t *p) {
   for (int i = 0; i < p->nparts; i++) {
     fofal_map_free(p->parts[i].aggs);
     fofal_map_free(p->parts[i].idem);
+    fifo_clear(&p->parts[i]);
   }
   free(p->parts);
   free(p->pend);
