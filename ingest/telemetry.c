@@ -1,0 +1,106 @@
+/*
+ * telemetry.c — checking loom telemetry and wrapping it as a CloudEvent.
+ *
+ * Sensors are untrusted: a payload is capped in size, must be a JSON object with exactly
+ * the documented fields, each typed and bounded. Anything else is refused with a reason
+ * (the ingest process sends it to the DLQ topic). Pure functions, thread-safe.
+ */
+#include "ingest.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int name_ok(const char *s, size_t n) {
+  if (n == 0 || n > 63) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i])) return 0;
+  return 1;
+}
+
+int fofal_telemetry_topic(const char *topic, size_t len, char tenant[64], char loom[64]) {
+  /* fofal/<tenant>/looms/<loom>/telemetry */
+  const char *p = topic, *end = topic + len;
+  if (len < 6 || memcmp(p, "fofal/", 6)) return FOFAL_EINVAL;
+  p += 6;
+  const char *slash = memchr(p, '/', (size_t)(end - p));
+  if (!slash || !name_ok(p, (size_t)(slash - p))) return FOFAL_EINVAL;
+  memcpy(tenant, p, (size_t)(slash - p));
+  tenant[slash - p] = '\0';
+  p = slash + 1;
+  if ((size_t)(end - p) < 6 || memcmp(p, "looms/", 6)) return FOFAL_EINVAL;
+  p += 6;
+  slash = memchr(p, '/', (size_t)(end - p));
+  if (!slash || !name_ok(p, (size_t)(slash - p))) return FOFAL_EINVAL;
+  memcpy(loom, p, (size_t)(slash - p));
+  loom[slash - p] = '\0';
+  p = slash + 1;
+  if ((size_t)(end - p) != 9 || memcmp(p, "telemetry", 9)) return FOFAL_EINVAL;
+  return 0;
+}
+
+static int number_in(const json_t *v, double lo, double hi) {
+  if (!json_is_number(v)) return 0;
+  double d = json_number_value(v);
+  return isfinite(d) && d >= lo && d <= hi;
+}
+
+int fofal_telemetry_parse(const char *payload, size_t len, json_t **data, char *errbuf, size_t errlen) {
+  json_error_t jerr;
+  *data = NULL;
+  if (len > FOFAL_TELEMETRY_MAX_BYTES)
+    return fofal_err(errbuf, errlen, FOFAL_ETOOBIG, "payload of %zu bytes exceeds %d", len, FOFAL_TELEMETRY_MAX_BYTES);
+  json_t *o = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return fofal_err(errbuf, errlen, FOFAL_EPARSE, "payload is not a JSON object");
+  }
+  static const char *const allowed[] = {"msg_id", "ts", "picks", "ppm", "state", "stop_cause", "temperature", "humidity"};
+  const char *key;
+  json_t *v;
+  int rc = 0;
+  json_object_foreach(o, key, v) {
+    size_t i;
+    for (i = 0; i < sizeof allowed / sizeof allowed[0] && strcmp(allowed[i], key); i++) {}
+    if (i == sizeof allowed / sizeof allowed[0]) {
+      rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "unknown field \"%.40s\"", key);
+      goto out;
+    }
+  }
+  const char *msg_id = json_string_value(json_object_get(o, "msg_id"));
+  const char *ts = json_string_value(json_object_get(o, "ts"));
+  const char *state = json_string_value(json_object_get(o, "state"));
+  const char *cause = json_string_value(json_object_get(o, "stop_cause"));
+  int64_t us;
+  if (!msg_id || !name_ok(msg_id, strlen(msg_id))) rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "msg_id: 1..63 chars of [A-Za-z0-9._-]");
+  else if (!ts || fofal_time_parse(ts, &us)) rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "ts: an RFC 3339 time");
+  else if (!json_is_integer(json_object_get(o, "picks")) || json_integer_value(json_object_get(o, "picks")) < 0)
+    rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "picks: an integer >= 0");
+  else if (!number_in(json_object_get(o, "ppm"), 0, 2000)) rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "ppm: 0..2000");
+  else if (!state || (strcmp(state, "running") && strcmp(state, "stopped")))
+    rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "state: running or stopped");
+  else if (json_object_get(o, "stop_cause") &&
+           (!cause || (strcmp(cause, "warp_break") && strcmp(cause, "weft_break") && strcmp(cause, "mechanical") &&
+                       strcmp(cause, "electrical") && strcmp(cause, "other"))))
+    rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "stop_cause: warp_break, weft_break, mechanical, electrical or other");
+  else if (json_object_get(o, "temperature") && !number_in(json_object_get(o, "temperature"), -20, 80))
+    rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "temperature: -20..80");
+  else if (json_object_get(o, "humidity") && !number_in(json_object_get(o, "humidity"), 0, 100))
+    rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "humidity: 0..100");
+out:
+  if (rc) json_decref(o);
+  else *data = o;
+  return rc;
+}
+
+char *fofal_telemetry_event(const char *tenant, const char *loom, const json_t *data) {
+  char id[FOFAL_UUID_LEN + 1];
+  int64_t us = 0;
+  fofal_uuid7(id);
+  fofal_time_parse(json_string_value(json_object_get(data, "ts")), &us);
+  fofal_event_t ev = {.id = id, .source = "/fofal/telemetry", .type = "fofal.telemetry.loom_sample.v1",
+                      .subject = (char *)loom, .time_us = us, .tenant = (char *)tenant, .seq = 0,
+                      .data = (json_t *)data};
+  return fofal_event_encode(&ev);
+}
