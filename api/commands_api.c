@@ -159,7 +159,7 @@ static void batch_finish(batch_t *b) {
     if (b->items[i]) unlink_waiter(b->ca, b->items[i]);
   for (int i = 0; i < b->n; i++) {
     json_t *slot = json_array_get(b->results, (size_t)i);
-    if (json_object_size(slot) == 0 && b->items[i]) {
+    if (!json_object_get(slot, "status") && b->items[i]) {
       char loc[MAX_KEY + 40];
       const char *cmd_id = strchr(b->items[i]->key, '/') + 1;
       snprintf(loc, sizeof loc, "/api/v1/commands/%s", cmd_id);

@@ -89,10 +89,8 @@ static int status_change(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const 
       fofal_apply_redis(ctx, 6, argv);
     } else if (!strcmp(status, "completed") || !strcmp(status, "cancelled")) {
       /* Only if the loom still shows this order. */
-      const char *argv[] = {"EVAL",
-                            "if redis.call('HGET', KEYS[1], 'order_id') == ARGV[1] then redis.call('DEL', KEYS[1]) end",
-                            "1", key, ev->subject};
-      fofal_apply_redis(ctx, 5, argv);
+      const char *argv[] = {"DELIFEQ", key, "order_id", ev->subject};
+      fofal_apply_redis(ctx, 4, argv);
     }
   }
   push(ctx, ev);

@@ -58,7 +58,8 @@ void fofal_rops_clear(fofal_rops_t *ops);
 int fofal_rops_count(const fofal_rops_t *ops);
 /* Appends every command of src to dst. */
 void fofal_rops_append(fofal_rops_t *dst, const fofal_rops_t *src);
-/* Appends one command (argv copied). */
+/* Appends one command (argv copied). Besides Redis commands, DELIFEQ key field value
+ * deletes key while its hash field equals value. */
 void fofal_rops_add(fofal_rops_t *ops, int argc, const char *const *argv);
 /* Applies ops if `offset` is beyond the offset recorded under `applied_key`, and records
  * it. 0 (applied or already applied) or FOFAL_EUNAVAIL / FOFAL_EREDIS. */

@@ -26,7 +26,9 @@ struct fofal_rops {
   int count;
 };
 
-/* KEYS[1] applied-offset key; ARGV[1] offset; then per command: argc, args… */
+/* KEYS[1] applied-offset key; ARGV[1] offset; then per command: argc, args… One
+ * pseudo-command exists for what a plain command cannot say: DELIFEQ key field value
+ * deletes key only while its hash field still holds value. */
 static const char apply_lua[] =
     "local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')\n"
     "local off = tonumber(ARGV[1])\n"
@@ -34,7 +36,11 @@ static const char apply_lua[] =
     "local i = 2\n"
     "while i <= #ARGV do\n"
     "  local n = tonumber(ARGV[i])\n"
-    "  redis.call(unpack(ARGV, i + 1, i + n))\n"
+    "  if ARGV[i + 1] == 'DELIFEQ' then\n"
+    "    if redis.call('HGET', ARGV[i + 2], ARGV[i + 3]) == ARGV[i + 4] then redis.call('DEL', ARGV[i + 2]) end\n"
+    "  else\n"
+    "    redis.call(unpack(ARGV, i + 1, i + n))\n"
+    "  end\n"
     "  i = i + n + 1\n"
     "end\n"
     "redis.call('SET', KEYS[1], ARGV[1])\n"
