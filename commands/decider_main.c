@@ -46,7 +46,6 @@ int main(int argc, char **argv) {
   int rc = 1;
   fofal_registry_t *reg = NULL;
   fofal_processor_t *p = NULL;
-  fofal_kafka_t *admin = NULL;
   int lrc = fofal_settings_load(settings, NSET,
                                 argc, argv,
                                 "Usage: fofal-decider [--config FILE] [--option=value ...]\n\n"
@@ -62,15 +61,10 @@ int main(int argc, char **argv) {
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);
 
-  fofal_topic_spec_t specs[32];
-  int n = fofal_topics_all(specs, 32, 1);
-  fofal_kafka_opts_t ao = {.brokers = brokers, .client_id = "fofal-decider-admin"};
-  if (fofal_kafka_producer_new(&admin, &ao, err, sizeof err) || fofal_topics_ensure(admin, specs, n, 0, NULL, NULL, err, sizeof err)) {
+  if (fofal_topics_require(brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;
   }
-  fofal_kafka_free(admin);
-  admin = NULL;
   if (fofal_registry_load(&reg, schemas, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;
@@ -95,7 +89,6 @@ out:
              st.commands, st.accepted, st.rejected, st.conflicts, st.duplicates, st.batches, st.aborts);
   }
   fofal_processor_free(p);
-  fofal_kafka_free(admin);
   fofal_registry_free(reg);
   fofal_settings_free(settings, NSET);
   return rc;

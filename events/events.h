@@ -333,6 +333,15 @@ void fofal_map_each(const fofal_map_t *m, void (*fn)(void *opaque, const char *k
 /* The consumer's next fetch position in a partition (past control records), or -1. */
 int64_t fofal_kafka_position(fofal_kafka_t *k, const char *topic, int32_t partition);
 
+/* What every process does before it starts work: checks that all the project's topics
+ * exist and that no event topic could lose events. 0, or FOFAL_ENOENT / FOFAL_ECONFIG /
+ * FOFAL_EUNAVAIL with the reason in errbuf. */
+int fofal_topics_require(const char *brokers, char *errbuf, size_t errlen);
+/* Sets one config of a topic (operators' tool and tests: e.g. to prove that processes
+ * refuse a finite retention). 0 or FOFAL_EKAFKA. */
+int fofal_kafka_topic_set_config(fofal_kafka_t *k, const char *topic, const char *name, const char *value,
+                                 char *errbuf, size_t errlen);
+
 /* Committed offsets of the consumer's group for these partitions (waits for pending
  * transactions to settle), into offsets[] (FOFAL_OFFSET_BEGINNING where none). */
 int fofal_kafka_committed(fofal_kafka_t *k, const char *topic, const int32_t *partitions, int n, int64_t *offsets,

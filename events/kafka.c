@@ -602,3 +602,46 @@ int64_t fofal_kafka_position(fofal_kafka_t *k, const char *topic, int32_t partit
   rd_kafka_topic_partition_list_destroy(l);
   return off;
 }
+
+int fofal_topics_require(const char *brokers, char *errbuf, size_t errlen) {
+  fofal_topic_spec_t specs[64];
+  fofal_kafka_t *k = NULL;
+  int n = fofal_topics_all(specs, 64, 1);
+  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-topic-check"};
+  int rc = fofal_kafka_producer_new(&k, &o, errbuf, errlen);
+  if (!rc) rc = fofal_topics_ensure(k, specs, n, 0, NULL, NULL, errbuf, errlen);
+  fofal_kafka_free(k);
+  return rc;
+}
+
+int fofal_kafka_topic_set_config(fofal_kafka_t *k, const char *topic, const char *name, const char *value,
+                                 char *errbuf, size_t errlen) {
+  int rc = 0;
+  rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+  rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+  /* AlterConfigs replaces the whole set: read the current one first and keep it. */
+  rd_kafka_ConfigResource_t *cur[] = {rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)};
+  rd_kafka_DescribeConfigs(k->rk, cur, 1, NULL, q);
+  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, 15000);
+  if (ev && !rd_kafka_event_error(ev)) {
+    size_t cnt, ce;
+    const rd_kafka_ConfigResource_t **rs =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &cnt);
+    const rd_kafka_ConfigEntry_t **ents = cnt ? rd_kafka_ConfigResource_configs(rs[0], &ce) : NULL;
+    for (size_t i = 0; ents && i < ce; i++)
+      if (rd_kafka_ConfigEntry_source(ents[i]) == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG &&
+          strcmp(rd_kafka_ConfigEntry_name(ents[i]), name))
+        rd_kafka_ConfigResource_set_config(res, rd_kafka_ConfigEntry_name(ents[i]), rd_kafka_ConfigEntry_value(ents[i]));
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_ConfigResource_set_config(res, name, value);
+  rd_kafka_AlterConfigs(k->rk, &res, 1, NULL, q);
+  ev = admin_wait(q, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, 15000);
+  if (!ev || rd_kafka_event_error(ev))
+    rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "alter %s of %s: %s", name, topic, ev ? rd_kafka_event_error_string(ev) : "no answer");
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_ConfigResource_destroy(res);
+  rd_kafka_ConfigResource_destroy(cur[0]);
+  rd_kafka_queue_destroy(q);
+  return rc;
+}

@@ -168,6 +168,10 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (*share_group) snprintf(in.subscription, sizeof in.subscription, "$share/%s/%s", share_group, FOFAL_TELEMETRY_SUBSCRIPTION);
   else snprintf(in.subscription, sizeof in.subscription, "%s", FOFAL_TELEMETRY_SUBSCRIPTION);
+  if (fofal_topics_require(brokers, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    goto out;
+  }
   fofal_kafka_opts_t po = {.brokers = brokers, .client_id = client_id, .linger_ms = 1,
                            .message_timeout_ms = (int)delivery_timeout_ms};
   if (fofal_kafka_producer_new(&in.producer, &po, err, sizeof err)) {

@@ -82,6 +82,11 @@ int main(int argc, char **argv) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);
+  if (fofal_topics_require(brokers, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    fofal_settings_free(settings, NSET);
+    return 1;
+  }
   char *list = fofal_strdup(names), *save = NULL;
   for (char *m = strtok_r(list, ",", &save); m && n < 16; m = strtok_r(NULL, ",", &save)) {
     const fofal_projection_def_t *def = fofal_projection_find(m);
