@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct fofal_kafka {
   rd_kafka_t *rk;
@@ -548,7 +549,20 @@ int fofal_topics_ensure(fofal_kafka_t *k, const fofal_topic_spec_t *specs, int n
     }
     if ((rc = create_missing(k, specs, missing, n, errbuf, errlen))) goto out;
   }
-  if ((rc = describe(k, specs, n, retention, cleanup, errbuf, errlen))) goto out;
+  /* A topic just created may not show its configs for a moment: describe until every
+   * topic has both values, a bounded number of times. */
+  for (int attempt = 0; attempt < 50; attempt++) {
+    int complete = 1;
+    for (int i = 0; i < n; i++) {
+      free(retention[i]);
+      free(cleanup[i]);
+      retention[i] = cleanup[i] = NULL;
+    }
+    if ((rc = describe(k, specs, n, retention, cleanup, errbuf, errlen))) goto out;
+    for (int i = 0; i < n; i++) complete &= retention[i] != NULL && cleanup[i] != NULL;
+    if (complete) break;
+    usleep(200 * 1000);
+  }
   for (int i = 0; i < n; i++) {
     const char *ret = retention[i] ? retention[i] : "?", *cl = cleanup[i] ? cleanup[i] : "?";
     if (specs[i].kind == FOFAL_TOPIC_EVENTS && (strcmp(ret, "-1") || strcmp(cl, "delete"))) {
