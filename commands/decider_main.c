@@ -8,16 +8,9 @@
  */
 #include "commands.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-static volatile int stop;
-static void on_signal(int sig) {
-  (void)sig;
-  stop = 1;
-}
 
 static char *brokers, *instance, *schemas, *log_level;
 static long long max_batch, batch_wait_ms, window_s, stats_s;
@@ -46,20 +39,11 @@ int main(int argc, char **argv) {
   int rc = 1;
   fofal_registry_t *reg = NULL;
   fofal_processor_t *p = NULL;
-  int lrc = fofal_settings_load(settings, NSET,
-                                argc, argv,
+  int early = fofal_process_start("fofal-decider", settings, NSET, argc, argv,
                                 "Usage: fofal-decider [--config FILE] [--option=value ...]\n\n"
                                 "Decides commands from fofal.commands into events, exactly once (DESIGN.md).",
-                                err, sizeof err);
-  if (lrc == 1) return 0;
-  if (lrc) {
-    fprintf(stderr, "fofal-decider: %s\n", err);
-    return 2;
-  }
-  fofal_log_init("fofal-decider", log_level);
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  signal(SIGPIPE, SIG_IGN);
+                                  &log_level);
+  if (early >= 0) return early;
 
   if (fofal_topics_require(brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
@@ -70,7 +54,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   fofal_processor_opts_t po = {.brokers = brokers, .instance_id = instance, .registry = reg, .max_batch = (int)max_batch,
-                               .batch_wait_ms = (int)batch_wait_ms, .idempotency_window_s = window_s, .stop = &stop};
+                               .batch_wait_ms = (int)batch_wait_ms, .idempotency_window_s = window_s, .stop = &fofal_stop};
   if (fofal_processor_new(&p, &po, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;

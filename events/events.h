@@ -112,6 +112,15 @@ int fofal_settings_load(fofal_setting_t *tab, size_t n, int argc, char **argv, c
                         char *errbuf, size_t errlen);
 void fofal_settings_free(fofal_setting_t *tab, size_t n);
 
+/* Set to 1 by SIGINT or SIGTERM once fofal_process_start() ran; long loops watch it. */
+extern volatile int fofal_stop;
+/* The start of every process's main(): loads the settings table (handling --help), starts
+ * logging as `proc` at the level *log_level holds, makes SIGINT/SIGTERM set fofal_stop and
+ * ignores SIGPIPE. Returns -1 to go on, or the status main() should return now: 0 after
+ * --help, 2 after a settings error (already reported on stderr). */
+int fofal_process_start(const char *proc, fofal_setting_t *tab, size_t n, int argc, char **argv, const char *usage,
+                        char *const *log_level);
+
 /* --------------------------------------------------------- ids and time */
 
 #define FOFAL_UUID_LEN 36

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +170,33 @@ void fofal_settings_free(fofal_setting_t *tab, size_t n) {
       free(*(char **)tab[i].value);
       *(char **)tab[i].value = NULL;
     }
+}
+
+volatile int fofal_stop;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  fofal_stop = 1;
+}
+
+int fofal_process_start(const char *proc, fofal_setting_t *tab, size_t n, int argc, char **argv, const char *usage,
+                        char *const *log_level) {
+  char err[512];
+  int rc = fofal_settings_load(tab, n, argc, argv, usage, err, sizeof err);
+  if (rc == 1) {
+    fofal_settings_free(tab, n);
+    return 0;
+  }
+  if (rc) {
+    fprintf(stderr, "%s: %s\n", proc, err);
+    fofal_settings_free(tab, n);
+    return 2;
+  }
+  fofal_log_init(proc, *log_level);
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  return -1;
 }

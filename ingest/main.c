@@ -18,17 +18,10 @@
 #include "ingest.h"
 
 #include <MQTTAsync.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
 
 static char *brokers, *mqtt_uri, *client_id, *share_group, *log_level;
 static long long delivery_timeout_ms;
@@ -151,21 +144,13 @@ int main(int argc, char **argv) {
   char err[512];
   int rc = 1;
   ingest_t in = {0};
-  int lrc = fofal_settings_load(settings, NSET, argc, argv,
+  int early = fofal_process_start("fofal-ingest", settings, NSET, argc, argv,
                                 "Usage: fofal-ingest [--config FILE] [--option=value ...]\n\n"
                                 "Streams loom telemetry from MQTT (" FOFAL_TELEMETRY_SUBSCRIPTION
                                 ", QoS 1) into Kafka (" FOFAL_TOPIC_TELEMETRY "); refused payloads go to "
                                 FOFAL_TOPIC_TELEMETRY_DLQ " with the reason.",
-                                err, sizeof err);
-  if (lrc == 1) return 0;
-  if (lrc) {
-    fprintf(stderr, "fofal-ingest: %s\n", err);
-    return 2;
-  }
-  fofal_log_init("fofal-ingest", log_level);
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  signal(SIGPIPE, SIG_IGN);
+                                  &log_level);
+  if (early >= 0) return early;
   if (*share_group) snprintf(in.subscription, sizeof in.subscription, "$share/%s/%s", share_group, FOFAL_TELEMETRY_SUBSCRIPTION);
   else snprintf(in.subscription, sizeof in.subscription, "%s", FOFAL_TELEMETRY_SUBSCRIPTION);
   if (fofal_topics_require(brokers, err, sizeof err)) {
@@ -199,7 +184,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   LOG_INFO("ingesting %s from %s into %s", in.subscription, mqtt_uri, FOFAL_TOPIC_TELEMETRY);
-  while (!stop_requested) sleep(1);
+  while (!fofal_stop) sleep(1);
   rc = 0;
 out:
   if (in.client) {

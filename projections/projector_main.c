@@ -9,16 +9,9 @@
 #include "projections.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static volatile int stop;
-static void on_signal(int sig) {
-  (void)sig;
-  stop = 1;
-}
 
 static char *brokers, *pg_dsn, *redis_addr, *schemas, *names, *log_level;
 static long long max_batch;
@@ -47,18 +40,18 @@ static void *run_one(void *arg) {
   char err[512];
   fofal_projector_t *p = NULL;
   fofal_projector_opts_t o = {.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .schemas_dir = schemas,
-                              .def = w->def, .name = w->def->name, .max_batch = (int)max_batch, .stop = &stop};
+                              .def = w->def, .name = w->def->name, .max_batch = (int)max_batch, .stop = &fofal_stop};
   w->rc = fofal_projector_new(&p, &o, err, sizeof err);
   if (w->rc) {
     LOG_ERROR("projector %s cannot start: %s", w->def->name, err);
-    stop = 1;
+    fofal_stop = 1;
     return NULL;
   }
   LOG_INFO("projector %s: projecting fofal.%s.events", w->def->name, w->def->module);
   w->rc = fofal_projector_run(p, err, sizeof err);
   if (w->rc) {
     LOG_ERROR("projector %s stopped: %s", w->def->name, err);
-    stop = 1;
+    fofal_stop = 1;
   }
   LOG_INFO("projector %s: %lld events applied", w->def->name, fofal_projector_applied(p));
   fofal_projector_free(p);
@@ -69,19 +62,11 @@ int main(int argc, char **argv) {
   char err[512];
   int rc = 0, n = 0;
   worker_t workers[16];
-  int lrc = fofal_settings_load(settings, NSET, argc, argv,
+  int early = fofal_process_start("fofal-projector", settings, NSET, argc, argv,
                                 "Usage: fofal-projector [--config FILE] [--option=value ...]\n\n"
                                 "Projects the modules' events into PostgreSQL and Redis, exactly once.",
-                                err, sizeof err);
-  if (lrc == 1) return 0;
-  if (lrc) {
-    fprintf(stderr, "fofal-projector: %s\n", err);
-    return 2;
-  }
-  fofal_log_init("fofal-projector", log_level);
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  signal(SIGPIPE, SIG_IGN);
+                                  &log_level);
+  if (early >= 0) return early;
   if (fofal_topics_require(brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     fofal_settings_free(settings, NSET);
