@@ -255,9 +255,11 @@ typedef struct {
 static void on_result_in_loop(fofal_api_t *api, void *arg) {
   result_msg_t *m = arg;
   commands_api_t *ca = api->cmds;
+  if (!ca) goto out; /* shutting down */
   cache_put(ca, m->key, m->value);
   waiter_t *w;
   while ((w = fofal_map_get(ca->waiters, m->key))) resolve(w, m->value);
+out:
   free(m->key);
   free(m->value);
   free(m);
@@ -272,7 +274,7 @@ typedef struct {
 static void on_delivery_in_loop(fofal_api_t *api, void *arg) {
   dr_msg_t *m = arg;
   commands_api_t *ca = api->cmds;
-  if (m->err) {
+  if (ca && m->err) {
     waiter_t *w;
     while ((w = fofal_map_get(ca->waiters, m->key)))
       fail_unavailable(w, "Kafka did not acknowledge the command in time; retry with the same Idempotency-Key");
@@ -646,6 +648,13 @@ void fofal__commands_api_stop(fofal_api_t *api) {
   ca->stop = 1;
   if (ca->poller_started) pthread_join(ca->poller, NULL);
   if (ca->reader_started) pthread_join(ca->reader, NULL);
+  /* Requests still waiting keep their memory (the process is ending) but leave the timer,
+   * which must be empty before it is disposed; later loop messages see api->cmds NULL. */
+  while (!h2o_linklist_is_empty(&ca->wait_timeout._entries)) {
+    h2o_timeout_entry_t *e = H2O_STRUCT_FROM_MEMBER(h2o_timeout_entry_t, _link, ca->wait_timeout._entries.next);
+    h2o_timeout_unlink(e);
+  }
+  h2o_timeout_dispose(api->ctx.loop, &ca->wait_timeout);
   fofal_kafka_free(ca->results);
   fofal_kafka_free(ca->producer);
   fofal_map_free(ca->waiters);

@@ -33,7 +33,8 @@ static const char *reason(int status) {
 void fofal__add_header(h2o_req_t *req, const char *name, const char *value) {
   size_t nlen = strlen(name), vlen = strlen(value);
   char *n = h2o_mem_alloc_pool(&req->pool, nlen + 1), *v = h2o_mem_alloc_pool(&req->pool, vlen + 1);
-  memcpy(n, name, nlen + 1);
+  /* HTTP/2 forbids upper case in header names (RFC 9113 §8.2.1); HTTP/1.1 does not care. */
+  for (size_t i = 0; i <= nlen; i++) n[i] = (char)tolower((unsigned char)name[i]);
   memcpy(v, value, vlen + 1);
   h2o_add_header_by_str(&req->pool, &req->res.headers, n, nlen, 1, NULL, v, vlen);
 }

@@ -104,6 +104,7 @@ typedef struct {
   int batch_wait_ms;             /* how long to gather a batch once one command arrived */
   long long idempotency_window_s;/* how long a command id is remembered */
   volatile int *stop;            /* set to non-zero to stop after the current batch */
+  int stats_interval_s;          /* log the counters this often; 0: never */
 } fofal_processor_opts_t;
 
 typedef struct {

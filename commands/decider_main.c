@@ -54,7 +54,8 @@ int main(int argc, char **argv) {
     goto out;
   }
   fofal_processor_opts_t po = {.brokers = brokers, .instance_id = instance, .registry = reg, .max_batch = (int)max_batch,
-                               .batch_wait_ms = (int)batch_wait_ms, .idempotency_window_s = window_s, .stop = &fofal_stop};
+                               .batch_wait_ms = (int)batch_wait_ms, .idempotency_window_s = window_s, .stop = &fofal_stop,
+                               .stats_interval_s = (int)stats_s};
   if (fofal_processor_new(&p, &po, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;

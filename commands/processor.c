@@ -565,9 +565,23 @@ out:
   return rc;
 }
 
+static void log_stats(fofal_processor_t *p) {
+  fofal_processor_stats_t st;
+  fofal_processor_stats(p, &st);
+  LOG_INFO("%lld commands (%lld accepted, %lld rejected, %lld conflicts, %lld duplicates) in %lld transactions, "
+           "%lld aborted; %lld aggregates held in %lld bytes",
+           st.commands, st.accepted, st.rejected, st.conflicts, st.duplicates, st.batches, st.aborts, st.aggregates,
+           st.state_bytes);
+}
+
 int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {
   int rc = 0;
+  int64_t next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;
   while (!*p->o.stop && !p->fatal) {
+    if (p->o.stats_interval_s > 0 && fofal_mono_us() >= next_stats) {
+      log_stats(p);
+      next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;
+    }
     fofal_kmsg_t m;
     int64_t deadline = 0;
     /* Gather a batch: wait for a first command, then take what arrives within batch_wait_ms. */

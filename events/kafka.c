@@ -128,7 +128,7 @@ int fofal_kafka_consumer_new(fofal_kafka_t **out, const fofal_kafka_opts_t *o, c
       conf_set(c, "auto.offset.reset", "earliest", errbuf, errlen) ||
       conf_set(c, "isolation.level", o->read_committed ? "read_committed" : "read_uncommitted", errbuf, errlen) ||
       conf_set(c, "enable.partition.eof", o->partition_eof ? "true" : "false", errbuf, errlen) ||
-      conf_set(c, "fetch.wait.max.ms", "10", errbuf, errlen) ||
+      conf_set(c, "fetch.wait.max.ms", "100", errbuf, errlen) ||
       conf_set(c, "session.timeout.ms", "10000", errbuf, errlen) ||
       conf_set(c, "heartbeat.interval.ms", "1000", errbuf, errlen) ||
       conf_set(c, "partition.assignment.strategy", "range", errbuf, errlen)) {
@@ -183,7 +183,7 @@ int fofal_kafka_produce(fofal_kafka_t *k, const char *topic, int32_t partition, 
       RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
   if (err) {
-    rd_kafka_headers_destroy(hdrs);
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
     free(d);
     return fofal_err(errbuf, errlen, err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? FOFAL_EUNAVAIL : FOFAL_EKAFKA,
                      "produce to %s: %s", topic, rd_kafka_err2str(err));

@@ -229,6 +229,18 @@ Test(command_api, h2c_and_tls_alpn_h2) {
   cr_assert(f && fgets(v, sizeof v, f));
   fclose(f);
   cr_expect_str_eq(v, "2", "h2c with prior knowledge speaks HTTP/2");
+  /* A command over HTTP/2: its response headers (ETag, Fofal-Position) must be valid h2. */
+  snprintf(cmd, sizeof cmd,
+           "curl -s -o /dev/null -w '%%{http_version} %%{http_code}' --http2-prior-knowledge -X POST "
+           "-H 'Authorization: Bearer %s' -H 'Idempotency-Key: h2-cmd' -H 'Content-Type: application/json' "
+           "-d '{\"article\":\"FOUTA-H2\",\"quantity\":5}' http://127.0.0.1:%d/api/v1/commands/production.order.create > %s",
+           tok, port, out);
+  cr_assert_eq(run(cmd), 0, "curl POST over h2c failed (a protocol error?)");
+  f = fopen(out, "r");
+  char vs[32] = "";
+  cr_assert(f && fgets(vs, sizeof vs, f));
+  fclose(f);
+  cr_expect_str_eq(vs, "2 201", "a command over HTTP/2 is accepted (got %s)", vs);
 
   /* TLS: a throw-away self-signed certificate, a second API instance on an HTTPS port. */
   const char *dir = h_env("FOFAL_STACK_DIR");
