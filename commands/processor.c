@@ -485,15 +485,21 @@ static void clear_batch(fofal_processor_t *p) {
 
 static int run_batch(fofal_processor_t *p) {
   int rc;
+  int64_t t0 = fofal_mono_us(), t1 = 0, t2 = 0, t3 = 0;
   if ((rc = fofal_kafka_txn_begin(p->producer, p->errbuf, sizeof p->errbuf))) return rc;
   for (int i = 0; i < p->npend && !rc; i++) rc = decide_one(p, i);
+  t1 = fofal_mono_us();
   if (!rc && fofal_kafka_flush(p->producer, TXN_TIMEOUT_MS))
     rc = fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_EABORT, "events not delivered within %d ms", TXN_TIMEOUT_MS);
+  t2 = fofal_mono_us();
   if (!rc) rc = write_results(p);
   for (int attempt = 0; !rc || rc == FOFAL_ETIMEDOUT; attempt++) {
     rc = fofal_kafka_txn_commit(p->producer, p->consumer, TXN_TIMEOUT_MS, p->errbuf, sizeof p->errbuf);
     if (rc != FOFAL_ETIMEDOUT || attempt >= 3) break;
   }
+  t3 = fofal_mono_us();
+  LOG_DEBUG("batch of %d: decide %lld us, flush events %lld us, results and commit %lld us", p->npend,
+            (long long)(t1 - t0), (long long)(t2 - t1), (long long)(t3 - t2));
   if (!rc) {
     undo_commit(p);
     p->st.batches++;

@@ -79,7 +79,11 @@ int fofal_kafka_producer_new(fofal_kafka_t **out, const fofal_kafka_opts_t *o, c
       conf_set(c, "compression.type", "lz4", errbuf, errlen) ||
       conf_set(c, "message.timeout.ms", mto, errbuf, errlen) ||
       (o->transactional_id && conf_set(c, "transactional.id", o->transactional_id, errbuf, errlen)) ||
-      (o->transactional_id && conf_set(c, "transaction.timeout.ms", "30000", errbuf, errlen))) {
+      (o->transactional_id && conf_set(c, "transaction.timeout.ms", "30000", errbuf, errlen)) ||
+      /* Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the broker still writes
+       * the previous markers; librdkafka retries after retry.backoff.ms (100 ms by default),
+       * which capped the decider at about ten transactions a second. */
+      (o->transactional_id && conf_set(c, "retry.backoff.ms", "5", errbuf, errlen))) {
     rd_kafka_conf_destroy(c);
     return FOFAL_ECONFIG;
   }
@@ -128,7 +132,7 @@ int fofal_kafka_consumer_new(fofal_kafka_t **out, const fofal_kafka_opts_t *o, c
       conf_set(c, "auto.offset.reset", "earliest", errbuf, errlen) ||
       conf_set(c, "isolation.level", o->read_committed ? "read_committed" : "read_uncommitted", errbuf, errlen) ||
       conf_set(c, "enable.partition.eof", o->partition_eof ? "true" : "false", errbuf, errlen) ||
-      conf_set(c, "fetch.wait.max.ms", "100", errbuf, errlen) ||
+      conf_set(c, "fetch.wait.max.ms", "10", errbuf, errlen) ||
       conf_set(c, "session.timeout.ms", "10000", errbuf, errlen) ||
       conf_set(c, "heartbeat.interval.ms", "1000", errbuf, errlen) ||
       conf_set(c, "partition.assignment.strategy", "range", errbuf, errlen)) {
