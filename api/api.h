@@ -2,10 +2,11 @@
  * api.h — private to api/: what the files of fofal-api share.
  *
  * Threads: one h2o event loop thread (the main thread) runs every handler and owns every
- * h2o object. Two helper threads talk to Kafka (delivery reports; the results consumer)
- * and one checks the health of the dependencies; they reach the loop only through
- * fofal__api_post(), a multithread queue. Nothing else is shared between threads except
- * the atomic counters of metrics.
+ * h2o object. Two helper threads talk to Kafka (delivery reports; the results consumer),
+ * one checks the health of the dependencies, a pool of read workers runs PostgreSQL and
+ * Redis queries (pgpool.c) and one thread tails the Redis push stream (stream.c); they
+ * reach the loop only through fofal__api_post(), a multithread queue. Nothing else is
+ * shared between threads except the atomic counters of metrics and the job queue.
  */
 #ifndef FOFAL_API_H
 #define FOFAL_API_H
@@ -26,6 +27,7 @@ typedef struct {
   char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *listen, *tls_cert, *tls_key, *jwt_secret,
       *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins;
   long long http_port, https_port, wait_ms, produce_timeout_ms;
+  long long pg_pool, pg_queue, position_wait_ms, ws_max_queue, ws_max_connections;
 } fofal_api_conf_t;
 
 /* The authenticated caller of a request (auth.c). */
@@ -48,6 +50,9 @@ struct fofal_api {
   char *openapi;             /* the OpenAPI document, built at start */
   struct fofal_commands_api *cmds;
   struct fofal_health *health;
+  struct fofal_pool *pool;   /* pgpool.c */
+  struct fofal_reads *reads; /* production_api.c */
+  struct fofal_stream *stream; /* stream.c */
   volatile int stopping;
 };
 
@@ -73,8 +78,11 @@ const char *fofal__query_param(h2o_req_t *req, const char *name);
 json_t *fofal__read_json(h2o_req_t *req, size_t cap);
 
 /* ------------------------------------------------------------- auth.c */
-/* Verifies the bearer token. 0, or sends 401 and returns FOFAL_EAUTH. */
+/* Verifies the bearer token (verified tokens are cached until they expire). 0, or sends
+ * 401 and returns FOFAL_EAUTH. Loop thread. */
 int fofal__authenticate(fofal_api_t *api, h2o_req_t *req, fofal_principal_t *who);
+/* Frees the cache of verified tokens (at exit). */
+void fofal__auth_cache_free(void);
 
 /* ------------------------------------------------------ commands_api.c */
 int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -96,11 +104,86 @@ int fofal__kafka_up(fofal_api_t *api);
 typedef struct {
   atomic_llong requests, responses_2xx, responses_4xx, responses_5xx, commands_accepted, commands_rejected,
       commands_conflict, commands_timeout, commands_unavailable, commands_duplicate;
+  atomic_llong reads, read_jobs_rejected, position_waits, position_timeouts; /* production_api.c, pgpool.c */
+  atomic_llong ws_connections, ws_connections_total, ws_slow_dropped, ws_pushes_sent, ws_protocol_closed; /* stream.c */
   atomic_llong latency_bucket[12]; /* command latency histogram, see health.c */
   atomic_llong latency_sum_us, latency_count;
 } fofal_api_metrics_t;
 extern fofal_api_metrics_t fofal__metrics;
 void fofal__observe_latency(int64_t us);
+
+/* ------------------------------------------------------------ pgpool.c
+ * Read workers: FOFAL_API_PG_POOL threads, each with its own PostgreSQL connection (as
+ * role fofal_reader, so row-level security applies) and its own Redis connection. The loop
+ * submits jobs; a worker runs `run`, then `done` runs on the loop thread. */
+typedef struct fofal_worker fofal_worker_t;
+typedef struct fofal_job fofal_job_t;
+struct fofal_job {
+  /* Worker thread. Must not touch h2o objects or anything the loop may free meanwhile:
+   * a job carries copies of its inputs. */
+  void (*run)(fofal_worker_t *w, fofal_job_t *job);
+  /* Loop thread, exactly once per accepted job (also when the pool stops before running
+   * it: then `stopped` is 1 and `run` never ran). Frees the job. */
+  void (*done)(fofal_api_t *api, fofal_job_t *job);
+  int stopped;
+  fofal_job_t *next; /* private to pgpool.c */
+};
+int fofal__pool_start(fofal_api_t *api, char *errbuf, size_t errlen);
+/* Joins the workers, then calls `done` (stopped = 1) for every job still queued. Loop
+ * thread; no-op when the pool never started. */
+void fofal__pool_stop(fofal_api_t *api);
+/* Queues `job` (embedded as the first member of the caller's struct). 0, or FOFAL_EUNAVAIL
+ * when the queue is full or the pool stops: then the job was not taken (the caller still
+ * owns it and `done` will not run). Loop thread. */
+int fofal__pool_submit(fofal_api_t *api, fofal_job_t *job);
+/* Worker thread: runs `sql` (which must return one column holding JSON, e.g. built with
+ * json_build_object) in a read-only transaction as fofal_reader with fofal.tenant set to
+ * `tenant`. *rows is a new JSON array, one parsed value per row. Reconnects as needed and
+ * retries once when the connection broke. 0, FOFAL_EUNAVAIL (PostgreSQL unreachable) or
+ * FOFAL_EPG, detail in errbuf. */
+int fofal__worker_query(fofal_worker_t *w, const char *tenant, const char *sql, int nparams,
+                        const char *const *params, json_t **rows, char *errbuf, size_t errlen);
+/* Worker thread: the worker's Redis connection (borrowed; connects lazily). */
+struct fofal__redis *fofal__worker_redis(fofal_worker_t *w);
+
+/* ------------------------------------------------------------- redis.c
+ * The hiredis adapter of fofal-api. A connection is used by one thread at a time; it
+ * (re)connects lazily, at most every 250 ms while Redis is down. Errors: FOFAL_EUNAVAIL
+ * (unreachable; the connection is dropped) or FOFAL_EREDIS (an error reply). */
+typedef struct fofal__redis fofal__redis_t;
+/* A new handle for "host:port" (nothing is connected yet); `timeout_ms` bounds every call
+ * (a blocking XREAD adds its own block time). NULL on a malformed address. */
+fofal__redis_t *fofal__redis_new(const char *addr, int timeout_ms);
+void fofal__redis_free(fofal__redis_t *r);
+/* GET: *out new string, or NULL when the key is missing. */
+int fofal__redis_get(fofal__redis_t *r, const char *key, char **out, char *errbuf, size_t errlen);
+/* HGETALL: *out a new JSON object of strings (empty when the key is missing). */
+int fofal__redis_hgetall(fofal__redis_t *r, const char *key, json_t **out, char *errbuf, size_t errlen);
+/* MGET of n keys: out[i] new string or NULL. */
+int fofal__redis_mget(fofal__redis_t *r, int n, const char *const *keys, char **out, char *errbuf, size_t errlen);
+/* One stream entry: its id and the value of its field "m" (both borrowed during the call). */
+typedef void (*fofal__redis_entry_fn)(void *opaque, const char *id, const char *m, size_t mlen);
+/* XREAD [BLOCK block_ms] COUNT count STREAMS stream after_id (block_ms < 0: no BLOCK), or
+ * with `range` set XRANGE stream (after_id + COUNT count. Returns the number of entries
+ * (fn called for each, in order) or a negative error. */
+int fofal__redis_xread(fofal__redis_t *r, const char *stream, const char *after_id, int block_ms, int count, int range,
+                       fofal__redis_entry_fn fn, void *opaque, char *errbuf, size_t errlen);
+/* The id of the last entry of a stream into last[48] ("0-0" when empty or missing) and its
+ * max-deleted-entry-id into deleted[48] ("0-0" when none was trimmed). */
+int fofal__redis_stream_ids(fofal__redis_t *r, const char *stream, char last[48], char deleted[48], char *errbuf,
+                            size_t errlen);
+
+/* ----------------------------------------------------- production_api.c */
+int fofal__reads_start(fofal_api_t *api, char *errbuf, size_t errlen);
+void fofal__reads_stop(fofal_api_t *api);
+/* GET /api/v1/production/... and /api/v1/audit/...; answers 404 for other paths below them. */
+int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req);
+int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
+
+/* ------------------------------------------------------------- stream.c */
+int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);
+void fofal__stream_stop(fofal_api_t *api);
+int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream (WebSocket) */
 
 /* ----------------------------------------------------------- openapi.c */
 char *fofal__openapi_build(const fofal_registry_t *reg);

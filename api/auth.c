@@ -9,6 +9,7 @@
 #include "api.h"
 
 #include <jwt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,6 +29,33 @@ static int copy_claim(jwt_t *jwt, const char *name, char *out, size_t outlen) {
   return 0;
 }
 
+/* Verified tokens, so that a phone sending many commands is not re-verified (an HMAC and
+ * a JSON parse) each time. Loop thread only. Bounded: emptied when full. An entry is used
+ * only until the token's own expiry. */
+#define CACHE_MAX 10000
+typedef struct {
+  fofal_principal_t who;
+  long exp;
+} cached_t;
+static fofal_map_t *cache;
+
+static void remember(const char *tok, const fofal_principal_t *who, long exp) {
+  if (!cache) cache = fofal_map_new(free);
+  if (fofal_map_size(cache) >= CACHE_MAX) {
+    fofal_map_free(cache);
+    cache = fofal_map_new(free);
+  }
+  cached_t *c = fofal_malloc(sizeof *c);
+  c->who = *who;
+  c->exp = exp;
+  fofal_map_put(cache, tok, c);
+}
+
+void fofal__auth_cache_free(void) {
+  fofal_map_free(cache);
+  cache = NULL;
+}
+
 int fofal__authenticate(fofal_api_t *api, h2o_req_t *req, fofal_principal_t *who) {
   ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
   if (i < 0) return deny(req, "unauthenticated", "send Authorization: Bearer <access token>");
@@ -38,12 +66,17 @@ int fofal__authenticate(fofal_api_t *api, h2o_req_t *req, fofal_principal_t *who
   memcpy(tok, v.base + 7, v.len - 7);
   tok[v.len - 7] = '\0';
 
+  long now = (long)time(NULL);
+  const cached_t *hit = cache ? fofal_map_get(cache, tok) : NULL;
+  if (hit && hit->exp + LEEWAY_S >= now) {
+    *who = hit->who;
+    return 0;
+  }
   jwt_t *jwt = NULL;
   const char *secret = api->conf.jwt_secret;
   if (jwt_decode(&jwt, tok, (const unsigned char *)secret, (int)strlen(secret)) || !jwt)
     return deny(req, "invalid_token", "the access token is not valid");
   int rc = 0;
-  long now = (long)time(NULL);
   long exp = jwt_get_grant_int(jwt, "exp"), nbf = jwt_get_grant_int(jwt, "nbf");
   const char *iss = jwt_get_grant(jwt, "iss"), *aud = jwt_get_grant(jwt, "aud");
   if (jwt_get_alg(jwt) != JWT_ALG_HS256) rc = deny(req, "invalid_token", "the access token is not valid");
@@ -56,6 +89,7 @@ int fofal__authenticate(fofal_api_t *api, h2o_req_t *req, fofal_principal_t *who
            copy_claim(jwt, "role", who->role, sizeof who->role))
     rc = deny(req, "invalid_token", "the access token lacks tenant, sub or role");
   jwt_free(jwt);
+  if (!rc && nbf <= now) remember(tok, who, exp);
   return rc;
 }
 

@@ -383,6 +383,7 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   }
   json_t *errors = NULL;
   int vrc = fofal_registry_validate(api->registry, type, data, &errors);
+  if (!vrc) json_decref(errors);
   if (vrc) {
     *pb = (problem_t){422, "invalid_command", "the command does not match its schema", NULL};
     pb->extra = json_pack("{s:o}", "errors", errors ? errors : json_array());

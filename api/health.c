@@ -108,7 +108,7 @@ int fofal__on_readyz(h2o_handler_t *self, h2o_req_t *req) {
 int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req) {
   health_t *h = API_OF(self)->health;
   fofal_api_metrics_t *m = &fofal__metrics;
-  size_t cap = 8192, len = 0;
+  size_t cap = 16384, len = 0;
   char *buf = h2o_mem_alloc_pool(&req->pool, cap);
 #define OUT(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
   OUT("# HELP fofal_api_requests_total HTTP requests handled by the command API.\n# TYPE fofal_api_requests_total counter\n");
@@ -135,6 +135,30 @@ int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req) {
   OUT("fofal_api_command_seconds_bucket{le=\"+Inf\"} %lld\n", cum);
   OUT("fofal_api_command_seconds_sum %.6f\n", (double)atomic_load(&m->latency_sum_us) / 1e6);
   OUT("fofal_api_command_seconds_count %lld\n", atomic_load(&m->latency_count));
+  OUT("# HELP fofal_api_reads_total Read requests (production views and audit trail).\n"
+      "# TYPE fofal_api_reads_total counter\n");
+  OUT("fofal_api_reads_total %lld\n", atomic_load(&m->reads));
+  OUT("# HELP fofal_api_read_jobs_rejected_total Read jobs refused because the worker queue was full.\n"
+      "# TYPE fofal_api_read_jobs_rejected_total counter\n");
+  OUT("fofal_api_read_jobs_rejected_total %lld\n", atomic_load(&m->read_jobs_rejected));
+  OUT("# HELP fofal_api_position_waits_total Reads that waited for a ?position=, and those that timed out.\n"
+      "# TYPE fofal_api_position_waits_total counter\n");
+  OUT("fofal_api_position_waits_total{outcome=\"all\"} %lld\n", atomic_load(&m->position_waits));
+  OUT("fofal_api_position_waits_total{outcome=\"timeout\"} %lld\n", atomic_load(&m->position_timeouts));
+  OUT("# HELP fofal_ws_connections Open WebSocket stream connections.\n# TYPE fofal_ws_connections gauge\n");
+  OUT("fofal_ws_connections %lld\n", atomic_load(&m->ws_connections));
+  OUT("# HELP fofal_ws_connections_total WebSocket stream connections accepted.\n"
+      "# TYPE fofal_ws_connections_total counter\n");
+  OUT("fofal_ws_connections_total %lld\n", atomic_load(&m->ws_connections_total));
+  OUT("# HELP fofal_ws_slow_consumers_total WebSocket connections closed with 1013 for not reading fast enough.\n"
+      "# TYPE fofal_ws_slow_consumers_total counter\n");
+  OUT("fofal_ws_slow_consumers_total %lld\n", atomic_load(&m->ws_slow_dropped));
+  OUT("# HELP fofal_ws_protocol_closes_total WebSocket connections closed for a bad client frame.\n"
+      "# TYPE fofal_ws_protocol_closes_total counter\n");
+  OUT("fofal_ws_protocol_closes_total %lld\n", atomic_load(&m->ws_protocol_closed));
+  OUT("# HELP fofal_ws_messages_sent_total Messages handed to WebSocket connections.\n"
+      "# TYPE fofal_ws_messages_sent_total counter\n");
+  OUT("fofal_ws_messages_sent_total %lld\n", atomic_load(&m->ws_pushes_sent));
   OUT("# HELP fofal_dependency_up 1 when the dependency answered the last health check.\n# TYPE fofal_dependency_up gauge\n");
   OUT("fofal_dependency_up{dependency=\"kafka\"} %d\n", atomic_load(&h->kafka));
   OUT("fofal_dependency_up{dependency=\"postgresql\"} %d\n", atomic_load(&h->pg));

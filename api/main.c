@@ -49,6 +49,16 @@ static fofal_setting_t settings[] = {
      "How long a command request waits for its decision before answering 202.", &conf.wait_ms},
     {"FOFAL_API_PRODUCE_TIMEOUT_MS", FOFAL_SET_INT, "1500", 100, 30000,
      "How long Kafka may take to acknowledge a command before the answer is 503.", &conf.produce_timeout_ms},
+    {"FOFAL_API_PG_POOL", FOFAL_SET_INT, "4", 1, 64,
+     "Read worker threads, each with its own PostgreSQL and Redis connection.", &conf.pg_pool},
+    {"FOFAL_API_PG_QUEUE", FOFAL_SET_INT, "1000", 1, 100000,
+     "Read jobs that may wait for a worker; beyond this a read is answered 503.", &conf.pg_queue},
+    {"FOFAL_API_POSITION_WAIT_MS", FOFAL_SET_INT, "2000", 0, 30000,
+     "How long a read with ?position= waits for the projections before answering 503.", &conf.position_wait_ms},
+    {"FOFAL_WS_MAX_QUEUE", FOFAL_SET_INT, "1000", 1, 1000000,
+     "Unsent messages a WebSocket client may have before it is closed as a slow consumer (1013).", &conf.ws_max_queue},
+    {"FOFAL_WS_MAX_CONNECTIONS", FOFAL_SET_INT, "10000", 1, 1000000, "WebSocket connections at most.",
+     &conf.ws_max_connections},
     {"FOFAL_SWAGGER_UI_DIR", FOFAL_SET_STR, "/usr/lib/python3/dist-packages/flasgger/ui3/static", 0, 0,
      "Folder with swagger-ui-bundle.js and swagger-ui.css (Debian package python3-flasgger).", &conf.swagger_dir},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &conf.log_level},
@@ -88,6 +98,11 @@ static int path_is(h2o_req_t *req, const char *p) { return h2o_memis(req->path_n
 
 static int method_is(h2o_req_t *req, const char *m) { return h2o_memis(req->method.base, req->method.len, m, strlen(m)); }
 
+static int path_under(h2o_req_t *req, const char *prefix) {
+  size_t n = strlen(prefix);
+  return req->path_normalized.len > n && !memcmp(req->path_normalized.base, prefix, n);
+}
+
 static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   static const char cmds[] = "/api/v1/commands";
   h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
@@ -103,6 +118,9 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
     if (get) return fofal__on_command_status(self, req);
     return fofal__on_command(self, req);
   }
+  if (path_under(req, "/api/v1/production/")) return fofal__on_production_read(self, req);
+  if (path_under(req, "/api/v1/audit/")) return fofal__on_audit_read(self, req);
+  if (path_is(req, "/api/v1/stream")) return fofal__on_stream(self, req);
   fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
   return 0;
 }
@@ -177,6 +195,10 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  if (fofal_topics_require(conf.brokers, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    goto out;
+  }
   if (fofal_registry_load(&api->registry, conf.schemas, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;
@@ -197,7 +219,9 @@ int main(int argc, char **argv) {
   api->queue = h2o_multithread_create_queue(api->ctx.loop);
   h2o_multithread_register_receiver(api->queue, &api->receiver, on_messages);
 
-  if (fofal__health_start(api, err, sizeof err) || fofal__commands_api_start(api, err, sizeof err)) {
+  if (fofal__health_start(api, err, sizeof err) || fofal__commands_api_start(api, err, sizeof err) ||
+      fofal__pool_start(api, err, sizeof err) || fofal__reads_start(api, err, sizeof err) ||
+      fofal__stream_start(api, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }
@@ -220,6 +244,8 @@ int main(int argc, char **argv) {
   LOG_INFO("stopping");
   rc = 0;
 out:
+  fofal__stream_stop(api);
+  fofal__pool_stop(api);
   fofal__commands_api_stop(api);
   fofal__health_stop(api);
   if (api->queue) {
@@ -228,6 +254,8 @@ out:
     h2o_multithread_unregister_receiver(api->queue, &api->receiver);
     h2o_multithread_destroy_queue(api->queue);
   }
+  fofal__reads_stop(api);
+  fofal__auth_cache_free();
   fofal_registry_free(api->registry);
   free(api->openapi);
   fofal_settings_free(settings, NSET);

@@ -3,7 +3,8 @@
  *
  * The document is built once at start from the command registry: every command type is
  * a path whose request body is its JSON Schema from schemas/ (the single source), so the
- * docs cannot drift from validation. Swagger UI's files come from Debian's
+ * docs cannot drift from validation. The read side (production_api.c) and the WebSocket
+ * stream (stream.c) are described by hand below, next to their shared parameters. Swagger UI's files come from Debian's
  * python3-flasgger package and are served by h2o's file handler (main.c).
  */
 #include "api.h"
@@ -19,6 +20,185 @@ typedef struct {
   json_t *paths, *schemas;
   const fofal_registry_t *reg;
 } build_t;
+
+/* ------------------------------------------------------------ read side */
+
+static json_t *ref(const char *to) { return json_pack("{s:s}", "$ref", to); }
+
+static json_t *query_param(const char *name, const char *desc, json_t *schema /* stolen */) {
+  return json_pack("{s:s,s:s,s:b,s:s,s:o}", "name", name, "in", "query", "required", 0, "description", desc, "schema",
+                   schema);
+}
+
+static json_t *path_param(const char *name, const char *desc) {
+  return json_pack("{s:s,s:s,s:b,s:s,s:{s:s}}", "name", name, "in", "path", "required", 1, "description", desc, "schema",
+                   "type", "string");
+}
+
+/* A GET of the read side: `params` stolen (the position parameter is added), 200 with the
+ * schema `ok_ref`, and the problems every read may answer. */
+static json_t *read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
+                       const char *ok_ref, int etag, int audit) {
+  json_array_append_new(params, ref("#/components/parameters/Position"));
+  json_t *ok = json_pack("{s:s,s:{s:{s:o}}}", "description", "OK.", "content", "application/json", "schema", ref(ok_ref));
+  if (etag)
+    json_object_set_new(ok, "headers", json_pack("{s:{s:s,s:{s:s}}}", "ETag", "description",
+                                                 "The aggregate version, quoted; If-None-Match with it gives 304.",
+                                                 "schema", "type", "string"));
+  json_t *resp = json_pack("{s:o}", "200", ok);
+  if (etag) json_object_set_new(resp, "304", json_pack("{s:s}", "description", "Not modified (If-None-Match)."));
+  json_object_set_new(resp, "400", problem_ref("A malformed parameter (invalid_parameter), cursor (malformed_cursor) or "
+                                               "position (malformed_position)."));
+  json_object_set_new(resp, "401", problem_ref("No valid access token."));
+  if (audit) json_object_set_new(resp, "403", problem_ref("Only the roles auditor, manager and admin read the audit trail."));
+  json_object_set_new(resp, "404", problem_ref("No such resource for the caller's tenant (code not_found)."));
+  json_object_set_new(resp, "503",
+                      problem_ref("PostgreSQL or Redis unavailable, the read queue full, or position_not_reached: the "
+                                  "projection did not reach ?position= within the wait (with how far it is). Retry "
+                                  "after Retry-After."));
+  return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o}}", "get", "tags", tag, "operationId", op_id, "summary", summary,
+                   "description", desc, "parameters", params, "responses", resp);
+}
+
+static json_t *obj_schema(const char *desc, json_t *props /* stolen */) {
+  return json_pack("{s:s,s:s,s:o}", "type", "object", "description", desc, "properties", props);
+}
+
+static json_t *page_schema(const char *item_ref) {
+  return json_pack("{s:s,s:[s,s],s:{s:{s:s,s:o},s:{s:[s,s],s:s}}}", "type", "object", "required", "items",
+                   "next_cursor", "properties", "items", "type", "array", "items", ref(item_ref), "next_cursor", "type",
+                   "string", "null", "description", "Pass as ?cursor= for the next page; null on the last page.");
+}
+
+static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
+  static const char ryw[] =
+      " With ?position= (from a command's 201), the read first waits (bounded) until the projection has applied "
+      "that position: read your writes.";
+  char desc[1024];
+  json_t *status = json_pack("{s:s,s:[s,s,s,s,s]}", "type", "string", "enum", "created", "released", "started",
+                             "completed", "cancelled");
+  json_t *code = json_pack("{s:s,s:i,s:s}", "type", "string", "maxLength", 64, "pattern", "^[A-Za-z0-9][A-Za-z0-9._/-]*$");
+  snprintf(desc, sizeof desc, "Keyset pagination by order id: pages never repeat or skip an order.%s", ryw);
+  json_object_set_new(paths, "/api/v1/production/orders",
+                      read_op("production", "production.orders.list", "Production orders of the caller's tenant.", desc,
+                              json_pack("[o,o,o,o,o]", query_param("status", "Only orders in this status.", status),
+                                        query_param("loom", "Only orders on this loom.", json_deep_copy(code)),
+                                        query_param("article", "Only orders of this article.", json_deep_copy(code)),
+                                        ref("#/components/parameters/Limit"), ref("#/components/parameters/Cursor")),
+                              "#/components/schemas/OrderPage", 0, 0));
+  json_decref(code);
+  snprintf(desc, sizeof desc, "The order as projected; ETag is its version.%s", ryw);
+  json_object_set_new(paths, "/api/v1/production/orders/{id}",
+                      read_op("production", "production.orders.get", "One production order.", desc,
+                              json_pack("[o]", path_param("id", "Order id (UUID).")), "#/components/schemas/Order", 1, 0));
+  snprintf(desc, sizeof desc, "By declaration time, paginated.%s", ryw);
+  json_object_set_new(paths, "/api/v1/production/orders/{id}/declarations",
+                      read_op("production", "production.orders.declarations", "Output declarations of an order.", desc,
+                              json_pack("[o,o,o]", path_param("id", "Order id (UUID)."), ref("#/components/parameters/Limit"),
+                                        ref("#/components/parameters/Cursor")),
+                              "#/components/schemas/DeclarationPage", 0, 0));
+  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle.%s", ryw);
+  json_object_set_new(paths, "/api/v1/production/looms/{loom}/current-order",
+                      read_op("production", "production.looms.current_order", "The order running on a loom.", desc,
+                              json_pack("[o]", path_param("loom", "Loom code.")), "#/components/schemas/LoomCurrentOrder", 0, 0));
+  snprintf(desc, sizeof desc, "From the Redis hot view: quantity per loom and in total (zero when nothing was declared).%s",
+           ryw);
+  json_object_set_new(paths, "/api/v1/production/shifts/{shift}/output",
+                      read_op("production", "production.shifts.output", "Output declared in a shift.", desc,
+                              json_pack("[o]", path_param("shift", "Shift id, e.g. 2026-11-24/A (the slash may be %2F).")),
+                              "#/components/schemas/ShiftOutput", 0, 0));
+  snprintf(desc, sizeof desc, "Every event of the aggregate as written, by seq, paginated. Roles auditor, manager, admin.%s", ryw);
+  json_object_set_new(paths, "/api/v1/audit/{module}/{id}/events",
+                      read_op("audit", "audit.events", "An aggregate's full history.", desc,
+                              json_pack("[o,o,o,o]", path_param("module", "Module, e.g. production."),
+                                        path_param("id", "Aggregate id."),
+                                        query_param("limit", "Events per page, 1 to 1000 (default 100).",
+                                                    json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 1000)),
+                                        ref("#/components/parameters/Cursor")),
+                              "#/components/schemas/AuditEventPage", 0, 1));
+  snprintf(desc, sizeof desc,
+           "Folds the aggregate's events up to as_of (default: now). 404 if it had no event by then. Roles auditor, "
+           "manager, admin.%s", ryw);
+  json_object_set_new(paths, "/api/v1/audit/{module}/{id}",
+                      read_op("audit", "audit.state", "An aggregate's state at a time.", desc,
+                              json_pack("[o,o,o]", path_param("module", "Module, e.g. production."),
+                                        path_param("id", "Aggregate id."),
+                                        query_param("as_of", "RFC 3339 time.", json_pack("{s:s,s:s}", "type", "string", "format", "date-time"))),
+                              "#/components/schemas/AuditState", 1, 0));
+  json_t *audit_state = json_object_get(json_object_get(paths, "/api/v1/audit/{module}/{id}"), "get");
+  json_object_set_new(json_object_get(audit_state, "responses"), "403",
+                      problem_ref("Only the roles auditor, manager and admin read the audit trail."));
+
+  json_t *stream = json_pack(
+      "{s:{s:[s],s:s,s:s,s:s,s:[o,o],s:{s:{s:s},s:o,s:o,s:o}}}", "get", "tags", "stream", "operationId", "stream",
+      "summary", "WebSocket pushes of applied events.", "description",
+      "HTTP/1.1 WebSocket upgrade. Authenticate with Authorization: Bearer, or ?access_token= (browsers cannot set "
+      "headers). Send text frames {\"subscribe\":{\"modules\":[...],\"aggregates\":[...]}} (an absent or empty list "
+      "means all of that kind; subscribing widens) and {\"unsubscribe\":{...}} ({} stops everything); each is "
+      "acknowledged with {\"ack\":...}. Pushes, for the caller's tenant only and sent after the projection applied "
+      "the event: {\"id\":\"<stream id>\",\"event\":{tenant,module,aggregate,type,seq,position,data}}. With ?since=<last "
+      "id seen>, what was missed is replayed first (then {\"ack\":\"replayed\",\"count\":n}), without gap or duplicate; "
+      "{\"resync\":true} means entries were trimmed and views should be reloaded. Frames over 64 KiB close with 1009, "
+      "invalid JSON with 1007, other requests with 1008; a client that does not read (over FOFAL_WS_MAX_QUEUE "
+      "messages or 1 MiB unsent) is closed with 1013 \"slow consumer\".",
+      "parameters",
+      query_param("access_token", "The bearer token, when the Authorization header cannot be set.", json_pack("{s:s}", "type", "string")),
+      query_param("since", "Resume after this stream id.", json_pack("{s:s,s:s}", "type", "string", "pattern", "^[0-9]+-[0-9]+$")),
+      "responses", "101", "description", "Switching Protocols: the WebSocket is open.", "400",
+      problem_ref("Not a WebSocket handshake (websocket_required) or a malformed since."), "401",
+      problem_ref("No valid access token."), "503", problem_ref("The connection limit is reached."));
+  json_object_set_new(paths, "/api/v1/stream", stream);
+
+  json_object_set_new(params, "Position",
+                      json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s}}", "name", "position", "in", "query", "required", 0,
+                                "description",
+                                "<module>:<partition>:<offset> from a command's 201 (body `position`, header "
+                                "Fofal-Position): wait until the projection has applied it.",
+                                "schema", "type", "string", "pattern", "^[a-z_]+:[0-9]+:[0-9]+$"));
+  json_object_set_new(params, "Limit", json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:i}}", "name", "limit", "in", "query",
+                                                 "required", 0, "description", "Items per page.", "schema", "type",
+                                                 "integer", "minimum", 1, "maximum", 200, "default", 50));
+  json_object_set_new(params, "Cursor", json_pack("{s:s,s:s,s:b,s:s,s:{s:s}}", "name", "cursor", "in", "query", "required",
+                                                  0, "description", "Opaque: the next_cursor of the previous page.",
+                                                  "schema", "type", "string"));
+
+  json_t *str = json_pack("{s:s}", "type", "string"), *integer = json_pack("{s:s}", "type", "integer");
+  json_t *nstr = json_pack("{s:[s,s]}", "type", "string", "null");
+  json_object_set_new(schemas, "Order",
+                      obj_schema("A production order as projected.",
+                                 json_pack("{s:{s:s,s:s},s:O,s:O,s:O,s:{s:[s,s],s:s},s:O,s:O,s:O,s:O,s:O,s:O}", "order_id",
+                                           "type", "string", "format", "uuid", "article", str, "quantity", integer, "unit",
+                                           str, "due_date", "type", "string", "null", "format", "date", "loom", nstr,
+                                           "status", str, "declared", integer, "version", integer, "created_at", str,
+                                           "updated_at", str)));
+  json_object_set_new(schemas, "OrderPage", page_schema("#/components/schemas/Order"));
+  json_object_set_new(schemas, "Declaration",
+                      obj_schema("One output declaration (a label).",
+                                 json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "label_id", str, "order_id", str, "quantity",
+                                           integer, "weaver", str, "loom", nstr, "shift", nstr, "declared_at", str)));
+  json_object_set_new(schemas, "DeclarationPage", page_schema("#/components/schemas/Declaration"));
+  json_object_set_new(schemas, "LoomCurrentOrder",
+                      obj_schema("The order on a loom (Redis hot view).",
+                                 json_pack("{s:O,s:O,s:O,s:{s:[s,s]}}", "loom", str, "order_id", nstr, "since", nstr,
+                                           "order", "type", "object", "null")));
+  json_object_set_new(schemas, "ShiftOutput",
+                      obj_schema("Output of a shift (Redis hot view).",
+                                 json_pack("{s:O,s:O,s:{s:s,s:O}}", "shift", str, "total", integer, "looms", "type",
+                                           "object", "additionalProperties", integer)));
+  json_object_set_new(schemas, "AuditEvent",
+                      obj_schema("An event as written (data upcast to the current version).",
+                                 json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:{s:s}}", "seq", integer, "id", str, "type",
+                                           str, "time", str, "actor", nstr, "command_id", nstr, "correlation_id", nstr,
+                                           "position", str, "data", "type", "object")));
+  json_object_set_new(schemas, "AuditEventPage", page_schema("#/components/schemas/AuditEvent"));
+  json_object_set_new(schemas, "AuditState",
+                      obj_schema("An aggregate's state folded from its events up to as_of.",
+                                 json_pack("{s:O,s:O,s:O,s:O,s:{s:s}}", "module", str, "aggregate", str, "as_of", nstr,
+                                           "version", integer, "state", "type", "object")));
+  json_decref(str);
+  json_decref(integer);
+  json_decref(nstr);
+}
 
 static void add_command(void *opaque, const fofal_command_def_t *def) {
   build_t *b = opaque;
@@ -138,6 +318,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
       "schema", "type", "string", "maxLength", 200, "IfMatch", "name", "If-Match", "in", "header", "required", 0,
       "description", "Expected aggregate version, quoted (\"7\"): a stale version gets 409 and writes nothing.",
       "schema", "type", "string");
+  add_read_paths(paths, schemas, json_object_get(components, "parameters"));
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
   char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GROUP_ID "fofal-decider"
 #define TXN_TIMEOUT_MS 30000
@@ -242,7 +243,14 @@ static void on_rebalance(void *opaque, int assign, const char *topic, const int3
   }
   int64_t *offs = fofal_calloc((size_t)n, sizeof *offs);
   int64_t t0 = fofal_mono_us();
-  int rc = fofal_kafka_committed(p->consumer, topic, parts, n, offs, 30000, p->errbuf, sizeof p->errbuf);
+  int rc;
+  /* Kafka may be electing leaders (a broker restart): transient errors are retried for a
+   * minute before the decider gives up and exits for its supervisor to restart it. */
+  for (int attempt = 0;; attempt++) {
+    rc = fofal_kafka_committed(p->consumer, topic, parts, n, offs, 30000, p->errbuf, sizeof p->errbuf);
+    if (!rc || attempt >= 120) break;
+    usleep(500 * 1000);
+  }
   long long aggs = 0, results = 0;
   for (int i = 0; i < n && !rc; i++) {
     int part = parts[i];
@@ -251,13 +259,20 @@ static void on_rebalance(void *opaque, int assign, const char *topic, const int3
                      FOFAL_TOPIC_STATE, p->nparts);
       break;
     }
-    drop_partition(p, part);
-    int64_t since;
-    if ((rc = read_partition(p, FOFAL_TOPIC_STATE, part, FOFAL_OFFSET_BEGINNING, load_state))) break;
-    rc = fofal_kafka_offset_for_time(p->reader, FOFAL_TOPIC_RESULTS, part,
-                                     (fofal_now_us() / 1000) - p->o.idempotency_window_s * 1000, &since, 10000,
-                                     p->errbuf, sizeof p->errbuf);
-    if (rc || (rc = read_partition(p, FOFAL_TOPIC_RESULTS, part, since, load_result))) break;
+    for (int attempt = 0;; attempt++) {
+      drop_partition(p, part);
+      int64_t since;
+      rc = read_partition(p, FOFAL_TOPIC_STATE, part, FOFAL_OFFSET_BEGINNING, load_state);
+      if (!rc)
+        rc = fofal_kafka_offset_for_time(p->reader, FOFAL_TOPIC_RESULTS, part,
+                                         (fofal_now_us() / 1000) - p->o.idempotency_window_s * 1000, &since, 10000,
+                                         p->errbuf, sizeof p->errbuf);
+      if (!rc) rc = read_partition(p, FOFAL_TOPIC_RESULTS, part, since, load_result);
+      if (!rc || rc == FOFAL_ECONFIG || attempt >= 120) break;
+      if (attempt % 10 == 0) LOG_WARN("recovering partition %d: %s; retrying", part, p->errbuf);
+      usleep(500 * 1000);
+    }
+    if (rc) break;
     p->parts[part].owned = 1;
     aggs += (long long)fofal_map_size(p->parts[part].aggs);
     results += (long long)fofal_map_size(p->parts[part].idem);

@@ -32,7 +32,6 @@ int fofal_pg_ping(fofal_pg_t *pg);
 int fofal_pg_migrate(fofal_pg_t *pg, const char *schemas_dir, void (*report)(void *opaque, const char *line),
                      void *opaque, char *errbuf, size_t errlen);
 
-#endif
 
 /* Runs a parameterised statement that returns no rows we need. 0 or FOFAL_EPG. */
 int fofal_pg_execp(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params, char *errbuf, size_t errlen);
@@ -136,3 +135,104 @@ long long fofal_projector_applied(const fofal_projector_t *p);
  * applied to Redis). `%s` in sql is replaced by the target schema. */
 int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params);
 void fofal_apply_redis(fofal_apply_ctx_t *ctx, int argc, const char *const *argv);
+
+/* ------------------------------------------------------- Redis, for operators
+ * Used by rebuild.c and the fofal CLI; the projectors do not need them. */
+
+/* Runs one command; its reply flattened into *out, a new NULL-terminated array of new
+ * strings (free with fofal_redis_strings_free), *n elements: a string or integer gives one,
+ * nil none, an array its elements depth-first (a nil element as ""). 0, FOFAL_EUNAVAIL or
+ * FOFAL_EREDIS (an error reply; *out is NULL). */
+int fofal_redis_query(fofal_redis_t *r, int argc, const char *const *argv, char ***out, size_t *n, char *errbuf,
+                      size_t errlen);
+void fofal_redis_strings_free(char **v);
+/* GET key: *out is a new string, or NULL when the key does not exist. */
+int fofal_redis_get(fofal_redis_t *r, const char *key, char **out, char *errbuf, size_t errlen);
+/* Calls fn for every key matching the glob `pattern`, with SCAN's guarantees: a key that
+ * exists throughout is seen at least once (maybe twice); one added or removed meanwhile may
+ * or may not be. `key` is borrowed until fn returns; fn returns 0 to go on, anything else
+ * stops the scan and is returned. */
+int fofal_redis_scan(fofal_redis_t *r, const char *pattern, int (*fn)(void *opaque, const char *key), void *opaque,
+                     char *errbuf, size_t errlen);
+/* Deletes (UNLINK, in batches of 500) every key that starts with `prefix` (taken
+ * literally: glob characters are escaped). *deleted (may be NULL) gets the count. */
+int fofal_redis_del_prefix(fofal_redis_t *r, const char *prefix, long long *deleted, char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------- rebuild and verify
+ * rebuild.c: DESIGN.md guarantee 8 (a read model is rebuilt into a shadow and swapped in
+ * atomically, queries being served throughout) and the check of guarantee 5 (the live
+ * read model equals a fresh rebuild). Both run a shadow projector (fofal_projector_* with
+ * shadow = 1) into `<pg_schema>__rebuild` / `<pg_schema>__verify`, on connections of their
+ * own, and serialise with each other per module through a session advisory lock
+ * ("fofal-rebuild:<module>"): a second rebuild or verify of the same module fails with
+ * FOFAL_EEXIST instead of waiting.
+ *
+ * Redis generations. A module's hot views live under "fofal:<module>:g<gen>:", where gen
+ * is the integer at "fofal:<module>:gen". The projection named like its module
+ * ("production") owns the views: its rebuild writes generation gen+1 and moves the gen key
+ * in the swap. Any other projection of the module ("audit.production") has no views of its
+ * own, only its applied offsets under the live generation: its rebuild leaves the
+ * generation alone (moving it would hide the owner's views). */
+
+typedef struct {
+  const char *brokers, *pg_dsn, *redis_addr;
+  const fofal_projection_def_t *def;
+  int max_batch;             /* events per PostgreSQL transaction of the shadow; 0: 5000 */
+  int wait_s;                /* how long to wait for the live projector to reach the shadow; 0: 60 */
+  volatile int *stop;        /* set (e.g. from a signal handler) to give up; may be NULL */
+  int compare_redis;         /* verify: compare the Redis views too (the owner projection only) */
+  /* One line per step and, while the shadow projects, at least one a second (no newline;
+   * borrowed until the call returns). May be NULL. */
+  void (*report)(void *opaque, const char *line);
+  void *report_opaque;
+} fofal_rebuild_opts_t;
+
+typedef struct {
+  long long events;          /* applied by the shadow projector (both passes) */
+  double seconds;            /* wall time of the whole command */
+  double events_per_s;       /* events / the time the shadow spent projecting */
+  long long gen;             /* the module's Redis generation afterwards */
+} fofal_rebuild_result_t;
+
+/* Rebuilds o->def without downtime:
+ *  1. drops what an interrupted run left (schemas <s>__rebuild and <s>__old, the offsets of
+ *     "<name>@rebuild", Redis keys of other generations than the live one);
+ *  2. creates <s>__rebuild with the live tables' definitions (LIKE … INCLUDING ALL), row-level
+ *     security, policies and grants; refuses when the live schema holds a relation the
+ *     projection does not list in def->tables (it would be lost in the swap) or when another
+ *     projection writes the same schema;
+ *  3. projects the topic up to its high watermarks (read_committed) as "<name>@rebuild";
+ *  4. waits (bounded by wait_s, and while the live projector makes progress) until the live
+ *     positions reach the shadow's, so that no WebSocket push is skipped;
+ *  5. swaps, in one transaction holding the live projector's advisory lock: catches the
+ *     shadow up to the live positions, renames <s> → <s>__old and <s>__rebuild → <s>, moves
+ *     the live projector's positions (PostgreSQL and Redis applied offsets) to the shadow's
+ *     and, right before COMMIT, the Redis generation (put back if the commit fails). The
+ *     live projector's next batch sees its positions moved and reloads.
+ *  6. drops <s>__old and the old generation's keys.
+ * On failure or *stop, everything of the shadow is removed and the live model is untouched.
+ * 0 or a negative FOFAL_E* code (FOFAL_EABORT when stopped), detail in errbuf. */
+int fofal_rebuild_run(const fofal_rebuild_opts_t *o, fofal_rebuild_result_t *res, char *errbuf, size_t errlen);
+
+typedef struct {
+  char name[72];             /* table name, or "redis:<kind>" for a kind of hot view ("redis:order") */
+  char live[40], rebuilt[40];/* md5 of the rows (PostgreSQL) / 64-bit digest (Redis), hex */
+  long long live_rows, rebuilt_rows; /* rows, or Redis keys */
+  int equal;
+} fofal_verify_item_t;
+
+/* Builds a fresh shadow of o->def into <s>__verify (as "<name>@verify", Redis keys under
+ * "fofal:<module>:verify:<name>:") up to the high watermarks, waits (bounded by wait_s) until
+ * the live projector has reached it, then under the live projector's advisory lock catches
+ * the shadow up to exactly the live positions and compares every table of def->tables: the
+ * row count and md5 over the md5 of each row's text, ordered by primary key. With
+ * o->compare_redis, for the projection that owns the module's Redis views, the views too:
+ * per kind of view ("<tenant>:<kind>:…"), the key count and an order-independent digest of
+ * every key and its content, applied offsets aside (it first waits, bounded, for the live
+ * projector's Redis step to reach its PostgreSQL positions). The shadow is removed at the
+ * end, also on failure. *items is a new array of *n items (caller frees). 0 (compare
+ * items[].equal) or a negative error. */
+int fofal_verify_run(const fofal_rebuild_opts_t *o, fofal_verify_item_t **items, int *n, char *errbuf,
+                     size_t errlen);
+
+#endif

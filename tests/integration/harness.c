@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +46,8 @@ pid_t h_spawn(const char *rel, const char *logname, const char *const *args, con
   pid_t pid = fork();
   cr_assert(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) {
+    /* If the test dies (a failed assertion ends its process), so do its processes. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -84,10 +88,75 @@ pid_t h_start_decider(const char *instance) {
   return h_spawn("commands/fofal-decider", log, NULL, env);
 }
 
+pid_t h_start_projector(const char *instance) {
+  const char *env[] = {"FOFAL_LOG_LEVEL=info", NULL};
+  char log[96];
+  snprintf(log, sizeof log, "test-projector-%s", instance);
+  return h_spawn("projections/fofal-projector", log, NULL, env);
+}
+
+int h_run_cli(int timeout_s, char **out, const char *const *args) {
+  char path[1024], log[1024];
+  snprintf(path, sizeof path, "%s/ops/fofal", h_env("FOFAL_BUILD_DIR"));
+  snprintf(log, sizeof log, "%s/logs/test-cli.log", h_env("FOFAL_STACK_DIR"));
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
+  pid_t pid = fork();
+  cr_assert(pid >= 0, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    /* If the test dies (a failed assertion ends its process), so do its processes. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 2);
+      close(fd);
+    }
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    const char *argv[32] = {path};
+    int n = 1;
+    for (int i = 0; args && args[i] && n < 31; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    execv(path, (char *const *)argv);
+    _exit(127);
+  }
+  close(fds[1]);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  size_t cap = 4096, got = 0;
+  char *buf = fofal_malloc(cap);
+  int64_t deadline = fofal_mono_us() + (int64_t)timeout_s * 1000000;
+  int status = 0, exited = 0;
+  for (;;) {
+    ssize_t n;
+    while ((n = read(fds[0], buf + got, cap - got - 1)) > 0) {
+      got += (size_t)n;
+      if (got + 1 >= cap) buf = fofal_realloc(buf, cap *= 2);
+    }
+    if (exited && n <= 0) break;
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+      exited = 1;
+      continue; /* drain what is left */
+    }
+    if (!exited && fofal_mono_us() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      exited = 1;
+    }
+    usleep(20 * 1000);
+  }
+  close(fds[0]);
+  buf[got] = '\0';
+  if (out) *out = buf;
+  else free(buf);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 pid_t h_start_api(int port) {
   char p[64];
   snprintf(p, sizeof p, "FOFAL_HTTP_PORT=%d", port);
-  const char *env[] = {p, NULL};
+  /* A loaded CI machine may take seconds to decide: wait long rather than answer 202. */
+  const char *env[] = {p, "FOFAL_API_COMMAND_WAIT_MS=30000", NULL};
   pid_t pid = h_spawn("api/fofal-api", "test-api", NULL, env);
   cr_assert_eq(h_wait_ready(port, 30000), 0, "fofal-api did not become ready on port %d", port);
   return pid;
@@ -238,4 +307,184 @@ json_t *h_read_topic(const char *topic) {
   }
   fofal_kafka_free(k);
   return out;
+}
+
+/* ------------------------------------------------------ WebSocket client */
+
+#define WS_MAX_FRAME (16u << 20)
+
+struct h_ws {
+  int fd;
+  unsigned char buf[65536];
+  size_t off, len;
+  int closed;
+};
+
+/* Reads exactly n bytes before the deadline (mono µs). 0 or -1. */
+static int ws_read(h_ws_t *ws, void *out, size_t n, int64_t deadline) {
+  unsigned char *o = out;
+  while (n) {
+    if (ws->off < ws->len) {
+      size_t k = ws->len - ws->off < n ? ws->len - ws->off : n;
+      memcpy(o, ws->buf + ws->off, k);
+      ws->off += k;
+      o += k;
+      n -= k;
+      continue;
+    }
+    int64_t left = (deadline - fofal_mono_us()) / 1000;
+    if (left <= 0) return -1;
+    struct pollfd p = {.fd = ws->fd, .events = POLLIN};
+    if (poll(&p, 1, (int)left) <= 0) return -1;
+    ssize_t got = read(ws->fd, ws->buf, sizeof ws->buf);
+    if (got <= 0) return -1;
+    ws->off = 0;
+    ws->len = (size_t)got;
+  }
+  return 0;
+}
+
+static int ws_write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n) {
+    ssize_t k = write(fd, c, n);
+    if (k <= 0) return -1;
+    c += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+static int ws_send_frame(h_ws_t *ws, int opcode, const void *data, size_t n) {
+  unsigned char hdr[14], mask[4];
+  size_t h = 0;
+  hdr[h++] = (unsigned char)(0x80 | opcode);
+  if (n < 126) {
+    hdr[h++] = (unsigned char)(0x80 | n);
+  } else if (n < 65536) {
+    hdr[h++] = 0x80 | 126;
+    hdr[h++] = (unsigned char)(n >> 8);
+    hdr[h++] = (unsigned char)n;
+  } else {
+    hdr[h++] = 0x80 | 127;
+    for (int i = 7; i >= 0; i--) hdr[h++] = (unsigned char)((uint64_t)n >> (8 * i));
+  }
+  for (int i = 0; i < 4; i++) mask[i] = (unsigned char)(rand() & 0xff);
+  memcpy(hdr + h, mask, 4);
+  h += 4;
+  unsigned char *body = fofal_malloc(n + 1);
+  for (size_t i = 0; i < n; i++) body[i] = ((const unsigned char *)data)[i] ^ mask[i % 4];
+  int rc = ws_write_all(ws->fd, hdr, h) || ws_write_all(ws->fd, body, n) ? -1 : 0;
+  free(body);
+  return rc;
+}
+
+h_ws_t *h_ws_open(int port, const char *path, const char *headers, int rcvbuf, int *status) {
+  *status = 0;
+  h_ws_t *ws = fofal_calloc(1, sizeof *ws);
+  ws->fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) setsockopt(ws->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  char *req = NULL;
+  if (connect(ws->fd, (struct sockaddr *)&sa, sizeof sa)) goto fail;
+  req = fofal_asprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                       path, port, headers ? headers : "");
+  if (ws_write_all(ws->fd, req, strlen(req))) goto fail;
+  /* The response head, byte by byte: what follows it is frames. */
+  char head[8192];
+  size_t n = 0;
+  int64_t deadline = fofal_mono_us() + 10 * 1000000LL;
+  while (n + 1 < sizeof head) {
+    if (ws_read(ws, head + n, 1, deadline)) goto fail;
+    n++;
+    if (n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4)) break;
+  }
+  head[n] = '\0';
+  if (strncmp(head, "HTTP/1.1 ", 9)) goto fail;
+  *status = atoi(head + 9);
+  if (*status != 101 || !strcasestr(head, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")) goto fail;
+  free(req);
+  return ws;
+fail:
+  free(req);
+  close(ws->fd);
+  free(ws);
+  return NULL;
+}
+
+int h_ws_send(h_ws_t *ws, const char *text) { return ws_send_frame(ws, 1, text, strlen(text)); }
+
+int h_ws_recv(h_ws_t *ws, char **payload, size_t *len, int *close_code, int timeout_ms) {
+  int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
+  *payload = NULL;
+  *len = 0;
+  for (;;) {
+    unsigned char h[2];
+    if (ws->closed || ws_read(ws, h, 2, deadline)) return -1;
+    int opcode = h[0] & 0x0f, masked = h[1] & 0x80;
+    uint64_t n = h[1] & 0x7f;
+    if (n == 126 || n == 127) {
+      unsigned char ext[8];
+      size_t k = n == 126 ? 2 : 8;
+      if (ws_read(ws, ext, k, deadline)) return -1;
+      n = 0;
+      for (size_t i = 0; i < k; i++) n = n << 8 | ext[i];
+    }
+    unsigned char mask[4] = {0};
+    if (n > WS_MAX_FRAME || (masked && ws_read(ws, mask, 4, deadline))) return -1;
+    char *p = fofal_malloc((size_t)n + 1);
+    if (ws_read(ws, p, (size_t)n, deadline)) {
+      free(p);
+      return -1;
+    }
+    for (size_t i = 0; masked && i < n; i++) p[i] ^= (char)mask[i % 4];
+    p[n] = '\0';
+    if (opcode == 9) { /* ping */
+      ws_send_frame(ws, 10, p, (size_t)n);
+      free(p);
+      continue;
+    }
+    if (opcode == 10) {
+      free(p);
+      continue;
+    }
+    if (opcode == 8) {
+      if (close_code) *close_code = n >= 2 ? ((unsigned char)p[0] << 8 | (unsigned char)p[1]) : 1005;
+      ws->closed = 1;
+      if (n >= 2) { /* the payload returned is the reason */
+        memmove(p, p + 2, (size_t)n - 1);
+        n -= 2;
+      }
+    }
+    *payload = p;
+    *len = (size_t)n;
+    return opcode;
+  }
+}
+
+json_t *h_ws_recv_json(h_ws_t *ws, int timeout_ms, int *close_code) {
+  int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
+  if (close_code) *close_code = 0;
+  for (;;) {
+    int left = (int)((deadline - fofal_mono_us()) / 1000);
+    char *p;
+    size_t n;
+    int op = left > 0 ? h_ws_recv(ws, &p, &n, close_code, left) : -1;
+    if (op < 0) return NULL;
+    json_t *j = op == 1 ? json_loadb(p, n, 0, NULL) : NULL;
+    free(p);
+    if (op == 8) return NULL;
+    if (j) return j;
+  }
+}
+
+void h_ws_close(h_ws_t *ws) {
+  if (!ws) return;
+  if (!ws->closed) {
+    unsigned char code[2] = {0x03, 0xe8};
+    ws_send_frame(ws, 8, code, 2);
+  }
+  close(ws->fd);
+  free(ws);
 }

@@ -31,6 +31,13 @@ int h_stop(pid_t pid, int sig);
 /* Starts fofal-decider (instance id) and fofal-api on `port`; waits for /readyz. */
 pid_t h_start_decider(const char *instance);
 pid_t h_start_api(int port);
+/* Starts fofal-projector (every projection; log test-projector-<instance>). It has no
+ * readiness endpoint: wait for its positions (e.g. `fofal status --json`). */
+pid_t h_start_projector(const char *instance);
+/* Runs $FOFAL_BUILD_DIR/ops/fofal with args (NULL-terminated), at most timeout_s (then
+ * SIGKILL). Its stdout into *out (new string, may be NULL to discard), its stderr appended
+ * to $FOFAL_STACK_DIR/logs/test-cli.log. Returns the exit status, or -1 if it was killed. */
+int h_run_cli(int timeout_s, char **out, const char *const *args);
 /* Runs `ops/stack <verb> <service>` on the test stack; returns its exit status. */
 int h_stack(const char *verb, const char *service);
 /* A free TCP port on 127.0.0.1. */
@@ -56,5 +63,26 @@ int h_command(int port, const char *token, const char *type, const char *idem_ke
 /* Every committed record of `topic` (all partitions, from the start to the current end):
  * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON. */
 json_t *h_read_topic(const char *topic);
+
+/* ------------------------------------------------------ WebSocket client
+ * A tiny blocking RFC 6455 client for the stream tests: a handshake with a
+ * Sec-WebSocket-Key, masked client frames, unmasked server frames (capped at 16 MiB). */
+typedef struct h_ws h_ws_t;
+/* Opens ws://127.0.0.1:port<path> with extra request headers ("Name: value\r\n...", may be
+ * NULL). rcvbuf > 0 sets SO_RCVBUF before connecting (a client that stops reading then
+ * fills up fast). *status gets the handshake's HTTP status (0: no answer). Returns the
+ * client when it is 101, else NULL. */
+h_ws_t *h_ws_open(int port, const char *path, const char *headers, int rcvbuf, int *status);
+/* Sends a masked text frame. 0 or -1. */
+int h_ws_send(h_ws_t *ws, const char *text);
+/* Reads one frame within timeout_ms; pings are answered and skipped. Returns its opcode
+ * (1 text, 2 binary, 8 close) with *payload new and NUL-terminated, or -1 on timeout or
+ * end of stream. For a close frame, *close_code (may be NULL) gets its status code. */
+int h_ws_recv(h_ws_t *ws, char **payload, size_t *len, int *close_code, int timeout_ms);
+/* The next text frame parsed as JSON (new), or NULL on timeout, end of stream or a close
+ * frame (then *close_code, which may be NULL, gets its code; else 0). */
+json_t *h_ws_recv_json(h_ws_t *ws, int timeout_ms, int *close_code);
+/* Sends a close frame (code 1000) unless closing is done, and frees the client. NULL no-op. */
+void h_ws_close(h_ws_t *ws);
 
 #endif

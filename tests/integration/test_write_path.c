@@ -290,6 +290,9 @@ Test(write_path, kafka_restart_during_writes_loses_nothing, .timeout = 400) {
   int port = h_free_port();
   pid_t dec = h_start_decider("it-restart");
   pid_t api = h_start_api(port);
+  /* The decider owns its partitions (one command decided) before Kafka goes away. */
+  cr_assert_eq(h_command(port, tok, "production.order.create", "kr-warm", NULL, "{\"article\":\"FOUTA-KR\",\"quantity\":3}", NULL),
+               201);
   writer_t w = {.port = port, .n = 300, .tok = tok};
   pthread_t th;
   pthread_create(&th, NULL, writer, &w);
@@ -316,7 +319,10 @@ Test(write_path, kafka_restart_during_writes_loses_nothing, .timeout = 400) {
     cr_assert_eq(w.status[i], 201, "command kr-%d never accepted (last status %d)", i, w.status[i]);
   }
   cr_log_info("%d of %d commands needed a retry around the Kafka restart", unavailable, w.n);
-  cr_expect(w.max_503_us < 3000000, "a 503 must come back within ~2 s, took %lld ms", (long long)(w.max_503_us / 1000));
+  /* The API answers 503 within ~2 s (FOFAL_API_PRODUCE_TIMEOUT_MS=1500 plus a health check);
+   * the bound here leaves room for a loaded CI machine but still catches a hang. */
+  cr_expect(w.max_503_us < 5000000, "a 503 must come back within seconds, took %lld ms", (long long)(w.max_503_us / 1000));
+  cr_log_info("slowest 503 during the Kafka restart: %lld ms", (long long)(w.max_503_us / 1000));
   json_t *by = events_by_command(tenant, NULL);
   for (int i = 0; i < w.n; i++) {
     char key[32];

@@ -1,0 +1,1052 @@
+/*
+ * production_api.c — the read side of the production module, and the audit trail.
+ *
+ *   GET /api/v1/production/orders?status=&loom=&article=&limit=&cursor=
+ *   GET /api/v1/production/orders/{id}                    (ETag: "<version>")
+ *   GET /api/v1/production/orders/{id}/declarations?limit=&cursor=
+ *   GET /api/v1/production/looms/{loom}/current-order     (Redis hot view)
+ *   GET /api/v1/production/shifts/{shift}/output          (Redis hot view)
+ *   GET /api/v1/audit/{module}/{id}/events?limit=&cursor= (auditor, manager, admin)
+ *   GET /api/v1/audit/{module}/{id}?as_of=<RFC 3339>      (auditor, manager, admin)
+ *
+ * Every query runs on a read worker (pgpool.c) as fofal_reader with the caller's tenant
+ * set, so row-level security isolates tenants even if a WHERE clause were missing; the
+ * SQL keeps `WHERE tenant = $1` anyway, for the indexes and as a second fence. Redis keys
+ * carry the tenant of the token. Lists use keyset pagination: the cursor is opaque
+ * (base64url of the last key), so a page never repeats or skips a row that existed when
+ * the listing began.
+ *
+ * Read your writes (DESIGN.md guarantee 6). Any GET may carry ?position=<module>:
+ * <partition>:<offset>, the token of a command's 201. The request then waits, at most
+ * FOFAL_API_POSITION_WAIT_MS, until the projection that serves it (`<module>`, or
+ * `audit.<module>` for the audit trail) has stored next_offset > offset for that
+ * partition in fofal_meta.projector_offsets — and, for Redis views, until the Redis
+ * applied offset has reached it too (the projector writes Redis after PostgreSQL). One
+ * shared poller serves every waiting request: while any waits, a single cheap job reads
+ * all positions every ~5 ms and wakes whoever is satisfied; a waiter past its deadline gets
+ * 503 position_not_reached with Retry-After and how far the projection is.
+ *
+ * Threads: handlers, waiters and job completions run on the loop thread; queries run on
+ * the workers with copies of their inputs. A request context lives in the request's pool;
+ * its dispose callback detaches it from its job and from the poller, so a client that
+ * goes away never leaves a dangling pointer behind.
+ * Failures: PostgreSQL or Redis unreachable → 503 with Retry-After; a full job queue →
+ * 503; malformed parameters → 400; never a 5xx for bad input.
+ */
+#include "api.h"
+#include "projections.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_LIMIT 50
+#define MAX_LIMIT 200
+#define AUDIT_DEFAULT_LIMIT 100
+#define AUDIT_MAX_LIMIT 1000
+#define MAX_FOLD_EVENTS 100000 /* events folded for one as_of */
+#define POLL_INTERVAL_MS 5
+#define MAX_POLL_REDIS 64      /* distinct (module, partition) Redis checks per poll */
+#define MAX_CURSOR 256
+
+/* "2026-11-24T08:15:02.123456Z" from a timestamptz column. */
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+typedef enum { R_ORDERS, R_ORDER, R_DECLARATIONS, R_LOOM, R_SHIFT, R_AUDIT_EVENTS, R_AUDIT_STATE } route_t;
+
+/* What a worker needs, copied: the request may go away while the job runs. */
+typedef struct {
+  route_t route;
+  char tenant[64];
+  char id[72];        /* order or aggregate id */
+  char module[32];
+  char key[80];       /* loom or shift */
+  char status[16], loom[72], article[72];
+  int limit;
+  int has_after;
+  char after[96];     /* decoded cursor: order id, declared_at, or seq */
+  char after2[40];    /* declarations: label id */
+  char as_of[32];     /* normalised RFC 3339; "" = now */
+} params_t;
+
+typedef struct {
+  char text[160];
+  char module[32];
+  char projector[64];
+  char topic[96];
+  int partition;
+  int64_t offset;
+  int redis;          /* the route reads Redis: wait for its applied offset too */
+} position_t;
+
+typedef struct data_job data_job_t;
+
+typedef struct {
+  fofal_api_t *api;
+  h2o_req_t *req;
+  params_t p;
+  int has_pos;
+  position_t pos;
+  h2o_linklist_t wait_link;
+  h2o_timeout_entry_t deadline;
+  data_job_t *job;
+  int64_t seen_next;          /* last polled next_offset, -1 unknown */
+  int64_t seen_redis;         /* last polled Redis applied offset */
+  char seen_at[40];           /* last_event_at of the projection */
+  char if_none_match[40];
+} read_ctx_t;
+
+struct data_job {
+  fofal_job_t super;
+  read_ctx_t *ctx;            /* NULL once the request is gone (loop thread) */
+  params_t p;
+  int status;
+  const char *code;
+  char detail[256];
+  json_t *body;
+  int64_t etag;               /* -1: none */
+};
+
+typedef struct {
+  fofal_job_t super;
+  int nredis;
+  struct {
+    char module[32];
+    int partition;
+  } redis[MAX_POLL_REDIS];
+  json_t *pg;                 /* {"<projector>|<topic>|<partition>": {"n": next_offset, "t": last_event_at}} */
+  json_t *applied;            /* {"<module>|<partition>": applied offset} */
+  int rc, redis_failed;
+  char err[256];
+} poll_job_t;
+
+typedef struct fofal_reads {
+  fofal_api_t *api;
+  h2o_linklist_t waiters;
+  h2o_timeout_t poll_timeout, wait_timeout;
+  h2o_timeout_entry_t poll_entry;
+  int poll_inflight;
+  const char *last_poll_failure; /* problem code of the last poll's failure, or NULL */
+} reads_t;
+
+/* ------------------------------------------------------------- answers */
+
+static void send_503(h2o_req_t *req, const char *code, const char *detail) {
+  fofal__add_header(req, "Retry-After", "1");
+  fofal__send_problem(req, 503, code, detail, NULL);
+}
+
+static void send_job_result(read_ctx_t *ctx, data_job_t *job) {
+  h2o_req_t *req = ctx->req;
+  if (job->status >= 400) {
+    if (job->status == 503) fofal__add_header(req, "Retry-After", "1");
+    fofal__send_problem(req, job->status, job->code, job->detail, NULL);
+    return;
+  }
+  if (job->etag >= 0) {
+    char etag[40];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)job->etag);
+    fofal__add_header(req, "ETag", etag);
+    if (ctx->if_none_match[0] && (!strcmp(ctx->if_none_match, etag) || !strcmp(ctx->if_none_match, "*"))) {
+      req->res.status = 304;
+      req->res.reason = "Not Modified";
+      h2o_send_inline(req, "", 0);
+      return;
+    }
+  }
+  fofal__send_json(req, job->status, job->body);
+  job->body = NULL;
+}
+
+/* ------------------------------------------------------------ data jobs */
+
+static void fail(data_job_t *job, int rc, const char *err) {
+  if (rc == FOFAL_EUNAVAIL) {
+    job->status = 503;
+    job->code = job->p.route == R_LOOM || job->p.route == R_SHIFT ? "redis_unavailable" : "postgresql_unavailable";
+    snprintf(job->detail, sizeof job->detail, "%s is not reachable; retry shortly",
+             job->p.route == R_LOOM || job->p.route == R_SHIFT ? "Redis" : "PostgreSQL");
+  } else if (strstr(err, "statement timeout")) {
+    job->status = 503;
+    job->code = "query_timeout";
+    snprintf(job->detail, sizeof job->detail, "the query took too long; retry shortly");
+  } else {
+    LOG_ERROR("read %d failed: %s", (int)job->p.route, err);
+    job->status = 500;
+    job->code = "internal_error";
+    snprintf(job->detail, sizeof job->detail, "the query failed; the error was logged");
+  }
+}
+
+static void not_found(data_job_t *job, const char *what) {
+  job->status = 404;
+  job->code = "not_found";
+  snprintf(job->detail, sizeof job->detail, "%s", what);
+}
+
+static const char order_cols[] =
+    "json_build_object('order_id', order_id, 'article', article, 'quantity', quantity, 'unit', unit, 'due_date', "
+    "due_date, 'loom', loom, 'status', status, 'declared', declared, 'version', version, 'created_at', " TS("created_at")
+    ", 'updated_at', " TS("updated_at") ")";
+
+static char *b64url(const char *s) {
+  size_t n = strlen(s);
+  char *out = fofal_malloc(h2o_base64_encode_capacity(n));
+  h2o_base64_encode(out, s, n, 1);
+  return out;
+}
+
+static void run_orders(fofal_worker_t *w, data_job_t *job) {
+  const params_t *p = &job->p;
+  char lim[16], err[512];
+  snprintf(lim, sizeof lim, "%d", p->limit + 1);
+  const char *params[] = {p->tenant, p->status[0] ? p->status : NULL, p->loom[0] ? p->loom : NULL,
+                          p->article[0] ? p->article : NULL, p->has_after ? p->after : NULL, lim};
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "SELECT %s FROM production.orders WHERE tenant = $1 AND ($2::text IS NULL OR status = $2) AND "
+           "($3::text IS NULL OR loom = $3) AND ($4::text IS NULL OR article = $4) AND "
+           "($5::uuid IS NULL OR order_id > $5::uuid) ORDER BY order_id LIMIT $6::int",
+           order_cols);
+  json_t *rows = NULL;
+  int rc = fofal__worker_query(w, p->tenant, sql, 6, params, &rows, err, sizeof err);
+  if (rc) {
+    fail(job, rc, err);
+    return;
+  }
+  json_t *next = json_null();
+  if (json_array_size(rows) > (size_t)p->limit) {
+    json_array_remove(rows, (size_t)p->limit);
+    const char *last = json_string_value(json_object_get(json_array_get(rows, (size_t)p->limit - 1), "order_id"));
+    char *c = b64url(last ? last : "");
+    next = json_string(c);
+    free(c);
+  }
+  job->status = 200;
+  job->body = json_pack("{s:o,s:o}", "items", rows, "next_cursor", next);
+}
+
+static void run_order(fofal_worker_t *w, data_job_t *job) {
+  const params_t *p = &job->p;
+  char sql[1024], err[512];
+  snprintf(sql, sizeof sql, "SELECT %s FROM production.orders WHERE tenant = $1 AND order_id = $2::uuid", order_cols);
+  const char *params[] = {p->tenant, p->id};
+  json_t *rows = NULL;
+  int rc = fofal__worker_query(w, p->tenant, sql, 2, params, &rows, err, sizeof err);
+  if (rc) {
+    fail(job, rc, err);
+    return;
+  }
+  if (json_array_size(rows) == 0) {
+    not_found(job, "no such production order");
+  } else {
+    job->status = 200;
+    job->body = json_incref(json_array_get(rows, 0));
+    job->etag = json_integer_value(json_object_get(job->body, "version"));
+  }
+  json_decref(rows);
+}
+
+static void run_declarations(fofal_worker_t *w, data_job_t *job) {
+  const params_t *p = &job->p;
+  char lim[16], err[512];
+  snprintf(lim, sizeof lim, "%d", p->limit + 1);
+  const char *params[] = {p->tenant, p->id, p->has_after ? p->after : NULL, p->has_after ? p->after2 : NULL, lim};
+  static const char sql[] =
+      "SELECT json_build_object('exists', EXISTS (SELECT 1 FROM production.orders o WHERE o.tenant = $1 AND "
+      "o.order_id = $2::uuid), 'items', coalesce((SELECT json_agg(json_build_object('label_id', d.label_id, "
+      "'order_id', d.order_id, 'quantity', d.quantity, 'weaver', d.weaver, 'loom', d.loom, 'shift', d.shift, "
+      "'declared_at', " TS("d.declared_at") ") ORDER BY d.declared_at, d.label_id) FROM (SELECT * FROM "
+      "production.declarations WHERE tenant = $1 AND order_id = $2::uuid AND ($3::timestamptz IS NULL OR "
+      "(declared_at, label_id) > ($3::timestamptz, $4::uuid)) ORDER BY declared_at, label_id LIMIT $5::int) d), "
+      "'[]'::json))";
+  json_t *rows = NULL;
+  int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
+  if (rc) {
+    fail(job, rc, err);
+    return;
+  }
+  json_t *r = json_array_get(rows, 0);
+  if (!json_is_true(json_object_get(r, "exists"))) {
+    not_found(job, "no such production order");
+    json_decref(rows);
+    return;
+  }
+  json_t *items = json_incref(json_object_get(r, "items")), *next = json_null();
+  json_decref(rows);
+  if (json_array_size(items) > (size_t)p->limit) {
+    json_array_remove(items, (size_t)p->limit);
+    json_t *last = json_array_get(items, (size_t)p->limit - 1);
+    char raw[128];
+    snprintf(raw, sizeof raw, "%s|%s", json_string_value(json_object_get(last, "declared_at")) ?: "",
+             json_string_value(json_object_get(last, "label_id")) ?: "");
+    char *c = b64url(raw);
+    next = json_string(c);
+    free(c);
+  }
+  job->status = 200;
+  job->body = json_pack("{s:s,s:o,s:o}", "order_id", p->id, "items", items, "next_cursor", next);
+}
+
+static void run_audit_events(fofal_worker_t *w, data_job_t *job) {
+  const params_t *p = &job->p;
+  char lim[16], err[512];
+  snprintf(lim, sizeof lim, "%d", p->limit + 1);
+  const char *params[] = {p->tenant, p->module, p->id, p->has_after ? p->after : "0", lim};
+  static const char sql[] =
+      "SELECT json_build_object('seq', seq, 'id', event_id, 'type', type, 'time', " TS("\"time\"") ", 'actor', actor, "
+      "'command_id', command_id, 'correlation_id', correlation_id, 'position', position, 'data', data) "
+      "FROM audit.events WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND seq > $4::bigint "
+      "ORDER BY seq LIMIT $5::int";
+  json_t *rows = NULL;
+  int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
+  if (rc) {
+    fail(job, rc, err);
+    return;
+  }
+  if (!p->has_after && json_array_size(rows) == 0) {
+    not_found(job, "no event of that aggregate");
+    json_decref(rows);
+    return;
+  }
+  json_t *next = json_null();
+  if (json_array_size(rows) > (size_t)p->limit) {
+    json_array_remove(rows, (size_t)p->limit);
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld",
+             (long long)json_integer_value(json_object_get(json_array_get(rows, (size_t)p->limit - 1), "seq")));
+    next = json_string(seq);
+  }
+  job->status = 200;
+  job->body = json_pack("{s:s,s:s,s:o,s:o}", "module", p->module, "aggregate", p->id, "items", rows, "next_cursor", next);
+}
+
+/* ----------------------------------------------------------------- folds */
+
+/* The short name of an event type: "fofal.production.order_created.v1" → "order_created". */
+static void short_type(const char *type, char *out, size_t outlen) {
+  const char *s = type ? strrchr(type, '.') : NULL;
+  out[0] = '\0';
+  if (!s) return;
+  const char *e = s;               /* ".v1" */
+  const char *b = e - 1;
+  while (b > type && *b != '.') b--;
+  if (*b == '.') b++;
+  size_t n = (size_t)(e - b);
+  if (n >= outlen) n = outlen - 1;
+  memcpy(out, b, n);
+  out[n] = '\0';
+}
+
+/* A production order's state after `events` (each {seq, type, time, data}, by seq). New. */
+static json_t *fold_production(const char *id, json_t *events) {
+  json_t *st = json_pack("{s:s}", "order_id", id), *ev;
+  size_t i;
+  json_array_foreach(events, i, ev) {
+    char t[64];
+    short_type(json_string_value(json_object_get(ev, "type")), t, sizeof t);
+    json_t *d = json_object_get(ev, "data");
+    const char *status = NULL;
+    if (!strcmp(t, "order_created")) {
+      const char *keys[] = {"article", "quantity", "unit", "due_date", "loom"};
+      for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        json_object_set(st, keys[k], json_object_get(d, keys[k]) ?: json_null());
+      json_object_set_new(st, "declared", json_integer(0));
+      json_object_set(st, "created_at", json_object_get(ev, "time"));
+      status = "created";
+    } else if (!strcmp(t, "order_released")) {
+      status = "released";
+    } else if (!strcmp(t, "order_started")) {
+      status = "started";
+    } else if (!strcmp(t, "order_completed")) {
+      status = "completed";
+    } else if (!strcmp(t, "order_cancelled")) {
+      status = "cancelled";
+      if (json_is_string(json_object_get(d, "reason"))) json_object_set(st, "cancel_reason", json_object_get(d, "reason"));
+    }
+    if (status) json_object_set_new(st, "status", json_string(status));
+    if (json_is_string(json_object_get(d, "loom"))) json_object_set(st, "loom", json_object_get(d, "loom"));
+    if (json_is_integer(json_object_get(d, "declared_total")))
+      json_object_set(st, "declared", json_object_get(d, "declared_total"));
+    json_object_set(st, "version", json_object_get(ev, "seq"));
+    json_object_set(st, "updated_at", json_object_get(ev, "time"));
+  }
+  return st;
+}
+
+static const struct {
+  const char *module;
+  json_t *(*fold)(const char *id, json_t *events);
+} folds[] = {{"production", fold_production}};
+
+static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
+  const params_t *p = &job->p;
+  char lim[16], err[512];
+  snprintf(lim, sizeof lim, "%d", MAX_FOLD_EVENTS + 1);
+  const char *params[] = {p->tenant, p->module, p->id, p->as_of[0] ? p->as_of : NULL, lim};
+  static const char sql[] =
+      "SELECT json_build_object('seq', seq, 'type', type, 'time', " TS("\"time\"") ", 'data', data) FROM audit.events "
+      "WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND ($4::timestamptz IS NULL OR \"time\" <= $4::timestamptz) "
+      "ORDER BY seq LIMIT $5::int";
+  json_t *(*fold)(const char *, json_t *) = NULL;
+  for (size_t i = 0; i < sizeof folds / sizeof folds[0]; i++)
+    if (!strcmp(folds[i].module, p->module)) fold = folds[i].fold;
+  if (!fold) {
+    not_found(job, "the state of this module's aggregates cannot be computed here");
+    return;
+  }
+  json_t *rows = NULL;
+  int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
+  if (rc) {
+    fail(job, rc, err);
+    return;
+  }
+  if (json_array_size(rows) == 0) {
+    not_found(job, p->as_of[0] ? "the aggregate had no event by as_of" : "no event of that aggregate");
+  } else if (json_array_size(rows) > MAX_FOLD_EVENTS) {
+    job->status = 422;
+    job->code = "history_too_long";
+    snprintf(job->detail, sizeof job->detail, "more than %d events to fold", MAX_FOLD_EVENTS);
+  } else {
+    json_t *state = fold(p->id, rows);
+    json_t *last = json_array_get(rows, json_array_size(rows) - 1);
+    job->status = 200;
+    job->body = json_pack("{s:s,s:s,s:s?,s:O,s:o}", "module", p->module, "aggregate", p->id, "as_of",
+                          p->as_of[0] ? p->as_of : NULL, "version", json_object_get(last, "seq"), "state", state);
+    job->etag = json_integer_value(json_object_get(last, "seq"));
+  }
+  json_decref(rows);
+}
+
+/* ------------------------------------------------------------ Redis views */
+
+/* The live generation prefix of a module's Redis keys, e.g. "fofal:production:g3:". */
+static int redis_prefix(fofal__redis_t *r, const char *module, char *out, size_t outlen, char *err, size_t errlen) {
+  char key[96], *gen = NULL;
+  snprintf(key, sizeof key, "fofal:%s:gen", module);
+  int rc = fofal__redis_get(r, key, &gen, err, errlen);
+  if (rc) return rc;
+  snprintf(out, outlen, "fofal:%s:g%lld:", module, gen ? atoll(gen) : 1LL);
+  free(gen);
+  return 0;
+}
+
+static json_t *int_or_string(json_t *h, const char *k) {
+  const char *s = json_string_value(json_object_get(h, k));
+  if (!s) return json_null();
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  return *s && !*end ? json_integer(v) : json_string(s);
+}
+
+static void run_loom(fofal_worker_t *w, data_job_t *job) {
+  const params_t *p = &job->p;
+  fofal__redis_t *r = fofal__worker_redis(w);
+  char prefix[96], key[320], err[512];
+  json_t *loom = NULL, *order = NULL;
+  int rc = redis_prefix(r, "production", prefix, sizeof prefix, err, sizeof err);
+  if (!rc) {
+    snprintf(key, sizeof key, "%s%s:loom:%s", prefix, p->tenant, p->key);
+    rc = fofal__redis_hgetall(r, key, &loom, err, sizeof err);
+  }
+  const char *oid = json_string_value(json_object_get(loom, "order_id"));
+  if (!rc && oid) {
+    snprintf(key, sizeof key, "%s%s:order:%.64s", prefix, p->tenant, oid);
+    rc = fofal__redis_hgetall(r, key, &order, err, sizeof err);
+  }
+  if (rc) {
+    fail(job, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err);
+    goto out;
+  }
+  json_t *o = json_null();
+  if (json_object_size(order)) {
+    o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "status", int_or_string(order, "status"), "article",
+                  int_or_string(order, "article"), "quantity", int_or_string(order, "quantity"), "declared",
+                  int_or_string(order, "declared"), "version", int_or_string(order, "version"));
+  }
+  job->status = 200;
+  job->body = json_pack("{s:s,s:o,s:o,s:o}", "loom", p->key, "order_id", oid ? json_string(oid) : json_null(), "since",
+                        int_or_string(loom, "since"), "order", o);
+out:
+  json_decref(loom);
+  json_decref(order);
+}
+
+static void run_shift(fofal_worker_t *w, data_job_t *job) {
+  const params_t *p = &job->p;
+  fofal__redis_t *r = fofal__worker_redis(w);
+  char prefix[96], key[320], err[512];
+  json_t *h = NULL;
+  int rc = redis_prefix(r, "production", prefix, sizeof prefix, err, sizeof err);
+  if (!rc) {
+    snprintf(key, sizeof key, "%s%s:shift:%s:output", prefix, p->tenant, p->key);
+    rc = fofal__redis_hgetall(r, key, &h, err, sizeof err);
+  }
+  if (rc) {
+    fail(job, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err);
+    return;
+  }
+  json_t *looms = json_object(), *v;
+  const char *k;
+  long long total = 0;
+  json_object_foreach(h, k, v) {
+    long long q = atoll(json_string_value(v) ?: "0");
+    if (!strcmp(k, "_total")) total = q;
+    else json_object_set_new(looms, k, json_integer(q));
+  }
+  json_decref(h);
+  job->status = 200;
+  job->body = json_pack("{s:s,s:I,s:o}", "shift", p->key, "total", (json_int_t)total, "looms", looms);
+}
+
+static void run_data(fofal_worker_t *w, fofal_job_t *super) {
+  data_job_t *job = (data_job_t *)super;
+  switch (job->p.route) {
+  case R_ORDERS: run_orders(w, job); break;
+  case R_ORDER: run_order(w, job); break;
+  case R_DECLARATIONS: run_declarations(w, job); break;
+  case R_LOOM: run_loom(w, job); break;
+  case R_SHIFT: run_shift(w, job); break;
+  case R_AUDIT_EVENTS: run_audit_events(w, job); break;
+  case R_AUDIT_STATE: run_audit_state(w, job); break;
+  }
+}
+
+static void data_done(fofal_api_t *api, fofal_job_t *super) {
+  (void)api;
+  data_job_t *job = (data_job_t *)super;
+  read_ctx_t *ctx = job->ctx;
+  if (ctx) {
+    ctx->job = NULL;
+    if (super->stopped) send_503(ctx->req, "shutting_down", "the server is stopping; retry");
+    else send_job_result(ctx, job);
+  }
+  json_decref(job->body);
+  free(job);
+}
+
+static void start_data(read_ctx_t *ctx) {
+  data_job_t *job = fofal_calloc(1, sizeof *job);
+  job->super.run = run_data;
+  job->super.done = data_done;
+  job->p = ctx->p;
+  job->etag = -1;
+  job->ctx = ctx;
+  if (fofal__pool_submit(ctx->api, &job->super)) {
+    free(job);
+    send_503(ctx->req, "overloaded", "too many queries are queued; retry shortly");
+    return;
+  }
+  ctx->job = job;
+}
+
+/* --------------------------------------------------------- position wait */
+
+static void run_poll(fofal_worker_t *w, fofal_job_t *super) {
+  poll_job_t *job = (poll_job_t *)super;
+  json_t *rows = NULL;
+  job->rc = fofal__worker_query(w, "",
+                                "SELECT json_build_object('k', projector || '|' || topic || '|' || partition, 'n', "
+                                "next_offset, 't', " TS("last_event_at") ") FROM fofal_meta.projector_offsets",
+                                0, NULL, &rows, job->err, sizeof job->err);
+  if (job->rc) return;
+  job->pg = json_object();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    const char *k = json_string_value(json_object_get(r, "k"));
+    if (k) json_object_set_new(job->pg, k, json_pack("{s:O,s:O}", "n", json_object_get(r, "n"), "t", json_object_get(r, "t")));
+  }
+  json_decref(rows);
+  if (!job->nredis) return;
+  /* Redis views: the projector's applied offset per partition, in the live generation. */
+  fofal__redis_t *rd = fofal__worker_redis(w);
+  job->applied = json_object();
+  const char *keys[MAX_POLL_REDIS] = {0};
+  char *vals[MAX_POLL_REDIS] = {0}, prefix[96];
+  for (int k = 0; k < job->nredis && !job->rc; k++) {
+    job->rc = redis_prefix(rd, job->redis[k].module, prefix, sizeof prefix, job->err, sizeof job->err);
+    if (!job->rc) keys[k] = fofal_asprintf("%sapplied:%s:%d", prefix, job->redis[k].module, job->redis[k].partition);
+  }
+  if (!job->rc) job->rc = fofal__redis_mget(rd, job->nredis, keys, vals, job->err, sizeof job->err);
+  if (job->rc) job->redis_failed = 1;
+  for (int k = 0; k < job->nredis; k++) {
+    if (!job->rc) {
+      char name[64];
+      snprintf(name, sizeof name, "%s|%d", job->redis[k].module, job->redis[k].partition);
+      json_object_set_new(job->applied, name, json_integer(vals[k] ? atoll(vals[k]) : -1));
+      free(vals[k]);
+    }
+    free((char *)keys[k]);
+  }
+}
+
+static void submit_poll(reads_t *rs);
+
+static void on_poll_timer(h2o_timeout_entry_t *entry) {
+  reads_t *rs = H2O_STRUCT_FROM_MEMBER(reads_t, poll_entry, entry);
+  submit_poll(rs);
+}
+
+static void schedule_poll(reads_t *rs) {
+  if (h2o_linklist_is_empty(&rs->waiters) || rs->poll_inflight || h2o_timeout_is_linked(&rs->poll_entry)) return;
+  h2o_timeout_link(rs->api->ctx.loop, &rs->poll_timeout, &rs->poll_entry);
+}
+
+static void wait_unlink(read_ctx_t *ctx) {
+  if (h2o_linklist_is_linked(&ctx->wait_link)) h2o_linklist_unlink(&ctx->wait_link);
+  if (h2o_timeout_is_linked(&ctx->deadline)) h2o_timeout_unlink(&ctx->deadline);
+}
+
+static void poll_done(fofal_api_t *api, fofal_job_t *super) {
+  poll_job_t *job = (poll_job_t *)super;
+  reads_t *rs = api->reads;
+  if (!rs) goto out;
+  rs->poll_inflight = 0;
+  rs->last_poll_failure = NULL;
+  if (super->stopped || job->rc) {
+    rs->last_poll_failure = job->redis_failed ? "redis_unavailable" : "postgresql_unavailable";
+    goto out;
+  }
+  h2o_linklist_t *node = rs->waiters.next;
+  while (node != &rs->waiters) {
+    read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, wait_link, node);
+    node = node->next;
+    char k[200];
+    snprintf(k, sizeof k, "%s|%s|%d", ctx->pos.projector, ctx->pos.topic, ctx->pos.partition);
+    json_t *row = json_object_get(job->pg, k);
+    ctx->seen_next = row ? json_integer_value(json_object_get(row, "n")) : 0;
+    snprintf(ctx->seen_at, sizeof ctx->seen_at, "%s", json_string_value(json_object_get(row, "t")) ?: "");
+    int reached = ctx->seen_next > ctx->pos.offset;
+    if (reached && ctx->pos.redis) {
+      snprintf(k, sizeof k, "%s|%d", ctx->pos.module, ctx->pos.partition);
+      json_t *a = json_object_get(job->applied, k);
+      ctx->seen_redis = a ? json_integer_value(a) : -1;
+      reached = ctx->seen_redis >= ctx->pos.offset;
+    }
+    if (reached) {
+      wait_unlink(ctx);
+      start_data(ctx);
+    }
+  }
+out:
+  json_decref(job->pg);
+  json_decref(job->applied);
+  free(job);
+  if (rs) schedule_poll(rs);
+}
+
+static void submit_poll(reads_t *rs) {
+  if (rs->poll_inflight || h2o_linklist_is_empty(&rs->waiters)) return;
+  poll_job_t *job = fofal_calloc(1, sizeof *job);
+  job->super.run = run_poll;
+  job->super.done = poll_done;
+  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
+    read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, wait_link, n);
+    if (!ctx->pos.redis) continue;
+    int dup = 0;
+    for (int i = 0; i < job->nredis && !dup; i++)
+      dup = job->redis[i].partition == ctx->pos.partition && !strcmp(job->redis[i].module, ctx->pos.module);
+    if (dup || job->nredis == MAX_POLL_REDIS) continue;
+    snprintf(job->redis[job->nredis].module, sizeof job->redis[0].module, "%s", ctx->pos.module);
+    job->redis[job->nredis++].partition = ctx->pos.partition;
+  }
+  if (fofal__pool_submit(rs->api, &job->super)) {
+    free(job);
+    schedule_poll(rs); /* queue full: try again in a moment */
+    return;
+  }
+  rs->poll_inflight = 1;
+}
+
+static void on_wait_deadline(h2o_timeout_entry_t *entry) {
+  read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, deadline, entry);
+  reads_t *rs = ctx->api->reads;
+  wait_unlink(ctx);
+  atomic_fetch_add(&fofal__metrics.position_timeouts, 1);
+  if (rs->last_poll_failure) {
+    send_503(ctx->req, rs->last_poll_failure,
+             "the projections' positions cannot be read (PostgreSQL or Redis unreachable); retry shortly");
+    return;
+  }
+  char detail[512];
+  int64_t applied = ctx->seen_next > 0 ? ctx->seen_next - 1 : -1;
+  if (ctx->seen_next > ctx->pos.offset && ctx->pos.redis)
+    snprintf(detail, sizeof detail,
+             "the Redis views of %s have applied %s[%d] up to offset %lld; position %s needs offset %lld; retry shortly",
+             ctx->pos.module, ctx->pos.topic, ctx->pos.partition, (long long)ctx->seen_redis, ctx->pos.text,
+             (long long)ctx->pos.offset);
+  else if (ctx->seen_next > 0)
+    snprintf(detail, sizeof detail,
+             "the projection %s has applied %s[%d] up to offset %lld (last event %s); position %s needs offset %lld; "
+             "retry shortly",
+             ctx->pos.projector, ctx->pos.topic, ctx->pos.partition, (long long)applied,
+             ctx->seen_at[0] ? ctx->seen_at : "unknown", ctx->pos.text, (long long)ctx->pos.offset);
+  else
+    snprintf(detail, sizeof detail,
+             "the projection %s has applied nothing of %s[%d] yet; position %s needs offset %lld; retry shortly",
+             ctx->pos.projector, ctx->pos.topic, ctx->pos.partition, ctx->pos.text, (long long)ctx->pos.offset);
+  fofal__add_header(ctx->req, "Retry-After", "1");
+  fofal__send_problem(ctx->req, 503, "position_not_reached", detail,
+                      json_pack("{s:s,s:s,s:I,s:I}", "position", ctx->pos.text, "projection", ctx->pos.projector,
+                                "applied_offset", (json_int_t)applied, "wanted_offset", (json_int_t)ctx->pos.offset));
+}
+
+static void wait_position(read_ctx_t *ctx) {
+  reads_t *rs = ctx->api->reads;
+  atomic_fetch_add(&fofal__metrics.position_waits, 1);
+  ctx->seen_next = -1;
+  ctx->seen_redis = -1;
+  h2o_linklist_insert(&rs->waiters, &ctx->wait_link);
+  ctx->deadline.cb = on_wait_deadline;
+  h2o_timeout_link(ctx->api->ctx.loop, &rs->wait_timeout, &ctx->deadline);
+  submit_poll(rs);
+}
+
+/* -------------------------------------------------------------- parsing */
+
+static int valid_name(const char *s, size_t max) {
+  size_t n = strlen(s);
+  if (n == 0 || n > max || !isalnum((unsigned char)s[0])) return 0;
+  for (const char *c = s; *c; c++)
+    if (!isalnum((unsigned char)*c) && !strchr("._/-", *c)) return 0;
+  return 1;
+}
+
+static int parse_uint(const char *s, int64_t max, int64_t *out) {
+  if (!s || !*s || strlen(s) > 18) return -1;
+  int64_t v = 0;
+  for (const char *c = s; *c; c++) {
+    if (*c < '0' || *c > '9') return -1;
+    v = v * 10 + (*c - '0');
+  }
+  if (v > max) return -1;
+  *out = v;
+  return 0;
+}
+
+typedef struct {
+  int status;
+  const char *code;
+  char detail[256];
+} perr_t;
+
+static int bad(perr_t *e, int status, const char *code, const char *fmt, const char *arg) {
+  e->status = status;
+  e->code = code;
+  snprintf(e->detail, sizeof e->detail, fmt, arg);
+  return -1;
+}
+
+/* "<module>:<partition>:<offset>" → pos; projector `<module>` or `audit.<module>`. */
+static int parse_position(const char *s, int audit, int redis, position_t *pos, perr_t *e) {
+  const char *msg = "position must be <module>:<partition>:<offset> as returned by a command (got \"%.60s\")";
+  if (strlen(s) >= sizeof pos->text) return bad(e, 400, "malformed_position", msg, s);
+  memset(pos, 0, sizeof *pos);
+  snprintf(pos->text, sizeof pos->text, "%s", s);
+  char *c1 = strchr(pos->text, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+  if (!c1 || !c2 || (size_t)(c1 - pos->text) >= sizeof pos->module) return bad(e, 400, "malformed_position", msg, s);
+  memcpy(pos->module, pos->text, (size_t)(c1 - pos->text));
+  char part[16] = "";
+  if ((size_t)(c2 - c1 - 1) >= sizeof part) return bad(e, 400, "malformed_position", msg, s);
+  memcpy(part, c1 + 1, (size_t)(c2 - c1 - 1));
+  int64_t p, off;
+  if (parse_uint(part, 1023, &p) || parse_uint(c2 + 1, INT64_MAX / 2, &off)) return bad(e, 400, "malformed_position", msg, s);
+  if (fofal_topic_events(pos->module, pos->topic, sizeof pos->topic))
+    return bad(e, 400, "malformed_position", "position names an unknown module (got \"%.60s\")", s);
+  snprintf(pos->projector, sizeof pos->projector, "%s%s", audit ? "audit." : "", pos->module);
+  if (!fofal_projection_find(pos->projector))
+    return bad(e, 400, "malformed_position", "no projection serves this position (got \"%.60s\")", s);
+  pos->partition = (int)p;
+  pos->offset = off;
+  pos->redis = redis;
+  return 0;
+}
+
+static int parse_limit(h2o_req_t *req, int dflt, int max, int *out, perr_t *e) {
+  const char *s = fofal__query_param(req, "limit");
+  int64_t v;
+  *out = dflt;
+  if (!s) return 0;
+  if (parse_uint(s, max, &v) || v < 1) {
+    char d[64];
+    snprintf(d, sizeof d, "limit must be an integer from 1 to %d", max);
+    return bad(e, 400, "invalid_parameter", "%s", d);
+  }
+  *out = (int)v;
+  return 0;
+}
+
+/* Decodes a base64url cursor into out (NUL-terminated); -1 when malformed. */
+static int decode_cursor(h2o_req_t *req, const char *s, char *out, size_t outlen) {
+  if (strlen(s) > MAX_CURSOR) return -1;
+  h2o_iovec_t v = h2o_decode_base64url(&req->pool, s, strlen(s));
+  if (!v.base || v.len == 0 || v.len >= outlen || memchr(v.base, '\0', v.len)) return -1;
+  memcpy(out, v.base, v.len);
+  out[v.len] = '\0';
+  return 0;
+}
+
+/* A query parameter; an empty value counts as absent (forms send "status="). */
+static const char *param(h2o_req_t *req, const char *name) {
+  const char *s = fofal__query_param(req, name);
+  return s && *s ? s : NULL;
+}
+
+static int parse_orders_query(h2o_req_t *req, params_t *p, perr_t *e) {
+  static const char *const statuses[] = {"created", "released", "started", "completed", "cancelled"};
+  const char *s = param(req, "status");
+  if (s) {
+    int ok = 0;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) ok |= !strcmp(s, statuses[i]);
+    if (!ok) return bad(e, 400, "invalid_parameter", "status must be created, released, started, completed or cancelled (got \"%.40s\")", s);
+    snprintf(p->status, sizeof p->status, "%s", s);
+  }
+  if ((s = param(req, "loom"))) {
+    if (!valid_name(s, 64)) return bad(e, 400, "invalid_parameter", "loom is not a loom code (got \"%.40s\")", s);
+    snprintf(p->loom, sizeof p->loom, "%s", s);
+  }
+  if ((s = param(req, "article"))) {
+    if (!valid_name(s, 64)) return bad(e, 400, "invalid_parameter", "article is not an article code (got \"%.40s\")", s);
+    snprintf(p->article, sizeof p->article, "%s", s);
+  }
+  if (parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
+  if ((s = param(req, "cursor"))) {
+    if (decode_cursor(req, s, p->after, sizeof p->after) || !fofal_uuid_valid(p->after))
+      return bad(e, 400, "malformed_cursor", "%s", "cursor must be a next_cursor returned by this endpoint");
+    p->has_after = 1;
+  }
+  return 0;
+}
+
+static int parse_declarations_query(h2o_req_t *req, params_t *p, perr_t *e) {
+  if (parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
+  const char *s = param(req, "cursor");
+  if (!s) return 0;
+  char raw[96];
+  int64_t us;
+  char *bar = decode_cursor(req, s, raw, sizeof raw) ? NULL : strchr(raw, '|');
+  if (bar) *bar = '\0';
+  if (!bar || !fofal_uuid_valid(bar + 1) || fofal_time_parse(raw, &us))
+    return bad(e, 400, "malformed_cursor", "%s", "cursor must be a next_cursor returned by this endpoint");
+  fofal_time_format(us, p->after);
+  snprintf(p->after2, sizeof p->after2, "%s", bar + 1);
+  p->has_after = 1;
+  return 0;
+}
+
+/* --------------------------------------------------------------- routing */
+
+static int segment(const char *path, size_t len, size_t *pos, char *out, size_t outlen) {
+  size_t start = *pos, end = start;
+  while (end < len && path[end] != '/') end++;
+  if (end == start || end - start >= outlen) return -1;
+  memcpy(out, path + start, end - start);
+  out[end - start] = '\0';
+  *pos = end < len ? end + 1 : end;
+  return 0;
+}
+
+/* The text between `prefix` and `suffix` of the path (which may hold '/'), or -1. */
+static int middle(const char *path, size_t len, const char *prefix, const char *suffix, char *out, size_t outlen) {
+  size_t pl = strlen(prefix), sl = strlen(suffix);
+  if (len <= pl + sl || memcmp(path, prefix, pl) || memcmp(path + len - sl, suffix, sl)) return -1;
+  size_t n = len - pl - sl;
+  if (n >= outlen) return -1;
+  memcpy(out, path + pl, n);
+  out[n] = '\0';
+  return 0;
+}
+
+static void on_ctx_dispose(void *p) {
+  read_ctx_t *ctx = p;
+  if (ctx->job) ctx->job->ctx = NULL;
+  ctx->job = NULL;
+  wait_unlink(ctx);
+}
+
+/* The common tail of every read: auth and position are checked, the context is made, and
+ * the job starts now or after the position is reached. */
+static int serve(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, params_t *p, int audit) {
+  perr_t e = {0};
+  position_t pos;
+  const char *ps = fofal__query_param(req, "position");
+  if (ps && parse_position(ps, audit, p->route == R_LOOM || p->route == R_SHIFT, &pos, &e)) {
+    fofal__send_problem(req, e.status, e.code, e.detail, NULL);
+    return 0;
+  }
+  if (!api->reads || !api->pool) {
+    send_503(req, "shutting_down", "the server is stopping; retry");
+    return 0;
+  }
+  snprintf(p->tenant, sizeof p->tenant, "%s", who->tenant);
+  read_ctx_t *ctx = h2o_mem_alloc_shared(&req->pool, sizeof *ctx, on_ctx_dispose);
+  memset(ctx, 0, sizeof *ctx);
+  ctx->api = api;
+  ctx->req = req;
+  ctx->p = *p;
+  const char *inm = fofal__req_header(req, "If-None-Match");
+  if (inm && strlen(inm) < sizeof ctx->if_none_match) snprintf(ctx->if_none_match, sizeof ctx->if_none_match, "%s", inm);
+  if (ps) {
+    ctx->has_pos = 1;
+    ctx->pos = pos;
+    wait_position(ctx);
+  } else {
+    start_data(ctx);
+  }
+  return 0;
+}
+
+static int get_only(h2o_req_t *req) {
+  if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+      h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+    return 1;
+  fofal__add_header(req, "Allow", "GET, HEAD");
+  fofal__send_problem(req, 405, "method_not_allowed", "read endpoints take GET", NULL);
+  return 0;
+}
+
+int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
+  fofal_api_t *api = API_OF(self);
+  fofal_principal_t who;
+  params_t p;
+  perr_t e = {0};
+  const char *path = req->path_normalized.base;
+  size_t len = req->path_normalized.len;
+  static const char base[] = "/api/v1/production/";
+  atomic_fetch_add(&fofal__metrics.requests, 1);
+  atomic_fetch_add(&fofal__metrics.reads, 1);
+  memset(&p, 0, sizeof p);
+  char seg1[32], seg2[72], seg3[32];
+  size_t at = sizeof base - 1;
+  int route = -1;
+  if (!segment(path, len, &at, seg1, sizeof seg1)) {
+    if (!strcmp(seg1, "orders")) {
+      if (at == len && path[len - 1] != '/') {
+        route = R_ORDERS;
+      } else if (!segment(path, len, &at, seg2, sizeof seg2)) {
+        if (at == len && path[len - 1] != '/') route = R_ORDER;
+        else if (!segment(path, len, &at, seg3, sizeof seg3) && at == len && !strcmp(seg3, "declarations"))
+          route = R_DECLARATIONS;
+        snprintf(p.id, sizeof p.id, "%s", seg2);
+      }
+    } else if (!strcmp(seg1, "looms") && !middle(path, len, "/api/v1/production/looms/", "/current-order", p.key, sizeof p.key)) {
+      route = R_LOOM;
+    } else if (!strcmp(seg1, "shifts") && !middle(path, len, "/api/v1/production/shifts/", "/output", p.key, sizeof p.key)) {
+      route = R_SHIFT;
+    }
+  }
+  if (route < 0) {
+    fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
+    return 0;
+  }
+  if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
+  p.route = (route_t)route;
+  if ((route == R_ORDER || route == R_DECLARATIONS) && !fofal_uuid_valid(p.id)) {
+    fofal__send_problem(req, 404, "not_found", "no such production order", NULL);
+    return 0;
+  }
+  if ((route == R_LOOM || route == R_SHIFT) && !valid_name(p.key, 64)) {
+    fofal__send_problem(req, 404, "not_found", route == R_LOOM ? "no such loom" : "no such shift", NULL);
+    return 0;
+  }
+  if ((route == R_ORDERS && parse_orders_query(req, &p, &e)) || (route == R_DECLARATIONS && parse_declarations_query(req, &p, &e))) {
+    fofal__send_problem(req, e.status, e.code, e.detail, NULL);
+    return 0;
+  }
+  return serve(api, req, &who, &p, 0);
+}
+
+static int may_audit(const char *role) { return !strcmp(role, "auditor") || !strcmp(role, "manager") || !strcmp(role, "admin"); }
+
+int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
+  fofal_api_t *api = API_OF(self);
+  fofal_principal_t who;
+  params_t p;
+  perr_t e = {0};
+  const char *path = req->path_normalized.base;
+  size_t len = req->path_normalized.len;
+  static const char base[] = "/api/v1/audit/";
+  atomic_fetch_add(&fofal__metrics.requests, 1);
+  atomic_fetch_add(&fofal__metrics.reads, 1);
+  memset(&p, 0, sizeof p);
+  char seg3[16];
+  size_t at = sizeof base - 1;
+  int route = -1;
+  if (!segment(path, len, &at, p.module, sizeof p.module) && !segment(path, len, &at, p.id, sizeof p.id)) {
+    if (at == len && path[len - 1] != '/') route = R_AUDIT_STATE;
+    else if (!segment(path, len, &at, seg3, sizeof seg3) && at == len && !strcmp(seg3, "events")) route = R_AUDIT_EVENTS;
+  }
+  if (route < 0) {
+    fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
+    return 0;
+  }
+  if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
+  if (!may_audit(who.role)) {
+    char d[96];
+    snprintf(d, sizeof d, "role %s may not read the audit trail", who.role);
+    fofal__send_problem(req, 403, "forbidden", d, NULL);
+    return 0;
+  }
+  char topic[96];
+  if (fofal_topic_events(p.module, topic, sizeof topic) || !valid_name(p.id, 64)) {
+    fofal__send_problem(req, 404, "not_found", "no such module or aggregate", NULL);
+    return 0;
+  }
+  p.route = (route_t)route;
+  if (route == R_AUDIT_EVENTS) {
+    if (parse_limit(req, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, &p.limit, &e)) {
+      fofal__send_problem(req, e.status, e.code, e.detail, NULL);
+      return 0;
+    }
+    const char *c = param(req, "cursor");
+    int64_t seq;
+    if (c) {
+      if (parse_uint(c, INT64_MAX / 2, &seq)) {
+        fofal__send_problem(req, 400, "malformed_cursor", "cursor must be a next_cursor returned by this endpoint", NULL);
+        return 0;
+      }
+      snprintf(p.after, sizeof p.after, "%lld", (long long)seq);
+      p.has_after = 1;
+    }
+  } else {
+    const char *s = fofal__query_param(req, "as_of");
+    int64_t us;
+    if (s) {
+      if (strlen(s) > 64 || fofal_time_parse(s, &us)) {
+        fofal__send_problem(req, 400, "invalid_parameter", "as_of must be an RFC 3339 time, e.g. 2026-11-24T08:15:02Z", NULL);
+        return 0;
+      }
+      fofal_time_format(us, p.as_of);
+    }
+  }
+  return serve(api, req, &who, &p, 1);
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+int fofal__reads_start(fofal_api_t *api, char *errbuf, size_t errlen) {
+  (void)errbuf;
+  (void)errlen;
+  reads_t *rs = fofal_calloc(1, sizeof *rs);
+  rs->api = api;
+  h2o_linklist_init_anchor(&rs->waiters);
+  h2o_timeout_init(api->ctx.loop, &rs->poll_timeout, POLL_INTERVAL_MS);
+  h2o_timeout_init(api->ctx.loop, &rs->wait_timeout, (uint64_t)api->conf.position_wait_ms);
+  rs->poll_entry.cb = on_poll_timer;
+  api->reads = rs;
+  return 0;
+}
+
+void fofal__reads_stop(fofal_api_t *api) {
+  reads_t *rs = api->reads;
+  if (!rs) return;
+  if (h2o_timeout_is_linked(&rs->poll_entry)) h2o_timeout_unlink(&rs->poll_entry);
+  while (!h2o_linklist_is_empty(&rs->waiters)) {
+    read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, wait_link, rs->waiters.next);
+    wait_unlink(ctx);
+  }
+  free(rs);
+  api->reads = NULL;
+}
