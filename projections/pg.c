@@ -21,6 +21,8 @@
 
 struct fofal_pg {
   PGconn *conn;
+  int pipelined;   /* statements queued without waiting (fofal_pg_pipeline_begin) */
+  int queued;
 };
 
 static void trim_nl(char *s) {
@@ -223,6 +225,11 @@ out:
 }
 
 int fofal_pg_execp(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params, char *errbuf, size_t errlen) {
+  if (pg->pipelined) {
+    if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)) return pg_error(pg, NULL, errbuf, errlen);
+    pg->queued++;
+    return 0;
+  }
   PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
   int st = PQresultStatus(res), rc = 0;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_error(pg, res, errbuf, errlen);
@@ -247,5 +254,45 @@ int fofal_pg_query(fofal_pg_t *pg, const char *sql, int nparams, const char *con
     free(vals);
   }
   PQclear(res);
+  return rc;
+}
+
+int fofal_pg_pipeline_begin(fofal_pg_t *pg, char *errbuf, size_t errlen) {
+  if (!PQenterPipelineMode(pg->conn)) return pg_error(pg, NULL, errbuf, errlen);
+  pg->pipelined = 1;
+  pg->queued = 0;
+  return 0;
+}
+
+int fofal_pg_pipeline_end(fofal_pg_t *pg, char *errbuf, size_t errlen) {
+  int rc = 0;
+  pg->pipelined = 0;
+  if (!PQpipelineSync(pg->conn)) rc = pg_error(pg, NULL, errbuf, errlen);
+  /* Every queued statement has a result followed by a NULL; then the sync's result. */
+  for (int done = 0; !done;) {
+    PGresult *res = PQgetResult(pg->conn);
+    if (!res) {
+      if (PQstatus(pg->conn) != CONNECTION_OK) {
+        if (!rc) rc = pg_error(pg, NULL, errbuf, errlen);
+        break;
+      }
+      continue;
+    }
+    switch (PQresultStatus(res)) {
+    case PGRES_PIPELINE_SYNC:
+      done = 1;
+      break;
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_PIPELINE_ABORTED:
+      break;
+    default:
+      if (!rc) rc = pg_error(pg, res, errbuf, errlen);
+      break;
+    }
+    PQclear(res);
+  }
+  if (!PQexitPipelineMode(pg->conn) && !rc) rc = pg_error(pg, NULL, errbuf, errlen);
+  pg->queued = 0;
   return rc;
 }

@@ -35,6 +35,12 @@ int fofal_pg_migrate(fofal_pg_t *pg, const char *schemas_dir, void (*report)(voi
 
 /* Runs a parameterised statement that returns no rows we need. 0 or FOFAL_EPG. */
 int fofal_pg_execp(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params, char *errbuf, size_t errlen);
+/* Pipeline mode: between begin and end, fofal_pg_execp only queues its statement (no round
+ * trip); end sends them, waits for every result, and returns the first error (after an
+ * error PostgreSQL skips the rest of the pipeline; the caller rolls back). Other calls must
+ * not be made in between. 0 or FOFAL_EPG / FOFAL_EUNAVAIL. */
+int fofal_pg_pipeline_begin(fofal_pg_t *pg, char *errbuf, size_t errlen);
+int fofal_pg_pipeline_end(fofal_pg_t *pg, char *errbuf, size_t errlen);
 /* Runs a parameterised query; calls fn once per row with the row's values (borrowed until
  * fn returns; NULL for SQL NULL). 0 or FOFAL_EPG. */
 int fofal_pg_query(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params,

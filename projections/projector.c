@@ -37,6 +37,7 @@ struct fofal_projector {
   fofal_pg_t *pg;
   fofal_redis_t *redis;
   char topic[96], prefix[96], module_gen_key[96];
+  int64_t gen;               /* the Redis generation `prefix` was made from (live projector) */
   int nparts;
   int64_t *pg_next, *redis_next, *last_in_batch;
   int64_t *last_event_us;
@@ -100,6 +101,7 @@ static int load_positions(fofal_projector_t *p) {
     if ((rc = fofal_redis_cmd(p->redis, 4, setnx, p->errbuf, sizeof p->errbuf))) return rc;
     int64_t gen;
     if ((rc = fofal_redis_applied(p->redis, p->module_gen_key, &gen, p->errbuf, sizeof p->errbuf))) return rc;
+    p->gen = gen;
     snprintf(p->prefix, sizeof p->prefix, "fofal:%s:g%lld:", p->o.def->module, (long long)gen);
   }
   if ((rc = read_pg_positions(p, p->pg_next))) return rc;
@@ -191,6 +193,17 @@ static int positions_unchanged(fofal_projector_t *p) {
   return rc;
 }
 
+/* The module's Redis generation still the one our prefix was made from? 1 yes, 0 a rebuild
+ * moved it, <0 error. A rebuild of a projector that was caught up leaves its positions as
+ * they were, so this is what makes it reload its prefix. Call inside the lock (the
+ * rebuild moves the generation before its COMMIT). */
+static int generation_unchanged(fofal_projector_t *p) {
+  if (p->o.redis_prefix) return 1;
+  int64_t gen;
+  int rc = fofal_redis_applied(p->redis, p->module_gen_key, &gen, p->errbuf, sizeof p->errbuf);
+  return rc ? rc : gen == p->gen;
+}
+
 static void reset_batch_ops(fofal_projector_t *p) {
   for (int i = 0; i < p->nparts; i++) {
     fofal_rops_clear(p->rops[i]);
@@ -210,16 +223,18 @@ static int run_batch(fofal_projector_t *p) {
         (rc = fofal_pg_exec(p->pg, lock, p->errbuf, sizeof p->errbuf)))
       goto fail;
     int same = positions_unchanged(p);
+    if (same == 1) same = generation_unchanged(p);
     if (same < 0) {
       rc = same;
       goto fail;
     }
     if (!same) {
       fofal_pg_exec(p->pg, "ROLLBACK", NULL, 0);
-      LOG_INFO("projector %s: positions were moved (a rebuild swapped in); reloading", p->o.name);
+      LOG_INFO("projector %s: positions or Redis generation were moved (a rebuild swapped in); reloading", p->o.name);
       return 1;
     }
-    rc = 0;
+    rc = careful ? 0 : fofal_pg_pipeline_begin(p->pg, p->errbuf, sizeof p->errbuf);
+    if (rc) goto fail;
     for (int i = 0; i < p->nbatch && !rc; i++) {
       fofal_kmsg_t *m = &p->batch[i];
       if (careful) {
@@ -242,6 +257,11 @@ static int run_batch(fofal_projector_t *p) {
         rc = apply_event(p, m, p->pg);
       }
       if (!rc && m->offset > p->last_in_batch[m->partition]) p->last_in_batch[m->partition] = m->offset;
+    }
+    /* The first pass queues its statements in a pipeline: one round trip for the batch. */
+    if (!careful) {
+      int prc = fofal_pg_pipeline_end(p->pg, p->errbuf, sizeof p->errbuf);
+      if (!rc) rc = prc;
     }
     if (!rc) rc = save_positions(p);
     if (!rc) rc = fofal_pg_exec(p->pg, "COMMIT", p->errbuf, sizeof p->errbuf);
