@@ -35,6 +35,7 @@ typedef struct fofal_health {
   int started;
   volatile int stop;
   atomic_int kafka, pg, redis;
+  int kafka_failures; /* consecutive failed Kafka checks (health thread) */
   fofal_kafka_t *admin;
   fofal_pg_t *pg_conn;
   fofal_api_t *api;
@@ -43,7 +44,10 @@ typedef struct fofal_health {
 static void check_once(health_t *h) {
   char err[256];
   int n = fofal_kafka_partition_count(h->admin, FOFAL_TOPIC_COMMANDS, 1000, err, sizeof err);
-  atomic_store(&h->kafka, n > 0);
+  /* Down after two failed checks in a row: one slow metadata answer from a busy broker is
+   * not an outage (a command whose produce times out still gets its 503 within 2 s). */
+  h->kafka_failures = n > 0 ? 0 : h->kafka_failures + 1;
+  atomic_store(&h->kafka, n > 0 || h->kafka_failures < 2);
   if (!h->pg_conn) fofal_pg_connect(&h->pg_conn, h->api->conf.pg_dsn, err, sizeof err);
   int pg_ok = h->pg_conn && fofal_pg_ping(h->pg_conn);
   if (!pg_ok && h->pg_conn) {

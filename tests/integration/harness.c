@@ -274,6 +274,20 @@ int h_command(int port, const char *token, const char *type, const char *idem_ke
   return st;
 }
 
+int h_command_ok(int port, const char *token, const char *type, const char *idem_key, const char *if_match,
+                 const char *json_body, json_t **body_out) {
+  int64_t deadline = fofal_mono_us() + 60 * 1000000LL;
+  for (;;) {
+    int st = h_command(port, token, type, idem_key, if_match, json_body, body_out);
+    if ((st != 503 && st != 202 && st != 0) || fofal_mono_us() > deadline) return st;
+    if (body_out) {
+      json_decref(*body_out);
+      *body_out = NULL;
+    }
+    usleep(200 * 1000);
+  }
+}
+
 json_t *h_read_topic(const char *topic) {
   char err[256];
   fofal_kafka_t *k = NULL;

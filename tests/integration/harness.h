@@ -60,6 +60,12 @@ int h_wait_ready(int port, int timeout_ms);
 int h_command(int port, const char *token, const char *type, const char *idem_key, const char *if_match,
               const char *json_body, json_t **body_out);
 
+/* Like h_command, but retries with the same Idempotency-Key while the answer is 503, 202
+ * or no answer, for up to 60 s — as a phone does; for commands a test needs, not the ones
+ * it examines. Returns the final status. */
+int h_command_ok(int port, const char *token, const char *type, const char *idem_key, const char *if_match,
+                 const char *json_body, json_t **body_out);
+
 /* Every committed record of `topic` (all partitions, from the start to the current end):
  * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON. */
 json_t *h_read_topic(const char *topic);

@@ -82,17 +82,12 @@ static int get(const char *token, const char *path, json_t **body, char **etag) 
 
 static const char *code_of(json_t *j) { return json_string_value(json_object_get(j, "code")) ?: ""; }
 
-/* Sends a command that must be accepted; returns its position (new string). A 202 (not
- * decided within the API's wait, e.g. while a fresh decider joins its group) is retried
- * with the same Idempotency-Key, as a client would. */
+/* Sends a command that must be accepted; returns its position (new string). A 202 or 503
+ * (a fresh decider joining its group, a busy broker) is retried with the same
+ * Idempotency-Key, as a client would (h_command_ok). */
 static char *command(const char *token, const char *type, const char *key, const char *body) {
   json_t *res = NULL;
-  int st = 0;
-  for (int attempt = 0; attempt < 12; attempt++) {
-    json_decref(res);
-    st = h_command(port, token, type, key, NULL, body, &res);
-    if (st != 202) break;
-  }
+  int st = h_command_ok(port, token, type, key, NULL, body, &res);
   cr_assert_eq(st, 201, "%s %s: status %d", type, key, st);
   const char *pos = json_string_value(json_object_get(res, "position"));
   cr_assert_not_null(pos, "a 201 carries a position");

@@ -43,12 +43,12 @@ Test(write_path, duplicates_write_once, .timeout = 180) {
   const char *body = "{\"article\":\"FOUTA-DUP\",\"quantity\":10}";
 
   json_t *first = NULL;
-  cr_assert_eq(h_command(port, tok, "production.order.create", "dup-1", NULL, body, &first), 201);
+  cr_assert_eq(h_command_ok(port, tok, "production.order.create", "dup-1", NULL, body, &first), 201);
   const char *ev_id = json_string_value(json_object_get(json_array_get(json_object_get(first, "events"), 0), "id"));
   cr_assert_not_null(ev_id);
   for (int i = 0; i < 3; i++) {
     json_t *again = NULL;
-    cr_assert_eq(h_command(port, tok, "production.order.create", "dup-1", NULL, body, &again), 201);
+    cr_assert_eq(h_command_ok(port, tok, "production.order.create", "dup-1", NULL, body, &again), 201);
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(again, "events"), 0), "id")), ev_id,
                      "a retry must return the first result");
     json_decref(again);
@@ -59,7 +59,7 @@ Test(write_path, duplicates_write_once, .timeout = 180) {
   dec = h_start_decider("it-dup");
   api = h_start_api(port);
   json_t *after = NULL;
-  cr_assert_eq(h_command(port, tok, "production.order.create", "dup-1", NULL, body, &after), 201);
+  cr_assert_eq(h_command_ok(port, tok, "production.order.create", "dup-1", NULL, body, &after), 201);
   cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(after, "events"), 0), "id")), ev_id);
   json_decref(after);
 
@@ -85,7 +85,7 @@ static void *race(void *arg) {
   char body[128];
   json_t *res = NULL;
   snprintf(body, sizeof body, "{\"order_id\":\"%s\"}", r->order);
-  r->status = h_command(r->port, r->tok, "production.order.release", r->key, r->if_match, body, &res);
+  r->status = h_command_ok(r->port, r->tok, "production.order.release", r->key, r->if_match, body, &res);
   snprintf(r->code, sizeof r->code, "%s", json_string_value(json_object_get(res, "code")) ?: "");
   json_decref(res);
   return NULL;
@@ -98,7 +98,7 @@ static void race_release(int port, const char *tok, const char *tenant, const ch
   fofal_uuid7(order);
   snprintf(key, sizeof key, "create-%s", order);
   snprintf(body, sizeof body, "{\"order_id\":\"%s\",\"article\":\"FOUTA-RACE\",\"quantity\":5}", order);
-  cr_assert_eq(h_command(port, tok, "production.order.create", key, NULL, body, NULL), 201);
+  cr_assert_eq(h_command_ok(port, tok, "production.order.create", key, NULL, body, NULL), 201);
   enum { N = 12 };
   racer_t rs[N];
   pthread_t th[N];
@@ -291,7 +291,7 @@ Test(write_path, kafka_restart_during_writes_loses_nothing, .timeout = 400) {
   pid_t dec = h_start_decider("it-restart");
   pid_t api = h_start_api(port);
   /* The decider owns its partitions (one command decided) before Kafka goes away. */
-  cr_assert_eq(h_command(port, tok, "production.order.create", "kr-warm", NULL, "{\"article\":\"FOUTA-KR\",\"quantity\":3}", NULL),
+  cr_assert_eq(h_command_ok(port, tok, "production.order.create", "kr-warm", NULL, "{\"article\":\"FOUTA-KR\",\"quantity\":3}", NULL),
                201);
   writer_t w = {.port = port, .n = 300, .tok = tok};
   pthread_t th;
