@@ -58,6 +58,9 @@ static rd_kafka_conf_t *base_conf(const fofal_kafka_opts_t *o, char *errbuf, siz
   if (conf_set(c, "bootstrap.servers", o->brokers, errbuf, errlen) ||
       conf_set(c, "client.id", o->client_id ? o->client_id : "fofal", errbuf, errlen) ||
       conf_set(c, "socket.keepalive.enable", "true", errbuf, errlen) ||
+      /* Small requests back to back (a transaction is a chain of them) would otherwise wait
+       * for delayed ACKs under Nagle's algorithm: tens of milliseconds each. */
+      conf_set(c, "socket.nagle.disable", "true", errbuf, errlen) ||
       conf_set(c, "reconnect.backoff.max.ms", "2000", errbuf, errlen)) {
     rd_kafka_conf_destroy(c);
     return NULL;
