@@ -5,6 +5,11 @@
  * Redis (PING) every second, each bounded by a short timeout, and publishes the outcome
  * in atomics; the handlers only read them, so a dead dependency never blocks a request.
  * /readyz is 503 with Retry-After while any dependency is down.
+ *
+ * The same thread measures projection lag: for every projector and partition in
+ * fofal_meta.projector_offsets, the events between its next offset and the topic's high
+ * watermark, and the seconds since the last event it applied when it is behind. /metrics
+ * prints the last measurement (a mutex guards the table between the two threads).
  */
 #include "api.h"
 #include "projections.h"
@@ -30,8 +35,20 @@ void fofal__observe_latency(int64_t us) {
   atomic_fetch_add(&fofal__metrics.latency_count, 1);
 }
 
+#define MAX_LAG_ROWS 256
+
+typedef struct {
+  char projector[64], topic[96];
+  int partition;
+  long long events;
+  double seconds;
+} lag_row_t;
+
 typedef struct fofal_health {
   pthread_t thread;
+  pthread_mutex_t lag_mu;
+  lag_row_t lag[MAX_LAG_ROWS];
+  int nlag;
   int started;
   volatile int stop;
   atomic_int kafka, pg, redis;
@@ -58,10 +75,52 @@ static void check_once(health_t *h) {
   atomic_store(&h->redis, fofal__redis_ping(h->api->conf.redis_addr, 500));
 }
 
+typedef struct {
+  health_t *h;
+  lag_row_t rows[MAX_LAG_ROWS];
+  int n;
+} lag_scan_t;
+
+static void on_lag_row(void *opaque, int ncols, const char *const *v) {
+  lag_scan_t *sc = opaque;
+  (void)ncols;
+  if (sc->n >= MAX_LAG_ROWS || !v[0] || !v[1] || !v[2] || !v[3]) return;
+  char err[128];
+  int64_t lo, hi, next = atoll(v[3]);
+  lag_row_t *r = &sc->rows[sc->n];
+  snprintf(r->projector, sizeof r->projector, "%s", v[0]);
+  snprintf(r->topic, sizeof r->topic, "%s", v[1]);
+  r->partition = atoi(v[2]);
+  if (fofal_kafka_watermarks(sc->h->admin, r->topic, r->partition, &lo, &hi, 1000, err, sizeof err)) return;
+  /* The high watermark counts transaction markers too; one marker behind is caught up. */
+  r->events = hi - next > 1 ? hi - next : 0;
+  r->seconds = r->events > 0 && v[4] ? atof(v[4]) : 0;
+  sc->n++;
+}
+
+static void measure_lag(health_t *h) {
+  char err[256];
+  lag_scan_t *sc = fofal_calloc(1, sizeof *sc);
+  sc->h = h;
+  if (h->pg_conn &&
+      !fofal_pg_query(h->pg_conn,
+                      "SELECT projector, topic, partition, next_offset, "
+                      "extract(epoch FROM now() - last_event_at) FROM fofal_meta.projector_offsets "
+                      "WHERE projector NOT LIKE '%@%' ORDER BY 1, 2, 3",
+                      0, NULL, on_lag_row, sc, err, sizeof err)) {
+    pthread_mutex_lock(&h->lag_mu);
+    memcpy(h->lag, sc->rows, sizeof sc->rows);
+    h->nlag = sc->n;
+    pthread_mutex_unlock(&h->lag_mu);
+  }
+  free(sc);
+}
+
 static void *health_main(void *arg) {
   health_t *h = arg;
   while (!h->stop) {
     check_once(h);
+    measure_lag(h);
     for (int i = 0; i < 10 && !h->stop; i++) usleep(100 * 1000);
   }
   return NULL;
@@ -69,6 +128,7 @@ static void *health_main(void *arg) {
 
 int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   health_t *h = fofal_calloc(1, sizeof *h);
+  pthread_mutex_init(&h->lag_mu, NULL);
   api->health = h;
   h->api = api;
   fofal_kafka_opts_t o = {.brokers = api->conf.brokers, .client_id = "fofal-api-health"};
@@ -87,6 +147,7 @@ void fofal__health_stop(fofal_api_t *api) {
   if (h->started) pthread_join(h->thread, NULL);
   fofal_kafka_free(h->admin);
   fofal_pg_close(h->pg_conn);
+  pthread_mutex_destroy(&h->lag_mu);
   free(h);
   api->health = NULL;
 }
@@ -112,7 +173,7 @@ int fofal__on_readyz(h2o_handler_t *self, h2o_req_t *req) {
 int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req) {
   health_t *h = API_OF(self)->health;
   fofal_api_metrics_t *m = &fofal__metrics;
-  size_t cap = 16384, len = 0;
+  size_t cap = 65536, len = 0;
   char *buf = h2o_mem_alloc_pool(&req->pool, cap);
 #define OUT(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
   OUT("# HELP fofal_api_requests_total HTTP requests handled by the command API.\n# TYPE fofal_api_requests_total counter\n");
@@ -167,6 +228,18 @@ int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req) {
   OUT("fofal_dependency_up{dependency=\"kafka\"} %d\n", atomic_load(&h->kafka));
   OUT("fofal_dependency_up{dependency=\"postgresql\"} %d\n", atomic_load(&h->pg));
   OUT("fofal_dependency_up{dependency=\"redis\"} %d\n", atomic_load(&h->redis));
+  OUT("# HELP fofal_projection_lag_events Events in the topic not yet applied by the projector.\n"
+      "# TYPE fofal_projection_lag_events gauge\n");
+  pthread_mutex_lock(&h->lag_mu);
+  for (int i = 0; i < h->nlag; i++)
+    OUT("fofal_projection_lag_events{projector=\"%s\",topic=\"%s\",partition=\"%d\"} %lld\n", h->lag[i].projector,
+        h->lag[i].topic, h->lag[i].partition, h->lag[i].events);
+  OUT("# HELP fofal_projection_lag_seconds Age of the last applied event while the projector is behind.\n"
+      "# TYPE fofal_projection_lag_seconds gauge\n");
+  for (int i = 0; i < h->nlag; i++)
+    OUT("fofal_projection_lag_seconds{projector=\"%s\",topic=\"%s\",partition=\"%d\"} %.3f\n", h->lag[i].projector,
+        h->lag[i].topic, h->lag[i].partition, h->lag[i].seconds);
+  pthread_mutex_unlock(&h->lag_mu);
 #undef OUT
   if (len >= cap) len = cap - 1;
   req->res.status = 200;

@@ -916,3 +916,25 @@ Test(read_path_tuned, postgresql_or_redis_down_is_503_then_recovers, .timeout = 
   free(pos);
   teardown();
 }
+
+/* Guarantee 5's operator view: lag per projector and partition in /metrics, caught up
+ * after a read with the command's position. */
+Test(read_path, metrics_report_projection_lag) {
+  char id[FOFAL_UUID_LEN + 1], path[256];
+  char *pos = create_order(tok, id, "FOUTA-LAG", NULL);
+  snprintf(path, sizeof path, "/api/v1/production/orders/%s?position=%s", id, pos);
+  cr_assert_eq(get(tok, path, NULL, NULL), 200);
+  /* The health thread measures once a second: wait for a measurement that includes us. */
+  int64_t deadline = fofal_mono_us() + 10 * 1000000LL;
+  int seen = 0;
+  while (!seen && fofal_mono_us() < deadline) {
+    h_resp_t r;
+    cr_assert_eq(h_http(port, "GET", "/metrics", NULL, NULL, &r, 5000), 0);
+    seen = r.body && strstr(r.body, "fofal_projection_lag_events{projector=\"production\",topic=\"fofal.production.events\"") &&
+           strstr(r.body, "fofal_projection_lag_seconds{projector=\"audit.production\"");
+    h_resp_free(&r);
+    if (!seen) usleep(200 * 1000);
+  }
+  cr_expect(seen, "/metrics must report lag for the production and audit projectors");
+  free(pos);
+}
