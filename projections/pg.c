@@ -23,7 +23,19 @@ struct fofal_pg {
   PGconn *conn;
   int pipelined;   /* statements queued without waiting (fofal_pg_pipeline_begin) */
   int queued;
+  fofal_map_t *stmts; /* SQL text → name of its prepared statement on this connection */
+  int nstmts;
 };
+
+/* Forgets the prepared statements (after an error or a reset, whatever their fate). */
+static void forget_statements(fofal_pg_t *pg) {
+  fofal_map_free(pg->stmts);
+  pg->stmts = fofal_map_new(free);
+  if (PQstatus(pg->conn) == CONNECTION_OK && !pg->pipelined) {
+    PGresult *res = PQexec(pg->conn, "DEALLOCATE ALL");
+    PQclear(res);
+  }
+}
 
 static void trim_nl(char *s) {
   size_t n = strlen(s);
@@ -55,6 +67,7 @@ int fofal_pg_connect(fofal_pg_t **out, const char *dsn, char *errbuf, size_t err
   }
   fofal_pg_t *pg = fofal_calloc(1, sizeof *pg);
   pg->conn = c;
+  pg->stmts = fofal_map_new(free);
   PQsetNoticeProcessor(c, ignore_notice, NULL);
   *out = pg;
   return 0;
@@ -62,6 +75,7 @@ int fofal_pg_connect(fofal_pg_t **out, const char *dsn, char *errbuf, size_t err
 
 void fofal_pg_close(fofal_pg_t *pg) {
   if (!pg) return;
+  fofal_map_free(pg->stmts);
   PQfinish(pg->conn);
   free(pg);
 }
@@ -91,7 +105,10 @@ int fofal_pg_ping(fofal_pg_t *pg) {
   PGresult *res = PQexec(pg->conn, "SELECT 1");
   int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
   PQclear(res);
-  if (!ok && PQstatus(pg->conn) != CONNECTION_OK) PQreset(pg->conn);
+  if (!ok && PQstatus(pg->conn) != CONNECTION_OK) {
+    PQreset(pg->conn);
+    forget_statements(pg);
+  }
   return ok;
 }
 
@@ -225,12 +242,35 @@ out:
 }
 
 int fofal_pg_execp(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params, char *errbuf, size_t errlen) {
+  /* Each distinct statement is prepared once per connection: projectors run the same few
+   * statements millions of times, and parsing and planning each was most of their cost. */
+  const char *name = fofal_map_get(pg->stmts, sql);
+  if (!name) {
+    char *nm = fofal_asprintf("fofal_s%d", ++pg->nstmts);
+    if (pg->pipelined) {
+      if (!PQsendPrepare(pg->conn, nm, sql, nparams, NULL)) {
+        free(nm);
+        return pg_error(pg, NULL, errbuf, errlen);
+      }
+    } else {
+      PGresult *res = PQprepare(pg->conn, nm, sql, nparams, NULL);
+      if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        int rc = pg_error(pg, res, errbuf, errlen);
+        PQclear(res);
+        free(nm);
+        return rc;
+      }
+      PQclear(res);
+    }
+    fofal_map_put(pg->stmts, sql, nm);
+    name = nm;
+  }
   if (pg->pipelined) {
-    if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)) return pg_error(pg, NULL, errbuf, errlen);
+    if (!PQsendQueryPrepared(pg->conn, name, nparams, params, NULL, NULL, 0)) return pg_error(pg, NULL, errbuf, errlen);
     pg->queued++;
     return 0;
   }
-  PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+  PGresult *res = PQexecPrepared(pg->conn, name, nparams, params, NULL, NULL, 0);
   int st = PQresultStatus(res), rc = 0;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_error(pg, res, errbuf, errlen);
   PQclear(res);
@@ -294,5 +334,7 @@ int fofal_pg_pipeline_end(fofal_pg_t *pg, char *errbuf, size_t errlen) {
   }
   if (!PQexitPipelineMode(pg->conn) && !rc) rc = pg_error(pg, NULL, errbuf, errlen);
   pg->queued = 0;
+  /* After an error PostgreSQL skipped the rest of the pipeline, prepares included. */
+  if (rc) forget_statements(pg);
   return rc;
 }
