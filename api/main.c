@@ -249,8 +249,8 @@ out:
   fofal__commands_api_stop(api);
   fofal__health_stop(api);
   if (api->queue) {
-    /* Deliver what the helper threads posted before they stopped, then drop the queue. */
-    h2o_evloop_run(api->ctx.loop, 0);
+    /* The loop does not run again: the parts above freed the timers it would visit.
+     * Messages still queued from the helper threads die with the process. */
     h2o_multithread_unregister_receiver(api->queue, &api->receiver);
     h2o_multithread_destroy_queue(api->queue);
   }

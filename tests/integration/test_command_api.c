@@ -267,3 +267,21 @@ Test(command_api, h2c_and_tls_alpn_h2) {
   cr_expect_neq(run(cmd), 0, "TLS 1.1 is refused");
   h_stop(tls, SIGTERM);
 }
+
+Test(command_api, stops_cleanly_after_traffic) {
+  /* SIGTERM after commands and a WebSocket: exit status 0, not a crash in the teardown. */
+  int p2 = h_free_port();
+  char e[64];
+  snprintf(e, sizeof e, "FOFAL_HTTP_PORT=%d", p2);
+  const char *env[] = {e, NULL};
+  pid_t other = h_spawn("api/fofal-api", "test-api-stop", NULL, env);
+  cr_assert_eq(h_wait_ready(p2, 30000), 0);
+  for (int i = 0; i < 5; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "stop-%d", i);
+    cr_expect_eq(h_command_ok(p2, tok, "production.order.create", key, NULL, "{\"article\":\"FOUTA-STOP\",\"quantity\":1}", NULL), 201);
+  }
+  int status = h_stop(other, SIGTERM);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fofal-api must exit 0 on SIGTERM (status %d%s)", status,
+            WIFSIGNALED(status) ? ", killed by a signal" : "");
+}
