@@ -25,7 +25,27 @@
  * Output: one JSON line on stdout at the end; diagnostics on stderr. Exit 0 when the run
  * took place (its errors are in the JSON), 1 when it could not start, 2 on a usage error.
  *
- * Threads: one. Everything runs in one epoll loop; all sockets are non-blocking.
+ * Push mode (--ws-push). Before the clock starts, a WebSocket (HTTP/1.1 upgrade) is opened
+ * to /api/v1/stream?access_token=<token> and subscribed to module production; the run waits
+ * for the subscription's acknowledgement. Each request then names its own new aggregate:
+ * "order_id":"<id>" is put first in the body, where <id> is a UUID whose first 24
+ * characters are this run's (from a UUID v7) and whose last 12 hex digits are n, so that a
+ * push maps back to its request without a table. The time request n is handed to nghttp2
+ * is its send time; a push ({"id":…,"event":{"aggregate":<id>,…}}) arriving at time T gives
+ * it a push lag of T − send time (the first push per aggregate counts; later ones are
+ * duplicates). After the last response the run goes on until every request answered 201
+ * has its push, or --push-timeout seconds after the last send. A 201 whose push did not
+ * arrive within --push-timeout of its send is "missing" (also when it came later). When
+ * the server closes the WebSocket (e.g. 1013 "slow consumer"), it is reopened with
+ * ?since=<id of the last push seen>, as a browser would, and the server replays what was
+ * missed; such pushes count with the time they arrive ("ws_reconnects" says how often). The
+ * JSON line is then {"bench":"push_lag",...}: push-lag percentiles over the pushes that
+ * came in time, the answers' own latency (ack_*) for comparison, and the error counts of
+ * the HTTP side as above.
+ *
+ * Threads: one. Everything runs in one epoll loop; all sockets are non-blocking, but for
+ * the WebSocket's handshake and subscription: blocking, before the clock starts and when
+ * it is reopened (requests due meanwhile go out late, which send_lag_max_ms shows).
  */
 #include "events.h"
 
@@ -37,6 +57,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +74,10 @@
 #define READ_CHUNK (64 * 1024)
 #define MAX_BODY (64 * 1024)
 #define MAX_HEADER_VALUE 4096
+#define WS_MAX_BUF (16 << 20)     /* push mode: cap of unparsed WebSocket input */
+#define WS_MAX_MSG (1 << 20)      /* push mode: cap of one (reassembled) message */
+#define ID_PREFIX_LEN 24          /* push mode: "xxxxxxxx-xxxx-7xxx-yxxx-" of the run's ids */
+#define WS_MAX_RECONNECTS 50      /* push mode: reopenings of a closed WebSocket */
 
 enum { R_PENDING, R_INFLIGHT, R_DONE };
 
@@ -69,6 +94,20 @@ typedef struct {
 
 
 typedef struct lg lg_t;
+
+/* Push mode: the WebSocket to /api/v1/stream. Frames are parsed from `in`; the fragments
+ * of a message are gathered in `msg`. */
+typedef struct {
+  int fd;
+  uint8_t *in;
+  size_t in_len, in_cap;
+  char *msg;
+  size_t msg_len, msg_cap;
+  int in_message;      /* a fragmented message is being gathered */
+  int closed;
+  char last_id[48];    /* the stream id of the last push, for ?since= when reopening */
+  int reconnects, resyncs, last_close_code;
+} ws_t;
 
 typedef struct {
   lg_t *g;
@@ -87,8 +126,8 @@ typedef struct {
 struct lg {
   /* options */
   const char *host, *path, *body, *token, *run_id;
-  int port, connections, max_streams, lenient_headers;
-  double rate, duration_s, timeout_s;
+  int port, connections, max_streams, lenient_headers, ws_push;
+  double rate, duration_s, timeout_s, push_timeout_s;
   /* state */
   int ep;
   conn_t conns[MAX_CONNECTIONS];
@@ -103,6 +142,15 @@ struct lg {
   int64_t status_count[600];
   int64_t n_timeout, n_reset, n_conn_error, n_unsent, n_bad_header;
   int n_h2_errors;     /* nghttp2 error messages shown so far */
+  /* push mode */
+  ws_t ws;
+  const struct addrinfo *ai;
+  char id_prefix[ID_PREFIX_LEN + 1];
+  size_t id_off;       /* where the order id starts in the body */
+  int64_t *sent_ns;    /* per request: handed to nghttp2 (0: never) */
+  int64_t *push_ns;    /* per request: its first push arrived (0: none) */
+  int64_t last_sent_ns, push_timeout_ns;
+  int64_t n_pushes, n_push_dup, n_push_foreign, n_push_unparsed;
 };
 
 static int64_t mono_ns(void) {
@@ -113,6 +161,11 @@ static int64_t mono_ns(void) {
 
 /* Due time of request n: an absolute schedule, so lateness never shifts later requests. */
 static int64_t due_ns(const lg_t *g, int64_t n) { return g->t0_ns + (int64_t)((double)n * 1e9 / g->rate); }
+
+/* Push mode: the order id of request n into out[37]: the run's prefix, n in 12 hex digits. */
+static void order_id(const lg_t *g, int64_t n, char out[FOFAL_UUID_LEN + 1]) {
+  snprintf(out, FOFAL_UUID_LEN + 1, "%s%012" PRIx64, g->id_prefix, (uint64_t)n & (uint64_t)0xffffffffffff);
+}
 
 /* ------------------------------------------------------------ outcomes */
 
@@ -156,6 +209,15 @@ static ssize_t body_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf, si
   req_t *r = src->ptr;
   size_t left = g->body_len - r->body_off, n = left < len ? left : len;
   memcpy(buf, g->body + r->body_off, n);
+  if (g->ws_push) {
+    /* The body is a template: this request's order id goes over the slot at id_off. */
+    char id[FOFAL_UUID_LEN + 1];
+    order_id(g, r - g->reqs, id);
+    for (size_t i = 0; i < FOFAL_UUID_LEN; i++) {
+      size_t at = g->id_off + i;
+      if (at >= r->body_off && at < r->body_off + n) buf[at - r->body_off] = (uint8_t)id[i];
+    }
+  }
   r->body_off += (uint32_t)n;
   if (r->body_off == g->body_len) *flags |= NGHTTP2_DATA_FLAG_EOF;
   return (ssize_t)n;
@@ -328,6 +390,249 @@ static int conn_open(lg_t *g, conn_t *c, const struct addrinfo *ai, const nghttp
   return c->alive ? 0 : -1;
 }
 
+/* ------------------------------------------------- push mode: WebSocket */
+
+/* Writes all of p to a blocking or non-blocking socket (waiting with poll when it is
+ * full). 0 or -1. Only small frames go this way: the subscription and pongs. */
+static int write_all(int fd, const void *p, size_t n) {
+  const uint8_t *c = p;
+  while (n) {
+    ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pf = {.fd = fd, .events = POLLOUT};
+      if (poll(&pf, 1, 1000) <= 0) return -1;
+      continue;
+    }
+    if (k <= 0) return -1;
+    c += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+/* One masked client frame (RFC 6455 5.3). 0 or -1. */
+static int ws_send_frame(ws_t *ws, int opcode, const void *data, size_t n) {
+  uint8_t *f = fofal_malloc(n + 14), mask[4];
+  size_t h = 0;
+  f[h++] = (uint8_t)(0x80 | opcode);
+  if (n < 126) {
+    f[h++] = (uint8_t)(0x80 | n);
+  } else if (n < 65536) {
+    f[h++] = 0x80 | 126;
+    f[h++] = (uint8_t)(n >> 8);
+    f[h++] = (uint8_t)n;
+  } else {
+    f[h++] = 0x80 | 127;
+    for (int i = 7; i >= 0; i--) f[h++] = (uint8_t)((uint64_t)n >> (8 * i));
+  }
+  for (int i = 0; i < 4; i++) mask[i] = (uint8_t)(rand() & 0xff);
+  memcpy(f + h, mask, 4);
+  h += 4;
+  for (size_t i = 0; i < n; i++) f[h + i] = ((const uint8_t *)data)[i] ^ mask[i % 4];
+  int rc = write_all(ws->fd, f, h + n);
+  free(f);
+  return rc;
+}
+
+/* A push (or any other text message of the server) arrived at `now`. */
+static void on_ws_text(lg_t *g, const char *m, size_t len, int64_t now) {
+  json_t *j = json_loadb(m, len, 0, NULL);
+  const char *agg = json_string_value(json_object_get(json_object_get(j, "event"), "aggregate"));
+  const char *id = json_string_value(json_object_get(j, "id"));
+  if (!j || json_object_get(j, "ack")) goto out;
+  if (json_is_true(json_object_get(j, "resync"))) g->ws.resyncs++;
+  if (id && strlen(id) < sizeof g->ws.last_id) snprintf(g->ws.last_id, sizeof g->ws.last_id, "%s", id);
+  if (!agg) {
+    g->n_push_unparsed++;
+    goto out;
+  }
+  char *end;
+  uint64_t n = UINT64_MAX;
+  if (strlen(agg) == FOFAL_UUID_LEN && !strncmp(agg, g->id_prefix, ID_PREFIX_LEN)) {
+    n = strtoull(agg + ID_PREFIX_LEN, &end, 16);
+    if (*end) n = UINT64_MAX;
+  }
+  if (n >= (uint64_t)g->n_total || !g->sent_ns[n]) {
+    g->n_push_foreign++; /* another run's, another bench's, or an event of the generated log */
+  } else if (g->push_ns[n]) {
+    g->n_push_dup++;
+  } else {
+    g->push_ns[n] = now;
+    g->n_pushes++;
+  }
+out:
+  json_decref(j);
+}
+
+/* Parses the complete frames in ws->in. 0, or -1 when the connection must end. */
+static int ws_parse(lg_t *g, int64_t now) {
+  ws_t *ws = &g->ws;
+  size_t off = 0;
+  int rc = 0;
+  while (!rc) {
+    const uint8_t *b = ws->in + off;
+    size_t avail = ws->in_len - off, h = 2;
+    if (avail < 2) break;
+    int fin = b[0] & 0x80, opcode = b[0] & 0x0f;
+    uint64_t n = b[1] & 0x7f;
+    if (b[1] & 0x80) { /* a server never masks */
+      fprintf(stderr, "loadgen: the server sent a masked WebSocket frame\n");
+      rc = -1;
+      break;
+    }
+    if (n == 126 || n == 127) {
+      size_t k = n == 126 ? 2 : 8;
+      if (avail < 2 + k) break;
+      n = 0;
+      for (size_t i = 0; i < k; i++) n = n << 8 | b[2 + i];
+      h += k;
+    }
+    if (n > WS_MAX_MSG) {
+      fprintf(stderr, "loadgen: a WebSocket frame of %" PRIu64 " bytes (more than %d)\n", n, WS_MAX_MSG);
+      rc = -1;
+      break;
+    }
+    if (avail < h + n) break;
+    const char *payload = (const char *)b + h;
+    off += h + (size_t)n;
+    if (opcode == 9) { /* ping */
+      if (ws_send_frame(ws, 10, payload, (size_t)n)) rc = -1;
+    } else if (opcode == 8) {
+      int code = n >= 2 ? ((uint8_t)payload[0] << 8 | (uint8_t)payload[1]) : 1005;
+      ws->last_close_code = code;
+      fprintf(stderr, "loadgen: the server closed the WebSocket (%d %.*s)\n", code, n >= 2 ? (int)n - 2 : 0,
+              n >= 2 ? payload + 2 : "");
+      rc = -1;
+    } else if (opcode == 1 || opcode == 2 || (opcode == 0 && ws->in_message)) {
+      if (opcode) ws->msg_len = 0;
+      if (ws->msg_len + n > WS_MAX_MSG) {
+        fprintf(stderr, "loadgen: a WebSocket message of more than %d bytes\n", WS_MAX_MSG);
+        rc = -1;
+        break;
+      }
+      if (!fin || ws->in_message) { /* gather the fragments */
+        if (ws->msg_len + n > ws->msg_cap) ws->msg = fofal_realloc(ws->msg, ws->msg_cap = ws->msg_len + n + 4096);
+        memcpy(ws->msg + ws->msg_len, payload, (size_t)n);
+        ws->msg_len += (size_t)n;
+        ws->in_message = !fin;
+        if (fin) on_ws_text(g, ws->msg, ws->msg_len, now);
+      } else {
+        on_ws_text(g, payload, (size_t)n, now);
+      }
+    }
+  }
+  memmove(ws->in, ws->in + off, ws->in_len - off);
+  ws->in_len -= off;
+  return rc;
+}
+
+static int ws_open(lg_t *g, const struct addrinfo *ai);
+
+/* The WebSocket is readable: reads what is there, handles the complete frames. When the
+ * server closed it (e.g. 1013 "slow consumer"), reopens it with ?since=<the last push's
+ * id>, as a browser client would: the server replays what was missed, and those pushes
+ * count with the time they arrive. */
+static void ws_readable(lg_t *g) {
+  ws_t *ws = &g->ws;
+  while (!ws->closed) {
+    if (ws->in_cap - ws->in_len < READ_CHUNK) {
+      if (ws->in_cap >= WS_MAX_BUF) {
+        fprintf(stderr, "loadgen: more than %d bytes of unparsed WebSocket input\n", WS_MAX_BUF);
+        ws->closed = 1;
+        break;
+      }
+      ws->in = fofal_realloc(ws->in, ws->in_cap = ws->in_cap ? ws->in_cap * 2 : 4 * READ_CHUNK);
+    }
+    ssize_t n = recv(ws->fd, ws->in + ws->in_len, ws->in_cap - ws->in_len, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      fprintf(stderr, "loadgen: the WebSocket %s\n", n == 0 ? "was closed by the server" : strerror(errno));
+      ws->closed = 1;
+      break;
+    }
+    ws->in_len += (size_t)n;
+    if (ws_parse(g, mono_ns())) ws->closed = 1;
+  }
+  while (ws->closed && ws->reconnects < WS_MAX_RECONNECTS) {
+    if (ws->fd >= 0) {
+      epoll_ctl(g->ep, EPOLL_CTL_DEL, ws->fd, NULL);
+      close(ws->fd);
+    }
+    ws->fd = -1;
+    ws->in_len = ws->msg_len = 0;
+    ws->in_message = 0;
+    ws->reconnects++;
+    fprintf(stderr, "loadgen: reopening the WebSocket (since %s)\n", *ws->last_id ? ws->last_id : "its start");
+    if (!ws_open(g, g->ai)) ws->closed = 0;
+  }
+}
+
+/* Opens the WebSocket (blocking), subscribes to module production and waits for the
+ * acknowledgement, then registers the socket, non-blocking, with the loop. 0 or -1
+ * (reason on stderr). */
+static int ws_open(lg_t *g, const struct addrinfo *ai) {
+  ws_t *ws = &g->ws;
+  char *req = NULL, head[8192];
+  size_t n = 0;
+  int rc = -1;
+  int64_t deadline = mono_ns() + 10000000000LL;
+  ws->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+  if (ws->fd < 0 || connect(ws->fd, ai->ai_addr, ai->ai_addrlen)) {
+    fprintf(stderr, "loadgen: cannot connect the WebSocket to %s: %s\n", g->authority, strerror(errno));
+    goto out;
+  }
+  int one = 1;
+  setsockopt(ws->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  /* The key is RFC 6455's example, so the expected accept value is known. */
+  req = fofal_asprintf("GET /api/v1/stream?access_token=%s%s%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n",
+                       g->token ? g->token : "", *ws->last_id ? "&since=" : "", ws->last_id, g->authority);
+  if (write_all(ws->fd, req, strlen(req))) goto io_error;
+  /* The response head byte by byte: the frames that follow it stay in the socket. */
+  while (n + 1 < sizeof head) {
+    struct pollfd pf = {.fd = ws->fd, .events = POLLIN};
+    if (poll(&pf, 1, (int)((deadline - mono_ns()) / 1000000)) <= 0) goto io_error;
+    if (recv(ws->fd, head + n, 1, 0) != 1) goto io_error;
+    n++;
+    if (n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4)) break;
+  }
+  head[n] = '\0';
+  if (strncmp(head, "HTTP/1.1 101", 12) || !strcasestr(head, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")) {
+    fprintf(stderr, "loadgen: /api/v1/stream refused the WebSocket: %.*s\n", (int)strcspn(head, "\r\n"), head);
+    goto out;
+  }
+  const char *sub = "{\"subscribe\":{\"modules\":[\"production\"]}}";
+  if (ws_send_frame(ws, 1, sub, strlen(sub))) goto io_error;
+  /* Wait for {"ack":"subscribe",...}: a push sent before it would not reach us. */
+  for (;;) {
+    struct pollfd pf = {.fd = ws->fd, .events = POLLIN};
+    int left = (int)((deadline - mono_ns()) / 1000000);
+    if (left <= 0 || poll(&pf, 1, left) <= 0) {
+      fprintf(stderr, "loadgen: no acknowledgement of the WebSocket subscription within 10 s\n");
+      goto out;
+    }
+    if (ws->in_cap - ws->in_len < READ_CHUNK) ws->in = fofal_realloc(ws->in, ws->in_cap = ws->in_cap + 4 * READ_CHUNK);
+    ssize_t k = recv(ws->fd, ws->in + ws->in_len, ws->in_cap - ws->in_len, 0);
+    if (k <= 0) goto io_error;
+    ws->in_len += (size_t)k;
+    if (memmem(ws->in, ws->in_len, "\"ack\":\"subscribe\"", 17)) break;
+  }
+  if (ws_parse(g, mono_ns())) goto out; /* the acknowledgement, and whatever followed it */
+  if (fcntl(ws->fd, F_SETFL, fcntl(ws->fd, F_GETFL) | O_NONBLOCK)) goto io_error;
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ws};
+  if (epoll_ctl(g->ep, EPOLL_CTL_ADD, ws->fd, &ev)) goto io_error;
+  rc = 0;
+  goto out;
+io_error:
+  fprintf(stderr, "loadgen: WebSocket to %s: %s\n", g->authority, errno ? strerror(errno) : "closed or timed out");
+out:
+  free(req);
+  return rc;
+}
+
 /* ------------------------------------------------------------ the loop */
 
 #define NV(n, v, vl) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vl), NGHTTP2_NV_FLAG_NONE}
@@ -367,6 +672,7 @@ static void dispatch(lg_t *g, int64_t n, int64_t now) {
   }
   r->stream_id = sid;
   r->state = R_INFLIGHT;
+  if (g->ws_push) g->sent_ns[n] = g->last_sent_ns = now;
   c->inflight++;
   g->inflight++;
   c->dirty = 1;
@@ -401,11 +707,24 @@ static void wait_events(lg_t *g, int64_t wake_ns) {
   int n = epoll_pwait2(g->ep, evs, 64, &ts, NULL);
   if (n < 0 && errno == ENOSYS) n = epoll_wait(g->ep, evs, 64, (int)((d + 999999) / 1000000));
   for (int i = 0; i < n; i++) {
+    if (evs[i].data.ptr == &g->ws) {
+      ws_readable(g);
+      continue;
+    }
     conn_t *c = evs[i].data.ptr;
     if (!c->alive) continue;
     if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) conn_read(c);
     else if (evs[i].events & EPOLLOUT) conn_flush(c);
   }
+}
+
+/* Push mode, once every response is in: 1 when every 201 has its push, or the push timeout
+ * has passed since the last send (or the WebSocket is gone). Always 1 otherwise. */
+static int pushes_done(const lg_t *g, int64_t now) {
+  if (!g->ws_push || g->ws.closed || now > g->last_sent_ns + g->push_timeout_ns) return 1;
+  for (int64_t i = 0; i < g->n_total; i++)
+    if (g->reqs[i].status == 201 && g->reqs[i].done_ns && !g->push_ns[i]) return 0;
+  return 1;
 }
 
 static int run(lg_t *g) {
@@ -434,7 +753,7 @@ static int run(lg_t *g) {
     expire(g, now);
     for (int i = 0; i < g->connections; i++)
       if (g->conns[i].dirty && g->conns[i].alive) conn_flush(&g->conns[i]);
-    if (g->next == g->n_total && g->inflight == 0) break;
+    if (g->next == g->n_total && g->inflight == 0 && pushes_done(g, now)) break;
     int64_t wake = g->next < g->n_total ? due_ns(g, g->next) : now + 100000000LL;
     if (g->cursor < g->next) {
       int64_t exp = due_ns(g, g->cursor) + g->timeout_ns;
@@ -503,6 +822,47 @@ static void report(lg_t *g) {
   free(lat);
 }
 
+/* Push mode's JSON line. Push lags are over the pushes that came within the push timeout;
+ * ack_* is the latency of the answers (from the due time, as in the default mode). */
+static void report_push(lg_t *g) {
+  size_t n = 0, na = 0;
+  int64_t *lag = fofal_malloc((size_t)(g->next ? g->next : 1) * sizeof *lag);
+  int64_t *ack = fofal_malloc((size_t)(g->next ? g->next : 1) * sizeof *ack);
+  int64_t missing = 0, late = 0, errors = g->n_timeout + g->n_reset + g->n_conn_error + g->n_unsent;
+  for (int64_t i = 0; i < g->next; i++) {
+    req_t *r = &g->reqs[i];
+    if (r->done_ns) ack[na++] = r->done_ns - due_ns(g, i);
+    if (r->done_ns && r->status != 201) errors++;
+    if (g->push_ns[i] && g->push_ns[i] - g->sent_ns[i] <= g->push_timeout_ns) {
+      lag[n++] = g->push_ns[i] - g->sent_ns[i];
+    } else if (r->status == 201 && r->done_ns) {
+      missing++;
+      late += g->push_ns[i] != 0;
+    }
+  }
+  qsort(lag, n, sizeof *lag, cmp_i64);
+  qsort(ack, na, sizeof *ack, cmp_i64);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 (double)ru.ru_stime.tv_usec / 1e6;
+  printf("{\"bench\":\"push_lag\",\"rate_per_s\":%g,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"pushes\":%zu,"
+         "\"missing\":%" PRId64 ",\"p90_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,\"late\":%" PRId64
+         ",\"duplicate_pushes\":%" PRId64 ",\"other_pushes\":%" PRId64 ",\"commands_201\":%" PRId64
+         ",\"errors\":%" PRId64 ",\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"requests\":%" PRId64
+         ",\"duration_s\":%g,\"connections\":%d,\"push_timeout_s\":%g,\"ws_reconnects\":%d,"
+         "\"ws_last_close_code\":%d,\"ws_resyncs\":%d,\"websocket_closed\":%s,\"send_lag_max_ms\":%.3f,"
+         "\"cpu_s\":%.3f}\n",
+         g->rate, pct_ms(lag, n, 0.50), pct_ms(lag, n, 0.99), n, missing, pct_ms(lag, n, 0.90), pct_ms(lag, n, 0.999),
+         n ? (double)lag[n - 1] / 1e6 : 0.0, late, g->n_push_dup, g->n_push_foreign + g->n_push_unparsed,
+         g->status_count[201], errors, pct_ms(ack, na, 0.50), pct_ms(ack, na, 0.99), g->next, g->duration_s,
+         g->connections, g->push_timeout_s, g->ws.reconnects, g->ws.last_close_code, g->ws.resyncs,
+         g->ws.closed ? "true" : "false", (double)g->send_lag_max_ns / 1e6, cpu_s);
+  fflush(stdout);
+  free(lag);
+  free(ack);
+}
+
 /* ------------------------------------------------------------- options */
 
 static const char usage[] =
@@ -528,6 +888,12 @@ static const char usage[] =
     "  --lenient-headers   accept responses whose header names break HTTP/2's rules (e.g.\n"
     "                      upper case), which nghttp2 otherwise resets as PROTOCOL_ERROR;\n"
     "                      they are still counted in \"invalid_header_responses\"\n"
+    "  --ws-push           push mode: each request creates its own order (\"order_id\" put\n"
+    "                      first in --body, a JSON object), and a WebSocket to /api/v1/stream\n"
+    "                      (?access_token=--token, subscribed to module production) times the\n"
+    "                      push of each from its send; prints {\"bench\":\"push_lag\",...}\n"
+    "  --push-timeout S    push mode: a 201 without its push within S seconds of its send is\n"
+    "                      missing; the run waits at most S after the last send (default 5)\n"
     "  --help              this text\n"
     "\n"
     "Every outcome but 201 is an error; status_other counts them by HTTP status or as\n"
@@ -554,6 +920,7 @@ static int parse_args(lg_t *g, int argc, char **argv) {
       {"path", required_argument, NULL, 'P'},     {"body", required_argument, NULL, 'b'},
       {"max-streams", required_argument, NULL, 'm'}, {"timeout", required_argument, NULL, 'T'},
       {"run-id", required_argument, NULL, 'i'},   {"lenient-headers", no_argument, NULL, 'L'},
+      {"ws-push", no_argument, NULL, 'W'},        {"push-timeout", required_argument, NULL, 'U'},
       {"help", no_argument, NULL, 'H'},
       {NULL, 0, NULL, 0}};
   double v;
@@ -566,6 +933,7 @@ static int parse_args(lg_t *g, int argc, char **argv) {
   g->connections = 8;
   g->max_streams = 1000;
   g->timeout_s = 15;
+  g->push_timeout_s = 5;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
     case 'h': g->host = optarg; break;
@@ -598,6 +966,11 @@ static int parse_args(lg_t *g, int argc, char **argv) {
       break;
     case 'i': g->run_id = optarg; break;
     case 'L': g->lenient_headers = 1; break;
+    case 'W': g->ws_push = 1; break;
+    case 'U':
+      if (parse_num("--push-timeout", optarg, 0.01, 3600, &v)) return 2;
+      g->push_timeout_s = v;
+      break;
     case 'H': fputs(usage, stdout); return 1;
     default: fputs(usage, stderr); return 2;
     }
@@ -616,6 +989,10 @@ static int parse_args(lg_t *g, int argc, char **argv) {
                     "--run-id 100\n", MAX_BODY, MAX_HEADER_VALUE);
     return 2;
   }
+  if (g->ws_push && (g->body[0] != '{' || !g->token)) {
+    fprintf(stderr, "loadgen: --ws-push needs --token and a --body that is a JSON object\n");
+    return 2;
+  }
   double n = g->rate * g->duration_s;
   if (n < 1 || n > (double)MAX_REQUESTS) {
     fprintf(stderr, "loadgen: rate × duration must be between 1 and %lld requests\n", MAX_REQUESTS);
@@ -629,7 +1006,7 @@ int main(int argc, char **argv) {
   static lg_t lg;
   lg_t *g = &lg;
   int rc = parse_args(g, argc, argv), i;
-  char run_id[64];
+  char run_id[64], *body_tpl = NULL;
   nghttp2_session_callbacks *cbs = NULL;
   nghttp2_option *opt = NULL;
   struct addrinfo *ai = NULL;
@@ -642,6 +1019,20 @@ int main(int argc, char **argv) {
     snprintf(run_id, sizeof run_id, "lg%llx%lx-%d", (unsigned long long)ts.tv_sec, (long)ts.tv_nsec / 1000, (int)getpid());
     g->run_id = run_id;
   }
+  if (g->ws_push) {
+    /* The body template: {"order_id":"<36 characters>", then the rest of --body. */
+    char first[FOFAL_UUID_LEN + 1];
+    const char *rest = g->body + 1 + strspn(g->body + 1, " \t\r\n");
+    fofal_uuid7(first);
+    memcpy(g->id_prefix, first, ID_PREFIX_LEN);
+    g->id_off = strlen("{\"order_id\":\"");
+    body_tpl = fofal_asprintf("{\"order_id\":\"%s\"%s%s", first, *rest == '}' ? "" : ",", rest);
+    g->body = body_tpl;
+    g->push_timeout_ns = (int64_t)(g->push_timeout_s * 1e9);
+    g->sent_ns = fofal_calloc((size_t)g->n_total, sizeof *g->sent_ns);
+    g->push_ns = fofal_calloc((size_t)g->n_total, sizeof *g->push_ns);
+  }
+  g->ws.fd = -1;
   g->body_len = strlen(g->body);
   snprintf(g->content_length, sizeof g->content_length, "%zu", g->body_len);
   snprintf(g->authority, sizeof g->authority, "%s:%d", g->host, g->port);
@@ -673,10 +1064,13 @@ int main(int argc, char **argv) {
     g->conns[i].idx = i;
     if (conn_open(g, &g->conns[i], ai, cbs, opt)) goto out;
   }
-  fprintf(stderr, "loadgen: %s%s at %g/s for %g s over %d connections (run id %s)\n", g->authority, g->path, g->rate,
-          g->duration_s, g->connections, g->run_id);
+  g->ai = ai;
+  if (g->ws_push && ws_open(g, ai)) goto out;
+  fprintf(stderr, "loadgen: %s%s at %g/s for %g s over %d connections (run id %s)%s\n", g->authority, g->path,
+          g->rate, g->duration_s, g->connections, g->run_id, g->ws_push ? ", timing WebSocket pushes" : "");
   if (run(g)) goto out;
-  report(g);
+  if (g->ws_push) report_push(g);
+  else report(g);
   rc = 0;
 out:
   for (i = 0; i < g->connections; i++) {
@@ -689,5 +1083,11 @@ out:
   if (ai) freeaddrinfo(ai);
   free(g->auth_header);
   free(g->reqs);
+  if (g->ws.fd >= 0) close(g->ws.fd);
+  free(g->ws.in);
+  free(g->ws.msg);
+  free(g->sent_ns);
+  free(g->push_ns);
+  free(body_tpl);
   return rc;
 }
