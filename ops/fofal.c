@@ -3,6 +3,14 @@
  *
  *   fofal topics create|check   create the topics of DESIGN.md / check their configs
  *   fofal migrate               apply the SQL migrations under schemas/
+ *   fofal token                 a signed access token (development and tests)
+ *   fofal rebuild <projection>  rebuild a read model beside the live one, swap it in
+ *   fofal verify <projection>   compare the live read model with a fresh rebuild
+ *   fofal replay [filters]      the events of the log as JSON lines, for auditors
+ *   fofal status                projector positions and lag, and the services' health
+ *
+ * Results go to stdout, progress and errors to stderr. The work of rebuild and verify is
+ * in projections/rebuild.c; replay and status are read-only and live here.
  *
  * Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.
  */
@@ -10,17 +18,25 @@
 #include "fofal_api.h"
 #include "projections.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static char *brokers, *pg_dsn, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant, *subject, *role;
-static long long partitions, ttl;
+static char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
+    *subject, *role;
+static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
     {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal dbname=fofal", 0, 0,
      "libpq connection string of the read-model database.", &pg_dsn},
+    {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port of the hot views.", &redis_addr},
+    {"FOFAL_REBUILD_MAX_BATCH", FOFAL_SET_INT, "1000", 1, 100000,
+     "rebuild/verify: events per PostgreSQL transaction of the shadow projector.", &rebuild_batch},
+    {"FOFAL_REBUILD_WAIT", FOFAL_SET_INT, "60", 1, 3600,
+     "rebuild/verify: seconds to wait for the live projector to reach the rebuilt positions.", &rebuild_wait},
     {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the JSON Schemas and SQL migrations.",
      &schemas},
     {"FOFAL_KAFKA_PARTITIONS", FOFAL_SET_INT, "6", 1, 1024, "Partitions of each topic `fofal topics create` creates.",
@@ -36,6 +52,39 @@ static fofal_setting_t settings[] = {
 };
 #define NSET (sizeof settings / sizeof settings[0])
 
+#define REBUILD_HELP                                                                                       \
+  "  rebuild <projection>\n"                                                                               \
+  "                  rebuild a read model (production, audit.production) without downtime: project\n"      \
+  "                  the whole topic into the shadow schema <schema>__rebuild (and, for the projection\n"   \
+  "                  that owns the module's Redis views, the next Redis generation), then swap it in\n"     \
+  "                  atomically while holding the live projector between two batches; queries are\n"      \
+  "                  served throughout. Progress on stderr (about once a second while projecting);\n"  \
+  "                  a JSON summary on stdout. Safe to interrupt or kill: a re-run cleans up first.\n"
+#define VERIFY_HELP                                                                                        \
+  "  verify <projection> [--redis]\n"                                                                      \
+  "                  rebuild the read model into <schema>__verify, bring it to exactly the live\n"         \
+  "                  projector's positions and compare every table: row count and md5 of the rows in\n"  \
+  "                  primary-key order. With --redis (the projection that owns the module's Redis\n"      \
+  "                  views), also the views, per kind (redis:order, redis:shift, ...): key count and a\n" \
+  "                  digest of every key's content. One line per table or kind on stdout, OK or\n"       \
+  "                  DIFFERENT; exit 0 only if all are equal. The shadow is removed afterwards.\n"
+#define REPLAY_HELP                                                                                        \
+  "  replay [--tenant T] [--module M] [--aggregate ID] [--type TYPE] [--since TIME] [--until TIME]\n"     \
+  "                  print the committed events of fofal.<module>.events (every module without\n"         \
+  "                  --module) up to the end of the log at start, one CloudEvents JSON envelope a line,\n" \
+  "                  upcast to the current event versions. --type matches the full type or the type\n"    \
+  "                  without its version (fofal.production.order_created); --since (inclusive) and\n"     \
+  "                  --until (exclusive) are RFC 3339 times compared with the event's `time`. Events are\n" \
+  "                  in log order per partition, NOT sorted by time across partitions or modules.\n"      \
+  "                  Exit 1 if an event could not be decoded (reported on stderr, the rest printed).\n"
+#define STATUS_HELP                                                                                        \
+  "  status [--json]\n"                                                                                    \
+  "                  whether Kafka, PostgreSQL and Redis answer; then per projector and partition its\n"   \
+  "                  next offset, the topic's high watermark, the lag in events (counted exactly up to\n" \
+  "                  10,000; beyond, the offset difference, marked ~) and in seconds (age of the oldest\n" \
+  "                  event not applied yet; 0 when caught up). A table, or JSON lines with --json.\n"      \
+  "                  Exit 1 if a service does not answer.\n"
+
 static const char usage[] =
     "Usage: fofal <command> [--option=value ...]\n\n"
     "Commands:\n"
@@ -44,7 +93,18 @@ static const char usage[] =
     "  topics check    check the topics without creating any\n"
     "  migrate         apply the SQL migrations of schemas/ that are not applied yet\n"
     "  token           print a signed access token for --tenant, --subject and --role\n"
-    "                  (development and tests; needs FOFAL_JWT_SECRET)";
+    "                  (development and tests; needs FOFAL_JWT_SECRET)\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
+        STATUS_HELP "\nExit status: 0 success, 1 failure, 2 usage error.";
+static const char usage_rebuild[] = "Usage: fofal rebuild <projection> [--option=value ...]\n\n" REBUILD_HELP;
+static const char usage_verify[] = "Usage: fofal verify <projection> [--redis] [--option=value ...]\n\n" VERIFY_HELP;
+static const char usage_replay[] = "Usage: fofal replay [filters] [--option=value ...]\n\n" REPLAY_HELP;
+static const char usage_status[] = "Usage: fofal status [--json] [--option=value ...]\n\n" STATUS_HELP;
+
+static volatile int stop;
+static void on_signal(int sig) {
+  (void)sig;
+  stop = 1;
+}
 
 static void print_line(void *opaque, const char *line) {
   printf("%s%s\n", (const char *)opaque, line);
@@ -93,6 +153,459 @@ static int cmd_token(void) {
   return 0;
 }
 
+/* ------------------------------------------------------- rebuild, verify */
+
+static void print_progress(void *opaque, const char *line) {
+  (void)opaque;
+  fprintf(stderr, "%s\n", line);
+}
+
+static const fofal_projection_def_t *find_projection(const char *cmd, const char *name) {
+  const fofal_projection_def_t *def = name ? fofal_projection_find(name) : NULL;
+  if (!def) {
+    fprintf(stderr, "fofal: %s: %s; projections:", cmd, name ? "no such projection" : "which projection?");
+    for (int i = 0; fofal_projections[i]; i++) fprintf(stderr, " %s", fofal_projections[i]->name);
+    fprintf(stderr, "\n");
+  }
+  return def;
+}
+
+static fofal_rebuild_opts_t rebuild_opts(const fofal_projection_def_t *def, int compare_redis) {
+  return (fofal_rebuild_opts_t){.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .def = def,
+                                .max_batch = (int)rebuild_batch, .wait_s = (int)rebuild_wait, .stop = &stop,
+                                .compare_redis = compare_redis, .report = print_progress};
+}
+
+static int cmd_rebuild(const char *name) {
+  char err[1024];
+  const fofal_projection_def_t *def = find_projection("rebuild", name);
+  if (!def) return 2;
+  fofal_rebuild_opts_t o = rebuild_opts(def, 0);
+  fofal_rebuild_result_t res;
+  int rc = fofal_rebuild_run(&o, &res, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "fofal: rebuild %s failed: %s\n", name, err);
+    return 1;
+  }
+  json_t *out = json_pack("{s:s,s:I,s:f,s:f,s:I}", "rebuild", name, "events", (json_int_t)res.events, "seconds",
+                          res.seconds, "events_per_s", res.events_per_s, "redis_generation", (json_int_t)res.gen);
+  char *txt = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
+  printf("%s\n", txt);
+  free(txt);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_verify(const char *name, int compare_redis) {
+  char err[1024];
+  const fofal_projection_def_t *def = find_projection("verify", name);
+  if (!def) return 2;
+  if (compare_redis && strcmp(def->name, def->module))
+    fprintf(stderr, "fofal: verify %s: --redis ignored: the Redis views belong to projection %s\n", name, def->module);
+  fofal_rebuild_opts_t o = rebuild_opts(def, compare_redis);
+  fofal_verify_item_t *items = NULL;
+  int n = 0, rc = fofal_verify_run(&o, &items, &n, err, sizeof err), same = 1;
+  if (rc) {
+    fprintf(stderr, "fofal: verify %s failed: %s\n", name, err);
+    return 1;
+  }
+  for (int i = 0; i < n; i++) {
+    const char *unit = strncmp(items[i].name, "redis:", 6) ? "rows" : "keys";
+    printf("%s live=%s (%lld %s) rebuilt=%s (%lld %s) %s\n", items[i].name, items[i].live, items[i].live_rows, unit,
+           items[i].rebuilt, items[i].rebuilt_rows, unit, items[i].equal ? "OK" : "DIFFERENT");
+    same &= items[i].equal;
+  }
+  free(items);
+  return same ? 0 : 1;
+}
+
+/* ----------------------------------------------------------------- replay */
+
+typedef struct {
+  const char *tenant, *module, *aggregate, *type, *since, *until;
+  int json;  /* status */
+  int redis; /* verify */
+} filters_t;
+
+/* The margin by which an event's Kafka timestamp may precede its `time` (clock steps on
+ * the decider's host): where --since starts reading. */
+#define SINCE_MARGIN_MS (5 * 60 * 1000LL)
+
+static int type_matches(const char *type, const char *want) {
+  size_t n = strlen(want);
+  if (!strcmp(type, want)) return 1;
+  if (strncmp(type, want, n) || type[n] != '.' || type[n + 1] != 'v') return 0;
+  for (const char *d = type + n + 2; *d; d++)
+    if (*d < '0' || *d > '9') return 0;
+  return type[n + 2] != '\0';
+}
+
+typedef struct {
+  long long printed, undecodable;
+} replay_count_t;
+
+static int replay_topic(fofal_kafka_t *k, const char *topic, const filters_t *f, int64_t since_us, int64_t until_us,
+                        replay_count_t *cnt) {
+  char err[512];
+  int nparts = fofal_kafka_partition_count(k, topic, 10000, err, sizeof err), rc = 0;
+  if (nparts < 0) {
+    fprintf(stderr, "fofal: replay: %s\n", err);
+    return 1;
+  }
+  int32_t *parts = fofal_calloc((size_t)nparts, sizeof *parts);
+  int64_t *start = fofal_calloc((size_t)nparts, sizeof *start), *hi = fofal_calloc((size_t)nparts, sizeof *hi);
+  int *done = fofal_calloc((size_t)nparts, sizeof *done), n = 0, left = 0;
+  for (int p = 0; p < nparts && !rc; p++) {
+    int64_t lo, h, from;
+    if ((rc = fofal_kafka_watermarks(k, topic, p, &lo, &h, 10000, err, sizeof err))) break;
+    from = lo;
+    if (since_us && (rc = fofal_kafka_offset_for_time(k, topic, p, since_us / 1000 - SINCE_MARGIN_MS, &from, 10000, err,
+                                                      sizeof err)))
+      break;
+    if (from < lo) from = lo;
+    if (from >= h) continue;
+    parts[n] = p;
+    start[n] = from;
+    hi[p] = h;
+    n++;
+    left++;
+  }
+  for (int p = 0; p < nparts; p++) done[p] = 1;
+  for (int i = 0; i < n; i++) done[parts[i]] = 0;
+  if (!rc && n) rc = fofal_kafka_assign(k, topic, parts, start, n, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "fofal: replay %s: %s\n", topic, err);
+    goto out;
+  }
+  int64_t idle_since = fofal_mono_us();
+  while (left > 0 && !stop) {
+    fofal_kmsg_t m;
+    int got = fofal_kafka_consume(k, 200, &m);
+    if (got < 0) {
+      fprintf(stderr, "fofal: replay %s: fatal Kafka consumer error\n", topic);
+      rc = 1;
+      break;
+    }
+    if (got == 0) {
+      /* A partition that ends with a transaction marker: the position passes it. */
+      for (int i = 0; i < n; i++)
+        if (!done[parts[i]] && fofal_kafka_position(k, topic, parts[i]) >= hi[parts[i]]) done[parts[i]] = 1, left--;
+      if (fofal_mono_us() - idle_since > 60 * 1000000LL) {
+        fprintf(stderr, "fofal: replay %s: no progress for 60 s; is Kafka up?\n", topic);
+        rc = 1;
+        break;
+      }
+      continue;
+    }
+    idle_since = fofal_mono_us();
+    int p = m.partition;
+    if (p < 0 || p >= nparts || done[p]) {
+      fofal_kafka_msg_release(&m);
+      continue;
+    }
+    if (!m.eof && m.value && m.offset < hi[p]) {
+      fofal_event_t ev = {0};
+      char why[256];
+      if (fofal_event_decode(&ev, m.value, m.len, why, sizeof why)) {
+        fprintf(stderr, "fofal: replay: %s[%d]@%lld is not a valid event: %s\n", topic, p, (long long)m.offset, why);
+        cnt->undecodable++;
+      } else if ((!f->tenant || !strcmp(ev.tenant, f->tenant)) && (!f->aggregate || !strcmp(ev.subject, f->aggregate)) &&
+                 (!f->type || type_matches(ev.type, f->type)) && (!since_us || ev.time_us >= since_us) &&
+                 (!until_us || ev.time_us < until_us)) {
+        char *txt = fofal_event_encode(&ev);
+        fputs(txt, stdout);
+        fputc('\n', stdout);
+        free(txt);
+        cnt->printed++;
+        if (ferror(stdout)) stop = 1; /* the reader went away (e.g. | head) */
+      }
+      fofal_event_clear(&ev);
+    }
+    if ((m.eof || m.offset >= hi[p] - 1) && !done[p]) done[p] = 1, left--;
+    fofal_kafka_msg_release(&m);
+  }
+  if (stop) rc = 1;
+out:
+  free(parts);
+  free(start);
+  free(hi);
+  free(done);
+  return rc ? 1 : 0;
+}
+
+static int cmd_replay(const filters_t *f) {
+  char err[512];
+  int64_t since_us = 0, until_us = 0;
+  if (f->since && fofal_time_parse(f->since, &since_us)) {
+    fprintf(stderr, "fofal: replay: --since \"%s\" is not an RFC 3339 time\n", f->since);
+    return 2;
+  }
+  if (f->until && fofal_time_parse(f->until, &until_us)) {
+    fprintf(stderr, "fofal: replay: --until \"%s\" is not an RFC 3339 time\n", f->until);
+    return 2;
+  }
+  char topic[128];
+  if (f->module && fofal_topic_events(f->module, topic, sizeof topic)) {
+    fprintf(stderr, "fofal: replay: no module \"%s\"\n", f->module);
+    return 2;
+  }
+  fofal_kafka_t *k = NULL;
+  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-cli-replay", .read_committed = 1, .partition_eof = 1};
+  if (fofal_kafka_consumer_new(&k, &o, err, sizeof err)) {
+    fprintf(stderr, "fofal: replay: %s\n", err);
+    return 1;
+  }
+  static char outbuf[1 << 16];
+  setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+  replay_count_t cnt = {0};
+  int rc = 0;
+  for (int i = 0; fofal_modules[i] && !rc; i++) {
+    if (f->module && strcmp(f->module, fofal_modules[i])) continue;
+    fofal_topic_events(fofal_modules[i], topic, sizeof topic);
+    rc = replay_topic(k, topic, f, since_us, until_us, &cnt);
+  }
+  fflush(stdout);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  fofal_kafka_free(k);
+  fprintf(stderr, "replay: %lld events printed%s\n", cnt.printed, cnt.undecodable ? ", some undecodable (above)" : "");
+  return rc || cnt.undecodable ? 1 : 0;
+}
+
+/* ----------------------------------------------------------------- status */
+
+typedef struct {
+  char projector[128], topic[128];
+  int partition;
+  long long next;
+  char last_event_at[40];
+} offset_row_t;
+
+typedef struct {
+  offset_row_t *v;
+  int n;
+} offset_rows_t;
+
+static void on_offset(void *opaque, int ncols, const char *const *v) {
+  offset_rows_t *r = opaque;
+  (void)ncols;
+  r->v = fofal_realloc(r->v, (size_t)(r->n + 1) * sizeof *r->v);
+  offset_row_t *o = &r->v[r->n++];
+  snprintf(o->projector, sizeof o->projector, "%s", v[0]);
+  snprintf(o->topic, sizeof o->topic, "%s", v[1]);
+  o->partition = atoi(v[2]);
+  o->next = atoll(v[3]);
+  snprintf(o->last_event_at, sizeof o->last_event_at, "%s", v[4] ? v[4] : "");
+}
+
+#define EXACT_LAG_MAX 10000
+
+typedef struct {
+  long long next, hi, lag;
+  int exact;
+  double lag_s;
+  char last_event_at[40];
+} part_status_t;
+
+/* Counts the committed events in [next, hi) of each lagging partition (up to
+ * EXACT_LAG_MAX) and the age of the first one: offsets alone also count transaction
+ * markers, so a caught-up partition would show a lag of 1. */
+static void measure_lag(fofal_kafka_t *k, const char *topic, part_status_t *ps, int nparts) {
+  char err[256];
+  int32_t *parts = fofal_calloc((size_t)nparts, sizeof *parts);
+  int64_t *start = fofal_calloc((size_t)nparts, sizeof *start);
+  int *done = fofal_calloc((size_t)nparts, sizeof *done), n = 0, left;
+  for (int p = 0; p < nparts; p++) {
+    done[p] = 1;
+    if (ps[p].hi <= ps[p].next) continue;
+    parts[n] = p;
+    start[n++] = ps[p].next;
+    done[p] = 0;
+    ps[p].lag = 0;
+  }
+  left = n;
+  if (n && fofal_kafka_assign(k, topic, parts, start, n, err, sizeof err)) left = 0;
+  int64_t deadline = fofal_mono_us() + 10 * 1000000LL, now_ms = fofal_now_us() / 1000;
+  while (left > 0 && fofal_mono_us() < deadline) {
+    fofal_kmsg_t m;
+    int got = fofal_kafka_consume(k, 100, &m);
+    if (got < 0) break;
+    if (got == 0) {
+      for (int i = 0; i < n; i++)
+        if (!done[parts[i]] && fofal_kafka_position(k, topic, parts[i]) >= ps[parts[i]].hi) done[parts[i]] = 1, left--;
+      continue;
+    }
+    int p = m.partition;
+    if (p >= 0 && p < nparts && !done[p]) {
+      if (!m.eof && m.value && m.offset < ps[p].hi) {
+        if (ps[p].lag == 0) ps[p].lag_s = (double)(now_ms - m.timestamp_ms) / 1000.0;
+        if (++ps[p].lag >= EXACT_LAG_MAX) {
+          ps[p].lag = ps[p].hi - ps[p].next;
+          ps[p].exact = 0;
+          done[p] = 1, left--;
+        }
+      }
+      if (!done[p] && (m.eof || m.offset >= ps[p].hi - 1)) done[p] = 1, left--;
+    }
+    fofal_kafka_msg_release(&m);
+  }
+  for (int i = 0; i < n; i++)
+    if (!done[parts[i]]) { /* ran out of time: fall back to offsets */
+      ps[parts[i]].lag = ps[parts[i]].hi - ps[parts[i]].next;
+      ps[parts[i]].exact = 0;
+    }
+  for (int p = 0; p < nparts; p++)
+    if (ps[p].lag_s < 0) ps[p].lag_s = 0;
+  fofal_kafka_assign(k, topic, NULL, NULL, 0, err, sizeof err);
+  free(parts);
+  free(start);
+  free(done);
+}
+
+static void print_service(int json, const char *name, int ok, const char *detail) {
+  if (json) {
+    json_t *o = json_pack("{s:s,s:b}", "service", name, "ok", ok);
+    if (!ok) json_object_set_new(o, "error", json_string(detail));
+    char *t = json_dumps(o, JSON_COMPACT);
+    printf("%s\n", t);
+    free(t);
+    json_decref(o);
+  } else {
+    printf("%-12s %s%s%s\n", name, ok ? "ok" : "DOWN", ok ? "" : ": ", ok ? "" : detail);
+  }
+}
+
+static int cmd_status(const filters_t *f) {
+  char kerr[512] = "", perr[512] = "", rerr[512] = "";
+  fofal_kafka_t *k = NULL;
+  fofal_pg_t *pg = NULL;
+  fofal_redis_t *r = NULL;
+  fofal_kafka_opts_t ko = {.brokers = brokers, .client_id = "fofal-cli-status", .read_committed = 1, .partition_eof = 1};
+  int kafka_ok = !fofal_kafka_consumer_new(&k, &ko, kerr, sizeof kerr) &&
+                 fofal_kafka_partition_count(k, FOFAL_TOPIC_COMMANDS, 5000, kerr, sizeof kerr) > 0;
+  int pg_ok = !fofal_pg_connect(&pg, pg_dsn, perr, sizeof perr) && fofal_pg_ping(pg);
+  if (pg && !pg_ok && !*perr) snprintf(perr, sizeof perr, "does not answer SELECT 1");
+  const char *ping[] = {"PING"};
+  int redis_ok = !fofal_redis_connect(&r, redis_addr, rerr, sizeof rerr) && !fofal_redis_cmd(r, 1, ping, rerr, sizeof rerr);
+  if (!f->json) printf("%-12s %s\n", "SERVICE", "STATUS");
+  print_service(f->json, "kafka", kafka_ok, kerr);
+  print_service(f->json, "postgresql", pg_ok, perr);
+  print_service(f->json, "redis", redis_ok, rerr);
+
+  /* Projectors: every registered projection, and whatever else has positions (a rebuild's
+   * shadow in progress, a projection since removed). */
+  offset_rows_t rows = {0};
+  if (pg_ok &&
+      fofal_pg_query(pg, "SELECT projector, topic, partition, next_offset, to_char(last_event_at AT TIME ZONE 'UTC', "
+                         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM fofal_meta.projector_offsets ORDER BY 1, 2, 3",
+                     0, NULL, on_offset, &rows, perr, sizeof perr))
+    fprintf(stderr, "fofal: status: %s\n", perr);
+  typedef struct {
+    char projector[128], topic[128];
+  } pair_t;
+  int npairs = 0;
+  pair_t *pairs = fofal_calloc((size_t)rows.n + 32, sizeof *pairs);
+  for (int i = 0; fofal_projections[i] && npairs < 32; i++) {
+    snprintf(pairs[npairs].projector, sizeof pairs[npairs].projector, "%s", fofal_projections[i]->name);
+    fofal_topic_events(fofal_projections[i]->module, pairs[npairs].topic, sizeof pairs[npairs].topic);
+    npairs++;
+  }
+  for (int i = 0; i < rows.n; i++) {
+    int seen = 0;
+    for (int j = 0; j < npairs && !seen; j++)
+      seen = !strcmp(pairs[j].projector, rows.v[i].projector) && !strcmp(pairs[j].topic, rows.v[i].topic);
+    if (!seen) {
+      snprintf(pairs[npairs].projector, sizeof pairs[npairs].projector, "%s", rows.v[i].projector);
+      snprintf(pairs[npairs].topic, sizeof pairs[npairs].topic, "%s", rows.v[i].topic);
+      npairs++;
+    }
+  }
+  if (!f->json)
+    printf("\n%-24s %-26s %4s %12s %14s %11s %9s\n", "PROJECTOR", "TOPIC", "PART", "NEXT_OFFSET", "HIGH_WATERMARK",
+           "LAG_EVENTS", "LAG_S");
+  for (int pi = 0; pi < npairs; pi++) {
+    char err[256];
+    int nparts = kafka_ok ? fofal_kafka_partition_count(k, pairs[pi].topic, 5000, err, sizeof err) : -1;
+    int known = nparts > 0;
+    if (!known) {
+      nparts = 0; /* without Kafka: the partitions we have positions for */
+      for (int i = 0; i < rows.n; i++)
+        if (!strcmp(rows.v[i].projector, pairs[pi].projector) && !strcmp(rows.v[i].topic, pairs[pi].topic) &&
+            rows.v[i].partition + 1 > nparts)
+          nparts = rows.v[i].partition + 1;
+    }
+    part_status_t *ps = fofal_calloc((size_t)nparts + 1, sizeof *ps);
+    for (int p = 0; p < nparts; p++) {
+      ps[p].hi = -1;
+      ps[p].exact = 1;
+    }
+    for (int i = 0; i < rows.n; i++)
+      if (!strcmp(rows.v[i].projector, pairs[pi].projector) && !strcmp(rows.v[i].topic, pairs[pi].topic) &&
+          rows.v[i].partition < nparts) {
+        ps[rows.v[i].partition].next = rows.v[i].next;
+        snprintf(ps[rows.v[i].partition].last_event_at, sizeof ps->last_event_at, "%s", rows.v[i].last_event_at);
+      }
+    for (int p = 0; known && p < nparts; p++) {
+      int64_t lo, hi;
+      if (!fofal_kafka_watermarks(k, pairs[pi].topic, p, &lo, &hi, 5000, err, sizeof err)) ps[p].hi = hi;
+    }
+    if (known) measure_lag(k, pairs[pi].topic, ps, nparts);
+    for (int p = 0; p < nparts; p++) {
+      if (f->json) {
+        json_t *o = json_pack("{s:s,s:s,s:i,s:I}", "projector", pairs[pi].projector, "topic", pairs[pi].topic,
+                              "partition", p, "next_offset", (json_int_t)ps[p].next);
+        if (ps[p].hi >= 0) {
+          json_object_set_new(o, "high_watermark", json_integer(ps[p].hi));
+          json_object_set_new(o, "lag_events", json_integer(ps[p].lag));
+          json_object_set_new(o, "lag_exact", json_boolean(ps[p].exact));
+          json_object_set_new(o, "lag_seconds", json_real(ps[p].lag ? ps[p].lag_s : 0));
+        }
+        json_object_set_new(o, "last_event_at", *ps[p].last_event_at ? json_string(ps[p].last_event_at) : json_null());
+        char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        printf("%s\n", t);
+        free(t);
+        json_decref(o);
+      } else if (ps[p].hi >= 0) {
+        char lag[32];
+        snprintf(lag, sizeof lag, "%s%lld", ps[p].exact ? "" : "~", ps[p].lag);
+        printf("%-24s %-26s %4d %12lld %14lld %11s %9.1f\n", pairs[pi].projector, pairs[pi].topic, p, ps[p].next,
+               ps[p].hi, lag, ps[p].lag ? ps[p].lag_s : 0.0);
+      } else {
+        printf("%-24s %-26s %4d %12lld %14s %11s %9s\n", pairs[pi].projector, pairs[pi].topic, p, ps[p].next, "?", "?",
+               "?");
+      }
+    }
+    free(ps);
+  }
+  free(pairs);
+  free(rows.v);
+  fofal_kafka_free(k);
+  fofal_pg_close(pg);
+  fofal_redis_close(r);
+  return kafka_ok && pg_ok && redis_ok ? 0 : 1;
+}
+
+/* Takes `--name VALUE` / `--name=VALUE` out of argv (for options that are not settings). */
+static const char *take_opt(int *argc, char **argv, const char *name, int flag) {
+  size_t n = strlen(name);
+  for (int i = 1; i < *argc; i++) {
+    const char *val = NULL;
+    int used = 0;
+    if (!strcmp(argv[i], name)) {
+      if (flag) val = "1", used = 1;
+      else if (i + 1 < *argc) val = argv[i + 1], used = 2;
+      else return NULL;
+    } else if (!flag && !strncmp(argv[i], name, n) && argv[i][n] == '=') {
+      val = argv[i] + n + 1, used = 1;
+    }
+    if (used) {
+      memmove(&argv[i], &argv[i + used], (size_t)(*argc - i - used + 1) * sizeof *argv);
+      *argc -= used;
+      return val;
+    }
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   char err[512];
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -102,18 +615,48 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1], *sub = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
   int skip = sub ? 2 : 1;
-  int lrc = fofal_settings_load(settings, NSET, argc - skip, argv + skip, usage, err, sizeof err);
+  /* Options of one command that are not settings (--tenant of replay is a filter, not the
+   * token's claim): taken out before the settings see the rest. */
+  filters_t f = {0};
+  int nargs = argc - skip;
+  char **args = argv + skip;
+  const char *cmd_usage = usage;
+  if (!strcmp(cmd, "replay")) {
+    f.tenant = take_opt(&nargs, args, "--tenant", 0);
+    f.module = take_opt(&nargs, args, "--module", 0);
+    f.aggregate = take_opt(&nargs, args, "--aggregate", 0);
+    f.type = take_opt(&nargs, args, "--type", 0);
+    f.since = take_opt(&nargs, args, "--since", 0);
+    f.until = take_opt(&nargs, args, "--until", 0);
+    cmd_usage = usage_replay;
+  } else if (!strcmp(cmd, "status")) {
+    f.json = take_opt(&nargs, args, "--json", 1) != NULL;
+    cmd_usage = usage_status;
+  } else if (!strcmp(cmd, "rebuild")) {
+    cmd_usage = usage_rebuild;
+  } else if (!strcmp(cmd, "verify")) {
+    f.redis = take_opt(&nargs, args, "--redis", 1) != NULL;
+    cmd_usage = usage_verify;
+  }
+  int lrc = fofal_settings_load(settings, NSET, nargs, args, cmd_usage, err, sizeof err);
   if (lrc == 1) return 0;
   if (lrc) {
     fprintf(stderr, "fofal: %s\n", err);
     return 2;
   }
   fofal_log_init("fofal", log_level);
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  signal(SIGPIPE, SIG_IGN);
   int rc = 2;
   if (!strcmp(cmd, "topics") && sub && !strcmp(sub, "create")) rc = cmd_topics(1);
   else if (!strcmp(cmd, "topics") && sub && !strcmp(sub, "check")) rc = cmd_topics(0);
   else if (!strcmp(cmd, "migrate") && !sub) rc = cmd_migrate();
   else if (!strcmp(cmd, "token") && !sub) rc = cmd_token();
+  else if (!strcmp(cmd, "rebuild")) rc = cmd_rebuild(sub);
+  else if (!strcmp(cmd, "verify")) rc = cmd_verify(sub, f.redis);
+  else if (!strcmp(cmd, "replay") && !sub) rc = cmd_replay(&f);
+  else if (!strcmp(cmd, "status") && !sub) rc = cmd_status(&f);
   else fprintf(stderr, "fofal: unknown command \"%s%s%s\" (see fofal --help)\n", cmd, sub ? " " : "", sub ? sub : "");
   fofal_settings_free(settings, NSET);
   return rc;

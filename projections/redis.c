@@ -174,3 +174,129 @@ int fofal_redis_cmd(fofal_redis_t *r, int argc, const char *const *argv, char *e
   redisReply *rep = redisCommandArgv(r->c, argc, (const char **)argv, NULL);
   return reply_err(r, rep, argv[0], errbuf, errlen);
 }
+
+/* ------------------------------------------------------- operator helpers
+ * For fofal rebuild/verify/status (rebuild.c): generic replies, SCAN, prefix deletion. */
+
+static void flatten(redisReply *rep, char ***v, size_t *n, size_t *cap) {
+  if (rep->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < rep->elements; i++) flatten(rep->element[i], v, n, cap);
+    return;
+  }
+  if (*n + 2 > *cap) {
+    *cap = (*n + 2) * 2;
+    *v = fofal_realloc(*v, *cap * sizeof **v);
+  }
+  if (rep->type == REDIS_REPLY_INTEGER) (*v)[(*n)++] = fofal_asprintf("%lld", rep->integer);
+  else if (rep->type == REDIS_REPLY_NIL) (*v)[(*n)++] = fofal_strdup("");
+  else (*v)[(*n)++] = fofal_strndup(rep->str ? rep->str : "", rep->str ? rep->len : 0);
+  (*v)[*n] = NULL;
+}
+
+int fofal_redis_query(fofal_redis_t *r, int argc, const char *const *argv, char ***out, size_t *n, char *errbuf,
+                      size_t errlen) {
+  *out = NULL;
+  *n = 0;
+  int rc = reconnect(r, errbuf, errlen);
+  if (rc) return rc;
+  redisReply *rep = redisCommandArgv(r->c, argc, (const char **)argv, NULL);
+  if (!rep || rep->type == REDIS_REPLY_ERROR) return reply_err(r, rep, argv[0], errbuf, errlen);
+  size_t cap = 0;
+  char **v = NULL;
+  if (rep->type != REDIS_REPLY_NIL) flatten(rep, &v, n, &cap);
+  freeReplyObject(rep);
+  if (!v) v = fofal_calloc(1, sizeof *v);
+  *out = v;
+  return 0;
+}
+
+void fofal_redis_strings_free(char **v) {
+  for (size_t i = 0; v && v[i]; i++) free(v[i]);
+  free(v);
+}
+
+int fofal_redis_get(fofal_redis_t *r, const char *key, char **out, char *errbuf, size_t errlen) {
+  char **v = NULL;
+  size_t n = 0;
+  const char *argv[] = {"GET", key};
+  *out = NULL;
+  int rc = fofal_redis_query(r, 2, argv, &v, &n, errbuf, errlen);
+  if (!rc && n == 1) {
+    *out = v[0];
+    v[0] = NULL;
+  }
+  fofal_redis_strings_free(v);
+  return rc;
+}
+
+int fofal_redis_scan(fofal_redis_t *r, const char *pattern, int (*fn)(void *opaque, const char *key), void *opaque,
+                     char *errbuf, size_t errlen) {
+  char cursor[32] = "0";
+  int rc = 0;
+  do {
+    char **v = NULL;
+    size_t n = 0;
+    const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
+    if ((rc = fofal_redis_query(r, 6, argv, &v, &n, errbuf, errlen))) return rc;
+    if (n < 1) {
+      fofal_redis_strings_free(v);
+      return fofal_err(errbuf, errlen, FOFAL_EREDIS, "Redis SCAN: unexpected reply");
+    }
+    snprintf(cursor, sizeof cursor, "%s", v[0]);
+    for (size_t i = 1; i < n && !rc; i++) rc = fn(opaque, v[i]);
+    fofal_redis_strings_free(v);
+  } while (!rc && strcmp(cursor, "0"));
+  return rc;
+}
+
+/* A glob that matches exactly the keys starting with prefix: *?[]\ escaped. */
+static char *prefix_glob(const char *prefix) {
+  size_t n = strlen(prefix);
+  char *g = fofal_malloc(2 * n + 2), *o = g;
+  for (const char *p = prefix; *p; p++) {
+    if (strchr("*?[]\\^", *p)) *o++ = '\\';
+    *o++ = *p;
+  }
+  *o++ = '*';
+  *o = '\0';
+  return g;
+}
+
+typedef struct {
+  fofal_redis_t *r;
+  const char **keys;
+  int n;
+  long long deleted;
+  char *errbuf;
+  size_t errlen;
+} unlinker_t;
+
+#define UNLINK_BATCH 500
+
+static int unlink_batch(unlinker_t *u) {
+  if (!u->n) return 0;
+  u->keys[0] = "UNLINK";
+  int rc = fofal_redis_cmd(u->r, u->n + 1, u->keys, u->errbuf, u->errlen);
+  for (int i = 1; i <= u->n; i++) free((char *)u->keys[i]);
+  u->deleted += u->n;
+  u->n = 0;
+  return rc;
+}
+
+static int unlink_one(void *opaque, const char *key) {
+  unlinker_t *u = opaque;
+  u->keys[++u->n] = fofal_strdup(key);
+  return u->n == UNLINK_BATCH ? unlink_batch(u) : 0;
+}
+
+int fofal_redis_del_prefix(fofal_redis_t *r, const char *prefix, long long *deleted, char *errbuf, size_t errlen) {
+  char *glob = prefix_glob(prefix);
+  unlinker_t u = {.r = r, .keys = fofal_calloc(UNLINK_BATCH + 1, sizeof(char *)), .errbuf = errbuf, .errlen = errlen};
+  int rc = fofal_redis_scan(r, glob, unlink_one, &u, errbuf, errlen);
+  if (!rc) rc = unlink_batch(&u);
+  for (int i = 1; i <= u.n; i++) free((char *)u.keys[i]);
+  free(u.keys);
+  free(glob);
+  if (deleted) *deleted = u.deleted;
+  return rc;
+}
