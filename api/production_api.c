@@ -451,6 +451,7 @@ static void run_loom(fofal_worker_t *w, data_job_t *job) {
     rc = fofal__redis_hgetall(r, key, &loom, err, sizeof err);
   }
   const char *oid = json_string_value(json_object_get(loom, "order_id"));
+  if (oid && !*oid) oid = NULL; /* the loom's last order ended: idle */
   if (!rc && oid) {
     snprintf(key, sizeof key, "%s%s:order:%.64s", prefix, p->tenant, oid);
     rc = fofal__redis_hgetall(r, key, &order, err, sizeof err);

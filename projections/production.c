@@ -3,7 +3,7 @@
  * output declarations into PostgreSQL (schema production, see
  * schemas/production/010_orders.sql) and Redis hot views:
  *
- *   <prefix><tenant>:loom:<loom>              hash: the order running on the loom
+ *   <prefix><tenant>:loom:<loom>              hash: the order running on the loom ("" when idle)
  *   <prefix><tenant>:shift:<shift>:output     hash: quantity per loom, and _total
  *   <prefix><tenant>:order:<order id>         hash: status, declared, quantity, version
  *   fofal:push                                stream: one entry per applied event (all tenants)
@@ -84,12 +84,13 @@ static int status_change(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const 
   if (loom) {
     char key[256];
     snprintf(key, sizeof key, "%s%s:loom:%s", ctx->redis_prefix, ev->tenant, loom);
+    /* Orders on one loom live in different partitions, applied in an order that differs
+     * between a live run and a rebuild: event times decide, so both end the same. */
     if (!strcmp(status, "started")) {
-      const char *argv[] = {"HSET", key, "order_id", ev->subject, "since", at};
-      fofal_apply_redis(ctx, 6, argv);
+      const char *argv[] = {"HOLDIFNEWER", key, ev->subject, at};
+      fofal_apply_redis(ctx, 4, argv);
     } else if (!strcmp(status, "completed") || !strcmp(status, "cancelled")) {
-      /* Only if the loom still shows this order. */
-      const char *argv[] = {"DELIFEQ", key, "order_id", ev->subject};
+      const char *argv[] = {"RELEASEIFEQ", key, ev->subject, at};
       fofal_apply_redis(ctx, 4, argv);
     }
   }

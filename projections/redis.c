@@ -26,9 +26,14 @@ struct fofal_rops {
   int count;
 };
 
-/* KEYS[1] applied-offset key; ARGV[1] offset; then per command: argc, args… One
- * pseudo-command exists for what a plain command cannot say: DELIFEQ key field value
- * deletes key only while its hash field still holds value. */
+/* KEYS[1] applied-offset key; ARGV[1] offset; then per command: argc, args… Pseudo-
+ * commands say what a plain command cannot:
+ *   DELIFEQ key field value      deletes key while its hash field still holds value;
+ *   HOLDIFNEWER key id time      sets {order_id: id, since: time} unless the hash holds a
+ *                                later time (views fed by several partitions, whose
+ *                                order of application differs between runs, converge);
+ *   RELEASEIFEQ key id time      while order_id is id, sets {order_id: "", since: time}:
+ *                                a marker, so that an older HOLDIFNEWER cannot come back. */
 static const char apply_lua[] =
     "local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')\n"
     "local off = tonumber(ARGV[1])\n"
@@ -38,6 +43,13 @@ static const char apply_lua[] =
     "  local n = tonumber(ARGV[i])\n"
     "  if ARGV[i + 1] == 'DELIFEQ' then\n"
     "    if redis.call('HGET', ARGV[i + 2], ARGV[i + 3]) == ARGV[i + 4] then redis.call('DEL', ARGV[i + 2]) end\n"
+    "  elseif ARGV[i + 1] == 'HOLDIFNEWER' then\n"
+    "    local at = redis.call('HGET', ARGV[i + 2], 'since')\n"
+    "    if not at or ARGV[i + 4] >= at then redis.call('HSET', ARGV[i + 2], 'order_id', ARGV[i + 3], 'since', ARGV[i + 4]) end\n"
+    "  elseif ARGV[i + 1] == 'RELEASEIFEQ' then\n"
+    "    if redis.call('HGET', ARGV[i + 2], 'order_id') == ARGV[i + 3] then\n"
+    "      redis.call('HSET', ARGV[i + 2], 'order_id', '', 'since', ARGV[i + 4])\n"
+    "    end\n"
     "  else\n"
     "    redis.call(unpack(ARGV, i + 1, i + n))\n"
     "  end\n"

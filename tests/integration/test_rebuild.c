@@ -229,29 +229,21 @@ static double wait_caught_up(const char *tenant, long long expected, int timeout
 }
 
 /* Runs `fofal verify <projection>` (with --redis for production) and expects every line
- * OK. One exception is logged instead: production.c's loom view ("the order running on the
- * loom" = the last order_started applied) depends on the order in which the projector
- * meets events of different partitions, so a rebuild may pick another order than the live
- * projector did. That is a defect of the projection, not of exactly-once delivery: once
- * production.c makes the view order-independent, drop this exception. (Logged as info:
- * Criterion 2.4 exits 1 after any cr_log_warn.) */
+ * OK — Redis views included: the loom view is decided by event time (HOLDIFNEWER /
+ * RELEASEIFEQ in projections/redis.c), so the order in which partitions are applied does
+ * not change it. */
 static void expect_verify_equal(const char *projection) {
   char *out = NULL;
   int redis = !strcmp(projection, "production");
   const char *args[] = {"verify", projection, redis ? "--redis" : NULL, NULL};
   int64_t t0 = fofal_mono_us();
-  int st = h_run_cli(900, &out, args), lines = 0, loom_differs = 0;
+  int st = h_run_cli(900, &out, args), lines = 0;
   cr_log_info("fofal verify %s%s (%.1f s):\n%s", projection, redis ? " --redis" : "",
               (double)(fofal_mono_us() - t0) / 1e6, out);
   for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), lines++) {
-    if (!strncmp(line, "redis:loom ", 11) && !strstr(line, " OK")) {
-      loom_differs = 1;
-      cr_log_info("KNOWN DEFECT, not counted (production.c loom view depends on cross-partition order): %s", line);
-      continue;
-    }
     cr_expect(strstr(line, " OK"), "verify %s: %s", projection, line);
   }
-  cr_expect(st == 0 || (st == 1 && loom_differs), "fofal verify %s exited %d", projection, st);
+  cr_expect(st == 0, "fofal verify %s exited %d", projection, st);
   cr_expect(lines >= (redis ? 4 : 1), "verify %s printed %d lines", projection, lines);
   free(out);
 }
