@@ -55,7 +55,7 @@ static fofal_setting_t settings[] = {
      "Read jobs that may wait for a worker; beyond this a read is answered 503.", &conf.pg_queue},
     {"FOFAL_API_POSITION_WAIT_MS", FOFAL_SET_INT, "2000", 0, 30000,
      "How long a read with ?position= waits for the projections before answering 503.", &conf.position_wait_ms},
-    {"FOFAL_WS_MAX_QUEUE", FOFAL_SET_INT, "1000", 1, 1000000,
+    {"FOFAL_WS_MAX_QUEUE", FOFAL_SET_INT, "10000", 1, 1000000,
      "Unsent messages a WebSocket client may have before it is closed as a slow consumer (1013).", &conf.ws_max_queue},
     {"FOFAL_WS_MAX_CONNECTIONS", FOFAL_SET_INT, "10000", 1, 1000000, "WebSocket connections at most.",
      &conf.ws_max_connections},

@@ -53,8 +53,8 @@
 #define MAX_QUEUE_BYTES (1024 * 1024)
 #define MAX_PUSH_BYTES (256 * 1024)   /* larger stream entries are skipped */
 #define WS_SNDBUF (64 * 1024)      /* kernel send buffer of a stream socket (Linux doubles it) */
-#define INFLIGHT_MSGS 32
-#define INFLIGHT_BYTES (64 * 1024)
+#define INFLIGHT_MSGS 1024
+#define INFLIGHT_BYTES (512 * 1024)
 #define MAX_MODULES 16
 #define MAX_AGGREGATES 1000
 #define CLOSE_GRACE_MS 10000
