@@ -298,7 +298,13 @@ fail:
 
 static int connect_all(fofal_projector_t *p) {
   int rc = 0;
-  if (!p->pg && (rc = fofal_pg_connect(&p->pg, p->o.pg_dsn, p->errbuf, sizeof p->errbuf))) return rc;
+  if (!p->pg) {
+    if ((rc = fofal_pg_connect(&p->pg, p->o.pg_dsn, p->errbuf, sizeof p->errbuf))) return rc;
+    /* No fsync wait per batch. Safe for exactly-once: rows and positions commit together,
+     * so a PostgreSQL crash can only lose both, and the projector applies those events
+     * again from the older positions (Redis skips what it already has). */
+    if ((rc = fofal_pg_exec(p->pg, "SET synchronous_commit = off", p->errbuf, sizeof p->errbuf))) return rc;
+  }
   if (!p->redis && (rc = fofal_redis_connect(&p->redis, p->o.redis_addr, p->errbuf, sizeof p->errbuf))) return rc;
   return 0;
 }
