@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "fofal_api.h"
 
 const char *h_env(const char *name) {
@@ -286,6 +287,21 @@ int h_command_ok(int port, const char *token, const char *type, const char *idem
     }
     usleep(200 * 1000);
   }
+}
+
+void h_produce_command(fofal_kafka_t *k, const char *tenant, const char *id, const char *type, const char *agg,
+                       json_t *data) {
+  char err[256];
+  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = tenant, .actor = "u:tester/planner", .aggregate = agg,
+                     .expected_version = -1, .issued_us = fofal_now_us(), .data = data};
+  char *buf = fofal_command_encode(&cmd);
+  int rc;
+  while ((rc = fofal_kafka_produce(k, FOFAL_TOPIC_COMMANDS, -1, agg, strlen(agg), buf, strlen(buf), NULL, 0, NULL, NULL,
+                                   err, sizeof err)) == FOFAL_EUNAVAIL)
+    fofal_kafka_poll(k, 10);
+  cr_assert_eq(rc, 0, "%s", err);
+  free(buf);
+  json_decref(data);
 }
 
 json_t *h_read_topic(const char *topic) {

@@ -66,6 +66,11 @@ int h_command(int port, const char *token, const char *type, const char *idem_ke
 int h_command_ok(int port, const char *token, const char *type, const char *idem_key, const char *if_match,
                  const char *json_body, json_t **body_out);
 
+/* Produces a command straight to fofal.commands as the API would (actor u:tester/planner,
+ * any version); `data` is stolen. Waits while the producer's queue is full. */
+void h_produce_command(fofal_kafka_t *k, const char *tenant, const char *id, const char *type, const char *agg,
+                       json_t *data);
+
 /* Every committed record of `topic` (all partitions, from the start to the current end):
  * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON. */
 json_t *h_read_topic(const char *topic);

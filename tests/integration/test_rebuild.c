@@ -133,18 +133,9 @@ static fofal_kafka_t *producer(void) {
 
 static void produce_command(fofal_kafka_t *k, const char *tenant, const char *type, const char *agg, const char *tag,
                             json_t *data) {
-  char err[256], id[128];
+  char id[128];
   snprintf(id, sizeof id, "%s-%s-%s", tenant, tag, agg);
-  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = tenant, .actor = "u:tester/planner", .aggregate = agg,
-                     .expected_version = -1, .issued_us = fofal_now_us(), .data = data};
-  char *buf = fofal_command_encode(&cmd);
-  int rc;
-  while ((rc = fofal_kafka_produce(k, FOFAL_TOPIC_COMMANDS, -1, agg, strlen(agg), buf, strlen(buf), NULL, 0, NULL, NULL,
-                                   err, sizeof err)) == FOFAL_EUNAVAIL)
-    fofal_kafka_poll(k, 10);
-  cr_assert_eq(rc, 0, "%s", err);
-  free(buf);
-  json_decref(data);
+  h_produce_command(k, tenant, id, type, agg, data);
 }
 
 /* One order's life: created (1,000 pieces), released, started on a loom, then output

@@ -137,17 +137,7 @@ Test(write_path, concurrent_conflicts_have_one_winner, .timeout = 180) {
 /* Produces commands straight to fofal.commands, as the API would. */
 static void produce_command(fofal_kafka_t *k, const char *tenant, const char *id, const char *type, const char *agg,
                             json_t *data) {
-  char err[256];
-  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = tenant, .actor = "u:tester/planner", .aggregate = agg,
-                     .expected_version = -1, .issued_us = fofal_now_us(), .data = data};
-  char *buf = fofal_command_encode(&cmd);
-  int rc;
-  while ((rc = fofal_kafka_produce(k, FOFAL_TOPIC_COMMANDS, -1, agg, strlen(agg), buf, strlen(buf), NULL, 0, NULL, NULL,
-                                   err, sizeof err)) == FOFAL_EUNAVAIL)
-    fofal_kafka_poll(k, 10);
-  cr_assert_eq(rc, 0, "%s", err);
-  free(buf);
-  json_decref(data);
+  h_produce_command(k, tenant, id, type, agg, data);
 }
 
 static int64_t results_end(void) {
