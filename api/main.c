@@ -14,18 +14,12 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
 
 static fofal_api_conf_t conf;
 
@@ -171,30 +165,18 @@ static SSL_CTX *tls_context(const char *cert, const char *key, char *errbuf, siz
 int main(int argc, char **argv) {
   char err[512];
   int rc = 1;
+  int early = fofal_process_start("fofal-api", settings, NSET, argc, argv,
+                                  "Usage: fofal-api [--config FILE] [--option=value ...]\n\n"
+                                  "The FOFAL HTTP API: commands in, queries out (HTTP/1.1, h2c, TLS with ALPN h2).",
+                                  &conf.log_level);
+  if (early >= 0) return early;
   fofal_api_t *api = fofal_calloc(1, sizeof *api);
   the_api = api;
-  int lrc = fofal_settings_load(settings, NSET, argc, argv,
-                                "Usage: fofal-api [--config FILE] [--option=value ...]\n\n"
-                                "The FOFAL HTTP API: commands in, queries out (HTTP/1.1, h2c, TLS with ALPN h2).",
-                                err, sizeof err);
-  if (lrc == 1) {
-    free(api);
-    return 0;
-  }
-  if (lrc) {
-    fprintf(stderr, "fofal-api: %s\n", err);
-    free(api);
-    return 2;
-  }
   api->conf = conf;
-  fofal_log_init("fofal-api", conf.log_level);
   if (strlen(conf.jwt_secret) < 32) {
     LOG_ERROR("refusing to start: FOFAL_JWT_SECRET must be at least 32 characters");
     goto out;
   }
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
   if (fofal_topics_require(conf.brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;
@@ -240,7 +222,7 @@ int main(int argc, char **argv) {
   }
   LOG_INFO("listening on http://%s:%lld (HTTP/1.1, h2c)%s", conf.listen, conf.http_port,
            conf.https_port && *conf.tls_cert ? " and TLS (ALPN h2)" : "");
-  while (!stop_requested) h2o_evloop_run(api->ctx.loop, 100);
+  while (!fofal_stop) h2o_evloop_run(api->ctx.loop, 100);
   LOG_INFO("stopping");
   rc = 0;
 out:

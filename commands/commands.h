@@ -118,6 +118,8 @@ int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o
 /* Runs until *stop or a fatal error (FOFAL_EFENCED, FOFAL_ECONFIG). */
 int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen);
 void fofal_processor_stats(const fofal_processor_t *p, fofal_processor_stats_t *st);
+/* Logs the counters as one line (the periodic line, and the decider's last words). */
+void fofal_processor_log_stats(const fofal_processor_t *p);
 void fofal_processor_free(fofal_processor_t *p);
 
 /* The result record on fofal.commands.results: key "<tenant>/<command id>". */

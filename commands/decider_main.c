@@ -67,12 +67,7 @@ int main(int argc, char **argv) {
   }
   rc = 0;
 out:
-  if (p) {
-    fofal_processor_stats_t st;
-    fofal_processor_stats(p, &st);
-    LOG_INFO("stopped: %lld commands, %lld accepted, %lld rejected, %lld conflicts, %lld duplicates, %lld batches, %lld aborts",
-             st.commands, st.accepted, st.rejected, st.conflicts, st.duplicates, st.batches, st.aborts);
-  }
+  if (p) fofal_processor_log_stats(p);
   fofal_processor_free(p);
   fofal_registry_free(reg);
   fofal_settings_free(settings, NSET);

@@ -586,7 +586,7 @@ out:
   return rc;
 }
 
-static void log_stats(fofal_processor_t *p) {
+void fofal_processor_log_stats(const fofal_processor_t *p) {
   fofal_processor_stats_t st;
   fofal_processor_stats(p, &st);
   LOG_INFO("%lld commands (%lld accepted, %lld rejected, %lld conflicts, %lld duplicates) in %lld transactions, "
@@ -600,7 +600,7 @@ int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {
   int64_t next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;
   while (!*p->o.stop && !p->fatal) {
     if (p->o.stats_interval_s > 0 && fofal_mono_us() >= next_stats) {
-      log_stats(p);
+      fofal_processor_log_stats(p);
       next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;
     }
     fofal_kmsg_t m;

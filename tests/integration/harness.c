@@ -40,6 +40,25 @@ char *h_token(const char *tenant, const char *role) {
   return t;
 }
 
+/* In a forked child: dies with the test (a failed assertion ends the test's process),
+ * sends stderr — and stdout too unless `keep_stdout` — to `log`, then execs path with args
+ * (NULL-terminated, may be NULL). Never returns. */
+static void exec_child(const char *path, const char *log, int keep_stdout, const char *const *args) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    if (!keep_stdout) dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+  }
+  const char *argv[32] = {path};
+  int n = 1;
+  for (int i = 0; args && args[i] && n < 31; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  execv(path, (char *const *)argv);
+  _exit(127);
+}
+
 pid_t h_spawn(const char *rel, const char *logname, const char *const *args, const char *const *env) {
   char path[1024], log[1024];
   snprintf(path, sizeof path, "%s/%s", h_env("FOFAL_BUILD_DIR"), rel);
@@ -47,23 +66,10 @@ pid_t h_spawn(const char *rel, const char *logname, const char *const *args, con
   pid_t pid = fork();
   cr_assert(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) {
-    /* If the test dies (a failed assertion ends its process), so do its processes. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
     for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
     /* Processes under test keep ASan on but leak checks belong to the unit tests. */
     setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-    const char *argv[32] = {path};
-    int n = 1;
-    for (int i = 0; args && args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    execv(path, (char *const *)argv);
-    _exit(127);
+    exec_child(path, log, 0, args);
   }
   return pid;
 }
@@ -105,22 +111,10 @@ int h_run_cli(int timeout_s, char **out, const char *const *args) {
   pid_t pid = fork();
   cr_assert(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) {
-    /* If the test dies (a failed assertion ends its process), so do its processes. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 2);
-      close(fd);
-    }
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
-    const char *argv[32] = {path};
-    int n = 1;
-    for (int i = 0; args && args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    execv(path, (char *const *)argv);
-    _exit(127);
+    exec_child(path, log, 1, args);
   }
   close(fds[1]);
   fcntl(fds[0], F_SETFL, O_NONBLOCK);
