@@ -288,13 +288,12 @@ void h_produce_command(fofal_kafka_t *k, const char *tenant, const char *id, con
   char err[256];
   fofal_cmd_t cmd = {.id = id, .type = type, .tenant = tenant, .actor = "u:tester/planner", .aggregate = agg,
                      .expected_version = -1, .issued_us = fofal_now_us(), .data = data};
-  char *buf = fofal_command_encode(&cmd);
+  int nparts = fofal_kafka_partition_count(k, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err);
+  cr_assert_gt(nparts, 0, "%s", err);
   int rc;
-  while ((rc = fofal_kafka_produce(k, FOFAL_TOPIC_COMMANDS, -1, agg, strlen(agg), buf, strlen(buf), NULL, 0, NULL, NULL,
-                                   err, sizeof err)) == FOFAL_EUNAVAIL)
+  while ((rc = fofal_command_produce(k, &cmd, nparts, NULL, NULL, err, sizeof err)) == FOFAL_EUNAVAIL)
     fofal_kafka_poll(k, 10);
   cr_assert_eq(rc, 0, "%s", err);
-  free(buf);
   json_decref(data);
 }
 
