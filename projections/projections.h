@@ -138,7 +138,8 @@ long long fofal_projector_applied(const fofal_projector_t *p);
 
 /* For apply functions: run SQL against the batch's transaction (skipped when this event
  * was already applied to PostgreSQL), and queue a Redis command (skipped when already
- * applied to Redis). `%s` in sql is replaced by the target schema. */
+ * applied to Redis). Every `%s` in sql is replaced by the target schema (`%%` is a percent
+ * sign); at most 8 KiB once expanded. */
 int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params);
 void fofal_apply_redis(fofal_apply_ctx_t *ctx, int argc, const char *const *argv);
 

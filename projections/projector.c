@@ -52,8 +52,23 @@ long long fofal_projector_applied(const fofal_projector_t *p) { return p->applie
 
 int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params) {
   if (!ctx->pg) return 0;
-  char sql[2048];
-  snprintf(sql, sizeof sql, sql_fmt, ctx->pg_schema, ctx->pg_schema, ctx->pg_schema);
+  /* Every "%s" becomes the target schema ("%%" a percent sign), however many there are. */
+  char sql[8192];
+  size_t n = 0, sl = strlen(ctx->pg_schema);
+  for (const char *c = sql_fmt; *c; c++) {
+    if (c[0] == '%' && (c[1] == 's' || c[1] == '%')) {
+      const char *add = c[1] == 's' ? ctx->pg_schema : "%";
+      size_t al = c[1] == 's' ? sl : 1;
+      if (n + al >= sizeof sql) return fofal_err(ctx->errbuf, ctx->errlen, FOFAL_EINVAL, "projection SQL too long");
+      memcpy(sql + n, add, al);
+      n += al;
+      c++;
+    } else {
+      if (n + 1 >= sizeof sql) return fofal_err(ctx->errbuf, ctx->errlen, FOFAL_EINVAL, "projection SQL too long");
+      sql[n++] = *c;
+    }
+  }
+  sql[n] = '\0';
   return fofal_pg_execp(ctx->pg, sql, nparams, params, ctx->errbuf, ctx->errlen);
 }
 

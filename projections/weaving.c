@@ -1,0 +1,631 @@
+/*
+ * weaving.c — the weaving floor half of the "production" projection (production.c hands
+ * us every event type it does not name): articles, looms, warp beams, employees and their
+ * shifts, the shift model, labels and their prints, intervention requests, first-piece
+ * checks and each loom's machine history, into the tables of
+ * schemas/production/011_weaving.sql, and these Redis hot views:
+ *
+ *   <prefix><tenant>:loomstate:<loom>        hash: weave, hall, article, first_piece, ground_beam, pile_beam
+ *   <prefix><tenant>:beam:<beam>             hash: kind, status, loom, position, length_m, meters_left
+ *   <prefix><tenant>:intervention:<id>       hash: status, loom, cause, mechanic
+ *   <prefix><tenant>:interventions:open      sorted set: open requests by request time (ms)
+ *   <prefix><tenant>:label:<id>              hash: order_id, loom, weaver, shift, quantity, location, prints
+ *   fofal:push                               one entry per applied event (mechanics' phones)
+ *
+ * Determinism. Every value comes from the event (times from its envelope or its data),
+ * never from the clock. Rows that read other aggregates' rows (a beam's run-out forecast
+ * needs its loom's speed and set-up article) are consistent between a live run and a
+ * rebuild because all events of a tenant are in one partition, applied in log order by
+ * both; the forecast is recomputed by every event that changes one of its inputs.
+ *
+ * Run-out forecast (GLOSSARY.md): production m/h = nominal ppm × 60 × efficiency ÷
+ * (picks/cm × 100), efficiency 0.85 until better known (looms.efficiency); warp use per
+ * hour = production m/h × (1 + take-up); hours to run out = meters left ÷ warp use per
+ * hour, counted from the last consumption (or the mount), stored as runout_at.
+ *
+ * Redis commands depend on the event alone: when PostgreSQL already has an event and
+ * Redis does not, the same commands are queued (see fofal_apply_ctx_t).
+ */
+#include "weaving.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
+
+/* A number of the event as SQL text into buf, or NULL when absent. */
+static const char *num(const json_t *data, const char *key, char buf[40]) {
+  const json_t *v = json_object_get(data, key);
+  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
+  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
+  else return NULL;
+  return buf;
+}
+
+/* A JSON member as compact text (new, caller frees), or NULL when absent. */
+static char *jtext(const json_t *data, const char *key) {
+  const json_t *v = json_object_get(data, key);
+  return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
+
+typedef struct {
+  char seq[24], at[32];
+} meta_t;
+
+static void meta(const fofal_event_t *ev, meta_t *m) {
+  snprintf(m->seq, sizeof m->seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, m->at);
+}
+
+static void view_key(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *kind, const char *id, char *key,
+                     size_t keylen) {
+  snprintf(key, keylen, "%s%s:%s:%s", ctx->redis_prefix, ev->tenant, kind, id);
+}
+
+/* HSET <kind>:<id> with n field/value pairs (a NULL value is written as ""). */
+static void hset(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *kind, const char *id, int npairs,
+                 const char *const *pairs) {
+  char key[320];
+  const char *argv[2 + 2 * 8];
+  view_key(ctx, ev, kind, id, key, sizeof key);
+  argv[0] = "HSET";
+  argv[1] = key;
+  for (int i = 0; i < 2 * npairs && i < 16; i++) argv[2 + i] = pairs[i] ? pairs[i] : "";
+  fofal_apply_redis(ctx, 2 + 2 * npairs, argv);
+}
+
+/* One row of the loom's machine history: the event's data as it was written. */
+static int history(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *loom, const char *kind, const char *ref) {
+  meta_t m;
+  meta(ev, &m);
+  char *detail = json_dumps(ev->data, JSON_COMPACT | JSON_SORT_KEYS);
+  const char *params[] = {ev->tenant, ev->id, loom, m.at, kind, ref, detail};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.loom_history (tenant, event_id, loom, at, kind, ref, detail) "
+                           "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+                           7, params);
+  free(detail);
+  return rc;
+}
+
+/* Recomputes the run-out forecast of the mounted beams selected by beam, loom or the
+ * article their loom is set up for (NULL: not that criterion). */
+static int forecast(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *beam, const char *loom,
+                    const char *article) {
+  const char *params[] = {ev->tenant, beam, loom, article};
+  return fofal_apply_sql(
+      ctx,
+      "UPDATE %s.beams b SET warp_m_per_h = f.w, "
+      "hours_to_runout = CASE WHEN f.w > 0 THEN round(b.meters_left / f.w, 3) END, "
+      "runout_at = CASE WHEN f.w > 0 THEN b.runout_from + interval '1 second' * round(b.meters_left / f.w * 3600)::float8 END "
+      "FROM (SELECT bb.tenant, bb.beam, (SELECT round(l.nominal_ppm * 60 * l.efficiency / (a.picks_per_cm * 100) * "
+      "(1 + bb.take_up_pct / 100), 4) FROM %s.looms l JOIN %s.articles a ON a.tenant = l.tenant AND a.article = l.article "
+      "WHERE l.tenant = bb.tenant AND l.loom = bb.loom AND a.picks_per_cm > 0 AND l.nominal_ppm > 0) AS w "
+      "FROM %s.beams bb WHERE bb.tenant = $1 AND bb.status = 'mounted' AND ($2::text IS NULL OR bb.beam = $2) "
+      "AND ($3::text IS NULL OR bb.loom = $3) AND ($4::text IS NULL OR bb.loom IN (SELECT l2.loom FROM %s.looms l2 "
+      "WHERE l2.tenant = $1 AND l2.article = $4))) f "
+      "WHERE b.tenant = f.tenant AND b.beam = f.beam",
+      4, params);
+}
+
+/* -------------------------------------------------------------- articles */
+
+static int article_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const json_t *d = ev->data;
+  char b1[40], b2[40], b3[40], b4[40], b5[40], b6[40], b7[40];
+  const char *params[] = {ev->tenant, str(d, "article"), str(d, "name"), str(d, "weave"), num(d, "width_cm", b1),
+                          num(d, "length_cm", b2), num(d, "gsm", b3), num(d, "picks_per_cm", b4), str(d, "warp_yarn"),
+                          str(d, "weft_yarn"), str(d, "pile_yarn"), num(d, "warp_g_per_piece", b5),
+                          num(d, "weft_g_per_piece", b6), num(d, "pile_g_per_piece", b7), m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.articles (tenant, article, name, weave, width_cm, length_cm, gsm, picks_per_cm, "
+                           "warp_yarn, weft_yarn, pile_yarn, warp_g_per_piece, weft_g_per_piece, pile_g_per_piece, version, "
+                           "defined_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                           "$15, $16, $16)",
+                           16, params);
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* Only the changed fields are in the event: the others keep their values. */
+static int article_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const json_t *d = ev->data;
+  char b1[40], b2[40], b3[40], b4[40], b5[40], b6[40], b7[40];
+  const char *params[] = {ev->tenant, str(d, "article"), str(d, "name"), str(d, "weave"), num(d, "width_cm", b1),
+                          num(d, "length_cm", b2), num(d, "gsm", b3), num(d, "picks_per_cm", b4), str(d, "warp_yarn"),
+                          str(d, "weft_yarn"), str(d, "pile_yarn"), num(d, "warp_g_per_piece", b5),
+                          num(d, "weft_g_per_piece", b6), num(d, "pile_g_per_piece", b7), m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.articles SET name = coalesce($3, name), weave = coalesce($4, weave), width_cm = "
+                           "coalesce($5::numeric, width_cm), length_cm = coalesce($6::numeric, length_cm), gsm = "
+                           "coalesce($7::numeric, gsm), picks_per_cm = coalesce($8::numeric, picks_per_cm), warp_yarn = "
+                           "coalesce($9, warp_yarn), weft_yarn = coalesce($10, weft_yarn), pile_yarn = coalesce($11, "
+                           "pile_yarn), warp_g_per_piece = coalesce($12::numeric, warp_g_per_piece), weft_g_per_piece = "
+                           "coalesce($13::numeric, weft_g_per_piece), pile_g_per_piece = coalesce($14::numeric, "
+                           "pile_g_per_piece), version = $15, updated_at = $16 WHERE tenant = $1 AND article = $2",
+                           16, params);
+  if (!rc && json_object_get(d, "picks_per_cm")) rc = forecast(ctx, ev, NULL, NULL, str(d, "article"));
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- looms */
+
+static int loom_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const json_t *d = ev->data;
+  char b1[40], b2[40];
+  const char *params[] = {ev->tenant, str(d, "loom"), str(d, "hall"), str(d, "type"), num(d, "width_cm", b1),
+                          num(d, "nominal_ppm", b2), str(d, "weave") ? str(d, "weave") : "flat", m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.looms (tenant, loom, hall, type, width_cm, nominal_ppm, weave, version, "
+                           "registered_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                           9, params);
+  if (rc) return rc;
+  const char *f[] = {"weave", params[6], "hall", str(d, "hall"), "first_piece", "not_required"};
+  hset(ctx, ev, "loomstate", str(d, "loom"), 3, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int loom_set_up(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *loom = str(ev->data, "loom"), *article = str(ev->data, "article");
+  const char *params[] = {ev->tenant, loom, article, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.looms SET article = $3, set_up_at = $5, first_piece = 'due', first_piece_at = NULL, "
+                           "version = $4, updated_at = $5 WHERE tenant = $1 AND loom = $2",
+                           5, params);
+  if (!rc) rc = history(ctx, ev, loom, "set_up", article);
+  if (!rc) rc = forecast(ctx, ev, NULL, loom, NULL);
+  if (rc) return rc;
+  const char *f[] = {"article", article, "first_piece", "due"};
+  hset(ctx, ev, "loomstate", loom, 2, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int loom_beam_mounted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *loom = str(ev->data, "loom"), *beam = str(ev->data, "beam");
+  int pile = str(ev->data, "position") && !strcmp(str(ev->data, "position"), "pile");
+  const char *params[] = {ev->tenant, loom, beam, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           pile ? "UPDATE %s.looms SET pile_beam = $3, first_piece = 'due', first_piece_at = NULL, "
+                                  "version = $4, updated_at = $5 WHERE tenant = $1 AND loom = $2"
+                                : "UPDATE %s.looms SET ground_beam = $3, first_piece = 'due', first_piece_at = NULL, "
+                                  "version = $4, updated_at = $5 WHERE tenant = $1 AND loom = $2",
+                           5, params);
+  if (!rc) rc = history(ctx, ev, loom, "beam_mounted", beam);
+  if (rc) return rc;
+  const char *f[] = {pile ? "pile_beam" : "ground_beam", beam, "first_piece", "due"};
+  hset(ctx, ev, "loomstate", loom, 2, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int loom_beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *loom = str(ev->data, "loom"), *beam = str(ev->data, "beam");
+  int pile = str(ev->data, "position") && !strcmp(str(ev->data, "position"), "pile");
+  const char *params[] = {ev->tenant, loom, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           pile ? "UPDATE %s.looms SET pile_beam = NULL, version = $3, updated_at = $4 "
+                                  "WHERE tenant = $1 AND loom = $2"
+                                : "UPDATE %s.looms SET ground_beam = NULL, version = $3, updated_at = $4 "
+                                  "WHERE tenant = $1 AND loom = $2",
+                           4, params);
+  if (!rc) rc = history(ctx, ev, loom, "beam_doffed", beam);
+  if (rc) return rc;
+  char key[320];
+  view_key(ctx, ev, "loomstate", loom, key, sizeof key);
+  const char *argv[] = {"HDEL", key, pile ? "pile_beam" : "ground_beam"};
+  fofal_apply_redis(ctx, 3, argv);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int loom_order_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *loom = str(ev->data, "loom"), *order = str(ev->data, "order_id");
+  const char *params[] = {ev->tenant, loom, order, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.looms SET current_order = $3::uuid, order_since = $5, version = $4, updated_at = $5 "
+                           "WHERE tenant = $1 AND loom = $2",
+                           5, params);
+  if (!rc) rc = history(ctx, ev, loom, "order_started", order);
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int first_piece_checked(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const json_t *d = ev->data;
+  const char *loom = str(d, "loom"), *result = str(d, "result");
+  const char *status = result && !strcmp(result, "pass") ? "passed" : "failed";
+  const char *p1[] = {ev->tenant, loom, status, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.looms SET first_piece = $3, first_piece_at = $5, version = $4, updated_at = $5 "
+                           "WHERE tenant = $1 AND loom = $2",
+                           5, p1);
+  if (rc) return rc;
+  const char *p2[] = {ev->tenant, ev->id, loom, result, str(d, "article"), str(d, "inspector"), str(d, "checked_by"),
+                      str(d, "notes"), m.at};
+  rc = fofal_apply_sql(ctx,
+                       "INSERT INTO %s.first_piece_checks (tenant, event_id, loom, result, article, inspector, checked_by, "
+                       "notes, checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                       9, p2);
+  if (!rc) rc = history(ctx, ev, loom, "first_piece_checked", result);
+  if (rc) return rc;
+  const char *f[] = {"first_piece", status};
+  hset(ctx, ev, "loomstate", loom, 1, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- beams */
+
+static int beam_warped(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const json_t *d = ev->data;
+  char b1[40], b2[40], b3[40];
+  char *lots = jtext(d, "yarn_lots");
+  const char *length = num(d, "length_m", b2) ? b2 : "0";
+  const char *params[] = {ev->tenant, str(d, "beam"), str(d, "kind") ? str(d, "kind") : "ground", str(d, "article"), lots,
+                          num(d, "ends", b1), length, num(d, "take_up_pct", b3) ? b3 : "0", m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.beams (tenant, beam, kind, article, yarn_lots, ends, length_m, take_up_pct, "
+                           "status, meters_left, version, warped_at, updated_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, "
+                           "$7, $8, 'warped', $7, $9, $10, $10)",
+                           10, params);
+  free(lots);
+  if (rc) return rc;
+  const char *f[] = {"kind", params[2], "status", "warped", "length_m", length, "meters_left", length};
+  hset(ctx, ev, "beam", str(d, "beam"), 4, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* sized and drawn in (or knotted): a status, and what the step says. */
+static int beam_step(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *status, const char *sql) {
+  meta_t m;
+  meta(ev, &m);
+  const char *extra = !strcmp(status, "sized") ? str(ev->data, "recipe") : str(ev->data, "method");
+  const char *params[] = {ev->tenant, str(ev->data, "beam"), status, extra, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx, sql, 6, params);
+  if (rc) return rc;
+  const char *f[] = {"status", status};
+  hset(ctx, ev, "beam", str(ev->data, "beam"), 1, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int beam_sized(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  return beam_step(ctx, ev, "sized",
+                   "UPDATE %s.beams SET status = $3, recipe = $4, version = $5, updated_at = $6 "
+                   "WHERE tenant = $1 AND beam = $2");
+}
+
+static int beam_drawn_in(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  return beam_step(ctx, ev, "ready",
+                   "UPDATE %s.beams SET status = $3, method = $4, version = $5, updated_at = $6 "
+                   "WHERE tenant = $1 AND beam = $2");
+}
+
+static int beam_mounted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *beam = str(ev->data, "beam"), *loom = str(ev->data, "loom"), *pos = str(ev->data, "position");
+  const char *params[] = {ev->tenant, beam, loom, pos, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.beams SET status = 'mounted', loom = $3, position = $4, mounted_at = $6, "
+                           "doffed_at = NULL, doff_reason = NULL, runout_from = $6, version = $5, updated_at = $6 "
+                           "WHERE tenant = $1 AND beam = $2",
+                           6, params);
+  if (!rc) rc = forecast(ctx, ev, beam, NULL, NULL);
+  if (rc) return rc;
+  const char *f[] = {"status", "mounted", "loom", loom, "position", pos};
+  hset(ctx, ev, "beam", beam, 3, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int beam_consumed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  char b1[40], b2[40];
+  const char *beam = str(ev->data, "beam");
+  const char *left = num(ev->data, "meters_left", b2);
+  const char *params[] = {ev->tenant, beam, num(ev->data, "meters", b1), left, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.beams SET meters_left = $4, consumed_m = consumed_m + $3, runout_from = $6, "
+                           "version = $5, updated_at = $6 WHERE tenant = $1 AND beam = $2",
+                           6, params);
+  if (!rc) rc = forecast(ctx, ev, beam, NULL, NULL);
+  if (rc) return rc;
+  const char *f[] = {"meters_left", left};
+  hset(ctx, ev, "beam", beam, 1, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  char b1[40];
+  const char *beam = str(ev->data, "beam"), *status = str(ev->data, "status");
+  const char *left = num(ev->data, "meters_left", b1);
+  const char *params[] = {ev->tenant, beam, status, left, str(ev->data, "reason"), m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.beams SET status = $3, meters_left = coalesce($4::numeric, meters_left), loom = NULL, "
+                           "position = NULL, doffed_at = $7, doff_reason = $5, warp_m_per_h = NULL, hours_to_runout = NULL, "
+                           "runout_from = NULL, runout_at = NULL, version = $6, updated_at = $7 "
+                           "WHERE tenant = $1 AND beam = $2",
+                           7, params);
+  if (rc) return rc;
+  const char *f[] = {"status", status, "loom", "", "position", "", "meters_left", left};
+  hset(ctx, ev, "beam", beam, left ? 4 : 3, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* ------------------------------------------------- employees and shifts */
+
+static int employee_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(ev->data, "name"), str(ev->data, "job"), m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.employees (tenant, badge, name, job, version, registered_at) "
+                           "VALUES ($1, $2, $3, $4, $5, $6)",
+                           6, params);
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int shift_assigned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  char *looms = jtext(ev->data, "looms");
+  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(ev->data, "shift"), str(ev->data, "starts_at"),
+                          str(ev->data, "ends_at"), looms ? looms : "[]", m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.shift_assignments (tenant, badge, shift, starts_at, ends_at, looms, assigned_at) "
+                           "VALUES ($1, $2, $3, $4, $5, ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7)",
+                           7, params);
+  free(looms);
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* The model may be defined again: the last definition holds. */
+static int shift_model_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  char b1[40];
+  char *shifts = jtext(ev->data, "shifts"), *days = jtext(ev->data, "working_days");
+  const char *params[] = {ev->tenant, str(ev->data, "model") ? str(ev->data, "model") : "default",
+                          num(ev->data, "utc_offset_min", b1) ? b1 : "0", shifts ? shifts : "[]", days, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.shift_models (tenant, model, utc_offset_min, shifts, working_days, version, "
+                           "defined_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (tenant, model) DO "
+                           "UPDATE SET utc_offset_min = EXCLUDED.utc_offset_min, shifts = EXCLUDED.shifts, working_days = "
+                           "EXCLUDED.working_days, version = EXCLUDED.version, defined_at = EXCLUDED.defined_at",
+                           7, params);
+  free(shifts);
+  free(days);
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- labels */
+
+static int label_issued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const json_t *d = ev->data;
+  char b1[40], b2[40], b3[40];
+  const char *id = str(d, "label_id") ? str(d, "label_id") : ev->subject;
+  const char *prints = num(d, "prints", b3) ? b3 : "1";
+  const char *params[] = {ev->tenant, id, str(d, "order_id"), str(d, "article"), str(d, "loom"), str(d, "weaver"),
+                          str(d, "shift"), num(d, "quantity", b1), num(d, "length_m", b2), str(d, "woven_at"),
+                          str(d, "location") ? str(d, "location") : "loom", prints, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.labels (tenant, label_id, order_id, article, loom, weaver, shift, quantity, "
+                           "length_m, woven_at, location, prints, version, issued_at, last_printed_at) VALUES ($1, $2, $3, "
+                           "$4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, $14::timestamptz), $11, $12, $13, $14, $14)",
+                           14, params);
+  if (rc) return rc;
+  const char *p2[] = {ev->tenant, id, ev->actor, m.at};
+  rc = fofal_apply_sql(ctx,
+                       "INSERT INTO %s.label_prints (tenant, label_id, print_no, reason, actor, printed_at) "
+                       "VALUES ($1, $2, 1, 'issued', $3, $4)",
+                       4, p2);
+  if (rc) return rc;
+  const char *f[] = {"order_id", params[2], "loom", params[4], "weaver", params[5], "shift", params[6],
+                     "quantity", params[7], "location", params[10], "prints", prints};
+  hset(ctx, ev, "label", id, 7, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int label_reprinted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  char b1[40];
+  const char *id = str(ev->data, "label_id") ? str(ev->data, "label_id") : ev->subject;
+  const char *no = num(ev->data, "print_no", b1);
+  const char *p1[] = {ev->tenant, id, no, str(ev->data, "reason"), str(ev->data, "printer"), ev->actor, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.label_prints (tenant, label_id, print_no, reason, printer, actor, printed_at) "
+                           "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                           7, p1);
+  if (rc) return rc;
+  const char *p2[] = {ev->tenant, id, no, m.seq, m.at};
+  rc = fofal_apply_sql(ctx,
+                       "UPDATE %s.labels SET prints = greatest(prints, $3::int), last_printed_at = $5, version = $4 "
+                       "WHERE tenant = $1 AND label_id = $2",
+                       5, p2);
+  if (rc) return rc;
+  const char *f[] = {"prints", no};
+  hset(ctx, ev, "label", id, 1, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* --------------------------------------------------------- interventions */
+
+static void open_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *op, const char *id, const char *score) {
+  char key[320];
+  snprintf(key, sizeof key, "%s%s:interventions:open", ctx->redis_prefix, ev->tenant);
+  if (score) {
+    const char *argv[] = {op, key, score, id};
+    fofal_apply_redis(ctx, 4, argv);
+  } else {
+    const char *argv[] = {op, key, id};
+    fofal_apply_redis(ctx, 3, argv);
+  }
+}
+
+static int intervention_requested(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const json_t *d = ev->data;
+  const char *id = str(d, "intervention_id") ? str(d, "intervention_id") : ev->subject;
+  const char *requested = str(d, "requested_at") ? str(d, "requested_at") : m.at;
+  const char *params[] = {ev->tenant, id, str(d, "loom"), str(d, "cause"), str(d, "note"), str(d, "source"),
+                          str(d, "requested_by"), requested, m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.interventions (tenant, intervention_id, loom, status, cause, note, source, "
+                           "requested_by, requested_at, version, updated_at) VALUES ($1, $2, $3, 'requested', $4, $5, $6, "
+                           "$7, $8, $9, $10)",
+                           10, params);
+  if (!rc) rc = history(ctx, ev, str(d, "loom"), "intervention_requested", id);
+  if (rc) return rc;
+  int64_t us = ev->time_us;
+  if (str(d, "requested_at")) fofal_time_parse(str(d, "requested_at"), &us);
+  char score[24];
+  snprintf(score, sizeof score, "%lld", (long long)(us / 1000));
+  open_set(ctx, ev, "ZADD", id, score);
+  const char *f[] = {"status", "requested", "loom", str(d, "loom"), "cause", str(d, "cause"), "requested_at", requested};
+  hset(ctx, ev, "intervention", id, 4, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* accepted, started, finished, cancelled: the row (sql with the step's parameters, which
+ * start with tenant, id, version, time), the machine history, the views, the push. */
+static int intervention_step(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *status, const char *sql,
+                             int nparams, const char *const *params) {
+  const json_t *d = ev->data;
+  const char *id = params[1];
+  int rc = fofal_apply_sql(ctx, sql, nparams, params);
+  if (!rc) {
+    char kind[48];
+    snprintf(kind, sizeof kind, "intervention_%s", status);
+    rc = history(ctx, ev, str(d, "loom"), kind, id);
+  }
+  if (rc) return rc;
+  if (!strcmp(status, "finished") || !strcmp(status, "cancelled")) open_set(ctx, ev, "ZREM", id, NULL);
+  const char *f[] = {"status", status, "mechanic", str(d, "mechanic")};
+  hset(ctx, ev, "intervention", id, str(d, "mechanic") ? 2 : 1, f);
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static const char *intervention_id(const fofal_event_t *ev) {
+  return str(ev->data, "intervention_id") ? str(ev->data, "intervention_id") : ev->subject;
+}
+
+static int intervention_accepted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic")};
+  return intervention_step(ctx, ev, "accepted",
+                           "UPDATE %s.interventions SET status = 'accepted', mechanic = $5, accepted_at = $4, version = $3, "
+                           "updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
+                           5, params);
+}
+
+static int intervention_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic")};
+  return intervention_step(ctx, ev, "started",
+                           "UPDATE %s.interventions SET status = 'started', mechanic = coalesce($5, mechanic), started_at = "
+                           "$4, version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
+                           5, params);
+}
+
+static int intervention_finished(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  char b1[40];
+  char *parts = jtext(ev->data, "parts");
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic"), str(ev->data, "cause"),
+                          parts, num(ev->data, "duration_min", b1), str(ev->data, "notes")};
+  int rc = intervention_step(ctx, ev, "finished",
+                             "UPDATE %s.interventions SET status = 'finished', mechanic = coalesce($5, mechanic), "
+                             "finished_at = $4, finish_cause = $6, parts = $7::jsonb, duration_min = $8::int, notes = $9, "
+                             "version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
+                             9, params);
+  free(parts);
+  return rc;
+}
+
+static int intervention_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "reason")};
+  return intervention_step(ctx, ev, "cancelled",
+                           "UPDATE %s.interventions SET status = 'cancelled', cancelled_at = $4, cancel_reason = $5, "
+                           "version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
+                           5, params);
+}
+
+/* Every event type of schemas/production/events that production.c does not name. */
+const fofal_apply_t fofal__weaving_applies[] = {
+    {"fofal.production.article_defined.v1", article_defined},
+    {"fofal.production.article_updated.v1", article_updated},
+    {"fofal.production.loom_registered.v1", loom_registered},
+    {"fofal.production.loom_set_up.v1", loom_set_up},
+    {"fofal.production.loom_beam_mounted.v1", loom_beam_mounted},
+    {"fofal.production.loom_beam_doffed.v1", loom_beam_doffed},
+    {"fofal.production.loom_order_started.v1", loom_order_started},
+    {"fofal.production.first_piece_checked.v1", first_piece_checked},
+    {"fofal.production.beam_warped.v1", beam_warped},
+    {"fofal.production.beam_sized.v1", beam_sized},
+    {"fofal.production.beam_drawn_in.v1", beam_drawn_in},
+    {"fofal.production.beam_mounted.v1", beam_mounted},
+    {"fofal.production.beam_consumed.v1", beam_consumed},
+    {"fofal.production.beam_doffed.v1", beam_doffed},
+    {"fofal.production.employee_registered.v1", employee_registered},
+    {"fofal.production.shift_assigned.v1", shift_assigned},
+    {"fofal.production.shift_model_defined.v1", shift_model_defined},
+    {"fofal.production.label_issued.v1", label_issued},
+    {"fofal.production.label_reprinted.v1", label_reprinted},
+    {"fofal.production.intervention_requested.v1", intervention_requested},
+    {"fofal.production.intervention_accepted.v1", intervention_accepted},
+    {"fofal.production.intervention_started.v1", intervention_started},
+    {"fofal.production.intervention_finished.v1", intervention_finished},
+    {"fofal.production.intervention_cancelled.v1", intervention_cancelled},
+};
+const int fofal__weaving_napplies = sizeof fofal__weaving_applies / sizeof fofal__weaving_applies[0];
