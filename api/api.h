@@ -180,6 +180,43 @@ void fofal__reads_stop(fofal_api_t *api);
 int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
 
+/* ------------------------------------------------------- weaving_api.c
+ * The weaving floor's reads below /api/v1/production/ (articles, looms, beams, employees,
+ * interventions, labels, and the weaver, mechanic and planner views). production_api.c
+ * routes them and runs them with its machinery (auth, ?position=, worker jobs); this file
+ * says which paths are its own, who may read them, what their parameters are and how
+ * they are answered. Everything a worker needs is copied into fofal__wparams_t. */
+typedef struct {
+  int route;                 /* weaving_api.c's route number */
+  char subject[128];         /* the caller's subject (views default to it) */
+  char role[32];
+  char key[80];              /* the code or id of the path */
+  char status[16], loom[72], badge[72];
+  int limit, has_after, within_hours;
+  char after[96], after2[48];/* decoded cursor */
+} fofal__wparams_t;
+
+/* The result of a read job: status (200, or a problem's status with code and detail), the
+ * body (new) and an ETag version (-1: none). */
+typedef struct {
+  int status;
+  const char *code;
+  char detail[256];
+  json_t *body;
+  int64_t etag;
+} fofal__read_result_t;
+
+/* Loop thread. 1 when path is one of our routes (w->route and w->key are set), else 0. */
+int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w);
+/* Loop thread, after authentication: the caller's role may read the route (else 403) and
+ * the parameters are valid (else 400 or 404). 0 when the read may go on; otherwise the
+ * problem was sent and it returns -1. */
+int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__wparams_t *w);
+/* Worker thread: runs the read for `tenant` into *res. */
+void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res);
+/* Adds the routes to the OpenAPI document (paths and component schemas). */
+void fofal__weaving_openapi(json_t *paths, json_t *schemas);
+
 /* ------------------------------------------------------------- stream.c */
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__stream_stop(fofal_api_t *api);
@@ -187,6 +224,11 @@ int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream
 
 /* ----------------------------------------------------------- openapi.c */
 char *fofal__openapi_build(const fofal_registry_t *reg);
+/* The OpenAPI operation of a read (GET) under `tag`: `params` stolen (the position
+ * parameter is added), 200 with the schema at `ok_ref`, and the problems every read may
+ * answer; `roles` (may be NULL: any authenticated caller) adds the 403 and says who reads. */
+json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
+                               const char *ok_ref, const char *roles);
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req);
 

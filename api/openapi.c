@@ -9,6 +9,7 @@
  */
 #include "api.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static json_t *problem_ref(const char *desc) {
@@ -60,6 +61,19 @@ static json_t *read_op(const char *tag, const char *op_id, const char *summary, 
                    "description", desc, "parameters", params, "responses", resp);
 }
 
+json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
+                               const char *ok_ref, const char *roles) {
+  json_t *op = read_op(tag, op_id, summary, desc, params, ok_ref, 0, 0);
+  if (roles) {
+    char d[512];
+    snprintf(d, sizeof d, "The caller's role is not one of: %s (code forbidden).", roles);
+    json_t *get = json_object_get(op, "get");
+    json_object_set_new(json_object_get(get, "responses"), "403", problem_ref(d));
+    json_object_set_new(get, "x-fofal-roles", json_string(roles));
+  }
+  return op;
+}
+
 static json_t *obj_schema(const char *desc, json_t *props /* stolen */) {
   return json_pack("{s:s,s:s,s:o}", "type", "object", "description", desc, "properties", props);
 }
@@ -75,8 +89,8 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
       " With ?position= (from a command's 201), the read first waits (bounded) until the projection has applied "
       "that position: read your writes.";
   char desc[1024];
-  json_t *status = json_pack("{s:s,s:[s,s,s,s,s]}", "type", "string", "enum", "created", "released", "started",
-                             "completed", "cancelled");
+  json_t *status = json_pack("{s:s,s:[s,s,s,s,s,s,s]}", "type", "string", "enum", "created", "released", "started",
+                             "paused", "completed", "closed", "cancelled");
   json_t *code = json_pack("{s:s,s:i,s:s}", "type", "string", "maxLength", 64, "pattern", "^[A-Za-z0-9][A-Za-z0-9._/-]*$");
   snprintf(desc, sizeof desc, "Keyset pagination by order id: pages never repeat or skip an order.%s", ryw);
   json_object_set_new(paths, "/api/v1/production/orders",
@@ -148,6 +162,7 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
       problem_ref("Not a WebSocket handshake (websocket_required) or a malformed since."), "401",
       problem_ref("No valid access token."), "503", problem_ref("The connection limit is reached."));
   json_object_set_new(paths, "/api/v1/stream", stream);
+  fofal__weaving_openapi(paths, schemas);
 
   json_object_set_new(params, "Position",
                       json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s}}", "name", "position", "in", "query", "required", 0,

@@ -6,6 +6,8 @@
  *   GET /api/v1/production/orders/{id}/declarations?limit=&cursor=
  *   GET /api/v1/production/looms/{loom}/current-order     (Redis hot view)
  *   GET /api/v1/production/shifts/{shift}/output          (Redis hot view)
+ *   GET /api/v1/production/{articles,looms,beams,employees,interventions,labels,views}/…
+ *                                                         (weaving_api.c: roles, parameters, SQL)
  *   GET /api/v1/audit/{module}/{id}/events?limit=&cursor= (auditor, manager, admin)
  *   GET /api/v1/audit/{module}/{id}?as_of=<RFC 3339>      (auditor, manager, admin)
  *
@@ -53,7 +55,7 @@
 /* "2026-11-24T08:15:02.123456Z" from a timestamptz column. */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-typedef enum { R_ORDERS, R_ORDER, R_DECLARATIONS, R_LOOM, R_SHIFT, R_AUDIT_EVENTS, R_AUDIT_STATE } route_t;
+typedef enum { R_ORDERS, R_ORDER, R_DECLARATIONS, R_LOOM, R_SHIFT, R_AUDIT_EVENTS, R_AUDIT_STATE, R_WEAVING } route_t;
 
 /* What a worker needs, copied: the request may go away while the job runs. */
 typedef struct {
@@ -68,6 +70,7 @@ typedef struct {
   char after[96];     /* decoded cursor: order id, declared_at, or seq */
   char after2[40];    /* declarations: label id */
   char as_of[32];     /* normalised RFC 3339; "" = now */
+  fofal__wparams_t w; /* R_WEAVING: weaving_api.c's read */
 } params_t;
 
 typedef struct {
@@ -501,9 +504,20 @@ static void run_shift(fofal_worker_t *w, data_job_t *job) {
   job->body = json_pack("{s:s,s:I,s:o}", "shift", p->key, "total", (json_int_t)total, "looms", looms);
 }
 
+static void run_weaving(fofal_worker_t *w, data_job_t *job) {
+  fofal__read_result_t res = {.etag = -1};
+  fofal__weaving_run(w, job->p.tenant, &job->p.w, &res);
+  job->status = res.status;
+  job->code = res.code;
+  snprintf(job->detail, sizeof job->detail, "%s", res.detail);
+  job->body = res.body;
+  job->etag = res.etag;
+}
+
 static void run_data(fofal_worker_t *w, fofal_job_t *super) {
   data_job_t *job = (data_job_t *)super;
   switch (job->p.route) {
+  case R_WEAVING: run_weaving(w, job); break;
   case R_ORDERS: run_orders(w, job); break;
   case R_ORDER: run_order(w, job); break;
   case R_DECLARATIONS: run_declarations(w, job); break;
@@ -796,12 +810,14 @@ static const char *param(h2o_req_t *req, const char *name) {
 }
 
 static int parse_orders_query(h2o_req_t *req, params_t *p, perr_t *e) {
-  static const char *const statuses[] = {"created", "released", "started", "completed", "cancelled"};
+  static const char *const statuses[] = {"created", "released", "started", "paused", "completed", "closed", "cancelled"};
   const char *s = param(req, "status");
   if (s) {
     int ok = 0;
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) ok |= !strcmp(s, statuses[i]);
-    if (!ok) return bad(e, 400, "invalid_parameter", "status must be created, released, started, completed or cancelled (got \"%.40s\")", s);
+    if (!ok)
+      return bad(e, 400, "invalid_parameter",
+                 "status must be created, released, started, paused, completed, closed or cancelled (got \"%.40s\")", s);
     snprintf(p->status, sizeof p->status, "%s", s);
   }
   if ((s = param(req, "loom"))) {
@@ -938,12 +954,14 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
       route = R_SHIFT;
     }
   }
+  if (route < 0 && fofal__weaving_match(path, len, &p.w)) route = R_WEAVING;
   if (route < 0) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
     return 0;
   }
   if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
   p.route = (route_t)route;
+  if (route == R_WEAVING) return fofal__weaving_prepare(req, &who, &p.w) ? 0 : serve(api, req, &who, &p, 0);
   if ((route == R_ORDER || route == R_DECLARATIONS) && !fofal_uuid_valid(p.id)) {
     fofal__send_problem(req, 404, "not_found", "no such production order", NULL);
     return 0;
