@@ -340,17 +340,18 @@ static int employee_assign_shift(const fofal_cmd_t *cmd, const json_t *state, fo
     if (!lookup_ref(cmd, "loom", json_string_value(a), NULL))
       return REJECT(out, "unknown_loom", "loom %s is not registered", json_string_value(a));
   }
+  json_t *lm = looms ? json_deep_copy(looms) : json_array();
   out->state = json_deep_copy(state);
   json_t *list = json_object_get(out->state, "shifts");
   json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:O}", "shift", id, "starts_us", (json_int_t)sh.starts_us, "ends_us",
-                                        (json_int_t)sh.ends_us, "looms", looms ? looms : json_array()));
+                                        (json_int_t)sh.ends_us, "looms", lm));
   while (json_array_size(list) > MAX_ASSIGNMENTS) json_array_remove(list, 0);
   char from[32], to[32];
   fofal_time_format(sh.starts_us, from);
   fofal_time_format(sh.ends_us, to);
   fofal_decision_emit(out, EV("shift_assigned"),
-                      json_pack("{s:s,s:s,s:s,s:s,s:O}", "badge", jstr(state, "badge"), "shift", id, "starts_at", from,
-                                "ends_at", to, "looms", looms ? looms : json_array()));
+                      json_pack("{s:s,s:s,s:s,s:s,s:o}", "badge", jstr(state, "badge"), "shift", id, "starts_at", from,
+                                "ends_at", to, "looms", lm));
   return 0;
 }
 
