@@ -210,12 +210,12 @@ static int loom_mount_beam(const fofal_cmd_t *cmd, const json_t *state, fofal_de
     return REJECT(out, "no_pile_beam_on_flat_loom", "loom %s weaves flat: it has no pile beam", jstr(state, "loom"));
   if (!jeq(beam, "kind", pos))
     return REJECT(out, "beam_kind_mismatch", "beam %s is a %s beam, not a %s beam", code, jstr(beam, "kind"), pos);
-  if (!jeq(beam, "status", "ready"))
-    return REJECT(out, "beam_not_ready", "beam %s is %s: it is mounted once drawn in or knotted", code, jstr(beam, "status"));
   const json_t *cur = json_object_get(json_object_get(state, "beams"), pos);
   if (cur)
     return REJECT(out, "position_taken", "loom %s already carries beam %s as %s beam; doff it first", jstr(state, "loom"),
                   jstr(cur, "beam"), pos);
+  if (!jeq(beam, "status", "ready"))
+    return REJECT(out, "beam_not_ready", "beam %s is %s: it is mounted once drawn in or knotted", code, jstr(beam, "status"));
   out->state = json_deep_copy(state);
   json_object_set_new(json_object_get(out->state, "beams"), pos, json_pack("{s:s,s:s}", "beam", code, "id", beam_id));
   json_object_set_new(out->state, "first_piece", json_string("due"));

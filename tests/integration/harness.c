@@ -516,7 +516,7 @@ void h_ws_close(h_ws_t *ws) {
 
 typedef struct {
   const char *type, *ns; /* ns: the aggregate is named by a code in that namespace */
-  const char *code;
+  char code[80];
   char id[96];
   json_t *data;
 } floor_cmd_t;
@@ -554,7 +554,8 @@ static int floor_cmds(floor_cmd_t *c, const char *loom, const char *weaver, cons
   int n = 0;
 #define FC(t, nsp, cd, ...)                                                         \
   do {                                                                             \
-    c[n] = (floor_cmd_t){.type = t, .ns = nsp, .code = cd, .data = json_pack(__VA_ARGS__)}; \
+    c[n] = (floor_cmd_t){.type = t, .ns = nsp, .data = json_pack(__VA_ARGS__)};   \
+    snprintf(c[n].code, sizeof c[n].code, "%s", cd);                              \
     snprintf(c[n].id, sizeof c[n].id, "floor-%s-%s-%d", loom, weaver, n);         \
     n++;                                                                           \
   } while (0)

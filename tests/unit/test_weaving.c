@@ -243,6 +243,7 @@ Test(beam, lifecycle_in_order_only) {
      "w");
   cr_assert_str_eq(st("beam", "B-9", "status"), "warped");
   no_at("production.beam.draw_in", json_pack("{s:s}", "beam", "B-9"), W_ISSUED, "invalid_transition");
+  ok("production.loom.doff_beam", json_pack("{s:s}", "loom", "L-07"), "doff");
   no_at("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", "L-07", "beam", "B-9"), W_ISSUED, "beam_not_ready");
   ok("production.beam.size", json_pack("{s:s,s:s}", "beam", "B-9", "recipe", "PVA-12"), "s");
   no_at("production.beam.size", json_pack("{s:s}", "beam", "B-9"), W_ISSUED, "invalid_transition");
@@ -273,7 +274,10 @@ Test(beam, mount_rules) {
   cr_assert_str_eq(st("beam", "B-2", "status"), "mounted");
   cr_assert_str_eq(st("beam", "B-2", "loom"), "L-07");
   cr_assert_str_eq(st("loom", "L-07", "first_piece"), "due", "a beam change makes a first-piece check due");
-  no_at("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", "L-07", "beam", "B-1"), W_ISSUED, "beam_not_ready");
+  no_at("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", "L-07", "beam", "B-1"), W_ISSUED, "position_taken");
+  ok("production.loom.register", json_pack("{s:s,s:s,s:i,s:s}", "loom", "L-20", "hall", "H1", "nominal_ppm", 400, "weave", "flat"), "l20");
+  no_at("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", "L-20", "beam", "B-1"), W_ISSUED, "beam_not_ready");
+  no_at("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", "L-20", "beam", "B-2"), W_ISSUED, "beam_not_ready");
   no_at("production.loom.doff_beam", json_pack("{s:s,s:s}", "loom", "L-07", "position", "pile"), W_ISSUED, "no_beam_mounted");
 }
 
