@@ -6,7 +6,8 @@
  *   GET  /api/v1/commands/{id}     the result of a command, once decided
  *
  * A command is checked here (auth, role, schema, Idempotency-Key, If-Match), produced to
- * fofal.commands keyed by its aggregate id, and the request waits — bounded — for the
+ * fofal.commands keyed by its aggregate id in its tenant's partition (so a batch is decided
+ * in its order), and the request waits — bounded — for the
  * decider's result on fofal.commands.results. The result is read with read_committed, so
  * "accepted" is only ever said of events already committed in Kafka (guarantee 1). After
  * the wait the answer is 202 with a Location to poll. A produce that Kafka does not

@@ -2,9 +2,13 @@
  * processor.c — the decider's stream processor: fofal.commands in, events out, exactly once.
  *
  * Role. Each instance is a member of the consumer group "fofal-decider". The owner of a
- * partition of fofal.commands is the single writer of every aggregate whose id hashes
- * there. It keeps, per owned partition, the state of those aggregates and the results of
- * recent commands (for idempotency) in memory.
+ * partition of fofal.commands is the single writer of every aggregate of the tenants
+ * that hash there (fofal_tenant_partition; the key stays the aggregate id). It keeps, per
+ * owned partition, the state of those aggregates and the results of recent commands (for
+ * idempotency) in memory. Because a tenant's aggregates live together, a decider may read
+ * any of them (fofal_cmd_t.lookup) and one decision may change several (a declaration
+ * consumes its loom's beam and issues a label): their events, all on the tenant's
+ * partition of the module's topic, and their states commit in the same transaction.
  *
  * Recovery. On assignment it first fetches the group's committed offsets (which waits
  * for in-flight transactions to settle), then reads the compacted fofal.decider.state
@@ -12,7 +16,7 @@
  * fofal.commands.results partition over the idempotency window. Nothing replays history.
  *
  * One transaction per batch. For a batch of commands it writes the events
- * (fofal.<module>.events, key = aggregate id), the new aggregate states, the command
+ * (fofal.<module>.events, key = aggregate id, the tenant's partition), the new aggregate states, the command
  * results and the consumed offsets in ONE Kafka transaction. Event offsets are needed in
  * the results (the position token), so the events are flushed before the results are
  * written, still inside the transaction. If the transaction must abort, every in-memory

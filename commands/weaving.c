@@ -210,12 +210,12 @@ static int loom_mount_beam(const fofal_cmd_t *cmd, const json_t *state, fofal_de
     return REJECT(out, "no_pile_beam_on_flat_loom", "loom %s weaves flat: it has no pile beam", jstr(state, "loom"));
   if (!jeq(beam, "kind", pos))
     return REJECT(out, "beam_kind_mismatch", "beam %s is a %s beam, not a %s beam", code, jstr(beam, "kind"), pos);
-  if (!jeq(beam, "status", "ready"))
-    return REJECT(out, "beam_not_ready", "beam %s is %s: it is mounted once drawn in or knotted", code, jstr(beam, "status"));
   const json_t *cur = json_object_get(json_object_get(state, "beams"), pos);
   if (cur)
     return REJECT(out, "position_taken", "loom %s already carries beam %s as %s beam; doff it first", jstr(state, "loom"),
                   jstr(cur, "beam"), pos);
+  if (!jeq(beam, "status", "ready"))
+    return REJECT(out, "beam_not_ready", "beam %s is %s: it is mounted once drawn in or knotted", code, jstr(beam, "status"));
   out->state = json_deep_copy(state);
   json_object_set_new(json_object_get(out->state, "beams"), pos, json_pack("{s:s,s:s}", "beam", code, "id", beam_id));
   json_object_set_new(out->state, "first_piece", json_string("due"));
@@ -340,17 +340,18 @@ static int employee_assign_shift(const fofal_cmd_t *cmd, const json_t *state, fo
     if (!lookup_ref(cmd, "loom", json_string_value(a), NULL))
       return REJECT(out, "unknown_loom", "loom %s is not registered", json_string_value(a));
   }
+  json_t *lm = looms ? json_deep_copy(looms) : json_array();
   out->state = json_deep_copy(state);
   json_t *list = json_object_get(out->state, "shifts");
   json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:O}", "shift", id, "starts_us", (json_int_t)sh.starts_us, "ends_us",
-                                        (json_int_t)sh.ends_us, "looms", looms ? looms : json_array()));
+                                        (json_int_t)sh.ends_us, "looms", lm));
   while (json_array_size(list) > MAX_ASSIGNMENTS) json_array_remove(list, 0);
   char from[32], to[32];
   fofal_time_format(sh.starts_us, from);
   fofal_time_format(sh.ends_us, to);
   fofal_decision_emit(out, EV("shift_assigned"),
-                      json_pack("{s:s,s:s,s:s,s:s,s:O}", "badge", jstr(state, "badge"), "shift", id, "starts_at", from,
-                                "ends_at", to, "looms", looms ? looms : json_array()));
+                      json_pack("{s:s,s:s,s:s,s:s,s:o}", "badge", jstr(state, "badge"), "shift", id, "starts_at", from,
+                                "ends_at", to, "looms", lm));
   return 0;
 }
 

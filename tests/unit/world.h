@@ -66,6 +66,7 @@ __attribute__((unused)) static void world_apply_others(const fofal_decision_t *d
 __attribute__((unused)) static int world_decide_at(const char *type, json_t *data, int64_t issued_us, const char *cmd_id, fofal_decision_t *dout) {
   const fofal_command_def_t *def = fofal_registry_find(w_reg, type);
   cr_assert_not_null(def, "%s not in the registry", type);
+  if (dout) memset(dout, 0, sizeof *dout);
   json_t *errors = NULL;
   int vrc = fofal_registry_validate(w_reg, type, data, &errors);
   char *es = errors ? json_dumps(errors, JSON_COMPACT) : NULL;
