@@ -111,15 +111,16 @@ static void shift_at(time_t t, char out[24]) {
 
 typedef struct {
   char article[40], loom[40], ground[40], spare[40], weaver[40], mechanic[40];
-  char order[FOFAL_UUID_LEN + 1], label[FOFAL_UUID_LEN + 1], shift[24], next_shift[24];
+  char order[FOFAL_UUID_LEN + 1], label[FOFAL_UUID_LEN + 1], shift[32], next_shift[24];
   char pos[160];
   char *wtok; /* the weaver's token (subject = badge) */
 } floor_t;
 
 /* Article FT-<sfx>: 50 cm pieces, 20 picks/cm; loom L-<sfx> at 600 ppm → 15.3 m/h at 0.85;
  * ground beam B-<sfx> of 100 m at 8 % take-up; weaver W-<sfx> on the current and next
- * shifts (a declaration near the boundary still falls in one); an order of 40 pieces
- * started on the loom, and one declaration of 4 pieces (2 m). */
+ * shifts (assigning near the boundary still finds the current one open); an order of 40
+ * pieces started on the loom, and one declaration of 4 pieces (2 m) woven in the current
+ * shift. */
 static void build_floor(floor_t *f) {
   char b[1024];
   snprintf(f->article, sizeof f->article, "FT-%s", sfx);
@@ -158,7 +159,8 @@ static void build_floor(floor_t *f) {
   snprintf(b, sizeof b, "{\"loom\":\"%s\",\"result\":\"pass\",\"inspector\":\"%s\"}", f->loom, f->mechanic);
   send(mgr, "production.loom.check_first_piece", b, NULL);
   time_t now = time(NULL);
-  shift_at(now, f->shift);
+  char woven_at[40];
+  h_current_shift(f->shift, woven_at);
   /* The next shift starts where this one ends (at most 8 h on). */
   for (time_t t = now; t < now + 9 * 3600; t += 600) {
     shift_at(t, f->next_shift);
@@ -179,7 +181,8 @@ static void build_floor(floor_t *f) {
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"loom\":\"%s\"}", f->order, f->loom);
   send(mgr, "production.order.start", b, NULL);
   f->wtok = token_for(tenant, f->weaver, "weaver");
-  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":4,\"length_m\":2,\"weaver\":\"%s\"}", f->order, f->weaver);
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":4,\"length_m\":2,\"weaver\":\"%s\",\"woven_at\":\"%s\"}",
+           f->order, f->weaver, woven_at);
   json_t *r = cmd(f->wtok, "production.order.declare_output", b);
   pos_of(r, f->pos);
   size_t i;
