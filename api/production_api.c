@@ -358,8 +358,17 @@ static json_t *fold_production(const char *id, json_t *events) {
       json_object_set_new(st, "declared", json_integer(0));
       json_object_set(st, "created_at", json_object_get(ev, "time"));
       status = "created";
+    } else if (!strcmp(t, "order_planned")) {
+      if (json_is_string(json_object_get(d, "planned_start")))
+        json_object_set(st, "planned_start", json_object_get(d, "planned_start"));
     } else if (!strcmp(t, "order_released")) {
       status = "released";
+    } else if (!strcmp(t, "order_paused")) {
+      status = "paused";
+    } else if (!strcmp(t, "order_resumed")) {
+      status = "started";
+    } else if (!strcmp(t, "order_closed")) {
+      status = "closed";
     } else if (!strcmp(t, "order_started")) {
       status = "started";
     } else if (!strcmp(t, "order_completed")) {
