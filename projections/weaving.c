@@ -352,11 +352,15 @@ static int beam_consumed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   const char *beam = str(ev->data, "beam");
   const char *left = num(ev->data, "meters_left", b2);
   const char *params[] = {ev->tenant, beam, num(ev->data, "meters", b1), left, m.seq, m.at};
+  /* The warp use per hour is the one the mount or set-up computed (forecast()); only the
+   * meters left and the moment they count from change here: one statement per beam. */
   int rc = fofal_apply_sql(ctx,
                            "UPDATE %s.beams SET meters_left = $4, consumed_m = consumed_m + $3, runout_from = $6, "
-                           "version = $5, updated_at = $6 WHERE tenant = $1 AND beam = $2",
+                           "hours_to_runout = CASE WHEN warp_m_per_h > 0 THEN round($4::numeric / warp_m_per_h, 3) END, "
+                           "runout_at = CASE WHEN warp_m_per_h > 0 THEN $6::timestamptz + interval '1 second' * "
+                           "round($4::numeric / warp_m_per_h * 3600)::float8 END, version = $5, updated_at = $6 "
+                           "WHERE tenant = $1 AND beam = $2",
                            6, params);
-  if (!rc) rc = forecast(ctx, ev, beam, NULL, NULL);
   if (rc) return rc;
   const char *f[] = {"meters_left", left};
   hset(ctx, ev, "beam", beam, 1, f);
