@@ -376,9 +376,10 @@ static void not_found(fofal__read_result_t *res, const char *what) {
   snprintf(res->detail, sizeof res->detail, "no such %s", what);
 }
 
-/* One object (the first row) or a 404. */
+/* One object (the first row) or a 404. `etag`: the row's version is the ETag (only when the
+ * answer is that aggregate alone: a composite answer changes with other aggregates). */
 static void one(fofal_worker_t *wk, const char *tenant, const char *sql, int n, const char *const *params,
-                const char *what, fofal__read_result_t *res) {
+                const char *what, int etag, fofal__read_result_t *res) {
   char err[512];
   json_t *rows = NULL;
   int rc = fofal__worker_query(wk, tenant, sql, n, params, &rows, err, sizeof err);
@@ -393,7 +394,7 @@ static void one(fofal_worker_t *wk, const char *tenant, const char *sql, int n, 
     res->status = 200;
     res->body = json_incref(r);
     json_t *v = json_object_get(r, "version");
-    if (json_is_integer(v)) res->etag = json_integer_value(v);
+    if (etag && json_is_integer(v)) res->etag = json_integer_value(v);
   }
   json_decref(rows);
 }
@@ -458,7 +459,7 @@ static void run_label(fofal_worker_t *wk, const char *tenant, const fofal__wpara
       "LEFT JOIN production.shift_assignments sa ON sa.tenant = lb.tenant AND sa.badge = lb.weaver AND sa.shift = lb.shift "
       "WHERE lb.tenant = $1 AND lb.label_id = $2::uuid";
   const char *params[] = {tenant, w->key};
-  one(wk, tenant, sql, 2, params, "label", res);
+  one(wk, tenant, sql, 2, params, "label", 0, res);
 }
 
 static void run_loom(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
@@ -473,7 +474,7 @@ static void run_loom(fofal_worker_t *wk, const char *tenant, const fofal__wparam
       "'accepted', 'started')), '[]'::jsonb)))::json "
       "FROM " LOOM_FROM " WHERE l.tenant = $1 AND l.loom = $2";
   const char *params[] = {tenant, w->key};
-  one(wk, tenant, sql, 2, params, "loom", res);
+  one(wk, tenant, sql, 2, params, "loom", 0, res);
 }
 
 static void run_employee(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
@@ -489,7 +490,7 @@ static void run_employee(fofal_worker_t *wk, const char *tenant, const fofal__wp
       "s.starts_at DESC LIMIT 42) x), '[]'::json)) "
       "FROM production.employees e WHERE e.tenant = $1 AND e.badge = $2";
   const char *params[] = {tenant, w->key};
-  one(wk, tenant, sql, 2, params, "employee", res);
+  one(wk, tenant, sql, 2, params, "employee", 0, res);
 }
 
 static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w,
@@ -566,7 +567,7 @@ static void run_mechanic_view(fofal_worker_t *wk, const char *tenant, const fofa
   snprintf(within, sizeof within, "%d", w->within_hours);
   snprintf(lim, sizeof lim, "%d", VIEW_ROWS);
   const char *params[] = {tenant, within, lim};
-  one(wk, tenant, sql, 3, params, "view", res);
+  one(wk, tenant, sql, 3, params, "view", 0, res);
 }
 
 static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w,
@@ -588,7 +589,7 @@ static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal
   char lim[16];
   snprintf(lim, sizeof lim, "%d", VIEW_ROWS);
   const char *params[] = {tenant, lim};
-  one(wk, tenant, sql, 2, params, "view", res);
+  one(wk, tenant, sql, 2, params, "view", 0, res);
 }
 
 void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
@@ -607,7 +608,7 @@ void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wpa
   case W_ARTICLE: {
     const char *params[] = {tenant, w->key};
     one(wk, tenant, "SELECT " ARTICLE_COLS " FROM production.articles WHERE tenant = $1 AND article = $2", 2, params,
-        "article", res);
+        "article", 1, res);
     break;
   }
   case W_LOOMS: {
@@ -632,7 +633,7 @@ void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wpa
       const char *p2[] = {tenant, w->key};
       fofal__read_result_t probe = {.etag = -1};
       one(wk, tenant, "SELECT json_build_object('loom', loom) FROM production.looms WHERE tenant = $1 AND loom = $2", 2,
-          p2, "loom", &probe);
+          p2, "loom", 0, &probe);
       if (probe.status != 200) {
         json_decref(res->body);
         *res = probe;
@@ -653,7 +654,7 @@ void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wpa
   case W_BEAM: {
     const char *params[] = {tenant, w->key};
     one(wk, tenant, "SELECT " BEAM_COLS " FROM production.beams b WHERE b.tenant = $1 AND b.beam = $2", 2, params,
-        "beam", res);
+        "beam", 1, res);
     break;
   }
   case W_EMPLOYEE: run_employee(wk, tenant, w, res); break;
@@ -671,7 +672,7 @@ void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wpa
     const char *params[] = {tenant, w->key};
     one(wk, tenant,
         "SELECT " INTERVENTION_COLS " FROM production.interventions i WHERE i.tenant = $1 AND i.intervention_id = $2::uuid",
-        2, params, "intervention", res);
+        2, params, "intervention", 1, res);
     break;
   }
   case W_LABEL: run_label(wk, tenant, w, res); break;
