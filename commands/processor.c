@@ -420,10 +420,6 @@ static int apply_others(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd
   json_t *o;
   json_object_foreach(others, id, o) {
     json_t *evs = json_object_get(o, "events"), *st = json_object_get(o, "state");
-    if (!json_array_size(evs) || !st) {
-      return fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ECONFIG,
-                       "decider of %s changed aggregate %s without an event and a state", cmd->type, id);
-    }
     json_t *rec = lookup_record(lk, id);
     int64_t v = rec ? json_integer_value(json_object_get(rec, "v")) : 0;
     int rc = emit_events(p, pe, cmd, id, v, evs, summary);
@@ -432,6 +428,19 @@ static int apply_others(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd
     json_object_del(lk->held, id); /* the record changed */
   }
   return 0;
+}
+
+/* Why the other aggregates of a decision cannot be written (a decider's bug), or NULL. The
+ * command is then refused, never the batch aborted: deciding again would fail again. */
+static const char *bad_others(const fofal_cmd_t *cmd, const json_t *others) {
+  const char *id;
+  json_t *o;
+  json_object_foreach((json_t *)others, id, o) {
+    if (!strcmp(id, cmd->aggregate)) return "the decision changes its own aggregate as another";
+    if (!json_array_size(json_object_get(o, "events")) || !json_is_object(json_object_get(o, "state")))
+      return "the decision changes an aggregate without an event and a state";
+  }
+  return NULL;
 }
 
 /* 1 if a decision touches an id held by another tenant (a client named it): the command
@@ -529,6 +538,12 @@ static int decide_one(fofal_processor_t *p, int idx) {
   cmd.lookup = &lk.base;
   if (def->decide(&cmd, state, &d)) {
     reject(pe, &cmd, d.code, d.detail, NULL);
+    goto out;
+  }
+  const char *why = d.others ? bad_others(&cmd, d.others) : NULL;
+  if (why) {
+    LOG_ERROR("decider of %s: %s (command %s refused)", cmd.type, why, cmd.id);
+    reject(pe, &cmd, "decider_error", why, NULL);
     goto out;
   }
   if (d.others && touches_foreign(p, part, &lk, d.others)) {
