@@ -25,7 +25,7 @@
 
 typedef struct {
   char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *listen, *tls_cert, *tls_key, *jwt_secret,
-      *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins;
+      *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins, *label_url;
   long long http_port, https_port, wait_ms, produce_timeout_ms;
   long long pg_pool, pg_queue, position_wait_ms, ws_max_queue, ws_max_connections;
 } fofal_api_conf_t;
@@ -62,6 +62,8 @@ void fofal__api_post(fofal_api_t *api, void (*fn)(fofal_api_t *api, void *arg), 
 /* ------------------------------------------------------------- http.c */
 /* Sends `body` (stolen) with `status` and content type `ctype`. */
 void fofal__send_body(h2o_req_t *req, int status, const char *ctype, json_t *body);
+/* Sends `len` bytes of `buf` (copied) as they are, with `status` and content type `ctype`. */
+void fofal__send_bytes(h2o_req_t *req, int status, const char *ctype, const void *buf, size_t len);
 /* Sends a JSON body (stolen) with `status`. */
 void fofal__send_json(h2o_req_t *req, int status, json_t *body);
 /* Sends an RFC 9457 problem: type and code are the same stable word. `extra` (stolen, may
@@ -204,6 +206,9 @@ typedef struct {
   char detail[256];
   json_t *body;
   int64_t etag;
+  char *raw;                 /* instead of body: bytes to send as they are (a label image), new */
+  size_t raw_len;
+  const char *ctype;         /* of raw (static) */
 } fofal__read_result_t;
 
 /* Loop thread. 1 when path is one of our routes (w->route and w->key are set), else 0. */
@@ -216,6 +221,9 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
 void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res);
 /* Adds the routes to the OpenAPI document (paths and component schemas). */
 void fofal__weaving_openapi(json_t *paths, json_t *schemas);
+/* At start: the base URL label QR codes carry (FOFAL_API_LABEL_URL; "" for the app's own
+ * FOFAL:L: form). 0 or FOFAL_ECONFIG. */
+int fofal__weaving_configure(const char *label_url, char *errbuf, size_t errlen);
 
 /* ------------------------------------------------------------- stream.c */
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);

@@ -42,10 +42,14 @@ void fofal__add_header(h2o_req_t *req, const char *name, const char *value) {
 void fofal__send_body(h2o_req_t *req, int status, const char *ctype, json_t *body) {
   char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(body);
-  size_t len = s ? strlen(s) : 0;
-  char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
-  memcpy(copy, s ? s : "", len + 1);
+  fofal__send_bytes(req, status, ctype, s ? s : "", s ? strlen(s) : 0);
   free(s);
+}
+
+void fofal__send_bytes(h2o_req_t *req, int status, const char *ctype, const void *buf, size_t len) {
+  char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
+  memcpy(copy, buf, len);
+  copy[len] = '\0';
   req->res.status = status;
   req->res.reason = reason(status);
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));

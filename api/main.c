@@ -55,6 +55,9 @@ static fofal_setting_t settings[] = {
      &conf.ws_max_connections},
     {"FOFAL_SWAGGER_UI_DIR", FOFAL_SET_STR, "/usr/lib/python3/dist-packages/flasgger/ui3/static", 0, 0,
      "Folder with swagger-ui-bundle.js and swagger-ui.css (Debian package python3-flasgger).", &conf.swagger_dir},
+    {"FOFAL_API_LABEL_URL", FOFAL_SET_STR, "", 0, 0,
+     "Base URL label QR codes carry (<url>/l/<tenant>/<label id>, for any phone camera); empty: FOFAL:L:<tenant>:<label id> for the FOFAL app.",
+     &conf.label_url},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &conf.log_level},
 };
 #define NSET (sizeof settings / sizeof settings[0])
@@ -201,7 +204,8 @@ int main(int argc, char **argv) {
   api->queue = h2o_multithread_create_queue(api->ctx.loop);
   h2o_multithread_register_receiver(api->queue, &api->receiver, on_messages);
 
-  if (fofal__health_start(api, err, sizeof err) || fofal__commands_api_start(api, err, sizeof err) ||
+  if (fofal__weaving_configure(api->conf.label_url, err, sizeof err) ||
+      fofal__health_start(api, err, sizeof err) || fofal__commands_api_start(api, err, sizeof err) ||
       fofal__pool_start(api, err, sizeof err) || fofal__reads_start(api, err, sizeof err) ||
       fofal__stream_start(api, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);

@@ -109,6 +109,9 @@ struct data_job {
   char detail[256];
   json_t *body;
   int64_t etag;               /* -1: none */
+  char *raw;                  /* a label image instead of body (new) */
+  size_t raw_len;
+  const char *ctype;
 };
 
 typedef struct {
@@ -158,7 +161,8 @@ static void send_job_result(read_ctx_t *ctx, data_job_t *job) {
       return;
     }
   }
-  fofal__send_json(req, job->status, job->body);
+  if (job->raw) fofal__send_bytes(req, job->status, job->ctype, job->raw, job->raw_len);
+  else fofal__send_json(req, job->status, job->body);
   job->body = NULL;
 }
 
@@ -521,6 +525,9 @@ static void run_weaving(fofal_worker_t *w, data_job_t *job) {
   snprintf(job->detail, sizeof job->detail, "%s", res.detail);
   job->body = res.body;
   job->etag = res.etag;
+  job->raw = res.raw;
+  job->raw_len = res.raw_len;
+  job->ctype = res.ctype;
 }
 
 static void run_data(fofal_worker_t *w, fofal_job_t *super) {
@@ -547,6 +554,7 @@ static void data_done(fofal_api_t *api, fofal_job_t *super) {
     else send_job_result(ctx, job);
   }
   json_decref(job->body);
+  free(job->raw);
   free(job);
 }
 

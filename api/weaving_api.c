@@ -8,6 +8,7 @@
  *   GET /api/v1/production/employees/{badge}
  *   GET /api/v1/production/interventions?status=&loom=, /interventions/{id}
  *   GET /api/v1/production/labels/{id}              the scan of a label's QR code
+ *   GET /api/v1/production/labels/{id}/qr.png, /qr.svg, /label.zpl   the label to print
  *   GET /api/v1/production/views/weaver?badge=      my looms, orders, output vs target, efficiency
  *   GET /api/v1/production/views/mechanic?within_hours=
  *   GET /api/v1/production/views/planner
@@ -30,6 +31,7 @@
  * copies in fofal__wparams_t only.
  */
 #include "api.h"
+#include "labels.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -45,8 +47,24 @@
 
 enum {
   W_ARTICLES, W_ARTICLE, W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_EMPLOYEE, W_INTERVENTIONS,
-  W_INTERVENTION, W_LABEL, W_VIEW_WEAVER, W_VIEW_MECHANIC, W_VIEW_PLANNER, W_N
+  W_INTERVENTION, W_LABEL, W_VIEW_WEAVER, W_VIEW_MECHANIC, W_VIEW_PLANNER, W_LABEL_PNG, W_LABEL_SVG, W_LABEL_ZPL, W_N
 };
+#define IS_LABEL_IMAGE(r) ((r) == W_LABEL_PNG || (r) == W_LABEL_SVG || (r) == W_LABEL_ZPL)
+#define LABEL_MODULE_PX 8   /* pixels per QR module: a 33-module code is 328 px with its margin */
+#define LABEL_MARGIN 4      /* the quiet zone the QR standard asks for */
+
+/* What QR codes carry (FOFAL_API_LABEL_URL): set once at start, read-only afterwards. */
+static char label_url[FOFAL_LABEL_BASE_URL_MAX + 1];
+
+int fofal__weaving_configure(const char *url, char *errbuf, size_t errlen) {
+  char probe[FOFAL_LABEL_TEXT_MAX + 1];
+  if (url && *url &&
+      fofal_label_qr_payload(url, "t", "00000000-0000-7000-8000-000000000000", probe, sizeof probe))
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG,
+                     "FOFAL_API_LABEL_URL must be http(s)://… of at most %d printable characters", FOFAL_LABEL_BASE_URL_MAX);
+  snprintf(label_url, sizeof label_url, "%s", url ? url : "");
+  return 0;
+}
 
 /* Query parameters a route takes. */
 #define P_LIMIT 1
@@ -120,6 +138,20 @@ static const wroute_t routes[W_N] = {
                          "Open intervention requests (oldest first), mounted beams predicted to run out within "
                          "within_hours (default 8, at most 168), and looms whose first-piece check is due or failed.",
                          "mechanic planner manager admin", NULL, P_WITHIN, "MechanicView"},
+    [W_LABEL_PNG] = {"/api/v1/production/labels/{id}/qr.png", "production.labels.qr_png", "A label's QR code (PNG).",
+                     "The QR code of the label (error correction M, 8 px a module, 4 modules of margin), 1-bit PNG. It "
+                     "carries FOFAL:L:<tenant>:<label id>, or <FOFAL_API_LABEL_URL>/l/<tenant>/<label id> when that "
+                     "setting is set.",
+                     ROLES_SCAN, NULL, 0, NULL},
+    [W_LABEL_SVG] = {"/api/v1/production/labels/{id}/qr.svg", "production.labels.qr_svg", "A label's QR code (SVG).",
+                     "The same QR code as qr.png, as SVG (for phones).", ROLES_SCAN, NULL, 0, NULL},
+    [W_LABEL_ZPL] = {"/api/v1/production/labels/{id}/label.zpl", "production.labels.zpl",
+                     "The label for a Zebra printer (ZPL II).",
+                     "A 4×2 inch label at 203 dpi: the QR code, article, order, loom, weaver, shift, quantity and "
+                     "length, when woven and the label id; printable ASCII whose only commands are ours (data is "
+                     "^FH-escaped). Fetching it prints nothing and records nothing: a reprint is the command "
+                     "production.label.reprint.",
+                     ROLES_SCAN, NULL, 0, NULL},
     [W_VIEW_PLANNER] = {"/api/v1/production/views/planner", "production.views.planner", "The planner's view.",
                         "Open orders (not completed, closed or cancelled) grouped by loom with progress (declared ÷ "
                         "quantity), orders planned on no loom, and late orders (due date passed, not completed).",
@@ -188,7 +220,9 @@ int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w) {
   else if (!strcmp(s1, "beams")) r = n == 1 ? W_BEAMS : n == 2 ? W_BEAM : -1;
   else if (!strcmp(s1, "employees")) r = n == 2 ? W_EMPLOYEE : -1;
   else if (!strcmp(s1, "interventions")) r = n == 1 ? W_INTERVENTIONS : n == 2 ? W_INTERVENTION : -1;
-  else if (!strcmp(s1, "labels")) r = n == 2 ? W_LABEL : -1;
+  else if (!strcmp(s1, "labels"))
+    r = n == 2 ? W_LABEL : !strcmp(s3, "qr.png") ? W_LABEL_PNG : !strcmp(s3, "qr.svg") ? W_LABEL_SVG
+                         : !strcmp(s3, "label.zpl") ? W_LABEL_ZPL : -1;
   else if (!strcmp(s1, "views") && n == 2) {
     r = !strcmp(s2, "weaver") ? W_VIEW_WEAVER : !strcmp(s2, "mechanic") ? W_VIEW_MECHANIC
                                                : !strcmp(s2, "planner") ? W_VIEW_PLANNER : -1;
@@ -259,7 +293,7 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   }
   /* The path's code or id. */
   if (w->key[0]) {
-    int uuid = w->route == W_INTERVENTION || w->route == W_LABEL;
+    int uuid = w->route == W_INTERVENTION || w->route == W_LABEL || IS_LABEL_IMAGE(w->route);
     if (uuid ? !fofal_uuid_valid(w->key) : !valid_name(w->key, 64))
       return problem(req, 404, "not_found", "nothing of this tenant has the code or id \"%.60s\"", w->key);
   }
@@ -592,6 +626,58 @@ static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal
   one(wk, tenant, sql, 2, params, "view", 0, res);
 }
 
+/* The scan's answer (res->body) turned into the label to print (res->raw), on the worker. */
+static void render_label(const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
+  const json_t *b = res->body;
+  char qr[FOFAL_LABEL_TEXT_MAX + 1];
+  int rc = fofal_label_qr_payload(label_url, tenant, w->key, qr, sizeof qr);
+  if (rc) rc = fofal_label_qr_payload(NULL, tenant, w->key, qr, sizeof qr);
+  unsigned char *png = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  if (!rc && w->route == W_LABEL_PNG) {
+    rc = fofal_label_qr_png(qr, LABEL_MODULE_PX, LABEL_MARGIN, &png, &len);
+    res->raw = (char *)png;
+    res->ctype = "image/png";
+  } else if (!rc && w->route == W_LABEL_SVG) {
+    rc = fofal_label_qr_svg(qr, LABEL_MODULE_PX, LABEL_MARGIN, &text, &len);
+    res->raw = text;
+    res->ctype = "image/svg+xml";
+  } else if (!rc) {
+    char weaver[160], qty[64], woven[32];
+    const json_t *wv = json_object_get(b, "weaver");
+    snprintf(weaver, sizeof weaver, "%s %s", json_string_value(json_object_get(wv, "badge")) ?: "",
+             json_string_value(json_object_get(wv, "name")) ?: "");
+    snprintf(qty, sizeof qty, "%lld pcs / %.1f m", (long long)json_integer_value(json_object_get(b, "quantity")),
+             json_number_value(json_object_get(b, "length_m")));
+    /* "2026-11-24T09:12:03.000000Z" → "2026-11-24 09:12 UTC" */
+    const char *at = json_string_value(json_object_get(b, "woven_at")) ?: "";
+    snprintf(woven, sizeof woven, "%.10s %.5s UTC", at, strlen(at) > 11 ? at + 11 : "");
+    fofal_label_t l = {.qr = qr,
+                       .article = json_string_value(json_object_get(json_object_get(b, "article"), "article")),
+                       .order = json_string_value(json_object_get(json_object_get(b, "order"), "order_id")),
+                       .loom = json_string_value(json_object_get(json_object_get(b, "loom"), "loom")),
+                       .weaver = weaver,
+                       .shift = json_string_value(json_object_get(json_object_get(b, "shift"), "shift")),
+                       .quantity = qty,
+                       .woven_at = woven,
+                       .label_id = w->key};
+    rc = fofal_label_zpl(&l, &text, &len);
+    res->raw = text;
+    res->ctype = "text/plain; charset=us-ascii";
+  }
+  json_decref(res->body);
+  res->body = NULL;
+  res->raw_len = len;
+  if (rc) {
+    free(res->raw);
+    res->raw = NULL;
+    res->status = 422;
+    res->code = "label_not_printable";
+    snprintf(res->detail, sizeof res->detail, "this label cannot be drawn (%s)", fofal_err_name(rc));
+  }
+}
+
 void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
   char lim[16];
   snprintf(lim, sizeof lim, "%d", w->limit + 1);
@@ -676,6 +762,12 @@ void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wpa
     break;
   }
   case W_LABEL: run_label(wk, tenant, w, res); break;
+  case W_LABEL_PNG:
+  case W_LABEL_SVG:
+  case W_LABEL_ZPL:
+    run_label(wk, tenant, w, res);
+    if (res->status == 200) render_label(tenant, w, res);
+    break;
   case W_VIEW_WEAVER: run_weaver_view(wk, tenant, w, res); break;
   case W_VIEW_MECHANIC: run_mechanic_view(wk, tenant, w, res); break;
   case W_VIEW_PLANNER: run_planner_view(wk, tenant, w, res); break;
@@ -800,7 +892,7 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
       snprintf(name, sizeof name, "%.*s", (int)(end - brace - 1), brace + 1);
       json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:s,s:{s:s}}", "name", name, "in", "path", "required", 1,
                                               "description",
-                                              r == W_LABEL || r == W_INTERVENTION ? "Id (UUID)." : "Code, as on the plate or badge.",
+                                              r == W_LABEL || r == W_INTERVENTION || IS_LABEL_IMAGE(r) ? "Id (UUID)." : "Code, as on the plate or badge.",
                                               "schema", "type", "string"));
     }
     if (rt->params & P_STATUS)
@@ -818,8 +910,15 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
     char desc[1024], ref[96], roles[256];
     snprintf(desc, sizeof desc, "%s Roles: %s%s%s. With ?position= (from a command's 201) the read waits (bounded) until "
              "the projection has applied it.", rt->desc, rt->roles, rt->self_note ? "; " : "", rt->self_note ? rt->self_note : "");
-    snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
+    snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema ? rt->schema : "LabelScan");
     snprintf(roles, sizeof roles, "%s", rt->roles);
-    json_object_set_new(paths, rt->path, fofal__openapi_read_op("production", rt->op_id, rt->summary, desc, params, ref, roles));
+    json_t *op = fofal__openapi_read_op("production", rt->op_id, rt->summary, desc, params, ref, roles);
+    if (IS_LABEL_IMAGE(r)) { /* not JSON: the 200 is an image or a ZPL text */
+      const char *ct = r == W_LABEL_PNG ? "image/png" : r == W_LABEL_SVG ? "image/svg+xml" : "text/plain";
+      json_t *ok = json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200");
+      json_object_set_new(ok, "content", json_pack("{s:{s:{s:s,s:s}}}", ct, "schema", "type", "string", "format",
+                                                   r == W_LABEL_PNG ? "binary" : "text"));
+    }
+    json_object_set_new(paths, rt->path, op);
   }
 }

@@ -216,7 +216,9 @@ int h_http(int port, const char *method, const char *path, const char *headers, 
   out->status = atoi(buf + 9);
   *sep = '\0';
   out->headers = fofal_strdup(buf);
-  out->body = fofal_strdup(sep + 4);
+  out->body_len = got - (size_t)(sep + 4 - buf);
+  out->body = fofal_malloc(out->body_len + 1);
+  memcpy(out->body, sep + 4, out->body_len + 1); /* binary bodies too (a PNG) */
   free(buf);
   return 0;
 }

@@ -47,6 +47,7 @@ typedef struct {
   int status;        /* 0 on connection failure */
   char *body;        /* new, NUL-terminated */
   char *headers;     /* new, raw header block */
+  size_t body_len;   /* bytes of body (it may hold NULs), without the added NUL */
 } h_resp_t;
 /* One request, Connection: close. `headers` is "Name: value\r\n..." or NULL. */
 int h_http(int port, const char *method, const char *path, const char *headers, const char *body, h_resp_t *out,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fofal_api.h"
 #include "harness.h"
@@ -516,5 +517,79 @@ Test(weaving, tenants_and_roles) {
   free(weaver);
   free(auditor);
   free(otok);
+  free_floor(&f);
+}
+
+/* The label to print: its QR code as PNG (read back with zbarimg when it is installed)
+ * and SVG, and ZPL for the Zebra printers; another tenant's is a 404, an unknown format a
+ * 404, and a role that may not scan is refused. */
+Test(weaving, label_prints_as_qr_and_zpl) {
+  floor_t f;
+  char path[512], hdr[4300], want[160];
+  h_resp_t r;
+  build_floor(&f);
+  char *cutter = h_token(tenant, "cutter");
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", cutter);
+  snprintf(want, sizeof want, "FOFAL:L:%s:%s", tenant, f.label);
+
+  snprintf(path, sizeof path, "/api/v1/production/labels/%s/qr.png?position=%s", f.label, f.pos);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 200, "qr.png: %d %s", r.status, r.body);
+  char *ct = h_resp_header(&r, "Content-Type");
+  cr_expect_str_eq(ct ? ct : "", "image/png");
+  free(ct);
+  cr_expect(!memcmp(r.body, "\x89PNG\r\n\x1a\n", 8), "a PNG signature");
+  if (!system("command -v zbarimg >/dev/null 2>&1")) {
+    char file[] = "/tmp/fofal-label-XXXXXX";
+    int fd = mkstemp(file);
+    cr_assert_geq(fd, 0);
+    size_t n = r.body_len;
+    cr_assert_gt(n, 8, "the PNG has a length");
+    cr_assert_eq(write(fd, r.body, n), (ssize_t)n);
+    close(fd);
+    char cmdline[128], got[256] = "";
+    snprintf(cmdline, sizeof cmdline, "zbarimg --raw -q %s 2>/dev/null", file);
+    FILE *p = popen(cmdline, "r");
+    if (p && fgets(got, sizeof got, p)) got[strcspn(got, "\n")] = '\0';
+    if (p) pclose(p);
+    unlink(file);
+    cr_expect_str_eq(got, want, "the QR code reads back as the label's payload");
+  }
+  h_resp_free(&r);
+
+  snprintf(path, sizeof path, "/api/v1/production/labels/%s/qr.svg", f.label);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 200);
+  cr_expect(!strncmp(r.body, "<svg", 4), "an SVG: %.40s", r.body);
+  h_resp_free(&r);
+
+  snprintf(path, sizeof path, "/api/v1/production/labels/%s/label.zpl", f.label);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 200);
+  cr_expect(!strncmp(r.body, "^XA", 3) && strstr(r.body, "^XZ"), "a ZPL label: %.60s", r.body);
+  cr_expect(strstr(r.body, want), "the ZPL's QR code carries %s", want);
+  cr_expect(strstr(r.body, f.loom), "the ZPL names the loom %s", f.loom);
+  h_resp_free(&r);
+
+  snprintf(path, sizeof path, "/api/v1/production/labels/%s/label.pdf", f.label);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 404, "no such format");
+  h_resp_free(&r);
+  char other[32];
+  h_tenant(other);
+  char *otok = h_token(other, "manager");
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", otok);
+  snprintf(path, sizeof path, "/api/v1/production/labels/%s/label.zpl", f.label);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 404, "another tenant's label does not print");
+  h_resp_free(&r);
+  char *hr = h_token(tenant, "hr");
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", hr);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 403, "hr may not print labels");
+  h_resp_free(&r);
+  free(hr);
+  free(otok);
+  free(cutter);
   free_floor(&f);
 }
