@@ -136,13 +136,13 @@ static void png_warning_cb(png_structp png, png_const_charp msg) {
   (void)msg;
 }
 
-/* Appends the PNG of qr to *b. Nothing that setjmp must preserve changes after it: the
- * pointers are set before, and rc only once no libpng call is left. */
+/* Appends the PNG of qr to *b. What the error path reads after libpng's longjmp is
+ * volatile (an optimising compiler could otherwise keep it in a clobbered register). */
 static int write_png(const QRcode *qr, int module_px, int margin, buf_t *b) {
   png_structp png = NULL;
   png_infop info = NULL;
-  unsigned char *row = NULL, *mods = NULL;
-  int rc = FOFAL_EIO;
+  unsigned char *volatile row = NULL, *volatile mods = NULL;
+  volatile int rc = FOFAL_EIO;
   int n = qr->width + 2 * margin, px = n * module_px;
   size_t rowbytes = ((size_t)px + 7) / 8;
 
