@@ -4,6 +4,7 @@
  *   fofal topics create|check   create the topics of DESIGN.md / check their configs
  *   fofal migrate               apply the SQL migrations under schemas/
  *   fofal token                 a signed access token (development and tests)
+ *   fofal account create        an account (e.g. the first admin); password from stdin/TTY
  *   fofal rebuild <projection>  rebuild a read model beside the live one, swap it in
  *   fofal verify <projection>   compare the live read model with a fresh rebuild
  *   fofal replay [filters]      the events of the log as JSON lines, for auditors
@@ -20,6 +21,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <termios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +70,14 @@ static fofal_setting_t settings[] = {
   "                  views), also the views, per kind (redis:order, redis:shift, ...): key count and a\n" \
   "                  digest of every key's content. One line per table or kind on stdout, OK or\n"       \
   "                  DIFFERENT; exit 0 only if all are equal. The shadow is removed afterwards.\n"
+#define ACCOUNT_HELP                                                                                       \
+  "  account create --tenant T --username U --role R\n"                                                   \
+  "                  create an account in PostgreSQL (identity schema; run `fofal migrate` first). The\n"   \
+  "                  password (12+ characters) is read from the terminal without echo, twice, or as the\n" \
+  "                  first line of stdin when stdin is not a terminal; never from the command line.\n"   \
+  "                  It is stored only as an argon2id hash. Roles: weaver, cutter, mechanic,\n"          \
+  "                  storekeeper_mp, storekeeper_pf, storekeeper_st, quality, planner, manager,\n"      \
+  "                  accountant, hr, auditor, admin. Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
   "  replay [--tenant T] [--module M] [--aggregate ID] [--type TYPE] [--since TIME] [--until TIME]\n"     \
   "                  print the committed events of fofal.<module>.events (every module without\n"         \
@@ -95,6 +105,7 @@ static const char usage[] =
     "  token           print a signed access token for --tenant, --subject and --role\n"
     "                  (development and tests; needs FOFAL_JWT_SECRET)\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
         STATUS_HELP "\nExit status: 0 success, 1 failure, 2 usage error.";
+static const char usage_account[] = "Usage: fofal account create --tenant T --username U --role R [--option=value ...]\n\n" ACCOUNT_HELP;
 static const char usage_rebuild[] = "Usage: fofal rebuild <projection> [--option=value ...]\n\n" REBUILD_HELP;
 static const char usage_verify[] = "Usage: fofal verify <projection> [--redis] [--option=value ...]\n\n" VERIFY_HELP;
 static const char usage_replay[] = "Usage: fofal replay [filters] [--option=value ...]\n\n" REPLAY_HELP;
@@ -151,6 +162,56 @@ static int cmd_token(void) {
   printf("%s\n", tok);
   free(tok);
   return 0;
+}
+
+/* ------------------------------------------------------------- account */
+
+/* Reads one line of at most cap-1 characters (without its newline) from stdin; with echo
+ * off when stdin is a terminal. 0 or -1. */
+static int read_secret(const char *prompt, char *out, size_t cap) {
+  struct termios old, quiet;
+  int tty = isatty(0) && !tcgetattr(0, &old);
+  if (tty) {
+    fprintf(stderr, "%s", prompt);
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(0, TCSAFLUSH, &quiet);
+  }
+  char *got = fgets(out, (int)cap, stdin);
+  if (tty) {
+    tcsetattr(0, TCSAFLUSH, &old);
+    fprintf(stderr, "\n");
+  }
+  if (!got) return -1;
+  out[strcspn(out, "\r\n")] = '\0';
+  return 0;
+}
+
+static int cmd_account(const char *sub, const char *a_tenant, const char *a_user, const char *a_role) {
+  char pw[1100], again[1100], id[37], err[512];
+  int rc = 1;
+  if (!sub || strcmp(sub, "create") || !a_tenant || !a_user || !a_role) {
+    fprintf(stderr, "%s", usage_account);
+    return 2;
+  }
+  if (read_secret("Password: ", pw, sizeof pw)) {
+    fprintf(stderr, "fofal: account: no password given\n");
+    return 1;
+  }
+  if (isatty(0) && (read_secret("Again: ", again, sizeof again) || strcmp(pw, again))) {
+    fprintf(stderr, "fofal: account: the passwords differ\n");
+    goto out;
+  }
+  if (fofal_api_account_create(pg_dsn, a_tenant, a_user, a_role, pw, 2, 19456, id, err, sizeof err)) {
+    fprintf(stderr, "fofal: account: %s\n", err);
+    goto out;
+  }
+  printf("%s\n", id);
+  rc = 0;
+out:
+  memset(pw, 0, sizeof pw);
+  memset(again, 0, sizeof again);
+  return rc;
 }
 
 /* ------------------------------------------------------- rebuild, verify */
@@ -634,6 +695,11 @@ int main(int argc, char **argv) {
     cmd_usage = usage_status;
   } else if (!strcmp(cmd, "rebuild")) {
     cmd_usage = usage_rebuild;
+  } else if (!strcmp(cmd, "account")) {
+    f.tenant = take_opt(&nargs, args, "--tenant", 0);
+    f.aggregate = take_opt(&nargs, args, "--username", 0); /* reused slots: account's own options */
+    f.type = take_opt(&nargs, args, "--role", 0);
+    cmd_usage = usage_account;
   } else if (!strcmp(cmd, "verify")) {
     f.redis = take_opt(&nargs, args, "--redis", 1) != NULL;
     cmd_usage = usage_verify;
@@ -653,6 +719,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(cmd, "topics") && sub && !strcmp(sub, "check")) rc = cmd_topics(0);
   else if (!strcmp(cmd, "migrate") && !sub) rc = cmd_migrate();
   else if (!strcmp(cmd, "token") && !sub) rc = cmd_token();
+  else if (!strcmp(cmd, "account")) rc = cmd_account(sub, f.tenant, f.aggregate, f.type);
   else if (!strcmp(cmd, "rebuild")) rc = cmd_rebuild(sub);
   else if (!strcmp(cmd, "verify")) rc = cmd_verify(sub, f.redis);
   else if (!strcmp(cmd, "replay") && !sub) rc = cmd_replay(&f);
