@@ -230,6 +230,8 @@ int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream
 
 /* ----------------------------------------------------------- openapi.c */
 char *fofal__openapi_build(const fofal_registry_t *reg);
+/* openapi_auth.c: merges the /api/v1/auth/... paths and their schemas in. */
+void fofal__openapi_auth(json_t *paths, json_t *schemas);
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req);
 

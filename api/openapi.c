@@ -250,6 +250,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
   json_t *paths = json_object(), *schemas = json_object();
   build_t b = {paths, schemas, reg};
   fofal_registry_each(reg, add_command, &b);
+  fofal__openapi_auth(paths, schemas);
 
   json_object_set_new(paths, "/api/v1/commands",
       json_pack("{s:{s:[s],s:s,s:s,s:s,s:{s:b,s:{s:{s:{s:s}}}},s:{s:{s:s,s:{s:{s:{s:s}}}},s:o,s:o,s:o}}}", "post", "tags",
