@@ -34,6 +34,8 @@ typedef struct {
   h2o_req_t *req;
   fofal_api_t *api;
   int64_t start_us;
+  char method[16];
+  char path[256]; /* copied at once: the request's buffers may be reused before dispose */
   char ip[64];
   fofal_principal_t who;
   int authed;
@@ -60,8 +62,7 @@ static void on_access_dispose(void *p) {
   access_t *a = p;
   if (current == a) current = NULL;
   h2o_req_t *req = a->req;
-  json_t *o = json_pack("{s:s%,s:s%,s:i,s:I,s:s}", "method", req->method.base, req->method.len, "path",
-                        req->path_normalized.base, req->path_normalized.len, "status", req->res.status, "us",
+  json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:s}", "method", a->method, "path", a->path, "status", req->res.status, "us",
                         (json_int_t)(fofal_mono_us() - a->start_us), "ip", a->ip);
   if (o && a->authed) {
     json_object_set_new(o, "tenant", json_string(a->who.tenant));
@@ -113,6 +114,9 @@ int fofal__transport_pre(fofal_api_t *api, h2o_req_t *req) {
     a->api = api;
     a->start_us = fofal_mono_us();
     memcpy(a->ip, ip, sizeof a->ip);
+    snprintf(a->method, sizeof a->method, "%.*s", (int)req->method.len, req->method.base);
+    /* path_normalized never holds the query string (no ?access_token= in a log). */
+    snprintf(a->path, sizeof a->path, "%.*s", (int)req->path_normalized.len, req->path_normalized.base);
     current = a;
   }
   int tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
