@@ -1096,7 +1096,9 @@ int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   int n;
   while ((n = fofal__redis_xread(a->redis, REVOCATIONS, a->last_id, -1, 1000, 1, on_entry, &t, err, sizeof err)) == 1000) {
   }
-  if (n < 0) return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "cannot read the revoked sessions: %s", err);
+  /* Redis down: start anyway (like the reads); the tail reads from the start of the stream
+   * once Redis is back, and until then sign-ins fail closed on the rate limiter. */
+  if (n < 0) LOG_WARN("identity: cannot read the revoked sessions yet: %s", err);
   if (pthread_create(&a->tail, NULL, tail_main, a)) return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot start a thread");
   a->tail_started = 1;
   return 0;

@@ -252,9 +252,9 @@ int main(int argc, char **argv) {
   LOG_INFO("stopping");
   rc = 0;
 out:
-  fofal__accounts_stop(api);
   fofal__stream_stop(api);
   fofal__pool_stop(api);
+  fofal__accounts_stop(api); /* after the workers: their jobs use it */
   fofal__commands_api_stop(api);
   fofal__health_stop(api);
   if (api->queue) {

@@ -4,6 +4,7 @@
  * process the tests started) for each secret the security tests used — passwords, PINs,
  * refresh and access tokens, MFA step tokens, TOTP secrets (hex and base32), recovery
  * codes, device secrets — listed in $FOFAL_STACK_DIR/security-secrets.txt. Any hit fails.
+ * It also checks that authenticated requests left their structured access-log lines.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -43,7 +44,7 @@ Test(security_logs, no_secret_reaches_any_log) {
   DIR *d = opendir(path);
   cr_assert_not_null(d, "no logs folder %s", path);
   struct dirent *e;
-  int files = 0;
+  int files = 0, access_lines = 0;
   size_t bytes = 0;
   while ((e = readdir(d))) {
     char file[2048];
@@ -55,6 +56,13 @@ Test(security_logs, no_secret_reaches_any_log) {
     if (!log) continue;
     files++;
     bytes += n;
+    /* Reads are audited in the structured access log, with the caller. */
+    for (char *p = log; (p = strstr(p, "\"msg\":\"access {")); p++) {
+      char *eol = strchr(p, '\n');
+      if (eol) *eol = '\0';
+      if (strstr(p, "\\\"path\\\":\\\"/api/v1/") && strstr(p, "\\\"role\\\":")) access_lines++;
+      if (eol) *eol = '\n';
+    }
     char *save = NULL, *copy = fofal_strdup(secrets);
     for (char *s = strtok_r(copy, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
       if (strlen(s) < 4) continue;
@@ -73,5 +81,6 @@ Test(security_logs, no_secret_reaches_any_log) {
   closedir(d);
   fprintf(stderr, "security_logs: %d secrets checked in %d files (%zu bytes)\n", nsecrets, files, bytes);
   cr_expect_geq(files, 5);
+  cr_expect_geq(access_lines, 100, "authenticated requests are in the access log (%d lines)", access_lines);
   free(secrets);
 }
