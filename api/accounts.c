@@ -42,7 +42,8 @@
  * verification and failure, lockouts, accounts and devices created are CloudEvents on
  * fofal.identity.events (keyed by account id, actor in the envelope), produced by the loop
  * thread after the job. Their data never holds a secret: no password, PIN, token, code or
- * TOTP secret. Delivery is best effort (idempotent producer, acks=all): a failure is
+ * TOTP secret; the username, personal data, is sealed with the account's own data key
+ * (events/crypto.c, identity.person_keys), so erasing the account shreds it. Delivery is best effort (idempotent producer, acks=all): a failure is
  * logged, the sign-in is not undone.
  *
  * Threads: handlers and `done` on the loop thread; each request's work (argon2id, SQL on
@@ -76,6 +77,7 @@ typedef struct fofal_accounts {
   volatile int stop;
   char last_id[48];
   char dummy_hash[FOFAL_CRED_HASH_MAX]; /* verified against when an account is unknown */
+  unsigned char master[FOFAL_PD_KEY_BYTES]; /* wraps the per-person keys (events/crypto.c) */
   char mfa_audience[160];
 } accounts_t;
 
@@ -276,6 +278,40 @@ static int new_session(fofal_worker_t *w, fofal_pg_t *pg, auth_job_t *j, const c
 
 static void actor_of(char *out, size_t n, const char *account, const char *role) { snprintf(out, n, "u:%s/%s", account, role); }
 
+/* Personal data in identity events: an account's username is sealed with the account's
+ * own data key (created on first use), so that `fofal account erase` shreds it from the
+ * audit trail. Returns the sealed value (new), or NULL (then the field is left out: a
+ * name is never written in clear). */
+static json_t *seal_personal(fofal_pg_t *pg, auth_job_t *j, const char *tenant, const char *person, const char *field,
+                             const char *value) {
+  accounts_t *a = j->api->accounts;
+  char err[256], *wrapped = NULL;
+  unsigned char key[FOFAL_PD_KEY_BYTES];
+  json_t *out = NULL;
+  char *fresh = fofal_pd_key_new(a->master, tenant, person);
+  const char *p[] = {tenant, person, fresh};
+  /* Insert-or-keep, then read what is stored: two jobs racing agree on one key. */
+  int rc = fofal_pg_query_value(pg,
+                                "WITH i AS (INSERT INTO identity.person_keys (tenant, person_id, wrapped_key)"
+                                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING wrapped_key)"
+                                " SELECT wrapped_key FROM i UNION ALL SELECT wrapped_key FROM identity.person_keys"
+                                " WHERE tenant = $1 AND person_id = $2 LIMIT 1",
+                                3, p, &wrapped, err, sizeof err);
+  free(fresh);
+  if (rc || !wrapped) {
+    LOG_WARN("identity: no data key for a person: %s", rc ? err : "none stored");
+  } else if (fofal_pd_key_unwrap(a->master, tenant, person, wrapped, key)) {
+    LOG_ERROR("identity: a stored data key does not open with FOFAL_PD_MASTER_KEY");
+  } else {
+    json_t *v = json_string(value);
+    out = fofal_pd_seal(key, tenant, person, field, v);
+    json_decref(v);
+  }
+  memset(key, 0, sizeof key);
+  free(wrapped);
+  return out;
+}
+
 /* ------------------------------------------------------------ operations */
 
 static void run_login(fofal_worker_t *w, auth_job_t *j) {
@@ -294,7 +330,7 @@ static void run_login(fofal_worker_t *w, auth_job_t *j) {
   if (!rc)
     rc = q1(pg,
             "SELECT json_build_object('id', id, 'role', role, 'hash', password_hash, 'totp', totp_secret IS NOT NULL)"
-            " FROM identity.accounts WHERE tenant = $1 AND username = $2",
+            " FROM identity.accounts WHERE tenant = $1 AND username = $2 AND erased_at IS NULL",
             2, p, &acct, err, sizeof err);
   if (rc) {
     pg_failed(w, j, rc, err);
@@ -305,10 +341,13 @@ static void run_login(fofal_worker_t *w, auth_job_t *j) {
   int ok = fofal_cred_verify(hash ? hash : a->dummy_hash, pw) && hash;
   char subject[FOFAL_UUID_LEN + 1], actor[200];
   if (!ok) {
+    /* The name typed is personal data (or a mistyped password): sealed for a known
+     * account, left out for an unknown one. */
     if (acct) snprintf(subject, sizeof subject, "%s", jstr(acct, "id"));
     else fofal_uuid_named(tenant, user, subject);
-    event(j, "login_failed", tenant, subject, "anonymous",
-          json_pack("{s:s,s:s,s:s}", "username", user, "method", "password", "reason", acct ? "bad_password" : "unknown_account"));
+    json_t *d = json_pack("{s:s,s:s}", "method", "password", "reason", acct ? "bad_password" : "unknown_account");
+    if (acct) json_object_set_new(d, "username", seal_personal(pg, j, tenant, subject, "username", user));
+    event(j, "login_failed", tenant, subject, "anonymous", d);
     answer(j, 401, "invalid_credentials", "the username or the password is wrong");
     json_decref(acct);
     return;
@@ -322,10 +361,12 @@ static void run_login(fofal_worker_t *w, auth_job_t *j) {
     j->out = json_pack("{s:b,s:s,s:b,s:i}", "mfa_required", 1, "mfa_token", mt ? mt : "", "mfa_enrolled",
                        json_is_true(json_object_get(acct, "totp")), "expires_in", MFA_TTL_S);
     free(mt);
-    event(j, "password_verified", tenant, id, actor, json_pack("{s:s,s:b}", "username", user, "mfa_required", 1));
+    event(j, "password_verified", tenant, id, actor,
+          json_pack("{s:o*,s:b}", "username", seal_personal(pg, j, tenant, id, "username", user), "mfa_required", 1));
   } else if (!new_session(w, pg, j, tenant, id, role, NULL)) {
     event(j, "login_succeeded", tenant, id, actor,
-          json_pack("{s:s,s:s,s:s}", "username", user, "method", "password", "sid", jstr(j->out, "sid")));
+          json_pack("{s:o*,s:s,s:s}", "username", seal_personal(pg, j, tenant, id, "username", user), "method", "password",
+                    "sid", jstr(j->out, "sid")));
   }
   json_decref(acct);
 }
@@ -619,8 +660,8 @@ static void run_account(fofal_worker_t *w, auth_job_t *j) {
   free(v);
   actor_of(actor, sizeof actor, who->subject, who->role);
   event(j, "account_created", who->tenant, id, actor,
-        json_pack("{s:s,s:s,s:s,s:b,s:b}", "account_id", id, "username", user, "role", role, "password", pw != NULL, "pin",
-                  pin != NULL));
+        json_pack("{s:s,s:o*,s:s,s:b,s:b}", "account_id", id, "username", seal_personal(pg, j, who->tenant, id, "username", user),
+                  "role", role, "password", pw != NULL, "pin", pin != NULL));
   j->status = 201;
   j->out = json_pack("{s:s,s:s,s:s}", "account_id", id, "username", user, "role", role);
 }
@@ -1079,7 +1120,10 @@ int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   a->api = api;
   snprintf(a->last_id, sizeof a->last_id, "0-0");
   snprintf(a->mfa_audience, sizeof a->mfa_audience, "%s/mfa", api->conf.jwt_audience);
-  if (fofal_cred_init()) return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot initialise libsodium or liboath");
+  if (fofal_cred_init() || fofal_pd_init())
+    return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot initialise libsodium or liboath");
+  if (fofal_pd_master_parse(api->conf.pd_master_key, a->master))
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_PD_MASTER_KEY must be 64 hex characters");
   char random[48];
   fofal_cred_random_token(random, sizeof random, 24);
   if (fofal_cred_hash(random, (unsigned)api->conf.argon2_t, (unsigned)api->conf.argon2_m_kib, a->dummy_hash,

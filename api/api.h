@@ -32,6 +32,7 @@ typedef struct {
   long long access_ttl, refresh_ttl, argon2_t, argon2_m_kib, rate_ip_per_s, rate_login_ip, rate_login_account,
       rate_pin_device, rate_pin_badge, pin_max_failures;
   int http_redirect, access_log;
+  char *pd_master_key;
 } fofal_api_conf_t;
 
 /* The authenticated caller of a request (auth.c). */

@@ -79,6 +79,9 @@ static fofal_setting_t settings[] = {
      "Origins allowed by CORS, comma-separated (e.g. https://app.example), * for any; empty = none.", &conf.cors_origins},
     {"FOFAL_HTTP_REDIRECT", FOFAL_SET_BOOL, "0", 0, 1, "Redirect plain HTTP to HTTPS (308) when FOFAL_HTTPS_PORT is set.",
      &conf.http_redirect},
+    {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, NULL, 0, 0,
+     "64 hex characters: the key that wraps the per-person keys of personal data (events/crypto.c).",
+     &conf.pd_master_key},
     {"FOFAL_API_ACCESS_LOG", FOFAL_SET_BOOL, "1", 0, 1, "One structured access line per request (no query string, no token).",
      &conf.access_log},
 };

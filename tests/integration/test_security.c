@@ -6,8 +6,9 @@
  * lockout, TOTP enrolment and verification with codes computed here (liboath), recovery
  * codes used once, security headers and CORS, the role matrix (every command type of
  * schemas/ × every role, against the schema's x-fofal-roles), cross-tenant reads of every
- * GET route of the OpenAPI document and writes of every command type, and the audit
- * events on fofal.identity.events.
+ * GET route of the OpenAPI document and writes of every command type, the audit events on
+ * fofal.identity.events, and erasure: a name sealed in the events reads "erased" on replay
+ * once `fofal account erase` deleted the person's key.
  *
  * Every secret a test uses (passwords, PINs, tokens, TOTP secrets, recovery codes, device
  * secrets) is appended to $FOFAL_STACK_DIR/security-secrets.txt: test_security_logs then
@@ -660,7 +661,7 @@ Test(security, role_matrix_every_command_type_by_every_role) {
 /* -------------------------------------------------------------- the audit */
 
 Test(security, identity_events_are_audited_without_secrets) {
-  free(account("storekeeper_mp", "sam", "sam-password-0001", NULL, NULL));
+  char *id = account("storekeeper_mp", "sam", "sam-password-0001", NULL, NULL);
   json_t *j;
   cr_assert_eq(login(pa, "sam", "sam-password-0001", &j), 200);
   char sid[64];
@@ -685,14 +686,21 @@ Test(security, identity_events_are_audited_without_secrets) {
       char *text = json_dumps(v, 0);
       cr_expect(!strstr(text, "sam-password"), "no password in an event: %s", text);
       free(text);
-      if (!strcmp(type, "fofal.identity.account_created.v1") && !strcmp(s_of(data, "username"), "sam")) created = 1;
+      const char *subject = json_string_value(json_object_get(v, "subject")) ?: "";
+      if (!strcmp(type, "fofal.identity.account_created.v1") && !strcmp(subject, id)) {
+        created = 1;
+        cr_expect_str_eq(s_of(data, "role"), "storekeeper_mp");
+        cr_expect(fofal_pd_is_sealed(json_object_get(data, "username")), "the username is personal data: sealed");
+      }
       if (!strcmp(type, "fofal.identity.login_succeeded.v1") && s_of(data, "sid") && !strcmp(s_of(data, "sid"), sid)) {
         ok = 1;
         cr_expect(json_string_value(json_object_get(v, "fofalactor")) && !strncmp(json_string_value(json_object_get(v, "fofalactor")), "u:", 2));
         cr_expect_str_eq(s_of(data, "ip"), "127.0.0.1");
       }
-      if (!strcmp(type, "fofal.identity.login_failed.v1") && s_of(data, "username") && !strcmp(s_of(data, "username"), "sam"))
+      if (!strcmp(type, "fofal.identity.login_failed.v1") && !strcmp(subject, id)) {
         failed = 1;
+        cr_expect_str_eq(s_of(data, "reason"), "bad_password");
+      }
       if (!strcmp(type, "fofal.identity.logged_out.v1") && s_of(data, "sid") && !strcmp(s_of(data, "sid"), sid)) out = 1;
     }
     json_decref(all);
@@ -702,6 +710,64 @@ Test(security, identity_events_are_audited_without_secrets) {
   cr_expect(ok, "login_succeeded is audited");
   cr_expect(failed, "login_failed is audited");
   cr_expect(out, "logged_out is audited");
+  free(id);
+}
+
+/* ------------------------------------------------- personal data, erasure */
+
+/* The identity events of `tenant` as one JSON text (new), waiting until `want` is in it. */
+static char *identity_events_with(const char *want, int timeout_s) {
+  int64_t t0 = fofal_mono_us();
+  for (;;) {
+    json_t *all = h_read_topic("fofal.identity.events"), *mine = json_array(), *m;
+    size_t i;
+    json_array_foreach(all, i, m) {
+      json_t *v = json_object_get(m, "value");
+      if (json_is_object(v) && !strcmp(json_string_value(json_object_get(v, "fofaltenant")) ?: "", tenant))
+        json_array_append(mine, v);
+    }
+    char *text = json_dumps(mine, JSON_COMPACT);
+    json_decref(all);
+    json_decref(mine);
+    if (strstr(text, want) || fofal_mono_us() - t0 > (int64_t)timeout_s * 1000000) return text;
+    free(text);
+    usleep(300 * 1000);
+  }
+}
+
+Test(security, erasing_an_account_shreds_its_name_from_the_audit_trail) {
+  char *id = account("planner", "eva-lindqvist-77", "eva-password-0001", NULL, NULL);
+  remember("eva-lindqvist-77"); /* personal data: no log may show it either */
+  json_t *l;
+  cr_assert_eq(login(pa, "eva-lindqvist-77", "eva-password-0001", &l), 200);
+  char *at = fofal_strdup(s_of(l, "access_token"));
+  json_decref(l);
+  /* In Kafka the name is sealed with the account's own key. */
+  char *events = identity_events_with("login_succeeded", 20);
+  cr_expect(strstr(events, id), "the account's events are on fofal.identity.events");
+  cr_expect(strstr(events, "\"$enc\":\"v1\""), "its username is sealed");
+  cr_expect(!strstr(events, "eva-lindqvist"), "the name is never in clear in Kafka");
+  free(events);
+  /* An auditor's replay opens it… */
+  char *out = NULL;
+  const char *replay[] = {"replay", "--module", "identity", "--tenant", tenant, NULL};
+  cr_assert_eq(h_run_cli(120, &out, replay), 0, "fofal replay failed");
+  cr_expect(strstr(out, "\"username\":\"eva-lindqvist-77\""), "replay opens the sealed name: %.400s", out);
+  free(out);
+  /* …until the person is erased. */
+  const char *erase[] = {"account", "erase", "--tenant", tenant, "--account", id, NULL};
+  cr_assert_eq(h_run_cli(60, &out, erase), 0, "fofal account erase failed");
+  free(out);
+  cr_expect_geq(wait_me(pa, at, 401, 5000), 0, "the erased account's sessions end on the API");
+  cr_assert_eq(h_run_cli(120, &out, replay), 0);
+  cr_expect(!strstr(out, "eva-lindqvist"), "after erasure no event shows the name");
+  cr_expect(strstr(out, "\"username\":\"erased\""), "the sealed fields read \"erased\": %.400s", out);
+  free(out);
+  json_t *j;
+  cr_expect_eq(login(pa, "eva-lindqvist-77", "eva-password-0001", &j), 401, "an erased account cannot sign in");
+  json_decref(j);
+  free(at);
+  free(id);
 }
 
 /* ------------------------------------------------------------ cross-tenant */
