@@ -164,6 +164,7 @@ int fofal__transport_pre(fofal_api_t *api, h2o_req_t *req) {
   if (oi >= 0) {
     h2o_iovec_t origin = req->headers.entries[oi].value;
     int ok = c->cors_origins && *c->cors_origins && origin_allowed(c->cors_origins, origin.base, origin.len);
+    if (c->cors_origins && *c->cors_origins) add(req, "vary", "Origin"); /* caches key on it, allowed or not */
     int preflight = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS")) &&
                     h2o_find_header_by_str(&req->headers, H2O_STRLIT("access-control-request-method"), -1) >= 0;
     if (ok) {
@@ -171,7 +172,6 @@ int fofal__transport_pre(fofal_api_t *api, h2o_req_t *req) {
       memcpy(o, origin.base, origin.len);
       o[origin.len] = '\0';
       add(req, "access-control-allow-origin", o);
-      add(req, "vary", "Origin");
       add(req, "access-control-expose-headers", "ETag, Location, Retry-After, Fofal-Position");
     }
     if (preflight) {
