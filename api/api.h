@@ -4,7 +4,8 @@
  * Threads: one h2o event loop thread (the main thread) runs every handler and owns every
  * h2o object. Two helper threads talk to Kafka (delivery reports; the results consumer),
  * one checks the health of the dependencies, a pool of read workers runs PostgreSQL and
- * Redis queries (pgpool.c) and one thread tails the Redis push stream (stream.c); they
+ * Redis queries (pgpool.c; also the identity writes of accounts.c), one thread tails the
+ * Redis push stream (stream.c) and one the stream of revoked sessions (accounts.c); they
  * reach the loop only through fofal__api_post(), a multithread queue. Nothing else is
  * shared between threads except the atomic counters of metrics and the job queue.
  */

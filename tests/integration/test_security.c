@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -586,6 +587,36 @@ Test(security, plain_http_redirects_to_https_when_asked) {
   cr_expect(loc && !strcmp(loc, want), "Location %s, want %s", loc ? loc : "none", want);
   free(loc);
   h_resp_free(&r);
+  h_stop(c, SIGTERM);
+}
+
+Test(security, hsts_on_tls_only) {
+  const char *dir = h_env("FOFAL_STACK_DIR");
+  char cmd[2048], out[1100];
+  snprintf(cmd, sizeof cmd,
+           "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -keyout %s/sec-tls.key "
+           "-out %s/sec-tls.crt > /dev/null 2>&1", dir, dir);
+  cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+  int http = h_free_port(), https = h_free_port();
+  char e1[64], e2[64], e3[1100], e4[1100];
+  snprintf(e1, sizeof e1, "FOFAL_HTTP_PORT=%d", http);
+  snprintf(e2, sizeof e2, "FOFAL_HTTPS_PORT=%d", https);
+  snprintf(e3, sizeof e3, "FOFAL_TLS_CERT=%s/sec-tls.crt", dir);
+  snprintf(e4, sizeof e4, "FOFAL_TLS_KEY=%s/sec-tls.key", dir);
+  const char *env[] = {e1, e2, e3, e4, NULL};
+  pid_t c = h_spawn("api/fofal-api", "test-api-sec-tls", NULL, env);
+  cr_assert_eq(h_wait_ready(http, 30000), 0);
+  snprintf(out, sizeof out, "%s/logs/sec-tls-headers.out", dir);
+  snprintf(cmd, sizeof cmd, "curl -sk --http2 -o /dev/null -D %s https://127.0.0.1:%d/healthz", out, https);
+  cr_assert_eq(system(cmd), 0, "curl over TLS failed");
+  FILE *f = fopen(out, "r");
+  cr_assert_not_null(f);
+  char line[512];
+  int hsts = 0;
+  while (fgets(line, sizeof line, f))
+    if (!strncasecmp(line, "strict-transport-security: max-age=31536000", 43)) hsts = 1;
+  fclose(f);
+  cr_expect(hsts, "HSTS over TLS (HTTP/2)");
   h_stop(c, SIGTERM);
 }
 
