@@ -855,7 +855,10 @@ static void job_done(fofal_api_t *api, fofal_job_t *job) {
     size_t i;
     json_t *s;
     long until = (long)time(NULL) + (long)api->conf.access_ttl + LEEWAY_S + 60;
-    json_array_foreach(j->revoked, i, s) fofal__auth_revoke(json_string_value(s), until);
+    json_array_foreach(j->revoked, i, s) {
+      fofal__auth_revoke(json_string_value(s), until);
+      fofal__stream_revoke(api, json_string_value(s));
+    }
     if (!job->stopped) produce_events(a, j);
   }
   if (j->ctx) {
@@ -1082,6 +1085,7 @@ typedef struct {
 static void on_revoked_in_loop(fofal_api_t *api, void *arg) {
   rev_msg_t *m = arg;
   fofal__auth_revoke(m->sid, (long)time(NULL) + (long)api->conf.access_ttl + LEEWAY_S + 60);
+  fofal__stream_revoke(api, m->sid);
   free(m);
 }
 

@@ -229,6 +229,8 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__stream_stop(fofal_api_t *api);
 int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream (WebSocket) */
+/* Closes (1008) the streams opened with a token of session `sid`. Loop thread. */
+void fofal__stream_revoke(fofal_api_t *api, const char *sid);
 
 /* ----------------------------------------------------------- openapi.c */
 char *fofal__openapi_build(const fofal_registry_t *reg);

@@ -239,10 +239,25 @@ Test(security, logout_refuses_the_access_token_on_every_instance) {
   cr_assert_eq(login(pa, "cam", "cam-password-0001", &l), 200);
   cr_assert_eq(login(pa, "cam", "cam-password-0001", &other), 200);
   const char *at = s_of(l, "access_token");
-  /* Both instances have verified (and cached) it. */
+  /* Both instances have verified (and cached) it; B also streams to it. */
   cr_expect_eq(get(pa, "/api/v1/auth/me", at, NULL), 200);
   cr_expect_eq(get(pb, "/api/v1/auth/me", at, NULL), 200);
+  char *wpath = fofal_asprintf("/api/v1/stream?access_token=%s", at);
+  int wst;
+  h_ws_t *ws = h_ws_open(pb, wpath, NULL, 0, &wst);
+  cr_assert_not_null(ws, "WebSocket handshake answered %d", wst);
+  cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"modules\":[\"production\"]}}"), 0);
+  json_t *ack = h_ws_recv_json(ws, 10000, NULL);
+  cr_expect_not_null(ack, "the stream acknowledges the subscription");
+  json_decref(ack);
   cr_expect_eq(post(pa, "/api/v1/auth/logout", at, NULL, NULL, NULL), 204);
+  int close_code = 0;
+  json_t *more = h_ws_recv_json(ws, 5000, &close_code);
+  cr_expect_null(more);
+  cr_expect_eq(close_code, 1008, "the session's stream on the other instance is closed (code %d)", close_code);
+  json_decref(more);
+  h_ws_close(ws);
+  free(wpath);
   json_t *me;
   cr_expect_eq(get(pa, "/api/v1/auth/me", at, &me), 401, "refused at once where it logged out");
   cr_expect_str_eq(code_of(me), "token_revoked");
