@@ -35,6 +35,18 @@ static json_t *path_param(const char *name, const char *desc) {
                    "type", "string");
 }
 
+/* Who may read, as a command's schema says who may send it (the query role matrix test
+ * walks it): the audit trail is for auditor, manager and admin (production_api.c,
+ * may_audit); the other reads are for every role. A new array. */
+static json_t *read_roles(int audit) {
+  json_t *roles = json_array();
+  for (int i = 0; fofal_api_roles[i]; i++)
+    if (!audit || !strcmp(fofal_api_roles[i], "auditor") || !strcmp(fofal_api_roles[i], "manager") ||
+        !strcmp(fofal_api_roles[i], "admin"))
+      json_array_append_new(roles, json_string(fofal_api_roles[i]));
+  return roles;
+}
+
 /* A GET of the read side: `params` stolen (the position parameter is added), 200 with the
  * schema `ok_ref`, and the problems every read may answer. */
 static json_t *read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
@@ -56,8 +68,8 @@ static json_t *read_op(const char *tag, const char *op_id, const char *summary, 
                       problem_ref("PostgreSQL or Redis unavailable, the read queue full, or position_not_reached: the "
                                   "projection did not reach ?position= within the wait (with how far it is). Retry "
                                   "after Retry-After."));
-  return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o}}", "get", "tags", tag, "operationId", op_id, "summary", summary,
-                   "description", desc, "parameters", params, "responses", resp);
+  return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o,s:o}}", "get", "tags", tag, "operationId", op_id, "summary", summary,
+                   "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", read_roles(audit));
 }
 
 static json_t *obj_schema(const char *desc, json_t *props /* stolen */) {
@@ -128,6 +140,7 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
   json_t *audit_state = json_object_get(json_object_get(paths, "/api/v1/audit/{module}/{id}"), "get");
   json_object_set_new(json_object_get(audit_state, "responses"), "403",
                       problem_ref("Only the roles auditor, manager and admin read the audit trail."));
+  json_object_set_new(audit_state, "x-fofal-roles", read_roles(1));
 
   json_t *stream = json_pack(
       "{s:{s:[s],s:s,s:s,s:s,s:[o,o],s:{s:{s:s},s:o,s:o,s:o}}}", "get", "tags", "stream", "operationId", "stream",

@@ -704,6 +704,50 @@ Test(security, role_matrix_every_command_type_by_every_role) {
   json_decref(types);
 }
 
+Test(security, role_matrix_every_query_by_every_role) {
+  json_t *doc;
+  cr_assert_eq(get(pa, "/api/v1/openapi.json", NULL, &doc), 200);
+  const char *route;
+  json_t *item;
+  int cells = 0;
+  json_object_foreach(json_object_get(doc, "paths"), route, item) {
+    json_t *op = json_object_get(item, "get");
+    if (!op || strncmp(route, "/api/v1/", 8) || !strcmp(route, "/api/v1/openapi.json") ||
+        !strcmp(route, "/api/v1/stream") || !strncmp(route, "/api/v1/auth/", 13) || !strncmp(route, "/api/v1/commands/", 17))
+      continue;
+    json_t *allowed = json_object_get(op, "x-fofal-roles");
+    cr_expect(json_is_array(allowed), "GET %s declares x-fofal-roles", route);
+    char p[512];
+    size_t o = 0;
+    for (const char *c = route; *c && o + 64 < sizeof p;) {
+      if (*c == '{') {
+        const char *e = strchr(c, '}');
+        o += (size_t)snprintf(p + o, sizeof p - o, "%s",
+                              !strncmp(c, "{module}", 8) ? "production" : "00000000-0000-7000-8000-000000000000");
+        c = e + 1;
+      } else {
+        p[o++] = *c++;
+      }
+    }
+    p[o] = '\0';
+    for (int i = 0; roles[i]; i++) {
+      char *tok = h_token(tenant, roles[i]);
+      int may = 0;
+      size_t k;
+      json_t *r;
+      json_array_foreach(allowed, k, r) if (!strcmp(json_string_value(r), roles[i])) may = 1;
+      int st = get(pa, p, tok, NULL);
+      if (may) cr_expect(st != 403 && st != 401 && st < 500, "%s may read %s (got %d)", roles[i], route, st);
+      else cr_expect_eq(st, 403, "%s may not read %s (got %d)", roles[i], route, st);
+      cells++;
+      free(tok);
+    }
+  }
+  cr_expect_geq(cells, 7 * 13);
+  fprintf(stderr, "security: query role matrix: %d cells\n", cells);
+  json_decref(doc);
+}
+
 /* -------------------------------------------------------------- the audit */
 
 Test(security, identity_events_are_audited_without_secrets) {
