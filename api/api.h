@@ -4,7 +4,8 @@
  * Threads: one h2o event loop thread (the main thread) runs every handler and owns every
  * h2o object. Two helper threads talk to Kafka (delivery reports; the results consumer),
  * one checks the health of the dependencies, a pool of read workers runs PostgreSQL and
- * Redis queries (pgpool.c) and one thread tails the Redis push stream (stream.c); they
+ * Redis queries (pgpool.c; also the identity writes of accounts.c), one thread tails the
+ * Redis push stream (stream.c) and one the stream of revoked sessions (accounts.c); they
  * reach the loop only through fofal__api_post(), a multithread queue. Nothing else is
  * shared between threads except the atomic counters of metrics and the job queue.
  */
@@ -28,6 +29,11 @@ typedef struct {
       *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins, *label_url;
   long long http_port, https_port, wait_ms, produce_timeout_ms;
   long long pg_pool, pg_queue, position_wait_ms, ws_max_queue, ws_max_connections;
+  /* security (issue 6): accounts.c, ratelimit.c, transport.c */
+  long long access_ttl, refresh_ttl, argon2_t, argon2_m_kib, rate_ip_per_s, rate_login_ip, rate_login_account,
+      rate_pin_device, rate_pin_badge, pin_max_failures;
+  int http_redirect, access_log;
+  char *pd_master_key;
 } fofal_api_conf_t;
 
 /* The authenticated caller of a request (auth.c). */
@@ -35,6 +41,7 @@ typedef struct {
   char tenant[64];
   char subject[128];
   char role[32];
+  char sid[40]; /* session id of a signed-in token; "" for tokens of `fofal token` */
 } fofal_principal_t;
 
 typedef struct fofal_api fofal_api_t;
@@ -53,6 +60,7 @@ struct fofal_api {
   struct fofal_pool *pool;   /* pgpool.c */
   struct fofal_reads *reads; /* production_api.c */
   struct fofal_stream *stream; /* stream.c */
+  struct fofal_accounts *accounts; /* accounts.c */
   volatile int stopping;
 };
 
@@ -83,8 +91,34 @@ json_t *fofal__read_json(h2o_req_t *req, size_t cap);
 /* Verifies the bearer token (verified tokens are cached until they expire). 0, or sends
  * 401 and returns FOFAL_EAUTH. Loop thread. */
 int fofal__authenticate(fofal_api_t *api, h2o_req_t *req, fofal_principal_t *who);
-/* Frees the cache of verified tokens (at exit). */
+/* Frees the cache of verified tokens and the revocation set (at exit). */
 void fofal__auth_cache_free(void);
+/* Loop thread: tokens of session `sid` are refused from now on; the entry may be dropped
+ * after `until` (unix time: when every such token has expired anyway). */
+void fofal__auth_revoke(const char *sid, long until);
+int fofal__auth_revoked(const char *sid);
+/* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or -1. */
+int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who);
+/* Like fofal_api_token_issue, with a `sid` claim unless sid is NULL. */
+char *fofal__token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
+                         const char *subject, const char *role, const char *sid, long ttl_s);
+
+/* ---------------------------------------------------------- accounts.c
+ * /api/v1/auth/...: sign-in, refresh, logout, password, TOTP, devices and PINs. */
+int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen);
+void fofal__accounts_stop(fofal_api_t *api);
+int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req);
+
+/* --------------------------------------------------------- transport.c
+ * What every request passes first: the access log record, security headers, CORS, the
+ * plain-HTTP redirect and the general per-IP rate limit. Returns 1 when it answered the
+ * request itself (preflight, redirect, 429), else 0. */
+int fofal__transport_pre(fofal_api_t *api, h2o_req_t *req);
+/* The authenticated caller of the current request, for its access log line. */
+void fofal__access_note(h2o_req_t *req, const fofal_principal_t *who);
+/* The client's IP address as text into out[64]. */
+void fofal__peer_ip(h2o_req_t *req, char out[64]);
+void fofal__transport_free(void);
 
 /* ------------------------------------------------------ commands_api.c */
 int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -147,6 +181,12 @@ int fofal__worker_query(fofal_worker_t *w, const char *tenant, const char *sql, 
                         const char *const *params, json_t **rows, char *errbuf, size_t errlen);
 /* Worker thread: the worker's Redis connection (borrowed; connects lazily). */
 struct fofal__redis *fofal__worker_redis(fofal_worker_t *w);
+/* Worker thread: the worker's write connection (as the tables' owner, for the identity
+ * schema that fofal-api itself writes), borrowed, connected lazily. 0 or FOFAL_EUNAVAIL. A
+ * caller that saw FOFAL_EUNAVAIL on it calls fofal__worker_pg_drop. */
+struct fofal_pg;
+int fofal__worker_pg(fofal_worker_t *w, struct fofal_pg **pg, char *errbuf, size_t errlen);
+void fofal__worker_pg_drop(fofal_worker_t *w);
 
 /* ------------------------------------------------------------- redis.c
  * The hiredis adapter of fofal-api. A connection is used by one thread at a time; it
@@ -174,6 +214,11 @@ int fofal__redis_xread(fofal__redis_t *r, const char *stream, const char *after_
  * max-deleted-entry-id into deleted[48] ("0-0" when none was trimmed). */
 int fofal__redis_stream_ids(fofal__redis_t *r, const char *stream, char last[48], char deleted[48], char *errbuf,
                             size_t errlen);
+
+/* Runs one command (argv of argc strings) and returns its reply as JSON (new): integer,
+ * string, array, or null. 0, FOFAL_EUNAVAIL or FOFAL_EREDIS. */
+int fofal__redis_argv(fofal__redis_t *r, int argc, const char *const *argv, json_t **reply, char *errbuf,
+                      size_t errlen);
 
 /* ----------------------------------------------------- production_api.c */
 int fofal__reads_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -229,6 +274,8 @@ int fofal__weaving_configure(const char *label_url, char *errbuf, size_t errlen)
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__stream_stop(fofal_api_t *api);
 int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream (WebSocket) */
+/* Closes (1008) the streams opened with a token of session `sid`. Loop thread. */
+void fofal__stream_revoke(fofal_api_t *api, const char *sid);
 
 /* ----------------------------------------------------------- openapi.c */
 char *fofal__openapi_build(const fofal_registry_t *reg);
@@ -237,6 +284,8 @@ char *fofal__openapi_build(const fofal_registry_t *reg);
  * answer; `roles` (may be NULL: any authenticated caller) adds the 403 and says who reads. */
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                                const char *ok_ref, const char *roles);
+/* openapi_auth.c: merges the /api/v1/auth/... paths and their schemas in. */
+void fofal__openapi_auth(json_t *paths, json_t *schemas);
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req);
 

@@ -59,6 +59,34 @@ static fofal_setting_t settings[] = {
      "Base URL label QR codes carry (<url>/l/<tenant>/<label id>, for any phone camera); empty: FOFAL:L:<tenant>:<label id> for the FOFAL app.",
      &conf.label_url},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &conf.log_level},
+    /* security (issue 6): api/accounts.c, api/transport.c */
+    {"FOFAL_API_ACCESS_TTL", FOFAL_SET_INT, "300", 30, 3600, "Lifetime of a signed-in access token, seconds.", &conf.access_ttl},
+    {"FOFAL_API_REFRESH_TTL", FOFAL_SET_INT, "2592000", 300, 31536000,
+     "Lifetime of a session (its refresh-token family), seconds.", &conf.refresh_ttl},
+    {"FOFAL_API_ARGON2_T", FOFAL_SET_INT, "2", 1, 10, "argon2id passes for passwords and PINs.", &conf.argon2_t},
+    {"FOFAL_API_ARGON2_MEMORY_KIB", FOFAL_SET_INT, "19456", 8192, 1048576, "argon2id memory for passwords and PINs, KiB.",
+     &conf.argon2_m_kib},
+    {"FOFAL_API_RATE_IP_PER_S", FOFAL_SET_INT, "5000", 0, 1000000,
+     "Requests per second per client IP on every route, per instance (burst twice that); 0 = off.", &conf.rate_ip_per_s},
+    {"FOFAL_API_RATE_LOGIN_IP", FOFAL_SET_INT, "30", 1, 100000,
+     "Sign-in attempts (password, MFA, PIN) per minute per IP, shared by all instances through Redis.", &conf.rate_login_ip},
+    {"FOFAL_API_RATE_LOGIN_ACCOUNT", FOFAL_SET_INT, "5", 1, 100000,
+     "Sign-in, MFA and password-change attempts per minute per account (Redis).", &conf.rate_login_account},
+    {"FOFAL_API_RATE_PIN_DEVICE", FOFAL_SET_INT, "10", 1, 100000, "PIN sign-in attempts per minute per device (Redis).",
+     &conf.rate_pin_device},
+    {"FOFAL_API_RATE_PIN_BADGE", FOFAL_SET_INT, "3", 1, 100000, "PIN sign-in attempts per minute per badge (Redis).",
+     &conf.rate_pin_badge},
+    {"FOFAL_API_PIN_MAX_FAILURES", FOFAL_SET_INT, "5", 1, 100,
+     "Wrong PINs in a row before the badge locks (1 minute, doubling per further failure up to 64).", &conf.pin_max_failures},
+    {"FOFAL_API_CORS_ORIGINS", FOFAL_SET_STR, "", 0, 0,
+     "Origins allowed by CORS, comma-separated (e.g. https://app.example), * for any; empty = none.", &conf.cors_origins},
+    {"FOFAL_HTTP_REDIRECT", FOFAL_SET_BOOL, "0", 0, 1, "Redirect plain HTTP to HTTPS (308) when FOFAL_HTTPS_PORT is set.",
+     &conf.http_redirect},
+    {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, NULL, 0, 0,
+     "64 hex characters: the key that wraps the per-person keys of personal data (events/crypto.c).",
+     &conf.pd_master_key},
+    {"FOFAL_API_ACCESS_LOG", FOFAL_SET_BOOL, "1", 0, 1, "One structured access line per request (no query string, no token).",
+     &conf.access_log},
 };
 #define NSET (sizeof settings / sizeof settings[0])
 
@@ -102,7 +130,7 @@ static int path_under(h2o_req_t *req, const char *prefix) {
 
 static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   static const char cmds[] = "/api/v1/commands";
-  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
+  if (fofal__transport_pre(API_OF(self), req)) return 0;
   int get = method_is(req, "GET") || method_is(req, "HEAD");
   if (path_is(req, "/healthz") && get) return fofal__on_healthz(self, req);
   if (path_is(req, "/readyz") && get) return fofal__on_readyz(self, req);
@@ -118,6 +146,7 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   if (path_under(req, "/api/v1/production/")) return fofal__on_production_read(self, req);
   if (path_under(req, "/api/v1/audit/")) return fofal__on_audit_read(self, req);
   if (path_is(req, "/api/v1/stream")) return fofal__on_stream(self, req);
+  if (path_under(req, "/api/v1/auth/")) return fofal__on_auth(self, req);
   fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
   return 0;
 }
@@ -207,7 +236,7 @@ int main(int argc, char **argv) {
   if (fofal__weaving_configure(api->conf.label_url, err, sizeof err) ||
       fofal__health_start(api, err, sizeof err) || fofal__commands_api_start(api, err, sizeof err) ||
       fofal__pool_start(api, err, sizeof err) || fofal__reads_start(api, err, sizeof err) ||
-      fofal__stream_start(api, err, sizeof err)) {
+      fofal__stream_start(api, err, sizeof err) || fofal__accounts_start(api, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }
@@ -232,6 +261,7 @@ int main(int argc, char **argv) {
 out:
   fofal__stream_stop(api);
   fofal__pool_stop(api);
+  fofal__accounts_stop(api); /* after the workers: their jobs use it */
   fofal__commands_api_stop(api);
   fofal__health_stop(api);
   if (api->queue) {
@@ -242,6 +272,7 @@ out:
   }
   fofal__reads_stop(api);
   fofal__auth_cache_free();
+  fofal__transport_free();
   fofal_registry_free(api->registry);
   free(api->openapi);
   fofal_settings_free(settings, NSET);

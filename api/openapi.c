@@ -36,6 +36,18 @@ static json_t *path_param(const char *name, const char *desc) {
                    "type", "string");
 }
 
+/* Who may read, as a command's schema says who may send it (the query role matrix test
+ * walks it): the audit trail is for auditor, manager and admin (production_api.c,
+ * may_audit); the other reads are for every role. A new array. */
+static json_t *read_roles(int audit) {
+  json_t *roles = json_array();
+  for (int i = 0; fofal_api_roles[i]; i++)
+    if (!audit || !strcmp(fofal_api_roles[i], "auditor") || !strcmp(fofal_api_roles[i], "manager") ||
+        !strcmp(fofal_api_roles[i], "admin"))
+      json_array_append_new(roles, json_string(fofal_api_roles[i]));
+  return roles;
+}
+
 /* A GET of the read side: `params` stolen (the position parameter is added), 200 with the
  * schema `ok_ref`, and the problems every read may answer. */
 static json_t *read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
@@ -57,8 +69,8 @@ static json_t *read_op(const char *tag, const char *op_id, const char *summary, 
                       problem_ref("PostgreSQL or Redis unavailable, the read queue full, or position_not_reached: the "
                                   "projection did not reach ?position= within the wait (with how far it is). Retry "
                                   "after Retry-After."));
-  return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o}}", "get", "tags", tag, "operationId", op_id, "summary", summary,
-                   "description", desc, "parameters", params, "responses", resp);
+  return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o,s:o}}", "get", "tags", tag, "operationId", op_id, "summary", summary,
+                   "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", read_roles(audit));
 }
 
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
@@ -69,7 +81,13 @@ json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *s
     snprintf(d, sizeof d, "The caller's role is not one of: %s (code forbidden).", roles);
     json_t *get = json_object_get(op, "get");
     json_object_set_new(json_object_get(get, "responses"), "403", problem_ref(d));
-    json_object_set_new(get, "x-fofal-roles", json_string(roles));
+    json_t *list = json_array(); /* an array, as on every operation and command schema */
+    for (const char *c = roles; *c;) {
+      size_t n = strcspn(c, " ");
+      if (n) json_array_append_new(list, json_stringn(c, n));
+      c += n + (c[n] == ' ');
+    }
+    json_object_set_new(get, "x-fofal-roles", list);
   }
   return op;
 }
@@ -142,6 +160,7 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
   json_t *audit_state = json_object_get(json_object_get(paths, "/api/v1/audit/{module}/{id}"), "get");
   json_object_set_new(json_object_get(audit_state, "responses"), "403",
                       problem_ref("Only the roles auditor, manager and admin read the audit trail."));
+  json_object_set_new(audit_state, "x-fofal-roles", read_roles(1));
 
   json_t *stream = json_pack(
       "{s:{s:[s],s:s,s:s,s:s,s:[o,o],s:{s:{s:s},s:o,s:o,s:o}}}", "get", "tags", "stream", "operationId", "stream",
@@ -265,6 +284,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
   json_t *paths = json_object(), *schemas = json_object();
   build_t b = {paths, schemas, reg};
   fofal_registry_each(reg, add_command, &b);
+  fofal__openapi_auth(paths, schemas);
 
   json_object_set_new(paths, "/api/v1/commands",
       json_pack("{s:{s:[s],s:s,s:s,s:s,s:{s:b,s:{s:{s:{s:s}}}},s:{s:{s:s,s:{s:{s:{s:s}}}},s:o,s:o,s:o}}}", "post", "tags",

@@ -42,6 +42,8 @@ struct fofal_worker {
   fofal_pg_t *pg;
   int64_t pg_retry_at_us;
   fofal__redis_t *redis;
+  fofal_pg_t *wpg;            /* write connection (identity schema), see fofal__worker_pg */
+  int64_t wpg_retry_at_us;
 };
 
 typedef struct fofal_pool {
@@ -135,6 +137,30 @@ int fofal__worker_query(fofal_worker_t *w, const char *tenant, const char *sql, 
 
 struct fofal__redis *fofal__worker_redis(fofal_worker_t *w) { return w->redis; }
 
+/* The write connection stays the tables' owner (no SET ROLE): the identity schema is not
+ * readable by fofal_reader at all. Its queries filter by tenant themselves. */
+int fofal__worker_pg(fofal_worker_t *w, fofal_pg_t **pg, char *errbuf, size_t errlen) {
+  *pg = NULL;
+  if (!w->wpg) {
+    if (fofal_mono_us() < w->wpg_retry_at_us)
+      return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "PostgreSQL is unreachable");
+    int rc = fofal_pg_connect(&w->wpg, w->pool->dsn, errbuf, errlen);
+    if (!rc) rc = fofal_pg_exec(w->wpg, "SET TIME ZONE 'UTC'; SET statement_timeout = '10s'", errbuf, errlen);
+    if (rc) {
+      fofal__worker_pg_drop(w);
+      return FOFAL_EUNAVAIL;
+    }
+  }
+  *pg = w->wpg;
+  return 0;
+}
+
+void fofal__worker_pg_drop(fofal_worker_t *w) {
+  fofal_pg_close(w->wpg);
+  w->wpg = NULL;
+  w->wpg_retry_at_us = fofal_mono_us() + RETRY_US;
+}
+
 /* ---------------------------------------------------------------- workers */
 
 static void post_done(fofal_api_t *api, void *arg) {
@@ -203,6 +229,7 @@ void fofal__pool_stop(fofal_api_t *api) {
     fofal_worker_t *w = &p->workers[i];
     if (w->started) pthread_join(w->th, NULL);
     fofal_pg_close(w->pg);
+    fofal_pg_close(w->wpg);
     fofal__redis_free(w->redis);
   }
   /* Jobs never run: their owners learn it through `done`. */

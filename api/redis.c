@@ -260,3 +260,30 @@ int fofal__redis_stream_ids(fofal__redis_t *r, const char *stream, char last[48]
   freeReplyObject(rep);
   return 0;
 }
+
+/* ------------------------------------------------------- any command */
+
+static json_t *reply_json(const redisReply *rep) {
+  switch (rep->type) {
+  case REDIS_REPLY_INTEGER: return json_integer(rep->integer);
+  case REDIS_REPLY_STRING:
+  case REDIS_REPLY_STATUS: return json_stringn(rep->str, rep->len);
+  case REDIS_REPLY_ARRAY: {
+    json_t *a = json_array();
+    for (size_t i = 0; i < rep->elements; i++) json_array_append_new(a, reply_json(rep->element[i]));
+    return a;
+  }
+  default: return json_null();
+  }
+}
+
+int fofal__redis_argv(fofal__redis_t *r, int argc, const char *const *argv, json_t **reply, char *errbuf,
+                      size_t errlen) {
+  redisReply *rep;
+  *reply = NULL;
+  int rc = command(r, argc, (const char **)argv, 0, &rep, errbuf, errlen);
+  if (rc) return rc;
+  *reply = reply_json(rep);
+  freeReplyObject(rep);
+  return 0;
+}

@@ -171,6 +171,7 @@ typedef struct client {
   struct fofal_stream *st;
   h2o_websocket_conn_t *conn;
   char tenant[64];
+  char sid[40];              /* session of its token ("" for development tokens) */
   h2o_linklist_t link;       /* in its tenant's list */
   h2o_linklist_t busy_link;  /* in st->busy while it has a backlog or a replay page to fetch */
   int *alive;                /* set to 0 when destroyed (see kick) */
@@ -761,6 +762,7 @@ int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req) {
   client_t *c = fofal_calloc(1, sizeof *c);
   c->st = st;
   snprintf(c->tenant, sizeof c->tenant, "%s", who.tenant);
+  snprintf(c->sid, sizeof c->sid, "%s", who.sid);
   c->aggregates = fofal_map_new(NULL);
   c->has_since = since != NULL;
   c->since_ms = sms;
@@ -784,6 +786,39 @@ int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req) {
   c->conn = conn;
   wslay_event_config_set_max_recv_msg_length(conn->ws_ctx, MAX_IN_FRAME);
   return 0;
+}
+
+/* A session ended (logout, password change, refresh reuse, erasure): its streams close
+ * with 1008, as its access tokens are refused. Loop thread; rare, so a walk of all. */
+typedef struct {
+  client_t **hit;
+  size_t n, cap;
+  const char *sid;
+} revoke_walk_t;
+
+static void revoke_collect(void *opaque, const char *key, void *value) {
+  revoke_walk_t *wk = opaque;
+  tenant_t *t = value;
+  (void)key;
+  for (h2o_linklist_t *l = t->clients.next; l != &t->clients; l = l->next) {
+    client_t *c = H2O_STRUCT_FROM_MEMBER(client_t, link, l);
+    if (c->closing || strcmp(c->sid, wk->sid)) continue;
+    if (wk->n == wk->cap) wk->hit = fofal_realloc(wk->hit, (wk->cap = wk->cap ? wk->cap * 2 : 8) * sizeof *wk->hit);
+    wk->hit[wk->n++] = c;
+  }
+}
+
+void fofal__stream_revoke(fofal_api_t *api, const char *sid) {
+  stream_t *st = api->stream;
+  if (!st || !sid || !*sid) return;
+  revoke_walk_t wk = {NULL, 0, 0, sid};
+  /* Collect first: kick() may free a client (never another one). */
+  fofal_map_each(st->tenants, revoke_collect, &wk);
+  for (size_t i = 0; i < wk.n; i++) {
+    close_with(wk.hit[i], 1008, "session ended");
+    kick(wk.hit[i]);
+  }
+  free(wk.hit);
 }
 
 /* ---------------------------------------------------------------- life cycle */

@@ -177,6 +177,38 @@ int fofal_event_type_module(const char *type, char *out, size_t outlen);
 typedef int (*fofal_upcaster_fn)(json_t **data);
 void fofal_upcaster_register(const char *type_base, int from, fofal_upcaster_fn fn);
 
+/* ------------------------------------------------ personal data (crypto.c)
+ * Field-level encryption of personal data in events with per-person keys wrapped under a
+ * master key; erasing a person's key erases their fields everywhere (crypto-shredding).
+ * See crypto.c for the format. */
+#define FOFAL_PD_KEY_BYTES 32
+#define FOFAL_PD_ERASED "erased"
+/* Initialises libsodium once, before threads. 0 or FOFAL_EIO. */
+int fofal_pd_init(void);
+/* The master key from 64 hex characters. 0 or FOFAL_EINVAL. */
+int fofal_pd_master_parse(const char *hex, unsigned char master[FOFAL_PD_KEY_BYTES]);
+/* A new random data key for (tenant, person), wrapped under master: base64url text (new),
+ * what identity.person_keys stores. */
+char *fofal_pd_key_new(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *tenant, const char *person);
+/* Unwraps a stored key of (tenant, person) into key. 0 or FOFAL_EINVAL (wrong master,
+ * tampered, or the wrapped key of another person). */
+int fofal_pd_key_unwrap(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *tenant, const char *person,
+                        const char *wrapped, unsigned char key[FOFAL_PD_KEY_BYTES]);
+/* Seals the JSON `value` (borrowed) of `field` for person: a new {"$enc","p","ct"} object. */
+json_t *fofal_pd_seal(const unsigned char key[FOFAL_PD_KEY_BYTES], const char *tenant, const char *person,
+                      const char *field, const json_t *value);
+/* 1 if v is a sealed value. */
+int fofal_pd_is_sealed(const json_t *v);
+/* Opens a sealed value of `field` (new reference): the plain value, the string "erased"
+ * when key is NULL (the person's key was deleted), or NULL when it does not open (wrong
+ * key, tenant, person or field; tampered). */
+json_t *fofal_pd_open(const unsigned char *key, const char *tenant, const char *field, const json_t *sealed);
+/* The data key of a person: 0 and key, or FOFAL_ENOENT once erased. */
+typedef int (*fofal_pd_key_fn)(void *opaque, const char *person, unsigned char key[FOFAL_PD_KEY_BYTES]);
+/* Replaces every sealed top-level field of the object `data` (borrowed, edited) by its
+ * plain value, or "erased". Returns how many were opened, or FOFAL_EINVAL. */
+int fofal_pd_open_all(json_t *data, const char *tenant, fofal_pd_key_fn key_of, void *opaque);
+
 /* ------------------------------------------------------------- topics */
 
 #define FOFAL_TOPIC_COMMANDS "fofal.commands"

@@ -4,6 +4,7 @@
  *   fofal topics create|check   create the topics of DESIGN.md / check their configs
  *   fofal migrate               apply the SQL migrations under schemas/
  *   fofal token                 a signed access token (development and tests)
+ *   fofal account create        an account (e.g. the first admin); password from stdin/TTY
  *   fofal rebuild <projection>  rebuild a read model beside the live one, swap it in
  *   fofal verify <projection>   compare the live read model with a fresh rebuild
  *   fofal replay [filters]      the events of the log as JSON lines, for auditors
@@ -20,12 +21,13 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <termios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
-    *subject, *role;
+    *subject, *role, *pd_master;
 static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
 static fofal_setting_t settings[] = {
@@ -49,6 +51,9 @@ static fofal_setting_t settings[] = {
     {"SUBJECT", FOFAL_SET_STR, "admin", 0, 0, "token: subject (user id) claim.", &subject},
     {"ROLE", FOFAL_SET_STR, "admin", 0, 0, "token: role claim (weaver, mechanic, planner, manager, admin, ...).", &role},
     {"TTL", FOFAL_SET_INT, "3600", 10, 30 * 86400, "token: lifetime in seconds.", &ttl},
+    {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
+     "replay: the master key of personal data (as fofal-api's): sealed fields are printed opened, or \"erased\".",
+     &pd_master},
 };
 #define NSET (sizeof settings / sizeof settings[0])
 
@@ -68,6 +73,18 @@ static fofal_setting_t settings[] = {
   "                  views), also the views, per kind (redis:order, redis:shift, ...): key count and a\n" \
   "                  digest of every key's content. One line per table or kind on stdout, OK or\n"       \
   "                  DIFFERENT; exit 0 only if all are equal. The shadow is removed afterwards.\n"
+#define ACCOUNT_HELP                                                                                       \
+  "  account erase --tenant T --account ID\n"                                                              \
+  "                  erase a person (crypto-shredding): delete the account's data key, so that every\n"     \
+  "                  personal field of theirs in the (immutable) events reads \"erased\" from now on,\n"    \
+  "                  clear its name, credentials and badge, and end its sessions on every fofal-api.\n"     \
+  "  account create --tenant T --username U --role R\n"                                                   \
+  "                  create an account in PostgreSQL (identity schema; run `fofal migrate` first). The\n"   \
+  "                  password (12+ characters) is read from the terminal without echo, twice, or as the\n" \
+  "                  first line of stdin when stdin is not a terminal; never from the command line.\n"   \
+  "                  It is stored only as an argon2id hash. Roles: weaver, cutter, mechanic,\n"          \
+  "                  storekeeper_mp, storekeeper_pf, storekeeper_st, quality, planner, manager,\n"      \
+  "                  accountant, hr, auditor, admin. Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
   "  replay [--tenant T] [--module M] [--aggregate ID] [--type TYPE] [--since TIME] [--until TIME]\n"     \
   "                  print the committed events of fofal.<module>.events (every module without\n"         \
@@ -95,6 +112,7 @@ static const char usage[] =
     "  token           print a signed access token for --tenant, --subject and --role\n"
     "                  (development and tests; needs FOFAL_JWT_SECRET)\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
         STATUS_HELP "\nExit status: 0 success, 1 failure, 2 usage error.";
+static const char usage_account[] = "Usage: fofal account create|erase [--option=value ...]\n\n" ACCOUNT_HELP;
 static const char usage_rebuild[] = "Usage: fofal rebuild <projection> [--option=value ...]\n\n" REBUILD_HELP;
 static const char usage_verify[] = "Usage: fofal verify <projection> [--redis] [--option=value ...]\n\n" VERIFY_HELP;
 static const char usage_replay[] = "Usage: fofal replay [filters] [--option=value ...]\n\n" REPLAY_HELP;
@@ -151,6 +169,156 @@ static int cmd_token(void) {
   printf("%s\n", tok);
   free(tok);
   return 0;
+}
+
+/* ------------------------------------------------------------- account */
+
+/* Reads one line of at most cap-1 characters (without its newline) from stdin; with echo
+ * off when stdin is a terminal. 0 or -1. */
+static int read_secret(const char *prompt, char *out, size_t cap) {
+  struct termios old, quiet;
+  int tty = isatty(0) && !tcgetattr(0, &old);
+  if (tty) {
+    fprintf(stderr, "%s", prompt);
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(0, TCSAFLUSH, &quiet);
+  }
+  char *got = fgets(out, (int)cap, stdin);
+  if (tty) {
+    tcsetattr(0, TCSAFLUSH, &old);
+    fprintf(stderr, "\n");
+  }
+  if (!got) return -1;
+  out[strcspn(out, "\r\n")] = '\0';
+  return 0;
+}
+
+static int cmd_account_erase(const char *a_tenant, const char *account) {
+  char err[512];
+  fofal_pg_t *pg = NULL;
+  fofal_redis_t *r = NULL;
+  char *sids = NULL;
+  int rc = 1;
+  if (!a_tenant || !account || !fofal_uuid_valid(account)) {
+    fprintf(stderr, "%s", usage_account);
+    return 2;
+  }
+  const char *p[] = {a_tenant, account};
+  if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err) ||
+      fofal_pg_query_value(pg,
+                           "WITH k AS (DELETE FROM identity.person_keys WHERE tenant = $1 AND person_id = $2::uuid),"
+                           " a AS (UPDATE identity.accounts SET username = 'erased:' || id, password_hash = NULL,"
+                           " pin_hash = NULL, badge = NULL, totp_secret = NULL, totp_pending = NULL, erased_at = now()"
+                           " WHERE tenant = $1 AND id = $2::uuid RETURNING id),"
+                           " s AS (UPDATE identity.sessions SET revoked_at = now(), revoked_reason = 'erased'"
+                           " WHERE tenant = $1 AND account_id = $2::uuid AND revoked_at IS NULL RETURNING sid)"
+                           " SELECT json_build_object('accounts', (SELECT count(*) FROM a), 'sids',"
+                           " (SELECT COALESCE(json_agg(sid), '[]') FROM s))",
+                           2, p, &sids, err, sizeof err)) {
+    fprintf(stderr, "fofal: account erase: %s\n", err);
+    goto out;
+  }
+  json_t *res = json_loads(sids ? sids : "{}", 0, NULL);
+  if (json_integer_value(json_object_get(res, "accounts")) != 1) {
+    fprintf(stderr, "fofal: account erase: tenant %s has no account %s\n", a_tenant, account);
+    json_decref(res);
+    goto out;
+  }
+  /* The sessions' access tokens: refused by every fofal-api (accounts.c tails this). */
+  size_t i;
+  json_t *sid;
+  if (json_array_size(json_object_get(res, "sids")) && fofal_redis_connect(&r, redis_addr, err, sizeof err)) {
+    fprintf(stderr, "fofal: account erase: erased, but Redis is unreachable to end the sessions at once: %s\n", err);
+  } else {
+    json_array_foreach(json_object_get(res, "sids"), i, sid) {
+      const char *argv[] = {"XADD", "fofal:revocations", "*", "m", json_string_value(sid)};
+      if (fofal_redis_cmd(r, 5, argv, err, sizeof err)) fprintf(stderr, "fofal: account erase: %s\n", err);
+    }
+  }
+  printf("erased account %s of tenant %s (%zu session(s) ended)\n", account, a_tenant,
+         json_array_size(json_object_get(res, "sids")));
+  json_decref(res);
+  rc = 0;
+out:
+  free(sids);
+  fofal_redis_close(r);
+  fofal_pg_close(pg);
+  return rc;
+}
+
+static int cmd_account(const char *sub, const char *a_tenant, const char *a_user, const char *a_role) {
+  char pw[1100], again[1100], id[37], err[512];
+  int rc = 1;
+  if (sub && !strcmp(sub, "erase")) return cmd_account_erase(a_tenant, a_user);
+  if (!sub || strcmp(sub, "create") || !a_tenant || !a_user || !a_role) {
+    fprintf(stderr, "%s", usage_account);
+    return 2;
+  }
+  if (read_secret("Password: ", pw, sizeof pw)) {
+    fprintf(stderr, "fofal: account: no password given\n");
+    return 1;
+  }
+  if (isatty(0) && (read_secret("Again: ", again, sizeof again) || strcmp(pw, again))) {
+    fprintf(stderr, "fofal: account: the passwords differ\n");
+    goto out;
+  }
+  if (fofal_api_account_create(pg_dsn, a_tenant, a_user, a_role, pw, 2, 19456, id, err, sizeof err)) {
+    fprintf(stderr, "fofal: account: %s\n", err);
+    goto out;
+  }
+  printf("%s\n", id);
+  rc = 0;
+out:
+  memset(pw, 0, sizeof pw);
+  memset(again, 0, sizeof again);
+  return rc;
+}
+
+/* ------------------------------------------------------- personal data
+ * replay opens the sealed personal fields of the events it prints (events/crypto.c) with
+ * the person keys of identity.person_keys, unwrapped with FOFAL_PD_MASTER_KEY: a person
+ * whose key was deleted (`fofal account erase`) reads "erased". Keys are cached for the
+ * run (an erased one as such). */
+static fofal_map_t *pd_keys;
+static fofal_pg_t *pd_pg;
+static unsigned char pd_master_key[FOFAL_PD_KEY_BYTES];
+
+typedef struct {
+  const char *tenant;
+} pd_ctx_t;
+
+static int pd_key_of(void *opaque, const char *person, unsigned char key[FOFAL_PD_KEY_BYTES]) {
+  pd_ctx_t *c = opaque;
+  char err[256], *wrapped = NULL, ck[256];
+  snprintf(ck, sizeof ck, "%s\n%s", c->tenant, person);
+  if (!pd_keys) pd_keys = fofal_map_new(free);
+  unsigned char *hit = fofal_map_get(pd_keys, ck);
+  if (!hit) {
+    hit = fofal_calloc(1, FOFAL_PD_KEY_BYTES + 1);
+    const char *p[] = {c->tenant, person};
+    if ((pd_pg || !fofal_pg_connect(&pd_pg, pg_dsn, err, sizeof err)) && fofal_uuid_valid(person) &&
+        !fofal_pg_query_value(pd_pg, "SELECT wrapped_key FROM identity.person_keys WHERE tenant = $1 AND person_id = $2::uuid",
+                              2, p, &wrapped, err, sizeof err) &&
+        wrapped && !fofal_pd_key_unwrap(pd_master_key, c->tenant, person, wrapped, hit))
+      hit[FOFAL_PD_KEY_BYTES] = 1; /* present */
+    free(wrapped);
+    fofal_map_put(pd_keys, ck, hit);
+  }
+  if (!hit[FOFAL_PD_KEY_BYTES]) return FOFAL_ENOENT;
+  memcpy(key, hit, FOFAL_PD_KEY_BYTES);
+  return 0;
+}
+
+static void open_personal(fofal_event_t *ev) {
+  static int ready = -1;
+  if (ready < 0) {
+    ready = !fofal_pd_init() && !fofal_pd_master_parse(pd_master, pd_master_key);
+    if (!ready) fprintf(stderr, "fofal: replay: FOFAL_PD_MASTER_KEY is not 64 hex characters: personal fields stay sealed\n");
+  }
+  pd_ctx_t c = {ev->tenant};
+  if (ready && json_is_object(ev->data) && fofal_pd_open_all(ev->data, ev->tenant, pd_key_of, &c) < 0)
+    fprintf(stderr, "fofal: replay: event %s has a personal field that does not open\n", ev->id);
 }
 
 /* ------------------------------------------------------- rebuild, verify */
@@ -312,6 +480,7 @@ static int replay_topic(fofal_kafka_t *k, const char *topic, const filters_t *f,
       } else if ((!f->tenant || !strcmp(ev.tenant, f->tenant)) && (!f->aggregate || !strcmp(ev.subject, f->aggregate)) &&
                  (!f->type || type_matches(ev.type, f->type)) && (!since_us || ev.time_us >= since_us) &&
                  (!until_us || ev.time_us < until_us)) {
+        if (pd_master && *pd_master) open_personal(&ev);
         char *txt = fofal_event_encode(&ev);
         fputs(txt, stdout);
         fputc('\n', stdout);
@@ -367,6 +536,8 @@ static int cmd_replay(const filters_t *f) {
   fflush(stdout);
   setvbuf(stdout, NULL, _IOLBF, 0);
   fofal_kafka_free(k);
+  fofal_map_free(pd_keys);
+  fofal_pg_close(pd_pg);
   fprintf(stderr, "replay: %lld events printed%s\n", cnt.printed, cnt.undecodable ? ", some undecodable (above)" : "");
   return rc || cnt.undecodable ? 1 : 0;
 }
@@ -634,6 +805,12 @@ int main(int argc, char **argv) {
     cmd_usage = usage_status;
   } else if (!strcmp(cmd, "rebuild")) {
     cmd_usage = usage_rebuild;
+  } else if (!strcmp(cmd, "account")) {
+    f.tenant = take_opt(&nargs, args, "--tenant", 0);
+    f.aggregate = take_opt(&nargs, args, "--username", 0); /* reused slots: account's own options */
+    if (!f.aggregate) f.aggregate = take_opt(&nargs, args, "--account", 0);
+    f.type = take_opt(&nargs, args, "--role", 0);
+    cmd_usage = usage_account;
   } else if (!strcmp(cmd, "verify")) {
     f.redis = take_opt(&nargs, args, "--redis", 1) != NULL;
     cmd_usage = usage_verify;
@@ -653,6 +830,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(cmd, "topics") && sub && !strcmp(sub, "check")) rc = cmd_topics(0);
   else if (!strcmp(cmd, "migrate") && !sub) rc = cmd_migrate();
   else if (!strcmp(cmd, "token") && !sub) rc = cmd_token();
+  else if (!strcmp(cmd, "account")) rc = cmd_account(sub, f.tenant, f.aggregate, f.type);
   else if (!strcmp(cmd, "rebuild")) rc = cmd_rebuild(sub);
   else if (!strcmp(cmd, "verify")) rc = cmd_verify(sub, f.redis);
   else if (!strcmp(cmd, "replay") && !sub) rc = cmd_replay(&f);

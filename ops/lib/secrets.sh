@@ -4,9 +4,12 @@
 #
 # Provides:
 #   ensure_secrets STACK_DIR  creates STACK_DIR/secrets.env once (mode 600) holding
-#                             `export FOFAL_JWT_SECRET=<64 random hex characters>`;
+#                             `export FOFAL_JWT_SECRET=<64 random hex characters>` and
+#                             `export FOFAL_PD_MASTER_KEY=<64 random hex characters>`
+#                             (the key that wraps the per-person keys of personal data);
 #                             an existing file is kept, so tokens stay valid across
-#                             restarts. Prints the file's path. Never prints the secret.
+#                             restarts (a file from before the master key gets one
+#                             appended). Prints the file's path. Never prints a secret.
 #   load_secrets STACK_DIR    ensure_secrets, then sources the file (the variables
 #                             end up exported).
 #
@@ -19,6 +22,11 @@ ensure_secrets() {
 	if [[ -s $file ]]; then
 		# Repair the mode if someone loosened it; the content stays.
 		chmod 600 -- "$file" || die "cannot chmod 600 $file"
+		if ! grep -q '^export FOFAL_PD_MASTER_KEY=' -- "$file"; then
+			hex=$(od -An -v -tx1 -N32 /dev/urandom | tr -d ' \n')
+			[[ $hex =~ ^[0-9a-f]{64}$ ]] || die "could not read 32 random bytes from /dev/urandom"
+			echo "export FOFAL_PD_MASTER_KEY=$hex" >>"$file"
+		fi
 		echo "$file"
 		return 0
 	fi
@@ -31,6 +39,9 @@ ensure_secrets() {
 		echo "# Development secrets of the stack in $dir (written by ops/lib/secrets.sh)."
 		echo "# Keep private. Deleted by ops/stack clean."
 		echo "export FOFAL_JWT_SECRET=$hex"
+		hex=$(od -An -v -tx1 -N32 /dev/urandom | tr -d ' \n')
+		[[ $hex =~ ^[0-9a-f]{64}$ ]] || die "could not read 32 random bytes from /dev/urandom"
+		echo "export FOFAL_PD_MASTER_KEY=$hex"
 	} >"$tmp"
 	chmod 600 -- "$tmp"
 	# ln fails if the file exists: of two concurrent callers, the first one wins and
@@ -46,5 +57,5 @@ load_secrets() {
 	file=$(ensure_secrets "$1") || exit 1
 	# shellcheck disable=SC1090
 	source "$file" || die "cannot read $file"
-	export FOFAL_JWT_SECRET
+	export FOFAL_JWT_SECRET FOFAL_PD_MASTER_KEY
 }
