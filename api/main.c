@@ -265,8 +265,16 @@ out:
   fofal__commands_api_stop(api);
   fofal__health_stop(api);
   if (api->queue) {
-    /* The loop does not run again: the parts above freed the timers it would visit.
-     * Messages still queued from the helper threads die with the process. */
+    /* The loop does not run again: the parts above freed the timers it would visit, and
+     * what a late message would touch. Every helper thread has stopped, so nothing posts
+     * any more: messages that arrived after the last turn of the loop are dropped (what
+     * they carry dies with the process), since h2o refuses to unregister a receiver that
+     * still holds messages. */
+    while (!h2o_linklist_is_empty(&api->receiver._messages)) {
+      post_t *m = H2O_STRUCT_FROM_MEMBER(post_t, super.link, api->receiver._messages.next);
+      h2o_linklist_unlink(&m->super.link);
+      free(m);
+    }
     h2o_multithread_unregister_receiver(api->queue, &api->receiver);
     h2o_multithread_destroy_queue(api->queue);
   }

@@ -99,8 +99,9 @@ class Floor:
                 res = json.loads(body) if st == 200 else None
                 if res and all(r.get("status") == 201 for r in res["results"]):
                     break
-                if res and any(r.get("status") not in (201, 202, 503) for r in res["results"]):
-                    sys.exit(f"weaving: setup command refused: {body[:400]!r}")
+                bad = [r for r in (res or {}).get("results", []) if r.get("status") not in (201, 202, 503)]
+                if bad:
+                    sys.exit(f"weaving: setup command refused: {json.dumps(bad[0])[:600]}")
                 time.sleep(1)
             else:
                 sys.exit(f"weaving: setup batch not accepted: {st} {body[:400]!r}")
@@ -137,7 +138,7 @@ def build_floor(f, tag):
     for k in range(1, 25):
         first = ((k - 1) % 8) * 3 + 1
         for s in current_shifts():
-            cmds.append(("production.employee.assign_shift", f"{tag}-as-{k}-{s}",
+            cmds.append(("production.employee.assign_shift", f"{tag}-as-{k}-{s.replace('/', '-')}",
                          {"badge": f"W{100 + k}", "shift": s, "looms": [f"L{first + j:02d}" for j in range(3)]}))
     orders = {}
     for i in range(1, 25):
