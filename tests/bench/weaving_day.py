@@ -3,8 +3,9 @@
 
 24 looms x 3 shifts (A, B, C of 8 hours), played at PACE times real speed (default 10):
   - each loom's weaver declares a roll about every hour (POST production.order.declare_output),
-    and the phone fetches the new label as ZPL to print it (GET .../labels/{id}/label.zpl),
-    one time in three also as a QR PNG (GET .../labels/{id}/qr.png);
+    and the phone fetches the new label as ZPL to print it (GET .../labels/{id}/label.zpl
+    with the 201's ?position=, so it waits for the projection), one time in three also as
+    a QR PNG (GET .../labels/{id}/qr.png);
   - cutters scan each roll some minutes later (GET .../labels/{id});
   - the 8 weavers of the shift refresh their dashboard every 2 minutes
     (GET .../views/weaver), 3 mechanics their board every minute (GET .../views/mechanic),
@@ -275,9 +276,11 @@ def main():
                 if label:
                     labels.append(label)
                     tok = f.token(args["weaver"], "weaver")
-                    timed(client, "label_zpl", time.monotonic(), "GET", f"/api/v1/production/labels/{label}/label.zpl", tok)
+                    # The phone prints at once: it reads its own write (?position= of the 201).
+                    q = "?position=" + urllib.parse.quote(res.get("position", ""), safe="")
+                    timed(client, "label_zpl", time.monotonic(), "GET", f"/api/v1/production/labels/{label}/label.zpl{q}", tok)
                     if args["png"]:
-                        timed(client, "label_qr_png", time.monotonic(), "GET", f"/api/v1/production/labels/{label}/qr.png", tok)
+                        timed(client, "label_qr_png", time.monotonic(), "GET", f"/api/v1/production/labels/{label}/qr.png{q}", tok)
                     push(time.monotonic() + args["scan_after"] * 60 / a.pace, "scan", {"label": label})
             elif kind == "scan":
                 timed(client, "label_scan", at, "GET", f"/api/v1/production/labels/{args['label']}", f.token("C01", "cutter"))
