@@ -180,6 +180,12 @@ void fofal__reads_stop(fofal_api_t *api);
 int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
 
+/* ------------------------------------------------------- machines_api.c */
+/* GET /api/v1/machines/looms[/{loom}[/shifts]] and /api/v1/machines/halls. */
+int fofal__on_machines_read(h2o_handler_t *self, h2o_req_t *req);
+/* Adds the machines paths and schemas to the OpenAPI document (openapi.c). */
+void fofal__openapi_machines(json_t *paths, json_t *schemas);
+
 /* ------------------------------------------------------------- stream.c */
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__stream_stop(fofal_api_t *api);
