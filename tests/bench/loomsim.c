@@ -117,7 +117,8 @@ static void usage(FILE *f) {
           "  --stops-per-hour X   random stops per loom and hour (default 6)\n"
           "  --breakdown-share F  share of stops that are mechanical/electrical faults (default 0.10)\n"
           "  --flood N            publish N samples as fast as possible, print a JSON line, exit\n"
-          "  --seed N             random seed (default: time)\n");
+          "  --seed N             random seed (default: time)\n"
+          "  --config FILE        read FOFAL_MQTT_URI from a KEY=VALUE file (e.g. the stack's stack.env)\n");
 }
 
 int main(int argc, char **argv) {
@@ -130,7 +131,7 @@ int main(int argc, char **argv) {
   static struct option opts[] = {{"uri", 1, 0, 'u'},      {"tenant", 1, 0, 't'}, {"looms", 1, 0, 'n'},
                                  {"halls", 1, 0, 'H'},    {"rate", 1, 0, 'r'},   {"duration", 1, 0, 'd'},
                                  {"stops-per-hour", 1, 0, 's'}, {"breakdown-share", 1, 0, 'b'},
-                                 {"flood", 1, 0, 'f'},    {"seed", 1, 0, 'S'},   {"help", 0, 0, 'h'},
+                                 {"flood", 1, 0, 'f'},    {"seed", 1, 0, 'S'},   {"help", 0, 0, 'h'}, {"config", 1, 0, 'c'},
                                  {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -146,6 +147,26 @@ int main(int argc, char **argv) {
     case 'f': flood = atoll(optarg); break;
     case 'S': seed = (unsigned)atol(optarg); break;
     case 'h': usage(stdout); return 0;
+    case 'c': {
+      static char from_file[256];
+      char line[512];
+      FILE *f = fopen(optarg, "r");
+      if (!f) {
+        fprintf(stderr, "fofal-loomsim: cannot read %s\n", optarg);
+        return 2;
+      }
+      while (fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "FOFAL_MQTT_URI=");
+        if (!p || (p != line && strncmp(line, "export ", 7))) continue;
+        p += strlen("FOFAL_MQTT_URI=");
+        if (*p == '"') p++;
+        p[strcspn(p, "\r\n\"")] = '\0';
+        snprintf(from_file, sizeof from_file, "%s", p);
+        uri = from_file;
+      }
+      fclose(f);
+      break;
+    }
     default: usage(stderr); return 2;
     }
   }
