@@ -51,6 +51,10 @@ int fofal_telemetry_route(const char *topic, size_t len, char tenant[64], char n
 int fofal_telemetry_parse_kind(int kind, const char *payload, size_t len, json_t **data, char *errbuf, size_t errlen);
 /* The CloudEvent for a checked loom sample or hall reading (new string). */
 char *fofal_telemetry_event_kind(int kind, const char *tenant, const char *name, const json_t *data);
+/* The same CloudEvent built around the checked payload's own bytes (len of them), with a
+ * name-based id of tenant/name/msg_id (the same for a redelivered sample): the fast path. */
+char *fofal_telemetry_event_raw(int kind, const char *tenant, const char *name, const json_t *data, const char *payload,
+                                size_t len);
 
 /* ------------------------------------------------------------ machine states
  * machines.c: telemetry → machine-state events (the logic of fofal-machines; its file

@@ -331,6 +331,11 @@ int main(int argc, char **argv) {
       }
       continue;
     }
+    if (fofal_mono_us() - last_stats > 10 * 1000000LL) {
+      LOG_INFO("stats: %lld samples, %lld events, %lld intervention requests, %lld skipped, %lld transactions", p.samples,
+               p.events, p.commands, p.skipped, p.batches);
+      last_stats = fofal_mono_us();
+    }
     if (nb == 0) continue;
     int brc = run_batch(&p, batch, nb);
     for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
@@ -345,11 +350,6 @@ int main(int argc, char **argv) {
         LOG_WARN("cannot restore machine states yet: %s", p.errbuf);
         sleep(1);
       }
-    }
-    if (fofal_mono_us() - last_stats > 10 * 1000000LL) {
-      LOG_INFO("stats: %lld samples, %lld events, %lld intervention requests, %lld skipped, %lld transactions", p.samples,
-               p.events, p.commands, p.skipped, p.batches);
-      last_stats = fofal_mono_us();
     }
   }
 out:

@@ -173,7 +173,7 @@ static void handle(item_t *it) {
     produce(FOFAL_TOPIC_TELEMETRY_DLQ, "invalid", it->buf + it->tlen, plen, h, 2);
     atomic_fetch_add(&in.rejected, 1);
   } else {
-    char *ev = fofal_telemetry_event_kind(kind, tenant, name, data);
+    char *ev = fofal_telemetry_event_raw(kind, tenant, name, data, it->buf + it->tlen, it->plen);
     produce(FOFAL_TOPIC_TELEMETRY, name, ev, strlen(ev), NULL, 0);
     free(ev);
     atomic_fetch_add(&in.ok, 1);
