@@ -170,7 +170,8 @@ static void handle(item_t *it) {
     snprintf(topic_copy, sizeof topic_copy, "%.*s", (int)it->tlen, it->buf);
     fofal_kheader_t h[] = {{"fofal_dlq_reason", why}, {"mqtt_topic", topic_copy}};
     size_t plen = it->plen > FOFAL_TELEMETRY_MAX_BYTES ? FOFAL_TELEMETRY_MAX_BYTES : it->plen;
-    produce(FOFAL_TOPIC_TELEMETRY_DLQ, "invalid", it->buf + it->tlen, plen, h, 2);
+    /* Keyed by the MQTT topic: one sensor's refusals stay in order, and are easy to find. */
+    produce(FOFAL_TOPIC_TELEMETRY_DLQ, topic_copy, it->buf + it->tlen, plen, h, 2);
     atomic_fetch_add(&in.rejected, 1);
   } else {
     char *ev = fofal_telemetry_event_raw(kind, tenant, name, data, it->buf + it->tlen, it->plen);
