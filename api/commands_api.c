@@ -6,7 +6,8 @@
  *   GET  /api/v1/commands/{id}     the result of a command, once decided
  *
  * A command is checked here (auth, role, schema, Idempotency-Key, If-Match), produced to
- * fofal.commands keyed by its aggregate id, and the request waits — bounded — for the
+ * fofal.commands keyed by its aggregate id in its tenant's partition (so a batch is decided
+ * in its order), and the request waits — bounded — for the
  * decider's result on fofal.commands.results. The result is read with read_committed, so
  * "accepted" is only ever said of events already committed in Kafka (guarantee 1). After
  * the wait the answer is 202 with a Location to poll. A produce that Kafka does not
@@ -57,6 +58,7 @@ struct batch {
 typedef struct fofal_commands_api {
   fofal_api_t *api;
   fofal_kafka_t *producer, *results;
+  int command_parts;         /* partitions of fofal.commands (a tenant's partition) */
   pthread_t poller, reader;
   int poller_started, reader_started;
   volatile int stop;
@@ -392,7 +394,7 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   char agg[FOFAL_UUID_LEN + 1];
   if (fofal_command_aggregate_id(def, who->tenant, idem_key, data, agg)) {
     *pb = (problem_t){422, "invalid_command", "", NULL};
-    snprintf(pb->detail, sizeof pb->detail, "\"%s\" must name the aggregate (a UUID)", def->aggregate_key);
+    snprintf(pb->detail, sizeof pb->detail, def->ns ? "\"%s\" must name the aggregate (a code of 1 to 64 A-Z a-z 0-9 . _ -)" : "\"%s\" must name the aggregate (a UUID)", def->aggregate_key);
     return -1;
   }
   fofal_result_key(who->tenant, idem_key, w->key, sizeof w->key);
@@ -416,15 +418,12 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   }
   fofal_cmd_t cmd = {.id = idem_key, .type = type, .tenant = who->tenant, .actor = actor, .aggregate = agg,
                      .expected_version = expected, .issued_us = fofal_now_us(), .correlation_id = corr_h, .data = data};
-  char *buf = fofal_command_encode(&cmd);
   dr_msg_t *dm = fofal_malloc(sizeof *dm);
   dm->api = api;
   dm->key = fofal_strdup(w->key);
   dm->err = 0;
   char err[256];
-  int rc = fofal_kafka_produce(ca->producer, FOFAL_TOPIC_COMMANDS, -1, agg, strlen(agg), buf, strlen(buf), NULL, 0,
-                               on_delivery, dm, err, sizeof err);
-  free(buf);
+  int rc = fofal_command_produce(ca->producer, &cmd, ca->command_parts, on_delivery, dm, err, sizeof err);
   if (rc) {
     free(dm->key);
     free(dm);
@@ -621,6 +620,8 @@ int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen) {
     return rc;
   int n = fofal_kafka_partition_count(ca->producer, FOFAL_TOPIC_RESULTS, 10000, errbuf, errlen);
   if (n < 0) return n;
+  ca->command_parts = fofal_kafka_partition_count(ca->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
+  if (ca->command_parts < 0) return ca->command_parts;
   int32_t *parts = fofal_calloc((size_t)n, sizeof *parts);
   int64_t *offs = fofal_calloc((size_t)n, sizeof *offs);
   int64_t since = fofal_now_us() / 1000 - RESULT_LOOKBACK_MS;

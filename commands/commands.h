@@ -18,6 +18,17 @@
 
 #define FOFAL_COMMAND_MAX_BYTES (64 * 1024)   /* one command's JSON, as received */
 
+/* Read access to the other aggregates of the command's tenant, for rules that span
+ * aggregates (a declaration checks the loom's mounted beam). The stream processor keeps
+ * every aggregate of a tenant in one partition (see fofal_tenant_partition), so what a
+ * decider reads here is current and consistent with what it writes. `get` returns the
+ * state (borrowed until the decision is done) or NULL when there is no such aggregate of
+ * this tenant. Tests build one over a plain JSON object. */
+typedef struct fofal_lookup {
+  const json_t *(*get)(const struct fofal_lookup *l, const char *aggregate_id);
+  void *opaque;
+} fofal_lookup_t;
+
 /* A command as the decider sees it. Everything is borrowed from the message it came from. */
 typedef struct {
   const char *id;            /* client-generated idempotency key */
@@ -29,14 +40,21 @@ typedef struct {
   int64_t issued_us;         /* when the API accepted it: deciders use it as "now" */
   const char *correlation_id;
   const json_t *data;
+  const fofal_lookup_t *lookup; /* NULL: no other aggregate is visible */
 } fofal_cmd_t;
 
+/* The state of another aggregate of the command's tenant (borrowed), or NULL. */
+const json_t *fofal_cmd_lookup(const fofal_cmd_t *cmd, const char *aggregate_id);
+
 /* A decision. On success `events` is a new array of {"type": "...", "data": {...}} and
- * `state` the new aggregate state (new reference). On rejection both are NULL and `code`
- * (a stable snake_case word) and `detail` say why. */
+ * `state` the new aggregate state (new reference). A decision may also change other
+ * aggregates of the same tenant and module, atomically with its own: `others` maps their
+ * ids to {"events": [...], "state": {...}} (see fofal_decision_emit_to). On rejection
+ * all are NULL and `code` (a stable snake_case word) and `detail` say why. */
 typedef struct {
   json_t *events;
   json_t *state;
+  json_t *others;
   char code[64];
   char detail[256];
 } fofal_decision_t;
@@ -50,7 +68,18 @@ typedef struct {
   int creates;               /* 1: the aggregate must not exist yet */
   const char *summary;       /* one line, for the OpenAPI document */
   fofal_decide_fn decide;
+  /* NULL: data[aggregate_key] is a UUID. Otherwise it is a code people type and print
+   * ("L03", "B-0042"; FOFAL_CODE_PATTERN) and the aggregate id is
+   * fofal_aggregate_ref(tenant, ns, code), so the same code is always the same aggregate. */
+  const char *ns;
 } fofal_command_def_t;
+
+/* Codes of looms, beams, articles, employees: what a badge or a plate shows. */
+#define FOFAL_CODE_MAX 64
+/* The id of the aggregate named `code` in namespace `ns` ("loom") of `tenant`. out[37]. */
+void fofal_aggregate_ref(const char *tenant, const char *ns, const char *code, char out[FOFAL_UUID_LEN + 1]);
+/* 1 if `s` is a valid code: 1..64 of [A-Za-z0-9._-], starting with a letter or digit. */
+int fofal_code_valid(const char *s);
 
 /* The command registry: every module's command types with their compiled schemas. Loaded
  * once at start-up from `schemas_dir` (the source tree's schemas/); read-only afterwards
@@ -84,13 +113,18 @@ int fofal_command_decode(fofal_cmd_t *cmd, json_t **holder, const char *buf, siz
 /* Module tables. */
 extern const fofal_command_def_t fofal_production_commands[];
 extern const int fofal_production_commands_n;
+extern const fofal_command_def_t fofal_weaving_commands[];
+extern const int fofal_weaving_commands_n;
 
 /* Helpers for deciders. */
 void fofal_decision_reject(fofal_decision_t *out, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fofal_decision_emit(fofal_decision_t *out, const char *type, json_t *data /* stolen */);
-
-#endif
+/* An event for another aggregate (of the command's tenant and module) and its new state:
+ * both are written in the same transaction as the command's own. `state` (stolen) may be
+ * NULL to keep the state of an earlier call. */
+void fofal_decision_emit_to(fofal_decision_t *out, const char *aggregate_id, const char *type, json_t *data /* stolen */,
+                            json_t *state /* stolen */);
 
 /* ------------------------------------------------------------ the decider process
  * The stream processor behind fofal-decider (processor.c). One instance runs one loop on
@@ -122,5 +156,13 @@ void fofal_processor_stats(const fofal_processor_t *p, fofal_processor_stats_t *
 void fofal_processor_log_stats(const fofal_processor_t *p);
 void fofal_processor_free(fofal_processor_t *p);
 
+/* Producing a command (fofal-api, fofal-ingest, tests): the message is keyed by aggregate id
+ * and goes to the partition of its tenant, fofal_tenant_partition(tenant, nparts) where
+ * nparts is fofal.commands's partition count. 0 or the produce error. */
+int fofal_command_produce(fofal_kafka_t *producer, const fofal_cmd_t *cmd, int nparts, fofal_kafka_dr_fn dr,
+                          void *dr_opaque, char *errbuf, size_t errlen);
+
 /* The result record on fofal.commands.results: key "<tenant>/<command id>". */
 void fofal_result_key(const char *tenant, const char *command_id, char *out, size_t outlen);
+
+#endif

@@ -2,9 +2,13 @@
  * processor.c — the decider's stream processor: fofal.commands in, events out, exactly once.
  *
  * Role. Each instance is a member of the consumer group "fofal-decider". The owner of a
- * partition of fofal.commands is the single writer of every aggregate whose id hashes
- * there. It keeps, per owned partition, the state of those aggregates and the results of
- * recent commands (for idempotency) in memory.
+ * partition of fofal.commands is the single writer of every aggregate of the tenants
+ * that hash there (fofal_tenant_partition; the key stays the aggregate id). It keeps, per
+ * owned partition, the state of those aggregates and the results of recent commands (for
+ * idempotency) in memory. Because a tenant's aggregates live together, a decider may read
+ * any of them (fofal_cmd_t.lookup) and one decision may change several (a declaration
+ * consumes its loom's beam and issues a label): their events, all on the tenant's
+ * partition of the module's topic, and their states commit in the same transaction.
  *
  * Recovery. On assignment it first fetches the group's committed offsets (which waits
  * for in-flight transactions to settle), then reads the compacted fofal.decider.state
@@ -12,7 +16,7 @@
  * fofal.commands.results partition over the idempotency window. Nothing replays history.
  *
  * One transaction per batch. For a batch of commands it writes the events
- * (fofal.<module>.events, key = aggregate id), the new aggregate states, the command
+ * (fofal.<module>.events, key = aggregate id, the tenant's partition), the new aggregate states, the command
  * results and the consumed offsets in ONE Kafka transaction. Event offsets are needed in
  * the results (the position token), so the events are flushed before the results are
  * written, still inside the transaction. If the transaction must abort, every in-memory
@@ -75,6 +79,7 @@ struct fofal_processor {
   int npend;
   undo_t *undo;
   int nundo, capundo;
+  fofal_map_t *event_parts; /* event topic → partition count */
   fofal_processor_stats_t st;
   char errbuf[512];
   int fatal;
@@ -313,17 +318,35 @@ static void reject(pend_t *pe, const fofal_cmd_t *cmd, const char *code, const c
   if (errors) json_object_set_new(pe->result, "errors", errors);
 }
 
-static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd, int64_t version, json_t *events) {
+/* The partition count of a module's event topic (asked once, then remembered). */
+static int event_partitions(fofal_processor_t *p, const char *topic) {
+  int *n = fofal_map_get(p->event_parts, topic);
+  if (n) return *n;
+  int c = fofal_kafka_partition_count(p->producer, topic, 10000, p->errbuf, sizeof p->errbuf);
+  if (c <= 0) return c < 0 ? c : fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ECONFIG, "%s has no partition", topic);
+  n = fofal_malloc(sizeof *n);
+  *n = c;
+  fofal_map_put(p->event_parts, topic, n);
+  return c;
+}
+
+/* Produces the events of one aggregate (`subject`, at `version` before them) and appends a
+ * summary of each to `summary`. Every event of a tenant goes to its tenant's partition. */
+static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd, const char *subject, int64_t version,
+                       json_t *events, json_t *summary) {
   size_t i;
-  json_t *e, *summary = json_array();
+  json_t *e;
   char topic[64];
   fofal_topic_events(pe->module, topic, sizeof topic);
+  int nparts = event_partitions(p, topic);
+  if (nparts < 0) return nparts;
+  int32_t part = fofal_tenant_partition(cmd->tenant, nparts);
   json_array_foreach(events, i, e) {
     char id[FOFAL_UUID_LEN + 1], seqs[24], ts[32], source[48];
     fofal_uuid7(id);
     snprintf(source, sizeof source, "/fofal/%s", pe->module);
     fofal_event_t ev = {.id = id, .source = source, .type = (char *)json_string_value(json_object_get(e, "type")),
-                        .subject = (char *)cmd->aggregate, .time_us = fofal_now_us(), .tenant = (char *)cmd->tenant,
+                        .subject = (char *)subject, .time_us = fofal_now_us(), .tenant = (char *)cmd->tenant,
                         .seq = version + (int64_t)i + 1, .actor = (char *)cmd->actor, .command_id = (char *)cmd->id,
                         .correlation_id = (char *)cmd->correlation_id, .data = json_object_get(e, "data")};
     char *buf = fofal_event_encode(&ev);
@@ -334,16 +357,100 @@ static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd,
                            {"ce_type", ev.type},     {"ce_subject", ev.subject}, {"ce_time", ts},
                            {"ce_fofaltenant", ev.tenant}, {"ce_fofalseq", seqs},
                            {"content-type", "application/cloudevents+json; charset=UTF-8"}};
-    int rc = fofal_kafka_produce(p->producer, topic, -1, cmd->aggregate, strlen(cmd->aggregate), buf, strlen(buf), h,
+    int rc = fofal_kafka_produce(p->producer, topic, part, subject, strlen(subject), buf, strlen(buf), h,
                                  (int)(sizeof h / sizeof h[0]), on_event_delivered, pe, p->errbuf, sizeof p->errbuf);
     free(buf);
-    if (rc) {
-      json_decref(summary);
-      return rc;
-    }
-    json_array_append_new(summary, json_pack("{s:s,s:s,s:I}", "id", id, "type", ev.type, "seq", (json_int_t)ev.seq));
+    if (rc) return rc;
+    json_t *sum = json_pack("{s:s,s:s,s:I}", "id", id, "type", ev.type, "seq", (json_int_t)ev.seq);
+    if (strcmp(subject, cmd->aggregate)) json_object_set_new(sum, "aggregate", json_string(subject));
+    json_array_append_new(summary, sum);
   }
-  json_object_set_new(pe->result, "events", summary);
+  return 0;
+}
+
+/* Writes an aggregate's new state record (compacted topic, the command's partition) and
+ * keeps it in memory, undoably. */
+static int put_state(fofal_processor_t *p, int part, const char *tenant, const char *aggregate, int64_t version,
+                     const json_t *state) {
+  json_t *nrec = json_pack("{s:s,s:I,s:O}", "tenant", tenant, "v", (json_int_t)version, "s", state);
+  char *nrecs = json_dumps(nrec, JSON_COMPACT);
+  json_decref(nrec);
+  int rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_STATE, part, aggregate, strlen(aggregate), nrecs, strlen(nrecs),
+                               NULL, 0, NULL, NULL, p->errbuf, sizeof p->errbuf);
+  if (rc) {
+    free(nrecs);
+    return rc;
+  }
+  remember(p, part, 0, aggregate);
+  fofal_map_put(p->parts[part].aggs, aggregate, nrecs);
+  return 0;
+}
+
+/* What deciders see of the other aggregates: the records of the command's partition (all
+ * of its tenant's aggregates), parsed on demand and held until the decision is done. */
+typedef struct {
+  fofal_lookup_t base;
+  fofal_processor_t *p;
+  int part;
+  const char *tenant;
+  json_t *held; /* id → parsed record */
+} lookup_t;
+
+static json_t *lookup_record(const lookup_t *l, const char *id) {
+  json_t *rec = json_object_get(l->held, id);
+  if (rec) return rec;
+  const char *recs = fofal_map_get(l->p->parts[l->part].aggs, id);
+  if (!recs || !(rec = json_loads(recs, 0, NULL))) return NULL;
+  if (strcmp(json_string_value(json_object_get(rec, "tenant")) ?: "", l->tenant)) {
+    json_decref(rec);
+    return NULL; /* another tenant's aggregate is not there at all */
+  }
+  json_object_set_new(l->held, id, rec);
+  return rec;
+}
+
+static const json_t *lookup_get(const fofal_lookup_t *base, const char *id) {
+  return json_object_get(lookup_record((const lookup_t *)base, id), "s");
+}
+
+/* Writes the events and states a decision gave other aggregates. */
+static int apply_others(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd, lookup_t *lk, json_t *others,
+                        json_t *summary) {
+  const char *id;
+  json_t *o;
+  json_object_foreach(others, id, o) {
+    json_t *evs = json_object_get(o, "events"), *st = json_object_get(o, "state");
+    json_t *rec = lookup_record(lk, id);
+    int64_t v = rec ? json_integer_value(json_object_get(rec, "v")) : 0;
+    int rc = emit_events(p, pe, cmd, id, v, evs, summary);
+    if (!rc) rc = put_state(p, pe->msg.partition, cmd->tenant, id, v + (int64_t)json_array_size(evs), st);
+    if (rc) return rc;
+    json_object_del(lk->held, id); /* the record changed */
+  }
+  return 0;
+}
+
+/* Why the other aggregates of a decision cannot be written (a decider's bug), or NULL. The
+ * command is then refused, never the batch aborted: deciding again would fail again. */
+static const char *bad_others(const fofal_cmd_t *cmd, const json_t *others) {
+  const char *id;
+  json_t *o;
+  json_object_foreach((json_t *)others, id, o) {
+    if (!strcmp(id, cmd->aggregate)) return "the decision changes its own aggregate as another";
+    if (!json_array_size(json_object_get(o, "events")) || !json_is_object(json_object_get(o, "state")))
+      return "the decision changes an aggregate without an event and a state";
+  }
+  return NULL;
+}
+
+/* 1 if a decision touches an id held by another tenant (a client named it): the command
+ * is then refused as if the aggregate did not exist, and nothing is written. */
+static int touches_foreign(fofal_processor_t *p, int part, const lookup_t *lk, const json_t *others) {
+  const char *id;
+  json_t *o;
+  json_object_foreach((json_t *)others, id, o) {
+    if (fofal_map_get(p->parts[part].aggs, id) && !lookup_record(lk, id)) return 1;
+  }
   return 0;
 }
 
@@ -355,6 +462,7 @@ static int decide_one(fofal_processor_t *p, int idx) {
   json_t *holder = NULL, *rec = NULL, *errors = NULL;
   fofal_cmd_t cmd;
   fofal_decision_t d = {0};
+  lookup_t lk = {.base = {.get = lookup_get}, .p = p, .part = part, .held = json_object()};
   char err[256];
 
   if (fofal_command_decode(&cmd, &holder, pe->msg.value, pe->msg.len, err, sizeof err)) {
@@ -426,29 +534,36 @@ static int decide_one(fofal_processor_t *p, int idx) {
     json_object_set_new(pe->result, "expected_version", json_integer(cmd.expected_version));
     goto out;
   }
+  lk.tenant = cmd.tenant;
+  cmd.lookup = &lk.base;
   if (def->decide(&cmd, state, &d)) {
     reject(pe, &cmd, d.code, d.detail, NULL);
+    goto out;
+  }
+  const char *why = d.others ? bad_others(&cmd, d.others) : NULL;
+  if (why) {
+    LOG_ERROR("decider of %s: %s (command %s refused)", cmd.type, why, cmd.id);
+    reject(pe, &cmd, "decider_error", why, NULL);
+    goto out;
+  }
+  if (d.others && touches_foreign(p, part, &lk, d.others)) {
+    reject(pe, &cmd, "not_found", "no such aggregate", NULL);
     goto out;
   }
   size_t nev = json_array_size(d.events);
   pe->status = ST_ACCEPTED;
   pe->result = result_new(&cmd, "accepted");
   json_object_set_new(pe->result, "version", json_integer(version + (json_int_t)nev));
-  if ((rc = emit_events(p, pe, &cmd, version, d.events))) goto out;
-  json_t *nrec = json_pack("{s:s,s:I,s:O}", "tenant", cmd.tenant, "v", (json_int_t)(version + (json_int_t)nev), "s", d.state);
-  char *nrecs = json_dumps(nrec, JSON_COMPACT);
-  json_decref(nrec);
-  rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_STATE, part, cmd.aggregate, strlen(cmd.aggregate), nrecs,
-                           strlen(nrecs), NULL, 0, NULL, NULL, p->errbuf, sizeof p->errbuf);
-  if (rc) {
-    free(nrecs);
-    goto out;
-  }
-  remember(p, part, 0, cmd.aggregate);
-  fofal_map_put(p->parts[part].aggs, cmd.aggregate, nrecs);
+  json_t *summary = json_array();
+  json_object_set_new(pe->result, "events", summary);
+  if ((rc = emit_events(p, pe, &cmd, cmd.aggregate, version, d.events, summary))) goto out;
+  if ((rc = put_state(p, part, cmd.tenant, cmd.aggregate, version + (int64_t)nev, d.state))) goto out;
+  if (d.others && (rc = apply_others(p, pe, &cmd, &lk, d.others, summary))) goto out;
 out:
+  json_decref(lk.held);
   json_decref(d.events);
   json_decref(d.state);
+  json_decref(d.others);
   json_decref(errors);
   json_decref(rec);
   json_decref(holder);
@@ -545,6 +660,7 @@ int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o
   if (p->o.batch_wait_ms <= 0) p->o.batch_wait_ms = 5;
   if (p->o.idempotency_window_s <= 0) p->o.idempotency_window_s = 24 * 3600;
   p->pend = fofal_calloc((size_t)p->o.max_batch, sizeof *p->pend);
+  p->event_parts = fofal_map_new(free);
   char txid[160], client[160];
   snprintf(txid, sizeof txid, "fofal-decider-%s", o->instance_id);
   snprintf(client, sizeof client, "fofal-decider-%s", o->instance_id);
@@ -678,5 +794,6 @@ void fofal_processor_free(fofal_processor_t *p) {
   }
   free(p->parts);
   free(p->pend);
+  fofal_map_free(p->event_parts);
   free(p);
 }

@@ -31,6 +31,7 @@ static const struct {
   const int *n;
 } modules[] = {
     {fofal_production_commands, &fofal_production_commands_n},
+    {fofal_weaving_commands, &fofal_weaving_commands_n},
 };
 
 int fofal_command_module(const char *type, char *out, size_t outlen) {
@@ -115,9 +116,41 @@ int fofal_registry_validate(const fofal_registry_t *reg, const char *type, const
   return rc == FOFAL_SCHEMA_ETOODEEP ? FOFAL_ETOODEEP : FOFAL_EINVAL;
 }
 
+void fofal_aggregate_ref(const char *tenant, const char *ns, const char *code, char out[FOFAL_UUID_LEN + 1]) {
+  char name[FOFAL_CODE_MAX + 40];
+  snprintf(name, sizeof name, "%s:%s", ns, code);
+  fofal_uuid_named(tenant, name, out);
+}
+
+int fofal_code_valid(const char *s) {
+  if (!s || !isalnum((unsigned char)*s)) return 0;
+  size_t n = 0;
+  for (; s[n]; n++)
+    if (n >= FOFAL_CODE_MAX || !(isalnum((unsigned char)s[n]) || s[n] == '.' || s[n] == '_' || s[n] == '-')) return 0;
+  return 1;
+}
+
+const json_t *fofal_cmd_lookup(const fofal_cmd_t *cmd, const char *aggregate_id) {
+  return cmd->lookup && aggregate_id ? cmd->lookup->get(cmd->lookup, aggregate_id) : NULL;
+}
+
+int fofal_command_produce(fofal_kafka_t *producer, const fofal_cmd_t *cmd, int nparts, fofal_kafka_dr_fn dr,
+                          void *dr_opaque, char *errbuf, size_t errlen) {
+  char *buf = fofal_command_encode(cmd);
+  int rc = fofal_kafka_produce(producer, FOFAL_TOPIC_COMMANDS, fofal_tenant_partition(cmd->tenant, nparts), cmd->aggregate,
+                               strlen(cmd->aggregate), buf, strlen(buf), NULL, 0, dr, dr_opaque, errbuf, errlen);
+  free(buf);
+  return rc;
+}
+
 int fofal_command_aggregate_id(const fofal_command_def_t *def, const char *tenant, const char *command_id,
                                const json_t *data, char out[FOFAL_UUID_LEN + 1]) {
   const json_t *v = json_object_get(data, def->aggregate_key);
+  if (def->ns) {
+    if (!json_is_string(v) || !fofal_code_valid(json_string_value(v))) return FOFAL_EINVAL;
+    fofal_aggregate_ref(tenant, def->ns, json_string_value(v), out);
+    return 0;
+  }
   if (json_is_string(v) && fofal_uuid_valid(json_string_value(v))) {
     /* One spelling per id: upper and lower case would otherwise be two aggregates. */
     const char *s = json_string_value(v);
@@ -178,10 +211,23 @@ void fofal_decision_reject(fofal_decision_t *out, const char *code, const char *
   va_end(ap);
   json_decref(out->events);
   json_decref(out->state);
-  out->events = out->state = NULL;
+  json_decref(out->others);
+  out->events = out->state = out->others = NULL;
 }
 
 void fofal_decision_emit(fofal_decision_t *out, const char *type, json_t *data) {
   if (!out->events) out->events = json_array();
   json_array_append_new(out->events, json_pack("{s:s,s:o}", "type", type, "data", data));
+}
+
+void fofal_decision_emit_to(fofal_decision_t *out, const char *aggregate_id, const char *type, json_t *data,
+                            json_t *state) {
+  if (!out->others) out->others = json_object();
+  json_t *o = json_object_get(out->others, aggregate_id);
+  if (!o) {
+    o = json_pack("{s:[]}", "events");
+    json_object_set_new(out->others, aggregate_id, o);
+  }
+  json_array_append_new(json_object_get(o, "events"), json_pack("{s:s,s:o}", "type", type, "data", data));
+  if (state) json_object_set_new(o, "state", state);
 }

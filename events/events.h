@@ -300,6 +300,15 @@ int fofal_kafka_watermarks(fofal_kafka_t *k, const char *topic, int32_t partitio
 /* First offset whose timestamp is >= ts_ms (or the high watermark). */
 int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t partition, int64_t ts_ms,
                                 int64_t *offset, int timeout_ms, char *errbuf, size_t errlen);
+/* The partition of a tenant's records on the command, state, result and event topics:
+ * FNV-1a 32 of the tenant name modulo nparts. All of a tenant's commands are decided, and
+ * all of its events are projected, in one ordered stream: rules that span aggregates (a
+ * loom and its beams) see a consistent state, and one position token covers a command's
+ * events. The key of every record stays the aggregate id. A mill's rate fits one partition
+ * many times over; tenants spread over partitions. Partition counts are fixed once topics
+ * exist (changing them would move tenants). */
+int32_t fofal_tenant_partition(const char *tenant, int nparts);
+
 /* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist). */
 int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen);
 

@@ -391,6 +391,12 @@ int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout
   return rc;
 }
 
+int32_t fofal_tenant_partition(const char *tenant, int nparts) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *c = (const unsigned char *)tenant; *c; c++) h = (h ^ *c) * 16777619u;
+  return nparts > 0 ? (int32_t)(h % (uint32_t)nparts) : 0;
+}
+
 /* ----------------------------------------------------------- topic admin */
 
 int fofal_topics_all(fofal_topic_spec_t *out, int cap, int partitions) {

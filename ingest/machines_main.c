@@ -138,9 +138,10 @@ static void produce_wait(proc_t *p, const char *topic, int32_t part, const char 
   if (rc) LOG_WARN("produce to %s: %s", topic, err); /* the commit then fails and the batch is retried */
 }
 
-/* A command for the weaving floor. Until commands.h has fofal_command_produce (the lead's
- * partition-by-tenant rule), it is keyed by its aggregate id like the API does. */
+/* A command for the weaving floor, produced like fofal-api does (keyed by aggregate id, on
+ * its tenant's partition), inside the batch's transaction. */
 static void send_command(proc_t *p, const json_t *c) {
+  char err[256];
   fofal_cmd_t cmd = {.id = json_string_value(json_object_get(c, "id")),
                      .type = json_string_value(json_object_get(c, "type")),
                      .tenant = json_string_value(json_object_get(c, "tenant")),
@@ -150,9 +151,10 @@ static void send_command(proc_t *p, const json_t *c) {
                      .issued_us = fofal_now_us(),
                      .correlation_id = json_string_value(json_object_get(c, "id")),
                      .data = json_object_get(c, "data")};
-  char *buf = fofal_command_encode(&cmd);
-  produce_wait(p, FOFAL_TOPIC_COMMANDS, -1, cmd.aggregate, buf, strlen(buf));
-  free(buf);
+  int rc;
+  while ((rc = fofal_command_produce(p->producer, &cmd, p->cmd_parts, NULL, NULL, err, sizeof err)) == FOFAL_EUNAVAIL)
+    fofal_kafka_poll(p->producer, 10);
+  if (rc) LOG_WARN("produce to %s: %s", FOFAL_TOPIC_COMMANDS, err); /* the commit then fails and the batch is retried */
   p->commands++;
 }
 
@@ -288,6 +290,11 @@ int main(int argc, char **argv) {
       fofal_kafka_consumer_new(&p.consumer, &co, err, sizeof err) ||
       fofal_kafka_txn_init(p.producer, TXN_TIMEOUT_MS, err, sizeof err) ||
       fofal_kafka_subscribe(p.consumer, topics, 1, err, sizeof err)) {
+    LOG_ERROR("cannot start: %s", err);
+    goto out;
+  }
+  p.cmd_parts = fofal_kafka_partition_count(p.producer, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err);
+  if (p.cmd_parts <= 0) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }

@@ -71,6 +71,22 @@ int h_command_ok(int port, const char *token, const char *type, const char *idem
 void h_produce_command(fofal_kafka_t *k, const char *tenant, const char *id, const char *type, const char *agg,
                        json_t *data);
 
+/* The weaving floor an order needs before it can start and take declarations: article
+ * `article` (50 cm pieces), flat loom `loom` carrying a ready 100,000 m ground beam with
+ * its first piece passed, and weaver `weaver` on the current and the next shift of the
+ * built-in 3×8 model. Idempotent (command ids derive from the names), so tests may call
+ * it for every order. Either through the command API as an admin of `tenant` (waits for
+ * each command) or
+ * straight to fofal.commands (a tenant's commands are decided in order, so what is
+ * produced after it sees it). */
+void h_floor_http(int port, const char *tenant, const char *loom, const char *weaver, const char *article);
+void h_floor_produce(fofal_kafka_t *k, const char *tenant, const char *loom, const char *weaver, const char *article);
+
+/* The current shift of the built-in 3×8 model (id "YYYY-MM-DD/A") and a moment inside it
+ * that is already past (its start plus a minute, or now), as RFC 3339, for declarations
+ * that must all fall in one known shift (woven_at). */
+void h_current_shift(char id[32], char woven_at[40]);
+
 /* Every committed record of `topic` (all partitions, from the start to the current end):
  * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON. */
 json_t *h_read_topic(const char *topic);

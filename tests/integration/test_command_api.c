@@ -137,6 +137,7 @@ Test(command_api, tokens_are_checked) {
 Test(command_api, batch_and_status) {
   char order[FOFAL_UUID_LEN + 1];
   fofal_uuid7(order);
+  h_floor_http(port, tenant, "L7", "W-B", NULL);
   char *body = fofal_asprintf(
       "{\"commands\":["
       "{\"type\":\"production.order.create\",\"idempotency_key\":\"b-1\",\"data\":{\"order_id\":\"%s\",\"article\":\"FOUTA-B\",\"quantity\":20}},"

@@ -115,8 +115,9 @@ static char *order_cmd(const char *token, const char *type, const char *id, cons
 /* ------------------------------------------------------- read your writes */
 
 Test(read_path, a_read_with_position_reflects_the_write) {
-  char id[FOFAL_UUID_LEN + 1], path[512], loom[40], shift[] = "2026-11-24/A";
+  char id[FOFAL_UUID_LEN + 1], path[512], loom[40], shift[32] = "";
   snprintf(loom, sizeof loom, "L-%s", tenant);
+  h_floor_http(port, tenant, loom, "W1", "FOUTA-RYW");
   json_t *j;
   char *etag;
 
@@ -156,7 +157,7 @@ Test(read_path, a_read_with_position_reflects_the_write) {
   json_decref(j);
   free(pos);
 
-  snprintf(extra, sizeof extra, "\"quantity\":7,\"weaver\":\"W1\",\"shift\":\"%s\"", shift);
+  snprintf(extra, sizeof extra, "\"quantity\":7,\"weaver\":\"W1\"");
   pos = order_cmd(tok, "production.order.declare_output", id, extra);
   snprintf(path, sizeof path, "/api/v1/production/orders/%s?position=%s", id, pos);
   cr_assert_eq(get(tok, path, &j, NULL), 200);
@@ -169,6 +170,8 @@ Test(read_path, a_read_with_position_reflects_the_write) {
   cr_assert_eq(json_array_size(items), 1);
   cr_expect_eq(json_integer_value(json_object_get(json_array_get(items, 0), "quantity")), 7);
   cr_expect_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "weaver")) ?: "", "W1");
+  snprintf(shift, sizeof shift, "%s", json_string_value(json_object_get(json_array_get(items, 0), "shift")) ?: "");
+  cr_expect_neq(shift[0], '\0', "the declaration has the shift it fell in");
   json_decref(j);
   snprintf(path, sizeof path, "/api/v1/production/shifts/%s/output?position=%s", shift, pos);
   cr_assert_eq(get(tok, path, &j, NULL), 200);
@@ -352,6 +355,8 @@ Test(read_path, list_filters_and_cursor_pagination) {
 Test(read_path, audit_history_and_as_of) {
   char id[FOFAL_UUID_LEN + 1], path[512], extra[128];
   json_t *j;
+  h_floor_http(port, tenant, "L-AUD", "W2", "FOUTA-AUD");
+  h_floor_http(port, tenant, "L-AUD", "W3", NULL);
   free(create_order(tok, id, "FOUTA-AUD", "L-AUD"));
   free(order_cmd(tok, "production.order.release", id, NULL));
   free(order_cmd(tok, "production.order.start", id, NULL));
@@ -457,6 +462,7 @@ Test(read_path, tenant_b_never_sees_tenant_a) {
   cr_assert_str_eq(json_string_value(json_object_get(j, "ack")) ?: "", "subscribe");
   json_decref(j);
 
+  h_floor_http(port, tenant, loom, "W-SECRET", NULL);
   char *pos = create_order(tok, id, "FOUTA-SECRET", loom);
   free(pos);
   char extra[96];
@@ -883,6 +889,7 @@ Test(read_path_tuned, postgresql_or_redis_down_is_503_then_recovers, .timeout = 
   json_t *j;
   char *ra;
   snprintf(loom, sizeof loom, "LD-%s", tenant);
+  h_floor_http(port, tenant, loom, "W-DOWN", NULL);
   free(create_order(tok, id, "FOUTA-DOWN", loom));
   free(order_cmd(tok, "production.order.release", id, NULL));
   char *pos = order_cmd(tok, "production.order.start", id, NULL);

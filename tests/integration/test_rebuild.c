@@ -138,10 +138,28 @@ static void produce_command(fofal_kafka_t *k, const char *tenant, const char *ty
   h_produce_command(k, tenant, id, type, agg, data);
 }
 
+/* The floor the orders run on: looms L00..L<n-1>, weaver W7 on the current and next
+ * shift, article FOUTA-RB. The first loom brings 11 events (article, loom, beam warped,
+ * sized, drawn in, mounted twice over loom and beam, first piece, weaver, two shifts);
+ * each further loom 7 (the article and the weaver exist already). */
+#define FLOOR_EVENTS(n) (11 + ((n) - 1) * 7)
+static char decl_shift[32], decl_at[40]; /* every declaration falls in this shift */
+
+static void produce_floor(fofal_kafka_t *k, const char *tenant, int nlooms) {
+  if (!decl_shift[0]) h_current_shift(decl_shift, decl_at);
+  for (int i = 0; i < nlooms; i++) {
+    char loom[16];
+    snprintf(loom, sizeof loom, "L%02d", i);
+    h_floor_produce(k, tenant, loom, "W7", "FOUTA-RB");
+  }
+}
+
 /* One order's life: created (1,000 pieces), released, started on a loom, then output
- * declared `ndecl` times (q1, then q2) in `shift`: 3 + ndecl events, all accepted. */
-static void produce_order(fofal_kafka_t *k, const char *tenant, const char *agg, int i, int ndecl, int q1, int q2,
-                          const char *shift) {
+ * declared `ndecl` times (q1, then q2) in the shift decl_shift: ORDER_EVENTS(ndecl)
+ * events, all accepted (a start also tells the loom; a declaration also consumes the
+ * beam and issues a label). */
+#define ORDER_EVENTS(ndecl) (4 + 3 * (ndecl))
+static void produce_order(fofal_kafka_t *k, const char *tenant, const char *agg, int i, int ndecl, int q1, int q2) {
   char loom[16];
   snprintf(loom, sizeof loom, "L%02d", i % 12);
   produce_command(k, tenant, "production.order.create", agg, "c",
@@ -152,17 +170,19 @@ static void produce_order(fofal_kafka_t *k, const char *tenant, const char *agg,
     char tag[8];
     snprintf(tag, sizeof tag, "d%d", d);
     produce_command(k, tenant, "production.order.declare_output", agg, tag,
-                    json_pack("{s:s,s:i,s:s,s:s}", "order_id", agg, "quantity", d ? q2 : q1, "weaver", "W7", "shift",
-                              shift));
+                    json_pack("{s:s,s:i,s:s,s:s}", "order_id", agg, "quantity", d ? q2 : q1, "weaver", "W7", "woven_at",
+                              decl_at));
   }
 }
 
-static void produce_orders(const char *tenant, int n, int q1, int q2, const char *shift) {
+/* The floor (12 looms) and n orders: FLOOR_EVENTS(12) + n * ORDER_EVENTS(2) events. */
+static void produce_orders(const char *tenant, int n, int q1, int q2) {
   fofal_kafka_t *k = producer();
+  produce_floor(k, tenant, 12);
   for (int i = 0; i < n; i++) {
     char agg[FOFAL_UUID_LEN + 1];
     fofal_uuid7(agg);
-    produce_order(k, tenant, agg, i, 2, q1, q2, shift);
+    produce_order(k, tenant, agg, i, 2, q1, q2);
   }
   cr_assert_eq(fofal_kafka_flush(k, 60000), 0, "commands not delivered");
   fofal_kafka_free(k);
@@ -279,13 +299,13 @@ static void *query_loop(void *arg) {
 }
 
 Test(rebuild, rebuild_under_query_load_serves_every_query_and_swaps, .timeout = 900) {
-  enum { ORDERS = 4000, EVENTS = ORDERS * 5 };
+  enum { ORDERS = 2000, EVENTS = FLOOR_EVENTS(12) + ORDERS * ORDER_EVENTS(2) };
   char tenant[32];
   h_tenant(tenant);
   pid_t dec = track(h_start_decider("it-rb"));
   pid_t prj = track(h_start_projector("it-rb"));
   int64_t t0 = fofal_mono_us();
-  produce_orders(tenant, ORDERS, 5, 6, "2026-11-24/A");
+  produce_orders(tenant, ORDERS, 5, 6);
   double caught = wait_caught_up(tenant, EVENTS, 600);
   cr_log_info("%d events decided and projected in %.1f s", EVENTS, (double)(fofal_mono_us() - t0) / 1e6);
   (void)caught;
@@ -341,11 +361,11 @@ Test(rebuild, rebuild_under_query_load_serves_every_query_and_swaps, .timeout = 
   char aggs[10][FOFAL_UUID_LEN + 1];
   for (int i = 0; i < 10; i++) {
     fofal_uuid7(aggs[i]);
-    produce_order(k, tenant, aggs[i], i, 2, 5, 6, "2026-11-24/A");
+    produce_order(k, tenant, aggs[i], i, 2, 5, 6);
   }
   cr_assert_eq(fofal_kafka_flush(k, 30000), 0);
   fofal_kafka_free(k);
-  wait_caught_up(tenant, EVENTS + 50, 120);
+  wait_caught_up(tenant, EVENTS + 10 * ORDER_EVENTS(2), 120);
   cr_expect_eq(pg_count(pg, "SELECT count(*) FROM production.orders WHERE tenant = $1 AND status = 'started' AND declared = 11",
                         tenant),
                ORDERS + 10);
@@ -365,14 +385,14 @@ Test(rebuild, rebuild_under_query_load_serves_every_query_and_swaps, .timeout = 
 /* ------------------------------------------------------------ kill -9 */
 
 Test(rebuild, kill9_projector_at_random_points_then_verify_equal, .timeout = 1500) {
-  enum { ORDERS = 20000, EVENTS = ORDERS * 5 };
+  enum { ORDERS = 10000, EVENTS = FLOOR_EVENTS(12) + ORDERS * ORDER_EVENTS(2) };
   char tenant[32];
   h_tenant(tenant);
   srand((unsigned)time(NULL) ^ (unsigned)getpid());
   pid_t dec = track(h_start_decider("it-k9"));
   pid_t prj = track(h_start_projector("it-k9"));
   int64_t t0 = fofal_mono_us();
-  produce_orders(tenant, ORDERS, 40, 50, "2026-11-24/B");
+  produce_orders(tenant, ORDERS, 40, 50);
   cr_log_info("%d commands produced in %.1f s", EVENTS, (double)(fofal_mono_us() - t0) / 1e6);
 
   /* Kill it while it works, five times: each time once the (re)started projector has
@@ -436,7 +456,6 @@ Test(rebuild, kill9_projector_at_random_points_then_verify_equal, .timeout = 150
 typedef struct {
   const char *tenant;
   int orders, q1, q2;
-  const char *shift;
   volatile int done;
 } feeder_t;
 
@@ -448,10 +467,11 @@ static void *feed(void *arg) {
   fofal_kafka_t *k = NULL;
   fofal_kafka_opts_t o = {.brokers = getenv("FOFAL_KAFKA_BROKERS"), .client_id = "fofal-test-feeder"};
   if (fofal_kafka_producer_new(&k, &o, err, sizeof err)) return NULL;
+  produce_floor(k, f->tenant, 12);
   for (int i = 0; i < f->orders; i++) {
     char agg[FOFAL_UUID_LEN + 1];
     fofal_uuid7(agg);
-    produce_order(k, f->tenant, agg, i, 2, f->q1, f->q2, f->shift);
+    produce_order(k, f->tenant, agg, i, 2, f->q1, f->q2);
     if (i % 50 == 49) {
       fofal_kafka_flush(k, 30000);
       usleep(150 * 1000);
@@ -464,12 +484,13 @@ static void *feed(void *arg) {
 }
 
 Test(rebuild, postgres_and_redis_restart_while_projecting, .timeout = 900) {
-  enum { ORDERS = 3000, EVENTS = ORDERS * 5 };
+  enum { ORDERS = 3000, EVENTS = FLOOR_EVENTS(12) + ORDERS * ORDER_EVENTS(2) };
   char tenant[32];
   h_tenant(tenant);
+  h_current_shift(decl_shift, decl_at);
   pid_t dec = track(h_start_decider("it-rs"));
   pid_t prj = track(h_start_projector("it-rs"));
-  feeder_t f = {.tenant = tenant, .orders = ORDERS, .q1 = 7, .q2 = 11, .shift = "2026-11-25/B"};
+  feeder_t f = {.tenant = tenant, .orders = ORDERS, .q1 = 7, .q2 = 11};
   pthread_t th;
   pthread_create(&th, NULL, feed, &f);
 
@@ -496,7 +517,7 @@ Test(rebuild, postgres_and_redis_restart_while_projecting, .timeout = 900) {
   /* Redis counters: every declaration counted exactly once. */
   fofal_redis_t *r = redis_open();
   char key[256];
-  snprintf(key, sizeof key, "fofal:production:g%lld:%s:shift:2026-11-25/B:output", redis_gen(r), tenant);
+  snprintf(key, sizeof key, "fofal:production:g%lld:%s:shift:%s:output", redis_gen(r), tenant, decl_shift);
   const char *hget[] = {"HGET", key, "_total"};
   char *total = redis_str(r, 3, hget);
   cr_expect_eq(atoll(total), ORDERS * 18LL, "shift output _total is %s, the declarations sum to %lld", total,
@@ -540,19 +561,24 @@ Test(rebuild, replay_filters, .timeout = 600) {
   char a[32], b[32], since_start[32], mid[32];
   h_tenant(a);
   h_tenant(b);
-  /* Events older than this test are skipped with --since, which keeps the reads short. */
-  fofal_time_format(fofal_now_us() - 2000000, since_start);
   pid_t dec = track(h_start_decider("it-rp"));
   pid_t prj = track(h_start_projector("it-rp"));
   fofal_kafka_t *k = producer();
+  /* A's floor first; --since then skips it (and every older event, which keeps reads short). */
+  produce_floor(k, a, 3);
+  cr_assert_eq(fofal_kafka_flush(k, 30000), 0);
+  wait_caught_up(a, FLOOR_EVENTS(3), 120);
+  usleep(20 * 1000);
+  fofal_time_format(fofal_now_us(), since_start);
+  usleep(20 * 1000);
   char orders[3][FOFAL_UUID_LEN + 1], bo[2][FOFAL_UUID_LEN + 1];
   for (int i = 0; i < 3; i++) fofal_uuid7(orders[i]);
   /* Order 0 of tenant A, all in the log before `mid`; orders 1 and 2 after it. */
-  produce_order(k, a, orders[0], 0, 1, 10, 0, "2026-11-26/C");
+  produce_order(k, a, orders[0], 0, 1, 10, 0);
   cr_assert_eq(fofal_kafka_flush(k, 30000), 0);
-  wait_caught_up(a, 4, 120);
+  wait_caught_up(a, FLOOR_EVENTS(3) + ORDER_EVENTS(1), 120);
   fofal_time_format(fofal_now_us(), mid);
-  for (int i = 1; i < 3; i++) produce_order(k, a, orders[i], i, 1, 10, 0, "2026-11-26/C");
+  for (int i = 1; i < 3; i++) produce_order(k, a, orders[i], i, 1, 10, 0);
   for (int i = 0; i < 2; i++) {
     fofal_uuid7(bo[i]);
     produce_command(k, b, "production.order.create", bo[i], "c",
@@ -560,17 +586,18 @@ Test(rebuild, replay_filters, .timeout = 600) {
   }
   cr_assert_eq(fofal_kafka_flush(k, 30000), 0);
   fofal_kafka_free(k);
-  wait_caught_up(a, 12, 120);
+  wait_caught_up(a, FLOOR_EVENTS(3) + 3 * ORDER_EVENTS(1), 120);
   wait_caught_up(b, 2, 120);
 
   int st;
   size_t i;
   json_t *ev, *all;
-  /* --tenant: the 12 events of A, exactly those the audit projection recorded. */
+  /* --tenant: the 21 events of A's orders, exactly those the audit projection recorded. */
   const char *a1[] = {"replay", "--tenant", a, "--since", since_start, NULL};
   all = replay(a1, &st);
   cr_expect_eq(st, 0);
-  cr_expect_eq(json_array_size(all), 12, "tenant A has 12 events, replay printed %zu", json_array_size(all));
+  cr_expect_eq(json_array_size(all), 3 * ORDER_EVENTS(1), "tenant A's orders made 21 events, replay printed %zu",
+               json_array_size(all));
   fofal_pg_t *pg = pg_open();
   json_array_foreach(all, i, ev) {
     cr_expect_str_eq(evs(ev, "specversion"), "1.0");
@@ -606,13 +633,19 @@ Test(rebuild, replay_filters, .timeout = 600) {
   /* --since / --until around `mid`. */
   const char *a5[] = {"replay", "--tenant", a, "--since", mid, NULL};
   all = replay(a5, &st);
-  cr_expect_eq(json_array_size(all), 8, "events of A since %s: %zu", mid, json_array_size(all));
+  cr_expect_eq(json_array_size(all), 2 * ORDER_EVENTS(1), "events of A since %s: %zu", mid, json_array_size(all));
   json_array_foreach(all, i, ev) cr_expect_str_neq(evs(ev, "subject"), orders[0]);
   json_decref(all);
   const char *a6[] = {"replay", "--tenant", a, "--since", since_start, "--until", mid, NULL};
   all = replay(a6, &st);
-  cr_expect_eq(json_array_size(all), 4, "events of A until %s: %zu", mid, json_array_size(all));
-  json_array_foreach(all, i, ev) cr_expect_str_eq(evs(ev, "subject"), orders[0]);
+  cr_expect_eq(json_array_size(all), ORDER_EVENTS(1), "events of A until %s: %zu", mid, json_array_size(all));
+  int of_order0 = 0;
+  json_array_foreach(all, i, ev) {
+    of_order0 += !strcmp(evs(ev, "subject"), orders[0]);
+    cr_expect_str_neq(evs(ev, "subject"), orders[1]);
+    cr_expect_str_neq(evs(ev, "subject"), orders[2]);
+  }
+  cr_expect_eq(of_order0, 4, "order 0's own four events (and its loom's, beam's and label's)");
   json_decref(all);
 
   /* --module, another tenant. */

@@ -333,14 +333,17 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   pid_t ing = start_ingest(tenant);
   pid_t mach = start_machines(tenant);
   pid_t proj = h_start_projector(tenant);
+  pid_t dec = h_start_decider(tenant);
   int port = h_free_port();
   pid_t api = h_start_api(port);
+  /* The weaving floor knows loom L7: the intervention request is accepted. */
+  h_floor_http(port, tenant, "L7", "W7", "ART-7");
   char *tok = h_token(tenant, "mechanic");
   snprintf(path, sizeof path, "/api/v1/stream?access_token=%s", tok);
   int st = 0;
   h_ws_t *ws = h_ws_open(port, path, NULL, 0, &st);
   cr_assert_not_null(ws, "WebSocket handshake answered %d", st);
-  cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"modules\":[\"machines\"]}}"), 0);
+  cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"modules\":[\"machines\",\"production\"]}}"), 0);
   json_t *ack = h_ws_recv_json(ws, 10000, NULL); /* the subscription's acknowledgement */
   json_decref(ack);
 
@@ -354,7 +357,7 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
     pub_send(p, topic, buf, strlen(buf));
   }
   json_t *push = NULL;
-  int64_t deadline = fofal_mono_us() + 60 * 1000000LL;
+  int64_t deadline = fofal_mono_us() + 90 * 1000000LL;
   while (!push && fofal_mono_us() < deadline) {
     json_t *m = h_ws_recv_json(ws, 1000, NULL);
     if (!m) continue;
@@ -362,7 +365,7 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
     if (type && strstr(type, "breakdown_declared")) push = m;
     else json_decref(m);
   }
-  cr_assert_not_null(push, "no breakdown push reached the mechanic within 60 s");
+  cr_assert_not_null(push, "no breakdown push reached the mechanic within 90 s");
   cr_expect_str_eq(json_string_value(json_object_get(push, "aggregate")), "L7");
   cr_expect_str_eq(json_string_value(json_object_get(json_object_get(push, "data"), "cause")), "mechanical");
   const char *cmd_id = json_string_value(json_object_get(json_object_get(push, "data"), "command_id"));
@@ -388,6 +391,26 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
     if (!found) usleep(500 * 1000);
   }
   cr_expect_eq(found, 1, "one intervention request on fofal.commands (found %d)", found);
+
+  /* The weaving floor's decider accepted it: an intervention_requested event from telemetry.
+   * (No production projection pushes interventions yet; when one does, the mechanic's
+   * socket above, subscribed to production too, gets it.) */
+  int requested = 0;
+  for (int attempt = 0; attempt < 120 && !requested; attempt++) {
+    json_t *evs = events_of("fofal.production.events", tenant), *e;
+    size_t i;
+    json_array_foreach(evs, i, e) {
+      if (!strstr(json_string_value(json_object_get(e, "type")), "intervention_requested")) continue;
+      json_t *d = json_object_get(e, "data");
+      cr_expect_str_eq(json_string_value(json_object_get(d, "loom")), "L7");
+      cr_expect_str_eq(json_string_value(json_object_get(d, "source")), "telemetry");
+      cr_expect_str_eq(json_string_value(json_object_get(e, "fofalcommandid")), cmd_id);
+      requested++;
+    }
+    json_decref(evs);
+    if (!requested) usleep(500 * 1000);
+  }
+  cr_expect_eq(requested, 1, "the decider recorded one intervention request (found %d)", requested);
 
   /* And the board says so. */
   h_resp_t r;
@@ -416,6 +439,7 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   free(tok);
   pub_close(p);
   h_stop(api, SIGTERM);
+  h_stop(dec, SIGTERM);
   h_stop(proj, SIGTERM);
   h_stop(mach, SIGTERM);
   h_stop(ing, SIGTERM);

@@ -15,10 +15,11 @@
 
 #include "commands.h"
 #include "jsonschema.h" /* to check emitted events against their schemas */
+#include "world.h"      /* the looms, beams and weavers an order runs with */
 
 #define ORDER "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee"
-#define ISSUED (1795508102LL * 1000000 + 654321) /* 2026-11-24T08:15:02.654321Z */
-#define TENANT "tenant-a"
+#define ISSUED W_ISSUED
+#define TENANT W_TENANT
 
 static fofal_registry_t *reg;
 
@@ -27,9 +28,31 @@ static void setup(void) {
   int rc = fofal_registry_load(&reg, FOFAL_SOURCE_DIR "/schemas", err, sizeof err);
   cr_assert_eq(rc, 0, "registry: %s", err);
   cr_assert_not_null(reg);
+  world_init(reg);
+  world_floor();
+  /* A second ready loom, for orders planned at creation. */
+  world_ok("production.loom.register",
+           json_pack("{s:s,s:s,s:i,s:s}", "loom", "L-03", "hall", "H1", "nominal_ppm", 400, "weave", "flat"), "loom-3");
+  world_beam("B-3", "ground", 5000);
+  world_ok("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", "L-03", "beam", "B-3"), "mount-3");
+  world_ok("production.loom.check_first_piece", json_pack("{s:s,s:s}", "loom", "L-03", "result", "pass"), "fp-3");
+  const char *more[] = {"L-09", "L-11"};
+  for (int i = 0; i < 2; i++) {
+    char id[32], beam[16];
+    snprintf(beam, sizeof beam, "B-%s", more[i] + 2);
+    world_ok("production.loom.register",
+             json_pack("{s:s,s:s,s:i,s:s}", "loom", more[i], "hall", "H2", "nominal_ppm", 400, "weave", "flat"),
+             (snprintf(id, sizeof id, "loom-%s", more[i]), id));
+    world_beam(beam, "ground", 5000);
+    world_ok("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", more[i], "beam", beam),
+             (snprintf(id, sizeof id, "mount-%s", more[i]), id));
+    world_ok("production.loom.check_first_piece", json_pack("{s:s,s:s}", "loom", more[i], "result", "pass"),
+             (snprintf(id, sizeof id, "fp-%s", more[i]), id));
+  }
 }
 
 static void teardown(void) {
+  world_free();
   fofal_registry_free(reg);
   reg = NULL;
 }
@@ -109,7 +132,8 @@ static int decide_ex(const char *verb, const json_t *state, json_t *data, const 
                      .expected_version = -1,
                      .issued_us = ISSUED,
                      .correlation_id = NULL,
-                     .data = data};
+                     .data = data,
+                     .lookup = &world_lookup};
   json_t *before = state ? json_deep_copy(state) : NULL;
   memset(d, 0, sizeof *d);
   int rc = def->decide(&cmd, state, d);
@@ -127,6 +151,12 @@ static int decide_ex(const char *verb, const json_t *state, json_t *data, const 
       check_event_schema(ev);
       cr_assert_str_eq(json_string_value(json_object_get(json_object_get(ev, "data"), "order_id")), ORDER);
     }
+    const char *id;
+    json_t *o;
+    json_object_foreach(d->others, id, o) json_array_foreach(json_object_get(o, "events"), i, ev) check_event_schema(ev);
+    world_apply_others(d);
+    json_decref(d->others);
+    d->others = NULL;
   } else {
     cr_assert_eq(rc, FOFAL_EREJECTED, "%s returned %s", type, fofal_err_name(rc));
     cr_assert_null(d->events, "%s rejected but left events", type);
@@ -342,16 +372,22 @@ Test(order, start_only_from_released) {
 Test(order, declare_output_event_and_state) {
   json_t *st = order_in("started", 100, NULL);
   json_t *ev = NULL;
-  json_t *next = accept("declare_output", st,
-                        json_pack("{s:i,s:s,s:s}", "quantity", 30, "weaver", "W-12", "shift", "2026-11-24/A"), "cmd-4",
+  json_t *next = accept("declare_output", st, json_pack("{s:i,s:s}", "quantity", 30, "weaver", "W-12"), "cmd-4",
                         "fofal.production.output_declared.v1", &ev);
   const char *label = json_string_value(json_object_get(ev, "label_id"));
   cr_assert(fofal_uuid_valid(label), "label_id \"%s\" is not a UUID", label ? label : "(null)");
-  json_t *want_ev = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:i}", "order_id", ORDER, "label_id", label, "quantity", 30,
-                              "weaver", "W-12", "loom", "L-07", "shift", "2026-11-24/A", "declared_total", 30);
+  /* 30 pieces of FT-200 (2 m each) are 60 m woven, 64.8 m of warp at 8 % take-up; the
+   * shift is the one ISSUED falls in (08:15 UTC is 09:15 at UTC+1: shift A). */
+  json_t *want_ev = json_pack("{s:s,s:s,s:i,s:f,s:s,s:s,s:s,s:s,s:s,s:i,s:[{s:s,s:f}]}", "order_id", ORDER, "label_id", label,
+                              "quantity", 30, "length_m", 60.0, "weaver", "W-12", "loom", "L-07", "shift", "2026-11-24/A",
+                              "woven_at", "2026-11-24T08:15:02.654321Z", "article", "FT-200", "declared_total", 30, "beams",
+                              "beam", "B-1", "meters", 64.8);
   assert_json_eq(ev, want_ev, "output_declared data");
+  cr_assert_float_eq(json_number_value(json_object_get(world_ref("beam", "B-1"), "meters_left")), 5000 - 64.8, 1e-6,
+                     "the beam lost what the declaration consumed");
   json_t *want_st = json_deep_copy(st);
   json_object_set_new(want_st, "declared", json_integer(30));
+  json_object_set_new(want_st, "length_m", json_real(60.0));
   assert_json_eq(next, want_st, "state after a declaration");
   json_decref(want_st);
   json_decref(want_ev);
@@ -362,7 +398,7 @@ Test(order, declare_output_event_and_state) {
   cr_assert_eq(json_integer_value(json_object_get(ev, "quantity")), 45);
   cr_assert_eq(json_integer_value(json_object_get(ev, "declared_total")), 75);
   cr_assert_eq(json_integer_value(json_object_get(next2, "declared")), 75);
-  cr_assert_null(json_object_get(ev, "shift"), "no shift given, none emitted");
+  cr_assert_str_eq(json_string_value(json_object_get(ev, "shift")), "2026-11-24/A", "the shift is computed");
   json_decref(ev);
   json_decref(next2);
   json_decref(next);
@@ -518,14 +554,15 @@ Test(order, full_lifecycle_events_are_schema_valid) {
   /* Every decision above already checks its events; this walks one order end to end
    * with every optional field set, so that each optional property is exercised too. */
   json_t *st = accept("create", NULL,
-                      json_pack("{s:s,s:i,s:s,s:s,s:s}", "article", "FT-200/blue.v2", "quantity", 20, "unit", "pieces",
-                                "due_date", "2026-12-01", "loom", "L-1"),
+                      json_pack("{s:s,s:i,s:s,s:s,s:s}", "article", "FT-200.blue.v2", "quantity", 20, "unit", "pieces",
+                                "due_date", "2026-12-01", "loom", "L-03"),
                       "c1", "fofal.production.order_created.v1", NULL);
   json_t *s2 = accept("release", st, json_object(), "c2", "fofal.production.order_released.v1", NULL);
-  json_t *s3 = accept("start", s2, json_pack("{s:s}", "loom", "L-2"), "c3", "fofal.production.order_started.v1", NULL);
+  json_t *s3 = accept("start", s2, json_pack("{s:s}", "loom", "L-07"), "c3", "fofal.production.order_started.v1", NULL);
   json_t *s4 = accept("declare_output", s3,
-                      json_pack("{s:i,s:s,s:s}", "quantity", 22, "weaver", "W-1", "shift", "2026-11-30/NIGHT"), "c4",
-                      "fofal.production.output_declared.v1", NULL);
+                      json_pack("{s:i,s:s,s:f,s:s}", "quantity", 22, "weaver", "W-12", "length_m", 41.5, "woven_at",
+                                "2026-11-24T07:00:00Z"),
+                      "c4", "fofal.production.output_declared.v1", NULL);
   json_t *s5 = accept("complete", s4, json_object(), "c5", "fofal.production.order_completed.v1", NULL);
   cr_assert_str_eq(status_of(s5), "completed");
   cr_assert_eq(json_integer_value(json_object_get(s5, "declared")), 22);
@@ -627,7 +664,13 @@ Test(validate, declare_output_rules) {
                  "required");
   expect_invalid("production.order.declare_output",
                  json_pack("{s:s,s:i,s:s,s:s}", "order_id", ORDER, "quantity", 1, "weaver", "W-1", "shift", "A"), "/shift",
-                 "pattern");
+                 "additionalProperties");
+  expect_invalid("production.order.declare_output",
+                 json_pack("{s:s,s:i,s:s,s:s}", "order_id", ORDER, "quantity", 1, "weaver", "W-1", "woven_at", "yesterday"),
+                 "/woven_at", "format");
+  expect_invalid("production.order.declare_output",
+                 json_pack("{s:s,s:i,s:s,s:i}", "order_id", ORDER, "quantity", 1, "weaver", "W-1", "length_m", 0),
+                 "/length_m", "minimum");
 }
 
 Test(validate, non_create_needs_order_id) {
@@ -814,23 +857,25 @@ Test(registry, command_decode_rejects) {
 
 typedef struct {
   int n;
-  const char *types[16];
+  const char *types[64];
 } each_t;
 
 static void collect(void *opaque, const fofal_command_def_t *def) {
   each_t *e = opaque;
-  cr_assert_lt(e->n, 16);
+  cr_assert_lt(e->n, 64);
   e->types[e->n++] = def->type;
 }
 
 Test(registry, table_and_schemas) {
   each_t e = {0};
   fofal_registry_each(reg, collect, &e);
-  cr_assert_eq(e.n, fofal_production_commands_n);
-  cr_assert_eq(e.n, 6);
+  cr_assert_eq(e.n, fofal_production_commands_n + fofal_weaving_commands_n);
+  cr_assert_eq(fofal_production_commands_n, 10);
   for (int i = 0; i < e.n; i++) {
-    cr_assert_str_eq(e.types[i], fofal_production_commands[i].type, "table order");
-    cr_assert_eq(fofal_registry_find(reg, e.types[i]), &fofal_production_commands[i]);
+    const fofal_command_def_t *def = i < fofal_production_commands_n ? &fofal_production_commands[i]
+                                                                     : &fofal_weaving_commands[i - fofal_production_commands_n];
+    cr_assert_str_eq(e.types[i], def->type, "table order");
+    cr_assert_eq(fofal_registry_find(reg, e.types[i]), def);
     const json_t *s = fofal_registry_schema(reg, e.types[i]);
     cr_assert(json_is_object(s), "%s has no schema", e.types[i]);
     cr_assert_str_eq(json_string_value(json_object_get(s, "type")), "object");

@@ -1,0 +1,69 @@
+/*
+ * decide.h — private to commands/: the small vocabulary the deciders share.
+ *
+ * Deciders read JSON they did not build (a state written by an older version, a command
+ * checked only by its schema), so every accessor here tolerates a missing or mistyped
+ * member and answers a neutral value.
+ */
+#ifndef FOFAL_DECIDE_H
+#define FOFAL_DECIDE_H
+
+#include "commands.h"
+
+#include <string.h>
+
+/* A string member or "" (never NULL). */
+static inline const char *jstr(const json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+/* An integer member or `dflt`. */
+static inline json_int_t jint(const json_t *o, const char *k, json_int_t dflt) {
+  const json_t *v = json_object_get(o, k);
+  return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* A number member (integer or real) or `dflt`. */
+static inline double jnum(const json_t *o, const char *k, double dflt) {
+  const json_t *v = json_object_get(o, k);
+  return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+static inline int jeq(const json_t *o, const char *k, const char *want) { return !strcmp(jstr(o, k), want); }
+
+/* Copies member k of `from` into `to` when present. */
+static inline void jcopy(json_t *to, const json_t *from, const char *k) {
+  json_t *v = json_object_get(from, k);
+  if (v) json_object_set(to, k, v);
+}
+
+/* Rejects with a stable code and a human detail; the decider returns this. */
+#define REJECT(out, code, ...) (fofal_decision_reject((out), (code), __VA_ARGS__), FOFAL_EREJECTED)
+
+/* The state of the aggregate named `code` in `ns` for the command's tenant, or NULL; its
+ * id into id_out when given. */
+static inline const json_t *lookup_ref(const fofal_cmd_t *cmd, const char *ns, const char *code,
+                                       char *id_out /* [FOFAL_UUID_LEN + 1] or NULL */) {
+  char id[FOFAL_UUID_LEN + 1];
+  if (!code || !fofal_code_valid(code)) return NULL;
+  fofal_aggregate_ref(cmd->tenant, ns, code, id);
+  if (id_out) memcpy(id_out, id, sizeof id);
+  return fofal_cmd_lookup(cmd, id);
+}
+
+/* ------------------------------------------------------------- shifts (weaving.c)
+ * The shift a moment falls in, by the tenant's shift model (or the built-in 3×8 from
+ * 06:00 at UTC+1 when none is defined). shift_id "YYYY-MM-DD/<code>" names the local date
+ * the shift starts on; starts/ends are µs since the epoch. 0, or FOFAL_ENOENT when the
+ * moment falls on a day the calendar does not work. */
+typedef struct {
+  char id[32];
+  char code[16];
+  int64_t starts_us, ends_us;
+} fofal_shift_t;
+int fofal_shift_at(const json_t *model /* NULL: built-in */, int64_t at_us, fofal_shift_t *out);
+/* The span of a shift id under a model. 0 or FOFAL_EINVAL (malformed id, unknown code). */
+int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out);
+
+#endif

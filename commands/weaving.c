@@ -1,0 +1,474 @@
+/*
+ * weaving.c — the weaving floor's aggregates around the production order: articles,
+ * looms, warp beams, employees and their shifts, the shift model, intervention requests,
+ * and the labels of woven rolls and pieces.
+ *
+ * Consistency. A loom and the beams mounted on it change together (mount, doff), and a
+ * declaration on an order consumes its loom's beams: these decisions read and write
+ * several aggregates of one tenant at once (fofal_cmd_lookup, fofal_decision_emit_to),
+ * which the stream processor makes atomic because a tenant's aggregates share a
+ * partition. Each aggregate still gets its own event for each change, so its history
+ * reads whole.
+ *
+ * Codes, not UUIDs, name what people see on plates and badges: looms ("L03"), beams
+ * ("B-0042"), articles ("FT-100x200"), employees (badge "W012"), shift models ("default").
+ *
+ * Lifecycles:
+ *   beam:   warped → sized → ready (drawn in or knotted) → mounted → doffed | empty
+ *   loom:   first piece: not_required → due (after a beam change or a set-up) → passed | failed
+ *   intervention: requested → accepted → started → finished; cancelled before it starts
+ *
+ * Pure functions: the time a decision uses is the command's issued_us.
+ */
+#include "decide.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define EV(name) "fofal.production." name ".v1"
+#define MAX_ASSIGNMENTS 42       /* shifts remembered per employee: two weeks of 3×8 */
+#define DEFAULT_TAKE_UP_PCT 8.0  /* warp take-up when a beam does not say */
+
+/* ---------------------------------------------------------------- shifts */
+
+static const char *builtin_model =
+    "{\"model\":\"default\",\"utc_offset_min\":60,\"shifts\":[{\"code\":\"A\",\"start\":\"06:00\",\"hours\":8},"
+    "{\"code\":\"B\",\"start\":\"14:00\",\"hours\":8},{\"code\":\"C\",\"start\":\"22:00\",\"hours\":8}]}";
+
+static json_t *builtin(void) {
+  static json_t *m;
+  if (!m) m = json_loads(builtin_model, 0, NULL); /* parsed once; read-only afterwards */
+  return m;
+}
+
+static int hhmm(const char *s) {
+  int h, m;
+  char tail;
+  if (sscanf(s, "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || h > 23 || m < 0 || m > 59) return -1;
+  return h * 60 + m;
+}
+
+static int works_on(const json_t *model, int64_t day) {
+  const json_t *days = json_object_get(model, "working_days");
+  if (!json_is_array(days) || !json_array_size(days)) return 1;
+  int iso = (int)(((day % 7) + 7 + 3) % 7) + 1; /* 1970-01-01 was a Thursday (ISO 4) */
+  size_t i;
+  json_t *d;
+  json_array_foreach(days, i, d) if (json_integer_value(d) == iso) return 1;
+  return 0;
+}
+
+static void fill(fofal_shift_t *out, const char *code, int64_t day, int64_t start_min, int64_t hours, int64_t off_min) {
+  time_t t = (time_t)(day * 86400);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  snprintf(out->code, sizeof out->code, "%s", code);
+  snprintf(out->id, sizeof out->id, "%04d-%02d-%02d/%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, code);
+  out->starts_us = ((day * 1440 + start_min - off_min) * 60) * 1000000LL;
+  out->ends_us = out->starts_us + hours * 3600 * 1000000LL;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+int fofal_shift_at(const json_t *model, int64_t at_us, fofal_shift_t *out) {
+  if (!model) model = builtin();
+  int64_t off = jint(model, "utc_offset_min", 0);
+  int64_t local_min = floor_div(at_us, 60 * 1000000LL) + off;
+  int64_t today = floor_div(local_min, 1440);
+  for (int64_t day = today - 1; day <= today; day++) {
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(model, "shifts"), i, s) {
+      int start = hhmm(jstr(s, "start"));
+      int64_t hours = jint(s, "hours", 8);
+      if (start < 0) continue;
+      int64_t from = day * 1440 + start, to = from + hours * 60;
+      if (local_min >= from && local_min < to) {
+        if (!works_on(model, day)) return FOFAL_ENOENT;
+        fill(out, jstr(s, "code"), day, start, hours, off);
+        return 0;
+      }
+    }
+  }
+  return FOFAL_ENOENT;
+}
+
+int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out) {
+  if (!model) model = builtin();
+  int y, mo, d, n = 0;
+  if (!shift_id || sscanf(shift_id, "%4d-%2d-%2d/%n", &y, &mo, &d, &n) != 3 || n != 11) return FOFAL_EINVAL;
+  struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
+  time_t t = timegm(&tm);
+  if (t == (time_t)-1 || tm.tm_mday != d) return FOFAL_EINVAL;
+  int64_t day = (int64_t)t / 86400;
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(model, "shifts"), i, s) {
+    if (!jeq(s, "code", shift_id + n)) continue;
+    int start = hhmm(jstr(s, "start"));
+    if (start < 0) return FOFAL_EINVAL;
+    fill(out, shift_id + n, day, start, jint(s, "hours", 8), jint(model, "utc_offset_min", 0));
+    return 0;
+  }
+  return FOFAL_EINVAL;
+}
+
+static const json_t *shift_model(const fofal_cmd_t *cmd) { return lookup_ref(cmd, "shiftmodel", "default", NULL); }
+
+static int shift_model_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data;
+  size_t i, j;
+  json_t *s, *t;
+  /* Shifts may overlap (a 12-hour day shift beside 3×8): a person's may not, which
+   * employee.assign_shift holds. Codes name shifts, so they are unique. */
+  json_array_foreach(json_object_get(d, "shifts"), i, s) {
+    json_array_foreach(json_object_get(d, "shifts"), j, t) {
+      if (j > i && jeq(s, "code", jstr(t, "code")))
+        return REJECT(out, "invalid_shift", "shift code %s appears twice", jstr(s, "code"));
+    }
+  }
+  json_t *ev = json_deep_copy(d);
+  if (!json_object_get(ev, "utc_offset_min")) json_object_set_new(ev, "utc_offset_min", json_integer(0));
+  out->state = json_deep_copy(ev);
+  fofal_decision_emit(out, EV("shift_model_defined"), ev);
+  return 0;
+}
+
+/* -------------------------------------------------------------- articles */
+
+static const char *article_fields[] = {"name", "weave", "width_cm", "length_cm", "gsm", "picks_per_cm",
+                                       "warp_yarn", "weft_yarn", "pile_yarn", "warp_g_per_piece", "weft_g_per_piece",
+                                       "pile_g_per_piece", NULL};
+
+static int article_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  json_t *ev = json_pack("{s:s}", "article", jstr(cmd->data, "article"));
+  for (int i = 0; article_fields[i]; i++) jcopy(ev, cmd->data, article_fields[i]);
+  out->state = json_deep_copy(ev);
+  fofal_decision_emit(out, EV("article_defined"), ev);
+  return 0;
+}
+
+static int article_update(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  json_t *ev = json_pack("{s:s}", "article", jstr(cmd->data, "article"));
+  int changed = 0;
+  out->state = json_deep_copy(state);
+  for (int i = 0; article_fields[i]; i++) {
+    json_t *v = json_object_get(cmd->data, article_fields[i]);
+    if (v && !json_equal(v, json_object_get(state, article_fields[i]))) {
+      json_object_set(ev, article_fields[i], v);
+      json_object_set(out->state, article_fields[i], v);
+      changed++;
+    }
+  }
+  if (!changed) {
+    json_decref(ev);
+    return REJECT(out, "no_change", "the update changes nothing");
+  }
+  fofal_decision_emit(out, EV("article_updated"), ev);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- looms */
+
+static int loom_register(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data;
+  json_t *ev = json_pack("{s:s}", "loom", jstr(d, "loom"));
+  jcopy(ev, d, "hall");
+  jcopy(ev, d, "type");
+  jcopy(ev, d, "width_cm");
+  jcopy(ev, d, "nominal_ppm");
+  json_object_set_new(ev, "weave", json_string(*jstr(d, "weave") ? jstr(d, "weave") : "flat"));
+  out->state = json_deep_copy(ev);
+  json_object_set_new(out->state, "beams", json_object());
+  json_object_set_new(out->state, "first_piece", json_string("not_required"));
+  fofal_decision_emit(out, EV("loom_registered"), ev);
+  return 0;
+}
+
+static int loom_set_up(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const char *article = jstr(cmd->data, "article");
+  if (!lookup_ref(cmd, "article", article, NULL))
+    return REJECT(out, "unknown_article", "article %s is not defined", article);
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "article", json_string(article));
+  json_object_set_new(out->state, "first_piece", json_string("due"));
+  fofal_decision_emit(out, EV("loom_set_up"), json_pack("{s:s,s:s}", "loom", jstr(state, "loom"), "article", article));
+  return 0;
+}
+
+static int loom_mount_beam(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const char *code = jstr(cmd->data, "beam"), *pos = jstr(cmd->data, "position");
+  if (!*pos) pos = "ground";
+  char beam_id[FOFAL_UUID_LEN + 1];
+  const json_t *beam = lookup_ref(cmd, "beam", code, beam_id);
+  if (!beam) return REJECT(out, "unknown_beam", "beam %s does not exist", code);
+  if (!strcmp(pos, "pile") && !jeq(state, "weave", "terry"))
+    return REJECT(out, "no_pile_beam_on_flat_loom", "loom %s weaves flat: it has no pile beam", jstr(state, "loom"));
+  if (!jeq(beam, "kind", pos))
+    return REJECT(out, "beam_kind_mismatch", "beam %s is a %s beam, not a %s beam", code, jstr(beam, "kind"), pos);
+  const json_t *cur = json_object_get(json_object_get(state, "beams"), pos);
+  if (cur)
+    return REJECT(out, "position_taken", "loom %s already carries beam %s as %s beam; doff it first", jstr(state, "loom"),
+                  jstr(cur, "beam"), pos);
+  if (!jeq(beam, "status", "ready"))
+    return REJECT(out, "beam_not_ready", "beam %s is %s: it is mounted once drawn in or knotted", code, jstr(beam, "status"));
+  out->state = json_deep_copy(state);
+  json_object_set_new(json_object_get(out->state, "beams"), pos, json_pack("{s:s,s:s}", "beam", code, "id", beam_id));
+  json_object_set_new(out->state, "first_piece", json_string("due"));
+  fofal_decision_emit(out, EV("loom_beam_mounted"),
+                      json_pack("{s:s,s:s,s:s,s:O}", "loom", jstr(state, "loom"), "beam", code, "position", pos,
+                                "meters_left", json_object_get(beam, "meters_left")));
+  json_t *bs = json_deep_copy(beam);
+  json_object_set_new(bs, "status", json_string("mounted"));
+  json_object_set_new(bs, "loom", json_string(jstr(state, "loom")));
+  fofal_decision_emit_to(out, beam_id, EV("beam_mounted"),
+                         json_pack("{s:s,s:s,s:s}", "beam", code, "loom", jstr(state, "loom"), "position", pos), bs);
+  return 0;
+}
+
+static int loom_doff_beam(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const char *pos = *jstr(cmd->data, "position") ? jstr(cmd->data, "position") : "ground";
+  const json_t *cur = json_object_get(json_object_get(state, "beams"), pos);
+  if (!cur) return REJECT(out, "no_beam_mounted", "loom %s carries no %s beam", jstr(state, "loom"), pos);
+  const json_t *beam = fofal_cmd_lookup(cmd, jstr(cur, "id"));
+  if (!beam) return REJECT(out, "unknown_beam", "beam %s does not exist", jstr(cur, "beam"));
+  double left = jnum(beam, "meters_left", 0);
+  const char *end = left < 1.0 ? "empty" : "doffed";
+  out->state = json_deep_copy(state);
+  json_object_del(json_object_get(out->state, "beams"), pos);
+  fofal_decision_emit(out, EV("loom_beam_doffed"),
+                      json_pack("{s:s,s:s,s:s}", "loom", jstr(state, "loom"), "beam", jstr(cur, "beam"), "position", pos));
+  json_t *bs = json_deep_copy(beam);
+  json_object_set_new(bs, "status", json_string(end));
+  json_object_del(bs, "loom");
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:f}", "beam", jstr(cur, "beam"), "loom", jstr(state, "loom"), "status", end,
+                         "meters_left", left);
+  jcopy(ev, cmd->data, "reason");
+  fofal_decision_emit_to(out, jstr(cur, "id"), EV("beam_doffed"), ev, bs);
+  return 0;
+}
+
+static int loom_check_first_piece(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const char *fp = jstr(state, "first_piece"), *result = jstr(cmd->data, "result");
+  if (strcmp(fp, "due") && strcmp(fp, "failed"))
+    return REJECT(out, "first_piece_not_due", "no first-piece check is due on loom %s (it is %s)", jstr(state, "loom"), fp);
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "first_piece", json_string(!strcmp(result, "pass") ? "passed" : "failed"));
+  json_t *ev = json_pack("{s:s,s:s,s:s}", "loom", jstr(state, "loom"), "result", result, "checked_by", cmd->actor ? cmd->actor : "");
+  jcopy(ev, cmd->data, "notes");
+  jcopy(ev, cmd->data, "inspector");
+  if (json_object_get(state, "article")) jcopy(ev, state, "article");
+  fofal_decision_emit(out, EV("first_piece_checked"), ev);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- beams */
+
+static int beam_warp(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data;
+  json_t *ev = json_pack("{s:s,s:s}", "beam", jstr(d, "beam"), "kind", *jstr(d, "kind") ? jstr(d, "kind") : "ground");
+  jcopy(ev, d, "yarn_lots");
+  jcopy(ev, d, "ends");
+  jcopy(ev, d, "length_m");
+  jcopy(ev, d, "article");
+  json_object_set_new(ev, "take_up_pct", json_real(jnum(d, "take_up_pct", DEFAULT_TAKE_UP_PCT)));
+  out->state = json_deep_copy(ev);
+  json_object_set_new(out->state, "status", json_string("warped"));
+  json_object_set_new(out->state, "meters_left", json_real(jnum(d, "length_m", 0)));
+  fofal_decision_emit(out, EV("beam_warped"), ev);
+  return 0;
+}
+
+static int beam_size(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (!jeq(state, "status", "warped"))
+    return REJECT(out, "invalid_transition", "a beam is sized once warped (beam %s is %s)", jstr(state, "beam"), jstr(state, "status"));
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("sized"));
+  json_t *ev = json_pack("{s:s}", "beam", jstr(state, "beam"));
+  jcopy(ev, cmd->data, "recipe");
+  fofal_decision_emit(out, EV("beam_sized"), ev);
+  return 0;
+}
+
+static int beam_draw_in(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (!jeq(state, "status", "sized"))
+    return REJECT(out, "invalid_transition", "a beam is drawn in or knotted once sized (beam %s is %s)", jstr(state, "beam"),
+                  jstr(state, "status"));
+  const char *method = *jstr(cmd->data, "method") ? jstr(cmd->data, "method") : "drawn_in";
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("ready"));
+  json_object_set_new(out->state, "method", json_string(method));
+  fofal_decision_emit(out, EV("beam_drawn_in"), json_pack("{s:s,s:s}", "beam", jstr(state, "beam"), "method", method));
+  return 0;
+}
+
+/* ------------------------------------------------------------- employees */
+
+static int employee_register(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  json_t *ev = json_pack("{s:s}", "badge", jstr(cmd->data, "badge"));
+  jcopy(ev, cmd->data, "name");
+  jcopy(ev, cmd->data, "job");
+  out->state = json_deep_copy(ev);
+  json_object_set_new(out->state, "shifts", json_array());
+  fofal_decision_emit(out, EV("employee_registered"), ev);
+  return 0;
+}
+
+static int employee_assign_shift(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  fofal_shift_t sh;
+  const char *id = jstr(cmd->data, "shift");
+  const json_t *model = shift_model(cmd);
+  if (fofal_shift_span(model, id, &sh))
+    return REJECT(out, "unknown_shift", "%s is not a shift of the mill's shift model", id);
+  if (!works_on(model ? model : builtin(), floor_div(sh.starts_us / 60000000 + jint(model ? model : builtin(), "utc_offset_min", 0), 1440)))
+    return REJECT(out, "not_a_working_day", "the mill does not work on the day of %s", id);
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(state, "shifts"), i, a) {
+    if (jeq(a, "shift", id)) return REJECT(out, "already_assigned", "%s is already on shift %s", jstr(state, "badge"), id);
+    if (sh.starts_us < jint(a, "ends_us", 0) && jint(a, "starts_us", 0) < sh.ends_us)
+      return REJECT(out, "shifts_overlap", "shift %s overlaps shift %s of %s", id, jstr(a, "shift"), jstr(state, "badge"));
+  }
+  const json_t *looms = json_object_get(cmd->data, "looms");
+  json_array_foreach(looms, i, a) {
+    if (!lookup_ref(cmd, "loom", json_string_value(a), NULL))
+      return REJECT(out, "unknown_loom", "loom %s is not registered", json_string_value(a));
+  }
+  json_t *lm = looms ? json_deep_copy(looms) : json_array();
+  out->state = json_deep_copy(state);
+  json_t *list = json_object_get(out->state, "shifts");
+  json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:O}", "shift", id, "starts_us", (json_int_t)sh.starts_us, "ends_us",
+                                        (json_int_t)sh.ends_us, "looms", lm));
+  while (json_array_size(list) > MAX_ASSIGNMENTS) json_array_remove(list, 0);
+  char from[32], to[32];
+  fofal_time_format(sh.starts_us, from);
+  fofal_time_format(sh.ends_us, to);
+  fofal_decision_emit(out, EV("shift_assigned"),
+                      json_pack("{s:s,s:s,s:s,s:s,s:o}", "badge", jstr(state, "badge"), "shift", id, "starts_at", from,
+                                "ends_at", to, "looms", lm));
+  return 0;
+}
+
+/* --------------------------------------------------------- interventions */
+
+static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const char *loom = jstr(cmd->data, "loom");
+  if (!lookup_ref(cmd, "loom", loom, NULL)) return REJECT(out, "unknown_loom", "loom %s is not registered", loom);
+  char at[32];
+  fofal_time_format(cmd->issued_us, at);
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", loom, "cause",
+                         jstr(cmd->data, "cause"), "source", *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver",
+                         "requested_at", at);
+  jcopy(ev, cmd->data, "note");
+  jcopy(ev, cmd->data, "requested_by");
+  out->state = json_pack("{s:s,s:s,s:s,s:I}", "status", "requested", "loom", loom, "cause", jstr(cmd->data, "cause"),
+                         "requested_us", (json_int_t)cmd->issued_us);
+  fofal_decision_emit(out, EV("intervention_requested"), ev);
+  return 0;
+}
+
+static int intervention_accept(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (!jeq(state, "status", "requested"))
+    return REJECT(out, "invalid_transition", "a request is accepted once (it is %s)", jstr(state, "status"));
+  const char *mech = jstr(cmd->data, "mechanic");
+  if (!lookup_ref(cmd, "employee", mech, NULL)) return REJECT(out, "unknown_employee", "no employee has badge %s", mech);
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("accepted"));
+  json_object_set_new(out->state, "mechanic", json_string(mech));
+  fofal_decision_emit(out, EV("intervention_accepted"),
+                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic", mech));
+  return 0;
+}
+
+static int intervention_start(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (!jeq(state, "status", "accepted"))
+    return REJECT(out, "invalid_transition", "work starts on an accepted request (it is %s)", jstr(state, "status"));
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("started"));
+  json_object_set_new(out->state, "started_us", json_integer((json_int_t)cmd->issued_us));
+  fofal_decision_emit(out, EV("intervention_started"),
+                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
+                                jstr(state, "mechanic")));
+  return 0;
+}
+
+static int intervention_finish(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (!jeq(state, "status", "started"))
+    return REJECT(out, "invalid_transition", "an intervention finishes once started (it is %s)", jstr(state, "status"));
+  json_int_t minutes = jint(cmd->data, "duration_min", -1);
+  if (minutes < 0) minutes = (json_int_t)((cmd->issued_us - jint(state, "started_us", cmd->issued_us)) / 60000000);
+  if (minutes < 0) minutes = 0;
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("finished"));
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:I}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
+                         jstr(state, "mechanic"), "cause", jstr(cmd->data, "cause"), "duration_min", minutes);
+  jcopy(ev, cmd->data, "parts");
+  jcopy(ev, cmd->data, "notes");
+  fofal_decision_emit(out, EV("intervention_finished"), ev);
+  return 0;
+}
+
+static int intervention_cancel(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (!jeq(state, "status", "requested") && !jeq(state, "status", "accepted"))
+    return REJECT(out, "invalid_transition", "a request is cancelled before work starts (it is %s)", jstr(state, "status"));
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("cancelled"));
+  fofal_decision_emit(out, EV("intervention_cancelled"),
+                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "reason",
+                                jstr(cmd->data, "reason")));
+  return 0;
+}
+
+/* ---------------------------------------------------------------- labels */
+
+static int label_reprint(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  json_int_t n = jint(state, "prints", 1) + 1;
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "prints", json_integer(n));
+  json_t *ev = json_pack("{s:s,s:I,s:s}", "label_id", cmd->aggregate, "print_no", n, "reason", jstr(cmd->data, "reason"));
+  jcopy(ev, cmd->data, "printer");
+  fofal_decision_emit(out, EV("label_reprinted"), ev);
+  return 0;
+}
+
+const fofal_command_def_t fofal_weaving_commands[] = {
+    {"production.shift_model.define", "model", 1, "Define the mill's shift model (shifts of a day, UTC offset, working days).",
+     shift_model_define, "shiftmodel"},
+    {"production.article.define", "article", 1, "Define an article (a fouta model): size, weight, density, yarns.",
+     article_define, "article"},
+    {"production.article.update", "article", 0, "Change an article's data.", article_update, "article"},
+    {"production.loom.register", "loom", 1, "Register a loom: hall, type, width, nominal speed, terry or flat.", loom_register,
+     "loom"},
+    {"production.loom.set_up", "loom", 0, "Set a loom up for an article; a first-piece check becomes due.", loom_set_up, "loom"},
+    {"production.loom.mount_beam", "loom", 0, "Mount a ready warp beam on a loom (ground, or pile on terry looms).",
+     loom_mount_beam, "loom"},
+    {"production.loom.doff_beam", "loom", 0, "Take a warp beam off a loom (doffed, or empty).", loom_doff_beam, "loom"},
+    {"production.loom.check_first_piece", "loom", 0, "Record the first-piece check of a loom (pass or fail).",
+     loom_check_first_piece, "loom"},
+    {"production.beam.warp", "beam", 1, "Record a warped beam: kind, yarn lots, ends, length.", beam_warp, "beam"},
+    {"production.beam.size", "beam", 0, "Record that a warped beam was sized.", beam_size, "beam"},
+    {"production.beam.draw_in", "beam", 0, "Record that a sized beam was drawn in or knotted: it is ready to mount.",
+     beam_draw_in, "beam"},
+    {"production.employee.register", "badge", 1, "Register an employee by badge (weaver, mechanic …).", employee_register,
+     "employee"},
+    {"production.employee.assign_shift", "badge", 0, "Put an employee on a shift (and looms); shifts may not overlap.",
+     employee_assign_shift, "employee"},
+    {"production.intervention.request", "intervention_id", 1, "Ask mechanics to come to a loom, with a cause.",
+     intervention_request, NULL},
+    {"production.intervention.accept", "intervention_id", 0, "A mechanic takes an intervention request.", intervention_accept,
+     NULL},
+    {"production.intervention.start", "intervention_id", 0, "A mechanic starts working on the loom.", intervention_start, NULL},
+    {"production.intervention.finish", "intervention_id", 0, "A mechanic finishes: cause, parts used, duration.",
+     intervention_finish, NULL},
+    {"production.intervention.cancel", "intervention_id", 0, "Cancel a request before work starts.", intervention_cancel, NULL},
+    {"production.label.reprint", "label_id", 0, "Print a label again (recorded; the label id stays the same).", label_reprint,
+     NULL},
+};
+const int fofal_weaving_commands_n = sizeof fofal_weaving_commands / sizeof fofal_weaving_commands[0];

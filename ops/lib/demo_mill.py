@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""ops/lib/demo_mill.py: the demo mill, loaded through the real command API (ops/demo runs it).
+
+A towel mill (tenant "demo") with 2 halls and 24 looms: L01..L12 in hall H1 weave flat
+foutas on rapier looms, L13..L24 in hall H2 (L19..L24 terry, with ground and pile beams).
+40 employees: 24 weavers (W101..W124, eight a shift, three looms each, shifts A/B/C of
+the 3x8 model at UTC+1), 8 mechanics (M01..M08), 3 cutters, 2 quality inspectors, 2
+planners and a manager. Six articles; a warp beam per warp, warped, sized, drawn in and
+mounted; the first-piece check of each loom; one production order per loom (two on L06,
+whose first was completed and closed), and a week of woven rolls: one roll per loom and
+shift at 13:30 into the shift (and a part roll for the current shift), each declared by
+the weaver of that shift with its time (woven_at), so its label shows where it was woven.
+Beams of L03, L09 and L17 run out within hours; L12 got a new beam and waits for its
+first-piece check; intervention requests are open on L02, L08 and L15 (L08's accepted)
+and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
+
+Every command has a fixed Idempotency-Key (names and dates), so running it again the same
+day changes nothing. Each command is signed by who would send it: the weaver's own badge
+for declarations, a mechanic for beams, a planner for orders.
+
+usage: demo_mill.py API_URL FOFAL_CLI   (FOFAL_JWT_SECRET etc. in the environment)
+"""
+import datetime as dt
+import json
+import math
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+TENANT = "demo"
+UTC_OFFSET = dt.timedelta(hours=1)
+SHIFTS = [("A", 6), ("B", 14), ("C", 22)]
+NS = uuid.UUID("5d0c9a8e-2f44-4b8e-9a39-6f6d3e1c0a11")  # the demo's own namespace for ids
+EFFICIENCY = 0.85
+
+ARTICLES = [
+    # code, name, weave, width, piece length (cm), g/m2, picks/cm
+    ("FOUTA-NID-ABEILLE-100x200", "Fouta nid d'abeille 100x200", "flat", 100, 200, 260, 18),
+    ("FOUTA-CHEVRON-90x170", "Fouta chevron 90x170", "flat", 90, 170, 240, 16),
+    ("FOUTA-RAYEE-100x180", "Fouta rayée 100x180", "flat", 100, 180, 220, 15),
+    ("FOUTA-KILIM-100x200", "Fouta kilim 100x200", "flat", 100, 200, 300, 20),
+    ("EPONGE-50x100", "Serviette éponge 50x100", "terry", 50, 100, 450, 17),
+    ("EPONGE-70x140", "Drap de bain éponge 70x140", "terry", 70, 140, 500, 17),
+]
+ART = {a[0]: a for a in ARTICLES}
+
+
+def ident(*parts):
+    return str(uuid.uuid5(NS, "/".join(str(p) for p in parts)))
+
+
+class Api:
+    def __init__(self, url, cli):
+        self.url, self.cli, self.tokens, self.sent = url.rstrip("/"), cli, {}, 0
+
+    def token(self, subject, role):
+        key = (subject, role)
+        if key not in self.tokens:
+            out = subprocess.run([self.cli, "token", "--tenant", TENANT, "--subject", subject, "--role", role, "--ttl", "3600"],
+                                 check=True, capture_output=True, text=True)
+            self.tokens[key] = out.stdout.strip()
+        return self.tokens[key]
+
+    def batch(self, who, cmds):
+        """Sends commands (type, key, data) as `who` (subject, role), 100 at a time, in order;
+        every one must be accepted. Returns the results."""
+        results = []
+        for i in range(0, len(cmds), 100):
+            part = [{"type": t, "idempotency_key": k, "data": d} for t, k, d in cmds[i:i + 100]]
+            for attempt in range(30):
+                req = urllib.request.Request(self.url + "/api/v1/commands", data=json.dumps({"commands": part}).encode(),
+                                             headers={"Authorization": "Bearer " + self.token(*who),
+                                                      "Content-Type": "application/json"}, method="POST")
+                try:
+                    with urllib.request.urlopen(req, timeout=120) as r:
+                        body = json.load(r)
+                except urllib.error.HTTPError as e:
+                    if e.code == 503 and attempt < 29:
+                        time.sleep(1)
+                        continue
+                    sys.exit(f"demo: the API refused a batch ({e.code}): {e.read().decode(errors='replace')[:500]}")
+                # Not decided within the API's wait (202) or Kafka busy (503): the same batch
+                # again, which is safe: every command keeps its Idempotency-Key.
+                if any(r.get("status") in (202, 503) for r in body["results"]) and attempt < 29:
+                    time.sleep(1)
+                    continue
+                break
+            for cmd, res in zip(part, body["results"]):
+                if res.get("status") != 201:
+                    sys.exit(f"demo: {cmd['type']} {cmd['idempotency_key']} was not accepted: {json.dumps(res)[:500]}")
+            results += [r.get("body", {}) for r in body["results"]]
+            self.sent += len(part)
+        return results
+
+
+def local_now():
+    return dt.datetime.now(dt.timezone.utc) + UTC_OFFSET
+
+
+def shift_start_utc(day, hour):
+    """UTC start of the shift starting at local `hour` on local date `day`."""
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc) - UTC_OFFSET
+
+
+def rfc3339(t):
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    api = Api(sys.argv[1], sys.argv[2])
+    now_utc = dt.datetime.now(dt.timezone.utc)
+    today = local_now().date()
+    days = [today - dt.timedelta(days=d) for d in range(6, -1, -1)]
+    admin, planner, mech, quality, hr = ("A01", "admin"), ("P01", "planner"), ("M01", "mechanic"), ("Q01", "quality"), ("H01", "hr")
+
+    # The mill: shift model, articles, looms, people.
+    setup = [("production.shift_model.define", "demo-shift-model",
+              {"model": "default", "utc_offset_min": 60,
+               "shifts": [{"code": c, "start": f"{h:02d}:00", "hours": 8} for c, h in SHIFTS]})]
+    for code, name, weave, width, length, gsm, ppc in ARTICLES:
+        setup.append(("production.article.define", f"demo-article-{code}",
+                      {"article": code, "name": name, "weave": weave, "width_cm": width, "length_cm": length, "gsm": gsm,
+                       "picks_per_cm": ppc, "warp_yarn": "Ne 20/2 coton peigné", "weft_yarn": "Ne 16/1 coton",
+                       **({"pile_yarn": "Ne 16/2 coton"} if weave == "terry" else {})}))
+    looms = []
+    for i in range(1, 25):
+        terry = i >= 19
+        hall = "H1" if i <= 12 else "H2"
+        article = ("EPONGE-50x100" if i % 2 else "EPONGE-70x140") if terry else [a[0] for a in ARTICLES[:4]][i % 4]
+        ppm = 380 if terry else (450 if hall == "H1" else 520)
+        looms.append({"code": f"L{i:02d}", "i": i, "hall": hall, "terry": terry, "article": article, "ppm": ppm})
+        setup.append(("production.loom.register", f"demo-loom-L{i:02d}",
+                      {"loom": f"L{i:02d}", "hall": hall, "type": "air-jet" if hall == "H2" else "rapier",
+                       "width_cm": 220 if terry else 190, "nominal_ppm": ppm, "weave": "terry" if terry else "flat"}))
+    api.batch(admin, setup)
+    people = [(f"W{100 + k}", "weaver") for k in range(1, 25)] + [(f"M{k:02d}", "mechanic") for k in range(1, 9)]
+    people += [(f"C{k:02d}", "cutter") for k in range(1, 4)] + [("Q01", "quality"), ("Q02", "quality")]
+    people += [("P01", "planner"), ("P02", "planner"), ("D01", "manager")]
+    names = ["Amira", "Sami", "Nadia", "Hedi", "Leila", "Karim", "Sonia", "Anis", "Mouna", "Walid", "Ines", "Fethi",
+             "Rim", "Bilel", "Salma", "Nizar", "Olfa", "Tarek", "Hela", "Mehdi", "Asma", "Riadh", "Yosra", "Lotfi",
+             "Hamza", "Chokri", "Imed", "Zied", "Slim", "Moez", "Habib", "Faouzi", "Rania", "Dorra", "Kamel", "Samia",
+             "Mourad", "Jalel", "Sarra", "Nabil"]
+    api.batch(hr, [("production.employee.register", f"demo-emp-{b}", {"badge": b, "name": names[n], "job": job})
+                   for n, (b, job) in enumerate(people)])
+
+    # Who weaves what: weavers 1-8 on shift A, 9-16 on B, 17-24 on C; three looms each.
+    def weaver_of(loom_i, code):
+        g = "ABC".index(code)
+        return f"W{100 + g * 8 + (loom_i - 1) // 3 + 1}"
+
+    # The shifts of the week that have started, and the next one (for the live views).
+    shifts = []
+    for day in days + [today + dt.timedelta(days=1)]:
+        for code, hour in SHIFTS:
+            start = shift_start_utc(day, hour)
+            if start <= now_utc + dt.timedelta(hours=8):
+                shifts.append((day, code, start))
+    assign = []
+    for day, code, start in shifts:
+        for k in range(8):
+            badge = f"W{100 + 'ABC'.index(code) * 8 + k + 1}"
+            assign.append(("production.employee.assign_shift", f"demo-assign-{badge}-{day}-{code}",
+                           {"badge": badge, "shift": f"{day}/{code}", "looms": [f"L{3 * k + j:02d}" for j in (1, 2, 3)]}))
+    api.batch(planner, assign)
+
+    # The rolls of the week, per loom: (woven_at, weaver, pieces, metres).
+    def m_per_hour(loom):
+        return loom["ppm"] * 60 * EFFICIENCY / (ART[loom["article"]][6] * 100)
+
+    rolls = {}
+    for loom in looms:
+        piece_m = ART[loom["article"]][4] / 100
+        out = []
+        for day, code, start in shifts:
+            hours = 7.5
+            at = start + dt.timedelta(hours=hours)
+            if at > now_utc - dt.timedelta(minutes=1):
+                hours = 3.0  # the current shift: a part roll, once three hours are woven
+                at = start + dt.timedelta(hours=hours)
+                if at > now_utc - dt.timedelta(minutes=1):
+                    continue
+            eff = 0.8 + ((loom["i"] * 7 + "ABC".index(code) * 3 + day.toordinal()) % 15) / 100
+            pieces = max(1, int(m_per_hour(loom) / EFFICIENCY * eff * hours / piece_m))
+            out.append((at, day, code, weaver_of(loom["i"], code), pieces, pieces * piece_m))
+        rolls[loom["code"]] = out
+
+    # Beams: enough warp for the week, and what is left after it (a few run out soon).
+    beams = []
+    for loom in looms:
+        woven = sum(r[5] for r in rolls[loom["code"]])
+        left = 25 + loom["i"] * 2 if loom["i"] in (3, 9, 17) else 600 + (loom["i"] * 137) % 2400
+        beams.append((f"B-{loom['code']}-G", "ground", loom, math.ceil(woven * 1.08 + left), 8))
+        if loom["terry"]:
+            beams.append((f"B-{loom['code']}-P", "pile", loom, math.ceil(woven * 5.0 + left * 5), 400))
+    cmds = []
+    for code, kind, loom, length, take_up in beams:
+        cmds += [("production.beam.warp", f"demo-warp-{code}",
+                  {"beam": code, "kind": kind, "article": loom["article"], "yarn_lots": [f"LOT-{2600 + loom['i']}"],
+                   "ends": 4200 if kind == "ground" else 2100, "length_m": length, "take_up_pct": take_up}),
+                 ("production.beam.size", f"demo-size-{code}", {"beam": code, "recipe": "PVA-amidon 12 %"}),
+                 ("production.beam.draw_in", f"demo-draw-{code}", {"beam": code, "method": "knotted" if loom["i"] % 3 else "drawn_in"}),
+                 ("production.loom.mount_beam", f"demo-mount-{code}", {"loom": loom["code"], "beam": code, "position": kind})]
+    for loom in looms:
+        cmds.append(("production.loom.set_up", f"demo-setup-{loom['code']}", {"loom": loom["code"], "article": loom["article"]}))
+    api.batch(mech, cmds)
+    api.batch(quality, [("production.loom.check_first_piece", f"demo-fp-{l['code']}",
+                         {"loom": l["code"], "result": "pass", "inspector": "Q01"}) for l in looms])
+
+    # Orders: one per loom for the week (L06: a first one completed and closed mid-week).
+    def order_cmds(oid, key, loom, qty, due):
+        return [("production.order.create", f"demo-order-{key}",
+                 {"order_id": oid, "article": loom["article"], "quantity": qty, "due_date": str(due)}),
+                ("production.order.plan", f"demo-plan-{key}", {"order_id": oid, "loom": loom["code"]}),
+                ("production.order.release", f"demo-release-{key}", {"order_id": oid}),
+                ("production.order.start", f"demo-start-{key}", {"order_id": oid, "loom": loom["code"]})]
+
+    orders, cmds = {}, []
+    for loom in looms:
+        total = sum(r[4] for r in rolls[loom["code"]])
+        progress = 0.55 + (loom["i"] * 13 % 40) / 100
+        due = today + dt.timedelta(days=(loom["i"] % 9) + 2) if loom["i"] not in (5, 14) else today - dt.timedelta(days=1)
+        if loom["i"] == 6:
+            first = [r for r in rolls[loom["code"]] if r[1] < days[3]]
+            oid = ident("order", loom["code"], 1)
+            cmds += order_cmds(oid, f"{loom['code']}-1", loom, max(1, sum(r[4] for r in first)), days[3])
+            orders[loom["code"]] = [(oid, first)]
+            rest = [r for r in rolls[loom["code"]] if r[1] >= days[3]]
+            orders[loom["code"]].append((ident("order", loom["code"], 2), rest))
+            continue
+        oid = ident("order", loom["code"], 1)
+        cmds += order_cmds(oid, f"{loom['code']}-1", loom, max(10, int(total / progress)), due)
+        orders[loom["code"]] = [(oid, rolls[loom["code"]])]
+    api.batch(planner, cmds)
+
+    # The week's rolls, each declared by its weaver (one batch per weaver, in time order).
+    by_weaver = {}
+    for loom in looms:
+        for n, (oid, rl) in enumerate(orders[loom["code"]]):
+            if loom["i"] == 6 and n == 1:
+                continue  # declared after the first order is closed
+            for at, day, code, weaver, pieces, metres in rl:
+                by_weaver.setdefault(weaver, []).append((at, ("production.order.declare_output", f"demo-roll-{loom['code']}-{day}-{code}",
+                                                              {"order_id": oid, "quantity": pieces, "weaver": weaver, "woven_at": rfc3339(at)})))
+    labels = []
+    for weaver, items in sorted(by_weaver.items()):
+        res = api.batch((weaver, "weaver"), [c for _, c in sorted(items, key=lambda x: x[0])])
+        labels += [e["aggregate"] for r in res for e in r.get("events", []) if e.get("type", "").endswith("label_issued.v1")]
+
+    # L06: the first order is complete and closed; the second starts on the same loom.
+    l06 = next(l for l in looms if l["code"] == "L06")
+    (o1, _), (o2, rest) = orders["L06"]
+    api.batch(planner, [("production.order.complete", "demo-complete-L06-1", {"order_id": o1}),
+                        ("production.order.close", "demo-close-L06-1", {"order_id": o1, "note": "shipped"})]
+              + order_cmds(o2, "L06-2", l06, max(10, int(sum(r[4] for r in rest) / 0.7)), today + dt.timedelta(days=4)))
+    for weaver in sorted({r[3] for r in rest}):
+        api.batch((weaver, "weaver"), [("production.order.declare_output", f"demo-roll-L06-{day}-{code}",
+                                        {"order_id": o2, "quantity": pieces, "weaver": w, "woven_at": rfc3339(at)})
+                                       for at, day, code, w, pieces, metres in rest if w == weaver])
+
+    # L12: its beam came off for another warp; the new beam waits for its first-piece check.
+    api.batch(mech, [("production.loom.doff_beam", "demo-doff-L12", {"loom": "L12", "position": "ground", "reason": "warp change"}),
+                     ("production.beam.warp", "demo-warp-B-L12-G2", {"beam": "B-L12-G2", "kind": "ground", "article": "FOUTA-KILIM-100x200",
+                                                                    "yarn_lots": ["LOT-2712"], "ends": 4200, "length_m": 3200}),
+                     ("production.beam.size", "demo-size-B-L12-G2", {"beam": "B-L12-G2"}),
+                     ("production.beam.draw_in", "demo-draw-B-L12-G2", {"beam": "B-L12-G2", "method": "knotted"}),
+                     ("production.loom.mount_beam", "demo-mount-B-L12-G2", {"loom": "L12", "beam": "B-L12-G2"})])
+
+    # Interventions: finished ones in the looms' history, and open requests.
+    done = [("L04", "weft_break", "M02", [{"part": "pince de lancement", "quantity": 1}], 35),
+            ("L10", "mechanical", "M03", [{"part": "courroie", "quantity": 1}, {"part": "roulement 6204", "quantity": 2}], 95),
+            ("L20", "warp_break", "M04", [], 20)]
+    for loom, cause, m, parts, minutes in done:
+        iid = ident("intervention", loom, cause)
+        w = weaver_of(int(loom[1:]), "A")
+        api.batch((w, "weaver"), [("production.intervention.request", f"demo-int-{loom}", {"intervention_id": iid, "loom": loom,
+                                                                                           "cause": cause, "requested_by": w})])
+        api.batch((m, "mechanic"), [("production.intervention.accept", f"demo-int-acc-{loom}", {"intervention_id": iid, "mechanic": m}),
+                                    ("production.intervention.start", f"demo-int-start-{loom}", {"intervention_id": iid}),
+                                    ("production.intervention.finish", f"demo-int-fin-{loom}",
+                                     {"intervention_id": iid, "cause": cause, "parts": parts, "duration_min": minutes,
+                                      "notes": "réglé et testé"})])
+    for loom, cause, note in [("L02", "weft_break", "casse trame répétée"), ("L08", "electrical", "moteur chauffe"),
+                              ("L15", "mechanical", "bruit au battant")]:
+        iid = ident("intervention", loom, cause)
+        w = weaver_of(int(loom[1:]), "A")
+        api.batch((w, "weaver"), [("production.intervention.request", f"demo-int-{loom}",
+                                   {"intervention_id": iid, "loom": loom, "cause": cause, "note": note, "requested_by": w})])
+    api.batch(("M05", "mechanic"), [("production.intervention.accept", "demo-int-acc-L08",
+                                     {"intervention_id": ident("intervention", "L08", "electrical"), "mechanic": "M05"})])
+    if len(labels) >= 2:
+        api.batch(("C01", "cutter"), [("production.label.reprint", f"demo-reprint-{n}", {"label_id": labels[n * 7], "reason": r, "printer": "ZQ520-H1"})
+                                      for n, r in enumerate(["étiquette déchirée", "illisible après lavage"])])
+    print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
+          f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
+
+
+if __name__ == "__main__":
+    main()
