@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "jsonschema.h"
 
 static const fofal_machines_cfg_t cfg = {.hysteresis_ms = 2000, .confirm_samples = 3, .breakdown_after_s = 600,
                                          .tally_s = 60, .gap_s = 300, .shift_utc_offset_min = 60};
@@ -257,5 +258,58 @@ Test(machines, tally_splits_at_the_shift_boundary) {
   cr_expect_str_eq(json_string_value(json_object_get(json_object_get(e, "data"), "shift")), "2026-11-28/A");
   cr_expect_float_eq(json_number_value(json_object_get(json_object_get(e, "data"), "run_s")), 30.0, 1e-6);
   json_decref(o);
+  fofal_machines_free(m);
+}
+
+/* Every event the logic emits matches its schema under schemas/machines/events/. */
+static void check_schema(const json_t *e) {
+  static const char prefix[] = "fofal.machines.";
+  const char *type = json_string_value(json_object_get(e, "type"));
+  if (!strcmp(json_string_value(json_object_get(e, "kind")), "command")) return;
+  cr_assert_eq(strncmp(type, prefix, sizeof prefix - 1), 0, "%s", type);
+  char path[1024], err[512] = "";
+  snprintf(path, sizeof path, "%s/schemas/machines/events/%s.json", FOFAL_SOURCE_DIR, type + sizeof prefix - 1);
+  json_error_t jerr;
+  json_t *sj = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  cr_assert_not_null(sj, "no schema for %s: %s", type, jerr.text);
+  fofal_schema_t *sc = NULL;
+  cr_assert_eq(fofal_schema_compile(&sc, sj, path, err, sizeof err), 0, "%s: %s", path, err);
+  json_t *errors = NULL;
+  int rc = fofal_schema_validate(sc, json_object_get(e, "data"), &errors);
+  char *es = json_dumps(errors, JSON_COMPACT), *ds = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
+  cr_expect_eq(rc, 0, "%s data %s: %s", type, ds, es ? es : "");
+  free(es);
+  free(ds);
+  json_decref(errors);
+  fofal_schema_free(sc);
+  json_decref(sj);
+}
+
+Test(machines, events_match_their_schemas) {
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  json_t *all = json_array(), *o;
+  const char *states[] = {"running", "running", "stopped", "stopped", "stopped", "running", "running", "running",
+                          "stopped", "stopped", "stopped", "stopped"};
+  const char *causes[] = {NULL, NULL, "warp_break", "warp_break", "warp_break", NULL, NULL, NULL,
+                          "electrical", "electrical", "electrical", "electrical"};
+  char id[16];
+  for (int i = 0; i < 12; i++) {
+    snprintf(id, sizeof id, "x%d", i);
+    o = feed(m, id, T0 + (int64_t)i * 30000000, 100 * i, states[i], causes[i]);
+    json_array_extend(all, o);
+    json_decref(o);
+  }
+  o = json_array();
+  json_t *h = json_pack("{s:s,s:s,s:f,s:f}", "msg_id", "h1", "ts", "2026-11-28T06:00:00Z", "temperature", 27.5, "humidity", 61.0);
+  cr_assert_eq(fofal_machines_hall(m, "t1", "H1", h, o), 0);
+  json_array_extend(all, o);
+  json_decref(o);
+  json_decref(h);
+  const char *kinds[] = {"loom_running", "loom_stopped", "breakdown_declared", "loom_activity", "hall_reading"};
+  for (size_t k = 0; k < 5; k++) cr_expect(count_type(all, kinds[k]) > 0, "the scenario emits %s", kinds[k]);
+  size_t i;
+  json_t *e;
+  json_array_foreach(all, i, e) check_schema(e);
+  json_decref(all);
   fofal_machines_free(m);
 }
