@@ -120,7 +120,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
   in.ring[(in.head + in.len) % in.cap] = it;
   in.len++;
   atomic_fetch_add(&in.received, 1);
-  pthread_cond_signal(&in.not_empty);
+  if (in.len == 1) pthread_cond_signal(&in.not_empty); /* the worker only sleeps on an empty ring */
   pthread_mutex_unlock(&in.mu);
   MQTTAsync_freeMessage(&msg);
   MQTTAsync_free(topic);
