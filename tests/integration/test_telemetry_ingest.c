@@ -361,9 +361,14 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   while (!push && fofal_mono_us() < deadline) {
     json_t *m = h_ws_recv_json(ws, 1000, NULL);
     if (!m) continue;
-    const char *type = json_string_value(json_object_get(m, "type"));
-    if (type && strstr(type, "breakdown_declared")) push = m;
-    else json_decref(m);
+    /* A push is {"id": <stream id>, "event": {"tenant","module","aggregate","type","data",...}}. */
+    json_t *ev = json_object_get(m, "event");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && strstr(type, "breakdown_declared")) {
+      push = json_incref(ev);
+      cr_expect_str_eq(json_string_value(json_object_get(ev, "module")), "machines");
+    }
+    json_decref(m);
   }
   cr_assert_not_null(push, "no breakdown push reached the mechanic within 90 s");
   cr_expect_str_eq(json_string_value(json_object_get(push, "aggregate")), "L7");
