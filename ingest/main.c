@@ -117,6 +117,16 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
   /* Back-pressure: wait while the window is full. The broker queues the rest. */
   while ((in.len == in.cap || inflight() >= max_inflight) && !atomic_load(&in.stopping))
     pthread_cond_wait(&in.not_full, &in.mu);
+  if (in.len == in.cap) {
+    /* Stopping with a full window: paho may still hand over what it had queued, already
+     * acknowledged to the broker; keep it (the ring grows) for the drain to deliver. */
+    item_t **bigger = fofal_calloc(in.cap * 2, sizeof *bigger);
+    for (size_t i = 0; i < in.len; i++) bigger[i] = in.ring[(in.head + i) % in.cap];
+    free(in.ring);
+    in.ring = bigger;
+    in.head = 0;
+    in.cap *= 2;
+  }
   in.ring[(in.head + in.len) % in.cap] = it;
   in.len++;
   atomic_fetch_add(&in.received, 1);
