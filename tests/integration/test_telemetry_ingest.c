@@ -139,6 +139,27 @@ static pid_t start_machines(const char *tenant) {
   return pid;
 }
 
+/* After a Kafka restart: waits until every partition of `topic` answers (h_read_topic
+ * treats "not leader" as a failure). */
+static void wait_leaders(const char *topic) {
+  char err[256];
+  fofal_kafka_t *k = NULL;
+  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "fofal-test-leaders"};
+  cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
+  int ok = 0;
+  for (int attempt = 0; attempt < 120 && !ok; attempt++) {
+    int n = fofal_kafka_partition_count(k, topic, 5000, err, sizeof err);
+    ok = n > 0;
+    for (int32_t p = 0; ok && p < n; p++) {
+      int64_t lo, hi;
+      ok = fofal_kafka_watermarks(k, topic, p, &lo, &hi, 5000, err, sizeof err) == 0;
+    }
+    if (!ok) usleep(500 * 1000);
+  }
+  fofal_kafka_free(k);
+  cr_assert(ok, "%s has no leaders 60 s after the restart: %s", topic, err);
+}
+
 /* Records of `topic` whose CloudEvent tenant is `tenant` (new array of values). */
 static json_t *events_of(const char *topic, const char *tenant) {
   json_t *all = h_read_topic(topic), *out = json_array(), *r;
@@ -281,6 +302,8 @@ Test(telemetry_ingest, broker_and_kafka_restarts_count_each_sample_once, .timeou
   }
   long total = f.n + f.looms;
   pub_wait(p, total + 200, 120);
+  wait_leaders(FOFAL_TOPIC_TELEMETRY);
+  wait_leaders("fofal.machines.events");
 
   /* 1. Nothing lost on the way into Kafka. */
   long distinct = 0, raw = 0;
