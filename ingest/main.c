@@ -66,7 +66,11 @@ static fofal_setting_t settings[] = {
      "Messages received from MQTT but not yet acknowledged by Kafka, at most. Past it, MQTT reading pauses "
      "(back-pressure). It is also what a kill -9 can lose.",
      &max_inflight},
-    {"FOFAL_INGEST_LINGER_MS", FOFAL_SET_INT, "5", 0, 1000, "Kafka batching delay.", &linger_ms},
+    {"FOFAL_INGEST_LINGER_MS", FOFAL_SET_INT, "5", 0, 1000,
+     "Kafka batching delay. Bigger batches cost the broker less per message (it is the largest CPU user at high "
+     "rates: about 34 us/msg at 20 ms against 37-42 at 5 ms on the 2-core bench machine), but add up to this much "
+     "to every breakdown's way to the mechanic.",
+     &linger_ms},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
 #define NSET (sizeof settings / sizeof settings[0])

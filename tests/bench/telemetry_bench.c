@@ -152,7 +152,8 @@ static void pub(MQTTAsync c, const char *topic, const char *payload) {
 }
 
 /* For each of n looms: running samples, then mechanical-stop samples; the clock runs from
- * the stop sample that confirms the stop (the hysteresis' last) to the push. */
+ * the publish of the stop sample that confirms the stop (hysteresis: the third one, 2 s of
+ * sample time after the first) to its breakdown push. */
 static int breakdown(const char *uri, const char *redis_addr, const char *tenant, int n) {
   char err[512], topic[256], payload[512], ts[32], last_id[64] = "$";
   fofal_redis_t *r = NULL;
@@ -177,14 +178,15 @@ static int breakdown(const char *uri, const char *redis_addr, const char *tenant
     char loom[32];
     snprintf(loom, sizeof loom, "BD%03d", i);
     snprintf(topic, sizeof topic, "fofal/%s/looms/%s/telemetry", tenant, loom);
-    for (int s = 0; s < 8; s++) {
+    /* 4 running, then 3 stopped: the third stopped one (2 s after the first) confirms the stop. */
+    for (int s = 0; s < 7; s++) {
       fofal_time_format(base + (int64_t)s * 1000000, ts);
       int stopped = s >= 4;
       snprintf(payload, sizeof payload,
                stopped ? "{\"msg_id\":\"%s-%d\",\"ts\":\"%s\",\"picks\":%d,\"ppm\":0,\"state\":\"stopped\",\"stop_cause\":\"mechanical\"}"
                        : "{\"msg_id\":\"%s-%d\",\"ts\":\"%s\",\"picks\":%d,\"ppm\":600,\"state\":\"running\"}",
                loom, s, ts, 1000 + (stopped ? 4 : s) * 10);
-      if (s == 7) usleep(300 * 1000); /* let the earlier ones settle: time only the confirming one */
+      if (s == 6) usleep(300 * 1000); /* let the earlier ones settle: time only the confirming one */
       pub(c, topic, payload);
     }
     double t0 = now_s();
