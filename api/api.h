@@ -269,6 +269,11 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas);
 /* At start: the base URL label QR codes carry (FOFAL_API_LABEL_URL; "" for the app's own
  * FOFAL:L: form). 0 or FOFAL_ECONFIG. */
 int fofal__weaving_configure(const char *label_url, char *errbuf, size_t errlen);
+/* ------------------------------------------------------- machines_api.c */
+/* GET /api/v1/machines/looms[/{loom}[/shifts]] and /api/v1/machines/halls. */
+int fofal__on_machines_read(h2o_handler_t *self, h2o_req_t *req);
+/* Adds the machines paths and schemas to the OpenAPI document (openapi.c). */
+void fofal__openapi_machines(json_t *paths, json_t *schemas);
 
 /* ------------------------------------------------------------- stream.c */
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);

@@ -145,6 +145,7 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   }
   if (path_under(req, "/api/v1/production/")) return fofal__on_production_read(self, req);
   if (path_under(req, "/api/v1/audit/")) return fofal__on_audit_read(self, req);
+  if (path_under(req, "/api/v1/machines/")) return fofal__on_machines_read(self, req);
   if (path_is(req, "/api/v1/stream")) return fofal__on_stream(self, req);
   if (path_under(req, "/api/v1/auth/")) return fofal__on_auth(self, req);
   fofal__send_problem(req, 404, "not_found", "no such resource", NULL);

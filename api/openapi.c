@@ -354,6 +354,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
       "description", "Expected aggregate version, quoted (\"7\"): a stale version gets 409 and writes nothing.",
       "schema", "type", "string");
   add_read_paths(paths, schemas, json_object_get(components, "parameters"));
+  fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
   char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);

@@ -169,7 +169,7 @@ out:
 
 /* ------------------------------------------------------------- topics */
 
-const char *const fofal_modules[] = {"production", "identity", NULL};
+const char *const fofal_modules[] = {"production", "identity", "machines", NULL};
 
 int fofal_topic_events(const char *module, char *out, size_t outlen) {
   for (int i = 0; fofal_modules[i]; i++)

@@ -217,6 +217,8 @@ int fofal_pd_open_all(json_t *data, const char *tenant, fofal_pd_key_fn key_of, 
 #define FOFAL_TOPIC_COMMANDS_DLQ "fofal.commands.dlq"
 #define FOFAL_TOPIC_TELEMETRY "fofal.telemetry.raw"
 #define FOFAL_TOPIC_TELEMETRY_DLQ "fofal.telemetry.raw.dlq"
+/* fofal-machines' per-loom state (compacted), written in its transactions. */
+#define FOFAL_TOPIC_MACHINES_STATE "fofal.machines.state"
 
 /* The modules that own an event topic fofal.<module>.events. NULL-terminated. */
 extern const char *const fofal_modules[];

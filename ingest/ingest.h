@@ -10,6 +10,12 @@
  *    "stop_cause": "warp_break" | "weft_break" | "mechanical" | "electrical" | "other"   (when stopped),
  *    "temperature": <°C, -20..80, optional>, "humidity": <% RH, 0..100, optional>}
  * The JSON Schema is schemas/telemetry/loom_sample.json.
+ *
+ * Hall sensors: fofal/<tenant>/halls/<hall>/env, QoS 1, payload
+ *   {"msg_id": "...", "ts": "<RFC 3339>", "temperature": <°C, -20..80>, "humidity": <% RH, 0..100>}
+ * (at least one of the two readings); schemas/telemetry/hall_env.json. On
+ * fofal.telemetry.raw it is the CloudEvent fofal.telemetry.hall_env.v1, keyed and
+ * subjected by hall.
  */
 #ifndef FOFAL_INGEST_H
 #define FOFAL_INGEST_H
@@ -20,6 +26,12 @@
 
 #define FOFAL_TELEMETRY_MAX_BYTES 4096
 #define FOFAL_TELEMETRY_SUBSCRIPTION "fofal/+/looms/+/telemetry"
+#define FOFAL_HALL_SUBSCRIPTION "fofal/+/halls/+/env"
+
+/* What an MQTT topic carries. */
+enum { FOFAL_TELEMETRY_LOOM = 1, FOFAL_TELEMETRY_HALL = 2 };
+#define FOFAL_TELEMETRY_LOOM_TYPE "fofal.telemetry.loom_sample.v1"
+#define FOFAL_TELEMETRY_HALL_TYPE "fofal.telemetry.hall_env.v1"
 
 /* Parses an MQTT topic "fofal/<tenant>/looms/<loom>/telemetry" into tenant and loom
  * (each 1..63 chars of [A-Za-z0-9._-]). 0 or FOFAL_EINVAL. */
@@ -31,5 +43,52 @@ int fofal_telemetry_parse(const char *payload, size_t len, json_t **data, char *
 
 /* The CloudEvent written to fofal.telemetry.raw for a checked sample (new string). */
 char *fofal_telemetry_event(const char *tenant, const char *loom, const json_t *data);
+
+/* Either topic: tenant, the loom or hall name, and *kind (FOFAL_TELEMETRY_LOOM or _HALL).
+ * 0 or FOFAL_EINVAL. */
+int fofal_telemetry_route(const char *topic, size_t len, char tenant[64], char name[64], int *kind);
+/* fofal_telemetry_parse for a loom sample, or the hall payload check. Same contract. */
+int fofal_telemetry_parse_kind(int kind, const char *payload, size_t len, json_t **data, char *errbuf, size_t errlen);
+/* The CloudEvent for a checked loom sample or hall reading (new string). */
+char *fofal_telemetry_event_kind(int kind, const char *tenant, const char *name, const json_t *data);
+/* The same CloudEvent built around the checked payload's own bytes (len of them), with a
+ * name-based id of tenant/name/msg_id (the same for a redelivered sample): the fast path. */
+char *fofal_telemetry_event_raw(int kind, const char *tenant, const char *name, const json_t *data, const char *payload,
+                                size_t len);
+
+/* ------------------------------------------------------------ machine states
+ * machines.c: telemetry → machine-state events (the logic of fofal-machines; its file
+ * header says how dedup, late samples, hysteresis and breakdowns work). */
+
+#define FOFAL_MACHINES_RECENT 64  /* msg_ids remembered per loom for dedup */
+
+typedef struct {
+  int hysteresis_ms;        /* a flip is confirmed after this much sample time ... */
+  int confirm_samples;      /* ... or this many consecutive samples */
+  int breakdown_after_s;    /* a stop longer than this is a breakdown */
+  int tally_s;              /* loom_activity at least this often (sample time) */
+  int gap_s;                /* a silence longer than this is not credited */
+  int shift_utc_offset_min; /* local time = UTC + this */
+} fofal_machines_cfg_t;
+
+typedef struct fofal_machines fofal_machines_t;
+fofal_machines_t *fofal_machines_new(const fofal_machines_cfg_t *cfg);
+void fofal_machines_free(fofal_machines_t *m);
+/* Forgets every loom (before restoring snapshots). */
+void fofal_machines_clear(fofal_machines_t *m);
+/* Feeds one checked loom sample (the data of a fofal.telemetry.loom_sample.v1). Appends to
+ * `out` what it causes: {"kind":"event","type","tenant","subject","seq","time","data"} and
+ * {"kind":"command","id","type","tenant","aggregate","data"} objects. 0 or FOFAL_EINVAL. */
+int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *loom, const json_t *data, json_t *out);
+/* The same for a hall reading (fofal.telemetry.hall_env.v1 data). */
+int fofal_machines_hall(fofal_machines_t *m, const char *tenant, const char *hall, const json_t *data, json_t *out);
+/* A loom's (or hall's) whole state as JSON (new), or NULL if unknown; and back. */
+json_t *fofal_machines_snapshot(fofal_machines_t *m, const char *tenant, const char *name, int is_hall);
+int fofal_machines_restore(fofal_machines_t *m, const json_t *snapshot);
+
+/* The shift of a time: "YYYY-MM-DD/A|B|C" into out for a 3×8 model starting 06:00 local
+ * (A 06–14, B 14–22, C 22–06, dated by its start), local = UTC + utc_offset_min; and the
+ * shift's bounds (may be NULL). The one place to swap in a mill's shift calendar. */
+int fofal_shift_of(int64_t us, int utc_offset_min, char out[24], int64_t *start_us, int64_t *end_us);
 
 #endif

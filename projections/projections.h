@@ -110,6 +110,7 @@ typedef struct {
 
 extern const fofal_projection_def_t fofal_production_projection;
 extern const fofal_projection_def_t fofal_audit_production_projection;
+extern const fofal_projection_def_t fofal_machines_projection;
 /* Every projection, NULL-terminated. */
 extern const fofal_projection_def_t *const fofal_projections[];
 /* The projection named `name`, or NULL. */

@@ -322,9 +322,12 @@ json_t *h_read_topic(const char *topic) {
       int done = m.eof || m.offset >= hi - 1;
       if (!m.eof && m.value) {
         json_t *v = json_loadb(m.value, m.len, 0, NULL);
+        /* A value that is neither JSON nor UTF-8 (a DLQ's hostile payload) as a marker. */
+        if (!v) v = json_stringn(m.value, m.len);
+        if (!v) v = json_string("<not UTF-8>");
         json_array_append_new(out, json_pack("{s:i,s:I,s:s%,s:o}", "partition", p, "offset", (json_int_t)m.offset,
                                              "key", m.key ? m.key : "", m.key ? m.key_len : 0, "value",
-                                             v ? v : json_stringn(m.value, m.len)));
+                                             v));
       }
       fofal_kafka_msg_release(&m);
       if (done) break;

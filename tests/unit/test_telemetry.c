@@ -92,3 +92,50 @@ Test(telemetry, event_wraps_the_sample) {
   free(s);
   json_decref(d);
 }
+
+Test(telemetry, raw_event_is_the_same_event) {
+  const char *p = "{\"msg_id\":\"m-1\",\"ts\":\"2026-11-28T06:00:00+01:00\",\"picks\":5,\"ppm\":600,\"state\":\"running\"}";
+  json_t *d = NULL;
+  char why[256];
+  cr_assert_eq(fofal_telemetry_parse_kind(FOFAL_TELEMETRY_LOOM, p, strlen(p), &d, why, sizeof why), 0, "%s", why);
+  char *raw = fofal_telemetry_event_raw(FOFAL_TELEMETRY_LOOM, "t1", "L1", d, p, strlen(p));
+  char *raw2 = fofal_telemetry_event_raw(FOFAL_TELEMETRY_LOOM, "t1", "L1", d, p, strlen(p));
+  fofal_event_t ev;
+  cr_assert_eq(fofal_event_decode(&ev, raw, strlen(raw), why, sizeof why), 0, "%s", why);
+  cr_expect_str_eq(ev.type, FOFAL_TELEMETRY_LOOM_TYPE);
+  cr_expect_str_eq(ev.subject, "L1");
+  cr_expect_str_eq(ev.tenant, "t1");
+  cr_expect_eq(ev.time_us, 1795842000000000LL);
+  cr_expect(json_equal(ev.data, d));
+  cr_expect_str_eq(raw, raw2, "a redelivered sample must get the same CloudEvent id");
+  fofal_event_clear(&ev);
+  free(raw);
+  free(raw2);
+  json_decref(d);
+}
+
+Test(telemetry, hall_topics_and_payloads) {
+  char tenant[64], name[64], why[256];
+  int kind = 0;
+  const char *t = "fofal/t1/halls/H1/env";
+  cr_assert_eq(fofal_telemetry_route(t, strlen(t), tenant, name, &kind), 0);
+  cr_expect_eq(kind, FOFAL_TELEMETRY_HALL);
+  cr_expect_str_eq(name, "H1");
+  const char *bad_topics[] = {"fofal/t1/halls/H1/envx", "fofal/t1/halls//env", "fofal/t1/hall/H1/env"};
+  for (size_t i = 0; i < 3; i++)
+    cr_expect_eq(fofal_telemetry_route(bad_topics[i], strlen(bad_topics[i]), tenant, name, &kind), FOFAL_EINVAL);
+  const char *good = "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"temperature\":27.5}";
+  const char *bad[] = {"{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\"}",
+                       "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"humidity\":101}",
+                       "{\"msg_id\":\"h1\",\"ts\":\"x\",\"humidity\":50}",
+                       "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"humidity\":50,\"picks\":1}", "[]", ""};
+  json_t *d = NULL;
+  cr_expect_eq(fofal_telemetry_parse_kind(FOFAL_TELEMETRY_HALL, good, strlen(good), &d, why, sizeof why), 0);
+  json_decref(d);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    d = NULL;
+    cr_expect_neq(fofal_telemetry_parse_kind(FOFAL_TELEMETRY_HALL, bad[i], strlen(bad[i]), &d, why, sizeof why), 0,
+                  "hall payload %zu must be refused", i);
+    cr_expect_null(d);
+  }
+}

@@ -1,0 +1,334 @@
+/*
+ * machines_api.c — the read side of the machines module (loom telemetry):
+ *
+ *   GET /api/v1/machines/looms                       the loom board: state, since, cause,
+ *                                                    breakdown, ppm, last seen
+ *   GET /api/v1/machines/looms/{loom}                one loom, with its open breakdown
+ *   GET /api/v1/machines/looms/{loom}/shifts?limit=  per shift, newest first: run and stop
+ *                                                    time by cause, picks, efficiency, stops
+ *                                                    per 10^5 picks by cause, OEE
+ *   GET /api/v1/machines/halls                       latest temperature and humidity per hall
+ *
+ * Roles: mechanic, weaver, planner, manager, quality, admin, auditor. Queries run on the
+ * read workers (pgpool.c) as fofal_reader with the caller's tenant set, so row-level
+ * security isolates tenants; the SQL keeps `WHERE tenant = $1` as a second fence.
+ *
+ * Ratios (GLOSSARY.md): efficiency = run ÷ (run + stop); availability = run ÷ planned
+ * time, where planned time is the observed time (run + stop: there is no planned-downtime
+ * calendar yet); performance = picks ÷ theoretical picks (the loom's highest observed
+ * speed over the run time, until loom master data carries a nominal speed), at most 1;
+ * quality = 1st-choice ÷ total from grading where present, else 1 (no declaration carries a
+ * grade yet). OEE = availability × performance × quality.
+ *
+ * Threads: handlers and completions on the loop thread, queries on a worker with copies of
+ * their inputs; a request that goes away detaches from its job (dispose callback).
+ * Failures: PostgreSQL unreachable → 503 with Retry-After; bad input → 400/404.
+ */
+#include "api.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+typedef enum { M_BOARD, M_LOOM, M_SHIFTS, M_HALLS } mroute_t;
+
+typedef struct mjob mjob_t;
+typedef struct {
+  h2o_req_t *req;
+  mjob_t *job;
+} mctx_t;
+
+struct mjob {
+  fofal_job_t super;
+  mctx_t *ctx; /* NULL once the request is gone (loop thread) */
+  mroute_t route;
+  char tenant[64], loom[72];
+  int limit;
+  int status;
+  char detail[256];
+  json_t *body;
+};
+
+static const char loom_cols[] =
+    "json_build_object('loom', loom, 'state', state, 'cause', cause, 'since', " TS("since") ", 'breakdown', breakdown, "
+    "'ppm', ppm, 'last_seen', " TS("last_seen") ")";
+
+static const char shift_cols[] =
+    "json_build_object('shift', shift, 'from', " TS("first_at") ", 'to', " TS("last_at") ", 'run_s', round(run_s::numeric, 1), "
+    "'stop_s', round(stop_s::numeric, 1), 'stop_s_by_cause', json_build_object('warp_break', round(stop_s_warp_break::numeric, 1), "
+    "'weft_break', round(stop_s_weft_break::numeric, 1), 'mechanical', round(stop_s_mechanical::numeric, 1), "
+    "'electrical', round(stop_s_electrical::numeric, 1), 'other', round(stop_s_other::numeric, 1)), "
+    "'stops_by_cause', json_build_object('warp_break', stops_warp_break, 'weft_break', stops_weft_break, "
+    "'mechanical', stops_mechanical, 'electrical', stops_electrical, 'other', stops_other), "
+    "'picks', picks, 'samples', samples, 'late_samples', late, 'duplicates_removed', duplicates, "
+    "'efficiency', CASE WHEN run_s + stop_s > 0 THEN round((run_s / (run_s + stop_s))::numeric, 4) END, "
+    "'stops_per_1e5_picks', CASE WHEN picks > 0 THEN json_build_object("
+    "'warp_break', round((stops_warp_break * 1e5 / picks)::numeric, 2), 'weft_break', round((stops_weft_break * 1e5 / picks)::numeric, 2), "
+    "'mechanical', round((stops_mechanical * 1e5 / picks)::numeric, 2), 'electrical', round((stops_electrical * 1e5 / picks)::numeric, 2), "
+    "'other', round((stops_other * 1e5 / picks)::numeric, 2), 'total', round(((stops_warp_break + stops_weft_break + "
+    "stops_mechanical + stops_electrical + stops_other) * 1e5 / picks)::numeric, 2)) END, "
+    "'availability', CASE WHEN run_s + stop_s > 0 THEN round((run_s / (run_s + stop_s))::numeric, 4) END, "
+    "'performance', CASE WHEN theoretical_picks > 0 THEN round(least(1, picks / theoretical_picks)::numeric, 4) END, "
+    "'quality', 1, "
+    "'oee', CASE WHEN run_s + stop_s > 0 AND theoretical_picks > 0 THEN "
+    "round((run_s / (run_s + stop_s) * least(1, picks / theoretical_picks))::numeric, 4) END)";
+
+static void fail(mjob_t *job, int rc, const char *err) {
+  if (rc == FOFAL_EUNAVAIL || strstr(err, "statement timeout")) {
+    job->status = 503;
+    snprintf(job->detail, sizeof job->detail, "PostgreSQL is not reachable or too slow; retry shortly");
+  } else {
+    LOG_ERROR("machines read %d failed: %s", (int)job->route, err);
+    job->status = 500;
+    snprintf(job->detail, sizeof job->detail, "the query failed; the error was logged");
+  }
+}
+
+static void run(fofal_worker_t *w, fofal_job_t *super) {
+  mjob_t *job = (mjob_t *)super;
+  char sql[4096], err[512], lim[16];
+  json_t *rows = NULL;
+  int rc;
+  snprintf(lim, sizeof lim, "%d", job->limit);
+  switch (job->route) {
+  case M_BOARD: {
+    snprintf(sql, sizeof sql, "SELECT %s FROM machines.looms WHERE tenant = $1 ORDER BY loom", loom_cols);
+    const char *params[] = {job->tenant};
+    rc = fofal__worker_query(w, job->tenant, sql, 1, params, &rows, err, sizeof err);
+    if (rc) return fail(job, rc, err);
+    job->status = 200;
+    job->body = json_pack("{s:o}", "items", rows);
+    return;
+  }
+  case M_LOOM: {
+    snprintf(sql, sizeof sql,
+             "SELECT (%s)::jsonb || jsonb_build_object('open_breakdown', (SELECT json_build_object('since', " TS("b.since")
+             ", 'cause', b.cause, 'reason', b.reason, 'intervention_command_id', b.command_id) FROM machines.breakdowns b "
+             "WHERE b.tenant = l.tenant AND b.loom = l.loom AND b.ended_at IS NULL ORDER BY b.since DESC LIMIT 1)) "
+             "FROM machines.looms l WHERE tenant = $1 AND loom = $2",
+             loom_cols);
+    const char *params[] = {job->tenant, job->loom};
+    rc = fofal__worker_query(w, job->tenant, sql, 2, params, &rows, err, sizeof err);
+    if (rc) return fail(job, rc, err);
+    if (json_array_size(rows) == 0) {
+      json_decref(rows);
+      job->status = 404;
+      snprintf(job->detail, sizeof job->detail, "no such loom (it has sent no telemetry)");
+      return;
+    }
+    job->status = 200;
+    job->body = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    return;
+  }
+  case M_SHIFTS: {
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM machines.loom_shifts WHERE tenant = $1 AND loom = $2 ORDER BY shift DESC LIMIT $3::int",
+             shift_cols);
+    const char *params[] = {job->tenant, job->loom, lim};
+    rc = fofal__worker_query(w, job->tenant, sql, 3, params, &rows, err, sizeof err);
+    if (rc) return fail(job, rc, err);
+    job->status = 200;
+    job->body = json_pack("{s:s,s:o}", "loom", job->loom, "items", rows);
+    return;
+  }
+  case M_HALLS: {
+    const char *params[] = {job->tenant};
+    rc = fofal__worker_query(w, job->tenant,
+                             "SELECT json_build_object('hall', hall, 'temperature', temperature, 'humidity', humidity, "
+                             "'at', " TS("at") ") FROM machines.halls WHERE tenant = $1 ORDER BY hall",
+                             1, params, &rows, err, sizeof err);
+    if (rc) return fail(job, rc, err);
+    job->status = 200;
+    job->body = json_pack("{s:o}", "items", rows);
+    return;
+  }
+  }
+}
+
+static void done(fofal_api_t *api, fofal_job_t *super) {
+  (void)api;
+  mjob_t *job = (mjob_t *)super;
+  mctx_t *ctx = job->ctx;
+  if (ctx) {
+    ctx->job = NULL;
+    h2o_req_t *req = ctx->req;
+    if (super->stopped) {
+      fofal__add_header(req, "Retry-After", "1");
+      fofal__send_problem(req, 503, "shutting_down", "the server is stopping; retry", NULL);
+    } else if (job->status >= 400) {
+      if (job->status == 503) fofal__add_header(req, "Retry-After", "1");
+      fofal__send_problem(req, job->status,
+                          job->status == 404 ? "not_found" : job->status == 503 ? "postgresql_unavailable" : "internal_error",
+                          job->detail, NULL);
+    } else {
+      fofal__send_json(req, job->status, job->body);
+      job->body = NULL;
+    }
+  }
+  json_decref(job->body);
+  free(job);
+}
+
+static void on_dispose(void *p) {
+  mctx_t *ctx = p;
+  if (ctx->job) ctx->job->ctx = NULL;
+  ctx->job = NULL;
+}
+
+static int name_ok(const char *s, size_t n) {
+  if (n == 0 || n > 63) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i])) return 0;
+  return 1;
+}
+
+/* Who reads machine states: the check and the OpenAPI document's x-fofal-roles. */
+static const char *const readers[] = {"mechanic", "weaver", "planner", "manager", "quality", "admin", "auditor"};
+
+static int may_read(const char *role) {
+  for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
+    if (!strcmp(readers[i], role)) return 1;
+  return 0;
+}
+
+int fofal__on_machines_read(h2o_handler_t *self, h2o_req_t *req) {
+  fofal_api_t *api = API_OF(self);
+  fofal_principal_t who;
+  static const char base[] = "/api/v1/machines/";
+  const char *path = req->path_normalized.base;
+  size_t len = req->path_normalized.len, b = sizeof base - 1;
+  mroute_t route;
+  char loom[72] = "";
+  atomic_fetch_add(&fofal__metrics.requests, 1);
+  atomic_fetch_add(&fofal__metrics.reads, 1);
+  const char *rest = path + b;
+  size_t rlen = len - b;
+  if (rlen == 5 && !memcmp(rest, "looms", 5)) route = M_BOARD;
+  else if (rlen == 5 && !memcmp(rest, "halls", 5)) route = M_HALLS;
+  else if (rlen > 6 && !memcmp(rest, "looms/", 6)) {
+    const char *l = rest + 6, *slash = memchr(l, '/', rlen - 6);
+    size_t ll = slash ? (size_t)(slash - l) : rlen - 6;
+    if (!name_ok(l, ll)) {
+      fofal__send_problem(req, 404, "not_found", "no such loom", NULL);
+      return 0;
+    }
+    memcpy(loom, l, ll);
+    loom[ll] = '\0';
+    if (!slash) route = M_LOOM;
+    else if ((size_t)(path + len - slash) == 7 && !memcmp(slash, "/shifts", 7)) route = M_SHIFTS;
+    else {
+      fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
+      return 0;
+    }
+  } else {
+    fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
+    return 0;
+  }
+  if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+      !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+    fofal__add_header(req, "Allow", "GET, HEAD");
+    fofal__send_problem(req, 405, "method_not_allowed", "read endpoints take GET", NULL);
+    return 0;
+  }
+  if (fofal__authenticate(api, req, &who)) return 0;
+  if (!may_read(who.role)) {
+    fofal__send_problem(req, 403, "forbidden", "this role may not read machine states", NULL);
+    return 0;
+  }
+  int limit = 14;
+  const char *ls = fofal__query_param(req, "limit");
+  if (ls) {
+    char *end;
+    long v = strtol(ls, &end, 10);
+    if (!*ls || *end || v < 1 || v > 200) {
+      fofal__send_problem(req, 400, "invalid_parameter", "limit: an integer 1..200", NULL);
+      return 0;
+    }
+    limit = (int)v;
+  }
+  if (!api->pool) {
+    fofal__add_header(req, "Retry-After", "1");
+    fofal__send_problem(req, 503, "shutting_down", "the server is stopping; retry", NULL);
+    return 0;
+  }
+  mctx_t *ctx = h2o_mem_alloc_shared(&req->pool, sizeof *ctx, on_dispose);
+  memset(ctx, 0, sizeof *ctx);
+  ctx->req = req;
+  mjob_t *job = fofal_calloc(1, sizeof *job);
+  job->super.run = run;
+  job->super.done = done;
+  job->route = route;
+  job->limit = limit;
+  job->ctx = ctx;
+  snprintf(job->tenant, sizeof job->tenant, "%s", who.tenant);
+  snprintf(job->loom, sizeof job->loom, "%s", loom);
+  if (fofal__pool_submit(api, &job->super)) {
+    free(job);
+    fofal__add_header(req, "Retry-After", "1");
+    fofal__send_problem(req, 503, "overloaded", "too many queries are queued; retry shortly", NULL);
+    return 0;
+  }
+  ctx->job = job;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- OpenAPI */
+
+static json_t *mop(const char *op_id, const char *summary, const char *desc, json_t *params, const char *schema) {
+  json_t *resp = json_pack("{s:{s:s,s:{s:{s:{s:s}}}},s:{s:s},s:{s:s},s:{s:s},s:{s:s}}", "200", "description", "OK.",
+                           "content", "application/json", "schema", "$ref", schema, "401", "description",
+                           "No valid access token.", "403", "description",
+                           "Roles mechanic, weaver, planner, manager, quality, admin, auditor only.", "404", "description",
+                           "No such loom for the caller's tenant (code not_found).", "503", "description",
+                           "PostgreSQL unavailable or the read queue full; retry after Retry-After.");
+  json_t *roles = json_array();
+  for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++) json_array_append_new(roles, json_string(readers[i]));
+  return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o,s:o}}", "get", "tags", "machines", "operationId", op_id, "summary",
+                   summary, "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", roles);
+}
+
+void fofal__openapi_machines(json_t *paths, json_t *schemas) {
+  json_t *loom_param = json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s}}", "name", "loom", "in", "path", "required", 1,
+                                 "description", "Loom code.", "schema", "type", "string", "pattern", "^[A-Za-z0-9._-]{1,63}$");
+  json_object_set_new(paths, "/api/v1/machines/looms",
+                      mop("machines.looms.board", "The loom board.",
+                          "Every loom of the tenant that sent telemetry: state (running/stopped), since when, stop cause, "
+                          "breakdown flag, speed (ppm) and when it was last seen. Live changes are pushed on the WebSocket "
+                          "stream to subscribers of module machines.",
+                          json_array(), "#/components/schemas/LoomBoard"));
+  json_object_set_new(paths, "/api/v1/machines/looms/{loom}",
+                      mop("machines.looms.get", "One loom's state.", "The board entry of one loom, with its open breakdown "
+                          "(and the intervention request it raised) if any.",
+                          json_pack("[O]", loom_param), "#/components/schemas/LoomState"));
+  json_object_set_new(
+      paths, "/api/v1/machines/looms/{loom}/shifts",
+      mop("machines.looms.shifts", "A loom's shifts, newest first.",
+          "Per shift (YYYY-MM-DD/A|B|C, 3×8 from 06:00 local): run and stop time by cause, stops by cause, picks, "
+          "efficiency = run ÷ (run + stop), stops per 10^5 picks by cause, availability (run ÷ observed time), performance "
+          "(picks ÷ theoretical picks at the loom's top observed speed, ≤ 1), quality (1 until declarations carry "
+          "grades) and OEE = availability × performance × quality.",
+          json_pack("[O,{s:s,s:s,s:s,s:{s:s,s:i,s:i,s:i}}]", loom_param, "name", "limit", "in", "query", "description",
+                    "Shifts to return (default 14).", "schema", "type", "integer", "minimum", 1, "maximum", 200, "default", 14),
+          "#/components/schemas/LoomShifts"));
+  json_object_set_new(paths, "/api/v1/machines/halls",
+                      mop("machines.halls", "Hall climate.", "Latest temperature (°C) and relative humidity (%) per hall.",
+                          json_array(), "#/components/schemas/Halls"));
+  json_decref(loom_param);
+  json_t *state = json_pack(
+      "{s:s,s:{s:{s:s},s:{s:[s,s]},s:{s:[s,s]},s:{s:s},s:{s:s},s:{s:[s,s]},s:{s:[s,s]},s:{s:s}}}", "type", "object",
+      "properties", "loom", "type", "string", "state", "enum", "running", "stopped", "cause", "type", "string", "null",
+      "since", "type", "string", "breakdown", "type", "boolean", "ppm", "type", "number", "null", "last_seen", "type",
+      "string", "null", "open_breakdown", "type", "object");
+  json_object_set_new(schemas, "LoomState", state);
+  json_object_set_new(schemas, "LoomBoard", json_pack("{s:s,s:{s:{s:s,s:{s:s}}}}", "type", "object", "properties", "items",
+                                                      "type", "array", "items", "$ref", "#/components/schemas/LoomState"));
+  json_object_set_new(schemas, "LoomShifts",
+                      json_pack("{s:s,s:{s:{s:s},s:{s:s,s:{s:s}}}}", "type", "object", "properties", "loom", "type", "string",
+                                "items", "type", "array", "items", "type", "object"));
+  json_object_set_new(schemas, "Halls", json_pack("{s:s,s:{s:{s:s,s:{s:s}}}}", "type", "object", "properties", "items",
+                                                  "type", "array", "items", "type", "object"));
+}

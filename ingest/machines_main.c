@@ -1,0 +1,372 @@
+/*
+ * machines_main.c — fofal-machines: the stream processor fofal.telemetry.raw →
+ * fofal.machines.events (machine states, activity tallies, hall readings) and, for each
+ * breakdown, the command production.intervention.request on fofal.commands.
+ *
+ * Exactly once. A member of the consumer group "fofal-machines". For each batch of
+ * samples it writes, in ONE Kafka transaction: the events, the commands, the new state of
+ * every loom the batch touched (compacted fofal.machines.state, key "tenant/loom", which
+ * includes the loom's recent msg_ids for dedup) and the consumed offsets. A crash or an
+ * abort replays the batch from the committed offsets against the state committed with
+ * them, so every sample is counted once and every event written once. The intervention
+ * command's id is a name-based UUID of tenant/loom/stop start: even a replay that got
+ * past all that would be deduplicated by the decider.
+ *
+ * Recovery. After any rebalance (and at start) the in-memory states are dropped and the
+ * whole state topic is read again up to its end (read_committed), then the consumer
+ * rewinds to the committed offsets. State records are small (one per loom and hall).
+ *
+ * Failures. Kafka unavailable: the transaction aborts or times out; the batch is retried
+ * after a rewind. Fenced (another instance with the same FOFAL_MACHINES_INSTANCE): exits
+ * non-zero. A record that is not a telemetry CloudEvent is counted and skipped (ingest
+ * already checked it).
+ *
+ * Threads: one, the caller's; librdkafka has its own.
+ */
+#include "commands.h"
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GROUP_ID "fofal-machines"
+#define TXN_TIMEOUT_MS 30000
+
+static char *brokers, *instance, *log_level;
+static long long breakdown_after_s, hysteresis_ms, confirm_samples, tally_s, gap_s, shift_offset, max_batch;
+
+static fofal_setting_t settings[] = {
+    {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    {"FOFAL_MACHINES_INSTANCE", FOFAL_SET_STR, "1", 0, 0,
+     "Instance id, unique per running fofal-machines: its transactional id is fofal-machines-<id>.", &instance},
+    {"FOFAL_BREAKDOWN_AFTER_S", FOFAL_SET_INT, "600", 10, 86400,
+     "A stop longer than this is a breakdown (mechanical and electrical stops are at once).", &breakdown_after_s},
+    {"FOFAL_MACHINES_HYSTERESIS_MS", FOFAL_SET_INT, "2000", 0, 600000,
+     "A new state is confirmed after this much sample time in it ...", &hysteresis_ms},
+    {"FOFAL_MACHINES_CONFIRM_SAMPLES", FOFAL_SET_INT, "3", 1, 100, "... or after this many consecutive samples.", &confirm_samples},
+    {"FOFAL_MACHINES_TALLY_S", FOFAL_SET_INT, "10", 1, 3600, "A loom_activity event at least this often per loom.", &tally_s},
+    {"FOFAL_MACHINES_GAP_S", FOFAL_SET_INT, "300", 1, 86400,
+     "A silence between two samples longer than this is not credited to run or stop time.", &gap_s},
+    {"FOFAL_SHIFT_UTC_OFFSET_MIN", FOFAL_SET_INT, "60", -840, 840, "Local time of the shifts = UTC + this.", &shift_offset},
+    {"FOFAL_MACHINES_MAX_BATCH", FOFAL_SET_INT, "5000", 1, 100000, "Samples per transaction, at most.", &max_batch},
+    {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
+};
+#define NSET (sizeof settings / sizeof settings[0])
+
+typedef struct {
+  fofal_kafka_t *consumer, *producer;
+  fofal_machines_t *m;
+  int rebalanced;
+  int cmd_parts;
+  fofal_map_t *touched; /* "tenant\x1fname\x1fhall?" → (void *)1, this batch */
+  long long samples, events, commands, skipped, batches;
+  char errbuf[512];
+} proc_t;
+
+static void on_rebalance(void *opaque, int assign, const char *topic, const int32_t *parts, int n) {
+  proc_t *p = opaque;
+  (void)assign;
+  (void)topic;
+  (void)parts;
+  (void)n;
+  p->rebalanced = 1;
+}
+
+/* Reads every committed state record into a fresh map. */
+static int load_state(proc_t *p) {
+  char err[256];
+  int rc = 0;
+  fofal_kafka_t *k = NULL;
+  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-machines-state", .read_committed = 1, .partition_eof = 1};
+  fofal_machines_clear(p->m);
+  if ((rc = fofal_kafka_consumer_new(&k, &o, p->errbuf, sizeof p->errbuf))) return rc;
+  int n = fofal_kafka_partition_count(k, FOFAL_TOPIC_MACHINES_STATE, 10000, p->errbuf, sizeof p->errbuf);
+  if (n < 0) {
+    rc = n;
+    goto out;
+  }
+  long long loaded = 0;
+  for (int32_t part = 0; part < n && !rc; part++) {
+    int64_t lo, hi, start = FOFAL_OFFSET_BEGINNING;
+    if ((rc = fofal_kafka_watermarks(k, FOFAL_TOPIC_MACHINES_STATE, part, &lo, &hi, 10000, p->errbuf, sizeof p->errbuf))) break;
+    if (hi <= lo) continue;
+    if ((rc = fofal_kafka_assign(k, FOFAL_TOPIC_MACHINES_STATE, &part, &start, 1, p->errbuf, sizeof p->errbuf))) break;
+    int64_t deadline = fofal_mono_us() + 60 * 1000000LL;
+    for (;;) {
+      fofal_kmsg_t msg;
+      int got = fofal_kafka_consume(k, 200, &msg);
+      if (got < 0) {
+        rc = got;
+        break;
+      }
+      if (got == 0) {
+        /* The end may be a transaction marker: done once our position reached hi. */
+        if (fofal_kafka_position(k, FOFAL_TOPIC_MACHINES_STATE, part) >= hi) break;
+        if (fofal_mono_us() > deadline) {
+          rc = fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ETIMEDOUT, "reading %s[%d] took over 60 s", FOFAL_TOPIC_MACHINES_STATE, part);
+          break;
+        }
+        continue;
+      }
+      int eof = msg.eof;
+      if (!eof && msg.value) {
+        json_error_t je;
+        json_t *s = json_loadb(msg.value, msg.len, 0, &je);
+        if (s && !fofal_machines_restore(p->m, s)) loaded++;
+        json_decref(s);
+      }
+      int64_t off = msg.offset;
+      fofal_kafka_msg_release(&msg);
+      if (eof || off + 1 >= hi) break;
+    }
+  }
+  if (!rc) LOG_INFO("restored the state of %lld looms and halls", loaded);
+  (void)err;
+out:
+  fofal_kafka_free(k);
+  return rc;
+}
+
+static void produce_wait(proc_t *p, const char *topic, int32_t part, const char *key, const char *value, size_t len) {
+  char err[256];
+  int rc;
+  while ((rc = fofal_kafka_produce(p->producer, topic, part, key, strlen(key), value, len, NULL, 0, NULL, NULL, err,
+                                   sizeof err)) == FOFAL_EUNAVAIL)
+    fofal_kafka_poll(p->producer, 10);
+  if (rc) LOG_WARN("produce to %s: %s", topic, err); /* the commit then fails and the batch is retried */
+}
+
+/* A command for the weaving floor, produced like fofal-api does (keyed by aggregate id, on
+ * its tenant's partition), inside the batch's transaction. */
+static void send_command(proc_t *p, const json_t *c) {
+  char err[256];
+  fofal_cmd_t cmd = {.id = json_string_value(json_object_get(c, "id")),
+                     .type = json_string_value(json_object_get(c, "type")),
+                     .tenant = json_string_value(json_object_get(c, "tenant")),
+                     .actor = "s:fofal-machines/telemetry",
+                     .aggregate = json_string_value(json_object_get(c, "aggregate")),
+                     .expected_version = -1,
+                     .issued_us = fofal_now_us(),
+                     .correlation_id = json_string_value(json_object_get(c, "id")),
+                     .data = json_object_get(c, "data")};
+  int rc;
+  while ((rc = fofal_command_produce(p->producer, &cmd, p->cmd_parts, NULL, NULL, err, sizeof err)) == FOFAL_EUNAVAIL)
+    fofal_kafka_poll(p->producer, 10);
+  if (rc) LOG_WARN("produce to %s: %s", FOFAL_TOPIC_COMMANDS, err); /* the commit then fails and the batch is retried */
+  p->commands++;
+}
+
+static void send_event(proc_t *p, const json_t *e) {
+  char id[FOFAL_UUID_LEN + 1], topic[96];
+  int64_t us = 0;
+  fofal_uuid7(id);
+  fofal_time_parse(json_string_value(json_object_get(e, "time")), &us);
+  fofal_event_t ev = {.id = id, .source = "/fofal/machines", .type = (char *)json_string_value(json_object_get(e, "type")),
+                      .subject = (char *)json_string_value(json_object_get(e, "subject")), .time_us = us,
+                      .tenant = (char *)json_string_value(json_object_get(e, "tenant")),
+                      .seq = (int64_t)json_integer_value(json_object_get(e, "seq")), .actor = "s:fofal-machines",
+                      .data = json_object_get(e, "data")};
+  char *buf = fofal_event_encode(&ev);
+  fofal_topic_events("machines", topic, sizeof topic);
+  produce_wait(p, topic, -1, ev.subject, buf, strlen(buf));
+  free(buf);
+  p->events++;
+}
+
+static void note_touched(proc_t *p, const char *tenant, const char *name, int hall) {
+  char key[160];
+  snprintf(key, sizeof key, "%s\x1f%s\x1f%d", tenant, name, hall);
+  if (!fofal_map_get(p->touched, key)) fofal_map_put(p->touched, key, (void *)1);
+}
+
+static void write_state(void *opaque, const char *key, void *value) {
+  proc_t *p = opaque;
+  (void)value;
+  char tenant[64], name[64];
+  int hall = 0;
+  const char *a = strchr(key, '\x1f'), *b = a ? strchr(a + 1, '\x1f') : NULL;
+  if (!a || !b) return;
+  snprintf(tenant, sizeof tenant, "%.*s", (int)(a - key), key);
+  snprintf(name, sizeof name, "%.*s", (int)(b - a - 1), a + 1);
+  hall = b[1] == '1';
+  json_t *s = fofal_machines_snapshot(p->m, tenant, name, hall);
+  if (!s) return;
+  char *buf = json_dumps(s, JSON_COMPACT);
+  char k[160];
+  snprintf(k, sizeof k, "%s/%s%s", tenant, hall ? "hall:" : "", name);
+  produce_wait(p, FOFAL_TOPIC_MACHINES_STATE, -1, k, buf, strlen(buf));
+  free(buf);
+  json_decref(s);
+}
+
+static void process(proc_t *p, const fofal_kmsg_t *msg, json_t *out) {
+  fofal_event_t ev;
+  char err[256];
+  if (fofal_event_decode(&ev, msg->value, msg->len, err, sizeof err)) {
+    p->skipped++;
+    return;
+  }
+  int rc = FOFAL_EINVAL;
+  if (ev.type && ev.tenant && ev.subject) {
+    if (!strcmp(ev.type, FOFAL_TELEMETRY_LOOM_TYPE)) {
+      rc = fofal_machines_sample(p->m, ev.tenant, ev.subject, ev.data, out);
+      if (!rc) note_touched(p, ev.tenant, ev.subject, 0);
+    } else if (!strcmp(ev.type, FOFAL_TELEMETRY_HALL_TYPE)) {
+      rc = fofal_machines_hall(p->m, ev.tenant, ev.subject, ev.data, out);
+      if (!rc) note_touched(p, ev.tenant, ev.subject, 1);
+    }
+  }
+  if (rc) p->skipped++;
+  else p->samples++;
+  fofal_event_clear(&ev);
+}
+
+static int recover(proc_t *p) {
+  char e2[256];
+  int rc;
+  if ((rc = load_state(p))) return rc;
+  if ((rc = fofal_kafka_rewind_to_committed(p->consumer, 30000, e2, sizeof e2))) LOG_WARN("%s", e2);
+  return 0;
+}
+
+/* One batch in one transaction. 0, FOFAL_EABORT (retry after recover), FOFAL_EFENCED. */
+static int run_batch(proc_t *p, fofal_kmsg_t *batch, int n) {
+  int rc;
+  json_t *out = json_array();
+  fofal_map_free(p->touched);
+  p->touched = fofal_map_new(NULL);
+  if ((rc = fofal_kafka_txn_begin(p->producer, p->errbuf, sizeof p->errbuf))) goto out;
+  for (int i = 0; i < n; i++) process(p, &batch[i], out);
+  size_t j;
+  json_t *o;
+  json_array_foreach(out, j, o) {
+    if (!strcmp(json_string_value(json_object_get(o, "kind")), "command")) send_command(p, o);
+    else send_event(p, o);
+  }
+  fofal_map_each(p->touched, write_state, p);
+  rc = fofal_kafka_txn_commit(p->producer, p->consumer, TXN_TIMEOUT_MS, p->errbuf, sizeof p->errbuf);
+out:
+  json_decref(out);
+  if (rc && rc != FOFAL_EFENCED) {
+    char e2[256];
+    LOG_WARN("batch of %d aborted (%s); replaying it from the committed offsets", n, p->errbuf);
+    if (fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, e2, sizeof e2)) LOG_WARN("%s", e2);
+    return FOFAL_EABORT;
+  }
+  if (!rc) p->batches++;
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  char err[512], txid[128], client[128];
+  int rc = 1;
+  proc_t p = {0};
+  fofal_kmsg_t *batch = NULL;
+  int nb = 0;
+  int early = fofal_process_start("fofal-machines", settings, NSET, argc, argv,
+                                  "Usage: fofal-machines [--config FILE] [--option=value ...]\n\n"
+                                  "Turns loom telemetry (" FOFAL_TOPIC_TELEMETRY ") into machine-state events "
+                                  "(fofal.machines.events) and breakdowns into intervention requests, exactly once.",
+                                  &log_level);
+  if (early >= 0) return early;
+  fofal_machines_cfg_t cfg = {.hysteresis_ms = (int)hysteresis_ms, .confirm_samples = (int)confirm_samples,
+                              .breakdown_after_s = (int)breakdown_after_s, .tally_s = (int)tally_s, .gap_s = (int)gap_s,
+                              .shift_utc_offset_min = (int)shift_offset};
+  p.m = fofal_machines_new(&cfg);
+  p.touched = fofal_map_new(NULL);
+  if (fofal_topics_require(brokers, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    goto out;
+  }
+  snprintf(txid, sizeof txid, "fofal-machines-%s", instance);
+  snprintf(client, sizeof client, "fofal-machines-%s", instance);
+  fofal_kafka_opts_t po = {.brokers = brokers, .client_id = client, .transactional_id = txid, .linger_ms = 5};
+  fofal_kafka_opts_t co = {.brokers = brokers, .client_id = client, .group_id = GROUP_ID, .read_committed = 1,
+                           .rebalance = on_rebalance, .opaque = &p};
+  const char *topics[] = {FOFAL_TOPIC_TELEMETRY};
+  if (fofal_kafka_producer_new(&p.producer, &po, err, sizeof err) ||
+      fofal_kafka_consumer_new(&p.consumer, &co, err, sizeof err) ||
+      fofal_kafka_txn_init(p.producer, TXN_TIMEOUT_MS, err, sizeof err) ||
+      fofal_kafka_subscribe(p.consumer, topics, 1, err, sizeof err)) {
+    LOG_ERROR("cannot start: %s", err);
+    goto out;
+  }
+  p.cmd_parts = fofal_kafka_partition_count(p.producer, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err);
+  if (p.cmd_parts <= 0) {
+    LOG_ERROR("cannot start: %s", err);
+    goto out;
+  }
+  batch = fofal_calloc((size_t)max_batch, sizeof *batch);
+  LOG_INFO("machine states from %s (breakdown after %lld s, hysteresis %lld ms / %lld samples)", FOFAL_TOPIC_TELEMETRY,
+           breakdown_after_s, hysteresis_ms, confirm_samples);
+  int64_t last_stats = fofal_mono_us();
+  rc = 0;
+  while (!fofal_stop) {
+    int64_t deadline = 0;
+    while (nb < max_batch) {
+      int timeout = deadline ? (int)((deadline - fofal_mono_us()) / 1000) : 100;
+      if (deadline && timeout <= 0) break;
+      fofal_kmsg_t m;
+      int got = fofal_kafka_consume(p.consumer, timeout, &m);
+      if (got < 0) {
+        LOG_ERROR("fatal Kafka consumer error; exiting");
+        rc = 1;
+        goto out;
+      }
+      if (p.rebalanced) break;
+      if (got == 0) {
+        if (!deadline) break;
+        continue;
+      }
+      if (m.eof || !m.value) {
+        fofal_kafka_msg_release(&m);
+        continue;
+      }
+      batch[nb++] = m;
+      if (!deadline) deadline = fofal_mono_us() + 20 * 1000;
+    }
+    if (p.rebalanced) {
+      /* Drop what was gathered: the new owner set decides from the committed offsets. */
+      for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
+      nb = 0;
+      p.rebalanced = 0;
+      while (!fofal_stop && recover(&p)) {
+        LOG_WARN("cannot restore machine states yet: %s", p.errbuf);
+        sleep(1);
+      }
+      continue;
+    }
+    if (fofal_mono_us() - last_stats > 10 * 1000000LL) {
+      LOG_INFO("stats: %lld samples, %lld events, %lld intervention requests, %lld skipped, %lld transactions", p.samples,
+               p.events, p.commands, p.skipped, p.batches);
+      last_stats = fofal_mono_us();
+    }
+    if (nb == 0) continue;
+    int brc = run_batch(&p, batch, nb);
+    for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
+    nb = 0;
+    if (brc == FOFAL_EFENCED) {
+      LOG_ERROR("fenced: another fofal-machines runs as instance %s (%s); exiting", instance, p.errbuf);
+      rc = 1;
+      break;
+    }
+    if (brc) {
+      while (!fofal_stop && recover(&p)) {
+        LOG_WARN("cannot restore machine states yet: %s", p.errbuf);
+        sleep(1);
+      }
+    }
+  }
+out:
+  for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
+  free(batch);
+  LOG_INFO("stopped: %lld samples, %lld events, %lld intervention requests", p.samples, p.events, p.commands);
+  fofal_kafka_free(p.consumer);
+  fofal_kafka_free(p.producer);
+  fofal_map_free(p.touched);
+  fofal_machines_free(p.m);
+  fofal_settings_free(settings, NSET);
+  return rc;
+}
