@@ -290,7 +290,8 @@ void h_produce_command(fofal_kafka_t *k, const char *tenant, const char *id, con
   char err[256];
   fofal_cmd_t cmd = {.id = id, .type = type, .tenant = tenant, .actor = "u:tester/planner", .aggregate = agg,
                      .expected_version = -1, .issued_us = fofal_now_us(), .data = data};
-  int nparts = fofal_kafka_partition_count(k, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err);
+  static int nparts; /* asked once per test process: a metadata request per command is slow */
+  if (nparts <= 0) nparts = fofal_kafka_partition_count(k, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err);
   cr_assert_gt(nparts, 0, "%s", err);
   int rc;
   while ((rc = fofal_command_produce(k, &cmd, nparts, NULL, NULL, err, sizeof err)) == FOFAL_EUNAVAIL)

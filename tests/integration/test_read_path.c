@@ -32,6 +32,7 @@ static pid_t start_api_env(int p, const char *const *extra) {
 }
 
 static char *command(const char *token, const char *type, const char *key, const char *body);
+static int get(const char *token, const char *path, json_t **body, char **etag);
 
 static void setup_with(const char *const *api_env) {
   h_tenant(tenant);
@@ -44,8 +45,22 @@ static void setup_with(const char *const *api_env) {
   char warm[32], key[64];
   h_tenant(warm);
   snprintf(key, sizeof key, "warm-%s", warm);
-  char *wt = h_token(warm, "planner");
-  free(command(wt, "production.order.create", key, "{\"article\":\"WARMUP\",\"quantity\":1}"));
+  char *wt = h_token(warm, "planner"), wid[FOFAL_UUID_LEN + 1], body[160], path[320];
+  fofal_uuid7(wid);
+  snprintf(body, sizeof body, "{\"order_id\":\"%s\",\"article\":\"WARMUP\",\"quantity\":1}", wid);
+  char *wpos = command(wt, "production.order.create", key, body);
+  /* ...and the projector has joined its group and caught up once that order reads back
+   * (a fresh projector's first assignment can take longer than one position wait). */
+  if (proj > 0) {
+    snprintf(path, sizeof path, "/api/v1/production/orders/%s?position=%s", wid, wpos ? wpos : "");
+    int st = 0;
+    for (int i = 0; i < 150 && st != 200; i++) {
+      st = get(wt, path, NULL, NULL);
+      if (st != 200) usleep(200 * 1000);
+    }
+    cr_assert_eq(st, 200, "the projector did not catch up within 30 s of its start");
+  }
+  free(wpos);
   free(wt);
 }
 
