@@ -908,6 +908,7 @@ Test(security_tenants, tenant_a_never_reads_or_writes_tenant_b) {
   char *c2 = fofal_asprintf("{\"order_id\":\"%s\"}", order);
   char *c3 = fofal_asprintf("{\"order_id\":\"%s\",\"loom\":\"%s\"}", order, loom);
   json_t *res;
+  h_floor_http(port_t, tenant, loom, "W-SEC", NULL); /* the loom the order starts on */
   cr_assert_eq(h_command_ok(port_t, tb, "production.order.create", "b-1", NULL, c1, NULL), 201);
   cr_assert_eq(h_command_ok(port_t, tb, "production.order.release", "b-2", NULL, c2, NULL), 201);
   cr_assert_eq(h_command_ok(port_t, tb, "production.order.start", "b-3", NULL, c3, &res), 201);
