@@ -27,17 +27,7 @@ static void num(const json_t *v, char out[32]) {
   else snprintf(out, 32, "%.3f", json_number_value(v));
 }
 
-static void push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  if (!ctx->push) return;
-  json_t *msg = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:O}", "tenant", ev->tenant, "module", "machines", "aggregate",
-                          ev->subject, "type", ev->type, "seq", (json_int_t)ev->seq, "position", ctx->position, "data",
-                          ev->data);
-  char *s = json_dumps(msg, JSON_COMPACT);
-  const char *argv[] = {"XADD", FOFAL_PUSH_STREAM, "MAXLEN", "~", "100000", "*", "m", s};
-  fofal_apply_redis(ctx, 8, argv);
-  free(s);
-  json_decref(msg);
-}
+static void push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) { fofal_apply_push(ctx, ev, "machines"); }
 
 static void board(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, int argc, const char **kv) {
   char key[256], set[256];

@@ -26,20 +26,8 @@ static void fmt_int(const json_t *data, const char *key, char out[24]) {
   snprintf(out, 24, "%lld", (long long)json_integer_value(json_object_get(data, key)));
 }
 
-/* A push for WebSocket clients: appended to the stream fofal:push, which fofal-api tails.
- * It is written in the same Lua script as the view it reports, so a push never precedes
- * its projection and is never sent twice. */
-void fofal__production_push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  if (!ctx->push) return;
-  json_t *msg = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:O}", "tenant", ev->tenant, "module", "production", "aggregate",
-                          ev->subject, "type", ev->type, "seq", (json_int_t)ev->seq, "position", ctx->position, "data",
-                          ev->data);
-  char *s = json_dumps(msg, JSON_COMPACT);
-  const char *argv[] = {"XADD", FOFAL_PUSH_STREAM, "MAXLEN", "~", "100000", "*", "m", s};
-  fofal_apply_redis(ctx, 8, argv);
-  free(s);
-  json_decref(msg);
-}
+/* The production module's push (fofal_apply_push); weaving.c pushes through it too. */
+void fofal__production_push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) { fofal_apply_push(ctx, ev, "production"); }
 
 static void order_hash(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *field, const char *value) {
   char key[256], seq[24];

@@ -143,6 +143,11 @@ long long fofal_projector_applied(const fofal_projector_t *p);
  * sign); at most 8 KiB once expanded. */
 int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params);
 void fofal_apply_redis(fofal_apply_ctx_t *ctx, int argc, const char *const *argv);
+/* A push for WebSocket clients of `module`: the event appended to the stream fofal:push,
+ * which fofal-api tails. It is queued with the event's Redis commands, in the same Lua
+ * script as the view it reports, so a push never precedes its projection and is never
+ * sent twice. No-op when the projector does not push (ctx->push 0). */
+void fofal_apply_push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *module);
 
 /* ------------------------------------------------------- Redis, for operators
  * Used by rebuild.c and the fofal CLI; the projectors do not need them. */

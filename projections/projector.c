@@ -76,6 +76,18 @@ void fofal_apply_redis(fofal_apply_ctx_t *ctx, int argc, const char *const *argv
   if (ctx->rops) fofal_rops_add(ctx->rops, argc, argv);
 }
 
+void fofal_apply_push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *module) {
+  if (!ctx->push) return;
+  json_t *msg = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:O}", "tenant", ev->tenant, "module", module, "aggregate",
+                          ev->subject, "type", ev->type, "seq", (json_int_t)ev->seq, "position", ctx->position, "data",
+                          ev->data);
+  char *s = json_dumps(msg, JSON_COMPACT);
+  const char *argv[] = {"XADD", FOFAL_PUSH_STREAM, "MAXLEN", "~", "100000", "*", "m", s};
+  fofal_apply_redis(ctx, 8, argv);
+  free(s);
+  json_decref(msg);
+}
+
 /* -------------------------------------------------------------- positions */
 
 typedef struct {
