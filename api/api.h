@@ -83,6 +83,9 @@ void fofal__add_header(h2o_req_t *req, const char *name, const char *value);
 const char *fofal__req_header(h2o_req_t *req, const char *name);
 /* The value of query parameter `name` (pool copy, URL-decoded) or NULL. */
 const char *fofal__query_param(h2o_req_t *req, const char *name);
+/* Decodes a base64url list cursor of at most `max` characters into out (NUL-terminated,
+ * from the request's pool); -1 when malformed. */
+int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, size_t outlen);
 /* Parses the request body as a JSON object (new reference) or sends 400/413/415 and returns
  * NULL. */
 json_t *fofal__read_json(h2o_req_t *req, size_t cap);

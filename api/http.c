@@ -148,3 +148,12 @@ json_t *fofal__read_json(h2o_req_t *req, size_t cap) {
   }
   return o;
 }
+
+int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, size_t outlen) {
+  if (strlen(s) > max) return -1;
+  h2o_iovec_t v = h2o_decode_base64url(&req->pool, s, strlen(s));
+  if (!v.base || v.len == 0 || v.len >= outlen || memchr(v.base, '\0', v.len)) return -1;
+  memcpy(out, v.base, v.len);
+  out[v.len] = '\0';
+  return 0;
+}

@@ -810,14 +810,8 @@ static int parse_limit(h2o_req_t *req, int dflt, int max, int *out, perr_t *e) {
   return 0;
 }
 
-/* Decodes a base64url cursor into out (NUL-terminated); -1 when malformed. */
 static int decode_cursor(h2o_req_t *req, const char *s, char *out, size_t outlen) {
-  if (strlen(s) > MAX_CURSOR) return -1;
-  h2o_iovec_t v = h2o_decode_base64url(&req->pool, s, strlen(s));
-  if (!v.base || v.len == 0 || v.len >= outlen || memchr(v.base, '\0', v.len)) return -1;
-  memcpy(out, v.base, v.len);
-  out[v.len] = '\0';
-  return 0;
+  return fofal__decode_cursor(req, s, MAX_CURSOR, out, outlen);
 }
 
 /* A query parameter; an empty value counts as absent (forms send "status="). */

@@ -246,12 +246,7 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 }
 
 static int decode_cursor(h2o_req_t *req, const char *s, char *out, size_t outlen) {
-  if (strlen(s) > MAX_CURSOR) return -1;
-  h2o_iovec_t v = h2o_decode_base64url(&req->pool, s, strlen(s));
-  if (!v.base || v.len == 0 || v.len >= outlen || memchr(v.base, '\0', v.len)) return -1;
-  memcpy(out, v.base, v.len);
-  out[v.len] = '\0';
-  return 0;
+  return fofal__decode_cursor(req, s, MAX_CURSOR, out, outlen);
 }
 
 /* A cursor is "<key>" or "<time>|<id>" (base64url); its parts are checked against what

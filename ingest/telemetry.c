@@ -19,9 +19,12 @@ static int name_ok(const char *s, size_t n) {
   return 1;
 }
 
-int fofal_telemetry_topic(const char *topic, size_t len, char tenant[64], char loom[64]) {
-  /* fofal/<tenant>/looms/<loom>/telemetry */
+/* Parses "fofal/<tenant>/<kind>/<name>/<leaf>" for the given kind and leaf ("looms",
+ * "telemetry"): tenant and name each 1..63 of [A-Za-z0-9._-]. 0 or FOFAL_EINVAL. */
+static int parse_topic(const char *topic, size_t len, const char *kind, const char *leaf, char tenant[64],
+                       char name[64]) {
   const char *p = topic, *end = topic + len;
+  size_t kl = strlen(kind), ll = strlen(leaf);
   if (len < 6 || memcmp(p, "fofal/", 6)) return FOFAL_EINVAL;
   p += 6;
   const char *slash = memchr(p, '/', (size_t)(end - p));
@@ -29,15 +32,19 @@ int fofal_telemetry_topic(const char *topic, size_t len, char tenant[64], char l
   memcpy(tenant, p, (size_t)(slash - p));
   tenant[slash - p] = '\0';
   p = slash + 1;
-  if ((size_t)(end - p) < 6 || memcmp(p, "looms/", 6)) return FOFAL_EINVAL;
-  p += 6;
+  if ((size_t)(end - p) < kl + 1 || memcmp(p, kind, kl) || p[kl] != '/') return FOFAL_EINVAL;
+  p += kl + 1;
   slash = memchr(p, '/', (size_t)(end - p));
   if (!slash || !name_ok(p, (size_t)(slash - p))) return FOFAL_EINVAL;
-  memcpy(loom, p, (size_t)(slash - p));
-  loom[slash - p] = '\0';
+  memcpy(name, p, (size_t)(slash - p));
+  name[slash - p] = '\0';
   p = slash + 1;
-  if ((size_t)(end - p) != 9 || memcmp(p, "telemetry", 9)) return FOFAL_EINVAL;
+  if ((size_t)(end - p) != ll || memcmp(p, leaf, ll)) return FOFAL_EINVAL;
   return 0;
+}
+
+int fofal_telemetry_topic(const char *topic, size_t len, char tenant[64], char loom[64]) {
+  return parse_topic(topic, len, "looms", "telemetry", tenant, loom);
 }
 
 static int number_in(const json_t *v, double lo, double hi) {
@@ -111,22 +118,7 @@ int fofal_telemetry_route(const char *topic, size_t len, char tenant[64], char n
     return 0;
   }
   /* fofal/<tenant>/halls/<hall>/env */
-  const char *p = topic, *end = topic + len;
-  if (len < 6 || memcmp(p, "fofal/", 6)) return FOFAL_EINVAL;
-  p += 6;
-  const char *slash = memchr(p, '/', (size_t)(end - p));
-  if (!slash || !name_ok(p, (size_t)(slash - p))) return FOFAL_EINVAL;
-  memcpy(tenant, p, (size_t)(slash - p));
-  tenant[slash - p] = '\0';
-  p = slash + 1;
-  if ((size_t)(end - p) < 6 || memcmp(p, "halls/", 6)) return FOFAL_EINVAL;
-  p += 6;
-  slash = memchr(p, '/', (size_t)(end - p));
-  if (!slash || !name_ok(p, (size_t)(slash - p))) return FOFAL_EINVAL;
-  memcpy(name, p, (size_t)(slash - p));
-  name[slash - p] = '\0';
-  p = slash + 1;
-  if ((size_t)(end - p) != 3 || memcmp(p, "env", 3)) return FOFAL_EINVAL;
+  if (parse_topic(topic, len, "halls", "env", tenant, name)) return FOFAL_EINVAL;
   *kind = FOFAL_TELEMETRY_HALL;
   return 0;
 }
