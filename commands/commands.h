@@ -96,6 +96,18 @@ void fofal_registry_each(const fofal_registry_t *reg, void (*fn)(void *opaque, c
 /* Validates a command's data against its schema. 0 if valid; FOFAL_ESCHEMA with *errors a
  * new array of {"pointer","keyword","message"} (caller decrefs); FOFAL_ETOODEEP. */
 int fofal_registry_validate(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors);
+/* Personal data (issue 6 item 8). A property marked "x-fofal-personal": true in a command
+ * schema (a name, phone, national id, bank account, salary …) is validated in clear by the
+ * API, which then seals it (events/crypto.c) with the key of the person the command is about
+ * — its aggregate — before the command reaches Kafka. In the log it is only ever sealed:
+ * the decider validates with the sealed twin of the schema, which requires a sealed value
+ * there and refuses a plain one. */
+int fofal_registry_validate_sealed(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors);
+/* 1 if `type` erases the person its aggregate is ("x-fofal-erases-person": true): the API
+ * deletes the person's key before the command reaches Kafka. */
+int fofal_registry_erases(const fofal_registry_t *reg, const char *type);
+/* The names of the personal properties of `type` (an array, borrowed), or NULL if none. */
+const json_t *fofal_registry_personal(const fofal_registry_t *reg, const char *type);
 /* The module part of a command type ("production.order.create" → "production"). */
 int fofal_command_module(const char *type, char *out, size_t outlen);
 

@@ -497,7 +497,7 @@ static int decide_one(fofal_processor_t *p, int idx) {
     reject(pe, &cmd, "unknown_command_type", "no such command type", NULL);
     goto out;
   }
-  int vrc = fofal_registry_validate(p->o.registry, cmd.type, cmd.data, &errors);
+  int vrc = fofal_registry_validate_sealed(p->o.registry, cmd.type, cmd.data, &errors);
   if (vrc) {
     reject(pe, &cmd, "invalid_command", "the command does not match its schema", errors);
     errors = NULL;

@@ -19,7 +19,36 @@ typedef struct {
   const fofal_command_def_t *def;
   json_t *schema_json;
   fofal_schema_t *schema;
+  json_t *personal;              /* names of the properties marked "x-fofal-personal" (array) */
+  fofal_schema_t *sealed_schema; /* the schema with each personal property as a sealed value */
+  int erases;                    /* "x-fofal-erases-person": the command erases its aggregate's person */
 } entry_t;
+
+/* What a personal property holds once sealed (events/crypto.c): in the log, never plain. */
+static const char sealed_value_schema[] =
+    "{\"type\": \"object\", \"required\": [\"$enc\", \"p\", \"ct\"], \"additionalProperties\": false,"
+    " \"properties\": {\"$enc\": {\"enum\": [\"v1\"]}, \"p\": {\"type\": \"string\", \"maxLength\": 64},"
+    " \"ct\": {\"type\": \"string\", \"maxLength\": 8192}}}";
+
+/* Collects the personal properties of e's schema and compiles its sealed twin. */
+static int compile_sealed(entry_t *e, const char *path, char *errbuf, size_t errlen) {
+  json_t *twin = json_deep_copy(e->schema_json), *props = json_object_get(twin, "properties");
+  const char *name;
+  json_t *prop;
+  e->personal = json_array();
+  e->erases = json_is_true(json_object_get(e->schema_json, "x-fofal-erases-person"));
+  json_object_foreach(props, name, prop) {
+    if (!json_is_true(json_object_get(prop, "x-fofal-personal"))) continue;
+    json_array_append_new(e->personal, json_string(name));
+    json_object_set_new(props, name, json_loads(sealed_value_schema, 0, NULL));
+  }
+  json_object_del(twin, "$id"); /* the twin is not the published document */
+  char serr[256];
+  int rc = fofal_schema_compile(&e->sealed_schema, twin, path, serr, sizeof serr);
+  json_decref(twin);
+  return rc ? fofal_err(errbuf, errlen, FOFAL_ECONFIG, "sealed schema of command %s (%s): %s", e->def->type, path, serr)
+            : 0;
+}
 
 struct fofal_registry {
   entry_t *entries;
@@ -65,6 +94,7 @@ int fofal_registry_load(fofal_registry_t **out, const char *schemas_dir, char *e
         rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "schema of command %s (%s): %s", def->type, path, serr);
         goto out;
       }
+      if ((rc = compile_sealed(e, path, errbuf, errlen))) goto out;
     }
   }
 out:
@@ -81,6 +111,8 @@ void fofal_registry_free(fofal_registry_t *reg) {
   for (int i = 0; i < reg->n; i++) {
     json_decref(reg->entries[i].schema_json);
     fofal_schema_free(reg->entries[i].schema);
+    json_decref(reg->entries[i].personal);
+    fofal_schema_free(reg->entries[i].sealed_schema);
   }
   free(reg->entries);
   free(reg);
@@ -106,14 +138,32 @@ void fofal_registry_each(const fofal_registry_t *reg, void (*fn)(void *opaque, c
   for (int i = 0; i < reg->n; i++) fn(opaque, reg->entries[i].def);
 }
 
-int fofal_registry_validate(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors) {
+static int validate(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors, int sealed) {
   const entry_t *e = find(reg, type);
   if (errors) *errors = NULL;
   if (!e) return FOFAL_ENOENT;
-  int rc = fofal_schema_validate(e->schema, data, errors);
+  int rc = fofal_schema_validate(sealed ? e->sealed_schema : e->schema, data, errors);
   if (rc == 0) return 0;
   if (rc == 1) return FOFAL_ESCHEMA;
   return rc == FOFAL_SCHEMA_ETOODEEP ? FOFAL_ETOODEEP : FOFAL_EINVAL;
+}
+
+int fofal_registry_validate(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors) {
+  return validate(reg, type, data, errors, 0);
+}
+
+int fofal_registry_validate_sealed(const fofal_registry_t *reg, const char *type, const json_t *data, json_t **errors) {
+  return validate(reg, type, data, errors, 1);
+}
+
+int fofal_registry_erases(const fofal_registry_t *reg, const char *type) {
+  const entry_t *e = find(reg, type);
+  return e && e->erases;
+}
+
+const json_t *fofal_registry_personal(const fofal_registry_t *reg, const char *type) {
+  const entry_t *e = find(reg, type);
+  return e && json_array_size(e->personal) ? e->personal : NULL;
 }
 
 void fofal_aggregate_ref(const char *tenant, const char *ns, const char *code, char out[FOFAL_UUID_LEN + 1]) {

@@ -309,10 +309,16 @@ static int beam_draw_in(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
 
 /* ------------------------------------------------------------- employees */
 
+/* The personal fields of an employee. In the log they are always sealed (the API sealed
+ * them with the employee's key before the command reached Kafka, and the processor refused
+ * a plain one), so deciders copy them as they are and never read them. */
+static const char *const personal[] = {"name", "phone", "national_id", "bank_account", "salary"};
+#define NPERSONAL (sizeof personal / sizeof personal[0])
+
 static int employee_register(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   (void)state;
   json_t *ev = json_pack("{s:s}", "badge", jstr(cmd->data, "badge"));
-  jcopy(ev, cmd->data, "name");
+  for (size_t i = 0; i < NPERSONAL; i++) jcopy(ev, cmd->data, personal[i]);
   jcopy(ev, cmd->data, "job");
   out->state = json_deep_copy(ev);
   json_object_set_new(out->state, "shifts", json_array());
@@ -320,8 +326,37 @@ static int employee_register(const fofal_cmd_t *cmd, const json_t *state, fofal_
   return 0;
 }
 
+static int employee_update(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (json_is_true(json_object_get(state, "erased")))
+    return REJECT(out, "employee_erased", "the personal data of %s was erased", jstr(state, "badge"));
+  json_t *ev = json_pack("{s:s}", "badge", jstr(state, "badge"));
+  jcopy(ev, cmd->data, "job");
+  for (size_t i = 0; i < NPERSONAL; i++) jcopy(ev, cmd->data, personal[i]);
+  out->state = json_deep_copy(state);
+  json_object_update(out->state, ev);
+  fofal_decision_emit(out, EV("employee_updated"), ev);
+  return 0;
+}
+
+/* Right to erasure. The API deleted the employee's key before this command reached Kafka,
+ * so every sealed field of theirs, in every event, already reads "erased"; this event
+ * records who erased whom and why, and tells the read models to forget what they opened.
+ * The badge, job and shifts stay: they are the mill's records, not personal data. */
+static int employee_erase(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (json_is_true(json_object_get(state, "erased")))
+    return REJECT(out, "already_erased", "the personal data of %s was already erased", jstr(state, "badge"));
+  out->state = json_deep_copy(state);
+  for (size_t i = 0; i < NPERSONAL; i++) json_object_del(out->state, personal[i]);
+  json_object_set_new(out->state, "erased", json_true());
+  fofal_decision_emit(out, EV("employee_erased"),
+                      json_pack("{s:s,s:s}", "badge", jstr(state, "badge"), "reason", jstr(cmd->data, "reason")));
+  return 0;
+}
+
 static int employee_assign_shift(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   fofal_shift_t sh;
+  if (json_is_true(json_object_get(state, "erased")))
+    return REJECT(out, "employee_erased", "%s was erased: they no longer work here", jstr(state, "badge"));
   const char *id = jstr(cmd->data, "shift");
   const json_t *model = shift_model(cmd);
   if (fofal_shift_span(model, id, &sh))
@@ -458,6 +493,10 @@ const fofal_command_def_t fofal_weaving_commands[] = {
      beam_draw_in, "beam"},
     {"production.employee.register", "badge", 1, "Register an employee by badge (weaver, mechanic …).", employee_register,
      "employee"},
+    {"production.employee.update", "badge", 0, "Change an employee's job or personal data (phone, bank account, salary …).",
+     employee_update, "employee"},
+    {"production.employee.erase", "badge", 0, "Erase an employee's personal data (their key is deleted: crypto-shredding).",
+     employee_erase, "employee"},
     {"production.employee.assign_shift", "badge", 0, "Put an employee on a shift (and looms); shifts may not overlap.",
      employee_assign_shift, "employee"},
     {"production.intervention.request", "intervention_id", 1, "Ask mechanics to come to a loom, with a cause.",

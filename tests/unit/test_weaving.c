@@ -313,6 +313,89 @@ Test(employee, no_shift_on_a_rest_day) {
         "not_a_working_day");
 }
 
+/* Personal data is sealed before the log: the event carries no clear value, and opens with
+ * the person's key to what was sent. */
+Test(employee, personal_fields_are_sealed_in_events_and_open_with_the_persons_key) {
+  json_t *ev = NULL;
+  ok_at("production.employee.register",
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:f}", "badge", "W-30", "name", "Amira Ben Salah", "job", "weaver", "phone",
+                  "+216 98 123 456", "national_id", "08123456", "bank_account", "TN59 1000 6035 1835 9847 8831", "salary", 1150.5),
+        "w30", W_ISSUED, &ev);
+  char *txt = json_dumps(ev, JSON_COMPACT);
+  cr_expect_null(strstr(txt, "Amira"), "no clear name in the event: %s", txt);
+  cr_expect_null(strstr(txt, "98 123"), "no clear phone in the event");
+  cr_expect_null(strstr(txt, "08123456"), "no clear national id in the event");
+  cr_expect_null(strstr(txt, "1835"), "no clear bank account in the event");
+  cr_expect_null(strstr(txt, "1150"), "no clear salary in the event");
+  free(txt);
+  char person[FOFAL_UUID_LEN + 1];
+  fofal_aggregate_ref(W_TENANT, "employee", "W-30", person);
+  json_t *salary = fofal_pd_open(w_person_key, W_TENANT, "salary", json_object_get(ev, "salary"));
+  cr_expect_float_eq(json_number_value(salary), 1150.5, 1e-9);
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(ev, "phone"), "p")), person, "sealed for the employee");
+  json_t *name = fofal_pd_open(w_person_key, W_TENANT, "name", json_object_get(ev, "name"));
+  cr_expect_str_eq(json_string_value(name), "Amira Ben Salah");
+  json_t *erased = fofal_pd_open(NULL, W_TENANT, "name", json_object_get(ev, "name"));
+  cr_expect_str_eq(json_string_value(erased), FOFAL_PD_ERASED, "without the key: erased");
+  cr_expect_str_eq(jstr(ev, "job"), "weaver", "the job is not personal: in clear");
+  json_decref(salary);
+  json_decref(name);
+  json_decref(erased);
+  json_decref(ev);
+}
+
+Test(employee, update_then_erase_and_nothing_after) {
+  world_floor();
+  json_t *ev = NULL;
+  ok_at("production.employee.update", json_pack("{s:s,s:s,s:i}", "badge", "W-12", "phone", "+216 71 000 000", "salary", 1200),
+        "u1", W_ISSUED, &ev);
+  cr_expect(fofal_pd_is_sealed(json_object_get(ev, "phone")));
+  cr_expect_null(json_object_get(ev, "name"), "only what changed");
+  json_decref(ev);
+  cr_expect(fofal_pd_is_sealed(json_object_get(world_ref("employee", "W-12"), "salary")), "the state keeps it sealed");
+  ok_at("production.employee.erase", json_pack("{s:s,s:s}", "badge", "W-12", "reason", "left_company"), "e1", W_ISSUED, &ev);
+  cr_expect_str_eq(jstr(ev, "reason"), "left_company");
+  json_decref(ev);
+  const json_t *st = world_ref("employee", "W-12");
+  cr_expect(json_is_true(json_object_get(st, "erased")));
+  cr_expect_null(json_object_get(st, "name"), "the state forgets the sealed fields");
+  cr_expect_null(json_object_get(st, "salary"));
+  cr_expect_eq(json_array_size(json_object_get(st, "shifts")), 1, "the mill's records stay");
+  no_at("production.employee.erase", json_pack("{s:s,s:s}", "badge", "W-12", "reason", "other"), W_ISSUED, "already_erased");
+  no_at("production.employee.update", json_pack("{s:s,s:s}", "badge", "W-12", "phone", "+216 71 111 111"), W_ISSUED,
+        "employee_erased");
+  no_at("production.employee.assign_shift", json_pack("{s:s,s:s}", "badge", "W-12", "shift", "2026-11-25/A"), W_ISSUED,
+        "employee_erased");
+}
+
+/* The API validates the clear data; the decider, only the sealed: a clear personal field
+ * never reaches an event even if someone produces straight to Kafka. */
+Test(employee, schemas_clear_at_the_api_sealed_in_the_log) {
+  const json_t *pers = fofal_registry_personal(reg, "production.employee.register");
+  cr_assert_not_null(pers);
+  cr_expect_eq(json_array_size(pers), 5, "name, phone, national_id, bank_account, salary");
+  cr_expect_null(fofal_registry_personal(reg, "production.loom.register"));
+  cr_expect(fofal_registry_erases(reg, "production.employee.erase"));
+  cr_expect(!fofal_registry_erases(reg, "production.employee.update"));
+  json_t *clear = json_pack("{s:s,s:s,s:s}", "badge", "W-31", "name", "Karim", "job", "mechanic"), *errors = NULL;
+  cr_expect_eq(fofal_registry_validate(reg, "production.employee.register", clear, NULL), 0);
+  cr_expect_eq(fofal_registry_validate_sealed(reg, "production.employee.register", clear, &errors), FOFAL_ESCHEMA,
+               "a clear name is refused in the log");
+  json_decref(errors);
+  json_t *sealed = json_deep_copy(clear);
+  json_object_set_new(sealed, "name", fofal_pd_seal(w_person_key, W_TENANT, "p", "name", json_object_get(clear, "name")));
+  cr_expect_eq(fofal_registry_validate_sealed(reg, "production.employee.register", sealed, NULL), 0);
+  cr_expect_eq(fofal_registry_validate(reg, "production.employee.register", sealed, &errors), FOFAL_ESCHEMA,
+               "a client cannot send a sealed-looking value");
+  json_decref(errors);
+  json_t *bad = json_pack("{s:s,s:s,s:s,s:s}", "badge", "W-31", "name", "K", "job", "weaver", "phone", "call me");
+  cr_expect_eq(fofal_registry_validate(reg, "production.employee.register", bad, &errors), FOFAL_ESCHEMA, "phone pattern");
+  json_decref(errors);
+  json_decref(bad);
+  json_decref(clear);
+  json_decref(sealed);
+}
+
 /* ------------------------------------------------------------- declaring */
 
 Test(declare, consumes_the_beam_and_stops_at_what_it_can_give) {

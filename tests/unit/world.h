@@ -9,6 +9,7 @@
  * world_floor() builds, through the deciders themselves, a floor where an order can run:
  * article FT-200 (2 m pieces), flat loom L-07 carrying ready beam B-1 (5,000 m, 8 %
  * take-up) with its first piece passed, and weaver W-12 on shift 2026-11-24/A.
+ * Personal fields are sealed before deciding, as fofal-api seals them (one test key).
  */
 #ifndef FOFAL_TEST_WORLD_H
 #define FOFAL_TEST_WORLD_H
@@ -24,6 +25,7 @@
 
 static json_t *world;                  /* aggregate id → state */
 static const fofal_registry_t *w_reg;  /* set by world_init */
+static unsigned char w_person_key[FOFAL_PD_KEY_BYTES]; /* every person's key, in this world */
 
 __attribute__((unused)) static const json_t *world_get(const fofal_lookup_t *l, const char *id) {
   (void)l;
@@ -34,6 +36,8 @@ static const fofal_lookup_t world_lookup = {.get = world_get};
 __attribute__((unused)) static void world_init(const fofal_registry_t *reg) {
   w_reg = reg;
   world = json_object();
+  cr_assert_eq(fofal_pd_init(), 0);
+  memset(w_person_key, 0x2b, sizeof w_person_key);
 }
 
 __attribute__((unused)) static void world_free(void) {
@@ -75,6 +79,20 @@ __attribute__((unused)) static int world_decide_at(const char *type, json_t *dat
   json_decref(errors);
   char agg[FOFAL_UUID_LEN + 1];
   cr_assert_eq(fofal_command_aggregate_id(def, W_TENANT, cmd_id, data, agg), 0, "aggregate id of %s", type);
+  /* As fofal-api does: personal fields sealed with the person's key before the log, where
+   * the processor accepts them only sealed. */
+  size_t pi;
+  json_t *pf;
+  json_array_foreach(fofal_registry_personal(w_reg, type), pi, pf) {
+    const char *name = json_string_value(pf);
+    json_t *v = json_object_get(data, name);
+    if (v) json_object_set_new(data, name, fofal_pd_seal(w_person_key, W_TENANT, agg, name, v));
+  }
+  vrc = fofal_registry_validate_sealed(w_reg, type, data, &errors);
+  es = errors ? json_dumps(errors, JSON_COMPACT) : NULL;
+  cr_assert_eq(vrc, 0, "%s data, sealed, does not match the processor's schema: %s", type, es ? es : "");
+  free(es);
+  json_decref(errors);
   const json_t *state = json_object_get(world, agg);
   if (def->creates && state) {
     json_decref(data);
