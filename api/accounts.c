@@ -284,33 +284,21 @@ static void actor_of(char *out, size_t n, const char *account, const char *role)
  * name is never written in clear). */
 static json_t *seal_personal(fofal_pg_t *pg, auth_job_t *j, const char *tenant, const char *person, const char *field,
                              const char *value) {
-  accounts_t *a = j->api->accounts;
-  char err[256], *wrapped = NULL;
+  char err[256];
   unsigned char key[FOFAL_PD_KEY_BYTES];
   json_t *out = NULL;
-  char *fresh = fofal_pd_key_new(a->master, tenant, person);
-  const char *p[] = {tenant, person, fresh};
-  /* Insert-or-keep, then read what is stored: two jobs racing agree on one key. */
-  int rc = fofal_pg_query_value(pg,
-                                "WITH i AS (INSERT INTO identity.person_keys (tenant, person_id, wrapped_key)"
-                                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING wrapped_key)"
-                                " SELECT wrapped_key FROM i UNION ALL SELECT wrapped_key FROM identity.person_keys"
-                                " WHERE tenant = $1 AND person_id = $2 LIMIT 1",
-                                3, p, &wrapped, err, sizeof err);
-  free(fresh);
-  if (rc || !wrapped) {
-    LOG_WARN("identity: no data key for a person: %s", rc ? err : "none stored");
-  } else if (fofal_pd_key_unwrap(a->master, tenant, person, wrapped, key)) {
-    LOG_ERROR("identity: a stored data key does not open with FOFAL_PD_MASTER_KEY");
+  if (fofal__person_key(pg, j->api->accounts->master, tenant, person, 1, key, err, sizeof err)) {
+    LOG_WARN("identity: no data key for a person: %s", err);
   } else {
     json_t *v = json_string(value);
     out = fofal_pd_seal(key, tenant, person, field, v);
     json_decref(v);
   }
   memset(key, 0, sizeof key);
-  free(wrapped);
   return out;
 }
+
+const unsigned char *fofal__pd_master(fofal_api_t *api) { return api->accounts->master; }
 
 /* ------------------------------------------------------------ operations */
 
@@ -377,17 +365,23 @@ static void run_enrol(fofal_worker_t *w, auth_job_t *j) {
   json_t *row = NULL;
   int rc = fofal__worker_pg(w, &pg, err, sizeof err);
   fofal_cred_totp_secret(secret);
-  const char *p[] = {j->who.tenant, j->who.subject, secret};
+  /* At rest the secret is sealed under the master key: a copy of the database alone does
+   * not give anyone's second factor. */
+  char *sealed = fofal_pd_secret_seal(j->api->accounts->master, "totp", j->who.tenant, j->who.subject, secret);
+  const char *p[] = {j->who.tenant, j->who.subject, sealed};
   if (!rc)
     rc = q1(pg,
             "UPDATE identity.accounts SET totp_pending = $3 WHERE tenant = $1 AND id = $2 AND totp_secret IS NULL"
             " RETURNING json_build_object('username', username)",
             3, p, &row, err, sizeof err);
+  free(sealed);
   if (rc) {
+    memset(secret, 0, sizeof secret);
     pg_failed(w, j, rc, err);
     return;
   }
   if (!row) {
+    memset(secret, 0, sizeof secret);
     answer(j, 409, "already_enrolled", "a TOTP secret is already enrolled for this account");
     return;
   }
@@ -397,6 +391,7 @@ static void run_enrol(fofal_worker_t *w, auth_job_t *j) {
   char *svg = uri ? fofal_cred_qr_svg(uri) : NULL;
   j->status = 200;
   j->out = json_pack("{s:s,s:s?}", "otpauth_uri", uri ? uri : "", "qr_svg", svg);
+  memset(secret, 0, sizeof secret);
   free(uri);
   free(svg);
   json_decref(row);
@@ -414,6 +409,7 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
   actor_of(actor, sizeof actor, who->subject, who->role);
   fofal_pg_t *pg;
   json_t *acct = NULL, *done = NULL;
+  char *secret = NULL, *pending = NULL; /* opened TOTP secrets: wiped at the end */
   int rc = fofal__worker_pg(w, &pg, err, sizeof err);
   const char *p[] = {who->tenant, who->subject};
   if (!rc)
@@ -426,7 +422,12 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
     answer(j, 401, "invalid_token", "the account no longer exists");
     return;
   }
-  const char *secret = jstr(acct, "secret"), *pending = jstr(acct, "pending"), *role = jstr(acct, "role");
+  const unsigned char *master = j->api->accounts->master;
+  secret = fofal_pd_secret_open(master, "totp", who->tenant, who->subject, jstr(acct, "secret"));
+  pending = fofal_pd_secret_open(master, "totp", who->tenant, who->subject, jstr(acct, "pending"));
+  const char *role = jstr(acct, "role");
+  if ((jstr(acct, "secret") && !secret) || (jstr(acct, "pending") && !pending))
+    LOG_ERROR("identity: a stored TOTP secret does not open with FOFAL_PD_MASTER_KEY");
   int enrolling = !secret && pending, ok = 0;
   json_t *codes = NULL;
   if (code && (secret || pending)) {
@@ -491,6 +492,10 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
 pgfail:
   pg_failed(w, j, rc, err);
 out:
+  if (secret) memset(secret, 0, strlen(secret));
+  if (pending) memset(pending, 0, strlen(pending));
+  free(secret);
+  free(pending);
   json_decref(acct);
   json_decref(done);
 }

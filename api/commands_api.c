@@ -23,6 +23,7 @@
 #include "api.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,11 +361,176 @@ typedef struct {
   json_t *extra;
 } problem_t;
 
+/* ------------------------------------------------------------ personal data
+ * A command with personal fields (schema: "x-fofal-personal") is sealed with the key of its
+ * person — its aggregate — before it is produced, and a command that erases a person
+ * ("x-fofal-erases-person") deletes that key first (issue 6 item 8; api/personal.c). Keys
+ * live in PostgreSQL, so a request that needs any takes a detour through a worker job: the
+ * job gets or creates (or deletes) every key the request needs, then the loop handles the
+ * request again, now with its keys at hand (a keyring, wiped once used). Only commands the
+ * caller may send and whose data is valid get a key: refused ones never create one. */
+typedef struct {
+  char person[FOFAL_UUID_LEN + 1];
+  int seal, erase;
+  int erased;                /* the person was erased before: nothing is sealed for them */
+  unsigned char key[FOFAL_PD_KEY_BYTES];
+} pkey_t;
+
+typedef struct {
+  int n;
+  pkey_t k[FOFAL_API_MAX_BATCH];
+} keyring_t;
+
+static int role_allowed(const json_t *schema, const char *role);
+
+static int has_personal(const fofal_registry_t *reg, const char *type, const json_t *data) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(fofal_registry_personal(reg, type), i, f) if (json_object_get(data, json_string_value(f))) return 1;
+  return 0;
+}
+
+static pkey_t *ring_find(const keyring_t *kr, const char *person) {
+  for (int i = 0; kr && i < kr->n; i++)
+    if (!strcmp(kr->k[i].person, person)) return (pkey_t *)&kr->k[i];
+  return NULL;
+}
+
+/* Adds to *kr the key that command (type, data) of `who` will need, if any. */
+static void need_key(const fofal_registry_t *reg, const fofal_principal_t *who, const char *type, const char *idem_key,
+                     const json_t *data, keyring_t *kr) {
+  const fofal_command_def_t *def = fofal_registry_find(reg, type);
+  if (!def || !role_allowed(fofal_registry_schema(reg, type), who->role)) return;
+  int seal = has_personal(reg, type, data), erase = fofal_registry_erases(reg, type);
+  if (!seal && !erase) return;
+  json_t *errors = NULL;
+  int bad = fofal_registry_validate(reg, type, data, &errors);
+  json_decref(errors);
+  char agg[FOFAL_UUID_LEN + 1];
+  if (bad || fofal_command_aggregate_id(def, who->tenant, idem_key ? idem_key : "", data, agg)) return;
+  pkey_t *k = ring_find(kr, agg);
+  if (!k && kr->n < FOFAL_API_MAX_BATCH) {
+    k = &kr->k[kr->n++];
+    snprintf(k->person, sizeof k->person, "%s", agg);
+  }
+  if (k) {
+    k->seal |= seal;
+    k->erase |= erase;
+  }
+}
+
+/* Seals the personal fields of a command about `person` in place. 0; -1 without its key
+ * (503); -2 when the person was erased (422). */
+static int seal_command(const fofal_registry_t *reg, const char *tenant, const char *type, const char *person,
+                        json_t *data, const keyring_t *kr) {
+  if (fofal_registry_erases(reg, type) && !ring_find(kr, person)) return -1; /* its key was not deleted */
+  if (!has_personal(reg, type, data)) return 0;
+  const pkey_t *k = ring_find(kr, person);
+  if (!k || !k->seal) return -1;
+  if (k->erased) return -2;
+  size_t i;
+  json_t *f;
+  json_array_foreach(fofal_registry_personal(reg, type), i, f) {
+    const char *name = json_string_value(f);
+    json_t *v = json_object_get(data, name);
+    if (v) json_object_set_new(data, name, fofal_pd_seal(k->key, tenant, person, name, v));
+  }
+  return 0;
+}
+
+typedef struct key_guard key_guard_t;
+typedef struct {
+  fofal_job_t job;           /* first: the pool's handle */
+  fofal_api_t *api;
+  h2o_req_t *req;            /* NULL once the request went away */
+  key_guard_t *guard;
+  fofal_principal_t who;
+  int batch, failed;
+  char err[256];
+  keyring_t ring;
+} key_job_t;
+struct key_guard {
+  key_job_t *job;
+};
+
+static void on_guard_dispose(void *p) {
+  key_guard_t *g = p;
+  if (g->job) g->job->req = NULL;
+}
+
+static void run_key_job(fofal_worker_t *w, fofal_job_t *job) {
+  key_job_t *j = (key_job_t *)job;
+  struct fofal_pg *pg;
+  const unsigned char *master = fofal__pd_master(j->api);
+  int rc = fofal__worker_pg(w, &pg, j->err, sizeof j->err);
+  for (int i = 0; !rc && i < j->ring.n; i++) {
+    pkey_t *k = &j->ring.k[i];
+    if (k->seal) rc = fofal__person_key(pg, master, j->who.tenant, k->person, 1, k->key, j->err, sizeof j->err);
+    if (rc == FOFAL_ENOENT) {
+      k->erased = 1;
+      rc = 0;
+    }
+    if (!rc && k->erase) rc = fofal__person_erase(pg, j->who.tenant, k->person, j->err, sizeof j->err);
+  }
+  if (rc == FOFAL_EUNAVAIL) fofal__worker_pg_drop(w);
+  j->failed = rc != 0;
+}
+
+static int command_single(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, const keyring_t *kr);
+static int command_batch(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, const keyring_t *kr);
+
+static void done_key_job(fofal_api_t *api, fofal_job_t *job) {
+  key_job_t *j = (key_job_t *)job;
+  if (j->req) {
+    j->guard->job = NULL;
+    if (j->failed || job->stopped) {
+      if (j->failed) LOG_WARN("commands: person keys unavailable: %s", j->err);
+      fofal__add_header(j->req, "Retry-After", "1");
+      fofal__send_problem(j->req, 503, "personal_data_unavailable",
+                          "the keys of personal data cannot be reached; retry with the same Idempotency-Key", NULL);
+    } else if (j->batch) {
+      command_batch(api, j->req, &j->who, &j->ring);
+    } else {
+      command_single(api, j->req, &j->who, &j->ring);
+    }
+  }
+  sodium_memzero(&j->ring, sizeof j->ring);
+  free(j);
+}
+
+/* Sends the request through a key job when it needs keys (then returns 1: the job answers
+ * or handles it again); 0 when it needs none. `ring` is taken. */
+static int detour_for_keys(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, int batch, keyring_t *ring) {
+  if (!ring->n) {
+    free(ring);
+    return 0;
+  }
+  key_job_t *j = fofal_calloc(1, sizeof *j);
+  j->job.run = run_key_job;
+  j->job.done = done_key_job;
+  j->api = api;
+  j->req = req;
+  j->who = *who;
+  j->batch = batch;
+  j->ring = *ring;
+  sodium_memzero(ring, sizeof *ring);
+  free(ring);
+  j->guard = h2o_mem_alloc_shared(&req->pool, sizeof *j->guard, on_guard_dispose);
+  j->guard->job = j;
+  if (fofal__pool_submit(api, &j->job)) {
+    j->guard->job = NULL;
+    free(j);
+    fofal__add_header(req, "Retry-After", "1");
+    fofal__send_problem(req, 503, "overloaded", "too many requests in progress; retry with the same Idempotency-Key", NULL);
+  }
+  return 1;
+}
+
 /* Checks and submits one command for `who`. On success returns the waiter (registered,
  * produced) or — when the result is already known — sets *known to the result text. */
 static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *who, const char *type,
-                  const char *idem_key, int64_t expected, json_t *data, waiter_t *w, const char **known,
-                  problem_t *pb) {
+                  const char *idem_key, int64_t expected, json_t *data, const keyring_t *kr, waiter_t *w,
+                  const char **known, problem_t *pb) {
   fofal_api_t *api = ca->api;
   *known = NULL;
   const fofal_command_def_t *def = fofal_registry_find(api->registry, type);
@@ -408,6 +574,16 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     *pb = (problem_t){503, "kafka_unavailable", "Kafka is not reachable; retry with the same Idempotency-Key", NULL};
     return -1;
   }
+  int sealed = seal_command(api->registry, who->tenant, type, agg, data, kr);
+  if (sealed == -2) {
+    *pb = (problem_t){422, "person_erased", "this person's personal data was erased: none can be recorded again", NULL};
+    return -1;
+  }
+  if (sealed) {
+    *pb = (problem_t){503, "personal_data_unavailable",
+                      "the keys of personal data cannot be reached; retry with the same Idempotency-Key", NULL};
+    return -1;
+  }
   char actor[200];
   snprintf(actor, sizeof actor, "u:%s/%s", who->subject, who->role);
   char corr[FOFAL_UUID_LEN + 1];
@@ -447,7 +623,6 @@ static void send_pb(h2o_req_t *req, problem_t *pb) {
 
 int fofal__on_command(h2o_handler_t *self, h2o_req_t *req) {
   fofal_api_t *api = API_OF(self);
-  commands_api_t *ca = api->cmds;
   fofal_principal_t who;
   atomic_fetch_add(&fofal__metrics.requests, 1);
   if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
@@ -455,6 +630,12 @@ int fofal__on_command(h2o_handler_t *self, h2o_req_t *req) {
     return 0;
   }
   if (fofal__authenticate(api, req, &who)) return 0;
+  return command_single(api, req, &who, NULL);
+}
+
+/* One command of `who`; kr: the keys its personal data needs (NULL: not fetched yet). */
+static int command_single(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, const keyring_t *kr) {
+  commands_api_t *ca = api->cmds;
   static const char prefix[] = "/api/v1/commands/";
   size_t plen = req->path_normalized.len;
   if (plen <= sizeof prefix - 1 || plen - (sizeof prefix - 1) > 100) {
@@ -473,13 +654,22 @@ int fofal__on_command(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 400, "malformed_if_match", "If-Match must be a quoted aggregate version, e.g. \"7\"", NULL);
     return 0;
   }
+  const char *idem = fofal__req_header(req, "Idempotency-Key");
+  if (!kr) {
+    keyring_t *ring = fofal_calloc(1, sizeof *ring);
+    need_key(api->registry, who, type, idem, data, ring);
+    if (detour_for_keys(api, req, who, 0, ring)) {
+      json_decref(data);
+      return 0;
+    }
+  }
   waiter_t *w = h2o_mem_alloc_shared(&req->pool, sizeof *w, on_waiter_dispose);
   memset(w, 0, sizeof *w);
   w->req = req;
   w->ca = ca;
   const char *known;
   problem_t pb = {0};
-  if (submit(ca, req, &who, type, fofal__req_header(req, "Idempotency-Key"), im ? -1 : expected, data, w, &known, &pb)) {
+  if (submit(ca, req, who, type, idem, im ? -1 : expected, data, kr, w, &known, &pb)) {
     w->done = 1;
     send_pb(req, &pb);
   } else if (known) {
@@ -495,7 +685,6 @@ int fofal__on_command(h2o_handler_t *self, h2o_req_t *req) {
 
 int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req) {
   fofal_api_t *api = API_OF(self);
-  commands_api_t *ca = api->cmds;
   fofal_principal_t who;
   atomic_fetch_add(&fofal__metrics.requests, 1);
   if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
@@ -503,6 +692,12 @@ int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req) {
     return 0;
   }
   if (fofal__authenticate(api, req, &who)) return 0;
+  return command_batch(api, req, &who, NULL);
+}
+
+/* A batch of `who`; kr: the keys its personal data needs (NULL: not fetched yet). */
+static int command_batch(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, const keyring_t *kr) {
+  commands_api_t *ca = api->cmds;
   json_t *body = fofal__read_json(req, FOFAL_API_MAX_BODY);
   if (!body) return 0;
   json_t *list = json_object_get(body, "commands");
@@ -511,6 +706,20 @@ int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req) {
     json_decref(body);
     fofal__send_problem(req, 422, "invalid_batch", "send {\"commands\": [...]} with 1 to 100 commands", NULL);
     return 0;
+  }
+  if (!kr) {
+    keyring_t *ring = fofal_calloc(1, sizeof *ring);
+    for (size_t i = 0; i < n; i++) {
+      json_t *c = json_array_get(list, i);
+      const char *type = json_string_value(json_object_get(c, "type"));
+      json_t *data = json_object_get(c, "data");
+      if (type && json_is_object(data))
+        need_key(api->registry, who, type, json_string_value(json_object_get(c, "idempotency_key")), data, ring);
+    }
+    if (detour_for_keys(api, req, who, 1, ring)) {
+      json_decref(body);
+      return 0;
+    }
   }
   batch_t *b = h2o_mem_alloc_shared(&req->pool, sizeof *b, on_batch_dispose);
   memset(b, 0, sizeof *b);
@@ -538,7 +747,7 @@ int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req) {
       w->batch = b;
       w->batch_idx = (int)i;
       w->ca = ca;
-      if (!submit(ca, NULL, &who, type, key, ifm ? json_integer_value(ifm) : -1, data, w, &known, &pb)) {
+      if (!submit(ca, NULL, who, type, key, ifm ? json_integer_value(ifm) : -1, data, kr, w, &known, &pb)) {
         if (known) {
           json_t *res = json_loads(known, 0, NULL);
           int st;

@@ -267,3 +267,5 @@ int fofal__pool_submit(fofal_api_t *api, fofal_job_t *job) {
   if (rc) atomic_fetch_add(&fofal__metrics.read_jobs_rejected, 1);
   return rc;
 }
+
+fofal_api_t *fofal__worker_api(fofal_worker_t *w) { return w->pool->api; }

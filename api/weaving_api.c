@@ -506,10 +506,14 @@ static void run_loom(fofal_worker_t *wk, const char *tenant, const fofal__wparam
   one(wk, tenant, sql, 2, params, "loom", 0, res);
 }
 
+/* Who sees an employee's phone, national id, bank account and salary (opened here, sealed
+ * in the read model): HR and admins. */
+static int sees_personal(const char *role) { return !strcmp(role, "hr") || !strcmp(role, "admin"); }
+
 static void run_employee(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
   static const char sql[] =
       "SELECT json_build_object('badge', e.badge, 'name', e.name, 'job', e.job, 'registered_at', "
-      TS("e.registered_at") ", 'version', e.version, "
+      TS("e.registered_at") ", 'version', e.version, 'erased_at', " TS("e.erased_at") ", 'personal', e.personal, "
       "'current_shift', (SELECT json_build_object('shift', s.shift, 'starts_at', " TS("s.starts_at") ", 'ends_at', "
       TS("s.ends_at") ", 'looms', s.looms) FROM production.shift_assignments s WHERE s.tenant = e.tenant AND s.badge = "
       "e.badge AND s.starts_at <= now() AND now() < s.ends_at LIMIT 1), "
@@ -520,6 +524,22 @@ static void run_employee(fofal_worker_t *wk, const char *tenant, const fofal__wp
       "FROM production.employees e WHERE e.tenant = $1 AND e.badge = $2";
   const char *params[] = {tenant, w->key};
   one(wk, tenant, sql, 2, params, "employee", 0, res);
+  if (res->status != 200) return;
+  json_t *personal = json_object_get(res->body, "personal");
+  if (!sees_personal(w->role) || !json_object_size(personal)) {
+    json_object_del(res->body, "personal");
+    return;
+  }
+  char err[256];
+  struct fofal_pg *pg;
+  int rc = fofal__worker_pg(wk, &pg, err, sizeof err);
+  if (!rc) rc = fofal__open_personal(pg, fofal__pd_master(fofal__worker_api(wk)), tenant, personal, err, sizeof err);
+  if (rc == FOFAL_EUNAVAIL) fofal__worker_pg_drop(wk);
+  if (rc) {
+    json_decref(res->body);
+    res->body = NULL;
+    fail(res, rc, err);
+  }
 }
 
 static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w,
@@ -817,7 +837,11 @@ static const struct {
      "\"intervention_started\",\"intervention_finished\",\"intervention_cancelled\"]},\"ref\":{\"type\":[\"string\","
      "\"null\"]},\"event_id\":{\"type\":\"string\"},\"detail\":{\"type\":\"object\",\"description\":\"The event's data.\"}}}"},
     {"Employee",
-     "{\"type\":\"object\",\"properties\":{\"badge\":{\"type\":\"string\"},\"name\":{},\"job\":{},\"registered_at\":{},"
+     "{\"type\":\"object\",\"properties\":{\"badge\":{\"type\":\"string\"},\"name\":{\"type\":[\"string\","
+     "\"null\"],\"description\":\"\\\"erased\\\" once the employee was erased.\"},\"job\":{},\"registered_at\":{},"
+     "\"erased_at\":{\"type\":[\"string\",\"null\"]},\"personal\":{\"type\":\"object\",\"description\":\"Only for "
+     "roles hr and admin, and only fields that were given: phone, national_id, bank_account (strings), salary (number); "
+     "each reads \\\"erased\\\" once the employee was erased.\"},"
      "\"version\":{\"type\":\"integer\"},\"current_shift\":{\"type\":[\"object\",\"null\"]},\"shifts\":{\"type\":"
      "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"shift\":{\"type\":\"string\"},\"starts_at\":{},"
      "\"ends_at\":{},\"looms\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}"},

@@ -169,3 +169,29 @@ int fofal_pd_open_all(json_t *data, const char *tenant, fofal_pd_key_fn key_of, 
   }
   return opened;
 }
+
+/* ------------------------------------------------------ secrets at rest */
+
+#define SECRET_PREFIX "pd1."
+
+char *fofal_pd_secret_seal(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *purpose, const char *tenant,
+                           const char *id, const char *plain) {
+  char *ad = fofal_asprintf("%s\n%s\n%s", purpose, tenant, id);
+  char *ct = seal_raw(master, (const unsigned char *)plain, strlen(plain), ad);
+  char *out = fofal_asprintf(SECRET_PREFIX "%s", ct);
+  free(ad);
+  free(ct);
+  return out;
+}
+
+char *fofal_pd_secret_open(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *purpose, const char *tenant,
+                           const char *id, const char *stored) {
+  if (!stored) return NULL;
+  if (strncmp(stored, SECRET_PREFIX, sizeof SECRET_PREFIX - 1)) return fofal_strdup(stored); /* stored before sealing */
+  char *ad = fofal_asprintf("%s\n%s\n%s", purpose, tenant, id);
+  unsigned char *plain;
+  size_t n;
+  int rc = open_raw(master, stored + sizeof SECRET_PREFIX - 1, ad, &plain, &n);
+  free(ad);
+  return rc ? NULL : (char *)plain;
+}

@@ -52,7 +52,8 @@ static fofal_setting_t settings[] = {
     {"ROLE", FOFAL_SET_STR, "admin", 0, 0, "token: role claim (weaver, mechanic, planner, manager, admin, ...).", &role},
     {"TTL", FOFAL_SET_INT, "3600", 10, 30 * 86400, "token: lifetime in seconds.", &ttl},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
-     "replay: the master key of personal data (as fofal-api's): sealed fields are printed opened, or \"erased\".",
+     "The master key of personal data (as fofal-api's). replay: sealed fields are printed opened, or \"erased\"; "
+     "rebuild, verify: the names the read models show are opened with it.",
      &pd_master},
 };
 #define NSET (sizeof settings / sizeof settings[0])
@@ -207,7 +208,9 @@ static int cmd_account_erase(const char *a_tenant, const char *account) {
   const char *p[] = {a_tenant, account};
   if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err) ||
       fofal_pg_query_value(pg,
-                           "WITH k AS (DELETE FROM identity.person_keys WHERE tenant = $1 AND person_id = $2::uuid),"
+                           "WITH k AS (INSERT INTO identity.person_keys (tenant, person_id, wrapped_key, erased_at)"
+                           " VALUES ($1, $2::uuid, NULL, now()) ON CONFLICT (tenant, person_id) DO UPDATE"
+                           " SET wrapped_key = NULL, erased_at = coalesce(identity.person_keys.erased_at, now())),"
                            " a AS (UPDATE identity.accounts SET username = 'erased:' || id, password_hash = NULL,"
                            " pin_hash = NULL, badge = NULL, totp_secret = NULL, totp_pending = NULL, erased_at = now()"
                            " WHERE tenant = $1 AND id = $2::uuid RETURNING id),"
@@ -344,10 +347,19 @@ static fofal_rebuild_opts_t rebuild_opts(const fofal_projection_def_t *def, int 
                                 .compare_redis = compare_redis, .report = print_progress};
 }
 
+/* Rebuild and verify open the personal fields their projection shows, as the live
+ * projector does (projections/personal.c). */
+static int pd_for_projections(const char *verb) {
+  if (!fofal_projections_pd_master(pd_master)) return 0;
+  fprintf(stderr, "fofal: %s: FOFAL_PD_MASTER_KEY is not 64 hex characters\n", verb);
+  return 2;
+}
+
 static int cmd_rebuild(const char *name) {
   char err[1024];
   const fofal_projection_def_t *def = find_projection("rebuild", name);
   if (!def) return 2;
+  if (pd_for_projections("rebuild")) return 2;
   fofal_rebuild_opts_t o = rebuild_opts(def, 0);
   fofal_rebuild_result_t res;
   int rc = fofal_rebuild_run(&o, &res, err, sizeof err);
@@ -368,6 +380,7 @@ static int cmd_verify(const char *name, int compare_redis) {
   char err[1024];
   const fofal_projection_def_t *def = find_projection("verify", name);
   if (!def) return 2;
+  if (pd_for_projections("verify")) return 2;
   if (compare_redis && strcmp(def->name, def->module))
     fprintf(stderr, "fofal: verify %s: --redis ignored: the Redis views belong to projection %s\n", name, def->module);
   fofal_rebuild_opts_t o = rebuild_opts(def, compare_redis);

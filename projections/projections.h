@@ -143,6 +143,14 @@ long long fofal_projector_applied(const fofal_projector_t *p);
  * sign); at most 8 KiB once expanded. */
 int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params);
 void fofal_apply_redis(fofal_apply_ctx_t *ctx, int argc, const char *const *argv);
+/* Personal data (personal.c). The master key FOFAL_PD_MASTER_KEY (hex), set once at
+ * start-up before any projector runs; "" or NULL leaves it unset (then an event with a
+ * sealed field stops the projector with a clear error). 0 or FOFAL_EINVAL. */
+int fofal_projections_pd_master(const char *hex);
+/* *out: a copy of ev->data (new) with every sealed field opened with its person's key —
+ * "erased" when the key was deleted. Opens nothing when ctx->pg is NULL (nothing will be
+ * written). 0, or FOFAL_EIO / FOFAL_ECONFIG with ctx->errbuf (then *out is NULL). */
+int fofal_apply_open(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, json_t **out);
 /* A push for WebSocket clients of `module`: the event appended to the stream fofal:push,
  * which fofal-api tails. It is queued with the event's Redis commands, in the same Lua
  * script as the view it reports, so a push never precedes its projection and is never

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *brokers, *pg_dsn, *redis_addr, *schemas, *names, *log_level;
+static char *brokers, *pg_dsn, *redis_addr, *schemas, *names, *log_level, *pd_master;
 static long long max_batch;
 
 static fofal_setting_t settings[] = {
@@ -25,6 +25,10 @@ static fofal_setting_t settings[] = {
     {"FOFAL_PROJECTOR_NAMES", FOFAL_SET_STR, "production,audit.production,machines", 0, 0, "Comma-separated projections to run.", &names},
     {"FOFAL_PROJECTOR_MAX_BATCH", FOFAL_SET_INT, "5000", 1, 100000, "Events applied per PostgreSQL transaction, at most.",
      &max_batch},
+    {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
+     "Master key of personal data (64 hex characters, as fofal-api's): opens the names the read models show. Without "
+     "it, an event with a personal field stops the projector.",
+     &pd_master},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
 #define NSET (sizeof settings / sizeof settings[0])
@@ -67,6 +71,11 @@ int main(int argc, char **argv) {
                                 "Projects the modules' events into PostgreSQL and Redis, exactly once.",
                                   &log_level);
   if (early >= 0) return early;
+  if (fofal_projections_pd_master(pd_master)) {
+    LOG_ERROR("refusing to start: FOFAL_PD_MASTER_KEY is not 64 hex characters");
+    fofal_settings_free(settings, NSET);
+    return 1;
+  }
   if (fofal_topics_require(brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     fofal_settings_free(settings, NSET);

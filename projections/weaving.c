@@ -390,14 +390,68 @@ static int beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 
 /* ------------------------------------------------- employees and shifts */
 
+/* The sealed personal fields the read model keeps sealed (personal.c), as a JSON object
+ * text (new). */
+static char *sealed_fields(const json_t *data) {
+  static const char *const keep[] = {"phone", "national_id", "bank_account", "salary"};
+  json_t *o = json_object();
+  for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+    json_t *v = json_object_get(data, keep[i]);
+    if (fofal_pd_is_sealed(v)) json_object_set(o, keep[i], v);
+  }
+  char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(o);
+  return s;
+}
+
 static int employee_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   meta_t m;
   meta(ev, &m);
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(ev->data, "name"), str(ev->data, "job"), m.seq, m.at};
+  json_t *open;
+  int rc = fofal_apply_open(ctx, ev, &open);
+  if (rc) return rc;
+  char *sealed = sealed_fields(ev->data);
+  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(open, "name"), str(ev->data, "job"), m.seq, m.at,
+                          ev->subject, sealed};
+  rc = fofal_apply_sql(ctx,
+                       "INSERT INTO %s.employees (tenant, badge, name, job, version, registered_at, person_id, personal) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid, $8::jsonb)",
+                       8, params);
+  free(sealed);
+  json_decref(open);
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+static int employee_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  json_t *open;
+  int rc = fofal_apply_open(ctx, ev, &open);
+  if (rc) return rc;
+  char *sealed = sealed_fields(ev->data);
+  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(open, "name"), str(ev->data, "job"), m.seq, sealed};
+  rc = fofal_apply_sql(ctx,
+                       "UPDATE %s.employees SET name = coalesce($3, name), job = coalesce($4, job), version = $5, "
+                       "personal = personal || $6::jsonb WHERE tenant = $1 AND badge = $2",
+                       6, params);
+  free(sealed);
+  json_decref(open);
+  if (rc) return rc;
+  fofal__production_push(ctx, ev);
+  return 0;
+}
+
+/* The key is already gone; the read model forgets what it had opened. */
+static int employee_erased(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  meta_t m;
+  meta(ev, &m);
+  const char *params[] = {ev->tenant, str(ev->data, "badge"), m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.employees (tenant, badge, name, job, version, registered_at) "
-                           "VALUES ($1, $2, $3, $4, $5, $6)",
-                           6, params);
+                           "UPDATE %s.employees SET name = '" FOFAL_PD_ERASED "', personal = '{}'::jsonb, version = $3, "
+                           "erased_at = $4 WHERE tenant = $1 AND badge = $2",
+                           4, params);
   if (rc) return rc;
   fofal__production_push(ctx, ev);
   return 0;
@@ -622,6 +676,8 @@ const fofal_apply_t fofal__weaving_applies[] = {
     {"fofal.production.beam_consumed.v1", beam_consumed},
     {"fofal.production.beam_doffed.v1", beam_doffed},
     {"fofal.production.employee_registered.v1", employee_registered},
+    {"fofal.production.employee_updated.v1", employee_updated},
+    {"fofal.production.employee_erased.v1", employee_erased},
     {"fofal.production.shift_assigned.v1", shift_assigned},
     {"fofal.production.shift_model_defined.v1", shift_model_defined},
     {"fofal.production.label_issued.v1", label_issued},

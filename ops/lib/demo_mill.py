@@ -145,7 +145,12 @@ def main():
              "Rim", "Bilel", "Salma", "Nizar", "Olfa", "Tarek", "Hela", "Mehdi", "Asma", "Riadh", "Yosra", "Lotfi",
              "Hamza", "Chokri", "Imed", "Zied", "Slim", "Moez", "Habib", "Faouzi", "Rania", "Dorra", "Kamel", "Samia",
              "Mourad", "Jalel", "Sarra", "Nabil"]
-    api.batch(hr, [("production.employee.register", f"demo-emp-{b}", {"badge": b, "name": names[n], "job": job})
+    # Phone and salary are personal data: fofal-api seals them before Kafka; HR reads them
+    # back opened on GET /api/v1/production/employees/{badge}.
+    base_pay = {"weaver": 980, "mechanic": 1250, "cutter": 900, "quality": 1100, "planner": 1600, "manager": 2900}
+    api.batch(hr, [("production.employee.register", f"demo-emp-{b}",
+                    {"badge": b, "name": names[n], "job": job, "phone": f"+216 98 {100 + n:03d} {200 + 7 * n:03d}",
+                     "salary": base_pay[job] + 10 * (n % 5)})
                    for n, (b, job) in enumerate(people)])
 
     # Who weaves what: weavers 1-8 on shift A, 9-16 on B, 17-24 on C; three looms each.

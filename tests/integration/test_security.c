@@ -8,7 +8,9 @@
  * schemas/ × every role, against the schema's x-fofal-roles), cross-tenant reads of every
  * GET route of the OpenAPI document and writes of every command type, the audit events on
  * fofal.identity.events, and erasure: a name sealed in the events reads "erased" on replay
- * once `fofal account erase` deleted the person's key.
+ * once `fofal account erase` deleted the person's key; an employee's name, phone, national
+ * id, bank account and salary sealed before Kafka, opened for HR only, and shredded by
+ * production.employee.erase (read model, replay).
  *
  * Every secret a test uses (passwords, PINs, tokens, TOTP secrets, recovery codes, device
  * secrets) is appended to $FOFAL_STACK_DIR/security-secrets.txt: test_security_logs then
@@ -24,8 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "fofal_api.h"
 #include "harness.h"
+#include "projections.h"
 
 static int pa, pb;      /* ports of instances A and B */
 static pid_t api_a, api_b;
@@ -515,6 +519,19 @@ Test(security, totp_enrolment_verification_and_recovery_codes) {
   cr_expect_eq(post(pb, "/api/v1/auth/totp/enrol", NULL, eb, &j, NULL), 409, "enrolled once");
   json_decref(j);
   json_decref(l);
+  /* At rest the secret is sealed under the master key: the database alone gives no code. */
+  fofal_pg_t *pg = NULL;
+  char perr[256], *stored = NULL;
+  cr_assert_eq(fofal_pg_connect(&pg, h_env("FOFAL_PG_DSN"), perr, sizeof perr), 0, "%s", perr);
+  const char *pq[] = {tenant};
+  cr_assert_eq(fofal_pg_query_value(pg, "SELECT totp_secret FROM identity.accounts WHERE tenant = $1 AND username = 'amal'", 1,
+                                    pq, &stored, perr, sizeof perr),
+               0, "%s", perr);
+  cr_assert_not_null(stored);
+  cr_expect(!strncmp(stored, "pd1.", 4), "the stored TOTP secret is sealed: %.8s…", stored);
+  cr_expect(!strstr(stored, b32) && !strstr(stored, hex), "…and not in clear");
+  free(stored);
+  fofal_pg_close(pg);
   /* Sign in again: enrolled now; the same code cannot be replayed. */
   cr_assert_eq(login(pb, "amal", "amal-password-001", &l), 200);
   cr_expect(json_is_true(json_object_get(l, "mfa_enrolled")));
@@ -997,4 +1014,156 @@ Test(security_tenants, tenant_a_never_reads_or_writes_tenant_b) {
   free(c2);
   free(c3);
   free(tb);
+}
+
+/* ------------------------------------ personal data of employees (item 8) */
+
+TestSuite(security_personal, .init = setup_tenants, .fini = teardown_tenants, .timeout = 300);
+
+/* Every message of `topic` for `tenant` as one JSON text (new): commands carry the tenant
+ * in "tenant", events in "fofaltenant". */
+static char *tenant_messages(const char *topic) {
+  json_t *all = h_read_topic(topic), *mine = json_array(), *m;
+  size_t i;
+  json_array_foreach(all, i, m) {
+    json_t *v = json_object_get(m, "value");
+    const char *t = json_string_value(json_object_get(v, "fofaltenant")) ?: json_string_value(json_object_get(v, "tenant"));
+    if (t && !strcmp(t, tenant)) json_array_append(mine, v);
+  }
+  char *text = json_dumps(mine, JSON_COMPACT);
+  json_decref(all);
+  json_decref(mine);
+  return text;
+}
+
+/* GET the employee until `field` of it (or of its "personal") reads `want`; the last body. */
+static json_t *employee_when(const char *token, const char *badge, const char *field, const char *want) {
+  char path[160];
+  snprintf(path, sizeof path, "/api/v1/production/employees/%s", badge);
+  int64_t t0 = fofal_mono_us();
+  for (;;) {
+    json_t *j = NULL;
+    int st = get(port_t, path, token, &j);
+    json_t *v = json_object_get(j, field);
+    if (!v) v = json_object_get(json_object_get(j, "personal"), field);
+    if ((st == 200 && json_is_string(v) && !strcmp(json_string_value(v), want)) ||
+        fofal_mono_us() - t0 > 20 * 1000000LL)
+      return j;
+    json_decref(j);
+    usleep(200 * 1000);
+  }
+}
+
+Test(security_personal, employee_data_is_sealed_in_kafka_shown_to_hr_only_and_shredded_by_erasure) {
+  static const char *const clear[] = {"Leila Trabelsi-Personal", "+216 98 765 432", "09876543", "TN59 0401 8104 0044 1234 5678"};
+  for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++) remember(clear[i]); /* no log may show them */
+  remember("1234.75");
+  char *hr = h_token(tenant, "hr"), *planner = h_token(tenant, "planner"), body[512];
+  snprintf(body, sizeof body,
+           "{\"badge\":\"W-77\",\"name\":\"%s\",\"job\":\"weaver\",\"phone\":\"%s\",\"national_id\":\"%s\","
+           "\"bank_account\":\"%s\",\"salary\":1234.75}",
+           clear[0], clear[1], clear[2], clear[3]);
+  cr_assert_eq(h_command_ok(port_t, hr, "production.employee.register", "pd-reg-77", NULL, body, NULL), 201);
+
+  /* HR sees everything, opened; a planner sees the name (the floor needs it), not the rest. */
+  json_t *e = employee_when(hr, "W-77", "name", clear[0]);
+  json_t *p = json_object_get(e, "personal");
+  cr_expect_str_eq(s_of(e, "name") ?: "", clear[0]);
+  cr_expect_str_eq(s_of(p, "phone") ?: "", clear[1]);
+  cr_expect_str_eq(s_of(p, "national_id") ?: "", clear[2]);
+  cr_expect_str_eq(s_of(p, "bank_account") ?: "", clear[3]);
+  cr_expect_float_eq(json_number_value(json_object_get(p, "salary")), 1234.75, 1e-9);
+  json_decref(e);
+  json_t *pl = NULL;
+  cr_expect_eq(get(port_t, "/api/v1/production/employees/W-77", planner, &pl), 200);
+  cr_expect_str_eq(s_of(pl, "name") ?: "", clear[0]);
+  cr_expect_null(json_object_get(pl, "personal"), "a planner does not see phone, id, bank account or salary");
+  json_decref(pl);
+
+  /* Neither the command nor the event holds a clear value: sealed before Kafka. */
+  char *cmds = tenant_messages("fofal.commands"), *evs = tenant_messages("fofal.production.events");
+  cr_expect(strstr(cmds, "pd-reg-77"), "the command is on fofal.commands");
+  cr_expect(strstr(evs, "employee_registered"), "the event is on fofal.production.events");
+  for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++) {
+    cr_expect(!strstr(cmds, clear[i]), "no clear %s in fofal.commands", clear[i]);
+    cr_expect(!strstr(evs, clear[i]), "no clear %s in fofal.production.events", clear[i]);
+  }
+  cr_expect(!strstr(evs, "1234.75"), "no clear salary in the events");
+  cr_expect(strstr(evs, "\"$enc\":\"v1\""), "sealed values instead");
+  free(cmds);
+  free(evs);
+
+  /* A change of phone is sealed too and shows to HR. */
+  cr_assert_eq(h_command_ok(port_t, hr, "production.employee.update", "pd-upd-77", NULL,
+                            "{\"badge\":\"W-77\",\"phone\":\"+216 22 333 444\"}", NULL),
+               201);
+  remember("+216 22 333 444");
+  e = employee_when(hr, "W-77", "phone", "+216 22 333 444");
+  cr_expect_str_eq(s_of(json_object_get(e, "personal"), "phone") ?: "", "+216 22 333 444");
+  json_decref(e);
+
+  /* A planner may not erase; HR may. */
+  json_t *r = NULL;
+  cr_expect_eq(h_command(port_t, planner, "production.employee.erase", "pd-era-77p", NULL,
+                         "{\"badge\":\"W-77\",\"reason\":\"employee_request\"}", &r),
+               403);
+  json_decref(r);
+  cr_assert_eq(h_command_ok(port_t, hr, "production.employee.erase", "pd-era-77", NULL,
+                            "{\"badge\":\"W-77\",\"reason\":\"employee_request\"}", NULL),
+               201);
+  e = employee_when(hr, "W-77", "name", FOFAL_PD_ERASED);
+  cr_expect_str_eq(s_of(e, "name") ?: "", FOFAL_PD_ERASED, "the read model forgets the name");
+  cr_expect(json_is_string(json_object_get(e, "erased_at")));
+  cr_expect_null(json_object_get(e, "personal"), "nothing personal left to show");
+  cr_expect_str_eq(s_of(e, "job") ?: "", "weaver", "the mill's records stay");
+  json_decref(e);
+  r = NULL;
+  cr_expect_eq(h_command(port_t, hr, "production.employee.update", "pd-upd-77b", NULL,
+                         "{\"badge\":\"W-77\",\"phone\":\"+216 22 333 445\"}", &r),
+               422);
+  cr_expect_str_eq(code_of(r), "person_erased", "nothing personal is sealed for an erased person again");
+  json_decref(r);
+
+  /* An auditor's replay, with the master key, shows every sealed field of theirs as erased. */
+  char *out = NULL;
+  const char *replay[] = {"replay", "--module", "production", "--tenant", tenant, NULL};
+  cr_assert_eq(h_run_cli(120, &out, replay), 0, "fofal replay failed");
+  cr_expect(strstr(out, "employee_erased"), "the erasure is an event");
+  for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++) cr_expect(!strstr(out, clear[i]), "replay: no %s", clear[i]);
+  cr_expect(!strstr(out, "+216 22 333 444"));
+  const char *reg = strstr(out, "employee_registered");
+  cr_expect(strstr(out, "\"phone\":\"erased\""), "replay: the phone reads erased: %.900s", reg ? reg : out);
+  cr_expect(strstr(out, "\"salary\":\"erased\""), "replay: the salary reads erased");
+  free(out);
+  free(hr);
+  free(planner);
+}
+
+Test(security_personal, a_clear_personal_field_produced_past_the_api_is_refused) {
+  char agg[FOFAL_UUID_LEN + 1];
+  fofal_aggregate_ref(tenant, "employee", "W-78", agg);
+  fofal_kafka_t *k = NULL;
+  char err[256];
+  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "test-pd"};
+  cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
+  h_produce_command(k, tenant, "pd-raw-78", "production.employee.register", agg,
+                    json_pack("{s:s,s:s,s:s}", "badge", "W-78", "name", "Clear Name Bypass", "job", "weaver"));
+  fofal_kafka_flush(k, 10000);
+  fofal_kafka_free(k);
+  remember("Clear Name Bypass");
+  /* The decider refuses it: its result is on fofal.commands.results, no event. */
+  int64_t t0 = fofal_mono_us();
+  char *res = NULL;
+  while (fofal_mono_us() - t0 < 20 * 1000000LL) {
+    free(res);
+    res = tenant_messages("fofal.commands.results");
+    if (strstr(res, "pd-raw-78")) break;
+    usleep(300 * 1000);
+  }
+  cr_expect(res && strstr(res, "pd-raw-78"), "the command was decided");
+  cr_expect(res && strstr(res, "invalid_command"), "refused: a personal field must be sealed in the log: %.300s", res);
+  free(res);
+  char *evs = tenant_messages("fofal.production.events");
+  cr_expect(!strstr(evs, "Clear Name Bypass"), "no event carries it");
+  free(evs);
 }
