@@ -171,13 +171,16 @@ static void produce(const char *topic, const char *key, const char *value, size_
   }
 }
 
+/* The worker's encoding buffer: one worker thread, and librdkafka copies the value. */
+static char event_buf[FOFAL_TELEMETRY_EVENT_MAX];
+
 static void handle(item_t *it) {
   char tenant[64], name[64], why[256];
   int kind = 0;
-  json_t *data = NULL;
+  fofal_telemetry_sample_t smp;
   int rc = fofal_telemetry_route(it->buf, it->tlen, tenant, name, &kind);
   if (rc) snprintf(why, sizeof why, "topic is not fofal/<tenant>/looms/<loom>/telemetry nor fofal/<tenant>/halls/<hall>/env");
-  else rc = fofal_telemetry_parse_kind(kind, it->buf + it->tlen, it->plen, &data, why, sizeof why);
+  else rc = fofal_telemetry_check(kind, it->buf + it->tlen, it->plen, &smp, why, sizeof why);
   if (rc) {
     /* Refused: kept with its reason for whoever looks into the sensor, never lost. */
     char topic_copy[256];
@@ -188,12 +191,10 @@ static void handle(item_t *it) {
     produce(FOFAL_TOPIC_TELEMETRY_DLQ, topic_copy, it->buf + it->tlen, plen, h, 2);
     atomic_fetch_add(&in.rejected, 1);
   } else {
-    char *ev = fofal_telemetry_event_raw(kind, tenant, name, data, it->buf + it->tlen, it->plen);
-    produce(FOFAL_TOPIC_TELEMETRY, name, ev, strlen(ev), NULL, 0);
-    free(ev);
+    size_t n = fofal_telemetry_encode(kind, tenant, name, &smp, it->buf + it->tlen, it->plen, event_buf, sizeof event_buf);
+    produce(FOFAL_TOPIC_TELEMETRY, name, event_buf, n, NULL, 0);
     atomic_fetch_add(&in.ok, 1);
   }
-  json_decref(data);
 }
 
 static void *worker(void *arg) {
