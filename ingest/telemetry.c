@@ -344,7 +344,14 @@ size_t fofal_telemetry_encode(int kind, const char *tenant, const char *name, co
   size_t tl = strlen(tenant), nl = strlen(name);
   const char *type = kind == FOFAL_TELEMETRY_HALL ? FOFAL_TELEMETRY_HALL_TYPE : FOFAL_TELEMETRY_LOOM_TYPE;
   if (tl > 63 || nl > 63 || len > FOFAL_TELEMETRY_MAX_BYTES || outlen < FOFAL_TELEMETRY_EVENT_MAX) return 0;
-  snprintf(key, sizeof key, "%s/%s/%s", tenant, name, s->msg_id);
+  size_t ml = strnlen(s->msg_id, sizeof s->msg_id - 1);
+  char *k = key;
+  put(&k, tenant, tl);
+  *k++ = '/';
+  put(&k, name, nl);
+  *k++ = '/';
+  put(&k, s->msg_id, ml);
+  *k = '\0';
   fofal_uuid_named("fofal.telemetry", key, id);
   fofal_time_format(s->time_us, ts);
   char *p = out;
