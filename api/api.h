@@ -249,6 +249,14 @@ void fofal__reads_stop(fofal_api_t *api);
 /* GET /api/v1/production/... and /api/v1/audit/...; answers 404 for other paths below them. */
 int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
+/* Read your writes for any module's reads (loop thread, after authentication). Without
+ * ?position= it calls go(opaque) at once. With one, it waits (bounded, with the production
+ * reads' poller) until the projection of the position's module has applied it (and its
+ * Redis views too when `redis`), then calls go(opaque) once. It answers the request itself
+ * with 400 malformed_position or 503 (position_not_reached after the wait, shutting down),
+ * and go never runs then, nor for a request that went away meanwhile. 0, or -1 when it
+ * answered at once. `opaque` must live as long as the request (its pool). */
+int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque);
 
 /* ------------------------------------------------------- weaving_api.c
  * The weaving floor's reads below /api/v1/production/ (articles, looms, beams, employees,

@@ -9,6 +9,10 @@
  *                                                    per 10^5 picks by cause, OEE
  *   GET /api/v1/machines/halls                       latest temperature and humidity per hall
  *
+ * Any of them may carry ?position=<module>:<partition>:<offset> (a command's 201): the
+ * read then first waits, bounded, until the projection has applied it (read your writes,
+ * production_api.c's fofal__after_position).
+ *
  * Roles: mechanic, weaver, planner, manager, quality, admin, auditor. Queries run on the
  * read workers (pgpool.c) as fofal_reader with the caller's tenant set, so row-level
  * security isolates tenants; the SQL keeps `WHERE tenant = $1` as a second fence.
@@ -37,8 +41,12 @@ typedef enum { M_BOARD, M_LOOM, M_SHIFTS, M_HALLS } mroute_t;
 
 typedef struct mjob mjob_t;
 typedef struct {
+  fofal_api_t *api;
   h2o_req_t *req;
   mjob_t *job;
+  mroute_t route;
+  char tenant[64], loom[72];
+  int limit;
 } mctx_t;
 
 struct mjob {
@@ -186,6 +194,31 @@ static int name_ok(const char *s, size_t n) {
   return 1;
 }
 
+/* Submits the read (now, or once ?position= is reached). */
+static void start_job(void *opaque) {
+  mctx_t *ctx = opaque;
+  if (!ctx->api->pool) {
+    fofal__add_header(ctx->req, "Retry-After", "1");
+    fofal__send_problem(ctx->req, 503, "shutting_down", "the server is stopping; retry", NULL);
+    return;
+  }
+  mjob_t *job = fofal_calloc(1, sizeof *job);
+  job->super.run = run;
+  job->super.done = done;
+  job->route = ctx->route;
+  job->limit = ctx->limit;
+  job->ctx = ctx;
+  snprintf(job->tenant, sizeof job->tenant, "%s", ctx->tenant);
+  snprintf(job->loom, sizeof job->loom, "%s", ctx->loom);
+  if (fofal__pool_submit(ctx->api, &job->super)) {
+    free(job);
+    fofal__add_header(ctx->req, "Retry-After", "1");
+    fofal__send_problem(ctx->req, 503, "overloaded", "too many queries are queued; retry shortly", NULL);
+    return;
+  }
+  ctx->job = job;
+}
+
 /* Who reads machine states: the check and the OpenAPI document's x-fofal-roles. */
 static const char *const readers[] = {"mechanic", "weaver", "planner", "manager", "quality", "admin", "auditor"};
 
@@ -257,22 +290,14 @@ int fofal__on_machines_read(h2o_handler_t *self, h2o_req_t *req) {
   }
   mctx_t *ctx = h2o_mem_alloc_shared(&req->pool, sizeof *ctx, on_dispose);
   memset(ctx, 0, sizeof *ctx);
+  ctx->api = api;
   ctx->req = req;
-  mjob_t *job = fofal_calloc(1, sizeof *job);
-  job->super.run = run;
-  job->super.done = done;
-  job->route = route;
-  job->limit = limit;
-  job->ctx = ctx;
-  snprintf(job->tenant, sizeof job->tenant, "%s", who.tenant);
-  snprintf(job->loom, sizeof job->loom, "%s", loom);
-  if (fofal__pool_submit(api, &job->super)) {
-    free(job);
-    fofal__add_header(req, "Retry-After", "1");
-    fofal__send_problem(req, 503, "overloaded", "too many queries are queued; retry shortly", NULL);
-    return 0;
-  }
-  ctx->job = job;
+  ctx->route = route;
+  ctx->limit = limit;
+  snprintf(ctx->tenant, sizeof ctx->tenant, "%s", who.tenant);
+  snprintf(ctx->loom, sizeof ctx->loom, "%s", loom);
+  /* The tables are fofal-projector's machines projection, in PostgreSQL only. */
+  fofal__after_position(api, req, 0, start_job, ctx);
   return 0;
 }
 
@@ -284,7 +309,11 @@ static json_t *mop(const char *op_id, const char *summary, const char *desc, jso
                            "No valid access token.", "403", "description",
                            "Roles mechanic, weaver, planner, manager, quality, admin, auditor only.", "404", "description",
                            "No such loom for the caller's tenant (code not_found).", "503", "description",
-                           "PostgreSQL unavailable or the read queue full; retry after Retry-After.");
+                           "PostgreSQL unavailable, the read queue full, or position_not_reached: the projection did "
+                           "not reach ?position= within the wait (with how far it is). Retry after Retry-After.");
+  json_object_set_new(resp, "400", json_pack("{s:s}", "description",
+                                             "A malformed parameter (invalid_parameter) or position (malformed_position)."));
+  json_array_append_new(params, json_pack("{s:s}", "$ref", "#/components/parameters/Position"));
   json_t *roles = json_array();
   for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++) json_array_append_new(roles, json_string(readers[i]));
   return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o,s:o}}", "get", "tags", "machines", "operationId", op_id, "summary",

@@ -85,18 +85,27 @@ typedef struct {
 
 typedef struct data_job data_job_t;
 
+/* A request waiting for a position (loop thread): a production read's context embeds one;
+ * another module's read (fofal__after_position) has one in its request's pool. */
+typedef struct {
+  fofal_api_t *api;
+  h2o_req_t *req;
+  position_t pos;
+  h2o_linklist_t wait_link;
+  h2o_timeout_entry_t deadline;
+  int64_t seen_next;          /* last polled next_offset, -1 unknown */
+  int64_t seen_redis;         /* last polled Redis applied offset */
+  char seen_at[40];           /* last_event_at of the projection */
+  void (*ready)(void *opaque);/* the position is reached: runs once, unless the wait timed out */
+  void *opaque;
+} waiter_t;
+
 typedef struct {
   fofal_api_t *api;
   h2o_req_t *req;
   params_t p;
-  int has_pos;
-  position_t pos;
-  h2o_linklist_t wait_link;
-  h2o_timeout_entry_t deadline;
+  waiter_t w;
   data_job_t *job;
-  int64_t seen_next;          /* last polled next_offset, -1 unknown */
-  int64_t seen_redis;         /* last polled Redis applied offset */
-  char seen_at[40];           /* last_event_at of the projection */
   char if_none_match[40];
 } read_ctx_t;
 
@@ -626,9 +635,9 @@ static void schedule_poll(reads_t *rs) {
   h2o_timeout_link(rs->api->ctx.loop, &rs->poll_timeout, &rs->poll_entry);
 }
 
-static void wait_unlink(read_ctx_t *ctx) {
-  if (h2o_linklist_is_linked(&ctx->wait_link)) h2o_linklist_unlink(&ctx->wait_link);
-  if (h2o_timeout_is_linked(&ctx->deadline)) h2o_timeout_unlink(&ctx->deadline);
+static void wait_unlink(waiter_t *w) {
+  if (h2o_linklist_is_linked(&w->wait_link)) h2o_linklist_unlink(&w->wait_link);
+  if (h2o_timeout_is_linked(&w->deadline)) h2o_timeout_unlink(&w->deadline);
 }
 
 static void poll_done(fofal_api_t *api, fofal_job_t *super) {
@@ -643,23 +652,23 @@ static void poll_done(fofal_api_t *api, fofal_job_t *super) {
   }
   h2o_linklist_t *node = rs->waiters.next;
   while (node != &rs->waiters) {
-    read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, wait_link, node);
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, node);
     node = node->next;
     char k[200];
-    snprintf(k, sizeof k, "%s|%s|%d", ctx->pos.projector, ctx->pos.topic, ctx->pos.partition);
+    snprintf(k, sizeof k, "%s|%s|%d", w->pos.projector, w->pos.topic, w->pos.partition);
     json_t *row = json_object_get(job->pg, k);
-    ctx->seen_next = row ? json_integer_value(json_object_get(row, "n")) : 0;
-    snprintf(ctx->seen_at, sizeof ctx->seen_at, "%s", json_string_value(json_object_get(row, "t")) ?: "");
-    int reached = ctx->seen_next > ctx->pos.offset;
-    if (reached && ctx->pos.redis) {
-      snprintf(k, sizeof k, "%s|%d", ctx->pos.module, ctx->pos.partition);
+    w->seen_next = row ? json_integer_value(json_object_get(row, "n")) : 0;
+    snprintf(w->seen_at, sizeof w->seen_at, "%s", json_string_value(json_object_get(row, "t")) ?: "");
+    int reached = w->seen_next > w->pos.offset;
+    if (reached && w->pos.redis) {
+      snprintf(k, sizeof k, "%s|%d", w->pos.module, w->pos.partition);
       json_t *a = json_object_get(job->applied, k);
-      ctx->seen_redis = a ? json_integer_value(a) : -1;
-      reached = ctx->seen_redis >= ctx->pos.offset;
+      w->seen_redis = a ? json_integer_value(a) : -1;
+      reached = w->seen_redis >= w->pos.offset;
     }
     if (reached) {
-      wait_unlink(ctx);
-      start_data(ctx);
+      wait_unlink(w);
+      w->ready(w->opaque);
     }
   }
 out:
@@ -675,14 +684,14 @@ static void submit_poll(reads_t *rs) {
   job->super.run = run_poll;
   job->super.done = poll_done;
   for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
-    read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, wait_link, n);
-    if (!ctx->pos.redis) continue;
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
+    if (!w->pos.redis) continue;
     int dup = 0;
     for (int i = 0; i < job->nredis && !dup; i++)
-      dup = job->redis[i].partition == ctx->pos.partition && !strcmp(job->redis[i].module, ctx->pos.module);
+      dup = job->redis[i].partition == w->pos.partition && !strcmp(job->redis[i].module, w->pos.module);
     if (dup || job->nredis == MAX_POLL_REDIS) continue;
-    snprintf(job->redis[job->nredis].module, sizeof job->redis[0].module, "%s", ctx->pos.module);
-    job->redis[job->nredis++].partition = ctx->pos.partition;
+    snprintf(job->redis[job->nredis].module, sizeof job->redis[0].module, "%s", w->pos.module);
+    job->redis[job->nredis++].partition = w->pos.partition;
   }
   if (fofal__pool_submit(rs->api, &job->super)) {
     free(job);
@@ -693,46 +702,47 @@ static void submit_poll(reads_t *rs) {
 }
 
 static void on_wait_deadline(h2o_timeout_entry_t *entry) {
-  read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, deadline, entry);
-  reads_t *rs = ctx->api->reads;
-  wait_unlink(ctx);
+  waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, deadline, entry);
+  reads_t *rs = w->api->reads;
+  wait_unlink(w);
   atomic_fetch_add(&fofal__metrics.position_timeouts, 1);
   if (rs->last_poll_failure) {
-    send_503(ctx->req, rs->last_poll_failure,
+    send_503(w->req, rs->last_poll_failure,
              "the projections' positions cannot be read (PostgreSQL or Redis unreachable); retry shortly");
     return;
   }
   char detail[512];
-  int64_t applied = ctx->seen_next > 0 ? ctx->seen_next - 1 : -1;
-  if (ctx->seen_next > ctx->pos.offset && ctx->pos.redis)
+  int64_t applied = w->seen_next > 0 ? w->seen_next - 1 : -1;
+  if (w->seen_next > w->pos.offset && w->pos.redis)
     snprintf(detail, sizeof detail,
              "the Redis views of %s have applied %s[%d] up to offset %lld; position %s needs offset %lld; retry shortly",
-             ctx->pos.module, ctx->pos.topic, ctx->pos.partition, (long long)ctx->seen_redis, ctx->pos.text,
-             (long long)ctx->pos.offset);
-  else if (ctx->seen_next > 0)
+             w->pos.module, w->pos.topic, w->pos.partition, (long long)w->seen_redis, w->pos.text,
+             (long long)w->pos.offset);
+  else if (w->seen_next > 0)
     snprintf(detail, sizeof detail,
              "the projection %s has applied %s[%d] up to offset %lld (last event %s); position %s needs offset %lld; "
              "retry shortly",
-             ctx->pos.projector, ctx->pos.topic, ctx->pos.partition, (long long)applied,
-             ctx->seen_at[0] ? ctx->seen_at : "unknown", ctx->pos.text, (long long)ctx->pos.offset);
+             w->pos.projector, w->pos.topic, w->pos.partition, (long long)applied,
+             w->seen_at[0] ? w->seen_at : "unknown", w->pos.text, (long long)w->pos.offset);
   else
     snprintf(detail, sizeof detail,
              "the projection %s has applied nothing of %s[%d] yet; position %s needs offset %lld; retry shortly",
-             ctx->pos.projector, ctx->pos.topic, ctx->pos.partition, ctx->pos.text, (long long)ctx->pos.offset);
-  fofal__add_header(ctx->req, "Retry-After", "1");
-  fofal__send_problem(ctx->req, 503, "position_not_reached", detail,
-                      json_pack("{s:s,s:s,s:I,s:I}", "position", ctx->pos.text, "projection", ctx->pos.projector,
-                                "applied_offset", (json_int_t)applied, "wanted_offset", (json_int_t)ctx->pos.offset));
+             w->pos.projector, w->pos.topic, w->pos.partition, w->pos.text, (long long)w->pos.offset);
+  fofal__add_header(w->req, "Retry-After", "1");
+  fofal__send_problem(w->req, 503, "position_not_reached", detail,
+                      json_pack("{s:s,s:s,s:I,s:I}", "position", w->pos.text, "projection", w->pos.projector,
+                                "applied_offset", (json_int_t)applied, "wanted_offset", (json_int_t)w->pos.offset));
 }
 
-static void wait_position(read_ctx_t *ctx) {
-  reads_t *rs = ctx->api->reads;
+/* w->api, req, pos, ready and opaque are set. */
+static void wait_position(waiter_t *w) {
+  reads_t *rs = w->api->reads;
   atomic_fetch_add(&fofal__metrics.position_waits, 1);
-  ctx->seen_next = -1;
-  ctx->seen_redis = -1;
-  h2o_linklist_insert(&rs->waiters, &ctx->wait_link);
-  ctx->deadline.cb = on_wait_deadline;
-  h2o_timeout_link(ctx->api->ctx.loop, &rs->wait_timeout, &ctx->deadline);
+  w->seen_next = -1;
+  w->seen_redis = -1;
+  h2o_linklist_insert(&rs->waiters, &w->wait_link);
+  w->deadline.cb = on_wait_deadline;
+  h2o_timeout_link(w->api->ctx.loop, &rs->wait_timeout, &w->deadline);
   submit_poll(rs);
 }
 
@@ -891,8 +901,10 @@ static void on_ctx_dispose(void *p) {
   read_ctx_t *ctx = p;
   if (ctx->job) ctx->job->ctx = NULL;
   ctx->job = NULL;
-  wait_unlink(ctx);
+  wait_unlink(&ctx->w);
 }
+
+static void start_data_cb(void *opaque) { start_data(opaque); }
 
 /* The common tail of every read: auth and position are checked, the context is made, and
  * the job starts now or after the position is reached. */
@@ -917,12 +929,44 @@ static int serve(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who,
   const char *inm = fofal__req_header(req, "If-None-Match");
   if (inm && strlen(inm) < sizeof ctx->if_none_match) snprintf(ctx->if_none_match, sizeof ctx->if_none_match, "%s", inm);
   if (ps) {
-    ctx->has_pos = 1;
-    ctx->pos = pos;
-    wait_position(ctx);
+    ctx->w.api = api;
+    ctx->w.req = req;
+    ctx->w.pos = pos;
+    ctx->w.ready = start_data_cb;
+    ctx->w.opaque = ctx;
+    wait_position(&ctx->w);
   } else {
     start_data(ctx);
   }
+  return 0;
+}
+
+static void on_waiter_dispose(void *p) { wait_unlink(p); }
+
+int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque) {
+  perr_t e = {0};
+  position_t pos;
+  const char *ps = fofal__query_param(req, "position");
+  if (!ps) {
+    go(opaque);
+    return 0;
+  }
+  if (parse_position(ps, 0, redis, &pos, &e)) {
+    fofal__send_problem(req, e.status, e.code, e.detail, NULL);
+    return -1;
+  }
+  if (!api->reads) {
+    send_503(req, "shutting_down", "the server is stopping; retry");
+    return -1;
+  }
+  waiter_t *w = h2o_mem_alloc_shared(&req->pool, sizeof *w, on_waiter_dispose);
+  memset(w, 0, sizeof *w);
+  w->api = api;
+  w->req = req;
+  w->pos = pos;
+  w->ready = go;
+  w->opaque = opaque;
+  wait_position(w);
   return 0;
 }
 
@@ -1074,8 +1118,8 @@ void fofal__reads_stop(fofal_api_t *api) {
   if (!rs) return;
   if (h2o_timeout_is_linked(&rs->poll_entry)) h2o_timeout_unlink(&rs->poll_entry);
   while (!h2o_linklist_is_empty(&rs->waiters)) {
-    read_ctx_t *ctx = H2O_STRUCT_FROM_MEMBER(read_ctx_t, wait_link, rs->waiters.next);
-    wait_unlink(ctx);
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, rs->waiters.next);
+    wait_unlink(w);
   }
   free(rs);
   api->reads = NULL;

@@ -99,21 +99,74 @@ int64_t fofal_mono_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back: the usual 400-year era
+ * arithmetic. Used instead of timegm/gmtime_r, which take the C library's time-zone lock
+ * on every call (fofal-ingest formats and parses a time per telemetry sample). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+static char *put_digits(char *p, int64_t v, int n) {
+  for (int i = n - 1; i >= 0; i--) {
+    p[i] = (char)('0' + v % 10);
+    v /= 10;
+  }
+  return p + n;
+}
+
 void fofal_time_format(int64_t us, char out[32]) {
-  char tmp[64];
-  time_t secs = (time_t)(us / 1000000);
-  int64_t frac = us % 1000000;
+  int64_t secs = us / 1000000, frac = us % 1000000;
   if (frac < 0) {
     frac += 1000000;
     secs -= 1;
   }
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (tm.tm_year + 1900) % 10000,
-           (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-           tm.tm_sec % 100, (int)frac);
-  memcpy(out, tmp, 31);
-  out[31] = '\0';
+  int64_t days = secs / 86400, sod = secs % 86400, y;
+  if (sod < 0) {
+    sod += 86400;
+    days -= 1;
+  }
+  int m, d;
+  civil_from_days(days, &y, &m, &d);
+  if (y < 0 || y > 9999) {
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)(y % 10000), m, d, (int)(sod / 3600),
+             (int)(sod / 60 % 60), (int)(sod % 60), (int)frac);
+    memcpy(out, tmp, 31);
+    out[31] = '\0';
+    return;
+  }
+  char *p = put_digits(out, y, 4);
+  *p++ = '-';
+  p = put_digits(p, m, 2);
+  *p++ = '-';
+  p = put_digits(p, d, 2);
+  *p++ = 'T';
+  p = put_digits(p, sod / 3600, 2);
+  *p++ = ':';
+  p = put_digits(p, sod / 60 % 60, 2);
+  *p++ = ':';
+  p = put_digits(p, sod % 60, 2);
+  *p++ = '.';
+  p = put_digits(p, frac, 6);
+  *p++ = 'Z';
+  *p = '\0';
 }
 
 static int digits(const char **p, int n, int *v) {
@@ -166,9 +219,8 @@ int fofal_time_parse(const char *s, int64_t *us) {
     return FOFAL_EPARSE;
   }
   if (*p) return FOFAL_EPARSE;
-  struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
-                  .tm_sec = sec > 59 ? 59 : sec};
-  time_t t = timegm(&tm);
-  *us = ((int64_t)t - (int64_t)off * 60) * 1000000 + frac;
+  /* A leap second (:60) counts as :59, as timegm would have it. */
+  int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + (sec > 59 ? 59 : sec);
+  *us = (t - (int64_t)off * 60) * 1000000 + frac;
   return 0;
 }

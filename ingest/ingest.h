@@ -21,6 +21,7 @@
 #define FOFAL_INGEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "events.h"
 
@@ -51,10 +52,24 @@ int fofal_telemetry_route(const char *topic, size_t len, char tenant[64], char n
 int fofal_telemetry_parse_kind(int kind, const char *payload, size_t len, json_t **data, char *errbuf, size_t errlen);
 /* The CloudEvent for a checked loom sample or hall reading (new string). */
 char *fofal_telemetry_event_kind(int kind, const char *tenant, const char *name, const json_t *data);
-/* The same CloudEvent built around the checked payload's own bytes (len of them), with a
- * name-based id of tenant/name/msg_id (the same for a redelivered sample): the fast path. */
-char *fofal_telemetry_event_raw(int kind, const char *tenant, const char *name, const json_t *data, const char *payload,
-                                size_t len);
+/* fofal-ingest's hot path: what it needs of a checked sample, without a JSON tree. */
+typedef struct {
+  char msg_id[64]; /* 1..63 chars of [A-Za-z0-9._-] */
+  int64_t time_us; /* the sample's ts */
+} fofal_telemetry_sample_t;
+/* The largest CloudEvent fofal_telemetry_encode writes, with its NUL. */
+#define FOFAL_TELEMETRY_EVENT_MAX (FOFAL_TELEMETRY_MAX_BYTES + 512)
+/* Checks a payload of the given kind like fofal_telemetry_parse_kind (the same payloads
+ * are accepted, with the same reasons for a refusal) and fills *s; builds no JSON tree for
+ * the usual shape of a sample (telemetry.c says which). Same return codes. */
+int fofal_telemetry_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s, char *errbuf,
+                          size_t errlen);
+/* Writes into out (outlen >= FOFAL_TELEMETRY_EVENT_MAX) the CloudEvent of a checked
+ * payload: built around the payload's own bytes (len of them), with a name-based id of
+ * tenant/name/msg_id (the same for a redelivered sample). Returns its length (the text is
+ * NUL-terminated), or 0 if an argument is out of bounds. */
+size_t fofal_telemetry_encode(int kind, const char *tenant, const char *name, const fofal_telemetry_sample_t *s,
+                              const char *payload, size_t len, char *out, size_t outlen);
 
 /* ------------------------------------------------------------ machine states
  * machines.c: telemetry → machine-state events (the logic of fofal-machines; its file

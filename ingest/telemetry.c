@@ -4,12 +4,22 @@
  * Sensors are untrusted: a payload is capped in size, must be a JSON object with exactly
  * the documented fields, each typed and bounded. Anything else is refused with a reason
  * (the ingest process sends it to the DLQ topic). Pure functions, thread-safe.
+ *
+ * Two paths check a payload. The reference is jansson (fofal_telemetry_parse_kind): it
+ * builds a JSON tree and writes the refusal reasons. fofal-ingest's hot path
+ * (fofal_telemetry_check) first tries a scanner for the shape every sensor sends — one flat
+ * object, strings of printable ASCII without escapes, numbers without exponent — that
+ * builds no tree and allocates nothing; whatever it is not sure of (any other shape, any
+ * error) goes to the jansson path. The scanner only ever says "accepted", so the two paths
+ * accept exactly the same payloads (tests/unit/test_telemetry.c compares them on mutated
+ * samples).
  */
 #include "ingest.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int name_ok(const char *s, size_t n) {
@@ -176,27 +186,188 @@ char *fofal_telemetry_event_kind(int kind, const char *tenant, const char *name,
   return fofal_event_encode(&ev);
 }
 
-char *fofal_telemetry_event_raw(int kind, const char *tenant, const char *name, const json_t *data, const char *payload,
-                                size_t len) {
-  /* The hot path of fofal-ingest: no second JSON tree. `payload` parsed as a JSON object
-   * with nothing but the documented fields (fofal_telemetry_parse_kind), so it is embedded
-   * as is; tenant and name are [A-Za-z0-9._-] and need no escaping. The id is a name-based
-   * UUID of tenant, name and msg_id: a redelivered sample gets the same CloudEvent id. */
+/* ------------------------------------------------------------ the fast path */
+
+enum { F_MSG_ID, F_TS, F_PICKS, F_PPM, F_STATE, F_CAUSE, F_TEMP, F_HUM, F_N };
+static const struct {
+  const char *name;
+  size_t len;
+} fields[F_N] = {{"msg_id", 6}, {"ts", 2},          {"picks", 5},        {"ppm", 3},
+                 {"state", 5},  {"stop_cause", 10}, {"temperature", 11}, {"humidity", 8}};
+#define LOOM_FIELDS ((1u << F_N) - 1)
+#define HALL_FIELDS ((1u << F_MSG_ID) | (1u << F_TS) | (1u << F_TEMP) | (1u << F_HUM))
+
+/* One scanned value: a string's bytes (without quotes) or a number's text. */
+typedef struct {
+  const char *p;
+  size_t n;
+  int is_str, is_int;
+} tok_t;
+
+static const char *skip_ws(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  return p;
+}
+
+/* A string of printable ASCII without escapes, p at its opening quote: the byte after the
+ * closing quote, or NULL for anything else. */
+static const char *plain_string(const char *p, const char *end, tok_t *t) {
+  if (p >= end || *p != '"') return NULL;
+  const char *s = ++p;
+  for (; p < end && *p != '"'; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e || *p == '\\') return NULL;
+  if (p >= end) return NULL;
+  t->p = s;
+  t->n = (size_t)(p - s);
+  t->is_str = 1;
+  return p + 1;
+}
+
+/* A JSON number without exponent, -?(0|[1-9][0-9]*)(.[0-9]+)?, of at most 20 characters
+ * (an integer of at most 18 digits: no overflow anywhere): the byte after it, or NULL. */
+static const char *plain_number(const char *p, const char *end, tok_t *t) {
+  const char *s = p;
+  if (p < end && *p == '-') p++;
+  const char *digits = p;
+  if (p >= end || !isdigit((unsigned char)*p)) return NULL;
+  if (*p == '0') p++;
+  else
+    while (p < end && isdigit((unsigned char)*p)) p++;
+  t->is_int = 1;
+  if (p - digits > 18) return NULL;
+  if (p < end && *p == '.') {
+    p++;
+    t->is_int = 0;
+    if (p >= end || !isdigit((unsigned char)*p)) return NULL;
+    while (p < end && isdigit((unsigned char)*p)) p++;
+  }
+  if ((p < end && (*p == 'e' || *p == 'E')) || p - s > 20) return NULL;
+  t->p = s;
+  t->n = (size_t)(p - s);
+  t->is_str = 0;
+  return p;
+}
+
+static int tok_is(const tok_t *t, const char *s) { return t->is_str && t->n == strlen(s) && !memcmp(t->p, s, t->n); }
+
+static double tok_number(const tok_t *t) {
+  char b[24];
+  memcpy(b, t->p, t->n);
+  b[t->n] = '\0';
+  return strtod(b, NULL);
+}
+
+static int tok_number_in(const tok_t *t, double lo, double hi) {
+  if (t->is_str) return 0;
+  double d = tok_number(t);
+  return d >= lo && d <= hi;
+}
+
+/* 0 when the payload is certainly accepted (msg_id and time in *s), 1 when unsure. */
+static int fast_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s) {
+  const char *p = payload, *end = payload + len;
+  tok_t v[F_N];
+  unsigned seen = 0, allowed = kind == FOFAL_TELEMETRY_HALL ? HALL_FIELDS : LOOM_FIELDS;
+  p = skip_ws(p, end);
+  if (p >= end || *p++ != '{') return 1;
+  for (;;) {
+    tok_t key;
+    p = skip_ws(p, end);
+    if (!(p = plain_string(p, end, &key))) return 1;
+    int f = 0;
+    while (f < F_N && (key.n != fields[f].len || memcmp(key.p, fields[f].name, key.n))) f++;
+    if (f == F_N || !(allowed & (1u << f)) || (seen & (1u << f))) return 1;
+    seen |= 1u << f;
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != ':') return 1;
+    p = skip_ws(p, end);
+    p = p < end && *p == '"' ? plain_string(p, end, &v[f]) : plain_number(p, end, &v[f]);
+    if (!p) return 1;
+    p = skip_ws(p, end);
+    if (p >= end) return 1;
+    if (*p == '}') break;
+    if (*p++ != ',') return 1;
+  }
+  if (skip_ws(p + 1, end) != end) return 1;
+#define HAS(f) (seen & (1u << (f)))
+  if (!HAS(F_MSG_ID) || !v[F_MSG_ID].is_str || !name_ok(v[F_MSG_ID].p, v[F_MSG_ID].n)) return 1;
+  if (!HAS(F_TS) || !v[F_TS].is_str || v[F_TS].n >= 40) return 1;
+  char ts[40];
+  memcpy(ts, v[F_TS].p, v[F_TS].n);
+  ts[v[F_TS].n] = '\0';
+  if (fofal_time_parse(ts, &s->time_us)) return 1;
+  if (HAS(F_TEMP) && !tok_number_in(&v[F_TEMP], -20, 80)) return 1;
+  if (HAS(F_HUM) && !tok_number_in(&v[F_HUM], 0, 100)) return 1;
+  if (kind == FOFAL_TELEMETRY_HALL) {
+    if (!HAS(F_TEMP) && !HAS(F_HUM)) return 1;
+  } else {
+    if (!HAS(F_PICKS) || v[F_PICKS].is_str || !v[F_PICKS].is_int || tok_number(&v[F_PICKS]) < 0) return 1;
+    if (!HAS(F_PPM) || !tok_number_in(&v[F_PPM], 0, 2000)) return 1;
+    if (!HAS(F_STATE) || (!tok_is(&v[F_STATE], "running") && !tok_is(&v[F_STATE], "stopped"))) return 1;
+    if (HAS(F_CAUSE) && !tok_is(&v[F_CAUSE], "warp_break") && !tok_is(&v[F_CAUSE], "weft_break") &&
+        !tok_is(&v[F_CAUSE], "mechanical") && !tok_is(&v[F_CAUSE], "electrical") && !tok_is(&v[F_CAUSE], "other"))
+      return 1;
+  }
+#undef HAS
+  memcpy(s->msg_id, v[F_MSG_ID].p, v[F_MSG_ID].n);
+  s->msg_id[v[F_MSG_ID].n] = '\0';
+  return 0;
+}
+
+int fofal_telemetry_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s, char *errbuf,
+                          size_t errlen) {
+  if (len <= FOFAL_TELEMETRY_MAX_BYTES && !fast_check(kind, payload, len, s)) return 0;
+  json_t *data = NULL;
+  int rc = fofal_telemetry_parse_kind(kind, payload, len, &data, errbuf, errlen);
+  if (rc) return rc;
+  /* Checked: msg_id is 1..63 chars, ts parses. */
+  snprintf(s->msg_id, sizeof s->msg_id, "%s", json_string_value(json_object_get(data, "msg_id")));
+  fofal_time_parse(json_string_value(json_object_get(data, "ts")), &s->time_us);
+  json_decref(data);
+  return 0;
+}
+
+/* Appends n bytes at *p (the caller sized the buffer). */
+static void put(char **p, const char *s, size_t n) {
+  memcpy(*p, s, n);
+  *p += n;
+}
+#define PUT_LIT(p, lit) put(p, lit, sizeof lit - 1)
+
+size_t fofal_telemetry_encode(int kind, const char *tenant, const char *name, const fofal_telemetry_sample_t *s,
+                              const char *payload, size_t len, char *out, size_t outlen) {
+  /* tenant, name and msg_id are [A-Za-z0-9._-] (checked), so they need no escaping; the
+   * checked payload is a JSON object with nothing but the documented fields, embedded as
+   * is. The id is a name-based UUID of tenant, name and msg_id: a redelivered sample gets
+   * the same CloudEvent id. */
   char id[FOFAL_UUID_LEN + 1], key[200], ts[32];
-  int64_t us = 0;
-  snprintf(key, sizeof key, "%s/%s/%s", tenant, name, json_string_value(json_object_get(data, "msg_id")));
-  fofal_uuid_named("fofal.telemetry", key, id);
-  fofal_time_parse(json_string_value(json_object_get(data, "ts")), &us);
-  fofal_time_format(us, ts);
+  size_t tl = strlen(tenant), nl = strlen(name);
   const char *type = kind == FOFAL_TELEMETRY_HALL ? FOFAL_TELEMETRY_HALL_TYPE : FOFAL_TELEMETRY_LOOM_TYPE;
-  char *head = fofal_asprintf("{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/fofal/telemetry\",\"type\":\"%s\","
-                              "\"subject\":\"%s\",\"time\":\"%s\",\"datacontenttype\":\"application/json\","
-                              "\"fofaltenant\":\"%s\",\"fofalseq\":0,\"data\":",
-                              id, type, name, ts, tenant);
-  size_t hl = strlen(head);
-  char *out = fofal_realloc(head, hl + len + 2);
-  memcpy(out + hl, payload, len);
-  out[hl + len] = '}';
-  out[hl + len + 1] = '\0';
-  return out;
+  if (tl > 63 || nl > 63 || len > FOFAL_TELEMETRY_MAX_BYTES || outlen < FOFAL_TELEMETRY_EVENT_MAX) return 0;
+  size_t ml = strnlen(s->msg_id, sizeof s->msg_id - 1);
+  char *k = key;
+  put(&k, tenant, tl);
+  *k++ = '/';
+  put(&k, name, nl);
+  *k++ = '/';
+  put(&k, s->msg_id, ml);
+  *k = '\0';
+  fofal_uuid_named("fofal.telemetry", key, id);
+  fofal_time_format(s->time_us, ts);
+  char *p = out;
+  PUT_LIT(&p, "{\"specversion\":\"1.0\",\"id\":\"");
+  put(&p, id, FOFAL_UUID_LEN);
+  PUT_LIT(&p, "\",\"source\":\"/fofal/telemetry\",\"type\":\"");
+  put(&p, type, strlen(type));
+  PUT_LIT(&p, "\",\"subject\":\"");
+  put(&p, name, nl);
+  PUT_LIT(&p, "\",\"time\":\"");
+  put(&p, ts, strlen(ts));
+  PUT_LIT(&p, "\",\"datacontenttype\":\"application/json\",\"fofaltenant\":\"");
+  put(&p, tenant, tl);
+  PUT_LIT(&p, "\",\"fofalseq\":0,\"data\":");
+  put(&p, payload, len);
+  PUT_LIT(&p, "}");
+  *p = '\0';
+  return (size_t)(p - out);
 }

@@ -9,7 +9,11 @@
  * partition to min(PostgreSQL position, Redis position) and applies each event only
  * where it is missing. Kafka's committed offsets are never used.
  *
- * Batches. Up to max_batch events are applied in one PostgreSQL transaction that first
+ * Batches. A batch is what the consumer has at hand: after its first event it keeps
+ * reading while events follow each other within BATCH_GAP_MS, for at most
+ * BATCH_MAX_WAIT_MS, so that under load batches are large (one transaction for many
+ * events) and a lone event (a breakdown) is not held back waiting for company.
+ * Up to max_batch events are applied in one PostgreSQL transaction that first
  * takes an advisory lock on the projector's name and re-reads its positions: if somebody
  * else moved them (a rebuild swapping in its shadow), the batch is dropped and the
  * projector reloads. An event that cannot be applied (malformed, or refused by the
@@ -29,6 +33,8 @@
 #include <unistd.h>
 
 #define MAX_PARTS 1024
+#define BATCH_GAP_MS 2
+#define BATCH_MAX_WAIT_MS 20
 
 struct fofal_projector {
   fofal_projector_opts_t o;
@@ -424,22 +430,23 @@ int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
   while (!(p->o.stop && *p->o.stop) && !reached_stop(p)) {
     int64_t deadline = 0;
     while (p->nbatch < p->o.max_batch) {
-      int timeout = deadline ? (int)((deadline - fofal_mono_us()) / 1000) : 100;
-      if (deadline && timeout <= 0) break;
+      int timeout = 100;
+      if (deadline) {
+        timeout = (int)((deadline - fofal_mono_us()) / 1000);
+        if (timeout <= 0) break;
+        if (timeout > BATCH_GAP_MS) timeout = BATCH_GAP_MS;
+      }
       fofal_kmsg_t m;
       int got = fofal_kafka_consume(p->consumer, timeout, &m);
       if (got < 0) return fofal_err(errbuf, errlen, got, "fatal Kafka consumer error");
-      if (got == 0) {
-        if (!deadline) break;
-        continue;
-      }
+      if (got == 0) break; /* nothing within the gap (or the first wait): apply what we have */
       /* A shadow stops exactly at its target: later events belong to the live projector. */
       if (m.eof || !m.value || (p->o.shadow && p->o.stop_at && m.offset >= p->o.stop_at[m.partition])) {
         fofal_kafka_msg_release(&m);
         continue;
       }
       p->batch[p->nbatch++] = m;
-      if (!deadline) deadline = fofal_mono_us() + 20 * 1000;
+      if (!deadline) deadline = fofal_mono_us() + BATCH_MAX_WAIT_MS * 1000;
     }
     if (p->nbatch == 0) continue;
     rc = run_batch(p);

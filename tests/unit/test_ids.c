@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "events.h"
 
@@ -255,4 +256,31 @@ Test(time, clocks_move) {
   cr_assert_gt(w, T0 * 1000000 - 366LL * 86400 * 1000000 * 10, "wall clock far in the past");
   int64_t m2 = fofal_mono_us();
   cr_assert_geq(m2, m);
+}
+
+/* The calendar arithmetic against the C library's gmtime_r, across four centuries either
+ * side of the epoch (leap years, 1900 and 2100 not leap, 2000 leap), every few hours. */
+Test(time, format_agrees_with_gmtime) {
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    /* From 1601 to 2338, to the microsecond. */
+    int64_t us = -11644473600LL * 1000000 + (int64_t)(x % (23300000000ULL * 1000000));
+    char got[32], want[64];
+    fofal_time_format(us, got);
+    time_t secs = (time_t)(us / 1000000);
+    int64_t frac = us % 1000000;
+    if (frac < 0) {
+      frac += 1000000;
+      secs -= 1;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    cr_assert_str_eq(got, want, "%lld", (long long)us);
+    cr_assert_eq(parse_ok(got), us, "%s", got);
+  }
 }

@@ -93,13 +93,18 @@ Test(telemetry, event_wraps_the_sample) {
   json_decref(d);
 }
 
-Test(telemetry, raw_event_is_the_same_event) {
+Test(telemetry, encoded_event_is_the_same_event) {
   const char *p = "{\"msg_id\":\"m-1\",\"ts\":\"2026-11-28T06:00:00+01:00\",\"picks\":5,\"ppm\":600,\"state\":\"running\"}";
   json_t *d = NULL;
-  char why[256];
+  char why[256], raw[FOFAL_TELEMETRY_EVENT_MAX], raw2[FOFAL_TELEMETRY_EVENT_MAX];
+  fofal_telemetry_sample_t smp;
   cr_assert_eq(fofal_telemetry_parse_kind(FOFAL_TELEMETRY_LOOM, p, strlen(p), &d, why, sizeof why), 0, "%s", why);
-  char *raw = fofal_telemetry_event_raw(FOFAL_TELEMETRY_LOOM, "t1", "L1", d, p, strlen(p));
-  char *raw2 = fofal_telemetry_event_raw(FOFAL_TELEMETRY_LOOM, "t1", "L1", d, p, strlen(p));
+  cr_assert_eq(fofal_telemetry_check(FOFAL_TELEMETRY_LOOM, p, strlen(p), &smp, why, sizeof why), 0, "%s", why);
+  cr_expect_str_eq(smp.msg_id, "m-1");
+  size_t n = fofal_telemetry_encode(FOFAL_TELEMETRY_LOOM, "t1", "L1", &smp, p, strlen(p), raw, sizeof raw);
+  cr_assert_gt(n, 0);
+  cr_expect_eq(n, strlen(raw));
+  cr_assert_eq(fofal_telemetry_encode(FOFAL_TELEMETRY_LOOM, "t1", "L1", &smp, p, strlen(p), raw2, sizeof raw2), n);
   fofal_event_t ev;
   cr_assert_eq(fofal_event_decode(&ev, raw, strlen(raw), why, sizeof why), 0, "%s", why);
   cr_expect_str_eq(ev.type, FOFAL_TELEMETRY_LOOM_TYPE);
@@ -108,10 +113,99 @@ Test(telemetry, raw_event_is_the_same_event) {
   cr_expect_eq(ev.time_us, 1795842000000000LL);
   cr_expect(json_equal(ev.data, d));
   cr_expect_str_eq(raw, raw2, "a redelivered sample must get the same CloudEvent id");
+  cr_expect_eq(fofal_telemetry_encode(FOFAL_TELEMETRY_LOOM, "t1", "L1", &smp, p, strlen(p), raw, 100), 0,
+               "a short buffer is refused");
   fofal_event_clear(&ev);
-  free(raw);
-  free(raw2);
   json_decref(d);
+}
+
+/* fofal_telemetry_check must accept exactly what the jansson check accepts, with the same
+ * msg_id and time: on hand-picked edge cases, then on many mutations of good samples. */
+static int same_verdict(int kind, const char *p, size_t len, const char *what) {
+  json_t *d = NULL;
+  char why1[256] = "", why2[256] = "";
+  fofal_telemetry_sample_t smp;
+  int slow = fofal_telemetry_parse_kind(kind, p, len, &d, why1, sizeof why1);
+  int fast = fofal_telemetry_check(kind, p, len, &smp, why2, sizeof why2);
+  cr_assert_eq(fast, slow, "%s: check %d, parse %d for [%.*s]", what, fast, slow, (int)len, p);
+  if (slow) {
+    cr_assert_str_eq(why2, why1, "%s: the same reason for [%.*s]", what, (int)len, p);
+  } else {
+    int64_t us = 0;
+    fofal_time_parse(json_string_value(json_object_get(d, "ts")), &us);
+    cr_assert_str_eq(smp.msg_id, json_string_value(json_object_get(d, "msg_id")), "%s", what);
+    cr_assert_eq(smp.time_us, us, "%s", what);
+  }
+  json_decref(d);
+  return slow;
+}
+
+Test(telemetry, check_agrees_with_the_jansson_path) {
+  static const char *loom[] = {
+      "{\"msg_id\":\"L01-1\",\"ts\":\"2026-11-28T06:00:00.123Z\",\"picks\":1000,\"ppm\":600,\"state\":\"running\"}",
+      " {\n\"msg_id\" : \"a\" ,\t\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":0,\"ppm\":0.5,\"state\":\"stopped\",\r\n"
+      "\"stop_cause\":\"mechanical\",\"temperature\":-20,\"humidity\":100.0} ",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":-0,\"ppm\":2000,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":01,\"ppm\":2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2e2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2000.0000000001,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1.0,\"ppm\":2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":99999999999999999999,\"ppm\":2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":999999999999999999,\"ppm\":2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\\u0062\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2,\"state\":\"running\",\"state\":\"stopped\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2,\"state\":\"running\",\"stop_cause\":null}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2,\"state\":\"running\"}x",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2,\"state\":\"running\",}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2}",
+      "{\"msg_id\":\"\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-02-30T06:00:00Z\",\"picks\":1,\"ppm\":2,\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":\"2\",\"state\":\"running\"}",
+      "{\"msg_id\":\"a\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":-0.0,\"state\":\"running\",\"humidity\":-1}",
+      "{}", "", "{", "{\"msg_id\"}", "null",
+  };
+  static const char *hall[] = {
+      "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"temperature\":27.5,\"humidity\":60}",
+      "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"humidity\":60}",
+      "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\"}",
+      "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"temperature\":80.5}",
+      "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"humidity\":50,\"picks\":1}",
+  };
+  for (size_t i = 0; i < sizeof loom / sizeof loom[0]; i++) {
+    same_verdict(FOFAL_TELEMETRY_LOOM, loom[i], strlen(loom[i]), "loom case");
+    same_verdict(FOFAL_TELEMETRY_HALL, loom[i], strlen(loom[i]), "loom case as a hall");
+  }
+  for (size_t i = 0; i < sizeof hall / sizeof hall[0]; i++) {
+    same_verdict(FOFAL_TELEMETRY_HALL, hall[i], strlen(hall[i]), "hall case");
+    same_verdict(FOFAL_TELEMETRY_LOOM, hall[i], strlen(hall[i]), "hall case as a loom");
+  }
+  /* Mutations: each round changes, inserts or deletes one to three bytes, from a set
+   * that reaches every branch of the scanner (digits, signs, quotes, separators...). */
+  static const char alphabet[] = "0123456789-+.eE\"\\:,{}[] \tnulltruex_aZ\x01\xc3\xa9";
+  unsigned seed = 12345;
+  char buf[512];
+  int accepted = 0;
+  for (int round = 0; round < 20000; round++) {
+    int kind = round % 3 == 2 ? FOFAL_TELEMETRY_HALL : FOFAL_TELEMETRY_LOOM;
+    const char *base = kind == FOFAL_TELEMETRY_HALL ? hall[round % 2] : loom[round % 3];
+    size_t len = strlen(base);
+    memcpy(buf, base, len);
+    int edits = 1 + (int)(round % 3);
+    for (int e = 0; e < edits; e++) {
+      seed = seed * 1103515245u + 12345u;
+      size_t at = (seed >> 8) % (len + 1);
+      /* Mostly a digit, which often keeps the sample valid. */
+      char c = (seed >> 30) ? (char)('0' + (seed >> 16) % 10) : alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+      switch ((seed >> 4) % 3) {
+      case 0: if (at < len) buf[at] = c; break;
+      case 1: memmove(buf + at + 1, buf + at, len - at); buf[at] = c; len++; break;
+      default: if (at < len) { memmove(buf + at, buf + at + 1, len - at - 1); len--; } break;
+      }
+    }
+    accepted += same_verdict(kind, buf, len, "mutation") == 0;
+  }
+  /* Both verdicts must be well represented, or the mutations test nothing. */
+  cr_expect(accepted > 500 && accepted < 19500, "%d of 20000 mutations accepted", accepted);
 }
 
 Test(telemetry, hall_topics_and_payloads) {
