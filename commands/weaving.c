@@ -17,6 +17,7 @@
  *   beam:   warped → sized → ready (drawn in or knotted) → mounted → doffed | empty
  *   loom:   first piece: not_required → due (after a beam change or a set-up) → passed | failed
  *   intervention: requested → accepted → started → finished; cancelled before it starts
+ *   employee: registered → updated … → erased (personal data shredded; nothing after)
  *
  * Pure functions: the time a decision uses is the command's issued_us.
  */
