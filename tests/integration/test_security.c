@@ -1167,3 +1167,40 @@ Test(security_personal, a_clear_personal_field_produced_past_the_api_is_refused)
   cr_expect(!strstr(evs, "Clear Name Bypass"), "no event carries it");
   free(evs);
 }
+
+/* A phone's offline queue arrives as a batch: its personal fields are sealed in order with
+ * the rest, and an item with a bad one (or one HR may not send) is refused alone. */
+Test(security_personal, a_batch_seals_each_command_in_its_order) {
+  remember("+216 55 666 777");
+  remember("Batch Person Eighty");
+  char *hr = h_token(tenant, "hr");
+  const char body[] =
+      "{\"commands\":["
+      "{\"type\":\"production.employee.register\",\"idempotency_key\":\"pd-b-1\",\"data\":{\"badge\":\"W-80\","
+      "\"name\":\"Batch Person Eighty\",\"job\":\"cutter\",\"phone\":\"+216 55 666 777\"}},"
+      "{\"type\":\"production.employee.register\",\"idempotency_key\":\"pd-b-2\",\"data\":{\"badge\":\"W-81\","
+      "\"name\":\"Bad Phone\",\"job\":\"cutter\",\"phone\":\"call me\"}},"
+      "{\"type\":\"production.employee.update\",\"idempotency_key\":\"pd-b-3\",\"data\":{\"badge\":\"W-80\",\"salary\":905}},"
+      "{\"type\":\"production.employee.assign_shift\",\"idempotency_key\":\"pd-b-4\",\"data\":{\"badge\":\"W-80\","
+      "\"shift\":\"2026-12-01/A\"}}]}";
+  char *h = fofal_asprintf("Authorization: Bearer %s\r\n", hr);
+  h_resp_t r;
+  cr_assert_eq(h_http(port_t, "POST", "/api/v1/commands", h, body, &r, 30000), 0);
+  cr_assert_eq(r.status, 200, "batch answered %d: %s", r.status, r.body);
+  json_t *j = json_loads(r.body, 0, NULL), *res = json_object_get(j, "results");
+  int expect[] = {201, 422, 201, 403}; /* shifts are the planner's */
+  for (size_t i = 0; i < 4; i++)
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(res, i), "status")), expect[i], "batch item %zu: %s", i,
+                 r.body);
+  json_decref(j);
+  h_resp_free(&r);
+  json_t *e = employee_when(hr, "W-80", "phone", "+216 55 666 777");
+  cr_expect_str_eq(s_of(e, "name") ?: "", "Batch Person Eighty");
+  cr_expect_float_eq(json_number_value(json_object_get(json_object_get(e, "personal"), "salary")), 905, 1e-9);
+  json_decref(e);
+  char *evs = tenant_messages("fofal.production.events");
+  cr_expect(!strstr(evs, "Batch Person Eighty") && !strstr(evs, "55 666 777"), "nothing of the batch in clear");
+  free(evs);
+  free(h);
+  free(hr);
+}
