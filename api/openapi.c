@@ -271,6 +271,13 @@ static void add_command(void *opaque, const fofal_command_def_t *def) {
   json_object_set_new(resp, "415", problem_ref("The body is not application/json."));
   json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers) or rejected by a business rule (code)."));
   json_object_set_new(resp, "503", problem_ref("Kafka unavailable; retry after Retry-After with the same Idempotency-Key."));
+  if (fofal_registry_personal(b->reg, def->type) || fofal_registry_erases(b->reg, def->type)) {
+    json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers), rejected by a business "
+                                                 "rule (code), or person_erased: nothing personal is recorded for an erased "
+                                                 "person again."));
+    json_object_set_new(resp, "503", problem_ref("Kafka or the keys of personal data (code personal_data_unavailable) "
+                                                 "unreachable; retry after Retry-After with the same Idempotency-Key."));
+  }
   json_object_set_new(b->paths, path, json_pack("{s:o}", "post", op));
 }
 
