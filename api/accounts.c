@@ -287,7 +287,7 @@ static json_t *seal_personal(fofal_pg_t *pg, auth_job_t *j, const char *tenant, 
   char err[256];
   unsigned char key[FOFAL_PD_KEY_BYTES];
   json_t *out = NULL;
-  if (fofal__person_key(pg, j->api->accounts->master, tenant, person, 1, key, err, sizeof err)) {
+  if (fofal_person_key(pg, j->api->accounts->master, tenant, person, 1, key, err, sizeof err)) {
     LOG_WARN("identity: no data key for a person: %s", err);
   } else {
     json_t *v = json_string(value);

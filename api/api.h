@@ -193,22 +193,11 @@ int fofal__worker_pg(fofal_worker_t *w, struct fofal_pg **pg, char *errbuf, size
 /* The API a worker serves. */
 fofal_api_t *fofal__worker_api(fofal_worker_t *w);
 
-/* ------------------------------------------------------------- personal.c
- * Person keys (identity.person_keys) on a worker's write connection. */
-/* The master key of personal data (accounts.c parsed FOFAL_PD_MASTER_KEY at start). */
+/* The master key of personal data (accounts.c parsed FOFAL_PD_MASTER_KEY at start); the
+ * person keys themselves: projections.h (fofal_person_key …), on a worker's write
+ * connection. */
 const unsigned char *fofal__pd_master(fofal_api_t *api);
-/* The unwrapped key of `person` into key; with `create`, made first if missing. 0,
- * FOFAL_ENOENT (the person is erased — also with create — or, without create, never had
- * a key), or an error (errbuf). */
-int fofal__person_key(struct fofal_pg *pg, const unsigned char *master, const char *tenant, const char *person,
-                      int create, unsigned char key[FOFAL_PD_KEY_BYTES], char *errbuf, size_t errlen);
-/* Deletes the key of `person` (crypto-shredding), leaving a tombstone: every sealed field
- * of theirs reads "erased" from now on, and no key is made for them again. 0 or FOFAL_EPG. */
-int fofal__person_erase(struct fofal_pg *pg, const char *tenant, const char *person, char *errbuf, size_t errlen);
-/* Opens every sealed top-level field of obj in place ("erased" for an erased person or a
- * value that does not open). 0 or an error of PostgreSQL (errbuf; obj partly opened). */
-int fofal__open_personal(struct fofal_pg *pg, const unsigned char *master, const char *tenant, json_t *obj, char *errbuf,
-                         size_t errlen);
+
 void fofal__worker_pg_drop(fofal_worker_t *w);
 
 /* ------------------------------------------------------------- redis.c

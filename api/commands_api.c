@@ -21,6 +21,7 @@
  * client that goes away takes its waiter with it (the pool's dispose callback unlinks it).
  */
 #include "api.h"
+#include "projections.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -465,12 +466,12 @@ static void run_key_job(fofal_worker_t *w, fofal_job_t *job) {
   int rc = fofal__worker_pg(w, &pg, j->err, sizeof j->err);
   for (int i = 0; !rc && i < j->ring.n; i++) {
     pkey_t *k = &j->ring.k[i];
-    if (k->seal) rc = fofal__person_key(pg, master, j->who.tenant, k->person, 1, k->key, j->err, sizeof j->err);
+    if (k->seal) rc = fofal_person_key(pg, master, j->who.tenant, k->person, 1, k->key, j->err, sizeof j->err);
     if (rc == FOFAL_ENOENT) {
       k->erased = 1;
       rc = 0;
     }
-    if (!rc && k->erase) rc = fofal__person_erase(pg, j->who.tenant, k->person, j->err, sizeof j->err);
+    if (!rc && k->erase) rc = fofal_person_erase(pg, j->who.tenant, k->person, j->err, sizeof j->err);
   }
   if (rc == FOFAL_EUNAVAIL) fofal__worker_pg_drop(w);
   j->failed = rc != 0;

@@ -31,6 +31,7 @@
  * copies in fofal__wparams_t only.
  */
 #include "api.h"
+#include "projections.h"
 #include "labels.h"
 
 #include <ctype.h>
@@ -533,7 +534,7 @@ static void run_employee(fofal_worker_t *wk, const char *tenant, const fofal__wp
   char err[256];
   struct fofal_pg *pg;
   int rc = fofal__worker_pg(wk, &pg, err, sizeof err);
-  if (!rc) rc = fofal__open_personal(pg, fofal__pd_master(fofal__worker_api(wk)), tenant, personal, err, sizeof err);
+  if (!rc) rc = fofal_open_personal(pg, fofal__pd_master(fofal__worker_api(wk)), tenant, personal, err, sizeof err);
   if (rc == FOFAL_EUNAVAIL) fofal__worker_pg_drop(wk);
   if (rc) {
     json_decref(res->body);

@@ -63,28 +63,40 @@ static int number_in(const json_t *v, double lo, double hi) {
   return isfinite(d) && d >= lo && d <= hi;
 }
 
-int fofal_telemetry_parse(const char *payload, size_t len, json_t **data, char *errbuf, size_t errlen) {
+/* *o: the payload as a JSON object (new) of at most FOFAL_TELEMETRY_MAX_BYTES, with no
+ * field but those of `allowed` (n of them). 0, or the refusal (then *o is NULL). */
+static int load_object(const char *payload, size_t len, const char *const *allowed, size_t n, json_t **o, char *errbuf,
+                       size_t errlen) {
   json_error_t jerr;
-  *data = NULL;
+  *o = NULL;
   if (len > FOFAL_TELEMETRY_MAX_BYTES)
     return fofal_err(errbuf, errlen, FOFAL_ETOOBIG, "payload of %zu bytes exceeds %d", len, FOFAL_TELEMETRY_MAX_BYTES);
-  json_t *o = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!json_is_object(o)) {
-    json_decref(o);
+  json_t *j = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!json_is_object(j)) {
+    json_decref(j);
     return fofal_err(errbuf, errlen, FOFAL_EPARSE, "payload is not a JSON object");
   }
-  static const char *const allowed[] = {"msg_id", "ts", "picks", "ppm", "state", "stop_cause", "temperature", "humidity"};
   const char *key;
   json_t *v;
-  int rc = 0;
-  json_object_foreach(o, key, v) {
+  json_object_foreach(j, key, v) {
     size_t i;
-    for (i = 0; i < sizeof allowed / sizeof allowed[0] && strcmp(allowed[i], key); i++) {}
-    if (i == sizeof allowed / sizeof allowed[0]) {
-      rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "unknown field \"%.40s\"", key);
-      goto out;
+    for (i = 0; i < n && strcmp(allowed[i], key); i++) {}
+    if (i == n) {
+      int rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "unknown field \"%.40s\"", key); /* key dies with j */
+      json_decref(j);
+      return rc;
     }
   }
+  *o = j;
+  return 0;
+}
+
+int fofal_telemetry_parse(const char *payload, size_t len, json_t **data, char *errbuf, size_t errlen) {
+  static const char *const allowed[] = {"msg_id", "ts", "picks", "ppm", "state", "stop_cause", "temperature", "humidity"};
+  json_t *o;
+  *data = NULL;
+  int rc = load_object(payload, len, allowed, sizeof allowed / sizeof allowed[0], &o, errbuf, errlen);
+  if (rc) return rc;
   const char *msg_id = json_string_value(json_object_get(o, "msg_id"));
   const char *ts = json_string_value(json_object_get(o, "ts"));
   const char *state = json_string_value(json_object_get(o, "state"));
@@ -105,7 +117,6 @@ int fofal_telemetry_parse(const char *payload, size_t len, json_t **data, char *
     rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "temperature: -20..80");
   else if (json_object_get(o, "humidity") && !number_in(json_object_get(o, "humidity"), 0, 100))
     rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "humidity: 0..100");
-out:
   if (rc) json_decref(o);
   else *data = o;
   return rc;
@@ -134,27 +145,11 @@ int fofal_telemetry_route(const char *topic, size_t len, char tenant[64], char n
 }
 
 static int parse_hall(const char *payload, size_t len, json_t **data, char *errbuf, size_t errlen) {
-  json_error_t jerr;
-  *data = NULL;
-  if (len > FOFAL_TELEMETRY_MAX_BYTES)
-    return fofal_err(errbuf, errlen, FOFAL_ETOOBIG, "payload of %zu bytes exceeds %d", len, FOFAL_TELEMETRY_MAX_BYTES);
-  json_t *o = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!json_is_object(o)) {
-    json_decref(o);
-    return fofal_err(errbuf, errlen, FOFAL_EPARSE, "payload is not a JSON object");
-  }
   static const char *const allowed[] = {"msg_id", "ts", "temperature", "humidity"};
-  const char *key;
-  json_t *v;
-  int rc = 0;
-  json_object_foreach(o, key, v) {
-    size_t i;
-    for (i = 0; i < sizeof allowed / sizeof allowed[0] && strcmp(allowed[i], key); i++) {}
-    if (i == sizeof allowed / sizeof allowed[0]) {
-      rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "unknown field \"%.40s\"", key);
-      goto out;
-    }
-  }
+  json_t *o;
+  *data = NULL;
+  int rc = load_object(payload, len, allowed, sizeof allowed / sizeof allowed[0], &o, errbuf, errlen);
+  if (rc) return rc;
   const char *msg_id = json_string_value(json_object_get(o, "msg_id"));
   const char *ts = json_string_value(json_object_get(o, "ts"));
   int64_t us;
@@ -164,7 +159,6 @@ static int parse_hall(const char *payload, size_t len, json_t **data, char *errb
   else if (!t && !h) rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "temperature or humidity: at least one");
   else if (t && !number_in(t, -20, 80)) rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "temperature: -20..80");
   else if (h && !number_in(h, 0, 100)) rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "humidity: 0..100");
-out:
   if (rc) json_decref(o);
   else *data = o;
   return rc;

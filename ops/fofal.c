@@ -206,12 +206,11 @@ static int cmd_account_erase(const char *a_tenant, const char *account) {
     return 2;
   }
   const char *p[] = {a_tenant, account};
-  if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err) ||
+  /* One transaction: the key's tombstone, the account cleared, its sessions ended. */
+  if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err) || fofal_pg_exec(pg, "BEGIN", err, sizeof err) ||
+      fofal_person_erase(pg, a_tenant, account, err, sizeof err) ||
       fofal_pg_query_value(pg,
-                           "WITH k AS (INSERT INTO identity.person_keys (tenant, person_id, wrapped_key, erased_at)"
-                           " VALUES ($1, $2::uuid, NULL, now()) ON CONFLICT (tenant, person_id) DO UPDATE"
-                           " SET wrapped_key = NULL, erased_at = coalesce(identity.person_keys.erased_at, now())),"
-                           " a AS (UPDATE identity.accounts SET username = 'erased:' || id, password_hash = NULL,"
+                           "WITH a AS (UPDATE identity.accounts SET username = 'erased:' || id, password_hash = NULL,"
                            " pin_hash = NULL, badge = NULL, totp_secret = NULL, totp_pending = NULL, erased_at = now()"
                            " WHERE tenant = $1 AND id = $2::uuid RETURNING id),"
                            " s AS (UPDATE identity.sessions SET revoked_at = now(), revoked_reason = 'erased'"
@@ -225,6 +224,11 @@ static int cmd_account_erase(const char *a_tenant, const char *account) {
   json_t *res = json_loads(sids ? sids : "{}", 0, NULL);
   if (json_integer_value(json_object_get(res, "accounts")) != 1) {
     fprintf(stderr, "fofal: account erase: tenant %s has no account %s\n", a_tenant, account);
+    json_decref(res);
+    goto out; /* closing the connection rolls the tombstone back */
+  }
+  if (fofal_pg_exec(pg, "COMMIT", err, sizeof err)) {
+    fprintf(stderr, "fofal: account erase: %s\n", err);
     json_decref(res);
     goto out;
   }
@@ -293,19 +297,15 @@ typedef struct {
 
 static int pd_key_of(void *opaque, const char *person, unsigned char key[FOFAL_PD_KEY_BYTES]) {
   pd_ctx_t *c = opaque;
-  char err[256], *wrapped = NULL, ck[256];
+  char err[256], ck[256];
   snprintf(ck, sizeof ck, "%s\n%s", c->tenant, person);
   if (!pd_keys) pd_keys = fofal_map_new(free);
   unsigned char *hit = fofal_map_get(pd_keys, ck);
   if (!hit) {
     hit = fofal_calloc(1, FOFAL_PD_KEY_BYTES + 1);
-    const char *p[] = {c->tenant, person};
     if ((pd_pg || !fofal_pg_connect(&pd_pg, pg_dsn, err, sizeof err)) && fofal_uuid_valid(person) &&
-        !fofal_pg_query_value(pd_pg, "SELECT wrapped_key FROM identity.person_keys WHERE tenant = $1 AND person_id = $2::uuid",
-                              2, p, &wrapped, err, sizeof err) &&
-        wrapped && !fofal_pd_key_unwrap(pd_master_key, c->tenant, person, wrapped, hit))
+        !fofal_person_key(pd_pg, pd_master_key, c->tenant, person, 0, hit, err, sizeof err))
       hit[FOFAL_PD_KEY_BYTES] = 1; /* present */
-    free(wrapped);
     fofal_map_put(pd_keys, ck, hit);
   }
   if (!hit[FOFAL_PD_KEY_BYTES]) return FOFAL_ENOENT;

@@ -147,6 +147,18 @@ void fofal_apply_redis(fofal_apply_ctx_t *ctx, int argc, const char *const *argv
  * start-up before any projector runs; "" or NULL leaves it unset (then an event with a
  * sealed field stops the projector with a clear error). 0 or FOFAL_EINVAL. */
 int fofal_projections_pd_master(const char *hex);
+/* The unwrapped key of `person` into key; with `create`, made first if missing. 0,
+ * FOFAL_ENOENT (the person is erased — also with create — or, without create, never had
+ * a key), FOFAL_ECONFIG (the stored key does not open with `master`) or FOFAL_EPG. */
+int fofal_person_key(fofal_pg_t *pg, const unsigned char *master, const char *tenant, const char *person, int create,
+                     unsigned char key[FOFAL_PD_KEY_BYTES], char *errbuf, size_t errlen);
+/* Deletes the key of `person` (crypto-shredding), leaving a tombstone: every sealed field
+ * of theirs reads "erased" from now on, and no key is made for them again. 0 or FOFAL_EPG. */
+int fofal_person_erase(fofal_pg_t *pg, const char *tenant, const char *person, char *errbuf, size_t errlen);
+/* Opens every sealed top-level field of obj in place ("erased" for an erased person or a
+ * value that does not open). 0, or an error of fofal_person_key (errbuf; obj partly opened). */
+int fofal_open_personal(fofal_pg_t *pg, const unsigned char *master, const char *tenant, json_t *obj, char *errbuf,
+                        size_t errlen);
 /* *out: a copy of ev->data (new) with every sealed field opened with its person's key —
  * "erased" when the key was deleted. Opens nothing when ctx->pg is NULL (nothing will be
  * written). 0, or FOFAL_EIO / FOFAL_ECONFIG with ctx->errbuf (then *out is NULL). */

@@ -404,19 +404,19 @@ static char *sealed_fields(const json_t *data) {
   return s;
 }
 
-static int employee_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+/* Registered or updated: the name opened (the floor shows it), the other personal fields
+ * as they came, sealed. sql's parameters: tenant, badge, name, job, version, sealed fields
+ * (JSON), then — when nparams is 8 — the time and the person id. */
+static int employee_write(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *sql, int nparams) {
   meta_t m;
   meta(ev, &m);
   json_t *open;
   int rc = fofal_apply_open(ctx, ev, &open);
   if (rc) return rc;
   char *sealed = sealed_fields(ev->data);
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(open, "name"), str(ev->data, "job"), m.seq, m.at,
-                          ev->subject, sealed};
-  rc = fofal_apply_sql(ctx,
-                       "INSERT INTO %s.employees (tenant, badge, name, job, version, registered_at, person_id, personal) "
-                       "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid, $8::jsonb)",
-                       8, params);
+  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(open, "name"), str(ev->data, "job"), m.seq, sealed,
+                          m.at, ev->subject};
+  rc = fofal_apply_sql(ctx, sql, nparams, params);
   free(sealed);
   json_decref(open);
   if (rc) return rc;
@@ -424,23 +424,18 @@ static int employee_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) 
   return 0;
 }
 
+static int employee_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  return employee_write(ctx, ev,
+                        "INSERT INTO %s.employees (tenant, badge, name, job, version, personal, registered_at, person_id) "
+                        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::uuid)",
+                        8);
+}
+
 static int employee_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  json_t *open;
-  int rc = fofal_apply_open(ctx, ev, &open);
-  if (rc) return rc;
-  char *sealed = sealed_fields(ev->data);
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(open, "name"), str(ev->data, "job"), m.seq, sealed};
-  rc = fofal_apply_sql(ctx,
-                       "UPDATE %s.employees SET name = coalesce($3, name), job = coalesce($4, job), version = $5, "
-                       "personal = personal || $6::jsonb WHERE tenant = $1 AND badge = $2",
-                       6, params);
-  free(sealed);
-  json_decref(open);
-  if (rc) return rc;
-  fofal__production_push(ctx, ev);
-  return 0;
+  return employee_write(ctx, ev,
+                        "UPDATE %s.employees SET name = coalesce($3, name), job = coalesce($4, job), version = $5, "
+                        "personal = personal || $6::jsonb WHERE tenant = $1 AND badge = $2",
+                        6);
 }
 
 /* The key is already gone; the read model forgets what it had opened. */
