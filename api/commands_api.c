@@ -365,7 +365,7 @@ typedef struct {
 /* ------------------------------------------------------------ personal data
  * A command with personal fields (schema: "x-fofal-personal") is sealed with the key of its
  * person — its aggregate — before it is produced, and a command that erases a person
- * ("x-fofal-erases-person") deletes that key first (issue 6 item 8; api/personal.c). Keys
+ * ("x-fofal-erases-person") deletes that key first (issue 6 item 8; projections/personal.c). Keys
  * live in PostgreSQL, so a request that needs any takes a detour through a worker job: the
  * job gets or creates (or deletes) every key the request needs, then the loop handles the
  * request again, now with its keys at hand (a keyring, wiped once used). Only commands the
