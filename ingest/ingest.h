@@ -11,6 +11,8 @@
  *    "temperature": <°C, -20..80, optional>, "humidity": <% RH, 0..100, optional>}
  * The JSON Schema is schemas/telemetry/loom_sample.json.
  *
+ * A message may also carry several samples of its loom as a JSON array (a batch, below).
+ *
  * Hall sensors: fofal/<tenant>/halls/<hall>/env, QoS 1, payload
  *   {"msg_id": "...", "ts": "<RFC 3339>", "temperature": <°C, -20..80>, "humidity": <% RH, 0..100>}
  * (at least one of the two readings); schemas/telemetry/hall_env.json. On
@@ -28,6 +30,29 @@
 #define FOFAL_TELEMETRY_MAX_BYTES 4096
 #define FOFAL_TELEMETRY_SUBSCRIPTION "fofal/+/looms/+/telemetry"
 #define FOFAL_HALL_SUBSCRIPTION "fofal/+/halls/+/env"
+
+/* A batch: one MQTT message may carry a JSON array of samples of its loom (or hall)
+ * instead of one object: a loom controller that samples several times a second sends
+ * them together. 1..FOFAL_TELEMETRY_BATCH_MAX elements, at most
+ * FOFAL_TELEMETRY_BATCH_MAX_BYTES in all, each element a payload as above (own cap, own
+ * msg_id). Each element becomes its own record on fofal.telemetry.raw, in order; a bad
+ * element goes to the DLQ alone ("sample 3 of 20: ppm: 0..2000"), a bad array whole.
+ * schemas/telemetry/loom_batch.json. */
+#define FOFAL_TELEMETRY_BATCH_MAX 256
+#define FOFAL_TELEMETRY_BATCH_MAX_BYTES 65536
+
+/* Where one sample lies in a payload. */
+typedef struct {
+  size_t off, len;
+} fofal_telemetry_span_t;
+
+/* Splits a payload into its samples. Anything but an array (after white space) is one
+ * sample, the whole payload, left to fofal_telemetry_check. An array gives its elements'
+ * spans (spans has room for FOFAL_TELEMETRY_BATCH_MAX), in order, without checking them.
+ * Returns the count (>= 1), or FOFAL_ETOOBIG / FOFAL_EPARSE (negative) with the reason in errbuf
+ * for an array over the caps, empty, with an empty element, unbalanced or followed by
+ * anything. */
+int fofal_telemetry_split(const char *payload, size_t len, fofal_telemetry_span_t *spans, char *errbuf, size_t errlen);
 
 /* What an MQTT topic carries. */
 enum { FOFAL_TELEMETRY_LOOM = 1, FOFAL_TELEMETRY_HALL = 2 };

@@ -4,15 +4,16 @@
  *
  * Subscribes with QoS 1 and a persistent session (clean session off, a stable client id)
  * to fofal/+/looms/+/telemetry and fofal/+/halls/+/env, reconnecting with backoff. Each
- * message is checked (telemetry.c); a good one is produced to fofal.telemetry.raw keyed by
- * loom (or hall) with the idempotent producer, a bad one to fofal.telemetry.raw.dlq with
- * the reason.
+ * message is one sample or a batch of them (a JSON array, ingest.h); each sample is checked
+ * (telemetry.c); a good one is produced to fofal.telemetry.raw keyed by loom (or hall) with
+ * the idempotent producer, a bad one to fofal.telemetry.raw.dlq with the reason (a bad
+ * batch goes there whole).
  *
  * Pipeline. paho runs every client's message callback on ONE receive thread per process.
  * The callback only copies the message into a bounded ring and returns; a worker thread
  * checks, encodes and produces it to librdkafka asynchronously (batched by linger.ms).
- * When the window of messages received but not yet acknowledged by Kafka
- * (FOFAL_INGEST_MAX_INFLIGHT) is full, the callback blocks: paho stops reading the socket
+ * When the window of samples received but not yet acknowledged by Kafka
+ * (FOFAL_INGEST_MAX_INFLIGHT), or the ring's 64 MiB, is full, the callback blocks: paho stops reading the socket
  * and the broker keeps the rest queued for our persistent session (back-pressure). The
  * producer never gives up on a message (message.timeout.ms is effectively infinite), so
  * with Kafka down nothing is dropped, the window just stays full.
@@ -27,8 +28,8 @@
  *   - Kafka down, broker restart, ingest stopped cleanly (SIGTERM): no loss. On stop the
  *     MQTT session is disconnected first, then every message of the window is delivered
  *     (waiting for Kafka as long as it takes, until a second signal).
- *   - ingest killed (kill -9, OOM, power): up to FOFAL_INGEST_MAX_INFLIGHT messages that
- *     were received but not yet in Kafka are lost. Lower the window to narrow that, at the
+ *   - ingest killed (kill -9, OOM, power): up to FOFAL_INGEST_MAX_INFLIGHT samples (and a
+ *     batch's worth more) that were received but not yet in Kafka are lost. Lower the window to narrow that, at the
  *     cost of throughput (1 gives the old behaviour and its ~2,000 messages/s).
  * Duplicates (publisher resends after a broker restart) are let through here, each with
  * its msg_id, and removed downstream by fofal-machines (machines.c).
@@ -63,8 +64,8 @@ static fofal_setting_t settings[] = {
      "thread, so more sessions rarely help; more processes do.",
      &sessions},
     {"FOFAL_INGEST_MAX_INFLIGHT", FOFAL_SET_INT, "50000", 1, 1000000,
-     "Messages received from MQTT but not yet acknowledged by Kafka, at most. Past it, MQTT reading pauses "
-     "(back-pressure). It is also what a kill -9 can lose.",
+     "Samples received from MQTT but not yet acknowledged by Kafka, at most (a batch counts its samples). Past "
+     "it, MQTT reading pauses (back-pressure). It is also what a kill -9 can lose.",
      &max_inflight},
     {"FOFAL_INGEST_LINGER_MS", FOFAL_SET_INT, "10", 0, 1000,
      "Kafka batching delay. Bigger batches cost the broker less per message (a warm broker on the 2-core bench "
@@ -77,7 +78,7 @@ static fofal_setting_t settings[] = {
 
 /* One message copied out of paho: topic and payload in one allocation. */
 typedef struct {
-  size_t tlen, plen;
+  size_t tlen, plen, bytes; /* bytes: the allocation's size */
   char buf[]; /* topic, then payload */
 } item_t;
 
@@ -90,14 +91,19 @@ typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t not_empty, not_full;
   item_t **ring;
-  size_t cap, head, len;
-  /* Window accounting: received counts items put in the ring; delivered is advanced by
-   * delivery reports. received - delivered <= max_inflight. */
+  size_t cap, head, len, ring_bytes;
+  /* Window accounting, in samples: received counts one per item put in the ring, and the
+   * worker adds the rest of a batch's samples when it splits it; delivered is advanced by
+   * delivery reports. The receiver waits while received - delivered >= max_inflight. */
   atomic_llong received, delivered, ok, rejected, failed;
   atomic_int draining, stopping;
 } ingest_t;
 
 static ingest_t in;
+
+/* The ring's payload bytes, at most (with one item always let in): batches are up to
+ * FOFAL_TELEMETRY_BATCH_MAX_BYTES each, and the window counts samples, not bytes. */
+#define RING_BYTES (64u << 20)
 
 static long long inflight(void) { return atomic_load(&in.received) - atomic_load(&in.delivered); }
 
@@ -109,9 +115,10 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
   size_t plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
   if (tlen > 255) tlen = 255;
   /* Hostile payloads are refused by size in the worker; only keep enough to report them. */
-  if (plen > FOFAL_TELEMETRY_MAX_BYTES + 1) plen = FOFAL_TELEMETRY_MAX_BYTES + 1;
+  if (plen > FOFAL_TELEMETRY_BATCH_MAX_BYTES + 1) plen = FOFAL_TELEMETRY_BATCH_MAX_BYTES + 1;
   item_t *it = fofal_malloc(sizeof *it + tlen + plen + 1);
   it->tlen = tlen;
+  it->bytes = sizeof *it + tlen + plen + 1;
   it->plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
   memcpy(it->buf, topic, tlen);
   memcpy(it->buf + tlen, msg->payload, plen);
@@ -119,7 +126,8 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
   if (it->plen > plen) it->plen = plen; /* the worker sees it exceeds the cap */
   pthread_mutex_lock(&in.mu);
   /* Back-pressure: wait while the window is full. The broker queues the rest. */
-  while ((in.len == in.cap || inflight() >= max_inflight) && !atomic_load(&in.stopping))
+  while ((in.len == in.cap || inflight() >= max_inflight || (in.len && in.ring_bytes > RING_BYTES)) &&
+         !atomic_load(&in.stopping))
     pthread_cond_wait(&in.not_full, &in.mu);
   if (in.len == in.cap) {
     /* Stopping with a full window: paho may still hand over what it had queued, already
@@ -133,6 +141,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
   }
   in.ring[(in.head + in.len) % in.cap] = it;
   in.len++;
+  in.ring_bytes += it->bytes;
   atomic_fetch_add(&in.received, 1);
   if (in.len == 1) pthread_cond_signal(&in.not_empty); /* the worker only sleeps on an empty ring */
   pthread_mutex_unlock(&in.mu);
@@ -174,25 +183,49 @@ static void produce(const char *topic, const char *key, const char *value, size_
 /* The worker's encoding buffer: one worker thread, and librdkafka copies the value. */
 static char event_buf[FOFAL_TELEMETRY_EVENT_MAX];
 
+/* Sends a refused payload to the DLQ with its reason, keyed by the MQTT topic: one
+ * sensor's refusals stay in order and are easy to find. */
+static void refuse(const item_t *it, const char *payload, size_t len, const char *why) {
+  char topic_copy[256];
+  snprintf(topic_copy, sizeof topic_copy, "%.*s", (int)it->tlen, it->buf);
+  fofal_kheader_t h[] = {{"fofal_dlq_reason", why}, {"mqtt_topic", topic_copy}};
+  produce(FOFAL_TOPIC_TELEMETRY_DLQ, topic_copy, payload, len, h, 2);
+  atomic_fetch_add(&in.rejected, 1);
+}
+
 static void handle(item_t *it) {
   char tenant[64], name[64], why[256];
   int kind = 0;
-  fofal_telemetry_sample_t smp;
-  int rc = fofal_telemetry_route(it->buf, it->tlen, tenant, name, &kind);
-  if (rc) snprintf(why, sizeof why, "topic is not fofal/<tenant>/looms/<loom>/telemetry nor fofal/<tenant>/halls/<hall>/env");
-  else rc = fofal_telemetry_check(kind, it->buf + it->tlen, it->plen, &smp, why, sizeof why);
-  if (rc) {
-    /* Refused: kept with its reason for whoever looks into the sensor, never lost. */
-    char topic_copy[256];
-    snprintf(topic_copy, sizeof topic_copy, "%.*s", (int)it->tlen, it->buf);
-    fofal_kheader_t h[] = {{"fofal_dlq_reason", why}, {"mqtt_topic", topic_copy}};
-    size_t plen = it->plen > FOFAL_TELEMETRY_MAX_BYTES ? FOFAL_TELEMETRY_MAX_BYTES : it->plen;
-    /* Keyed by the MQTT topic: one sensor's refusals stay in order, and are easy to find. */
-    produce(FOFAL_TOPIC_TELEMETRY_DLQ, topic_copy, it->buf + it->tlen, plen, h, 2);
-    atomic_fetch_add(&in.rejected, 1);
-  } else {
-    size_t n = fofal_telemetry_encode(kind, tenant, name, &smp, it->buf + it->tlen, it->plen, event_buf, sizeof event_buf);
-    produce(FOFAL_TOPIC_TELEMETRY, name, event_buf, n, NULL, 0);
+  fofal_telemetry_span_t spans[FOFAL_TELEMETRY_BATCH_MAX];
+  const char *payload = it->buf + it->tlen;
+  /* What is kept of a refused payload: a sample's or a batch's cap. */
+  size_t keep = it->plen > FOFAL_TELEMETRY_BATCH_MAX_BYTES ? FOFAL_TELEMETRY_BATCH_MAX_BYTES : it->plen;
+  if (fofal_telemetry_route(it->buf, it->tlen, tenant, name, &kind)) {
+    refuse(it, payload, keep, "topic is not fofal/<tenant>/looms/<loom>/telemetry nor fofal/<tenant>/halls/<hall>/env");
+    return;
+  }
+  int n = fofal_telemetry_split(payload, it->plen, spans, why, sizeof why);
+  if (n < 0) {
+    refuse(it, payload, keep, why);
+    return;
+  }
+  /* The receiver counted this message as one sample. */
+  if (n > 1) atomic_fetch_add(&in.received, n - 1);
+  for (int i = 0; i < n; i++) {
+    const char *p = payload + spans[i].off;
+    size_t len = spans[i].len;
+    fofal_telemetry_sample_t smp;
+    int rc = fofal_telemetry_check(kind, p, len, &smp, why, sizeof why);
+    if (rc) {
+      /* A bad sample of a batch goes alone, with its place in the batch. */
+      char reason[300];
+      if (n > 1) snprintf(reason, sizeof reason, "sample %d of %d: %s", i + 1, n, why);
+      else snprintf(reason, sizeof reason, "%s", why);
+      refuse(it, p, len > FOFAL_TELEMETRY_MAX_BYTES ? FOFAL_TELEMETRY_MAX_BYTES : len, reason);
+      continue;
+    }
+    size_t el = fofal_telemetry_encode(kind, tenant, name, &smp, p, len, event_buf, sizeof event_buf);
+    produce(FOFAL_TOPIC_TELEMETRY, name, event_buf, el, NULL, 0);
     atomic_fetch_add(&in.ok, 1);
   }
 }
@@ -221,6 +254,7 @@ static void *worker(void *arg) {
     }
     while (in.len > 0 && n < 256) {
       batch[n++] = in.ring[in.head];
+      in.ring_bytes -= in.ring[in.head]->bytes;
       in.head = (in.head + 1) % in.cap;
       in.len--;
     }
@@ -304,8 +338,9 @@ int main(int argc, char **argv) {
                                   "Usage: fofal-ingest [--config FILE] [--option=value ...]\n\n"
                                   "Streams loom telemetry (" FOFAL_TELEMETRY_SUBSCRIPTION ") and hall sensors ("
                                   FOFAL_HALL_SUBSCRIPTION ") from MQTT (QoS 1) into Kafka (" FOFAL_TOPIC_TELEMETRY
-                                  "); refused payloads go to " FOFAL_TOPIC_TELEMETRY_DLQ " with the reason.\n"
-                                  "A kill -9 can lose up to FOFAL_INGEST_MAX_INFLIGHT messages (see the README).",
+                                  "), one record per sample (a message is one sample or a JSON array of up to 256); "
+                                  "refused payloads go to " FOFAL_TOPIC_TELEMETRY_DLQ " with the reason.\n"
+                                  "A kill -9 can lose up to FOFAL_INGEST_MAX_INFLIGHT samples (see the README).",
                                   &log_level);
   if (early >= 0) return early;
   pthread_mutex_init(&in.mu, NULL);
@@ -374,7 +409,7 @@ out:
     pthread_mutex_unlock(&in.mu);
     pthread_join(wth, NULL);
     fofal_stop = 0;
-    if (inflight() > 0) LOG_INFO("delivering the %lld messages still in flight (a second signal gives up)", inflight());
+    if (inflight() > 0) LOG_INFO("delivering the %lld samples still in flight (a second signal gives up)", inflight());
     while (inflight() > 0 && !fofal_stop) fofal_kafka_poll(in.producer, 100);
   }
   for (int i = 0; i < in.nclients; i++) MQTTAsync_destroy(&in.clients[i]);

@@ -365,3 +365,50 @@ size_t fofal_telemetry_encode(int kind, const char *tenant, const char *name, co
   *p = '\0';
   return (size_t)(p - out);
 }
+
+/* ---------------------------------------------------------------- batches */
+
+int fofal_telemetry_split(const char *payload, size_t len, fofal_telemetry_span_t *spans, char *errbuf, size_t errlen) {
+  const char *p = skip_ws(payload, payload + len), *end = payload + len;
+  if (p >= end || *p != '[') {
+    spans[0] = (fofal_telemetry_span_t){0, len};
+    return 1;
+  }
+  if (len > FOFAL_TELEMETRY_BATCH_MAX_BYTES)
+    return fofal_err(errbuf, errlen, FOFAL_ETOOBIG, "batch of %zu bytes exceeds %d", len, FOFAL_TELEMETRY_BATCH_MAX_BYTES);
+  /* Only the array's structure is read here: depth over brackets and braces outside
+   * strings, and the commas between elements. What an element holds is for
+   * fofal_telemetry_check. */
+  int n = 0, depth = 0, in_string = 0;
+  const char *start = ++p;
+  for (; p < end; p++) {
+    char c = *p;
+    if (in_string) {
+      if (c == '\\' && p + 1 < end) p++;
+      else if (c == '"') in_string = 0;
+      continue;
+    }
+    if (c == '"') in_string = 1;
+    else if (c == '{' || c == '[') depth++;
+    else if ((c == '}' || c == ']') && depth > 0) depth--;
+    else if ((c == ',' || c == ']') && depth == 0) {
+      const char *b = skip_ws(start, p), *e = p;
+      while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
+      if (b == e) {
+        if (c == ']' && n == 0) return fofal_err(errbuf, errlen, FOFAL_EPARSE, "batch is an empty array");
+        return fofal_err(errbuf, errlen, FOFAL_EPARSE, "batch: element %d is empty", n + 1);
+      }
+      if (n == FOFAL_TELEMETRY_BATCH_MAX)
+        return fofal_err(errbuf, errlen, FOFAL_ETOOBIG, "batch has more than %d samples", FOFAL_TELEMETRY_BATCH_MAX);
+      spans[n++] = (fofal_telemetry_span_t){(size_t)(b - payload), (size_t)(e - b)};
+      start = p + 1;
+      if (c == ']') {
+        if (skip_ws(p + 1, end) != end) return fofal_err(errbuf, errlen, FOFAL_EPARSE, "batch: text after the array");
+        return n;
+      }
+    } else if (c == '}' || c == ']') {
+      return fofal_err(errbuf, errlen, FOFAL_EPARSE, "batch: unbalanced brackets");
+    }
+  }
+  return fofal_err(errbuf, errlen, FOFAL_EPARSE, "batch: the array is not closed");
+}

@@ -12,7 +12,8 @@
  *
  * Flood mode (--flood N): N loom samples as fast as the broker takes them, round-robin
  * over the looms, then exits printing one JSON line with the publish rate. The bench uses it
- * both for mosquitto's own pub→sub ceiling and for MQTT→Kafka through fofal-ingest.
+ * both for mosquitto's own pub→sub ceiling and for MQTT→Kafka through fofal-ingest. With
+ * --batch K each message carries K consecutive samples of one loom as a JSON array.
  *
  * msg_id is "<loom>-<run>-<seq>", run being random per start, so ids never repeat.
  * Threads: main (the schedule), paho's own.
@@ -158,9 +159,11 @@ static int raw_connect(const char *uri, const char *client_id) {
   return fd;
 }
 
-/* Publishes n samples round-robin over the looms; returns how many were acknowledged. */
-static long long raw_flood(const char *uri, const char *tenant, loom_t *looms, int nlooms, long long n, unsigned run,
-                           int window) {
+/* Publishes n samples round-robin over the looms, `batch` consecutive samples of a loom
+ * per message (a JSON array when batch > 1), at most `window` messages unacknowledged;
+ * returns how many samples were acknowledged. */
+static long long raw_flood(const char *uri, const char *tenant, loom_t *looms, int nlooms, long long n, int batch,
+                           unsigned run, int window) {
   char id[64];
   snprintf(id, sizeof id, "fofal-loomsim-raw-%08x", run);
   int fd = raw_connect(uri, id);
@@ -168,29 +171,36 @@ static long long raw_flood(const char *uri, const char *tenant, loom_t *looms, i
     fprintf(stderr, "fofal-loomsim: raw MQTT connect to %s failed\n", uri);
     return 0;
   }
-  size_t cap = 1 << 20, len = 0;
+  size_t cap = 1 << 20, len = 0, room = (size_t)batch * 200 + 64;
   unsigned char *out = malloc(cap), in[65536];
+  char *payload = malloc(room);
   size_t inl = 0;
-  long long sent = 0, nacked = 0;
+  long long sent = 0, nacked = 0, msgs = (n + batch - 1) / batch, samples = 0;
   unsigned short pid = 0;
-  char topic[160], payload[400], ts[40];
+  char topic[160], ts[40];
   int64_t ts_ms = -1;
-  while (nacked < n && !stop) {
+  while (nacked < msgs && !stop) {
     /* Fill the output buffer while the window allows. The publisher shares the machine
      * with what it measures: the time stamp is formatted once per millisecond, and the
      * numbers as integers. */
-    while (sent < n && sent - nacked < window && len + 700 < cap) {
+    while (sent < msgs && sent - nacked < window && len + room + 300 < cap) {
       loom_t *l = &looms[sent % nlooms];
-      l->picks += 10;
       int64_t now = now_us();
       if (now / 1000 != ts_ms) {
         ts_ms = now / 1000;
         fmt_ts(now, ts);
       }
       int tl = snprintf(topic, sizeof topic, "fofal/%s/looms/%s/telemetry", tenant, l->name);
-      int pl = snprintf(payload, sizeof payload,
-                        "{\"msg_id\":\"%s-%08x-%lld\",\"ts\":\"%s\",\"picks\":%lld,\"ppm\":%d,\"state\":\"running\"}",
-                        l->name, run, ++l->seq, ts, (long long)l->picks, (int)(l->nominal + 0.5));
+      int pl = 0;
+      if (batch > 1) payload[pl++] = '[';
+      for (int k = 0; k < batch && samples < n; k++, samples++) {
+        l->picks += 10;
+        if (k) payload[pl++] = ',';
+        pl += snprintf(payload + pl, room - (size_t)pl,
+                       "{\"msg_id\":\"%s-%08x-%lld\",\"ts\":\"%s\",\"picks\":%lld,\"ppm\":%d,\"state\":\"running\"}",
+                       l->name, run, ++l->seq, ts, (long long)l->picks, (int)(l->nominal + 0.5));
+      }
+      if (batch > 1) payload[pl++] = ']';
       if (++pid == 0) pid = 1;
       out[len++] = 0x32;
       len += put_len(out + len, (size_t)(2 + tl + 2 + pl));
@@ -233,7 +243,8 @@ static long long raw_flood(const char *uri, const char *tenant, loom_t *looms, i
   if (write(fd, disc, 2) < 0) {}
   close(fd);
   free(out);
-  return nacked;
+  free(payload);
+  return nacked >= msgs ? n : nacked * batch;
 }
 
 static void usage(FILE *f) {
@@ -252,6 +263,8 @@ static void usage(FILE *f) {
           "  --flood N            publish N samples as fast as possible, print a JSON line, exit\n"
           "  --raw                with --flood: speak MQTT 3.1.1 on a raw socket (paho's publisher is slower\n"
           "                       than the broker)\n"
+          "  --batch K            with --flood --raw: K consecutive samples of a loom per message, as a JSON\n"
+          "                       array (default 1: one sample object per message)\n"
           "  --seed N             random seed (default: time)\n"
           "  --config FILE        read FOFAL_MQTT_URI from a KEY=VALUE file (e.g. the stack's stack.env)\n");
 }
@@ -262,12 +275,13 @@ int main(int argc, char **argv) {
   int nlooms = 24;
   double rate = 1, duration = 0, stops_per_hour = 6, breakdown_share = 0.10;
   long long flood = 0;
-  int raw = 0;
+  int raw = 0, batch = 1;
   unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
   static struct option opts[] = {{"uri", 1, 0, 'u'},      {"tenant", 1, 0, 't'}, {"looms", 1, 0, 'n'},
                                  {"halls", 1, 0, 'H'},    {"rate", 1, 0, 'r'},   {"duration", 1, 0, 'd'},
                                  {"stops-per-hour", 1, 0, 's'}, {"breakdown-share", 1, 0, 'b'},
                                  {"flood", 1, 0, 'f'},    {"seed", 1, 0, 'S'},   {"help", 0, 0, 'h'}, {"config", 1, 0, 'c'}, {"raw", 0, 0, 'R'},
+                                 {"batch", 1, 0, 'B'},
                                  {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -284,6 +298,7 @@ int main(int argc, char **argv) {
     case 'S': seed = (unsigned)atol(optarg); break;
     case 'h': usage(stdout); return 0;
     case 'R': raw = 1; break;
+    case 'B': batch = atoi(optarg); break;
     case 'c': {
       static char from_file[256];
       char line[512];
@@ -307,8 +322,12 @@ int main(int argc, char **argv) {
     default: usage(stderr); return 2;
     }
   }
-  if (nlooms < 1 || nlooms > 9999 || rate <= 0 || rate > 1000) {
-    fprintf(stderr, "fofal-loomsim: --looms 1..9999 and --rate (0, 1000] please\n");
+  if (nlooms < 1 || nlooms > 9999 || rate <= 0 || rate > 1000 || batch < 1 || batch > 256) {
+    fprintf(stderr, "fofal-loomsim: --looms 1..9999, --rate (0, 1000] and --batch 1..256 please\n");
+    return 2;
+  }
+  if (batch > 1 && !(flood > 0 && raw)) {
+    fprintf(stderr, "fofal-loomsim: --batch goes with --flood N --raw\n");
     return 2;
   }
   srand(seed);
@@ -364,7 +383,7 @@ int main(int argc, char **argv) {
   long long sent = 0;
   double t0 = mono();
   if (flood > 0 && raw) {
-    long long a = raw_flood(uri, tenant, looms, nlooms, flood, run, 2000);
+    long long a = raw_flood(uri, tenant, looms, nlooms, flood, batch, run, 2000);
     double secs = mono() - t0;
     printf("{\"published\":%lld,\"acked\":%lld,\"seconds\":%.3f,\"msgs_per_s\":%.0f}\n", a, a, secs,
            secs > 0 ? (double)a / secs : 0.0);

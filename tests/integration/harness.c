@@ -326,9 +326,12 @@ json_t *h_read_topic(const char *topic) {
         /* A value that is neither JSON nor UTF-8 (a DLQ's hostile payload) as a marker. */
         if (!v) v = json_stringn(m.value, m.len);
         if (!v) v = json_string("<not UTF-8>");
-        json_array_append_new(out, json_pack("{s:i,s:I,s:s%,s:o}", "partition", p, "offset", (json_int_t)m.offset,
-                                             "key", m.key ? m.key : "", m.key ? m.key_len : 0, "value",
-                                             v));
+        json_t *rec = json_pack("{s:i,s:I,s:s%,s:o}", "partition", p, "offset", (json_int_t)m.offset, "key",
+                                m.key ? m.key : "", m.key ? m.key_len : 0, "value", v);
+        char why[512];
+        if (fofal_kafka_msg_header(&m, "fofal_dlq_reason", why, sizeof why))
+          json_object_set_new(rec, "dlq_reason", json_string(why));
+        json_array_append_new(out, rec);
       }
       fofal_kafka_msg_release(&m);
       if (done) break;

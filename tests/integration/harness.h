@@ -89,7 +89,8 @@ void h_floor_produce(fofal_kafka_t *k, const char *tenant, const char *loom, con
 void h_current_shift(char id[32], char woven_at[40]);
 
 /* Every committed record of `topic` (all partitions, from the start to the current end):
- * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON. */
+ * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON, and
+ * "dlq_reason" when the record has a fofal_dlq_reason header. */
 json_t *h_read_topic(const char *topic);
 
 /* ------------------------------------------------------ WebSocket client

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ingest.h"
 
 /* ------------------------------------------------------------ publisher */
 
@@ -253,6 +254,66 @@ Test(telemetry_ingest, hostile_payloads_go_to_the_dlq) {
   cr_expect_eq(dlq, expect_dlq, "every refused payload is in the DLQ once (got %ld of %ld)", dlq, expect_dlq);
   cr_expect_eq(good, 1, "the good sample got through (got %ld)", good);
   cr_expect_eq(kill(ing, 0), 0, "fofal-ingest is still alive");
+  pub_close(p);
+  int st = h_stop(ing, SIGTERM);
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fofal-ingest exits cleanly (status %d)", st);
+}
+
+/* A loom controller's batch: each good sample becomes its own record, in order, a bad one
+ * goes to the DLQ alone with its place in the batch, and a batch over the caps goes whole. */
+Test(telemetry_ingest, a_batch_becomes_one_record_per_sample) {
+  char tenant[32], topic[128], batch[2048], s1[256], s2[256], s3[256], bad[256];
+  h_tenant(tenant);
+  pid_t ing = start_ingest(tenant);
+  pub_t *p = pub_open(tenant);
+  snprintf(topic, sizeof topic, "fofal/%s/looms/L2/telemetry", tenant);
+  int64_t t0 = fofal_now_us();
+  sample_json(s1, sizeof s1, "b-1", t0, 100, "running", NULL);
+  sample_json(s2, sizeof s2, "b-2", t0 + 250000, 102, "running", NULL);
+  sample_json(s3, sizeof s3, "b-3", t0 + 500000, 104, "stopped", "weft_break");
+  snprintf(bad, sizeof bad, "{\"msg_id\":\"b-bad\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":1,\"ppm\":99999,\"state\":\"running\"}");
+  snprintf(batch, sizeof batch, "[%s,\n %s, %s ,%s]", s1, bad, s2, s3);
+  pub_send(p, topic, batch, strlen(batch));
+  /* One element too many: refused whole. */
+  size_t cap = (size_t)(FOFAL_TELEMETRY_BATCH_MAX + 1) * (strlen(s1) + 1) + 2, n = 0;
+  char *over = malloc(cap + 1);
+  over[n++] = '[';
+  for (int i = 0; i <= FOFAL_TELEMETRY_BATCH_MAX; i++) n += (size_t)snprintf(over + n, cap + 1 - n, "%s%s", i ? "," : "", s1);
+  over[n++] = ']';
+  pub_send(p, topic, over, n);
+  free(over);
+  pub_wait(p, 2, 60);
+
+  json_t *ok = NULL, *dlq = NULL;
+  for (int attempt = 0; attempt < 120; attempt++) {
+    json_decref(ok);
+    json_decref(dlq);
+    ok = events_of(FOFAL_TOPIC_TELEMETRY, tenant);
+    dlq = json_array();
+    json_t *all = h_read_topic(FOFAL_TOPIC_TELEMETRY_DLQ), *r;
+    size_t i;
+    json_array_foreach(all, i, r) if (strstr(json_string_value(json_object_get(r, "key")), tenant)) json_array_append(dlq, r);
+    json_decref(all);
+    if (json_array_size(ok) >= 3 && json_array_size(dlq) >= 2) break;
+    usleep(500 * 1000);
+  }
+  cr_assert_eq(json_array_size(ok), 3, "three good samples, one record each (got %zu)", json_array_size(ok));
+  const char *want[] = {"b-1", "b-2", "b-3"};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *e = json_array_get(ok, i);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(e, "data"), "msg_id")), want[i],
+                     "record %zu is the batch's sample %s, in order", i, want[i]);
+    cr_expect_str_eq(json_string_value(json_object_get(e, "subject")), "L2");
+  }
+  cr_assert_eq(json_array_size(dlq), 2, "the bad sample and the oversized batch (got %zu)", json_array_size(dlq));
+  const char *r0 = json_string_value(json_object_get(json_array_get(dlq, 0), "dlq_reason"));
+  const char *r1 = json_string_value(json_object_get(json_array_get(dlq, 1), "dlq_reason"));
+  cr_expect(r0 && strstr(r0, "sample 2 of 4: ppm"), "the bad sample says where it was: %s", r0 ? r0 : "(none)");
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(dlq, 0), "value"), "msg_id")), "b-bad",
+                   "the DLQ keeps the bad sample alone");
+  cr_expect(r1 && strstr(r1, "more than"), "the oversized batch is refused whole: %s", r1 ? r1 : "(none)");
+  json_decref(ok);
+  json_decref(dlq);
   pub_close(p);
   int st = h_stop(ing, SIGTERM);
   cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fofal-ingest exits cleanly (status %d)", st);

@@ -3,6 +3,8 @@
  * input refused with a reason, never a crash), and the CloudEvent wrapping.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ingest.h"
@@ -231,5 +233,130 @@ Test(telemetry, hall_topics_and_payloads) {
     cr_expect_neq(fofal_telemetry_parse_kind(FOFAL_TELEMETRY_HALL, bad[i], strlen(bad[i]), &d, why, sizeof why), 0,
                   "hall payload %zu must be refused", i);
     cr_expect_null(d);
+  }
+}
+
+/* ------------------------------------------------------------ batches */
+
+static int split(const char *p, fofal_telemetry_span_t *spans, char *why) {
+  return fofal_telemetry_split(p, strlen(p), spans, why, 256);
+}
+
+static void expect_span(const char *p, const fofal_telemetry_span_t *s, const char *want) {
+  cr_expect_eq(s->len, strlen(want), "span \"%.*s\" is \"%s\"", (int)s->len, p + s->off, want);
+  cr_expect(s->len == strlen(want) && !memcmp(p + s->off, want, s->len), "span \"%.*s\" is \"%s\"", (int)s->len,
+            p + s->off, want);
+}
+
+Test(telemetry, a_payload_that_is_not_an_array_is_one_sample) {
+  fofal_telemetry_span_t s[FOFAL_TELEMETRY_BATCH_MAX];
+  char why[256];
+  const char *one[] = {"{\"msg_id\":\"a\"}", "  {}", "garbage", ""};
+  for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+    cr_expect_eq(split(one[i], s, why), 1, "\"%s\" is one sample", one[i]);
+    cr_expect(s[0].off == 0 && s[0].len == strlen(one[i]), "the whole payload, as is");
+  }
+}
+
+Test(telemetry, a_batch_splits_into_its_samples_in_order) {
+  fofal_telemetry_span_t s[FOFAL_TELEMETRY_BATCH_MAX];
+  char why[256];
+  /* Strings holding brackets, braces, commas and escaped quotes do not end an element. */
+  const char *p = " [ {\"msg_id\":\"a\",\"x\":\"],{\"} ,\n{\"msg_id\":\"b\",\"y\":[1,{\"z\":\"\\\"]\"}]},{\"msg_id\":\"c\\\\\"} ]\t";
+  cr_assert_eq(split(p, s, why), 3, "three samples (%s)", why);
+  expect_span(p, &s[0], "{\"msg_id\":\"a\",\"x\":\"],{\"}");
+  expect_span(p, &s[1], "{\"msg_id\":\"b\",\"y\":[1,{\"z\":\"\\\"]\"}]}");
+  expect_span(p, &s[2], "{\"msg_id\":\"c\\\\\"}");
+  /* Elements are not checked here: a number is a sample, refused later by the check. */
+  cr_expect_eq(split("[1,2,3]", s, why), 3);
+}
+
+Test(telemetry, bad_batches_are_refused_whole_with_a_reason) {
+  fofal_telemetry_span_t s[FOFAL_TELEMETRY_BATCH_MAX];
+  char why[256];
+  struct {
+    const char *payload, *reason;
+    int rc;
+  } bad[] = {
+      {"[]", "empty array", FOFAL_EPARSE},
+      {"[ ]", "empty array", FOFAL_EPARSE},
+      {"[{},]", "element 2 is empty", FOFAL_EPARSE},
+      {"[,{}]", "element 1 is empty", FOFAL_EPARSE},
+      {"[{}", "not closed", FOFAL_EPARSE},
+      {"[{\"a\":\"]}", "not closed", FOFAL_EPARSE},
+      {"[{}]]", "text after the array", FOFAL_EPARSE},
+      {"[{}] x", "text after the array", FOFAL_EPARSE},
+      {"[{}}]", "unbalanced", FOFAL_EPARSE},
+      {"[\"\\", "not closed", FOFAL_EPARSE},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    why[0] = '\0';
+    cr_expect_eq(split(bad[i].payload, s, why), bad[i].rc, "\"%s\" is refused", bad[i].payload);
+    cr_expect(strstr(why, bad[i].reason), "\"%s\": reason \"%s\" names \"%s\"", bad[i].payload, why, bad[i].reason);
+  }
+}
+
+Test(telemetry, batches_have_caps) {
+  fofal_telemetry_span_t s[FOFAL_TELEMETRY_BATCH_MAX];
+  char why[256];
+  /* FOFAL_TELEMETRY_BATCH_MAX samples pass, one more does not. */
+  char *p = malloc(4 * (FOFAL_TELEMETRY_BATCH_MAX + 1) + 8);
+  size_t n = 0;
+  p[n++] = '[';
+  for (int i = 0; i < FOFAL_TELEMETRY_BATCH_MAX; i++) n += (size_t)sprintf(p + n, "%s{}", i ? "," : "");
+  p[n++] = ']';
+  p[n] = '\0';
+  cr_expect_eq(split(p, s, why), FOFAL_TELEMETRY_BATCH_MAX, "%d samples pass (%s)", FOFAL_TELEMETRY_BATCH_MAX, why);
+  strcpy(p + n - 1, ",{}]");
+  cr_expect_eq(split(p, s, why), FOFAL_ETOOBIG);
+  cr_expect(strstr(why, "more than"), "reason: %s", why);
+  free(p);
+  /* Bytes: an array over FOFAL_TELEMETRY_BATCH_MAX_BYTES is refused before it is read. */
+  size_t big = FOFAL_TELEMETRY_BATCH_MAX_BYTES + 1;
+  char *b = malloc(big + 1);
+  memset(b, ' ', big);
+  b[0] = '[';
+  b[1] = '{';
+  b[2] = '}';
+  b[big - 1] = ']';
+  b[big] = '\0';
+  cr_expect_eq(fofal_telemetry_split(b, big, s, why, sizeof why), FOFAL_ETOOBIG);
+  cr_expect(strstr(why, "exceeds"), "reason: %s", why);
+  b[big - 2] = ']';
+  cr_expect_eq(fofal_telemetry_split(b, big - 1, s, why, sizeof why), 1, "at the cap it passes (%s)", why);
+  free(b);
+}
+
+/* Every sample of a batch the simulator would send checks like the sample sent alone, and
+ * mutated batches never make the splitter read past the payload (ASan watches). */
+Test(telemetry, batches_of_good_samples_check_and_mutations_stay_in_bounds) {
+  fofal_telemetry_span_t s[FOFAL_TELEMETRY_BATCH_MAX];
+  char why[256], batch[4096];
+  size_t n = 0;
+  batch[n++] = '[';
+  for (int i = 0; i < 10; i++)
+    n += (size_t)snprintf(batch + n, sizeof batch - n,
+                          "%s{\"msg_id\":\"L01-%d\",\"ts\":\"2026-11-28T06:00:0%dZ\",\"picks\":%d,\"ppm\":600,\"state\":\"running\"}",
+                          i ? "," : "", i, i, 100 + i);
+  batch[n++] = ']';
+  cr_assert_eq(fofal_telemetry_split(batch, n, s, why, sizeof why), 10, "%s", why);
+  for (int i = 0; i < 10; i++) {
+    fofal_telemetry_sample_t smp;
+    char want[16];
+    cr_expect_eq(fofal_telemetry_check(FOFAL_TELEMETRY_LOOM, batch + s[i].off, s[i].len, &smp, why, sizeof why), 0,
+                 "sample %d checks (%s)", i, why);
+    snprintf(want, sizeof want, "L01-%d", i);
+    cr_expect_str_eq(smp.msg_id, want);
+  }
+  srand(7);
+  for (int round = 0; round < 20000; round++) {
+    char *m = malloc(n);
+    memcpy(m, batch, n);
+    for (int k = 0; k < 1 + rand() % 4; k++) m[rand() % n] = "[]{},\"\\: x"[rand() % 10];
+    size_t len = (size_t)rand() % (n + 1);
+    int got = fofal_telemetry_split(m, len, s, why, sizeof why);
+    cr_assert(got == FOFAL_EPARSE || got == FOFAL_ETOOBIG || (got >= 1 && got <= FOFAL_TELEMETRY_BATCH_MAX));
+    for (int i = 0; i < got; i++) cr_assert(s[i].off + s[i].len <= len, "span %d inside the payload", i);
+    free(m);
   }
 }
