@@ -13,10 +13,11 @@
  * The callback only copies the message into a bounded ring and returns; a worker thread
  * checks, encodes and produces it to librdkafka asynchronously (batched by linger.ms).
  * When the window of samples received but not yet acknowledged by Kafka
- * (FOFAL_INGEST_MAX_INFLIGHT), or the ring's 64 MiB, is full, the callback blocks: paho stops reading the socket
- * and the broker keeps the rest queued for our persistent session (back-pressure). The
- * producer never gives up on a message (message.timeout.ms is effectively infinite), so
- * with Kafka down nothing is dropped, the window just stays full.
+ * (FOFAL_INGEST_MAX_INFLIGHT), or the ring's 64 MiB, is full, the callback blocks: paho
+ * stops reading the socket and the broker keeps the rest queued for our persistent
+ * session (back-pressure). The producer never gives up on a message (message.timeout.ms
+ * is effectively infinite), so with Kafka down nothing is dropped, the window just stays
+ * full.
  *
  * What "acknowledged" means — read this before relying on it. paho.mqtt.c 1.3.x sends
  * the QoS 1 PUBACK to the broker when it RECEIVES a PUBLISH, before it runs the message
@@ -29,8 +30,9 @@
  *     MQTT session is disconnected first, then every message of the window is delivered
  *     (waiting for Kafka as long as it takes, until a second signal).
  *   - ingest killed (kill -9, OOM, power): up to FOFAL_INGEST_MAX_INFLIGHT samples (and a
- *     batch's worth more) that were received but not yet in Kafka are lost. Lower the window to narrow that, at the
- *     cost of throughput (1 gives the old behaviour and its ~2,000 messages/s).
+ *     batch's worth more) that were received but not yet in Kafka are lost. Lower the
+ *     window to narrow that, at the cost of throughput (1 gives the old behaviour and its
+ *     ~2,000 messages/s).
  * Duplicates (publisher resends after a broker restart) are let through here, each with
  * its msg_id, and removed downstream by fofal-machines (machines.c).
  *
