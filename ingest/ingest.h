@@ -96,6 +96,29 @@ int fofal_telemetry_check(int kind, const char *payload, size_t len, fofal_telem
 size_t fofal_telemetry_encode(int kind, const char *tenant, const char *name, const fofal_telemetry_sample_t *s,
                               const char *payload, size_t len, char *out, size_t outlen);
 
+/* The stop causes a loom sample may give, in the order machine states count them. */
+#define FOFAL_STOP_CAUSES 5
+extern const char *const fofal_stop_causes[FOFAL_STOP_CAUSES];
+
+/* A sample's values, as fofal-machines uses them. */
+typedef struct {
+  char msg_id[64];
+  int64_t time_us;
+  long long picks;   /* loom */
+  double ppm;        /* loom */
+  int running;       /* loom: 1 running, 0 stopped */
+  const char *cause; /* loom: the stop_cause given, or NULL */
+  int has_temperature, has_humidity;
+  double temperature, humidity;
+} fofal_telemetry_values_t;
+
+/* Reads a record of fofal.telemetry.raw without a JSON tree when it has the shape
+ * fofal_telemetry_encode writes (its attributes, a v1 type, a sample the scanner accepts):
+ * 0 with *kind, tenant, subject and *v filled (v->cause points to a static string). 1 when
+ * unsure: the caller decodes the record the general way (fofal_event_decode). */
+int fofal_telemetry_read_event(const char *buf, size_t len, int *kind, char tenant[64], char subject[64],
+                               fofal_telemetry_values_t *v);
+
 /* ------------------------------------------------------------ machine states
  * machines.c: telemetry → machine-state events (the logic of fofal-machines; its file
  * header says how dedup, late samples, hysteresis and breakdowns work). */
@@ -122,6 +145,17 @@ void fofal_machines_clear(fofal_machines_t *m);
 int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *loom, const json_t *data, json_t *out);
 /* The same for a hall reading (fofal.telemetry.hall_env.v1 data). */
 int fofal_machines_hall(fofal_machines_t *m, const char *tenant, const char *hall, const json_t *data, json_t *out);
+/* Both from the values of a sample (fofal_telemetry_read_event); always 0. */
+int fofal_machines_sample_values(fofal_machines_t *m, const char *tenant, const char *loom,
+                                 const fofal_telemetry_values_t *v, json_t *out);
+int fofal_machines_hall_values(fofal_machines_t *m, const char *tenant, const char *hall,
+                               const fofal_telemetry_values_t *v, json_t *out);
+/* Feeds one record of fofal.telemetry.raw (a telemetry CloudEvent, len bytes): decodes it
+ * and applies it as fofal_machines_sample or _hall. Fills tenant, name and *is_hall for the
+ * caller's bookkeeping. 0, or FOFAL_EPARSE / FOFAL_EINVAL for a record that is not a
+ * telemetry event (then nothing changed). */
+int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, json_t *out, char tenant[64],
+                          char name[64], int *is_hall);
 /* A loom's (or hall's) whole state as JSON (new), or NULL if unknown; and back. */
 json_t *fofal_machines_snapshot(fofal_machines_t *m, const char *tenant, const char *name, int is_hall);
 int fofal_machines_restore(fofal_machines_t *m, const json_t *snapshot);

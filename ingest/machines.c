@@ -39,8 +39,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NCAUSE 5
-static const char *const causes[NCAUSE] = {"warp_break", "weft_break", "mechanical", "electrical", "other"};
+#define NCAUSE FOFAL_STOP_CAUSES
 
 enum { ST_UNKNOWN = 0, ST_RUNNING = 1, ST_STOPPED = 2 };
 
@@ -93,7 +92,7 @@ void fofal_machines_clear(fofal_machines_t *m) {
 
 static int cause_of(const char *s) {
   for (int i = 0; s && i < NCAUSE; i++)
-    if (!strcmp(causes[i], s)) return i;
+    if (!strcmp(fofal_stop_causes[i], s)) return i;
   return 4; /* other */
 }
 
@@ -150,8 +149,8 @@ static void tally_emit(fofal_machines_t *m, loom_t *l, int64_t to, json_t *out) 
   json_t *stop_s = json_object(), *stops = json_object();
   double total_stop = 0;
   for (int i = 0; i < NCAUSE; i++) {
-    json_object_set_new(stop_s, causes[i], json_real(round((double)l->stop_us[i] / 1e3) / 1e3));
-    json_object_set_new(stops, causes[i], json_integer(l->stops[i]));
+    json_object_set_new(stop_s, fofal_stop_causes[i], json_real(round((double)l->stop_us[i] / 1e3) / 1e3));
+    json_object_set_new(stops, fofal_stop_causes[i], json_integer(l->stops[i]));
     total_stop += (double)l->stop_us[i];
   }
   json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:o,s:o,s:I,s:f,s:I,s:I,s:I,s:s,s:f}", "loom", l->name, "shift",
@@ -161,7 +160,7 @@ static void tally_emit(fofal_machines_t *m, loom_t *l, int64_t to, json_t *out) 
                         (json_int_t)l->samples, "late", (json_int_t)l->late, "duplicates", (json_int_t)l->dups,
                         "state", l->state == ST_RUNNING ? "running" : l->state == ST_STOPPED ? "stopped" : "unknown",
                         "ppm", l->last_ppm);
-  if (l->state == ST_STOPPED) json_object_set_new(d, "cause", json_string(causes[l->cause]));
+  if (l->state == ST_STOPPED) json_object_set_new(d, "cause", json_string(fofal_stop_causes[l->cause]));
   emit(m, l, out, "loom_activity", to, d);
   tally_start(m, l, to);
 }
@@ -190,14 +189,14 @@ static void breakdown(fofal_machines_t *m, loom_t *l, int64_t at, const char *re
   fofal_uuid_named(l->tenant, id, agg);
   fofal_time_format(l->since_us, since);
   char note[256];
-  snprintf(note, sizeof note, "%s stopped since %s (%s): %s", l->name, since, causes[l->cause], reason);
+  snprintf(note, sizeof note, "%s stopped since %s (%s): %s", l->name, since, fofal_stop_causes[l->cause], reason);
   emit(m, l, out,
        "breakdown_declared", at,
-       json_pack("{s:s,s:s,s:s,s:s,s:s}", "loom", l->name, "cause", causes[l->cause], "since", since, "reason", reason,
+       json_pack("{s:s,s:s,s:s,s:s,s:s}", "loom", l->name, "cause", fofal_stop_causes[l->cause], "since", since, "reason", reason,
                  "command_id", id));
   json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s}}", "kind", "command", "id", id, "type",
                                        "production.intervention.request", "tenant", l->tenant, "aggregate", agg, "data",
-                                       "loom", l->name, "cause", causes[l->cause], "source", "telemetry", "note", note));
+                                       "loom", l->name, "cause", fofal_stop_causes[l->cause], "source", "telemetry", "note", note));
 }
 
 static loom_t *get(fofal_machines_t *m, const char *tenant, const char *name, int is_hall) {
@@ -242,16 +241,41 @@ static int admit(loom_t *l, const char *msg_id, int64_t ts) {
   return 1;
 }
 
-int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *loom, const json_t *data, json_t *out) {
+/* The values of a sample's data as the JSON entry points read them: msg_id and ts (and, for
+ * a loom, state) are required; the rest is taken as it comes (ingest checked it). */
+static int values_of(const json_t *data, int is_hall, fofal_telemetry_values_t *v) {
   const char *msg_id = json_string_value(json_object_get(data, "msg_id"));
   const char *ts_s = json_string_value(json_object_get(data, "ts"));
   const char *st = json_string_value(json_object_get(data, "state"));
-  int64_t ts;
-  if (!msg_id || !ts_s || !st || fofal_time_parse(ts_s, &ts)) return FOFAL_EINVAL;
-  long long picks = (long long)json_integer_value(json_object_get(data, "picks"));
-  double ppm = json_number_value(json_object_get(data, "ppm"));
-  int s = !strcmp(st, "running") ? ST_RUNNING : ST_STOPPED;
-  int c = s == ST_STOPPED ? cause_of(json_string_value(json_object_get(data, "stop_cause"))) : 0;
+  memset(v, 0, sizeof *v);
+  if (!msg_id || !ts_s || (!is_hall && !st) || fofal_time_parse(ts_s, &v->time_us)) return FOFAL_EINVAL;
+  snprintf(v->msg_id, sizeof v->msg_id, "%s", msg_id);
+  json_t *t = json_object_get(data, "temperature"), *h = json_object_get(data, "humidity");
+  if ((v->has_temperature = t != NULL)) v->temperature = json_number_value(t);
+  if ((v->has_humidity = h != NULL)) v->humidity = json_number_value(h);
+  if (!is_hall) {
+    v->picks = (long long)json_integer_value(json_object_get(data, "picks"));
+    v->ppm = json_number_value(json_object_get(data, "ppm"));
+    v->running = !strcmp(st, "running");
+    v->cause = json_string_value(json_object_get(data, "stop_cause"));
+  }
+  return 0;
+}
+
+int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *loom, const json_t *data, json_t *out) {
+  fofal_telemetry_values_t v;
+  int rc = values_of(data, 0, &v);
+  return rc ? rc : fofal_machines_sample_values(m, tenant, loom, &v, out);
+}
+
+int fofal_machines_sample_values(fofal_machines_t *m, const char *tenant, const char *loom,
+                                 const fofal_telemetry_values_t *v, json_t *out) {
+  const char *msg_id = v->msg_id;
+  int64_t ts = v->time_us;
+  long long picks = v->picks;
+  double ppm = v->ppm;
+  int s = v->running ? ST_RUNNING : ST_STOPPED;
+  int c = s == ST_STOPPED ? cause_of(v->cause) : 0;
   loom_t *l = get(m, tenant, loom, 0);
   int fresh = l->state == ST_UNKNOWN && l->last_us == 0;
   if (fresh) tally_start(m, l, ts);
@@ -284,7 +308,7 @@ int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *l
     if (s == ST_RUNNING) emit(m, l, out, "loom_running", ts, json_pack("{s:s,s:s,s:f}", "loom", l->name, "since", at, "ppm", ppm));
     else {
       l->stops[c]++;
-      emit(m, l, out, "loom_stopped", ts, json_pack("{s:s,s:s,s:s}", "loom", l->name, "since", at, "cause", causes[c]));
+      emit(m, l, out, "loom_stopped", ts, json_pack("{s:s,s:s,s:s}", "loom", l->name, "since", at, "cause", fofal_stop_causes[c]));
       if (is_fault(c)) breakdown(m, l, ts, "mechanical or electrical cause", out);
     }
   } else if (s == l->state) {
@@ -325,12 +349,12 @@ int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *l
       if (s == ST_STOPPED) {
         l->stops[c]++;
         emit(m, l, out, "loom_stopped", ts,
-             json_pack("{s:s,s:s,s:s,s:f}", "loom", l->name, "since", at, "cause", causes[c], "ran_s", prev_s));
+             json_pack("{s:s,s:s,s:s,s:f}", "loom", l->name, "since", at, "cause", fofal_stop_causes[c], "ran_s", prev_s));
         if (is_fault(c)) breakdown(m, l, ts, "mechanical or electrical cause", out);
       } else {
         emit(m, l, out, "loom_running", ts,
              json_pack("{s:s,s:s,s:f,s:f,s:s,s:b}", "loom", l->name, "since", at, "ppm", ppm, "stopped_s", prev_s,
-                       "cause", causes[prev_cause], "after_breakdown", was_breakdown));
+                       "cause", fofal_stop_causes[prev_cause], "after_breakdown", was_breakdown));
       }
     }
   }
@@ -346,20 +370,55 @@ int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *l
 }
 
 int fofal_machines_hall(fofal_machines_t *m, const char *tenant, const char *hall, const json_t *data, json_t *out) {
-  const char *msg_id = json_string_value(json_object_get(data, "msg_id"));
-  const char *ts_s = json_string_value(json_object_get(data, "ts"));
-  int64_t ts;
-  if (!msg_id || !ts_s || fofal_time_parse(ts_s, &ts)) return FOFAL_EINVAL;
+  fofal_telemetry_values_t v;
+  int rc = values_of(data, 1, &v);
+  return rc ? rc : fofal_machines_hall_values(m, tenant, hall, &v, out);
+}
+
+int fofal_machines_hall_values(fofal_machines_t *m, const char *tenant, const char *hall,
+                               const fofal_telemetry_values_t *v, json_t *out) {
   loom_t *l = get(m, tenant, hall, 1);
-  if (!admit(l, msg_id, ts)) return 0;
-  l->last_us = ts;
+  if (!admit(l, v->msg_id, v->time_us)) return 0;
+  l->last_us = v->time_us;
   json_t *d = json_pack("{s:s}", "hall", hall);
-  json_t *t = json_object_get(data, "temperature"), *h = json_object_get(data, "humidity");
-  if (t) json_object_set_new(d, "temperature", json_real(json_number_value(t)));
-  if (h) json_object_set_new(d, "humidity", json_real(json_number_value(h)));
-  json_object_set_new(d, "msg_id", json_string(msg_id));
-  emit(m, l, out, "hall_reading", ts, d);
+  if (v->has_temperature) json_object_set_new(d, "temperature", json_real(v->temperature));
+  if (v->has_humidity) json_object_set_new(d, "humidity", json_real(v->humidity));
+  json_object_set_new(d, "msg_id", json_string(v->msg_id));
+  emit(m, l, out, "hall_reading", v->time_us, d);
   return 0;
+}
+
+/* ------------------------------------------------------------ records */
+
+int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, json_t *out, char tenant[64],
+                          char name[64], int *is_hall) {
+  /* The records fofal-ingest writes take the scanner (no JSON tree, no allocation); any
+   * other shape the general decoder. */
+  int kind;
+  fofal_telemetry_values_t v;
+  if (!fofal_telemetry_read_event(value, len, &kind, tenant, name, &v)) {
+    *is_hall = kind == FOFAL_TELEMETRY_HALL;
+    return *is_hall ? fofal_machines_hall_values(m, tenant, name, &v, out)
+                    : fofal_machines_sample_values(m, tenant, name, &v, out);
+  }
+  fofal_event_t ev;
+  char err[256];
+  int rc = fofal_event_decode(&ev, value, len, err, sizeof err);
+  if (rc) return rc;
+  rc = FOFAL_EINVAL;
+  if (ev.type && ev.tenant && ev.subject && strlen(ev.tenant) < 64 && strlen(ev.subject) < 64) {
+    snprintf(tenant, 64, "%s", ev.tenant);
+    snprintf(name, 64, "%s", ev.subject);
+    if (!strcmp(ev.type, FOFAL_TELEMETRY_LOOM_TYPE)) {
+      *is_hall = 0;
+      rc = fofal_machines_sample(m, ev.tenant, ev.subject, ev.data, out);
+    } else if (!strcmp(ev.type, FOFAL_TELEMETRY_HALL_TYPE)) {
+      *is_hall = 1;
+      rc = fofal_machines_hall(m, ev.tenant, ev.subject, ev.data, out);
+    }
+  }
+  fofal_event_clear(&ev);
+  return rc;
 }
 
 /* ------------------------------------------------------------ snapshots */

@@ -204,25 +204,14 @@ static void write_state(void *opaque, const char *key, void *value) {
 }
 
 static void process(proc_t *p, const fofal_kmsg_t *msg, json_t *out) {
-  fofal_event_t ev;
-  char err[256];
-  if (fofal_event_decode(&ev, msg->value, msg->len, err, sizeof err)) {
+  char tenant[64], name[64];
+  int hall = 0;
+  if (!msg->value || fofal_machines_record(p->m, msg->value, msg->len, out, tenant, name, &hall)) {
     p->skipped++;
     return;
   }
-  int rc = FOFAL_EINVAL;
-  if (ev.type && ev.tenant && ev.subject) {
-    if (!strcmp(ev.type, FOFAL_TELEMETRY_LOOM_TYPE)) {
-      rc = fofal_machines_sample(p->m, ev.tenant, ev.subject, ev.data, out);
-      if (!rc) note_touched(p, ev.tenant, ev.subject, 0);
-    } else if (!strcmp(ev.type, FOFAL_TELEMETRY_HALL_TYPE)) {
-      rc = fofal_machines_hall(p->m, ev.tenant, ev.subject, ev.data, out);
-      if (!rc) note_touched(p, ev.tenant, ev.subject, 1);
-    }
-  }
-  if (rc) p->skipped++;
-  else p->samples++;
-  fofal_event_clear(&ev);
+  note_touched(p, tenant, name, hall);
+  p->samples++;
 }
 
 static int recover(proc_t *p) {

@@ -182,6 +182,8 @@ char *fofal_telemetry_event_kind(int kind, const char *tenant, const char *name,
 
 /* ------------------------------------------------------------ the fast path */
 
+const char *const fofal_stop_causes[FOFAL_STOP_CAUSES] = {"warp_break", "weft_break", "mechanical", "electrical", "other"};
+
 enum { F_MSG_ID, F_TS, F_PICKS, F_PPM, F_STATE, F_CAUSE, F_TEMP, F_HUM, F_N };
 static const struct {
   const char *name;
@@ -257,8 +259,10 @@ static int tok_number_in(const tok_t *t, double lo, double hi) {
   return d >= lo && d <= hi;
 }
 
-/* 0 when the payload is certainly accepted (msg_id and time in *s), 1 when unsure. */
-static int fast_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s) {
+/* 0 when the payload is certainly accepted (msg_id and time in *s, and, if v is not
+ * NULL, every value in *v), 1 when unsure. */
+static int fast_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s,
+                      fofal_telemetry_values_t *v_out) {
   const char *p = payload, *end = payload + len;
   tok_t v[F_N];
   unsigned seen = 0, allowed = kind == FOFAL_TELEMETRY_HALL ? HALL_FIELDS : LOOM_FIELDS;
@@ -302,15 +306,29 @@ static int fast_check(int kind, const char *payload, size_t len, fofal_telemetry
         !tok_is(&v[F_CAUSE], "mechanical") && !tok_is(&v[F_CAUSE], "electrical") && !tok_is(&v[F_CAUSE], "other"))
       return 1;
   }
-#undef HAS
   memcpy(s->msg_id, v[F_MSG_ID].p, v[F_MSG_ID].n);
   s->msg_id[v[F_MSG_ID].n] = '\0';
+  if (v_out) {
+    memset(v_out, 0, sizeof *v_out);
+    memcpy(v_out->msg_id, s->msg_id, sizeof v_out->msg_id);
+    v_out->time_us = s->time_us;
+    if ((v_out->has_temperature = HAS(F_TEMP) != 0)) v_out->temperature = tok_number(&v[F_TEMP]);
+    if ((v_out->has_humidity = HAS(F_HUM) != 0)) v_out->humidity = tok_number(&v[F_HUM]);
+    if (kind != FOFAL_TELEMETRY_HALL) {
+      v_out->picks = strtoll(v[F_PICKS].p, NULL, 10); /* at most 18 digits, then a delimiter */
+      v_out->ppm = tok_number(&v[F_PPM]);
+      v_out->running = tok_is(&v[F_STATE], "running");
+      for (int c = 0; HAS(F_CAUSE) && c < 5; c++)
+        if (tok_is(&v[F_CAUSE], fofal_stop_causes[c])) v_out->cause = fofal_stop_causes[c];
+    }
+  }
+#undef HAS
   return 0;
 }
 
 int fofal_telemetry_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s, char *errbuf,
                           size_t errlen) {
-  if (len <= FOFAL_TELEMETRY_MAX_BYTES && !fast_check(kind, payload, len, s)) return 0;
+  if (len <= FOFAL_TELEMETRY_MAX_BYTES && !fast_check(kind, payload, len, s, NULL)) return 0;
   json_t *data = NULL;
   int rc = fofal_telemetry_parse_kind(kind, payload, len, &data, errbuf, errlen);
   if (rc) return rc;
@@ -364,6 +382,84 @@ size_t fofal_telemetry_encode(int kind, const char *tenant, const char *name, co
   PUT_LIT(&p, "}");
   *p = '\0';
   return (size_t)(p - out);
+}
+
+/* ------------------------------------------------------------ reading records */
+
+/* The JSON value at p (an object or array, strings minding escapes): the byte after it,
+ * or NULL if it does not close before end. */
+static const char *skip_composite(const char *p, const char *end) {
+  int depth = 0, in_string = 0;
+  for (; p < end; p++) {
+    char c = *p;
+    if (in_string) {
+      if (c == '\\' && p + 1 < end) p++;
+      else if (c == '"') in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return p + 1;
+      if (depth < 0) return NULL;
+    }
+  }
+  return NULL;
+}
+
+static int tok_copy_name(const tok_t *t, char out[64]) {
+  if (!t->is_str || !name_ok(t->p, t->n)) return 1;
+  memcpy(out, t->p, t->n);
+  out[t->n] = '\0';
+  return 0;
+}
+
+int fofal_telemetry_read_event(const char *buf, size_t len, int *kind, char tenant[64], char subject[64],
+                               fofal_telemetry_values_t *v) {
+  enum { A_SPEC, A_ID, A_SOURCE, A_TYPE, A_SUBJECT, A_TIME, A_DCT, A_TENANT, A_SEQ, A_DATA, A_N };
+  static const char *const names[A_N] = {"specversion", "id",          "source",   "type",     "subject",
+                                         "time",        "datacontenttype", "fofaltenant", "fofalseq", "data"};
+  const char *p = buf, *end = buf + len, *data = NULL, *data_end = NULL;
+  tok_t a[A_N];
+  unsigned seen = 0;
+  p = skip_ws(p, end);
+  if (p >= end || *p++ != '{') return 1;
+  for (;;) {
+    tok_t key;
+    p = skip_ws(p, end);
+    if (!(p = plain_string(p, end, &key))) return 1;
+    int f = 0;
+    while (f < A_N && (key.n != strlen(names[f]) || memcmp(key.p, names[f], key.n))) f++;
+    if (f == A_N || (seen & (1u << f))) return 1;
+    seen |= 1u << f;
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != ':') return 1;
+    p = skip_ws(p, end);
+    if (f == A_DATA) {
+      if (p >= end || *p != '{') return 1;
+      data = p;
+      if (!(p = data_end = skip_composite(p, end))) return 1;
+    } else {
+      p = p < end && *p == '"' ? plain_string(p, end, &a[f]) : plain_number(p, end, &a[f]);
+      if (!p) return 1;
+    }
+    p = skip_ws(p, end);
+    if (p >= end) return 1;
+    if (*p == '}') break;
+    if (*p++ != ',') return 1;
+  }
+  if (skip_ws(p + 1, end) != end || seen != (1u << A_N) - 1) return 1;
+  if (!tok_is(&a[A_SPEC], "1.0") || a[A_SEQ].is_str || tok_copy_name(&a[A_TENANT], tenant) ||
+      tok_copy_name(&a[A_SUBJECT], subject))
+    return 1;
+  /* v1 of both types: no upcaster applies to them (a v2 would change the writer too). */
+  if (tok_is(&a[A_TYPE], FOFAL_TELEMETRY_LOOM_TYPE)) *kind = FOFAL_TELEMETRY_LOOM;
+  else if (tok_is(&a[A_TYPE], FOFAL_TELEMETRY_HALL_TYPE)) *kind = FOFAL_TELEMETRY_HALL;
+  else return 1;
+  fofal_telemetry_sample_t s;
+  size_t dlen = (size_t)(data_end - data);
+  if (dlen > FOFAL_TELEMETRY_MAX_BYTES) return 1;
+  return fast_check(*kind, data, dlen, &s, v);
 }
 
 /* ---------------------------------------------------------------- batches */

@@ -9,6 +9,10 @@
  *   breakdown     drives looms into a mechanical stop over MQTT and times each until its
  *                 breakdown push appears on the Redis stream fofal:push (what fofal-api
  *                 forwards to WebSocket clients: the API hop itself is not included).
+ *   machines      in-process, no broker: the records fofal-ingest writes for N samples of
+ *                 100 looms (4 a second each, a stop now and then), fed to
+ *                 fofal_machines_record, fofal-machines' work per record: its CPU cost
+ *                 per sample, apart from Kafka.
  * Each prints one JSON line on stdout.
  */
 #include <MQTTAsync.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "ingest.h"
 #include "projections.h"
 
 static atomic_llong got, connected, subscribed;
@@ -217,6 +222,65 @@ static int breakdown(const char *uri, const char *redis_addr, const char *tenant
   return ok == n ? 0 : 1;
 }
 
+static int machines(long long n) {
+  fofal_machines_cfg_t cfg = {.hysteresis_ms = 2000, .confirm_samples = 3, .breakdown_after_s = 600, .tally_s = 10,
+                              .gap_s = 300, .shift_utc_offset_min = 60};
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  enum { LOOMS = 100 };
+  char **recs = calloc((size_t)n, sizeof *recs);
+  size_t *lens = calloc((size_t)n, sizeof *lens);
+  char payload[512], ev[FOFAL_TELEMETRY_EVENT_MAX], ts[40];
+  int64_t t0 = 1795852800LL * 1000000; /* 2026-11-28T08:00:00Z */
+  for (long long i = 0; i < n; i++) {
+    int loom = (int)(i % LOOMS);
+    long long k = i / LOOMS;
+    char name[16];
+    snprintf(name, sizeof name, "L%03d", loom + 1);
+    int64_t us = t0 + k * 250000 + loom * 1000;
+    fofal_time_format(us, ts);
+    int stopped = (k + loom * 37) % 400 < 12; /* 3 s of every 100 s */
+    int len = stopped ? snprintf(payload, sizeof payload,
+                                 "{\"msg_id\":\"%s-%lld\",\"ts\":\"%s\",\"picks\":%lld,\"ppm\":0,\"state\":\"stopped\","
+                                 "\"stop_cause\":\"weft_break\"}",
+                                 name, k, ts, k * 2)
+                      : snprintf(payload, sizeof payload,
+                                 "{\"msg_id\":\"%s-%lld\",\"ts\":\"%s\",\"picks\":%lld,\"ppm\":%d.5,\"state\":\"running\"}",
+                                 name, k, ts, k * 2, 600 + loom);
+    fofal_telemetry_sample_t s;
+    char why[256];
+    if (fofal_telemetry_check(FOFAL_TELEMETRY_LOOM, payload, (size_t)len, &s, why, sizeof why)) {
+      fprintf(stderr, "bench-telemetry: generated a bad sample: %s\n", why);
+      return 1;
+    }
+    lens[i] = fofal_telemetry_encode(FOFAL_TELEMETRY_LOOM, "bench", name, &s, payload, (size_t)len, ev, sizeof ev);
+    recs[i] = malloc(lens[i] + 1);
+    memcpy(recs[i], ev, lens[i] + 1);
+  }
+  json_t *out = json_array();
+  long long events = 0, bad = 0;
+  double start = now_s();
+  for (long long i = 0; i < n; i++) {
+    char tenant[64], name[64];
+    int hall;
+    if (fofal_machines_record(m, recs[i], lens[i], out, tenant, name, &hall)) bad++;
+    if (json_array_size(out) >= 256) {
+      events += (long long)json_array_size(out);
+      json_array_clear(out);
+    }
+  }
+  double secs = now_s() - start;
+  events += (long long)json_array_size(out);
+  printf("{\"mode\":\"machines\",\"samples\":%lld,\"refused\":%lld,\"events\":%lld,\"seconds\":%.3f,\"samples_per_s\":%.0f,"
+         "\"us_per_sample\":%.2f}\n",
+         n, bad, events, secs, secs > 0 ? (double)n / secs : 0.0, secs > 0 ? secs * 1e6 / (double)n : 0.0);
+  json_decref(out);
+  for (long long i = 0; i < n; i++) free(recs[i]);
+  free(recs);
+  free(lens);
+  fofal_machines_free(m);
+  return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   const char *uri = "tcp://127.0.0.1:11883", *topic = NULL, *brokers = "127.0.0.1:19092", *ready = NULL;
@@ -245,8 +309,9 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "mqtt-sub")) return mqtt_sub(uri, topic ? topic : "fofal/+/looms/+/telemetry", count, timeout, ready);
   if (!strcmp(mode, "kafka-count")) return kafka_count(brokers, topic ? topic : FOFAL_TOPIC_TELEMETRY, count, timeout, ready);
   if (!strcmp(mode, "breakdown")) return breakdown(uri, redis, tenant, (int)count);
+  if (!strcmp(mode, "machines")) return machines(count);
   fprintf(stderr,
-          "usage: fofal-bench-telemetry mqtt-sub|kafka-count|breakdown [--uri U] [--topic T] [--brokers B] [--redis A]\n"
+          "usage: fofal-bench-telemetry mqtt-sub|kafka-count|breakdown|machines [--uri U] [--topic T] [--brokers B] [--redis A]\n"
           "                             [--count N] [--timeout S] [--ready-file F] [--tenant T]\n");
   return 2;
 }

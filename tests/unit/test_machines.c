@@ -313,3 +313,105 @@ Test(machines, events_match_their_schemas) {
   json_decref(all);
   fofal_machines_free(m);
 }
+
+/* ------------------------------------------------------------ records */
+
+/* The record fofal-ingest writes for a payload (new string). */
+static char *record_of(int kind, const char *tenant, const char *name, const char *payload) {
+  fofal_telemetry_sample_t s;
+  char why[256], ev[FOFAL_TELEMETRY_EVENT_MAX];
+  cr_assert_eq(fofal_telemetry_check(kind, payload, strlen(payload), &s, why, sizeof why), 0, "%s: %s", payload, why);
+  size_t n = fofal_telemetry_encode(kind, tenant, name, &s, payload, strlen(payload), ev, sizeof ev);
+  cr_assert_gt(n, 0);
+  return strdup(ev);
+}
+
+/* A stream of a loom's samples (runs, a weft break, a mechanical stop, late and repeated
+ * samples) and of a hall's readings, as records: fed through fofal_machines_record (the
+ * scanner) it leaves the same outputs and the same state as through the JSON entry points. */
+Test(machines, records_read_by_the_scanner_act_as_the_json_samples) {
+  fofal_machines_t *fast = fofal_machines_new(&cfg), *slow = fofal_machines_new(&cfg);
+  json_t *out_fast = json_array(), *out_slow = json_array();
+  char payload[512], ts[32], id[32];
+  for (int i = 0; i < 400; i++) {
+    int k = i == 150 ? 140 : i == 151 ? 149 : i; /* one late sample, one repeated */
+    int64_t us = T0 + (int64_t)k * 500000;
+    fofal_time_format(us, ts);
+    snprintf(id, sizeof id, "s%d", k);
+    const char *cause = k >= 100 && k < 110 ? "weft_break" : k >= 250 && k < 330 ? "mechanical" : NULL;
+    if (cause)
+      snprintf(payload, sizeof payload,
+               "{\"msg_id\":\"%s\",\"ts\":\"%s\",\"picks\":%d,\"ppm\":0,\"state\":\"stopped\",\"stop_cause\":\"%s\"}", id, ts,
+               k * 5, cause);
+    else
+      snprintf(payload, sizeof payload,
+               "{\"msg_id\":\"%s\",\"ts\":\"%s\",\"picks\":%d,\"ppm\":%d.25,\"state\":\"running\",\"temperature\":24.5}", id,
+               ts, k * 5, 590 + k % 20);
+    char *rec = record_of(FOFAL_TELEMETRY_LOOM, "t1", "L1", payload);
+    char tenant[64], name[64];
+    int hall = -1;
+    cr_assert_eq(fofal_machines_record(fast, rec, strlen(rec), out_fast, tenant, name, &hall), 0);
+    cr_expect(!strcmp(tenant, "t1") && !strcmp(name, "L1") && hall == 0);
+    json_t *d = json_loads(payload, 0, NULL);
+    cr_assert_eq(fofal_machines_sample(slow, "t1", "L1", d, out_slow), 0);
+    json_decref(d);
+    free(rec);
+    if (i % 50 == 0) {
+      snprintf(payload, sizeof payload, "{\"msg_id\":\"h%d\",\"ts\":\"%s\",\"humidity\":61.5}", i, ts);
+      rec = record_of(FOFAL_TELEMETRY_HALL, "t1", "H1", payload);
+      cr_assert_eq(fofal_machines_record(fast, rec, strlen(rec), out_fast, tenant, name, &hall), 0);
+      cr_expect(!strcmp(name, "H1") && hall == 1);
+      d = json_loads(payload, 0, NULL);
+      cr_assert_eq(fofal_machines_hall(slow, "t1", "H1", d, out_slow), 0);
+      json_decref(d);
+      free(rec);
+    }
+  }
+  cr_assert_gt(json_array_size(out_fast), 10, "the stream caused events");
+  cr_expect(json_equal(out_fast, out_slow), "the same events and commands either way");
+  const char *names[][2] = {{"L1", "0"}, {"H1", "1"}};
+  for (int i = 0; i < 2; i++) {
+    json_t *a = fofal_machines_snapshot(fast, "t1", names[i][0], names[i][1][0] == '1');
+    json_t *b = fofal_machines_snapshot(slow, "t1", names[i][0], names[i][1][0] == '1');
+    cr_assert(a && b);
+    cr_expect(json_equal(a, b), "%s: the same state either way", names[i][0]);
+    json_decref(a);
+    json_decref(b);
+  }
+  json_decref(out_fast);
+  json_decref(out_slow);
+  fofal_machines_free(fast);
+  fofal_machines_free(slow);
+}
+
+/* A record of another shape (reordered attributes, an extra one, escapes) takes the general
+ * decoder and counts the same; what is not a telemetry record changes nothing. */
+Test(machines, records_of_other_shapes_take_the_general_decoder) {
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  json_t *out = json_array();
+  char tenant[64], name[64];
+  int hall;
+  const char *other =
+      "{\"data\":{\"msg_id\":\"x1\",\"ts\":\"2026-11-28T06:00:00Z\",\"picks\":7,\"ppm\":600,\"state\":\"running\"},"
+      "\"fofalactor\":\"s:test\",\"fofalseq\":0,\"fofaltenant\":\"t1\",\"time\":\"2026-11-28T06:00:00Z\","
+      "\"subject\":\"L\\u0031\",\"type\":\"fofal.telemetry.loom_sample.v1\",\"source\":\"/x\",\"id\":\"i1\",\"specversion\":\"1.0\"}";
+  fofal_telemetry_values_t v;
+  int kind;
+  cr_expect_eq(fofal_telemetry_read_event(other, strlen(other), &kind, tenant, name, &v), 1, "not the scanner's shape");
+  cr_assert_eq(fofal_machines_record(m, other, strlen(other), out, tenant, name, &hall), 0);
+  cr_expect_str_eq(name, "L1");
+  json_t *s = fofal_machines_snapshot(m, "t1", "L1", 0);
+  cr_assert_not_null(s);
+  cr_expect_eq(json_integer_value(json_object_get(s, "samples")), 1);
+  json_decref(s);
+  const char *not_telemetry[] = {
+      "{}", "garbage", "{\"specversion\":\"1.0\"}",
+      "{\"specversion\":\"1.0\",\"id\":\"i\",\"source\":\"/x\",\"type\":\"fofal.production.order_created.v1\","
+      "\"subject\":\"O1\",\"time\":\"2026-11-28T06:00:00Z\",\"datacontenttype\":\"application/json\","
+      "\"fofaltenant\":\"t1\",\"fofalseq\":1,\"data\":{}}"};
+  for (size_t i = 0; i < sizeof not_telemetry / sizeof not_telemetry[0]; i++)
+    cr_expect_neq(fofal_machines_record(m, not_telemetry[i], strlen(not_telemetry[i]), out, tenant, name, &hall), 0,
+                  "%s is refused", not_telemetry[i]);
+  json_decref(out);
+  fofal_machines_free(m);
+}

@@ -360,3 +360,76 @@ Test(telemetry, batches_of_good_samples_check_and_mutations_stay_in_bounds) {
     free(m);
   }
 }
+
+/* ------------------------------------------------------------ reading records */
+
+/* For records fofal_telemetry_encode wrote from mutated samples, the scanner either
+ * declines (1) or reads exactly what the general decoder and jansson read. */
+Test(telemetry, reading_a_record_agrees_with_the_general_decoder) {
+  const char *base = "{\"msg_id\":\"L7-1\",\"ts\":\"2026-11-28T06:00:00.250Z\",\"picks\":123456,\"ppm\":601.5,"
+                     "\"state\":\"stopped\",\"stop_cause\":\"warp_break\",\"temperature\":-3.5,\"humidity\":61}";
+  size_t n = strlen(base);
+  int fast = 0, compared = 0;
+  srand(11);
+  for (int round = 0; round < 20000; round++) {
+    char p[512];
+    memcpy(p, base, n + 1);
+    if (round) /* the first round is the sample as is */
+      for (int k = 0; k < 1 + rand() % 3; k++) p[rand() % n] = "0123456789.-\"e ,:x{}"[rand() % 20];
+    fofal_telemetry_sample_t s;
+    char why[256], ev[FOFAL_TELEMETRY_EVENT_MAX], tenant[64], subject[64];
+    if (fofal_telemetry_check(FOFAL_TELEMETRY_LOOM, p, n, &s, why, sizeof why)) continue;
+    size_t len = fofal_telemetry_encode(FOFAL_TELEMETRY_LOOM, "t1", "L7", &s, p, n, ev, sizeof ev);
+    fofal_telemetry_values_t v;
+    int kind = 0;
+    int rc = fofal_telemetry_read_event(ev, len, &kind, tenant, subject, &v);
+    if (round == 0) cr_assert_eq(rc, 0, "the usual record takes the scanner");
+    if (rc) continue;
+    fast++;
+    fofal_event_t e;
+    cr_assert_eq(fofal_event_decode(&e, ev, len, why, sizeof why), 0, "%s", why);
+    cr_expect_eq(kind, FOFAL_TELEMETRY_LOOM);
+    cr_expect_str_eq(tenant, e.tenant);
+    cr_expect_str_eq(subject, e.subject);
+    json_t *d = e.data;
+    int64_t us;
+    cr_assert_eq(fofal_time_parse(json_string_value(json_object_get(d, "ts")), &us), 0);
+    cr_expect_str_eq(v.msg_id, json_string_value(json_object_get(d, "msg_id")));
+    cr_expect_eq(v.time_us, us);
+    cr_expect_eq(v.picks, (long long)json_integer_value(json_object_get(d, "picks")), "%s", p);
+    cr_expect_eq(v.ppm, json_number_value(json_object_get(d, "ppm")), "%s", p);
+    cr_expect_eq(v.running, !strcmp(json_string_value(json_object_get(d, "state")), "running"));
+    const char *cause = json_string_value(json_object_get(d, "stop_cause"));
+    cr_expect((!cause && !v.cause) || (cause && v.cause && !strcmp(cause, v.cause)), "cause %s", p);
+    cr_expect_eq(v.has_temperature, json_object_get(d, "temperature") != NULL);
+    if (v.has_temperature) cr_expect_eq(v.temperature, json_number_value(json_object_get(d, "temperature")));
+    cr_expect_eq(v.has_humidity, json_object_get(d, "humidity") != NULL);
+    if (v.has_humidity) cr_expect_eq(v.humidity, json_number_value(json_object_get(d, "humidity")));
+    fofal_event_clear(&e);
+    compared++;
+  }
+  cr_expect_gt(fast, 100, "many mutated samples stay valid and take the scanner (%d)", fast);
+  cr_expect_eq(fast, compared);
+  /* A hall reading, and records the scanner declines. */
+  const char *hall = "{\"msg_id\":\"h1\",\"ts\":\"2026-11-28T06:00:00Z\",\"temperature\":27}";
+  fofal_telemetry_sample_t s;
+  char why[256], ev[FOFAL_TELEMETRY_EVENT_MAX], tenant[64], subject[64];
+  cr_assert_eq(fofal_telemetry_check(FOFAL_TELEMETRY_HALL, hall, strlen(hall), &s, why, sizeof why), 0);
+  size_t len = fofal_telemetry_encode(FOFAL_TELEMETRY_HALL, "t1", "H2", &s, hall, strlen(hall), ev, sizeof ev);
+  fofal_telemetry_values_t v;
+  int kind = 0;
+  cr_assert_eq(fofal_telemetry_read_event(ev, len, &kind, tenant, subject, &v), 0);
+  cr_expect(kind == FOFAL_TELEMETRY_HALL && !strcmp(subject, "H2") && v.has_temperature && v.temperature == 27 &&
+            !v.has_humidity);
+  const char *declined[] = {"", "{", "[]", "{\"specversion\":\"1.0\"}", "{\"data\":{}}"};
+  for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++)
+    cr_expect_eq(fofal_telemetry_read_event(declined[i], strlen(declined[i]), &kind, tenant, subject, &v), 1, "%s",
+                 declined[i]);
+  /* Truncations of a good record never read past it (ASan watches) and are declined. */
+  for (size_t cut = 0; cut < len; cut++) {
+    char *c = malloc(cut ? cut : 1);
+    memcpy(c, ev, cut);
+    cr_expect_eq(fofal_telemetry_read_event(c, cut, &kind, tenant, subject, &v), 1, "cut at %zu", cut);
+    free(c);
+  }
+}
