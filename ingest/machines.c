@@ -262,12 +262,6 @@ static int values_of(const json_t *data, int is_hall, fofal_telemetry_values_t *
   return 0;
 }
 
-int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *loom, const json_t *data, json_t *out) {
-  fofal_telemetry_values_t v;
-  int rc = values_of(data, 0, &v);
-  return rc ? rc : fofal_machines_sample_values(m, tenant, loom, &v, out);
-}
-
 int fofal_machines_sample_values(fofal_machines_t *m, const char *tenant, const char *loom,
                                  const fofal_telemetry_values_t *v, json_t *out) {
   const char *msg_id = v->msg_id;
@@ -369,12 +363,6 @@ int fofal_machines_sample_values(fofal_machines_t *m, const char *tenant, const 
   return 0;
 }
 
-int fofal_machines_hall(fofal_machines_t *m, const char *tenant, const char *hall, const json_t *data, json_t *out) {
-  fofal_telemetry_values_t v;
-  int rc = values_of(data, 1, &v);
-  return rc ? rc : fofal_machines_hall_values(m, tenant, hall, &v, out);
-}
-
 int fofal_machines_hall_values(fofal_machines_t *m, const char *tenant, const char *hall,
                                const fofal_telemetry_values_t *v, json_t *out) {
   loom_t *l = get(m, tenant, hall, 1);
@@ -388,7 +376,28 @@ int fofal_machines_hall_values(fofal_machines_t *m, const char *tenant, const ch
   return 0;
 }
 
-/* ------------------------------------------------------------ records */
+/* ------------------------------------------------------------ entry points */
+
+static int apply_values(fofal_machines_t *m, const char *tenant, const char *name, int is_hall,
+                        const fofal_telemetry_values_t *v, json_t *out) {
+  return is_hall ? fofal_machines_hall_values(m, tenant, name, v, out)
+                 : fofal_machines_sample_values(m, tenant, name, v, out);
+}
+
+static int apply_json(fofal_machines_t *m, const char *tenant, const char *name, int is_hall, const json_t *data,
+                      json_t *out) {
+  fofal_telemetry_values_t v;
+  int rc = values_of(data, is_hall, &v);
+  return rc ? rc : apply_values(m, tenant, name, is_hall, &v, out);
+}
+
+int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *loom, const json_t *data, json_t *out) {
+  return apply_json(m, tenant, loom, 0, data, out);
+}
+
+int fofal_machines_hall(fofal_machines_t *m, const char *tenant, const char *hall, const json_t *data, json_t *out) {
+  return apply_json(m, tenant, hall, 1, data, out);
+}
 
 int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, json_t *out, char tenant[64],
                           char name[64], int *is_hall) {
@@ -398,8 +407,7 @@ int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, js
   fofal_telemetry_values_t v;
   if (!fofal_telemetry_read_event(value, len, &kind, tenant, name, &v)) {
     *is_hall = kind == FOFAL_TELEMETRY_HALL;
-    return *is_hall ? fofal_machines_hall_values(m, tenant, name, &v, out)
-                    : fofal_machines_sample_values(m, tenant, name, &v, out);
+    return apply_values(m, tenant, name, *is_hall, &v, out);
   }
   fofal_event_t ev;
   char err[256];
@@ -409,13 +417,8 @@ int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, js
   if (ev.type && ev.tenant && ev.subject && strlen(ev.tenant) < 64 && strlen(ev.subject) < 64) {
     snprintf(tenant, 64, "%s", ev.tenant);
     snprintf(name, 64, "%s", ev.subject);
-    if (!strcmp(ev.type, FOFAL_TELEMETRY_LOOM_TYPE)) {
-      *is_hall = 0;
-      rc = fofal_machines_sample(m, ev.tenant, ev.subject, ev.data, out);
-    } else if (!strcmp(ev.type, FOFAL_TELEMETRY_HALL_TYPE)) {
-      *is_hall = 1;
-      rc = fofal_machines_hall(m, ev.tenant, ev.subject, ev.data, out);
-    }
+    *is_hall = !strcmp(ev.type, FOFAL_TELEMETRY_HALL_TYPE);
+    if (*is_hall || !strcmp(ev.type, FOFAL_TELEMETRY_LOOM_TYPE)) rc = apply_json(m, tenant, name, *is_hall, ev.data, out);
   }
   fofal_event_clear(&ev);
   return rc;

@@ -185,10 +185,12 @@ char *fofal_telemetry_event_kind(int kind, const char *tenant, const char *name,
 const char *const fofal_stop_causes[FOFAL_STOP_CAUSES] = {"warp_break", "weft_break", "mechanical", "electrical", "other"};
 
 enum { F_MSG_ID, F_TS, F_PICKS, F_PPM, F_STATE, F_CAUSE, F_TEMP, F_HUM, F_N };
-static const struct {
+typedef struct {
   const char *name;
   size_t len;
-} fields[F_N] = {{"msg_id", 6}, {"ts", 2},          {"picks", 5},        {"ppm", 3},
+} field_t;
+
+static const field_t fields[F_N] = {{"msg_id", 6}, {"ts", 2},          {"picks", 5},        {"ppm", 3},
                  {"state", 5},  {"stop_cause", 10}, {"temperature", 11}, {"humidity", 8}};
 #define LOOM_FIELDS ((1u << F_N) - 1)
 #define HALL_FIELDS ((1u << F_MSG_ID) | (1u << F_TS) | (1u << F_TEMP) | (1u << F_HUM))
@@ -259,13 +261,34 @@ static int tok_number_in(const tok_t *t, double lo, double hi) {
   return d >= lo && d <= hi;
 }
 
-/* 0 when the payload is certainly accepted (msg_id and time in *s, and, if v is not
- * NULL, every value in *v), 1 when unsure. */
-static int fast_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s,
-                      fofal_telemetry_values_t *v_out) {
-  const char *p = payload, *end = payload + len;
-  tok_t v[F_N];
-  unsigned seen = 0, allowed = kind == FOFAL_TELEMETRY_HALL ? HALL_FIELDS : LOOM_FIELDS;
+/* The JSON value at p (an object or array, strings minding escapes): the byte after it,
+ * or NULL if it does not close before end. */
+static const char *skip_composite(const char *p, const char *end) {
+  int depth = 0, in_string = 0;
+  for (; p < end; p++) {
+    char c = *p;
+    if (in_string) {
+      if (c == '\\' && p + 1 < end) p++;
+      else if (c == '"') in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return p + 1;
+      if (depth < 0) return NULL;
+    }
+  }
+  return NULL;
+}
+
+/* Scans one flat JSON object of the fields `names` (n of them, only those of the bit mask
+ * `allowed`, each at most once): plain strings and numbers into v[field], their bits into
+ * *seen. Field `object_field` (or none, -1) holds an object instead, whose bytes go to
+ * [*obj, *obj_end). 0, or 1 for anything else (the caller is unsure). */
+static int scan_flat(const char *p, const char *end, const field_t *names, int n, unsigned allowed, tok_t *v,
+                     unsigned *seen, int object_field, const char **obj, const char **obj_end) {
+  *seen = 0;
   p = skip_ws(p, end);
   if (p >= end || *p++ != '{') return 1;
   for (;;) {
@@ -273,20 +296,35 @@ static int fast_check(int kind, const char *payload, size_t len, fofal_telemetry
     p = skip_ws(p, end);
     if (!(p = plain_string(p, end, &key))) return 1;
     int f = 0;
-    while (f < F_N && (key.n != fields[f].len || memcmp(key.p, fields[f].name, key.n))) f++;
-    if (f == F_N || !(allowed & (1u << f)) || (seen & (1u << f))) return 1;
-    seen |= 1u << f;
+    while (f < n && (key.n != names[f].len || memcmp(key.p, names[f].name, key.n))) f++;
+    if (f == n || !(allowed & (1u << f)) || (*seen & (1u << f))) return 1;
+    *seen |= 1u << f;
     p = skip_ws(p, end);
     if (p >= end || *p++ != ':') return 1;
     p = skip_ws(p, end);
-    p = p < end && *p == '"' ? plain_string(p, end, &v[f]) : plain_number(p, end, &v[f]);
+    if (f == object_field) {
+      if (p >= end || *p != '{') return 1;
+      *obj = p;
+      p = *obj_end = skip_composite(p, end);
+    } else {
+      p = p < end && *p == '"' ? plain_string(p, end, &v[f]) : plain_number(p, end, &v[f]);
+    }
     if (!p) return 1;
     p = skip_ws(p, end);
     if (p >= end) return 1;
     if (*p == '}') break;
     if (*p++ != ',') return 1;
   }
-  if (skip_ws(p + 1, end) != end) return 1;
+  return skip_ws(p + 1, end) != end;
+}
+
+/* 0 when the payload is certainly accepted (msg_id and time in *s, and, if v is not
+ * NULL, every value in *v), 1 when unsure. */
+static int fast_check(int kind, const char *payload, size_t len, fofal_telemetry_sample_t *s,
+                      fofal_telemetry_values_t *v_out) {
+  tok_t v[F_N];
+  unsigned seen, allowed = kind == FOFAL_TELEMETRY_HALL ? HALL_FIELDS : LOOM_FIELDS;
+  if (scan_flat(payload, payload + len, fields, F_N, allowed, v, &seen, -1, NULL, NULL)) return 1;
 #define HAS(f) (seen & (1u << (f)))
   if (!HAS(F_MSG_ID) || !v[F_MSG_ID].is_str || !name_ok(v[F_MSG_ID].p, v[F_MSG_ID].n)) return 1;
   if (!HAS(F_TS) || !v[F_TS].is_str || v[F_TS].n >= 40) return 1;
@@ -386,27 +424,6 @@ size_t fofal_telemetry_encode(int kind, const char *tenant, const char *name, co
 
 /* ------------------------------------------------------------ reading records */
 
-/* The JSON value at p (an object or array, strings minding escapes): the byte after it,
- * or NULL if it does not close before end. */
-static const char *skip_composite(const char *p, const char *end) {
-  int depth = 0, in_string = 0;
-  for (; p < end; p++) {
-    char c = *p;
-    if (in_string) {
-      if (c == '\\' && p + 1 < end) p++;
-      else if (c == '"') in_string = 0;
-    } else if (c == '"') {
-      in_string = 1;
-    } else if (c == '{' || c == '[') {
-      depth++;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) return p + 1;
-      if (depth < 0) return NULL;
-    }
-  }
-  return NULL;
-}
-
 static int tok_copy_name(const tok_t *t, char out[64]) {
   if (!t->is_str || !name_ok(t->p, t->n)) return 1;
   memcpy(out, t->p, t->n);
@@ -417,38 +434,13 @@ static int tok_copy_name(const tok_t *t, char out[64]) {
 int fofal_telemetry_read_event(const char *buf, size_t len, int *kind, char tenant[64], char subject[64],
                                fofal_telemetry_values_t *v) {
   enum { A_SPEC, A_ID, A_SOURCE, A_TYPE, A_SUBJECT, A_TIME, A_DCT, A_TENANT, A_SEQ, A_DATA, A_N };
-  static const char *const names[A_N] = {"specversion", "id",          "source",   "type",     "subject",
-                                         "time",        "datacontenttype", "fofaltenant", "fofalseq", "data"};
-  const char *p = buf, *end = buf + len, *data = NULL, *data_end = NULL;
+  static const field_t names[A_N] = {{"specversion", 11}, {"id", 2},       {"source", 6},      {"type", 4},
+                                     {"subject", 7},      {"time", 4},     {"datacontenttype", 15},
+                                     {"fofaltenant", 11}, {"fofalseq", 8}, {"data", 4}};
+  const char *data = NULL, *data_end = NULL;
   tok_t a[A_N];
-  unsigned seen = 0;
-  p = skip_ws(p, end);
-  if (p >= end || *p++ != '{') return 1;
-  for (;;) {
-    tok_t key;
-    p = skip_ws(p, end);
-    if (!(p = plain_string(p, end, &key))) return 1;
-    int f = 0;
-    while (f < A_N && (key.n != strlen(names[f]) || memcmp(key.p, names[f], key.n))) f++;
-    if (f == A_N || (seen & (1u << f))) return 1;
-    seen |= 1u << f;
-    p = skip_ws(p, end);
-    if (p >= end || *p++ != ':') return 1;
-    p = skip_ws(p, end);
-    if (f == A_DATA) {
-      if (p >= end || *p != '{') return 1;
-      data = p;
-      if (!(p = data_end = skip_composite(p, end))) return 1;
-    } else {
-      p = p < end && *p == '"' ? plain_string(p, end, &a[f]) : plain_number(p, end, &a[f]);
-      if (!p) return 1;
-    }
-    p = skip_ws(p, end);
-    if (p >= end) return 1;
-    if (*p == '}') break;
-    if (*p++ != ',') return 1;
-  }
-  if (skip_ws(p + 1, end) != end || seen != (1u << A_N) - 1) return 1;
+  unsigned seen, all = (1u << A_N) - 1;
+  if (scan_flat(buf, buf + len, names, A_N, all, a, &seen, A_DATA, &data, &data_end) || seen != all) return 1;
   if (!tok_is(&a[A_SPEC], "1.0") || a[A_SEQ].is_str || tok_copy_name(&a[A_TENANT], tenant) ||
       tok_copy_name(&a[A_SUBJECT], subject))
     return 1;
