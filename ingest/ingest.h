@@ -119,6 +119,32 @@ typedef struct {
 int fofal_telemetry_read_event(const char *buf, size_t len, int *kind, char tenant[64], char subject[64],
                                fofal_telemetry_values_t *v);
 
+/* ------------------------------------------------------------ the spool
+ * spool.c: fofal-ingest's local spool of received messages (its file header says what it
+ * guarantees). Sequence numbers start at 1. */
+
+typedef struct fofal_spool fofal_spool_t;
+typedef void (*fofal_spool_fn)(void *arg, uint64_t seq, const char *topic, size_t tlen, const char *payload,
+                               size_t plen);
+/* The highest seq recorded as in Kafka (0 if none). */
+uint64_t fofal_spool_checkpoint(const char *dir);
+/* Calls fn for every record of dir with a seq above `after`, in order; *last_seq is the
+ * highest seq found (any). Returns how many, or FOFAL_EIO. */
+long long fofal_spool_replay(const char *dir, uint64_t after, fofal_spool_fn fn, void *arg, uint64_t *last_seq,
+                             char *errbuf, size_t errlen);
+/* Creates dir if need be and takes it (one process at a time, else FOFAL_EIO); calls fn
+ * for every record not yet in Kafka (*replayed of them, in order); opens a new segment
+ * whose first record will be *next_seq. */
+int fofal_spool_open(fofal_spool_t **out, const char *dir, fofal_spool_fn fn, void *arg, long long *replayed,
+                     uint64_t *next_seq, char *errbuf, size_t errlen);
+/* Appends a message (one write): 0, FOFAL_ETOOBIG or FOFAL_EIO. */
+int fofal_spool_append(fofal_spool_t *s, uint64_t seq, const char *topic, size_t tlen, const char *payload,
+                       size_t plen);
+/* Records that every message up to seq is in Kafka, and removes the segments wholly at or
+ * below it. 0 or FOFAL_EIO. */
+int fofal_spool_done(fofal_spool_t *s, uint64_t seq);
+void fofal_spool_close(fofal_spool_t *s);
+
 /* ------------------------------------------------------------ machine states
  * machines.c: telemetry → machine-state events (the logic of fofal-machines; its file
  * header says how dedup, late samples, hysteresis and breakdowns work). */

@@ -23,25 +23,29 @@
  * the QoS 1 PUBACK to the broker when it RECEIVES a PUBLISH, before it runs the message
  * callback (MQTTProtocol_handlePublishes: "send puback before processing the
  * publications"); returning 0 from the callback only makes paho retry the same message
- * from its own queue, head of line. So no paho application can hold the MQTT acknowledgement
- * until Kafka has the message, and the previous one-message-at-a-time design did not
- * either (it lost paho's in-memory queue on a crash). The honest guarantee is therefore:
- *   - Kafka down, broker restart, ingest stopped cleanly (SIGTERM): no loss. On stop the
- *     MQTT session is disconnected first, then every message of the window is delivered
- *     (waiting for Kafka as long as it takes, until a second signal).
- *   - ingest killed (kill -9, OOM, power): up to FOFAL_INGEST_MAX_INFLIGHT samples (and a
- *     batch's worth more) that were received but not yet in Kafka are lost. Lower the
- *     window to narrow that, at the cost of throughput (1 gives the old behaviour and its
- *     ~2,000 messages/s).
- * Duplicates (publisher resends after a broker restart) are let through here, each with
- * its msg_id, and removed downstream by fofal-machines (machines.c).
+ * from its own queue, head of line. So no paho application can hold the MQTT
+ * acknowledgement until Kafka has the message. What fofal-ingest does instead: the
+ * callback's first act is to append the message to a local spool (spool.c,
+ * FOFAL_INGEST_SPOOL_DIR), numbered; delivery reports tell which numbers are in Kafka, and
+ * every second the highest number up to which all are is checkpointed. A new start
+ * replays what the spool holds beyond its checkpoint before it reads MQTT. The guarantee:
+ *   - Kafka down, broker restart, ingest stopped (SIGTERM), killed (kill -9, OOM) or
+ *     crashed: no loss. The only gap is the few microseconds between paho's PUBACK and the
+ *     spool's write; and a power cut can lose what the kernel had not written to disk
+ *     (the spool is not fsync'ed).
+ *   - Without a spool, a kill -9 loses up to FOFAL_INGEST_MAX_INFLIGHT samples (and a
+ *     batch's worth more) that were received but not yet in Kafka.
+ * Duplicates (publisher resends after a broker restart; what a restart replays that had
+ * reached Kafka after the last checkpoint) are let through here, each with its msg_id and
+ * the same CloudEvent id, and removed downstream by fofal-machines (machines.c).
  *
- * Threads: paho's receive thread (copy into the ring), one worker (check, encode, produce,
- * delivery reports), the main thread (waits for a signal, then drains).
+ * Threads: paho's receive thread (spool, copy into the ring), one worker (check, encode,
+ * produce, delivery reports), the main thread (checkpoints; on a signal, drains).
  */
 #include "ingest.h"
 
 #include <MQTTAsync.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,7 +53,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *brokers, *mqtt_uri, *client_id, *share_group, *log_level;
+static char *brokers, *mqtt_uri, *client_id, *share_group, *spool_dir, *log_level;
 static long long max_inflight, linger_ms, sessions;
 
 static fofal_setting_t settings[] = {
@@ -74,12 +78,18 @@ static fofal_setting_t settings[] = {
      "machine: about 8 us of CPU per message at 5 ms, 3-5 at 10 ms, no better at 20), but add up to this much to "
      "every breakdown's way to the mechanic.",
      &linger_ms},
+    {"FOFAL_INGEST_SPOOL_DIR", FOFAL_SET_STR, "", 0, 0,
+     "Directory of the local spool: every message received is appended there before anything else, and replayed "
+     "at the next start if it had not reached Kafka, so a kill -9 or a crash loses nothing paho acknowledged. "
+     "Empty: no spool (a kill -9 can then lose up to FOFAL_INGEST_MAX_INFLIGHT samples).",
+     &spool_dir},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
 #define NSET (sizeof settings / sizeof settings[0])
 
 /* One message copied out of paho: topic and payload in one allocation. */
 typedef struct {
+  uint64_t seq;             /* the spool's sequence number (also without a spool) */
   size_t tlen, plen, bytes; /* bytes: the allocation's size */
   char buf[]; /* topic, then payload */
 } item_t;
@@ -103,6 +113,27 @@ typedef struct {
 
 static ingest_t in;
 
+/* The spool (NULL without one) and the next sequence number (paho's thread, after start). */
+static fofal_spool_t *spool;
+static uint64_t next_seq = 1;
+/* Which messages are in Kafka, by seq: pend[seq % pcap] is 0 (not handled yet), the
+ * number of its records Kafka has not acknowledged, or -1 (all acknowledged, waiting for
+ * an earlier one). done_through: every message up to it is in Kafka. Only the thread
+ * serving delivery reports touches pend (the worker; the main thread once it is gone). */
+static int32_t *pend;
+static size_t pcap;
+static _Atomic uint64_t done_through;
+
+static void mark_done(uint64_t seq) {
+  pend[seq % pcap] = -1;
+  uint64_t d = atomic_load(&done_through);
+  while (pend[(d + 1) % pcap] == -1) {
+    pend[(d + 1) % pcap] = 0;
+    d++;
+  }
+  atomic_store(&done_through, d);
+}
+
 /* The ring's payload bytes, at most (with one item always let in): batches are up to
  * FOFAL_TELEMETRY_BATCH_MAX_BYTES each, and the window counts samples, not bytes. */
 #define RING_BYTES (64u << 20)
@@ -111,29 +142,10 @@ static long long inflight(void) { return atomic_load(&in.received) - atomic_load
 
 /* ---------------------------------------------------------- paho's thread */
 
-static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *msg) {
-  (void)context;
-  size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
-  size_t plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-  if (tlen > 255) tlen = 255;
-  /* Hostile payloads are refused by size in the worker; only keep enough to report them. */
-  if (plen > FOFAL_TELEMETRY_BATCH_MAX_BYTES + 1) plen = FOFAL_TELEMETRY_BATCH_MAX_BYTES + 1;
-  item_t *it = fofal_malloc(sizeof *it + tlen + plen + 1);
-  it->tlen = tlen;
-  it->bytes = sizeof *it + tlen + plen + 1;
-  it->plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-  memcpy(it->buf, topic, tlen);
-  memcpy(it->buf + tlen, msg->payload, plen);
-  it->buf[tlen + plen] = '\0';
-  if (it->plen > plen) it->plen = plen; /* the worker sees it exceeds the cap */
-  pthread_mutex_lock(&in.mu);
-  /* Back-pressure: wait while the window is full. The broker queues the rest. */
-  while ((in.len == in.cap || inflight() >= max_inflight || (in.len && in.ring_bytes > RING_BYTES)) &&
-         !atomic_load(&in.stopping))
-    pthread_cond_wait(&in.not_full, &in.mu);
+/* Puts an item at the ring's tail, growing the ring if it is full. @requires in.mu (or
+ * no other thread yet) */
+static void ring_push(item_t *it) {
   if (in.len == in.cap) {
-    /* Stopping with a full window: paho may still hand over what it had queued, already
-     * acknowledged to the broker; keep it (the ring grows) for the drain to deliver. */
     item_t **bigger = fofal_calloc(in.cap * 2, sizeof *bigger);
     for (size_t i = 0; i < in.len; i++) bigger[i] = in.ring[(in.head + i) % in.cap];
     free(in.ring);
@@ -145,6 +157,45 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
   in.len++;
   in.ring_bytes += it->bytes;
   atomic_fetch_add(&in.received, 1);
+}
+
+/* A new item holding topic and payload (payload cut to what is kept of a hostile one). */
+static item_t *item_new(uint64_t seq, const char *topic, size_t tlen, const char *payload, size_t plen) {
+  if (tlen > 255) tlen = 255;
+  size_t keep = plen > FOFAL_TELEMETRY_BATCH_MAX_BYTES + 1 ? FOFAL_TELEMETRY_BATCH_MAX_BYTES + 1 : plen;
+  item_t *it = fofal_malloc(sizeof *it + tlen + keep + 1);
+  it->seq = seq;
+  it->tlen = tlen;
+  it->plen = keep; /* the worker sees a cut payload exceeds the cap */
+  it->bytes = sizeof *it + tlen + keep + 1;
+  memcpy(it->buf, topic, tlen);
+  memcpy(it->buf + tlen, payload, keep);
+  it->buf[tlen + keep] = '\0';
+  return it;
+}
+
+static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *msg) {
+  (void)context;
+  size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+  size_t plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+  /* Hostile payloads are refused by size in the worker; only keep enough to report them. */
+  item_t *it = item_new(next_seq++, topic, tlen, msg->payload, plen);
+  /* Into the spool first: from here on a crash of this process loses nothing. */
+  if (spool && fofal_spool_append(spool, it->seq, it->buf, it->tlen, it->buf + it->tlen, it->plen)) {
+    static int64_t last_warn;
+    if (fofal_mono_us() - last_warn > 10 * 1000000LL) {
+      last_warn = fofal_mono_us();
+      LOG_ERROR("cannot append to the spool %s (disk full?): messages go on without it", spool_dir);
+    }
+  }
+  pthread_mutex_lock(&in.mu);
+  /* Back-pressure: wait while the window is full. The broker queues the rest. */
+  while ((in.len == in.cap || inflight() >= max_inflight || (in.len && in.ring_bytes > RING_BYTES)) &&
+         !atomic_load(&in.stopping))
+    pthread_cond_wait(&in.not_full, &in.mu);
+  /* Stopping with a full window: paho may still hand over what it had queued, already
+   * acknowledged to the broker; keep it (the ring grows) for the drain to deliver. */
+  ring_push(it);
   if (in.len == 1) pthread_cond_signal(&in.not_empty); /* the worker only sleeps on an empty ring */
   pthread_mutex_unlock(&in.mu);
   MQTTAsync_freeMessage(&msg);
@@ -157,7 +208,8 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
 static void on_delivery(void *opaque, int err, int32_t partition, int64_t offset) {
   (void)partition;
   (void)offset;
-  (void)opaque;
+  uint64_t seq = (uint64_t)(uintptr_t)opaque;
+  if (--pend[seq % pcap] == 0) mark_done(seq);
   /* With an infinite message timeout a report is only an error for a fatal producer
    * state; count it so that the log says so loudly. */
   if (err) atomic_fetch_add(&in.failed, 1);
@@ -171,10 +223,12 @@ static void wake_receiver(void) {
 }
 
 /* Produces, waiting while librdkafka's own queue is full. */
-static void produce(const char *topic, const char *key, const char *value, size_t len, const fofal_kheader_t *h, int nh) {
+static void produce(uint64_t seq, const char *topic, const char *key, const char *value, size_t len,
+                    const fofal_kheader_t *h, int nh) {
   char err[256];
   for (int attempt = 0;; attempt++) {
-    int rc = fofal_kafka_produce(in.producer, topic, -1, key, strlen(key), value, len, h, nh, on_delivery, NULL, err,
+    int rc = fofal_kafka_produce(in.producer, topic, -1, key, strlen(key), value, len, h, nh, on_delivery,
+                                 (void *)(uintptr_t)seq, err,
                                  sizeof err);
     if (!rc) return;
     if (attempt % 200 == 0) LOG_WARN("Kafka does not take telemetry yet (%s); holding the window", err);
@@ -191,7 +245,7 @@ static void refuse(const item_t *it, const char *payload, size_t len, const char
   char topic_copy[256];
   snprintf(topic_copy, sizeof topic_copy, "%.*s", (int)it->tlen, it->buf);
   fofal_kheader_t h[] = {{"fofal_dlq_reason", why}, {"mqtt_topic", topic_copy}};
-  produce(FOFAL_TOPIC_TELEMETRY_DLQ, topic_copy, payload, len, h, 2);
+  produce(it->seq, FOFAL_TOPIC_TELEMETRY_DLQ, topic_copy, payload, len, h, 2);
   atomic_fetch_add(&in.rejected, 1);
 }
 
@@ -202,11 +256,15 @@ static void handle(item_t *it) {
   const char *payload = it->buf + it->tlen;
   /* What is kept of a refused payload: a sample's or a batch's cap. */
   size_t keep = it->plen > FOFAL_TELEMETRY_BATCH_MAX_BYTES ? FOFAL_TELEMETRY_BATCH_MAX_BYTES : it->plen;
+  /* Each outcome is one record per sample, or one for the whole message: counted before
+   * the first is produced (delivery reports are served while producing). */
   if (fofal_telemetry_route(it->buf, it->tlen, tenant, name, &kind)) {
+    pend[it->seq % pcap] = 1;
     refuse(it, payload, keep, "topic is not fofal/<tenant>/looms/<loom>/telemetry nor fofal/<tenant>/halls/<hall>/env");
     return;
   }
   int n = fofal_telemetry_split(payload, it->plen, spans, why, sizeof why);
+  pend[it->seq % pcap] = n < 0 ? 1 : n;
   if (n < 0) {
     refuse(it, payload, keep, why);
     return;
@@ -227,7 +285,7 @@ static void handle(item_t *it) {
       continue;
     }
     size_t el = fofal_telemetry_encode(kind, tenant, name, &smp, p, len, event_buf, sizeof event_buf);
-    produce(FOFAL_TOPIC_TELEMETRY, name, event_buf, el, NULL, 0);
+    produce(it->seq, FOFAL_TOPIC_TELEMETRY, name, event_buf, el, NULL, 0);
     atomic_fetch_add(&in.ok, 1);
   }
 }
@@ -271,6 +329,42 @@ static void *worker(void *arg) {
     if (done && n == 0) break;
   }
   return NULL;
+}
+
+/* ----------------------------------------------------------------- spool */
+
+static void replay_one(void *arg, uint64_t seq, const char *topic, size_t tlen, const char *payload, size_t plen) {
+  (void)arg;
+  ring_push(item_new(seq, topic, tlen, payload, plen));
+}
+
+/* Before any other thread: puts what the spool holds beyond its checkpoint back into the
+ * ring, sets up the delivery tracking and opens a new segment. Without a spool, only the
+ * tracking. */
+static int start_spool(char *errbuf, size_t errlen) {
+  long long replayed = 0;
+  int rc;
+  if (*spool_dir && (rc = fofal_spool_open(&spool, spool_dir, replay_one, NULL, &replayed, &next_seq, errbuf, errlen)))
+    return rc;
+  /* Tracking starts before the first message not known to be in Kafka. Seqs between it
+   * and next_seq that were not replayed (a record torn by a power cut) count as done. */
+  uint64_t base = in.len ? in.ring[in.head]->seq - 1 : next_seq - 1, span = next_seq - 1 - base;
+  if (span > (uint64_t)replayed * 2 + 100000)
+    return fofal_err(errbuf, errlen, FOFAL_EIO,
+                     "the spool %s skips %" PRIu64 " messages between its records; move it aside to start without it",
+                     spool_dir, span - (uint64_t)replayed);
+  pcap = 2 * (size_t)max_inflight + (size_t)span + 4096;
+  pend = fofal_calloc(pcap, sizeof *pend);
+  atomic_store(&done_through, base);
+  uint64_t expect = base + 1;
+  for (size_t i = 0; i <= in.len; i++) {
+    uint64_t upto = i < in.len ? in.ring[(in.head + i) % in.cap]->seq : next_seq;
+    for (; expect < upto; expect++) mark_done(expect);
+    expect = upto + 1;
+  }
+  if (!spool) LOG_WARN("no spool (FOFAL_INGEST_SPOOL_DIR): a kill -9 can lose up to %lld samples paho acknowledged", max_inflight);
+  else if (replayed) LOG_INFO("spool %s: %lld messages were not yet in Kafka; delivering them first", spool_dir, replayed);
+  return 0;
 }
 
 /* -------------------------------------------------------------- sessions */
@@ -331,18 +425,28 @@ static int start_session(int i) {
   return MQTTAsync_connect(c, &conn) == MQTTASYNC_SUCCESS ? 0 : FOFAL_EUNAVAIL;
 }
 
+/* Records in the spool what is in Kafka, if that moved. */
+static void checkpoint(uint64_t *checkpointed) {
+  uint64_t d = atomic_load(&done_through);
+  if (!spool || d == *checkpointed) return;
+  if (fofal_spool_done(spool, d)) LOG_WARN("cannot write the spool's checkpoint in %s", spool_dir);
+  else *checkpointed = d;
+}
+
 int main(int argc, char **argv) {
   char err[512];
   int rc = 1;
   pthread_t wth;
   int worker_started = 0;
+  uint64_t checkpointed = 0;
   int early = fofal_process_start("fofal-ingest", settings, NSET, argc, argv,
                                   "Usage: fofal-ingest [--config FILE] [--option=value ...]\n\n"
                                   "Streams loom telemetry (" FOFAL_TELEMETRY_SUBSCRIPTION ") and hall sensors ("
                                   FOFAL_HALL_SUBSCRIPTION ") from MQTT (QoS 1) into Kafka (" FOFAL_TOPIC_TELEMETRY
                                   "), one record per sample (a message is one sample or a JSON array of up to 256); "
                                   "refused payloads go to " FOFAL_TOPIC_TELEMETRY_DLQ " with the reason.\n"
-                                  "A kill -9 can lose up to FOFAL_INGEST_MAX_INFLIGHT samples (see the README).",
+                                  "With FOFAL_INGEST_SPOOL_DIR, a kill -9 or a crash loses nothing paho acknowledged; "
+                                  "without, up to FOFAL_INGEST_MAX_INFLIGHT samples (see the README).",
                                   &log_level);
   if (early >= 0) return early;
   pthread_mutex_init(&in.mu, NULL);
@@ -371,6 +475,11 @@ int main(int argc, char **argv) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }
+  if (start_spool(err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
+    goto out;
+  }
+  checkpointed = atomic_load(&done_through);
   pthread_create(&wth, NULL, worker, NULL);
   worker_started = 1;
   for (int i = 0; i < sessions; i++)
@@ -384,6 +493,7 @@ int main(int argc, char **argv) {
   int64_t last = fofal_mono_us();
   while (!fofal_stop) {
     sleep(1);
+    checkpoint(&checkpointed);
     if (fofal_mono_us() - last >= 10 * 1000000LL) {
       long long ok = atomic_load(&in.ok);
       LOG_INFO("stats: %lld samples/s, window %lld, %lld ingested, %lld refused, %lld failed deliveries",
@@ -413,6 +523,7 @@ out:
     fofal_stop = 0;
     if (inflight() > 0) LOG_INFO("delivering the %lld samples still in flight (a second signal gives up)", inflight());
     while (inflight() > 0 && !fofal_stop) fofal_kafka_poll(in.producer, 100);
+    checkpoint(&checkpointed);
   }
   for (int i = 0; i < in.nclients; i++) MQTTAsync_destroy(&in.clients[i]);
   /* Items left in the ring only after a second signal (or a failed start). */
@@ -421,6 +532,8 @@ out:
   LOG_INFO("stopped: %lld samples ingested, %lld refused to the DLQ, %lld lost in flight", (long long)atomic_load(&in.ok),
            (long long)atomic_load(&in.rejected), inflight() > 0 ? inflight() : 0);
   if (in.producer) fofal_kafka_free(in.producer);
+  fofal_spool_close(spool);
+  free(pend);
   fofal_settings_free(settings, NSET);
   return rc;
 }
