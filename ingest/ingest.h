@@ -140,6 +140,8 @@ int fofal_spool_open(fofal_spool_t **out, const char *dir, fofal_spool_fn fn, vo
 /* Appends a message (one write): 0, FOFAL_ETOOBIG or FOFAL_EIO. */
 int fofal_spool_append(fofal_spool_t *s, uint64_t seq, const char *topic, size_t tlen, const char *payload,
                        size_t plen);
+/* Puts what was appended on disk (fdatasync; appends go on meanwhile). 0 or FOFAL_EIO. */
+int fofal_spool_sync(fofal_spool_t *s);
 /* Records that every message up to seq is in Kafka, and removes the segments wholly at or
  * below it. 0 or FOFAL_EIO. */
 int fofal_spool_done(fofal_spool_t *s, uint64_t seq);

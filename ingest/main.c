@@ -31,8 +31,8 @@
  * replays what the spool holds beyond its checkpoint before it reads MQTT. The guarantee:
  *   - Kafka down, broker restart, ingest stopped (SIGTERM), killed (kill -9, OOM) or
  *     crashed: no loss. The only gap is the few microseconds between paho's PUBACK and the
- *     spool's write; and a power cut can lose what the kernel had not written to disk
- *     (the spool is not fsync'ed).
+ *     spool's write; and a power cut can lose the last second (the spool is synced to disk
+ *     every second).
  *   - Without a spool, a kill -9 loses up to FOFAL_INGEST_MAX_INFLIGHT samples (and a
  *     batch's worth more) that were received but not yet in Kafka.
  * Duplicates (publisher resends after a broker restart; what a restart replays that had
@@ -425,8 +425,9 @@ static int start_session(int i) {
   return MQTTAsync_connect(c, &conn) == MQTTASYNC_SUCCESS ? 0 : FOFAL_EUNAVAIL;
 }
 
-/* Records in the spool what is in Kafka, if that moved. */
+/* Puts the spool on disk, and records in it what is in Kafka, if that moved. */
 static void checkpoint(uint64_t *checkpointed) {
+  if (spool && fofal_spool_sync(spool)) LOG_WARN("cannot sync the spool in %s", spool_dir);
   uint64_t d = atomic_load(&done_through);
   if (!spool || d == *checkpointed) return;
   if (fofal_spool_done(spool, d)) LOG_WARN("cannot write the spool's checkpoint in %s", spool_dir);

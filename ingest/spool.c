@@ -13,10 +13,11 @@
  * replay stops reading a segment at the first record that does not check out.
  *
  * What it guarantees: a record is in the page cache once fofal_spool_append returns, so
- * it survives the death of the process (kill -9, OOM, a crash). It is not fsync'ed: a
- * power cut can lose what the kernel had not yet written.
+ * it survives the death of the process (kill -9, OOM, a crash). fofal_spool_sync (the
+ * main thread, every second) puts it on disk: a power cut loses at most what came since
+ * the last sync.
  *
- * Threads: append (paho's thread) and done (the main thread) may run at once; the
+ * Threads: append (paho's thread) and done and sync (the main thread) may run at once; the
  * segment state is guarded by a mutex. Replay runs before either.
  */
 #include "ingest.h"
@@ -151,7 +152,10 @@ static int open_segment(fofal_spool_t *s, uint64_t seq, char *errbuf, size_t err
   segment_path(s->dir, seq, path, sizeof path);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot create %s: %s", path, strerror(errno));
-  if (s->fd >= 0) close(s->fd);
+  if (s->fd >= 0) {
+    fdatasync(s->fd); /* the segment being left is complete: on disk before the next one */
+    close(s->fd);
+  }
   s->fd = fd;
   s->size = 0;
   s->first = seq;
@@ -214,6 +218,17 @@ int fofal_spool_append(fofal_spool_t *s, uint64_t seq, const char *topic, size_t
   if (w == (ssize_t)total) s->size += total;
   else rc = FOFAL_EIO;
   pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+int fofal_spool_sync(fofal_spool_t *s) {
+  /* On a copy of the descriptor, so that appends go on meanwhile. */
+  pthread_mutex_lock(&s->mu);
+  int fd = dup(s->fd);
+  pthread_mutex_unlock(&s->mu);
+  if (fd < 0) return FOFAL_EIO;
+  int rc = fdatasync(fd) ? FOFAL_EIO : 0;
+  close(fd);
   return rc;
 }
 

@@ -66,6 +66,7 @@ Test(spool, what_is_not_checkpointed_comes_back_in_order) {
     snprintf(p, sizeof p, "{\"n\":%d}", (int)i);
     cr_assert_eq(fofal_spool_append(s, i, "t/L01", 5, p, strlen(p)), 0);
   }
+  cr_assert_eq(fofal_spool_sync(s), 0);
   cr_assert_eq(fofal_spool_done(s, 6), 0);
   /* A second process cannot take it meanwhile. */
   fofal_spool_t *other = NULL;
