@@ -188,6 +188,22 @@ static json_t *events_of(const char *topic, const char *tenant) {
   return out;
 }
 
+/* The distinct msg_ids of the tenant's records on fofal.telemetry.raw; *raw: all records. */
+static long distinct_samples(const char *tenant, long *raw) {
+  json_t *evs = events_of(FOFAL_TOPIC_TELEMETRY, tenant), *e;
+  fofal_map_t *seen = fofal_map_new(NULL);
+  size_t i;
+  json_array_foreach(evs, i, e) {
+    const char *mid = json_string_value(json_object_get(json_object_get(e, "data"), "msg_id"));
+    if (mid && !fofal_map_get(seen, mid)) fofal_map_put(seen, mid, (void *)1);
+  }
+  *raw = (long)json_array_size(evs);
+  long n = (long)fofal_map_size(seen);
+  fofal_map_free(seen);
+  json_decref(evs);
+  return n;
+}
+
 static void sample_json(char *buf, size_t cap, const char *id, int64_t us, long long picks, const char *state,
                         const char *cause) {
   char ts[32];
@@ -402,17 +418,7 @@ Test(telemetry_ingest, broker_and_kafka_restarts_count_each_sample_once, .timeou
   /* 1. Nothing lost on the way into Kafka. */
   long distinct = 0, raw = 0;
   for (int attempt = 0; attempt < 240; attempt++) {
-    json_t *evs = events_of(FOFAL_TOPIC_TELEMETRY, tenant), *e;
-    fofal_map_t *seen = fofal_map_new(NULL);
-    size_t i;
-    json_array_foreach(evs, i, e) {
-      const char *mid = json_string_value(json_object_get(json_object_get(e, "data"), "msg_id"));
-      if (mid && !fofal_map_get(seen, mid)) fofal_map_put(seen, mid, (void *)1);
-    }
-    raw = (long)json_array_size(evs);
-    distinct = (long)fofal_map_size(seen);
-    fofal_map_free(seen);
-    json_decref(evs);
+    distinct = distinct_samples(tenant, &raw);
     if (distinct >= total && raw >= total + 200) break;
     usleep(500 * 1000);
   }
@@ -472,18 +478,9 @@ Test(telemetry_ingest, a_kill_9_of_ingest_loses_nothing_thanks_to_its_spool, .ti
   wait_leaders(FOFAL_TOPIC_TELEMETRY);
   ing = start_ingest(tenant);
   wait_log(log, "400 messages were not yet in Kafka", 60); /* the restarted ingest replays its spool */
-  long distinct = 0;
+  long distinct = 0, raw;
   for (int attempt = 0; attempt < 120 && distinct < N; attempt++) {
-    json_t *evs = events_of(FOFAL_TOPIC_TELEMETRY, tenant), *e;
-    fofal_map_t *seen = fofal_map_new(NULL);
-    size_t i;
-    json_array_foreach(evs, i, e) {
-      const char *mid = json_string_value(json_object_get(json_object_get(e, "data"), "msg_id"));
-      if (mid && !fofal_map_get(seen, mid)) fofal_map_put(seen, mid, (void *)1);
-    }
-    distinct = (long)fofal_map_size(seen);
-    fofal_map_free(seen);
-    json_decref(evs);
+    distinct = distinct_samples(tenant, &raw);
     if (distinct < N) usleep(500 * 1000);
   }
   cr_expect_eq(distinct, N, "every sample acknowledged before the kill -9 is in Kafka (%ld of %d)", distinct, N);
