@@ -126,12 +126,6 @@ int fofal_telemetry_read_event(const char *buf, size_t len, int *kind, char tena
 typedef struct fofal_spool fofal_spool_t;
 typedef void (*fofal_spool_fn)(void *arg, uint64_t seq, const char *topic, size_t tlen, const char *payload,
                                size_t plen);
-/* The highest seq recorded as in Kafka (0 if none). */
-uint64_t fofal_spool_checkpoint(const char *dir);
-/* Calls fn for every record of dir with a seq above `after`, in order; *last_seq is the
- * highest seq found (any). Returns how many, or FOFAL_EIO. */
-long long fofal_spool_replay(const char *dir, uint64_t after, fofal_spool_fn fn, void *arg, uint64_t *last_seq,
-                             char *errbuf, size_t errlen);
 /* Creates dir if need be and takes it (one process at a time, else FOFAL_EIO); calls fn
  * for every record not yet in Kafka (*replayed of them, in order); opens a new segment
  * whose first record will be *next_seq. */

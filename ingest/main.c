@@ -258,12 +258,10 @@ static void handle(item_t *it) {
   size_t keep = it->plen > FOFAL_TELEMETRY_BATCH_MAX_BYTES ? FOFAL_TELEMETRY_BATCH_MAX_BYTES : it->plen;
   /* Each outcome is one record per sample, or one for the whole message: counted before
    * the first is produced (delivery reports are served while producing). */
-  if (fofal_telemetry_route(it->buf, it->tlen, tenant, name, &kind)) {
-    pend[it->seq % pcap] = 1;
-    refuse(it, payload, keep, "topic is not fofal/<tenant>/looms/<loom>/telemetry nor fofal/<tenant>/halls/<hall>/env");
-    return;
-  }
-  int n = fofal_telemetry_split(payload, it->plen, spans, why, sizeof why);
+  int n = fofal_telemetry_route(it->buf, it->tlen, tenant, name, &kind)
+              ? fofal_err(why, sizeof why, FOFAL_EINVAL,
+                          "topic is not fofal/<tenant>/looms/<loom>/telemetry nor fofal/<tenant>/halls/<hall>/env")
+              : fofal_telemetry_split(payload, it->plen, spans, why, sizeof why);
   pend[it->seq % pcap] = n < 0 ? 1 : n;
   if (n < 0) {
     refuse(it, payload, keep, why);

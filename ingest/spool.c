@@ -92,7 +92,8 @@ static void segment_path(const char *dir, uint64_t first, char *out, size_t outl
   snprintf(out, outlen, "%s/seg-%016" PRIx64 ".log", dir, first);
 }
 
-uint64_t fofal_spool_checkpoint(const char *dir) {
+/* The highest seq recorded as in Kafka (0 if none). */
+static uint64_t checkpoint_of(const char *dir) {
   char path[600], buf[32] = "";
   snprintf(path, sizeof path, "%s/checkpoint", dir);
   FILE *f = fopen(path, "r");
@@ -102,8 +103,10 @@ uint64_t fofal_spool_checkpoint(const char *dir) {
   return strtoull(buf, NULL, 10);
 }
 
-long long fofal_spool_replay(const char *dir, uint64_t after, fofal_spool_fn fn, void *arg, uint64_t *last_seq,
-                             char *errbuf, size_t errlen) {
+/* Calls fn for every record of dir with a seq above `after`, in order; *last_seq is the
+ * highest seq found (any). Returns how many, or FOFAL_EIO. */
+static long long replay(const char *dir, uint64_t after, fofal_spool_fn fn, void *arg, uint64_t *last_seq,
+                        char *errbuf, size_t errlen) {
   size_t n;
   uint64_t *segs = segments(dir, &n);
   long long count = 0;
@@ -181,8 +184,8 @@ int fofal_spool_open(fofal_spool_t **out, const char *dir, fofal_spool_fn fn, vo
                    s->lock_fd < 0 ? strerror(errno) : "locked");
     goto fail;
   }
-  uint64_t ckpt = fofal_spool_checkpoint(dir), last = 0;
-  *replayed = fofal_spool_replay(dir, ckpt, fn, arg, &last, errbuf, errlen);
+  uint64_t ckpt = checkpoint_of(dir), last = 0;
+  *replayed = replay(dir, ckpt, fn, arg, &last, errbuf, errlen);
   if (*replayed < 0) {
     rc = (int)*replayed;
     goto fail;
