@@ -1,11 +1,10 @@
 /*
- * openapi.c — the OpenAPI 3.1 document and the Swagger UI page.
+ * openapi.c — the OpenAPI 3.1 document (Swagger UI, which shows it, is docs.c).
  *
  * The document is built once at start from the command registry: every command type is
  * a path whose request body is its JSON Schema from schemas/ (the single source), so the
  * docs cannot drift from validation. The read side (production_api.c) and the WebSocket
- * stream (stream.c) are described by hand below, next to their shared parameters. Swagger UI's files come from Debian's
- * python3-flasgger package and are served by h2o's file handler (main.c).
+ * stream (stream.c) are described by hand below, next to their shared parameters.
  */
 #include "api.h"
 
@@ -376,22 +375,5 @@ int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req) {
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
   req->res.content_length = strlen(doc);
   h2o_send_inline(req, doc, strlen(doc));
-  return 0;
-}
-
-static const char docs_html[] =
-    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>FOFAL API</title>"
-    "<link rel=\"stylesheet\" href=\"/api/docs/static/swagger-ui.css\"></head><body><div id=\"ui\"></div>"
-    "<script src=\"/api/docs/static/swagger-ui-bundle.js\"></script>"
-    "<script>window.ui = SwaggerUIBundle({url: '/api/v1/openapi.json', dom_id: '#ui'});</script>"
-    "</body></html>";
-
-int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req) {
-  (void)self;
-  req->res.status = 200;
-  req->res.reason = "OK";
-  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
-  req->res.content_length = sizeof docs_html - 1;
-  h2o_send_inline(req, docs_html, sizeof docs_html - 1);
   return 0;
 }
