@@ -340,12 +340,13 @@ static int valid_key(const char *k) {
   return 1;
 }
 
-/* Parses If-Match: "7" (or W/"7"). 0 and *v, -1 when absent, -2 when malformed. */
+/* Parses If-Match: "7" (or W/"7"), at most 18 digits (19 could overflow int64_t). 0 and
+ * *v, -1 when absent, -2 when malformed. */
 static int parse_if_match(const char *h, int64_t *v) {
   if (!h) return -1;
   if (!strncmp(h, "W/", 2)) h += 2;
   size_t n = strlen(h);
-  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n > 21) return -2;
+  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n > 20) return -2;
   int64_t x = 0;
   for (size_t i = 1; i < n - 1; i++) {
     if (h[i] < '0' || h[i] > '9') return -2;
