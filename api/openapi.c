@@ -7,9 +7,26 @@
  * stream (stream.c) are described by hand below, next to their shared parameters.
  */
 #include "api.h"
+#include "projections.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* What the server accepts, in one place (tests/integration/test_docs.c checks the server
+ * against the document): an Idempotency-Key as commands_api.c's valid_key takes it (the
+ * idempotency work moves these two to commands.h, next to the check), and If-Match as its
+ * parse_if_match does (a quoted version of at most 18 digits, weak or not). */
+#ifndef FOFAL_IDEMPOTENCY_KEY_PATTERN
+#define FOFAL_IDEMPOTENCY_KEY_MAX 200
+#define FOFAL_IDEMPOTENCY_KEY_PATTERN "^[A-Za-z0-9._:-]{1,200}$"
+#endif
+#define IDEMPOTENCY_KEY_RULE "1 to 200 characters from A-Z a-z 0-9 - _ . :"
+#define IF_MATCH_PATTERN "^(W/)?\"[0-9]{1,18}\"$"
+/* ?position=<module>:<partition>:<offset> as production_api.c's parse_position takes it:
+ * a partition of 0 to 1023 in at most 15 digits (leading zeros allowed), an offset of at
+ * most 18 digits; the module is one that a projection (or, on audit routes, an audit
+ * projection) serves, listed from the projection table. */
+#define POSITION_TAIL ":(0{0,12}[0-9]{1,3}|0{0,11}10[01][0-9]|0{0,11}102[0-3]):[0-9]{1,18}$"
 
 static json_t *problem_ref(const char *desc) {
   return json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", desc, "content", "application/problem+json", "schema",
@@ -51,7 +68,8 @@ static json_t *read_roles(int audit) {
  * schema `ok_ref`, and the problems every read may answer. */
 static json_t *read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                        const char *ok_ref, int etag, int audit) {
-  json_array_append_new(params, ref("#/components/parameters/Position"));
+  json_array_append_new(params, ref(strcmp(tag, "audit") ? "#/components/parameters/Position"
+                                                          : "#/components/parameters/AuditPosition"));
   json_t *ok = json_pack("{s:s,s:{s:{s:o}}}", "description", "OK.", "content", "application/json", "schema", ref(ok_ref));
   if (etag)
     json_object_set_new(ok, "headers", json_pack("{s:{s:s,s:{s:s}}}", "ETag", "description",
@@ -99,6 +117,26 @@ static json_t *page_schema(const char *item_ref) {
   return json_pack("{s:s,s:[s,s],s:{s:{s:s,s:o},s:{s:[s,s],s:s}}}", "type", "object", "required", "items",
                    "next_cursor", "properties", "items", "type", "array", "items", ref(item_ref), "next_cursor", "type",
                    "string", "null", "description", "Pass as ?cursor= for the next page; null on the last page.");
+}
+
+/* The ?position= parameter (new): its pattern names the modules whose projections (audit:
+ * audit projections) serve a position. */
+static json_t *position_param(int audit) {
+  char pattern[512] = "^(", *at = pattern + 2;
+  const char *sep = "";
+  for (int i = 0; fofal_projections[i]; i++) {
+    const char *name = fofal_projections[i]->name;
+    if (audit != !strncmp(name, "audit.", 6)) continue;
+    at += snprintf(at, (size_t)(pattern + sizeof pattern - at), "%s%s", sep, name + (audit ? 6 : 0));
+    sep = "|";
+  }
+  snprintf(at, (size_t)(pattern + sizeof pattern - at), ")%s", POSITION_TAIL);
+  return json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:s}}", "name", "position", "in", "query", "required", 0, "description",
+                   audit ? "<module>:<partition>:<offset> from a command's 201 (body `position`, header Fofal-Position): "
+                           "wait until the audit trail has recorded it."
+                         : "<module>:<partition>:<offset> from a command's 201 (body `position`, header Fofal-Position): "
+                           "wait until the projection has applied it.",
+                   "schema", "type", "string", "maxLength", 159, "pattern", pattern);
 }
 
 static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
@@ -182,12 +220,8 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
   json_object_set_new(paths, "/api/v1/stream", stream);
   fofal__weaving_openapi(paths, schemas);
 
-  json_object_set_new(params, "Position",
-                      json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s}}", "name", "position", "in", "query", "required", 0,
-                                "description",
-                                "<module>:<partition>:<offset> from a command's 201 (body `position`, header "
-                                "Fofal-Position): wait until the projection has applied it.",
-                                "schema", "type", "string", "pattern", "^[a-z_]+:[0-9]+:[0-9]+$"));
+  json_object_set_new(params, "Position", position_param(0));
+  json_object_set_new(params, "AuditPosition", position_param(1));
   json_object_set_new(params, "Limit", json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:i}}", "name", "limit", "in", "query",
                                                  "required", 0, "description", "Items per page.", "schema", "type",
                                                  "integer", "minimum", 1, "maximum", 200, "default", 50));
@@ -305,11 +339,14 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
                 problem_ref("Malformed JSON."), "401", problem_ref("No valid access token."), "422",
                 problem_ref("Not a batch of 1 to 100 commands.")));
   json_object_set_new(paths, "/api/v1/commands/{id}",
-      json_pack("{s:{s:[s],s:s,s:s,s:[{s:s,s:s,s:b,s:{s:s}}],s:{s:{s:s},s:{s:s},s:o}}}", "get", "tags", "commands",
-                "operationId", "commands.status", "summary", "The result of a command, by its Idempotency-Key.",
-                "parameters", "name", "id", "in", "path", "required", 1, "schema", "type", "string", "responses", "200",
-                "description", "Decided: {state, status, result}.", "202", "description", "Still pending.", "404",
-                problem_ref("Not seen by this API instance recently.")));
+      json_pack("{s:{s:[s],s:s,s:s,s:[{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:s}}],s:{s:{s:s},s:{s:s},s:o,s:o}}}", "get",
+                "tags", "commands", "operationId", "commands.status", "summary",
+                "The result of a command, by its Idempotency-Key.", "parameters", "name", "id", "in", "path", "required",
+                1, "description", "The command's Idempotency-Key.", "schema", "type", "string", "minLength", 1,
+                "maxLength", FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN, "responses", "200",
+                "description", "Decided: {state, status, result}.", "202", "description", "Still pending.", "401",
+                problem_ref("No valid access token."), "404",
+                problem_ref("Not seen by this API instance recently (unknown_command), or not a key at all.")));
   json_object_set_new(paths, "/healthz", json_pack("{s:{s:[s],s:s,s:[],s:{s:{s:s}}}}", "get", "tags", "operations", "summary",
                                                    "Liveness.", "security", "responses", "200", "description", "Alive."));
   json_object_set_new(paths, "/readyz",
@@ -342,23 +379,27 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
       json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "type", "object", "properties", "command_id", "type", "string",
                 "state", "type", "string", "location", "type", "string"));
   json_object_set_new(schemas, "CommandBatch",
-      json_pack("{s:s,s:[s],s:{s:{s:s,s:i,s:i,s:{s:s,s:[s,s,s],s:{s:{s:s},s:{s:s,s:i},s:{s:s},s:{s:s,s:i}}}}}}",
+      json_pack("{s:s,s:[s],s:{s:{s:s,s:i,s:i,s:{s:s,s:[s,s,s],s:{s:{s:s},s:{s:s,s:i,s:s},s:{s:s},s:{s:s,s:i}}}}}}",
                 "type", "object", "required", "commands", "properties", "commands", "type", "array", "minItems", 1,
                 "maxItems", 100, "items", "type", "object", "required", "type", "idempotency_key", "data",
-                "properties", "type", "type", "string", "idempotency_key", "type", "string", "maxLength", 200, "data",
-                "type", "object", "if_match", "type", "integer", "minimum", 0));
+                "properties", "type", "type", "string", "idempotency_key", "type", "string", "maxLength",
+                FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN, "data", "type", "object", "if_match", "type",
+                "integer", "minimum", 0));
   json_object_set_new(schemas, "CommandBatchResult",
       json_pack("{s:s,s:{s:{s:s,s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}}}}", "type", "object", "properties", "results",
                 "type", "array", "items", "type", "object", "properties", "idempotency_key", "type", "string", "status",
                 "type", "integer", "body", "type", "object"));
   json_t *components = json_pack(
-      "{s:o,s:{s:{s:s,s:s,s:s}},s:{s:{s:s,s:s,s:b,s:s,s:{s:s,s:i}},s:{s:s,s:s,s:b,s:s,s:{s:s}}}}", "schemas", schemas,
-      "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "bearerFormat", "JWT", "parameters",
-      "IdempotencyKey", "name", "Idempotency-Key", "in", "header", "required", 1, "description",
-      "Client-generated id of the command; a retry with the same key returns the first result and writes nothing.",
-      "schema", "type", "string", "maxLength", 200, "IfMatch", "name", "If-Match", "in", "header", "required", 0,
-      "description", "Expected aggregate version, quoted (\"7\"): a stale version gets 409 and writes nothing.",
-      "schema", "type", "string");
+      "{s:o,s:{s:{s:s,s:s,s:s}},s:{s:{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:s}},s:{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:s}}}}",
+      "schemas", schemas, "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "bearerFormat", "JWT",
+      "parameters", "IdempotencyKey", "name", "Idempotency-Key", "in", "header", "required", 1, "description",
+      "Client-generated id of the command, " IDEMPOTENCY_KEY_RULE " (400 idempotency_key_required otherwise); a retry "
+      "with the same key returns the first result and writes nothing.",
+      "schema", "type", "string", "minLength", 1, "maxLength", FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN,
+      "IfMatch", "name", "If-Match", "in", "header", "required", 0, "description",
+      "Expected aggregate version, quoted (\"7\", or weak W/\"7\"; at most 18 digits; 400 malformed_if_match "
+      "otherwise): a stale version gets 409 and writes nothing.",
+      "schema", "type", "string", "maxLength", 22, "pattern", IF_MATCH_PATTERN);
   add_read_paths(paths, schemas, json_object_get(components, "parameters"));
   fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);

@@ -28,6 +28,7 @@
 
 #include "fofal_api.h"
 #include "harness.h"
+#include "jsonschema.h"
 
 static int port;
 static pid_t api;
@@ -211,4 +212,189 @@ Test(docs, browser_renders_the_operations) {
             "the page needs nothing the CSP refuses: %.1500s", console);
   free(dom);
   free(console);
+}
+
+/* ------------------------------------------------------- the OpenAPI document */
+
+/* The document as served (new). */
+static json_t *document(void) {
+  h_resp_t r = get("/api/v1/openapi.json", NULL);
+  cr_assert_eq(r.status, 200);
+  json_t *doc = json_loads(r.body, 0, NULL);
+  h_resp_free(&r);
+  cr_assert_not_null(doc, "the OpenAPI document is not JSON");
+  return doc;
+}
+
+/* Whether the compiled `schema` accepts `value` as a string. */
+static int schema_accepts(const json_t *schema, const char *value) {
+  fofal_schema_t *s = NULL;
+  char err[256];
+  cr_assert_eq(fofal_schema_compile(&s, schema, NULL, err, sizeof err), 0, "the parameter's schema: %s", err);
+  json_t *v = json_string(value);
+  int rc = fofal_schema_validate(s, v, NULL);
+  json_decref(v);
+  fofal_schema_free(s);
+  return rc == 0;
+}
+
+static const json_t *param_schema(const json_t *doc, const char *name) {
+  const json_t *p = json_object_get(json_object_get(json_object_get(doc, "components"), "parameters"), name);
+  const json_t *s = json_object_get(p, "schema");
+  cr_assert_not_null(s, "no components.parameters.%s", name);
+  return s;
+}
+
+/* POSTs production.order.create with an empty body (invalid: 422 once the headers pass). */
+static int post_create(const char *token, const char *key, const char *if_match, char *code, size_t codelen) {
+  char *h = fofal_asprintf("Authorization: Bearer %s\r\nContent-Type: application/json\r\nIdempotency-Key: %s\r\n%s%s%s",
+                           token, key, if_match ? "If-Match: " : "", if_match ? if_match : "", if_match ? "\r\n" : "");
+  h_resp_t r;
+  cr_assert_eq(h_http(port, "POST", "/api/v1/commands/production.order.create", h, "{}", &r, 10000), 0);
+  json_t *j = json_loads(r.body, 0, NULL);
+  snprintf(code, codelen, "%s", json_string_value(json_object_get(j, "code")) ? json_string_value(json_object_get(j, "code")) : "");
+  json_decref(j);
+  free(h);
+  int st = r.status;
+  h_resp_free(&r);
+  return st;
+}
+
+Test(docs, idempotency_key_and_if_match_as_strict_as_the_server) {
+  json_t *doc = document();
+  cr_expect(!strncmp(json_string_value(json_object_get(doc, "openapi")), "3.1.", 4), "OpenAPI 3.1");
+  const json_t *key = param_schema(doc, "IdempotencyKey"), *ifm = param_schema(doc, "IfMatch");
+  cr_expect(json_is_string(json_object_get(key, "pattern")) && json_is_integer(json_object_get(key, "maxLength")),
+            "Idempotency-Key has a pattern and a maxLength");
+  cr_expect(json_is_string(json_object_get(ifm, "pattern")), "If-Match has a pattern");
+  char *tok = h_token(tenant, "planner");
+  char long_ok[201], too_long[202], code[64];
+  memset(long_ok, 'k', 200);
+  long_ok[200] = '\0';
+  memset(too_long, 'k', 201);
+  too_long[201] = '\0';
+  const char *keys[] = {"k1", "order-2026.11:A_7", long_ok, too_long, "a b", "a,b", "a\"b", "{x}", "é", "a/b", "a~b"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    int doc_ok = schema_accepts(key, keys[i]);
+    int st = post_create(tok, keys[i], NULL, code, sizeof code);
+    int server_ok = !(st == 400 && !strcmp(code, "idempotency_key_required"));
+    cr_expect_eq(doc_ok, server_ok, "Idempotency-Key \"%.40s\" (%zu chars): the document %s it, the server %s it (%d %s)",
+                 keys[i], strlen(keys[i]), doc_ok ? "accepts" : "refuses", server_ok ? "accepts" : "refuses", st, code);
+    cr_expect(st < 500, "never a 5xx for a header (got %d)", st);
+  }
+  const char *versions[] = {"\"7\"",   "W/\"7\"", "\"0\"",  "\"123456789012345678\"", "\"1234567890123456789\"",
+                            "\"9999999999999999999\"",
+                            "\"99999999999999999999\"", "7", "\"x\"", "\"\"", "\"7", "\"-1\"", "w/\"7\"", "\"7\" "};
+  for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+    int doc_ok = schema_accepts(ifm, versions[i]);
+    int st = post_create(tok, "k-if-match", versions[i], code, sizeof code);
+    int server_ok = !(st == 400 && !strcmp(code, "malformed_if_match"));
+    cr_expect_eq(doc_ok, server_ok, "If-Match %s: the document %s it, the server %s it (%d %s)", versions[i],
+                 doc_ok ? "accepts" : "refuses", server_ok ? "accepts" : "refuses", st, code);
+    cr_expect(st < 500, "never a 5xx for a header (got %d)", st);
+  }
+  /* The batch's keys follow the same rule. */
+  const json_t *item = json_object_get(
+      json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"),
+                                                      "CommandBatch"),
+                                      "properties"),
+                      "commands"),
+      "items");
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(item, "properties"), "idempotency_key"),
+                                                     "pattern")),
+                   json_string_value(json_object_get(key, "pattern")));
+  free(tok);
+  json_decref(doc);
+}
+
+/* GET path?position=pos; whether the server took the position (anything but 400
+ * malformed_position). */
+static int server_takes_position(const char *token, const char *path, const char *pos) {
+  char *h = fofal_asprintf("Authorization: Bearer %s\r\n", token), *url = fofal_asprintf("%s?position=%s", path, pos);
+  h_resp_t r;
+  cr_assert_eq(h_http(port, "GET", url, h, NULL, &r, 10000), 0);
+  json_t *j = json_loads(r.body, 0, NULL);
+  int took = !(r.status == 400 && !strcmp(json_string_value(json_object_get(j, "code")) ? json_string_value(json_object_get(j, "code")) : "", "malformed_position"));
+  cr_expect(r.status < 500 || r.status == 503, "%s: %d", url, r.status);
+  json_decref(j);
+  h_resp_free(&r);
+  free(h);
+  free(url);
+  return took;
+}
+
+Test(docs, position_as_strict_as_the_server) {
+  json_t *doc = document();
+  char *tok = h_token(tenant, "auditor");
+  const char *positions[] = {"production:0:0",        "machines:3:17",       "production:1023:5",
+                             "production:0001023:5",  "production:1024:5",   "production:000000000000007:5",
+                             "production:0000000000000007:5", "production:0:123456789012345678",
+                             "production:0:1234567890123456789", "bogus:0:0", "audit:0:0", "Production:0:0",
+                             "production:-1:0",       "production:0",        "production:0:0:0", "production::0"};
+  struct {
+    const char *param, *path;
+  } routes[] = {{"Position", "/api/v1/production/orders"}, {"AuditPosition", "/api/v1/audit/production/x/events"}};
+  for (size_t r = 0; r < 2; r++) {
+    const json_t *schema = param_schema(doc, routes[r].param);
+    for (size_t i = 0; i < sizeof positions / sizeof positions[0]; i++) {
+      int doc_ok = schema_accepts(schema, positions[i]), server_ok = server_takes_position(tok, routes[r].path, positions[i]);
+      cr_expect_eq(doc_ok, server_ok, "%s ?position=%s: the document %s it, the server %s it", routes[r].path,
+                   positions[i], doc_ok ? "accepts" : "refuses", server_ok ? "accepts" : "refuses");
+    }
+  }
+  free(tok);
+  json_decref(doc);
+}
+
+Test(docs, auth_and_command_status_document_their_errors) {
+  json_t *doc = document(), *paths = json_object_get(doc, "paths");
+  const char *path;
+  json_t *item;
+  int auth_ops = 0;
+  json_object_foreach(paths, path, item) {
+    if (strncmp(path, "/api/v1/auth/", 13)) continue;
+    const char *method;
+    json_t *op;
+    json_object_foreach(item, method, op) {
+      json_t *resp = json_object_get(op, "responses"), *sec = json_object_get(op, "security");
+      int pub = json_is_array(sec) && json_array_size(sec) == 0;
+      if (!pub) cr_expect_not_null(json_object_get(resp, "401"), "%s %s: 401 undocumented", method, path);
+      if (json_object_get(op, "requestBody"))
+        for (const char *const *st = (const char *const[]){"400", "415", "422", NULL}; *st; st++)
+          cr_expect_not_null(json_object_get(resp, *st), "%s %s: %s undocumented", method, path, *st);
+      auth_ops++;
+    }
+  }
+  cr_expect_geq(auth_ops, 10);
+  json_t *status = json_object_get(json_object_get(paths, "/api/v1/commands/{id}"), "get");
+  cr_expect_not_null(json_object_get(json_object_get(status, "responses"), "401"), "GET /commands/{id}: 401 undocumented");
+  json_t *id = json_array_get(json_object_get(status, "parameters"), 0);
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(id, "schema"), "pattern")),
+                   json_string_value(json_object_get(param_schema(doc, "IdempotencyKey"), "pattern")),
+                   "the command id is an Idempotency-Key");
+
+  /* And the server answers them. */
+  struct {
+    const char *method, *path, *headers, *body, *code;
+    int status;
+  } cases[] = {
+      {"GET", "/api/v1/commands/k1", NULL, NULL, "unauthenticated", 401},
+      {"POST", "/api/v1/auth/devices", "Content-Type: application/json\r\n", "{\"name\":\"x\"}", "unauthenticated", 401},
+      {"POST", "/api/v1/auth/login", "Content-Type: application/json\r\n", "{", "malformed_json", 400},
+      {"POST", "/api/v1/auth/login", "Content-Type: text/plain\r\n", "{}", "unsupported_media_type", 415},
+      {"POST", "/api/v1/auth/login", "Content-Type: application/json\r\n", "{}", "invalid_request", 422},
+      {"POST", "/api/v1/auth/refresh", "Content-Type: application/json\r\n", "{\"refresh_token\":\"\"}", "invalid_request", 422},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    h_resp_t r;
+    cr_assert_eq(h_http(port, cases[i].method, cases[i].path, cases[i].headers, cases[i].body, &r, 10000), 0);
+    json_t *j = json_loads(r.body, 0, NULL);
+    cr_expect_eq(r.status, cases[i].status, "%s %s: %d (expected %d)", cases[i].method, cases[i].path, r.status,
+                 cases[i].status);
+    cr_expect_str_eq(json_string_value(json_object_get(j, "code")) ? json_string_value(json_object_get(j, "code")) : "",
+                     cases[i].code, "%s %s", cases[i].method, cases[i].path);
+    json_decref(j);
+    h_resp_free(&r);
+  }
+  json_decref(doc);
 }
