@@ -16,10 +16,6 @@
  * against the document): an Idempotency-Key as commands_api.c's valid_key takes it (the
  * idempotency work moves these two to commands.h, next to the check), and If-Match as its
  * parse_if_match does (a quoted version of at most 18 digits, weak or not). */
-#ifndef FOFAL_IDEMPOTENCY_KEY_PATTERN
-#define FOFAL_IDEMPOTENCY_KEY_MAX 200
-#define FOFAL_IDEMPOTENCY_KEY_PATTERN "^[A-Za-z0-9._:-]{1,200}$"
-#endif
 #define IDEMPOTENCY_KEY_RULE "1 to 200 characters from A-Z a-z 0-9 - _ . :"
 #define IF_MATCH_PATTERN "^(W/)?\"[0-9]{1,18}\"$"
 /* ?position=<module>:<partition>:<offset> as production_api.c's parse_position takes it:
@@ -295,18 +291,23 @@ static void add_command(void *opaque, const fofal_command_def_t *def) {
       "Not decided within the wait; poll the Location (GET /api/v1/commands/{id}).", "content", "application/json",
       "schema", "$ref", "#/components/schemas/CommandPending");
   json_t *resp = json_object_get(op, "responses");
-  json_object_set_new(resp, "400", problem_ref("Malformed JSON, Idempotency-Key or If-Match."));
+  json_object_set_new(resp, "400", problem_ref("Malformed JSON (malformed_json), no Idempotency-Key "
+                                               "(idempotency_key_required), a malformed or repeated one "
+                                               "(malformed_idempotency_key), or a malformed If-Match."));
   json_object_set_new(resp, "401", problem_ref("No valid access token."));
   json_object_set_new(resp, "403", problem_ref("The caller's role may not send this command."));
   json_object_set_new(resp, "404", problem_ref("No such aggregate (code not_found)."));
   json_object_set_new(resp, "409", problem_ref("The aggregate exists already, or If-Match is stale (code version_conflict, with current_version)."));
   json_object_set_new(resp, "413", problem_ref("The body exceeds 64 KiB."));
   json_object_set_new(resp, "415", problem_ref("The body is not application/json."));
-  json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers) or rejected by a business rule (code)."));
+  json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers), rejected by a business "
+                                               "rule (code), or idempotency_key_reused: the caller sent this "
+                                               "Idempotency-Key before with another request; nothing is written."));
   json_object_set_new(resp, "503", problem_ref("Kafka unavailable; retry after Retry-After with the same Idempotency-Key."));
   if (fofal_registry_personal(b->reg, def->type) || fofal_registry_erases(b->reg, def->type)) {
     json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers), rejected by a business "
-                                                 "rule (code), or person_erased: nothing personal is recorded for an erased "
+                                                 "rule (code), idempotency_key_reused (the key was sent before with another "
+                                                 "request), or person_erased: nothing personal is recorded for an erased "
                                                  "person again."));
     json_object_set_new(resp, "503", problem_ref("Kafka or the keys of personal data (code personal_data_unavailable) "
                                                  "unreachable; retry after Retry-After with the same Idempotency-Key."));
@@ -341,7 +342,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
   json_object_set_new(paths, "/api/v1/commands/{id}",
       json_pack("{s:{s:[s],s:s,s:s,s:[{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:s}}],s:{s:{s:s},s:{s:s},s:o,s:o}}}", "get",
                 "tags", "commands", "operationId", "commands.status", "summary",
-                "The result of a command, by its Idempotency-Key.", "parameters", "name", "id", "in", "path", "required",
+                "The result of one of the caller's commands, by its Idempotency-Key.", "parameters", "name", "id", "in", "path", "required",
                 1, "description", "The command's Idempotency-Key.", "schema", "type", "string", "minLength", 1,
                 "maxLength", FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN, "responses", "200",
                 "description", "Decided: {state, status, result}.", "202", "description", "Still pending.", "401",
@@ -393,8 +394,11 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
       "{s:o,s:{s:{s:s,s:s,s:s}},s:{s:{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:s}},s:{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:s}}}}",
       "schemas", schemas, "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "bearerFormat", "JWT",
       "parameters", "IdempotencyKey", "name", "Idempotency-Key", "in", "header", "required", 1, "description",
-      "Client-generated id of the command, " IDEMPOTENCY_KEY_RULE " (400 idempotency_key_required otherwise); a retry "
-      "with the same key returns the first result and writes nothing.",
+      "Client-generated id of the command, mandatory (400 idempotency_key_required without it), "
+      IDEMPOTENCY_KEY_RULE " (400 malformed_idempotency_key otherwise). It is the caller's own: keys are scoped to "
+      "the token's subject within its tenant, so two users or devices never share one. A retry with the same key and "
+      "the same request (command type, body, If-Match) returns the first result and writes nothing; the same key "
+      "with another request is 422 idempotency_key_reused and writes nothing.",
       "schema", "type", "string", "minLength", 1, "maxLength", FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN,
       "IfMatch", "name", "If-Match", "in", "header", "required", 0, "description",
       "Expected aggregate version, quoted (\"7\", or weak W/\"7\"; at most 18 digits; 400 malformed_if_match "
