@@ -224,7 +224,7 @@ static int breakdown(const char *uri, const char *redis_addr, const char *tenant
 
 static int machines(long long n) {
   fofal_machines_cfg_t cfg = {.hysteresis_ms = 2000, .confirm_samples = 3, .breakdown_after_s = 600, .tally_s = 10,
-                              .gap_s = 300, .shift_utc_offset_min = 60};
+                              .gap_s = 300};
   fofal_machines_t *m = fofal_machines_new(&cfg);
   enum { LOOMS = 100 };
   char **recs = calloc((size_t)n, sizeof *recs);
