@@ -667,7 +667,7 @@ static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal
       "'looms', coalesce((SELECT json_agg(g.j ORDER BY g.loom) FROM (SELECT o.loom, json_build_object('loom', o.loom, "
       "'hall', (SELECT l.hall FROM production.looms l WHERE l.tenant = $1 AND l.loom = o.loom), 'current_order', "
       "(SELECT l.current_order FROM production.looms l WHERE l.tenant = $1 AND l.loom = o.loom), 'efficiency', "
-      MEASURED_EFFICIENCY("o") ", 'orders', "
+      "(SELECT " MEASURED_EFFICIENCY("l") " FROM production.looms l WHERE l.tenant = $1 AND l.loom = o.loom), 'orders', "
       "json_agg(" ORDER_COLS " ORDER BY o.status <> 'started', o.planned_start NULLS LAST, o.created_at, o.order_id)) AS j "
       "FROM open o WHERE o.loom IS NOT NULL GROUP BY o.loom) g), '[]'::json), "
       "'unplanned', coalesce((SELECT json_agg(" ORDER_COLS " ORDER BY o.due_date NULLS LAST, o.created_at) FROM open o "

@@ -438,6 +438,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
   int on_loom = 0, late = 0;
   json_array_foreach(json_object_get(j, "looms"), i, e) {
     if (strcmp(s_of(e, "loom"), f.loom)) continue;
+    cr_expect(fabs(num(e, "efficiency") - 0.85) < 1e-9, "the loom's measured efficiency %.4f", num(e, "efficiency"));
     json_t *o = json_array_get(json_object_get(e, "orders"), 0);
     on_loom = !strcmp(s_of(o, "order_id"), f.order);
     cr_expect(fabs(num(o, "progress") - 0.1) < 1e-9, "progress %.3f", num(o, "progress"));
