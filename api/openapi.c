@@ -3,8 +3,9 @@
  *
  * The document is built once at start from the command registry: every command type is
  * a path whose request body is its JSON Schema from schemas/ (the single source), so the
- * docs cannot drift from validation. The read side (production_api.c) and the WebSocket
- * stream (stream.c) are described by hand below, next to their shared parameters.
+ * docs cannot drift from validation. Each registered module adds its own read paths
+ * (fofal_api_module_t.openapi, api/<m>/); the audit trail and the WebSocket stream (stream.c)
+ * are described by hand below, next to the parameters every read shares.
  */
 #include "api.h"
 #include "projections.h"
@@ -115,6 +116,33 @@ static json_t *page_schema(const char *item_ref) {
                    "string", "null", "description", "Pass as ?cursor= for the next page; null on the last page.");
 }
 
+json_t *fofal__openapi_query_param(const char *name, const char *desc, json_t *schema) {
+  return query_param(name, desc, schema);
+}
+
+json_t *fofal__openapi_path_param(const char *name, const char *desc) { return path_param(name, desc); }
+
+json_t *fofal__openapi_object(const char *desc, json_t *props) { return obj_schema(desc, props); }
+
+json_t *fofal__openapi_page(const char *item_ref) { return page_schema(item_ref); }
+
+void fofal__openapi_etag(json_t *op) {
+  json_t *get = json_object_get(op, "get"), *resp = json_object_get(get, "responses");
+  json_object_set_new(json_object_get(resp, "200"), "headers",
+                      json_pack("{s:{s:s,s:{s:s}}}", "ETag", "description",
+                                "The aggregate version, quoted; If-None-Match with it gives 304.", "schema", "type",
+                                "string"));
+  json_object_set_new(resp, "304", json_pack("{s:s}", "description", "Not modified (If-None-Match)."));
+}
+
+/* The {module} of the audit routes: a module with an event topic (fofal_modules). New. */
+static json_t *module_param(void) {
+  json_t *p = path_param("module", "A module: its events are fofal.<module>.events."), *names = json_array();
+  for (int i = 0; fofal_modules[i]; i++) json_array_append_new(names, json_string(fofal_modules[i]));
+  json_object_set_new(json_object_get(p, "schema"), "enum", names);
+  return p;
+}
+
 /* The ?position= parameter (new): its pattern names the modules whose projections (audit:
  * audit projections) serve a position. */
 static json_t *position_param(int audit) {
@@ -140,42 +168,10 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
       " With ?position= (from a command's 201), the read first waits (bounded) until the projection has applied "
       "that position: read your writes.";
   char desc[1024];
-  json_t *status = json_pack("{s:s,s:[s,s,s,s,s,s,s]}", "type", "string", "enum", "created", "released", "started",
-                             "paused", "completed", "closed", "cancelled");
-  json_t *code = json_pack("{s:s,s:i,s:s}", "type", "string", "maxLength", 64, "pattern", "^[A-Za-z0-9][A-Za-z0-9._/-]*$");
-  snprintf(desc, sizeof desc, "Keyset pagination by order id: pages never repeat or skip an order.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/orders",
-                      read_op("production", "production.orders.list", "Production orders of the caller's tenant.", desc,
-                              json_pack("[o,o,o,o,o]", query_param("status", "Only orders in this status.", status),
-                                        query_param("loom", "Only orders on this loom.", json_deep_copy(code)),
-                                        query_param("article", "Only orders of this article.", json_deep_copy(code)),
-                                        ref("#/components/parameters/Limit"), ref("#/components/parameters/Cursor")),
-                              "#/components/schemas/OrderPage", 0, 0));
-  json_decref(code);
-  snprintf(desc, sizeof desc, "The order as projected; ETag is its version.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/orders/{id}",
-                      read_op("production", "production.orders.get", "One production order.", desc,
-                              json_pack("[o]", path_param("id", "Order id (UUID).")), "#/components/schemas/Order", 1, 0));
-  snprintf(desc, sizeof desc, "By declaration time, paginated.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/orders/{id}/declarations",
-                      read_op("production", "production.orders.declarations", "Output declarations of an order.", desc,
-                              json_pack("[o,o,o]", path_param("id", "Order id (UUID)."), ref("#/components/parameters/Limit"),
-                                        ref("#/components/parameters/Cursor")),
-                              "#/components/schemas/DeclarationPage", 0, 0));
-  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/looms/{loom}/current-order",
-                      read_op("production", "production.looms.current_order", "The order running on a loom.", desc,
-                              json_pack("[o]", path_param("loom", "Loom code.")), "#/components/schemas/LoomCurrentOrder", 0, 0));
-  snprintf(desc, sizeof desc, "From the Redis hot view: quantity per loom and in total (zero when nothing was declared).%s",
-           ryw);
-  json_object_set_new(paths, "/api/v1/production/shifts/{shift}/output",
-                      read_op("production", "production.shifts.output", "Output declared in a shift.", desc,
-                              json_pack("[o]", path_param("shift", "Shift id, e.g. 2026-11-24/A (the slash may be %2F).")),
-                              "#/components/schemas/ShiftOutput", 0, 0));
   snprintf(desc, sizeof desc, "Every event of the aggregate as written, by seq, paginated. Roles auditor, manager, admin.%s", ryw);
   json_object_set_new(paths, "/api/v1/audit/{module}/{id}/events",
                       read_op("audit", "audit.events", "An aggregate's full history.", desc,
-                              json_pack("[o,o,o,o]", path_param("module", "Module, e.g. production."),
+                              json_pack("[o,o,o,o]", module_param(),
                                         path_param("id", "Aggregate id."),
                                         query_param("limit", "Events per page, 1 to 1000 (default 100).",
                                                     json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 1000)),
@@ -186,7 +182,7 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
            "manager, admin.%s", ryw);
   json_object_set_new(paths, "/api/v1/audit/{module}/{id}",
                       read_op("audit", "audit.state", "An aggregate's state at a time.", desc,
-                              json_pack("[o,o,o]", path_param("module", "Module, e.g. production."),
+                              json_pack("[o,o,o]", module_param(),
                                         path_param("id", "Aggregate id."),
                                         query_param("as_of", "RFC 3339 time.", json_pack("{s:s,s:s}", "type", "string", "format", "date-time"))),
                               "#/components/schemas/AuditState", 1, 0));
@@ -214,7 +210,8 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
       problem_ref("Not a WebSocket handshake (websocket_required) or a malformed since."), "401",
       problem_ref("No valid access token."), "503", problem_ref("The connection limit is reached."));
   json_object_set_new(paths, "/api/v1/stream", stream);
-  fofal__weaving_openapi(paths, schemas);
+  for (int i = 0; fofal__api_modules[i]; i++)
+    if (fofal__api_modules[i]->openapi) fofal__api_modules[i]->openapi(paths, schemas);
 
   json_object_set_new(params, "Position", position_param(0));
   json_object_set_new(params, "AuditPosition", position_param(1));
@@ -227,27 +224,6 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
 
   json_t *str = json_pack("{s:s}", "type", "string"), *integer = json_pack("{s:s}", "type", "integer");
   json_t *nstr = json_pack("{s:[s,s]}", "type", "string", "null");
-  json_object_set_new(schemas, "Order",
-                      obj_schema("A production order as projected.",
-                                 json_pack("{s:{s:s,s:s},s:O,s:O,s:O,s:{s:[s,s],s:s},s:O,s:O,s:O,s:O,s:O,s:O}", "order_id",
-                                           "type", "string", "format", "uuid", "article", str, "quantity", integer, "unit",
-                                           str, "due_date", "type", "string", "null", "format", "date", "loom", nstr,
-                                           "status", str, "declared", integer, "version", integer, "created_at", str,
-                                           "updated_at", str)));
-  json_object_set_new(schemas, "OrderPage", page_schema("#/components/schemas/Order"));
-  json_object_set_new(schemas, "Declaration",
-                      obj_schema("One output declaration (a label).",
-                                 json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "label_id", str, "order_id", str, "quantity",
-                                           integer, "weaver", str, "loom", nstr, "shift", nstr, "declared_at", str)));
-  json_object_set_new(schemas, "DeclarationPage", page_schema("#/components/schemas/Declaration"));
-  json_object_set_new(schemas, "LoomCurrentOrder",
-                      obj_schema("The order on a loom (Redis hot view).",
-                                 json_pack("{s:O,s:O,s:O,s:{s:[s,s]}}", "loom", str, "order_id", nstr, "since", nstr,
-                                           "order", "type", "object", "null")));
-  json_object_set_new(schemas, "ShiftOutput",
-                      obj_schema("Output of a shift (Redis hot view).",
-                                 json_pack("{s:O,s:O,s:{s:s,s:O}}", "shift", str, "total", integer, "looms", "type",
-                                           "object", "additionalProperties", integer)));
   json_object_set_new(schemas, "AuditEvent",
                       obj_schema("An event as written (data upcast to the current version).",
                                  json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:{s:s}}", "seq", integer, "id", str, "type",
@@ -405,7 +381,6 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
       "otherwise): a stale version gets 409 and writes nothing.",
       "schema", "type", "string", "maxLength", 22, "pattern", IF_MATCH_PATTERN);
   add_read_paths(paths, schemas, json_object_get(components, "parameters"));
-  fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
   char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);

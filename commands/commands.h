@@ -2,7 +2,7 @@
  * commands.h — what a command is, how one is checked, and the deciders.
  *
  * The only header of commands/ that other folders include. A command type is declared
- * once, in a module's table (production_order.c …): its name, the property of its data
+ * once, in a module's table (commands/<m>/, see "modules" below): its name, the property of its data
  * that names the aggregate, its JSON Schema under schemas/<module>/commands/, the roles
  * that may send it, and its decider. A decider is a pure function of (aggregate state,
  * command) → events and the new state, or a rejection: no I/O, no clock, no randomness,
@@ -124,11 +124,24 @@ int fofal_command_aggregate_id(const fofal_command_def_t *def, const char *tenan
 char *fofal_command_encode(const fofal_cmd_t *cmd);
 int fofal_command_decode(fofal_cmd_t *cmd, json_t **holder, const char *buf, size_t len, char *errbuf, size_t errlen);
 
-/* Module tables. */
-extern const fofal_command_def_t fofal_production_commands[];
-extern const int fofal_production_commands_n;
-extern const fofal_command_def_t fofal_weaving_commands[];
-extern const int fofal_weaving_commands_n;
+/* ----------------------------------------------------------------- modules
+ * A module's commands live in its folder commands/<m>/ (deciders, tables) and register
+ * themselves: the folder defines `const fofal_command_module_t fofal_module_<m>_commands`,
+ * and the build, which finds the folder, lists it in the generated table
+ * fofal_command_modules[] (<build>/modules/commands.gen.c) that the registry reads. Nothing
+ * outside the folder names the module. A module without commands has no folder here. */
+typedef struct {
+  const fofal_command_def_t *defs;
+  const int *n;              /* how many: a count defined beside the table, in another file */
+} fofal_command_table_t;
+
+typedef struct {
+  const char *name;          /* "production": every command type of its tables is "<name>.…" */
+  const fofal_command_table_t *tables; /* ended by {NULL, NULL} */
+} fofal_command_module_t;
+
+/* Every registered module, sorted by name, NULL-terminated (generated). */
+extern const fofal_command_module_t *const fofal_command_modules[];
 
 /* Helpers for deciders. */
 void fofal_decision_reject(fofal_decision_t *out, const char *code, const char *fmt, ...)

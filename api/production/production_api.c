@@ -35,7 +35,7 @@
  * Failures: PostgreSQL or Redis unreachable → 503 with Retry-After; a full job queue →
  * 503; malformed parameters → 400; never a 5xx for bad input.
  */
-#include "api.h"
+#include "production_api.h"
 #include "projections.h"
 
 #include <ctype.h>
@@ -356,7 +356,7 @@ static void short_type(const char *type, char *out, size_t outlen) {
 }
 
 /* A production order's state after `events` (each {seq, type, time, data}, by seq). New. */
-static json_t *fold_production(const char *id, json_t *events) {
+json_t *fofal__production_fold(const char *id, json_t *events) {
   json_t *st = json_pack("{s:s}", "order_id", id), *ev;
   size_t i;
   json_array_foreach(events, i, ev) {
@@ -400,11 +400,6 @@ static json_t *fold_production(const char *id, json_t *events) {
   return st;
 }
 
-static const struct {
-  const char *module;
-  json_t *(*fold)(const char *id, json_t *events);
-} folds[] = {{"production", fold_production}};
-
 static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
   const params_t *p = &job->p;
   char lim[16], err[512];
@@ -414,9 +409,8 @@ static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
       "SELECT json_build_object('seq', seq, 'type', type, 'time', " TS("\"time\"") ", 'data', data) FROM audit.events "
       "WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND ($4::timestamptz IS NULL OR \"time\" <= $4::timestamptz) "
       "ORDER BY seq LIMIT $5::int";
-  json_t *(*fold)(const char *, json_t *) = NULL;
-  for (size_t i = 0; i < sizeof folds / sizeof folds[0]; i++)
-    if (!strcmp(folds[i].module, p->module)) fold = folds[i].fold;
+  const fofal_api_module_t *mod = fofal__api_module(p->module);
+  json_t *(*fold)(const char *, json_t *) = mod ? mod->audit_fold : NULL;
   if (!fold) {
     not_found(job, "the state of this module's aggregates cannot be computed here");
     return;

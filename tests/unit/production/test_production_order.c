@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "production.h" /* the module's command tables */
 #include "jsonschema.h" /* to check emitted events against their schemas */
 #include "world.h"      /* the looms, beams and weavers an order runs with */
 
