@@ -231,11 +231,13 @@ Test(audit_names, replay_and_stream_by_code) {
     if (json_object_get(m, "event")) push = m;
     else json_decref(m);
   }
-  cr_assert_not_null(push, "a push for L13 arrives");
-  json_t *ev = json_object_get(push, "event");
-  cr_expect_str_eq(str(ev, "aggregate"), loom);
-  cr_expect(strstr(str(ev, "type"), "loom_registered"), "got %s", str(ev, "type"));
-  json_decref(push);
+  cr_expect_not_null(push, "a push for L13 arrives");
+  if (push) {
+    json_t *ev = json_object_get(push, "event");
+    cr_expect_str_eq(str(ev, "aggregate"), loom);
+    cr_expect(strstr(str(ev, "type"), "loom_registered"), "got %s", str(ev, "type"));
+    json_decref(push);
+  }
   /* An unknown kind is no name: the stream closes with 1008, as for any malformed request. */
   cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"aggregates\":[\"spaceship:L13\"]}}"), 0);
   int code = 0;
