@@ -823,7 +823,7 @@ static void produce_events(accounts_t *a, auth_job_t *j) {
   char topic[64];
   fofal_topic_events("identity", topic, sizeof topic);
   json_array_foreach(j->events, i, e) {
-    char id[FOFAL_UUID_LEN + 1], ts[32], type[96], err[256];
+    char id[FOFAL_UUID_LEN + 1], type[96], err[256];
     fofal_uuid7(id);
     snprintf(type, sizeof type, "fofal.identity.%s.v1", jstr(e, "type"));
     const char *subject = jstr(e, "subject");
@@ -832,14 +832,11 @@ static void produce_events(accounts_t *a, auth_job_t *j) {
                         .actor = (char *)jstr(e, "actor"), .command_id = id, .correlation_id = j->corr,
                         .data = json_object_get(e, "data")};
     char *buf = fofal_event_encode(&ev);
-    fofal_time_format(ev.time_us, ts);
-    fofal_kheader_t h[] = {{"ce_specversion", "1.0"}, {"ce_id", id},        {"ce_source", ev.source},
-                           {"ce_type", type},         {"ce_subject", subject}, {"ce_time", ts},
-                           {"ce_fofaltenant", ev.tenant}, {"ce_fofalseq", "0"},
-                           {"content-type", "application/cloudevents+json; charset=UTF-8"}};
+    const fofal_kheader_t *h;
+    int nh = fofal_event_kafka_headers(&h);
     static const char *const kinds[] = {"identity"};
-    if (fofal_kafka_produce(a->producer, topic, -1, subject, strlen(subject), buf, strlen(buf), h,
-                            (int)(sizeof h / sizeof h[0]), on_event_delivered, (void *)kinds[0], err, sizeof err))
+    if (fofal_kafka_produce(a->producer, topic, -1, subject, strlen(subject), buf, strlen(buf), h, nh,
+                            on_event_delivered, (void *)kinds[0], err, sizeof err))
       LOG_WARN("identity: cannot queue an audit event: %s", err);
     free(buf);
   }

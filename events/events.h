@@ -256,6 +256,15 @@ typedef struct {
   const char *value;
 } fofal_kheader_t;
 
+/* The Kafka headers of every CloudEvent record FOFAL writes (events, telemetry samples):
+ * the Kafka protocol binding's structured mode, DESIGN.md "Event envelope". The value is
+ * the JSON event and the only header is content-type: application/cloudevents+json. No
+ * ce_* header: a CloudEvents SDK that finds one reads the record as binary mode, takes
+ * the whole envelope for the data and loses the attributes that are only in the value.
+ * Sets *headers to a static array (borrowed, never freed) and returns its length. */
+#define FOFAL_EVENT_CONTENT_TYPE "application/cloudevents+json"
+int fofal_event_kafka_headers(const fofal_kheader_t **headers);
+
 /* A consumed message. Pointers are borrowed from the underlying librdkafka message and
  * valid until fofal_kafka_msg_release(). */
 typedef struct {
