@@ -90,6 +90,10 @@ int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, s
  * NULL. */
 json_t *fofal__read_json(h2o_req_t *req, size_t cap);
 
+/* Registers, on h2o's fallback path of a host, the filter that turns the text/plain
+ * errors h2o answers by itself (413 body over the cap, 400, 417) into problem+json. */
+void fofal__problem_filter_register(h2o_pathconf_t *pathconf);
+
 /* ------------------------------------------------------------- auth.c */
 /* Verifies the bearer token (verified tokens are cached until they expire). 0, or sends
  * 401 and returns FOFAL_EAUTH. Loop thread. */

@@ -627,6 +627,7 @@ int fofal__on_command(h2o_handler_t *self, h2o_req_t *req) {
   fofal_principal_t who;
   atomic_fetch_add(&fofal__metrics.requests, 1);
   if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+    fofal__add_header(req, "Allow", "GET, HEAD, POST"); /* GET: a command's status */
     fofal__send_problem(req, 405, "method_not_allowed", "use POST to send a command", NULL);
     return 0;
   }
@@ -689,6 +690,7 @@ int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req) {
   fofal_principal_t who;
   atomic_fetch_add(&fofal__metrics.requests, 1);
   if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+    fofal__add_header(req, "Allow", "POST");
     fofal__send_problem(req, 405, "method_not_allowed", "use POST to send a batch of commands", NULL);
     return 0;
   }

@@ -364,7 +364,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
   fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
-  char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
   json_decref(doc);
   return s;
 }

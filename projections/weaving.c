@@ -46,7 +46,7 @@ static const char *num(const json_t *data, const char *key, char buf[40]) {
 /* A JSON member as compact text (new, caller frees), or NULL when absent. */
 static char *jtext(const json_t *data, const char *key) {
   const json_t *v = json_object_get(data, key);
-  return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+  return v ? fofal_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 }
 
 typedef struct {
@@ -79,7 +79,7 @@ static void hset(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *ki
 static int history(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *loom, const char *kind, const char *ref) {
   meta_t m;
   meta(ev, &m);
-  char *detail = json_dumps(ev->data, JSON_COMPACT | JSON_SORT_KEYS);
+  char *detail = fofal_json_dumps(ev->data, JSON_COMPACT | JSON_SORT_KEYS);
   const char *params[] = {ev->tenant, ev->id, loom, m.at, kind, ref, detail};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.loom_history (tenant, event_id, loom, at, kind, ref, detail) "
@@ -399,7 +399,7 @@ static char *sealed_fields(const json_t *data) {
     json_t *v = json_object_get(data, keep[i]);
     if (fofal_pd_is_sealed(v)) json_object_set(o, keep[i], v);
   }
-  char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
   return s;
 }
