@@ -129,7 +129,7 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
                               json_pack("[o,o,o]", path_param("id", "Order id (UUID)."), ref("#/components/parameters/Limit"),
                                         ref("#/components/parameters/Cursor")),
                               "#/components/schemas/DeclarationPage", 0, 0));
-  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle.%s", ryw);
+  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle; 404 for a loom neither registered nor named by an order.%s", ryw);
   json_object_set_new(paths, "/api/v1/production/looms/{loom}/current-order",
                       read_op("production", "production.looms.current_order", "The order running on a loom.", desc,
                               json_pack("[o]", path_param("loom", "Loom code.")), "#/components/schemas/LoomCurrentOrder", 0, 0));
