@@ -739,7 +739,7 @@ static int command_batch(fofal_api_t *api, h2o_req_t *req, const fofal_principal
     const char *key = json_string_value(json_object_get(c, "idempotency_key"));
     json_t *data = json_object_get(c, "data");
     json_t *ifm = json_object_get(c, "if_match");
-    json_object_set_new(slot, "idempotency_key", key ? json_string(key) : json_null());
+    if (key) json_object_set_new(slot, "idempotency_key", json_string(key)); /* a string, or absent (OpenAPI) */
     problem_t pb = {0};
     const char *known = NULL;
     if (!json_is_object(c) || !type || !json_is_object(data) || (ifm && !json_is_integer(ifm))) {
