@@ -468,7 +468,8 @@ static int shift_assigned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
-/* The model may be defined again: the last definition holds. */
+/* The model may be defined again (shift_model_redefined): the row holds the latest
+ * definition, also while it waits for its effective_from; the decider keeps the versions. */
 static int shift_model_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   meta_t m;
   meta(ev, &m);
@@ -675,6 +676,7 @@ const fofal_apply_t fofal__weaving_applies[] = {
     {"fofal.production.employee_erased.v1", employee_erased},
     {"fofal.production.shift_assigned.v1", shift_assigned},
     {"fofal.production.shift_model_defined.v1", shift_model_defined},
+    {"fofal.production.shift_model_redefined.v1", shift_model_defined},
     {"fofal.production.label_issued.v1", label_issued},
     {"fofal.production.label_reprinted.v1", label_reprinted},
     {"fofal.production.intervention_requested.v1", intervention_requested},
