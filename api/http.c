@@ -189,7 +189,13 @@ static void on_setup_problem_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ost
   if (req->res.status >= 400 && v.len >= 10 && !memcmp(v.base, "text/plain", 10)) {
     const char *code = "bad_request", *detail = "the request is malformed";
     char d[128];
-    if (req->res.status == 413) {
+    if (req->res.status == 404) {
+      code = "not_found";
+      detail = "no such resource";
+    } else if (req->res.status >= 500) {
+      code = "server_error";
+      detail = "the request could not be served; retry";
+    } else if (req->res.status == 413) {
       code = "body_too_large";
       snprintf(d, sizeof d, "the body is larger than %d bytes, the most accepted", FOFAL_API_MAX_BODY);
       detail = d;

@@ -679,15 +679,20 @@ static void wait_unlink(waiter_t *w) {
   if (h2o_timeout_is_linked(&w->deadline)) h2o_timeout_unlink(&w->deadline);
 }
 
+/* The index of the waiter's partition among the job's log ends, or -1. */
+static int ends_index(const poll_job_t *job, const waiter_t *w) {
+  for (int k = 0; k < job->nend; k++)
+    if (job->ends[k].partition == w->pos.partition && !strcmp(job->ends[k].topic, w->pos.topic)) return k;
+  return -1;
+}
+
 /* 1 when the poll found the waiter's position at or past the end of its log: no command
  * ever answered it, and waiting would not make it appear. A position the log reached
  * since its command answered is always below the end, transaction markers included. */
 static int beyond_end(const poll_job_t *job, const waiter_t *w) {
-  for (int k = 0; k < job->nend; k++) {
-    if (job->ends[k].partition != w->pos.partition || strcmp(job->ends[k].topic, w->pos.topic)) continue;
-    return job->ends[k].rc == FOFAL_ENOENT || (job->ends[k].rc == 0 && w->pos.offset >= job->ends[k].end);
-  }
-  return 0;
+  int k = w->end_asked ? ends_index(job, w) : -1;
+  if (k < 0) return 0;
+  return job->ends[k].rc == FOFAL_ENOENT || (job->ends[k].rc == 0 && w->pos.offset >= job->ends[k].end);
 }
 
 static void answer_beyond_end(waiter_t *w) {
@@ -746,13 +751,7 @@ static void submit_poll(reads_t *rs) {
   job->super.done = poll_done;
   for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
     waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
-    if (w->end_asked) continue;
-    int dup = 0;
-    for (int i = 0; i < job->nend && !dup; i++)
-      dup = job->ends[i].partition == w->pos.partition && !strcmp(job->ends[i].topic, w->pos.topic);
-    if (!dup && job->nend == MAX_POLL_REDIS) continue;
-    w->end_asked = 1;
-    if (dup) continue;
+    if (w->end_asked || ends_index(job, w) >= 0 || job->nend == MAX_POLL_REDIS) continue;
     snprintf(job->ends[job->nend].topic, sizeof job->ends[0].topic, "%s", w->pos.topic);
     job->ends[job->nend++].partition = w->pos.partition;
   }
@@ -770,6 +769,11 @@ static void submit_poll(reads_t *rs) {
     free(job);
     schedule_poll(rs); /* queue full: try again in a moment */
     return;
+  }
+  /* The job is alive until its `done`, which runs on this thread after we return. */
+  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
+    if (ends_index(job, w) >= 0) w->end_asked = 1;
   }
   rs->poll_inflight = 1;
 }
