@@ -232,7 +232,7 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
                               json_pack("[o,o,o]", path_param("id", "Order id (UUID)."), ref("#/components/parameters/Limit"),
                                         ref("#/components/parameters/Cursor")),
                               "#/components/schemas/DeclarationPage", 0, 0));
-  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle.%s", ryw);
+  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle; 404 for a loom neither registered nor named by an order.%s", ryw);
   json_object_set_new(paths, "/api/v1/production/looms/{loom}/current-order",
                       read_op("production", "production.looms.current_order", "The order running on a loom.", desc,
                               json_pack("[o]", path_param("loom", "Loom code.")), "#/components/schemas/LoomCurrentOrder", 0, 0));
@@ -464,7 +464,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
   fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
-  char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
   json_decref(doc);
   return s;
 }

@@ -414,8 +414,8 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   "json_build_object('order_id', o.order_id, 'article', o.article, 'quantity', o.quantity, 'unit', o.unit, "           \
   "'due_date', o.due_date, 'loom', o.loom, 'status', o.status, 'declared', o.declared, 'length_m', o.length_m, "       \
   "'progress', CASE WHEN o.quantity > 0 THEN round(o.declared::numeric / o.quantity, 3) END, 'planned_start', "        \
-  TS("o.planned_start") ", 'late', (o.due_date < current_date AND o.status NOT IN ('completed', 'closed', "           \
-  "'cancelled')), 'version', o.version)"
+  TS("o.planned_start") ", 'late', (coalesce(o.due_date < current_date, false) AND o.status NOT IN ('completed', "    \
+  "'closed', 'cancelled')), 'version', o.version)"
 
 static void fail(fofal__read_result_t *res, int rc, const char *err) {
   if (rc == FOFAL_EUNAVAIL) {

@@ -346,7 +346,7 @@ char *fofal_command_encode(const fofal_cmd_t *cmd) {
   if (cmd->expected_version >= 0) json_object_set_new(o, "expected_version", json_integer(cmd->expected_version));
   if (cmd->correlation_id) json_object_set_new(o, "correlation_id", json_string(cmd->correlation_id));
   if (cmd->fingerprint) json_object_set_new(o, "fingerprint", json_string(cmd->fingerprint));
-  char *s = json_dumps(o, JSON_COMPACT);
+  char *s = fofal_json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;
 }
