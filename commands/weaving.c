@@ -171,9 +171,29 @@ static int shift_model_define(const fofal_cmd_t *cmd, const json_t *state, fofal
   if (shift_codes_unique(d, out)) return FOFAL_EREJECTED;
   json_t *ev = json_deep_copy(d);
   if (!json_object_get(ev, "utc_offset_min")) json_object_set_new(ev, "utc_offset_min", json_integer(0));
-  out->state = json_deep_copy(ev);
+  out->state = fofal_shift_model_next(NULL, ev, 0);
   fofal_decision_emit(out, EV("shift_model_defined"), ev);
   return 0;
+}
+
+json_t *fofal_shift_model_next(const json_t *current, const json_t *data, int redefined) {
+  json_t *next = json_deep_copy(data);
+  if (!json_object_get(next, "utc_offset_min")) json_object_set_new(next, "utc_offset_min", json_integer(0));
+  int64_t from;
+  if (!redefined || parse_day(jstr(data, "effective_from"), &from)) {
+    json_object_del(next, "effective_from");
+    return next;
+  }
+  /* The versions still in force before `from`, newest first, at most MAX_MODEL_VERSIONS. */
+  const json_t *keep = current;
+  while (keep && jint(keep, "from_day", INT64_MIN) >= from) keep = json_object_get(keep, "previous");
+  json_object_del(next, "effective_from");
+  json_object_set_new(next, "from_day", json_integer(from));
+  json_t *prev = keep ? json_deep_copy(keep) : NULL, *cut = prev;
+  for (int depth = 2; cut && json_object_get(cut, "previous"); depth++, cut = json_object_get(cut, "previous"))
+    if (depth >= MAX_MODEL_VERSIONS) json_object_del(cut, "previous");
+  if (prev) json_object_set_new(next, "previous", prev);
+  return next;
 }
 
 /* A new model from a coming local day on (`effective_from`, by the model in force now):
@@ -191,18 +211,9 @@ static int shift_model_redefine(const fofal_cmd_t *cmd, const json_t *state, fof
   if (from <= today)
     return REJECT(out, "effective_from_not_future",
                   "a redefinition takes effect from a coming day (tomorrow or later): today's shifts are worked already");
-  /* The versions still in force before `from`, newest first, at most MAX_MODEL_VERSIONS. */
-  const json_t *keep = state;
-  while (keep && jint(keep, "from_day", INT64_MIN) >= from) keep = json_object_get(keep, "previous");
   json_t *ev = json_deep_copy(d);
   if (!json_object_get(ev, "utc_offset_min")) json_object_set_new(ev, "utc_offset_min", json_integer(0));
-  out->state = json_deep_copy(ev);
-  json_object_del(out->state, "effective_from");
-  json_object_set_new(out->state, "from_day", json_integer(from));
-  json_t *prev = keep ? json_deep_copy(keep) : NULL, *cut = prev;
-  for (int depth = 2; cut && json_object_get(cut, "previous"); depth++, cut = json_object_get(cut, "previous"))
-    if (depth >= MAX_MODEL_VERSIONS) json_object_del(cut, "previous");
-  if (prev) json_object_set_new(out->state, "previous", prev);
+  out->state = fofal_shift_model_next(state, ev, 1);
   fofal_decision_emit(out, EV("shift_model_redefined"), ev);
   return 0;
 }
