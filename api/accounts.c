@@ -823,7 +823,7 @@ static void produce_events(accounts_t *a, auth_job_t *j) {
   char topic[64];
   fofal_topic_events("identity", topic, sizeof topic);
   json_array_foreach(j->events, i, e) {
-    char id[FOFAL_UUID_LEN + 1], ts[32], type[96], err[256];
+    char id[FOFAL_UUID_LEN + 1], type[96], err[256];
     fofal_uuid7(id);
     snprintf(type, sizeof type, "fofal.identity.%s.v1", jstr(e, "type"));
     const char *subject = jstr(e, "subject");
@@ -832,14 +832,11 @@ static void produce_events(accounts_t *a, auth_job_t *j) {
                         .actor = (char *)jstr(e, "actor"), .command_id = id, .correlation_id = j->corr,
                         .data = json_object_get(e, "data")};
     char *buf = fofal_event_encode(&ev);
-    fofal_time_format(ev.time_us, ts);
-    fofal_kheader_t h[] = {{"ce_specversion", "1.0"}, {"ce_id", id},        {"ce_source", ev.source},
-                           {"ce_type", type},         {"ce_subject", subject}, {"ce_time", ts},
-                           {"ce_fofaltenant", ev.tenant}, {"ce_fofalseq", "0"},
-                           {"content-type", "application/cloudevents+json; charset=UTF-8"}};
+    const fofal_kheader_t *h;
+    int nh = fofal_event_kafka_headers(&h);
     static const char *const kinds[] = {"identity"};
-    if (fofal_kafka_produce(a->producer, topic, -1, subject, strlen(subject), buf, strlen(buf), h,
-                            (int)(sizeof h / sizeof h[0]), on_event_delivered, (void *)kinds[0], err, sizeof err))
+    if (fofal_kafka_produce(a->producer, topic, -1, subject, strlen(subject), buf, strlen(buf), h, nh,
+                            on_event_delivered, (void *)kinds[0], err, sizeof err))
       LOG_WARN("identity: cannot queue an audit event: %s", err);
     free(buf);
   }
@@ -925,17 +922,34 @@ static int submit(fofal_api_t *api, h2o_req_t *req, op_t op, json_t *in, const f
   return 0;
 }
 
-/* Checks that the body's string fields are present (required) and of a length within
- * [mins[i], maxs[i]]; a leading ? in a name marks it optional. Answers 422 and returns -1
- * if not. */
+/* Checks that the body holds no member but `names`, and that its string fields are
+ * present (required) and of a length within [mins[i], maxs[i]] characters (code points,
+ * as JSON Schema's minLength counts them: six emoji are six characters, not 24); a leading
+ * ? in a name marks it optional. Answers 422 and returns -1 if not. */
 static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const int *mins, const int *maxs, int n) {
+  const char *key;
+  json_t *member;
+  json_object_foreach(in, key, member) {
+    int known = 0;
+    for (int i = 0; i < n && !known; i++) known = !strcmp(key, names[i] + (names[i][0] == '?'));
+    if (!known) {
+      char shown[64], d[200], ptr[80];
+      snprintf(shown, sizeof shown, "%s", key);
+      char *k = fofal_utf8_scrub(shown); /* cut at 63 bytes, maybe inside a character */
+      snprintf(d, sizeof d, "\"%s\" is not a member of this request", k);
+      snprintf(ptr, sizeof ptr, "/%s", k);
+      free(k);
+      fofal__send_problem(req, 422, "invalid_request", d, json_pack("{s:[{s:s,s:s}]}", "errors", "pointer", ptr, "detail", d));
+      return -1;
+    }
+  }
   for (int i = 0; i < n; i++) {
     int opt = names[i][0] == '?';
     const char *name = names[i] + opt;
     json_t *v = json_object_get(in, name);
     if (!v && opt) continue;
-    size_t len = json_string_length(v);
-    if (!json_is_string(v) || len < (size_t)mins[i] || len > (size_t)maxs[i] || strlen(json_string_value(v)) != len) {
+    size_t bytes = json_string_length(v), len = fofal_utf8_chars(json_string_value(v), bytes);
+    if (!json_is_string(v) || len < (size_t)mins[i] || len > (size_t)maxs[i] || strlen(json_string_value(v)) != bytes) {
       char d[200];
       snprintf(d, sizeof d, "\"%s\" must be a string of %d to %d characters", name, mins[i], maxs[i]);
       char ptr[80];
@@ -1032,7 +1046,14 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
   case OP_PASSWORD: {
     const char *n[] = {"current_password", "new_password"};
     const int mn[] = {1, 12}, mx[] = {MAX_FIELD, MAX_FIELD};
-    bad = fields_ok(req, in, n, mn, mx, 2);
+    /* Accounts are named by UUID; a token of `fofal token --subject me` names none. */
+    if (!fofal_uuid_valid(who.subject)) {
+      fofal__send_problem(req, 400, "no_account", "this token does not belong to an account; sign in with /auth/login",
+                          NULL);
+      bad = 1;
+    } else {
+      bad = fields_ok(req, in, n, mn, mx, 2);
+    }
     break;
   }
   case OP_ACCOUNT: {
@@ -1077,6 +1098,7 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
   }
   return submit(api, req, op, in, &who);
 method:
+  fofal__add_header(req, "Allow", path_eq(req, "/api/v1/auth/me") ? "GET" : "POST");
   fofal__send_problem(req, 405, "method_not_allowed", "this resource does not accept that method", NULL);
   return 0;
 }

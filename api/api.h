@@ -90,6 +90,10 @@ int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, s
  * NULL. */
 json_t *fofal__read_json(h2o_req_t *req, size_t cap);
 
+/* Registers, on h2o's fallback path of a host, the filter that turns the text/plain
+ * errors h2o answers by itself (413 body over the cap, 400, 417) into problem+json. */
+void fofal__problem_filter_register(h2o_pathconf_t *pathconf);
+
 /* ------------------------------------------------------------- auth.c */
 /* Verifies the bearer token (verified tokens are cached until they expire). 0, or sends
  * 401 and returns FOFAL_EAUTH. Loop thread. */
@@ -138,6 +142,10 @@ int fofal__on_readyz(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req);
 /* 1 when Kafka answered the last health check. */
 int fofal__kafka_up(fofal_api_t *api);
+/* Any thread, blocks up to ~2 s: the end of a partition's log (its high watermark: the
+ * offset the next record will get) into *end. 0, FOFAL_ENOENT when the topic has no such
+ * partition, or another error (Kafka unreachable), detail in errbuf. */
+int fofal__log_end(fofal_api_t *api, const char *topic, int partition, int64_t *end, char *errbuf, size_t errlen);
 
 /* Metrics counters (atomic; incremented from the loop and helper threads). */
 typedef struct {
@@ -260,8 +268,10 @@ typedef struct {
   void (*openapi)(json_t *paths, json_t *schemas);
   /* Worker thread: the state of an aggregate of the module after `events` (its rows of the
    * audit trail {seq, type, time, data}, by seq), new; GET /api/v1/audit/<name>/{id}
-   * answers it. NULL: the audit trail lists the module's events only. */
+   * answers it for the aggregates whose first event's short type is audit_fold_first
+   * ("order_created"). NULL: the audit trail lists the module's events only. */
   json_t *(*audit_fold)(const char *id, json_t *events);
+  const char *audit_fold_first;
   /* At start, before the server listens: checks the module's settings. 0 or FOFAL_ECONFIG
    * with errbuf. NULL: none. */
   int (*configure)(const fofal_api_conf_t *conf, char *errbuf, size_t errlen);
@@ -288,7 +298,8 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
  * ?position= it calls go(opaque) at once. With one, it waits (bounded, with one shared
  * poller) until the projection of the position's module has applied it (and its
  * Redis views too when `redis`), then calls go(opaque) once. It answers the request itself
- * with 400 malformed_position or 503 (position_not_reached after the wait, shutting down),
+ * with 400 (malformed_position, position_beyond_log: past the end of the log) or 503
+ * (position_not_reached after the wait, shutting down),
  * and go never runs then, nor for a request that went away meanwhile. 0, or -1 when it
  * answered at once. `opaque` must live as long as the request (its pool). */
 int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque);

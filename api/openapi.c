@@ -163,33 +163,85 @@ static json_t *position_param(int audit) {
                    "schema", "type", "string", "maxLength", 159, "pattern", pattern);
 }
 
+/* The audit trail (production/production_api.c): by id or code, and by kind and code. */
+static void add_audit_paths(json_t *paths, const char *ryw) {
+  static const char names[] =
+      " {id} is the aggregate's id (a UUID) or a code people type (L13, W121): a code is looked up among the "
+      "module's kinds named by code; if more than one of them has events, the answer is 409 ambiguous_aggregate "
+      "with the candidates and the /{kind}/{code} path of each. The answer names the aggregate id (and the kind "
+      "and code when a code named it).";
+  char kinds[160], desc[1400], folded[256] = "";
+  fofal_aggregate_kinds_text(NULL, 1, kinds, sizeof kinds);
+  for (int i = 0, at = 0; fofal__api_modules[i] && at < (int)sizeof folded; i++)
+    if (fofal__api_modules[i]->audit_fold)
+      at += snprintf(folded + at, sizeof folded - (size_t)at, "%s%s: those created by %s", at ? "; " : "",
+                     fofal__api_modules[i]->name, fofal__api_modules[i]->audit_fold_first);
+  json_t *kind_enum = json_array();
+  for (const char *c = kinds; *c;) {
+    size_t n = strcspn(c, ",");
+    json_array_append_new(kind_enum, json_stringn(c, n));
+    c += n;
+    while (*c == ',' || *c == ' ') c++;
+  }
+  static const struct {
+    const char *path, *op_id, *summary;
+    int by_kind, events;
+  } ops[] = {
+      {"/api/v1/audit/{module}/{id}/events", "audit.events", "An aggregate's full history.", 0, 1},
+      {"/api/v1/audit/{module}/{id}", "audit.state", "An aggregate's state at a time.", 0, 0},
+      {"/api/v1/audit/{module}/{kind}/{code}/events", "audit.events_by_code", "The history of a loom, beam, employee …", 1, 1},
+      {"/api/v1/audit/{module}/{kind}/{code}", "audit.state_by_code", "The state of a loom, beam, employee … at a time.", 1, 0},
+  };
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    const char *what = ops[i].by_kind ? " {kind} (plural, as in the module's read routes) and {code} name exactly "
+                                        "one aggregate, e.g. looms/L13 or employees/W121."
+                                      : names;
+    if (ops[i].events)
+      snprintf(desc, sizeof desc,
+               "Every event of the aggregate as written, by seq, paginated; with as_of, only those up to that time. "
+               "Roles auditor, manager, admin.%s%s", what, ryw);
+    else
+      snprintf(desc, sizeof desc,
+               "Folds the aggregate's events up to as_of (default: now). Only the aggregates a module folds (%s): the "
+               "state of another aggregate is 404 state_not_computed (read its events with as_of). 404 if it had no "
+               "event by then. Roles auditor, manager, admin.%s%s", folded, what, ryw);
+    json_t *params = json_pack("[o]", module_param());
+    if (ops[i].by_kind) {
+      json_t *k = path_param("kind", "A kind of aggregate named by code, plural.");
+      json_object_set_new(json_object_get(k, "schema"), "enum", json_deep_copy(kind_enum));
+      json_array_append_new(params, k);
+      json_array_append_new(params, path_param("code", "The code, as on the plate or badge."));
+    } else {
+      json_array_append_new(params, path_param("id", "Aggregate id (UUID) or a code (L13)."));
+    }
+    json_array_append_new(params, query_param("as_of", ops[i].events ? "Only the events up to this RFC 3339 time."
+                                                                       : "RFC 3339 time.",
+                                              json_pack("{s:s,s:s}", "type", "string", "format", "date-time")));
+    if (ops[i].events) {
+      json_array_append_new(params, query_param("limit", "Events per page, 1 to 1000 (default 100).",
+                                                json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 1000)));
+      json_array_append_new(params, ref("#/components/parameters/Cursor"));
+    }
+    json_t *op = read_op("audit", ops[i].op_id, ops[i].summary, desc, params,
+                         ops[i].events ? "#/components/schemas/AuditEventPage" : "#/components/schemas/AuditState",
+                         !ops[i].events, 1);
+    json_t *resp = json_object_get(json_object_get(op, "get"), "responses");
+    json_object_set_new(resp, "404", problem_ref("No such module, no such aggregate, or no event of it (by as_of) "
+                                                 "(not_found); the state of an aggregate its module does not fold "
+                                                 "(state_not_computed)."));
+    if (!ops[i].by_kind)
+      json_object_set_new(resp, "409", problem_ref("The code names aggregates of several kinds (ambiguous_aggregate); "
+                                                   "`candidates` lists each with its kind, aggregate id and href."));
+    json_object_set_new(paths, ops[i].path, op);
+  }
+  json_decref(kind_enum);
+}
+
 static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
   static const char ryw[] =
       " With ?position= (from a command's 201), the read first waits (bounded) until the projection has applied "
       "that position: read your writes.";
-  char desc[1024];
-  snprintf(desc, sizeof desc, "Every event of the aggregate as written, by seq, paginated. Roles auditor, manager, admin.%s", ryw);
-  json_object_set_new(paths, "/api/v1/audit/{module}/{id}/events",
-                      read_op("audit", "audit.events", "An aggregate's full history.", desc,
-                              json_pack("[o,o,o,o]", module_param(),
-                                        path_param("id", "Aggregate id."),
-                                        query_param("limit", "Events per page, 1 to 1000 (default 100).",
-                                                    json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 1000)),
-                                        ref("#/components/parameters/Cursor")),
-                              "#/components/schemas/AuditEventPage", 0, 1));
-  snprintf(desc, sizeof desc,
-           "Folds the aggregate's events up to as_of (default: now). 404 if it had no event by then. Roles auditor, "
-           "manager, admin.%s", ryw);
-  json_object_set_new(paths, "/api/v1/audit/{module}/{id}",
-                      read_op("audit", "audit.state", "An aggregate's state at a time.", desc,
-                              json_pack("[o,o,o]", module_param(),
-                                        path_param("id", "Aggregate id."),
-                                        query_param("as_of", "RFC 3339 time.", json_pack("{s:s,s:s}", "type", "string", "format", "date-time"))),
-                              "#/components/schemas/AuditState", 1, 0));
-  json_t *audit_state = json_object_get(json_object_get(paths, "/api/v1/audit/{module}/{id}"), "get");
-  json_object_set_new(json_object_get(audit_state, "responses"), "403",
-                      problem_ref("Only the roles auditor, manager and admin read the audit trail."));
-  json_object_set_new(audit_state, "x-fofal-roles", read_roles(1));
+  add_audit_paths(paths, ryw);
 
   json_t *stream = json_pack(
       "{s:{s:[s],s:s,s:s,s:s,s:[o,o],s:{s:{s:s},s:o,s:o,s:o}}}", "get", "tags", "stream", "operationId", "stream",
@@ -229,11 +281,18 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
                                  json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:{s:s}}", "seq", integer, "id", str, "type",
                                            str, "time", str, "actor", nstr, "command_id", nstr, "correlation_id", nstr,
                                            "position", str, "data", "type", "object")));
-  json_object_set_new(schemas, "AuditEventPage", page_schema("#/components/schemas/AuditEvent"));
+  json_t *audit_page = page_schema("#/components/schemas/AuditEvent"), *audit_props = json_object_get(audit_page, "properties");
+  json_object_set(audit_props, "module", str);
+  json_object_set_new(audit_props, "aggregate", json_pack("{s:s,s:s}", "type", "string", "description", "The aggregate id."));
+  json_object_set_new(audit_props, "kind", json_pack("{s:s,s:s}", "type", "string", "description", "When a code named it: its kind (loom …)."));
+  json_object_set_new(audit_props, "code", json_pack("{s:s,s:s}", "type", "string", "description", "When a code named it: the code."));
+  json_object_set_new(audit_props, "as_of", json_pack("{s:s,s:s}", "type", "string", "description", "The as_of given, normalised."));
+  json_object_set_new(schemas, "AuditEventPage", audit_page);
   json_object_set_new(schemas, "AuditState",
                       obj_schema("An aggregate's state folded from its events up to as_of.",
-                                 json_pack("{s:O,s:O,s:O,s:O,s:{s:s}}", "module", str, "aggregate", str, "as_of", nstr,
-                                           "version", integer, "state", "type", "object")));
+                                 json_pack("{s:O,s:O,s:{s:s},s:{s:s},s:O,s:O,s:{s:s}}", "module", str, "aggregate", str,
+                                           "kind", "type", "string", "code", "type", "string", "as_of", nstr, "version",
+                                           integer, "state", "type", "object")));
   json_decref(str);
   json_decref(integer);
   json_decref(nstr);
@@ -383,7 +442,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
   add_read_paths(paths, schemas, json_object_get(components, "parameters"));
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
-  char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
   json_decref(doc);
   return s;
 }

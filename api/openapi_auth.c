@@ -45,7 +45,7 @@ static const char auth_paths[] =
     "\"/api/v1/auth/password\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.password\","
     "\"summary\":\"Change the caller's password; every session of the account ends.\","
     BODY("{\"current_password\":" STR(1, 1024) ",\"new_password\":" STR(12, 1024) "}", "[\"current_password\",\"new_password\"]")
-    ",\"responses\":{\"204\":{\"description\":\"Changed; sign in again.\"},\"403\":" P("invalid_credentials.") "," RL "}}},"
+    ",\"responses\":{\"204\":{\"description\":\"Changed; sign in again.\"},\"400\":" P("no_account: the token names no account (a development token).") ",\"403\":" P("invalid_credentials.") ",\"422\":" P("invalid_request: a member not listed, or a new password under 12 characters.") "," RL "}}},"
     "\"/api/v1/auth/accounts\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.account_create\","
     "\"summary\":\"Create an account of the caller's tenant (admin).\","
     BODY("{\"username\":" STR(1, 100) ",\"role\":{\"type\":\"string\",\"enum\":[\"weaver\",\"cutter\",\"mechanic\",\"storekeeper_mp\",\"storekeeper_pf\",\"storekeeper_st\",\"quality\",\"planner\",\"manager\",\"accountant\",\"hr\",\"auditor\",\"admin\"]},\"password\":" STR(12, 1024) ",\"badge\":" STR(1, 64) ",\"pin\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4,8}$\"}}", "[\"username\",\"role\"]")
@@ -53,7 +53,7 @@ static const char auth_paths[] =
     "\"/api/v1/auth/devices\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.device_enrol\","
     "\"summary\":\"Enrol a shared shop-floor phone (admin, manager); its secret is shown once.\","
     BODY("{\"name\":" STR(1, 100) "}", "[\"name\"]")
-    ",\"responses\":{\"201\":{\"description\":\"{device_id, device_secret, name}\"},\"403\":" P("forbidden.") "}}},"
+    ",\"responses\":{\"201\":{\"description\":\"{device_id, device_secret, name}\"},\"403\":" P("forbidden.") ",\"422\":" P("invalid_request: a member not listed, or a name over 100 characters.") "}}},"
     "\"/api/v1/auth/pin-login\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.pin_login\",\"security\":[],"
     "\"summary\":\"Shop-floor sign-in on an enrolled device: badge and PIN.\",\"description\":\"Rate-limited per "
     "device, badge and IP; after FOFAL_API_PIN_MAX_FAILURES wrong PINs the badge locks (429 locked_out), 1 minute "

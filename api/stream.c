@@ -13,7 +13,11 @@
  * frames {"subscribe":{"modules":[...],"aggregates":[...]}} and {"unsubscribe":{...}}; an
  * absent or empty list means "all" of that kind. A connection receives nothing until its
  * first subscribe; subscribing only widens, unsubscribing with {} stops everything. Each
- * request is acknowledged ({"ack":"subscribe",...}). Incoming frames are capped at 64 KiB
+ * request is acknowledged ({"ack":"subscribe",...}). An aggregate is named as people name it
+ * (commands.h, fofal_aggregate_resolve): its id, its code ("L13": every aggregate of the
+ * tenant with that code, of any kind, and the machine events named by it) or kind:code
+ * ("loom:L13"); the acknowledgement lists the names as given, and pushes match the ids they
+ * resolve to in the connection's tenant. Incoming frames are capped at 64 KiB
  * (wslay closes with 1009); a frame that is not JSON closes with 1007, JSON of another
  * shape with 1008, a binary frame with 1003.
  *
@@ -178,7 +182,8 @@ typedef struct client {
   /* subscription */
   int subscribed, all_modules, all_aggregates, nmodules;
   char modules[MAX_MODULES][32];
-  fofal_map_t *aggregates;
+  fofal_map_t *aggregates;   /* the names subscribed, as given → &sentinel */
+  fofal_map_t *ids;          /* the aggregate ids they resolve to → int * (how many names) */
   /* delivery */
   mq_t q, held;
   int state;                 /* S_NEW until the first subscribe */
@@ -251,6 +256,7 @@ static void client_destroy(client_t *c) {
   mq_clear(&c->q);
   mq_clear(&c->held);
   fofal_map_free(c->aggregates);
+  fofal_map_free(c->ids);
   st->nclients--;
   atomic_fetch_sub(&fofal__metrics.ws_connections, 1);
   free(c);
@@ -272,7 +278,7 @@ static int kick(client_t *c) {
  * replay is announced after the replayed entries. Replies are small and not counted
  * against the slow-consumer limits. */
 static void send_json(client_t *c, json_t *j) {
-  char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(j);
   if (s && !c->closing) {
     size_t n = strlen(s);
@@ -341,7 +347,7 @@ static int matches(const client_t *c, const msg_t *m) {
     for (int i = 0; i < c->nmodules && !found; i++) found = !strcmp(c->modules[i], m->module);
     if (!found) return 0;
   }
-  return c->all_aggregates || fofal_map_get(c->aggregates, m->aggregate) != NULL;
+  return c->all_aggregates || fofal_map_get(c->ids, m->aggregate) != NULL;
 }
 
 static void on_grace(h2o_timeout_entry_t *entry) {
@@ -496,11 +502,33 @@ static int known_module(const char *m) {
 }
 
 static int aggregate_name(const char *s) {
-  if (!*s) return 0;
-  for (const char *p = s; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("._-", *p)))
-      return 0;
-  return 1;
+  fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
+  return fofal_aggregate_resolve("", NULL, s, n, FOFAL_AGGREGATE_NAMES_MAX) > 0;
+}
+
+/* Adds (delta 1) or drops (-1) the ids a subscribed name stands for in c's tenant. */
+static void name_ids(client_t *c, const char *name, int delta) {
+  fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
+  int k = fofal_aggregate_resolve(c->tenant, NULL, name, n, FOFAL_AGGREGATE_NAMES_MAX);
+  for (int i = 0; i < k; i++) {
+    int *refs = fofal_map_get(c->ids, n[i].id);
+    if (delta > 0 && !refs) {
+      refs = fofal_calloc(1, sizeof *refs);
+      fofal_map_put(c->ids, n[i].id, refs);
+    }
+    if (refs && (*refs += delta) <= 0) free(fofal_map_take(c->ids, n[i].id));
+  }
+}
+
+/* Subscribes or unsubscribes one name. */
+static void name_put(client_t *c, const char *name) {
+  if (fofal_map_get(c->aggregates, name)) return;
+  fofal_map_put(c->aggregates, name, (void *)&sentinel);
+  name_ids(c, name, 1);
+}
+
+static void name_take(client_t *c, const char *name) {
+  if (fofal_map_take(c->aggregates, name)) name_ids(c, name, -1);
 }
 
 static void add_agg(void *opaque, const char *key, void *value) {
@@ -537,8 +565,8 @@ static int apply_request(client_t *c, json_t *req, const char **why) {
     *why = "modules must be a list of known modules";
     return -1;
   }
-  if (str_list(aggs, MAX_AGGREGATES, 72, aggregate_name)) {
-    *why = "aggregates must be a list of aggregate ids";
+  if (str_list(aggs, MAX_AGGREGATES, 80, aggregate_name)) {
+    *why = "aggregates must be a list of aggregate ids, codes or kind:code";
     return -1;
   }
   size_t i;
@@ -550,6 +578,8 @@ static int apply_request(client_t *c, json_t *req, const char **why) {
       c->nmodules = 0;
       fofal_map_free(c->aggregates);
       c->aggregates = fofal_map_new(NULL);
+      fofal_map_free(c->ids);
+      c->ids = fofal_map_new(free);
     }
     if (json_array_size(mods) == 0) c->all_modules = 1;
     if (json_array_size(aggs) == 0) c->all_aggregates = 1;
@@ -558,7 +588,7 @@ static int apply_request(client_t *c, json_t *req, const char **why) {
       for (int k = 0; k < c->nmodules && !dup; k++) dup = !strcmp(c->modules[k], json_string_value(s));
       if (!dup && c->nmodules < MAX_MODULES) snprintf(c->modules[c->nmodules++], 32, "%s", json_string_value(s));
     }
-    json_array_foreach(aggs, i, s) fofal_map_put(c->aggregates, json_string_value(s), (void *)&sentinel);
+    json_array_foreach(aggs, i, s) name_put(c, json_string_value(s));
     if (fofal_map_size(c->aggregates) > MAX_AGGREGATES) {
       *why = "too many aggregates on one connection";
       return -1;
@@ -578,7 +608,7 @@ static int apply_request(client_t *c, json_t *req, const char **why) {
         for (int k = 0; k < c->nmodules; k++)
           if (!strcmp(c->modules[k], json_string_value(s))) memmove(c->modules[k], c->modules[--c->nmodules], 32);
       }
-      json_array_foreach(aggs, i, s) fofal_map_take(c->aggregates, json_string_value(s));
+      json_array_foreach(aggs, i, s) name_take(c, json_string_value(s));
       if ((!c->all_modules && c->nmodules == 0) || (!c->all_aggregates && fofal_map_size(c->aggregates) == 0))
         c->subscribed = 0;
     }
@@ -764,6 +794,7 @@ int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req) {
   snprintf(c->tenant, sizeof c->tenant, "%s", who.tenant);
   snprintf(c->sid, sizeof c->sid, "%s", who.sid);
   c->aggregates = fofal_map_new(NULL);
+  c->ids = fofal_map_new(free);
   c->has_since = since != NULL;
   c->since_ms = sms;
   c->since_seq = sseq;

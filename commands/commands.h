@@ -83,6 +83,34 @@ void fofal_aggregate_ref(const char *tenant, const char *ns, const char *code, c
 /* 1 if `s` is a valid code: 1..64 of [A-Za-z0-9._-], starting with a letter or digit. */
 int fofal_code_valid(const char *s);
 
+/* Names people type (issue 23 item 4). A loom "L13" or a badge "W121" is an aggregate whose
+ * id is derived (fofal_aggregate_ref) and shown nowhere people look, so wherever an
+ * aggregate is named — the audit trail, `fofal replay`, WebSocket subscriptions — a name
+ * may be:
+ *   a UUID          that aggregate (any case; the id is lower case);
+ *   <kind>:<code>   the aggregate of that kind with that code: "loom:L13", "employee:W121";
+ *   <code>          every aggregate with that code, whatever its kind, and the code itself
+ *                   (fofal-machines names looms and halls by their code).
+ * The kinds are the `ns` of the command tables ("article", "loom", "beam", "employee",
+ * "shiftmodel"); a kind's plural ("looms") is its segment in a path. */
+#define FOFAL_AGGREGATE_NAMES_MAX 16
+typedef struct {
+  const char *kind;              /* static: "loom"; NULL for a UUID or the code itself */
+  const char *module;            /* static: "production"; NULL for a UUID or the code itself */
+  char id[FOFAL_CODE_MAX + 1];   /* the aggregate id: an event's subject, a record's key */
+} fofal_aggregate_name_t;
+/* What `name` may denote in `tenant`, kinds restricted to `module` when not NULL, into
+ * out[cap] (FOFAL_AGGREGATE_NAMES_MAX is always enough): returns the count (>= 1), or
+ * FOFAL_EINVAL when name is none of the forms above or has an unknown kind. Pure. */
+int fofal_aggregate_resolve(const char *tenant, const char *module, const char *name, fofal_aggregate_name_t *out,
+                            int cap);
+/* The kind named `word` — its name ("loom") or, with plural set, its plural ("looms") — of
+ * `module` (NULL: any module): a static string, or NULL. */
+const char *fofal_aggregate_kind(const char *module, const char *word, int plural);
+/* The kinds of `module` (NULL: all) as a static, comma-separated text ("article, loom, …")
+ * into out, for messages and docs. */
+void fofal_aggregate_kinds_text(const char *module, int plural, char *out, size_t outlen);
+
 /* The command registry: every module's command types with their compiled schemas. Loaded
  * once at start-up from `schemas_dir` (the source tree's schemas/); read-only afterwards
  * and safe to share between threads. */
@@ -231,5 +259,11 @@ typedef struct {
 int fofal_shift_at(const json_t *model /* NULL: built-in */, int64_t at_us, fofal_shift_t *out);
 /* The span of a shift id under a model. 0 or FOFAL_EINVAL (malformed id, unknown code). */
 int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out);
+/* The model in force after an event of it: `data` of shift_model_defined (redefined 0)
+ * replaces `current`; that of shift_model_redefined (1) takes effect from its
+ * `effective_from` day, with `current`'s versions before that day kept under "previous"
+ * (at most 24). The decider's state and fofal-machines' copy are both folded by it, so a
+ * loom's shift is always the weavers'. A new reference; `current` is borrowed. */
+json_t *fofal_shift_model_next(const json_t *current, const json_t *data, int redefined);
 
 #endif

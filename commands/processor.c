@@ -356,7 +356,7 @@ static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd,
   if (nparts < 0) return nparts;
   int32_t part = fofal_tenant_partition(cmd->tenant, nparts);
   json_array_foreach(events, i, e) {
-    char id[FOFAL_UUID_LEN + 1], seqs[24], ts[32], source[48];
+    char id[FOFAL_UUID_LEN + 1], source[48];
     fofal_uuid7(id);
     snprintf(source, sizeof source, "/fofal/%s", pe->module);
     fofal_event_t ev = {.id = id, .source = source, .type = (char *)json_string_value(json_object_get(e, "type")),
@@ -364,15 +364,10 @@ static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd,
                         .seq = version + (int64_t)i + 1, .actor = (char *)cmd->actor, .command_id = (char *)cmd->id,
                         .correlation_id = (char *)cmd->correlation_id, .data = json_object_get(e, "data")};
     char *buf = fofal_event_encode(&ev);
-    snprintf(seqs, sizeof seqs, "%lld", (long long)ev.seq);
-    fofal_time_format(ev.time_us, ts);
-    /* The Kafka protocol binding's headers, so tools route without parsing the body. */
-    fofal_kheader_t h[] = {{"ce_specversion", "1.0"}, {"ce_id", id},        {"ce_source", source},
-                           {"ce_type", ev.type},     {"ce_subject", ev.subject}, {"ce_time", ts},
-                           {"ce_fofaltenant", ev.tenant}, {"ce_fofalseq", seqs},
-                           {"content-type", "application/cloudevents+json; charset=UTF-8"}};
-    int rc = fofal_kafka_produce(p->producer, topic, part, subject, strlen(subject), buf, strlen(buf), h,
-                                 (int)(sizeof h / sizeof h[0]), on_event_delivered, pe, p->errbuf, sizeof p->errbuf);
+    const fofal_kheader_t *h;
+    int nh = fofal_event_kafka_headers(&h);
+    int rc = fofal_kafka_produce(p->producer, topic, part, subject, strlen(subject), buf, strlen(buf), h, nh,
+                                 on_event_delivered, pe, p->errbuf, sizeof p->errbuf);
     free(buf);
     if (rc) return rc;
     json_t *sum = json_pack("{s:s,s:s,s:I}", "id", id, "type", ev.type, "seq", (json_int_t)ev.seq);
@@ -387,7 +382,7 @@ static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd,
 static int put_state(fofal_processor_t *p, int part, const char *tenant, const char *aggregate, int64_t version,
                      const json_t *state) {
   json_t *nrec = json_pack("{s:s,s:I,s:O}", "tenant", tenant, "v", (json_int_t)version, "s", state);
-  char *nrecs = json_dumps(nrec, JSON_COMPACT);
+  char *nrecs = fofal_json_dumps(nrec, JSON_COMPACT);
   json_decref(nrec);
   int rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_STATE, part, aggregate, strlen(aggregate), nrecs, strlen(nrecs),
                                NULL, 0, NULL, NULL, p->errbuf, sizeof p->errbuf);
@@ -607,7 +602,7 @@ static int write_results(fofal_processor_t *p) {
     }
     if (pe->status == ST_DUP && !pe->result && pe->dup_of >= 0) pe->result = json_incref(p->pend[pe->dup_of].result);
     if (!pe->result) continue;
-    char *s = json_dumps(pe->result, JSON_COMPACT);
+    char *s = fofal_json_dumps(pe->result, JSON_COMPACT);
     if (pe->status != ST_DUP) {
       idem_t *e = fofal_map_get(p->parts[pe->msg.partition].idem, pe->key);
       if (e) {

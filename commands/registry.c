@@ -177,6 +177,129 @@ int fofal_code_valid(const char *s) {
   return 1;
 }
 
+/* ------------------------------------------------------ names people type */
+
+/* Calls fn(opaque, module, kind) once per kind of `module` (NULL: all), in table order;
+ * stops when fn returns non-zero and returns that. */
+static int each_kind(const char *module, int (*fn)(void *opaque, const char *module, const char *kind), void *opaque) {
+  const char *seen[64];
+  int nseen = 0;
+  for (int m = 0; fofal_command_modules[m]; m++) {
+    const char *mod = fofal_command_modules[m]->name; /* static, as the callers keep it */
+    if (module && strcmp(module, mod)) continue;
+    for (const fofal_command_table_t *t = fofal_command_modules[m]->tables; t->defs; t++)
+      for (int i = 0; i < *t->n; i++) {
+        const fofal_command_def_t *def = &t->defs[i];
+        if (!def->ns) continue;
+        int dup = 0;
+        for (int k = 0; k < nseen && !dup; k++) dup = !strcmp(seen[k], def->ns);
+        if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
+        seen[nseen++] = def->ns;
+        int rc = fn(opaque, mod, def->ns);
+        if (rc) return rc;
+      }
+  }
+  return 0;
+}
+
+typedef struct {
+  const char *word, *found;
+  int plural;
+} kind_find_t;
+
+static int kind_is(void *opaque, const char *module, const char *kind) {
+  kind_find_t *f = opaque;
+  (void)module;
+  size_t n = strlen(kind);
+  if (f->plural ? strncmp(f->word, kind, n) || strcmp(f->word + n, "s") : strcmp(f->word, kind)) return 0;
+  f->found = kind;
+  return 1;
+}
+
+const char *fofal_aggregate_kind(const char *module, const char *word, int plural) {
+  kind_find_t f = {word, NULL, plural};
+  if (word) each_kind(module, kind_is, &f);
+  return f.found;
+}
+
+typedef struct {
+  char *out;
+  size_t len, at;
+  int plural;
+} kinds_text_t;
+
+static int kind_text(void *opaque, const char *module, const char *kind) {
+  kinds_text_t *t = opaque;
+  (void)module;
+  int n = snprintf(t->out + t->at, t->len - t->at, "%s%s%s", t->at ? ", " : "", kind, t->plural ? "s" : "");
+  if (n > 0) t->at = t->at + (size_t)n < t->len ? t->at + (size_t)n : t->len - 1;
+  return 0;
+}
+
+void fofal_aggregate_kinds_text(const char *module, int plural, char *out, size_t outlen) {
+  kinds_text_t t = {out, outlen, 0, plural};
+  if (!outlen) return;
+  out[0] = '\0';
+  each_kind(module, kind_text, &t);
+}
+
+typedef struct {
+  const char *tenant, *code;
+  fofal_aggregate_name_t *out;
+  int cap, n;
+} resolve_t;
+
+static int add_kind(void *opaque, const char *module, const char *kind) {
+  resolve_t *r = opaque;
+  if (r->n >= r->cap) return 1;
+  fofal_aggregate_name_t *o = &r->out[r->n++];
+  o->kind = kind;
+  o->module = module;
+  fofal_aggregate_ref(r->tenant, kind, r->code, o->id);
+  return 0;
+}
+
+typedef struct {
+  const char *kind;
+  resolve_t *r;
+} kind_add_t;
+
+static int add_that_kind(void *opaque, const char *module, const char *kind) {
+  kind_add_t *k = opaque;
+  if (strcmp(k->kind, kind)) return 0;
+  add_kind(k->r, module, kind);
+  return 1;
+}
+
+int fofal_aggregate_resolve(const char *tenant, const char *module, const char *name, fofal_aggregate_name_t *out,
+                            int cap) {
+  if (!name || cap < 1) return FOFAL_EINVAL;
+  if (fofal_uuid_valid(name)) {
+    out[0].kind = out[0].module = NULL;
+    for (int i = 0; i <= FOFAL_UUID_LEN; i++) out[0].id[i] = (char)tolower((unsigned char)name[i]);
+    return 1;
+  }
+  const char *colon = strchr(name, ':');
+  if (colon) {
+    char word[32];
+    if ((size_t)(colon - name) >= sizeof word || !fofal_code_valid(colon + 1)) return FOFAL_EINVAL;
+    memcpy(word, name, (size_t)(colon - name));
+    word[colon - name] = '\0';
+    const char *kind = fofal_aggregate_kind(module, word, 0);
+    if (!kind) return FOFAL_EINVAL;
+    resolve_t r = {tenant, colon + 1, out, 1, 0};
+    kind_add_t k = {kind, &r};
+    each_kind(module, add_that_kind, &k);
+    return r.n == 1 ? 1 : FOFAL_EINVAL;
+  }
+  if (!fofal_code_valid(name)) return FOFAL_EINVAL;
+  resolve_t r = {tenant, name, out, cap - 1, 0};
+  each_kind(module, add_kind, &r);
+  out[r.n].kind = out[r.n].module = NULL;
+  snprintf(out[r.n].id, sizeof out[r.n].id, "%s", name);
+  return r.n + 1;
+}
+
 const json_t *fofal_cmd_lookup(const fofal_cmd_t *cmd, const char *aggregate_id) {
   return cmd->lookup && aggregate_id ? cmd->lookup->get(cmd->lookup, aggregate_id) : NULL;
 }
@@ -218,7 +341,7 @@ char *fofal_command_encode(const fofal_cmd_t *cmd) {
   if (cmd->expected_version >= 0) json_object_set_new(o, "expected_version", json_integer(cmd->expected_version));
   if (cmd->correlation_id) json_object_set_new(o, "correlation_id", json_string(cmd->correlation_id));
   if (cmd->fingerprint) json_object_set_new(o, "fingerprint", json_string(cmd->fingerprint));
-  char *s = json_dumps(o, JSON_COMPACT);
+  char *s = fofal_json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;
 }

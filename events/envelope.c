@@ -5,7 +5,8 @@
  * caps the input size, and upcasts an older version of a known event type step by step
  * (v1 → v2 → …) through registered upcasters, so that consumers only ever see current
  * versions while the log keeps what was written. Upcasters are registered at start-up,
- * before any thread decodes; the table is read-only afterwards.
+ * before any thread decodes; the table is read-only afterwards. The Kafka headers that go
+ * with an encoded event (structured mode: content-type only) are made here too, once.
  */
 #include "events.h"
 
@@ -28,6 +29,12 @@ void fofal_upcaster_register(const char *type_base, int from, fofal_upcaster_fn 
   upcasters[n_upcasters].from = from;
   upcasters[n_upcasters].fn = fn;
   n_upcasters++;
+}
+
+int fofal_event_kafka_headers(const fofal_kheader_t **headers) {
+  static const fofal_kheader_t structured[] = {{"content-type", FOFAL_EVENT_CONTENT_TYPE}};
+  *headers = structured;
+  return (int)(sizeof structured / sizeof structured[0]);
 }
 
 void fofal_event_clear(fofal_event_t *ev) {
@@ -61,7 +68,7 @@ char *fofal_event_encode(const fofal_event_t *ev) {
   if (ev->command_id) json_object_set_new(o, "fofalcommandid", json_string(ev->command_id));
   if (ev->correlation_id) json_object_set_new(o, "fofalcorrelationid", json_string(ev->correlation_id));
   json_object_set_new(o, "data", ev->data ? json_incref(ev->data) : json_object());
-  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   if (!s) abort(); /* only on out-of-memory or invalid UTF-8 we produced ourselves */
   return s;

@@ -197,10 +197,12 @@ static void tail_settings(proc_t *p) {
   if (n) LOG_INFO("applied %lld shift model or loom speed settings of other instances", n);
 }
 
-static void produce_wait(proc_t *p, const char *topic, int32_t part, const char *key, const char *value, size_t len) {
+/* `h` (may be NULL) and nh: the record's headers. */
+static void produce_wait(proc_t *p, const char *topic, int32_t part, const char *key, const char *value, size_t len,
+                         const fofal_kheader_t *h, int nh) {
   char err[256];
   int rc;
-  while ((rc = fofal_kafka_produce(p->producer, topic, part, key, strlen(key), value, len, NULL, 0, NULL, NULL, err,
+  while ((rc = fofal_kafka_produce(p->producer, topic, part, key, strlen(key), value, len, h, nh, NULL, NULL, err,
                                    sizeof err)) == FOFAL_EUNAVAIL)
     fofal_kafka_poll(p->producer, 10);
   if (rc) LOG_WARN("produce to %s: %s", topic, err); /* the commit then fails and the batch is retried */
@@ -238,7 +240,9 @@ static void send_event(proc_t *p, const json_t *e) {
                       .data = json_object_get(e, "data")};
   char *buf = fofal_event_encode(&ev);
   fofal_topic_events("machines", topic, sizeof topic);
-  produce_wait(p, topic, -1, ev.subject, buf, strlen(buf));
+  const fofal_kheader_t *h;
+  int nh = fofal_event_kafka_headers(&h);
+  produce_wait(p, topic, -1, ev.subject, buf, strlen(buf), h, nh);
   free(buf);
   p->events++;
 }
@@ -261,10 +265,10 @@ static void write_state(void *opaque, const char *key, void *value) {
   hall = b[1] == '1';
   json_t *s = fofal_machines_snapshot(p->m, tenant, name, hall);
   if (!s) return;
-  char *buf = json_dumps(s, JSON_COMPACT);
+  char *buf = fofal_json_dumps(s, JSON_COMPACT);
   char k[160];
   snprintf(k, sizeof k, "%s/%s%s", tenant, hall ? "hall:" : "", name);
-  produce_wait(p, FOFAL_TOPIC_MACHINES_STATE, -1, k, buf, strlen(buf));
+  produce_wait(p, FOFAL_TOPIC_MACHINES_STATE, -1, k, buf, strlen(buf), NULL, 0);
   free(buf);
   json_decref(s);
 }
@@ -275,7 +279,7 @@ static void write_setting(void *opaque, const char *key, void *value) {
   json_t *s = fofal_machines_setting_snapshot(p->m, key, instance);
   if (!s) return;
   char *buf = json_dumps(s, JSON_COMPACT);
-  produce_wait(p, FOFAL_TOPIC_MACHINES_STATE, -1, key, buf, strlen(buf));
+  produce_wait(p, FOFAL_TOPIC_MACHINES_STATE, -1, key, buf, strlen(buf), NULL, 0);
   free(buf);
   json_decref(s);
 }

@@ -283,7 +283,9 @@ static void handle(item_t *it) {
       continue;
     }
     size_t el = fofal_telemetry_encode(kind, tenant, name, &smp, p, len, event_buf, sizeof event_buf);
-    produce(it->seq, FOFAL_TOPIC_TELEMETRY, name, event_buf, el, NULL, 0);
+    const fofal_kheader_t *h;
+    int nh = fofal_event_kafka_headers(&h);
+    produce(it->seq, FOFAL_TOPIC_TELEMETRY, name, event_buf, el, h, nh);
     atomic_fetch_add(&in.ok, 1);
   }
 }

@@ -15,6 +15,7 @@
  *
  * Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.
  */
+#include "commands.h"
 #include "events.h"
 #include "fofal_api.h"
 #include "projections.h"
@@ -87,11 +88,15 @@ static fofal_setting_t settings[] = {
   "                  storekeeper_mp, storekeeper_pf, storekeeper_st, quality, planner, manager,\n"      \
   "                  accountant, hr, auditor, admin. Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
-  "  replay [--tenant T] [--module M] [--aggregate ID] [--type TYPE] [--since TIME] [--until TIME]\n"     \
+  "  replay [--tenant T] [--module M] [--aggregate NAME] [--type TYPE] [--since TIME] [--until TIME]\n"   \
   "                  print the committed events of fofal.<module>.events (every module without\n"         \
   "                  --module) up to the end of the log at start, one CloudEvents JSON envelope a line,\n" \
-  "                  upcast to the current event versions. --type matches the full type or the type\n"    \
-  "                  without its version (fofal.production.order_created); --since (inclusive) and\n"     \
+  "                  upcast to the current event versions. --aggregate names an aggregate as people\n"   \
+  "                  do: its id (a UUID), its code (L13, W121: every aggregate with that code, of any\n"  \
+  "                  kind, in each tenant, and machine events named by the code) or kind:code\n"        \
+  "                  (loom:L13, beam:B-0042, employee:W121, article:…, shiftmodel:default) for one\n"    \
+  "                  kind. --type matches the full type or the type without its version\n"              \
+  "                  (fofal.production.order_created); --since (inclusive) and\n"                        \
   "                  --until (exclusive) are RFC 3339 times compared with the event's `time`. Events are\n" \
   "                  in log order per partition, NOT sorted by time across partitions or modules.\n"      \
   "                  Exit 1 if an event could not be decoded (reported on stderr, the rest printed).\n"
@@ -423,7 +428,23 @@ static int type_matches(const char *type, const char *want) {
 
 typedef struct {
   long long printed, undecodable;
+  /* --aggregate resolved for the tenant of the last event (commands.h): events come in
+   * runs of one tenant (a tenant is one partition), so it is rarely resolved again. */
+  char tenant[128];
+  int nnames;
+  fofal_aggregate_name_t names[FOFAL_AGGREGATE_NAMES_MAX];
 } replay_count_t;
+
+/* 1 if the event is of an aggregate that --aggregate names in the event's tenant. */
+static int aggregate_matches(const char *name, const fofal_event_t *ev, replay_count_t *cnt) {
+  if (strcmp(cnt->tenant, ev->tenant) || !cnt->tenant[0]) {
+    snprintf(cnt->tenant, sizeof cnt->tenant, "%s", ev->tenant);
+    cnt->nnames = fofal_aggregate_resolve(ev->tenant, NULL, name, cnt->names, FOFAL_AGGREGATE_NAMES_MAX);
+  }
+  for (int i = 0; i < cnt->nnames; i++)
+    if (!strcmp(cnt->names[i].id, ev->subject)) return 1;
+  return 0;
+}
 
 static int replay_topic(fofal_kafka_t *k, const char *topic, const filters_t *f, int64_t since_us, int64_t until_us,
                         replay_count_t *cnt) {
@@ -490,7 +511,7 @@ static int replay_topic(fofal_kafka_t *k, const char *topic, const filters_t *f,
       if (fofal_event_decode(&ev, m.value, m.len, why, sizeof why)) {
         fprintf(stderr, "fofal: replay: %s[%d]@%lld is not a valid event: %s\n", topic, p, (long long)m.offset, why);
         cnt->undecodable++;
-      } else if ((!f->tenant || !strcmp(ev.tenant, f->tenant)) && (!f->aggregate || !strcmp(ev.subject, f->aggregate)) &&
+      } else if ((!f->tenant || !strcmp(ev.tenant, f->tenant)) && (!f->aggregate || aggregate_matches(f->aggregate, &ev, cnt)) &&
                  (!f->type || type_matches(ev.type, f->type)) && (!since_us || ev.time_us >= since_us) &&
                  (!until_us || ev.time_us < until_us)) {
         if (pd_master && *pd_master) open_personal(&ev);
@@ -524,6 +545,14 @@ static int cmd_replay(const filters_t *f) {
   }
   if (f->until && fofal_time_parse(f->until, &until_us)) {
     fprintf(stderr, "fofal: replay: --until \"%s\" is not an RFC 3339 time\n", f->until);
+    return 2;
+  }
+  fofal_aggregate_name_t probe[FOFAL_AGGREGATE_NAMES_MAX];
+  if (f->aggregate && fofal_aggregate_resolve("", NULL, f->aggregate, probe, FOFAL_AGGREGATE_NAMES_MAX) < 1) {
+    char kinds[160];
+    fofal_aggregate_kinds_text(NULL, 0, kinds, sizeof kinds);
+    fprintf(stderr, "fofal: replay: --aggregate \"%s\" is not a UUID, a code (L13) or kind:code with kind one of: %s\n",
+            f->aggregate, kinds);
     return 2;
   }
   char topic[128];

@@ -29,7 +29,9 @@ static const fofal_read_route_t routes[] = {
     {"/api/v1/production/orders/{id}/declarations", "production.orders.declarations", "Output declarations of an order.",
      "By declaration time, paginated.", NULL, NULL, P_PAGE, "DeclarationPage"},
     {"/api/v1/production/looms/{loom}/current-order", "production.looms.current_order", "The order running on a loom.",
-     "From the Redis hot view; order_id is null when the loom is idle.", NULL, NULL, 0, "LoomCurrentOrder"},
+     "From the Redis hot view; order_id is null when the loom is idle; 404 for a loom neither registered nor named by "
+     "an order.",
+     NULL, NULL, 0, "LoomCurrentOrder"},
     {"/api/v1/production/shifts/{shift}/output", "production.shifts.output", "Output declared in a shift.",
      "From the Redis hot view: quantity per loom and in total (zero when nothing was declared).", NULL, NULL, 0,
      "ShiftOutput"},
@@ -119,5 +121,6 @@ const fofal_api_module_t fofal_module_production_routes = {
     .on_read = fofal__on_production_read,
     .openapi = openapi,
     .audit_fold = fofal__production_fold,
+    .audit_fold_first = "order_created",
     .configure = configure,
 };

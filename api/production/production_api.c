@@ -8,8 +8,15 @@
  *   GET /api/v1/production/shifts/{shift}/output          (Redis hot view)
  *   GET /api/v1/production/{articles,looms,beams,employees,interventions,labels,views}/…
  *                                                         (weaving_api.c: roles, parameters, SQL)
- *   GET /api/v1/audit/{module}/{id}/events?limit=&cursor= (auditor, manager, admin)
+ *   GET /api/v1/audit/{module}/{id}/events?limit=&cursor=&as_of= (auditor, manager, admin)
  *   GET /api/v1/audit/{module}/{id}?as_of=<RFC 3339>      (auditor, manager, admin)
+ *   GET /api/v1/audit/{module}/{kind}/{code}[/events]     the same, for "looms/L13"
+ *
+ * Audit names. {id} is what people type (commands.h, fofal_aggregate_resolve): a UUID, or
+ * a code (L13, W121) that is looked up among the module's kinds named by code; a code
+ * that more than one kind has events for answers 409 ambiguous_aggregate with the
+ * candidates and their /{kind}/{code} paths, which name exactly one. The answers carry
+ * the aggregate id, and the kind and code when a code named it.
  *
  * Every query runs on a read worker (pgpool.c) as fofal_reader with the caller's tenant
  * set, so row-level security isolates tenants even if a WHERE clause were missing; the
@@ -26,7 +33,10 @@
  * applied offset has reached it too (the projector writes Redis after PostgreSQL). One
  * shared poller serves every waiting request: while any waits, a single cheap job reads
  * all positions every ~5 ms and wakes whoever is satisfied; a waiter past its deadline gets
- * 503 position_not_reached with Retry-After and how far the projection is.
+ * 503 position_not_reached with Retry-After and how far the projection is. A position at
+ * or past the end of its partition's log (its high watermark, which the first poll of a
+ * waiter asks Kafka for) was never the answer of a command and would never be reached:
+ * it gets 400 position_beyond_log at once, so that a client does not retry it for ever.
  *
  * Threads: handlers, waiters and job completions run on the loop thread; queries run on
  * the workers with copies of their inputs. A request context lives in the request's pool;
@@ -70,6 +80,12 @@ typedef struct {
   char after[96];     /* decoded cursor: order id, declared_at, or seq */
   char after2[40];    /* declarations: label id */
   char as_of[32];     /* normalised RFC 3339; "" = now */
+  /* Audit: what the path named (a UUID, "L13" or "loom:L13") and the aggregates it may be
+   * (one for a UUID or a kind; every kind and the code itself for a bare code). */
+  char name[80];
+  int ncand;
+  fofal_aggregate_name_t cand[FOFAL_AGGREGATE_NAMES_MAX];
+  const char *kind;   /* static: the kind of the aggregate answered, or NULL */
   fofal__wparams_t w; /* R_WEAVING: weaving_api.c's read */
 } params_t;
 
@@ -96,6 +112,7 @@ typedef struct {
   int64_t seen_next;          /* last polled next_offset, -1 unknown */
   int64_t seen_redis;         /* last polled Redis applied offset */
   char seen_at[40];           /* last_event_at of the projection */
+  int end_asked;              /* a poll job is checking the position against the log's end */
   void (*ready)(void *opaque);/* the position is reached: runs once, unless the wait timed out */
   void *opaque;
 } waiter_t;
@@ -117,6 +134,7 @@ struct data_job {
   const char *code;
   char detail[256];
   json_t *body;
+  json_t *extra;              /* members added to an error's problem (new, or NULL) */
   int64_t etag;               /* -1: none */
   char *raw;                  /* a label image instead of body (new) */
   size_t raw_len;
@@ -130,6 +148,13 @@ typedef struct {
     char module[32];
     int partition;
   } redis[MAX_POLL_REDIS];
+  int nend;
+  struct {
+    char topic[96];
+    int partition;
+    int rc;                   /* of fofal__log_end: 0, FOFAL_ENOENT (no such partition) or a failure */
+    int64_t end;
+  } ends[MAX_POLL_REDIS];     /* positions not checked yet against the end of their log */
   json_t *pg;                 /* {"<projector>|<topic>|<partition>": {"n": next_offset, "t": last_event_at}} */
   json_t *applied;            /* {"<module>|<partition>": applied offset} */
   int rc, redis_failed;
@@ -156,7 +181,8 @@ static void send_job_result(read_ctx_t *ctx, data_job_t *job) {
   h2o_req_t *req = ctx->req;
   if (job->status >= 400) {
     if (job->status == 503) fofal__add_header(req, "Retry-After", "1");
-    fofal__send_problem(req, job->status, job->code, job->detail, NULL);
+    fofal__send_problem(req, job->status, job->code, job->detail, job->extra);
+    job->extra = NULL;
     return;
   }
   if (job->etag >= 0) {
@@ -305,24 +331,104 @@ static void run_declarations(fofal_worker_t *w, data_job_t *job) {
   job->body = json_pack("{s:s,s:o,s:o}", "order_id", p->id, "items", items, "next_cursor", next);
 }
 
+/* The audit answer's head: module, aggregate id, and kind and code when a code named it. */
+static json_t *audit_head(const params_t *p) {
+  json_t *o = json_pack("{s:s,s:s}", "module", p->module, "aggregate", p->id);
+  if (p->kind) {
+    const char *colon = strchr(p->name, ':');
+    json_object_set_new(o, "kind", json_string(p->kind));
+    json_object_set_new(o, "code", json_string(colon ? colon + 1 : p->name));
+  }
+  if (p->as_of[0]) json_object_set_new(o, "as_of", json_string(p->as_of));
+  return o;
+}
+
+/* Which of the aggregates the name may be has events: exactly one is answered (its id into
+ * job->p.id), none is a 404, several a 409 that lists them. 0 to go on, -1 answered. */
+static int audit_resolve(fofal_worker_t *w, data_job_t *job) {
+  params_t *p = &job->p;
+  if (p->ncand == 1) {
+    snprintf(p->id, sizeof p->id, "%s", p->cand[0].id);
+    p->kind = p->cand[0].kind;
+    return 0;
+  }
+  char arr[FOFAL_AGGREGATE_NAMES_MAX * (FOFAL_CODE_MAX + 4) + 4], err[512];
+  size_t at = 0;
+  arr[at++] = '{';
+  for (int i = 0; i < p->ncand; i++) /* ids are UUIDs and codes: nothing to escape */
+    at += (size_t)snprintf(arr + at, sizeof arr - at, "%s\"%s\"", i ? "," : "", p->cand[i].id);
+  snprintf(arr + at, sizeof arr - at, "}");
+  const char *params[] = {p->tenant, p->module, arr};
+  json_t *rows = NULL;
+  int rc = fofal__worker_query(w, p->tenant,
+                               "SELECT json_build_object('a', aggregate) FROM audit.events WHERE tenant = $1 AND "
+                               "module = $2 AND aggregate = ANY($3::text[]) GROUP BY aggregate",
+                               3, params, &rows, err, sizeof err);
+  if (rc) {
+    fail(job, rc, err);
+    return -1;
+  }
+  json_t *found = json_array();
+  int hit = -1;
+  for (int i = 0; i < p->ncand; i++) {
+    size_t k;
+    json_t *r;
+    json_array_foreach(rows, k, r) {
+      if (strcmp(json_string_value(json_object_get(r, "a")) ?: "", p->cand[i].id)) continue;
+      hit = i;
+      json_t *c = json_pack("{s:s,s:s?}", "aggregate", p->cand[i].id, "kind", p->cand[i].kind);
+      if (p->cand[i].kind)
+        json_object_set_new(c, "href", json_sprintf("/api/v1/audit/%s/%ss/%s%s", p->module, p->cand[i].kind, p->name,
+                                                    job->p.route == R_AUDIT_EVENTS ? "/events" : ""));
+      json_array_append_new(found, c);
+    }
+  }
+  json_decref(rows);
+  if (json_array_size(found) == 1) {
+    snprintf(p->id, sizeof p->id, "%s", p->cand[hit].id);
+    p->kind = p->cand[hit].kind;
+    json_decref(found);
+    return 0;
+  }
+  char kinds[160];
+  fofal_aggregate_kinds_text(p->module, 0, kinds, sizeof kinds);
+  if (json_array_size(found) == 0) {
+    job->status = 404;
+    job->code = "not_found";
+    snprintf(job->detail, sizeof job->detail, "no aggregate of %s is named %s: no %s has that code", p->module, p->name,
+             kinds);
+    json_decref(found);
+    return -1;
+  }
+  job->status = 409;
+  job->code = "ambiguous_aggregate";
+  snprintf(job->detail, sizeof job->detail,
+           "%s names %zu aggregates of %s (see candidates); name one with its kind, e.g. %s", p->name,
+           json_array_size(found), p->module,
+           json_string_value(json_object_get(json_array_get(found, 0), "href")) ?: "/{kind}/{code}");
+  job->extra = json_pack("{s:o}", "candidates", found);
+  return -1;
+}
+
 static void run_audit_events(fofal_worker_t *w, data_job_t *job) {
   const params_t *p = &job->p;
   char lim[16], err[512];
+  if (audit_resolve(w, job)) return;
   snprintf(lim, sizeof lim, "%d", p->limit + 1);
-  const char *params[] = {p->tenant, p->module, p->id, p->has_after ? p->after : "0", lim};
+  const char *params[] = {p->tenant, p->module, p->id, p->has_after ? p->after : "0", lim, p->as_of[0] ? p->as_of : NULL};
   static const char sql[] =
       "SELECT json_build_object('seq', seq, 'id', event_id, 'type', type, 'time', " TS("\"time\"") ", 'actor', actor, "
       "'command_id', command_id, 'correlation_id', correlation_id, 'position', position, 'data', data) "
       "FROM audit.events WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND seq > $4::bigint "
-      "ORDER BY seq LIMIT $5::int";
+      "AND ($6::timestamptz IS NULL OR \"time\" <= $6::timestamptz) ORDER BY seq LIMIT $5::int";
   json_t *rows = NULL;
-  int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
+  int rc = fofal__worker_query(w, p->tenant, sql, 6, params, &rows, err, sizeof err);
   if (rc) {
     fail(job, rc, err);
     return;
   }
   if (!p->has_after && json_array_size(rows) == 0) {
-    not_found(job, "no event of that aggregate");
+    not_found(job, p->as_of[0] ? "the aggregate had no event by as_of" : "no event of that aggregate");
     json_decref(rows);
     return;
   }
@@ -335,7 +441,9 @@ static void run_audit_events(fofal_worker_t *w, data_job_t *job) {
     next = json_string(seq);
   }
   job->status = 200;
-  job->body = json_pack("{s:s,s:s,s:o,s:o}", "module", p->module, "aggregate", p->id, "items", rows, "next_cursor", next);
+  job->body = audit_head(p);
+  json_object_set_new(job->body, "items", rows);
+  json_object_set_new(job->body, "next_cursor", next);
 }
 
 /* ----------------------------------------------------------------- folds */
@@ -404,25 +512,39 @@ static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
   const params_t *p = &job->p;
   char lim[16], err[512];
   snprintf(lim, sizeof lim, "%d", MAX_FOLD_EVENTS + 1);
+  if (audit_resolve(w, job)) return;
   const char *params[] = {p->tenant, p->module, p->id, p->as_of[0] ? p->as_of : NULL, lim};
   static const char sql[] =
       "SELECT json_build_object('seq', seq, 'type', type, 'time', " TS("\"time\"") ", 'data', data) FROM audit.events "
       "WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND ($4::timestamptz IS NULL OR \"time\" <= $4::timestamptz) "
       "ORDER BY seq LIMIT $5::int";
   const fofal_api_module_t *mod = fofal__api_module(p->module);
-  json_t *(*fold)(const char *, json_t *) = mod ? mod->audit_fold : NULL;
-  if (!fold) {
-    not_found(job, "the state of this module's aggregates cannot be computed here");
-    return;
-  }
+  json_t *(*fold)(const char *, json_t *) = NULL;
   json_t *rows = NULL;
   int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
   if (rc) {
     fail(job, rc, err);
     return;
   }
+  char first[64] = "";
+  short_type(json_string_value(json_object_get(json_array_get(rows, 0), "type")), first, sizeof first);
+  if (mod && mod->audit_fold && mod->audit_fold_first && !strcmp(mod->audit_fold_first, first)) fold = mod->audit_fold;
   if (json_array_size(rows) == 0) {
     not_found(job, p->as_of[0] ? "the aggregate had no event by as_of" : "no event of that aggregate");
+  } else if (!fold) {
+    job->status = 404;
+    job->code = "state_not_computed";
+    const char *colon = strchr(p->name, ':');
+    if (p->kind)
+      snprintf(job->detail, sizeof job->detail,
+               "the state of a %s is not folded here (only production orders'); read its history up to a time at "
+               "/api/v1/audit/%s/%ss/%s/events?as_of=",
+               p->kind, p->module, p->kind, colon ? colon + 1 : p->name);
+    else
+      snprintf(job->detail, sizeof job->detail,
+               "the state of this aggregate (created by %s) is not folded here (only production orders'); read its "
+               "history up to a time at /api/v1/audit/%s/%s/events?as_of=",
+               first, p->module, p->id);
   } else if (json_array_size(rows) > MAX_FOLD_EVENTS) {
     job->status = 422;
     job->code = "history_too_long";
@@ -431,8 +553,10 @@ static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
     json_t *state = fold(p->id, rows);
     json_t *last = json_array_get(rows, json_array_size(rows) - 1);
     job->status = 200;
-    job->body = json_pack("{s:s,s:s,s:s?,s:O,s:o}", "module", p->module, "aggregate", p->id, "as_of",
-                          p->as_of[0] ? p->as_of : NULL, "version", json_object_get(last, "seq"), "state", state);
+    job->body = audit_head(p);
+    if (!p->as_of[0]) json_object_set_new(job->body, "as_of", json_null());
+    json_object_set(job->body, "version", json_object_get(last, "seq"));
+    json_object_set_new(job->body, "state", state);
     job->etag = json_integer_value(json_object_get(last, "seq"));
   }
   json_decref(rows);
@@ -478,6 +602,29 @@ static void run_loom(fofal_worker_t *w, data_job_t *job) {
   if (rc) {
     fail(job, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err);
     goto out;
+  }
+  if (!json_object_size(loom)) {
+    /* No order ever ran on it: an idle loom if the mill knows it, else 404. */
+    json_t *rows = NULL;
+    const char *params[] = {p->tenant, p->key};
+    rc = fofal__worker_query(w, p->tenant,
+                             "SELECT json_build_object('known', EXISTS (SELECT 1 FROM production.looms WHERE tenant = $1 "
+                             "AND loom = $2) OR EXISTS (SELECT 1 FROM production.orders WHERE tenant = $1 AND loom = $2))",
+                             2, params, &rows, err, sizeof err);
+    int known = !rc && json_is_true(json_object_get(json_array_get(rows, 0), "known"));
+    json_decref(rows);
+    if (rc) {
+      fail(job, rc, err);
+      if (rc == FOFAL_EUNAVAIL) {
+        job->code = "postgresql_unavailable";
+        snprintf(job->detail, sizeof job->detail, "PostgreSQL is not reachable; retry shortly");
+      }
+      goto out;
+    }
+    if (!known) {
+      not_found(job, "no such loom");
+      goto out;
+    }
   }
   json_t *o = json_null();
   if (json_object_size(order)) {
@@ -557,6 +704,7 @@ static void data_done(fofal_api_t *api, fofal_job_t *super) {
     else send_job_result(ctx, job);
   }
   json_decref(job->body);
+  json_decref(job->extra);
   free(job->raw);
   free(job);
 }
@@ -594,6 +742,11 @@ static void run_poll(fofal_worker_t *w, fofal_job_t *super) {
     if (k) json_object_set_new(job->pg, k, json_pack("{s:O,s:O}", "n", json_object_get(r, "n"), "t", json_object_get(r, "t")));
   }
   json_decref(rows);
+  for (int k = 0; k < job->nend; k++) {
+    char err[256];
+    job->ends[k].rc = fofal__log_end(fofal__worker_api(w), job->ends[k].topic, job->ends[k].partition, &job->ends[k].end,
+                                     err, sizeof err);
+  }
   if (!job->nredis) return;
   /* Redis views: the projector's applied offset per partition, in the live generation. */
   fofal__redis_t *rd = fofal__worker_redis(w);
@@ -634,6 +787,30 @@ static void wait_unlink(waiter_t *w) {
   if (h2o_timeout_is_linked(&w->deadline)) h2o_timeout_unlink(&w->deadline);
 }
 
+/* The index of the waiter's partition among the job's log ends, or -1. */
+static int ends_index(const poll_job_t *job, const waiter_t *w) {
+  for (int k = 0; k < job->nend; k++)
+    if (job->ends[k].partition == w->pos.partition && !strcmp(job->ends[k].topic, w->pos.topic)) return k;
+  return -1;
+}
+
+/* 1 when the poll found the waiter's position at or past the end of its log: no command
+ * ever answered it, and waiting would not make it appear. A position the log reached
+ * since its command answered is always below the end, transaction markers included. */
+static int beyond_end(const poll_job_t *job, const waiter_t *w) {
+  int k = w->end_asked ? ends_index(job, w) : -1;
+  if (k < 0) return 0;
+  return job->ends[k].rc == FOFAL_ENOENT || (job->ends[k].rc == 0 && w->pos.offset >= job->ends[k].end);
+}
+
+static void answer_beyond_end(waiter_t *w) {
+  char detail[256];
+  snprintf(detail, sizeof detail,
+           "position %s is beyond the end of %s[%d]: no command answered it; pass the position of a command's answer",
+           w->pos.text, w->pos.topic, w->pos.partition);
+  fofal__send_problem(w->req, 400, "position_beyond_log", detail, json_pack("{s:s}", "position", w->pos.text));
+}
+
 static void poll_done(fofal_api_t *api, fofal_job_t *super) {
   poll_job_t *job = (poll_job_t *)super;
   reads_t *rs = api->reads;
@@ -663,6 +840,9 @@ static void poll_done(fofal_api_t *api, fofal_job_t *super) {
     if (reached) {
       wait_unlink(w);
       w->ready(w->opaque);
+    } else if (beyond_end(job, w)) {
+      wait_unlink(w);
+      answer_beyond_end(w);
     }
   }
 out:
@@ -679,6 +859,12 @@ static void submit_poll(reads_t *rs) {
   job->super.done = poll_done;
   for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
     waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
+    if (w->end_asked || ends_index(job, w) >= 0 || job->nend == MAX_POLL_REDIS) continue;
+    snprintf(job->ends[job->nend].topic, sizeof job->ends[0].topic, "%s", w->pos.topic);
+    job->ends[job->nend++].partition = w->pos.partition;
+  }
+  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
     if (!w->pos.redis) continue;
     int dup = 0;
     for (int i = 0; i < job->nredis && !dup; i++)
@@ -691,6 +877,11 @@ static void submit_poll(reads_t *rs) {
     free(job);
     schedule_poll(rs); /* queue full: try again in a moment */
     return;
+  }
+  /* The job is alive until its `done`, which runs on this thread after we return. */
+  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
+    if (ends_index(job, w) >= 0) w->end_asked = 1;
   }
   rs->poll_inflight = 1;
 }
@@ -1039,17 +1230,7 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
   atomic_fetch_add(&fofal__metrics.requests, 1);
   atomic_fetch_add(&fofal__metrics.reads, 1);
   memset(&p, 0, sizeof p);
-  char seg3[16];
-  size_t at = sizeof base - 1;
-  int route = -1;
-  if (!segment(path, len, &at, p.module, sizeof p.module) && !segment(path, len, &at, p.id, sizeof p.id)) {
-    if (at == len && path[len - 1] != '/') route = R_AUDIT_STATE;
-    else if (!segment(path, len, &at, seg3, sizeof seg3) && at == len && !strcmp(seg3, "events")) route = R_AUDIT_EVENTS;
-  }
-  if (route < 0) {
-    fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
-    return 0;
-  }
+  /* Everything under /audit/ is the audit trail: the role is checked before the path is. */
   if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
   if (!may_audit(who.role)) {
     char d[96];
@@ -1057,9 +1238,37 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 403, "forbidden", d, NULL);
     return 0;
   }
+  /* {module}/{id}[/events] or {module}/{kinds}/{code}[/events]: a second segment that is a
+   * kind's plural ("looms") starts the second form. */
+  char s1[80], s2[80], s3[16];
+  size_t at = sizeof base - 1;
+  int route = -1, n = 0;
+  if (!segment(path, len, &at, p.module, sizeof p.module) && !segment(path, len, &at, s1, sizeof s1)) {
+    n = 1;
+    if (at < len && !segment(path, len, &at, s2, sizeof s2)) n = 2;
+    if (n == 2 && at < len && !segment(path, len, &at, s3, sizeof s3)) n = 3;
+    if (at < len || path[len - 1] == '/') n = 0;
+  }
+  const char *kind = n >= 2 ? fofal_aggregate_kind(p.module, s1, 1) : NULL;
+  if (kind && (n == 2 || (n == 3 && !strcmp(s3, "events")))) {
+    route = n == 2 ? R_AUDIT_STATE : R_AUDIT_EVENTS;
+    snprintf(p.name, sizeof p.name, "%s:%s", kind, s2);
+  } else if (!kind && (n == 1 || (n == 2 && !strcmp(s2, "events")))) {
+    route = n == 1 ? R_AUDIT_STATE : R_AUDIT_EVENTS;
+    snprintf(p.name, sizeof p.name, "%s", s1);
+  }
   char topic[96];
-  if (fofal_topic_events(p.module, topic, sizeof topic) || !valid_name(p.id, 64)) {
+  if (route < 0 || fofal_topic_events(p.module, topic, sizeof topic)) {
     fofal__send_problem(req, 404, "not_found", "no such module or aggregate", NULL);
+    return 0;
+  }
+  p.ncand = fofal_aggregate_resolve(who.tenant, p.module, p.name, p.cand, FOFAL_AGGREGATE_NAMES_MAX);
+  if (p.ncand < 1) {
+    char kinds[160], d[256];
+    fofal_aggregate_kinds_text(p.module, 1, kinds, sizeof kinds);
+    snprintf(d, sizeof d, "name an aggregate by its id (a UUID), its code, or {kind}/{code} with kind one of: %s",
+             kinds[0] ? kinds : "(none in this module)");
+    fofal__send_problem(req, 404, "not_found", d, NULL);
     return 0;
   }
   p.route = (route_t)route;
@@ -1078,16 +1287,16 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
       snprintf(p.after, sizeof p.after, "%lld", (long long)seq);
       p.has_after = 1;
     }
-  } else {
-    const char *s = fofal__query_param(req, "as_of");
-    int64_t us;
-    if (s) {
-      if (strlen(s) > 64 || fofal_time_parse(s, &us)) {
-        fofal__send_problem(req, 400, "invalid_parameter", "as_of must be an RFC 3339 time, e.g. 2026-11-24T08:15:02Z", NULL);
-        return 0;
-      }
-      fofal_time_format(us, p.as_of);
+  }
+  /* as_of: the state then, or the events up to then. */
+  const char *s = fofal__query_param(req, "as_of");
+  int64_t us;
+  if (s) {
+    if (strlen(s) > 64 || fofal_time_parse(s, &us)) {
+      fofal__send_problem(req, 400, "invalid_parameter", "as_of must be an RFC 3339 time, e.g. 2026-11-24T08:15:02Z", NULL);
+      return 0;
     }
+    fofal_time_format(us, p.as_of);
   }
   return serve(api, req, &who, &p, 1);
 }

@@ -409,8 +409,8 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   "json_build_object('order_id', o.order_id, 'article', o.article, 'quantity', o.quantity, 'unit', o.unit, "           \
   "'due_date', o.due_date, 'loom', o.loom, 'status', o.status, 'declared', o.declared, 'length_m', o.length_m, "       \
   "'progress', CASE WHEN o.quantity > 0 THEN round(o.declared::numeric / o.quantity, 3) END, 'planned_start', "        \
-  TS("o.planned_start") ", 'late', (o.due_date < current_date AND o.status NOT IN ('completed', 'closed', "           \
-  "'cancelled')), 'version', o.version)"
+  TS("o.planned_start") ", 'late', (coalesce(o.due_date < current_date, false) AND o.status NOT IN ('completed', "    \
+  "'closed', 'cancelled')), 'version', o.version)"
 
 static void fail(fofal__read_result_t *res, int rc, const char *err) {
   if (rc == FOFAL_EUNAVAIL) {
@@ -727,7 +727,42 @@ static void render_label(const char *tenant, const fofal__wparams_t *w, fofal__r
   }
 }
 
+/* Things named by a code (articles, looms, beams, employees) also show their aggregate id
+ * (commands.h, fofal_aggregate_ref): the subject of their events, what the audit trail and
+ * `fofal replay` answer with. Route, kind, and the member holding the code. */
+static const struct {
+  int route, list;
+  const char *kind, *member;
+} coded[] = {{W_ARTICLE, 0, "article", "article"}, {W_ARTICLES, 1, "article", "article"}, {W_LOOM, 0, "loom", "loom"},
+             {W_LOOMS, 1, "loom", "loom"},          {W_BEAM, 0, "beam", "beam"},          {W_BEAMS, 1, "beam", "beam"},
+             {W_EMPLOYEE, 0, "employee", "badge"}};
+
+static void add_aggregate(const char *tenant, const char *kind, const char *member, json_t *o) {
+  const char *code = json_string_value(json_object_get(o, member));
+  char id[FOFAL_UUID_LEN + 1];
+  if (!code || !fofal_code_valid(code)) return;
+  fofal_aggregate_ref(tenant, kind, code, id);
+  json_object_set_new(o, "aggregate", json_string(id));
+}
+
+static void add_aggregates(const char *tenant, int route, json_t *body) {
+  for (size_t i = 0; i < sizeof coded / sizeof coded[0]; i++) {
+    if (coded[i].route != route) continue;
+    if (!coded[i].list) add_aggregate(tenant, coded[i].kind, coded[i].member, body);
+    size_t k;
+    json_t *item;
+    if (coded[i].list) json_array_foreach(json_object_get(body, "items"), k, item) add_aggregate(tenant, coded[i].kind, coded[i].member, item);
+  }
+}
+
+static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res);
+
 void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
+  dispatch(wk, tenant, w, res);
+  if (res->status == 200 && json_is_object(res->body)) add_aggregates(tenant, w->route, res->body);
+}
+
+static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
   char lim[16];
   snprintf(lim, sizeof lim, "%d", w->limit + 1);
   const char *after = w->has_after ? w->after : NULL, *after2 = w->has_after ? w->after2 : NULL;
@@ -930,6 +965,12 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
     json_t *s = json_loads(schemas_json[i].json, 0, NULL);
     if (s) json_object_set_new(schemas, schemas_json[i].name, s);
   }
+  static const char *const with_aggregate[] = {"Article", "Loom", "Beam", "Employee"};
+  for (size_t i = 0; i < sizeof with_aggregate / sizeof with_aggregate[0]; i++)
+    json_object_set_new(json_object_get(json_object_get(schemas, with_aggregate[i]), "properties"), "aggregate",
+                        json_pack("{s:s,s:s,s:s}", "type", "string", "format", "uuid", "description",
+                                  "The aggregate id its code stands for: the subject of its events (audit trail, "
+                                  "fofal replay, WebSocket pushes)."));
   static const char *const pages[][2] = {{"ArticlePage", "Article"}, {"LoomPage", "Loom"},
                                           {"LoomHistoryPage", "LoomHistoryEntry"}, {"BeamPage", "Beam"},
                                           {"InterventionPage", "Intervention"}};

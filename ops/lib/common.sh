@@ -27,6 +27,10 @@
 #                             the pid was reused by another process)
 #   stop_pid PID NAME SECS    SIGTERM, wait up to SECS, then SIGKILL
 #   KAFKA_VERSION, KAFKA_LIBS where ops/setup puts the Kafka broker jars
+#   PYTOOLS_REQS, PYTOOLS_VENV
+#                             the Python packages (PyPI, pinned) of the tests that read
+#                             the topics as an analyst would, and the venv ops/setup
+#                             puts them in (ops/test exports it as FOFAL_PYTOOLS)
 #   pg_bindir                 prints the PostgreSQL server binaries' directory
 
 # Repository top: two levels above this file.
@@ -243,6 +247,12 @@ KAFKA_JAR=kafka_2.13-$KAFKA_VERSION.jar
 # shellcheck disable=SC2034
 # Swagger UI of /api/docs/ (ops/setup: npm ci); fofal-api's FOFAL_SWAGGER_UI_DIR default.
 SWAGGER_UI_DIR=$ROOT/ops/swagger-ui/node_modules/swagger-ui-dist
+# The CloudEvents SDK's Kafka binding and a Kafka client (its wheels bundle librdkafka).
+# The venv's name carries the pins, so changing them makes a new one.
+# shellcheck disable=SC2034
+PYTOOLS_REQS=(cloudevents==2.2.0 confluent-kafka==2.16.1)
+# shellcheck disable=SC2034
+PYTOOLS_VENV=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/pytools-$(printf '%s\n' "${PYTOOLS_REQS[@]}" | cksum | cut -d' ' -f1)
 unset _fofal_home
 
 # Debian keeps initdb/pg_ctl/postgres out of PATH, in /usr/lib/postgresql/N/bin.

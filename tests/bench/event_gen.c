@@ -129,7 +129,7 @@ static json_t *event_data(gen_t *g, order_t *o, int step, int64_t t, const char 
 static int produce(gen_t *g, const char *topic, order_t *o, int step, int64_t t) {
   const char *type;
   json_t *data = event_data(g, o, step, t, &type);
-  char id[FOFAL_UUID_LEN + 1], cmd_id[FOFAL_UUID_LEN + 1], seqs[24], ts[32];
+  char id[FOFAL_UUID_LEN + 1], cmd_id[FOFAL_UUID_LEN + 1];
   const char *source = "/fofal/production";
   fofal_uuid7(id);
   fofal_uuid7(cmd_id);
@@ -138,15 +138,11 @@ static int produce(gen_t *g, const char *topic, order_t *o, int step, int64_t t)
                       .correlation_id = cmd_id, .data = data};
   char *buf = fofal_event_encode(&ev);
   json_decref(data);
-  snprintf(seqs, sizeof seqs, "%lld", (long long)ev.seq);
-  fofal_time_format(t, ts);
-  fofal_kheader_t h[] = {{"ce_specversion", "1.0"},      {"ce_id", id},          {"ce_source", source},
-                         {"ce_type", type},              {"ce_subject", o->id},  {"ce_time", ts},
-                         {"ce_fofaltenant", o->tenant},  {"ce_fofalseq", seqs},
-                         {"content-type", "application/cloudevents+json; charset=UTF-8"}};
+  const fofal_kheader_t *h;
+  int nh = fofal_event_kafka_headers(&h);
   while (fofal_kafka_outq_len(g->k) > MAX_QUEUED) fofal_kafka_poll(g->k, 1);
-  int rc = fofal_kafka_produce(g->k, topic, -1, o->id, FOFAL_UUID_LEN, buf, strlen(buf), h,
-                               (int)(sizeof h / sizeof h[0]), on_delivery, &g->counts, g->err, sizeof g->err);
+  int rc = fofal_kafka_produce(g->k, topic, -1, o->id, FOFAL_UUID_LEN, buf, strlen(buf), h, nh, on_delivery,
+                               &g->counts, g->err, sizeof g->err);
   free(buf);
   if (rc) return -1;
   if (++g->produced % 1000 == 0) fofal_kafka_poll(g->k, 0);

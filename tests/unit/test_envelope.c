@@ -119,6 +119,17 @@ Test(envelope, encoded_shape_is_cloudevents) {
   json_decref(o);
 }
 
+/* The Kafka binding's structured mode: the content-type header alone, no ce_* header (a
+ * CloudEvents SDK that sees one reads the record as binary mode). */
+Test(envelope, kafka_headers_are_structured_mode) {
+  const fofal_kheader_t *h = NULL;
+  int n = fofal_event_kafka_headers(&h);
+  cr_assert_eq(n, 1, "one header (got %d)", n);
+  cr_assert_str_eq(h[0].name, "content-type");
+  cr_assert_str_eq(h[0].value, "application/cloudevents+json");
+  for (int i = 0; i < n; i++) cr_expect(strncmp(h[i].name, "ce_", 3), "no ce_* header (%s)", h[i].name);
+}
+
 Test(envelope, optional_attributes_absent_stay_null) {
   fofal_event_t in, out;
   char err[256] = "";

@@ -175,6 +175,55 @@ Test(shift, defined_model_with_calendar) {
                FOFAL_EEXIST, "one model per tenant");
 }
 
+/* The model changes from a coming day on: the shifts that started before keep their
+ * version (the night shift of the eve runs to its end), spans and assignments of later
+ * days follow the new one, and a redefinition may replace one not yet in force. */
+static json_t *two_by_twelve(const char *from, const char *night_start) {
+  return json_pack("{s:s,s:i,s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:s}", "model", "default", "utc_offset_min", 60, "shifts",
+                   "code", "D", "start", "06:00", "hours", 12, "code", "N", "start", night_start, "hours", 12,
+                   "effective_from", from);
+}
+
+Test(shift, redefined_from_a_coming_day_keeps_the_shifts_before) {
+  world_floor(); /* W-12 is on 2026-11-24/A; W_ISSUED is 2026-11-24T08:15Z (09:15 local) */
+  ok("production.shift_model.define",
+     json_pack("{s:s,s:i,s:[{s:s,s:s,s:i},{s:s,s:s,s:i},{s:s,s:s,s:i}]}", "model", "default", "utc_offset_min", 60, "shifts",
+               "code", "A", "start", "06:00", "hours", 8, "code", "B", "start", "14:00", "hours", 8, "code", "C", "start",
+               "22:00", "hours", 8),
+     "model");
+  no_at("production.shift_model.redefine", two_by_twelve("2026-11-24", "18:00"), W_ISSUED, "effective_from_not_future");
+  ok("production.shift_model.redefine", two_by_twelve("2026-11-26", "19:00"), "model-v2");
+  /* Redefined again before it took effect: the pending version is replaced, not stacked. */
+  ok("production.shift_model.redefine", two_by_twelve("2026-11-26", "18:00"), "model-v3");
+  const json_t *m = world_ref("shiftmodel", "default");
+  cr_assert_eq(json_integer_value(json_object_get(m, "from_day")), 20783, "2026-11-26 is day 20783");
+  cr_assert_null(json_object_get(json_object_get(m, "previous"), "previous"), "two versions: 3×8, then 2×12");
+  shift_at(m, "2026-11-24T14:00:00Z", "2026-11-24/B");
+  shift_at(m, "2026-11-25T22:00:00Z", "2026-11-25/C"); /* the eve: still 3×8 */
+  shift_at(m, "2026-11-26T04:30:00Z", "2026-11-25/C"); /* 05:30 on the 26th: the eve's night shift runs on */
+  shift_at(m, "2026-11-26T05:00:00Z", "2026-11-26/D"); /* 06:00: the new model */
+  shift_at(m, "2026-11-26T17:00:00Z", "2026-11-26/N");
+  shift_at(m, "2026-11-27T04:59:00Z", "2026-11-26/N");
+  fofal_shift_t sh;
+  cr_assert_eq(fofal_shift_span(m, "2026-11-25/B", &sh), 0, "B exists until the 25th");
+  cr_assert_eq(fofal_shift_span(m, "2026-11-26/B", &sh), FOFAL_EINVAL, "and no more from the 26th");
+  cr_assert_eq(fofal_shift_span(m, "2026-11-26/D", &sh), 0);
+  cr_assert_eq(sh.ends_us - sh.starts_us, 12 * 3600 * 1000000LL, "D lasts 12 hours");
+  no_at("production.employee.assign_shift", json_pack("{s:s,s:s}", "badge", "W-12", "shift", "2026-11-27/A"), W_ISSUED,
+        "unknown_shift");
+  ok("production.employee.assign_shift", json_pack("{s:s,s:s}", "badge", "W-12", "shift", "2026-11-27/D"), "d27");
+  ok("production.employee.assign_shift", json_pack("{s:s,s:s}", "badge", "W-12", "shift", "2026-11-25/A"), "a25");
+}
+
+Test(shift, redefine_refuses_duplicate_codes) {
+  ok("production.shift_model.define",
+     json_pack("{s:s,s:[{s:s,s:s,s:i}]}", "model", "default", "shifts", "code", "A", "start", "06:00", "hours", 8), "model");
+  no_at("production.shift_model.redefine",
+        json_pack("{s:s,s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:s}", "model", "default", "shifts", "code", "A", "start", "06:00",
+                  "hours", 8, "code", "A", "start", "14:00", "hours", 8, "effective_from", "2026-12-01"),
+        W_ISSUED, "invalid_shift");
+}
+
 Test(shift, duplicate_codes_refused) {
   no_at("production.shift_model.define",
         json_pack("{s:s,s:[{s:s,s:s,s:i},{s:s,s:s,s:i}]}", "model", "default", "shifts", "code", "A", "start", "06:00",
