@@ -32,9 +32,9 @@ static char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *jwt_secret, *
 static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
 /* The roles of fofal_api_roles (api/identity_admin.c), for the help texts. */
-#define ROLES_TEXT                                                                                         \
-  "weaver, cutter, mechanic, storekeeper_mp, storekeeper_pf, storekeeper_st, quality, planner, manager, "   \
-  "accountant, hr, auditor, admin"
+#define ROLES_A "weaver, cutter, mechanic, storekeeper_mp, storekeeper_pf, storekeeper_st, quality,"
+#define ROLES_B "planner, manager, accountant, hr, auditor, admin"
+#define ROLES_TEXT ROLES_A " " ROLES_B
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
@@ -93,8 +93,8 @@ static fofal_setting_t settings[] = {
   "                  create an account in PostgreSQL (identity schema; run `fofal migrate` first). The\n"   \
   "                  password (12+ characters) is read from the terminal without echo, twice, or as the\n" \
   "                  first line of stdin when stdin is not a terminal; never from the command line.\n"   \
-  "                  It is stored only as an argon2id hash. Roles: " ROLES_TEXT ".\n"                    \
-  "                  Prints the account id.\n"
+  "                  It is stored only as an argon2id hash. Roles: " ROLES_A "\n"                      \
+  "                  " ROLES_B ". Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
   "  replay [--tenant T] [--module M] [--aggregate ID] [--type TYPE] [--since TIME] [--until TIME]\n"     \
   "                  print the committed events of fofal.<module>.events (every module without\n"         \
@@ -121,7 +121,8 @@ static const char usage[] =
     "  migrate         apply the SQL migrations of schemas/ that are not applied yet\n"
     "  token           print a signed access token for --tenant, --role, --badge and --subject\n"
     "                  (development and tests; needs FOFAL_JWT_SECRET). --role is one of\n"
-    "                  " ROLES_TEXT ";\n"
+    "                  " ROLES_A "\n"
+    "                  " ROLES_B ";\n"
     "                  --badge (W121) is the person on the floor, as a sign-in with that badge gives.\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
         STATUS_HELP "\nExit status: 0 success, 1 failure, 2 usage error.";
 static const char usage_account[] = "Usage: fofal account create|erase [--option=value ...]\n\n" ACCOUNT_HELP;

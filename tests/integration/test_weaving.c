@@ -684,8 +684,15 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   snprintf(path, sizeof path, "/api/v1/production/employees/%s", other);
   cr_expect_eq(get(wt, path, &j), 403, "not another's record");
   json_decref(j);
-  /* A roll declared without naming anyone is mine. */
   h_current_shift(shift, woven_at);
+  /* Crediting someone else is refused, and nothing is written. */
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":1,\"length_m\":0.5,\"weaver\":\"%s\",\"woven_at\":\"%s\"}", f.order,
+           other, woven_at);
+  int st = h_command_ok(port, wt, "production.order.declare_output", "pin-credit-other", NULL, b, &j);
+  cr_expect_eq(st, 403, "a weaver declares for %s: %d %s", other, st, s_of(j, "detail"));
+  cr_expect_str_eq(s_of(j, "code"), "actor_mismatch");
+  json_decref(j);
+  /* A roll declared without naming anyone is mine. */
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":1,\"length_m\":0.5,\"woven_at\":\"%s\"}", f.order, woven_at);
   json_t *r = cmd(wt, "production.order.declare_output", b);
   char pos[160], label[FOFAL_UUID_LEN + 1] = "";
@@ -699,21 +706,16 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   cr_assert(label[0], "the declaration issued a label");
   snprintf(path, sizeof path, "/api/v1/production/orders/%s/declarations?position=%s", f.order, pos);
   cr_assert_eq(get(wt, path, &j), 200);
-  int credited = 0;
+  int credited = 0, to_other = 0;
   json_array_foreach(json_object_get(j, "items"), i, e) {
     if (!strcmp(s_of(e, "label_id"), label)) {
       credited = 1;
       cr_expect_str_eq(s_of(e, "weaver"), f.weaver, "credited to who signed in");
     }
+    to_other += !strcmp(s_of(e, "weaver"), other);
   }
   cr_expect(credited, "the declaration is listed");
-  json_decref(j);
-  /* Crediting someone else is refused, and nothing is written. */
-  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":1,\"length_m\":0.5,\"weaver\":\"%s\",\"woven_at\":\"%s\"}", f.order,
-           other, woven_at);
-  int st = h_command_ok(port, wt, "production.order.declare_output", "pin-credit-other", NULL, b, &j);
-  cr_expect_eq(st, 403, "a weaver declares for %s: %d %s", other, st, s_of(j, "detail"));
-  cr_expect_str_eq(s_of(j, "code"), "actor_mismatch");
+  cr_expect_eq(to_other, 0, "nothing was credited to %s", other);
   json_decref(j);
   /* A refreshed token is still the same person. */
   snprintf(b, sizeof b, "{\"refresh_token\":\"%s\"}", refresh);
