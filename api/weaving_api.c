@@ -133,7 +133,8 @@ static const wroute_t routes[W_N] = {
                        "The weaver's shift now (badge, default the token's badge claim): their looms, the order on each, "
                        "their output this shift against target (shift hours × the loom's production m/h ÷ the piece "
                        "length, summed over their looms) and efficiency (actual picks ÷ elapsed hours × nominal ppm × "
-                       "60). shift is null when they are on no shift now.",
+                       "60). shift is null when they are on no shift now. Without ?badge and without a badge in the "
+                       "token: 404.",
                        "weaver planner manager admin", "a weaver reads only their own view", P_BADGE, "WeaverView"},
     [W_VIEW_MECHANIC] = {"/api/v1/production/views/mechanic", "production.views.mechanic", "The mechanics' board.",
                          "Open intervention requests (oldest first), mounted beams predicted to run out within "
@@ -324,8 +325,9 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   if (rt->params & P_BADGE) {
     s = param(req, "badge");
     if (s && !valid_name(s, 64)) return problem(req, 400, "invalid_parameter", "badge is not a badge (got \"%.40s\")", s);
+    /* No badge, no view of one's own (as for a badge of nobody): 404, and say what to do. */
     if (!s && !who->badge[0])
-      return problem(req, 400, "invalid_parameter", "%s", "give badge: the token carries no badge");
+      return problem(req, 404, "not_found", "%s", "this token carries no badge, so no weaver view of its own: give ?badge=");
     snprintf(w->badge, sizeof w->badge, "%s", s ? s : who->badge);
     if (!strcmp(who->role, "weaver") && strcmp(w->badge, who->badge))
       return problem(req, 403, "forbidden", "a weaver reads only their own view (badge %.60s)",
