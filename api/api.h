@@ -321,6 +321,13 @@ json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *s
 /* openapi_auth.c: merges the /api/v1/auth/... paths and their schemas in. */
 void fofal__openapi_auth(json_t *paths, json_t *schemas);
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req);
+
+/* -------------------------------------------------------------- docs.c */
+/* Reads Swagger UI's files from `dir` (FOFAL_SWAGGER_UI_DIR) into memory. 0, or a FOFAL_E*
+ * with errbuf; then /api/docs/ answers 503 until a load succeeds. Before the loop runs. */
+int fofal__docs_load(const char *dir, char *errbuf, size_t errlen);
+void fofal__docs_free(void);
+/* GET /api/docs, /api/docs/ and what lies under it. */
 int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req);
 
 /* The api of a handler (handlers are allocated with this as their first member). */

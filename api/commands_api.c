@@ -15,6 +15,17 @@
  * retries with the same Idempotency-Key, which is safe whether or not the first attempt
  * reached the log (guarantee 3).
  *
+ * Idempotency-Key. Mandatory, 1 to 200 of A-Z a-z 0-9 - _ . : (400 otherwise). A key is the
+ * client's own: the command's id is the key scoped to the token's subject within its
+ * tenant (fofal_command_scoped_id), so two users or devices never share one. With the
+ * command goes a fingerprint of the request as received — type, data, If-Match — keyed
+ * with the master key (the data may hold personal fields, sealed only afterwards). The
+ * decided result carries the first request's fingerprint: a retry of the same request
+ * gets the first result; the key sent again with another request gets 422
+ * idempotency_key_reused (fofal_command_replay), and in neither case is anything written.
+ * A retry while the first is still undecided waits for the same result, as the first does
+ * (then 202 with its Location): no 409 that a phone would have to retry anyway.
+ *
  * Threads: handlers and all waiter bookkeeping run on the loop thread. A poller thread
  * serves producer delivery reports and a consumer thread reads results; both hand over to
  * the loop with fofal__api_post(). A waiter lives in its request's memory pool, so a
@@ -30,7 +41,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_KEY 200               /* Idempotency-Key length */
+#define MAX_KEY FOFAL_IDEMPOTENCY_KEY_MAX
 #define RESULT_CACHE_MAX 200000   /* results kept for GET and fast retries */
 #define RESULT_LOOKBACK_MS (10 * 60 * 1000)
 
@@ -45,7 +56,10 @@ typedef struct waiter {
   h2o_timeout_entry_t timeout;
   int64_t start_us;
   int linked, done;
-  char key[MAX_KEY + 80];
+  char *key;                 /* result key of the command (fofal_result_key), in the request's pool */
+  const char *client_key;    /* the Idempotency-Key as sent, in the request's pool */
+  const char *type;          /* the command type, in the request's pool */
+  char fp[FOFAL_PD_FINGERPRINT_LEN + 1]; /* the request's fingerprint */
 } waiter_t;
 
 struct batch {
@@ -110,30 +124,41 @@ static void count_result(int status) {
   else atomic_fetch_add(&fofal__metrics.commands_rejected, 1);
 }
 
-/* The body of an answer for a decided command, and its HTTP status. */
-static json_t *answer_body(json_t *res, int *status) {
+/* The body of an answer for a decided command, and its HTTP status. command_id: the
+ * client's Idempotency-Key (the result holds the scoped id). */
+static json_t *answer_body(json_t *res, const char *command_id, int *status) {
   const char *code;
   *status = http_status_of(res, &code);
   if (*status == 201) {
-    return json_pack("{s:O,s:O,s:O,s:O,s:O}", "command_id", json_object_get(res, "command_id"), "aggregate",
+    return json_pack("{s:s,s:O,s:O,s:O,s:O}", "command_id", command_id, "aggregate",
                      json_object_get(res, "aggregate"), "version", json_object_get(res, "version"), "events",
                      json_object_get(res, "events"), "position", json_object_get(res, "position"));
   }
   char type[160];
   snprintf(type, sizeof type, "https://fofal.example/problems/%s", code ? code : "rejected");
-  json_t *p = json_pack("{s:s,s:i,s:s,s:s,s:O,s:O}", "type", type, "status", *status, "code", code ? code : "rejected",
+  json_t *p = json_pack("{s:s,s:i,s:s,s:s,s:s,s:O?}", "type", type, "status", *status, "code", code ? code : "rejected",
                         "detail", json_string_value(json_object_get(res, "detail")) ?: "rejected", "command_id",
-                        json_object_get(res, "command_id"), "aggregate", json_object_get(res, "aggregate"));
+                        command_id, "aggregate", json_object_get(res, "aggregate"));
   const char *keys[] = {"errors", "current_version", "expected_version"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (json_object_get(res, keys[i])) json_object_set(p, keys[i], json_object_get(res, keys[i]));
   return p;
 }
 
-static void send_result(h2o_req_t *req, const char *result_json) {
-  json_t *res = json_loads(result_json, 0, NULL);
+/* What waiter w's request gets from the decided result of its command id (JSON text): that
+ * result, or idempotency_key_reused when w's request is not the one first sent with the
+ * key (its fingerprint differs). New reference. */
+static json_t *result_for(const waiter_t *w, const char *result_json) {
+  json_t *first = json_loads(result_json, 0, NULL);
+  json_t *res = fofal_command_replay(first, w->type, w->fp);
+  json_decref(first);
+  return res;
+}
+
+static void send_result(h2o_req_t *req, const waiter_t *w, const char *result_json) {
+  json_t *res = result_for(w, result_json);
   int status;
-  json_t *body = answer_body(res, &status);
+  json_t *body = answer_body(res, w->client_key, &status);
   const char *version_key = status == 201 ? "version" : "current_version";
   count_result(status);
   if (json_is_integer(json_object_get(res, version_key))) {
@@ -167,7 +192,7 @@ static void batch_finish(batch_t *b) {
     json_t *slot = json_array_get(b->results, (size_t)i);
     if (!json_object_get(slot, "status") && b->items[i]) {
       char loc[MAX_KEY + 40];
-      const char *cmd_id = strchr(b->items[i]->key, '/') + 1;
+      const char *cmd_id = b->items[i]->client_key;
       snprintf(loc, sizeof loc, "/api/v1/commands/%s", cmd_id);
       json_object_set_new(slot, "status", json_integer(202));
       json_object_set_new(slot, "body", json_pack("{s:s,s:s,s:s}", "command_id", cmd_id, "state", "pending", "location", loc));
@@ -187,9 +212,9 @@ static void resolve(waiter_t *w, const char *result) {
   if (w->batch) {
     batch_t *b = w->batch;
     if (b->done) return;
-    json_t *res = json_loads(result, 0, NULL);
+    json_t *res = result_for(w, result);
     int status;
-    json_t *body = answer_body(res, &status);
+    json_t *body = answer_body(res, w->client_key, &status);
     count_result(status);
     json_t *slot = json_array_get(b->results, (size_t)w->batch_idx);
     json_object_set_new(slot, "status", json_integer(status));
@@ -197,7 +222,7 @@ static void resolve(waiter_t *w, const char *result) {
     json_decref(res);
     if (--b->remaining == 0) batch_finish(b);
   } else {
-    send_result(w->req, result);
+    send_result(w->req, w, result);
   }
 }
 
@@ -224,7 +249,7 @@ static void on_wait_timeout(h2o_timeout_entry_t *entry) {
   unlink_waiter(w->ca, w);
   w->done = 1;
   atomic_fetch_add(&fofal__metrics.commands_timeout, 1);
-  const char *cmd_id = strchr(w->key, '/') + 1;
+  const char *cmd_id = w->client_key;
   char loc[MAX_KEY + 40];
   snprintf(loc, sizeof loc, "/api/v1/commands/%s", cmd_id);
   fofal__add_header(w->req, "Location", loc);
@@ -333,21 +358,24 @@ static int role_allowed(const json_t *schema, const char *role) {
   return 0;
 }
 
-static int valid_key(const char *k) {
-  size_t n = strlen(k);
-  if (n == 0 || n > MAX_KEY) return 0;
-  for (const char *p = k; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.:", *p)))
-      return 0;
-  return 1;
+/* The Idempotency-Key header of req (in its pool): NULL when absent, "" — malformed — when
+ * sent twice or holding a NUL (it would otherwise be cut short into another key). */
+static const char *idem_header(h2o_req_t *req) {
+  ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+  if (i < 0) return NULL;
+  h2o_iovec_t v = req->headers.entries[i].value;
+  if (h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), i) >= 0 || memchr(v.base, '\0', v.len))
+    return "";
+  return h2o_strdup(&req->pool, v.base, v.len).base;
 }
 
-/* Parses If-Match: "7" (or W/"7"). 0 and *v, -1 when absent, -2 when malformed. */
+/* Parses If-Match: "7" (or W/"7"), at most 18 digits (19 could overflow int64_t). 0 and
+ * *v, -1 when absent, -2 when malformed. */
 static int parse_if_match(const char *h, int64_t *v) {
   if (!h) return -1;
   if (!strncmp(h, "W/", 2)) h += 2;
   size_t n = strlen(h);
-  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n > 21) return -2;
+  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n > 20) return -2;
   int64_t x = 0;
   for (size_t i = 1; i < n - 1; i++) {
     if (h[i] < '0' || h[i] > '9') return -2;
@@ -409,8 +437,10 @@ static void need_key(const fofal_registry_t *reg, const fofal_principal_t *who, 
   json_t *errors = NULL;
   int bad = fofal_registry_validate(reg, type, data, &errors);
   json_decref(errors);
-  char agg[FOFAL_UUID_LEN + 1];
-  if (bad || fofal_command_aggregate_id(def, who->tenant, idem_key ? idem_key : "", data, agg)) return;
+  char agg[FOFAL_UUID_LEN + 1], *id = fofal_command_scoped_id(who->subject, idem_key ? idem_key : "");
+  int noagg = bad || fofal_command_aggregate_id(def, who->tenant, id, data, agg);
+  free(id);
+  if (noagg) return;
   pkey_t *k = ring_find(kr, agg);
   if (!k && kr->n < FOFAL_API_MAX_BATCH) {
     k = &kr->k[kr->n++];
@@ -547,9 +577,9 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     snprintf(pb->detail, sizeof pb->detail, "role %s may not send %s", who->role, type);
     return -1;
   }
-  if (!idem_key || !valid_key(idem_key)) {
-    *pb = (problem_t){400, "idempotency_key_required",
-                      "send an Idempotency-Key of 1 to 200 characters from A-Z a-z 0-9 - _ . :", NULL};
+  if (!idem_key || !fofal_idempotency_key_valid(idem_key, strlen(idem_key))) {
+    *pb = (problem_t){400, idem_key ? "malformed_idempotency_key" : "idempotency_key_required",
+                      "send one Idempotency-Key of 1 to 200 characters from A-Z a-z 0-9 - _ . :", NULL};
     return -1;
   }
   json_t *errors = NULL;
@@ -560,13 +590,27 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     pb->extra = json_pack("{s:o}", "errors", errors ? errors : json_array());
     return -1;
   }
+  /* The command's id, its result key, its fingerprint, and what the answer echoes: in the
+   * request's pool, which the waiter lives in too. */
+  h2o_mem_pool_t *pool = w->batch ? &w->batch->req->pool : &w->req->pool;
+  char *tmp = fofal_command_scoped_id(who->subject, idem_key);
+  const char *id = h2o_strdup(pool, tmp, SIZE_MAX).base;
+  free(tmp);
   char agg[FOFAL_UUID_LEN + 1];
-  if (fofal_command_aggregate_id(def, who->tenant, idem_key, data, agg)) {
+  if (fofal_command_aggregate_id(def, who->tenant, id, data, agg)) {
     *pb = (problem_t){422, "invalid_command", "", NULL};
     snprintf(pb->detail, sizeof pb->detail, def->ns ? "\"%s\" must name the aggregate (a code of 1 to 64 A-Z a-z 0-9 . _ -)" : "\"%s\" must name the aggregate (a UUID)", def->aggregate_key);
     return -1;
   }
-  fofal_result_key(who->tenant, idem_key, w->key, sizeof w->key);
+  /* The request as received, before its personal fields are sealed (sealing is random). */
+  tmp = fofal_command_canonical(type, data, expected);
+  fofal_pd_fingerprint(fofal__pd_master(api), tmp, w->fp);
+  free(tmp);
+  tmp = fofal_result_key(who->tenant, id);
+  w->key = h2o_strdup(pool, tmp, SIZE_MAX).base;
+  free(tmp);
+  w->client_key = h2o_strdup(pool, idem_key, SIZE_MAX).base;
+  w->type = h2o_strdup(pool, type, SIZE_MAX).base;
   const char *cached = fofal_map_get(ca->cache, w->key);
   if (cached && *cached) {
     atomic_fetch_add(&fofal__metrics.commands_duplicate, 1);
@@ -595,9 +639,10 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     fofal_uuid7(corr);
     corr_h = corr;
   }
-  fofal_cmd_t cmd = {.id = idem_key, .type = type, .tenant = who->tenant, .actor = actor,
+  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = who->tenant, .actor = actor,
                      .actor_badge = who->badge[0] ? who->badge : NULL, .aggregate = agg,
-                     .expected_version = expected, .issued_us = fofal_now_us(), .correlation_id = corr_h, .data = data};
+                     .expected_version = expected, .issued_us = fofal_now_us(), .correlation_id = corr_h, .data = data,
+                     .fingerprint = w->fp};
   dr_msg_t *dm = fofal_malloc(sizeof *dm);
   dm->api = api;
   dm->key = fofal_strdup(w->key);
@@ -658,7 +703,7 @@ static int command_single(fofal_api_t *api, h2o_req_t *req, const fofal_principa
     fofal__send_problem(req, 400, "malformed_if_match", "If-Match must be a quoted aggregate version, e.g. \"7\"", NULL);
     return 0;
   }
-  const char *idem = fofal__req_header(req, "Idempotency-Key");
+  const char *idem = idem_header(req);
   if (!kr) {
     keyring_t *ring = fofal_calloc(1, sizeof *ring);
     need_key(api->registry, who, type, idem, data, ring);
@@ -678,7 +723,7 @@ static int command_single(fofal_api_t *api, h2o_req_t *req, const fofal_principa
     send_pb(req, &pb);
   } else if (known) {
     w->done = 1;
-    send_result(req, known);
+    send_result(req, w, known);
   } else {
     w->timeout.cb = on_wait_timeout;
     h2o_timeout_link(api->ctx.loop, &ca->wait_timeout, &w->timeout);
@@ -737,7 +782,7 @@ static int command_batch(fofal_api_t *api, h2o_req_t *req, const fofal_principal
     json_array_append_new(b->results, slot);
     b->items[i] = NULL;
     const char *type = json_string_value(json_object_get(c, "type"));
-    const char *key = json_string_value(json_object_get(c, "idempotency_key"));
+    const char *key = json_string_value(json_object_get(c, "idempotency_key")); /* no NUL: bodies refuse \u0000 */
     json_t *data = json_object_get(c, "data");
     json_t *ifm = json_object_get(c, "if_match");
     json_object_set_new(slot, "idempotency_key", key ? json_string(key) : json_null());
@@ -753,9 +798,9 @@ static int command_batch(fofal_api_t *api, h2o_req_t *req, const fofal_principal
       w->ca = ca;
       if (!submit(ca, NULL, who, type, key, ifm ? json_integer_value(ifm) : -1, data, kr, w, &known, &pb)) {
         if (known) {
-          json_t *res = json_loads(known, 0, NULL);
+          json_t *res = result_for(w, known);
           int st;
-          json_object_set_new(slot, "body", answer_body(res, &st));
+          json_object_set_new(slot, "body", answer_body(res, w->client_key, &st));
           json_object_set_new(slot, "status", json_integer(st));
           json_decref(res);
         } else {
@@ -790,15 +835,22 @@ int fofal__on_command_status(h2o_handler_t *self, h2o_req_t *req) {
   if (fofal__authenticate(api, req, &who)) return 0;
   static const char prefix[] = "/api/v1/commands/";
   size_t plen = req->path_normalized.len - (sizeof prefix - 1);
-  char id[MAX_KEY + 1], key[MAX_KEY + 80];
+  char id[MAX_KEY + 1];
   if (plen == 0 || plen > MAX_KEY) {
     fofal__send_problem(req, 404, "unknown_command", "no such command", NULL);
     return 0;
   }
   memcpy(id, req->path_normalized.base + sizeof prefix - 1, plen);
   id[plen] = '\0';
-  fofal_result_key(who.tenant, id, key, sizeof key);
+  if (!fofal_idempotency_key_valid(id, plen)) {
+    fofal__send_problem(req, 404, "unknown_command", "no such command", NULL);
+    return 0;
+  }
+  /* The caller's own commands only: the key is scoped to its subject as when it was sent. */
+  char *scoped = fofal_command_scoped_id(who.subject, id), *key = fofal_result_key(who.tenant, scoped);
   const char *r = fofal_map_get(api->cmds->cache, key);
+  free(key);
+  free(scoped);
   if (!r) {
     fofal__send_problem(req, 404, "unknown_command", "this API instance has not seen that command recently", NULL);
   } else if (!*r) {
@@ -807,7 +859,7 @@ int fofal__on_command_status(h2o_handler_t *self, h2o_req_t *req) {
   } else {
     json_t *res = json_loads(r, 0, NULL);
     int st;
-    json_t *body = answer_body(res, &st);
+    json_t *body = answer_body(res, id, &st);
     fofal__send_json(req, 200, json_pack("{s:s,s:i,s:o}", "state", "decided", "status", st, "result", body));
     json_decref(res);
   }

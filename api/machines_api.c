@@ -17,12 +17,15 @@
  * read workers (pgpool.c) as fofal_reader with the caller's tenant set, so row-level
  * security isolates tenants; the SQL keeps `WHERE tenant = $1` as a second fence.
  *
- * Ratios (GLOSSARY.md): efficiency = run ÷ (run + stop); availability = run ÷ planned
- * time, where planned time is the observed time (run + stop: there is no planned-downtime
- * calendar yet); performance = picks ÷ theoretical picks (the loom's highest observed
- * speed over the run time, until loom master data carries a nominal speed), at most 1;
- * quality = 1st-choice ÷ total from grading where present, else 1 (no declaration carries a
- * grade yet). OEE = availability × performance × quality.
+ * Ratios (GLOSSARY.md), per shift of the tenant's shift model, from the summed tallies:
+ * efficiency = picks ÷ nominal picks = actual picks ÷ (elapsed minutes × nominal ppm),
+ * elapsed = run + stop; availability = run ÷ planned time, where planned time is the
+ * observed time (run + stop: there is no planned-downtime calendar yet); performance =
+ * picks ÷ theoretical picks (the loom's registered nominal ppm × run minutes); quality =
+ * 1st-choice ÷ total from grading where present, else 1 (no declaration carries a grade
+ * yet); OEE = availability × performance × quality. Efficiency and performance are at most
+ * 1 (a loom faster than its registered speed reads 1), and null, with OEE, for a loom whose
+ * nominal speed fofal-machines did not know (never an invented one).
  *
  * Threads: handlers and completions on the loop thread, queries on a worker with copies of
  * their inputs; a request that goes away detaches from its job (dispose callback).
@@ -71,8 +74,9 @@ static const char shift_cols[] =
     "'electrical', round(stop_s_electrical::numeric, 1), 'other', round(stop_s_other::numeric, 1)), "
     "'stops_by_cause', json_build_object('warp_break', stops_warp_break, 'weft_break', stops_weft_break, "
     "'mechanical', stops_mechanical, 'electrical', stops_electrical, 'other', stops_other), "
-    "'picks', picks, 'samples', samples, 'late_samples', late, 'duplicates_removed', duplicates, "
-    "'efficiency', CASE WHEN run_s + stop_s > 0 THEN round((run_s / (run_s + stop_s))::numeric, 4) END, "
+    "'picks', picks, 'theoretical_picks', round(theoretical_picks::numeric), 'nominal_picks', "
+    "round(nominal_picks::numeric), 'samples', samples, 'late_samples', late, 'duplicates_removed', duplicates, "
+    "'efficiency', CASE WHEN nominal_picks > 0 THEN round(least(1, picks / nominal_picks)::numeric, 4) END, "
     "'stops_per_1e5_picks', CASE WHEN picks > 0 THEN json_build_object("
     "'warp_break', round((stops_warp_break * 1e5 / picks)::numeric, 2), 'weft_break', round((stops_weft_break * 1e5 / picks)::numeric, 2), "
     "'mechanical', round((stops_mechanical * 1e5 / picks)::numeric, 2), 'electrical', round((stops_electrical * 1e5 / picks)::numeric, 2), "
@@ -336,10 +340,14 @@ void fofal__openapi_machines(json_t *paths, json_t *schemas) {
   json_object_set_new(
       paths, "/api/v1/machines/looms/{loom}/shifts",
       mop("machines.looms.shifts", "A loom's shifts, newest first.",
-          "Per shift (YYYY-MM-DD/A|B|C, 3×8 from 06:00 local): run and stop time by cause, stops by cause, picks, "
-          "efficiency = run ÷ (run + stop), stops per 10^5 picks by cause, availability (run ÷ observed time), performance "
-          "(picks ÷ theoretical picks at the loom's top observed speed, ≤ 1), quality (1 until declarations carry "
-          "grades) and OEE = availability × performance × quality.",
+          "Per shift of the tenant's shift model (YYYY-MM-DD/<code>, the local date it starts on, as weavers' shifts "
+          "are named; the built-in 3×8 from 06:00 at UTC+1 without one; YYYY-MM-DD/- for time outside every shift): "
+          "run and stop time by cause, stops by cause, picks, theoretical picks (registered nominal ppm × run minutes) "
+          "and nominal picks (nominal ppm × elapsed minutes), efficiency = picks ÷ nominal picks (actual picks ÷ "
+          "(elapsed minutes × nominal ppm), ≤ 1), stops per 10^5 picks by cause, availability (run ÷ observed time), "
+          "performance (picks ÷ theoretical picks, ≤ 1), quality (1 until declarations carry grades) and OEE = "
+          "availability × performance × quality. Efficiency, performance and OEE are null when the loom's nominal "
+          "speed (production.loom.register) was not known.",
           json_pack("[O,{s:s,s:s,s:s,s:{s:s,s:i,s:i,s:i}}]", loom_param, "name", "limit", "in", "query", "description",
                     "Shifts to return (default 14).", "schema", "type", "integer", "minimum", 1, "maximum", 200, "default", 14),
           "#/components/schemas/LoomShifts"));
@@ -355,9 +363,18 @@ void fofal__openapi_machines(json_t *paths, json_t *schemas) {
   json_object_set_new(schemas, "LoomState", state);
   json_object_set_new(schemas, "LoomBoard", json_pack("{s:s,s:{s:{s:s,s:{s:s}}}}", "type", "object", "properties", "items",
                                                       "type", "array", "items", "$ref", "#/components/schemas/LoomState"));
+  json_t *ratio = json_pack("{s:[s,s],s:i,s:i}", "type", "number", "null", "minimum", 0, "maximum", 1);
+  json_t *shift = json_pack(
+      "{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:O,s:O,s:O,s:O,s:{s:s},s:{s:[s,s]}}}",
+      "type", "object", "properties", "shift", "type", "string", "from", "type", "string", "to", "type", "string", "run_s",
+      "type", "number", "stop_s", "type", "number", "picks", "type", "integer", "theoretical_picks", "type", "number",
+      "nominal_picks", "type", "number", "efficiency", ratio, "availability", ratio, "performance", ratio, "oee", ratio,
+      "quality", "type", "number", "stops_per_1e5_picks", "type", "object", "null");
+  json_decref(ratio);
+  json_object_set_new(schemas, "LoomShift", shift);
   json_object_set_new(schemas, "LoomShifts",
                       json_pack("{s:s,s:{s:{s:s},s:{s:s,s:{s:s}}}}", "type", "object", "properties", "loom", "type", "string",
-                                "items", "type", "array", "items", "type", "object"));
+                                "items", "type", "array", "items", "$ref", "#/components/schemas/LoomShift"));
   json_object_set_new(schemas, "Halls", json_pack("{s:s,s:{s:{s:s,s:{s:s}}}}", "type", "object", "properties", "items",
                                                   "type", "array", "items", "type", "object"));
 }

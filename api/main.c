@@ -53,8 +53,8 @@ static fofal_setting_t settings[] = {
      "Unsent messages a WebSocket client may have before it is closed as a slow consumer (1013).", &conf.ws_max_queue},
     {"FOFAL_WS_MAX_CONNECTIONS", FOFAL_SET_INT, "10000", 1, 1000000, "WebSocket connections at most.",
      &conf.ws_max_connections},
-    {"FOFAL_SWAGGER_UI_DIR", FOFAL_SET_STR, "/usr/lib/python3/dist-packages/flasgger/ui3/static", 0, 0,
-     "Folder with swagger-ui-bundle.js and swagger-ui.css (Debian package python3-flasgger).", &conf.swagger_dir},
+    {"FOFAL_SWAGGER_UI_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/ops/swagger-ui/node_modules/swagger-ui-dist", 0, 0,
+     "Folder of the npm package swagger-ui-dist 5 (ops/setup installs it) that /api/docs/ serves.", &conf.swagger_dir},
     {"FOFAL_API_LABEL_URL", FOFAL_SET_STR, "", 0, 0,
      "Base URL label QR codes carry (<url>/l/<tenant>/<label id>, for any phone camera); empty: FOFAL:L:<tenant>:<label id> for the FOFAL app.",
      &conf.label_url},
@@ -136,7 +136,7 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   if (path_is(req, "/readyz") && get) return fofal__on_readyz(self, req);
   if (path_is(req, "/metrics") && get) return fofal__on_metrics(self, req);
   if (path_is(req, "/api/v1/openapi.json") && get) return fofal__on_openapi(self, req);
-  if ((path_is(req, "/api/docs") || path_is(req, "/api/docs/")) && get) return fofal__on_docs(self, req);
+  if ((path_is(req, "/api/docs") || path_under(req, "/api/docs")) && get) return fofal__on_docs(self, req);
   if (path_is(req, cmds)) return fofal__on_command_batch(self, req);
   if (req->path_normalized.len > sizeof cmds && !memcmp(req->path_normalized.base, cmds, sizeof cmds - 1) &&
       req->path_normalized.base[sizeof cmds - 1] == '/') {
@@ -219,13 +219,13 @@ int main(int argc, char **argv) {
     goto out;
   }
   api->openapi = fofal__openapi_build(api->registry);
+  if (fofal__docs_load(conf.swagger_dir, err, sizeof err))
+    LOG_WARN("Swagger UI not served (/api/docs/ answers 503): %s; run ops/setup or set FOFAL_SWAGGER_UI_DIR", err);
 
   h2o_config_init(&api->config);
   api->config.max_request_entity_size = FOFAL_API_MAX_BODY;
   h2o_hostconf_t *host = h2o_config_register_host(&api->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-  h2o_pathconf_t *pc = h2o_config_register_path(host, "/api/docs/static", 0);
-  h2o_file_register(pc, conf.swagger_dir, NULL, NULL, 0);
-  pc = h2o_config_register_path(host, "/", 0);
+  h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
   fofal_handler_t *h = (fofal_handler_t *)h2o_create_handler(pc, sizeof *h);
   h->super.on_req = on_request;
   h->api = api;
@@ -284,6 +284,7 @@ out:
   fofal__transport_free();
   fofal_registry_free(api->registry);
   free(api->openapi);
+  fofal__docs_free();
   fofal_settings_free(settings, NSET);
   free(api);
   return rc;

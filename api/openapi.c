@@ -1,16 +1,28 @@
 /*
- * openapi.c — the OpenAPI 3.1 document and the Swagger UI page.
+ * openapi.c — the OpenAPI 3.1 document (Swagger UI, which shows it, is docs.c).
  *
  * The document is built once at start from the command registry: every command type is
  * a path whose request body is its JSON Schema from schemas/ (the single source), so the
  * docs cannot drift from validation. The read side (production_api.c) and the WebSocket
- * stream (stream.c) are described by hand below, next to their shared parameters. Swagger UI's files come from Debian's
- * python3-flasgger package and are served by h2o's file handler (main.c).
+ * stream (stream.c) are described by hand below, next to their shared parameters.
  */
 #include "api.h"
+#include "projections.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* What the server accepts, in one place (tests/integration/test_docs.c checks the server
+ * against the document): an Idempotency-Key as commands_api.c's valid_key takes it (the
+ * idempotency work moves these two to commands.h, next to the check), and If-Match as its
+ * parse_if_match does (a quoted version of at most 18 digits, weak or not). */
+#define IDEMPOTENCY_KEY_RULE "1 to 200 characters from A-Z a-z 0-9 - _ . :"
+#define IF_MATCH_PATTERN "^(W/)?\"[0-9]{1,18}\"$"
+/* ?position=<module>:<partition>:<offset> as production_api.c's parse_position takes it:
+ * a partition of 0 to 1023 in at most 15 digits (leading zeros allowed), an offset of at
+ * most 18 digits; the module is one that a projection (or, on audit routes, an audit
+ * projection) serves, listed from the projection table. */
+#define POSITION_TAIL ":(0{0,12}[0-9]{1,3}|0{0,11}10[01][0-9]|0{0,11}102[0-3]):[0-9]{1,18}$"
 
 static json_t *problem_ref(const char *desc) {
   return json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", desc, "content", "application/problem+json", "schema",
@@ -52,7 +64,8 @@ static json_t *read_roles(int audit) {
  * schema `ok_ref`, and the problems every read may answer. */
 static json_t *read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                        const char *ok_ref, int etag, int audit) {
-  json_array_append_new(params, ref("#/components/parameters/Position"));
+  json_array_append_new(params, ref(strcmp(tag, "audit") ? "#/components/parameters/Position"
+                                                          : "#/components/parameters/AuditPosition"));
   json_t *ok = json_pack("{s:s,s:{s:{s:o}}}", "description", "OK.", "content", "application/json", "schema", ref(ok_ref));
   if (etag)
     json_object_set_new(ok, "headers", json_pack("{s:{s:s,s:{s:s}}}", "ETag", "description",
@@ -103,6 +116,26 @@ static json_t *page_schema(const char *item_ref) {
   return json_pack("{s:s,s:[s,s],s:{s:{s:s,s:o},s:{s:[s,s],s:s}}}", "type", "object", "required", "items",
                    "next_cursor", "properties", "items", "type", "array", "items", ref(item_ref), "next_cursor", "type",
                    "string", "null", "description", "Pass as ?cursor= for the next page; null on the last page.");
+}
+
+/* The ?position= parameter (new): its pattern names the modules whose projections (audit:
+ * audit projections) serve a position. */
+static json_t *position_param(int audit) {
+  char pattern[512] = "^(", *at = pattern + 2;
+  const char *sep = "";
+  for (int i = 0; fofal_projections[i]; i++) {
+    const char *name = fofal_projections[i]->name;
+    if (audit != !strncmp(name, "audit.", 6)) continue;
+    at += snprintf(at, (size_t)(pattern + sizeof pattern - at), "%s%s", sep, name + (audit ? 6 : 0));
+    sep = "|";
+  }
+  snprintf(at, (size_t)(pattern + sizeof pattern - at), ")%s", POSITION_TAIL);
+  return json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:s}}", "name", "position", "in", "query", "required", 0, "description",
+                   audit ? "<module>:<partition>:<offset> from a command's 201 (body `position`, header Fofal-Position): "
+                           "wait until the audit trail has recorded it."
+                         : "<module>:<partition>:<offset> from a command's 201 (body `position`, header Fofal-Position): "
+                           "wait until the projection has applied it.",
+                   "schema", "type", "string", "maxLength", 159, "pattern", pattern);
 }
 
 static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
@@ -193,12 +226,8 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
   json_object_set_new(paths, "/api/v1/stream", stream);
   fofal__weaving_openapi(paths, schemas);
 
-  json_object_set_new(params, "Position",
-                      json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s}}", "name", "position", "in", "query", "required", 0,
-                                "description",
-                                "<module>:<partition>:<offset> from a command's 201 (body `position`, header "
-                                "Fofal-Position): wait until the projection has applied it.",
-                                "schema", "type", "string", "pattern", "^[a-z_]+:[0-9]+:[0-9]+$"));
+  json_object_set_new(params, "Position", position_param(0));
+  json_object_set_new(params, "AuditPosition", position_param(1));
   json_object_set_new(params, "Limit", json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:i}}", "name", "limit", "in", "query",
                                                  "required", 0, "description", "Items per page.", "schema", "type",
                                                  "integer", "minimum", 1, "maximum", 200, "default", 50));
@@ -272,18 +301,23 @@ static void add_command(void *opaque, const fofal_command_def_t *def) {
       "Not decided within the wait; poll the Location (GET /api/v1/commands/{id}).", "content", "application/json",
       "schema", "$ref", "#/components/schemas/CommandPending");
   json_t *resp = json_object_get(op, "responses");
-  json_object_set_new(resp, "400", problem_ref("Malformed JSON, Idempotency-Key or If-Match."));
+  json_object_set_new(resp, "400", problem_ref("Malformed JSON (malformed_json), no Idempotency-Key "
+                                               "(idempotency_key_required), a malformed or repeated one "
+                                               "(malformed_idempotency_key), or a malformed If-Match."));
   json_object_set_new(resp, "401", problem_ref("No valid access token."));
   json_object_set_new(resp, "403", problem_ref("The caller's role may not send this command."));
   json_object_set_new(resp, "404", problem_ref("No such aggregate (code not_found)."));
   json_object_set_new(resp, "409", problem_ref("The aggregate exists already, or If-Match is stale (code version_conflict, with current_version)."));
   json_object_set_new(resp, "413", problem_ref("The body exceeds 64 KiB."));
   json_object_set_new(resp, "415", problem_ref("The body is not application/json."));
-  json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers) or rejected by a business rule (code)."));
+  json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers), rejected by a business "
+                                               "rule (code), or idempotency_key_reused: the caller sent this "
+                                               "Idempotency-Key before with another request; nothing is written."));
   json_object_set_new(resp, "503", problem_ref("Kafka unavailable; retry after Retry-After with the same Idempotency-Key."));
   if (fofal_registry_personal(b->reg, def->type) || fofal_registry_erases(b->reg, def->type)) {
     json_object_set_new(resp, "422", problem_ref("Invalid against the schema (errors: JSON pointers), rejected by a business "
-                                                 "rule (code), or person_erased: nothing personal is recorded for an erased "
+                                                 "rule (code), idempotency_key_reused (the key was sent before with another "
+                                                 "request), or person_erased: nothing personal is recorded for an erased "
                                                  "person again."));
     json_object_set_new(resp, "503", problem_ref("Kafka or the keys of personal data (code personal_data_unavailable) "
                                                  "unreachable; retry after Retry-After with the same Idempotency-Key."));
@@ -316,11 +350,14 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
                 problem_ref("Malformed JSON."), "401", problem_ref("No valid access token."), "422",
                 problem_ref("Not a batch of 1 to 100 commands.")));
   json_object_set_new(paths, "/api/v1/commands/{id}",
-      json_pack("{s:{s:[s],s:s,s:s,s:[{s:s,s:s,s:b,s:{s:s}}],s:{s:{s:s},s:{s:s},s:o}}}", "get", "tags", "commands",
-                "operationId", "commands.status", "summary", "The result of a command, by its Idempotency-Key.",
-                "parameters", "name", "id", "in", "path", "required", 1, "schema", "type", "string", "responses", "200",
-                "description", "Decided: {state, status, result}.", "202", "description", "Still pending.", "404",
-                problem_ref("Not seen by this API instance recently.")));
+      json_pack("{s:{s:[s],s:s,s:s,s:[{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:s}}],s:{s:{s:s},s:{s:s},s:o,s:o}}}", "get",
+                "tags", "commands", "operationId", "commands.status", "summary",
+                "The result of one of the caller's commands, by its Idempotency-Key.", "parameters", "name", "id", "in", "path", "required",
+                1, "description", "The command's Idempotency-Key.", "schema", "type", "string", "minLength", 1,
+                "maxLength", FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN, "responses", "200",
+                "description", "Decided: {state, status, result}.", "202", "description", "Still pending.", "401",
+                problem_ref("No valid access token."), "404",
+                problem_ref("Not seen by this API instance recently (unknown_command), or not a key at all.")));
   json_object_set_new(paths, "/healthz", json_pack("{s:{s:[s],s:s,s:[],s:{s:{s:s}}}}", "get", "tags", "operations", "summary",
                                                    "Liveness.", "security", "responses", "200", "description", "Alive."));
   json_object_set_new(paths, "/readyz",
@@ -353,23 +390,30 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
       json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "type", "object", "properties", "command_id", "type", "string",
                 "state", "type", "string", "location", "type", "string"));
   json_object_set_new(schemas, "CommandBatch",
-      json_pack("{s:s,s:[s],s:{s:{s:s,s:i,s:i,s:{s:s,s:[s,s,s],s:{s:{s:s},s:{s:s,s:i},s:{s:s},s:{s:s,s:i}}}}}}",
+      json_pack("{s:s,s:[s],s:{s:{s:s,s:i,s:i,s:{s:s,s:[s,s,s],s:{s:{s:s},s:{s:s,s:i,s:s},s:{s:s},s:{s:s,s:i}}}}}}",
                 "type", "object", "required", "commands", "properties", "commands", "type", "array", "minItems", 1,
                 "maxItems", 100, "items", "type", "object", "required", "type", "idempotency_key", "data",
-                "properties", "type", "type", "string", "idempotency_key", "type", "string", "maxLength", 200, "data",
-                "type", "object", "if_match", "type", "integer", "minimum", 0));
+                "properties", "type", "type", "string", "idempotency_key", "type", "string", "maxLength",
+                FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN, "data", "type", "object", "if_match", "type",
+                "integer", "minimum", 0));
   json_object_set_new(schemas, "CommandBatchResult",
       json_pack("{s:s,s:{s:{s:s,s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}}}}", "type", "object", "properties", "results",
                 "type", "array", "items", "type", "object", "properties", "idempotency_key", "type", "string", "status",
                 "type", "integer", "body", "type", "object"));
   json_t *components = json_pack(
-      "{s:o,s:{s:{s:s,s:s,s:s}},s:{s:{s:s,s:s,s:b,s:s,s:{s:s,s:i}},s:{s:s,s:s,s:b,s:s,s:{s:s}}}}", "schemas", schemas,
-      "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "bearerFormat", "JWT", "parameters",
-      "IdempotencyKey", "name", "Idempotency-Key", "in", "header", "required", 1, "description",
-      "Client-generated id of the command; a retry with the same key returns the first result and writes nothing.",
-      "schema", "type", "string", "maxLength", 200, "IfMatch", "name", "If-Match", "in", "header", "required", 0,
-      "description", "Expected aggregate version, quoted (\"7\"): a stale version gets 409 and writes nothing.",
-      "schema", "type", "string");
+      "{s:o,s:{s:{s:s,s:s,s:s}},s:{s:{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:i,s:s}},s:{s:s,s:s,s:b,s:s,s:{s:s,s:i,s:s}}}}",
+      "schemas", schemas, "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "bearerFormat", "JWT",
+      "parameters", "IdempotencyKey", "name", "Idempotency-Key", "in", "header", "required", 1, "description",
+      "Client-generated id of the command, mandatory (400 idempotency_key_required without it), "
+      IDEMPOTENCY_KEY_RULE " (400 malformed_idempotency_key otherwise). It is the caller's own: keys are scoped to "
+      "the token's subject within its tenant, so two users or devices never share one. A retry with the same key and "
+      "the same request (command type, body, If-Match) returns the first result and writes nothing; the same key "
+      "with another request is 422 idempotency_key_reused and writes nothing.",
+      "schema", "type", "string", "minLength", 1, "maxLength", FOFAL_IDEMPOTENCY_KEY_MAX, "pattern", FOFAL_IDEMPOTENCY_KEY_PATTERN,
+      "IfMatch", "name", "If-Match", "in", "header", "required", 0, "description",
+      "Expected aggregate version, quoted (\"7\", or weak W/\"7\"; at most 18 digits; 400 malformed_if_match "
+      "otherwise): a stale version gets 409 and writes nothing.",
+      "schema", "type", "string", "maxLength", 22, "pattern", IF_MATCH_PATTERN);
   add_read_paths(paths, schemas, json_object_get(components, "parameters"));
   fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);
@@ -386,22 +430,5 @@ int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req) {
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
   req->res.content_length = strlen(doc);
   h2o_send_inline(req, doc, strlen(doc));
-  return 0;
-}
-
-static const char docs_html[] =
-    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>FOFAL API</title>"
-    "<link rel=\"stylesheet\" href=\"/api/docs/static/swagger-ui.css\"></head><body><div id=\"ui\"></div>"
-    "<script src=\"/api/docs/static/swagger-ui-bundle.js\"></script>"
-    "<script>window.ui = SwaggerUIBundle({url: '/api/v1/openapi.json', dom_id: '#ui'});</script>"
-    "</body></html>";
-
-int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req) {
-  (void)self;
-  req->res.status = 200;
-  req->res.reason = "OK";
-  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
-  req->res.content_length = sizeof docs_html - 1;
-  h2o_send_inline(req, docs_html, sizeof docs_html - 1);
   return 0;
 }

@@ -23,9 +23,18 @@
  * and keep `WHERE tenant = $1` for the indexes. Lists are keyset-paginated with an opaque
  * cursor. Times the views compare with "now" are the database's clock (the read side may
  * use it; the projection never does). Formulas (../shared/GLOSSARY.md): production m/h =
- * ppm × 60 × efficiency ÷ (picks/cm × 100); efficiency = actual picks ÷ (run hours ×
- * nominal ppm × 60), actual picks = woven cm × picks/cm; a weaver's shift target in pieces
- * = shift hours × the loom's production m/h ÷ the article's piece length.
+ * ppm × 60 × efficiency ÷ (picks/cm × 100); a weaver's shift target in pieces = shift
+ * hours × the loom's production m/h ÷ the article's piece length; a beam's warp use per
+ * hour = production m/h × (1 + take-up), and it runs out meters left ÷ that after its last
+ * consumption.
+ *
+ * Efficiency is measured, never assumed: actual picks ÷ (elapsed minutes × nominal ppm)
+ * from the loom's telemetry, i.e. the machines read model's shift tallies (picks ÷
+ * nominal picks, fofal-machines and projections/machines.c), at most 1. A loom's
+ * `efficiency` (and the m/h, run-out and target derived from it) is that of its shifts of
+ * the last 24 hours; a weaver's view shows the efficiency of their current shift. A loom
+ * with no telemetry then (or no registered speed) has efficiency null, and so are the
+ * figures derived from it: no invented 0.85.
  *
  * Threads: match, prepare and openapi run on the loop thread; run on a worker, with the
  * copies in fofal__wparams_t only.
@@ -98,7 +107,8 @@ static const wroute_t routes[W_N] = {
                    "Size, weight, density (picks/cm), yarns per piece.", ROLES_CATALOG, NULL, 0, "Article"},
     [W_LOOMS] = {"/api/v1/production/looms", "production.looms.list", "Looms.",
                  "By loom code, keyset-paginated: hall, type, weave, nominal speed, set-up article, first-piece status, "
-                 "mounted beams, current order, production m/h.",
+                 "mounted beams, current order, measured efficiency (telemetry of the last 24 hours; null without) and "
+                 "the production m/h it gives.",
                  ROLES_FLOOR, NULL, P_LIMIT | P_CURSOR, "LoomPage"},
     [W_LOOM] = {"/api/v1/production/looms/{code}", "production.looms.get", "One loom, with its beams and order.",
                 "The loom, its mounted beams (meters left, predicted run-out), its current order and its open "
@@ -114,7 +124,8 @@ static const wroute_t routes[W_N] = {
                  P_LIMIT | P_CURSOR | P_STATUS | P_LOOM, "BeamPage"},
     [W_BEAM] = {"/api/v1/production/beams/{code}", "production.beams.get", "One warp beam.",
                 "Status, loom and position, length, take-up, meters left and consumed, warp use per hour, hours to "
-                "run out and the predicted run-out time (from the last consumption).",
+                "run out and the predicted run-out time (from the last consumption), at the loom's measured "
+                "efficiency (null without telemetry).",
                 ROLES_BEAMS, NULL, 0, "Beam"},
     [W_EMPLOYEE] = {"/api/v1/production/employees/{badge}", "production.employees.get", "One employee and their shifts.",
                     "The employee and their shift assignments (latest first, at most 42), with the current one.",
@@ -132,9 +143,9 @@ static const wroute_t routes[W_N] = {
     [W_VIEW_WEAVER] = {"/api/v1/production/views/weaver", "production.views.weaver", "The weaver's dashboard.",
                        "The weaver's shift now (badge, default the token's badge claim): their looms, the order on each, "
                        "their output this shift against target (shift hours × the loom's production m/h ÷ the piece "
-                       "length, summed over their looms) and efficiency (actual picks ÷ elapsed hours × nominal ppm × "
-                       "60). shift is null when they are on no shift now. Without ?badge and without a badge in the "
-                       "token: 404.",
+                       "length, summed over their looms) and the efficiency of their looms this shift, measured by "
+                       "telemetry (actual picks ÷ (elapsed minutes × nominal ppm), at most 1; null without telemetry). "
+                       "shift is null when they are on no shift now. Without ?badge and without a badge in the token: 404.",
                        "weaver planner manager admin", "a weaver reads only their own view", P_BADGE, "WeaverView"},
     [W_VIEW_MECHANIC] = {"/api/v1/production/views/mechanic", "production.views.mechanic", "The mechanics' board.",
                          "Open intervention requests (oldest first), mounted beams predicted to run out within "
@@ -156,7 +167,8 @@ static const wroute_t routes[W_N] = {
                      ROLES_SCAN, NULL, 0, NULL},
     [W_VIEW_PLANNER] = {"/api/v1/production/views/planner", "production.views.planner", "The planner's view.",
                         "Open orders (not completed, closed or cancelled) grouped by loom with progress (declared ÷ "
-                        "quantity), orders planned on no loom, and late orders (due date passed, not completed).",
+                        "quantity) and the loom's measured efficiency, orders planned on no loom, and late orders (due "
+                        "date passed, not completed).",
                         "planner manager admin", NULL, 0, "PlannerView"},
 };
 
@@ -350,14 +362,34 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   "'warp_g_per_piece', warp_g_per_piece, 'weft_g_per_piece', weft_g_per_piece, 'pile_g_per_piece', "                  \
   "pile_g_per_piece, 'version', version, 'defined_at', " TS("defined_at") ", 'updated_at', " TS("updated_at") ")"
 
+/* The measured efficiency of the loom of row `r` (r.tenant, r.loom) over its shift tallies
+ * of the last 24 hours (machines.loom_shifts; see the file header), at most 1; NULL
+ * without telemetry. */
+#define MEASURED_EFFICIENCY(r)                                                                                         \
+  "(SELECT CASE WHEN sum(ms.nominal_picks) > 0 THEN round(least(1, sum(ms.picks) / sum(ms.nominal_picks))::numeric, " \
+  "4) END FROM machines.loom_shifts ms WHERE ms.tenant = " r ".tenant AND ms.loom = " r ".loom AND ms.last_at > "      \
+  "now() - interval '24 hours')"
+
 /* Production m/h of loom l with article a (NULL when a factor is unknown). */
 #define M_PER_H(l, a)                                                                                                  \
-  "CASE WHEN " a ".picks_per_cm > 0 THEN round(" l ".nominal_ppm * 60 * " l ".efficiency / (" a ".picks_per_cm * 100), " \
-  "3) END"
+  "CASE WHEN " a ".picks_per_cm > 0 THEN round(" l ".nominal_ppm * 60 * " MEASURED_EFFICIENCY(l)                \
+  " / (" a ".picks_per_cm * 100), 3) END"
+
+/* A mounted beam's warp use per hour on its loom (bw.w; NULL when a factor is unknown):
+ * LEFT JOIN LATERAL this ON true, after production.beams b. */
+#define BEAM_WARP_USE                                                                                                  \
+  "(SELECT round(l2.nominal_ppm * 60 * " MEASURED_EFFICIENCY("l2") " / (a2.picks_per_cm * 100) * (1 + "          \
+  "b.take_up_pct / 100), 4) AS w FROM production.looms l2 JOIN production.articles a2 ON a2.tenant = l2.tenant AND "   \
+  "a2.article = l2.article WHERE l2.tenant = b.tenant AND l2.loom = b.loom AND b.status = 'mounted' AND "             \
+  "a2.picks_per_cm > 0 AND l2.nominal_ppm > 0) bw"
+#define BEAM_FROM "production.beams b LEFT JOIN LATERAL " BEAM_WARP_USE " ON true"
+#define BEAM_RUNOUT_AT                                                                                                 \
+  "CASE WHEN bw.w > 0 THEN b.runout_from + interval '1 second' * round(b.meters_left / bw.w * 3600)::float8 END"
 
 #define LOOM_COLS                                                                                                      \
   "json_build_object('loom', l.loom, 'hall', l.hall, 'type', l.type, 'width_cm', l.width_cm, 'nominal_ppm', "          \
-  "l.nominal_ppm, 'weave', l.weave, 'efficiency', l.efficiency, 'article', l.article, 'set_up_at', " TS("l.set_up_at") \
+  "l.nominal_ppm, 'weave', l.weave, 'efficiency', " MEASURED_EFFICIENCY("l") ", 'article', l.article, "        \
+  "'set_up_at', " TS("l.set_up_at") \
   ", 'first_piece', l.first_piece, 'first_piece_at', " TS("l.first_piece_at") ", 'beams', json_build_object("        \
   "'ground', l.ground_beam, 'pile', l.pile_beam), 'current_order', l.current_order, 'order_since', "                   \
   TS("l.order_since") ", 'production_m_per_h', " M_PER_H("l", "a") ", 'version', l.version)"
@@ -369,7 +401,8 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   "json_build_object('beam', b.beam, 'kind', b.kind, 'article', b.article, 'yarn_lots', b.yarn_lots, 'ends', b.ends, " \
   "'length_m', b.length_m, 'take_up_pct', b.take_up_pct, 'status', b.status, 'method', b.method, 'recipe', b.recipe, " \
   "'loom', b.loom, 'position', b.position, 'meters_left', b.meters_left, 'consumed_m', b.consumed_m, 'warp_m_per_h', " \
-  "b.warp_m_per_h, 'hours_to_runout', b.hours_to_runout, 'runout_at', " TS("b.runout_at") ", 'warped_at', "            \
+  "bw.w, 'hours_to_runout', CASE WHEN bw.w > 0 THEN round(b.meters_left / bw.w, 3) END, 'runout_at', "                 \
+  TS("(" BEAM_RUNOUT_AT ")") ", 'warped_at', "                                                                          \
   TS("b.warped_at") ", 'mounted_at', " TS("b.mounted_at") ", 'doffed_at', " TS("b.doffed_at") ", 'doff_reason', "      \
   "b.doff_reason, 'version', b.version)"
 
@@ -500,7 +533,7 @@ static void run_label(fofal_worker_t *wk, const char *tenant, const fofal__wpara
 static void run_loom(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
   static const char sql[] =
       "SELECT (" LOOM_COLS "::jsonb || jsonb_build_object("
-      "'mounted_beams', coalesce((SELECT jsonb_agg(" BEAM_COLS " ORDER BY b.position) FROM production.beams b WHERE "
+      "'mounted_beams', coalesce((SELECT jsonb_agg(" BEAM_COLS " ORDER BY b.position) FROM " BEAM_FROM " WHERE "
       "b.tenant = l.tenant AND b.loom = l.loom AND b.status = 'mounted'), '[]'::jsonb), "
       "'order', (SELECT " ORDER_COLS " FROM production.orders o WHERE o.tenant = l.tenant AND o.order_id = "
       "l.current_order), "
@@ -561,13 +594,13 @@ static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal_
       "FROM sh CROSS JOIN unnest(sh.looms) AS u(code) JOIN production.looms l ON l.tenant = $1 AND l.loom = u.code "
       "LEFT JOIN production.orders o ON o.tenant = $1 AND o.order_id = l.current_order "
       "LEFT JOIN production.articles a ON a.tenant = $1 AND a.article = coalesce(o.article, l.article)), "
-      "out AS (SELECT d.loom, sum(d.quantity) AS q, sum(coalesce(d.length_m, 0)) AS m, "
-      "sum(coalesce(d.length_m, 0) * 100 * coalesce(a.picks_per_cm, 0)) AS picks "
-      "FROM sh JOIN production.declarations d ON d.tenant = $1 AND d.weaver = $2 AND d.shift = sh.shift "
-      "LEFT JOIN production.articles a ON a.tenant = $1 AND a.article = d.article GROUP BY d.loom), "
-      "per AS (SELECT lm.*, coalesce(out.q, 0) AS q, coalesce(out.m, 0) AS m, coalesce(out.picks, 0) AS picks, "
-      "CASE WHEN lm.length_cm > 0 THEN round(sh.hours * lm.m_per_h / (lm.length_cm / 100), 1) END AS target, "
-      "sh.elapsed * lm.nominal_ppm * 60 AS possible FROM lm CROSS JOIN sh LEFT JOIN out ON out.loom = lm.loom) "
+      "out AS (SELECT d.loom, sum(d.quantity) AS q, sum(coalesce(d.length_m, 0)) AS m "
+      "FROM sh JOIN production.declarations d ON d.tenant = $1 AND d.weaver = $2 AND d.shift = sh.shift GROUP BY d.loom), "
+      "tel AS (SELECT ms.loom, ms.picks, ms.nominal_picks FROM sh JOIN machines.loom_shifts ms ON ms.tenant = $1 "
+      "AND ms.shift = sh.shift AND ms.loom = ANY (sh.looms) AND ms.nominal_picks > 0), "
+      "per AS (SELECT lm.*, coalesce(out.q, 0) AS q, coalesce(out.m, 0) AS m, tel.picks, tel.nominal_picks, "
+      "CASE WHEN lm.length_cm > 0 THEN round(sh.hours * lm.m_per_h / (lm.length_cm / 100), 1) END AS target "
+      "FROM lm CROSS JOIN sh LEFT JOIN out ON out.loom = lm.loom LEFT JOIN tel ON tel.loom = lm.loom) "
       "SELECT json_build_object('badge', $2::text, "
       "'exists', EXISTS (SELECT 1 FROM production.employees e WHERE e.tenant = $1 AND e.badge = $2), "
       "'name', (SELECT e.name FROM production.employees e WHERE e.tenant = $1 AND e.badge = $2), "
@@ -577,11 +610,13 @@ static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal_
       "p.first_piece, 'article', p.article, 'production_m_per_h', p.m_per_h, 'order', CASE WHEN p.current_order IS "
       "NOT NULL THEN json_build_object('order_id', p.current_order, 'status', p.order_status, 'quantity', p.quantity, "
       "'declared', p.declared) END, 'output', p.q, 'output_m', p.m, 'target', p.target, 'efficiency', CASE WHEN "
-      "p.possible > 0 THEN round(p.picks / p.possible, 3) END) ORDER BY p.loom) FROM per p), '[]'::json), "
+      "p.nominal_picks > 0 THEN round(least(1, p.picks / p.nominal_picks)::numeric, 4) END) ORDER BY p.loom) FROM per p), "
+      "'[]'::json), "
       "'output', coalesce((SELECT sum(q) FROM out), 0), "
       "'output_m', coalesce((SELECT sum(m) FROM out), 0), "
       "'target', (SELECT sum(target) FROM per), "
-      "'efficiency', (SELECT CASE WHEN sum(possible) > 0 THEN round(sum(picks) / sum(possible), 3) END FROM per))";
+      "'efficiency', (SELECT CASE WHEN sum(nominal_picks) > 0 THEN round(least(1, sum(picks) / sum(nominal_picks))::numeric, "
+      "4) END FROM per))";
   char err[512];
   json_t *rows = NULL;
   const char *params[] = {tenant, w->badge};
@@ -609,11 +644,12 @@ static void run_mechanic_view(fofal_worker_t *wk, const char *tenant, const fofa
       "i.requested_at, i.intervention_id, " INTERVENTION_COLS " AS j FROM production.interventions i WHERE i.tenant = "
       "$1 AND i.status IN ('requested', 'accepted', 'started') ORDER BY i.requested_at, i.intervention_id LIMIT $3) x), "
       "'[]'::json), "
-      "'beams_running_out', coalesce((SELECT json_agg(x.j ORDER BY x.runout_at, x.beam) FROM (SELECT b.runout_at, "
-      "b.beam, json_build_object('loom', b.loom, 'beam', b.beam, 'position', b.position, 'meters_left', "
-      "b.meters_left, 'warp_m_per_h', b.warp_m_per_h, 'hours_to_runout', b.hours_to_runout, 'runout_at', "
-      TS("b.runout_at") ") AS j FROM production.beams b WHERE b.tenant = $1 AND b.status = 'mounted' AND b.runout_at "
-      "<= now() + $2::int * interval '1 hour' ORDER BY b.runout_at, b.beam LIMIT $3) x), '[]'::json), "
+      "'beams_running_out', coalesce((SELECT json_agg(x.j ORDER BY x.runout_at, x.beam) FROM (SELECT r.runout_at, "
+      "r.beam, json_build_object('loom', r.loom, 'beam', r.beam, 'position', r.position, 'meters_left', "
+      "r.meters_left, 'warp_m_per_h', r.w, 'hours_to_runout', round(r.meters_left / r.w, 3), 'runout_at', "
+      TS("r.runout_at") ") AS j FROM (SELECT b.beam, b.loom, b.position, b.meters_left, bw.w, " BEAM_RUNOUT_AT
+      " AS runout_at FROM " BEAM_FROM " WHERE b.tenant = $1 AND b.status = 'mounted') r WHERE r.runout_at "
+      "<= now() + $2::int * interval '1 hour' ORDER BY r.runout_at, r.beam LIMIT $3) x), '[]'::json), "
       "'first_piece_checks_due', coalesce((SELECT json_agg(x.j ORDER BY x.loom) FROM (SELECT l.loom, "
       "json_build_object('loom', l.loom, 'hall', l.hall, 'article', l.article, 'first_piece', l.first_piece, "
       "'since', " TS("coalesce(l.first_piece_at, l.updated_at)") ") AS j FROM production.looms l WHERE l.tenant = $1 "
@@ -634,7 +670,8 @@ static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal
       "SELECT json_build_object("
       "'looms', coalesce((SELECT json_agg(g.j ORDER BY g.loom) FROM (SELECT o.loom, json_build_object('loom', o.loom, "
       "'hall', (SELECT l.hall FROM production.looms l WHERE l.tenant = $1 AND l.loom = o.loom), 'current_order', "
-      "(SELECT l.current_order FROM production.looms l WHERE l.tenant = $1 AND l.loom = o.loom), 'orders', "
+      "(SELECT l.current_order FROM production.looms l WHERE l.tenant = $1 AND l.loom = o.loom), 'efficiency', "
+      "(SELECT " MEASURED_EFFICIENCY("l") " FROM production.looms l WHERE l.tenant = $1 AND l.loom = o.loom), 'orders', "
       "json_agg(" ORDER_COLS " ORDER BY o.status <> 'started', o.planned_start NULLS LAST, o.created_at, o.order_id)) AS j "
       "FROM open o WHERE o.loom IS NOT NULL GROUP BY o.loom) g), '[]'::json), "
       "'unplanned', coalesce((SELECT json_agg(" ORDER_COLS " ORDER BY o.due_date NULLS LAST, o.created_at) FROM open o "
@@ -753,14 +790,14 @@ void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wpa
   case W_BEAMS: {
     const char *params[] = {tenant, w->status[0] ? w->status : NULL, w->loom[0] ? w->loom : NULL, after, lim};
     page(wk, tenant,
-         "SELECT " BEAM_COLS " FROM production.beams b WHERE b.tenant = $1 AND ($2::text IS NULL OR b.status = $2) AND "
+         "SELECT " BEAM_COLS " FROM " BEAM_FROM " WHERE b.tenant = $1 AND ($2::text IS NULL OR b.status = $2) AND "
          "($3::text IS NULL OR b.loom = $3) AND ($4::text IS NULL OR b.beam > $4) ORDER BY b.beam LIMIT $5::int",
          5, params, w->limit, "beam", NULL, res);
     break;
   }
   case W_BEAM: {
     const char *params[] = {tenant, w->key};
-    one(wk, tenant, "SELECT " BEAM_COLS " FROM production.beams b WHERE b.tenant = $1 AND b.beam = $2", 2, params,
+    one(wk, tenant, "SELECT " BEAM_COLS " FROM " BEAM_FROM " WHERE b.tenant = $1 AND b.beam = $2", 2, params,
         "beam", 1, res);
     break;
   }
@@ -812,18 +849,21 @@ static const struct {
     {"Loom",
      "{\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"hall\":{},\"type\":{},\"width_cm\":{},"
      "\"nominal_ppm\":{\"type\":[\"integer\",\"null\"]},\"weave\":{\"enum\":[\"flat\",\"terry\"]},\"efficiency\":"
-     "{\"type\":\"number\"},\"article\":{\"type\":[\"string\",\"null\"],\"description\":\"The set-up article.\"},"
+     "{\"type\":[\"number\",\"null\"],\"minimum\":0,\"maximum\":1,\"description\":\"Measured: actual picks ÷ (elapsed "
+     "minutes × nominal ppm) over the loom's shifts of the last 24 hours, from its telemetry (GET "
+     "/api/v1/machines/looms/{loom}/shifts), at most 1; null when it sent none (or has no nominal speed).\"},\"article\":{\"type\":[\"string\",\"null\"],\"description\":\"The set-up article.\"},"
      "\"set_up_at\":{},\"first_piece\":{\"enum\":[\"not_required\",\"due\",\"passed\",\"failed\"]},\"first_piece_at\":{},"
      "\"beams\":{\"type\":\"object\",\"properties\":{\"ground\":{\"type\":[\"string\",\"null\"]},\"pile\":{\"type\":"
      "[\"string\",\"null\"]}}},\"current_order\":{\"type\":[\"string\",\"null\"]},\"order_since\":{},"
-     "\"production_m_per_h\":{\"type\":[\"number\",\"null\"],\"description\":\"ppm × 60 × efficiency ÷ (picks/cm × "
-     "100) of the set-up article.\"},\"version\":{\"type\":\"integer\"}}}"},
+     "\"production_m_per_h\":{\"type\":[\"number\",\"null\"],\"description\":\"nominal ppm × 60 × efficiency ÷ "
+     "(picks/cm × 100) of the set-up article; null when the efficiency is.\"},\"version\":{\"type\":\"integer\"}}}"},
     {"Beam",
      "{\"type\":\"object\",\"properties\":{\"beam\":{\"type\":\"string\"},\"kind\":{\"enum\":[\"ground\",\"pile\"]},"
      "\"article\":{},\"yarn_lots\":{},\"ends\":{},\"length_m\":{\"type\":\"number\"},\"take_up_pct\":{\"type\":"
      "\"number\"},\"status\":{\"enum\":[\"warped\",\"sized\",\"ready\",\"mounted\",\"doffed\",\"empty\"]},\"method\":{},"
      "\"recipe\":{},\"loom\":{},\"position\":{},\"meters_left\":{\"type\":\"number\"},\"consumed_m\":{\"type\":"
-     "\"number\"},\"warp_m_per_h\":{\"type\":[\"number\",\"null\"]},\"hours_to_runout\":{\"type\":[\"number\",\"null\"]},"
+     "\"number\"},\"warp_m_per_h\":{\"type\":[\"number\",\"null\"],\"description\":\"Production m/h of its loom × (1 + "
+     "take-up); null when the loom's measured efficiency is.\"},\"hours_to_runout\":{\"type\":[\"number\",\"null\"]},"
      "\"runout_at\":{\"type\":[\"string\",\"null\"]},\"warped_at\":{},\"mounted_at\":{},\"doffed_at\":{},\"doff_reason\":"
      "{},\"version\":{\"type\":\"integer\"}}}"},
     {"Intervention",
@@ -864,7 +904,8 @@ static const struct {
      "{\"type\":\"object\",\"properties\":{\"badge\":{\"type\":\"string\"},\"name\":{},\"shift\":{\"type\":[\"object\","
      "\"null\"]},\"looms\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"loom\":{},\"order\":{},"
      "\"article\":{},\"production_m_per_h\":{},\"output\":{\"type\":\"integer\"},\"output_m\":{},\"target\":{\"type\":"
-     "[\"number\",\"null\"]},\"efficiency\":{\"type\":[\"number\",\"null\"]}}}},\"output\":{\"type\":\"integer\"},"
+     "[\"number\",\"null\"]},\"efficiency\":{\"type\":[\"number\",\"null\"],\"minimum\":0,\"maximum\":1,\"description\":"
+     "\"This shift, from telemetry; null without.\"}}}},\"output\":{\"type\":\"integer\"},"
      "\"output_m\":{\"type\":\"number\"},\"target\":{\"type\":[\"number\",\"null\"]},\"efficiency\":{\"type\":"
      "[\"number\",\"null\"]}}}"},
     {"MechanicView",
@@ -880,7 +921,9 @@ static const struct {
      "\"boolean\"},\"version\":{}}}"},
     {"PlannerView",
      "{\"type\":\"object\",\"properties\":{\"looms\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
-     "{\"loom\":{},\"hall\":{},\"current_order\":{},\"orders\":{\"type\":\"array\",\"items\":{\"$ref\":"
+     "{\"loom\":{},\"hall\":{},\"current_order\":{},\"efficiency\":{\"type\":[\"number\",\"null\"],\"minimum\":0,"
+     "\"maximum\":1,\"description\":\"Measured over the loom's shifts of the last 24 hours (as on the loom); null "
+     "without telemetry.\"},\"orders\":{\"type\":\"array\",\"items\":{\"$ref\":"
      "\"#/components/schemas/PlannerOrder\"}}}}},\"unplanned\":{\"type\":\"array\",\"items\":{\"$ref\":"
      "\"#/components/schemas/PlannerOrder\"}},\"late\":{\"type\":\"array\",\"items\":{\"$ref\":"
      "\"#/components/schemas/PlannerOrder\"}}}}"},

@@ -31,7 +31,8 @@ typedef struct fofal_lookup {
 
 /* A command as the decider sees it. Everything is borrowed from the message it came from. */
 typedef struct {
-  const char *id;            /* client-generated idempotency key */
+  const char *id;            /* a client's Idempotency-Key scoped to it (fofal_command_scoped_id),
+                                or an id made by a FOFAL process (ingest) */
   const char *type;          /* "production.order.create" */
   const char *tenant;
   const char *actor;         /* "u:<token subject>/<role>" from fofal-api, "s:<service>/…" from ours */
@@ -42,6 +43,7 @@ typedef struct {
   const char *correlation_id;
   const json_t *data;
   const fofal_lookup_t *lookup; /* NULL: no other aggregate is visible */
+  const char *fingerprint;   /* keyed hash of the request as its client sent it; NULL: none */
 } fofal_cmd_t;
 
 /* The state of another aggregate of the command's tenant (borrowed), or NULL. */
@@ -156,6 +158,7 @@ typedef struct {
 
 typedef struct {
   long long commands, accepted, rejected, duplicates, conflicts, batches, aborts;
+  long long reused;              /* ids sent again with another request (refused, nothing written) */
   long long aggregates;          /* live aggregates held */
   long long state_bytes;         /* bytes held for aggregate state */
 } fofal_processor_stats_t;
@@ -175,7 +178,46 @@ void fofal_processor_free(fofal_processor_t *p);
 int fofal_command_produce(fofal_kafka_t *producer, const fofal_cmd_t *cmd, int nparts, fofal_kafka_dr_fn dr,
                           void *dr_opaque, char *errbuf, size_t errlen);
 
-/* The result record on fofal.commands.results: key "<tenant>/<command id>". */
-void fofal_result_key(const char *tenant, const char *command_id, char *out, size_t outlen);
+/* ------------------------------------------------------------ idempotency (idempotency.c)
+ * A command's id is its client's Idempotency-Key scoped to the client; a fingerprint of
+ * the request tells a retry from a reuse of the key for another request. */
+#define FOFAL_IDEMPOTENCY_KEY_MAX 200
+#define FOFAL_IDEMPOTENCY_KEY_PATTERN "^[A-Za-z0-9._:-]{1,200}$"
+#define FOFAL_CODE_KEY_REUSED "idempotency_key_reused"
+/* 1 if key (len bytes, no NUL among them) is an Idempotency-Key: 1 to 200 of
+ * A-Z a-z 0-9 - _ . : (FOFAL_IDEMPOTENCY_KEY_PATTERN, as the OpenAPI document says). */
+int fofal_idempotency_key_valid(const char *key, size_t len);
+/* The id of the command that `subject` (the token's sub) sent with `key`: "<subject>/<key>",
+ * '%' and '/' of each part percent-encoded, so that no two pairs give the same id. New. */
+char *fofal_command_scoped_id(const char *subject, const char *key);
+/* The key of a command's result on fofal.commands.results and of the decider's memory of
+ * it: "<tenant>/<command id>", the tenant's '%' and '/' percent-encoded. New, never cut. */
+char *fofal_result_key(const char *tenant, const char *command_id);
+/* What a request's fingerprint hashes: {"data","if_match"?,"type"} as compact JSON with
+ * members sorted at every depth (new string; NULL only if data is not JSON). */
+char *fofal_command_canonical(const char *type, const json_t *data, int64_t expected_version);
+/* 1 if a command with `fingerprint` retries the one that first had the id (either NULL:
+ * unknown, taken as a retry), 0 if it reuses the id for another request. */
+int fofal_command_same_request(const char *first_fingerprint, const char *fingerprint);
+/* The answer to a command (of `type`, with `fingerprint`) whose id was decided before with
+ * result `first` (borrowed; its "fingerprint" member is the first request's): a copy of
+ * `first` for a retry, else a rejection with code idempotency_key_reused. New reference.
+ * Nothing is decided again either way. */
+json_t *fofal_command_replay(const json_t *first, const char *type, const char *fingerprint);
+
+/* ------------------------------------------------------------- shifts (weaving.c)
+ * Shared with fofal-machines, whose shift tallies follow the same model.
+ * The shift a moment falls in, by the tenant's shift model (or the built-in 3×8 from
+ * 06:00 at UTC+1 when none is defined). shift_id "YYYY-MM-DD/<code>" names the local date
+ * the shift starts on; starts/ends are µs since the epoch. 0, or FOFAL_ENOENT when the
+ * moment falls on a day the calendar does not work. */
+typedef struct {
+  char id[32];
+  char code[16];
+  int64_t starts_us, ends_us;
+} fofal_shift_t;
+int fofal_shift_at(const json_t *model /* NULL: built-in */, int64_t at_us, fofal_shift_t *out);
+/* The span of a shift id under a model. 0 or FOFAL_EINVAL (malformed id, unknown code). */
+int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out);
 
 #endif

@@ -69,18 +69,7 @@ json_t *fofal_actor_delegation(const fofal_cmd_t *cmd);
 /* 1 when `role` may act for another person (planner, manager, admin). */
 int fofal_actor_role_delegates(const char *role);
 
-/* ------------------------------------------------------------- shifts (weaving.c)
- * The shift a moment falls in, by the tenant's shift model (or the built-in 3×8 from
- * 06:00 at UTC+1 when none is defined). shift_id "YYYY-MM-DD/<code>" names the local date
- * the shift starts on; starts/ends are µs since the epoch. 0, or FOFAL_ENOENT when the
- * moment falls on a day the calendar does not work. */
-typedef struct {
-  char id[32];
-  char code[16];
-  int64_t starts_us, ends_us;
-} fofal_shift_t;
-int fofal_shift_at(const json_t *model /* NULL: built-in */, int64_t at_us, fofal_shift_t *out);
-/* The span of a shift id under a model. 0 or FOFAL_EINVAL (malformed id, unknown code). */
-int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out);
+/* Shifts (fofal_shift_at, fofal_shift_span) are in commands.h: fofal-machines tallies by
+ * them too. */
 
 #endif

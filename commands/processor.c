@@ -15,6 +15,13 @@
  * partition of the same number (one record per aggregate: tenant, version, state) and the
  * fofal.commands.results partition over the idempotency window. Nothing replays history.
  *
+ * Idempotency. A command id seen within the window is not decided again: its first result
+ * is written again (so that a waiting API instance hears it) and nothing else. That result
+ * carries the fingerprint of the first request (idempotency.c), so the same id sent with
+ * another request is told apart — counted here, refused by the API with
+ * idempotency_key_reused — also after a restart, since the results are read back from
+ * Kafka. Ids are remembered under fofal_result_key (tenant and id, never cut).
+ *
  * One transaction per batch. For a batch of commands it writes the events
  * (fofal.<module>.events, key = aggregate id, the tenant's partition), the new aggregate states, the command
  * results and the consumed offsets in ONE Kafka transaction. Event offsets are needed in
@@ -38,6 +45,7 @@
 
 typedef struct {
   char *result;     /* result JSON once final; NULL while pending in this batch */
+  char *fingerprint;/* the first request's while pending (the result holds it after), or NULL */
   int64_t at_us;
   int pend;         /* index in the batch while pending, else -1 */
 } idem_t;
@@ -61,7 +69,7 @@ typedef struct {
   int64_t ev_offset;
   int ev_err;
   int dup_of;            /* ST_DUP within the same batch: index of the first */
-  char key[256];
+  char *key;             /* fofal_result_key of the command (new), once decoded */
 } pend_t;
 
 typedef struct {
@@ -87,7 +95,10 @@ struct fofal_processor {
 
 static void free_idem(void *v) {
   idem_t *e = v;
-  if (e) free(e->result);
+  if (e) {
+    free(e->result);
+    free(e->fingerprint);
+  }
   free(e);
 }
 
@@ -123,10 +134,6 @@ static void expire_idem(part_t *pt, int64_t older_than_us) {
     pt->fifo_head = (pt->fifo_head + 1) % pt->fifo_cap;
     pt->fifo_len--;
   }
-}
-
-void fofal_result_key(const char *tenant, const char *command_id, char *out, size_t outlen) {
-  snprintf(out, outlen, "%s/%s", tenant, command_id);
 }
 
 /* ------------------------------------------------------------------ undo */
@@ -239,8 +246,12 @@ static void on_rebalance(void *opaque, int assign, const char *topic, const int3
     for (int i = 0; i < p->npend; i++) {
       int revoked = 0;
       for (int j = 0; j < n; j++) revoked |= p->pend[i].msg.partition == parts[j];
-      if (revoked) fofal_kafka_msg_release(&p->pend[i].msg);
-      else p->pend[k++] = p->pend[i];
+      if (revoked) {
+        fofal_kafka_msg_release(&p->pend[i].msg);
+        free(p->pend[i].key);
+      } else {
+        p->pend[k++] = p->pend[i];
+      }
     }
     p->npend = k;
     LOG_INFO("revoked %d partition(s) of %s", n, topic);
@@ -306,8 +317,11 @@ static void on_event_delivered(void *opaque, int err, int32_t partition, int64_t
 }
 
 static json_t *result_new(const fofal_cmd_t *cmd, const char *status) {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s}", "command_id", cmd->id, "type", cmd->type, "tenant", cmd->tenant,
-                   "aggregate", cmd->aggregate, "status", status);
+  json_t *res = json_pack("{s:s,s:s,s:s,s:s,s:s}", "command_id", cmd->id, "type", cmd->type, "tenant", cmd->tenant,
+                          "aggregate", cmd->aggregate, "status", status);
+  /* Kept with the result, so that a reuse of the id is recognised after a restart too. */
+  if (cmd->fingerprint) json_object_set_new(res, "fingerprint", json_string(cmd->fingerprint));
+  return res;
 }
 
 static void reject(pend_t *pe, const fofal_cmd_t *cmd, const char *code, const char *detail, json_t *errors) {
@@ -475,17 +489,25 @@ static int decide_one(fofal_processor_t *p, int idx) {
     goto out;
   }
   p->st.commands++;
-  fofal_result_key(cmd.tenant, cmd.id, pe->key, sizeof pe->key);
+  free(pe->key);
+  pe->key = fofal_result_key(cmd.tenant, cmd.id);
   idem_t *seen = fofal_map_get(p->parts[part].idem, pe->key);
   if (seen) {
+    /* Decided before (or earlier in this batch): its first result answers, nothing is
+     * written. Whether this is a retry or a reuse of the id for another request, the
+     * first result's fingerprint tells the API, which answers accordingly. */
     pe->status = ST_DUP;
     pe->dup_of = seen->pend;
     if (seen->pend < 0) pe->result = json_loads(seen->result, 0, NULL);
-    p->st.duplicates++;
+    const char *first_fp =
+        seen->pend < 0 ? json_string_value(json_object_get(pe->result, "fingerprint")) : seen->fingerprint;
+    if (fofal_command_same_request(first_fp, cmd.fingerprint)) p->st.duplicates++;
+    else p->st.reused++;
     goto out;
   }
   remember(p, part, 1, pe->key);
   idem_t *mine = fofal_calloc(1, sizeof *mine);
+  mine->fingerprint = cmd.fingerprint ? fofal_strdup(cmd.fingerprint) : NULL;
   mine->pend = idx;
   mine->at_us = fofal_now_us();
   fofal_map_put(p->parts[part].idem, pe->key, mine);
@@ -591,6 +613,8 @@ static int write_results(fofal_processor_t *p) {
       if (e) {
         free(e->result);
         e->result = fofal_strdup(s);
+        free(e->fingerprint); /* the result holds it now */
+        e->fingerprint = NULL;
         e->pend = -1;
       }
       if (pe->status == ST_ACCEPTED) p->st.accepted++;
@@ -609,6 +633,8 @@ static void clear_batch(fofal_processor_t *p) {
   for (int i = 0; i < p->npend; i++) {
     fofal_kafka_msg_release(&p->pend[i].msg);
     json_decref(p->pend[i].result);
+    free(p->pend[i].key);
+    p->pend[i].key = NULL;
   }
   p->npend = 0;
 }
@@ -705,10 +731,10 @@ out:
 void fofal_processor_log_stats(const fofal_processor_t *p) {
   fofal_processor_stats_t st;
   fofal_processor_stats(p, &st);
-  LOG_INFO("%lld commands (%lld accepted, %lld rejected, %lld conflicts, %lld duplicates) in %lld transactions, "
-           "%lld aborted; %lld aggregates held in %lld bytes",
-           st.commands, st.accepted, st.rejected, st.conflicts, st.duplicates, st.batches, st.aborts, st.aggregates,
-           st.state_bytes);
+  LOG_INFO("%lld commands (%lld accepted, %lld rejected, %lld conflicts, %lld duplicates, %lld reused ids) in %lld "
+           "transactions, %lld aborted; %lld aggregates held in %lld bytes",
+           st.commands, st.accepted, st.rejected, st.conflicts, st.duplicates, st.reused, st.batches, st.aborts,
+           st.aggregates, st.state_bytes);
 }
 
 int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {

@@ -164,14 +164,17 @@ static int consume_beam(const fofal_cmd_t *cmd, const json_t *ls, const char *po
   if (!beam) return REJECT(out, "unknown_beam", "beam %s does not exist", jstr(ref, "beam"));
   double need = woven_m * (1.0 + jnum(beam, "take_up_pct", 0) / 100.0);
   double left = jnum(beam, "meters_left", 0);
-  if (need > left + 1e-9)
+  /* In whole millimetres, the one taken from the other: used + left stays the beam's
+   * length exactly (rounding each apart could make it a millimetre more). */
+  long long need_mm = llround(need * 1000.0), left_mm = llround(left * 1000.0);
+  if (need_mm > left_mm)
     return REJECT(out, "beam_exhausted",
                   "%.1f m woven need %.1f m of %s beam %s, which has %.1f m left", woven_m, need, pos, jstr(ref, "beam"), left);
-  double after = round((left - need) * 1000.0) / 1000.0;
+  double after = (double)(left_mm - need_mm) / 1000.0;
   json_t *bs = json_deep_copy(beam);
   json_object_set_new(bs, "meters_left", json_real(after));
   json_array_append_new(consumed, json_pack("{s:s,s:s,s:f,s:f,s:s,s:o}", "beam", jstr(ref, "beam"), "id", jstr(ref, "id"),
-                                            "meters", round(need * 1000.0) / 1000.0, "meters_left", after, "label_id",
+                                            "meters", (double)need_mm / 1000.0, "meters_left", after, "label_id",
                                             label, "state", bs));
   return 0;
 }

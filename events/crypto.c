@@ -195,3 +195,16 @@ char *fofal_pd_secret_open(const unsigned char master[FOFAL_PD_KEY_BYTES], const
   free(ad);
   return rc ? NULL : (char *)plain;
 }
+
+/* ------------------------------------------------------ request fingerprints */
+
+void fofal_pd_fingerprint(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *text,
+                          char out[FOFAL_PD_FINGERPRINT_LEN + 1]) {
+  static const char purpose[] = "fofal request fingerprint v1";
+  unsigned char key[crypto_generichash_KEYBYTES], h[FOFAL_PD_FINGERPRINT_LEN / 2];
+  /* A key of its own, so that this hash never doubles as anything sealed with master. */
+  crypto_generichash(key, sizeof key, (const unsigned char *)purpose, sizeof purpose - 1, master, FOFAL_PD_KEY_BYTES);
+  crypto_generichash(h, sizeof h, (const unsigned char *)text, strlen(text), key, sizeof key);
+  sodium_memzero(key, sizeof key);
+  sodium_bin2hex(out, FOFAL_PD_FINGERPRINT_LEN + 1, h, sizeof h);
+}

@@ -218,6 +218,15 @@ char *fofal_pd_secret_seal(const unsigned char master[FOFAL_PD_KEY_BYTES], const
 char *fofal_pd_secret_open(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *purpose, const char *tenant,
                            const char *id, const char *stored);
 
+/* The fingerprint of a request that may hold personal data in clear (the idempotency
+ * check stores it with the command's result, kept in Kafka): BLAKE2b-256 of `text` keyed
+ * with a key derived from master, as hex. It tells equal texts apart from different ones
+ * and, without the master key, reveals nothing of them (no guessing a phone number from
+ * its hash). out[FOFAL_PD_FINGERPRINT_LEN + 1]. */
+#define FOFAL_PD_FINGERPRINT_LEN 64
+void fofal_pd_fingerprint(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *text,
+                          char out[FOFAL_PD_FINGERPRINT_LEN + 1]);
+
 /* ------------------------------------------------------------- topics */
 
 #define FOFAL_TOPIC_COMMANDS "fofal.commands"

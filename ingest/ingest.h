@@ -143,7 +143,7 @@ void fofal_spool_close(fofal_spool_t *s);
 
 /* ------------------------------------------------------------ machine states
  * machines.c: telemetry → machine-state events (the logic of fofal-machines; its file
- * header says how dedup, late samples, hysteresis and breakdowns work). */
+ * header says how dedup, late samples, hysteresis, breakdowns and shift tallies work). */
 
 #define FOFAL_MACHINES_RECENT 64  /* msg_ids remembered per loom for dedup */
 
@@ -153,13 +153,12 @@ typedef struct {
   int breakdown_after_s;    /* a stop longer than this is a breakdown */
   int tally_s;              /* loom_activity at least this often (sample time) */
   int gap_s;                /* a silence longer than this is not credited */
-  int shift_utc_offset_min; /* local time = UTC + this */
 } fofal_machines_cfg_t;
 
 typedef struct fofal_machines fofal_machines_t;
 fofal_machines_t *fofal_machines_new(const fofal_machines_cfg_t *cfg);
 void fofal_machines_free(fofal_machines_t *m);
-/* Forgets every loom (before restoring snapshots). */
+/* Forgets every loom, hall and tenant setting (before restoring snapshots). */
 void fofal_machines_clear(fofal_machines_t *m);
 /* Feeds one checked loom sample (the data of a fofal.telemetry.loom_sample.v1). Appends to
  * `out` what it causes: {"kind":"event","type","tenant","subject","seq","time","data"} and
@@ -178,13 +177,26 @@ int fofal_machines_hall_values(fofal_machines_t *m, const char *tenant, const ch
  * telemetry event (then nothing changed). */
 int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, json_t *out, char tenant[64],
                           char name[64], int *is_hall);
-/* A loom's (or hall's) whole state as JSON (new), or NULL if unknown; and back. */
+/* A loom's (or hall's) whole state as JSON (new), or NULL if unknown; and back.
+ * fofal_machines_restore also takes the records of fofal_machines_setting_snapshot. */
 json_t *fofal_machines_snapshot(fofal_machines_t *m, const char *tenant, const char *name, int is_hall);
 int fofal_machines_restore(fofal_machines_t *m, const json_t *snapshot);
 
-/* The shift of a time: "YYYY-MM-DD/A|B|C" into out for a 3×8 model starting 06:00 local
- * (A 06–14, B 14–22, C 22–06, dated by its start), local = UTC + utc_offset_min; and the
- * shift's bounds (may be NULL). The one place to swap in a mill's shift calendar. */
-int fofal_shift_of(int64_t us, int utc_offset_min, char out[24], int64_t *start_us, int64_t *end_us);
+/* What the tallies need from the production module, per tenant: its shift model (the data
+ * of production's shift_model_defined; NULL or never set: the built-in 3×8 of
+ * fofal_shift_at) and each loom's registered nominal speed (loom_registered's nominal_ppm;
+ * 0 or never set: unknown, and the tallies carry no theoretical picks). Borrowed model,
+ * copied. */
+void fofal_machines_set_shift_model(fofal_machines_t *m, const char *tenant, const json_t *model);
+void fofal_machines_set_nominal_ppm(fofal_machines_t *m, const char *tenant, const char *loom, double ppm);
+/* Feeds one record of fofal.production.events (len bytes). When it sets a tenant's shift
+ * model or a loom's nominal speed: 1, with the key of the setting's record on
+ * fofal.machines.state into key ("<tenant>/~shift_model", "<tenant>/~ppm:<loom>"). 0 for
+ * any other record (nothing changed). */
+int fofal_machines_production_record(fofal_machines_t *m, const char *value, size_t len, char key[160]);
+/* The record of a setting by its key (new), or NULL if unknown: {"setting":..., "tenant",
+ * "by"...}; `by` names the writer (fofal-machines' instance) so that a reader can skip its
+ * own records. */
+json_t *fofal_machines_setting_snapshot(fofal_machines_t *m, const char *key, const char *by);
 
 #endif

@@ -14,23 +14,42 @@
  *      neither moves time nor flips the state — out-of-order samples never flip a state
  *      backwards.
  *   3. In order: the time since the last sample is credited to the confirmed state (run
- *      time, or stop time under its cause), split at shift boundaries; a gap longer than
- *      gap_s is not credited (nobody knows what the loom did). Picks are the counter's
- *      increase (a counter that went down was reset: its new value counts).
+ *      time, or stop time under its cause), split at shift boundaries, and so are the picks
+ *      the sample's counter added (the counter's increase; a counter that went down was
+ *      reset: its new value counts), pro rata to the time on each side: they were woven
+ *      over the interval this sample closes, so a sample just past a boundary puts its
+ *      picks in the shift they were woven in. A gap longer than gap_s is not credited,
+ *      nor its picks (nobody knows what the loom did, and efficiency = picks over time).
  *   4. Hysteresis: a different state becomes the confirmed one only once it was seen in
  *      confirm_samples consecutive samples or for hysteresis_ms of sample time; a single
  *      odd sample is a glitch. The flip is dated at its first sample, and the time since
  *      then moves to the new state.
  *   5. Breakdown: a stop whose cause is mechanical or electrical, or a stop longer than
- *      breakdown_after_s, is a breakdown: once per stop, an event and a command
- *      production.intervention.request whose id is a name-based UUID of
- *      tenant/loom/stop start — reprocessing yields the same id, which the decider dedups.
+ *      breakdown_after_s (exactly that long is not yet one), is a breakdown: once per stop,
+ *      an event and a command production.intervention.request whose id is a name-based
+ *      UUID of tenant/loom/stop start — reprocessing yields the same id, which the decider
+ *      dedups.
  *   6. Tallies: the interval's counters are emitted (loom_activity) at each flip, shift
  *      boundary and every tally_s of sample time; the projection adds them up per shift.
  *
- * Everything is a function of the samples (no clock), so reprocessing gives the same
- * events. Not thread-safe: one fofal-machines worker owns a map.
+ * Shifts and speeds come from the production module. A tally belongs to a shift of the
+ * tenant's shift model (production.shift_model.define; fofal_shift_at, the decider's own
+ * function, so that a weaver's shift and a loom's shift are the same "2026-11-28/B"); a
+ * tenant without one has the decider's built-in 3×8 from 06:00 at UTC+1. Time outside
+ * every shift (a day the mill does not work, a gap between shifts) is tallied under
+ * "<local date>/-" until the next shift or local midnight. Where shifts overlap, the
+ * first of the model that covers a moment has it. A tally carries the loom's registered
+ * nominal speed (production.loom.register's nominal_ppm), and from it the theoretical
+ * picks of its run time and the nominal picks of its observed time (run + stop): the
+ * read side divides picks by them for performance and efficiency (GLOSSARY.md). A loom
+ * whose speed is not known has neither (the ratios read null, rather than an invented
+ * speed). fofal-machines feeds both settings from fofal.production.events
+ * (fofal_machines_production_record); machines_main.c says how they stay exactly once.
+ *
+ * Everything is a function of the samples and those settings (no clock), so reprocessing
+ * gives the same events. Not thread-safe: one fofal-machines worker owns a map.
  */
+#include "commands.h"
 #include "ingest.h"
 
 #include <math.h>
@@ -49,45 +68,69 @@ typedef struct {
   int64_t seq;               /* events emitted for this loom: the envelope's seq */
   int64_t last_us;           /* last in-order sample */
   long long last_picks;
-  double last_ppm, nominal_ppm;
+  double last_ppm;
   int state, cause;          /* confirmed */
   int64_t since_us;
   int breakdown;
   int pend_state, pend_cause, pend_n;
   int64_t pend_since;
   /* tally of the current interval */
-  char shift[24];
-  int64_t t_from, t_shift_end;
+  char shift[32];
+  int64_t t_from, t_shift_start, t_shift_end;
+  unsigned shift_gen;        /* the tenant's model generation the shift was found with */
   int64_t run_us, stop_us[NCAUSE];
   long long stops[NCAUSE], picks, samples, late, dups;
-  double theo_picks;
   /* recent msg_ids, a ring */
   char ids[FOFAL_MACHINES_RECENT][64];
   int64_t id_ts[FOFAL_MACHINES_RECENT];
   int nids, ids_head;
 } loom_t;
 
+/* A tenant's shift model. */
+typedef struct {
+  json_t *model; /* owned; NULL: the built-in one */
+  unsigned gen;  /* changes with the model, so that looms find their shift again */
+} tenant_t;
+
 struct fofal_machines {
   fofal_machines_cfg_t cfg;
-  fofal_map_t *looms; /* "tenant/loom" or "tenant/hall:H" → loom_t */
+  fofal_map_t *looms;   /* "tenant/loom" or "tenant/hall:H" → loom_t */
+  fofal_map_t *tenants; /* tenant → tenant_t */
+  fofal_map_t *nominal; /* "tenant/loom" → double, the registered ppm */
+  unsigned gen;
 };
+
+static void tenant_free(void *p) {
+  tenant_t *t = p;
+  if (!t) return;
+  json_decref(t->model);
+  free(t);
+}
 
 fofal_machines_t *fofal_machines_new(const fofal_machines_cfg_t *cfg) {
   fofal_machines_t *m = fofal_calloc(1, sizeof *m);
   m->cfg = *cfg;
   m->looms = fofal_map_new(free);
+  m->tenants = fofal_map_new(tenant_free);
+  m->nominal = fofal_map_new(free);
   return m;
 }
 
 void fofal_machines_free(fofal_machines_t *m) {
   if (!m) return;
   fofal_map_free(m->looms);
+  fofal_map_free(m->tenants);
+  fofal_map_free(m->nominal);
   free(m);
 }
 
 void fofal_machines_clear(fofal_machines_t *m) {
   fofal_map_free(m->looms);
+  fofal_map_free(m->tenants);
+  fofal_map_free(m->nominal);
   m->looms = fofal_map_new(free);
+  m->tenants = fofal_map_new(tenant_free);
+  m->nominal = fofal_map_new(free);
 }
 
 static int cause_of(const char *s) {
@@ -98,25 +141,69 @@ static int cause_of(const char *s) {
 
 static int is_fault(int cause) { return cause == 2 || cause == 3; }
 
-/* ------------------------------------------------------------ shifts */
+/* ------------------------------------------------------------ shifts and speeds */
 
-int fofal_shift_of(int64_t us, int utc_offset_min, char out[24], int64_t *start_us, int64_t *end_us) {
-  /* 3×8: A 06–14, B 14–22, C 22–06 local; C belongs to the day it starts. */
-  const int64_t day = 86400LL * 1000000, hour = 3600LL * 1000000;
-  int64_t local = us + (int64_t)utc_offset_min * 60 * 1000000;
-  int64_t shifted = local - 6 * hour; /* days now start at 06:00 */
-  int64_t d = shifted >= 0 ? shifted / day : -((-shifted + day - 1) / day);
-  int64_t within = shifted - d * day;
-  int k = (int)(within / (8 * hour));
-  time_t secs = (time_t)(d * 86400);
+void fofal_machines_set_shift_model(fofal_machines_t *m, const char *tenant, const json_t *model) {
+  tenant_t *t = fofal_map_get(m->tenants, tenant);
+  if (!t) {
+    t = fofal_calloc(1, sizeof *t);
+    fofal_map_put(m->tenants, tenant, t);
+  }
+  json_decref(t->model);
+  t->model = model && json_is_object(model) ? json_deep_copy(model) : NULL;
+  t->gen = ++m->gen;
+}
+
+void fofal_machines_set_nominal_ppm(fofal_machines_t *m, const char *tenant, const char *loom, double ppm) {
+  char key[160];
+  snprintf(key, sizeof key, "%s/%s", tenant, loom);
+  double *v = fofal_map_get(m->nominal, key);
+  if (!v) {
+    v = fofal_calloc(1, sizeof *v);
+    fofal_map_put(m->nominal, key, v);
+  }
+  *v = ppm > 0 && isfinite(ppm) ? ppm : 0;
+}
+
+static double nominal_of(const fofal_machines_t *m, const loom_t *l) {
+  char key[160];
+  snprintf(key, sizeof key, "%s/%s", l->tenant, l->name);
+  const double *v = fofal_map_get(m->nominal, key);
+  return v ? *v : 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* The shift of a moment under a model (NULL: built-in): its id and bounds. Outside every
+ * shift, "<local date>/-" until the next shift that starts that day, or local midnight. */
+static void shift_of(const json_t *model, int64_t at, char id[32], int64_t *start, int64_t *end) {
+  fofal_shift_t s;
+  if (!fofal_shift_at(model, at, &s)) {
+    snprintf(id, 32, "%s", s.id);
+    *start = s.starts_us;
+    *end = s.ends_us;
+    return;
+  }
+  const int64_t minute = 60 * 1000000LL;
+  int64_t off = json_integer_value(json_object_get(model, "utc_offset_min"));
+  int64_t day = floor_div(floor_div(at, minute) + off, 1440);
+  time_t secs = (time_t)(day * 86400);
   struct tm tm;
   gmtime_r(&secs, &tm);
-  snprintf(out, 24, "%04d-%02d-%02d/%c", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 'A' + k);
-  int64_t start_local = d * day + 6 * hour + k * 8 * hour;
-  int64_t start = start_local - (int64_t)utc_offset_min * 60 * 1000000;
-  if (start_us) *start_us = start;
-  if (end_us) *end_us = start + 8 * hour;
-  return 0;
+  char date[16], sid[48];
+  snprintf(date, sizeof date, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  *start = at;
+  *end = ((day + 1) * 1440 - off) * minute;
+  size_t i;
+  json_t *sh;
+  json_array_foreach(json_object_get(model, "shifts"), i, sh) {
+    fofal_shift_t next, w;
+    snprintf(sid, sizeof sid, "%s/%s", date, json_string_value(json_object_get(sh, "code")) ?: "");
+    if (!fofal_shift_span(model, sid, &next) && next.starts_us > at && next.starts_us < *end &&
+        !fofal_shift_at(model, next.starts_us, &w))
+      *end = next.starts_us;
+  }
+  snprintf(id, 32, "%s/-", date);
 }
 
 /* ------------------------------------------------------------ output */
@@ -133,14 +220,19 @@ static json_t *emit(fofal_machines_t *m, loom_t *l, json_t *out, const char *nam
 }
 
 static void tally_start(fofal_machines_t *m, loom_t *l, int64_t at) {
-  int64_t start;
-  fofal_shift_of(at, m->cfg.shift_utc_offset_min, l->shift, &start, &l->t_shift_end);
+  const tenant_t *t = fofal_map_get(m->tenants, l->tenant);
+  unsigned gen = t ? t->gen : 0;
+  if (!l->shift[0] || gen != l->shift_gen || at < l->t_shift_start || at >= l->t_shift_end) {
+    shift_of(t ? t->model : NULL, at, l->shift, &l->t_shift_start, &l->t_shift_end);
+    l->shift_gen = gen;
+  }
   l->t_from = at;
   l->run_us = 0;
   l->picks = l->samples = l->late = l->dups = 0;
-  l->theo_picks = 0;
   for (int i = 0; i < NCAUSE; i++) l->stop_us[i] = l->stops[i] = 0;
 }
+
+static double milli(double x) { return round(x * 1e3) / 1e3; }
 
 static void tally_emit(fofal_machines_t *m, loom_t *l, int64_t to, json_t *out) {
   char from[32], t[32];
@@ -149,33 +241,44 @@ static void tally_emit(fofal_machines_t *m, loom_t *l, int64_t to, json_t *out) 
   json_t *stop_s = json_object(), *stops = json_object();
   double total_stop = 0;
   for (int i = 0; i < NCAUSE; i++) {
-    json_object_set_new(stop_s, fofal_stop_causes[i], json_real(round((double)l->stop_us[i] / 1e3) / 1e3));
+    json_object_set_new(stop_s, fofal_stop_causes[i], json_real(milli((double)l->stop_us[i] / 1e6)));
     json_object_set_new(stops, fofal_stop_causes[i], json_integer(l->stops[i]));
     total_stop += (double)l->stop_us[i];
   }
-  json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:o,s:o,s:I,s:f,s:I,s:I,s:I,s:s,s:f}", "loom", l->name, "shift",
-                        l->shift, "from", from, "to", t, "run_s", round((double)l->run_us / 1e3) / 1e3, "stop_s",
-                        round(total_stop / 1e3) / 1e3, "stop_s_by_cause", stop_s, "stops_by_cause", stops, "picks",
-                        (json_int_t)l->picks, "theoretical_picks", round(l->theo_picks), "samples",
+  /* GLOSSARY.md: theoretical picks = nominal ppm × run minutes (performance's divisor);
+   * nominal picks = nominal ppm × elapsed minutes, run + stop (efficiency's). */
+  double nominal = nominal_of(m, l);
+  json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:o,s:o,s:I,s:f,s:f,s:I,s:I,s:I,s:s,s:f}", "loom", l->name, "shift",
+                        l->shift, "from", from, "to", t, "run_s", milli((double)l->run_us / 1e6), "stop_s",
+                        milli(total_stop / 1e6), "stop_s_by_cause", stop_s, "stops_by_cause", stops, "picks",
+                        (json_int_t)l->picks, "theoretical_picks", milli(nominal * (double)l->run_us / 60e6),
+                        "nominal_picks", milli(nominal * ((double)l->run_us + total_stop) / 60e6), "samples",
                         (json_int_t)l->samples, "late", (json_int_t)l->late, "duplicates", (json_int_t)l->dups,
                         "state", l->state == ST_RUNNING ? "running" : l->state == ST_STOPPED ? "stopped" : "unknown",
                         "ppm", l->last_ppm);
+  if (nominal > 0) json_object_set_new(d, "nominal_ppm", json_real(nominal));
   if (l->state == ST_STOPPED) json_object_set_new(d, "cause", json_string(fofal_stop_causes[l->cause]));
   emit(m, l, out, "loom_activity", to, d);
   tally_start(m, l, to);
 }
 
-/* Credits [from, to) to the confirmed state, splitting at shift boundaries. */
-static void credit(fofal_machines_t *m, loom_t *l, int64_t from, int64_t to, json_t *out) {
+/* Credits [from, to) and the dp picks counted over it to the confirmed state, splitting
+ * both at shift boundaries (the picks pro rata to the time on each side). */
+static void credit(fofal_machines_t *m, loom_t *l, int64_t from, int64_t to, long long dp, json_t *out) {
+  const int64_t t0 = from;
+  long long given = 0;
   while (from < to) {
+    if (from >= l->t_shift_end) { /* the tally's shift ended before this interval */
+      tally_emit(m, l, from, out);
+      continue;
+    }
     int64_t end = to < l->t_shift_end ? to : l->t_shift_end;
     int64_t dt = end - from;
-    if (l->state == ST_RUNNING) {
-      l->run_us += dt;
-      l->theo_picks += l->nominal_ppm * (double)dt / 60e6;
-    } else if (l->state == ST_STOPPED) {
-      l->stop_us[l->cause] += dt;
-    }
+    if (l->state == ST_RUNNING) l->run_us += dt;
+    else if (l->state == ST_STOPPED) l->stop_us[l->cause] += dt;
+    long long upto = end == to ? dp : (long long)((double)dp * (double)(end - t0) / (double)(to - t0));
+    l->picks += upto - given;
+    given = upto;
     from = end;
     if (from >= l->t_shift_end) tally_emit(m, l, from, out);
   }
@@ -278,19 +381,18 @@ int fofal_machines_sample_values(fofal_machines_t *m, const char *tenant, const 
   /* 3. time and picks */
   if (!fresh) {
     int64_t dt = ts - l->last_us;
-    if (dt <= (int64_t)m->cfg.gap_s * 1000000) credit(m, l, l->last_us, ts, out);
+    long long dp = picks >= l->last_picks ? picks - l->last_picks : picks;
+    if (dt <= (int64_t)m->cfg.gap_s * 1000000) credit(m, l, l->last_us, ts, dp, out);
     else {
-      /* Unobserved gap: not credited; the tally restarts at this sample. */
+      /* Unobserved gap: neither its time nor its picks are credited; the tally restarts
+       * at this sample. */
       tally_emit(m, l, l->last_us, out);
       tally_start(m, l, ts);
     }
-    long long dp = picks >= l->last_picks ? picks - l->last_picks : picks;
-    l->picks += dp;
   }
   l->last_us = ts;
   l->last_picks = picks;
   l->last_ppm = ppm;
-  if (s == ST_RUNNING && ppm > l->nominal_ppm) l->nominal_ppm = ppm;
 
   /* 4. state */
   char at[32];
@@ -322,12 +424,10 @@ int fofal_machines_sample_values(fofal_machines_t *m, const char *tenant, const 
       if (dt > 0) {
         if (l->state == ST_RUNNING) {
           l->run_us -= dt;
-          l->theo_picks -= l->nominal_ppm * (double)dt / 60e6;
           l->stop_us[c] += dt;
         } else {
           l->stop_us[l->cause] -= dt;
           l->run_us += dt;
-          l->theo_picks += l->nominal_ppm * (double)dt / 60e6;
         }
       }
       int64_t prev_since = l->since_us;
@@ -355,7 +455,7 @@ int fofal_machines_sample_values(fofal_machines_t *m, const char *tenant, const 
   if (l->state == ST_STOPPED && s == ST_STOPPED && l->pend_n == 0) l->cause = l->cause == 4 && c != 4 ? c : l->cause;
 
   /* 5. long stop */
-  if (l->state == ST_STOPPED && !l->breakdown && ts - l->since_us >= (int64_t)m->cfg.breakdown_after_s * 1000000)
+  if (l->state == ST_STOPPED && !l->breakdown && ts - l->since_us > (int64_t)m->cfg.breakdown_after_s * 1000000)
     breakdown(m, l, ts, "stop longer than the breakdown threshold", out);
 
   /* 6. periodic tally */
@@ -440,30 +540,31 @@ json_t *fofal_machines_snapshot(fofal_machines_t *m, const char *tenant, const c
     json_array_append_new(sus, json_integer(l->stop_us[i]));
     json_array_append_new(sts, json_integer(l->stops[i]));
   }
-  return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:f,s:f,s:i,s:i,s:I,s:b,s:i,s:i,s:i,s:I,s:s,s:I,s:I,s:I,s:o,s:o,s:I,s:I,"
-                   "s:I,s:I,s:f,s:o,s:o,s:i}",
+  return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:f,s:i,s:i,s:I,s:b,s:i,s:i,s:i,s:I,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:I,"
+                   "s:I,s:I,s:I,s:o,s:o,s:i}",
                    "tenant", l->tenant, "name", l->name, "hall", l->is_hall, "seq", (json_int_t)l->seq, "last_us",
-                   (json_int_t)l->last_us, "last_picks", (json_int_t)l->last_picks, "last_ppm", l->last_ppm, "nominal",
-                   l->nominal_ppm, "state", l->state, "cause", l->cause, "since", (json_int_t)l->since_us, "breakdown",
+                   (json_int_t)l->last_us, "last_picks", (json_int_t)l->last_picks, "last_ppm", l->last_ppm, "state", l->state, "cause", l->cause, "since", (json_int_t)l->since_us, "breakdown",
                    l->breakdown, "pend_state", l->pend_state, "pend_cause", l->pend_cause, "pend_n", l->pend_n,
-                   "pend_since", (json_int_t)l->pend_since, "shift", l->shift, "t_from", (json_int_t)l->t_from,
+                   "pend_since", (json_int_t)l->pend_since, "shift", l->shift, "t_from", (json_int_t)l->t_from, "t_shift_start", (json_int_t)l->t_shift_start,
                    "t_shift_end", (json_int_t)l->t_shift_end, "run_us", (json_int_t)l->run_us, "stop_us", sus, "stops",
                    sts, "picks", (json_int_t)l->picks, "samples", (json_int_t)l->samples, "late", (json_int_t)l->late,
-                   "dups", (json_int_t)l->dups, "theo", l->theo_picks, "ids", ids, "id_ts", idts, "ids_head",
+                   "dups", (json_int_t)l->dups, "ids", ids, "id_ts", idts, "ids_head",
                    l->ids_head);
 }
 
 static long long geti(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
 
+static int restore_setting(fofal_machines_t *m, const json_t *s);
+
 int fofal_machines_restore(fofal_machines_t *m, const json_t *s) {
+  if (json_object_get(s, "setting")) return restore_setting(m, s);
   const char *tenant = json_string_value(json_object_get(s, "tenant")), *name = json_string_value(json_object_get(s, "name"));
-  if (!tenant || !name) return FOFAL_EINVAL;
+  if (!tenant || !name || strlen(tenant) >= 64 || strlen(name) >= 64) return FOFAL_EINVAL;
   loom_t *l = get(m, tenant, name, json_is_true(json_object_get(s, "hall")));
   l->seq = geti(s, "seq");
   l->last_us = geti(s, "last_us");
   l->last_picks = geti(s, "last_picks");
   l->last_ppm = json_number_value(json_object_get(s, "last_ppm"));
-  l->nominal_ppm = json_number_value(json_object_get(s, "nominal"));
   l->state = (int)geti(s, "state");
   l->cause = (int)geti(s, "cause") % NCAUSE;
   l->since_us = geti(s, "since");
@@ -474,7 +575,9 @@ int fofal_machines_restore(fofal_machines_t *m, const json_t *s) {
   l->pend_since = geti(s, "pend_since");
   snprintf(l->shift, sizeof l->shift, "%s", json_string_value(json_object_get(s, "shift")) ? json_string_value(json_object_get(s, "shift")) : "");
   l->t_from = geti(s, "t_from");
+  l->t_shift_start = geti(s, "t_shift_start");
   l->t_shift_end = geti(s, "t_shift_end");
+  l->shift_gen = 0; /* found again under the tenant's model at the next tally */
   l->run_us = geti(s, "run_us");
   for (int i = 0; i < NCAUSE; i++) {
     l->stop_us[i] = (int64_t)json_integer_value(json_array_get(json_object_get(s, "stop_us"), (size_t)i));
@@ -484,7 +587,6 @@ int fofal_machines_restore(fofal_machines_t *m, const json_t *s) {
   l->samples = geti(s, "samples");
   l->late = geti(s, "late");
   l->dups = geti(s, "dups");
-  l->theo_picks = json_number_value(json_object_get(s, "theo"));
   json_t *ids = json_object_get(s, "ids"), *idts = json_object_get(s, "id_ts");
   l->nids = 0;
   for (size_t i = 0; i < json_array_size(ids) && i < FOFAL_MACHINES_RECENT; i++) {
@@ -495,4 +597,80 @@ int fofal_machines_restore(fofal_machines_t *m, const json_t *s) {
   l->ids_head = (int)geti(s, "ids_head");
   if (l->ids_head < 0 || l->ids_head >= FOFAL_MACHINES_RECENT) l->ids_head = 0;
   return 0;
+}
+
+/* ------------------------------------------------------------ settings from production */
+
+#define SETTING_MODEL "~shift_model"
+#define SETTING_PPM "~ppm:"
+
+static int name_ok(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > 63) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", s[i])) return 0;
+  return 1;
+}
+
+int fofal_machines_production_record(fofal_machines_t *m, const char *value, size_t len, char key[160]) {
+  static const char reg[] = "fofal.production.loom_registered.v1", model[] = "fofal.production.shift_model_";
+  /* Most production events are neither: a look at the bytes spares decoding them. */
+  if (!value || (!memmem(value, len, reg, sizeof reg - 1) && !memmem(value, len, model, sizeof model - 1))) return 0;
+  fofal_event_t ev;
+  char err[256];
+  if (fofal_event_decode(&ev, value, len, err, sizeof err)) return 0;
+  int rc = 0;
+  const char *loom = json_string_value(json_object_get(ev.data, "loom"));
+  if (!ev.type || !name_ok(ev.tenant)) {
+    /* not ours */
+  } else if (!strcmp(ev.type, reg) && name_ok(loom)) {
+    fofal_machines_set_nominal_ppm(m, ev.tenant, loom, json_number_value(json_object_get(ev.data, "nominal_ppm")));
+    snprintf(key, 160, "%s/" SETTING_PPM "%s", ev.tenant, loom);
+    rc = 1;
+  } else if (!strncmp(ev.type, model, sizeof model - 1) && json_is_array(json_object_get(ev.data, "shifts"))) {
+    /* shift_model_defined, or any later event that carries the whole model again */
+    fofal_machines_set_shift_model(m, ev.tenant, ev.data);
+    snprintf(key, 160, "%s/" SETTING_MODEL, ev.tenant);
+    rc = 1;
+  }
+  fofal_event_clear(&ev);
+  return rc;
+}
+
+json_t *fofal_machines_setting_snapshot(fofal_machines_t *m, const char *key, const char *by) {
+  const char *slash = strchr(key, '/');
+  char tenant[64];
+  if (!slash || slash - key >= 64) return NULL;
+  snprintf(tenant, sizeof tenant, "%.*s", (int)(slash - key), key);
+  if (!strcmp(slash + 1, SETTING_MODEL)) {
+    const tenant_t *t = fofal_map_get(m->tenants, tenant);
+    if (!t) return NULL;
+    return json_pack("{s:s,s:s,s:O?,s:s}", "setting", "shift_model", "tenant", tenant, "model", t->model, "by", by);
+  }
+  if (!strncmp(slash + 1, SETTING_PPM, sizeof SETTING_PPM - 1)) {
+    char k[160];
+    const char *loom = slash + sizeof SETTING_PPM;
+    snprintf(k, sizeof k, "%s/%s", tenant, loom);
+    const double *ppm = fofal_map_get(m->nominal, k);
+    if (!ppm) return NULL;
+    return json_pack("{s:s,s:s,s:s,s:f,s:s}", "setting", "nominal_ppm", "tenant", tenant, "loom", loom, "nominal_ppm", *ppm,
+                     "by", by);
+  }
+  return NULL;
+}
+
+static int restore_setting(fofal_machines_t *m, const json_t *s) {
+  const char *setting = json_string_value(json_object_get(s, "setting"));
+  const char *tenant = json_string_value(json_object_get(s, "tenant"));
+  if (!setting || !name_ok(tenant)) return FOFAL_EINVAL;
+  if (!strcmp(setting, "shift_model")) {
+    fofal_machines_set_shift_model(m, tenant, json_object_get(s, "model"));
+    return 0;
+  }
+  const char *loom = json_string_value(json_object_get(s, "loom"));
+  if (!strcmp(setting, "nominal_ppm") && name_ok(loom)) {
+    fofal_machines_set_nominal_ppm(m, tenant, loom, json_number_value(json_object_get(s, "nominal_ppm")));
+    return 0;
+  }
+  return FOFAL_EINVAL;
 }

@@ -12,9 +12,29 @@
  * command's id is a name-based UUID of tenant/loom/stop start: even a replay that got
  * past all that would be deduplicated by the decider.
  *
+ * Shift models and loom speeds. The tallies need each tenant's shift model and each
+ * loom's registered nominal speed (machines.c). They are facts of the production module,
+ * so fofal-machines reads them where they are decided: the same group also consumes
+ * fofal.production.events, and a batch's shift_model_defined and loom_registered records
+ * (found by a look at the bytes; the other production events are skipped undecoded) are
+ * applied before its samples and written to fofal.machines.state as settings
+ * ("tenant/~shift_model", "tenant/~ppm:<loom>") in the batch's transaction, with the
+ * production offsets: exactly once, like the loom states. No second store (the read model
+ * would make fofal-machines depend on PostgreSQL and on the projector's lag), and a
+ * replay meets the settings that were committed with its offsets. A tenant's production
+ * events share one partition, so each setting has one writer; but that partition and a
+ * loom's telemetry partition may belong to different instances. Every instance therefore
+ * tails fofal.machines.state (read_committed) between batches and applies the settings
+ * other instances wrote (each record names its writer); the loom states in that topic are
+ * skipped by key, undecoded. Settings reach the other instances within a batch or two; a
+ * sample tallied before that counts under the settings that were known (the built-in 3×8,
+ * an unknown speed), as it would on a replay.
+ *
  * Recovery. After any rebalance (and at start) the in-memory states are dropped and the
  * whole state topic is read again up to its end (read_committed), then the consumer
- * rewinds to the committed offsets. State records are small (one per loom and hall).
+ * rewinds to the committed offsets. State records are small (one per loom, hall, tenant
+ * model and loom speed). On a first start the group reads the production events from the
+ * beginning, which registers every loom it already has.
  *
  * Failures. Kafka unavailable: the transaction aborts or times out; the batch is retried
  * after a rewind. Fenced (another instance with the same FOFAL_MACHINES_INSTANCE): exits
@@ -37,7 +57,7 @@
 #define BATCH_MAX_WAIT_MS 20
 
 static char *brokers, *instance, *log_level;
-static long long breakdown_after_s, hysteresis_ms, confirm_samples, tally_s, gap_s, shift_offset, max_batch;
+static long long breakdown_after_s, hysteresis_ms, confirm_samples, tally_s, gap_s, max_batch;
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
@@ -51,7 +71,6 @@ static fofal_setting_t settings[] = {
     {"FOFAL_MACHINES_TALLY_S", FOFAL_SET_INT, "10", 1, 3600, "A loom_activity event at least this often per loom.", &tally_s},
     {"FOFAL_MACHINES_GAP_S", FOFAL_SET_INT, "300", 1, 86400,
      "A silence between two samples longer than this is not credited to run or stop time.", &gap_s},
-    {"FOFAL_SHIFT_UTC_OFFSET_MIN", FOFAL_SET_INT, "60", -840, 840, "Local time of the shifts = UTC + this.", &shift_offset},
     {"FOFAL_MACHINES_MAX_BATCH", FOFAL_SET_INT, "5000", 1, 100000, "Samples per transaction, at most.", &max_batch},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
@@ -59,11 +78,14 @@ static fofal_setting_t settings[] = {
 
 typedef struct {
   fofal_kafka_t *consumer, *producer;
+  fofal_kafka_t *tail; /* fofal.machines.state from where load_state ended: other instances' settings */
   fofal_machines_t *m;
   int rebalanced;
   int cmd_parts;
-  fofal_map_t *touched; /* "tenant\x1fname\x1fhall?" → (void *)1, this batch */
-  long long samples, events, commands, skipped, batches;
+  char production_topic[96];
+  fofal_map_t *touched;  /* "tenant\x1fname\x1fhall?" → (void *)1, this batch */
+  fofal_map_t *settings; /* state key of a setting → (void *)1, this batch */
+  long long samples, events, commands, skipped, batches, settings_applied;
   char errbuf[512];
 } proc_t;
 
@@ -76,59 +98,103 @@ static void on_rebalance(void *opaque, int assign, const char *topic, const int3
   p->rebalanced = 1;
 }
 
-/* Reads every committed state record into a fresh map. */
+/* The key of a setting record ("tenant/~..."): the tail reads only those. */
+static int is_setting_key(const char *key, size_t len) {
+  const char *slash = key ? memchr(key, '/', len) : NULL;
+  return slash && (size_t)(slash - key) + 1 < len && slash[1] == '~';
+}
+
+static void restore_record(proc_t *p, const fofal_kmsg_t *msg, int settings_only, long long *n) {
+  if (!msg->value || (settings_only && !is_setting_key(msg->key, msg->key_len))) return;
+  json_error_t je;
+  json_t *s = json_loadb(msg->value, msg->len, 0, &je);
+  /* The tail skips what this instance wrote: it applied it already, and an older record
+   * read back late must not undo a newer setting. */
+  const char *by = json_string_value(json_object_get(s, "by"));
+  if (s && !(settings_only && by && !strcmp(by, instance)) && !fofal_machines_restore(p->m, s)) (*n)++;
+  json_decref(s);
+}
+
+/* Reads every committed state record into a fresh map, then keeps the reader as the tail
+ * (assigned to every partition, where the reading ended). */
 static int load_state(proc_t *p) {
-  char err[256];
   int rc = 0;
   fofal_kafka_t *k = NULL;
   fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-machines-state", .read_committed = 1, .partition_eof = 1};
+  int32_t *parts = NULL;
+  int64_t *starts = NULL, *his = NULL;
+  int *done = NULL;
+  fofal_kafka_free(p->tail);
+  p->tail = NULL;
   fofal_machines_clear(p->m);
   if ((rc = fofal_kafka_consumer_new(&k, &o, p->errbuf, sizeof p->errbuf))) return rc;
   int n = fofal_kafka_partition_count(k, FOFAL_TOPIC_MACHINES_STATE, 10000, p->errbuf, sizeof p->errbuf);
-  if (n < 0) {
-    rc = n;
+  if (n <= 0) {
+    rc = n < 0 ? n : FOFAL_ENOENT;
     goto out;
   }
+  parts = fofal_calloc((size_t)n, sizeof *parts);
+  starts = fofal_calloc((size_t)n, sizeof *starts);
+  his = fofal_calloc((size_t)n, sizeof *his);
+  done = fofal_calloc((size_t)n, sizeof *done);
+  int pending = 0;
+  for (int32_t part = 0; part < n; part++) {
+    int64_t lo;
+    parts[part] = part;
+    starts[part] = FOFAL_OFFSET_BEGINNING;
+    if ((rc = fofal_kafka_watermarks(k, FOFAL_TOPIC_MACHINES_STATE, part, &lo, &his[part], 10000, p->errbuf, sizeof p->errbuf)))
+      goto out;
+    done[part] = his[part] <= lo;
+    pending += !done[part];
+  }
+  if ((rc = fofal_kafka_assign(k, FOFAL_TOPIC_MACHINES_STATE, parts, starts, n, p->errbuf, sizeof p->errbuf))) goto out;
   long long loaded = 0;
-  for (int32_t part = 0; part < n && !rc; part++) {
-    int64_t lo, hi, start = FOFAL_OFFSET_BEGINNING;
-    if ((rc = fofal_kafka_watermarks(k, FOFAL_TOPIC_MACHINES_STATE, part, &lo, &hi, 10000, p->errbuf, sizeof p->errbuf))) break;
-    if (hi <= lo) continue;
-    if ((rc = fofal_kafka_assign(k, FOFAL_TOPIC_MACHINES_STATE, &part, &start, 1, p->errbuf, sizeof p->errbuf))) break;
-    int64_t deadline = fofal_mono_us() + 60 * 1000000LL;
-    for (;;) {
-      fofal_kmsg_t msg;
-      int got = fofal_kafka_consume(k, 200, &msg);
-      if (got < 0) {
-        rc = got;
-        break;
-      }
-      if (got == 0) {
-        /* The end may be a transaction marker: done once our position reached hi. */
-        if (fofal_kafka_position(k, FOFAL_TOPIC_MACHINES_STATE, part) >= hi) break;
-        if (fofal_mono_us() > deadline) {
-          rc = fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ETIMEDOUT, "reading %s[%d] took over 60 s", FOFAL_TOPIC_MACHINES_STATE, part);
-          break;
-        }
-        continue;
-      }
-      int eof = msg.eof;
-      if (!eof && msg.value) {
-        json_error_t je;
-        json_t *s = json_loadb(msg.value, msg.len, 0, &je);
-        if (s && !fofal_machines_restore(p->m, s)) loaded++;
-        json_decref(s);
-      }
-      int64_t off = msg.offset;
+  int64_t deadline = fofal_mono_us() + 60 * 1000000LL;
+  while (pending > 0) {
+    fofal_kmsg_t msg;
+    int got = fofal_kafka_consume(k, 200, &msg);
+    if (got < 0) {
+      rc = got;
+      goto out;
+    }
+    if (got == 1) {
+      if (!msg.eof) restore_record(p, &msg, 0, &loaded);
+      if (msg.partition >= 0 && msg.partition < n && (msg.eof || msg.offset + 1 >= his[msg.partition])) done[msg.partition] = 1;
       fofal_kafka_msg_release(&msg);
-      if (eof || off + 1 >= hi) break;
+    }
+    /* The end may be a transaction marker: a partition is also done once our position
+     * reached its high watermark. */
+    pending = 0;
+    for (int32_t part = 0; part < n; part++) {
+      if (!done[part] && fofal_kafka_position(k, FOFAL_TOPIC_MACHINES_STATE, part) >= his[part]) done[part] = 1;
+      pending += !done[part];
+    }
+    if (pending && fofal_mono_us() > deadline) {
+      rc = fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ETIMEDOUT, "reading %s took over 60 s", FOFAL_TOPIC_MACHINES_STATE);
+      goto out;
     }
   }
-  if (!rc) LOG_INFO("restored the state of %lld looms and halls", loaded);
-  (void)err;
+  LOG_INFO("restored the state of %lld looms, halls and settings", loaded);
+  p->tail = k;
+  k = NULL;
 out:
+  free(parts);
+  free(starts);
+  free(his);
+  free(done);
   fofal_kafka_free(k);
   return rc;
+}
+
+/* Applies the settings other instances committed since the last look (never waits). */
+static void tail_settings(proc_t *p) {
+  fofal_kmsg_t msg;
+  long long n = 0;
+  for (int i = 0; p->tail && i < 10000 && fofal_kafka_consume(p->tail, 0, &msg) == 1; i++) {
+    if (!msg.eof) restore_record(p, &msg, 1, &n);
+    fofal_kafka_msg_release(&msg);
+  }
+  if (n) LOG_INFO("applied %lld shift model or loom speed settings of other instances", n);
 }
 
 static void produce_wait(proc_t *p, const char *topic, int32_t part, const char *key, const char *value, size_t len) {
@@ -203,6 +269,29 @@ static void write_state(void *opaque, const char *key, void *value) {
   json_decref(s);
 }
 
+static void write_setting(void *opaque, const char *key, void *value) {
+  proc_t *p = opaque;
+  (void)value;
+  json_t *s = fofal_machines_setting_snapshot(p->m, key, instance);
+  if (!s) return;
+  char *buf = json_dumps(s, JSON_COMPACT);
+  produce_wait(p, FOFAL_TOPIC_MACHINES_STATE, -1, key, buf, strlen(buf));
+  free(buf);
+  json_decref(s);
+}
+
+static int is_production(const proc_t *p, const fofal_kmsg_t *msg) {
+  return msg->topic && !strcmp(msg->topic, p->production_topic);
+}
+
+/* A production event: a shift model or a loom's speed, else nothing. */
+static void process_production(proc_t *p, const fofal_kmsg_t *msg) {
+  char key[160];
+  if (!msg->value || !fofal_machines_production_record(p->m, msg->value, msg->len, key)) return;
+  if (!fofal_map_get(p->settings, key)) fofal_map_put(p->settings, key, (void *)1);
+  p->settings_applied++;
+}
+
 static void process(proc_t *p, const fofal_kmsg_t *msg, json_t *out) {
   char tenant[64], name[64];
   int hall = 0;
@@ -227,9 +316,15 @@ static int run_batch(proc_t *p, fofal_kmsg_t *batch, int n) {
   int rc;
   json_t *out = json_array();
   fofal_map_free(p->touched);
+  fofal_map_free(p->settings);
   p->touched = fofal_map_new(NULL);
+  p->settings = fofal_map_new(NULL);
   if ((rc = fofal_kafka_txn_begin(p->producer, p->errbuf, sizeof p->errbuf))) goto out;
-  for (int i = 0; i < n; i++) process(p, &batch[i], out);
+  /* The batch's settings first: its samples are tallied under them. */
+  for (int i = 0; i < n; i++)
+    if (is_production(p, &batch[i])) process_production(p, &batch[i]);
+  for (int i = 0; i < n; i++)
+    if (!is_production(p, &batch[i])) process(p, &batch[i], out);
   size_t j;
   json_t *o;
   json_array_foreach(out, j, o) {
@@ -237,6 +332,7 @@ static int run_batch(proc_t *p, fofal_kmsg_t *batch, int n) {
     else send_event(p, o);
   }
   fofal_map_each(p->touched, write_state, p);
+  fofal_map_each(p->settings, write_setting, p);
   rc = fofal_kafka_txn_commit(p->producer, p->consumer, TXN_TIMEOUT_MS, p->errbuf, sizeof p->errbuf);
 out:
   json_decref(out);
@@ -259,14 +355,17 @@ int main(int argc, char **argv) {
   int early = fofal_process_start("fofal-machines", settings, NSET, argc, argv,
                                   "Usage: fofal-machines [--config FILE] [--option=value ...]\n\n"
                                   "Turns loom telemetry (" FOFAL_TOPIC_TELEMETRY ") into machine-state events "
-                                  "(fofal.machines.events) and breakdowns into intervention requests, exactly once.",
+                                  "(fofal.machines.events) and breakdowns into intervention requests, exactly once. "
+                                  "Shift tallies follow each tenant's shift model and loom speeds, read from "
+                                  "fofal.production.events.",
                                   &log_level);
   if (early >= 0) return early;
   fofal_machines_cfg_t cfg = {.hysteresis_ms = (int)hysteresis_ms, .confirm_samples = (int)confirm_samples,
-                              .breakdown_after_s = (int)breakdown_after_s, .tally_s = (int)tally_s, .gap_s = (int)gap_s,
-                              .shift_utc_offset_min = (int)shift_offset};
+                              .breakdown_after_s = (int)breakdown_after_s, .tally_s = (int)tally_s, .gap_s = (int)gap_s};
   p.m = fofal_machines_new(&cfg);
   p.touched = fofal_map_new(NULL);
+  p.settings = fofal_map_new(NULL);
+  fofal_topic_events("production", p.production_topic, sizeof p.production_topic);
   if (fofal_topics_require(brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;
@@ -276,11 +375,11 @@ int main(int argc, char **argv) {
   fofal_kafka_opts_t po = {.brokers = brokers, .client_id = client, .transactional_id = txid, .linger_ms = 5};
   fofal_kafka_opts_t co = {.brokers = brokers, .client_id = client, .group_id = GROUP_ID, .read_committed = 1,
                            .rebalance = on_rebalance, .opaque = &p};
-  const char *topics[] = {FOFAL_TOPIC_TELEMETRY};
+  const char *topics[] = {FOFAL_TOPIC_TELEMETRY, p.production_topic};
   if (fofal_kafka_producer_new(&p.producer, &po, err, sizeof err) ||
       fofal_kafka_consumer_new(&p.consumer, &co, err, sizeof err) ||
       fofal_kafka_txn_init(p.producer, TXN_TIMEOUT_MS, err, sizeof err) ||
-      fofal_kafka_subscribe(p.consumer, topics, 1, err, sizeof err)) {
+      fofal_kafka_subscribe(p.consumer, topics, 2, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }
@@ -334,10 +433,11 @@ int main(int argc, char **argv) {
       continue;
     }
     if (fofal_mono_us() - last_stats > 10 * 1000000LL) {
-      LOG_INFO("stats: %lld samples, %lld events, %lld intervention requests, %lld skipped, %lld transactions", p.samples,
-               p.events, p.commands, p.skipped, p.batches);
+      LOG_INFO("stats: %lld samples, %lld events, %lld intervention requests, %lld skipped, %lld settings, %lld transactions",
+               p.samples, p.events, p.commands, p.skipped, p.settings_applied, p.batches);
       last_stats = fofal_mono_us();
     }
+    tail_settings(&p);
     if (nb == 0) continue;
     int brc = run_batch(&p, batch, nb);
     for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
@@ -358,9 +458,11 @@ out:
   for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
   free(batch);
   LOG_INFO("stopped: %lld samples, %lld events, %lld intervention requests", p.samples, p.events, p.commands);
+  fofal_kafka_free(p.tail);
   fofal_kafka_free(p.consumer);
   fofal_kafka_free(p.producer);
   fofal_map_free(p.touched);
+  fofal_map_free(p.settings);
   fofal_machines_free(p.m);
   fofal_settings_free(settings, NSET);
   return rc;

@@ -10,7 +10,9 @@
  *                                    and hall reading (module "machines")
  *
  * Per loom and shift, loom_activity tallies are added up (run and stop time by cause,
- * stops by cause, picks, theoretical picks, samples); the ratios are computed when read.
+ * stops by cause, picks, theoretical and nominal picks, samples); the ratios are computed
+ * when read. The shift is the tenant's (fofal-machines tallies by its shift model), so a
+ * row's shift id is the one production's shift assignments and declarations carry.
  * A loom's events share its partition, so they are applied in their order; every value
  * comes from the event, so a rebuild yields the same rows.
  */
@@ -93,7 +95,7 @@ static int breakdown_declared(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 
 static int loom_activity(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   static const char *const causes[] = {"warp_break", "weft_break", "mechanical", "electrical", "other"};
-  char v[20][32], seq[24];
+  char v[20][32], seq[24], nominal[32];
   const json_t *d = ev->data, *ss = json_object_get(d, "stop_s_by_cause"), *sn = json_object_get(d, "stops_by_cause");
   snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
   num(json_object_get(d, "run_s"), v[0]);
@@ -108,24 +110,28 @@ static int loom_activity(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   num(json_object_get(d, "late"), v[15]);
   num(json_object_get(d, "duplicates"), v[16]);
   num(json_object_get(d, "ppm"), v[17]);
+  num(json_object_get(d, "nominal_picks"), nominal); /* 0.000 in tallies older than it */
   const char *params[] = {ev->tenant, ev->subject, str(d, "shift"), v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
-                          v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], str(d, "from"), str(d, "to")};
+                          v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], str(d, "from"), str(d, "to"),
+                          nominal};
   int rc = fofal_apply_sql(
       ctx,
       "INSERT INTO %s.loom_shifts AS s (tenant, loom, shift, run_s, stop_s, stop_s_warp_break, stop_s_weft_break, "
       "stop_s_mechanical, stop_s_electrical, stop_s_other, stops_warp_break, stops_weft_break, stops_mechanical, "
-      "stops_electrical, stops_other, picks, theoretical_picks, samples, late, duplicates, first_at, last_at) VALUES "
-      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) "
+      "stops_electrical, stops_other, picks, theoretical_picks, samples, late, duplicates, first_at, last_at, "
+      "nominal_picks) VALUES "
+      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
       "ON CONFLICT (tenant, loom, shift) DO UPDATE SET run_s = s.run_s + $4, stop_s = s.stop_s + $5, "
       "stop_s_warp_break = s.stop_s_warp_break + $6, stop_s_weft_break = s.stop_s_weft_break + $7, "
       "stop_s_mechanical = s.stop_s_mechanical + $8, stop_s_electrical = s.stop_s_electrical + $9, "
       "stop_s_other = s.stop_s_other + $10, stops_warp_break = s.stops_warp_break + $11, "
       "stops_weft_break = s.stops_weft_break + $12, stops_mechanical = s.stops_mechanical + $13, "
       "stops_electrical = s.stops_electrical + $14, stops_other = s.stops_other + $15, picks = s.picks + $16, "
-      "theoretical_picks = s.theoretical_picks + $17, samples = s.samples + $18, late = s.late + $19, "
+      "theoretical_picks = s.theoretical_picks + $17, nominal_picks = s.nominal_picks + $23, "
+      "samples = s.samples + $18, late = s.late + $19, "
       "duplicates = s.duplicates + $20, first_at = least(s.first_at, $21::timestamptz), "
       "last_at = greatest(s.last_at, $22::timestamptz)",
-      22, params);
+      23, params);
   if (rc) return rc;
   const char *p2[] = {ev->tenant, ev->subject, v[17], str(d, "to"), seq};
   rc = fofal_apply_sql(ctx, "UPDATE %s.looms SET ppm = $3, last_seen = $4, version = $5 WHERE tenant = $1 AND loom = $2", 5, p2);

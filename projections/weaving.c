@@ -19,9 +19,11 @@
  * both; the forecast is recomputed by every event that changes one of its inputs.
  *
  * Run-out forecast (GLOSSARY.md): production m/h = nominal ppm × 60 × efficiency ÷
- * (picks/cm × 100), efficiency 0.85 until better known (looms.efficiency); warp use per
- * hour = production m/h × (1 + take-up); hours to run out = meters left ÷ warp use per
- * hour, counted from the last consumption (or the mount), stored as runout_at.
+ * (picks/cm × 100); warp use per hour = production m/h × (1 + take-up); hours to run out =
+ * meters left ÷ warp use per hour, counted from the last consumption (or the mount). The
+ * API computes what it answers from the loom's MEASURED efficiency (telemetry, at read
+ * time: api/weaving_api.c); the columns kept here at looms.efficiency (a 0.85 default
+ * nothing measures) are no longer read, and are to be dropped with a migration.
  *
  * Redis commands depend on the event alone: when PostgreSQL already has an event and
  * Redis does not, the same commands are queued (see fofal_apply_ctx_t).

@@ -240,6 +240,9 @@ _fofal_home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 KAFKA_LIBS=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/kafka-$KAFKA_VERSION/libs
 # shellcheck disable=SC2034
 KAFKA_JAR=kafka_2.13-$KAFKA_VERSION.jar
+# shellcheck disable=SC2034
+# Swagger UI of /api/docs/ (ops/setup: npm ci); fofal-api's FOFAL_SWAGGER_UI_DIR default.
+SWAGGER_UI_DIR=$ROOT/ops/swagger-ui/node_modules/swagger-ui-dist
 unset _fofal_home
 
 # Debian keeps initdb/pg_ctl/postgres out of PATH, in /usr/lib/postgresql/N/bin.

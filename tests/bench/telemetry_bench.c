@@ -224,9 +224,14 @@ static int breakdown(const char *uri, const char *redis_addr, const char *tenant
 
 static int machines(long long n) {
   fofal_machines_cfg_t cfg = {.hysteresis_ms = 2000, .confirm_samples = 3, .breakdown_after_s = 600, .tally_s = 10,
-                              .gap_s = 300, .shift_utc_offset_min = 60};
+                              .gap_s = 300};
   fofal_machines_t *m = fofal_machines_new(&cfg);
   enum { LOOMS = 100 };
+  for (int loom = 0; loom < LOOMS; loom++) { /* registered speeds, as fofal-machines learns them */
+    char name[16];
+    snprintf(name, sizeof name, "L%03d", loom + 1);
+    fofal_machines_set_nominal_ppm(m, "bench", name, 600);
+  }
   char **recs = calloc((size_t)n, sizeof *recs);
   size_t *lens = calloc((size_t)n, sizeof *lens);
   char payload[512], ev[FOFAL_TELEMETRY_EVENT_MAX], ts[40];

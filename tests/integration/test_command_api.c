@@ -1,8 +1,8 @@
 /*
  * test_command_api.c — the HTTP contract of the command API (DESIGN.md "HTTP API
  * conventions"): problem+json for every bad input and never a 5xx for it, token checks,
- * roles, the batch endpoint, polling a result, the OpenAPI document, h2c and TLS with
- * ALPN h2.
+ * roles, the batch endpoint, polling a result, Idempotency-Keys scoped per client and per
+ * request, the OpenAPI document, h2c and TLS with ALPN h2.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -213,6 +213,198 @@ Test(command_api, openapi_lists_every_command) {
   cr_assert_eq(h_http(port, "GET", "/metrics", NULL, NULL, &r, 5000), 0);
   cr_expect(strstr(r.body, "fofal_api_commands_total") != NULL);
   h_resp_free(&r);
+}
+
+/* How many events of this test's tenant on fofal.production.events carry fofalcommandid `id`. */
+static int events_of(const char *id) {
+  json_t *all = h_read_topic("fofal.production.events"), *rec;
+  size_t i;
+  int n = 0;
+  json_array_foreach(all, i, rec) {
+    json_t *v = json_object_get(rec, "value");
+    n += !strcmp(json_string_value(json_object_get(v, "fofaltenant")) ?: "", tenant) &&
+         !strcmp(json_string_value(json_object_get(v, "fofalcommandid")) ?: "", id);
+  }
+  json_decref(all);
+  return n;
+}
+
+static const char *first_event_id(const json_t *answer) {
+  return json_string_value(json_object_get(json_array_get(json_object_get(answer, "events"), 0), "id")) ?: "";
+}
+
+/* A batch of `who`; the answer's results (new). */
+static json_t *batch(const char *who, const char *body) {
+  char *h = fofal_asprintf("Authorization: Bearer %s\r\n", who);
+  json_t *res = NULL;
+  for (int attempt = 0; attempt < 60; attempt++) {
+    h_resp_t r;
+    cr_assert_eq(h_http(port, "POST", "/api/v1/commands", h, body, &r, 30000), 0);
+    cr_assert_eq(r.status, 200, "batch answered %d: %s", r.status, r.body);
+    json_t *j = json_loads(r.body, 0, NULL);
+    h_resp_free(&r);
+    res = json_incref(json_object_get(j, "results"));
+    json_decref(j);
+    int again = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(res, i, it) again |= json_integer_value(json_object_get(it, "status")) == 202 ||
+                                             json_integer_value(json_object_get(it, "status")) == 503;
+    if (!again) break;
+    json_decref(res); /* a decider still joining: the same batch again, as a phone does */
+    res = NULL;
+    usleep(500 * 1000);
+  }
+  free(h);
+  cr_assert_not_null(res, "the batch was never decided");
+  return res;
+}
+
+static int item_status(const json_t *res, size_t i) {
+  return (int)json_integer_value(json_object_get(json_array_get(res, i), "status"));
+}
+
+static const char *item_code(const json_t *res, size_t i) {
+  return json_string_value(json_object_get(json_object_get(json_array_get(res, i), "body"), "code")) ?: "";
+}
+
+/* Issue 23 item 3: an Idempotency-Key belongs to its client (the token's subject) and to
+ * one request. Two users' same key are two commands; the same user's key sent again with
+ * another request is 422 idempotency_key_reused and writes nothing; with the same request
+ * it answers the first result — in a batch as in a single POST, after a restart too. */
+Test(command_api, idempotency_keys_are_per_client_and_per_request, .timeout = 300) {
+  const char *secret = h_env("FOFAL_JWT_SECRET"), *create = "production.order.create";
+  char *ta = fofal_api_token_issue(secret, "fofal", "fofal-api", tenant, "planner-a", "planner", 3600);
+  char *tb = fofal_api_token_issue(secret, "fofal", "fofal-api", tenant, "planner-b", "planner", 3600);
+  char *tc = fofal_api_token_issue(secret, "fofal", "fofal-api", tenant, "planner-c", "planner", 3600);
+  const char *one = "{\"article\":\"FOUTA-K\",\"quantity\":1}", *seven = "{\"article\":\"FOUTA-K\",\"quantity\":7}";
+  json_t *a = NULL, *b = NULL, *j = NULL;
+
+  /* Two users, one key: two orders. */
+  cr_assert_eq(h_command_ok(port, ta, create, "K-1", NULL, one, &a), 201);
+  cr_assert_eq(h_command_ok(port, tb, create, "K-1", NULL, seven, &b), 201);
+  cr_expect_str_eq(json_string_value(json_object_get(a, "command_id")), "K-1", "the answer names the client's key");
+  cr_expect_str_eq(json_string_value(json_object_get(b, "command_id")), "K-1");
+  cr_expect_str_neq(json_string_value(json_object_get(a, "aggregate")), json_string_value(json_object_get(b, "aggregate")),
+                    "another user's order, not the first one's answer");
+  cr_expect_str_neq(first_event_id(a), first_event_id(b));
+
+  /* The same user's key with another request: refused, nothing written. */
+  cr_expect_eq(h_command_ok(port, ta, create, "K-1", NULL, seven, &j), 422, "the key reused with another body");
+  cr_expect_str_eq(json_string_value(json_object_get(j, "code")) ?: "", "idempotency_key_reused");
+  cr_expect_str_eq(json_string_value(json_object_get(j, "command_id")) ?: "", "K-1");
+  cr_expect_eq(json_integer_value(json_object_get(j, "status")), 422);
+  json_decref(j);
+  cr_expect_eq(h_command_ok(port, ta, "production.order.cancel", "K-1", NULL,
+                            "{\"order_id\":\"00000000-0000-7000-8000-000000000000\",\"reason\":\"x\"}", &j), 422,
+               "the key reused for another command type");
+  cr_expect_str_eq(json_string_value(json_object_get(j, "code")) ?: "", "idempotency_key_reused");
+  json_decref(j);
+
+  /* The same request (other spacing and member order): the first answer. */
+  cr_expect_eq(h_command_ok(port, ta, create, "K-1", NULL, "{ \"quantity\" : 1,\n \"article\" : \"FOUTA-K\" }", &j), 201);
+  cr_expect_str_eq(first_event_id(j), first_event_id(a), "a retry gets the first result");
+  json_decref(j);
+
+  /* If-Match is part of the request. */
+  char *rel = fofal_asprintf("{\"order_id\":\"%s\"}", json_string_value(json_object_get(a, "aggregate")));
+  cr_expect_eq(h_command_ok(port, ta, "production.order.release", "K-2", "1", rel, NULL), 201);
+  cr_expect_eq(h_command_ok(port, ta, "production.order.release", "K-2", NULL, rel, NULL), 422,
+               "the same key without the If-Match it was sent with");
+  cr_expect_eq(h_command_ok(port, ta, "production.order.release", "K-2", "1", rel, NULL), 201);
+
+  /* A batch: the same rules per item, also between two items of one batch (the second is
+   * in flight with the first: the decider tells them apart). */
+  json_t *res = batch(ta, "{\"commands\":["
+                          "{\"type\":\"production.order.create\",\"idempotency_key\":\"K-1\",\"data\":{\"quantity\":1,\"article\":\"FOUTA-K\"}},"
+                          "{\"type\":\"production.order.create\",\"idempotency_key\":\"K-1\",\"data\":{\"quantity\":7,\"article\":\"FOUTA-K\"}},"
+                          "{\"type\":\"production.order.create\",\"idempotency_key\":\"K-3\",\"data\":{\"quantity\":3,\"article\":\"FOUTA-K\"}},"
+                          "{\"type\":\"production.order.create\",\"idempotency_key\":\"K-3\",\"data\":{\"quantity\":4,\"article\":\"FOUTA-K\"}},"
+                          "{\"type\":\"production.order.create\",\"idempotency_key\":\"K-3\",\"data\":{\"article\":\"FOUTA-K\",\"quantity\":3}}"
+                          "]}");
+  cr_expect_eq(item_status(res, 0), 201);
+  cr_expect_str_eq(first_event_id(json_object_get(json_array_get(res, 0), "body")), first_event_id(a));
+  cr_expect_eq(item_status(res, 1), 422);
+  cr_expect_str_eq(item_code(res, 1), "idempotency_key_reused");
+  cr_expect_eq(item_status(res, 2), 201);
+  cr_expect_eq(item_status(res, 3), 422, "K-3 with another body in the same batch");
+  cr_expect_str_eq(item_code(res, 3), "idempotency_key_reused");
+  cr_expect_eq(item_status(res, 4), 201, "K-3 with the same body in the same batch");
+  cr_expect_str_eq(first_event_id(json_object_get(json_array_get(res, 4), "body")),
+                   first_event_id(json_object_get(json_array_get(res, 2), "body")));
+  json_decref(res);
+
+  /* After a restart of the decider (killed) and the API: what Kafka kept still tells. */
+  h_stop(api, SIGTERM);
+  h_stop(dec, SIGKILL);
+  dec = h_start_decider("it-api");
+  api = h_start_api(port);
+  cr_expect_eq(h_command_ok(port, ta, create, "K-1", NULL, seven, NULL), 422);
+  cr_expect_eq(h_command_ok(port, ta, create, "K-1", NULL, one, &j), 201);
+  cr_expect_str_eq(first_event_id(j), first_event_id(a));
+  json_decref(j);
+
+  /* One event per command in the log, each under its client's scoped id. */
+  cr_expect_eq(events_of("planner-a/K-1"), 1);
+  cr_expect_eq(events_of("planner-b/K-1"), 1);
+  cr_expect_eq(events_of("planner-a/K-2"), 1);
+  cr_expect_eq(events_of("planner-a/K-3"), 1);
+  cr_expect_eq(events_of("K-1"), 0, "no id is shared by the tenant");
+
+  /* A command's result is its client's: B reads B's, C has none. */
+  char *hb = fofal_asprintf("Authorization: Bearer %s\r\n", tb), *hc = fofal_asprintf("Authorization: Bearer %s\r\n", tc);
+  h_resp_t r;
+  cr_assert_eq(h_http(port, "GET", "/api/v1/commands/K-1", hb, NULL, &r, 5000), 0);
+  cr_expect_eq(r.status, 200);
+  j = json_loads(r.body, 0, NULL);
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(j, "result"), "aggregate")) ?: "",
+                   json_string_value(json_object_get(b, "aggregate")));
+  json_decref(j);
+  h_resp_free(&r);
+  cr_assert_eq(h_http(port, "GET", "/api/v1/commands/K-1", hc, NULL, &r, 5000), 0);
+  cr_expect_eq(r.status, 404, "another user's command is not found");
+  h_resp_free(&r);
+
+  free(hb);
+  free(hc);
+  free(rel);
+  json_decref(a);
+  json_decref(b);
+  free(ta);
+  free(tb);
+  free(tc);
+}
+
+/* The header's caps: 1 to 200 of A-Z a-z 0-9 - _ . :, sent once; else 400 problem+json. */
+Test(command_api, malformed_idempotency_keys_are_400) {
+  char code[64], k200[201], k201[202];
+  memset(k200, 'k', 200);
+  k200[200] = '\0';
+  memset(k201, 'k', 201);
+  k201[201] = '\0';
+  const char *create = "/api/v1/commands/production.order.create", *body = "{\"article\":\"A\",\"quantity\":1}";
+  const char *bad[] = {"a/b", "a b", "caf\xc3\xa9", "a%2Fb", k201};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *h = auth(tok, bad[i]);
+    cr_expect_eq(post_raw(create, h, body, code, sizeof code), 400, "key %s", bad[i]);
+    cr_expect_str_eq(code, "malformed_idempotency_key");
+    free(h);
+  }
+  char *twice = fofal_asprintf("Authorization: Bearer %s\r\nIdempotency-Key: k-1\r\nIdempotency-Key: k-2\r\n", tok);
+  cr_expect_eq(post_raw(create, twice, body, code, sizeof code), 400, "two keys");
+  cr_expect_str_eq(code, "malformed_idempotency_key");
+  free(twice);
+  cr_expect_eq(h_command_ok(port, tok, "production.order.create", k200, NULL, body, NULL), 201, "200 characters is fine");
+  char *b = fofal_asprintf("{\"commands\":[{\"type\":\"production.order.create\",\"idempotency_key\":\"a/b\",\"data\":%s},"
+                           "{\"type\":\"production.order.create\",\"data\":%s}]}",
+                           body, body);
+  json_t *res = batch(tok, b);
+  cr_expect_eq(item_status(res, 0), 400);
+  cr_expect_str_eq(item_code(res, 0), "malformed_idempotency_key");
+  cr_expect_eq(item_status(res, 1), 400);
+  cr_expect_str_eq(item_code(res, 1), "idempotency_key_required");
+  json_decref(res);
+  free(b);
 }
 
 static int run(const char *cmd) {

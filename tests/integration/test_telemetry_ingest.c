@@ -627,3 +627,112 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   h_stop(mach, SIGTERM);
   h_stop(ing, SIGTERM);
 }
+
+/* Issue 23, through the API: one sample a minute on a loom registered at 500 ppm, 30 min
+ * running, a 10 min warp break, 20 min running, all at 450 ppm. The shift's efficiency is
+ * 22,500 picks ÷ (60 min × 500) = 0.75 (run ÷ (run + stop) would say 0.8333), its
+ * performance 22,500 ÷ (50 min × 500) = 0.90 (the top speed seen would say 1), OEE 0.75;
+ * the production module's loom shows the same measured efficiency, and a loom without
+ * telemetry shows none (not 0.85). */
+Test(telemetry_ingest, efficiency_and_performance_from_the_registered_speed, .timeout = 300) {
+  char tenant[32], topic[128], buf[256], id[32], hdr[2048], key[160];
+  h_tenant(tenant);
+  pid_t ing = start_ingest(tenant);
+  pid_t mach = start_machines(tenant);
+  pid_t proj = h_start_projector(tenant);
+  pid_t dec = h_start_decider(tenant);
+  int port = h_free_port();
+  pid_t api = h_start_api(port);
+  char *admin = h_token(tenant, "admin"), *tok = h_token(tenant, "manager");
+  cr_assert_eq(h_command_ok(port, admin, "production.loom.register", "reg-L500", NULL,
+                            "{\"loom\":\"L500\",\"hall\":\"H1\",\"nominal_ppm\":500,\"weave\":\"flat\"}", NULL),
+               201);
+  cr_assert_eq(h_command_ok(port, admin, "production.loom.register", "reg-L501", NULL,
+                            "{\"loom\":\"L501\",\"hall\":\"H1\",\"nominal_ppm\":500,\"weave\":\"flat\"}", NULL),
+               201);
+  /* fofal-machines took the registered speed (a setting on its state topic). */
+  snprintf(key, sizeof key, "%s/~ppm:L500", tenant);
+  int known = 0;
+  for (int attempt = 0; attempt < 120 && !known; attempt++) {
+    json_t *recs = h_read_topic(FOFAL_TOPIC_MACHINES_STATE), *r;
+    size_t i;
+    json_array_foreach(recs, i, r) known |= !strcmp(json_string_value(json_object_get(r, "key")) ?: "", key);
+    json_decref(recs);
+    if (!known) usleep(500 * 1000);
+  }
+  cr_assert(known, "fofal-machines never recorded L500's nominal speed");
+
+  /* An hour that lies within one shift of the built-in 3×8 (08:00, 16:00 or 00:00 local),
+   * the latest that ended more than a minute ago. */
+  const int64_t min = 60LL * 1000000, hour = 60 * min;
+  int64_t now = fofal_now_us(), base = (now / hour) * hour;
+  while (((base / hour) % 8 + 8) % 8 != 7 || base + 62 * min > now) base -= hour;
+  pub_t *p = pub_open(tenant);
+  snprintf(topic, sizeof topic, "fofal/%s/looms/L500/telemetry", tenant);
+  long long picks = 0;
+  for (int i = 0; i <= 60; i++) {
+    int running = i < 30 || i >= 40;
+    if (i > 0 && (i <= 30 || i > 40)) picks += 450;
+    char ts[32];
+    fofal_time_format(base + i * min, ts);
+    snprintf(id, sizeof id, "eff-%d", i);
+    if (running)
+      snprintf(buf, sizeof buf, "{\"msg_id\":\"%s\",\"ts\":\"%s\",\"picks\":%lld,\"ppm\":450,\"state\":\"running\"}", id, ts,
+               picks);
+    else
+      snprintf(buf, sizeof buf,
+               "{\"msg_id\":\"%s\",\"ts\":\"%s\",\"picks\":%lld,\"ppm\":0,\"state\":\"stopped\",\"stop_cause\":\"warp_break\"}",
+               id, ts, picks);
+    pub_send(p, topic, buf, strlen(buf));
+  }
+  pub_wait(p, 61, 30);
+
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", tok);
+  json_t *row = NULL;
+  for (int attempt = 0; attempt < 180 && !row; attempt++) {
+    h_resp_t r;
+    h_http(port, "GET", "/api/v1/machines/looms/L500/shifts", hdr, NULL, &r, 10000);
+    json_t *b = r.status == 200 ? json_loads(r.body ? r.body : "", 0, NULL) : NULL;
+    json_t *first = json_array_get(json_object_get(b, "items"), 0);
+    if (json_integer_value(json_object_get(first, "samples")) == 61) row = json_incref(first);
+    json_decref(b);
+    h_resp_free(&r);
+    if (!row) usleep(500 * 1000);
+  }
+  cr_assert_not_null(row, "the shift never counted the 61 samples");
+  char *s = json_dumps(row, JSON_COMPACT);
+  cr_expect_eq(json_integer_value(json_object_get(row, "picks")), 22500, "%s", s);
+  cr_expect_float_eq(json_number_value(json_object_get(row, "nominal_picks")), 30000, 1e-9, "%s", s);
+  cr_expect_float_eq(json_number_value(json_object_get(row, "theoretical_picks")), 25000, 1e-9, "%s", s);
+  cr_expect_float_eq(json_number_value(json_object_get(row, "efficiency")), 0.75, 1e-9, "%s", s);
+  cr_expect_float_eq(json_number_value(json_object_get(row, "availability")), 0.8333, 1e-9, "%s", s);
+  cr_expect_float_eq(json_number_value(json_object_get(row, "performance")), 0.9, 1e-9, "%s", s);
+  cr_expect_float_eq(json_number_value(json_object_get(row, "oee")), 0.75, 1e-9, "%s", s);
+  free(s);
+  json_decref(row);
+
+  /* The production module's loom reads the measured efficiency; one without telemetry none. */
+  h_resp_t r;
+  h_http(port, "GET", "/api/v1/production/looms/L500", hdr, NULL, &r, 10000);
+  cr_expect_eq(r.status, 200, "%s", r.body ? r.body : "");
+  json_t *b = json_loads(r.body ? r.body : "", 0, NULL);
+  cr_expect_float_eq(json_number_value(json_object_get(b, "efficiency")), 0.75, 1e-9, "%s", r.body ? r.body : "");
+  json_decref(b);
+  h_resp_free(&r);
+  h_http(port, "GET", "/api/v1/production/looms/L501", hdr, NULL, &r, 10000);
+  cr_expect_eq(r.status, 200, "%s", r.body ? r.body : "");
+  b = json_loads(r.body ? r.body : "", 0, NULL);
+  cr_expect(json_is_null(json_object_get(b, "efficiency")), "no telemetry, no efficiency: %s", r.body ? r.body : "");
+  cr_expect(json_is_null(json_object_get(b, "production_m_per_h")));
+  json_decref(b);
+  h_resp_free(&r);
+
+  pub_close(p);
+  free(admin);
+  free(tok);
+  h_stop(api, SIGTERM);
+  h_stop(dec, SIGTERM);
+  h_stop(proj, SIGTERM);
+  h_stop(mach, SIGTERM);
+  h_stop(ing, SIGTERM);
+}

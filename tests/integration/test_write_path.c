@@ -64,7 +64,8 @@ Test(write_path, duplicates_write_once, .timeout = 180) {
   json_decref(after);
 
   json_t *by = events_by_command(tenant, NULL);
-  cr_assert_eq(json_integer_value(json_object_get(by, "dup-1")), 1, "expected exactly one event for the command");
+  /* The command's id is its key scoped to the token's subject (h_token: "tester"). */
+  cr_assert_eq(json_integer_value(json_object_get(by, "tester/dup-1")), 1, "expected exactly one event for the command");
   json_decref(by);
   json_decref(first);
   h_stop(api, SIGTERM);
@@ -327,7 +328,7 @@ Test(write_path, kafka_restart_during_writes_loses_nothing, .timeout = 400) {
   json_t *by = events_by_command(tenant, NULL);
   for (int i = 0; i < w.n; i++) {
     char key[32];
-    snprintf(key, sizeof key, "kr-%d", i);
+    snprintf(key, sizeof key, "tester/kr-%d", i); /* the key scoped to the token's subject */
     cr_expect_eq(json_integer_value(json_object_get(by, key)), 1, "command %s has %lld events", key,
                  (long long)json_integer_value(json_object_get(by, key)));
   }

@@ -92,3 +92,20 @@ Test(crypto, fields_seal_open_and_are_erased_with_their_key) {
   free(w);
   json_decref(data);
 }
+
+/* The idempotency check keeps a request's fingerprint in Kafka: equal texts agree,
+ * different ones do not, and without the master key it is no plain hash to guess from. */
+Test(crypto, request_fingerprints_are_keyed) {
+  char a[FOFAL_PD_FINGERPRINT_LEN + 1], b[FOFAL_PD_FINGERPRINT_LEN + 1], c[FOFAL_PD_FINGERPRINT_LEN + 1],
+      d[FOFAL_PD_FINGERPRINT_LEN + 1];
+  fofal_pd_fingerprint(master, "{\"data\":{\"phone\":\"+216 98 100 200\"}}", a);
+  fofal_pd_fingerprint(master, "{\"data\":{\"phone\":\"+216 98 100 200\"}}", b);
+  fofal_pd_fingerprint(master, "{\"data\":{\"phone\":\"+216 98 100 201\"}}", c);
+  unsigned char other[FOFAL_PD_KEY_BYTES] = {7};
+  fofal_pd_fingerprint(other, "{\"data\":{\"phone\":\"+216 98 100 200\"}}", d);
+  cr_expect_eq(strlen(a), FOFAL_PD_FINGERPRINT_LEN);
+  cr_expect_eq(strspn(a, "0123456789abcdef"), FOFAL_PD_FINGERPRINT_LEN, "hex: %s", a);
+  cr_expect_str_eq(a, b);
+  cr_expect_str_neq(a, c);
+  cr_expect_str_neq(a, d, "another master key, another fingerprint");
+}

@@ -8,11 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "ingest.h"
 #include "jsonschema.h"
 
 static const fofal_machines_cfg_t cfg = {.hysteresis_ms = 2000, .confirm_samples = 3, .breakdown_after_s = 600,
-                                         .tally_s = 60, .gap_s = 300, .shift_utc_offset_min = 60};
+                                         .tally_s = 60, .gap_s = 300};
 
 /* 2026-11-28T06:00:00Z = 07:00 local: shift A of 2026-11-28. */
 #define T0 1795845600000000LL
@@ -229,22 +230,42 @@ Test(machines, snapshot_round_trip) {
   fofal_machines_free(m2);
 }
 
-Test(machines, shifts) {
-  char s[24];
-  int64_t a, b;
-  /* 05:00Z = 06:00 local (+60): shift A starts. */
-  fofal_shift_of(1795842000000000LL, 60, s, &a, &b);
-  cr_expect_str_eq(s, "2026-11-28/A");
-  cr_expect_eq(a, 1795842000000000LL);
-  cr_expect_eq(b - a, 8LL * 3600 * 1000000);
-  fofal_shift_of(1795842000000000LL - 1, 60, s, NULL, NULL);
-  cr_expect_str_eq(s, "2026-11-27/C", "05:59:59 local belongs to the night shift that started the day before");
-  fofal_shift_of(1795842000000000LL + 8LL * 3600 * 1000000, 60, s, NULL, NULL);
-  cr_expect_str_eq(s, "2026-11-28/B");
-  fofal_shift_of(1795842000000000LL + 17LL * 3600 * 1000000, 60, s, NULL, NULL);
-  cr_expect_str_eq(s, "2026-11-28/C");
-  fofal_shift_of(1795842000000000LL, 0, s, NULL, NULL);
-  cr_expect_str_eq(s, "2026-11-27/C", "05:00 UTC with no offset is still night");
+/* The shift of the first tally of a loom whose first sample is at `us` (new string). */
+static char *first_shift(fofal_machines_t *m, const char *loom, int64_t us) {
+  json_t *out = json_array(), *d = sample("x", us, 0, "running", NULL);
+  cr_assert_eq(fofal_machines_sample(m, "t1", loom, d, out), 0);
+  json_decref(d);
+  d = sample("y", us + 1000000, 0, "running", NULL);
+  cr_assert_eq(fofal_machines_sample(m, "t1", loom, d, out), 0);
+  json_decref(d);
+  d = sample("z", us + 61000000, 0, "running", NULL); /* past tally_s */
+  cr_assert_eq(fofal_machines_sample(m, "t1", loom, d, out), 0);
+  json_decref(d);
+  json_t *e = find(out, "loom_activity");
+  cr_assert_not_null(e);
+  char *s = strdup(json_string_value(json_object_get(json_object_get(e, "data"), "shift")));
+  json_decref(out);
+  return s;
+}
+
+Test(machines, shifts_of_the_built_in_model) {
+  /* A tenant without a shift model has the decider's built-in 3×8 from 06:00 at UTC+1. */
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  struct {
+    int64_t us;
+    const char *loom, *want;
+  } cases[] = {
+      {1795842000000000LL, "a", "2026-11-28/A"},                         /* 05:00Z = 06:00 local */
+      {1795842000000000LL - 5LL * 60 * 1000000, "b", "2026-11-27/C"},    /* 05:55 local: last night's C */
+      {1795842000000000LL + 8LL * 3600 * 1000000, "c", "2026-11-28/B"},  /* 14:00 local */
+      {1795842000000000LL + 17LL * 3600 * 1000000, "d", "2026-11-28/C"}, /* 23:00 local */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *s = first_shift(m, cases[i].loom, cases[i].us);
+    cr_expect_str_eq(s, cases[i].want, "case %zu", i);
+    free(s);
+  }
+  fofal_machines_free(m);
 }
 
 Test(machines, tally_splits_at_the_shift_boundary) {
@@ -414,4 +435,247 @@ Test(machines, records_of_other_shapes_take_the_general_decoder) {
                   "%s is refused", not_telemetry[i]);
   json_decref(out);
   fofal_machines_free(m);
+}
+
+/* ------------------------------------------------------------ the floor's figures
+ * Worked examples of issue 23 (GLOSSARY.md): one sample a minute, a loom registered at
+ * 500 ppm. The read side divides the sums of the tallies exactly so (api/machines_api.c):
+ * efficiency = picks ÷ nominal picks, performance = picks ÷ theoretical picks,
+ * availability = run ÷ (run + stop), OEE = availability × performance × quality. */
+
+#define MIN_US (60LL * 1000000)
+
+typedef struct {
+  double run_s, stop_s, picks, theoretical, nominal;
+} sums_t;
+
+/* Feeds minute m of a loom: running at ppm (counter advanced by the caller), or stopped. */
+static void minute(fofal_machines_t *m, const char *loom, int64_t t0, int i, long long picks, double ppm, const char *cause,
+                   json_t *all) {
+  char id[32], ts[32];
+  snprintf(id, sizeof id, "%s-%d", loom, i);
+  fofal_time_format(t0 + i * MIN_US, ts);
+  json_t *d = json_pack("{s:s,s:s,s:I,s:f,s:s}", "msg_id", id, "ts", ts, "picks", (json_int_t)picks, "ppm", cause ? 0.0 : ppm,
+                        "state", cause ? "stopped" : "running");
+  if (cause) json_object_set_new(d, "stop_cause", json_string(cause));
+  cr_assert_eq(fofal_machines_sample(m, "t1", loom, d, all), 0);
+  json_decref(d);
+}
+
+/* The loom_activity tallies of `all` added up (of one shift when shift is not NULL). */
+static sums_t add_up(const json_t *all, const char *shift) {
+  sums_t s = {0};
+  size_t i;
+  json_t *e;
+  json_array_foreach(all, i, e) {
+    if (!strstr(json_string_value(json_object_get(e, "type")) ?: "", "loom_activity")) continue;
+    const json_t *d = json_object_get(e, "data");
+    if (shift && strcmp(json_string_value(json_object_get(d, "shift")), shift)) continue;
+    s.run_s += json_number_value(json_object_get(d, "run_s"));
+    s.stop_s += json_number_value(json_object_get(d, "stop_s"));
+    s.picks += json_number_value(json_object_get(d, "picks"));
+    s.theoretical += json_number_value(json_object_get(d, "theoretical_picks"));
+    s.nominal += json_number_value(json_object_get(d, "nominal_picks"));
+  }
+  return s;
+}
+
+Test(figures, efficiency_counts_speed_and_performance_the_registered_speed) {
+  /* 30 min running, a 10 min warp break, 20 min running, all at 450 ppm on a loom
+   * registered at 500: picks 50 × 450 = 22,500; efficiency = 22,500 ÷ (60 min × 500) =
+   * 0.75 (run ÷ (run + stop) would say 0.8333); performance = 22,500 ÷ (50 min × 500) =
+   * 0.90 (the highest speed seen, 450, would say 1); availability 50 ÷ 60; OEE = 0.8333 ×
+   * 0.90 × 1 = 0.75. */
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  fofal_machines_set_nominal_ppm(m, "t1", "L1", 500);
+  json_t *all = json_array();
+  long long picks = 0;
+  for (int i = 0; i <= 60; i++) {
+    int running = i < 30 || i >= 40;
+    if (i > 0 && (i <= 30 || i > 40)) picks += 450; /* woven in the minute this sample closes */
+    minute(m, "L1", T0, i, picks, 450, running ? NULL : "warp_break", all);
+  }
+  sums_t s = add_up(all, NULL);
+  cr_expect_float_eq(s.run_s, 3000, 1e-6, "run %.3f s", s.run_s);
+  cr_expect_float_eq(s.stop_s, 600, 1e-6, "stop %.3f s", s.stop_s);
+  cr_expect_float_eq(s.picks, 22500, 1e-6);
+  cr_expect_float_eq(s.nominal, 30000, 1e-6, "nominal picks %.3f", s.nominal);
+  cr_expect_float_eq(s.theoretical, 25000, 1e-6, "theoretical picks %.3f", s.theoretical);
+  cr_expect_float_eq(s.picks / s.nominal, 0.75, 1e-9, "efficiency");
+  cr_expect_float_eq(s.picks / s.theoretical, 0.90, 1e-9, "performance");
+  cr_expect_float_eq(s.run_s / (s.run_s + s.stop_s) * (s.picks / s.theoretical), 0.75, 1e-9, "OEE");
+  json_t *e = find(all, "loom_activity");
+  cr_expect_float_eq(json_number_value(json_object_get(json_object_get(e, "data"), "nominal_ppm")), 500, 1e-9);
+  json_decref(all);
+  fofal_machines_free(m);
+}
+
+Test(figures, performance_does_not_follow_the_fastest_speed_seen) {
+  /* 30 min at 450 ppm, then 20 min at 500, registered at 500: performance = (13,500 +
+   * 10,000) ÷ 25,000 = 0.94 exactly; a reference raised as faster samples come says 1. */
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  fofal_machines_set_nominal_ppm(m, "t1", "L2", 500);
+  json_t *all = json_array();
+  long long picks = 0;
+  for (int i = 0; i <= 50; i++) {
+    double ppm = i <= 30 ? 450 : 500;
+    if (i > 0) picks += (long long)ppm;
+    minute(m, "L2", T0, i, picks, ppm, NULL, all);
+  }
+  sums_t s = add_up(all, NULL);
+  cr_expect_float_eq(s.picks, 23500, 1e-6);
+  cr_expect_float_eq(s.theoretical, 25000, 1e-6);
+  cr_expect_float_eq(s.picks / s.theoretical, 0.94, 1e-9, "performance %.6f", s.picks / s.theoretical);
+  cr_expect_float_eq(s.picks / s.nominal, 0.94, 1e-9, "efficiency (no stop: the same)");
+  json_decref(all);
+  fofal_machines_free(m);
+}
+
+Test(figures, a_loom_of_unknown_speed_has_no_theoretical_picks) {
+  /* Not registered: no invented speed (the ratios read null), time and picks still count. */
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  json_t *all = json_array();
+  for (int i = 0; i <= 10; i++) minute(m, "L9", T0, i, 450LL * i, 450, NULL, all);
+  sums_t s = add_up(all, NULL);
+  cr_expect_float_eq(s.picks, 4500, 1e-6);
+  cr_expect_float_eq(s.run_s, 600, 1e-6);
+  cr_expect_float_eq(s.theoretical, 0, 1e-9);
+  cr_expect_float_eq(s.nominal, 0, 1e-9);
+  cr_expect_null(json_object_get(json_object_get(find(all, "loom_activity"), "data"), "nominal_ppm"));
+  json_decref(all);
+  fofal_machines_free(m);
+}
+
+Test(figures, picks_at_a_shift_boundary_land_in_their_shift) {
+  /* Samples every minute across the B/C change (22:00 local = 21:00Z), 10 min each side at
+   * 500 ppm: 5,000 picks each (the sample at 22:00 closes a minute woven in B). */
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  int64_t change = 1795842000000000LL + 16LL * 3600 * 1000000; /* 2026-11-28 21:00Z */
+  json_t *all = json_array();
+  for (int i = -10; i <= 10; i++) minute(m, "L3", change, i, 500LL * (i + 10), 500, NULL, all);
+  sums_t b = add_up(all, "2026-11-28/B"), c = add_up(all, "2026-11-28/C");
+  cr_expect_float_eq(b.picks, 5000, 1e-6, "B got %.0f", b.picks);
+  cr_expect_float_eq(c.picks, 5000, 1e-6, "C got %.0f", c.picks);
+  cr_expect_float_eq(b.run_s, 600, 1e-6);
+  cr_expect_float_eq(c.run_s, 600, 1e-6);
+  json_decref(all);
+  /* Samples off the minute: the interval that straddles the change splits pro rata. */
+  json_t *all2 = json_array();
+  for (int i = -3; i <= 3; i++) minute(m, "L4", change + 30000000, i, 500LL * (i + 3), 500, NULL, all2);
+  b = add_up(all2, "2026-11-28/B");
+  c = add_up(all2, "2026-11-28/C");
+  cr_expect_float_eq(b.picks, 1250, 1e-6, "21:57:30..22:00 is 2.5 min: B got %.0f", b.picks);
+  cr_expect_float_eq(c.picks, 1750, 1e-6, "22:00..22:03:30 is 3.5 min: C got %.0f", c.picks);
+  json_decref(all2);
+  fofal_machines_free(m);
+}
+
+Test(figures, a_stop_of_exactly_the_threshold_is_no_breakdown) {
+  /* README: a stop LONGER than FOFAL_BREAKDOWN_AFTER_S (600) is a breakdown. */
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  json_t *all = json_array();
+  minute(m, "L5", T0, 0, 0, 500, NULL, all);
+  for (int i = 1; i <= 10; i++) minute(m, "L5", T0, i, 0, 500, "weft_break", all); /* stopped since minute 1 */
+  minute(m, "L5", T0, 11, 0, 500, NULL, all); /* 600 s after the stop began */
+  minute(m, "L5", T0, 12, 500, 500, NULL, all);
+  cr_expect_eq(count_type(all, "loom_stopped"), 1);
+  cr_expect_eq(count_type(all, "breakdown_declared"), 0, "600 s is not longer than 600 s");
+  /* One second more is one. */
+  char ts[32];
+  json_t *all2 = json_array();
+  minute(m, "L6", T0, 0, 0, 500, NULL, all2);
+  for (int i = 1; i <= 11; i++) minute(m, "L6", T0, i, 0, 500, "weft_break", all2);
+  fofal_time_format(T0 + 11 * MIN_US + 1000000, ts);
+  json_t *d = json_pack("{s:s,s:s,s:i,s:f,s:s,s:s}", "msg_id", "L6-601", "ts", ts, "picks", 0, "ppm", 0.0, "state",
+                        "stopped", "stop_cause", "weft_break");
+  cr_assert_eq(fofal_machines_sample(m, "t1", "L6", d, all2), 0);
+  json_decref(d);
+  cr_expect_eq(count_type(all2, "breakdown_declared"), 1, "601 s is");
+  json_decref(all);
+  json_decref(all2);
+  fofal_machines_free(m);
+}
+
+/* A shift model as production.shift_model.define defines it (a day and a night shift,
+ * Monday to Friday, at UTC+1). */
+static const char *const two_shifts =
+    "{\"model\":\"default\",\"utc_offset_min\":60,\"shifts\":[{\"code\":\"D\",\"start\":\"06:00\",\"hours\":12},"
+    "{\"code\":\"N\",\"start\":\"18:00\",\"hours\":10}],\"working_days\":[1,2,3,4,5]}";
+
+Test(figures, shift_tallies_follow_the_tenant_shift_model) {
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  json_t *model = json_loads(two_shifts, 0, NULL);
+  cr_assert_not_null(model);
+  fofal_machines_set_shift_model(m, "t1", model);
+  /* Friday 2026-11-27 17:50 local (16:50Z) to 18:10: D, then N, at 500 ppm. */
+  int64_t fri = 1795842000000000LL - 24LL * 3600 * 1000000 + 11LL * 3600 * 1000000 + 50LL * 60 * 1000000;
+  json_t *all = json_array();
+  for (int i = 0; i <= 20; i++) minute(m, "L7", fri, i, 500LL * i, 500, NULL, all);
+  sums_t d = add_up(all, "2026-11-27/D"), n = add_up(all, "2026-11-27/N");
+  cr_expect_float_eq(d.picks, 5000, 1e-6, "D got %.0f", d.picks);
+  cr_expect_float_eq(n.picks, 5000, 1e-6, "N got %.0f", n.picks);
+  json_decref(all);
+  /* N ends at 04:00 Saturday; Saturday is no working day: "<date>/-" until midnight. */
+  int64_t sat = 1795842000000000LL - 3LL * 3600 * 1000000 + 50LL * 60 * 1000000; /* 02:50Z = 03:50 local Saturday */
+  all = json_array();
+  for (int i = 0; i <= 20; i++) minute(m, "L8", sat, i, 500LL * i, 500, NULL, all);
+  n = add_up(all, "2026-11-27/N");
+  sums_t off = add_up(all, "2026-11-28/-");
+  cr_expect_float_eq(n.run_s, 600, 1e-6, "N ran %.0f s", n.run_s);
+  cr_expect_float_eq(off.run_s, 600, 1e-6, "off-shift ran %.0f s", off.run_s);
+  cr_expect_float_eq(off.picks, 5000, 1e-6);
+  json_decref(all);
+  /* The shift ids are those of the decider, for the same model. */
+  fofal_shift_t sh;
+  cr_assert_eq(fofal_shift_at(model, fri + 15 * MIN_US, &sh), 0);
+  cr_expect_str_eq(sh.id, "2026-11-27/N");
+  json_decref(model);
+  fofal_machines_free(m);
+}
+
+/* fofal-machines learns both from fofal.production.events, and keeps them as settings on
+ * its state topic. */
+Test(figures, settings_come_from_production_events_and_survive_a_restore) {
+  fofal_machines_t *m = fofal_machines_new(&cfg), *m2 = fofal_machines_new(&cfg);
+  char key[160] = "";
+  fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000001", .source = "/fofal/production",
+                      .type = "fofal.production.loom_registered.v1", .subject = "x", .time_us = T0, .tenant = "t1",
+                      .seq = 1, .actor = "u:1/admin"};
+  ev.data = json_pack("{s:s,s:s,s:i}", "loom", "L1", "hall", "H1", "nominal_ppm", 500);
+  char *buf = fofal_event_encode(&ev);
+  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_expect_str_eq(key, "t1/~ppm:L1");
+  json_t *s1 = fofal_machines_setting_snapshot(m, key, "1");
+  free(buf);
+  json_decref(ev.data);
+  ev.type = "fofal.production.shift_model_defined.v1";
+  ev.data = json_loads(two_shifts, 0, NULL);
+  buf = fofal_event_encode(&ev);
+  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_expect_str_eq(key, "t1/~shift_model");
+  json_t *s2 = fofal_machines_setting_snapshot(m, key, "1");
+  free(buf);
+  json_decref(ev.data);
+  ev.type = "fofal.production.order_created.v1";
+  ev.data = json_pack("{s:s}", "article", "A");
+  buf = fofal_event_encode(&ev);
+  cr_expect_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 0, "other events set nothing");
+  free(buf);
+  json_decref(ev.data);
+  cr_assert_not_null(s1);
+  cr_assert_not_null(s2);
+  cr_expect_str_eq(json_string_value(json_object_get(s1, "by")), "1");
+  cr_assert_eq(fofal_machines_restore(m2, s1), 0);
+  cr_assert_eq(fofal_machines_restore(m2, s2), 0);
+  json_t *all = json_array();
+  int64_t fri = 1795842000000000LL - 24LL * 3600 * 1000000 + 11LL * 3600 * 1000000 + 50LL * 60 * 1000000;
+  for (int i = 0; i <= 20; i++) minute(m2, "L1", fri, i, 450LL * i, 450, NULL, all);
+  sums_t n = add_up(all, "2026-11-27/N");
+  cr_expect_float_eq(n.picks, 4500, 1e-6);
+  cr_expect_float_eq(n.theoretical, 5000, 1e-6, "the restored speed: 10 min × 500");
+  json_decref(all);
+  json_decref(s1);
+  json_decref(s2);
+  fofal_machines_free(m);
+  fofal_machines_free(m2);
 }

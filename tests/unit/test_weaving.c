@@ -423,6 +423,29 @@ Test(declare, consumes_the_beam_and_stops_at_what_it_can_give) {
   no_at("production.order.declare_output", declaration(order, 1), W_ISSUED, "no_beam_mounted");
 }
 
+Test(declare, used_and_left_add_up_to_the_beam_length) {
+  /* Issue 23: 0.1125 m woven at 8 % take-up need 0.1215 m of B-1 (5,000 m). Rounded apart
+   * to the millimetre that was 0.122 used and 4,999.879 left: 5,000.001 m of a 5,000 m
+   * beam. In whole millimetres, the one taken from the other, they add up. */
+  world_floor();
+  const char *order = started_order("L-07", 5000);
+  double used = 0;
+  for (int i = 0; i < 3; i++) {
+    char cid[16];
+    snprintf(cid, sizeof cid, "mm-%d", i);
+    json_t *ev = NULL;
+    ok_at("production.order.declare_output",
+          json_pack("{s:s,s:i,s:s,s:f}", "order_id", order, "quantity", 1, "weaver", "W-12", "length_m", 0.1125), cid,
+          W_ISSUED, &ev);
+    json_t *b = json_array_get(json_object_get(ev, "beams"), 0);
+    used += json_number_value(json_object_get(b, "meters"));
+    double left = json_number_value(json_object_get(world_ref("beam", "B-1"), "meters_left"));
+    cr_expect_float_eq(used + left, 5000.0, 1e-9, "declaration %d: %.3f used + %.3f left", i, used, left);
+    json_decref(ev);
+  }
+  cr_expect_float_eq(used, 0.366, 1e-9);
+}
+
 Test(declare, terry_consumes_both_beams) {
   world_floor();
   ok("production.loom.register", json_pack("{s:s,s:s,s:i,s:s}", "loom", "T-1", "hall", "H2", "nominal_ppm", 380, "weave", "terry"), "t1");
