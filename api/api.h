@@ -42,6 +42,7 @@ typedef struct {
   char subject[128];
   char role[32];
   char sid[40]; /* session id of a signed-in token; "" for tokens of `fofal token` */
+  char badge[72]; /* the person's badge (claim `badge`, from the account at sign-in); "" if none */
 } fofal_principal_t;
 
 typedef struct fofal_api fofal_api_t;
@@ -106,9 +107,9 @@ void fofal__auth_revoke(const char *sid, long until);
 int fofal__auth_revoked(const char *sid);
 /* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or -1. */
 int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who);
-/* Like fofal_api_token_issue, with a `sid` claim unless sid is NULL. */
+/* Like fofal_api_token_issue_badge, with a `sid` claim unless sid is NULL. */
 char *fofal__token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
-                         const char *subject, const char *role, const char *sid, long ttl_s);
+                         const char *subject, const char *role, const char *badge, const char *sid, long ttl_s);
 
 /* ---------------------------------------------------------- accounts.c
  * /api/v1/auth/...: sign-in, refresh, logout, password, TOTP, devices and PINs. */
@@ -285,6 +286,14 @@ typedef struct {
   const char *ctype;         /* of raw (static) */
 } fofal__read_result_t;
 
+/* 1 when `role` is one of the space-separated `roles` (exactly: case and all). */
+int fofal__role_in(const char *roles, const char *role);
+/* Who reads production_api.c's own routes (orders, orders/{id}, orders/{id}/declarations,
+ * looms/{loom}/current-order, shifts/{shift}/output): production_api.c refuses the other
+ * roles with 403, and openapi.c documents the same list. Every role of the mill. */
+#define FOFAL__ROLES_ORDERS                                                                                   \
+  "weaver cutter mechanic storekeeper_mp storekeeper_pf storekeeper_st quality planner manager accountant hr " \
+  "auditor admin"
 /* Loop thread. 1 when path is one of our routes (w->route and w->key are set), else 0. */
 int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w);
 /* Loop thread, after authentication: the caller's role may read the route (else 403) and

@@ -61,7 +61,7 @@ class Api:
     def token(self, subject, role):
         key = (subject, role)
         if key not in self.tokens:
-            out = subprocess.run([self.cli, "token", "--tenant", TENANT, "--subject", subject, "--role", role, "--ttl", "3600"],
+            out = subprocess.run([self.cli, "token", "--tenant", TENANT, "--badge", subject, "--role", role, "--ttl", "3600"],
                                  check=True, capture_output=True, text=True)
             self.tokens[key] = out.stdout.strip()
         return self.tokens[key]
