@@ -113,7 +113,9 @@ static fofal_setting_t settings[] = {
   "                  whether Kafka, PostgreSQL and Redis answer; then per projector and partition its\n"   \
   "                  next offset, the topic's high watermark, the lag in events (counted exactly up to\n" \
   "                  10,000; beyond, the offset difference, marked ~) and in seconds (age of the oldest\n" \
-  "                  event not applied yet; 0 when caught up). A table, or JSON lines with --json.\n"      \
+  "                  event not applied yet; 0 when caught up). At lag 0 the next offset may stand one\n"  \
+  "                  below the high watermark: a transaction's last offset is its commit marker, which\n" \
+  "                  holds no event. A table, or JSON lines with --json.\n"                               \
   "                  Exit 1 if a service does not answer.\n"
 
 static const char usage[] =
