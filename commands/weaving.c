@@ -490,11 +490,14 @@ static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fof
   if (fofal_actor_person(cmd, "requested_by", jstr(cmd->data, "requested_by"), 0, &by, &delegated, out))
     return FOFAL_EREJECTED;
   if (!lookup_ref(cmd, "loom", loom, NULL)) return REJECT(out, "unknown_loom", "loom %s is not registered", loom);
+  /* "telemetry" says a loom's own sensors raised it: only our processes may say so. */
+  const char *source = *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver";
+  if (!strcmp(source, "telemetry") && strncmp(cmd->actor ? cmd->actor : "", "s:", 2))
+    return REJECT(out, "actor_mismatch", "source telemetry is for requests the looms' sensors raise, not a person's");
   char at[32];
   fofal_time_format(cmd->issued_us, at);
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", loom, "cause",
-                         jstr(cmd->data, "cause"), "source", *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver",
-                         "requested_at", at);
+                         jstr(cmd->data, "cause"), "source", source, "requested_at", at);
   jcopy(ev, cmd->data, "note");
   if (by) json_object_set_new(ev, "requested_by", json_string(by));
   if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));

@@ -613,7 +613,9 @@ Test(intervention, cancel_before_work) {
   json_t *data = json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry");
   char id[FOFAL_UUID_LEN + 1];
   cr_assert_eq(fofal_command_aggregate_id(fofal_registry_find(reg, "production.intervention.request"), W_TENANT, "i2", data, id), 0);
+  world_as("s:fofal-machines/telemetry", NULL); /* a breakdown the loom's sensors saw */
   ok("production.intervention.request", data, "i2");
+  world_as("u:tester/admin", NULL);
   ok("production.intervention.cancel", json_pack("{s:s,s:s}", "intervention_id", id, "reason", "restarted by itself"), "c");
   no_at("production.intervention.accept", json_pack("{s:s,s:s}", "intervention_id", id, "mechanic", "W-12"), W_ISSUED,
         "invalid_transition");
@@ -686,6 +688,13 @@ Test(actor, services_name_whom_they_name) {
   cr_assert_null(json_object_get(ev, "delegated_by"));
   json_decref(ev);
   no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "person_required");
+  /* Only a service says the looms' sensors raised a request. */
+  world_as("u:acct-w12/weaver", "W-12");
+  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
+        W_ISSUED, "actor_mismatch");
+  world_as("u:acct-p1/planner", "P-01");
+  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
+        W_ISSUED, "actor_mismatch");
   world_as("u:x/weaver", "not a badge!");
   no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "invalid_actor");
 }
