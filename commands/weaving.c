@@ -490,9 +490,11 @@ static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fof
   if (fofal_actor_person(cmd, "requested_by", jstr(cmd->data, "requested_by"), 0, &by, &delegated, out))
     return FOFAL_EREJECTED;
   if (!lookup_ref(cmd, "loom", loom, NULL)) return REJECT(out, "unknown_loom", "loom %s is not registered", loom);
-  /* "telemetry" says a loom's own sensors raised it: only our processes may say so. */
+  /* "telemetry" says a loom's own sensors raised it: only our processes ("s:" services,
+   * "r:" reactions) may say so, never a user ("u:"). */
   const char *source = *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver";
-  if (!strcmp(source, "telemetry") && strncmp(cmd->actor ? cmd->actor : "", "s:", 2))
+  const char *actor = cmd->actor ? cmd->actor : "";
+  if (!strcmp(source, "telemetry") && strncmp(actor, "s:", 2) && strncmp(actor, "r:", 2))
     return REJECT(out, "actor_mismatch", "source telemetry is for requests the looms' sensors raise, not a person's");
   char at[32];
   fofal_time_format(cmd->issued_us, at);
