@@ -42,6 +42,7 @@ typedef struct {
   char subject[128];
   char role[32];
   char sid[40]; /* session id of a signed-in token; "" for tokens of `fofal token` */
+  char badge[72]; /* the person's badge (claim `badge`, from the account at sign-in); "" if none */
 } fofal_principal_t;
 
 typedef struct fofal_api fofal_api_t;
@@ -106,9 +107,9 @@ void fofal__auth_revoke(const char *sid, long until);
 int fofal__auth_revoked(const char *sid);
 /* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or -1. */
 int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who);
-/* Like fofal_api_token_issue, with a `sid` claim unless sid is NULL. */
+/* Like fofal_api_token_issue_badge, with a `sid` claim unless sid is NULL. */
 char *fofal__token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
-                         const char *subject, const char *role, const char *sid, long ttl_s);
+                         const char *subject, const char *role, const char *badge, const char *sid, long ttl_s);
 
 /* ---------------------------------------------------------- accounts.c
  * /api/v1/auth/...: sign-in, refresh, logout, password, TOTP, devices and PINs. */

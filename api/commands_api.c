@@ -113,6 +113,8 @@ static int http_status_of(json_t *res, const char **code) {
   if (*code && !strcmp(*code, "not_found")) return 404;
   if (*code && (!strcmp(*code, "already_exists"))) return 409;
   if (*code && !strcmp(*code, "unknown_command_type")) return 404;
+  /* A floor role names someone else, or has no badge to act as (commands/actors.c). */
+  if (*code && (!strcmp(*code, "actor_mismatch") || !strcmp(*code, "badge_required"))) return 403;
   return 422;
 }
 
@@ -637,7 +639,8 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     fofal_uuid7(corr);
     corr_h = corr;
   }
-  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = who->tenant, .actor = actor, .aggregate = agg,
+  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = who->tenant, .actor = actor,
+                     .actor_badge = who->badge[0] ? who->badge : NULL, .aggregate = agg,
                      .expected_version = expected, .issued_us = fofal_now_us(), .correlation_id = corr_h, .data = data,
                      .fingerprint = w->fp};
   dr_msg_t *dm = fofal_malloc(sizeof *dm);

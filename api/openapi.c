@@ -51,7 +51,7 @@ static json_t *path_param(const char *name, const char *desc) {
 
 /* Who may read, as a command's schema says who may send it (the query role matrix test
  * walks it): the audit trail is for auditor, manager and admin (production_api.c,
- * may_audit); the other reads are for every role. A new array. */
+ * may_audit); other reads say their own list (with_roles). A new array. */
 static json_t *read_roles(int audit) {
   json_t *roles = json_array();
   for (int i = 0; fofal_api_roles[i]; i++)
@@ -87,23 +87,26 @@ static json_t *read_op(const char *tag, const char *op_id, const char *summary, 
                    "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", read_roles(audit));
 }
 
+/* Who may read a read_op (space-separated roles): its x-fofal-roles and its 403. Returns op. */
+static json_t *with_roles(json_t *op, const char *roles) {
+  char d[512];
+  snprintf(d, sizeof d, "The caller's role is not one of: %s (code forbidden).", roles);
+  json_t *get = json_object_get(op, "get");
+  json_object_set_new(json_object_get(get, "responses"), "403", problem_ref(d));
+  json_t *list = json_array(); /* an array, as on every operation and command schema */
+  for (const char *c = roles; *c;) {
+    size_t n = strcspn(c, " ");
+    if (n) json_array_append_new(list, json_stringn(c, n));
+    c += n + (c[n] == ' ');
+  }
+  json_object_set_new(get, "x-fofal-roles", list);
+  return op;
+}
+
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                                const char *ok_ref, const char *roles) {
   json_t *op = read_op(tag, op_id, summary, desc, params, ok_ref, 0, 0);
-  if (roles) {
-    char d[512];
-    snprintf(d, sizeof d, "The caller's role is not one of: %s (code forbidden).", roles);
-    json_t *get = json_object_get(op, "get");
-    json_object_set_new(json_object_get(get, "responses"), "403", problem_ref(d));
-    json_t *list = json_array(); /* an array, as on every operation and command schema */
-    for (const char *c = roles; *c;) {
-      size_t n = strcspn(c, " ");
-      if (n) json_array_append_new(list, json_stringn(c, n));
-      c += n + (c[n] == ' ');
-    }
-    json_object_set_new(get, "x-fofal-roles", list);
-  }
-  return op;
+  return roles ? with_roles(op, roles) : op;
 }
 
 static json_t *obj_schema(const char *desc, json_t *props /* stolen */) {

@@ -35,7 +35,8 @@ typedef struct {
                                 or an id made by a FOFAL process (ingest) */
   const char *type;          /* "production.order.create" */
   const char *tenant;
-  const char *actor;
+  const char *actor;         /* "u:<token subject>/<role>" from fofal-api, "s:<service>/…" from ours */
+  const char *actor_badge;   /* the signed-in person's badge (the token's `badge` claim), NULL: none */
   const char *aggregate;     /* aggregate id (the Kafka key) */
   int64_t expected_version;  /* -1: any */
   int64_t issued_us;         /* when the API accepted it: deciders use it as "now" */

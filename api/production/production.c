@@ -20,21 +20,22 @@
 #define P_PAGE 2    /* limit and cursor */
 #define P_ETAG 4    /* answers with an ETag (the aggregate version) and 304 on If-None-Match */
 
-/* Every role reads them (roles NULL): any authenticated caller of the tenant. */
+/* Who reads them: FOFAL__ROLES_ORDERS, which production_api.c checks. */
 static const fofal_read_route_t routes[] = {
     {"/api/v1/production/orders", "production.orders.list", "Production orders of the caller's tenant.",
-     "Keyset pagination by order id: pages never repeat or skip an order.", NULL, NULL, P_FILTERS | P_PAGE, "OrderPage"},
+     "Keyset pagination by order id: pages never repeat or skip an order.", FOFAL__ROLES_ORDERS, NULL, P_FILTERS | P_PAGE,
+     "OrderPage"},
     {"/api/v1/production/orders/{id}", "production.orders.get", "One production order.",
-     "The order as projected; ETag is its version.", NULL, NULL, P_ETAG, "Order"},
+     "The order as projected; ETag is its version.", FOFAL__ROLES_ORDERS, NULL, P_ETAG, "Order"},
     {"/api/v1/production/orders/{id}/declarations", "production.orders.declarations", "Output declarations of an order.",
-     "By declaration time, paginated.", NULL, NULL, P_PAGE, "DeclarationPage"},
+     "By declaration time, paginated.", FOFAL__ROLES_ORDERS, NULL, P_PAGE, "DeclarationPage"},
     {"/api/v1/production/looms/{loom}/current-order", "production.looms.current_order", "The order running on a loom.",
      "From the Redis hot view; order_id is null when the loom is idle; 404 for a loom neither registered nor named by "
      "an order.",
-     NULL, NULL, 0, "LoomCurrentOrder"},
+     FOFAL__ROLES_ORDERS, NULL, 0, "LoomCurrentOrder"},
     {"/api/v1/production/shifts/{shift}/output", "production.shifts.output", "Output declared in a shift.",
-     "From the Redis hot view: quantity per loom and in total (zero when nothing was declared).", NULL, NULL, 0,
-     "ShiftOutput"},
+     "From the Redis hot view: quantity per loom and in total (zero when nothing was declared).",
+     FOFAL__ROLES_ORDERS, NULL, 0, "ShiftOutput"},
 };
 
 /* What a path parameter of routes[] is. */

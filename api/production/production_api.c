@@ -6,6 +6,7 @@
  *   GET /api/v1/production/orders/{id}/declarations?limit=&cursor=
  *   GET /api/v1/production/looms/{loom}/current-order     (Redis hot view)
  *   GET /api/v1/production/shifts/{shift}/output          (Redis hot view)
+ *   (each for the roles of FOFAL__ROLES_ORDERS, api.h; 403 for any other role)
  *   GET /api/v1/production/{articles,looms,beams,employees,interventions,labels,views}/…
  *                                                         (weaving_api.c: roles, parameters, SQL)
  *   GET /api/v1/audit/{module}/{id}/events?limit=&cursor=&as_of= (auditor, manager, admin)
@@ -1202,6 +1203,16 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
   if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
   p.route = (route_t)route;
   if (route == R_WEAVING) return fofal__weaving_prepare(req, &who, &p.w) ? 0 : serve(api, req, &who, &p, 0);
+  /* Who may read, before anything else is looked at (as weaving_api.c's routes[]). */
+  static const char *const names[] = {[R_ORDERS] = "orders", [R_ORDER] = "orders/{id}",
+                                      [R_DECLARATIONS] = "orders/{id}/declarations",
+                                      [R_LOOM] = "looms/{loom}/current-order", [R_SHIFT] = "shifts/{shift}/output"};
+  if (!fofal__role_in(FOFAL__ROLES_ORDERS, who.role)) {
+    char d[160];
+    snprintf(d, sizeof d, "role %.40s may not read /production/%s", who.role, names[route]);
+    fofal__send_problem(req, 403, "forbidden", d, NULL);
+    return 0;
+  }
   if ((route == R_ORDER || route == R_DECLARATIONS) && !fofal_uuid_valid(p.id)) {
     fofal__send_problem(req, 404, "not_found", "no such production order", NULL);
     return 0;

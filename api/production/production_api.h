@@ -43,6 +43,15 @@ typedef struct {
   const char *ctype;         /* of raw (static) */
 } fofal__read_result_t;
 
+/* 1 when `role` is one of the space-separated `roles` (exactly: case and all). */
+int fofal__role_in(const char *roles, const char *role);
+/* Who reads production_api.c's own routes (orders, orders/{id}, orders/{id}/declarations,
+ * looms/{loom}/current-order, shifts/{shift}/output): production_api.c refuses the other
+ * roles with 403, and production.c's routes table documents the same list. Every role of
+ * the mill. */
+#define FOFAL__ROLES_ORDERS                                                                                   \
+  "weaver cutter mechanic storekeeper_mp storekeeper_pf storekeeper_st quality planner manager accountant hr " \
+  "auditor admin"
 /* Loop thread. 1 when path is one of our routes (w->route and w->key are set), else 0. */
 int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w);
 /* Loop thread, after authentication: the caller's role may read the route (else 403) and

@@ -19,6 +19,10 @@
  *   intervention: requested → accepted → started → finished; cancelled before it starts
  *   employee: registered → updated … → erased (personal data shredded; nothing after)
  *
+ * People are who signed in (actors.c): a weaver requests, a mechanic takes, starts and
+ * finishes, an inspector checks as themself; a planner, manager or admin may record it
+ * for someone, and the event says so ("delegated_by").
+ *
  * Pure functions: the time a decision uses is the command's issued_us.
  */
 #include "decide.h"
@@ -338,11 +342,16 @@ static int loom_check_first_piece(const fofal_cmd_t *cmd, const json_t *state, f
   const char *fp = jstr(state, "first_piece"), *result = jstr(cmd->data, "result");
   if (strcmp(fp, "due") && strcmp(fp, "failed"))
     return REJECT(out, "first_piece_not_due", "no first-piece check is due on loom %s (it is %s)", jstr(state, "loom"), fp);
+  const char *inspector;
+  int delegated;
+  if (fofal_actor_person(cmd, "inspector", jstr(cmd->data, "inspector"), 0, &inspector, &delegated, out))
+    return FOFAL_EREJECTED;
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "first_piece", json_string(!strcmp(result, "pass") ? "passed" : "failed"));
   json_t *ev = json_pack("{s:s,s:s,s:s}", "loom", jstr(state, "loom"), "result", result, "checked_by", cmd->actor ? cmd->actor : "");
   jcopy(ev, cmd->data, "notes");
-  jcopy(ev, cmd->data, "inspector");
+  if (inspector) json_object_set_new(ev, "inspector", json_string(inspector));
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
   if (json_object_get(state, "article")) jcopy(ev, state, "article");
   fofal_decision_emit(out, EV("first_piece_checked"), ev);
   return 0;
@@ -476,15 +485,24 @@ static int employee_assign_shift(const fofal_cmd_t *cmd, const json_t *state, fo
 
 static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   (void)state;
-  const char *loom = jstr(cmd->data, "loom");
+  const char *loom = jstr(cmd->data, "loom"), *by;
+  int delegated;
+  if (fofal_actor_person(cmd, "requested_by", jstr(cmd->data, "requested_by"), 0, &by, &delegated, out))
+    return FOFAL_EREJECTED;
   if (!lookup_ref(cmd, "loom", loom, NULL)) return REJECT(out, "unknown_loom", "loom %s is not registered", loom);
+  /* "telemetry" says a loom's own sensors raised it: only our processes ("s:" services,
+   * "r:" reactions) may say so, never a user ("u:"). */
+  const char *source = *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver";
+  const char *actor = cmd->actor ? cmd->actor : "";
+  if (!strcmp(source, "telemetry") && strncmp(actor, "s:", 2) && strncmp(actor, "r:", 2))
+    return REJECT(out, "actor_mismatch", "source telemetry is for requests the looms' sensors raise, not a person's");
   char at[32];
   fofal_time_format(cmd->issued_us, at);
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", loom, "cause",
-                         jstr(cmd->data, "cause"), "source", *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver",
-                         "requested_at", at);
+                         jstr(cmd->data, "cause"), "source", source, "requested_at", at);
   jcopy(ev, cmd->data, "note");
-  jcopy(ev, cmd->data, "requested_by");
+  if (by) json_object_set_new(ev, "requested_by", json_string(by));
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
   out->state = json_pack("{s:s,s:s,s:s,s:I}", "status", "requested", "loom", loom, "cause", jstr(cmd->data, "cause"),
                          "requested_us", (json_int_t)cmd->issued_us);
   fofal_decision_emit(out, EV("intervention_requested"), ev);
@@ -494,31 +512,46 @@ static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fof
 static int intervention_accept(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   if (!jeq(state, "status", "requested"))
     return REJECT(out, "invalid_transition", "a request is accepted once (it is %s)", jstr(state, "status"));
-  const char *mech = jstr(cmd->data, "mechanic");
+  const char *mech;
+  int delegated;
+  if (fofal_actor_person(cmd, "mechanic", jstr(cmd->data, "mechanic"), 1, &mech, &delegated, out)) return FOFAL_EREJECTED;
   if (!lookup_ref(cmd, "employee", mech, NULL)) return REJECT(out, "unknown_employee", "no employee has badge %s", mech);
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "status", json_string("accepted"));
   json_object_set_new(out->state, "mechanic", json_string(mech));
-  fofal_decision_emit(out, EV("intervention_accepted"),
-                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic", mech));
+  json_t *ev = json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic", mech);
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
+  fofal_decision_emit(out, EV("intervention_accepted"), ev);
   return 0;
+}
+
+/* The mechanic who took the request works on it: another mechanic is refused; a
+ * supervisor records it for them (a delegation). */
+static int by_the_mechanic(const fofal_cmd_t *cmd, const json_t *state, int *delegated, fofal_decision_t *out) {
+  const char *mech;
+  return fofal_actor_person(cmd, "mechanic", jstr(state, "mechanic"), 1, &mech, delegated, out);
 }
 
 static int intervention_start(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   if (!jeq(state, "status", "accepted"))
     return REJECT(out, "invalid_transition", "work starts on an accepted request (it is %s)", jstr(state, "status"));
+  int delegated;
+  if (by_the_mechanic(cmd, state, &delegated, out)) return FOFAL_EREJECTED;
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "status", json_string("started"));
   json_object_set_new(out->state, "started_us", json_integer((json_int_t)cmd->issued_us));
-  fofal_decision_emit(out, EV("intervention_started"),
-                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
-                                jstr(state, "mechanic")));
+  json_t *ev = json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
+                         jstr(state, "mechanic"));
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
+  fofal_decision_emit(out, EV("intervention_started"), ev);
   return 0;
 }
 
 static int intervention_finish(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   if (!jeq(state, "status", "started"))
     return REJECT(out, "invalid_transition", "an intervention finishes once started (it is %s)", jstr(state, "status"));
+  int delegated;
+  if (by_the_mechanic(cmd, state, &delegated, out)) return FOFAL_EREJECTED;
   json_int_t minutes = jint(cmd->data, "duration_min", -1);
   if (minutes < 0) minutes = (json_int_t)((cmd->issued_us - jint(state, "started_us", cmd->issued_us)) / 60000000);
   if (minutes < 0) minutes = 0;
@@ -528,6 +561,7 @@ static int intervention_finish(const fofal_cmd_t *cmd, const json_t *state, fofa
                          jstr(state, "mechanic"), "cause", jstr(cmd->data, "cause"), "duration_min", minutes);
   jcopy(ev, cmd->data, "parts");
   jcopy(ev, cmd->data, "notes");
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
   fofal_decision_emit(out, EV("intervention_finished"), ev);
   return 0;
 }
