@@ -347,6 +347,7 @@ char *fofal_command_encode(const fofal_cmd_t *cmd) {
   if (cmd->correlation_id) json_object_set_new(o, "correlation_id", json_string(cmd->correlation_id));
   if (cmd->actor_badge) json_object_set_new(o, "actor_badge", json_string(cmd->actor_badge));
   if (cmd->fingerprint) json_object_set_new(o, "fingerprint", json_string(cmd->fingerprint));
+  if (cmd->trigger) json_object_set(o, "trigger", (json_t *)cmd->trigger);
   char *s = fofal_json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;
@@ -377,6 +378,8 @@ int fofal_command_decode(fofal_cmd_t *cmd, json_t **holder, const char *buf, siz
   }
   cmd->expected_version = ev;
   cmd->data = data;
+  json_t *trigger = json_object_get(o, "trigger"); /* a reaction's (reactions.c), else NULL */
+  cmd->trigger = json_is_object(trigger) ? trigger : NULL;
   *holder = o;
   return 0;
 }

@@ -253,6 +253,9 @@ void fofal_pd_fingerprint(const unsigned char master[FOFAL_PD_KEY_BYTES], const 
 #define FOFAL_TOPIC_TELEMETRY_DLQ "fofal.telemetry.raw.dlq"
 /* fofal-machines' per-loom state (compacted), written in its transactions. */
 #define FOFAL_TOPIC_MACHINES_STATE "fofal.machines.state"
+/* What a reaction between modules could not carry out (commands.h, "reactions"): kept like
+ * events (retention.ms=-1), since each record is a trigger nobody answered yet. */
+#define FOFAL_TOPIC_REACTIONS_DLQ "fofal.reactions.dlq"
 
 /* The modules that own an event topic fofal.<module>.events. NULL-terminated. */
 extern const char *const fofal_modules[];

@@ -419,6 +419,7 @@ int fofal_topics_all(fofal_topic_spec_t *out, int cap, int partitions) {
   ADD(FOFAL_TOPIC_TELEMETRY, FOFAL_TOPIC_BOUNDED, month);
   ADD(FOFAL_TOPIC_TELEMETRY_DLQ, FOFAL_TOPIC_BOUNDED, month);
   ADD(FOFAL_TOPIC_MACHINES_STATE, FOFAL_TOPIC_COMPACTED, 0);
+  ADD(FOFAL_TOPIC_REACTIONS_DLQ, FOFAL_TOPIC_EVENTS, -1);
   for (int i = 0; fofal_modules[i]; i++) {
     char t[128];
     fofal_topic_events(fofal_modules[i], t, sizeof t);
