@@ -77,7 +77,7 @@ char *fofal_reaction_dlq_record(const char *stage, const json_t *trigger, const 
   if (cmd)
     json_object_set_new(o, "command",
                         json_pack("{s:s?,s:s?,s:s?}", "id", cmd->id, "type", cmd->type, "aggregate", cmd->aggregate));
-  char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
   return s;
 }
