@@ -14,7 +14,8 @@
  *   GET  /api/v1/auth/me           Bearer → who the token says the caller is
  *
  * Sessions. A sign-in creates a session (identity.sessions: a refresh-token family) and
- * answers a short-lived access JWT carrying the session id as `sid`, and an opaque
+ * answers a short-lived access JWT carrying the session id as `sid` (and the account's
+ * badge as `badge`, read again at every refresh: who the person is on the floor), and an opaque
  * refresh token (256 random bits) of which only the SHA-256 is stored. Every refresh marks
  * the presented token used and issues a new one in the same family; presenting a used
  * token again is reuse (a stolen token raced its owner): the whole family is revoked, so
@@ -238,11 +239,14 @@ static int publish_revocations(fofal_worker_t *w, auth_job_t *j, json_t *sids) {
   return 0;
 }
 
-/* Issues the access token of a session and answers the token body (status 200). */
-static void answer_tokens(auth_job_t *j, const char *tenant, const char *account, const char *role, const char *sid,
-                          const char *refresh) {
+/* Issues the access token of a session and answers the token body (status 200). The
+ * account's badge (NULL: none) goes into the token: it is who the person is on the floor
+ * (their own views and records, and who acts in their commands). */
+static void answer_tokens(auth_job_t *j, const char *tenant, const char *account, const char *role, const char *badge,
+                          const char *sid, const char *refresh) {
   fofal_api_conf_t *c = &j->api->conf;
-  char *at = fofal__token_issue(c->jwt_secret, c->jwt_issuer, c->jwt_audience, tenant, account, role, sid, (long)c->access_ttl);
+  char *at = fofal__token_issue(c->jwt_secret, c->jwt_issuer, c->jwt_audience, tenant, account, role, badge, sid,
+                                (long)c->access_ttl);
   if (!at) {
     answer(j, 500, "internal_error", "cannot sign a token");
     return;
@@ -251,12 +255,13 @@ static void answer_tokens(auth_job_t *j, const char *tenant, const char *account
   j->out = json_pack("{s:s,s:s,s:I,s:s,s:I,s:s,s:s,s:s,s:s}", "access_token", at, "token_type", "Bearer", "expires_in",
                      (json_int_t)c->access_ttl, "refresh_token", refresh, "refresh_expires_in", (json_int_t)c->refresh_ttl,
                      "account_id", account, "role", role, "tenant", tenant, "sid", sid);
+  if (badge) json_object_set_new(j->out, "badge", json_string(badge));
   free(at);
 }
 
 /* Creates a session for the account and answers its tokens. */
 static int new_session(fofal_worker_t *w, fofal_pg_t *pg, auth_job_t *j, const char *tenant, const char *account,
-                       const char *role, const char *device) {
+                       const char *role, const char *badge, const char *device) {
   char sid[FOFAL_UUID_LEN + 1], refresh[64], digest[65], ttl[24], err[256];
   fofal_uuid7(sid);
   fofal_cred_random_token(refresh, sizeof refresh, 32);
@@ -272,7 +277,7 @@ static int new_session(fofal_worker_t *w, fofal_pg_t *pg, auth_job_t *j, const c
     pg_failed(w, j, rc, err);
     return rc;
   }
-  answer_tokens(j, tenant, account, role, sid, refresh);
+  answer_tokens(j, tenant, account, role, badge, sid, refresh);
   return 0;
 }
 
@@ -317,8 +322,8 @@ static void run_login(fofal_worker_t *w, auth_job_t *j) {
   const char *p[] = {tenant, user};
   if (!rc)
     rc = q1(pg,
-            "SELECT json_build_object('id', id, 'role', role, 'hash', password_hash, 'totp', totp_secret IS NOT NULL)"
-            " FROM identity.accounts WHERE tenant = $1 AND username = $2 AND erased_at IS NULL",
+            "SELECT json_build_object('id', id, 'role', role, 'badge', badge, 'hash', password_hash, 'totp',"
+            " totp_secret IS NOT NULL) FROM identity.accounts WHERE tenant = $1 AND username = $2 AND erased_at IS NULL",
             2, p, &acct, err, sizeof err);
   if (rc) {
     pg_failed(w, j, rc, err);
@@ -344,14 +349,14 @@ static void run_login(fofal_worker_t *w, auth_job_t *j) {
   actor_of(actor, sizeof actor, id, role);
   if (fofal_api_role_needs_mfa(role)) {
     fofal_api_conf_t *c = &j->api->conf;
-    char *mt = fofal__token_issue(c->jwt_secret, c->jwt_issuer, a->mfa_audience, tenant, id, role, NULL, MFA_TTL_S);
+    char *mt = fofal__token_issue(c->jwt_secret, c->jwt_issuer, a->mfa_audience, tenant, id, role, NULL, NULL, MFA_TTL_S);
     j->status = 200;
     j->out = json_pack("{s:b,s:s,s:b,s:i}", "mfa_required", 1, "mfa_token", mt ? mt : "", "mfa_enrolled",
                        json_is_true(json_object_get(acct, "totp")), "expires_in", MFA_TTL_S);
     free(mt);
     event(j, "password_verified", tenant, id, actor,
           json_pack("{s:o*,s:b}", "username", seal_personal(pg, j, tenant, id, "username", user), "mfa_required", 1));
-  } else if (!new_session(w, pg, j, tenant, id, role, NULL)) {
+  } else if (!new_session(w, pg, j, tenant, id, role, jstr(acct, "badge"), NULL)) {
     event(j, "login_succeeded", tenant, id, actor,
           json_pack("{s:o*,s:s,s:s}", "username", seal_personal(pg, j, tenant, id, "username", user), "method", "password",
                     "sid", jstr(j->out, "sid")));
@@ -414,8 +419,8 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
   const char *p[] = {who->tenant, who->subject};
   if (!rc)
     rc = q1(pg,
-            "SELECT json_build_object('secret', totp_secret, 'pending', totp_pending, 'last', totp_last_step, 'role', role)"
-            " FROM identity.accounts WHERE tenant = $1 AND id = $2",
+            "SELECT json_build_object('secret', totp_secret, 'pending', totp_pending, 'last', totp_last_step, 'role', role,"
+            " 'badge', badge) FROM identity.accounts WHERE tenant = $1 AND id = $2",
             2, p, &acct, err, sizeof err);
   if (rc) goto pgfail;
   if (!acct) {
@@ -479,7 +484,7 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
     answer(j, 401, "invalid_code", "the code is wrong, expired or already used");
     goto out;
   }
-  if (!new_session(w, pg, j, who->tenant, who->subject, role, NULL)) {
+  if (!new_session(w, pg, j, who->tenant, who->subject, role, jstr(acct, "badge"), NULL)) {
     const char *method = code ? "totp" : "recovery_code";
     if (enrolling) event(j, "mfa_enrolled", who->tenant, who->subject, actor, json_pack("{s:s}", "method", "totp"));
     event(j, "mfa_verified", who->tenant, who->subject, actor, json_pack("{s:s}", "method", method));
@@ -515,7 +520,8 @@ static void run_refresh(fofal_worker_t *w, auth_job_t *j) {
   rc = q1(pg,
           "SELECT json_build_object('tenant', r.tenant, 'sid', r.sid, 'used', r.used_at IS NOT NULL,"
           " 'revoked', s.revoked_at IS NOT NULL, 'expired', s.expires_at < now(), 'account', s.account_id,"
-          " 'role', a.role) FROM identity.refresh_tokens r JOIN identity.sessions s ON s.tenant = r.tenant AND s.sid = r.sid"
+          " 'role', a.role, 'badge', a.badge) FROM identity.refresh_tokens r"
+          " JOIN identity.sessions s ON s.tenant = r.tenant AND s.sid = r.sid"
           " JOIN identity.accounts a ON a.tenant = s.tenant AND a.id = s.account_id WHERE r.token_hash = $1"
           " FOR UPDATE OF r, s",
           1, p, &row, err, sizeof err);
@@ -552,7 +558,7 @@ static void run_refresh(fofal_worker_t *w, auth_job_t *j) {
                            4, pu, err, sizeof err)) ||
       (rc = fofal_pg_exec(pg, "COMMIT", err, sizeof err)))
     goto rollback;
-  answer_tokens(j, tenant, account, role, sid, refresh);
+  answer_tokens(j, tenant, account, role, jstr(row, "badge"), sid, refresh);
   goto out;
 rollback:
   if (rc != FOFAL_EUNAVAIL) fofal_pg_exec(pg, "ROLLBACK", NULL, 0);
@@ -726,7 +732,7 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
   }
   const char *pa[] = {tenant, badge};
   rc = q1(pg,
-          "SELECT json_build_object('id', id, 'role', role, 'hash', pin_hash,"
+          "SELECT json_build_object('id', id, 'role', role, 'badge', badge, 'hash', pin_hash,"
           " 'locked_s', CEIL(EXTRACT(EPOCH FROM (pin_locked_until - now())))::bigint)"
           " FROM identity.accounts WHERE tenant = $1 AND badge = $2",
           2, pa, &acct, err, sizeof err);
@@ -781,7 +787,7 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
                            2, pr, err, sizeof err)))
     goto pgfail;
   actor_of(actor, sizeof actor, id, role);
-  if (!new_session(w, pg, j, tenant, id, role, dev))
+  if (!new_session(w, pg, j, tenant, id, role, jstr(acct, "badge"), dev))
     event(j, "login_succeeded", tenant, id, actor,
           json_pack("{s:s,s:s,s:s,s:s}", "method", "pin", "badge", badge, "device_id", dev, "sid", jstr(j->out, "sid")));
   goto out;
@@ -922,17 +928,34 @@ static int submit(fofal_api_t *api, h2o_req_t *req, op_t op, json_t *in, const f
   return 0;
 }
 
-/* Checks that the body's string fields are present (required) and of a length within
- * [mins[i], maxs[i]]; a leading ? in a name marks it optional. Answers 422 and returns -1
- * if not. */
+/* Checks that the body holds no member but `names`, and that its string fields are
+ * present (required) and of a length within [mins[i], maxs[i]] characters (code points,
+ * as JSON Schema's minLength counts them: six emoji are six characters, not 24); a leading
+ * ? in a name marks it optional. Answers 422 and returns -1 if not. */
 static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const int *mins, const int *maxs, int n) {
+  const char *key;
+  json_t *member;
+  json_object_foreach(in, key, member) {
+    int known = 0;
+    for (int i = 0; i < n && !known; i++) known = !strcmp(key, names[i] + (names[i][0] == '?'));
+    if (!known) {
+      char shown[64], d[200], ptr[80];
+      snprintf(shown, sizeof shown, "%s", key);
+      char *k = fofal_utf8_scrub(shown); /* cut at 63 bytes, maybe inside a character */
+      snprintf(d, sizeof d, "\"%s\" is not a member of this request", k);
+      snprintf(ptr, sizeof ptr, "/%s", k);
+      free(k);
+      fofal__send_problem(req, 422, "invalid_request", d, json_pack("{s:[{s:s,s:s}]}", "errors", "pointer", ptr, "detail", d));
+      return -1;
+    }
+  }
   for (int i = 0; i < n; i++) {
     int opt = names[i][0] == '?';
     const char *name = names[i] + opt;
     json_t *v = json_object_get(in, name);
     if (!v && opt) continue;
-    size_t len = json_string_length(v);
-    if (!json_is_string(v) || len < (size_t)mins[i] || len > (size_t)maxs[i] || strlen(json_string_value(v)) != len) {
+    size_t bytes = json_string_length(v), len = fofal_utf8_chars(json_string_value(v), bytes);
+    if (!json_is_string(v) || len < (size_t)mins[i] || len > (size_t)maxs[i] || strlen(json_string_value(v)) != bytes) {
       char d[200];
       snprintf(d, sizeof d, "\"%s\" must be a string of %d to %d characters", name, mins[i], maxs[i]);
       char ptr[80];
@@ -964,8 +987,9 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
   if (path_eq(req, "/api/v1/auth/me")) {
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) goto method;
     if (fofal__authenticate(api, req, &who)) return 0;
-    fofal__send_json(req, 200, json_pack("{s:s,s:s,s:s,s:s?}", "tenant", who.tenant, "subject", who.subject, "role",
-                                         who.role, "sid", who.sid[0] ? who.sid : NULL));
+    fofal__send_json(req, 200, json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "tenant", who.tenant, "subject", who.subject, "role",
+                                         who.role, "sid", who.sid[0] ? who.sid : NULL, "badge",
+                                         who.badge[0] ? who.badge : NULL));
     return 0;
   }
   struct {
@@ -1029,7 +1053,14 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
   case OP_PASSWORD: {
     const char *n[] = {"current_password", "new_password"};
     const int mn[] = {1, 12}, mx[] = {MAX_FIELD, MAX_FIELD};
-    bad = fields_ok(req, in, n, mn, mx, 2);
+    /* Accounts are named by UUID; a token of `fofal token --subject me` names none. */
+    if (!fofal_uuid_valid(who.subject)) {
+      fofal__send_problem(req, 400, "no_account", "this token does not belong to an account; sign in with /auth/login",
+                          NULL);
+      bad = 1;
+    } else {
+      bad = fields_ok(req, in, n, mn, mx, 2);
+    }
     break;
   }
   case OP_ACCOUNT: {
@@ -1041,6 +1072,10 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
     } else if ((bad = fields_ok(req, in, n, mn, mx, 5))) {
     } else if (!fofal_api_role_valid(jstr(in, "role"))) {
       fofal__send_problem(req, 422, "invalid_request", "\"role\" is not one of the roles", NULL);
+      bad = 1;
+    } else if (jstr(in, "badge") && !fofal_code_valid(jstr(in, "badge"))) {
+      /* It goes into the person's tokens and names them in commands: a code like an employee's. */
+      fofal__send_problem(req, 422, "invalid_request", "\"badge\" must be 1 to 64 of A-Z a-z 0-9 . _ - (as W121)", NULL);
       bad = 1;
     } else if ((jstr(in, "pin") && (!is_digits(jstr(in, "pin")) || !jstr(in, "badge"))) ||
                (!jstr(in, "password") && !jstr(in, "pin"))) {
@@ -1074,6 +1109,7 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
   }
   return submit(api, req, op, in, &who);
 method:
+  fofal__add_header(req, "Allow", path_eq(req, "/api/v1/auth/me") ? "GET" : "POST");
   fofal__send_problem(req, 405, "method_not_allowed", "this resource does not accept that method", NULL);
   return 0;
 }

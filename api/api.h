@@ -42,6 +42,7 @@ typedef struct {
   char subject[128];
   char role[32];
   char sid[40]; /* session id of a signed-in token; "" for tokens of `fofal token` */
+  char badge[72]; /* the person's badge (claim `badge`, from the account at sign-in); "" if none */
 } fofal_principal_t;
 
 typedef struct fofal_api fofal_api_t;
@@ -97,6 +98,10 @@ int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, s
  * NULL. */
 json_t *fofal__read_json(h2o_req_t *req, size_t cap);
 
+/* Registers, on h2o's fallback path of a host, the filter that turns the text/plain
+ * errors h2o answers by itself (413 body over the cap, 400, 417) into problem+json. */
+void fofal__problem_filter_register(h2o_pathconf_t *pathconf);
+
 /* ------------------------------------------------------------- auth.c */
 /* Verifies the bearer token (verified tokens are cached until they expire). 0, or sends
  * 401 and returns FOFAL_EAUTH. Loop thread. */
@@ -109,9 +114,9 @@ void fofal__auth_revoke(const char *sid, long until);
 int fofal__auth_revoked(const char *sid);
 /* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or -1. */
 int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who);
-/* Like fofal_api_token_issue, with a `sid` claim unless sid is NULL. */
+/* Like fofal_api_token_issue_badge, with a `sid` claim unless sid is NULL. */
 char *fofal__token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
-                         const char *subject, const char *role, const char *sid, long ttl_s);
+                         const char *subject, const char *role, const char *badge, const char *sid, long ttl_s);
 
 /* ---------------------------------------------------------- accounts.c
  * /api/v1/auth/...: sign-in, refresh, logout, password, TOTP, devices and PINs. */
@@ -145,6 +150,10 @@ int fofal__on_readyz(h2o_handler_t *self, h2o_req_t *req);
 int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req);
 /* 1 when Kafka answered the last health check. */
 int fofal__kafka_up(fofal_api_t *api);
+/* Any thread, blocks up to ~2 s: the end of a partition's log (its high watermark: the
+ * offset the next record will get) into *end. 0, FOFAL_ENOENT when the topic has no such
+ * partition, or another error (Kafka unreachable), detail in errbuf. */
+int fofal__log_end(fofal_api_t *api, const char *topic, int partition, int64_t *end, char *errbuf, size_t errlen);
 
 /* Metrics counters (atomic; incremented from the loop and helper threads). */
 typedef struct {
@@ -249,7 +258,8 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
  * ?position= it calls go(opaque) at once. With one, it waits (bounded, with the production
  * reads' poller) until the projection of the position's module has applied it (and its
  * Redis views too when `redis`), then calls go(opaque) once. It answers the request itself
- * with 400 malformed_position or 503 (position_not_reached after the wait, shutting down),
+ * with 400 (malformed_position, position_beyond_log: past the end of the log) or 503
+ * (position_not_reached after the wait, shutting down),
  * and go never runs then, nor for a request that went away meanwhile. 0, or -1 when it
  * answered at once. `opaque` must live as long as the request (its pool). */
 int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque);
@@ -283,6 +293,14 @@ typedef struct {
   const char *ctype;         /* of raw (static) */
 } fofal__read_result_t;
 
+/* 1 when `role` is one of the space-separated `roles` (exactly: case and all). */
+int fofal__role_in(const char *roles, const char *role);
+/* Who reads production_api.c's own routes (orders, orders/{id}, orders/{id}/declarations,
+ * looms/{loom}/current-order, shifts/{shift}/output): production_api.c refuses the other
+ * roles with 403, and openapi.c documents the same list. Every role of the mill. */
+#define FOFAL__ROLES_ORDERS                                                                                   \
+  "weaver cutter mechanic storekeeper_mp storekeeper_pf storekeeper_st quality planner manager accountant hr " \
+  "auditor admin"
 /* Loop thread. 1 when path is one of our routes (w->route and w->key are set), else 0. */
 int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w);
 /* Loop thread, after authentication: the caller's role may read the route (else 403) and

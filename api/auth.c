@@ -3,9 +3,11 @@
  *
  * Access tokens are HS256 JWTs. The algorithm is pinned (a token that names any other,
  * "none" included, is refused), and exp, nbf, iss and aud are checked here because
- * libjwt 1.10 does not. Claims used: sub, tenant, role, and `sid` (the session, i.e. the
- * refresh-token family of api/accounts.c) when the token came from a sign-in. Tokens never
- * reach a log.
+ * libjwt 1.10 does not. Claims used: sub, tenant, role, `sid` (the session, i.e. the
+ * refresh-token family of api/accounts.c) when the token came from a sign-in, and `badge`
+ * when the person has one: the sign-in copies it from the account, and it — never `sub`,
+ * an account id — is who "own data" checks and commands' people are (weaving_api.c,
+ * commands/actors.c). Tokens never reach a log.
  *
  * Revocation. A verified token is cached until it expires, so the cache must learn when a
  * session ends (logout, password change, refresh-token reuse): api/accounts.c tails the
@@ -117,7 +119,8 @@ static int verify(fofal_api_t *api, const char *tok, const char *aud_want, fofal
   if (jwt_decode(&jwt, tok, (const unsigned char *)secret, (int)strlen(secret)) || !jwt) return -1;
   int rc = -1;
   long exp = jwt_get_grant_int(jwt, "exp"), nbf = jwt_get_grant_int(jwt, "nbf");
-  const char *iss = jwt_get_grant(jwt, "iss"), *aud = jwt_get_grant(jwt, "aud"), *sid = jwt_get_grant(jwt, "sid");
+  const char *iss = jwt_get_grant(jwt, "iss"), *aud = jwt_get_grant(jwt, "aud"), *sid = jwt_get_grant(jwt, "sid"),
+             *badge = jwt_get_grant(jwt, "badge");
   memset(who, 0, sizeof *who);
   if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
   } else if (exp <= 0 || exp + LEEWAY_S < now) {
@@ -132,6 +135,8 @@ static int verify(fofal_api_t *api, const char *tok, const char *aud_want, fofal
              copy_claim(jwt, "role", who->role, sizeof who->role)) {
     *detail = "the access token lacks tenant, sub or role";
   } else if (sid && copy_claim(jwt, "sid", who->sid, sizeof who->sid)) {
+  } else if (badge && (!fofal_code_valid(badge) || copy_claim(jwt, "badge", who->badge, sizeof who->badge))) {
+    *detail = "the access token's badge is not a badge";
   } else {
     rc = 0;
     *exp_out = nbf <= now ? exp : -1;
@@ -174,11 +179,16 @@ int fofal__authenticate(fofal_api_t *api, h2o_req_t *req, fofal_principal_t *who
 
 char *fofal_api_token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
                             const char *subject, const char *role, long ttl_s) {
-  return fofal__token_issue(secret, issuer, audience, tenant, subject, role, NULL, ttl_s);
+  return fofal__token_issue(secret, issuer, audience, tenant, subject, role, NULL, NULL, ttl_s);
+}
+
+char *fofal_api_token_issue_badge(const char *secret, const char *issuer, const char *audience, const char *tenant,
+                                  const char *subject, const char *role, const char *badge, long ttl_s) {
+  return fofal__token_issue(secret, issuer, audience, tenant, subject, role, badge, NULL, ttl_s);
 }
 
 char *fofal__token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
-                         const char *subject, const char *role, const char *sid, long ttl_s) {
+                         const char *subject, const char *role, const char *badge, const char *sid, long ttl_s) {
   jwt_t *jwt = NULL;
   char *out = NULL;
   long now = (long)time(NULL);
@@ -187,7 +197,7 @@ char *fofal__token_issue(const char *secret, const char *issuer, const char *aud
       !jwt_add_grant(jwt, "sub", subject) && !jwt_add_grant(jwt, "tenant", tenant) &&
       !jwt_add_grant(jwt, "role", role) && !jwt_add_grant_int(jwt, "iat", now) &&
       !jwt_add_grant_int(jwt, "nbf", now) && !jwt_add_grant_int(jwt, "exp", now + ttl_s) &&
-      (!sid || !jwt_add_grant(jwt, "sid", sid)) &&
+      (!sid || !jwt_add_grant(jwt, "sid", sid)) && (!badge || !*badge || !jwt_add_grant(jwt, "badge", badge)) &&
       !jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret))) {
     char *s = jwt_encode_str(jwt);
     out = fofal_strdup(s);

@@ -113,6 +113,8 @@ static int http_status_of(json_t *res, const char **code) {
   if (*code && !strcmp(*code, "not_found")) return 404;
   if (*code && (!strcmp(*code, "already_exists"))) return 409;
   if (*code && !strcmp(*code, "unknown_command_type")) return 404;
+  /* A floor role names someone else, or has no badge to act as (commands/actors.c). */
+  if (*code && (!strcmp(*code, "actor_mismatch") || !strcmp(*code, "badge_required"))) return 403;
   return 422;
 }
 
@@ -637,7 +639,8 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     fofal_uuid7(corr);
     corr_h = corr;
   }
-  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = who->tenant, .actor = actor, .aggregate = agg,
+  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = who->tenant, .actor = actor,
+                     .actor_badge = who->badge[0] ? who->badge : NULL, .aggregate = agg,
                      .expected_version = expected, .issued_us = fofal_now_us(), .correlation_id = corr_h, .data = data,
                      .fingerprint = w->fp};
   dr_msg_t *dm = fofal_malloc(sizeof *dm);
@@ -672,6 +675,7 @@ int fofal__on_command(h2o_handler_t *self, h2o_req_t *req) {
   fofal_principal_t who;
   atomic_fetch_add(&fofal__metrics.requests, 1);
   if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+    fofal__add_header(req, "Allow", "GET, HEAD, POST"); /* GET: a command's status */
     fofal__send_problem(req, 405, "method_not_allowed", "use POST to send a command", NULL);
     return 0;
   }
@@ -734,6 +738,7 @@ int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req) {
   fofal_principal_t who;
   atomic_fetch_add(&fofal__metrics.requests, 1);
   if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+    fofal__add_header(req, "Allow", "POST");
     fofal__send_problem(req, 405, "method_not_allowed", "use POST to send a batch of commands", NULL);
     return 0;
   }
@@ -782,7 +787,7 @@ static int command_batch(fofal_api_t *api, h2o_req_t *req, const fofal_principal
     const char *key = json_string_value(json_object_get(c, "idempotency_key")); /* no NUL: bodies refuse \u0000 */
     json_t *data = json_object_get(c, "data");
     json_t *ifm = json_object_get(c, "if_match");
-    json_object_set_new(slot, "idempotency_key", key ? json_string(key) : json_null());
+    if (key) json_object_set_new(slot, "idempotency_key", json_string(key)); /* a string, or absent (OpenAPI) */
     problem_t pb = {0};
     const char *known = NULL;
     if (!json_is_object(c) || !type || !json_is_object(data) || (ifm && !json_is_integer(ifm))) {

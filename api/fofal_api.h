@@ -11,6 +11,10 @@
  * aud, sub, tenant, role, iat, nbf and exp = now + ttl_s. */
 char *fofal_api_token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
                             const char *subject, const char *role, long ttl_s);
+/* The same with a `badge` claim (the person's badge: the floor's "own data" and who acts
+ * in commands), unless badge is NULL or "". */
+char *fofal_api_token_issue_badge(const char *secret, const char *issuer, const char *audience, const char *tenant,
+                                  const char *subject, const char *role, const char *badge, long ttl_s);
 
 /* ------------------------------------------------- credentials.c (pure) */
 

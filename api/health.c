@@ -154,6 +154,19 @@ void fofal__health_stop(fofal_api_t *api) {
 
 int fofal__kafka_up(fofal_api_t *api) { return api->health && atomic_load(&api->health->kafka); }
 
+int fofal__log_end(fofal_api_t *api, const char *topic, int partition, int64_t *end, char *errbuf, size_t errlen) {
+  health_t *h = api->health;
+  int64_t lo;
+  if (!h || !h->admin) return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "no Kafka handle");
+  /* librdkafka handles may be used from any thread. */
+  int rc = fofal_kafka_watermarks(h->admin, topic, partition, &lo, end, 1000, errbuf, errlen);
+  if (rc) {
+    int n = fofal_kafka_partition_count(h->admin, topic, 1000, errbuf, errlen);
+    if (n > 0 && partition >= n) return fofal_err(errbuf, errlen, FOFAL_ENOENT, "%s has %d partitions", topic, n);
+  }
+  return rc;
+}
+
 int fofal__on_healthz(h2o_handler_t *self, h2o_req_t *req) {
   (void)self;
   fofal__send_json(req, 200, json_pack("{s:s}", "status", "alive"));

@@ -41,7 +41,7 @@ void fofal__add_header(h2o_req_t *req, const char *name, const char *value) {
 }
 
 void fofal__send_body(h2o_req_t *req, int status, const char *ctype, json_t *body) {
-  char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(body);
   fofal__send_bytes(req, status, ctype, s ? s : "", s ? strlen(s) : 0);
   free(s);
@@ -112,8 +112,12 @@ void fofal__send_json(h2o_req_t *req, int status, json_t *body) { fofal__send_bo
 void fofal__send_problem(h2o_req_t *req, int status, const char *code, const char *detail, json_t *extra) {
   char type[160];
   snprintf(type, sizeof type, "https://fofal.example/problems/%s", code);
+  /* A detail may echo what the client sent (a path, a parameter), which need not be UTF-8:
+   * jansson refuses such a string, and the body would be empty. */
+  char *clean = fofal_utf8_scrub(detail ? detail : "");
   json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", type, "title", reason(status), "status", status, "code",
-                        code, "detail", detail);
+                        code, "detail", clean);
+  free(clean);
   if (extra) {
     json_object_update(p, extra);
     json_decref(extra);
@@ -202,4 +206,68 @@ int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, s
   memcpy(out, v.base, v.len);
   out[v.len] = '\0';
   return 0;
+}
+
+/* ------------------------------------------------- h2o's own error answers
+ * h2o answers some requests before any handler runs: 413 for a body over
+ * max_request_entity_size, 400 for an unknown transfer encoding, 417 for an unknown
+ * Expect. It sends them with h2o_send_error_generic, in text/plain, on the host's
+ * fallback path. A filter there swaps the body for a problem+json one; status and
+ * reason stay. (A request head over H2O_MAX_REQLEN is answered with a fixed text/plain
+ * 400 written to the socket before any request exists: nothing can intercept it.) */
+
+typedef struct {
+  h2o_ostream_t super;
+  h2o_iovec_t body;
+} problem_ostream_t;
+
+static void problem_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state) {
+  problem_ostream_t *o = (problem_ostream_t *)self;
+  /* h2o_send_inline sends its body at once (final), or nothing at all for HEAD. */
+  if (h2o_send_state_is_in_progress(state) || n == 0) h2o_ostream_send_next(self, req, bufs, n, state);
+  else h2o_ostream_send_next(self, req, &o->body, 1, state);
+}
+
+static void on_setup_problem_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot) {
+  (void)self;
+  ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+  h2o_iovec_t v = ct >= 0 ? req->res.headers.entries[ct].value : h2o_iovec_init(NULL, 0);
+  if (req->res.status >= 400 && v.len >= 10 && !memcmp(v.base, "text/plain", 10)) {
+    const char *code = "bad_request", *detail = "the request is malformed";
+    char d[128];
+    if (req->res.status == 404) {
+      code = "not_found";
+      detail = "no such resource";
+    } else if (req->res.status >= 500) {
+      code = "server_error";
+      detail = "the request could not be served; retry";
+    } else if (req->res.status == 413) {
+      code = "body_too_large";
+      snprintf(d, sizeof d, "the body is larger than %d bytes, the most accepted", FOFAL_API_MAX_BODY);
+      detail = d;
+    } else if (req->res.status == 417) {
+      code = "expectation_failed";
+      detail = "only Expect: 100-continue is understood";
+    }
+    char type[160];
+    snprintf(type, sizeof type, "https://fofal.example/problems/%s", code);
+    json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", type, "title", reason(req->res.status), "status",
+                          req->res.status, "code", code, "detail", detail);
+    char *s = fofal_json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(p);
+    problem_ostream_t *o = (problem_ostream_t *)h2o_add_ostream(req, sizeof *o, slot);
+    o->super.do_send = problem_do_send;
+    o->body = h2o_strdup(&req->pool, s, SIZE_MAX);
+    free(s);
+    req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/problem+json"));
+    req->res.content_length = o->body.len;
+    atomic_fetch_add(&fofal__metrics.responses_4xx, 1);
+    slot = &o->super.next;
+  }
+  h2o_setup_next_ostream(req, slot);
+}
+
+void fofal__problem_filter_register(h2o_pathconf_t *pathconf) {
+  h2o_filter_t *f = h2o_create_filter(pathconf, sizeof *f);
+  f->on_setup_ostream = on_setup_problem_ostream;
 }

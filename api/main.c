@@ -4,7 +4,8 @@
  * Serves h2c (prior knowledge and Upgrade) on FOFAL_HTTP_PORT and, when a certificate is
  * configured, TLS with ALPN h2 on FOFAL_HTTPS_PORT. One event loop on the main thread
  * runs every handler; Kafka and health work run on helper threads (api.h). Bodies are
- * capped by h2o itself (413) before any handler sees them. SIGINT/SIGTERM stop the loop;
+ * capped by h2o itself (413, made problem+json by http.c's filter) before any handler
+ * sees them. SIGINT/SIGTERM stop the loop;
  * in-flight waiters are dropped, which is safe: their commands are idempotent.
  */
 #include "api.h"
@@ -128,16 +129,24 @@ static int path_under(h2o_req_t *req, const char *prefix) {
   return req->path_normalized.len > n && !memcmp(req->path_normalized.base, prefix, n);
 }
 
+/* The resources that only read: another method is 405 with Allow (RFC 9110 §15.5.6). */
+static int read_only(h2o_req_t *req, int get) {
+  if (get) return 1;
+  fofal__add_header(req, "Allow", "GET, HEAD");
+  fofal__send_problem(req, 405, "method_not_allowed", "this resource is read with GET", NULL);
+  return 0;
+}
+
 static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   static const char cmds[] = "/api/v1/commands";
   if (fofal__transport_pre(API_OF(self), req)) return 0;
   int get = method_is(req, "GET") || method_is(req, "HEAD");
-  if (path_is(req, "/healthz") && get) return fofal__on_healthz(self, req);
-  if (path_is(req, "/readyz") && get) return fofal__on_readyz(self, req);
-  if (path_is(req, "/metrics") && get) return fofal__on_metrics(self, req);
-  if (path_is(req, "/api/v1/openapi.json") && get) return fofal__on_openapi(self, req);
-  if (path_is(req, "/api/v1/asyncapi.json") && get) return fofal__on_asyncapi(self, req);
-  if ((path_is(req, "/api/docs") || path_under(req, "/api/docs")) && get) return fofal__on_docs(self, req);
+  if (path_is(req, "/healthz")) return read_only(req, get) ? fofal__on_healthz(self, req) : 0;
+  if (path_is(req, "/readyz")) return read_only(req, get) ? fofal__on_readyz(self, req) : 0;
+  if (path_is(req, "/metrics")) return read_only(req, get) ? fofal__on_metrics(self, req) : 0;
+  if (path_is(req, "/api/v1/openapi.json")) return read_only(req, get) ? fofal__on_openapi(self, req) : 0;
+  if (path_is(req, "/api/v1/asyncapi.json")) return read_only(req, get) ? fofal__on_asyncapi(self, req) : 0;
+  if (path_is(req, "/api/docs") || path_under(req, "/api/docs")) return read_only(req, get) ? fofal__on_docs(self, req) : 0;
   if (path_is(req, cmds)) return fofal__on_command_batch(self, req);
   if (req->path_normalized.len > sizeof cmds && !memcmp(req->path_normalized.base, cmds, sizeof cmds - 1) &&
       req->path_normalized.base[sizeof cmds - 1] == '/') {
@@ -230,6 +239,7 @@ int main(int argc, char **argv) {
   h2o_config_init(&api->config);
   api->config.max_request_entity_size = FOFAL_API_MAX_BODY;
   h2o_hostconf_t *host = h2o_config_register_host(&api->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  fofal__problem_filter_register(&host->fallback_path);
   h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
   fofal_handler_t *h = (fofal_handler_t *)h2o_create_handler(pc, sizeof *h);
   h->super.on_req = on_request;

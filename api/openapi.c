@@ -50,7 +50,7 @@ static json_t *path_param(const char *name, const char *desc) {
 
 /* Who may read, as a command's schema says who may send it (the query role matrix test
  * walks it): the audit trail is for auditor, manager and admin (production_api.c,
- * may_audit); the other reads are for every role. A new array. */
+ * may_audit); other reads say their own list (with_roles). A new array. */
 static json_t *read_roles(int audit) {
   json_t *roles = json_array();
   for (int i = 0; fofal_api_roles[i]; i++)
@@ -86,23 +86,26 @@ static json_t *read_op(const char *tag, const char *op_id, const char *summary, 
                    "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", read_roles(audit));
 }
 
+/* Who may read a read_op (space-separated roles): its x-fofal-roles and its 403. Returns op. */
+static json_t *with_roles(json_t *op, const char *roles) {
+  char d[512];
+  snprintf(d, sizeof d, "The caller's role is not one of: %s (code forbidden).", roles);
+  json_t *get = json_object_get(op, "get");
+  json_object_set_new(json_object_get(get, "responses"), "403", problem_ref(d));
+  json_t *list = json_array(); /* an array, as on every operation and command schema */
+  for (const char *c = roles; *c;) {
+    size_t n = strcspn(c, " ");
+    if (n) json_array_append_new(list, json_stringn(c, n));
+    c += n + (c[n] == ' ');
+  }
+  json_object_set_new(get, "x-fofal-roles", list);
+  return op;
+}
+
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                                const char *ok_ref, const char *roles) {
   json_t *op = read_op(tag, op_id, summary, desc, params, ok_ref, 0, 0);
-  if (roles) {
-    char d[512];
-    snprintf(d, sizeof d, "The caller's role is not one of: %s (code forbidden).", roles);
-    json_t *get = json_object_get(op, "get");
-    json_object_set_new(json_object_get(get, "responses"), "403", problem_ref(d));
-    json_t *list = json_array(); /* an array, as on every operation and command schema */
-    for (const char *c = roles; *c;) {
-      size_t n = strcspn(c, " ");
-      if (n) json_array_append_new(list, json_stringn(c, n));
-      c += n + (c[n] == ' ');
-    }
-    json_object_set_new(get, "x-fofal-roles", list);
-  }
-  return op;
+  return roles ? with_roles(op, roles) : op;
 }
 
 static json_t *obj_schema(const char *desc, json_t *props /* stolen */) {
@@ -232,7 +235,7 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
                               json_pack("[o,o,o]", path_param("id", "Order id (UUID)."), ref("#/components/parameters/Limit"),
                                         ref("#/components/parameters/Cursor")),
                               "#/components/schemas/DeclarationPage", 0, 0));
-  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle.%s", ryw);
+  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle; 404 for a loom neither registered nor named by an order.%s", ryw);
   json_object_set_new(paths, "/api/v1/production/looms/{loom}/current-order",
                       read_op("production", "production.looms.current_order", "The order running on a loom.", desc,
                               json_pack("[o]", path_param("loom", "Loom code.")), "#/components/schemas/LoomCurrentOrder", 0, 0));
@@ -242,6 +245,13 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
                       read_op("production", "production.shifts.output", "Output declared in a shift.", desc,
                               json_pack("[o]", path_param("shift", "Shift id, e.g. 2026-11-24/A (the slash may be %2F).")),
                               "#/components/schemas/ShiftOutput", 0, 0));
+  /* Who reads the order routes: production_api.c refuses the same others. */
+  static const char *const order_paths[] = {"/api/v1/production/orders", "/api/v1/production/orders/{id}",
+                                            "/api/v1/production/orders/{id}/declarations",
+                                            "/api/v1/production/looms/{loom}/current-order",
+                                            "/api/v1/production/shifts/{shift}/output"};
+  for (size_t i = 0; i < sizeof order_paths / sizeof order_paths[0]; i++)
+    with_roles(json_object_get(paths, order_paths[i]), FOFAL__ROLES_ORDERS);
   add_audit_paths(paths, ryw);
 
   json_t *stream = json_pack(
@@ -479,7 +489,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
   fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
-  char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
   json_decref(doc);
   return s;
 }

@@ -45,30 +45,32 @@ static const char auth_paths[] =
     "\"/api/v1/auth/password\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.password\","
     "\"summary\":\"Change the caller's password; every session of the account ends.\","
     BODY("{\"current_password\":" STR(1, 1024) ",\"new_password\":" STR(12, 1024) "}", "[\"current_password\",\"new_password\"]")
-    ",\"responses\":{\"204\":{\"description\":\"Changed; sign in again.\"},\"403\":" P("invalid_credentials.") "," RL "}}},"
+    ",\"responses\":{\"204\":{\"description\":\"Changed; sign in again.\"},\"400\":" P("no_account: the token names no account (a development token).") ",\"403\":" P("invalid_credentials.") ",\"422\":" P("invalid_request: a member not listed, or a new password under 12 characters.") "," RL "}}},"
     "\"/api/v1/auth/accounts\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.account_create\","
     "\"summary\":\"Create an account of the caller's tenant (admin).\","
-    BODY("{\"username\":" STR(1, 100) ",\"role\":{\"type\":\"string\",\"enum\":[\"weaver\",\"cutter\",\"mechanic\",\"storekeeper_mp\",\"storekeeper_pf\",\"storekeeper_st\",\"quality\",\"planner\",\"manager\",\"accountant\",\"hr\",\"auditor\",\"admin\"]},\"password\":" STR(12, 1024) ",\"badge\":" STR(1, 64) ",\"pin\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4,8}$\"}}", "[\"username\",\"role\"]")
+    BODY("{\"username\":" STR(1, 100) ",\"role\":{\"type\":\"string\",\"enum\":[\"weaver\",\"cutter\",\"mechanic\",\"storekeeper_mp\",\"storekeeper_pf\",\"storekeeper_st\",\"quality\",\"planner\",\"manager\",\"accountant\",\"hr\",\"auditor\",\"admin\"]},\"password\":" STR(12, 1024) ",\"badge\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$\",\"description\":\"The person's badge (W121), as their employee record's: every sign-in of the account carries it in the access token (claim badge), and it is who they are on the floor (their own views and records; the person of their commands).\"},\"pin\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4,8}$\"}}", "[\"username\",\"role\"]")
     ",\"responses\":{\"201\":{\"description\":\"{account_id, username, role}\"},\"403\":" P("forbidden.") ",\"409\":" P("already_exists.") ",\"422\":" P("invalid_request.") "}}},"
     "\"/api/v1/auth/devices\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.device_enrol\","
     "\"summary\":\"Enrol a shared shop-floor phone (admin, manager); its secret is shown once.\","
     BODY("{\"name\":" STR(1, 100) "}", "[\"name\"]")
-    ",\"responses\":{\"201\":{\"description\":\"{device_id, device_secret, name}\"},\"403\":" P("forbidden.") "}}},"
+    ",\"responses\":{\"201\":{\"description\":\"{device_id, device_secret, name}\"},\"403\":" P("forbidden.") ",\"422\":" P("invalid_request: a member not listed, or a name over 100 characters.") "}}},"
     "\"/api/v1/auth/pin-login\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.pin_login\",\"security\":[],"
     "\"summary\":\"Shop-floor sign-in on an enrolled device: badge and PIN.\",\"description\":\"Rate-limited per "
     "device, badge and IP; after FOFAL_API_PIN_MAX_FAILURES wrong PINs the badge locks (429 locked_out), 1 minute "
-    "doubling up to 64. Roles that need MFA cannot sign in by PIN.\","
+    "doubling up to 64. Roles that need MFA cannot sign in by PIN. The access token's subject is the account id and its "
+    "badge claim the account's badge: who the person is on the floor.\","
     BODY("{\"tenant\":" STR(1, 63) ",\"device_id\":{\"type\":\"string\",\"format\":\"uuid\",\"minLength\":36,\"maxLength\":36},\"device_secret\":" STR(1, 200) ",\"badge\":" STR(1, 64) ",\"pin\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4,8}$\"}}", "[\"tenant\",\"device_id\",\"device_secret\",\"badge\",\"pin\"]")
     ",\"responses\":{" TOKENS ",\"401\":" P("invalid_device or invalid_credentials.") ",\"403\":" P("pin_not_allowed.") "," RL "}}},"
     "\"/api/v1/auth/me\":{\"get\":{\"tags\":[\"auth\"],\"operationId\":\"auth.me\",\"summary\":\"Who the access token says the caller is.\","
-    "\"responses\":{\"200\":{\"description\":\"{tenant, subject, role, sid}\"},\"401\":" P("No valid, or a revoked, access token (token_revoked).") "}}}"
+    "\"responses\":{\"200\":{\"description\":\"{tenant, subject, role, sid, badge}: badge when the token carries one.\"},\"401\":" P("No valid, or a revoked, access token (token_revoked).") "}}}"
     "}";
 
 static const char tokens_schema[] =
     "{\"type\":\"object\",\"properties\":{\"access_token\":{\"type\":\"string\"},\"token_type\":{\"const\":\"Bearer\"},"
     "\"expires_in\":{\"type\":\"integer\"},\"refresh_token\":{\"type\":\"string\",\"description\":\"Opaque; rotate with "
     "/auth/refresh.\"},\"refresh_expires_in\":{\"type\":\"integer\"},\"account_id\":{\"type\":\"string\"},\"role\":{\"type\":"
-    "\"string\"},\"tenant\":{\"type\":\"string\"},\"sid\":{\"type\":\"string\"},\"recovery_codes\":{\"type\":\"array\","
+    "\"string\"},\"tenant\":{\"type\":\"string\"},\"sid\":{\"type\":\"string\"},\"badge\":{\"type\":\"string\","
+    "\"description\":\"The account's badge, when it has one; the access token carries it as claim badge.\"},\"recovery_codes\":{\"type\":\"array\","
     "\"items\":{\"type\":\"string\"}}}}";
 
 static json_t *problem(const char *desc) {

@@ -6,6 +6,7 @@
  *   GET /api/v1/production/orders/{id}/declarations?limit=&cursor=
  *   GET /api/v1/production/looms/{loom}/current-order     (Redis hot view)
  *   GET /api/v1/production/shifts/{shift}/output          (Redis hot view)
+ *   (each for the roles of FOFAL__ROLES_ORDERS, api.h; 403 for any other role)
  *   GET /api/v1/production/{articles,looms,beams,employees,interventions,labels,views}/…
  *                                                         (weaving_api.c: roles, parameters, SQL)
  *   GET /api/v1/audit/{module}/{id}/events?limit=&cursor=&as_of= (auditor, manager, admin)
@@ -33,7 +34,10 @@
  * applied offset has reached it too (the projector writes Redis after PostgreSQL). One
  * shared poller serves every waiting request: while any waits, a single cheap job reads
  * all positions every ~5 ms and wakes whoever is satisfied; a waiter past its deadline gets
- * 503 position_not_reached with Retry-After and how far the projection is.
+ * 503 position_not_reached with Retry-After and how far the projection is. A position at
+ * or past the end of its partition's log (its high watermark, which the first poll of a
+ * waiter asks Kafka for) was never the answer of a command and would never be reached:
+ * it gets 400 position_beyond_log at once, so that a client does not retry it for ever.
  *
  * Threads: handlers, waiters and job completions run on the loop thread; queries run on
  * the workers with copies of their inputs. A request context lives in the request's pool;
@@ -109,6 +113,7 @@ typedef struct {
   int64_t seen_next;          /* last polled next_offset, -1 unknown */
   int64_t seen_redis;         /* last polled Redis applied offset */
   char seen_at[40];           /* last_event_at of the projection */
+  int end_asked;              /* a poll job is checking the position against the log's end */
   void (*ready)(void *opaque);/* the position is reached: runs once, unless the wait timed out */
   void *opaque;
 } waiter_t;
@@ -144,6 +149,13 @@ typedef struct {
     char module[32];
     int partition;
   } redis[MAX_POLL_REDIS];
+  int nend;
+  struct {
+    char topic[96];
+    int partition;
+    int rc;                   /* of fofal__log_end: 0, FOFAL_ENOENT (no such partition) or a failure */
+    int64_t end;
+  } ends[MAX_POLL_REDIS];     /* positions not checked yet against the end of their log */
   json_t *pg;                 /* {"<projector>|<topic>|<partition>": {"n": next_offset, "t": last_event_at}} */
   json_t *applied;            /* {"<module>|<partition>": applied offset} */
   int rc, redis_failed;
@@ -598,6 +610,29 @@ static void run_loom(fofal_worker_t *w, data_job_t *job) {
     fail(job, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err);
     goto out;
   }
+  if (!json_object_size(loom)) {
+    /* No order ever ran on it: an idle loom if the mill knows it, else 404. */
+    json_t *rows = NULL;
+    const char *params[] = {p->tenant, p->key};
+    rc = fofal__worker_query(w, p->tenant,
+                             "SELECT json_build_object('known', EXISTS (SELECT 1 FROM production.looms WHERE tenant = $1 "
+                             "AND loom = $2) OR EXISTS (SELECT 1 FROM production.orders WHERE tenant = $1 AND loom = $2))",
+                             2, params, &rows, err, sizeof err);
+    int known = !rc && json_is_true(json_object_get(json_array_get(rows, 0), "known"));
+    json_decref(rows);
+    if (rc) {
+      fail(job, rc, err);
+      if (rc == FOFAL_EUNAVAIL) {
+        job->code = "postgresql_unavailable";
+        snprintf(job->detail, sizeof job->detail, "PostgreSQL is not reachable; retry shortly");
+      }
+      goto out;
+    }
+    if (!known) {
+      not_found(job, "no such loom");
+      goto out;
+    }
+  }
   json_t *o = json_null();
   if (json_object_size(order)) {
     o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "status", int_or_string(order, "status"), "article",
@@ -714,6 +749,11 @@ static void run_poll(fofal_worker_t *w, fofal_job_t *super) {
     if (k) json_object_set_new(job->pg, k, json_pack("{s:O,s:O}", "n", json_object_get(r, "n"), "t", json_object_get(r, "t")));
   }
   json_decref(rows);
+  for (int k = 0; k < job->nend; k++) {
+    char err[256];
+    job->ends[k].rc = fofal__log_end(fofal__worker_api(w), job->ends[k].topic, job->ends[k].partition, &job->ends[k].end,
+                                     err, sizeof err);
+  }
   if (!job->nredis) return;
   /* Redis views: the projector's applied offset per partition, in the live generation. */
   fofal__redis_t *rd = fofal__worker_redis(w);
@@ -754,6 +794,30 @@ static void wait_unlink(waiter_t *w) {
   if (h2o_timeout_is_linked(&w->deadline)) h2o_timeout_unlink(&w->deadline);
 }
 
+/* The index of the waiter's partition among the job's log ends, or -1. */
+static int ends_index(const poll_job_t *job, const waiter_t *w) {
+  for (int k = 0; k < job->nend; k++)
+    if (job->ends[k].partition == w->pos.partition && !strcmp(job->ends[k].topic, w->pos.topic)) return k;
+  return -1;
+}
+
+/* 1 when the poll found the waiter's position at or past the end of its log: no command
+ * ever answered it, and waiting would not make it appear. A position the log reached
+ * since its command answered is always below the end, transaction markers included. */
+static int beyond_end(const poll_job_t *job, const waiter_t *w) {
+  int k = w->end_asked ? ends_index(job, w) : -1;
+  if (k < 0) return 0;
+  return job->ends[k].rc == FOFAL_ENOENT || (job->ends[k].rc == 0 && w->pos.offset >= job->ends[k].end);
+}
+
+static void answer_beyond_end(waiter_t *w) {
+  char detail[256];
+  snprintf(detail, sizeof detail,
+           "position %s is beyond the end of %s[%d]: no command answered it; pass the position of a command's answer",
+           w->pos.text, w->pos.topic, w->pos.partition);
+  fofal__send_problem(w->req, 400, "position_beyond_log", detail, json_pack("{s:s}", "position", w->pos.text));
+}
+
 static void poll_done(fofal_api_t *api, fofal_job_t *super) {
   poll_job_t *job = (poll_job_t *)super;
   reads_t *rs = api->reads;
@@ -783,6 +847,9 @@ static void poll_done(fofal_api_t *api, fofal_job_t *super) {
     if (reached) {
       wait_unlink(w);
       w->ready(w->opaque);
+    } else if (beyond_end(job, w)) {
+      wait_unlink(w);
+      answer_beyond_end(w);
     }
   }
 out:
@@ -799,6 +866,12 @@ static void submit_poll(reads_t *rs) {
   job->super.done = poll_done;
   for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
     waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
+    if (w->end_asked || ends_index(job, w) >= 0 || job->nend == MAX_POLL_REDIS) continue;
+    snprintf(job->ends[job->nend].topic, sizeof job->ends[0].topic, "%s", w->pos.topic);
+    job->ends[job->nend++].partition = w->pos.partition;
+  }
+  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
     if (!w->pos.redis) continue;
     int dup = 0;
     for (int i = 0; i < job->nredis && !dup; i++)
@@ -811,6 +884,11 @@ static void submit_poll(reads_t *rs) {
     free(job);
     schedule_poll(rs); /* queue full: try again in a moment */
     return;
+  }
+  /* The job is alive until its `done`, which runs on this thread after we return. */
+  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
+    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
+    if (ends_index(job, w) >= 0) w->end_asked = 1;
   }
   rs->poll_inflight = 1;
 }
@@ -1131,6 +1209,16 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
   if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
   p.route = (route_t)route;
   if (route == R_WEAVING) return fofal__weaving_prepare(req, &who, &p.w) ? 0 : serve(api, req, &who, &p, 0);
+  /* Who may read, before anything else is looked at (as weaving_api.c's routes[]). */
+  static const char *const names[] = {[R_ORDERS] = "orders", [R_ORDER] = "orders/{id}",
+                                      [R_DECLARATIONS] = "orders/{id}/declarations",
+                                      [R_LOOM] = "looms/{loom}/current-order", [R_SHIFT] = "shifts/{shift}/output"};
+  if (!fofal__role_in(FOFAL__ROLES_ORDERS, who.role)) {
+    char d[160];
+    snprintf(d, sizeof d, "role %.40s may not read /production/%s", who.role, names[route]);
+    fofal__send_problem(req, 403, "forbidden", d, NULL);
+    return 0;
+  }
   if ((route == R_ORDER || route == R_DECLARATIONS) && !fofal_uuid_valid(p.id)) {
     fofal__send_problem(req, 404, "not_found", "no such production order", NULL);
     return 0;

@@ -278,7 +278,7 @@ static int kick(client_t *c) {
  * replay is announced after the replayed entries. Replies are small and not counted
  * against the slow-consumer limits. */
 static void send_json(client_t *c, json_t *j) {
-  char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(j);
   if (s && !c->closing) {
     size_t n = strlen(s);

@@ -95,7 +95,7 @@ typedef struct {
   const char *path;          /* OpenAPI path template */
   const char *op_id, *summary, *desc;
   const char *roles;         /* space-separated */
-  const char *self_note;     /* non-NULL: the subject may read their own (badge = subject) */
+  const char *self_note;     /* non-NULL: a person may read their own (the token's badge) */
   int params;                /* P_* */
   const char *schema;        /* component schema of the 200 body */
 } wroute_t;
@@ -129,7 +129,7 @@ static const wroute_t routes[W_N] = {
                 ROLES_BEAMS, NULL, 0, "Beam"},
     [W_EMPLOYEE] = {"/api/v1/production/employees/{badge}", "production.employees.get", "One employee and their shifts.",
                     "The employee and their shift assignments (latest first, at most 42), with the current one.",
-                    ROLES_PEOPLE, "an employee reads their own badge (token subject = badge)", 0, "Employee"},
+                    ROLES_PEOPLE, "any role reads the employee of its own badge (the token's badge claim)", 0, "Employee"},
     [W_INTERVENTIONS] = {"/api/v1/production/interventions", "production.interventions.list", "Intervention requests.",
                          "Oldest request first, keyset-paginated; status=open means requested, accepted or started.",
                          ROLES_FLOOR, NULL, P_LIMIT | P_CURSOR | P_STATUS | P_LOOM, "InterventionPage"},
@@ -141,11 +141,11 @@ static const wroute_t routes[W_N] = {
                  "where it is now, and every print of the label. 404 for an unknown label or another tenant's.",
                  ROLES_SCAN, NULL, 0, "LabelScan"},
     [W_VIEW_WEAVER] = {"/api/v1/production/views/weaver", "production.views.weaver", "The weaver's dashboard.",
-                       "The weaver's shift now (badge, default the token's subject): their looms, the order on each, "
+                       "The weaver's shift now (badge, default the token's badge claim): their looms, the order on each, "
                        "their output this shift against target (shift hours × the loom's production m/h ÷ the piece "
                        "length, summed over their looms) and the efficiency of their looms this shift, measured by "
                        "telemetry (actual picks ÷ (elapsed minutes × nominal ppm), at most 1; null without telemetry). "
-                       "shift is null when they are on no shift now.",
+                       "shift is null when they are on no shift now. Without ?badge and without a badge in the token: 404.",
                        "weaver planner manager admin", "a weaver reads only their own view", P_BADGE, "WeaverView"},
     [W_VIEW_MECHANIC] = {"/api/v1/production/views/mechanic", "production.views.mechanic", "The mechanics' board.",
                          "Open intervention requests (oldest first), mounted beams predicted to run out within "
@@ -182,7 +182,7 @@ static int valid_name(const char *s, size_t max) {
   return 1;
 }
 
-static int role_in(const char *roles, const char *role) {
+int fofal__role_in(const char *roles, const char *role) {
   size_t n = strlen(role);
   for (const char *s = roles; s && *s;) {
     const char *e = strchr(s, ' ');
@@ -293,8 +293,10 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   const wroute_t *rt = &routes[w->route];
   snprintf(w->subject, sizeof w->subject, "%s", who->subject);
   snprintf(w->role, sizeof w->role, "%s", who->role);
-  int self = rt->self_note && (w->route == W_EMPLOYEE ? !strcmp(w->key, who->subject) : 1);
-  if (!role_in(rt->roles, who->role) && !(self && w->route == W_EMPLOYEE)) {
+  /* "Own" is the person's badge, which the sign-in put in the token; never the subject (an
+   * account id). */
+  int self = rt->self_note && (w->route == W_EMPLOYEE ? who->badge[0] && !strcmp(w->key, who->badge) : 1);
+  if (!fofal__role_in(rt->roles, who->role) && !(self && w->route == W_EMPLOYEE)) {
     char d[200];
     snprintf(d, sizeof d, "role %s may not read %s", who->role, rt->path + sizeof "/api/v1" - 1);
     fofal__send_problem(req, 403, "forbidden", d, NULL);
@@ -335,11 +337,13 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   if (rt->params & P_BADGE) {
     s = param(req, "badge");
     if (s && !valid_name(s, 64)) return problem(req, 400, "invalid_parameter", "badge is not a badge (got \"%.40s\")", s);
-    if (!s && !valid_name(who->subject, 64))
-      return problem(req, 400, "invalid_parameter", "%s", "give badge: the token's subject is not a badge");
-    snprintf(w->badge, sizeof w->badge, "%s", s ? s : who->subject);
-    if (!strcmp(who->role, "weaver") && strcmp(w->badge, who->subject))
-      return problem(req, 403, "forbidden", "a weaver reads only their own view (badge %.60s)", who->subject);
+    /* No badge, no view of one's own (as for a badge of nobody): 404, and say what to do. */
+    if (!s && !who->badge[0])
+      return problem(req, 404, "not_found", "%s", "this token carries no badge, so no weaver view of its own: give ?badge=");
+    snprintf(w->badge, sizeof w->badge, "%s", s ? s : who->badge);
+    if (!strcmp(who->role, "weaver") && strcmp(w->badge, who->badge))
+      return problem(req, 403, "forbidden", "a weaver reads only their own view (badge %.60s)",
+                     who->badge[0] ? who->badge : "none in this token");
   }
   if (rt->params & P_WITHIN) {
     long v = 8;
@@ -414,8 +418,8 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   "json_build_object('order_id', o.order_id, 'article', o.article, 'quantity', o.quantity, 'unit', o.unit, "           \
   "'due_date', o.due_date, 'loom', o.loom, 'status', o.status, 'declared', o.declared, 'length_m', o.length_m, "       \
   "'progress', CASE WHEN o.quantity > 0 THEN round(o.declared::numeric / o.quantity, 3) END, 'planned_start', "        \
-  TS("o.planned_start") ", 'late', (o.due_date < current_date AND o.status NOT IN ('completed', 'closed', "           \
-  "'cancelled')), 'version', o.version)"
+  TS("o.planned_start") ", 'late', (coalesce(o.due_date < current_date, false) AND o.status NOT IN ('completed', "    \
+  "'closed', 'cancelled')), 'version', o.version)"
 
 static void fail(fofal__read_result_t *res, int rc, const char *err) {
   if (rc == FOFAL_EUNAVAIL) {
@@ -1006,7 +1010,7 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
                                                         : json_pack("{s:[s,s,s,s,s,s]}", "enum", "open", "requested", "accepted", "started", "finished", "cancelled")));
     if (rt->params & P_LOOM) json_array_append_new(params, qparam("loom", "Only this loom's.", json_pack("{s:s}", "type", "string")));
     if (rt->params & P_BADGE)
-      json_array_append_new(params, qparam("badge", "The weaver's badge; default the token's subject.", json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, qparam("badge", "The weaver's badge; default the token's badge claim.", json_pack("{s:s}", "type", "string")));
     if (rt->params & P_WITHIN)
       json_array_append_new(params, qparam("within_hours", "Beams predicted to run out within this many hours (default 8).",
                                            json_pack("{s:s,s:i,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 168, "default", 8)));

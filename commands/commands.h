@@ -35,7 +35,8 @@ typedef struct {
                                 or an id made by a FOFAL process (ingest) */
   const char *type;          /* "production.order.create" */
   const char *tenant;
-  const char *actor;
+  const char *actor;         /* "u:<token subject>/<role>" from fofal-api, "s:<service>/…" from ours */
+  const char *actor_badge;   /* the signed-in person's badge (the token's `badge` claim), NULL: none */
   const char *aggregate;     /* aggregate id (the Kafka key) */
   int64_t expected_version;  /* -1: any */
   int64_t issued_us;         /* when the API accepted it: deciders use it as "now" */
@@ -249,5 +250,11 @@ typedef struct {
 int fofal_shift_at(const json_t *model /* NULL: built-in */, int64_t at_us, fofal_shift_t *out);
 /* The span of a shift id under a model. 0 or FOFAL_EINVAL (malformed id, unknown code). */
 int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out);
+/* The model in force after an event of it: `data` of shift_model_defined (redefined 0)
+ * replaces `current`; that of shift_model_redefined (1) takes effect from its
+ * `effective_from` day, with `current`'s versions before that day kept under "previous"
+ * (at most 24). The decider's state and fofal-machines' copy are both folded by it, so a
+ * loom's shift is always the weavers'. A new reference; `current` is borrowed. */
+json_t *fofal_shift_model_next(const json_t *current, const json_t *data, int redefined);
 
 #endif

@@ -52,6 +52,23 @@ static inline const json_t *lookup_ref(const fofal_cmd_t *cmd, const char *ns, c
   return fofal_cmd_lookup(cmd, id);
 }
 
+/* ------------------------------------------------------------- people (actors.c)
+ * Who a command names as having done a thing (the weaver of a declaration, the mechanic
+ * of an intervention, who requested it, who inspected a first piece), bound to who sent
+ * it (DESIGN.md guarantee 9). `given` is the badge the command or the aggregate names
+ * (NULL or "": none), `field` its name for the messages. On success *badge is the person
+ * (borrowed from `given` or cmd->actor_badge; NULL when nobody is named and none is
+ * required) and *delegated is 1 when a supervisor named someone else (the event then
+ * records fofal_actor_delegation). Otherwise FOFAL_EREJECTED with `out` rejected:
+ * actor_mismatch, badge_required, person_required or invalid_actor. */
+int fofal_actor_person(const fofal_cmd_t *cmd, const char *field, const char *given, int required, const char **badge,
+                       int *delegated, fofal_decision_t *out);
+/* {"actor": cmd->actor, "badge": cmd->actor_badge (when there is one)}: who recorded a
+ * thing for someone else (new). */
+json_t *fofal_actor_delegation(const fofal_cmd_t *cmd);
+/* 1 when `role` may act for another person (planner, manager, admin). */
+int fofal_actor_role_delegates(const char *role);
+
 /* Shifts (fofal_shift_at, fofal_shift_span) are in commands.h: fofal-machines tallies by
  * them too. */
 

@@ -382,7 +382,7 @@ static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd,
 static int put_state(fofal_processor_t *p, int part, const char *tenant, const char *aggregate, int64_t version,
                      const json_t *state) {
   json_t *nrec = json_pack("{s:s,s:I,s:O}", "tenant", tenant, "v", (json_int_t)version, "s", state);
-  char *nrecs = json_dumps(nrec, JSON_COMPACT);
+  char *nrecs = fofal_json_dumps(nrec, JSON_COMPACT);
   json_decref(nrec);
   int rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_STATE, part, aggregate, strlen(aggregate), nrecs, strlen(nrecs),
                                NULL, 0, NULL, NULL, p->errbuf, sizeof p->errbuf);
@@ -602,7 +602,7 @@ static int write_results(fofal_processor_t *p) {
     }
     if (pe->status == ST_DUP && !pe->result && pe->dup_of >= 0) pe->result = json_incref(p->pend[pe->dup_of].result);
     if (!pe->result) continue;
-    char *s = json_dumps(pe->result, JSON_COMPACT);
+    char *s = fofal_json_dumps(pe->result, JSON_COMPACT);
     if (pe->status != ST_DUP) {
       idem_t *e = fofal_map_get(p->parts[pe->msg.partition].idem, pe->key);
       if (e) {

@@ -12,7 +12,10 @@
  *   the overproduction tolerance, and never beyond what the mounted beams can give: a
  *   declaration of L woven meters consumes L × (1 + take-up) of each beam;
  * - the weaver is a registered employee on the shift the declaration falls in (by the
- *   mill's shift model; `woven_at` lets a phone that was offline say when).
+ *   mill's shift model; `woven_at` lets a phone that was offline say when);
+ * - the weaver is who signed in: a weaver declares only their own output (absent, the
+ *   weaver is the token's badge); a planner, manager or admin may declare for a weaver,
+ *   recorded as "delegated_by" (actors.c).
  * Each declaration gets a label id derived from its command id, so deciding again (after
  * an aborted transaction) yields the same label; the label is an aggregate of its own
  * (for reprints and, later, its moves), issued by the same decision.
@@ -204,7 +207,10 @@ static int declare_output(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
     if (at < cmd->issued_us - MAX_WOVEN_BEHIND_US)
       return REJECT(out, "woven_too_long_ago", "woven_at is more than 7 days ago: declare it through the office");
   }
-  const char *badge = jstr(cmd->data, "weaver");
+  /* Who wove it: the signed-in weaver, or whom a supervisor names (actors.c). */
+  const char *badge;
+  int delegated;
+  if (fofal_actor_person(cmd, "weaver", jstr(cmd->data, "weaver"), 1, &badge, &delegated, out)) return FOFAL_EREJECTED;
   const json_t *weaver = lookup_ref(cmd, "employee", badge, NULL);
   if (!weaver) return REJECT(out, "unknown_weaver", "no employee has badge %s", badge);
   /* The shift: the one of the weaver's that covers the moment (shifts of a model may
@@ -253,6 +259,7 @@ static int declare_output(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
   json_object_set_new(ev, "quantity", json_integer(q));
   json_object_set_new(ev, "length_m", json_real(woven_m));
   json_object_set_new(ev, "weaver", json_string(badge));
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
   json_object_set_new(ev, "loom", json_string(loom));
   json_object_set_new(ev, "shift", json_string(shift));
   json_object_set_new(ev, "woven_at", json_string(at_s));

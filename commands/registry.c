@@ -344,8 +344,9 @@ char *fofal_command_encode(const fofal_cmd_t *cmd) {
                         cmd->data);
   if (cmd->expected_version >= 0) json_object_set_new(o, "expected_version", json_integer(cmd->expected_version));
   if (cmd->correlation_id) json_object_set_new(o, "correlation_id", json_string(cmd->correlation_id));
+  if (cmd->actor_badge) json_object_set_new(o, "actor_badge", json_string(cmd->actor_badge));
   if (cmd->fingerprint) json_object_set_new(o, "fingerprint", json_string(cmd->fingerprint));
-  char *s = json_dumps(o, JSON_COMPACT);
+  char *s = fofal_json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;
 }
@@ -364,10 +365,10 @@ int fofal_command_decode(fofal_cmd_t *cmd, json_t **holder, const char *buf, siz
   const char *ts = NULL;
   json_int_t ev = -1;
   json_t *data = NULL;
-  if (json_unpack_ex(o, &jerr, 0, "{s:s,s:s,s:s,s?s,s:s,s:s,s:o,s?I,s?s,s?s}", "id", &cmd->id, "type", &cmd->type,
+  if (json_unpack_ex(o, &jerr, 0, "{s:s,s:s,s:s,s?s,s:s,s:s,s:o,s?I,s?s,s?s,s?s}", "id", &cmd->id, "type", &cmd->type,
                      "tenant", &cmd->tenant, "actor", &cmd->actor, "aggregate", &cmd->aggregate, "issued_at", &ts,
                      "data", &data, "expected_version", &ev, "correlation_id", &cmd->correlation_id, "fingerprint",
-                     &cmd->fingerprint) ||
+                     &cmd->fingerprint, "actor_badge", &cmd->actor_badge) ||
       fofal_time_parse(ts, &cmd->issued_us)) {
     json_decref(o);
     memset(cmd, 0, sizeof *cmd);

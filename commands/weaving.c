@@ -19,6 +19,10 @@
  *   intervention: requested → accepted → started → finished; cancelled before it starts
  *   employee: registered → updated … → erased (personal data shredded; nothing after)
  *
+ * People are who signed in (actors.c): a weaver requests, a mechanic takes, starts and
+ * finishes, an inspector checks as themself; a planner, manager or admin may record it
+ * for someone, and the event says so ("delegated_by").
+ *
  * Pure functions: the time a decision uses is the command's issued_us.
  */
 #include "decide.h"
@@ -72,12 +76,20 @@ static void fill(fofal_shift_t *out, const char *code, int64_t day, int64_t star
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
-int fofal_shift_at(const json_t *model, int64_t at_us, fofal_shift_t *out) {
-  if (!model) model = builtin();
+/* Versions. A model redefined from a coming day (shift_model.redefine) keeps the model it
+ * replaces under "previous", with "from_day" (days since 1970-01-01, a local date) where
+ * it starts: a shift belongs to the version in force on the day it starts, so the shifts
+ * already worked or running keep the hours they had. */
+#define MAX_MODEL_VERSIONS 24
+
+/* The shift of one version containing at_us, among those starting on a day of
+ * [min_day, max_day). */
+static int version_shift_at(const json_t *model, int64_t at_us, int64_t min_day, int64_t max_day, fofal_shift_t *out) {
   int64_t off = jint(model, "utc_offset_min", 0);
   int64_t local_min = floor_div(at_us, 60 * 1000000LL) + off;
   int64_t today = floor_div(local_min, 1440);
   for (int64_t day = today - 1; day <= today; day++) {
+    if (day < min_day || day >= max_day) continue;
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(model, "shifts"), i, s) {
@@ -95,14 +107,40 @@ int fofal_shift_at(const json_t *model, int64_t at_us, fofal_shift_t *out) {
   return FOFAL_ENOENT;
 }
 
-int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out) {
+int fofal_shift_at(const json_t *model, int64_t at_us, fofal_shift_t *out) {
   if (!model) model = builtin();
+  /* Newest version first; each only for the shifts that start in its days. */
+  for (int64_t until = INT64_MAX; model; model = json_object_get(model, "previous")) {
+    int64_t from = jint(model, "from_day", INT64_MIN);
+    if (!version_shift_at(model, at_us, from, until, out)) return 0;
+    until = from;
+  }
+  return FOFAL_ENOENT;
+}
+
+/* The local date of "YYYY-MM-DD" as days since 1970-01-01. 0 or -1. */
+static int parse_day(const char *s, int64_t *day) {
   int y, mo, d, n = 0;
-  if (!shift_id || sscanf(shift_id, "%4d-%2d-%2d/%n", &y, &mo, &d, &n) != 3 || n != 11) return FOFAL_EINVAL;
+  if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return -1;
   struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
   time_t t = timegm(&tm);
-  if (t == (time_t)-1 || tm.tm_mday != d) return FOFAL_EINVAL;
-  int64_t day = (int64_t)t / 86400;
+  if (t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != mo - 1) return -1;
+  *day = (int64_t)t / 86400;
+  return 0;
+}
+
+int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *out) {
+  if (!model) model = builtin();
+  int n = 0;
+  int64_t day;
+  char date[11];
+  if (!shift_id || strlen(shift_id) < 12 || shift_id[10] != '/') return FOFAL_EINVAL;
+  memcpy(date, shift_id, 10);
+  date[10] = '\0';
+  if (parse_day(date, &day)) return FOFAL_EINVAL;
+  n = 11;
+  while (json_object_get(model, "previous") && day < jint(model, "from_day", INT64_MIN))
+    model = json_object_get(model, "previous"); /* the version in force that day */
   size_t i;
   json_t *s;
   json_array_foreach(json_object_get(model, "shifts"), i, s) {
@@ -117,23 +155,70 @@ int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *o
 
 static const json_t *shift_model(const fofal_cmd_t *cmd) { return lookup_ref(cmd, "shiftmodel", "default", NULL); }
 
-static int shift_model_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  (void)state;
-  const json_t *d = cmd->data;
+/* Shifts may overlap (a 12-hour day shift beside 3×8): a person's may not, which
+ * employee.assign_shift holds. Codes name shifts, so they are unique. */
+static int shift_codes_unique(const json_t *d, fofal_decision_t *out) {
   size_t i, j;
   json_t *s, *t;
-  /* Shifts may overlap (a 12-hour day shift beside 3×8): a person's may not, which
-   * employee.assign_shift holds. Codes name shifts, so they are unique. */
   json_array_foreach(json_object_get(d, "shifts"), i, s) {
     json_array_foreach(json_object_get(d, "shifts"), j, t) {
       if (j > i && jeq(s, "code", jstr(t, "code")))
         return REJECT(out, "invalid_shift", "shift code %s appears twice", jstr(s, "code"));
     }
   }
+  return 0;
+}
+
+static int shift_model_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data;
+  if (shift_codes_unique(d, out)) return FOFAL_EREJECTED;
   json_t *ev = json_deep_copy(d);
   if (!json_object_get(ev, "utc_offset_min")) json_object_set_new(ev, "utc_offset_min", json_integer(0));
-  out->state = json_deep_copy(ev);
+  out->state = fofal_shift_model_next(NULL, ev, 0);
   fofal_decision_emit(out, EV("shift_model_defined"), ev);
+  return 0;
+}
+
+json_t *fofal_shift_model_next(const json_t *current, const json_t *data, int redefined) {
+  json_t *next = json_deep_copy(data);
+  if (!json_object_get(next, "utc_offset_min")) json_object_set_new(next, "utc_offset_min", json_integer(0));
+  int64_t from;
+  if (!redefined || parse_day(jstr(data, "effective_from"), &from)) {
+    json_object_del(next, "effective_from");
+    return next;
+  }
+  /* The versions still in force before `from`, newest first, at most MAX_MODEL_VERSIONS. */
+  const json_t *keep = current;
+  while (keep && jint(keep, "from_day", INT64_MIN) >= from) keep = json_object_get(keep, "previous");
+  json_object_del(next, "effective_from");
+  json_object_set_new(next, "from_day", json_integer(from));
+  json_t *prev = keep ? json_deep_copy(keep) : NULL, *cut = prev;
+  for (int depth = 2; cut && json_object_get(cut, "previous"); depth++, cut = json_object_get(cut, "previous"))
+    if (depth >= MAX_MODEL_VERSIONS) json_object_del(cut, "previous");
+  if (prev) json_object_set_new(next, "previous", prev);
+  return next;
+}
+
+/* A new model from a coming local day on (`effective_from`, by the model in force now):
+ * the shifts of today and before, worked or running, keep their hours, and so do the
+ * declarations made in them. Employees' assignments keep the spans they were given (a
+ * declaration finds its shift among them first); people whose shifts change are assigned
+ * again. A redefinition replaces any other not in force yet. */
+static int shift_model_redefine(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const json_t *d = cmd->data;
+  int64_t from;
+  if (shift_codes_unique(d, out)) return FOFAL_EREJECTED;
+  if (parse_day(jstr(d, "effective_from"), &from))
+    return REJECT(out, "invalid_date", "effective_from must be a date YYYY-MM-DD (got %s)", jstr(d, "effective_from"));
+  int64_t today = floor_div(floor_div(cmd->issued_us, 60 * 1000000LL) + jint(state, "utc_offset_min", 0), 1440);
+  if (from <= today)
+    return REJECT(out, "effective_from_not_future",
+                  "a redefinition takes effect from a coming day (tomorrow or later): today's shifts are worked already");
+  json_t *ev = json_deep_copy(d);
+  if (!json_object_get(ev, "utc_offset_min")) json_object_set_new(ev, "utc_offset_min", json_integer(0));
+  out->state = fofal_shift_model_next(state, ev, 1);
+  fofal_decision_emit(out, EV("shift_model_redefined"), ev);
   return 0;
 }
 
@@ -257,11 +342,16 @@ static int loom_check_first_piece(const fofal_cmd_t *cmd, const json_t *state, f
   const char *fp = jstr(state, "first_piece"), *result = jstr(cmd->data, "result");
   if (strcmp(fp, "due") && strcmp(fp, "failed"))
     return REJECT(out, "first_piece_not_due", "no first-piece check is due on loom %s (it is %s)", jstr(state, "loom"), fp);
+  const char *inspector;
+  int delegated;
+  if (fofal_actor_person(cmd, "inspector", jstr(cmd->data, "inspector"), 0, &inspector, &delegated, out))
+    return FOFAL_EREJECTED;
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "first_piece", json_string(!strcmp(result, "pass") ? "passed" : "failed"));
   json_t *ev = json_pack("{s:s,s:s,s:s}", "loom", jstr(state, "loom"), "result", result, "checked_by", cmd->actor ? cmd->actor : "");
   jcopy(ev, cmd->data, "notes");
-  jcopy(ev, cmd->data, "inspector");
+  if (inspector) json_object_set_new(ev, "inspector", json_string(inspector));
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
   if (json_object_get(state, "article")) jcopy(ev, state, "article");
   fofal_decision_emit(out, EV("first_piece_checked"), ev);
   return 0;
@@ -395,15 +485,24 @@ static int employee_assign_shift(const fofal_cmd_t *cmd, const json_t *state, fo
 
 static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   (void)state;
-  const char *loom = jstr(cmd->data, "loom");
+  const char *loom = jstr(cmd->data, "loom"), *by;
+  int delegated;
+  if (fofal_actor_person(cmd, "requested_by", jstr(cmd->data, "requested_by"), 0, &by, &delegated, out))
+    return FOFAL_EREJECTED;
   if (!lookup_ref(cmd, "loom", loom, NULL)) return REJECT(out, "unknown_loom", "loom %s is not registered", loom);
+  /* "telemetry" says a loom's own sensors raised it: only our processes ("s:" services,
+   * "r:" reactions) may say so, never a user ("u:"). */
+  const char *source = *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver";
+  const char *actor = cmd->actor ? cmd->actor : "";
+  if (!strcmp(source, "telemetry") && strncmp(actor, "s:", 2) && strncmp(actor, "r:", 2))
+    return REJECT(out, "actor_mismatch", "source telemetry is for requests the looms' sensors raise, not a person's");
   char at[32];
   fofal_time_format(cmd->issued_us, at);
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", loom, "cause",
-                         jstr(cmd->data, "cause"), "source", *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver",
-                         "requested_at", at);
+                         jstr(cmd->data, "cause"), "source", source, "requested_at", at);
   jcopy(ev, cmd->data, "note");
-  jcopy(ev, cmd->data, "requested_by");
+  if (by) json_object_set_new(ev, "requested_by", json_string(by));
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
   out->state = json_pack("{s:s,s:s,s:s,s:I}", "status", "requested", "loom", loom, "cause", jstr(cmd->data, "cause"),
                          "requested_us", (json_int_t)cmd->issued_us);
   fofal_decision_emit(out, EV("intervention_requested"), ev);
@@ -413,31 +512,46 @@ static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fof
 static int intervention_accept(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   if (!jeq(state, "status", "requested"))
     return REJECT(out, "invalid_transition", "a request is accepted once (it is %s)", jstr(state, "status"));
-  const char *mech = jstr(cmd->data, "mechanic");
+  const char *mech;
+  int delegated;
+  if (fofal_actor_person(cmd, "mechanic", jstr(cmd->data, "mechanic"), 1, &mech, &delegated, out)) return FOFAL_EREJECTED;
   if (!lookup_ref(cmd, "employee", mech, NULL)) return REJECT(out, "unknown_employee", "no employee has badge %s", mech);
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "status", json_string("accepted"));
   json_object_set_new(out->state, "mechanic", json_string(mech));
-  fofal_decision_emit(out, EV("intervention_accepted"),
-                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic", mech));
+  json_t *ev = json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic", mech);
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
+  fofal_decision_emit(out, EV("intervention_accepted"), ev);
   return 0;
+}
+
+/* The mechanic who took the request works on it: another mechanic is refused; a
+ * supervisor records it for them (a delegation). */
+static int by_the_mechanic(const fofal_cmd_t *cmd, const json_t *state, int *delegated, fofal_decision_t *out) {
+  const char *mech;
+  return fofal_actor_person(cmd, "mechanic", jstr(state, "mechanic"), 1, &mech, delegated, out);
 }
 
 static int intervention_start(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   if (!jeq(state, "status", "accepted"))
     return REJECT(out, "invalid_transition", "work starts on an accepted request (it is %s)", jstr(state, "status"));
+  int delegated;
+  if (by_the_mechanic(cmd, state, &delegated, out)) return FOFAL_EREJECTED;
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "status", json_string("started"));
   json_object_set_new(out->state, "started_us", json_integer((json_int_t)cmd->issued_us));
-  fofal_decision_emit(out, EV("intervention_started"),
-                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
-                                jstr(state, "mechanic")));
+  json_t *ev = json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
+                         jstr(state, "mechanic"));
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
+  fofal_decision_emit(out, EV("intervention_started"), ev);
   return 0;
 }
 
 static int intervention_finish(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   if (!jeq(state, "status", "started"))
     return REJECT(out, "invalid_transition", "an intervention finishes once started (it is %s)", jstr(state, "status"));
+  int delegated;
+  if (by_the_mechanic(cmd, state, &delegated, out)) return FOFAL_EREJECTED;
   json_int_t minutes = jint(cmd->data, "duration_min", -1);
   if (minutes < 0) minutes = (json_int_t)((cmd->issued_us - jint(state, "started_us", cmd->issued_us)) / 60000000);
   if (minutes < 0) minutes = 0;
@@ -447,6 +561,7 @@ static int intervention_finish(const fofal_cmd_t *cmd, const json_t *state, fofa
                          jstr(state, "mechanic"), "cause", jstr(cmd->data, "cause"), "duration_min", minutes);
   jcopy(ev, cmd->data, "parts");
   jcopy(ev, cmd->data, "notes");
+  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
   fofal_decision_emit(out, EV("intervention_finished"), ev);
   return 0;
 }
@@ -477,6 +592,9 @@ static int label_reprint(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
 const fofal_command_def_t fofal_weaving_commands[] = {
     {"production.shift_model.define", "model", 1, "Define the mill's shift model (shifts of a day, UTC offset, working days).",
      shift_model_define, "shiftmodel"},
+    {"production.shift_model.redefine", "model", 0,
+     "Change the mill's shift model from a coming day on; shifts already worked or running keep their hours.",
+     shift_model_redefine, "shiftmodel"},
     {"production.article.define", "article", 1, "Define an article (a fouta model): size, weight, density, yarns.",
      article_define, "article"},
     {"production.article.update", "article", 0, "Change an article's data.", article_update, "article"},

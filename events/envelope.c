@@ -68,7 +68,7 @@ char *fofal_event_encode(const fofal_event_t *ev) {
   if (ev->command_id) json_object_set_new(o, "fofalcommandid", json_string(ev->command_id));
   if (ev->correlation_id) json_object_set_new(o, "fofalcorrelationid", json_string(ev->correlation_id));
   json_object_set_new(o, "data", ev->data ? json_incref(ev->data) : json_object());
-  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   if (!s) abort(); /* only on out-of-memory or invalid UTF-8 we produced ourselves */
   return s;

@@ -68,6 +68,22 @@ char *fofal_strndup(const char *s, size_t n);
 /* A new string formatted like printf; caller frees. */
 char *fofal_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ------------------------------------------------------------ JSON text (json.c) */
+
+/* json_dumps(j, flags) with every real printed the shortest way that reads back to the
+ * same double (0.85, not 0.84999999999999998). Every JSON that leaves a process (HTTP
+ * bodies, events, pushes, rows) is written with it. New string (free()), NULL when j is
+ * NULL or jansson refused it. */
+char *fofal_json_dumps(const json_t *j, size_t flags);
+/* The shortest text of v that strtod reads back as v, with a '.' or an exponent (as JSON
+ * reals are written). Its length. */
+int fofal_json_real_format(double v, char out[32]);
+/* The characters (code points) of `len` bytes of UTF-8; an invalid byte counts as one. */
+size_t fofal_utf8_chars(const char *s, size_t len);
+/* A copy of s with each byte that is not part of valid UTF-8 replaced by U+FFFD, so that
+ * text echoed from a request can always go into JSON. New string; NULL in, NULL out. */
+char *fofal_utf8_scrub(const char *s);
+
 /* Bounded snprintf into errbuf (NULL or 0-length errbuf is allowed); returns `err`. */
 int fofal_err(char *errbuf, size_t errlen, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

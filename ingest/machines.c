@@ -628,8 +628,12 @@ int fofal_machines_production_record(fofal_machines_t *m, const char *value, siz
     snprintf(key, 160, "%s/" SETTING_PPM "%s", ev.tenant, loom);
     rc = 1;
   } else if (!strncmp(ev.type, model, sizeof model - 1) && json_is_array(json_object_get(ev.data, "shifts"))) {
-    /* shift_model_defined, or any later event that carries the whole model again */
-    fofal_machines_set_shift_model(m, ev.tenant, ev.data);
+    /* shift_model_defined replaces the model; shift_model_redefined adds a version from
+     * its effective day on, as the decider's state does */
+    tenant_t *t = fofal_map_get(m->tenants, ev.tenant);
+    json_t *next = fofal_shift_model_next(t ? t->model : NULL, ev.data, strstr(ev.type, "_redefined.") != NULL);
+    fofal_machines_set_shift_model(m, ev.tenant, next);
+    json_decref(next);
     snprintf(key, 160, "%s/" SETTING_MODEL, ev.tenant);
     rc = 1;
   }

@@ -265,7 +265,7 @@ static void write_state(void *opaque, const char *key, void *value) {
   hall = b[1] == '1';
   json_t *s = fofal_machines_snapshot(p->m, tenant, name, hall);
   if (!s) return;
-  char *buf = json_dumps(s, JSON_COMPACT);
+  char *buf = fofal_json_dumps(s, JSON_COMPACT);
   char k[160];
   snprintf(k, sizeof k, "%s/%s%s", tenant, hall ? "hall:" : "", name);
   produce_wait(p, FOFAL_TOPIC_MACHINES_STATE, -1, k, buf, strlen(buf), NULL, 0);

@@ -28,8 +28,13 @@
 #include <unistd.h>
 
 static char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
-    *subject, *role, *pd_master;
+    *subject, *role, *badge, *pd_master;
 static long long partitions, ttl, rebuild_batch, rebuild_wait;
+
+/* The roles of fofal_api_roles (api/identity_admin.c), for the help texts. */
+#define ROLES_A "weaver, cutter, mechanic, storekeeper_mp, storekeeper_pf, storekeeper_st, quality,"
+#define ROLES_B "planner, manager, accountant, hr, auditor, admin"
+#define ROLES_TEXT ROLES_A " " ROLES_B
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
@@ -49,8 +54,12 @@ static fofal_setting_t settings[] = {
     {"FOFAL_JWT_ISSUER", FOFAL_SET_STR, "fofal", 0, 0, "token: `iss` claim.", &jwt_issuer},
     {"FOFAL_JWT_AUDIENCE", FOFAL_SET_STR, "fofal-api", 0, 0, "token: `aud` claim.", &jwt_audience},
     {"TENANT", FOFAL_SET_STR, "demo", 0, 0, "token: tenant claim.", &tenant},
-    {"SUBJECT", FOFAL_SET_STR, "admin", 0, 0, "token: subject (user id) claim.", &subject},
-    {"ROLE", FOFAL_SET_STR, "admin", 0, 0, "token: role claim (weaver, mechanic, planner, manager, admin, ...).", &role},
+    {"SUBJECT", FOFAL_SET_STR, "", 0, 0, "token: subject (user id) claim; default the badge, else admin.", &subject},
+    {"ROLE", FOFAL_SET_STR, "admin", 0, 0, "token: role claim, one of " ROLES_TEXT ".", &role},
+    {"BADGE", FOFAL_SET_STR, "", 0, 0,
+     "token: badge claim, the person's badge (W121): what they read as their own (views/weaver, employees/{badge}) "
+     "and who they are in commands (a weaver declares as this badge). Sign-ins put the account's badge there.",
+     &badge},
     {"TTL", FOFAL_SET_INT, "3600", 10, 30 * 86400, "token: lifetime in seconds.", &ttl},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
      "The master key of personal data (as fofal-api's). replay: sealed fields are printed opened, or \"erased\"; "
@@ -84,9 +93,8 @@ static fofal_setting_t settings[] = {
   "                  create an account in PostgreSQL (identity schema; run `fofal migrate` first). The\n"   \
   "                  password (12+ characters) is read from the terminal without echo, twice, or as the\n" \
   "                  first line of stdin when stdin is not a terminal; never from the command line.\n"   \
-  "                  It is stored only as an argon2id hash. Roles: weaver, cutter, mechanic,\n"          \
-  "                  storekeeper_mp, storekeeper_pf, storekeeper_st, quality, planner, manager,\n"      \
-  "                  accountant, hr, auditor, admin. Prints the account id.\n"
+  "                  It is stored only as an argon2id hash. Roles: " ROLES_A "\n"                      \
+  "                  " ROLES_B ". Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
   "  replay [--tenant T] [--module M] [--aggregate NAME] [--type TYPE] [--since TIME] [--until TIME]\n"   \
   "                  print the committed events of fofal.<module>.events (every module without\n"         \
@@ -105,7 +113,9 @@ static fofal_setting_t settings[] = {
   "                  whether Kafka, PostgreSQL and Redis answer; then per projector and partition its\n"   \
   "                  next offset, the topic's high watermark, the lag in events (counted exactly up to\n" \
   "                  10,000; beyond, the offset difference, marked ~) and in seconds (age of the oldest\n" \
-  "                  event not applied yet; 0 when caught up). A table, or JSON lines with --json.\n"      \
+  "                  event not applied yet; 0 when caught up). At lag 0 the next offset may stand one\n"  \
+  "                  below the high watermark: a transaction's last offset is its commit marker, which\n" \
+  "                  holds no event. A table, or JSON lines with --json.\n"                               \
   "                  Exit 1 if a service does not answer.\n"
 
 static const char usage[] =
@@ -115,8 +125,11 @@ static const char usage[] =
     "                  (an event topic with finite retention or compaction is an error)\n"
     "  topics check    check the topics without creating any\n"
     "  migrate         apply the SQL migrations of schemas/ that are not applied yet\n"
-    "  token           print a signed access token for --tenant, --subject and --role\n"
-    "                  (development and tests; needs FOFAL_JWT_SECRET)\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
+    "  token           print a signed access token for --tenant, --role, --badge and --subject\n"
+    "                  (development and tests; needs FOFAL_JWT_SECRET). --role is one of\n"
+    "                  " ROLES_A "\n"
+    "                  " ROLES_B ";\n"
+    "                  --badge (W121) is the person on the floor, as a sign-in with that badge gives.\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
         STATUS_HELP "\nExit status: 0 success, 1 failure, 2 usage error.";
 static const char usage_account[] = "Usage: fofal account create|erase [--option=value ...]\n\n" ACCOUNT_HELP;
 static const char usage_rebuild[] = "Usage: fofal rebuild <projection> [--option=value ...]\n\n" REBUILD_HELP;
@@ -167,7 +180,18 @@ static int cmd_token(void) {
     fprintf(stderr, "fofal: token: FOFAL_JWT_SECRET must be set (at least 32 characters)\n");
     return 1;
   }
-  char *tok = fofal_api_token_issue(jwt_secret, jwt_issuer, jwt_audience, tenant, subject, role, (long)ttl);
+  if (!fofal_api_role_valid(role)) {
+    fprintf(stderr, "fofal: token: --role %s is not a role; one of:", role);
+    for (int i = 0; fofal_api_roles[i]; i++) fprintf(stderr, " %s", fofal_api_roles[i]);
+    fprintf(stderr, "\n");
+    return 2;
+  }
+  if (*badge && !fofal_code_valid(badge)) {
+    fprintf(stderr, "fofal: token: --badge must be 1 to 64 of A-Z a-z 0-9 . _ - (as W121)\n");
+    return 2;
+  }
+  const char *sub = *subject ? subject : *badge ? badge : "admin";
+  char *tok = fofal_api_token_issue_badge(jwt_secret, jwt_issuer, jwt_audience, tenant, sub, role, badge, (long)ttl);
   if (!tok) {
     fprintf(stderr, "fofal: token: cannot sign a token\n");
     return 1;

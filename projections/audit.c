@@ -14,7 +14,7 @@ static int record(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
   fofal_time_format(ev->time_us, at);
   if (fofal_event_type_module(ev->type, module, sizeof module)) snprintf(module, sizeof module, "unknown");
-  char *data = json_dumps(ev->data, JSON_COMPACT);
+  char *data = fofal_json_dumps(ev->data, JSON_COMPACT);
   const char *params[] = {ev->tenant, module, ev->subject, seq, ev->id, ev->type, at, ev->actor, ev->command_id,
                           ev->correlation_id, data, ctx->position};
   int rc = fofal_apply_sql(ctx,

@@ -87,7 +87,7 @@ void fofal_apply_push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const cha
   json_t *msg = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:O}", "tenant", ev->tenant, "module", module, "aggregate",
                           ev->subject, "type", ev->type, "seq", (json_int_t)ev->seq, "position", ctx->position, "data",
                           ev->data);
-  char *s = json_dumps(msg, JSON_COMPACT);
+  char *s = fofal_json_dumps(msg, JSON_COMPACT);
   const char *argv[] = {"XADD", FOFAL_PUSH_STREAM, "MAXLEN", "~", "100000", "*", "m", s};
   fofal_apply_redis(ctx, 8, argv);
   free(s);

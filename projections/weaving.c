@@ -48,7 +48,7 @@ static const char *num(const json_t *data, const char *key, char buf[40]) {
 /* A JSON member as compact text (new, caller frees), or NULL when absent. */
 static char *jtext(const json_t *data, const char *key) {
   const json_t *v = json_object_get(data, key);
-  return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+  return v ? fofal_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 }
 
 typedef struct {
@@ -81,7 +81,7 @@ static void hset(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *ki
 static int history(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *loom, const char *kind, const char *ref) {
   meta_t m;
   meta(ev, &m);
-  char *detail = json_dumps(ev->data, JSON_COMPACT | JSON_SORT_KEYS);
+  char *detail = fofal_json_dumps(ev->data, JSON_COMPACT | JSON_SORT_KEYS);
   const char *params[] = {ev->tenant, ev->id, loom, m.at, kind, ref, detail};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.loom_history (tenant, event_id, loom, at, kind, ref, detail) "
@@ -401,7 +401,7 @@ static char *sealed_fields(const json_t *data) {
     json_t *v = json_object_get(data, keep[i]);
     if (fofal_pd_is_sealed(v)) json_object_set(o, keep[i], v);
   }
-  char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
   return s;
 }
@@ -470,7 +470,8 @@ static int shift_assigned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
-/* The model may be defined again: the last definition holds. */
+/* The model may be defined again (shift_model_redefined): the row holds the latest
+ * definition, also while it waits for its effective_from; the decider keeps the versions. */
 static int shift_model_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   meta_t m;
   meta(ev, &m);
@@ -677,6 +678,7 @@ const fofal_apply_t fofal__weaving_applies[] = {
     {"fofal.production.employee_erased.v1", employee_erased},
     {"fofal.production.shift_assigned.v1", shift_assigned},
     {"fofal.production.shift_model_defined.v1", shift_model_defined},
+    {"fofal.production.shift_model_redefined.v1", shift_model_defined},
     {"fofal.production.label_issued.v1", label_issued},
     {"fofal.production.label_reprinted.v1", label_reprinted},
     {"fofal.production.intervention_requested.v1", intervention_requested},

@@ -61,10 +61,19 @@ class Api:
     def token(self, subject, role):
         key = (subject, role)
         if key not in self.tokens:
-            out = subprocess.run([self.cli, "token", "--tenant", TENANT, "--subject", subject, "--role", role, "--ttl", "3600"],
+            out = subprocess.run([self.cli, "token", "--tenant", TENANT, "--badge", subject, "--role", role, "--ttl", "3600"],
                                  check=True, capture_output=True, text=True)
             self.tokens[key] = out.stdout.strip()
         return self.tokens[key]
+
+    def get(self, who, path):
+        """GET path as `who` (subject, role): the JSON answer, or None."""
+        req = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.token(*who)})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.load(r)
+        except (urllib.error.URLError, ValueError):
+            return None
 
     def batch(self, who, cmds):
         """Sends commands (type, key, data) as `who` (subject, role), 100 at a time, in order;
@@ -306,6 +315,11 @@ def main():
     if len(labels) >= 2:
         api.batch(("C01", "cutter"), [("production.label.reprint", f"demo-reprint-{n}", {"label_id": labels[n * 7], "reason": r, "printer": "ZQ520-H1"})
                                       for n, r in enumerate(["étiquette déchirée", "illisible après lavage"])])
+    if not labels:
+        # A run after an earlier one: the declarations are there already; a label of L01's
+        # first order, as anyone finds one (orders/{id}/declarations).
+        page = api.get(("P01", "planner"), f"/api/v1/production/orders/{orders['L01'][0][0]}/declarations?limit=1") or {}
+        labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
 

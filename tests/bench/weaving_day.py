@@ -87,7 +87,7 @@ class Floor:
     def token(self, subject, role):
         if (subject, role) not in self.tokens:
             cfg = ["--config", self.config] if self.config else []
-            out = subprocess.run([self.cli, "token", *cfg, "--tenant", self.tenant, "--subject", subject, "--role", role,
+            out = subprocess.run([self.cli, "token", *cfg, "--tenant", self.tenant, "--badge", subject, "--role", role,
                                   "--ttl", "43200"], check=True, capture_output=True, text=True)
             self.tokens[(subject, role)] = out.stdout.strip()
         return self.tokens[(subject, role)]

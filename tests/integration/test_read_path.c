@@ -195,9 +195,9 @@ Test(read_path, a_read_with_position_reflects_the_write) {
   json_decref(j);
   free(pos);
 
-  /* A loom with nothing on it, an unknown order, and a malformed position. */
-  cr_assert_eq(get(tok, "/api/v1/production/looms/NOPE-1/current-order", &j, NULL), 200);
-  cr_expect(json_is_null(json_object_get(j, "order_id")));
+  /* A loom nobody knows, an unknown order, and a malformed position. */
+  cr_assert_eq(get(tok, "/api/v1/production/looms/NOPE-1/current-order", &j, NULL), 404);
+  cr_expect_str_eq(code_of(j), "not_found");
   json_decref(j);
   char other[FOFAL_UUID_LEN + 1];
   fofal_uuid7(other);
@@ -501,8 +501,7 @@ Test(read_path, tenant_b_never_sees_tenant_a) {
   cr_expect_eq(json_array_size(json_object_get(j, "items")), 0, "B has no orders at all");
   json_decref(j);
   snprintf(path, sizeof path, "/api/v1/production/looms/%s/current-order", loom);
-  cr_assert_eq(get(tok_b, path, &j, NULL), 200);
-  cr_expect(json_is_null(json_object_get(j, "order_id")), "loom view");
+  cr_expect_eq(get(tok_b, path, &j, NULL), 404, "loom view: B knows no such loom");
   json_decref(j);
   snprintf(path, sizeof path, "/api/v1/audit/production/%s/events", id);
   cr_expect_eq(get(tok_b, path, &j, NULL), 404, "audit history");

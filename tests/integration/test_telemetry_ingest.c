@@ -592,7 +592,8 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   json_decref(b);
   h_resp_free(&r);
   /* Read your writes: the push's position, passed back, is already reached (200 at once);
-   * a malformed one is refused; one far ahead times out with how far the projection is. */
+   * a malformed one is refused; one past the end of the log is refused at once (400: no
+   * command answered it, waiting cannot help). */
   const char *pos = json_string_value(json_object_get(push, "position"));
   cr_assert_not_null(pos, "a push carries its position");
   snprintf(url, sizeof url, "/api/v1/machines/looms/L7?position=%s", pos);
@@ -604,8 +605,8 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   cr_expect(r.body && strstr(r.body, "malformed_position"), "%s", r.body ? r.body : "");
   h_resp_free(&r);
   h_http(port, "GET", "/api/v1/machines/halls?position=machines:0:999999999", hdr, NULL, &r, 10000);
-  cr_expect_eq(r.status, 503, "%s", r.body ? r.body : "");
-  cr_expect(r.body && strstr(r.body, "position_not_reached"), "%s", r.body ? r.body : "");
+  cr_expect_eq(r.status, 400, "%s", r.body ? r.body : "");
+  cr_expect(r.body && strstr(r.body, "position_beyond_log"), "%s", r.body ? r.body : "");
   h_resp_free(&r);
   /* Another tenant sees nothing of it. */
   char other[32];

@@ -45,9 +45,12 @@ static void teardown(void) {
 
 TestSuite(weaving, .init = setup, .fini = teardown, .timeout = 300);
 
-/* A token for a subject of our own (a badge), as the phones of the floor get. */
-static char *token_for(const char *tnt, const char *subject, const char *role) {
-  char *t = fofal_api_token_issue(h_env("FOFAL_JWT_SECRET"), "fofal", "fofal-api", tnt, subject, role, 3600);
+/* A token for the person of `badge`, shaped as a sign-in's: the subject is an account id,
+ * the badge a claim of its own (`fofal token --badge`). */
+static char *token_for(const char *tnt, const char *badge, const char *role) {
+  char subject[80];
+  snprintf(subject, sizeof subject, "acct-%s", badge);
+  char *t = fofal_api_token_issue_badge(h_env("FOFAL_JWT_SECRET"), "fofal", "fofal-api", tnt, subject, role, badge, 3600);
   cr_assert_not_null(t);
   return t;
 }
@@ -114,7 +117,7 @@ typedef struct {
   char article[40], loom[40], ground[40], spare[40], weaver[40], mechanic[40];
   char order[FOFAL_UUID_LEN + 1], label[FOFAL_UUID_LEN + 1], shift[32], next_shift[24];
   char pos[160];
-  char *wtok; /* the weaver's token (subject = badge) */
+  char *wtok; /* the weaver's token (badge claim = their badge) */
 } floor_t;
 
 /* Article FT-<sfx>: 50 cm pieces, 20 picks/cm; loom L-<sfx> at 600 ppm → 15.3 m/h at the
@@ -643,5 +646,239 @@ Test(weaving, label_prints_as_qr_and_zpl) {
   free(hr);
   free(otok);
   free(cutter);
+  free_floor(&f);
+}
+
+/* POSTs a JSON body (token may be NULL); the status, and the answer parsed into *out. */
+static int post(const char *path, const char *token, const char *body, json_t **out) {
+  char hdr[4300];
+  if (token) snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n", token);
+  else snprintf(hdr, sizeof hdr, "Content-Type: application/json\r\n");
+  h_resp_t r;
+  cr_assert_eq(h_http(port, "POST", path, hdr, body, &r, 30000), 0, "no answer to POST %s", path);
+  *out = json_loads(r.body, 0, NULL);
+  int st = r.status;
+  h_resp_free(&r);
+  return st;
+}
+
+/* Signs in with badge and PIN on an enrolled phone, as the floor does; the access token
+ * (new) and, into refresh[200], the refresh token. */
+static char *pin_sign_in(const char *dev, const char *dsec, const char *badge, const char *pin, char refresh[200]) {
+  char b[512];
+  json_t *j;
+  snprintf(b, sizeof b, "{\"tenant\":\"%s\",\"device_id\":\"%s\",\"device_secret\":\"%s\",\"badge\":\"%s\",\"pin\":\"%s\"}",
+           tenant, dev, dsec, badge, pin);
+  cr_assert_eq(post("/api/v1/auth/pin-login", NULL, b, &j), 200, "PIN sign-in of %s: %s", badge, s_of(j, "detail"));
+  cr_expect_str_eq(s_of(j, "badge"), badge, "the sign-in answers the person's badge");
+  cr_expect_str_neq(s_of(j, "account_id"), badge, "the subject is the account, not the badge");
+  snprintf(refresh, 200, "%s", s_of(j, "refresh_token"));
+  char *at = fofal_strdup(s_of(j, "access_token"));
+  json_decref(j);
+  return at;
+}
+
+/* Issue 23 items 1 and 2: a weaver and a mechanic signed in the floor's way (an enrolled
+ * phone, badge and PIN: the token's subject is their account id) read their own data and
+ * act as themselves — never as someone else. */
+Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
+  floor_t f;
+  char b[1024], path[512], refresh[200], other[40], woven_at[40], shift[32];
+  json_t *j;
+  build_floor(&f);
+  /* Another weaver on the same loom and shifts: crediting them must be refused. */
+  snprintf(other, sizeof other, "W2-%s", sfx);
+  snprintf(b, sizeof b, "{\"badge\":\"%s\",\"name\":\"Sami\",\"job\":\"weaver\"}", other);
+  send(mgr, "production.employee.register", b, NULL);
+  const char *shifts[] = {f.shift, f.next_shift};
+  for (int i = 0; i < 2; i++) {
+    snprintf(b, sizeof b, "{\"badge\":\"%s\",\"shift\":\"%s\",\"looms\":[\"%s\"]}", other, shifts[i], f.loom);
+    send(mgr, "production.employee.assign_shift", b, NULL);
+  }
+  /* The admin's set-up: a phone for the hall, the two people's accounts with badge and PIN. */
+  char *admin = h_token(tenant, "admin");
+  cr_assert_eq(post("/api/v1/auth/devices", mgr, "{\"name\":\"hall H1 phone\"}", &j), 201);
+  char dev[64], dsec[128];
+  snprintf(dev, sizeof dev, "%s", s_of(j, "device_id"));
+  snprintf(dsec, sizeof dsec, "%s", s_of(j, "device_secret"));
+  json_decref(j);
+  snprintf(b, sizeof b, "{\"username\":\"w-%s\",\"role\":\"weaver\",\"badge\":\"%s\",\"pin\":\"4812\"}", sfx, f.weaver);
+  cr_assert_eq(post("/api/v1/auth/accounts", admin, b, &j), 201, "%s", s_of(j, "detail"));
+  json_decref(j);
+  snprintf(b, sizeof b, "{\"username\":\"m-%s\",\"role\":\"mechanic\",\"badge\":\"%s\",\"pin\":\"5923\"}", sfx, f.mechanic);
+  cr_assert_eq(post("/api/v1/auth/accounts", admin, b, &j), 201, "%s", s_of(j, "detail"));
+  json_decref(j);
+  cr_expect_eq(post("/api/v1/auth/accounts", admin, "{\"username\":\"x\",\"role\":\"weaver\",\"badge\":\"W 1\",\"pin\":\"1234\"}", &j),
+               422, "a badge is a code, as an employee's");
+  json_decref(j);
+
+  /* The weaver's day. */
+  char *wt = pin_sign_in(dev, dsec, f.weaver, "4812", refresh);
+  cr_assert_eq(get(wt, "/api/v1/auth/me", &j), 200);
+  cr_expect_str_eq(s_of(j, "badge"), f.weaver);
+  json_decref(j);
+  snprintf(path, sizeof path, "/api/v1/production/views/weaver?position=%s", f.pos);
+  cr_expect_eq(get(wt, path, &j), 200, "my view: %s", s_of(j, "detail"));
+  cr_expect_str_eq(s_of(j, "badge"), f.weaver);
+  json_decref(j);
+  snprintf(path, sizeof path, "/api/v1/production/views/weaver?badge=%s", f.weaver);
+  cr_expect_eq(get(wt, path, &j), 200, "my view by badge: %s", s_of(j, "detail"));
+  json_decref(j);
+  snprintf(path, sizeof path, "/api/v1/production/views/weaver?badge=%s", other);
+  cr_expect_eq(get(wt, path, &j), 403, "not another weaver's view");
+  json_decref(j);
+  snprintf(path, sizeof path, "/api/v1/production/employees/%s", f.weaver);
+  cr_expect_eq(get(wt, path, &j), 200, "my employee record: %s", s_of(j, "detail"));
+  cr_expect_str_eq(s_of(j, "badge"), f.weaver);
+  json_decref(j);
+  snprintf(path, sizeof path, "/api/v1/production/employees/%s", other);
+  cr_expect_eq(get(wt, path, &j), 403, "not another's record");
+  json_decref(j);
+  h_current_shift(shift, woven_at);
+  /* Crediting someone else is refused, and nothing is written. */
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":1,\"length_m\":0.5,\"weaver\":\"%s\",\"woven_at\":\"%s\"}", f.order,
+           other, woven_at);
+  int st = h_command_ok(port, wt, "production.order.declare_output", "pin-credit-other", NULL, b, &j);
+  cr_expect_eq(st, 403, "a weaver declares for %s: %d %s", other, st, s_of(j, "detail"));
+  cr_expect_str_eq(s_of(j, "code"), "actor_mismatch");
+  json_decref(j);
+  /* A roll declared without naming anyone is mine. */
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":1,\"length_m\":0.5,\"woven_at\":\"%s\"}", f.order, woven_at);
+  json_t *r = cmd(wt, "production.order.declare_output", b);
+  char pos[160], label[FOFAL_UUID_LEN + 1] = "";
+  pos_of(r, pos);
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(r, "events"), i, e) {
+    if (strstr(s_of(e, "type"), ".label_issued.")) snprintf(label, sizeof label, "%s", s_of(e, "aggregate"));
+  }
+  json_decref(r);
+  cr_assert(label[0], "the declaration issued a label");
+  snprintf(path, sizeof path, "/api/v1/production/orders/%s/declarations?position=%s", f.order, pos);
+  cr_assert_eq(get(wt, path, &j), 200);
+  int credited = 0, to_other = 0;
+  json_array_foreach(json_object_get(j, "items"), i, e) {
+    if (!strcmp(s_of(e, "label_id"), label)) {
+      credited = 1;
+      cr_expect_str_eq(s_of(e, "weaver"), f.weaver, "credited to who signed in");
+    }
+    to_other += !strcmp(s_of(e, "weaver"), other);
+  }
+  cr_expect(credited, "the declaration is listed");
+  cr_expect_eq(to_other, 0, "nothing was credited to %s", other);
+  json_decref(j);
+  /* A refreshed token is still the same person. */
+  snprintf(b, sizeof b, "{\"refresh_token\":\"%s\"}", refresh);
+  cr_assert_eq(post("/api/v1/auth/refresh", NULL, b, &j), 200);
+  char *wt2 = fofal_strdup(s_of(j, "access_token"));
+  cr_expect_str_eq(s_of(j, "badge"), f.weaver);
+  json_decref(j);
+  cr_expect_eq(get(wt2, "/api/v1/production/views/weaver", &j), 200, "after a refresh: %s", s_of(j, "detail"));
+  json_decref(j);
+  /* The weaver calls a mechanic, as themself. */
+  char iid[FOFAL_UUID_LEN + 1];
+  fofal_uuid7(iid);
+  snprintf(b, sizeof b, "{\"intervention_id\":\"%s\",\"loom\":\"%s\",\"cause\":\"warp_break\"}", iid, f.loom);
+  send(wt2, "production.intervention.request", b, pos);
+  snprintf(path, sizeof path, "/api/v1/production/interventions/%s?position=%s", iid, pos);
+  cr_assert_eq(get(wt2, path, &j), 200);
+  cr_expect_str_eq(s_of(j, "requested_by"), f.weaver, "requested by who signed in");
+  json_decref(j);
+
+  /* The mechanic's day: takes the request as themself, not in another's name. */
+  char mrefresh[200];
+  char *mt = pin_sign_in(dev, dsec, f.mechanic, "5923", mrefresh);
+  snprintf(b, sizeof b, "{\"intervention_id\":\"%s\",\"mechanic\":\"%s\"}", iid, other);
+  st = h_command_ok(port, mt, "production.intervention.accept", "pin-accept-other", NULL, b, &j);
+  cr_expect_eq(st, 403, "a mechanic accepts for %s: %d %s", other, st, s_of(j, "detail"));
+  cr_expect_str_eq(s_of(j, "code"), "actor_mismatch");
+  json_decref(j);
+  snprintf(b, sizeof b, "{\"intervention_id\":\"%s\"}", iid);
+  send(mt, "production.intervention.accept", b, pos);
+  snprintf(path, sizeof path, "/api/v1/production/interventions/%s?position=%s", iid, pos);
+  cr_assert_eq(get(mt, path, &j), 200);
+  cr_expect_str_eq(s_of(j, "mechanic"), f.mechanic);
+  cr_expect_str_eq(s_of(j, "status"), "accepted");
+  json_decref(j);
+  snprintf(path, sizeof path, "/api/v1/production/employees/%s", f.mechanic);
+  cr_expect_eq(get(mt, path, &j), 200, "the mechanic's own record: %s", s_of(j, "detail"));
+  json_decref(j);
+  free(mt);
+  free(wt2);
+  free(wt);
+  free(admin);
+  free_floor(&f);
+}
+
+/* Issue 23 item 1: `fofal token --badge` gives the dev token a sign-in has; item 5: it
+ * refuses a role that is not one (exit 2, nothing on stdout). */
+Test(weaving, cli_token_badge_and_roles) {
+  floor_t f;
+  json_t *j;
+  char *out = NULL;
+  build_floor(&f);
+  const char *args[] = {"token", "--tenant", tenant, "--role", "weaver", "--badge", f.weaver, NULL};
+  cr_assert_eq(h_run_cli(30, &out, args), 0);
+  out[strcspn(out, "\n")] = '\0';
+  cr_expect_eq(get(out, "/api/v1/production/views/weaver", &j), 200, "the dev token's own view: %s", s_of(j, "detail"));
+  cr_expect_str_eq(s_of(j, "badge"), f.weaver);
+  json_decref(j);
+  cr_expect_eq(get(out, "/api/v1/auth/me", &j), 200);
+  cr_expect_str_eq(s_of(j, "subject"), f.weaver, "without --subject, the subject is the badge");
+  json_decref(j);
+  free(out);
+  const char *bad[] = {"superuser", "ADMIN", "Planner", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *a[] = {"token", "--tenant", tenant, "--role", bad[i], NULL};
+    out = NULL;
+    cr_expect_eq(h_run_cli(30, &out, a), 2, "fofal token --role \"%s\" is refused", bad[i]);
+    cr_expect_str_eq(out ? out : "", "", "and prints no token");
+    free(out);
+  }
+  const char *badge[] = {"token", "--tenant", tenant, "--role", "weaver", "--badge", "W 1", NULL};
+  cr_expect_eq(h_run_cli(30, NULL, badge), 2, "a badge is a code");
+  free_floor(&f);
+}
+
+/* Issue 23 item 5: the order routes check roles as the weaving routes do (403 forbidden
+ * for a role that is not one of theirs, whatever its spelling), and say so in OpenAPI. */
+Test(weaving, order_routes_check_their_roles) {
+  floor_t f;
+  char path[5][256];
+  json_t *j;
+  build_floor(&f);
+  snprintf(path[0], sizeof path[0], "/api/v1/production/orders?position=%s", f.pos);
+  snprintf(path[1], sizeof path[1], "/api/v1/production/orders/%s", f.order);
+  snprintf(path[2], sizeof path[2], "/api/v1/production/orders/%s/declarations", f.order);
+  snprintf(path[3], sizeof path[3], "/api/v1/production/looms/%s/current-order", f.loom);
+  snprintf(path[4], sizeof path[4], "/api/v1/production/shifts/%s/output", f.shift);
+  const char *refused[] = {"superuser", "ADMIN", "Planner", "root"}, *allowed[] = {"planner", "weaver", "auditor"};
+  for (size_t r = 0; r < sizeof refused / sizeof refused[0]; r++) {
+    char *t = h_token(tenant, refused[r]);
+    for (int p = 0; p < 5; p++) {
+      cr_expect_eq(get(t, path[p], &j), 403, "role %s reads %s", refused[r], path[p]);
+      cr_expect_str_eq(s_of(j, "code"), "forbidden");
+      json_decref(j);
+    }
+    free(t);
+  }
+  for (size_t r = 0; r < sizeof allowed / sizeof allowed[0]; r++) {
+    char *t = h_token(tenant, allowed[r]);
+    for (int p = 0; p < 5; p++) {
+      cr_expect_eq(get(t, path[p], &j), 200, "role %s reads %s: %s", allowed[r], path[p], s_of(j, "detail"));
+      json_decref(j);
+    }
+    free(t);
+  }
+  cr_assert_eq(get(mgr, "/api/v1/openapi.json", &j), 200);
+  const char *const routes[] = {"/api/v1/production/orders", "/api/v1/production/orders/{id}",
+                                "/api/v1/production/orders/{id}/declarations",
+                                "/api/v1/production/looms/{loom}/current-order", "/api/v1/production/shifts/{shift}/output"};
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    json_t *op = json_object_get(json_object_get(json_object_get(j, "paths"), routes[i]), "get");
+    cr_expect_eq(json_array_size(json_object_get(op, "x-fofal-roles")), 13, "%s says its roles", routes[i]);
+    cr_expect(json_is_object(json_object_get(json_object_get(op, "responses"), "403")), "%s documents 403", routes[i]);
+  }
+  json_decref(j);
   free_floor(&f);
 }

@@ -679,3 +679,44 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
   fofal_machines_free(m);
   fofal_machines_free(m2);
 }
+
+/* production.shift_model.redefine takes effect on its day: fofal-machines keeps the model
+ * in force before it for the shifts before it, as the decider does. */
+Test(figures, a_redefined_shift_model_applies_from_its_day) {
+  fofal_machines_t *m = fofal_machines_new(&cfg);
+  char key[160] = "";
+  fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000002", .source = "/fofal/production",
+                      .type = "fofal.production.shift_model_defined.v1", .subject = "x", .time_us = T0, .tenant = "t1",
+                      .seq = 1, .actor = "u:1/admin"};
+  ev.data = json_loads(two_shifts, 0, NULL);
+  char *buf = fofal_event_encode(&ev);
+  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  free(buf);
+  json_decref(ev.data);
+  /* From Monday 2026-11-30 on: 3×8 from 06:00 at UTC+1. */
+  ev.type = "fofal.production.shift_model_redefined.v1";
+  ev.seq = 2;
+  ev.data = json_loads("{\"model\":\"default\",\"utc_offset_min\":60,\"effective_from\":\"2026-11-30\",\"shifts\":["
+                       "{\"code\":\"A\",\"start\":\"06:00\",\"hours\":8},{\"code\":\"B\",\"start\":\"14:00\",\"hours\":8},"
+                       "{\"code\":\"C\",\"start\":\"22:00\",\"hours\":8}],\"working_days\":[1,2,3,4,5]}",
+                       0, NULL);
+  cr_assert_not_null(ev.data);
+  buf = fofal_event_encode(&ev);
+  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_expect_str_eq(key, "t1/~shift_model");
+  free(buf);
+  json_decref(ev.data);
+  /* Friday 17:50-18:10 local still runs D then N; Monday 17:50-18:10 is all B. */
+  int64_t fri = 1795842000000000LL - 24LL * 3600 * 1000000 + 11LL * 3600 * 1000000 + 50LL * 60 * 1000000;
+  int64_t mon = fri + 3LL * 24 * 3600 * 1000000;
+  json_t *all = json_array();
+  for (int i = 0; i <= 20; i++) minute(m, "L7", fri, i, 500LL * i, 500, NULL, all);
+  cr_expect_float_eq(add_up(all, "2026-11-27/D").picks, 5000, 1e-6, "Friday keeps the old model");
+  cr_expect_float_eq(add_up(all, "2026-11-27/N").picks, 5000, 1e-6);
+  json_decref(all);
+  all = json_array();
+  for (int i = 0; i <= 20; i++) minute(m, "L8", mon, i, 500LL * i, 500, NULL, all);
+  cr_expect_float_eq(add_up(all, "2026-11-30/B").picks, 10000, 1e-6, "Monday runs the new model");
+  json_decref(all);
+  fofal_machines_free(m);
+}

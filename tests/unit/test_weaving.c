@@ -42,6 +42,7 @@ TestSuite(declare, .init = setup, .fini = teardown);
 TestSuite(intervention, .init = setup, .fini = teardown);
 TestSuite(label, .init = setup, .fini = teardown);
 TestSuite(events, .init = setup, .fini = teardown);
+TestSuite(actor, .init = setup, .fini = teardown);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -172,6 +173,55 @@ Test(shift, defined_model_with_calendar) {
                                          "06:00", "hours", 8),
                                W_ISSUED, "again", NULL),
                FOFAL_EEXIST, "one model per tenant");
+}
+
+/* The model changes from a coming day on: the shifts that started before keep their
+ * version (the night shift of the eve runs to its end), spans and assignments of later
+ * days follow the new one, and a redefinition may replace one not yet in force. */
+static json_t *two_by_twelve(const char *from, const char *night_start) {
+  return json_pack("{s:s,s:i,s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:s}", "model", "default", "utc_offset_min", 60, "shifts",
+                   "code", "D", "start", "06:00", "hours", 12, "code", "N", "start", night_start, "hours", 12,
+                   "effective_from", from);
+}
+
+Test(shift, redefined_from_a_coming_day_keeps_the_shifts_before) {
+  world_floor(); /* W-12 is on 2026-11-24/A; W_ISSUED is 2026-11-24T08:15Z (09:15 local) */
+  ok("production.shift_model.define",
+     json_pack("{s:s,s:i,s:[{s:s,s:s,s:i},{s:s,s:s,s:i},{s:s,s:s,s:i}]}", "model", "default", "utc_offset_min", 60, "shifts",
+               "code", "A", "start", "06:00", "hours", 8, "code", "B", "start", "14:00", "hours", 8, "code", "C", "start",
+               "22:00", "hours", 8),
+     "model");
+  no_at("production.shift_model.redefine", two_by_twelve("2026-11-24", "18:00"), W_ISSUED, "effective_from_not_future");
+  ok("production.shift_model.redefine", two_by_twelve("2026-11-26", "19:00"), "model-v2");
+  /* Redefined again before it took effect: the pending version is replaced, not stacked. */
+  ok("production.shift_model.redefine", two_by_twelve("2026-11-26", "18:00"), "model-v3");
+  const json_t *m = world_ref("shiftmodel", "default");
+  cr_assert_eq(json_integer_value(json_object_get(m, "from_day")), 20783, "2026-11-26 is day 20783");
+  cr_assert_null(json_object_get(json_object_get(m, "previous"), "previous"), "two versions: 3×8, then 2×12");
+  shift_at(m, "2026-11-24T14:00:00Z", "2026-11-24/B");
+  shift_at(m, "2026-11-25T22:00:00Z", "2026-11-25/C"); /* the eve: still 3×8 */
+  shift_at(m, "2026-11-26T04:30:00Z", "2026-11-25/C"); /* 05:30 on the 26th: the eve's night shift runs on */
+  shift_at(m, "2026-11-26T05:00:00Z", "2026-11-26/D"); /* 06:00: the new model */
+  shift_at(m, "2026-11-26T17:00:00Z", "2026-11-26/N");
+  shift_at(m, "2026-11-27T04:59:00Z", "2026-11-26/N");
+  fofal_shift_t sh;
+  cr_assert_eq(fofal_shift_span(m, "2026-11-25/B", &sh), 0, "B exists until the 25th");
+  cr_assert_eq(fofal_shift_span(m, "2026-11-26/B", &sh), FOFAL_EINVAL, "and no more from the 26th");
+  cr_assert_eq(fofal_shift_span(m, "2026-11-26/D", &sh), 0);
+  cr_assert_eq(sh.ends_us - sh.starts_us, 12 * 3600 * 1000000LL, "D lasts 12 hours");
+  no_at("production.employee.assign_shift", json_pack("{s:s,s:s}", "badge", "W-12", "shift", "2026-11-27/A"), W_ISSUED,
+        "unknown_shift");
+  ok("production.employee.assign_shift", json_pack("{s:s,s:s}", "badge", "W-12", "shift", "2026-11-27/D"), "d27");
+  ok("production.employee.assign_shift", json_pack("{s:s,s:s}", "badge", "W-12", "shift", "2026-11-25/A"), "a25");
+}
+
+Test(shift, redefine_refuses_duplicate_codes) {
+  ok("production.shift_model.define",
+     json_pack("{s:s,s:[{s:s,s:s,s:i}]}", "model", "default", "shifts", "code", "A", "start", "06:00", "hours", 8), "model");
+  no_at("production.shift_model.redefine",
+        json_pack("{s:s,s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:s}", "model", "default", "shifts", "code", "A", "start", "06:00",
+                  "hours", 8, "code", "A", "start", "14:00", "hours", 8, "effective_from", "2026-12-01"),
+        W_ISSUED, "invalid_shift");
 }
 
 Test(shift, duplicate_codes_refused) {
@@ -563,10 +613,142 @@ Test(intervention, cancel_before_work) {
   json_t *data = json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry");
   char id[FOFAL_UUID_LEN + 1];
   cr_assert_eq(fofal_command_aggregate_id(fofal_registry_find(reg, "production.intervention.request"), W_TENANT, "i2", data, id), 0);
+  world_as("s:fofal-machines/telemetry", NULL); /* a breakdown the loom's sensors saw */
   ok("production.intervention.request", data, "i2");
+  world_as("u:tester/admin", NULL);
   ok("production.intervention.cancel", json_pack("{s:s,s:s}", "intervention_id", id, "reason", "restarted by itself"), "c");
   no_at("production.intervention.accept", json_pack("{s:s,s:s}", "intervention_id", id, "mechanic", "W-12"), W_ISSUED,
         "invalid_transition");
+}
+
+/* ------------------------------------------------------------------ actors
+ * DESIGN.md guarantee 9 (commands/actors.c): floor roles act as themselves, from the badge
+ * of their sign-in; a planner, manager or admin may record for someone, and the event says
+ * so; services name whom they name. */
+
+static json_t *weaver_declares(const char *order, const char *weaver) {
+  json_t *d = json_pack("{s:s,s:i}", "order_id", order, "quantity", 1);
+  if (weaver) json_object_set_new(d, "weaver", json_string(weaver));
+  return d;
+}
+
+Test(actor, a_weaver_declares_only_their_own_output) {
+  world_floor();
+  ok("production.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "W-13", "name", "Sami", "job", "weaver"), "w13");
+  ok("production.employee.assign_shift", json_pack("{s:s,s:s,s:[s]}", "badge", "W-13", "shift", "2026-11-24/A", "looms", "L-07"),
+     "w13a");
+  const char *order = started_order("L-07", 100);
+  world_as("u:0192a8c4-0000-7000-8000-000000000001/weaver", "W-12");
+  json_t *ev = NULL;
+  ok_at("production.order.declare_output", weaver_declares(order, NULL), "own", W_ISSUED, &ev);
+  cr_assert_str_eq(jstr(ev, "weaver"), "W-12", "no weaver given: the signed-in weaver");
+  cr_assert_null(json_object_get(ev, "delegated_by"), "acting as themself is no delegation");
+  json_decref(ev);
+  ok_at("production.order.declare_output", weaver_declares(order, "W-12"), "own2", W_ISSUED, &ev);
+  cr_assert_str_eq(jstr(ev, "weaver"), "W-12");
+  json_decref(ev);
+  no_at("production.order.declare_output", weaver_declares(order, "W-13"), W_ISSUED, "actor_mismatch");
+  cr_assert_eq(jint(json_object_get(world, order), "declared", -1), 2, "nothing was credited to W-13");
+  /* A weaver's sign-in without a badge credits nobody. */
+  world_as("u:dev/weaver", NULL);
+  no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "badge_required");
+  no_at("production.order.declare_output", weaver_declares(order, "W-12"), W_ISSUED, "badge_required");
+}
+
+Test(actor, a_supervisor_declares_for_a_weaver_and_the_event_says_so) {
+  world_floor();
+  const char *order = started_order("L-07", 100);
+  world_as("u:acct-p1/planner", "P-01");
+  json_t *ev = NULL;
+  ok_at("production.order.declare_output", weaver_declares(order, "W-12"), "for-w12", W_ISSUED, &ev);
+  cr_assert_str_eq(jstr(ev, "weaver"), "W-12");
+  json_t *by = json_object_get(ev, "delegated_by");
+  cr_assert_str_eq(jstr(by, "actor"), "u:acct-p1/planner");
+  cr_assert_str_eq(jstr(by, "badge"), "P-01");
+  json_decref(ev);
+  /* Naming nobody, a supervisor is the person: P-01 weaves nothing here. */
+  no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "unknown_weaver");
+  world_as("u:acct-m1/manager", NULL);
+  no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "person_required");
+  ok_at("production.order.declare_output", weaver_declares(order, "W-12"), "mgr", W_ISSUED, &ev);
+  by = json_object_get(ev, "delegated_by");
+  cr_assert_str_eq(jstr(by, "actor"), "u:acct-m1/manager");
+  cr_assert_null(json_object_get(by, "badge"), "a sign-in without a badge records the actor only");
+  json_decref(ev);
+}
+
+Test(actor, services_name_whom_they_name) {
+  world_floor();
+  const char *order = started_order("L-07", 100);
+  world_as("s:fofal-machines/telemetry", NULL);
+  json_t *ev = NULL;
+  ok_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
+        "bd", W_ISSUED, &ev);
+  cr_assert_null(json_object_get(ev, "requested_by"));
+  cr_assert_null(json_object_get(ev, "delegated_by"));
+  json_decref(ev);
+  no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "person_required");
+  /* Only a service says the looms' sensors raised a request. */
+  world_as("u:acct-w12/weaver", "W-12");
+  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
+        W_ISSUED, "actor_mismatch");
+  world_as("u:acct-p1/planner", "P-01");
+  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
+        W_ISSUED, "actor_mismatch");
+  world_as("u:x/weaver", "not a badge!");
+  no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "invalid_actor");
+}
+
+Test(actor, a_mechanic_takes_starts_and_finishes_as_themself) {
+  world_floor();
+  ok("production.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "M-01", "name", "Karim", "job", "mechanic"), "m1");
+  ok("production.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "M-02", "name", "Hedi", "job", "mechanic"), "m2");
+  /* The weaver asks as themself. */
+  world_as("u:acct-w12/weaver", "W-12");
+  json_t *data = json_pack("{s:s,s:s}", "loom", "L-07", "cause", "weft_break");
+  char id[FOFAL_UUID_LEN + 1];
+  cr_assert_eq(fofal_command_aggregate_id(fofal_registry_find(reg, "production.intervention.request"), W_TENANT, "i1", data, id), 0);
+  json_t *ev = NULL;
+  ok_at("production.intervention.request", data, "i1", W_ISSUED, &ev);
+  cr_assert_str_eq(jstr(ev, "requested_by"), "W-12");
+  json_decref(ev);
+  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "x", "requested_by", "W-13"),
+        W_ISSUED, "actor_mismatch");
+  /* M-02 cannot take it in M-01's name; M-01 takes it with nothing but the id. */
+  world_as("u:acct-m2/mechanic", "M-02");
+  no_at("production.intervention.accept", json_pack("{s:s,s:s}", "intervention_id", id, "mechanic", "M-01"), W_ISSUED,
+        "actor_mismatch");
+  world_as("u:acct-m1/mechanic", "M-01");
+  ok_at("production.intervention.accept", json_pack("{s:s}", "intervention_id", id), "a", W_ISSUED, &ev);
+  cr_assert_str_eq(jstr(ev, "mechanic"), "M-01");
+  json_decref(ev);
+  /* Only M-01 works on what M-01 took. */
+  world_as("u:acct-m2/mechanic", "M-02");
+  no_at("production.intervention.start", json_pack("{s:s}", "intervention_id", id), W_ISSUED, "actor_mismatch");
+  world_as("u:acct-m1/mechanic", "M-01");
+  ok_at("production.intervention.start", json_pack("{s:s}", "intervention_id", id), "s", W_ISSUED, &ev);
+  cr_assert_null(json_object_get(ev, "delegated_by"));
+  json_decref(ev);
+  /* A manager closes it for M-01: recorded as a delegation. */
+  world_as("u:acct-d1/manager", "D-01");
+  ok_at("production.intervention.finish", json_pack("{s:s,s:s}", "intervention_id", id, "cause", "weft_break"), "f",
+        W_ISSUED + 60 * 1000000LL, &ev);
+  cr_assert_str_eq(jstr(ev, "mechanic"), "M-01");
+  cr_assert_str_eq(jstr(json_object_get(ev, "delegated_by"), "badge"), "D-01");
+  json_decref(ev);
+}
+
+Test(actor, an_inspector_checks_as_themself) {
+  world_floor();
+  ok("production.loom.set_up", json_pack("{s:s,s:s}", "loom", "L-07", "article", "FT-200"), "setup");
+  world_as("u:acct-q1/quality", "Q-01");
+  no_at("production.loom.check_first_piece", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "result", "pass", "inspector", "Q-02"),
+        W_ISSUED, "actor_mismatch");
+  json_t *ev = NULL;
+  ok_at("production.loom.check_first_piece", json_pack("{s:s,s:s}", "loom", "L-07", "result", "pass"), "fp", W_ISSUED, &ev);
+  cr_assert_str_eq(jstr(ev, "inspector"), "Q-01");
+  cr_assert_str_eq(jstr(ev, "checked_by"), "u:acct-q1/quality");
+  json_decref(ev);
 }
 
 /* ----------------------------------------------------------------- labels */

@@ -26,6 +26,16 @@
 static json_t *world;                  /* aggregate id → state */
 static const fofal_registry_t *w_reg;  /* set by world_init */
 static unsigned char w_person_key[FOFAL_PD_KEY_BYTES]; /* every person's key, in this world */
+/* Who sends the commands, as fofal-api puts it on them from the token: an admin without a
+ * badge unless a test says otherwise (world_as). */
+static const char *w_actor = "u:tester/admin";
+static const char *w_badge;
+
+/* From now on, commands come from `actor` ("u:<subject>/<role>") with `badge` (may be NULL). */
+__attribute__((unused)) static void world_as(const char *actor, const char *badge) {
+  w_actor = actor;
+  w_badge = badge;
+}
 
 __attribute__((unused)) static const json_t *world_get(const fofal_lookup_t *l, const char *id) {
   (void)l;
@@ -38,6 +48,7 @@ __attribute__((unused)) static void world_init(const fofal_registry_t *reg) {
   world = json_object();
   cr_assert_eq(fofal_pd_init(), 0);
   memset(w_person_key, 0x2b, sizeof w_person_key);
+  world_as("u:tester/admin", NULL);
 }
 
 __attribute__((unused)) static void world_free(void) {
@@ -99,7 +110,7 @@ __attribute__((unused)) static int world_decide_at(const char *type, json_t *dat
     return FOFAL_EEXIST;
   }
   cr_assert(def->creates || state, "%s: no aggregate %s", type, agg);
-  fofal_cmd_t cmd = {.id = cmd_id, .type = type, .tenant = W_TENANT, .actor = "u:tester/admin", .aggregate = agg,
+  fofal_cmd_t cmd = {.id = cmd_id, .type = type, .tenant = W_TENANT, .actor = w_actor, .actor_badge = w_badge, .aggregate = agg,
                      .expected_version = -1, .issued_us = issued_us, .data = data, .lookup = &world_lookup};
   fofal_decision_t d = {0};
   json_t *before = json_deep_copy(world);
