@@ -84,6 +84,13 @@ void fofal__add_header(h2o_req_t *req, const char *name, const char *value);
 const char *fofal__req_header(h2o_req_t *req, const char *name);
 /* The value of query parameter `name` (pool copy, URL-decoded) or NULL. */
 const char *fofal__query_param(h2o_req_t *req, const char *name);
+/* A whole document served as it is (openapi.json, asyncapi.json): 200 with `body`
+ * (borrowed for the life of the process), its strong ETag and Cache-Control: no-cache (a
+ * client keeps it and revalidates: a new release changes it), or 304 when If-None-Match
+ * names the ETag. HEAD gets the headers only. */
+#define FOFAL__ETAG_LEN 36 /* a quoted 32-hex-digit tag and its NUL */
+void fofal__document_etag(const char *body, char out[FOFAL__ETAG_LEN]);
+void fofal__send_document(h2o_req_t *req, const char *ctype, const char *body, size_t len, const char *etag);
 /* Decodes a base64url list cursor of at most `max` characters into out (NUL-terminated,
  * from the request's pool); -1 when malformed. */
 int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, size_t outlen);
@@ -331,6 +338,20 @@ void fofal__openapi_etag(json_t *op);
 /* openapi_auth.c: merges the /api/v1/auth/... paths and their schemas in. */
 void fofal__openapi_auth(json_t *paths, json_t *schemas);
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req);
+
+/* ---------------------------------------------------------- asyncapi.c */
+/* The AsyncAPI 3.0 document of `topics[0..n)` (fofal_topics_all's, with the partitions
+ * they have; 0: left out): messages from the schemas under schemas_dir and the command
+ * registry. *out is new. 0, or FOFAL_ECONFIG / FOFAL_EIO with errbuf (a schema that
+ * cannot be read) and *out NULL. */
+int fofal__asyncapi_build(const fofal_registry_t *reg, const char *schemas_dir, const fofal_topic_spec_t *topics, int n,
+                          char **out, char *errbuf, size_t errlen);
+/* At start, before the loop: asks Kafka for every topic's partitions, builds the document
+ * and keeps it for GET /api/v1/asyncapi.json. 0, or a FOFAL_E* with errbuf. */
+int fofal__asyncapi_load(const fofal_registry_t *reg, const char *schemas_dir, const char *brokers, char *errbuf,
+                         size_t errlen);
+void fofal__asyncapi_free(void);
+int fofal__on_asyncapi(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/asyncapi.json (public) */
 
 /* -------------------------------------------------------------- docs.c */
 /* Reads Swagger UI's files from `dir` (FOFAL_SWAGGER_UI_DIR) into memory. 0, or a FOFAL_E*

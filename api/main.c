@@ -145,6 +145,7 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   if (path_is(req, "/readyz")) return read_only(req, get) ? fofal__on_readyz(self, req) : 0;
   if (path_is(req, "/metrics")) return read_only(req, get) ? fofal__on_metrics(self, req) : 0;
   if (path_is(req, "/api/v1/openapi.json")) return read_only(req, get) ? fofal__on_openapi(self, req) : 0;
+  if (path_is(req, "/api/v1/asyncapi.json")) return read_only(req, get) ? fofal__on_asyncapi(self, req) : 0;
   if (path_is(req, "/api/docs") || path_under(req, "/api/docs")) return read_only(req, get) ? fofal__on_docs(self, req) : 0;
   if (path_is(req, cmds)) return fofal__on_command_batch(self, req);
   if (req->path_normalized.len > sizeof cmds && !memcmp(req->path_normalized.base, cmds, sizeof cmds - 1) &&
@@ -228,6 +229,10 @@ int main(int argc, char **argv) {
     goto out;
   }
   api->openapi = fofal__openapi_build(api->registry);
+  if (fofal__asyncapi_load(api->registry, conf.schemas, conf.brokers, err, sizeof err)) {
+    LOG_ERROR("refusing to start: AsyncAPI document: %s", err);
+    goto out;
+  }
   if (fofal__docs_load(conf.swagger_dir, err, sizeof err))
     LOG_WARN("Swagger UI not served (/api/docs/ answers 503): %s; run ops/setup or set FOFAL_SWAGGER_UI_DIR", err);
 
@@ -294,6 +299,7 @@ out:
   fofal__transport_free();
   fofal_registry_free(api->registry);
   free(api->openapi);
+  fofal__asyncapi_free();
   fofal__docs_free();
   fofal_settings_free(settings, NSET);
   free(api);

@@ -31,6 +31,10 @@
  * batch is decided again: a command is never decided twice into the log. A fenced
  * producer (another instance took over) is fatal: the process exits and restarts.
  *
+ * Reactions. A command a reaction sent (fofal-reactor; it carries its trigger) that is
+ * refused is also written to fofal.reactions.dlq in the same transaction: the trigger it
+ * answers is committed and stays unanswered, which must be visible (reactor.c).
+ *
  * Threads: all of it runs on the caller's thread; librdkafka has its own.
  */
 #include "commands.h"
@@ -463,6 +467,26 @@ static int touches_foreign(fofal_processor_t *p, int part, const lookup_t *lk, c
   return 0;
 }
 
+/* A reaction's command refused (commands.h "reactions"): its trigger, committed already,
+ * stays unanswered, so the refusal goes to fofal.reactions.dlq with the trigger and the
+ * reason, in this batch's transaction (exactly once, like the result). */
+static int reaction_refused(fofal_processor_t *p, const pend_t *pe, const fofal_cmd_t *cmd) {
+  const char *code = json_string_value(json_object_get(pe->result, "code"));
+  const char *detail = json_string_value(json_object_get(pe->result, "detail"));
+  const char *key = json_string_value(json_object_get(cmd->trigger, "id"));
+  char why[320];
+  snprintf(why, sizeof why, "%s: %s", code ? code : "", detail ? detail : "");
+  fofal_kheader_t h[] = {{"fofal_dlq_reason", why}};
+  char *rec = fofal_reaction_dlq_record("rejected", cmd->trigger, code, detail, cmd);
+  if (!key) key = cmd->id;
+  LOG_WARN("reaction command %s (%s) refused, sent to %s: %s", cmd->id, cmd->actor ? cmd->actor : "",
+           FOFAL_TOPIC_REACTIONS_DLQ, why);
+  int rc = fofal_kafka_produce(p->producer, FOFAL_TOPIC_REACTIONS_DLQ, -1, key, strlen(key), rec, strlen(rec), h, 1,
+                               NULL, NULL, p->errbuf, sizeof p->errbuf);
+  free(rec);
+  return rc;
+}
+
 /* Decides one command. Returns 0 (whatever the business outcome) or a Kafka error that
  * aborts the batch. */
 static int decide_one(fofal_processor_t *p, int idx) {
@@ -577,6 +601,7 @@ static int decide_one(fofal_processor_t *p, int idx) {
   if ((rc = put_state(p, part, cmd.tenant, cmd.aggregate, version + (int64_t)nev, d.state))) goto out;
   if (d.others && (rc = apply_others(p, pe, &cmd, &lk, d.others, summary))) goto out;
 out:
+  if (!rc && cmd.trigger && (pe->status == ST_REJECTED || pe->status == ST_CONFLICT)) rc = reaction_refused(p, pe, &cmd);
   json_decref(lk.held);
   json_decref(d.events);
   json_decref(d.state);

@@ -25,8 +25,7 @@ typedef struct {
   int erases;                    /* "x-fofal-erases-person": the command erases its aggregate's person */
 } entry_t;
 
-/* What a personal property holds once sealed (events/crypto.c): in the log, never plain. */
-static const char sealed_value_schema[] =
+const char fofal_sealed_value_schema[] =
     "{\"type\": \"object\", \"required\": [\"$enc\", \"p\", \"ct\"], \"additionalProperties\": false,"
     " \"properties\": {\"$enc\": {\"enum\": [\"v1\"]}, \"p\": {\"type\": \"string\", \"maxLength\": 64},"
     " \"ct\": {\"type\": \"string\", \"maxLength\": 8192}}}";
@@ -41,7 +40,7 @@ static int compile_sealed(entry_t *e, const char *path, char *errbuf, size_t err
   json_object_foreach(props, name, prop) {
     if (!json_is_true(json_object_get(prop, "x-fofal-personal"))) continue;
     json_array_append_new(e->personal, json_string(name));
-    json_object_set_new(props, name, json_loads(sealed_value_schema, 0, NULL));
+    json_object_set_new(props, name, json_loads(fofal_sealed_value_schema, 0, NULL));
   }
   json_object_del(twin, "$id"); /* the twin is not the published document */
   char serr[256];
@@ -342,6 +341,7 @@ char *fofal_command_encode(const fofal_cmd_t *cmd) {
   if (cmd->correlation_id) json_object_set_new(o, "correlation_id", json_string(cmd->correlation_id));
   if (cmd->actor_badge) json_object_set_new(o, "actor_badge", json_string(cmd->actor_badge));
   if (cmd->fingerprint) json_object_set_new(o, "fingerprint", json_string(cmd->fingerprint));
+  if (cmd->trigger) json_object_set(o, "trigger", (json_t *)cmd->trigger);
   char *s = fofal_json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;
@@ -372,6 +372,8 @@ int fofal_command_decode(fofal_cmd_t *cmd, json_t **holder, const char *buf, siz
   }
   cmd->expected_version = ev;
   cmd->data = data;
+  json_t *trigger = json_object_get(o, "trigger"); /* a reaction's (reactions.c), else NULL */
+  cmd->trigger = json_is_object(trigger) ? trigger : NULL;
   *holder = o;
   return 0;
 }

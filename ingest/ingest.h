@@ -161,8 +161,8 @@ void fofal_machines_free(fofal_machines_t *m);
 /* Forgets every loom, hall and tenant setting (before restoring snapshots). */
 void fofal_machines_clear(fofal_machines_t *m);
 /* Feeds one checked loom sample (the data of a fofal.telemetry.loom_sample.v1). Appends to
- * `out` what it causes: {"kind":"event","type","tenant","subject","seq","time","data"} and
- * {"kind":"command","id","type","tenant","aggregate","data"} objects. 0 or FOFAL_EINVAL. */
+ * `out` the events it causes: {"kind":"event","type","tenant","subject","seq","time","data"}
+ * objects. 0 or FOFAL_EINVAL. */
 int fofal_machines_sample(fofal_machines_t *m, const char *tenant, const char *loom, const json_t *data, json_t *out);
 /* The same for a hall reading (fofal.telemetry.hall_env.v1 data). */
 int fofal_machines_hall(fofal_machines_t *m, const char *tenant, const char *hall, const json_t *data, json_t *out);

@@ -26,9 +26,10 @@
  *      then moves to the new state.
  *   5. Breakdown: a stop whose cause is mechanical or electrical, or a stop longer than
  *      breakdown_after_s (exactly that long is not yet one), is a breakdown: once per stop,
- *      an event and a command production.intervention.request whose id is a name-based
- *      UUID of tenant/loom/stop start — reprocessing yields the same id, which the decider
- *      dedups.
+ *      the event breakdown_declared, whose id field is a name-based UUID of tenant/loom/stop
+ *      start (reprocessing yields the same). What other modules do about it is theirs: the
+ *      production module's reaction requests an intervention (commands/production/
+ *      reactions.c, run by fofal-reactor); fofal-machines sends no command.
  *   6. Tallies: the interval's counters are emitted (loom_activity) at each flip, shift
  *      boundary and every tally_s of sample time; the projection adds them up per shift.
  *
@@ -285,21 +286,18 @@ static void credit(fofal_machines_t *m, loom_t *l, int64_t from, int64_t to, lon
 }
 
 static void breakdown(fofal_machines_t *m, loom_t *l, int64_t at, const char *reason, json_t *out) {
-  char name[256], id[FOFAL_UUID_LEN + 1], since[32], agg[FOFAL_UUID_LEN + 1];
+  char name[256], id[FOFAL_UUID_LEN + 1], since[32];
   l->breakdown = 1;
+  /* The breakdown's own id (the read model's key): the same for a reprocessed stop. It keeps
+   * the name "command_id" of version 1 of the event, from when fofal-machines sent the
+   * intervention request itself; the production module's reaction does that now. */
   snprintf(name, sizeof name, "breakdown/%s/%s/%lld", l->tenant, l->name, (long long)l->since_us);
   fofal_uuid_named("fofal.machines", name, id);
-  fofal_uuid_named(l->tenant, id, agg);
   fofal_time_format(l->since_us, since);
-  char note[256];
-  snprintf(note, sizeof note, "%s stopped since %s (%s): %s", l->name, since, fofal_stop_causes[l->cause], reason);
   emit(m, l, out,
        "breakdown_declared", at,
        json_pack("{s:s,s:s,s:s,s:s,s:s}", "loom", l->name, "cause", fofal_stop_causes[l->cause], "since", since, "reason", reason,
                  "command_id", id));
-  json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s}}", "kind", "command", "id", id, "type",
-                                       "production.intervention.request", "tenant", l->tenant, "aggregate", agg, "data",
-                                       "loom", l->name, "cause", fofal_stop_causes[l->cause], "source", "telemetry", "note", note));
 }
 
 static loom_t *get(fofal_machines_t *m, const char *tenant, const char *name, int is_hall) {

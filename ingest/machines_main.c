@@ -1,16 +1,16 @@
 /*
  * machines_main.c — fofal-machines: the stream processor fofal.telemetry.raw →
- * fofal.machines.events (machine states, activity tallies, hall readings) and, for each
- * breakdown, the command production.intervention.request on fofal.commands.
+ * fofal.machines.events (machine states, breakdowns, activity tallies, hall readings).
+ * It writes only its own module's events: what other modules do about them is theirs (a
+ * breakdown becomes an intervention request through the production module's reaction,
+ * run by fofal-reactor, commands/reactor.c).
  *
  * Exactly once. A member of the consumer group "fofal-machines". For each batch of
- * samples it writes, in ONE Kafka transaction: the events, the commands, the new state of
- * every loom the batch touched (compacted fofal.machines.state, key "tenant/loom", which
- * includes the loom's recent msg_ids for dedup) and the consumed offsets. A crash or an
- * abort replays the batch from the committed offsets against the state committed with
- * them, so every sample is counted once and every event written once. The intervention
- * command's id is a name-based UUID of tenant/loom/stop start: even a replay that got
- * past all that would be deduplicated by the decider.
+ * samples it writes, in ONE Kafka transaction: the events, the new state of every loom
+ * the batch touched (compacted fofal.machines.state, key "tenant/loom", which includes
+ * the loom's recent msg_ids for dedup) and the consumed offsets. A crash or an abort
+ * replays the batch from the committed offsets against the state committed with them, so
+ * every sample is counted once and every event written once.
  *
  * Shift models and loom speeds. The tallies need each tenant's shift model and each
  * loom's registered nominal speed (machines.c). They are facts of the production module,
@@ -43,7 +43,6 @@
  *
  * Threads: one, the caller's; librdkafka has its own.
  */
-#include "commands.h"
 #include "ingest.h"
 
 #include <stdio.h>
@@ -81,11 +80,10 @@ typedef struct {
   fofal_kafka_t *tail; /* fofal.machines.state from where load_state ended: other instances' settings */
   fofal_machines_t *m;
   int rebalanced;
-  int cmd_parts;
   char production_topic[96];
   fofal_map_t *touched;  /* "tenant\x1fname\x1fhall?" → (void *)1, this batch */
   fofal_map_t *settings; /* state key of a setting → (void *)1, this batch */
-  long long samples, events, commands, skipped, batches, settings_applied;
+  long long samples, events, skipped, batches, settings_applied;
   char errbuf[512];
 } proc_t;
 
@@ -208,26 +206,6 @@ static void produce_wait(proc_t *p, const char *topic, int32_t part, const char 
   if (rc) LOG_WARN("produce to %s: %s", topic, err); /* the commit then fails and the batch is retried */
 }
 
-/* A command for the weaving floor, produced like fofal-api does (keyed by aggregate id, on
- * its tenant's partition), inside the batch's transaction. */
-static void send_command(proc_t *p, const json_t *c) {
-  char err[256];
-  fofal_cmd_t cmd = {.id = json_string_value(json_object_get(c, "id")),
-                     .type = json_string_value(json_object_get(c, "type")),
-                     .tenant = json_string_value(json_object_get(c, "tenant")),
-                     .actor = "s:fofal-machines/telemetry",
-                     .aggregate = json_string_value(json_object_get(c, "aggregate")),
-                     .expected_version = -1,
-                     .issued_us = fofal_now_us(),
-                     .correlation_id = json_string_value(json_object_get(c, "id")),
-                     .data = json_object_get(c, "data")};
-  int rc;
-  while ((rc = fofal_command_produce(p->producer, &cmd, p->cmd_parts, NULL, NULL, err, sizeof err)) == FOFAL_EUNAVAIL)
-    fofal_kafka_poll(p->producer, 10);
-  if (rc) LOG_WARN("produce to %s: %s", FOFAL_TOPIC_COMMANDS, err); /* the commit then fails and the batch is retried */
-  p->commands++;
-}
-
 static void send_event(proc_t *p, const json_t *e) {
   char id[FOFAL_UUID_LEN + 1], topic[96];
   int64_t us = 0;
@@ -331,10 +309,7 @@ static int run_batch(proc_t *p, fofal_kmsg_t *batch, int n) {
     if (!is_production(p, &batch[i])) process(p, &batch[i], out);
   size_t j;
   json_t *o;
-  json_array_foreach(out, j, o) {
-    if (!strcmp(json_string_value(json_object_get(o, "kind")), "command")) send_command(p, o);
-    else send_event(p, o);
-  }
+  json_array_foreach(out, j, o) send_event(p, o);
   fofal_map_each(p->touched, write_state, p);
   fofal_map_each(p->settings, write_setting, p);
   rc = fofal_kafka_txn_commit(p->producer, p->consumer, TXN_TIMEOUT_MS, p->errbuf, sizeof p->errbuf);
@@ -359,7 +334,7 @@ int main(int argc, char **argv) {
   int early = fofal_process_start("fofal-machines", settings, NSET, argc, argv,
                                   "Usage: fofal-machines [--config FILE] [--option=value ...]\n\n"
                                   "Turns loom telemetry (" FOFAL_TOPIC_TELEMETRY ") into machine-state events "
-                                  "(fofal.machines.events) and breakdowns into intervention requests, exactly once. "
+                                  "(fofal.machines.events), breakdowns included, exactly once. "
                                   "Shift tallies follow each tenant's shift model and loom speeds, read from "
                                   "fofal.production.events.",
                                   &log_level);
@@ -384,11 +359,6 @@ int main(int argc, char **argv) {
       fofal_kafka_consumer_new(&p.consumer, &co, err, sizeof err) ||
       fofal_kafka_txn_init(p.producer, TXN_TIMEOUT_MS, err, sizeof err) ||
       fofal_kafka_subscribe(p.consumer, topics, 2, err, sizeof err)) {
-    LOG_ERROR("cannot start: %s", err);
-    goto out;
-  }
-  p.cmd_parts = fofal_kafka_partition_count(p.producer, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err);
-  if (p.cmd_parts <= 0) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }
@@ -437,8 +407,8 @@ int main(int argc, char **argv) {
       continue;
     }
     if (fofal_mono_us() - last_stats > 10 * 1000000LL) {
-      LOG_INFO("stats: %lld samples, %lld events, %lld intervention requests, %lld skipped, %lld settings, %lld transactions",
-               p.samples, p.events, p.commands, p.skipped, p.settings_applied, p.batches);
+      LOG_INFO("stats: %lld samples, %lld events, %lld skipped, %lld settings, %lld transactions", p.samples, p.events,
+               p.skipped, p.settings_applied, p.batches);
       last_stats = fofal_mono_us();
     }
     tail_settings(&p);
@@ -461,7 +431,7 @@ int main(int argc, char **argv) {
 out:
   for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
   free(batch);
-  LOG_INFO("stopped: %lld samples, %lld events, %lld intervention requests", p.samples, p.events, p.commands);
+  LOG_INFO("stopped: %lld samples, %lld events", p.samples, p.events);
   fofal_kafka_free(p.tail);
   fofal_kafka_free(p.consumer);
   fofal_kafka_free(p.producer);

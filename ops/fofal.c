@@ -396,8 +396,9 @@ static int cmd_rebuild(const char *name) {
     fprintf(stderr, "fofal: rebuild %s failed: %s\n", name, err);
     return 1;
   }
-  json_t *out = json_pack("{s:s,s:I,s:f,s:f,s:I}", "rebuild", name, "events", (json_int_t)res.events, "seconds",
-                          res.seconds, "events_per_s", res.events_per_s, "redis_generation", (json_int_t)res.gen);
+  json_t *out = json_pack("{s:s,s:I,s:f,s:f,s:I,s:I,s:I}", "rebuild", name, "events", (json_int_t)res.events, "seconds",
+                          res.seconds, "events_per_s", res.events_per_s, "redis_generation", (json_int_t)res.gen,
+                          "batches", (json_int_t)res.batches, "replayed_batches", (json_int_t)res.replayed);
   char *txt = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
   printf("%s\n", txt);
   free(txt);

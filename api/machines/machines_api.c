@@ -118,7 +118,7 @@ static void run(fofal_worker_t *w, fofal_job_t *super) {
   case M_LOOM: {
     snprintf(sql, sizeof sql,
              "SELECT (%s)::jsonb || jsonb_build_object('open_breakdown', (SELECT json_build_object('since', " TS("b.since")
-             ", 'cause', b.cause, 'reason', b.reason, 'intervention_command_id', b.command_id) FROM machines.breakdowns b "
+             ", 'cause', b.cause, 'reason', b.reason, 'breakdown_id', b.command_id) FROM machines.breakdowns b "
              "WHERE b.tenant = l.tenant AND b.loom = l.loom AND b.ended_at IS NULL ORDER BY b.since DESC LIMIT 1)) "
              "FROM machines.looms l WHERE tenant = $1 AND loom = $2",
              loom_cols);

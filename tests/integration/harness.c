@@ -102,6 +102,35 @@ pid_t h_start_projector(const char *instance) {
   return h_spawn("projections/fofal-projector", log, NULL, env);
 }
 
+/* How many lines of $FOFAL_STACK_DIR/logs/<logname>.log hold needle. */
+static int log_count(const char *logname, const char *needle) {
+  char path[1024], line[4096];
+  snprintf(path, sizeof path, "%s/logs/%s.log", h_env("FOFAL_STACK_DIR"), logname);
+  FILE *f = fopen(path, "r");
+  int n = 0;
+  while (f && fgets(line, sizeof line, f)) n += strstr(line, needle) != NULL;
+  if (f) fclose(f);
+  return n;
+}
+
+pid_t h_start_reactor(const char *instance) {
+  char inst[96], log[96];
+  snprintf(inst, sizeof inst, "FOFAL_REACTOR_INSTANCE=%s", instance);
+  snprintf(log, sizeof log, "test-reactor-%s", instance);
+  const char *env[] = {inst, "FOFAL_LOG_LEVEL=info", NULL};
+  /* The log is appended to: a restart is ready once it logs an assignment of its own. */
+  int before = log_count(log, "\"msg\":\"assigned ");
+  pid_t pid = h_spawn("commands/fofal-reactor", log, NULL, env);
+  for (int i = 0; i < 900; i++) {
+    if (log_count(log, "\"msg\":\"assigned ") > before) return pid;
+    int st;
+    cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "fofal-reactor exited at start (see %s.log)", log);
+    usleep(100 * 1000);
+  }
+  cr_assert_fail("fofal-reactor was given no partition within 90 s (see %s.log)", log);
+  return pid;
+}
+
 int h_run_cli(int timeout_s, char **out, const char *const *args) {
   char path[1024], log[1024];
   snprintf(path, sizeof path, "%s/ops/fofal", h_env("FOFAL_BUILD_DIR"));

@@ -34,6 +34,10 @@ pid_t h_start_api(int port);
 /* Starts fofal-projector (every projection; log test-projector-<instance>). It has no
  * readiness endpoint: wait for its positions (e.g. `fofal status --json`). */
 pid_t h_start_projector(const char *instance);
+/* Starts fofal-reactor (the reactions between modules; instance id, log
+ * test-reactor-<instance>) and waits (bounded) until it has joined its group and been
+ * given the reactions' topics. */
+pid_t h_start_reactor(const char *instance);
 /* Runs $FOFAL_BUILD_DIR/ops/fofal with args (NULL-terminated), at most timeout_s (then
  * SIGKILL). Its stdout into *out (new string, may be NULL to discard), its stderr appended
  * to $FOFAL_STACK_DIR/logs/test-cli.log. Returns the exit status, or -1 if it was killed. */

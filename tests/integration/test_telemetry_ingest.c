@@ -6,8 +6,9 @@
  *   - a Mosquitto restart and a Kafka restart while samples flow (plus a stretch the
  *     publisher sends twice): every published msg_id reaches fofal.telemetry.raw, and after
  *     fofal-machines' dedup every sample is counted exactly once;
- *   - a mechanical stop becomes a breakdown: the event and the intervention request on
- *     fofal.commands, and a push on a mechanic's WebSocket subscribed to module machines.
+ *   - a mechanical stop becomes a breakdown: the event, a push on a mechanic's WebSocket
+ *     subscribed to module machines, and — through the production module's reaction, run
+ *     by fofal-reactor — one intervention request on fofal.commands, accepted.
  * Each test uses a tenant of its own and its own MQTT client ids.
  */
 #include <MQTTAsync.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "harness.h"
 #include "ingest.h"
 
@@ -496,6 +498,7 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   pid_t mach = start_machines(tenant);
   pid_t proj = h_start_projector(tenant);
   pid_t dec = h_start_decider(tenant);
+  pid_t rea = h_start_reactor(tenant);
   int port = h_free_port();
   pid_t api = h_start_api(port);
   /* The weaving floor knows loom L7: the intervention request is accepted. */
@@ -535,8 +538,15 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   cr_assert_not_null(push, "no breakdown push reached the mechanic within 90 s");
   cr_expect_str_eq(json_string_value(json_object_get(push, "aggregate")), "L7");
   cr_expect_str_eq(json_string_value(json_object_get(json_object_get(push, "data"), "cause")), "mechanical");
-  const char *cmd_id = json_string_value(json_object_get(json_object_get(push, "data"), "command_id"));
-  cr_assert_not_null(cmd_id);
+  /* The reaction's command id derives from the breakdown event's id (fofal_reaction_command_id). */
+  char cmd_id[FOFAL_UUID_LEN + 1] = "";
+  json_t *mevs = events_of("fofal.machines.events", tenant), *me;
+  size_t mi;
+  json_array_foreach(mevs, mi, me) if (strstr(json_string_value(json_object_get(me, "type")), "breakdown_declared"))
+      fofal_reaction_command_id("production.intervention_on_breakdown", json_string_value(json_object_get(me, "id")),
+                                cmd_id);
+  json_decref(mevs);
+  cr_assert(cmd_id[0], "the breakdown event is on fofal.machines.events");
 
   /* The intervention request is on fofal.commands, once. */
   int found = 0;
@@ -549,6 +559,7 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
         continue;
       json_t *d = json_object_get(c, "data");
       cr_expect_str_eq(json_string_value(json_object_get(c, "id")), cmd_id);
+      cr_expect_str_eq(json_string_value(json_object_get(c, "actor")), "r:production.intervention_on_breakdown");
       cr_expect_str_eq(json_string_value(json_object_get(d, "loom")), "L7");
       cr_expect_str_eq(json_string_value(json_object_get(d, "cause")), "mechanical");
       cr_expect_str_eq(json_string_value(json_object_get(d, "source")), "telemetry");
@@ -623,6 +634,8 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   free(tok);
   pub_close(p);
   h_stop(api, SIGTERM);
+  int rst = h_stop(rea, SIGTERM);
+  cr_expect(WIFEXITED(rst) && WEXITSTATUS(rst) == 0, "fofal-reactor exits cleanly (status %d)", rst);
   h_stop(dec, SIGTERM);
   h_stop(proj, SIGTERM);
   h_stop(mach, SIGTERM);

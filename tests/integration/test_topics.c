@@ -59,7 +59,8 @@ static void expect_refusal(const char *rel, const char *logname, const char *rea
 static const char *const procs[][2] = {{"commands/fofal-decider", "test-refuse-decider"},
                                        {"projections/fofal-projector", "test-refuse-projector"},
                                        {"api/fofal-api", "test-refuse-api"},
-                                       {"ingest/fofal-ingest", "test-refuse-ingest"}};
+                                       {"ingest/fofal-ingest", "test-refuse-ingest"},
+                                       {"commands/fofal-reactor", "test-refuse-reactor"}};
 
 Test(topics, processes_refuse_finite_retention, .fini = restore, .timeout = 240) {
   set_config("retention.ms", "86400000");

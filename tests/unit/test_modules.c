@@ -4,7 +4,7 @@
  *
  * Each layer's table lists exactly the module folders of that layer in the source tree
  * (read again here, at run time), by name, sorted, and each registration carries its
- * folder's name; fofal_modules[] (the topics) is every module of any layer plus those with
+ * folder's name (the reactions' table: the command folders with a reactions.c); fofal_modules[] (the topics) is every module of any layer plus those with
  * schemas/<m>/events/. Then what follows from them: the topics, the command types and their
  * module, the projections with their audit projections, the router's module lookup and
  * the OpenAPI document's paths.
@@ -91,6 +91,22 @@ Test(modules, each_layer_table_lists_the_module_folders_of_its_layer) {
   got = json_array();
   for (int i = 0; fofal__api_modules[i]; i++) json_array_append_new(got, json_string(fofal__api_modules[i]->name));
   expect_names(folders("api", NULL), got, "api/");
+}
+
+Test(modules, the_reaction_table_lists_the_command_folders_with_reactions) {
+  json_t *want = folders("commands", NULL), *got = json_array(), *v;
+  size_t i;
+  json_array_foreach(want, i, v) {
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/commands/%s/reactions.c", SRC, json_string_value(v));
+    if (stat(path, &st)) {
+      json_array_remove(want, i);
+      i--;
+    }
+  }
+  for (int m = 0; fofal_reaction_modules[m]; m++) json_array_append_new(got, json_string(fofal_reaction_modules[m]->module));
+  expect_names(want, got, "commands/<m>/reactions.c");
 }
 
 Test(modules, the_topic_modules_are_every_layers_modules_and_those_with_event_schemas) {
