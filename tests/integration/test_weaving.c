@@ -702,7 +702,7 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   snprintf(dev, sizeof dev, "%s", s_of(j, "device_id"));
   snprintf(dsec, sizeof dsec, "%s", s_of(j, "device_secret"));
   json_decref(j);
-  snprintf(b, sizeof b, "{\"username\":\"w-%s\",\"role\":\"weaver\",\"badge\":\"%s\",\"pin\":\"4812\"}", sfx, f.weaver);
+  snprintf(b, sizeof b, "{\"username\":\"w-%s\",\"role\":\"weaver\",\"badge\":\"%s\",\"pin\":\"481205\"}", sfx, f.weaver);
   cr_assert_eq(post("/api/v1/auth/accounts", admin, b, &j), 201, "%s", s_of(j, "detail"));
   json_decref(j);
   snprintf(b, sizeof b, "{\"username\":\"m-%s\",\"role\":\"mechanic\",\"badge\":\"%s\",\"pin\":\"5923\"}", sfx, f.mechanic);
@@ -713,7 +713,7 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   json_decref(j);
 
   /* The weaver's day. */
-  char *wt = pin_sign_in(dev, dsec, f.weaver, "4812", refresh);
+  char *wt = pin_sign_in(dev, dsec, f.weaver, "481205", refresh);
   cr_assert_eq(get(wt, "/api/v1/auth/me", &j), 200);
   cr_expect_str_eq(s_of(j, "badge"), f.weaver);
   json_decref(j);
