@@ -9,7 +9,9 @@
  * from the OpenAPI document fofal-api serves (its `x-fofal-roles`, which the route tables of
  * the modules produce, and which test_security holds to the routes' own checks). A route
  * that names the caller's own record (employees/{badge}) also admits the employee
- * themself: the push of an employee aggregate reaches the token whose badge it is.
+ * themself: the push of an employee aggregate reaches the token whose badge it is. The
+ * roles of the audit trail (/api/v1/audit/{module}/{id}/events: every event of any
+ * aggregate, as the push carries it) receive every push a route shows.
  *
  * An event type the table does not map reaches nobody (fail closed); the unit test
  * test_stream_roles maps every event schema of schemas/, so a new event type without a
@@ -45,6 +47,7 @@ static const struct {
     {"machines", "", "/api/v1/machines/looms/{loom}", 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
+#define AUDIT_PATH "/api/v1/audit/{module}/{id}/events"
 
 struct fofal__push_roles {
   uint32_t mask[NROUTES]; /* bit i: fofal_api_roles[i] reads the route */
@@ -66,21 +69,24 @@ int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *
     rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "the OpenAPI document does not parse: %s", jerr.text);
     goto out;
   }
-  for (size_t i = 0; i < NROUTES; i++) {
-    json_t *roles = json_object_get(json_object_get(json_object_get(json_object_get(doc, "paths"), routes[i].path), "get"),
+  uint32_t audit = 0;
+  for (size_t i = 0; i <= NROUTES; i++) {
+    const char *path = i < NROUTES ? routes[i].path : AUDIT_PATH;
+    uint32_t *mask = i < NROUTES ? &pr->mask[i] : &audit;
+    json_t *roles = json_object_get(json_object_get(json_object_get(json_object_get(doc, "paths"), path), "get"),
                                     "x-fofal-roles");
     size_t k;
     json_t *r;
     if (!json_is_array(roles)) {
-      rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "stream: no x-fofal-roles on GET %s in the OpenAPI document",
-                     routes[i].path);
+      rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "stream: no x-fofal-roles on GET %s in the OpenAPI document", path);
       goto out;
     }
     json_array_foreach(roles, k, r) {
       int ri = role_index(json_string_value(r) ? json_string_value(r) : "");
-      if (ri >= 0 && ri < 32) pr->mask[i] |= 1u << ri;
+      if (ri >= 0 && ri < 32) *mask |= 1u << ri;
     }
   }
+  for (size_t i = 0; i < NROUTES; i++) pr->mask[i] |= audit;
   *out = pr;
   pr = NULL;
 out:

@@ -5,7 +5,7 @@
  * Every event type of schemas/<module>/events/ that the projectors push (every module but
  * identity, whose events are audit records and never pushed) must be shown by a read
  * route, and the roles of that route come from the OpenAPI document that fofal-api builds
- * (x-fofal-roles): the mask of a type is exactly the route's roles. The event files are
+ * (x-fofal-roles): the mask of a type is exactly the route's roles and the audit trail's. The event files are
  * listed here with opendir, independently of the table.
  */
 #include <criterion/criterion.h>
@@ -81,7 +81,9 @@ Test(stream_roles, every_pushed_event_type_is_shown_by_a_read_route) {
       int self = 0;
       cr_expect_geq(fofal__push_roles_route(module, type, &path, &self), 0, "%s: no read route shows it", type);
       if (path) {
-        cr_expect_eq(fofal__push_roles_mask(pr, module, type, NULL), doc_mask(path), "%s: the roles of %s", type, path);
+        /* The route's readers and the audit trail's. */
+        cr_expect_eq(fofal__push_roles_mask(pr, module, type, NULL), doc_mask(path) | doc_mask("/api/v1/audit/{module}/{id}/events"),
+                     "%s: the roles of %s and of the audit trail", type, path);
         checked++;
       }
     }
@@ -96,9 +98,10 @@ Test(stream_roles, personal_records_reach_hr_and_their_owner_only) {
   cr_expect(m & fofal__push_role_bit("hr"));
   cr_expect(!(m & fofal__push_role_bit("cutter")));
   cr_expect(!(m & fofal__push_role_bit("weaver")));
+  cr_expect(m & fofal__push_role_bit("auditor"), "the audit trail shows every event");
   cr_expect_eq(self, 1, "the employee themself reads it");
   m = fofal__push_roles_mask(pr, "production", "fofal.production.shift_assigned.v1", &self);
-  cr_expect(!(m & fofal__push_role_bit("auditor")));
+  cr_expect(!(m & fofal__push_role_bit("storekeeper_pf")));
   cr_expect_eq(self, 1);
   m = fofal__push_roles_mask(pr, "production", "fofal.production.intervention_requested.v1", &self);
   cr_expect(m & fofal__push_role_bit("mechanic"));
