@@ -149,7 +149,8 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   if (path_is(req, "/api/v1/openapi.json")) return read_only(req, get) ? fofal__on_openapi(self, req) : 0;
   if (path_is(req, "/api/v1/asyncapi.json")) return read_only(req, get) ? fofal__on_asyncapi(self, req) : 0;
   if (path_is(req, "/api/docs") || path_under(req, "/api/docs")) return read_only(req, get) ? fofal__on_docs(self, req) : 0;
-  if (path_is(req, "/console") || path_under(req, "/console/")) return read_only(req, get) ? fofal__on_console(self, req) : 0;
+  if (path_is(req, "/console") || path_is(req, "/console/") || path_under(req, "/console/"))
+    return read_only(req, get) ? fofal__on_console(self, req) : 0;
   if (path_is(req, cmds)) return fofal__on_command_batch(self, req);
   if (req->path_normalized.len > sizeof cmds && !memcmp(req->path_normalized.base, cmds, sizeof cmds - 1) &&
       req->path_normalized.base[sizeof cmds - 1] == '/') {

@@ -17,8 +17,8 @@ import { MachinesBoard } from './office/MachinesBoard';
 import { loadDevice } from './lib/device';
 import { useSession } from './lib/hooks';
 import { useI18n } from './lib/i18n';
-import { navigate, useRoute } from './lib/router';
-import { restore } from './lib/session';
+import { currentRoute, navigate, useRoute } from './lib/router';
+import { getSession, restore } from './lib/session';
 
 const SCREENS: Record<string, { roles: string[]; floor: boolean; el: () => JSX.Element }> = {
   '/floor/weaver': { roles: ['weaver', 'planner', 'manager', 'admin'], floor: true, el: () => <WeaverScreen /> },
@@ -47,13 +47,21 @@ export function App() {
 
   useEffect(() => {
     if (!ready) return;
+    // The module's session, not this render's: a popstate update may render before the
+    // session's (React gives popstate a higher priority), and an async answer must not
+    // send away someone who has signed in meanwhile.
+    const now = getSession();
     if (route === '/' || route === '/index.html') {
-      if (session) navigate(homeOf(session.claims.role), true);
-      else void loadDevice().then((d) => navigate(d ? '/floor/signin' : '/signin', true), () => navigate('/signin', true));
+      if (now) navigate(homeOf(now.claims.role), true);
+      else
+        void loadDevice().then(
+          (d) => currentRoute() === '/' && !getSession() && navigate(d ? '/floor/signin' : '/signin', true),
+          () => currentRoute() === '/' && !getSession() && navigate('/signin', true),
+        );
       return;
     }
     const screen = SCREENS[route];
-    if (screen && !session) navigate(screen.floor ? '/floor/signin' : '/signin', true);
+    if (screen && !now) navigate(screen.floor ? '/floor/signin' : '/signin', true);
   }, [ready, route, session]);
 
   if (!ready) return null;

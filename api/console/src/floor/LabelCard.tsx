@@ -24,7 +24,7 @@ export interface LabelScan {
   prints: number;
 }
 
-export function LabelCard({ id }: { id: string }) {
+export function LabelCard({ id, position }: { id: string; position?: string }) {
   const { t } = useI18n();
   const [scan, setScan] = useState<LabelScan>();
   const [qr, setQr] = useState<string>();
@@ -32,8 +32,10 @@ export function LabelCard({ id }: { id: string }) {
   useEffect(() => {
     let url: string | undefined;
     let gone = false;
-    getJson<LabelScan>(`/api/v1/production/labels/${encodeURIComponent(id)}`).then((s) => !gone && setScan(s), setError);
-    blobUrl(`/api/v1/production/labels/${encodeURIComponent(id)}/qr.svg`).then((u) => {
+    // Right after the declaration, ?position= waits until the label's projection is there.
+    const q = position ? `?position=${encodeURIComponent(position)}` : '';
+    getJson<LabelScan>(`/api/v1/production/labels/${encodeURIComponent(id)}${q}`).then((s) => !gone && setScan(s), setError);
+    blobUrl(`/api/v1/production/labels/${encodeURIComponent(id)}/qr.svg${q}`).then((u) => {
       url = u;
       if (!gone) setQr(u);
     }, setError);
@@ -41,7 +43,7 @@ export function LabelCard({ id }: { id: string }) {
       gone = true;
       if (url) URL.revokeObjectURL(url);
     };
-  }, [id]);
+  }, [id, position]);
 
   const zpl = async () => {
     const res = await apiFetch(`/api/v1/production/labels/${encodeURIComponent(id)}/label.zpl`);

@@ -4,7 +4,7 @@
  * running out, and a loom's history (scan its plate or tap it). Everything refreshes by
  * itself from the WebSocket: a breakdown appears without a reload.
  */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorBox, Loading, Modal, Notices, num, QueuePanel, Shell, time, type Notice } from '../components';
 import { getJson } from '../lib/api';
 import { parseScan } from '../lib/codes';
@@ -47,7 +47,10 @@ type Dialog = { kind: 'scan' } | { kind: 'history'; loom: string } | { kind: 'la
 
 export function MechanicScreen() {
   const { t } = useI18n();
-  const view = useLoad(() => getJson<MechanicView>('/api/v1/production/views/mechanic?within_hours=8'));
+  const pos = useRef<string>(); // the last command's position: the next read waits for it
+  const view = useLoad(() =>
+    getJson<MechanicView>(`/api/v1/production/views/mechanic?within_hours=8${pos.current ? `&position=${encodeURIComponent(pos.current)}` : ''}`),
+  );
   const board = useLoad(() => getJson<{ items: BoardLoom[] }>('/api/v1/machines/looms'));
   const [notices, setNotices] = useState<Notice[]>([]);
   const [live, setLive] = useState(false);
@@ -83,6 +86,7 @@ export function MechanicScreen() {
       ({ item }) => {
         setBusy(null);
         if (item.state === 'refused') setActionError(`${item.detail ?? ''} (${item.code ?? item.status})`);
+        pos.current = item.position;
         view.reload();
       },
       (e) => {

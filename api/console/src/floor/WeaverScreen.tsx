@@ -5,7 +5,7 @@
  * looms. Declarations and calls go through the outbox (queue.ts): without network they
  * wait on the phone, shown as pending, and go out when it returns.
  */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorBox, Loading, Modal, Notices, num, pct, QueuePanel, Shell, type Notice } from '../components';
 import { getJson, newKey } from '../lib/api';
 import { parseScan } from '../lib/codes';
@@ -44,14 +44,18 @@ export const CAUSES = ['warp_break', 'weft_break', 'mechanical', 'electrical', '
 type Dialog =
   | { kind: 'scan' }
   | { kind: 'declare'; loom: WeaverLoom }
-  | { kind: 'label'; id: string }
+  | { kind: 'label'; id: string; position?: string }
   | { kind: 'call'; loom: string }
   | { kind: 'message'; text: string };
 
 export function WeaverScreen() {
   const { t } = useI18n();
   const session = useSession();
-  const view = useLoad(() => getJson<WeaverView>('/api/v1/production/views/weaver'), [session?.claims.sub]);
+  const pos = useRef<string>(); // the last command's position: the next read waits for it
+  const view = useLoad(
+    () => getJson<WeaverView>(`/api/v1/production/views/weaver${pos.current ? `?position=${encodeURIComponent(pos.current)}` : ''}`),
+    [session?.claims.sub],
+  );
   const [dialog, setDialog] = useState<Dialog | null>(null);
   const [notices, setNotices] = useState<Notice[]>([]);
   const [live, setLive] = useState(false);
@@ -156,16 +160,17 @@ export function WeaverScreen() {
         <DeclareDialog
           loom={dialog.loom}
           onClose={() => setDialog(null)}
-          onDone={(label, queued) => {
+          onDone={(label, queued, position) => {
+            pos.current = position;
             view.reload();
-            if (label) setDialog({ kind: 'label', id: label });
+            if (label) setDialog({ kind: 'label', id: label, position });
             else setDialog(queued ? { kind: 'message', text: t('declare.queued') } : null);
           }}
         />
       )}
       {dialog?.kind === 'label' && (
         <Modal title={t('label.title')} onClose={() => setDialog(null)}>
-          <LabelCard id={dialog.id} />
+          <LabelCard id={dialog.id} position={dialog.position} />
         </Modal>
       )}
       {dialog?.kind === 'call' && <CallDialog loom={dialog.loom} source="weaver" onClose={() => setDialog(null)} />}
@@ -185,7 +190,7 @@ export function DeclareDialog({
 }: {
   loom: WeaverLoom;
   onClose: () => void;
-  onDone: (label: string | undefined, queued: boolean) => void;
+  onDone: (label: string | undefined, queued: boolean, position?: string) => void;
 }) {
   const { t } = useI18n();
   const [quantity, setQuantity] = useState(1);
@@ -204,7 +209,7 @@ export function DeclareDialog({
       ({ item }) => {
         setBusy(false);
         if (item.state === 'refused') setError(`${item.detail ?? ''} (${item.code ?? item.status})`);
-        else onDone(item.label, item.state === 'pending');
+        else onDone(item.label, item.state === 'pending', item.position);
       },
       (err) => {
         setBusy(false);

@@ -38,6 +38,7 @@ export interface Queued {
   code?: string;
   detail?: string;
   label?: string;
+  position?: string; /* the answer's position: reads with ?position= see what it wrote */
   done_at?: string;
 }
 
@@ -67,6 +68,7 @@ async function apply(item: Queued, status: number, body: CommandAnswer | undefin
   if (state === 'done') {
     next.done_at = new Date().toISOString();
     next.label = labelOf(body) ?? item.label;
+    next.position = body?.position ?? item.position;
     delete next.code;
     delete next.detail;
   } else if (state === 'refused' || status !== 0) {
