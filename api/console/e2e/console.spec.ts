@@ -69,6 +69,9 @@ function totp(secret: string, at = Date.now()): string {
   return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
+/* A screenshot in CSS pixels (small files; the README shows two of them). */
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, scale: 'css' });
+
 const problems: string[] = [];
 function watch(page: Page, who: string) {
   page.on('console', (m) => {
@@ -134,7 +137,7 @@ test.describe.serial('the screens', () => {
     await expect(looms).toContainText(fx.loom);
     await expect(looms).toContainText(fx.article);
     await expect(page.getByTestId('who')).toContainText('planner');
-    await page.screenshot({ path: `${SHOTS}/planner-desktop.png` });
+    await shot(page, 'planner-desktop');
     await page.getByRole('button', { name: 'English' }).click();
     await expect(page.getByRole('heading', { name: 'Planning board' })).toBeVisible();
     await page.getByRole('button', { name: 'Français' }).click();
@@ -186,7 +189,7 @@ test.describe.serial('the screens', () => {
     const qr = page.getByTestId('label-qr');
     await expect(qr).toBeVisible();
     expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
-    await page.screenshot({ path: `${SHOTS}/weaver-label-phone.png` });
+    await shot(page, 'weaver-label-phone');
     const scan = await api<{ label_id: string; quantity: number; weaver: { badge: string } }>(`/api/v1/production/labels/${label}`);
     expect(scan.quantity).toBe(2);
     expect(scan.weaver.badge).toBe(fx.weaver.badge);
@@ -221,7 +224,7 @@ test.describe.serial('the screens', () => {
     await page.getByTestId('scan').click();
     await expect(page.getByTestId('label')).toHaveAttribute('data-label', label);
     await page.keyboard.press('Escape');
-    await page.screenshot({ path: `${SHOTS}/weaver-phone.png` });
+    await shot(page, 'weaver-phone');
   });
 
   test('a declaration made offline is queued, then synced exactly once', async () => {
@@ -251,7 +254,7 @@ test.describe.serial('the screens', () => {
     await expect(page.getByTestId('message')).toContainText('Pas de réseau');
     await page.keyboard.press('Escape');
     await expect(page.getByTestId('queue-pending')).toHaveCount(1);
-    await page.screenshot({ path: `${SHOTS}/weaver-offline-phone.png` });
+    await shot(page, 'weaver-offline-phone');
 
     await phone.ctx.setOffline(false); // the 'online' event sends the batch; its answer is lost
     await expect.poll(() => lost, { timeout: 20_000 }).toBe(1);
@@ -320,12 +323,12 @@ test.describe.serial('the screens', () => {
     const request = page.getByTestId(`request-${fx.loom}`);
     await expect(request).toContainText('Mécanique');
     await expect(request).toContainText('demandée');
-    await page.screenshot({ path: `${SHOTS}/mechanic-phone.png` });
+    await shot(page, 'mechanic-phone');
     await request.getByRole('button', { name: 'Prendre' }).click();
     await expect(request).toContainText('acceptée');
     await expect(request).toContainText(fx.mechanic.badge);
     await board.waitForTimeout(1500); // a tally or two for the charts
-    await board.screenshot({ path: `${SHOTS}/machines-desktop.png` });
+    await shot(board, 'machines-desktop');
 
     for (const p of [page, board, other.page])
       expect(await p.evaluate(() => (window as unknown as { __same?: number }).__same), 'no reload').toBe(1);

@@ -11,6 +11,7 @@ import { I18nProvider, translate } from './lib/i18n';
 import { describePush } from './lib/notify';
 import { saveDevice } from './lib/device';
 import { OfficeSignIn } from './signin/OfficeSignIn';
+import { setTokens } from './lib/session';
 import { FloorSignIn } from './signin/FloorSignIn';
 
 beforeEach(() => {
@@ -26,8 +27,11 @@ const wrap = (el: JSX.Element) => render(<I18nProvider lang="fr">{el}</I18nProvi
 const json = (status: number, body: object) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
 describe('QueuePanel', () => {
-  it('shows what waits and what was refused, with the reason', async () => {
+  it("shows the signed-in person's waiting and refused commands, and counts others'", async () => {
+    const claims = btoa(JSON.stringify({ tenant: 't1', sub: 's', role: 'weaver', badge: 'W1' })).replace(/=+$/, '');
+    setTokens({ access_token: `e30.${claims}.sig`, expires_in: 300 });
     const base = { tenant: 't1', sub: 's', data: {}, attempts: 1 };
+    await idbPut(OUTBOX, { ...base, sub: 'other', key: 'k0', type: 'production.order.declare_output', created_at: '2026-01-01T07:00:00Z', state: 'pending' });
     await idbPut(OUTBOX, { ...base, key: 'k1', type: 'production.order.declare_output', created_at: '2026-01-01T08:00:00Z', state: 'pending' });
     await idbPut(OUTBOX, {
       ...base,
@@ -42,6 +46,8 @@ describe('QueuePanel', () => {
     expect(await screen.findByText('1 en attente', { selector: 'h2 .pill' })).toBeTruthy();
     expect(screen.getByText(/Refusée: no such loom/)).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Envoyer maintenant' })).toBeTruthy();
+    expect(screen.getAllByTestId(/^queue-/)).toHaveLength(2); // not the other person's
+    expect(screen.getByText(/1 envoi\(s\) d’autres personnes/)).toBeTruthy();
   });
 });
 

@@ -58,7 +58,7 @@ export function Shell({ title, live, children, wide }: { title: string; live?: b
             </a>
           ))}
           <span className="who" data-testid="who">
-            {session.claims.badge ?? session.claims.sub} · {role}
+            {session.claims.badge ? `${session.claims.badge} · ${role}` : role}
           </span>
           <button
             type="button"
@@ -164,13 +164,16 @@ export function QueuePanel() {
     load();
     return onQueueChange(load);
   }, []);
-  const shown = items.filter((i) => i.state !== 'done' || (i.done_at && Date.now() - Date.parse(i.done_at) < 10 * 60000));
-  if (!shown.length) return null;
-  const pending = items.filter((i) => i.state === 'pending').length;
+  // A shared phone: each person sees their own commands; others' pending ones are only counted.
+  const mine = (i: Queued) => !!session && i.tenant === session.claims.tenant && i.sub === session.claims.sub;
+  const others = items.filter((i) => i.state === 'pending' && !mine(i)).length;
+  const shown = items.filter((i) => mine(i) && (i.state !== 'done' || (i.done_at && Date.now() - Date.parse(i.done_at) < 10 * 60000)));
+  if (!shown.length && !others) return null;
+  const pending = shown.filter((i) => i.state === 'pending').length;
   return (
     <section className="card queue" data-testid="queue">
       <h2>
-        {t('queue.title')} <span className="pill warn">{t('queue.pending', { n: pending })}</span>
+        {t('queue.title')} {pending > 0 && <span className="pill warn">{t('queue.pending', { n: pending })}</span>}
       </h2>
       <ul>
         {shown
@@ -181,11 +184,7 @@ export function QueuePanel() {
               <span>
                 {i.type.replace('production.', '')} · {new Date(i.created_at).toLocaleTimeString()}
               </span>{' '}
-              {i.state === 'pending' && (
-                <span className="pill warn">
-                  {session && session.claims.sub !== i.sub ? t('queue.waitingFor', { badge: i.badge ?? '?' }) : t('queue.pending', { n: 1 })}
-                </span>
-              )}
+              {i.state === 'pending' && <span className="pill warn">{t('queue.item.pending')}</span>}
               {i.state === 'done' && <span className="pill ok">{t('queue.synced')}</span>}
               {i.state === 'refused' && (
                 <>
@@ -200,6 +199,7 @@ export function QueuePanel() {
             </li>
           ))}
       </ul>
+      {others > 0 && <p className="muted small">{t('queue.others', { n: others })}</p>}
       {pending > 0 && (
         <button type="button" onClick={() => void syncQueue().catch(() => {})}>
           {t('queue.sync')}

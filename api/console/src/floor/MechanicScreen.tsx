@@ -109,7 +109,7 @@ export function MechanicScreen() {
     <Shell title={t('mech.title')} live={live}>
       <div className="actions">
         <button type="button" className="primary big" onClick={() => setDialog({ kind: 'scan' })}>
-          📷 {t('weaver.scan')}
+          {t('weaver.scan')}
         </button>
       </div>
       <QueuePanel />

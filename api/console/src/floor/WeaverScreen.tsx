@@ -102,7 +102,7 @@ export function WeaverScreen() {
     <Shell title={t('weaver.title')} live={live}>
       <div className="actions">
         <button type="button" className="primary big" onClick={() => setDialog({ kind: 'scan' })} data-testid="scan">
-          📷 {t('weaver.scan')}
+          {t('weaver.scan')}
         </button>
       </div>
       <QueuePanel />
@@ -148,7 +148,7 @@ export function WeaverScreen() {
                   {t('weaver.declare')}
                 </button>
                 <button type="button" className="big" onClick={() => setDialog({ kind: 'call', loom: l.loom })}>
-                  🔧 {t('weaver.callMechanic')}
+                  {t('weaver.callMechanic')}
                 </button>
               </div>
             </section>

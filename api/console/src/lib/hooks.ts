@@ -3,6 +3,7 @@
  * network state, the signed-in session, and a debounced reload for bursts of pushes.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { NetworkError } from './api';
 import { getSession, onSession, type Session } from './session';
 
 export interface Loaded<T> {
@@ -17,19 +18,22 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(true);
   const seq = useRef(0);
+  const shown = useRef<T>();
   const reload = useCallback(() => {
     const n = ++seq.current;
     setLoading(true);
     load().then(
       (d) => {
         if (n !== seq.current) return;
+        shown.current = d;
         setData(d);
         setError(undefined);
         setLoading(false);
       },
       (e) => {
         if (n !== seq.current) return;
-        setError(e);
+        // Offline with data already shown: keep showing it (the network pill says why it is not fresh).
+        setError(shown.current !== undefined && e instanceof NetworkError ? undefined : e);
         setLoading(false);
       },
     );

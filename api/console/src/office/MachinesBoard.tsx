@@ -159,6 +159,7 @@ export function MachinesBoard() {
             <section className="card">
               <h2>{t('machines.halls')}</h2>
               <ul className="list">
+                {halls.data?.items.length === 0 && <li className="muted">{t('none')}</li>}
                 {halls.data?.items.map((h) => (
                   <li key={h.hall}>
                     <strong>{h.hall}</strong> {num(h.temperature, 1)} °C · {num(h.humidity, 0)} % · <span className="muted">{time(h.at)}</span>

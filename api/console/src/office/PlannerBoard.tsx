@@ -38,7 +38,7 @@ function OrderRow({ o }: { o: Order }) {
     <tr className={o.late ? 'late' : undefined}>
       <td className="mono">{o.order_id.slice(0, 8)}</td>
       <td>{o.article}</td>
-      <td>{o.status}</td>
+      <td>{t(`order.${o.status}`)}</td>
       <td>
         <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round((o.progress ?? 0) * 100)}>
           <span style={{ width: `${Math.min(100, (o.progress ?? 0) * 100)}%` }} />
@@ -61,7 +61,7 @@ function Orders({ orders }: { orders: Order[] }) {
         <tr>
           <th>{t('declare.order')}</th>
           <th>{t('label.article')}</th>
-          <th>Statut</th>
+          <th>{t('order.status')}</th>
           <th>{t('planner.progress')}</th>
           <th>{t('planner.due')}</th>
         </tr>
