@@ -15,6 +15,10 @@
  * offline, whose first answer was lost on its way back, is one output_declared event.
  *
  * Screenshots at phone and desktop sizes go to api/console/e2e/screenshots/ (git-ignored).
+ *
+ * console.served_files checks how fofal-api serves the built console (api/console.c)
+ * without a browser: the page, a hashed asset, a client route, the headers and the CSP,
+ * what is not a file, and methods other than GET.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -79,6 +83,77 @@ static int run_browser_tests(const char *fixture, int timeout_s) {
   kill(-pid, SIGKILL);
   waitpid(pid, &status, 0);
   return -1;
+}
+
+static char *header(const h_resp_t *r, const char *name) {
+  char *v = h_resp_header(r, name);
+  cr_assert_not_null(v, "no %s header", name);
+  return v;
+}
+
+Test(console, served_files, .timeout = 120) {
+  port = h_free_port();
+  char p[64];
+  snprintf(p, sizeof p, "FOFAL_HTTP_PORT=%d", port);
+  const char *env[] = {p, NULL};
+  pid_t api = h_spawn("api/fofal-api", "test-console-api", NULL, env);
+  cr_assert_eq(h_wait_ready(port, 30000), 0, "fofal-api did not become ready on port %d", port);
+  h_resp_t r;
+  const char *pages[] = {"/console", "/console/", "/console/floor/weaver", "/console/office/machines"};
+  char asset[256] = "";
+  for (size_t i = 0; i < 4; i++) {
+    cr_assert_eq(h_http(port, "GET", pages[i], NULL, NULL, &r, 10000), 0);
+    cr_expect_eq(r.status, 200, "%s answers the page", pages[i]);
+    char *type = header(&r, "content-type"), *csp = header(&r, "content-security-policy"), *cache = header(&r, "cache-control");
+    char *xfo = header(&r, "x-frame-options"), *nosniff = header(&r, "x-content-type-options");
+    cr_expect_str_eq(type, "text/html; charset=utf-8");
+    cr_expect_str_eq(cache, "no-cache", "the page is checked again each time (a new build has new asset names)");
+    cr_expect(strstr(csp, "default-src 'none'") && strstr(csp, "script-src 'self';") && strstr(csp, "connect-src 'self';") &&
+                  strstr(csp, "frame-ancestors 'none'") && !strstr(csp, "unsafe"),
+              "a strict CSP, no unsafe-inline or unsafe-eval: %s", csp);
+    cr_expect_str_eq(xfo, "DENY");
+    cr_expect_str_eq(nosniff, "nosniff");
+    cr_expect(strstr(r.body, "<div id=\"root\">") != NULL, "the console's index.html");
+    cr_expect(!strstr(r.body, "<script>") && !strstr(r.body, "<style"), "no inline script or style");
+    const char *src = strstr(r.body, "src=\"/console/assets/");
+    cr_assert_not_null(src, "the page names its script under /console/assets/");
+    if (!asset[0]) snprintf(asset, sizeof asset, "%.*s", (int)strcspn(src + 5, "\""), src + 5);
+    free(type), free(csp), free(cache), free(xfo), free(nosniff);
+    h_resp_free(&r);
+  }
+  cr_assert_eq(h_http(port, "GET", asset, NULL, NULL, &r, 10000), 0);
+  cr_expect_eq(r.status, 200, "%s", asset);
+  char *type = header(&r, "content-type"), *cache = header(&r, "cache-control");
+  cr_expect_str_eq(type, "text/javascript; charset=utf-8");
+  cr_expect_str_eq(cache, "public, max-age=31536000, immutable", "hashed assets are cached for good");
+  free(type), free(cache);
+  h_resp_free(&r);
+  const char *files[][2] = {{"/console/sw.js", "text/javascript; charset=utf-8"},
+                            {"/console/manifest.webmanifest", "application/manifest+json"},
+                            {"/console/icon-192.png", "image/png"}};
+  for (size_t i = 0; i < 3; i++) {
+    cr_assert_eq(h_http(port, "GET", files[i][0], NULL, NULL, &r, 10000), 0);
+    cr_expect_eq(r.status, 200, "%s", files[i][0]);
+    char *t = header(&r, "content-type");
+    cr_expect_str_eq(t, files[i][1], "%s", files[i][0]);
+    free(t);
+    h_resp_free(&r);
+  }
+  /* What is no file: a missing asset, a dotted name, a way out of the folder. */
+  const char *missing[] = {"/console/assets/nope.js", "/console/secret.txt", "/console/../api/v1/openapi.json.map",
+                           "/console/assets/"};
+  for (size_t i = 0; i < 4; i++) {
+    cr_assert_eq(h_http(port, "GET", missing[i], NULL, NULL, &r, 10000), 0);
+    cr_expect(r.status == 404, "%s answers 404 (got %d)", missing[i], r.status);
+    h_resp_free(&r);
+  }
+  cr_assert_eq(h_http(port, "POST", "/console/", "Content-Type: text/plain\r\n", "x", &r, 10000), 0);
+  cr_expect_eq(r.status, 405);
+  char *allow = header(&r, "allow");
+  cr_expect_str_eq(allow, "GET, HEAD");
+  free(allow);
+  h_resp_free(&r);
+  h_stop(api, SIGTERM);
 }
 
 Test(console, screens_in_a_real_browser, .timeout = 600) {

@@ -260,8 +260,10 @@ test.describe.serial('the screens', () => {
     await expect.poll(() => lost, { timeout: 20_000 }).toBe(1);
     await expect(page.getByTestId('queue-pending')).toHaveCount(1);
     await page.getByRole('button', { name: 'Envoyer maintenant' }).click(); // the same key again
-    await expect(page.getByTestId('queue-done')).toHaveCount(1, { timeout: 30_000 });
-    await expect(page.getByTestId('queue-pending')).toHaveCount(0);
+    await expect(page.getByTestId('queue-pending')).toHaveCount(0, { timeout: 30_000 });
+    await expect(page.getByTestId('queue-refused')).toHaveCount(0);
+    // This one and the online declaration before it, both sent.
+    await expect(page.getByTestId('queue-done')).toHaveCount(2);
     expect(passed).toBeGreaterThanOrEqual(1);
     await expect.poll(async () => (await api<{ declared: number }>(`/api/v1/production/orders/${fx.order_id}`)).declared).toBe(before + 3);
     await page.waitForTimeout(1500);
