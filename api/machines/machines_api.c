@@ -214,6 +214,7 @@ static void start_job(void *opaque) {
   job->ctx = ctx;
   snprintf(job->tenant, sizeof job->tenant, "%s", ctx->tenant);
   snprintf(job->loom, sizeof job->loom, "%s", ctx->loom);
+  snprintf(job->super.tenant, sizeof job->super.tenant, "%s", ctx->tenant);
   if (fofal__pool_submit(ctx->api, &job->super)) {
     free(job);
     fofal__add_header(ctx->req, "Retry-After", "1");
@@ -381,8 +382,16 @@ static void openapi_machines(json_t *paths, json_t *schemas) {
 
 /* The module's registration (api.h, "module reads"): the build lists it in the generated
  * fofal__api_modules[]; the router hands it every request below /api/v1/machines/. */
+/* Which read route shows the aggregate of each machines event (stream_roles.c). */
+static const fofal_push_route_t push_routes[] = {
+    {"hall_", "/api/v1/machines/halls", 0},
+    {"", "/api/v1/machines/looms/{loom}", 0},
+    {NULL, NULL, 0},
+};
+
 const fofal_api_module_t fofal_module_machines_routes = {
     .name = "machines",
     .on_read = on_machines_read,
     .openapi = openapi_machines,
+    .push_routes = push_routes,
 };

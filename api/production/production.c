@@ -113,6 +113,23 @@ static void openapi(json_t *paths, json_t *schemas) {
   fofal__weaving_openapi(paths, schemas);
 }
 
+/* Which read route shows the aggregate of each production event: its roles receive the
+ * event's push (stream_roles.c). */
+static const fofal_push_route_t push_routes[] = {
+    {"order_", "/api/v1/production/orders/{id}", 0},
+    {"output_declared", "/api/v1/production/orders/{id}/declarations", 0},
+    {"shift_model_", "/api/v1/production/shifts/{shift}/output", 0},
+    {"article_", "/api/v1/production/articles/{code}", 0},
+    {"loom_", "/api/v1/production/looms/{code}", 0},
+    {"first_piece_checked", "/api/v1/production/looms/{code}", 0},
+    {"beam_", "/api/v1/production/beams/{code}", 0},
+    {"employee_", "/api/v1/production/employees/{badge}", 1},
+    {"shift_assigned", "/api/v1/production/employees/{badge}", 1},
+    {"intervention_", "/api/v1/production/interventions/{id}", 0},
+    {"label_", "/api/v1/production/labels/{id}", 0},
+    {NULL, NULL, 0},
+};
+
 static int configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen) {
   return fofal__weaving_configure(conf->label_url, errbuf, errlen);
 }
@@ -124,4 +141,5 @@ const fofal_api_module_t fofal_module_production_routes = {
     .audit_fold = fofal__production_fold,
     .audit_fold_first = "order_created",
     .configure = configure,
+    .push_routes = push_routes,
 };

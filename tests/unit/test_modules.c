@@ -48,7 +48,20 @@ static void sort_names(json_t *names) {
   free(v);
 }
 
-/* The module folders of a layer (sorted names), or with `sub` those that hold <m>/<sub>. New. */
+/* 1 if the folder holds a C source. */
+static int has_c(const char *path) {
+  DIR *d = opendir(path);
+  int found = 0;
+  for (struct dirent *e; d && !found && (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    found = n > 2 && !strcmp(e->d_name + n - 2, ".c");
+  }
+  if (d) closedir(d);
+  return found;
+}
+
+/* The module folders of a layer, those with C sources (sorted names), or with `sub` those
+ * that hold <m>/<sub>. New. */
 static json_t *folders(const char *layer, const char *sub) {
   char dir[512], path[1024];
   snprintf(dir, sizeof dir, "%s/%s", SRC, layer);
@@ -58,7 +71,7 @@ static json_t *folders(const char *layer, const char *sub) {
   for (struct dirent *e; (e = readdir(d));) {
     if (e->d_name[0] == '.') continue;
     snprintf(path, sizeof path, "%s/%s%s%s", dir, e->d_name, sub ? "/" : "", sub ? sub : "");
-    if (is_dir(path)) json_array_append_new(names, json_string(e->d_name));
+    if (is_dir(path) && (sub || has_c(path))) json_array_append_new(names, json_string(e->d_name));
   }
   closedir(d);
   sort_names(names);
