@@ -326,6 +326,16 @@ void fofal__stream_stop(fofal_api_t *api);
 int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream (WebSocket) */
 /* Closes (1008) the streams opened with a token of session `sid`. Loop thread. */
 void fofal__stream_revoke(fofal_api_t *api, const char *sid);
+/* stream_request.c: a client's text frame (msg, len bytes) parsed and checked. 0 with *req
+ * the request (new; its "subscribe" or "unsubscribe" member holds lists of at most the caps
+ * below, of known modules and of names fofal_aggregate_resolve accepts) and *subscribe set;
+ * or the WebSocket close code — 1007 (not JSON) or 1008 (another shape) — with *req NULL and
+ * the reason in *why (static). Pure, any thread. */
+#define FOFAL_STREAM_MAX_MODULES 16
+#define FOFAL_STREAM_MAX_AGGREGATES 1000
+#define FOFAL_STREAM_MODULE_MAX 32 /* bytes of a module name with its NUL */
+#define FOFAL_STREAM_NAME_MAX 80   /* bytes of an aggregate name with its NUL */
+int fofal__stream_request(const char *msg, size_t len, json_t **req, int *subscribe, const char **why);
 
 /* ----------------------------------------------------------- openapi.c */
 char *fofal__openapi_build(const fofal_registry_t *reg);
