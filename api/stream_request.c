@@ -1,7 +1,8 @@
 /*
  * stream_request.c — the messages a stream client sends (stream.c's protocol), parsed and
- * checked: {"subscribe":{"modules":[...],"aggregates":[...]}} and {"unsubscribe":{...}}
- * (or {"unsubscribe":null}).
+ * checked: {"subscribe":{"modules":[...],"aggregates":[...]}}, {"unsubscribe":{...}} (or
+ * {"unsubscribe":null}) and {"auth":"<access token>"} (the token itself is stream.c's to
+ * check).
  *
  * Pure: no I/O, no state, any thread. It is apart from stream.c so that the fuzz target
  * tests/fuzz/fuzz_stream.c can run it without a server; stream.c applies what it returns.
@@ -33,14 +34,23 @@ static int aggregate_name(const char *s) {
   return fofal_aggregate_resolve("", NULL, s, n, FOFAL_AGGREGATE_NAMES_MAX) > 0;
 }
 
-int fofal__stream_request(const char *msg, size_t len, json_t **req, int *subscribe, const char **why) {
+int fofal__stream_request(const char *msg, size_t len, json_t **req, int *kind, const char **why) {
   json_error_t jerr;
   *req = NULL;
-  *subscribe = 0;
+  *kind = FOFAL_STREAM_UNSUBSCRIBE;
   json_t *r = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!r) {
     *why = "invalid JSON";
     return 1007;
+  }
+  if (json_is_object(r) && json_object_get(r, "auth")) {
+    if (json_object_size(r) != 1 || !json_is_string(json_object_get(r, "auth"))) {
+      *why = "send {\"auth\":\"<access token>\"}";
+      goto refused;
+    }
+    *kind = FOFAL_STREAM_AUTH;
+    *req = r;
+    return 0;
   }
   json_t *sub = json_object_get(r, "subscribe"), *unsub = json_object_get(r, "unsubscribe");
   json_t *body = sub ? sub : unsub;
@@ -57,7 +67,7 @@ int fofal__stream_request(const char *msg, size_t len, json_t **req, int *subscr
     *why = "aggregates must be a list of aggregate ids, codes or kind:code";
     goto refused;
   }
-  *subscribe = sub != NULL;
+  *kind = sub ? FOFAL_STREAM_SUBSCRIBE : FOFAL_STREAM_UNSUBSCRIBE;
   *req = r;
   return 0;
 refused:

@@ -60,7 +60,8 @@ static fofal_setting_t settings[] = {
      "token: badge claim, the person's badge (W121): what they read as their own (views/weaver, employees/{badge}) "
      "and who they are in commands (a weaver declares as this badge). Sign-ins put the account's badge there.",
      &badge},
-    {"TTL", FOFAL_SET_INT, "3600", 10, 30 * 86400, "token: lifetime in seconds.", &ttl},
+    {"TTL", FOFAL_SET_INT, "3600", 10, 86400,
+     "token: lifetime in seconds, at most a day (fofal-api refuses a development token that lives longer).", &ttl},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
      "The master key of personal data (as fofal-api's). replay: sealed fields are printed opened, or \"erased\"; "
      "rebuild, verify: the names the read models show are opened with it.",
@@ -126,7 +127,10 @@ static const char usage[] =
     "  topics check    check the topics without creating any\n"
     "  migrate         apply the SQL migrations of schemas/ that are not applied yet\n"
     "  token           print a signed access token for --tenant, --role, --badge and --subject\n"
-    "                  (development and tests; needs FOFAL_JWT_SECRET). --role is one of\n"
+    "                  (development and tests; needs FOFAL_JWT_SECRET). Such a token has no\n"
+    "                  session: fofal-api accepts it only with FOFAL_API_DEV_TOKENS=1 (the local\n"
+    "                  and test stacks set it), and for at most a day (--ttl, default 3600 s).\n"
+    "                  --role is one of\n"
     "                  " ROLES_A "\n"
     "                  " ROLES_B ";\n"
     "                  --badge (W121) is the person on the floor, as a sign-in with that badge gives.\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
@@ -198,6 +202,11 @@ static int cmd_token(void) {
   }
   printf("%s\n", tok);
   free(tok);
+  /* Said every time: whoever holds FOFAL_JWT_SECRET signs any tenant and role this way. */
+  fprintf(stderr,
+          "fofal: token: development token (no session) for tenant %s, role %s, valid %lld s; fofal-api accepts it "
+          "only with FOFAL_API_DEV_TOKENS=1\n",
+          tenant, role, (long long)ttl);
   return 0;
 }
 

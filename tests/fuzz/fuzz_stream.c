@@ -4,9 +4,10 @@
  *
  * Properties: no crash, leak or undefined behaviour; the answer is 0 with a request, or
  * 1007 / 1008 with a reason and no request; an accepted request is an object with one
- * member, "subscribe" (an object) or "unsubscribe" (an object or null), whose "modules"
- * and "aggregates", when present, are lists within the caps of known modules and of names
- * fofal_aggregate_resolve accepts — what stream.c relies on when it applies them.
+ * member: "auth" (a string), or "subscribe" (an object) or "unsubscribe" (an object or
+ * null) whose "modules" and "aggregates", when present, are lists within the caps of known
+ * modules and of names fofal_aggregate_resolve accepts — what stream.c relies on when it
+ * applies them.
  */
 #include "fuzz.h"
 
@@ -20,14 +21,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *req = (json_t *)1;
-  int sub = -1;
+  int kind = -1;
   const char *why = NULL;
-  int code = fofal__stream_request((const char *)data, size, &req, &sub, &why);
+  int code = fofal__stream_request((const char *)data, size, &req, &kind, &why);
   if (code) {
     FUZZ_CHECK((code == 1007 || code == 1008) && why && *why && !req, "a refusal: %d", code);
     return 0;
   }
   FUZZ_CHECK(json_is_object(req) && json_object_size(req) == 1, "one member");
+  if (kind == FOFAL_STREAM_AUTH) {
+    FUZZ_CHECK(json_is_string(json_object_get(req, "auth")), "auth: a string");
+    json_decref(req);
+    return 0;
+  }
+  FUZZ_CHECK(kind == FOFAL_STREAM_SUBSCRIBE || kind == FOFAL_STREAM_UNSUBSCRIBE, "a kind: %d", kind);
+  int sub = kind == FOFAL_STREAM_SUBSCRIBE;
   json_t *body = json_object_get(req, sub ? "subscribe" : "unsubscribe");
   FUZZ_CHECK(json_is_object(body) || (!sub && json_is_null(body)), "the member's value");
   json_t *mods = json_object_get(body, "modules"), *aggs = json_object_get(body, "aggregates");
