@@ -26,7 +26,7 @@
 
 typedef struct {
   char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *listen, *tls_cert, *tls_key, *jwt_secret,
-      *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins, *label_url;
+      *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins, *label_url, *console_dir;
   /* issue 22: auth.c (keys, development tokens), stream.c (limits) */
   char *jwt_previous_secrets, *trusted_proxies;
   int dev_tokens, http_insecure;
@@ -424,6 +424,21 @@ int fofal__docs_load(const char *dir, char *errbuf, size_t errlen);
 void fofal__docs_free(void);
 /* GET /api/docs, /api/docs/ and what lies under it. */
 int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req);
+/* Reads the file at path whole into *body (new, NUL-terminated past *len). A file over max
+ * bytes is FOFAL_EIO. 0, or a FOFAL_E* with errbuf. */
+int fofal__file_read(const char *path, size_t max, char **body, size_t *len, char *errbuf, size_t errlen);
+/* 200 with `body` (borrowed: it must outlive the response, e.g. loaded at start) and the
+ * given Content-Type and Cache-Control; HEAD gets the headers only. */
+void fofal__send_static(h2o_req_t *req, const char *type, const char *body, size_t len, const char *cache);
+
+/* ------------------------------------------------------------ console.c */
+/* Loads the built console (FOFAL_CONSOLE_DIR: index.html, assets/, sw.js …) into memory.
+ * 0, or a FOFAL_E* with errbuf; then /console/ answers 503 until a load succeeds. Before
+ * the loop runs. */
+int fofal__console_load(const char *dir, char *errbuf, size_t errlen);
+void fofal__console_free(void);
+/* GET /console, /console/ and what lies under it (client routes get index.html). */
+int fofal__on_console(h2o_handler_t *self, h2o_req_t *req);
 
 /* The api of a handler (handlers are allocated with this as their first member). */
 typedef struct {

@@ -72,6 +72,8 @@ static fofal_setting_t settings[] = {
      &conf.ws_idle_s},
     {"FOFAL_SWAGGER_UI_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/ops/swagger-ui/node_modules/swagger-ui-dist", 0, 0,
      "Folder of the npm package swagger-ui-dist 5 (ops/setup installs it) that /api/docs/ serves.", &conf.swagger_dir},
+    {"FOFAL_CONSOLE_DIR", FOFAL_SET_STR, FOFAL_CONSOLE_DIST, 0, 0,
+     "Folder of the built console (api/console/, built by CMake with npm) that /console/ serves.", &conf.console_dir},
     {"FOFAL_API_LABEL_URL", FOFAL_SET_STR, "", 0, 0,
      "Base URL label QR codes carry (<url>/l/<tenant>/<label id>, for any phone camera); empty: FOFAL:L:<tenant>:<label id> for the FOFAL app.",
      &conf.label_url},
@@ -179,6 +181,8 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   if (path_is(req, "/api/v1/openapi.json")) return read_only(req, get) ? fofal__on_openapi(self, req) : 0;
   if (path_is(req, "/api/v1/asyncapi.json")) return read_only(req, get) ? fofal__on_asyncapi(self, req) : 0;
   if (path_is(req, "/api/docs") || path_under(req, "/api/docs")) return read_only(req, get) ? fofal__on_docs(self, req) : 0;
+  if (path_is(req, "/console") || path_is(req, "/console/") || path_under(req, "/console/"))
+    return read_only(req, get) ? fofal__on_console(self, req) : 0;
   if (path_is(req, cmds)) return fofal__on_command_batch(self, req);
   if (req->path_normalized.len > sizeof cmds && !memcmp(req->path_normalized.base, cmds, sizeof cmds - 1) &&
       req->path_normalized.base[sizeof cmds - 1] == '/') {
@@ -269,6 +273,8 @@ int main(int argc, char **argv) {
   }
   if (fofal__docs_load(conf.swagger_dir, err, sizeof err))
     LOG_WARN("Swagger UI not served (/api/docs/ answers 503): %s; run ops/setup or set FOFAL_SWAGGER_UI_DIR", err);
+  if (fofal__console_load(conf.console_dir, err, sizeof err))
+    LOG_WARN("console not served (/console/ answers 503): %s; run ./ops/build or set FOFAL_CONSOLE_DIR", err);
 
   h2o_config_init(&api->config);
   api->config.max_request_entity_size = FOFAL_API_MAX_BODY;
@@ -335,6 +341,7 @@ out:
   free(api->openapi);
   fofal__asyncapi_free();
   fofal__docs_free();
+  fofal__console_free();
   fofal_settings_free(settings, NSET);
   free(api);
   return rc;
