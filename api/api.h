@@ -369,6 +369,18 @@ void fofal__stream_stop(fofal_api_t *api);
 int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream (WebSocket) */
 /* Closes (1008) the streams opened with a token of session `sid`. Loop thread. */
 void fofal__stream_revoke(fofal_api_t *api, const char *sid);
+/* stream_request.c: a client's text frame (msg, len bytes) parsed and checked. 0 with *req
+ * the request (new) and *kind what it is: FOFAL_STREAM_SUBSCRIBE or _UNSUBSCRIBE (its member
+ * holds lists of at most the caps below, of known modules and of names
+ * fofal_aggregate_resolve accepts) or FOFAL_STREAM_AUTH ({"auth":"<a string>"} alone); or
+ * the WebSocket close code — 1007 (not JSON) or 1008 (another shape) — with *req NULL and
+ * the reason in *why (static). Pure, any thread. */
+enum { FOFAL_STREAM_UNSUBSCRIBE, FOFAL_STREAM_SUBSCRIBE, FOFAL_STREAM_AUTH };
+#define FOFAL_STREAM_MAX_MODULES 16
+#define FOFAL_STREAM_MAX_AGGREGATES 1000
+#define FOFAL_STREAM_MODULE_MAX 32 /* bytes of a module name with its NUL */
+#define FOFAL_STREAM_NAME_MAX 80   /* bytes of an aggregate name with its NUL */
+int fofal__stream_request(const char *msg, size_t len, json_t **req, int *kind, const char **why);
 
 /* stream_roles.c: which roles receive a push (the read route of its aggregate). */
 typedef struct fofal__push_roles fofal__push_roles_t;
