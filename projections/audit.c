@@ -39,7 +39,9 @@ const fofal_projection_def_t fofal_audit_production_projection = {
 
 const fofal_projection_def_t *const fofal_projections[] = {&fofal_production_projection,
                                                            &fofal_audit_production_projection,
-                                                           &fofal_machines_projection, NULL};
+                                                           &fofal_machines_projection,
+                                                           &fofal_identity_projection, /* identity: projections/identity/ */
+                                                           NULL};
 
 const fofal_projection_def_t *fofal_projection_find(const char *name) {
   for (int i = 0; fofal_projections[i]; i++)

@@ -111,6 +111,7 @@ typedef struct {
 extern const fofal_projection_def_t fofal_production_projection;
 extern const fofal_projection_def_t fofal_audit_production_projection;
 extern const fofal_projection_def_t fofal_machines_projection;
+extern const fofal_projection_def_t fofal_identity_projection; /* projections/identity/ (issue 13 item 5) */
 /* Every projection, NULL-terminated. */
 extern const fofal_projection_def_t *const fofal_projections[];
 /* The projection named `name`, or NULL. */

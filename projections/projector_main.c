@@ -22,7 +22,7 @@ static fofal_setting_t settings[] = {
      "libpq connection string of the read models.", &pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port.", &redis_addr},
     {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the SQL migrations.", &schemas},
-    {"FOFAL_PROJECTOR_NAMES", FOFAL_SET_STR, "production,audit.production,machines", 0, 0, "Comma-separated projections to run.", &names},
+    {"FOFAL_PROJECTOR_NAMES", FOFAL_SET_STR, "production,audit.production,machines,identity", 0, 0, "Comma-separated projections to run.", &names},
     {"FOFAL_PROJECTOR_MAX_BATCH", FOFAL_SET_INT, "5000", 1, 100000, "Events applied per PostgreSQL transaction, at most.",
      &max_batch},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
