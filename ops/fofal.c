@@ -70,9 +70,10 @@ static fofal_setting_t settings[] = {
 
 #define REBUILD_HELP                                                                                       \
   "  rebuild <projection>\n"                                                                               \
-  "                  rebuild a read model (production, audit.production) without downtime: project\n"      \
-  "                  the whole topic into the shadow schema <schema>__rebuild (and, for the projection\n"   \
-  "                  that owns the module's Redis views, the next Redis generation), then swap it in\n"     \
+  "                  rebuild a read model (production, audit.production, machines, identity) without\n"   \
+  "                  downtime: project the whole topic into the shadow schema <schema>__rebuild (and,\n"  \
+  "                  for the projection that owns the module's Redis views, the next Redis\n"             \
+  "                  generation), then swap it in\n"                                                         \
   "                  atomically while holding the live projector between two batches; queries are\n"      \
   "                  served throughout. Progress on stderr (about once a second while projecting);\n"  \
   "                  a JSON summary on stdout. Safe to interrupt or kill: a re-run cleans up first.\n"
@@ -88,12 +89,15 @@ static fofal_setting_t settings[] = {
   "  account erase --tenant T --account ID\n"                                                              \
   "                  erase a person (crypto-shredding): delete the account's data key, so that every\n"     \
   "                  personal field of theirs in the (immutable) events reads \"erased\" from now on,\n"    \
-  "                  clear its name, credentials and badge, and end its sessions on every fofal-api.\n"     \
+  "                  then send identity.account.erase through the log (no sign-in any more, in every\n"  \
+  "                  rebuild too; its badge is free again) and end its sessions on every fofal-api.\n"   \
   "  account create --tenant T --username U --role R\n"                                                   \
-  "                  create an account in PostgreSQL (identity schema; run `fofal migrate` first). The\n"   \
-  "                  password (12+ characters) is read from the terminal without echo, twice, or as the\n" \
-  "                  first line of stdin when stdin is not a terminal; never from the command line.\n"   \
-  "                  It is stored only as an argon2id hash. Roles: " ROLES_A "\n"                      \
+  "                  create an account through the log, as POST /api/v1/auth/accounts does: sends\n"     \
+  "                  identity.account.create to fofal.commands and waits for fofal-decider's decision\n" \
+  "                  and for the identity projection (fofal-projector) to apply it. The password (12+\n" \
+  "                  characters) is read from the terminal without echo, twice, or as the first line\n"  \
+  "                  of stdin when stdin is not a terminal; never from the command line. It travels\n"   \
+  "                  only as an argon2id hash sealed under FOFAL_PD_MASTER_KEY. Roles: " ROLES_A "\n"     \
   "                  " ROLES_B ". Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
   "  replay [--tenant T] [--module M] [--aggregate NAME] [--type TYPE] [--since TIME] [--until TIME]\n"   \
