@@ -987,6 +987,8 @@ static void job_free(auth_job_t *j) {
 static void finish(auth_job_t *j) {
   if (j->ctx) {
     h2o_req_t *req = j->ctx->req;
+    j->ctx->job = NULL; /* detached before anything is sent: the request may end with it */
+    j->ctx = NULL;
     if (j->retry_after_s > 0) {
       char ra[24];
       snprintf(ra, sizeof ra, "%lld", j->retry_after_s);
@@ -1034,8 +1036,11 @@ static void after_decided(fofal_api_t *api, auth_job_t *j) {
     finish(j);
     return;
   }
+  if (fofal__after_position_at(api, j->ctx->req, j->position, 0, on_applied, j)) {
+    job_free(j); /* it answered at once */
+    return;
+  }
   j->phase = PH_WAIT; /* the request owns the job now (on_ctx_dispose) */
-  if (fofal__after_position_at(api, j->ctx->req, j->position, 0, on_applied, j)) job_free(j); /* answered */
 }
 
 /* A refused identity command: what the client hears. */
