@@ -26,12 +26,17 @@
 
 typedef struct {
   char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *listen, *tls_cert, *tls_key, *jwt_secret,
-      *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins, *label_url;
+      *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins, *label_url, *console_dir;
+  /* issue 22: auth.c (keys, development tokens), stream.c (limits) */
+  char *jwt_previous_secrets, *trusted_proxies;
+  int dev_tokens, http_insecure;
+  long long revocation_stale_s;
+  long long ws_max_per_tenant, ws_max_per_account, ws_idle_s, pg_tenant_queue;
   long long http_port, https_port, wait_ms, produce_timeout_ms;
   long long pg_pool, pg_queue, position_wait_ms, ws_max_queue, ws_max_connections;
   /* security (issue 6): accounts.c, ratelimit.c, transport.c */
   long long access_ttl, refresh_ttl, argon2_t, argon2_m_kib, rate_ip_per_s, rate_login_ip, rate_login_account,
-      rate_pin_device, rate_pin_badge, pin_max_failures;
+      rate_pin_device, rate_pin_badge, pin_max_failures, mfa_max_failures;
   int http_redirect, access_log;
   char *pd_master_key;
 } fofal_api_conf_t;
@@ -43,6 +48,7 @@ typedef struct {
   char role[32];
   char sid[40]; /* session id of a signed-in token; "" for tokens of `fofal token` */
   char badge[72]; /* the person's badge (claim `badge`, from the account at sign-in); "" if none */
+  long exp;       /* the token's expiry (unix time, claim `exp`) */
 } fofal_principal_t;
 
 typedef struct fofal_api fofal_api_t;
@@ -62,6 +68,9 @@ struct fofal_api {
   struct fofal_reads *reads; /* production_api.c */
   struct fofal_stream *stream; /* stream.c */
   struct fofal_accounts *accounts; /* accounts.c */
+  /* Monotonic time (us) of the last successful read of the revoked sessions (accounts.c's
+   * tail): auth.c refuses session tokens while it is older than FOFAL_API_REVOCATION_STALE_S. */
+  atomic_llong revocations_read_us;
   volatile int stopping;
 };
 
@@ -84,6 +93,13 @@ void fofal__add_header(h2o_req_t *req, const char *name, const char *value);
 const char *fofal__req_header(h2o_req_t *req, const char *name);
 /* The value of query parameter `name` (pool copy, URL-decoded) or NULL. */
 const char *fofal__query_param(h2o_req_t *req, const char *name);
+/* A whole document served as it is (openapi.json, asyncapi.json): 200 with `body`
+ * (borrowed for the life of the process), its strong ETag and Cache-Control: no-cache (a
+ * client keeps it and revalidates: a new release changes it), or 304 when If-None-Match
+ * names the ETag. HEAD gets the headers only. */
+#define FOFAL__ETAG_LEN 36 /* a quoted 32-hex-digit tag and its NUL */
+void fofal__document_etag(const char *body, char out[FOFAL__ETAG_LEN]);
+void fofal__send_document(h2o_req_t *req, const char *ctype, const char *body, size_t len, const char *etag);
 /* Decodes a base64url list cursor of at most `max` characters into out (NUL-terminated,
  * from the request's pool); -1 when malformed. */
 int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, size_t outlen);
@@ -105,6 +121,17 @@ void fofal__auth_cache_free(void);
  * after `until` (unix time: when every such token has expired anyway). */
 void fofal__auth_revoke(const char *sid, long until);
 int fofal__auth_revoked(const char *sid);
+/* At start, before threads: the signing key and the previous keys that still verify
+ * (FOFAL_JWT_SECRET, FOFAL_JWT_PREVIOUS_SECRETS). 0 or FOFAL_ECONFIG with errbuf. */
+int fofal__auth_configure(const fofal_api_conf_t *c, char *errbuf, size_t errlen);
+/* Clock difference allowed between the issuer and fofal-api on exp and nbf, seconds. */
+#define FOFAL__TOKEN_LEEWAY_S 30
+/* Checks an access token as fofal__authenticate does (cache, signature, claims, session
+ * policy, revocation) without a request: 0 and *who, or FOFAL_EAUTH (401) or
+ * FOFAL_EUNAVAIL (503: the revocations cannot be read) with the problem's code and detail
+ * (static). Loop thread. */
+int fofal__access_check(fofal_api_t *api, const char *tok, fofal_principal_t *who, const char **code,
+                        const char **detail);
 /* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or -1. */
 int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who);
 /* Like fofal_api_token_issue_badge, with a `sid` claim unless sid is NULL. */
@@ -117,6 +144,19 @@ int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__accounts_stop(fofal_api_t *api);
 int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req);
 
+/* ------------------------------------------------------- mfa_lockout.c
+ * Wrong second-factor codes counted per account in Redis (any thread, the caller's Redis
+ * connection). */
+struct fofal__redis;
+/* Seconds the account's MFA step stays locked (0: not locked), or a negative error. */
+long long fofal__mfa_lock_left(struct fofal__redis *r, const char *tenant, const char *account, char *errbuf, size_t errlen);
+/* Counts a wrong code: *failures the count since the last success; returns the seconds of
+ * the lock that starts now (0: none), or a negative error. */
+long long fofal__mfa_failure(struct fofal__redis *r, const char *tenant, const char *account, long long max_failures,
+                             long long *failures, char *errbuf, size_t errlen);
+/* A success: the count starts again. */
+void fofal__mfa_success(struct fofal__redis *r, const char *tenant, const char *account);
+
 /* --------------------------------------------------------- transport.c
  * What every request passes first: the access log record, security headers, CORS, the
  * plain-HTTP redirect and the general per-IP rate limit. Returns 1 when it answered the
@@ -124,8 +164,11 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req);
 int fofal__transport_pre(fofal_api_t *api, h2o_req_t *req);
 /* The authenticated caller of the current request, for its access log line. */
 void fofal__access_note(h2o_req_t *req, const fofal_principal_t *who);
-/* The client's IP address as text into out[64]. */
+/* The client's IP address as text into out[64]: the TCP peer, or what a trusted proxy says
+ * the client is (FOFAL_API_TRUSTED_PROXIES; see transport.c). */
 void fofal__peer_ip(h2o_req_t *req, char out[64]);
+/* At start: parses FOFAL_API_TRUSTED_PROXIES. 0 or FOFAL_ECONFIG with errbuf. */
+int fofal__transport_configure(const fofal_api_conf_t *c, char *errbuf, size_t errlen);
 void fofal__transport_free(void);
 
 /* ------------------------------------------------------ commands_api.c */
@@ -195,6 +238,9 @@ struct fofal_job {
    * it: then `stopped` is 1 and `run` never ran). Frees the job. */
   void (*done)(fofal_api_t *api, fofal_job_t *job);
   int stopped;
+  /* Whose job it is: jobs wait per tenant and are served a tenant after the other, each
+   * tenant with at most FOFAL_API_PG_TENANT_QUEUE waiting ("": shared by jobs of no tenant). */
+  char tenant[64];
   fofal_job_t *next; /* private to pgpool.c */
 };
 int fofal__pool_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -346,6 +392,20 @@ int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream
 /* Closes (1008) the streams opened with a token of session `sid`. Loop thread. */
 void fofal__stream_revoke(fofal_api_t *api, const char *sid);
 
+/* stream_roles.c: which roles receive a push (the read route of its aggregate). */
+typedef struct fofal__push_roles fofal__push_roles_t;
+/* Reads the roles of each route from the OpenAPI document (x-fofal-roles). 0 and *out
+ * (new), or FOFAL_ECONFIG with errbuf (a route is missing). */
+int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *errbuf, size_t errlen);
+void fofal__push_roles_free(fofal__push_roles_t *pr);
+/* The read route (OpenAPI path, static) that shows events of `type` of `module`, and
+ * whether it is an employee's own record (*self). Its index, or -1 when none does. */
+int fofal__push_roles_route(const char *module, const char *type, const char **path, int *self);
+/* The roles (bits of fofal__push_role_bit) that receive a push of `type`: 0 for a type
+ * no route shows. *self as above. */
+uint32_t fofal__push_roles_mask(const fofal__push_roles_t *pr, const char *module, const char *type, int *self);
+uint32_t fofal__push_role_bit(const char *role);
+
 /* ----------------------------------------------------------- openapi.c */
 char *fofal__openapi_build(const fofal_registry_t *reg);
 /* The OpenAPI operation of a read (GET) under `tag`: `params` stolen (the position
@@ -357,6 +417,20 @@ json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *s
 void fofal__openapi_auth(json_t *paths, json_t *schemas);
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req);
 
+/* ---------------------------------------------------------- asyncapi.c */
+/* The AsyncAPI 3.0 document of `topics[0..n)` (fofal_topics_all's, with the partitions
+ * they have; 0: left out): messages from the schemas under schemas_dir and the command
+ * registry. *out is new. 0, or FOFAL_ECONFIG / FOFAL_EIO with errbuf (a schema that
+ * cannot be read) and *out NULL. */
+int fofal__asyncapi_build(const fofal_registry_t *reg, const char *schemas_dir, const fofal_topic_spec_t *topics, int n,
+                          char **out, char *errbuf, size_t errlen);
+/* At start, before the loop: asks Kafka for every topic's partitions, builds the document
+ * and keeps it for GET /api/v1/asyncapi.json. 0, or a FOFAL_E* with errbuf. */
+int fofal__asyncapi_load(const fofal_registry_t *reg, const char *schemas_dir, const char *brokers, char *errbuf,
+                         size_t errlen);
+void fofal__asyncapi_free(void);
+int fofal__on_asyncapi(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/asyncapi.json (public) */
+
 /* -------------------------------------------------------------- docs.c */
 /* Reads Swagger UI's files from `dir` (FOFAL_SWAGGER_UI_DIR) into memory. 0, or a FOFAL_E*
  * with errbuf; then /api/docs/ answers 503 until a load succeeds. Before the loop runs. */
@@ -364,6 +438,21 @@ int fofal__docs_load(const char *dir, char *errbuf, size_t errlen);
 void fofal__docs_free(void);
 /* GET /api/docs, /api/docs/ and what lies under it. */
 int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req);
+/* Reads the file at path whole into *body (new, NUL-terminated past *len). A file over max
+ * bytes is FOFAL_EIO. 0, or a FOFAL_E* with errbuf. */
+int fofal__file_read(const char *path, size_t max, char **body, size_t *len, char *errbuf, size_t errlen);
+/* 200 with `body` (borrowed: it must outlive the response, e.g. loaded at start) and the
+ * given Content-Type and Cache-Control; HEAD gets the headers only. */
+void fofal__send_static(h2o_req_t *req, const char *type, const char *body, size_t len, const char *cache);
+
+/* ------------------------------------------------------------ console.c */
+/* Loads the built console (FOFAL_CONSOLE_DIR: index.html, assets/, sw.js …) into memory.
+ * 0, or a FOFAL_E* with errbuf; then /console/ answers 503 until a load succeeds. Before
+ * the loop runs. */
+int fofal__console_load(const char *dir, char *errbuf, size_t errlen);
+void fofal__console_free(void);
+/* GET /console, /console/ and what lies under it (client routes get index.html). */
+int fofal__on_console(h2o_handler_t *self, h2o_req_t *req);
 
 /* The api of a handler (handlers are allocated with this as their first member). */
 typedef struct {

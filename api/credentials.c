@@ -101,6 +101,21 @@ static int unhex(const char *hex, unsigned char *out, size_t cap, size_t *len) {
   return sodium_hex2bin(out, cap, hex, strlen(hex), NULL, len, NULL) == 0 ? 0 : FOFAL_EINVAL;
 }
 
+/* `s` percent-encoded for the Key Uri Format (new): all but RFC 3986's unreserved
+ * characters, and '@' (a label's account is often an address). */
+static char *uri_encode(const char *s) {
+  size_t n = strlen(s);
+  char *out = fofal_malloc(3 * n + 1), *o = out;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-._~@", *p))
+      *o++ = (char)*p;
+    else
+      o += sprintf(o, "%%%02X", *p);
+  }
+  *o = '\0';
+  return out;
+}
+
 char *fofal_cred_totp_uri(const char *hex, const char *issuer, const char *account) {
   unsigned char s[64];
   size_t n;
@@ -109,8 +124,13 @@ char *fofal_cred_totp_uri(const char *hex, const char *issuer, const char *accou
   if (unhex(hex, s, sizeof s, &n) || oath_base32_encode((const char *)s, n, &b32, &b32len) != OATH_OK) return NULL;
   /* Base32 padding is not part of the Key Uri Format. */
   while (b32len && b32[b32len - 1] == '=') b32[--b32len] = '\0';
-  char *uri = fofal_asprintf("otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=6&period=30", issuer,
-                             account, b32, issuer);
+  /* The label and the issuer are encoded: a username with '?', '#', '&' or ':' must not
+   * change the URI's parameters (issue 22 item 8). */
+  char *li = uri_encode(issuer), *la = uri_encode(account);
+  char *uri = fofal_asprintf("otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=6&period=30", li, la, b32,
+                             li);
+  free(li);
+  free(la);
   sodium_memzero(b32, b32len);
   free(b32);
   sodium_memzero(s, sizeof s);

@@ -70,18 +70,14 @@ static const char initializer[] =
     "  });\n"
     "});\n";
 
-/* Reads dir/name whole into a new buffer. 0, or a FOFAL_E* with errbuf. */
-static int read_asset(const char *dir, asset_t *a, char *errbuf, size_t errlen) {
-  char path[4096];
+int fofal__file_read(const char *path, size_t max, char **body, size_t *len, char *errbuf, size_t errlen) {
   int rc = 0;
-  if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, a->name) >= sizeof path)
-    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_SWAGGER_UI_DIR is too long");
   FILE *f = fopen(path, "rb");
   if (!f) return fofal_err(errbuf, errlen, FOFAL_ENOENT, "cannot open %s: %s", path, strerror(errno));
   char *buf = NULL;
   long n;
-  if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > ASSET_MAX || fseek(f, 0, SEEK_SET)) {
-    rc = fofal_err(errbuf, errlen, FOFAL_EIO, "cannot read %s (or it is over %d bytes)", path, ASSET_MAX);
+  if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || (size_t)n > max || fseek(f, 0, SEEK_SET)) {
+    rc = fofal_err(errbuf, errlen, FOFAL_EIO, "cannot read %s (or it is over %zu bytes)", path, max);
     goto out;
   }
   buf = fofal_malloc((size_t)n + 1);
@@ -89,13 +85,22 @@ static int read_asset(const char *dir, asset_t *a, char *errbuf, size_t errlen) 
     rc = fofal_err(errbuf, errlen, FOFAL_EIO, "cannot read %s", path);
     goto out;
   }
-  a->body = buf;
-  a->len = (size_t)n;
+  buf[n] = '\0';
+  *body = buf;
+  *len = (size_t)n;
   buf = NULL;
 out:
   free(buf);
   fclose(f);
   return rc;
+}
+
+/* Reads dir/name whole into a new buffer. 0, or a FOFAL_E* with errbuf. */
+static int read_asset(const char *dir, asset_t *a, char *errbuf, size_t errlen) {
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, a->name) >= sizeof path)
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_SWAGGER_UI_DIR is too long");
+  return fofal__file_read(path, ASSET_MAX, &a->body, &a->len, errbuf, errlen);
 }
 
 int fofal__docs_load(const char *dir, char *errbuf, size_t errlen) {
@@ -118,8 +123,7 @@ void fofal__docs_free(void) {
   }
 }
 
-/* 200 with `body` (borrowed for the life of the process: it is not copied). */
-static void send_static(h2o_req_t *req, const char *type, const char *body, size_t len, const char *cache) {
+void fofal__send_static(h2o_req_t *req, const char *type, const char *body, size_t len, const char *cache) {
   static h2o_generator_t generator = {NULL, NULL};
   req->res.status = 200;
   req->res.reason = "OK";
@@ -148,17 +152,17 @@ int fofal__on_docs(h2o_handler_t *self, h2o_req_t *req) {
     return 0;
   }
   if (h2o_memis(p.base, p.len, H2O_STRLIT("/api/docs")) || h2o_memis(p.base, p.len, H2O_STRLIT("/api/docs/"))) {
-    send_static(req, "text/html; charset=utf-8", page, sizeof page - 1, "no-cache");
+    fofal__send_static(req, "text/html; charset=utf-8", page, sizeof page - 1, "no-cache");
     return 0;
   }
   if (h2o_memis(p.base, p.len, H2O_STRLIT("/api/docs/fofal-docs.js"))) {
-    send_static(req, "text/javascript; charset=utf-8", initializer, sizeof initializer - 1, "no-cache");
+    fofal__send_static(req, "text/javascript; charset=utf-8", initializer, sizeof initializer - 1, "no-cache");
     return 0;
   }
   if (p.len > sizeof statics - 1 && !memcmp(p.base, statics, sizeof statics - 1))
     for (size_t i = 0; i < NASSETS; i++)
       if (h2o_memis(p.base + sizeof statics - 1, p.len - (sizeof statics - 1), assets[i].name, strlen(assets[i].name))) {
-        send_static(req, assets[i].type, assets[i].body, assets[i].len, "public, max-age=3600");
+        fofal__send_static(req, assets[i].type, assets[i].body, assets[i].len, "public, max-age=3600");
         return 0;
       }
   fofal__send_problem(req, 404, "not_found", "no such resource", NULL);

@@ -6,6 +6,7 @@
 #include "api.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *reason(int status) {
@@ -59,6 +60,51 @@ void fofal__send_bytes(h2o_req_t *req, int status, const char *ctype, const void
   else atomic_fetch_add(&fofal__metrics.responses_5xx, 1);
   req->res.content_length = len;
   h2o_send_inline(req, copy, len);
+}
+
+void fofal__document_etag(const char *body, char out[FOFAL__ETAG_LEN]) {
+  char hex[65];
+  fofal_cred_digest(body, hex);
+  snprintf(out, FOFAL__ETAG_LEN, "\"%.32s\"", hex);
+}
+
+/* 1 when an If-None-Match of the request names etag (or is *). */
+static int none_match(h2o_req_t *req, const char *etag) {
+  size_t elen = strlen(etag);
+  for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, i)) >= 0;) {
+    h2o_iovec_t v = req->headers.entries[i].value;
+    for (size_t at = 0; at < v.len;) {
+      while (at < v.len && (v.base[at] == ' ' || v.base[at] == ',')) at++;
+      size_t end = at;
+      while (end < v.len && v.base[end] != ',') end++;
+      size_t n = end;
+      while (n > at && v.base[n - 1] == ' ') n--;
+      const char *tag = v.base + at;
+      size_t tlen = n - at;
+      if (tlen >= 2 && !memcmp(tag, "W/", 2)) tag += 2, tlen -= 2; /* weak comparison (RFC 9110 13.1.2) */
+      if ((tlen == 1 && *tag == '*') || (tlen == elen && !memcmp(tag, etag, elen))) return 1;
+      at = end;
+    }
+  }
+  return 0;
+}
+
+void fofal__send_document(h2o_req_t *req, const char *ctype, const char *body, size_t len, const char *etag) {
+  static h2o_generator_t generator = {NULL, NULL};
+  int fresh = none_match(req, etag);
+  req->res.status = fresh ? 304 : 200;
+  req->res.reason = fresh ? "Not Modified" : "OK";
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, etag, strlen(etag));
+  if (!fresh) req->res.content_length = len;
+  atomic_fetch_add(&fofal__metrics.responses_2xx, 1); /* 304 counts as an answer that went well */
+  h2o_start_response(req, &generator);
+  h2o_iovec_t buf = h2o_iovec_init(body, len);
+  if (fresh || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+  else
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }
 
 void fofal__send_json(h2o_req_t *req, int status, json_t *body) { fofal__send_body(req, status, "application/json", body); }

@@ -214,6 +214,7 @@ static void start_job(void *opaque) {
   job->ctx = ctx;
   snprintf(job->tenant, sizeof job->tenant, "%s", ctx->tenant);
   snprintf(job->loom, sizeof job->loom, "%s", ctx->loom);
+  snprintf(job->super.tenant, sizeof job->super.tenant, "%s", ctx->tenant);
   if (fofal__pool_submit(ctx->api, &job->super)) {
     free(job);
     fofal__add_header(ctx->req, "Retry-After", "1");

@@ -38,6 +38,12 @@ static fofal_setting_t settings[] = {
     {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the JSON Schemas.", &conf.schemas},
     {"FOFAL_JWT_SECRET", FOFAL_SET_STR, NULL, 0, 0, "HMAC key of access tokens (HS256); at least 32 characters.",
      &conf.jwt_secret},
+    {"FOFAL_JWT_PREVIOUS_SECRETS", FOFAL_SET_STR, "", 0, 0,
+     "Earlier HMAC keys, comma-separated, that still verify tokens (not sign) during a key rotation.",
+     &conf.jwt_previous_secrets},
+    {"FOFAL_API_DEV_TOKENS", FOFAL_SET_BOOL, "0", 0, 1,
+     "Accept tokens without a session (`fofal token`, at most a day): development and test stacks only.",
+     &conf.dev_tokens},
     {"FOFAL_JWT_ISSUER", FOFAL_SET_STR, "fofal", 0, 0, "Required `iss` of access tokens.", &conf.jwt_issuer},
     {"FOFAL_JWT_AUDIENCE", FOFAL_SET_STR, "fofal-api", 0, 0, "Required `aud` of access tokens.", &conf.jwt_audience},
     {"FOFAL_API_COMMAND_WAIT_MS", FOFAL_SET_INT, "5000", 10, 60000,
@@ -48,14 +54,26 @@ static fofal_setting_t settings[] = {
      "Read worker threads, each with its own PostgreSQL and Redis connection.", &conf.pg_pool},
     {"FOFAL_API_PG_QUEUE", FOFAL_SET_INT, "1000", 1, 100000,
      "Read jobs that may wait for a worker; beyond this a read is answered 503.", &conf.pg_queue},
+    {"FOFAL_API_PG_TENANT_QUEUE", FOFAL_SET_INT, "200", 1, 100000,
+     "Read jobs of one tenant that may wait for a worker (tenants are served in turn); beyond this its read is 503.",
+     &conf.pg_tenant_queue},
     {"FOFAL_API_POSITION_WAIT_MS", FOFAL_SET_INT, "2000", 0, 30000,
      "How long a read with ?position= waits for the projections before answering 503.", &conf.position_wait_ms},
     {"FOFAL_WS_MAX_QUEUE", FOFAL_SET_INT, "10000", 1, 1000000,
      "Unsent messages a WebSocket client may have before it is closed as a slow consumer (1013).", &conf.ws_max_queue},
     {"FOFAL_WS_MAX_CONNECTIONS", FOFAL_SET_INT, "10000", 1, 1000000, "WebSocket connections at most.",
      &conf.ws_max_connections},
+    {"FOFAL_WS_MAX_PER_TENANT", FOFAL_SET_INT, "2000", 1, 1000000, "WebSocket connections of one tenant at most, per instance.",
+     &conf.ws_max_per_tenant},
+    {"FOFAL_WS_MAX_PER_ACCOUNT", FOFAL_SET_INT, "10", 1, 100000,
+     "WebSocket connections of one account (token subject) at most, per instance.", &conf.ws_max_per_account},
+    {"FOFAL_WS_IDLE_S", FOFAL_SET_INT, "60", 2, 86400,
+     "A WebSocket client that sends nothing (not even the pong to a ping) for this long is closed (1001).",
+     &conf.ws_idle_s},
     {"FOFAL_SWAGGER_UI_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/ops/swagger-ui/node_modules/swagger-ui-dist", 0, 0,
      "Folder of the npm package swagger-ui-dist 5 (ops/setup installs it) that /api/docs/ serves.", &conf.swagger_dir},
+    {"FOFAL_CONSOLE_DIR", FOFAL_SET_STR, FOFAL_CONSOLE_DIST, 0, 0,
+     "Folder of the built console (api/console/, built by CMake with npm) that /console/ serves.", &conf.console_dir},
     {"FOFAL_API_LABEL_URL", FOFAL_SET_STR, "", 0, 0,
      "Base URL label QR codes carry (<url>/l/<tenant>/<label id>, for any phone camera); empty: FOFAL:L:<tenant>:<label id> for the FOFAL app.",
      &conf.label_url},
@@ -79,10 +97,26 @@ static fofal_setting_t settings[] = {
      &conf.rate_pin_badge},
     {"FOFAL_API_PIN_MAX_FAILURES", FOFAL_SET_INT, "5", 1, 100,
      "Wrong PINs in a row before the badge locks (1 minute, doubling per further failure up to 64).", &conf.pin_max_failures},
+    {"FOFAL_API_MFA_MAX_FAILURES", FOFAL_SET_INT, "10", 1, 1000,
+     "Wrong MFA codes since the last success before the account's MFA step locks (15 minutes, doubling per further lock "
+     "up to a day).",
+     &conf.mfa_max_failures},
     {"FOFAL_API_CORS_ORIGINS", FOFAL_SET_STR, "", 0, 0,
      "Origins allowed by CORS, comma-separated (e.g. https://app.example), * for any; empty = none.", &conf.cors_origins},
-    {"FOFAL_HTTP_REDIRECT", FOFAL_SET_BOOL, "0", 0, 1, "Redirect plain HTTP to HTTPS (308) when FOFAL_HTTPS_PORT is set.",
+    {"FOFAL_HTTP_REDIRECT", FOFAL_SET_BOOL, "0", 0, 1,
+     "Redirect plain HTTP to HTTPS (308) when FOFAL_HTTPS_PORT is set, also for clients on this host (others always are).",
      &conf.http_redirect},
+    {"FOFAL_HTTP_INSECURE", FOFAL_SET_BOOL, "0", 0, 1,
+     "Serve plain HTTP to clients not on this host (a TLS proxy in front that is not in FOFAL_API_TRUSTED_PROXIES); "
+     "without it they get 308 to HTTPS or 403 https_required.",
+     &conf.http_insecure},
+    {"FOFAL_API_TRUSTED_PROXIES", FOFAL_SET_STR, "", 0, 0,
+     "Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For / Forwarded and X-Forwarded-Proto name "
+     "the client and its scheme (rate limits, logs, the plain-HTTP rule); empty: none.",
+     &conf.trusted_proxies},
+    {"FOFAL_API_REVOCATION_STALE_S", FOFAL_SET_INT, "5", 1, 3600,
+     "Session tokens are refused (503) while the revoked sessions could not be read from Redis for this long.",
+     &conf.revocation_stale_s},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, NULL, 0, 0,
      "64 hex characters: the key that wraps the per-person keys of personal data (events/crypto.c).",
      &conf.pd_master_key},
@@ -145,7 +179,10 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
   if (path_is(req, "/readyz")) return read_only(req, get) ? fofal__on_readyz(self, req) : 0;
   if (path_is(req, "/metrics")) return read_only(req, get) ? fofal__on_metrics(self, req) : 0;
   if (path_is(req, "/api/v1/openapi.json")) return read_only(req, get) ? fofal__on_openapi(self, req) : 0;
+  if (path_is(req, "/api/v1/asyncapi.json")) return read_only(req, get) ? fofal__on_asyncapi(self, req) : 0;
   if (path_is(req, "/api/docs") || path_under(req, "/api/docs")) return read_only(req, get) ? fofal__on_docs(self, req) : 0;
+  if (path_is(req, "/console") || path_is(req, "/console/") || path_under(req, "/console/"))
+    return read_only(req, get) ? fofal__on_console(self, req) : 0;
   if (path_is(req, cmds)) return fofal__on_command_batch(self, req);
   if (req->path_normalized.len > sizeof cmds && !memcmp(req->path_normalized.base, cmds, sizeof cmds - 1) &&
       req->path_normalized.base[sizeof cmds - 1] == '/') {
@@ -215,10 +252,12 @@ int main(int argc, char **argv) {
   fofal_api_t *api = fofal_calloc(1, sizeof *api);
   the_api = api;
   api->conf = conf;
-  if (strlen(conf.jwt_secret) < 32) {
-    LOG_ERROR("refusing to start: FOFAL_JWT_SECRET must be at least 32 characters");
+  if (fofal__auth_configure(&conf, err, sizeof err) || fofal__transport_configure(&conf, err, sizeof err)) {
+    LOG_ERROR("refusing to start: %s", err);
     goto out;
   }
+  if (conf.dev_tokens)
+    LOG_WARN("FOFAL_API_DEV_TOKENS=1: tokens without a session (fofal token) are accepted; never in production");
   if (fofal_topics_require(conf.brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;
@@ -228,8 +267,14 @@ int main(int argc, char **argv) {
     goto out;
   }
   api->openapi = fofal__openapi_build(api->registry);
+  if (fofal__asyncapi_load(api->registry, conf.schemas, conf.brokers, err, sizeof err)) {
+    LOG_ERROR("refusing to start: AsyncAPI document: %s", err);
+    goto out;
+  }
   if (fofal__docs_load(conf.swagger_dir, err, sizeof err))
     LOG_WARN("Swagger UI not served (/api/docs/ answers 503): %s; run ops/setup or set FOFAL_SWAGGER_UI_DIR", err);
+  if (fofal__console_load(conf.console_dir, err, sizeof err))
+    LOG_WARN("console not served (/console/ answers 503): %s; run ./ops/build or set FOFAL_CONSOLE_DIR", err);
 
   h2o_config_init(&api->config);
   api->config.max_request_entity_size = FOFAL_API_MAX_BODY;
@@ -294,7 +339,9 @@ out:
   fofal__transport_free();
   fofal_registry_free(api->registry);
   free(api->openapi);
+  fofal__asyncapi_free();
   fofal__docs_free();
+  fofal__console_free();
   fofal_settings_free(settings, NSET);
   free(api);
   return rc;

@@ -429,8 +429,23 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
                                                    "summary", "Prometheus metrics.", "security", "responses", "200",
                                                    "description", "Prometheus text format."));
   json_object_set_new(paths, "/api/v1/openapi.json",
-                      json_pack("{s:{s:[s],s:s,s:[],s:{s:{s:s}}}}", "get", "tags", "operations", "summary",
-                                "This document.", "security", "responses", "200", "description", "OpenAPI 3.1."));
+                      json_pack("{s:{s:[s],s:s,s:s,s:[],s:{s:{s:s},s:{s:s}}}}", "get", "tags", "operations", "summary",
+                                "This document.", "description",
+                                "Public. Cache-Control: no-cache with an ETag: If-None-Match gives 304.", "security",
+                                "responses", "200", "description", "OpenAPI 3.1.", "304", "description",
+                                "Not modified (If-None-Match)."));
+  json_object_set_new(paths, "/api/v1/asyncapi.json",
+                      json_pack("{s:{s:[s],s:s,s:s,s:s,s:[],s:{s:{s:s},s:{s:s}}}}", "get", "tags", "operations",
+                                "operationId", "operations.asyncapi", "summary",
+                                "The AsyncAPI 3.0 document of every Kafka topic, for the analysts who read them.",
+                                "description",
+                                "Public, like this document. A channel per topic (fofal.commands, fofal.commands.results, "
+                                "fofal.<module>.events for every module, fofal.telemetry.raw, the state and .dlq topics) "
+                                "with its Kafka binding (partitions, cleanup.policy, retention) and its messages: each "
+                                "event a structured CloudEvent whose data is its schema from schemas/, each command its "
+                                "command message. Cache-Control: no-cache with an ETag: If-None-Match gives 304.",
+                                "security", "responses", "200", "description", "AsyncAPI 3.0.0 (JSON).", "304",
+                                "description", "Not modified (If-None-Match)."));
 
   json_object_set_new(schemas, "Problem",
       json_pack("{s:s,s:s,s:[s,s,s],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:{s:s}}}}", "type", "object",
@@ -485,11 +500,9 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
 }
 
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req) {
+  static char etag[FOFAL__ETAG_LEN]; /* of the document built at start; loop thread only */
   const char *doc = API_OF(self)->openapi;
-  req->res.status = 200;
-  req->res.reason = "OK";
-  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-  req->res.content_length = strlen(doc);
-  h2o_send_inline(req, doc, strlen(doc));
+  if (!*etag) fofal__document_etag(doc, etag);
+  fofal__send_document(req, "application/json", doc, strlen(doc), etag);
   return 0;
 }

@@ -17,6 +17,13 @@
  * setting into another's query, and a query that forgot its WHERE tenant still sees only
  * the caller's rows.
  *
+ * Fairness (issue 22 item 7). Jobs wait in one FIFO per tenant (the job's `tenant`; jobs
+ * that name none share one), and the workers take them from the tenants in turn, so one
+ * tenant's flood of reads delays another tenant's read by at most one job per busy
+ * tenant, not by the whole flood. A tenant may have at most FOFAL_API_PG_TENANT_QUEUE jobs
+ * waiting (its read beyond that is answered 503 at once), and all of them together
+ * FOFAL_API_PG_QUEUE.
+ *
  * Failures. A connection that fails is dropped and re-opened for the next job; a job whose
  * connection broke mid-way is retried once on a fresh connection (it is read-only, so a
  * retry is always safe). While PostgreSQL is down each worker tries to connect at most
@@ -46,13 +53,22 @@ struct fofal_worker {
   int64_t wpg_retry_at_us;
 };
 
+/* The jobs of one tenant waiting for a worker; in the ring while it has any. */
+typedef struct tq {
+  fofal_job_t *head, *tail;
+  long long n;
+  struct tq *next; /* in the ring */
+  char tenant[64];
+} tq_t;
+
 typedef struct fofal_pool {
   fofal_api_t *api;
   char *dsn;
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  fofal_job_t *head, *tail;
-  long long queued, cap;
+  fofal_map_t *tqs;          /* tenant → tq_t * with jobs waiting */
+  tq_t *ring, *ring_tail;    /* the tenants with jobs, served in turn */
+  long long queued, cap, tenant_cap;
   int stop;
   int nworkers;
   fofal_worker_t *workers;
@@ -163,6 +179,29 @@ void fofal__worker_pg_drop(fofal_worker_t *w) {
 
 /* ---------------------------------------------------------------- workers */
 
+/* Under the lock: the next job, a tenant after the other (NULL when none waits). */
+static fofal_job_t *take(pool_t *p) {
+  tq_t *t = p->ring;
+  if (!t) return NULL;
+  fofal_job_t *job = t->head;
+  t->head = job->next;
+  if (!t->head) t->tail = NULL;
+  t->n--;
+  p->queued--;
+  p->ring = t->next;
+  if (!p->ring) p->ring_tail = NULL;
+  t->next = NULL;
+  if (t->n) { /* to the end of the ring: the other tenants first */
+    if (p->ring_tail) p->ring_tail->next = t;
+    else p->ring = t;
+    p->ring_tail = t;
+  } else {
+    free(fofal_map_take(p->tqs, t->tenant));
+  }
+  job->next = NULL;
+  return job;
+}
+
 static void post_done(fofal_api_t *api, void *arg) {
   fofal_job_t *job = arg;
   job->done(api, job);
@@ -173,17 +212,13 @@ static void *worker_main(void *arg) {
   pool_t *p = w->pool;
   for (;;) {
     pthread_mutex_lock(&p->lock);
-    while (!p->stop && !p->head) pthread_cond_wait(&p->cond, &p->lock);
+    while (!p->stop && !p->ring) pthread_cond_wait(&p->cond, &p->lock);
     if (p->stop) {
       pthread_mutex_unlock(&p->lock);
       break;
     }
-    fofal_job_t *job = p->head;
-    p->head = job->next;
-    if (!p->head) p->tail = NULL;
-    p->queued--;
+    fofal_job_t *job = take(p);
     pthread_mutex_unlock(&p->lock);
-    job->next = NULL;
     job->run(w, job);
     fofal__api_post(p->api, post_done, job);
   }
@@ -202,6 +237,8 @@ int fofal__pool_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   p->api = api;
   p->dsn = dsn_with_timeout(api->conf.pg_dsn);
   p->cap = api->conf.pg_queue;
+  p->tenant_cap = api->conf.pg_tenant_queue;
+  p->tqs = fofal_map_new(NULL);
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->cond, NULL);
   p->workers = fofal_calloc((size_t)api->conf.pg_pool, sizeof *p->workers);
@@ -233,12 +270,12 @@ void fofal__pool_stop(fofal_api_t *api) {
     fofal__redis_free(w->redis);
   }
   /* Jobs never run: their owners learn it through `done`. */
-  while (p->head) {
-    fofal_job_t *job = p->head;
-    p->head = job->next;
+  fofal_job_t *job;
+  while ((job = take(p))) {
     job->stopped = 1;
     job->done(api, job);
   }
+  fofal_map_free(p->tqs);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->cond);
   free(p->workers);
@@ -254,12 +291,22 @@ int fofal__pool_submit(fofal_api_t *api, fofal_job_t *job) {
   job->next = NULL;
   job->stopped = 0;
   pthread_mutex_lock(&p->lock);
-  if (p->stop || p->queued >= p->cap) {
+  tq_t *t = fofal_map_get(p->tqs, job->tenant);
+  if (p->stop || p->queued >= p->cap || (t && job->tenant[0] && t->n >= p->tenant_cap)) {
     rc = FOFAL_EUNAVAIL;
   } else {
-    if (p->tail) p->tail->next = job;
-    else p->head = job;
-    p->tail = job;
+    if (!t) {
+      t = fofal_calloc(1, sizeof *t);
+      snprintf(t->tenant, sizeof t->tenant, "%s", job->tenant);
+      fofal_map_put(p->tqs, t->tenant, t);
+      if (p->ring_tail) p->ring_tail->next = t;
+      else p->ring = t;
+      p->ring_tail = t;
+    }
+    if (t->tail) t->tail->next = job;
+    else t->head = job;
+    t->tail = job;
+    t->n++;
     p->queued++;
     pthread_cond_signal(&p->cond);
   }

@@ -723,6 +723,7 @@ static void start_data(read_ctx_t *ctx) {
   job->p = ctx->p;
   job->etag = -1;
   job->ctx = ctx;
+  snprintf(job->super.tenant, sizeof job->super.tenant, "%s", ctx->p.tenant);
   if (fofal__pool_submit(ctx->api, &job->super)) {
     free(job);
     send_503(ctx->req, "overloaded", "too many queries are queued; retry shortly");

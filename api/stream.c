@@ -21,6 +21,20 @@
  * (wslay closes with 1009); a frame that is not JSON closes with 1007, JSON of another
  * shape with 1008, a binary frame with 1003.
  *
+ * Who receives what (issue 22 item 3). A push reaches a connection only when the role of
+ * its token may read the aggregate through the read routes (stream_roles.c: the roles of
+ * the route that shows it, from the OpenAPI document; an employee's own record also
+ * reaches the token with that badge), live and replayed alike. The connection lives as
+ * long as its token: at `exp` (plus the clock leeway of auth.c) it is closed with 1008
+ * "token expired", unless the client sent {"auth":"<access token>"} with a newer token of
+ * the same tenant and subject (acknowledged {"ack":"auth","expires_at":…}); a minute
+ * before, the server sends {"expiring":{"closes_at":…}}. A session that ends closes its
+ * streams (fofal__stream_revoke). A client that sends nothing for FOFAL_WS_IDLE_S — the
+ * server pings it halfway, so a live client's pong is enough — is closed with 1001. Each
+ * instance admits FOFAL_WS_MAX_PER_ACCOUNT connections per token subject,
+ * FOFAL_WS_MAX_PER_TENANT per tenant (429 too_many_connections) and
+ * FOFAL_WS_MAX_CONNECTIONS in all (503).
+ *
  * Resuming. ?since=<stream id> (the last id the client saw) replays what it missed: at
  * its first subscribe the connection starts holding live entries, and a worker pages
  * through XRANGE (since + — filtered by tenant there, by subscription here; pages are
@@ -51,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_IN_FRAME (64 * 1024)
@@ -67,13 +82,17 @@
 #define REPLAY_PAGE 500               /* XRANGE COUNT */
 #define REPLAY_MATCHES 200            /* a replay job returns after this many entries of the tenant */
 #define REPLAY_SCAN 5000              /* … or after scanning this many */
+#define SWEEP_MS 1000                 /* expiry and idle checks */
+#define EXPIRY_NOTICE_S 60            /* {"expiring":…} this long before the close */
 
 /* ---------------------------------------------------------------- messages */
 
 typedef struct {
   int refs;                 /* the owner's (batch or job) and the queues'; loop thread */
   uint64_t ms, seq;         /* the stream id */
-  char tenant[64], module[32], aggregate[72];
+  char tenant[64], module[32], aggregate[72], type[96];
+  int roles_ready, self;    /* roles: who may receive it (stream_roles.c), computed once */
+  uint32_t roles;
   size_t len;
   char text[];              /* {"id":"<id>","event":<m>} */
 } msg_t;
@@ -101,9 +120,10 @@ static msg_t *msg_new(const char *id, const char *m, size_t mlen) {
   const char *tenant = json_string_value(json_object_get(ev, "tenant"));
   const char *module = json_string_value(json_object_get(ev, "module"));
   const char *agg = json_string_value(json_object_get(ev, "aggregate"));
+  const char *type = json_string_value(json_object_get(ev, "type"));
   msg_t *msg = NULL;
-  if (json_is_object(ev) && tenant && module && agg && strlen(tenant) < sizeof msg->tenant &&
-      strlen(module) < sizeof msg->module && strlen(agg) < sizeof msg->aggregate) {
+  if (json_is_object(ev) && tenant && module && agg && type && strlen(tenant) < sizeof msg->tenant &&
+      strlen(module) < sizeof msg->module && strlen(agg) < sizeof msg->aggregate && strlen(type) < sizeof msg->type) {
     size_t cap = mlen + strlen(id) + 32;
     msg = fofal_calloc(1, sizeof *msg + cap);
     msg->refs = 1;
@@ -112,6 +132,7 @@ static msg_t *msg_new(const char *id, const char *m, size_t mlen) {
     snprintf(msg->tenant, sizeof msg->tenant, "%s", tenant);
     snprintf(msg->module, sizeof msg->module, "%s", module);
     snprintf(msg->aggregate, sizeof msg->aggregate, "%s", agg);
+    snprintf(msg->type, sizeof msg->type, "%s", type);
     /* The entry is a JSON object: it is embedded as it was written. */
     int n = snprintf(msg->text, cap, "{\"id\":\"%s\",\"event\":", id);
     memcpy(msg->text + n, m, mlen);
@@ -176,6 +197,12 @@ typedef struct client {
   h2o_websocket_conn_t *conn;
   char tenant[64];
   char sid[40];              /* session of its token ("" for development tokens) */
+  char subject[128];         /* its token's subject: the per-account cap, re-authentication */
+  uint32_t role_bit;         /* its token's role (fofal__push_role_bit) */
+  char self_id[FOFAL_CODE_MAX + 1]; /* the aggregate id of its badge's employee record, or "" */
+  long exp;                  /* its token's expiry (unix time) */
+  int warned;                /* {"expiring":…} sent for this exp */
+  int64_t last_rx_us, last_ping_us; /* monotonic: last frame received, last ping sent */
   h2o_linklist_t link;       /* in its tenant's list */
   h2o_linklist_t busy_link;  /* in st->busy while it has a backlog or a replay page to fetch */
   int *alive;                /* set to 0 when destroyed (see kick) */
@@ -199,14 +226,17 @@ typedef struct client {
 
 typedef struct {
   h2o_linklist_t clients;
+  long long n;
 } tenant_t;
 
 typedef struct fofal_stream {
   fofal_api_t *api;
   fofal_map_t *tenants;      /* tenant → tenant_t *; loop thread */
+  fofal_map_t *accounts;     /* "<tenant>/<subject>" → long long * (connections); loop thread */
+  fofal__push_roles_t *roles;
   h2o_linklist_t busy;
-  h2o_timeout_t tick_timeout, grace_timeout;
-  h2o_timeout_entry_t tick;
+  h2o_timeout_t tick_timeout, grace_timeout, sweep_timeout;
+  h2o_timeout_entry_t tick, sweep;
   long long nclients;
   pthread_t reader;
   int reader_started;
@@ -240,6 +270,8 @@ static void busy_update(client_t *c) {
     h2o_timeout_link(st->api->ctx.loop, &st->tick_timeout, &st->tick);
 }
 
+static void account_key(const client_t *c, char *out, size_t n) { snprintf(out, n, "%s/%s", c->tenant, c->subject); }
+
 static void client_destroy(client_t *c) {
   stream_t *st = c->st;
   if (c->alive) *c->alive = 0;
@@ -248,7 +280,12 @@ static void client_destroy(client_t *c) {
   if (h2o_linklist_is_linked(&c->link)) {
     h2o_linklist_unlink(&c->link);
     tenant_t *t = fofal_map_get(st->tenants, c->tenant);
+    if (t) t->n--;
     if (t && h2o_linklist_is_empty(&t->clients)) free(fofal_map_take(st->tenants, c->tenant));
+    char key[200];
+    account_key(c, key, sizeof key);
+    long long *na = fofal_map_get(st->accounts, key);
+    if (na && --*na <= 0) free(fofal_map_take(st->accounts, key));
   }
   if (h2o_linklist_is_linked(&c->busy_link)) h2o_linklist_unlink(&c->busy_link);
   if (h2o_timeout_is_linked(&c->grace)) h2o_timeout_unlink(&c->grace);
@@ -340,8 +377,18 @@ static void feed(client_t *c) {
   busy_update(c);
 }
 
-static int matches(const client_t *c, const msg_t *m) {
-  if (!c->subscribed || strcmp(c->tenant, m->tenant)) return 0;
+/* The role of c's token reads the aggregate of m (or it is c's own employee record). */
+static int may_see(const client_t *c, msg_t *m) {
+  if (!m->roles_ready) {
+    m->roles = fofal__push_roles_mask(c->st->roles, m->module, m->type, &m->self);
+    m->roles_ready = 1;
+  }
+  if (m->roles & c->role_bit) return 1;
+  return m->self && c->self_id[0] && !strcmp(c->self_id, m->aggregate);
+}
+
+static int matches(const client_t *c, msg_t *m) {
+  if (!c->subscribed || strcmp(c->tenant, m->tenant) || !may_see(c, m)) return 0;
   if (!c->all_modules) {
     int found = 0;
     for (int i = 0; i < c->nmodules && !found; i++) found = !strcmp(c->modules[i], m->module);
@@ -415,6 +462,7 @@ static void submit_page(client_t *c, int first) {
   job->c = c;
   job->first = first;
   snprintf(job->tenant, sizeof job->tenant, "%s", c->tenant);
+  snprintf(job->super.tenant, sizeof job->super.tenant, "%s", c->tenant);
   snprintf(job->after, sizeof job->after, "%llu-%llu", (unsigned long long)c->since_ms, (unsigned long long)c->since_seq);
   c->want_page = 0;
   if (fofal__pool_submit(st->api, &job->super)) {
@@ -616,6 +664,44 @@ static int apply_request(client_t *c, json_t *req, const char **why) {
   return 0;
 }
 
+/* Sets what c's token says: role, badge's record, session, expiry. */
+static void take_principal(client_t *c, const fofal_principal_t *who) {
+  c->role_bit = fofal__push_role_bit(who->role);
+  c->self_id[0] = '\0';
+  if (who->badge[0]) {
+    char name[96];
+    fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
+    snprintf(name, sizeof name, "employee:%s", who->badge);
+    if (fofal_aggregate_resolve(c->tenant, "production", name, n, FOFAL_AGGREGATE_NAMES_MAX) == 1)
+      snprintf(c->self_id, sizeof c->self_id, "%s", n[0].id);
+  }
+  snprintf(c->sid, sizeof c->sid, "%s", who->sid);
+  c->exp = who->exp;
+  c->warned = 0;
+}
+
+/* {"auth":"<access token>"}: a newer token of the same tenant and subject extends the
+ * connection to its expiry (and its role and session from then on); anything else closes
+ * with 1008. Inside wslay's callback: queues only. */
+static void reauthenticate(client_t *c, json_t *req) {
+  const char *tok = json_string_value(json_object_get(req, "auth"));
+  const char *code = "send {\"auth\":\"<access token>\"}", *detail;
+  fofal_principal_t who;
+  int rc;
+  atomic_fetch_add(&fofal__metrics.ws_protocol_closed, 1);
+  if (json_object_size(req) != 1 || !tok) {
+    close_with(c, 1008, code);
+  } else if ((rc = fofal__access_check(c->st->api, tok, &who, &code, &detail))) {
+    close_with(c, rc == FOFAL_EUNAVAIL ? 1013 : 1008, code);
+  } else if (strcmp(who.tenant, c->tenant) || strcmp(who.subject, c->subject)) {
+    close_with(c, 1008, "the token is another account's");
+  } else {
+    atomic_fetch_sub(&fofal__metrics.ws_protocol_closed, 1);
+    take_principal(c, &who);
+    send_json(c, json_pack("{s:s,s:I}", "ack", "auth", "expires_at", (json_int_t)c->exp));
+  }
+}
+
 /* wslay's message callback (inside h2o_websocket_proceed): never proceed or close here. */
 static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_msg_recv_arg *arg) {
   client_t *c = conn->data;
@@ -624,6 +710,7 @@ static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_ms
     client_destroy(c);
     return;
   }
+  c->last_rx_us = fofal_mono_us(); /* any frame, a pong too: the client is there */
   if (!c->sndbuf_set && conn->sock) {
     /* The upgrade is complete once frames arrive; no push is sent before a subscribe. */
     int sz = WS_SNDBUF;
@@ -642,6 +729,8 @@ static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_ms
   if (!req) {
     atomic_fetch_add(&fofal__metrics.ws_protocol_closed, 1);
     close_with(c, 1007, "invalid JSON");
+  } else if (json_is_object(req) && json_object_get(req, "auth")) {
+    reauthenticate(c, req);
   } else if (!json_is_object(req) || apply_request(c, req, &why)) {
     atomic_fetch_add(&fofal__metrics.ws_protocol_closed, 1);
     close_with(c, 1008, why ? why : "send a JSON object");
@@ -789,21 +878,40 @@ int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 503, "too_many_connections", "the stream has reached its connection limit", NULL);
     return 0;
   }
+  char akey[200];
+  snprintf(akey, sizeof akey, "%s/%s", who.tenant, who.subject);
+  tenant_t *t = fofal_map_get(st->tenants, who.tenant);
+  long long *na = fofal_map_get(st->accounts, akey);
+  if ((na && *na >= api->conf.ws_max_per_account) || (t && t->n >= api->conf.ws_max_per_tenant)) {
+    fofal__add_header(req, "Retry-After", "5");
+    fofal__send_problem(req, 429, "too_many_connections",
+                        na && *na >= api->conf.ws_max_per_account ? "this account has as many streams open as it may"
+                                                                  : "this tenant has as many streams open as it may",
+                        NULL);
+    return 0;
+  }
   client_t *c = fofal_calloc(1, sizeof *c);
   c->st = st;
   snprintf(c->tenant, sizeof c->tenant, "%s", who.tenant);
-  snprintf(c->sid, sizeof c->sid, "%s", who.sid);
+  snprintf(c->subject, sizeof c->subject, "%s", who.subject);
+  take_principal(c, &who);
+  c->last_rx_us = c->last_ping_us = fofal_mono_us();
   c->aggregates = fofal_map_new(NULL);
   c->ids = fofal_map_new(free);
   c->has_since = since != NULL;
   c->since_ms = sms;
   c->since_seq = sseq;
-  tenant_t *t = fofal_map_get(st->tenants, c->tenant);
   if (!t) {
     t = fofal_calloc(1, sizeof *t);
     h2o_linklist_init_anchor(&t->clients);
     fofal_map_put(st->tenants, c->tenant, t);
   }
+  if (!na) {
+    na = fofal_calloc(1, sizeof *na);
+    fofal_map_put(st->accounts, akey, na);
+  }
+  t->n++;
+  ++*na;
   h2o_linklist_insert(&t->clients, &c->link);
   st->nclients++;
   atomic_fetch_add(&fofal__metrics.ws_connections, 1);
@@ -854,21 +962,6 @@ void fofal__stream_revoke(fofal_api_t *api, const char *sid) {
 
 /* ---------------------------------------------------------------- life cycle */
 
-int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen) {
-  stream_t *st = fofal_calloc(1, sizeof *st);
-  api->stream = st;
-  st->api = api;
-  st->tenants = fofal_map_new(NULL);
-  h2o_linklist_init_anchor(&st->busy);
-  h2o_timeout_init(api->ctx.loop, &st->tick_timeout, TICK_MS);
-  h2o_timeout_init(api->ctx.loop, &st->grace_timeout, CLOSE_GRACE_MS);
-  st->tick.cb = on_tick;
-  if (pthread_create(&st->reader, NULL, reader_main, st))
-    return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot start the push-stream reader");
-  st->reader_started = 1;
-  return 0;
-}
-
 typedef struct {
   client_t **v;
   size_t n, cap;
@@ -884,6 +977,60 @@ static void collect(void *opaque, const char *key, void *value) {
   }
 }
 
+/* Once a second: tokens that expired, clients that went silent, pings. */
+static void on_sweep(h2o_timeout_entry_t *entry) {
+  stream_t *st = H2O_STRUCT_FROM_MEMBER(stream_t, sweep, entry);
+  long now = (long)time(NULL);
+  int64_t mono = fofal_mono_us(), idle_us = st->api->conf.ws_idle_s * 1000000;
+  clients_t cs = {0};
+  fofal_map_each(st->tenants, collect, &cs);
+  for (size_t i = 0; i < cs.n; i++) {
+    client_t *c = cs.v[i];
+    if (c->closing || !c->conn) continue;
+    long closes_at = c->exp + FOFAL__TOKEN_LEEWAY_S;
+    if (now >= closes_at) {
+      close_with(c, 1008, "token expired");
+    } else if (mono - c->last_rx_us >= idle_us) {
+      close_with(c, 1001, "idle timeout");
+    } else {
+      if (!c->warned && now >= closes_at - EXPIRY_NOTICE_S) {
+        c->warned = 1;
+        send_json(c, json_pack("{s:{s:I,s:s}}", "expiring", "closes_at", (json_int_t)closes_at, "detail",
+                               "send {\"auth\":\"<access token>\"} with a newer token to stay connected"));
+      }
+      if (mono - c->last_rx_us >= idle_us / 2 && mono - c->last_ping_us >= idle_us / 2 && c->conn->sock) {
+        struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"", 0};
+        wslay_event_queue_msg(c->conn->ws_ctx, &ping);
+        c->last_ping_us = mono;
+      }
+    }
+    kick(c); /* may free c, never another client */
+  }
+  free(cs.v);
+  h2o_timeout_link(st->api->ctx.loop, &st->sweep_timeout, &st->sweep);
+}
+
+int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen) {
+  stream_t *st = fofal_calloc(1, sizeof *st);
+  api->stream = st;
+  st->api = api;
+  st->tenants = fofal_map_new(NULL);
+  st->accounts = fofal_map_new(free);
+  int rc = fofal__push_roles_new(api->openapi, &st->roles, errbuf, errlen);
+  if (rc) return rc;
+  h2o_linklist_init_anchor(&st->busy);
+  h2o_timeout_init(api->ctx.loop, &st->tick_timeout, TICK_MS);
+  h2o_timeout_init(api->ctx.loop, &st->grace_timeout, CLOSE_GRACE_MS);
+  h2o_timeout_init(api->ctx.loop, &st->sweep_timeout, SWEEP_MS);
+  st->tick.cb = on_tick;
+  st->sweep.cb = on_sweep;
+  h2o_timeout_link(api->ctx.loop, &st->sweep_timeout, &st->sweep);
+  if (pthread_create(&st->reader, NULL, reader_main, st))
+    return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot start the push-stream reader");
+  st->reader_started = 1;
+  return 0;
+}
+
 void fofal__stream_stop(fofal_api_t *api) {
   stream_t *st = api->stream;
   if (!st) return;
@@ -894,7 +1041,10 @@ void fofal__stream_stop(fofal_api_t *api) {
   for (size_t i = 0; i < cs.n; i++) client_destroy(cs.v[i]);
   free(cs.v);
   if (h2o_timeout_is_linked(&st->tick)) h2o_timeout_unlink(&st->tick);
+  if (h2o_timeout_is_linked(&st->sweep)) h2o_timeout_unlink(&st->sweep);
   fofal_map_free(st->tenants);
+  fofal_map_free(st->accounts);
+  fofal__push_roles_free(st->roles);
   free(st);
   api->stream = NULL;
 }

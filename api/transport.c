@@ -10,8 +10,14 @@
  *      DENY and CSP frame-ancestors 'none' (no framing, no clickjacking), Referrer-Policy:
  *      no-referrer, and Strict-Transport-Security on TLS. JSON answers carry
  *      Cache-Control: no-store (http.c), so tokens in auth answers are never cached.
- *   3. The plain-HTTP redirect (FOFAL_HTTP_REDIRECT=1 with an HTTPS port): 308 to the same
- *      path on https, except /healthz, /readyz and /metrics (probes stay on plain HTTP).
+ *   3. Plain HTTP (issue 22 item 8). A client that is not on this host (its address is not
+ *      loopback) gets the API over TLS only: over plain HTTP it is answered 308 to the same
+ *      path on https when FOFAL_HTTPS_PORT is set, else 403 https_required, except
+ *      /healthz, /readyz and /metrics (probes stay on plain HTTP). FOFAL_HTTP_INSECURE=1
+ *      serves plain HTTP to everyone (a proxy that terminates TLS and is not listed in
+ *      FOFAL_API_TRUSTED_PROXIES); FOFAL_HTTP_REDIRECT=1 redirects local clients too.
+ *      What a trusted proxy says the client used (X-Forwarded-Proto, or Forwarded's
+ *      proto=) counts as the request's scheme.
  *   4. CORS from FOFAL_API_CORS_ORIGINS (comma-separated exact origins, or *): allowed
  *      origins get Access-Control-Allow-Origin (and Vary: Origin); a preflight OPTIONS is
  *      answered here (204 for an allowed origin, 403 otherwise).
@@ -21,13 +27,23 @@
  *      limits that matter against guessing (sign-in, PIN, MFA) are the Redis-shared ones
  *      of accounts.c. 429 problem+json with Retry-After.
  *
+ * The client (issue 22 item 7). Behind a proxy every request comes from the proxy's
+ * address, so the limits above (and accounts.c's, and the access log) would put every
+ * client in one bucket. When the TCP peer is one of FOFAL_API_TRUSTED_PROXIES (addresses
+ * or CIDR blocks, IPv4 or IPv6), the client is the right-most address of X-Forwarded-For
+ * that is not itself a trusted proxy (each proxy appends the address it received from),
+ * or Forwarded's for= (RFC 7239) when there is no X-Forwarded-For. From any other peer
+ * these headers are ignored: a client cannot choose its own bucket.
+ *
  * Loop thread only.
  */
 #include "api.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 typedef struct {
@@ -44,11 +60,186 @@ typedef struct {
 static access_t *current; /* the record of the request being dispatched */
 static fofal_map_t *buckets;
 
-void fofal__peer_ip(h2o_req_t *req, char out[64]) {
+/* ------------------------------------------------------------ proxies */
+
+typedef struct {
+  int family;              /* AF_INET or AF_INET6 */
+  unsigned char addr[16];
+  int bits;
+} cidr_t;
+
+#define MAX_PROXIES 64
+static cidr_t proxies[MAX_PROXIES]; /* set at start, read only afterwards */
+static int nproxies;
+
+/* Parses an address (as text, maybe "[v6]" or with ":port" on IPv4) into family and bytes. */
+static int parse_addr(const char *s, size_t n, int *family, unsigned char out[16]) {
+  char buf[64];
+  while (n && (*s == ' ' || *s == '"')) s++, n--;
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '"')) n--;
+  if (n && *s == '[') { /* [v6]:port */
+    const char *e = memchr(s, ']', n);
+    if (!e) return -1;
+    n = (size_t)(e - s - 1);
+    s++;
+  } else if (memchr(s, '.', n) && memchr(s, ':', n)) { /* v4:port */
+    n = (size_t)((const char *)memchr(s, ':', n) - s);
+  }
+  if (n == 0 || n >= sizeof buf) return -1;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  if (inet_pton(AF_INET, buf, out) == 1) *family = AF_INET;
+  else if (inet_pton(AF_INET6, buf, out) == 1) *family = AF_INET6;
+  else return -1;
+  return 0;
+}
+
+static int cidr_has(const cidr_t *c, int family, const unsigned char *a) {
+  if (c->family != family) return 0;
+  int full = c->bits / 8, rest = c->bits % 8;
+  if (memcmp(c->addr, a, (size_t)full)) return 0;
+  return !rest || ((c->addr[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
+}
+
+static int trusted(const char *s, size_t n) {
+  int family;
+  unsigned char a[16];
+  if (parse_addr(s, n, &family, a)) return 0;
+  for (int i = 0; i < nproxies; i++)
+    if (cidr_has(&proxies[i], family, a)) return 1;
+  return 0;
+}
+
+int fofal__transport_configure(const fofal_api_conf_t *c, char *errbuf, size_t errlen) {
+  nproxies = 0;
+  for (const char *p = c->trusted_proxies; p && *p;) {
+    const char *e = strchr(p, ',');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    char item[80];
+    while (n && *p == ' ') p++, n--;
+    while (n && p[n - 1] == ' ') n--;
+    if (n) {
+      if (n >= sizeof item || nproxies == MAX_PROXIES)
+        return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_API_TRUSTED_PROXIES: at most %d entries of an address or "
+                                                        "CIDR block", MAX_PROXIES);
+      memcpy(item, p, n);
+      item[n] = '\0';
+      cidr_t *cd = &proxies[nproxies];
+      char *slash = strchr(item, '/');
+      if (slash) *slash = '\0';
+      memset(cd, 0, sizeof *cd);
+      char *end = NULL;
+      long bits = slash ? strtol(slash + 1, &end, 10) : -1;
+      if (parse_addr(item, strlen(item), &cd->family, cd->addr) || (slash && (*end || end == slash + 1)))
+        return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_API_TRUSTED_PROXIES: \"%.*s\" is not an address or CIDR block",
+                         (int)n, p);
+      int max = cd->family == AF_INET ? 32 : 128;
+      if (bits > max) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_API_TRUSTED_PROXIES: /%ld is too long", bits);
+      cd->bits = bits < 0 ? max : (int)bits;
+      nproxies++;
+    }
+    p = e ? e + 1 : p + strlen(p);
+  }
+  return 0;
+}
+
+/* The TCP peer's address as text. */
+static void tcp_peer(h2o_req_t *req, char out[64]) {
   struct sockaddr_storage ss;
   socklen_t len = req->conn->callbacks->get_peername ? req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) : 0;
   out[0] = '\0';
   if (len == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, len, out) == SIZE_MAX) snprintf(out, 64, "unknown");
+}
+
+/* The value of header `name` (all of its lines joined by ", ", in the pool), or NULL. */
+static h2o_iovec_t header_all(h2o_req_t *req, const char *name, size_t nlen) {
+  h2o_iovec_t v = {NULL, 0};
+  for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, name, nlen, i)) >= 0;) {
+    h2o_iovec_t x = req->headers.entries[i].value;
+    v = v.base ? h2o_concat(&req->pool, v, h2o_iovec_init(H2O_STRLIT(", ")), x) : x;
+  }
+  return v;
+}
+
+/* The value of `key`= in the last element of a Forwarded header (RFC 7239) into out. */
+static int forwarded_param(h2o_iovec_t fwd, const char *key, char *out, size_t outlen) {
+  const char *p = fwd.base, *end = fwd.base + fwd.len, *last = p;
+  for (const char *q = p; q < end; q++)
+    if (*q == ',') last = q + 1;
+  size_t kl = strlen(key);
+  for (const char *q = last; q < end;) {
+    while (q < end && (*q == ' ' || *q == ';')) q++;
+    const char *e = q;
+    while (e < end && *e != ';') e++;
+    if ((size_t)(e - q) > kl && !strncasecmp(q, key, kl) && q[kl] == '=') {
+      size_t n = (size_t)(e - q - kl - 1);
+      const char *v = q + kl + 1;
+      while (n && (*v == '"' || *v == ' ')) v++, n--;
+      while (n && (v[n - 1] == '"' || v[n - 1] == ' ')) n--;
+      if (n >= outlen) return -1;
+      memcpy(out, v, n);
+      out[n] = '\0';
+      return 0;
+    }
+    q = e;
+  }
+  return -1;
+}
+
+void fofal__peer_ip(h2o_req_t *req, char out[64]) {
+  tcp_peer(req, out);
+  if (!nproxies || !trusted(out, strlen(out))) return;
+  h2o_iovec_t xff = header_all(req, H2O_STRLIT("x-forwarded-for"));
+  if (xff.base) {
+    /* Right to left: the first address that is not one of our proxies. */
+    const char *end = xff.base + xff.len;
+    while (end > xff.base) {
+      const char *start = end;
+      while (start > xff.base && start[-1] != ',') start--;
+      int family;
+      unsigned char a[16];
+      if (parse_addr(start, (size_t)(end - start), &family, a)) return; /* garbage: keep the proxy */
+      if (!trusted(start, (size_t)(end - start)) || start == xff.base) {
+        char buf[64];
+        inet_ntop(family, a, buf, sizeof buf);
+        snprintf(out, 64, "%s", buf);
+        return;
+      }
+      end = start - 1;
+    }
+    return;
+  }
+  h2o_iovec_t fwd = header_all(req, H2O_STRLIT("forwarded"));
+  char v[64];
+  int family;
+  unsigned char a[16];
+  if (fwd.base && !forwarded_param(fwd, "for", v, sizeof v) && !parse_addr(v, strlen(v), &family, a))
+    inet_ntop(family, a, out, 64);
+}
+
+/* 1 when a trusted proxy says the client used TLS. */
+static int forwarded_https(h2o_req_t *req) {
+  char peer[64], v[16];
+  tcp_peer(req, peer);
+  if (!nproxies || !trusted(peer, strlen(peer))) return 0;
+  h2o_iovec_t xfp = header_all(req, H2O_STRLIT("x-forwarded-proto"));
+  if (xfp.base) {
+    const char *last = xfp.base + xfp.len, *s = last;
+    while (s > xfp.base && s[-1] != ',') s--;
+    while (s < last && *s == ' ') s++;
+    return (size_t)(last - s) >= 5 && !strncasecmp(s, "https", 5);
+  }
+  h2o_iovec_t fwd = header_all(req, H2O_STRLIT("forwarded"));
+  return fwd.base && !forwarded_param(fwd, "proto", v, sizeof v) && !strcasecmp(v, "https");
+}
+
+static int loopback(const char *ip) {
+  int family;
+  unsigned char a[16];
+  static const unsigned char v6lo[16] = {[15] = 1}, mapped[12] = {[10] = 0xff, [11] = 0xff};
+  if (parse_addr(ip, strlen(ip), &family, a)) return 0;
+  if (family == AF_INET) return a[0] == 127;
+  return !memcmp(a, v6lo, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
 }
 
 void fofal__access_note(h2o_req_t *req, const fofal_principal_t *who) {
@@ -119,14 +310,20 @@ int fofal__transport_pre(fofal_api_t *api, h2o_req_t *req) {
     snprintf(a->path, sizeof a->path, "%.*s", (int)req->path_normalized.len, req->path_normalized.base);
     current = a;
   }
-  int tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+  int tls = req->scheme == &H2O_URL_SCHEME_HTTPS || forwarded_https(req);
   add(req, "x-content-type-options", "nosniff");
   add(req, "x-frame-options", "DENY");
   add(req, "content-security-policy", "frame-ancestors 'none'");
   add(req, "referrer-policy", "no-referrer");
   if (tls) add(req, "strict-transport-security", "max-age=31536000; includeSubDomains");
 
-  if (c->http_redirect && c->https_port && !tls && !probe_path(req)) {
+  int remote = !loopback(ip) && !c->http_insecure;
+  if (!tls && remote && !c->https_port && !probe_path(req)) {
+    fofal__send_problem(req, 403, "https_required",
+                        "this API is served over TLS only (plain HTTP is for clients on this host)", NULL);
+    return 1;
+  }
+  if ((c->http_redirect || remote) && c->https_port && !tls && !probe_path(req)) {
     h2o_iovec_t host = req->authority;
     size_t hl = host.len;
     if (hl && host.base[0] != '[')

@@ -146,6 +146,9 @@ int fofal_registry_validate_sealed(const fofal_registry_t *reg, const char *type
 int fofal_registry_erases(const fofal_registry_t *reg, const char *type);
 /* The names of the personal properties of `type` (an array, borrowed), or NULL if none. */
 const json_t *fofal_registry_personal(const fofal_registry_t *reg, const char *type);
+/* The JSON Schema (text) of what a personal property holds once sealed (events/crypto.c):
+ * in the log, never plain. The registry's sealed twins and the AsyncAPI document use it. */
+extern const char fofal_sealed_value_schema[];
 /* The module part of a command type ("production.order.create" → "production"). */
 int fofal_command_module(const char *type, char *out, size_t outlen);
 

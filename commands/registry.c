@@ -25,8 +25,7 @@ typedef struct {
   int erases;                    /* "x-fofal-erases-person": the command erases its aggregate's person */
 } entry_t;
 
-/* What a personal property holds once sealed (events/crypto.c): in the log, never plain. */
-static const char sealed_value_schema[] =
+const char fofal_sealed_value_schema[] =
     "{\"type\": \"object\", \"required\": [\"$enc\", \"p\", \"ct\"], \"additionalProperties\": false,"
     " \"properties\": {\"$enc\": {\"enum\": [\"v1\"]}, \"p\": {\"type\": \"string\", \"maxLength\": 64},"
     " \"ct\": {\"type\": \"string\", \"maxLength\": 8192}}}";
@@ -41,7 +40,7 @@ static int compile_sealed(entry_t *e, const char *path, char *errbuf, size_t err
   json_object_foreach(props, name, prop) {
     if (!json_is_true(json_object_get(prop, "x-fofal-personal"))) continue;
     json_array_append_new(e->personal, json_string(name));
-    json_object_set_new(props, name, json_loads(sealed_value_schema, 0, NULL));
+    json_object_set_new(props, name, json_loads(fofal_sealed_value_schema, 0, NULL));
   }
   json_object_del(twin, "$id"); /* the twin is not the published document */
   char serr[256];

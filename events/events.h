@@ -403,6 +403,16 @@ typedef struct {
 /* The project's topics with `partitions` partitions each, into out (capacity cap);
  * returns the count. */
 int fofal_topics_all(fofal_topic_spec_t *out, int cap, int partitions);
+/* A config `fofal topics create` sets on a new topic. */
+typedef struct {
+  const char *name; /* a Kafka topic config, e.g. "cleanup.policy" */
+  char value[24];
+} fofal_topic_config_t;
+#define FOFAL_TOPIC_CONFIGS_MAX 4
+/* The configs a new topic of spec's kind is created with (cleanup.policy first), into out;
+ * returns the count. The one place these values live: fofal topics create sets them and
+ * the AsyncAPI document (api/asyncapi.c) publishes them. */
+int fofal_topic_configs(const fofal_topic_spec_t *spec, fofal_topic_config_t out[FOFAL_TOPIC_CONFIGS_MAX]);
 /* Creates missing topics and checks existing ones. Refuses (FOFAL_ECONFIG) an events topic
  * whose retention.ms is not -1 or whose cleanup.policy is not delete, and a compacted
  * topic that is not compacted. `report` (may be NULL) receives one line per topic. */

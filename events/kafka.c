@@ -429,6 +429,28 @@ int fofal_topics_all(fofal_topic_spec_t *out, int cap, int partitions) {
   return n;
 }
 
+int fofal_topic_configs(const fofal_topic_spec_t *spec, fofal_topic_config_t out[FOFAL_TOPIC_CONFIGS_MAX]) {
+  int n = 0;
+#define SET(nm, ...) (out[n].name = nm, snprintf(out[n].value, sizeof out[n].value, __VA_ARGS__), n++)
+  switch (spec->kind) {
+  case FOFAL_TOPIC_EVENTS:
+    SET("cleanup.policy", "delete");
+    SET("retention.ms", "-1");
+    SET("retention.bytes", "-1");
+    break;
+  case FOFAL_TOPIC_COMPACTED:
+    SET("cleanup.policy", "compact");
+    SET("min.compaction.lag.ms", "60000");
+    break;
+  case FOFAL_TOPIC_BOUNDED:
+    SET("cleanup.policy", "delete");
+    SET("retention.ms", "%lld", spec->retention_ms);
+    break;
+  }
+#undef SET
+  return n;
+}
+
 static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t type, int timeout_ms) {
   int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
   while (fofal_mono_us() < deadline) {
@@ -486,7 +508,7 @@ static int create_missing(fofal_kafka_t *k, const fofal_topic_spec_t *specs, con
   rd_kafka_NewTopic_t **nts = fofal_calloc((size_t)n, sizeof *nts);
   rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
   rd_kafka_event_t *ev = NULL;
-  char e[256], ret[32];
+  char e[256];
   for (int i = 0; i < n; i++) {
     if (!missing[i]) continue;
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions, 1, e, sizeof e);
@@ -495,22 +517,9 @@ static int create_missing(fofal_kafka_t *k, const fofal_topic_spec_t *specs, con
       goto out;
     }
     nts[cnt++] = nt;
-    switch (specs[i].kind) {
-    case FOFAL_TOPIC_EVENTS:
-      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
-      rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
-      rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1");
-      break;
-    case FOFAL_TOPIC_COMPACTED:
-      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-      rd_kafka_NewTopic_set_config(nt, "min.compaction.lag.ms", "60000");
-      break;
-    case FOFAL_TOPIC_BOUNDED:
-      snprintf(ret, sizeof ret, "%lld", specs[i].retention_ms);
-      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
-      rd_kafka_NewTopic_set_config(nt, "retention.ms", ret);
-      break;
-    }
+    fofal_topic_config_t cf[FOFAL_TOPIC_CONFIGS_MAX];
+    int ncf = fofal_topic_configs(&specs[i], cf);
+    for (int c = 0; c < ncf; c++) rd_kafka_NewTopic_set_config(nt, cf[c].name, cf[c].value);
   }
   if (!cnt) goto out;
   rd_kafka_CreateTopics(k->rk, nts, (size_t)cnt, NULL, q);

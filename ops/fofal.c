@@ -60,7 +60,8 @@ static fofal_setting_t settings[] = {
      "token: badge claim, the person's badge (W121): what they read as their own (views/weaver, employees/{badge}) "
      "and who they are in commands (a weaver declares as this badge). Sign-ins put the account's badge there.",
      &badge},
-    {"TTL", FOFAL_SET_INT, "3600", 10, 30 * 86400, "token: lifetime in seconds.", &ttl},
+    {"TTL", FOFAL_SET_INT, "3600", 10, 86400,
+     "token: lifetime in seconds, at most a day (fofal-api refuses a development token that lives longer).", &ttl},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
      "The master key of personal data (as fofal-api's). replay: sealed fields are printed opened, or \"erased\"; "
      "rebuild, verify: the names the read models show are opened with it.",
@@ -130,7 +131,10 @@ static const char usage[] =
     "  topics check    check the topics without creating any\n"
     "  migrate         apply the SQL migrations of schemas/ that are not applied yet\n"
     "  token           print a signed access token for --tenant, --role, --badge and --subject\n"
-    "                  (development and tests; needs FOFAL_JWT_SECRET). --role is one of\n"
+    "                  (development and tests; needs FOFAL_JWT_SECRET). Such a token has no\n"
+    "                  session: fofal-api accepts it only with FOFAL_API_DEV_TOKENS=1 (the local\n"
+    "                  and test stacks set it), and for at most a day (--ttl, default 3600 s).\n"
+    "                  --role is one of\n"
     "                  " ROLES_A "\n"
     "                  " ROLES_B ";\n"
     "                  --badge (W121) is the person on the floor, as a sign-in with that badge gives.\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
@@ -202,6 +206,11 @@ static int cmd_token(void) {
   }
   printf("%s\n", tok);
   free(tok);
+  /* Said every time: whoever holds FOFAL_JWT_SECRET signs any tenant and role this way. */
+  fprintf(stderr,
+          "fofal: token: development token (no session) for tenant %s, role %s, valid %lld s; fofal-api accepts it "
+          "only with FOFAL_API_DEV_TOKENS=1\n",
+          tenant, role, (long long)ttl);
   return 0;
 }
 
@@ -429,7 +438,7 @@ out:
 
 /* ------------------------------------------------------- personal data
  * replay opens the sealed personal fields of the events it prints (events/crypto.c) with
- * the person keys of identity.person_keys, unwrapped with FOFAL_PD_MASTER_KEY: a person
+ * the person keys of identity_keys.person_keys, unwrapped with FOFAL_PD_MASTER_KEY: a person
  * whose key was deleted (`fofal account erase`) reads "erased". Keys are cached for the
  * run (an erased one as such). */
 static fofal_map_t *pd_keys;
@@ -512,8 +521,9 @@ static int cmd_rebuild(const char *name) {
     fprintf(stderr, "fofal: rebuild %s failed: %s\n", name, err);
     return 1;
   }
-  json_t *out = json_pack("{s:s,s:I,s:f,s:f,s:I}", "rebuild", name, "events", (json_int_t)res.events, "seconds",
-                          res.seconds, "events_per_s", res.events_per_s, "redis_generation", (json_int_t)res.gen);
+  json_t *out = json_pack("{s:s,s:I,s:f,s:f,s:I,s:I,s:I}", "rebuild", name, "events", (json_int_t)res.events, "seconds",
+                          res.seconds, "events_per_s", res.events_per_s, "redis_generation", (json_int_t)res.gen,
+                          "batches", (json_int_t)res.batches, "replayed_batches", (json_int_t)res.replayed);
   char *txt = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
   printf("%s\n", txt);
   free(txt);

@@ -23,6 +23,7 @@ struct fofal_pg {
   PGconn *conn;
   int pipelined;   /* statements queued without waiting (fofal_pg_pipeline_begin) */
   int queued;
+  long long flushes; /* pipelines sent early for a synchronous call (pipeline_pause) */
   fofal_map_t *stmts; /* SQL text → name of its prepared statement on this connection */
   int nstmts;
 };
@@ -80,23 +81,51 @@ void fofal_pg_close(fofal_pg_t *pg) {
   free(pg);
 }
 
+/* Pipeline mode allows no synchronous call (libpq refuses them). One made while a
+ * pipeline is open — an apply function reading a person's key, say — first sends what
+ * was queued and reads its results (so statements still run in the order they were
+ * made), leaves pipeline mode for the call, and enters it again afterwards: the batch
+ * stays in its transaction and the caller's fofal_pg_pipeline_end works as before. An
+ * error of the queued statements is the call's error (the transaction is then aborted
+ * and the caller rolls back). */
+static int pipeline_drain(fofal_pg_t *pg, char *errbuf, size_t errlen);
+
+static int pipeline_pause(fofal_pg_t *pg, char *errbuf, size_t errlen) {
+  if (!pg->pipelined) return 0;
+  pg->flushes++;
+  return pipeline_drain(pg, errbuf, errlen);
+}
+
+static void pipeline_resume(fofal_pg_t *pg, int paused) {
+  if (!paused) return;
+  if (PQenterPipelineMode(pg->conn)) pg->pipelined = 1;
+}
+
 int fofal_pg_exec(fofal_pg_t *pg, const char *sql, char *errbuf, size_t errlen) {
-  PGresult *res = PQexec(pg->conn, sql);
-  int st = PQresultStatus(res), rc = 0;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_error(pg, res, errbuf, errlen);
-  PQclear(res);
+  int paused = pg->pipelined, rc = pipeline_pause(pg, errbuf, errlen);
+  if (!rc) {
+    PGresult *res = PQexec(pg->conn, sql);
+    int st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_error(pg, res, errbuf, errlen);
+    PQclear(res);
+  }
+  pipeline_resume(pg, paused);
   return rc;
 }
 
 int fofal_pg_query_value(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params, char **out,
                          char *errbuf, size_t errlen) {
   *out = NULL;
-  PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-  int st = PQresultStatus(res), rc = 0;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_error(pg, res, errbuf, errlen);
-  else if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
-    *out = fofal_strdup(PQgetvalue(res, 0, 0));
-  PQclear(res);
+  int paused = pg->pipelined, rc = pipeline_pause(pg, errbuf, errlen);
+  if (!rc) {
+    PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    int st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_error(pg, res, errbuf, errlen);
+    else if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+      *out = fofal_strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+  }
+  pipeline_resume(pg, paused);
   return rc;
 }
 
@@ -280,8 +309,12 @@ int fofal_pg_execp(fofal_pg_t *pg, const char *sql, int nparams, const char *con
 int fofal_pg_query(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params,
                    void (*fn)(void *opaque, int ncols, const char *const *values), void *opaque, char *errbuf,
                    size_t errlen) {
+  int paused = pg->pipelined, rc = pipeline_pause(pg, errbuf, errlen);
+  if (rc) {
+    pipeline_resume(pg, paused);
+    return rc;
+  }
   PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-  int rc = 0;
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
     rc = pg_error(pg, res, errbuf, errlen);
   } else {
@@ -294,6 +327,7 @@ int fofal_pg_query(fofal_pg_t *pg, const char *sql, int nparams, const char *con
     free(vals);
   }
   PQclear(res);
+  pipeline_resume(pg, paused);
   return rc;
 }
 
@@ -305,6 +339,14 @@ int fofal_pg_pipeline_begin(fofal_pg_t *pg, char *errbuf, size_t errlen) {
 }
 
 int fofal_pg_pipeline_end(fofal_pg_t *pg, char *errbuf, size_t errlen) {
+  if (!pg->pipelined) return 0; /* a paused pipeline that could not be entered again */
+  return pipeline_drain(pg, errbuf, errlen);
+}
+
+long long fofal_pg_pipeline_flushes(const fofal_pg_t *pg) { return pg ? pg->flushes : 0; }
+
+/* Sends the queued statements with a sync, reads every result, leaves pipeline mode. */
+static int pipeline_drain(fofal_pg_t *pg, char *errbuf, size_t errlen) {
   int rc = 0;
   pg->pipelined = 0;
   if (!PQpipelineSync(pg->conn)) rc = pg_error(pg, NULL, errbuf, errlen);

@@ -37,10 +37,14 @@ int fofal_pg_migrate(fofal_pg_t *pg, const char *schemas_dir, void (*report)(voi
 int fofal_pg_execp(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params, char *errbuf, size_t errlen);
 /* Pipeline mode: between begin and end, fofal_pg_execp only queues its statement (no round
  * trip); end sends them, waits for every result, and returns the first error (after an
- * error PostgreSQL skips the rest of the pipeline; the caller rolls back). Other calls must
- * not be made in between. 0 or FOFAL_EPG / FOFAL_EUNAVAIL. */
+ * error PostgreSQL skips the rest of the pipeline; the caller rolls back). A synchronous
+ * call in between (fofal_pg_exec, _query, _query_value) is allowed and costs a round trip:
+ * it first sends what was queued and waits for it (returning its first error, if any),
+ * runs, and the pipeline goes on. 0 or FOFAL_EPG / FOFAL_EUNAVAIL. */
 int fofal_pg_pipeline_begin(fofal_pg_t *pg, char *errbuf, size_t errlen);
 int fofal_pg_pipeline_end(fofal_pg_t *pg, char *errbuf, size_t errlen);
+/* How many times a synchronous call sent a pipeline early, since the connection opened. */
+long long fofal_pg_pipeline_flushes(const fofal_pg_t *pg);
 /* Runs a parameterised query; calls fn once per row with the row's values (borrowed until
  * fn returns; NULL for SQL NULL). 0 or FOFAL_EPG. */
 int fofal_pg_query(fofal_pg_t *pg, const char *sql, int nparams, const char *const *params,
@@ -137,6 +141,13 @@ int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o
 int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen);
 void fofal_projector_free(fofal_projector_t *p);
 long long fofal_projector_applied(const fofal_projector_t *p);
+/* What a projector did so far: transactions (batches) committed, and how many of them
+ * failed as a whole and were applied again one savepoint per event ("replayed": a bad
+ * event, or a bug that makes the pipelined path fail; see projector.c). */
+typedef struct {
+  long long events, batches, replayed, pipeline_flushes;
+} fofal_projector_stats_t;
+void fofal_projector_stats(const fofal_projector_t *p, fofal_projector_stats_t *out);
 
 /* For apply functions: run SQL against the batch's transaction (skipped when this event
  * was already applied to PostgreSQL), and queue a Redis command (skipped when already
@@ -226,6 +237,8 @@ typedef struct {
   double seconds;            /* wall time of the whole command */
   double events_per_s;       /* events / the time the shadow spent projecting */
   long long gen;             /* the module's Redis generation afterwards */
+  long long batches;         /* the shadow's PostgreSQL transactions */
+  long long replayed;        /* of which failed whole and were applied again event by event */
 } fofal_rebuild_result_t;
 
 /* Rebuilds o->def without downtime:

@@ -19,6 +19,11 @@
  * projector reloads. An event that cannot be applied (malformed, or refused by the
  * database) is recorded in fofal_meta.projection_errors and skipped, found by replaying
  * the failed batch one savepoint per event; the projector never stops on bad data.
+ * The first pass queues the batch's statements in a libpq pipeline (one round trip); an
+ * apply function that must read (a person's key, personal.c) makes a synchronous call,
+ * which sends what was queued first (pg.c), so reads see the batch's earlier writes and
+ * every event type takes the pipelined path. Counters of batches and of batches replayed
+ * event by event are kept (fofal_projector_stats) and logged at stop.
  *
  * Outages. When PostgreSQL or Redis is unreachable the projector pauses: it retries with
  * backoff, then reloads its positions and goes on, with no gap and no duplicate.
@@ -50,11 +55,16 @@ struct fofal_projector {
   fofal_rops_t **rops, *scratch;
   fofal_kmsg_t *batch;
   int nbatch;
-  long long applied;
+  long long applied, batches, replayed, flushes_before; /* flushes of closed connections */
   char errbuf[512];
 };
 
 long long fofal_projector_applied(const fofal_projector_t *p) { return p->applied; }
+
+void fofal_projector_stats(const fofal_projector_t *p, fofal_projector_stats_t *out) {
+  *out = (fofal_projector_stats_t){.events = p->applied, .batches = p->batches, .replayed = p->replayed,
+                                   .pipeline_flushes = p->flushes_before + fofal_pg_pipeline_flushes(p->pg)};
+}
 
 int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params) {
   if (!ctx->pg) return 0;
@@ -291,9 +301,13 @@ static int run_batch(fofal_projector_t *p) {
       }
       if (!rc && m->offset > p->last_in_batch[m->partition]) p->last_in_batch[m->partition] = m->offset;
     }
-    /* The first pass queues its statements in a pipeline: one round trip for the batch. */
+    /* The first pass queues its statements in a pipeline: one round trip for the batch
+     * (plus one per synchronous read an apply function makes, see pg.c). The first error
+     * is the one to report: what the pipeline says after it is only its consequence. */
     if (!careful) {
-      int prc = fofal_pg_pipeline_end(p->pg, p->errbuf, sizeof p->errbuf);
+      char later[256];
+      int prc = rc ? fofal_pg_pipeline_end(p->pg, later, sizeof later)
+                   : fofal_pg_pipeline_end(p->pg, p->errbuf, sizeof p->errbuf);
       if (!rc) rc = prc;
     }
     if (!rc) rc = save_positions(p);
@@ -302,7 +316,9 @@ static int run_batch(fofal_projector_t *p) {
     fofal_pg_exec(p->pg, "ROLLBACK", NULL, 0);
     if (rc == FOFAL_EUNAVAIL || careful) goto fail;
     LOG_WARN("projector %s: a batch of %d failed (%s); applying it event by event", p->o.name, p->nbatch, p->errbuf);
+    p->replayed++;
   }
+  p->batches++;
   /* Redis after PostgreSQL: idempotent per partition, retried until it answers. */
   for (int i = 0; i < p->nparts; i++) {
     if (p->last_in_batch[i] < p->redis_next[i] && fofal_rops_count(p->rops[i]) == 0) continue;
@@ -345,6 +361,7 @@ static int connect_all(fofal_projector_t *p) {
 /* After an outage: drop connections and the batch, wait until both answer, reload. */
 static int recover(fofal_projector_t *p) {
   for (int attempt = 0; !(p->o.stop && *p->o.stop); attempt++) {
+    p->flushes_before += fofal_pg_pipeline_flushes(p->pg);
     fofal_pg_close(p->pg);
     p->pg = NULL;
     int rc = connect_all(p);
@@ -417,10 +434,18 @@ static int reached_stop(const fofal_projector_t *p) {
   return 1;
 }
 
+/* Offsets left to the stop offsets: from the consumer's position where it is ahead of the
+ * last applied event (it has passed the commit markers after it). */
 static long long remaining(const fofal_projector_t *p) {
   long long r = 0;
-  for (int i = 0; p->o.stop_at && i < p->nparts; i++)
-    if (p->o.stop_at[i] > p->pg_next[i]) r += p->o.stop_at[i] - p->pg_next[i];
+  for (int i = 0; p->o.stop_at && i < p->nparts; i++) {
+    int64_t at = p->pg_next[i];
+    if (at < p->o.stop_at[i] && p->nbatch == 0) {
+      int64_t pos = fofal_kafka_position(p->consumer, p->topic, i);
+      if (pos > at) at = pos;
+    }
+    if (p->o.stop_at[i] > at) r += p->o.stop_at[i] - at;
+  }
   return r;
 }
 

@@ -57,7 +57,11 @@ static void *run_one(void *arg) {
     LOG_ERROR("projector %s stopped: %s", w->def->name, err);
     fofal_stop = 1;
   }
-  LOG_INFO("projector %s: %lld events applied", w->def->name, fofal_projector_applied(p));
+  fofal_projector_stats_t st;
+  fofal_projector_stats(p, &st);
+  LOG_INFO("projector %s stopped: %lld events applied in %lld batches, %lld replayed event by event; %lld pipeline "
+           "round trips for reads",
+           w->def->name, st.events, st.batches, st.replayed, st.pipeline_flushes);
   fofal_projector_free(p);
   return NULL;
 }

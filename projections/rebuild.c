@@ -62,6 +62,8 @@ typedef struct {
   fofal_kafka_t *kafka;
   int64_t t0, pass_t0;
   long long applied;            /* by finished shadow passes */
+  long long batches, replayed;  /* the shadow's transactions, and those replayed event by event */
+  long long pass_offsets;       /* offsets this pass covers, fixed when it starts */
   double project_s;             /* time the shadow spent projecting */
   int gen_moved;                /* the gen key was set to gen+1 */
   char err[512];
@@ -415,19 +417,25 @@ static int drop_shadow(job_t *j) {
 
 /* ------------------------------------------------------------ the shadow */
 
+/* Progress in offsets, whose total is known when the pass starts and does not move: a
+ * topic written in transactions holds a commit marker after each of them, which takes an
+ * offset and is no event, so a count of events is known only at the end. */
 static void on_progress(void *opaque, long long applied, long long remaining) {
   job_t *j = opaque;
-  long long done = j->applied + applied, total = done + remaining;
+  long long done = j->pass_offsets - remaining;
+  if (done < 0) done = 0;
   double secs = (double)(fofal_mono_us() - j->pass_t0) / 1e6;
-  double rate = secs > 0 ? (double)applied / secs : 0;
-  char a[32], t[32], r[32], eta[48];
+  double rate = secs > 0 ? (double)applied / secs : 0, orate = secs > 0 ? (double)done / secs : 0;
+  char e[32], a[32], t[32], r[32], eta[48];
+  thousands(j->applied + applied, e);
   thousands(done, a);
-  thousands(total, t);
+  thousands(j->pass_offsets, t);
   thousands((long long)rate, r);
   if (!remaining) snprintf(eta, sizeof eta, "done");
-  else if (rate < 1) snprintf(eta, sizeof eta, "ETA ?");
-  else snprintf(eta, sizeof eta, "ETA %.0f s", (double)remaining / rate + 0.5);
-  report(j, "%s/%s events, %s ev/s, %s", a, t, r, eta);
+  else if (orate < 1) snprintf(eta, sizeof eta, "ETA ?");
+  else snprintf(eta, sizeof eta, "ETA %.0f s", (double)remaining / orate + 0.5);
+  report(j, "%s events applied; offsets %s/%s (%.0f%%), %s ev/s, %s", e, a, t,
+         j->pass_offsets ? 100.0 * (double)done / (double)j->pass_offsets : 100.0, r, eta);
 }
 
 /* Projects as the shadow until every partition reaches stop_at. */
@@ -438,9 +446,14 @@ static int run_shadow(job_t *j, const int64_t *stop_at) {
                                .max_batch = j->o->max_batch, .shadow = 1, .stop_at = stop_at, .stop = j->o->stop,
                                .progress = on_progress, .progress_opaque = j};
   j->pass_t0 = fofal_mono_us();
+  j->pass_offsets = sum_gap(j, stop_at, j->shadow_pos);
   int rc = fofal_projector_new(&p, &po, j->err, sizeof j->err);
   if (!rc) rc = fofal_projector_run(p, j->err, sizeof j->err);
-  long long n = p ? fofal_projector_applied(p) : 0;
+  fofal_projector_stats_t st = {0};
+  if (p) fofal_projector_stats(p, &st);
+  long long n = st.events;
+  j->batches += st.batches;
+  j->replayed += st.replayed;
   double secs = (double)(fofal_mono_us() - j->pass_t0) / 1e6;
   j->applied += n;
   j->project_s += secs;
@@ -449,7 +462,8 @@ static int run_shadow(job_t *j, const int64_t *stop_at) {
     char a[32], r[32];
     thousands(n, a);
     thousands(secs > 0 ? (long long)((double)n / secs) : 0, r);
-    report(j, "the shadow applied %s events in %.1f s (%s ev/s)", a, secs, r);
+    report(j, "the shadow applied %s events in %.1f s (%s ev/s) in %lld batches, %lld replayed event by event", a,
+           secs, r, st.batches, st.replayed);
   }
   if (!rc && stopped(j)) rc = fofal_err(j->err, sizeof j->err, FOFAL_EABORT, "interrupted");
   return rc;
@@ -726,6 +740,8 @@ fail:
   }
 out:
   res->events = j.applied;
+  res->batches = j.batches;
+  res->replayed = j.replayed;
   res->seconds = (double)(fofal_mono_us() - j.t0) / 1e6;
   res->events_per_s = j.project_s > 0 ? (double)j.applied / j.project_s : 0;
   job_close(&j);

@@ -14,7 +14,8 @@
  *     second use of one is refused here, in the log's order, whichever API instance sent it;
  *   - a security event names the fields its type has (a logout its session, a lockout its
  *     badge and duration …) and nothing else; an erased account records none; a lockout
- *     is a refused sign-in first (login_failed, then locked_out); a verified second factor
+ *     is a refused sign-in first (login_failed, then locked_out), an MFA lock a failed second
+ *     factor first (mfa_failed, then mfa_locked); a verified second factor
  *     completes its sign-in (mfa_verified, then login_succeeded);
  *   - a revoked device stays revoked.
  * What only fofal-api can check (a password against its hash, a TOTP code, rate limits and
@@ -114,6 +115,7 @@ static const record_rule_t record_rules[] = {
     {"mfa_verified", {"method", "sid"}, {"recovery_code"}},
     {"refresh_reused", {"sid"}, {0}},
     {"locked_out", {"method", "badge", "failures", "seconds"}, {"device_id"}},
+    {"mfa_locked", {"method", "failures", "seconds"}, {0}},
     {"logged_out", {"sid"}, {0}},
     {"password_change_failed", {0}, {0}},
 };
@@ -152,7 +154,8 @@ static int decide_record(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
   if (!strcmp(event, "login_failed") &&
       !((!strcmp(method, "password") && jeq(d, "reason", "bad_password")) || (!strcmp(method, "pin") && jeq(d, "reason", "bad_pin"))))
     return REJECT(out, "invalid_record", "a refused sign-in of a known account is bad_password (password) or bad_pin (pin)");
-  if ((!strcmp(event, "mfa_failed") || !strcmp(event, "mfa_verified")) && !totp && !recovery)
+  if ((!strcmp(event, "mfa_failed") || !strcmp(event, "mfa_verified") || !strcmp(event, "mfa_locked")) && !totp &&
+      !recovery)
     return REJECT(out, "invalid_record", "a second factor is totp or recovery_code");
   if (!strcmp(event, "locked_out") && strcmp(method, "pin")) return REJECT(out, "invalid_record", "only PINs lock out");
   if (!strcmp(event, "login_succeeded") && (totp || recovery))
@@ -170,13 +173,18 @@ static int decide_record(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
     json_object_set_new(next, "recovery_used", json_integer(used | ((json_int_t)1 << code)));
   static const char *const keys[] = {"username", "method",   "reason",       "sid",           "badge", "device_id",
                                      "failures", "seconds",  "mfa_required", "recovery_code", "ip",    NULL};
-  /* The wrong PIN that locks a badge is a refused sign-in first. */
+  /* The wrong PIN that locks a badge is a refused sign-in first; the wrong code that locks
+   * the MFA step a failed second factor first. */
   if (!strcmp(event, "locked_out")) {
     static const char *const failed[] = {"method", "badge", "device_id", "ip", NULL};
     json_t *f = bare(d, failed);
     json_object_set_new(f, "reason", json_string("bad_pin"));
     emit(out, "login_failed", f);
     static const char *const lock[] = {"method", "badge", "failures", "seconds", "ip", NULL};
+    emit(out, event, bare(d, lock));
+  } else if (!strcmp(event, "mfa_locked")) {
+    static const char *const failed[] = {"method", "ip", NULL}, *const lock[] = {"method", "failures", "seconds", "ip", NULL};
+    emit(out, "mfa_failed", bare(d, failed));
     emit(out, event, bare(d, lock));
   } else {
     json_t *e = bare(d, keys);

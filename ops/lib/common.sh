@@ -31,6 +31,8 @@
 #                             the Python packages (PyPI, pinned) of the tests that read
 #                             the topics as an analyst would, and the venv ops/setup
 #                             puts them in (ops/test exports it as FOFAL_PYTOOLS)
+#   ASYNCAPI_PARSER_DIR       the npm folder of @asyncapi/parser (ops/test exports it as
+#                             FOFAL_ASYNCAPI_PARSER)
 #   pg_bindir                 prints the PostgreSQL server binaries' directory
 
 # Repository top: two levels above this file.
@@ -253,6 +255,10 @@ SWAGGER_UI_DIR=$ROOT/ops/swagger-ui/node_modules/swagger-ui-dist
 PYTOOLS_REQS=(cloudevents==2.2.0 confluent-kafka==2.16.1)
 # shellcheck disable=SC2034
 PYTOOLS_VENV=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/pytools-$(printf '%s\n' "${PYTOOLS_REQS[@]}" | cksum | cut -d' ' -f1)
+# The AsyncAPI parser the tests check /api/v1/asyncapi.json with (ops/setup: npm ci of
+# ops/asyncapi/package-lock.json); the folder's name carries the lock's checksum.
+# shellcheck disable=SC2034
+ASYNCAPI_PARSER_DIR=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/asyncapi-parser-$(cksum <"$ROOT/ops/asyncapi/package-lock.json" | cut -d' ' -f1)
 unset _fofal_home
 
 # Debian keeps initdb/pg_ctl/postgres out of PATH, in /usr/lib/postgresql/N/bin.

@@ -20,7 +20,10 @@
  * With CSV_DIR, it also writes the rows the production projection derives from these
  * events (projections/production.c) as CSV for COPY: CSV_DIR/orders.csv (one row per
  * order, in its final state) and CSV_DIR/declarations.csv (one row per output_declared),
- * columns in the order of schemas/production/010_orders.sql, an empty field for NULL.
+ * an empty field for NULL. The first line names the columns (ops/bench passes it to
+ * COPY as its column list): columns added later to the tables take their defaults, and
+ * the bench's comparison with the projected rows says when those are not what the
+ * projection writes.
  *
  * Output: one JSON line {"bench":"event_gen",...} on stdout with the number of events
  * acknowledged by the broker. Exit 0 when every event was delivered, 1 on a failure
@@ -66,7 +69,7 @@ typedef struct {
   int has_due;
   int quantity, declared;
   int steps;                 /* events this order gets (EVENTS_PER_ORDER but for the last) */
-  int64_t created_us, updated_us;
+  int64_t created_us, updated_us, started_us, completed_us; /* 0: not yet */
 } order_t;
 
 typedef struct {
@@ -115,12 +118,14 @@ static json_t *event_data(gen_t *g, order_t *o, int step, int64_t t, const char 
     d = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:i}", "order_id", o->id, "label_id", label, "quantity", qty, "weaver",
                   weaver, "loom", o->loom, "shift", shift, "declared_total", o->declared);
     if (g->decl_csv)
-      fprintf(g->decl_csv, "%s,%s,%s,%d,%s,%s,%s,%s\n", o->tenant, label, o->id, qty, weaver, o->loom, shift, ts);
+      fprintf(g->decl_csv, "%s,%s,%s,%d,%s,%s,%s,%s,%s\n", o->tenant, label, o->id, qty, weaver, o->loom, shift, ts, ts);
   } else {
     *type = "fofal.production.order_completed.v1";
     d = json_pack("{s:s,s:i,s:s}", "order_id", o->id, "declared_total", o->declared, "loom", o->loom);
   }
   if (step == 0) o->created_us = t;
+  if (step == 2) o->started_us = t;
+  if (step == EVENTS_PER_ORDER - 1) o->completed_us = t;
   o->updated_us = t;
   return d;
 }
@@ -153,14 +158,22 @@ static int produce(gen_t *g, const char *topic, order_t *o, int step, int64_t t)
 static void order_row(gen_t *g, const order_t *o) {
   static const char *const status[] = {"created", "released", "started", "started", "started", "started",
                                        "started", "started", "started", "completed"};
-  char created[32], updated[32];
+  char created[32], updated[32], started[32] = "", completed[32] = "";
   if (!g->orders_csv) return;
   fofal_time_format(o->created_us, created);
   fofal_time_format(o->updated_us, updated);
-  fprintf(g->orders_csv, "%s,%s,%s,%d,%s,%s,%s,%s,%d,%d,%s,%s\n", o->tenant, o->id, o->article, o->quantity, o->unit,
-          o->has_due ? "2027-03-31" : "", o->steps >= 3 ? o->loom : "", status[o->steps - 1], o->declared, o->steps,
-          created, updated);
+  if (o->started_us) fofal_time_format(o->started_us, started);
+  if (o->completed_us) fofal_time_format(o->completed_us, completed);
+  fprintf(g->orders_csv, "%s,%s,%s,%d,%s,%s,%s,%s,%d,%d,%s,%s,%s,%s\n", o->tenant, o->id, o->article, o->quantity,
+          o->unit, o->has_due ? "2027-03-31" : "", o->steps >= 3 ? o->loom : "", status[o->steps - 1], o->declared,
+          o->steps, created, updated, started, completed);
 }
+
+/* The column lists of the CSV files, their first lines. */
+#define ORDERS_COLUMNS                                                                                             \
+  "tenant,order_id,article,quantity,unit,due_date,loom,status,declared,version,created_at,updated_at,started_at," \
+  "completed_at"
+#define DECLARATIONS_COLUMNS "tenant,label_id,order_id,quantity,weaver,loom,shift,declared_at,woven_at"
 
 static FILE *open_csv(const char *name, char *err, size_t errlen) {
   char path[4096];
@@ -191,6 +204,10 @@ int main(int argc, char **argv) {
   if (*csv_dir && (!(g->orders_csv = open_csv("orders.csv", g->err, sizeof g->err)) ||
                    !(g->decl_csv = open_csv("declarations.csv", g->err, sizeof g->err))))
     goto fail;
+  if (g->orders_csv) {
+    fprintf(g->orders_csv, "%s\n", ORDERS_COLUMNS);
+    fprintf(g->decl_csv, "%s\n", DECLARATIONS_COLUMNS);
+  }
   fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-bench-event-gen", .linger_ms = (int)linger_ms,
                           .message_timeout_ms = 120000};
   if (fofal_kafka_producer_new(&g->k, &o, g->err, sizeof g->err)) goto fail;

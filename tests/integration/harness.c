@@ -131,6 +131,35 @@ pid_t h_start_reactor(const char *instance) {
   return pid;
 }
 
+/* Waits until logs/<logname>.log has a line with needle, at most timeout_s. */
+static void wait_log(const char *logname, const char *needle, int timeout_s) {
+  for (int i = 0; i < timeout_s * 10; i++) {
+    if (log_count(logname, needle)) return;
+    usleep(100 * 1000);
+  }
+  cr_assert_fail("%s.log never said \"%s\"", logname, needle);
+}
+
+pid_t h_start_ingest(const char *tenant) {
+  char id[96], log[96], spool[600];
+  snprintf(id, sizeof id, "FOFAL_MQTT_CLIENT_ID=test-ingest-%s", tenant);
+  snprintf(log, sizeof log, "test-ingest-%s", tenant);
+  snprintf(spool, sizeof spool, "FOFAL_INGEST_SPOOL_DIR=%s/spool-%s", h_env("FOFAL_STACK_DIR"), tenant);
+  const char *env[] = {id, spool, "FOFAL_LOG_LEVEL=info", NULL};
+  pid_t pid = h_spawn("ingest/fofal-ingest", log, NULL, env);
+  wait_log(log, "subscribed to", 60);
+  return pid;
+}
+
+pid_t h_start_machines(const char *tenant) {
+  char log[96];
+  snprintf(log, sizeof log, "test-machines-%s", tenant);
+  const char *env[] = {"FOFAL_LOG_LEVEL=info", "FOFAL_MACHINES_TALLY_S=1", NULL};
+  pid_t pid = h_spawn("ingest/fofal-machines", log, NULL, env);
+  wait_log(log, "restored the state", 90);
+  return pid;
+}
+
 int h_run_cli(int timeout_s, char **out, const char *const *args) {
   char path[1024], log[1024];
   snprintf(path, sizeof path, "%s/ops/fofal", h_env("FOFAL_BUILD_DIR"));
@@ -571,6 +600,8 @@ static void builtin_shift(int64_t at_us, char out[32]) {
   gmtime_r(&t, &tm);
   snprintf(out, 32, "%04d-%02d-%02d/%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, code);
 }
+
+void h_shift_at(int64_t at_us, char id[32]) { builtin_shift(at_us, id); }
 
 void h_current_shift(char id[32], char woven_at[40]) {
   int64_t now = fofal_now_us();

@@ -38,6 +38,12 @@ pid_t h_start_projector(const char *instance);
  * test-reactor-<instance>) and waits (bounded) until it has joined its group and been
  * given the reactions' topics. */
 pid_t h_start_reactor(const char *instance);
+/* Starts fofal-ingest with its own MQTT client id and spool for `tenant` (log
+ * test-ingest-<tenant>) and waits (bounded, 60 s) until it has subscribed. */
+pid_t h_start_ingest(const char *tenant);
+/* Starts fofal-machines (tallies every second; log test-machines-<tenant>) and waits
+ * (bounded, 90 s) until it has restored its state. */
+pid_t h_start_machines(const char *tenant);
 /* Runs $FOFAL_BUILD_DIR/ops/fofal with args (NULL-terminated), at most timeout_s (then
  * SIGKILL). Its stdout into *out (new string, may be NULL to discard), its stderr appended
  * to $FOFAL_STACK_DIR/logs/test-cli.log. Returns the exit status, or -1 if it was killed. */
@@ -91,6 +97,8 @@ void h_floor_produce(fofal_kafka_t *k, const char *tenant, const char *loom, con
  * that is already past (its start plus a minute, or now), as RFC 3339, for declarations
  * that must all fall in one known shift (woven_at). */
 void h_current_shift(char id[32], char woven_at[40]);
+/* The shift of the built-in 3×8 model at `at_us` (µs since the epoch), as "YYYY-MM-DD/A". */
+void h_shift_at(int64_t at_us, char id[32]);
 
 /* Every committed record of `topic` (all partitions, from the start to the current end):
  * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON, and

@@ -135,25 +135,9 @@ static void wait_log(const char *logname, const char *needle, int timeout_s) {
 }
 
 /* fofal-ingest with its own MQTT session and spool (the tests run side by side). */
-static pid_t start_ingest(const char *tenant) {
-  char id[96], log[96], spool[600];
-  snprintf(id, sizeof id, "FOFAL_MQTT_CLIENT_ID=test-ingest-%s", tenant);
-  snprintf(log, sizeof log, "test-ingest-%s", tenant);
-  snprintf(spool, sizeof spool, "FOFAL_INGEST_SPOOL_DIR=%s/spool-%s", h_env("FOFAL_STACK_DIR"), tenant);
-  const char *env[] = {id, spool, "FOFAL_LOG_LEVEL=info", NULL};
-  pid_t pid = h_spawn("ingest/fofal-ingest", log, NULL, env);
-  wait_log(log, "subscribed to", 60);
-  return pid;
-}
+static pid_t start_ingest(const char *tenant) { return h_start_ingest(tenant); }
 
-static pid_t start_machines(const char *tenant) {
-  char log[96];
-  snprintf(log, sizeof log, "test-machines-%s", tenant);
-  const char *env[] = {"FOFAL_LOG_LEVEL=info", "FOFAL_MACHINES_TALLY_S=1", NULL};
-  pid_t pid = h_spawn("ingest/fofal-machines", log, NULL, env);
-  wait_log(log, "restored the state", 90);
-  return pid;
-}
+static pid_t start_machines(const char *tenant) { return h_start_machines(tenant); }
 
 /* After a Kafka restart: waits until every partition of `topic` answers (h_read_topic
  * treats "not leader" as a failure). */

@@ -702,18 +702,18 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   snprintf(dev, sizeof dev, "%s", s_of(j, "device_id"));
   snprintf(dsec, sizeof dsec, "%s", s_of(j, "device_secret"));
   json_decref(j);
-  snprintf(b, sizeof b, "{\"username\":\"w-%s\",\"role\":\"weaver\",\"badge\":\"%s\",\"pin\":\"4812\"}", sfx, f.weaver);
+  snprintf(b, sizeof b, "{\"username\":\"w-%s\",\"role\":\"weaver\",\"badge\":\"%s\",\"pin\":\"481205\"}", sfx, f.weaver);
   cr_assert_eq(post("/api/v1/auth/accounts", admin, b, &j), 201, "%s", s_of(j, "detail"));
   json_decref(j);
-  snprintf(b, sizeof b, "{\"username\":\"m-%s\",\"role\":\"mechanic\",\"badge\":\"%s\",\"pin\":\"5923\"}", sfx, f.mechanic);
+  snprintf(b, sizeof b, "{\"username\":\"m-%s\",\"role\":\"mechanic\",\"badge\":\"%s\",\"pin\":\"592318\"}", sfx, f.mechanic);
   cr_assert_eq(post("/api/v1/auth/accounts", admin, b, &j), 201, "%s", s_of(j, "detail"));
   json_decref(j);
-  cr_expect_eq(post("/api/v1/auth/accounts", admin, "{\"username\":\"x\",\"role\":\"weaver\",\"badge\":\"W 1\",\"pin\":\"1234\"}", &j),
+  cr_expect_eq(post("/api/v1/auth/accounts", admin, "{\"username\":\"x\",\"role\":\"weaver\",\"badge\":\"W 1\",\"pin\":\"123456\"}", &j),
                422, "a badge is a code, as an employee's");
   json_decref(j);
 
   /* The weaver's day. */
-  char *wt = pin_sign_in(dev, dsec, f.weaver, "4812", refresh);
+  char *wt = pin_sign_in(dev, dsec, f.weaver, "481205", refresh);
   cr_assert_eq(get(wt, "/api/v1/auth/me", &j), 200);
   cr_expect_str_eq(s_of(j, "badge"), f.weaver);
   json_decref(j);
@@ -787,7 +787,7 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
 
   /* The mechanic's day: takes the request as themself, not in another's name. */
   char mrefresh[200];
-  char *mt = pin_sign_in(dev, dsec, f.mechanic, "5923", mrefresh);
+  char *mt = pin_sign_in(dev, dsec, f.mechanic, "592318", mrefresh);
   snprintf(b, sizeof b, "{\"intervention_id\":\"%s\",\"mechanic\":\"%s\"}", iid, other);
   st = h_command_ok(port, mt, "production.intervention.accept", "pin-accept-other", NULL, b, &j);
   cr_expect_eq(st, 403, "a mechanic accepts for %s: %d %s", other, st, s_of(j, "detail"));

@@ -86,6 +86,12 @@ Test(credentials, totp_window_and_replay) {
   cr_expect(!strncmp(svg, "<svg", 4) && strstr(svg, "</svg>"));
   free(svg);
   free(uri);
+  /* A username that would change the URI's parameters or path is encoded (issue 22 item 8). */
+  uri = fofal_cred_totp_uri(seed, "FOFAL", "a b/c?d#e&issuer=X:y@t1");
+  cr_assert_not_null(uri);
+  cr_expect_str_eq(uri, "otpauth://totp/FOFAL:a%20b%2Fc%3Fd%23e%26issuer%3DX%3Ay@t1?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+                        "&issuer=FOFAL&algorithm=SHA1&digits=6&period=30");
+  free(uri);
 }
 
 Test(credentials, token_bucket) {

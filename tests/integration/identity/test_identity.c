@@ -236,8 +236,8 @@ Test(identity, a_revoked_device_cannot_pin_login) {
   snprintf(dev, sizeof dev, "%s", s_of(d, "device_id"));
   snprintf(sec, sizeof sec, "%s", s_of(d, "device_secret"));
   json_decref(d);
-  free(account(pa, "weaver", "rev-user", NULL, "B-4401", "4401"));
-  cr_assert_eq(pin_login(pb, dev, sec, "B-4401", "4401", &j), 200, "signed in on the enrolled device");
+  free(account(pa, "weaver", "rev-user", NULL, "B-4401", "440144"));
+  cr_assert_eq(pin_login(pb, dev, sec, "B-4401", "440144", &j), 200, "signed in on the enrolled device");
   char *at = fofal_strdup(s_of(j, "access_token"));
   json_decref(j);
   snprintf(path, sizeof path, "/api/v1/auth/devices/%s/revoke", dev);
@@ -248,7 +248,7 @@ Test(identity, a_revoked_device_cannot_pin_login) {
   cr_assert_eq(post(pa, path, admin, "{\"reason\":\"lost\"}", &j), 204, "%s", s_of(j, "detail"));
   json_decref(j);
   /* Answered once applied: at once, on the other instance too. */
-  cr_expect_eq(pin_login(pb, dev, sec, "B-4401", "4401", &j), 401, "a revoked device signs nobody in");
+  cr_expect_eq(pin_login(pb, dev, sec, "B-4401", "440144", &j), 401, "a revoked device signs nobody in");
   cr_expect_str_eq(s_of(j, "code"), "invalid_device");
   json_decref(j);
   int64_t t0 = fofal_mono_us();
@@ -277,7 +277,7 @@ Test(identity, a_rebuilt_identity_projection_signs_in_the_same_accounts) {
   snprintf(path, sizeof path, "/api/v1/auth/devices/%s/revoke", s_of(gone, "device_id"));
   cr_assert_eq(post(pa, path, admin, NULL, NULL), 204);
   free(account(pa, "planner", "rb-planner", "rb-password-0001", NULL, NULL));
-  free(account(pa, "weaver", "rb-weaver", NULL, "B-5501", "5501"));
+  free(account(pa, "weaver", "rb-weaver", NULL, "B-5501", "550155"));
   char *qui = account(pa, "quality", "rb-quality", "rb-password-0002", NULL, NULL);
   json_t *q = NULL;
   cr_assert_eq(login(pa, "rb-quality", "rb-password-0002", &q), 200);
@@ -301,10 +301,10 @@ Test(identity, a_rebuilt_identity_projection_signs_in_the_same_accounts) {
   json_decref(j);
   cr_expect_eq(login(pb, "rb-quality", "rb-password-0002", &j), 401, "…not the old one");
   json_decref(j);
-  cr_expect_eq(pin_login(pb, s_of(d, "device_id"), s_of(d, "device_secret"), "B-5501", "5501", &j), 200,
+  cr_expect_eq(pin_login(pb, s_of(d, "device_id"), s_of(d, "device_secret"), "B-5501", "550155", &j), 200,
                "the PIN signs in on the enrolled device");
   json_decref(j);
-  cr_expect_eq(pin_login(pb, s_of(gone, "device_id"), s_of(gone, "device_secret"), "B-5501", "5501", &j), 401,
+  cr_expect_eq(pin_login(pb, s_of(gone, "device_id"), s_of(gone, "device_secret"), "B-5501", "550155", &j), 401,
                "the revoked device stays revoked");
   json_decref(j);
   /* And the live projection equals a fresh rebuild. */

@@ -293,6 +293,28 @@ Test(identity, a_lockout_is_a_refused_sign_in_first) {
   release(&d);
 }
 
+Test(identity, an_mfa_lock_is_a_failed_second_factor_first) {
+  create_account(ACCOUNT, NULL);
+  fofal_decision_t d;
+  json_t *lock = record("mfa_locked");
+  json_object_set_new(lock, "method", json_string("totp"));
+  json_object_set_new(lock, "failures", json_integer(5));
+  json_object_set_new(lock, "seconds", json_integer(900));
+  cr_assert_eq(decide("identity.account.record", lock, &d), 0, "%s", d.detail);
+  cr_assert_eq(json_array_size(d.events), 2);
+  cr_expect_str_eq(type_at(&d, 0), "fofal.identity.mfa_failed.v1");
+  cr_expect_str_eq(type_at(&d, 1), "fofal.identity.mfa_locked.v1");
+  cr_expect_eq(json_integer_value(json_object_get(data_at(&d, 1), "failures")), 5);
+  release(&d);
+  json_t *pin = record("mfa_locked");
+  json_object_set_new(pin, "method", json_string("pin"));
+  json_object_set_new(pin, "failures", json_integer(5));
+  json_object_set_new(pin, "seconds", json_integer(900));
+  cr_expect_eq(decide("identity.account.record", pin, &d), FOFAL_EREJECTED, "a PIN is no second factor");
+  cr_expect_str_eq(d.code, "invalid_record");
+  release(&d);
+}
+
 /* The account, enrolled in TOTP by itself. */
 static void enrol(void) {
   fofal_decision_t d;

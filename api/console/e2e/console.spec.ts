@@ -1,0 +1,366 @@
+/*
+ * console.spec.ts — the screens as people use them, in Debian's chromium, against the
+ * test stack that tests/console/test_console.c prepared (the fixture names the tenants,
+ * the order, the accounts and the MQTT port). One working day, in order:
+ *
+ *   1. office sign-in: a planner by password; a manager by password and TOTP enrolment
+ *      (the code computed here from the otpauth URI the screen shows); French, then English
+ *   2. the floor: the manager enrols the phone (recovery code this time), the weaver signs
+ *      in with badge and PIN, declares two pieces and sees the label with its QR code
+ *   3. the phone's camera reads that label's QR code (a camera stream made from the label's
+ *      own SVG; the scanner decodes real frames with jsQR)
+ *   4. a declaration made offline is kept, shown as pending, then synced through the
+ *      batch endpoint; the answer to the first send is lost on its way back, the phone
+ *      sends again, and the order counts it once
+ *   5. a loom's telemetry (MQTT): the machines board follows it live, the mechanic's phone
+ *      shows the breakdown and the intervention request without a reload, the mechanic
+ *      takes it; a planner of another tenant sees none of it
+ *   6. the PWA: manifest, service worker, and the app opens without network
+ *
+ * Every page fails the test on a Content-Security-Policy violation or a script error.
+ * Screenshots (phone 360 px, desktop 1280 px) go to e2e/screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+
+interface Fixture {
+  tenant: string;
+  other_tenant: string;
+  order_id: string;
+  loom: string;
+  article: string;
+  weaver: { badge: string; pin: string };
+  mechanic: { badge: string; pin: string };
+  planner: { username: string; password: string };
+  manager: { username: string; password: string };
+  other_planner: { username: string; password: string };
+  planner_token: string;
+  mqtt_port: number;
+  result: string;
+}
+
+const fx: Fixture = JSON.parse(readFileSync(process.env.FOFAL_E2E_FIXTURE ?? '', 'utf8'));
+const SHOTS = 'e2e/screenshots';
+mkdirSync(SHOTS, { recursive: true });
+
+const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const DESKTOP = { viewport: { width: 1280, height: 800 } };
+
+/* RFC 6238 with SHA-1, 30 s, 6 digits (what the server's otpauth URI says). */
+function totp(secret: string, at = Date.now()): string {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let val = 0;
+  const bytes: number[] = [];
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) {
+    val = (val << 5) | alpha.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((val >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  const ctr = Buffer.alloc(8);
+  ctr.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const h = createHmac('sha1', Buffer.from(bytes)).update(ctr).digest();
+  const o = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/* A screenshot in CSS pixels (small files; the README shows two of them). */
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, scale: 'css' });
+
+const problems: string[] = [];
+function watch(page: Page, who: string) {
+  page.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`${who}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${who}: ${e.message}`));
+}
+
+async function newPage(browser: Browser, opts: object, who: string): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ ...opts, baseURL: process.env.FOFAL_E2E_BASE, serviceWorkers: 'block' });
+  const page = await ctx.newPage();
+  watch(page, who);
+  return { ctx, page };
+}
+
+async function officeSignIn(page: Page, tenant: string, user: { username: string; password: string }) {
+  await page.goto('/console/signin');
+  await page.locator('input[name=tenant]').fill(tenant);
+  await page.locator('input[name=username]').fill(user.username);
+  await page.locator('input[name=password]').fill(user.password);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+}
+
+async function pinSignIn(page: Page, who: { badge: string; pin: string }) {
+  await expect(page).toHaveURL(/\/console\/floor\/signin$/);
+  await page.locator('input[name=badge]').fill(who.badge);
+  for (const d of who.pin) await page.locator('.keypad').getByRole('button', { name: d, exact: true }).click();
+  await page.locator('.keypad').getByRole('button', { name: 'OK' }).click();
+}
+
+async function api<T>(path: string): Promise<T> {
+  const res = await fetch(`${process.env.FOFAL_E2E_BASE}${path}`, { headers: { Authorization: `Bearer ${fx.planner_token}` } });
+  expect(res.status, `GET ${path}`).toBe(200);
+  return (await res.json()) as T;
+}
+
+function publish(samples: object[]) {
+  execFileSync('mosquitto_pub', [
+    '-h', '127.0.0.1', '-p', String(fx.mqtt_port), '-q', '1',
+    '-t', `fofal/${fx.tenant}/looms/${fx.loom}/telemetry`, '-m', JSON.stringify(samples),
+  ]);
+}
+
+test.describe.serial('the screens', () => {
+  let phone: { ctx: BrowserContext; page: Page };
+  let office: { ctx: BrowserContext; page: Page };
+  let recovery = '';
+  let label = '';
+
+  test.beforeAll(async ({ browser }) => {
+    phone = await newPage(browser, PHONE, 'phone');
+    office = await newPage(browser, DESKTOP, 'office');
+  });
+  test.afterEach(() => {
+    expect(problems, 'no CSP violation, no script error').toEqual([]);
+  });
+
+  test('office sign-in: password, then password and TOTP enrolment', async () => {
+    const page = office.page;
+    await officeSignIn(page, fx.tenant, fx.planner);
+    await expect(page).toHaveURL(/\/console\/office\/planner$/);
+    const looms = page.getByTestId('planner-looms');
+    await expect(looms).toContainText(fx.loom);
+    await expect(looms).toContainText(fx.article);
+    await expect(page.getByTestId('who')).toContainText('planner');
+    await shot(page, 'planner-desktop');
+    await page.getByRole('button', { name: 'English' }).click();
+    await expect(page.getByRole('heading', { name: 'Planning board' })).toBeVisible();
+    await page.getByRole('button', { name: 'Français' }).click();
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await expect(page).toHaveURL(/\/console\/signin$/);
+
+    await officeSignIn(page, fx.tenant, fx.manager);
+    const uri = (await page.getByTestId('otpauth').textContent()) ?? '';
+    const secret = new URL(uri).searchParams.get('secret') ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]+=*$/);
+    await expect(page.getByRole('img', { name: 'TOTP QR' })).toBeVisible();
+    await page.locator('input[name=code]').fill(totp(secret));
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    const codes = page.getByTestId('recovery').locator('code');
+    await expect(codes.first()).toBeVisible();
+    expect(await codes.count()).toBe(10);
+    recovery = (await codes.nth(0).textContent()) ?? '';
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page).toHaveURL(/\/console\/office\/planner$/);
+    await expect(page.getByTestId('who')).toContainText('manager');
+    // An access token never reaches storage; the refresh token only this tab's sessionStorage.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+    expect(stored).not.toMatch(/eyJ/);
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  });
+
+  test('floor: the phone is enrolled, the weaver signs in with badge and PIN, declares and sees the label', async () => {
+    const page = phone.page;
+    await officeSignIn(page, fx.tenant, fx.manager);
+    await page.locator('input[name=code]').fill(recovery);
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page).toHaveURL(/\/console\/office\/planner$/);
+    await page.goto('/console/device');
+    await page.locator('input[name=device-name]').fill('Téléphone hall H1');
+    await page.getByRole('button', { name: 'Enrôler' }).click();
+    await pinSignIn(page, fx.weaver);
+    await expect(page).toHaveURL(/\/console\/floor\/weaver$/);
+    const card = page.getByTestId(`loom-${fx.loom}`);
+    await expect(card).toContainText(fx.order_id.slice(0, 8));
+    await card.getByRole('button', { name: 'Déclarer' }).click();
+    await page.getByRole('button', { name: 'plus' }).click();
+    await expect(page.locator('input[name=quantity]')).toHaveValue('2');
+    await page.getByTestId('declare-send').click();
+    const shown = page.getByTestId('label');
+    await expect(shown).toContainText(fx.article);
+    await expect(shown).toContainText(fx.weaver.badge);
+    label = (await shown.getAttribute('data-label')) ?? '';
+    expect(label).toMatch(/^[0-9a-f-]{36}$/);
+    const qr = page.getByTestId('label-qr');
+    await expect(qr).toBeVisible();
+    expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await shot(page, 'weaver-label-phone');
+    const scan = await api<{ label_id: string; quantity: number; weaver: { badge: string } }>(`/api/v1/production/labels/${label}`);
+    expect(scan.quantity).toBe(2);
+    expect(scan.weaver.badge).toBe(fx.weaver.badge);
+  });
+
+  test("the phone's camera reads the label's QR code", async () => {
+    const page = phone.page;
+    const res = await fetch(`${process.env.FOFAL_E2E_BASE}/api/v1/production/labels/${label}/qr.svg`, {
+      headers: { Authorization: `Bearer ${fx.planner_token}` },
+    });
+    expect(res.status).toBe(200);
+    const svg = await res.text();
+    await page.keyboard.press('Escape');
+    await page.evaluate(async (dataUrl: string) => {
+      const img = new Image();
+      img.src = dataUrl;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = 480;
+      c.height = 480;
+      const g = c.getContext('2d')!;
+      const draw = () => {
+        g.fillStyle = '#fff';
+        g.fillRect(0, 0, 480, 480);
+        g.drawImage(img, 60, 60, 360, 360);
+      };
+      draw();
+      setInterval(draw, 100);
+      const stream = c.captureStream(10);
+      navigator.mediaDevices.getUserMedia = async () => stream;
+    }, `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`);
+    await page.getByTestId('scan').click();
+    await expect(page.getByTestId('label')).toHaveAttribute('data-label', label);
+    await page.keyboard.press('Escape');
+    await shot(page, 'weaver-phone');
+  });
+
+  test('a declaration made offline is queued, then synced exactly once', async () => {
+    const page = phone.page;
+    const before = (await api<{ declared: number }>(`/api/v1/production/orders/${fx.order_id}`)).declared;
+    let lost = 0;
+    let passed = 0;
+    await page.route('**/api/v1/commands', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      if (lost === 0) {
+        try {
+          await route.fetch(); // the server decides it …
+          lost++;
+        } finally {
+          await route.abort('connectionreset'); // … and the phone never hears the answer
+        }
+        return;
+      }
+      passed++;
+      await route.continue();
+    });
+    await phone.ctx.setOffline(true);
+    await expect(page.getByTestId('network')).toHaveText('Hors ligne');
+    await page.getByTestId(`loom-${fx.loom}`).getByRole('button', { name: 'Déclarer' }).click();
+    await page.locator('input[name=quantity]').fill('3');
+    await page.getByTestId('declare-send').click();
+    await expect(page.getByTestId('message')).toContainText('Pas de réseau');
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('queue-pending')).toHaveCount(1);
+    await shot(page, 'weaver-offline-phone');
+
+    await phone.ctx.setOffline(false); // the 'online' event sends the batch; its answer is lost
+    await expect.poll(() => lost, { timeout: 20_000 }).toBe(1);
+    await expect(page.getByTestId('queue-pending')).toHaveCount(1);
+    await page.getByRole('button', { name: 'Envoyer maintenant' }).click(); // the same key again
+    await expect(page.getByTestId('queue-pending')).toHaveCount(0, { timeout: 30_000 });
+    await expect(page.getByTestId('queue-refused')).toHaveCount(0);
+    // This one and the online declaration before it, both sent.
+    await expect(page.getByTestId('queue-done')).toHaveCount(2);
+    expect(passed).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await api<{ declared: number }>(`/api/v1/production/orders/${fx.order_id}`)).declared).toBe(before + 3);
+    await page.waitForTimeout(1500);
+    expect((await api<{ declared: number }>(`/api/v1/production/orders/${fx.order_id}`)).declared).toBe(before + 3);
+    const item = await page.evaluate(
+      () =>
+        new Promise<{ key: string; sub: string }>((resolve, reject) => {
+          const open = indexedDB.open('fofal-console');
+          open.onsuccess = () => {
+            const all = open.result.transaction('outbox').objectStore('outbox').getAll();
+            all.onsuccess = () => resolve(all.result.find((i: { data: { quantity: number } }) => i.data.quantity === 3));
+            all.onerror = () => reject(all.error);
+          };
+        }),
+    );
+    writeFileSync(fx.result, JSON.stringify({ offline_key: item.key, weaver_sub: item.sub }));
+    await page.unroute('**/api/v1/commands');
+  });
+
+  test('a breakdown reaches the mechanic without a reload; the machines board is live; another tenant sees nothing', async ({ browser }) => {
+    const page = phone.page;
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await pinSignIn(page, fx.mechanic);
+    await expect(page).toHaveURL(/\/console\/floor\/mechanic$/);
+    await expect(page.getByTestId('live')).toHaveText('En direct');
+    await expect(page.getByTestId(`breakdown-${fx.loom}`)).toHaveCount(0);
+
+    const board = office.page;
+    await officeSignIn(board, fx.tenant, fx.planner);
+    await expect(board).toHaveURL(/\/console\/office\/planner$/);
+    await board.getByRole('link', { name: 'Métiers' }).click();
+    await expect(board.getByTestId('live')).toHaveText('En direct');
+
+    const other = await newPage(browser, DESKTOP, 'other tenant');
+    await officeSignIn(other.page, fx.other_tenant, fx.other_planner);
+    await expect(other.page).toHaveURL(/\/console\/office\/planner$/);
+    await expect(other.page.getByTestId('planner-looms')).toContainText('Aucun');
+    await other.page.goto('/console/office/machines');
+    await expect(other.page.getByTestId('live')).toHaveText('En direct');
+
+    for (const p of [page, board, other.page]) await p.evaluate(() => ((window as unknown as { __same: number }).__same = 1));
+    const t0 = Date.now() - 60_000;
+    const sample = (i: number, running: boolean) => ({
+      msg_id: `e2e-${i}`,
+      ts: new Date(t0 + i * 1000).toISOString(),
+      picks: 5000 + Math.min(i, 4) * 10,
+      ppm: running ? 600 : 0,
+      state: running ? 'running' : 'stopped',
+      ...(running ? {} : { stop_cause: 'mechanical' }),
+    });
+    publish([0, 1, 2, 3].map((i) => sample(i, true)));
+    await expect(board.getByTestId(`tile-${fx.loom}`)).toHaveAttribute('data-state', 'running');
+    publish([4, 5, 6, 7].map((i) => sample(i, false)));
+    await expect(board.getByTestId(`tile-${fx.loom}`)).toHaveAttribute('data-state', 'breakdown');
+    await expect(board.getByTestId('count-breakdown')).toHaveText('1');
+
+    await expect(page.getByTestId(`breakdown-${fx.loom}`)).toBeVisible();
+    await expect(page.getByTestId('notices')).toContainText(`Panne sur ${fx.loom}`);
+    const request = page.getByTestId(`request-${fx.loom}`);
+    await expect(request).toContainText('Mécanique');
+    await expect(request).toContainText('demandée');
+    await shot(page, 'mechanic-phone');
+    await request.getByRole('button', { name: 'Prendre' }).click();
+    await expect(request).toContainText('acceptée');
+    await expect(request).toContainText(fx.mechanic.badge);
+    await board.waitForTimeout(1500); // a tally or two for the charts
+    await shot(board, 'machines-desktop');
+
+    for (const p of [page, board, other.page])
+      expect(await p.evaluate(() => (window as unknown as { __same?: number }).__same), 'no reload').toBe(1);
+    // The other tenant's board heard nothing of it.
+    await expect(other.page.locator('[data-testid^=tile-]')).toHaveCount(0);
+    await expect(other.page.getByTestId('count-breakdown')).toHaveText('0');
+    await other.ctx.close();
+  });
+
+  test('installable: manifest, service worker, opens without network', async ({ browser }) => {
+    const ctx = await browser.newContext({ ...PHONE, baseURL: process.env.FOFAL_E2E_BASE });
+    const page = await ctx.newPage();
+    watch(page, 'pwa');
+    await page.goto('/console/');
+    const manifest = await page.evaluate(async () => {
+      const href = document.querySelector('link[rel=manifest]')!.getAttribute('href')!;
+      return (await fetch(href)).json();
+    });
+    expect(manifest.start_url).toBe('/console/');
+    expect(manifest.display).toBe('standalone');
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    await ctx.setOffline(true);
+    await page.reload();
+    await expect(page.locator('input[name=badge], input[name=username]').first()).toBeVisible();
+    await ctx.close();
+  });
+
+  test.afterAll(async () => {
+    await phone?.ctx.close();
+    await office?.ctx.close();
+  });
+});

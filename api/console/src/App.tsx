@@ -1,0 +1,90 @@
+/*
+ * App.tsx — which screen a route shows, and who may see it. A signed-out visitor goes to
+ * the floor's badge-and-PIN sign-in when this phone is enrolled, to the office's password
+ * sign-in otherwise; a signed-in one lands on their role's screen. The server decides
+ * what each role may read or do; the console only avoids showing a screen that would
+ * answer 403.
+ */
+import { useEffect, useState } from 'react';
+import { Shell } from './components';
+import { FloorSignIn } from './signin/FloorSignIn';
+import { OfficeSignIn } from './signin/OfficeSignIn';
+import { DeviceSetup } from './signin/DeviceSetup';
+import { WeaverScreen } from './floor/WeaverScreen';
+import { MechanicScreen } from './floor/MechanicScreen';
+import { PlannerBoard } from './office/PlannerBoard';
+import { MachinesBoard } from './office/MachinesBoard';
+import { loadDevice } from './lib/device';
+import { useSession } from './lib/hooks';
+import { useI18n } from './lib/i18n';
+import { currentRoute, navigate, useRoute } from './lib/router';
+import { getSession, restore } from './lib/session';
+
+const SCREENS: Record<string, { roles: string[]; floor: boolean; el: () => JSX.Element }> = {
+  '/floor/weaver': { roles: ['weaver', 'planner', 'manager', 'admin'], floor: true, el: () => <WeaverScreen /> },
+  '/floor/mechanic': { roles: ['mechanic', 'planner', 'manager', 'admin'], floor: true, el: () => <MechanicScreen /> },
+  '/office/planner': { roles: ['planner', 'manager', 'admin'], floor: false, el: () => <PlannerBoard /> },
+  '/office/machines': { roles: ['planner', 'manager', 'admin', 'mechanic', 'quality', 'auditor'], floor: false, el: () => <MachinesBoard /> },
+};
+
+export function homeOf(role: string): string {
+  if (role === 'weaver') return '/floor/weaver';
+  if (role === 'mechanic') return '/floor/mechanic';
+  if (['planner', 'manager', 'admin'].includes(role)) return '/office/planner';
+  if (['quality', 'auditor'].includes(role)) return '/office/machines';
+  return '/waiting';
+}
+
+export function App() {
+  const route = useRoute();
+  const session = useSession();
+  const { t } = useI18n();
+  const [ready, setReady] = useState(false);
+
+  useEffect(() => {
+    void restore().finally(() => setReady(true));
+  }, []);
+
+  useEffect(() => {
+    if (!ready) return;
+    // The module's session, not this render's: a popstate update may render before the
+    // session's (React gives popstate a higher priority), and an async answer must not
+    // send away someone who has signed in meanwhile.
+    const now = getSession();
+    if (route === '/' || route === '/index.html') {
+      if (now) navigate(homeOf(now.claims.role), true);
+      else
+        void loadDevice().then(
+          (d) => currentRoute() === '/' && !getSession() && navigate(d ? '/floor/signin' : '/signin', true),
+          () => currentRoute() === '/' && !getSession() && navigate('/signin', true),
+        );
+      return;
+    }
+    const screen = SCREENS[route];
+    if (screen && !now) navigate(screen.floor ? '/floor/signin' : '/signin', true);
+  }, [ready, route, session]);
+
+  if (!ready) return null;
+  if (route === '/signin') return <OfficeSignIn />;
+  if (route === '/floor/signin') return <FloorSignIn />;
+  if (route === '/device') return <DeviceSetup />;
+  const screen = SCREENS[route];
+  if (screen && session) {
+    if (!screen.roles.includes(session.claims.role))
+      return (
+        <Shell title={t('error.forbidden')}>
+          <p className="card">{t('error.forbidden')}</p>
+        </Shell>
+      );
+    return screen.el();
+  }
+  if (route === '/waiting' && session)
+    return (
+      <Shell title={session.claims.role}>
+        <p className="card" data-testid="waiting">
+          Cet écran arrive avec son module ({session.claims.role}). / This screen comes with its module.
+        </p>
+      </Shell>
+    );
+  return null;
+}
