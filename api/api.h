@@ -65,7 +65,7 @@ struct fofal_api {
   struct fofal_commands_api *cmds;
   struct fofal_health *health;
   struct fofal_pool *pool;   /* pgpool.c */
-  struct fofal_reads *reads; /* production_api.c */
+  struct fofal_reads *reads; /* production/production_api.c */
   struct fofal_stream *stream; /* stream.c */
   struct fofal_accounts *accounts; /* accounts.c */
   /* Monotonic time (us) of the last successful read of the revoked sessions (accounts.c's
@@ -308,15 +308,75 @@ int fofal__redis_stream_ids(fofal__redis_t *r, const char *stream, char last[48]
 int fofal__redis_argv(fofal__redis_t *r, int argc, const char *const *argv, json_t **reply, char *errbuf,
                       size_t errlen);
 
-/* ----------------------------------------------------- production_api.c */
+/* ------------------------------------------------------- module reads
+ * A module's reads live in its folder api/<m>/ and register themselves: the folder defines
+ * `const fofal_api_module_t fofal_module_<m>_routes`, and the build, which finds the folder,
+ * lists it in the generated table fofal__api_modules[] (<build>/modules/api.gen.c). The
+ * router (main.c) hands every request below /api/v1/<m>/ to the module, the OpenAPI
+ * document (openapi.c) takes the module's paths, and the audit trail folds the module's
+ * aggregates with its fold; nothing outside the folder names the module.
+ *
+ * Each read route is a row of a routes table of the module (fofal_read_route_t): its path,
+ * who may read it, its parameters and its OpenAPI text, which the module's matching, role
+ * check and OpenAPI paths all read, so that they cannot disagree. */
+typedef struct {
+  const char *path;          /* OpenAPI path template: "/api/v1/<module>/things/{code}" */
+  const char *op_id, *summary, *desc;
+  const char *roles;         /* space-separated roles that may read it; NULL: every role */
+  const char *self_note;     /* non-NULL: a caller may also read what is their own, as it says */
+  int params;                /* which parameters it takes: flags of the module's own */
+  const char *schema;        /* component schema of the 200 body; NULL: not JSON (an image) */
+} fofal_read_route_t;
+
+/* Which read route shows the aggregate of an event of the module: the roles of that route
+ * receive the event's WebSocket push (stream_roles.c). */
+typedef struct {
+  const char *prefix;        /* the start of the event's name (fofal.<module>.<name>.v<n>); ""
+                                matches every name; the first match wins */
+  const char *path;          /* the route's OpenAPI path (its x-fofal-roles) */
+  int self;                  /* the aggregate is a person: their own badge reads it too */
+} fofal_push_route_t;
+
+typedef struct {
+  const char *name;          /* "<module>": its reads are below /api/v1/<module>/ */
+  /* Loop thread: answers a request below /api/v1/<name>/ (404 for none of its routes). */
+  int (*on_read)(h2o_handler_t *self, h2o_req_t *req);
+  /* At start: adds the module's paths and component schemas to the OpenAPI document. */
+  void (*openapi)(json_t *paths, json_t *schemas);
+  /* Worker thread: the state of an aggregate of the module after `events` (its rows of the
+   * audit trail {seq, type, time, data}, by seq), new; GET /api/v1/audit/<name>/{id}
+   * answers it for the aggregates whose first event's short type is audit_fold_first
+   * ("order_created"). NULL: the audit trail lists the module's events only. */
+  json_t *(*audit_fold)(const char *id, json_t *events);
+  const char *audit_fold_first;
+  /* At start, before the server listens: checks the module's settings. 0 or FOFAL_ECONFIG
+   * with errbuf. NULL: none. */
+  int (*configure)(const fofal_api_conf_t *conf, char *errbuf, size_t errlen);
+  /* Where each of its event types is read, ended by {NULL}: an event type it does not
+   * match is pushed to nobody (fail closed). NULL: none. */
+  const fofal_push_route_t *push_routes;
+} fofal_api_module_t;
+
+/* Every registered module, sorted by name, NULL-terminated (generated). */
+extern const fofal_api_module_t *const fofal__api_modules[];
+/* modules.c: the registered module `name` (borrowed), or NULL. */
+const fofal_api_module_t *fofal__api_module(const char *name);
+/* The registered module whose reads hold req's path (below /api/v1/<name>/, something after
+ * the slash), or NULL. */
+const fofal_api_module_t *fofal__api_module_of(h2o_req_t *req);
+/* Runs every module's configure. 0 or the first error (errbuf). */
+int fofal__api_modules_configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen);
+
+/* --------------------------------------------------- reads (production_api.c)
+ * The machinery every module's reads share, for now in api/production/production_api.c:
+ * read your writes (?position=), the audit trail, and its life cycle. */
 int fofal__reads_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__reads_stop(fofal_api_t *api);
-/* GET /api/v1/production/... and /api/v1/audit/...; answers 404 for other paths below them. */
-int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req);
+/* GET /api/v1/audit/<module>/...; answers 404 for other paths below it. */
 int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
 /* Read your writes for any module's reads (loop thread, after authentication). Without
- * ?position= it calls go(opaque) at once. With one, it waits (bounded, with the production
- * reads' poller) until the projection of the position's module has applied it (and its
+ * ?position= it calls go(opaque) at once. With one, it waits (bounded, with one shared
+ * poller) until the projection of the position's module has applied it (and its
  * Redis views too when `redis`), then calls go(opaque) once. It answers the request itself
  * with 400 (malformed_position, position_beyond_log: past the end of the log) or 503
  * (position_not_reached after the wait, shutting down),
@@ -328,62 +388,6 @@ int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go
  * in). */
 int fofal__after_position_at(fofal_api_t *api, h2o_req_t *req, const char *position, int redis,
                              void (*go)(void *opaque), void *opaque);
-
-/* ------------------------------------------------------- weaving_api.c
- * The weaving floor's reads below /api/v1/production/ (articles, looms, beams, employees,
- * interventions, labels, and the weaver, mechanic and planner views). production_api.c
- * routes them and runs them with its machinery (auth, ?position=, worker jobs); this file
- * says which paths are its own, who may read them, what their parameters are and how
- * they are answered. Everything a worker needs is copied into fofal__wparams_t. */
-typedef struct {
-  int route;                 /* weaving_api.c's route number */
-  char subject[128];         /* the caller's subject (views default to it) */
-  char role[32];
-  char key[80];              /* the code or id of the path */
-  char status[16], loom[72], badge[72];
-  int limit, has_after, within_hours;
-  char after[96], after2[48];/* decoded cursor */
-} fofal__wparams_t;
-
-/* The result of a read job: status (200, or a problem's status with code and detail), the
- * body (new) and an ETag version (-1: none). */
-typedef struct {
-  int status;
-  const char *code;
-  char detail[256];
-  json_t *body;
-  int64_t etag;
-  char *raw;                 /* instead of body: bytes to send as they are (a label image), new */
-  size_t raw_len;
-  const char *ctype;         /* of raw (static) */
-} fofal__read_result_t;
-
-/* 1 when `role` is one of the space-separated `roles` (exactly: case and all). */
-int fofal__role_in(const char *roles, const char *role);
-/* Who reads production_api.c's own routes (orders, orders/{id}, orders/{id}/declarations,
- * looms/{loom}/current-order, shifts/{shift}/output): production_api.c refuses the other
- * roles with 403, and openapi.c documents the same list. Every role of the mill. */
-#define FOFAL__ROLES_ORDERS                                                                                   \
-  "weaver cutter mechanic storekeeper_mp storekeeper_pf storekeeper_st quality planner manager accountant hr " \
-  "auditor admin"
-/* Loop thread. 1 when path is one of our routes (w->route and w->key are set), else 0. */
-int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w);
-/* Loop thread, after authentication: the caller's role may read the route (else 403) and
- * the parameters are valid (else 400 or 404). 0 when the read may go on; otherwise the
- * problem was sent and it returns -1. */
-int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__wparams_t *w);
-/* Worker thread: runs the read for `tenant` into *res. */
-void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res);
-/* Adds the routes to the OpenAPI document (paths and component schemas). */
-void fofal__weaving_openapi(json_t *paths, json_t *schemas);
-/* At start: the base URL label QR codes carry (FOFAL_API_LABEL_URL; "" for the app's own
- * FOFAL:L: form). 0 or FOFAL_ECONFIG. */
-int fofal__weaving_configure(const char *label_url, char *errbuf, size_t errlen);
-/* ------------------------------------------------------- machines_api.c */
-/* GET /api/v1/machines/looms[/{loom}[/shifts]] and /api/v1/machines/halls. */
-int fofal__on_machines_read(h2o_handler_t *self, h2o_req_t *req);
-/* Adds the machines paths and schemas to the OpenAPI document (openapi.c). */
-void fofal__openapi_machines(json_t *paths, json_t *schemas);
 
 /* ------------------------------------------------------------- stream.c */
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -398,8 +402,9 @@ typedef struct fofal__push_roles fofal__push_roles_t;
  * (new), or FOFAL_ECONFIG with errbuf (a route is missing). */
 int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *errbuf, size_t errlen);
 void fofal__push_roles_free(fofal__push_roles_t *pr);
-/* The read route (OpenAPI path, static) that shows events of `type` of `module`, and
- * whether it is an employee's own record (*self). Its index, or -1 when none does. */
+/* The read route (OpenAPI path, static) that shows events of `type` of `module` (the
+ * module's push_routes), and whether it is a person's own record (*self). Its index among
+ * every module's push routes, or -1 when none does. */
 int fofal__push_roles_route(const char *module, const char *type, const char **path, int *self);
 /* The roles (bits of fofal__push_role_bit) that receive a push of `type`: 0 for a type
  * no route shows. *self as above. */
@@ -413,6 +418,15 @@ char *fofal__openapi_build(const fofal_registry_t *reg);
  * answer; `roles` (may be NULL: any authenticated caller) adds the 403 and says who reads. */
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                                const char *ok_ref, const char *roles);
+/* Pieces of the document for the modules' paths: a query parameter (schema stolen), a
+ * path parameter (a string), an object schema (props stolen), a page of items
+ * {items, next_cursor}; all new. fofal__openapi_etag adds to a read op (from
+ * fofal__openapi_read_op) the ETag header of its 200 and the 304 of If-None-Match. */
+json_t *fofal__openapi_query_param(const char *name, const char *desc, json_t *schema);
+json_t *fofal__openapi_path_param(const char *name, const char *desc);
+json_t *fofal__openapi_object(const char *desc, json_t *props);
+json_t *fofal__openapi_page(const char *item_ref);
+void fofal__openapi_etag(json_t *op);
 /* openapi_auth.c: merges the /api/v1/auth/... paths and their schemas in. */
 void fofal__openapi_auth(json_t *paths, json_t *schemas);
 int fofal__on_openapi(h2o_handler_t *self, h2o_req_t *req);

@@ -213,7 +213,7 @@ int fofal__on_metrics(h2o_handler_t *self, h2o_req_t *req) {
   OUT("fofal_api_command_seconds_bucket{le=\"+Inf\"} %lld\n", cum);
   OUT("fofal_api_command_seconds_sum %.6f\n", (double)atomic_load(&m->latency_sum_us) / 1e6);
   OUT("fofal_api_command_seconds_count %lld\n", atomic_load(&m->latency_count));
-  OUT("# HELP fofal_api_reads_total Read requests (production views and audit trail).\n"
+  OUT("# HELP fofal_api_reads_total Read requests (the modules' reads and the audit trail).\n"
       "# TYPE fofal_api_reads_total counter\n");
   OUT("fofal_api_reads_total %lld\n", atomic_load(&m->reads));
   OUT("# HELP fofal_api_read_jobs_rejected_total Read jobs refused because the worker queue was full.\n"

@@ -189,9 +189,9 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req) {
     if (get) return fofal__on_command_status(self, req);
     return fofal__on_command(self, req);
   }
-  if (path_under(req, "/api/v1/production/")) return fofal__on_production_read(self, req);
+  const fofal_api_module_t *mod = fofal__api_module_of(req); /* /api/v1/<module>/… */
+  if (mod && mod->on_read) return mod->on_read(self, req);
   if (path_under(req, "/api/v1/audit/")) return fofal__on_audit_read(self, req);
-  if (path_under(req, "/api/v1/machines/")) return fofal__on_machines_read(self, req);
   if (path_is(req, "/api/v1/stream")) return fofal__on_stream(self, req);
   if (path_under(req, "/api/v1/auth/")) return fofal__on_auth(self, req);
   fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
@@ -289,7 +289,7 @@ int main(int argc, char **argv) {
   api->queue = h2o_multithread_create_queue(api->ctx.loop);
   h2o_multithread_register_receiver(api->queue, &api->receiver, on_messages);
 
-  if (fofal__weaving_configure(api->conf.label_url, err, sizeof err) ||
+  if (fofal__api_modules_configure(&api->conf, err, sizeof err) ||
       fofal__health_start(api, err, sizeof err) || fofal__commands_api_start(api, err, sizeof err) ||
       fofal__pool_start(api, err, sizeof err) || fofal__reads_start(api, err, sizeof err) ||
       fofal__stream_start(api, err, sizeof err) || fofal__accounts_start(api, err, sizeof err)) {

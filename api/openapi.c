@@ -3,8 +3,9 @@
  *
  * The document is built once at start from the command registry: every command type is
  * a path whose request body is its JSON Schema from schemas/ (the single source), so the
- * docs cannot drift from validation. The read side (production_api.c) and the WebSocket
- * stream (stream.c) are described by hand below, next to their shared parameters.
+ * docs cannot drift from validation. Each registered module adds its own read paths
+ * (fofal_api_module_t.openapi, api/<m>/); the audit trail and the WebSocket stream (stream.c)
+ * are described by hand below, next to the parameters every read shares.
  */
 #include "api.h"
 #include "projections.h"
@@ -118,6 +119,33 @@ static json_t *page_schema(const char *item_ref) {
                    "string", "null", "description", "Pass as ?cursor= for the next page; null on the last page.");
 }
 
+json_t *fofal__openapi_query_param(const char *name, const char *desc, json_t *schema) {
+  return query_param(name, desc, schema);
+}
+
+json_t *fofal__openapi_path_param(const char *name, const char *desc) { return path_param(name, desc); }
+
+json_t *fofal__openapi_object(const char *desc, json_t *props) { return obj_schema(desc, props); }
+
+json_t *fofal__openapi_page(const char *item_ref) { return page_schema(item_ref); }
+
+void fofal__openapi_etag(json_t *op) {
+  json_t *get = json_object_get(op, "get"), *resp = json_object_get(get, "responses");
+  json_object_set_new(json_object_get(resp, "200"), "headers",
+                      json_pack("{s:{s:s,s:{s:s}}}", "ETag", "description",
+                                "The aggregate version, quoted; If-None-Match with it gives 304.", "schema", "type",
+                                "string"));
+  json_object_set_new(resp, "304", json_pack("{s:s}", "description", "Not modified (If-None-Match)."));
+}
+
+/* The {module} of the audit routes: a module with an event topic (fofal_modules). New. */
+static json_t *module_param(void) {
+  json_t *p = path_param("module", "A module: its events are fofal.<module>.events."), *names = json_array();
+  for (int i = 0; fofal_modules[i]; i++) json_array_append_new(names, json_string(fofal_modules[i]));
+  json_object_set_new(json_object_get(p, "schema"), "enum", names);
+  return p;
+}
+
 /* The ?position= parameter (new): its pattern names the modules whose projections (audit:
  * audit projections) serve a position. */
 static json_t *position_param(int audit) {
@@ -138,15 +166,19 @@ static json_t *position_param(int audit) {
                    "schema", "type", "string", "maxLength", 159, "pattern", pattern);
 }
 
-/* The audit trail (production_api.c): by id or code, and by kind and code. */
+/* The audit trail (production/production_api.c): by id or code, and by kind and code. */
 static void add_audit_paths(json_t *paths, const char *ryw) {
   static const char names[] =
       " {id} is the aggregate's id (a UUID) or a code people type (L13, W121): a code is looked up among the "
       "module's kinds named by code; if more than one of them has events, the answer is 409 ambiguous_aggregate "
       "with the candidates and the /{kind}/{code} path of each. The answer names the aggregate id (and the kind "
       "and code when a code named it).";
-  char kinds[160], desc[1400];
+  char kinds[160], desc[1400], folded[256] = "";
   fofal_aggregate_kinds_text(NULL, 1, kinds, sizeof kinds);
+  for (int i = 0, at = 0; fofal__api_modules[i] && at < (int)sizeof folded; i++)
+    if (fofal__api_modules[i]->audit_fold)
+      at += snprintf(folded + at, sizeof folded - (size_t)at, "%s%s: those created by %s", at ? "; " : "",
+                     fofal__api_modules[i]->name, fofal__api_modules[i]->audit_fold_first);
   json_t *kind_enum = json_array();
   for (const char *c = kinds; *c;) {
     size_t n = strcspn(c, ",");
@@ -164,8 +196,8 @@ static void add_audit_paths(json_t *paths, const char *ryw) {
       {"/api/v1/audit/{module}/{kind}/{code}", "audit.state_by_code", "The state of a loom, beam, employee … at a time.", 1, 0},
   };
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-    const char *what = ops[i].by_kind ? " {kind} (plural, as in the production routes) and {code} name exactly one "
-                                        "aggregate, e.g. looms/L13 or employees/W121."
+    const char *what = ops[i].by_kind ? " {kind} (plural, as in the module's read routes) and {code} name exactly "
+                                        "one aggregate, e.g. looms/L13 or employees/W121."
                                       : names;
     if (ops[i].events)
       snprintf(desc, sizeof desc,
@@ -173,10 +205,10 @@ static void add_audit_paths(json_t *paths, const char *ryw) {
                "Roles auditor, manager, admin.%s%s", what, ryw);
     else
       snprintf(desc, sizeof desc,
-               "Folds the aggregate's events up to as_of (default: now). Production orders only: the state of "
-               "another aggregate is 404 state_not_computed (read its events with as_of). 404 if it had no event "
-               "by then. Roles auditor, manager, admin.%s%s", what, ryw);
-    json_t *params = json_pack("[o]", path_param("module", "Module, e.g. production."));
+               "Folds the aggregate's events up to as_of (default: now). Only the aggregates a module folds (%s): the "
+               "state of another aggregate is 404 state_not_computed (read its events with as_of). 404 if it had no "
+               "event by then. Roles auditor, manager, admin.%s%s", folded, what, ryw);
+    json_t *params = json_pack("[o]", module_param());
     if (ops[i].by_kind) {
       json_t *k = path_param("kind", "A kind of aggregate named by code, plural.");
       json_object_set_new(json_object_get(k, "schema"), "enum", json_deep_copy(kind_enum));
@@ -198,7 +230,7 @@ static void add_audit_paths(json_t *paths, const char *ryw) {
                          !ops[i].events, 1);
     json_t *resp = json_object_get(json_object_get(op, "get"), "responses");
     json_object_set_new(resp, "404", problem_ref("No such module, no such aggregate, or no event of it (by as_of) "
-                                                 "(not_found); the state of an aggregate that is not an order "
+                                                 "(not_found); the state of an aggregate its module does not fold "
                                                  "(state_not_computed)."));
     if (!ops[i].by_kind)
       json_object_set_new(resp, "409", problem_ref("The code names aggregates of several kinds (ambiguous_aggregate); "
@@ -212,46 +244,6 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
   static const char ryw[] =
       " With ?position= (from a command's 201), the read first waits (bounded) until the projection has applied "
       "that position: read your writes.";
-  char desc[1024];
-  json_t *status = json_pack("{s:s,s:[s,s,s,s,s,s,s]}", "type", "string", "enum", "created", "released", "started",
-                             "paused", "completed", "closed", "cancelled");
-  json_t *code = json_pack("{s:s,s:i,s:s}", "type", "string", "maxLength", 64, "pattern", "^[A-Za-z0-9][A-Za-z0-9._/-]*$");
-  snprintf(desc, sizeof desc, "Keyset pagination by order id: pages never repeat or skip an order.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/orders",
-                      read_op("production", "production.orders.list", "Production orders of the caller's tenant.", desc,
-                              json_pack("[o,o,o,o,o]", query_param("status", "Only orders in this status.", status),
-                                        query_param("loom", "Only orders on this loom.", json_deep_copy(code)),
-                                        query_param("article", "Only orders of this article.", json_deep_copy(code)),
-                                        ref("#/components/parameters/Limit"), ref("#/components/parameters/Cursor")),
-                              "#/components/schemas/OrderPage", 0, 0));
-  json_decref(code);
-  snprintf(desc, sizeof desc, "The order as projected; ETag is its version.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/orders/{id}",
-                      read_op("production", "production.orders.get", "One production order.", desc,
-                              json_pack("[o]", path_param("id", "Order id (UUID).")), "#/components/schemas/Order", 1, 0));
-  snprintf(desc, sizeof desc, "By declaration time, paginated.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/orders/{id}/declarations",
-                      read_op("production", "production.orders.declarations", "Output declarations of an order.", desc,
-                              json_pack("[o,o,o]", path_param("id", "Order id (UUID)."), ref("#/components/parameters/Limit"),
-                                        ref("#/components/parameters/Cursor")),
-                              "#/components/schemas/DeclarationPage", 0, 0));
-  snprintf(desc, sizeof desc, "From the Redis hot view; order_id is null when the loom is idle; 404 for a loom neither registered nor named by an order.%s", ryw);
-  json_object_set_new(paths, "/api/v1/production/looms/{loom}/current-order",
-                      read_op("production", "production.looms.current_order", "The order running on a loom.", desc,
-                              json_pack("[o]", path_param("loom", "Loom code.")), "#/components/schemas/LoomCurrentOrder", 0, 0));
-  snprintf(desc, sizeof desc, "From the Redis hot view: quantity per loom and in total (zero when nothing was declared).%s",
-           ryw);
-  json_object_set_new(paths, "/api/v1/production/shifts/{shift}/output",
-                      read_op("production", "production.shifts.output", "Output declared in a shift.", desc,
-                              json_pack("[o]", path_param("shift", "Shift id, e.g. 2026-11-24/A (the slash may be %2F).")),
-                              "#/components/schemas/ShiftOutput", 0, 0));
-  /* Who reads the order routes: production_api.c refuses the same others. */
-  static const char *const order_paths[] = {"/api/v1/production/orders", "/api/v1/production/orders/{id}",
-                                            "/api/v1/production/orders/{id}/declarations",
-                                            "/api/v1/production/looms/{loom}/current-order",
-                                            "/api/v1/production/shifts/{shift}/output"};
-  for (size_t i = 0; i < sizeof order_paths / sizeof order_paths[0]; i++)
-    with_roles(json_object_get(paths, order_paths[i]), FOFAL__ROLES_ORDERS);
   add_audit_paths(paths, ryw);
 
   json_t *stream = json_pack(
@@ -273,7 +265,8 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
       problem_ref("Not a WebSocket handshake (websocket_required) or a malformed since."), "401",
       problem_ref("No valid access token."), "503", problem_ref("The connection limit is reached."));
   json_object_set_new(paths, "/api/v1/stream", stream);
-  fofal__weaving_openapi(paths, schemas);
+  for (int i = 0; fofal__api_modules[i]; i++)
+    if (fofal__api_modules[i]->openapi) fofal__api_modules[i]->openapi(paths, schemas);
 
   json_object_set_new(params, "Position", position_param(0));
   json_object_set_new(params, "AuditPosition", position_param(1));
@@ -286,27 +279,6 @@ static void add_read_paths(json_t *paths, json_t *schemas, json_t *params) {
 
   json_t *str = json_pack("{s:s}", "type", "string"), *integer = json_pack("{s:s}", "type", "integer");
   json_t *nstr = json_pack("{s:[s,s]}", "type", "string", "null");
-  json_object_set_new(schemas, "Order",
-                      obj_schema("A production order as projected.",
-                                 json_pack("{s:{s:s,s:s},s:O,s:O,s:O,s:{s:[s,s],s:s},s:O,s:O,s:O,s:O,s:O,s:O}", "order_id",
-                                           "type", "string", "format", "uuid", "article", str, "quantity", integer, "unit",
-                                           str, "due_date", "type", "string", "null", "format", "date", "loom", nstr,
-                                           "status", str, "declared", integer, "version", integer, "created_at", str,
-                                           "updated_at", str)));
-  json_object_set_new(schemas, "OrderPage", page_schema("#/components/schemas/Order"));
-  json_object_set_new(schemas, "Declaration",
-                      obj_schema("One output declaration (a label).",
-                                 json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "label_id", str, "order_id", str, "quantity",
-                                           integer, "weaver", str, "loom", nstr, "shift", nstr, "declared_at", str)));
-  json_object_set_new(schemas, "DeclarationPage", page_schema("#/components/schemas/Declaration"));
-  json_object_set_new(schemas, "LoomCurrentOrder",
-                      obj_schema("The order on a loom (Redis hot view).",
-                                 json_pack("{s:O,s:O,s:O,s:{s:[s,s]}}", "loom", str, "order_id", nstr, "since", nstr,
-                                           "order", "type", "object", "null")));
-  json_object_set_new(schemas, "ShiftOutput",
-                      obj_schema("Output of a shift (Redis hot view).",
-                                 json_pack("{s:O,s:O,s:{s:s,s:O}}", "shift", str, "total", integer, "looms", "type",
-                                           "object", "additionalProperties", integer)));
   json_object_set_new(schemas, "AuditEvent",
                       obj_schema("An event as written (data upcast to the current version).",
                                  json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:{s:s}}", "seq", integer, "id", str, "type",
@@ -491,7 +463,6 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
       "otherwise): a stale version gets 409 and writes nothing.",
       "schema", "type", "string", "maxLength", 22, "pattern", IF_MATCH_PATTERN);
   add_read_paths(paths, schemas, json_object_get(components, "parameters"));
-  fofal__openapi_machines(paths, schemas);
   json_object_set_new(doc, "paths", paths);
   json_object_set_new(doc, "components", components);
   char *s = fofal_json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);

@@ -2,7 +2,7 @@
  * stream.c — GET /api/v1/stream: WebSocket pushes of applied events (h2o + wslay).
  *
  * Source. The projector appends one entry to the Redis stream fofal:push per applied
- * event, in the same Lua script as the views it reports (projections/production.c): a
+ * event, in the same Lua script as the views it reports (projections/production/production.c): a
  * push never precedes its projection. A reader thread tails the stream (XREAD BLOCK,
  * starting after the last id that existed when the API started) and posts batches to the
  * loop thread, which sends each entry to the connections of the entry's tenant whose
@@ -672,7 +672,7 @@ static void take_principal(client_t *c, const fofal_principal_t *who) {
     char name[96];
     fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
     snprintf(name, sizeof name, "employee:%s", who->badge);
-    if (fofal_aggregate_resolve(c->tenant, "production", name, n, FOFAL_AGGREGATE_NAMES_MAX) == 1)
+    if (fofal_aggregate_resolve(c->tenant, NULL, name, n, FOFAL_AGGREGATE_NAMES_MAX) == 1) /* any module's */
       snprintf(c->self_id, sizeof c->self_id, "%s", n[0].id);
   }
   snprintf(c->sid, sizeof c->sid, "%s", who->sid);

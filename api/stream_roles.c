@@ -13,10 +13,10 @@
  * roles of the audit trail (/api/v1/audit/{module}/{id}/events: every event of any
  * aggregate, as the push carries it) receive every push a route shows.
  *
- * An event type the table does not map reaches nobody (fail closed); the unit test
+ * The table is each module's own (fofal_api_module_t.push_routes, api/<m>/): nothing here
+ * names a module. An event type no line maps reaches nobody (fail closed); the unit test
  * test_stream_roles maps every event schema of schemas/, so a new event type without a
- * line here fails the build's tests, not a deployment. When the modules move into
- * api/<m>/ this table moves with them (a module's lines in its folder).
+ * line fails the build's tests, not a deployment.
  *
  * Pure, no I/O; built once at start from the document, then read only (any thread).
  */
@@ -26,32 +26,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Which read route shows the aggregate of an event type: `prefix` matches the start of
- * the type's name (fofal.<module>.<name>.v<n>), the first match wins. */
-static const struct {
-  const char *module, *prefix, *path;
-  int self; /* the aggregate is an employee: their own badge reads it too */
-} routes[] = {
-    {"production", "order_", "/api/v1/production/orders/{id}", 0},
-    {"production", "output_declared", "/api/v1/production/orders/{id}/declarations", 0},
-    {"production", "shift_model_", "/api/v1/production/shifts/{shift}/output", 0},
-    {"production", "article_", "/api/v1/production/articles/{code}", 0},
-    {"production", "loom_", "/api/v1/production/looms/{code}", 0},
-    {"production", "first_piece_checked", "/api/v1/production/looms/{code}", 0},
-    {"production", "beam_", "/api/v1/production/beams/{code}", 0},
-    {"production", "employee_", "/api/v1/production/employees/{badge}", 1},
-    {"production", "shift_assigned", "/api/v1/production/employees/{badge}", 1},
-    {"production", "intervention_", "/api/v1/production/interventions/{id}", 0},
-    {"production", "label_", "/api/v1/production/labels/{id}", 0},
-    {"machines", "hall_", "/api/v1/machines/halls", 0},
-    {"machines", "", "/api/v1/machines/looms/{loom}", 0},
-};
-#define NROUTES (sizeof routes / sizeof routes[0])
 #define AUDIT_PATH "/api/v1/audit/{module}/{id}/events"
 
 struct fofal__push_roles {
-  uint32_t mask[NROUTES]; /* bit i: fofal_api_roles[i] reads the route */
+  int n;
+  uint32_t mask[]; /* per push route of every module, in table order: bit i: fofal_api_roles[i] reads it */
 };
+
+/* Calls fn for every push route of every registered module, with its index; stops when
+ * fn returns non-zero and returns that. */
+static int each_route(int (*fn)(void *opaque, int i, const char *module, const fofal_push_route_t *r), void *opaque) {
+  int i = 0;
+  for (int m = 0; fofal__api_modules[m]; m++)
+    for (const fofal_push_route_t *r = fofal__api_modules[m]->push_routes; r && r->path; r++, i++) {
+      int rc = fn(opaque, i, fofal__api_modules[m]->name, r);
+      if (rc) return rc;
+    }
+  return 0;
+}
+
+static int count(void *opaque, int i, const char *module, const fofal_push_route_t *r) {
+  (void)module;
+  (void)r;
+  *(int *)opaque = i + 1;
+  return 0;
+}
+
+typedef struct {
+  const char *module, *name; /* name: of the event type, or NULL to find route `want` */
+  int want, found;
+  const fofal_push_route_t *route;
+} find_t;
+
+static int find(void *opaque, int i, const char *module, const fofal_push_route_t *r) {
+  find_t *f = opaque;
+  if (f->name ? strcmp(module, f->module) || strncmp(f->name, r->prefix, strlen(r->prefix)) : i != f->want) return 0;
+  f->found = i;
+  f->route = r;
+  return 1;
+}
+
+/* The path of push route i. */
+static const char *route_path(int i) {
+  find_t f = {NULL, NULL, i, -1, NULL};
+  each_route(find, &f);
+  return f.route ? f.route->path : "";
+}
 
 static int role_index(const char *role) {
   for (int i = 0; fofal_api_roles[i]; i++)
@@ -62,7 +82,10 @@ static int role_index(const char *role) {
 int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *errbuf, size_t errlen) {
   json_error_t jerr;
   json_t *doc = json_loads(openapi ? openapi : "", 0, &jerr);
-  fofal__push_roles_t *pr = fofal_calloc(1, sizeof *pr);
+  int n = 0;
+  each_route(count, &n);
+  fofal__push_roles_t *pr = fofal_calloc(1, sizeof *pr + (size_t)n * sizeof pr->mask[0]);
+  pr->n = n;
   int rc = 0;
   *out = NULL;
   if (!doc) {
@@ -70,9 +93,9 @@ int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *
     goto out;
   }
   uint32_t audit = 0;
-  for (size_t i = 0; i <= NROUTES; i++) {
-    const char *path = i < NROUTES ? routes[i].path : AUDIT_PATH;
-    uint32_t *mask = i < NROUTES ? &pr->mask[i] : &audit;
+  for (int i = 0; i <= n; i++) {
+    const char *path = i < n ? route_path(i) : AUDIT_PATH;
+    uint32_t *mask = i < n ? &pr->mask[i] : &audit;
     json_t *roles = json_object_get(json_object_get(json_object_get(json_object_get(doc, "paths"), path), "get"),
                                     "x-fofal-roles");
     size_t k;
@@ -86,7 +109,7 @@ int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *
       if (ri >= 0 && ri < 32) *mask |= 1u << ri;
     }
   }
-  for (size_t i = 0; i < NROUTES; i++) pr->mask[i] |= audit;
+  for (int i = 0; i < n; i++) pr->mask[i] |= audit;
   *out = pr;
   pr = NULL;
 out:
@@ -101,14 +124,11 @@ int fofal__push_roles_route(const char *module, const char *type, const char **p
   /* fofal.<module>.<name>.v<n> */
   size_t ml = strlen(module);
   if (strncmp(type, "fofal.", 6) || strncmp(type + 6, module, ml) || type[6 + ml] != '.') return -1;
-  const char *name = type + 6 + ml + 1;
-  for (size_t i = 0; i < NROUTES; i++) {
-    if (strcmp(routes[i].module, module) || strncmp(name, routes[i].prefix, strlen(routes[i].prefix))) continue;
-    if (path) *path = routes[i].path;
-    if (self) *self = routes[i].self;
-    return (int)i;
-  }
-  return -1;
+  find_t f = {module, type + 6 + ml + 1, -1, -1, NULL};
+  if (!each_route(find, &f)) return -1;
+  if (path) *path = f.route->path;
+  if (self) *self = f.route->self;
+  return f.found;
 }
 
 uint32_t fofal__push_roles_mask(const fofal__push_roles_t *pr, const char *module, const char *type, int *self) {

@@ -1,13 +1,13 @@
 /*
  * registry.c — the table of command types, their schemas, and the command message.
  *
- * Loaded once at start-up: every module's table is joined with its JSON Schema file
+ * Loaded once at start-up: every command table of every registered module (the generated
+ * fofal_command_modules[], commands.h) is joined with its JSON Schema file
  * (schemas/<module>/commands/<aggregate>.<verb>.json), compiled, and kept read-only, so
  * API threads and the decider share it without locks. A command type without a schema
- * file is a start-up error, not a silent pass.
+ * file, or of another module than the table's, is a start-up error, not a silent pass.
  */
 #include "commands.h"
-#include "identity/identity.h" /* identity: until the build generates this table (issue 13 item 2) */
 #include "jsonschema.h"
 
 #include <ctype.h>
@@ -55,15 +55,6 @@ struct fofal_registry {
   int n;
 };
 
-static const struct {
-  const fofal_command_def_t *tab;
-  const int *n;
-} modules[] = {
-    {fofal_production_commands, &fofal_production_commands_n},
-    {fofal_weaving_commands, &fofal_weaving_commands_n},
-    {fofal_identity_commands, &fofal_identity_commands_n}, /* identity: commands/identity/ */
-};
-
 int fofal_command_module(const char *type, char *out, size_t outlen) {
   const char *dot = strchr(type, '.');
   if (!dot || dot == type || (size_t)(dot - type) >= outlen) return FOFAL_EINVAL;
@@ -72,33 +63,37 @@ int fofal_command_module(const char *type, char *out, size_t outlen) {
   return 0;
 }
 
+static const entry_t *find(const fofal_registry_t *reg, const char *type);
+
+/* Loads one command type of module `mod` into a new entry of reg. */
+static int load_one(fofal_registry_t *reg, const fofal_command_module_t *mod, const fofal_command_def_t *def,
+                    const char *schemas_dir, char *errbuf, size_t errlen) {
+  char module[32], path[1024], serr[256];
+  json_error_t jerr;
+  if (fofal_command_module(def->type, module, sizeof module) || strcmp(module, mod->name) || find(reg, def->type))
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "command %s of module %s: its type must be %s.<aggregate>.<verb>, once",
+                     def->type, mod->name, mod->name);
+  snprintf(path, sizeof path, "%s/%s/commands/%s.json", schemas_dir, module, def->type + strlen(module) + 1);
+  entry_t *e = &reg->entries[reg->n++];
+  e->def = def;
+  e->schema_json = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (!e->schema_json)
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "schema of command %s: %s: %s", def->type, path, jerr.text);
+  if (fofal_schema_compile(&e->schema, e->schema_json, path, serr, sizeof serr))
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "schema of command %s (%s): %s", def->type, path, serr);
+  return compile_sealed(e, path, errbuf, errlen);
+}
+
 int fofal_registry_load(fofal_registry_t **out, const char *schemas_dir, char *errbuf, size_t errlen) {
   int rc = 0, total = 0;
-  for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) total += *modules[m].n;
+  for (int m = 0; fofal_command_modules[m]; m++)
+    for (const fofal_command_table_t *t = fofal_command_modules[m]->tables; t->defs; t++) total += *t->n;
   fofal_registry_t *reg = fofal_calloc(1, sizeof *reg);
   reg->entries = fofal_calloc((size_t)total, sizeof *reg->entries);
-  for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) {
-    for (int i = 0; i < *modules[m].n; i++) {
-      const fofal_command_def_t *def = &modules[m].tab[i];
-      char module[32], path[1024], serr[256];
-      json_error_t jerr;
-      fofal_command_module(def->type, module, sizeof module);
-      snprintf(path, sizeof path, "%s/%s/commands/%s.json", schemas_dir, module, def->type + strlen(module) + 1);
-      entry_t *e = &reg->entries[reg->n++];
-      e->def = def;
-      e->schema_json = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-      if (!e->schema_json) {
-        rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "schema of command %s: %s: %s", def->type, path, jerr.text);
-        goto out;
-      }
-      if (fofal_schema_compile(&e->schema, e->schema_json, path, serr, sizeof serr)) {
-        rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "schema of command %s (%s): %s", def->type, path, serr);
-        goto out;
-      }
-      if ((rc = compile_sealed(e, path, errbuf, errlen))) goto out;
-    }
-  }
-out:
+  for (int m = 0; fofal_command_modules[m] && !rc; m++)
+    for (const fofal_command_table_t *t = fofal_command_modules[m]->tables; t->defs && !rc; t++)
+      for (int i = 0; i < *t->n && !rc; i++)
+        rc = load_one(reg, fofal_command_modules[m], &t->defs[i], schemas_dir, errbuf, errlen);
   if (rc) {
     fofal_registry_free(reg);
     reg = NULL;
@@ -188,22 +183,20 @@ int fofal_code_valid(const char *s) {
 static int each_kind(const char *module, int (*fn)(void *opaque, const char *module, const char *kind), void *opaque) {
   const char *seen[64];
   int nseen = 0;
-  for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) {
-    for (int i = 0; i < *modules[m].n; i++) {
-      const fofal_command_def_t *def = &modules[m].tab[i];
-      char mod[32];
-      if (!def->ns || fofal_command_module(def->type, mod, sizeof mod) || (module && strcmp(module, mod))) continue;
-      int dup = 0;
-      for (int k = 0; k < nseen && !dup; k++) dup = !strcmp(seen[k], def->ns);
-      if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
-      seen[nseen++] = def->ns;
-      /* The module's name as a static string: the fofal_modules entry. */
-      const char *smod = NULL;
-      for (int k = 0; fofal_modules[k] && !smod; k++)
-        if (!strcmp(fofal_modules[k], mod)) smod = fofal_modules[k];
-      int rc = fn(opaque, smod ? smod : "", def->ns);
-      if (rc) return rc;
-    }
+  for (int m = 0; fofal_command_modules[m]; m++) {
+    const char *mod = fofal_command_modules[m]->name; /* static, as the callers keep it */
+    if (module && strcmp(module, mod)) continue;
+    for (const fofal_command_table_t *t = fofal_command_modules[m]->tables; t->defs; t++)
+      for (int i = 0; i < *t->n; i++) {
+        const fofal_command_def_t *def = &t->defs[i];
+        if (!def->ns) continue;
+        int dup = 0;
+        for (int k = 0; k < nseen && !dup; k++) dup = !strcmp(seen[k], def->ns);
+        if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
+        seen[nseen++] = def->ns;
+        int rc = fn(opaque, mod, def->ns);
+        if (rc) return rc;
+      }
   }
   return 0;
 }

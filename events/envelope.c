@@ -176,8 +176,6 @@ out:
 
 /* ------------------------------------------------------------- topics */
 
-const char *const fofal_modules[] = {"production", "identity", "machines", NULL};
-
 int fofal_topic_events(const char *module, char *out, size_t outlen) {
   for (int i = 0; fofal_modules[i]; i++)
     if (!strcmp(fofal_modules[i], module)) {

@@ -1,7 +1,9 @@
 /*
  * audit.c — the audit projection: every event of a module, as it was written, in
  * audit.events (schemas/audit/020_events.sql), for an aggregate's full history and its
- * state at a past time. The data stored is the upcast (current) version.
+ * state at a past time. The data stored is the upcast (current) version. One projection
+ * per module whose registration asks for it ("audit.<module>", modules.c), all writing the
+ * same table, told apart by its module column.
  */
 #include "projections.h"
 
@@ -28,23 +30,14 @@ static int record(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 static const fofal_apply_t applies[] = {{"*", record}};
 static const char *const tables[] = {"events", NULL};
 
-const fofal_projection_def_t fofal_audit_production_projection = {
-    .name = "audit.production",
-    .module = "production",
-    .pg_schema = "audit",
-    .tables = tables,
-    .applies = applies,
-    .napplies = 1,
-};
-
-const fofal_projection_def_t *const fofal_projections[] = {&fofal_production_projection,
-                                                           &fofal_audit_production_projection,
-                                                           &fofal_machines_projection,
-                                                           &fofal_identity_projection, /* identity: projections/identity/ */
-                                                           NULL};
-
-const fofal_projection_def_t *fofal_projection_find(const char *name) {
-  for (int i = 0; fofal_projections[i]; i++)
-    if (!strcmp(fofal_projections[i]->name, name)) return fofal_projections[i];
-  return NULL;
+void fofal__audit_projection(const char *module, fofal_projection_def_t *def, char name[FOFAL_PROJECTION_NAME_MAX]) {
+  snprintf(name, FOFAL_PROJECTION_NAME_MAX, "audit.%s", module);
+  *def = (fofal_projection_def_t){
+      .name = name,
+      .module = module,
+      .pg_schema = "audit",
+      .tables = tables,
+      .applies = applies,
+      .napplies = 1,
+  };
 }

@@ -112,14 +112,30 @@ typedef struct {
   int napplies;
 } fofal_projection_def_t;
 
-extern const fofal_projection_def_t fofal_production_projection;
-extern const fofal_projection_def_t fofal_audit_production_projection;
-extern const fofal_projection_def_t fofal_machines_projection;
-extern const fofal_projection_def_t fofal_identity_projection; /* projections/identity/ (issue 13 item 5) */
-/* Every projection, NULL-terminated. */
-extern const fofal_projection_def_t *const fofal_projections[];
+/* A module's read model lives in its folder projections/<m>/ (apply functions, Redis views,
+ * tables) and registers itself: the folder defines
+ * `const fofal_projection_module_t fofal_module_<m>_projections`, and the build, which finds
+ * the folder, lists it in the generated table fofal_projection_modules[]
+ * (<build>/modules/projections.gen.c). Nothing outside the folder names the module. */
+typedef struct {
+  const char *name;          /* "production": its projections read fofal.<name>.events */
+  const fofal_projection_def_t *const *projections; /* NULL-terminated; the one named like the
+                                                       module owns its Redis views */
+  int audit;                 /* 1: the audit trail records every event of the module
+                                (projection "audit.<name>", audit.c) */
+} fofal_projection_module_t;
+
+/* Every registered module, sorted by name, NULL-terminated (generated). */
+extern const fofal_projection_module_t *const fofal_projection_modules[];
+/* Every projection (modules.c): per module in the table's order, its own projections, then
+ * its audit projection; NULL-terminated. Built before main() runs, read-only afterwards. */
+extern const fofal_projection_def_t *fofal_projections[];
 /* The projection named `name`, or NULL. */
 const fofal_projection_def_t *fofal_projection_find(const char *name);
+/* The audit projection of `module` (audit.c) into *def, named "audit.<module>" with
+ * name[] as its storage (the caller keeps both alive). */
+#define FOFAL_PROJECTION_NAME_MAX 64
+void fofal__audit_projection(const char *module, fofal_projection_def_t *def, char name[FOFAL_PROJECTION_NAME_MAX]);
 
 typedef struct {
   const char *brokers, *pg_dsn, *redis_addr, *schemas_dir;

@@ -22,7 +22,9 @@ static fofal_setting_t settings[] = {
      "libpq connection string of the read models.", &pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port.", &redis_addr},
     {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the SQL migrations.", &schemas},
-    {"FOFAL_PROJECTOR_NAMES", FOFAL_SET_STR, "production,audit.production,machines,identity", 0, 0, "Comma-separated projections to run.", &names},
+    {"FOFAL_PROJECTOR_NAMES", FOFAL_SET_STR, "", 0, 0,
+     "Comma-separated projections to run; empty: every projection of the registered modules (fofal rebuild lists them).",
+     &names},
     {"FOFAL_PROJECTOR_MAX_BATCH", FOFAL_SET_INT, "5000", 1, 100000, "Events applied per PostgreSQL transaction, at most.",
      &max_batch},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
@@ -32,6 +34,7 @@ static fofal_setting_t settings[] = {
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
 #define NSET (sizeof settings / sizeof settings[0])
+#define MAX_WORKERS 64 /* projections one process runs */
 
 typedef struct {
   const fofal_projection_def_t *def;
@@ -69,7 +72,7 @@ static void *run_one(void *arg) {
 int main(int argc, char **argv) {
   char err[512];
   int rc = 0, n = 0;
-  worker_t workers[16];
+  worker_t workers[MAX_WORKERS];
   int early = fofal_process_start("fofal-projector", settings, NSET, argc, argv,
                                 "Usage: fofal-projector [--config FILE] [--option=value ...]\n\n"
                                 "Projects the modules' events into PostgreSQL and Redis, exactly once.",
@@ -85,8 +88,10 @@ int main(int argc, char **argv) {
     fofal_settings_free(settings, NSET);
     return 1;
   }
+  if (!*names) /* every registered projection */
+    for (int i = 0; fofal_projections[i] && n < MAX_WORKERS; i++) workers[n++] = (worker_t){.def = fofal_projections[i]};
   char *list = fofal_strdup(names), *save = NULL;
-  for (char *m = strtok_r(list, ",", &save); m && n < 16; m = strtok_r(NULL, ",", &save)) {
+  for (char *m = strtok_r(list, ",", &save); m && n < MAX_WORKERS; m = strtok_r(NULL, ",", &save)) {
     const fofal_projection_def_t *def = fofal_projection_find(m);
     if (!def) {
       LOG_ERROR("refusing to start: no projection named \"%s\"", m);

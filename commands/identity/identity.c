@@ -296,3 +296,12 @@ const fofal_command_def_t fofal_identity_commands[] = {
      "Record a sign-in attempt naming nobody known (fofal-api's sign-in routes)", decide_realm_record, NULL},
 };
 const int fofal_identity_commands_n = sizeof fofal_identity_commands / sizeof fofal_identity_commands[0];
+
+/* The module's registration in the command layer (commands.h, "modules"): the build finds
+ * this folder and lists it in the generated fofal_command_modules[]. */
+static const fofal_command_table_t tables[] = {
+    {fofal_identity_commands, &fofal_identity_commands_n},
+    {NULL, NULL},
+};
+
+const fofal_command_module_t fofal_module_identity_commands = {.name = "identity", .tables = tables};

@@ -118,11 +118,20 @@ static const fofal_apply_t applies[] = {
 
 static const char *const tables[] = {"accounts", "devices", NULL};
 
-const fofal_projection_def_t fofal_identity_projection = {
+static const fofal_projection_def_t identity_projection = {
     .name = "identity",
     .module = "identity",
     .pg_schema = "identity",
     .tables = tables,
     .applies = applies,
     .napplies = sizeof applies / sizeof applies[0],
+};
+
+/* The module's registration (projections.h): the build finds this folder and lists it in
+ * the generated fofal_projection_modules[]. Its events are not in the audit trail
+ * (/api/v1/audit/...): the log itself is theirs. */
+static const fofal_projection_def_t *const projections[] = {&identity_projection, NULL};
+const fofal_projection_module_t fofal_module_identity_projections = {
+    .name = "identity",
+    .projections = projections,
 };

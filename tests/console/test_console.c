@@ -192,8 +192,8 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"loom\":\"L1\"}", order);
   admin_cmd(admin, "production.order.start", "e2e-order-start", b);
 
-  account(tenant, "{\"username\":\"w1\",\"role\":\"weaver\",\"badge\":\"W1\",\"pin\":\"4812\"}");
-  account(tenant, "{\"username\":\"m1\",\"role\":\"mechanic\",\"badge\":\"M1\",\"pin\":\"5923\"}");
+  account(tenant, "{\"username\":\"w1\",\"role\":\"weaver\",\"badge\":\"W1\",\"pin\":\"481275\"}");
+  account(tenant, "{\"username\":\"m1\",\"role\":\"mechanic\",\"badge\":\"M1\",\"pin\":\"592364\"}");
   account(tenant, "{\"username\":\"plan\",\"role\":\"planner\",\"password\":\"planner-pass-2026\"}");
   account(tenant, "{\"username\":\"boss\",\"role\":\"manager\",\"password\":\"manager-pass-2026\"}");
   account(other, "{\"username\":\"plan\",\"role\":\"planner\",\"password\":\"other-planner-2026\"}");
@@ -207,7 +207,7 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
   const char *colon = strrchr(mqtt, ':');
   json_t *fx = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:{s:s,s:s},s:{s:s,s:s},s:{s:s,s:s},s:{s:s,s:s},s:s,s:i,s:s}",
                          "tenant", tenant, "other_tenant", other, "order_id", order, "loom", "L1", "article", "ART-E2E",
-                         "weaver", "badge", "W1", "pin", "4812", "mechanic", "badge", "M1", "pin", "5923", "planner",
+                         "weaver", "badge", "W1", "pin", "481275", "mechanic", "badge", "M1", "pin", "592364", "planner",
                          "username", "plan", "password", "planner-pass-2026", "manager", "username", "boss", "password",
                          "manager-pass-2026", "other_planner", "username", "plan", "password", "other-planner-2026",
                          "planner_token", planner_token, "mqtt_port", colon ? atoi(colon + 1) : 0, "result", result);

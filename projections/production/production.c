@@ -205,3 +205,12 @@ const fofal_projection_def_t fofal_production_projection = {
     .applies = applies,
     .napplies = sizeof applies / sizeof applies[0],
 };
+
+/* The module's registration (projections.h, "modules"): the build lists it in the
+ * generated fofal_projection_modules[]; the audit trail records every production event. */
+static const fofal_projection_def_t *const projections[] = {&fofal_production_projection, NULL};
+const fofal_projection_module_t fofal_module_production_projections = {
+    .name = "production",
+    .projections = projections,
+    .audit = 1,
+};

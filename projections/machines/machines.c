@@ -188,3 +188,11 @@ const fofal_projection_def_t fofal_machines_projection = {
     .applies = applies,
     .napplies = sizeof applies / sizeof applies[0],
 };
+
+/* The module's registration (projections.h, "modules"): the build lists it in the
+ * generated fofal_projection_modules[]. Its events are not in the audit trail. */
+static const fofal_projection_def_t *const projections[] = {&fofal_machines_projection, NULL};
+const fofal_projection_module_t fofal_module_machines_projections = {
+    .name = "machines",
+    .projections = projections,
+};

@@ -46,7 +46,7 @@
  * Failures: PostgreSQL or Redis unreachable → 503 with Retry-After; a full job queue →
  * 503; malformed parameters → 400; never a 5xx for bad input.
  */
-#include "api.h"
+#include "production_api.h"
 #include "projections.h"
 
 #include <ctype.h>
@@ -465,7 +465,7 @@ static void short_type(const char *type, char *out, size_t outlen) {
 }
 
 /* A production order's state after `events` (each {seq, type, time, data}, by seq). New. */
-static json_t *fold_production(const char *id, json_t *events) {
+json_t *fofal__production_fold(const char *id, json_t *events) {
   json_t *st = json_pack("{s:s}", "order_id", id), *ev;
   size_t i;
   json_array_foreach(events, i, ev) {
@@ -509,12 +509,6 @@ static json_t *fold_production(const char *id, json_t *events) {
   return st;
 }
 
-/* The folds, by the short type of the event that creates the aggregate. */
-static const struct {
-  const char *module, *first;
-  json_t *(*fold)(const char *id, json_t *events);
-} folds[] = {{"production", "order_created", fold_production}};
-
 static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
   const params_t *p = &job->p;
   char lim[16], err[512];
@@ -525,6 +519,7 @@ static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
       "SELECT json_build_object('seq', seq, 'type', type, 'time', " TS("\"time\"") ", 'data', data) FROM audit.events "
       "WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND ($4::timestamptz IS NULL OR \"time\" <= $4::timestamptz) "
       "ORDER BY seq LIMIT $5::int";
+  const fofal_api_module_t *mod = fofal__api_module(p->module);
   json_t *(*fold)(const char *, json_t *) = NULL;
   json_t *rows = NULL;
   int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
@@ -534,8 +529,7 @@ static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
   }
   char first[64] = "";
   short_type(json_string_value(json_object_get(json_array_get(rows, 0), "type")), first, sizeof first);
-  for (size_t i = 0; i < sizeof folds / sizeof folds[0]; i++)
-    if (!strcmp(folds[i].module, p->module) && !strcmp(folds[i].first, first)) fold = folds[i].fold;
+  if (mod && mod->audit_fold && mod->audit_fold_first && !strcmp(mod->audit_fold_first, first)) fold = mod->audit_fold;
   if (json_array_size(rows) == 0) {
     not_found(job, p->as_of[0] ? "the aggregate had no event by as_of" : "no event of that aggregate");
   } else if (!fold) {

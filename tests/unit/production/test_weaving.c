@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "production.h" /* the module's command tables */
 #include "decide.h"
 #include "jsonschema.h"
 #include "world.h"

@@ -39,7 +39,7 @@
  * Threads: match, prepare and openapi run on the loop thread; run on a worker, with the
  * copies in fofal__wparams_t only.
  */
-#include "api.h"
+#include "production_api.h"
 #include "projections.h"
 #include "labels.h"
 
@@ -91,14 +91,9 @@ int fofal__weaving_configure(const char *url, char *errbuf, size_t errlen) {
 #define ROLES_PEOPLE "hr planner manager admin"
 #define ROLES_SCAN "weaver mechanic cutter quality storekeeper_pf storekeeper_st planner manager admin auditor"
 
-typedef struct {
-  const char *path;          /* OpenAPI path template */
-  const char *op_id, *summary, *desc;
-  const char *roles;         /* space-separated */
-  const char *self_note;     /* non-NULL: a person may read their own (the token's badge) */
-  int params;                /* P_* */
-  const char *schema;        /* component schema of the 200 body */
-} wroute_t;
+/* A route: path, roles (space-separated), self_note (a person may read their own:
+ * the token's badge), params (P_*), the 200 body's schema. */
+typedef fofal_read_route_t wroute_t;
 
 static const wroute_t routes[W_N] = {
     [W_ARTICLES] = {"/api/v1/production/articles", "production.articles.list", "Articles (fouta models).",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "production.h" /* the module's command tables */
 #include "jsonschema.h" /* to check emitted events against their schemas */
 #include "world.h"      /* the looms, beams and weavers an order runs with */
 
@@ -914,7 +915,7 @@ Test(registry, load_from_a_missing_folder_fails) {
   int rc = fofal_registry_load(&r, "/nonexistent/schemas", err, sizeof err);
   cr_assert_eq(rc, FOFAL_ECONFIG);
   cr_assert_null(r);
-  cr_assert(strstr(err, "/nonexistent/schemas/production/commands/") != NULL, "errbuf: %s", err);
+  cr_assert(strstr(err, "/nonexistent/schemas/") && strstr(err, "/commands/"), "errbuf: %s", err);
   fofal_registry_free(NULL);
 }
 

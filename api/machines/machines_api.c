@@ -233,7 +233,7 @@ static int may_read(const char *role) {
   return 0;
 }
 
-int fofal__on_machines_read(h2o_handler_t *self, h2o_req_t *req) {
+static int on_machines_read(h2o_handler_t *self, h2o_req_t *req) {
   fofal_api_t *api = API_OF(self);
   fofal_principal_t who;
   static const char base[] = "/api/v1/machines/";
@@ -325,7 +325,7 @@ static json_t *mop(const char *op_id, const char *summary, const char *desc, jso
                    summary, "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", roles);
 }
 
-void fofal__openapi_machines(json_t *paths, json_t *schemas) {
+static void openapi_machines(json_t *paths, json_t *schemas) {
   json_t *loom_param = json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s}}", "name", "loom", "in", "path", "required", 1,
                                  "description", "Loom code.", "schema", "type", "string", "pattern", "^[A-Za-z0-9._-]{1,63}$");
   json_object_set_new(paths, "/api/v1/machines/looms",
@@ -379,3 +379,19 @@ void fofal__openapi_machines(json_t *paths, json_t *schemas) {
   json_object_set_new(schemas, "Halls", json_pack("{s:s,s:{s:{s:s,s:{s:s}}}}", "type", "object", "properties", "items",
                                                   "type", "array", "items", "type", "object"));
 }
+
+/* The module's registration (api.h, "module reads"): the build lists it in the generated
+ * fofal__api_modules[]; the router hands it every request below /api/v1/machines/. */
+/* Which read route shows the aggregate of each machines event (stream_roles.c). */
+static const fofal_push_route_t push_routes[] = {
+    {"hall_", "/api/v1/machines/halls", 0},
+    {"", "/api/v1/machines/looms/{loom}", 0},
+    {NULL, NULL, 0},
+};
+
+const fofal_api_module_t fofal_module_machines_routes = {
+    .name = "machines",
+    .on_read = on_machines_read,
+    .openapi = openapi_machines,
+    .push_routes = push_routes,
+};
