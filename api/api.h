@@ -177,6 +177,27 @@ void fofal__commands_api_stop(fofal_api_t *api);
 int fofal__on_command(h2o_handler_t *self, h2o_req_t *req);          /* POST /api/v1/commands/{type} */
 int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req);    /* POST /api/v1/commands */
 int fofal__on_command_status(h2o_handler_t *self, h2o_req_t *req);   /* GET /api/v1/commands/{id} */
+/* A command of fofal-api itself (the identity routes of accounts.c), sent through the same
+ * path as POST /api/v1/commands/{type}: checked against its sealed schema (personal fields
+ * and secrets already sealed by the caller), produced to fofal.commands, its decision
+ * awaited on fofal.commands.results (bounded by FOFAL_API_COMMAND_WAIT_MS). No role or
+ * Idempotency-Key applies: the caller checked who may, and names the command id (a
+ * command decided before under the same id answers its first result). Strings and data
+ * are borrowed for the call. */
+typedef struct {
+  const char *type, *tenant, *id, *actor, *actor_badge, *correlation_id;
+  json_t *data;
+} fofal__command_t;
+/* Loop thread, exactly once: status 201 (accepted: `result` the decided result, borrowed
+ * for the call, with its "position" and "events"), 404/409/403/422 (rejected: result's
+ * "code" and "detail"), 503 (Kafka did not take it, or the server stops; result NULL) or
+ * 202 (not decided within the wait; result NULL). */
+typedef void (*fofal__command_cb)(fofal_api_t *api, void *opaque, int status, const json_t *result);
+/* Loop thread. 0: cb will run once, later. FOFAL_EUNAVAIL (Kafka unreachable, its queue
+ * full, the server stopping) or FOFAL_EINVAL (the data does not match the schema: the
+ * caller's bug), detail in errbuf: cb never runs. */
+int fofal__command_send(fofal_api_t *api, const fofal__command_t *c, fofal__command_cb cb, void *opaque, char *errbuf,
+                        size_t errlen);
 
 /* ------------------------------------------------------------ health.c */
 int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -362,6 +383,11 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
  * and go never runs then, nor for a request that went away meanwhile. 0, or -1 when it
  * answered at once. `opaque` must live as long as the request (its pool). */
 int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque);
+/* The same for the position `position` (NULL: none) rather than ?position=: the identity
+ * routes wait so for their own command's position (an account answered as created signs
+ * in). */
+int fofal__after_position_at(fofal_api_t *api, h2o_req_t *req, const char *position, int redis,
+                             void (*go)(void *opaque), void *opaque);
 
 /* ------------------------------------------------------------- stream.c */
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);

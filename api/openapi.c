@@ -312,8 +312,13 @@ static void add_command(void *opaque, const fofal_command_def_t *def) {
   char ref[160], path[192], desc[512];
   snprintf(ref, sizeof ref, "#/components/schemas/%s", def->type);
   snprintf(path, sizeof path, "/api/v1/commands/%s", def->type);
-  snprintf(desc, sizeof desc, "%s Roles allowed: %s.%s", def->summary, roles_s,
-           def->creates ? " Creates the aggregate; without an id in the body, the id is derived from the Idempotency-Key." : "");
+  const char *via = json_string_value(json_object_get(schema, "x-fofal-via"));
+  char via_s[200] = "";
+  if (via) /* its secrets are made by the route that sends it (identity) */
+    snprintf(via_s, sizeof via_s, " Sent through %s, which makes its secrets: here it is refused (422 auth_route_only).", via);
+  snprintf(desc, sizeof desc, "%s Roles allowed: %s.%s%s", def->summary, roles_s,
+           def->creates ? " Creates the aggregate; without an id in the body, the id is derived from the Idempotency-Key." : "",
+           via_s);
   free(roles_s);
   char module[32];
   fofal_command_module(def->type, module, sizeof module);

@@ -1131,9 +1131,13 @@ static int serve(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who,
 static void on_waiter_dispose(void *p) { wait_unlink(p); }
 
 int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque) {
+  return fofal__after_position_at(api, req, fofal__query_param(req, "position"), redis, go, opaque);
+}
+
+int fofal__after_position_at(fofal_api_t *api, h2o_req_t *req, const char *ps, int redis, void (*go)(void *opaque),
+                             void *opaque) {
   perr_t e = {0};
   position_t pos;
-  const char *ps = fofal__query_param(req, "position");
   if (!ps) {
     go(opaque);
     return 0;

@@ -364,7 +364,19 @@ static int post_json(int p, const char *path, const char *token, const char *bod
   return st;
 }
 
-TestSuite(tokens, .timeout = 300);
+/* Accounts and every security event go through the log (issue 13 item 5): the suites that
+ * create accounts or sign in run fofal-decider and fofal-projector too. */
+static void log_setup(void) {
+  dec = h_start_decider("it-harden");
+  proj = h_start_projector("it-harden");
+}
+
+static void log_teardown(void) {
+  h_stop(proj, SIGTERM);
+  h_stop(dec, SIGTERM);
+}
+
+TestSuite(tokens, .init = log_setup, .fini = log_teardown, .timeout = 300);
 
 /* A planner account of `tn` created through `p` (a development admin token), then signed
  * in: its access token (new, with a session). */
@@ -482,7 +494,7 @@ Test(tokens, fofal_token_caps_its_lifetime) {
 
 /* ===================================================================== MFA */
 
-TestSuite(mfa, .timeout = 300);
+TestSuite(mfa, .init = log_setup, .fini = log_teardown, .timeout = 300);
 
 /* RFC 4648 base32 (up to '&') → hex. */
 static void b32_hex(const char *b32, char *hex, size_t cap) {
@@ -572,7 +584,7 @@ Test(mfa, ten_wrong_codes_lock_the_second_factor) {
 
 /* ==================================================================== edge */
 
-TestSuite(edge, .timeout = 300);
+TestSuite(edge, .init = log_setup, .fini = log_teardown, .timeout = 300);
 
 static int login_as(int p, const char *tn, const char *headers) {
   char body[256], hdr[512];
