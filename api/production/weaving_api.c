@@ -1,6 +1,6 @@
 /*
  * weaving_api.c — the read side of the weaving floor (production module), served through
- * production_api.c's machinery (auth, ?position= read-your-writes, worker jobs, 503s):
+ * reads.c's machinery (auth, ?position= read-your-writes, worker jobs, 503s):
  *
  *   GET /api/v1/production/articles, /articles/{code}
  *   GET /api/v1/production/looms, /looms/{code}, /looms/{code}/history
