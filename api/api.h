@@ -404,6 +404,9 @@ int fofal__path_segment(const char *path, size_t len, size_t *pos, char *out, si
 /* The short name of an event type: "fofal.<m>.order_created.v1" → "order_created" ("" for
  * none). */
 void fofal__event_short_type(const char *type, char *out, size_t outlen);
+/* 1 when `role` is one of the space-separated `roles` (exactly: case and all): a read
+ * route's roles check. */
+int fofal__role_in(const char *roles, const char *role);
 /* 1 for GET and HEAD; otherwise it answers 405 and returns 0. */
 int fofal__get_only(h2o_req_t *req);
 /* Read your writes for any module's reads (loop thread, after authentication). Without

@@ -207,6 +207,18 @@ void fofal__read_not_found(fofal__read_result_t *res, const char *what) {
   snprintf(res->detail, sizeof res->detail, "%s", what);
 }
 
+/* 1 when `role` is one of the space-separated `roles` (exactly: case and all). */
+int fofal__role_in(const char *roles, const char *role) {
+  size_t n = strlen(role);
+  for (const char *s = roles; s && *s;) {
+    const char *e = strchr(s, ' ');
+    size_t l = e ? (size_t)(e - s) : strlen(s);
+    if (l == n && !memcmp(s, role, n)) return 1;
+    s = e ? e + 1 : NULL;
+  }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- audit */
 
 /* The audit answer's head: module, aggregate id, and kind and code when a code named it. */
