@@ -367,13 +367,69 @@ const fofal_api_module_t *fofal__api_module_of(h2o_req_t *req);
 /* Runs every module's configure. 0 or the first error (errbuf). */
 int fofal__api_modules_configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen);
 
-/* --------------------------------------------------- reads (production_api.c)
- * The machinery every module's reads share, for now in api/production/production_api.c:
- * read your writes (?position=), the audit trail, and its life cycle. */
+/* ------------------------------------------------------------- reads.c
+ * The machinery every module's reads share: read jobs on the workers, read your writes
+ * (?position=), the audit trail, and its life cycle. A module's folder holds only its
+ * routes and what they run. */
 int fofal__reads_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__reads_stop(fofal_api_t *api);
 /* GET /api/v1/audit/<module>/...; answers 404 for other paths below it. */
 int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
+/* The answer of a read job: status (200, or a problem's status with code, detail and
+ * extra members), the body (new) and an ETag version (-1: none). */
+typedef struct {
+  int status;
+  const char *code;
+  char detail[256];
+  json_t *body;
+  json_t *extra;             /* members added to an error's problem (new, or NULL) */
+  int64_t etag;
+  char *raw;                 /* instead of body: bytes to send as they are (a label image), new */
+  size_t raw_len;
+  const char *ctype;         /* of raw (static) */
+} fofal__read_result_t;
+/* Worker thread: runs a module's read for `tenant` with its parameters (the job's own
+ * copy) into *res. */
+typedef void (*fofal__read_run_t)(fofal_worker_t *w, const char *tenant, void *params, fofal__read_result_t *res);
+/* Loop thread, after authentication and the route's own checks: runs `run` on a worker
+ * with a copy of params (size bytes), after ?position= is reached (its Redis views too
+ * when `redis`), and answers with its result (ETag and 304 on If-None-Match when it has
+ * an etag). Always 0: the request is answered. */
+int fofal__read_serve(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, int redis, fofal__read_run_t run,
+                      const void *params, size_t size);
+/* Worker thread: res becomes the problem for a failed query (503 when the store, Redis if
+ * `redis` else PostgreSQL, is unreachable or the query timed out; else a logged 500). */
+void fofal__read_fail(fofal__read_result_t *res, int rc, const char *err, int redis);
+/* res becomes a 404 not_found with `what` as detail. */
+void fofal__read_not_found(fofal__read_result_t *res, const char *what);
+/* The live generation prefix of a module's Redis keys, e.g. "fofal:<m>:g3:". 0 or the
+ * failure of fofal__redis_get. */
+int fofal__redis_prefix(fofal__redis_t *r, const char *module, char *out, size_t outlen, char *err, size_t errlen);
+/* A parameter's problem: status, code and detail. */
+typedef struct {
+  int status;
+  const char *code;
+  char detail[256];
+} fofal__perr_t;
+/* Fills *e (detail: fmt with arg) and returns -1. */
+int fofal__perr(fofal__perr_t *e, int status, const char *code, const char *fmt, const char *arg);
+/* ?limit= (dflt when absent) into *out: 0, or -1 with *e for anything but 1..max. */
+int fofal__parse_limit(h2o_req_t *req, int dflt, int max, int *out, fofal__perr_t *e);
+/* A query parameter; an empty value counts as absent (forms send "status="). */
+const char *fofal__param(h2o_req_t *req, const char *name);
+/* 1 when s is a code: 1..max characters, alphanumeric first, then alphanumerics and ._/- */
+int fofal__valid_name(const char *s, size_t max);
+/* The path segment at *pos (up to the next '/') into out, *pos past it: 0, or -1 when it
+ * is empty or too long. */
+int fofal__path_segment(const char *path, size_t len, size_t *pos, char *out, size_t outlen);
+/* The short name of an event type: "fofal.<m>.order_created.v1" → "order_created" ("" for
+ * none). */
+void fofal__event_short_type(const char *type, char *out, size_t outlen);
+/* 1 when `role` is one of the space-separated `roles` (exactly: case and all): a read
+ * route's roles check. */
+int fofal__role_in(const char *roles, const char *role);
+/* 1 for GET and HEAD; otherwise it answers 405 and returns 0. */
+int fofal__get_only(h2o_req_t *req);
 /* Read your writes for any module's reads (loop thread, after authentication). Without
  * ?position= it calls go(opaque) at once. With one, it waits (bounded, with one shared
  * poller) until the projection of the position's module has applied it (and its

@@ -107,7 +107,7 @@ TestSuite(stream, .init = stream_setup, .fini = stream_teardown, .timeout = 300)
 static const struct {
   const char *type, *path;
 } shown_by[] = {
-    {"fofal.production.article_defined.v1", "/api/v1/production/articles/{code}"},
+    {"fofal.catalog.article_defined.v1", "/api/v1/catalog/articles/{code}"},
     {"fofal.production.loom_registered.v1", "/api/v1/production/looms/{code}"},
     {"fofal.production.loom_beam_mounted.v1", "/api/v1/production/looms/{code}"},
     {"fofal.production.first_piece_checked.v1", "/api/v1/production/looms/{code}"},
