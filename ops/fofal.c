@@ -872,9 +872,10 @@ static int cmd_status(const filters_t *f) {
   typedef struct {
     char projector[128], topic[128];
   } pair_t;
-  int npairs = 0;
-  pair_t *pairs = fofal_calloc((size_t)rows.n + 32, sizeof *pairs);
-  for (int i = 0; fofal_projections[i] && npairs < 32; i++) {
+  int npairs = 0, nproj = 0;
+  while (fofal_projections[nproj]) nproj++;
+  pair_t *pairs = fofal_calloc((size_t)(rows.n + nproj), sizeof *pairs);
+  for (int i = 0; fofal_projections[i]; i++) {
     snprintf(pairs[npairs].projector, sizeof pairs[npairs].projector, "%s", fofal_projections[i]->name);
     fofal_topic_events(fofal_projections[i]->module, pairs[npairs].topic, sizeof pairs[npairs].topic);
     npairs++;

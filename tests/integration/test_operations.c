@@ -181,6 +181,19 @@ Test(operations, every_module_is_audited_rebuilt_verified_and_replayed) {
   cr_expect_eq(audit_types("identity", account, account_pos, types, sizeof types), 200);
   cr_expect(strstr(types, "fofal.identity.account_created.v1") && strstr(types, "fofal.identity.login_succeeded.v1"),
             "the identity's audit trail: %s", types);
+  /* …without the secrets sealed under the master key (the password hash). */
+  {
+    char path[256];
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/api/v1/audit/identity/%s/events", account);
+    cr_assert_eq(get(path, &j), 200);
+    char *text = json_dumps(j, JSON_COMPACT);
+    cr_expect(!strstr(text, FOFAL_PD_SECRET_PREFIX), "a sealed secret in the audit trail: %s", text);
+    cr_expect_str_eq(s_of(json_object_get(json_array_get(json_object_get(j, "items"), 0), "data"), "password_hash"),
+                     "(sealed secret)", "%s", text);
+    free(text);
+    json_decref(j);
+  }
   /* A module that opts out keeps none. */
   for (int k = 0; fofal_projection_modules[k]; k++) {
     if (fofal_projection_modules[k]->audit != FOFAL_AUDIT_OFF) continue;
