@@ -106,8 +106,9 @@ static fofal_setting_t settings[] = {
 #define REPLAY_HELP                                                                                        \
   "  replay [M] [--tenant T] [--module M] [--aggregate NAME] [--type TYPE] [--since TIME] [--until TIME]\n" \
   "                  print the committed events of fofal.<M>.events (every module without M; M as\n"    \
-  "                  the first word or --module) up to the end of the log at start, one CloudEvents JSON envelope a line,\n" \
-  "                  upcast to the current event versions. --aggregate names an aggregate as people\n"   \
+  "                  the first word or --module) up to the end of the log at start, one\n"              \
+  "                  CloudEvents JSON envelope a line, upcast to the current event versions.\n"          \
+  "                  --aggregate names an aggregate as people\n"   \
   "                  do: its id (a UUID), its code (L13, W121: every aggregate with that code, of any\n"  \
   "                  kind, in each tenant, and machine events named by the code) or kind:code\n"        \
   "                  (loom:L13, beam:B-0042, employee:W121, article:…, shiftmodel:default) for one\n"    \
