@@ -71,7 +71,6 @@ struct fofal_api {
   /* Monotonic time (us) of the last successful read of the revoked sessions (accounts.c's
    * tail): auth.c refuses session tokens while it is older than FOFAL_API_REVOCATION_STALE_S. */
   atomic_llong revocations_read_us;
-  volatile int stopping;
 };
 
 /* A message from another thread to the loop: `fn(api, arg)` runs on the loop thread. */

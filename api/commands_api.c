@@ -77,7 +77,7 @@ typedef struct fofal_commands_api {
   int command_parts;         /* partitions of fofal.commands (a tenant's partition) */
   pthread_t poller, reader;
   int poller_started, reader_started;
-  volatile int stop;
+  atomic_int stop;           /* set by the loop thread at shutdown; poller and reader watch it */
   fofal_map_t *waiters;      /* result key → waiter_t * (list head); loop thread */
   fofal_map_t *cache;        /* result key → result JSON (char *), "" while pending; loop thread */
   char **ring;               /* FIFO of cache keys, to bound the cache */
@@ -326,13 +326,13 @@ static void on_delivery(void *opaque, int err, int32_t partition, int64_t offset
 
 static void *poller_main(void *arg) {
   commands_api_t *ca = arg;
-  while (!ca->stop) fofal_kafka_poll(ca->producer, 100);
+  while (!fofal_stopped(&ca->stop)) fofal_kafka_poll(ca->producer, 100);
   return NULL;
 }
 
 static void *reader_main(void *arg) {
   commands_api_t *ca = arg;
-  while (!ca->stop) {
+  while (!fofal_stopped(&ca->stop)) {
     fofal_kmsg_t m;
     int rc = fofal_kafka_consume(ca->results, 100, &m);
     if (rc <= 0) continue;
@@ -914,7 +914,7 @@ int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen) {
 void fofal__commands_api_stop(fofal_api_t *api) {
   commands_api_t *ca = api->cmds;
   if (!ca) return;
-  ca->stop = 1;
+  fofal_stop_set(&ca->stop);
   if (ca->poller_started) pthread_join(ca->poller, NULL);
   if (ca->reader_started) pthread_join(ca->reader, NULL);
   /* Requests still waiting keep their memory (the process is ending) but leave the timer,

@@ -240,7 +240,7 @@ typedef struct fofal_stream {
   long long nclients;
   pthread_t reader;
   int reader_started;
-  volatile int stop;
+  atomic_int stop;           /* set by the loop thread at shutdown; the reader watches it */
 } stream_t;
 
 struct replay_job {
@@ -816,7 +816,7 @@ static void *reader_main(void *arg) {
   char last[48] = "", deleted[48], err[256];
   int failures = 0;
   fofal__redis_t *r = fofal__redis_new(st->api->conf.redis_addr, 2000);
-  while (!st->stop && r) {
+  while (!fofal_stopped(&st->stop) && r) {
     int rc = 0;
     if (!last[0]) rc = fofal__redis_stream_ids(r, FOFAL_PUSH_STREAM, last, deleted, err, sizeof err);
     batch_t *b = fofal_calloc(1, sizeof *b);
@@ -1034,7 +1034,7 @@ int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen) {
 void fofal__stream_stop(fofal_api_t *api) {
   stream_t *st = api->stream;
   if (!st) return;
-  st->stop = 1;
+  fofal_stop_set(&st->stop);
   if (st->reader_started) pthread_join(st->reader, NULL);
   clients_t cs = {0};
   fofal_map_each(st->tenants, collect, &cs);

@@ -760,7 +760,7 @@ void fofal_processor_log_stats(const fofal_processor_t *p) {
 int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {
   int rc = 0;
   int64_t next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;
-  while (!*p->o.stop && !p->fatal) {
+  while (!fofal_stopped(p->o.stop) && !p->fatal) {
     if (p->o.stats_interval_s > 0 && fofal_mono_us() >= next_stats) {
       fofal_processor_log_stats(p);
       next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;

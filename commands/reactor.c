@@ -257,7 +257,7 @@ int fofal_reactor_run(fofal_reactor_t *r, char *errbuf, size_t errlen) {
   int rc = 0;
   int64_t next_stats = fofal_mono_us() + (int64_t)r->o.stats_interval_s * 1000000;
   for (int i = 0; i < r->ntopics; i++) LOG_INFO("reading %s", r->topics[i]);
-  while (!*r->o.stop) {
+  while (!fofal_stopped(r->o.stop)) {
     if (r->o.stats_interval_s > 0 && fofal_mono_us() >= next_stats) {
       fofal_reactor_log_stats(r);
       next_stats = fofal_mono_us() + (int64_t)r->o.stats_interval_s * 1000000;

@@ -12,6 +12,7 @@
 #define FOFAL_EVENTS_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -128,8 +129,22 @@ int fofal_settings_load(fofal_setting_t *tab, size_t n, int argc, char **argv, c
                         char *errbuf, size_t errlen);
 void fofal_settings_free(fofal_setting_t *tab, size_t n);
 
+/* Stop flags. A flag that one thread (or a signal handler) sets and another watches is an
+ * atomic_int, never a volatile int: volatile orders nothing between threads. A stop flag
+ * publishes nothing but itself, so relaxed order is enough for both sides; whatever the
+ * stopper wrote before stopping reaches the watcher through pthread_join or a mutex, not
+ * through the flag. The handlers of SIGINT/SIGTERM store to fofal_stop: that is
+ * async-signal-safe only because atomic_int is lock-free here, which the build asserts. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "stop flags are set from signal handlers: atomic_int must be lock-free");
+/* Non-zero once `stop` (may be NULL: never) was set. */
+static inline int fofal_stopped(const atomic_int *stop) {
+  return stop && atomic_load_explicit(stop, memory_order_relaxed);
+}
+/* Sets `stop`; async-signal-safe. */
+static inline void fofal_stop_set(atomic_int *stop) { atomic_store_explicit(stop, 1, memory_order_relaxed); }
+
 /* Set to 1 by SIGINT or SIGTERM once fofal_process_start() ran; long loops watch it. */
-extern volatile int fofal_stop;
+extern atomic_int fofal_stop;
 /* The start of every process's main(): loads the settings table (handling --help), starts
  * logging as `proc` at the level *log_level holds, makes SIGINT/SIGTERM set fofal_stop and
  * ignores SIGPIPE. Returns -1 to go on, or the status main() should return now: 0 after

@@ -367,7 +367,7 @@ int main(int argc, char **argv) {
            breakdown_after_s, hysteresis_ms, confirm_samples);
   int64_t last_stats = fofal_mono_us();
   rc = 0;
-  while (!fofal_stop) {
+  while (!fofal_stopped(&fofal_stop)) {
     int64_t deadline = 0;
     while (nb < max_batch) {
       /* A batch is what is at hand: it closes when no sample follows within BATCH_GAP_MS
@@ -400,7 +400,7 @@ int main(int argc, char **argv) {
       for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
       nb = 0;
       p.rebalanced = 0;
-      while (!fofal_stop && recover(&p)) {
+      while (!fofal_stopped(&fofal_stop) && recover(&p)) {
         LOG_WARN("cannot restore machine states yet: %s", p.errbuf);
         sleep(1);
       }
@@ -422,7 +422,7 @@ int main(int argc, char **argv) {
       break;
     }
     if (brc) {
-      while (!fofal_stop && recover(&p)) {
+      while (!fofal_stopped(&fofal_stop) && recover(&p)) {
         LOG_WARN("cannot restore machine states yet: %s", p.errbuf);
         sleep(1);
       }

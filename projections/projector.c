@@ -327,7 +327,7 @@ static int run_batch(fofal_projector_t *p) {
     applied_key(p, i, key, sizeof key);
     for (int attempt = 0;; attempt++) {
       rc = fofal_redis_apply(p->redis, key, p->last_in_batch[i], p->rops[i], p->errbuf, sizeof p->errbuf);
-      if (!rc || (p->o.stop && *p->o.stop)) break;
+      if (!rc || fofal_stopped(p->o.stop)) break;
       if (attempt % 20 == 0) LOG_WARN("projector %s paused: %s", p->o.name, p->errbuf);
       usleep(250 * 1000);
     }
@@ -360,7 +360,7 @@ static int connect_all(fofal_projector_t *p) {
 
 /* After an outage: drop connections and the batch, wait until both answer, reload. */
 static int recover(fofal_projector_t *p) {
-  for (int attempt = 0; !(p->o.stop && *p->o.stop); attempt++) {
+  for (int attempt = 0; !fofal_stopped(p->o.stop); attempt++) {
     p->flushes_before += fofal_pg_pipeline_flushes(p->pg);
     fofal_pg_close(p->pg);
     p->pg = NULL;
@@ -452,7 +452,7 @@ static long long remaining(const fofal_projector_t *p) {
 int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
   int rc = 0;
   int64_t last_progress = 0;
-  while (!(p->o.stop && *p->o.stop) && !reached_stop(p)) {
+  while (!fofal_stopped(p->o.stop) && !reached_stop(p)) {
     int64_t deadline = 0;
     while (p->nbatch < p->o.max_batch) {
       int timeout = 100;

@@ -312,7 +312,7 @@ static void expect_verify_equal(const char *projection) {
 
 typedef struct {
   const char *tenant;
-  volatile int stop;
+  atomic_int stop;
   long long queries, failures, decreases, last;
   char err[512];
 } loader_t;
@@ -330,7 +330,7 @@ static void *query_loop(void *arg) {
     fofal_pg_close(pg);
     return NULL;
   }
-  while (!l->stop) {
+  while (!fofal_stopped(&l->stop)) {
     char *v = NULL;
     if (fofal_pg_query_value(pg, "SELECT count(*) FROM production.orders", 0, NULL, &v, err, sizeof err)) {
       if (!l->failures) snprintf(l->err, sizeof l->err, "%s", err);
@@ -380,7 +380,7 @@ Test(rebuild, rebuild_under_query_load_serves_every_query_and_swaps, .timeout = 
   int64_t r0 = fofal_mono_us();
   int st = h_run_cli(600, &out, args);
   double secs = (double)(fofal_mono_us() - r0) / 1e6;
-  l.stop = 1;
+  fofal_stop_set(&l.stop);
   pthread_join(th, NULL);
   cr_log_info("fofal rebuild production: %.1f s, %lld queries meanwhile; %s", secs, l.queries, out);
   cr_assert_eq(st, 0, "fofal rebuild production exited %d: %s", st, out);
