@@ -100,7 +100,7 @@ const char *fofal__query_param(h2o_req_t *req, const char *name);
 void fofal__document_etag(const char *body, char out[FOFAL__ETAG_LEN]);
 void fofal__send_document(h2o_req_t *req, const char *ctype, const char *body, size_t len, const char *etag);
 /* Decodes a base64url list cursor of at most `max` characters into out (NUL-terminated,
- * from the request's pool); -1 when malformed. */
+ * from the request's pool); 0, FOFAL_ETOOBIG or FOFAL_EPARSE. */
 int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, size_t outlen);
 /* Parses the request body as a JSON object (new reference) or sends 400/413/415 and returns
  * NULL. */
@@ -377,7 +377,7 @@ int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *
 void fofal__push_roles_free(fofal__push_roles_t *pr);
 /* The read route (OpenAPI path, static) that shows events of `type` of `module` (the
  * module's push_routes), and whether it is a person's own record (*self). Its index among
- * every module's push routes, or -1 when none does. */
+ * every module's push routes, or FOFAL_ENOENT when none does. */
 int fofal__push_roles_route(const char *module, const char *type, const char **path, int *self);
 /* The roles (bits of fofal__push_role_bit) that receive a push of `type`: 0 for a type
  * no route shows. *self as above. */

@@ -97,13 +97,14 @@ typedef struct {
   char text[];              /* {"id":"<id>","event":<m>} */
 } msg_t;
 
+/* A Redis stream id "<ms>-<seq>". 0 or FOFAL_EPARSE. */
 static int parse_id(const char *s, uint64_t *ms, uint64_t *seq) {
   char *end;
-  if (!s || strlen(s) > 41 || *s < '0' || *s > '9') return -1;
+  if (!s || strlen(s) > 41 || *s < '0' || *s > '9') return FOFAL_EPARSE;
   *ms = strtoull(s, &end, 10);
-  if (*end != '-' || end[1] < '0' || end[1] > '9') return -1;
+  if (*end != '-' || end[1] < '0' || end[1] > '9') return FOFAL_EPARSE;
   *seq = strtoull(end + 1, &end, 10);
-  return *end ? -1 : 0;
+  return *end ? FOFAL_EPARSE : 0;
 }
 
 static int id_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq) {
@@ -299,14 +300,14 @@ static void client_destroy(client_t *c) {
   free(c);
 }
 
-/* Lets h2o and wslay make progress. Not from inside a wslay callback. 0, or -1 when the
- * connection closed meanwhile (the client is freed). */
+/* Lets h2o and wslay make progress. Not from inside a wslay callback. 0, or FOFAL_EIO when
+ * the connection closed meanwhile (the client is freed). */
 static int kick(client_t *c) {
   if (!c->conn || !c->conn->sock) return 0;
   int alive = 1;
   c->alive = &alive;
   h2o_websocket_proceed(c->conn);
-  if (!alive) return -1;
+  if (!alive) return FOFAL_EIO;
   c->alive = NULL;
   return 0;
 }
@@ -531,14 +532,14 @@ out:
 
 /* ------------------------------------------------------------ subscriptions */
 
-/* Reads a list of strings; -1 when it is not one, too long, or has a bad item. */
+/* Reads a list of strings; FOFAL_EINVAL when it is not one, too long, or has a bad item. */
 static int str_list(json_t *v, size_t max, size_t maxlen, int (*ok)(const char *)) {
   if (!v) return 0;
-  if (!json_is_array(v) || json_array_size(v) > max) return -1;
+  if (!json_is_array(v) || json_array_size(v) > max) return FOFAL_EINVAL;
   size_t i;
   json_t *s;
   json_array_foreach(v, i, s) {
-    if (!json_is_string(s) || strlen(json_string_value(s)) >= maxlen || !ok(json_string_value(s))) return -1;
+    if (!json_is_string(s) || strlen(json_string_value(s)) >= maxlen || !ok(json_string_value(s))) return FOFAL_EINVAL;
   }
   return 0;
 }
@@ -600,22 +601,22 @@ static json_t *ack_json(client_t *c, const char *what) {
   return json_pack("{s:s,s:b,s:o,s:o}", "ack", what, "subscribed", c->subscribed, "modules", mods, "aggregates", aggs);
 }
 
-/* Applies {"subscribe":…} or {"unsubscribe":…}. 0, or -1 with a 1008 reason. */
+/* Applies {"subscribe":…} or {"unsubscribe":…}. 0, or FOFAL_EINVAL with a 1008 reason. */
 static int apply_request(client_t *c, json_t *req, const char **why) {
   json_t *sub = json_object_get(req, "subscribe"), *unsub = json_object_get(req, "unsubscribe");
   json_t *body = sub ? sub : unsub;
   if (json_object_size(req) != 1 || !(json_is_object(body) || (unsub && json_is_null(body)))) {
     *why = "send {\"subscribe\":{...}} or {\"unsubscribe\":{...}}";
-    return -1;
+    return FOFAL_EINVAL;
   }
   json_t *mods = json_object_get(body, "modules"), *aggs = json_object_get(body, "aggregates");
   if (str_list(mods, MAX_MODULES, 32, known_module)) {
     *why = "modules must be a list of known modules";
-    return -1;
+    return FOFAL_EINVAL;
   }
   if (str_list(aggs, MAX_AGGREGATES, 80, aggregate_name)) {
     *why = "aggregates must be a list of aggregate ids, codes or kind:code";
-    return -1;
+    return FOFAL_EINVAL;
   }
   size_t i;
   json_t *s;
@@ -639,7 +640,7 @@ static int apply_request(client_t *c, json_t *req, const char **why) {
     json_array_foreach(aggs, i, s) name_put(c, json_string_value(s));
     if (fofal_map_size(c->aggregates) > MAX_AGGREGATES) {
       *why = "too many aggregates on one connection";
-      return -1;
+      return FOFAL_EINVAL;
     }
     /* The replay, once per connection, starts when there is a subscription to filter by. */
     if (c->state == S_NEW && c->has_since) {
