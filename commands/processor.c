@@ -769,8 +769,8 @@ int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {
     int64_t deadline = 0;
     /* Gather a batch: wait for a first command, then take what arrives within batch_wait_ms. */
     while (p->npend < p->o.max_batch && !p->fatal) {
-      int timeout = deadline ? (int)((deadline - fofal_mono_us()) / 1000) : 100;
-      if (deadline && timeout <= 0) break;
+      int timeout = fofal_batch_wait_ms(deadline, 0); /* no gap: batch_wait_ms is the whole wait */
+      if (!timeout) break;
       rc = fofal_kafka_consume(p->consumer, timeout, &m);
       if (rc < 0) {
         p->fatal = rc;

@@ -166,6 +166,18 @@ int fofal_uuid_valid(const char *s);
 int64_t fofal_now_us(void);
 /* Monotonic clock in microseconds. */
 int64_t fofal_mono_us(void);
+/* Gathering a batch of Kafka records (the decider, the reactor, the projector, fofal-machines).
+ * A batch closes when nothing follows within FOFAL_BATCH_GAP_MS of the last record, or
+ * FOFAL_BATCH_MAX_WAIT_MS after its first: under load records keep coming and batches stay
+ * large, while a lone record (a breakdown's sample) is not held back waiting for company. */
+#define FOFAL_BATCH_GAP_MS 2
+#define FOFAL_BATCH_MAX_WAIT_MS 20
+/* While a batch is empty, how long one consume waits before its loop looks at its stop flag. */
+#define FOFAL_BATCH_IDLE_MS 100
+/* How long the next consume of a batch may wait, in ms. `deadline_us` (fofal_mono_us) is 0
+ * while the batch is empty: FOFAL_BATCH_IDLE_MS. Otherwise what is left until the deadline,
+ * at most gap_ms (<= 0: no cap), and 0 once the deadline has passed: close the batch. */
+int fofal_batch_wait_ms(int64_t deadline_us, int gap_ms);
 /* RFC 3339 UTC with microseconds, e.g. 2026-11-24T08:15:02.123456Z, into out[32]. */
 void fofal_time_format(int64_t us, char out[32]);
 /* Parses RFC 3339 (any offset, optional fraction); 0 or FOFAL_EPARSE. */

@@ -10,8 +10,8 @@
  * where it is missing. Kafka's committed offsets are never used.
  *
  * Batches. A batch is what the consumer has at hand: after its first event it keeps
- * reading while events follow each other within BATCH_GAP_MS, for at most
- * BATCH_MAX_WAIT_MS, so that under load batches are large (one transaction for many
+ * reading while events follow each other within FOFAL_BATCH_GAP_MS, for at most
+ * FOFAL_BATCH_MAX_WAIT_MS, so that under load batches are large (one transaction for many
  * events) and a lone event (a breakdown) is not held back waiting for company.
  * Up to max_batch events are applied in one PostgreSQL transaction that first
  * takes an advisory lock on the projector's name and re-reads its positions: if somebody
@@ -38,8 +38,6 @@
 #include <unistd.h>
 
 #define MAX_PARTS 1024
-#define BATCH_GAP_MS 2
-#define BATCH_MAX_WAIT_MS 20
 
 struct fofal_projector {
   fofal_projector_opts_t o;
@@ -455,12 +453,8 @@ int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
   while (!fofal_stopped(p->o.stop) && !reached_stop(p)) {
     int64_t deadline = 0;
     while (p->nbatch < p->o.max_batch) {
-      int timeout = 100;
-      if (deadline) {
-        timeout = (int)((deadline - fofal_mono_us()) / 1000);
-        if (timeout <= 0) break;
-        if (timeout > BATCH_GAP_MS) timeout = BATCH_GAP_MS;
-      }
+      int timeout = fofal_batch_wait_ms(deadline, FOFAL_BATCH_GAP_MS);
+      if (!timeout) break;
       fofal_kmsg_t m;
       int got = fofal_kafka_consume(p->consumer, timeout, &m);
       if (got < 0) return fofal_err(errbuf, errlen, got, "fatal Kafka consumer error");
@@ -471,7 +465,7 @@ int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
         continue;
       }
       p->batch[p->nbatch++] = m;
-      if (!deadline) deadline = fofal_mono_us() + BATCH_MAX_WAIT_MS * 1000;
+      if (!deadline) deadline = fofal_mono_us() + FOFAL_BATCH_MAX_WAIT_MS * 1000;
     }
     if (p->nbatch == 0) continue;
     rc = run_batch(p);
