@@ -1206,7 +1206,7 @@ static int submit(fofal_api_t *api, h2o_req_t *req, op_t op, json_t *in, const f
 /* Checks that the body holds no member but `names`, and that its string fields are
  * present (required) and of a length within [mins[i], maxs[i]] characters (code points,
  * as JSON Schema's minLength counts them: six emoji are six characters, not 24); a leading
- * ? in a name marks it optional. Answers 422 and returns -1 if not. */
+ * ? in a name marks it optional. Answers 422 and returns FOFAL_EINVAL if not. */
 static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const int *mins, const int *maxs, int n) {
   const char *key;
   json_t *member;
@@ -1221,7 +1221,7 @@ static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const
       snprintf(ptr, sizeof ptr, "/%s", k);
       free(k);
       fofal__send_problem(req, 422, "invalid_request", d, json_pack("{s:[{s:s,s:s}]}", "errors", "pointer", ptr, "detail", d));
-      return -1;
+      return FOFAL_EINVAL;
     }
   }
   for (int i = 0; i < n; i++) {
@@ -1237,7 +1237,7 @@ static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const
       snprintf(ptr, sizeof ptr, "/%s", name);
       json_t *errs = json_pack("{s:[{s:s,s:s}]}", "errors", "pointer", ptr, "detail", d);
       fofal__send_problem(req, 422, "invalid_request", d, errs);
-      return -1;
+      return FOFAL_EINVAL;
     }
   }
   return 0;

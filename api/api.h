@@ -131,7 +131,7 @@ int fofal__auth_configure(const fofal_api_conf_t *c, char *errbuf, size_t errlen
  * (static). Loop thread. */
 int fofal__access_check(fofal_api_t *api, const char *tok, fofal_principal_t *who, const char **code,
                         const char **detail);
-/* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or -1. */
+/* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or FOFAL_EAUTH. */
 int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who);
 /* Like fofal_api_token_issue_badge, with a `sid` claim unless sid is NULL. */
 char *fofal__token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
@@ -410,16 +410,16 @@ typedef struct {
   const char *code;
   char detail[256];
 } fofal__perr_t;
-/* Fills *e (detail: fmt with arg) and returns -1. */
+/* Fills *e (detail: fmt with arg) and returns FOFAL_EINVAL. */
 int fofal__perr(fofal__perr_t *e, int status, const char *code, const char *fmt, const char *arg);
-/* ?limit= (dflt when absent) into *out: 0, or -1 with *e for anything but 1..max. */
+/* ?limit= (dflt when absent) into *out: 0, or FOFAL_EINVAL with *e for anything but 1..max. */
 int fofal__parse_limit(h2o_req_t *req, int dflt, int max, int *out, fofal__perr_t *e);
 /* A query parameter; an empty value counts as absent (forms send "status="). */
 const char *fofal__param(h2o_req_t *req, const char *name);
 /* 1 when s is a code: 1..max characters, alphanumeric first, then alphanumerics and ._/- */
 int fofal__valid_name(const char *s, size_t max);
-/* The path segment at *pos (up to the next '/') into out, *pos past it: 0, or -1 when it
- * is empty or too long. */
+/* The path segment at *pos (up to the next '/') into out, *pos past it: 0, or FOFAL_EINVAL
+ * when it is empty or too long. */
 int fofal__path_segment(const char *path, size_t len, size_t *pos, char *out, size_t outlen);
 /* The short name of an event type: "fofal.<m>.order_created.v1" → "order_created" ("" for
  * none). */
@@ -435,8 +435,8 @@ int fofal__get_only(h2o_req_t *req);
  * Redis views too when `redis`), then calls go(opaque) once. It answers the request itself
  * with 400 (malformed_position, position_beyond_log: past the end of the log) or 503
  * (position_not_reached after the wait, shutting down),
- * and go never runs then, nor for a request that went away meanwhile. 0, or -1 when it
- * answered at once. `opaque` must live as long as the request (its pool). */
+ * and go never runs then, nor for a request that went away meanwhile. 0, or FOFAL_EINVAL (400) or
+ * FOFAL_EUNAVAIL (503) when it answered at once. `opaque` must live as long as the request (its pool). */
 int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque);
 /* The same for the position `position` (NULL: none) rather than ?position=: the identity
  * routes wait so for their own command's position (an account answered as created signs
@@ -454,8 +454,8 @@ void fofal__stream_revoke(fofal_api_t *api, const char *sid);
  * the request (new) and *kind what it is: FOFAL_STREAM_SUBSCRIBE or _UNSUBSCRIBE (its member
  * holds lists of at most the caps below, of known modules and of names
  * fofal_aggregate_resolve accepts) or FOFAL_STREAM_AUTH ({"auth":"<a string>"} alone); or
- * the WebSocket close code — 1007 (not JSON) or 1008 (another shape) — with *req NULL and
- * the reason in *why (static). Pure, any thread. */
+ * FOFAL_EPARSE (not JSON: close with 1007) or FOFAL_EINVAL (another shape: 1008), with
+ * *req NULL and the reason in *why (static). Pure, any thread. */
 enum { FOFAL_STREAM_UNSUBSCRIBE, FOFAL_STREAM_SUBSCRIBE, FOFAL_STREAM_AUTH };
 #define FOFAL_STREAM_MAX_MODULES 16
 #define FOFAL_STREAM_MAX_AGGREGATES 1000

@@ -612,7 +612,7 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   if (via) { /* its secrets are made by the route that sends it (the identity module's) */
     *pb = (problem_t){422, "auth_route_only", "", NULL};
     snprintf(pb->detail, sizeof pb->detail, "%s is sent through %s, not as a command", type, via);
-    return -1;
+    return FOFAL_EINVAL;
   }
   if (!idem_key || !fofal_idempotency_key_valid(idem_key, strlen(idem_key))) {
     *pb = (problem_t){400, idem_key ? "malformed_idempotency_key" : "idempotency_key_required",

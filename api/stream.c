@@ -691,12 +691,12 @@ static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_ms
   }
   json_t *req;
   const char *why = NULL;
-  int kind, code = fofal__stream_request((const char *)arg->msg, arg->msg_length, &req, &kind, &why);
-  if (!code && kind == FOFAL_STREAM_AUTH) {
+  int kind, rc = fofal__stream_request((const char *)arg->msg, arg->msg_length, &req, &kind, &why);
+  if (!rc && kind == FOFAL_STREAM_AUTH) {
     reauthenticate(c, req);
-  } else if (code || apply_request(c, req, kind == FOFAL_STREAM_SUBSCRIBE, &why)) {
+  } else if (rc || apply_request(c, req, kind == FOFAL_STREAM_SUBSCRIBE, &why)) {
     atomic_fetch_add(&fofal__metrics.ws_protocol_closed, 1);
-    close_with(c, code ? (uint16_t)code : 1008, why);
+    close_with(c, rc == FOFAL_EPARSE ? 1007 : 1008, why);
   } else {
     send_json(c, ack_json(c, kind == FOFAL_STREAM_SUBSCRIBE ? "subscribe" : "unsubscribe"));
   }

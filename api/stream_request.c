@@ -41,7 +41,7 @@ int fofal__stream_request(const char *msg, size_t len, json_t **req, int *kind, 
   json_t *r = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!r) {
     *why = "invalid JSON";
-    return 1007;
+    return FOFAL_EPARSE;
   }
   if (json_is_object(r) && json_object_get(r, "auth")) {
     if (json_object_size(r) != 1 || !json_is_string(json_object_get(r, "auth"))) {
@@ -72,5 +72,5 @@ int fofal__stream_request(const char *msg, size_t len, json_t **req, int *kind, 
   return 0;
 refused:
   json_decref(r);
-  return 1008;
+  return FOFAL_EINVAL;
 }
