@@ -424,9 +424,17 @@ int fofal__path_segment(const char *path, size_t len, size_t *pos, char *out, si
 /* The short name of an event type: "fofal.<m>.order_created.v1" → "order_created" ("" for
  * none). */
 void fofal__event_short_type(const char *type, char *out, size_t outlen);
-/* 1 when `role` is one of the space-separated `roles` (exactly: case and all): a read
- * route's roles check. */
+/* Who may read a read route, said one way everywhere: a string of space-separated roles
+ * (fofal_read_route_t.roles; the audit trail's FOFAL__AUDIT_ROLES). The same string gives
+ * the check below and, through fofal__openapi_roles, the route's x-fofal-roles and 403 in
+ * the OpenAPI document, from which stream_roles.c takes who receives a push.
+ * fofal__role_in: 1 when `role` is one of `roles` (exactly: case and all). */
+#define FOFAL__AUDIT_ROLES "auditor manager admin"
 int fofal__role_in(const char *roles, const char *role);
+/* The role check of a read (loop thread, after authentication): 0 when who's role is one
+ * of `roles` (NULL: every role); else it answers 403 forbidden ("role <r> may not read
+ * <what>") and returns FOFAL_EFORBIDDEN. */
+int fofal__read_roles_check(h2o_req_t *req, const fofal_principal_t *who, const char *roles, const char *what);
 /* 1 for GET and HEAD; otherwise it answers 405 and returns 0. */
 int fofal__get_only(h2o_req_t *req);
 /* Read your writes for any module's reads (loop thread, after authentication). Without
@@ -485,6 +493,10 @@ char *fofal__openapi_build(const fofal_registry_t *reg);
  * answer; `roles` (may be NULL: any authenticated caller) adds the 403 and says who reads. */
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                                const char *ok_ref, const char *roles);
+/* Says on a read op (from fofal__openapi_read_op or a module's own) who may read it:
+ * `roles` as fofal__read_roles_check takes them become its x-fofal-roles and its 403.
+ * Returns op (borrowed). */
+json_t *fofal__openapi_roles(json_t *op, const char *roles);
 /* Pieces of the document for the modules' paths: a query parameter (schema stolen), a
  * path parameter (a string), an object schema (props stolen), a page of items
  * {items, next_cursor}; all new. fofal__openapi_etag adds to a read op (from

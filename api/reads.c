@@ -219,6 +219,14 @@ int fofal__role_in(const char *roles, const char *role) {
   return 0;
 }
 
+int fofal__read_roles_check(h2o_req_t *req, const fofal_principal_t *who, const char *roles, const char *what) {
+  if (!roles || fofal__role_in(roles, who->role)) return 0;
+  char d[160];
+  snprintf(d, sizeof d, "role %.40s may not read %.100s", who->role, what);
+  fofal__send_problem(req, 403, "forbidden", d, NULL);
+  return FOFAL_EFORBIDDEN;
+}
+
 /* ---------------------------------------------------------------- audit */
 
 /* The audit answer's head: module, aggregate id, and kind and code when a code named it. */
@@ -845,8 +853,6 @@ int fofal__get_only(h2o_req_t *req) {
   return 0;
 }
 
-static int may_audit(const char *role) { return !strcmp(role, "auditor") || !strcmp(role, "manager") || !strcmp(role, "admin"); }
-
 static void run_audit(fofal_worker_t *w, const char *tenant, void *params, fofal__read_result_t *res) {
   audit_params_t *p = params;
   snprintf(p->tenant, sizeof p->tenant, "%s", tenant);
@@ -866,13 +872,9 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
   atomic_fetch_add(&fofal__metrics.reads, 1);
   memset(&p, 0, sizeof p);
   /* Everything under /audit/ is the audit trail: the role is checked before the path is. */
-  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who)) return 0;
-  if (!may_audit(who.role)) {
-    char d[96];
-    snprintf(d, sizeof d, "role %s may not read the audit trail", who.role);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
+  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who) ||
+      fofal__read_roles_check(req, &who, FOFAL__AUDIT_ROLES, "the audit trail"))
     return 0;
-  }
   /* {module}/{id}[/events] or {module}/{kinds}/{code}[/events]: a second segment that is a
    * kind's plural ("looms") starts the second form. */
   char s1[80], s2[80], s3[16];
