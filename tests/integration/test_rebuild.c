@@ -535,7 +535,7 @@ Test(rebuild, kill9_projector_at_random_points_then_verify_equal, .timeout = 150
 typedef struct {
   const char *tenant;
   int orders, q1, q2;
-  volatile int done;
+  atomic_int done; /* set by the feeder thread, read by the test's */
 } feeder_t;
 
 /* Produces orders in small groups over several seconds, so that events keep flowing
@@ -558,7 +558,7 @@ static void *feed(void *arg) {
   }
   fofal_kafka_flush(k, 60000);
   fofal_kafka_free(k);
-  f->done = 1;
+  atomic_store(&f->done, 1);
   return NULL;
 }
 
@@ -583,12 +583,12 @@ Test(rebuild, postgres_and_redis_restart_while_projecting, .timeout = 900) {
   int64_t t = fofal_mono_us();
   cr_assert_eq(h_stack("restart-service", "postgres"), 0, "ops/stack restart-service postgres failed");
   cr_log_info("postgres restarted in %.1f s", (double)(fofal_mono_us() - t) / 1e6);
-  cr_expect(!f.done, "all commands were produced before PostgreSQL restarted: events should still flow");
+  cr_expect(!atomic_load(&f.done), "all commands were produced before PostgreSQL restarted: events should still flow");
   t = fofal_mono_us();
   cr_assert_eq(h_stack("restart-service", "redis"), 0, "ops/stack restart-service redis failed");
   cr_log_info("redis restarted in %.1f s", (double)(fofal_mono_us() - t) / 1e6);
   pthread_join(th, NULL);
-  cr_assert(f.done, "the feeder could not produce its commands");
+  cr_assert(atomic_load(&f.done), "the feeder could not produce its commands");
   double secs = wait_caught_up(tenant, EVENTS, 600);
   cr_log_info("caught up %.1f s after the feeder finished", secs);
   cr_expect_eq(waitpid(prj, NULL, WNOHANG), 0, "fofal-projector exited during the outages instead of pausing");
