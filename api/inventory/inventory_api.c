@@ -226,8 +226,7 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     if (at == len) p.route = I_LABEL;
     else if (!fofal__path_segment(path, len, &at, s3, sizeof s3) && at == len)
       p.route = !strcmp(s3, "qr.png") ? I_LABEL_PNG : !strcmp(s3, "qr.svg") ? I_LABEL_SVG
-                : !strcmp(s3, "label.zpl")                     ? I_LABEL_ZPL
-                                                               : -1;
+                : !strcmp(s3, "label.zpl") ? I_LABEL_ZPL : -1;
   }
   if (p.route < 0) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
