@@ -430,9 +430,12 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
                 "description", "JSON pointer into the request body.", "keyword", "type", "string", "message", "type",
                 "string"));
   json_object_set_new(schemas, "CommandAccepted",
-      json_pack("{s:s,s:{s:{s:s},s:{s:s,s:s},s:{s:s},s:{s:s,s:{s:s}},s:{s:s,s:s}}}", "type", "object", "properties",
+      json_pack("{s:s,s:{s:{s:s},s:{s:s,s:s},s:{s:s},s:{s:s,s:s,s:{s:s}},s:{s:s,s:s}}}", "type", "object", "properties",
                 "command_id", "type", "string", "aggregate", "type", "string", "format", "uuid", "version", "type",
-                "integer", "events", "type", "array", "items", "type", "object", "position", "type", "string",
+                "integer", "events", "type", "array", "description",
+                "Each event: id, type, seq; aggregate when not the command's; issued: ids the decision gave things "
+                "another module holds (a declaration's label_id, the unit inventory receives by reaction).",
+                "items", "type", "object", "position", "type", "string",
                 "description", "Pass back as ?position= to read your writes."));
   json_object_set_new(schemas, "CommandPending",
       json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "type", "object", "properties", "command_id", "type", "string",

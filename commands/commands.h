@@ -186,6 +186,10 @@ extern const fofal_command_module_t *const fofal_command_modules[];
 void fofal_decision_reject(fofal_decision_t *out, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fofal_decision_emit(fofal_decision_t *out, const char *type, json_t *data /* stolen */);
+/* Shows `id` as issued[name] in the answer's summary of the last event fofal_decision_emit
+ * added: an id the decision gave something another module will hold (a declaration's
+ * label id, which inventory receives by reaction), so the sender has it at once. */
+void fofal_decision_issue(fofal_decision_t *out, const char *name, const char *id);
 /* An event for another aggregate (of the command's tenant and module) and its new state:
  * both are written in the same transaction as the command's own. `state` (stolen) may be
  * NULL to keep the state of an earlier call. */

@@ -376,6 +376,7 @@ static int emit_events(fofal_processor_t *p, pend_t *pe, const fofal_cmd_t *cmd,
     if (rc) return rc;
     json_t *sum = json_pack("{s:s,s:s,s:I}", "id", id, "type", ev.type, "seq", (json_int_t)ev.seq);
     if (strcmp(subject, cmd->aggregate)) json_object_set_new(sum, "aggregate", json_string(subject));
+    if (json_object_get(e, "issued")) json_object_set(sum, "issued", json_object_get(e, "issued"));
     json_array_append_new(summary, sum);
   }
   return 0;

@@ -395,6 +395,14 @@ void fofal_decision_emit(fofal_decision_t *out, const char *type, json_t *data) 
   json_array_append_new(out->events, json_pack("{s:s,s:o}", "type", type, "data", data));
 }
 
+void fofal_decision_issue(fofal_decision_t *out, const char *name, const char *id) {
+  json_t *e = json_array_get(out->events, json_array_size(out->events) - 1);
+  if (!e) return;
+  json_t *issued = json_object_get(e, "issued");
+  if (!issued) json_object_set_new(e, "issued", issued = json_object());
+  json_object_set_new(issued, name, json_string(id));
+}
+
 void fofal_decision_emit_to(fofal_decision_t *out, const char *aggregate_id, const char *type, json_t *data,
                             json_t *state) {
   if (!out->others) out->others = json_object();

@@ -125,13 +125,8 @@ static const fofal_push_route_t push_routes[] = {
     {"employee_", "/api/v1/production/employees/{badge}", 1},
     {"shift_assigned", "/api/v1/production/employees/{badge}", 1},
     {"intervention_", "/api/v1/production/interventions/{id}", 0},
-    {"label_", "/api/v1/production/labels/{id}", 0},
     {NULL, NULL, 0},
 };
-
-static int configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen) {
-  return fofal__weaving_configure(conf->label_url, errbuf, errlen);
-}
 
 const fofal_api_module_t fofal_module_production_routes = {
     .name = "production",
@@ -139,6 +134,5 @@ const fofal_api_module_t fofal_module_production_routes = {
     .openapi = openapi,
     .audit_fold = fofal__production_fold,
     .audit_fold_first = "order_created",
-    .configure = configure,
     .push_routes = push_routes,
 };

@@ -16,7 +16,7 @@ json_t *fofal__production_fold(const char *id, json_t *events);
 
 /* ------------------------------------------------------- weaving_api.c
  * The weaving floor's reads below /api/v1/production/ (looms, beams, employees,
- * interventions, labels, and the weaver, mechanic and planner views). production_api.c
+ * interventions, and the weaver, mechanic and planner views). production_api.c
  * routes them and runs them with the engine's machinery (api/reads.c: ?position=, worker jobs); this file
  * says which paths are its own, who may read them, what their parameters are and how
  * they are answered. Everything a worker needs is copied into fofal__wparams_t. */
@@ -47,8 +47,5 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
 void fofal__weaving_run(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res);
 /* Adds the routes to the OpenAPI document (paths and component schemas). */
 void fofal__weaving_openapi(json_t *paths, json_t *schemas);
-/* At start: the base URL label QR codes carry (FOFAL_API_LABEL_URL; "" for the app's own
- * FOFAL:L: form). 0 or FOFAL_ECONFIG. */
-int fofal__weaving_configure(const char *label_url, char *errbuf, size_t errlen);
 
 #endif

@@ -6,8 +6,6 @@
  *   GET /api/v1/production/beams?status=&loom=, /beams/{code}
  *   GET /api/v1/production/employees/{badge}
  *   GET /api/v1/production/interventions?status=&loom=, /interventions/{id}
- *   GET /api/v1/production/labels/{id}              the scan of a label's QR code
- *   GET /api/v1/production/labels/{id}/qr.png, /qr.svg, /label.zpl   the label to print
  *   GET /api/v1/production/views/weaver?badge=      my looms, orders, output vs target, efficiency
  *   GET /api/v1/production/views/mechanic?within_hours=
  *   GET /api/v1/production/views/planner
@@ -40,7 +38,6 @@
  */
 #include "production_api.h"
 #include "projections.h"
-#include "labels.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -56,24 +53,8 @@
 
 enum {
   W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_EMPLOYEE, W_INTERVENTIONS,
-  W_INTERVENTION, W_LABEL, W_VIEW_WEAVER, W_VIEW_MECHANIC, W_VIEW_PLANNER, W_LABEL_PNG, W_LABEL_SVG, W_LABEL_ZPL, W_N
+  W_INTERVENTION, W_VIEW_WEAVER, W_VIEW_MECHANIC, W_VIEW_PLANNER, W_N
 };
-#define IS_LABEL_IMAGE(r) ((r) == W_LABEL_PNG || (r) == W_LABEL_SVG || (r) == W_LABEL_ZPL)
-#define LABEL_MODULE_PX 8   /* pixels per QR module: a 33-module code is 328 px with its margin */
-#define LABEL_MARGIN 4      /* the quiet zone the QR standard asks for */
-
-/* What QR codes carry (FOFAL_API_LABEL_URL): set once at start, read-only afterwards. */
-static char label_url[FOFAL_LABEL_BASE_URL_MAX + 1];
-
-int fofal__weaving_configure(const char *url, char *errbuf, size_t errlen) {
-  char probe[FOFAL_LABEL_TEXT_MAX + 1];
-  if (url && *url &&
-      fofal_label_qr_payload(url, "t", "00000000-0000-7000-8000-000000000000", probe, sizeof probe))
-    return fofal_err(errbuf, errlen, FOFAL_ECONFIG,
-                     "FOFAL_API_LABEL_URL must be http(s)://… of at most %d printable characters", FOFAL_LABEL_BASE_URL_MAX);
-  snprintf(label_url, sizeof label_url, "%s", url ? url : "");
-  return 0;
-}
 
 /* Query parameters a route takes. */
 #define P_LIMIT 1
@@ -88,7 +69,6 @@ int fofal__weaving_configure(const char *url, char *errbuf, size_t errlen) {
 #define ROLES_MACHINE "mechanic planner quality manager admin auditor"
 #define ROLES_BEAMS "weaver mechanic planner storekeeper_mp manager admin"
 #define ROLES_PEOPLE "hr planner manager admin"
-#define ROLES_SCAN "weaver mechanic cutter quality storekeeper_pf storekeeper_st planner manager admin auditor"
 
 /* A route: path, roles (space-separated), self_note (a person may read their own:
  * the token's badge), params (P_*), the 200 body's schema. */
@@ -126,10 +106,6 @@ static const wroute_t routes[W_N] = {
     [W_INTERVENTION] = {"/api/v1/production/interventions/{id}", "production.interventions.get",
                         "One intervention request.", "Its status, times, mechanic, cause, parts and duration.",
                         ROLES_FLOOR, NULL, 0, "Intervention"},
-    [W_LABEL] = {"/api/v1/production/labels/{id}", "production.labels.scan", "Scan a label.",
-                 "What the roll or pieces are: article, order, loom, weaver, shift, quantity and length, when woven, "
-                 "where it is now, and every print of the label. 404 for an unknown label or another tenant's.",
-                 ROLES_SCAN, NULL, 0, "LabelScan"},
     [W_VIEW_WEAVER] = {"/api/v1/production/views/weaver", "production.views.weaver", "The weaver's dashboard.",
                        "The weaver's shift now (badge, default the token's badge claim): their looms, the order on each, "
                        "their output this shift against target (shift hours × the loom's production m/h ÷ the piece "
@@ -141,20 +117,6 @@ static const wroute_t routes[W_N] = {
                          "Open intervention requests (oldest first), mounted beams predicted to run out within "
                          "within_hours (default 8, at most 168), and looms whose first-piece check is due or failed.",
                          "mechanic planner manager admin", NULL, P_WITHIN, "MechanicView"},
-    [W_LABEL_PNG] = {"/api/v1/production/labels/{id}/qr.png", "production.labels.qr_png", "A label's QR code (PNG).",
-                     "The QR code of the label (error correction M, 8 px a module, 4 modules of margin), 1-bit PNG. It "
-                     "carries FOFAL:L:<tenant>:<label id>, or <FOFAL_API_LABEL_URL>/l/<tenant>/<label id> when that "
-                     "setting is set.",
-                     ROLES_SCAN, NULL, 0, NULL},
-    [W_LABEL_SVG] = {"/api/v1/production/labels/{id}/qr.svg", "production.labels.qr_svg", "A label's QR code (SVG).",
-                     "The same QR code as qr.png, as SVG (for phones).", ROLES_SCAN, NULL, 0, NULL},
-    [W_LABEL_ZPL] = {"/api/v1/production/labels/{id}/label.zpl", "production.labels.zpl",
-                     "The label for a Zebra printer (ZPL II).",
-                     "A 4×2 inch label at 203 dpi: the QR code, article, order, loom, weaver, shift, quantity and "
-                     "length, when woven and the label id; printable ASCII whose only commands are ours (data is "
-                     "^FH-escaped). Fetching it prints nothing and records nothing: a reprint is the command "
-                     "production.label.reprint.",
-                     ROLES_SCAN, NULL, 0, NULL},
     [W_VIEW_PLANNER] = {"/api/v1/production/views/planner", "production.views.planner", "The planner's view.",
                         "Open orders (not completed, closed or cancelled) grouped by loom with progress (declared ÷ "
                         "quantity) and the loom's measured efficiency, orders planned on no loom, and late orders (due "
@@ -212,9 +174,6 @@ int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w) {
   else if (!strcmp(s1, "beams")) r = n == 1 ? W_BEAMS : n == 2 ? W_BEAM : -1;
   else if (!strcmp(s1, "employees")) r = n == 2 ? W_EMPLOYEE : -1;
   else if (!strcmp(s1, "interventions")) r = n == 1 ? W_INTERVENTIONS : n == 2 ? W_INTERVENTION : -1;
-  else if (!strcmp(s1, "labels"))
-    r = n == 2 ? W_LABEL : !strcmp(s3, "qr.png") ? W_LABEL_PNG : !strcmp(s3, "qr.svg") ? W_LABEL_SVG
-                         : !strcmp(s3, "label.zpl") ? W_LABEL_ZPL : -1;
   else if (!strcmp(s1, "views") && n == 2) {
     r = !strcmp(s2, "weaver") ? W_VIEW_WEAVER : !strcmp(s2, "mechanic") ? W_VIEW_MECHANIC
                                                : !strcmp(s2, "planner") ? W_VIEW_PLANNER : -1;
@@ -282,7 +241,7 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   }
   /* The path's code or id. */
   if (w->key[0]) {
-    int uuid = w->route == W_INTERVENTION || w->route == W_LABEL || IS_LABEL_IMAGE(w->route);
+    int uuid = w->route == W_INTERVENTION;
     if (uuid ? !fofal_uuid_valid(w->key) : !valid_name(w->key, 64))
       return problem(req, 404, "not_found", "nothing of this tenant has the code or id \"%.60s\"", w->key);
   }
@@ -473,35 +432,6 @@ static void page(fofal_worker_t *wk, const char *tenant, const char *sql, int n,
   res->body = json_pack("{s:o,s:o}", "items", rows, "next_cursor", next);
 }
 
-static void run_label(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
-  static const char sql[] =
-      "SELECT json_build_object('label_id', lb.label_id, "
-      "'what', CASE WHEN o.unit = 'meters' OR lb.quantity > 1 THEN 'roll' ELSE 'piece' END, "
-      "'quantity', lb.quantity, 'unit', coalesce(o.unit, 'pieces'), 'length_m', lb.length_m, "
-      "'woven_at', " TS("lb.woven_at") ", 'location', lb.location, "
-      "'article', json_build_object('article', lb.article, 'name', a.name, 'weave', a.weave, 'width_cm', a.width_cm, "
-      "'length_cm', a.length_cm, 'gsm', a.gsm), "
-      "'order', json_build_object('order_id', lb.order_id, 'status', o.status, 'quantity', o.quantity, 'declared', "
-      "o.declared, 'due_date', o.due_date), "
-      "'loom', json_build_object('loom', lb.loom, 'hall', l.hall, 'type', l.type), "
-      "'weaver', json_build_object('badge', lb.weaver, 'name', e.name), "
-      "'shift', json_build_object('shift', lb.shift, 'starts_at', " TS("sa.starts_at") ", 'ends_at', " TS("sa.ends_at") "), "
-      "'prints', lb.prints, 'last_printed_at', " TS("lb.last_printed_at") ", "
-      "'print_history', coalesce((SELECT json_agg(json_build_object('print_no', p.print_no, 'reason', p.reason, "
-      "'printer', p.printer, 'actor', p.actor, 'printed_at', " TS("p.printed_at") ") ORDER BY p.print_no) FROM "
-      "production.label_prints p WHERE p.tenant = lb.tenant AND p.label_id = lb.label_id), '[]'::json), "
-      "'issued_at', " TS("lb.issued_at") ", 'version', lb.version) "
-      "FROM production.labels lb "
-      "LEFT JOIN production.orders o ON o.tenant = lb.tenant AND o.order_id = lb.order_id "
-      "LEFT JOIN catalog.articles a ON a.tenant = lb.tenant AND a.article = lb.article "
-      "LEFT JOIN production.looms l ON l.tenant = lb.tenant AND l.loom = lb.loom "
-      "LEFT JOIN production.employees e ON e.tenant = lb.tenant AND e.badge = lb.weaver "
-      "LEFT JOIN production.shift_assignments sa ON sa.tenant = lb.tenant AND sa.badge = lb.weaver AND sa.shift = lb.shift "
-      "WHERE lb.tenant = $1 AND lb.label_id = $2::uuid";
-  const char *params[] = {tenant, w->key};
-  one(wk, tenant, sql, 2, params, "label", 0, res);
-}
-
 static void run_loom(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
   static const char sql[] =
       "SELECT (" LOOM_COLS "::jsonb || jsonb_build_object("
@@ -656,58 +586,6 @@ static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal
   one(wk, tenant, sql, 2, params, "view", 0, res);
 }
 
-/* The scan's answer (res->body) turned into the label to print (res->raw), on the worker. */
-static void render_label(const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
-  const json_t *b = res->body;
-  char qr[FOFAL_LABEL_TEXT_MAX + 1];
-  int rc = fofal_label_qr_payload(label_url, tenant, w->key, qr, sizeof qr);
-  if (rc) rc = fofal_label_qr_payload(NULL, tenant, w->key, qr, sizeof qr);
-  unsigned char *png = NULL;
-  char *text = NULL;
-  size_t len = 0;
-  if (!rc && w->route == W_LABEL_PNG) {
-    rc = fofal_label_qr_png(qr, LABEL_MODULE_PX, LABEL_MARGIN, &png, &len);
-    res->raw = (char *)png;
-    res->ctype = "image/png";
-  } else if (!rc && w->route == W_LABEL_SVG) {
-    rc = fofal_label_qr_svg(qr, LABEL_MODULE_PX, LABEL_MARGIN, &text, &len);
-    res->raw = text;
-    res->ctype = "image/svg+xml";
-  } else if (!rc) {
-    char weaver[160], qty[64], woven[32];
-    const json_t *wv = json_object_get(b, "weaver");
-    snprintf(weaver, sizeof weaver, "%s %s", json_string_value(json_object_get(wv, "badge")) ?: "",
-             json_string_value(json_object_get(wv, "name")) ?: "");
-    snprintf(qty, sizeof qty, "%lld pcs / %.1f m", (long long)json_integer_value(json_object_get(b, "quantity")),
-             json_number_value(json_object_get(b, "length_m")));
-    /* "2026-11-24T09:12:03.000000Z" → "2026-11-24 09:12 UTC" */
-    const char *at = json_string_value(json_object_get(b, "woven_at")) ?: "";
-    snprintf(woven, sizeof woven, "%.10s %.5s UTC", at, strlen(at) > 11 ? at + 11 : "");
-    fofal_label_t l = {.qr = qr,
-                       .article = json_string_value(json_object_get(json_object_get(b, "article"), "article")),
-                       .order = json_string_value(json_object_get(json_object_get(b, "order"), "order_id")),
-                       .loom = json_string_value(json_object_get(json_object_get(b, "loom"), "loom")),
-                       .weaver = weaver,
-                       .shift = json_string_value(json_object_get(json_object_get(b, "shift"), "shift")),
-                       .quantity = qty,
-                       .woven_at = woven,
-                       .label_id = w->key};
-    rc = fofal_label_zpl(&l, &text, &len);
-    res->raw = text;
-    res->ctype = "text/plain; charset=us-ascii";
-  }
-  json_decref(res->body);
-  res->body = NULL;
-  res->raw_len = len;
-  if (rc) {
-    free(res->raw);
-    res->raw = NULL;
-    res->status = 422;
-    res->code = "label_not_printable";
-    snprintf(res->detail, sizeof res->detail, "this label cannot be drawn (%s)", fofal_err_name(rc));
-  }
-}
-
 /* Things named by a code (articles, looms, beams, employees) also show their aggregate id
  * (commands.h, fofal_aggregate_ref): the subject of their events, what the audit trail and
  * `fofal replay` answer with. Route, kind, and the member holding the code. */
@@ -812,13 +690,6 @@ static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparam
         2, params, "intervention", 1, res);
     break;
   }
-  case W_LABEL: run_label(wk, tenant, w, res); break;
-  case W_LABEL_PNG:
-  case W_LABEL_SVG:
-  case W_LABEL_ZPL:
-    run_label(wk, tenant, w, res);
-    if (res->status == 200) render_label(tenant, w, res);
-    break;
   case W_VIEW_WEAVER: run_weaver_view(wk, tenant, w, res); break;
   case W_VIEW_MECHANIC: run_mechanic_view(wk, tenant, w, res); break;
   case W_VIEW_PLANNER: run_planner_view(wk, tenant, w, res); break;
@@ -877,15 +748,6 @@ static const struct {
      "\"version\":{\"type\":\"integer\"},\"current_shift\":{\"type\":[\"object\",\"null\"]},\"shifts\":{\"type\":"
      "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"shift\":{\"type\":\"string\"},\"starts_at\":{},"
      "\"ends_at\":{},\"looms\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}"},
-    {"LabelScan",
-     "{\"type\":\"object\",\"properties\":{\"label_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"what\":{\"enum\":"
-     "[\"roll\",\"piece\"]},\"quantity\":{\"type\":\"integer\"},\"unit\":{\"type\":\"string\"},\"length_m\":{\"type\":"
-     "\"number\"},\"woven_at\":{\"type\":\"string\"},\"location\":{\"type\":\"string\",\"description\":\"Where it is "
-     "now.\"},\"article\":{\"type\":\"object\"},\"order\":{\"type\":\"object\"},\"loom\":{\"type\":\"object\"},"
-     "\"weaver\":{\"type\":\"object\"},\"shift\":{\"type\":\"object\"},\"prints\":{\"type\":\"integer\"},"
-     "\"last_printed_at\":{},\"print_history\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
-     "{\"print_no\":{\"type\":\"integer\"},\"reason\":{},\"printer\":{},\"actor\":{},\"printed_at\":{}}}},\"issued_at\":"
-     "{},\"version\":{\"type\":\"integer\"}}}"},
     {"WeaverView",
      "{\"type\":\"object\",\"properties\":{\"badge\":{\"type\":\"string\"},\"name\":{},\"shift\":{\"type\":[\"object\","
      "\"null\"]},\"looms\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"loom\":{},\"order\":{},"
@@ -952,7 +814,7 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
       snprintf(name, sizeof name, "%.*s", (int)(end - brace - 1), brace + 1);
       json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:s,s:{s:s}}", "name", name, "in", "path", "required", 1,
                                               "description",
-                                              r == W_LABEL || r == W_INTERVENTION || IS_LABEL_IMAGE(r) ? "Id (UUID)." : "Code, as on the plate or badge.",
+                                              r == W_INTERVENTION ? "Id (UUID)." : "Code, as on the plate or badge.",
                                               "schema", "type", "string"));
     }
     if (rt->params & P_STATUS)
@@ -970,15 +832,9 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
     char desc[1024], ref[96], roles[256];
     snprintf(desc, sizeof desc, "%s Roles: %s%s%s. With ?position= (from a command's 201) the read waits (bounded) until "
              "the projection has applied it.", rt->desc, rt->roles, rt->self_note ? "; " : "", rt->self_note ? rt->self_note : "");
-    snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema ? rt->schema : "LabelScan");
+    snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
     snprintf(roles, sizeof roles, "%s", rt->roles);
     json_t *op = fofal__openapi_read_op("production", rt->op_id, rt->summary, desc, params, ref, roles);
-    if (IS_LABEL_IMAGE(r)) { /* not JSON: the 200 is an image or a ZPL text */
-      const char *ct = r == W_LABEL_PNG ? "image/png" : r == W_LABEL_SVG ? "image/svg+xml" : "text/plain";
-      json_t *ok = json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200");
-      json_object_set_new(ok, "content", json_pack("{s:{s:{s:s,s:s}}}", ct, "schema", "type", "string", "format",
-                                                   r == W_LABEL_PNG ? "binary" : "text"));
-    }
     json_object_set_new(paths, rt->path, op);
   }
 }

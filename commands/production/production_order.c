@@ -17,8 +17,10 @@
  *   weaver is the token's badge); a planner, manager or admin may declare for a weaver,
  *   recorded as "delegated_by" (actors.c).
  * Each declaration gets a label id derived from its command id, so deciding again (after
- * an aborted transaction) yields the same label; the label is an aggregate of its own
- * (for reprints and, later, its moves), issued by the same decision.
+ * an aborted transaction) yields the same label. The label and the roll it names are the
+ * inventory module's (commands/inventory/): output_declared carries the label id, the
+ * reaction inventory.unit_on_declaration receives the roll into stock under it, and the
+ * answer shows it (issued.label_id) so the weaver's phone prints it at once.
  *
  * Pure functions: state in, events and new state out. State shape:
  *   {"status", "article", "quantity", "unit", "due_date", "loom", "declared", "length_m"}
@@ -270,6 +272,7 @@ static int declare_output(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
                                                                             "meters", json_object_get(a, "meters")));
   json_object_set_new(ev, "beams", beams);
   fofal_decision_emit(out, "fofal.production.output_declared.v1", ev);
+  fofal_decision_issue(out, "label_id", label);
   json_array_foreach(consumed, i, a) {
     json_t *bev = json_pack("{s:O,s:s,s:s,s:s,s:O,s:O}", "beam", json_object_get(a, "beam"), "loom", loom, "order_id",
                             cmd->aggregate, "label_id", label, "meters", json_object_get(a, "meters"), "meters_left",
@@ -277,12 +280,6 @@ static int declare_output(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
     fofal_decision_emit_to(out, jstr(a, "id"), "fofal.production.beam_consumed.v1", bev, json_incref(json_object_get(a, "state")));
   }
   json_decref(consumed);
-  /* The label of the roll or piece: its own aggregate, for scans, reprints and moves. */
-  json_t *lst = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:f,s:s,s:s,s:i}", "label_id", label, "order_id", cmd->aggregate, "loom",
-                          loom, "weaver", badge, "shift", shift, "quantity", q, "length_m", woven_m, "woven_at", at_s,
-                          "location", "loom", "prints", 1);
-  jcopy(lst, state, "article");
-  fofal_decision_emit_to(out, label, "fofal.production.label_issued.v1", json_deep_copy(lst), lst);
   return 0;
 }
 
@@ -332,7 +329,7 @@ const fofal_command_def_t fofal_production_commands[] = {
     {"production.order.pause", "order_id", 0, "Pause a started order.", pause_order, NULL},
     {"production.order.resume", "order_id", 0, "Resume a paused order.", resume_order, NULL},
     {"production.order.declare_output", "order_id", 0,
-     "Declare a woven roll or pieces on a started order: consumes the loom's beams, issues a label.", declare_output, NULL},
+     "Declare a woven roll or pieces on a started order: consumes the loom's beams, assigns its label id.", declare_output, NULL},
     {"production.order.complete", "order_id", 0, "Complete a started or paused order.", complete, NULL},
     {"production.order.close", "order_id", 0, "Close a completed order (nothing more is declared on it).", close_order, NULL},
     {"production.order.cancel", "order_id", 0, "Cancel an order that is not completed.", cancel, NULL},

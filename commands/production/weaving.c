@@ -1,7 +1,7 @@
 /*
  * weaving.c — the weaving floor's aggregates around the production order: looms, warp
- * beams, employees and their shifts, the shift model, intervention requests,
- * and the labels of woven rolls and pieces.
+ * beams, employees and their shifts, the shift model, intervention requests (the labels
+ * of woven rolls and pieces are the inventory module's).
  *
  * Consistency. A loom and the beams mounted on it change together (mount, doff), and a
  * declaration on an order consumes its loom's beams: these decisions read and write
@@ -550,18 +550,6 @@ static int intervention_cancel(const fofal_cmd_t *cmd, const json_t *state, fofa
   return 0;
 }
 
-/* ---------------------------------------------------------------- labels */
-
-static int label_reprint(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  json_int_t n = jint(state, "prints", 1) + 1;
-  out->state = json_deep_copy(state);
-  json_object_set_new(out->state, "prints", json_integer(n));
-  json_t *ev = json_pack("{s:s,s:I,s:s}", "label_id", cmd->aggregate, "print_no", n, "reason", jstr(cmd->data, "reason"));
-  jcopy(ev, cmd->data, "printer");
-  fofal_decision_emit(out, EV("label_reprinted"), ev);
-  return 0;
-}
-
 const fofal_command_def_t fofal_weaving_commands[] = {
     {"production.shift_model.define", "model", 1, "Define the mill's shift model (shifts of a day, UTC offset, working days).",
      shift_model_define, "shiftmodel"},
@@ -596,7 +584,5 @@ const fofal_command_def_t fofal_weaving_commands[] = {
     {"production.intervention.finish", "intervention_id", 0, "A mechanic finishes: cause, parts used, duration.",
      intervention_finish, NULL},
     {"production.intervention.cancel", "intervention_id", 0, "Cancel a request before work starts.", intervention_cancel, NULL},
-    {"production.label.reprint", "label_id", 0, "Print a label again (recorded; the label id stays the same).", label_reprint,
-     NULL},
 };
 const int fofal_weaving_commands_n = sizeof fofal_weaving_commands / sizeof fofal_weaving_commands[0];

@@ -9,7 +9,9 @@ planners and a manager. Six articles; a warp beam per warp, warped, sized, drawn
 mounted; the first-piece check of each loom; one production order per loom (two on L06,
 whose first was completed and closed), and a week of woven rolls: one roll per loom and
 shift at 13:30 into the shift (and a part roll for the current shift), each declared by
-the weaver of that shift with its time (woven_at), so its label shows where it was woven.
+the weaver of that shift with its time (woven_at), so its label shows where it was woven
+(each roll enters stock, module inventory, by reaction, under the label id its
+declaration assigned).
 Beams of L03, L09 and L17 run out within hours; L12 got a new beam and waits for its
 first-piece check; intervention requests are open on L02, L08 and L15 (L08's accepted)
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
@@ -269,7 +271,7 @@ def main():
     labels = []
     for weaver, items in sorted(by_weaver.items()):
         res = api.batch((weaver, "weaver"), [c for _, c in sorted(items, key=lambda x: x[0])])
-        labels += [e["aggregate"] for r in res for e in r.get("events", []) if e.get("type", "").endswith("label_issued.v1")]
+        labels += [e["issued"]["label_id"] for r in res for e in r.get("events", []) if e.get("issued", {}).get("label_id")]
 
     # L06: the first order is complete and closed; the second starts on the same loom.
     l06 = next(l for l in looms if l["code"] == "L06")
@@ -313,7 +315,14 @@ def main():
     api.batch(("M05", "mechanic"), [("production.intervention.accept", "demo-int-acc-L08",
                                      {"intervention_id": ident("intervention", "L08", "electrical"), "mechanic": "M05"})])
     if len(labels) >= 2:
-        api.batch(("C01", "cutter"), [("production.label.reprint", f"demo-reprint-{n}", {"label_id": labels[n * 7], "reason": r, "printer": "ZQ520-H1"})
+        # The rolls enter stock by reaction (inventory.unit_on_declaration): wait until the
+        # two to reprint are there (the label route answers 409 label_pending until then).
+        for n in range(2):
+            for _ in range(120):
+                if api.get(("C01", "cutter"), f"/api/v1/inventory/labels/{labels[n * 7]}"):
+                    break
+                time.sleep(1)
+        api.batch(("C01", "cutter"), [("inventory.label.reprint", f"demo-reprint-{n}", {"label_id": labels[n * 7], "reason": r, "printer": "ZQ520-H1"})
                                       for n, r in enumerate(["étiquette déchirée", "illisible après lavage"])])
     if not labels:
         # A run after an earlier one: the declarations are there already; a label of L01's

@@ -1,7 +1,7 @@
 /*
  * weaving.c — the weaving floor half of the "production" projection (production.c hands
  * us every event type it does not name): looms, warp beams, employees and their
- * shifts, the shift model, labels and their prints, intervention requests, first-piece
+ * shifts, the shift model, intervention requests, first-piece
  * checks and each loom's machine history, into the tables of
  * schemas/production/011_weaving.sql, and these Redis hot views:
  *
@@ -9,7 +9,6 @@
  *   <prefix><tenant>:beam:<beam>             hash: kind, status, loom, position, length_m, meters_left
  *   <prefix><tenant>:intervention:<id>       hash: status, loom, cause, mechanic
  *   <prefix><tenant>:interventions:open      sorted set: open requests by request time (ms)
- *   <prefix><tenant>:label:<id>              hash: order_id, loom, weaver, shift, quantity, location, prints
  *   fofal:push                               one entry per applied event (mechanics' phones)
  *
  * Determinism. Every value comes from the event (times from its envelope or its data),
@@ -445,61 +444,6 @@ static int shift_model_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) 
   return 0;
 }
 
-/* ---------------------------------------------------------------- labels */
-
-static int label_issued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const json_t *d = ev->data;
-  char b1[40], b2[40], b3[40];
-  const char *id = str(d, "label_id") ? str(d, "label_id") : ev->subject;
-  const char *prints = num(d, "prints", b3) ? b3 : "1";
-  const char *params[] = {ev->tenant, id, str(d, "order_id"), str(d, "article"), str(d, "loom"), str(d, "weaver"),
-                          str(d, "shift"), num(d, "quantity", b1), num(d, "length_m", b2), str(d, "woven_at"),
-                          str(d, "location") ? str(d, "location") : "loom", prints, m.seq, m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.labels (tenant, label_id, order_id, article, loom, weaver, shift, quantity, "
-                           "length_m, woven_at, location, prints, version, issued_at, last_printed_at) VALUES ($1, $2, $3, "
-                           "$4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, $14::timestamptz), $11, $12, $13, $14, $14)",
-                           14, params);
-  if (rc) return rc;
-  const char *p2[] = {ev->tenant, id, ev->actor, m.at};
-  rc = fofal_apply_sql(ctx,
-                       "INSERT INTO %s.label_prints (tenant, label_id, print_no, reason, actor, printed_at) "
-                       "VALUES ($1, $2, 1, 'issued', $3, $4)",
-                       4, p2);
-  if (rc) return rc;
-  const char *f[] = {"order_id", params[2], "loom", params[4], "weaver", params[5], "shift", params[6],
-                     "quantity", params[7], "location", params[10], "prints", prints};
-  hset(ctx, ev, "label", id, 7, f);
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
-static int label_reprinted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  char b1[40];
-  const char *id = str(ev->data, "label_id") ? str(ev->data, "label_id") : ev->subject;
-  const char *no = num(ev->data, "print_no", b1);
-  const char *p1[] = {ev->tenant, id, no, str(ev->data, "reason"), str(ev->data, "printer"), ev->actor, m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.label_prints (tenant, label_id, print_no, reason, printer, actor, printed_at) "
-                           "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                           7, p1);
-  if (rc) return rc;
-  const char *p2[] = {ev->tenant, id, no, m.seq, m.at};
-  rc = fofal_apply_sql(ctx,
-                       "UPDATE %s.labels SET prints = greatest(prints, $3::int), last_printed_at = $5, version = $4 "
-                       "WHERE tenant = $1 AND label_id = $2",
-                       5, p2);
-  if (rc) return rc;
-  const char *f[] = {"prints", no};
-  hset(ctx, ev, "label", id, 1, f);
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
 /* --------------------------------------------------------- interventions */
 
 static void open_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *op, const char *id, const char *score) {
@@ -630,8 +574,6 @@ const fofal_apply_t fofal__weaving_applies[] = {
     {"fofal.production.shift_assigned.v1", shift_assigned},
     {"fofal.production.shift_model_defined.v1", shift_model_defined},
     {"fofal.production.shift_model_redefined.v1", shift_model_defined},
-    {"fofal.production.label_issued.v1", label_issued},
-    {"fofal.production.label_reprinted.v1", label_reprinted},
     {"fofal.production.intervention_requested.v1", intervention_requested},
     {"fofal.production.intervention_accepted.v1", intervention_accepted},
     {"fofal.production.intervention_started.v1", intervention_started},

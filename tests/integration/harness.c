@@ -121,10 +121,17 @@ pid_t h_start_reactor(const char *instance) {
   /* The log is appended to: a restart is ready once it logs an assignment of its own. */
   int before = log_count(log, "\"msg\":\"assigned ");
   pid_t pid = h_spawn("commands/fofal-reactor", log, NULL, env);
+  int starts = 1;
   for (int i = 0; i < 900; i++) {
     if (log_count(log, "\"msg\":\"assigned ") > before) return pid;
     int st;
-    cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "fofal-reactor exited at start (see %s.log)", log);
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      /* Its Kafka transactions could not start in time (a loaded machine): it exits, and
+       * is started again, as its supervisor would. */
+      cr_assert_lt(starts, 3, "fofal-reactor exited at start %d times (see %s.log)", starts, log);
+      pid = h_spawn("commands/fofal-reactor", log, NULL, env);
+      starts++;
+    }
     usleep(100 * 1000);
   }
   cr_assert_fail("fofal-reactor was given no partition within 90 s (see %s.log)", log);

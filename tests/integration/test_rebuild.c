@@ -159,8 +159,8 @@ static void produce_floor(fofal_kafka_t *k, const char *tenant, int nlooms) {
 /* One order's life: created (1,000 pieces), released, started on a loom, then output
  * declared `ndecl` times (q1, then q2) in the shift decl_shift: ORDER_EVENTS(ndecl)
  * events, all accepted (a start also tells the loom; a declaration also consumes the
- * beam and issues a label). */
-#define ORDER_EVENTS(ndecl) (4 + 3 * (ndecl))
+ * beam; its roll's unit is the inventory module's, and no fofal-reactor runs here). */
+#define ORDER_EVENTS(ndecl) (4 + 2 * (ndecl))
 static void produce_order(fofal_kafka_t *k, const char *tenant, const char *agg, int i, int ndecl, int q1, int q2) {
   char loom[16];
   snprintf(loom, sizeof loom, "L%02d", i % 12);
@@ -683,11 +683,11 @@ Test(rebuild, replay_filters, .timeout = 600) {
   int st;
   size_t i;
   json_t *ev, *all;
-  /* --tenant: the 21 events of A's orders, exactly those the audit projection recorded. */
+  /* --tenant: the 18 events of A's orders, exactly those the audit projection recorded. */
   const char *a1[] = {"replay", "--tenant", a, "--since", since_start, NULL};
   all = replay(a1, &st);
   cr_expect_eq(st, 0);
-  cr_expect_eq(json_array_size(all), 3 * ORDER_EVENTS(1), "tenant A's orders made 21 events, replay printed %zu",
+  cr_expect_eq(json_array_size(all), 3 * ORDER_EVENTS(1), "tenant A's orders made 18 events, replay printed %zu",
                json_array_size(all));
   fofal_pg_t *pg = pg_open();
   json_array_foreach(all, i, ev) {
@@ -736,7 +736,7 @@ Test(rebuild, replay_filters, .timeout = 600) {
     cr_expect_str_neq(evs(ev, "subject"), orders[1]);
     cr_expect_str_neq(evs(ev, "subject"), orders[2]);
   }
-  cr_expect_eq(of_order0, 4, "order 0's own four events (and its loom's, beam's and label's)");
+  cr_expect_eq(of_order0, 4, "order 0's own four events (and its loom's and beam's)");
   json_decref(all);
 
   /* --module, another tenant. */

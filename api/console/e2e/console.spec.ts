@@ -190,14 +190,14 @@ test.describe.serial('the screens', () => {
     await expect(qr).toBeVisible();
     expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
     await shot(page, 'weaver-label-phone');
-    const scan = await api<{ label_id: string; quantity: number; weaver: { badge: string } }>(`/api/v1/production/labels/${label}`);
+    const scan = await api<{ label_id: string; quantity: number; weaver: { badge: string } }>(`/api/v1/inventory/labels/${label}`);
     expect(scan.quantity).toBe(2);
     expect(scan.weaver.badge).toBe(fx.weaver.badge);
   });
 
   test("the phone's camera reads the label's QR code", async () => {
     const page = phone.page;
-    const res = await fetch(`${process.env.FOFAL_E2E_BASE}/api/v1/production/labels/${label}/qr.svg`, {
+    const res = await fetch(`${process.env.FOFAL_E2E_BASE}/api/v1/inventory/labels/${label}/qr.svg`, {
       headers: { Authorization: `Bearer ${fx.planner_token}` },
     });
     expect(res.status).toBe(200);

@@ -3,10 +3,10 @@
  * projector, API; Kafka, PostgreSQL, Redis): a small floor is built through the command
  * API (article, loom, beams warped → sized → drawn in → mounted, set-up, first-piece
  * check, a weaver on the current shift of the built-in 3×8 model at UTC+1), an order is
- * started and output declared; then the label scan, the beam's meters left and run-out
+ * started and output declared; then the declaration, the beam's meters left and run-out
  * forecast, the mechanic board (a new intervention request, a beam running out, a
  * first-piece check due), the WebSocket push of the request, the weaver and planner
- * views, reprints, tenant isolation, role refusals (403), and `fofal verify production`
+ * views, tenant isolation, role refusals (403), and `fofal verify production`
  * (the live model equals a fresh rebuild).
  */
 #include <criterion/criterion.h>
@@ -183,10 +183,11 @@ static void build_floor(floor_t *f) {
   json_t *e;
   f->label[0] = '\0';
   json_array_foreach(json_object_get(r, "events"), i, e) {
-    if (strstr(s_of(e, "type"), ".label_issued.")) snprintf(f->label, sizeof f->label, "%s", s_of(e, "aggregate"));
+    if (strstr(s_of(e, "type"), ".output_declared."))
+      snprintf(f->label, sizeof f->label, "%s", s_of(json_object_get(e, "issued"), "label_id"));
   }
   json_decref(r);
-  cr_assert(fofal_uuid_valid(f->label), "the declaration issued a label");
+  cr_assert(fofal_uuid_valid(f->label), "the declaration assigned a label id");
   measured(f);
 }
 
@@ -244,26 +245,17 @@ Test(weaving, floor_reads_views_push_and_verify) {
   json_t *j;
   build_floor(&f);
 
-  /* The label scan: what, order, loom, weaver, shift, where — read your writes. */
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s?position=%s", f.label, f.pos);
-  cr_assert_eq(get(f.wtok, path, &j), 200, "the label scans");
-  cr_expect_str_eq(s_of(j, "label_id"), f.label);
-  cr_expect_str_eq(s_of(json_object_get(j, "order"), "order_id"), f.order);
-  cr_expect_str_eq(s_of(json_object_get(j, "loom"), "loom"), f.loom);
-  cr_expect_str_eq(s_of(json_object_get(j, "loom"), "hall"), "H1");
-  cr_expect_str_eq(s_of(json_object_get(j, "weaver"), "badge"), f.weaver);
-  cr_expect_str_eq(s_of(json_object_get(j, "weaver"), "name"), "Amel");
-  cr_expect_str_eq(s_of(json_object_get(j, "article"), "article"), f.article);
-  const char *label_shift = s_of(json_object_get(j, "shift"), "shift");
-  cr_expect(!strcmp(label_shift, f.shift) || !strcmp(label_shift, f.next_shift), "the label's shift %s is the weaver's",
+  /* The declaration, read your writes (its label, scanned, is the inventory module's:
+   * tests/integration/inventory/test_labels.c). */
+  snprintf(path, sizeof path, "/api/v1/production/orders/%s/declarations?position=%s", f.order, f.pos);
+  cr_assert_eq(get(f.wtok, path, &j), 200, "the declaration is listed");
+  json_t *d0 = json_array_get(json_object_get(j, "items"), 0);
+  cr_expect_str_eq(s_of(d0, "label_id"), f.label);
+  const char *label_shift = s_of(d0, "shift");
+  cr_expect(!strcmp(label_shift, f.shift) || !strcmp(label_shift, f.next_shift), "the declaration's shift %s is the weaver's",
             label_shift);
   char shift_now[24];
   snprintf(shift_now, sizeof shift_now, "%s", label_shift);
-  cr_expect_str_eq(s_of(j, "location"), "loom");
-  cr_expect_eq(json_integer_value(json_object_get(j, "quantity")), 4);
-  cr_expect(fabs(num(j, "length_m") - 2.0) < 1e-9);
-  cr_expect_eq(json_integer_value(json_object_get(j, "prints")), 1);
-  cr_expect_eq(json_array_size(json_object_get(j, "print_history")), 1);
   json_decref(j);
 
   /* The beam: 100 − 2 × 1.08 = 97.84 m left; 15.3 m/h × 1.08 = 16.524 m/h of warp; 97.84 ÷
@@ -439,18 +431,6 @@ Test(weaving, floor_reads_views_push_and_verify) {
   cr_expect(late, "the order due in 2020 is late");
   json_decref(j);
 
-  /* A reprint is recorded: print 2, with its reason. */
-  snprintf(b, sizeof b, "{\"label_id\":\"%s\",\"reason\":\"torn\",\"printer\":\"ZEBRA-1\"}", f.label);
-  send(f.wtok, "production.label.reprint", b, pos);
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s?position=%s", f.label, pos);
-  cr_assert_eq(get(f.wtok, path, &j), 200);
-  cr_expect_eq(json_integer_value(json_object_get(j, "prints")), 2);
-  json_t *p2 = json_array_get(json_object_get(j, "print_history"), 1);
-  cr_expect_eq(json_integer_value(json_object_get(p2, "print_no")), 2);
-  cr_expect_str_eq(s_of(p2, "reason"), "torn");
-  cr_expect_str_eq(s_of(p2, "printer"), "ZEBRA-1");
-  json_decref(j);
-
   /* Employees: a weaver reads their own badge; not another's. */
   snprintf(path, sizeof path, "/api/v1/production/employees/%s", f.weaver);
   cr_assert_eq(get(f.wtok, path, &j), 200);
@@ -485,7 +465,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
   free_floor(&f);
 }
 
-/* Another tenant's label is a 404; roles are refused where the routes say. */
+/* Another tenant's loom is a 404; roles are refused where the routes say. */
 Test(weaving, tenants_and_roles) {
   floor_t f;
   json_t *j;
@@ -494,15 +474,8 @@ Test(weaving, tenants_and_roles) {
   char other[32];
   h_tenant(other);
   char *otok = h_token(other, "manager");
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s?position=%s", f.label, f.pos);
-  cr_expect_eq(get(mgr, path, &j), 200, "our label scans");
-  json_decref(j);
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s", f.label);
-  cr_expect_eq(get(otok, path, &j), 404, "another tenant's label is not found");
-  cr_expect_str_eq(s_of(j, "code"), "not_found");
-  json_decref(j);
   snprintf(path, sizeof path, "/api/v1/production/looms/%s", f.loom);
-  cr_expect_eq(get(otok, path, &j), 404, "nor its loom");
+  cr_expect_eq(get(otok, path, &j), 404, "another tenant's loom is not found");
   json_decref(j);
 
   char *cutter = h_token(tenant, "cutter"), *weaver = h_token(tenant, "weaver"), *auditor = h_token(tenant, "auditor");
@@ -525,7 +498,6 @@ Test(weaving, tenants_and_roles) {
       {mgr, "/api/v1/production/interventions?limit=0", 400},
       {mgr, "/api/v1/production/looms?cursor=!!!", 400},
       {mgr, "/api/v1/production/views/mechanic?within_hours=1000", 400},
-      {mgr, "/api/v1/production/labels/not-a-uuid", 404},
       {mgr, "/api/v1/production/beams/NOPE", 404},
       {mgr, "/api/v1/production/looms/NOPE/history", 404},
       {mgr, "/api/v1/production/views/nothing", 404},
@@ -544,10 +516,8 @@ Test(weaving, tenants_and_roles) {
                                 "/api/v1/production/looms/{code}/history", "/api/v1/production/beams",
                                 "/api/v1/production/beams/{code}", "/api/v1/production/employees/{badge}",
                                 "/api/v1/production/interventions", "/api/v1/production/interventions/{id}",
-                                "/api/v1/production/labels/{id}", "/api/v1/production/views/weaver",
-                                "/api/v1/production/views/mechanic", "/api/v1/production/views/planner",
-                                "/api/v1/production/labels/{id}/qr.png", "/api/v1/production/labels/{id}/qr.svg",
-                                "/api/v1/production/labels/{id}/label.zpl"};
+                                "/api/v1/production/views/weaver",
+                                "/api/v1/production/views/mechanic", "/api/v1/production/views/planner"};
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     json_t *get_op = json_object_get(json_object_get(json_object_get(j, "paths"), routes[i]), "get");
     cr_expect(json_is_object(get_op), "OpenAPI documents %s", routes[i]);
@@ -559,80 +529,6 @@ Test(weaving, tenants_and_roles) {
   free(weaver);
   free(auditor);
   free(otok);
-  free_floor(&f);
-}
-
-/* The label to print: its QR code as PNG (read back with zbarimg when it is installed)
- * and SVG, and ZPL for the Zebra printers; another tenant's is a 404, an unknown format a
- * 404, and a role that may not scan is refused. */
-Test(weaving, label_prints_as_qr_and_zpl) {
-  floor_t f;
-  char path[512], hdr[4300], want[160];
-  h_resp_t r;
-  build_floor(&f);
-  char *cutter = h_token(tenant, "cutter");
-  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", cutter);
-  snprintf(want, sizeof want, "FOFAL:L:%s:%s", tenant, f.label);
-
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s/qr.png?position=%s", f.label, f.pos);
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
-  cr_expect_eq(r.status, 200, "qr.png: %d %s", r.status, r.body);
-  char *ct = h_resp_header(&r, "Content-Type");
-  cr_expect_str_eq(ct ? ct : "", "image/png");
-  free(ct);
-  cr_expect(!memcmp(r.body, "\x89PNG\r\n\x1a\n", 8), "a PNG signature");
-  if (!system("command -v zbarimg >/dev/null 2>&1")) {
-    char file[] = "/tmp/fofal-label-XXXXXX";
-    int fd = mkstemp(file);
-    cr_assert_geq(fd, 0);
-    size_t n = r.body_len;
-    cr_assert_gt(n, 8, "the PNG has a length");
-    cr_assert_eq(write(fd, r.body, n), (ssize_t)n);
-    close(fd);
-    char cmdline[128], got[256] = "";
-    snprintf(cmdline, sizeof cmdline, "zbarimg --raw -q %s 2>/dev/null", file);
-    FILE *p = popen(cmdline, "r");
-    if (p && fgets(got, sizeof got, p)) got[strcspn(got, "\n")] = '\0';
-    if (p) pclose(p);
-    unlink(file);
-    cr_expect_str_eq(got, want, "the QR code reads back as the label's payload");
-  }
-  h_resp_free(&r);
-
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s/qr.svg", f.label);
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
-  cr_expect_eq(r.status, 200);
-  cr_expect(!strncmp(r.body, "<svg", 4), "an SVG: %.40s", r.body);
-  h_resp_free(&r);
-
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s/label.zpl", f.label);
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
-  cr_expect_eq(r.status, 200);
-  cr_expect(!strncmp(r.body, "^XA", 3) && strstr(r.body, "^XZ"), "a ZPL label: %.60s", r.body);
-  cr_expect(strstr(r.body, want), "the ZPL's QR code carries %s", want);
-  cr_expect(strstr(r.body, f.loom), "the ZPL names the loom %s", f.loom);
-  h_resp_free(&r);
-
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s/label.pdf", f.label);
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
-  cr_expect_eq(r.status, 404, "no such format");
-  h_resp_free(&r);
-  char other[32];
-  h_tenant(other);
-  char *otok = h_token(other, "manager");
-  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", otok);
-  snprintf(path, sizeof path, "/api/v1/production/labels/%s/label.zpl", f.label);
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
-  cr_expect_eq(r.status, 404, "another tenant's label does not print");
-  h_resp_free(&r);
-  char *hr = h_token(tenant, "hr");
-  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", hr);
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
-  cr_expect_eq(r.status, 403, "hr may not print labels");
-  h_resp_free(&r);
-  free(hr);
-  free(otok);
-  free(cutter);
   free_floor(&f);
 }
 
@@ -737,10 +633,11 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   size_t i;
   json_t *e;
   json_array_foreach(json_object_get(r, "events"), i, e) {
-    if (strstr(s_of(e, "type"), ".label_issued.")) snprintf(label, sizeof label, "%s", s_of(e, "aggregate"));
+    if (strstr(s_of(e, "type"), ".output_declared."))
+      snprintf(label, sizeof label, "%s", s_of(json_object_get(e, "issued"), "label_id"));
   }
   json_decref(r);
-  cr_assert(label[0], "the declaration issued a label");
+  cr_assert(label[0], "the declaration assigned a label id");
   snprintf(path, sizeof path, "/api/v1/production/orders/%s/declarations?position=%s", f.order, pos);
   cr_assert_eq(get(wt, path, &j), 200);
   int credited = 0, to_other = 0;

@@ -113,6 +113,25 @@ Test(stream_roles, personal_records_reach_hr_and_their_owner_only) {
   cr_expect_eq(fofal__push_role_bit("nobody"), 0);
 }
 
+/* A unit's label (module inventory) is pushed to who scans labels. */
+Test(stream_roles, a_units_events_reach_who_scans_its_label) {
+  const char *const types[] = {"fofal.inventory.unit_received.v1", "fofal.inventory.label_reprinted.v1"};
+  for (int i = 0; i < 2; i++) {
+    const char *path = NULL;
+    int self = 1;
+    cr_assert_geq(fofal__push_roles_route("inventory", types[i], &path, &self), 0, "%s", types[i]);
+    cr_expect_str_eq(path, "/api/v1/inventory/labels/{id}");
+    uint32_t m = fofal__push_roles_mask(pr, "inventory", types[i], &self);
+    cr_expect(m & fofal__push_role_bit("weaver"));
+    cr_expect(m & fofal__push_role_bit("cutter"));
+    cr_expect(m & fofal__push_role_bit("storekeeper_pf"));
+    cr_expect(!(m & fofal__push_role_bit("storekeeper_mp")), "raw materials carry no woven label");
+    cr_expect(!(m & fofal__push_role_bit("hr")));
+    cr_expect_eq(self, 0);
+  }
+  cr_expect_eq(fofal__push_roles_mask(pr, "production", "fofal.inventory.unit_received.v1", NULL), 0);
+}
+
 Test(stream_roles, a_document_without_the_routes_is_refused) {
   fofal__push_roles_t *x = NULL;
   char err[256] = "";

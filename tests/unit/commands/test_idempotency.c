@@ -90,7 +90,7 @@ Test(idempotency, the_canonical_request_ignores_order_and_spacing_only) {
   cr_expect_str_eq(a, "{\"data\":{\"article\":\"A\",\"quantity\":1,\"x\":{\"a\":[1,{\"c\":2,\"d\":1}],\"b\":2}},"
                       "\"type\":\"production.order.create\"}");
   char *qty7 = canon_of(t, "{\"quantity\":7,\"article\":\"A\",\"x\":{\"b\":2,\"a\":[1,{\"d\":1,\"c\":2}]}}", -1);
-  char *other_type = canon_of("production.label.reprint", "{\"quantity\":1,\"article\":\"A\",\"x\":{\"b\":2,\"a\":[1,{\"d\":1,\"c\":2}]}}", -1);
+  char *other_type = canon_of("inventory.label.reprint", "{\"quantity\":1,\"article\":\"A\",\"x\":{\"b\":2,\"a\":[1,{\"d\":1,\"c\":2}]}}", -1);
   char *if_match = canon_of(t, "{\"quantity\":1,\"article\":\"A\",\"x\":{\"b\":2,\"a\":[1,{\"d\":1,\"c\":2}]}}", 3);
   char *array_order = canon_of(t, "{\"quantity\":1,\"article\":\"A\",\"x\":{\"b\":2,\"a\":[{\"d\":1,\"c\":2},1]}}", -1);
   cr_expect_str_neq(a, qty7);
@@ -125,10 +125,10 @@ Test(idempotency, a_retry_of_the_same_request_gets_the_first_result) {
 
 Test(idempotency, the_same_key_with_another_request_is_refused) {
   json_t *first = first_result("fp-A");
-  json_t *r = fofal_command_replay(first, "production.label.reprint", "fp-B");
+  json_t *r = fofal_command_replay(first, "inventory.label.reprint", "fp-B");
   cr_expect_str_eq(json_string_value(json_object_get(r, "status")), "rejected");
   cr_expect_str_eq(json_string_value(json_object_get(r, "code")), "idempotency_key_reused");
-  cr_expect_str_eq(json_string_value(json_object_get(r, "type")), "production.label.reprint");
+  cr_expect_str_eq(json_string_value(json_object_get(r, "type")), "inventory.label.reprint");
   cr_expect_str_eq(json_string_value(json_object_get(r, "command_id")), "planner-1/K");
   cr_expect(strstr(json_string_value(json_object_get(r, "detail")), "production.order.create"),
             "the detail names what the key was first used for");

@@ -759,27 +759,23 @@ Test(actor, an_inspector_checks_as_themself) {
 
 /* ----------------------------------------------------------------- labels */
 
-Test(label, issued_by_a_declaration_and_reprinted) {
+/* The declaration assigns the label id; the label and its unit are the inventory module's
+ * (tests/unit/inventory/test_inventory.c): production keeps no label aggregate, and the
+ * answer shows the id (issued.label_id) for the weaver's phone. */
+Test(label, a_declaration_assigns_the_label_id_and_keeps_no_label) {
   world_floor();
   const char *order = started_order("L-07", 100);
-  json_t *ev = NULL;
-  ok_at("production.order.declare_output", declaration(order, 12), "decl", W_ISSUED, &ev);
-  char label[FOFAL_UUID_LEN + 1];
-  snprintf(label, sizeof label, "%s", jstr(ev, "label_id"));
-  json_decref(ev);
-  const json_t *ls = json_object_get(world, label);
-  cr_assert_not_null(ls, "the label is an aggregate");
-  cr_assert_str_eq(jstr(ls, "order_id"), order);
-  cr_assert_str_eq(jstr(ls, "loom"), "L-07");
-  cr_assert_str_eq(jstr(ls, "weaver"), "W-12");
-  cr_assert_str_eq(jstr(ls, "shift"), "2026-11-24/A");
-  cr_assert_eq(jint(ls, "quantity", 0), 12);
-  cr_assert_eq(jint(ls, "prints", 0), 1);
-  ok_at("production.label.reprint", json_pack("{s:s,s:s,s:s}", "label_id", label, "reason", "torn", "printer", "ZQ520-3"), "rp",
-        W_ISSUED, &ev);
-  cr_assert_eq(jint(ev, "print_no", 0), 2);
-  json_decref(ev);
-  cr_assert_eq(jint(json_object_get(world, label), "prints", 0), 2);
+  fofal_decision_t d;
+  cr_assert_eq(world_decide_at("production.order.declare_output", declaration(order, 12), W_ISSUED, "decl", &d), 0,
+               "%s: %s", d.code, d.detail);
+  const json_t *e = json_array_get(d.events, 0);
+  const char *label = jstr(json_object_get(e, "data"), "label_id");
+  cr_assert(fofal_uuid_valid(label), "output_declared carries the label id");
+  cr_expect_str_eq(jstr(json_object_get(e, "issued"), "label_id"), label, "the answer shows the label id");
+  cr_expect_null(json_object_get(world, label), "production keeps no label aggregate");
+  cr_expect_null(json_object_get(d.others, label), "nor changes one");
+  cr_expect_null(fofal_registry_find(reg, "production" ".label.reprint"), "reprints are inventory's");
+  world_release(&d);
 }
 
 /* ------------------------------------------------------------- the tables */

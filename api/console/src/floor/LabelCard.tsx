@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import { ErrorBox, Loading, num, time } from '../components';
-import { apiFetch, blobUrl, getJson } from '../lib/api';
+import { apiFetch, blobUrl, getJson, stocked } from '../lib/api';
 import { useI18n } from '../lib/i18n';
 
 export interface LabelScan {
@@ -32,10 +32,13 @@ export function LabelCard({ id, position }: { id: string; position?: string }) {
   useEffect(() => {
     let url: string | undefined;
     let gone = false;
-    // Right after the declaration, ?position= waits until the label's projection is there.
+    // Right after the declaration, ?position= waits until production has the declaration;
+    // the unit itself is inventory's, received by reaction a moment later: 409
+    // label_pending until then, which stocked() asks again.
     const q = position ? `?position=${encodeURIComponent(position)}` : '';
-    getJson<LabelScan>(`/api/v1/production/labels/${encodeURIComponent(id)}${q}`).then((s) => !gone && setScan(s), setError);
-    blobUrl(`/api/v1/production/labels/${encodeURIComponent(id)}/qr.svg${q}`).then((u) => {
+    const base = `/api/v1/inventory/labels/${encodeURIComponent(id)}`;
+    stocked(() => getJson<LabelScan>(`${base}${q}`)).then((s) => !gone && setScan(s), setError);
+    stocked(() => blobUrl(`${base}/qr.svg${q}`)).then((u) => {
       url = u;
       if (!gone) setQr(u);
     }, setError);
@@ -46,7 +49,7 @@ export function LabelCard({ id, position }: { id: string; position?: string }) {
   }, [id, position]);
 
   const zpl = async () => {
-    const res = await apiFetch(`/api/v1/production/labels/${encodeURIComponent(id)}/label.zpl`);
+    const res = await apiFetch(`/api/v1/inventory/labels/${encodeURIComponent(id)}/label.zpl`);
     const u = URL.createObjectURL(await res.blob());
     const a = document.createElement('a');
     a.href = u;

@@ -69,7 +69,7 @@ export interface CommandAnswer {
   aggregate?: string;
   version?: number;
   position?: string;
-  events?: { type: string; aggregate?: string; data?: Record<string, unknown> }[];
+  events?: { type: string; aggregate?: string; issued?: Record<string, string>; data?: Record<string, unknown> }[];
   code?: string;
   detail?: string;
   state?: string;
@@ -91,9 +91,25 @@ export async function sendCommand(type: string, data: unknown, key: string): Pro
   return { status: res.status, body };
 }
 
-/* The label a declaration issued (its label_issued event's aggregate). */
+/* The label id a declaration assigned (its output_declared's issued.label_id): the unit
+ * the inventory module receives by reaction, a moment later (see stocked). */
 export function labelOf(answer: CommandAnswer | undefined): string | undefined {
-  return answer?.events?.find((e) => e.type.includes('.label_issued.'))?.aggregate;
+  return answer?.events?.find((e) => e.issued?.label_id)?.issued?.label_id;
+}
+
+/* A read of a label right after its declaration: inventory receives the unit by reaction,
+ * so the label route may answer 409 label_pending (after waiting a little itself); this
+ * asks again, retry_after_s later, up to `tries` times. Other errors pass through. */
+export async function stocked<T>(read: () => Promise<T>, tries = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 409 || e.code !== 'label_pending' || i >= tries) throw e;
+      const after = Number((e.body as { retry_after_s?: number } | undefined)?.retry_after_s ?? 1);
+      await new Promise((r) => setTimeout(r, Math.min(Math.max(after, 0.2), 5) * 1000));
+    }
+  }
 }
 
 /* An Idempotency-Key: a UUID (crypto.randomUUID needs a secure context; getRandomValues does not). */

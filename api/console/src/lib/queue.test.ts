@@ -27,7 +27,7 @@ class FakeServer {
     if (seen) return seen;
     const answer = this.refuse.has(type)
       ? { status: 422, body: { code: 'order_not_started', detail: 'the order is paused' } }
-      : { status: 201, body: { events: [{ type: 'fofal.production.label_issued.v1', aggregate: `label-${key}` }] } };
+      : { status: 201, body: { events: [{ type: 'fofal.production.output_declared.v1', issued: { label_id: `label-${key}` } }] } };
     if (answer.status === 201) this.writes++;
     this.decided.set(key, answer);
     return answer;
