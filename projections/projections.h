@@ -154,7 +154,7 @@ typedef struct {
                                 partitions p with p % workers == worker (their positions, their
                                 advisory lock); 0 or 1: every partition */
   const int64_t *stop_at;    /* per partition; with shadow */
-  volatile int *stop;
+  atomic_int *stop;
   void (*progress)(void *opaque, long long applied, long long remaining);
   void *progress_opaque;
 } fofal_projector_opts_t;
@@ -251,7 +251,7 @@ typedef struct {
                                 partitions, its thread and connections; 0: one per core
                                 (at most the partitions, at most 8) */
   int wait_s;                /* how long to wait for the live projector to reach the shadow; 0: 60 */
-  volatile int *stop;        /* set (e.g. from a signal handler) to give up; may be NULL */
+  atomic_int *stop;        /* set (e.g. from a signal handler) to give up; may be NULL */
   int compare_redis;         /* verify: compare the Redis views too (the owner projection only) */
   /* One line per step and, while the shadow projects, at least one a second (no newline;
    * borrowed until the call returns). May be NULL. */

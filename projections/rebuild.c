@@ -71,13 +71,13 @@ typedef struct {
   int gen_moved;                /* the gen key was set to gen+1 */
   int workers;                  /* shadow projectors per pass (threads), each with its share of partitions */
   pthread_mutex_t mu;           /* progress of the workers of a pass */
-  volatile int halt;            /* stops every worker of a pass: one failed, or *o->stop */
+  atomic_int halt;              /* stops every worker of a pass: one failed, or *o->stop */
   int64_t last_report;
   struct pass *pass;            /* the pass running, for the workers' progress (under mu) */
   char err[512];
 } job_t;
 
-static int stopped(const job_t *j) { return j->o->stop && *j->o->stop; }
+static int stopped(const job_t *j) { return fofal_stopped(j->o->stop); }
 
 static void report(job_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(job_t *j, const char *fmt, ...) {
@@ -490,7 +490,7 @@ static void *work(void *arg) {
   pthread_mutex_lock(&w->j->mu);
   w->rc = rc;
   w->done = 1;
-  if (rc) w->j->halt = 1;
+  if (rc) fofal_stop_set(&w->j->halt);
   pthread_mutex_unlock(&w->j->mu);
   return NULL;
 }
@@ -505,7 +505,7 @@ static int run_shadow(job_t *j, const int64_t *stop_at) {
   pass_t ps = {fofal_calloc((size_t)nw, sizeof(worker_t)), nw};
   j->pass_t0 = fofal_mono_us();
   j->pass_offsets = sum_gap(j, stop_at, j->shadow_pos);
-  j->halt = 0;
+  atomic_store(&j->halt, 0);
   j->last_report = 0;
   pthread_mutex_lock(&j->mu);
   j->pass = &ps;
@@ -524,14 +524,14 @@ static int run_shadow(job_t *j, const int64_t *stop_at) {
   for (int i = 0; i < nw; i++) {
     if (pthread_create(&ps.w[i].thread, NULL, work, &ps.w[i])) {
       rc = fofal_err(j->err, sizeof j->err, FOFAL_EIO, "cannot start a shadow projector thread");
-      j->halt = 1;
+      fofal_stop_set(&j->halt);
       break;
     }
     started++;
   }
   /* The workers stop on j->halt: set it when the caller asks us to stop. */
   for (int all = 0; !all;) {
-    if (stopped(j)) j->halt = 1;
+    if (stopped(j)) fofal_stop_set(&j->halt);
     pthread_mutex_lock(&j->mu);
     all = 1;
     for (int i = 0; i < started; i++)
