@@ -74,6 +74,10 @@ void fofal_rops_add(fofal_rops_t *ops, int argc, const char *const *argv);
  * it. 0 (applied or already applied) or FOFAL_EUNAVAIL / FOFAL_EREDIS. */
 int fofal_redis_apply(fofal_redis_t *r, const char *applied_key, int64_t offset, const fofal_rops_t *ops,
                       char *errbuf, size_t errlen);
+/* fofal_redis_apply for n (applied_keys[k], offsets[k], ops[k]) at once, in one round trip:
+ * each applies or not on its own; the first error is returned (retrying all is safe). */
+int fofal_redis_apply_many(fofal_redis_t *r, int n, const char *const *applied_keys, const int64_t *offsets,
+                           fofal_rops_t *const *ops, char *errbuf, size_t errlen);
 /* The offset recorded under applied_key, or -1. */
 int fofal_redis_applied(fofal_redis_t *r, const char *applied_key, int64_t *offset, char *errbuf, size_t errlen);
 /* Runs one command, discarding the reply. */
@@ -153,6 +157,10 @@ typedef struct {
   const char *redis_prefix;  /* NULL: the live generation, read from Redis */
   int max_batch;
   int shadow;                /* 1: a rebuild — stop at `stop_at` offsets, do not publish pushes */
+  int worker, workers;       /* workers > 1 (a shadow only): one of several projectors of the same
+                                name, each on its own thread and connections, owning the
+                                partitions p with p % workers == worker (their positions, their
+                                advisory lock); 0 or 1: every partition */
   const int64_t *stop_at;    /* per partition; with shadow */
   atomic_int *stop;
   void (*progress)(void *opaque, long long applied, long long remaining);
@@ -247,6 +255,9 @@ typedef struct {
   const char *brokers, *pg_dsn, *redis_addr;
   const fofal_projection_def_t *def;
   int max_batch;             /* events per PostgreSQL transaction of the shadow; 0: 5000 */
+  int workers;               /* shadow projectors in parallel, each with its share of the
+                                partitions, its thread and connections; 0: one per core
+                                (at most the partitions, at most 8) */
   int wait_s;                /* how long to wait for the live projector to reach the shadow; 0: 60 */
   atomic_int *stop;        /* set (e.g. from a signal handler) to give up; may be NULL */
   int compare_redis;         /* verify: compare the Redis views too (the owner projection only) */

@@ -14,12 +14,13 @@
  * FOFAL_BATCH_MAX_WAIT_MS, so that under load batches are large (one transaction for many
  * events) and a lone event (a breakdown) is not held back waiting for company.
  * Up to max_batch events are applied in one PostgreSQL transaction that first
- * takes an advisory lock on the projector's name and re-reads its positions: if somebody
- * else moved them (a rebuild swapping in its shadow), the batch is dropped and the
- * projector reloads. An event that cannot be applied (malformed, or refused by the
+ * takes the projector's advisory locks (lock_statement) and re-reads its positions: if
+ * somebody else moved them (a rebuild swapping in its shadow), the batch is dropped and
+ * the projector reloads. An event that cannot be applied (malformed, or refused by the
  * database) is recorded in fofal_meta.projection_errors and skipped, found by replaying
  * the failed batch one savepoint per event; the projector never stops on bad data.
- * The first pass queues the batch's statements in a libpq pipeline (one round trip); an
+ * The first pass queues the batch's statements, its positions and its COMMIT in a libpq
+ * pipeline (one round trip); an
  * apply function that must read (a person's key, personal.c) makes a synchronous call,
  * which sends what was queued first (pg.c), so reads see the batch's earlier writes and
  * every event type takes the pipelined path. Counters of batches and of batches replayed
@@ -27,6 +28,14 @@
  *
  * Outages. When PostgreSQL or Redis is unreachable the projector pauses: it retries with
  * backoff, then reloads its positions and goes on, with no gap and no duplicate.
+ *
+ * Workers. A projector may be one of `workers` side by side (opts.worker), each owning the
+ * partitions p % workers == worker: its own consumer, connections, positions and
+ * partition locks. A partition's events stay in order; partitions are independent (a
+ * tenant's events are in one), so the workers together make what one would.
+ *
+ * Round trips per batch: BEGIN with the locks, the positions, the Redis generation (live
+ * projector), the pipeline, and one for Redis (every partition's script at once).
  *
  * Threads: one; the caller's.
  */
@@ -51,13 +60,21 @@ struct fofal_projector {
   int64_t *pg_next, *redis_next, *last_in_batch;
   int64_t *last_event_us;
   fofal_rops_t **rops, *scratch;
+  char (*rkeys)[160];         /* per batch: the applied keys, offsets and ops sent to Redis */
+  const char **rkeyp;
+  int64_t *roffs;
+  fofal_rops_t **rsel;
   fofal_kmsg_t *batch;
   int nbatch;
   long long applied, batches, replayed, flushes_before; /* flushes of closed connections */
+  char *lock_sql;              /* BEGIN and the batch's advisory locks (lock_statement) */
   char errbuf[512];
 };
 
 long long fofal_projector_applied(const fofal_projector_t *p) { return p->applied; }
+
+/* Is partition `part` this projector's? All are, unless it is one of several workers. */
+static int owns(const fofal_projector_t *p, int part) { return p->o.workers <= 1 || part % p->o.workers == p->o.worker; }
 
 void fofal_projector_stats(const fofal_projector_t *p, fofal_projector_stats_t *out) {
   *out = (fofal_projector_stats_t){.events = p->applied, .batches = p->batches, .replayed = p->replayed,
@@ -148,16 +165,18 @@ static int load_positions(fofal_projector_t *p) {
   if ((rc = read_pg_positions(p, p->pg_next))) return rc;
   int32_t *parts = fofal_calloc((size_t)p->nparts, sizeof *parts);
   int64_t *start = fofal_calloc((size_t)p->nparts, sizeof *start);
+  int owned = 0;
   for (int i = 0; i < p->nparts && !rc; i++) {
+    if (!owns(p, i)) continue;
     char key[160];
     int64_t applied;
     applied_key(p, i, key, sizeof key);
     rc = fofal_redis_applied(p->redis, key, &applied, p->errbuf, sizeof p->errbuf);
     p->redis_next[i] = applied + 1;
-    parts[i] = i;
-    start[i] = p->pg_next[i] < p->redis_next[i] ? p->pg_next[i] : p->redis_next[i];
+    parts[owned] = i;
+    start[owned++] = p->pg_next[i] < p->redis_next[i] ? p->pg_next[i] : p->redis_next[i];
   }
-  if (!rc) rc = fofal_kafka_assign(p->consumer, p->topic, parts, start, p->nparts, p->errbuf, sizeof p->errbuf);
+  if (!rc) rc = fofal_kafka_assign(p->consumer, p->topic, parts, start, owned, p->errbuf, sizeof p->errbuf);
   free(parts);
   free(start);
   return rc;
@@ -228,7 +247,7 @@ static int positions_unchanged(fofal_projector_t *p) {
   if (!rc) {
     rc = 1;
     for (int i = 0; i < p->nparts; i++)
-      if (now[i] != p->pg_next[i]) rc = 0;
+      if (owns(p, i) && now[i] != p->pg_next[i]) rc = 0;
   }
   free(now);
   return rc;
@@ -252,17 +271,31 @@ static void reset_batch_ops(fofal_projector_t *p) {
   }
 }
 
+/* The statement that opens a batch: BEGIN, the projector's lock shared, then the lock of
+ * each partition it owns, exclusive, in ascending order (one round trip). The workers of
+ * one projector run side by side, and two processes that own a partition in common take
+ * turns on it (each batch then re-reads its positions). A rebuild's swap or a verify takes
+ * the projector's lock exclusive (rebuild.c): it waits for the batches under way and holds
+ * every worker between two batches. Locks are taken in one order (the projector's first,
+ * partitions ascending), so they cannot deadlock. */
+static void lock_statement(fofal_projector_t *p) {
+  char *sql = fofal_asprintf("BEGIN; SELECT pg_advisory_xact_lock_shared(hashtext('fofal-projector:%s'))", p->o.name);
+  for (int i = 0; i < p->nparts; i++) {
+    if (!owns(p, i)) continue;
+    char *more = fofal_asprintf("%s; SELECT pg_advisory_xact_lock(hashtext('fofal-projector:%s:%d'))", sql, p->o.name, i);
+    free(sql);
+    sql = more;
+  }
+  p->lock_sql = sql;
+}
+
 /* Applies the gathered batch. 0, FOFAL_EAGAIN-like 1 (positions moved: reloaded), or an
  * outage error (FOFAL_EUNAVAIL) after which the caller reloads. */
 static int run_batch(fofal_projector_t *p) {
   int rc;
-  char lock[512];
   for (int careful = 0; careful < 2; careful++) {
     reset_batch_ops(p);
-    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(hashtext('fofal-projector:%s'))", p->o.name);
-    if ((rc = fofal_pg_exec(p->pg, "BEGIN", p->errbuf, sizeof p->errbuf)) ||
-        (rc = fofal_pg_exec(p->pg, lock, p->errbuf, sizeof p->errbuf)))
-      goto fail;
+    if ((rc = fofal_pg_exec(p->pg, p->lock_sql, p->errbuf, sizeof p->errbuf))) goto fail;
     int same = positions_unchanged(p);
     if (same == 1) same = generation_unchanged(p);
     if (same < 0) {
@@ -299,17 +332,20 @@ static int run_batch(fofal_projector_t *p) {
       }
       if (!rc && m->offset > p->last_in_batch[m->partition]) p->last_in_batch[m->partition] = m->offset;
     }
-    /* The first pass queues its statements in a pipeline: one round trip for the batch
-     * (plus one per synchronous read an apply function makes, see pg.c). The first error
-     * is the one to report: what the pipeline says after it is only its consequence. */
+    /* The first pass queues its statements, the positions and the COMMIT in a pipeline:
+     * one round trip for the batch (plus one per synchronous read an apply function makes,
+     * see pg.c). After an error PostgreSQL skips the rest up to the pipeline's end, the
+     * COMMIT included, so the batch commits whole or not at all. The first error is the
+     * one to report: what the pipeline says after it is only its consequence. */
+    if (!rc) rc = save_positions(p);
+    if (!rc) rc = careful ? fofal_pg_exec(p->pg, "COMMIT", p->errbuf, sizeof p->errbuf)
+                          : fofal_pg_execp(p->pg, "COMMIT", 0, NULL, p->errbuf, sizeof p->errbuf);
     if (!careful) {
       char later[256];
       int prc = rc ? fofal_pg_pipeline_end(p->pg, later, sizeof later)
                    : fofal_pg_pipeline_end(p->pg, p->errbuf, sizeof p->errbuf);
       if (!rc) rc = prc;
     }
-    if (!rc) rc = save_positions(p);
-    if (!rc) rc = fofal_pg_exec(p->pg, "COMMIT", p->errbuf, sizeof p->errbuf);
     if (!rc) break;
     fofal_pg_exec(p->pg, "ROLLBACK", NULL, 0);
     if (rc == FOFAL_EUNAVAIL || careful) goto fail;
@@ -317,21 +353,26 @@ static int run_batch(fofal_projector_t *p) {
     p->replayed++;
   }
   p->batches++;
-  /* Redis after PostgreSQL: idempotent per partition, retried until it answers. */
+  /* Redis after PostgreSQL: idempotent per partition, every partition's script in one
+   * round trip, retried until it answers. */
+  int n = 0;
   for (int i = 0; i < p->nparts; i++) {
     if (p->last_in_batch[i] < p->redis_next[i] && fofal_rops_count(p->rops[i]) == 0) continue;
     if (p->last_in_batch[i] < 0) continue;
-    char key[160];
-    applied_key(p, i, key, sizeof key);
-    for (int attempt = 0;; attempt++) {
-      rc = fofal_redis_apply(p->redis, key, p->last_in_batch[i], p->rops[i], p->errbuf, sizeof p->errbuf);
-      if (!rc || fofal_stopped(p->o.stop)) break;
-      if (attempt % 20 == 0) LOG_WARN("projector %s paused: %s", p->o.name, p->errbuf);
-      usleep(250 * 1000);
-    }
-    if (rc) return rc;
-    p->redis_next[i] = p->last_in_batch[i] + 1;
+    applied_key(p, i, p->rkeys[n], sizeof p->rkeys[n]);
+    p->rkeyp[n] = p->rkeys[n];
+    p->roffs[n] = p->last_in_batch[i];
+    p->rsel[n++] = p->rops[i];
   }
+  for (int attempt = 0; n; attempt++) {
+    rc = fofal_redis_apply_many(p->redis, n, p->rkeyp, p->roffs, p->rsel, p->errbuf, sizeof p->errbuf);
+    if (!rc || fofal_stopped(p->o.stop)) break;
+    if (attempt % 20 == 0) LOG_WARN("projector %s paused: %s", p->o.name, p->errbuf);
+    usleep(250 * 1000);
+  }
+  if (rc) return rc;
+  for (int i = 0; i < p->nparts; i++)
+    if (p->last_in_batch[i] >= 0 && p->last_in_batch[i] >= p->redis_next[i]) p->redis_next[i] = p->last_in_batch[i] + 1;
   for (int i = 0; i < p->nparts; i++)
     if (p->last_in_batch[i] >= p->pg_next[i]) p->pg_next[i] = p->last_in_batch[i] + 1;
   p->applied += p->nbatch;
@@ -381,6 +422,10 @@ int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o
   p->o = *o;
   if (p->o.max_batch <= 0) p->o.max_batch = 5000;
   p->schema = o->pg_schema ? o->pg_schema : o->def->pg_schema;
+  if (o->workers > 1 && (o->worker < 0 || o->worker >= o->workers)) {
+    rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "projector %s: worker %d of %d", o->name, o->worker, o->workers);
+    goto out;
+  }
   fofal_topic_events(o->def->module, p->topic, sizeof p->topic);
   snprintf(p->module_gen_key, sizeof p->module_gen_key, "fofal:%s:gen", o->def->module);
   char client[160];
@@ -404,7 +449,12 @@ int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o
   p->rops = fofal_calloc(n, sizeof *p->rops);
   for (size_t i = 0; i < n; i++) p->rops[i] = fofal_rops_new();
   p->scratch = fofal_rops_new();
+  p->rkeys = fofal_calloc(n, sizeof *p->rkeys);
+  p->rkeyp = fofal_calloc(n, sizeof *p->rkeyp);
+  p->roffs = fofal_calloc(n, sizeof *p->roffs);
+  p->rsel = fofal_calloc(n, sizeof *p->rsel);
   p->batch = fofal_calloc((size_t)p->o.max_batch, sizeof *p->batch);
+  lock_statement(p);
   if ((rc = connect_all(p)) || (rc = load_positions(p))) fofal_err(errbuf, errlen, rc, "%s", p->errbuf);
 out:
   if (rc) {
@@ -425,7 +475,7 @@ static void release_batch(fofal_projector_t *p) {
 static int reached_stop(const fofal_projector_t *p) {
   if (!p->o.shadow || !p->o.stop_at) return 0;
   for (int i = 0; i < p->nparts; i++) {
-    if (p->pg_next[i] >= p->o.stop_at[i]) continue;
+    if (!owns(p, i) || p->pg_next[i] >= p->o.stop_at[i]) continue;
     int64_t pos = fofal_kafka_position(p->consumer, p->topic, i);
     if (pos < p->o.stop_at[i]) return 0;
   }
@@ -437,6 +487,7 @@ static int reached_stop(const fofal_projector_t *p) {
 static long long remaining(const fofal_projector_t *p) {
   long long r = 0;
   for (int i = 0; p->o.stop_at && i < p->nparts; i++) {
+    if (!owns(p, i)) continue;
     int64_t at = p->pg_next[i];
     if (at < p->o.stop_at[i] && p->nbatch == 0) {
       int64_t pos = fofal_kafka_position(p->consumer, p->topic, i);
@@ -494,10 +545,15 @@ void fofal_projector_free(fofal_projector_t *p) {
   for (int i = 0; p->rops && i < p->nparts; i++) fofal_rops_free(p->rops[i]);
   fofal_rops_free(p->scratch);
   free(p->rops);
+  free(p->rkeys);
+  free(p->rkeyp);
+  free(p->roffs);
+  free(p->rsel);
   free(p->pg_next);
   free(p->redis_next);
   free(p->last_in_batch);
   free(p->last_event_us);
   free(p->batch);
+  free(p->lock_sql);
   free(p);
 }

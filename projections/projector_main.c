@@ -1,8 +1,11 @@
 /*
  * projector_main.c — fofal-projector: runs the live projector of every module.
  *
- * One thread per module's projection. Each reads its event topic with read_committed and
- * applies it exactly once to PostgreSQL and Redis (projector.c). On SIGINT/SIGTERM each
+ * FOFAL_PROJECTOR_WORKERS threads per module's projection, each with its share of the
+ * topic's partitions (projector.c: its own consumer, connections and advisory locks): on a
+ * machine with several cores PostgreSQL then applies a projection's batches side by side.
+ * Each reads its partitions with read_committed and applies them exactly once to
+ * PostgreSQL and Redis (projector.c). On SIGINT/SIGTERM each
  * finishes its batch and stops. Outages of PostgreSQL or Redis pause it; a fatal error
  * exits non-zero so that a supervisor restarts it, which is always safe.
  */
@@ -12,9 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *brokers, *pg_dsn, *redis_addr, *schemas, *names, *log_level, *pd_master;
-static long long max_batch;
+static long long max_batch, nworkers;
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
@@ -27,6 +31,8 @@ static fofal_setting_t settings[] = {
      &names},
     {"FOFAL_PROJECTOR_MAX_BATCH", FOFAL_SET_INT, "5000", 1, 100000, "Events applied per PostgreSQL transaction, at most.",
      &max_batch},
+    {"FOFAL_PROJECTOR_WORKERS", FOFAL_SET_INT, "1", 0, 16,
+     "Threads per projection, each applying its share of the partitions; 0: one per core, at most 4.", &nworkers},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
      "Master key of personal data (64 hex characters, as fofal-api's): opens the names the read models show. Without "
      "it, an event with a personal field stops the projector.",
@@ -34,10 +40,11 @@ static fofal_setting_t settings[] = {
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
 #define NSET (sizeof settings / sizeof settings[0])
-#define MAX_WORKERS 64 /* projections one process runs */
+#define MAX_WORKERS 256 /* threads one process runs: projections times workers */
 
 typedef struct {
   const fofal_projection_def_t *def;
+  int worker, workers;
   pthread_t th;
   int rc;
 } worker_t;
@@ -47,7 +54,8 @@ static void *run_one(void *arg) {
   char err[512];
   fofal_projector_t *p = NULL;
   fofal_projector_opts_t o = {.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .schemas_dir = schemas,
-                              .def = w->def, .name = w->def->name, .max_batch = (int)max_batch, .stop = &fofal_stop};
+                              .def = w->def, .name = w->def->name, .max_batch = (int)max_batch, .stop = &fofal_stop,
+                              .worker = w->worker, .workers = w->workers};
   w->rc = fofal_projector_new(&p, &o, err, sizeof err);
   if (w->rc) {
     LOG_ERROR("projector %s cannot start: %s", w->def->name, err);
@@ -88,14 +96,21 @@ int main(int argc, char **argv) {
     fofal_settings_free(settings, NSET);
     return 1;
   }
+  int per = (int)nworkers;
+  if (per <= 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    per = cores < 1 ? 1 : cores > 4 ? 4 : (int)cores;
+  }
+  const fofal_projection_def_t *defs[MAX_WORKERS];
+  int ndefs = 0;
   if (!*names) /* every registered projection */
     for (int i = 0; fofal_projections[i]; i++) {
-      if (n == MAX_WORKERS) goto too_many;
-      workers[n++] = (worker_t){.def = fofal_projections[i]};
+      if (ndefs == MAX_WORKERS) goto too_many;
+      defs[ndefs++] = fofal_projections[i];
     }
   char *list = fofal_strdup(names), *save = NULL;
   for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
-    if (n == MAX_WORKERS) {
+    if (ndefs == MAX_WORKERS) {
       free(list);
       goto too_many;
     }
@@ -106,9 +121,14 @@ int main(int argc, char **argv) {
       fofal_settings_free(settings, NSET);
       return 2;
     }
-    workers[n++] = (worker_t){.def = def};
+    defs[ndefs++] = def;
   }
   free(list);
+  for (int d = 0; d < ndefs; d++)
+    for (int k = 0; k < per; k++) {
+      if (n == MAX_WORKERS) goto too_many;
+      workers[n++] = (worker_t){.def = defs[d], .worker = k, .workers = per};
+    }
   for (int i = 0; i < n; i++) pthread_create(&workers[i].th, NULL, run_one, &workers[i]);
   for (int i = 0; i < n; i++) {
     pthread_join(workers[i].th, NULL);

@@ -3,16 +3,17 @@
  * and swapped in without downtime (DESIGN.md guarantee 8), and the proof of guarantee 5
  * (the live read model equals a fresh rebuild). Contracts in projections.h.
  *
- * The shadow. A projector of its own ("<name>@rebuild" / "<name>@verify", shadow = 1)
- * projects the module's topic into a schema of its own (<s>__rebuild / <s>__verify, made
+ * The shadow. A projector of its own ("<name>@rebuild" / "<name>@verify", shadow = 1;
+ * one worker per core, each on a thread of its own with its share of the partitions, see
+ * run_shadow) projects the module's topic into a schema of its own (<s>__rebuild / <s>__verify, made
  * with LIKE … INCLUDING ALL from the live tables) and a Redis prefix of its own, up to the
  * high watermarks read at the start. It runs on its own connections and never takes the
  * live projector's advisory lock, whose name differs.
  *
  * The swap. Positions in fofal_meta.projector_offsets are the truth, and every batch of
- * the live projector takes pg_advisory_xact_lock('fofal-projector:<name>') and re-reads
- * them (projector.c). We take that lock in a transaction of our own: the live projector
- * stops between two batches. Under it we bring the shadow exactly to the live positions
+ * the live projector takes pg_advisory_xact_lock_shared('fofal-projector:<name>') and
+ * re-reads them (projector.c). We take that lock exclusive in a transaction of our own:
+ * every worker of the live projector stops between two batches. Under it we bring the shadow exactly to the live positions
  * (having first waited for the live projector to pass the shadow's, so that the live one
  * has published every WebSocket push up to there), rename the schemas, write the shadow's
  * positions as the live projector's, set its Redis applied offsets, move the Redis
@@ -39,11 +40,12 @@
  * rename costs nothing. Verify compares only the module's rows. The other modules' rows
  * and their projectors are never touched.
  *
- * Threads: the caller's; the shadow projector runs on it too.
+ * Threads: the caller's, and one per shadow worker while the shadow projects.
  */
 #include "projections.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,7 @@
 #include <unistd.h>
 
 #define MAX_PARTS 1024
+#define MAX_WORKERS 8                  /* shadow projectors in parallel, at most */
 #define STALL_US (5 * 1000000LL)       /* the live projector counts as stopped after this */
 #define REDIS_SETTLE_US (30 * 1000000LL)
 
@@ -77,6 +80,11 @@ typedef struct {
   long long pass_offsets;       /* offsets this pass covers, fixed when it starts */
   double project_s;             /* time the shadow spent projecting */
   int gen_moved;                /* the gen key was set to gen+1 */
+  int workers;                  /* shadow projectors per pass (threads), each with its share of partitions */
+  pthread_mutex_t mu;           /* progress of the workers of a pass */
+  atomic_int halt;              /* stops every worker of a pass: one failed, or *o->stop */
+  int64_t last_report;
+  struct pass *pass;            /* the pass running, for the workers' progress (under mu) */
   char err[512];
 } job_t;
 
@@ -453,34 +461,126 @@ static void on_progress(void *opaque, long long applied, long long remaining) {
          j->pass_offsets ? 100.0 * (double)done / (double)j->pass_offsets : 100.0, r, eta);
 }
 
-/* Projects as the shadow until every partition reaches stop_at. */
-static int run_shadow(job_t *j, const int64_t *stop_at) {
+/* One shadow projector of a pass, on a thread of its own: partitions p % workers == worker. */
+typedef struct {
+  job_t *j;
+  fofal_projector_opts_t po;
+  fofal_projector_stats_t st;
+  long long applied, remaining; /* as last reported by the projector */
+  int rc, done;
+  pthread_t thread;
+  char err[512];
+} worker_t;
+
+typedef struct pass {
+  worker_t *w;
+  int n;
+} pass_t;
+
+/* Every worker reports about once a second: the pass's line sums them, once a second. */
+static void on_worker_progress(void *opaque, long long applied, long long remaining) {
+  worker_t *w = opaque;
+  job_t *j = w->j;
+  pthread_mutex_lock(&j->mu);
+  w->applied = applied;
+  w->remaining = remaining;
+  pass_t *ps = j->pass;
+  long long a = 0, r = 0;
+  for (int i = 0; ps && i < ps->n; i++) a += ps->w[i].applied, r += ps->w[i].remaining;
+  int64_t now = fofal_mono_us();
+  if (now - j->last_report >= 1000000) {
+    j->last_report = now;
+    on_progress(j, a, r);
+  }
+  pthread_mutex_unlock(&j->mu);
+}
+
+static void *work(void *arg) {
+  worker_t *w = arg;
   fofal_projector_t *p = NULL;
-  fofal_projector_opts_t po = {.brokers = j->o->brokers, .pg_dsn = j->o->pg_dsn, .redis_addr = j->o->redis_addr,
-                               .def = j->def, .name = j->shadow_name, .pg_schema = j->shadow, .redis_prefix = j->prefix,
-                               .max_batch = j->o->max_batch, .shadow = 1, .stop_at = stop_at, .stop = j->o->stop,
-                               .progress = on_progress, .progress_opaque = j};
+  int rc = fofal_projector_new(&p, &w->po, w->err, sizeof w->err);
+  if (!rc) rc = fofal_projector_run(p, w->err, sizeof w->err);
+  if (p) fofal_projector_stats(p, &w->st);
+  fofal_projector_free(p);
+  pthread_mutex_lock(&w->j->mu);
+  w->rc = rc;
+  w->done = 1;
+  if (rc) fofal_stop_set(&w->j->halt);
+  pthread_mutex_unlock(&w->j->mu);
+  return NULL;
+}
+
+/* Projects as the shadow until every partition reaches stop_at: j->workers projectors in
+ * parallel, each on its own thread, connections and share of the partitions (a partition's
+ * events stay in order; partitions are independent, a tenant's events being in one). With
+ * two cores PostgreSQL then runs two backends at once: a single projector waits for its
+ * one backend most of the time. */
+static int run_shadow(job_t *j, const int64_t *stop_at) {
+  int nw = j->workers, rc = 0, started = 0;
+  pass_t ps = {fofal_calloc((size_t)nw, sizeof(worker_t)), nw};
   j->pass_t0 = fofal_mono_us();
   j->pass_offsets = sum_gap(j, stop_at, j->shadow_pos);
-  int rc = fofal_projector_new(&p, &po, j->err, sizeof j->err);
-  if (!rc) rc = fofal_projector_run(p, j->err, sizeof j->err);
-  fofal_projector_stats_t st = {0};
-  if (p) fofal_projector_stats(p, &st);
-  long long n = st.events;
-  j->batches += st.batches;
-  j->replayed += st.replayed;
+  atomic_store(&j->halt, 0);
+  j->last_report = 0;
+  pthread_mutex_lock(&j->mu);
+  j->pass = &ps;
+  pthread_mutex_unlock(&j->mu);
+  for (int i = 0; i < nw; i++) {
+    worker_t *w = &ps.w[i];
+    w->j = j;
+    w->po = (fofal_projector_opts_t){.brokers = j->o->brokers, .pg_dsn = j->o->pg_dsn, .redis_addr = j->o->redis_addr,
+                                     .def = j->def, .name = j->shadow_name, .pg_schema = j->shadow,
+                                     .redis_prefix = j->prefix, .max_batch = j->o->max_batch, .shadow = 1,
+                                     .stop_at = stop_at, .stop = &j->halt, .worker = i, .workers = nw,
+                                     .progress = on_worker_progress, .progress_opaque = w};
+    for (int k = i; k < j->nparts; k += nw)
+      if (stop_at[k] > j->shadow_pos[k]) w->remaining += stop_at[k] - j->shadow_pos[k];
+  }
+  for (int i = 0; i < nw; i++) {
+    if (pthread_create(&ps.w[i].thread, NULL, work, &ps.w[i])) {
+      rc = fofal_err(j->err, sizeof j->err, FOFAL_EIO, "cannot start a shadow projector thread");
+      fofal_stop_set(&j->halt);
+      break;
+    }
+    started++;
+  }
+  /* The workers stop on j->halt: set it when the caller asks us to stop. */
+  for (int all = 0; !all;) {
+    if (stopped(j)) fofal_stop_set(&j->halt);
+    pthread_mutex_lock(&j->mu);
+    all = 1;
+    for (int i = 0; i < started; i++)
+      if (!ps.w[i].done) all = 0;
+    pthread_mutex_unlock(&j->mu);
+    if (!all) usleep(20 * 1000);
+  }
+  long long n = 0, batches = 0, replayed = 0;
+  for (int i = 0; i < started; i++) {
+    worker_t *w = &ps.w[i];
+    pthread_join(w->thread, NULL);
+    n += w->st.events;
+    batches += w->st.batches;
+    replayed += w->st.replayed;
+    if (w->rc && !rc) rc = fofal_err(j->err, sizeof j->err, w->rc, "%s", w->err);
+  }
+  pthread_mutex_lock(&j->mu);
+  j->pass = NULL;
+  pthread_mutex_unlock(&j->mu);
   double secs = (double)(fofal_mono_us() - j->pass_t0) / 1e6;
-  j->applied += n;
-  j->project_s += secs;
-  fofal_projector_free(p);
+  j->batches += batches;
+  j->replayed += replayed;
   if (!rc && !stopped(j)) {
     char a[32], r[32];
+    on_progress(j, n, 0);
     thousands(n, a);
     thousands(secs > 0 ? (long long)((double)n / secs) : 0, r);
-    report(j, "the shadow applied %s events in %.1f s (%s ev/s) in %lld batches, %lld replayed event by event", a,
-           secs, r, st.batches, st.replayed);
+    report(j, "the shadow applied %s events in %.1f s (%s ev/s) in %lld batches by %d projector%s, %lld replayed "
+           "event by event", a, secs, r, batches, nw, nw > 1 ? "s" : "", replayed);
   }
+  j->applied += n;
+  j->project_s += secs;
   if (!rc && stopped(j)) rc = fofal_err(j->err, sizeof j->err, FOFAL_EABORT, "interrupted");
+  free(ps.w);
   return rc;
 }
 
@@ -560,6 +660,7 @@ static int job_open(job_t *j, const fofal_rebuild_opts_t *o, const char *verb, c
   j->def = d;
   j->verb = verb;
   j->t0 = fofal_mono_us();
+  pthread_mutex_init(&j->mu, NULL);
   j->owner = !strcmp(d->name, d->module);
   j->column = d->module_column;
   if (!plain_ident(d->pg_schema) || !d->tables || !d->tables[0])
@@ -595,6 +696,10 @@ static int job_open(job_t *j, const fofal_rebuild_opts_t *o, const char *verb, c
   if (j->nparts > MAX_PARTS)
     return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "%s has %d partitions, more than %d", j->topic, j->nparts, MAX_PARTS);
   size_t n = (size_t)j->nparts;
+  j->workers = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (j->workers > MAX_WORKERS) j->workers = MAX_WORKERS;
+  if (j->workers > j->nparts) j->workers = j->nparts;
+  if (j->workers < 1) j->workers = 1;
   j->hw = fofal_calloc(n, sizeof *j->hw);
   j->shadow_pos = fofal_calloc(n, sizeof *j->shadow_pos);
   j->live_pos = fofal_calloc(n, sizeof *j->live_pos);
@@ -628,6 +733,7 @@ static void job_close(job_t *j) {
   free(j->shadow_pos);
   free(j->live_pos);
   free(j->target);
+  pthread_mutex_destroy(&j->mu);
 }
 
 /* Drops leftovers, creates the shadow and projects it up to the high watermarks. */

@@ -171,6 +171,35 @@ int fofal_redis_apply(fofal_redis_t *r, const char *applied_key, int64_t offset,
   return reply_err(r, rep, "apply", errbuf, errlen);
 }
 
+int fofal_redis_apply_many(fofal_redis_t *r, int n, const char *const *applied_keys, const int64_t *offsets,
+                           fofal_rops_t *const *ops, char *errbuf, size_t errlen) {
+  int rc = reconnect(r, errbuf, errlen);
+  if (rc || n <= 0) return rc;
+  /* All the scripts in one write, then every reply: one round trip. */
+  for (int k = 0; k < n && !rc; k++) {
+    size_t argc = 5 + ops[k]->n;
+    const char **argv = fofal_calloc(argc, sizeof *argv);
+    char off[24];
+    snprintf(off, sizeof off, "%lld", (long long)offsets[k]);
+    argv[0] = "EVAL";
+    argv[1] = apply_lua;
+    argv[2] = "1";
+    argv[3] = applied_keys[k];
+    argv[4] = off;
+    for (size_t i = 0; i < ops[k]->n; i++) argv[5 + i] = ops[k]->argv[i];
+    if (redisAppendCommandArgv(r->c, (int)argc, argv, NULL) != REDIS_OK)
+      rc = reply_err(r, NULL, "apply", errbuf, errlen);
+    free(argv);
+  }
+  for (int k = 0; k < n && r->c; k++) {
+    redisReply *rep = NULL;
+    if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) rep = NULL;
+    int one = reply_err(r, rep, "apply", errbuf, errlen);
+    if (!rc) rc = one;
+  }
+  return rc;
+}
+
 int fofal_redis_applied(fofal_redis_t *r, const char *applied_key, int64_t *offset, char *errbuf, size_t errlen) {
   int rc = reconnect(r, errbuf, errlen);
   if (rc) return rc;
