@@ -145,8 +145,10 @@ static char *history_of(json_t *events, const char *subject) {
     long long seq = json_integer_value(json_object_get(v, "fofalseq"));
     cr_expect_eq(seq, want, "%s: event %s has seq %lld, want %lld", subject, s_of(v, "type"), seq, want);
     want = seq + 1;
-    const char *t = s_of(v, "type") + strlen("fofal.identity.");
-    char *next = fofal_asprintf("%s%s%.*s", out, *out ? "," : "", (int)(strlen(t) - 3), t);
+    const char *type = s_of(v, "type"), *prefix = "fofal.identity.";
+    size_t tl = strlen(type), pl = strlen(prefix);
+    cr_assert(tl > pl + 3 && !strncmp(type, prefix, pl), "%s: event type %s is not identity's", subject, type);
+    char *next = fofal_asprintf("%s%s%.*s", out, *out ? "," : "", (int)(tl - pl - 3), type + pl);
     free(out);
     out = next;
   }
