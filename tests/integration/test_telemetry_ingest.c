@@ -62,6 +62,9 @@ static void pub_reconnect(pub_t *p) {
     conn.automaticReconnect = 1;
     conn.minRetryInterval = 1;
     conn.maxRetryInterval = 2;
+    /* The local stack's simulator account: the broker refuses anonymous clients. */
+    conn.username = getenv("FOFAL_MQTT_SIM_USERNAME");
+    conn.password = getenv("FOFAL_MQTT_SIM_PASSWORD");
     if (MQTTAsync_connect(p->c, &conn) != MQTTASYNC_SUCCESS) {
       usleep(500 * 1000);
       continue;
