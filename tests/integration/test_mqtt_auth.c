@@ -100,7 +100,13 @@ static char *enrol(int port, const char *tenant, const char *looms_json, char us
   if (looms_json) snprintf(body, sizeof body, "{\"name\":\"hall 1 gateway\",\"looms\":%s}", looms_json);
   else snprintf(body, sizeof body, "{\"name\":\"hall 1 gateway\"}");
   h_resp_t r;
-  cr_assert_eq(h_http(port, "POST", "/api/v1/auth/gateways", hdr, body, &r, 60000), 0);
+  /* 503 while the decider just started is not recorded: ask again, as a client does. */
+  for (int i = 0; i < 90; i++) {
+    cr_assert_eq(h_http(port, "POST", "/api/v1/auth/gateways", hdr, body, &r, 60000), 0);
+    if (r.status != 503) break;
+    h_resp_free(&r);
+    sleep(1);
+  }
   cr_assert_eq(r.status, 201, "enrol: %d %s", r.status, r.body);
   json_t *j = json_loads(r.body, 0, NULL);
   cr_assert_not_null(j);
@@ -164,9 +170,10 @@ Test(mqtt_auth, a_gateway_publishes_its_tenants_looms_only_and_is_revoked, .time
 
   MQTTClient gw = mqtt_connect("test-gw-a", user, password, &rc);
   cr_assert_not_null(gw, "the gateway connects: %d", rc);
-  /* It reads nothing: the broker refuses the subscription (SUBACK 0x80). */
+  /* It reads nothing. Mosquitto 2.0 grants the subscription to fofal/# (SUBACK) but
+   * checks each message against the reader's ACL: nothing is delivered (drain below). */
   int sub = MQTTClient_subscribe(gw, "fofal/#", 1);
-  cr_expect_neq(sub, MQTTCLIENT_SUCCESS, "fofal/# is refused to a gateway (got %d)", sub);
+  cr_log_info("a gateway's SUBSCRIBE fofal/#: %d", sub);
   snprintf(topic, sizeof topic, "fofal/%s/looms/L1/telemetry", ta);
   char own[160];
   snprintf(own, sizeof own, "%s", topic);
@@ -216,7 +223,8 @@ Test(mqtt_auth, a_gateway_publishes_its_tenants_looms_only_and_is_revoked, .time
   /* A second revocation is refused. */
   json_t *res = NULL;
   st = h_command(port, admin, "identity.gateway.revoke", "revoke-gw-2", NULL, body, &res);
-  cr_expect_eq(st, 409, "a second revocation: %d", st);
+  cr_expect(st == 409 || st == 422, "a second revocation is refused: %d", st);
+  cr_expect_str_eq(json_string_value(json_object_get(res, "code")) ?: "", "already_revoked");
   json_decref(res);
 
   mqtt_close(gw);
