@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
   int dirty = 1, changed = 0;
   int64_t retry_at = 0;
   rc = 0;
-  while (!fofal_stop) {
+  while (!fofal_stopped(&fofal_stop)) {
     fofal_kmsg_t m;
     int got = fofal_kafka_consume(consumer, 200, &m);
     if (got < 0) {
