@@ -65,7 +65,7 @@ struct fofal_api {
   struct fofal_commands_api *cmds;
   struct fofal_health *health;
   struct fofal_pool *pool;   /* pgpool.c */
-  struct fofal_reads *reads; /* production/production_api.c */
+  struct fofal_reads *reads; /* reads.c */
   struct fofal_stream *stream; /* stream.c */
   struct fofal_accounts *accounts; /* accounts.c */
   /* Monotonic time (us) of the last successful read of the revoked sessions (accounts.c's

@@ -314,7 +314,7 @@ static const struct {
     {FOFAL_TOPIC_TELEMETRY_DLQ, "Refused telemetry",
      "MQTT payloads that failed their schema or the caps, with the reason.", "fofal-ingest.", fill_dead_letters, 0},
     {FOFAL_TOPIC_MACHINES_STATE, "Machine states (internal)",
-     "fofal-machines' per-loom and per-hall state and the settings it read from the production events.",
+     "fofal-machines' per-loom and per-hall state and the settings it read from other modules' events.",
      "fofal-machines, in its transactions.", fill_internal_state, 1},
 };
 #define NPLATFORM (sizeof platform / sizeof platform[0])
@@ -444,7 +444,7 @@ static void add_components(build_t *b) {
                 "description", "The aggregate's version after this event (1, 2, …); 0 where there is no aggregate "
                                "history (telemetry).",
                 "fofalactor", "type", "string", "description",
-                "Who acted, from the signed-in identity (never from a request body).", "fofalcommandid", "type",
+                "Who acted, from the signed-in user's token (never from a request body).", "fofalcommandid", "type",
                 "string", "description",
                 "The command that caused it: <token subject>/<Idempotency-Key>, '/' and '%' of each part written %2F "
                 "and %25.",

@@ -62,7 +62,7 @@ int fofal_label_qr_png(const char *text, int module_px, int margin_modules, unsi
 typedef struct {
   const char *qr;          /* required: the QR payload, e.g. from fofal_label_qr_payload() */
   const char *article;     /* e.g. "FOUTA-NID-ABEILLE-100x200" */
-  const char *order;       /* production order number */
+  const char *order;       /* the number of the order it was woven for */
   const char *loom;        /* e.g. "L03" */
   const char *weaver;
   const char *shift;       /* e.g. "B" or "14-22" */

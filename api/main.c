@@ -260,7 +260,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (conf.dev_tokens)
-    LOG_WARN("FOFAL_API_DEV_TOKENS=1: tokens without a session (fofal token) are accepted; never in production");
+    LOG_WARN("FOFAL_API_DEV_TOKENS=1: tokens without a session (fofal token) are accepted; never on a live deployment");
   if (fofal_topics_require(conf.brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;

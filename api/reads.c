@@ -388,12 +388,14 @@ static void run_audit_state(fofal_worker_t *w, audit_params_t *p, fofal__read_re
     const char *colon = strchr(p->name, ':');
     if (p->kind)
       snprintf(res->detail, sizeof res->detail,
-               "the state of a %s is not folded here (only production orders'); read its history up to a time at "
+               "the state of a %s is not folded here (a module folds only the aggregates it says); read its history up "
+               "to a time at "
                "/api/v1/audit/%s/%ss/%s/events?as_of=",
                p->kind, p->module, p->kind, colon ? colon + 1 : p->name);
     else
       snprintf(res->detail, sizeof res->detail,
-               "the state of this aggregate (created by %s) is not folded here (only production orders'); read its "
+               "the state of this aggregate (created by %s) is not folded here (a module folds only the aggregates it "
+               "says); read its "
                "history up to a time at /api/v1/audit/%s/%s/events?as_of=",
                first, p->module, p->id);
   } else if (json_array_size(rows) > MAX_FOLD_EVENTS) {
@@ -894,9 +896,16 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
     route = n == 1 ? R_AUDIT_STATE : R_AUDIT_EVENTS;
     snprintf(p.name, sizeof p.name, "%s", s1);
   }
-  char topic[96];
+  char topic[96], projection[FOFAL_PROJECTION_NAME_MAX];
   if (route < 0 || fofal_topic_events(p.module, topic, sizeof topic)) {
     fofal__send_problem(req, 404, "not_found", "no such module or aggregate", NULL);
+    return 0;
+  }
+  snprintf(projection, sizeof projection, "audit.%s", p.module);
+  if (!fofal_projection_find(projection)) { /* its registration says FOFAL_AUDIT_OFF */
+    char d[128];
+    snprintf(d, sizeof d, "module %s keeps no audit trail: its events are in the log (fofal replay)", p.module);
+    fofal__send_problem(req, 404, "not_found", d, NULL);
     return 0;
   }
   p.ncand = fofal_aggregate_resolve(who.tenant, p.module, p.name, p.cand, FOFAL_AGGREGATE_NAMES_MAX);

@@ -2,7 +2,7 @@
  * stream.c — GET /api/v1/stream: WebSocket pushes of applied events (h2o + wslay).
  *
  * Source. The projector appends one entry to the Redis stream fofal:push per applied
- * event, in the same Lua script as the views it reports (projections/production/production.c): a
+ * event, in the same Lua script as the views it reports (fofal_apply_push, projections.h): a
  * push never precedes its projection. A reader thread tails the stream (XREAD BLOCK,
  * starting after the last id that existed when the API started) and posts batches to the
  * loop thread, which sends each entry to the connections of the entry's tenant whose

@@ -172,7 +172,7 @@ int fofal_pd_open_all(json_t *data, const char *tenant, fofal_pd_key_fn key_of, 
 
 /* ------------------------------------------------------ secrets at rest */
 
-#define SECRET_PREFIX "pd1."
+#define SECRET_PREFIX FOFAL_PD_SECRET_PREFIX
 
 char *fofal_pd_secret_seal(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *purpose, const char *tenant,
                            const char *id, const char *plain) {

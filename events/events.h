@@ -253,9 +253,10 @@ typedef int (*fofal_pd_key_fn)(void *opaque, const char *person, unsigned char k
 int fofal_pd_open_all(json_t *data, const char *tenant, fofal_pd_key_fn key_of, void *opaque);
 
 /* A secret kept at rest in PostgreSQL (a TOTP secret), sealed under the master key with
- * associated data "<purpose>\n<tenant>\n<id>": "pd1.<base64url>" (new). Open gives the
+ * associated data "<purpose>\n<tenant>\n<id>": FOFAL_PD_SECRET_PREFIX "<base64url>" (new). Open gives the
  * plain secret (new; wipe and free it), a value stored before sealing as it is, or NULL
  * when it does not open (another key, another row). */
+#define FOFAL_PD_SECRET_PREFIX "pd1."
 char *fofal_pd_secret_seal(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *purpose, const char *tenant,
                            const char *id, const char *plain);
 char *fofal_pd_secret_open(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *purpose, const char *tenant,

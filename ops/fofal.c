@@ -7,7 +7,7 @@
  *   fofal account create        an account (e.g. the first admin); password from stdin/TTY
  *   fofal rebuild <projection>  rebuild a read model beside the live one, swap it in
  *   fofal verify <projection>   compare the live read model with a fresh rebuild
- *   fofal replay [filters]      the events of the log as JSON lines, for auditors
+ *   fofal replay [m] [filters]  the events of the log as JSON lines, for auditors
  *   fofal status                projector positions and lag, and the services' health
  *
  * Results go to stdout, progress and errors to stderr. The work of rebuild and verify is
@@ -71,18 +71,21 @@ static fofal_setting_t settings[] = {
 
 #define REBUILD_HELP                                                                                       \
   "  rebuild <projection>\n"                                                                               \
-  "                  rebuild a read model (production, audit.production, machines, identity) without\n"   \
-  "                  downtime: project the whole topic into the shadow schema <schema>__rebuild (and,\n"  \
-  "                  for the projection that owns the module's Redis views, the next Redis\n"             \
-  "                  generation), then swap it in\n"                                                         \
-  "                  atomically while holding the live projector between two batches; queries are\n"      \
-  "                  served throughout. Progress on stderr (about once a second while projecting);\n"  \
+  "                  rebuild a read model without downtime. A projection is a registered module's\n"      \
+  "                  read model, named like the module (production, catalog, identity ...), or its\n"     \
+  "                  audit trail audit.<module>; without a name, the list. Projects the whole topic\n"    \
+  "                  fofal.<module>.events into the shadow schema <schema>__rebuild (and, for the\n"      \
+  "                  projection that owns the module's Redis views, the next Redis generation), then\n" \
+  "                  swaps it in atomically while holding the live projector between two batches;\n"    \
+  "                  queries are served throughout. audit.<module> shares the table audit.events with\n" \
+  "                  the other modules: its shadow is audit__<module>__rebuild, and the swap replaces\n"  \
+  "                  only the module's rows. Progress on stderr (about once a second while projecting);\n" \
   "                  a JSON summary on stdout. Safe to interrupt or kill: a re-run cleans up first.\n"
 #define VERIFY_HELP                                                                                        \
   "  verify <projection> [--redis]\n"                                                                      \
   "                  rebuild the read model into <schema>__verify, bring it to exactly the live\n"         \
   "                  projector's positions and compare every table: row count and md5 of the rows in\n"  \
-  "                  primary-key order. With --redis (the projection that owns the module's Redis\n"      \
+  "                  primary-key order (of audit.<module>, the module's rows only). With --redis (the projection that owns the module's Redis\n"      \
   "                  views), also the views, per kind (redis:order, redis:shift, ...): key count and a\n" \
   "                  digest of every key's content. One line per table or kind on stdout, OK or\n"       \
   "                  DIFFERENT; exit 0 only if all are equal. The shadow is removed afterwards.\n"
@@ -101,10 +104,11 @@ static fofal_setting_t settings[] = {
   "                  only as an argon2id hash sealed under FOFAL_PD_MASTER_KEY. Roles: " ROLES_A "\n"     \
   "                  " ROLES_B ". Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
-  "  replay [--tenant T] [--module M] [--aggregate NAME] [--type TYPE] [--since TIME] [--until TIME]\n"   \
-  "                  print the committed events of fofal.<module>.events (every module without\n"         \
-  "                  --module) up to the end of the log at start, one CloudEvents JSON envelope a line,\n" \
-  "                  upcast to the current event versions. --aggregate names an aggregate as people\n"   \
+  "  replay [M] [--tenant T] [--module M] [--aggregate NAME] [--type TYPE] [--since TIME] [--until TIME]\n" \
+  "                  print the committed events of fofal.<M>.events (every module without M; M as\n"    \
+  "                  the first word or --module) up to the end of the log at start, one\n"              \
+  "                  CloudEvents JSON envelope a line, upcast to the current event versions.\n"          \
+  "                  --aggregate names an aggregate as people\n"   \
   "                  do: its id (a UUID), its code (L13, W121: every aggregate with that code, of any\n"  \
   "                  kind, in each tenant, and machine events named by the code) or kind:code\n"        \
   "                  (loom:L13, beam:B-0042, employee:W121, article:…, shiftmodel:default) for one\n"    \
@@ -142,7 +146,7 @@ static const char usage[] =
 static const char usage_account[] = "Usage: fofal account create|erase [--option=value ...]\n\n" ACCOUNT_HELP;
 static const char usage_rebuild[] = "Usage: fofal rebuild <projection> [--option=value ...]\n\n" REBUILD_HELP;
 static const char usage_verify[] = "Usage: fofal verify <projection> [--redis] [--option=value ...]\n\n" VERIFY_HELP;
-static const char usage_replay[] = "Usage: fofal replay [filters] [--option=value ...]\n\n" REPLAY_HELP;
+static const char usage_replay[] = "Usage: fofal replay [module] [filters] [--option=value ...]\n\n" REPLAY_HELP;
 static const char usage_status[] = "Usage: fofal status [--json] [--option=value ...]\n\n" STATUS_HELP;
 
 static atomic_int stop;
@@ -160,8 +164,12 @@ static void print_line(void *opaque, const char *line) {
 static int cmd_topics(int create) {
   char err[512];
   fofal_kafka_t *k = NULL;
-  fofal_topic_spec_t specs[64];
-  int n = fofal_topics_all(specs, 64, (int)partitions);
+  fofal_topic_spec_t specs[256];
+  int n = fofal_topics_all(specs, 256, (int)partitions);
+  if (n > 256) {
+    fprintf(stderr, "fofal: topics: %d topics, more than the 256 this command handles\n", n);
+    return 1;
+  }
   fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-cli"};
   int rc = fofal_kafka_producer_new(&k, &o, err, sizeof err);
   if (!rc) rc = fofal_topics_ensure(k, specs, n, create, print_line, "topic ", err, sizeof err);
@@ -866,9 +874,10 @@ static int cmd_status(const filters_t *f) {
   typedef struct {
     char projector[128], topic[128];
   } pair_t;
-  int npairs = 0;
-  pair_t *pairs = fofal_calloc((size_t)rows.n + 32, sizeof *pairs);
-  for (int i = 0; fofal_projections[i] && npairs < 32; i++) {
+  int npairs = 0, nproj = 0;
+  while (fofal_projections[nproj]) nproj++;
+  pair_t *pairs = fofal_calloc((size_t)(rows.n + nproj), sizeof *pairs);
+  for (int i = 0; fofal_projections[i]; i++) {
     snprintf(pairs[npairs].projector, sizeof pairs[npairs].projector, "%s", fofal_projections[i]->name);
     fofal_topic_events(fofal_projections[i]->module, pairs[npairs].topic, sizeof pairs[npairs].topic);
     npairs++;
@@ -1026,7 +1035,10 @@ int main(int argc, char **argv) {
   else if (!strcmp(cmd, "account")) rc = cmd_account(sub, f.tenant, f.aggregate, f.type);
   else if (!strcmp(cmd, "rebuild")) rc = cmd_rebuild(sub);
   else if (!strcmp(cmd, "verify")) rc = cmd_verify(sub, f.redis);
-  else if (!strcmp(cmd, "replay") && !sub) rc = cmd_replay(&f);
+  else if (!strcmp(cmd, "replay") && (!sub || !f.module || !strcmp(sub, f.module))) {
+    if (sub) f.module = sub; /* `fofal replay <module>` */
+    rc = cmd_replay(&f);
+  }
   else if (!strcmp(cmd, "status") && !sub) rc = cmd_status(&f);
   else fprintf(stderr, "fofal: unknown command \"%s%s%s\" (see fofal --help)\n", cmd, sub ? " " : "", sub ? sub : "");
   fofal_settings_free(settings, NSET);

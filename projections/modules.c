@@ -3,8 +3,9 @@
  * rebuild, verify and list them (projector_main.c, rebuild.c, fofal-api, the fofal CLI).
  *
  * The modules come from the build's generated table fofal_projection_modules[]
- * (projections.h); each brings its own projections and, when it asks for one, its audit
- * projection "audit.<module>" (audit.c). The flat list is built once, before main() runs
+ * (projections.h); each brings its own projections and its audit projection
+ * "audit.<module>" (audit.c) — every module is audited unless its registration says
+ * FOFAL_AUDIT_OFF, so a new module is audited by registering. The flat list is built once, before main() runs
  * (a constructor, so that it needs no call and no lock), into static storage, and is
  * read-only afterwards. Modules beyond FOFAL_MAX_MODULES stop the process at start with
  * a message: raise the bound.
@@ -31,7 +32,7 @@ __attribute__((constructor)) static void list_projections(void) {
       if (n == MAX_PROJECTIONS) goto full;
       fofal_projections[n++] = mod->projections[i];
     }
-    if (!mod->audit) continue;
+    if (mod->audit == FOFAL_AUDIT_OFF) continue;
     if (n == MAX_PROJECTIONS || na == FOFAL_MAX_MODULES) goto full;
     fofal__audit_projection(mod->name, &audits[na], audit_names[na]);
     fofal_projections[n++] = &audits[na++];

@@ -110,6 +110,11 @@ typedef struct {
   const char *const *tables; /* the tables of pg_schema, for verify; NULL-terminated */
   const fofal_apply_t *applies;
   int napplies;
+  /* NULL: the projection owns pg_schema (rebuild swaps the whole schema). Else the name of
+   * a column of every table: the tables are shared with the same projection of other
+   * modules ("audit.<m>" all write audit.events), and this one's rows are those whose
+   * column equals `module` — the only rows its rebuild replaces and its verify compares. */
+  const char *module_column;
 } fofal_projection_def_t;
 
 /* A module's read model lives in its folder projections/<m>/ (apply functions, Redis views,
@@ -121,9 +126,11 @@ typedef struct {
   const char *name;          /* "production": its projections read fofal.<name>.events */
   const fofal_projection_def_t *const *projections; /* NULL-terminated; the one named like the
                                                        module owns its Redis views */
-  int audit;                 /* 1: the audit trail records every event of the module
-                                (projection "audit.<name>", audit.c) */
+  int audit;                 /* 0 (the default: a module is audited by registering) or 1:
+                                the audit trail records every event of the module
+                                (projection "audit.<name>", audit.c); FOFAL_AUDIT_OFF: not */
 } fofal_projection_module_t;
+#define FOFAL_AUDIT_OFF (-1)
 
 /* Every registered module, sorted by name, NULL-terminated (generated). */
 extern const fofal_projection_module_t *const fofal_projection_modules[];
@@ -133,7 +140,8 @@ extern const fofal_projection_def_t *fofal_projections[];
 /* The projection named `name`, or NULL. */
 const fofal_projection_def_t *fofal_projection_find(const char *name);
 /* The audit projection of `module` (audit.c) into *def, named "audit.<module>" with
- * name[] as its storage (the caller keeps both alive). */
+ * name[] as its storage (the caller keeps both alive). Every module's audit projection
+ * writes the one table audit.events, its rows told apart by module_column "module". */
 #define FOFAL_PROJECTION_NAME_MAX 64
 void fofal__audit_projection(const char *module, fofal_projection_def_t *def, char name[FOFAL_PROJECTION_NAME_MAX]);
 
@@ -274,6 +282,10 @@ typedef struct {
  *     live projector's next batch sees its positions moved and reloads.
  *  6. drops <s>__old and the old generation's keys.
  * On failure or *stop, everything of the shadow is removed and the live model is untouched.
+ * A projection of shared tables (def->module_column) has its shadow in
+ * <s>__<module>__rebuild, and its swap replaces only the live rows whose column equals its
+ * module (DELETE and INSERT in the swap transaction, instead of the renames of step 5);
+ * other modules' rows are untouched, and their rebuilds may run at the same time.
  * 0 or a negative FOFAL_E* code (FOFAL_EABORT when stopped), detail in errbuf. */
 int fofal_rebuild_run(const fofal_rebuild_opts_t *o, fofal_rebuild_result_t *res, char *errbuf, size_t errlen);
 
@@ -292,8 +304,9 @@ typedef struct {
  * o->compare_redis, for the projection that owns the module's Redis views, the views too:
  * per kind of view ("<tenant>:<kind>:…"), the key count and an order-independent digest of
  * every key and its content, applied offsets aside (it first waits, bounded, for the live
- * projector's Redis step to reach its PostgreSQL positions). The shadow is removed at the
- * end, also on failure. *items is a new array of *n items (caller frees). 0 (compare
+ * projector's Redis step to reach its PostgreSQL positions). A projection of shared
+ * tables (def->module_column) compares only its module's rows, in <s>__<module>__verify.
+ * The shadow is removed at the end, also on failure. *items is a new array of *n items (caller frees). 0 (compare
  * items[].equal) or a negative error. */
 int fofal_verify_run(const fofal_rebuild_opts_t *o, fofal_verify_item_t **items, int *n, char *errbuf,
                      size_t errlen);

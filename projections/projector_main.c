@@ -89,9 +89,16 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!*names) /* every registered projection */
-    for (int i = 0; fofal_projections[i] && n < MAX_WORKERS; i++) workers[n++] = (worker_t){.def = fofal_projections[i]};
+    for (int i = 0; fofal_projections[i]; i++) {
+      if (n == MAX_WORKERS) goto too_many;
+      workers[n++] = (worker_t){.def = fofal_projections[i]};
+    }
   char *list = fofal_strdup(names), *save = NULL;
-  for (char *m = strtok_r(list, ",", &save); m && n < MAX_WORKERS; m = strtok_r(NULL, ",", &save)) {
+  for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+    if (n == MAX_WORKERS) {
+      free(list);
+      goto too_many;
+    }
     const fofal_projection_def_t *def = fofal_projection_find(m);
     if (!def) {
       LOG_ERROR("refusing to start: no projection named \"%s\"", m);
@@ -109,4 +116,9 @@ int main(int argc, char **argv) {
   }
   fofal_settings_free(settings, NSET);
   return rc;
+too_many: /* never a projection silently left out */
+  LOG_ERROR("refusing to start: more than %d projections to run: raise MAX_WORKERS in projections/projector_main.c",
+            MAX_WORKERS);
+  fofal_settings_free(settings, NSET);
+  return 1;
 }

@@ -29,6 +29,16 @@
  * next rebuild repairs it too. Rebuilds and verifies of one module are serialised by a
  * session advisory lock.
  *
+ * Shared tables (def->module_column, the audit trail's audit.events). The same projection
+ * of several modules writes one table, each its own rows (column = module). Its shadow is
+ * a schema of its own per module (<s>__<module>__rebuild), and the swap cannot rename the
+ * live schema, which holds the other modules' rows too: under the same lock it deletes
+ * the module's live rows and inserts the shadow's instead, in the transaction that moves
+ * the positions — atomic for readers (they see either model, never a mix), and readers
+ * take no lock that the swap waits for; it costs a copy of the module's rows where a
+ * rename costs nothing. Verify compares only the module's rows. The other modules' rows
+ * and their projectors are never touched.
+ *
  * Threads: the caller's; the shadow projector runs on it too.
  */
 #include "projections.h"
@@ -49,6 +59,7 @@ typedef struct {
   const fofal_projection_def_t *def;
   const char *verb;             /* "rebuild" or "verify" */
   int owner;                    /* this projection owns the module's Redis views */
+  const char *column;           /* def->module_column: its rows of shared tables, or NULL */
   char topic[96];
   char live[64], shadow[80], old[80];
   char shadow_name[96];
@@ -325,11 +336,15 @@ static int check_live(job_t *j) {
                    j->live, j->def->name, l.v[0], l.n > 1 ? ", …" : "", j->verb);
   lines_free(&l);
   if (rc) return rc;
-  for (int i = 0; fofal_projections[i]; i++)
-    if (fofal_projections[i] != j->def && !strcmp(fofal_projections[i]->pg_schema, j->def->pg_schema))
+  for (int i = 0; fofal_projections[i]; i++) {
+    const fofal_projection_def_t *o = fofal_projections[i];
+    /* Rows told apart by the same column, one module each: disjoint. */
+    int disjoint = j->column && o->module_column && !strcmp(o->module_column, j->column) && strcmp(o->module, j->def->module);
+    if (o != j->def && !strcmp(o->pg_schema, j->def->pg_schema) && !disjoint)
       return fofal_err(j->err, sizeof j->err, FOFAL_ECONFIG,
                        "projections %s and %s both write schema %s: a %s of one would drop the other's rows",
-                       j->def->name, fofal_projections[i]->name, j->live, j->verb);
+                       j->def->name, o->name, j->live, j->verb);
+  }
   return 0;
 }
 
@@ -546,8 +561,12 @@ static int job_open(job_t *j, const fofal_rebuild_opts_t *o, const char *verb, c
   j->verb = verb;
   j->t0 = fofal_mono_us();
   j->owner = !strcmp(d->name, d->module);
+  j->column = d->module_column;
   if (!plain_ident(d->pg_schema) || !d->tables || !d->tables[0])
     return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "projection %s: schema or tables not set", d->name);
+  if (j->column && (!plain_ident(j->column) || !plain_ident(d->module)))
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "projection %s: module column \"%s\" or module \"%s\" is not a plain identifier",
+                     d->name, j->column, d->module);
   for (int i = 0; d->tables[i]; i++)
     if (!plain_ident(d->tables[i]))
       return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "projection %s: table name \"%s\" is not a plain identifier",
@@ -555,8 +574,14 @@ static int job_open(job_t *j, const fofal_rebuild_opts_t *o, const char *verb, c
   if (fofal_topic_events(d->module, j->topic, sizeof j->topic))
     return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "projection %s: unknown module %s", d->name, d->module);
   snprintf(j->live, sizeof j->live, "%s", d->pg_schema);
-  snprintf(j->shadow, sizeof j->shadow, "%s__%s", d->pg_schema, verb);
-  snprintf(j->old, sizeof j->old, "%s__old", d->pg_schema);
+  /* A shadow of rows of shared tables is the module's own: another module's rebuild may
+   * run at the same time. */
+  if (j->column) snprintf(j->shadow, sizeof j->shadow, "%s__%s__%s", d->pg_schema, d->module, verb);
+  else snprintf(j->shadow, sizeof j->shadow, "%s__%s", d->pg_schema, verb);
+  if (strlen(j->shadow) > 63)
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "projection %s: the shadow schema name %s is longer than 63 bytes",
+                     d->name, j->shadow);
+  if (!j->column) snprintf(j->old, sizeof j->old, "%s__old", d->pg_schema);
   snprintf(j->shadow_name, sizeof j->shadow_name, "%s@%s", d->name, verb);
   snprintf(j->gen_key, sizeof j->gen_key, "fofal:%s:gen", d->module);
   int rc;
@@ -624,9 +649,14 @@ static int build_shadow(job_t *j) {
 static int committed_anyway(job_t *j) {
   fofal_pg_t *pg = NULL;
   char *v = NULL, err[256];
-  const char *p[] = {j->old, j->shadow};
+  const char *p[] = {j->old, j->shadow}, *pr[] = {j->shadow_name, j->def->name};
   int rc = fofal_pg_connect(&pg, j->o->pg_dsn, err, sizeof err);
-  if (!rc)
+  if (!rc && j->column) /* the swap moved the shadow's positions to the live projector */
+    rc = fofal_pg_query_value(pg,
+                              "SELECT NOT EXISTS (SELECT 1 FROM fofal_meta.projector_offsets WHERE projector = $1) AND "
+                              "EXISTS (SELECT 1 FROM fofal_meta.projector_offsets WHERE projector = $2)",
+                              2, pr, &v, err, sizeof err);
+  else if (!rc)
     rc = fofal_pg_query_value(pg, "SELECT to_regnamespace($1) IS NOT NULL AND to_regnamespace($2) IS NULL", 2, p, &v,
                               err, sizeof err);
   fofal_pg_close(pg);
@@ -635,13 +665,30 @@ static int committed_anyway(job_t *j) {
   return out;
 }
 
+/* The swap of a projection of shared tables: the module's live rows are replaced by the
+ * shadow's, in the swap transaction. */
+static int replace_rows(job_t *j) {
+  const char *p[] = {j->def->module};
+  int rc = 0;
+  for (int i = 0; j->def->tables[i] && !rc; i++) {
+    char sql[512];
+    const char *t = j->def->tables[i];
+    snprintf(sql, sizeof sql, "DELETE FROM \"%s\".\"%s\" WHERE \"%s\" = $1", j->live, t, j->column);
+    if ((rc = fofal_pg_execp(j->tx, sql, 1, p, j->err, sizeof j->err))) break;
+    snprintf(sql, sizeof sql, "INSERT INTO \"%s\".\"%s\" SELECT * FROM \"%s\".\"%s\" WHERE \"%s\" = $1", j->live, t,
+             j->shadow, t, j->column);
+    rc = fofal_pg_execp(j->tx, sql, 1, p, j->err, sizeof j->err);
+  }
+  return rc;
+}
+
 static int swap(job_t *j) {
   char sql[512], gen[24];
   const char *p[] = {j->def->name, j->topic, j->shadow_name}, *ps[] = {j->shadow_name, j->topic};
   int rc;
   snprintf(sql, sizeof sql, "ALTER SCHEMA \"%s\" RENAME TO \"%s\"; ALTER SCHEMA \"%s\" RENAME TO \"%s\"", j->live, j->old,
            j->shadow, j->live);
-  if ((rc = fofal_pg_exec(j->tx, sql, j->err, sizeof j->err)) ||
+  if ((rc = j->column ? replace_rows(j) : fofal_pg_exec(j->tx, sql, j->err, sizeof j->err)) ||
       (rc = fofal_pg_execp(j->tx, "DELETE FROM fofal_meta.projector_offsets WHERE projector = $1 AND topic = $2", 2, p,
                            j->err, sizeof j->err)) ||
       (rc = fofal_pg_execp(j->tx,
@@ -705,17 +752,20 @@ int fofal_rebuild_run(const fofal_rebuild_opts_t *o, fofal_rebuild_result_t *res
   if (rc) goto out;
   char sql[256];
   snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", j.old);
-  if ((rc = fofal_pg_exec(j.pg, sql, j.err, sizeof j.err))) goto fail;
+  if (!j.column && (rc = fofal_pg_exec(j.pg, sql, j.err, sizeof j.err))) goto fail;
   if (j.owner && (rc = drop_other_generations(&j))) goto fail;
   if ((rc = build_shadow(&j))) goto fail;
   if ((rc = wait_for_live(&j)) < 0) goto fail;
   report(&j, "swapping: taking the live projector's lock");
   if ((rc = lock_live(&j)) || (rc = catch_up(&j)) || (rc = swap(&j))) goto fail;
   res->gen = j.gen_moved ? j.gen + 1 : j.gen;
-  report(&j, "swapped in: %s is the rebuilt model%s", j.live,
-         j.owner ? "; the Redis generation moved" : "");
-  /* The old model is no longer visible: failures from here on are leftovers for the next run. */
-  snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", j.old);
+  if (j.column)
+    report(&j, "swapped in: the rows of %s with %s = '%s' are the rebuilt model", j.live, j.column, j.def->module);
+  else
+    report(&j, "swapped in: %s is the rebuilt model%s", j.live, j.owner ? "; the Redis generation moved" : "");
+  /* The old model is no longer visible: failures from here on are leftovers for the next
+   * run. Of a projection of shared tables, the shadow is what remains (its rows copied). */
+  snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", j.column ? j.shadow : j.old);
   long long gone = 0;
   if (fofal_pg_exec(j.pg, sql, j.err, sizeof j.err) ||
       (j.owner ? fofal_redis_del_prefix(j.redis, j.live_prefix, &gone, j.err, sizeof j.err) ||
@@ -723,7 +773,7 @@ int fofal_rebuild_run(const fofal_rebuild_opts_t *o, fofal_rebuild_result_t *res
                : fofal_redis_del_prefix(j.redis, j.prefix, &gone, j.err, sizeof j.err)))
     report(&j, "warning: cleaning up after the swap failed (%s); the next rebuild removes the rest", j.err);
   else
-    report(&j, "dropped %s%s", j.old, j.owner ? " and the old generation's Redis keys" : "");
+    report(&j, "dropped %s%s", j.column ? j.shadow : j.old, j.owner ? " and the old generation's Redis keys" : "");
   goto out;
 fail:
   if (j.tx) {
@@ -762,12 +812,15 @@ static void on_sum(void *opaque, int ncols, const char *const *v) {
   snprintf(s->md5, sizeof s->md5, "%s", v[1] ? v[1] : "");
 }
 
+/* Of a projection of shared tables, only its module's rows. */
 static int table_sum(job_t *j, const char *schema, const char *table, const char *order, sum_t *out) {
-  char sql[1024];
+  char sql[1024], where[128] = "";
+  const char *p[] = {j->def->module};
+  if (j->column) snprintf(where, sizeof where, " WHERE t.\"%s\" = $1", j->column);
   snprintf(sql, sizeof sql,
-           "SELECT count(*), coalesce(md5(string_agg(md5(t::text), ',' ORDER BY %s)), md5('')) FROM \"%s\".\"%s\" t",
-           order, schema, table);
-  return fofal_pg_query(j->tx, sql, 0, NULL, on_sum, out, j->err, sizeof j->err);
+           "SELECT count(*), coalesce(md5(string_agg(md5(t::text), ',' ORDER BY %s)), md5('')) FROM \"%s\".\"%s\" t%s",
+           order, schema, table, where);
+  return fofal_pg_query(j->tx, sql, j->column ? 1 : 0, j->column ? p : NULL, on_sum, out, j->err, sizeof j->err);
 }
 
 /* ---- Redis views: an order-independent digest of every key under a prefix */

@@ -84,13 +84,10 @@ static const fofal_projection_def_t projection = {
     .napplies = sizeof applies / sizeof applies[0],
 };
 
-/* The module's registration (projections.h, "modules"). Not in the audit trail yet: the
- * audit projections of all modules share audit.events, and `fofal verify|rebuild
- * audit.<m>` compare and swap that whole table, so a second audited module breaks them
- * (rebuild.c); until they keep to their module's rows, only production is audited. */
+/* The module's registration (projections.h, "modules"); audited, as every module is by
+ * default (projection "audit.catalog"). */
 static const fofal_projection_def_t *const projections[] = {&projection, NULL};
 const fofal_projection_module_t fofal_module_catalog_projections = {
     .name = "catalog",
     .projections = projections,
-    .audit = 0,
 };

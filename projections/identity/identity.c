@@ -128,8 +128,9 @@ static const fofal_projection_def_t identity_projection = {
 };
 
 /* The module's registration (projections.h): the build finds this folder and lists it in
- * the generated fofal_projection_modules[]. Its events are not in the audit trail
- * (/api/v1/audit/...): the log itself is theirs. */
+ * the generated fofal_projection_modules[]. Audited, as every module is by default: the
+ * audit trail (/api/v1/audit/identity/...) holds its events, security events included,
+ * with their secrets as the events carry them (sealed under the master key). */
 static const fofal_projection_def_t *const projections[] = {&identity_projection, NULL};
 const fofal_projection_module_t fofal_module_identity_projections = {
     .name = "identity",

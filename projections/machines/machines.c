@@ -190,9 +190,12 @@ const fofal_projection_def_t fofal_machines_projection = {
 };
 
 /* The module's registration (projections.h, "modules"): the build lists it in the
- * generated fofal_projection_modules[]. Its events are not in the audit trail. */
+ * generated fofal_projection_modules[]. Its events are not in the audit trail: derived
+ * from telemetry, many per loom and shift, they would double the database's writes for a
+ * history that the log itself keeps. */
 static const fofal_projection_def_t *const projections[] = {&fofal_machines_projection, NULL};
 const fofal_projection_module_t fofal_module_machines_projections = {
     .name = "machines",
     .projections = projections,
+    .audit = FOFAL_AUDIT_OFF,
 };

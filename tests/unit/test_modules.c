@@ -205,11 +205,12 @@ Test(modules, projections_and_audit_projections_follow_from_the_modules) {
     char audit[64];
     snprintf(audit, sizeof audit, "audit.%s", mod->name);
     const fofal_projection_def_t *a = fofal_projection_find(audit);
-    if (mod->audit) {
+    if (mod->audit != FOFAL_AUDIT_OFF) { /* audited unless it opts out */
       n++;
       cr_assert_not_null(a, "%s", audit);
       cr_expect_str_eq(a->module, mod->name);
       cr_expect_str_eq(a->pg_schema, "audit");
+      cr_expect_str_eq(a->module_column, "module", "%s shares audit.events: rebuild and verify keep to its rows", audit);
     } else {
       cr_expect_null(a, "%s", audit);
     }
@@ -218,6 +219,8 @@ Test(modules, projections_and_audit_projections_follow_from_the_modules) {
   while (fofal_projections[listed]) listed++;
   cr_expect_eq(listed, n, "fofal_projections lists each module's projections and audit projection, nothing else");
   cr_expect_not_null(fofal_projection_find("audit.production"));
+  cr_expect_not_null(fofal_projection_find("audit.catalog"));
+  cr_expect_not_null(fofal_projection_find("audit.identity"));
   cr_expect_null(fofal_projection_find("audit.machines"));
 }
 
