@@ -12,6 +12,9 @@
  *   POST /api/v1/auth/devices      Bearer admin|manager {name} → device id + secret, once
  *   POST /api/v1/auth/devices/{id}/revoke  Bearer admin|manager {reason?} → 204; the
  *                                  device signs nobody in any more, its sessions end
+ *   POST /api/v1/auth/gateways     Bearer admin {name, looms?} → an MQTT gateway's id,
+ *                                  user name and password, once (issue 22; revoked by the
+ *                                  command identity.gateway.revoke)
  *   POST /api/v1/auth/pin-login    {tenant, device_id, device_secret, badge, pin} → tokens
  *   GET  /api/v1/auth/me           Bearer → who the token says the caller is
  *
@@ -69,7 +72,9 @@
  * Rate limits (Redis, one Lua token bucket shared by all instances, see below): per IP and
  * per account on login, mfa and password; per device, per badge and per IP on PIN sign-in,
  * plus a lockout after FOFAL_API_PIN_MAX_FAILURES wrong PINs in a row that doubles with
- * every further failure (1 minute, 2, 4 … 64), and one of the MFA step after
+ * every further failure (1 minute, 2, 4 … 64); the badge's bucket is taken only once the
+ * device is known, and a failure more than FOFAL_API_PIN_FAILURE_DECAY_S after the last one
+ * counts as the first, and one of the MFA step after
  * FOFAL_API_MFA_MAX_FAILURES wrong codes (mfa_lockout.c; recorded as mfa_locked). Redis
  * unreachable → 503: the limits fail closed.
  *
@@ -99,7 +104,8 @@
 #define MAX_FIELD 1024 /* longest password accepted */
 #define LEEWAY_S 30
 
-typedef enum { OP_LOGIN, OP_MFA, OP_ENROL, OP_REFRESH, OP_LOGOUT, OP_PASSWORD, OP_ACCOUNT, OP_DEVICE, OP_REVOKE, OP_PIN } op_t;
+typedef enum { OP_LOGIN, OP_MFA, OP_ENROL, OP_REFRESH, OP_LOGOUT, OP_PASSWORD, OP_ACCOUNT, OP_DEVICE, OP_REVOKE, OP_PIN,
+               OP_GATEWAY } op_t;
 typedef enum { PH_WORK, PH_SEND, PH_POST, PH_WAIT } phase_t;
 
 typedef struct fofal_accounts {
@@ -853,6 +859,33 @@ static void run_device(fofal_worker_t *w, auth_job_t *j) {
   memset(secret, 0, sizeof secret);
 }
 
+/* An MQTT gateway: a random password (256 bits) that only the caller hears, and its
+ * Mosquitto hash that goes through the log to the broker (fofal-mqtt-auth). Its topics are
+ * the caller's tenant's: the token's, never the body's. */
+#define MQTT_HASH_ITERATIONS 101 /* mosquitto_passwd's; the password is random, not guessable */
+static void run_gateway(fofal_worker_t *w, auth_job_t *j) {
+  const fofal_principal_t *who = &j->who;
+  char id[FOFAL_UUID_LEN + 1], secret[64], hash[FOFAL_CRED_MQTT_HASH_LEN], actor[200], user[FOFAL_UUID_LEN + 4];
+  (void)w;
+  fofal_uuid7(id);
+  snprintf(user, sizeof user, "gw-%s", id);
+  fofal_cred_random_token(secret, sizeof secret, 32);
+  fofal_cred_mqtt_hash(secret, NULL, MQTT_HASH_ITERATIONS, hash);
+  actor_of(actor, sizeof actor, who->subject, who->role);
+  json_t *d = command(j, "identity.gateway.enrol", who->tenant, actor);
+  const json_t *looms = json_object_get(j->in, "looms");
+  json_object_set_new(d, "gateway_id", json_string(id));
+  json_object_set_new(d, "name", json_string(in_str(j, "name")));
+  if (json_array_size(looms)) json_object_set_new(d, "looms", json_deep_copy(looms));
+  json_object_set_new(d, "password_hash", json_string(hash));
+  j->cmd_wait = 0; /* the broker learns it from the log, not from the projection */
+  j->status = 201;
+  j->out = json_pack("{s:s,s:s,s:s,s:s,s:s}", "gateway_id", id, "username", user, "password", secret, "tenant",
+                     who->tenant, "name", in_str(j, "name"));
+  if (json_array_size(looms)) json_object_set_new(j->out, "looms", json_deep_copy(looms));
+  memset(secret, 0, sizeof secret);
+}
+
 /* After a device's revocation is in the log: the sessions opened on it end. */
 static void post_revoke(fofal_worker_t *w, auth_job_t *j) {
   end_sessions(w, j, "device_id = $2::uuid", j->who.tenant, j->device, "device_revoked");
@@ -878,9 +911,12 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
   snprintf(k1, sizeof k1, "fofal:rl:pin:dev:%s:%s", tenant, dev);
   snprintf(k2, sizeof k2, "fofal:rl:pin:badge:%s:%s", tenant, badge);
   snprintf(k3, sizeof k3, "fofal:rl:login:ip:%s", j->ip);
-  const char *keys[] = {k1, k2, k3};
-  long long lim[] = {j->api->conf.rate_pin_device, j->api->conf.rate_pin_badge, j->api->conf.rate_login_ip};
-  if (limited(w, j, 3, keys, lim)) return;
+  /* The device's and the IP's buckets first; the badge's only once the device proved
+   * itself (below): requests with made-up device ids cannot drain a badge's bucket and so
+   * keep its holder from signing in (issue 22 item 4). */
+  const char *keys[] = {k1, k3}, *badge_key[] = {k2};
+  long long lim[] = {j->api->conf.rate_pin_device, j->api->conf.rate_login_ip}, badge_lim[] = {j->api->conf.rate_pin_badge};
+  if (limited(w, j, 2, keys, lim)) return;
   fofal_pg_t *pg;
   json_t *d = NULL, *acct = NULL, *after = NULL;
   char *hash = NULL;
@@ -898,6 +934,7 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
     answer(j, 401, "invalid_device", "this device is not enrolled");
     goto out;
   }
+  if (limited(w, j, 1, badge_key, badge_lim)) goto out;
   const char *pa[] = {tenant, badge};
   rc = q1(pg,
           "SELECT json_build_object('id', a.id, 'role', a.role, 'badge', a.badge, 'hash', a.pin_hash,"
@@ -921,18 +958,25 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
       answer(j, 401, "invalid_credentials", "the badge or the PIN is wrong");
       goto out;
     }
-    char maxf[24];
+    char maxf[24], decay[24];
     snprintf(maxf, sizeof maxf, "%lld", j->api->conf.pin_max_failures);
-    const char *pf[] = {tenant, id, maxf};
-    /* From the max-th failure on, locked 1, 2, 4 … 64 minutes. */
+    snprintf(decay, sizeof decay, "%lld", j->api->conf.pin_failure_decay_s);
+    const char *pf[] = {tenant, id, maxf, decay};
+    /* From the max-th failure in a row on, locked 1, 2, 4 … 64 minutes. Failures decay: one
+     * more than FOFAL_API_PIN_FAILURE_DECAY_S after the last counts as the first again, so
+     * the odd typo of last week never adds up to a lock (issue 22 item 4). */
+#define PIN_NEXT                                                                                                       \
+  "(CASE WHEN o.pin_failed_at IS NULL OR o.pin_failed_at < now() - make_interval(secs => $4::int) THEN 1"              \
+  " ELSE o.pin_failures + 1 END)"
     rc = q1(pg,
-            "INSERT INTO identity_ops.accounts AS o (tenant, account_id, pin_failures, pin_locked_until)"
-            " VALUES ($1, $2::uuid, 1, CASE WHEN 1 >= $3::int THEN now() + make_interval(mins => 1) END)"
-            " ON CONFLICT (tenant, account_id) DO UPDATE SET pin_failures = o.pin_failures + 1, pin_locked_until = CASE"
-            " WHEN o.pin_failures + 1 >= $3::int THEN now() + make_interval(mins => power(2, LEAST(o.pin_failures + 1 - $3::int, 6))::int)"
-            " END RETURNING json_build_object('failures', pin_failures,"
+            "INSERT INTO identity_ops.accounts AS o (tenant, account_id, pin_failures, pin_locked_until, pin_failed_at)"
+            " VALUES ($1, $2::uuid, 1, CASE WHEN 1 >= $3::int THEN now() + make_interval(mins => 1) END, now())"
+            " ON CONFLICT (tenant, account_id) DO UPDATE SET pin_failures = " PIN_NEXT ", pin_locked_until = CASE"
+            " WHEN " PIN_NEXT " >= $3::int THEN now() + make_interval(mins => power(2, LEAST(" PIN_NEXT " - $3::int, 6))::int)"
+            " END, pin_failed_at = now() RETURNING json_build_object('failures', pin_failures,"
             " 'locked_s', CEIL(EXTRACT(EPOCH FROM (pin_locked_until - now())))::bigint)",
-            3, pf, &after, err, sizeof err);
+            4, pf, &after, err, sizeof err);
+#undef PIN_NEXT
     if (rc) goto pgfail;
     long long ls = after ? json_integer_value(json_object_get(after, "locked_s")) : 0;
     json_t *e = record(j, tenant, id, "anonymous", ls > 0 ? "locked_out" : "login_failed");
@@ -994,6 +1038,7 @@ static void job_run(fofal_worker_t *w, fofal_job_t *job) {
   case OP_PASSWORD: run_password(w, j); break;
   case OP_ACCOUNT: run_account(w, j); break;
   case OP_DEVICE: run_device(w, j); break;
+  case OP_GATEWAY: run_gateway(w, j); break;
   case OP_REVOKE: run_revoke(w, j); break;
   case OP_PIN: run_pin(w, j); break;
   }
@@ -1081,6 +1126,8 @@ static void refused(fofal_api_t *api, auth_job_t *j, int status, const json_t *r
     answer(j, 409, "already_exists", "an account with this username or badge exists in the tenant");
   } else if ((j->op == OP_DEVICE || j->op == OP_REVOKE) && status == 404) {
     answer(j, 404, "not_found", "no such device in this tenant");
+  } else if (j->op == OP_GATEWAY && !strcmp(code, "invalid_tenant")) {
+    answer(j, 422, "invalid_tenant", "this tenant's name cannot be an MQTT topic level");
   } else if (j->op == OP_REVOKE && !strcmp(code, "already_revoked")) {
     answer(j, 409, "already_revoked", "this device was revoked already");
   } else if (j->op == OP_MFA && (!strcmp(code, "code_used") || !strcmp(code, "already_enrolled"))) {
@@ -1253,6 +1300,21 @@ static int path_eq(h2o_req_t *req, const char *p) {
   return h2o_memis(req->path_normalized.base, req->path_normalized.len, p, strlen(p));
 }
 
+/* An MQTT gateway's looms: an array of at most 256 distinct codes that can stand as one
+ * topic level (no / + # or white space). */
+static int gateway_looms_ok(const json_t *looms) {
+  size_t i, k;
+  json_t *l, *m;
+  if (!json_is_array(looms) || json_array_size(looms) > 256) return 0;
+  json_array_foreach(looms, i, l) {
+    const char *s = json_string_value(l);
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 63 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n) return 0;
+    json_array_foreach(looms, k, m) if (k < i && json_equal(l, m)) return 0;
+  }
+  return 1;
+}
+
 /* /api/v1/auth/devices/{id}/revoke: 1 and the device id (lower case) into out, else 0. */
 static int revoke_path(h2o_req_t *req, char out[FOFAL_UUID_LEN + 1]) {
   static const char pre[] = "/api/v1/auth/devices/", suf[] = "/revoke";
@@ -1289,6 +1351,7 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
                 {"/api/v1/auth/totp/enrol", OP_ENROL, 0},  {"/api/v1/auth/refresh", OP_REFRESH, 0},
                 {"/api/v1/auth/logout", OP_LOGOUT, 1},     {"/api/v1/auth/password", OP_PASSWORD, 1},
                 {"/api/v1/auth/accounts", OP_ACCOUNT, 1},  {"/api/v1/auth/devices", OP_DEVICE, 1},
+                {"/api/v1/auth/gateways", OP_GATEWAY, 1},
                 {"/api/v1/auth/pin-login", OP_PIN, 0}};
   int r = -1;
   for (int i = 0; i < (int)(sizeof routes / sizeof routes[0]); i++)
@@ -1398,6 +1461,26 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
     } else {
       bad = fields_ok(req, in, n, mn, mx, 1);
     }
+    break;
+  }
+  case OP_GATEWAY: {
+    const char *n[] = {"name"};
+    const int mn[] = {1}, mx[] = {100};
+    /* looms: checked here, then out of fields_ok's way (it knows string members only). */
+    json_t *looms = json_incref(json_object_get(in, "looms"));
+    json_object_del(in, "looms");
+    if (strcmp(who.role, "admin")) {
+      fofal__send_problem(req, 403, "forbidden", "only an admin may enrol an MQTT gateway", NULL);
+      bad = 1;
+    } else if (looms && !gateway_looms_ok(looms)) {
+      fofal__send_problem(req, 422, "invalid_request",
+                          "\"looms\" must be an array of at most 256 distinct loom codes (1 to 63 of A-Z a-z 0-9 . _ -)",
+                          json_pack("{s:[{s:s,s:s}]}", "errors", "pointer", "/looms", "detail", "not a list of loom codes"));
+      bad = 1;
+    } else if (!(bad = fields_ok(req, in, n, mn, mx, 1)) && looms) {
+      json_object_set(in, "looms", looms);
+    }
+    json_decref(looms);
     break;
   }
   case OP_PIN: {

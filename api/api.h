@@ -36,7 +36,7 @@ typedef struct {
   long long pg_pool, pg_queue, position_wait_ms, ws_max_queue, ws_max_connections;
   /* security (issue 6): accounts.c, ratelimit.c, transport.c */
   long long access_ttl, refresh_ttl, argon2_t, argon2_m_kib, rate_ip_per_s, rate_login_ip, rate_login_account,
-      rate_pin_device, rate_pin_badge, pin_max_failures, mfa_max_failures;
+      rate_pin_device, rate_pin_badge, pin_max_failures, pin_failure_decay_s, mfa_max_failures;
   int http_redirect, access_log;
   char *pd_master_key;
 } fofal_api_conf_t;

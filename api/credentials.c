@@ -2,7 +2,7 @@
  * credentials.c — the pure parts of authentication: password and PIN hashing (argon2id,
  * libargon2), random secrets and their SHA-256 digests (libsodium), TOTP codes (RFC 6238,
  * liboath), the token-bucket arithmetic of the rate limits, and the QR code of an
- * otpauth URI (as SVG, by labels.c).
+ * otpauth URI (as SVG, by labels.c), and the Mosquitto hash of an MQTT gateway's password.
  *
  * No I/O, no logging, no global state apart from the libraries' own one-time
  * initialisation (fofal_cred_init, before threads). Thread-safe otherwise. Everything
@@ -64,6 +64,38 @@ void fofal_cred_digest(const char *secret, char out[65]) {
   unsigned char h[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(h, (const unsigned char *)secret, strlen(secret));
   sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* PBKDF2-HMAC-SHA512 (RFC 8018) for one 64-byte block, the length Mosquitto uses, so that
+ * the broker checks what fofal-api made (mosquitto_passwd's own format, broker's
+ * pw__hash in src/password_mosq.c). */
+void fofal_cred_mqtt_hash(const char *password, const unsigned char *salt, unsigned iterations,
+                          char out[FOFAL_CRED_MQTT_HASH_LEN]) {
+  unsigned char s[12], u[crypto_auth_hmacsha512_BYTES], t[crypto_auth_hmacsha512_BYTES];
+  static const unsigned char block1[4] = {0, 0, 0, 1};
+  crypto_auth_hmacsha512_state st;
+  const unsigned char *pw = (const unsigned char *)password;
+  size_t pwlen = strlen(password);
+  if (salt) memcpy(s, salt, sizeof s);
+  else randombytes_buf(s, sizeof s);
+  crypto_auth_hmacsha512_init(&st, pw, pwlen);
+  crypto_auth_hmacsha512_update(&st, s, sizeof s);
+  crypto_auth_hmacsha512_update(&st, block1, sizeof block1);
+  crypto_auth_hmacsha512_final(&st, u);
+  memcpy(t, u, sizeof t);
+  for (unsigned i = 1; i < iterations; i++) {
+    crypto_auth_hmacsha512_init(&st, pw, pwlen);
+    crypto_auth_hmacsha512_update(&st, u, sizeof u);
+    crypto_auth_hmacsha512_final(&st, u);
+    for (size_t k = 0; k < sizeof t; k++) t[k] ^= u[k];
+  }
+  char s64[sizeof s * 2], h64[sizeof t * 2];
+  sodium_bin2base64(s64, sizeof s64, s, sizeof s, sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(h64, sizeof h64, t, sizeof t, sodium_base64_VARIANT_ORIGINAL);
+  snprintf(out, FOFAL_CRED_MQTT_HASH_LEN, "$7$%u$%s$%s", iterations, s64, h64);
+  sodium_memzero(&st, sizeof st);
+  sodium_memzero(u, sizeof u);
+  sodium_memzero(t, sizeof t);
 }
 
 int fofal_cred_equal(const char *a, const char *b) {

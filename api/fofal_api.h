@@ -32,6 +32,13 @@ int fofal_cred_verify(const char *encoded, const char *secret);
 void fofal_cred_random_token(char *out, size_t outlen, size_t nbytes);
 /* SHA-256 of `secret` as 64 lower-case hex characters. */
 void fofal_cred_digest(const char *secret, char out[65]);
+/* The hash of an MQTT password as Mosquitto 2's password_file stores it ("$7$": PBKDF2
+ * with HMAC-SHA512, `iterations` rounds, a 12-byte salt, base64), into out. salt: 12
+ * bytes, or NULL for random ones. The password may then be checked by the broker only: it
+ * is never stored. */
+#define FOFAL_CRED_MQTT_HASH_LEN 128
+void fofal_cred_mqtt_hash(const char *password, const unsigned char *salt, unsigned iterations,
+                          char out[FOFAL_CRED_MQTT_HASH_LEN]);
 /* Constant-time equality of two strings of the same length (0 when lengths differ). */
 int fofal_cred_equal(const char *a, const char *b);
 /* A one-time recovery code "xxxx-xxxx-xxxx" (60 random bits). */

@@ -97,6 +97,9 @@ static fofal_setting_t settings[] = {
      &conf.rate_pin_badge},
     {"FOFAL_API_PIN_MAX_FAILURES", FOFAL_SET_INT, "5", 1, 100,
      "Wrong PINs in a row before the badge locks (1 minute, doubling per further failure up to 64).", &conf.pin_max_failures},
+    {"FOFAL_API_PIN_FAILURE_DECAY_S", FOFAL_SET_INT, "86400", 1, 31536000,
+     "A wrong PIN this long after the badge's last one counts as the first again (the count toward the lock decays).",
+     &conf.pin_failure_decay_s},
     {"FOFAL_API_MFA_MAX_FAILURES", FOFAL_SET_INT, "10", 1, 1000,
      "Wrong MFA codes since the last success before the account's MFA step locks (15 minutes, doubling per further lock "
      "up to a day).",

@@ -58,6 +58,14 @@ static const char auth_paths[] =
     "\"summary\":\"Enrol a shared shop-floor phone (admin, manager); its secret is shown once.\","
     BODY("{\"name\":" STR(1, 100) "}", "[\"name\"]")
     ",\"responses\":{\"201\":{\"description\":\"{device_id, device_secret, name}\"},\"403\":" P("forbidden.") ",\"422\":" P("invalid_request: a member not listed, or a name over 100 characters.") "," U "}}},"
+    "\"/api/v1/auth/gateways\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.gateway_enrol\","
+    "\"summary\":\"Enrol an MQTT gateway of the caller's tenant (admin); its password is shown once.\","
+    "\"description\":\"Sends identity.gateway.enrol through the log with the Mosquitto hash of a random 256-bit "
+    "password; fofal-mqtt-auth gives the broker the account within about a second. The gateway signs in to MQTT as "
+    "`username` and may only publish fofal/<tenant>/looms/<loom>/telemetry (the listed looms, or any loom of the "
+    "tenant) and fofal/<tenant>/halls/+/env; it reads nothing. Revoke it with the command identity.gateway.revoke.\","
+    BODY("{\"name\":" STR(1, 100) ",\"looms\":{\"type\":\"array\",\"maxItems\":256,\"uniqueItems\":true,\"items\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9._-]{1,63}$\"}}}", "[\"name\"]")
+    ",\"responses\":{\"201\":{\"description\":\"{gateway_id, username, password, tenant, name, looms?}\"},\"403\":" P("forbidden.") ",\"422\":" P("invalid_request: a member not listed, a name over 100 characters, or looms that are not distinct loom codes.") "," U "}}},"
     "\"/api/v1/auth/devices/{device_id}/revoke\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.device_revoke\","
     "\"summary\":\"Revoke a shop-floor device (admin, manager): it signs nobody in any more, and the sessions opened on it end.\","
     "\"description\":\"Sends identity.device.revoke through the log and answers once the identity projection has applied it. The body may be empty.\","

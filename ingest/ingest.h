@@ -153,6 +153,9 @@ typedef struct {
   int breakdown_after_s;    /* a stop longer than this is a breakdown */
   int tally_s;              /* loom_activity at least this often (sample time) */
   int gap_s;                /* a silence longer than this is not credited */
+  int registered_only;      /* a loom sample of a loom the production module never
+                             * registered is refused (FOFAL_ENOENT), so made-up loom names
+                             * cannot grow the map (issue 22) */
 } fofal_machines_cfg_t;
 
 typedef struct fofal_machines fofal_machines_t;
@@ -174,7 +177,8 @@ int fofal_machines_hall_values(fofal_machines_t *m, const char *tenant, const ch
 /* Feeds one record of fofal.telemetry.raw (a telemetry CloudEvent, len bytes): decodes it
  * and applies it as fofal_machines_sample or _hall. Fills tenant, name and *is_hall for the
  * caller's bookkeeping. 0, or FOFAL_EPARSE / FOFAL_EINVAL for a record that is not a
- * telemetry event (then nothing changed). */
+ * telemetry event, or FOFAL_ENOENT (cfg.registered_only) for a sample of a loom that was
+ * never registered (then nothing changed). */
 int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, json_t *out, char tenant[64],
                           char name[64], int *is_hall);
 /* A loom's (or hall's) whole state as JSON (new), or NULL if unknown; and back.
@@ -198,5 +202,22 @@ int fofal_machines_production_record(fofal_machines_t *m, const char *value, siz
  * "by"...}; `by` names the writer (fofal-machines' instance) so that a reader can skip its
  * own records. */
 json_t *fofal_machines_setting_snapshot(fofal_machines_t *m, const char *key, const char *by);
+
+/* ------------------------------------------------------------ broker authentication
+ * broker_auth.c: Mosquitto's password and ACL files from the identity module's gateway
+ * events (the logic of fofal-mqtt-auth; its file header says what the files allow). */
+
+typedef struct fofal_broker_auth fofal_broker_auth_t;
+fofal_broker_auth_t *fofal_broker_auth_new(void);
+void fofal_broker_auth_free(fofal_broker_auth_t *a); /* NULL: no-op */
+/* Feeds one record of fofal.identity.events (len bytes): 1 when it enrolled or revoked a
+ * gateway (the files change), 0 for anything else. */
+int fofal_broker_auth_record(fofal_broker_auth_t *a, const char *value, size_t len);
+/* Gateways enrolled and not revoked. */
+size_t fofal_broker_auth_count(const fofal_broker_auth_t *a);
+/* The password_file / acl_file text (new, free()): `base` (borrowed, may be NULL: the
+ * static users) first, then one entry per gateway. */
+char *fofal_broker_auth_passwd(const fofal_broker_auth_t *a, const char *base);
+char *fofal_broker_auth_acl(const fofal_broker_auth_t *a, const char *base);
 
 #endif

@@ -476,8 +476,18 @@ int fofal_machines_hall_values(fofal_machines_t *m, const char *tenant, const ch
 
 /* ------------------------------------------------------------ entry points */
 
+/* 1 when the production module registered the loom (loom_registered, with or without a
+ * speed): fofal_machines_set_nominal_ppm keeps a key for each. */
+static int registered(const fofal_machines_t *m, const char *tenant, const char *loom) {
+  char key[160];
+  snprintf(key, sizeof key, "%s/%s", tenant, loom);
+  return fofal_map_get(m->nominal, key) != NULL;
+}
+
 static int apply_values(fofal_machines_t *m, const char *tenant, const char *name, int is_hall,
                         const fofal_telemetry_values_t *v, json_t *out) {
+  /* Before get(): an unknown name must not create a loom. */
+  if (!is_hall && m->cfg.registered_only && !registered(m, tenant, name)) return FOFAL_ENOENT;
   return is_hall ? fofal_machines_hall_values(m, tenant, name, v, out)
                  : fofal_machines_sample_values(m, tenant, name, v, out);
 }

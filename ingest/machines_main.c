@@ -36,6 +36,13 @@
  * model and loom speed). On a first start the group reads the production events from the
  * beginning, which registers every loom it already has.
  *
+ * Unregistered looms (FOFAL_MACHINES_REGISTERED_ONLY, on by default). A loom sample is
+ * applied only when the production module registered its loom (loom_registered, a
+ * setting like the speeds above); any other goes to fofal.telemetry.raw.dlq in the
+ * batch's transaction, reason unregistered_loom, and creates no state: whoever can
+ * publish telemetry cannot grow this process's memory with made-up loom names. Halls are
+ * not registered anywhere and stay as they were.
+ *
  * Failures. Kafka unavailable: the transaction aborts or times out; the batch is retried
  * after a rewind. Fenced (another instance with the same FOFAL_MACHINES_INSTANCE): exits
  * non-zero. A record that is not a telemetry CloudEvent is counted and skipped (ingest
@@ -54,7 +61,7 @@
 #define TXN_TIMEOUT_MS 30000
 
 static char *brokers, *instance, *log_level;
-static long long breakdown_after_s, hysteresis_ms, confirm_samples, tally_s, gap_s, max_batch;
+static long long breakdown_after_s, hysteresis_ms, confirm_samples, tally_s, gap_s, max_batch, registered_only;
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
@@ -68,6 +75,11 @@ static fofal_setting_t settings[] = {
     {"FOFAL_MACHINES_TALLY_S", FOFAL_SET_INT, "10", 1, 3600, "A loom_activity event at least this often per loom.", &tally_s},
     {"FOFAL_MACHINES_GAP_S", FOFAL_SET_INT, "300", 1, 86400,
      "A silence between two samples longer than this is not credited to run or stop time.", &gap_s},
+    {"FOFAL_MACHINES_REGISTERED_ONLY", FOFAL_SET_INT, "1", 0, 1,
+     "1: a sample of a loom that production.loom.register never registered goes to " FOFAL_TOPIC_TELEMETRY_DLQ
+     " (reason unregistered_loom) and creates no state, so made-up loom names cannot grow this process's memory. "
+     "0: every loom name is taken.",
+     &registered_only},
     {"FOFAL_MACHINES_MAX_BATCH", FOFAL_SET_INT, "5000", 1, 100000, "Samples per transaction, at most.", &max_batch},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
@@ -81,7 +93,7 @@ typedef struct {
   char production_topic[96];
   fofal_map_t *touched;  /* "tenant\x1fname\x1fhall?" → (void *)1, this batch */
   fofal_map_t *settings; /* state key of a setting → (void *)1, this batch */
-  long long samples, events, skipped, batches, settings_applied;
+  long long samples, events, skipped, unregistered, batches, settings_applied;
   char errbuf[512];
 } proc_t;
 
@@ -273,9 +285,17 @@ static void process_production(proc_t *p, const fofal_kmsg_t *msg) {
 }
 
 static void process(proc_t *p, const fofal_kmsg_t *msg, json_t *out) {
-  char tenant[64], name[64];
-  int hall = 0;
-  if (!msg->value || fofal_machines_record(p->m, msg->value, msg->len, out, tenant, name, &hall)) {
+  char tenant[64], name[64], key[160];
+  int hall = 0, rc = msg->value ? fofal_machines_record(p->m, msg->value, msg->len, out, tenant, name, &hall) : FOFAL_EINVAL;
+  if (rc == FOFAL_ENOENT) {
+    /* In the batch's transaction, like the events: a replay sends it once. */
+    fofal_kheader_t h[] = {{"fofal_dlq_reason", "unregistered_loom: production.loom.register never named this loom"}};
+    snprintf(key, sizeof key, "%s/%s", tenant, name);
+    produce_wait(p, FOFAL_TOPIC_TELEMETRY_DLQ, -1, key, msg->value, msg->len, h, 1);
+    p->unregistered++;
+    return;
+  }
+  if (rc) {
     p->skipped++;
     return;
   }
@@ -338,7 +358,8 @@ int main(int argc, char **argv) {
                                   &log_level);
   if (early >= 0) return early;
   fofal_machines_cfg_t cfg = {.hysteresis_ms = (int)hysteresis_ms, .confirm_samples = (int)confirm_samples,
-                              .breakdown_after_s = (int)breakdown_after_s, .tally_s = (int)tally_s, .gap_s = (int)gap_s};
+                              .breakdown_after_s = (int)breakdown_after_s, .tally_s = (int)tally_s, .gap_s = (int)gap_s,
+                              .registered_only = (int)registered_only};
   p.m = fofal_machines_new(&cfg);
   p.touched = fofal_map_new(NULL);
   p.settings = fofal_map_new(NULL);
@@ -400,8 +421,8 @@ int main(int argc, char **argv) {
       continue;
     }
     if (fofal_mono_us() - last_stats > 10 * 1000000LL) {
-      LOG_INFO("stats: %lld samples, %lld events, %lld skipped, %lld settings, %lld transactions", p.samples, p.events,
-               p.skipped, p.settings_applied, p.batches);
+      LOG_INFO("stats: %lld samples, %lld events, %lld skipped, %lld unregistered, %lld settings, %lld transactions",
+               p.samples, p.events, p.skipped, p.unregistered, p.settings_applied, p.batches);
       last_stats = fofal_mono_us();
     }
     tail_settings(&p);

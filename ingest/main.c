@@ -39,6 +39,11 @@
  * reached Kafka after the last checkpoint) are let through here, each with its msg_id and
  * the same CloudEvent id, and removed downstream by fofal-machines (machines.c).
  *
+ * The broker. It refuses anonymous clients; fofal-ingest signs in with its own account
+ * (FOFAL_MQTT_USERNAME/PASSWORD), which the broker's ACL lets read the telemetry topics
+ * and nothing else, over TLS when the URI is ssl://. Gateways have accounts of their own
+ * that may only write their tenant's topics (fofal-mqtt-auth, broker_auth.c).
+ *
  * Threads: paho's receive thread (spool, copy into the ring), one worker (check, encode,
  * produce, delivery reports), the main thread (checkpoints; on a signal, drains).
  */
@@ -53,12 +58,22 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *brokers, *mqtt_uri, *client_id, *share_group, *spool_dir, *log_level;
+static char *brokers, *mqtt_uri, *mqtt_user, *mqtt_password, *mqtt_ca, *client_id, *share_group, *spool_dir, *log_level;
 static long long max_inflight, linger_ms, sessions;
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
-    {"FOFAL_MQTT_URI", FOFAL_SET_STR, "tcp://127.0.0.1:11883", 0, 0, "MQTT broker URI.", &mqtt_uri},
+    {"FOFAL_MQTT_URI", FOFAL_SET_STR, "tcp://127.0.0.1:11883", 0, 0,
+     "MQTT broker URI: tcp://host:port, or ssl://host:port for TLS (then the broker's certificate is verified "
+     "against FOFAL_MQTT_CA_FILE, its host name included).",
+     &mqtt_uri},
+    {"FOFAL_MQTT_USERNAME", FOFAL_SET_STR, "", 0, 0,
+     "fofal-ingest's MQTT user name (the broker refuses anonymous clients; its ACL lets this account read the "
+     "telemetry topics). Empty: connect without credentials.",
+     &mqtt_user},
+    {"FOFAL_MQTT_PASSWORD", FOFAL_SET_STR, "", 0, 0, "Its password (never logged).", &mqtt_password},
+    {"FOFAL_MQTT_CA_FILE", FOFAL_SET_STR, "", 0, 0,
+     "PEM file of the CA that signed the broker's certificate, for ssl:// URIs. Empty: the system's CAs.", &mqtt_ca},
     {"FOFAL_MQTT_CLIENT_ID", FOFAL_SET_STR, "fofal-ingest-1", 0, 0,
      "Stable MQTT client id: the broker keeps this session's queued messages across restarts (with several "
      "sessions, -<n> is appended).",
@@ -422,6 +437,19 @@ static int start_session(int i) {
   conn.maxRetryInterval = 30;
   conn.onFailure = on_connect_failed;
   conn.context = c;
+  if (*mqtt_user) {
+    conn.username = mqtt_user;
+    conn.password = mqtt_password;
+  }
+  /* Borrowed by paho until the connect returns, which copies it. */
+  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+  if (!strncmp(mqtt_uri, "ssl://", 6) || !strncmp(mqtt_uri, "mqtts://", 8)) {
+    ssl.trustStore = *mqtt_ca ? mqtt_ca : NULL;
+    ssl.enableServerCertAuth = 1;
+    ssl.verify = 1; /* the host name too */
+    ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+    conn.ssl = &ssl;
+  }
   return MQTTAsync_connect(c, &conn) == MQTTASYNC_SUCCESS ? 0 : FOFAL_EUNAVAIL;
 }
 

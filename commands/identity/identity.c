@@ -17,7 +17,10 @@
  *     is a refused sign-in first (login_failed, then locked_out), an MFA lock a failed second
  *     factor first (mfa_failed, then mfa_locked); a verified second factor
  *     completes its sign-in (mfa_verified, then login_succeeded);
- *   - a revoked device stays revoked.
+ *   - a revoked device stays revoked;
+ *   - an MQTT gateway publishes for its tenant only (the tenant must be usable as one
+ *     topic level), for the looms it was enrolled with if it names any (each once), and a
+ *     revoked gateway stays revoked.
  * What only fofal-api can check (a password against its hash, a TOTP code, rate limits and
  * the PIN lockout, which are operational state) is checked there before the command.
  *
@@ -261,6 +264,48 @@ static int decide_device_revoke(const fofal_cmd_t *cmd, const json_t *state, fof
   return 0;
 }
 
+/* ------------------------------------------------------------ MQTT gateways
+ * A gateway is the box on the shop floor that publishes its looms' telemetry. Its events
+ * are what fofal-mqtt-auth (ingest/broker_auth.c) turns into the broker's password and
+ * ACL files: the tenant of its topics is its command's, never one it names. */
+
+static int topic_level_ok(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (*s == '/' || *s == '+' || *s == '#' || (unsigned char)*s < 0x20) return 0;
+  return 1;
+}
+
+static int decide_gateway_enrol(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *looms = json_object_get(cmd->data, "looms");
+  if (!topic_level_ok(cmd->tenant))
+    return REJECT(out, "invalid_tenant", "tenant \"%s\" cannot be an MQTT topic level", cmd->tenant);
+  size_t i, j;
+  json_t *l, *m;
+  json_array_foreach(looms, i, l) {
+    json_array_foreach(looms, j, m) if (j < i && json_equal(l, m))
+      return REJECT(out, "duplicate_loom", "loom %s is named twice", json_string_value(l));
+  }
+  static const char *const keys[] = {"gateway_id", "name", "looms", "password_hash", "ip", NULL};
+  json_t *ev = bare(cmd->data, keys);
+  char user[FOFAL_UUID_LEN + 4];
+  snprintf(user, sizeof user, "gw-%s", cmd->aggregate);
+  json_object_set_new(ev, "username", json_string(user));
+  emit(out, "gateway_enrolled", ev);
+  out->state = json_pack("{s:s,s:O}", "status", "active", "name", json_object_get(cmd->data, "name"));
+  return 0;
+}
+
+static int decide_gateway_revoke(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (jeq(state, "status", "revoked")) return REJECT(out, "already_revoked", "this gateway was revoked already");
+  static const char *const keys[] = {"gateway_id", "reason", "ip", NULL};
+  emit(out, "gateway_revoked", bare(cmd->data, keys));
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("revoked"));
+  return 0;
+}
+
 /* ------------------------------------------------------------ the realm */
 
 static int decide_realm_record(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
@@ -292,6 +337,10 @@ const fofal_command_def_t fofal_identity_commands[] = {
     {"identity.device.enrol", "device_id", 1, "Enrol a shop-floor device (fofal-api's /auth/devices)",
      decide_device_enrol, NULL},
     {"identity.device.revoke", "device_id", 0, "Revoke a shop-floor device", decide_device_revoke, NULL},
+    {"identity.gateway.enrol", "gateway_id", 1, "Enrol an MQTT gateway (fofal-api's /auth/gateways)",
+     decide_gateway_enrol, NULL},
+    {"identity.gateway.revoke", "gateway_id", 0, "Revoke an MQTT gateway: the broker refuses it from then on",
+     decide_gateway_revoke, NULL},
     {"identity.realm.record", "realm_id", FOFAL_CREATES_OR_UPDATES,
      "Record a sign-in attempt naming nobody known (fofal-api's sign-in routes)", decide_realm_record, NULL},
 };

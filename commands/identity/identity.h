@@ -15,6 +15,9 @@
  *   badge     id: fofal_aggregate_ref(tenant, "badge", code): who holds a badge (one
  *             account per badge and tenant; the account decision assigns it atomically).
  *   device    id: a random UUID made by fofal-api when it enrols one.
+ *   gateway   id: a random UUID made by fofal-api when it enrols one; an MQTT gateway
+ *             (user name gw-<id>) whose password hash and topics fofal-mqtt-auth gives
+ *             the broker (ingest/broker_auth.c).
  *   realm     id: fofal_identity_realm_id(tenant): sign-in attempts that name no account or
  *             device of the tenant (what was typed is never recorded), so that they too
  *             reach the log with a sequence number. Its commands create it or add to it.

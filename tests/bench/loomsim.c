@@ -127,6 +127,18 @@ static size_t put_len(unsigned char *b, size_t n) {
   return i;
 }
 
+/* The broker account (main sets it; NULL: anonymous). */
+static const char *raw_user, *raw_password;
+
+/* Appends a UTF-8 string field (2-byte length, then the bytes) at b + *n. */
+static void put_str(unsigned char *b, size_t *n, const char *s) {
+  size_t l = strlen(s);
+  b[(*n)++] = (unsigned char)(l >> 8);
+  b[(*n)++] = (unsigned char)l;
+  memcpy(b + *n, s, l);
+  *n += l;
+}
+
 static int raw_connect(const char *uri, const char *client_id) {
   char host[128] = "127.0.0.1", port[16] = "1883";
   const char *h = strstr(uri, "://") ? strstr(uri, "://") + 3 : uri, *colon = strrchr(h, ':');
@@ -143,17 +155,21 @@ static int raw_connect(const char *uri, const char *client_id) {
     return -1;
   }
   freeaddrinfo(ai);
-  unsigned char b[256];
-  size_t idl = strlen(client_id), rl = 10 + 2 + idl, n = 0;
+  unsigned char b[1024];
+  int auth = raw_user && *raw_user && raw_password && strlen(raw_user) < 200 && strlen(raw_password) < 200;
+  size_t rl = 10 + 2 + strlen(client_id) + (auth ? 4 + strlen(raw_user) + strlen(raw_password) : 0), n = 0;
+  if (strlen(client_id) > 200) return -1;
   b[n++] = 0x10;
   n += put_len(b + n, rl);
-  const unsigned char vh[] = {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60};
+  /* clean session; with a user name and a password when there is an account */
+  const unsigned char vh[] = {0, 4, 'M', 'Q', 'T', 'T', 4, (unsigned char)(0x02 | (auth ? 0xC0 : 0)), 0, 60};
   memcpy(b + n, vh, sizeof vh);
   n += sizeof vh;
-  b[n++] = (unsigned char)(idl >> 8);
-  b[n++] = (unsigned char)idl;
-  memcpy(b + n, client_id, idl);
-  n += idl;
+  put_str(b, &n, client_id);
+  if (auth) {
+    put_str(b, &n, raw_user);
+    put_str(b, &n, raw_password);
+  }
   if (write(fd, b, n) != (ssize_t)n || read(fd, b, 4) != 4 || b[0] != 0x20 || b[3] != 0) {
     close(fd);
     return -1;
@@ -268,11 +284,14 @@ static void usage(FILE *f) {
           "  --batch K            with --flood --raw: K consecutive samples of a loom per message, as a JSON\n"
           "                       array (default 1: one sample object per message)\n"
           "  --seed N             random seed (default: time)\n"
-          "  --config FILE        read FOFAL_MQTT_URI from a KEY=VALUE file (e.g. the stack's stack.env)\n");
+          "  --config FILE        read FOFAL_MQTT_URI and the broker account FOFAL_MQTT_SIM_USERNAME/_PASSWORD\n"
+          "                       (also taken from the environment) from a KEY=VALUE file (e.g. the stack's stack.env)\n");
 }
 
 int main(int argc, char **argv) {
   const char *uri = getenv("FOFAL_MQTT_URI") ? getenv("FOFAL_MQTT_URI") : "tcp://127.0.0.1:11883";
+  /* The broker refuses anonymous clients (issue 22). */
+  const char *user = getenv("FOFAL_MQTT_SIM_USERNAME"), *password = getenv("FOFAL_MQTT_SIM_PASSWORD");
   const char *tenant = "demo", *halls_arg = "H1,H2";
   int nlooms = 24;
   double rate = 1, duration = 0, stops_per_hour = 6, breakdown_share = 0.10;
@@ -302,7 +321,10 @@ int main(int argc, char **argv) {
     case 'R': raw = 1; break;
     case 'B': batch = atoi(optarg); break;
     case 'c': {
-      static char from_file[256];
+      /* The URI and the broker account (the local stack's simulator account). */
+      static char from_file[3][256];
+      static const char *const keys[] = {"FOFAL_MQTT_URI=", "FOFAL_MQTT_SIM_USERNAME=", "FOFAL_MQTT_SIM_PASSWORD="};
+      const char **dest[] = {&uri, &user, &password};
       char line[512];
       FILE *f = fopen(optarg, "r");
       if (!f) {
@@ -310,13 +332,15 @@ int main(int argc, char **argv) {
         return 2;
       }
       while (fgets(line, sizeof line, f)) {
-        char *p = strstr(line, "FOFAL_MQTT_URI=");
-        if (!p || (p != line && strncmp(line, "export ", 7))) continue;
-        p += strlen("FOFAL_MQTT_URI=");
-        if (*p == '"') p++;
-        p[strcspn(p, "\r\n\"")] = '\0';
-        snprintf(from_file, sizeof from_file, "%s", p);
-        uri = from_file;
+        for (int k = 0; k < 3; k++) {
+          char *p = strstr(line, keys[k]);
+          if (!p || (p != line && (strncmp(line, "export ", 7) || p != line + 7))) continue;
+          p += strlen(keys[k]);
+          if (*p == '"') p++;
+          p[strcspn(p, "\r\n\"")] = '\0';
+          snprintf(from_file[k], sizeof from_file[k], "%s", p);
+          *dest[k] = from_file[k];
+        }
       }
       fclose(f);
       break;
@@ -328,6 +352,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fofal-loomsim: --looms 1..9999, --rate (0, 1000] and --batch 1..256 please\n");
     return 2;
   }
+  raw_user = user;
+  raw_password = password;
   if (batch > 1 && !(flood > 0 && raw)) {
     fprintf(stderr, "fofal-loomsim: --batch goes with --flood N --raw\n");
     return 2;
@@ -363,6 +389,10 @@ int main(int argc, char **argv) {
   conn.minRetryInterval = 1;
   conn.maxRetryInterval = 5;
   conn.maxInflight = 2000;
+  if (user && *user) {
+    conn.username = user;
+    conn.password = password;
+  }
   if (MQTTAsync_connect(c, &conn) != MQTTASYNC_SUCCESS) {
     fprintf(stderr, "fofal-loomsim: cannot connect to %s\n", uri);
     return 1;

@@ -64,6 +64,9 @@ static MQTTAsync mqtt_open(const char *uri, const char *id) {
   conn.cleansession = 1;
   conn.keepAliveInterval = 20;
   conn.automaticReconnect = 1;
+  /* The broker refuses anonymous clients: the ingest account reads, the simulator's writes. */
+  conn.username = getenv(strstr(id, "sub") ? "FOFAL_MQTT_USERNAME" : "FOFAL_MQTT_SIM_USERNAME");
+  conn.password = getenv(strstr(id, "sub") ? "FOFAL_MQTT_PASSWORD" : "FOFAL_MQTT_SIM_PASSWORD");
   if (MQTTAsync_connect(c, &conn) != MQTTASYNC_SUCCESS) return NULL;
   for (int i = 0; i < 100 && !atomic_load(&connected); i++) usleep(100 * 1000);
   return c;

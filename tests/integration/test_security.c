@@ -434,6 +434,63 @@ Test(security, pin_brute_force_meets_the_badge_rate_limit) {
   h_stop(c, SIGTERM);
 }
 
+/* Issue 22 item 4: the badge's bucket is taken only once the device is known, and wrong
+ * PINs decay. An instance with the default badge limit (3 a minute) and a 2-second decay. */
+Test(security, unknown_devices_do_not_block_a_badge_and_pin_failures_decay) {
+  int pc = h_free_port();
+  char p[64];
+  snprintf(p, sizeof p, "FOFAL_HTTP_PORT=%d", pc);
+  const char *env[] = {p, "FOFAL_API_ARGON2_MEMORY_KIB=8192", "FOFAL_API_RATE_PIN_DEVICE=100000",
+                       "FOFAL_API_RATE_LOGIN_IP=100000", "FOFAL_API_PIN_MAX_FAILURES=3", "FOFAL_API_PIN_FAILURE_DECAY_S=2",
+                       NULL};
+  pid_t c = h_spawn("api/fofal-api", "test-api-sec-d", NULL, env);
+  cr_assert_eq(h_wait_ready(pc, 30000), 0);
+  json_t *d, *j;
+  cr_assert_eq(post(pc, "/api/v1/auth/devices", admin, "{\"name\":\"warping phone\"}", &d, NULL), 201);
+  const char *dev = s_of(d, "device_id"), *dsec = s_of(d, "device_secret");
+  remember(dsec);
+  free(account("weaver", "dora", NULL, "B-3001", "730041"));
+  free(account("weaver", "dina", NULL, "B-3002", "730042"));
+  /* Five requests with made-up devices naming badge B-3001: each is an unknown device, and
+   * none takes from the badge's bucket. */
+  for (int i = 0; i < 5; i++) {
+    char fake[FOFAL_UUID_LEN + 1];
+    fofal_uuid7(fake);
+    char *body = fofal_asprintf("{\"tenant\":\"%s\",\"device_id\":\"%s\",\"device_secret\":\"x\",\"badge\":\"B-3001\","
+                                "\"pin\":\"0000\"}", tenant, fake);
+    cr_expect_eq(post(pc, "/api/v1/auth/pin-login", NULL, body, &j, NULL), 401, "attempt %d", i);
+    cr_expect_str_eq(code_of(j), "invalid_device");
+    json_decref(j);
+    free(body);
+  }
+  char *ok = fofal_asprintf("{\"tenant\":\"%s\",\"device_id\":\"%s\",\"device_secret\":\"%s\",\"badge\":\"B-3001\","
+                            "\"pin\":\"730041\"}", tenant, dev, dsec);
+  cr_expect_eq(post(pc, "/api/v1/auth/pin-login", NULL, ok, &j, NULL), 200, "the badge's holder still signs in");
+  if (s_of(j, "access_token")) {
+    remember(s_of(j, "access_token"));
+    remember(s_of(j, "refresh_token"));
+  }
+  json_decref(j);
+  /* B-3002: two wrong PINs, a pause longer than the decay, a third: it counts as the first
+   * again, so no lock (3 in a row would lock). */
+  int st[3];
+  for (int i = 0; i < 3; i++) {
+    if (i == 2) sleep(3); /* time must pass for the count to decay: not a synchronisation */
+    char *bad = fofal_asprintf("{\"tenant\":\"%s\",\"device_id\":\"%s\",\"device_secret\":\"%s\",\"badge\":\"B-3002\","
+                               "\"pin\":\"%04d\"}", tenant, dev, dsec, 4000 + i);
+    st[i] = post(pc, "/api/v1/auth/pin-login", NULL, bad, &j, NULL);
+    if (i == 2) cr_expect_str_eq(code_of(j), "invalid_credentials", "the third wrong PIN after the pause");
+    json_decref(j);
+    free(bad);
+  }
+  cr_expect_eq(st[0], 401);
+  cr_expect_eq(st[1], 401);
+  cr_expect_eq(st[2], 401, "a failure after the decay does not lock the badge");
+  free(ok);
+  json_decref(d);
+  h_stop(c, SIGTERM);
+}
+
 /* ------------------------------------------------------------------- TOTP */
 
 static int mfa(int port, const char *mfa_token, const char *field, const char *value, json_t **out) {

@@ -111,6 +111,8 @@ async function api<T>(path: string): Promise<T> {
 function publish(samples: object[]) {
   execFileSync('mosquitto_pub', [
     '-h', '127.0.0.1', '-p', String(fx.mqtt_port), '-q', '1',
+    // The broker refuses anonymous clients: the local stack's simulator account (stack.env).
+    '-u', process.env.FOFAL_MQTT_SIM_USERNAME ?? '', '-P', process.env.FOFAL_MQTT_SIM_PASSWORD ?? '',
     '-t', `fofal/${fx.tenant}/looms/${fx.loom}/telemetry`, '-m', JSON.stringify(samples),
   ]);
 }

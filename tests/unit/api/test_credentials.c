@@ -10,6 +10,8 @@
 #include "events.h"
 #include "fofal_api.h"
 
+#include <sodium.h>
+
 /* RFC 6238 appendix B: the SHA-1 seed "12345678901234567890". */
 static const char seed[] = "3132333435363738393031323334353637383930";
 
@@ -123,4 +125,22 @@ Test(credentials, roles) {
   for (size_t i = 0; i < 4; i++) cr_expect(fofal_api_role_needs_mfa(mfa[i]), "%s", mfa[i]);
   cr_expect(!fofal_api_role_needs_mfa("weaver"));
   cr_expect(!fofal_api_role_needs_mfa("auditor"));
+}
+
+/* The broker checks what fofal-api made: mosquitto_passwd 2.0.11's own line for
+ * "secret123" (alice:$7$101$kZJU0f2ER0S6tBCE$...) is reproduced from its salt. */
+Test(credentials, mqtt_hash_is_mosquittos) {
+  static const char want[] =
+      "$7$101$kZJU0f2ER0S6tBCE$LwfYLuRHZltfq13lcLCg6+n9+1aXcWSgajcT4H1Cps42Ae9rKkgaD6DveM6LzpNWOu16nz2tcN04bUlhE9YOQg==";
+  unsigned char salt[12];
+  size_t n = 0;
+  cr_assert_eq(sodium_base642bin(salt, sizeof salt, "kZJU0f2ER0S6tBCE", 16, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+  cr_assert_eq(n, 12);
+  char h[FOFAL_CRED_MQTT_HASH_LEN], r1[FOFAL_CRED_MQTT_HASH_LEN], r2[FOFAL_CRED_MQTT_HASH_LEN];
+  fofal_cred_mqtt_hash("secret123", salt, 101, h);
+  cr_expect_str_eq(h, want);
+  fofal_cred_mqtt_hash("secret123", NULL, 101, r1);
+  fofal_cred_mqtt_hash("secret123", NULL, 101, r2);
+  cr_expect_str_neq(r1, r2, "a random salt each time");
+  cr_expect_eq(strlen(r1), strlen(want));
 }

@@ -431,6 +431,54 @@ Test(identity, a_device_is_revoked_once) {
   release(&d);
 }
 
+/* ------------------------------------------------------------ MQTT gateways */
+
+#define GATEWAY "0190aaaa-bbbb-7ccc-8ddd-0000000000f1"
+/* mosquitto_passwd's hash of "secret123" (PBKDF2-SHA512, 101 iterations). */
+#define GW_HASH                                                                                                        \
+  "$7$101$kZJU0f2ER0S6tBCE$LwfYLuRHZltfq13lcLCg6+n9+1aXcWSgajcT4H1Cps42Ae9rKkgaD6DveM6LzpNWOu16nz2tcN04bUlhE9YOQg=="
+
+Test(identity, a_gateway_is_enrolled_for_its_tenant_and_revoked_once) {
+  fofal_decision_t d;
+  json_t *en = json_pack("{s:s,s:s,s:[s,s],s:s,s:s}", "gateway_id", GATEWAY, "name", "hall 2", "looms", "L1", "L2",
+                         "password_hash", GW_HASH, "ip", "10.0.0.5");
+  cr_assert_eq(decide("identity.gateway.enrol", en, &d), 0, "%s", d.detail);
+  cr_expect_str_eq(type_at(&d, 0), "fofal.identity.gateway_enrolled.v1");
+  cr_expect_str_eq(json_string_value(json_object_get(data_at(&d, 0), "username")), "gw-" GATEWAY);
+  cr_expect_str_eq(json_string_value(json_object_get(data_at(&d, 0), "password_hash")), GW_HASH);
+  cr_expect_eq(json_array_size(json_object_get(data_at(&d, 0), "looms")), 2);
+  cr_expect_null(json_object_get(data_at(&d, 0), "tenant"), "the tenant is the envelope's, never the body's");
+  release(&d);
+  json_t *rv = json_pack("{s:s,s:s}", "gateway_id", GATEWAY, "reason", "stolen");
+  cr_assert_eq(decide("identity.gateway.revoke", json_deep_copy(rv), &d), 0, "%s", d.detail);
+  cr_expect_str_eq(type_at(&d, 0), "fofal.identity.gateway_revoked.v1");
+  release(&d);
+  cr_expect_eq(decide("identity.gateway.revoke", rv, &d), FOFAL_EREJECTED);
+  cr_expect_str_eq(d.code, "already_revoked");
+  release(&d);
+  /* A revoked gateway is not enrolled again under its id. */
+  json_t *again = json_pack("{s:s,s:s,s:s}", "gateway_id", GATEWAY, "name", "hall 2", "password_hash", GW_HASH);
+  cr_expect_eq(decide("identity.gateway.enrol", again, &d), FOFAL_EREJECTED);
+  cr_expect_str_eq(d.code, "already_exists");
+  release(&d);
+}
+
+Test(identity, a_gateway_names_each_loom_once) {
+  fofal_decision_t d;
+  json_t *en = json_pack("{s:s,s:s,s:[s,s],s:s}", "gateway_id", GATEWAY, "name", "hall 2", "looms", "L1", "L1",
+                         "password_hash", GW_HASH);
+  cr_expect_eq(decide("identity.gateway.enrol", en, &d), FOFAL_EREJECTED);
+  cr_expect_str_eq(d.code, "duplicate_loom");
+  release(&d);
+  const fofal_command_def_t *def = fofal_registry_find(reg, "identity.gateway.enrol");
+  json_t *bad = json_pack("{s:s,s:s,s:[s],s:s}", "gateway_id", GATEWAY, "name", "x", "looms", "fofal/#",
+                          "password_hash", GW_HASH);
+  json_t *errors = NULL;
+  cr_expect_neq(fofal_registry_validate_sealed(reg, def->type, bad, &errors), 0, "a loom is no topic filter");
+  json_decref(errors);
+  json_decref(bad);
+}
+
 /* --------------------------------------------------------------- the realm */
 
 Test(identity, attempts_on_unknown_names_are_the_realms_own) {

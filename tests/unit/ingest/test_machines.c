@@ -723,3 +723,31 @@ Test(figures, a_redefined_shift_model_applies_from_its_day) {
   json_decref(all);
   fofal_machines_free(m);
 }
+
+/* Issue 22: with registered_only, a loom the production module never registered is
+ * refused (the caller sends it to the DLQ) and gets no state; once registered, it counts. */
+Test(machines, an_unregistered_loom_is_refused_and_creates_no_state) {
+  fofal_machines_cfg_t c = cfg;
+  c.registered_only = 1;
+  fofal_machines_t *m = fofal_machines_new(&c);
+  json_t *out = json_array(), *d = sample("u1", T0, 100, "running", NULL);
+  cr_expect_eq(fofal_machines_sample(m, "t1", "MADEUP", d, out), FOFAL_ENOENT);
+  cr_expect_eq(json_array_size(out), 0);
+  cr_expect_null(fofal_machines_snapshot(m, "t1", "MADEUP", 0), "no state for a made-up loom");
+  /* Registered in another tenant only: still unknown here. */
+  fofal_machines_set_nominal_ppm(m, "t2", "L1", 600);
+  cr_expect_eq(fofal_machines_sample(m, "t1", "L1", d, out), FOFAL_ENOENT);
+  /* Registered (even without a speed): taken. */
+  fofal_machines_set_nominal_ppm(m, "t1", "L1", 0);
+  cr_expect_eq(fofal_machines_sample(m, "t1", "L1", d, out), 0);
+  json_t *snap = fofal_machines_snapshot(m, "t1", "L1", 0);
+  cr_expect_not_null(snap);
+  json_decref(snap);
+  /* Halls are not registered anywhere: taken as before. */
+  json_t *h = json_pack("{s:s,s:s,s:f}", "msg_id", "h1", "ts", "2026-11-28T06:00:00Z", "temperature", 24.0);
+  cr_expect_eq(fofal_machines_hall(m, "t1", "H9", h, out), 0);
+  json_decref(h);
+  json_decref(d);
+  json_decref(out);
+  fofal_machines_free(m);
+}
