@@ -1204,7 +1204,7 @@ int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   fofal_kafka_opts_t po = {.brokers = api->conf.brokers, .client_id = "fofal-api-identity", .linger_ms = 5};
   int rc = fofal_kafka_producer_new(&a->producer, &po, errbuf, errlen);
   if (rc) return rc;
-  a->redis = fofal__redis_new(api->conf.redis_addr, 2000);
+  a->redis = fofal__redis_new(api->conf.redis_addr, api->conf.redis_user, api->conf.redis_password, 2000);
   if (!a->redis) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_REDIS_ADDR=%s is not host:port", api->conf.redis_addr);
   /* What was revoked before this instance started, before it serves anything. */
   tail_ctx_t t = {a, 1};

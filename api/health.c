@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int fofal__redis_ping(const char *addr, int timeout_ms);
+int fofal__redis_ping(const char *addr, const char *user, const char *password, int timeout_ms);
 
 fofal_api_metrics_t fofal__metrics;
 
@@ -72,7 +72,7 @@ static void check_once(health_t *h) {
     h->pg_conn = NULL;
   }
   atomic_store(&h->pg, pg_ok);
-  atomic_store(&h->redis, fofal__redis_ping(h->api->conf.redis_addr, 500));
+  atomic_store(&h->redis, fofal__redis_ping(h->api->conf.redis_addr, h->api->conf.redis_user, h->api->conf.redis_password, 500));
 }
 
 typedef struct {

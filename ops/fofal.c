@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
+static char *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
     *subject, *role, *badge, *pd_master;
 static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
@@ -38,9 +38,12 @@ static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
-    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal dbname=fofal", 0, 0,
-     "libpq connection string of the read-model database.", &pg_dsn},
+    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal_owner dbname=fofal", 0, 0,
+     "libpq connection string of the read-model database, as the owner of its schemas (README, Security).", &pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port of the hot views.", &redis_addr},
+    {"FOFAL_REDIS_USER", FOFAL_SET_STR, "", 0, 0, "Redis ACL user (AUTH); empty: the default user.", &redis_user},
+    {"FOFAL_REDIS_PASSWORD", FOFAL_SET_STR, "", 0, 0, "Redis password of FOFAL_REDIS_USER; empty: no AUTH. Never logged.",
+     &redis_password},
     {"FOFAL_REBUILD_MAX_BATCH", FOFAL_SET_INT, "1000", 1, 100000,
      "rebuild/verify: events per PostgreSQL transaction of the shadow projector.", &rebuild_batch},
     {"FOFAL_REBUILD_WAIT", FOFAL_SET_INT, "60", 1, 3600,
@@ -273,7 +276,7 @@ static int cmd_account_erase(const char *a_tenant, const char *account) {
   /* The sessions' access tokens: refused by every fofal-api (accounts.c tails this). */
   size_t i;
   json_t *sid;
-  if (json_array_size(json_object_get(res, "sids")) && fofal_redis_connect(&r, redis_addr, err, sizeof err)) {
+  if (json_array_size(json_object_get(res, "sids")) && fofal_redis_connect(&r, redis_addr, redis_user, redis_password, err, sizeof err)) {
     fprintf(stderr, "fofal: account erase: erased, but Redis is unreachable to end the sessions at once: %s\n", err);
   } else {
     json_array_foreach(json_object_get(res, "sids"), i, sid) {
@@ -380,7 +383,7 @@ static const fofal_projection_def_t *find_projection(const char *cmd, const char
 }
 
 static fofal_rebuild_opts_t rebuild_opts(const fofal_projection_def_t *def, int compare_redis) {
-  return (fofal_rebuild_opts_t){.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .def = def,
+  return (fofal_rebuild_opts_t){.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .redis_user = redis_user, .redis_password = redis_password, .def = def,
                                 .max_batch = (int)rebuild_batch, .wait_s = (int)rebuild_wait, .stop = &stop,
                                 .compare_redis = compare_redis, .report = print_progress};
 }
@@ -732,7 +735,7 @@ static int cmd_status(const filters_t *f) {
   int pg_ok = !fofal_pg_connect(&pg, pg_dsn, perr, sizeof perr) && fofal_pg_ping(pg);
   if (pg && !pg_ok && !*perr) snprintf(perr, sizeof perr, "does not answer SELECT 1");
   const char *ping[] = {"PING"};
-  int redis_ok = !fofal_redis_connect(&r, redis_addr, rerr, sizeof rerr) && !fofal_redis_cmd(r, 1, ping, rerr, sizeof rerr);
+  int redis_ok = !fofal_redis_connect(&r, redis_addr, redis_user, redis_password, rerr, sizeof rerr) && !fofal_redis_cmd(r, 1, ping, rerr, sizeof rerr);
   if (!f->json) printf("%-12s %s\n", "SERVICE", "STATUS");
   print_service(f->json, "kafka", kafka_ok, kerr);
   print_service(f->json, "postgresql", pg_ok, perr);

@@ -59,6 +59,27 @@ static void exec_child(const char *path, const char *log, int keep_stdout, const
   _exit(127);
 }
 
+/* In a forked child: FOFAL_PG_DSN and FOFAL_REDIS_USER/_PASSWORD become the process's own
+ * users' from the stack's env (FOFAL_API_PG_DSN, fofal-api and FOFAL_REDIS_API_PASSWORD for
+ * api/fofal-api, ...), as ops/run starts them; other processes keep the stack's. */
+static void login_as(const char *rel) {
+  static const struct {
+    const char *bin, *pg_dsn, *redis_user, *redis_password;
+  } who[] = {{"/fofal-api", "FOFAL_API_PG_DSN", "fofal-api", "FOFAL_REDIS_API_PASSWORD"},
+             {"/fofal-projector", "FOFAL_PROJECTOR_PG_DSN", "fofal-projector", "FOFAL_REDIS_PROJECTOR_PASSWORD"}};
+  size_t n = strlen(rel);
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+    size_t k = strlen(who[i].bin);
+    if (n < k || strcmp(rel + n - k, who[i].bin)) continue;
+    const char *dsn = getenv(who[i].pg_dsn), *password = getenv(who[i].redis_password);
+    if (dsn) setenv("FOFAL_PG_DSN", dsn, 1);
+    if (password) {
+      setenv("FOFAL_REDIS_USER", who[i].redis_user, 1);
+      setenv("FOFAL_REDIS_PASSWORD", password, 1);
+    }
+  }
+}
+
 pid_t h_spawn(const char *rel, const char *logname, const char *const *args, const char *const *env) {
   char path[1024], log[1024];
   snprintf(path, sizeof path, "%s/%s", h_env("FOFAL_BUILD_DIR"), rel);
@@ -66,6 +87,9 @@ pid_t h_spawn(const char *rel, const char *logname, const char *const *args, con
   pid_t pid = fork();
   cr_assert(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) {
+    /* Each process logs in as its own role, as ops/run starts it (README, Security); a
+     * test's env may still override. */
+    login_as(rel);
     for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
     /* Processes under test keep ASan on but leak checks belong to the unit tests. */
     setenv("ASAN_OPTIONS", "detect_leaks=0", 1);

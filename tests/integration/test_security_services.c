@@ -1,0 +1,183 @@
+/*
+ * test_security_services.c — the backing services trust no one who merely reaches them
+ * (issue 22 item 2). PostgreSQL: SCRAM passwords for every user (a connection without the
+ * password is refused, the superuser's too), one login role per process, none of them a
+ * superuser, and fofal-api's role cannot write a read model, even through fofal_reader.
+ * Redis: ACL users per process, `default` off (a client that does not AUTH can do
+ * nothing), and fofal-api's user cannot flush, reconfigure, or undo a revocation (DEL,
+ * XTRIM, XDEL, RENAME of the revocation stream). The generated secrets are private files.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "projections.h"
+
+/* PostgreSQL's error for a connection, or "" when it connected. */
+static void try_connect(const char *user, const char *extra, char *err, size_t errlen) {
+  char dsn[512];
+  snprintf(dsn, sizeof dsn, "host=127.0.0.1 port=%s dbname=fofal user=%s connect_timeout=5 %s", h_env("FOFAL_PG_PORT"),
+           user, extra);
+  fofal_pg_t *pg = NULL;
+  err[0] = '\0';
+  if (!fofal_pg_connect(&pg, dsn, err, errlen)) err[0] = '\0';
+  fofal_pg_close(pg);
+}
+
+Test(security_services, postgres_refuses_a_connection_without_the_password) {
+  char err[512];
+  const char *users[] = {"fofal", "fofal_owner", "fofal_api", "fofal_projector"};
+  for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+    try_connect(users[i], "passfile=/nonexistent", err, sizeof err);
+    cr_expect(*err, "%s connected without a password", users[i]);
+    cr_expect(strstr(err, "password"), "%s: refused for want of a password: %s", users[i], err);
+    try_connect(users[i], "passfile=/nonexistent password=not-the-password", err, sizeof err);
+    cr_expect(strstr(err, "password authentication failed"), "%s: a wrong password is refused: %s", users[i], err);
+  }
+}
+
+static fofal_pg_t *connect_env(const char *env) {
+  fofal_pg_t *pg = NULL;
+  char err[512];
+  cr_assert_eq(fofal_pg_connect(&pg, h_env(env), err, sizeof err), 0, "%s: %s", env, err);
+  return pg;
+}
+
+static char *value(fofal_pg_t *pg, const char *sql) {
+  char *v = NULL, err[512];
+  cr_assert_eq(fofal_pg_query_value(pg, sql, 0, NULL, &v, err, sizeof err), 0, "%s: %s", sql, err);
+  return v;
+}
+
+/* sql fails for want of a privilege ("permission denied", "must be owner"). */
+static void denied(fofal_pg_t *pg, const char *sql) {
+  char err[512] = "";
+  int rc = fofal_pg_exec(pg, sql, err, sizeof err);
+  cr_expect_neq(rc, 0, "allowed: %s", sql);
+  cr_expect(strstr(err, "permission denied") || strstr(err, "must be owner"), "%s: %s", sql, err);
+}
+
+Test(security_services, each_process_logs_in_as_its_own_role_and_none_is_a_superuser) {
+  const char *envs[] = {"FOFAL_PG_DSN", "FOFAL_API_PG_DSN", "FOFAL_PROJECTOR_PG_DSN"};
+  const char *roles[] = {"fofal_owner", "fofal_api", "fofal_projector"};
+  for (size_t i = 0; i < 3; i++) {
+    fofal_pg_t *pg = connect_env(envs[i]);
+    char *who = value(pg, "SELECT current_user || ' ' || rolsuper || ' ' || rolcreaterole || ' ' || rolcreatedb"
+                          " FROM pg_roles WHERE rolname = current_user");
+    char want[128];
+    snprintf(want, sizeof want, "%s false false false", roles[i]);
+    cr_expect_str_eq(who, want, "%s", envs[i]);
+    free(who);
+    fofal_pg_close(pg);
+  }
+}
+
+Test(security_services, the_api_role_cannot_write_a_read_model) {
+  fofal_pg_t *pg = connect_env("FOFAL_API_PG_DSN");
+  /* As it logs in (its write connection), and as its read workers run (fofal_reader). */
+  for (int as_reader = 0; as_reader < 2; as_reader++) {
+    if (as_reader) cr_assert_eq(fofal_pg_exec(pg, "SET ROLE fofal_reader", NULL, 0), 0);
+    denied(pg, "INSERT INTO production.orders (tenant) VALUES ('t-evil')");
+    denied(pg, "UPDATE machines.looms SET tenant = tenant");
+    denied(pg, "DELETE FROM production.articles");
+    denied(pg, "DELETE FROM fofal_meta.projector_offsets");
+    denied(pg, "DELETE FROM identity.person_keys");
+    denied(pg, "DELETE FROM identity.accounts");
+    denied(pg, "CREATE TABLE production.evil (x int)");
+  }
+  fofal_pg_close(pg);
+  /* The projector writes read models but owns nothing: no DDL. */
+  pg = connect_env("FOFAL_PROJECTOR_PG_DSN");
+  denied(pg, "CREATE SCHEMA evil");
+  denied(pg, "DROP TABLE production.orders");
+  denied(pg, "SELECT * FROM identity.accounts");
+  fofal_pg_close(pg);
+}
+
+Test(security_services, the_secrets_are_private_files) {
+  const char *files[] = {"secrets.env", "pgpass", "redis/users.acl"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", h_env("FOFAL_STACK_DIR"), files[i]);
+    cr_assert_eq(stat(path, &st), 0, "%s is missing", path);
+    cr_expect_eq(st.st_mode & 0777, 0600, "%s has mode %o", path, st.st_mode & 0777);
+  }
+}
+
+/* Runs a Redis command; its error ("" when it succeeded). */
+static void redis_try(fofal_redis_t *r, int argc, const char *const *argv, char *err, size_t errlen) {
+  err[0] = '\0';
+  if (!fofal_redis_cmd(r, argc, argv, err, errlen)) err[0] = '\0';
+}
+
+#define REDIS(r, err, ...)                                                                   \
+  do {                                                                                       \
+    const char *argv_[] = {__VA_ARGS__};                                                     \
+    redis_try(r, (int)(sizeof argv_ / sizeof argv_[0]), argv_, err, sizeof err);             \
+  } while (0)
+
+Test(security_services, redis_refuses_a_client_that_does_not_authenticate) {
+  fofal_redis_t *r = NULL;
+  char err[512];
+  cr_assert_eq(fofal_redis_connect(&r, h_env("FOFAL_REDIS_ADDR"), NULL, NULL, err, sizeof err), 0, "%s", err);
+  REDIS(r, err, "PING");
+  cr_expect(strstr(err, "NOAUTH"), "PING without AUTH: %s", *err ? err : "answered");
+  REDIS(r, err, "XADD", "fofal:revocations", "*", "m", "t-not-a-session");
+  cr_expect(strstr(err, "NOAUTH"), "XADD without AUTH: %s", *err ? err : "answered");
+  REDIS(r, err, "FLUSHALL");
+  cr_expect(strstr(err, "NOAUTH"), "FLUSHALL without AUTH: %s", *err ? err : "answered");
+  fofal_redis_close(r);
+  /* Nor with a wrong password, nor as `default`. */
+  const char *users[] = {"fofal-api", "fofal-projector", "fofal-cli", "fofal-admin", "default"};
+  for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+    r = NULL;
+    int rc = fofal_redis_connect(&r, h_env("FOFAL_REDIS_ADDR"), users[i], "not-the-password", err, sizeof err);
+    cr_expect_neq(rc, 0, "%s signed in with a wrong password", users[i]);
+    cr_expect(strstr(err, "WRONGPASS"), "%s: %s", users[i], err);
+    cr_expect(!strstr(err, "not-the-password"), "the password is not in the error: %s", err);
+    fofal_redis_close(r);
+  }
+}
+
+Test(security_services, the_api_redis_user_cannot_flush_or_undo_a_revocation) {
+  fofal_redis_t *r = NULL;
+  char err[512];
+  cr_assert_eq(fofal_redis_connect(&r, h_env("FOFAL_REDIS_ADDR"), "fofal-api", h_env("FOFAL_REDIS_API_PASSWORD"), err,
+                                   sizeof err),
+               0, "%s", err);
+  /* What it needs: revoke a session, keep a counter, forget an MFA failure count. */
+  REDIS(r, err, "XADD", "fofal:revocations", "*", "m", "t-not-a-session");
+  cr_expect_str_eq(err, "", "XADD fofal:revocations: %s", err);
+  REDIS(r, err, "SET", "fofal:rl:test:security-services", "1", "EX", "60");
+  cr_expect_str_eq(err, "", "SET: %s", err);
+  REDIS(r, err, "DEL", "fofal:mfa:failures:t-x:nobody");
+  cr_expect_str_eq(err, "", "DEL of an MFA counter: %s", err);
+  /* What it must not. */
+  const char *const denied_cmds[][5] = {
+      {"FLUSHALL"}, {"FLUSHDB"}, {"CONFIG", "SET", "appendonly", "no"}, {"KEYS", "*"}, {"SHUTDOWN", "NOSAVE"},
+      {"DEL", "fofal:revocations"}, {"UNLINK", "fofal:revocations"}, {"XTRIM", "fofal:revocations", "MAXLEN", "0"},
+      {"XDEL", "fofal:revocations", "0-1"}, {"RENAME", "fofal:revocations", "fofal:elsewhere"},
+      {"ACL", "SETUSER", "fofal-api", "+@all"}};
+  for (size_t i = 0; i < sizeof denied_cmds / sizeof denied_cmds[0]; i++) {
+    int argc = 0;
+    while (argc < 5 && denied_cmds[i][argc]) argc++;
+    redis_try(r, argc, denied_cmds[i], err, sizeof err);
+    cr_expect(strstr(err, "NOPERM"), "fofal-api may run %s %s: %s", denied_cmds[i][0],
+              denied_cmds[i][1] ? denied_cmds[i][1] : "", *err ? err : "answered");
+  }
+  fofal_redis_close(r);
+  /* The projector writes hot views, but cannot flush either. */
+  r = NULL;
+  cr_assert_eq(fofal_redis_connect(&r, h_env("FOFAL_REDIS_ADDR"), "fofal-projector",
+                                   h_env("FOFAL_REDIS_PROJECTOR_PASSWORD"), err, sizeof err),
+               0, "%s", err);
+  REDIS(r, err, "FLUSHALL");
+  cr_expect(strstr(err, "NOPERM"), "fofal-projector FLUSHALL: %s", *err ? err : "answered");
+  REDIS(r, err, "CONFIG", "SET", "appendonly", "no");
+  cr_expect(strstr(err, "NOPERM"), "fofal-projector CONFIG SET: %s", *err ? err : "answered");
+  fofal_redis_close(r);
+}
