@@ -1,5 +1,5 @@
 /*
- * accounts.c — sign-in and sessions of fofal-api (issue 6).
+ * accounts.c — sign-in and sessions of fofal-api (issue 6), through the log (issue 13 item 5).
  *
  *   POST /api/v1/auth/login        {tenant, username, password} → tokens, or an MFA step
  *   POST /api/v1/auth/mfa          {mfa_token, code | recovery_code} → tokens
@@ -10,50 +10,81 @@
  *                                  session of the account ends
  *   POST /api/v1/auth/accounts     Bearer admin {username, role, password?, badge?, pin?}
  *   POST /api/v1/auth/devices      Bearer admin|manager {name} → device id + secret, once
+ *   POST /api/v1/auth/devices/{id}/revoke  Bearer admin|manager {reason?} → 204; the
+ *                                  device signs nobody in any more, its sessions end
  *   POST /api/v1/auth/pin-login    {tenant, device_id, device_secret, badge, pin} → tokens
  *   GET  /api/v1/auth/me           Bearer → who the token says the caller is
  *
- * Sessions. A sign-in creates a session (identity.sessions: a refresh-token family) and
+ * The log is the truth (DESIGN.md guarantee 1). Accounts, badges, devices, TOTP enrolment
+ * and password changes are commands of module identity (commands/identity/identity.h),
+ * and so is every security event: a sign-in that succeeded or failed, a password verified
+ * before MFA, an MFA failure, a refresh token reused, a lockout, a logout, a wrong current
+ * password. Each request sends its command through the same path as POST
+ * /api/v1/commands/{type} (fofal__command_send) and answers only once it is decided: the
+ * event is committed on fofal.identity.events with the account's next sequence number
+ * before the client hears of it. Fail closed: when the command cannot be produced or is
+ * not decided within FOFAL_API_COMMAND_WAIT_MS (Kafka or the decider down), the answer is
+ * 503 not_recorded with Retry-After and no token is handed out — a sign-in that the log
+ * does not know of did not happen. The tables sign-in reads (schema identity: accounts,
+ * devices) are the identity projection (projections/identity/); a request that changes
+ * them (an account created, a password changed, a TOTP enrolment, a device enrolled or
+ * revoked) answers once the projection has applied its event (the position wait of the
+ * reads), so an account answered as created signs in at once.
+ *
+ * Operational state, not in the log (schema identity_ops, and Redis): sessions and refresh
+ * token families, the PIN lockout counters, a TOTP enrolment not verified yet and the last
+ * TOTP step accepted, the rate-limit buckets, the stream of revoked sessions. A restore
+ * from the log ends every session (people sign in again) and resets those counters.
+ *
+ * Secrets. Password and PIN hashes (argon2id), TOTP secrets and the recovery codes' SHA-256
+ * travel in commands and events sealed under the master key FOFAL_PD_MASTER_KEY
+ * (fofal_pd_secret_seal: purpose, tenant and account id as associated data), and stay
+ * sealed in the projection: the log plus the master key restore every credential, and
+ * neither the log nor a database dump alone gives a hash to crack. The username is
+ * personal data, sealed with the account's own data key (identity_keys.person_keys), which
+ * `fofal account erase` deletes. Refresh tokens and device secrets are kept as SHA-256.
+ * No secret is ever logged.
+ *
+ * Sessions. A sign-in creates a session (identity_ops.sessions: a refresh-token family) and
  * answers a short-lived access JWT carrying the session id as `sid` (and the account's
- * badge as `badge`, read again at every refresh: who the person is on the floor), and an opaque
- * refresh token (256 random bits) of which only the SHA-256 is stored. Every refresh marks
- * the presented token used and issues a new one in the same family; presenting a used
- * token again is reuse (a stolen token raced its owner): the whole family is revoked, so
- * the newer token stops working too. Logout, password change and reuse revoke sessions in
- * PostgreSQL and append their ids to the Redis stream fofal:revocations; a thread of every
- * instance tails it and tells auth.c, which then refuses the session's access tokens
- * (cached or not) within the XREAD latency — milliseconds, not the token's lifetime. At
- * start the stream is read synchronously before the server listens. The stream keeps
- * entries only as long as an access token can live (MINID trimming).
+ * badge as `badge`, read again at every refresh: who the person is on the floor), and an
+ * opaque refresh token (256 random bits) of which only the SHA-256 is stored. Every refresh
+ * marks the presented token used and issues a new one in the same family; presenting a
+ * used token again is reuse (a stolen token raced its owner): the whole family is revoked,
+ * so the newer token stops working too. Logout, password change, reuse and a device's
+ * revocation revoke sessions in PostgreSQL and append their ids to the Redis stream
+ * fofal:revocations; a thread of every instance tails it and tells auth.c, which then
+ * refuses the session's access tokens (cached or not) within the XREAD latency. At start
+ * the stream is read synchronously before the server listens. The stream keeps entries
+ * only as long as an access token can live (MINID trimming).
  *
  * MFA. Roles that touch money, pay or HR (accountant, hr, manager, admin) must pass TOTP
  * after the password: login then answers {mfa_required, mfa_token}, a 5-minute JWT whose
  * audience is "<aud>/mfa", so it is never an access token. Without an enrolled secret the
  * client first calls totp/enrol with it, then mfa with a code, which completes the
- * enrolment and answers ten one-time recovery codes (stored as SHA-256). A TOTP step is
- * accepted once (totp_last_step). PIN sign-in refuses these roles.
+ * enrolment (identity.account.enrol_mfa) and answers ten one-time recovery codes. A TOTP
+ * step is accepted once (identity_ops); a recovery code signs in once (the decider keeps
+ * which were used). PIN sign-in refuses these roles.
  *
- * Rate limits (Redis, one Lua token bucket shared by all instances, see ratelimit below):
- * per IP and per account on login, mfa and password; per device, per badge and per IP on
- * PIN sign-in, plus a lockout after FOFAL_API_PIN_MAX_FAILURES wrong PINs in a row that
- * doubles with every further failure (1 minute, 2, 4 … 64). Redis unreachable → 503: the
- * limits fail closed.
+ * Rate limits (Redis, one Lua token bucket shared by all instances, see below): per IP and
+ * per account on login, mfa and password; per device, per badge and per IP on PIN sign-in,
+ * plus a lockout after FOFAL_API_PIN_MAX_FAILURES wrong PINs in a row that doubles with
+ * every further failure (1 minute, 2, 4 … 64), and one of the MFA step after
+ * FOFAL_API_MFA_MAX_FAILURES wrong codes (mfa_lockout.c; recorded as mfa_locked). Redis
+ * unreachable → 503: the limits fail closed.
  *
- * Audit. Sign-ins, failures, refresh reuse, logouts, password changes, MFA enrolment,
- * verification and failure, lockouts, accounts and devices created are CloudEvents on
- * fofal.identity.events (keyed by account id, actor in the envelope), produced by the loop
- * thread after the job. Their data never holds a secret: no password, PIN, token, code or
- * TOTP secret; the username, personal data, is sealed with the account's own data key
- * (events/crypto.c, identity.person_keys), so erasing the account shreds it. Delivery is best effort (idempotent producer, acks=all): a failure is
- * logged, the sign-in is not undone.
- *
- * Threads: handlers and `done` on the loop thread; each request's work (argon2id, SQL on
- * the worker's write connection, Redis) in a job on a read worker (pgpool.c), so the loop
- * never blocks. The revocation tail runs on its own thread. A request that goes away
- * while its job runs is detached (its context's dispose callback); the job's events are
- * still produced.
+ * Threads and life of a request: the handler checks the body on the loop thread and
+ * submits a job; its work (argon2id, SQL on the worker's write connection, Redis) runs on
+ * a read worker (pgpool.c) and prepares the answer and the command; back on the loop the
+ * command is sent; once decided, a job may run again on a worker (`post`: the sessions a
+ * password change or a revocation ends), then the request waits for the projection when
+ * it must, and is answered. Who owns the job: the pool while it runs, the command path
+ * until its callback, the request (its pool's dispose callback) while it waits for the
+ * projection. A request that goes away meanwhile is detached; its command and post still
+ * complete. The revocation tail runs on its own thread.
  */
 #include "api.h"
+#include "identity/identity.h"
 #include "projections.h"
 
 #include <pthread.h>
@@ -61,24 +92,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define REVOCATIONS "fofal:revocations"
 #define MFA_TTL_S 300
 #define MAX_FIELD 1024 /* longest password accepted */
 #define LEEWAY_S 30
 
-typedef enum { OP_LOGIN, OP_MFA, OP_ENROL, OP_REFRESH, OP_LOGOUT, OP_PASSWORD, OP_ACCOUNT, OP_DEVICE, OP_PIN } op_t;
+typedef enum { OP_LOGIN, OP_MFA, OP_ENROL, OP_REFRESH, OP_LOGOUT, OP_PASSWORD, OP_ACCOUNT, OP_DEVICE, OP_REVOKE, OP_PIN } op_t;
+typedef enum { PH_WORK, PH_SEND, PH_POST, PH_WAIT } phase_t;
 
 typedef struct fofal_accounts {
   fofal_api_t *api;
-  fofal_kafka_t *producer;
   fofal__redis_t *redis; /* the revocation tail's own connection */
   pthread_t tail;
   int tail_started;
   volatile int stop;
   char last_id[48];
   char dummy_hash[FOFAL_CRED_HASH_MAX]; /* verified against when an account is unknown */
-  unsigned char master[FOFAL_PD_KEY_BYTES]; /* wraps the per-person keys (events/crypto.c) */
+  unsigned char master[FOFAL_PD_KEY_BYTES]; /* seals the secrets, wraps the per-person keys */
   char mfa_audience[160];
 } accounts_t;
 
@@ -94,18 +126,25 @@ struct auth_job {
   auth_ctx_t *ctx; /* NULL once the request is gone (loop thread) */
   fofal_api_t *api;
   op_t op;
+  phase_t phase;
   char ip[64];
   char corr[FOFAL_UUID_LEN + 1];
+  char device[FOFAL_UUID_LEN + 1]; /* OP_REVOKE: the device of the path */
   fofal_principal_t who; /* the caller (Bearer) or the MFA step's account */
   json_t *in;            /* request body, owned */
-  /* results, set by the worker */
+  /* the answer, prepared by the work (what the client hears once the command is decided) */
   int status;
   const char *code;
   char detail[200];
   long long retry_after_s;
   json_t *out;     /* response body (new) */
-  json_t *events;  /* [{type, tenant, subject, actor, data}] */
   json_t *revoked; /* [sid] to add to this instance's set at once */
+  /* the command the work prepared, sent once the work is done (cmd_data new, or NULL) */
+  char cmd_type[48], cmd_tenant[64], cmd_actor[200], cmd_badge[72], cmd_id[FOFAL_UUID_LEN + 1];
+  json_t *cmd_data;
+  int cmd_wait;                                      /* answer once the projection applied it */
+  void (*post)(fofal_worker_t *w, auth_job_t *j);   /* worker work once it was accepted */
+  char position[96];                                 /* of the accepted command */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -116,16 +155,12 @@ static void answer(auth_job_t *j, int status, const char *code, const char *deta
   j->status = status;
   j->code = code;
   snprintf(j->detail, sizeof j->detail, "%s", detail);
+  json_decref(j->out);
+  j->out = NULL;
 }
 
-static void event(auth_job_t *j, const char *name, const char *tenant, const char *subject, const char *actor,
-                  json_t *data) {
-  json_object_set_new(data, "ip", json_string(j->ip));
-  json_array_append_new(j->events, json_pack("{s:s,s:s,s:s,s:s,s:o}", "type", name, "tenant", tenant, "subject",
-                                             subject, "actor", actor, "data", data));
-}
-
-/* PostgreSQL failed: 503 when unreachable (and the connection is dropped), else 500. */
+/* PostgreSQL failed: 503 when unreachable (and the connection is dropped), else 500. No
+ * command is sent after a failed work. */
 static void pg_failed(fofal_worker_t *w, auth_job_t *j, int rc, const char *err) {
   if (rc == FOFAL_EUNAVAIL) {
     fofal__worker_pg_drop(w);
@@ -135,6 +170,8 @@ static void pg_failed(fofal_worker_t *w, auth_job_t *j, int rc, const char *err)
     LOG_ERROR("identity: %s", err);
     answer(j, 500, "internal_error", "the request failed; the error was logged");
   }
+  json_decref(j->cmd_data);
+  j->cmd_data = NULL;
 }
 
 /* One row as a JSON object (new) from SQL returning one json column, or NULL. */
@@ -147,7 +184,75 @@ static int q1(fofal_pg_t *pg, const char *sql, int n, const char *const *params,
   return rc;
 }
 
-static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static void actor_of(char *out, size_t n, const char *account, const char *role) { snprintf(out, n, "u:%s/%s", account, role); }
+
+/* The command the request sends once its work is done: `type` of `tenant` by `actor`; its
+ * data (borrowed, filled by the caller). A later call replaces an earlier one. */
+static json_t *command(auth_job_t *j, const char *type, const char *tenant, const char *actor) {
+  snprintf(j->cmd_type, sizeof j->cmd_type, "%s", type);
+  snprintf(j->cmd_tenant, sizeof j->cmd_tenant, "%s", tenant);
+  snprintf(j->cmd_actor, sizeof j->cmd_actor, "%s", actor);
+  fofal_uuid7(j->cmd_id);
+  json_decref(j->cmd_data);
+  j->cmd_data = json_pack("{s:s}", "ip", j->ip);
+  return j->cmd_data;
+}
+
+/* A security event of an account (identity.account.record). */
+static json_t *record(auth_job_t *j, const char *tenant, const char *account, const char *actor, const char *event) {
+  json_t *d = command(j, "identity.account.record", tenant, actor);
+  json_object_set_new(d, "account_id", json_string(account));
+  json_object_set_new(d, "event", json_string(event));
+  return d;
+}
+
+/* A sign-in naming no account or device of the tenant (identity.realm.record): what was
+ * typed is left out, but a badge or device id that has their form. */
+static void realm(auth_job_t *j, const char *tenant, const char *method, const char *reason, const char *badge,
+                  const char *device) {
+  char id[FOFAL_UUID_LEN + 1];
+  fofal_identity_realm_id(tenant, id);
+  json_t *d = command(j, "identity.realm.record", tenant, "anonymous");
+  json_object_set_new(d, "realm_id", json_string(id));
+  json_object_set_new(d, "event", json_string("login_failed"));
+  json_object_set_new(d, "method", json_string(method));
+  json_object_set_new(d, "reason", json_string(reason));
+  if (badge && fofal_code_valid(badge)) json_object_set_new(d, "badge", json_string(badge));
+  if (device && fofal_uuid_valid(device)) json_object_set_new(d, "device_id", json_string(device));
+}
+
+/* Personal data in identity commands: an account's username is sealed with the account's
+ * own data key, so that `fofal account erase` shreds it from the audit trail. Sets it on
+ * `d`, or leaves it out when the key cannot be had (a name is never written in clear). */
+static void seal_username(fofal_pg_t *pg, auth_job_t *j, json_t *d, const char *tenant, const char *account,
+                          const char *value) {
+  char err[256];
+  unsigned char key[FOFAL_PD_KEY_BYTES];
+  if (fofal_person_key(pg, j->api->accounts->master, tenant, account, 1, key, err, sizeof err)) {
+    LOG_WARN("identity: no data key for a person: %s", err);
+  } else {
+    json_t *v = json_string(value);
+    json_object_set_new(d, "username", fofal_pd_seal(key, tenant, account, "username", v));
+    json_decref(v);
+  }
+  memset(key, 0, sizeof key);
+}
+
+/* A secret of the projection, opened with the master key (new; wipe and free), or NULL. */
+static char *open_secret(auth_job_t *j, const char *purpose, const char *tenant, const char *account, const char *sealed) {
+  char *plain = fofal_pd_secret_open(j->api->accounts->master, purpose, tenant, account, sealed);
+  if (sealed && !plain) LOG_ERROR("identity: a stored %s does not open with FOFAL_PD_MASTER_KEY", purpose);
+  return plain;
+}
+
+static void wipe_free(char *s) {
+  if (s) memset(s, 0, strlen(s));
+  free(s);
+}
+
+const unsigned char *fofal__pd_master(fofal_api_t *api) { return api->accounts->master; }
 
 /* ---------------------------------------------------------- rate limits
  * One token bucket per key; the script takes `cost` from every bucket only if all have
@@ -239,9 +344,9 @@ static int publish_revocations(fofal_worker_t *w, auth_job_t *j, json_t *sids) {
   return 0;
 }
 
-/* Issues the access token of a session and answers the token body (status 200). The
- * account's badge (NULL: none) goes into the token: it is who the person is on the floor
- * (their own views and records, and who acts in their commands). */
+/* Prepares the token body (status 200) of a session. The account's badge (NULL: none) goes
+ * into the token: it is who the person is on the floor (their own views and records, and
+ * who acts in their commands). */
 static void answer_tokens(auth_job_t *j, const char *tenant, const char *account, const char *role, const char *badge,
                           const char *sid, const char *refresh) {
   fofal_api_conf_t *c = &j->api->conf;
@@ -251,6 +356,7 @@ static void answer_tokens(auth_job_t *j, const char *tenant, const char *account
     answer(j, 500, "internal_error", "cannot sign a token");
     return;
   }
+  json_decref(j->out);
   j->status = 200;
   j->out = json_pack("{s:s,s:s,s:I,s:s,s:I,s:s,s:s,s:s,s:s}", "access_token", at, "token_type", "Bearer", "expires_in",
                      (json_int_t)c->access_ttl, "refresh_token", refresh, "refresh_expires_in", (json_int_t)c->refresh_ttl,
@@ -259,7 +365,9 @@ static void answer_tokens(auth_job_t *j, const char *tenant, const char *account
   free(at);
 }
 
-/* Creates a session for the account and answers its tokens. */
+/* Creates a session for the account and prepares its tokens; the client hears them only
+ * once the sign-in's event is in the log (else the session is never used: nobody has its
+ * tokens). 0, or an error answered on the job. */
 static int new_session(fofal_worker_t *w, fofal_pg_t *pg, auth_job_t *j, const char *tenant, const char *account,
                        const char *role, const char *badge, const char *device) {
   char sid[FOFAL_UUID_LEN + 1], refresh[64], digest[65], ttl[24], err[256];
@@ -269,83 +377,87 @@ static int new_session(fofal_worker_t *w, fofal_pg_t *pg, auth_job_t *j, const c
   snprintf(ttl, sizeof ttl, "%lld", j->api->conf.refresh_ttl);
   const char *p[] = {tenant, sid, account, device, ttl, digest};
   int rc = fofal_pg_execp(pg,
-                          "WITH s AS (INSERT INTO identity.sessions (tenant, sid, account_id, device_id, expires_at)"
+                          "WITH s AS (INSERT INTO identity_ops.sessions (tenant, sid, account_id, device_id, expires_at)"
                           " VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::bigint)) RETURNING tenant, sid)"
-                          " INSERT INTO identity.refresh_tokens (token_hash, tenant, sid) SELECT $6, tenant, sid FROM s",
+                          " INSERT INTO identity_ops.refresh_tokens (token_hash, tenant, sid) SELECT $6, tenant, sid FROM s",
                           6, p, err, sizeof err);
   if (rc) {
     pg_failed(w, j, rc, err);
     return rc;
   }
   answer_tokens(j, tenant, account, role, badge, sid, refresh);
-  return 0;
+  return j->status == 200 ? 0 : FOFAL_EIO;
 }
 
-static void actor_of(char *out, size_t n, const char *account, const char *role) { snprintf(out, n, "u:%s/%s", account, role); }
-
-/* Personal data in identity events: an account's username is sealed with the account's
- * own data key (created on first use), so that `fofal account erase` shreds it from the
- * audit trail. Returns the sealed value (new), or NULL (then the field is left out: a
- * name is never written in clear). */
-static json_t *seal_personal(fofal_pg_t *pg, auth_job_t *j, const char *tenant, const char *person, const char *field,
-                             const char *value) {
-  char err[256];
-  unsigned char key[FOFAL_PD_KEY_BYTES];
-  json_t *out = NULL;
-  if (fofal_person_key(pg, j->api->accounts->master, tenant, person, 1, key, err, sizeof err)) {
-    LOG_WARN("identity: no data key for a person: %s", err);
-  } else {
-    json_t *v = json_string(value);
-    out = fofal_pd_seal(key, tenant, person, field, v);
-    json_decref(v);
+/* Ends sessions chosen by `where` (SQL over $1 tenant, $2 …) with `reason`, and announces
+ * them. 0 or an error answered on the job. */
+static int end_sessions(fofal_worker_t *w, auth_job_t *j, const char *where, const char *tenant, const char *key,
+                        const char *reason) {
+  char err[256], sql[512], *v = NULL;
+  fofal_pg_t *pg;
+  int rc = fofal__worker_pg(w, &pg, err, sizeof err);
+  snprintf(sql, sizeof sql,
+           "WITH s AS (UPDATE identity_ops.sessions SET revoked_at = now(), revoked_reason = $3"
+           " WHERE tenant = $1 AND %s AND revoked_at IS NULL RETURNING sid) SELECT COALESCE(json_agg(sid), '[]') FROM s",
+           where);
+  const char *p[] = {tenant, key, reason};
+  if (!rc) rc = fofal_pg_query_value(pg, sql, 3, p, &v, err, sizeof err);
+  if (rc) {
+    pg_failed(w, j, rc, err);
+    return rc;
   }
-  memset(key, 0, sizeof key);
-  return out;
+  json_t *sids = v ? json_loads(v, 0, NULL) : json_array();
+  free(v);
+  rc = publish_revocations(w, j, sids);
+  json_decref(sids);
+  return rc;
 }
-
-const unsigned char *fofal__pd_master(fofal_api_t *api) { return api->accounts->master; }
 
 /* ------------------------------------------------------------ operations */
 
 static void run_login(fofal_worker_t *w, auth_job_t *j) {
   const char *tenant = in_str(j, "tenant"), *user = in_str(j, "username"), *pw = in_str(j, "password");
   accounts_t *a = j->api->accounts;
-  char k1[128], k2[256], err[256];
+  char k1[128], k2[256], err[256], id[FOFAL_UUID_LEN + 1], actor[200];
   snprintf(k1, sizeof k1, "fofal:rl:login:ip:%s", j->ip);
   snprintf(k2, sizeof k2, "fofal:rl:login:acct:%s:%s", tenant, user);
   const char *keys[] = {k1, k2};
   long long lim[] = {j->api->conf.rate_login_ip, j->api->conf.rate_login_account};
   if (limited(w, j, 2, keys, lim)) return;
+  fofal_api_account_id(a->master, tenant, user, id);
   fofal_pg_t *pg;
   json_t *acct = NULL;
   int rc = fofal__worker_pg(w, &pg, err, sizeof err);
-  const char *p[] = {tenant, user};
+  const char *p[] = {tenant, id};
   if (!rc)
     rc = q1(pg,
-            "SELECT json_build_object('id', id, 'role', role, 'badge', badge, 'hash', password_hash, 'totp',"
-            " totp_secret IS NOT NULL) FROM identity.accounts WHERE tenant = $1 AND username = $2 AND erased_at IS NULL",
+            "SELECT json_build_object('role', role, 'badge', badge, 'hash', password_hash, 'totp', totp_secret IS NOT"
+            " NULL) FROM identity.accounts WHERE tenant = $1 AND id = $2::uuid AND erased_at IS NULL",
             2, p, &acct, err, sizeof err);
   if (rc) {
     pg_failed(w, j, rc, err);
     return;
   }
-  const char *hash = acct ? jstr(acct, "hash") : NULL;
+  char *hash = acct ? open_secret(j, FOFAL_IDENTITY_SEAL_PASSWORD, tenant, id, jstr(acct, "hash")) : NULL;
   /* An unknown account costs the same hash as a known one. */
   int ok = fofal_cred_verify(hash ? hash : a->dummy_hash, pw) && hash;
-  char subject[FOFAL_UUID_LEN + 1], actor[200];
+  wipe_free(hash);
   if (!ok) {
     /* The name typed is personal data (or a mistyped password): sealed for a known
      * account, left out for an unknown one. */
-    if (acct) snprintf(subject, sizeof subject, "%s", jstr(acct, "id"));
-    else fofal_uuid_named(tenant, user, subject);
-    json_t *d = json_pack("{s:s,s:s}", "method", "password", "reason", acct ? "bad_password" : "unknown_account");
-    if (acct) json_object_set_new(d, "username", seal_personal(pg, j, tenant, subject, "username", user));
-    event(j, "login_failed", tenant, subject, "anonymous", d);
+    if (acct) {
+      json_t *d = record(j, tenant, id, "anonymous", "login_failed");
+      json_object_set_new(d, "method", json_string("password"));
+      json_object_set_new(d, "reason", json_string("bad_password"));
+      seal_username(pg, j, d, tenant, id, user);
+    } else {
+      realm(j, tenant, "password", "unknown_account", NULL, NULL);
+    }
     answer(j, 401, "invalid_credentials", "the username or the password is wrong");
     json_decref(acct);
     return;
   }
-  const char *id = jstr(acct, "id"), *role = jstr(acct, "role");
+  const char *role = jstr(acct, "role");
   actor_of(actor, sizeof actor, id, role);
   if (fofal_api_role_needs_mfa(role)) {
     fofal_api_conf_t *c = &j->api->conf;
@@ -354,12 +466,14 @@ static void run_login(fofal_worker_t *w, auth_job_t *j) {
     j->out = json_pack("{s:b,s:s,s:b,s:i}", "mfa_required", 1, "mfa_token", mt ? mt : "", "mfa_enrolled",
                        json_is_true(json_object_get(acct, "totp")), "expires_in", MFA_TTL_S);
     free(mt);
-    event(j, "password_verified", tenant, id, actor,
-          json_pack("{s:o*,s:b}", "username", seal_personal(pg, j, tenant, id, "username", user), "mfa_required", 1));
+    json_t *d = record(j, tenant, id, actor, "password_verified");
+    json_object_set_new(d, "mfa_required", json_true());
+    seal_username(pg, j, d, tenant, id, user);
   } else if (!new_session(w, pg, j, tenant, id, role, jstr(acct, "badge"), NULL)) {
-    event(j, "login_succeeded", tenant, id, actor,
-          json_pack("{s:o*,s:s,s:s}", "username", seal_personal(pg, j, tenant, id, "username", user), "method", "password",
-                    "sid", jstr(j->out, "sid")));
+    json_t *d = record(j, tenant, id, actor, "login_succeeded");
+    json_object_set_new(d, "method", json_string("password"));
+    json_object_set(d, "sid", json_object_get(j->out, "sid"));
+    seal_username(pg, j, d, tenant, id, user);
   }
   json_decref(acct);
 }
@@ -368,26 +482,41 @@ static void run_enrol(fofal_worker_t *w, auth_job_t *j) {
   char err[256], secret[41];
   fofal_pg_t *pg;
   json_t *row = NULL;
+  const char *p[] = {j->who.tenant, j->who.subject, NULL};
   int rc = fofal__worker_pg(w, &pg, err, sizeof err);
-  fofal_cred_totp_secret(secret);
-  /* At rest the secret is sealed under the master key: a copy of the database alone does
-   * not give anyone's second factor. */
-  char *sealed = fofal_pd_secret_seal(j->api->accounts->master, "totp", j->who.tenant, j->who.subject, secret);
-  const char *p[] = {j->who.tenant, j->who.subject, sealed};
   if (!rc)
     rc = q1(pg,
-            "UPDATE identity.accounts SET totp_pending = $3 WHERE tenant = $1 AND id = $2 AND totp_secret IS NULL"
-            " RETURNING json_build_object('username', username)",
-            3, p, &row, err, sizeof err);
-  free(sealed);
+            "SELECT json_build_object('username', username, 'enrolled', totp_secret IS NOT NULL) FROM identity.accounts"
+            " WHERE tenant = $1 AND id = $2::uuid AND erased_at IS NULL",
+            2, p, &row, err, sizeof err);
   if (rc) {
-    memset(secret, 0, sizeof secret);
     pg_failed(w, j, rc, err);
     return;
   }
   if (!row) {
-    memset(secret, 0, sizeof secret);
+    answer(j, 401, "invalid_token", "the account no longer exists");
+    return;
+  }
+  if (json_is_true(json_object_get(row, "enrolled"))) {
+    json_decref(row);
     answer(j, 409, "already_enrolled", "a TOTP secret is already enrolled for this account");
+    return;
+  }
+  fofal_cred_totp_secret(secret);
+  /* Until a first code verifies it, the secret is operational state, sealed under the
+   * master key as it will be in the log. */
+  char *sealed = fofal_pd_secret_seal(j->api->accounts->master, FOFAL_IDENTITY_SEAL_TOTP, j->who.tenant,
+                                      j->who.subject, secret);
+  p[2] = sealed;
+  rc = fofal_pg_execp(pg,
+                      "INSERT INTO identity_ops.accounts (tenant, account_id, totp_pending) VALUES ($1, $2::uuid, $3)"
+                      " ON CONFLICT (tenant, account_id) DO UPDATE SET totp_pending = $3",
+                      3, p, err, sizeof err);
+  free(sealed);
+  if (rc) {
+    memset(secret, 0, sizeof secret);
+    json_decref(row);
+    pg_failed(w, j, rc, err);
     return;
   }
   char label[200];
@@ -402,6 +531,37 @@ static void run_enrol(fofal_worker_t *w, auth_job_t *j) {
   json_decref(row);
 }
 
+/* The index of the recovery code whose SHA-256 is `digest` among the opened list, or -1. */
+static int recovery_index(const char *list_json, const char *digest) {
+  json_t *list = list_json ? json_loads(list_json, 0, NULL) : NULL;
+  size_t i;
+  json_t *h;
+  int found = -1;
+  json_array_foreach(list, i, h) if (json_is_string(h) && fofal_cred_equal(json_string_value(h), digest)) found = (int)i;
+  json_decref(list);
+  return found;
+}
+
+/* A wrong second factor: counted (mfa_lockout.c), recorded as mfa_failed — or, when it
+ * locks the account's MFA step, as mfa_failed then mfa_locked — and answered 401 (429). */
+static void mfa_failed(fofal_worker_t *w, auth_job_t *j, const char *actor, const char *method) {
+  const fofal_principal_t *who = &j->who;
+  char err[256];
+  long long failures = 0;
+  long long lock_s = fofal__mfa_failure(fofal__worker_redis(w), who->tenant, who->subject, j->api->conf.mfa_max_failures,
+                                        &failures, err, sizeof err);
+  if (lock_s < 0) LOG_WARN("identity: cannot count a wrong MFA code: %s", err);
+  json_t *d = record(j, who->tenant, who->subject, actor, lock_s > 0 ? "mfa_locked" : "mfa_failed");
+  json_object_set_new(d, "method", json_string(method));
+  answer(j, 401, "invalid_code", "the code is wrong, expired or already used");
+  if (lock_s > 0) {
+    json_object_set_new(d, "failures", json_integer(failures));
+    json_object_set_new(d, "seconds", json_integer(lock_s));
+    answer(j, 429, "locked_out", "too many wrong codes: the second factor of this account is locked for a while");
+    j->retry_after_s = lock_s;
+  }
+}
+
 static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
   const char *code = in_str(j, "code"), *recovery = in_str(j, "recovery_code");
   const fofal_principal_t *who = &j->who;
@@ -411,7 +571,6 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
   const char *keys[] = {k1, k2};
   long long lim[] = {j->api->conf.rate_login_account, j->api->conf.rate_login_ip};
   if (limited(w, j, 2, keys, lim)) return;
-  actor_of(actor, sizeof actor, who->subject, who->role);
   /* Locked after too many wrong codes (mfa_lockout.c): the right code waits too. */
   long long locked_s = fofal__mfa_lock_left(fofal__worker_redis(w), who->tenant, who->subject, err, sizeof err);
   if (locked_s) {
@@ -423,26 +582,27 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
   }
   fofal_pg_t *pg;
   json_t *acct = NULL, *done = NULL;
-  char *secret = NULL, *pending = NULL; /* opened TOTP secrets: wiped at the end */
+  char *secret = NULL, *pending = NULL, *codes_json = NULL; /* opened secrets: wiped at the end */
+  const char *method = code ? "totp" : "recovery_code";
   int rc = fofal__worker_pg(w, &pg, err, sizeof err);
   const char *p[] = {who->tenant, who->subject};
   if (!rc)
     rc = q1(pg,
-            "SELECT json_build_object('secret', totp_secret, 'pending', totp_pending, 'last', totp_last_step, 'role', role,"
-            " 'badge', badge) FROM identity.accounts WHERE tenant = $1 AND id = $2",
+            "SELECT json_build_object('secret', a.totp_secret, 'codes', a.recovery_codes, 'used', a.recovery_used,"
+            " 'role', a.role, 'badge', a.badge, 'pending', o.totp_pending, 'last', COALESCE(o.totp_last_step, 0))"
+            " FROM identity.accounts a LEFT JOIN identity_ops.accounts o ON o.tenant = a.tenant AND o.account_id = a.id"
+            " WHERE a.tenant = $1 AND a.id = $2::uuid AND a.erased_at IS NULL",
             2, p, &acct, err, sizeof err);
   if (rc) goto pgfail;
   if (!acct) {
     answer(j, 401, "invalid_token", "the account no longer exists");
     return;
   }
-  const unsigned char *master = j->api->accounts->master;
-  secret = fofal_pd_secret_open(master, "totp", who->tenant, who->subject, jstr(acct, "secret"));
-  pending = fofal_pd_secret_open(master, "totp", who->tenant, who->subject, jstr(acct, "pending"));
   const char *role = jstr(acct, "role");
-  if ((jstr(acct, "secret") && !secret) || (jstr(acct, "pending") && !pending))
-    LOG_ERROR("identity: a stored TOTP secret does not open with FOFAL_PD_MASTER_KEY");
-  int enrolling = !secret && pending, ok = 0;
+  actor_of(actor, sizeof actor, who->subject, role);
+  secret = open_secret(j, FOFAL_IDENTITY_SEAL_TOTP, who->tenant, who->subject, jstr(acct, "secret"));
+  pending = open_secret(j, FOFAL_IDENTITY_SEAL_TOTP, who->tenant, who->subject, jstr(acct, "pending"));
+  int enrolling = !secret && pending, ok = 0, index = -1;
   json_t *codes = NULL;
   if (code && (secret || pending)) {
     long long step = fofal_cred_totp_check(secret ? secret : pending, (long long)time(NULL), code,
@@ -453,74 +613,66 @@ static void run_mfa(fofal_worker_t *w, auth_job_t *j) {
       const char *pu[] = {who->tenant, who->subject, steps};
       /* Conditional on the last step: two requests with one code cannot both pass. */
       rc = q1(pg,
-              "UPDATE identity.accounts SET totp_last_step = $3::bigint,"
-              " totp_secret = COALESCE(totp_secret, totp_pending), totp_pending = NULL"
-              " WHERE tenant = $1 AND id = $2 AND totp_last_step < $3::bigint RETURNING json_build_object('ok', true)",
+              "INSERT INTO identity_ops.accounts AS o (tenant, account_id, totp_last_step) VALUES ($1, $2::uuid, $3::bigint)"
+              " ON CONFLICT (tenant, account_id) DO UPDATE SET totp_last_step = $3::bigint WHERE o.totp_last_step < $3::bigint"
+              " RETURNING json_build_object('ok', true)",
               3, pu, &done, err, sizeof err);
       if (rc) goto pgfail;
       ok = done != NULL;
     }
-    if (ok && enrolling) {
-      codes = json_array();
-      for (int i = 0; i < 10 && !rc; i++) {
-        char rcode[16], digest[65];
-        fofal_cred_recovery_code(rcode);
-        fofal_cred_digest(rcode, digest);
-        const char *pr[] = {who->tenant, who->subject, digest};
-        rc = fofal_pg_execp(pg, "INSERT INTO identity.recovery_codes (tenant, account_id, code_hash) VALUES ($1, $2, $3)", 3,
-                            pr, err, sizeof err);
-        json_array_append_new(codes, json_string(rcode));
-      }
-      if (rc) {
-        json_decref(codes);
-        goto pgfail;
-      }
-    }
   } else if (recovery && secret) {
     char digest[65];
     fofal_cred_digest(recovery, digest);
-    const char *pr[] = {who->tenant, who->subject, digest};
-    rc = q1(pg,
-            "UPDATE identity.recovery_codes SET used_at = now() WHERE tenant = $1 AND account_id = $2 AND code_hash = $3"
-            " AND used_at IS NULL RETURNING json_build_object('ok', true)",
-            3, pr, &done, err, sizeof err);
-    if (rc) goto pgfail;
-    ok = done != NULL;
+    codes_json = open_secret(j, FOFAL_IDENTITY_SEAL_RECOVERY, who->tenant, who->subject, jstr(acct, "codes"));
+    index = recovery_index(codes_json, digest);
+    /* The projection may lag behind a use: the decider, which refuses a second one, decides. */
+    ok = index >= 0 && !((json_integer_value(json_object_get(acct, "used")) >> index) & 1);
   }
   if (!ok) {
-    const char *method = recovery && !code ? "recovery_code" : "totp";
-    long long failures = 0;
-    long long lock_s = fofal__mfa_failure(fofal__worker_redis(w), who->tenant, who->subject, j->api->conf.mfa_max_failures,
-                                          &failures, err, sizeof err);
-    event(j, "mfa_failed", who->tenant, who->subject, actor, json_pack("{s:s}", "method", method));
-    answer(j, 401, "invalid_code", "the code is wrong, expired or already used");
-    if (lock_s < 0) LOG_WARN("identity: cannot count a wrong MFA code: %s", err);
-    if (lock_s > 0) {
-      event(j, "mfa_locked", who->tenant, who->subject, actor,
-            json_pack("{s:s,s:I,s:I}", "method", method, "failures", (json_int_t)failures, "seconds", (json_int_t)lock_s));
-      answer(j, 429, "locked_out", "too many wrong codes: the second factor of this account is locked for a while");
-      j->retry_after_s = lock_s;
-    }
+    mfa_failed(w, j, actor, method);
     goto out;
   }
   fofal__mfa_success(fofal__worker_redis(w), who->tenant, who->subject);
-  if (!new_session(w, pg, j, who->tenant, who->subject, role, jstr(acct, "badge"), NULL)) {
-    const char *method = code ? "totp" : "recovery_code";
-    if (enrolling) event(j, "mfa_enrolled", who->tenant, who->subject, actor, json_pack("{s:s}", "method", "totp"));
-    event(j, "mfa_verified", who->tenant, who->subject, actor, json_pack("{s:s}", "method", method));
-    event(j, "login_succeeded", who->tenant, who->subject, actor,
-          json_pack("{s:s,s:s}", "method", method, "sid", jstr(j->out, "sid")));
-    if (codes) json_object_set(j->out, "recovery_codes", codes);
+  if (new_session(w, pg, j, who->tenant, who->subject, role, jstr(acct, "badge"), NULL)) goto out;
+  if (enrolling) {
+    /* The first code completes the enrolment: the secret and the recovery codes' hashes
+     * go to the log, sealed, and the codes themselves to the client, once. */
+    json_t *digests = json_array();
+    codes = json_array();
+    for (int i = 0; i < FOFAL_IDENTITY_RECOVERY_CODES; i++) {
+      char rcode[16], digest[65];
+      fofal_cred_recovery_code(rcode);
+      fofal_cred_digest(rcode, digest);
+      json_array_append_new(codes, json_string(rcode));
+      json_array_append_new(digests, json_string(digest));
+    }
+    char *list = fofal_json_dumps(digests, JSON_COMPACT);
+    char *sealed = fofal_pd_secret_seal(j->api->accounts->master, FOFAL_IDENTITY_SEAL_RECOVERY, who->tenant,
+                                        who->subject, list);
+    json_t *d = command(j, "identity.account.enrol_mfa", who->tenant, actor);
+    json_object_set_new(d, "account_id", json_string(who->subject));
+    json_object_set_new(d, "totp_secret", json_string(jstr(acct, "pending")));
+    json_object_set_new(d, "recovery_codes", json_string(sealed));
+    json_object_set(d, "sid", json_object_get(j->out, "sid"));
+    j->cmd_wait = 1; /* the next sign-in reads the secret from the projection */
+    json_object_set(j->out, "recovery_codes", codes);
+    free(sealed);
+    free(list);
+    json_decref(digests);
+  } else {
+    json_t *d = record(j, who->tenant, who->subject, actor, "mfa_verified");
+    json_object_set_new(d, "method", json_string(method));
+    json_object_set(d, "sid", json_object_get(j->out, "sid"));
+    if (index >= 0) json_object_set_new(d, "recovery_code", json_integer(index));
   }
-  json_decref(codes);
   goto out;
 pgfail:
   pg_failed(w, j, rc, err);
 out:
-  if (secret) memset(secret, 0, strlen(secret));
-  if (pending) memset(pending, 0, strlen(pending));
-  free(secret);
-  free(pending);
+  wipe_free(secret);
+  wipe_free(pending);
+  wipe_free(codes_json);
+  json_decref(codes);
   json_decref(acct);
   json_decref(done);
 }
@@ -540,10 +692,10 @@ static void run_refresh(fofal_worker_t *w, auth_job_t *j) {
   rc = q1(pg,
           "SELECT json_build_object('tenant', r.tenant, 'sid', r.sid, 'used', r.used_at IS NOT NULL,"
           " 'revoked', s.revoked_at IS NOT NULL, 'expired', s.expires_at < now(), 'account', s.account_id,"
-          " 'role', a.role, 'badge', a.badge) FROM identity.refresh_tokens r"
-          " JOIN identity.sessions s ON s.tenant = r.tenant AND s.sid = r.sid"
-          " JOIN identity.accounts a ON a.tenant = s.tenant AND a.id = s.account_id WHERE r.token_hash = $1"
-          " FOR UPDATE OF r, s",
+          " 'role', a.role, 'badge', a.badge) FROM identity_ops.refresh_tokens r"
+          " JOIN identity_ops.sessions s ON s.tenant = r.tenant AND s.sid = r.sid"
+          " JOIN identity.accounts a ON a.tenant = s.tenant AND a.id = s.account_id AND a.erased_at IS NULL"
+          " WHERE r.token_hash = $1 FOR UPDATE OF r, s",
           1, p, &row, err, sizeof err);
   if (rc) goto rollback;
   if (!row || json_is_true(json_object_get(row, "revoked")) || json_is_true(json_object_get(row, "expired"))) {
@@ -557,14 +709,14 @@ static void run_refresh(fofal_worker_t *w, auth_job_t *j) {
     /* Reuse: someone else holds a copy. The whole family ends. */
     const char *pr[] = {tenant, sid};
     if ((rc = fofal_pg_execp(pg,
-                             "UPDATE identity.sessions SET revoked_at = now(), revoked_reason = 'refresh_reuse'"
+                             "UPDATE identity_ops.sessions SET revoked_at = now(), revoked_reason = 'refresh_reuse'"
                              " WHERE tenant = $1 AND sid = $2",
                              2, pr, err, sizeof err)) ||
         (rc = fofal_pg_exec(pg, "COMMIT", err, sizeof err)))
       goto rollback;
     json_array_append_new(sids, json_string(sid));
-    event(j, "refresh_reused", tenant, account, actor, json_pack("{s:s}", "sid", sid));
     if (publish_revocations(w, j, sids)) goto out;
+    json_object_set_new(record(j, tenant, account, actor, "refresh_reused"), "sid", json_string(sid));
     answer(j, 401, "refresh_token_reused", "this refresh token was already used; the session has been ended");
     goto out;
   }
@@ -573,8 +725,8 @@ static void run_refresh(fofal_worker_t *w, auth_job_t *j) {
   fofal_cred_digest(refresh, ndigest);
   const char *pu[] = {digest, ndigest, tenant, sid};
   if ((rc = fofal_pg_execp(pg,
-                           "WITH u AS (UPDATE identity.refresh_tokens SET used_at = now() WHERE token_hash = $1)"
-                           " INSERT INTO identity.refresh_tokens (token_hash, tenant, sid) VALUES ($2, $3, $4)",
+                           "WITH u AS (UPDATE identity_ops.refresh_tokens SET used_at = now() WHERE token_hash = $1)"
+                           " INSERT INTO identity_ops.refresh_tokens (token_hash, tenant, sid) VALUES ($2, $3, $4)",
                            4, pu, err, sizeof err)) ||
       (rc = fofal_pg_exec(pg, "COMMIT", err, sizeof err)))
     goto rollback;
@@ -590,31 +742,22 @@ out:
 }
 
 static void run_logout(fofal_worker_t *w, auth_job_t *j) {
-  char err[256], actor[200];
-  fofal_pg_t *pg;
   const fofal_principal_t *who = &j->who;
-  int rc = fofal__worker_pg(w, &pg, err, sizeof err);
-  const char *p[] = {who->tenant, who->sid};
-  if (!rc)
-    rc = fofal_pg_execp(pg,
-                        "UPDATE identity.sessions SET revoked_at = now(), revoked_reason = 'logout'"
-                        " WHERE tenant = $1 AND sid = $2 AND revoked_at IS NULL",
-                        2, p, err, sizeof err);
-  if (rc) {
-    pg_failed(w, j, rc, err);
-    return;
-  }
-  json_t *sids = json_pack("[s]", who->sid);
-  if (!publish_revocations(w, j, sids)) {
-    actor_of(actor, sizeof actor, who->subject, who->role);
-    event(j, "logged_out", who->tenant, who->subject, actor, json_pack("{s:s}", "sid", who->sid));
-    j->status = 204;
-  }
-  json_decref(sids);
+  char actor[200];
+  if (end_sessions(w, j, "sid = $2::uuid", who->tenant, who->sid, "logout")) return;
+  actor_of(actor, sizeof actor, who->subject, who->role);
+  json_object_set_new(record(j, who->tenant, who->subject, actor, "logged_out"), "sid", json_string(who->sid));
+  j->status = 204;
+}
+
+/* After a password change is in the log: every session of the account ends. */
+static void post_password(fofal_worker_t *w, auth_job_t *j) {
+  end_sessions(w, j, "account_id = $2::uuid", j->who.tenant, j->who.subject, "password_changed");
 }
 
 static void run_password(fofal_worker_t *w, auth_job_t *j) {
   const fofal_principal_t *who = &j->who;
+  accounts_t *a = j->api->accounts;
   const char *cur = in_str(j, "current_password"), *next = in_str(j, "new_password");
   char k1[256], err[256], actor[200], hash[FOFAL_CRED_HASH_MAX];
   snprintf(k1, sizeof k1, "fofal:rl:password:acct:%s:%s", who->tenant, who->subject);
@@ -622,102 +765,109 @@ static void run_password(fofal_worker_t *w, auth_job_t *j) {
   long long lim[] = {j->api->conf.rate_login_account};
   if (limited(w, j, 1, keys, lim)) return;
   fofal_pg_t *pg;
-  json_t *acct = NULL, *sids = NULL;
+  json_t *acct = NULL;
   int rc = fofal__worker_pg(w, &pg, err, sizeof err);
   const char *p[] = {who->tenant, who->subject};
   if (!rc)
-    rc = q1(pg, "SELECT json_build_object('hash', password_hash) FROM identity.accounts WHERE tenant = $1 AND id = $2",
+    rc = q1(pg,
+            "SELECT json_build_object('hash', password_hash) FROM identity.accounts WHERE tenant = $1 AND id = $2::uuid"
+            " AND erased_at IS NULL",
             2, p, &acct, err, sizeof err);
-  if (rc) goto pgfail;
-  actor_of(actor, sizeof actor, who->subject, who->role);
-  if (!acct || !fofal_cred_verify(jstr(acct, "hash"), cur)) {
-    event(j, "password_change_failed", who->tenant, who->subject, actor, json_object());
-    answer(j, 403, "invalid_credentials", "the current password is wrong");
-    goto out;
-  }
-  if (fofal_cred_hash(next, (unsigned)j->api->conf.argon2_t, (unsigned)j->api->conf.argon2_m_kib, hash, sizeof hash)) {
-    answer(j, 500, "internal_error", "cannot hash the password");
-    goto out;
-  }
-  const char *pu[] = {who->tenant, who->subject, hash};
-  char *v = NULL;
-  rc = fofal_pg_query_value(pg,
-                            "WITH a AS (UPDATE identity.accounts SET password_hash = $3 WHERE tenant = $1 AND id = $2),"
-                            " s AS (UPDATE identity.sessions SET revoked_at = now(), revoked_reason = 'password_changed'"
-                            " WHERE tenant = $1 AND account_id = $2 AND revoked_at IS NULL RETURNING sid)"
-                            " SELECT COALESCE(json_agg(sid), '[]') FROM s",
-                            3, pu, &v, err, sizeof err);
-  if (rc) goto pgfail;
-  sids = v ? json_loads(v, 0, NULL) : json_array();
-  free(v);
-  event(j, "password_changed", who->tenant, who->subject, actor, json_pack("{s:i}", "sessions_ended", (int)json_array_size(sids)));
-  if (!publish_revocations(w, j, sids)) j->status = 204;
-  goto out;
-pgfail:
-  pg_failed(w, j, rc, err);
-out:
-  json_decref(acct);
-  json_decref(sids);
-}
-
-static void run_account(fofal_worker_t *w, auth_job_t *j) {
-  const fofal_principal_t *who = &j->who;
-  const char *user = in_str(j, "username"), *role = in_str(j, "role"), *pw = in_str(j, "password"),
-             *badge = in_str(j, "badge"), *pin = in_str(j, "pin");
-  char id[FOFAL_UUID_LEN + 1], ph[FOFAL_CRED_HASH_MAX], pinh[FOFAL_CRED_HASH_MAX], err[256], actor[200];
-  unsigned t = (unsigned)j->api->conf.argon2_t, m = (unsigned)j->api->conf.argon2_m_kib;
-  if ((pw && fofal_cred_hash(pw, t, m, ph, sizeof ph)) || (pin && fofal_cred_hash(pin, t, m, pinh, sizeof pinh))) {
-    answer(j, 500, "internal_error", "cannot hash the secret");
-    return;
-  }
-  fofal_uuid7(id);
-  fofal_pg_t *pg;
-  char *v = NULL;
-  int rc = fofal__worker_pg(w, &pg, err, sizeof err);
-  const char *p[] = {who->tenant, id, user, role, pw ? ph : NULL, badge, pin ? pinh : NULL};
-  if (!rc)
-    rc = fofal_pg_query_value(pg,
-                              "INSERT INTO identity.accounts (tenant, id, username, role, password_hash, badge, pin_hash)"
-                              " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
-                              7, p, &v, err, sizeof err);
   if (rc) {
     pg_failed(w, j, rc, err);
     return;
   }
-  if (!v) {
-    answer(j, 409, "already_exists", "an account with this username or badge exists in the tenant");
+  actor_of(actor, sizeof actor, who->subject, who->role);
+  char *old = acct ? open_secret(j, FOFAL_IDENTITY_SEAL_PASSWORD, who->tenant, who->subject, jstr(acct, "hash")) : NULL;
+  int ok = old && fofal_cred_verify(old, cur), known = acct != NULL;
+  wipe_free(old);
+  json_decref(acct);
+  if (!ok) {
+    if (known) record(j, who->tenant, who->subject, actor, "password_change_failed");
+    answer(j, 403, "invalid_credentials", "the current password is wrong");
     return;
   }
-  free(v);
+  if (fofal_cred_hash(next, (unsigned)j->api->conf.argon2_t, (unsigned)j->api->conf.argon2_m_kib, hash, sizeof hash)) {
+    answer(j, 500, "internal_error", "cannot hash the password");
+    return;
+  }
+  char *sealed = fofal_pd_secret_seal(a->master, FOFAL_IDENTITY_SEAL_PASSWORD, who->tenant, who->subject, hash);
+  memset(hash, 0, sizeof hash);
+  json_t *d = command(j, "identity.account.change_password", who->tenant, actor);
+  json_object_set_new(d, "account_id", json_string(who->subject));
+  json_object_set_new(d, "password_hash", json_string(sealed));
+  free(sealed);
+  j->cmd_wait = 1; /* the old password stops working before the answer */
+  j->post = post_password;
+  j->status = 204;
+}
+
+static void run_account(fofal_worker_t *w, auth_job_t *j) {
+  const fofal_principal_t *who = &j->who;
+  const char *user = in_str(j, "username"), *role = in_str(j, "role");
+  char id[FOFAL_UUID_LEN + 1], err[256], actor[200];
+  fofal_pg_t *pg;
+  json_t *data = NULL;
+  int rc = fofal__worker_pg(w, &pg, err, sizeof err);
+  if (!rc)
+    rc = fofal_api_account_data(pg, j->api->accounts->master, who->tenant, user, role, in_str(j, "password"),
+                                in_str(j, "badge"), in_str(j, "pin"), (unsigned)j->api->conf.argon2_t,
+                                (unsigned)j->api->conf.argon2_m_kib, j->ip, &data, id, err, sizeof err);
+  if (rc == FOFAL_EEXIST) {
+    answer(j, 409, "already_exists", "an account with this username was erased: the name cannot be used again");
+    return;
+  }
+  if (rc == FOFAL_EINVAL) {
+    answer(j, 422, "invalid_request", err);
+    return;
+  }
+  if (rc) {
+    pg_failed(w, j, rc, err);
+    return;
+  }
   actor_of(actor, sizeof actor, who->subject, who->role);
-  event(j, "account_created", who->tenant, id, actor,
-        json_pack("{s:s,s:o*,s:s,s:b,s:b}", "account_id", id, "username", seal_personal(pg, j, who->tenant, id, "username", user),
-                  "role", role, "password", pw != NULL, "pin", pin != NULL));
+  command(j, "identity.account.create", who->tenant, actor);
+  json_object_update(j->cmd_data, data);
+  json_decref(data);
+  snprintf(j->cmd_badge, sizeof j->cmd_badge, "%s", who->badge);
+  j->cmd_wait = 1; /* "an account created a second ago can sign in" */
   j->status = 201;
   j->out = json_pack("{s:s,s:s,s:s}", "account_id", id, "username", user, "role", role);
 }
 
 static void run_device(fofal_worker_t *w, auth_job_t *j) {
   const fofal_principal_t *who = &j->who;
-  char id[FOFAL_UUID_LEN + 1], secret[64], digest[65], err[256], actor[200];
+  char id[FOFAL_UUID_LEN + 1], secret[64], digest[65], actor[200];
+  (void)w;
   fofal_uuid7(id);
   fofal_cred_random_token(secret, sizeof secret, 32);
   fofal_cred_digest(secret, digest);
   actor_of(actor, sizeof actor, who->subject, who->role);
-  fofal_pg_t *pg;
-  int rc = fofal__worker_pg(w, &pg, err, sizeof err);
-  const char *p[] = {who->tenant, id, in_str(j, "name"), digest, actor};
-  if (!rc)
-    rc = fofal_pg_execp(pg,
-                        "INSERT INTO identity.devices (tenant, id, name, secret_hash, created_by) VALUES ($1, $2, $3, $4, $5)",
-                        5, p, err, sizeof err);
-  if (rc) {
-    pg_failed(w, j, rc, err);
-    return;
-  }
-  event(j, "device_enrolled", who->tenant, id, actor, json_pack("{s:s,s:s}", "device_id", id, "name", in_str(j, "name")));
+  json_t *d = command(j, "identity.device.enrol", who->tenant, actor);
+  json_object_set_new(d, "device_id", json_string(id));
+  json_object_set_new(d, "name", json_string(in_str(j, "name")));
+  json_object_set_new(d, "secret_sha256", json_string(digest));
+  j->cmd_wait = 1;
   j->status = 201;
   j->out = json_pack("{s:s,s:s,s:s}", "device_id", id, "device_secret", secret, "name", in_str(j, "name"));
+  memset(secret, 0, sizeof secret);
+}
+
+/* After a device's revocation is in the log: the sessions opened on it end. */
+static void post_revoke(fofal_worker_t *w, auth_job_t *j) {
+  end_sessions(w, j, "device_id = $2::uuid", j->who.tenant, j->device, "device_revoked");
+}
+
+static void run_revoke(fofal_worker_t *w, auth_job_t *j) {
+  char actor[200];
+  (void)w;
+  actor_of(actor, sizeof actor, j->who.subject, j->who.role);
+  json_t *d = command(j, "identity.device.revoke", j->who.tenant, actor);
+  json_object_set_new(d, "device_id", json_string(j->device));
+  if (in_str(j, "reason")) json_object_set_new(d, "reason", json_string(in_str(j, "reason")));
+  j->cmd_wait = 1; /* no PIN sign-in on it once answered */
+  j->post = post_revoke;
+  j->status = 204;
 }
 
 static void run_pin(fofal_worker_t *w, auth_job_t *j) {
@@ -733,6 +883,7 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
   if (limited(w, j, 3, keys, lim)) return;
   fofal_pg_t *pg;
   json_t *d = NULL, *acct = NULL, *after = NULL;
+  char *hash = NULL;
   int rc = fofal__worker_pg(w, &pg, err, sizeof err);
   const char *pd[] = {tenant, dev};
   if (!rc)
@@ -743,18 +894,16 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
   if (rc) goto pgfail;
   fofal_cred_digest(dsec, digest);
   if (!d || !fofal_cred_equal(jstr(d, "hash"), digest)) {
-    char subject[FOFAL_UUID_LEN + 1];
-    fofal_uuid_named(tenant, dev, subject);
-    event(j, "login_failed", tenant, subject, "anonymous",
-          json_pack("{s:s,s:s,s:s}", "method", "pin", "reason", "unknown_device", "device_id", dev));
+    realm(j, tenant, "pin", "unknown_device", NULL, dev);
     answer(j, 401, "invalid_device", "this device is not enrolled");
     goto out;
   }
   const char *pa[] = {tenant, badge};
   rc = q1(pg,
-          "SELECT json_build_object('id', id, 'role', role, 'badge', badge, 'hash', pin_hash,"
-          " 'locked_s', CEIL(EXTRACT(EPOCH FROM (pin_locked_until - now())))::bigint)"
-          " FROM identity.accounts WHERE tenant = $1 AND badge = $2",
+          "SELECT json_build_object('id', a.id, 'role', a.role, 'badge', a.badge, 'hash', a.pin_hash,"
+          " 'locked_s', CEIL(EXTRACT(EPOCH FROM (o.pin_locked_until - now())))::bigint) FROM identity.accounts a"
+          " LEFT JOIN identity_ops.accounts o ON o.tenant = a.tenant AND o.account_id = a.id"
+          " WHERE a.tenant = $1 AND a.badge = $2 AND a.erased_at IS NULL",
           2, pa, &acct, err, sizeof err);
   if (rc) goto pgfail;
   long long locked_s = acct ? json_integer_value(json_object_get(acct, "locked_s")) : 0;
@@ -763,57 +912,68 @@ static void run_pin(fofal_worker_t *w, auth_job_t *j) {
     j->retry_after_s = locked_s;
     goto out;
   }
-  const char *hash = acct ? jstr(acct, "hash") : NULL;
+  const char *id = acct ? jstr(acct, "id") : NULL;
+  hash = acct ? open_secret(j, FOFAL_IDENTITY_SEAL_PIN, tenant, id, jstr(acct, "hash")) : NULL;
   int ok = fofal_cred_verify(hash ? hash : a->dummy_hash, pin) && hash;
   if (!ok) {
-    char subject[FOFAL_UUID_LEN + 1];
-    if (acct) snprintf(subject, sizeof subject, "%s", jstr(acct, "id"));
-    else fofal_uuid_named(tenant, badge, subject);
-    event(j, "login_failed", tenant, subject, "anonymous",
-          json_pack("{s:s,s:s,s:s,s:s}", "method", "pin", "reason", acct ? "bad_pin" : "unknown_badge", "badge", badge,
-                    "device_id", dev));
-    if (acct) {
-      char maxf[24];
-      snprintf(maxf, sizeof maxf, "%lld", j->api->conf.pin_max_failures);
-      const char *pf[] = {tenant, jstr(acct, "id"), maxf};
-      /* From the max-th failure on, locked 1, 2, 4 … 64 minutes. */
-      rc = q1(pg,
-              "UPDATE identity.accounts SET pin_failures = pin_failures + 1, pin_locked_until = CASE"
-              " WHEN pin_failures + 1 >= $3::int THEN now() + make_interval(mins => power(2, LEAST(pin_failures + 1 - $3::int, 6))::int)"
-              " END WHERE tenant = $1 AND id = $2"
-              " RETURNING json_build_object('failures', pin_failures, 'locked_s', CEIL(EXTRACT(EPOCH FROM (pin_locked_until - now())))::bigint)",
-              3, pf, &after, err, sizeof err);
-      if (rc) goto pgfail;
-      long long ls = after ? json_integer_value(json_object_get(after, "locked_s")) : 0;
-      if (ls > 0) {
-        event(j, "locked_out", tenant, subject, "anonymous",
-              json_pack("{s:s,s:s,s:I,s:I}", "method", "pin", "badge", badge, "failures",
-                        json_integer_value(json_object_get(after, "failures")), "seconds", (json_int_t)ls));
-        answer(j, 429, "locked_out", "too many wrong PINs: this badge is locked for a while");
-        j->retry_after_s = ls;
-        goto out;
-      }
+    if (!acct) {
+      realm(j, tenant, "pin", "unknown_badge", badge, dev);
+      answer(j, 401, "invalid_credentials", "the badge or the PIN is wrong");
+      goto out;
     }
-    answer(j, 401, "invalid_credentials", "the badge or the PIN is wrong");
+    char maxf[24];
+    snprintf(maxf, sizeof maxf, "%lld", j->api->conf.pin_max_failures);
+    const char *pf[] = {tenant, id, maxf};
+    /* From the max-th failure on, locked 1, 2, 4 … 64 minutes. */
+    rc = q1(pg,
+            "INSERT INTO identity_ops.accounts AS o (tenant, account_id, pin_failures, pin_locked_until)"
+            " VALUES ($1, $2::uuid, 1, CASE WHEN 1 >= $3::int THEN now() + make_interval(mins => 1) END)"
+            " ON CONFLICT (tenant, account_id) DO UPDATE SET pin_failures = o.pin_failures + 1, pin_locked_until = CASE"
+            " WHEN o.pin_failures + 1 >= $3::int THEN now() + make_interval(mins => power(2, LEAST(o.pin_failures + 1 - $3::int, 6))::int)"
+            " END RETURNING json_build_object('failures', pin_failures,"
+            " 'locked_s', CEIL(EXTRACT(EPOCH FROM (pin_locked_until - now())))::bigint)",
+            3, pf, &after, err, sizeof err);
+    if (rc) goto pgfail;
+    long long ls = after ? json_integer_value(json_object_get(after, "locked_s")) : 0;
+    json_t *e = record(j, tenant, id, "anonymous", ls > 0 ? "locked_out" : "login_failed");
+    json_object_set_new(e, "method", json_string("pin"));
+    json_object_set_new(e, "badge", json_string(badge));
+    json_object_set_new(e, "device_id", json_string(dev));
+    if (ls > 0) {
+      json_object_set(e, "failures", json_object_get(after, "failures"));
+      json_object_set_new(e, "seconds", json_integer(ls));
+      answer(j, 429, "locked_out", "too many wrong PINs: this badge is locked for a while");
+      j->retry_after_s = ls;
+    } else {
+      json_object_set_new(e, "reason", json_string("bad_pin"));
+      answer(j, 401, "invalid_credentials", "the badge or the PIN is wrong");
+    }
     goto out;
   }
-  const char *id = jstr(acct, "id"), *role = jstr(acct, "role");
+  const char *role = jstr(acct, "role");
   if (fofal_api_role_needs_mfa(role)) {
     answer(j, 403, "pin_not_allowed", "this role must sign in with a password and a second factor");
     goto out;
   }
   const char *pr[] = {tenant, id};
-  if ((rc = fofal_pg_execp(pg, "UPDATE identity.accounts SET pin_failures = 0, pin_locked_until = NULL WHERE tenant = $1 AND id = $2",
+  if ((rc = fofal_pg_execp(pg,
+                           "UPDATE identity_ops.accounts SET pin_failures = 0, pin_locked_until = NULL"
+                           " WHERE tenant = $1 AND account_id = $2::uuid",
                            2, pr, err, sizeof err)))
     goto pgfail;
   actor_of(actor, sizeof actor, id, role);
-  if (!new_session(w, pg, j, tenant, id, role, jstr(acct, "badge"), dev))
-    event(j, "login_succeeded", tenant, id, actor,
-          json_pack("{s:s,s:s,s:s,s:s}", "method", "pin", "badge", badge, "device_id", dev, "sid", jstr(j->out, "sid")));
+  if (!new_session(w, pg, j, tenant, id, role, jstr(acct, "badge"), dev)) {
+    json_t *e = record(j, tenant, id, actor, "login_succeeded");
+    json_object_set_new(e, "method", json_string("pin"));
+    json_object_set_new(e, "badge", json_string(badge));
+    json_object_set_new(e, "device_id", json_string(dev));
+    json_object_set(e, "sid", json_object_get(j->out, "sid"));
+  }
   goto out;
 pgfail:
   pg_failed(w, j, rc, err);
 out:
+  wipe_free(hash);
   json_decref(d);
   json_decref(acct);
   json_decref(after);
@@ -821,6 +981,10 @@ out:
 
 static void job_run(fofal_worker_t *w, fofal_job_t *job) {
   auth_job_t *j = (auth_job_t *)job;
+  if (j->phase == PH_POST) {
+    j->post(w, j);
+    return;
+  }
   switch (j->op) {
   case OP_LOGIN: run_login(w, j); break;
   case OP_MFA: run_mfa(w, j); break;
@@ -830,68 +994,30 @@ static void job_run(fofal_worker_t *w, fofal_job_t *job) {
   case OP_PASSWORD: run_password(w, j); break;
   case OP_ACCOUNT: run_account(w, j); break;
   case OP_DEVICE: run_device(w, j); break;
+  case OP_REVOKE: run_revoke(w, j); break;
   case OP_PIN: run_pin(w, j); break;
   }
 }
 
-/* --------------------------------------------------------- audit events */
+/* ------------------------------------------------------ the life of a request
+ * Loop thread: work done → command sent → decided → post work → projection reached →
+ * answered (each step may be skipped; any failure answers at once). */
 
-static void on_event_delivered(void *opaque, int err, int32_t partition, int64_t offset) {
-  (void)partition;
-  (void)offset;
-  if (err) LOG_WARN("identity: an audit event of type %s was not delivered to Kafka", (const char *)opaque);
+static void job_free(auth_job_t *j) {
+  if (j->ctx) j->ctx->job = NULL;
+  json_decref(j->out);
+  json_decref(j->in);
+  json_decref(j->revoked);
+  json_decref(j->cmd_data);
+  free(j);
 }
 
-/* Loop thread. */
-static void produce_events(accounts_t *a, auth_job_t *j) {
-  size_t i;
-  json_t *e;
-  char topic[64];
-  fofal_topic_events("identity", topic, sizeof topic);
-  json_array_foreach(j->events, i, e) {
-    char id[FOFAL_UUID_LEN + 1], type[96], err[256];
-    fofal_uuid7(id);
-    snprintf(type, sizeof type, "fofal.identity.%s.v1", jstr(e, "type"));
-    const char *subject = jstr(e, "subject");
-    fofal_event_t ev = {.id = id, .source = "/fofal/identity", .type = type, .subject = (char *)subject,
-                        .time_us = fofal_now_us(), .tenant = (char *)jstr(e, "tenant"), .seq = 0,
-                        .actor = (char *)jstr(e, "actor"), .command_id = id, .correlation_id = j->corr,
-                        .data = json_object_get(e, "data")};
-    char *buf = fofal_event_encode(&ev);
-    const fofal_kheader_t *h;
-    int nh = fofal_event_kafka_headers(&h);
-    static const char *const kinds[] = {"identity"};
-    if (fofal_kafka_produce(a->producer, topic, -1, subject, strlen(subject), buf, strlen(buf), h, nh,
-                            on_event_delivered, (void *)kinds[0], err, sizeof err))
-      LOG_WARN("identity: cannot queue an audit event: %s", err);
-    free(buf);
-  }
-}
-
-/* ------------------------------------------------------------ handlers */
-
-static void on_ctx_dispose(void *p) {
-  auth_ctx_t *ctx = p;
-  if (ctx->job) ctx->job->ctx = NULL;
-}
-
-static void job_done(fofal_api_t *api, fofal_job_t *job) {
-  auth_job_t *j = (auth_job_t *)job;
-  accounts_t *a = api->accounts;
-  if (job->stopped) answer(j, 503, "shutting_down", "the server is stopping; retry");
-  if (a) {
-    size_t i;
-    json_t *s;
-    long until = (long)time(NULL) + (long)api->conf.access_ttl + LEEWAY_S + 60;
-    json_array_foreach(j->revoked, i, s) {
-      fofal__auth_revoke(json_string_value(s), until);
-      fofal__stream_revoke(api, json_string_value(s));
-    }
-    if (!job->stopped) produce_events(a, j);
-  }
+/* Sends the prepared answer (when the request is still there) and frees the job. */
+static void finish(auth_job_t *j) {
   if (j->ctx) {
     h2o_req_t *req = j->ctx->req;
-    j->ctx->job = NULL;
+    j->ctx->job = NULL; /* detached before anything is sent: the request may end with it */
+    j->ctx = NULL;
     if (j->retry_after_s > 0) {
       char ra[24];
       snprintf(ra, sizeof ra, "%lld", j->retry_after_s);
@@ -910,24 +1036,155 @@ static void job_done(fofal_api_t *api, fofal_job_t *job) {
       j->out = NULL;
     }
   }
-  json_decref(j->out);
-  json_decref(j->in);
-  json_decref(j->events);
-  json_decref(j->revoked);
-  free(j);
+  job_free(j);
+}
+
+/* The sessions a worker phase ended: refused by this instance at once. */
+static void settle_revoked(fofal_api_t *api, auth_job_t *j) {
+  size_t i;
+  json_t *s;
+  long until = (long)time(NULL) + (long)api->conf.access_ttl + LEEWAY_S + 60;
+  json_array_foreach(j->revoked, i, s) {
+    fofal__auth_revoke(json_string_value(s), until);
+    fofal__stream_revoke(api, json_string_value(s));
+  }
+  json_array_clear(j->revoked);
+}
+
+static void send_command(fofal_api_t *api, auth_job_t *j);
+
+static void on_applied(void *opaque) {
+  auth_job_t *j = opaque;
+  finish(j);
+}
+
+/* The command is decided and its post work done: wait for the projection if the answer
+ * needs it, then answer. */
+static void after_decided(fofal_api_t *api, auth_job_t *j) {
+  if (!j->cmd_wait || !j->position[0] || !j->ctx || j->status >= 400) {
+    finish(j);
+    return;
+  }
+  if (fofal__after_position_at(api, j->ctx->req, j->position, 0, on_applied, j)) {
+    job_free(j); /* it answered at once */
+    return;
+  }
+  j->phase = PH_WAIT; /* the request owns the job now (on_ctx_dispose) */
+}
+
+/* A refused identity command: what the client hears. */
+static void refused(fofal_api_t *api, auth_job_t *j, int status, const json_t *res) {
+  const char *code = jstr(res, "code") ?: "";
+  if (!strcmp(code, "account_erased")) {
+    answer(j, 401, "invalid_credentials", "this account was erased");
+  } else if (j->op == OP_ACCOUNT && !strcmp(code, "already_exists")) {
+    answer(j, 409, "already_exists", "an account with this username or badge exists in the tenant");
+  } else if ((j->op == OP_DEVICE || j->op == OP_REVOKE) && status == 404) {
+    answer(j, 404, "not_found", "no such device in this tenant");
+  } else if (j->op == OP_REVOKE && !strcmp(code, "already_revoked")) {
+    answer(j, 409, "already_revoked", "this device was revoked already");
+  } else if (j->op == OP_MFA && (!strcmp(code, "code_used") || !strcmp(code, "already_enrolled"))) {
+    /* Another request used this code or completed this enrolment first: an MFA failure,
+     * which the log hears of too before the client does. */
+    char actor[200];
+    actor_of(actor, sizeof actor, j->who.subject, j->who.role);
+    json_object_set_new(record(j, j->who.tenant, j->who.subject, actor, "mfa_failed"), "method",
+                        json_string(in_str(j, "code") ? "totp" : "recovery_code"));
+    answer(j, 401, "invalid_code", "the code is wrong, expired or already used");
+    j->cmd_wait = 0;
+    send_command(api, j);
+    return;
+  } else {
+    LOG_ERROR("identity: %s refused: %s: %s", j->cmd_type, code, jstr(res, "detail") ?: "");
+    answer(j, 500, "internal_error", "the request failed; the error was logged");
+  }
+  finish(j);
+}
+
+static void on_decided(fofal_api_t *api, void *opaque, int status, const json_t *res) {
+  auth_job_t *j = opaque;
+  if (status == 201) {
+    snprintf(j->position, sizeof j->position, "%s", jstr(res, "position") ?: "");
+    if (j->post) {
+      j->phase = PH_POST; /* before the worker can see the job */
+      if (!fofal__pool_submit(api, &j->super)) return;
+      j->phase = PH_SEND;
+    }
+    if (j->post) { /* the pool is full or stopping: the sessions must still end */
+      answer(j, 503, "overloaded", "recorded, but the sessions could not be ended yet; retry");
+      j->retry_after_s = 1;
+    }
+    after_decided(api, j);
+    return;
+  }
+  if (status == 503 || status == 202) {
+    /* Not in the log (or not known to be): fail closed, no token leaves. */
+    answer(j, 503, "not_recorded", "this could not be recorded in the log (Kafka or the decider is unavailable); retry");
+    j->retry_after_s = 1;
+    finish(j);
+    return;
+  }
+  refused(api, j, status, res);
+}
+
+static void send_command(fofal_api_t *api, auth_job_t *j) {
+  char err[512];
+  fofal__command_t c = {.type = j->cmd_type, .tenant = j->cmd_tenant, .id = j->cmd_id, .actor = j->cmd_actor,
+                        .actor_badge = j->cmd_badge[0] ? j->cmd_badge : NULL, .correlation_id = j->corr,
+                        .data = j->cmd_data};
+  j->phase = PH_SEND;
+  int rc = fofal__command_send(api, &c, on_decided, j, err, sizeof err);
+  json_decref(j->cmd_data);
+  j->cmd_data = NULL;
+  if (!rc) return;
+  if (rc == FOFAL_EINVAL) {
+    LOG_ERROR("identity: %s", err);
+    answer(j, 500, "internal_error", "the request failed; the error was logged");
+  } else {
+    answer(j, 503, "not_recorded", "this could not be recorded in the log (Kafka is unavailable); retry");
+    j->retry_after_s = 1;
+  }
+  finish(j);
+}
+
+static void job_done(fofal_api_t *api, fofal_job_t *job) {
+  auth_job_t *j = (auth_job_t *)job;
+  settle_revoked(api, j);
+  if (job->stopped || !api->accounts) {
+    answer(j, 503, "shutting_down", "the server is stopping; retry");
+    j->retry_after_s = 1;
+    finish(j);
+  } else if (j->phase == PH_POST) {
+    after_decided(api, j);
+  } else if (j->cmd_data) {
+    send_command(api, j);
+  } else {
+    finish(j);
+  }
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static void on_ctx_dispose(void *p) {
+  auth_ctx_t *ctx = p;
+  auth_job_t *j = ctx->job;
+  if (!j) return;
+  j->ctx = NULL;
+  if (j->phase == PH_WAIT) job_free(j); /* its position wait went with the request */
 }
 
 /* Submits `in` (stolen) as a job of `op`. */
-static int submit(fofal_api_t *api, h2o_req_t *req, op_t op, json_t *in, const fofal_principal_t *who) {
+static int submit(fofal_api_t *api, h2o_req_t *req, op_t op, json_t *in, const fofal_principal_t *who,
+                  const char *device) {
   auth_job_t *j = fofal_calloc(1, sizeof *j);
   j->super.run = job_run;
   j->super.done = job_done;
   j->api = api;
   j->op = op;
   j->in = in;
-  j->events = json_array();
   j->revoked = json_array();
   if (who) j->who = *who;
+  if (device) snprintf(j->device, sizeof j->device, "%s", device);
   fofal__peer_ip(req, j->ip);
   const char *corr = fofal__req_header(req, "X-Correlation-Id");
   if (corr && fofal_uuid_valid(corr)) snprintf(j->corr, sizeof j->corr, "%s", corr);
@@ -938,10 +1195,8 @@ static int submit(fofal_api_t *api, h2o_req_t *req, op_t op, json_t *in, const f
   j->ctx = ctx;
   if (fofal__pool_submit(api, &j->super)) {
     ctx->job = NULL;
-    json_decref(j->in);
-    json_decref(j->events);
-    json_decref(j->revoked);
-    free(j);
+    j->ctx = NULL;
+    job_free(j);
     fofal__add_header(req, "Retry-After", "1");
     fofal__send_problem(req, 503, "overloaded", "too many requests are waiting; retry shortly", NULL);
   }
@@ -998,6 +1253,20 @@ static int path_eq(h2o_req_t *req, const char *p) {
   return h2o_memis(req->path_normalized.base, req->path_normalized.len, p, strlen(p));
 }
 
+/* /api/v1/auth/devices/{id}/revoke: 1 and the device id (lower case) into out, else 0. */
+static int revoke_path(h2o_req_t *req, char out[FOFAL_UUID_LEN + 1]) {
+  static const char pre[] = "/api/v1/auth/devices/", suf[] = "/revoke";
+  size_t n = req->path_normalized.len, lp = sizeof pre - 1, ls = sizeof suf - 1;
+  const char *p = req->path_normalized.base;
+  if (n != lp + FOFAL_UUID_LEN + ls || memcmp(p, pre, lp) || memcmp(p + n - ls, suf, ls)) return 0;
+  for (int i = 0; i < FOFAL_UUID_LEN; i++) {
+    char c = p[lp + i];
+    out[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  }
+  out[FOFAL_UUID_LEN] = '\0';
+  return fofal_uuid_valid(out);
+}
+
 int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
   fofal_api_t *api = API_OF(self);
   accounts_t *a = api->accounts;
@@ -1024,16 +1293,18 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
   int r = -1;
   for (int i = 0; i < (int)(sizeof routes / sizeof routes[0]); i++)
     if (path_eq(req, routes[i].path)) r = i;
-  if (r < 0) {
+  char device[FOFAL_UUID_LEN + 1] = "";
+  if (r < 0 && !revoke_path(req, device)) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
     return 0;
   }
   if (!post) goto method;
-  if (routes[r].bearer && fofal__authenticate(api, req, &who)) return 0;
+  int bearer = r < 0 || routes[r].bearer;
+  op_t op = r < 0 ? OP_REVOKE : routes[r].op;
+  if (bearer && fofal__authenticate(api, req, &who)) return 0;
   json_t *in;
-  if (routes[r].op == OP_LOGOUT && req->entity.len == 0) in = json_object();
+  if ((op == OP_LOGOUT || op == OP_REVOKE) && req->entity.len == 0) in = json_object();
   else if (!(in = fofal__read_json(req, 16 * 1024))) return 0;
-  op_t op = routes[r].op;
   int bad = 0;
   switch (op) {
   case OP_LOGIN: {
@@ -1118,6 +1389,17 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
     }
     break;
   }
+  case OP_REVOKE: {
+    const char *n[] = {"?reason"};
+    const int mn[] = {1}, mx[] = {200};
+    if (strcmp(who.role, "admin") && strcmp(who.role, "manager")) {
+      fofal__send_problem(req, 403, "forbidden", "only an admin or a manager may revoke a device", NULL);
+      bad = 1;
+    } else {
+      bad = fields_ok(req, in, n, mn, mx, 1);
+    }
+    break;
+  }
   case OP_PIN: {
     const char *n[] = {"tenant", "device_id", "device_secret", "badge", "pin"};
     const int mn[] = {1, 36, 1, 1, 4}, mx[] = {63, 36, 200, 64, 8};
@@ -1129,7 +1411,7 @@ int fofal__on_auth(h2o_handler_t *self, h2o_req_t *req) {
     json_decref(in);
     return 0;
   }
-  return submit(api, req, op, in, &who);
+  return submit(api, req, op, in, &who, device);
 method:
   fofal__add_header(req, "Allow", path_eq(req, "/api/v1/auth/me") ? "GET" : "POST");
   fofal__send_problem(req, 405, "method_not_allowed", "this resource does not accept that method", NULL);
@@ -1175,13 +1457,10 @@ static void *tail_main(void *arg) {
   tail_ctx_t t = {a, 0};
   char err[256];
   while (!a->stop) {
-    fofal_kafka_poll(a->producer, 0);
     int n = fofal__redis_xread(a->redis, REVOCATIONS, a->last_id, 500, 1000, 0, on_entry, &t, err, sizeof err);
     /* Fresh only once what was read is in the loop's set: posted after the entries. */
     if (n >= 0) fofal__api_post(a->api, on_revocations_read, NULL);
-    if (n < 0) {
-      fofal_kafka_poll(a->producer, 250);
-    }
+    if (n < 0) usleep(250 * 1000); /* Redis down: the next XREAD reconnects */
   }
   return NULL;
 }
@@ -1201,9 +1480,6 @@ int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   if (fofal_cred_hash(random, (unsigned)api->conf.argon2_t, (unsigned)api->conf.argon2_m_kib, a->dummy_hash,
                       sizeof a->dummy_hash))
     return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "argon2id refused FOFAL_API_ARGON2_T / FOFAL_API_ARGON2_MEMORY_KIB");
-  fofal_kafka_opts_t po = {.brokers = api->conf.brokers, .client_id = "fofal-api-identity", .linger_ms = 5};
-  int rc = fofal_kafka_producer_new(&a->producer, &po, errbuf, errlen);
-  if (rc) return rc;
   a->redis = fofal__redis_new(api->conf.redis_addr, api->conf.redis_user, api->conf.redis_password, 2000);
   if (!a->redis) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_REDIS_ADDR=%s is not host:port", api->conf.redis_addr);
   /* What was revoked before this instance started, before it serves anything. */
@@ -1227,7 +1503,6 @@ void fofal__accounts_stop(fofal_api_t *api) {
   a->stop = 1;
   if (a->tail_started) pthread_join(a->tail, NULL);
   fofal__redis_free(a->redis);
-  fofal_kafka_free(a->producer);
   free(a);
   api->accounts = NULL;
 }

@@ -177,6 +177,27 @@ void fofal__commands_api_stop(fofal_api_t *api);
 int fofal__on_command(h2o_handler_t *self, h2o_req_t *req);          /* POST /api/v1/commands/{type} */
 int fofal__on_command_batch(h2o_handler_t *self, h2o_req_t *req);    /* POST /api/v1/commands */
 int fofal__on_command_status(h2o_handler_t *self, h2o_req_t *req);   /* GET /api/v1/commands/{id} */
+/* A command of fofal-api itself (the identity routes of accounts.c), sent through the same
+ * path as POST /api/v1/commands/{type}: checked against its sealed schema (personal fields
+ * and secrets already sealed by the caller), produced to fofal.commands, its decision
+ * awaited on fofal.commands.results (bounded by FOFAL_API_COMMAND_WAIT_MS). No role or
+ * Idempotency-Key applies: the caller checked who may, and names the command id (a
+ * command decided before under the same id answers its first result). Strings and data
+ * are borrowed for the call. */
+typedef struct {
+  const char *type, *tenant, *id, *actor, *actor_badge, *correlation_id;
+  json_t *data;
+} fofal__command_t;
+/* Loop thread, exactly once: status 201 (accepted: `result` the decided result, borrowed
+ * for the call, with its "position" and "events"), 404/409/403/422 (rejected: result's
+ * "code" and "detail"), 503 (Kafka did not take it, or the server stops; result NULL) or
+ * 202 (not decided within the wait; result NULL). */
+typedef void (*fofal__command_cb)(fofal_api_t *api, void *opaque, int status, const json_t *result);
+/* Loop thread. 0: cb will run once, later. FOFAL_EUNAVAIL (Kafka unreachable, its queue
+ * full, the server stopping) or FOFAL_EINVAL (the data does not match the schema: the
+ * caller's bug), detail in errbuf: cb never runs. */
+int fofal__command_send(fofal_api_t *api, const fofal__command_t *c, fofal__command_cb cb, void *opaque, char *errbuf,
+                        size_t errlen);
 
 /* ------------------------------------------------------------ health.c */
 int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -346,13 +367,69 @@ const fofal_api_module_t *fofal__api_module_of(h2o_req_t *req);
 /* Runs every module's configure. 0 or the first error (errbuf). */
 int fofal__api_modules_configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen);
 
-/* --------------------------------------------------- reads (production_api.c)
- * The machinery every module's reads share, for now in api/production/production_api.c:
- * read your writes (?position=), the audit trail, and its life cycle. */
+/* ------------------------------------------------------------- reads.c
+ * The machinery every module's reads share: read jobs on the workers, read your writes
+ * (?position=), the audit trail, and its life cycle. A module's folder holds only its
+ * routes and what they run. */
 int fofal__reads_start(fofal_api_t *api, char *errbuf, size_t errlen);
 void fofal__reads_stop(fofal_api_t *api);
 /* GET /api/v1/audit/<module>/...; answers 404 for other paths below it. */
 int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
+/* The answer of a read job: status (200, or a problem's status with code, detail and
+ * extra members), the body (new) and an ETag version (-1: none). */
+typedef struct {
+  int status;
+  const char *code;
+  char detail[256];
+  json_t *body;
+  json_t *extra;             /* members added to an error's problem (new, or NULL) */
+  int64_t etag;
+  char *raw;                 /* instead of body: bytes to send as they are (a label image), new */
+  size_t raw_len;
+  const char *ctype;         /* of raw (static) */
+} fofal__read_result_t;
+/* Worker thread: runs a module's read for `tenant` with its parameters (the job's own
+ * copy) into *res. */
+typedef void (*fofal__read_run_t)(fofal_worker_t *w, const char *tenant, void *params, fofal__read_result_t *res);
+/* Loop thread, after authentication and the route's own checks: runs `run` on a worker
+ * with a copy of params (size bytes), after ?position= is reached (its Redis views too
+ * when `redis`), and answers with its result (ETag and 304 on If-None-Match when it has
+ * an etag). Always 0: the request is answered. */
+int fofal__read_serve(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, int redis, fofal__read_run_t run,
+                      const void *params, size_t size);
+/* Worker thread: res becomes the problem for a failed query (503 when the store, Redis if
+ * `redis` else PostgreSQL, is unreachable or the query timed out; else a logged 500). */
+void fofal__read_fail(fofal__read_result_t *res, int rc, const char *err, int redis);
+/* res becomes a 404 not_found with `what` as detail. */
+void fofal__read_not_found(fofal__read_result_t *res, const char *what);
+/* The live generation prefix of a module's Redis keys, e.g. "fofal:<m>:g3:". 0 or the
+ * failure of fofal__redis_get. */
+int fofal__redis_prefix(fofal__redis_t *r, const char *module, char *out, size_t outlen, char *err, size_t errlen);
+/* A parameter's problem: status, code and detail. */
+typedef struct {
+  int status;
+  const char *code;
+  char detail[256];
+} fofal__perr_t;
+/* Fills *e (detail: fmt with arg) and returns -1. */
+int fofal__perr(fofal__perr_t *e, int status, const char *code, const char *fmt, const char *arg);
+/* ?limit= (dflt when absent) into *out: 0, or -1 with *e for anything but 1..max. */
+int fofal__parse_limit(h2o_req_t *req, int dflt, int max, int *out, fofal__perr_t *e);
+/* A query parameter; an empty value counts as absent (forms send "status="). */
+const char *fofal__param(h2o_req_t *req, const char *name);
+/* 1 when s is a code: 1..max characters, alphanumeric first, then alphanumerics and ._/- */
+int fofal__valid_name(const char *s, size_t max);
+/* The path segment at *pos (up to the next '/') into out, *pos past it: 0, or -1 when it
+ * is empty or too long. */
+int fofal__path_segment(const char *path, size_t len, size_t *pos, char *out, size_t outlen);
+/* The short name of an event type: "fofal.<m>.order_created.v1" → "order_created" ("" for
+ * none). */
+void fofal__event_short_type(const char *type, char *out, size_t outlen);
+/* 1 when `role` is one of the space-separated `roles` (exactly: case and all): a read
+ * route's roles check. */
+int fofal__role_in(const char *roles, const char *role);
+/* 1 for GET and HEAD; otherwise it answers 405 and returns 0. */
+int fofal__get_only(h2o_req_t *req);
 /* Read your writes for any module's reads (loop thread, after authentication). Without
  * ?position= it calls go(opaque) at once. With one, it waits (bounded, with one shared
  * poller) until the projection of the position's module has applied it (and its
@@ -362,6 +439,11 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req);
  * and go never runs then, nor for a request that went away meanwhile. 0, or -1 when it
  * answered at once. `opaque` must live as long as the request (its pool). */
 int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque);
+/* The same for the position `position` (NULL: none) rather than ?position=: the identity
+ * routes wait so for their own command's position (an account answered as created signs
+ * in). */
+int fofal__after_position_at(fofal_api_t *api, h2o_req_t *req, const char *position, int redis,
+                             void (*go)(void *opaque), void *opaque);
 
 /* ------------------------------------------------------------- stream.c */
 int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen);
@@ -369,6 +451,18 @@ void fofal__stream_stop(fofal_api_t *api);
 int fofal__on_stream(h2o_handler_t *self, h2o_req_t *req); /* GET /api/v1/stream (WebSocket) */
 /* Closes (1008) the streams opened with a token of session `sid`. Loop thread. */
 void fofal__stream_revoke(fofal_api_t *api, const char *sid);
+/* stream_request.c: a client's text frame (msg, len bytes) parsed and checked. 0 with *req
+ * the request (new) and *kind what it is: FOFAL_STREAM_SUBSCRIBE or _UNSUBSCRIBE (its member
+ * holds lists of at most the caps below, of known modules and of names
+ * fofal_aggregate_resolve accepts) or FOFAL_STREAM_AUTH ({"auth":"<a string>"} alone); or
+ * the WebSocket close code — 1007 (not JSON) or 1008 (another shape) — with *req NULL and
+ * the reason in *why (static). Pure, any thread. */
+enum { FOFAL_STREAM_UNSUBSCRIBE, FOFAL_STREAM_SUBSCRIBE, FOFAL_STREAM_AUTH };
+#define FOFAL_STREAM_MAX_MODULES 16
+#define FOFAL_STREAM_MAX_AGGREGATES 1000
+#define FOFAL_STREAM_MODULE_MAX 32 /* bytes of a module name with its NUL */
+#define FOFAL_STREAM_NAME_MAX 80   /* bytes of an aggregate name with its NUL */
+int fofal__stream_request(const char *msg, size_t len, json_t **req, int *kind, const char **why);
 
 /* stream_roles.c: which roles receive a push (the read route of its aggregate). */
 typedef struct fofal__push_roles fofal__push_roles_t;

@@ -443,7 +443,7 @@ static void add_components(build_t *b) {
                 "const", "application/json", "fofaltenant", "type", "string", "description",
                 "The tenant (mill) it belongs to: filter or group by it.", "fofalseq", "type", "integer", "minimum", 0,
                 "description", "The aggregate's version after this event (1, 2, …); 0 where there is no aggregate "
-                               "history (identity audit, telemetry).",
+                               "history (telemetry).",
                 "fofalactor", "type", "string", "description",
                 "Who acted, from the signed-in identity (never from a request body).", "fofalcommandid", "type",
                 "string", "description",

@@ -60,6 +60,8 @@ typedef struct waiter {
   const char *client_key;    /* the Idempotency-Key as sent, in the request's pool */
   const char *type;          /* the command type, in the request's pool */
   char fp[FOFAL_PD_FINGERPRINT_LEN + 1]; /* the request's fingerprint */
+  fofal__command_cb cb;      /* a command of fofal-api itself (fofal__command_send): heap-allocated */
+  void *cb_opaque;
 } waiter_t;
 
 struct batch {
@@ -203,12 +205,30 @@ static void batch_finish(batch_t *b) {
   b->results = NULL;
 }
 
+/* Answers the sender of a command of fofal-api itself and frees its waiter. */
+static void call_back(waiter_t *w, int status, const char *result) {
+  json_t *res = result ? json_loads(result, 0, NULL) : NULL;
+  if (res) {
+    const char *code;
+    status = http_status_of(res, &code);
+    count_result(status);
+  }
+  w->cb(w->ca->api, w->cb_opaque, status, res);
+  json_decref(res);
+  free(w->key);
+  free(w);
+}
+
 /* Answers one waiter with a decided result (JSON text). */
 static void resolve(waiter_t *w, const char *result) {
   commands_api_t *ca = w->ca;
   unlink_waiter(ca, w);
   w->done = 1;
   fofal__observe_latency(fofal_mono_us() - w->start_us);
+  if (w->cb) {
+    call_back(w, 0, result);
+    return;
+  }
   if (w->batch) {
     batch_t *b = w->batch;
     if (b->done) return;
@@ -231,6 +251,10 @@ static void fail_unavailable(waiter_t *w, const char *detail) {
   unlink_waiter(ca, w);
   w->done = 1;
   atomic_fetch_add(&fofal__metrics.commands_unavailable, 1);
+  if (w->cb) {
+    call_back(w, 503, NULL);
+    return;
+  }
   if (w->batch) {
     batch_t *b = w->batch;
     if (b->done) return;
@@ -249,6 +273,10 @@ static void on_wait_timeout(h2o_timeout_entry_t *entry) {
   unlink_waiter(w->ca, w);
   w->done = 1;
   atomic_fetch_add(&fofal__metrics.commands_timeout, 1);
+  if (w->cb) {
+    call_back(w, 202, NULL);
+    return;
+  }
   const char *cmd_id = w->client_key;
   char loc[MAX_KEY + 40];
   snprintf(loc, sizeof loc, "/api/v1/commands/%s", cmd_id);
@@ -431,7 +459,9 @@ static pkey_t *ring_find(const keyring_t *kr, const char *person) {
 static void need_key(const fofal_registry_t *reg, const fofal_principal_t *who, const char *type, const char *idem_key,
                      const json_t *data, keyring_t *kr) {
   const fofal_command_def_t *def = fofal_registry_find(reg, type);
-  if (!def || !role_allowed(fofal_registry_schema(reg, type), who->role)) return;
+  if (!def || !role_allowed(fofal_registry_schema(reg, type), who->role) ||
+      json_object_get(fofal_registry_schema(reg, type), "x-fofal-via"))
+    return;
   int seal = has_personal(reg, type, data), erase = fofal_registry_erases(reg, type);
   if (!seal && !erase) return;
   json_t *errors = NULL;
@@ -577,6 +607,12 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     snprintf(pb->detail, sizeof pb->detail, "role %s may not send %s", who->role, type);
     return -1;
   }
+  const char *via = json_string_value(json_object_get(fofal_registry_schema(api->registry, type), "x-fofal-via"));
+  if (via) { /* its secrets are made by the route that sends it (the identity module's) */
+    *pb = (problem_t){422, "auth_route_only", "", NULL};
+    snprintf(pb->detail, sizeof pb->detail, "%s is sent through %s, not as a command", type, via);
+    return -1;
+  }
   if (!idem_key || !fofal_idempotency_key_valid(idem_key, strlen(idem_key))) {
     *pb = (problem_t){400, idem_key ? "malformed_idempotency_key" : "idempotency_key_required",
                       "send one Idempotency-Key of 1 to 200 characters from A-Z a-z 0-9 - _ . :", NULL};
@@ -663,6 +699,110 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   fofal_map_put(ca->waiters, w->key, w);
   w->linked = 1;
   return 0;
+}
+
+/* ------------------------------------------------ commands of fofal-api itself
+ * The /auth routes (accounts.c) send the identity module's commands through the same path
+ * as POST /api/v1/commands/{type}: produced to fofal.commands in the tenant's partition,
+ * decided by fofal-decider, answered from fofal.commands.results (read_committed, so an
+ * accepted command's events are in the log). Their data comes prepared (secrets sealed by
+ * the route), so no role, Idempotency-Key or personal-data detour applies; the sealed
+ * schema is checked here as the decider checks it. The waiter is the sender's, on the heap,
+ * and its callback runs exactly once. */
+
+typedef struct {
+  fofal__command_cb cb;
+  void *opaque;
+  char *result;
+} known_msg_t;
+
+static void on_known_in_loop(fofal_api_t *api, void *arg) {
+  known_msg_t *m = arg;
+  json_t *res = json_loads(m->result, 0, NULL);
+  const char *code;
+  m->cb(api, m->opaque, res ? http_status_of(res, &code) : 500, res);
+  json_decref(res);
+  free(m->result);
+  free(m);
+}
+
+int fofal__command_send(fofal_api_t *api, const fofal__command_t *c, fofal__command_cb cb, void *opaque, char *errbuf,
+                        size_t errlen) {
+  commands_api_t *ca = api->cmds;
+  if (!ca) return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "the server is stopping");
+  const fofal_command_def_t *def = fofal_registry_find(api->registry, c->type);
+  if (!def) return fofal_err(errbuf, errlen, FOFAL_EINVAL, "no command type %s", c->type);
+  json_t *errors = NULL;
+  if (fofal_registry_validate_sealed(api->registry, c->type, c->data, &errors)) {
+    char *es = errors ? fofal_json_dumps(errors, JSON_COMPACT) : NULL;
+    fofal_err(errbuf, errlen, FOFAL_EINVAL, "%s does not match its schema: %s", c->type, es ? es : "");
+    free(es);
+    json_decref(errors);
+    return FOFAL_EINVAL;
+  }
+  char agg[FOFAL_UUID_LEN + 1];
+  if (fofal_command_aggregate_id(def, c->tenant, c->id, c->data, agg))
+    return fofal_err(errbuf, errlen, FOFAL_EINVAL, "%s names no aggregate", c->type);
+  char *key = fofal_result_key(c->tenant, c->id);
+  const char *cached = fofal_map_get(ca->cache, key);
+  if (cached && *cached) { /* decided before (a retry with the same id): that result */
+    known_msg_t *m = fofal_calloc(1, sizeof *m);
+    *m = (known_msg_t){cb, opaque, fofal_strdup(cached)};
+    free(key);
+    atomic_fetch_add(&fofal__metrics.commands_duplicate, 1);
+    fofal__api_post(api, on_known_in_loop, m);
+    return 0;
+  }
+  if (!fofal__kafka_up(api)) {
+    free(key);
+    return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "Kafka is not reachable");
+  }
+  fofal_cmd_t cmd = {.id = c->id, .type = c->type, .tenant = c->tenant, .actor = c->actor,
+                     .actor_badge = c->actor_badge, .aggregate = agg, .expected_version = -1,
+                     .issued_us = fofal_now_us(), .correlation_id = c->correlation_id, .data = c->data};
+  dr_msg_t *dm = fofal_malloc(sizeof *dm);
+  *dm = (dr_msg_t){api, fofal_strdup(key), 0};
+  int rc = fofal_command_produce(ca->producer, &cmd, ca->command_parts, on_delivery, dm, errbuf, errlen);
+  if (rc) {
+    free(dm->key);
+    free(dm);
+    free(key);
+    return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "the command queue is full");
+  }
+  if (!cached) cache_put(ca, key, "");
+  waiter_t *w = fofal_calloc(1, sizeof *w);
+  w->ca = ca;
+  w->key = key;
+  w->type = def->type;
+  w->cb = cb;
+  w->cb_opaque = opaque;
+  w->start_us = fofal_mono_us();
+  w->next = fofal_map_take(ca->waiters, key);
+  fofal_map_put(ca->waiters, key, w);
+  w->linked = 1;
+  w->timeout.cb = on_wait_timeout;
+  h2o_timeout_link(api->ctx.loop, &ca->wait_timeout, &w->timeout);
+  return 0;
+}
+
+/* At stop: every waiting command of fofal-api itself hears "unavailable" (then its waiter
+ * is freed); the other waiters die with their requests. */
+typedef struct {
+  waiter_t **v;
+  size_t n, cap;
+} waiters_t;
+
+static void collect_cb_waiters(void *opaque, const char *key, void *value) {
+  waiters_t *all = opaque;
+  (void)key;
+  for (waiter_t *w = value; w; w = w->next) {
+    if (!w->cb) continue;
+    if (all->n == all->cap) {
+      all->cap = all->cap ? all->cap * 2 : 16;
+      all->v = fofal_realloc(all->v, all->cap * sizeof *all->v);
+    }
+    all->v[all->n++] = w;
+  }
 }
 
 static void send_pb(h2o_req_t *req, problem_t *pb) {
@@ -917,6 +1057,13 @@ void fofal__commands_api_stop(fofal_api_t *api) {
   ca->stop = 1;
   if (ca->poller_started) pthread_join(ca->poller, NULL);
   if (ca->reader_started) pthread_join(ca->reader, NULL);
+  waiters_t own = {0};
+  fofal_map_each(ca->waiters, collect_cb_waiters, &own);
+  for (size_t k = 0; k < own.n; k++) {
+    unlink_waiter(ca, own.v[k]);
+    call_back(own.v[k], 503, NULL);
+  }
+  free(own.v);
   /* Requests still waiting keep their memory (the process is ending) but leave the timer,
    * which must be empty before it is disposed; later loop messages see api->cmds NULL. */
   while (!h2o_linklist_is_empty(&ca->wait_timeout._entries)) {

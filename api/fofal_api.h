@@ -5,6 +5,7 @@
 #ifndef FOFAL_API_PUBLIC_H
 #define FOFAL_API_PUBLIC_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* A signed HS256 access token (new string, caller frees; NULL on failure) with claims iss,
@@ -67,12 +68,21 @@ int fofal_api_role_valid(const char *role);
 /* 1 if the role must pass a second factor (money, pay or HR: accountant, hr, manager,
  * admin). */
 int fofal_api_role_needs_mfa(const char *role);
-/* Creates an account directly in PostgreSQL (the admin CLI): the password is hashed here
- * with argon2id (t_cost, m_kib). *id_out (37 bytes) gets the new account id. 0,
- * FOFAL_EINVAL (bad role, username or password too short), FOFAL_EEXIST, FOFAL_EUNAVAIL
- * or FOFAL_EPG, detail in errbuf (never the password). */
-int fofal_api_account_create(const char *pg_dsn, const char *tenant, const char *username, const char *role,
-                             const char *password, unsigned t_cost, unsigned m_kib, char id_out[37], char *errbuf,
-                             size_t errlen);
+/* The id of the account named `username` in `tenant`: a name-based UUID keyed with the
+ * master key (so a second account of the same name is the same aggregate, and nobody
+ * without the key can tell a name from its id). out[37]. */
+void fofal_api_account_id(const unsigned char *master, const char *tenant, const char *username, char out[37]);
+/* The data of an identity.account.create command (*data new): the account id, the
+ * username sealed with the account's data key (created in identity_keys.person_keys on
+ * `pg`), the role, and the password and PIN (either may be NULL) hashed with argon2id
+ * (t_cost, m_kib) and sealed under the master key; badge and ip when not NULL. *id_out (37
+ * bytes) gets the account id. 0, FOFAL_EINVAL (bad role, username, password), FOFAL_EEXIST
+ * (the name's account was erased), FOFAL_EUNAVAIL or FOFAL_EPG, detail in errbuf (never a
+ * secret). */
+struct fofal_pg;
+int fofal_api_account_data(struct fofal_pg *pg, const unsigned char *master, const char *tenant, const char *username,
+                           const char *role, const char *password, const char *badge, const char *pin,
+                           unsigned t_cost, unsigned m_kib, const char *ip, json_t **data, char id_out[37],
+                           char *errbuf, size_t errlen);
 
 #endif

@@ -1,12 +1,17 @@
 /*
- * identity_admin.c — what needs no running server: the role list and account creation
- * straight in PostgreSQL, for the admin CLI (`fofal account create`). Built into
- * fofal_credentials, so the CLI links it without the server's loop code. The password is
- * hashed here and only the hash reaches the database; nothing is logged.
+ * identity_admin.c — what needs no running server: the role list, the id of an account
+ * (keyed with the master key) and the data of the command that creates one, for both
+ * fofal-api (POST /api/v1/auth/accounts) and the admin CLI (`fofal account create`), which
+ * both send it through the log (commands/identity/identity.h). Built into
+ * fofal_credentials, so the CLI links it without the server's loop code. The password and
+ * PIN are hashed here (argon2id) and the hashes sealed under the master key; the name is
+ * sealed with the account's data key: nothing of them reaches Kafka or a log in clear.
  */
 #include "fofal_api.h"
+#include "identity/identity.h"
 #include "projections.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,32 +34,64 @@ int fofal_api_role_needs_mfa(const char *role) {
   return 0;
 }
 
-/* ------------------------------------------------------------ the CLI */
+/* ------------------------------------------------------------ accounts */
 
-int fofal_api_account_create(const char *pg_dsn, const char *tenant, const char *username, const char *role,
-                             const char *password, unsigned t_cost, unsigned m_kib, char id_out[37], char *errbuf,
-                             size_t errlen) {
+void fofal_api_account_id(const unsigned char *master, const char *tenant, const char *username, char out[37]) {
+  char fp[FOFAL_PD_FINGERPRINT_LEN + 1], name[FOFAL_PD_FINGERPRINT_LEN + 16];
+  /* Keyed: without the master key nobody can tell a name from its id. The text cannot be a
+   * request's canonical JSON (which starts with '{'), so this never doubles as one. */
+  char *text = fofal_asprintf("identity account\n%s\n%s", tenant, username);
+  fofal_pd_fingerprint(master, text, fp);
+  free(text);
+  snprintf(name, sizeof name, "account:%s", fp);
+  fofal_uuid_named(tenant, name, out);
+}
+
+/* A secret hashed with argon2id, then sealed under the master key for (tenant, account). */
+static char *hash_sealed(const unsigned char *master, const char *purpose, const char *tenant, const char *account,
+                         const char *secret, unsigned t_cost, unsigned m_kib) {
   char hash[FOFAL_CRED_HASH_MAX];
-  fofal_pg_t *pg = NULL;
-  char *v = NULL;
-  int rc;
+  if (fofal_cred_hash(secret, t_cost, m_kib, hash, sizeof hash)) return NULL;
+  char *sealed = fofal_pd_secret_seal(master, purpose, tenant, account, hash);
+  memset(hash, 0, sizeof hash);
+  return sealed;
+}
+
+int fofal_api_account_data(struct fofal_pg *pg, const unsigned char *master, const char *tenant, const char *username,
+                           const char *role, const char *password, const char *badge, const char *pin,
+                           unsigned t_cost, unsigned m_kib, const char *ip, json_t **data, char id_out[37],
+                           char *errbuf, size_t errlen) {
+  unsigned char key[FOFAL_PD_KEY_BYTES];
+  char *ph = NULL, *pinh = NULL;
+  int rc = 0;
+  *data = NULL;
   if (!fofal_api_role_valid(role)) return fofal_err(errbuf, errlen, FOFAL_EINVAL, "\"%s\" is not a role", role);
   if (!*tenant || strlen(tenant) > 63 || !*username || strlen(username) > 100)
     return fofal_err(errbuf, errlen, FOFAL_EINVAL, "the tenant (1-63) or the username (1-100 characters) is empty or too long");
-  if (strlen(password) < 12 || strlen(password) > MAX_FIELD)
+  if (password && (strlen(password) < 12 || strlen(password) > MAX_FIELD))
     return fofal_err(errbuf, errlen, FOFAL_EINVAL, "the password must have 12 to %d characters", MAX_FIELD);
-  if (fofal_cred_init() || fofal_cred_hash(password, t_cost, m_kib, hash, sizeof hash))
-    return fofal_err(errbuf, errlen, FOFAL_EINVAL, "cannot hash the password");
-  fofal_uuid7(id_out);
-  if ((rc = fofal_pg_connect(&pg, pg_dsn, errbuf, errlen))) goto out;
-  const char *p[] = {tenant, id_out, username, role, hash};
-  rc = fofal_pg_query_value(pg,
-                            "INSERT INTO identity.accounts (tenant, id, username, role, password_hash)"
-                            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
-                            5, p, &v, errbuf, errlen);
-  if (!rc && !v) rc = fofal_err(errbuf, errlen, FOFAL_EEXIST, "tenant %s already has an account %s", tenant, username);
+  fofal_api_account_id(master, tenant, username, id_out);
+  if ((password && !(ph = hash_sealed(master, FOFAL_IDENTITY_SEAL_PASSWORD, tenant, id_out, password, t_cost, m_kib))) ||
+      (pin && !(pinh = hash_sealed(master, FOFAL_IDENTITY_SEAL_PIN, tenant, id_out, pin, t_cost, m_kib)))) {
+    rc = fofal_err(errbuf, errlen, FOFAL_EINVAL, "cannot hash the secret (argon2id parameters)");
+    goto out;
+  }
+  /* The name is personal data: sealed with the account's own data key, made now. */
+  if ((rc = fofal_person_key(pg, master, tenant, id_out, 1, key, errbuf, errlen))) {
+    if (rc == FOFAL_ENOENT) rc = fofal_err(errbuf, errlen, FOFAL_EEXIST, "this account was erased: its name cannot be used again");
+    goto out;
+  }
+  json_t *name = json_string(username);
+  *data = json_pack("{s:s,s:o,s:s}", "account_id", id_out, "username", fofal_pd_seal(key, tenant, id_out, "username", name),
+                    "role", role);
+  json_decref(name);
+  if (badge) json_object_set_new(*data, "badge", json_string(badge));
+  if (ph) json_object_set_new(*data, "password_hash", json_string(ph));
+  if (pinh) json_object_set_new(*data, "pin_hash", json_string(pinh));
+  if (ip) json_object_set_new(*data, "ip", json_string(ip));
 out:
-  free(v);
-  fofal_pg_close(pg);
+  memset(key, 0, sizeof key);
+  free(ph);
+  free(pinh);
   return rc;
 }

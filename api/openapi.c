@@ -19,7 +19,7 @@
  * parse_if_match does (a quoted version of at most 18 digits, weak or not). */
 #define IDEMPOTENCY_KEY_RULE "1 to 200 characters from A-Z a-z 0-9 - _ . :"
 #define IF_MATCH_PATTERN "^(W/)?\"[0-9]{1,18}\"$"
-/* ?position=<module>:<partition>:<offset> as production_api.c's parse_position takes it:
+/* ?position=<module>:<partition>:<offset> as reads.c's parse_position takes it:
  * a partition of 0 to 1023 in at most 15 digits (leading zeros allowed), an offset of at
  * most 18 digits; the module is one that a projection (or, on audit routes, an audit
  * projection) serves, listed from the projection table. */
@@ -50,7 +50,7 @@ static json_t *path_param(const char *name, const char *desc) {
 }
 
 /* Who may read, as a command's schema says who may send it (the query role matrix test
- * walks it): the audit trail is for auditor, manager and admin (production_api.c,
+ * walks it): the audit trail is for auditor, manager and admin (reads.c,
  * may_audit); other reads say their own list (with_roles). A new array. */
 static json_t *read_roles(int audit) {
   json_t *roles = json_array();
@@ -166,7 +166,7 @@ static json_t *position_param(int audit) {
                    "schema", "type", "string", "maxLength", 159, "pattern", pattern);
 }
 
-/* The audit trail (production/production_api.c): by id or code, and by kind and code. */
+/* The audit trail (reads.c): by id or code, and by kind and code. */
 static void add_audit_paths(json_t *paths, const char *ryw) {
   static const char names[] =
       " {id} is the aggregate's id (a UUID) or a code people type (L13, W121): a code is looked up among the "
@@ -312,8 +312,13 @@ static void add_command(void *opaque, const fofal_command_def_t *def) {
   char ref[160], path[192], desc[512];
   snprintf(ref, sizeof ref, "#/components/schemas/%s", def->type);
   snprintf(path, sizeof path, "/api/v1/commands/%s", def->type);
-  snprintf(desc, sizeof desc, "%s Roles allowed: %s.%s", def->summary, roles_s,
-           def->creates ? " Creates the aggregate; without an id in the body, the id is derived from the Idempotency-Key." : "");
+  const char *via = json_string_value(json_object_get(schema, "x-fofal-via"));
+  char via_s[200] = "";
+  if (via) /* its secrets are made by the route that sends it (identity) */
+    snprintf(via_s, sizeof via_s, " Sent through %s, which makes its secrets: here it is refused (422 auth_route_only).", via);
+  snprintf(desc, sizeof desc, "%s Roles allowed: %s.%s%s", def->summary, roles_s,
+           def->creates ? " Creates the aggregate; without an id in the body, the id is derived from the Idempotency-Key." : "",
+           via_s);
   free(roles_s);
   char module[32];
   fofal_command_module(def->type, module, sizeof module);

@@ -15,7 +15,9 @@
 /* A string of min to max characters, as accounts.c's fields_ok checks them. */
 #define STR(min, max) "{\"type\":\"string\",\"minLength\":" #min ",\"maxLength\":" #max "}"
 #define TOKENS "\"200\":{\"description\":\"Signed in.\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Tokens\"}}}}"
-#define RL "\"429\":" P("rate_limited (Retry-After says when to retry) or locked_out.") ",\"503\":" P("PostgreSQL or Redis unavailable; retry after Retry-After.")
+/* Every route answers only once its event is in the log: 503 not_recorded when it cannot be. */
+#define U "\"503\":" P("PostgreSQL or Redis unavailable, or not_recorded: the event could not be recorded in the log (Kafka or fofal-decider unavailable; nothing was done, no token issued), or position_not_reached: recorded, not yet applied by the identity projection; retry after Retry-After.")
+#define RL "\"429\":" P("rate_limited (Retry-After says when to retry) or locked_out.") "," U
 
 static const char auth_paths[] =
     "{"
@@ -41,19 +43,27 @@ static const char auth_paths[] =
     ",\"responses\":{" TOKENS ",\"401\":" P("invalid_refresh_token or refresh_token_reused.") "," RL "}}},"
     "\"/api/v1/auth/logout\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.logout\","
     "\"summary\":\"End the session of the access token, on every instance within seconds.\","
-    "\"responses\":{\"204\":{\"description\":\"Signed out.\"},\"400\":" P("no_session: a token without sid; or malformed_json: a body that is not a JSON object.") ",\"401\":" P("No valid access token.") "}}},"
+    "\"responses\":{" U ",\"204\":{\"description\":\"Signed out.\"},\"400\":" P("no_session: a token without sid; or malformed_json: a body that is not a JSON object.") ",\"401\":" P("No valid access token.") "}}},"
     "\"/api/v1/auth/password\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.password\","
     "\"summary\":\"Change the caller's password; every session of the account ends.\","
     BODY("{\"current_password\":" STR(1, 1024) ",\"new_password\":" STR(12, 1024) "}", "[\"current_password\",\"new_password\"]")
-    ",\"responses\":{\"204\":{\"description\":\"Changed; sign in again.\"},\"400\":" P("no_account: the token names no account (a development token).") ",\"403\":" P("invalid_credentials.") ",\"422\":" P("invalid_request: a member not listed, or a new password under 12 characters.") "," RL "}}},"
+    ",\"responses\":{\"204\":{\"description\":\"Changed (recorded in the log and applied): sign in again.\"},\"400\":" P("no_account: the token names no account (a development token).") ",\"403\":" P("invalid_credentials.") ",\"422\":" P("invalid_request: a member not listed, or a new password under 12 characters.") "," RL "}}},"
     "\"/api/v1/auth/accounts\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.account_create\","
-    "\"summary\":\"Create an account of the caller's tenant (admin).\","
+    "\"summary\":\"Create an account of the caller's tenant (admin).\",\"description\":\"Sends "
+    "identity.account.create through the log (the password and PIN hashed with argon2id and sealed, the username "
+    "sealed as personal data) and answers once the identity projection has applied it: the account signs in at once.\","
     BODY("{\"username\":" STR(1, 100) ",\"role\":{\"type\":\"string\",\"enum\":[\"weaver\",\"cutter\",\"mechanic\",\"storekeeper_mp\",\"storekeeper_pf\",\"storekeeper_st\",\"quality\",\"planner\",\"manager\",\"accountant\",\"hr\",\"auditor\",\"admin\"]},\"password\":" STR(12, 1024) ",\"badge\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$\",\"description\":\"The person's badge (W121), as their employee record's: every sign-in of the account carries it in the access token (claim badge), and it is who they are on the floor (their own views and records; the person of their commands).\"},\"pin\":{\"type\":\"string\",\"pattern\":\"^[0-9]{6,8}$\",\"description\":\"6 to 8 digits (PINs of 4 digits set earlier still sign in).\"}}", "[\"username\",\"role\"]")
-    ",\"responses\":{\"201\":{\"description\":\"{account_id, username, role}\"},\"403\":" P("forbidden.") ",\"409\":" P("already_exists.") ",\"422\":" P("invalid_request.") "}}},"
+    ",\"responses\":{\"201\":{\"description\":\"{account_id, username, role}\"},\"403\":" P("forbidden.") ",\"409\":" P("already_exists: the username or the badge is another account's.") ",\"422\":" P("invalid_request.") "," U "}}},"
     "\"/api/v1/auth/devices\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.device_enrol\","
     "\"summary\":\"Enrol a shared shop-floor phone (admin, manager); its secret is shown once.\","
     BODY("{\"name\":" STR(1, 100) "}", "[\"name\"]")
-    ",\"responses\":{\"201\":{\"description\":\"{device_id, device_secret, name}\"},\"403\":" P("forbidden.") ",\"422\":" P("invalid_request: a member not listed, or a name over 100 characters.") "}}},"
+    ",\"responses\":{\"201\":{\"description\":\"{device_id, device_secret, name}\"},\"403\":" P("forbidden.") ",\"422\":" P("invalid_request: a member not listed, or a name over 100 characters.") "," U "}}},"
+    "\"/api/v1/auth/devices/{device_id}/revoke\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.device_revoke\","
+    "\"summary\":\"Revoke a shop-floor device (admin, manager): it signs nobody in any more, and the sessions opened on it end.\","
+    "\"description\":\"Sends identity.device.revoke through the log and answers once the identity projection has applied it. The body may be empty.\","
+    "\"parameters\":[{\"name\":\"device_id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\",\"format\":\"uuid\"}}],"
+    "\"requestBody\":{\"required\":false,\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"reason\":" STR(1, 200) "}}}}}"
+    ",\"responses\":{\"204\":{\"description\":\"Revoked.\"},\"403\":" P("forbidden.") ",\"404\":" P("not_found: no such device in the tenant.") ",\"409\":" P("already_revoked.") "," U "}}},"
     "\"/api/v1/auth/pin-login\":{\"post\":{\"tags\":[\"auth\"],\"operationId\":\"auth.pin_login\",\"security\":[],"
     "\"summary\":\"Shop-floor sign-in on an enrolled device: badge and PIN.\",\"description\":\"Rate-limited per "
     "device, badge and IP; after FOFAL_API_PIN_MAX_FAILURES wrong PINs the badge locks (429 locked_out), 1 minute "

@@ -74,8 +74,8 @@
 #define WS_SNDBUF (64 * 1024)      /* kernel send buffer of a stream socket (Linux doubles it) */
 #define INFLIGHT_MSGS 1024
 #define INFLIGHT_BYTES (512 * 1024)
-#define MAX_MODULES 16
-#define MAX_AGGREGATES 1000
+#define MAX_MODULES FOFAL_STREAM_MAX_MODULES
+#define MAX_AGGREGATES FOFAL_STREAM_MAX_AGGREGATES
 #define CLOSE_GRACE_MS 10000
 #define TICK_MS 20
 #define READ_COUNT 1000
@@ -531,29 +531,6 @@ out:
 
 /* ------------------------------------------------------------ subscriptions */
 
-/* Reads a list of strings; -1 when it is not one, too long, or has a bad item. */
-static int str_list(json_t *v, size_t max, size_t maxlen, int (*ok)(const char *)) {
-  if (!v) return 0;
-  if (!json_is_array(v) || json_array_size(v) > max) return -1;
-  size_t i;
-  json_t *s;
-  json_array_foreach(v, i, s) {
-    if (!json_is_string(s) || strlen(json_string_value(s)) >= maxlen || !ok(json_string_value(s))) return -1;
-  }
-  return 0;
-}
-
-static int known_module(const char *m) {
-  for (int i = 0; fofal_modules[i]; i++)
-    if (!strcmp(fofal_modules[i], m)) return 1;
-  return 0;
-}
-
-static int aggregate_name(const char *s) {
-  fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
-  return fofal_aggregate_resolve("", NULL, s, n, FOFAL_AGGREGATE_NAMES_MAX) > 0;
-}
-
 /* Adds (delta 1) or drops (-1) the ids a subscribed name stands for in c's tenant. */
 static void name_ids(client_t *c, const char *name, int delta) {
   fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
@@ -600,23 +577,11 @@ static json_t *ack_json(client_t *c, const char *what) {
   return json_pack("{s:s,s:b,s:o,s:o}", "ack", what, "subscribed", c->subscribed, "modules", mods, "aggregates", aggs);
 }
 
-/* Applies {"subscribe":…} or {"unsubscribe":…}. 0, or -1 with a 1008 reason. */
-static int apply_request(client_t *c, json_t *req, const char **why) {
-  json_t *sub = json_object_get(req, "subscribe"), *unsub = json_object_get(req, "unsubscribe");
-  json_t *body = sub ? sub : unsub;
-  if (json_object_size(req) != 1 || !(json_is_object(body) || (unsub && json_is_null(body)))) {
-    *why = "send {\"subscribe\":{...}} or {\"unsubscribe\":{...}}";
-    return -1;
-  }
+/* Applies a checked {"subscribe":…} or {"unsubscribe":…} (fofal__stream_request). 0, or -1
+ * with a 1008 reason. */
+static int apply_request(client_t *c, json_t *req, int sub, const char **why) {
+  json_t *body = json_object_get(req, sub ? "subscribe" : "unsubscribe");
   json_t *mods = json_object_get(body, "modules"), *aggs = json_object_get(body, "aggregates");
-  if (str_list(mods, MAX_MODULES, 32, known_module)) {
-    *why = "modules must be a list of known modules";
-    return -1;
-  }
-  if (str_list(aggs, MAX_AGGREGATES, 80, aggregate_name)) {
-    *why = "aggregates must be a list of aggregate ids, codes or kind:code";
-    return -1;
-  }
   size_t i;
   json_t *s;
   if (sub) {
@@ -723,19 +688,16 @@ static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_ms
     close_with(c, 1003, "send JSON text frames");
     return;
   }
-  json_error_t jerr;
-  json_t *req = json_loadb((const char *)arg->msg, arg->msg_length, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *req;
   const char *why = NULL;
-  if (!req) {
-    atomic_fetch_add(&fofal__metrics.ws_protocol_closed, 1);
-    close_with(c, 1007, "invalid JSON");
-  } else if (json_is_object(req) && json_object_get(req, "auth")) {
+  int kind, code = fofal__stream_request((const char *)arg->msg, arg->msg_length, &req, &kind, &why);
+  if (!code && kind == FOFAL_STREAM_AUTH) {
     reauthenticate(c, req);
-  } else if (!json_is_object(req) || apply_request(c, req, &why)) {
+  } else if (code || apply_request(c, req, kind == FOFAL_STREAM_SUBSCRIBE, &why)) {
     atomic_fetch_add(&fofal__metrics.ws_protocol_closed, 1);
-    close_with(c, 1008, why ? why : "send a JSON object");
+    close_with(c, code ? (uint16_t)code : 1008, why);
   } else {
-    send_json(c, ack_json(c, json_object_get(req, "subscribe") ? "subscribe" : "unsubscribe"));
+    send_json(c, ack_json(c, kind == FOFAL_STREAM_SUBSCRIBE ? "subscribe" : "unsubscribe"));
   }
   json_decref(req);
 }

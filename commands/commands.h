@@ -70,7 +70,8 @@ typedef int (*fofal_decide_fn)(const fofal_cmd_t *cmd, const json_t *state, fofa
 typedef struct {
   const char *type;          /* "<module>.<aggregate>.<verb>" */
   const char *aggregate_key; /* property of data holding the aggregate id */
-  int creates;               /* 1: the aggregate must not exist yet */
+  int creates;               /* 1: the aggregate must not exist yet; 0: it must exist;
+                                FOFAL_CREATES_OR_UPDATES: either (the decider tells them apart) */
   const char *summary;       /* one line, for the OpenAPI document */
   fofal_decide_fn decide;
   /* NULL: data[aggregate_key] is a UUID. Otherwise it is a code people type and print
@@ -78,6 +79,10 @@ typedef struct {
    * fofal_aggregate_ref(tenant, ns, code), so the same code is always the same aggregate. */
   const char *ns;
 } fofal_command_def_t;
+
+/* fofal_command_def_t.creates of a command that creates its aggregate or adds to it (a
+ * tenant's record of sign-in attempts naming nobody known: identity.realm.record). */
+#define FOFAL_CREATES_OR_UPDATES 2
 
 /* Codes of looms, beams, articles, employees: what a badge or a plate shows. */
 #define FOFAL_CODE_MAX 64

@@ -246,11 +246,13 @@ static void path_set(struct cctx *c, const char *s) {
   c->pathlen = strlen(c->path);
 }
 
-/* Appends "/seg" (JSON-pointer escaped); returns the length to restore. */
+/* Appends "/seg" (JSON-pointer escaped); returns the length to restore. A location that
+ * does not fit is cut and ends in "..."; once cut, nothing more is appended. */
 static size_t cpush(struct cctx *c, const char *seg, size_t len) {
-  size_t old = c->pathlen, room = sizeof c->path - 4, i;
-  if (c->pathlen < room) c->path[c->pathlen++] = '/';
-  for (i = 0; i < len && c->pathlen < room; i++) {
+  size_t old = c->pathlen, room = sizeof c->path - 4, i; /* room: "..." and the NUL stay free */
+  if (c->pathlen >= room) return old;
+  c->path[c->pathlen++] = '/';
+  for (i = 0; i < len && c->pathlen + (seg[i] == '~' || seg[i] == '/' ? 2 : 1) <= room; i++) {
     if (seg[i] == '~' || seg[i] == '/') {
       c->path[c->pathlen++] = '~';
       c->path[c->pathlen++] = seg[i] == '~' ? '0' : '1';

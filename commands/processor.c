@@ -551,14 +551,14 @@ static int decide_one(fofal_processor_t *p, int idx) {
     rec = json_loads(recs, 0, NULL);
     if (!rec || strcmp(json_string_value(json_object_get(rec, "tenant")) ?: "", cmd.tenant)) {
       /* Another tenant's aggregate is, to this tenant, not there at all. */
-      reject(pe, &cmd, def->creates ? "already_exists" : "not_found",
-             def->creates ? "an aggregate with this id exists" : "no such aggregate", NULL);
+      reject(pe, &cmd, def->creates == 1 ? "already_exists" : "not_found",
+             def->creates == 1 ? "an aggregate with this id exists" : "no such aggregate", NULL);
       goto out;
     }
     version = json_integer_value(json_object_get(rec, "v"));
     state = json_object_get(rec, "s");
   }
-  if (def->creates && state) {
+  if (def->creates == 1 && state) {
     reject(pe, &cmd, "already_exists", "an aggregate with this id exists", NULL);
     goto out;
   }

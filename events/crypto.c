@@ -4,7 +4,7 @@
  *
  * Every person (employee, subcontractor contact …) has a random 256-bit data key. The key
  * is stored only wrapped — XChaCha20-Poly1305 under the master key FOFAL_PD_MASTER_KEY
- * (from the stack's secrets.env, never in Kafka or PostgreSQL) — in identity.person_keys.
+ * (from the stack's secrets.env, never in Kafka or PostgreSQL) — in identity_keys.person_keys.
  * A personal field of an event's data (phone, national id, bank account, salary …) is
  * replaced by a sealed object
  *

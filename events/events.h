@@ -204,7 +204,7 @@ int fofal_pd_init(void);
 /* The master key from 64 hex characters. 0 or FOFAL_EINVAL. */
 int fofal_pd_master_parse(const char *hex, unsigned char master[FOFAL_PD_KEY_BYTES]);
 /* A new random data key for (tenant, person), wrapped under master: base64url text (new),
- * what identity.person_keys stores. */
+ * what identity_keys.person_keys stores. */
 char *fofal_pd_key_new(const unsigned char master[FOFAL_PD_KEY_BYTES], const char *tenant, const char *person);
 /* Unwraps a stored key of (tenant, person) into key. 0 or FOFAL_EINVAL (wrong master,
  * tampered, or the wrapped key of another person). */

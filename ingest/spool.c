@@ -10,7 +10,9 @@
  * 2 bytes zero, checksum (u32, FNV-1a over seq, topic length and body) — then the topic
  * and the payload. Native byte order: a spool stays on its machine. Each start writes a
  * new segment, so a record torn by a power cut is only ever at the end of a segment;
- * replay stops reading a segment at the first record that does not check out.
+ * replay stops reading a segment at the first record that does not check out. (A segment
+ * whose first record is damaged would have the next start's name: it is renamed
+ * "<name>.damaged" first, out of the replay.)
  *
  * What it guarantees: a record is in the page cache once fofal_spool_append returns, so
  * it survives the death of the process (kill -9, OOM, a crash). fofal_spool_sync (the
@@ -191,6 +193,21 @@ int fofal_spool_open(fofal_spool_t **out, const char *dir, fofal_spool_fn fn, vo
     goto fail;
   }
   *next_seq = (ckpt > last ? ckpt : last) + 1;
+  /* The new segment's name may be taken only by a segment replay could read nothing of at
+   * or above its first seq (else next_seq would be higher): one damaged at its first record,
+   * or left empty. Appending behind a damaged record would hide everything appended from the
+   * next replay, which stops there; so a non-empty one is moved aside, kept for inspection. */
+  struct stat st;
+  segment_path(dir, *next_seq, path, sizeof path);
+  if (!stat(path, &st) && st.st_size > 0) {
+    char aside[620];
+    snprintf(aside, sizeof aside, "%s.damaged", path);
+    if (rename(path, aside)) {
+      rc = fofal_err(errbuf, errlen, FOFAL_EIO, "cannot move the damaged segment %s aside: %s", path, strerror(errno));
+      goto fail;
+    }
+    LOG_WARN("spool %s: nothing readable, moved aside to %s", path, aside);
+  }
   if ((rc = open_segment(s, *next_seq, errbuf, errlen))) goto fail;
   *out = s;
   return 0;

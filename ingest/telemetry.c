@@ -25,7 +25,7 @@
 static int name_ok(const char *s, size_t n) {
   if (n == 0 || n > 63) return 0;
   for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i])) return 0;
+    if (!isalnum((unsigned char)s[i]) && !memchr("._-", s[i], 3)) return 0; /* strchr would take a NUL */
   return 1;
 }
 
@@ -71,7 +71,9 @@ static int load_object(const char *payload, size_t len, const char *const *allow
   *o = NULL;
   if (len > FOFAL_TELEMETRY_MAX_BYTES)
     return fofal_err(errbuf, errlen, FOFAL_ETOOBIG, "payload of %zu bytes exceeds %d", len, FOFAL_TELEMETRY_MAX_BYTES);
-  json_t *j = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+  /* A NUL byte is no JSON, but jansson skips one after a number: refused here, as the
+   * payload's own bytes are what the record on fofal.telemetry.raw embeds. */
+  json_t *j = memchr(payload, '\0', len) ? NULL : json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!json_is_object(j)) {
     json_decref(j);
     return fofal_err(errbuf, errlen, FOFAL_EPARSE, "payload is not a JSON object");

@@ -74,9 +74,10 @@ static fofal_setting_t settings[] = {
 
 #define REBUILD_HELP                                                                                       \
   "  rebuild <projection>\n"                                                                               \
-  "                  rebuild a read model (production, audit.production) without downtime: project\n"      \
-  "                  the whole topic into the shadow schema <schema>__rebuild (and, for the projection\n"   \
-  "                  that owns the module's Redis views, the next Redis generation), then swap it in\n"     \
+  "                  rebuild a read model (production, audit.production, machines, identity) without\n"   \
+  "                  downtime: project the whole topic into the shadow schema <schema>__rebuild (and,\n"  \
+  "                  for the projection that owns the module's Redis views, the next Redis\n"             \
+  "                  generation), then swap it in\n"                                                         \
   "                  atomically while holding the live projector between two batches; queries are\n"      \
   "                  served throughout. Progress on stderr (about once a second while projecting);\n"  \
   "                  a JSON summary on stdout. Safe to interrupt or kill: a re-run cleans up first.\n"
@@ -92,12 +93,15 @@ static fofal_setting_t settings[] = {
   "  account erase --tenant T --account ID\n"                                                              \
   "                  erase a person (crypto-shredding): delete the account's data key, so that every\n"     \
   "                  personal field of theirs in the (immutable) events reads \"erased\" from now on,\n"    \
-  "                  clear its name, credentials and badge, and end its sessions on every fofal-api.\n"     \
+  "                  then send identity.account.erase through the log (no sign-in any more, in every\n"  \
+  "                  rebuild too; its badge is free again) and end its sessions on every fofal-api.\n"   \
   "  account create --tenant T --username U --role R\n"                                                   \
-  "                  create an account in PostgreSQL (identity schema; run `fofal migrate` first). The\n"   \
-  "                  password (12+ characters) is read from the terminal without echo, twice, or as the\n" \
-  "                  first line of stdin when stdin is not a terminal; never from the command line.\n"   \
-  "                  It is stored only as an argon2id hash. Roles: " ROLES_A "\n"                      \
+  "                  create an account through the log, as POST /api/v1/auth/accounts does: sends\n"     \
+  "                  identity.account.create to fofal.commands and waits for fofal-decider's decision\n" \
+  "                  and for the identity projection (fofal-projector) to apply it. The password (12+\n" \
+  "                  characters) is read from the terminal without echo, twice, or as the first line\n"  \
+  "                  of stdin when stdin is not a terminal; never from the command line. It travels\n"   \
+  "                  only as an argon2id hash sealed under FOFAL_PD_MASTER_KEY. Roles: " ROLES_A "\n"     \
   "                  " ROLES_B ". Prints the account id.\n"
 #define REPLAY_HELP                                                                                        \
   "  replay [--tenant T] [--module M] [--aggregate NAME] [--type TYPE] [--since TIME] [--until TIME]\n"   \
@@ -236,43 +240,134 @@ static int read_secret(const char *prompt, char *out, size_t cap) {
   return 0;
 }
 
+/* The master key, for the commands that seal secrets (account create). 0 or -1 (said). */
+static int master_key(unsigned char out[FOFAL_PD_KEY_BYTES], const char *what) {
+  if (fofal_pd_init() || fofal_pd_master_parse(pd_master, out)) {
+    fprintf(stderr, "fofal: %s: FOFAL_PD_MASTER_KEY (64 hex characters, as fofal-api's) is needed\n", what);
+    return -1;
+  }
+  return 0;
+}
+
+/* Sends one command of the identity module through the log as fofal-api sends it (actor
+ * "s:fofal-cli/admin", the tenant's partition of fofal.commands), waits (30 s at most) for
+ * its decision on fofal.commands.results, and when accepted for the identity projection to
+ * apply it (30 s; a warning when it does not: fofal-projector may not run). The aggregate
+ * is data[key]. *result: the decided result (new). 0, or 1 (said on stderr). */
+static int identity_command(const char *what, const char *a_tenant, const char *type, const char *key, json_t *data,
+                            json_t **result) {
+  char err[512] = "", id[FOFAL_UUID_LEN + 1], *rkey = NULL, *rec = NULL;
+  fofal_kafka_t *prod = NULL, *res = NULL;
+  fofal_pg_t *pg = NULL;
+  int rc = 1;
+  *result = NULL;
+  fofal_uuid7(id);
+  fofal_kafka_opts_t po = {.brokers = brokers, .client_id = "fofal-cli", .linger_ms = 1};
+  fofal_kafka_opts_t co = {.brokers = brokers, .client_id = "fofal-cli-results", .read_committed = 1};
+  int nparts = 0;
+  int64_t lo = 0, hi = 0;
+  if (fofal_kafka_producer_new(&prod, &po, err, sizeof err) || fofal_kafka_consumer_new(&res, &co, err, sizeof err) ||
+      (nparts = fofal_kafka_partition_count(prod, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err)) <= 0) {
+    fprintf(stderr, "fofal: %s: %s\n", what, nparts < 0 || !*err ? "Kafka is not reachable" : err);
+    goto out;
+  }
+  int32_t part = fofal_tenant_partition(a_tenant, nparts);
+  /* Read the results from their end now: ours comes after. */
+  if (fofal_kafka_watermarks(prod, FOFAL_TOPIC_RESULTS, part, &lo, &hi, 10000, err, sizeof err) ||
+      fofal_kafka_assign(res, FOFAL_TOPIC_RESULTS, &part, &hi, 1, err, sizeof err)) {
+    fprintf(stderr, "fofal: %s: %s\n", what, err);
+    goto out;
+  }
+  fofal_cmd_t cmd = {.id = id, .type = type, .tenant = a_tenant, .actor = "s:fofal-cli/admin",
+                     .aggregate = json_string_value(json_object_get(data, key)), .expected_version = -1,
+                     .issued_us = fofal_now_us(), .correlation_id = id, .data = data};
+  if (fofal_command_produce(prod, &cmd, nparts, NULL, NULL, err, sizeof err) || fofal_kafka_flush(prod, 10000)) {
+    fprintf(stderr, "fofal: %s: the command did not reach Kafka: %s\n", what, err);
+    goto out;
+  }
+  rkey = fofal_result_key(a_tenant, id);
+  for (int64_t deadline = fofal_mono_us() + 30 * 1000000LL; !*result && fofal_mono_us() < deadline && !stop;) {
+    fofal_kmsg_t m;
+    if (fofal_kafka_consume(res, 200, &m) <= 0) continue;
+    if (!m.eof && m.key && m.key_len == strlen(rkey) && !memcmp(m.key, rkey, m.key_len))
+      *result = json_loadb(m.value, m.len, 0, NULL);
+    fofal_kafka_msg_release(&m);
+  }
+  if (!*result) {
+    fprintf(stderr, "fofal: %s: no decision within 30 s: is fofal-decider running?\n", what);
+    goto out;
+  }
+  rc = 0;
+  const char *pos = json_string_value(json_object_get(*result, "position"));
+  if (!pos) goto out; /* refused: the caller says why */
+  /* "identity:<partition>:<offset>": wait until the projection has applied it. */
+  const char *c2 = strrchr(pos, ':');
+  char epart[16], etopic[64];
+  snprintf(epart, sizeof epart, "%.*s", (int)(c2 - strchr(pos, ':') - 1), strchr(pos, ':') + 1);
+  fofal_topic_events("identity", etopic, sizeof etopic);
+  const char *pq[] = {etopic, epart};
+  int applied = 0;
+  if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err)) fprintf(stderr, "fofal: %s: %s\n", what, err);
+  for (int64_t deadline = fofal_mono_us() + 30 * 1000000LL; pg && !applied && fofal_mono_us() < deadline && !stop;) {
+    free(rec);
+    rec = NULL;
+    if (fofal_pg_query_value(pg,
+                             "SELECT next_offset FROM fofal_meta.projector_offsets WHERE projector = 'identity' AND"
+                             " topic = $1 AND partition = $2::int",
+                             2, pq, &rec, err, sizeof err))
+      break;
+    applied = rec && atoll(rec) > atoll(c2 + 1);
+    if (!applied) usleep(50 * 1000);
+  }
+  if (!applied)
+    fprintf(stderr, "fofal: %s: recorded in the log (%s), but the identity projection has not applied it yet: is "
+                    "fofal-projector running?\n", what, pos);
+out:
+  free(rec);
+  free(rkey);
+  fofal_pg_close(pg);
+  fofal_kafka_free(res);
+  fofal_kafka_free(prod);
+  return rc;
+}
+
 static int cmd_account_erase(const char *a_tenant, const char *account) {
   char err[512];
   fofal_pg_t *pg = NULL;
   fofal_redis_t *r = NULL;
   char *sids = NULL;
+  json_t *result = NULL, *data = NULL, *res = NULL;
   int rc = 1;
   if (!a_tenant || !account || !fofal_uuid_valid(account)) {
     fprintf(stderr, "%s", usage_account);
     return 2;
   }
   const char *p[] = {a_tenant, account};
-  /* One transaction: the key's tombstone, the account cleared, its sessions ended. */
-  if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err) || fofal_pg_exec(pg, "BEGIN", err, sizeof err) ||
-      fofal_person_erase(pg, a_tenant, account, err, sizeof err) ||
-      fofal_pg_query_value(pg,
-                           "WITH a AS (UPDATE identity.accounts SET username = 'erased:' || id, password_hash = NULL,"
-                           " pin_hash = NULL, badge = NULL, totp_secret = NULL, totp_pending = NULL, erased_at = now()"
-                           " WHERE tenant = $1 AND id = $2::uuid RETURNING id),"
-                           " s AS (UPDATE identity.sessions SET revoked_at = now(), revoked_reason = 'erased'"
+  /* First the key (crypto-shredding: every sealed field of theirs reads "erased" at once),
+   * then the erasure through the log (no sign-in, badge released, in every rebuild), then
+   * the sessions (operational state) end. Run again after a failure: each step is safe to
+   * repeat. */
+  if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err) || fofal_person_erase(pg, a_tenant, account, err, sizeof err)) {
+    fprintf(stderr, "fofal: account erase: %s\n", err);
+    goto out;
+  }
+  data = json_pack("{s:s}", "account_id", account);
+  if (identity_command("account erase", a_tenant, "identity.account.erase", "account_id", data, &result)) goto out;
+  const char *code = json_string_value(json_object_get(result, "code"));
+  if (code && strcmp(code, "account_erased")) {
+    fprintf(stderr, "fofal: account erase: %s\n",
+            !strcmp(code, "not_found") ? "the tenant has no such account" : json_string_value(json_object_get(result, "detail")));
+    goto out;
+  }
+  if (fofal_pg_query_value(pg,
+                           "WITH s AS (UPDATE identity_ops.sessions SET revoked_at = now(), revoked_reason = 'erased'"
                            " WHERE tenant = $1 AND account_id = $2::uuid AND revoked_at IS NULL RETURNING sid)"
-                           " SELECT json_build_object('accounts', (SELECT count(*) FROM a), 'sids',"
-                           " (SELECT COALESCE(json_agg(sid), '[]') FROM s))",
+                           " SELECT json_build_object('sids', (SELECT COALESCE(json_agg(sid), '[]') FROM s))",
                            2, p, &sids, err, sizeof err)) {
     fprintf(stderr, "fofal: account erase: %s\n", err);
     goto out;
   }
-  json_t *res = json_loads(sids ? sids : "{}", 0, NULL);
-  if (json_integer_value(json_object_get(res, "accounts")) != 1) {
-    fprintf(stderr, "fofal: account erase: tenant %s has no account %s\n", a_tenant, account);
-    json_decref(res);
-    goto out; /* closing the connection rolls the tombstone back */
-  }
-  if (fofal_pg_exec(pg, "COMMIT", err, sizeof err)) {
-    fprintf(stderr, "fofal: account erase: %s\n", err);
-    json_decref(res);
-    goto out;
-  }
+  res = json_loads(sids ? sids : "{}", 0, NULL);
   /* The sessions' access tokens: refused by every fofal-api (accounts.c tails this). */
   size_t i;
   json_t *sid;
@@ -286,9 +381,11 @@ static int cmd_account_erase(const char *a_tenant, const char *account) {
   }
   printf("erased account %s of tenant %s (%zu session(s) ended)\n", account, a_tenant,
          json_array_size(json_object_get(res, "sids")));
-  json_decref(res);
   rc = 0;
 out:
+  json_decref(res);
+  json_decref(data);
+  json_decref(result);
   free(sids);
   fofal_redis_close(r);
   fofal_pg_close(pg);
@@ -297,12 +394,16 @@ out:
 
 static int cmd_account(const char *sub, const char *a_tenant, const char *a_user, const char *a_role) {
   char pw[1100], again[1100], id[37], err[512];
+  unsigned char master[FOFAL_PD_KEY_BYTES];
+  fofal_pg_t *pg = NULL;
+  json_t *data = NULL, *result = NULL;
   int rc = 1;
   if (sub && !strcmp(sub, "erase")) return cmd_account_erase(a_tenant, a_user);
   if (!sub || strcmp(sub, "create") || !a_tenant || !a_user || !a_role) {
     fprintf(stderr, "%s", usage_account);
     return 2;
   }
+  if (master_key(master, "account")) return 1;
   if (read_secret("Password: ", pw, sizeof pw)) {
     fprintf(stderr, "fofal: account: no password given\n");
     return 1;
@@ -311,13 +412,28 @@ static int cmd_account(const char *sub, const char *a_tenant, const char *a_user
     fprintf(stderr, "fofal: account: the passwords differ\n");
     goto out;
   }
-  if (fofal_api_account_create(pg_dsn, a_tenant, a_user, a_role, pw, 2, 19456, id, err, sizeof err)) {
+  /* The same command as POST /api/v1/auth/accounts: through the log. */
+  if (fofal_pg_connect(&pg, pg_dsn, err, sizeof err) || fofal_cred_init() ||
+      fofal_api_account_data(pg, master, a_tenant, a_user, a_role, pw, NULL, NULL, 2, 19456, NULL, &data, id, err,
+                             sizeof err)) {
     fprintf(stderr, "fofal: account: %s\n", err);
+    goto out;
+  }
+  if (identity_command("account", a_tenant, "identity.account.create", "account_id", data, &result)) goto out;
+  const char *code = json_string_value(json_object_get(result, "code"));
+  if (code) {
+    fprintf(stderr, "fofal: account: %s\n",
+            !strcmp(code, "already_exists") ? "the tenant already has an account of that name"
+                                            : json_string_value(json_object_get(result, "detail")));
     goto out;
   }
   printf("%s\n", id);
   rc = 0;
 out:
+  json_decref(data);
+  json_decref(result);
+  fofal_pg_close(pg);
+  memset(master, 0, sizeof master);
   memset(pw, 0, sizeof pw);
   memset(again, 0, sizeof again);
   return rc;
@@ -325,7 +441,7 @@ out:
 
 /* ------------------------------------------------------- personal data
  * replay opens the sealed personal fields of the events it prints (events/crypto.c) with
- * the person keys of identity.person_keys, unwrapped with FOFAL_PD_MASTER_KEY: a person
+ * the person keys of identity_keys.person_keys, unwrapped with FOFAL_PD_MASTER_KEY: a person
  * whose key was deleted (`fofal account erase`) reads "erased". Keys are cached for the
  * run (an erased one as such). */
 static fofal_map_t *pd_keys;

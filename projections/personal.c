@@ -1,5 +1,5 @@
 /*
- * personal.c — the person keys of identity.person_keys (issue 6 item 8), for every process
+ * personal.c — the person keys of identity_keys.person_keys (issue 6 item 8), for every process
  * that seals or opens personal fields (fofal-api, the projectors, the fofal CLI), and the
  * opening of an event's sealed fields for a read model.
  *
@@ -9,7 +9,7 @@
  * erased person never gets a key again.
  *
  * A projection that shows personal data (an employee's name) opens the sealed value with
- * the person's key from identity.person_keys, read in the batch's own transaction and
+ * the person's key from identity_keys.person_keys, read in the batch's own transaction and
  * unwrapped with FOFAL_PD_MASTER_KEY. A person whose key was deleted (erased) reads
  * "erased": in a live projection, and in every rebuild from then on. Fields the read model
  * does not need in clear (phone, national id, bank account, salary) are stored sealed as
@@ -41,14 +41,14 @@ int fofal_person_key(fofal_pg_t *pg, const unsigned char *master, const char *te
   if (create) {
     const char *p[] = {tenant, person, fresh};
     rc = fofal_pg_query_value(pg,
-                              "WITH i AS (INSERT INTO identity.person_keys (tenant, person_id, wrapped_key)"
+                              "WITH i AS (INSERT INTO identity_keys.person_keys (tenant, person_id, wrapped_key)"
                               " VALUES ($1, $2::uuid, $3) ON CONFLICT DO NOTHING RETURNING wrapped_key)"
                               " SELECT coalesce(wrapped_key, '') FROM i UNION ALL SELECT coalesce(wrapped_key, '')"
-                              " FROM identity.person_keys WHERE tenant = $1 AND person_id = $2::uuid LIMIT 1",
+                              " FROM identity_keys.person_keys WHERE tenant = $1 AND person_id = $2::uuid LIMIT 1",
                               3, p, &wrapped, errbuf, errlen);
   } else {
     const char *p[] = {tenant, person};
-    rc = fofal_pg_query_value(pg, "SELECT wrapped_key FROM identity.person_keys WHERE tenant = $1 AND person_id = $2::uuid",
+    rc = fofal_pg_query_value(pg, "SELECT wrapped_key FROM identity_keys.person_keys WHERE tenant = $1 AND person_id = $2::uuid",
                               2, p, &wrapped, errbuf, errlen);
   }
   free(fresh);
@@ -67,9 +67,9 @@ int fofal_person_key(fofal_pg_t *pg, const unsigned char *master, const char *te
 int fofal_person_erase(fofal_pg_t *pg, const char *tenant, const char *person, char *errbuf, size_t errlen) {
   const char *p[] = {tenant, person};
   return fofal_pg_execp(pg,
-                        "INSERT INTO identity.person_keys (tenant, person_id, wrapped_key, erased_at)"
+                        "INSERT INTO identity_keys.person_keys (tenant, person_id, wrapped_key, erased_at)"
                         " VALUES ($1, $2::uuid, NULL, now()) ON CONFLICT (tenant, person_id) DO UPDATE"
-                        " SET wrapped_key = NULL, erased_at = coalesce(identity.person_keys.erased_at, now())",
+                        " SET wrapped_key = NULL, erased_at = coalesce(identity_keys.person_keys.erased_at, now())",
                         2, p, errbuf, errlen);
 }
 

@@ -11,7 +11,7 @@
  *
  * Any of them may carry ?position=<module>:<partition>:<offset> (a command's 201): the
  * read then first waits, bounded, until the projection has applied it (read your writes,
- * production_api.c's fofal__after_position).
+ * reads.c's fofal__after_position).
  *
  * Roles: mechanic, weaver, planner, manager, quality, admin, auditor. Queries run on the
  * read workers (pgpool.c) as fofal_reader with the caller's tenant set, so row-level

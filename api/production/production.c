@@ -119,7 +119,6 @@ static const fofal_push_route_t push_routes[] = {
     {"order_", "/api/v1/production/orders/{id}", 0},
     {"output_declared", "/api/v1/production/orders/{id}/declarations", 0},
     {"shift_model_", "/api/v1/production/shifts/{shift}/output", 0},
-    {"article_", "/api/v1/production/articles/{code}", 0},
     {"loom_", "/api/v1/production/looms/{code}", 0},
     {"first_piece_checked", "/api/v1/production/looms/{code}", 0},
     {"beam_", "/api/v1/production/beams/{code}", 0},

@@ -1,232 +1,51 @@
 /*
- * production_api.c — the read side of the production module, and the audit trail.
+ * production_api.c — the read routes of the production module's orders (the weaving
+ * floor's are weaving_api.c's); the engine's read machinery (jobs, ?position=, the audit
+ * trail) is api/reads.c.
  *
  *   GET /api/v1/production/orders?status=&loom=&article=&limit=&cursor=
  *   GET /api/v1/production/orders/{id}                    (ETag: "<version>")
  *   GET /api/v1/production/orders/{id}/declarations?limit=&cursor=
  *   GET /api/v1/production/looms/{loom}/current-order     (Redis hot view)
  *   GET /api/v1/production/shifts/{shift}/output          (Redis hot view)
- *   (each for the roles of FOFAL__ROLES_ORDERS, api.h; 403 for any other role)
- *   GET /api/v1/production/{articles,looms,beams,employees,interventions,labels,views}/…
- *                                                         (weaving_api.c: roles, parameters, SQL)
- *   GET /api/v1/audit/{module}/{id}/events?limit=&cursor=&as_of= (auditor, manager, admin)
- *   GET /api/v1/audit/{module}/{id}?as_of=<RFC 3339>      (auditor, manager, admin)
- *   GET /api/v1/audit/{module}/{kind}/{code}[/events]     the same, for "looms/L13"
+ *   (each for the roles of FOFAL__ROLES_ORDERS, production_api.h; 403 for any other role)
+ *   GET /api/v1/production/{looms,beams,views}/…          (weaving_api.c: roles, parameters, SQL)
  *
- * Audit names. {id} is what people type (commands.h, fofal_aggregate_resolve): a UUID, or
- * a code (L13, W121) that is looked up among the module's kinds named by code; a code
- * that more than one kind has events for answers 409 ambiguous_aggregate with the
- * candidates and their /{kind}/{code} paths, which name exactly one. The answers carry
- * the aggregate id, and the kind and code when a code named it.
+ * The audit trail folds a production order with fofal__production_fold (production.c
+ * registers it). Lists use keyset pagination: the cursor is opaque (base64url of the last
+ * key), so a page never repeats or skips a row that existed when the listing began.
  *
- * Every query runs on a read worker (pgpool.c) as fofal_reader with the caller's tenant
- * set, so row-level security isolates tenants even if a WHERE clause were missing; the
- * SQL keeps `WHERE tenant = $1` anyway, for the indexes and as a second fence. Redis keys
- * carry the tenant of the token. Lists use keyset pagination: the cursor is opaque
- * (base64url of the last key), so a page never repeats or skips a row that existed when
- * the listing began.
- *
- * Read your writes (DESIGN.md guarantee 6). Any GET may carry ?position=<module>:
- * <partition>:<offset>, the token of a command's 201. The request then waits, at most
- * FOFAL_API_POSITION_WAIT_MS, until the projection that serves it (`<module>`, or
- * `audit.<module>` for the audit trail) has stored next_offset > offset for that
- * partition in fofal_meta.projector_offsets — and, for Redis views, until the Redis
- * applied offset has reached it too (the projector writes Redis after PostgreSQL). One
- * shared poller serves every waiting request: while any waits, a single cheap job reads
- * all positions every ~5 ms and wakes whoever is satisfied; a waiter past its deadline gets
- * 503 position_not_reached with Retry-After and how far the projection is. A position at
- * or past the end of its partition's log (its high watermark, which the first poll of a
- * waiter asks Kafka for) was never the answer of a command and would never be reached:
- * it gets 400 position_beyond_log at once, so that a client does not retry it for ever.
- *
- * Threads: handlers, waiters and job completions run on the loop thread; queries run on
- * the workers with copies of their inputs. A request context lives in the request's pool;
- * its dispose callback detaches it from its job and from the poller, so a client that
- * goes away never leaves a dangling pointer behind.
- * Failures: PostgreSQL or Redis unreachable → 503 with Retry-After; a full job queue →
- * 503; malformed parameters → 400; never a 5xx for bad input.
+ * Threads: handlers run on the loop thread, the run_* functions on a read worker with a
+ * copy of params_t (reads.c).
  */
 #include "production_api.h"
-#include "projections.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_LIMIT 50
 #define MAX_LIMIT 200
-#define AUDIT_DEFAULT_LIMIT 100
-#define AUDIT_MAX_LIMIT 1000
-#define MAX_FOLD_EVENTS 100000 /* events folded for one as_of */
-#define POLL_INTERVAL_MS 5
-#define MAX_POLL_REDIS 64      /* distinct (module, partition) Redis checks per poll */
 #define MAX_CURSOR 256
 
 /* "2026-11-24T08:15:02.123456Z" from a timestamptz column. */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-typedef enum { R_ORDERS, R_ORDER, R_DECLARATIONS, R_LOOM, R_SHIFT, R_AUDIT_EVENTS, R_AUDIT_STATE, R_WEAVING } route_t;
+typedef enum { R_ORDERS, R_ORDER, R_DECLARATIONS, R_LOOM, R_SHIFT, R_WEAVING } route_t;
 
 /* What a worker needs, copied: the request may go away while the job runs. */
 typedef struct {
   route_t route;
   char tenant[64];
-  char id[72];        /* order or aggregate id */
-  char module[32];
+  char id[72];        /* order id */
   char key[80];       /* loom or shift */
   char status[16], loom[72], article[72];
   int limit;
   int has_after;
-  char after[96];     /* decoded cursor: order id, declared_at, or seq */
+  char after[96];     /* decoded cursor: order id or declared_at */
   char after2[40];    /* declarations: label id */
-  char as_of[32];     /* normalised RFC 3339; "" = now */
-  /* Audit: what the path named (a UUID, "L13" or "loom:L13") and the aggregates it may be
-   * (one for a UUID or a kind; every kind and the code itself for a bare code). */
-  char name[80];
-  int ncand;
-  fofal_aggregate_name_t cand[FOFAL_AGGREGATE_NAMES_MAX];
-  const char *kind;   /* static: the kind of the aggregate answered, or NULL */
   fofal__wparams_t w; /* R_WEAVING: weaving_api.c's read */
 } params_t;
-
-typedef struct {
-  char text[160];
-  char module[32];
-  char projector[64];
-  char topic[96];
-  int partition;
-  int64_t offset;
-  int redis;          /* the route reads Redis: wait for its applied offset too */
-} position_t;
-
-typedef struct data_job data_job_t;
-
-/* A request waiting for a position (loop thread): a production read's context embeds one;
- * another module's read (fofal__after_position) has one in its request's pool. */
-typedef struct {
-  fofal_api_t *api;
-  h2o_req_t *req;
-  position_t pos;
-  h2o_linklist_t wait_link;
-  h2o_timeout_entry_t deadline;
-  int64_t seen_next;          /* last polled next_offset, -1 unknown */
-  int64_t seen_redis;         /* last polled Redis applied offset */
-  char seen_at[40];           /* last_event_at of the projection */
-  int end_asked;              /* a poll job is checking the position against the log's end */
-  void (*ready)(void *opaque);/* the position is reached: runs once, unless the wait timed out */
-  void *opaque;
-} waiter_t;
-
-typedef struct {
-  fofal_api_t *api;
-  h2o_req_t *req;
-  params_t p;
-  waiter_t w;
-  data_job_t *job;
-  char if_none_match[40];
-} read_ctx_t;
-
-struct data_job {
-  fofal_job_t super;
-  read_ctx_t *ctx;            /* NULL once the request is gone (loop thread) */
-  params_t p;
-  int status;
-  const char *code;
-  char detail[256];
-  json_t *body;
-  json_t *extra;              /* members added to an error's problem (new, or NULL) */
-  int64_t etag;               /* -1: none */
-  char *raw;                  /* a label image instead of body (new) */
-  size_t raw_len;
-  const char *ctype;
-};
-
-typedef struct {
-  fofal_job_t super;
-  int nredis;
-  struct {
-    char module[32];
-    int partition;
-  } redis[MAX_POLL_REDIS];
-  int nend;
-  struct {
-    char topic[96];
-    int partition;
-    int rc;                   /* of fofal__log_end: 0, FOFAL_ENOENT (no such partition) or a failure */
-    int64_t end;
-  } ends[MAX_POLL_REDIS];     /* positions not checked yet against the end of their log */
-  json_t *pg;                 /* {"<projector>|<topic>|<partition>": {"n": next_offset, "t": last_event_at}} */
-  json_t *applied;            /* {"<module>|<partition>": applied offset} */
-  int rc, redis_failed;
-  char err[256];
-} poll_job_t;
-
-typedef struct fofal_reads {
-  fofal_api_t *api;
-  h2o_linklist_t waiters;
-  h2o_timeout_t poll_timeout, wait_timeout;
-  h2o_timeout_entry_t poll_entry;
-  int poll_inflight;
-  const char *last_poll_failure; /* problem code of the last poll's failure, or NULL */
-} reads_t;
-
-/* ------------------------------------------------------------- answers */
-
-static void send_503(h2o_req_t *req, const char *code, const char *detail) {
-  fofal__add_header(req, "Retry-After", "1");
-  fofal__send_problem(req, 503, code, detail, NULL);
-}
-
-static void send_job_result(read_ctx_t *ctx, data_job_t *job) {
-  h2o_req_t *req = ctx->req;
-  if (job->status >= 400) {
-    if (job->status == 503) fofal__add_header(req, "Retry-After", "1");
-    fofal__send_problem(req, job->status, job->code, job->detail, job->extra);
-    job->extra = NULL;
-    return;
-  }
-  if (job->etag >= 0) {
-    char etag[40];
-    snprintf(etag, sizeof etag, "\"%lld\"", (long long)job->etag);
-    fofal__add_header(req, "ETag", etag);
-    if (ctx->if_none_match[0] && (!strcmp(ctx->if_none_match, etag) || !strcmp(ctx->if_none_match, "*"))) {
-      req->res.status = 304;
-      req->res.reason = "Not Modified";
-      h2o_send_inline(req, "", 0);
-      return;
-    }
-  }
-  if (job->raw) fofal__send_bytes(req, job->status, job->ctype, job->raw, job->raw_len);
-  else fofal__send_json(req, job->status, job->body);
-  job->body = NULL;
-}
-
-/* ------------------------------------------------------------ data jobs */
-
-static void fail(data_job_t *job, int rc, const char *err) {
-  if (rc == FOFAL_EUNAVAIL) {
-    job->status = 503;
-    job->code = job->p.route == R_LOOM || job->p.route == R_SHIFT ? "redis_unavailable" : "postgresql_unavailable";
-    snprintf(job->detail, sizeof job->detail, "%s is not reachable; retry shortly",
-             job->p.route == R_LOOM || job->p.route == R_SHIFT ? "Redis" : "PostgreSQL");
-  } else if (strstr(err, "statement timeout")) {
-    job->status = 503;
-    job->code = "query_timeout";
-    snprintf(job->detail, sizeof job->detail, "the query took too long; retry shortly");
-  } else {
-    LOG_ERROR("read %d failed: %s", (int)job->p.route, err);
-    job->status = 500;
-    job->code = "internal_error";
-    snprintf(job->detail, sizeof job->detail, "the query failed; the error was logged");
-  }
-}
-
-static void not_found(data_job_t *job, const char *what) {
-  job->status = 404;
-  job->code = "not_found";
-  snprintf(job->detail, sizeof job->detail, "%s", what);
-}
 
 static const char order_cols[] =
     "json_build_object('order_id', order_id, 'article', article, 'quantity', quantity, 'unit', unit, 'due_date', "
@@ -240,8 +59,7 @@ static char *b64url(const char *s) {
   return out;
 }
 
-static void run_orders(fofal_worker_t *w, data_job_t *job) {
-  const params_t *p = &job->p;
+static void run_orders(fofal_worker_t *w, const params_t *p, fofal__read_result_t *res) {
   char lim[16], err[512];
   snprintf(lim, sizeof lim, "%d", p->limit + 1);
   const char *params[] = {p->tenant, p->status[0] ? p->status : NULL, p->loom[0] ? p->loom : NULL,
@@ -255,7 +73,7 @@ static void run_orders(fofal_worker_t *w, data_job_t *job) {
   json_t *rows = NULL;
   int rc = fofal__worker_query(w, p->tenant, sql, 6, params, &rows, err, sizeof err);
   if (rc) {
-    fail(job, rc, err);
+    fofal__read_fail(res, rc, err, 0);
     return;
   }
   json_t *next = json_null();
@@ -266,33 +84,31 @@ static void run_orders(fofal_worker_t *w, data_job_t *job) {
     next = json_string(c);
     free(c);
   }
-  job->status = 200;
-  job->body = json_pack("{s:o,s:o}", "items", rows, "next_cursor", next);
+  res->status = 200;
+  res->body = json_pack("{s:o,s:o}", "items", rows, "next_cursor", next);
 }
 
-static void run_order(fofal_worker_t *w, data_job_t *job) {
-  const params_t *p = &job->p;
+static void run_order(fofal_worker_t *w, const params_t *p, fofal__read_result_t *res) {
   char sql[1024], err[512];
   snprintf(sql, sizeof sql, "SELECT %s FROM production.orders WHERE tenant = $1 AND order_id = $2::uuid", order_cols);
   const char *params[] = {p->tenant, p->id};
   json_t *rows = NULL;
   int rc = fofal__worker_query(w, p->tenant, sql, 2, params, &rows, err, sizeof err);
   if (rc) {
-    fail(job, rc, err);
+    fofal__read_fail(res, rc, err, 0);
     return;
   }
   if (json_array_size(rows) == 0) {
-    not_found(job, "no such production order");
+    fofal__read_not_found(res, "no such production order");
   } else {
-    job->status = 200;
-    job->body = json_incref(json_array_get(rows, 0));
-    job->etag = json_integer_value(json_object_get(job->body, "version"));
+    res->status = 200;
+    res->body = json_incref(json_array_get(rows, 0));
+    res->etag = json_integer_value(json_object_get(res->body, "version"));
   }
   json_decref(rows);
 }
 
-static void run_declarations(fofal_worker_t *w, data_job_t *job) {
-  const params_t *p = &job->p;
+static void run_declarations(fofal_worker_t *w, const params_t *p, fofal__read_result_t *res) {
   char lim[16], err[512];
   snprintf(lim, sizeof lim, "%d", p->limit + 1);
   const char *params[] = {p->tenant, p->id, p->has_after ? p->after : NULL, p->has_after ? p->after2 : NULL, lim};
@@ -307,12 +123,12 @@ static void run_declarations(fofal_worker_t *w, data_job_t *job) {
   json_t *rows = NULL;
   int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
   if (rc) {
-    fail(job, rc, err);
+    fofal__read_fail(res, rc, err, 0);
     return;
   }
   json_t *r = json_array_get(rows, 0);
   if (!json_is_true(json_object_get(r, "exists"))) {
-    not_found(job, "no such production order");
+    fofal__read_not_found(res, "no such production order");
     json_decref(rows);
     return;
   }
@@ -328,140 +144,8 @@ static void run_declarations(fofal_worker_t *w, data_job_t *job) {
     next = json_string(c);
     free(c);
   }
-  job->status = 200;
-  job->body = json_pack("{s:s,s:o,s:o}", "order_id", p->id, "items", items, "next_cursor", next);
-}
-
-/* The audit answer's head: module, aggregate id, and kind and code when a code named it. */
-static json_t *audit_head(const params_t *p) {
-  json_t *o = json_pack("{s:s,s:s}", "module", p->module, "aggregate", p->id);
-  if (p->kind) {
-    const char *colon = strchr(p->name, ':');
-    json_object_set_new(o, "kind", json_string(p->kind));
-    json_object_set_new(o, "code", json_string(colon ? colon + 1 : p->name));
-  }
-  if (p->as_of[0]) json_object_set_new(o, "as_of", json_string(p->as_of));
-  return o;
-}
-
-/* Which of the aggregates the name may be has events: exactly one is answered (its id into
- * job->p.id), none is a 404, several a 409 that lists them. 0 to go on, -1 answered. */
-static int audit_resolve(fofal_worker_t *w, data_job_t *job) {
-  params_t *p = &job->p;
-  if (p->ncand == 1) {
-    snprintf(p->id, sizeof p->id, "%s", p->cand[0].id);
-    p->kind = p->cand[0].kind;
-    return 0;
-  }
-  char arr[FOFAL_AGGREGATE_NAMES_MAX * (FOFAL_CODE_MAX + 4) + 4], err[512];
-  size_t at = 0;
-  arr[at++] = '{';
-  for (int i = 0; i < p->ncand; i++) /* ids are UUIDs and codes: nothing to escape */
-    at += (size_t)snprintf(arr + at, sizeof arr - at, "%s\"%s\"", i ? "," : "", p->cand[i].id);
-  snprintf(arr + at, sizeof arr - at, "}");
-  const char *params[] = {p->tenant, p->module, arr};
-  json_t *rows = NULL;
-  int rc = fofal__worker_query(w, p->tenant,
-                               "SELECT json_build_object('a', aggregate) FROM audit.events WHERE tenant = $1 AND "
-                               "module = $2 AND aggregate = ANY($3::text[]) GROUP BY aggregate",
-                               3, params, &rows, err, sizeof err);
-  if (rc) {
-    fail(job, rc, err);
-    return -1;
-  }
-  json_t *found = json_array();
-  int hit = -1;
-  for (int i = 0; i < p->ncand; i++) {
-    size_t k;
-    json_t *r;
-    json_array_foreach(rows, k, r) {
-      if (strcmp(json_string_value(json_object_get(r, "a")) ?: "", p->cand[i].id)) continue;
-      hit = i;
-      json_t *c = json_pack("{s:s,s:s?}", "aggregate", p->cand[i].id, "kind", p->cand[i].kind);
-      if (p->cand[i].kind)
-        json_object_set_new(c, "href", json_sprintf("/api/v1/audit/%s/%ss/%s%s", p->module, p->cand[i].kind, p->name,
-                                                    job->p.route == R_AUDIT_EVENTS ? "/events" : ""));
-      json_array_append_new(found, c);
-    }
-  }
-  json_decref(rows);
-  if (json_array_size(found) == 1) {
-    snprintf(p->id, sizeof p->id, "%s", p->cand[hit].id);
-    p->kind = p->cand[hit].kind;
-    json_decref(found);
-    return 0;
-  }
-  char kinds[160];
-  fofal_aggregate_kinds_text(p->module, 0, kinds, sizeof kinds);
-  if (json_array_size(found) == 0) {
-    job->status = 404;
-    job->code = "not_found";
-    snprintf(job->detail, sizeof job->detail, "no aggregate of %s is named %s: no %s has that code", p->module, p->name,
-             kinds);
-    json_decref(found);
-    return -1;
-  }
-  job->status = 409;
-  job->code = "ambiguous_aggregate";
-  snprintf(job->detail, sizeof job->detail,
-           "%s names %zu aggregates of %s (see candidates); name one with its kind, e.g. %s", p->name,
-           json_array_size(found), p->module,
-           json_string_value(json_object_get(json_array_get(found, 0), "href")) ?: "/{kind}/{code}");
-  job->extra = json_pack("{s:o}", "candidates", found);
-  return -1;
-}
-
-static void run_audit_events(fofal_worker_t *w, data_job_t *job) {
-  const params_t *p = &job->p;
-  char lim[16], err[512];
-  if (audit_resolve(w, job)) return;
-  snprintf(lim, sizeof lim, "%d", p->limit + 1);
-  const char *params[] = {p->tenant, p->module, p->id, p->has_after ? p->after : "0", lim, p->as_of[0] ? p->as_of : NULL};
-  static const char sql[] =
-      "SELECT json_build_object('seq', seq, 'id', event_id, 'type', type, 'time', " TS("\"time\"") ", 'actor', actor, "
-      "'command_id', command_id, 'correlation_id', correlation_id, 'position', position, 'data', data) "
-      "FROM audit.events WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND seq > $4::bigint "
-      "AND ($6::timestamptz IS NULL OR \"time\" <= $6::timestamptz) ORDER BY seq LIMIT $5::int";
-  json_t *rows = NULL;
-  int rc = fofal__worker_query(w, p->tenant, sql, 6, params, &rows, err, sizeof err);
-  if (rc) {
-    fail(job, rc, err);
-    return;
-  }
-  if (!p->has_after && json_array_size(rows) == 0) {
-    not_found(job, p->as_of[0] ? "the aggregate had no event by as_of" : "no event of that aggregate");
-    json_decref(rows);
-    return;
-  }
-  json_t *next = json_null();
-  if (json_array_size(rows) > (size_t)p->limit) {
-    json_array_remove(rows, (size_t)p->limit);
-    char seq[24];
-    snprintf(seq, sizeof seq, "%lld",
-             (long long)json_integer_value(json_object_get(json_array_get(rows, (size_t)p->limit - 1), "seq")));
-    next = json_string(seq);
-  }
-  job->status = 200;
-  job->body = audit_head(p);
-  json_object_set_new(job->body, "items", rows);
-  json_object_set_new(job->body, "next_cursor", next);
-}
-
-/* ----------------------------------------------------------------- folds */
-
-/* The short name of an event type: "fofal.production.order_created.v1" → "order_created". */
-static void short_type(const char *type, char *out, size_t outlen) {
-  const char *s = type ? strrchr(type, '.') : NULL;
-  out[0] = '\0';
-  if (!s) return;
-  const char *e = s;               /* ".v1" */
-  const char *b = e - 1;
-  while (b > type && *b != '.') b--;
-  if (*b == '.') b++;
-  size_t n = (size_t)(e - b);
-  if (n >= outlen) n = outlen - 1;
-  memcpy(out, b, n);
-  out[n] = '\0';
+  res->status = 200;
+  res->body = json_pack("{s:s,s:o,s:o}", "order_id", p->id, "items", items, "next_cursor", next);
 }
 
 /* A production order's state after `events` (each {seq, type, time, data}, by seq). New. */
@@ -470,7 +154,7 @@ json_t *fofal__production_fold(const char *id, json_t *events) {
   size_t i;
   json_array_foreach(events, i, ev) {
     char t[64];
-    short_type(json_string_value(json_object_get(ev, "type")), t, sizeof t);
+    fofal__event_short_type(json_string_value(json_object_get(ev, "type")), t, sizeof t);
     json_t *d = json_object_get(ev, "data");
     const char *status = NULL;
     if (!strcmp(t, "order_created")) {
@@ -509,73 +193,6 @@ json_t *fofal__production_fold(const char *id, json_t *events) {
   return st;
 }
 
-static void run_audit_state(fofal_worker_t *w, data_job_t *job) {
-  const params_t *p = &job->p;
-  char lim[16], err[512];
-  snprintf(lim, sizeof lim, "%d", MAX_FOLD_EVENTS + 1);
-  if (audit_resolve(w, job)) return;
-  const char *params[] = {p->tenant, p->module, p->id, p->as_of[0] ? p->as_of : NULL, lim};
-  static const char sql[] =
-      "SELECT json_build_object('seq', seq, 'type', type, 'time', " TS("\"time\"") ", 'data', data) FROM audit.events "
-      "WHERE tenant = $1 AND module = $2 AND aggregate = $3 AND ($4::timestamptz IS NULL OR \"time\" <= $4::timestamptz) "
-      "ORDER BY seq LIMIT $5::int";
-  const fofal_api_module_t *mod = fofal__api_module(p->module);
-  json_t *(*fold)(const char *, json_t *) = NULL;
-  json_t *rows = NULL;
-  int rc = fofal__worker_query(w, p->tenant, sql, 5, params, &rows, err, sizeof err);
-  if (rc) {
-    fail(job, rc, err);
-    return;
-  }
-  char first[64] = "";
-  short_type(json_string_value(json_object_get(json_array_get(rows, 0), "type")), first, sizeof first);
-  if (mod && mod->audit_fold && mod->audit_fold_first && !strcmp(mod->audit_fold_first, first)) fold = mod->audit_fold;
-  if (json_array_size(rows) == 0) {
-    not_found(job, p->as_of[0] ? "the aggregate had no event by as_of" : "no event of that aggregate");
-  } else if (!fold) {
-    job->status = 404;
-    job->code = "state_not_computed";
-    const char *colon = strchr(p->name, ':');
-    if (p->kind)
-      snprintf(job->detail, sizeof job->detail,
-               "the state of a %s is not folded here (only production orders'); read its history up to a time at "
-               "/api/v1/audit/%s/%ss/%s/events?as_of=",
-               p->kind, p->module, p->kind, colon ? colon + 1 : p->name);
-    else
-      snprintf(job->detail, sizeof job->detail,
-               "the state of this aggregate (created by %s) is not folded here (only production orders'); read its "
-               "history up to a time at /api/v1/audit/%s/%s/events?as_of=",
-               first, p->module, p->id);
-  } else if (json_array_size(rows) > MAX_FOLD_EVENTS) {
-    job->status = 422;
-    job->code = "history_too_long";
-    snprintf(job->detail, sizeof job->detail, "more than %d events to fold", MAX_FOLD_EVENTS);
-  } else {
-    json_t *state = fold(p->id, rows);
-    json_t *last = json_array_get(rows, json_array_size(rows) - 1);
-    job->status = 200;
-    job->body = audit_head(p);
-    if (!p->as_of[0]) json_object_set_new(job->body, "as_of", json_null());
-    json_object_set(job->body, "version", json_object_get(last, "seq"));
-    json_object_set_new(job->body, "state", state);
-    job->etag = json_integer_value(json_object_get(last, "seq"));
-  }
-  json_decref(rows);
-}
-
-/* ------------------------------------------------------------ Redis views */
-
-/* The live generation prefix of a module's Redis keys, e.g. "fofal:production:g3:". */
-static int redis_prefix(fofal__redis_t *r, const char *module, char *out, size_t outlen, char *err, size_t errlen) {
-  char key[96], *gen = NULL;
-  snprintf(key, sizeof key, "fofal:%s:gen", module);
-  int rc = fofal__redis_get(r, key, &gen, err, errlen);
-  if (rc) return rc;
-  snprintf(out, outlen, "fofal:%s:g%lld:", module, gen ? atoll(gen) : 1LL);
-  free(gen);
-  return 0;
-}
-
 static json_t *int_or_string(json_t *h, const char *k) {
   const char *s = json_string_value(json_object_get(h, k));
   if (!s) return json_null();
@@ -584,12 +201,11 @@ static json_t *int_or_string(json_t *h, const char *k) {
   return *s && !*end ? json_integer(v) : json_string(s);
 }
 
-static void run_loom(fofal_worker_t *w, data_job_t *job) {
-  const params_t *p = &job->p;
+static void run_loom(fofal_worker_t *w, const params_t *p, fofal__read_result_t *res) {
   fofal__redis_t *r = fofal__worker_redis(w);
   char prefix[96], key[320], err[512];
   json_t *loom = NULL, *order = NULL;
-  int rc = redis_prefix(r, "production", prefix, sizeof prefix, err, sizeof err);
+  int rc = fofal__redis_prefix(r, "production", prefix, sizeof prefix, err, sizeof err);
   if (!rc) {
     snprintf(key, sizeof key, "%s%s:loom:%s", prefix, p->tenant, p->key);
     rc = fofal__redis_hgetall(r, key, &loom, err, sizeof err);
@@ -601,7 +217,7 @@ static void run_loom(fofal_worker_t *w, data_job_t *job) {
     rc = fofal__redis_hgetall(r, key, &order, err, sizeof err);
   }
   if (rc) {
-    fail(job, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err);
+    fofal__read_fail(res, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err, 1);
     goto out;
   }
   if (!json_object_size(loom)) {
@@ -615,15 +231,15 @@ static void run_loom(fofal_worker_t *w, data_job_t *job) {
     int known = !rc && json_is_true(json_object_get(json_array_get(rows, 0), "known"));
     json_decref(rows);
     if (rc) {
-      fail(job, rc, err);
+      fofal__read_fail(res, rc, err, 0);
       if (rc == FOFAL_EUNAVAIL) {
-        job->code = "postgresql_unavailable";
-        snprintf(job->detail, sizeof job->detail, "PostgreSQL is not reachable; retry shortly");
+        res->code = "postgresql_unavailable";
+        snprintf(res->detail, sizeof res->detail, "PostgreSQL is not reachable; retry shortly");
       }
       goto out;
     }
     if (!known) {
-      not_found(job, "no such loom");
+      fofal__read_not_found(res, "no such loom");
       goto out;
     }
   }
@@ -633,26 +249,25 @@ static void run_loom(fofal_worker_t *w, data_job_t *job) {
                   int_or_string(order, "article"), "quantity", int_or_string(order, "quantity"), "declared",
                   int_or_string(order, "declared"), "version", int_or_string(order, "version"));
   }
-  job->status = 200;
-  job->body = json_pack("{s:s,s:o,s:o,s:o}", "loom", p->key, "order_id", oid ? json_string(oid) : json_null(), "since",
+  res->status = 200;
+  res->body = json_pack("{s:s,s:o,s:o,s:o}", "loom", p->key, "order_id", oid ? json_string(oid) : json_null(), "since",
                         int_or_string(loom, "since"), "order", o);
 out:
   json_decref(loom);
   json_decref(order);
 }
 
-static void run_shift(fofal_worker_t *w, data_job_t *job) {
-  const params_t *p = &job->p;
+static void run_shift(fofal_worker_t *w, const params_t *p, fofal__read_result_t *res) {
   fofal__redis_t *r = fofal__worker_redis(w);
   char prefix[96], key[320], err[512];
   json_t *h = NULL;
-  int rc = redis_prefix(r, "production", prefix, sizeof prefix, err, sizeof err);
+  int rc = fofal__redis_prefix(r, "production", prefix, sizeof prefix, err, sizeof err);
   if (!rc) {
     snprintf(key, sizeof key, "%s%s:shift:%s:output", prefix, p->tenant, p->key);
     rc = fofal__redis_hgetall(r, key, &h, err, sizeof err);
   }
   if (rc) {
-    fail(job, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err);
+    fofal__read_fail(res, rc == FOFAL_EREDIS ? FOFAL_EUNAVAIL : rc, err, 1);
     return;
   }
   json_t *looms = json_object(), *v;
@@ -664,397 +279,67 @@ static void run_shift(fofal_worker_t *w, data_job_t *job) {
     else json_object_set_new(looms, k, json_integer(q));
   }
   json_decref(h);
-  job->status = 200;
-  job->body = json_pack("{s:s,s:I,s:o}", "shift", p->key, "total", (json_int_t)total, "looms", looms);
+  res->status = 200;
+  res->body = json_pack("{s:s,s:I,s:o}", "shift", p->key, "total", (json_int_t)total, "looms", looms);
 }
 
-static void run_weaving(fofal_worker_t *w, data_job_t *job) {
-  fofal__read_result_t res = {.etag = -1};
-  fofal__weaving_run(w, job->p.tenant, &job->p.w, &res);
-  job->status = res.status;
-  job->code = res.code;
-  snprintf(job->detail, sizeof job->detail, "%s", res.detail);
-  job->body = res.body;
-  job->etag = res.etag;
-  job->raw = res.raw;
-  job->raw_len = res.raw_len;
-  job->ctype = res.ctype;
-}
-
-static void run_data(fofal_worker_t *w, fofal_job_t *super) {
-  data_job_t *job = (data_job_t *)super;
-  switch (job->p.route) {
-  case R_WEAVING: run_weaving(w, job); break;
-  case R_ORDERS: run_orders(w, job); break;
-  case R_ORDER: run_order(w, job); break;
-  case R_DECLARATIONS: run_declarations(w, job); break;
-  case R_LOOM: run_loom(w, job); break;
-  case R_SHIFT: run_shift(w, job); break;
-  case R_AUDIT_EVENTS: run_audit_events(w, job); break;
-  case R_AUDIT_STATE: run_audit_state(w, job); break;
+static void run_data(fofal_worker_t *w, const char *tenant, void *params, fofal__read_result_t *res) {
+  params_t *p = params;
+  snprintf(p->tenant, sizeof p->tenant, "%s", tenant);
+  switch (p->route) {
+  case R_WEAVING: fofal__weaving_run(w, p->tenant, &p->w, res); break;
+  case R_ORDERS: run_orders(w, p, res); break;
+  case R_ORDER: run_order(w, p, res); break;
+  case R_DECLARATIONS: run_declarations(w, p, res); break;
+  case R_LOOM: run_loom(w, p, res); break;
+  case R_SHIFT: run_shift(w, p, res); break;
   }
-}
-
-static void data_done(fofal_api_t *api, fofal_job_t *super) {
-  (void)api;
-  data_job_t *job = (data_job_t *)super;
-  read_ctx_t *ctx = job->ctx;
-  if (ctx) {
-    ctx->job = NULL;
-    if (super->stopped) send_503(ctx->req, "shutting_down", "the server is stopping; retry");
-    else send_job_result(ctx, job);
-  }
-  json_decref(job->body);
-  json_decref(job->extra);
-  free(job->raw);
-  free(job);
-}
-
-static void start_data(read_ctx_t *ctx) {
-  data_job_t *job = fofal_calloc(1, sizeof *job);
-  job->super.run = run_data;
-  job->super.done = data_done;
-  job->p = ctx->p;
-  job->etag = -1;
-  job->ctx = ctx;
-  snprintf(job->super.tenant, sizeof job->super.tenant, "%s", ctx->p.tenant);
-  if (fofal__pool_submit(ctx->api, &job->super)) {
-    free(job);
-    send_503(ctx->req, "overloaded", "too many queries are queued; retry shortly");
-    return;
-  }
-  ctx->job = job;
-}
-
-/* --------------------------------------------------------- position wait */
-
-static void run_poll(fofal_worker_t *w, fofal_job_t *super) {
-  poll_job_t *job = (poll_job_t *)super;
-  json_t *rows = NULL;
-  job->rc = fofal__worker_query(w, "",
-                                "SELECT json_build_object('k', projector || '|' || topic || '|' || partition, 'n', "
-                                "next_offset, 't', " TS("last_event_at") ") FROM fofal_meta.projector_offsets",
-                                0, NULL, &rows, job->err, sizeof job->err);
-  if (job->rc) return;
-  job->pg = json_object();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) {
-    const char *k = json_string_value(json_object_get(r, "k"));
-    if (k) json_object_set_new(job->pg, k, json_pack("{s:O,s:O}", "n", json_object_get(r, "n"), "t", json_object_get(r, "t")));
-  }
-  json_decref(rows);
-  for (int k = 0; k < job->nend; k++) {
-    char err[256];
-    job->ends[k].rc = fofal__log_end(fofal__worker_api(w), job->ends[k].topic, job->ends[k].partition, &job->ends[k].end,
-                                     err, sizeof err);
-  }
-  if (!job->nredis) return;
-  /* Redis views: the projector's applied offset per partition, in the live generation. */
-  fofal__redis_t *rd = fofal__worker_redis(w);
-  job->applied = json_object();
-  const char *keys[MAX_POLL_REDIS] = {0};
-  char *vals[MAX_POLL_REDIS] = {0}, prefix[96];
-  for (int k = 0; k < job->nredis && !job->rc; k++) {
-    job->rc = redis_prefix(rd, job->redis[k].module, prefix, sizeof prefix, job->err, sizeof job->err);
-    if (!job->rc) keys[k] = fofal_asprintf("%sapplied:%s:%d", prefix, job->redis[k].module, job->redis[k].partition);
-  }
-  if (!job->rc) job->rc = fofal__redis_mget(rd, job->nredis, keys, vals, job->err, sizeof job->err);
-  if (job->rc) job->redis_failed = 1;
-  for (int k = 0; k < job->nredis; k++) {
-    if (!job->rc) {
-      char name[64];
-      snprintf(name, sizeof name, "%s|%d", job->redis[k].module, job->redis[k].partition);
-      json_object_set_new(job->applied, name, json_integer(vals[k] ? atoll(vals[k]) : -1));
-      free(vals[k]);
-    }
-    free((char *)keys[k]);
-  }
-}
-
-static void submit_poll(reads_t *rs);
-
-static void on_poll_timer(h2o_timeout_entry_t *entry) {
-  reads_t *rs = H2O_STRUCT_FROM_MEMBER(reads_t, poll_entry, entry);
-  submit_poll(rs);
-}
-
-static void schedule_poll(reads_t *rs) {
-  if (h2o_linklist_is_empty(&rs->waiters) || rs->poll_inflight || h2o_timeout_is_linked(&rs->poll_entry)) return;
-  h2o_timeout_link(rs->api->ctx.loop, &rs->poll_timeout, &rs->poll_entry);
-}
-
-static void wait_unlink(waiter_t *w) {
-  if (h2o_linklist_is_linked(&w->wait_link)) h2o_linklist_unlink(&w->wait_link);
-  if (h2o_timeout_is_linked(&w->deadline)) h2o_timeout_unlink(&w->deadline);
-}
-
-/* The index of the waiter's partition among the job's log ends, or -1. */
-static int ends_index(const poll_job_t *job, const waiter_t *w) {
-  for (int k = 0; k < job->nend; k++)
-    if (job->ends[k].partition == w->pos.partition && !strcmp(job->ends[k].topic, w->pos.topic)) return k;
-  return -1;
-}
-
-/* 1 when the poll found the waiter's position at or past the end of its log: no command
- * ever answered it, and waiting would not make it appear. A position the log reached
- * since its command answered is always below the end, transaction markers included. */
-static int beyond_end(const poll_job_t *job, const waiter_t *w) {
-  int k = w->end_asked ? ends_index(job, w) : -1;
-  if (k < 0) return 0;
-  return job->ends[k].rc == FOFAL_ENOENT || (job->ends[k].rc == 0 && w->pos.offset >= job->ends[k].end);
-}
-
-static void answer_beyond_end(waiter_t *w) {
-  char detail[256];
-  snprintf(detail, sizeof detail,
-           "position %s is beyond the end of %s[%d]: no command answered it; pass the position of a command's answer",
-           w->pos.text, w->pos.topic, w->pos.partition);
-  fofal__send_problem(w->req, 400, "position_beyond_log", detail, json_pack("{s:s}", "position", w->pos.text));
-}
-
-static void poll_done(fofal_api_t *api, fofal_job_t *super) {
-  poll_job_t *job = (poll_job_t *)super;
-  reads_t *rs = api->reads;
-  if (!rs) goto out;
-  rs->poll_inflight = 0;
-  rs->last_poll_failure = NULL;
-  if (super->stopped || job->rc) {
-    rs->last_poll_failure = job->redis_failed ? "redis_unavailable" : "postgresql_unavailable";
-    goto out;
-  }
-  h2o_linklist_t *node = rs->waiters.next;
-  while (node != &rs->waiters) {
-    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, node);
-    node = node->next;
-    char k[200];
-    snprintf(k, sizeof k, "%s|%s|%d", w->pos.projector, w->pos.topic, w->pos.partition);
-    json_t *row = json_object_get(job->pg, k);
-    w->seen_next = row ? json_integer_value(json_object_get(row, "n")) : 0;
-    snprintf(w->seen_at, sizeof w->seen_at, "%s", json_string_value(json_object_get(row, "t")) ?: "");
-    int reached = w->seen_next > w->pos.offset;
-    if (reached && w->pos.redis) {
-      snprintf(k, sizeof k, "%s|%d", w->pos.module, w->pos.partition);
-      json_t *a = json_object_get(job->applied, k);
-      w->seen_redis = a ? json_integer_value(a) : -1;
-      reached = w->seen_redis >= w->pos.offset;
-    }
-    if (reached) {
-      wait_unlink(w);
-      w->ready(w->opaque);
-    } else if (beyond_end(job, w)) {
-      wait_unlink(w);
-      answer_beyond_end(w);
-    }
-  }
-out:
-  json_decref(job->pg);
-  json_decref(job->applied);
-  free(job);
-  if (rs) schedule_poll(rs);
-}
-
-static void submit_poll(reads_t *rs) {
-  if (rs->poll_inflight || h2o_linklist_is_empty(&rs->waiters)) return;
-  poll_job_t *job = fofal_calloc(1, sizeof *job);
-  job->super.run = run_poll;
-  job->super.done = poll_done;
-  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
-    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
-    if (w->end_asked || ends_index(job, w) >= 0 || job->nend == MAX_POLL_REDIS) continue;
-    snprintf(job->ends[job->nend].topic, sizeof job->ends[0].topic, "%s", w->pos.topic);
-    job->ends[job->nend++].partition = w->pos.partition;
-  }
-  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
-    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
-    if (!w->pos.redis) continue;
-    int dup = 0;
-    for (int i = 0; i < job->nredis && !dup; i++)
-      dup = job->redis[i].partition == w->pos.partition && !strcmp(job->redis[i].module, w->pos.module);
-    if (dup || job->nredis == MAX_POLL_REDIS) continue;
-    snprintf(job->redis[job->nredis].module, sizeof job->redis[0].module, "%s", w->pos.module);
-    job->redis[job->nredis++].partition = w->pos.partition;
-  }
-  if (fofal__pool_submit(rs->api, &job->super)) {
-    free(job);
-    schedule_poll(rs); /* queue full: try again in a moment */
-    return;
-  }
-  /* The job is alive until its `done`, which runs on this thread after we return. */
-  for (h2o_linklist_t *n = rs->waiters.next; n != &rs->waiters; n = n->next) {
-    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, n);
-    if (ends_index(job, w) >= 0) w->end_asked = 1;
-  }
-  rs->poll_inflight = 1;
-}
-
-static void on_wait_deadline(h2o_timeout_entry_t *entry) {
-  waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, deadline, entry);
-  reads_t *rs = w->api->reads;
-  wait_unlink(w);
-  atomic_fetch_add(&fofal__metrics.position_timeouts, 1);
-  if (rs->last_poll_failure) {
-    send_503(w->req, rs->last_poll_failure,
-             "the projections' positions cannot be read (PostgreSQL or Redis unreachable); retry shortly");
-    return;
-  }
-  char detail[512];
-  int64_t applied = w->seen_next > 0 ? w->seen_next - 1 : -1;
-  if (w->seen_next > w->pos.offset && w->pos.redis)
-    snprintf(detail, sizeof detail,
-             "the Redis views of %s have applied %s[%d] up to offset %lld; position %s needs offset %lld; retry shortly",
-             w->pos.module, w->pos.topic, w->pos.partition, (long long)w->seen_redis, w->pos.text,
-             (long long)w->pos.offset);
-  else if (w->seen_next > 0)
-    snprintf(detail, sizeof detail,
-             "the projection %s has applied %s[%d] up to offset %lld (last event %s); position %s needs offset %lld; "
-             "retry shortly",
-             w->pos.projector, w->pos.topic, w->pos.partition, (long long)applied,
-             w->seen_at[0] ? w->seen_at : "unknown", w->pos.text, (long long)w->pos.offset);
-  else
-    snprintf(detail, sizeof detail,
-             "the projection %s has applied nothing of %s[%d] yet; position %s needs offset %lld; retry shortly",
-             w->pos.projector, w->pos.topic, w->pos.partition, w->pos.text, (long long)w->pos.offset);
-  fofal__add_header(w->req, "Retry-After", "1");
-  fofal__send_problem(w->req, 503, "position_not_reached", detail,
-                      json_pack("{s:s,s:s,s:I,s:I}", "position", w->pos.text, "projection", w->pos.projector,
-                                "applied_offset", (json_int_t)applied, "wanted_offset", (json_int_t)w->pos.offset));
-}
-
-/* w->api, req, pos, ready and opaque are set. */
-static void wait_position(waiter_t *w) {
-  reads_t *rs = w->api->reads;
-  atomic_fetch_add(&fofal__metrics.position_waits, 1);
-  w->seen_next = -1;
-  w->seen_redis = -1;
-  h2o_linklist_insert(&rs->waiters, &w->wait_link);
-  w->deadline.cb = on_wait_deadline;
-  h2o_timeout_link(w->api->ctx.loop, &rs->wait_timeout, &w->deadline);
-  submit_poll(rs);
 }
 
 /* -------------------------------------------------------------- parsing */
-
-static int valid_name(const char *s, size_t max) {
-  size_t n = strlen(s);
-  if (n == 0 || n > max || !isalnum((unsigned char)s[0])) return 0;
-  for (const char *c = s; *c; c++)
-    if (!isalnum((unsigned char)*c) && !strchr("._/-", *c)) return 0;
-  return 1;
-}
-
-static int parse_uint(const char *s, int64_t max, int64_t *out) {
-  if (!s || !*s || strlen(s) > 18) return -1;
-  int64_t v = 0;
-  for (const char *c = s; *c; c++) {
-    if (*c < '0' || *c > '9') return -1;
-    v = v * 10 + (*c - '0');
-  }
-  if (v > max) return -1;
-  *out = v;
-  return 0;
-}
-
-typedef struct {
-  int status;
-  const char *code;
-  char detail[256];
-} perr_t;
-
-static int bad(perr_t *e, int status, const char *code, const char *fmt, const char *arg) {
-  e->status = status;
-  e->code = code;
-  snprintf(e->detail, sizeof e->detail, fmt, arg);
-  return -1;
-}
-
-/* "<module>:<partition>:<offset>" → pos; projector `<module>` or `audit.<module>`. */
-static int parse_position(const char *s, int audit, int redis, position_t *pos, perr_t *e) {
-  const char *msg = "position must be <module>:<partition>:<offset> as returned by a command (got \"%.60s\")";
-  if (strlen(s) >= sizeof pos->text) return bad(e, 400, "malformed_position", msg, s);
-  memset(pos, 0, sizeof *pos);
-  snprintf(pos->text, sizeof pos->text, "%s", s);
-  char *c1 = strchr(pos->text, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-  if (!c1 || !c2 || (size_t)(c1 - pos->text) >= sizeof pos->module) return bad(e, 400, "malformed_position", msg, s);
-  memcpy(pos->module, pos->text, (size_t)(c1 - pos->text));
-  char part[16] = "";
-  if ((size_t)(c2 - c1 - 1) >= sizeof part) return bad(e, 400, "malformed_position", msg, s);
-  memcpy(part, c1 + 1, (size_t)(c2 - c1 - 1));
-  int64_t p, off;
-  if (parse_uint(part, 1023, &p) || parse_uint(c2 + 1, INT64_MAX / 2, &off)) return bad(e, 400, "malformed_position", msg, s);
-  if (fofal_topic_events(pos->module, pos->topic, sizeof pos->topic))
-    return bad(e, 400, "malformed_position", "position names an unknown module (got \"%.60s\")", s);
-  snprintf(pos->projector, sizeof pos->projector, "%s%s", audit ? "audit." : "", pos->module);
-  if (!fofal_projection_find(pos->projector))
-    return bad(e, 400, "malformed_position", "no projection serves this position (got \"%.60s\")", s);
-  pos->partition = (int)p;
-  pos->offset = off;
-  pos->redis = redis;
-  return 0;
-}
-
-static int parse_limit(h2o_req_t *req, int dflt, int max, int *out, perr_t *e) {
-  const char *s = fofal__query_param(req, "limit");
-  int64_t v;
-  *out = dflt;
-  if (!s) return 0;
-  if (parse_uint(s, max, &v) || v < 1) {
-    char d[64];
-    snprintf(d, sizeof d, "limit must be an integer from 1 to %d", max);
-    return bad(e, 400, "invalid_parameter", "%s", d);
-  }
-  *out = (int)v;
-  return 0;
-}
 
 static int decode_cursor(h2o_req_t *req, const char *s, char *out, size_t outlen) {
   return fofal__decode_cursor(req, s, MAX_CURSOR, out, outlen);
 }
 
-/* A query parameter; an empty value counts as absent (forms send "status="). */
-static const char *param(h2o_req_t *req, const char *name) {
-  const char *s = fofal__query_param(req, name);
-  return s && *s ? s : NULL;
-}
-
-static int parse_orders_query(h2o_req_t *req, params_t *p, perr_t *e) {
+static int parse_orders_query(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
   static const char *const statuses[] = {"created", "released", "started", "paused", "completed", "closed", "cancelled"};
-  const char *s = param(req, "status");
+  const char *s = fofal__param(req, "status");
   if (s) {
     int ok = 0;
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) ok |= !strcmp(s, statuses[i]);
     if (!ok)
-      return bad(e, 400, "invalid_parameter",
+      return fofal__perr(e, 400, "invalid_parameter",
                  "status must be created, released, started, paused, completed, closed or cancelled (got \"%.40s\")", s);
     snprintf(p->status, sizeof p->status, "%s", s);
   }
-  if ((s = param(req, "loom"))) {
-    if (!valid_name(s, 64)) return bad(e, 400, "invalid_parameter", "loom is not a loom code (got \"%.40s\")", s);
+  if ((s = fofal__param(req, "loom"))) {
+    if (!fofal__valid_name(s, 64)) return fofal__perr(e, 400, "invalid_parameter", "loom is not a loom code (got \"%.40s\")", s);
     snprintf(p->loom, sizeof p->loom, "%s", s);
   }
-  if ((s = param(req, "article"))) {
-    if (!valid_name(s, 64)) return bad(e, 400, "invalid_parameter", "article is not an article code (got \"%.40s\")", s);
+  if ((s = fofal__param(req, "article"))) {
+    if (!fofal__valid_name(s, 64)) return fofal__perr(e, 400, "invalid_parameter", "article is not an article code (got \"%.40s\")", s);
     snprintf(p->article, sizeof p->article, "%s", s);
   }
-  if (parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
-  if ((s = param(req, "cursor"))) {
+  if (fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
+  if ((s = fofal__param(req, "cursor"))) {
     if (decode_cursor(req, s, p->after, sizeof p->after) || !fofal_uuid_valid(p->after))
-      return bad(e, 400, "malformed_cursor", "%s", "cursor must be a next_cursor returned by this endpoint");
+      return fofal__perr(e, 400, "malformed_cursor", "%s", "cursor must be a next_cursor returned by this endpoint");
     p->has_after = 1;
   }
   return 0;
 }
 
-static int parse_declarations_query(h2o_req_t *req, params_t *p, perr_t *e) {
-  if (parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
-  const char *s = param(req, "cursor");
+static int parse_declarations_query(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
+  if (fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
+  const char *s = fofal__param(req, "cursor");
   if (!s) return 0;
   char raw[96];
   int64_t us;
   char *bar = decode_cursor(req, s, raw, sizeof raw) ? NULL : strchr(raw, '|');
   if (bar) *bar = '\0';
   if (!bar || !fofal_uuid_valid(bar + 1) || fofal_time_parse(raw, &us))
-    return bad(e, 400, "malformed_cursor", "%s", "cursor must be a next_cursor returned by this endpoint");
+    return fofal__perr(e, 400, "malformed_cursor", "%s", "cursor must be a next_cursor returned by this endpoint");
   fofal_time_format(us, p->after);
   snprintf(p->after2, sizeof p->after2, "%s", bar + 1);
   p->has_after = 1;
@@ -1063,17 +348,6 @@ static int parse_declarations_query(h2o_req_t *req, params_t *p, perr_t *e) {
 
 /* --------------------------------------------------------------- routing */
 
-static int segment(const char *path, size_t len, size_t *pos, char *out, size_t outlen) {
-  size_t start = *pos, end = start;
-  while (end < len && path[end] != '/') end++;
-  if (end == start || end - start >= outlen) return -1;
-  memcpy(out, path + start, end - start);
-  out[end - start] = '\0';
-  *pos = end < len ? end + 1 : end;
-  return 0;
-}
-
-/* The text between `prefix` and `suffix` of the path (which may hold '/'), or -1. */
 static int middle(const char *path, size_t len, const char *prefix, const char *suffix, char *out, size_t outlen) {
   size_t pl = strlen(prefix), sl = strlen(suffix);
   if (len <= pl + sl || memcmp(path, prefix, pl) || memcmp(path + len - sl, suffix, sl)) return -1;
@@ -1084,93 +358,11 @@ static int middle(const char *path, size_t len, const char *prefix, const char *
   return 0;
 }
 
-static void on_ctx_dispose(void *p) {
-  read_ctx_t *ctx = p;
-  if (ctx->job) ctx->job->ctx = NULL;
-  ctx->job = NULL;
-  wait_unlink(&ctx->w);
-}
-
-static void start_data_cb(void *opaque) { start_data(opaque); }
-
-/* The common tail of every read: auth and position are checked, the context is made, and
- * the job starts now or after the position is reached. */
-static int serve(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t *who, params_t *p, int audit) {
-  perr_t e = {0};
-  position_t pos;
-  const char *ps = fofal__query_param(req, "position");
-  if (ps && parse_position(ps, audit, p->route == R_LOOM || p->route == R_SHIFT, &pos, &e)) {
-    fofal__send_problem(req, e.status, e.code, e.detail, NULL);
-    return 0;
-  }
-  if (!api->reads || !api->pool) {
-    send_503(req, "shutting_down", "the server is stopping; retry");
-    return 0;
-  }
-  snprintf(p->tenant, sizeof p->tenant, "%s", who->tenant);
-  read_ctx_t *ctx = h2o_mem_alloc_shared(&req->pool, sizeof *ctx, on_ctx_dispose);
-  memset(ctx, 0, sizeof *ctx);
-  ctx->api = api;
-  ctx->req = req;
-  ctx->p = *p;
-  const char *inm = fofal__req_header(req, "If-None-Match");
-  if (inm && strlen(inm) < sizeof ctx->if_none_match) snprintf(ctx->if_none_match, sizeof ctx->if_none_match, "%s", inm);
-  if (ps) {
-    ctx->w.api = api;
-    ctx->w.req = req;
-    ctx->w.pos = pos;
-    ctx->w.ready = start_data_cb;
-    ctx->w.opaque = ctx;
-    wait_position(&ctx->w);
-  } else {
-    start_data(ctx);
-  }
-  return 0;
-}
-
-static void on_waiter_dispose(void *p) { wait_unlink(p); }
-
-int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque) {
-  perr_t e = {0};
-  position_t pos;
-  const char *ps = fofal__query_param(req, "position");
-  if (!ps) {
-    go(opaque);
-    return 0;
-  }
-  if (parse_position(ps, 0, redis, &pos, &e)) {
-    fofal__send_problem(req, e.status, e.code, e.detail, NULL);
-    return -1;
-  }
-  if (!api->reads) {
-    send_503(req, "shutting_down", "the server is stopping; retry");
-    return -1;
-  }
-  waiter_t *w = h2o_mem_alloc_shared(&req->pool, sizeof *w, on_waiter_dispose);
-  memset(w, 0, sizeof *w);
-  w->api = api;
-  w->req = req;
-  w->pos = pos;
-  w->ready = go;
-  w->opaque = opaque;
-  wait_position(w);
-  return 0;
-}
-
-static int get_only(h2o_req_t *req) {
-  if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
-      h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
-    return 1;
-  fofal__add_header(req, "Allow", "GET, HEAD");
-  fofal__send_problem(req, 405, "method_not_allowed", "read endpoints take GET", NULL);
-  return 0;
-}
-
 int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
   fofal_api_t *api = API_OF(self);
   fofal_principal_t who;
   params_t p;
-  perr_t e = {0};
+  fofal__perr_t e = {0};
   const char *path = req->path_normalized.base;
   size_t len = req->path_normalized.len;
   static const char base[] = "/api/v1/production/";
@@ -1180,13 +372,13 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
   char seg1[32], seg2[72], seg3[32];
   size_t at = sizeof base - 1;
   int route = -1;
-  if (!segment(path, len, &at, seg1, sizeof seg1)) {
+  if (!fofal__path_segment(path, len, &at, seg1, sizeof seg1)) {
     if (!strcmp(seg1, "orders")) {
       if (at == len && path[len - 1] != '/') {
         route = R_ORDERS;
-      } else if (!segment(path, len, &at, seg2, sizeof seg2)) {
+      } else if (!fofal__path_segment(path, len, &at, seg2, sizeof seg2)) {
         if (at == len && path[len - 1] != '/') route = R_ORDER;
-        else if (!segment(path, len, &at, seg3, sizeof seg3) && at == len && !strcmp(seg3, "declarations"))
+        else if (!fofal__path_segment(path, len, &at, seg3, sizeof seg3) && at == len && !strcmp(seg3, "declarations"))
           route = R_DECLARATIONS;
         snprintf(p.id, sizeof p.id, "%s", seg2);
       }
@@ -1201,9 +393,9 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
     return 0;
   }
-  if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
+  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who)) return 0;
   p.route = (route_t)route;
-  if (route == R_WEAVING) return fofal__weaving_prepare(req, &who, &p.w) ? 0 : serve(api, req, &who, &p, 0);
+  if (route == R_WEAVING) return fofal__weaving_prepare(req, &who, &p.w) ? 0 : fofal__read_serve(api, req, &who, route == R_LOOM || route == R_SHIFT, run_data, &p, sizeof p);
   /* Who may read, before anything else is looked at (as weaving_api.c's routes[]). */
   static const char *const names[] = {[R_ORDERS] = "orders", [R_ORDER] = "orders/{id}",
                                       [R_DECLARATIONS] = "orders/{id}/declarations",
@@ -1218,7 +410,7 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 404, "not_found", "no such production order", NULL);
     return 0;
   }
-  if ((route == R_LOOM || route == R_SHIFT) && !valid_name(p.key, 64)) {
+  if ((route == R_LOOM || route == R_SHIFT) && !fofal__valid_name(p.key, 64)) {
     fofal__send_problem(req, 404, "not_found", route == R_LOOM ? "no such loom" : "no such shift", NULL);
     return 0;
   }
@@ -1226,116 +418,6 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, e.status, e.code, e.detail, NULL);
     return 0;
   }
-  return serve(api, req, &who, &p, 0);
+  return fofal__read_serve(api, req, &who, route == R_LOOM || route == R_SHIFT, run_data, &p, sizeof p);
 }
 
-static int may_audit(const char *role) { return !strcmp(role, "auditor") || !strcmp(role, "manager") || !strcmp(role, "admin"); }
-
-int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
-  fofal_api_t *api = API_OF(self);
-  fofal_principal_t who;
-  params_t p;
-  perr_t e = {0};
-  const char *path = req->path_normalized.base;
-  size_t len = req->path_normalized.len;
-  static const char base[] = "/api/v1/audit/";
-  atomic_fetch_add(&fofal__metrics.requests, 1);
-  atomic_fetch_add(&fofal__metrics.reads, 1);
-  memset(&p, 0, sizeof p);
-  /* Everything under /audit/ is the audit trail: the role is checked before the path is. */
-  if (!get_only(req) || fofal__authenticate(api, req, &who)) return 0;
-  if (!may_audit(who.role)) {
-    char d[96];
-    snprintf(d, sizeof d, "role %s may not read the audit trail", who.role);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
-    return 0;
-  }
-  /* {module}/{id}[/events] or {module}/{kinds}/{code}[/events]: a second segment that is a
-   * kind's plural ("looms") starts the second form. */
-  char s1[80], s2[80], s3[16];
-  size_t at = sizeof base - 1;
-  int route = -1, n = 0;
-  if (!segment(path, len, &at, p.module, sizeof p.module) && !segment(path, len, &at, s1, sizeof s1)) {
-    n = 1;
-    if (at < len && !segment(path, len, &at, s2, sizeof s2)) n = 2;
-    if (n == 2 && at < len && !segment(path, len, &at, s3, sizeof s3)) n = 3;
-    if (at < len || path[len - 1] == '/') n = 0;
-  }
-  const char *kind = n >= 2 ? fofal_aggregate_kind(p.module, s1, 1) : NULL;
-  if (kind && (n == 2 || (n == 3 && !strcmp(s3, "events")))) {
-    route = n == 2 ? R_AUDIT_STATE : R_AUDIT_EVENTS;
-    snprintf(p.name, sizeof p.name, "%s:%s", kind, s2);
-  } else if (!kind && (n == 1 || (n == 2 && !strcmp(s2, "events")))) {
-    route = n == 1 ? R_AUDIT_STATE : R_AUDIT_EVENTS;
-    snprintf(p.name, sizeof p.name, "%s", s1);
-  }
-  char topic[96];
-  if (route < 0 || fofal_topic_events(p.module, topic, sizeof topic)) {
-    fofal__send_problem(req, 404, "not_found", "no such module or aggregate", NULL);
-    return 0;
-  }
-  p.ncand = fofal_aggregate_resolve(who.tenant, p.module, p.name, p.cand, FOFAL_AGGREGATE_NAMES_MAX);
-  if (p.ncand < 1) {
-    char kinds[160], d[256];
-    fofal_aggregate_kinds_text(p.module, 1, kinds, sizeof kinds);
-    snprintf(d, sizeof d, "name an aggregate by its id (a UUID), its code, or {kind}/{code} with kind one of: %s",
-             kinds[0] ? kinds : "(none in this module)");
-    fofal__send_problem(req, 404, "not_found", d, NULL);
-    return 0;
-  }
-  p.route = (route_t)route;
-  if (route == R_AUDIT_EVENTS) {
-    if (parse_limit(req, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, &p.limit, &e)) {
-      fofal__send_problem(req, e.status, e.code, e.detail, NULL);
-      return 0;
-    }
-    const char *c = param(req, "cursor");
-    int64_t seq;
-    if (c) {
-      if (parse_uint(c, INT64_MAX / 2, &seq)) {
-        fofal__send_problem(req, 400, "malformed_cursor", "cursor must be a next_cursor returned by this endpoint", NULL);
-        return 0;
-      }
-      snprintf(p.after, sizeof p.after, "%lld", (long long)seq);
-      p.has_after = 1;
-    }
-  }
-  /* as_of: the state then, or the events up to then. */
-  const char *s = fofal__query_param(req, "as_of");
-  int64_t us;
-  if (s) {
-    if (strlen(s) > 64 || fofal_time_parse(s, &us)) {
-      fofal__send_problem(req, 400, "invalid_parameter", "as_of must be an RFC 3339 time, e.g. 2026-11-24T08:15:02Z", NULL);
-      return 0;
-    }
-    fofal_time_format(us, p.as_of);
-  }
-  return serve(api, req, &who, &p, 1);
-}
-
-/* ------------------------------------------------------------ life cycle */
-
-int fofal__reads_start(fofal_api_t *api, char *errbuf, size_t errlen) {
-  (void)errbuf;
-  (void)errlen;
-  reads_t *rs = fofal_calloc(1, sizeof *rs);
-  rs->api = api;
-  h2o_linklist_init_anchor(&rs->waiters);
-  h2o_timeout_init(api->ctx.loop, &rs->poll_timeout, POLL_INTERVAL_MS);
-  h2o_timeout_init(api->ctx.loop, &rs->wait_timeout, (uint64_t)api->conf.position_wait_ms);
-  rs->poll_entry.cb = on_poll_timer;
-  api->reads = rs;
-  return 0;
-}
-
-void fofal__reads_stop(fofal_api_t *api) {
-  reads_t *rs = api->reads;
-  if (!rs) return;
-  if (h2o_timeout_is_linked(&rs->poll_entry)) h2o_timeout_unlink(&rs->poll_entry);
-  while (!h2o_linklist_is_empty(&rs->waiters)) {
-    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, wait_link, rs->waiters.next);
-    wait_unlink(w);
-  }
-  free(rs);
-  api->reads = NULL;
-}

@@ -15,9 +15,9 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req);
 json_t *fofal__production_fold(const char *id, json_t *events);
 
 /* ------------------------------------------------------- weaving_api.c
- * The weaving floor's reads below /api/v1/production/ (articles, looms, beams, employees,
+ * The weaving floor's reads below /api/v1/production/ (looms, beams, employees,
  * interventions, labels, and the weaver, mechanic and planner views). production_api.c
- * routes them and runs them with its machinery (auth, ?position=, worker jobs); this file
+ * routes them and runs them with the engine's machinery (api/reads.c: ?position=, worker jobs); this file
  * says which paths are its own, who may read them, what their parameters are and how
  * they are answered. Everything a worker needs is copied into fofal__wparams_t. */
 typedef struct {
@@ -30,21 +30,6 @@ typedef struct {
   char after[96], after2[48];/* decoded cursor */
 } fofal__wparams_t;
 
-/* The result of a read job: status (200, or a problem's status with code and detail), the
- * body (new) and an ETag version (-1: none). */
-typedef struct {
-  int status;
-  const char *code;
-  char detail[256];
-  json_t *body;
-  int64_t etag;
-  char *raw;                 /* instead of body: bytes to send as they are (a label image), new */
-  size_t raw_len;
-  const char *ctype;         /* of raw (static) */
-} fofal__read_result_t;
-
-/* 1 when `role` is one of the space-separated `roles` (exactly: case and all). */
-int fofal__role_in(const char *roles, const char *role);
 /* Who reads production_api.c's own routes (orders, orders/{id}, orders/{id}/declarations,
  * looms/{loom}/current-order, shifts/{shift}/output): production_api.c refuses the other
  * roles with 403, and production.c's routes table documents the same list. Every role of

@@ -1,8 +1,7 @@
 /*
  * weaving_api.c — the read side of the weaving floor (production module), served through
- * production_api.c's machinery (auth, ?position= read-your-writes, worker jobs, 503s):
+ * reads.c's machinery (auth, ?position= read-your-writes, worker jobs, 503s):
  *
- *   GET /api/v1/production/articles, /articles/{code}
  *   GET /api/v1/production/looms, /looms/{code}, /looms/{code}/history
  *   GET /api/v1/production/beams?status=&loom=, /beams/{code}
  *   GET /api/v1/production/employees/{badge}
@@ -56,7 +55,7 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 enum {
-  W_ARTICLES, W_ARTICLE, W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_EMPLOYEE, W_INTERVENTIONS,
+  W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_EMPLOYEE, W_INTERVENTIONS,
   W_INTERVENTION, W_LABEL, W_VIEW_WEAVER, W_VIEW_MECHANIC, W_VIEW_PLANNER, W_LABEL_PNG, W_LABEL_SVG, W_LABEL_ZPL, W_N
 };
 #define IS_LABEL_IMAGE(r) ((r) == W_LABEL_PNG || (r) == W_LABEL_SVG || (r) == W_LABEL_ZPL)
@@ -96,10 +95,6 @@ int fofal__weaving_configure(const char *url, char *errbuf, size_t errlen) {
 typedef fofal_read_route_t wroute_t;
 
 static const wroute_t routes[W_N] = {
-    [W_ARTICLES] = {"/api/v1/production/articles", "production.articles.list", "Articles (fouta models).",
-                    "By article code, keyset-paginated.", ROLES_CATALOG, NULL, P_LIMIT | P_CURSOR, "ArticlePage"},
-    [W_ARTICLE] = {"/api/v1/production/articles/{code}", "production.articles.get", "One article.",
-                   "Size, weight, density (picks/cm), yarns per piece.", ROLES_CATALOG, NULL, 0, "Article"},
     [W_LOOMS] = {"/api/v1/production/looms", "production.looms.list", "Looms.",
                  "By loom code, keyset-paginated: hall, type, weave, nominal speed, set-up article, first-piece status, "
                  "mounted beams, current order, measured efficiency (telemetry of the last 24 hours; null without) and "
@@ -177,17 +172,6 @@ static int valid_name(const char *s, size_t max) {
   return 1;
 }
 
-int fofal__role_in(const char *roles, const char *role) {
-  size_t n = strlen(role);
-  for (const char *s = roles; s && *s;) {
-    const char *e = strchr(s, ' ');
-    size_t l = e ? (size_t)(e - s) : strlen(s);
-    if (l == n && !memcmp(s, role, n)) return 1;
-    s = e ? e + 1 : NULL;
-  }
-  return 0;
-}
-
 static int problem(h2o_req_t *req, int status, const char *code, const char *fmt, const char *arg) {
   char d[256];
   snprintf(d, sizeof d, fmt, arg);
@@ -224,8 +208,7 @@ int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w) {
   if (at < len) n += !segment(path, len, &at, s3, sizeof s3) ? 1 : 100;
   if (at < len || n > 3) return 0;
   int r = -1;
-  if (!strcmp(s1, "articles")) r = n == 1 ? W_ARTICLES : n == 2 ? W_ARTICLE : -1;
-  else if (!strcmp(s1, "looms")) r = n == 1 ? W_LOOMS : n == 2 ? W_LOOM : !strcmp(s3, "history") ? W_LOOM_HISTORY : -1;
+  if (!strcmp(s1, "looms")) r = n == 1 ? W_LOOMS : n == 2 ? W_LOOM : !strcmp(s3, "history") ? W_LOOM_HISTORY : -1;
   else if (!strcmp(s1, "beams")) r = n == 1 ? W_BEAMS : n == 2 ? W_BEAM : -1;
   else if (!strcmp(s1, "employees")) r = n == 2 ? W_EMPLOYEE : -1;
   else if (!strcmp(s1, "interventions")) r = n == 1 ? W_INTERVENTIONS : n == 2 ? W_INTERVENTION : -1;
@@ -351,12 +334,6 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
 
 /* ------------------------------------------------------------------- run */
 
-#define ARTICLE_COLS                                                                                                   \
-  "json_build_object('article', article, 'name', name, 'weave', weave, 'width_cm', width_cm, 'length_cm', length_cm, " \
-  "'gsm', gsm, 'picks_per_cm', picks_per_cm, 'warp_yarn', warp_yarn, 'weft_yarn', weft_yarn, 'pile_yarn', pile_yarn, " \
-  "'warp_g_per_piece', warp_g_per_piece, 'weft_g_per_piece', weft_g_per_piece, 'pile_g_per_piece', "                  \
-  "pile_g_per_piece, 'version', version, 'defined_at', " TS("defined_at") ", 'updated_at', " TS("updated_at") ")"
-
 /* The measured efficiency of the loom of row `r` (r.tenant, r.loom) over its shift tallies
  * of the last 24 hours (machines.loom_shifts; see the file header), at most 1; NULL
  * without telemetry. */
@@ -374,7 +351,7 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
  * LEFT JOIN LATERAL this ON true, after production.beams b. */
 #define BEAM_WARP_USE                                                                                                  \
   "(SELECT round(l2.nominal_ppm * 60 * " MEASURED_EFFICIENCY("l2") " / (a2.picks_per_cm * 100) * (1 + "          \
-  "b.take_up_pct / 100), 4) AS w FROM production.looms l2 JOIN production.articles a2 ON a2.tenant = l2.tenant AND "   \
+  "b.take_up_pct / 100), 4) AS w FROM production.looms l2 JOIN catalog.articles a2 ON a2.tenant = l2.tenant AND "   \
   "a2.article = l2.article WHERE l2.tenant = b.tenant AND l2.loom = b.loom AND b.status = 'mounted' AND "             \
   "a2.picks_per_cm > 0 AND l2.nominal_ppm > 0) bw"
 #define BEAM_FROM "production.beams b LEFT JOIN LATERAL " BEAM_WARP_USE " ON true"
@@ -390,7 +367,7 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   TS("l.order_since") ", 'production_m_per_h', " M_PER_H("l", "a") ", 'version', l.version)"
 
 #define LOOM_FROM                                                                                                      \
-  "production.looms l LEFT JOIN production.articles a ON a.tenant = l.tenant AND a.article = l.article"
+  "production.looms l LEFT JOIN catalog.articles a ON a.tenant = l.tenant AND a.article = l.article"
 
 #define BEAM_COLS                                                                                                      \
   "json_build_object('beam', b.beam, 'kind', b.kind, 'article', b.article, 'yarn_lots', b.yarn_lots, 'ends', b.ends, " \
@@ -516,7 +493,7 @@ static void run_label(fofal_worker_t *wk, const char *tenant, const fofal__wpara
       "'issued_at', " TS("lb.issued_at") ", 'version', lb.version) "
       "FROM production.labels lb "
       "LEFT JOIN production.orders o ON o.tenant = lb.tenant AND o.order_id = lb.order_id "
-      "LEFT JOIN production.articles a ON a.tenant = lb.tenant AND a.article = lb.article "
+      "LEFT JOIN catalog.articles a ON a.tenant = lb.tenant AND a.article = lb.article "
       "LEFT JOIN production.looms l ON l.tenant = lb.tenant AND l.loom = lb.loom "
       "LEFT JOIN production.employees e ON e.tenant = lb.tenant AND e.badge = lb.weaver "
       "LEFT JOIN production.shift_assignments sa ON sa.tenant = lb.tenant AND sa.badge = lb.weaver AND sa.shift = lb.shift "
@@ -588,7 +565,7 @@ static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal_
       "o.quantity, o.declared, a.article, a.length_cm, " M_PER_H("l", "a") " AS m_per_h "
       "FROM sh CROSS JOIN unnest(sh.looms) AS u(code) JOIN production.looms l ON l.tenant = $1 AND l.loom = u.code "
       "LEFT JOIN production.orders o ON o.tenant = $1 AND o.order_id = l.current_order "
-      "LEFT JOIN production.articles a ON a.tenant = $1 AND a.article = coalesce(o.article, l.article)), "
+      "LEFT JOIN catalog.articles a ON a.tenant = $1 AND a.article = coalesce(o.article, l.article)), "
       "out AS (SELECT d.loom, sum(d.quantity) AS q, sum(coalesce(d.length_m, 0)) AS m "
       "FROM sh JOIN production.declarations d ON d.tenant = $1 AND d.weaver = $2 AND d.shift = sh.shift GROUP BY d.loom), "
       "tel AS (SELECT ms.loom, ms.picks, ms.nominal_picks FROM sh JOIN machines.loom_shifts ms ON ms.tenant = $1 "
@@ -737,7 +714,7 @@ static void render_label(const char *tenant, const fofal__wparams_t *w, fofal__r
 static const struct {
   int route, list;
   const char *kind, *member;
-} coded[] = {{W_ARTICLE, 0, "article", "article"}, {W_ARTICLES, 1, "article", "article"}, {W_LOOM, 0, "loom", "loom"},
+} coded[] = {{W_LOOM, 0, "loom", "loom"},
              {W_LOOMS, 1, "loom", "loom"},          {W_BEAM, 0, "beam", "beam"},          {W_BEAMS, 1, "beam", "beam"},
              {W_EMPLOYEE, 0, "employee", "badge"}};
 
@@ -771,20 +748,6 @@ static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparam
   snprintf(lim, sizeof lim, "%d", w->limit + 1);
   const char *after = w->has_after ? w->after : NULL, *after2 = w->has_after ? w->after2 : NULL;
   switch (w->route) {
-  case W_ARTICLES: {
-    const char *params[] = {tenant, after, lim};
-    page(wk, tenant,
-         "SELECT " ARTICLE_COLS " FROM production.articles WHERE tenant = $1 AND ($2::text IS NULL OR article > $2) "
-         "ORDER BY article LIMIT $3::int",
-         3, params, w->limit, "article", NULL, res);
-    break;
-  }
-  case W_ARTICLE: {
-    const char *params[] = {tenant, w->key};
-    one(wk, tenant, "SELECT " ARTICLE_COLS " FROM production.articles WHERE tenant = $1 AND article = $2", 2, params,
-        "article", 1, res);
-    break;
-  }
   case W_LOOMS: {
     const char *params[] = {tenant, after, lim};
     page(wk, tenant,
@@ -869,13 +832,6 @@ static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparam
 static const struct {
   const char *name, *json;
 } schemas_json[] = {
-    {"Article",
-     "{\"type\":\"object\",\"properties\":{\"article\":{\"type\":\"string\"},\"name\":{\"type\":[\"string\",\"null\"]},"
-     "\"weave\":{\"type\":[\"string\",\"null\"]},\"width_cm\":{\"type\":[\"number\",\"null\"]},\"length_cm\":{\"type\":"
-     "[\"number\",\"null\"]},\"gsm\":{\"type\":[\"number\",\"null\"]},\"picks_per_cm\":{\"type\":[\"number\",\"null\"]},"
-     "\"warp_yarn\":{},\"weft_yarn\":{},\"pile_yarn\":{},\"warp_g_per_piece\":{},\"weft_g_per_piece\":{},"
-     "\"pile_g_per_piece\":{},\"version\":{\"type\":\"integer\"},\"defined_at\":{\"type\":\"string\"},\"updated_at\":"
-     "{\"type\":\"string\"}}}"},
     {"Loom",
      "{\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"hall\":{},\"type\":{},\"width_cm\":{},"
      "\"nominal_ppm\":{\"type\":[\"integer\",\"null\"]},\"weave\":{\"enum\":[\"flat\",\"terry\"]},\"efficiency\":"
@@ -969,13 +925,13 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
     json_t *s = json_loads(schemas_json[i].json, 0, NULL);
     if (s) json_object_set_new(schemas, schemas_json[i].name, s);
   }
-  static const char *const with_aggregate[] = {"Article", "Loom", "Beam", "Employee"};
+  static const char *const with_aggregate[] = {"Loom", "Beam", "Employee"};
   for (size_t i = 0; i < sizeof with_aggregate / sizeof with_aggregate[0]; i++)
     json_object_set_new(json_object_get(json_object_get(schemas, with_aggregate[i]), "properties"), "aggregate",
                         json_pack("{s:s,s:s,s:s}", "type", "string", "format", "uuid", "description",
                                   "The aggregate id its code stands for: the subject of its events (audit trail, "
                                   "fofal replay, WebSocket pushes)."));
-  static const char *const pages[][2] = {{"ArticlePage", "Article"}, {"LoomPage", "Loom"},
+  static const char *const pages[][2] = {{"LoomPage", "Loom"},
                                           {"LoomHistoryPage", "LoomHistoryEntry"}, {"BeamPage", "Beam"},
                                           {"InterventionPage", "Intervention"}};
   for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {

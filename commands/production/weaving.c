@@ -1,6 +1,6 @@
 /*
- * weaving.c — the weaving floor's aggregates around the production order: articles,
- * looms, warp beams, employees and their shifts, the shift model, intervention requests,
+ * weaving.c — the weaving floor's aggregates around the production order: looms, warp
+ * beams, employees and their shifts, the shift model, intervention requests,
  * and the labels of woven rolls and pieces.
  *
  * Consistency. A loom and the beams mounted on it change together (mount, doff), and a
@@ -10,8 +10,13 @@
  * partition. Each aggregate still gets its own event for each change, so its history
  * reads whole.
  *
+ * Other modules' aggregates. A loom's set-up reads its article (module catalog, see
+ * commands/catalog/catalog.c for how a decision reads another module's aggregate and what
+ * it costs) and copies its density into loom_set_up, so that the production projection
+ * never reads the catalog's tables.
+ *
  * Codes, not UUIDs, name what people see on plates and badges: looms ("L03"), beams
- * ("B-0042"), articles ("FT-100x200"), employees (badge "W012"), shift models ("default").
+ * ("B-0042"), articles ("FT-100x200", catalog's), employees (badge "W012"), shift models ("default").
  *
  * Lifecycles:
  *   beam:   warped → sized → ready (drawn in or knotted) → mounted → doffed | empty
@@ -222,41 +227,6 @@ static int shift_model_redefine(const fofal_cmd_t *cmd, const json_t *state, fof
   return 0;
 }
 
-/* -------------------------------------------------------------- articles */
-
-static const char *article_fields[] = {"name", "weave", "width_cm", "length_cm", "gsm", "picks_per_cm",
-                                       "warp_yarn", "weft_yarn", "pile_yarn", "warp_g_per_piece", "weft_g_per_piece",
-                                       "pile_g_per_piece", NULL};
-
-static int article_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  (void)state;
-  json_t *ev = json_pack("{s:s}", "article", jstr(cmd->data, "article"));
-  for (int i = 0; article_fields[i]; i++) jcopy(ev, cmd->data, article_fields[i]);
-  out->state = json_deep_copy(ev);
-  fofal_decision_emit(out, EV("article_defined"), ev);
-  return 0;
-}
-
-static int article_update(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  json_t *ev = json_pack("{s:s}", "article", jstr(cmd->data, "article"));
-  int changed = 0;
-  out->state = json_deep_copy(state);
-  for (int i = 0; article_fields[i]; i++) {
-    json_t *v = json_object_get(cmd->data, article_fields[i]);
-    if (v && !json_equal(v, json_object_get(state, article_fields[i]))) {
-      json_object_set(ev, article_fields[i], v);
-      json_object_set(out->state, article_fields[i], v);
-      changed++;
-    }
-  }
-  if (!changed) {
-    json_decref(ev);
-    return REJECT(out, "no_change", "the update changes nothing");
-  }
-  fofal_decision_emit(out, EV("article_updated"), ev);
-  return 0;
-}
-
 /* ----------------------------------------------------------------- looms */
 
 static int loom_register(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
@@ -277,12 +247,15 @@ static int loom_register(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
 
 static int loom_set_up(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   const char *article = jstr(cmd->data, "article");
-  if (!lookup_ref(cmd, "article", article, NULL))
-    return REJECT(out, "unknown_article", "article %s is not defined", article);
+  /* The article is the catalog module's aggregate: read across modules (the file header). */
+  const json_t *a = lookup_ref(cmd, "article", article, NULL);
+  if (!a) return REJECT(out, "unknown_article", "article %s is not defined", article);
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "article", json_string(article));
   json_object_set_new(out->state, "first_piece", json_string("due"));
-  fofal_decision_emit(out, EV("loom_set_up"), json_pack("{s:s,s:s}", "loom", jstr(state, "loom"), "article", article));
+  json_t *ev = json_pack("{s:s,s:s}", "loom", jstr(state, "loom"), "article", article);
+  if (jnum(a, "picks_per_cm", 0) > 0) jcopy(ev, a, "picks_per_cm");
+  fofal_decision_emit(out, EV("loom_set_up"), ev);
   return 0;
 }
 
@@ -595,9 +568,6 @@ const fofal_command_def_t fofal_weaving_commands[] = {
     {"production.shift_model.redefine", "model", 0,
      "Change the mill's shift model from a coming day on; shifts already worked or running keep their hours.",
      shift_model_redefine, "shiftmodel"},
-    {"production.article.define", "article", 1, "Define an article (a fouta model): size, weight, density, yarns.",
-     article_define, "article"},
-    {"production.article.update", "article", 0, "Change an article's data.", article_update, "article"},
     {"production.loom.register", "loom", 1, "Register a loom: hall, type, width, nominal speed, terry or flat.", loom_register,
      "loom"},
     {"production.loom.set_up", "loom", 0, "Set a loom up for an article; a first-piece check becomes due.", loom_set_up, "loom"},

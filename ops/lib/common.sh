@@ -33,6 +33,13 @@
 #                             puts them in (ops/test exports it as FOFAL_PYTOOLS)
 #   ASYNCAPI_PARSER_DIR       the npm folder of @asyncapi/parser (ops/test exports it as
 #                             FOFAL_ASYNCAPI_PARSER)
+#   SCHEMATHESIS_VENV         the venv of schemathesis (PyPI, every package pinned by
+#                             ops/schemathesis/requirements.txt); ops/test exports it as
+#                             FOFAL_SCHEMATHESIS
+#   H2SPEC_BIN                h2spec, built by ops/setup from the Go module proxy (versions
+#                             pinned by ops/h2spec/go.mod and go.sum); ops/test exports it
+#                             as FOFAL_H2SPEC
+#   GO_CACHE                  the GOPATH (module cache included) ops/setup builds Go tools in
 #   pg_bindir                 prints the PostgreSQL server binaries' directory
 
 # Repository top: two levels above this file.
@@ -259,6 +266,16 @@ PYTOOLS_VENV=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/pytools-$(printf '%s\n
 # ops/asyncapi/package-lock.json); the folder's name carries the lock's checksum.
 # shellcheck disable=SC2034
 ASYNCAPI_PARSER_DIR=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/asyncapi-parser-$(cksum <"$ROOT/ops/asyncapi/package-lock.json" | cut -d' ' -f1)
+# schemathesis, the API conformance check of the tests (ops/setup: pip install -r
+# ops/schemathesis/requirements.txt); the folder's name carries the file's checksum.
+# shellcheck disable=SC2034
+SCHEMATHESIS_VENV=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/schemathesis-$(cksum <"$ROOT/ops/schemathesis/requirements.txt" | cut -d' ' -f1)
+# h2spec, the HTTP/2 conformance check of the tests (ops/setup: go build in ops/h2spec); the
+# folder's name carries go.sum's checksum.
+# shellcheck disable=SC2034
+H2SPEC_BIN=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/h2spec-$(cksum <"$ROOT/ops/h2spec/go.sum" | cut -d' ' -f1)/h2spec
+# shellcheck disable=SC2034
+GO_CACHE=${XDG_CACHE_HOME:-$_fofal_home/.cache}/fofal/go
 unset _fofal_home
 
 # Debian keeps initdb/pg_ctl/postgres out of PATH, in /usr/lib/postgresql/N/bin.

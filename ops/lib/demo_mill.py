@@ -138,7 +138,7 @@ def main():
               {"model": "default", "utc_offset_min": 60,
                "shifts": [{"code": c, "start": f"{h:02d}:00", "hours": 8} for c, h in SHIFTS]})]
     for code, name, weave, width, length, gsm, ppc in ARTICLES:
-        setup.append(("production.article.define", f"demo-article-{code}",
+        setup.append(("catalog.article.define", f"demo-article-{code}",
                       {"article": code, "name": name, "weave": weave, "width_cm": width, "length_cm": length, "gsm": gsm,
                        "picks_per_cm": ppc, "warp_yarn": "Ne 20/2 coton peigné", "weft_yarn": "Ne 16/1 coton",
                        **({"pile_yarn": "Ne 16/2 coton"} if weave == "terry" else {})}))

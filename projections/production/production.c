@@ -193,7 +193,7 @@ static const fofal_apply_t applies[] = {
     {"*", weaving_event},
 };
 
-static const char *const tables[] = {"orders", "declarations", "articles", "looms", "beams", "employees",
+static const char *const tables[] = {"orders", "declarations", "looms", "beams", "employees",
                                      "shift_assignments", "shift_models", "labels", "label_prints", "interventions",
                                      "first_piece_checks", "loom_history", NULL};
 

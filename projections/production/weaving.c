@@ -1,6 +1,6 @@
 /*
  * weaving.c — the weaving floor half of the "production" projection (production.c hands
- * us every event type it does not name): articles, looms, warp beams, employees and their
+ * us every event type it does not name): looms, warp beams, employees and their
  * shifts, the shift model, labels and their prints, intervention requests, first-piece
  * checks and each loom's machine history, into the tables of
  * schemas/production/011_weaving.sql, and these Redis hot views:
@@ -14,7 +14,7 @@
  *
  * Determinism. Every value comes from the event (times from its envelope or its data),
  * never from the clock. Rows that read other aggregates' rows (a beam's run-out forecast
- * needs its loom's speed and set-up article) are consistent between a live run and a
+ * needs its loom's speed and the density of its set-up article, which loom_set_up carries) are consistent between a live run and a
  * rebuild because all events of a tenant are in one partition, applied in log order by
  * both; the forecast is recomputed by every event that changes one of its inputs.
  *
@@ -91,71 +91,23 @@ static int history(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *
   return rc;
 }
 
-/* Recomputes the run-out forecast of the mounted beams selected by beam, loom or the
- * article their loom is set up for (NULL: not that criterion). */
-static int forecast(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *beam, const char *loom,
-                    const char *article) {
-  const char *params[] = {ev->tenant, beam, loom, article};
+/* Recomputes the run-out forecast of the mounted beams selected by beam or loom (NULL: not
+ * that criterion), at the density the loom was set up with (looms.picks_per_cm, from
+ * loom_set_up: the article itself is the catalog module's, on another topic). */
+static int forecast(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *beam, const char *loom) {
+  const char *params[] = {ev->tenant, beam, loom};
   return fofal_apply_sql(
       ctx,
       "UPDATE %s.beams b SET warp_m_per_h = f.w, "
       "hours_to_runout = CASE WHEN f.w > 0 THEN round(b.meters_left / f.w, 3) END, "
       "runout_at = CASE WHEN f.w > 0 THEN b.runout_from + interval '1 second' * round(b.meters_left / f.w * 3600)::float8 END "
-      "FROM (SELECT bb.tenant, bb.beam, (SELECT round(l.nominal_ppm * 60 * l.efficiency / (a.picks_per_cm * 100) * "
-      "(1 + bb.take_up_pct / 100), 4) FROM %s.looms l JOIN %s.articles a ON a.tenant = l.tenant AND a.article = l.article "
-      "WHERE l.tenant = bb.tenant AND l.loom = bb.loom AND a.picks_per_cm > 0 AND l.nominal_ppm > 0) AS w "
+      "FROM (SELECT bb.tenant, bb.beam, (SELECT round(l.nominal_ppm * 60 * l.efficiency / (l.picks_per_cm * 100) * "
+      "(1 + bb.take_up_pct / 100), 4) FROM %s.looms l "
+      "WHERE l.tenant = bb.tenant AND l.loom = bb.loom AND l.picks_per_cm > 0 AND l.nominal_ppm > 0) AS w "
       "FROM %s.beams bb WHERE bb.tenant = $1 AND bb.status = 'mounted' AND ($2::text IS NULL OR bb.beam = $2) "
-      "AND ($3::text IS NULL OR bb.loom = $3) AND ($4::text IS NULL OR bb.loom IN (SELECT l2.loom FROM %s.looms l2 "
-      "WHERE l2.tenant = $1 AND l2.article = $4))) f "
+      "AND ($3::text IS NULL OR bb.loom = $3)) f "
       "WHERE b.tenant = f.tenant AND b.beam = f.beam",
-      4, params);
-}
-
-/* -------------------------------------------------------------- articles */
-
-static int article_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const json_t *d = ev->data;
-  char b1[40], b2[40], b3[40], b4[40], b5[40], b6[40], b7[40];
-  const char *params[] = {ev->tenant, str(d, "article"), str(d, "name"), str(d, "weave"), num(d, "width_cm", b1),
-                          num(d, "length_cm", b2), num(d, "gsm", b3), num(d, "picks_per_cm", b4), str(d, "warp_yarn"),
-                          str(d, "weft_yarn"), str(d, "pile_yarn"), num(d, "warp_g_per_piece", b5),
-                          num(d, "weft_g_per_piece", b6), num(d, "pile_g_per_piece", b7), m.seq, m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.articles (tenant, article, name, weave, width_cm, length_cm, gsm, picks_per_cm, "
-                           "warp_yarn, weft_yarn, pile_yarn, warp_g_per_piece, weft_g_per_piece, pile_g_per_piece, version, "
-                           "defined_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-                           "$15, $16, $16)",
-                           16, params);
-  if (rc) return rc;
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
-/* Only the changed fields are in the event: the others keep their values. */
-static int article_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const json_t *d = ev->data;
-  char b1[40], b2[40], b3[40], b4[40], b5[40], b6[40], b7[40];
-  const char *params[] = {ev->tenant, str(d, "article"), str(d, "name"), str(d, "weave"), num(d, "width_cm", b1),
-                          num(d, "length_cm", b2), num(d, "gsm", b3), num(d, "picks_per_cm", b4), str(d, "warp_yarn"),
-                          str(d, "weft_yarn"), str(d, "pile_yarn"), num(d, "warp_g_per_piece", b5),
-                          num(d, "weft_g_per_piece", b6), num(d, "pile_g_per_piece", b7), m.seq, m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "UPDATE %s.articles SET name = coalesce($3, name), weave = coalesce($4, weave), width_cm = "
-                           "coalesce($5::numeric, width_cm), length_cm = coalesce($6::numeric, length_cm), gsm = "
-                           "coalesce($7::numeric, gsm), picks_per_cm = coalesce($8::numeric, picks_per_cm), warp_yarn = "
-                           "coalesce($9, warp_yarn), weft_yarn = coalesce($10, weft_yarn), pile_yarn = coalesce($11, "
-                           "pile_yarn), warp_g_per_piece = coalesce($12::numeric, warp_g_per_piece), weft_g_per_piece = "
-                           "coalesce($13::numeric, weft_g_per_piece), pile_g_per_piece = coalesce($14::numeric, "
-                           "pile_g_per_piece), version = $15, updated_at = $16 WHERE tenant = $1 AND article = $2",
-                           16, params);
-  if (!rc && json_object_get(d, "picks_per_cm")) rc = forecast(ctx, ev, NULL, NULL, str(d, "article"));
-  if (rc) return rc;
-  fofal__production_push(ctx, ev);
-  return 0;
+      3, params);
 }
 
 /* ----------------------------------------------------------------- looms */
@@ -182,13 +134,14 @@ static int loom_set_up(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   meta_t m;
   meta(ev, &m);
   const char *loom = str(ev->data, "loom"), *article = str(ev->data, "article");
-  const char *params[] = {ev->tenant, loom, article, m.seq, m.at};
+  char b1[40];
+  const char *params[] = {ev->tenant, loom, article, m.seq, m.at, num(ev->data, "picks_per_cm", b1)};
   int rc = fofal_apply_sql(ctx,
                            "UPDATE %s.looms SET article = $3, set_up_at = $5, first_piece = 'due', first_piece_at = NULL, "
-                           "version = $4, updated_at = $5 WHERE tenant = $1 AND loom = $2",
-                           5, params);
+                           "picks_per_cm = $6::numeric, version = $4, updated_at = $5 WHERE tenant = $1 AND loom = $2",
+                           6, params);
   if (!rc) rc = history(ctx, ev, loom, "set_up", article);
-  if (!rc) rc = forecast(ctx, ev, NULL, loom, NULL);
+  if (!rc) rc = forecast(ctx, ev, NULL, loom);
   if (rc) return rc;
   const char *f[] = {"article", article, "first_piece", "due"};
   hset(ctx, ev, "loomstate", loom, 2, f);
@@ -339,7 +292,7 @@ static int beam_mounted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
                            "doffed_at = NULL, doff_reason = NULL, runout_from = $6, version = $5, updated_at = $6 "
                            "WHERE tenant = $1 AND beam = $2",
                            6, params);
-  if (!rc) rc = forecast(ctx, ev, beam, NULL, NULL);
+  if (!rc) rc = forecast(ctx, ev, beam, NULL);
   if (rc) return rc;
   const char *f[] = {"status", "mounted", "loom", loom, "position", pos};
   hset(ctx, ev, "beam", beam, 3, f);
@@ -659,8 +612,6 @@ static int intervention_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t *e
 
 /* Every event type of schemas/production/events that production.c does not name. */
 const fofal_apply_t fofal__weaving_applies[] = {
-    {"fofal.production.article_defined.v1", article_defined},
-    {"fofal.production.article_updated.v1", article_updated},
     {"fofal.production.loom_registered.v1", loom_registered},
     {"fofal.production.loom_set_up.v1", loom_set_up},
     {"fofal.production.loom_beam_mounted.v1", loom_beam_mounted},

@@ -15,7 +15,9 @@
  * them: a wave of WAVE orders takes its first step, then its second, and so on, so that
  * consecutive events in a partition belong to different orders. EVENTS need not be a
  * multiple of ten: the last orders then stop part-way through their life. Event times are
- * one millisecond apart, ending now.
+ * one millisecond apart, ending now. Like the decider, it writes every event of a tenant
+ * to the tenant's partition (fofal_tenant_partition): the projection's views that several
+ * orders feed (a loom's current order) converge only in one order of application.
  *
  * With CSV_DIR, it also writes the rows the production projection derives from these
  * events (projections/production.c) as CSV for COPY: CSV_DIR/orders.csv (one row per
@@ -77,6 +79,7 @@ typedef struct {
   counts_t counts;
   int64_t produced;
   FILE *orders_csv, *decl_csv;
+  int nparts; /* of the events topic: each tenant's events go to its partition */
   char err[512];
 } gen_t;
 
@@ -146,7 +149,7 @@ static int produce(gen_t *g, const char *topic, order_t *o, int step, int64_t t)
   const fofal_kheader_t *h;
   int nh = fofal_event_kafka_headers(&h);
   while (fofal_kafka_outq_len(g->k) > MAX_QUEUED) fofal_kafka_poll(g->k, 1);
-  int rc = fofal_kafka_produce(g->k, topic, -1, o->id, FOFAL_UUID_LEN, buf, strlen(buf), h, nh, on_delivery,
+  int rc = fofal_kafka_produce(g->k, topic, fofal_tenant_partition(o->tenant, g->nparts), o->id, FOFAL_UUID_LEN, buf, strlen(buf), h, nh, on_delivery,
                                &g->counts, g->err, sizeof g->err);
   free(buf);
   if (rc) return -1;
@@ -215,6 +218,7 @@ int main(int argc, char **argv) {
   fofal_topic_events("production", topic, sizeof topic);
   int np = fofal_kafka_partition_count(g->k, topic, 10000, g->err, sizeof g->err);
   if (np < 0) goto fail;
+  g->nparts = np;
 
   wave = fofal_calloc(WAVE, sizeof *wave);
   int64_t t0 = fofal_mono_us(), now_us = fofal_now_us(), left = n_events, orders = 0, ev_no = 0;

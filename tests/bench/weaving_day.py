@@ -120,7 +120,7 @@ def current_shifts():
 def build_floor(f, tag):
     say(f"building the floor of tenant {f.tenant}")
     admin = ("bench-admin", "admin")
-    cmds = [("production.article.define", f"{tag}-art", {"article": "FT-200", "name": "Fouta 100x200", "weave": "flat",
+    cmds = [("catalog.article.define", f"{tag}-art", {"article": "FT-200", "name": "Fouta 100x200", "weave": "flat",
                                                          "width_cm": 100, "length_cm": 200, "picks_per_cm": 18})]
     for i in range(1, 25):
         l = f"L{i:02d}"

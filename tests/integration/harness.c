@@ -653,7 +653,7 @@ static int floor_cmds(floor_cmd_t *c, const char *loom, const char *weaver, cons
     n++;                                                                           \
   } while (0)
   if (article)
-    FC("production.article.define", "article", article, "{s:s,s:s,s:s,s:i,s:i,s:i}", "article", article, "name", article,
+    FC("catalog.article.define", "article", article, "{s:s,s:s,s:s,s:i,s:i,s:i}", "article", article, "name", article,
        "weave", "flat", "width_cm", 100, "length_cm", 50, "picks_per_cm", 18);
   FC("production.loom.register", "loom", loom, "{s:s,s:s,s:i,s:s}", "loom", loom, "hall", "H1", "nominal_ppm", 450, "weave",
      "flat");

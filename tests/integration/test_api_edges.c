@@ -203,11 +203,11 @@ Test(edges, a_position_past_the_end_of_the_log_is_400_at_once) {
 /* ------------------------------------------------------ numbers and views */
 
 Test(edges, reals_print_the_shortest_way_and_unknown_looms_are_404) {
-  json_t *res = command_ok(admin, "production.article.define", "art-edge",
+  json_t *res = command_ok(admin, "catalog.article.define", "art-edge",
                            "{\"article\":\"FT-EDGE\",\"name\":\"Edge\",\"weave\":\"flat\",\"width_cm\":31.88,"
                            "\"length_cm\":180,\"picks_per_cm\":17.85}");
   h_resp_t r;
-  get_after(admin, "/api/v1/production/articles/FT-EDGE", res, &r);
+  get_after(admin, "/api/v1/catalog/articles/FT-EDGE", res, &r);
   cr_expect(strstr(r.body, "31.88") && !strstr(r.body, "31.879999"), "31.88 reads as written: %s", r.body);
   cr_expect(strstr(r.body, "17.85") && !strstr(r.body, "17.850000"), "17.85 reads as written: %s", r.body);
   h_resp_free(&r);

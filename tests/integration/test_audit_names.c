@@ -89,7 +89,10 @@ Test(audit_names, the_audit_trail_by_code_kind_and_time) {
   fofal_aggregate_ref(tenant, "employee", "W121", badge);
   fofal_aggregate_ref(tenant, "beam", "L13", beam);
   h_floor_http(port, tenant, "L13", "W121", "FOUTA-NAMES");
-  char *pos = command("production.article.update", "names-upd", "{\"article\":\"FOUTA-NAMES\",\"name\":\"renamed\"}");
+  /* The last production command: its position says the production audit trail has the
+   * floor (an article's, on the catalog's topic, would not). */
+  char *pos = command("production.beam.warp", "names-sync",
+                      "{\"beam\":\"SYNC-1\",\"kind\":\"ground\",\"yarn_lots\":[\"LOT-S\"],\"ends\":4000,\"length_m\":500}");
 
   /* A loom by its code: its history, with the aggregate id, kind and code. */
   snprintf(path, sizeof path, "/api/v1/audit/production/L13/events?position=%s", pos);

@@ -139,10 +139,11 @@ static void produce_command(fofal_kafka_t *k, const char *tenant, const char *ty
 }
 
 /* The floor the orders run on: looms L00..L<n-1>, weaver W7 on the current and next
- * shift, article FOUTA-RB. The first loom brings 11 events (article, loom, beam warped,
- * sized, drawn in, mounted twice over loom and beam, first piece, weaver, two shifts);
- * each further loom 7 (the article and the weaver exist already). */
-#define FLOOR_EVENTS(n) (11 + ((n) - 1) * 7)
+ * shift, article FOUTA-RB. The first loom brings 10 events to the audit trail (loom, beam
+ * warped, sized, drawn in, mounted twice over loom and beam, first piece, weaver, two
+ * shifts; the article is the catalog module's, not audited); each further loom 7 (the
+ * weaver exists already). */
+#define FLOOR_EVENTS(n) (10 + ((n) - 1) * 7)
 static char decl_shift[32], decl_at[40]; /* every declaration falls in this shift */
 
 static void produce_floor(fofal_kafka_t *k, const char *tenant, int nlooms) {

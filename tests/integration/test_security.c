@@ -32,7 +32,7 @@
 #include "projections.h"
 
 static int pa, pb;      /* ports of instances A and B */
-static pid_t api_a, api_b;
+static pid_t api_a, api_b, dec, proj;
 static char tenant[32];
 static char *admin;     /* a development token of tenant's admin */
 
@@ -61,6 +61,9 @@ static pid_t start_api(int port, const char *log, const char *account_rate) {
 static void setup(void) {
   h_tenant(tenant);
   admin = h_token(tenant, "admin");
+  /* Accounts, devices and every security event go through the log (issue 13 item 5). */
+  dec = h_start_decider("it-sec");
+  proj = h_start_projector("it-sec");
   pa = h_free_port();
   pb = h_free_port();
   /* A keeps the default of 5 attempts a minute per account; B is lenient. */
@@ -71,6 +74,8 @@ static void setup(void) {
 static void teardown(void) {
   h_stop(api_a, SIGTERM);
   h_stop(api_b, SIGTERM);
+  h_stop(proj, SIGTERM);
+  h_stop(dec, SIGTERM);
   free(admin);
 }
 

@@ -82,10 +82,12 @@ Test(security_services, the_api_role_cannot_write_a_read_model) {
     if (as_reader) cr_assert_eq(fofal_pg_exec(pg, "SET ROLE fofal_reader", NULL, 0), 0);
     denied(pg, "INSERT INTO production.orders (tenant) VALUES ('t-evil')");
     denied(pg, "UPDATE machines.looms SET tenant = tenant");
-    denied(pg, "DELETE FROM production.articles");
+    denied(pg, "DELETE FROM catalog.articles");
     denied(pg, "DELETE FROM fofal_meta.projector_offsets");
-    denied(pg, "DELETE FROM identity.person_keys");
+    denied(pg, "DELETE FROM identity_keys.person_keys");
     denied(pg, "DELETE FROM identity.accounts");
+    denied(pg, "UPDATE identity.accounts SET role = 'admin'");
+    denied(pg, "DELETE FROM identity_ops.sessions");
     denied(pg, "CREATE TABLE production.evil (x int)");
   }
   fofal_pg_close(pg);
@@ -93,7 +95,35 @@ Test(security_services, the_api_role_cannot_write_a_read_model) {
   pg = connect_env("FOFAL_PROJECTOR_PG_DSN");
   denied(pg, "CREATE SCHEMA evil");
   denied(pg, "DROP TABLE production.orders");
-  denied(pg, "SELECT * FROM identity.accounts");
+  denied(pg, "SELECT * FROM identity_ops.sessions");
+  denied(pg, "UPDATE identity_keys.person_keys SET wrapped_key = NULL");
+  fofal_pg_close(pg);
+}
+
+/* Every table of every registered projection (identity's and catalog's too, and any module
+ * added later) is the projector's to write and nobody else's but the owner's: the grant
+ * comes from the default privileges of platform/002_login_roles.sql, not from a list. */
+Test(security_services, every_projection_table_is_the_projectors_to_write) {
+  fofal_pg_t *pg = connect_env("FOFAL_PG_DSN");
+  int checked = 0;
+  for (int i = 0; fofal_projections[i]; i++) {
+    const fofal_projection_def_t *def = fofal_projections[i];
+    for (int t = 0; def->tables && def->tables[t]; t++) {
+      char sql[512];
+      snprintf(sql, sizeof sql,
+               "SELECT has_schema_privilege('fofal_projector', '%s', 'USAGE')"
+               " AND has_table_privilege('fofal_projector', '%s.%s', 'SELECT,INSERT,UPDATE,DELETE')"
+               " AND NOT has_table_privilege('fofal_api', '%s.%s', 'INSERT,UPDATE,DELETE')"
+               " AND NOT has_table_privilege('fofal_reader', '%s.%s', 'INSERT,UPDATE,DELETE')",
+               def->pg_schema, def->pg_schema, def->tables[t], def->pg_schema, def->tables[t], def->pg_schema,
+               def->tables[t]);
+      char *ok = value(pg, sql);
+      cr_expect_str_eq(ok, "t", "%s.%s (projection %s)", def->pg_schema, def->tables[t], def->name);
+      free(ok);
+      checked++;
+    }
+  }
+  cr_expect_gt(checked, 10, "only %d tables checked", checked);
   fofal_pg_close(pg);
 }
 

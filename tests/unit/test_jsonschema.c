@@ -725,3 +725,17 @@ Test(jsonschema, one_schema_many_threads) {
   json_decref(bad);
   fofal_schema_free(s);
 }
+
+/* Found by tests/fuzz/fuzz_jsonschema.c (corpus/jsonschema/regress-long-schema-path): once
+ * the location being compiled filled its 512-byte buffer, every further step appended "..."
+ * past its end (UBSan: index out of bounds; a write past the array). Message locations
+ * are cut, and the cut ones end in "...". */
+Test(jsonschema, a_schema_location_longer_than_its_buffer_is_cut) {
+  char name[701], text[1200], err[256] = "";
+  memset(name, '~', sizeof name - 1); /* each escaped to two bytes: "~0" */
+  name[sizeof name - 1] = '\0';
+  snprintf(text, sizeof text,
+           "{\"properties\":{\"%s\":{\"properties\":{\"a\":{\"properties\":{\"b\":{\"type\":\"nope\"}}}}}}}", name);
+  cr_expect_neq(compile_rc(text, err, sizeof err), 0, "an unknown type does not compile");
+  cr_expect(strstr(err, "..."), "the location is cut: %s", err);
+}

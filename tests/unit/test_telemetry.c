@@ -210,6 +210,33 @@ Test(telemetry, check_agrees_with_the_jansson_path) {
   cr_expect(accepted > 500 && accepted < 19500, "%d of 20000 mutations accepted", accepted);
 }
 
+/* Found by tests/fuzz/fuzz_telemetry.c (corpus/telemetry/regress-nul-in-topic): a NUL byte
+ * passed for a name character (strchr finds the terminator), so "fofal/t1/halls/<NUL>1/env"
+ * gave hall "" and "fofal/t1<NUL>x/looms/L1/telemetry" tenant "t1". */
+Test(telemetry, a_nul_byte_in_a_topic_is_no_name_character) {
+  char tenant[64], name[64];
+  int kind = 0;
+  static const char hall[] = "fofal/t1/halls/\0\0001/env", loom[] = "fofal/t1\0x/looms/L1/telemetry";
+  cr_expect_eq(fofal_telemetry_route(hall, sizeof hall - 1, tenant, name, &kind), FOFAL_EINVAL);
+  cr_expect_eq(fofal_telemetry_route(loom, sizeof loom - 1, tenant, name, &kind), FOFAL_EINVAL);
+  cr_expect_eq(fofal_telemetry_topic(loom, sizeof loom - 1, tenant, name), FOFAL_EINVAL);
+}
+
+/* Found by tests/fuzz/fuzz_telemetry.c (corpus/telemetry/regress-nul-in-payload): jansson
+ * skips a NUL byte that follows a number ("picks":0<NUL>,...), so such a sample was accepted
+ * and its bytes, NUL included, embedded in the record on fofal.telemetry.raw: JSON that an
+ * analyst's tool cannot read. */
+Test(telemetry, a_nul_byte_in_a_payload_is_refused) {
+  static const char p[] = "{\"msg_id\":\"m1\",\"ts\":\"2026-11-24T08:15:03Z\",\"picks\":0\0,\"ppm\":0,"
+                          "\"state\":\"running\"}";
+  fofal_telemetry_sample_t s;
+  json_t *d = NULL;
+  char why[256] = "";
+  cr_expect_eq(fofal_telemetry_check(FOFAL_TELEMETRY_LOOM, p, sizeof p - 1, &s, why, sizeof why), FOFAL_EPARSE);
+  cr_expect_eq(fofal_telemetry_parse_kind(FOFAL_TELEMETRY_LOOM, p, sizeof p - 1, &d, why, sizeof why), FOFAL_EPARSE);
+  cr_expect_null(d);
+}
+
 Test(telemetry, hall_topics_and_payloads) {
   char tenant[64], name[64], why[256];
   int kind = 0;

@@ -140,7 +140,7 @@ static void build_floor(floor_t *f) {
            "{\"article\":\"%s\",\"name\":\"Fouta nid d'abeille\",\"weave\":\"flat\",\"width_cm\":100,\"length_cm\":50,"
            "\"gsm\":280,\"picks_per_cm\":20}",
            f->article);
-  send(mgr, "production.article.define", b, NULL);
+  send(mgr, "catalog.article.define", b, NULL);
   snprintf(b, sizeof b, "{\"loom\":\"%s\",\"hall\":\"H1\",\"type\":\"rapier\",\"nominal_ppm\":600,\"weave\":\"flat\"}", f->loom);
   send(mgr, "production.loom.register", b, NULL);
   const char *beams[] = {f->ground, f->spare};
@@ -474,7 +474,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
   json_decref(j);
 
   /* Articles and looms lists. */
-  snprintf(path, sizeof path, "/api/v1/production/articles/%s", f.article);
+  snprintf(path, sizeof path, "/api/v1/catalog/articles/%s", f.article);
   cr_assert_eq(get(f.wtok, path, &j), 200);
   cr_expect(fabs(num(j, "picks_per_cm") - 20) < 1e-9);
   json_decref(j);
@@ -531,7 +531,7 @@ Test(weaving, tenants_and_roles) {
       {cutter, "/api/v1/production/looms", 403},
       {weaver, "/api/v1/production/looms/X/history", 403},
       {f.wtok, "/api/v1/production/views/weaver?badge=SOMEONE-ELSE", 403},
-      {cutter, "/api/v1/production/articles", 200},
+      {cutter, "/api/v1/catalog/articles", 200},
       {auditor, "/api/v1/production/views/planner", 403},
       {mgr, "/api/v1/production/views/planner", 200},
       {mgr, "/api/v1/production/beams?status=nonsense", 400},
@@ -552,7 +552,7 @@ Test(weaving, tenants_and_roles) {
   }
   /* The OpenAPI document has every route, with its roles. */
   cr_assert_eq(get(mgr, "/api/v1/openapi.json", &j), 200);
-  const char *const routes[] = {"/api/v1/production/articles", "/api/v1/production/articles/{code}",
+  const char *const routes[] = {"/api/v1/catalog/articles", "/api/v1/catalog/articles/{code}",
                                 "/api/v1/production/looms", "/api/v1/production/looms/{code}",
                                 "/api/v1/production/looms/{code}/history", "/api/v1/production/beams",
                                 "/api/v1/production/beams/{code}", "/api/v1/production/employees/{badge}",

@@ -2,7 +2,7 @@
  * test_weaving.c — commands/weaving.c and the rules of production_order.c that span
  * aggregates, through the registry and an in-memory tenant (world.h).
  *
- * One test per rule of the weaving floor: the shift model and its calendar, articles,
+ * One test per rule of the weaving floor: the shift model and its calendar,
  * looms (set-up, beams, first-piece check), the beam lifecycle, employees and their
  * shifts, intervention requests, labels, and what a declaration needs of its loom, beam
  * and weaver. Every emitted event is checked against its schema.
@@ -238,9 +238,14 @@ Test(loom, set_up_needs_a_defined_article_and_makes_first_piece_due) {
   world_floor();
   cr_assert_str_eq(st("loom", "L-07", "first_piece"), "passed");
   no_at("production.loom.set_up", json_pack("{s:s,s:s}", "loom", "L-07", "article", "FT-999"), W_ISSUED, "unknown_article");
-  ok("production.loom.set_up", json_pack("{s:s,s:s}", "loom", "L-07", "article", "FT-200"), "setup");
+  json_t *ev = NULL;
+  ok_at("production.loom.set_up", json_pack("{s:s,s:s}", "loom", "L-07", "article", "FT-200"), "setup", W_ISSUED, &ev);
   cr_assert_str_eq(st("loom", "L-07", "first_piece"), "due");
   cr_assert_str_eq(st("loom", "L-07", "article"), "FT-200");
+  /* The article is the catalog's aggregate, read across modules: its density travels in
+   * the event, for the production projection's run-out forecast. */
+  cr_expect_eq(json_integer_value(json_object_get(ev, "picks_per_cm")), 18, "the article's picks/cm in loom_set_up");
+  json_decref(ev);
 }
 
 Test(loom, first_piece_check_only_when_due_and_fail_blocks_start) {

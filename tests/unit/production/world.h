@@ -174,7 +174,7 @@ __attribute__((unused)) static void world_beam(const char *code, const char *kin
 }
 
 __attribute__((unused)) static void world_floor(void) {
-  world_ok("production.article.define",
+  world_ok("catalog.article.define",
            json_pack("{s:s,s:s,s:s,s:i,s:i,s:i}", "article", "FT-200", "name", "Fouta 100x200", "weave", "flat", "width_cm",
                      100, "length_cm", 200, "picks_per_cm", 18),
            "art");

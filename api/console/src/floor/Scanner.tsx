@@ -4,7 +4,8 @@
  * The rear camera (getUserMedia, facingMode environment) plays in a <video>; four times a
  * second a frame is decoded with the browser's BarcodeDetector where it exists (Android
  * Chrome) and with jsQR (pure JavaScript) elsewhere. The camera is stopped as soon as a
- * code is read or the scanner closes. A typed code works the same (no camera, no
+ * code is read or the scanner closes, and only then: a re-render of the screen behind
+ * (a live push) does not restart it. A typed code works the same (no camera, no
  * permission, or a torn label).
  */
 import jsQR from 'jsqr';
@@ -30,6 +31,10 @@ export function Scanner({ onResult, onClose }: { onResult: (text: string) => voi
   const video = useRef<HTMLVideoElement>(null);
   const [camera, setCamera] = useState<'starting' | 'on' | 'off'>('starting');
   const [typed, setTyped] = useState('');
+  // The screen behind re-renders on every live push (a new onResult each time); the camera
+  // must not restart with it, so the effect reads the latest callback through a ref.
+  const result = useRef(onResult);
+  result.current = onResult;
 
   useEffect(() => {
     let stream: MediaStream | null = null;
@@ -45,7 +50,7 @@ export function Scanner({ onResult, onClose }: { onResult: (text: string) => voi
     const found = (text: string) => {
       if (stopped) return;
       stop();
-      onResult(text);
+      result.current(text);
     };
     const tick = async () => {
       const v = video.current;
@@ -87,7 +92,7 @@ export function Scanner({ onResult, onClose }: { onResult: (text: string) => voi
       }
     })();
     return stop;
-  }, [onResult]);
+  }, []);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();

@@ -1,0 +1,77 @@
+/*
+ * catalog.c — the catalog module's deciders and its registration in the command layer:
+ * articles (fouta models; later yarns and other items with their units).
+ *
+ *   catalog.article.define   an article: size, weight, density, yarns per piece
+ *   catalog.article.update   only what changes (a no-op is rejected: no_change)
+ *
+ * Events go to fofal.catalog.events (the topic follows from the module). An article is
+ * named by its code (FT-100x200): its aggregate id is fofal_aggregate_ref(tenant,
+ * "article", code), whatever module reads it.
+ *
+ * Other modules' decisions read articles (production's loom set-up checks that the
+ * article exists and copies its density). They may, because the decider holds every
+ * aggregate of a tenant, whatever its module: all commands travel on the one topic
+ * fofal.commands, keyed so that a tenant's commands share a partition
+ * (fofal_tenant_partition), and the processor's state store is per partition, so a
+ * lookup (fofal_cmd_lookup) sees the article as of the last command decided before, and
+ * a decision never reads a state a concurrent one is changing. The cost: a tenant's
+ * commands are decided one after the other on one partition whatever their module (a
+ * busy module slows the others of that tenant), and such a read couples the reader to
+ * the shape of this module's state (article_fields below): change it compatibly. A
+ * decision may not write another module's aggregates (fofal_decision_emit_to is for the
+ * command's own module).
+ *
+ * The build finds this folder and lists fofal_module_catalog_commands in the generated
+ * fofal_command_modules[]. Pure functions: no I/O, no clock.
+ */
+#include "decide.h"
+
+#define EV(name) "fofal.catalog." name ".v1"
+
+static const char *article_fields[] = {"name", "weave", "width_cm", "length_cm", "gsm", "picks_per_cm",
+                                       "warp_yarn", "weft_yarn", "pile_yarn", "warp_g_per_piece", "weft_g_per_piece",
+                                       "pile_g_per_piece", NULL};
+
+static int article_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  json_t *ev = json_pack("{s:s}", "article", jstr(cmd->data, "article"));
+  for (int i = 0; article_fields[i]; i++) jcopy(ev, cmd->data, article_fields[i]);
+  out->state = json_deep_copy(ev);
+  fofal_decision_emit(out, EV("article_defined"), ev);
+  return 0;
+}
+
+static int article_update(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  json_t *ev = json_pack("{s:s}", "article", jstr(cmd->data, "article"));
+  int changed = 0;
+  out->state = json_deep_copy(state);
+  for (int i = 0; article_fields[i]; i++) {
+    json_t *v = json_object_get(cmd->data, article_fields[i]);
+    if (v && !json_equal(v, json_object_get(state, article_fields[i]))) {
+      json_object_set(ev, article_fields[i], v);
+      json_object_set(out->state, article_fields[i], v);
+      changed++;
+    }
+  }
+  if (!changed) {
+    json_decref(ev);
+    return REJECT(out, "no_change", "the update changes nothing");
+  }
+  fofal_decision_emit(out, EV("article_updated"), ev);
+  return 0;
+}
+
+static const fofal_command_def_t commands[] = {
+    {"catalog.article.define", "article", 1, "Define an article (a fouta model): size, weight, density, yarns.",
+     article_define, "article"},
+    {"catalog.article.update", "article", 0, "Change an article's data.", article_update, "article"},
+};
+static const int ncommands = sizeof commands / sizeof commands[0];
+
+static const fofal_command_table_t tables[] = {
+    {commands, &ncommands},
+    {NULL, NULL},
+};
+
+const fofal_command_module_t fofal_module_catalog_commands = {.name = "catalog", .tables = tables};

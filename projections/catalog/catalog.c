@@ -1,0 +1,96 @@
+/*
+ * catalog.c — the catalog module's projection: articles into PostgreSQL (schema catalog,
+ * schemas/catalog/060_catalog.sql), and a WebSocket push per applied event.
+ *
+ * Other modules' reads join catalog.articles (reading is allowed; only this projection
+ * writes it). Other projections do not: they run at their own pace on their own topics,
+ * so a row here may be ahead or behind theirs; what they need of an article at a moment
+ * comes in their own events (production's loom_set_up carries the article's density).
+ *
+ * Each apply function is a deterministic function of its event (times from its envelope),
+ * so a rebuild yields the same rows.
+ */
+#include "projections.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
+
+/* A number of the event as SQL text into buf, or NULL when absent. */
+static const char *num(const json_t *data, const char *key, char buf[40]) {
+  const json_t *v = json_object_get(data, key);
+  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
+  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
+  else return NULL;
+  return buf;
+}
+
+/* The article's members in the order of both statements' $3..$14; seq and time $15, $16. */
+#define ARTICLE_PARAMS(d, seq, at)                                                                                      \
+  {ev->tenant, str(d, "article"), str(d, "name"), str(d, "weave"), num(d, "width_cm", b1), num(d, "length_cm", b2),    \
+   num(d, "gsm", b3), num(d, "picks_per_cm", b4), str(d, "warp_yarn"), str(d, "weft_yarn"), str(d, "pile_yarn"),        \
+   num(d, "warp_g_per_piece", b5), num(d, "weft_g_per_piece", b6), num(d, "pile_g_per_piece", b7), seq, at}
+
+static int article_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  char seq[24], at[32], b1[40], b2[40], b3[40], b4[40], b5[40], b6[40], b7[40];
+  snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, at);
+  const char *params[] = ARTICLE_PARAMS(ev->data, seq, at);
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.articles (tenant, article, name, weave, width_cm, length_cm, gsm, picks_per_cm, "
+                           "warp_yarn, weft_yarn, pile_yarn, warp_g_per_piece, weft_g_per_piece, pile_g_per_piece, version, "
+                           "defined_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                           "$15, $16, $16)",
+                           16, params);
+  if (rc) return rc;
+  fofal_apply_push(ctx, ev, "catalog");
+  return 0;
+}
+
+/* Only the changed fields are in the event: the others keep their values. */
+static int article_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  char seq[24], at[32], b1[40], b2[40], b3[40], b4[40], b5[40], b6[40], b7[40];
+  snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, at);
+  const char *params[] = ARTICLE_PARAMS(ev->data, seq, at);
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.articles SET name = coalesce($3, name), weave = coalesce($4, weave), width_cm = "
+                           "coalesce($5::numeric, width_cm), length_cm = coalesce($6::numeric, length_cm), gsm = "
+                           "coalesce($7::numeric, gsm), picks_per_cm = coalesce($8::numeric, picks_per_cm), warp_yarn = "
+                           "coalesce($9, warp_yarn), weft_yarn = coalesce($10, weft_yarn), pile_yarn = coalesce($11, "
+                           "pile_yarn), warp_g_per_piece = coalesce($12::numeric, warp_g_per_piece), weft_g_per_piece = "
+                           "coalesce($13::numeric, weft_g_per_piece), pile_g_per_piece = coalesce($14::numeric, "
+                           "pile_g_per_piece), version = $15, updated_at = $16 WHERE tenant = $1 AND article = $2",
+                           16, params);
+  if (rc) return rc;
+  fofal_apply_push(ctx, ev, "catalog");
+  return 0;
+}
+
+static const fofal_apply_t applies[] = {
+    {"fofal.catalog.article_defined.v1", article_defined},
+    {"fofal.catalog.article_updated.v1", article_updated},
+};
+
+static const char *const tables[] = {"articles", NULL};
+
+static const fofal_projection_def_t projection = {
+    .name = "catalog",
+    .module = "catalog",
+    .pg_schema = "catalog",
+    .tables = tables,
+    .applies = applies,
+    .napplies = sizeof applies / sizeof applies[0],
+};
+
+/* The module's registration (projections.h, "modules"). Not in the audit trail yet: the
+ * audit projections of all modules share audit.events, and `fofal verify|rebuild
+ * audit.<m>` compare and swap that whole table, so a second audited module breaks them
+ * (rebuild.c); until they keep to their module's rows, only production is audited. */
+static const fofal_projection_def_t *const projections[] = {&projection, NULL};
+const fofal_projection_module_t fofal_module_catalog_projections = {
+    .name = "catalog",
+    .projections = projections,
+    .audit = 0,
+};
