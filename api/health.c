@@ -131,7 +131,7 @@ int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   pthread_mutex_init(&h->lag_mu, NULL);
   api->health = h;
   h->api = api;
-  fofal_kafka_opts_t o = {.brokers = api->conf.brokers, .client_id = "fofal-api-health"};
+  fofal_kafka_opts_t o = {.brokers = api->conf.brokers, .client_id = "fofal-api-health", .metadata_only = 1};
   int rc = fofal_kafka_producer_new(&h->admin, &o, errbuf, errlen);
   if (rc) return rc;
   check_once(h);

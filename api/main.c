@@ -24,6 +24,7 @@
 
 static fofal_api_conf_t conf;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_HTTP_LISTEN", FOFAL_SET_STR, "127.0.0.1", 0, 0, "Address to listen on (IPv4).", &conf.listen},
     {"FOFAL_HTTP_PORT", FOFAL_SET_INT, "8080", 1, 65535, "Port for HTTP/1.1 and h2c.", &conf.http_port},
@@ -32,6 +33,7 @@ static fofal_setting_t settings[] = {
     {"FOFAL_TLS_CERT", FOFAL_SET_STR, "", 0, 0, "PEM certificate chain for TLS.", &conf.tls_cert},
     {"FOFAL_TLS_KEY", FOFAL_SET_STR, "", 0, 0, "PEM private key for TLS.", &conf.tls_key},
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &conf.brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal_api dbname=fofal", 0, 0,
      "libpq connection string of the read models, as fofal-api's own login role (README, Security).", &conf.pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port.", &conf.redis_addr},

@@ -56,8 +56,10 @@
 static char *brokers, *mqtt_uri, *client_id, *share_group, *spool_dir, *log_level;
 static long long max_inflight, linger_ms, sessions;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_MQTT_URI", FOFAL_SET_STR, "tcp://127.0.0.1:11883", 0, 0, "MQTT broker URI.", &mqtt_uri},
     {"FOFAL_MQTT_CLIENT_ID", FOFAL_SET_STR, "fofal-ingest-1", 0, 0,
      "Stable MQTT client id: the broker keeps this session's queued messages across restarts (with several "

@@ -1,7 +1,8 @@
 /*
  * fofal.c — the admin CLI: `fofal <command> [options]`.
  *
- *   fofal topics create|check   create the topics of DESIGN.md / check their configs
+ *   fofal topics create|check   create the topics of DESIGN.md (with FOFAL_KAFKA_USER, and the
+ *                               processes' Kafka ACLs: kafka_acls.c) / check their configs
  *   fofal migrate               apply the SQL migrations under schemas/
  *   fofal token                 a signed access token (development and tests)
  *   fofal account create        an account (e.g. the first admin); password from stdin/TTY
@@ -17,6 +18,7 @@
  */
 #include "commands.h"
 #include "events.h"
+#include "kafka_acls.h"
 #include "fofal_api.h"
 #include "projections.h"
 
@@ -36,8 +38,10 @@ static long long partitions, ttl, rebuild_batch, rebuild_wait;
 #define ROLES_B "planner, manager, accountant, hr, auditor, admin"
 #define ROLES_TEXT ROLES_A " " ROLES_B
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal_owner dbname=fofal", 0, 0,
      "libpq connection string of the read-model database, as the owner of its schemas (README, Security).", &pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port of the hot views.", &redis_addr},
@@ -129,7 +133,8 @@ static fofal_setting_t settings[] = {
 static const char usage[] =
     "Usage: fofal <command> [--option=value ...]\n\n"
     "Commands:\n"
-    "  topics create   create the missing topics of DESIGN.md and check every existing one\n"
+    "  topics create   create the missing topics of DESIGN.md and check every existing one; with\n"
+    "                  FOFAL_KAFKA_USER set, grant the processes' Kafka users their ACLs\n"
     "                  (an event topic with finite retention or compaction is an error)\n"
     "  topics check    check the topics without creating any\n"
     "  migrate         apply the SQL migrations of schemas/ that are not applied yet\n"
@@ -167,6 +172,15 @@ static int cmd_topics(int create) {
   fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-cli"};
   int rc = fofal_kafka_producer_new(&k, &o, err, sizeof err);
   if (!rc) rc = fofal_topics_ensure(k, specs, n, create, print_line, "topic ", err, sizeof err);
+  /* The processes' rights on the topics (README, Security): only where the broker
+   * authenticates its clients, as this CLI (a super user there) then does. */
+  if (!rc && create && *kafka_security.user) {
+    fofal_kafka_acl_t acls[128];
+    int nacl = fofal__kafka_acls(acls, 128);
+    if (nacl > 128) rc = fofal_err(err, sizeof err, FOFAL_ECONFIG, "%d Kafka ACLs, more than 128", nacl);
+    else rc = fofal_kafka_acls_create(k, acls, nacl, err, sizeof err);
+    if (!rc) printf("acls: %d granted to the processes' Kafka users\n", nacl);
+  }
   fofal_kafka_free(k);
   if (rc) fprintf(stderr, "fofal: topics: %s\n", err);
   return rc ? 1 : 0;
@@ -1012,8 +1026,9 @@ int main(int argc, char **argv) {
   }
   int lrc = fofal_settings_load(settings, NSET, nargs, args, cmd_usage, err, sizeof err);
   if (lrc == 1) return 0;
-  if (lrc) {
+  if (lrc || (lrc = fofal_kafka_security_set(&kafka_security, err, sizeof err))) {
     fprintf(stderr, "fofal: %s\n", err);
+    fofal_settings_free(settings, NSET);
     return 2;
   }
   fofal_log_init("fofal", log_level);

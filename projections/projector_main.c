@@ -16,8 +16,10 @@
 static char *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *names, *log_level, *pd_master;
 static long long max_batch;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal_projector dbname=fofal", 0, 0,
      "libpq connection string of the read models, as the projector's own login role (README, Security).", &pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port.", &redis_addr},

@@ -11,7 +11,9 @@
 #                             PostgreSQL superuser, the migrations' owner, one login role
 #                             per process; FOFAL_REDIS_*PASSWORD: Redis's ACL users, the
 #                             plain FOFAL_REDIS_PASSWORD being the fofal CLI's, which
-#                             reads it as its setting); an existing file is kept, so tokens stay valid
+#                             reads it as its setting; FOFAL_KAFKA_*PASSWORD: Kafka's
+#                             SCRAM users, the broker's own, the CLI's (the plain
+#                             FOFAL_KAFKA_PASSWORD) and one per process); an existing file is kept, so tokens stay valid
 #                             across restarts (a name it lacks gets appended). Prints the
 #                             file's path. Never prints a secret.
 #   load_secrets STACK_DIR    ensure_secrets, then sources the file (the variables
@@ -33,6 +35,14 @@ SECRET_NAMES=(
 	FOFAL_REDIS_PASSWORD
 	FOFAL_REDIS_API_PASSWORD
 	FOFAL_REDIS_PROJECTOR_PASSWORD
+	FOFAL_KAFKA_BROKER_PASSWORD
+	FOFAL_KAFKA_PASSWORD
+	FOFAL_KAFKA_API_PASSWORD
+	FOFAL_KAFKA_DECIDER_PASSWORD
+	FOFAL_KAFKA_PROJECTOR_PASSWORD
+	FOFAL_KAFKA_REACTOR_PASSWORD
+	FOFAL_KAFKA_INGEST_PASSWORD
+	FOFAL_KAFKA_MACHINES_PASSWORD
 )
 
 # 32 bytes of /dev/urandom as 64 lowercase hex characters.

@@ -5,7 +5,10 @@
  * superuser, and fofal-api's role cannot write a read model, even through fofal_reader.
  * Redis: ACL users per process, `default` off (a client that does not AUTH can do
  * nothing), and fofal-api's user cannot flush, reconfigure, or undo a revocation (DEL,
- * XTRIM, XDEL, RENAME of the revocation stream). The generated secrets are private files.
+ * XTRIM, XDEL, RENAME of the revocation stream). Kafka: SASL/SCRAM-SHA-512 for every client
+ * (one without it, or with a wrong password, gets nothing), one user per process with ACLs
+ * (the projector cannot produce a command, the API cannot write an event), the rest denied.
+ * The generated secrets are private files.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -128,7 +131,7 @@ Test(security_services, every_projection_table_is_the_projectors_to_write) {
 }
 
 Test(security_services, the_secrets_are_private_files) {
-  const char *files[] = {"secrets.env", "pgpass", "redis/users.acl"};
+  const char *files[] = {"secrets.env", "pgpass", "redis/users.acl", "kafka/server.properties", "kafka/cli.properties"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     char path[1024];
     struct stat st;
@@ -210,4 +213,104 @@ Test(security_services, the_api_redis_user_cannot_flush_or_undo_a_revocation) {
   REDIS(r, err, "CONFIG", "SET", "appendonly", "no");
   cr_expect(strstr(err, "NOPERM"), "fofal-projector CONFIG SET: %s", *err ? err : "answered");
   fofal_redis_close(r);
+}
+
+/* From now on this test's Kafka clients connect as `user` with `password`; user NULL:
+ * without SASL at all. */
+static void kafka_as(const char *user, const char *password) {
+  fofal_kafka_security_t ks = {.protocol = user ? "sasl_plaintext" : "plaintext", .user = (char *)(user ? user : ""),
+                               .password = (char *)(password ? password : ""), .ssl_ca = ""};
+  char err[256];
+  cr_assert_eq(fofal_kafka_security_set(&ks, err, sizeof err), 0, "%s", err);
+}
+
+/* The number of partitions of topic as seen by the current user, or a negative error. */
+static int partitions_seen(const char *topic, char *err, size_t errlen) {
+  fofal_kafka_t *k = NULL;
+  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "test-security-services",
+                          .metadata_only = 1};
+  int rc = fofal_kafka_producer_new(&k, &o, err, errlen);
+  if (!rc) rc = fofal_kafka_partition_count(k, topic, 8000, err, errlen);
+  fofal_kafka_free(k);
+  return rc;
+}
+
+Test(security_services, kafka_refuses_a_client_that_does_not_authenticate) {
+  char err[512] = "";
+  kafka_as(NULL, NULL);
+  cr_expect_lt(partitions_seen(FOFAL_TOPIC_COMMANDS, err, sizeof err), 0, "a client without SASL read the metadata");
+  kafka_as("fofal-cli", "not-the-password");
+  cr_expect_lt(partitions_seen(FOFAL_TOPIC_COMMANDS, err, sizeof err), 0, "a wrong password read the metadata");
+  cr_expect(!strstr(err, "not-the-password"), "the password is not in the error: %s", err);
+  /* The right password does (so the refusals above are the authentication's). */
+  kafka_as("fofal-cli", h_env("FOFAL_KAFKA_PASSWORD"));
+  cr_expect_gt(partitions_seen(FOFAL_TOPIC_COMMANDS, err, sizeof err), 0, "%s", err);
+}
+
+typedef struct {
+  int done, err;
+} delivery_t;
+
+static void on_delivery(void *opaque, int err, int32_t partition, int64_t offset) {
+  (void)partition;
+  (void)offset;
+  delivery_t *d = opaque;
+  d->done = 1;
+  d->err = err;
+}
+
+/* Messages in all partitions of topic (as the CLI user). */
+static int64_t topic_end(const char *topic) {
+  char err[512];
+  fofal_kafka_t *k = NULL;
+  kafka_as("fofal-cli", h_env("FOFAL_KAFKA_PASSWORD"));
+  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "test-security-services"};
+  cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
+  int n = fofal_kafka_partition_count(k, topic, 10000, err, sizeof err);
+  cr_assert_gt(n, 0, "%s: %s", topic, err);
+  int64_t sum = 0;
+  for (int p = 0; p < n; p++) {
+    int64_t lo, hi;
+    cr_assert_eq(fofal_kafka_watermarks(k, topic, p, &lo, &hi, 10000, err, sizeof err), 0, "%s", err);
+    sum += hi;
+  }
+  fofal_kafka_free(k);
+  return sum;
+}
+
+/* Produces one message to topic as user; the delivery's error (0: written). */
+static int produce_as(const char *user, const char *password_env, const char *topic) {
+  char err[512];
+  fofal_kafka_t *k = NULL;
+  kafka_as(user, h_env(password_env));
+  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "test-security-services",
+                          .message_timeout_ms = 10000};
+  cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
+  delivery_t d = {0, 0};
+  const char *v = "{\"forged\":true}";
+  int rc = fofal_kafka_produce(k, topic, -1, "t-evil", 6, v, strlen(v), NULL, 0, on_delivery, &d, err, sizeof err);
+  if (!rc) {
+    fofal_kafka_flush(k, 15000);
+    rc = d.done ? d.err : FOFAL_ETIMEDOUT;
+  }
+  fofal_kafka_free(k);
+  return rc;
+}
+
+Test(security_services, each_kafka_user_writes_only_its_own_topics) {
+  char events[128];
+  cr_assert_eq(fofal_topic_events("production", events, sizeof events), 0);
+  int64_t commands = topic_end(FOFAL_TOPIC_COMMANDS), produced = topic_end(events);
+  cr_expect_neq(produce_as("fofal-projector", "FOFAL_KAFKA_PROJECTOR_PASSWORD", FOFAL_TOPIC_COMMANDS), 0,
+                "the projector produced a command");
+  cr_expect_neq(produce_as("fofal-api", "FOFAL_KAFKA_API_PASSWORD", events), 0, "fofal-api produced an event");
+  cr_expect_neq(produce_as("fofal-ingest", "FOFAL_KAFKA_INGEST_PASSWORD", FOFAL_TOPIC_COMMANDS), 0,
+                "fofal-ingest produced a command");
+  cr_expect_eq(topic_end(FOFAL_TOPIC_COMMANDS), commands, "a forged command reached %s", FOFAL_TOPIC_COMMANDS);
+  cr_expect_eq(topic_end(events), produced, "a forged event reached %s", events);
+  /* Signed in, the projector sees the events it reads (so the refusal above is the ACLs');
+   * that the users write what they must, the other integration tests show. */
+  char err[512] = "";
+  kafka_as("fofal-projector", h_env("FOFAL_KAFKA_PROJECTOR_PASSWORD"));
+  cr_expect_gt(partitions_seen(events, err, sizeof err), 0, "the projector cannot see %s: %s", events, err);
 }
