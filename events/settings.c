@@ -172,11 +172,12 @@ void fofal_settings_free(fofal_setting_t *tab, size_t n) {
     }
 }
 
-volatile int fofal_stop;
+atomic_int fofal_stop;
 
+/* Async-signal-safe: a store to a lock-free atomic (events.h asserts it is lock-free). */
 static void on_stop_signal(int sig) {
   (void)sig;
-  fofal_stop = 1;
+  fofal_stop_set(&fofal_stop);
 }
 
 /* The table's FOFAL_KAFKA_SECURITY_SETTINGS rows, if it has them, to the Kafka adapter. */
