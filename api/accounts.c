@@ -1563,7 +1563,7 @@ int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   if (fofal_cred_hash(random, (unsigned)api->conf.argon2_t, (unsigned)api->conf.argon2_m_kib, a->dummy_hash,
                       sizeof a->dummy_hash))
     return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "argon2id refused FOFAL_API_ARGON2_T / FOFAL_API_ARGON2_MEMORY_KIB");
-  a->redis = fofal__redis_new(api->conf.redis_addr, 2000);
+  a->redis = fofal__redis_new(api->conf.redis_addr, api->conf.redis_user, api->conf.redis_password, 2000);
   if (!a->redis) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_REDIS_ADDR=%s is not host:port", api->conf.redis_addr);
   /* What was revoked before this instance started, before it serves anything. */
   tail_ctx_t t = {a, 1};

@@ -25,7 +25,7 @@
 #define FOFAL_API_MAX_BATCH 100               /* commands in one batch */
 
 typedef struct {
-  char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *listen, *tls_cert, *tls_key, *jwt_secret,
+  char *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *log_level, *listen, *tls_cert, *tls_key, *jwt_secret,
       *jwt_issuer, *jwt_audience, *swagger_dir, *cors_origins, *label_url, *console_dir;
   /* issue 22: auth.c (keys, development tokens), stream.c (limits) */
   char *jwt_previous_secrets, *trusted_proxies;
@@ -282,7 +282,7 @@ void fofal__worker_pg_drop(fofal_worker_t *w);
 typedef struct fofal__redis fofal__redis_t;
 /* A new handle for "host:port" (nothing is connected yet); `timeout_ms` bounds every call
  * (a blocking XREAD adds its own block time). NULL on a malformed address. */
-fofal__redis_t *fofal__redis_new(const char *addr, int timeout_ms);
+fofal__redis_t *fofal__redis_new(const char *addr, const char *user, const char *password, int timeout_ms);
 void fofal__redis_free(fofal__redis_t *r);
 /* GET: *out new string, or NULL when the key is missing. */
 int fofal__redis_get(fofal__redis_t *r, const char *key, char **out, char *errbuf, size_t errlen);

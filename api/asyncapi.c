@@ -518,7 +518,7 @@ int fofal__asyncapi_load(const fofal_registry_t *reg, const char *schemas_dir, c
   fofal_kafka_t *k = NULL;
   int n = fofal_topics_all(topics, 64, 0), rc;
   if (n > 64) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "%d topics: more than 64", n);
-  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-api-asyncapi"};
+  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-api-asyncapi", .metadata_only = 1};
   if ((rc = fofal_kafka_producer_new(&k, &o, errbuf, errlen))) goto out;
   for (int i = 0; i < n; i++) {
     int p = fofal_kafka_partition_count(k, topics[i].name, 10000, errbuf, errlen);

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int fofal__redis_ping(const char *addr, int timeout_ms);
+int fofal__redis_ping(const char *addr, const char *user, const char *password, int timeout_ms);
 
 fofal_api_metrics_t fofal__metrics;
 
@@ -72,7 +72,7 @@ static void check_once(health_t *h) {
     h->pg_conn = NULL;
   }
   atomic_store(&h->pg, pg_ok);
-  atomic_store(&h->redis, fofal__redis_ping(h->api->conf.redis_addr, 500));
+  atomic_store(&h->redis, fofal__redis_ping(h->api->conf.redis_addr, h->api->conf.redis_user, h->api->conf.redis_password, 500));
 }
 
 typedef struct {
@@ -131,7 +131,7 @@ int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   pthread_mutex_init(&h->lag_mu, NULL);
   api->health = h;
   h->api = api;
-  fofal_kafka_opts_t o = {.brokers = api->conf.brokers, .client_id = "fofal-api-health"};
+  fofal_kafka_opts_t o = {.brokers = api->conf.brokers, .client_id = "fofal-api-health", .metadata_only = 1};
   int rc = fofal_kafka_producer_new(&h->admin, &o, errbuf, errlen);
   if (rc) return rc;
   check_once(h);

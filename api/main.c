@@ -24,6 +24,7 @@
 
 static fofal_api_conf_t conf;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_HTTP_LISTEN", FOFAL_SET_STR, "127.0.0.1", 0, 0, "Address to listen on (IPv4).", &conf.listen},
     {"FOFAL_HTTP_PORT", FOFAL_SET_INT, "8080", 1, 65535, "Port for HTTP/1.1 and h2c.", &conf.http_port},
@@ -32,9 +33,13 @@ static fofal_setting_t settings[] = {
     {"FOFAL_TLS_CERT", FOFAL_SET_STR, "", 0, 0, "PEM certificate chain for TLS.", &conf.tls_cert},
     {"FOFAL_TLS_KEY", FOFAL_SET_STR, "", 0, 0, "PEM private key for TLS.", &conf.tls_key},
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &conf.brokers},
-    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal dbname=fofal", 0, 0,
-     "libpq connection string of the read models.", &conf.pg_dsn},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
+    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal_api dbname=fofal", 0, 0,
+     "libpq connection string of the read models, as fofal-api's own login role (README, Security).", &conf.pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port.", &conf.redis_addr},
+    {"FOFAL_REDIS_USER", FOFAL_SET_STR, "", 0, 0, "Redis ACL user (AUTH); empty: the default user.", &conf.redis_user},
+    {"FOFAL_REDIS_PASSWORD", FOFAL_SET_STR, "", 0, 0, "Redis password of FOFAL_REDIS_USER; empty: no AUTH. Never logged.",
+     &conf.redis_password},
     {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the JSON Schemas.", &conf.schemas},
     {"FOFAL_JWT_SECRET", FOFAL_SET_STR, NULL, 0, 0, "HMAC key of access tokens (HS256); at least 32 characters.",
      &conf.jwt_secret},

@@ -245,7 +245,7 @@ int fofal__pool_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   for (int i = 0; i < (int)api->conf.pg_pool; i++) {
     fofal_worker_t *w = &p->workers[i];
     w->pool = p;
-    w->redis = fofal__redis_new(api->conf.redis_addr, 2000);
+    w->redis = fofal__redis_new(api->conf.redis_addr, api->conf.redis_user, api->conf.redis_password, 2000);
     if (!w->redis) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_REDIS_ADDR=%s is not host:port", api->conf.redis_addr);
     if (pthread_create(&w->th, NULL, worker_main, w))
       return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot start the read workers");

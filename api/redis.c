@@ -10,6 +10,7 @@
  * FOFAL_EREDIS, never a crash.
  */
 #include "api.h"
+#include "projections.h"
 
 #include <hiredis.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 
 #define RETRY_US (250 * 1000)
 
-int fofal__redis_ping(const char *addr, int timeout_ms);
+int fofal__redis_ping(const char *addr, const char *user, const char *password, int timeout_ms);
 
 /* "host:port" into host and *port. 0 or FOFAL_EINVAL. */
 static int split_addr(const char *addr, char *host, size_t hostlen, int *port) {
@@ -30,15 +31,15 @@ static int split_addr(const char *addr, char *host, size_t hostlen, int *port) {
   return *port > 0 && *port < 65536 ? 0 : FOFAL_EINVAL;
 }
 
-/* 1 when Redis at "host:port" answers PING within timeout_ms, else 0. */
-int fofal__redis_ping(const char *addr, int timeout_ms) {
+/* 1 when Redis at "host:port" (authenticated as user) answers PING within timeout_ms, else 0. */
+int fofal__redis_ping(const char *addr, const char *user, const char *password, int timeout_ms) {
   char host[256];
   int port;
   if (split_addr(addr, host, sizeof host, &port)) return 0;
   struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   redisContext *c = redisConnectWithTimeout(host, port, tv);
   int ok = 0;
-  if (c && !c->err) {
+  if (c && !c->err && !fofal_redis_auth(c, user, password, NULL, 0)) {
     redisSetTimeout(c, tv);
     redisReply *r = redisCommand(c, "PING");
     ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
@@ -54,16 +55,19 @@ struct fofal__redis {
   redisContext *c;
   char host[256];
   int port;
+  const char *user, *password; /* AUTH; the settings' strings, alive as long as the process */
   int timeout_ms;
   int64_t retry_at_us; /* no connect attempt before this (mono) */
 };
 
-fofal__redis_t *fofal__redis_new(const char *addr, int timeout_ms) {
+fofal__redis_t *fofal__redis_new(const char *addr, const char *user, const char *password, int timeout_ms) {
   fofal__redis_t *r = fofal_calloc(1, sizeof *r);
   if (split_addr(addr, r->host, sizeof r->host, &r->port)) {
     free(r);
     return NULL;
   }
+  r->user = user;
+  r->password = password;
   r->timeout_ms = timeout_ms;
   return r;
 }
@@ -100,6 +104,12 @@ static int ensure(fofal__redis_t *r, char *errbuf, size_t errlen) {
     return rc;
   }
   set_timeout(r, 0);
+  int rc = fofal_redis_auth(r->c, r->user, r->password, errbuf, errlen);
+  if (rc) {
+    drop(r);
+    r->retry_at_us = now + RETRY_US;
+    return FOFAL_EUNAVAIL; /* refused or not: unusable until it is fixed (errbuf says why) */
+  }
   return 0;
 }
 

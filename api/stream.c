@@ -778,7 +778,7 @@ static void *reader_main(void *arg) {
   stream_t *st = arg;
   char last[48] = "", deleted[48], err[256];
   int failures = 0;
-  fofal__redis_t *r = fofal__redis_new(st->api->conf.redis_addr, 2000);
+  fofal__redis_t *r = fofal__redis_new(st->api->conf.redis_addr, st->api->conf.redis_user, st->api->conf.redis_password, 2000);
   while (!fofal_stopped(&st->stop) && r) {
     int rc = 0;
     if (!last[0]) rc = fofal__redis_stream_ids(r, FOFAL_PUSH_STREAM, last, deleted, err, sizeof err);

@@ -15,8 +15,10 @@
 static char *brokers, *instance, *schemas, *log_level;
 static long long max_batch, batch_wait_ms, window_s, stats_s;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_DECIDER_INSTANCE", FOFAL_SET_STR, "1", 0, 0,
      "Stable id of this decider instance; names its transactional.id, so a restarted instance fences its "
      "predecessor.",

@@ -300,6 +300,36 @@ int fofal_topic_events(const char *module, char *out, size_t outlen);
 
 typedef struct fofal_kafka fofal_kafka_t;
 
+/* How every client of the process authenticates to Kafka (README, Security): SASL with
+ * SCRAM-SHA-512 as the process's own user, over TLS when the protocol says so. Each
+ * process's settings table holds these rows (FOFAL_KAFKA_SECURITY_SETTINGS), which
+ * fofal_process_start() hands to fofal_kafka_security_set() (the fofal CLI calls it
+ * itself); a program that never does (the tests, the benchmarks) gets them from the
+ * environment, read once when it creates its first client. */
+typedef struct {
+  char *protocol; /* security.protocol; "": sasl_plaintext when user is set, else plaintext */
+  char *user;     /* SASL/SCRAM-SHA-512 user; "": no SASL */
+  char *password; /* never logged, never in an error */
+  char *ssl_ca;   /* ssl.ca.location (sasl_ssl, ssl); "": the system's CAs */
+} fofal_kafka_security_t;
+
+#define FOFAL_KAFKA_SECURITY_SETTINGS(s)                                                                           \
+  {"FOFAL_KAFKA_SECURITY_PROTOCOL", FOFAL_SET_STR, "", 0, 0,                                                        \
+   "Kafka security.protocol: plaintext, sasl_plaintext, sasl_ssl or ssl; empty: sasl_plaintext when "              \
+   "FOFAL_KAFKA_USER is set, else plaintext.",                                                                      \
+   &(s).protocol},                                                                                                  \
+      {"FOFAL_KAFKA_USER", FOFAL_SET_STR, "", 0, 0,                                                                 \
+       "Kafka SASL/SCRAM-SHA-512 user of this process (README, Security); empty: no SASL.", &(s).user},             \
+      {"FOFAL_KAFKA_PASSWORD", FOFAL_SET_STR, "", 0, 0, "Password of FOFAL_KAFKA_USER. Never logged.",             \
+       &(s).password},                                                                                              \
+      {"FOFAL_KAFKA_SSL_CA", FOFAL_SET_STR, "", 0, 0,                                                               \
+       "PEM file of the CA of the brokers' certificates (sasl_ssl, ssl); empty: the system's CAs.", &(s).ssl_ca}
+
+/* Sets the security of every Kafka client created from now on (the strings are copied).
+ * Call it from main before any thread creates a client. FOFAL_ECONFIG for an unknown
+ * protocol or a user without a password. */
+int fofal_kafka_security_set(const fofal_kafka_security_t *s, char *errbuf, size_t errlen);
+
 typedef struct {
   const char *name;
   const char *value;
@@ -346,6 +376,8 @@ typedef struct {
   const char *transactional_id;  /* producer: NULL = idempotent, non-transactional */
   int linger_ms;                 /* producer: batching delay, default 2 */
   int message_timeout_ms;        /* producer: give up delivering after this, default 30000 */
+  int metadata_only;             /* producer: never produces (metadata and admin requests):
+                                    not idempotent, so its user needs no right to write */
   const char *group_id;          /* consumer: NULL = manual assignment only */
   int read_committed;            /* consumer */
   int partition_eof;             /* consumer: report end of partition */
@@ -449,6 +481,24 @@ int fofal_topic_configs(const fofal_topic_spec_t *spec, fofal_topic_config_t out
 int fofal_topics_ensure(fofal_kafka_t *k, const fofal_topic_spec_t *specs, int n, int create,
                         void (*report)(void *opaque, const char *line), void *opaque, char *errbuf,
                         size_t errlen);
+
+/* ------------------------------------------------------------- ACLs
+ * What each process's Kafka user may do with topics and consumer groups (README,
+ * Security): `fofal topics create` grants it (ops/kafka_acls.c says what); the broker's
+ * authorizer denies everything else. (Transactional ids are granted by ops/stack: this
+ * librdkafka has no resource type for them.) */
+typedef enum { FOFAL_ACL_TOPIC, FOFAL_ACL_GROUP } fofal_kafka_acl_resource_t;
+typedef enum { FOFAL_ACL_READ, FOFAL_ACL_WRITE, FOFAL_ACL_DESCRIBE, FOFAL_ACL_DESCRIBE_CONFIGS } fofal_kafka_acl_op_t;
+typedef struct {
+  const char *user;                    /* the principal User:<user> */
+  fofal_kafka_acl_resource_t resource;
+  char name[128];                      /* topic or group (or its prefix) */
+  int prefixed;                        /* 1: every name that starts with `name` */
+  fofal_kafka_acl_op_t op;             /* allowed from any host */
+} fofal_kafka_acl_t;
+/* Creates the ACLs (ALLOW; an existing one is left as it is). Needs a user allowed to
+ * alter the cluster. FOFAL_EKAFKA with the broker's reason (e.g. no authorizer). */
+int fofal_kafka_acls_create(fofal_kafka_t *k, const fofal_kafka_acl_t *acls, int n, char *errbuf, size_t errlen);
 
 /* ------------------------------------------------------------- string map
  * An open-addressing hash map from NUL-terminated string keys (copied) to pointers

@@ -6,15 +6,22 @@
  * transactions, projectors keep theirs in PostgreSQL. Partitioning is murmur2, as in the
  * Java clients, so analysts' tools and our processes agree on where a key lives.
  *
+ * Security. Every client of a process authenticates alike (SASL/SCRAM-SHA-512 as the
+ * process's own Kafka user, TLS when the protocol says so): process configuration, set once
+ * by main (fofal_kafka_security_set) or read once from the environment, read-only after.
+ * The password never reaches an error or a log.
+ *
  * Threads: librdkafka runs its own; callbacks registered here run on the thread that
  * calls fofal_kafka_poll/flush/consume. Errors are translated to FOFAL_E* here.
  */
 #include "events.h"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct fofal_kafka {
@@ -53,9 +60,63 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
   else LOG_DEBUG("kafka %s: %s", fac, buf);
 }
 
+/* ------------------------------------------------------------ security */
+
+static fofal_kafka_security_t security; /* strings new, kept for the process's life */
+static int security_given;              /* fofal_kafka_security_set ran */
+static pthread_once_t security_env_once = PTHREAD_ONCE_INIT;
+
+static int security_copy(const fofal_kafka_security_t *s, char *errbuf, size_t errlen) {
+  const char *user = s->user ? s->user : "", *protocol = s->protocol ? s->protocol : "";
+  if (*protocol && strcasecmp(protocol, "plaintext") && strcasecmp(protocol, "sasl_plaintext") &&
+      strcasecmp(protocol, "sasl_ssl") && strcasecmp(protocol, "ssl"))
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG,
+                     "FOFAL_KAFKA_SECURITY_PROTOCOL=%s: not plaintext, sasl_plaintext, sasl_ssl or ssl", protocol);
+  if (*user && !(s->password && *s->password))
+    return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "FOFAL_KAFKA_USER=%s has no FOFAL_KAFKA_PASSWORD", user);
+  free(security.protocol);
+  free(security.user);
+  free(security.password);
+  free(security.ssl_ca);
+  security.protocol = fofal_strdup(*protocol ? protocol : *user ? "sasl_plaintext" : "plaintext");
+  security.user = fofal_strdup(user);
+  security.password = fofal_strdup(s->password ? s->password : "");
+  security.ssl_ca = fofal_strdup(s->ssl_ca ? s->ssl_ca : "");
+  return 0;
+}
+
+int fofal_kafka_security_set(const fofal_kafka_security_t *s, char *errbuf, size_t errlen) {
+  security_given = 1;
+  return security_copy(s, errbuf, errlen);
+}
+
+static void security_from_env(void) {
+  if (security_given) return;
+  fofal_kafka_security_t s = {getenv("FOFAL_KAFKA_SECURITY_PROTOCOL"), getenv("FOFAL_KAFKA_USER"),
+                              getenv("FOFAL_KAFKA_PASSWORD"), getenv("FOFAL_KAFKA_SSL_CA")};
+  char err[256];
+  if (security_copy(&s, err, sizeof err)) LOG_WARN("kafka: %s (the environment's settings are ignored)", err);
+}
+
+/* The security settings onto a client's conf. The password's value is in no error. */
+static int conf_security(rd_kafka_conf_t *c, char *errbuf, size_t errlen) {
+  if (!security_given) pthread_once(&security_env_once, security_from_env);
+  if (!security.protocol) return 0; /* the environment's were refused: plaintext */
+  int rc = conf_set(c, "security.protocol", security.protocol, errbuf, errlen);
+  if (!rc && *security.user) {
+    char e[256];
+    rc = conf_set(c, "sasl.mechanisms", "SCRAM-SHA-512", errbuf, errlen) ||
+         conf_set(c, "sasl.username", security.user, errbuf, errlen);
+    if (!rc && rd_kafka_conf_set(c, "sasl.password", security.password, e, sizeof e) != RD_KAFKA_CONF_OK)
+      rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "kafka setting sasl.password: %s", e);
+  }
+  if (!rc && *security.ssl_ca) rc = conf_set(c, "ssl.ca.location", security.ssl_ca, errbuf, errlen);
+  return rc ? FOFAL_ECONFIG : 0;
+}
+
 static rd_kafka_conf_t *base_conf(const fofal_kafka_opts_t *o, char *errbuf, size_t errlen) {
   rd_kafka_conf_t *c = rd_kafka_conf_new();
-  if (conf_set(c, "bootstrap.servers", o->brokers, errbuf, errlen) ||
+  if (conf_security(c, errbuf, errlen) || conf_set(c, "bootstrap.servers", o->brokers, errbuf, errlen) ||
       conf_set(c, "client.id", o->client_id ? o->client_id : "fofal", errbuf, errlen) ||
       conf_set(c, "socket.keepalive.enable", "true", errbuf, errlen) ||
       /* Small requests back to back (a transaction is a chain of them) would otherwise wait
@@ -75,7 +136,7 @@ int fofal_kafka_producer_new(fofal_kafka_t **out, const fofal_kafka_opts_t *o, c
   if (!c) return FOFAL_ECONFIG;
   snprintf(linger, sizeof linger, "%d", o->linger_ms > 0 ? o->linger_ms : 2);
   snprintf(mto, sizeof mto, "%d", o->message_timeout_ms > 0 ? o->message_timeout_ms : 30000);
-  if (conf_set(c, "enable.idempotence", "true", errbuf, errlen) ||
+  if ((!o->metadata_only && conf_set(c, "enable.idempotence", "true", errbuf, errlen)) ||
       conf_set(c, "acks", "all", errbuf, errlen) ||
       conf_set(c, "linger.ms", linger, errbuf, errlen) ||
       conf_set(c, "partitioner", "murmur2_random", errbuf, errlen) ||
@@ -645,7 +706,7 @@ int fofal_topics_require(const char *brokers, char *errbuf, size_t errlen) {
   fofal_topic_spec_t specs[64];
   fofal_kafka_t *k = NULL;
   int n = fofal_topics_all(specs, 64, 1);
-  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-topic-check"};
+  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-topic-check", .metadata_only = 1};
   int rc = fofal_kafka_producer_new(&k, &o, errbuf, errlen);
   if (!rc) rc = fofal_topics_ensure(k, specs, n, 0, NULL, NULL, errbuf, errlen);
   fofal_kafka_free(k);
@@ -680,6 +741,67 @@ int fofal_kafka_topic_set_config(fofal_kafka_t *k, const char *topic, const char
   if (ev) rd_kafka_event_destroy(ev);
   rd_kafka_ConfigResource_destroy(res);
   rd_kafka_ConfigResource_destroy(cur[0]);
+  rd_kafka_queue_destroy(q);
+  return rc;
+}
+
+/* ------------------------------------------------------------ ACLs */
+
+static rd_kafka_AclOperation_t acl_operation(fofal_kafka_acl_op_t op) {
+  switch (op) {
+  case FOFAL_ACL_READ: return RD_KAFKA_ACL_OPERATION_READ;
+  case FOFAL_ACL_WRITE: return RD_KAFKA_ACL_OPERATION_WRITE;
+  case FOFAL_ACL_DESCRIBE: return RD_KAFKA_ACL_OPERATION_DESCRIBE;
+  case FOFAL_ACL_DESCRIBE_CONFIGS: return RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS;
+  }
+  return RD_KAFKA_ACL_OPERATION_UNKNOWN;
+}
+
+int fofal_kafka_acls_create(fofal_kafka_t *k, const fofal_kafka_acl_t *acls, int n, char *errbuf, size_t errlen) {
+  int rc = 0, cnt = 0;
+  rd_kafka_AclBinding_t **bs = fofal_calloc((size_t)(n ? n : 1), sizeof *bs);
+  rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+  rd_kafka_event_t *ev = NULL;
+  char e[256], principal[160];
+  for (int i = 0; i < n; i++) {
+    snprintf(principal, sizeof principal, "User:%s", acls[i].user);
+    bs[cnt] = rd_kafka_AclBinding_new(acls[i].resource == FOFAL_ACL_GROUP ? RD_KAFKA_RESOURCE_GROUP : RD_KAFKA_RESOURCE_TOPIC,
+                                      acls[i].name,
+                                      acls[i].prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED
+                                                       : RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+                                      principal, "*", acl_operation(acls[i].op), RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, e,
+                                      sizeof e);
+    if (!bs[cnt]) {
+      rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "ACL for %s on %s: %s", principal, acls[i].name, e);
+      goto out;
+    }
+    cnt++;
+  }
+  if (!cnt) goto out;
+  rd_kafka_CreateAcls(k->rk, bs, (size_t)cnt, NULL, q);
+  ev = admin_wait(q, RD_KAFKA_EVENT_CREATEACLS_RESULT, 30000);
+  if (!ev) {
+    rc = fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "create ACLs: no answer from Kafka within 30 s");
+    goto out;
+  }
+  if (rd_kafka_event_error(ev)) {
+    rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "create ACLs: %s", rd_kafka_event_error_string(ev));
+    goto out;
+  }
+  size_t rn;
+  const rd_kafka_acl_result_t **rs = rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev), &rn);
+  for (size_t i = 0; i < rn; i++) {
+    const rd_kafka_error_t *re = rd_kafka_acl_result_error(rs[i]);
+    if (re) {
+      rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "create ACL for %s on %s: %s", acls[i].user, acls[i].name,
+                     rd_kafka_error_string(re));
+      goto out;
+    }
+  }
+out:
+  if (ev) rd_kafka_event_destroy(ev);
+  for (int i = 0; i < cnt; i++) rd_kafka_AclBinding_destroy(bs[i]);
+  free(bs);
   rd_kafka_queue_destroy(q);
   return rc;
 }

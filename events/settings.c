@@ -180,6 +180,15 @@ static void on_stop_signal(int sig) {
   fofal_stop_set(&fofal_stop);
 }
 
+/* The table's FOFAL_KAFKA_SECURITY_SETTINGS rows, if it has them, to the Kafka adapter. */
+static int kafka_security(fofal_setting_t *tab, size_t n, char *errbuf, size_t errlen) {
+  fofal_setting_t *p = find(tab, n, "FOFAL_KAFKA_SECURITY_PROTOCOL"), *u = find(tab, n, "FOFAL_KAFKA_USER"),
+                  *w = find(tab, n, "FOFAL_KAFKA_PASSWORD"), *ca = find(tab, n, "FOFAL_KAFKA_SSL_CA");
+  if (!p || !u || !w || !ca) return 0;
+  fofal_kafka_security_t ks = {*(char **)p->value, *(char **)u->value, *(char **)w->value, *(char **)ca->value};
+  return fofal_kafka_security_set(&ks, errbuf, errlen);
+}
+
 int fofal_process_start(const char *proc, fofal_setting_t *tab, size_t n, int argc, char **argv, const char *usage,
                         char *const *log_level) {
   char err[512];
@@ -189,6 +198,11 @@ int fofal_process_start(const char *proc, fofal_setting_t *tab, size_t n, int ar
     return 0;
   }
   if (rc) {
+    fprintf(stderr, "%s: %s\n", proc, err);
+    fofal_settings_free(tab, n);
+    return 2;
+  }
+  if ((rc = kafka_security(tab, n, err, sizeof err))) {
     fprintf(stderr, "%s: %s\n", proc, err);
     fofal_settings_free(tab, n);
     return 2;

@@ -37,9 +37,11 @@
 #include <unistd.h>
 
 static char *brokers, *dir, *base_passwd, *base_acl, *pid_file, *log_level;
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_MQTT_AUTH_DIR", FOFAL_SET_STR, NULL, 0, 0,
      "Directory of the files written: passwd (the broker's password_file) and acl (its acl_file).", &dir},
     {"FOFAL_MQTT_AUTH_BASE_PASSWD", FOFAL_SET_STR, "", 0, 0,

@@ -63,8 +63,10 @@
 static char *brokers, *instance, *log_level;
 static long long breakdown_after_s, hysteresis_ms, confirm_samples, tally_s, gap_s, max_batch, registered_only;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_MACHINES_INSTANCE", FOFAL_SET_STR, "1", 0, 0,
      "Instance id, unique per running fofal-machines: its transactional id is fofal-machines-<id>.", &instance},
     {"FOFAL_BREAKDOWN_AFTER_S", FOFAL_SET_INT, "600", 10, 86400,

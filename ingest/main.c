@@ -61,8 +61,10 @@
 static char *brokers, *mqtt_uri, *mqtt_user, *mqtt_password, *mqtt_ca, *client_id, *share_group, *spool_dir, *log_level;
 static long long max_inflight, linger_ms, sessions;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
     {"FOFAL_MQTT_URI", FOFAL_SET_STR, "tcp://127.0.0.1:11883", 0, 0,
      "MQTT broker URI: tcp://host:port, or ssl://host:port for TLS (then the broker's certificate is verified "
      "against FOFAL_MQTT_CA_FILE, its host name included).",

@@ -1,7 +1,8 @@
 /*
  * fofal.c — the admin CLI: `fofal <command> [options]`.
  *
- *   fofal topics create|check   create the topics of DESIGN.md / check their configs
+ *   fofal topics create|check   create the topics of DESIGN.md (with FOFAL_KAFKA_USER, and the
+ *                               processes' Kafka ACLs: kafka_acls.c) / check their configs
  *   fofal migrate               apply the SQL migrations under schemas/
  *   fofal token                 a signed access token (development and tests)
  *   fofal account create        an account (e.g. the first admin); password from stdin/TTY
@@ -17,6 +18,7 @@
  */
 #include "commands.h"
 #include "events.h"
+#include "kafka_acls.h"
 #include "fofal_api.h"
 #include "projections.h"
 
@@ -27,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *brokers, *pg_dsn, *redis_addr, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
+static char *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
     *subject, *role, *badge, *pd_master;
 static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
@@ -36,11 +38,16 @@ static long long partitions, ttl, rebuild_batch, rebuild_wait;
 #define ROLES_B "planner, manager, accountant, hr, auditor, admin"
 #define ROLES_TEXT ROLES_A " " ROLES_B
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
-    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal dbname=fofal", 0, 0,
-     "libpq connection string of the read-model database.", &pg_dsn},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
+    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal_owner dbname=fofal", 0, 0,
+     "libpq connection string of the read-model database, as the owner of its schemas (README, Security).", &pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port of the hot views.", &redis_addr},
+    {"FOFAL_REDIS_USER", FOFAL_SET_STR, "", 0, 0, "Redis ACL user (AUTH); empty: the default user.", &redis_user},
+    {"FOFAL_REDIS_PASSWORD", FOFAL_SET_STR, "", 0, 0, "Redis password of FOFAL_REDIS_USER; empty: no AUTH. Never logged.",
+     &redis_password},
     {"FOFAL_REBUILD_MAX_BATCH", FOFAL_SET_INT, "1000", 1, 100000,
      "rebuild/verify: events per PostgreSQL transaction of the shadow projector.", &rebuild_batch},
     {"FOFAL_REBUILD_WAIT", FOFAL_SET_INT, "60", 1, 3600,
@@ -130,7 +137,8 @@ static fofal_setting_t settings[] = {
 static const char usage[] =
     "Usage: fofal <command> [--option=value ...]\n\n"
     "Commands:\n"
-    "  topics create   create the missing topics of DESIGN.md and check every existing one\n"
+    "  topics create   create the missing topics of DESIGN.md and check every existing one; with\n"
+    "                  FOFAL_KAFKA_USER set, grant the processes' Kafka users their ACLs\n"
     "                  (an event topic with finite retention or compaction is an error)\n"
     "  topics check    check the topics without creating any\n"
     "  migrate         apply the SQL migrations of schemas/ that are not applied yet\n"
@@ -173,6 +181,15 @@ static int cmd_topics(int create) {
   fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-cli"};
   int rc = fofal_kafka_producer_new(&k, &o, err, sizeof err);
   if (!rc) rc = fofal_topics_ensure(k, specs, n, create, print_line, "topic ", err, sizeof err);
+  /* The processes' rights on the topics (README, Security): only where the broker
+   * authenticates its clients, as this CLI (a super user there) then does. */
+  if (!rc && create && *kafka_security.user) {
+    fofal_kafka_acl_t acls[128];
+    int nacl = fofal__kafka_acls(acls, 128);
+    if (nacl > 128) rc = fofal_err(err, sizeof err, FOFAL_ECONFIG, "%d Kafka ACLs, more than 128", nacl);
+    else rc = fofal_kafka_acls_create(k, acls, nacl, err, sizeof err);
+    if (!rc) printf("acls: %d granted to the processes' Kafka users\n", nacl);
+  }
   fofal_kafka_free(k);
   if (rc) fprintf(stderr, "fofal: topics: %s\n", err);
   return rc ? 1 : 0;
@@ -377,7 +394,7 @@ static int cmd_account_erase(const char *a_tenant, const char *account) {
   /* The sessions' access tokens: refused by every fofal-api (accounts.c tails this). */
   size_t i;
   json_t *sid;
-  if (json_array_size(json_object_get(res, "sids")) && fofal_redis_connect(&r, redis_addr, err, sizeof err)) {
+  if (json_array_size(json_object_get(res, "sids")) && fofal_redis_connect(&r, redis_addr, redis_user, redis_password, err, sizeof err)) {
     fprintf(stderr, "fofal: account erase: erased, but Redis is unreachable to end the sessions at once: %s\n", err);
   } else {
     json_array_foreach(json_object_get(res, "sids"), i, sid) {
@@ -505,7 +522,7 @@ static const fofal_projection_def_t *find_projection(const char *cmd, const char
 }
 
 static fofal_rebuild_opts_t rebuild_opts(const fofal_projection_def_t *def, int compare_redis) {
-  return (fofal_rebuild_opts_t){.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .def = def,
+  return (fofal_rebuild_opts_t){.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .redis_user = redis_user, .redis_password = redis_password, .def = def,
                                 .max_batch = (int)rebuild_batch, .wait_s = (int)rebuild_wait, .stop = &stop,
                                 .compare_redis = compare_redis, .report = print_progress};
 }
@@ -857,7 +874,7 @@ static int cmd_status(const filters_t *f) {
   int pg_ok = !fofal_pg_connect(&pg, pg_dsn, perr, sizeof perr) && fofal_pg_ping(pg);
   if (pg && !pg_ok && !*perr) snprintf(perr, sizeof perr, "does not answer SELECT 1");
   const char *ping[] = {"PING"};
-  int redis_ok = !fofal_redis_connect(&r, redis_addr, rerr, sizeof rerr) && !fofal_redis_cmd(r, 1, ping, rerr, sizeof rerr);
+  int redis_ok = !fofal_redis_connect(&r, redis_addr, redis_user, redis_password, rerr, sizeof rerr) && !fofal_redis_cmd(r, 1, ping, rerr, sizeof rerr);
   if (!f->json) printf("%-12s %s\n", "SERVICE", "STATUS");
   print_service(f->json, "kafka", kafka_ok, kerr);
   print_service(f->json, "postgresql", pg_ok, perr);
@@ -1019,8 +1036,9 @@ int main(int argc, char **argv) {
   }
   int lrc = fofal_settings_load(settings, NSET, nargs, args, cmd_usage, err, sizeof err);
   if (lrc == 1) return 0;
-  if (lrc) {
+  if (lrc || (lrc = fofal_kafka_security_set(&kafka_security, err, sizeof err))) {
     fprintf(stderr, "fofal: %s\n", err);
+    fofal_settings_free(settings, NSET);
     return 2;
   }
   fofal_log_init("fofal", log_level);

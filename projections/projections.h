@@ -59,7 +59,14 @@ int fofal_pg_query(fofal_pg_t *pg, const char *sql, int nparams, const char *con
 typedef struct fofal_redis fofal_redis_t;
 typedef struct fofal_rops fofal_rops_t;
 
-int fofal_redis_connect(fofal_redis_t **out, const char *addr, char *errbuf, size_t errlen);
+/* Connects to "host:port" and, when password is not empty, authenticates as user (Redis
+ * ACL; "" or NULL: the default user); reconnects authenticate again. */
+int fofal_redis_connect(fofal_redis_t **out, const char *addr, const char *user, const char *password, char *errbuf,
+                        size_t errlen);
+/* AUTH on a fresh hiredis connection (no-op without a password). The password never
+ * reaches errbuf. Shared by every hiredis adapter (api/redis.c too). */
+struct redisContext;
+int fofal_redis_auth(struct redisContext *c, const char *user, const char *password, char *errbuf, size_t errlen);
 void fofal_redis_close(fofal_redis_t *r);
 fofal_rops_t *fofal_rops_new(void);
 void fofal_rops_free(fofal_rops_t *ops);
@@ -151,6 +158,7 @@ void fofal__audit_projection(const char *module, fofal_projection_def_t *def, ch
 
 typedef struct {
   const char *brokers, *pg_dsn, *redis_addr, *schemas_dir;
+  const char *redis_user, *redis_password; /* AUTH (README, Security); "" or NULL: none */
   const fofal_projection_def_t *def;
   const char *name;          /* projector name in fofal_meta.projector_offsets */
   const char *pg_schema;     /* NULL: def->pg_schema */
@@ -253,6 +261,7 @@ int fofal_redis_del_prefix(fofal_redis_t *r, const char *prefix, long long *dele
 
 typedef struct {
   const char *brokers, *pg_dsn, *redis_addr;
+  const char *redis_user, *redis_password; /* AUTH (README, Security); "" or NULL: none */
   const fofal_projection_def_t *def;
   int max_batch;             /* events per PostgreSQL transaction of the shadow; 0: 5000 */
   int workers;               /* shadow projectors in parallel, each with its share of the

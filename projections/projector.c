@@ -393,7 +393,7 @@ static int connect_all(fofal_projector_t *p) {
      * again from the older positions (Redis skips what it already has). */
     if ((rc = fofal_pg_exec(p->pg, "SET synchronous_commit = off", p->errbuf, sizeof p->errbuf))) return rc;
   }
-  if (!p->redis && (rc = fofal_redis_connect(&p->redis, p->o.redis_addr, p->errbuf, sizeof p->errbuf))) return rc;
+  if (!p->redis && (rc = fofal_redis_connect(&p->redis, p->o.redis_addr, p->o.redis_user, p->o.redis_password, p->errbuf, sizeof p->errbuf))) return rc;
   return 0;
 }
 

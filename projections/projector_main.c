@@ -17,14 +17,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *brokers, *pg_dsn, *redis_addr, *schemas, *names, *log_level, *pd_master;
+static char *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *names, *log_level, *pd_master;
 static long long max_batch, nworkers;
 
+static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
     {"FOFAL_KAFKA_BROKERS", FOFAL_SET_STR, "127.0.0.1:19092", 0, 0, "Kafka bootstrap servers.", &brokers},
-    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal dbname=fofal", 0, 0,
-     "libpq connection string of the read models.", &pg_dsn},
+    FOFAL_KAFKA_SECURITY_SETTINGS(kafka_security),
+    {"FOFAL_PG_DSN", FOFAL_SET_STR, "host=127.0.0.1 port=15432 user=fofal_projector dbname=fofal", 0, 0,
+     "libpq connection string of the read models, as the projector's own login role (README, Security).", &pg_dsn},
     {"FOFAL_REDIS_ADDR", FOFAL_SET_STR, "127.0.0.1:16379", 0, 0, "Redis host:port.", &redis_addr},
+    {"FOFAL_REDIS_USER", FOFAL_SET_STR, "", 0, 0, "Redis ACL user (AUTH); empty: the default user.", &redis_user},
+    {"FOFAL_REDIS_PASSWORD", FOFAL_SET_STR, "", 0, 0, "Redis password of FOFAL_REDIS_USER; empty: no AUTH. Never logged.",
+     &redis_password},
     {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the SQL migrations.", &schemas},
     {"FOFAL_PROJECTOR_NAMES", FOFAL_SET_STR, "", 0, 0,
      "Comma-separated projections to run; empty: every projection of the registered modules (fofal rebuild lists them).",
@@ -53,9 +58,9 @@ static void *run_one(void *arg) {
   worker_t *w = arg;
   char err[512];
   fofal_projector_t *p = NULL;
-  fofal_projector_opts_t o = {.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .schemas_dir = schemas,
-                              .def = w->def, .name = w->def->name, .max_batch = (int)max_batch, .stop = &fofal_stop,
-                              .worker = w->worker, .workers = w->workers};
+  fofal_projector_opts_t o = {.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .redis_user = redis_user,
+                              .redis_password = redis_password, .schemas_dir = schemas, .def = w->def, .name = w->def->name,
+                              .max_batch = (int)max_batch, .stop = &fofal_stop, .worker = w->worker, .workers = w->workers};
   w->rc = fofal_projector_new(&p, &o, err, sizeof err);
   if (w->rc) {
     LOG_ERROR("projector %s cannot start: %s", w->def->name, err);

@@ -529,6 +529,7 @@ static int run_shadow(job_t *j, const int64_t *stop_at) {
     worker_t *w = &ps.w[i];
     w->j = j;
     w->po = (fofal_projector_opts_t){.brokers = j->o->brokers, .pg_dsn = j->o->pg_dsn, .redis_addr = j->o->redis_addr,
+                                     .redis_user = j->o->redis_user, .redis_password = j->o->redis_password,
                                      .def = j->def, .name = j->shadow_name, .pg_schema = j->shadow,
                                      .redis_prefix = j->prefix, .max_batch = j->o->max_batch, .shadow = 1,
                                      .stop_at = stop_at, .stop = &j->halt, .worker = i, .workers = nw,
@@ -688,7 +689,7 @@ static int job_open(job_t *j, const fofal_rebuild_opts_t *o, const char *verb, c
   int rc;
   fofal_kafka_opts_t ko = {.brokers = o->brokers, .client_id = "fofal-cli-rebuild", .read_committed = 1};
   if ((rc = fofal_pg_connect(&j->pg, o->pg_dsn, j->err, sizeof j->err)) ||
-      (rc = fofal_redis_connect(&j->redis, o->redis_addr, j->err, sizeof j->err)) ||
+      (rc = fofal_redis_connect(&j->redis, o->redis_addr, o->redis_user, o->redis_password, j->err, sizeof j->err)) ||
       (rc = fofal_kafka_consumer_new(&j->kafka, &ko, j->err, sizeof j->err)))
     return fofal_err(errbuf, errlen, rc, "%s", j->err);
   j->nparts = fofal_kafka_partition_count(j->kafka, j->topic, 10000, j->err, sizeof j->err);

@@ -18,6 +18,7 @@ struct fofal_redis {
   redisContext *c;
   char host[256];
   int port;
+  const char *user, *password; /* the caller's, kept alive by it */
 };
 
 struct fofal_rops {
@@ -58,6 +59,19 @@ static const char apply_lua[] =
     "redis.call('SET', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
+int fofal_redis_auth(struct redisContext *c, const char *user, const char *password, char *errbuf, size_t errlen) {
+  if (!password || !*password) return 0;
+  redisReply *rep = user && *user ? redisCommand(c, "AUTH %s %s", user, password) : redisCommand(c, "AUTH %s", password);
+  int rc = 0;
+  if (!rep) rc = fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "Redis AUTH: %s", c->errstr[0] ? c->errstr : "no reply");
+  else if (rep->type != REDIS_REPLY_STATUS)
+    /* Redis's answer (WRONGPASS ...) names neither the user nor the password. */
+    rc = fofal_err(errbuf, errlen, FOFAL_ECONFIG, "Redis refused AUTH as %s: %s", user && *user ? user : "default",
+                   rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+  if (rep) freeReplyObject(rep);
+  return rc;
+}
+
 static int reconnect(fofal_redis_t *r, char *errbuf, size_t errlen) {
   if (r->c && !r->c->err) return 0;
   if (r->c) redisFree(r->c);
@@ -71,10 +85,16 @@ static int reconnect(fofal_redis_t *r, char *errbuf, size_t errlen) {
     return rc;
   }
   redisSetTimeout(r->c, tv);
-  return 0;
+  int rc = fofal_redis_auth(r->c, r->user, r->password, errbuf, errlen);
+  if (rc) {
+    redisFree(r->c);
+    r->c = NULL;
+  }
+  return rc;
 }
 
-int fofal_redis_connect(fofal_redis_t **out, const char *addr, char *errbuf, size_t errlen) {
+int fofal_redis_connect(fofal_redis_t **out, const char *addr, const char *user, const char *password, char *errbuf,
+                        size_t errlen) {
   *out = NULL;
   const char *colon = strrchr(addr, ':');
   fofal_redis_t *r = fofal_calloc(1, sizeof *r);
@@ -84,6 +104,8 @@ int fofal_redis_connect(fofal_redis_t **out, const char *addr, char *errbuf, siz
   }
   memcpy(r->host, addr, (size_t)(colon - addr));
   r->port = atoi(colon + 1);
+  r->user = user;
+  r->password = password;
   int rc = reconnect(r, errbuf, errlen);
   if (rc) {
     free(r);

@@ -165,7 +165,7 @@ static void pub(MQTTAsync c, const char *topic, const char *payload) {
 static int breakdown(const char *uri, const char *redis_addr, const char *tenant, int n) {
   char err[512], topic[256], payload[512], ts[32], last_id[64] = "$";
   fofal_redis_t *r = NULL;
-  if (fofal_redis_connect(&r, redis_addr, err, sizeof err)) {
+  if (fofal_redis_connect(&r, redis_addr, getenv("FOFAL_REDIS_USER"), getenv("FOFAL_REDIS_PASSWORD"), err, sizeof err)) {
     fprintf(stderr, "bench-telemetry: %s\n", err);
     return 1;
   }

@@ -19,6 +19,7 @@ Exit status 0, or 2 when Kafka could not be read within --timeout seconds. The c
 import argparse
 import datetime
 import json
+import os
 import sys
 import time
 
@@ -99,9 +100,17 @@ def main():
     ap.add_argument("topics", nargs="+")
     a = ap.parse_args()
     deadline = time.monotonic() + a.timeout
-    c = Consumer({"bootstrap.servers": a.brokers, "group.id": "fofal-test-cloudevents-reader",
-                  "enable.auto.commit": False, "isolation.level": "read_committed",
-                  "enable.partition.eof": False})
+    conf = {"bootstrap.servers": a.brokers, "group.id": "fofal-test-cloudevents-reader",
+            "enable.auto.commit": False, "isolation.level": "read_committed",
+            "enable.partition.eof": False}
+    # As the stack's CLI user when the stack authenticates Kafka's clients (README, Security).
+    if os.environ.get("FOFAL_KAFKA_USER"):
+        conf.update({"security.protocol": os.environ.get("FOFAL_KAFKA_SECURITY_PROTOCOL") or "sasl_plaintext",
+                     "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": os.environ["FOFAL_KAFKA_USER"],
+                     "sasl.password": os.environ.get("FOFAL_KAFKA_PASSWORD", "")})
+        if os.environ.get("FOFAL_KAFKA_SSL_CA"):
+            conf["ssl.ca.location"] = os.environ["FOFAL_KAFKA_SSL_CA"]
+    c = Consumer(conf)
     try:
         for t in a.topics:
             read_topic(c, t, a.tenant, deadline, sys.stdout)

@@ -59,6 +59,41 @@ static void exec_child(const char *path, const char *log, int keep_stdout, const
   _exit(127);
 }
 
+/* In a forked child: FOFAL_PG_DSN, FOFAL_REDIS_USER/_PASSWORD and FOFAL_KAFKA_USER/_PASSWORD
+ * become the process's own users' from the stack's env (FOFAL_API_PG_DSN, fofal-api and
+ * FOFAL_REDIS_API_PASSWORD, fofal-api and FOFAL_KAFKA_API_PASSWORD for api/fofal-api, ...),
+ * as ops/run starts them; what a process has no user of its own for stays the stack's. */
+static void login_as(const char *rel) {
+  static const struct {
+    const char *bin, *pg_dsn, *redis_user, *redis_password, *kafka_user, *kafka_password;
+  } who[] = {
+      {"/fofal-api", "FOFAL_API_PG_DSN", "fofal-api", "FOFAL_REDIS_API_PASSWORD", "fofal-api", "FOFAL_KAFKA_API_PASSWORD"},
+      {"/fofal-projector", "FOFAL_PROJECTOR_PG_DSN", "fofal-projector", "FOFAL_REDIS_PROJECTOR_PASSWORD", "fofal-projector",
+       "FOFAL_KAFKA_PROJECTOR_PASSWORD"},
+      {"/fofal-decider", NULL, NULL, NULL, "fofal-decider", "FOFAL_KAFKA_DECIDER_PASSWORD"},
+      {"/fofal-reactor", NULL, NULL, NULL, "fofal-reactor", "FOFAL_KAFKA_REACTOR_PASSWORD"},
+      {"/fofal-ingest", NULL, NULL, NULL, "fofal-ingest", "FOFAL_KAFKA_INGEST_PASSWORD"},
+      {"/fofal-machines", NULL, NULL, NULL, "fofal-machines", "FOFAL_KAFKA_MACHINES_PASSWORD"},
+      {"/fofal-mqtt-auth", NULL, NULL, NULL, "fofal-mqtt-auth", "FOFAL_KAFKA_MQTT_AUTH_PASSWORD"}};
+  size_t n = strlen(rel);
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+    size_t k = strlen(who[i].bin);
+    if (n < k || strcmp(rel + n - k, who[i].bin)) continue;
+    const char *dsn = who[i].pg_dsn ? getenv(who[i].pg_dsn) : NULL;
+    const char *password = who[i].redis_password ? getenv(who[i].redis_password) : NULL;
+    const char *kafka_password = getenv(who[i].kafka_password);
+    if (dsn) setenv("FOFAL_PG_DSN", dsn, 1);
+    if (password) {
+      setenv("FOFAL_REDIS_USER", who[i].redis_user, 1);
+      setenv("FOFAL_REDIS_PASSWORD", password, 1);
+    }
+    if (kafka_password && getenv("FOFAL_KAFKA_USER")) { /* the stack authenticates Kafka's clients */
+      setenv("FOFAL_KAFKA_USER", who[i].kafka_user, 1);
+      setenv("FOFAL_KAFKA_PASSWORD", kafka_password, 1);
+    }
+  }
+}
+
 pid_t h_spawn(const char *rel, const char *logname, const char *const *args, const char *const *env) {
   char path[1024], log[1024];
   snprintf(path, sizeof path, "%s/%s", h_env("FOFAL_BUILD_DIR"), rel);
@@ -66,6 +101,9 @@ pid_t h_spawn(const char *rel, const char *logname, const char *const *args, con
   pid_t pid = fork();
   cr_assert(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) {
+    /* Each process logs in as its own role, as ops/run starts it (README, Security); a
+     * test's env may still override. */
+    login_as(rel);
     for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
     /* Processes under test keep ASan on but leak checks belong to the unit tests. */
     setenv("ASAN_OPTIONS", "detect_leaks=0", 1);

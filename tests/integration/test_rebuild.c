@@ -79,7 +79,7 @@ static long long pg_count(fofal_pg_t *pg, const char *sql, const char *param) {
 static fofal_redis_t *redis_open(void) {
   char err[256];
   fofal_redis_t *r = NULL;
-  cr_assert_eq(fofal_redis_connect(&r, h_env("FOFAL_REDIS_ADDR"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(fofal_redis_connect(&r, h_env("FOFAL_REDIS_ADDR"), getenv("FOFAL_REDIS_USER"), getenv("FOFAL_REDIS_PASSWORD"), err, sizeof err), 0, "%s", err);
   return r;
 }
 

@@ -425,6 +425,33 @@ Test(settings, config_without_a_file_is_an_error) {
   fofal_settings_free(tab, NTAB);
 }
 
+/* Kafka's security rows (FOFAL_KAFKA_SECURITY_SETTINGS) reach the adapter through
+ * fofal_process_start, which refuses what would connect otherwise than configured. */
+Test(settings, kafka_security_is_checked_at_start) {
+  static fofal_kafka_security_t ks;
+  static char *log_level;
+  fofal_setting_t ktab[] = {FOFAL_KAFKA_SECURITY_SETTINGS(ks),
+                            {"FOFAL_TEST_LOG", FOFAL_SET_STR, "error", 0, 0, "Log level.", &log_level}};
+  char *argv[] = {"test", NULL};
+  setenv("FOFAL_KAFKA_USER", "fofal-api", 1);
+  unsetenv("FOFAL_KAFKA_PASSWORD");
+  cr_expect_eq(fofal_process_start("test", ktab, 5, 1, argv, "usage", &log_level), 2, "a user without a password");
+  setenv("FOFAL_KAFKA_PASSWORD", "s3cret", 1);
+  setenv("FOFAL_KAFKA_SECURITY_PROTOCOL", "sasl_bogus", 1);
+  cr_expect_eq(fofal_process_start("test", ktab, 5, 1, argv, "usage", &log_level), 2, "an unknown protocol");
+  setenv("FOFAL_KAFKA_SECURITY_PROTOCOL", "sasl_ssl", 1);
+  cr_expect_eq(fofal_process_start("test", ktab, 5, 1, argv, "usage", &log_level), -1, "sasl_ssl with a user");
+  cr_expect_str_eq(ks.user, "fofal-api");
+  fofal_settings_free(ktab, 5);
+  unsetenv("FOFAL_KAFKA_USER");
+  unsetenv("FOFAL_KAFKA_PASSWORD");
+  unsetenv("FOFAL_KAFKA_SECURITY_PROTOCOL");
+  char err[256] = "";
+  fofal_kafka_security_t bad = {.protocol = "", .user = "fofal-cli", .password = "", .ssl_ca = ""};
+  cr_expect_eq(fofal_kafka_security_set(&bad, err, sizeof err), FOFAL_ECONFIG);
+  cr_expect(strstr(err, "FOFAL_KAFKA_PASSWORD"), "%s", err);
+}
+
 /* ------------------------------------------------------------ stop flags */
 
 Test(stop_flags, stopped_reads_the_flag_and_null_never_stops) {
