@@ -599,7 +599,7 @@ Test(figures, a_stop_of_exactly_the_threshold_is_no_breakdown) {
   fofal_machines_free(m);
 }
 
-/* A shift model as production.shift_model.define defines it (a day and a night shift,
+/* A shift model as hr.shift_model.define defines it (a day and a night shift,
  * Monday to Friday, at UTC+1). */
 static const char *const two_shifts =
     "{\"model\":\"default\",\"utc_offset_min\":60,\"shifts\":[{\"code\":\"D\",\"start\":\"06:00\",\"hours\":12},"
@@ -646,15 +646,15 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
                       .seq = 1, .actor = "u:1/admin"};
   ev.data = json_pack("{s:s,s:s,s:i}", "loom", "L1", "hall", "H1", "nominal_ppm", 500);
   char *buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   cr_expect_str_eq(key, "t1/~ppm:L1");
   json_t *s1 = fofal_machines_setting_snapshot(m, key, "1");
   free(buf);
   json_decref(ev.data);
-  ev.type = "fofal.production.shift_model_defined.v1";
+  ev.type = "fofal.hr.shift_model_defined.v1";
   ev.data = json_loads(two_shifts, 0, NULL);
   buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   cr_expect_str_eq(key, "t1/~shift_model");
   json_t *s2 = fofal_machines_setting_snapshot(m, key, "1");
   free(buf);
@@ -662,7 +662,7 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
   ev.type = "fofal.production.order_created.v1";
   ev.data = json_pack("{s:s}", "article", "A");
   buf = fofal_event_encode(&ev);
-  cr_expect_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 0, "other events set nothing");
+  cr_expect_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 0, "other events set nothing");
   free(buf);
   json_decref(ev.data);
   cr_assert_not_null(s1);
@@ -683,21 +683,21 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
   fofal_machines_free(m2);
 }
 
-/* production.shift_model.redefine takes effect on its day: fofal-machines keeps the model
+/* hr.shift_model.redefine takes effect on its day: fofal-machines keeps the model
  * in force before it for the shifts before it, as the decider does. */
 Test(figures, a_redefined_shift_model_applies_from_its_day) {
   fofal_machines_t *m = fofal_machines_new(&cfg);
   char key[160] = "";
   fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000002", .source = "/fofal/production",
-                      .type = "fofal.production.shift_model_defined.v1", .subject = "x", .time_us = T0, .tenant = "t1",
+                      .type = "fofal.hr.shift_model_defined.v1", .subject = "x", .time_us = T0, .tenant = "t1",
                       .seq = 1, .actor = "u:1/admin"};
   ev.data = json_loads(two_shifts, 0, NULL);
   char *buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   free(buf);
   json_decref(ev.data);
   /* From Monday 2026-11-30 on: 3×8 from 06:00 at UTC+1. */
-  ev.type = "fofal.production.shift_model_redefined.v1";
+  ev.type = "fofal.hr.shift_model_redefined.v1";
   ev.seq = 2;
   ev.data = json_loads("{\"model\":\"default\",\"utc_offset_min\":60,\"effective_from\":\"2026-11-30\",\"shifts\":["
                        "{\"code\":\"A\",\"start\":\"06:00\",\"hours\":8},{\"code\":\"B\",\"start\":\"14:00\",\"hours\":8},"
@@ -705,7 +705,7 @@ Test(figures, a_redefined_shift_model_applies_from_its_day) {
                        0, NULL);
   cr_assert_not_null(ev.data);
   buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   cr_expect_str_eq(key, "t1/~shift_model");
   free(buf);
   json_decref(ev.data);
