@@ -71,9 +71,9 @@ static fofal_setting_t settings[] = {
 
 #define REBUILD_HELP                                                                                       \
   "  rebuild <projection>\n"                                                                               \
-  "                  rebuild a read model (production, audit.production, machines, identity) without\n"   \
-  "                  downtime: project the whole topic into the shadow schema <schema>__rebuild (and,\n"  \
-  "                  for the projection that owns the module's Redis views, the next Redis\n"             \
+  "                  rebuild a read model (production, audit.production, machines, identity, catalog,\n"  \
+  "                  hr) without downtime: project the whole topic into the shadow schema\n"              \
+  "                  <schema>__rebuild (and, for the projection that owns the module's Redis views, the next Redis\n" \
   "                  generation), then swap it in\n"                                                         \
   "                  atomically while holding the live projector between two batches; queries are\n"      \
   "                  served throughout. Progress on stderr (about once a second while projecting);\n"  \

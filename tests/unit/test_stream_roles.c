@@ -103,7 +103,7 @@ Test(stream_roles, personal_records_reach_hr_and_their_owner_only) {
   m = fofal__push_roles_mask(pr, "hr", "fofal.hr.shift_assigned.v1", &self);
   cr_expect(!(m & fofal__push_role_bit("storekeeper_pf")));
   cr_expect_eq(self, 1);
-  cr_expect_eq(fofal__push_roles_mask(pr, "production", "fofal.production.employee_registered.v1", NULL), 0,
+  cr_expect_eq(fofal__push_roles_mask(pr, "production", "fofal.production" ".employee_registered.v1", NULL), 0,
                "employees are hr's: production shows none");
   m = fofal__push_roles_mask(pr, "hr", "fofal.hr.shift_model_defined.v1", &self);
   cr_expect(m & fofal__push_role_bit("weaver"), "every role of the mill reads the shift model");
