@@ -636,9 +636,10 @@ Test(figures, shift_tallies_follow_the_tenant_shift_model) {
   fofal_machines_free(m);
 }
 
-/* fofal-machines learns both from fofal.production.events, and keeps them as settings on
- * its state topic. */
-Test(figures, settings_come_from_production_events_and_survive_a_restore) {
+/* fofal-machines learns the speed from fofal.production.events and the shift model from
+ * fofal.hr.events (the model is the hr module's), and keeps them as settings on its state
+ * topic. */
+Test(figures, settings_come_from_production_and_hr_events_and_survive_a_restore) {
   fofal_machines_t *m = fofal_machines_new(&cfg), *m2 = fofal_machines_new(&cfg);
   char key[160] = "";
   fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000001", .source = "/fofal/production",
@@ -651,8 +652,14 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
   json_t *s1 = fofal_machines_setting_snapshot(m, key, "1");
   free(buf);
   json_decref(ev.data);
-  ev.type = "fofal.hr.shift_model_defined.v1";
+  /* A model under production's old name is no event of the model's module any more. */
+  ev.type = "fofal.production" ".shift_model_defined.v1";
   ev.data = json_loads(two_shifts, 0, NULL);
+  buf = fofal_event_encode(&ev);
+  cr_expect_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 0, "the model is hr's");
+  free(buf);
+  ev.type = "fofal.hr.shift_model_defined.v1";
+  ev.source = "/fofal/hr";
   buf = fofal_event_encode(&ev);
   cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   cr_expect_str_eq(key, "t1/~shift_model");
@@ -688,7 +695,7 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
 Test(figures, a_redefined_shift_model_applies_from_its_day) {
   fofal_machines_t *m = fofal_machines_new(&cfg);
   char key[160] = "";
-  fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000002", .source = "/fofal/production",
+  fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000002", .source = "/fofal/hr",
                       .type = "fofal.hr.shift_model_defined.v1", .subject = "x", .time_us = T0, .tenant = "t1",
                       .seq = 1, .actor = "u:1/admin"};
   ev.data = json_loads(two_shifts, 0, NULL);
