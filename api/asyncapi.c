@@ -315,7 +315,8 @@ static const struct {
     {FOFAL_TOPIC_TELEMETRY_DLQ, "Refused telemetry",
      "MQTT payloads that failed their schema or the caps, with the reason.", "fofal-ingest.", fill_dead_letters, 0},
     {FOFAL_TOPIC_MACHINES_STATE, "Machine states (internal)",
-     "fofal-machines' per-loom and per-hall state and the settings it read from the production events.",
+     "fofal-machines' per-loom and per-hall state and the settings it read from the hr and production events "
+     "(shift models, loom speeds).",
      "fofal-machines, in its transactions.", fill_internal_state, 1},
 };
 #define NPLATFORM (sizeof platform / sizeof platform[0])

@@ -31,7 +31,8 @@
  * tenant); each such read is a look-up in the partition's in-memory map of aggregate
  * records (read from fofal.decider.state when the partition was assigned) and a JSON
  * parse of the record, held until the decision is done — no I/O at decision time, and an
- * employee's record stays small (its assignments are capped); and it couples the reader to the shape of this module's state — an employee's "shifts"
+ * employee's record stays small (its assignments are capped); and it couples the reader
+ * to the shape of this module's state — an employee's "shifts"
  * ({shift, starts_us, ends_us, looms}, at most MAX_ASSIGNMENTS, oldest dropped) and
  * "erased", the model's versions ("previous", "from_day"): change them compatibly. A
  * decision may not write another module's aggregates (fofal_decision_emit_to is for the
@@ -43,8 +44,9 @@
  * reaches Kafka (its schema says "x-fofal-erases-person"), so every sealed field of theirs
  * in every event reads "erased" from then on (projections/personal.c).
  *
- * People are who signed in (actors.c) for the floor's commands; these are the office's
- * (hr, manager, admin by their schemas' x-fofal-roles).
+ * Who may send them is their schemas' x-fofal-roles: people's records are hr's (register
+ * also a manager's, update and erase hr and admin only), shifts the planner's (planner,
+ * manager, admin assign them and define the model).
  *
  * The build finds this folder and lists fofal_module_hr_commands in the generated
  * fofal_command_modules[]. Pure functions: no I/O, no clock.

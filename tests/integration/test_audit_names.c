@@ -113,7 +113,7 @@ Test(audit_names, the_audit_trail_by_code_kind_and_time) {
   cr_expect_str_eq(str(j, "aggregate"), loom);
   cr_expect_eq(json_array_size(json_object_get(j, "items")), 3);
   json_decref(j);
-  cr_expect_neq(get(tok, "/api/v1/audit/production/employees/W121/events", &j), 200, "employees are hr's");
+  cr_expect_neq(get(tok, "/api/v1/audit/production" "/employees/W121/events", &j), 200, "employees are hr's");
   json_decref(j);
   /* The id the read routes show is the one the audit trail answers to. */
   char *admin = h_token(tenant, "admin");
