@@ -162,12 +162,8 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   /* "Own" is the person's badge, which the sign-in put in the token; never the subject (an
    * account id). */
   int own = p.route == H_EMPLOYEE && who.badge[0] && !strcmp(p.key, who.badge);
-  if (!fofal__role_in(routes[p.route].roles, who.role) && !own) {
-    char d[160];
-    snprintf(d, sizeof d, "role %.40s may not read %s", who.role, routes[p.route].path + sizeof "/api/v1" - 1);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
+  if (!own && fofal__read_roles_check(req, &who, routes[p.route].roles, routes[p.route].path + sizeof "/api/v1" - 1))
     return 0;
-  }
   if (!fofal_code_valid(p.key)) {
     char d[160];
     snprintf(d, sizeof d, "nothing of this tenant has the code \"%.60s\"", p.key);

@@ -269,14 +269,7 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   const wroute_t *rt = &routes[w->route];
   snprintf(w->subject, sizeof w->subject, "%s", who->subject);
   snprintf(w->role, sizeof w->role, "%s", who->role);
-  /* "Own" is the person's badge, which the sign-in put in the token; never the subject (an
-   * account id). */
-  if (!fofal__role_in(rt->roles, who->role)) {
-    char d[200];
-    snprintf(d, sizeof d, "role %s may not read %s", who->role, rt->path + sizeof "/api/v1" - 1);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
-    return -1;
-  }
+  if (fofal__read_roles_check(req, who, rt->roles, rt->path + sizeof "/api/v1" - 1)) return -1;
   /* The path's code or id. */
   if (w->key[0]) {
     int uuid = w->route == W_INTERVENTION || w->route == W_LABEL || IS_LABEL_IMAGE(w->route);
