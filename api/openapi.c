@@ -191,12 +191,12 @@ static void add_audit_paths(json_t *paths, const char *ryw) {
   } ops[] = {
       {"/api/v1/audit/{module}/{id}/events", "audit.events", "An aggregate's full history.", 0, 1},
       {"/api/v1/audit/{module}/{id}", "audit.state", "An aggregate's state at a time.", 0, 0},
-      {"/api/v1/audit/{module}/{kind}/{code}/events", "audit.events_by_code", "The history of a loom, beam, employee …", 1, 1},
-      {"/api/v1/audit/{module}/{kind}/{code}", "audit.state_by_code", "The state of a loom, beam, employee … at a time.", 1, 0},
+      {"/api/v1/audit/{module}/{kind}/{code}/events", "audit.events_by_code", "The history of a loom, beam …", 1, 1},
+      {"/api/v1/audit/{module}/{kind}/{code}", "audit.state_by_code", "The state of a loom, beam … at a time.", 1, 0},
   };
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     const char *what = ops[i].by_kind ? " {kind} (plural, as in the module's read routes) and {code} name exactly "
-                                        "one aggregate, e.g. looms/L13 or employees/W121."
+                                        "one aggregate, e.g. looms/L13 or beams/B-0042."
                                       : names;
     if (ops[i].events)
       snprintf(desc, sizeof desc,

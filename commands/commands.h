@@ -374,7 +374,7 @@ int fofal_command_same_request(const char *first_fingerprint, const char *finger
  * Nothing is decided again either way. */
 json_t *fofal_command_replay(const json_t *first, const char *type, const char *fingerprint);
 
-/* ------------------------------------------------------------- shifts (weaving.c)
+/* ------------------------------------------------------------- shifts (hr/shifts.c)
  * Shared with fofal-machines, whose shift tallies follow the same model.
  * The shift a moment falls in, by the tenant's shift model (or the built-in 3×8 from
  * 06:00 at UTC+1 when none is defined). shift_id "YYYY-MM-DD/<code>" names the local date

@@ -186,18 +186,18 @@ int fofal_machines_record(fofal_machines_t *m, const char *value, size_t len, js
 json_t *fofal_machines_snapshot(fofal_machines_t *m, const char *tenant, const char *name, int is_hall);
 int fofal_machines_restore(fofal_machines_t *m, const json_t *snapshot);
 
-/* What the tallies need from the production module, per tenant: its shift model (the data
- * of production's shift_model_defined; NULL or never set: the built-in 3×8 of
+/* What the tallies need from the hr and production modules, per tenant: its shift model
+ * (the data of hr's shift_model_defined; NULL or never set: the built-in 3×8 of
  * fofal_shift_at) and each loom's registered nominal speed (loom_registered's nominal_ppm;
  * 0 or never set: unknown, and the tallies carry no theoretical picks). Borrowed model,
  * copied. */
 void fofal_machines_set_shift_model(fofal_machines_t *m, const char *tenant, const json_t *model);
 void fofal_machines_set_nominal_ppm(fofal_machines_t *m, const char *tenant, const char *loom, double ppm);
-/* Feeds one record of fofal.production.events (len bytes). When it sets a tenant's shift
- * model or a loom's nominal speed: 1, with the key of the setting's record on
+/* Feeds one record of fofal.hr.events or fofal.production.events (len bytes). When it
+ * sets a tenant's shift model (hr's) or a loom's nominal speed (production's): 1, with the key of the setting's record on
  * fofal.machines.state into key ("<tenant>/~shift_model", "<tenant>/~ppm:<loom>"). 0 for
  * any other record (nothing changed). */
-int fofal_machines_production_record(fofal_machines_t *m, const char *value, size_t len, char key[160]);
+int fofal_machines_setting_record(fofal_machines_t *m, const char *value, size_t len, char key[160]);
 /* The record of a setting by its key (new), or NULL if unknown: {"setting":..., "tenant",
  * "by"...}; `by` names the writer (fofal-machines' instance) so that a reader can skip its
  * own records. */

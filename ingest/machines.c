@@ -33,8 +33,8 @@
  *   6. Tallies: the interval's counters are emitted (loom_activity) at each flip, shift
  *      boundary and every tally_s of sample time; the projection adds them up per shift.
  *
- * Shifts and speeds come from the production module. A tally belongs to a shift of the
- * tenant's shift model (production.shift_model.define; fofal_shift_at, the decider's own
+ * Shifts come from the hr module, speeds from the production module. A tally belongs to a
+ * shift of the tenant's shift model (hr.shift_model.define; fofal_shift_at, the decider's own
  * function, so that a weaver's shift and a loom's shift are the same "2026-11-28/B"); a
  * tenant without one has the decider's built-in 3×8 from 06:00 at UTC+1. Time outside
  * every shift (a day the mill does not work, a gap between shifts) is tallied under
@@ -44,8 +44,9 @@
  * picks of its run time and the nominal picks of its observed time (run + stop): the
  * read side divides picks by them for performance and efficiency (GLOSSARY.md). A loom
  * whose speed is not known has neither (the ratios read null, rather than an invented
- * speed). fofal-machines feeds both settings from fofal.production.events
- * (fofal_machines_production_record); machines_main.c says how they stay exactly once.
+ * speed). fofal-machines feeds both settings from the events where they are decided,
+ * fofal.hr.events and fofal.production.events (fofal_machines_setting_record);
+ * machines_main.c says how they stay exactly once.
  *
  * Everything is a function of the samples and those settings (no clock), so reprocessing
  * gives the same events. Not thread-safe: one fofal-machines worker owns a map.
@@ -607,7 +608,7 @@ int fofal_machines_restore(fofal_machines_t *m, const json_t *s) {
   return 0;
 }
 
-/* ------------------------------------------------------------ settings from production */
+/* ------------------------------------------------- settings from hr and production */
 
 #define SETTING_MODEL "~shift_model"
 #define SETTING_PPM "~ppm:"
@@ -620,9 +621,9 @@ static int name_ok(const char *s) {
   return 1;
 }
 
-int fofal_machines_production_record(fofal_machines_t *m, const char *value, size_t len, char key[160]) {
-  static const char reg[] = "fofal.production.loom_registered.v1", model[] = "fofal.production.shift_model_";
-  /* Most production events are neither: a look at the bytes spares decoding them. */
+int fofal_machines_setting_record(fofal_machines_t *m, const char *value, size_t len, char key[160]) {
+  static const char reg[] = "fofal.production.loom_registered.v1", model[] = "fofal.hr.shift_model_";
+  /* Most hr and production events are neither: a look at the bytes spares decoding them. */
   if (!value || (!memmem(value, len, reg, sizeof reg - 1) && !memmem(value, len, model, sizeof model - 1))) return 0;
   fofal_event_t ev;
   char err[256];

@@ -13,16 +13,18 @@
  * every sample is counted once and every event written once.
  *
  * Shift models and loom speeds. The tallies need each tenant's shift model and each
- * loom's registered nominal speed (machines.c). They are facts of the production module,
- * so fofal-machines reads them where they are decided: the same group also consumes
- * fofal.production.events, and a batch's shift_model_defined and loom_registered records
- * (found by a look at the bytes; the other production events are skipped undecoded) are
- * applied before its samples and written to fofal.machines.state as settings
- * ("tenant/~shift_model", "tenant/~ppm:<loom>") in the batch's transaction, with the
- * production offsets: exactly once, like the loom states. No second store (the read model
+ * loom's registered nominal speed (machines.c). They are facts of the hr module (the
+ * model) and of the production module (the speed), so fofal-machines reads them where
+ * they are decided: the same group also consumes fofal.hr.events and
+ * fofal.production.events, and a batch's shift_model_defined/_redefined and
+ * loom_registered records (found by a look at the bytes; the other events of those
+ * topics are skipped undecoded) are applied before its samples and written to
+ * fofal.machines.state as settings ("tenant/~shift_model", "tenant/~ppm:<loom>") in the
+ * batch's transaction, with the hr and production offsets: exactly once, like the loom
+ * states. No second store (the read model
  * would make fofal-machines depend on PostgreSQL and on the projector's lag), and a
- * replay meets the settings that were committed with its offsets. A tenant's production
- * events share one partition, so each setting has one writer; but that partition and a
+ * replay meets the settings that were committed with its offsets. A tenant's events of a
+ * module share one partition, so each setting has one writer; but that partition and a
  * loom's telemetry partition may belong to different instances. Every instance therefore
  * tails fofal.machines.state (read_committed) between batches and applies the settings
  * other instances wrote (each record names its writer); the loom states in that topic are
@@ -33,8 +35,8 @@
  * Recovery. After any rebalance (and at start) the in-memory states are dropped and the
  * whole state topic is read again up to its end (read_committed), then the consumer
  * rewinds to the committed offsets. State records are small (one per loom, hall, tenant
- * model and loom speed). On a first start the group reads the production events from the
- * beginning, which registers every loom it already has.
+ * model and loom speed). On a first start the group reads the hr and production events
+ * from the beginning, which gives it every shift model and loom there already is.
  *
  * Unregistered looms (FOFAL_MACHINES_REGISTERED_ONLY, on by default). A loom sample is
  * applied only when the production module registered its loom (loom_registered, a
@@ -92,7 +94,7 @@ typedef struct {
   fofal_kafka_t *tail; /* fofal.machines.state from where load_state ended: other instances' settings */
   fofal_machines_t *m;
   int rebalanced;
-  char production_topic[96];
+  char production_topic[96], hr_topic[96]; /* where the settings come from */
   fofal_map_t *touched;  /* "tenant\x1fname\x1fhall?" → (void *)1, this batch */
   fofal_map_t *settings; /* state key of a setting → (void *)1, this batch */
   long long samples, events, skipped, unregistered, batches, settings_applied;
@@ -274,14 +276,14 @@ static void write_setting(void *opaque, const char *key, void *value) {
   json_decref(s);
 }
 
-static int is_production(const proc_t *p, const fofal_kmsg_t *msg) {
-  return msg->topic && !strcmp(msg->topic, p->production_topic);
+static int is_setting(const proc_t *p, const fofal_kmsg_t *msg) {
+  return msg->topic && (!strcmp(msg->topic, p->production_topic) || !strcmp(msg->topic, p->hr_topic));
 }
 
-/* A production event: a shift model or a loom's speed, else nothing. */
-static void process_production(proc_t *p, const fofal_kmsg_t *msg) {
+/* An hr or production event: a shift model or a loom's speed, else nothing. */
+static void process_setting(proc_t *p, const fofal_kmsg_t *msg) {
   char key[160];
-  if (!msg->value || !fofal_machines_production_record(p->m, msg->value, msg->len, key)) return;
+  if (!msg->value || !fofal_machines_setting_record(p->m, msg->value, msg->len, key)) return;
   if (!fofal_map_get(p->settings, key)) fofal_map_put(p->settings, key, (void *)1);
   p->settings_applied++;
 }
@@ -324,9 +326,9 @@ static int run_batch(proc_t *p, fofal_kmsg_t *batch, int n) {
   if ((rc = fofal_kafka_txn_begin(p->producer, p->errbuf, sizeof p->errbuf))) goto out;
   /* The batch's settings first: its samples are tallied under them. */
   for (int i = 0; i < n; i++)
-    if (is_production(p, &batch[i])) process_production(p, &batch[i]);
+    if (is_setting(p, &batch[i])) process_setting(p, &batch[i]);
   for (int i = 0; i < n; i++)
-    if (!is_production(p, &batch[i])) process(p, &batch[i], out);
+    if (!is_setting(p, &batch[i])) process(p, &batch[i], out);
   size_t j;
   json_t *o;
   json_array_foreach(out, j, o) send_event(p, o);
@@ -356,7 +358,7 @@ int main(int argc, char **argv) {
                                   "Turns loom telemetry (" FOFAL_TOPIC_TELEMETRY ") into machine-state events "
                                   "(fofal.machines.events), breakdowns included, exactly once. "
                                   "Shift tallies follow each tenant's shift model and loom speeds, read from "
-                                  "fofal.production.events.",
+                                  "fofal.hr.events and fofal.production.events.",
                                   &log_level);
   if (early >= 0) return early;
   fofal_machines_cfg_t cfg = {.hysteresis_ms = (int)hysteresis_ms, .confirm_samples = (int)confirm_samples,
@@ -366,6 +368,7 @@ int main(int argc, char **argv) {
   p.touched = fofal_map_new(NULL);
   p.settings = fofal_map_new(NULL);
   fofal_topic_events("production", p.production_topic, sizeof p.production_topic);
+  fofal_topic_events("hr", p.hr_topic, sizeof p.hr_topic);
   if (fofal_topics_require(brokers, err, sizeof err)) {
     LOG_ERROR("refusing to start: %s", err);
     goto out;
@@ -375,11 +378,11 @@ int main(int argc, char **argv) {
   fofal_kafka_opts_t po = {.brokers = brokers, .client_id = client, .transactional_id = txid, .linger_ms = 5};
   fofal_kafka_opts_t co = {.brokers = brokers, .client_id = client, .group_id = GROUP_ID, .read_committed = 1,
                            .rebalance = on_rebalance, .opaque = &p};
-  const char *topics[] = {FOFAL_TOPIC_TELEMETRY, p.production_topic};
+  const char *topics[] = {FOFAL_TOPIC_TELEMETRY, p.production_topic, p.hr_topic};
   if (fofal_kafka_producer_new(&p.producer, &po, err, sizeof err) ||
       fofal_kafka_consumer_new(&p.consumer, &co, err, sizeof err) ||
       fofal_kafka_txn_init(p.producer, TXN_TIMEOUT_MS, err, sizeof err) ||
-      fofal_kafka_subscribe(p.consumer, topics, 2, err, sizeof err)) {
+      fofal_kafka_subscribe(p.consumer, topics, 3, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }

@@ -51,8 +51,9 @@ static void events(acls_t *a, const char *user, fofal_kafka_acl_op_t op) {
 
 int fofal__kafka_acls(fofal_kafka_acl_t *out, int cap) {
   acls_t a = {out, cap, 0};
-  char production[128], machines[128];
+  char production[128], hr[128], machines[128];
   fofal_topic_events("production", production, sizeof production);
+  fofal_topic_events("hr", hr, sizeof hr);
   fofal_topic_events("machines", machines, sizeof machines);
   static const char *const users[] = {"fofal-api",    "fofal-decider",  "fofal-projector", "fofal-reactor",
                                       "fofal-ingest", "fofal-machines", "fofal-mqtt-auth"};
@@ -94,10 +95,11 @@ int fofal__kafka_acls(fofal_kafka_acl_t *out, int cap) {
   topic(&a, "fofal-ingest", FOFAL_TOPIC_TELEMETRY, FOFAL_ACL_WRITE);
   topic(&a, "fofal-ingest", FOFAL_TOPIC_TELEMETRY_DLQ, FOFAL_ACL_WRITE);
 
-  /* fofal-machines: raw telemetry and production's events in; machine events and its
-   * per-loom state out, in its transactions. */
+  /* fofal-machines: raw telemetry and production's and hr's events (loom speeds, the shift
+   * model) in; machine events and its per-loom state out, in its transactions. */
   topic(&a, "fofal-machines", FOFAL_TOPIC_TELEMETRY, FOFAL_ACL_READ);
   topic(&a, "fofal-machines", production, FOFAL_ACL_READ);
+  topic(&a, "fofal-machines", hr, FOFAL_ACL_READ);
   group(&a, "fofal-machines", "fofal-machines");
   group(&a, "fofal-machines", "fofal-unused");
   topic(&a, "fofal-machines", machines, FOFAL_ACL_WRITE);

@@ -97,8 +97,8 @@ static const char scan_sql[] =
     "LEFT JOIN production.orders o ON o.tenant = u.tenant AND o.order_id = u.order_id "
     "LEFT JOIN catalog.articles a ON a.tenant = u.tenant AND a.article = u.article "
     "LEFT JOIN production.looms l ON l.tenant = u.tenant AND l.loom = u.loom "
-    "LEFT JOIN production.employees e ON e.tenant = u.tenant AND e.badge = u.weaver "
-    "LEFT JOIN production.shift_assignments sa ON sa.tenant = u.tenant AND sa.badge = u.weaver AND sa.shift = u.shift "
+    "LEFT JOIN hr.employees e ON e.tenant = u.tenant AND e.badge = u.weaver "
+    "LEFT JOIN hr.shift_assignments sa ON sa.tenant = u.tenant AND sa.badge = u.weaver AND sa.shift = u.shift "
     "WHERE u.tenant = $1 AND u.label_id = $2::uuid";
 
 /* Did a declaration of the tenant assign this label id (production's row)? */

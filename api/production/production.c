@@ -118,12 +118,9 @@ static void openapi(json_t *paths, json_t *schemas) {
 static const fofal_push_route_t push_routes[] = {
     {"order_", "/api/v1/production/orders/{id}", 0},
     {"output_declared", "/api/v1/production/orders/{id}/declarations", 0},
-    {"shift_model_", "/api/v1/production/shifts/{shift}/output", 0},
     {"loom_", "/api/v1/production/looms/{code}", 0},
     {"first_piece_checked", "/api/v1/production/looms/{code}", 0},
     {"beam_", "/api/v1/production/beams/{code}", 0},
-    {"employee_", "/api/v1/production/employees/{badge}", 1},
-    {"shift_assigned", "/api/v1/production/employees/{badge}", 1},
     {"intervention_", "/api/v1/production/interventions/{id}", 0},
     {NULL, NULL, 0},
 };

@@ -4,7 +4,6 @@
  *
  *   GET /api/v1/production/looms, /looms/{code}, /looms/{code}/history
  *   GET /api/v1/production/beams?status=&loom=, /beams/{code}
- *   GET /api/v1/production/employees/{badge}
  *   GET /api/v1/production/interventions?status=&loom=, /interventions/{id}
  *   GET /api/v1/production/views/weaver?badge=      my looms, orders, output vs target, efficiency
  *   GET /api/v1/production/views/mechanic?within_hours=
@@ -15,6 +14,10 @@
  * it, so they cannot disagree. A role that may not read a route gets 403 before anything
  * else is looked at; some routes also let a caller read what is about themself (a weaver's
  * own badge and view).
+ *
+ * The weaver's name and shift assignments are the hr module's (hr.employees,
+ * hr.shift_assignments): the weaver view and a label's scan join them, as reads may join
+ * another module's tables (only its projection writes them).
  *
  * Queries run on the read workers as fofal_reader with the tenant set (row-level security),
  * and keep `WHERE tenant = $1` for the indexes. Lists are keyset-paginated with an opaque
@@ -52,7 +55,7 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 enum {
-  W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_EMPLOYEE, W_INTERVENTIONS,
+  W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_INTERVENTIONS,
   W_INTERVENTION, W_VIEW_WEAVER, W_VIEW_MECHANIC, W_VIEW_PLANNER, W_N
 };
 
@@ -68,7 +71,6 @@ enum {
 #define ROLES_FLOOR "weaver mechanic planner quality manager admin"
 #define ROLES_MACHINE "mechanic planner quality manager admin auditor"
 #define ROLES_BEAMS "weaver mechanic planner storekeeper_mp manager admin"
-#define ROLES_PEOPLE "hr planner manager admin"
 
 /* A route: path, roles (space-separated), self_note (a person may read their own:
  * the token's badge), params (P_*), the 200 body's schema. */
@@ -97,9 +99,6 @@ static const wroute_t routes[W_N] = {
                 "run out and the predicted run-out time (from the last consumption), at the loom's measured "
                 "efficiency (null without telemetry).",
                 ROLES_BEAMS, NULL, 0, "Beam"},
-    [W_EMPLOYEE] = {"/api/v1/production/employees/{badge}", "production.employees.get", "One employee and their shifts.",
-                    "The employee and their shift assignments (latest first, at most 42), with the current one.",
-                    ROLES_PEOPLE, "any role reads the employee of its own badge (the token's badge claim)", 0, "Employee"},
     [W_INTERVENTIONS] = {"/api/v1/production/interventions", "production.interventions.list", "Intervention requests.",
                          "Oldest request first, keyset-paginated; status=open means requested, accepted or started.",
                          ROLES_FLOOR, NULL, P_LIMIT | P_CURSOR | P_STATUS | P_LOOM, "InterventionPage"},
@@ -172,7 +171,6 @@ int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w) {
   int r = -1;
   if (!strcmp(s1, "looms")) r = n == 1 ? W_LOOMS : n == 2 ? W_LOOM : !strcmp(s3, "history") ? W_LOOM_HISTORY : -1;
   else if (!strcmp(s1, "beams")) r = n == 1 ? W_BEAMS : n == 2 ? W_BEAM : -1;
-  else if (!strcmp(s1, "employees")) r = n == 2 ? W_EMPLOYEE : -1;
   else if (!strcmp(s1, "interventions")) r = n == 1 ? W_INTERVENTIONS : n == 2 ? W_INTERVENTION : -1;
   else if (!strcmp(s1, "views") && n == 2) {
     r = !strcmp(s2, "weaver") ? W_VIEW_WEAVER : !strcmp(s2, "mechanic") ? W_VIEW_MECHANIC
@@ -230,15 +228,7 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   const wroute_t *rt = &routes[w->route];
   snprintf(w->subject, sizeof w->subject, "%s", who->subject);
   snprintf(w->role, sizeof w->role, "%s", who->role);
-  /* "Own" is the person's badge, which the sign-in put in the token; never the subject (an
-   * account id). */
-  int self = rt->self_note && (w->route == W_EMPLOYEE ? who->badge[0] && !strcmp(w->key, who->badge) : 1);
-  if (!fofal__role_in(rt->roles, who->role) && !(self && w->route == W_EMPLOYEE)) {
-    char d[200];
-    snprintf(d, sizeof d, "role %s may not read %s", who->role, rt->path + sizeof "/api/v1" - 1);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
-    return -1;
-  }
+  if (fofal__read_roles_check(req, who, rt->roles, rt->path + sizeof "/api/v1" - 1)) return -1;
   /* The path's code or id. */
   if (w->key[0]) {
     int uuid = w->route == W_INTERVENTION;
@@ -447,49 +437,13 @@ static void run_loom(fofal_worker_t *wk, const char *tenant, const fofal__wparam
   one(wk, tenant, sql, 2, params, "loom", 0, res);
 }
 
-/* Who sees an employee's phone, national id, bank account and salary (opened here, sealed
- * in the read model): HR and admins. */
-static int sees_personal(const char *role) { return !strcmp(role, "hr") || !strcmp(role, "admin"); }
-
-static void run_employee(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w, fofal__read_result_t *res) {
-  static const char sql[] =
-      "SELECT json_build_object('badge', e.badge, 'name', e.name, 'job', e.job, 'registered_at', "
-      TS("e.registered_at") ", 'version', e.version, 'erased_at', " TS("e.erased_at") ", 'personal', e.personal, "
-      "'current_shift', (SELECT json_build_object('shift', s.shift, 'starts_at', " TS("s.starts_at") ", 'ends_at', "
-      TS("s.ends_at") ", 'looms', s.looms) FROM production.shift_assignments s WHERE s.tenant = e.tenant AND s.badge = "
-      "e.badge AND s.starts_at <= now() AND now() < s.ends_at LIMIT 1), "
-      "'shifts', coalesce((SELECT json_agg(x.j ORDER BY x.starts_at DESC) FROM (SELECT s.starts_at, "
-      "json_build_object('shift', s.shift, 'starts_at', " TS("s.starts_at") ", 'ends_at', " TS("s.ends_at") ", 'looms', "
-      "s.looms) AS j FROM production.shift_assignments s WHERE s.tenant = e.tenant AND s.badge = e.badge ORDER BY "
-      "s.starts_at DESC LIMIT 42) x), '[]'::json)) "
-      "FROM production.employees e WHERE e.tenant = $1 AND e.badge = $2";
-  const char *params[] = {tenant, w->key};
-  one(wk, tenant, sql, 2, params, "employee", 0, res);
-  if (res->status != 200) return;
-  json_t *personal = json_object_get(res->body, "personal");
-  if (!sees_personal(w->role) || !json_object_size(personal)) {
-    json_object_del(res->body, "personal");
-    return;
-  }
-  char err[256];
-  struct fofal_pg *pg;
-  int rc = fofal__worker_pg(wk, &pg, err, sizeof err);
-  if (!rc) rc = fofal_open_personal(pg, fofal__pd_master(fofal__worker_api(wk)), tenant, personal, err, sizeof err);
-  if (rc == FOFAL_EUNAVAIL) fofal__worker_pg_drop(wk);
-  if (rc) {
-    json_decref(res->body);
-    res->body = NULL;
-    fail(res, rc, err);
-  }
-}
-
 static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w,
                             fofal__read_result_t *res) {
   static const char sql[] =
       "WITH sh AS (SELECT s.shift, s.starts_at, s.ends_at, s.looms, "
       "extract(epoch FROM s.ends_at - s.starts_at) / 3600.0 AS hours, "
       "greatest(0, extract(epoch FROM least(now(), s.ends_at) - s.starts_at)) / 3600.0 AS elapsed "
-      "FROM production.shift_assignments s WHERE s.tenant = $1 AND s.badge = $2 AND s.starts_at <= now() AND now() < "
+      "FROM hr.shift_assignments s WHERE s.tenant = $1 AND s.badge = $2 AND s.starts_at <= now() AND now() < "
       "s.ends_at ORDER BY s.starts_at DESC LIMIT 1), "
       "lm AS (SELECT l.loom, l.hall, l.nominal_ppm, l.first_piece, l.current_order, o.status AS order_status, "
       "o.quantity, o.declared, a.article, a.length_cm, " M_PER_H("l", "a") " AS m_per_h "
@@ -504,8 +458,8 @@ static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal_
       "CASE WHEN lm.length_cm > 0 THEN round(sh.hours * lm.m_per_h / (lm.length_cm / 100), 1) END AS target "
       "FROM lm CROSS JOIN sh LEFT JOIN out ON out.loom = lm.loom LEFT JOIN tel ON tel.loom = lm.loom) "
       "SELECT json_build_object('badge', $2::text, "
-      "'exists', EXISTS (SELECT 1 FROM production.employees e WHERE e.tenant = $1 AND e.badge = $2), "
-      "'name', (SELECT e.name FROM production.employees e WHERE e.tenant = $1 AND e.badge = $2), "
+      "'exists', EXISTS (SELECT 1 FROM hr.employees e WHERE e.tenant = $1 AND e.badge = $2), "
+      "'name', (SELECT e.name FROM hr.employees e WHERE e.tenant = $1 AND e.badge = $2), "
       "'shift', (SELECT json_build_object('shift', sh.shift, 'starts_at', " TS("sh.starts_at") ", 'ends_at', "
       TS("sh.ends_at") ", 'hours', round(sh.hours, 2), 'elapsed_hours', round(sh.elapsed, 2)) FROM sh), "
       "'looms', coalesce((SELECT json_agg(json_build_object('loom', p.loom, 'hall', p.hall, 'first_piece', "
@@ -586,15 +540,14 @@ static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal
   one(wk, tenant, sql, 2, params, "view", 0, res);
 }
 
-/* Things named by a code (articles, looms, beams, employees) also show their aggregate id
+/* Things named by a code (looms, beams) also show their aggregate id
  * (commands.h, fofal_aggregate_ref): the subject of their events, what the audit trail and
  * `fofal replay` answer with. Route, kind, and the member holding the code. */
 static const struct {
   int route, list;
   const char *kind, *member;
 } coded[] = {{W_LOOM, 0, "loom", "loom"},
-             {W_LOOMS, 1, "loom", "loom"},          {W_BEAM, 0, "beam", "beam"},          {W_BEAMS, 1, "beam", "beam"},
-             {W_EMPLOYEE, 0, "employee", "badge"}};
+             {W_LOOMS, 1, "loom", "loom"},          {W_BEAM, 0, "beam", "beam"},          {W_BEAMS, 1, "beam", "beam"}};
 
 static void add_aggregate(const char *tenant, const char *kind, const char *member, json_t *o) {
   const char *code = json_string_value(json_object_get(o, member));
@@ -672,7 +625,6 @@ static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparam
         "beam", 1, res);
     break;
   }
-  case W_EMPLOYEE: run_employee(wk, tenant, w, res); break;
   case W_INTERVENTIONS: {
     const char *params[] = {tenant, w->status[0] ? w->status : NULL, w->loom[0] ? w->loom : NULL, after, after2, lim};
     page(wk, tenant,
@@ -739,15 +691,6 @@ static const struct {
      "\"beam_doffed\",\"first_piece_checked\",\"order_started\",\"intervention_requested\",\"intervention_accepted\","
      "\"intervention_started\",\"intervention_finished\",\"intervention_cancelled\"]},\"ref\":{\"type\":[\"string\","
      "\"null\"]},\"event_id\":{\"type\":\"string\"},\"detail\":{\"type\":\"object\",\"description\":\"The event's data.\"}}}"},
-    {"Employee",
-     "{\"type\":\"object\",\"properties\":{\"badge\":{\"type\":\"string\"},\"name\":{\"type\":[\"string\","
-     "\"null\"],\"description\":\"\\\"erased\\\" once the employee was erased.\"},\"job\":{},\"registered_at\":{},"
-     "\"erased_at\":{\"type\":[\"string\",\"null\"]},\"personal\":{\"type\":\"object\",\"description\":\"Only for "
-     "roles hr and admin, and only fields that were given: phone, national_id, bank_account (strings), salary (number); "
-     "each reads \\\"erased\\\" once the employee was erased.\"},"
-     "\"version\":{\"type\":\"integer\"},\"current_shift\":{\"type\":[\"object\",\"null\"]},\"shifts\":{\"type\":"
-     "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"shift\":{\"type\":\"string\"},\"starts_at\":{},"
-     "\"ends_at\":{},\"looms\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}"},
     {"WeaverView",
      "{\"type\":\"object\",\"properties\":{\"badge\":{\"type\":\"string\"},\"name\":{},\"shift\":{\"type\":[\"object\","
      "\"null\"]},\"looms\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"loom\":{},\"order\":{},"
@@ -787,7 +730,7 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
     json_t *s = json_loads(schemas_json[i].json, 0, NULL);
     if (s) json_object_set_new(schemas, schemas_json[i].name, s);
   }
-  static const char *const with_aggregate[] = {"Loom", "Beam", "Employee"};
+  static const char *const with_aggregate[] = {"Loom", "Beam"};
   for (size_t i = 0; i < sizeof with_aggregate / sizeof with_aggregate[0]; i++)
     json_object_set_new(json_object_get(json_object_get(schemas, with_aggregate[i]), "properties"), "aggregate",
                         json_pack("{s:s,s:s,s:s}", "type", "string", "format", "uuid", "description",

@@ -12,7 +12,10 @@
  *   the overproduction tolerance, and never beyond what the mounted beams can give: a
  *   declaration of L woven meters consumes L × (1 + take-up) of each beam;
  * - the weaver is a registered employee on the shift the declaration falls in (by the
- *   mill's shift model; `woven_at` lets a phone that was offline say when);
+ *   mill's shift model; `woven_at` lets a phone that was offline say when). Employees,
+ *   their assignments and the shift model are the hr module's aggregates, read across
+ *   modules in the decider's state store of the tenant's partition (commands/hr/hr.c says
+ *   how and what it costs); a declaration never writes them;
  * - the weaver is who signed in: a weaver declares only their own output (absent, the
  *   weaver is the token's badge); a planner, manager or admin may declare for a weaver,
  *   recorded as "delegated_by" (actors.c).

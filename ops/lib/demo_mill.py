@@ -136,7 +136,7 @@ def main():
     admin, planner, mech, quality, hr = ("A01", "admin"), ("P01", "planner"), ("M01", "mechanic"), ("Q01", "quality"), ("H01", "hr")
 
     # The mill: shift model, articles, looms, people.
-    setup = [("production.shift_model.define", "demo-shift-model",
+    setup = [("hr.shift_model.define", "demo-shift-model",
               {"model": "default", "utc_offset_min": 60,
                "shifts": [{"code": c, "start": f"{h:02d}:00", "hours": 8} for c, h in SHIFTS]})]
     for code, name, weave, width, length, gsm, ppc in ARTICLES:
@@ -163,9 +163,9 @@ def main():
              "Hamza", "Chokri", "Imed", "Zied", "Slim", "Moez", "Habib", "Faouzi", "Rania", "Dorra", "Kamel", "Samia",
              "Mourad", "Jalel", "Sarra", "Nabil"]
     # Phone and salary are personal data: fofal-api seals them before Kafka; HR reads them
-    # back opened on GET /api/v1/production/employees/{badge}.
+    # back opened on GET /api/v1/hr/employees/{badge}.
     base_pay = {"weaver": 980, "mechanic": 1250, "cutter": 900, "quality": 1100, "planner": 1600, "manager": 2900}
-    api.batch(hr, [("production.employee.register", f"demo-emp-{b}",
+    api.batch(hr, [("hr.employee.register", f"demo-emp-{b}",
                     {"badge": b, "name": names[n], "job": job, "phone": f"+216 98 {100 + n:03d} {200 + 7 * n:03d}",
                      "salary": base_pay[job] + 10 * (n % 5)})
                    for n, (b, job) in enumerate(people)])
@@ -186,7 +186,7 @@ def main():
     for day, code, start in shifts:
         for k in range(8):
             badge = f"W{100 + 'ABC'.index(code) * 8 + k + 1}"
-            assign.append(("production.employee.assign_shift", f"demo-assign-{badge}-{day}-{code}",
+            assign.append(("hr.employee.assign_shift", f"demo-assign-{badge}-{day}-{code}",
                            {"badge": badge, "shift": f"{day}/{code}", "looms": [f"L{3 * k + j:02d}" for j in (1, 2, 3)]}))
     api.batch(planner, assign)
 

@@ -93,12 +93,10 @@ static const fofal_projection_def_t projection = {
     .napplies = sizeof applies / sizeof applies[0],
 };
 
-/* The module's registration (projections.h, "modules"). Not in the audit trail yet, as
- * catalog (projections/catalog/catalog.c says why): the audit projections of all modules
- * share audit.events until verify/rebuild of audit.<m> keep to their module's rows. */
+/* The module's registration (projections.h, "modules"); audited, as every module is by
+ * default (projection "audit.inventory"). */
 static const fofal_projection_def_t *const projections[] = {&projection, NULL};
 const fofal_projection_module_t fofal_module_inventory_projections = {
     .name = "inventory",
     .projections = projections,
-    .audit = 0,
 };

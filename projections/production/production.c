@@ -193,8 +193,7 @@ static const fofal_apply_t applies[] = {
     {"*", weaving_event},
 };
 
-static const char *const tables[] = {"orders", "declarations", "looms", "beams", "employees",
-                                     "shift_assignments", "shift_models", "interventions",
+static const char *const tables[] = {"orders", "declarations", "looms", "beams", "interventions",
                                      "first_piece_checks", "loom_history", NULL};
 
 const fofal_projection_def_t fofal_production_projection = {

@@ -1,7 +1,6 @@
 /*
  * weaving.c — the weaving floor half of the "production" projection (production.c hands
- * us every event type it does not name): looms, warp beams, employees and their
- * shifts, the shift model, intervention requests, first-piece
+ * us every event type it does not name): looms, warp beams, intervention requests, first-piece
  * checks and each loom's machine history, into the tables of
  * schemas/production/011_weaving.sql, and these Redis hot views:
  *
@@ -342,108 +341,6 @@ static int beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
-/* ------------------------------------------------- employees and shifts */
-
-/* The sealed personal fields the read model keeps sealed (personal.c), as a JSON object
- * text (new). */
-static char *sealed_fields(const json_t *data) {
-  static const char *const keep[] = {"phone", "national_id", "bank_account", "salary"};
-  json_t *o = json_object();
-  for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-    json_t *v = json_object_get(data, keep[i]);
-    if (fofal_pd_is_sealed(v)) json_object_set(o, keep[i], v);
-  }
-  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(o);
-  return s;
-}
-
-/* Registered or updated: the name opened (the floor shows it), the other personal fields
- * as they came, sealed. sql's parameters: tenant, badge, name, job, version, sealed fields
- * (JSON), then — when nparams is 8 — the time and the person id. */
-static int employee_write(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *sql, int nparams) {
-  meta_t m;
-  meta(ev, &m);
-  json_t *open;
-  int rc = fofal_apply_open(ctx, ev, &open);
-  if (rc) return rc;
-  char *sealed = sealed_fields(ev->data);
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(open, "name"), str(ev->data, "job"), m.seq, sealed,
-                          m.at, ev->subject};
-  rc = fofal_apply_sql(ctx, sql, nparams, params);
-  free(sealed);
-  json_decref(open);
-  if (rc) return rc;
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
-static int employee_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  return employee_write(ctx, ev,
-                        "INSERT INTO %s.employees (tenant, badge, name, job, version, personal, registered_at, person_id) "
-                        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::uuid)",
-                        8);
-}
-
-static int employee_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  return employee_write(ctx, ev,
-                        "UPDATE %s.employees SET name = coalesce($3, name), job = coalesce($4, job), version = $5, "
-                        "personal = personal || $6::jsonb WHERE tenant = $1 AND badge = $2",
-                        6);
-}
-
-/* The key is already gone; the read model forgets what it had opened. */
-static int employee_erased(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), m.seq, m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "UPDATE %s.employees SET name = '" FOFAL_PD_ERASED "', personal = '{}'::jsonb, version = $3, "
-                           "erased_at = $4 WHERE tenant = $1 AND badge = $2",
-                           4, params);
-  if (rc) return rc;
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
-static int shift_assigned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  char *looms = jtext(ev->data, "looms");
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(ev->data, "shift"), str(ev->data, "starts_at"),
-                          str(ev->data, "ends_at"), looms ? looms : "[]", m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.shift_assignments (tenant, badge, shift, starts_at, ends_at, looms, assigned_at) "
-                           "VALUES ($1, $2, $3, $4, $5, ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7)",
-                           7, params);
-  free(looms);
-  if (rc) return rc;
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
-/* The model may be defined again (shift_model_redefined): the row holds the latest
- * definition, also while it waits for its effective_from; the decider keeps the versions. */
-static int shift_model_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  char b1[40];
-  char *shifts = jtext(ev->data, "shifts"), *days = jtext(ev->data, "working_days");
-  const char *params[] = {ev->tenant, str(ev->data, "model") ? str(ev->data, "model") : "default",
-                          num(ev->data, "utc_offset_min", b1) ? b1 : "0", shifts ? shifts : "[]", days, m.seq, m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.shift_models (tenant, model, utc_offset_min, shifts, working_days, version, "
-                           "defined_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (tenant, model) DO "
-                           "UPDATE SET utc_offset_min = EXCLUDED.utc_offset_min, shifts = EXCLUDED.shifts, working_days = "
-                           "EXCLUDED.working_days, version = EXCLUDED.version, defined_at = EXCLUDED.defined_at",
-                           7, params);
-  free(shifts);
-  free(days);
-  if (rc) return rc;
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
 /* --------------------------------------------------------- interventions */
 
 static void open_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *op, const char *id, const char *score) {
@@ -568,12 +465,6 @@ const fofal_apply_t fofal__weaving_applies[] = {
     {"fofal.production.beam_mounted.v1", beam_mounted},
     {"fofal.production.beam_consumed.v1", beam_consumed},
     {"fofal.production.beam_doffed.v1", beam_doffed},
-    {"fofal.production.employee_registered.v1", employee_registered},
-    {"fofal.production.employee_updated.v1", employee_updated},
-    {"fofal.production.employee_erased.v1", employee_erased},
-    {"fofal.production.shift_assigned.v1", shift_assigned},
-    {"fofal.production.shift_model_defined.v1", shift_model_defined},
-    {"fofal.production.shift_model_redefined.v1", shift_model_defined},
     {"fofal.production.intervention_requested.v1", intervention_requested},
     {"fofal.production.intervention_accepted.v1", intervention_accepted},
     {"fofal.production.intervention_started.v1", intervention_started},

@@ -133,13 +133,13 @@ def build_floor(f, tag):
                  ("production.loom.mount_beam", f"{tag}-mount-{l}", {"loom": l, "beam": f"B-{l}"}),
                  ("production.loom.check_first_piece", f"{tag}-fp-{l}", {"loom": l, "result": "pass"})]
     for k in range(1, 25):
-        cmds.append(("production.employee.register", f"{tag}-w{k}", {"badge": f"W{100 + k}", "name": f"W{100 + k}", "job": "weaver"}))
+        cmds.append(("hr.employee.register", f"{tag}-w{k}", {"badge": f"W{100 + k}", "name": f"W{100 + k}", "job": "weaver"}))
     for k in range(1, 7):
-        cmds.append(("production.employee.register", f"{tag}-m{k}", {"badge": f"M{k:02d}", "name": f"M{k:02d}", "job": "mechanic"}))
+        cmds.append(("hr.employee.register", f"{tag}-m{k}", {"badge": f"M{k:02d}", "name": f"M{k:02d}", "job": "mechanic"}))
     for k in range(1, 25):
         first = ((k - 1) % 8) * 3 + 1
         for s in current_shifts():
-            cmds.append(("production.employee.assign_shift", f"{tag}-as-{k}-{s.replace('/', '-')}",
+            cmds.append(("hr.employee.assign_shift", f"{tag}-as-{k}-{s.replace('/', '-')}",
                          {"badge": f"W{100 + k}", "shift": s, "looms": [f"L{first + j:02d}" for j in range(3)]}))
     orders = {}
     for i in range(1, 25):

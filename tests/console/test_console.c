@@ -43,6 +43,23 @@ static void admin_cmd(const char *tok, const char *type, const char *key, const 
   json_decref(r);
 }
 
+/* Waits (at most 30 s) until the hr read model has employee `badge`: the screens join
+ * the people (hr's, projected by its own projection) to production's rows. */
+static void wait_employee(const char *tok, const char *badge) {
+  char path[128], hdr[2048];
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s", badge);
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", tok);
+  int st = 0;
+  for (int i = 0; i < 150 && st != 200; i++) {
+    h_resp_t r;
+    cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 10000), 0, "no answer to GET %s", path);
+    st = r.status;
+    h_resp_free(&r);
+    if (st != 200) usleep(200 * 1000);
+  }
+  cr_assert_eq(st, 200, "GET %s: %d", path, st);
+}
+
 static void account(const char *tenant_id, const char *body) {
   char *admin = h_token(tenant_id, "admin");
   char hdr[2048];
@@ -171,17 +188,18 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
    * order started on L1. (h_floor_http's own weaver, W0, has no looms on their shifts.) */
   h_floor_http(port, tenant, "L1", "W0", "ART-E2E");
   char *admin = h_token(tenant, "admin"), b[1024], order[FOFAL_UUID_LEN + 1], shift[32], next[32];
-  admin_cmd(admin, "production.employee.register", "e2e-w1", "{\"badge\":\"W1\",\"name\":\"Wafa\",\"job\":\"weaver\"}");
+  admin_cmd(admin, "hr.employee.register", "e2e-w1", "{\"badge\":\"W1\",\"name\":\"Wafa\",\"job\":\"weaver\"}");
   h_shift_at(fofal_now_us(), shift);
   for (int64_t t = fofal_now_us(); t < fofal_now_us() + 9 * 3600 * 1000000LL; t += 600 * 1000000LL) {
     h_shift_at(t, next);
     if (strcmp(next, shift)) break;
   }
   snprintf(b, sizeof b, "{\"badge\":\"W1\",\"shift\":\"%s\",\"looms\":[\"L1\"]}", shift);
-  admin_cmd(admin, "production.employee.assign_shift", "e2e-w1-shift", b);
+  admin_cmd(admin, "hr.employee.assign_shift", "e2e-w1-shift", b);
   snprintf(b, sizeof b, "{\"badge\":\"W1\",\"shift\":\"%s\",\"looms\":[\"L1\"]}", next);
-  admin_cmd(admin, "production.employee.assign_shift", "e2e-w1-next", b);
-  admin_cmd(admin, "production.employee.register", "e2e-m1", "{\"badge\":\"M1\",\"name\":\"Mounir\",\"job\":\"mechanic\"}");
+  admin_cmd(admin, "hr.employee.assign_shift", "e2e-w1-next", b);
+  admin_cmd(admin, "hr.employee.register", "e2e-m1", "{\"badge\":\"M1\",\"name\":\"Mounir\",\"job\":\"mechanic\"}");
+  wait_employee(admin, "M1"); /* the last of the tenant's hr commands: W1's shifts are in */
   fofal_uuid7(order);
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"article\":\"ART-E2E\",\"quantity\":40,\"due_date\":\"2030-01-31\"}", order);
   admin_cmd(admin, "production.order.create", "e2e-order-create", b);

@@ -732,9 +732,9 @@ static int floor_cmds(floor_cmd_t *c, const char *loom, const char *weaver, cons
   FC("production.beam.draw_in", "beam", beam, "{s:s}", "beam", beam);
   FC("production.loom.mount_beam", "loom", loom, "{s:s,s:s}", "loom", loom, "beam", beam);
   FC("production.loom.check_first_piece", "loom", loom, "{s:s,s:s}", "loom", loom, "result", "pass");
-  FC("production.employee.register", "employee", weaver, "{s:s,s:s,s:s}", "badge", weaver, "name", weaver, "job", "weaver");
-  FC("production.employee.assign_shift", "employee", weaver, "{s:s,s:s}", "badge", weaver, "shift", now_shift);
-  FC("production.employee.assign_shift", "employee", weaver, "{s:s,s:s}", "badge", weaver, "shift", next_shift);
+  FC("hr.employee.register", "employee", weaver, "{s:s,s:s,s:s}", "badge", weaver, "name", weaver, "job", "weaver");
+  FC("hr.employee.assign_shift", "employee", weaver, "{s:s,s:s}", "badge", weaver, "shift", now_shift);
+  FC("hr.employee.assign_shift", "employee", weaver, "{s:s,s:s}", "badge", weaver, "shift", next_shift);
 #undef FC
   return n;
 }
@@ -767,7 +767,7 @@ void h_floor_produce(fofal_kafka_t *k, const char *tenant, const char *loom, con
   for (int i = 0; i < n; i++) {
     char agg[FOFAL_UUID_LEN + 1];
     fofal_aggregate_ref(tenant, c[i].ns, c[i].code, agg);
-    if (!strcmp(c[i].type, "production.employee.register")) {
+    if (!strcmp(c[i].type, "hr.employee.register")) {
       /* In the log a name is only ever sealed (the decider refuses it plain). Produced
        * straight to Kafka, past the API that keeps person keys, it is sealed with a key
        * nobody keeps: the read model shows the weaver as "erased". */

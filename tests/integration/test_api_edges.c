@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "harness.h"
 
 static int port;
@@ -301,7 +302,7 @@ Test(edges, a_password_change_with_a_token_of_no_account_is_400) {
 /* ------------------------------------------------------------ shift model */
 
 Test(edges, the_shift_model_can_be_redefined_from_a_coming_day) {
-  json_t *res = command_ok(admin, "production.shift_model.define", "model-edge",
+  json_t *res = command_ok(admin, "hr.shift_model.define", "model-edge",
                            "{\"model\":\"default\",\"utc_offset_min\":60,\"shifts\":[{\"code\":\"A\",\"start\":\"06:00\","
                            "\"hours\":8},{\"code\":\"B\",\"start\":\"14:00\",\"hours\":8},{\"code\":\"C\",\"start\":"
                            "\"22:00\",\"hours\":8}]}");
@@ -317,16 +318,35 @@ Test(edges, the_shift_model_can_be_redefined_from_a_coming_day) {
                     "\"hours\":12},{\"code\":\"N\",\"start\":\"18:00\",\"hours\":12}],\"effective_from\":\"%s\"}";
   snprintf(body, sizeof body, fmt, later);
   json_t *out = NULL;
-  int st = h_command_ok(port, admin, "production.shift_model.redefine", "model-edge-2", NULL, body, &out);
+  int st = h_command_ok(port, admin, "hr.shift_model.redefine", "model-edge-2", NULL, body, &out);
   cr_expect_eq(st, 201, "redefined: %d %s", st, json_string_value(json_object_get(out, "code")) ?: "");
+  /* The model is the hr module's read: its latest definition (waiting for its day), for
+   * every role of the mill, its version as ETag. */
+  char *weaver = h_token(tenant, "weaver");
+  h_resp_t r;
+  get_after(weaver, "/api/v1/hr/shiftmodels/default", out, &r);
+  json_t *m = json_loads(r.body, 0, NULL);
+  cr_expect_eq(json_array_size(json_object_get(m, "shifts")), 2, "the redefined model's two shifts: %s", r.body);
+  cr_expect_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(m, "shifts"), 0), "code")) ?: "", "D");
+  cr_expect_eq(json_integer_value(json_object_get(m, "version")), 2);
+  char aggregate[FOFAL_UUID_LEN + 1];
+  fofal_aggregate_ref(tenant, "shiftmodel", "default", aggregate);
+  cr_expect_str_eq(json_string_value(json_object_get(m, "aggregate")) ?: "", aggregate);
+  char *etag = h_resp_header(&r, "ETag");
+  cr_expect(etag && !strcmp(etag, "\"2\""), "ETag is the version: %s", etag ? etag : "(none)");
+  free(etag);
+  json_decref(m);
+  h_resp_free(&r);
+  req("GET", "/api/v1/production" "/employees/W1", weaver, NULL, &r);
+  cr_expect_eq(r.status, 404, "employees are read at /api/v1/hr/ now");
+  h_resp_free(&r);
   json_decref(out);
   snprintf(body, sizeof body, fmt, today);
-  st = h_command_ok(port, admin, "production.shift_model.redefine", "model-edge-3", NULL, body, &out);
+  st = h_command_ok(port, admin, "hr.shift_model.redefine", "model-edge-3", NULL, body, &out);
   cr_expect_eq(st, 422, "not from today: %d", st);
   cr_expect_str_eq(json_string_value(json_object_get(out, "code")) ?: "", "effective_from_not_future");
   json_decref(out);
-  char *weaver = h_token(tenant, "weaver");
-  st = h_command_ok(port, weaver, "production.shift_model.redefine", "model-edge-4", NULL, body, &out);
+  st = h_command_ok(port, weaver, "hr.shift_model.redefine", "model-edge-4", NULL, body, &out);
   cr_expect_eq(st, 403, "a weaver may not: %d", st);
   json_decref(out);
   free(weaver);

@@ -10,7 +10,7 @@
  * fofal.identity.events, and erasure: a name sealed in the events reads "erased" on replay
  * once `fofal account erase` deleted the person's key; an employee's name, phone, national
  * id, bank account and salary sealed before Kafka, opened for HR only, and shredded by
- * production.employee.erase (read model, replay).
+ * hr.employee.erase (read model, replay; employees are the hr module's).
  *
  * Every secret a test uses (passwords, PINs, tokens, TOTP secrets, recovery codes, device
  * secrets) is appended to $FOFAL_STACK_DIR/security-secrets.txt: test_security_logs then
@@ -1073,7 +1073,7 @@ static char *tenant_messages(const char *topic) {
 /* GET the employee until `field` of it (or of its "personal") reads `want`; the last body. */
 static json_t *employee_when(const char *token, const char *badge, const char *field, const char *want) {
   char path[160];
-  snprintf(path, sizeof path, "/api/v1/production/employees/%s", badge);
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s", badge);
   int64_t t0 = fofal_mono_us();
   for (;;) {
     json_t *j = NULL;
@@ -1097,7 +1097,7 @@ Test(security_personal, employee_data_is_sealed_in_kafka_shown_to_hr_only_and_sh
            "{\"badge\":\"W-77\",\"name\":\"%s\",\"job\":\"weaver\",\"phone\":\"%s\",\"national_id\":\"%s\","
            "\"bank_account\":\"%s\",\"salary\":1234.75}",
            clear[0], clear[1], clear[2], clear[3]);
-  cr_assert_eq(h_command_ok(port_t, hr, "production.employee.register", "pd-reg-77", NULL, body, NULL), 201);
+  cr_assert_eq(h_command_ok(port_t, hr, "hr.employee.register", "pd-reg-77", NULL, body, NULL), 201);
 
   /* HR sees everything, opened; a planner sees the name (the floor needs it), not the rest. */
   json_t *e = employee_when(hr, "W-77", "name", clear[0]);
@@ -1109,18 +1109,18 @@ Test(security_personal, employee_data_is_sealed_in_kafka_shown_to_hr_only_and_sh
   cr_expect_float_eq(json_number_value(json_object_get(p, "salary")), 1234.75, 1e-9);
   json_decref(e);
   json_t *pl = NULL;
-  cr_expect_eq(get(port_t, "/api/v1/production/employees/W-77", planner, &pl), 200);
+  cr_expect_eq(get(port_t, "/api/v1/hr/employees/W-77", planner, &pl), 200);
   cr_expect_str_eq(s_of(pl, "name") ?: "", clear[0]);
   cr_expect_null(json_object_get(pl, "personal"), "a planner does not see phone, id, bank account or salary");
   json_decref(pl);
 
   /* Neither the command nor the event holds a clear value: sealed before Kafka. */
-  char *cmds = tenant_messages("fofal.commands"), *evs = tenant_messages("fofal.production.events");
+  char *cmds = tenant_messages("fofal.commands"), *evs = tenant_messages("fofal.hr.events");
   cr_expect(strstr(cmds, "pd-reg-77"), "the command is on fofal.commands");
-  cr_expect(strstr(evs, "employee_registered"), "the event is on fofal.production.events");
+  cr_expect(strstr(evs, "employee_registered"), "the event is on fofal.hr.events");
   for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++) {
     cr_expect(!strstr(cmds, clear[i]), "no clear %s in fofal.commands", clear[i]);
-    cr_expect(!strstr(evs, clear[i]), "no clear %s in fofal.production.events", clear[i]);
+    cr_expect(!strstr(evs, clear[i]), "no clear %s in fofal.hr.events", clear[i]);
   }
   cr_expect(!strstr(evs, "1234.75"), "no clear salary in the events");
   cr_expect(strstr(evs, "\"$enc\":\"v1\""), "sealed values instead");
@@ -1128,7 +1128,7 @@ Test(security_personal, employee_data_is_sealed_in_kafka_shown_to_hr_only_and_sh
   free(evs);
 
   /* A change of phone is sealed too and shows to HR. */
-  cr_assert_eq(h_command_ok(port_t, hr, "production.employee.update", "pd-upd-77", NULL,
+  cr_assert_eq(h_command_ok(port_t, hr, "hr.employee.update", "pd-upd-77", NULL,
                             "{\"badge\":\"W-77\",\"phone\":\"+216 22 333 444\"}", NULL),
                201);
   remember("+216 22 333 444");
@@ -1138,11 +1138,11 @@ Test(security_personal, employee_data_is_sealed_in_kafka_shown_to_hr_only_and_sh
 
   /* A planner may not erase; HR may. */
   json_t *r = NULL;
-  cr_expect_eq(h_command(port_t, planner, "production.employee.erase", "pd-era-77p", NULL,
+  cr_expect_eq(h_command(port_t, planner, "hr.employee.erase", "pd-era-77p", NULL,
                          "{\"badge\":\"W-77\",\"reason\":\"employee_request\"}", &r),
                403);
   json_decref(r);
-  cr_assert_eq(h_command_ok(port_t, hr, "production.employee.erase", "pd-era-77", NULL,
+  cr_assert_eq(h_command_ok(port_t, hr, "hr.employee.erase", "pd-era-77", NULL,
                             "{\"badge\":\"W-77\",\"reason\":\"employee_request\"}", NULL),
                201);
   e = employee_when(hr, "W-77", "name", FOFAL_PD_ERASED);
@@ -1152,7 +1152,7 @@ Test(security_personal, employee_data_is_sealed_in_kafka_shown_to_hr_only_and_sh
   cr_expect_str_eq(s_of(e, "job") ?: "", "weaver", "the mill's records stay");
   json_decref(e);
   r = NULL;
-  cr_expect_eq(h_command(port_t, hr, "production.employee.update", "pd-upd-77b", NULL,
+  cr_expect_eq(h_command(port_t, hr, "hr.employee.update", "pd-upd-77b", NULL,
                          "{\"badge\":\"W-77\",\"phone\":\"+216 22 333 445\"}", &r),
                422);
   cr_expect_str_eq(code_of(r), "person_erased", "nothing personal is sealed for an erased person again");
@@ -1160,7 +1160,7 @@ Test(security_personal, employee_data_is_sealed_in_kafka_shown_to_hr_only_and_sh
 
   /* An auditor's replay, with the master key, shows every sealed field of theirs as erased. */
   char *out = NULL;
-  const char *replay[] = {"replay", "--module", "production", "--tenant", tenant, NULL};
+  const char *replay[] = {"replay", "--module", "hr", "--tenant", tenant, NULL};
   cr_assert_eq(h_run_cli(120, &out, replay), 0, "fofal replay failed");
   cr_expect(strstr(out, "employee_erased"), "the erasure is an event");
   for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++) cr_expect(!strstr(out, clear[i]), "replay: no %s", clear[i]);
@@ -1180,7 +1180,7 @@ Test(security_personal, a_clear_personal_field_produced_past_the_api_is_refused)
   char err[256];
   fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "test-pd"};
   cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
-  h_produce_command(k, tenant, "pd-raw-78", "production.employee.register", agg,
+  h_produce_command(k, tenant, "pd-raw-78", "hr.employee.register", agg,
                     json_pack("{s:s,s:s,s:s}", "badge", "W-78", "name", "Clear Name Bypass", "job", "weaver"));
   fofal_kafka_flush(k, 10000);
   fofal_kafka_free(k);
@@ -1197,7 +1197,7 @@ Test(security_personal, a_clear_personal_field_produced_past_the_api_is_refused)
   cr_expect(res && strstr(res, "pd-raw-78"), "the command was decided");
   cr_expect(res && strstr(res, "invalid_command"), "refused: a personal field must be sealed in the log: %.300s", res);
   free(res);
-  char *evs = tenant_messages("fofal.production.events");
+  char *evs = tenant_messages("fofal.hr.events");
   cr_expect(!strstr(evs, "Clear Name Bypass"), "no event carries it");
   free(evs);
 }
@@ -1210,12 +1210,12 @@ Test(security_personal, a_batch_seals_each_command_in_its_order) {
   char *hr = h_token(tenant, "hr");
   const char body[] =
       "{\"commands\":["
-      "{\"type\":\"production.employee.register\",\"idempotency_key\":\"pd-b-1\",\"data\":{\"badge\":\"W-80\","
+      "{\"type\":\"hr.employee.register\",\"idempotency_key\":\"pd-b-1\",\"data\":{\"badge\":\"W-80\","
       "\"name\":\"Batch Person Eighty\",\"job\":\"cutter\",\"phone\":\"+216 55 666 777\"}},"
-      "{\"type\":\"production.employee.register\",\"idempotency_key\":\"pd-b-2\",\"data\":{\"badge\":\"W-81\","
+      "{\"type\":\"hr.employee.register\",\"idempotency_key\":\"pd-b-2\",\"data\":{\"badge\":\"W-81\","
       "\"name\":\"Bad Phone\",\"job\":\"cutter\",\"phone\":\"call me\"}},"
-      "{\"type\":\"production.employee.update\",\"idempotency_key\":\"pd-b-3\",\"data\":{\"badge\":\"W-80\",\"salary\":905}},"
-      "{\"type\":\"production.employee.assign_shift\",\"idempotency_key\":\"pd-b-4\",\"data\":{\"badge\":\"W-80\","
+      "{\"type\":\"hr.employee.update\",\"idempotency_key\":\"pd-b-3\",\"data\":{\"badge\":\"W-80\",\"salary\":905}},"
+      "{\"type\":\"hr.employee.assign_shift\",\"idempotency_key\":\"pd-b-4\",\"data\":{\"badge\":\"W-80\","
       "\"shift\":\"2026-12-01/A\"}}]}";
   char *h = fofal_asprintf("Authorization: Bearer %s\r\n", hr);
   h_resp_t r;
@@ -1232,7 +1232,7 @@ Test(security_personal, a_batch_seals_each_command_in_its_order) {
   cr_expect_str_eq(s_of(e, "name") ?: "", "Batch Person Eighty");
   cr_expect_float_eq(json_number_value(json_object_get(json_object_get(e, "personal"), "salary")), 905, 1e-9);
   json_decref(e);
-  char *evs = tenant_messages("fofal.production.events");
+  char *evs = tenant_messages("fofal.hr.events");
   cr_expect(!strstr(evs, "Batch Person Eighty") && !strstr(evs, "55 666 777"), "nothing of the batch in clear");
   free(evs);
   free(h);

@@ -147,9 +147,9 @@ static void build_floor(floor_t *f) {
   snprintf(b, sizeof b, "{\"loom\":\"%s\",\"article\":\"%s\"}", f->loom, f->article);
   send(mgr, "production.loom.set_up", b, NULL);
   snprintf(b, sizeof b, "{\"badge\":\"%s\",\"name\":\"Amel\",\"job\":\"weaver\"}", f->weaver);
-  send(mgr, "production.employee.register", b, NULL);
+  send(mgr, "hr.employee.register", b, NULL);
   snprintf(b, sizeof b, "{\"badge\":\"%s\",\"name\":\"Karim\",\"job\":\"mechanic\"}", f->mechanic);
-  send(mgr, "production.employee.register", b, NULL);
+  send(mgr, "hr.employee.register", b, NULL);
   snprintf(b, sizeof b, "{\"loom\":\"%s\",\"result\":\"pass\",\"inspector\":\"%s\"}", f->loom, f->mechanic);
   send(mgr, "production.loom.check_first_piece", b, NULL);
   time_t now = time(NULL);
@@ -161,9 +161,19 @@ static void build_floor(floor_t *f) {
     if (strcmp(f->next_shift, f->shift)) break;
   }
   snprintf(b, sizeof b, "{\"badge\":\"%s\",\"shift\":\"%s\",\"looms\":[\"%s\"]}", f->weaver, f->shift, f->loom);
-  send(mgr, "production.employee.assign_shift", b, NULL);
+  send(mgr, "hr.employee.assign_shift", b, NULL);
   snprintf(b, sizeof b, "{\"badge\":\"%s\",\"shift\":\"%s\",\"looms\":[\"%s\"]}", f->weaver, f->next_shift, f->loom);
-  send(mgr, "production.employee.assign_shift", b, NULL);
+  char hr_pos[160];
+  send(mgr, "hr.employee.assign_shift", b, hr_pos);
+  /* The people are the hr module's, projected by its own projection: production's
+   * positions do not say that it has them, so wait for hr's before the reads that join
+   * them (the weaver view, a label's weaver). */
+  char path[256];
+  json_t *j = NULL;
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s?position=%s", f->weaver, hr_pos);
+  cr_assert_eq(get(mgr, path, &j), 200, "the weaver in hr: %s", s_of(j, "detail"));
+  cr_assert_eq(json_array_size(json_object_get(j, "shifts")), 2, "the weaver's two shifts");
+  json_decref(j);
   fofal_uuid7(f->order);
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"article\":\"%s\",\"quantity\":40,\"due_date\":\"2020-01-31\"}", f->order,
            f->article);
@@ -432,11 +442,11 @@ Test(weaving, floor_reads_views_push_and_verify) {
   json_decref(j);
 
   /* Employees: a weaver reads their own badge; not another's. */
-  snprintf(path, sizeof path, "/api/v1/production/employees/%s", f.weaver);
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s", f.weaver);
   cr_assert_eq(get(f.wtok, path, &j), 200);
   cr_expect_eq(json_array_size(json_object_get(j, "shifts")), 2);
   json_decref(j);
-  snprintf(path, sizeof path, "/api/v1/production/employees/%s", f.mechanic);
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s", f.mechanic);
   cr_expect_eq(get(f.wtok, path, &j), 403);
   json_decref(j);
 
@@ -514,7 +524,7 @@ Test(weaving, tenants_and_roles) {
   const char *const routes[] = {"/api/v1/catalog/articles", "/api/v1/catalog/articles/{code}",
                                 "/api/v1/production/looms", "/api/v1/production/looms/{code}",
                                 "/api/v1/production/looms/{code}/history", "/api/v1/production/beams",
-                                "/api/v1/production/beams/{code}", "/api/v1/production/employees/{badge}",
+                                "/api/v1/production/beams/{code}", "/api/v1/hr/employees/{badge}",
                                 "/api/v1/production/interventions", "/api/v1/production/interventions/{id}",
                                 "/api/v1/production/views/weaver",
                                 "/api/v1/production/views/mechanic", "/api/v1/production/views/planner"};
@@ -572,11 +582,11 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   /* Another weaver on the same loom and shifts: crediting them must be refused. */
   snprintf(other, sizeof other, "W2-%s", sfx);
   snprintf(b, sizeof b, "{\"badge\":\"%s\",\"name\":\"Sami\",\"job\":\"weaver\"}", other);
-  send(mgr, "production.employee.register", b, NULL);
+  send(mgr, "hr.employee.register", b, NULL);
   const char *shifts[] = {f.shift, f.next_shift};
   for (int i = 0; i < 2; i++) {
     snprintf(b, sizeof b, "{\"badge\":\"%s\",\"shift\":\"%s\",\"looms\":[\"%s\"]}", other, shifts[i], f.loom);
-    send(mgr, "production.employee.assign_shift", b, NULL);
+    send(mgr, "hr.employee.assign_shift", b, NULL);
   }
   /* The admin's set-up: a phone for the hall, the two people's accounts with badge and PIN. */
   char *admin = h_token(tenant, "admin");
@@ -610,11 +620,11 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   snprintf(path, sizeof path, "/api/v1/production/views/weaver?badge=%s", other);
   cr_expect_eq(get(wt, path, &j), 403, "not another weaver's view");
   json_decref(j);
-  snprintf(path, sizeof path, "/api/v1/production/employees/%s", f.weaver);
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s", f.weaver);
   cr_expect_eq(get(wt, path, &j), 200, "my employee record: %s", s_of(j, "detail"));
   cr_expect_str_eq(s_of(j, "badge"), f.weaver);
   json_decref(j);
-  snprintf(path, sizeof path, "/api/v1/production/employees/%s", other);
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s", other);
   cr_expect_eq(get(wt, path, &j), 403, "not another's record");
   json_decref(j);
   h_current_shift(shift, woven_at);
@@ -684,7 +694,7 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   cr_expect_str_eq(s_of(j, "mechanic"), f.mechanic);
   cr_expect_str_eq(s_of(j, "status"), "accepted");
   json_decref(j);
-  snprintf(path, sizeof path, "/api/v1/production/employees/%s", f.mechanic);
+  snprintf(path, sizeof path, "/api/v1/hr/employees/%s", f.mechanic);
   cr_expect_eq(get(mt, path, &j), 200, "the mechanic's own record: %s", s_of(j, "detail"));
   json_decref(j);
   free(mt);

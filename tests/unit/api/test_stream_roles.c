@@ -94,15 +94,20 @@ Test(stream_roles, every_pushed_event_type_is_shown_by_a_read_route) {
 
 Test(stream_roles, personal_records_reach_hr_and_their_owner_only) {
   int self = 0;
-  uint32_t m = fofal__push_roles_mask(pr, "production", "fofal.production.employee_registered.v1", &self);
+  uint32_t m = fofal__push_roles_mask(pr, "hr", "fofal.hr.employee_registered.v1", &self);
   cr_expect(m & fofal__push_role_bit("hr"));
   cr_expect(!(m & fofal__push_role_bit("cutter")));
   cr_expect(!(m & fofal__push_role_bit("weaver")));
   cr_expect(m & fofal__push_role_bit("auditor"), "the audit trail shows every event");
   cr_expect_eq(self, 1, "the employee themself reads it");
-  m = fofal__push_roles_mask(pr, "production", "fofal.production.shift_assigned.v1", &self);
+  m = fofal__push_roles_mask(pr, "hr", "fofal.hr.shift_assigned.v1", &self);
   cr_expect(!(m & fofal__push_role_bit("storekeeper_pf")));
   cr_expect_eq(self, 1);
+  cr_expect_eq(fofal__push_roles_mask(pr, "production", "fofal.production" ".employee_registered.v1", NULL), 0,
+               "employees are hr's: production shows none");
+  m = fofal__push_roles_mask(pr, "hr", "fofal.hr.shift_model_defined.v1", &self);
+  cr_expect(m & fofal__push_role_bit("weaver"), "every role of the mill reads the shift model");
+  cr_expect_eq(self, 0);
   m = fofal__push_roles_mask(pr, "production", "fofal.production.intervention_requested.v1", &self);
   cr_expect(m & fofal__push_role_bit("mechanic"));
   cr_expect(!(m & fofal__push_role_bit("storekeeper_mp")));

@@ -9,22 +9,23 @@
 
 Test(names, a_bare_code_names_every_kind_and_the_code_itself) {
   fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
-  int c = fofal_aggregate_resolve("t1", "production", "L13", n, FOFAL_AGGREGATE_NAMES_MAX);
-  cr_assert_eq(c, 5, "loom, beam, employee, shiftmodel and the code itself: articles are the catalog's (got %d)", c);
+  int c = fofal_aggregate_resolve("t1", NULL, "L13", n, FOFAL_AGGREGATE_NAMES_MAX);
+  cr_assert_eq(c, 6, "article, loom, beam, shiftmodel, employee and the code itself, in every module (got %d)", c);
   char loom[FOFAL_UUID_LEN + 1], badge[FOFAL_UUID_LEN + 1];
   fofal_aggregate_ref("t1", "loom", "L13", loom);
   fofal_aggregate_ref("t1", "employee", "L13", badge);
   int saw_loom = 0, saw_badge = 0;
   for (int i = 0; i < c - 1; i++) {
     cr_assert_not_null(n[i].kind);
-    cr_assert_str_eq(n[i].module, "production");
-    if (!strcmp(n[i].kind, "loom")) saw_loom = !strcmp(n[i].id, loom);
-    if (!strcmp(n[i].kind, "employee")) saw_badge = !strcmp(n[i].id, badge);
+    if (!strcmp(n[i].kind, "loom")) saw_loom = !strcmp(n[i].id, loom) && !strcmp(n[i].module, "production");
+    if (!strcmp(n[i].kind, "employee")) saw_badge = !strcmp(n[i].id, badge) && !strcmp(n[i].module, "hr");
   }
   cr_expect(saw_loom, "the loom's id is the one its commands derive");
   cr_expect(saw_badge, "the employee's id is the one its commands derive");
   cr_expect_null(n[c - 1].kind);
   cr_expect_str_eq(n[c - 1].id, "L13", "the code itself (machines events are named by it)");
+  cr_expect_eq(fofal_aggregate_resolve("t1", "production", "L13", n, FOFAL_AGGREGATE_NAMES_MAX), 3,
+               "production's: loom, beam and the code itself (employees and shift models are hr's)");
 }
 
 Test(names, a_kind_narrows_to_one) {
@@ -34,8 +35,8 @@ Test(names, a_kind_narrows_to_one) {
   cr_assert_eq(fofal_aggregate_resolve("t1", NULL, "employee:W121", n, FOFAL_AGGREGATE_NAMES_MAX), 1);
   cr_expect_str_eq(n[0].id, want);
   cr_expect_str_eq(n[0].kind, "employee");
-  cr_expect_str_eq(n[0].module, "production");
-  cr_expect_eq(fofal_aggregate_resolve("t2", "production", "employee:W121", n, 1), 1);
+  cr_expect_str_eq(n[0].module, "hr");
+  cr_expect_eq(fofal_aggregate_resolve("t2", "hr", "employee:W121", n, 1), 1);
   cr_expect_str_neq(n[0].id, want, "another tenant's W121 is another aggregate");
 }
 
@@ -63,7 +64,9 @@ Test(names, kinds_by_name_and_plural) {
   cr_expect_null(fofal_aggregate_kind("production", "orders", 1), "orders are named by UUID");
   char t[128];
   fofal_aggregate_kinds_text("production", 1, t, sizeof t);
-  cr_expect_str_eq(t, "shiftmodels, looms, beams, employees");
+  cr_expect_str_eq(t, "looms, beams");
+  fofal_aggregate_kinds_text("hr", 1, t, sizeof t);
+  cr_expect_str_eq(t, "shiftmodels, employees", "employees and the shift model are hr's");
   fofal_aggregate_kinds_text("catalog", 1, t, sizeof t);
   cr_expect_str_eq(t, "articles", "articles are the catalog's");
 }

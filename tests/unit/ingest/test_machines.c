@@ -599,7 +599,7 @@ Test(figures, a_stop_of_exactly_the_threshold_is_no_breakdown) {
   fofal_machines_free(m);
 }
 
-/* A shift model as production.shift_model.define defines it (a day and a night shift,
+/* A shift model as hr.shift_model.define defines it (a day and a night shift,
  * Monday to Friday, at UTC+1). */
 static const char *const two_shifts =
     "{\"model\":\"default\",\"utc_offset_min\":60,\"shifts\":[{\"code\":\"D\",\"start\":\"06:00\",\"hours\":12},"
@@ -636,9 +636,10 @@ Test(figures, shift_tallies_follow_the_tenant_shift_model) {
   fofal_machines_free(m);
 }
 
-/* fofal-machines learns both from fofal.production.events, and keeps them as settings on
- * its state topic. */
-Test(figures, settings_come_from_production_events_and_survive_a_restore) {
+/* fofal-machines learns the speed from fofal.production.events and the shift model from
+ * fofal.hr.events (the model is the hr module's), and keeps them as settings on its state
+ * topic. */
+Test(figures, settings_come_from_production_and_hr_events_and_survive_a_restore) {
   fofal_machines_t *m = fofal_machines_new(&cfg), *m2 = fofal_machines_new(&cfg);
   char key[160] = "";
   fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000001", .source = "/fofal/production",
@@ -646,15 +647,21 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
                       .seq = 1, .actor = "u:1/admin"};
   ev.data = json_pack("{s:s,s:s,s:i}", "loom", "L1", "hall", "H1", "nominal_ppm", 500);
   char *buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   cr_expect_str_eq(key, "t1/~ppm:L1");
   json_t *s1 = fofal_machines_setting_snapshot(m, key, "1");
   free(buf);
   json_decref(ev.data);
-  ev.type = "fofal.production.shift_model_defined.v1";
+  /* A model under production's old name is no event of the model's module any more. */
+  ev.type = "fofal.production" ".shift_model_defined.v1";
   ev.data = json_loads(two_shifts, 0, NULL);
   buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_expect_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 0, "the model is hr's");
+  free(buf);
+  ev.type = "fofal.hr.shift_model_defined.v1";
+  ev.source = "/fofal/hr";
+  buf = fofal_event_encode(&ev);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   cr_expect_str_eq(key, "t1/~shift_model");
   json_t *s2 = fofal_machines_setting_snapshot(m, key, "1");
   free(buf);
@@ -662,7 +669,7 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
   ev.type = "fofal.production.order_created.v1";
   ev.data = json_pack("{s:s}", "article", "A");
   buf = fofal_event_encode(&ev);
-  cr_expect_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 0, "other events set nothing");
+  cr_expect_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 0, "other events set nothing");
   free(buf);
   json_decref(ev.data);
   cr_assert_not_null(s1);
@@ -683,21 +690,21 @@ Test(figures, settings_come_from_production_events_and_survive_a_restore) {
   fofal_machines_free(m2);
 }
 
-/* production.shift_model.redefine takes effect on its day: fofal-machines keeps the model
+/* hr.shift_model.redefine takes effect on its day: fofal-machines keeps the model
  * in force before it for the shifts before it, as the decider does. */
 Test(figures, a_redefined_shift_model_applies_from_its_day) {
   fofal_machines_t *m = fofal_machines_new(&cfg);
   char key[160] = "";
-  fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000002", .source = "/fofal/production",
-                      .type = "fofal.production.shift_model_defined.v1", .subject = "x", .time_us = T0, .tenant = "t1",
+  fofal_event_t ev = {.id = "0190f5a0-0000-7000-8000-000000000002", .source = "/fofal/hr",
+                      .type = "fofal.hr.shift_model_defined.v1", .subject = "x", .time_us = T0, .tenant = "t1",
                       .seq = 1, .actor = "u:1/admin"};
   ev.data = json_loads(two_shifts, 0, NULL);
   char *buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   free(buf);
   json_decref(ev.data);
   /* From Monday 2026-11-30 on: 3×8 from 06:00 at UTC+1. */
-  ev.type = "fofal.production.shift_model_redefined.v1";
+  ev.type = "fofal.hr.shift_model_redefined.v1";
   ev.seq = 2;
   ev.data = json_loads("{\"model\":\"default\",\"utc_offset_min\":60,\"effective_from\":\"2026-11-30\",\"shifts\":["
                        "{\"code\":\"A\",\"start\":\"06:00\",\"hours\":8},{\"code\":\"B\",\"start\":\"14:00\",\"hours\":8},"
@@ -705,7 +712,7 @@ Test(figures, a_redefined_shift_model_applies_from_its_day) {
                        0, NULL);
   cr_assert_not_null(ev.data);
   buf = fofal_event_encode(&ev);
-  cr_assert_eq(fofal_machines_production_record(m, buf, strlen(buf), key), 1);
+  cr_assert_eq(fofal_machines_setting_record(m, buf, strlen(buf), key), 1);
   cr_expect_str_eq(key, "t1/~shift_model");
   free(buf);
   json_decref(ev.data);

@@ -185,9 +185,9 @@ __attribute__((unused)) static void world_floor(void) {
   world_beam("B-1", "ground", 5000);
   world_ok("production.loom.mount_beam", json_pack("{s:s,s:s}", "loom", "L-07", "beam", "B-1"), "mount");
   world_ok("production.loom.check_first_piece", json_pack("{s:s,s:s}", "loom", "L-07", "result", "pass"), "fp");
-  world_ok("production.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "W-12", "name", "Amira", "job", "weaver"),
+  world_ok("hr.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "W-12", "name", "Amira", "job", "weaver"),
            "emp");
-  world_ok("production.employee.assign_shift", json_pack("{s:s,s:s,s:[s]}", "badge", "W-12", "shift", "2026-11-24/A", "looms", "L-07"),
+  world_ok("hr.employee.assign_shift", json_pack("{s:s,s:s,s:[s]}", "badge", "W-12", "shift", "2026-11-24/A", "looms", "L-07"),
            "shift");
 }
 

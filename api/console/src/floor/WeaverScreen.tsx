@@ -67,13 +67,14 @@ export function WeaverScreen() {
     if (!loomKey) return;
     const mine = new Set(loomKey.split(','));
     const s = openStream({
-      modules: ['production', 'machines'],
+      // hr: the weaver's own record (a new shift assignment changes their looms)
+      modules: ['production', 'machines', 'hr'],
       onStatus: setLive,
       onResync: reload,
       onEvent: (ev) => {
         const loom = String(ev.data?.loom ?? ev.aggregate);
         const k = kindOf(ev.type);
-        if (ev.module === 'production' && k !== 'loom_activity') reload();
+        if ((ev.module === 'production' && k !== 'loom_activity') || ev.module === 'hr') reload();
         if (!mine.has(loom)) return;
         const n = describePush(ev, t);
         if (n) setNotices((l) => [{ id: `${ev.type}-${ev.aggregate}-${ev.seq}-${Date.now()}`, at: new Date(), ...n }, ...l].slice(0, 20));
