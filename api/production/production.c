@@ -124,7 +124,6 @@ static const fofal_push_route_t push_routes[] = {
     {"beam_", "/api/v1/production/beams/{code}", 0},
     {"employee_", "/api/v1/production/employees/{badge}", 1},
     {"shift_assigned", "/api/v1/production/employees/{badge}", 1},
-    {"intervention_", "/api/v1/production/interventions/{id}", 0},
     {"label_", "/api/v1/production/labels/{id}", 0},
     {NULL, NULL, 0},
 };

@@ -11,7 +11,7 @@
 extern const fofal_command_def_t fofal_production_commands[];
 extern const int fofal_production_commands_n;
 /* The weaving floor around them: shift model, looms, beams, employees,
- * interventions, labels (weaving.c). */
+ * labels (weaving.c). */
 extern const fofal_command_def_t fofal_weaving_commands[];
 extern const int fofal_weaving_commands_n;
 

@@ -2,7 +2,7 @@
  * production.c — the production module's projection: production orders and their
  * output declarations into PostgreSQL (schema production, see
  * schemas/production/010_orders.sql and 011_weaving.sql) and Redis hot views; the weaving
- * floor's aggregates (looms, beams, labels, interventions …) are in weaving.c, whose
+ * floor's aggregates (looms, beams, labels …) are in weaving.c, whose
  * apply table the last entry of ours hands every other event to:
  *
  *   <prefix><tenant>:loom:<loom>              hash: the order running on the loom ("" when idle)
@@ -194,7 +194,7 @@ static const fofal_apply_t applies[] = {
 };
 
 static const char *const tables[] = {"orders", "declarations", "looms", "beams", "employees",
-                                     "shift_assignments", "shift_models", "labels", "label_prints", "interventions",
+                                     "shift_assignments", "shift_models", "labels", "label_prints",
                                      "first_piece_checks", "loom_history", NULL};
 
 const fofal_projection_def_t fofal_production_projection = {
