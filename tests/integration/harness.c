@@ -399,6 +399,18 @@ json_t *h_read_topic(const char *topic) {
   return out;
 }
 
+json_t *h_read_module_events(void) {
+  json_t *out = json_array();
+  for (int m = 0; fofal_command_modules[m]; m++) {
+    char topic[96];
+    snprintf(topic, sizeof topic, "fofal.%s.events", fofal_command_modules[m]->name);
+    json_t *part = h_read_topic(topic);
+    json_array_extend(out, part);
+    json_decref(part);
+  }
+  return out;
+}
+
 /* ------------------------------------------------------ WebSocket client */
 
 #define WS_MAX_FRAME (16u << 20)

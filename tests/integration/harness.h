@@ -105,6 +105,10 @@ void h_shift_at(int64_t at_us, char id[32]);
  * "dlq_reason" when the record has a fofal_dlq_reason header. */
 json_t *h_read_topic(const char *topic);
 
+/* h_read_topic over the event topic of every registered module (fofal.<m>.events), one
+ * array: a command's events whichever module they belong to. */
+json_t *h_read_module_events(void);
+
 /* ------------------------------------------------------ WebSocket client
  * A tiny blocking RFC 6455 client for the stream tests: a handshake with a
  * Sec-WebSocket-Key, masked client frames, unmasked server frames (capped at 16 MiB). */

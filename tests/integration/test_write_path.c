@@ -16,9 +16,9 @@
 #include "commands.h"
 #include "harness.h"
 
-/* Events of `tenant` in fofal.production.events, counted per command id (a new object). */
+/* Events of `tenant` in every module's topic, counted per command id (a new object). */
 static json_t *events_by_command(const char *tenant, json_t **all_out) {
-  json_t *all = h_read_topic("fofal.production.events"), *by = json_object(), *rec;
+  json_t *all = h_read_module_events(), *by = json_object(), *rec;
   size_t i;
   json_array_foreach(all, i, rec) {
     json_t *v = json_object_get(rec, "value");
