@@ -67,7 +67,7 @@ export function WeaverScreen() {
     if (!loomKey) return;
     const mine = new Set(loomKey.split(','));
     const s = openStream({
-      modules: ['production', 'machines'],
+      modules: ['production', 'maintenance', 'machines'],
       onStatus: setLive,
       onResync: reload,
       onEvent: (ev) => {
@@ -268,7 +268,7 @@ export function CallDialog({ loom, source, onClose }: { loom: string; source: 'w
     e.preventDefault();
     const data: Record<string, unknown> = { intervention_id: newKey(), loom, cause, source };
     if (note.trim()) data.note = note.trim();
-    submit('production.intervention.request', data).then(
+    submit('maintenance.intervention.request', data).then(
       ({ item }) =>
         setState(item.state === 'refused' ? `${item.detail} (${item.code})` : item.state === 'pending' ? t('declare.queued') : t('call.sent')),
       (err) => setState(String(err)),
