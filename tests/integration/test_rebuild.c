@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,10 +537,13 @@ typedef struct {
   const char *tenant;
   int orders, q1, q2;
   volatile int done;
+  atomic_int restarting, restarted; /* set by the test around the restarts */
 } feeder_t;
 
 /* Produces orders in small groups over several seconds, so that events keep flowing
- * while the services restart. */
+ * while the services restart: the second half waits for the restarts to begin, and its
+ * last group for them to end, so that however slow the machine, commands are produced
+ * during the outages (not all before, as a loaded machine once had it). */
 static void *feed(void *arg) {
   feeder_t *f = arg;
   char err[256];
@@ -550,6 +554,12 @@ static void *feed(void *arg) {
   for (int i = 0; i < f->orders; i++) {
     char agg[FOFAL_UUID_LEN + 1];
     fofal_uuid7(agg);
+    if (i == f->orders / 2) {
+      fofal_kafka_flush(k, 30000);
+      while (!atomic_load(&f->restarting)) usleep(10 * 1000);
+    }
+    if (i == f->orders - 1)
+      while (!atomic_load(&f->restarted)) usleep(10 * 1000);
     produce_order(k, f->tenant, agg, i, 2, f->q1, f->q2);
     if (i % 50 == 49) {
       fofal_kafka_flush(k, 30000);
@@ -581,12 +591,14 @@ Test(rebuild, postgres_and_redis_restart_while_projecting, .timeout = 900) {
   }
   fofal_pg_close(pg);
   int64_t t = fofal_mono_us();
+  atomic_store(&f.restarting, 1);
   cr_assert_eq(h_stack("restart-service", "postgres"), 0, "ops/stack restart-service postgres failed");
   cr_log_info("postgres restarted in %.1f s", (double)(fofal_mono_us() - t) / 1e6);
   cr_expect(!f.done, "all commands were produced before PostgreSQL restarted: events should still flow");
   t = fofal_mono_us();
   cr_assert_eq(h_stack("restart-service", "redis"), 0, "ops/stack restart-service redis failed");
   cr_log_info("redis restarted in %.1f s", (double)(fofal_mono_us() - t) / 1e6);
+  atomic_store(&f.restarted, 1);
   pthread_join(th, NULL);
   cr_assert(f.done, "the feeder could not produce its commands");
   double secs = wait_caught_up(tenant, EVENTS, 600);
