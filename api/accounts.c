@@ -107,7 +107,7 @@ typedef struct fofal_accounts {
   fofal__redis_t *redis; /* the revocation tail's own connection */
   pthread_t tail;
   int tail_started;
-  volatile int stop;
+  atomic_int stop;       /* set by the loop thread at shutdown; the revocation tail watches it */
   char last_id[48];
   char dummy_hash[FOFAL_CRED_HASH_MAX]; /* verified against when an account is unknown */
   unsigned char master[FOFAL_PD_KEY_BYTES]; /* seals the secrets, wraps the per-person keys */
@@ -1206,7 +1206,7 @@ static int submit(fofal_api_t *api, h2o_req_t *req, op_t op, json_t *in, const f
 /* Checks that the body holds no member but `names`, and that its string fields are
  * present (required) and of a length within [mins[i], maxs[i]] characters (code points,
  * as JSON Schema's minLength counts them: six emoji are six characters, not 24); a leading
- * ? in a name marks it optional. Answers 422 and returns -1 if not. */
+ * ? in a name marks it optional. Answers 422 and returns FOFAL_EINVAL if not. */
 static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const int *mins, const int *maxs, int n) {
   const char *key;
   json_t *member;
@@ -1221,7 +1221,7 @@ static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const
       snprintf(ptr, sizeof ptr, "/%s", k);
       free(k);
       fofal__send_problem(req, 422, "invalid_request", d, json_pack("{s:[{s:s,s:s}]}", "errors", "pointer", ptr, "detail", d));
-      return -1;
+      return FOFAL_EINVAL;
     }
   }
   for (int i = 0; i < n; i++) {
@@ -1237,7 +1237,7 @@ static int fields_ok(h2o_req_t *req, json_t *in, const char *const *names, const
       snprintf(ptr, sizeof ptr, "/%s", name);
       json_t *errs = json_pack("{s:[{s:s,s:s}]}", "errors", "pointer", ptr, "detail", d);
       fofal__send_problem(req, 422, "invalid_request", d, errs);
-      return -1;
+      return FOFAL_EINVAL;
     }
   }
   return 0;
@@ -1456,7 +1456,7 @@ static void *tail_main(void *arg) {
   accounts_t *a = arg;
   tail_ctx_t t = {a, 0};
   char err[256];
-  while (!a->stop) {
+  while (!fofal_stopped(&a->stop)) {
     int n = fofal__redis_xread(a->redis, REVOCATIONS, a->last_id, 500, 1000, 0, on_entry, &t, err, sizeof err);
     /* Fresh only once what was read is in the loop's set: posted after the entries. */
     if (n >= 0) fofal__api_post(a->api, on_revocations_read, NULL);
@@ -1500,7 +1500,7 @@ int fofal__accounts_start(fofal_api_t *api, char *errbuf, size_t errlen) {
 void fofal__accounts_stop(fofal_api_t *api) {
   accounts_t *a = api->accounts;
   if (!a) return;
-  a->stop = 1;
+  fofal_stop_set(&a->stop);
   if (a->tail_started) pthread_join(a->tail, NULL);
   fofal__redis_free(a->redis);
   free(a);

@@ -71,7 +71,6 @@ struct fofal_api {
   /* Monotonic time (us) of the last successful read of the revoked sessions (accounts.c's
    * tail): auth.c refuses session tokens while it is older than FOFAL_API_REVOCATION_STALE_S. */
   atomic_llong revocations_read_us;
-  volatile int stopping;
 };
 
 /* A message from another thread to the loop: `fn(api, arg)` runs on the loop thread. */
@@ -101,7 +100,7 @@ const char *fofal__query_param(h2o_req_t *req, const char *name);
 void fofal__document_etag(const char *body, char out[FOFAL__ETAG_LEN]);
 void fofal__send_document(h2o_req_t *req, const char *ctype, const char *body, size_t len, const char *etag);
 /* Decodes a base64url list cursor of at most `max` characters into out (NUL-terminated,
- * from the request's pool); -1 when malformed. */
+ * from the request's pool); 0, FOFAL_ETOOBIG or FOFAL_EPARSE. */
 int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, size_t outlen);
 /* Parses the request body as a JSON object (new reference) or sends 400/413/415 and returns
  * NULL. */
@@ -132,7 +131,7 @@ int fofal__auth_configure(const fofal_api_conf_t *c, char *errbuf, size_t errlen
  * (static). Loop thread. */
 int fofal__access_check(fofal_api_t *api, const char *tok, fofal_principal_t *who, const char **code,
                         const char **detail);
-/* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or -1. */
+/* Verifies a token for audience `aud` without answering (e.g. an MFA step token). 0 or FOFAL_EAUTH. */
 int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who);
 /* Like fofal_api_token_issue_badge, with a `sid` claim unless sid is NULL. */
 char *fofal__token_issue(const char *secret, const char *issuer, const char *audience, const char *tenant,
@@ -411,23 +410,31 @@ typedef struct {
   const char *code;
   char detail[256];
 } fofal__perr_t;
-/* Fills *e (detail: fmt with arg) and returns -1. */
+/* Fills *e (detail: fmt with arg) and returns FOFAL_EINVAL. */
 int fofal__perr(fofal__perr_t *e, int status, const char *code, const char *fmt, const char *arg);
-/* ?limit= (dflt when absent) into *out: 0, or -1 with *e for anything but 1..max. */
+/* ?limit= (dflt when absent) into *out: 0, or FOFAL_EINVAL with *e for anything but 1..max. */
 int fofal__parse_limit(h2o_req_t *req, int dflt, int max, int *out, fofal__perr_t *e);
 /* A query parameter; an empty value counts as absent (forms send "status="). */
 const char *fofal__param(h2o_req_t *req, const char *name);
 /* 1 when s is a code: 1..max characters, alphanumeric first, then alphanumerics and ._/- */
 int fofal__valid_name(const char *s, size_t max);
-/* The path segment at *pos (up to the next '/') into out, *pos past it: 0, or -1 when it
- * is empty or too long. */
+/* The path segment at *pos (up to the next '/') into out, *pos past it: 0, or FOFAL_EINVAL
+ * when it is empty or too long. */
 int fofal__path_segment(const char *path, size_t len, size_t *pos, char *out, size_t outlen);
 /* The short name of an event type: "fofal.<m>.order_created.v1" → "order_created" ("" for
  * none). */
 void fofal__event_short_type(const char *type, char *out, size_t outlen);
-/* 1 when `role` is one of the space-separated `roles` (exactly: case and all): a read
- * route's roles check. */
+/* Who may read a read route, said one way everywhere: a string of space-separated roles
+ * (fofal_read_route_t.roles; the audit trail's FOFAL__AUDIT_ROLES). The same string gives
+ * the check below and, through fofal__openapi_roles, the route's x-fofal-roles and 403 in
+ * the OpenAPI document, from which stream_roles.c takes who receives a push.
+ * fofal__role_in: 1 when `role` is one of `roles` (exactly: case and all). */
+#define FOFAL__AUDIT_ROLES "auditor manager admin"
 int fofal__role_in(const char *roles, const char *role);
+/* The role check of a read (loop thread, after authentication): 0 when who's role is one
+ * of `roles` (NULL: every role); else it answers 403 forbidden ("role <r> may not read
+ * <what>") and returns FOFAL_EFORBIDDEN. */
+int fofal__read_roles_check(h2o_req_t *req, const fofal_principal_t *who, const char *roles, const char *what);
 /* 1 for GET and HEAD; otherwise it answers 405 and returns 0. */
 int fofal__get_only(h2o_req_t *req);
 /* Read your writes for any module's reads (loop thread, after authentication). Without
@@ -436,8 +443,8 @@ int fofal__get_only(h2o_req_t *req);
  * Redis views too when `redis`), then calls go(opaque) once. It answers the request itself
  * with 400 (malformed_position, position_beyond_log: past the end of the log) or 503
  * (position_not_reached after the wait, shutting down),
- * and go never runs then, nor for a request that went away meanwhile. 0, or -1 when it
- * answered at once. `opaque` must live as long as the request (its pool). */
+ * and go never runs then, nor for a request that went away meanwhile. 0, or FOFAL_EINVAL (400) or
+ * FOFAL_EUNAVAIL (503) when it answered at once. `opaque` must live as long as the request (its pool). */
 int fofal__after_position(fofal_api_t *api, h2o_req_t *req, int redis, void (*go)(void *opaque), void *opaque);
 /* The same for the position `position` (NULL: none) rather than ?position=: the identity
  * routes wait so for their own command's position (an account answered as created signs
@@ -455,8 +462,8 @@ void fofal__stream_revoke(fofal_api_t *api, const char *sid);
  * the request (new) and *kind what it is: FOFAL_STREAM_SUBSCRIBE or _UNSUBSCRIBE (its member
  * holds lists of at most the caps below, of known modules and of names
  * fofal_aggregate_resolve accepts) or FOFAL_STREAM_AUTH ({"auth":"<a string>"} alone); or
- * the WebSocket close code — 1007 (not JSON) or 1008 (another shape) — with *req NULL and
- * the reason in *why (static). Pure, any thread. */
+ * FOFAL_EPARSE (not JSON: close with 1007) or FOFAL_EINVAL (another shape: 1008), with
+ * *req NULL and the reason in *why (static). Pure, any thread. */
 enum { FOFAL_STREAM_UNSUBSCRIBE, FOFAL_STREAM_SUBSCRIBE, FOFAL_STREAM_AUTH };
 #define FOFAL_STREAM_MAX_MODULES 16
 #define FOFAL_STREAM_MAX_AGGREGATES 1000
@@ -472,7 +479,7 @@ int fofal__push_roles_new(const char *openapi, fofal__push_roles_t **out, char *
 void fofal__push_roles_free(fofal__push_roles_t *pr);
 /* The read route (OpenAPI path, static) that shows events of `type` of `module` (the
  * module's push_routes), and whether it is a person's own record (*self). Its index among
- * every module's push routes, or -1 when none does. */
+ * every module's push routes, or FOFAL_ENOENT when none does. */
 int fofal__push_roles_route(const char *module, const char *type, const char **path, int *self);
 /* The roles (bits of fofal__push_role_bit) that receive a push of `type`: 0 for a type
  * no route shows. *self as above. */
@@ -486,6 +493,10 @@ char *fofal__openapi_build(const fofal_registry_t *reg);
  * answer; `roles` (may be NULL: any authenticated caller) adds the 403 and says who reads. */
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                                const char *ok_ref, const char *roles);
+/* Says on a read op (from fofal__openapi_read_op or a module's own) who may read it:
+ * `roles` as fofal__read_roles_check takes them become its x-fofal-roles and its 403.
+ * Returns op (borrowed). */
+json_t *fofal__openapi_roles(json_t *op, const char *roles);
 /* Pieces of the document for the modules' paths: a query parameter (schema stolen), a
  * path parameter (a string), an object schema (props stolen), a page of items
  * {items, next_cursor}; all new. fofal__openapi_etag adds to a read op (from

@@ -104,14 +104,13 @@ static int is_json_file(const struct dirent *d) {
 
 /* The *.json files of dir, sorted (the document, and so its ETag, is the same for the
  * same files). *names is new (free each and the array); returns the count, 0 for a folder
- * that does not exist, or -1 with b's error set. */
+ * that does not exist, or FOFAL_EIO with b's error set. */
 static int list_json(build_t *b, const char *dir, struct dirent ***names) {
   int n = scandir(dir, names, is_json_file, alphasort);
   if (n >= 0) return n;
   *names = NULL;
   if (errno == ENOENT) return 0;
-  b->rc = fofal_err(b->errbuf, b->errlen, FOFAL_EIO, "cannot list %s: %s", dir, strerror(errno));
-  return -1;
+  return b->rc = fofal_err(b->errbuf, b->errlen, FOFAL_EIO, "cannot list %s: %s", dir, strerror(errno));
 }
 
 static void free_names(struct dirent **names, int n) {

@@ -164,9 +164,11 @@ void fofal__auth_revoke(const char *sid, long until) {
 
 int fofal__auth_revoked(const char *sid) { return sid && *sid && revoked && fofal_map_get(revoked, sid) != NULL; }
 
+/* Copies claim `name` into out. 0, FOFAL_ENOENT when absent or empty, FOFAL_ETOOBIG. */
 static int copy_claim(jwt_t *jwt, const char *name, char *out, size_t outlen) {
   const char *v = jwt_get_grant(jwt, name);
-  if (!v || !*v || strlen(v) >= outlen) return -1;
+  if (!v || !*v) return FOFAL_ENOENT;
+  if (strlen(v) >= outlen) return FOFAL_ETOOBIG;
   memcpy(out, v, strlen(v) + 1);
   return 0;
 }
@@ -201,8 +203,8 @@ void fofal__auth_cache_free(void) {
   revoked = NULL;
 }
 
-/* Verifies `tok` for audience `aud`. 0 and *who and *exp, or -1 with a problem code and
- * detail. */
+/* Verifies `tok` for audience `aud`. 0 and *who and *exp, or FOFAL_EAUTH with a problem
+ * code and detail. */
 static int verify(fofal_api_t *api, const char *tok, const char *aud_want, int access, fofal_principal_t *who,
                   long *exp_out, const char **code, const char **detail) {
   jwt_t *jwt = NULL;
@@ -212,10 +214,10 @@ static int verify(fofal_api_t *api, const char *tok, const char *aud_want, int a
   *detail = "the access token is not valid";
   if (!secret) {
     *detail = "the access token is not signed with a key of this service";
-    return -1;
+    return FOFAL_EAUTH;
   }
-  if (jwt_decode(&jwt, tok, (const unsigned char *)secret, (int)strlen(secret)) || !jwt) return -1;
-  int rc = -1;
+  if (jwt_decode(&jwt, tok, (const unsigned char *)secret, (int)strlen(secret)) || !jwt) return FOFAL_EAUTH;
+  int rc = FOFAL_EAUTH;
   long exp = jwt_get_grant_int(jwt, "exp"), nbf = jwt_get_grant_int(jwt, "nbf");
   const char *iss = jwt_get_grant(jwt, "iss"), *aud = jwt_get_grant(jwt, "aud"), *sid = jwt_get_grant(jwt, "sid"),
              *badge = jwt_get_grant(jwt, "badge");
@@ -252,7 +254,7 @@ static int verify(fofal_api_t *api, const char *tok, const char *aud_want, int a
 int fofal__token_verify(fofal_api_t *api, const char *tok, const char *aud, fofal_principal_t *who) {
   const char *code, *detail;
   long exp;
-  if (strlen(tok) > MAX_TOKEN) return -1;
+  if (strlen(tok) > MAX_TOKEN) return FOFAL_EAUTH;
   return verify(api, tok, aud, 0, who, &exp, &code, &detail);
 }
 

@@ -79,7 +79,7 @@ typedef struct fofal_commands_api {
   int command_parts;         /* partitions of fofal.commands (a tenant's partition) */
   pthread_t poller, reader;
   int poller_started, reader_started;
-  volatile int stop;
+  atomic_int stop;           /* set by the loop thread at shutdown; poller and reader watch it */
   fofal_map_t *waiters;      /* result key → waiter_t * (list head); loop thread */
   fofal_map_t *cache;        /* result key → result JSON (char *), "" while pending; loop thread */
   char **ring;               /* FIFO of cache keys, to bound the cache */
@@ -354,13 +354,13 @@ static void on_delivery(void *opaque, int err, int32_t partition, int64_t offset
 
 static void *poller_main(void *arg) {
   commands_api_t *ca = arg;
-  while (!ca->stop) fofal_kafka_poll(ca->producer, 100);
+  while (!fofal_stopped(&ca->stop)) fofal_kafka_poll(ca->producer, 100);
   return NULL;
 }
 
 static void *reader_main(void *arg) {
   commands_api_t *ca = arg;
-  while (!ca->stop) {
+  while (!fofal_stopped(&ca->stop)) {
     fofal_kmsg_t m;
     int rc = fofal_kafka_consume(ca->results, 100, &m);
     if (rc <= 0) continue;
@@ -398,15 +398,15 @@ static const char *idem_header(h2o_req_t *req) {
 }
 
 /* Parses If-Match: "7" (or W/"7"), at most 18 digits (19 could overflow int64_t). 0 and
- * *v, -1 when absent, -2 when malformed. */
+ * *v, FOFAL_ENOENT when absent, FOFAL_EPARSE when malformed. */
 static int parse_if_match(const char *h, int64_t *v) {
-  if (!h) return -1;
+  if (!h) return FOFAL_ENOENT;
   if (!strncmp(h, "W/", 2)) h += 2;
   size_t n = strlen(h);
-  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n > 20) return -2;
+  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n > 20) return FOFAL_EPARSE;
   int64_t x = 0;
   for (size_t i = 1; i < n - 1; i++) {
-    if (h[i] < '0' || h[i] > '9') return -2;
+    if (h[i] < '0' || h[i] > '9') return FOFAL_EPARSE;
     x = x * 10 + (h[i] - '0');
   }
   *v = x;
@@ -482,15 +482,15 @@ static void need_key(const fofal_registry_t *reg, const fofal_principal_t *who, 
   }
 }
 
-/* Seals the personal fields of a command about `person` in place. 0; -1 without its key
- * (503); -2 when the person was erased (422). */
+/* Seals the personal fields of a command about `person` in place. 0; FOFAL_EUNAVAIL without
+ * its key (503); FOFAL_ENOENT when the person was erased (422), as fofal_pd_key_get says. */
 static int seal_command(const fofal_registry_t *reg, const char *tenant, const char *type, const char *person,
                         json_t *data, const keyring_t *kr) {
-  if (fofal_registry_erases(reg, type) && !ring_find(kr, person)) return -1; /* its key was not deleted */
+  if (fofal_registry_erases(reg, type) && !ring_find(kr, person)) return FOFAL_EUNAVAIL; /* its key was not deleted */
   if (!has_personal(reg, type, data)) return 0;
   const pkey_t *k = ring_find(kr, person);
-  if (!k || !k->seal) return -1;
-  if (k->erased) return -2;
+  if (!k || !k->seal) return FOFAL_EUNAVAIL;
+  if (k->erased) return FOFAL_ENOENT;
   size_t i;
   json_t *f;
   json_array_foreach(fofal_registry_personal(reg, type), i, f) {
@@ -589,8 +589,9 @@ static int detour_for_keys(fofal_api_t *api, h2o_req_t *req, const fofal_princip
   return 1;
 }
 
-/* Checks and submits one command for `who`. On success returns the waiter (registered,
- * produced) or — when the result is already known — sets *known to the result text. */
+/* Checks and submits one command for `who`. 0 with the waiter registered and the command
+ * produced, or — when the result is already known — with *known set to the result text; or a
+ * negative FOFAL_E* code with the answer to send in *pb (its detail, the errbuf). */
 static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *who, const char *type,
                   const char *idem_key, int64_t expected, json_t *data, const keyring_t *kr, waiter_t *w,
                   const char **known, problem_t *pb) {
@@ -600,23 +601,23 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   if (!def) {
     *pb = (problem_t){404, "unknown_command_type", "", NULL};
     snprintf(pb->detail, sizeof pb->detail, "there is no command type \"%.100s\"", type);
-    return -1;
+    return FOFAL_ENOENT;
   }
   if (!role_allowed(fofal_registry_schema(api->registry, type), who->role)) {
     *pb = (problem_t){403, "forbidden", "", NULL};
     snprintf(pb->detail, sizeof pb->detail, "role %s may not send %s", who->role, type);
-    return -1;
+    return FOFAL_EFORBIDDEN;
   }
   const char *via = json_string_value(json_object_get(fofal_registry_schema(api->registry, type), "x-fofal-via"));
   if (via) { /* its secrets are made by the route that sends it (the identity module's) */
     *pb = (problem_t){422, "auth_route_only", "", NULL};
     snprintf(pb->detail, sizeof pb->detail, "%s is sent through %s, not as a command", type, via);
-    return -1;
+    return FOFAL_EINVAL;
   }
   if (!idem_key || !fofal_idempotency_key_valid(idem_key, strlen(idem_key))) {
     *pb = (problem_t){400, idem_key ? "malformed_idempotency_key" : "idempotency_key_required",
                       "send one Idempotency-Key of 1 to 200 characters from A-Z a-z 0-9 - _ . :", NULL};
-    return -1;
+    return FOFAL_EINVAL;
   }
   json_t *errors = NULL;
   int vrc = fofal_registry_validate(api->registry, type, data, &errors);
@@ -624,7 +625,7 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   if (vrc) {
     *pb = (problem_t){422, "invalid_command", "the command does not match its schema", NULL};
     pb->extra = json_pack("{s:o}", "errors", errors ? errors : json_array());
-    return -1;
+    return FOFAL_ESCHEMA;
   }
   /* The command's id, its result key, its fingerprint, and what the answer echoes: in the
    * request's pool, which the waiter lives in too. */
@@ -636,7 +637,7 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   if (fofal_command_aggregate_id(def, who->tenant, id, data, agg)) {
     *pb = (problem_t){422, "invalid_command", "", NULL};
     snprintf(pb->detail, sizeof pb->detail, def->ns ? "\"%s\" must name the aggregate (a code of 1 to 64 A-Z a-z 0-9 . _ -)" : "\"%s\" must name the aggregate (a UUID)", def->aggregate_key);
-    return -1;
+    return FOFAL_EINVAL;
   }
   /* The request as received, before its personal fields are sealed (sealing is random). */
   tmp = fofal_command_canonical(type, data, expected);
@@ -655,17 +656,17 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
   }
   if (!fofal__kafka_up(api)) {
     *pb = (problem_t){503, "kafka_unavailable", "Kafka is not reachable; retry with the same Idempotency-Key", NULL};
-    return -1;
+    return FOFAL_EUNAVAIL;
   }
   int sealed = seal_command(api->registry, who->tenant, type, agg, data, kr);
-  if (sealed == -2) {
+  if (sealed == FOFAL_ENOENT) {
     *pb = (problem_t){422, "person_erased", "this person's personal data was erased: none can be recorded again", NULL};
-    return -1;
+    return FOFAL_ENOENT;
   }
   if (sealed) {
     *pb = (problem_t){503, "personal_data_unavailable",
                       "the keys of personal data cannot be reached; retry with the same Idempotency-Key", NULL};
-    return -1;
+    return FOFAL_EUNAVAIL;
   }
   char actor[200];
   snprintf(actor, sizeof actor, "u:%s/%s", who->subject, who->role);
@@ -689,7 +690,7 @@ static int submit(commands_api_t *ca, h2o_req_t *req, const fofal_principal_t *w
     free(dm->key);
     free(dm);
     *pb = (problem_t){503, "kafka_unavailable", "the command queue is full; retry with the same Idempotency-Key", NULL};
-    return -1;
+    return FOFAL_EUNAVAIL;
   }
   if (!cached) cache_put(ca, w->key, "");
   w->ca = ca;
@@ -839,7 +840,7 @@ static int command_single(fofal_api_t *api, h2o_req_t *req, const fofal_principa
   if (!data) return 0;
   int64_t expected = -1;
   int im = parse_if_match(fofal__req_header(req, "If-Match"), &expected);
-  if (im == -2) {
+  if (im == FOFAL_EPARSE) {
     json_decref(data);
     fofal__send_problem(req, 400, "malformed_if_match", "If-Match must be a quoted aggregate version, e.g. \"7\"", NULL);
     return 0;
@@ -1054,7 +1055,7 @@ int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen) {
 void fofal__commands_api_stop(fofal_api_t *api) {
   commands_api_t *ca = api->cmds;
   if (!ca) return;
-  ca->stop = 1;
+  fofal_stop_set(&ca->stop);
   if (ca->poller_started) pthread_join(ca->poller, NULL);
   if (ca->reader_started) pthread_join(ca->reader, NULL);
   waiters_t own = {0};

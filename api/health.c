@@ -50,7 +50,7 @@ typedef struct fofal_health {
   lag_row_t lag[MAX_LAG_ROWS];
   int nlag;
   int started;
-  volatile int stop;
+  atomic_int stop;           /* set by the loop thread at shutdown; the health thread watches it */
   atomic_int kafka, pg, redis;
   int kafka_failures; /* consecutive failed Kafka checks (health thread) */
   fofal_kafka_t *admin;
@@ -118,10 +118,10 @@ static void measure_lag(health_t *h) {
 
 static void *health_main(void *arg) {
   health_t *h = arg;
-  while (!h->stop) {
+  while (!fofal_stopped(&h->stop)) {
     check_once(h);
     measure_lag(h);
-    for (int i = 0; i < 10 && !h->stop; i++) usleep(100 * 1000);
+    for (int i = 0; i < 10 && !fofal_stopped(&h->stop); i++) usleep(100 * 1000);
   }
   return NULL;
 }
@@ -143,7 +143,7 @@ int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen) {
 void fofal__health_stop(fofal_api_t *api) {
   health_t *h = api->health;
   if (!h) return;
-  h->stop = 1;
+  fofal_stop_set(&h->stop);
   if (h->started) pthread_join(h->thread, NULL);
   fofal_kafka_free(h->admin);
   fofal_pg_close(h->pg_conn);

@@ -200,9 +200,9 @@ json_t *fofal__read_json(h2o_req_t *req, size_t cap) {
 }
 
 int fofal__decode_cursor(h2o_req_t *req, const char *s, size_t max, char *out, size_t outlen) {
-  if (strlen(s) > max) return -1;
+  if (strlen(s) > max) return FOFAL_ETOOBIG;
   h2o_iovec_t v = h2o_decode_base64url(&req->pool, s, strlen(s));
-  if (!v.base || v.len == 0 || v.len >= outlen || memchr(v.base, '\0', v.len)) return -1;
+  if (!v.base || v.len == 0 || v.len >= outlen || memchr(v.base, '\0', v.len)) return FOFAL_EPARSE;
   memcpy(out, v.base, v.len);
   out[v.len] = '\0';
   return 0;

@@ -218,18 +218,18 @@ static int label_id_valid(const char *s) {
   return 1;
 }
 
-/* Length of the base URL without one trailing '/', or -1 if it is not acceptable. */
+/* Length of the base URL without one trailing '/', or FOFAL_EINVAL if it is not acceptable. */
 static int base_url_len(const char *s) {
   size_t n = strnlen(s, FOFAL_LABEL_BASE_URL_MAX + 1);
-  if (n > FOFAL_LABEL_BASE_URL_MAX) return -1;
+  if (n > FOFAL_LABEL_BASE_URL_MAX) return FOFAL_EINVAL;
   size_t scheme = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
-  if (!scheme) return -1;
+  if (!scheme) return FOFAL_EINVAL;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}~", c)) return -1;
+    if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}~", c)) return FOFAL_EINVAL;
   }
   if (s[n - 1] == '/') n--;
-  if (n <= scheme) return -1; /* no host */
+  if (n <= scheme) return FOFAL_EINVAL; /* no host */
   return (int)n;
 }
 

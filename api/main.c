@@ -311,7 +311,7 @@ int main(int argc, char **argv) {
   }
   LOG_INFO("listening on http://%s:%lld (HTTP/1.1, h2c)%s", conf.listen, conf.http_port,
            conf.https_port && *conf.tls_cert ? " and TLS (ALPN h2)" : "");
-  while (!fofal_stop) h2o_evloop_run(api->ctx.loop, 100);
+  while (!fofal_stopped(&fofal_stop)) h2o_evloop_run(api->ctx.loop, 100);
   LOG_INFO("stopping");
   rc = 0;
 out:

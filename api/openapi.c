@@ -50,21 +50,18 @@ static json_t *path_param(const char *name, const char *desc) {
 }
 
 /* Who may read, as a command's schema says who may send it (the query role matrix test
- * walks it): the audit trail is for auditor, manager and admin (reads.c,
- * may_audit); other reads say their own list (with_roles). A new array. */
-static json_t *read_roles(int audit) {
+ * walks it): every role, unless with_roles narrows it to the read route's own roles. A new
+ * array. */
+static json_t *every_role(void) {
   json_t *roles = json_array();
-  for (int i = 0; fofal_api_roles[i]; i++)
-    if (!audit || !strcmp(fofal_api_roles[i], "auditor") || !strcmp(fofal_api_roles[i], "manager") ||
-        !strcmp(fofal_api_roles[i], "admin"))
-      json_array_append_new(roles, json_string(fofal_api_roles[i]));
+  for (int i = 0; fofal_api_roles[i]; i++) json_array_append_new(roles, json_string(fofal_api_roles[i]));
   return roles;
 }
 
 /* A GET of the read side: `params` stolen (the position parameter is added), 200 with the
  * schema `ok_ref`, and the problems every read may answer. */
 static json_t *read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
-                       const char *ok_ref, int etag, int audit) {
+                       const char *ok_ref, int etag) {
   json_array_append_new(params, ref(strcmp(tag, "audit") ? "#/components/parameters/Position"
                                                           : "#/components/parameters/AuditPosition"));
   json_t *ok = json_pack("{s:s,s:{s:{s:o}}}", "description", "OK.", "content", "application/json", "schema", ref(ok_ref));
@@ -77,17 +74,17 @@ static json_t *read_op(const char *tag, const char *op_id, const char *summary, 
   json_object_set_new(resp, "400", problem_ref("A malformed parameter (invalid_parameter), cursor (malformed_cursor) or "
                                                "position (malformed_position)."));
   json_object_set_new(resp, "401", problem_ref("No valid access token."));
-  if (audit) json_object_set_new(resp, "403", problem_ref("Only the roles auditor, manager and admin read the audit trail."));
   json_object_set_new(resp, "404", problem_ref("No such resource for the caller's tenant (code not_found)."));
   json_object_set_new(resp, "503",
                       problem_ref("PostgreSQL or Redis unavailable, the read queue full, or position_not_reached: the "
                                   "projection did not reach ?position= within the wait (with how far it is). Retry "
                                   "after Retry-After."));
   return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o,s:o}}", "get", "tags", tag, "operationId", op_id, "summary", summary,
-                   "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", read_roles(audit));
+                   "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", every_role());
 }
 
-/* Who may read a read_op (space-separated roles): its x-fofal-roles and its 403. Returns op. */
+/* Who may read a read_op (space-separated roles, as fofal__read_roles_check takes them):
+ * its x-fofal-roles and its 403. Returns op. */
 static json_t *with_roles(json_t *op, const char *roles) {
   char d[512];
   snprintf(d, sizeof d, "The caller's role is not one of: %s (code forbidden).", roles);
@@ -105,9 +102,11 @@ static json_t *with_roles(json_t *op, const char *roles) {
 
 json_t *fofal__openapi_read_op(const char *tag, const char *op_id, const char *summary, const char *desc, json_t *params,
                                const char *ok_ref, const char *roles) {
-  json_t *op = read_op(tag, op_id, summary, desc, params, ok_ref, 0, 0);
+  json_t *op = read_op(tag, op_id, summary, desc, params, ok_ref, 0);
   return roles ? with_roles(op, roles) : op;
 }
+
+json_t *fofal__openapi_roles(json_t *op, const char *roles) { return with_roles(op, roles); }
 
 static json_t *obj_schema(const char *desc, json_t *props /* stolen */) {
   return json_pack("{s:s,s:s,s:o}", "type", "object", "description", desc, "properties", props);
@@ -202,12 +201,12 @@ static void add_audit_paths(json_t *paths, const char *ryw) {
     if (ops[i].events)
       snprintf(desc, sizeof desc,
                "Every event of the aggregate as written, by seq, paginated; with as_of, only those up to that time. "
-               "Roles auditor, manager, admin.%s%s", what, ryw);
+               "Roles: " FOFAL__AUDIT_ROLES ".%s%s", what, ryw);
     else
       snprintf(desc, sizeof desc,
                "Folds the aggregate's events up to as_of (default: now). Only the aggregates a module folds (%s): the "
                "state of another aggregate is 404 state_not_computed (read its events with as_of). 404 if it had no "
-               "event by then. Roles auditor, manager, admin.%s%s", folded, what, ryw);
+               "event by then. Roles: " FOFAL__AUDIT_ROLES ".%s%s", folded, what, ryw);
     json_t *params = json_pack("[o]", module_param());
     if (ops[i].by_kind) {
       json_t *k = path_param("kind", "A kind of aggregate named by code, plural.");
@@ -227,7 +226,8 @@ static void add_audit_paths(json_t *paths, const char *ryw) {
     }
     json_t *op = read_op("audit", ops[i].op_id, ops[i].summary, desc, params,
                          ops[i].events ? "#/components/schemas/AuditEventPage" : "#/components/schemas/AuditState",
-                         !ops[i].events, 1);
+                         !ops[i].events);
+    with_roles(op, FOFAL__AUDIT_ROLES);
     json_t *resp = json_object_get(json_object_get(op, "get"), "responses");
     json_object_set_new(resp, "404", problem_ref("No such module, no such aggregate, or no event of it (by as_of) "
                                                  "(not_found); the state of an aggregate its module does not fold "

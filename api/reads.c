@@ -219,6 +219,14 @@ int fofal__role_in(const char *roles, const char *role) {
   return 0;
 }
 
+int fofal__read_roles_check(h2o_req_t *req, const fofal_principal_t *who, const char *roles, const char *what) {
+  if (!roles || fofal__role_in(roles, who->role)) return 0;
+  char d[160];
+  snprintf(d, sizeof d, "role %.40s may not read %.100s", who->role, what);
+  fofal__send_problem(req, 403, "forbidden", d, NULL);
+  return FOFAL_EFORBIDDEN;
+}
+
 /* ---------------------------------------------------------------- audit */
 
 /* The audit answer's head: module, aggregate id, and kind and code when a code named it. */
@@ -234,7 +242,8 @@ static json_t *audit_head(const audit_params_t *p) {
 }
 
 /* Which of the aggregates the name may be has events: exactly one is answered (its id into
- * res->p.id), none is a 404, several a 409 that lists them. 0 to go on, -1 answered. */
+ * res->p.id), none is a 404, several a 409 that lists them. 0 to go on; or, with res the answer,
+ * the query's error, FOFAL_ENOENT (404) or FOFAL_ECONFLICT (409). */
 static int audit_resolve(fofal_worker_t *w, audit_params_t *p, fofal__read_result_t *res) {
   if (p->ncand == 1) {
     snprintf(p->id, sizeof p->id, "%s", p->cand[0].id);
@@ -255,7 +264,7 @@ static int audit_resolve(fofal_worker_t *w, audit_params_t *p, fofal__read_resul
                                3, params, &rows, err, sizeof err);
   if (rc) {
     fofal__read_fail(res, rc, err, 0);
-    return -1;
+    return rc;
   }
   json_t *found = json_array();
   int hit = -1;
@@ -287,7 +296,7 @@ static int audit_resolve(fofal_worker_t *w, audit_params_t *p, fofal__read_resul
     snprintf(res->detail, sizeof res->detail, "no aggregate of %s is named %s: no %s has that code", p->module, p->name,
              kinds);
     json_decref(found);
-    return -1;
+    return FOFAL_ENOENT;
   }
   res->status = 409;
   res->code = "ambiguous_aggregate";
@@ -296,7 +305,7 @@ static int audit_resolve(fofal_worker_t *w, audit_params_t *p, fofal__read_resul
            json_array_size(found), p->module,
            json_string_value(json_object_get(json_array_get(found, 0), "href")) ?: "/{kind}/{code}");
   res->extra = json_pack("{s:o}", "candidates", found);
-  return -1;
+  return FOFAL_ECONFLICT;
 }
 
 static void run_audit_events(fofal_worker_t *w, audit_params_t *p, fofal__read_result_t *res) {
@@ -677,13 +686,13 @@ int fofal__valid_name(const char *s, size_t max) {
 }
 
 static int parse_uint(const char *s, int64_t max, int64_t *out) {
-  if (!s || !*s || strlen(s) > 18) return -1;
+  if (!s || !*s || strlen(s) > 18) return FOFAL_EINVAL;
   int64_t v = 0;
   for (const char *c = s; *c; c++) {
-    if (*c < '0' || *c > '9') return -1;
+    if (*c < '0' || *c > '9') return FOFAL_EINVAL;
     v = v * 10 + (*c - '0');
   }
-  if (v > max) return -1;
+  if (v > max) return FOFAL_EINVAL;
   *out = v;
   return 0;
 }
@@ -692,7 +701,7 @@ int fofal__perr(fofal__perr_t *e, int status, const char *code, const char *fmt,
   e->status = status;
   e->code = code;
   snprintf(e->detail, sizeof e->detail, fmt, arg);
-  return -1;
+  return FOFAL_EINVAL;
 }
 
 /* "<module>:<partition>:<offset>" → pos; projector `<module>` or `audit.<module>`. */
@@ -742,14 +751,13 @@ const char *fofal__param(h2o_req_t *req, const char *name) {
 int fofal__path_segment(const char *path, size_t len, size_t *pos, char *out, size_t outlen) {
   size_t start = *pos, end = start;
   while (end < len && path[end] != '/') end++;
-  if (end == start || end - start >= outlen) return -1;
+  if (end == start || end - start >= outlen) return FOFAL_EINVAL;
   memcpy(out, path + start, end - start);
   out[end - start] = '\0';
   *pos = end < len ? end + 1 : end;
   return 0;
 }
 
-/* The text between `prefix` and `suffix` of the path (which may hold '/'), or -1. */
 static void on_ctx_dispose(void *p) {
   read_ctx_t *ctx = p;
   if (ctx->job) ctx->job->ctx = NULL;
@@ -819,11 +827,11 @@ int fofal__after_position_at(fofal_api_t *api, h2o_req_t *req, const char *ps, i
   }
   if (parse_position(ps, 0, redis, &pos, &e)) {
     fofal__send_problem(req, e.status, e.code, e.detail, NULL);
-    return -1;
+    return FOFAL_EINVAL;
   }
   if (!api->reads) {
     send_503(req, "shutting_down", "the server is stopping; retry");
-    return -1;
+    return FOFAL_EUNAVAIL;
   }
   waiter_t *w = h2o_mem_alloc_shared(&req->pool, sizeof *w, on_waiter_dispose);
   memset(w, 0, sizeof *w);
@@ -845,8 +853,6 @@ int fofal__get_only(h2o_req_t *req) {
   return 0;
 }
 
-static int may_audit(const char *role) { return !strcmp(role, "auditor") || !strcmp(role, "manager") || !strcmp(role, "admin"); }
-
 static void run_audit(fofal_worker_t *w, const char *tenant, void *params, fofal__read_result_t *res) {
   audit_params_t *p = params;
   snprintf(p->tenant, sizeof p->tenant, "%s", tenant);
@@ -866,13 +872,9 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
   atomic_fetch_add(&fofal__metrics.reads, 1);
   memset(&p, 0, sizeof p);
   /* Everything under /audit/ is the audit trail: the role is checked before the path is. */
-  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who)) return 0;
-  if (!may_audit(who.role)) {
-    char d[96];
-    snprintf(d, sizeof d, "role %s may not read the audit trail", who.role);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
+  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who) ||
+      fofal__read_roles_check(req, &who, FOFAL__AUDIT_ROLES, "the audit trail"))
     return 0;
-  }
   /* {module}/{id}[/events] or {module}/{kinds}/{code}[/events]: a second segment that is a
    * kind's plural ("looms") starts the second form. */
   char s1[80], s2[80], s3[16];

@@ -20,13 +20,14 @@
 
 int fofal__redis_ping(const char *addr, int timeout_ms);
 
+/* "host:port" into host and *port. 0 or FOFAL_EINVAL. */
 static int split_addr(const char *addr, char *host, size_t hostlen, int *port) {
   const char *colon = strrchr(addr, ':');
-  if (!colon || (size_t)(colon - addr) >= hostlen || colon == addr) return -1;
+  if (!colon || (size_t)(colon - addr) >= hostlen || colon == addr) return FOFAL_EINVAL;
   memcpy(host, addr, (size_t)(colon - addr));
   host[colon - addr] = '\0';
   *port = atoi(colon + 1);
-  return *port > 0 && *port < 65536 ? 0 : -1;
+  return *port > 0 && *port < 65536 ? 0 : FOFAL_EINVAL;
 }
 
 /* 1 when Redis at "host:port" answers PING within timeout_ms, else 0. */
@@ -183,14 +184,15 @@ out:
   return rc;
 }
 
-/* Calls fn for each [id, [field, value, ...]] entry of an XRANGE-shaped array. */
+/* Calls fn for each [id, [field, value, ...]] entry of an XRANGE-shaped array. The count,
+ * or FOFAL_EREDIS for a reply of another shape. */
 static int each_entry(redisReply *list, fofal__redis_entry_fn fn, void *opaque) {
   int n = 0;
   for (size_t i = 0; i < list->elements; i++) {
     redisReply *e = list->element[i];
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
         e->element[1]->type != REDIS_REPLY_ARRAY)
-      return -1;
+      return FOFAL_EREDIS;
     redisReply *fields = e->element[1];
     const char *m = NULL;
     size_t mlen = 0;
@@ -232,7 +234,7 @@ int fofal__redis_xread(fofal__redis_t *r, const char *stream, const char *after_
              rep->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
     n = each_entry(rep->element[0]->element[1], fn, opaque);
   } else {
-    n = -1;
+    n = FOFAL_EREDIS;
   }
   freeReplyObject(rep);
   if (n < 0) return fofal_err(errbuf, errlen, FOFAL_EREDIS, "Redis %s %s: unexpected reply", range ? "XRANGE" : "XREAD", stream);

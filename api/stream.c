@@ -97,13 +97,14 @@ typedef struct {
   char text[];              /* {"id":"<id>","event":<m>} */
 } msg_t;
 
+/* A Redis stream id "<ms>-<seq>". 0 or FOFAL_EPARSE. */
 static int parse_id(const char *s, uint64_t *ms, uint64_t *seq) {
   char *end;
-  if (!s || strlen(s) > 41 || *s < '0' || *s > '9') return -1;
+  if (!s || strlen(s) > 41 || *s < '0' || *s > '9') return FOFAL_EPARSE;
   *ms = strtoull(s, &end, 10);
-  if (*end != '-' || end[1] < '0' || end[1] > '9') return -1;
+  if (*end != '-' || end[1] < '0' || end[1] > '9') return FOFAL_EPARSE;
   *seq = strtoull(end + 1, &end, 10);
-  return *end ? -1 : 0;
+  return *end ? FOFAL_EPARSE : 0;
 }
 
 static int id_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq) {
@@ -240,7 +241,7 @@ typedef struct fofal_stream {
   long long nclients;
   pthread_t reader;
   int reader_started;
-  volatile int stop;
+  atomic_int stop;           /* set by the loop thread at shutdown; the reader watches it */
 } stream_t;
 
 struct replay_job {
@@ -299,14 +300,14 @@ static void client_destroy(client_t *c) {
   free(c);
 }
 
-/* Lets h2o and wslay make progress. Not from inside a wslay callback. 0, or -1 when the
- * connection closed meanwhile (the client is freed). */
+/* Lets h2o and wslay make progress. Not from inside a wslay callback. 0, or FOFAL_EIO when
+ * the connection closed meanwhile (the client is freed). */
 static int kick(client_t *c) {
   if (!c->conn || !c->conn->sock) return 0;
   int alive = 1;
   c->alive = &alive;
   h2o_websocket_proceed(c->conn);
-  if (!alive) return -1;
+  if (!alive) return FOFAL_EIO;
   c->alive = NULL;
   return 0;
 }
@@ -577,8 +578,8 @@ static json_t *ack_json(client_t *c, const char *what) {
   return json_pack("{s:s,s:b,s:o,s:o}", "ack", what, "subscribed", c->subscribed, "modules", mods, "aggregates", aggs);
 }
 
-/* Applies a checked {"subscribe":…} or {"unsubscribe":…} (fofal__stream_request). 0, or -1
- * with a 1008 reason. */
+/* Applies a checked {"subscribe":…} or {"unsubscribe":…} (fofal__stream_request). 0, or
+ * FOFAL_EINVAL with a 1008 reason. */
 static int apply_request(client_t *c, json_t *req, int sub, const char **why) {
   json_t *body = json_object_get(req, sub ? "subscribe" : "unsubscribe");
   json_t *mods = json_object_get(body, "modules"), *aggs = json_object_get(body, "aggregates");
@@ -604,7 +605,7 @@ static int apply_request(client_t *c, json_t *req, int sub, const char **why) {
     json_array_foreach(aggs, i, s) name_put(c, json_string_value(s));
     if (fofal_map_size(c->aggregates) > MAX_AGGREGATES) {
       *why = "too many aggregates on one connection";
-      return -1;
+      return FOFAL_EINVAL;
     }
     /* The replay, once per connection, starts when there is a subscription to filter by. */
     if (c->state == S_NEW && c->has_since) {
@@ -690,12 +691,12 @@ static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_ms
   }
   json_t *req;
   const char *why = NULL;
-  int kind, code = fofal__stream_request((const char *)arg->msg, arg->msg_length, &req, &kind, &why);
-  if (!code && kind == FOFAL_STREAM_AUTH) {
+  int kind, rc = fofal__stream_request((const char *)arg->msg, arg->msg_length, &req, &kind, &why);
+  if (!rc && kind == FOFAL_STREAM_AUTH) {
     reauthenticate(c, req);
-  } else if (code || apply_request(c, req, kind == FOFAL_STREAM_SUBSCRIBE, &why)) {
+  } else if (rc || apply_request(c, req, kind == FOFAL_STREAM_SUBSCRIBE, &why)) {
     atomic_fetch_add(&fofal__metrics.ws_protocol_closed, 1);
-    close_with(c, code ? (uint16_t)code : 1008, why);
+    close_with(c, rc == FOFAL_EPARSE ? 1007 : 1008, why);
   } else {
     send_json(c, ack_json(c, kind == FOFAL_STREAM_SUBSCRIBE ? "subscribe" : "unsubscribe"));
   }
@@ -778,7 +779,7 @@ static void *reader_main(void *arg) {
   char last[48] = "", deleted[48], err[256];
   int failures = 0;
   fofal__redis_t *r = fofal__redis_new(st->api->conf.redis_addr, 2000);
-  while (!st->stop && r) {
+  while (!fofal_stopped(&st->stop) && r) {
     int rc = 0;
     if (!last[0]) rc = fofal__redis_stream_ids(r, FOFAL_PUSH_STREAM, last, deleted, err, sizeof err);
     batch_t *b = fofal_calloc(1, sizeof *b);
@@ -996,7 +997,7 @@ int fofal__stream_start(fofal_api_t *api, char *errbuf, size_t errlen) {
 void fofal__stream_stop(fofal_api_t *api) {
   stream_t *st = api->stream;
   if (!st) return;
-  st->stop = 1;
+  fofal_stop_set(&st->stop);
   if (st->reader_started) pthread_join(st->reader, NULL);
   clients_t cs = {0};
   fofal_map_each(st->tenants, collect, &cs);

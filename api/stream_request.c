@@ -11,14 +11,14 @@
 
 #include <string.h>
 
-/* Reads a list of strings; -1 when it is not one, too long, or has a bad item. */
+/* Reads a list of strings; FOFAL_EINVAL when it is not one, too long, or has a bad item. */
 static int str_list(json_t *v, size_t max, size_t maxlen, int (*ok)(const char *)) {
   if (!v) return 0;
-  if (!json_is_array(v) || json_array_size(v) > max) return -1;
+  if (!json_is_array(v) || json_array_size(v) > max) return FOFAL_EINVAL;
   size_t i;
   json_t *s;
   json_array_foreach(v, i, s) {
-    if (!json_is_string(s) || strlen(json_string_value(s)) >= maxlen || !ok(json_string_value(s))) return -1;
+    if (!json_is_string(s) || strlen(json_string_value(s)) >= maxlen || !ok(json_string_value(s))) return FOFAL_EINVAL;
   }
   return 0;
 }
@@ -41,7 +41,7 @@ int fofal__stream_request(const char *msg, size_t len, json_t **req, int *kind, 
   json_t *r = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!r) {
     *why = "invalid JSON";
-    return 1007;
+    return FOFAL_EPARSE;
   }
   if (json_is_object(r) && json_object_get(r, "auth")) {
     if (json_object_size(r) != 1 || !json_is_string(json_object_get(r, "auth"))) {
@@ -72,5 +72,5 @@ int fofal__stream_request(const char *msg, size_t len, json_t **req, int *kind, 
   return 0;
 refused:
   json_decref(r);
-  return 1008;
+  return FOFAL_EINVAL;
 }

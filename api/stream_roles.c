@@ -123,9 +123,9 @@ void fofal__push_roles_free(fofal__push_roles_t *pr) { free(pr); }
 int fofal__push_roles_route(const char *module, const char *type, const char **path, int *self) {
   /* fofal.<module>.<name>.v<n> */
   size_t ml = strlen(module);
-  if (strncmp(type, "fofal.", 6) || strncmp(type + 6, module, ml) || type[6 + ml] != '.') return -1;
+  if (strncmp(type, "fofal.", 6) || strncmp(type + 6, module, ml) || type[6 + ml] != '.') return FOFAL_ENOENT;
   find_t f = {module, type + 6 + ml + 1, -1, -1, NULL};
-  if (!each_route(find, &f)) return -1;
+  if (!each_route(find, &f)) return FOFAL_ENOENT;
   if (path) *path = f.route->path;
   if (self) *self = f.route->self;
   return f.found;

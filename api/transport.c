@@ -72,25 +72,26 @@ typedef struct {
 static cidr_t proxies[MAX_PROXIES]; /* set at start, read only afterwards */
 static int nproxies;
 
-/* Parses an address (as text, maybe "[v6]" or with ":port" on IPv4) into family and bytes. */
+/* Parses an address (as text, maybe "[v6]" or with ":port" on IPv4) into family and bytes.
+ * 0 or FOFAL_EPARSE. */
 static int parse_addr(const char *s, size_t n, int *family, unsigned char out[16]) {
   char buf[64];
   while (n && (*s == ' ' || *s == '"')) s++, n--;
   while (n && (s[n - 1] == ' ' || s[n - 1] == '"')) n--;
   if (n && *s == '[') { /* [v6]:port */
     const char *e = memchr(s, ']', n);
-    if (!e) return -1;
+    if (!e) return FOFAL_EPARSE;
     n = (size_t)(e - s - 1);
     s++;
   } else if (memchr(s, '.', n) && memchr(s, ':', n)) { /* v4:port */
     n = (size_t)((const char *)memchr(s, ':', n) - s);
   }
-  if (n == 0 || n >= sizeof buf) return -1;
+  if (n == 0 || n >= sizeof buf) return FOFAL_EPARSE;
   memcpy(buf, s, n);
   buf[n] = '\0';
   if (inet_pton(AF_INET, buf, out) == 1) *family = AF_INET;
   else if (inet_pton(AF_INET6, buf, out) == 1) *family = AF_INET6;
-  else return -1;
+  else return FOFAL_EPARSE;
   return 0;
 }
 
@@ -161,7 +162,8 @@ static h2o_iovec_t header_all(h2o_req_t *req, const char *name, size_t nlen) {
   return v;
 }
 
-/* The value of `key`= in the last element of a Forwarded header (RFC 7239) into out. */
+/* The value of `key`= in the last element of a Forwarded header (RFC 7239) into out. 0,
+ * FOFAL_ENOENT when it has none, FOFAL_ETOOBIG. */
 static int forwarded_param(h2o_iovec_t fwd, const char *key, char *out, size_t outlen) {
   const char *p = fwd.base, *end = fwd.base + fwd.len, *last = p;
   for (const char *q = p; q < end; q++)
@@ -176,14 +178,14 @@ static int forwarded_param(h2o_iovec_t fwd, const char *key, char *out, size_t o
       const char *v = q + kl + 1;
       while (n && (*v == '"' || *v == ' ')) v++, n--;
       while (n && (v[n - 1] == '"' || v[n - 1] == ' ')) n--;
-      if (n >= outlen) return -1;
+      if (n >= outlen) return FOFAL_ETOOBIG;
       memcpy(out, v, n);
       out[n] = '\0';
       return 0;
     }
     q = e;
   }
-  return -1;
+  return FOFAL_ENOENT;
 }
 
 void fofal__peer_ip(h2o_req_t *req, char out[64]) {

@@ -203,7 +203,7 @@ typedef struct {
   int max_batch;                 /* commands per transaction */
   int batch_wait_ms;             /* how long to gather a batch once one command arrived */
   long long idempotency_window_s;/* how long a command id is remembered */
-  volatile int *stop;            /* set to non-zero to stop after the current batch */
+  atomic_int *stop;            /* set to non-zero to stop after the current batch */
   int stats_interval_s;          /* log the counters this often; 0: never */
 } fofal_processor_opts_t;
 
@@ -324,7 +324,7 @@ typedef struct {
   const char *instance_id;       /* unique per process: names the transactional.id */
   const fofal_registry_t *registry;
   int max_batch;                 /* trigger records per transaction */
-  volatile int *stop;            /* set to non-zero to stop after the current batch */
+  atomic_int *stop;            /* set to non-zero to stop after the current batch */
   int stats_interval_s;          /* log the counters this often; 0: never */
 } fofal_reactor_opts_t;
 

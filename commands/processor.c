@@ -760,7 +760,7 @@ void fofal_processor_log_stats(const fofal_processor_t *p) {
 int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {
   int rc = 0;
   int64_t next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;
-  while (!*p->o.stop && !p->fatal) {
+  while (!fofal_stopped(p->o.stop) && !p->fatal) {
     if (p->o.stats_interval_s > 0 && fofal_mono_us() >= next_stats) {
       fofal_processor_log_stats(p);
       next_stats = fofal_mono_us() + (int64_t)p->o.stats_interval_s * 1000000;
@@ -769,8 +769,8 @@ int fofal_processor_run(fofal_processor_t *p, char *errbuf, size_t errlen) {
     int64_t deadline = 0;
     /* Gather a batch: wait for a first command, then take what arrives within batch_wait_ms. */
     while (p->npend < p->o.max_batch && !p->fatal) {
-      int timeout = deadline ? (int)((deadline - fofal_mono_us()) / 1000) : 100;
-      if (deadline && timeout <= 0) break;
+      int timeout = fofal_batch_wait_ms(deadline, 0); /* no gap: batch_wait_ms is the whole wait */
+      if (!timeout) break;
       rc = fofal_kafka_consume(p->consumer, timeout, &m);
       if (rc < 0) {
         p->fatal = rc;

@@ -53,8 +53,6 @@
 
 #define GROUP_ID "fofal-reactor"
 #define TXN_TIMEOUT_MS 30000
-#define BATCH_GAP_MS 2      /* a batch closes when nothing follows within this ... */
-#define BATCH_MAX_WAIT_MS 20 /* ... or this long after its first record */
 #define MAX_TOPICS 32
 #define MAX_NEEDLES 128
 
@@ -257,19 +255,15 @@ int fofal_reactor_run(fofal_reactor_t *r, char *errbuf, size_t errlen) {
   int rc = 0;
   int64_t next_stats = fofal_mono_us() + (int64_t)r->o.stats_interval_s * 1000000;
   for (int i = 0; i < r->ntopics; i++) LOG_INFO("reading %s", r->topics[i]);
-  while (!*r->o.stop) {
+  while (!fofal_stopped(r->o.stop)) {
     if (r->o.stats_interval_s > 0 && fofal_mono_us() >= next_stats) {
       fofal_reactor_log_stats(r);
       next_stats = fofal_mono_us() + (int64_t)r->o.stats_interval_s * 1000000;
     }
     int64_t deadline = 0;
     while (r->nbatch < r->o.max_batch) {
-      int timeout = 100;
-      if (deadline) {
-        timeout = (int)((deadline - fofal_mono_us()) / 1000);
-        if (timeout <= 0) break;
-        if (timeout > BATCH_GAP_MS) timeout = BATCH_GAP_MS;
-      }
+      int timeout = fofal_batch_wait_ms(deadline, FOFAL_BATCH_GAP_MS);
+      if (!timeout) break;
       fofal_kmsg_t m;
       int got = fofal_kafka_consume(r->consumer, timeout, &m);
       if (got < 0) {
@@ -285,7 +279,7 @@ int fofal_reactor_run(fofal_reactor_t *r, char *errbuf, size_t errlen) {
         continue;
       }
       r->batch[r->nbatch++] = m;
-      if (!deadline) deadline = fofal_mono_us() + BATCH_MAX_WAIT_MS * 1000;
+      if (!deadline) deadline = fofal_mono_us() + FOFAL_BATCH_MAX_WAIT_MS * 1000;
     }
     if (r->rebalanced) {
       /* What was gathered may belong to another instance now: everyone carries on from the

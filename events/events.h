@@ -12,6 +12,7 @@
 #define FOFAL_EVENTS_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -128,8 +129,22 @@ int fofal_settings_load(fofal_setting_t *tab, size_t n, int argc, char **argv, c
                         char *errbuf, size_t errlen);
 void fofal_settings_free(fofal_setting_t *tab, size_t n);
 
+/* Stop flags. A flag that one thread (or a signal handler) sets and another watches is an
+ * atomic_int, never a volatile int: volatile orders nothing between threads. A stop flag
+ * publishes nothing but itself, so relaxed order is enough for both sides; whatever the
+ * stopper wrote before stopping reaches the watcher through pthread_join or a mutex, not
+ * through the flag. The handlers of SIGINT/SIGTERM store to fofal_stop: that is
+ * async-signal-safe only because atomic_int is lock-free here, which the build asserts. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "stop flags are set from signal handlers: atomic_int must be lock-free");
+/* Non-zero once `stop` (may be NULL: never) was set. */
+static inline int fofal_stopped(const atomic_int *stop) {
+  return stop && atomic_load_explicit(stop, memory_order_relaxed);
+}
+/* Sets `stop`; async-signal-safe. */
+static inline void fofal_stop_set(atomic_int *stop) { atomic_store_explicit(stop, 1, memory_order_relaxed); }
+
 /* Set to 1 by SIGINT or SIGTERM once fofal_process_start() ran; long loops watch it. */
-extern volatile int fofal_stop;
+extern atomic_int fofal_stop;
 /* The start of every process's main(): loads the settings table (handling --help), starts
  * logging as `proc` at the level *log_level holds, makes SIGINT/SIGTERM set fofal_stop and
  * ignores SIGPIPE. Returns -1 to go on, or the status main() should return now: 0 after
@@ -151,6 +166,18 @@ int fofal_uuid_valid(const char *s);
 int64_t fofal_now_us(void);
 /* Monotonic clock in microseconds. */
 int64_t fofal_mono_us(void);
+/* Gathering a batch of Kafka records (the decider, the reactor, the projector, fofal-machines).
+ * A batch closes when nothing follows within FOFAL_BATCH_GAP_MS of the last record, or
+ * FOFAL_BATCH_MAX_WAIT_MS after its first: under load records keep coming and batches stay
+ * large, while a lone record (a breakdown's sample) is not held back waiting for company. */
+#define FOFAL_BATCH_GAP_MS 2
+#define FOFAL_BATCH_MAX_WAIT_MS 20
+/* While a batch is empty, how long one consume waits before its loop looks at its stop flag. */
+#define FOFAL_BATCH_IDLE_MS 100
+/* How long the next consume of a batch may wait, in ms. `deadline_us` (fofal_mono_us) is 0
+ * while the batch is empty: FOFAL_BATCH_IDLE_MS. Otherwise what is left until the deadline,
+ * at most gap_ms (<= 0: no cap), and 0 once the deadline has passed: close the batch. */
+int fofal_batch_wait_ms(int64_t deadline_us, int gap_ms);
 /* RFC 3339 UTC with microseconds, e.g. 2026-11-24T08:15:02.123456Z, into out[32]. */
 void fofal_time_format(int64_t us, char out[32]);
 /* Parses RFC 3339 (any offset, optional fraction); 0 or FOFAL_EPARSE. */

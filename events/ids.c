@@ -9,6 +9,7 @@
 #include "events.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +98,14 @@ int64_t fofal_mono_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int fofal_batch_wait_ms(int64_t deadline_us, int gap_ms) {
+  if (!deadline_us) return FOFAL_BATCH_IDLE_MS;
+  int64_t left = (deadline_us - fofal_mono_us()) / 1000;
+  if (left <= 0) return 0;
+  if (gap_ms > 0 && left > gap_ms) return gap_ms;
+  return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back: the usual 400-year era

@@ -172,11 +172,12 @@ void fofal_settings_free(fofal_setting_t *tab, size_t n) {
     }
 }
 
-volatile int fofal_stop;
+atomic_int fofal_stop;
 
+/* Async-signal-safe: a store to a lock-free atomic (events.h asserts it is lock-free). */
 static void on_stop_signal(int sig) {
   (void)sig;
-  fofal_stop = 1;
+  fofal_stop_set(&fofal_stop);
 }
 
 int fofal_process_start(const char *proc, fofal_setting_t *tab, size_t n, int argc, char **argv, const char *usage,

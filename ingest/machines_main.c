@@ -52,8 +52,6 @@
 
 #define GROUP_ID "fofal-machines"
 #define TXN_TIMEOUT_MS 30000
-#define BATCH_GAP_MS 2
-#define BATCH_MAX_WAIT_MS 20
 
 static char *brokers, *instance, *log_level;
 static long long breakdown_after_s, hysteresis_ms, confirm_samples, tally_s, gap_s, max_batch;
@@ -367,18 +365,13 @@ int main(int argc, char **argv) {
            breakdown_after_s, hysteresis_ms, confirm_samples);
   int64_t last_stats = fofal_mono_us();
   rc = 0;
-  while (!fofal_stop) {
+  while (!fofal_stopped(&fofal_stop)) {
     int64_t deadline = 0;
     while (nb < max_batch) {
-      /* A batch is what is at hand: it closes when no sample follows within BATCH_GAP_MS
-       * (a breakdown's sample is not held back waiting for company), or after
-       * BATCH_MAX_WAIT_MS; under load, samples keep coming and batches stay large. */
-      int timeout = 100;
-      if (deadline) {
-        timeout = (int)((deadline - fofal_mono_us()) / 1000);
-        if (timeout <= 0) break;
-        if (timeout > BATCH_GAP_MS) timeout = BATCH_GAP_MS;
-      }
+      /* A batch is what is at hand (events.h, FOFAL_BATCH_GAP_MS): a breakdown's sample is
+       * not held back waiting for company; under load batches stay large. */
+      int timeout = fofal_batch_wait_ms(deadline, FOFAL_BATCH_GAP_MS);
+      if (!timeout) break;
       fofal_kmsg_t m;
       int got = fofal_kafka_consume(p.consumer, timeout, &m);
       if (got < 0) {
@@ -393,14 +386,14 @@ int main(int argc, char **argv) {
         continue;
       }
       batch[nb++] = m;
-      if (!deadline) deadline = fofal_mono_us() + BATCH_MAX_WAIT_MS * 1000;
+      if (!deadline) deadline = fofal_mono_us() + FOFAL_BATCH_MAX_WAIT_MS * 1000;
     }
     if (p.rebalanced) {
       /* Drop what was gathered: the new owner set decides from the committed offsets. */
       for (int i = 0; i < nb; i++) fofal_kafka_msg_release(&batch[i]);
       nb = 0;
       p.rebalanced = 0;
-      while (!fofal_stop && recover(&p)) {
+      while (!fofal_stopped(&fofal_stop) && recover(&p)) {
         LOG_WARN("cannot restore machine states yet: %s", p.errbuf);
         sleep(1);
       }
@@ -422,7 +415,7 @@ int main(int argc, char **argv) {
       break;
     }
     if (brc) {
-      while (!fofal_stop && recover(&p)) {
+      while (!fofal_stopped(&fofal_stop) && recover(&p)) {
         LOG_WARN("cannot restore machine states yet: %s", p.errbuf);
         sleep(1);
       }

@@ -492,7 +492,7 @@ int main(int argc, char **argv) {
            FOFAL_TOPIC_TELEMETRY, sessions, max_inflight);
   long long last_ok = 0;
   int64_t last = fofal_mono_us();
-  while (!fofal_stop) {
+  while (!fofal_stopped(&fofal_stop)) {
     sleep(1);
     checkpoint(&checkpointed);
     if (fofal_mono_us() - last >= 10 * 1000000LL) {
@@ -521,9 +521,9 @@ out:
     pthread_cond_broadcast(&in.not_empty);
     pthread_mutex_unlock(&in.mu);
     pthread_join(wth, NULL);
-    fofal_stop = 0;
+    atomic_store_explicit(&fofal_stop, 0, memory_order_relaxed);
     if (inflight() > 0) LOG_INFO("delivering the %lld samples still in flight (a second signal gives up)", inflight());
-    while (inflight() > 0 && !fofal_stop) fofal_kafka_poll(in.producer, 100);
+    while (inflight() > 0 && !fofal_stopped(&fofal_stop)) fofal_kafka_poll(in.producer, 100);
     checkpoint(&checkpointed);
   }
   for (int i = 0; i < in.nclients; i++) MQTTAsync_destroy(&in.clients[i]);

@@ -11,7 +11,7 @@
  * object, strings of printable ASCII without escapes, numbers without exponent — that
  * builds no tree and allocates nothing; whatever it is not sure of (any other shape, any
  * error) goes to the jansson path. The scanner only ever says "accepted", so the two paths
- * accept exactly the same payloads (tests/unit/test_telemetry.c compares them on mutated
+ * accept exactly the same payloads (tests/unit/ingest/test_telemetry.c compares them on mutated
  * samples).
  */
 #include "ingest.h"

@@ -145,10 +145,11 @@ static const char usage_verify[] = "Usage: fofal verify <projection> [--redis] [
 static const char usage_replay[] = "Usage: fofal replay [filters] [--option=value ...]\n\n" REPLAY_HELP;
 static const char usage_status[] = "Usage: fofal status [--json] [--option=value ...]\n\n" STATUS_HELP;
 
-static volatile int stop;
+static atomic_int stop;
+/* Async-signal-safe: a store to a lock-free atomic (events.h asserts it is lock-free). */
 static void on_signal(int sig) {
   (void)sig;
-  stop = 1;
+  fofal_stop_set(&stop);
 }
 
 static void print_line(void *opaque, const char *line) {
@@ -630,7 +631,7 @@ static int replay_topic(fofal_kafka_t *k, const char *topic, const filters_t *f,
     goto out;
   }
   int64_t idle_since = fofal_mono_us();
-  while (left > 0 && !stop) {
+  while (left > 0 && !fofal_stopped(&stop)) {
     fofal_kmsg_t m;
     int got = fofal_kafka_consume(k, 200, &m);
     if (got < 0) {
@@ -670,14 +671,14 @@ static int replay_topic(fofal_kafka_t *k, const char *topic, const filters_t *f,
         fputc('\n', stdout);
         free(txt);
         cnt->printed++;
-        if (ferror(stdout)) stop = 1; /* the reader went away (e.g. | head) */
+        if (ferror(stdout)) fofal_stop_set(&stop); /* the reader went away (e.g. | head) */
       }
       fofal_event_clear(&ev);
     }
     if ((m.eof || m.offset >= hi[p] - 1) && !done[p]) done[p] = 1, left--;
     fofal_kafka_msg_release(&m);
   }
-  if (stop) rc = 1;
+  if (fofal_stopped(&stop)) rc = 1;
 out:
   free(parts);
   free(start);

@@ -146,7 +146,7 @@ typedef struct {
   int max_batch;
   int shadow;                /* 1: a rebuild — stop at `stop_at` offsets, do not publish pushes */
   const int64_t *stop_at;    /* per partition; with shadow */
-  volatile int *stop;
+  atomic_int *stop;
   void (*progress)(void *opaque, long long applied, long long remaining);
   void *progress_opaque;
 } fofal_projector_opts_t;
@@ -240,7 +240,7 @@ typedef struct {
   const fofal_projection_def_t *def;
   int max_batch;             /* events per PostgreSQL transaction of the shadow; 0: 5000 */
   int wait_s;                /* how long to wait for the live projector to reach the shadow; 0: 60 */
-  volatile int *stop;        /* set (e.g. from a signal handler) to give up; may be NULL */
+  atomic_int *stop;        /* set (e.g. from a signal handler) to give up; may be NULL */
   int compare_redis;         /* verify: compare the Redis views too (the owner projection only) */
   /* One line per step and, while the shadow projects, at least one a second (no newline;
    * borrowed until the call returns). May be NULL. */

@@ -10,8 +10,8 @@
  * where it is missing. Kafka's committed offsets are never used.
  *
  * Batches. A batch is what the consumer has at hand: after its first event it keeps
- * reading while events follow each other within BATCH_GAP_MS, for at most
- * BATCH_MAX_WAIT_MS, so that under load batches are large (one transaction for many
+ * reading while events follow each other within FOFAL_BATCH_GAP_MS, for at most
+ * FOFAL_BATCH_MAX_WAIT_MS, so that under load batches are large (one transaction for many
  * events) and a lone event (a breakdown) is not held back waiting for company.
  * Up to max_batch events are applied in one PostgreSQL transaction that first
  * takes an advisory lock on the projector's name and re-reads its positions: if somebody
@@ -38,8 +38,6 @@
 #include <unistd.h>
 
 #define MAX_PARTS 1024
-#define BATCH_GAP_MS 2
-#define BATCH_MAX_WAIT_MS 20
 
 struct fofal_projector {
   fofal_projector_opts_t o;
@@ -327,7 +325,7 @@ static int run_batch(fofal_projector_t *p) {
     applied_key(p, i, key, sizeof key);
     for (int attempt = 0;; attempt++) {
       rc = fofal_redis_apply(p->redis, key, p->last_in_batch[i], p->rops[i], p->errbuf, sizeof p->errbuf);
-      if (!rc || (p->o.stop && *p->o.stop)) break;
+      if (!rc || fofal_stopped(p->o.stop)) break;
       if (attempt % 20 == 0) LOG_WARN("projector %s paused: %s", p->o.name, p->errbuf);
       usleep(250 * 1000);
     }
@@ -360,7 +358,7 @@ static int connect_all(fofal_projector_t *p) {
 
 /* After an outage: drop connections and the batch, wait until both answer, reload. */
 static int recover(fofal_projector_t *p) {
-  for (int attempt = 0; !(p->o.stop && *p->o.stop); attempt++) {
+  for (int attempt = 0; !fofal_stopped(p->o.stop); attempt++) {
     p->flushes_before += fofal_pg_pipeline_flushes(p->pg);
     fofal_pg_close(p->pg);
     p->pg = NULL;
@@ -452,15 +450,11 @@ static long long remaining(const fofal_projector_t *p) {
 int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
   int rc = 0;
   int64_t last_progress = 0;
-  while (!(p->o.stop && *p->o.stop) && !reached_stop(p)) {
+  while (!fofal_stopped(p->o.stop) && !reached_stop(p)) {
     int64_t deadline = 0;
     while (p->nbatch < p->o.max_batch) {
-      int timeout = 100;
-      if (deadline) {
-        timeout = (int)((deadline - fofal_mono_us()) / 1000);
-        if (timeout <= 0) break;
-        if (timeout > BATCH_GAP_MS) timeout = BATCH_GAP_MS;
-      }
+      int timeout = fofal_batch_wait_ms(deadline, FOFAL_BATCH_GAP_MS);
+      if (!timeout) break;
       fofal_kmsg_t m;
       int got = fofal_kafka_consume(p->consumer, timeout, &m);
       if (got < 0) return fofal_err(errbuf, errlen, got, "fatal Kafka consumer error");
@@ -471,7 +465,7 @@ int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
         continue;
       }
       p->batch[p->nbatch++] = m;
-      if (!deadline) deadline = fofal_mono_us() + BATCH_MAX_WAIT_MS * 1000;
+      if (!deadline) deadline = fofal_mono_us() + FOFAL_BATCH_MAX_WAIT_MS * 1000;
     }
     if (p->nbatch == 0) continue;
     rc = run_batch(p);

@@ -51,14 +51,14 @@ static void *run_one(void *arg) {
   w->rc = fofal_projector_new(&p, &o, err, sizeof err);
   if (w->rc) {
     LOG_ERROR("projector %s cannot start: %s", w->def->name, err);
-    fofal_stop = 1;
+    fofal_stop_set(&fofal_stop);
     return NULL;
   }
   LOG_INFO("projector %s: projecting fofal.%s.events", w->def->name, w->def->module);
   w->rc = fofal_projector_run(p, err, sizeof err);
   if (w->rc) {
     LOG_ERROR("projector %s stopped: %s", w->def->name, err);
-    fofal_stop = 1;
+    fofal_stop_set(&fofal_stop);
   }
   fofal_projector_stats_t st;
   fofal_projector_stats(p, &st);

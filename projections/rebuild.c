@@ -69,7 +69,7 @@ typedef struct {
   char err[512];
 } job_t;
 
-static int stopped(const job_t *j) { return j->o->stop && *j->o->stop; }
+static int stopped(const job_t *j) { return fofal_stopped(j->o->stop); }
 
 static void report(job_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(job_t *j, const char *fmt, ...) {

@@ -136,13 +136,9 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
     return 0;
   }
-  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who)) return 0;
-  if (!fofal__role_in(routes[p.route].roles, who.role)) {
-    char d[160];
-    snprintf(d, sizeof d, "role %.40s may not read %s", who.role, routes[p.route].path + sizeof "/api/v1" - 1);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
+  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who) ||
+      fofal__read_roles_check(req, &who, routes[p.route].roles, routes[p.route].path + sizeof "/api/v1" - 1))
     return 0;
-  }
   if (p.route == C_ARTICLE && !fofal_code_valid(p.key)) {
     fofal__send_problem(req, 404, "not_found", "no article of this tenant has this code", NULL);
     return 0;

@@ -13,7 +13,7 @@
  * read then first waits, bounded, until the projection has applied it (read your writes,
  * reads.c's fofal__after_position).
  *
- * Roles: mechanic, weaver, planner, manager, quality, admin, auditor. Queries run on the
+ * Roles: mechanic, weaver, planner, manager, quality, admin, auditor (READERS). Queries run on the
  * read workers (pgpool.c) as fofal_reader with the caller's tenant set, so row-level
  * security isolates tenants; the SQL keeps `WHERE tenant = $1` as a second fence.
  *
@@ -224,14 +224,9 @@ static void start_job(void *opaque) {
   ctx->job = job;
 }
 
-/* Who reads machine states: the check and the OpenAPI document's x-fofal-roles. */
-static const char *const readers[] = {"mechanic", "weaver", "planner", "manager", "quality", "admin", "auditor"};
-
-static int may_read(const char *role) {
-  for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
-    if (!strcmp(readers[i], role)) return 1;
-  return 0;
-}
+/* Who reads machine states, every route alike: the check (fofal__read_roles_check) and the
+ * OpenAPI document's x-fofal-roles and 403 (fofal__openapi_roles) both take this string. */
+#define READERS "mechanic weaver planner manager quality admin auditor"
 
 static int on_machines_read(h2o_handler_t *self, h2o_req_t *req) {
   fofal_api_t *api = API_OF(self);
@@ -272,11 +267,7 @@ static int on_machines_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 405, "method_not_allowed", "read endpoints take GET", NULL);
     return 0;
   }
-  if (fofal__authenticate(api, req, &who)) return 0;
-  if (!may_read(who.role)) {
-    fofal__send_problem(req, 403, "forbidden", "this role may not read machine states", NULL);
-    return 0;
-  }
+  if (fofal__authenticate(api, req, &who) || fofal__read_roles_check(req, &who, READERS, "machine states")) return 0;
   int limit = 14;
   const char *ls = fofal__query_param(req, "limit");
   if (ls) {
@@ -309,20 +300,18 @@ static int on_machines_read(h2o_handler_t *self, h2o_req_t *req) {
 /* ---------------------------------------------------------------- OpenAPI */
 
 static json_t *mop(const char *op_id, const char *summary, const char *desc, json_t *params, const char *schema) {
-  json_t *resp = json_pack("{s:{s:s,s:{s:{s:{s:s}}}},s:{s:s},s:{s:s},s:{s:s},s:{s:s}}", "200", "description", "OK.",
+  json_t *resp = json_pack("{s:{s:s,s:{s:{s:{s:s}}}},s:{s:s},s:{s:s},s:{s:s}}", "200", "description", "OK.",
                            "content", "application/json", "schema", "$ref", schema, "401", "description",
-                           "No valid access token.", "403", "description",
-                           "Roles mechanic, weaver, planner, manager, quality, admin, auditor only.", "404", "description",
+                           "No valid access token.", "404", "description",
                            "No such loom for the caller's tenant (code not_found).", "503", "description",
                            "PostgreSQL unavailable, the read queue full, or position_not_reached: the projection did "
                            "not reach ?position= within the wait (with how far it is). Retry after Retry-After.");
   json_object_set_new(resp, "400", json_pack("{s:s}", "description",
                                              "A malformed parameter (invalid_parameter) or position (malformed_position)."));
   json_array_append_new(params, json_pack("{s:s}", "$ref", "#/components/parameters/Position"));
-  json_t *roles = json_array();
-  for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++) json_array_append_new(roles, json_string(readers[i]));
-  return json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o,s:o}}", "get", "tags", "machines", "operationId", op_id, "summary",
-                   summary, "description", desc, "parameters", params, "responses", resp, "x-fofal-roles", roles);
+  json_t *op = json_pack("{s:{s:[s],s:s,s:s,s:s,s:o,s:o}}", "get", "tags", "machines", "operationId", op_id, "summary",
+                         summary, "description", desc, "parameters", params, "responses", resp);
+  return fofal__openapi_roles(op, READERS);
 }
 
 static void openapi_machines(json_t *paths, json_t *schemas) {

@@ -4,7 +4,7 @@
  * Lifecycle: created → (planned on a loom) → released → started ⇄ paused → completed →
  * closed, and cancelled from any state before completion.
  *
- * Rules, each with a decider unit test (tests/unit/test_production_order.c, test_weaving.c):
+ * Rules, each with a decider unit test (tests/unit/production/test_production_order.c, test_weaving.c):
  * - an order starts only on a registered loom whose first-piece check is not due or failed
  *   and which carries its beams (ground; and pile on a terry loom);
  * - output is declared only on a started order (not paused, completed, closed or

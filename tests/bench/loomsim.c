@@ -35,10 +35,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
+/* Set by SIGINT/SIGTERM; an atomic like every stop flag (events.h). Async-signal-safe:
+ * atomic_int is lock-free on the platforms we build for. */
+static atomic_int stop;
 static void on_signal(int sig) {
   (void)sig;
-  stop = 1;
+  atomic_store_explicit(&stop, 1, memory_order_relaxed);
 }
 
 static atomic_llong acked, connected;

@@ -3,11 +3,11 @@
  * fofal__stream_request), as one text frame.
  *
  * Properties: no crash, leak or undefined behaviour; the answer is 0 with a request, or
- * 1007 / 1008 with a reason and no request; an accepted request is an object with one
- * member: "auth" (a string), or "subscribe" (an object) or "unsubscribe" (an object or
- * null) whose "modules" and "aggregates", when present, are lists within the caps of known
- * modules and of names fofal_aggregate_resolve accepts — what stream.c relies on when it
- * applies them.
+ * FOFAL_EPARSE (close 1007) / FOFAL_EINVAL (1008) with a reason and no request; an
+ * accepted request is an object with one member: "auth" (a string), or "subscribe" (an
+ * object) or "unsubscribe" (an object or null) whose "modules" and "aggregates", when
+ * present, are lists within the caps of known modules and of names
+ * fofal_aggregate_resolve accepts — what stream.c relies on when it applies them.
  */
 #include "fuzz.h"
 
@@ -23,9 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *req = (json_t *)1;
   int kind = -1;
   const char *why = NULL;
-  int code = fofal__stream_request((const char *)data, size, &req, &kind, &why);
-  if (code) {
-    FUZZ_CHECK((code == 1007 || code == 1008) && why && *why && !req, "a refusal: %d", code);
+  int rc = fofal__stream_request((const char *)data, size, &req, &kind, &why);
+  if (rc) {
+    FUZZ_CHECK((rc == FOFAL_EPARSE || rc == FOFAL_EINVAL) && why && *why && !req, "a refusal: %d", rc);
     return 0;
   }
   FUZZ_CHECK(json_is_object(req) && json_object_size(req) == 1, "one member");

@@ -300,6 +300,42 @@ char *h_resp_header(const h_resp_t *r, const char *name) {
   return NULL;
 }
 
+int h_get(int port, const char *token, const char *path, json_t **body, char **etag) {
+  char hdr[4300] = "";
+  if (token) snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
+  h_resp_t r;
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0, "no answer to GET %s", path);
+  if (body) *body = json_loads(r.body, 0, NULL);
+  if (etag) *etag = h_resp_header(&r, "ETag");
+  if (r.status >= 400) {
+    char *ct = h_resp_header(&r, "content-type");
+    cr_expect(ct && strstr(ct, "application/problem+json"), "GET %s: an error is problem+json", path);
+    free(ct);
+  }
+  int st = r.status;
+  h_resp_free(&r);
+  return st;
+}
+
+void h_b32_hex(const char *b32, char *hex, size_t cap) {
+  static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  unsigned buf = 0;
+  int bits = 0;
+  size_t o = 0;
+  for (const char *p = b32; *p && *p != '&'; p++) {
+    const char *c = strchr(alpha, *p);
+    cr_assert(c, "not base32: %c", *p);
+    buf = buf << 5 | (unsigned)(c - alpha);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      cr_assert(o + 3 < cap);
+      o += (size_t)snprintf(hex + o, cap - o, "%02x", (buf >> bits) & 0xff);
+    }
+  }
+  hex[o] = '\0';
+}
+
 int h_wait_ready(int port, int timeout_ms) {
   int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
   while (fofal_mono_us() < deadline) {

@@ -65,6 +65,13 @@ int h_http(int port, const char *method, const char *path, const char *headers, 
 void h_resp_free(h_resp_t *r);
 /* The value of a response header (new string) or NULL. */
 char *h_resp_header(const h_resp_t *r, const char *name);
+/* GET `path` with `token` as Bearer (NULL: none); asserts an answer came. Returns the
+ * status; if body, the parsed body (new, NULL when it is no JSON); if etag, the ETag header
+ * (new or NULL). An answer of 400 or more must be application/problem+json (cr_expect). */
+int h_get(int port, const char *token, const char *path, json_t **body, char **etag);
+/* RFC 4648 base32 (up to the end or a '&', as in an otpauth URI's secret) into lowercase hex;
+ * asserts it is base32 and fits `cap`. */
+void h_b32_hex(const char *b32, char *hex, size_t cap);
 /* Waits until GET /readyz answers 200, at most timeout_ms. 0 or -1. */
 int h_wait_ready(int port, int timeout_ms);
 /* POSTs one command; returns the HTTP status and, if body_out, the parsed body (new). */

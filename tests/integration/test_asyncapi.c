@@ -6,7 +6,7 @@
  * FOFAL_ASYNCAPI_PARSER) — the AsyncAPI 3 JSON Schema, the Kafka bindings' schemas, every
  * $ref and the rule that an operation's messages are its channel's.
  *
- * What the document holds message by message is tests/unit/test_asyncapi.c's; here only
+ * What the document holds message by message is tests/unit/api/test_asyncapi.c's; here only
  * fofal-api runs (no decider, no projector).
  */
 #include <criterion/criterion.h>

@@ -375,6 +375,38 @@ Test(command_api, idempotency_keys_are_per_client_and_per_request, .timeout = 30
   free(tc);
 }
 
+/* Issue 13 item 6: the decider deduplicates by "<tenant>/<subject>/<key>", which is longer
+ * than its old 256-byte pend_t.key for a long subject and a long key: two keys that differ
+ * only in their last byte met there, and the second command got the first one's answer
+ * (or 422 idempotency_key_reused, its request being another). Two orders, each answered
+ * with its own aggregate, each once in the log. */
+Test(command_api, long_keys_that_differ_at_the_end_are_two_commands) {
+  char subject[128], k1[201], k2[sizeof k1]; /* the longest subject and key: 127 and 200 */
+  memset(subject, 's', sizeof subject - 1);
+  subject[sizeof subject - 1] = '\0';
+  memset(k1, 'k', sizeof k1 - 1);
+  k1[sizeof k1 - 1] = '\0';
+  memcpy(k2, k1, sizeof k1);
+  k2[sizeof k2 - 2] = 'z';
+  char *t = fofal_api_token_issue(h_env("FOFAL_JWT_SECRET"), "fofal", "fofal-api", tenant, subject, "planner", 3600);
+  json_t *a = NULL, *b = NULL;
+  cr_assert_eq(h_command_ok(port, t, "production.order.create", k1, NULL, "{\"article\":\"FOUTA-L\",\"quantity\":1}", &a),
+               201);
+  cr_assert_eq(h_command_ok(port, t, "production.order.create", k2, NULL, "{\"article\":\"FOUTA-L\",\"quantity\":2}", &b),
+               201, "the second key is another command, not a reuse of the first");
+  cr_expect_str_eq(json_string_value(json_object_get(b, "command_id")) ?: "", k2);
+  cr_expect_str_neq(json_string_value(json_object_get(a, "aggregate")) ?: "a",
+                    json_string_value(json_object_get(b, "aggregate")) ?: "b", "two orders");
+  char *id1 = fofal_asprintf("%s/%s", subject, k1), *id2 = fofal_asprintf("%s/%s", subject, k2);
+  cr_expect_eq(events_of(id1), 1);
+  cr_expect_eq(events_of(id2), 1);
+  free(id1);
+  free(id2);
+  json_decref(a);
+  json_decref(b);
+  free(t);
+}
+
 /* The header's caps: 1 to 200 of A-Z a-z 0-9 - _ . :, sent once; else 400 problem+json. */
 Test(command_api, malformed_idempotency_keys_are_400) {
   char code[64], k200[201], k201[202];

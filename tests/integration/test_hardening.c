@@ -70,14 +70,7 @@ static void ws_subscribe_all(h_ws_t *ws) {
 }
 
 static int get_status(int port, const char *token, const char *path, json_t **body) {
-  char hdr[4300] = "";
-  if (token) snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
-  h_resp_t r;
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0, "no answer to GET %s", path);
-  if (body) *body = json_loads(r.body, 0, NULL);
-  int st = r.status;
-  h_resp_free(&r);
-  return st;
+  return h_get(port, token, path, body, NULL);
 }
 
 /* ================================================================== stream */
@@ -496,25 +489,6 @@ Test(tokens, fofal_token_caps_its_lifetime) {
 
 TestSuite(mfa, .init = log_setup, .fini = log_teardown, .timeout = 300);
 
-/* RFC 4648 base32 (up to '&') → hex. */
-static void b32_hex(const char *b32, char *hex, size_t cap) {
-  unsigned buf = 0;
-  int bits = 0;
-  size_t o = 0;
-  for (const char *p = b32; *p && *p != '&'; p++) {
-    const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *c = strchr(alpha, *p);
-    cr_assert(c && *p, "not base32: %c", *p);
-    buf = buf << 5 | (unsigned)(c - alpha);
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      cr_assert(o + 3 < cap);
-      o += (size_t)snprintf(hex + o, cap - o, "%02x", (buf >> bits) & 0xff);
-    }
-  }
-  hex[o] = '\0';
-}
-
 Test(mfa, ten_wrong_codes_lock_the_second_factor) {
   char tn[32];
   h_tenant(tn);
@@ -536,7 +510,7 @@ Test(mfa, ten_wrong_codes_lock_the_second_factor) {
   const char *sp = strstr(str(e, "otpauth_uri"), "secret=");
   cr_assert_not_null(sp);
   char hex[128], code[7], wrong[7];
-  b32_hex(sp + 7, hex, sizeof hex);
+  h_b32_hex(sp + 7, hex, sizeof hex);
   cr_assert_eq(fofal_cred_totp_code(hex, (long long)time(NULL), code), 0);
   snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 500000) % 1000000);
   int last = 0;

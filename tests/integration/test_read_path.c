@@ -77,22 +77,9 @@ TestSuite(read_path, .init = setup, .fini = teardown, .timeout = 240);
 /* Tests that start the API with settings of their own. */
 TestSuite(read_path_tuned, .timeout = 240);
 
-/* GET with a token; returns the status, *body the parsed body (new, may be NULL). */
+/* GET with a token (harness.c's h_get on this file's server). */
 static int get(const char *token, const char *path, json_t **body, char **etag) {
-  char hdr[4200];
-  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
-  h_resp_t r;
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0, "no answer to GET %s", path);
-  if (body) *body = json_loads(r.body, 0, NULL);
-  if (etag) *etag = h_resp_header(&r, "ETag");
-  if (r.status >= 400) {
-    char *ct = h_resp_header(&r, "content-type");
-    cr_expect(ct && strstr(ct, "application/problem+json"), "GET %s: an error is problem+json", path);
-    free(ct);
-  }
-  int st = r.status;
-  h_resp_free(&r);
-  return st;
+  return h_get(port, token, path, body, etag);
 }
 
 static const char *code_of(json_t *j) { return json_string_value(json_object_get(j, "code")) ?: ""; }

@@ -314,7 +314,7 @@ static void expect_verify_equal(const char *projection) {
 
 typedef struct {
   const char *tenant;
-  volatile int stop;
+  atomic_int stop;
   long long queries, failures, decreases, last;
   char err[512];
 } loader_t;
@@ -332,7 +332,7 @@ static void *query_loop(void *arg) {
     fofal_pg_close(pg);
     return NULL;
   }
-  while (!l->stop) {
+  while (!fofal_stopped(&l->stop)) {
     char *v = NULL;
     if (fofal_pg_query_value(pg, "SELECT count(*) FROM production.orders", 0, NULL, &v, err, sizeof err)) {
       if (!l->failures) snprintf(l->err, sizeof l->err, "%s", err);
@@ -382,7 +382,7 @@ Test(rebuild, rebuild_under_query_load_serves_every_query_and_swaps, .timeout = 
   int64_t r0 = fofal_mono_us();
   int st = h_run_cli(600, &out, args);
   double secs = (double)(fofal_mono_us() - r0) / 1e6;
-  l.stop = 1;
+  fofal_stop_set(&l.stop);
   pthread_join(th, NULL);
   cr_log_info("fofal rebuild production: %.1f s, %lld queries meanwhile; %s", secs, l.queries, out);
   cr_assert_eq(st, 0, "fofal rebuild production exited %d: %s", st, out);
@@ -536,7 +536,7 @@ Test(rebuild, kill9_projector_at_random_points_then_verify_equal, .timeout = 150
 typedef struct {
   const char *tenant;
   int orders, q1, q2;
-  volatile int done;
+  atomic_int done;                  /* set by the feeder thread, read by the test's */
   atomic_int restarting, restarted; /* set by the test around the restarts */
 } feeder_t;
 
@@ -568,7 +568,7 @@ static void *feed(void *arg) {
   }
   fofal_kafka_flush(k, 60000);
   fofal_kafka_free(k);
-  f->done = 1;
+  atomic_store(&f->done, 1);
   return NULL;
 }
 
@@ -594,13 +594,13 @@ Test(rebuild, postgres_and_redis_restart_while_projecting, .timeout = 900) {
   atomic_store(&f.restarting, 1);
   cr_assert_eq(h_stack("restart-service", "postgres"), 0, "ops/stack restart-service postgres failed");
   cr_log_info("postgres restarted in %.1f s", (double)(fofal_mono_us() - t) / 1e6);
-  cr_expect(!f.done, "all commands were produced before PostgreSQL restarted: events should still flow");
+  cr_expect(!atomic_load(&f.done), "all commands were produced before PostgreSQL restarted: events should still flow");
   t = fofal_mono_us();
   cr_assert_eq(h_stack("restart-service", "redis"), 0, "ops/stack restart-service redis failed");
   cr_log_info("redis restarted in %.1f s", (double)(fofal_mono_us() - t) / 1e6);
   atomic_store(&f.restarted, 1);
   pthread_join(th, NULL);
-  cr_assert(f.done, "the feeder could not produce its commands");
+  cr_assert(atomic_load(&f.done), "the feeder could not produce its commands");
   double secs = wait_caught_up(tenant, EVENTS, 600);
   cr_log_info("caught up %.1f s after the feeder finished", secs);
   cr_expect_eq(waitpid(prj, NULL, WNOHANG), 0, "fofal-projector exited during the outages instead of pausing");

@@ -103,16 +103,7 @@ static int post(int port, const char *path, const char *token, const char *body,
   return st;
 }
 
-static int get(int port, const char *path, const char *token, json_t **out) {
-  char hdr[4300] = "";
-  if (token) snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
-  h_resp_t r;
-  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0, "no answer to GET %s", path);
-  if (out) *out = json_loads(r.body, 0, NULL);
-  int st = r.status;
-  h_resp_free(&r);
-  return st;
-}
+static int get(int port, const char *path, const char *token, json_t **out) { return h_get(port, token, path, out, NULL); }
 
 static const char *code_of(json_t *j) { return json_string_value(json_object_get(j, "code")) ?: ""; }
 
@@ -445,25 +436,6 @@ Test(security, pin_brute_force_meets_the_badge_rate_limit) {
 
 /* ------------------------------------------------------------------- TOTP */
 
-/* RFC 4648 base32 → hex. */
-static void b32_to_hex(const char *b32, char *hex, size_t cap) {
-  unsigned buf = 0;
-  int bits = 0;
-  size_t o = 0;
-  for (const char *p = b32; *p && *p != '&'; p++) {
-    const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *c = strchr(alpha, *p);
-    cr_assert(c && *p, "not base32: %c", *p);
-    buf = buf << 5 | (unsigned)(c - alpha);
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      cr_assert(o + 3 < cap);
-      o += (size_t)snprintf(hex + o, cap - o, "%02x", (buf >> bits) & 0xff);
-    }
-  }
-  hex[o] = '\0';
-}
-
 static int mfa(int port, const char *mfa_token, const char *field, const char *value, json_t **out) {
   char *body = fofal_asprintf("{\"mfa_token\":\"%s\",\"%s\":\"%s\"}", mfa_token, field, value);
   int st = post(port, "/api/v1/auth/mfa", NULL, body, out, NULL);
@@ -493,7 +465,7 @@ Test(security, totp_enrolment_verification_and_recovery_codes) {
   const char *sp = strstr(uri, "secret=");
   cr_assert_not_null(sp);
   char hex[128], code[7], wrong[7];
-  b32_to_hex(sp + 7, hex, sizeof hex);
+  h_b32_hex(sp + 7, hex, sizeof hex);
   cr_expect_eq(strlen(hex), 40, "a 160-bit secret");
   remember(hex);
   char b32[64];

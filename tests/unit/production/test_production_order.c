@@ -662,7 +662,7 @@ Test(validate, declare_output_rules) {
   expect_invalid("production.order.declare_output",
                  json_pack("{s:s,s:i,s:s}", "order_id", ORDER, "quantity", 0, "weaver", "W-1"), "/quantity", "minimum");
   /* No weaver is valid for the schema: the decider takes the signed-in weaver's badge
-   * (commands/actors.c, tests/unit/test_weaving.c suite actor). */
+   * (commands/actors.c, tests/unit/production/test_weaving.c suite actor). */
   json_t *errors = NULL, *nobody = json_pack("{s:s,s:i}", "order_id", ORDER, "quantity", 1);
   cr_expect_eq(fofal_registry_validate(reg, "production.order.declare_output", nobody, &errors), 0);
   json_decref(errors);

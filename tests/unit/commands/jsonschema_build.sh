@@ -1,12 +1,12 @@
 #!/bin/sh
-# Builds and runs tests/unit/test_jsonschema.c standalone under ASan+UBSan,
+# Builds and runs tests/unit/commands/test_jsonschema.c standalone under ASan+UBSan,
 # for working on commands/jsonschema.c without the CMake tree.  Fails if the
 # tests fail or a sanitizer reports anything (Criterion's forked test workers
 # do not turn LeakSanitizer reports into failures by themselves).
-# Usage: tests/unit/jsonschema_build.sh [criterion options...]
+# Usage: tests/unit/commands/jsonschema_build.sh [criterion options...]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+root=$(cd "$here/../../.." && pwd)
 out=${TMPDIR:-/tmp}/fofal_test_jsonschema
 log=$out.log
 gcc -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror \

@@ -1,6 +1,7 @@
 /*
  * test_ids.c — events/ids.c: UUID v7, name-based UUIDs, UUID validation and RFC 3339
- * time stamps (format, parse, offsets, fractions, calendar checks).
+ * time stamps (format, parse, offsets, fractions, calendar checks), and how long a
+ * batch-gathering consume may wait (fofal_batch_wait_ms).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -283,4 +284,36 @@ Test(time, format_agrees_with_gmtime) {
     cr_assert_str_eq(got, want, "%lld", (long long)us);
     cr_assert_eq(parse_ok(got), us, "%s", got);
   }
+}
+
+/* ------------------------------------------------------- batch gathering */
+
+Test(batch_wait, an_empty_batch_waits_the_idle_time) {
+  cr_assert_eq(fofal_batch_wait_ms(0, FOFAL_BATCH_GAP_MS), FOFAL_BATCH_IDLE_MS);
+  cr_assert_eq(fofal_batch_wait_ms(0, 0), FOFAL_BATCH_IDLE_MS);
+}
+
+Test(batch_wait, a_started_batch_waits_at_most_the_gap) {
+  int64_t deadline = fofal_mono_us() + 10 * 1000000LL;
+  cr_assert_eq(fofal_batch_wait_ms(deadline, FOFAL_BATCH_GAP_MS), FOFAL_BATCH_GAP_MS);
+  cr_assert_eq(fofal_batch_wait_ms(deadline, 250), 250);
+}
+
+Test(batch_wait, without_a_gap_it_waits_what_is_left_until_the_deadline) {
+  int64_t deadline = fofal_mono_us() + 10 * 1000000LL;
+  int w = fofal_batch_wait_ms(deadline, 0);
+  cr_assert(w > 9000 && w <= 10000, "%d ms", w);
+}
+
+Test(batch_wait, less_left_than_the_gap_is_what_is_left) {
+  int64_t deadline = fofal_mono_us() + 50 * 1000;
+  int w = fofal_batch_wait_ms(deadline, 1000);
+  cr_assert(w > 0 && w <= 50, "%d ms", w);
+}
+
+Test(batch_wait, a_passed_deadline_closes_the_batch) {
+  int64_t now = fofal_mono_us();
+  cr_assert_eq(fofal_batch_wait_ms(now - 1, FOFAL_BATCH_GAP_MS), 0);
+  cr_assert_eq(fofal_batch_wait_ms(now - 5 * 1000000LL, 0), 0);
+  cr_assert_eq(fofal_batch_wait_ms(now + 500, FOFAL_BATCH_GAP_MS), 0, "under a millisecond left: close");
 }

@@ -6,9 +6,15 @@
  * so that nothing in the caller's environment interferes; each test starts with them
  * (and FOFAL_CONFIG) unset. Criterion runs every test in its own process, so setenv()
  * does not leak from one test into another.
+ *
+ * Also the stop flags (fofal_stopped, fofal_stop_set, fofal_stop set by SIGTERM).
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -416,5 +422,42 @@ Test(settings, config_without_a_file_is_an_error) {
   char err[256];
   int rc = load(ARGC(argv), argv, err, sizeof err);
   cr_expect_eq(rc, FOFAL_ECONFIG, "\"--config\" with no FILE was silently ignored");
+  fofal_settings_free(tab, NTAB);
+}
+
+/* ------------------------------------------------------------ stop flags */
+
+Test(stop_flags, stopped_reads_the_flag_and_null_never_stops) {
+  atomic_int flag = 0;
+  cr_assert_eq(fofal_stopped(NULL), 0, "no flag: never stopped");
+  cr_assert_eq(fofal_stopped(&flag), 0);
+  fofal_stop_set(&flag);
+  cr_assert_eq(fofal_stopped(&flag), 1);
+  cr_assert_eq(atomic_load(&flag), 1);
+}
+
+static atomic_int seen_by_thread;
+static void *watch(void *arg) {
+  while (!fofal_stopped(arg)) sched_yield();
+  atomic_store(&seen_by_thread, 1);
+  return NULL;
+}
+
+Test(stop_flags, another_thread_sees_the_stop) {
+  atomic_int flag = 0;
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, watch, &flag), 0);
+  fofal_stop_set(&flag);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  cr_assert_eq(atomic_load(&seen_by_thread), 1);
+}
+
+Test(stop_flags, sigterm_sets_fofal_stop_after_process_start) {
+  char *level = NULL;
+  char *argv[] = {"test"};
+  cr_assert_eq(fofal_process_start("test", tab, NTAB, 1, argv, "usage: test", &level), -1);
+  cr_assert_eq(fofal_stopped(&fofal_stop), 0);
+  cr_assert_eq(raise(SIGTERM), 0, "the handler catches it: the test process lives on");
+  cr_assert_eq(fofal_stopped(&fofal_stop), 1);
   fofal_settings_free(tab, NTAB);
 }
