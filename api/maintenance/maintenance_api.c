@@ -168,7 +168,8 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
 
 /* -------------------------------------------------------------- routing */
 
-/* The route of the path below /api/v1/maintenance/ (p->route, p->key), or -1. */
+/* The route of the path below /api/v1/maintenance/ (its M_* number, p->key set), or -1
+ * for none (a route number, not an error code). */
 static int match(const char *path, size_t len, params_t *p) {
   static const char base[] = "/api/v1/maintenance/";
   char s1[32], s2[32];
@@ -184,7 +185,8 @@ static int match(const char *path, size_t len, params_t *p) {
   return -1;
 }
 
-/* ?status=, ?loom=, ?limit=, ?cursor=, ?within_hours= of p->route into *p: 0, or -1 with *e. */
+/* ?status=, ?loom=, ?limit=, ?cursor=, ?within_hours= of p->route into *p: 0, or
+ * FOFAL_EINVAL with *e (fofal__perr). */
 static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
   const char *s;
   if (routes[p->route].params & P_FILTER) {
@@ -203,7 +205,8 @@ static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
     }
   }
   if (routes[p->route].params & P_PAGE) {
-    if (fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
+    int rc = fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e);
+    if (rc) return rc;
     if ((s = fofal__param(req, "cursor"))) {
       /* "<requested_at>|<intervention id>", as run() made it: a forged one is a 400. */
       char raw[160];
@@ -244,13 +247,9 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
     return 0;
   }
-  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who)) return 0;
-  if (!fofal__role_in(routes[p.route].roles, who.role)) {
-    char d[160];
-    snprintf(d, sizeof d, "role %.40s may not read %s", who.role, routes[p.route].path + sizeof "/api/v1" - 1);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
+  if (!fofal__get_only(req) || fofal__authenticate(api, req, &who) ||
+      fofal__read_roles_check(req, &who, routes[p.route].roles, routes[p.route].path + sizeof "/api/v1" - 1))
     return 0;
-  }
   if (p.route == M_INTERVENTION && !fofal_uuid_valid(p.key)) {
     fofal__send_problem(req, 404, "not_found", "no intervention of this tenant has this id", NULL);
     return 0;
