@@ -3,7 +3,7 @@
  *
  * A push is an applied event. It reaches a connection only when the connection's role may
  * read the aggregate it changes through the read routes: the same people who read an
- * intervention at /api/v1/production/interventions/{id} get its pushes, and nobody else.
+ * intervention at /api/v1/maintenance/interventions/{id} get its pushes, and nobody else.
  * So the roles are not written here a second time: each event type is mapped to the read
  * route that shows its aggregate (the table below), and the roles of that route are taken
  * from the OpenAPI document fofal-api serves (its `x-fofal-roles`, which the route tables of

@@ -28,7 +28,7 @@
  *      breakdown_after_s (exactly that long is not yet one), is a breakdown: once per stop,
  *      the event breakdown_declared, whose id field is a name-based UUID of tenant/loom/stop
  *      start (reprocessing yields the same). What other modules do about it is theirs: the
- *      production module's reaction requests an intervention (commands/production/
+ *      maintenance module's reaction requests an intervention (commands/maintenance/
  *      reactions.c, run by fofal-reactor); fofal-machines sends no command.
  *   6. Tallies: the interval's counters are emitted (loom_activity) at each flip, shift
  *      boundary and every tally_s of sample time; the projection adds them up per shift.
@@ -291,7 +291,7 @@ static void breakdown(fofal_machines_t *m, loom_t *l, int64_t at, const char *re
   l->breakdown = 1;
   /* The breakdown's own id (the read model's key): the same for a reprocessed stop. It keeps
    * the name "command_id" of version 1 of the event, from when fofal-machines sent the
-   * intervention request itself; the production module's reaction does that now. */
+   * intervention request itself; the maintenance module's reaction does that now. */
   snprintf(name, sizeof name, "breakdown/%s/%s/%lld", l->tenant, l->name, (long long)l->since_us);
   fofal_uuid_named("fofal.machines", name, id);
   fofal_time_format(l->since_us, since);

@@ -2,7 +2,7 @@
  * machines_main.c — fofal-machines: the stream processor fofal.telemetry.raw →
  * fofal.machines.events (machine states, breakdowns, activity tallies, hall readings).
  * It writes only its own module's events: what other modules do about them is theirs (a
- * breakdown becomes an intervention request through the production module's reaction,
+ * breakdown becomes an intervention request through the maintenance module's reaction,
  * run by fofal-reactor, commands/reactor.c).
  *
  * Exactly once. A member of the consumer group "fofal-machines". For each batch of

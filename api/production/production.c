@@ -121,7 +121,6 @@ static const fofal_push_route_t push_routes[] = {
     {"loom_", "/api/v1/production/looms/{code}", 0},
     {"first_piece_checked", "/api/v1/production/looms/{code}", 0},
     {"beam_", "/api/v1/production/beams/{code}", 0},
-    {"intervention_", "/api/v1/production/interventions/{id}", 0},
     {NULL, NULL, 0},
 };
 

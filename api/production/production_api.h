@@ -15,8 +15,8 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req);
 json_t *fofal__production_fold(const char *id, json_t *events);
 
 /* ------------------------------------------------------- weaving_api.c
- * The weaving floor's reads below /api/v1/production/ (looms, beams,
- * interventions, and the weaver, mechanic and planner views). production_api.c
+ * The weaving floor's reads below /api/v1/production/ (looms, beams, and the weaver
+ * and planner views). production_api.c
  * routes them and runs them with the engine's machinery (api/reads.c: ?position=, worker jobs); this file
  * says which paths are its own, who may read them, what their parameters are and how
  * they are answered. Everything a worker needs is copied into fofal__wparams_t. */

@@ -4,9 +4,7 @@
  *
  *   GET /api/v1/production/looms, /looms/{code}, /looms/{code}/history
  *   GET /api/v1/production/beams?status=&loom=, /beams/{code}
- *   GET /api/v1/production/interventions?status=&loom=, /interventions/{id}
  *   GET /api/v1/production/views/weaver?badge=      my looms, orders, output vs target, efficiency
- *   GET /api/v1/production/views/mechanic?within_hours=
  *   GET /api/v1/production/views/planner
  *
  * One table (routes[]) says for every route its path, who may read it, its parameters and
@@ -28,6 +26,12 @@
  * hour = production m/h × (1 + take-up), and it runs out meters left ÷ that after its last
  * consumption.
  *
+ * Other modules' rows: a loom's open intervention requests and the intervention steps of
+ * its history are the maintenance module's (maintenance.interventions and
+ * .intervention_history, joined at read time: maintenance_sql.h); articles are the
+ * catalog's. The formulas below are in production_sql.h, which maintenance's mechanic
+ * view uses too.
+ *
  * Efficiency is measured, never assumed: actual picks ÷ (elapsed minutes × nominal ppm)
  * from the loom's telemetry, i.e. the machines read model's shift tallies (picks ÷
  * nominal picks, fofal-machines and projections/machines.c), at most 1. A loom's
@@ -40,6 +44,8 @@
  * copies in fofal__wparams_t only.
  */
 #include "production_api.h"
+#include "production_sql.h"
+#include "maintenance/maintenance_sql.h"
 #include "projections.h"
 
 #include <ctype.h>
@@ -55,8 +61,7 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 enum {
-  W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_INTERVENTIONS,
-  W_INTERVENTION, W_VIEW_WEAVER, W_VIEW_MECHANIC, W_VIEW_PLANNER, W_N
+  W_LOOMS, W_LOOM, W_LOOM_HISTORY, W_BEAMS, W_BEAM, W_VIEW_WEAVER, W_VIEW_PLANNER, W_N
 };
 
 /* Query parameters a route takes. */
@@ -99,12 +104,6 @@ static const wroute_t routes[W_N] = {
                 "run out and the predicted run-out time (from the last consumption), at the loom's measured "
                 "efficiency (null without telemetry).",
                 ROLES_BEAMS, NULL, 0, "Beam"},
-    [W_INTERVENTIONS] = {"/api/v1/production/interventions", "production.interventions.list", "Intervention requests.",
-                         "Oldest request first, keyset-paginated; status=open means requested, accepted or started.",
-                         ROLES_FLOOR, NULL, P_LIMIT | P_CURSOR | P_STATUS | P_LOOM, "InterventionPage"},
-    [W_INTERVENTION] = {"/api/v1/production/interventions/{id}", "production.interventions.get",
-                        "One intervention request.", "Its status, times, mechanic, cause, parts and duration.",
-                        ROLES_FLOOR, NULL, 0, "Intervention"},
     [W_VIEW_WEAVER] = {"/api/v1/production/views/weaver", "production.views.weaver", "The weaver's dashboard.",
                        "The weaver's shift now (badge, default the token's badge claim): their looms, the order on each, "
                        "their output this shift against target (shift hours × the loom's production m/h ÷ the piece "
@@ -112,10 +111,6 @@ static const wroute_t routes[W_N] = {
                        "telemetry (actual picks ÷ (elapsed minutes × nominal ppm), at most 1; null without telemetry). "
                        "shift is null when they are on no shift now. Without ?badge and without a badge in the token: 404.",
                        "weaver planner manager admin", "a weaver reads only their own view", P_BADGE, "WeaverView"},
-    [W_VIEW_MECHANIC] = {"/api/v1/production/views/mechanic", "production.views.mechanic", "The mechanics' board.",
-                         "Open intervention requests (oldest first), mounted beams predicted to run out within "
-                         "within_hours (default 8, at most 168), and looms whose first-piece check is due or failed.",
-                         "mechanic planner manager admin", NULL, P_WITHIN, "MechanicView"},
     [W_VIEW_PLANNER] = {"/api/v1/production/views/planner", "production.views.planner", "The planner's view.",
                         "Open orders (not completed, closed or cancelled) grouped by loom with progress (declared ÷ "
                         "quantity) and the loom's measured efficiency, orders planned on no loom, and late orders (due "
@@ -171,10 +166,8 @@ int fofal__weaving_match(const char *path, size_t len, fofal__wparams_t *w) {
   int r = -1;
   if (!strcmp(s1, "looms")) r = n == 1 ? W_LOOMS : n == 2 ? W_LOOM : !strcmp(s3, "history") ? W_LOOM_HISTORY : -1;
   else if (!strcmp(s1, "beams")) r = n == 1 ? W_BEAMS : n == 2 ? W_BEAM : -1;
-  else if (!strcmp(s1, "interventions")) r = n == 1 ? W_INTERVENTIONS : n == 2 ? W_INTERVENTION : -1;
   else if (!strcmp(s1, "views") && n == 2) {
-    r = !strcmp(s2, "weaver") ? W_VIEW_WEAVER : !strcmp(s2, "mechanic") ? W_VIEW_MECHANIC
-                                               : !strcmp(s2, "planner") ? W_VIEW_PLANNER : -1;
+    r = !strcmp(s2, "weaver") ? W_VIEW_WEAVER : !strcmp(s2, "planner") ? W_VIEW_PLANNER : -1;
     if (r >= 0) n = 1; /* no key */
   }
   if (r < 0) return 0;
@@ -206,13 +199,12 @@ static int parse_cursor(h2o_req_t *req, fofal__wparams_t *w) {
   char raw[160];
   const char *msg = "cursor must be a next_cursor returned by this endpoint%s";
   if (decode_cursor(req, s, raw, sizeof raw)) return problem(req, 400, "malformed_cursor", msg, "");
-  if (w->route == W_INTERVENTIONS || w->route == W_LOOM_HISTORY) {
+  if (w->route == W_LOOM_HISTORY) {
     char *bar = strchr(raw, '|');
     int64_t us;
     if (!bar) return problem(req, 400, "malformed_cursor", msg, "");
     *bar = '\0';
-    if (fofal_time_parse(raw, &us) || strlen(bar + 1) >= sizeof w->after2 || !*(bar + 1) ||
-        (w->route == W_INTERVENTIONS && !fofal_uuid_valid(bar + 1)))
+    if (fofal_time_parse(raw, &us) || strlen(bar + 1) >= sizeof w->after2 || !*(bar + 1))
       return problem(req, 400, "malformed_cursor", msg, "");
     fofal_time_format(us, w->after);
     snprintf(w->after2, sizeof w->after2, "%s", bar + 1);
@@ -231,8 +223,7 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   if (fofal__read_roles_check(req, who, rt->roles, rt->path + sizeof "/api/v1" - 1)) return -1;
   /* The path's code or id. */
   if (w->key[0]) {
-    int uuid = w->route == W_INTERVENTION;
-    if (uuid ? !fofal_uuid_valid(w->key) : !valid_name(w->key, 64))
+    if (!valid_name(w->key, 64))
       return problem(req, 404, "not_found", "nothing of this tenant has the code or id \"%.60s\"", w->key);
   }
   const char *s;
@@ -245,16 +236,11 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   if ((rt->params & P_CURSOR) && parse_cursor(req, w)) return -1;
   if ((rt->params & P_STATUS) && (s = param(req, "status"))) {
     static const char *const beam_st[] = {"warped", "sized", "ready", "mounted", "doffed", "empty", NULL};
-    static const char *const int_st[] = {"open", "requested", "accepted", "started", "finished", "cancelled", NULL};
-    const char *const *ok = w->route == W_BEAMS ? beam_st : int_st;
     int found = 0;
-    for (int i = 0; ok[i]; i++) found |= !strcmp(ok[i], s);
+    for (int i = 0; beam_st[i]; i++) found |= !strcmp(beam_st[i], s);
     if (!found)
       return problem(req, 400, "invalid_parameter",
-                     w->route == W_BEAMS ? "status must be warped, sized, ready, mounted, doffed or empty (got \"%.40s\")"
-                                         : "status must be open, requested, accepted, started, finished or cancelled "
-                                           "(got \"%.40s\")",
-                     s);
+                     "status must be warped, sized, ready, mounted, doffed or empty (got \"%.40s\")", s);
     snprintf(w->status, sizeof w->status, "%s", s);
   }
   if ((rt->params & P_LOOM) && (s = param(req, "loom"))) {
@@ -283,30 +269,6 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
 
 /* ------------------------------------------------------------------- run */
 
-/* The measured efficiency of the loom of row `r` (r.tenant, r.loom) over its shift tallies
- * of the last 24 hours (machines.loom_shifts; see the file header), at most 1; NULL
- * without telemetry. */
-#define MEASURED_EFFICIENCY(r)                                                                                         \
-  "(SELECT CASE WHEN sum(ms.nominal_picks) > 0 THEN round(least(1, sum(ms.picks) / sum(ms.nominal_picks))::numeric, " \
-  "4) END FROM machines.loom_shifts ms WHERE ms.tenant = " r ".tenant AND ms.loom = " r ".loom AND ms.last_at > "      \
-  "now() - interval '24 hours')"
-
-/* Production m/h of loom l with article a (NULL when a factor is unknown). */
-#define M_PER_H(l, a)                                                                                                  \
-  "CASE WHEN " a ".picks_per_cm > 0 THEN round(" l ".nominal_ppm * 60 * " MEASURED_EFFICIENCY(l)                \
-  " / (" a ".picks_per_cm * 100), 3) END"
-
-/* A mounted beam's warp use per hour on its loom (bw.w; NULL when a factor is unknown):
- * LEFT JOIN LATERAL this ON true, after production.beams b. */
-#define BEAM_WARP_USE                                                                                                  \
-  "(SELECT round(l2.nominal_ppm * 60 * " MEASURED_EFFICIENCY("l2") " / (a2.picks_per_cm * 100) * (1 + "          \
-  "b.take_up_pct / 100), 4) AS w FROM production.looms l2 JOIN catalog.articles a2 ON a2.tenant = l2.tenant AND "   \
-  "a2.article = l2.article WHERE l2.tenant = b.tenant AND l2.loom = b.loom AND b.status = 'mounted' AND "             \
-  "a2.picks_per_cm > 0 AND l2.nominal_ppm > 0) bw"
-#define BEAM_FROM "production.beams b LEFT JOIN LATERAL " BEAM_WARP_USE " ON true"
-#define BEAM_RUNOUT_AT                                                                                                 \
-  "CASE WHEN bw.w > 0 THEN b.runout_from + interval '1 second' * round(b.meters_left / bw.w * 3600)::float8 END"
-
 #define LOOM_COLS                                                                                                      \
   "json_build_object('loom', l.loom, 'hall', l.hall, 'type', l.type, 'width_cm', l.width_cm, 'nominal_ppm', "          \
   "l.nominal_ppm, 'weave', l.weave, 'efficiency', " MEASURED_EFFICIENCY("l") ", 'article', l.article, "        \
@@ -326,14 +288,6 @@ int fofal__weaving_prepare(h2o_req_t *req, const fofal_principal_t *who, fofal__
   TS("(" BEAM_RUNOUT_AT ")") ", 'warped_at', "                                                                          \
   TS("b.warped_at") ", 'mounted_at', " TS("b.mounted_at") ", 'doffed_at', " TS("b.doffed_at") ", 'doff_reason', "      \
   "b.doff_reason, 'version', b.version)"
-
-#define INTERVENTION_COLS                                                                                              \
-  "json_build_object('intervention_id', i.intervention_id, 'loom', i.loom, 'status', i.status, 'cause', i.cause, "     \
-  "'note', i.note, 'source', i.source, 'requested_by', i.requested_by, 'requested_at', " TS("i.requested_at") ", "     \
-  "'mechanic', i.mechanic, 'accepted_at', " TS("i.accepted_at") ", 'started_at', " TS("i.started_at") ", "            \
-  "'finished_at', " TS("i.finished_at") ", 'cancelled_at', " TS("i.cancelled_at") ", 'cancel_reason', "               \
-  "i.cancel_reason, 'finish_cause', i.finish_cause, 'parts', i.parts, 'duration_min', i.duration_min, 'notes', "      \
-  "i.notes, 'version', i.version)"
 
 #define ORDER_COLS                                                                                                     \
   "json_build_object('order_id', o.order_id, 'article', o.article, 'quantity', o.quantity, 'unit', o.unit, "           \
@@ -430,7 +384,7 @@ static void run_loom(fofal_worker_t *wk, const char *tenant, const fofal__wparam
       "'order', (SELECT " ORDER_COLS " FROM production.orders o WHERE o.tenant = l.tenant AND o.order_id = "
       "l.current_order), "
       "'open_interventions', coalesce((SELECT jsonb_agg(" INTERVENTION_COLS " ORDER BY i.requested_at) FROM "
-      "production.interventions i WHERE i.tenant = l.tenant AND i.loom = l.loom AND i.status IN ('requested', "
+      "maintenance.interventions i WHERE i.tenant = l.tenant AND i.loom = l.loom AND i.status IN ('requested', "
       "'accepted', 'started')), '[]'::jsonb)))::json "
       "FROM " LOOM_FROM " WHERE l.tenant = $1 AND l.loom = $2";
   const char *params[] = {tenant, w->key};
@@ -490,31 +444,6 @@ static void run_weaver_view(fofal_worker_t *wk, const char *tenant, const fofal_
     res->body = json_incref(r);
   }
   json_decref(rows);
-}
-
-static void run_mechanic_view(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w,
-                              fofal__read_result_t *res) {
-  static const char sql[] =
-      "SELECT json_build_object('within_hours', $2::int, "
-      "'open_requests', coalesce((SELECT json_agg(x.j ORDER BY x.requested_at, x.intervention_id) FROM (SELECT "
-      "i.requested_at, i.intervention_id, " INTERVENTION_COLS " AS j FROM production.interventions i WHERE i.tenant = "
-      "$1 AND i.status IN ('requested', 'accepted', 'started') ORDER BY i.requested_at, i.intervention_id LIMIT $3) x), "
-      "'[]'::json), "
-      "'beams_running_out', coalesce((SELECT json_agg(x.j ORDER BY x.runout_at, x.beam) FROM (SELECT r.runout_at, "
-      "r.beam, json_build_object('loom', r.loom, 'beam', r.beam, 'position', r.position, 'meters_left', "
-      "r.meters_left, 'warp_m_per_h', r.w, 'hours_to_runout', round(r.meters_left / r.w, 3), 'runout_at', "
-      TS("r.runout_at") ") AS j FROM (SELECT b.beam, b.loom, b.position, b.meters_left, bw.w, " BEAM_RUNOUT_AT
-      " AS runout_at FROM " BEAM_FROM " WHERE b.tenant = $1 AND b.status = 'mounted') r WHERE r.runout_at "
-      "<= now() + $2::int * interval '1 hour' ORDER BY r.runout_at, r.beam LIMIT $3) x), '[]'::json), "
-      "'first_piece_checks_due', coalesce((SELECT json_agg(x.j ORDER BY x.loom) FROM (SELECT l.loom, "
-      "json_build_object('loom', l.loom, 'hall', l.hall, 'article', l.article, 'first_piece', l.first_piece, "
-      "'since', " TS("coalesce(l.first_piece_at, l.updated_at)") ") AS j FROM production.looms l WHERE l.tenant = $1 "
-      "AND l.first_piece IN ('due', 'failed') ORDER BY l.loom LIMIT $3) x), '[]'::json))";
-  char within[16], lim[16];
-  snprintf(within, sizeof within, "%d", w->within_hours);
-  snprintf(lim, sizeof lim, "%d", VIEW_ROWS);
-  const char *params[] = {tenant, within, lim};
-  one(wk, tenant, sql, 3, params, "view", 0, res);
 }
 
 static void run_planner_view(fofal_worker_t *wk, const char *tenant, const fofal__wparams_t *w,
@@ -592,7 +521,8 @@ static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparam
     const char *params[] = {tenant, w->key, after, after2, lim};
     page(wk, tenant,
          "SELECT json_build_object('at', " TS("h.at") ", 'kind', h.kind, 'ref', h.ref, 'event_id', h.event_id, "
-         "'detail', h.detail) FROM production.loom_history h WHERE h.tenant = $1 AND h.loom = $2 AND "
+         "'detail', h.detail) FROM (SELECT * FROM production.loom_history UNION ALL SELECT * FROM "
+         "maintenance.intervention_history) h WHERE h.tenant = $1 AND h.loom = $2 AND "
          "($3::timestamptz IS NULL OR (h.at, h.event_id) < ($3::timestamptz, $4::text)) "
          "ORDER BY h.at DESC, h.event_id DESC LIMIT $5::int",
          5, params, w->limit, "at", "event_id", res);
@@ -625,25 +555,7 @@ static void dispatch(fofal_worker_t *wk, const char *tenant, const fofal__wparam
         "beam", 1, res);
     break;
   }
-  case W_INTERVENTIONS: {
-    const char *params[] = {tenant, w->status[0] ? w->status : NULL, w->loom[0] ? w->loom : NULL, after, after2, lim};
-    page(wk, tenant,
-         "SELECT " INTERVENTION_COLS " FROM production.interventions i WHERE i.tenant = $1 AND ($2::text IS NULL OR "
-         "i.status = $2 OR ($2 = 'open' AND i.status IN ('requested', 'accepted', 'started'))) AND ($3::text IS NULL "
-         "OR i.loom = $3) AND ($4::timestamptz IS NULL OR (i.requested_at, i.intervention_id) > ($4::timestamptz, "
-         "$5::uuid)) ORDER BY i.requested_at, i.intervention_id LIMIT $6::int",
-         6, params, w->limit, "requested_at", "intervention_id", res);
-    break;
-  }
-  case W_INTERVENTION: {
-    const char *params[] = {tenant, w->key};
-    one(wk, tenant,
-        "SELECT " INTERVENTION_COLS " FROM production.interventions i WHERE i.tenant = $1 AND i.intervention_id = $2::uuid",
-        2, params, "intervention", 1, res);
-    break;
-  }
   case W_VIEW_WEAVER: run_weaver_view(wk, tenant, w, res); break;
-  case W_VIEW_MECHANIC: run_mechanic_view(wk, tenant, w, res); break;
   case W_VIEW_PLANNER: run_planner_view(wk, tenant, w, res); break;
   default: not_found(res, "resource"); break;
   }
@@ -675,13 +587,6 @@ static const struct {
      "take-up); null when the loom's measured efficiency is.\"},\"hours_to_runout\":{\"type\":[\"number\",\"null\"]},"
      "\"runout_at\":{\"type\":[\"string\",\"null\"]},\"warped_at\":{},\"mounted_at\":{},\"doffed_at\":{},\"doff_reason\":"
      "{},\"version\":{\"type\":\"integer\"}}}"},
-    {"Intervention",
-     "{\"type\":\"object\",\"properties\":{\"intervention_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"loom\":"
-     "{\"type\":\"string\"},\"status\":{\"enum\":[\"requested\",\"accepted\",\"started\",\"finished\",\"cancelled\"]},"
-     "\"cause\":{\"type\":\"string\"},\"note\":{},\"source\":{},\"requested_by\":{},\"requested_at\":{\"type\":"
-     "\"string\"},\"mechanic\":{},\"accepted_at\":{},\"started_at\":{},\"finished_at\":{},\"cancelled_at\":{},"
-     "\"cancel_reason\":{},\"finish_cause\":{},\"parts\":{},\"duration_min\":{},\"notes\":{},\"version\":{\"type\":"
-     "\"integer\"}}}"},
     {"LoomDetail",
      "{\"allOf\":[{\"$ref\":\"#/components/schemas/Loom\"},{\"type\":\"object\",\"properties\":{\"mounted_beams\":"
      "{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Beam\"}},\"order\":{\"type\":[\"object\",\"null\"]},"
@@ -699,12 +604,6 @@ static const struct {
      "\"This shift, from telemetry; null without.\"}}}},\"output\":{\"type\":\"integer\"},"
      "\"output_m\":{\"type\":\"number\"},\"target\":{\"type\":[\"number\",\"null\"]},\"efficiency\":{\"type\":"
      "[\"number\",\"null\"]}}}"},
-    {"MechanicView",
-     "{\"type\":\"object\",\"properties\":{\"within_hours\":{\"type\":\"integer\"},\"open_requests\":{\"type\":\"array\","
-     "\"items\":{\"$ref\":\"#/components/schemas/Intervention\"}},\"beams_running_out\":{\"type\":\"array\",\"items\":"
-     "{\"type\":\"object\",\"properties\":{\"loom\":{},\"beam\":{},\"position\":{},\"meters_left\":{},\"warp_m_per_h\":"
-     "{},\"hours_to_runout\":{},\"runout_at\":{}}}},\"first_piece_checks_due\":{\"type\":\"array\",\"items\":{\"type\":"
-     "\"object\",\"properties\":{\"loom\":{},\"hall\":{},\"article\":{},\"first_piece\":{},\"since\":{}}}}}}"},
     {"PlannerOrder",
      "{\"type\":\"object\",\"properties\":{\"order_id\":{},\"article\":{},\"quantity\":{\"type\":\"integer\"},\"unit\":{},"
      "\"due_date\":{},\"loom\":{},\"status\":{},\"declared\":{\"type\":\"integer\"},\"length_m\":{},\"progress\":"
@@ -737,8 +636,7 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
                                   "The aggregate id its code stands for: the subject of its events (audit trail, "
                                   "fofal replay, WebSocket pushes)."));
   static const char *const pages[][2] = {{"LoomPage", "Loom"},
-                                          {"LoomHistoryPage", "LoomHistoryEntry"}, {"BeamPage", "Beam"},
-                                          {"InterventionPage", "Intervention"}};
+                                          {"LoomHistoryPage", "LoomHistoryEntry"}, {"BeamPage", "Beam"}};
   for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
     char ref[96];
     snprintf(ref, sizeof ref, "#/components/schemas/%s", pages[i][1]);
@@ -757,13 +655,12 @@ void fofal__weaving_openapi(json_t *paths, json_t *schemas) {
       snprintf(name, sizeof name, "%.*s", (int)(end - brace - 1), brace + 1);
       json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:s,s:{s:s}}", "name", name, "in", "path", "required", 1,
                                               "description",
-                                              r == W_INTERVENTION ? "Id (UUID)." : "Code, as on the plate or badge.",
+                                              "Code, as on the plate or badge.",
                                               "schema", "type", "string"));
     }
     if (rt->params & P_STATUS)
-      json_array_append_new(params, qparam("status", r == W_BEAMS ? "Only beams in this status." : "Only requests in this status (open: requested, accepted or started).",
-                                           r == W_BEAMS ? json_pack("{s:[s,s,s,s,s,s]}", "enum", "warped", "sized", "ready", "mounted", "doffed", "empty")
-                                                        : json_pack("{s:[s,s,s,s,s,s]}", "enum", "open", "requested", "accepted", "started", "finished", "cancelled")));
+      json_array_append_new(params, qparam("status", "Only beams in this status.",
+                                           json_pack("{s:[s,s,s,s,s,s]}", "enum", "warped", "sized", "ready", "mounted", "doffed", "empty")));
     if (rt->params & P_LOOM) json_array_append_new(params, qparam("loom", "Only this loom's.", json_pack("{s:s}", "type", "string")));
     if (rt->params & P_BADGE)
       json_array_append_new(params, qparam("badge", "The weaver's badge; default the token's badge claim.", json_pack("{s:s}", "type", "string")));

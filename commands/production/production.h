@@ -10,8 +10,7 @@
 /* Production orders (production_order.c). */
 extern const fofal_command_def_t fofal_production_commands[];
 extern const int fofal_production_commands_n;
-/* The weaving floor around them: looms, beams,
- * interventions (weaving.c). */
+/* The weaving floor around them: looms, beams (weaving.c). */
 extern const fofal_command_def_t fofal_weaving_commands[];
 extern const int fofal_weaving_commands_n;
 

@@ -1,7 +1,7 @@
 /*
- * weaving.c — the weaving floor's aggregates around the production order: looms, warp
- * beams, intervention requests (employees, their shifts and the shift model are the hr
- * module's; the labels of woven rolls and pieces the inventory module's).
+ * weaving.c — the weaving floor's aggregates around the production order: looms and warp
+ * beams (employees, their shifts and the shift model are the hr module's; the labels of
+ * woven rolls and pieces the inventory module's; interventions the maintenance module's).
  *
  * Consistency. A loom and the beams mounted on it change together (mount, doff), and a
  * declaration on an order consumes its loom's beams: these decisions read and write
@@ -13,9 +13,8 @@
  * Other modules' aggregates. A loom's set-up reads its article (module catalog, see
  * commands/catalog/catalog.c for how a decision reads another module's aggregate and what
  * it costs) and copies its density into loom_set_up, so that the production projection
- * never reads the catalog's tables. An intervention's mechanic must be a registered
- * employee (module hr: commands/hr/hr.c says how production reads hr's aggregates and
- * what it costs).
+ * never reads the catalog's tables. A declaration reads the weaver's hr records (module
+ * hr: commands/hr/hr.c says how production reads hr's aggregates and what it costs).
  *
  * Codes, not UUIDs, name what people see on plates and badges: looms ("L03"), beams
  * ("B-0042"), articles ("FT-100x200", catalog's), employees (badge "W012", hr's), shift models ("default", hr's).
@@ -23,11 +22,9 @@
  * Lifecycles:
  *   beam:   warped → sized → ready (drawn in or knotted) → mounted → doffed | empty
  *   loom:   first piece: not_required → due (after a beam change or a set-up) → passed | failed
- *   intervention: requested → accepted → started → finished; cancelled before it starts
  *
- * People are who signed in (actors.c): a weaver requests, a mechanic takes, starts and
- * finishes, an inspector checks as themself; a planner, manager or admin may record it
- * for someone, and the event says so ("delegated_by").
+ * People are who signed in (actors.c): an inspector checks as themself; a planner, manager
+ * or admin may record it for someone, and the event says so ("delegated_by").
  *
  * Pure functions: the time a decision uses is the command's issued_us.
  */
@@ -184,102 +181,6 @@ static int beam_draw_in(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
   return 0;
 }
 
-/* --------------------------------------------------------- interventions */
-
-static int intervention_request(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  (void)state;
-  const char *loom = jstr(cmd->data, "loom"), *by;
-  int delegated;
-  if (fofal_actor_person(cmd, "requested_by", jstr(cmd->data, "requested_by"), 0, &by, &delegated, out))
-    return FOFAL_EREJECTED;
-  if (!lookup_ref(cmd, "loom", loom, NULL)) return REJECT(out, "unknown_loom", "loom %s is not registered", loom);
-  /* "telemetry" says a loom's own sensors raised it: only our processes ("s:" services,
-   * "r:" reactions) may say so, never a user ("u:"). */
-  const char *source = *jstr(cmd->data, "source") ? jstr(cmd->data, "source") : "weaver";
-  const char *actor = cmd->actor ? cmd->actor : "";
-  if (!strcmp(source, "telemetry") && strncmp(actor, "s:", 2) && strncmp(actor, "r:", 2))
-    return REJECT(out, "actor_mismatch", "source telemetry is for requests the looms' sensors raise, not a person's");
-  char at[32];
-  fofal_time_format(cmd->issued_us, at);
-  json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", loom, "cause",
-                         jstr(cmd->data, "cause"), "source", source, "requested_at", at);
-  jcopy(ev, cmd->data, "note");
-  if (by) json_object_set_new(ev, "requested_by", json_string(by));
-  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
-  out->state = json_pack("{s:s,s:s,s:s,s:I}", "status", "requested", "loom", loom, "cause", jstr(cmd->data, "cause"),
-                         "requested_us", (json_int_t)cmd->issued_us);
-  fofal_decision_emit(out, EV("intervention_requested"), ev);
-  return 0;
-}
-
-static int intervention_accept(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  if (!jeq(state, "status", "requested"))
-    return REJECT(out, "invalid_transition", "a request is accepted once (it is %s)", jstr(state, "status"));
-  const char *mech;
-  int delegated;
-  if (fofal_actor_person(cmd, "mechanic", jstr(cmd->data, "mechanic"), 1, &mech, &delegated, out)) return FOFAL_EREJECTED;
-  if (!lookup_ref(cmd, "employee", mech, NULL)) return REJECT(out, "unknown_employee", "no employee has badge %s", mech);
-  out->state = json_deep_copy(state);
-  json_object_set_new(out->state, "status", json_string("accepted"));
-  json_object_set_new(out->state, "mechanic", json_string(mech));
-  json_t *ev = json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic", mech);
-  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
-  fofal_decision_emit(out, EV("intervention_accepted"), ev);
-  return 0;
-}
-
-/* The mechanic who took the request works on it: another mechanic is refused; a
- * supervisor records it for them (a delegation). */
-static int by_the_mechanic(const fofal_cmd_t *cmd, const json_t *state, int *delegated, fofal_decision_t *out) {
-  const char *mech;
-  return fofal_actor_person(cmd, "mechanic", jstr(state, "mechanic"), 1, &mech, delegated, out);
-}
-
-static int intervention_start(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  if (!jeq(state, "status", "accepted"))
-    return REJECT(out, "invalid_transition", "work starts on an accepted request (it is %s)", jstr(state, "status"));
-  int delegated;
-  if (by_the_mechanic(cmd, state, &delegated, out)) return FOFAL_EREJECTED;
-  out->state = json_deep_copy(state);
-  json_object_set_new(out->state, "status", json_string("started"));
-  json_object_set_new(out->state, "started_us", json_integer((json_int_t)cmd->issued_us));
-  json_t *ev = json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
-                         jstr(state, "mechanic"));
-  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
-  fofal_decision_emit(out, EV("intervention_started"), ev);
-  return 0;
-}
-
-static int intervention_finish(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  if (!jeq(state, "status", "started"))
-    return REJECT(out, "invalid_transition", "an intervention finishes once started (it is %s)", jstr(state, "status"));
-  int delegated;
-  if (by_the_mechanic(cmd, state, &delegated, out)) return FOFAL_EREJECTED;
-  json_int_t minutes = jint(cmd->data, "duration_min", -1);
-  if (minutes < 0) minutes = (json_int_t)((cmd->issued_us - jint(state, "started_us", cmd->issued_us)) / 60000000);
-  if (minutes < 0) minutes = 0;
-  out->state = json_deep_copy(state);
-  json_object_set_new(out->state, "status", json_string("finished"));
-  json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:I}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "mechanic",
-                         jstr(state, "mechanic"), "cause", jstr(cmd->data, "cause"), "duration_min", minutes);
-  jcopy(ev, cmd->data, "parts");
-  jcopy(ev, cmd->data, "notes");
-  if (delegated) json_object_set_new(ev, "delegated_by", fofal_actor_delegation(cmd));
-  fofal_decision_emit(out, EV("intervention_finished"), ev);
-  return 0;
-}
-
-static int intervention_cancel(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  if (!jeq(state, "status", "requested") && !jeq(state, "status", "accepted"))
-    return REJECT(out, "invalid_transition", "a request is cancelled before work starts (it is %s)", jstr(state, "status"));
-  out->state = json_deep_copy(state);
-  json_object_set_new(out->state, "status", json_string("cancelled"));
-  fofal_decision_emit(out, EV("intervention_cancelled"),
-                      json_pack("{s:s,s:s,s:s}", "intervention_id", cmd->aggregate, "loom", jstr(state, "loom"), "reason",
-                                jstr(cmd->data, "reason")));
-  return 0;
-}
-
 const fofal_command_def_t fofal_weaving_commands[] = {
     {"production.loom.register", "loom", 1, "Register a loom: hall, type, width, nominal speed, terry or flat.", loom_register,
      "loom"},
@@ -293,13 +194,5 @@ const fofal_command_def_t fofal_weaving_commands[] = {
     {"production.beam.size", "beam", 0, "Record that a warped beam was sized.", beam_size, "beam"},
     {"production.beam.draw_in", "beam", 0, "Record that a sized beam was drawn in or knotted: it is ready to mount.",
      beam_draw_in, "beam"},
-    {"production.intervention.request", "intervention_id", 1, "Ask mechanics to come to a loom, with a cause.",
-     intervention_request, NULL},
-    {"production.intervention.accept", "intervention_id", 0, "A mechanic takes an intervention request.", intervention_accept,
-     NULL},
-    {"production.intervention.start", "intervention_id", 0, "A mechanic starts working on the loom.", intervention_start, NULL},
-    {"production.intervention.finish", "intervention_id", 0, "A mechanic finishes: cause, parts used, duration.",
-     intervention_finish, NULL},
-    {"production.intervention.cancel", "intervention_id", 0, "Cancel a request before work starts.", intervention_cancel, NULL},
 };
 const int fofal_weaving_commands_n = sizeof fofal_weaving_commands / sizeof fofal_weaving_commands[0];

@@ -299,20 +299,20 @@ def main():
     for loom, cause, m, parts, minutes in done:
         iid = ident("intervention", loom, cause)
         w = weaver_of(int(loom[1:]), "A")
-        api.batch((w, "weaver"), [("production.intervention.request", f"demo-int-{loom}", {"intervention_id": iid, "loom": loom,
+        api.batch((w, "weaver"), [("maintenance.intervention.request", f"demo-int-{loom}", {"intervention_id": iid, "loom": loom,
                                                                                            "cause": cause, "requested_by": w})])
-        api.batch((m, "mechanic"), [("production.intervention.accept", f"demo-int-acc-{loom}", {"intervention_id": iid, "mechanic": m}),
-                                    ("production.intervention.start", f"demo-int-start-{loom}", {"intervention_id": iid}),
-                                    ("production.intervention.finish", f"demo-int-fin-{loom}",
+        api.batch((m, "mechanic"), [("maintenance.intervention.accept", f"demo-int-acc-{loom}", {"intervention_id": iid, "mechanic": m}),
+                                    ("maintenance.intervention.start", f"demo-int-start-{loom}", {"intervention_id": iid}),
+                                    ("maintenance.intervention.finish", f"demo-int-fin-{loom}",
                                      {"intervention_id": iid, "cause": cause, "parts": parts, "duration_min": minutes,
                                       "notes": "réglé et testé"})])
     for loom, cause, note in [("L02", "weft_break", "casse trame répétée"), ("L08", "electrical", "moteur chauffe"),
                               ("L15", "mechanical", "bruit au battant")]:
         iid = ident("intervention", loom, cause)
         w = weaver_of(int(loom[1:]), "A")
-        api.batch((w, "weaver"), [("production.intervention.request", f"demo-int-{loom}",
+        api.batch((w, "weaver"), [("maintenance.intervention.request", f"demo-int-{loom}",
                                    {"intervention_id": iid, "loom": loom, "cause": cause, "note": note, "requested_by": w})])
-    api.batch(("M05", "mechanic"), [("production.intervention.accept", "demo-int-acc-L08",
+    api.batch(("M05", "mechanic"), [("maintenance.intervention.accept", "demo-int-acc-L08",
                                      {"intervention_id": ident("intervention", "L08", "electrical"), "mechanic": "M05"})])
     if len(labels) >= 2:
         # The rolls enter stock by reaction (inventory.unit_on_declaration): wait until the

@@ -2,7 +2,7 @@
  * production.c — the production module's projection: production orders and their
  * output declarations into PostgreSQL (schema production, see
  * schemas/production/010_orders.sql and 011_weaving.sql) and Redis hot views; the weaving
- * floor's aggregates (looms, beams, interventions …) are in weaving.c, whose
+ * floor's aggregates (looms, beams …) are in weaving.c, whose
  * apply table the last entry of ours hands every other event to:
  *
  *   <prefix><tenant>:loom:<loom>              hash: the order running on the loom ("" when idle)
@@ -193,7 +193,7 @@ static const fofal_apply_t applies[] = {
     {"*", weaving_event},
 };
 
-static const char *const tables[] = {"orders", "declarations", "looms", "beams", "interventions",
+static const char *const tables[] = {"orders", "declarations", "looms", "beams",
                                      "first_piece_checks", "loom_history", NULL};
 
 const fofal_projection_def_t fofal_production_projection = {

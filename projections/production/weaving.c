@@ -1,13 +1,11 @@
 /*
  * weaving.c — the weaving floor half of the "production" projection (production.c hands
- * us every event type it does not name): looms, warp beams, intervention requests, first-piece
+ * us every event type it does not name): looms, warp beams, first-piece
  * checks and each loom's machine history, into the tables of
  * schemas/production/011_weaving.sql, and these Redis hot views:
  *
  *   <prefix><tenant>:loomstate:<loom>        hash: weave, hall, article, first_piece, ground_beam, pile_beam
  *   <prefix><tenant>:beam:<beam>             hash: kind, status, loom, position, length_m, meters_left
- *   <prefix><tenant>:intervention:<id>       hash: status, loom, cause, mechanic
- *   <prefix><tenant>:interventions:open      sorted set: open requests by request time (ms)
  *   fofal:push                               one entry per applied event (mechanics' phones)
  *
  * Determinism. Every value comes from the event (times from its envelope or its data),
@@ -341,116 +339,6 @@ static int beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
-/* --------------------------------------------------------- interventions */
-
-static void open_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *op, const char *id, const char *score) {
-  char key[320];
-  snprintf(key, sizeof key, "%s%s:interventions:open", ctx->redis_prefix, ev->tenant);
-  if (score) {
-    const char *argv[] = {op, key, score, id};
-    fofal_apply_redis(ctx, 4, argv);
-  } else {
-    const char *argv[] = {op, key, id};
-    fofal_apply_redis(ctx, 3, argv);
-  }
-}
-
-static int intervention_requested(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const json_t *d = ev->data;
-  const char *id = str(d, "intervention_id") ? str(d, "intervention_id") : ev->subject;
-  const char *requested = str(d, "requested_at") ? str(d, "requested_at") : m.at;
-  const char *params[] = {ev->tenant, id, str(d, "loom"), str(d, "cause"), str(d, "note"), str(d, "source"),
-                          str(d, "requested_by"), requested, m.seq, m.at};
-  int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.interventions (tenant, intervention_id, loom, status, cause, note, source, "
-                           "requested_by, requested_at, version, updated_at) VALUES ($1, $2, $3, 'requested', $4, $5, $6, "
-                           "$7, $8, $9, $10)",
-                           10, params);
-  if (!rc) rc = history(ctx, ev, str(d, "loom"), "intervention_requested", id);
-  if (rc) return rc;
-  int64_t us = ev->time_us;
-  if (str(d, "requested_at")) fofal_time_parse(str(d, "requested_at"), &us);
-  char score[24];
-  snprintf(score, sizeof score, "%lld", (long long)(us / 1000));
-  open_set(ctx, ev, "ZADD", id, score);
-  const char *f[] = {"status", "requested", "loom", str(d, "loom"), "cause", str(d, "cause"), "requested_at", requested};
-  hset(ctx, ev, "intervention", id, 4, f);
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
-/* accepted, started, finished, cancelled: the row (sql with the step's parameters, which
- * start with tenant, id, version, time), the machine history, the views, the push. */
-static int intervention_step(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *status, const char *sql,
-                             int nparams, const char *const *params) {
-  const json_t *d = ev->data;
-  const char *id = params[1];
-  int rc = fofal_apply_sql(ctx, sql, nparams, params);
-  if (!rc) {
-    char kind[48];
-    snprintf(kind, sizeof kind, "intervention_%s", status);
-    rc = history(ctx, ev, str(d, "loom"), kind, id);
-  }
-  if (rc) return rc;
-  if (!strcmp(status, "finished") || !strcmp(status, "cancelled")) open_set(ctx, ev, "ZREM", id, NULL);
-  const char *f[] = {"status", status, "mechanic", str(d, "mechanic")};
-  hset(ctx, ev, "intervention", id, str(d, "mechanic") ? 2 : 1, f);
-  fofal__production_push(ctx, ev);
-  return 0;
-}
-
-static const char *intervention_id(const fofal_event_t *ev) {
-  return str(ev->data, "intervention_id") ? str(ev->data, "intervention_id") : ev->subject;
-}
-
-static int intervention_accepted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic")};
-  return intervention_step(ctx, ev, "accepted",
-                           "UPDATE %s.interventions SET status = 'accepted', mechanic = $5, accepted_at = $4, version = $3, "
-                           "updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
-                           5, params);
-}
-
-static int intervention_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic")};
-  return intervention_step(ctx, ev, "started",
-                           "UPDATE %s.interventions SET status = 'started', mechanic = coalesce($5, mechanic), started_at = "
-                           "$4, version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
-                           5, params);
-}
-
-static int intervention_finished(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  char b1[40];
-  char *parts = jtext(ev->data, "parts");
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic"), str(ev->data, "cause"),
-                          parts, num(ev->data, "duration_min", b1), str(ev->data, "notes")};
-  int rc = intervention_step(ctx, ev, "finished",
-                             "UPDATE %s.interventions SET status = 'finished', mechanic = coalesce($5, mechanic), "
-                             "finished_at = $4, finish_cause = $6, parts = $7::jsonb, duration_min = $8::int, notes = $9, "
-                             "version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
-                             9, params);
-  free(parts);
-  return rc;
-}
-
-static int intervention_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "reason")};
-  return intervention_step(ctx, ev, "cancelled",
-                           "UPDATE %s.interventions SET status = 'cancelled', cancelled_at = $4, cancel_reason = $5, "
-                           "version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
-                           5, params);
-}
-
 /* Every event type of schemas/production/events that production.c does not name. */
 const fofal_apply_t fofal__weaving_applies[] = {
     {"fofal.production.loom_registered.v1", loom_registered},
@@ -465,10 +353,5 @@ const fofal_apply_t fofal__weaving_applies[] = {
     {"fofal.production.beam_mounted.v1", beam_mounted},
     {"fofal.production.beam_consumed.v1", beam_consumed},
     {"fofal.production.beam_doffed.v1", beam_doffed},
-    {"fofal.production.intervention_requested.v1", intervention_requested},
-    {"fofal.production.intervention_accepted.v1", intervention_accepted},
-    {"fofal.production.intervention_started.v1", intervention_started},
-    {"fofal.production.intervention_finished.v1", intervention_finished},
-    {"fofal.production.intervention_cancelled.v1", intervention_cancelled},
 };
 const int fofal__weaving_napplies = sizeof fofal__weaving_applies / sizeof fofal__weaving_applies[0];

@@ -299,24 +299,24 @@ def main():
                 timed(client, "weaver_view", at, "GET", f"/api/v1/production/views/weaver?badge={args['badge']}",
                       f.token(args["badge"], "weaver"))
             elif kind == "mechanic_view":
-                timed(client, "mechanic_view", at, "GET", "/api/v1/production/views/mechanic?within_hours=8",
+                timed(client, "mechanic_view", at, "GET", "/api/v1/maintenance/views/mechanic?within_hours=8",
                       f.token(args["mechanic"], "mechanic"))
             elif kind == "planner_view":
                 timed(client, "planner_view", at, "GET", "/api/v1/production/views/planner", f.token("P01", "planner"))
             elif kind == "intervention":
                 iid = str(uuid.uuid4())
-                res = cmd(client, "intervention_request", at, ("W101", "weaver"), "production.intervention.request",
+                res = cmd(client, "intervention_request", at, ("W101", "weaver"), "maintenance.intervention.request",
                           {"intervention_id": iid, "loom": args["loom"], "cause": "weft_break"})
                 if res:
                     push(at + args["accept"] * 60 / a.pace, "int_accept", dict(args, id=iid))
             elif kind == "int_accept":
-                if cmd(client, "intervention_accept", at, (args["mechanic"], "mechanic"), "production.intervention.accept",
+                if cmd(client, "intervention_accept", at, (args["mechanic"], "mechanic"), "maintenance.intervention.accept",
                        {"intervention_id": args["id"], "mechanic": args["mechanic"]}) and \
                         cmd(client, "intervention_start", time.monotonic(), (args["mechanic"], "mechanic"),
-                            "production.intervention.start", {"intervention_id": args["id"]}):
+                            "maintenance.intervention.start", {"intervention_id": args["id"]}):
                     push(time.monotonic() + args["work"] * 60 / a.pace, "int_finish", args)
             elif kind == "int_finish":
-                cmd(client, "intervention_finish", at, (args["mechanic"], "mechanic"), "production.intervention.finish",
+                cmd(client, "intervention_finish", at, (args["mechanic"], "mechanic"), "maintenance.intervention.finish",
                     {"intervention_id": args["id"], "cause": "weft_break", "parts": [{"part": "pince", "quantity": 1}]})
 
     # Sign every token before the clock starts.

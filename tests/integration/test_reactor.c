@@ -1,7 +1,7 @@
 /*
  * test_reactor.c — reactions between modules on the real Kafka of the test stack
  * (commands/reactor.c, commands.h "reactions"), with the first one registered: the
- * production module's intervention_on_breakdown.
+ * maintenance module's intervention_on_breakdown.
  *   - exactly once: a stream of breakdowns (machines events produced straight to
  *     fofal.machines.events, as fofal-machines writes them) while fofal-reactor is killed
  *     with SIGKILL twice and restarted; afterwards every breakdown has exactly one
@@ -25,7 +25,7 @@
 #include "commands.h"
 #include "harness.h"
 
-#define REACTION "production.intervention_on_breakdown"
+#define REACTION "maintenance.intervention_on_breakdown"
 
 static fofal_kafka_t *producer(void) {
   char err[256];
@@ -86,7 +86,7 @@ static fofal_map_t *reaction_commands(const char *tenant, int *total) {
     char want[FOFAL_UUID_LEN + 1];
     fofal_reaction_command_id(REACTION, trig, want);
     cr_expect_str_eq(json_string_value(json_object_get(c, "id")), want);
-    cr_expect_str_eq(json_string_value(json_object_get(c, "type")), "production.intervention.request");
+    cr_expect_str_eq(json_string_value(json_object_get(c, "type")), "maintenance.intervention.request");
     fofal_map_put(by, trig, (void *)((intptr_t)fofal_map_get(by, trig) + 1));
     (*total)++;
   }
@@ -96,7 +96,7 @@ static fofal_map_t *reaction_commands(const char *tenant, int *total) {
 
 /* The tenant's intervention_requested events: fofalcommandid → count (new map); *total. */
 static fofal_map_t *requested_events(const char *tenant, int *total) {
-  json_t *all = h_read_topic("fofal.production.events"), *r;
+  json_t *all = h_read_topic("fofal.maintenance.events"), *r;
   fofal_map_t *by = fofal_map_new(NULL);
   size_t i;
   *total = 0;

@@ -7,8 +7,9 @@
  *     publisher sends twice): every published msg_id reaches fofal.telemetry.raw, and after
  *     fofal-machines' dedup every sample is counted exactly once;
  *   - a mechanical stop becomes a breakdown: the event, a push on a mechanic's WebSocket
- *     subscribed to module machines, and — through the production module's reaction, run
- *     by fofal-reactor — one intervention request on fofal.commands, accepted.
+ *     subscribed to module machines, and — through the maintenance module's reaction, run
+ *     by fofal-reactor — one intervention request on fofal.commands, accepted, and pushed
+ *     to the mechanic subscribed to module maintenance.
  * Each test uses a tenant of its own and its own MQTT client ids.
  */
 #include <MQTTAsync.h>
@@ -500,7 +501,7 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   int st = 0;
   h_ws_t *ws = h_ws_open(port, path, NULL, 0, &st);
   cr_assert_not_null(ws, "WebSocket handshake answered %d", st);
-  cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"modules\":[\"machines\",\"production\"]}}"), 0);
+  cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"modules\":[\"machines\",\"maintenance\"]}}"), 0);
   json_t *ack = h_ws_recv_json(ws, 10000, NULL); /* the subscription's acknowledgement */
   json_decref(ack);
 
@@ -535,7 +536,7 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   json_t *mevs = events_of("fofal.machines.events", tenant), *me;
   size_t mi;
   json_array_foreach(mevs, mi, me) if (strstr(json_string_value(json_object_get(me, "type")), "breakdown_declared"))
-      fofal_reaction_command_id("production.intervention_on_breakdown", json_string_value(json_object_get(me, "id")),
+      fofal_reaction_command_id("maintenance.intervention_on_breakdown", json_string_value(json_object_get(me, "id")),
                                 cmd_id);
   json_decref(mevs);
   cr_assert(cmd_id[0], "the breakdown event is on fofal.machines.events");
@@ -547,11 +548,11 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
     size_t i;
     json_array_foreach(cmds, i, c) {
       if (strcmp(json_string_value(json_object_get(c, "type")) ? json_string_value(json_object_get(c, "type")) : "",
-                 "production.intervention.request"))
+                 "maintenance.intervention.request"))
         continue;
       json_t *d = json_object_get(c, "data");
       cr_expect_str_eq(json_string_value(json_object_get(c, "id")), cmd_id);
-      cr_expect_str_eq(json_string_value(json_object_get(c, "actor")), "r:production.intervention_on_breakdown");
+      cr_expect_str_eq(json_string_value(json_object_get(c, "actor")), "r:maintenance.intervention_on_breakdown");
       cr_expect_str_eq(json_string_value(json_object_get(d, "loom")), "L7");
       cr_expect_str_eq(json_string_value(json_object_get(d, "cause")), "mechanical");
       cr_expect_str_eq(json_string_value(json_object_get(d, "source")), "telemetry");
@@ -562,12 +563,11 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
   }
   cr_expect_eq(found, 1, "one intervention request on fofal.commands (found %d)", found);
 
-  /* The weaving floor's decider accepted it: an intervention_requested event from telemetry.
-   * (No production projection pushes interventions yet; when one does, the mechanic's
-   * socket above, subscribed to production too, gets it.) */
+  /* The maintenance module's decider accepted it: an intervention_requested event from
+   * telemetry, which its projection pushes to the mechanic's socket above. */
   int requested = 0;
   for (int attempt = 0; attempt < 120 && !requested; attempt++) {
-    json_t *evs = events_of("fofal.production.events", tenant), *e;
+    json_t *evs = events_of("fofal.maintenance.events", tenant), *e;
     size_t i;
     json_array_foreach(evs, i, e) {
       if (!strstr(json_string_value(json_object_get(e, "type")), "intervention_requested")) continue;
@@ -581,6 +581,20 @@ Test(telemetry_ingest, breakdown_reaches_a_mechanic, .timeout = 300) {
     if (!requested) usleep(500 * 1000);
   }
   cr_expect_eq(requested, 1, "the decider recorded one intervention request (found %d)", requested);
+  int req_pushed = 0;
+  deadline = fofal_mono_us() + 60 * 1000000LL;
+  while (!req_pushed && fofal_mono_us() < deadline) {
+    json_t *m = h_ws_recv_json(ws, 1000, NULL);
+    json_t *ev = json_object_get(m, "event");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && !strcmp(type, "fofal.maintenance.intervention_requested.v1")) {
+      req_pushed = 1;
+      cr_expect_str_eq(json_string_value(json_object_get(ev, "module")), "maintenance");
+      cr_expect_str_eq(json_string_value(json_object_get(json_object_get(ev, "data"), "loom")), "L7");
+    }
+    json_decref(m);
+  }
+  cr_expect(req_pushed, "the intervention request is pushed to the mechanic subscribed to maintenance");
 
   /* And the board says so. */
   h_resp_t r;

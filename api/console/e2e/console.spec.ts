@@ -328,9 +328,12 @@ test.describe.serial('the screens', () => {
     await expect(request).toContainText('Mécanique');
     await expect(request).toContainText('demandée');
     await shot(page, 'mechanic-phone');
+    // The request is the maintenance module's: its push reaches the phone (module maintenance).
+    await expect(page.getByTestId('notices')).toContainText(`Intervention demandée sur ${fx.loom}`);
     await request.getByRole('button', { name: 'Prendre' }).click();
     await expect(request).toContainText('acceptée');
     await expect(request).toContainText(fx.mechanic.badge);
+    await expect(page.getByTestId('notices')).toContainText(`Intervention acceptée sur ${fx.loom}`);
     await board.waitForTimeout(1500); // a tally or two for the charts
     await shot(board, 'machines-desktop');
 

@@ -36,7 +36,7 @@ describe('QueuePanel', () => {
     await idbPut(OUTBOX, {
       ...base,
       key: 'k2',
-      type: 'production.intervention.request',
+      type: 'maintenance.intervention.request',
       created_at: '2026-01-01T08:01:00Z',
       state: 'refused',
       code: 'unknown_loom',
@@ -115,7 +115,7 @@ describe('notifications', () => {
       text: 'Panne sur L1 (Mécanique)',
       level: 'alert',
     });
-    expect(describePush(ev('fofal.production.intervention_requested.v1', { loom: 'L1', cause: 'warp_break' }), t)?.text).toBe(
+    expect(describePush(ev('fofal.maintenance.intervention_requested.v1', { loom: 'L1', cause: 'warp_break' }), t)?.text).toBe(
       'Intervention demandée sur L1 (Casse chaîne)',
     );
     expect(describePush(ev('fofal.machines.loom_activity.v1', { loom: 'L1' }), t)).toBeNull();

@@ -6,7 +6,7 @@
  * started and output declared; then the declaration, the beam's meters left and run-out
  * forecast, the mechanic board (a new intervention request, a beam running out, a
  * first-piece check due), the WebSocket push of the request, the weaver and planner
- * views, tenant isolation, role refusals (403), and `fofal verify production`
+ * views, tenant isolation, role refusals (403), and `fofal verify production` and `maintenance`
  * (the live model equals a fresh rebuild).
  */
 #include <criterion/criterion.h>
@@ -316,13 +316,13 @@ Test(weaving, floor_reads_views_push_and_verify) {
   json_decref(j);
 
   /* The mechanic board: a new request, the beam running out within 8 h. A WebSocket
-   * client (a mechanic's phone) subscribed to production gets the request pushed. */
+   * client (a mechanic's phone) subscribed to maintenance gets the request pushed. */
   char *mtok = token_for(tenant, f.mechanic, "mechanic");
   snprintf(path, sizeof path, "/api/v1/stream?access_token=%s", mtok);
   int st;
   h_ws_t *ws = h_ws_open(port, path, NULL, 0, &st);
   cr_assert_not_null(ws, "the stream opens (status %d)", st);
-  cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"modules\":[\"production\"]}}"), 0);
+  cr_assert_eq(h_ws_send(ws, "{\"subscribe\":{\"modules\":[\"maintenance\"]}}"), 0);
   j = h_ws_recv_json(ws, 5000, NULL);
   cr_assert_str_eq(s_of(j, "ack"), "subscribe");
   json_decref(j);
@@ -330,7 +330,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
   fofal_uuid7(iid);
   snprintf(b, sizeof b, "{\"intervention_id\":\"%s\",\"loom\":\"%s\",\"cause\":\"warp_break\",\"requested_by\":\"%s\"}", iid,
            f.loom, f.weaver);
-  send(f.wtok, "production.intervention.request", b, pos);
+  send(f.wtok, "maintenance.intervention.request", b, pos);
   int pushed = 0;
   int64_t deadline = fofal_mono_us() + 15 * 1000000LL;
   while (!pushed && fofal_mono_us() < deadline) {
@@ -346,7 +346,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
   cr_expect(pushed, "the intervention request is pushed to the mechanic's stream");
   h_ws_close(ws);
 
-  snprintf(path, sizeof path, "/api/v1/production/views/mechanic?within_hours=8&position=%s", pos);
+  snprintf(path, sizeof path, "/api/v1/maintenance/views/mechanic?within_hours=8&position=%s", pos);
   cr_assert_eq(get(mtok, path, &j), 200);
   int req_listed = 0, beam_listed = 0;
   json_array_foreach(json_object_get(j, "open_requests"), i, e) {
@@ -360,7 +360,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
   cr_expect(req_listed, "the new request is on the mechanic board");
   cr_expect(beam_listed, "the beam that runs out in ~5.9 h is on the board (within 8 h)");
   json_decref(j);
-  cr_assert_eq(get(mtok, "/api/v1/production/views/mechanic?within_hours=2", &j), 200);
+  cr_assert_eq(get(mtok, "/api/v1/maintenance/views/mechanic?within_hours=2", &j), 200);
   beam_listed = 0;
   json_array_foreach(json_object_get(j, "beams_running_out"), i, e) beam_listed |= !strcmp(s_of(e, "beam"), f.ground);
   cr_expect(!beam_listed, "not within 2 h");
@@ -368,15 +368,15 @@ Test(weaving, floor_reads_views_push_and_verify) {
 
   /* The mechanic takes it, works and finishes: the loom's history tells it. */
   snprintf(b, sizeof b, "{\"intervention_id\":\"%s\",\"mechanic\":\"%s\"}", iid, f.mechanic);
-  send(mtok, "production.intervention.accept", b, NULL);
+  send(mtok, "maintenance.intervention.accept", b, NULL);
   snprintf(b, sizeof b, "{\"intervention_id\":\"%s\"}", iid);
-  send(mtok, "production.intervention.start", b, NULL);
+  send(mtok, "maintenance.intervention.start", b, NULL);
   snprintf(b, sizeof b,
            "{\"intervention_id\":\"%s\",\"cause\":\"warp_break\",\"parts\":[{\"part\":\"heddle\",\"quantity\":2}],"
            "\"duration_min\":12}",
            iid);
-  send(mtok, "production.intervention.finish", b, pos);
-  snprintf(path, sizeof path, "/api/v1/production/interventions/%s?position=%s", iid, pos);
+  send(mtok, "maintenance.intervention.finish", b, pos);
+  snprintf(path, sizeof path, "/api/v1/maintenance/interventions/%s?position=%s", iid, pos);
   cr_assert_eq(get(mtok, path, &j), 200);
   cr_expect_str_eq(s_of(j, "status"), "finished");
   cr_expect_str_eq(s_of(j, "mechanic"), f.mechanic);
@@ -410,7 +410,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
   send(mtok, "production.loom.doff_beam", b, NULL);
   snprintf(b, sizeof b, "{\"loom\":\"%s\",\"beam\":\"%s\",\"position\":\"ground\"}", f.loom, f.spare);
   send(mtok, "production.loom.mount_beam", b, pos);
-  snprintf(path, sizeof path, "/api/v1/production/views/mechanic?position=%s", pos);
+  snprintf(path, sizeof path, "/api/v1/maintenance/views/mechanic?position=%s", pos);
   cr_assert_eq(get(mtok, path, &j), 200);
   int due = 0;
   json_array_foreach(json_object_get(j, "first_piece_checks_due"), i, e) due |= !strcmp(s_of(e, "loom"), f.loom);
@@ -472,6 +472,17 @@ Test(weaving, floor_reads_views_push_and_verify) {
   cr_expect_eq(vst, 0, "fofal verify exited %d", vst);
   cr_expect(lines >= 13, "verify compared every table (%d lines)", lines);
   free(out);
+  /* The maintenance module's too: its requests and their steps in the loom's history. */
+  const char *margs[] = {"verify", "maintenance", "--redis", NULL};
+  out = NULL;
+  vst = h_run_cli(600, &out, margs);
+  cr_log_info("fofal verify maintenance --redis:\n%s", out ? out : "");
+  lines = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), lines++)
+    cr_expect(strstr(line, " OK"), "verify: %s", line);
+  cr_expect_eq(vst, 0, "fofal verify maintenance exited %d", vst);
+  cr_expect(lines >= 2, "verify compared both tables (%d lines)", lines);
+  free(out);
   free_floor(&f);
 }
 
@@ -494,10 +505,10 @@ Test(weaving, tenants_and_roles) {
     int status;
   } cases[] = {
       {weaver, "/api/v1/production/views/planner", 403},
-      {cutter, "/api/v1/production/views/mechanic", 403},
-      {weaver, "/api/v1/production/views/mechanic", 403},
+      {cutter, "/api/v1/maintenance/views/mechanic", 403},
+      {weaver, "/api/v1/maintenance/views/mechanic", 403},
       {cutter, "/api/v1/production/beams", 403},
-      {auditor, "/api/v1/production/interventions", 403},
+      {auditor, "/api/v1/maintenance/interventions", 403},
       {cutter, "/api/v1/production/looms", 403},
       {weaver, "/api/v1/production/looms/X/history", 403},
       {f.wtok, "/api/v1/production/views/weaver?badge=SOMEONE-ELSE", 403},
@@ -505,12 +516,14 @@ Test(weaving, tenants_and_roles) {
       {auditor, "/api/v1/production/views/planner", 403},
       {mgr, "/api/v1/production/views/planner", 200},
       {mgr, "/api/v1/production/beams?status=nonsense", 400},
-      {mgr, "/api/v1/production/interventions?limit=0", 400},
+      {mgr, "/api/v1/maintenance/interventions?limit=0", 400},
       {mgr, "/api/v1/production/looms?cursor=!!!", 400},
-      {mgr, "/api/v1/production/views/mechanic?within_hours=1000", 400},
+      {mgr, "/api/v1/maintenance/views/mechanic?within_hours=1000", 400},
       {mgr, "/api/v1/production/beams/NOPE", 404},
       {mgr, "/api/v1/production/looms/NOPE/history", 404},
       {mgr, "/api/v1/production/views/nothing", 404},
+      {mgr, "/api/v1/production/interventions", 404},  /* the maintenance module's now */
+      {mgr, "/api/v1/production/views/mechanic", 404},
       {mgr, "/api/v1/production/views/weaver?badge=NOPE", 404},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -525,9 +538,9 @@ Test(weaving, tenants_and_roles) {
                                 "/api/v1/production/looms", "/api/v1/production/looms/{code}",
                                 "/api/v1/production/looms/{code}/history", "/api/v1/production/beams",
                                 "/api/v1/production/beams/{code}", "/api/v1/hr/employees/{badge}",
-                                "/api/v1/production/interventions", "/api/v1/production/interventions/{id}",
+                                "/api/v1/maintenance/interventions", "/api/v1/maintenance/interventions/{id}",
                                 "/api/v1/production/views/weaver",
-                                "/api/v1/production/views/mechanic", "/api/v1/production/views/planner"};
+                                "/api/v1/maintenance/views/mechanic", "/api/v1/production/views/planner"};
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     json_t *get_op = json_object_get(json_object_get(json_object_get(j, "paths"), routes[i]), "get");
     cr_expect(json_is_object(get_op), "OpenAPI documents %s", routes[i]);
@@ -673,8 +686,8 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   char iid[FOFAL_UUID_LEN + 1];
   fofal_uuid7(iid);
   snprintf(b, sizeof b, "{\"intervention_id\":\"%s\",\"loom\":\"%s\",\"cause\":\"warp_break\"}", iid, f.loom);
-  send(wt2, "production.intervention.request", b, pos);
-  snprintf(path, sizeof path, "/api/v1/production/interventions/%s?position=%s", iid, pos);
+  send(wt2, "maintenance.intervention.request", b, pos);
+  snprintf(path, sizeof path, "/api/v1/maintenance/interventions/%s?position=%s", iid, pos);
   cr_assert_eq(get(wt2, path, &j), 200);
   cr_expect_str_eq(s_of(j, "requested_by"), f.weaver, "requested by who signed in");
   json_decref(j);
@@ -683,13 +696,13 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   char mrefresh[200];
   char *mt = pin_sign_in(dev, dsec, f.mechanic, "592318", mrefresh);
   snprintf(b, sizeof b, "{\"intervention_id\":\"%s\",\"mechanic\":\"%s\"}", iid, other);
-  st = h_command_ok(port, mt, "production.intervention.accept", "pin-accept-other", NULL, b, &j);
+  st = h_command_ok(port, mt, "maintenance.intervention.accept", "pin-accept-other", NULL, b, &j);
   cr_expect_eq(st, 403, "a mechanic accepts for %s: %d %s", other, st, s_of(j, "detail"));
   cr_expect_str_eq(s_of(j, "code"), "actor_mismatch");
   json_decref(j);
   snprintf(b, sizeof b, "{\"intervention_id\":\"%s\"}", iid);
-  send(mt, "production.intervention.accept", b, pos);
-  snprintf(path, sizeof path, "/api/v1/production/interventions/%s?position=%s", iid, pos);
+  send(mt, "maintenance.intervention.accept", b, pos);
+  snprintf(path, sizeof path, "/api/v1/maintenance/interventions/%s?position=%s", iid, pos);
   cr_assert_eq(get(mt, path, &j), 200);
   cr_expect_str_eq(s_of(j, "mechanic"), f.mechanic);
   cr_expect_str_eq(s_of(j, "status"), "accepted");

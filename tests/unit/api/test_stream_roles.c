@@ -108,10 +108,13 @@ Test(stream_roles, personal_records_reach_hr_and_their_owner_only) {
   m = fofal__push_roles_mask(pr, "hr", "fofal.hr.shift_model_defined.v1", &self);
   cr_expect(m & fofal__push_role_bit("weaver"), "every role of the mill reads the shift model");
   cr_expect_eq(self, 0);
-  m = fofal__push_roles_mask(pr, "production", "fofal.production.intervention_requested.v1", &self);
+  m = fofal__push_roles_mask(pr, "maintenance", "fofal.maintenance.intervention_requested.v1", &self);
   cr_expect(m & fofal__push_role_bit("mechanic"));
+  cr_expect(m & fofal__push_role_bit("weaver"), "the weaver who called the mechanic follows the request");
   cr_expect(!(m & fofal__push_role_bit("storekeeper_mp")));
   cr_expect_eq(self, 0);
+  /* Interventions are maintenance's: production shows none. */
+  cr_expect_eq(fofal__push_roles_mask(pr, "production", "fofal.production." "intervention_requested.v1", NULL), 0);
   /* Unknown: nobody (fail closed); another module's name does not match. */
   cr_expect_eq(fofal__push_roles_mask(pr, "production", "fofal.production.salary_paid.v1", NULL), 0);
   cr_expect_eq(fofal__push_roles_mask(pr, "production", "fofal.machines.loom_running.v1", NULL), 0);

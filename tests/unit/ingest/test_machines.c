@@ -162,9 +162,9 @@ Test(machines, breakdown_by_cause_with_a_repeatable_id) {
     json_decref(feed(m, "c", T0 + 2000000, 0, "stopped", "mechanical"));
     json_t *o = feed(m, "d", T0 + 3000000, 0, "stopped", "mechanical");
     cr_assert_eq(count_type(o, "breakdown_declared"), 1);
-    /* fofal-machines writes its own events only: the production module's reaction turns the
-     * breakdown into an intervention request (tests/unit/production/test_breakdown_reaction.c). */
-    cr_assert_eq(count_type(o, "production.intervention.request"), 0);
+    /* fofal-machines writes its own events only: the maintenance module's reaction turns the
+     * breakdown into an intervention request (tests/unit/maintenance/test_breakdown_reaction.c). */
+    cr_assert_eq(count_type(o, "maintenance.intervention.request"), 0);
     cr_assert_eq(json_array_size(o), (size_t)count_type(o, "fofal.machines."), "nothing but machines events");
     cmds[run] = json_incref(json_object_get(find(o, "breakdown_declared"), "data"));
     json_t *d = cmds[run];

@@ -3,8 +3,8 @@
  * aggregates, through the registry and an in-memory tenant (world.h).
  *
  * One test per rule of the weaving floor:
- * looms (set-up, beams, first-piece check), the beam lifecycle,
- * intervention requests, labels, and what a declaration needs of its loom, beam
+ * looms (set-up, beams, first-piece check), the beam lifecycle, and what a declaration
+ * needs of its loom, beam
  * and weaver (the hr module's employee and shift, read across modules; hr's own rules
  * are in tests/unit/hr/test_hr.c). Every emitted event is checked against its schema.
  */
@@ -39,7 +39,6 @@ static void teardown(void) {
 TestSuite(loom, .init = setup, .fini = teardown);
 TestSuite(beam, .init = setup, .fini = teardown);
 TestSuite(declare, .init = setup, .fini = teardown);
-TestSuite(intervention, .init = setup, .fini = teardown);
 TestSuite(label, .init = setup, .fini = teardown);
 TestSuite(events, .init = setup, .fini = teardown);
 TestSuite(actor, .init = setup, .fini = teardown);
@@ -359,47 +358,6 @@ Test(declare, plan_on_a_registered_loom_before_start) {
   no_at("production.order.plan", json_pack("{s:s,s:s}", "order_id", id, "loom", "L-07"), W_ISSUED, "invalid_transition");
 }
 
-/* ---------------------------------------------------------- interventions */
-
-Test(intervention, request_accept_start_finish) {
-  world_floor();
-  ok("hr.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "M-01", "name", "Karim", "job", "mechanic"), "m");
-  json_t *data = json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "weft_break", "note", "sensor");
-  char id[FOFAL_UUID_LEN + 1];
-  cr_assert_eq(fofal_command_aggregate_id(fofal_registry_find(reg, "production.intervention.request"), W_TENANT, "i1", data, id), 0);
-  no_at("production.intervention.request", json_pack("{s:s,s:s}", "loom", "L-99", "cause", "x"), W_ISSUED, "unknown_loom");
-  ok("production.intervention.request", data, "i1");
-  cr_assert_str_eq(jstr(json_object_get(world, id), "status"), "requested");
-  no_at("production.intervention.start", json_pack("{s:s}", "intervention_id", id), W_ISSUED, "invalid_transition");
-  no_at("production.intervention.accept", json_pack("{s:s,s:s}", "intervention_id", id, "mechanic", "M-404"), W_ISSUED,
-        "unknown_employee");
-  ok("production.intervention.accept", json_pack("{s:s,s:s}", "intervention_id", id, "mechanic", "M-01"), "a");
-  ok_at("production.intervention.start", json_pack("{s:s}", "intervention_id", id), "s", W_ISSUED + 60 * 1000000LL, NULL);
-  no_at("production.intervention.cancel", json_pack("{s:s,s:s}", "intervention_id", id, "reason", "x"), W_ISSUED,
-        "invalid_transition");
-  json_t *ev = NULL;
-  ok_at("production.intervention.finish",
-        json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "intervention_id", id, "cause", "weft_break", "parts", "part", "gripper", "quantity", 1),
-        "f", W_ISSUED + 46 * 60 * 1000000LL, &ev);
-  cr_assert_eq(jint(ev, "duration_min", -1), 45, "duration from start to finish");
-  cr_assert_str_eq(jstr(ev, "mechanic"), "M-01");
-  json_decref(ev);
-  no_at("production.intervention.finish", json_pack("{s:s,s:s}", "intervention_id", id, "cause", "x"), W_ISSUED, "invalid_transition");
-}
-
-Test(intervention, cancel_before_work) {
-  world_floor();
-  json_t *data = json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry");
-  char id[FOFAL_UUID_LEN + 1];
-  cr_assert_eq(fofal_command_aggregate_id(fofal_registry_find(reg, "production.intervention.request"), W_TENANT, "i2", data, id), 0);
-  world_as("s:fofal-machines/telemetry", NULL); /* a breakdown the loom's sensors saw */
-  ok("production.intervention.request", data, "i2");
-  world_as("u:tester/admin", NULL);
-  ok("production.intervention.cancel", json_pack("{s:s,s:s}", "intervention_id", id, "reason", "restarted by itself"), "c");
-  no_at("production.intervention.accept", json_pack("{s:s,s:s}", "intervention_id", id, "mechanic", "W-12"), W_ISSUED,
-        "invalid_transition");
-}
-
 /* ------------------------------------------------------------------ actors
  * DESIGN.md guarantee 9 (commands/actors.c): floor roles act as themselves, from the badge
  * of their sign-in; a planner, manager or admin may record for someone, and the event says
@@ -460,61 +418,9 @@ Test(actor, services_name_whom_they_name) {
   world_floor();
   const char *order = started_order("L-07", 100);
   world_as("s:fofal-machines/telemetry", NULL);
-  json_t *ev = NULL;
-  ok_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
-        "bd", W_ISSUED, &ev);
-  cr_assert_null(json_object_get(ev, "requested_by"));
-  cr_assert_null(json_object_get(ev, "delegated_by"));
-  json_decref(ev);
   no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "person_required");
-  /* Only a service says the looms' sensors raised a request. */
-  world_as("u:acct-w12/weaver", "W-12");
-  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
-        W_ISSUED, "actor_mismatch");
-  world_as("u:acct-p1/planner", "P-01");
-  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "mechanical", "source", "telemetry"),
-        W_ISSUED, "actor_mismatch");
   world_as("u:x/weaver", "not a badge!");
   no_at("production.order.declare_output", weaver_declares(order, NULL), W_ISSUED, "invalid_actor");
-}
-
-Test(actor, a_mechanic_takes_starts_and_finishes_as_themself) {
-  world_floor();
-  ok("hr.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "M-01", "name", "Karim", "job", "mechanic"), "m1");
-  ok("hr.employee.register", json_pack("{s:s,s:s,s:s}", "badge", "M-02", "name", "Hedi", "job", "mechanic"), "m2");
-  /* The weaver asks as themself. */
-  world_as("u:acct-w12/weaver", "W-12");
-  json_t *data = json_pack("{s:s,s:s}", "loom", "L-07", "cause", "weft_break");
-  char id[FOFAL_UUID_LEN + 1];
-  cr_assert_eq(fofal_command_aggregate_id(fofal_registry_find(reg, "production.intervention.request"), W_TENANT, "i1", data, id), 0);
-  json_t *ev = NULL;
-  ok_at("production.intervention.request", data, "i1", W_ISSUED, &ev);
-  cr_assert_str_eq(jstr(ev, "requested_by"), "W-12");
-  json_decref(ev);
-  no_at("production.intervention.request", json_pack("{s:s,s:s,s:s}", "loom", "L-07", "cause", "x", "requested_by", "W-13"),
-        W_ISSUED, "actor_mismatch");
-  /* M-02 cannot take it in M-01's name; M-01 takes it with nothing but the id. */
-  world_as("u:acct-m2/mechanic", "M-02");
-  no_at("production.intervention.accept", json_pack("{s:s,s:s}", "intervention_id", id, "mechanic", "M-01"), W_ISSUED,
-        "actor_mismatch");
-  world_as("u:acct-m1/mechanic", "M-01");
-  ok_at("production.intervention.accept", json_pack("{s:s}", "intervention_id", id), "a", W_ISSUED, &ev);
-  cr_assert_str_eq(jstr(ev, "mechanic"), "M-01");
-  json_decref(ev);
-  /* Only M-01 works on what M-01 took. */
-  world_as("u:acct-m2/mechanic", "M-02");
-  no_at("production.intervention.start", json_pack("{s:s}", "intervention_id", id), W_ISSUED, "actor_mismatch");
-  world_as("u:acct-m1/mechanic", "M-01");
-  ok_at("production.intervention.start", json_pack("{s:s}", "intervention_id", id), "s", W_ISSUED, &ev);
-  cr_assert_null(json_object_get(ev, "delegated_by"));
-  json_decref(ev);
-  /* A manager closes it for M-01: recorded as a delegation. */
-  world_as("u:acct-d1/manager", "D-01");
-  ok_at("production.intervention.finish", json_pack("{s:s,s:s}", "intervention_id", id, "cause", "weft_break"), "f",
-        W_ISSUED + 60 * 1000000LL, &ev);
-  cr_assert_str_eq(jstr(ev, "mechanic"), "M-01");
-  cr_assert_str_eq(jstr(json_object_get(ev, "delegated_by"), "badge"), "D-01");
-  json_decref(ev);
 }
 
 Test(actor, an_inspector_checks_as_themself) {

@@ -49,7 +49,7 @@ export function MechanicScreen() {
   const { t } = useI18n();
   const pos = useRef<string>(); // the last command's position: the next read waits for it
   const view = useLoad(() =>
-    getJson<MechanicView>(`/api/v1/production/views/mechanic?within_hours=8${pos.current ? `&position=${encodeURIComponent(pos.current)}` : ''}`),
+    getJson<MechanicView>(`/api/v1/maintenance/views/mechanic?within_hours=8${pos.current ? `&position=${encodeURIComponent(pos.current)}` : ''}`),
   );
   const board = useLoad(() => getJson<{ items: BoardLoom[] }>('/api/v1/machines/looms'));
   const [notices, setNotices] = useState<Notice[]>([]);
@@ -62,7 +62,7 @@ export function MechanicScreen() {
 
   useEffect(() => {
     const s = openStream({
-      modules: ['production', 'machines'],
+      modules: ['production', 'maintenance', 'machines'],
       onStatus: setLive,
       onResync: () => {
         reloadView();
@@ -71,7 +71,7 @@ export function MechanicScreen() {
       onEvent: (ev) => {
         const k = kindOf(ev.type);
         if (ev.module === 'machines' && k !== 'loom_activity' && k !== 'hall_reading') reloadBoard();
-        if (ev.module === 'production' && /intervention|first_piece|beam|loom_/.test(k)) reloadView();
+        if (ev.module === 'maintenance' || (ev.module === 'production' && /first_piece|beam|loom_/.test(k))) reloadView();
         const n = describePush(ev, t);
         if (n) setNotices((l) => [{ id: `${ev.type}-${ev.aggregate}-${ev.seq}-${Date.now()}`, at: new Date(), ...n }, ...l].slice(0, 20));
       },
@@ -160,12 +160,12 @@ export function MechanicScreen() {
                   </div>
                   <div className="row">
                     {it.status === 'requested' && (
-                      <button type="button" className="primary" disabled={busy === it.intervention_id} onClick={() => act(it.intervention_id, 'production.intervention.accept', { intervention_id: it.intervention_id })}>
+                      <button type="button" className="primary" disabled={busy === it.intervention_id} onClick={() => act(it.intervention_id, 'maintenance.intervention.accept', { intervention_id: it.intervention_id })}>
                         {t('mech.accept')}
                       </button>
                     )}
                     {it.status === 'accepted' && (
-                      <button type="button" className="primary" disabled={busy === it.intervention_id} onClick={() => act(it.intervention_id, 'production.intervention.start', { intervention_id: it.intervention_id })}>
+                      <button type="button" className="primary" disabled={busy === it.intervention_id} onClick={() => act(it.intervention_id, 'maintenance.intervention.start', { intervention_id: it.intervention_id })}>
                         {t('mech.start')}
                       </button>
                     )}
@@ -231,7 +231,7 @@ export function MechanicScreen() {
           onClose={() => setDialog(null)}
           onSend={(data) => {
             setDialog(null);
-            act(dialog.it.intervention_id, 'production.intervention.finish', data);
+            act(dialog.it.intervention_id, 'maintenance.intervention.finish', data);
           }}
         />
       )}

@@ -68,7 +68,7 @@ export function WeaverScreen() {
     const mine = new Set(loomKey.split(','));
     const s = openStream({
       // hr: the weaver's own record (a new shift assignment changes their looms)
-      modules: ['production', 'machines', 'hr'],
+      modules: ['production', 'maintenance', 'machines', 'hr'],
       onStatus: setLive,
       onResync: reload,
       onEvent: (ev) => {
@@ -269,7 +269,7 @@ export function CallDialog({ loom, source, onClose }: { loom: string; source: 'w
     e.preventDefault();
     const data: Record<string, unknown> = { intervention_id: newKey(), loom, cause, source };
     if (note.trim()) data.note = note.trim();
-    submit('production.intervention.request', data).then(
+    submit('maintenance.intervention.request', data).then(
       ({ item }) =>
         setState(item.state === 'refused' ? `${item.detail} (${item.code})` : item.state === 'pending' ? t('declare.queued') : t('call.sent')),
       (err) => setState(String(err)),

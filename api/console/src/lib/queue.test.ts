@@ -104,7 +104,7 @@ describe('the outbox', () => {
   it('sends nothing twice when the answer is lost: the same key goes again, written once', async () => {
     vi.stubGlobal('navigator', { onLine: false });
     await submit('production.order.declare_output', { order_id: 'o1', quantity: 1 });
-    await submit('production.intervention.request', { loom: 'L1', cause: 'mechanical' });
+    await submit('maintenance.intervention.request', { loom: 'L1', cause: 'mechanical' });
     vi.stubGlobal('navigator', { onLine: true });
     server.loseNextAnswer = true; // the server decides both, the phone hears nothing
     const first = await syncQueue();

@@ -78,7 +78,7 @@ function Orders({ orders }: { orders: Order[] }) {
 export function PlannerBoard() {
   const { t } = useI18n();
   const view = useLoad(() => getJson<PlannerView>('/api/v1/production/views/planner'));
-  const beams = useLoad(() => getJson<MechanicView>('/api/v1/production/views/mechanic?within_hours=24'));
+  const beams = useLoad(() => getJson<MechanicView>('/api/v1/maintenance/views/mechanic?within_hours=24'));
   const [live, setLive] = useState(false);
   const reload = useDebounced(() => {
     view.reload();

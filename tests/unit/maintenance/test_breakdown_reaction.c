@@ -1,5 +1,5 @@
 /*
- * test_breakdown_reaction.c — commands/production/reactions.c: a loom's breakdown, as
+ * test_breakdown_reaction.c — commands/maintenance/reactions.c: a loom's breakdown, as
  * fofal-machines declares it, becomes the intervention request fofal-machines used to send
  * itself (same loom, cause, source and note); a breakdown without a loom or a cause is a
  * failure with its reason, never a command; the reaction is pure (the same event gives the
@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "ingest.h"
 
-#define NAME "production.intervention_on_breakdown"
+#define NAME "maintenance.intervention_on_breakdown"
 /* 2026-11-28T06:00:00Z */
 #define T0 1795845600000000LL
 
@@ -57,7 +57,7 @@ Test(breakdown_reaction, a_breakdown_requests_an_intervention) {
   fofal_event_t ev = event(machines_breakdown());
   fofal_reaction_out_t out = {0}, again = {0};
   cr_assert_eq(reaction()->react(&ev, &out), FOFAL_REACT_COMMAND, "%s", out.reason);
-  cr_expect_str_eq(out.type, "production.intervention.request");
+  cr_expect_str_eq(out.type, "maintenance.intervention.request");
   cr_expect_str_eq(json_string_value(json_object_get(out.data, "loom")), "L1");
   cr_expect_str_eq(json_string_value(json_object_get(out.data, "cause")), "mechanical");
   cr_expect_str_eq(json_string_value(json_object_get(out.data, "source")), "telemetry");

@@ -1,21 +1,22 @@
 /*
- * reactions.c — how the production module reacts to other modules' events
- * (commands.h, "reactions"): each reaction turns a trigger event into one production
+ * reactions.c — how the maintenance module reacts to other modules' events
+ * (commands.h, "reactions"): each reaction turns a trigger event into one maintenance
  * command, or nothing, or a failure with its reason. Pure functions: fofal-reactor runs
  * them exactly once per trigger and keys, ids and sends their commands; the emitting
  * module knows nothing of them.
  *
- *   production.intervention_on_breakdown
- *       fofal.machines.breakdown_declared → production.intervention.request: a loom that
+ *   maintenance.intervention_on_breakdown
+ *       fofal.machines.breakdown_declared → maintenance.intervention.request: a loom that
  *       fofal-machines saw break down (a mechanical or electrical stop, or a stop past its
  *       threshold) gets an intervention request from "telemetry", the mechanics' board
  *       shows it. The decider refuses it for a loom the tenant never registered
  *       (unknown_loom): that lands in fofal.reactions.dlq, with the breakdown it answers.
  *
- * Interventions are production commands until the module split (issue 13 item 3) gives
- * them to maintenance; this file moves with them (its reactions then read "maintenance.").
- * The build registers the folder's reactions (fofal_module_production_reactions) through
- * fofal_reaction_modules[].
+ * Exactly once: fofal-reactor derives the command's id from (reaction name, trigger event
+ * id), so a trigger read again after a crash sends the same id, which the decider's
+ * idempotency drops (commands/reactor.c; test_reactor kills it during a stream of
+ * breakdowns). The build registers the folder's reactions
+ * (fofal_module_maintenance_reactions) through fofal_reaction_modules[].
  */
 #include "commands.h"
 #include "decide.h"
@@ -30,7 +31,7 @@ static int intervention_on_breakdown(const fofal_event_t *ev, fofal_reaction_out
   char note[1024];
   snprintf(note, sizeof note, "%s stopped since %s (%s): %s", loom, jstr(ev->data, "since"), cause,
            jstr(ev->data, "reason"));
-  snprintf(out->type, sizeof out->type, "production.intervention.request");
+  snprintf(out->type, sizeof out->type, "maintenance.intervention.request");
   out->data = json_pack("{s:s,s:s,s:s,s:s}", "loom", loom, "cause", cause, "source", "telemetry", "note", note);
   if (!out->data) /* a note cut inside a UTF-8 sequence */
     return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the breakdown of %s has an unreadable reason", loom);
@@ -40,9 +41,9 @@ static int intervention_on_breakdown(const fofal_event_t *ev, fofal_reaction_out
 static const char *const on_breakdown[] = {"fofal.machines.breakdown_declared.v1", NULL};
 
 static const fofal_reaction_t reactions[] = {
-    {"production.intervention_on_breakdown", on_breakdown, intervention_on_breakdown,
+    {"maintenance.intervention_on_breakdown", on_breakdown, intervention_on_breakdown,
      "a loom's breakdown (fofal-machines) becomes an intervention request from telemetry"},
     {NULL, NULL, NULL, NULL},
 };
 
-const fofal_reaction_module_t fofal_module_production_reactions = {.module = "production", .reactions = reactions};
+const fofal_reaction_module_t fofal_module_maintenance_reactions = {.module = "maintenance", .reactions = reactions};
