@@ -434,7 +434,7 @@ char *fofal__openapi_build(const fofal_registry_t *reg) {
                 "command_id", "type", "string", "aggregate", "type", "string", "format", "uuid", "version", "type",
                 "integer", "events", "type", "array", "description",
                 "Each event: id, type, seq; aggregate when not the command's; issued: ids the decision gave things "
-                "another module holds (a declaration's label_id, the unit inventory receives by reaction).",
+                "another module keeps (e.g. the label id a declaration gives the roll that stock then receives).",
                 "items", "type", "object", "position", "type", "string",
                 "description", "Pass back as ?position= to read your writes."));
   json_object_set_new(schemas, "CommandPending",
