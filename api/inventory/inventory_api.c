@@ -233,12 +233,7 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     return 0;
   }
   if (!fofal__get_only(req) || fofal__authenticate(api, req, &who)) return 0;
-  if (!fofal__role_in(routes[p.route].roles, who.role)) {
-    char d[160];
-    snprintf(d, sizeof d, "role %.40s may not read %s", who.role, routes[p.route].path + sizeof "/api/v1" - 1);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
-    return 0;
-  }
+  if (fofal__read_roles_check(req, &who, routes[p.route].roles, routes[p.route].path + sizeof "/api/v1" - 1)) return 0;
   if (!fofal_uuid_valid(p.key)) {
     fofal__send_problem(req, 404, "not_found", "no label of this tenant has this id", NULL);
     return 0;

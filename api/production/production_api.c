@@ -321,7 +321,7 @@ static int parse_orders_query(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
     if (!fofal__valid_name(s, 64)) return fofal__perr(e, 400, "invalid_parameter", "article is not an article code (got \"%.40s\")", s);
     snprintf(p->article, sizeof p->article, "%s", s);
   }
-  if (fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
+  if (fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return FOFAL_EINVAL;
   if ((s = fofal__param(req, "cursor"))) {
     if (decode_cursor(req, s, p->after, sizeof p->after) || !fofal_uuid_valid(p->after))
       return fofal__perr(e, 400, "malformed_cursor", "%s", "cursor must be a next_cursor returned by this endpoint");
@@ -331,7 +331,7 @@ static int parse_orders_query(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
 }
 
 static int parse_declarations_query(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
-  if (fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return -1;
+  if (fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e)) return FOFAL_EINVAL;
   const char *s = fofal__param(req, "cursor");
   if (!s) return 0;
   char raw[96];
@@ -400,12 +400,9 @@ int fofal__on_production_read(h2o_handler_t *self, h2o_req_t *req) {
   static const char *const names[] = {[R_ORDERS] = "orders", [R_ORDER] = "orders/{id}",
                                       [R_DECLARATIONS] = "orders/{id}/declarations",
                                       [R_LOOM] = "looms/{loom}/current-order", [R_SHIFT] = "shifts/{shift}/output"};
-  if (!fofal__role_in(FOFAL__ROLES_ORDERS, who.role)) {
-    char d[160];
-    snprintf(d, sizeof d, "role %.40s may not read /production/%s", who.role, names[route]);
-    fofal__send_problem(req, 403, "forbidden", d, NULL);
-    return 0;
-  }
+  char what[96];
+  snprintf(what, sizeof what, "/production/%s", names[route]);
+  if (fofal__read_roles_check(req, &who, FOFAL__ROLES_ORDERS, what)) return 0;
   if ((route == R_ORDER || route == R_DECLARATIONS) && !fofal_uuid_valid(p.id)) {
     fofal__send_problem(req, 404, "not_found", "no such production order", NULL);
     return 0;
