@@ -195,8 +195,9 @@ static void produce_employee(fofal_kafka_t *k, const char *tenant, const char *t
   produce_command(k, tenant, type, agg, tag, data);
 }
 
-/* Employees registered, updated and erased among the orders (module hr, not in the audit
- * trail: the hr projector's lag says when they are projected). */
+/* Employees registered, updated and erased among the orders (module hr): EMPLOYEE_EVENTS
+ * events, audited like every module's. */
+#define EMPLOYEE_EVENTS 3
 static void produce_employees(fofal_kafka_t *k, const char *tenant) {
   produce_employee(k, tenant, "hr.employee.register", "W8", "e1",
                    json_pack("{s:s,s:s}", "name", "Nour", "job", "weaver"));
@@ -362,8 +363,8 @@ Test(rebuild, rebuild_under_query_load_serves_every_query_and_swaps, .timeout = 
   produce_employees(ke, tenant);
   cr_assert_eq(fofal_kafka_flush(ke, 30000), 0);
   fofal_kafka_free(ke);
-  double caught = wait_caught_up(tenant, EVENTS, 600);
-  cr_log_info("%d events decided and projected in %.1f s", EVENTS, (double)(fofal_mono_us() - t0) / 1e6);
+  double caught = wait_caught_up(tenant, EVENTS + EMPLOYEE_EVENTS, 600);
+  cr_log_info("%d events decided and projected in %.1f s", EVENTS + EMPLOYEE_EVENTS, (double)(fofal_mono_us() - t0) / 1e6);
   (void)caught;
 
   fofal_pg_t *pg = pg_open();
@@ -427,7 +428,7 @@ Test(rebuild, rebuild_under_query_load_serves_every_query_and_swaps, .timeout = 
   }
   cr_assert_eq(fofal_kafka_flush(k, 30000), 0);
   fofal_kafka_free(k);
-  wait_caught_up(tenant, EVENTS + 10 * ORDER_EVENTS(2), 120);
+  wait_caught_up(tenant, EVENTS + EMPLOYEE_EVENTS + 10 * ORDER_EVENTS(2), 120);
   static const char w7_sql[] = "SELECT count(*) FROM hr.employees WHERE tenant = $1 AND badge = 'W7' AND job = "
                                "'quality' AND erased_at IS NULL";
   static const char w8_sql[] = "SELECT count(*) FROM hr.employees WHERE tenant = $1 AND badge = 'W8' AND erased_at "

@@ -115,6 +115,13 @@ static char *account(const char *role, const char *user, const char *password, c
   if (pin) json_object_set_new(b, "pin", json_string(pin));
   char *body = json_dumps(b, 0);
   int st = post(pb, "/api/v1/auth/accounts", admin, body, &out, NULL);
+  /* 503 not_recorded: nothing was written (the decider is still starting); a client retries. */
+  for (int tries = 0; st == 503 && !strcmp(code_of(out), "not_recorded") && tries < 30; tries++) {
+    json_decref(out);
+    out = NULL;
+    sleep(1);
+    st = post(pb, "/api/v1/auth/accounts", admin, body, &out, NULL);
+  }
   cr_assert_eq(st, 201, "account %s: %d %s", user, st, code_of(out));
   char *id = fofal_strdup(json_string_value(json_object_get(out, "account_id")));
   if (password) remember(password);
