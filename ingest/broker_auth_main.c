@@ -148,8 +148,17 @@ int main(int argc, char **argv) {
   }
   fofal_topic_events("identity", topic, sizeof topic);
   fofal_kafka_opts_t co = {.brokers = brokers, .client_id = "fofal-mqtt-auth", .read_committed = 1, .partition_eof = 1};
-  if (fofal_kafka_consumer_new(&consumer, &co, err, sizeof err) ||
-      (nparts = fofal_kafka_partition_count(consumer, topic, 30000, err, sizeof err)) <= 0) {
+  if (fofal_kafka_consumer_new(&consumer, &co, err, sizeof err)) {
+    LOG_ERROR("cannot start: %s", err);
+    goto out;
+  }
+  /* Just after `fofal topics create` the broker may not yet show this user the topic (its
+   * ACLs propagate): ask again for up to 30 s before giving up. */
+  for (int tries = 0; (nparts = fofal_kafka_partition_count(consumer, topic, 10000, err, sizeof err)) <= 0 && tries < 30 &&
+                      !fofal_stopped(&fofal_stop);
+       tries++)
+    sleep(1);
+  if (nparts <= 0) {
     LOG_ERROR("cannot start: %s", nparts < 0 ? err : "no partitions");
     goto out;
   }
