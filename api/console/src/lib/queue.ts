@@ -32,6 +32,9 @@ export interface Queued {
   sub: string;
   badge?: string;
   created_at: string;
+  /* Order of submission: increasing even for two commands of the same millisecond (and
+   * across reloads, being built from the clock); items queued before it existed have none. */
+  seq?: number;
   state: QueueState;
   attempts: number;
   status?: number;
@@ -91,6 +94,7 @@ export async function enqueue(type: string, data: Record<string, unknown>, key =
     sub: s.claims.sub,
     badge: s.claims.badge,
     created_at: new Date().toISOString(),
+    seq: nextSeq(),
     state: 'pending',
     attempts: 0,
   };
@@ -122,9 +126,19 @@ export async function submit(type: string, data: Record<string, unknown>): Promi
   }
 }
 
+let lastSeq = 0;
+function nextSeq(): number {
+  lastSeq = Math.max(Date.now() * 1000, lastSeq + 1);
+  return lastSeq;
+}
+
+/* Oldest first, in the order the commands were submitted. */
 export async function listQueue(): Promise<Queued[]> {
   const all = await idbAll<Queued>(OUTBOX);
-  return all.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.key < b.key ? -1 : 1));
+  return all.sort((a, b) => {
+    if (a.seq !== undefined && b.seq !== undefined && a.seq !== b.seq) return a.seq - b.seq;
+    return a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.key < b.key ? -1 : 1;
+  });
 }
 
 export async function dismiss(key: string): Promise<void> {
