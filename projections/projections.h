@@ -215,6 +215,18 @@ int fofal_open_personal(fofal_pg_t *pg, const unsigned char *master, const char 
  * "erased" when the key was deleted. Opens nothing when ctx->pg is NULL (nothing will be
  * written). 0, or FOFAL_EIO / FOFAL_ECONFIG with ctx->errbuf (then *out is NULL). */
 int fofal_apply_open(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, json_t **out);
+
+/* Reading an event's data for SQL parameters, shared by the modules' apply functions: a
+ * string member or NULL; a number member as SQL text into buf (NULL when absent); any
+ * member as compact JSON text (new, caller frees; NULL when absent); the event's sequence
+ * number and time as text. */
+const char *fofal_ev_str(const json_t *data, const char *key);
+const char *fofal_ev_num(const json_t *data, const char *key, char buf[40]);
+char *fofal_ev_jtext(const json_t *data, const char *key);
+typedef struct {
+  char seq[24], at[32];
+} fofal_ev_meta_t;
+void fofal_ev_meta(const fofal_event_t *ev, fofal_ev_meta_t *m);
 /* A push for WebSocket clients of `module`: the event appended to the stream fofal:push,
  * which fofal-api tails. It is queued with the event's Redis commands, in the same Lua
  * script as the view it reports, so a push never precedes its projection and is never

@@ -81,6 +81,26 @@ void fofal_projector_stats(const fofal_projector_t *p, fofal_projector_stats_t *
                                    .pipeline_flushes = p->flushes_before + fofal_pg_pipeline_flushes(p->pg)};
 }
 
+const char *fofal_ev_str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
+
+const char *fofal_ev_num(const json_t *data, const char *key, char buf[40]) {
+  const json_t *v = json_object_get(data, key);
+  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
+  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
+  else return NULL;
+  return buf;
+}
+
+char *fofal_ev_jtext(const json_t *data, const char *key) {
+  const json_t *v = json_object_get(data, key);
+  return v ? fofal_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
+
+void fofal_ev_meta(const fofal_event_t *ev, fofal_ev_meta_t *m) {
+  snprintf(m->seq, sizeof m->seq, "%lld", (long long)ev->seq);
+  fofal_time_format(ev->time_us, m->at);
+}
+
 int fofal_apply_sql(fofal_apply_ctx_t *ctx, const char *sql_fmt, int nparams, const char *const *params) {
   if (!ctx->pg) return 0;
   /* Every "%s" becomes the target schema ("%%" a percent sign), however many there are. */

@@ -15,22 +15,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
-
-/* A number of the event as SQL text into buf, or NULL when absent. */
-static const char *num(const json_t *data, const char *key, char buf[40]) {
-  const json_t *v = json_object_get(data, key);
-  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
-  else return NULL;
-  return buf;
-}
-
 /* The article's members in the order of both statements' $3..$14; seq and time $15, $16. */
-#define ARTICLE_PARAMS(d, seq, at)                                                                                      \
-  {ev->tenant, str(d, "article"), str(d, "name"), str(d, "weave"), num(d, "width_cm", b1), num(d, "length_cm", b2),    \
-   num(d, "gsm", b3), num(d, "picks_per_cm", b4), str(d, "warp_yarn"), str(d, "weft_yarn"), str(d, "pile_yarn"),        \
-   num(d, "warp_g_per_piece", b5), num(d, "weft_g_per_piece", b6), num(d, "pile_g_per_piece", b7), seq, at}
+#define ARTICLE_PARAMS(d, seq, at)                                                                   \
+  {ev->tenant,                          fofal_ev_str(d, "article"),                                     \
+   fofal_ev_str(d, "name"),             fofal_ev_str(d, "weave"),                                       \
+   fofal_ev_num(d, "width_cm", b1),     fofal_ev_num(d, "length_cm", b2),                               \
+   fofal_ev_num(d, "gsm", b3),          fofal_ev_num(d, "picks_per_cm", b4),                            \
+   fofal_ev_str(d, "warp_yarn"),        fofal_ev_str(d, "weft_yarn"),                                   \
+   fofal_ev_str(d, "pile_yarn"),        fofal_ev_num(d, "warp_g_per_piece", b5),                        \
+   fofal_ev_num(d, "weft_g_per_piece", b6), fofal_ev_num(d, "pile_g_per_piece", b7),                    \
+   seq,                                 at}
 
 static int article_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   char seq[24], at[32], b1[40], b2[40], b3[40], b4[40], b5[40], b6[40], b7[40];

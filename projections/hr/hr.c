@@ -24,32 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
-
-/* A number of the event as SQL text into buf, or NULL when absent. */
-static const char *num(const json_t *data, const char *key, char buf[40]) {
-  const json_t *v = json_object_get(data, key);
-  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
-  else return NULL;
-  return buf;
-}
-
-/* A JSON member as compact text (new, caller frees), or NULL when absent. */
-static char *jtext(const json_t *data, const char *key) {
-  const json_t *v = json_object_get(data, key);
-  return v ? fofal_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-}
-
-typedef struct {
-  char seq[24], at[32];
-} meta_t;
-
-static void meta(const fofal_event_t *ev, meta_t *m) {
-  snprintf(m->seq, sizeof m->seq, "%lld", (long long)ev->seq);
-  fofal_time_format(ev->time_us, m->at);
-}
-
 static void push(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) { fofal_apply_push(ctx, ev, "hr"); }
 
 
@@ -71,13 +45,13 @@ static char *sealed_fields(const json_t *data) {
  * as they came, sealed. sql's parameters: tenant, badge, name, job, version, sealed fields
  * (JSON), then — when nparams is 8 — the time and the person id. */
 static int employee_write(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *sql, int nparams) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   json_t *open;
   int rc = fofal_apply_open(ctx, ev, &open);
   if (rc) return rc;
   char *sealed = sealed_fields(ev->data);
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(open, "name"), str(ev->data, "job"), m.seq, sealed,
+  const char *params[] = {ev->tenant, fofal_ev_str(ev->data, "badge"), fofal_ev_str(open, "name"), fofal_ev_str(ev->data, "job"), m.seq, sealed,
                           m.at, ev->subject};
   rc = fofal_apply_sql(ctx, sql, nparams, params);
   free(sealed);
@@ -103,9 +77,9 @@ static int employee_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 
 /* The key is already gone; the read model forgets what it had opened. */
 static int employee_erased(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), m.seq, m.at};
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *params[] = {ev->tenant, fofal_ev_str(ev->data, "badge"), m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "UPDATE %s.employees SET name = '" FOFAL_PD_ERASED "', personal = '{}'::jsonb, version = $3, "
                            "erased_at = $4 WHERE tenant = $1 AND badge = $2",
@@ -116,11 +90,11 @@ static int employee_erased(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int shift_assigned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  char *looms = jtext(ev->data, "looms");
-  const char *params[] = {ev->tenant, str(ev->data, "badge"), str(ev->data, "shift"), str(ev->data, "starts_at"),
-                          str(ev->data, "ends_at"), looms ? looms : "[]", m.at};
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  char *looms = fofal_ev_jtext(ev->data, "looms");
+  const char *params[] = {ev->tenant, fofal_ev_str(ev->data, "badge"), fofal_ev_str(ev->data, "shift"), fofal_ev_str(ev->data, "starts_at"),
+                          fofal_ev_str(ev->data, "ends_at"), looms ? looms : "[]", m.at};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.shift_assignments (tenant, badge, shift, starts_at, ends_at, looms, assigned_at) "
                            "VALUES ($1, $2, $3, $4, $5, ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7)",
@@ -134,12 +108,12 @@ static int shift_assigned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 /* The model may be defined again (shift_model_redefined): the row holds the latest
  * definition, also while it waits for its effective_from; the decider keeps the versions. */
 static int shift_model_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   char b1[40];
-  char *shifts = jtext(ev->data, "shifts"), *days = jtext(ev->data, "working_days");
-  const char *params[] = {ev->tenant, str(ev->data, "model") ? str(ev->data, "model") : "default",
-                          num(ev->data, "utc_offset_min", b1) ? b1 : "0", shifts ? shifts : "[]", days, m.seq, m.at};
+  char *shifts = fofal_ev_jtext(ev->data, "shifts"), *days = fofal_ev_jtext(ev->data, "working_days");
+  const char *params[] = {ev->tenant, fofal_ev_str(ev->data, "model") ? fofal_ev_str(ev->data, "model") : "default",
+                          fofal_ev_num(ev->data, "utc_offset_min", b1) ? b1 : "0", shifts ? shifts : "[]", days, m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.shift_models (tenant, model, utc_offset_min, shifts, working_days, version, "
                            "defined_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (tenant, model) DO "

@@ -17,27 +17,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
-
-/* A number of the event as SQL text into buf, or NULL when absent. */
-static const char *num(const json_t *data, const char *key, char buf[40]) {
-  const json_t *v = json_object_get(data, key);
-  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
-  else return NULL;
-  return buf;
-}
-
 /* The unit, and its label's first print (the one the weaver's phone shows). */
 static int unit_received(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   const json_t *d = ev->data;
   char seq[24], at[32], b1[40], b2[40];
   snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
   fofal_time_format(ev->time_us, at);
-  const char *id = str(d, "label_id") ? str(d, "label_id") : ev->subject;
-  const char *params[] = {ev->tenant, id, str(d, "order_id"), str(d, "article"), str(d, "loom"), str(d, "weaver"),
-                          str(d, "shift"), num(d, "quantity", b1), num(d, "length_m", b2), str(d, "woven_at"),
-                          str(d, "location") ? str(d, "location") : "loom", seq, at};
+  const char *id = fofal_ev_str(d, "label_id") ? fofal_ev_str(d, "label_id") : ev->subject;
+  const char *params[] = {ev->tenant, id, fofal_ev_str(d, "order_id"), fofal_ev_str(d, "article"), fofal_ev_str(d, "loom"), fofal_ev_str(d, "weaver"),
+                          fofal_ev_str(d, "shift"), fofal_ev_num(d, "quantity", b1), fofal_ev_num(d, "length_m", b2), fofal_ev_str(d, "woven_at"),
+                          fofal_ev_str(d, "location") ? fofal_ev_str(d, "location") : "loom", seq, at};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.units (tenant, label_id, order_id, article, loom, weaver, shift, quantity, "
                            "length_m, woven_at, location, prints, version, received_at, last_printed_at) VALUES ($1, $2, "
@@ -59,9 +48,9 @@ static int label_reprinted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   char seq[24], at[32], b1[40];
   snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
   fofal_time_format(ev->time_us, at);
-  const char *id = str(ev->data, "label_id") ? str(ev->data, "label_id") : ev->subject;
-  const char *no = num(ev->data, "print_no", b1);
-  const char *p1[] = {ev->tenant, id, no, str(ev->data, "reason"), str(ev->data, "printer"), ev->actor, at};
+  const char *id = fofal_ev_str(ev->data, "label_id") ? fofal_ev_str(ev->data, "label_id") : ev->subject;
+  const char *no = fofal_ev_num(ev->data, "print_no", b1);
+  const char *p1[] = {ev->tenant, id, no, fofal_ev_str(ev->data, "reason"), fofal_ev_str(ev->data, "printer"), ev->actor, at};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.label_prints (tenant, label_id, print_no, reason, printer, actor, printed_at) "
                            "VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -23,32 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
-
-/* A number of the event as SQL text into buf, or NULL when absent. */
-static const char *num(const json_t *data, const char *key, char buf[40]) {
-  const json_t *v = json_object_get(data, key);
-  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
-  else return NULL;
-  return buf;
-}
-
-/* A JSON member as compact text (new, caller frees), or NULL when absent. */
-static char *jtext(const json_t *data, const char *key) {
-  const json_t *v = json_object_get(data, key);
-  return v ? fofal_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-}
-
-typedef struct {
-  char seq[24], at[32];
-} meta_t;
-
-static void meta(const fofal_event_t *ev, meta_t *m) {
-  snprintf(m->seq, sizeof m->seq, "%lld", (long long)ev->seq);
-  fofal_time_format(ev->time_us, m->at);
-}
-
 /* HSET <kind>:<id> with n field/value pairs (a NULL value is written as ""). */
 static void hset(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *kind, const char *id, int npairs,
                  const char *const *pairs) {
@@ -63,8 +37,8 @@ static void hset(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *ki
 
 /* One row of the loom's intervention history: the event's data as it was written. */
 static int history(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *loom, const char *kind, const char *ref) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   char *detail = fofal_json_dumps(ev->data, JSON_COMPACT | JSON_SORT_KEYS);
   const char *params[] = {ev->tenant, ev->id, loom, m.at, kind, ref, detail};
   int rc = fofal_apply_sql(ctx,
@@ -88,26 +62,26 @@ static void open_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char
 }
 
 static int intervention_requested(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   const json_t *d = ev->data;
-  const char *id = str(d, "intervention_id") ? str(d, "intervention_id") : ev->subject;
-  const char *requested = str(d, "requested_at") ? str(d, "requested_at") : m.at;
-  const char *params[] = {ev->tenant, id, str(d, "loom"), str(d, "cause"), str(d, "note"), str(d, "source"),
-                          str(d, "requested_by"), requested, m.seq, m.at};
+  const char *id = fofal_ev_str(d, "intervention_id") ? fofal_ev_str(d, "intervention_id") : ev->subject;
+  const char *requested = fofal_ev_str(d, "requested_at") ? fofal_ev_str(d, "requested_at") : m.at;
+  const char *params[] = {ev->tenant, id, fofal_ev_str(d, "loom"), fofal_ev_str(d, "cause"), fofal_ev_str(d, "note"), fofal_ev_str(d, "source"),
+                          fofal_ev_str(d, "requested_by"), requested, m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.interventions (tenant, intervention_id, loom, status, cause, note, source, "
                            "requested_by, requested_at, version, updated_at) VALUES ($1, $2, $3, 'requested', $4, $5, $6, "
                            "$7, $8, $9, $10)",
                            10, params);
-  if (!rc) rc = history(ctx, ev, str(d, "loom"), "intervention_requested", id);
+  if (!rc) rc = history(ctx, ev, fofal_ev_str(d, "loom"), "intervention_requested", id);
   if (rc) return rc;
   int64_t us = ev->time_us;
-  if (str(d, "requested_at")) fofal_time_parse(str(d, "requested_at"), &us);
+  if (fofal_ev_str(d, "requested_at")) fofal_time_parse(fofal_ev_str(d, "requested_at"), &us);
   char score[24];
   snprintf(score, sizeof score, "%lld", (long long)(us / 1000));
   open_set(ctx, ev, "ZADD", id, score);
-  const char *f[] = {"status", "requested", "loom", str(d, "loom"), "cause", str(d, "cause"), "requested_at", requested};
+  const char *f[] = {"status", "requested", "loom", fofal_ev_str(d, "loom"), "cause", fofal_ev_str(d, "cause"), "requested_at", requested};
   hset(ctx, ev, "intervention", id, 4, f);
   fofal_apply_push(ctx, ev, "maintenance");
   return 0;
@@ -123,24 +97,24 @@ static int intervention_step(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, co
   if (!rc) {
     char kind[48];
     snprintf(kind, sizeof kind, "intervention_%s", status);
-    rc = history(ctx, ev, str(d, "loom"), kind, id);
+    rc = history(ctx, ev, fofal_ev_str(d, "loom"), kind, id);
   }
   if (rc) return rc;
   if (!strcmp(status, "finished") || !strcmp(status, "cancelled")) open_set(ctx, ev, "ZREM", id, NULL);
-  const char *f[] = {"status", status, "mechanic", str(d, "mechanic")};
-  hset(ctx, ev, "intervention", id, str(d, "mechanic") ? 2 : 1, f);
+  const char *f[] = {"status", status, "mechanic", fofal_ev_str(d, "mechanic")};
+  hset(ctx, ev, "intervention", id, fofal_ev_str(d, "mechanic") ? 2 : 1, f);
   fofal_apply_push(ctx, ev, "maintenance");
   return 0;
 }
 
 static const char *intervention_id(const fofal_event_t *ev) {
-  return str(ev->data, "intervention_id") ? str(ev->data, "intervention_id") : ev->subject;
+  return fofal_ev_str(ev->data, "intervention_id") ? fofal_ev_str(ev->data, "intervention_id") : ev->subject;
 }
 
 static int intervention_accepted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic")};
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, fofal_ev_str(ev->data, "mechanic")};
   return intervention_step(ctx, ev, "accepted",
                            "UPDATE %s.interventions SET status = 'accepted', mechanic = $5, accepted_at = $4, version = $3, "
                            "updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
@@ -148,9 +122,9 @@ static int intervention_accepted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev
 }
 
 static int intervention_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic")};
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, fofal_ev_str(ev->data, "mechanic")};
   return intervention_step(ctx, ev, "started",
                            "UPDATE %s.interventions SET status = 'started', mechanic = coalesce($5, mechanic), started_at = "
                            "$4, version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",
@@ -158,12 +132,12 @@ static int intervention_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev)
 }
 
 static int intervention_finished(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   char b1[40];
-  char *parts = jtext(ev->data, "parts");
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "mechanic"), str(ev->data, "cause"),
-                          parts, num(ev->data, "duration_min", b1), str(ev->data, "notes")};
+  char *parts = fofal_ev_jtext(ev->data, "parts");
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, fofal_ev_str(ev->data, "mechanic"), fofal_ev_str(ev->data, "cause"),
+                          parts, fofal_ev_num(ev->data, "duration_min", b1), fofal_ev_str(ev->data, "notes")};
   int rc = intervention_step(ctx, ev, "finished",
                              "UPDATE %s.interventions SET status = 'finished', mechanic = coalesce($5, mechanic), "
                              "finished_at = $4, finish_cause = $6, parts = $7::jsonb, duration_min = $8::int, notes = $9, "
@@ -174,9 +148,9 @@ static int intervention_finished(fofal_apply_ctx_t *ctx, const fofal_event_t *ev
 }
 
 static int intervention_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, str(ev->data, "reason")};
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *params[] = {ev->tenant, intervention_id(ev), m.seq, m.at, fofal_ev_str(ev->data, "reason")};
   return intervention_step(ctx, ev, "cancelled",
                            "UPDATE %s.interventions SET status = 'cancelled', cancelled_at = $4, cancel_reason = $5, "
                            "version = $3, updated_at = $4 WHERE tenant = $1 AND intervention_id = $2",

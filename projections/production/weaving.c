@@ -30,32 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *data, const char *key) { return json_string_value(json_object_get(data, key)); }
-
-/* A number of the event as SQL text into buf, or NULL when absent. */
-static const char *num(const json_t *data, const char *key, char buf[40]) {
-  const json_t *v = json_object_get(data, key);
-  if (json_is_integer(v)) snprintf(buf, 40, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, 40, "%.10g", json_real_value(v));
-  else return NULL;
-  return buf;
-}
-
-/* A JSON member as compact text (new, caller frees), or NULL when absent. */
-static char *jtext(const json_t *data, const char *key) {
-  const json_t *v = json_object_get(data, key);
-  return v ? fofal_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-}
-
-typedef struct {
-  char seq[24], at[32];
-} meta_t;
-
-static void meta(const fofal_event_t *ev, meta_t *m) {
-  snprintf(m->seq, sizeof m->seq, "%lld", (long long)ev->seq);
-  fofal_time_format(ev->time_us, m->at);
-}
-
 static void view_key(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *kind, const char *id, char *key,
                      size_t keylen) {
   snprintf(key, keylen, "%s%s:%s:%s", ctx->redis_prefix, ev->tenant, kind, id);
@@ -75,8 +49,8 @@ static void hset(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *ki
 
 /* One row of the loom's machine history: the event's data as it was written. */
 static int history(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *loom, const char *kind, const char *ref) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   char *detail = fofal_json_dumps(ev->data, JSON_COMPACT | JSON_SORT_KEYS);
   const char *params[] = {ev->tenant, ev->id, loom, m.at, kind, ref, detail};
   int rc = fofal_apply_sql(ctx,
@@ -109,29 +83,29 @@ static int forecast(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char 
 /* ----------------------------------------------------------------- looms */
 
 static int loom_registered(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   const json_t *d = ev->data;
   char b1[40], b2[40];
-  const char *params[] = {ev->tenant, str(d, "loom"), str(d, "hall"), str(d, "type"), num(d, "width_cm", b1),
-                          num(d, "nominal_ppm", b2), str(d, "weave") ? str(d, "weave") : "flat", m.seq, m.at};
+  const char *params[] = {ev->tenant, fofal_ev_str(d, "loom"), fofal_ev_str(d, "hall"), fofal_ev_str(d, "type"), fofal_ev_num(d, "width_cm", b1),
+                          fofal_ev_num(d, "nominal_ppm", b2), fofal_ev_str(d, "weave") ? fofal_ev_str(d, "weave") : "flat", m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.looms (tenant, loom, hall, type, width_cm, nominal_ppm, weave, version, "
                            "registered_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
                            9, params);
   if (rc) return rc;
-  const char *f[] = {"weave", params[6], "hall", str(d, "hall"), "first_piece", "not_required"};
-  hset(ctx, ev, "loomstate", str(d, "loom"), 3, f);
+  const char *f[] = {"weave", params[6], "hall", fofal_ev_str(d, "hall"), "first_piece", "not_required"};
+  hset(ctx, ev, "loomstate", fofal_ev_str(d, "loom"), 3, f);
   fofal__production_push(ctx, ev);
   return 0;
 }
 
 static int loom_set_up(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *loom = str(ev->data, "loom"), *article = str(ev->data, "article");
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *loom = fofal_ev_str(ev->data, "loom"), *article = fofal_ev_str(ev->data, "article");
   char b1[40];
-  const char *params[] = {ev->tenant, loom, article, m.seq, m.at, num(ev->data, "picks_per_cm", b1)};
+  const char *params[] = {ev->tenant, loom, article, m.seq, m.at, fofal_ev_num(ev->data, "picks_per_cm", b1)};
   int rc = fofal_apply_sql(ctx,
                            "UPDATE %s.looms SET article = $3, set_up_at = $5, first_piece = 'due', first_piece_at = NULL, "
                            "picks_per_cm = $6::numeric, version = $4, updated_at = $5 WHERE tenant = $1 AND loom = $2",
@@ -146,10 +120,10 @@ static int loom_set_up(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int loom_beam_mounted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *loom = str(ev->data, "loom"), *beam = str(ev->data, "beam");
-  int pile = str(ev->data, "position") && !strcmp(str(ev->data, "position"), "pile");
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *loom = fofal_ev_str(ev->data, "loom"), *beam = fofal_ev_str(ev->data, "beam");
+  int pile = fofal_ev_str(ev->data, "position") && !strcmp(fofal_ev_str(ev->data, "position"), "pile");
   const char *params[] = {ev->tenant, loom, beam, m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            pile ? "UPDATE %s.looms SET pile_beam = $3, first_piece = 'due', first_piece_at = NULL, "
@@ -166,10 +140,10 @@ static int loom_beam_mounted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int loom_beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *loom = str(ev->data, "loom"), *beam = str(ev->data, "beam");
-  int pile = str(ev->data, "position") && !strcmp(str(ev->data, "position"), "pile");
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *loom = fofal_ev_str(ev->data, "loom"), *beam = fofal_ev_str(ev->data, "beam");
+  int pile = fofal_ev_str(ev->data, "position") && !strcmp(fofal_ev_str(ev->data, "position"), "pile");
   const char *params[] = {ev->tenant, loom, m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            pile ? "UPDATE %s.looms SET pile_beam = NULL, version = $3, updated_at = $4 "
@@ -188,9 +162,9 @@ static int loom_beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int loom_order_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *loom = str(ev->data, "loom"), *order = str(ev->data, "order_id");
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *loom = fofal_ev_str(ev->data, "loom"), *order = fofal_ev_str(ev->data, "order_id");
   const char *params[] = {ev->tenant, loom, order, m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "UPDATE %s.looms SET current_order = $3::uuid, order_since = $5, version = $4, updated_at = $5 "
@@ -203,10 +177,10 @@ static int loom_order_started(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int first_piece_checked(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   const json_t *d = ev->data;
-  const char *loom = str(d, "loom"), *result = str(d, "result");
+  const char *loom = fofal_ev_str(d, "loom"), *result = fofal_ev_str(d, "result");
   const char *status = result && !strcmp(result, "pass") ? "passed" : "failed";
   const char *p1[] = {ev->tenant, loom, status, m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
@@ -214,8 +188,8 @@ static int first_piece_checked(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) 
                            "WHERE tenant = $1 AND loom = $2",
                            5, p1);
   if (rc) return rc;
-  const char *p2[] = {ev->tenant, ev->id, loom, result, str(d, "article"), str(d, "inspector"), str(d, "checked_by"),
-                      str(d, "notes"), m.at};
+  const char *p2[] = {ev->tenant, ev->id, loom, result, fofal_ev_str(d, "article"), fofal_ev_str(d, "inspector"), fofal_ev_str(d, "checked_by"),
+                      fofal_ev_str(d, "notes"), m.at};
   rc = fofal_apply_sql(ctx,
                        "INSERT INTO %s.first_piece_checks (tenant, event_id, loom, result, article, inspector, checked_by, "
                        "notes, checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -231,14 +205,14 @@ static int first_piece_checked(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) 
 /* ----------------------------------------------------------------- beams */
 
 static int beam_warped(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   const json_t *d = ev->data;
   char b1[40], b2[40], b3[40];
-  char *lots = jtext(d, "yarn_lots");
-  const char *length = num(d, "length_m", b2) ? b2 : "0";
-  const char *params[] = {ev->tenant, str(d, "beam"), str(d, "kind") ? str(d, "kind") : "ground", str(d, "article"), lots,
-                          num(d, "ends", b1), length, num(d, "take_up_pct", b3) ? b3 : "0", m.seq, m.at};
+  char *lots = fofal_ev_jtext(d, "yarn_lots");
+  const char *length = fofal_ev_num(d, "length_m", b2) ? b2 : "0";
+  const char *params[] = {ev->tenant, fofal_ev_str(d, "beam"), fofal_ev_str(d, "kind") ? fofal_ev_str(d, "kind") : "ground", fofal_ev_str(d, "article"), lots,
+                          fofal_ev_num(d, "ends", b1), length, fofal_ev_num(d, "take_up_pct", b3) ? b3 : "0", m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.beams (tenant, beam, kind, article, yarn_lots, ends, length_m, take_up_pct, "
                            "status, meters_left, version, warped_at, updated_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, "
@@ -247,21 +221,21 @@ static int beam_warped(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   free(lots);
   if (rc) return rc;
   const char *f[] = {"kind", params[2], "status", "warped", "length_m", length, "meters_left", length};
-  hset(ctx, ev, "beam", str(d, "beam"), 4, f);
+  hset(ctx, ev, "beam", fofal_ev_str(d, "beam"), 4, f);
   fofal__production_push(ctx, ev);
   return 0;
 }
 
 /* sized and drawn in (or knotted): a status, and what the step says. */
 static int beam_step(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *status, const char *sql) {
-  meta_t m;
-  meta(ev, &m);
-  const char *extra = !strcmp(status, "sized") ? str(ev->data, "recipe") : str(ev->data, "method");
-  const char *params[] = {ev->tenant, str(ev->data, "beam"), status, extra, m.seq, m.at};
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *extra = !strcmp(status, "sized") ? fofal_ev_str(ev->data, "recipe") : fofal_ev_str(ev->data, "method");
+  const char *params[] = {ev->tenant, fofal_ev_str(ev->data, "beam"), status, extra, m.seq, m.at};
   int rc = fofal_apply_sql(ctx, sql, 6, params);
   if (rc) return rc;
   const char *f[] = {"status", status};
-  hset(ctx, ev, "beam", str(ev->data, "beam"), 1, f);
+  hset(ctx, ev, "beam", fofal_ev_str(ev->data, "beam"), 1, f);
   fofal__production_push(ctx, ev);
   return 0;
 }
@@ -279,9 +253,9 @@ static int beam_drawn_in(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int beam_mounted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
-  const char *beam = str(ev->data, "beam"), *loom = str(ev->data, "loom"), *pos = str(ev->data, "position");
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *beam = fofal_ev_str(ev->data, "beam"), *loom = fofal_ev_str(ev->data, "loom"), *pos = fofal_ev_str(ev->data, "position");
   const char *params[] = {ev->tenant, beam, loom, pos, m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "UPDATE %s.beams SET status = 'mounted', loom = $3, position = $4, mounted_at = $6, "
@@ -297,12 +271,12 @@ static int beam_mounted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int beam_consumed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   char b1[40], b2[40];
-  const char *beam = str(ev->data, "beam");
-  const char *left = num(ev->data, "meters_left", b2);
-  const char *params[] = {ev->tenant, beam, num(ev->data, "meters", b1), left, m.seq, m.at};
+  const char *beam = fofal_ev_str(ev->data, "beam");
+  const char *left = fofal_ev_num(ev->data, "meters_left", b2);
+  const char *params[] = {ev->tenant, beam, fofal_ev_num(ev->data, "meters", b1), left, m.seq, m.at};
   /* The warp use per hour is the one the mount or set-up computed (forecast()); only the
    * meters left and the moment they count from change here: one statement per beam. */
   int rc = fofal_apply_sql(ctx,
@@ -320,12 +294,12 @@ static int beam_consumed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 }
 
 static int beam_doffed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  meta_t m;
-  meta(ev, &m);
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
   char b1[40];
-  const char *beam = str(ev->data, "beam"), *status = str(ev->data, "status");
-  const char *left = num(ev->data, "meters_left", b1);
-  const char *params[] = {ev->tenant, beam, status, left, str(ev->data, "reason"), m.seq, m.at};
+  const char *beam = fofal_ev_str(ev->data, "beam"), *status = fofal_ev_str(ev->data, "status");
+  const char *left = fofal_ev_num(ev->data, "meters_left", b1);
+  const char *params[] = {ev->tenant, beam, status, left, fofal_ev_str(ev->data, "reason"), m.seq, m.at};
   int rc = fofal_apply_sql(ctx,
                            "UPDATE %s.beams SET status = $3, meters_left = coalesce($4::numeric, meters_left), loom = NULL, "
                            "position = NULL, doffed_at = $7, doff_reason = $5, warp_m_per_h = NULL, hours_to_runout = NULL, "
