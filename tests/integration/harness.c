@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,10 +206,32 @@ pid_t h_start_machines(const char *tenant) {
   return pid;
 }
 
+/* A failed `fofal` shows why in the test's own output: the end of what it wrote to stderr
+ * (test-cli.log from log_start; other tests' runs may be interleaved), since CI keeps the
+ * test output and not the stack's logs. */
+static void log_cli_stderr(const char *log, off_t log_start, const char *const *args, int rc) {
+  char cmd[256] = "", tail[3072];
+  for (int i = 0; args && args[i]; i++)
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", args[i]);
+  FILE *f = fopen(log, "r");
+  size_t n = 0;
+  if (f) {
+    fseeko(f, 0, SEEK_END);
+    off_t end = ftello(f), from = end - (off_t)(sizeof tail - 1);
+    if (from < log_start) from = log_start;
+    if (from < end && !fseeko(f, from, SEEK_SET)) n = fread(tail, 1, sizeof tail - 1, f);
+    fclose(f);
+  }
+  tail[n] = '\0';
+  cr_log_warn("fofal%s exited %d; its stderr ends with:\n%s", cmd, rc, n ? tail : "(nothing)");
+}
+
 int h_run_cli(int timeout_s, char **out, const char *const *args) {
   char path[1024], log[1024];
   snprintf(path, sizeof path, "%s/ops/fofal", h_env("FOFAL_BUILD_DIR"));
   snprintf(log, sizeof log, "%s/logs/test-cli.log", h_env("FOFAL_STACK_DIR"));
+  struct stat before;
+  off_t log_start = stat(log, &before) ? 0 : before.st_size;
   int fds[2];
   cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
   pid_t pid = fork();
@@ -247,7 +270,9 @@ int h_run_cli(int timeout_s, char **out, const char *const *args) {
   buf[got] = '\0';
   if (out) *out = buf;
   else free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (rc) log_cli_stderr(log, log_start, args, rc);
+  return rc;
 }
 
 pid_t h_start_api(int port) {
