@@ -304,7 +304,7 @@ Test(write_path, kafka_restart_during_writes_loses_nothing, .timeout = 400) {
   pthread_join(th, NULL);
   /* The decider may have exited on a fatal Kafka error; a supervisor restarts it. */
   if (waitpid(dec, NULL, WNOHANG) == dec) {
-    cr_log_warn("the decider exited during the Kafka restart; restarting it");
+    fprintf(stderr, "the decider exited during the Kafka restart; restarting it\n");
     dec = h_start_decider("it-restart");
   }
   cr_assert_eq(h_wait_ready(port, 60000), 0);

@@ -311,7 +311,7 @@ Test(weaving, floor_reads_views_push_and_verify) {
     cr_expect_str_eq(s_of(json_object_get(l0, "order"), "order_id"), f.order);
     cr_expect(fabs(num(j, "efficiency") - 0.85) < 1e-9, "efficiency this shift, measured: %.4f", num(j, "efficiency"));
   } else {
-    cr_log_warn("the shift changed between the declaration and the view; output not compared");
+    fprintf(stderr, "the shift changed between the declaration and the view; output not compared\n");
   }
   json_decref(j);
 
