@@ -1,6 +1,7 @@
 /*
  * inventory.c — the inventory module's projection: stock units and the prints of their
- * labels into PostgreSQL (schema inventory, schemas/inventory/070_inventory.sql), and a
+ * labels (here), the storekeepers' locations, lots, cartons, pallets, counts and stock
+ * ledger (stores.c) into PostgreSQL (schema inventory, schemas/inventory/070_inventory.sql), and a
  * WebSocket push per applied event.
  *
  * It reads only fofal.inventory.events: what a unit needs of its declaration (order, loom,
@@ -12,7 +13,7 @@
  * Each apply function is a deterministic function of its event (times from its envelope
  * or its data).
  */
-#include "projections.h"
+#include "inventory.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,9 +70,11 @@ static int label_reprinted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 static const fofal_apply_t applies[] = {
     {"fofal.inventory.unit_received.v1", unit_received},
     {"fofal.inventory.label_reprinted.v1", label_reprinted},
+    FOFAL__INVENTORY_STORES_APPLIES
 };
 
-static const char *const tables[] = {"units", "label_prints", NULL};
+static const char *const tables[] = {"units", "label_prints", "locations", "lots", "lot_issues", "cartons", "pallets",
+                                     "counts", "count_lines", "stock", "movements", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "inventory",

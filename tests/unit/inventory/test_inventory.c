@@ -193,5 +193,5 @@ Test(reaction, every_inventory_event_has_an_apply_function) {
     n++;
   }
   closedir(d);
-  cr_expect_eq(n, 2, "unit_received and label_reprinted");
+  cr_expect_eq(n, 15, "unit_received, label_reprinted and the storekeepers' 13");
 }
