@@ -15,6 +15,10 @@ declaration assigned).
 Beams of L03, L09 and L17 run out within hours; L12 got a new beam and waits for its
 first-piece check; intervention requests are open on L02, L08 and L15 (L08's accepted)
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
+Stores (stores()): a yarn store, a finished-goods store and quarantine; the yarn lots the
+beams of L01-L03 were warped from, received and issued to them; three rolls moved to the
+finished-goods store, packed into two cartons on one pallet; an open count of the yarn
+store.
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
 day changes nothing (a key sent again with data that has moved on since, such as the
@@ -329,8 +333,58 @@ def main():
         # first order, as anyone finds one (orders/{id}/declarations).
         page = api.get(("P01", "planner"), f"/api/v1/production/orders/{orders['L01'][0][0]}/declarations?limit=1") or {}
         labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
+    stores(api, labels, days)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
+
+
+def sscc(serial):
+    """An SSCC-18 of the demo's (made-up) GS1 company prefix 6190000: extension 0, serial, check digit."""
+    body = f"0619000{serial:010d}"
+    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def stores(api, labels, days):
+    """Inventory (issue 14): locations, two yarns, the yarn lots the beams of L01-L03 were
+    warped from (LOT-2601..2603, received a week ago) issued to those beams, rolls moved to
+    the finished-goods store, two cartons on a pallet, and an open count of the yarn store."""
+    mp, pf, admin = ("S01", "storekeeper_mp"), ("S02", "storekeeper_pf"), ("A01", "admin")
+    api.batch(admin, [("inventory.location.define", f"demo-loc-{c}", {"location": c, "kind": k, "name": n})
+                      for c, k, n in [("MP-A", "raw", "Magasin fils"), ("PF-1", "finished", "Magasin produits finis"),
+                                      ("QUAR", "quarantine", "Quarantaine")]])
+    api.batch(mp, [("catalog.item.define", f"demo-item-{i}", {"item": i, "kind": "yarn", "name": n, "unit": "g",
+                                                               "yarn_count": c, "material": "coton", "colour": "écru"})
+                   for i, n, c in [("YRN-NE20-2", "Coton peigné Ne 20/2", "Ne 20/2"), ("YRN-NE16-1", "Coton Ne 16/1", "Ne 16/1")]])
+    received = rfc3339(shift_start_utc(days[0], 6) - dt.timedelta(hours=2))
+    lots = []
+    for n in (1, 2, 3):
+        lots += [("inventory.lot.receive", f"demo-lot-{2600 + n}",
+                  {"lot": f"LOT-{2600 + n}", "item": "YRN-NE20-2", "supplier_lot": f"FIL-{8800 + n}", "weight_g": 400000,
+                   "cones": 160, "location": "MP-A", "purchase_order": "PO-2026-114", "occurred_at": received}),
+                 ("inventory.lot.issue", f"demo-lot-issue-{2600 + n}",
+                  {"lot": f"LOT-{2600 + n}", "weight_g": 310000, "beam": f"B-L{n:02d}-G", "occurred_at": received})]
+    api.batch(mp, lots + [("inventory.lot.receive", "demo-lot-2650",
+                           {"lot": "LOT-2650", "item": "YRN-NE16-1", "supplier_lot": "FIL-9120", "weight_g": 250000,
+                            "cones": 100, "location": "MP-A", "occurred_at": received})])
+    if len(labels) < 5:
+        return  # a run after an earlier one: its rolls are in the store already
+    rolls = labels[2:5]
+    for label in rolls:
+        for _ in range(120):
+            if api.get(pf, f"/api/v1/inventory/labels/{label}"):
+                break
+            time.sleep(1)
+    c1, c2, pallet = ident("carton", 1), ident("carton", 2), ident("pallet", 1)
+    api.batch(pf, [("inventory.unit.move", f"demo-move-{label}", {"label_id": label, "to": "PF-1"}) for label in rolls]
+              + [("inventory.carton.pack", "demo-carton-1", {"carton_id": c1, "units": rolls[:2]}),
+                 ("inventory.carton.pack", "demo-carton-2", {"carton_id": c2, "units": rolls[2:]}),
+                 ("inventory.pallet.build", "demo-pallet-1", {"pallet_id": pallet, "sscc": sscc(1), "cartons": [c1, c2]})])
+    count = ident("count", "MP-A", days[-1])
+    api.batch(mp, [("inventory.count.open", f"demo-count-{days[-1]}", {"count_id": count, "location": "MP-A"}),
+                   ("inventory.count.record", f"demo-count-{days[-1]}-1", {"count_id": count, "holding": "LOT-2601",
+                                                                           "quantity": 89500})])
+    print(f"demo: stores: pallet {pallet} (SSCC {sscc(1)}), open count {count}")
 
 
 if __name__ == "__main__":
