@@ -10,6 +10,16 @@
  *   GET /api/v1/inventory/lots/{code}                     a yarn lot: item, supplier lot, stock, issues to beams
  *   GET /api/v1/inventory/containers/{id}                 a carton or pallet and what it holds (packing list)
  *   GET /api/v1/inventory/counts/{id}                     a count and its lines with variances
+ *   GET /api/v1/inventory/genealogy/{id}                  down from a pallet, carton or unit (UUID) to
+ *                                                         the looms, weavers, beams and yarn lots; up
+ *                                                         from a yarn lot (its code) to every roll,
+ *                                                         carton and pallet that holds it, and where
+ *
+ * Genealogy. The links are inventory's own rows — a unit's carton, a carton's pallet, the
+ * beams a unit was woven from (its declaration's, carried by unit_received), the lots
+ * issued to a beam (lot_issues) — and production's record of the lots a beam was warped
+ * from (production.beams.yarn_lots, a read across modules): one statement each way, on
+ * indexes (units by carton and by beam, GIN on units.beams), whatever the depth.
  *
  * Stock as of an instant. The stock now is the projection's stock rows; as of a past
  * instant it is the sum of the ledger (movements) whose occurred_at — when the thing
@@ -36,7 +46,7 @@
 #define ROLES_STOCK "storekeeper_mp storekeeper_pf storekeeper_st planner quality manager accountant auditor admin"
 #define ROLES_COUNT "storekeeper_mp storekeeper_pf storekeeper_st manager auditor admin"
 
-enum { S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_N };
+enum { S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_GENEALOGY, S_N };
 #define P_FILTERS 1 /* location, item, holding */
 #define P_AS_OF 2
 
@@ -65,6 +75,12 @@ static const fofal_read_route_t routes[S_N] = {
                  "Open: each holding counted or in the location's book, with book (stock now), counted (null: not "
                  "scanned yet) and variance. Closed: what the close adjusted (book, counted, delta) and its reason.",
                  ROLES_COUNT, NULL, 0, "Count"},
+    [S_GENEALOGY] = {"/api/v1/inventory/genealogy/{id}", "inventory.genealogy.get", "Genealogy, both ways.",
+                     "Down, for a pallet, carton or unit (its UUID): every unit it holds with its carton, order, loom, "
+                     "weaver, shift and when woven, the beams it was woven from and, for each, the yarn lots issued to it "
+                     "or it was warped from (supplier lot, item, grams). Up, for a yarn lot (its code): the beams it went "
+                     "into, every unit woven from them, the cartons and pallets that hold those, each with where it is now.",
+                     ROLES_STOCK, NULL, 0, "Genealogy"},
 };
 
 typedef struct {
@@ -146,6 +162,51 @@ static const char count_sql[] =
     "'holding_id', holding_id, 'kind', kind, 'book', book, 'counted', counted, 'variance', counted - book) ORDER BY "
     "holding) FROM lines), '[]'::json)) FROM c";
 
+/* Down from a pallet, carton or unit ($2, a UUID). */
+static const char genealogy_down_sql[] =
+    "WITH u AS (SELECT u.* FROM inventory.units u WHERE u.tenant = $1 AND (u.label_id = $2::uuid OR u.carton_id = "
+    "$2::uuid OR u.carton_id IN (SELECT c.carton_id FROM inventory.cartons c WHERE c.tenant = $1 AND c.pallet_id = "
+    "$2::uuid))) "
+    "SELECT json_build_object('direction', 'down', 'of', coalesce((SELECT json_build_object('kind', 'pallet', 'id', "
+    "p.pallet_id, 'sscc', p.sscc, 'location', p.location, 'pieces', p.pieces) FROM inventory.pallets p WHERE p.tenant = "
+    "$1 AND p.pallet_id = $2::uuid), (SELECT json_build_object('kind', 'carton', 'id', c.carton_id, 'location', "
+    "c.location, 'pieces', c.pieces, 'pallet_id', c.pallet_id) FROM inventory.cartons c WHERE c.tenant = $1 AND "
+    "c.carton_id = $2::uuid), (SELECT json_build_object('kind', 'unit', 'id', u.label_id, 'location', u.location, "
+    "'carton_id', u.carton_id) FROM u WHERE u.label_id = $2::uuid)), "
+    "'units', coalesce((SELECT json_agg(json_build_object('label_id', u.label_id, 'article', u.article, 'quantity', "
+    "u.quantity, 'location', u.location, 'carton_id', u.carton_id, 'order_id', u.order_id, 'loom', u.loom, 'weaver', "
+    "u.weaver, 'shift', u.shift, 'woven_at', " TS("u.woven_at") ", 'beams', coalesce((SELECT json_agg(json_build_object("
+    "'beam', b.beam, 'meters', b.meters, 'warped_from', (SELECT pb.yarn_lots FROM production.beams pb WHERE pb.tenant = "
+    "$1 AND pb.beam = b.beam), 'lots', coalesce((SELECT json_agg(json_build_object('lot', l.lot, 'supplier_lot', "
+    "l.supplier_lot, 'item', l.item, 'issued_g', (SELECT sum(x.weight_g) FROM inventory.lot_issues x WHERE x.tenant = $1 "
+    "AND x.lot = l.lot AND x.beam = b.beam)) ORDER BY l.lot) FROM inventory.lots l WHERE l.tenant = $1 AND (l.lot IN "
+    "(SELECT x.lot FROM inventory.lot_issues x WHERE x.tenant = $1 AND x.beam = b.beam) OR l.lot IN (SELECT "
+    "jsonb_array_elements_text(pb.yarn_lots) FROM production.beams pb WHERE pb.tenant = $1 AND pb.beam = b.beam AND "
+    "jsonb_typeof(pb.yarn_lots) = 'array'))), '[]'::json)) ORDER BY b.beam) FROM jsonb_to_recordset(coalesce(u.beams, "
+    "'[]'::jsonb)) AS b(beam text, meters numeric)), '[]'::json)) ORDER BY u.woven_at, u.label_id) FROM u), '[]'::json))";
+
+/* Up from a yarn lot ($2, its code); NULL when neither inventory nor a beam knows it. */
+static const char genealogy_up_sql[] =
+    "WITH l AS (SELECT * FROM inventory.lots WHERE tenant = $1 AND lot = $2), "
+    "b AS (SELECT x.beam FROM inventory.lot_issues x WHERE x.tenant = $1 AND x.lot = $2 UNION SELECT pb.beam FROM "
+    "production.beams pb WHERE pb.tenant = $1 AND pb.yarn_lots ? $2), "
+    "u AS (SELECT u.* FROM inventory.units u WHERE u.tenant = $1 AND EXISTS (SELECT 1 FROM b WHERE u.beams @> "
+    "jsonb_build_array(jsonb_build_object('beam', b.beam)))) "
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM l) OR EXISTS (SELECT 1 FROM b) THEN json_build_object('direction', 'up', "
+    "'of', (SELECT json_build_object('kind', 'lot', 'lot', l.lot, 'supplier_lot', l.supplier_lot, 'item', l.item, "
+    "'weight_g', l.weight_g, 'location', l.location) FROM l), "
+    "'beams', coalesce((SELECT json_agg(b.beam ORDER BY b.beam) FROM b), '[]'::json), "
+    "'units', coalesce((SELECT json_agg(json_build_object('label_id', u.label_id, 'article', u.article, 'quantity', "
+    "u.quantity, 'location', u.location, 'carton_id', u.carton_id, 'order_id', u.order_id, 'loom', u.loom, 'woven_at', "
+    TS("u.woven_at") ") ORDER BY u.woven_at, u.label_id) FROM u), '[]'::json), "
+    "'cartons', coalesce((SELECT json_agg(json_build_object('carton_id', c.carton_id, 'location', c.location, "
+    "'pallet_id', c.pallet_id) ORDER BY c.carton_id) FROM inventory.cartons c WHERE c.tenant = $1 AND c.carton_id IN "
+    "(SELECT u.carton_id FROM u)), '[]'::json), "
+    "'pallets', coalesce((SELECT json_agg(json_build_object('pallet_id', p.pallet_id, 'sscc', p.sscc, 'location', "
+    "p.location) ORDER BY p.pallet_id) FROM inventory.pallets p WHERE p.tenant = $1 AND p.pallet_id IN (SELECT "
+    "c.pallet_id FROM inventory.cartons c WHERE c.tenant = $1 AND c.carton_id IN (SELECT u.carton_id FROM u))), "
+    "'[]'::json)) END";
+
 /* ------------------------------------------------------------------ run */
 
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
@@ -168,7 +229,8 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     list = 1;
   } else {
     const char *params[] = {tenant, p->key};
-    const char *sql = p->route == S_LOT ? lot_sql : p->route == S_CONTAINER ? container_sql : count_sql;
+    const char *sql = p->route == S_LOT ? lot_sql : p->route == S_CONTAINER ? container_sql : p->route == S_COUNT ? count_sql
+                      : fofal_uuid_valid(p->key) ? genealogy_down_sql : genealogy_up_sql;
     rc = fofal__worker_query(w, tenant, sql, 2, params, &rows, err, sizeof err);
   }
 #undef OPT
@@ -184,14 +246,18 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     return;
   }
   json_t *r = json_array_get(rows, 0);
+  if (p->route == S_GENEALOGY && json_is_object(r) && !strcmp(json_string_value(json_object_get(r, "direction")) ?: "", "down") &&
+      json_is_null(json_object_get(r, "of")))
+    r = NULL; /* no pallet, carton nor unit has this id */
   if (!json_is_object(r)) {
     json_decref(rows);
-    fofal__read_not_found(res, p->route == S_LOT ? "lot" : p->route == S_CONTAINER ? "carton or pallet" : "count");
+    fofal__read_not_found(res, p->route == S_LOT ? "lot" : p->route == S_CONTAINER ? "carton or pallet"
+                               : p->route == S_COUNT ? "count" : "pallet, carton, unit or yarn lot");
     return;
   }
   res->body = json_incref(r);
   if (p->route == S_STOCK) json_object_set_new(res->body, "as_of", *p->as_of ? json_string(p->as_of) : json_null());
-  else res->etag = json_integer_value(json_object_get(r, "version"));
+  else if (p->route != S_GENEALOGY) res->etag = json_integer_value(json_object_get(r, "version"));
   json_decref(rows);
 }
 
@@ -221,7 +287,7 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
               : !strcmp(first, "movements") ? S_MOVEMENTS : -1;
   } else if (!fofal__path_segment(path, len, &at, p.key, sizeof p.key) && at == len) {
     p.route = !strcmp(first, "lots") ? S_LOT : !strcmp(first, "containers") ? S_CONTAINER
-              : !strcmp(first, "counts") ? S_COUNT : -1;
+              : !strcmp(first, "counts") ? S_COUNT : !strcmp(first, "genealogy") ? S_GENEALOGY : -1;
   }
   if (p.route < 0) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
@@ -232,6 +298,10 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
     return 0;
   if ((p.route == S_LOT && !fofal_code_valid(p.key)) || ((p.route == S_CONTAINER || p.route == S_COUNT) && !fofal_uuid_valid(p.key))) {
     fofal__send_problem(req, 404, "not_found", "nothing of this tenant has this code or id", NULL);
+    return 0;
+  }
+  if (p.route == S_GENEALOGY && !fofal_uuid_valid(p.key) && !fofal_code_valid(p.key)) {
+    fofal__send_problem(req, 404, "not_found", "a genealogy is of a pallet, carton or unit id or of a lot code", NULL);
     return 0;
   }
   if (routes[p.route].params & P_FILTERS) {
@@ -281,7 +351,12 @@ static const char schemas_json[] =
     "\"status\":{\"enum\":[\"open\",\"closed\"]},\"reason\":{},\"adjustments\":{},\"opened_by\":{},\"opened_at\":{},"
     "\"closed_at\":{},\"version\":{\"type\":\"integer\"},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
     "\"properties\":{\"holding\":{},\"holding_id\":{},\"kind\":{},\"book\":{\"type\":\"integer\"},\"counted\":{\"type\":"
-    "[\"integer\",\"null\"]},\"variance\":{\"type\":[\"integer\",\"null\"]}}}}}}}";
+    "[\"integer\",\"null\"]},\"variance\":{\"type\":[\"integer\",\"null\"]}}}}}},"
+    "\"Genealogy\":{\"type\":\"object\",\"properties\":{\"direction\":{\"enum\":[\"down\",\"up\"]},\"of\":{\"type\":"
+    "[\"object\",\"null\"],\"description\":\"What was asked for (null for a lot only production's beams name).\"},"
+    "\"units\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"description\":\"Down: with beams [{beam, meters, "
+    "warped_from, lots}].\"}},\"beams\":{\"type\":\"array\"},\"cartons\":{\"type\":\"array\"},\"pallets\":{\"type\":"
+    "\"array\"}}}}";
 
 void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
   json_t *all = json_loads(schemas_json, 0, NULL);
@@ -294,6 +369,9 @@ void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
     if (r == S_LOT) json_array_append_new(params, fofal__openapi_path_param("code", "The lot's code, as its label shows."));
     if (r == S_CONTAINER) json_array_append_new(params, fofal__openapi_path_param("id", "The carton's or pallet's id."));
     if (r == S_COUNT) json_array_append_new(params, fofal__openapi_path_param("id", "The count's id."));
+    if (r == S_GENEALOGY)
+      json_array_append_new(params, fofal__openapi_path_param("id", "A pallet's, carton's or unit's id (down), or a yarn "
+                                                                    "lot's code (up)."));
     if (rt->params & P_FILTERS) {
       json_array_append_new(params, fofal__openapi_query_param("location", "Only this location.", json_deep_copy(code)));
       json_array_append_new(params, fofal__openapi_query_param("item", "Only this item (yarn) or article.", json_deep_copy(code)));

@@ -33,7 +33,7 @@
 #define EV(name) "fofal.inventory." name ".v1"
 
 /* What a received unit keeps from its origin (its event and its state). */
-static const char *const unit_fields[] = {"order_id", "article", "loom", "weaver", "shift", "quantity", "length_m",
+static const char *const unit_fields[] = {"order_id", "article", "loom", "weaver", "shift", "quantity", "length_m", "beams",
                                           "woven_at", "location", NULL};
 
 static int unit_receive(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {

@@ -16,6 +16,7 @@
 #include "inventory.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The unit, and its label's first print (the one the weaver's phone shows). */
@@ -25,15 +26,17 @@ static int unit_received(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
   fofal_time_format(ev->time_us, at);
   const char *id = fofal_ev_str(d, "label_id") ? fofal_ev_str(d, "label_id") : ev->subject;
+  char *beams = fofal_ev_jtext(d, "beams"); /* the beams it was woven from, for the genealogy */
   const char *params[] = {ev->tenant, id, fofal_ev_str(d, "order_id"), fofal_ev_str(d, "article"), fofal_ev_str(d, "loom"), fofal_ev_str(d, "weaver"),
                           fofal_ev_str(d, "shift"), fofal_ev_num(d, "quantity", b1), fofal_ev_num(d, "length_m", b2), fofal_ev_str(d, "woven_at"),
-                          fofal_ev_str(d, "location") ? fofal_ev_str(d, "location") : "loom", seq, at};
+                          fofal_ev_str(d, "location") ? fofal_ev_str(d, "location") : "loom", seq, at, beams};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.units (tenant, label_id, order_id, article, loom, weaver, shift, quantity, "
-                           "length_m, woven_at, location, prints, version, received_at, last_printed_at) VALUES ($1, $2, "
-                           "$3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, $13::timestamptz), $11, 1, $12, $13, "
-                           "$13)",
-                           13, params);
+                           "length_m, woven_at, location, prints, version, received_at, last_printed_at, beams) VALUES ($1, "
+                           "$2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, $13::timestamptz), $11, 1, $12, $13, "
+                           "$13, $14::jsonb)",
+                           14, params);
+  free(beams);
   if (rc) return rc;
   const char *p2[] = {ev->tenant, id, ev->actor, at};
   rc = fofal_apply_sql(ctx,

@@ -48,8 +48,12 @@ CREATE TABLE inventory.lot_issues (
 CREATE INDEX lot_issues_lot ON inventory.lot_issues (tenant, lot);
 CREATE INDEX lot_issues_beam ON inventory.lot_issues (tenant, beam);
 
+-- A unit's carton, and the beams it was woven from ([{beam, meters}], from its declaration):
+-- the genealogy's links unit → carton → pallet and unit → beam → yarn lot.
 ALTER TABLE inventory.units ADD COLUMN carton_id uuid;
+ALTER TABLE inventory.units ADD COLUMN beams jsonb;
 CREATE INDEX units_carton ON inventory.units (tenant, carton_id);
+CREATE INDEX units_beams ON inventory.units USING gin (beams jsonb_path_ops);
 
 CREATE TABLE inventory.cartons (
   tenant      text    NOT NULL,

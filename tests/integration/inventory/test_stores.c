@@ -7,7 +7,8 @@
  *     the finished-goods store, packs them into a carton and the carton onto a pallet;
  *   - a count of the yarn store with a variance: open, counted, closed; the adjustment;
  *   - the reads: stock now and as of an instant between the receipt and the issue, the
- *     ledger, the lot with its issue to the beam, the pallet's packing list, the count;
+ *     ledger, the lot with its issue to the beam, the pallet's packing list, the count,
+ *     the genealogy down from the pallet to the yarn lot and up from the lot to the pallet;
  *     a role that may not read or act gets 403;
  *   - an offline batch sent twice (the answer lost): the second writes nothing;
  *   - `fofal verify inventory` finds the live read model equal to a rebuild.
@@ -208,6 +209,31 @@ Test(stores, yarn_lot_to_beam_rolls_to_pallet_a_count_with_a_variance_and_an_off
   cr_expect_eq(json_array_size(json_object_get(c0, "units")), 2);
   cr_expect_str_eq(s_of(json_array_get(json_object_get(c0, "units"), 0), "loom"), "L1");
   json_decref(j);
+  /* Genealogy down from the pallet to the yarn lot, and up from the lot to the pallet. */
+  snprintf(path, sizeof path, "/api/v1/inventory/genealogy/%s", pallet);
+  j = read_ok(pf, path);
+  cr_expect_str_eq(s_of(json_object_get(j, "of"), "kind"), "pallet");
+  cr_expect_eq(json_array_size(json_object_get(j, "units")), 2);
+  const json_t *u0 = json_array_get(json_object_get(j, "units"), 0);
+  const json_t *b0 = json_array_get(json_object_get(u0, "beams"), 0);
+  cr_expect_str_eq(s_of(u0, "weaver"), "W1");
+  cr_expect_str_eq(s_of(b0, "beam"), "BM-L1", "the roll was woven from the floor's beam");
+  cr_expect_str_eq(s_of(json_array_get(json_object_get(b0, "lots"), 0), "supplier_lot"), "S-778",
+                   "down to the yarn lot issued to that beam");
+  cr_expect_str_eq(json_string_value(json_array_get(json_object_get(b0, "warped_from"), 0)) ?: "", "LOT-T",
+                   "and the lots production says it was warped from");
+  json_decref(j);
+  j = read_ok(mp, "/api/v1/inventory/genealogy/YL-1");
+  cr_expect_str_eq(s_of(j, "direction"), "up");
+  cr_expect_str_eq(json_string_value(json_array_get(json_object_get(j, "beams"), 0)) ?: "", "BM-L1");
+  cr_expect_eq(json_array_size(json_object_get(j, "units")), 2);
+  cr_expect_str_eq(s_of(json_array_get(json_object_get(j, "cartons"), 0), "carton_id"), carton);
+  cr_expect_str_eq(s_of(json_array_get(json_object_get(j, "pallets"), 0), "sscc"), "106141411234567897");
+  cr_expect_str_eq(s_of(json_array_get(json_object_get(j, "pallets"), 0), "location"), "PF-1", "and where it is now");
+  json_decref(j);
+  cr_expect_eq(h_get(port, mp, "/api/v1/inventory/genealogy/NO-SUCH-LOT", &j, NULL), 404);
+  json_decref(j);
+
   j = read_ok(pf, "/api/v1/inventory/stock?location=PF-1");
   cr_expect_eq(json_array_size(json_object_get(j, "holdings")), 2);
   cr_expect_eq(i_of(json_array_get(json_object_get(j, "totals"), 0), "quantity"), 21);

@@ -10,7 +10,9 @@
 Test(names, a_bare_code_names_every_kind_and_the_code_itself) {
   fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
   int c = fofal_aggregate_resolve("t1", NULL, "L13", n, FOFAL_AGGREGATE_NAMES_MAX);
-  cr_assert_eq(c, 6, "article, loom, beam, shiftmodel, employee and the code itself, in every module (got %d)", c);
+  cr_assert_eq(c, 9,
+               "article, item, loom, beam, shiftmodel, employee, location, lot and the code itself, in every module (got %d)",
+               c);
   char loom[FOFAL_UUID_LEN + 1], badge[FOFAL_UUID_LEN + 1];
   fofal_aggregate_ref("t1", "loom", "L13", loom);
   fofal_aggregate_ref("t1", "employee", "L13", badge);
@@ -68,5 +70,7 @@ Test(names, kinds_by_name_and_plural) {
   fofal_aggregate_kinds_text("hr", 1, t, sizeof t);
   cr_expect_str_eq(t, "shiftmodels, employees", "employees and the shift model are hr's");
   fofal_aggregate_kinds_text("catalog", 1, t, sizeof t);
-  cr_expect_str_eq(t, "articles", "articles are the catalog's");
+  cr_expect_str_eq(t, "articles, items", "articles and items are the catalog's");
+  fofal_aggregate_kinds_text("inventory", 1, t, sizeof t);
+  cr_expect_str_eq(t, "locations, lots", "locations and yarn lots are inventory's");
 }
