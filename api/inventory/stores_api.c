@@ -60,11 +60,13 @@ static const fofal_read_route_t routes[S_N] = {
                  "things happened. At most 1000 holdings (truncated says when there were more).",
                  ROLES_STOCK, NULL, P_FILTERS | P_AS_OF, "Stock"},
     [S_MOVEMENTS] = {"/api/v1/inventory/movements", "inventory.movements.list", "The stock ledger.",
-                     "Every change of a location's stock (received, issued, moved_in, moved_out, count), newest first, "
+                     "Every change of a location's stock (received, issued, moved_in, moved_out, returned, count), newest "
+                     "first, "
                      "with when it happened and when it was recorded; at most 1000.",
                      ROLES_STOCK, NULL, P_FILTERS, "Movements"},
     [S_LOT] = {"/api/v1/inventory/lots/{code}", "inventory.lots.get", "A yarn lot (the scan of its label).",
-               "Its item (from the catalog), supplier lot, grams received and left, cones, where it is, and every issue "
+               "Its item (from the catalog), supplier lot, grams received, left, reserved and returned, cones, where it "
+               "is, and every issue "
                "to a warping (beam, order, grams, when).",
                ROLES_STOCK, NULL, 0, "Lot"},
     [S_CONTAINER] = {"/api/v1/inventory/containers/{id}", "inventory.containers.get", "A carton or a pallet.",
@@ -124,7 +126,8 @@ static const char movements_sql[] =
 static const char lot_sql[] =
     "SELECT json_build_object('lot', l.lot, 'item', json_build_object('item', l.item, 'kind', i.kind, 'name', i.name, "
     "'yarn_count', i.yarn_count, 'material', i.material, 'colour', i.colour, 'supplier_ref', i.supplier_ref), "
-    "'supplier_lot', l.supplier_lot, 'received_g', l.received_g, 'weight_g', l.weight_g, 'cones', l.cones, 'location', "
+    "'supplier_lot', l.supplier_lot, 'received_g', l.received_g, 'weight_g', l.weight_g, 'reserved_g', l.reserved_g, "
+    "'returned_g', l.returned_g, 'cones', l.cones, 'location', "
     "l.location, 'purchase_order', l.purchase_order, 'received_at', " TS("l.received_at") ", 'recorded_at', "
     TS("l.recorded_at") ", 'version', l.version, 'issues', coalesce((SELECT json_agg(json_build_object('beam', x.beam, "
     "'order_id', x.order_id, 'weight_g', x.weight_g, 'location', x.location, 'occurred_at', " TS("x.occurred_at") ") "
@@ -312,8 +315,8 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
   const char *as_of = (routes[p.route].params & P_AS_OF) ? fofal__param(req, "as_of") : NULL;
   if (as_of) {
     int64_t us;
-    if (strlen(as_of) >= sizeof p.as_of || fofal_time_parse(as_of, &us)) {
-      fofal__send_problem(req, 400, "malformed_as_of", "as_of is an RFC 3339 time (2026-11-24T08:00:00Z)", NULL);
+    if (strlen(as_of) >= sizeof p.as_of || fofal_time_parse(as_of, &us) || us < 0) {
+      fofal__send_problem(req, 400, "malformed_as_of", "as_of is an RFC 3339 time after 1970 (2026-11-24T08:00:00Z)", NULL);
       return 0;
     }
     fofal_time_format(us, p.as_of);
@@ -337,10 +340,11 @@ static const char schemas_json[] =
     "{\"type\":\"boolean\"}}},"
     "\"Movements\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
     "\"properties\":{\"location\":{},\"holding\":{},\"holding_id\":{},\"kind\":{},\"item\":{},\"delta\":{\"type\":"
-    "\"integer\"},\"cause\":{\"enum\":[\"received\",\"issued\",\"moved_in\",\"moved_out\",\"count\"]},\"actor\":{},"
+    "\"integer\"},\"cause\":{\"enum\":[\"received\",\"issued\",\"moved_in\",\"moved_out\",\"returned\",\"count\"]},\"actor\":{},"
     "\"occurred_at\":{\"type\":\"string\"},\"recorded_at\":{\"type\":\"string\"}}}},\"truncated\":{\"type\":\"boolean\"}}},"
     "\"Lot\":{\"type\":\"object\",\"properties\":{\"lot\":{\"type\":\"string\"},\"item\":{\"type\":\"object\"},"
     "\"supplier_lot\":{\"type\":\"string\"},\"received_g\":{\"type\":\"integer\"},\"weight_g\":{\"type\":\"integer\"},"
+    "\"reserved_g\":{\"type\":\"integer\"},\"returned_g\":{\"type\":\"integer\"},"
     "\"cones\":{},\"location\":{\"type\":\"string\"},\"purchase_order\":{},\"received_at\":{},\"recorded_at\":{},"
     "\"version\":{\"type\":\"integer\"},\"issues\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
     "{\"beam\":{},\"order_id\":{},\"weight_g\":{\"type\":\"integer\"},\"location\":{},\"occurred_at\":{}}}}}},"

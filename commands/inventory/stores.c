@@ -8,7 +8,12 @@
  *                               subcontractor (code: "MP-A", "PF-1", "QUAR")
  *   inventory.lot.receive       a yarn lot (code as on its label) enters a raw or
  *                               quarantine location: item, supplier lot, grams, cones
- *   inventory.lot.issue         grams of a lot go to a warping (a production beam)
+ *   inventory.lot.reserve       grams of a lot are kept for an order
+ *   inventory.lot.issue         grams of a lot go to a warping (a production beam); never
+ *                               another order's reservation
+ *   inventory.lot.move          a lot goes to another location it may be in (a transfer, a
+ *                               return from the floor to the store)
+ *   inventory.lot.return        grams of a lot go back to the supplier
  *   inventory.unit.move         a roll or pieces (a unit) goes to another location
  *   inventory.carton.pack       units of one location into a new carton
  *   inventory.pallet.build      cartons of one location onto a new pallet (SSCC-18)
@@ -172,26 +177,120 @@ static int lot_receive(const fofal_cmd_t *cmd, const json_t *state, fofal_decisi
   return 0;
 }
 
+/* Grams of a lot reserved for all orders (its state's reservations {order id: grams}). */
+static json_int_t reserved_total(const json_t *lot) {
+  json_int_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(lot, "reservations"), k, v) n += json_integer_value(v);
+  return n;
+}
+
+static int lot_reserve(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (strcmp(holding_kind(state), "lot")) return REJECT(out, "not_a_lot", "%s is not a yarn lot", jstr(cmd->data, "lot"));
+  json_int_t grams = jint(cmd->data, "weight_g", 0), free_g = jint(state, "weight_g", 0) - reserved_total(state);
+  if (grams > free_g)
+    return REJECT(out, "insufficient_stock", "lot %s has %lld g not reserved; %lld g cannot be reserved", jstr(state, "lot"),
+                  (long long)free_g, (long long)grams);
+  const char *order = jstr(cmd->data, "order_id");
+  out->state = json_deep_copy(state);
+  json_t *res = json_object_get(out->state, "reservations");
+  if (!json_is_object(res)) {
+    res = json_object();
+    json_object_set_new(out->state, "reservations", res);
+  }
+  json_object_set_new(res, order, json_integer(jint(res, order, 0) + grams));
+  fofal_decision_emit(out, EV("lot_reserved"),
+                      json_pack("{s:s,s:s,s:I,s:I,s:I}", "lot", jstr(state, "lot"), "order_id", order, "weight_g", grams,
+                                "reserved_g", reserved_total(out->state), "free_g", free_g - grams));
+  return 0;
+}
+
+/* Issue: from what no order reserved, and from the order's own reservation (used first);
+ * a reservation of another order is never issued. */
 static int lot_issue(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   char at[32];
   if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
   if (strcmp(holding_kind(state), "lot")) return REJECT(out, "not_a_lot", "%s is not a yarn lot", jstr(cmd->data, "lot"));
+  const char *order = jstr(cmd->data, "order_id");
   json_int_t grams = jint(cmd->data, "weight_g", 0), left = jint(state, "weight_g", 0);
+  json_int_t mine = *order ? jint(json_object_get(state, "reservations"), order, 0) : 0;
+  json_int_t issuable = left - reserved_total(state) + mine;
   if (grams > left)
     return REJECT(out, "insufficient_stock", "lot %s holds %lld g; %lld g cannot be issued", jstr(state, "lot"),
                   (long long)left, (long long)grams);
+  if (grams > issuable)
+    return REJECT(out, "reserved_for_another_order", "of lot %s's %lld g only %lld g may go to this warping: the rest is "
+                  "reserved for other orders", jstr(state, "lot"), (long long)left, (long long)issuable);
   const char *beam = jstr(cmd->data, "beam");
   if (!lookup_ref(cmd, "beam", beam, NULL)) return REJECT(out, "unknown_beam", "beam %s does not exist", beam);
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "weight_g", json_integer(left - grams));
-  json_t *ev = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:s}", "lot", jstr(state, "lot"), "item", jstr(state, "item"),
+  if (mine) {
+    json_t *res = json_object_get(out->state, "reservations");
+    if (mine > grams) json_object_set_new(res, order, json_integer(mine - grams));
+    else json_object_del(res, order);
+  }
+  json_t *ev = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:s}", "lot", jstr(state, "lot"), "item", jstr(state, "item"),
                          "weight_g", grams, "beam", beam, "location", jstr(state, "location"), "remaining_g", left - grams,
-                         "occurred_at", at);
+                         "reserved_g", reserved_total(out->state), "occurred_at", at);
   jcopy(ev, cmd->data, "order_id");
   fofal_decision_emit(out, EV("lot_issued"), ev);
   ledger_t lg = {json_object()};
   ledger_change(&lg, cmd, out, jstr(state, "location_id"), cmd->aggregate, jstr(state, "lot"), "lot", jstr(state, "item"),
                 -grams, "issued", at);
+  json_decref(lg.work);
+  return 0;
+}
+
+/* A transfer, or a return from the floor to the store: to a location a lot may be in. */
+static int lot_move(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  char at[32], to_id[FOFAL_UUID_LEN + 1];
+  if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
+  if (strcmp(holding_kind(state), "lot")) return REJECT(out, "not_a_lot", "%s is not a yarn lot", jstr(cmd->data, "lot"));
+  const json_t *to = location_of(cmd, "to", out, to_id);
+  if (!to) return FOFAL_EREJECTED;
+  if (!kind_fits("lot", jstr(to, "kind")))
+    return REJECT(out, "location_kind_mismatch", "a yarn lot does not go to %s (a %s location)", jstr(to, "location"),
+                  jstr(to, "kind"));
+  if (!strcmp(jstr(state, "location_id"), to_id))
+    return REJECT(out, "no_change", "the lot is at %s already", jstr(to, "location"));
+  json_int_t g = jint(state, "weight_g", 0);
+  if (g <= 0) return REJECT(out, "lot_empty", "lot %s holds nothing to move", jstr(state, "lot"));
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "location", json_string(jstr(to, "location")));
+  json_object_set_new(out->state, "location_id", json_string(to_id));
+  fofal_decision_emit(out, EV("lot_moved"),
+                      json_pack("{s:s,s:s,s:s,s:I,s:s}", "lot", jstr(state, "lot"), "from", jstr(state, "location"), "to",
+                                jstr(to, "location"), "weight_g", g, "occurred_at", at));
+  ledger_t lg = {json_object()};
+  const char *lot = jstr(state, "lot"), *item = jstr(state, "item");
+  ledger_change(&lg, cmd, out, jstr(state, "location_id"), cmd->aggregate, lot, "lot", item, -g, "moved_out", at);
+  ledger_change(&lg, cmd, out, to_id, cmd->aggregate, lot, "lot", item, g, "moved_in", at);
+  json_decref(lg.work);
+  return 0;
+}
+
+/* Back to the supplier: grams no order has reserved. */
+static int lot_return(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  char at[32];
+  if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
+  if (strcmp(holding_kind(state), "lot")) return REJECT(out, "not_a_lot", "%s is not a yarn lot", jstr(cmd->data, "lot"));
+  json_int_t grams = jint(cmd->data, "weight_g", 0), left = jint(state, "weight_g", 0);
+  json_int_t free_g = left - reserved_total(state);
+  if (grams > free_g)
+    return REJECT(out, grams > left ? "insufficient_stock" : "reserved_for_another_order",
+                  "lot %s has %lld g that no order reserved; %lld g cannot go back", jstr(state, "lot"), (long long)free_g,
+                  (long long)grams);
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "weight_g", json_integer(left - grams));
+  fofal_decision_emit(out, EV("lot_returned"),
+                      json_pack("{s:s,s:s,s:I,s:s,s:I,s:s,s:s}", "lot", jstr(state, "lot"), "supplier_lot",
+                                jstr(state, "supplier_lot"), "weight_g", grams, "location", jstr(state, "location"),
+                                "remaining_g", left - grams, "reason", jstr(cmd->data, "reason"), "occurred_at", at));
+  ledger_t lg = {json_object()};
+  ledger_change(&lg, cmd, out, jstr(state, "location_id"), cmd->aggregate, jstr(state, "lot"), "lot", jstr(state, "item"),
+                -grams, "returned", at);
   json_decref(lg.work);
   return 0;
 }
@@ -438,7 +537,11 @@ const fofal_command_def_t fofal__inventory_stores_commands[] = {
      "location"},
     {"inventory.lot.receive", "lot", 1, "Receive a yarn lot into a raw-material or quarantine location.", lot_receive,
      "lot"},
+    {"inventory.lot.reserve", "lot", 0, "Reserve grams of a yarn lot for an order.", lot_reserve, "lot"},
     {"inventory.lot.issue", "lot", 0, "Issue grams of a yarn lot to a warping (a production beam).", lot_issue, "lot"},
+    {"inventory.lot.move", "lot", 0, "Move a yarn lot to another location (a transfer, a return from the floor).",
+     lot_move, "lot"},
+    {"inventory.lot.return", "lot", 0, "Return grams of a yarn lot to its supplier.", lot_return, "lot"},
     {"inventory.unit.move", "label_id", 0, "Move a unit (a roll or pieces) to another location.", unit_move, NULL},
     {"inventory.carton.pack", "carton_id", 1, "Pack units of one location into a new carton.", carton_pack, NULL},
     {"inventory.pallet.build", "pallet_id", 1, "Put cartons of one location onto a new pallet with its SSCC-18.",

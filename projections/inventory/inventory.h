@@ -10,6 +10,9 @@
 int fofal__inventory_location_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_lot_received(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_lot_issued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
+int fofal__inventory_lot_reserved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
+int fofal__inventory_lot_moved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
+int fofal__inventory_lot_returned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_unit_moved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_carton_packed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_unit_packed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
@@ -26,6 +29,9 @@ int fofal__inventory_stock_changed(fofal_apply_ctx_t *ctx, const fofal_event_t *
     {"fofal.inventory.location_defined.v1", fofal__inventory_location_defined}, \
     {"fofal.inventory.lot_received.v1", fofal__inventory_lot_received}, \
     {"fofal.inventory.lot_issued.v1", fofal__inventory_lot_issued}, \
+    {"fofal.inventory.lot_reserved.v1", fofal__inventory_lot_reserved}, \
+    {"fofal.inventory.lot_moved.v1", fofal__inventory_lot_moved}, \
+    {"fofal.inventory.lot_returned.v1", fofal__inventory_lot_returned}, \
     {"fofal.inventory.unit_moved.v1", fofal__inventory_unit_moved}, \
     {"fofal.inventory.carton_packed.v1", fofal__inventory_carton_packed}, \
     {"fofal.inventory.unit_packed.v1", fofal__inventory_unit_packed}, \

@@ -65,8 +65,46 @@ int fofal__inventory_lot_issued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev)
                            "occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                            9, p);
   if (rc) return rc;
-  const char *p2[] = {ev->tenant, fofal_ev_str(d, "lot"), fofal_ev_num(d, "remaining_g", left), m.seq};
-  rc = fofal_apply_sql(ctx, "UPDATE %s.lots SET weight_g = $3, version = $4 WHERE tenant = $1 AND lot = $2", 4, p2);
+  char r[40];
+  const char *p2[] = {ev->tenant, fofal_ev_str(d, "lot"), fofal_ev_num(d, "remaining_g", left), m.seq,
+                      fofal_ev_num(d, "reserved_g", r)};
+  rc = fofal_apply_sql(ctx,
+                       "UPDATE %s.lots SET weight_g = $3, version = $4, reserved_g = coalesce($5::bigint, reserved_g) "
+                       "WHERE tenant = $1 AND lot = $2",
+                       5, p2);
+  if (!rc) fofal_apply_push(ctx, ev, "inventory");
+  return rc;
+}
+
+int fofal__inventory_lot_reserved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  char r[40];
+  const char *p[] = {ev->tenant, fofal_ev_str(ev->data, "lot"), fofal_ev_num(ev->data, "reserved_g", r), m.seq};
+  int rc = fofal_apply_sql(ctx, "UPDATE %s.lots SET reserved_g = $3, version = $4 WHERE tenant = $1 AND lot = $2", 4, p);
+  if (!rc) fofal_apply_push(ctx, ev, "inventory");
+  return rc;
+}
+
+int fofal__inventory_lot_moved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const char *p[] = {ev->tenant, fofal_ev_str(ev->data, "lot"), fofal_ev_str(ev->data, "to"), m.seq};
+  int rc = fofal_apply_sql(ctx, "UPDATE %s.lots SET location = $3, version = $4 WHERE tenant = $1 AND lot = $2", 4, p);
+  if (!rc) fofal_apply_push(ctx, ev, "inventory");
+  return rc;
+}
+
+int fofal__inventory_lot_returned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  char g[40], left[40];
+  const char *p[] = {ev->tenant, fofal_ev_str(ev->data, "lot"), fofal_ev_num(ev->data, "remaining_g", left),
+                     fofal_ev_num(ev->data, "weight_g", g), m.seq};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.lots SET weight_g = $3, returned_g = returned_g + $4, version = $5 WHERE tenant = $1 "
+                           "AND lot = $2",
+                           5, p);
   if (!rc) fofal_apply_push(ctx, ev, "inventory");
   return rc;
 }

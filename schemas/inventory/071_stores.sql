@@ -22,6 +22,8 @@ CREATE TABLE inventory.lots (
   supplier_lot    text    NOT NULL,
   received_g      bigint  NOT NULL,
   weight_g        bigint  NOT NULL,
+  reserved_g      bigint  NOT NULL DEFAULT 0,
+  returned_g      bigint  NOT NULL DEFAULT 0,
   cones           integer,
   location        text    NOT NULL,
   purchase_order  text,

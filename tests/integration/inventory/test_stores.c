@@ -38,8 +38,10 @@ static void setup(void) {
   weaver = h_token(tenant, "weaver");
   port = h_free_port();
   dec = h_start_decider("it-stores");
-  proj = h_start_projector("it-stores");
+  /* The reactor first: h_start_reactor waits until it is assigned its partitions (restarting
+   * it while the topics just created are not visible yet), which the projector does not. */
   rea = h_start_reactor("it-stores");
+  proj = h_start_projector("it-stores");
   api = h_start_api(port);
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_stores.c — the storekeepers' rules (commands/inventory/stores.c) through the
  * registry and an in-memory tenant (../production/world.h): yarn lots received and issued
- * to a beam, never below zero; units moved, packed into cartons, cartons onto pallets, a
+ * to a beam, never below zero nor out of another order's reservation, moved where a lot
+ * may be and returned to the supplier; units moved, packed into cartons, cartons onto pallets, a
  * container never packed twice nor into itself; a count whose close adjusts what differs
  * from the book, and which then cannot change; the location's ledger (stock_changed) and
  * contents after each. Every emitted event, the command's own and those of the other
@@ -276,4 +277,54 @@ Test(stores, a_count_adjusts_what_differs_from_the_book_and_then_cannot_change) 
   world_no("inventory.count.record", json_pack("{s:s,s:s,s:i}", "count_id", COUNT, "holding", "YL-1", "quantity", 1),
            "count_closed");
   world_no("inventory.count.close", json_pack("{s:s}", "count_id", COUNT), "count_closed");
+}
+
+#define ORDER_A "0192f0a0-0000-7000-8000-0000000000a1"
+#define ORDER_B "0192f0a0-0000-7000-8000-0000000000a2"
+
+Test(stores, a_reservation_is_issued_only_to_its_order) {
+  stores();
+  world_no("inventory.lot.reserve", json_pack("{s:s,s:s,s:i}", "lot", "YL-1", "order_id", ORDER_A, "weight_g", 25001),
+           "insufficient_stock");
+  ok0("inventory.lot.reserve", json_pack("{s:s,s:s,s:i}", "lot", "YL-1", "order_id", ORDER_A, "weight_g", 20000), "res-a");
+  world_no("inventory.lot.reserve", json_pack("{s:s,s:s,s:i}", "lot", "YL-1", "order_id", ORDER_B, "weight_g", 6000),
+           "insufficient_stock");
+  /* 5 kg are free: order B (or no order) may take them, not more. */
+  world_no("inventory.lot.issue", json_pack("{s:s,s:i,s:s,s:s}", "lot", "YL-1", "weight_g", 6000, "beam", "B-1", "order_id",
+                                            ORDER_B),
+           "reserved_for_another_order");
+  world_no("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 6000, "beam", "B-1"),
+           "reserved_for_another_order");
+  world_no("inventory.lot.return", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 6000, "reason", "wet"),
+           "reserved_for_another_order");
+  /* Order A takes its 20 kg and 3 of the free 5. */
+  ok0("inventory.lot.issue", json_pack("{s:s,s:i,s:s,s:s}", "lot", "YL-1", "weight_g", 23000, "beam", "B-1", "order_id", ORDER_A),
+      "iss-a");
+  const json_t *lot = world_ref("lot", "YL-1");
+  cr_expect_eq(jint(lot, "weight_g", 0), 2000);
+  cr_expect_null(json_object_get(json_object_get(lot, "reservations"), ORDER_A), "a used reservation is gone");
+  ok0("inventory.lot.issue", json_pack("{s:s,s:i,s:s,s:s}", "lot", "YL-1", "weight_g", 2000, "beam", "B-1", "order_id", ORDER_B),
+      "iss-b");
+}
+
+Test(stores, a_lot_moves_to_where_a_lot_may_be_and_goes_back_to_its_supplier) {
+  stores();
+  char id[FOFAL_UUID_LEN + 1];
+  ok0("inventory.location.define", json_pack("{s:s,s:s}", "location", "FLOOR-H1", "kind", "floor"), "loc-f");
+  world_no("inventory.lot.move", json_pack("{s:s,s:s}", "lot", "YL-1", "to", "PF-1"), "location_kind_mismatch");
+  world_no("inventory.lot.move", json_pack("{s:s,s:s}", "lot", "YL-1", "to", "MP-A"), "no_change");
+  json_t *led = ok("inventory.lot.move", json_pack("{s:s,s:s}", "lot", "YL-1", "to", "FLOOR-H1"), "mv-f");
+  cr_expect_eq(json_array_size(led), 2, "out of MP-A, into the floor");
+  json_decref(led);
+  cr_expect_eq(on_hand("FLOOR-H1", lot_id("YL-1", id)), 25000);
+  cr_expect_eq(on_hand("MP-A", id), 0);
+  /* Back from the floor to the store, then 5 kg back to the supplier. */
+  ok0("inventory.lot.move", json_pack("{s:s,s:s}", "lot", "YL-1", "to", "MP-A"), "mv-back");
+  world_no("inventory.lot.return", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 25001, "reason", "wet"),
+           "insufficient_stock");
+  led = ok("inventory.lot.return", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 5000, "reason", "wet cones"), "ret");
+  cr_expect_str_eq(jstr(json_array_get(led, 0), "cause"), "returned");
+  cr_expect_eq(jint(json_array_get(led, 0), "on_hand", 0), 20000);
+  json_decref(led);
+  cr_expect_eq(jint(world_ref("lot", "YL-1"), "weight_g", 0), 20000);
 }
