@@ -9,6 +9,9 @@
  *                                                         the ledger, newest first
  *   GET /api/v1/inventory/lots/{code}                     a yarn lot: item, supplier lot, stock, issues to beams
  *   GET /api/v1/inventory/containers/{id}                 a carton or pallet and what it holds (packing list)
+ *   GET /api/v1/inventory/containers/{id}/label.zpl, /qr.png
+ *                                                         its label: a pallet's carries its SSCC as a
+ *                                                         GS1-128 barcode, (00) and the SSCC, and a QR code
  *   GET /api/v1/inventory/counts/{id}                     a count and its lines with variances
  *   GET /api/v1/inventory/genealogy/{id}                  down from a pallet, carton or unit (UUID) to
  *                                                         the looms, weavers, beams and yarn lots; up
@@ -35,6 +38,7 @@
  */
 #include "api.h"
 #include "inventory.h"
+#include "labels.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +50,8 @@
 #define ROLES_STOCK "storekeeper_mp storekeeper_pf storekeeper_st planner quality manager accountant auditor admin"
 #define ROLES_COUNT "storekeeper_mp storekeeper_pf storekeeper_st manager auditor admin"
 
-enum { S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_GENEALOGY, S_N };
+enum { S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_GENEALOGY, S_CONTAINER_ZPL, S_CONTAINER_PNG, S_N };
+#define IS_CONTAINER(r) ((r) == S_CONTAINER || (r) == S_CONTAINER_ZPL || (r) == S_CONTAINER_PNG)
 #define P_FILTERS 1 /* location, item, holding */
 #define P_AS_OF 2
 
@@ -83,6 +88,16 @@ static const fofal_read_route_t routes[S_N] = {
                      "or it was warped from (supplier lot, item, grams). Up, for a yarn lot (its code): the beams it went "
                      "into, every unit woven from them, the cartons and pallets that hold those, each with where it is now.",
                      ROLES_STOCK, NULL, 0, "Genealogy"},
+    [S_CONTAINER_ZPL] = {"/api/v1/inventory/containers/{id}/label.zpl", "inventory.containers.zpl",
+                         "A pallet's or carton's label for a Zebra printer (ZPL II).",
+                         "A pallet's: its SSCC-18 as a GS1-128 barcode (AI 00) with the text under it, its cartons, "
+                         "pieces and location, and a QR code of its id (FOFAL:L:<tenant>:<id>); a carton's: the QR code, "
+                         "its units, pieces and pallet. Fetching it prints nothing and records nothing.",
+                         ROLES_STOCK, NULL, 0, NULL},
+    [S_CONTAINER_PNG] = {"/api/v1/inventory/containers/{id}/qr.png", "inventory.containers.qr_png",
+                         "A pallet's or carton's QR code (PNG).",
+                         "The QR code of its label (FOFAL:L:<tenant>:<id>; error correction M, 8 px a module), 1-bit PNG.",
+                         ROLES_STOCK, NULL, 0, NULL},
 };
 
 typedef struct {
@@ -210,6 +225,50 @@ static const char genealogy_up_sql[] =
     "c.pallet_id FROM inventory.cartons c WHERE c.tenant = $1 AND c.carton_id IN (SELECT u.carton_id FROM u))), "
     "'[]'::json)) END";
 
+/* The container's answer (res->body) turned into its label (res->raw), on the worker. */
+static void render_container(const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  const json_t *b = res->body;
+  char qr[FOFAL_LABEL_TEXT_MAX + 1];
+  int rc = fofal_label_qr_payload(NULL, tenant, p->key, qr, sizeof qr);
+  size_t len = 0;
+  if (!rc && p->route == S_CONTAINER_PNG) {
+    unsigned char *png = NULL;
+    rc = fofal_label_qr_png(qr, 8, 4, &png, &len);
+    res->raw = (char *)png;
+    res->ctype = "image/png";
+  } else if (!rc) {
+    /* Every field is ours: digits, a UUID, counts and a location code ([A-Za-z0-9._-]). */
+    const char *sscc = json_string_value(json_object_get(b, "sscc"));
+    const char *where = json_string_value(json_object_get(b, "location")) ?: "";
+    long long pieces = (long long)json_integer_value(json_object_get(b, "pieces"));
+    size_t n = json_array_size(json_object_get(b, sscc ? "cartons" : "units"));
+    if (sscc)
+      res->raw = fofal_asprintf("^XA\n^CI28\n^FO40,30^A0N,44,44^FDPALLET^FS\n^FO40,85^A0N,30,30^FD(00) %s^FS\n"
+                                "^FO40,125^A0N,28,28^FDCartons: %zu   Pieces: %lld   At: %s^FS\n"
+                                "^FO40,175^BY3^BCN,170,Y,N,N,D^FD(00)%s^FS\n^FO560,20^BQN,2,4^FDMA,%s^FS\n"
+                                "^FO40,400^A0N,22,22^FD%s^FS\n^XZ\n",
+                                sscc, n, pieces, where, sscc, qr, p->key);
+    else
+      res->raw = fofal_asprintf("^XA\n^CI28\n^FO40,30^A0N,44,44^FDCARTON^FS\n^FO40,85^A0N,28,28^FDUnits: %zu   Pieces: "
+                                "%lld   At: %s^FS\n^FO40,125^A0N,24,24^FDPallet: %s^FS\n^FO560,20^BQN,2,4^FDMA,%s^FS\n"
+                                "^FO40,400^A0N,22,22^FD%s^FS\n^XZ\n",
+                                n, pieces, where, json_string_value(json_object_get(b, "pallet_id")) ?: "-", qr, p->key);
+    len = strlen(res->raw);
+    res->ctype = "text/plain; charset=us-ascii";
+  }
+  json_decref(res->body);
+  res->body = NULL;
+  res->raw_len = len;
+  res->etag = -1;
+  if (rc) {
+    free(res->raw);
+    res->raw = NULL;
+    res->status = 422;
+    res->code = "label_not_printable";
+    snprintf(res->detail, sizeof res->detail, "this label cannot be drawn (%s)", fofal_err_name(rc));
+  }
+}
+
 /* ------------------------------------------------------------------ run */
 
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
@@ -232,7 +291,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     list = 1;
   } else {
     const char *params[] = {tenant, p->key};
-    const char *sql = p->route == S_LOT ? lot_sql : p->route == S_CONTAINER ? container_sql : p->route == S_COUNT ? count_sql
+    const char *sql = p->route == S_LOT ? lot_sql : IS_CONTAINER(p->route) ? container_sql : p->route == S_COUNT ? count_sql
                       : fofal_uuid_valid(p->key) ? genealogy_down_sql : genealogy_up_sql;
     rc = fofal__worker_query(w, tenant, sql, 2, params, &rows, err, sizeof err);
   }
@@ -254,7 +313,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     r = NULL; /* no pallet, carton nor unit has this id */
   if (!json_is_object(r)) {
     json_decref(rows);
-    fofal__read_not_found(res, p->route == S_LOT ? "lot" : p->route == S_CONTAINER ? "carton or pallet"
+    fofal__read_not_found(res, p->route == S_LOT ? "lot" : IS_CONTAINER(p->route) ? "carton or pallet"
                                : p->route == S_COUNT ? "count" : "pallet, carton, unit or yarn lot");
     return;
   }
@@ -262,6 +321,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   if (p->route == S_STOCK) json_object_set_new(res->body, "as_of", *p->as_of ? json_string(p->as_of) : json_null());
   else if (p->route != S_GENEALOGY) res->etag = json_integer_value(json_object_get(r, "version"));
   json_decref(rows);
+  if (p->route == S_CONTAINER_ZPL || p->route == S_CONTAINER_PNG) render_container(tenant, p, res);
 }
 
 /* -------------------------------------------------------------- routing */
@@ -288,9 +348,13 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
   if (at == len) {
     p.route = !strcmp(first, "locations") ? S_LOCATIONS : !strcmp(first, "stock") ? S_STOCK
               : !strcmp(first, "movements") ? S_MOVEMENTS : -1;
-  } else if (!fofal__path_segment(path, len, &at, p.key, sizeof p.key) && at == len) {
-    p.route = !strcmp(first, "lots") ? S_LOT : !strcmp(first, "containers") ? S_CONTAINER
-              : !strcmp(first, "counts") ? S_COUNT : !strcmp(first, "genealogy") ? S_GENEALOGY : -1;
+  } else if (!fofal__path_segment(path, len, &at, p.key, sizeof p.key)) {
+    char s3[16];
+    if (at == len)
+      p.route = !strcmp(first, "lots") ? S_LOT : !strcmp(first, "containers") ? S_CONTAINER
+                : !strcmp(first, "counts") ? S_COUNT : !strcmp(first, "genealogy") ? S_GENEALOGY : -1;
+    else if (!strcmp(first, "containers") && !fofal__path_segment(path, len, &at, s3, sizeof s3) && at == len)
+      p.route = !strcmp(s3, "label.zpl") ? S_CONTAINER_ZPL : !strcmp(s3, "qr.png") ? S_CONTAINER_PNG : -1;
   }
   if (p.route < 0) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
@@ -299,7 +363,7 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
   if (!fofal__get_only(req) || fofal__authenticate(api, req, &who) ||
       fofal__read_roles_check(req, &who, routes[p.route].roles, routes[p.route].path + sizeof "/api/v1" - 1))
     return 0;
-  if ((p.route == S_LOT && !fofal_code_valid(p.key)) || ((p.route == S_CONTAINER || p.route == S_COUNT) && !fofal_uuid_valid(p.key))) {
+  if ((p.route == S_LOT && !fofal_code_valid(p.key)) || ((IS_CONTAINER(p.route) || p.route == S_COUNT) && !fofal_uuid_valid(p.key))) {
     fofal__send_problem(req, 404, "not_found", "nothing of this tenant has this code or id", NULL);
     return 0;
   }
@@ -371,7 +435,7 @@ void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
     const fofal_read_route_t *rt = &routes[r];
     json_t *params = json_array();
     if (r == S_LOT) json_array_append_new(params, fofal__openapi_path_param("code", "The lot's code, as its label shows."));
-    if (r == S_CONTAINER) json_array_append_new(params, fofal__openapi_path_param("id", "The carton's or pallet's id."));
+    if (IS_CONTAINER(r)) json_array_append_new(params, fofal__openapi_path_param("id", "The carton's or pallet's id."));
     if (r == S_COUNT) json_array_append_new(params, fofal__openapi_path_param("id", "The count's id."));
     if (r == S_GENEALOGY)
       json_array_append_new(params, fofal__openapi_path_param("id", "A pallet's, carton's or unit's id (down), or a yarn "
@@ -388,9 +452,15 @@ void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
     char desc[1200], ref[96];
     snprintf(desc, sizeof desc, "%s Roles: %s. With ?position= (from a command's 201) the read waits (bounded) until "
              "the projection has applied it.", rt->desc, rt->roles);
-    snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
+    snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema ? rt->schema : "Container");
     json_t *op = fofal__openapi_read_op("inventory", rt->op_id, rt->summary, desc, params, ref, rt->roles);
     if (r == S_LOT || r == S_CONTAINER || r == S_COUNT) fofal__openapi_etag(op);
+    if (!rt->schema) { /* not JSON: the 200 is a PNG or a ZPL text */
+      json_t *ok = json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200");
+      json_object_set_new(ok, "content", json_pack("{s:{s:{s:s,s:s}}}", r == S_CONTAINER_PNG ? "image/png" : "text/plain",
+                                                   "schema", "type", "string", "format",
+                                                   r == S_CONTAINER_PNG ? "binary" : "text"));
+    }
     json_object_set_new(paths, rt->path, op);
   }
   json_decref(code);

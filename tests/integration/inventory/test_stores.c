@@ -37,9 +37,18 @@ static void setup(void) {
   pf = h_token(tenant, "storekeeper_pf");
   weaver = h_token(tenant, "weaver");
   port = h_free_port();
+  /* Run first on a fresh stack, the topics just created may not be visible to every broker
+   * client yet, and the processes refuse to start without them: wait (bounded) until
+   * `fofal topics check` sees them all. */
+  const char *check[] = {"topics", "check", NULL};
+  for (int i = 0; i < 60; i++) {
+    char *out = NULL;
+    int st = h_run_cli(30, &out, check);
+    free(out);
+    if (st == 0) break;
+    sleep(1);
+  }
   dec = h_start_decider("it-stores");
-  /* The reactor first: h_start_reactor waits until it is assigned its partitions (restarting
-   * it while the topics just created are not visible yet), which the projector does not. */
   rea = h_start_reactor("it-stores");
   proj = h_start_projector("it-stores");
   api = h_start_api(port);
@@ -235,6 +244,21 @@ Test(stores, yarn_lot_to_beam_rolls_to_pallet_a_count_with_a_variance_and_an_off
   json_decref(j);
   cr_expect_eq(h_get(port, mp, "/api/v1/inventory/genealogy/NO-SUCH-LOT", &j, NULL), 404);
   json_decref(j);
+  /* The pallet's label: its SSCC as a GS1-128 barcode (ZPL), and its QR code (PNG). */
+  char hdr[4300];
+  h_resp_t r;
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", pf);
+  snprintf(path, sizeof path, "/api/v1/inventory/containers/%s/label.zpl", pallet);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 200);
+  cr_expect(r.body && strstr(r.body, "^BCN,170,Y,N,N,D^FD(00)106141411234567897^FS"), "the SSCC barcode: %s",
+            r.body ? r.body : "");
+  h_resp_free(&r);
+  snprintf(path, sizeof path, "/api/v1/inventory/containers/%s/qr.png", pallet);
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0);
+  cr_expect_eq(r.status, 200);
+  cr_expect(r.body_len > 8 && !memcmp(r.body, "\x89PNG", 4), "a PNG");
+  h_resp_free(&r);
 
   j = read_ok(pf, "/api/v1/inventory/stock?location=PF-1");
   cr_expect_eq(json_array_size(json_object_get(j, "holdings")), 2);
