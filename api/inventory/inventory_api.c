@@ -307,6 +307,7 @@ static const fofal_push_route_t push_routes[] = {
     {"pallet_", "/api/v1/inventory/containers/{id}", 0},
     {"count_", "/api/v1/inventory/counts/{id}", 0},
     {"stock_", "/api/v1/inventory/stock", 0},
+    {"minimum_", "/api/v1/inventory/alerts", 0},
     {NULL, NULL, 0},
 };
 

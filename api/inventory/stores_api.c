@@ -3,6 +3,7 @@
  * them every path below /api/v1/inventory/ that is not a label's).
  *
  *   GET /api/v1/inventory/locations                       warehouses and bins
+ *   GET /api/v1/inventory/alerts                          stock below its minimum, and the minimums
  *   GET /api/v1/inventory/stock?location=&item=&holding=&as_of=
  *                                                         what is where (now, or as of an instant)
  *   GET /api/v1/inventory/movements?location=&item=&holding=
@@ -50,12 +51,16 @@
 #define ROLES_STOCK "storekeeper_mp storekeeper_pf storekeeper_st planner quality manager accountant auditor admin"
 #define ROLES_COUNT "storekeeper_mp storekeeper_pf storekeeper_st manager auditor admin"
 
-enum { S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_GENEALOGY, S_CONTAINER_ZPL, S_CONTAINER_PNG, S_N };
+enum { S_ALERTS, S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_GENEALOGY, S_CONTAINER_ZPL, S_CONTAINER_PNG, S_N };
 #define IS_CONTAINER(r) ((r) == S_CONTAINER || (r) == S_CONTAINER_ZPL || (r) == S_CONTAINER_PNG)
 #define P_FILTERS 1 /* location, item, holding */
 #define P_AS_OF 2
 
 static const fofal_read_route_t routes[S_N] = {
+    [S_ALERTS] = {"/api/v1/inventory/alerts", "inventory.alerts.list", "Stock below its minimum.",
+                  "The stock_below_minimum alerts, newest first (at most 1000), and every minimum set per item and "
+                  "location (inventory.location.set_minimum).",
+                  ROLES_STOCK, NULL, 0, "Alerts"},
     [S_LOCATIONS] = {"/api/v1/inventory/locations", "inventory.locations.list", "Locations (warehouses and bins).",
                      "Every location of the tenant by code: its kind (raw, finished, floor, quarantine, subcontractor).",
                      ROLES_STOCK, NULL, 0, "Locations"},
@@ -108,6 +113,13 @@ typedef struct {
 } params_t;
 
 /* ------------------------------------------------------------------ SQL */
+
+static const char alerts_sql[] =
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(a ORDER BY a.recorded_at DESC) FROM (SELECT location, "
+    "item, on_hand, minimum, " TS("occurred_at") " occurred_at, " TS("recorded_at") " recorded_at FROM inventory.alerts WHERE tenant = $1 "
+    "ORDER BY recorded_at DESC LIMIT 1000) a), '[]'::json), 'minimums', coalesce((SELECT json_agg(json_build_object("
+    "'location', location, 'item', item, 'minimum', minimum) ORDER BY location, item) FROM inventory.minimums WHERE "
+    "tenant = $1), '[]'::json))";
 
 static const char locations_sql[] =
     "SELECT json_build_object('location', location, 'kind', kind, 'name', name, 'version', version, 'defined_at', "
@@ -277,7 +289,10 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   json_t *rows = NULL;
   int rc, list = 0;
 #define OPT(s) (*(s) ? (s) : NULL)
-  if (p->route == S_LOCATIONS) {
+  if (p->route == S_ALERTS) {
+    const char *params[] = {tenant};
+    rc = fofal__worker_query(w, tenant, alerts_sql, 1, params, &rows, err, sizeof err);
+  } else if (p->route == S_LOCATIONS) {
     const char *params[] = {tenant};
     rc = fofal__worker_query(w, tenant, locations_sql, 1, params, &rows, err, sizeof err);
     list = 1;
@@ -313,13 +328,13 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     r = NULL; /* no pallet, carton nor unit has this id */
   if (!json_is_object(r)) {
     json_decref(rows);
-    fofal__read_not_found(res, p->route == S_LOT ? "lot" : IS_CONTAINER(p->route) ? "carton or pallet"
+    fofal__read_not_found(res, p->route == S_ALERTS ? "alerts" : p->route == S_LOT ? "lot" : IS_CONTAINER(p->route) ? "carton or pallet"
                                : p->route == S_COUNT ? "count" : "pallet, carton, unit or yarn lot");
     return;
   }
   res->body = json_incref(r);
   if (p->route == S_STOCK) json_object_set_new(res->body, "as_of", *p->as_of ? json_string(p->as_of) : json_null());
-  else if (p->route != S_GENEALOGY) res->etag = json_integer_value(json_object_get(r, "version"));
+  else if (p->route != S_GENEALOGY && p->route != S_ALERTS) res->etag = json_integer_value(json_object_get(r, "version"));
   json_decref(rows);
   if (p->route == S_CONTAINER_ZPL || p->route == S_CONTAINER_PNG) render_container(tenant, p, res);
 }
@@ -347,6 +362,7 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
   p.route = -1;
   if (at == len) {
     p.route = !strcmp(first, "locations") ? S_LOCATIONS : !strcmp(first, "stock") ? S_STOCK
+              : !strcmp(first, "alerts") ? S_ALERTS
               : !strcmp(first, "movements") ? S_MOVEMENTS : -1;
   } else if (!fofal__path_segment(path, len, &at, p.key, sizeof p.key)) {
     char s3[16];
@@ -391,7 +407,10 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
 /* -------------------------------------------------------------- OpenAPI */
 
 static const char schemas_json[] =
-    "{\"Locations\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "{\"Alerts\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"location\":{},\"item\":{},\"on_hand\":{\"type\":\"integer\"},\"minimum\":{\"type\":\"integer\"},"
+    "\"occurred_at\":{},\"recorded_at\":{}}}},\"minimums\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"location\":{},\"item\":{},\"minimum\":{\"type\":\"integer\"}}}}}},\"Locations\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
     "\"properties\":{\"location\":{\"type\":\"string\"},\"kind\":{\"enum\":[\"raw\",\"finished\",\"floor\",\"quarantine\","
     "\"subcontractor\"]},\"name\":{},\"version\":{\"type\":\"integer\"},\"defined_at\":{\"type\":\"string\"}}}},"
     "\"truncated\":{\"type\":\"boolean\"}}},"

@@ -6,6 +6,9 @@
  *
  *   inventory.location.define   a warehouse or bin: raw, finished, floor, quarantine,
  *                               subcontractor (code: "MP-A", "PF-1", "QUAR")
+ *   inventory.location.set_minimum  the minimum of an item at a location: when a decision
+ *                               takes the item's total there below it, the location's
+ *                               stock_below_minimum event (the notifications send it)
  *   inventory.lot.receive       a yarn lot (code as on its label) enters a raw or
  *                               quarantine location: item, supplier lot, grams, cones
  *   inventory.lot.reserve       grams of a lot are kept for an order
@@ -119,7 +122,22 @@ static void ledger_change(ledger_t *lg, const fofal_cmd_t *cmd, fofal_decision_t
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "location", jstr(loc, "location"), "holding", holding,
                          "holding_id", holding_id, "kind", kind, "item", item, "delta", delta, "on_hand",
                          on_hand > 0 ? on_hand : 0, "cause", cause, "occurred_at", at);
+  /* The item's total here, and its alert when it falls below the location's minimum. */
+  json_t *totals = json_object_get(loc, "totals");
+  if (!json_is_object(totals)) {
+    totals = json_object();
+    json_object_set_new(loc, "totals", totals);
+  }
+  json_int_t before = jint(totals, item, 0), after = before + delta;
+  if (after > 0) json_object_set_new(totals, item, json_integer(after));
+  else json_object_del(totals, item);
   fofal_decision_emit_to(out, loc_id, EV("stock_changed"), ev, json_deep_copy(loc));
+  json_int_t min = jint(json_object_get(loc, "minimums"), item, 0);
+  if (min > 0 && before >= min && after < min)
+    fofal_decision_emit_to(out, loc_id, EV("stock_below_minimum"),
+                           json_pack("{s:s,s:s,s:I,s:I,s:s}", "location", jstr(loc, "location"), "item", item, "on_hand",
+                                     after > 0 ? after : 0, "minimum", min, "occurred_at", at),
+                           NULL);
 }
 
 /* The defined location named by member `key` of the command (borrowed), its id into id. */
@@ -143,6 +161,33 @@ static int location_define(const fofal_cmd_t *cmd, const json_t *state, fofal_de
   json_object_set_new(out->state, "kind_of", json_string("location"));
   json_object_set_new(out->state, "contents", json_object());
   fofal_decision_emit(out, EV("location_defined"), ev);
+  return 0;
+}
+
+/* The minimum of an item at a location (0: none); below it, stock_below_minimum. Set
+ * below what is there already, the alert is raised at once. */
+static int location_set_minimum(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  char at[32];
+  fofal_time_format(cmd->issued_us, at);
+  const char *item = jstr(cmd->data, "item");
+  json_int_t min = jint(cmd->data, "minimum", 0);
+  if (min == jint(json_object_get(state, "minimums"), item, 0))
+    return REJECT(out, "no_change", "the minimum of %s at %s is %lld already", item, jstr(state, "location"), (long long)min);
+  out->state = json_deep_copy(state);
+  json_t *mins = json_object_get(out->state, "minimums");
+  if (!json_is_object(mins)) {
+    mins = json_object();
+    json_object_set_new(out->state, "minimums", mins);
+  }
+  if (min > 0) json_object_set_new(mins, item, json_integer(min));
+  else json_object_del(mins, item);
+  fofal_decision_emit(out, EV("minimum_set"),
+                      json_pack("{s:s,s:s,s:I}", "location", jstr(state, "location"), "item", item, "minimum", min));
+  json_int_t here = jint(json_object_get(state, "totals"), item, 0);
+  if (min > 0 && here < min)
+    fofal_decision_emit(out, EV("stock_below_minimum"),
+                        json_pack("{s:s,s:s,s:I,s:I,s:s}", "location", jstr(state, "location"), "item", item, "on_hand", here,
+                                  "minimum", min, "occurred_at", at));
   return 0;
 }
 
@@ -534,6 +579,9 @@ static int count_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decisi
 const fofal_command_def_t fofal__inventory_stores_commands[] = {
     {"inventory.location.define", "location", 1,
      "Define a location (warehouse or bin): raw, finished, floor, quarantine or subcontractor.", location_define,
+     "location"},
+    {"inventory.location.set_minimum", "location", 0,
+     "Set the minimum stock of an item at a location (0: none); below it, an alert event.", location_set_minimum,
      "location"},
     {"inventory.lot.receive", "lot", 1, "Receive a yarn lot into a raw-material or quarantine location.", lot_receive,
      "lot"},

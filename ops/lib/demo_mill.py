@@ -347,8 +347,9 @@ def sscc(serial):
 
 def stores(api, labels, days):
     """Inventory (issue 14): locations, two yarns, the yarn lots the beams of L01-L03 were
-    warped from (LOT-2601..2603, received a week ago) issued to those beams, rolls moved to
-    the finished-goods store, two cartons on a pallet, and an open count of the yarn store."""
+    warped from (LOT-2601..2603, received a week ago) issued to those beams, a yarn below its
+    minimum, rolls moved to the finished-goods store, two cartons on a pallet, and an open
+    count of the yarn store."""
     mp, pf, admin = ("S01", "storekeeper_mp"), ("S02", "storekeeper_pf"), ("A01", "admin")
     api.batch(admin, [("inventory.location.define", f"demo-loc-{c}", {"location": c, "kind": k, "name": n})
                       for c, k, n in [("MP-A", "raw", "Magasin fils"), ("PF-1", "finished", "Magasin produits finis"),
@@ -366,7 +367,10 @@ def stores(api, labels, days):
                   {"lot": f"LOT-{2600 + n}", "weight_g": 310000, "beam": f"B-L{n:02d}-G", "occurred_at": received})]
     api.batch(mp, lots + [("inventory.lot.receive", "demo-lot-2650",
                            {"lot": "LOT-2650", "item": "YRN-NE16-1", "supplier_lot": "FIL-9120", "weight_g": 250000,
-                            "cones": 100, "location": "MP-A", "occurred_at": received})])
+                            "cones": 100, "location": "MP-A", "occurred_at": received}),
+                          # 250 kg of Ne 16/1 where 300 kg is the minimum: an alert (GET /api/v1/inventory/alerts)
+                          ("inventory.location.set_minimum", "demo-min-MP-A-NE16",
+                           {"location": "MP-A", "item": "YRN-NE16-1", "minimum": 300000})])
     if len(labels) < 5:
         return  # a run after an earlier one: its rolls are in the store already
     rolls = labels[2:5]

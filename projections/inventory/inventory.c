@@ -77,7 +77,7 @@ static const fofal_apply_t applies[] = {
 };
 
 static const char *const tables[] = {"units", "label_prints", "locations", "lots", "lot_issues", "cartons", "pallets",
-                                     "counts", "count_lines", "stock", "movements", NULL};
+                                     "counts", "count_lines", "stock", "movements", "minimums", "alerts", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "inventory",

@@ -13,6 +13,8 @@ int fofal__inventory_lot_issued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev)
 int fofal__inventory_lot_reserved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_lot_moved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_lot_returned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
+int fofal__inventory_minimum_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
+int fofal__inventory_stock_below_minimum(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_unit_moved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_carton_packed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_unit_packed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
@@ -32,6 +34,8 @@ int fofal__inventory_stock_changed(fofal_apply_ctx_t *ctx, const fofal_event_t *
     {"fofal.inventory.lot_reserved.v1", fofal__inventory_lot_reserved}, \
     {"fofal.inventory.lot_moved.v1", fofal__inventory_lot_moved}, \
     {"fofal.inventory.lot_returned.v1", fofal__inventory_lot_returned}, \
+    {"fofal.inventory.minimum_set.v1", fofal__inventory_minimum_set}, \
+    {"fofal.inventory.stock_below_minimum.v1", fofal__inventory_stock_below_minimum}, \
     {"fofal.inventory.unit_moved.v1", fofal__inventory_unit_moved}, \
     {"fofal.inventory.carton_packed.v1", fofal__inventory_carton_packed}, \
     {"fofal.inventory.unit_packed.v1", fofal__inventory_unit_packed}, \

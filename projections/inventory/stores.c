@@ -275,3 +275,36 @@ int fofal__inventory_stock_changed(fofal_apply_ctx_t *ctx, const fofal_event_t *
   if (!rc) fofal_apply_push(ctx, ev, "inventory");
   return rc;
 }
+
+int fofal__inventory_minimum_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char buf[40];
+  const char *min = fofal_ev_num(d, "minimum", buf);
+  const char *p[] = {ev->tenant, fofal_ev_str(d, "location"), fofal_ev_str(d, "item"), min, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.minimums (tenant, location, item, minimum, set_at) SELECT $1, $2, $3, $4, $5 "
+                           "WHERE $4::bigint > 0 ON CONFLICT (tenant, location, item) DO UPDATE SET minimum = "
+                           "EXCLUDED.minimum, set_at = EXCLUDED.set_at",
+                           5, p);
+  if (!rc && min && !strcmp(min, "0"))
+    rc = fofal_apply_sql(ctx, "DELETE FROM %s.minimums WHERE tenant = $1 AND location = $2 AND item = $3", 3, p);
+  if (!rc) fofal_apply_push(ctx, ev, "inventory");
+  return rc;
+}
+
+int fofal__inventory_stock_below_minimum(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char q[40], min[40];
+  const char *p[] = {ev->tenant, ev->id, fofal_ev_str(d, "location"), fofal_ev_str(d, "item"), fofal_ev_num(d, "on_hand", q),
+                     fofal_ev_num(d, "minimum", min), at_or(d, "occurred_at", m.at), m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.alerts (tenant, event_id, location, item, on_hand, minimum, occurred_at, "
+                           "recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                           8, p);
+  if (!rc) fofal_apply_push(ctx, ev, "inventory");
+  return rc;
+}

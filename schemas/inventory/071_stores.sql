@@ -1,7 +1,7 @@
 -- The storekeepers' read model (commands/inventory/stores.c): locations, yarn lots and
 -- what was issued of them to which beam, cartons and pallets (units.carton_id), counts
 -- with their lines, the stock now (stock) and its ledger (movements), from which the stock
--- at any past instant is summed. Written by projections/inventory/ (stores.c) in the order
+-- at any past instant is summed, minimums per item and location and the alerts below them. Written by projections/inventory/ (stores.c) in the order
 -- of the tenant's partition of fofal.inventory.events. Quantities are exact integers:
 -- grams of a lot, pieces of a unit. occurred_at is when a thing happened (an offline
 -- phone's time), recorded_at when it was decided. Row-level security as in 070_inventory.sql.
@@ -149,6 +149,33 @@ CREATE INDEX movements_location ON inventory.movements (tenant, location, occurr
 CREATE INDEX movements_item ON inventory.movements (tenant, item, occurred_at);
 CREATE INDEX movements_holding ON inventory.movements (tenant, holding_id, occurred_at);
 
+-- The minimum of an item at a location, and the alerts raised when its stock fell below.
+CREATE TABLE inventory.minimums (
+  tenant      text    NOT NULL,
+  location    text    NOT NULL,
+  item        text    NOT NULL,
+  minimum     bigint  NOT NULL,
+  set_at      timestamptz NOT NULL,
+  PRIMARY KEY (tenant, location, item)
+);
+
+CREATE TABLE inventory.alerts (
+  tenant       text    NOT NULL,
+  event_id     text    NOT NULL,
+  location     text    NOT NULL,
+  item         text    NOT NULL,
+  on_hand      bigint  NOT NULL,
+  minimum      bigint  NOT NULL,
+  occurred_at  timestamptz NOT NULL,
+  recorded_at  timestamptz NOT NULL,
+  PRIMARY KEY (tenant, event_id)
+);
+CREATE INDEX alerts_recent ON inventory.alerts (tenant, recorded_at);
+
+ALTER TABLE inventory.minimums ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inventory.alerts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_only ON inventory.minimums USING (tenant = current_setting('fofal.tenant', true));
+CREATE POLICY tenant_only ON inventory.alerts USING (tenant = current_setting('fofal.tenant', true));
 ALTER TABLE inventory.locations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inventory.lots ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inventory.lot_issues ENABLE ROW LEVEL SECURITY;

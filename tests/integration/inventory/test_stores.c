@@ -6,6 +6,7 @@
  *   - the finished-goods storekeeper moves two declared rolls (received by reaction) to
  *     the finished-goods store, packs them into a carton and the carton onto a pallet;
  *   - a count of the yarn store with a variance: open, counted, closed; the adjustment;
+ *     a minimum set above what is left raises its alert;
  *   - the reads: stock now and as of an instant between the receipt and the issue, the
  *     ledger, the lot with its issue to the beam, the pallet's packing list, the count,
  *     the genealogy down from the pallet to the yarn lot and up from the lot to the pallet;
@@ -300,6 +301,13 @@ Test(stores, yarn_lot_to_beam_rolls_to_pallet_a_count_with_a_variance_and_an_off
   json_decref(j);
   j = read_ok(mp, "/api/v1/inventory/movements?holding=YL-1");
   cr_expect_eq(json_array_size(json_object_get(j, "items")), 3, "received, issued, count");
+  json_decref(j);
+  /* A minimum above what is there: the alert at once. */
+  ok(mp, "inventory.location.set_minimum", "st-min", "{\"location\":\"MP-A\",\"item\":\"YRN-20\",\"minimum\":5000}");
+  j = read_ok(mp, "/api/v1/inventory/alerts");
+  cr_expect_eq(json_array_size(json_object_get(j, "items")), 1);
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "items"), 0), "on_hand"), 4500);
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "minimums"), 0), "minimum"), 5000);
   json_decref(j);
   cr_expect_eq(h_get(port, weaver, "/api/v1/inventory/stock", &j, NULL), 403);
   json_decref(j);

@@ -198,5 +198,5 @@ Test(reaction, every_inventory_event_has_an_apply_function) {
     n++;
   }
   closedir(d);
-  cr_expect_eq(n, 18, "unit_received, label_reprinted and the storekeepers' 16");
+  cr_expect_eq(n, 20, "unit_received, label_reprinted and the storekeepers' 18");
 }

@@ -328,3 +328,57 @@ Test(stores, a_lot_moves_to_where_a_lot_may_be_and_goes_back_to_its_supplier) {
   json_decref(led);
   cr_expect_eq(jint(world_ref("lot", "YL-1"), "weight_g", 0), 20000);
 }
+
+/* The alert events of a decision (stock_below_minimum, its own or its locations'): how many. */
+static int alerts_of(const fofal_decision_t *d) {
+  int n = 0;
+  size_t i;
+  json_t *ev;
+  json_array_foreach(d->events, i, ev) n += !strcmp(jstr(ev, "type"), "fofal.inventory.stock_below_minimum.v1");
+  const char *id;
+  json_t *o;
+  json_object_foreach(d->others, id, o) json_array_foreach(json_object_get(o, "events"), i, ev) {
+    if (strcmp(jstr(ev, "type"), "fofal.inventory.stock_below_minimum.v1")) continue;
+    check_event(ev);
+    cr_expect_str_eq(jstr(json_object_get(ev, "data"), "item"), "YRN-20-WHT");
+    n++;
+  }
+  return n;
+}
+
+Test(stores, stock_falling_below_an_items_minimum_raises_one_alert) {
+  stores();
+  fofal_decision_t d;
+  /* 25 kg in MP-A; a minimum of 10 kg. */
+  cr_assert_eq(world_decide_at("inventory.location.set_minimum",
+                               json_pack("{s:s,s:s,s:i}", "location", "MP-A", "item", "YRN-20-WHT", "minimum", 10000),
+                               W_ISSUED, "min-1", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(alerts_of(&d), 0, "25 kg is not below 10 kg");
+  world_release(&d);
+  world_no("inventory.location.set_minimum",
+           json_pack("{s:s,s:s,s:i}", "location", "MP-A", "item", "YRN-20-WHT", "minimum", 10000), "no_change");
+  cr_assert_eq(world_decide_at("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 14000, "beam", "B-1"),
+                               W_ISSUED, "iss-1", &d),
+               0);
+  cr_expect_eq(alerts_of(&d), 0, "11 kg left");
+  world_release(&d);
+  cr_assert_eq(world_decide_at("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 2000, "beam", "B-1"),
+                               W_ISSUED, "iss-2", &d),
+               0);
+  cr_expect_eq(alerts_of(&d), 1, "9 kg: below 10 kg");
+  world_release(&d);
+  cr_assert_eq(world_decide_at("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 1000, "beam", "B-1"),
+                               W_ISSUED, "iss-3", &d),
+               0);
+  cr_expect_eq(alerts_of(&d), 0, "already below: no second alert");
+  world_release(&d);
+  /* A minimum set above what is there raises its alert at once. */
+  cr_assert_eq(world_decide_at("inventory.location.set_minimum",
+                               json_pack("{s:s,s:s,s:i}", "location", "MP-A", "item", "YRN-20-WHT", "minimum", 50000),
+                               W_ISSUED, "min-2", &d),
+               0);
+  cr_expect_eq(alerts_of(&d), 1);
+  check_event(json_array_get(d.events, 1));
+  world_release(&d);
+}
