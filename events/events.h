@@ -449,7 +449,9 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
  * exist (changing them would move tenants). */
 int32_t fofal_tenant_partition(const char *tenant, int nparts);
 
-/* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist). */
+/* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist:
+ * asked again until timeout_ms, as a topic just created can be unknown to the broker for
+ * a moment). */
 int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen);
 
 /* ----------------------------------------------------------- topic admin */

@@ -434,7 +434,10 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
   return 0;
 }
 
-int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
+/* One metadata request: the partition count, or FOFAL_ENOENT when the broker does not
+ * know the topic (yet: a broker's metadata cache follows the controller's, so a topic
+ * just created can be unknown to it for a moment on a loaded machine). */
+static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
   rd_kafka_resp_err_t err = rd_kafka_metadata(k->rk, 0, rkt, &md, timeout_ms);
@@ -442,6 +445,9 @@ int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout
   if (err) {
     rc = fofal_err(errbuf, errlen, err == RD_KAFKA_RESP_ERR__TIMED_OUT ? FOFAL_EUNAVAIL : FOFAL_EKAFKA,
                    "metadata of %s: %s", topic, rd_kafka_err2str(err));
+  } else if (md->topic_cnt >= 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+    rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "not authorized to describe topic %s (Kafka ACLs: ops/kafka_acls.c)",
+                   topic);
   } else if (md->topic_cnt < 1 || md->topics[0].err) {
     rc = fofal_err(errbuf, errlen, FOFAL_ENOENT, "topic %s does not exist", topic);
   } else {
@@ -450,6 +456,17 @@ int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout
   if (md) rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(rkt);
   return rc;
+}
+
+/* A topic unknown to the broker is asked again until timeout_ms has passed: processes
+ * started right after `fofal topics create` met "does not exist" on a loaded machine. */
+int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
+  int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
+  for (;;) {
+    int rc = partition_count_once(k, topic, timeout_ms, errbuf, errlen);
+    if (rc != FOFAL_ENOENT || fofal_mono_us() + 250 * 1000 > deadline) return rc;
+    usleep(250 * 1000);
+  }
 }
 
 int32_t fofal_tenant_partition(const char *tenant, int nparts) {
@@ -615,7 +632,7 @@ int fofal_topics_ensure(fofal_kafka_t *k, const fofal_topic_spec_t *specs, int n
   char line[512];
   int any_missing = 0;
   for (int i = 0; i < n; i++) {
-    int pc = fofal_kafka_partition_count(k, specs[i].name, 10000, errbuf, errlen);
+    int pc = partition_count_once(k, specs[i].name, 10000, errbuf, errlen);
     if (pc == FOFAL_ENOENT) {
       missing[i] = 1;
       any_missing = 1;
