@@ -10,15 +10,21 @@
  * record (read_committed: aborted transactions and their markers are not records) with its
  * partition, offset, key, value, headers and timestamp, byte for byte. Also the committed
  * positions of the consumer groups that read these topics (fofal-reactor, fofal-machines),
- * so that a restored fofal-reactor does not react to old triggers again. PostgreSQL and
- * Redis are read models, rebuilt from the log; the master key is never in the archive.
+ * so that a restored fofal-reactor does not react to old triggers again. And the one table
+ * of PostgreSQL that is no read model: identity_keys.person_keys, the person data keys
+ * wrapped under FOFAL_PD_MASTER_KEY (without them every sealed personal field of the log
+ * reads as unreadable), written whole at each run. The rest of PostgreSQL and Redis are
+ * read models, rebuilt from the log. The master key itself is never in the archive.
  *
  * The archive (a folder):
  *   manifest.json  {"format":"fofal-backup/1","topics":{T:{"kind","partitions","next":[…],
  *                  "groups":{G:[offset or -1 per partition]}}},"files":[{"path","topic",
  *                  "partition","from","next","records","bytes","sha256"}],"runs":[…]}
  *                  `next` is where the following backup goes on reading each partition.
- *   SHA256SUMS     `sha256sum -c` format: the manifest's SHA-256 and every segment's.
+ *                  "keys":{"path","rows","bytes","sha256"} names the latest key file.
+ *   SHA256SUMS     `sha256sum -c` format: the manifest's SHA-256 and every file's.
+ *   keys/person_keys-<run>.jsonl  one JSON object per person key: tenant, person_id,
+ *                  wrapped_key (null once erased), created_at, erased_at.
  *   T/P/<from>-<next>.rec  one segment per partition and backup run: "FOFALREC1\n", then per
  *                  record, big-endian: i64 offset, i64 timestamp (ms), i32 key length (-1: no
  *                  key) and the key, i32 value length (-1: null) and the value, u32 header
@@ -47,6 +53,7 @@
  */
 #include "backup.h"
 #include "events.h"
+#include "projections.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -62,7 +69,7 @@
 #define MAX_TOPICS 128
 #define MAX_FIELD (64u << 20)  /* a key, value or header longer than this is damage */
 #define MAX_HEADERS 4096
-#define WAIT_MS 10000
+#define WAIT_MS 30000 /* a Kafka request (metadata, watermarks, group offsets) on a loaded broker */
 
 /* The consumer groups that keep their positions in Kafka on archived topics. */
 static const char *const groups[] = {"fofal-reactor", "fofal-machines", NULL};
@@ -205,6 +212,15 @@ static int manifest_save(const char *dir, json_t *m, char *errbuf, size_t errlen
     n = strlen(sums);
     cap = n + strlen(line) + 1;
     sums = fofal_realloc(sums, cap);
+    memcpy(sums + n, line, strlen(line) + 1);
+    free(line);
+  }
+  json_t *keys = json_object_get(m, "keys");
+  if (keys) {
+    char *line = fofal_asprintf("%s  %s\n", json_string_value(json_object_get(keys, "sha256")),
+                                json_string_value(json_object_get(keys, "path")));
+    n = strlen(sums);
+    sums = fofal_realloc(sums, n + strlen(line) + 1);
     memcpy(sums + n, line, strlen(line) + 1);
     free(line);
   }
@@ -421,6 +437,8 @@ out:
   return rc;
 }
 
+static int backup_keys(const fofal_backup_opts_t *o, size_t run, json_t **entry, char *errbuf, size_t errlen);
+
 /* High watermarks (and low ones) of every archived partition. */
 static int snapshot(fofal_kafka_t *k, const fofal_topic_spec_t *t, int nt, const int *nparts, int64_t **lo,
                     int64_t **hi, char *errbuf, size_t errlen) {
@@ -540,16 +558,31 @@ int fofal_backup_run(const fofal_backup_opts_t *o, json_t **summary, char *errbu
     json_object_set_new(mtopics, t[i].name, mt);
   }
   progress(&pr, 1);
+  json_t *keys = NULL;
+  char *old_keys = fofal_strdup(json_string_value(json_object_get(json_object_get(m, "keys"), "path")));
+  if ((rc = backup_keys(o, json_array_size(json_object_get(m, "runs")) + 1, &keys, errbuf, errlen))) {
+    free(old_keys);
+    goto out;
+  }
+  json_object_set_new(m, "keys", keys);
   char at[32];
   fofal_time_format(fofal_now_us(), at);
   double secs = (double)(fofal_mono_us() - pr.t0) / 1e6;
   json_t *run = json_pack("{s:s,s:I,s:I,s:b}", "at", at, "records", (json_int_t)pr.records, "files",
                           (json_int_t)(json_array_size(files) - files_before), "consistent_cut", stable);
   json_array_append_new(json_object_get(m, "runs"), run);
-  if ((rc = manifest_save(o->dir, m, errbuf, errlen))) goto out;
-  *summary = json_pack("{s:s,s:I,s:I,s:I,s:f,s:b}", "backup", o->dir, "records", (json_int_t)pr.records, "files",
+  rc = manifest_save(o->dir, m, errbuf, errlen);
+  if (!rc && old_keys && strcmp(old_keys, json_string_value(json_object_get(keys, "path")))) {
+    char *old = fofal_asprintf("%s/%s", o->dir, old_keys); /* the manifest names the new one now */
+    unlink(old);
+    free(old);
+  }
+  free(old_keys);
+  if (rc) goto out;
+  *summary = json_pack("{s:s,s:I,s:I,s:I,s:I,s:f,s:b}", "backup", o->dir, "records", (json_int_t)pr.records, "files",
                        (json_int_t)(json_array_size(files) - files_before), "offsets", (json_int_t)pr.total,
-                       "seconds", secs, "consistent_cut", stable);
+                       "person_keys", json_integer_value(json_object_get(keys, "rows")), "seconds", secs,
+                       "consistent_cut", stable);
 out:
   fofal_kafka_free(k);
   for (int i = 0; i < nt; i++) {
@@ -560,6 +593,146 @@ out:
   }
   json_decref(m);
   json_decref(gpos);
+  return rc;
+}
+
+
+/* ------------------------------------------------------------ person keys */
+
+#define KEYS_SQL_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+static void on_key_row(void *opaque, int ncols, const char *const *v) {
+  (void)ncols;
+  json_array_append_new(opaque, json_pack("{s:s,s:s,s:s?,s:s?,s:s?}", "tenant", v[0], "person_id", v[1], "wrapped_key",
+                                          v[2], "created_at", v[3], "erased_at", v[4]));
+}
+
+/* identity_keys.person_keys, whole, into keys/person_keys-<run>.jsonl: *entry (new) the
+ * manifest's "keys". */
+static int backup_keys(const fofal_backup_opts_t *o, size_t run, json_t **entry, char *errbuf, size_t errlen) {
+  fofal_pg_t *pg = NULL;
+  json_t *rows = json_array(), *row;
+  char *text = fofal_strdup(""), *rel = fofal_asprintf("keys/person_keys-%06zu.jsonl", run), *dir = NULL, sum[65];
+  int rc = fofal_pg_connect(&pg, o->pg_dsn, errbuf, errlen);
+  if (!rc)
+    rc = fofal_pg_query(pg,
+                        "SELECT tenant, person_id::text, wrapped_key, " KEYS_SQL_TIME("created_at") ", " KEYS_SQL_TIME(
+                            "erased_at") " FROM identity_keys.person_keys ORDER BY tenant, person_id",
+                        0, NULL, on_key_row, rows, errbuf, errlen);
+  if (rc) goto out;
+  size_t i, n = 0;
+  json_array_foreach(rows, i, row) {
+    char *line = fofal_json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
+    size_t l = strlen(line);
+    text = fofal_realloc(text, n + l + 2);
+    memcpy(text + n, line, l);
+    text[n + l] = '\n';
+    text[n += l + 1] = '\0';
+    free(line);
+  }
+  dir = fofal_asprintf("%s/keys", o->dir);
+  if ((rc = mkdirs(dir, errbuf, errlen)) || (rc = write_file(o->dir, rel, text, errbuf, errlen))) goto out;
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, (const unsigned char *)text, n);
+  hex(d, sizeof d, sum);
+  *entry = json_pack("{s:s,s:I,s:I,s:s}", "path", rel, "rows", (json_int_t)json_array_size(rows), "bytes", (json_int_t)n,
+                     "sha256", sum);
+out:
+  if (rc == FOFAL_EPG || rc == FOFAL_EUNAVAIL) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", errbuf);
+    fofal_err(errbuf, errlen, rc, "the person keys (identity_keys.person_keys, FOFAL_PG_DSN): %s", why);
+  }
+  fofal_pg_close(pg);
+  json_decref(rows);
+  free(text);
+  free(rel);
+  free(dir);
+  return rc;
+}
+
+/* The archived person keys (new array, checked against the manifest), an empty array when
+ * the archive has none, or NULL (damaged, said in errbuf). */
+static json_t *keys_load(const char *dir, json_t *m, char *errbuf, size_t errlen) {
+  json_t *e = json_object_get(m, "keys"), *rows = json_array();
+  if (!e) return rows;
+  const char *rel = json_string_value(json_object_get(e, "path")), *want = json_string_value(json_object_get(e, "sha256"));
+  if (!rel || !want || strstr(rel, "..") || rel[0] == '/') {
+    fofal_err(errbuf, errlen, FOFAL_EPARSE, "the archive in %s is damaged: \"keys\" in manifest.json", dir);
+    json_decref(rows);
+    return NULL;
+  }
+  char *path = fofal_asprintf("%s/%s", dir, rel), sum[65];
+  size_t len = 0;
+  char *text = read_text(path, &len);
+  int ok = text != NULL;
+  if (ok) {
+    unsigned char d[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(d, (const unsigned char *)text, len);
+    hex(d, sizeof d, sum);
+    ok = !strcmp(sum, want) && (json_int_t)len == json_integer_value(json_object_get(e, "bytes"));
+  }
+  for (char *l = text, *nl; ok && l && *l; l = nl + 1) {
+    if (!(nl = strchr(l, '\n'))) {
+      ok = 0;
+      break;
+    }
+    json_t *row = json_loadb(l, (size_t)(nl - l), 0, NULL);
+    ok = json_is_string(json_object_get(row, "tenant")) && json_is_string(json_object_get(row, "person_id")) &&
+         json_is_string(json_object_get(row, "created_at"));
+    if (ok) json_array_append(rows, row);
+    json_decref(row);
+  }
+  if (ok && (json_int_t)json_array_size(rows) != json_integer_value(json_object_get(e, "rows"))) ok = 0;
+  if (!ok) {
+    fofal_err(errbuf, errlen, FOFAL_EPARSE, "the archive in %s is damaged: %s does not match its SHA-256 or row count", dir,
+              rel);
+    json_decref(rows);
+    rows = NULL;
+  }
+  free(text);
+  free(path);
+  return rows;
+}
+
+/* Each archived key against the stack's: FOFAL_EEXIST when a person has another key (or a
+ * tombstone) there. With insert, the missing ones are inserted (one transaction); *added
+ * counts them. */
+static int keys_restore(fofal_pg_t *pg, json_t *rows, int insert, long long *added, char *errbuf, size_t errlen) {
+  size_t i;
+  json_t *row;
+  int rc = insert ? fofal_pg_exec(pg, "BEGIN", errbuf, errlen) : 0;
+  json_array_foreach(rows, i, row) {
+    if (rc) break;
+    const char *p[] = {json_string_value(json_object_get(row, "tenant")), json_string_value(json_object_get(row, "person_id")),
+                       json_string_value(json_object_get(row, "wrapped_key")),
+                       json_string_value(json_object_get(row, "created_at")),
+                       json_string_value(json_object_get(row, "erased_at"))};
+    char *v = NULL;
+    if (!insert) {
+      rc = fofal_pg_query_value(pg,
+                                "SELECT (wrapped_key IS NOT DISTINCT FROM $3 AND (erased_at IS NULL) = ($4::text IS NULL))::text "
+                                "FROM identity_keys.person_keys WHERE tenant = $1 AND person_id = $2::uuid",
+                                4, (const char *const[]){p[0], p[1], p[2], p[4]}, &v, errbuf, errlen);
+      if (!rc && v && strcmp(v, "true"))
+        rc = fofal_err(errbuf, errlen, FOFAL_EEXIST,
+                       "restore goes into an empty stack: identity_keys.person_keys holds another key for person %s of "
+                       "tenant %s; nothing written",
+                       p[1], p[0]);
+    } else {
+      rc = fofal_pg_query_value(pg,
+                                "INSERT INTO identity_keys.person_keys (tenant, person_id, wrapped_key, created_at, erased_at) "
+                                "VALUES ($1, $2::uuid, $3, $4::timestamptz, $5::timestamptz) ON CONFLICT DO NOTHING RETURNING 1",
+                                5, p, &v, errbuf, errlen);
+      if (!rc && v) (*added)++;
+    }
+    free(v);
+  }
+  if (insert) {
+    char e[256];
+    if (rc) fofal_pg_exec(pg, "ROLLBACK", e, sizeof e);
+    else rc = fofal_pg_exec(pg, "COMMIT", errbuf, errlen);
+  }
   return rc;
 }
 
@@ -669,8 +842,7 @@ static int file_entry(json_t *f, const char *const *names, const int *nparts, in
   return -1;
 }
 
-/* Reads one whole segment, checking its records' order, count, size and SHA-256. With
- * produce (a restore's second pass), each record also goes to `target`. 0 or FOFAL_EPARSE. */
+/* Delivery reports of a restore. */
 typedef struct {
   long long delivered, failed;
 } dr_count_t;
@@ -692,6 +864,9 @@ typedef struct {
   dr_count_t *dr;
 } produce_t;
 
+/* Reads one whole segment, checking its records' order, count, size and SHA-256. With
+ * out (a restore's second pass), each record also goes to out->target. 0 or FOFAL_EPARSE
+ * (or the produce error). */
 static int segment(const char *dir, json_t *f, int part, progress_t *pr, produce_t *out, atomic_int *stop,
                    char *errbuf, size_t errlen) {
   const char *rel = json_string_value(json_object_get(f, "path"));
@@ -766,6 +941,9 @@ int fofal_restore_run(const fofal_backup_opts_t *o, json_t **summary, char *errb
   char *targets[MAX_TOPICS] = {0};
   int64_t *base[MAX_TOPICS] = {0}, *committed[MAX_TOPICS] = {0}, *before[MAX_TOPICS] = {0};
   fofal_kafka_t *k = NULL;
+  fofal_pg_t *pg = NULL;
+  json_t *keys = NULL;
+  long long keys_added = 0;
   dr_count_t dr = {0};
   const char *prefix = o->topic_prefix ? o->topic_prefix : "";
   *summary = NULL;
@@ -812,6 +990,17 @@ int fofal_restore_run(const fofal_backup_opts_t *o, json_t **summary, char *errb
   }
   progress(&pv, 1);
   total_records = pv.records;
+  if (!(keys = keys_load(o->dir, m, errbuf, errlen))) {
+    rc = FOFAL_EPARSE;
+    goto out;
+  }
+  if (o->keys_only) {
+    if ((rc = fofal_pg_connect(&pg, o->pg_dsn, errbuf, errlen)) || (rc = keys_restore(pg, keys, 0, NULL, errbuf, errlen)) ||
+        (rc = keys_restore(pg, keys, 1, &keys_added, errbuf, errlen)))
+      goto out;
+    *summary = json_pack("{s:s,s:I}", "restore", o->dir, "person_keys_added", (json_int_t)keys_added);
+    goto out;
+  }
   /* 2. Empty targets, created where missing. */
   fofal_kafka_opts_t po = {.brokers = o->brokers, .client_id = "fofal-cli-restore", .linger_ms = 5,
                            .message_timeout_ms = 120000};
@@ -850,6 +1039,9 @@ int fofal_restore_run(const fofal_backup_opts_t *o, json_t **summary, char *errb
       base[t][p] = hi;
     }
   }
+  if (json_array_size(keys) &&
+      ((rc = fofal_pg_connect(&pg, o->pg_dsn, errbuf, errlen)) || (rc = keys_restore(pg, keys, 0, NULL, errbuf, errlen))))
+    goto out;
   if (ncreate && (rc = fofal_topics_ensure(k, specs, ncreate, 1, NULL, NULL, errbuf, errlen))) goto out;
   /* 3. The records, one partition's in order (idempotent producer). */
   progress_t pp = {.what = "restore", .unit = "bytes", .t0 = fofal_mono_us(), .total = total_bytes};
@@ -891,11 +1083,16 @@ int fofal_restore_run(const fofal_backup_opts_t *o, json_t **summary, char *errb
     fofal_kafka_free(gk);
     if (rc) goto out;
   }
-  *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:i,s:f}", "restore", o->dir, "topic_prefix", prefix, "records",
+  /* 5. The person keys that are missing. */
+  if (pg && (rc = keys_restore(pg, keys, 1, &keys_added, errbuf, errlen))) goto out;
+  *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:i,s:I,s:f}", "restore", o->dir, "topic_prefix", prefix, "records",
                        (json_int_t)total_records, "topics", nt, "files", (json_int_t)json_array_size(files),
-                       "group_positions", ngroups, "seconds", (double)(fofal_mono_us() - pv.t0) / 1e6);
+                       "group_positions", ngroups, "person_keys_added", (json_int_t)keys_added, "seconds",
+                       (double)(fofal_mono_us() - pv.t0) / 1e6);
 out:
   fofal_kafka_free(k);
+  fofal_pg_close(pg);
+  json_decref(keys);
   for (int t = 0; t < nt; t++) {
     free(targets[t]);
     free(base[t]);

@@ -144,17 +144,22 @@ static fofal_setting_t settings[] = {
   "                  machine state) with partition, key, value, headers and timestamp, and the Kafka\n"   \
   "                  positions of fofal-reactor and fofal-machines, into DIR: one segment per partition\n" \
   "                  and run, a manifest.json and SHA256SUMS (sha256sum -c). Incremental: a second\n"     \
-  "                  backup into DIR adds only what was written since. Not in it: PostgreSQL and Redis\n" \
-  "                  (rebuilt from the log) and the master key (README, Backups). Progress (rate, ETA)\n" \
-  "                  on stderr; a JSON summary on stdout.\n"
+  "                  backup into DIR adds only what was written since. Also the person data keys of\n"    \
+  "                  identity_keys.person_keys (wrapped under the master key; FOFAL_PG_DSN), whole.\n"  \
+  "                  Not in it: the read models of PostgreSQL and Redis (rebuilt from the log) and the\n" \
+  "                  master key (README, Backups). Progress (rate, ETA) on stderr; a JSON summary on\n"   \
+  "                  stdout.\n"
 #define RESTORE_HELP                                                                                       \
-  "  restore --from DIR [--topic-prefix P]\n"                                                               \
+  "  restore --from DIR [--topic-prefix P | --keys-only]\n"                                                  \
   "                  check every SHA-256 of the archive (a damaged archive is refused, nothing written),\n" \
   "                  refuse a target partition that holds records, then produce every record back to its\n" \
   "                  topic (created when missing) and partition, in order, with its key, headers and\n"    \
-  "                  timestamp, and set the groups' positions. --topic-prefix P writes topic T to P+T\n"   \
+  "                  timestamp, set the groups' positions and insert the person keys (FOFAL_PG_DSN,\n"    \
+  "                  after `fofal migrate`; a person with another key there is refused first).\n"        \
+  "                  fofal-reactor and fofal-machines must not run. --topic-prefix P writes topic T to P+T\n" \
   "                  (a drill beside a live stack). Then start the processes: the projectors rebuild\n"   \
-  "                  the read models from the log. A JSON summary on stdout.\n"
+  "                  the read models from the log. --keys-only: only the person keys, after losing\n"    \
+  "                  PostgreSQL (Kafka intact). A JSON summary on stdout.\n"
 
 static const char usage[] =
     "Usage: fofal <command> [--option=value ...]\n\n"
@@ -178,7 +183,7 @@ static const char usage_rebuild[] = "Usage: fofal rebuild <projection> [--option
 static const char usage_verify[] = "Usage: fofal verify <projection> [--redis] [--option=value ...]\n\n" VERIFY_HELP;
 static const char usage_replay[] = "Usage: fofal replay [module] [filters] [--option=value ...]\n\n" REPLAY_HELP;
 static const char usage_backup[] = "Usage: fofal backup --to DIR [--option=value ...]\n\n" BACKUP_HELP;
-static const char usage_restore[] = "Usage: fofal restore --from DIR [--topic-prefix P] [--option=value ...]\n\n" RESTORE_HELP;
+static const char usage_restore[] = "Usage: fofal restore --from DIR [--topic-prefix P | --keys-only] [--option=value ...]\n\n" RESTORE_HELP;
 static const char usage_status[] = "Usage: fofal status [--json] [--option=value ...]\n\n" STATUS_HELP;
 
 static atomic_int stop;
@@ -1009,7 +1014,8 @@ static int cmd_backup(int restore, const filters_t *f) {
   }
   char err[1024];
   json_t *summary = NULL;
-  fofal_backup_opts_t o = {.brokers = brokers, .dir = f->dir, .topic_prefix = f->topic_prefix, .stop = &stop};
+  fofal_backup_opts_t o = {.brokers = brokers, .dir = f->dir, .topic_prefix = f->topic_prefix, .pg_dsn = pg_dsn,
+                         .keys_only = restore && f->json, .stop = &stop};
   int rc = restore ? fofal_restore_run(&o, &summary, err, sizeof err) : fofal_backup_run(&o, &summary, err, sizeof err);
   if (rc) {
     fprintf(stderr, "fofal: %s: %s\n", what, err);
@@ -1084,6 +1090,7 @@ int main(int argc, char **argv) {
   } else if (!strcmp(cmd, "restore")) {
     f.dir = take_opt(&nargs, args, "--from", 0);
     f.topic_prefix = take_opt(&nargs, args, "--topic-prefix", 0);
+    f.json = take_opt(&nargs, args, "--keys-only", 1) != NULL; /* reused slot: restore's own flag */
     cmd_usage = usage_restore;
   } else if (!strcmp(cmd, "verify")) {
     f.redis = take_opt(&nargs, args, "--redis", 1) != NULL;
