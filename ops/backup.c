@@ -69,6 +69,8 @@
 #define MAX_TOPICS 128
 #define MAX_FIELD (64u << 20)  /* a key, value or header longer than this is damage */
 #define MAX_HEADERS 4096
+#define RETRIES 20
+#define RETRY_US (500 * 1000)
 #define WAIT_MS 30000 /* a Kafka request (metadata, watermarks, group offsets) on a loaded broker */
 
 /* The consumer groups that keep their positions in Kafka on archived topics. */
@@ -499,7 +501,11 @@ int fofal_backup_run(const fofal_backup_opts_t *o, json_t **summary, char *errbu
       int64_t offs[1024];
       int n = nparts[i] < 1024 ? nparts[i] : 1024, any = 0;
       for (int p = 0; p < n; p++) ps[p] = p;
-      if ((rc = fofal_kafka_committed(gk, t[i].name, ps, n, offs, WAIT_MS, errbuf, errlen))) break;
+      /* A fresh cluster answers "not coordinator" until its offsets topic exists: retried. */
+      for (int tries = 0; (rc = fofal_kafka_committed(gk, t[i].name, ps, n, offs, WAIT_MS, errbuf, errlen)) && tries < RETRIES;
+           tries++)
+        usleep(RETRY_US);
+      if (rc) break;
       json_t *arr = json_array();
       for (int p = 0; p < n; p++) {
         json_array_append_new(arr, json_integer(offs[p] >= 0 ? offs[p] : -1));
@@ -1077,7 +1083,9 @@ int fofal_restore_run(const fofal_backup_opts_t *o, json_t **summary, char *errb
         }
       if (!n) continue;
       if (!gk && (rc = fofal_kafka_consumer_new(&gk, &go, errbuf, errlen))) break;
-      rc = fofal_kafka_commit_offsets(gk, targets[t], ps, offs, n, errbuf, errlen);
+      for (int tries = 0; (rc = fofal_kafka_commit_offsets(gk, targets[t], ps, offs, n, errbuf, errlen)) && tries < RETRIES;
+           tries++)
+        usleep(RETRY_US); /* "not coordinator" on an empty cluster, as above */
       ngroups++;
     }
     fofal_kafka_free(gk);

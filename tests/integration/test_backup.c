@@ -8,7 +8,8 @@
  *     is new: per partition the segments of the archive follow each other, each starting
  *     where the one before ended, and the second run holds fewer records than the first;
  *   - the person data keys (identity_keys.person_keys, wrapped under the master key) are in
- *     the archive: the tenant's, deleted from PostgreSQL, come back with the restore;
+ *     the archive: the tenant's, deleted from PostgreSQL, come back with the restore, and
+ *     again with `restore --keys-only` (PostgreSQL lost, Kafka intact);
  *   - a copy of the archive with one byte of a segment changed is refused as damaged, and
  *     nothing is written (not even a topic created);
  *   - the archive restored into fresh topics holds, for every archived topic and partition,
@@ -284,6 +285,14 @@ Test(backup, incremental_checksummed_restored_record_for_record) {
   cr_assert_eq(json_integer_value(json_object_get(sr, "records")), archived);
   char *keys_after = person_keys(pg, keys_sql);
   cr_expect_str_eq(keys_after, keys_before, "the restore gave the tenant's person keys back");
+  free(keys_after);
+  /* PostgreSQL lost, Kafka intact: --keys-only puts back only the keys. */
+  cr_assert_eq(fofal_pg_execp(pg, "DELETE FROM identity_keys.person_keys WHERE tenant = $1", 1, tp, err, sizeof err), 0,
+               "%s", err);
+  const char *keys_only[] = {"restore", "--from", dir, "--keys-only", NULL};
+  cr_assert_eq(h_run_cli(120, NULL, keys_only), 0, "restore --keys-only failed");
+  keys_after = person_keys(pg, keys_sql);
+  cr_expect_str_eq(keys_after, keys_before, "restore --keys-only gave the tenant's person keys back");
   free(keys_before);
   free(keys_after);
   fofal_pg_close(pg);
