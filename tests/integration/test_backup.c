@@ -65,7 +65,9 @@ static void teardown(void) {
   h_stop(dec, SIGTERM);
 }
 
-TestSuite(backup, .init = setup, .fini = teardown, .timeout = 300);
+/* Lean on its own (under a minute), but it archives and compares the whole shared stack:
+ * after the full suite that is every test's events, hence the generous bounds. */
+TestSuite(backup, .init = setup, .fini = teardown, .timeout = 600);
 
 static fofal_kafka_t *consumer(const char *group) {
   char err[256];
@@ -98,9 +100,9 @@ static digest_t digest(fofal_kafka_t *k, const char *topic, int32_t p, int64_t u
   int64_t from = FOFAL_OFFSET_BEGINNING;
   if (upto > 0) {
     cr_assert_eq(fofal_kafka_assign(k, topic, &p, &from, 1, err, sizeof err), 0, "%s", err);
-    int64_t deadline = fofal_mono_us() + 30 * 1000000LL;
+    int64_t deadline = fofal_mono_us() + 120 * 1000000LL;
     for (int done = 0; !done;) {
-      cr_assert(fofal_mono_us() < deadline, "%s[%d] not read to %lld within 30 s", topic, p, (long long)upto);
+      cr_assert(fofal_mono_us() < deadline, "%s[%d] not read to %lld within 120 s", topic, p, (long long)upto);
       fofal_kmsg_t m;
       if (fofal_kafka_consume(k, 100, &m) <= 0) {
         done = fofal_kafka_position(k, topic, p) >= upto;
@@ -136,7 +138,7 @@ static int run(const char *verb, const char *dir, const char *prefix, json_t **s
   char *out = NULL;
   const char *args[] = {verb, !strcmp(verb, "backup") ? "--to" : "--from", dir, prefix ? "--topic-prefix" : NULL, prefix,
                         NULL};
-  int rc = h_run_cli(120, &out, args);
+  int rc = h_run_cli(300, &out, args);
   *summary = json_loads(out ? out : "", 0, NULL);
   free(out);
   return rc;
@@ -290,7 +292,7 @@ Test(backup, incremental_checksummed_restored_record_for_record) {
   cr_assert_eq(fofal_pg_execp(pg, "DELETE FROM identity_keys.person_keys WHERE tenant = $1", 1, tp, err, sizeof err), 0,
                "%s", err);
   const char *keys_only[] = {"restore", "--from", dir, "--keys-only", NULL};
-  cr_assert_eq(h_run_cli(120, NULL, keys_only), 0, "restore --keys-only failed");
+  cr_assert_eq(h_run_cli(300, NULL, keys_only), 0, "restore --keys-only failed");
   keys_after = person_keys(pg, keys_sql);
   cr_expect_str_eq(keys_after, keys_before, "restore --keys-only gave the tenant's person keys back");
   free(keys_before);
