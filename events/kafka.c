@@ -822,3 +822,51 @@ out:
   rd_kafka_queue_destroy(q);
   return rc;
 }
+
+/* ------------------------------------------------- records as they are (fofal backup) */
+
+int fofal_kafka_msg_header_at(const fofal_kmsg_t *msg, size_t idx, const char **name, const void **value,
+                              size_t *len) {
+  rd_kafka_headers_t *h = NULL;
+  if (!msg->priv || rd_kafka_message_headers(msg->priv, &h) || !h) return -1;
+  return rd_kafka_header_get_all(h, idx, name, value, len) ? -1 : 0;
+}
+
+int fofal_kafka_produce_record(fofal_kafka_t *k, const char *topic, int32_t partition, const fofal_krecord_t *r,
+                               fofal_kafka_dr_fn dr, void *opaque, char *errbuf, size_t errlen) {
+  rd_kafka_headers_t *hdrs = NULL;
+  dr_t *d = NULL;
+  if (r->n_headers > 0) {
+    hdrs = rd_kafka_headers_new(r->n_headers);
+    for (size_t i = 0; i < r->n_headers; i++)
+      rd_kafka_header_add(hdrs, r->headers[i].name, (ssize_t)r->headers[i].name_len, r->headers[i].value,
+                          r->headers[i].value ? (ssize_t)r->headers[i].len : 0);
+  }
+  if (dr) {
+    d = fofal_malloc(sizeof *d);
+    d->fn = dr;
+    d->opaque = opaque;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(r->key, r->key_len),
+      RD_KAFKA_V_VALUE((void *)r->value, r->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_TIMESTAMP(r->timestamp_ms), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+  if (err) {
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
+    free(d);
+    return fofal_err(errbuf, errlen, err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? FOFAL_EUNAVAIL : FOFAL_EKAFKA,
+                     "produce to %s[%d]: %s", topic, (int)partition, rd_kafka_err2str(err));
+  }
+  return 0;
+}
+
+int fofal_kafka_commit_offsets(fofal_kafka_t *k, const char *topic, const int32_t *partitions, const int64_t *offsets,
+                               int n, char *errbuf, size_t errlen) {
+  if (n <= 0) return 0;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+  for (int i = 0; i < n; i++) rd_kafka_topic_partition_list_add(l, topic, partitions[i])->offset = offsets[i];
+  rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, l, 0);
+  rd_kafka_topic_partition_list_destroy(l);
+  if (err) return fofal_err(errbuf, errlen, FOFAL_EKAFKA, "commit offsets of %s: %s", topic, rd_kafka_err2str(err));
+  return 0;
+}
