@@ -332,6 +332,7 @@ def main():
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
     purchasing_demo(api)
+    subcontracting_demo(api, labels[:1] + labels[7:8])
 
 
 def purchasing_demo(api):
@@ -381,6 +382,32 @@ def purchasing_demo(api):
                    "supplier_lot": "SAH-2611-07"}]})])
     print("demo: purchasing: 2 suppliers, 5 requests (submitted, awaiting a second approval, approved, rejected, "
           "ordered), order F-FILSAHEL late and partly received (800 of 1,200 kg)")
+
+
+def subcontracting_demo(api, lots):
+    """Subcontracting (module subcontracting): two subcontractors; a roll out to the
+    embroiderer, overdue, and one back from the dyer partly (with rejects)."""
+    st = ("ST01", "storekeeper_st")
+    today = local_now().date()
+    api.batch(st, [
+        ("subcontracting.subcontractor.register", "demo-st-brode", {"subcontractor": "ST-BRODE", "name": "Broderie du Cap Bon",
+                                                                    "operations": ["embroidery", "hemming"], "site": "Nabeul"}),
+        ("subcontracting.subcontractor.register", "demo-st-teint", {"subcontractor": "ST-TEINT", "name": "Teinturerie de Ksar Hellal",
+                                                                    "operations": ["dyeing", "finishing"], "site": "Ksar Hellal"}),
+    ])
+    for n, (label, sub, op, back) in enumerate(zip(lots, ["ST-BRODE", "ST-TEINT"], ["embroidery", "dyeing"], [-3, 5])):
+        unit = api.get(st, f"/api/v1/inventory/labels/{label}") or {}
+        qty = int(unit.get("quantity") or 1) * 1000
+        dsp = ident("dispatch", label)
+        api.batch(st, [("subcontracting.dispatch.send", f"demo-dsp-{n}", {
+            "dispatch_id": dsp, "subcontractor": sub, "operation": op, "expected_return": str(today + dt.timedelta(days=back)),
+            "lots": [{"label_id": label, "quantity_milli": qty}]})])
+        if n == 1 and qty >= 3000:
+            api.batch(st, [("subcontracting.dispatch.return", "demo-dsp-ret-1", {
+                "dispatch_id": dsp, "return_id": ident("dispatch-return", label, 1),
+                "lines": [{"label_id": label, "good_milli": qty // 2 - 1000, "rejected_milli": 1000,
+                           "defects": ["teinte irrégulière"]}]})])
+    print(f"demo: subcontracting: 2 subcontractors, {len(lots)} roll(s) out (one overdue at ST-BRODE)")
 
 
 if __name__ == "__main__":
