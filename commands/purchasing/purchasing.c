@@ -12,6 +12,7 @@
  *   purchasing.order.issue         to a supplier, lines with prices and dates; approved
  *                                  requests it answers become ordered
  *   purchasing.order.receive       a receipt: per line what was accepted and what refused
+ *   purchasing.order.amend         its whole set of lines again (prices, quantities, dates)
  *   purchasing.order.cancel        before anything was received
  *   purchasing.order.close         what is still due will not come
  *
@@ -37,9 +38,11 @@
  *   - a receipt names the order's lines (unknown_line) once each, takes something
  *     (empty_receipt), never brings a line's accepted total beyond its quantity plus the
  *     tolerance (over_tolerance; default 0 %), and never repeats a receipt id;
- *   - a closed, cancelled or fully received order takes no receipt, a cancelled or closed
- *     one changes no more (invalid_transition); an order is cancelled only before any
- *     receipt.
+ *   - an amendment keeps every line that received something, in its unit and never below
+ *     what it received (line_has_receipts, below_received);
+ *   - a closed, cancelled or fully received order takes no receipt nor amendment, a
+ *     cancelled or closed one changes no more (invalid_transition); an order is cancelled
+ *     only before any receipt.
  *
  * Other modules' aggregates. A mechanic's request may name its maintenance intervention,
  * which must exist (unknown_intervention): read with fofal_cmd_lookup, as maintenance
@@ -370,6 +373,58 @@ static int order_receive(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
   return 0;
 }
 
+/* The whole set of lines again: what was received and refused stays with its line; a line
+ * that received something stays, in its unit, and never below what it received. */
+static int order_amend(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  if (!jeq(state, "status", "open") && !jeq(state, "status", "partly_received"))
+    return REJECT(out, "invalid_transition", "an order is amended while open or partly received (it is %s)",
+                  jstr(state, "status"));
+  const json_t *lines = json_object_get(cmd->data, "lines"), *l, *old;
+  char seen[1000] = {0};
+  size_t i, k;
+  json_int_t total = 0;
+  json_array_foreach(lines, i, l) {
+    json_int_t n = jint(l, "line", 0);
+    if (n < 1 || n > 999 || seen[n]) return REJECT(out, "duplicate_line", "line %lld appears twice", (long long)n);
+    seen[n] = 1;
+    total += amount_of(jint(l, "quantity_milli", 0), jint(l, "unit_price", 0));
+  }
+  json_array_foreach(json_object_get(state, "lines"), k, old) {
+    json_int_t n = jint(old, "line", 0), got = jint(old, "received_milli", 0);
+    if (!got && !jint(old, "refused_milli", 0)) continue;
+    const json_t *now = NULL;
+    json_array_foreach(lines, i, l) {
+      if (jint(l, "line", 0) == n) now = l;
+    }
+    if (!now || !jeq(now, "unit", jstr(old, "unit")))
+      return REJECT(out, "line_has_receipts", "line %lld received goods: it stays, in %s", (long long)n, jstr(old, "unit"));
+    if (jint(now, "quantity_milli", 0) < got)
+      return REJECT(out, "below_received", "line %lld: %lld thousandths were received already", (long long)n,
+                    (long long)got);
+  }
+  json_t *ev_lines = json_array();
+  json_array_foreach(lines, i, l) {
+    json_int_t got = 0, refused = 0;
+    json_array_foreach(json_object_get(state, "lines"), k, old) {
+      if (jint(old, "line", 0) == jint(l, "line", 0)) {
+        got = jint(old, "received_milli", 0);
+        refused = jint(old, "refused_milli", 0);
+      }
+    }
+    json_array_append_new(ev_lines, order_line(l, got, refused));
+  }
+  const char *status = order_status(ev_lines);
+  json_t *ev = json_pack("{s:s,s:O,s:I,s:s}", "order_id", cmd->aggregate, "lines", ev_lines, "total", total, "status",
+                         status);
+  jcopy(ev, cmd->data, "note");
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "lines", ev_lines);
+  json_object_set_new(out->state, "total", json_integer(total));
+  json_object_set_new(out->state, "status", json_string(status));
+  fofal_decision_emit(out, EV("order_amended"), ev);
+  return 0;
+}
+
 static int order_cancel(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   if (!jeq(state, "status", "open") || json_array_size(json_object_get(state, "receipts")))
     return REJECT(out, "invalid_transition", "an order is cancelled before anything is received (it is %s)",
@@ -407,6 +462,8 @@ static const fofal_command_def_t commands[] = {
      order_issue, NULL},
     {"purchasing.order.receive", "order_id", 0, "Receive goods against a purchase order (accepted and refused per line).",
      order_receive, NULL},
+    {"purchasing.order.amend", "order_id", 0, "Amend a purchase order's lines (what was received stays).", order_amend,
+     NULL},
     {"purchasing.order.cancel", "order_id", 0, "Cancel a purchase order nothing was received against.", order_cancel, NULL},
     {"purchasing.order.close", "order_id", 0, "Close a purchase order: what is still due will not come.", order_close,
      NULL},

@@ -191,6 +191,36 @@ static int goods_received(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return pushed(ctx, ev, rc);
 }
 
+/* The whole set of lines again, with what each received and refused so far. */
+static int order_amended(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char b1[40];
+  char *lines = fofal_ev_jtext(d, "lines");
+  const char *lp[] = {ev->tenant, fofal_ev_str(d, "order_id"), lines};
+  int rc = fofal_apply_sql(ctx, "DELETE FROM %s.order_lines WHERE tenant = $1 AND order_id = $2::uuid", 2, lp);
+  if (!rc)
+    rc = fofal_apply_sql(ctx,
+                         "INSERT INTO %s.order_lines (tenant, order_id, line, item, description, quantity_milli, unit, "
+                         "unit_price, expected_date, received_milli, refused_milli) SELECT $1, $2::uuid, x.line, x.item, "
+                         "x.description, x.quantity_milli, x.unit, x.unit_price, x.expected_date, x.received_milli, "
+                         "x.refused_milli FROM jsonb_to_recordset($3::jsonb) AS x(line int, item text, description text, "
+                         "quantity_milli bigint, unit text, unit_price bigint, expected_date date, received_milli bigint, "
+                         "refused_milli bigint)",
+                         3, lp);
+  if (!rc) {
+    const char *op[] = {ev->tenant, fofal_ev_str(d, "order_id"), fofal_ev_num(d, "total", b1), fofal_ev_str(d, "status"),
+                        m.seq, m.at};
+    rc = fofal_apply_sql(ctx,
+                         "UPDATE %s.orders SET total = $3::bigint, status = $4, version = $5, updated_at = $6 WHERE "
+                         "tenant = $1 AND order_id = $2",
+                         6, op);
+  }
+  free(lines);
+  return pushed(ctx, ev, rc);
+}
+
 static int order_ended(fofal_apply_ctx_t *ctx, const fofal_event_t *ev, const char *sql) {
   fofal_ev_meta_t m;
   fofal_ev_meta(ev, &m);
@@ -220,6 +250,7 @@ static const fofal_apply_t applies[] = {
     {"fofal.purchasing.request_ordered.v1", request_ordered},
     {"fofal.purchasing.order_issued.v1", order_issued},
     {"fofal.purchasing.goods_received.v1", goods_received},
+    {"fofal.purchasing.order_amended.v1", order_amended},
     {"fofal.purchasing.order_cancelled.v1", order_cancelled},
     {"fofal.purchasing.order_closed.v1", order_closed},
 };

@@ -389,3 +389,39 @@ Test(supplier, update_emits_only_what_changes) {
   json_decref(ev);
   no("purchasing.supplier.update", json_pack("{s:s,s:s}", "supplier", "F-1", "vat_id", "1234567/A"), "no_change");
 }
+
+Test(order, an_amendment_keeps_what_was_received) {
+  order();
+  json_decref(receive(RCP1, 40000, 500));
+  world_as("u:boss/manager", NULL);
+  const char *l2 = "{\"line\":2,\"description\":\"cones vides\",\"quantity_milli\":10000,\"unit\":\"piece\","
+                   "\"unit_price\":200,\"expected_date\":\"2026-12-03\"}";
+  char lines[512];
+  /* Line 1 dropped, or below its 40 kg received, or in another unit: refused. */
+  snprintf(lines, sizeof lines, "[%s]", l2);
+  no("purchasing.order.amend", json_pack("{s:s,s:o}", "order_id", ORD1, "lines", json_loads(lines, 0, NULL)),
+     "line_has_receipts");
+  snprintf(lines, sizeof lines,
+           "[{\"line\":1,\"item\":\"YARN-CO-20\",\"quantity_milli\":39999,\"unit\":\"kg\",\"unit_price\":12500,"
+           "\"expected_date\":\"2026-12-01\"},%s]",
+           l2);
+  no("purchasing.order.amend", json_pack("{s:s,s:o}", "order_id", ORD1, "lines", json_loads(lines, 0, NULL)),
+     "below_received");
+  /* 60 kg instead of 100 at a new price, and a second line. */
+  snprintf(lines, sizeof lines,
+           "[{\"line\":1,\"item\":\"YARN-CO-20\",\"quantity_milli\":60000,\"unit\":\"kg\",\"unit_price\":12000,"
+           "\"expected_date\":\"2026-12-08\"},%s]",
+           l2);
+  json_t *ev = ok("purchasing.order.amend", json_pack("{s:s,s:o}", "order_id", ORD1, "lines", json_loads(lines, 0, NULL)),
+                  "amend");
+  cr_expect_eq(json_integer_value(json_object_get(ev, "total")), 720000 + 2000, "60 x 12.000 + 10 x 0.200");
+  const json_t *first = json_array_get(json_object_get(ev, "lines"), 0);
+  cr_expect_eq(json_integer_value(json_object_get(first, "received_milli")), 40000);
+  cr_expect_eq(json_integer_value(json_object_get(first, "refused_milli")), 500);
+  cr_expect_str_eq(s_of(ev, "status"), "partly_received");
+  json_decref(ev);
+  /* Closed: no more amendments. */
+  ok0("purchasing.order.close", json_pack("{s:s}", "order_id", ORD1), "close");
+  no("purchasing.order.amend", json_pack("{s:s,s:o}", "order_id", ORD1, "lines", json_loads(lines, 0, NULL)),
+     "invalid_transition");
+}
