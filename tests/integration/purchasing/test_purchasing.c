@@ -3,10 +3,10 @@
  * API; Kafka, PostgreSQL, Redis), through the command API and the reads: a cutter and a
  * storekeeper ask, a manager approves one alone, a planner's approval waits for a second
  * person's, an order merges both, a storekeeper receives part of it (exact thousandths,
- * refused part, nothing beyond the tolerance), and a request's story shows who asked, who
- * approved, the order and its receipt. A wrong role's write is 403, another tenant reads
- * nothing of it, and `fofal verify purchasing` finds the live projection equal to a
- * rebuild.
+ * refused part, nothing beyond the tolerance), the order is amended, and a request's story
+ * shows who asked, who approved, the order and its receipt. A wrong role's write is 403,
+ * another tenant reads nothing of it, and `fofal verify purchasing` finds the live
+ * projection equal to a rebuild.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -132,6 +132,13 @@ Test(purchasing, request_approval_order_receipt_and_story) {
   snprintf(b, sizeof b, "{\"request_id\":\"%s\",\"reason\":\"too late\"}", r1);
   refused(boss, "purchasing.request.reject", "rj", b, 422, "invalid_transition");
 
+  /* Amended to 12 kg: what was received stays with the line. */
+  snprintf(b, sizeof b,
+           "{\"order_id\":\"%s\",\"lines\":[{\"line\":1,\"item\":\"YARN-CO-20\",\"quantity_milli\":12000,\"unit\":"
+           "\"kg\",\"unit_price\":8750,\"expected_date\":\"2026-12-04\"}]}",
+           order);
+  send(pia, "purchasing.order.amend", "am", b, NULL);
+
   /* The first request's story: who asked, who approved, which order, which receipt (read
    * after a later command's position: everything before it is projected). */
   send(amel, "purchasing.request.submit", "r3",
@@ -149,8 +156,9 @@ Test(purchasing, request_approval_order_receipt_and_story) {
   cr_expect_str_eq(s_of(j, "order_id"), order);
   json_t *o = json_object_get(j, "order");
   cr_expect_str_eq(s_of(o, "status"), "partly_received");
-  cr_expect_eq(i_of(o, "total"), 87500, "10 kg x 8.750 TND");
+  cr_expect_eq(i_of(o, "total"), 105000, "12 kg x 8.750 TND, as amended");
   const json_t *line = json_array_get(json_object_get(o, "lines"), 0);
+  cr_expect_eq(i_of(line, "quantity_milli"), 12000);
   cr_expect_eq(i_of(line, "received_milli"), 3000);
   cr_expect_eq(i_of(line, "refused_milli"), 250);
   json_t *rcs = json_object_get(j, "receipts");
