@@ -166,7 +166,8 @@ static int supplier_update(const fofal_cmd_t *cmd, const json_t *state, fofal_de
 static int request_submit(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   (void)state;
   const char *iv = jstr(cmd->data, "intervention_id");
-  if (*iv && !fofal_cmd_lookup(cmd, iv))
+  const json_t *intervention = *iv ? fofal_cmd_lookup(cmd, iv) : NULL;
+  if (*iv && (!intervention || !json_object_get(intervention, "loom")))
     return REJECT(out, "unknown_intervention", "no maintenance intervention %s in this tenant", iv);
   char role[32], at[32];
   actor_role(cmd, role, sizeof role);

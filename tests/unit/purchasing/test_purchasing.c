@@ -164,6 +164,13 @@ Test(request, a_spare_part_request_names_an_intervention_that_exists) {
      json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "request_id", REQ1, "description", "belt", "quantity_milli", 1000, "unit",
                "piece", "need_by", "2026-11-30", "reason", "worn", "intervention_id", iv),
      "unknown_intervention");
+  /* Another aggregate's id (a purchase request's) is no intervention either. */
+  submit(REQ2, 100);
+  world_as("u:karim/mechanic", "M-07");
+  no("purchasing.request.submit",
+     json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "request_id", REQ1, "description", "belt", "quantity_milli", 1000, "unit",
+               "piece", "need_by", "2026-11-30", "reason", "worn", "intervention_id", REQ2),
+     "unknown_intervention");
   world_as("u:tester/admin", NULL);
   world_ok("maintenance.intervention.request", json_pack("{s:s,s:s,s:s,s:s}", "intervention_id", iv, "loom", "L-07", "cause",
                                                     "mechanical", "requested_by", "W-12"),
