@@ -91,7 +91,8 @@ static int dispatch_send(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
         return REJECT(out, "duplicate_lot", "lot %s appears twice", label);
     }
     const json_t *unit = fofal_cmd_lookup(cmd, label);
-    if (!unit || !json_object_get(unit, "label_id"))
+    /* A stock unit is the aggregate its label id names (inventory.c): its state says so. */
+    if (!unit || strcmp(jstr(unit, "label_id"), label))
       return REJECT(out, "lot_not_in_stock", "no stock unit of this tenant has label %s", label);
     if (strstr(jstr(unit, "status"), "quarantine"))
       return REJECT(out, "lot_in_quarantine", "lot %s is in quarantine", label);

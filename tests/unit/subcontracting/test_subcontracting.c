@@ -138,6 +138,11 @@ Test(dispatch, only_lots_in_stock_go_out) {
   json_decref(ok("subcontracting.dispatch.send", send(DSP1, LOT1, 40000), "send"));
   /* Out with DSP1: not in stock for another dispatch. */
   no("subcontracting.dispatch.send", send(DSP2, LOT1, 40000), "lot_not_in_stock");
+  /* The record that holds it (another aggregate with a label_id) is no stock unit. */
+  char held[FOFAL_UUID_LEN + 1];
+  fofal_aggregate_ref(W_TENANT, "subcontracted_lot", LOT1, held);
+  cr_assert_not_null(json_object_get(world, held));
+  no("subcontracting.dispatch.send", send(DSP2, held, 1000), "lot_not_in_stock");
   unit(LOT2, NULL);
   no("subcontracting.dispatch.send",
      json_pack("{s:s,s:s,s:s,s:s,s:[{s:s,s:i},{s:s,s:i}]}", "dispatch_id", DSP2, "subcontractor", "ST-BRODE", "operation",
