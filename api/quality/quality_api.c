@@ -11,6 +11,15 @@
  *   GET /api/v1/quality/ncs?status=&limit=&cursor=         non-conformities, oldest first
  *   GET /api/v1/quality/ncs/{id}                           one, with its actions
  *   GET /api/v1/quality/actions/overdue                    actions past due of NCs not closed
+ *   GET /api/v1/quality/first-pieces?loom=&limit=          first-piece checks, newest first
+ *   GET /api/v1/quality/genealogy/{label}                  from a roll's or a piece lot's label:
+ *                                                          its roll, order, loom, weaver, shift,
+ *                                                          beams and yarn lots, cut, inspections,
+ *                                                          and every NC on the same lots or yarn
+ *
+ * First-piece checks and the genealogy join other modules' read models (production's
+ * first-piece checks, beams; inventory's units): a read may join another module's schema,
+ * only its projection writes it.
  *
  * The rows are the quality projection's (schemas/quality/080_quality.sql). Lists are
  * keyset-paginated on (their immutable time, their id): a cursor is "<time>|<id>" as
@@ -65,9 +74,10 @@
 #define ROLES_LOTS "quality cutter planner storekeeper_pf manager admin"
 #define ROLES_NC "quality planner manager admin"
 
-enum { Q_CUTS, Q_CUT, Q_INSPECTIONS, Q_INSPECTION, Q_LOTS, Q_LOT, Q_NCS, Q_NC, Q_OVERDUE, Q_N };
+enum { Q_CUTS, Q_CUT, Q_INSPECTIONS, Q_INSPECTION, Q_LOTS, Q_LOT, Q_NCS, Q_NC, Q_OVERDUE, Q_FIRST, Q_GENEALOGY, Q_N };
 #define P_PAGE 1   /* limit and cursor */
 #define P_FILTER 2 /* the route's filter (filters[]) */
+#define P_LIMIT 4  /* limit alone (the newest so many) */
 
 static const fofal_read_route_t routes[Q_N] = {
     [Q_CUTS] = {"/api/v1/quality/cuts", "quality.cuts.list", "Cut rolls.",
@@ -100,6 +110,17 @@ static const fofal_read_route_t routes[Q_N] = {
                    "Actions of non-conformities not closed whose due date is before today (UTC), oldest due first, at "
                    "most 500.",
                    ROLES_NC, NULL, 0, "OverdueActions"},
+    [Q_FIRST] = {"/api/v1/quality/first-pieces", "quality.first_pieces.list", "First-piece checks.",
+                 "The checks after a set-up or a beam change (production's loom.check_first_piece), newest first, at "
+                 "most limit (default 50, at most 200); loom= for one loom's.",
+                 "quality mechanic planner manager admin", NULL, P_LIMIT | P_FILTER, "FirstPieceChecks"},
+    [Q_GENEALOGY] = {"/api/v1/quality/genealogy/{label}", "quality.genealogy.get", "A roll's or a piece's genealogy.",
+                     "From a roll's label or a piece lot's label (a customer complaint): the roll, its order, loom, "
+                     "weaver, shift and when it was woven (inventory's unit), the beams on its loom then (those not "
+                     "doffed before it was woven) and their yarn lots, its cut and piece lots, the inspections of the "
+                     "roll and its lots, and every non-conformity naming the roll, one of its piece lots or one of its "
+                     "yarn lots.",
+                     ROLES_NC, NULL, 0, "Genealogy"},
 };
 
 /* Each list's filter and keyset: the query parameter, its allowed values (NULL: a code),
@@ -122,6 +143,7 @@ static const struct {
                 "SELECT " LOT_COLS " FROM quality.lots l WHERE l.tenant = $1 AND ($2::text IS NULL OR l.status = $2) AND "
                 "($3::timestamptz IS NULL OR (l.created_at, l.lot) > ($3::timestamptz, $4::text)) ORDER BY "
                 "l.created_at, l.lot LIMIT $5::int"},
+    [Q_FIRST] = {"loom", NULL, NULL, NULL, NULL},
     [Q_NCS] = {"status", nc_statuses, "opened_at", "nc_id",
                "SELECT " NC_COLS " FROM quality.ncs n WHERE n.tenant = $1 AND ($2::text IS NULL OR n.status = $2) AND "
                "($3::timestamptz IS NULL OR (n.opened_at, n.nc_id) > ($3::timestamptz, $4::uuid)) ORDER BY n.opened_at, "
@@ -171,6 +193,62 @@ static void run_overdue(fofal_worker_t *w, const char *tenant, fofal__read_resul
   json_decref(rows);
 }
 
+/* One JSON answer of `sql` ($1 tenant, then params): 200 with it, or 404 `what` when the
+ * query gives SQL NULL. */
+static void run_object(fofal_worker_t *w, const char *tenant, const char *sql, int n, const char *const *params,
+                       const char *what, fofal__read_result_t *res) {
+  char err[512];
+  json_t *rows = NULL;
+  int rc = fofal__worker_query(w, tenant, sql, n, params, &rows, err, sizeof err);
+  if (rc) {
+    fofal__read_fail(res, rc, err, 0);
+    return;
+  }
+  json_t *r = json_array_get(rows, 0);
+  if (!json_is_object(r)) {
+    fofal__read_not_found(res, what);
+  } else {
+    res->status = 200;
+    res->body = json_incref(r);
+  }
+  json_decref(rows);
+}
+
+/* The roll: the label itself when it is a unit in stock, else the roll whose cut made the
+ * piece lot it names. Its unit u, the beams b then on its loom and their yarn lots. */
+static const char genealogy_sql[] =
+    "WITH r AS (SELECT u.label_id AS roll FROM inventory.units u WHERE u.tenant = $1 AND u.label_id = $2::text::uuid UNION "
+    "ALL SELECT c.roll FROM quality.cuts c WHERE c.tenant = $1 AND c.lots @> jsonb_build_array(jsonb_build_object("
+    "'label_id', $2::text)) LIMIT 1), "
+    "u AS (SELECT u.* FROM inventory.units u JOIN r ON u.label_id = r.roll WHERE u.tenant = $1), "
+    "c AS (SELECT c.* FROM quality.cuts c JOIN r ON c.roll = r.roll WHERE c.tenant = $1), "
+    "b AS (SELECT b.beam, b.kind, b.yarn_lots FROM production.beams b, u WHERE b.tenant = $1 AND b.loom = u.loom AND "
+    "(b.doffed_at IS NULL OR b.doffed_at >= u.woven_at)), "
+    "y AS (SELECT DISTINCT y.lot FROM b, jsonb_array_elements_text(coalesce(b.yarn_lots, '[]'::jsonb)) AS y(lot)), "
+    "lots AS (SELECT r.roll::text AS lot FROM r UNION SELECT l->>'label_id' FROM c, jsonb_array_elements(c.lots) l) "
+    "SELECT json_build_object('label', $2::text, 'roll', r.roll, "
+    "'piece_lot', (SELECT l FROM c, jsonb_array_elements(c.lots) l WHERE l->>'label_id' = $2::text), "
+    "'unit', (SELECT json_build_object('order_id', u.order_id, 'article', u.article, 'loom', u.loom, 'weaver', "
+    "u.weaver, 'shift', u.shift, 'quantity', u.quantity, 'woven_at', " TS("u.woven_at") ", 'location', u.location) "
+    "FROM u), "
+    "'beams', coalesce((SELECT json_agg(json_build_object('beam', b.beam, 'kind', b.kind, 'yarn_lots', b.yarn_lots) "
+    "ORDER BY b.beam) FROM b), '[]'::json), "
+    "'yarn_lots', coalesce((SELECT json_agg(y.lot ORDER BY y.lot) FROM y), '[]'::json), "
+    "'cut', (SELECT " CUT_COLS " FROM c), "
+    "'inspections', coalesce((SELECT json_agg(" INSPECTION_COLS " ORDER BY i.inspected_at, i.inspection_id) FROM "
+    "quality.inspections i WHERE i.tenant = $1 AND i.lot IN (SELECT lot FROM lots)), '[]'::json), "
+    "'lots', coalesce((SELECT json_agg(" LOT_COLS " ORDER BY l.created_at, l.lot) FROM quality.lots l WHERE l.tenant = "
+    "$1 AND l.lot IN (SELECT lot FROM lots)), '[]'::json), "
+    "'ncs', coalesce((SELECT json_agg(" NC_COLS " ORDER BY n.opened_at, n.nc_id) FROM quality.ncs n WHERE n.tenant = "
+    "$1 AND (n.lots ?| ARRAY(SELECT lot FROM lots) OR n.lots ?| ARRAY(SELECT lot FROM y))), '[]'::json)) FROM r";
+
+static const char first_pieces_sql[] =
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(x.j ORDER BY x.checked_at DESC, x.event_id) FROM "
+    "(SELECT f.checked_at, f.event_id, json_build_object('loom', f.loom, 'result', f.result, 'article', f.article, "
+    "'inspector', f.inspector, 'checked_by', f.checked_by, 'notes', f.notes, 'checked_at', " TS("f.checked_at") ") AS j "
+    "FROM production.first_piece_checks f WHERE f.tenant = $1 AND ($2::text IS NULL OR f.loom = $2) ORDER BY "
+    "f.checked_at DESC, f.event_id LIMIT $3::int) x), '[]'::json))";
+
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
   const params_t *p = opaque;
   char lim[16], err[512];
@@ -178,6 +256,17 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   int rc;
   if (p->route == Q_OVERDUE) {
     run_overdue(w, tenant, res);
+    return;
+  }
+  if (p->route == Q_GENEALOGY) {
+    const char *params[] = {tenant, p->key};
+    run_object(w, tenant, genealogy_sql, 2, params, "roll or piece lot", res);
+    return;
+  }
+  if (p->route == Q_FIRST) {
+    snprintf(lim, sizeof lim, "%d", p->limit);
+    const char *params[] = {tenant, p->filter[0] ? p->filter : NULL, lim};
+    run_object(w, tenant, first_pieces_sql, 3, params, "first-piece checks", res);
     return;
   }
   if (one_sql[p->route]) {
@@ -239,6 +328,9 @@ static int match(const char *path, size_t len, params_t *p) {
   if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1)) return -1;
   if (!strcmp(s1, "actions"))
     return !fofal__path_segment(path, len, &at, s2, sizeof s2) && at == len && !strcmp(s2, "overdue") ? Q_OVERDUE : -1;
+  if (!strcmp(s1, "first-pieces")) return at == len ? Q_FIRST : -1;
+  if (!strcmp(s1, "genealogy"))
+    return !fofal__path_segment(path, len, &at, p->key, sizeof p->key) && at == len ? Q_GENEALOGY : -1;
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
     if (strcmp(s1, kinds[k].segment)) continue;
     if (at == len) return kinds[k].list;
@@ -259,9 +351,9 @@ static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
                          lists[p->route].param);
     snprintf(p->filter, sizeof p->filter, "%s", s);
   }
-  if (!(routes[p->route].params & P_PAGE)) return 0;
+  if (!(routes[p->route].params & (P_PAGE | P_LIMIT))) return 0;
   int rc = fofal__parse_limit(req, DEFAULT_LIMIT, MAX_LIMIT, &p->limit, e);
-  if (rc) return rc;
+  if (rc || !(routes[p->route].params & P_PAGE)) return rc;
   if ((s = fofal__param(req, "cursor"))) {
     /* "<time>|<id>", as run() made it: a forged one is a 400. */
     char raw[160];
@@ -295,9 +387,10 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   if (!fofal__get_only(req) || fofal__authenticate(api, req, &who) ||
       fofal__read_roles_check(req, &who, routes[p.route].roles, routes[p.route].path + sizeof "/api/v1" - 1))
     return 0;
-  if (one_sql[p.route] && (p.route == Q_LOT ? !fofal_code_valid(p.key) : !fofal_uuid_valid(p.key))) {
+  if ((one_sql[p.route] || p.route == Q_GENEALOGY) &&
+      (p.route == Q_LOT ? !fofal_code_valid(p.key) : !fofal_uuid_valid(p.key))) {
     char detail[80];
-    snprintf(detail, sizeof detail, "no %s of this tenant has this id", one_what[p.route]);
+    snprintf(detail, sizeof detail, "no %s of this tenant has this id", p.route == Q_GENEALOGY ? "label" : one_what[p.route]);
     fofal__send_problem(req, 404, "not_found", detail, NULL);
     return 0;
   }
@@ -345,6 +438,19 @@ static const struct {
      "\"integer\"},\"kind\":{\"enum\":[\"corrective\",\"preventive\"]},\"description\":{\"type\":\"string\"},\"owner\":"
      "{\"type\":\"string\"},\"due\":{\"type\":\"string\",\"format\":\"date\"},\"added_at\":{\"type\":\"string\"},"
      "\"nc_title\":{},\"nc_status\":{},\"days_overdue\":{\"type\":\"integer\"}}}"},
+    {"FirstPieceChecks",
+     "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+     "\"loom\":{\"type\":\"string\"},\"result\":{\"type\":\"string\"},\"article\":{},\"inspector\":{},\"checked_by\":{},"
+     "\"notes\":{},\"checked_at\":{\"type\":\"string\"}}}}}}"},
+    {"Genealogy",
+     "{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\",\"format\":\"uuid\"},\"roll\":{\"type\":"
+     "\"string\",\"format\":\"uuid\"},\"piece_lot\":{\"description\":\"When the label is a piece lot's: its grade and "
+     "pieces.\"},\"unit\":{\"type\":[\"object\",\"null\"],\"properties\":{\"order_id\":{},\"article\":{},\"loom\":{},"
+     "\"weaver\":{},\"shift\":{},\"quantity\":{},\"woven_at\":{},\"location\":{}}},\"beams\":{\"type\":\"array\"},"
+     "\"yarn_lots\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"cut\":{\"oneOf\":[{\"$ref\":"
+     "\"#/components/schemas/Cut\"},{\"type\":\"null\"}]},\"inspections\":{\"type\":\"array\",\"items\":{\"$ref\":"
+     "\"#/components/schemas/Inspection\"}},\"lots\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"
+     "Lot\"}},\"ncs\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Nc\"}}}}"},
     {"OverdueActions",
      "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"
      "NcAction\"}}}}"},
@@ -362,7 +468,8 @@ static void openapi(json_t *paths, json_t *schemas) {
   static const char *const keys[Q_N][2] = {[Q_CUT] = {"roll", "The roll's label id (UUID)."},
                                            [Q_INSPECTION] = {"id", "Inspection id (UUID)."},
                                            [Q_LOT] = {"lot", "Lot: a roll's or piece lot's label id, a yarn lot's code."},
-                                           [Q_NC] = {"id", "Non-conformity id (UUID)."}};
+                                           [Q_NC] = {"id", "Non-conformity id (UUID)."},
+                                           [Q_GENEALOGY] = {"label", "A roll's or a piece lot's label id (UUID)."}};
   for (int r = 0; r < Q_N; r++) {
     const fofal_read_route_t *rt = &routes[r];
     json_t *params = json_array();
@@ -379,10 +486,10 @@ static void openapi(json_t *paths, json_t *schemas) {
       snprintf(desc, sizeof desc, "Only those with this %s.", lists[r].param);
       json_array_append_new(params, fofal__openapi_query_param(lists[r].param, desc, schema));
     }
-    if (rt->params & P_PAGE) {
+    if (rt->params & (P_PAGE | P_LIMIT))
       json_array_append_new(params, json_pack("{s:s}", "$ref", "#/components/parameters/Limit"));
+    if (rt->params & P_PAGE)
       json_array_append_new(params, json_pack("{s:s}", "$ref", "#/components/parameters/Cursor"));
-    }
     char desc[1024], ref[96];
     snprintf(desc, sizeof desc,
              "%s Roles: %s. With ?position= (from a command's 201) the read waits (bounded) until the projection has "
