@@ -33,7 +33,8 @@ static int nc_open(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t
   const char *source = jstr(cmd->data, "source"), *insp = jstr(cmd->data, "inspection_id");
   if (!strcmp(source, "inspection") && !*insp)
     return REJECT(out, "unknown_inspection", "an NC from an inspection names it (inspection_id)");
-  if (*insp && !fofal_cmd_lookup(cmd, insp))
+  /* An inspection's state has its grade: any other aggregate with that id is none. */
+  if (*insp && !json_object_get(fofal_cmd_lookup(cmd, insp), "score_x100"))
     return REJECT(out, "unknown_inspection", "no inspection %s in this tenant", insp);
   size_t i;
   const json_t *v;

@@ -83,10 +83,17 @@ int64_t fofal_quality_score_x100(int64_t points, int64_t width_mm, int64_t lengt
 /* The signed-in actor as {"actor", "badge"?}: who signed a lot's decision (new). */
 static json_t *signer(const fofal_cmd_t *cmd) { return fofal_actor_delegation(cmd); }
 
+/* The state of the roll in stock labelled `label` (inventory's unit: its label id and the
+ * pieces it was declared with), or NULL for anything else, whatever aggregate has the id. */
+static const json_t *roll_unit(const fofal_cmd_t *cmd, const char *label) {
+  const json_t *unit = fofal_uuid_valid(label) ? fofal_cmd_lookup(cmd, label) : NULL;
+  return jeq(unit, "label_id", label) && json_is_integer(json_object_get(unit, "quantity")) ? unit : NULL;
+}
+
 /* 1 when `lot` of `kind` is something this tenant has: a roll a unit in stock, a piece lot
  * a label id (its unit is inventory's to receive); a yarn lot any code. */
 static int lot_known(const fofal_cmd_t *cmd, const char *kind, const char *lot) {
-  if (!strcmp(kind, "roll")) return fofal_uuid_valid(lot) && fofal_cmd_lookup(cmd, lot) != NULL;
+  if (!strcmp(kind, "roll")) return roll_unit(cmd, lot) != NULL;
   if (!strcmp(kind, "pieces")) return fofal_uuid_valid(lot);
   return fofal_code_valid(lot);
 }
@@ -96,8 +103,8 @@ static int lot_known(const fofal_cmd_t *cmd, const char *kind, const char *lot) 
 static int roll_cut(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   (void)state;
   const char *roll = jstr(cmd->data, "roll"), *cutter;
-  const json_t *unit = fofal_uuid_valid(roll) ? fofal_cmd_lookup(cmd, roll) : NULL;
-  if (!unit || !json_is_integer(json_object_get(unit, "quantity")))
+  const json_t *unit = roll_unit(cmd, roll);
+  if (!unit)
     return REJECT(out, "unknown_roll", "no roll in stock has label %s", roll);
   const json_t *lot = lookup_ref(cmd, "lot", roll, NULL);
   if (jeq(lot, "status", "rejected"))
@@ -143,8 +150,8 @@ static int roll_cut(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_
   if (second > 0)
     json_array_append_new(lots, json_pack("{s:s,s:s,s:I}", "label_id", lot2, "grade", "second", "pieces", second));
   json_object_set_new(ev, "lots", lots);
-  out->state = json_pack("{s:s,s:I,s:I,s:I,s:O}", "roll", roll, "first_choice", first, "second_choice", second,
-                         "waste_pieces", waste, "lots", lots);
+  out->state = json_pack("{s:s,s:I,s:I,s:I,s:o}", "roll", roll, "first_choice", first, "second_choice", second,
+                         "waste_pieces", waste, "lots", json_deep_copy(lots));
   fofal_decision_emit(out, EV("roll_cut"), ev);
   if (first > 0) fofal_decision_issue(out, "first_lot_id", lot1);
   if (second > 0) fofal_decision_issue(out, "second_lot_id", lot2);
@@ -213,7 +220,7 @@ static int inspection_record(const fofal_cmd_t *cmd, const json_t *state, fofal_
   const char *lot = jstr(cmd->data, "lot"), *kind = jstr(cmd->data, "lot_kind"), *inspector;
   if (!lot_known(cmd, kind, lot)) return REJECT(out, "unknown_lot", "no %s lot %s in this tenant", kind, lot);
   const char *article = jstr(cmd->data, "article");
-  if (!*article && !strcmp(kind, "roll")) article = jstr(fofal_cmd_lookup(cmd, lot), "article");
+  if (!*article && !strcmp(kind, "roll")) article = jstr(roll_unit(cmd, lot), "article");
   if (*article && !lookup_ref(cmd, "article", article, NULL))
     return REJECT(out, "unknown_article", "article %s is not in the catalog", article);
   json_int_t length = jint(cmd->data, "length_mm", 0), width = jint(cmd->data, "width_mm", 0);

@@ -23,7 +23,8 @@
 #include "../production/world.h"
 
 static fofal_registry_t *reg;
-static char roll[FOFAL_UUID_LEN + 1]; /* a roll of 12 pieces of FT-200 in stock (stock()) */
+static char roll[FOFAL_UUID_LEN + 1];  /* a roll of 12 pieces of FT-200 in stock (stock()) */
+static char order[FOFAL_UUID_LEN + 1]; /* its order: an aggregate that is no roll */
 
 static void setup(void) {
   char err[512] = "";
@@ -93,7 +94,6 @@ static json_int_t iof(const json_t *o, const char *k) { return json_integer_valu
  * (as inventory's reaction receives it): its label id into roll. */
 static void stock(void) {
   world_floor();
-  char order[FOFAL_UUID_LEN + 1];
   json_t *data = json_pack("{s:s,s:i}", "article", "FT-200", "quantity", 100);
   cr_assert_eq(fofal_command_aggregate_id(fofal_registry_find(reg, "production.order.create"), W_TENANT, "order-1", data, order),
                0);
@@ -198,6 +198,7 @@ Test(inspection, refuses_unknown_lots_and_defects_outside) {
   char other[FOFAL_UUID_LEN + 1];
   fofal_uuid_named("nothing", "here", other);
   no("quality.inspection.record", inspect(other, 10000, 1500, json_array()), "unknown_lot");
+  no("quality.inspection.record", inspect(order, 10000, 1500, json_array()), "unknown_lot");
   no("quality.inspection.record", inspect(roll, 10000, 1500, json_pack("[{s:i,s:i}]", "at_mm", 10000, "size_mm", 5)),
      "defect_outside");
   json_t *yarn = json_pack("{s:s,s:s,s:s,s:i,s:i}", "lot", "YL-7", "lot_kind", "yarn", "article", "FT-999", "length_mm",
@@ -255,6 +256,9 @@ Test(cut, refuses_what_does_not_add_up) {
   no("quality.roll.cut", json_pack("{s:s,s:i,s:i,s:i}", "roll", other, "first_choice", 1, "second_choice", 0, "waste_pieces",
                                    0),
      "unknown_roll");
+  no("quality.roll.cut", json_pack("{s:s,s:i,s:i,s:i}", "roll", order, "first_choice", 1, "second_choice", 0,
+                                   "waste_pieces", 0),
+     "unknown_roll"); /* an aggregate of that id, but no roll */
   no("quality.roll.cut", cut_data(0, 0, 0), "empty_cut");
   no("quality.roll.cut", cut_data(12, 1, 0), "exceeds_roll");
   no("quality.roll.cut", cut_data(10, 2, 0), "defects_required");
@@ -338,6 +342,8 @@ Test(nc, open_analyse_act_close) {
   no("quality.nc.open", json_pack("{s:s,s:s}", "title", "stains", "source", "inspection"), "unknown_inspection");
   no("quality.nc.open", json_pack("{s:s,s:s,s:s}", "title", "stains", "source", "inspection", "inspection_id", missing),
      "unknown_inspection");
+  no("quality.nc.open", json_pack("{s:s,s:s,s:s}", "title", "stains", "source", "inspection", "inspection_id", roll),
+     "unknown_inspection"); /* the roll's id is no inspection's */
   no("quality.nc.open", json_pack("{s:s,s:s,s:[s]}", "title", "stains", "source", "manual", "looms", "L-99"), "unknown_loom");
   json_t *data = json_pack("{s:s,s:s,s:s,s:[s],s:[s],s:[s]}", "title", "oil stains on L-07", "source", "inspection",
                            "inspection_id", insp, "lots", roll, "looms", "L-07", "people", "W-12");
