@@ -12,6 +12,7 @@
  *   GET /api/v1/quality/ncs/{id}                           one, with its actions
  *   GET /api/v1/quality/actions/overdue                    actions past due of NCs not closed
  *   GET /api/v1/quality/first-pieces?loom=&limit=          first-piece checks, newest first
+ *   GET /api/v1/quality/yields?by=loom|article|weaver|shift  1st-choice share of the pieces cut
  *   GET /api/v1/quality/genealogy/{label}                  from a roll's or a piece lot's label:
  *                                                          its roll, order, loom, weaver, shift,
  *                                                          beams and yarn lots, cut, inspections,
@@ -31,6 +32,7 @@
  * params_t; the tables are read-only.
  */
 #include "api.h"
+#include "quality_sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +76,7 @@
 #define ROLES_LOTS "quality cutter planner storekeeper_pf manager admin"
 #define ROLES_NC "quality planner manager admin"
 
-enum { Q_CUTS, Q_CUT, Q_INSPECTIONS, Q_INSPECTION, Q_LOTS, Q_LOT, Q_NCS, Q_NC, Q_OVERDUE, Q_FIRST, Q_GENEALOGY, Q_N };
+enum { Q_CUTS, Q_CUT, Q_INSPECTIONS, Q_INSPECTION, Q_LOTS, Q_LOT, Q_NCS, Q_NC, Q_OVERDUE, Q_FIRST, Q_GENEALOGY, Q_YIELDS, Q_N };
 #define P_PAGE 1   /* limit and cursor */
 #define P_FILTER 2 /* the route's filter (filters[]) */
 #define P_LIMIT 4  /* limit alone (the newest so many) */
@@ -121,6 +123,11 @@ static const fofal_read_route_t routes[Q_N] = {
                      "roll and its lots, and every non-conformity naming the roll, one of its piece lots or one of its "
                      "yarn lots.",
                      ROLES_NC, NULL, 0, "Genealogy"},
+    [Q_YIELDS] = {"/api/v1/quality/yields", "quality.yields.get", "Yields by grade.",
+                  "Rolls cut, pieces of 1st choice, 2nd choice and waste, waste in mm, and the 1st-choice share "
+                  "(first ÷ all pieces, 4 decimals; OEE's quality factor), per loom, article, weaver or shift "
+                  "(by=, default loom), at most 500 groups.",
+                  ROLES_NC, NULL, P_FILTER, "Yields"},
 };
 
 /* Each list's filter and keyset: the query parameter, its allowed values (NULL: a code),
@@ -128,6 +135,7 @@ static const fofal_read_route_t routes[Q_N] = {
  * cursor's time and id, $5 the limit). */
 static const char *const lot_statuses[] = {"pending", "approved", "approved_with_derogation", "rejected", NULL};
 static const char *const nc_statuses[] = {"open", "analysed", "closed", NULL};
+static const char *const yield_keys[] = {"loom", "article", "weaver", "shift", NULL};
 static const struct {
   const char *param, *const *values, *at, *id, *sql;
 } lists[Q_N] = {
@@ -144,6 +152,7 @@ static const struct {
                 "($3::timestamptz IS NULL OR (l.created_at, l.lot) > ($3::timestamptz, $4::text)) ORDER BY "
                 "l.created_at, l.lot LIMIT $5::int"},
     [Q_FIRST] = {"loom", NULL, NULL, NULL, NULL},
+    [Q_YIELDS] = {"by", yield_keys, NULL, NULL, NULL},
     [Q_NCS] = {"status", nc_statuses, "opened_at", "nc_id",
                "SELECT " NC_COLS " FROM quality.ncs n WHERE n.tenant = $1 AND ($2::text IS NULL OR n.status = $2) AND "
                "($3::timestamptz IS NULL OR (n.opened_at, n.nc_id) > ($3::timestamptz, $4::uuid)) ORDER BY n.opened_at, "
@@ -249,6 +258,18 @@ static const char first_pieces_sql[] =
     "FROM production.first_piece_checks f WHERE f.tenant = $1 AND ($2::text IS NULL OR f.loom = $2) ORDER BY "
     "f.checked_at DESC, f.event_id LIMIT $3::int) x), '[]'::json))";
 
+/* The groups of quality.cuts by $2 (one of yield_keys, checked), each with the share
+ * quality_sql.h gives OEE. */
+static const char yields_sql[] =
+    "SELECT json_build_object('by', $2::text, 'items', coalesce((SELECT json_agg(x.j ORDER BY x.k) FROM (SELECT g.k, "
+    "json_build_object('key', g.k, 'rolls', count(*), 'first_choice', sum(g.first_choice), 'second_choice', "
+    "sum(g.second_choice), 'waste_pieces', sum(g.waste_pieces), 'waste_mm', sum(g.waste_mm), 'first_share', "
+    FOFAL__QUALITY_FIRST_SHARE("c.tenant = $1 AND CASE $2::text WHEN 'article' THEN c.article WHEN 'weaver' THEN "
+                               "c.weaver WHEN 'shift' THEN c.shift ELSE c.loom END = g.k")
+    ") AS j FROM (SELECT c.*, CASE $2::text WHEN 'article' THEN c.article WHEN 'weaver' THEN c.weaver WHEN 'shift' "
+    "THEN c.shift ELSE c.loom END AS k FROM quality.cuts c WHERE c.tenant = $1) g WHERE g.k IS NOT NULL GROUP BY g.k "
+    "ORDER BY g.k LIMIT $3::int) x), '[]'::json))";
+
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
   const params_t *p = opaque;
   char lim[16], err[512];
@@ -261,6 +282,11 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   if (p->route == Q_GENEALOGY) {
     const char *params[] = {tenant, p->key};
     run_object(w, tenant, genealogy_sql, 2, params, "roll or piece lot", res);
+    return;
+  }
+  if (p->route == Q_YIELDS) {
+    const char *params[] = {tenant, p->filter[0] ? p->filter : "loom", "500"};
+    run_object(w, tenant, yields_sql, 3, params, "yields", res);
     return;
   }
   if (p->route == Q_FIRST) {
@@ -329,6 +355,7 @@ static int match(const char *path, size_t len, params_t *p) {
   if (!strcmp(s1, "actions"))
     return !fofal__path_segment(path, len, &at, s2, sizeof s2) && at == len && !strcmp(s2, "overdue") ? Q_OVERDUE : -1;
   if (!strcmp(s1, "first-pieces")) return at == len ? Q_FIRST : -1;
+  if (!strcmp(s1, "yields")) return at == len ? Q_YIELDS : -1;
   if (!strcmp(s1, "genealogy"))
     return !fofal__path_segment(path, len, &at, p->key, sizeof p->key) && at == len ? Q_GENEALOGY : -1;
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
@@ -451,6 +478,11 @@ static const struct {
      "\"#/components/schemas/Cut\"},{\"type\":\"null\"}]},\"inspections\":{\"type\":\"array\",\"items\":{\"$ref\":"
      "\"#/components/schemas/Inspection\"}},\"lots\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"
      "Lot\"}},\"ncs\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Nc\"}}}}"},
+    {"Yields",
+     "{\"type\":\"object\",\"properties\":{\"by\":{\"enum\":[\"loom\",\"article\",\"weaver\",\"shift\"]},\"items\":{"
+     "\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"string\"},\"rolls\":{"
+     "\"type\":\"integer\"},\"first_choice\":{\"type\":\"integer\"},\"second_choice\":{\"type\":\"integer\"},"
+     "\"waste_pieces\":{\"type\":\"integer\"},\"waste_mm\":{},\"first_share\":{\"type\":[\"number\",\"null\"]}}}}}}"},
     {"OverdueActions",
      "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"
      "NcAction\"}}}}"},
@@ -483,7 +515,8 @@ static void openapi(json_t *paths, json_t *schemas) {
         json_object_set_new(schema, "enum", en);
       }
       char desc[96];
-      snprintf(desc, sizeof desc, "Only those with this %s.", lists[r].param);
+      if (r == Q_YIELDS) snprintf(desc, sizeof desc, "Group by loom (default), article, weaver or shift.");
+      else snprintf(desc, sizeof desc, "Only those with this %s.", lists[r].param);
       json_array_append_new(params, fofal__openapi_query_param(lists[r].param, desc, schema));
     }
     if (rt->params & (P_PAGE | P_LIMIT))

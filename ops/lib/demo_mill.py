@@ -15,6 +15,9 @@ declaration assigned).
 Beams of L03, L09 and L17 run out within hours; L12 got a new beam and waits for its
 first-piece check; intervention requests are open on L02, L08 and L15 (L08's accepted)
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
+Quality (quality_demo): three rolls cut into graded lots, two 4-point inspections (1st and
+2nd choice), a rejected roll in quarantine, an approved one, two non-conformities (one with
+an action past due).
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
 day changes nothing (a key sent again with data that has moved on since, such as the

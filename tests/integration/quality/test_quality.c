@@ -4,7 +4,8 @@
  * API and the reads below /api/v1/quality/:
  *   - a declared roll (in stock by inventory's reaction) is cut by a cutter into graded
  *     lots with follow-up label ids, once; its cut is read with the roll's genealogy;
- *   - a 4-point inspection gives the points, the score per 100 m² and the grade;
+ *   - a 4-point inspection gives the points, the score per 100 m² and the grade; the
+ *     yields give the 1st-choice share of what was cut (OEE's quality factor);
  *   - the roll rejected by an inspector is in quarantine and cannot be cut; an inspector
  *     may not approve (403), a manager releases it only with a derogation;
  *   - a non-conformity opened from the inspection, analysed, with an action past due
@@ -224,6 +225,18 @@ Test(quality, cut_inspect_quarantine_release_and_an_nc) {
   cr_assert_eq(get(cutter, "/api/v1/quality/cuts?loom=L1", &j), 200);
   cr_expect_eq(json_array_size(json_object_get(j, "items")), 1);
   json_decref(j);
+  /* The 1st-choice share, OEE's quality factor: 9 of 12 pieces. */
+  cr_assert_eq(get(inspector, "/api/v1/quality/yields?by=loom", &j), 200, "%s", s_of(j, "detail"));
+  json_t *y = json_array_get(json_object_get(j, "items"), 0);
+  cr_expect_str_eq(s_of(y, "key"), "L1");
+  cr_expect_eq(i_of(y, "first_choice"), 9);
+  cr_expect_eq(i_of(y, "second_choice"), 2);
+  cr_expect_eq(i_of(y, "waste_pieces"), 1);
+  cr_expect_float_eq(json_number_value(json_object_get(y, "first_share")), 0.75, 1e-9);
+  json_decref(j);
+  cr_assert_eq(get(inspector, "/api/v1/quality/yields?by=weaver", &j), 200);
+  cr_expect_str_eq(s_of(json_array_get(json_object_get(j, "items"), 0), "key"), "W1");
+  json_decref(j);
 
   /* A non-conformity from the inspection, with an action already past due. */
   fofal_uuid7(nc);
@@ -316,6 +329,7 @@ Test(quality, cut_inspect_quarantine_release_and_an_nc) {
       {weaver, "/api/v1/quality/genealogy/not-a-uuid", 403, "forbidden"},
       {adm, "/api/v1/quality/genealogy/not-a-uuid", 404, "not_found"},
       {adm, "/api/v1/quality/first-pieces?limit=500", 400, "invalid_parameter"},
+      {adm, "/api/v1/quality/yields?by=colour", 400, "invalid_parameter"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int st = get(cases[i].token, cases[i].path, &j);
@@ -329,7 +343,7 @@ Test(quality, cut_inspect_quarantine_release_and_an_nc) {
   const char *const routes[] = {"/api/v1/quality/cuts", "/api/v1/quality/cuts/{roll}", "/api/v1/quality/inspections/{id}",
                                 "/api/v1/quality/lots/{lot}", "/api/v1/quality/ncs/{id}",
                                 "/api/v1/quality/actions/overdue", "/api/v1/quality/genealogy/{label}",
-                                "/api/v1/quality/first-pieces"};
+                                "/api/v1/quality/first-pieces", "/api/v1/quality/yields"};
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     json_t *op = json_object_get(json_object_get(json_object_get(j, "paths"), routes[i]), "get");
     cr_expect(json_is_object(op), "OpenAPI documents %s", routes[i]);
