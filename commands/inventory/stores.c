@@ -37,8 +37,10 @@
  * ledger when it is moved to a defined location.
  *
  * Other modules' aggregates: a lot's item is catalog's (ns "item"), a warping's beam is
- * production's (ns "beam"); both are read through fofal_cmd_lookup, as inventory.c's
- * header says why that is allowed.
+ * production's (ns "beam"), a lot's quarantine quality's (ns "lot": a rejected roll is not
+ * packed, a rejected yarn lot not issued); all are read through fofal_cmd_lookup, as
+ * inventory.c's header says why that is allowed. A yarn lot here is ns "yarnlot" (its
+ * code), apart from quality's lot of the same code.
  *
  * Pure functions: no I/O, no clock ("now" is cmd->issued_us).
  */
@@ -151,6 +153,14 @@ static const json_t *location_of(const fofal_cmd_t *cmd, const char *key, fofal_
   return loc;
 }
 
+/* Has quality rejected this lot (a roll's label id, a yarn lot's code) into quarantine? Its
+ * lot is quality's aggregate (ns "lot", commands/quality/quality.c), read across modules:
+ * a rejected lot is neither packed nor issued until quality releases it. */
+static int quality_rejected(const fofal_cmd_t *cmd, const char *code) {
+  const json_t *q = lookup_ref(cmd, "lot", code, NULL);
+  return q && jeq(q, "status", "rejected");
+}
+
 /* ------------------------------------------------------------ locations */
 
 static int location_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
@@ -257,6 +267,9 @@ static int lot_issue(const fofal_cmd_t *cmd, const json_t *state, fofal_decision
   char at[32];
   if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
   if (strcmp(holding_kind(state), "lot")) return REJECT(out, "not_a_lot", "%s is not a yarn lot", jstr(cmd->data, "lot"));
+  if (quality_rejected(cmd, jstr(state, "lot")))
+    return REJECT(out, "lot_quarantined", "lot %s was rejected by quality: it is not issued until released",
+                  jstr(state, "lot"));
   const char *order = jstr(cmd->data, "order_id");
   json_int_t grams = jint(cmd->data, "weight_g", 0), left = jint(state, "weight_g", 0);
   json_int_t mine = *order ? jint(json_object_get(state, "reservations"), order, 0) : 0;
@@ -399,6 +412,10 @@ static const char *members_check(const fofal_cmd_t *cmd, const char *key, const 
       fofal_decision_reject(out, !strcmp(want, "unit") ? "unknown_unit" : "unknown_carton", "%s is not a %s of this tenant", id, want);
       return NULL;
     }
+    if (!strcmp(want, "unit") && quality_rejected(cmd, id)) {
+      fofal_decision_reject(out, "lot_quarantined", "unit %s was rejected by quality: it is not packed until released", id);
+      return NULL;
+    }
     if (*jstr(s, in)) {
       fofal_decision_reject(out, "already_contained", "%s %s is already in %s", want, id, jstr(s, in));
       return NULL;
@@ -485,7 +502,7 @@ static const json_t *holding_named(const fofal_cmd_t *cmd, const char *name, cha
     snprintf(id, FOFAL_UUID_LEN + 1, "%s", name);
     s = fofal_cmd_lookup(cmd, id);
   } else {
-    s = lookup_ref(cmd, "lot", name, id);
+    s = lookup_ref(cmd, "yarnlot", name, id);
   }
   return s && *holding_kind(s) ? s : NULL;
 }
@@ -584,12 +601,12 @@ const fofal_command_def_t fofal__inventory_stores_commands[] = {
      "Set the minimum stock of an item at a location (0: none); below it, an alert event.", location_set_minimum,
      "location"},
     {"inventory.lot.receive", "lot", 1, "Receive a yarn lot into a raw-material or quarantine location.", lot_receive,
-     "lot"},
-    {"inventory.lot.reserve", "lot", 0, "Reserve grams of a yarn lot for an order.", lot_reserve, "lot"},
-    {"inventory.lot.issue", "lot", 0, "Issue grams of a yarn lot to a warping (a production beam).", lot_issue, "lot"},
+     "yarnlot"},
+    {"inventory.lot.reserve", "lot", 0, "Reserve grams of a yarn lot for an order.", lot_reserve, "yarnlot"},
+    {"inventory.lot.issue", "lot", 0, "Issue grams of a yarn lot to a warping (a production beam).", lot_issue, "yarnlot"},
     {"inventory.lot.move", "lot", 0, "Move a yarn lot to another location (a transfer, a return from the floor).",
-     lot_move, "lot"},
-    {"inventory.lot.return", "lot", 0, "Return grams of a yarn lot to its supplier.", lot_return, "lot"},
+     lot_move, "yarnlot"},
+    {"inventory.lot.return", "lot", 0, "Return grams of a yarn lot to its supplier.", lot_return, "yarnlot"},
     {"inventory.unit.move", "label_id", 0, "Move a unit (a roll or pieces) to another location.", unit_move, NULL},
     {"inventory.carton.pack", "carton_id", 1, "Pack units of one location into a new carton.", carton_pack, NULL},
     {"inventory.pallet.build", "pallet_id", 1, "Put cartons of one location onto a new pallet with its SSCC-18.",

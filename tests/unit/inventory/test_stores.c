@@ -91,7 +91,7 @@ static json_int_t on_hand(const char *code, const char *hid) {
 }
 
 static const char *lot_id(const char *code, char id[FOFAL_UUID_LEN + 1]) {
-  fofal_aggregate_ref(W_TENANT, "lot", code, id);
+  fofal_aggregate_ref(W_TENANT, "yarnlot", code, id);
   return id;
 }
 
@@ -166,7 +166,7 @@ Test(stores, a_lot_is_issued_to_an_existing_beam_and_never_below_zero) {
   cr_expect_eq(jint(json_array_get(led, 0), "delta", 0), -20000);
   cr_expect_eq(jint(json_array_get(led, 0), "on_hand", -1), 5000);
   json_decref(led);
-  cr_expect_eq(jint(world_ref("lot", "YL-1"), "weight_g", 0), 5000);
+  cr_expect_eq(jint(world_ref("yarnlot", "YL-1"), "weight_g", 0), 5000);
   cr_expect_eq(on_hand("MP-A", lot_id("YL-1", id)), 5000);
   ok0("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 5000, "beam", "B-1"), "iss-2");
   cr_expect_null(json_object_get(json_object_get(world_ref("location", "MP-A"), "contents"), lot_id("YL-1", id)),
@@ -269,7 +269,7 @@ Test(stores, a_count_adjusts_what_differs_from_the_book_and_then_cannot_change) 
   check_event(adj);
   cr_expect_str_eq(jstr(json_object_get(adj, "data"), "from_location"), "loom");
   world_release(&d);
-  cr_expect_eq(jint(world_ref("lot", "YL-1"), "weight_g", 0), 24100);
+  cr_expect_eq(jint(world_ref("yarnlot", "YL-1"), "weight_g", 0), 24100);
   cr_expect_eq(on_hand("MP-A", yl1), 24100);
   cr_expect_eq(on_hand("MP-A", yl2), 0);
   cr_expect_eq(on_hand("MP-A", L1), 12);
@@ -300,7 +300,7 @@ Test(stores, a_reservation_is_issued_only_to_its_order) {
   /* Order A takes its 20 kg and 3 of the free 5. */
   ok0("inventory.lot.issue", json_pack("{s:s,s:i,s:s,s:s}", "lot", "YL-1", "weight_g", 23000, "beam", "B-1", "order_id", ORDER_A),
       "iss-a");
-  const json_t *lot = world_ref("lot", "YL-1");
+  const json_t *lot = world_ref("yarnlot", "YL-1");
   cr_expect_eq(jint(lot, "weight_g", 0), 2000);
   cr_expect_null(json_object_get(json_object_get(lot, "reservations"), ORDER_A), "a used reservation is gone");
   ok0("inventory.lot.issue", json_pack("{s:s,s:i,s:s,s:s}", "lot", "YL-1", "weight_g", 2000, "beam", "B-1", "order_id", ORDER_B),
@@ -326,7 +326,7 @@ Test(stores, a_lot_moves_to_where_a_lot_may_be_and_goes_back_to_its_supplier) {
   cr_expect_str_eq(jstr(json_array_get(led, 0), "cause"), "returned");
   cr_expect_eq(jint(json_array_get(led, 0), "on_hand", 0), 20000);
   json_decref(led);
-  cr_expect_eq(jint(world_ref("lot", "YL-1"), "weight_g", 0), 20000);
+  cr_expect_eq(jint(world_ref("yarnlot", "YL-1"), "weight_g", 0), 20000);
 }
 
 /* The alert events of a decision (stock_below_minimum, its own or its locations'): how many. */
@@ -381,4 +381,15 @@ Test(stores, stock_falling_below_an_items_minimum_raises_one_alert) {
   cr_expect_eq(alerts_of(&d), 1);
   check_event(json_array_get(d.events, 1));
   world_release(&d);
+}
+
+Test(stores, a_lot_quality_rejected_is_neither_issued_nor_packed) {
+  stores();
+  units();
+  ok0("inventory.unit.move", json_pack("{s:s,s:s}", "label_id", L1, "to", "PF-1"), "mv-1");
+  world_ok("quality.lot.reject", json_pack("{s:s,s:s,s:s}", "lot", "YL-1", "lot_kind", "yarn", "reason", "wet"), "qr-1");
+  world_ok("quality.lot.reject", json_pack("{s:s,s:s,s:s}", "lot", L1, "lot_kind", "roll", "reason", "holes"), "qr-2");
+  world_no("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 100, "beam", "B-1"), "lot_quarantined");
+  world_no("inventory.carton.pack", json_pack("{s:s,s:[s]}", "carton_id", CARTON, "units", L1), "lot_quarantined");
+  cr_expect_eq(jint(world_ref("yarnlot", "YL-1"), "weight_g", 0), 25000, "quality's lot of the same code is another aggregate");
 }
