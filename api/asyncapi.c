@@ -521,7 +521,7 @@ int fofal__asyncapi_load(const fofal_registry_t *reg, const char *schemas_dir, c
   fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-api-asyncapi", .metadata_only = 1};
   if ((rc = fofal_kafka_producer_new(&k, &o, errbuf, errlen))) goto out;
   for (int i = 0; i < n; i++) {
-    int p = fofal_kafka_partition_count(k, topics[i].name, 10000, errbuf, errlen);
+    int p = fofal_kafka_partition_count_wait(k, topics[i].name, 10000, errbuf, errlen);
     if (p < 0) {
       rc = p;
       goto out;

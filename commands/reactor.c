@@ -225,7 +225,7 @@ int fofal_reactor_new(fofal_reactor_t **out, const fofal_reactor_opts_t *o, char
   if ((rc = fofal_kafka_producer_new(&r->producer, &po, errbuf, errlen)) ||
       (rc = fofal_kafka_consumer_new(&r->consumer, &co, errbuf, errlen)))
     goto out;
-  r->cmd_parts = fofal_kafka_partition_count(r->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
+  r->cmd_parts = fofal_kafka_partition_count_wait(r->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
   if (r->cmd_parts <= 0) {
     rc = r->cmd_parts < 0 ? r->cmd_parts : fofal_err(errbuf, errlen, FOFAL_ECONFIG, "%s has no partition", FOFAL_TOPIC_COMMANDS);
     goto out;

@@ -449,10 +449,12 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
  * exist (changing them would move tenants). */
 int32_t fofal_tenant_partition(const char *tenant, int nparts);
 
-/* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist:
- * asked again until timeout_ms, as a topic just created can be unknown to the broker for
- * a moment). */
+/* Number of partitions of topic, or a negative error: FOFAL_ENOENT if the broker does
+ * not know it, FOFAL_EFORBIDDEN if this client may not describe it. One request. */
 int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen);
+/* The same, asked again while the answer is FOFAL_ENOENT or FOFAL_EFORBIDDEN, for at most
+ * wait_ms: what a process checks at start, right after set-up made its topics and ACLs. */
+int fofal_kafka_partition_count_wait(fofal_kafka_t *k, const char *topic, int wait_ms, char *errbuf, size_t errlen);
 
 /* ----------------------------------------------------------- topic admin */
 

@@ -434,9 +434,8 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
   return 0;
 }
 
-/* One metadata request: the partition count, or FOFAL_ENOENT when the broker does not
- * know the topic (yet: a broker's metadata cache follows the controller's, so a topic
- * just created can be unknown to it for a moment on a loaded machine). */
+/* One metadata request: the partition count, FOFAL_ENOENT when the broker does not know
+ * the topic, FOFAL_EFORBIDDEN when this client may not describe it. */
 static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
@@ -446,7 +445,7 @@ static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout
     rc = fofal_err(errbuf, errlen, err == RD_KAFKA_RESP_ERR__TIMED_OUT ? FOFAL_EUNAVAIL : FOFAL_EKAFKA,
                    "metadata of %s: %s", topic, rd_kafka_err2str(err));
   } else if (md->topic_cnt >= 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-    rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "not authorized to describe topic %s (Kafka ACLs: ops/kafka_acls.c)",
+    rc = fofal_err(errbuf, errlen, FOFAL_EFORBIDDEN, "not authorized to describe topic %s (Kafka ACLs: ops/kafka_acls.c)",
                    topic);
   } else if (md->topic_cnt < 1 || md->topics[0].err) {
     rc = fofal_err(errbuf, errlen, FOFAL_ENOENT, "topic %s does not exist", topic);
@@ -458,13 +457,18 @@ static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout
   return rc;
 }
 
-/* A topic unknown to the broker is asked again until timeout_ms has passed: processes
- * started right after `fofal topics create` met "does not exist" on a loaded machine. */
 int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
-  int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
+  return partition_count_once(k, topic, timeout_ms, errbuf, errlen);
+}
+
+/* A broker's metadata cache (topics, ACLs) follows the controller's: right after `fofal
+ * topics create` and ops/stack's grants, a loaded broker can answer "unknown topic" or
+ * "not authorized" for seconds (a decider refused to start 7 s after its topic was made). */
+int fofal_kafka_partition_count_wait(fofal_kafka_t *k, const char *topic, int wait_ms, char *errbuf, size_t errlen) {
+  int64_t deadline = fofal_mono_us() + (int64_t)wait_ms * 1000;
   for (;;) {
-    int rc = partition_count_once(k, topic, timeout_ms, errbuf, errlen);
-    if (rc != FOFAL_ENOENT || fofal_mono_us() + 250 * 1000 > deadline) return rc;
+    int rc = partition_count_once(k, topic, wait_ms, errbuf, errlen);
+    if ((rc != FOFAL_ENOENT && rc != FOFAL_EFORBIDDEN) || fofal_mono_us() + 250 * 1000 > deadline) return rc;
     usleep(250 * 1000);
   }
 }

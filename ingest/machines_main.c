@@ -140,7 +140,7 @@ static int load_state(proc_t *p) {
   p->tail = NULL;
   fofal_machines_clear(p->m);
   if ((rc = fofal_kafka_consumer_new(&k, &o, p->errbuf, sizeof p->errbuf))) return rc;
-  int n = fofal_kafka_partition_count(k, FOFAL_TOPIC_MACHINES_STATE, 10000, p->errbuf, sizeof p->errbuf);
+  int n = fofal_kafka_partition_count_wait(k, FOFAL_TOPIC_MACHINES_STATE, 10000, p->errbuf, sizeof p->errbuf);
   if (n <= 0) {
     rc = n < 0 ? n : FOFAL_ENOENT;
     goto out;
