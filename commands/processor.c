@@ -737,7 +737,7 @@ int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o
     p->parts[i].aggs = fofal_map_new(free);
     p->parts[i].idem = fofal_map_new(free_idem);
   }
-  if ((rc = fofal_kafka_txn_init(p->producer, TXN_TIMEOUT_MS, errbuf, errlen))) goto out;
+  if ((rc = fofal_kafka_txn_init(p->producer, TXN_TIMEOUT_MS, p->o.stop, errbuf, errlen))) goto out;
   const char *topics[] = {FOFAL_TOPIC_COMMANDS};
   rc = fofal_kafka_subscribe(p->consumer, topics, 1, errbuf, errlen);
 out:

@@ -230,7 +230,7 @@ int fofal_reactor_new(fofal_reactor_t **out, const fofal_reactor_opts_t *o, char
     rc = r->cmd_parts < 0 ? r->cmd_parts : fofal_err(errbuf, errlen, FOFAL_ECONFIG, "%s has no partition", FOFAL_TOPIC_COMMANDS);
     goto out;
   }
-  if ((rc = fofal_kafka_txn_init(r->producer, TXN_TIMEOUT_MS, errbuf, errlen))) goto out;
+  if ((rc = fofal_kafka_txn_init(r->producer, TXN_TIMEOUT_MS, r->o.stop, errbuf, errlen))) goto out;
   rc = fofal_kafka_subscribe(r->consumer, (const char *const *)r->topics, r->ntopics, errbuf, errlen);
 out:
   if (rc) {

@@ -279,8 +279,27 @@ static int txn_err(rd_kafka_error_t *e, const char *what, char *errbuf, size_t e
   return rc;
 }
 
-int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen) {
-  return txn_err(rd_kafka_init_transactions(k->rk, timeout_ms), "init transactions", errbuf, errlen);
+/* Init transactions waits for the transaction coordinator, which a broker just started (or
+ * one still loading __transaction_state) may not offer within the timeout: librdkafka calls
+ * that retriable, and the same call continues where the last one stopped. So a retriable
+ * error is logged and tried again after a pause (1 s, doubling to 30 s) until it succeeds,
+ * fails for good, or `stop` is set: a process never exits on Kafka being slow to start. */
+#define TXN_INIT_PAUSE_MS 1000
+#define TXN_INIT_PAUSE_MAX_MS 30000
+
+int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen) {
+  int pause_ms = TXN_INIT_PAUSE_MS;
+  for (int attempt = 1;; attempt++) {
+    rd_kafka_error_t *e = rd_kafka_init_transactions(k->rk, timeout_ms);
+    int transient = e && !rd_kafka_error_is_fatal(e) &&
+                    (rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT);
+    if (!transient || fofal_stopped(stop)) return txn_err(e, "init transactions", errbuf, errlen);
+    LOG_WARN("init transactions (try %d): %s; trying again in %d ms", attempt, rd_kafka_error_string(e), pause_ms);
+    for (int slept = 0; slept < pause_ms && !fofal_stopped(stop); slept += 100) usleep(100 * 1000);
+    if (fofal_stopped(stop)) return txn_err(e, "init transactions", errbuf, errlen);
+    rd_kafka_error_destroy(e);
+    pause_ms = pause_ms * 2 < TXN_INIT_PAUSE_MAX_MS ? pause_ms * 2 : TXN_INIT_PAUSE_MAX_MS;
+  }
 }
 
 int fofal_kafka_txn_begin(fofal_kafka_t *k, char *errbuf, size_t errlen) {
