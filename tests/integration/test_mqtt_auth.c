@@ -12,7 +12,10 @@
  *     the connection it had open;
  *   - telemetry for a loom the production module never registered ends in
  *     fofal.telemetry.raw.dlq (reason unregistered_loom) and in no machine event, while a
- *     registered loom's samples become machine events.
+ *     registered loom's samples become machine events;
+ *   - over the TLS listener (the stack's own CA, ops/stack): fofal-ingest reads telemetry
+ *     a client sent over TLS into fofal.telemetry.raw, and an ingest that does not trust
+ *     the broker's certificate never connects (the certificate is verified).
  * Each test uses a tenant of its own. Waits are bounded polls, never sleeps.
  */
 #include <MQTTClient.h>
@@ -28,23 +31,36 @@
 
 static const char *uri(void) { return h_env("FOFAL_MQTT_URI"); }
 
-/* A connected client (or NULL) and the connect's return code in *rc (0, or the CONNACK
- * refusal: 4 bad user name or password, 5 not authorised). */
-static MQTTClient mqtt_connect(const char *id, const char *user, const char *password, int *rc) {
+/* A client connected to `at` (an ssl:// URI: TLS, the broker's certificate verified
+ * against the stack's CA, FOFAL_MQTT_CA_FILE), or NULL; the connect's return code in *rc
+ * (0, or the CONNACK refusal: 4 bad user name or password, 5 not authorised). */
+static MQTTClient mqtt_connect_at(const char *at, const char *id, const char *user, const char *password, int *rc) {
   MQTTClient c;
-  cr_assert_eq(MQTTClient_create(&c, uri(), id, MQTTCLIENT_PERSISTENCE_NONE, NULL), MQTTCLIENT_SUCCESS);
+  cr_assert_eq(MQTTClient_create(&c, at, id, MQTTCLIENT_PERSISTENCE_NONE, NULL), MQTTCLIENT_SUCCESS);
   MQTTClient_connectOptions o = MQTTClient_connectOptions_initializer;
   o.keepAliveInterval = 20;
   o.cleansession = 1;
   o.connectTimeout = 5;
   o.username = user;
   o.password = password;
+  MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
+  if (!strncmp(at, "ssl://", 6)) {
+    ssl.trustStore = h_env("FOFAL_MQTT_CA_FILE");
+    ssl.enableServerCertAuth = 1;
+    ssl.verify = 1;
+    ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+    o.ssl = &ssl;
+  }
   *rc = MQTTClient_connect(c, &o);
   if (*rc != MQTTCLIENT_SUCCESS) {
     MQTTClient_destroy(&c);
     return NULL;
   }
   return c;
+}
+
+static MQTTClient mqtt_connect(const char *id, const char *user, const char *password, int *rc) {
+  return mqtt_connect_at(uri(), id, user, password, rc);
 }
 
 static void mqtt_close(MQTTClient c) {
@@ -297,4 +313,70 @@ Test(mqtt_auth, an_unregistered_loom_goes_to_the_dlq, .timeout = 300) {
   h_stop(ing, SIGTERM);
   h_stop(api, SIGTERM);
   h_stop(dec, SIGTERM);
+}
+
+/* fofal-ingest for `tenant` on MQTT `at` trusting `ca`; log test-ingest-<name>. */
+static pid_t start_ingest_at(const char *tenant, const char *name, const char *at, const char *ca, char log[96]) {
+  static char id[128], spool[600], mqtt[256], cafile[600];
+  snprintf(id, sizeof id, "FOFAL_MQTT_CLIENT_ID=test-ingest-%s", name);
+  snprintf(spool, sizeof spool, "FOFAL_INGEST_SPOOL_DIR=%s/spool-%s-%s", h_env("FOFAL_STACK_DIR"), tenant, name);
+  snprintf(mqtt, sizeof mqtt, "FOFAL_MQTT_URI=%s", at);
+  snprintf(cafile, sizeof cafile, "FOFAL_MQTT_CA_FILE=%s", ca);
+  snprintf(log, 96, "test-ingest-%s", name);
+  const char *env[] = {id, spool, mqtt, cafile, "FOFAL_LOG_LEVEL=info", NULL};
+  return h_spawn("ingest/fofal-ingest", log, NULL, env);
+}
+
+Test(mqtt_auth, ingest_reads_telemetry_over_tls, .timeout = 240) {
+  char t[32], name[64], log[96], topic[160], payload[512], ts[40];
+  h_tenant(t);
+  const char *tls = h_env("FOFAL_MQTT_TLS_URI");
+
+  /* Trusting other CAs (the system's) than the one that signed the broker's certificate:
+   * the handshake fails, so the certificate is really checked. */
+  snprintf(name, sizeof name, "%s-untrusting", t);
+  pid_t bad = start_ingest_at(t, name, tls, "/etc/ssl/certs/ca-certificates.crt", log);
+  h_wait_log(log, "MQTT connect failed", 60);
+  cr_expect_eq(h_log_count(log, "subscribed to"), 0, "an ingest that does not trust the broker subscribed");
+  h_stop(bad, SIGTERM);
+
+  snprintf(name, sizeof name, "%s-tls", t);
+  pid_t ing = start_ingest_at(t, name, tls, h_env("FOFAL_MQTT_CA_FILE"), log);
+  h_wait_log(log, "subscribed to", 60);
+  int rc;
+  MQTTClient sim = mqtt_connect_at(tls, "test-sim-tls", h_env("FOFAL_MQTT_SIM_USERNAME"),
+                                   h_env("FOFAL_MQTT_SIM_PASSWORD"), &rc);
+  cr_assert_not_null(sim, "the simulator's account connects over TLS: %d", rc);
+  /* Without TLS, the same account on the TLS port gets no session. */
+  char plain_uri[64];
+  snprintf(plain_uri, sizeof plain_uri, "tcp://127.0.0.1:%s", h_env("FOFAL_MQTT_TLS_PORT"));
+  int plain_rc;
+  MQTTClient plain = mqtt_connect_at(plain_uri, "test-plain-on-tls", h_env("FOFAL_MQTT_SIM_USERNAME"),
+                                     h_env("FOFAL_MQTT_SIM_PASSWORD"), &plain_rc);
+  cr_expect_null(plain, "a connect without TLS to the TLS listener was accepted");
+  mqtt_close(plain);
+  snprintf(topic, sizeof topic, "fofal/%s/looms/T1/telemetry", t);
+  for (int i = 0; i < 3; i++) {
+    fofal_time_format(fofal_now_us() - (int64_t)(5 - i) * 1000000, ts);
+    snprintf(payload, sizeof payload,
+             "{\"msg_id\":\"tls-%d\",\"ts\":\"%s\",\"picks\":%d,\"ppm\":450,\"state\":\"running\"}", i, ts,
+             1000 + i * 450);
+    cr_assert_eq(publish(sim, topic, payload), 0);
+  }
+  long got = 0;
+  for (int attempt = 0; attempt < 120 && got < 3; attempt++) {
+    json_t *all = h_read_topic(FOFAL_TOPIC_TELEMETRY), *rec;
+    size_t i;
+    got = 0;
+    json_array_foreach(all, i, rec) {
+      const json_t *v = json_object_get(rec, "value");
+      const char *mid = json_string_value(json_object_get(json_object_get(v, "data"), "msg_id")) ?: "";
+      if (!strcmp(json_string_value(json_object_get(v, "fofaltenant")) ?: "", t) && !strncmp(mid, "tls-", 4)) got++;
+    }
+    json_decref(all);
+    if (got < 3) usleep(500 * 1000);
+  }
+  cr_expect_eq(got, 3, "the three samples sent over TLS reached %s through an ingest on TLS", FOFAL_TOPIC_TELEMETRY);
+  mqtt_close(sim);
+  h_stop(ing, SIGTERM);
 }
