@@ -689,7 +689,7 @@ static int run_batch(fofal_processor_t *p) {
   p->st.aborts++;
   undo_rollback(p);
   char e2[256];
-  int arc = fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, e2, sizeof e2);
+  int arc = fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, p->o.stop, e2, sizeof e2);
   if (arc == FOFAL_EFENCED) return fofal_err(p->errbuf, sizeof p->errbuf, arc, "%s", e2);
   if (arc) LOG_WARN("abort: %s", e2);
   /* Rewind: the batch is read and decided again from the committed offsets. */

@@ -340,7 +340,7 @@ out:
   if (rc && rc != FOFAL_EFENCED) {
     char e2[256];
     LOG_WARN("batch of %d aborted (%s); replaying it from the committed offsets", n, p->errbuf);
-    if (fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, e2, sizeof e2)) LOG_WARN("%s", e2);
+    if (fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, &fofal_stop, e2, sizeof e2)) LOG_WARN("%s", e2);
     return FOFAL_EABORT;
   }
   if (!rc) p->batches++;

@@ -4,7 +4,8 @@
  * Init transactions at start (issue 22): a transaction coordinator that does not answer
  * within a try's timeout (a broker just started, __transaction_state still loading) is
  * tried again after a logged pause instead of failing the process; a stop request ends the
- * tries; an error that is not transient fails at once.
+ * tries; an error that is not transient fails at once. An abort that times out (a broker
+ * restarting) is resumed the same way, so the next transaction can begin.
  */
 #include <criterion/criterion.h>
 #include <librdkafka/rdkafka.h>
@@ -20,6 +21,7 @@
 /* The Kafka protocol's API key of InitProducerId (librdkafka's API_INIT_PRODUCER_ID
  * is in a header it does not install). */
 #define API_INIT_PRODUCER_ID 22
+#define API_END_TXN 26
 
 static rd_kafka_t *mock_rk;
 static rd_kafka_mock_cluster_t *mock;
@@ -50,21 +52,31 @@ static void stop(void) {
 
 TestSuite(kafka, .init = start, .fini = stop, .timeout = 60);
 
-/* Runs fofal_kafka_txn_init with what the process logs (fd 2) captured into `log`. */
+/* What the process logs (fd 2) between capture_start and capture_end goes into `log`. */
+static FILE *captured;
+static int saved_fd2 = -1;
+
+static void capture_start(void) {
+  fflush(stderr);
+  captured = tmpfile();
+  saved_fd2 = dup(2);
+  cr_assert(captured && saved_fd2 >= 0 && dup2(fileno(captured), 2) >= 0);
+}
+
+static void capture_end(char *log, size_t loglen) {
+  dup2(saved_fd2, 2);
+  close(saved_fd2);
+  rewind(captured);
+  log[fread(log, 1, loglen - 1, captured)] = 0;
+  fclose(captured);
+}
+
+/* Runs fofal_kafka_txn_init with what the process logs captured into `log`. */
 static int txn_init_logged(int timeout_ms, const atomic_int *stop_flag, char *err, size_t errlen, char *log,
                            size_t loglen) {
-  fflush(stderr);
-  FILE *f = tmpfile();
-  cr_assert_not_null(f);
-  int saved = dup(2);
-  cr_assert(saved >= 0 && dup2(fileno(f), 2) >= 0);
+  capture_start();
   int rc = fofal_kafka_txn_init(producer, timeout_ms, stop_flag, err, errlen);
-  dup2(saved, 2);
-  close(saved);
-  rewind(f);
-  size_t n = fread(log, 1, loglen - 1, f);
-  log[n] = 0;
-  fclose(f);
+  capture_end(log, loglen);
   return rc;
 }
 
@@ -113,4 +125,25 @@ Test(kafka, txn_init_fails_at_once_on_an_error_that_is_not_transient) {
   cr_assert(strstr(err, "init transactions"), "%s", err);
   cr_assert_null(strstr(log, "trying again"), "a refusal was tried again: %s", log);
   cr_assert(now_s() - t0 < 4, "took %.1f s", now_s() - t0);
+}
+
+Test(kafka, txn_abort_is_resumed_when_the_coordinator_is_slow_to_answer) {
+  char err[256] = "", log[8192];
+  cr_assert_eq(rd_kafka_mock_topic_create(mock, "test-kafka-topic", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  cr_assert_eq(fofal_kafka_txn_init(producer, 5000, NULL, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(fofal_kafka_txn_begin(producer, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(fofal_kafka_produce(producer, "test-kafka-topic", 0, "k", 1, "v", 1, NULL, 0, NULL, NULL, err, sizeof err),
+               0, "%s", err);
+  cr_assert_eq(fofal_kafka_flush(producer, 5000), 0);
+  /* The coordinator answers the abort only after 2.5 s: a try of 1 s times out. */
+  cr_assert_eq(rd_kafka_mock_broker_push_request_error_rtts(mock, 1, API_END_TXN, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 2500),
+               RD_KAFKA_RESP_ERR_NO_ERROR);
+  capture_start();
+  int rc = fofal_kafka_txn_abort(producer, 1000, NULL, err, sizeof err);
+  capture_end(log, sizeof log);
+  cr_assert_eq(rc, 0, "abort failed (%s): %s", fofal_err_name(rc), err);
+  cr_expect(strstr(log, "abort transaction (try 1)"), "no log line of the retry in: %s", log);
+  /* The next transaction begins and commits (an abort left half-done would refuse it). */
+  cr_assert_eq(fofal_kafka_txn_begin(producer, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(fofal_kafka_txn_commit(producer, NULL, 10000, err, sizeof err), 0, "%s", err);
 }
