@@ -15,6 +15,9 @@ declaration assigned).
 Beams of L03, L09 and L17 run out within hours; L12 got a new beam and waits for its
 first-piece check; intervention requests are open on L02, L08 and L15 (L08's accepted)
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
+Quality (quality_demo): three rolls cut into graded lots, two 4-point inspections (1st and
+2nd choice), a rejected roll in quarantine, an approved one, two non-conformities (one with
+an action past due).
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
 day changes nothing (a key sent again with data that has moved on since, such as the
@@ -329,8 +332,141 @@ def main():
         # first order, as anyone finds one (orders/{id}/declarations).
         page = api.get(("P01", "planner"), f"/api/v1/production/orders/{orders['L01'][0][0]}/declarations?limit=1") or {}
         labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
+    cut = quality_demo(api, labels, today)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
-          f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
+          f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
+    purchasing_demo(api)
+    subcontracting_demo(api, labels[:1] + labels[7:8])
+
+
+def quality_demo(api, labels, today):
+    """Cutting and quality (module quality): an article's threshold, three rolls cut into
+    graded lots by a cutter, 4-point inspections (one 1st choice, one 2nd), one rejected
+    roll in quarantine, an approved one, and two non-conformities, one with an action past
+    due. Needs the first run's fresh labels (rolls in stock); a later run skips it."""
+    if len(labels) < 6:
+        return 0
+    rolls = []
+    for label in labels[1:6]:
+        unit = None
+        for _ in range(120):  # in stock by reaction: 409 label_pending until then
+            unit = api.get(("C01", "cutter"), f"/api/v1/inventory/labels/{label}")
+            if unit:
+                break
+            time.sleep(1)
+        rolls.append((label, (unit or {}).get("quantity", 1), ((unit or {}).get("article") or {}).get("article")))
+    q, cutter, manager = ("Q01", "quality"), ("C01", "cutter"), ("D01", "manager")
+    api.batch(q, [("quality.threshold.set", "demo-q-threshold", {"article": "FOUTA-NID-ABEILLE-100x200", "max_points_per_100m2": 28})])
+    cuts = []
+    for n, (label, qty, _) in enumerate(rolls[:3]):
+        down = min(2, qty - 1) if qty > 1 else 0
+        cut = {"roll": label, "first_choice": qty - down, "second_choice": down // 2 + down % 2, "waste_pieces": down // 2,
+               "waste_mm": 400 + 50 * n}
+        if down:
+            cut["defects"] = [{"cause": ["tache_huile", "duite_cassee", "lisiere"][n], "pieces": down}]
+        cuts.append(("quality.roll.cut", f"demo-q-cut-{n}", cut))
+    api.batch(cutter, cuts)
+    # Roll 4 is clean (1st choice); roll 5 has weft bars and a hole (2nd choice), and is rejected.
+    clean, bad = rolls[3][0], rolls[4][0]
+    dirty = [{"at_mm": 1000 * m + 200, "size_mm": 160 + 40 * (m % 3), "kind": "barre_trame"} for m in range(0, 30, 2)]
+    dirty.append({"at_mm": 12500, "size_mm": 8, "hole": True, "kind": "trou"})
+    insp_bad = ident("inspection", bad)
+    api.batch(q, [("quality.inspection.record", "demo-q-insp-clean",
+                   {"inspection_id": ident("inspection", clean), "lot": clean, "lot_kind": "roll", "length_mm": 40000,
+                    "width_mm": 1000, "defects": [{"at_mm": 5300, "size_mm": 50, "kind": "flotte"}]}),
+                  ("quality.inspection.record", "demo-q-insp-bad",
+                   {"inspection_id": insp_bad, "lot": bad, "lot_kind": "roll", "length_mm": 40000, "width_mm": 1000,
+                    "defects": dirty}),
+                  ("quality.lot.reject", "demo-q-reject", {"lot": bad, "lot_kind": "roll", "reason": "barres de trame sur 30 m"})])
+    api.batch(manager, [("quality.lot.approve", "demo-q-approve", {"lot": clean, "lot_kind": "roll"})])
+    nc1, nc2 = ident("nc", "barres"), ident("nc", "lisiere")
+    yesterday, next_week = str(today - dt.timedelta(days=1)), str(today + dt.timedelta(days=7))
+    api.batch(q, [("quality.nc.open", "demo-q-nc1", {"nc_id": nc1, "title": "Barres de trame", "source": "inspection",
+                                                      "inspection_id": insp_bad, "lots": [bad], "looms": ["L02"]}),
+                  ("quality.nc.analyse", "demo-q-nc1-an", {"nc_id": nc1, "cause": "frein de trame usé", "category": "machine"}),
+                  ("quality.nc.act", "demo-q-nc1-act", {"nc_id": nc1, "kind": "corrective", "description": "changer le frein de trame",
+                                                         "owner": "M02", "due": yesterday}),
+                  ("quality.nc.open", "demo-q-nc2", {"nc_id": nc2, "title": "Lisières irrégulières", "source": "cut",
+                                                      "lots": [rolls[2][0]], "people": ["C01"]}),
+                  ("quality.nc.analyse", "demo-q-nc2-an", {"nc_id": nc2, "cause": "tension de lisière", "category": "method"}),
+                  ("quality.nc.act", "demo-q-nc2-act", {"nc_id": nc2, "kind": "preventive", "description": "contrôle tension à chaque poste",
+                                                         "owner": "M03", "due": next_week})])
+    return len(cuts)
+
+
+def purchasing_demo(api):
+    """Purchasing (module purchasing): two suppliers, approval limits, a request in each
+    state (one waiting for a second approval, a mechanic's spare part for L02's
+    intervention), and a yarn order, late, partly received (exact thousandths of a kg)."""
+    boss, planner, store = ("D01", "manager"), ("P01", "planner"), ("S01", "storekeeper_mp")
+    today = local_now().date()
+    api.batch(boss, [
+        ("purchasing.supplier.register", "demo-sup-sahel", {"supplier": "F-FILSAHEL", "name": "Filature du Sahel",
+                                                            "currency": "TND", "payment_terms_days": 60,
+                                                            "vat_id": "1234567/A/M/000", "contact": "ventes@filsahel.tn"}),
+        ("purchasing.supplier.register", "demo-sup-meca", {"supplier": "F-MECATEX", "name": "Mécatex pièces",
+                                                           "currency": "EUR", "payment_terms_days": 30}),
+        ("purchasing.settings.set", "demo-pur-settings", {"settings": "default", "over_receipt_tolerance_pct": 2,
+                                                          "approval_limits": {"planner": 200000, "storekeeper_mp": 50000}}),
+    ])
+    need = str(today + dt.timedelta(days=10))
+    req = {k: ident("purchase-request", k) for k in ("scissors", "yarn-co", "yarn-pes", "bearing", "table")}
+
+    def ask(key, item, qty_milli, unit, price, reason, **more):
+        d = {"request_id": req[key], "quantity_milli": qty_milli, "unit": unit, "need_by": need, "reason": reason,
+             "estimated_unit_price": price, **more}
+        d["item" if item.startswith("FIL-") else "description"] = item
+        return ("purchasing.request.submit", f"demo-pr-{key}", d)
+
+    api.batch(("C01", "cutter"), [ask("scissors", "ciseaux de coupe", 6000, "piece", 15000, "lames émoussées")])
+    api.batch(("C02", "cutter"), [ask("table", "table de coupe 3 m", 1000, "piece", 1200000, "deuxième poste de coupe")])
+    api.batch(store, [ask("yarn-co", "FIL-CO-20-1", 1200000, "kg", 9500, "stock de trame bas"),
+                      ask("yarn-pes", "FIL-PES-150D", 300000, "kg", 7200, "bordures des foutas rayées")])
+    api.batch(("M03", "mechanic"), [ask("bearing", "roulement 6204-2RS", 4000, "piece", 8500, "bruit au battant",
+                                        intervention_id=ident("intervention", "L02", "weft_break"))])
+    api.batch(boss, [("purchasing.request.approve", "demo-pr-ok-yarn-co", {"request_id": req["yarn-co"]}),
+                     ("purchasing.request.approve", "demo-pr-ok-bearing", {"request_id": req["bearing"]}),
+                     ("purchasing.request.reject", "demo-pr-no-table", {"request_id": req["table"],
+                                                                        "reason": "budget 2027"})])
+    # 300 kg x 7.200 TND is above the planner's 200 TND: it waits for a second approval.
+    api.batch(planner, [("purchasing.request.approve", "demo-pr-ok-yarn-pes", {"request_id": req["yarn-pes"]})])
+    order = ident("purchase-order", "yarn-co")
+    api.batch(planner, [("purchasing.order.issue", "demo-po-yarn-co", {
+        "order_id": order, "supplier": "F-FILSAHEL", "requests": [req["yarn-co"]],
+        "lines": [{"line": 1, "item": "FIL-CO-20-1", "quantity_milli": 1200000, "unit": "kg", "unit_price": 9300,
+                   "expected_date": str(today - dt.timedelta(days=2))}]})])
+    api.batch(store, [("purchasing.order.receive", "demo-po-yarn-co-r1", {
+        "order_id": order, "receipt_id": ident("purchase-receipt", "yarn-co", 1), "delivery_note": "BL-2026-1187",
+        "lines": [{"line": 1, "quantity_milli": 800000, "refused_milli": 12500, "refusal_reason": "cônes mouillés",
+                   "supplier_lot": "SAH-2611-07"}]})])
+    print("demo: purchasing: 2 suppliers, 5 requests (submitted, awaiting a second approval, approved, rejected, "
+          "ordered), order F-FILSAHEL late and partly received (800 of 1,200 kg)")
+
+
+def subcontracting_demo(api, lots):
+    """Subcontracting (module subcontracting): two subcontractors; a roll out to the
+    embroiderer, overdue, and one back from the dyer partly (with rejects)."""
+    st = ("ST01", "storekeeper_st")
+    today = local_now().date()
+    api.batch(st, [
+        ("subcontracting.subcontractor.register", "demo-st-brode", {"subcontractor": "ST-BRODE", "name": "Broderie du Cap Bon",
+                                                                    "operations": ["embroidery", "hemming"], "site": "Nabeul"}),
+        ("subcontracting.subcontractor.register", "demo-st-teint", {"subcontractor": "ST-TEINT", "name": "Teinturerie de Ksar Hellal",
+                                                                    "operations": ["dyeing", "finishing"], "site": "Ksar Hellal"}),
+    ])
+    for n, (label, sub, op, back) in enumerate(zip(lots, ["ST-BRODE", "ST-TEINT"], ["embroidery", "dyeing"], [-3, 5])):
+        unit = api.get(st, f"/api/v1/inventory/labels/{label}") or {}
+        qty = int(unit.get("quantity") or 1) * 1000
+        dsp = ident("dispatch", label)
+        api.batch(st, [("subcontracting.dispatch.send", f"demo-dsp-{n}", {
+            "dispatch_id": dsp, "subcontractor": sub, "operation": op, "expected_return": str(today + dt.timedelta(days=back)),
+            "lots": [{"label_id": label, "quantity_milli": qty}]})])
+        if n == 1 and qty >= 3000:
+            api.batch(st, [("subcontracting.dispatch.return", "demo-dsp-ret-1", {
+                "dispatch_id": dsp, "return_id": ident("dispatch-return", label, 1),
+                "lines": [{"label_id": label, "good_milli": qty // 2 - 1000, "rejected_milli": 1000,
+                           "defects": ["teinte irrégulière"]}]})])
+    print(f"demo: subcontracting: 2 subcontractors, {len(lots)} roll(s) out (one overdue at ST-BRODE)")
 
 
 if __name__ == "__main__":
