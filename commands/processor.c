@@ -689,7 +689,7 @@ static int run_batch(fofal_processor_t *p) {
   p->st.aborts++;
   undo_rollback(p);
   char e2[256];
-  int arc = fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, e2, sizeof e2);
+  int arc = fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, p->o.stop, e2, sizeof e2);
   if (arc == FOFAL_EFENCED) return fofal_err(p->errbuf, sizeof p->errbuf, arc, "%s", e2);
   if (arc) LOG_WARN("abort: %s", e2);
   /* Rewind: the batch is read and decided again from the committed offsets. */
@@ -737,7 +737,7 @@ int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o
     p->parts[i].aggs = fofal_map_new(free);
     p->parts[i].idem = fofal_map_new(free_idem);
   }
-  if ((rc = fofal_kafka_txn_init(p->producer, TXN_TIMEOUT_MS, errbuf, errlen))) goto out;
+  if ((rc = fofal_kafka_txn_init(p->producer, TXN_TIMEOUT_MS, p->o.stop, errbuf, errlen))) goto out;
   const char *topics[] = {FOFAL_TOPIC_COMMANDS};
   rc = fofal_kafka_subscribe(p->consumer, topics, 1, errbuf, errlen);
 out:

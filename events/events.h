@@ -406,13 +406,17 @@ int fofal_kafka_outq_len(fofal_kafka_t *k);
 /* Transactions (a producer with transactional_id). Errors: FOFAL_EABORT (abort, rewind,
  * retry), FOFAL_EFENCED (fatal: another instance owns the id; exit), FOFAL_ETIMEDOUT,
  * FOFAL_EKAFKA. */
-int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen);
+/* fofal_kafka_txn_init and fofal_kafka_txn_abort wait up to timeout_ms per try; a transient
+ * failure (the coordinator not answering in time, still loading, restarting) is logged and
+ * tried again with growing pauses until it succeeds, fails for good, or `stop` (may be
+ * NULL: never) is set. */
+int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen);
 int fofal_kafka_txn_begin(fofal_kafka_t *k, char *errbuf, size_t errlen);
 /* Adds the consumer's current positions (its group metadata) to the transaction, then
  * commits it. */
 int fofal_kafka_txn_commit(fofal_kafka_t *k, fofal_kafka_t *consumer, int timeout_ms, char *errbuf,
                            size_t errlen);
-int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen);
+int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen);
 
 int fofal_kafka_subscribe(fofal_kafka_t *k, const char *const *topics, int n, char *errbuf, size_t errlen);
 /* Assigns (replacing any assignment) the given partitions of `topic` at the given offsets

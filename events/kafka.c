@@ -279,8 +279,36 @@ static int txn_err(rd_kafka_error_t *e, const char *what, char *errbuf, size_t e
   return rc;
 }
 
-int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen) {
-  return txn_err(rd_kafka_init_transactions(k->rk, timeout_ms), "init transactions", errbuf, errlen);
+/* Init and abort wait for the transaction coordinator, which a broker just started (or one
+ * still loading __transaction_state, or one restarting) may not offer within the timeout:
+ * librdkafka calls that retriable, and the same call continues where the last one
+ * stopped (until an abort has ended, no transaction can begin). So a retriable error is
+ * logged and tried again after a pause (1 s, doubling to 30 s) until it succeeds, fails
+ * for good, or `stop` is set: a process never exits, nor wedges its producer, on Kafka
+ * being slow. */
+#define TXN_RETRY_PAUSE_MS 1000
+#define TXN_RETRY_PAUSE_MAX_MS 30000
+
+static int txn_retried(fofal_kafka_t *k, int abort, int timeout_ms, const atomic_int *stop, char *errbuf,
+                       size_t errlen) {
+  const char *what = abort ? "abort transaction" : "init transactions";
+  int pause_ms = TXN_RETRY_PAUSE_MS;
+  for (int attempt = 1;; attempt++) {
+    rd_kafka_error_t *e =
+        abort ? rd_kafka_abort_transaction(k->rk, timeout_ms) : rd_kafka_init_transactions(k->rk, timeout_ms);
+    int transient = e && !rd_kafka_error_is_fatal(e) &&
+                    (rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT);
+    if (!transient || fofal_stopped(stop)) return txn_err(e, what, errbuf, errlen);
+    LOG_WARN("%s (try %d): %s; trying again in %d ms", what, attempt, rd_kafka_error_string(e), pause_ms);
+    for (int slept = 0; slept < pause_ms && !fofal_stopped(stop); slept += 100) usleep(100 * 1000);
+    if (fofal_stopped(stop)) return txn_err(e, what, errbuf, errlen);
+    rd_kafka_error_destroy(e);
+    pause_ms = pause_ms * 2 < TXN_RETRY_PAUSE_MAX_MS ? pause_ms * 2 : TXN_RETRY_PAUSE_MAX_MS;
+  }
+}
+
+int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen) {
+  return txn_retried(k, 0, timeout_ms, stop, errbuf, errlen);
 }
 
 int fofal_kafka_txn_begin(fofal_kafka_t *k, char *errbuf, size_t errlen) {
@@ -315,8 +343,8 @@ int fofal_kafka_txn_commit(fofal_kafka_t *k, fofal_kafka_t *consumer, int timeou
   return txn_err(rd_kafka_commit_transaction(k->rk, timeout_ms), "commit transaction", errbuf, errlen);
 }
 
-int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen) {
-  return txn_err(rd_kafka_abort_transaction(k->rk, timeout_ms), "abort transaction", errbuf, errlen);
+int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen) {
+  return txn_retried(k, 1, timeout_ms, stop, errbuf, errlen);
 }
 
 int fofal_kafka_subscribe(fofal_kafka_t *k, const char *const *topics, int n, char *errbuf, size_t errlen) {
