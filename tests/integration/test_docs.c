@@ -137,7 +137,9 @@ static int browser_dom(const char *url, int budget_ms, char **dom, char **consol
                         "--disable-dev-shm-usage",
                         "--enable-logging=stderr",
                         "--log-level=0",
-                        "--window-size=1280,2000",
+                        /* Swagger UI renders the operations near the viewport only: a
+                         * window as tall as the whole list (~45 px an operation). */
+                        "--window-size=1280,24000",
                         profile,
                         budget,
                         "--dump-dom",
