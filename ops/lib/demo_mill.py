@@ -15,6 +15,9 @@ declaration assigned).
 Beams of L03, L09 and L17 run out within hours; L12 got a new beam and waits for its
 first-piece check; intervention requests are open on L02, L08 and L15 (L08's accepted)
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
+HR: a piece rate per article (foutas per piece, terry per metre, in millimes) set before
+the week's rolls, so every roll accrues its weaver's pay by reaction; the current shift's
+weavers clocked in at the gate; two absences of the month.
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
 day changes nothing (a key sent again with data that has moved on since, such as the
@@ -169,6 +172,7 @@ def main():
                     {"badge": b, "name": names[n], "job": job, "phone": f"+216 98 {100 + n:03d} {200 + 7 * n:03d}",
                      "salary": base_pay[job] + 10 * (n % 5)})
                    for n, (b, job) in enumerate(people)])
+    demo_hr_rates(api, hr, days)
 
     # Who weaves what: weavers 1-8 on shift A, 9-16 on B, 17-24 on C; three looms each.
     def weaver_of(loom_i, code):
@@ -329,8 +333,48 @@ def main():
         # first order, as anyone finds one (orders/{id}/declarations).
         page = api.get(("P01", "planner"), f"/api/v1/production/orders/{orders['L01'][0][0]}/declarations?limit=1") or {}
         labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
+    demo_hr_attendance(api, hr, today, now_utc)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
+
+
+# ---------------------------------------------------------------- hr: pay and attendance
+# Piece rates (module hr) before the week's declarations, so each roll accrues its weaver's
+# pay by reaction (hr.pay_on_declaration): foutas per piece, terry per metre, in millimes,
+# from the first day of the month the week starts in.
+PIECE_RATES = {"FOUTA-NID-ABEILLE-100x200": ("piece", 450), "FOUTA-CHEVRON-90x170": ("piece", 380),
+               "FOUTA-RAYEE-100x180": ("piece", 350), "FOUTA-KILIM-100x200": ("piece", 520),
+               "EPONGE-50x100": ("metre", 210), "EPONGE-70x140": ("metre", 260)}
+
+
+def demo_hr_rates(api, hr, days):
+    since = days[0].replace(day=1)
+    api.batch(hr, [("hr.piece_rate.set", f"demo-rate-{code}-{since}",
+                    {"article": code, "unit": unit, "rate_minor": rate, "valid_from": str(since)})
+                   for code, (unit, rate) in PIECE_RATES.items()])
+
+
+# Attendance: the current shift's weavers clock in at the gate (as themselves: the time is
+# the API's, so only now can be clocked), and two absences of the month.
+def demo_hr_attendance(api, hr, today, now_utc):
+    code, hour = next(((c, h) for c, h in reversed(SHIFTS) if shift_start_utc(today, h) <= now_utc), None) or ("C", 22)
+    first = 100 + "ABC".index(code) * 8 + 1
+    for badge in [f"W{first + k}" for k in range(8)]:
+        api.batch((badge, "weaver"), [("hr.employee.clock_in", f"demo-clock-in-{badge}-{today}-{code}",
+                                       {"badge": badge, "device": "GATE-H1"})])
+    month = today.replace(day=1)
+    api.batch(hr, [("hr.employee.record_absence", f"demo-absence-W105-{month}",
+                    {"badge": "W105", "from": str(month + dt.timedelta(days=1)), "to": str(month + dt.timedelta(days=2)),
+                     "reason": "sick"}),
+                   ("hr.employee.record_absence", f"demo-absence-W113-{month}",
+                    {"badge": "W113", "from": str(month + dt.timedelta(days=20)), "reason": "annual_leave"})])
+    # The pay accrued by reaction, as the weaver's phone shows it.
+    for _ in range(30):
+        pay = api.get(("W101", "weaver"), f"/api/v1/hr/employees/W101/pay?from={today - dt.timedelta(days=6)}&to={today}")
+        if pay and pay.get("lines"):
+            print(f"demo: W101 earned {pay['gross_minor'] / 1000:.3f} TND piece-rate this week ({len(pay['lines'])} rolls)")
+            break
+        time.sleep(1)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@
 Test(names, a_bare_code_names_every_kind_and_the_code_itself) {
   fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
   int c = fofal_aggregate_resolve("t1", NULL, "L13", n, FOFAL_AGGREGATE_NAMES_MAX);
-  cr_assert_eq(c, 6, "article, loom, beam, shiftmodel, employee and the code itself, in every module (got %d)", c);
+  cr_assert_eq(c, 7, "article, loom, beam, shiftmodel, employee, piecerate and the code itself, in every module (got %d)",
+               c);
   char loom[FOFAL_UUID_LEN + 1], badge[FOFAL_UUID_LEN + 1];
   fofal_aggregate_ref("t1", "loom", "L13", loom);
   fofal_aggregate_ref("t1", "employee", "L13", badge);
@@ -66,7 +67,7 @@ Test(names, kinds_by_name_and_plural) {
   fofal_aggregate_kinds_text("production", 1, t, sizeof t);
   cr_expect_str_eq(t, "looms, beams");
   fofal_aggregate_kinds_text("hr", 1, t, sizeof t);
-  cr_expect_str_eq(t, "shiftmodels, employees", "employees and the shift model are hr's");
+  cr_expect_str_eq(t, "shiftmodels, employees, piecerates", "employees, the shift model and piece rates are hr's");
   fofal_aggregate_kinds_text("catalog", 1, t, sizeof t);
   cr_expect_str_eq(t, "articles", "articles are the catalog's");
 }
