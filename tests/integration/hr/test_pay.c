@@ -4,7 +4,8 @@
  *   - hr sets a piece rate; the signed-in weaver (a token with their badge) declares pieces
  *     without naming anyone; the reaction hr.pay_on_declaration accrues the pay to that
  *     badge; the pay read shows the line and the gross in minor units, to the weaver
- *     themself and to an accountant, not to another weaver (403);
+ *     themself and to an accountant, not to another weaver (403); the reaction
+ *     accounting.entry_on_pay posts it (640 wages / 425 wages due, naming its source);
  *   - the weaver clocks in and out at a gate as themself (another badge: actor_mismatch);
  *     hr records an absence; the attendance read shows the clocking and the absence day;
  *   - a bad period is a 400 problem; `fofal verify hr` finds the live read model equal to
@@ -86,6 +87,7 @@ static int clocked_out(const json_t *b) {
   const json_t *c = json_array_get(json_object_get(b, "clockings"), 0);
   return c && json_is_string(json_object_get(c, "clock_out"));
 }
+static int has_entry(const json_t *b) { return json_array_size(json_object_get(b, "lines")) > 0; }
 static int absent(const json_t *b) { return json_array_size(json_object_get(b, "absences")) > 0; }
 
 /* The period ?from=&to= around today (UTC), two days each side. */
@@ -142,6 +144,18 @@ Test(hr_pay, a_weavers_declaration_accrues_pay_and_attendance_is_theirs) {
   cr_expect_eq(i_of(json_array_get(json_object_get(r, "by_article"), 0), "quantity"), 4);
   json_decref(r);
   cr_expect_eq(h_get(port, acc, path, &r, NULL), 200, "an accountant reads pay");
+  json_decref(r);
+  /* … and the pay is posted by reaction (accounting.entry_on_pay): 640 wages to 425 wages
+   * due, the entry naming the pay accrual it came from. */
+  r = get_until(acc, "/api/v1/accounting/accounts/640/entries", has_entry);
+  cr_expect_eq(i_of(r, "balance_minor"), 1000);
+  const json_t *entry = json_object_get(json_array_get(json_object_get(r, "lines"), 0), "entry");
+  cr_expect_str_eq(s_of(json_object_get(entry, "source"), "type"), "fofal.hr.pay_accrued.v1");
+  cr_expect_str_eq(s_of(entry, "posted_by"), "r:accounting.entry_on_pay");
+  json_decref(r);
+  cr_assert_eq(h_get(port, acc, "/api/v1/accounting/trial-balance", &r, NULL), 200);
+  cr_expect_eq(i_of(r, "debit_minor"), 1000);
+  cr_expect_eq(i_of(r, "credit_minor"), 1000);
   json_decref(r);
   cr_expect_eq(h_get(port, w2, path, &r, NULL), 403, "another weaver does not");
   json_decref(r);

@@ -10,7 +10,8 @@
 Test(names, a_bare_code_names_every_kind_and_the_code_itself) {
   fofal_aggregate_name_t n[FOFAL_AGGREGATE_NAMES_MAX];
   int c = fofal_aggregate_resolve("t1", NULL, "L13", n, FOFAL_AGGREGATE_NAMES_MAX);
-  cr_assert_eq(c, 7, "article, loom, beam, shiftmodel, employee, piecerate and the code itself, in every module (got %d)",
+  cr_assert_eq(c, 8,
+               "article, loom, beam, shiftmodel, employee, piecerate, period and the code itself, in every module (got %d)",
                c);
   char loom[FOFAL_UUID_LEN + 1], badge[FOFAL_UUID_LEN + 1];
   fofal_aggregate_ref("t1", "loom", "L13", loom);
