@@ -25,10 +25,11 @@
  * password. Each request sends its command through the same path as POST
  * /api/v1/commands/{type} (fofal__command_send) and answers only once it is decided: the
  * event is committed on fofal.identity.events with the account's next sequence number
- * before the client hears of it. Fail closed: when the command cannot be produced or is
- * not decided within FOFAL_API_COMMAND_WAIT_MS (Kafka or the decider down), the answer is
- * 503 not_recorded with Retry-After and no token is handed out — a sign-in that the log
- * does not know of did not happen. The tables sign-in reads (schema identity: accounts,
+ * before the client hears of it. Fail closed: when the command cannot be produced (Kafka
+ * down) the answer is 503 not_recorded, when it is not decided within
+ * FOFAL_API_COMMAND_WAIT_MS (the decider slow or down) 503 not_decided, both with
+ * Retry-After, and no token is handed out — a sign-in that the log has not decided did
+ * not happen (if it is decided later, nobody holds its token). The tables sign-in reads (schema identity: accounts,
  * devices) are the identity projection (projections/identity/); a request that changes
  * them (an account created, a password changed, a TOTP enrolment, a device enrolled or
  * revoked) answers once the projection has applied its event (the position wait of the
@@ -1165,8 +1166,15 @@ static void on_decided(fofal_api_t *api, void *opaque, int status, const json_t 
     return;
   }
   if (status == 503 || status == 202) {
-    /* Not in the log (or not known to be): fail closed, no token leaves. */
-    answer(j, 503, "not_recorded", "this could not be recorded in the log (Kafka or the decider is unavailable); retry");
+    /* Fail closed, no token leaves. 202: the command is in the log but no decision came
+     * within the wait (the decider is slow or down): it may still take effect when it is
+     * decided, so a retry can meet its result (409 already_exists for an account). */
+    if (status == 202)
+      answer(j, 503, "not_decided",
+             "this is in the log but was not decided in time (the decider is slow or down); it may still take effect; "
+             "nothing was issued; retry");
+    else
+      answer(j, 503, "not_recorded", "this could not be recorded in the log (Kafka or the decider is unavailable); retry");
     j->retry_after_s = 1;
     finish(j);
     return;

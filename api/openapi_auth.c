@@ -15,8 +15,9 @@
 /* A string of min to max characters, as accounts.c's fields_ok checks them. */
 #define STR(min, max) "{\"type\":\"string\",\"minLength\":" #min ",\"maxLength\":" #max "}"
 #define TOKENS "\"200\":{\"description\":\"Signed in.\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Tokens\"}}}}"
-/* Every route answers only once its event is in the log: 503 not_recorded when it cannot be. */
-#define U "\"503\":" P("PostgreSQL or Redis unavailable, or not_recorded: the event could not be recorded in the log (Kafka or fofal-decider unavailable; nothing was done, no token issued), or position_not_reached: recorded, not yet applied by the identity projection; retry after Retry-After.")
+/* Every route answers only once its event is decided: 503 not_recorded when it cannot be
+ * recorded, not_decided when it is in the log but undecided. */
+#define U "\"503\":" P("PostgreSQL or Redis unavailable, or not_recorded: the event could not be recorded in the log (Kafka unavailable; nothing was done, no token issued), or not_decided: the command is in the log but fofal-decider did not decide it in time (no token issued; it may still take effect, so a retry may answer 409 already_exists), or position_not_reached: recorded, not yet applied by the identity projection; retry after Retry-After.")
 #define RL "\"429\":" P("rate_limited (Retry-After says when to retry) or locked_out.") "," U
 
 static const char auth_paths[] =

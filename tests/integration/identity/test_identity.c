@@ -12,7 +12,7 @@
  *   - after `fofal rebuild identity` the same accounts sign in (password, PIN), the revoked
  *     device stays revoked, and `fofal verify identity` finds the live projection equal to
  *     a fresh rebuild;
- *   - without the decider a sign-in fails closed: 503 not_recorded, no token;
+ *   - without the decider a sign-in fails closed: 503 not_decided (in the log, undecided), no token;
  *   - `fofal account create` goes through the log like the API: its account signs in, a
  *     second one of the same name is refused.
  */
@@ -330,7 +330,7 @@ Test(identity, without_the_decider_a_sign_in_fails_closed) {
   json_t *j = NULL;
   int st = login(pc, "closed-user", "closed-password-01", &j);
   cr_expect_eq(st, 503, "no decision, no sign-in (got %d)", st);
-  cr_expect_str_eq(s_of(j, "code"), "not_recorded");
+  cr_expect_str_eq(s_of(j, "code"), "not_decided", "the command is in the log, undecided: not \"not_recorded\"");
   cr_expect_null(json_object_get(j, "access_token"), "no token leaves");
   json_decref(j);
   j = NULL;
