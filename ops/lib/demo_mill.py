@@ -17,7 +17,8 @@ first-piece check; intervention requests are open on L02, L08 and L15 (L08's acc
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
 HR: a piece rate per article (foutas per piece, terry per metre, in millimes) set before
 the week's rolls, so every roll accrues its weaver's pay by reaction; the current shift's
-weavers clocked in at the gate; two absences of the month.
+weavers clocked in at the gate; two absences of the month. Accounting: an opening entry,
+and the pay posted by reaction (640 wages / 425 wages due).
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
 day changes nothing (a key sent again with data that has moved on since, such as the
@@ -334,6 +335,7 @@ def main():
         page = api.get(("P01", "planner"), f"/api/v1/production/orders/{orders['L01'][0][0]}/declarations?limit=1") or {}
         labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
     demo_hr_attendance(api, hr, today, now_utc)
+    demo_accounting(api)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
 
@@ -364,7 +366,7 @@ def demo_hr_attendance(api, hr, today, now_utc):
                                        {"badge": badge, "device": "GATE-H1"})])
     month = today.replace(day=1)
     api.batch(hr, [("hr.employee.record_absence", f"demo-absence-W105-{month}",
-                    {"badge": "W105", "from": str(month + dt.timedelta(days=1)), "to": str(month + dt.timedelta(days=2)),
+                    {"badge": "W105", "from": str(month + dt.timedelta(days=26)), "to": str(month + dt.timedelta(days=27)),
                      "reason": "sick"}),
                    ("hr.employee.record_absence", f"demo-absence-W113-{month}",
                     {"badge": "W113", "from": str(month + dt.timedelta(days=20)), "reason": "annual_leave"})])
@@ -375,6 +377,19 @@ def demo_hr_attendance(api, hr, today, now_utc):
             print(f"demo: W101 earned {pay['gross_minor'] / 1000:.3f} TND piece-rate this week ({len(pay['lines'])} rolls)")
             break
         time.sleep(1)
+
+
+# The ledger (module accounting): an opening entry by the accountant; the week's pay is
+# posted by reaction (accounting.entry_on_pay), 640 wages to 425 wages due.
+def demo_accounting(api):
+    accountant = ("A01", "accountant")
+    api.batch(accountant, [("accounting.entry.post", "demo-entry-opening",
+                            {"entry_id": ident("entry", "opening"), "date": "2026-01-01", "memo": "capital paid in",
+                             "lines": [{"account": "532", "debit_minor": 250000000},
+                                       {"account": "101", "credit_minor": 250000000}]})])
+    tb = api.get(accountant, "/api/v1/accounting/trial-balance") or {}
+    print(f"demo: trial balance {tb.get('debit_minor', 0) / 1000:.3f} = {tb.get('credit_minor', 0) / 1000:.3f} TND over "
+          f"{len(tb.get('accounts', []))} accounts")
 
 
 if __name__ == "__main__":
