@@ -105,7 +105,7 @@ __attribute__((unused)) static int world_decide_at(const char *type, json_t *dat
   free(es);
   json_decref(errors);
   const json_t *state = json_object_get(world, agg);
-  if (def->creates == 1 && state) {
+  if (def->creates == 1 && state) { /* FOFAL_CREATES_OR_UPDATES: either */
     json_decref(data);
     return FOFAL_EEXIST;
   }
