@@ -69,10 +69,11 @@ static json_t *cmd(const char *token, const char *type, const char *key, const c
   return res;
 }
 
-/* GET until `ready` says the body is what the projection will show (bounded 30 s). */
+/* GET until `ready` says the body is what the projection will show (bounded 90 s: the
+ * reactions and projections of a loaded machine). */
 static json_t *get_until(const char *token, const char *path, int (*ready)(const json_t *)) {
   json_t *b = NULL;
-  for (int i = 0; i < 60; i++) {
+  for (int i = 0; i < 180; i++) {
     int st = h_get(port, token, path, &b, NULL);
     cr_assert_eq(st, 200, "GET %s: %d %s", path, st, s_of(b, "detail"));
     if (ready(b)) return b;
