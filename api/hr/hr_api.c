@@ -166,7 +166,8 @@ static const char pay_sql[] =
     "'lines', coalesce((SELECT json_agg(x.j ORDER BY x.shift_day DESC, x.woven_at DESC) FROM (SELECT l.shift_day, "
     "l.woven_at, json_build_object('label_id', l.label_id, 'order_id', l.order_id, 'article', l.article, 'shift', "
     "l.shift, 'woven_at', " TS("l.woven_at") ", 'quantity', l.quantity, 'length_mm', l.length_mm, 'unit', l.unit, "
-    "'rate_minor', l.rate_minor, 'amount_minor', l.amount_minor) AS j FROM hr.pay_lines l WHERE l.tenant = $1 AND "
+    "'rate_minor', l.rate_minor, 'amount_minor', l.amount_minor, 'pay_period', l.pay_period) AS j FROM hr.pay_lines l "
+    "WHERE l.tenant = $1 AND "
     "l.badge = $2 AND l.shift_day BETWEEN p.f AND p.t ORDER BY l.shift_day DESC, l.woven_at DESC LIMIT $5::int) x), "
     "'[]'::json), "
     "'by_article', coalesce((SELECT json_agg(json_build_object('article', g.article, 'unit', g.unit, 'lines', g.n, "
@@ -331,7 +332,9 @@ static const char pay_schema[] =
     "\"object\",\"properties\":{\"label_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"order_id\":{\"type\":"
     "\"string\",\"format\":\"uuid\"},\"article\":{\"type\":\"string\"},\"shift\":{\"type\":\"string\"},\"woven_at\":"
     "{},\"quantity\":{\"type\":\"integer\"},\"length_mm\":{\"type\":\"integer\"},\"unit\":{\"type\":\"string\","
-    "\"enum\":[\"piece\",\"metre\"]},\"rate_minor\":{" MINOR "},\"amount_minor\":{" MINOR "}}}},\"by_article\":"
+    "\"enum\":[\"piece\",\"metre\"]},\"rate_minor\":{" MINOR "},\"amount_minor\":{" MINOR "},\"pay_period\":"
+    "{\"type\":\"string\",\"description\":\"The month it is paid in (YYYY-MM): its shift's, or the next open one when "
+    "that was closed.\"}}}},\"by_article\":"
     "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"article\":{\"type\":\"string\"},\"unit\":"
     "{\"type\":\"string\"},\"lines\":{\"type\":\"integer\"},\"quantity\":{\"type\":\"integer\"},\"length_mm\":{\"type\":"
     "\"integer\"},\"amount_minor\":{" MINOR "}}}},\"gross_minor\":{" MINOR "}}}";
@@ -393,6 +396,7 @@ static const fofal_push_route_t push_routes[] = {
     {"shift_assigned", "/api/v1/hr/employees/{badge}", 1},
     {"clocked_", "/api/v1/hr/employees/{badge}/attendance", 1},
     {"absence_", "/api/v1/hr/employees/{badge}/attendance", 1},
+    {"pay_period_", "/api/v1/hr/employees/{badge}/pay", 0},
     {"pay_", "/api/v1/hr/employees/{badge}/pay", 1},
     {"piece_rate_", "/api/v1/hr/piecerates/{article}", 0},
     {"shift_model_", "/api/v1/hr/shiftmodels/{model}", 0},

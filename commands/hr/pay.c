@@ -7,6 +7,8 @@
  *   hr.employee.accrue_pay  sent by the reaction hr.pay_on_declaration (reactions.c) for
  *                           every production.output_declared; an admin may send it by hand
  *                           to answer that reaction's DLQ record once its cause is fixed
+ *   hr.pay_period.close     a month's pay is closed (hr, admin): nothing accrues into it
+ *                           again
  *
  * Who is paid is the declaration's weaver, which production's decider took from the
  * signed-in weaver's token (actors.c), or whom a supervisor named, recorded as a
@@ -20,6 +22,12 @@
  * pieces are paid at the rate of the day it started. A new version starts on or after the
  * latest one (the same day replaces it: a correction is a new event, never an edit of an
  * old one); a rate never applies to a day before it was set for.
+ *
+ * Pay periods are months (YYYY-MM), aggregate fofal_aggregate_ref(tenant, "payperiod",
+ * "2026-11"). An accrual belongs to the month of its shift day; when that month's pay is
+ * closed (a declaration made late, or sent again from the DLQ), to the first open month
+ * after it (at most MAX_PERIODS_AHEAD on): a closed period is never changed, and late pay
+ * is not lost but paid with the next one. The event says which (pay_period).
  *
  * Amounts are exact: per piece, quantity × rate; per metre, the woven length in mm × rate
  * / 1000, rounded half up to a minor unit. The event carries the rate it used, so a
@@ -41,6 +49,34 @@
 #define MAX_RATE_VERSIONS 24
 #define MAX_PAID_LABELS 64
 #define MAX_RATE_MINOR 10000000LL /* 10,000.000 TND per piece or metre: a typing error beyond */
+#define MAX_PERIODS_AHEAD 24
+
+/* "YYYY-MM" → months since year 0, or -1. */
+static int month_index(const char *s) {
+  int y, m, n = 0;
+  if (!s || sscanf(s, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || m < 1 || m > 12) return -1;
+  return y * 12 + m - 1;
+}
+
+/* The pay period an accrual of the month `first` belongs to: it, or the first open one
+ * after it, into out[8]. 0 or -1 (all closed: refused). */
+static int open_period(const fofal_cmd_t *cmd, int first, char out[8]) {
+  for (int i = first; i <= first + MAX_PERIODS_AHEAD; i++) {
+    snprintf(out, 8, "%04d-%02d", i / 12, i % 12 + 1);
+    if (!json_is_true(json_object_get(lookup_ref(cmd, "payperiod", out, NULL), "closed"))) return 0;
+  }
+  return -1;
+}
+
+static int pay_period_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const char *p = jstr(cmd->data, "period");
+  if (month_index(p) < 0) return REJECT(out, "invalid_period", "period is a month YYYY-MM (got %s)", p);
+  out->state = json_pack("{s:s,s:b}", "period", p, "closed", 1);
+  fofal_decision_emit(out, EV("pay_period_closed"),
+                      json_pack("{s:s,s:s}", "period", p, "closed_by", cmd->actor ? cmd->actor : ""));
+  return 0;
+}
 
 static int rate_set(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   const char *article = jstr(cmd->data, "article"), *from = jstr(cmd->data, "valid_from");
@@ -98,6 +134,10 @@ static int accrue_pay(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
   }
   const json_t *v = rate_on(lookup_ref(cmd, "piecerate", article, NULL), day);
   if (!v) return REJECT(out, "no_rate", "article %s has no piece rate in force on %s: set one (hr.piece_rate.set)", article, date);
+  char period[8];
+  if (open_period(cmd, month_index(date), period))
+    return REJECT(out, "pay_period_closed", "the pay of %.7s and of the %d months after it is closed", date,
+                  MAX_PERIODS_AHEAD);
   json_int_t q = jint(d, "quantity", 0), rate = jint(v, "rate_minor", 0);
   json_int_t mm = (json_int_t)llround(jnum(d, "length_m", 0) * 1000.0);
   const char *unit = jstr(v, "unit");
@@ -106,6 +146,7 @@ static int accrue_pay(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
                          mm, "unit", unit, "rate_minor", rate, "amount_minor",
                          (json_int_t)fofal__hr_pay_amount(unit, q, mm, rate));
   jcopy(ev, d, "woven_at");
+  json_object_set_new(ev, "pay_period", json_string(period));
   out->state = json_deep_copy(state);
   json_t *paid = json_object_get(out->state, "paid");
   if (!json_is_array(paid)) {
@@ -124,5 +165,7 @@ const fofal_command_def_t fofal__hr_pay_commands[] = {
     {"hr.employee.accrue_pay", "badge", 0,
      "Accrue a declaration's piece-rate pay to its weaver (sent by the reaction hr.pay_on_declaration).", accrue_pay,
      "employee"},
+    {"hr.pay_period.close", "period", 1, "Close a month's pay: later accruals go to the next open month.",
+     pay_period_close, "payperiod"},
 };
 const int fofal__hr_pay_commands_n = sizeof fofal__hr_pay_commands / sizeof fofal__hr_pay_commands[0];

@@ -17,7 +17,7 @@ first-piece check; intervention requests are open on L02, L08 and L15 (L08's acc
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
 HR: a piece rate per article (foutas per piece, terry per metre, in millimes) set before
 the week's rolls, so every roll accrues its weaver's pay by reaction; the current shift's
-weavers clocked in at the gate; two absences of the month. Accounting: an opening entry,
+weavers clocked in at the gate; two absences of the month; last month's pay closed. Accounting: an opening entry,
 and the pay posted by reaction (640 wages / 425 wages due).
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
@@ -370,6 +370,9 @@ def demo_hr_attendance(api, hr, today, now_utc):
                      "reason": "sick"}),
                    ("hr.employee.record_absence", f"demo-absence-W113-{month}",
                     {"badge": "W113", "from": str(month + dt.timedelta(days=20)), "reason": "annual_leave"})])
+    # Last month's pay is closed (a late declaration of its days is paid this month).
+    last = (month - dt.timedelta(days=1)).strftime("%Y-%m")
+    api.batch(hr, [("hr.pay_period.close", f"demo-pay-close-{last}", {"period": last})])
     # The pay accrued by reaction, as the weaver's phone shows it.
     for _ in range(30):
         pay = api.get(("W101", "weaver"), f"/api/v1/hr/employees/W101/pay?from={today - dt.timedelta(days=6)}&to={today}")

@@ -140,10 +140,11 @@ static const fofal_apply_t applies[] = {
     {"fofal.hr.absence_recorded.v1", fofal__hr_absence_recorded},
     {"fofal.hr.piece_rate_set.v1", fofal__hr_piece_rate_set},
     {"fofal.hr.pay_accrued.v1", fofal__hr_pay_accrued},
+    {"fofal.hr.pay_period_closed.v1", fofal__hr_pay_period_closed},
 };
 
 static const char *const tables[] = {"employees", "shift_assignments", "shift_models", "clockings",
-                                     "absences",  "piece_rates",       "pay_lines",    NULL};
+                                     "absences",  "piece_rates",       "pay_lines",    "pay_periods", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "hr",

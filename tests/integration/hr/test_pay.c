@@ -4,7 +4,8 @@
  *   - hr sets a piece rate; the signed-in weaver (a token with their badge) declares pieces
  *     without naming anyone; the reaction hr.pay_on_declaration accrues the pay to that
  *     badge; the pay read shows the line and the gross in minor units, to the weaver
- *     themself and to an accountant, not to another weaver (403); the reaction
+ *     themself and to an accountant, not to another weaver (403); hr closes the month's
+ *     pay and a later declaration is paid in the next month; the reaction
  *     accounting.entry_on_pay posts it (640 wages / 425 wages due, naming its source);
  *   - the weaver clocks in and out at a gate as themself (another badge: actor_mismatch);
  *     hr records an absence; the attendance read shows the clocking and the absence day;
@@ -88,7 +89,7 @@ static int clocked_out(const json_t *b) {
   const json_t *c = json_array_get(json_object_get(b, "clockings"), 0);
   return c && json_is_string(json_object_get(c, "clock_out"));
 }
-static int has_entry(const json_t *b) { return json_array_size(json_object_get(b, "lines")) > 0; }
+static int two_lines(const json_t *b) { return json_array_size(json_object_get(b, "lines")) >= 2; }
 static int absent(const json_t *b) { return json_array_size(json_object_get(b, "absences")) > 0; }
 
 /* The period ?from=&to= around today (UTC), two days each side. */
@@ -143,20 +144,35 @@ Test(hr_pay, a_weavers_declaration_accrues_pay_and_attendance_is_theirs) {
   cr_expect_eq(i_of(line, "amount_minor"), 1000);
   cr_expect_eq(i_of(r, "gross_minor"), 1000);
   cr_expect_eq(i_of(json_array_get(json_object_get(r, "by_article"), 0), "quantity"), 4);
+  char month[8];
+  snprintf(month, sizeof month, "%.7s", s_of(line, "shift"));
+  cr_expect_str_eq(s_of(line, "pay_period"), month, "paid in its shift's month");
+  json_decref(r);
+
+  /* hr closes that month's pay; a declaration of it made later is paid in the next month. */
+  snprintf(b, sizeof b, "{\"period\":\"%s\"}", month);
+  json_decref(cmd(hr, "hr.pay_period.close", "pay-close", b));
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":2}", order);
+  json_decref(cmd(w1, "production.order.declare_output", "pay-decl-2", b));
+  r = get_until(w1, path, two_lines);
+  cr_expect_eq(i_of(r, "gross_minor"), 1500);
+  json_array_foreach(json_object_get(r, "lines"), i, e) {
+    if (i_of(e, "quantity") == 2) cr_expect_str_neq(s_of(e, "pay_period"), month, "not in the closed month");
+  }
   json_decref(r);
   cr_expect_eq(h_get(port, acc, path, &r, NULL), 200, "an accountant reads pay");
   json_decref(r);
   /* … and the pay is posted by reaction (accounting.entry_on_pay): 640 wages to 425 wages
    * due, the entry naming the pay accrual it came from. */
-  r = get_until(acc, "/api/v1/accounting/accounts/640/entries", has_entry);
-  cr_expect_eq(i_of(r, "balance_minor"), 1000);
+  r = get_until(acc, "/api/v1/accounting/accounts/640/entries", two_lines);
+  cr_expect_eq(i_of(r, "balance_minor"), 1500);
   const json_t *entry = json_object_get(json_array_get(json_object_get(r, "lines"), 0), "entry");
   cr_expect_str_eq(s_of(json_object_get(entry, "source"), "type"), "fofal.hr.pay_accrued.v1");
   cr_expect_str_eq(s_of(entry, "posted_by"), "r:accounting.entry_on_pay");
   json_decref(r);
   cr_assert_eq(h_get(port, acc, "/api/v1/accounting/trial-balance", &r, NULL), 200);
-  cr_expect_eq(i_of(r, "debit_minor"), 1000);
-  cr_expect_eq(i_of(r, "credit_minor"), 1000);
+  cr_expect_eq(i_of(r, "debit_minor"), 1500);
+  cr_expect_eq(i_of(r, "credit_minor"), 1500);
   json_decref(r);
   cr_expect_eq(h_get(port, w2, path, &r, NULL), 403, "another weaver does not");
   json_decref(r);

@@ -187,10 +187,10 @@ Test(pay, a_declaration_is_paid_at_the_rate_in_force_on_its_shift_day) {
   set_rate("FT-200", "metre", 300, "2026-11-25", "rate-2");
   world_as("r:hr.pay_on_declaration", NULL);
   json_t *ev = accept_at("hr.employee.accrue_pay", accrual(LABEL1, "2026-11-24/C", 12, 24.0), "acc-1", W_ISSUED);
-  json_t *want = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:i,s:i}", "badge", "W-12", "label_id", LABEL1,
+  json_t *want = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:s}", "badge", "W-12", "label_id", LABEL1,
                            "order_id", "0192f0a0-0000-7000-8000-0000000000aa", "article", "FT-200", "shift", "2026-11-24/C",
                            "woven_at", "2026-11-24T08:15:02.654321Z", "quantity", 12, "length_mm", 24000, "unit", "piece",
-                           "rate_minor", 450, "amount_minor", 5400);
+                           "rate_minor", 450, "amount_minor", 5400, "pay_period", "2026-11");
   char *got = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT);
   cr_expect(json_equal(ev, want), "pay_accrued: %s", got);
   free(got);
@@ -210,6 +210,26 @@ Test(pay, no_rate_before_the_first_and_one_accrual_per_declaration) {
   json_decref(accept_at("hr.employee.accrue_pay", accrual(LABEL1, "2026-11-24/A", 1, 2.0), "acc-1", W_ISSUED));
   refused_at("hr.employee.accrue_pay", accrual(LABEL1, "2026-11-24/A", 1, 2.0), W_ISSUED, "already_accrued");
   json_decref(accept_at("hr.employee.accrue_pay", accrual(LABEL3, "2026-11-24/A", 1, 2.0), "acc-3", W_ISSUED));
+}
+
+/* A closed month is never changed: a late accrual of its days is paid with the next open
+ * month, and the event says so. */
+Test(pay, a_late_accrual_of_a_closed_month_is_paid_in_the_next_open_one) {
+  world_as("u:hana/hr", NULL);
+  set_rate("FT-200", "piece", 450, "2026-11-01", "rate-1");
+  world_as("r:hr.pay_on_declaration", NULL);
+  json_t *ev = accept_at("hr.employee.accrue_pay", accrual(LABEL1, "2026-11-24/A", 2, 4.0), "acc-1", W_ISSUED);
+  cr_expect_str_eq(jstr(ev, "pay_period"), "2026-11");
+  json_decref(ev);
+  world_as("u:hana/hr", NULL);
+  json_decref(accept_at("hr.pay_period.close", json_pack("{s:s}", "period", "2026-11"), "close-11", W_ISSUED));
+  json_decref(accept_at("hr.pay_period.close", json_pack("{s:s}", "period", "2026-12"), "close-12", W_ISSUED));
+  refused_at("hr.pay_period.close", json_pack("{s:s}", "period", "2026-13"), W_ISSUED, "invalid_period");
+  world_as("r:hr.pay_on_declaration", NULL);
+  ev = accept_at("hr.employee.accrue_pay", accrual(LABEL2, "2026-11-30/C", 1, 2.0), "acc-2", W_ISSUED);
+  cr_expect_str_eq(jstr(ev, "pay_period"), "2027-01", "November and December are closed");
+  cr_expect_eq(jint(ev, "amount_minor", 0), 450, "at the rate of its shift's day");
+  json_decref(ev);
 }
 
 Test(pay, rates_go_forward_and_name_a_defined_article) {
