@@ -449,7 +449,9 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
  * exist (changing them would move tenants). */
 int32_t fofal_tenant_partition(const char *tenant, int nparts);
 
-/* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist). */
+/* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist:
+ * asked again until timeout_ms, as a topic just created can be unknown to the broker for
+ * a moment). */
 int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen);
 
 /* ----------------------------------------------------------- topic admin */
@@ -534,5 +536,35 @@ int fofal_kafka_topic_set_config(fofal_kafka_t *k, const char *topic, const char
  * transactions to settle), into offsets[] (FOFAL_OFFSET_BEGINNING where none). */
 int fofal_kafka_committed(fofal_kafka_t *k, const char *topic, const int32_t *partitions, int n, int64_t *offsets,
                           int timeout_ms, char *errbuf, size_t errlen);
+
+/* Records as they are, for `fofal backup` and `fofal restore` (ops/backup.c): every header
+ * of a consumed message in order (idx from 0; name and value borrowed like the message's;
+ * value NULL for a header without one), 0 or -1 past the last. */
+int fofal_kafka_msg_header_at(const fofal_kmsg_t *msg, size_t idx, const char **name, const void **value,
+                              size_t *len);
+typedef struct {
+  const char *name;
+  size_t name_len;
+  const void *value; /* NULL: a header without a value */
+  size_t len;
+} fofal_kheader_raw_t;
+typedef struct {
+  const char *key; /* NULL: no key */
+  size_t key_len;
+  const void *value; /* NULL: a tombstone */
+  size_t len;
+  int64_t timestamp_ms;
+  const fofal_kheader_raw_t *headers;
+  size_t n_headers;
+} fofal_krecord_t;
+/* Queues one record with its key, value, headers and timestamp as given (NULL key and
+ * value stay NULL) to one partition; buffers are copied; dr (may be NULL) as for
+ * fofal_kafka_produce. FOFAL_EUNAVAIL (queue full) or FOFAL_EKAFKA. */
+int fofal_kafka_produce_record(fofal_kafka_t *k, const char *topic, int32_t partition, const fofal_krecord_t *r,
+                               fofal_kafka_dr_fn dr, void *opaque, char *errbuf, size_t errlen);
+/* Commits these offsets for the consumer's group (a consumer created with group_id that
+ * never subscribed: the group must have no live member). 0 or FOFAL_EKAFKA. */
+int fofal_kafka_commit_offsets(fofal_kafka_t *k, const char *topic, const int32_t *partitions, const int64_t *offsets,
+                               int n, char *errbuf, size_t errlen);
 
 #endif

@@ -434,7 +434,10 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
   return 0;
 }
 
-int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
+/* One metadata request: the partition count, or FOFAL_ENOENT when the broker does not
+ * know the topic (yet: a broker's metadata cache follows the controller's, so a topic
+ * just created can be unknown to it for a moment on a loaded machine). */
+static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
   rd_kafka_resp_err_t err = rd_kafka_metadata(k->rk, 0, rkt, &md, timeout_ms);
@@ -442,6 +445,9 @@ int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout
   if (err) {
     rc = fofal_err(errbuf, errlen, err == RD_KAFKA_RESP_ERR__TIMED_OUT ? FOFAL_EUNAVAIL : FOFAL_EKAFKA,
                    "metadata of %s: %s", topic, rd_kafka_err2str(err));
+  } else if (md->topic_cnt >= 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+    rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "not authorized to describe topic %s (Kafka ACLs: ops/kafka_acls.c)",
+                   topic);
   } else if (md->topic_cnt < 1 || md->topics[0].err) {
     rc = fofal_err(errbuf, errlen, FOFAL_ENOENT, "topic %s does not exist", topic);
   } else {
@@ -450,6 +456,17 @@ int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout
   if (md) rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(rkt);
   return rc;
+}
+
+/* A topic unknown to the broker is asked again until timeout_ms has passed: processes
+ * started right after `fofal topics create` met "does not exist" on a loaded machine. */
+int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
+  int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
+  for (;;) {
+    int rc = partition_count_once(k, topic, timeout_ms, errbuf, errlen);
+    if (rc != FOFAL_ENOENT || fofal_mono_us() + 250 * 1000 > deadline) return rc;
+    usleep(250 * 1000);
+  }
 }
 
 int32_t fofal_tenant_partition(const char *tenant, int nparts) {
@@ -615,7 +632,7 @@ int fofal_topics_ensure(fofal_kafka_t *k, const fofal_topic_spec_t *specs, int n
   char line[512];
   int any_missing = 0;
   for (int i = 0; i < n; i++) {
-    int pc = fofal_kafka_partition_count(k, specs[i].name, 10000, errbuf, errlen);
+    int pc = partition_count_once(k, specs[i].name, 10000, errbuf, errlen);
     if (pc == FOFAL_ENOENT) {
       missing[i] = 1;
       any_missing = 1;
@@ -804,4 +821,52 @@ out:
   free(bs);
   rd_kafka_queue_destroy(q);
   return rc;
+}
+
+/* ------------------------------------------------- records as they are (fofal backup) */
+
+int fofal_kafka_msg_header_at(const fofal_kmsg_t *msg, size_t idx, const char **name, const void **value,
+                              size_t *len) {
+  rd_kafka_headers_t *h = NULL;
+  if (!msg->priv || rd_kafka_message_headers(msg->priv, &h) || !h) return -1;
+  return rd_kafka_header_get_all(h, idx, name, value, len) ? -1 : 0;
+}
+
+int fofal_kafka_produce_record(fofal_kafka_t *k, const char *topic, int32_t partition, const fofal_krecord_t *r,
+                               fofal_kafka_dr_fn dr, void *opaque, char *errbuf, size_t errlen) {
+  rd_kafka_headers_t *hdrs = NULL;
+  dr_t *d = NULL;
+  if (r->n_headers > 0) {
+    hdrs = rd_kafka_headers_new(r->n_headers);
+    for (size_t i = 0; i < r->n_headers; i++)
+      rd_kafka_header_add(hdrs, r->headers[i].name, (ssize_t)r->headers[i].name_len, r->headers[i].value,
+                          r->headers[i].value ? (ssize_t)r->headers[i].len : 0);
+  }
+  if (dr) {
+    d = fofal_malloc(sizeof *d);
+    d->fn = dr;
+    d->opaque = opaque;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(r->key, r->key_len),
+      RD_KAFKA_V_VALUE((void *)r->value, r->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_TIMESTAMP(r->timestamp_ms), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+  if (err) {
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
+    free(d);
+    return fofal_err(errbuf, errlen, err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? FOFAL_EUNAVAIL : FOFAL_EKAFKA,
+                     "produce to %s[%d]: %s", topic, (int)partition, rd_kafka_err2str(err));
+  }
+  return 0;
+}
+
+int fofal_kafka_commit_offsets(fofal_kafka_t *k, const char *topic, const int32_t *partitions, const int64_t *offsets,
+                               int n, char *errbuf, size_t errlen) {
+  if (n <= 0) return 0;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+  for (int i = 0; i < n; i++) rd_kafka_topic_partition_list_add(l, topic, partitions[i])->offset = offsets[i];
+  rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, l, 0);
+  rd_kafka_topic_partition_list_destroy(l);
+  if (err) return fofal_err(errbuf, errlen, FOFAL_EKAFKA, "commit offsets of %s: %s", topic, rd_kafka_err2str(err));
+  return 0;
 }

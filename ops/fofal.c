@@ -10,6 +10,8 @@
  *   fofal verify <projection>   compare the live read model with a fresh rebuild
  *   fofal replay [m] [filters]  the events of the log as JSON lines, for auditors
  *   fofal status                projector positions and lag, and the services' health
+ *   fofal backup --to DIR       the log that is not derived, into a checksummed, incremental archive
+ *   fofal restore --from DIR    that archive back into an empty stack (backup.c does both)
  *
  * Results go to stdout, progress and errors to stderr. The work of rebuild and verify is
  * in projections/rebuild.c; replay and status are read-only and live here.
@@ -18,6 +20,7 @@
  */
 #include "commands.h"
 #include "events.h"
+#include "backup.h"
 #include "kafka_acls.h"
 #include "fofal_api.h"
 #include "projections.h"
@@ -134,6 +137,30 @@ static fofal_setting_t settings[] = {
   "                  holds no event. A table, or JSON lines with --json.\n"                               \
   "                  Exit 1 if a service does not answer.\n"
 
+#define BACKUP_HELP                                                                                        \
+  "  backup --to DIR\n"                                                                                     \
+  "                  archive every committed record of the event topics (fofal.<module>.events,\n"        \
+  "                  fofal.reactions.dlq) and of the compacted ones (decider state, command results,\n"   \
+  "                  machine state) with partition, key, value, headers and timestamp, and the Kafka\n"   \
+  "                  positions of fofal-reactor and fofal-machines, into DIR: one segment per partition\n" \
+  "                  and run, a manifest.json and SHA256SUMS (sha256sum -c). Incremental: a second\n"     \
+  "                  backup into DIR adds only what was written since. Also the person data keys of\n"    \
+  "                  identity_keys.person_keys (wrapped under the master key; FOFAL_PG_DSN), whole.\n"  \
+  "                  Not in it: the read models of PostgreSQL and Redis (rebuilt from the log) and the\n" \
+  "                  master key (README, Backups). Progress (rate, ETA) on stderr; a JSON summary on\n"   \
+  "                  stdout.\n"
+#define RESTORE_HELP                                                                                       \
+  "  restore --from DIR [--topic-prefix P | --keys-only]\n"                                                  \
+  "                  check every SHA-256 of the archive (a damaged archive is refused, nothing written),\n" \
+  "                  refuse a target partition that holds records, then produce every record back to its\n" \
+  "                  topic (created when missing) and partition, in order, with its key, headers and\n"    \
+  "                  timestamp, set the groups' positions and insert the person keys (FOFAL_PG_DSN,\n"    \
+  "                  after `fofal migrate`; a person with another key there is refused first).\n"        \
+  "                  fofal-reactor and fofal-machines must not run. --topic-prefix P writes topic T to P+T\n" \
+  "                  (a drill beside a live stack). Then start the processes: the projectors rebuild\n"   \
+  "                  the read models from the log. --keys-only: only the person keys, after losing\n"    \
+  "                  PostgreSQL (Kafka intact). A JSON summary on stdout.\n"
+
 static const char usage[] =
     "Usage: fofal <command> [--option=value ...]\n\n"
     "Commands:\n"
@@ -150,11 +177,13 @@ static const char usage[] =
     "                  " ROLES_A "\n"
     "                  " ROLES_B ";\n"
     "                  --badge (W121) is the person on the floor, as a sign-in with that badge gives.\n" REBUILD_HELP VERIFY_HELP REPLAY_HELP
-        STATUS_HELP "\nExit status: 0 success, 1 failure, 2 usage error.";
+        STATUS_HELP BACKUP_HELP RESTORE_HELP "\nExit status: 0 success, 1 failure, 2 usage error.";
 static const char usage_account[] = "Usage: fofal account create|erase [--option=value ...]\n\n" ACCOUNT_HELP;
 static const char usage_rebuild[] = "Usage: fofal rebuild <projection> [--option=value ...]\n\n" REBUILD_HELP;
 static const char usage_verify[] = "Usage: fofal verify <projection> [--redis] [--option=value ...]\n\n" VERIFY_HELP;
 static const char usage_replay[] = "Usage: fofal replay [module] [filters] [--option=value ...]\n\n" REPLAY_HELP;
+static const char usage_backup[] = "Usage: fofal backup --to DIR [--option=value ...]\n\n" BACKUP_HELP;
+static const char usage_restore[] = "Usage: fofal restore --from DIR [--topic-prefix P | --keys-only] [--option=value ...]\n\n" RESTORE_HELP;
 static const char usage_status[] = "Usage: fofal status [--json] [--option=value ...]\n\n" STATUS_HELP;
 
 static atomic_int stop;
@@ -585,6 +614,7 @@ static int cmd_verify(const char *name, int compare_redis) {
 
 typedef struct {
   const char *tenant, *module, *aggregate, *type, *since, *until;
+  const char *dir, *topic_prefix; /* backup, restore */
   int json;  /* status */
   int redis; /* verify */
 } filters_t;
@@ -974,6 +1004,30 @@ static int cmd_status(const filters_t *f) {
   return kafka_ok && pg_ok && redis_ok ? 0 : 1;
 }
 
+/* ----------------------------------------------------------------- backup */
+
+static int cmd_backup(int restore, const filters_t *f) {
+  const char *what = restore ? "restore" : "backup";
+  if (!f->dir || !*f->dir) {
+    fprintf(stderr, "fofal: %s: %s DIR is required (see fofal %s --help)\n", what, restore ? "--from" : "--to", what);
+    return 2;
+  }
+  char err[1024];
+  json_t *summary = NULL;
+  fofal_backup_opts_t o = {.brokers = brokers, .dir = f->dir, .topic_prefix = f->topic_prefix, .pg_dsn = pg_dsn,
+                         .keys_only = restore && f->json, .stop = &stop};
+  int rc = restore ? fofal_restore_run(&o, &summary, err, sizeof err) : fofal_backup_run(&o, &summary, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "fofal: %s: %s\n", what, err);
+    return 1;
+  }
+  char *t = fofal_json_dumps(summary, JSON_COMPACT);
+  printf("%s\n", t);
+  free(t);
+  json_decref(summary);
+  return 0;
+}
+
 /* Takes `--name VALUE` / `--name=VALUE` out of argv (for options that are not settings). */
 static const char *take_opt(int *argc, char **argv, const char *name, int flag) {
   size_t n = strlen(name);
@@ -1030,6 +1084,14 @@ int main(int argc, char **argv) {
     if (!f.aggregate) f.aggregate = take_opt(&nargs, args, "--account", 0);
     f.type = take_opt(&nargs, args, "--role", 0);
     cmd_usage = usage_account;
+  } else if (!strcmp(cmd, "backup")) {
+    f.dir = take_opt(&nargs, args, "--to", 0);
+    cmd_usage = usage_backup;
+  } else if (!strcmp(cmd, "restore")) {
+    f.dir = take_opt(&nargs, args, "--from", 0);
+    f.topic_prefix = take_opt(&nargs, args, "--topic-prefix", 0);
+    f.json = take_opt(&nargs, args, "--keys-only", 1) != NULL; /* reused slot: restore's own flag */
+    cmd_usage = usage_restore;
   } else if (!strcmp(cmd, "verify")) {
     f.redis = take_opt(&nargs, args, "--redis", 1) != NULL;
     cmd_usage = usage_verify;
@@ -1058,6 +1120,7 @@ int main(int argc, char **argv) {
     rc = cmd_replay(&f);
   }
   else if (!strcmp(cmd, "status") && !sub) rc = cmd_status(&f);
+  else if ((!strcmp(cmd, "backup") || !strcmp(cmd, "restore")) && !sub) rc = cmd_backup(!strcmp(cmd, "restore"), &f);
   else fprintf(stderr, "fofal: unknown command \"%s%s%s\" (see fofal --help)\n", cmd, sub ? " " : "", sub ? sub : "");
   fofal_settings_free(settings, NSET);
   return rc;

@@ -4,11 +4,13 @@
  * `fofal topics check` reports it too.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -79,4 +81,46 @@ Test(topics, processes_refuse_compaction, .fini = restore, .timeout = 240) {
 Test(topics, a_safe_topic_passes_the_check, .timeout = 60) {
   char err[256];
   cr_expect_eq(fofal_topics_require(h_env("FOFAL_KAFKA_BROKERS"), err, sizeof err), 0, "%s", err);
+}
+
+/* ------------------------------------------------ a topic that arrives late */
+
+static fofal_kafka_t *admin(void) {
+  char err[256];
+  fofal_kafka_t *k = NULL;
+  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "fofal-test-admin"};
+  cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
+  return k;
+}
+
+static void *create_late(void *arg) {
+  const char *name = arg;
+  char err[256];
+  usleep(1500 * 1000);
+  fofal_kafka_t *k = admin();
+  fofal_topic_spec_t spec = {.kind = FOFAL_TOPIC_BOUNDED, .partitions = 2, .retention_ms = 3600 * 1000};
+  snprintf(spec.name, sizeof spec.name, "%s", name);
+  int rc = fofal_topics_ensure(k, &spec, 1, 1, NULL, NULL, err, sizeof err);
+  fofal_kafka_free(k);
+  if (rc) fprintf(stderr, "creating %s: %s\n", name, err);
+  return NULL;
+}
+
+/* A process that starts while its topic is being created (or before the broker's metadata
+ * has it, on a loaded machine) finds it within its wait instead of refusing to start on
+ * "does not exist"; a topic that never comes is still refused. */
+Test(topics, a_topic_that_arrives_within_the_wait_is_found, .timeout = 90) {
+  char name[128], err[256];
+  snprintf(name, sizeof name, "fofal-test.late-%d-%ld", (int)getpid(), (long)time(NULL));
+  fofal_kafka_t *k = admin();
+  pthread_t th;
+  pthread_create(&th, NULL, create_late, name);
+  int n = fofal_kafka_partition_count(k, name, 20000, err, sizeof err);
+  pthread_join(th, NULL);
+  cr_expect_eq(n, 2, "the late topic's partitions: %d (%s)", n, n < 0 ? err : "");
+  int64_t t0 = fofal_mono_us();
+  n = fofal_kafka_partition_count(k, "fofal-test.never-there", 2000, err, sizeof err);
+  cr_expect_eq(n, FOFAL_ENOENT, "a missing topic: %d", n);
+  cr_expect(fofal_mono_us() - t0 < 10 * 1000000LL, "the wait is bounded by its timeout");
+  fofal_kafka_free(k);
 }
