@@ -338,6 +338,83 @@ def main():
     demo_accounting(api)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
+    purchasing_demo(api)
+    subcontracting_demo(api, labels[:1] + labels[7:8])
+
+
+def purchasing_demo(api):
+    """Purchasing (module purchasing): two suppliers, approval limits, a request in each
+    state (one waiting for a second approval, a mechanic's spare part for L02's
+    intervention), and a yarn order, late, partly received (exact thousandths of a kg)."""
+    boss, planner, store = ("D01", "manager"), ("P01", "planner"), ("S01", "storekeeper_mp")
+    today = local_now().date()
+    api.batch(boss, [
+        ("purchasing.supplier.register", "demo-sup-sahel", {"supplier": "F-FILSAHEL", "name": "Filature du Sahel",
+                                                            "currency": "TND", "payment_terms_days": 60,
+                                                            "vat_id": "1234567/A/M/000", "contact": "ventes@filsahel.tn"}),
+        ("purchasing.supplier.register", "demo-sup-meca", {"supplier": "F-MECATEX", "name": "Mécatex pièces",
+                                                           "currency": "EUR", "payment_terms_days": 30}),
+        ("purchasing.settings.set", "demo-pur-settings", {"settings": "default", "over_receipt_tolerance_pct": 2,
+                                                          "approval_limits": {"planner": 200000, "storekeeper_mp": 50000}}),
+    ])
+    need = str(today + dt.timedelta(days=10))
+    req = {k: ident("purchase-request", k) for k in ("scissors", "yarn-co", "yarn-pes", "bearing", "table")}
+
+    def ask(key, item, qty_milli, unit, price, reason, **more):
+        d = {"request_id": req[key], "quantity_milli": qty_milli, "unit": unit, "need_by": need, "reason": reason,
+             "estimated_unit_price": price, **more}
+        d["item" if item.startswith("FIL-") else "description"] = item
+        return ("purchasing.request.submit", f"demo-pr-{key}", d)
+
+    api.batch(("C01", "cutter"), [ask("scissors", "ciseaux de coupe", 6000, "piece", 15000, "lames émoussées")])
+    api.batch(("C02", "cutter"), [ask("table", "table de coupe 3 m", 1000, "piece", 1200000, "deuxième poste de coupe")])
+    api.batch(store, [ask("yarn-co", "FIL-CO-20-1", 1200000, "kg", 9500, "stock de trame bas"),
+                      ask("yarn-pes", "FIL-PES-150D", 300000, "kg", 7200, "bordures des foutas rayées")])
+    api.batch(("M03", "mechanic"), [ask("bearing", "roulement 6204-2RS", 4000, "piece", 8500, "bruit au battant",
+                                        intervention_id=ident("intervention", "L02", "weft_break"))])
+    api.batch(boss, [("purchasing.request.approve", "demo-pr-ok-yarn-co", {"request_id": req["yarn-co"]}),
+                     ("purchasing.request.approve", "demo-pr-ok-bearing", {"request_id": req["bearing"]}),
+                     ("purchasing.request.reject", "demo-pr-no-table", {"request_id": req["table"],
+                                                                        "reason": "budget 2027"})])
+    # 300 kg x 7.200 TND is above the planner's 200 TND: it waits for a second approval.
+    api.batch(planner, [("purchasing.request.approve", "demo-pr-ok-yarn-pes", {"request_id": req["yarn-pes"]})])
+    order = ident("purchase-order", "yarn-co")
+    api.batch(planner, [("purchasing.order.issue", "demo-po-yarn-co", {
+        "order_id": order, "supplier": "F-FILSAHEL", "requests": [req["yarn-co"]],
+        "lines": [{"line": 1, "item": "FIL-CO-20-1", "quantity_milli": 1200000, "unit": "kg", "unit_price": 9300,
+                   "expected_date": str(today - dt.timedelta(days=2))}]})])
+    api.batch(store, [("purchasing.order.receive", "demo-po-yarn-co-r1", {
+        "order_id": order, "receipt_id": ident("purchase-receipt", "yarn-co", 1), "delivery_note": "BL-2026-1187",
+        "lines": [{"line": 1, "quantity_milli": 800000, "refused_milli": 12500, "refusal_reason": "cônes mouillés",
+                   "supplier_lot": "SAH-2611-07"}]})])
+    print("demo: purchasing: 2 suppliers, 5 requests (submitted, awaiting a second approval, approved, rejected, "
+          "ordered), order F-FILSAHEL late and partly received (800 of 1,200 kg)")
+
+
+def subcontracting_demo(api, lots):
+    """Subcontracting (module subcontracting): two subcontractors; a roll out to the
+    embroiderer, overdue, and one back from the dyer partly (with rejects)."""
+    st = ("ST01", "storekeeper_st")
+    today = local_now().date()
+    api.batch(st, [
+        ("subcontracting.subcontractor.register", "demo-st-brode", {"subcontractor": "ST-BRODE", "name": "Broderie du Cap Bon",
+                                                                    "operations": ["embroidery", "hemming"], "site": "Nabeul"}),
+        ("subcontracting.subcontractor.register", "demo-st-teint", {"subcontractor": "ST-TEINT", "name": "Teinturerie de Ksar Hellal",
+                                                                    "operations": ["dyeing", "finishing"], "site": "Ksar Hellal"}),
+    ])
+    for n, (label, sub, op, back) in enumerate(zip(lots, ["ST-BRODE", "ST-TEINT"], ["embroidery", "dyeing"], [-3, 5])):
+        unit = api.get(st, f"/api/v1/inventory/labels/{label}") or {}
+        qty = int(unit.get("quantity") or 1) * 1000
+        dsp = ident("dispatch", label)
+        api.batch(st, [("subcontracting.dispatch.send", f"demo-dsp-{n}", {
+            "dispatch_id": dsp, "subcontractor": sub, "operation": op, "expected_return": str(today + dt.timedelta(days=back)),
+            "lots": [{"label_id": label, "quantity_milli": qty}]})])
+        if n == 1 and qty >= 3000:
+            api.batch(st, [("subcontracting.dispatch.return", "demo-dsp-ret-1", {
+                "dispatch_id": dsp, "return_id": ident("dispatch-return", label, 1),
+                "lines": [{"label_id": label, "good_milli": qty // 2 - 1000, "rejected_milli": 1000,
+                           "defects": ["teinte irrégulière"]}]})])
+    print(f"demo: subcontracting: 2 subcontractors, {len(lots)} roll(s) out (one overdue at ST-BRODE)")
 
 
 # ---------------------------------------------------------------- hr: pay and attendance
