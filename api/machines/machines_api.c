@@ -22,8 +22,9 @@
  * elapsed = run + stop; availability = run ÷ planned time, where planned time is the
  * observed time (run + stop: there is no planned-downtime calendar yet); performance =
  * picks ÷ theoretical picks (the loom's registered nominal ppm × run minutes); quality =
- * 1st-choice ÷ total from grading where present, else 1 (no declaration carries a grade
- * yet); OEE = availability × performance × quality. Efficiency and performance are at most
+ * 1st-choice pieces ÷ pieces cut from the rolls woven on the loom in that shift (the
+ * quality module's cuts, quality_sql.h), 1 while none was cut; OEE = availability ×
+ * performance × quality. Efficiency and performance are at most
  * 1 (a loom faster than its registered speed reads 1), and null, with OEE, for a loom whose
  * nominal speed fofal-machines did not know (never an invented one).
  *
@@ -32,6 +33,7 @@
  * Failures: PostgreSQL unreachable → 503 with Retry-After; bad input → 400/404.
  */
 #include "api.h"
+#include "quality/quality_sql.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -67,6 +69,11 @@ static const char loom_cols[] =
     "json_build_object('loom', loom, 'state', state, 'cause', cause, 'since', " TS("since") ", 'breakdown', breakdown, "
     "'ppm', ppm, 'last_seen', " TS("last_seen") ")";
 
+/* The 1st-choice share of the rolls woven on the row's loom in its shift. */
+#define SHIFT_QUALITY                                                                                                  \
+  FOFAL__QUALITY_FIRST_SHARE("c.tenant = loom_shifts.tenant AND c.loom = loom_shifts.loom AND c.shift = "            \
+                             "loom_shifts.shift")
+
 static const char shift_cols[] =
     "json_build_object('shift', shift, 'from', " TS("first_at") ", 'to', " TS("last_at") ", 'run_s', round(run_s::numeric, 1), "
     "'stop_s', round(stop_s::numeric, 1), 'stop_s_by_cause', json_build_object('warp_break', round(stop_s_warp_break::numeric, 1), "
@@ -84,9 +91,10 @@ static const char shift_cols[] =
     "stops_mechanical + stops_electrical + stops_other) * 1e5 / picks)::numeric, 2)) END, "
     "'availability', CASE WHEN run_s + stop_s > 0 THEN round((run_s / (run_s + stop_s))::numeric, 4) END, "
     "'performance', CASE WHEN theoretical_picks > 0 THEN round(least(1, picks / theoretical_picks)::numeric, 4) END, "
-    "'quality', 1, "
+    "'quality', coalesce(" SHIFT_QUALITY ", 1), "
     "'oee', CASE WHEN run_s + stop_s > 0 AND theoretical_picks > 0 THEN "
-    "round((run_s / (run_s + stop_s) * least(1, picks / theoretical_picks))::numeric, 4) END)";
+    "round((run_s / (run_s + stop_s) * least(1, picks / theoretical_picks) * coalesce(" SHIFT_QUALITY ", 1))::numeric, "
+    "4) END)";
 
 static void fail(mjob_t *job, int rc, const char *err) {
   if (rc == FOFAL_EUNAVAIL || strstr(err, "statement timeout")) {
@@ -335,8 +343,9 @@ static void openapi_machines(json_t *paths, json_t *schemas) {
           "run and stop time by cause, stops by cause, picks, theoretical picks (registered nominal ppm × run minutes) "
           "and nominal picks (nominal ppm × elapsed minutes), efficiency = picks ÷ nominal picks (actual picks ÷ "
           "(elapsed minutes × nominal ppm), ≤ 1), stops per 10^5 picks by cause, availability (run ÷ observed time), "
-          "performance (picks ÷ theoretical picks, ≤ 1), quality (1 until declarations carry grades) and OEE = "
-          "availability × performance × quality. Efficiency, performance and OEE are null when the loom's nominal "
+          "performance (picks ÷ theoretical picks, ≤ 1), quality (the 1st-choice share of the pieces cut from the "
+          "rolls woven on the loom in the shift, module quality; 1 while none was cut) and OEE = availability × "
+          "performance × quality. Efficiency, performance and OEE are null when the loom's nominal "
           "speed (production.loom.register) was not known.",
           json_pack("[O,{s:s,s:s,s:s,s:{s:s,s:i,s:i,s:i}}]", loom_param, "name", "limit", "in", "query", "description",
                     "Shifts to return (default 14).", "schema", "type", "integer", "minimum", 1, "maximum", 200, "default", 14),

@@ -17,8 +17,11 @@ first-piece check; intervention requests are open on L02, L08 and L15 (L08's acc
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
 HR: a piece rate per article (foutas per piece, terry per metre, in millimes) set before
 the week's rolls, so every roll accrues its weaver's pay by reaction; the current shift's
-weavers clocked in at the gate; two absences of the month; last month's pay closed. Accounting: an opening entry,
-and the pay posted by reaction (640 wages / 425 wages due).
+weavers clocked in at the gate; two absences of the month; last month's pay closed.
+Accounting: an opening entry, and the pay posted by reaction (640 wages / 425 wages due).
+Quality (quality_demo): three rolls cut into graded lots, two 4-point inspections (1st and
+2nd choice), a rejected roll in quarantine, an approved one, two non-conformities (one with
+an action past due).
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
 day changes nothing (a key sent again with data that has moved on since, such as the
@@ -336,10 +339,66 @@ def main():
         labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
     demo_hr_attendance(api, hr, today, now_utc)
     demo_accounting(api)
+    cut = quality_demo(api, labels, today)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
-          f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}")
+          f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
     purchasing_demo(api)
     subcontracting_demo(api, labels[:1] + labels[7:8])
+
+
+def quality_demo(api, labels, today):
+    """Cutting and quality (module quality): an article's threshold, three rolls cut into
+    graded lots by a cutter, 4-point inspections (one 1st choice, one 2nd), one rejected
+    roll in quarantine, an approved one, and two non-conformities, one with an action past
+    due. Needs the first run's fresh labels (rolls in stock); a later run skips it."""
+    if len(labels) < 6:
+        return 0
+    rolls = []
+    for label in labels[1:6]:
+        unit = None
+        for _ in range(120):  # in stock by reaction: 409 label_pending until then
+            unit = api.get(("C01", "cutter"), f"/api/v1/inventory/labels/{label}")
+            if unit:
+                break
+            time.sleep(1)
+        rolls.append((label, (unit or {}).get("quantity", 1), ((unit or {}).get("article") or {}).get("article")))
+    q, cutter, manager = ("Q01", "quality"), ("C01", "cutter"), ("D01", "manager")
+    api.batch(q, [("quality.threshold.set", "demo-q-threshold", {"article": "FOUTA-NID-ABEILLE-100x200", "max_points_per_100m2": 28})])
+    cuts = []
+    for n, (label, qty, _) in enumerate(rolls[:3]):
+        down = min(2, qty - 1) if qty > 1 else 0
+        cut = {"roll": label, "first_choice": qty - down, "second_choice": down // 2 + down % 2, "waste_pieces": down // 2,
+               "waste_mm": 400 + 50 * n}
+        if down:
+            cut["defects"] = [{"cause": ["tache_huile", "duite_cassee", "lisiere"][n], "pieces": down}]
+        cuts.append(("quality.roll.cut", f"demo-q-cut-{n}", cut))
+    api.batch(cutter, cuts)
+    # Roll 4 is clean (1st choice); roll 5 has weft bars and a hole (2nd choice), and is rejected.
+    clean, bad = rolls[3][0], rolls[4][0]
+    dirty = [{"at_mm": 1000 * m + 200, "size_mm": 160 + 40 * (m % 3), "kind": "barre_trame"} for m in range(0, 30, 2)]
+    dirty.append({"at_mm": 12500, "size_mm": 8, "hole": True, "kind": "trou"})
+    insp_bad = ident("inspection", bad)
+    api.batch(q, [("quality.inspection.record", "demo-q-insp-clean",
+                   {"inspection_id": ident("inspection", clean), "lot": clean, "lot_kind": "roll", "length_mm": 40000,
+                    "width_mm": 1000, "defects": [{"at_mm": 5300, "size_mm": 50, "kind": "flotte"}]}),
+                  ("quality.inspection.record", "demo-q-insp-bad",
+                   {"inspection_id": insp_bad, "lot": bad, "lot_kind": "roll", "length_mm": 40000, "width_mm": 1000,
+                    "defects": dirty}),
+                  ("quality.lot.reject", "demo-q-reject", {"lot": bad, "lot_kind": "roll", "reason": "barres de trame sur 30 m"})])
+    api.batch(manager, [("quality.lot.approve", "demo-q-approve", {"lot": clean, "lot_kind": "roll"})])
+    nc1, nc2 = ident("nc", "barres"), ident("nc", "lisiere")
+    yesterday, next_week = str(today - dt.timedelta(days=1)), str(today + dt.timedelta(days=7))
+    api.batch(q, [("quality.nc.open", "demo-q-nc1", {"nc_id": nc1, "title": "Barres de trame", "source": "inspection",
+                                                      "inspection_id": insp_bad, "lots": [bad], "looms": ["L02"]}),
+                  ("quality.nc.analyse", "demo-q-nc1-an", {"nc_id": nc1, "cause": "frein de trame usé", "category": "machine"}),
+                  ("quality.nc.act", "demo-q-nc1-act", {"nc_id": nc1, "kind": "corrective", "description": "changer le frein de trame",
+                                                         "owner": "M02", "due": yesterday}),
+                  ("quality.nc.open", "demo-q-nc2", {"nc_id": nc2, "title": "Lisières irrégulières", "source": "cut",
+                                                      "lots": [rolls[2][0]], "people": ["C01"]}),
+                  ("quality.nc.analyse", "demo-q-nc2-an", {"nc_id": nc2, "cause": "tension de lisière", "category": "method"}),
+                  ("quality.nc.act", "demo-q-nc2-act", {"nc_id": nc2, "kind": "preventive", "description": "contrôle tension à chaque poste",
+                                                         "owner": "M03", "due": next_week})])
+    return len(cuts)
 
 
 def purchasing_demo(api):
