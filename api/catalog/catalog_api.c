@@ -3,6 +3,7 @@
  *
  *   GET /api/v1/catalog/articles?limit=&cursor=   by article code, keyset-paginated
  *   GET /api/v1/catalog/articles/{code}           one article (ETag: its version)
+ *   GET /api/v1/catalog/items                     materials: yarns, accessories, packaging
  *
  * The rows are the catalog projection's (schemas/catalog/060_catalog.sql); other modules'
  * reads may join catalog.articles (reading another module's table is allowed, writing is
@@ -34,7 +35,7 @@
 /* Who reads the catalog: whoever makes, moves or checks what an article describes. */
 #define ROLES_CATALOG "weaver mechanic planner quality cutter storekeeper_mp storekeeper_pf manager admin"
 
-enum { C_ARTICLES, C_ARTICLE, C_N };
+enum { C_ARTICLES, C_ARTICLE, C_ITEMS, C_N };
 #define P_PAGE 1 /* limit and cursor */
 
 static const fofal_read_route_t routes[C_N] = {
@@ -43,6 +44,10 @@ static const fofal_read_route_t routes[C_N] = {
     [C_ARTICLE] = {"/api/v1/catalog/articles/{code}", "catalog.articles.get", "One article.",
                    "Size, weight, density (picks/cm), yarns per piece; ETag is its version.", ROLES_CATALOG, NULL, 0,
                    "Article"},
+    [C_ITEMS] = {"/api/v1/catalog/items", "catalog.items.list", "Items (yarns, accessories, packaging).",
+                 "Every item of the tenant by code, with the unit it is counted in and, for a yarn, its count, material, "
+                 "colour and supplier reference; at most 1000.",
+                 ROLES_CATALOG " storekeeper_st accountant", NULL, 0, "Items"},
 };
 
 typedef struct {
@@ -68,6 +73,22 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   json_t *rows = NULL;
   int rc;
   snprintf(lim, sizeof lim, "%d", p->limit + 1);
+  if (p->route == C_ITEMS) {
+    const char *params[] = {tenant};
+    rc = fofal__worker_query(w, tenant,
+                             "SELECT json_build_object('item', item, 'kind', kind, 'name', name, 'unit', unit, 'yarn_count', "
+                             "yarn_count, 'material', material, 'colour', colour, 'supplier_ref', supplier_ref, 'version', "
+                             "version, 'defined_at', " TS("defined_at") ") FROM catalog.items WHERE tenant = $1 ORDER BY "
+                             "item LIMIT 1000",
+                             1, params, &rows, err, sizeof err);
+    if (rc) {
+      fofal__read_fail(res, rc, err, 0);
+      return;
+    }
+    res->status = 200;
+    res->body = json_pack("{s:o}", "items", rows);
+    return;
+  }
   if (p->route == C_ARTICLE) {
     const char *params[] = {tenant, p->key};
     rc = fofal__worker_query(w, tenant, "SELECT " ARTICLE_COLS " FROM catalog.articles WHERE tenant = $1 AND article = $2",
@@ -125,10 +146,12 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   atomic_fetch_add(&fofal__metrics.requests, 1);
   atomic_fetch_add(&fofal__metrics.reads, 1);
   memset(&p, 0, sizeof p);
-  char s1[32];
+  char s1[32] = "";
   size_t at = sizeof base - 1;
   p.route = -1;
-  if (path[len - 1] != '/' && !fofal__path_segment(path, len, &at, s1, sizeof s1) && !strcmp(s1, "articles")) {
+  if (path[len - 1] != '/' && !fofal__path_segment(path, len, &at, s1, sizeof s1) && !strcmp(s1, "items") && at == len)
+    p.route = C_ITEMS;
+  else if (path[len - 1] != '/' && !strcmp(s1, "articles")) {
     if (at == len) p.route = C_ARTICLES;
     else if (!fofal__path_segment(path, len, &at, p.key, sizeof p.key) && at == len) p.route = C_ARTICLE;
   }
@@ -171,10 +194,18 @@ static const char article_schema[] =
     "{\"type\":\"string\"},\"aggregate\":{\"type\":\"string\",\"format\":\"uuid\",\"description\":\"The aggregate id its "
     "code stands for: the subject of its events (audit trail, fofal replay, WebSocket pushes).\"}}}";
 
+static const char items_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
+    "{\"item\":{\"type\":\"string\"},\"kind\":{\"enum\":[\"yarn\",\"accessory\",\"packaging\"]},\"name\":{\"type\":"
+    "\"string\"},\"unit\":{\"enum\":[\"g\",\"cone\",\"mm\",\"piece\"]},\"yarn_count\":{},\"material\":{},\"colour\":{},"
+    "\"supplier_ref\":{},\"version\":{\"type\":\"integer\"},\"defined_at\":{\"type\":\"string\"}}}}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
   json_t *s = json_loads(article_schema, 0, NULL);
   if (s) json_object_set_new(schemas, "Article", s);
   json_object_set_new(schemas, "ArticlePage", fofal__openapi_page("#/components/schemas/Article"));
+  s = json_loads(items_schema, 0, NULL);
+  if (s) json_object_set_new(schemas, "Items", s);
   for (int r = 0; r < C_N; r++) {
     const fofal_read_route_t *rt = &routes[r];
     json_t *params = json_array();
@@ -196,6 +227,7 @@ static void openapi(json_t *paths, json_t *schemas) {
 /* Which read route shows the aggregate of each catalog event (stream_roles.c). */
 static const fofal_push_route_t push_routes[] = {
     {"article_", "/api/v1/catalog/articles/{code}", 0},
+    {"item_", "/api/v1/catalog/items", 0},
     {NULL, NULL, 0},
 };
 

@@ -1,5 +1,7 @@
 /*
- * inventory_api.c — the inventory module's reads: the labels of stock units.
+ * inventory_api.c — the inventory module's reads: the labels of stock units (here) and the
+ * storekeepers' reads (stores_api.c: locations, stock now and as of an instant, the ledger,
+ * lots, cartons and pallets, counts), to which on_read hands every other path.
  *
  *   GET /api/v1/inventory/labels/{id}                                  the scan of a label's QR code
  *   GET /api/v1/inventory/labels/{id}/qr.png, /qr.svg, /label.zpl       the label to print
@@ -23,6 +25,7 @@
  * before the server listens) are read-only afterwards.
  */
 #include "api.h"
+#include "inventory.h"
 #include "labels.h"
 
 #include <stdio.h>
@@ -218,11 +221,12 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   atomic_fetch_add(&fofal__metrics.requests, 1);
   atomic_fetch_add(&fofal__metrics.reads, 1);
   memset(&p, 0, sizeof p);
-  char s1[32], s3[32];
+  char s1[32] = "", s3[32];
   size_t at = sizeof base - 1;
   p.route = -1;
-  if (path[len - 1] != '/' && !fofal__path_segment(path, len, &at, s1, sizeof s1) && !strcmp(s1, "labels") &&
-      !fofal__path_segment(path, len, &at, p.key, sizeof p.key)) {
+  if (path[len - 1] != '/' && !fofal__path_segment(path, len, &at, s1, sizeof s1) && strcmp(s1, "labels"))
+    return fofal__inventory_stores_read(api, req, s1, at);
+  if (path[len - 1] != '/' && !strcmp(s1, "labels") && !fofal__path_segment(path, len, &at, p.key, sizeof p.key)) {
     if (at == len) p.route = I_LABEL;
     else if (!fofal__path_segment(path, len, &at, s3, sizeof s3) && at == len)
       p.route = !strcmp(s3, "qr.png") ? I_LABEL_PNG : !strcmp(s3, "qr.svg") ? I_LABEL_SVG
@@ -279,6 +283,7 @@ static void openapi(json_t *paths, json_t *schemas) {
     }
     json_object_set_new(paths, rt->path, op);
   }
+  fofal__inventory_stores_openapi(paths, schemas);
 }
 
 /* At start: what the QR codes carry. */
@@ -296,6 +301,13 @@ static int configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen) 
 static const fofal_push_route_t push_routes[] = {
     {"unit_", "/api/v1/inventory/labels/{id}", 0},
     {"label_", "/api/v1/inventory/labels/{id}", 0},
+    {"location_", "/api/v1/inventory/locations", 0},
+    {"lot_", "/api/v1/inventory/lots/{code}", 0},
+    {"carton_", "/api/v1/inventory/containers/{id}", 0},
+    {"pallet_", "/api/v1/inventory/containers/{id}", 0},
+    {"count_", "/api/v1/inventory/counts/{id}", 0},
+    {"stock_", "/api/v1/inventory/stock", 0},
+    {"minimum_", "/api/v1/inventory/alerts", 0},
     {NULL, NULL, 0},
 };
 

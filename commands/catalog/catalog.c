@@ -4,6 +4,8 @@
  *
  *   catalog.article.define   an article: size, weight, density, yarns per piece
  *   catalog.article.update   only what changes (a no-op is rejected: no_change)
+ *   catalog.item.define      a material: yarn (count, material, colour, supplier
+ *                            reference), accessory or packaging, and the unit it counts in
  *
  * Events go to fofal.catalog.events (the topic follows from the module). An article is
  * named by its code (FT-100x200): its aggregate id is fofal_aggregate_ref(tenant,
@@ -62,10 +64,24 @@ static int article_update(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
   return 0;
 }
 
+static const char *item_fields[] = {"kind", "name", "unit", "yarn_count", "material", "colour", "supplier_ref", NULL};
+
+/* Items are named by code (ns "item"); inventory's yarn lots read them (lot.receive). */
+static int item_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  json_t *ev = json_pack("{s:s}", "item", jstr(cmd->data, "item"));
+  for (int i = 0; item_fields[i]; i++) jcopy(ev, cmd->data, item_fields[i]);
+  out->state = json_deep_copy(ev);
+  fofal_decision_emit(out, EV("item_defined"), ev);
+  return 0;
+}
+
 static const fofal_command_def_t commands[] = {
     {"catalog.article.define", "article", 1, "Define an article (a fouta model): size, weight, density, yarns.",
      article_define, "article"},
     {"catalog.article.update", "article", 0, "Change an article's data.", article_update, "article"},
+    {"catalog.item.define", "item", 1, "Define an item: a yarn, an accessory or a packaging, and its unit.", item_define,
+     "item"},
 };
 static const int ncommands = sizeof commands / sizeof commands[0];
 

@@ -1,7 +1,8 @@
 /*
  * inventory.c — the inventory module's deciders and its registration in the command
  * layer: stock units (today the woven rolls and pieces a declaration puts into stock) and
- * the labels that name them (later lots, cartons, pallets and locations).
+ * the labels that name them. The storekeepers' commands (locations, yarn lots, moves,
+ * cartons, pallets, counts) are in stores.c.
  *
  *   inventory.unit.receive    a unit enters stock under the label id its origin gave it;
  *                             sent by the reaction inventory.unit_on_declaration
@@ -27,11 +28,12 @@
  * fofal_command_modules[]. Pure functions: no I/O, no clock.
  */
 #include "decide.h"
+#include "inventory.h"
 
 #define EV(name) "fofal.inventory." name ".v1"
 
 /* What a received unit keeps from its origin (its event and its state). */
-static const char *const unit_fields[] = {"order_id", "article", "loom", "weaver", "shift", "quantity", "length_m",
+static const char *const unit_fields[] = {"order_id", "article", "loom", "weaver", "shift", "quantity", "length_m", "beams",
                                           "woven_at", "location", NULL};
 
 static int unit_receive(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
@@ -69,6 +71,7 @@ static const int ncommands = sizeof commands / sizeof commands[0];
 
 static const fofal_command_table_t tables[] = {
     {commands, &ncommands},
+    {fofal__inventory_stores_commands, &fofal__inventory_stores_ncommands},
     {NULL, NULL},
 };
 

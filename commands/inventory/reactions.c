@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 /* What the unit takes from the declaration: the same names on both sides. */
-static const char *const from_declaration[] = {"order_id", "article", "loom", "weaver", "shift", "quantity",
+static const char *const from_declaration[] = {"order_id", "article", "loom", "weaver", "shift", "quantity", "beams",
                                                "length_m", "woven_at", NULL};
 
 static int unit_on_declaration(const fofal_event_t *ev, fofal_reaction_out_t *out) {

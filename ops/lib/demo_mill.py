@@ -19,6 +19,10 @@ HR: a piece rate per article (foutas per piece, terry per metre, in millimes) se
 the week's rolls, so every roll accrues its weaver's pay by reaction; the current shift's
 weavers clocked in at the gate; two absences of the month; last month's pay closed.
 Accounting: an opening entry, and the pay posted by reaction (640 wages / 425 wages due).
+Stores (stores()): a yarn store, a finished-goods store and quarantine; the yarn lots the
+beams of L01-L03 were warped from, received and issued to them; three rolls moved to the
+finished-goods store, packed into two cartons on one pallet; an open count of the yarn
+store.
 Quality (quality_demo): three rolls cut into graded lots, two 4-point inspections (1st and
 2nd choice), a rejected roll in quarantine, an approved one, two non-conformities (one with
 an action past due).
@@ -339,6 +343,7 @@ def main():
         labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
     demo_hr_attendance(api, hr, today, now_utc)
     demo_accounting(api)
+    stores(api, labels, days)
     cut = quality_demo(api, labels, today)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
@@ -529,6 +534,59 @@ def demo_accounting(api):
     tb = api.get(accountant, "/api/v1/accounting/trial-balance") or {}
     print(f"demo: trial balance {tb.get('debit_minor', 0) / 1000:.3f} = {tb.get('credit_minor', 0) / 1000:.3f} TND over "
           f"{len(tb.get('accounts', []))} accounts")
+
+
+def sscc(serial):
+    """An SSCC-18 of the demo's (made-up) GS1 company prefix 6190000: extension 0, serial, check digit."""
+    body = f"0619000{serial:010d}"
+    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def stores(api, labels, days):
+    """Inventory (issue 14): locations, two yarns, the yarn lots the beams of L01-L03 were
+    warped from (LOT-2601..2603, received a week ago) issued to those beams, a yarn below its
+    minimum, rolls moved to the finished-goods store, two cartons on a pallet, and an open
+    count of the yarn store."""
+    mp, pf, admin = ("S01", "storekeeper_mp"), ("S02", "storekeeper_pf"), ("A01", "admin")
+    api.batch(admin, [("inventory.location.define", f"demo-loc-{c}", {"location": c, "kind": k, "name": n})
+                      for c, k, n in [("MP-A", "raw", "Magasin fils"), ("PF-1", "finished", "Magasin produits finis"),
+                                      ("QUAR", "quarantine", "Quarantaine")]])
+    api.batch(mp, [("catalog.item.define", f"demo-item-{i}", {"item": i, "kind": "yarn", "name": n, "unit": "g",
+                                                               "yarn_count": c, "material": "coton", "colour": "écru"})
+                   for i, n, c in [("YRN-NE20-2", "Coton peigné Ne 20/2", "Ne 20/2"), ("YRN-NE16-1", "Coton Ne 16/1", "Ne 16/1")]])
+    received = rfc3339(shift_start_utc(days[0], 6) - dt.timedelta(hours=2))
+    lots = []
+    for n in (1, 2, 3):
+        lots += [("inventory.lot.receive", f"demo-lot-{2600 + n}",
+                  {"lot": f"LOT-{2600 + n}", "item": "YRN-NE20-2", "supplier_lot": f"FIL-{8800 + n}", "weight_g": 400000,
+                   "cones": 160, "location": "MP-A", "purchase_order": "PO-2026-114", "occurred_at": received}),
+                 ("inventory.lot.issue", f"demo-lot-issue-{2600 + n}",
+                  {"lot": f"LOT-{2600 + n}", "weight_g": 310000, "beam": f"B-L{n:02d}-G", "occurred_at": received})]
+    api.batch(mp, lots + [("inventory.lot.receive", "demo-lot-2650",
+                           {"lot": "LOT-2650", "item": "YRN-NE16-1", "supplier_lot": "FIL-9120", "weight_g": 250000,
+                            "cones": 100, "location": "MP-A", "occurred_at": received}),
+                          # 250 kg of Ne 16/1 where 300 kg is the minimum: an alert (GET /api/v1/inventory/alerts)
+                          ("inventory.location.set_minimum", "demo-min-MP-A-NE16",
+                           {"location": "MP-A", "item": "YRN-NE16-1", "minimum": 300000})])
+    if len(labels) < 11:
+        return  # a run after an earlier one: its rolls are in the store already
+    rolls = labels[8:11]  # not the rolls quality (1-5) and subcontracting (0, 7) take
+    for label in rolls:
+        for _ in range(120):
+            if api.get(pf, f"/api/v1/inventory/labels/{label}"):
+                break
+            time.sleep(1)
+    c1, c2, pallet = ident("carton", 1), ident("carton", 2), ident("pallet", 1)
+    api.batch(pf, [("inventory.unit.move", f"demo-move-{label}", {"label_id": label, "to": "PF-1"}) for label in rolls]
+              + [("inventory.carton.pack", "demo-carton-1", {"carton_id": c1, "units": rolls[:2]}),
+                 ("inventory.carton.pack", "demo-carton-2", {"carton_id": c2, "units": rolls[2:]}),
+                 ("inventory.pallet.build", "demo-pallet-1", {"pallet_id": pallet, "sscc": sscc(1), "cartons": [c1, c2]})])
+    count = ident("count", "MP-A", days[-1])
+    api.batch(mp, [("inventory.count.open", f"demo-count-{days[-1]}", {"count_id": count, "location": "MP-A"}),
+                   ("inventory.count.record", f"demo-count-{days[-1]}-1", {"count_id": count, "holding": "LOT-2601",
+                                                                           "quantity": 89500})])
+    print(f"demo: stores: pallet {pallet} (SSCC {sscc(1)}), open count {count}")
 
 
 if __name__ == "__main__":

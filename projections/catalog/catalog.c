@@ -1,6 +1,6 @@
 /*
- * catalog.c — the catalog module's projection: articles into PostgreSQL (schema catalog,
- * schemas/catalog/060_catalog.sql), and a WebSocket push per applied event.
+ * catalog.c — the catalog module's projection: articles and items into PostgreSQL (schema
+ * catalog, schemas/catalog/060_catalog.sql, 061_items.sql), and a WebSocket push per applied event.
  *
  * Other modules' reads join catalog.articles (reading is allowed; only this projection
  * writes it). Other projections do not: they run at their own pace on their own topics,
@@ -62,12 +62,30 @@ static int article_updated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
+/* A material (yarn, accessory, packaging): inventory's lots read its row. */
+static int item_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  const char *params[] = {ev->tenant, fofal_ev_str(d, "item"), fofal_ev_str(d, "kind"), fofal_ev_str(d, "name"),
+                          fofal_ev_str(d, "unit"), fofal_ev_str(d, "yarn_count"), fofal_ev_str(d, "material"),
+                          fofal_ev_str(d, "colour"), fofal_ev_str(d, "supplier_ref"), m.seq, m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.items (tenant, item, kind, name, unit, yarn_count, material, colour, "
+                           "supplier_ref, version, defined_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                           11, params);
+  if (rc) return rc;
+  fofal_apply_push(ctx, ev, "catalog");
+  return 0;
+}
+
 static const fofal_apply_t applies[] = {
     {"fofal.catalog.article_defined.v1", article_defined},
     {"fofal.catalog.article_updated.v1", article_updated},
+    {"fofal.catalog.item_defined.v1", item_defined},
 };
 
-static const char *const tables[] = {"articles", NULL};
+static const char *const tables[] = {"articles", "items", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "catalog",

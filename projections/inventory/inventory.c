@@ -1,6 +1,7 @@
 /*
  * inventory.c — the inventory module's projection: stock units and the prints of their
- * labels into PostgreSQL (schema inventory, schemas/inventory/070_inventory.sql), and a
+ * labels (here), the storekeepers' locations, lots, cartons, pallets, counts and stock
+ * ledger (stores.c) into PostgreSQL (schema inventory, schemas/inventory/070_inventory.sql), and a
  * WebSocket push per applied event.
  *
  * It reads only fofal.inventory.events: what a unit needs of its declaration (order, loom,
@@ -12,9 +13,10 @@
  * Each apply function is a deterministic function of its event (times from its envelope
  * or its data).
  */
-#include "projections.h"
+#include "inventory.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The unit, and its label's first print (the one the weaver's phone shows). */
@@ -24,15 +26,17 @@ static int unit_received(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
   fofal_time_format(ev->time_us, at);
   const char *id = fofal_ev_str(d, "label_id") ? fofal_ev_str(d, "label_id") : ev->subject;
+  char *beams = fofal_ev_jtext(d, "beams"); /* the beams it was woven from, for the genealogy */
   const char *params[] = {ev->tenant, id, fofal_ev_str(d, "order_id"), fofal_ev_str(d, "article"), fofal_ev_str(d, "loom"), fofal_ev_str(d, "weaver"),
                           fofal_ev_str(d, "shift"), fofal_ev_num(d, "quantity", b1), fofal_ev_num(d, "length_m", b2), fofal_ev_str(d, "woven_at"),
-                          fofal_ev_str(d, "location") ? fofal_ev_str(d, "location") : "loom", seq, at};
+                          fofal_ev_str(d, "location") ? fofal_ev_str(d, "location") : "loom", seq, at, beams};
   int rc = fofal_apply_sql(ctx,
                            "INSERT INTO %s.units (tenant, label_id, order_id, article, loom, weaver, shift, quantity, "
-                           "length_m, woven_at, location, prints, version, received_at, last_printed_at) VALUES ($1, $2, "
-                           "$3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, $13::timestamptz), $11, 1, $12, $13, "
-                           "$13)",
-                           13, params);
+                           "length_m, woven_at, location, prints, version, received_at, last_printed_at, beams) VALUES ($1, "
+                           "$2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, $13::timestamptz), $11, 1, $12, $13, "
+                           "$13, $14::jsonb)",
+                           14, params);
+  free(beams);
   if (rc) return rc;
   const char *p2[] = {ev->tenant, id, ev->actor, at};
   rc = fofal_apply_sql(ctx,
@@ -69,9 +73,11 @@ static int label_reprinted(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
 static const fofal_apply_t applies[] = {
     {"fofal.inventory.unit_received.v1", unit_received},
     {"fofal.inventory.label_reprinted.v1", label_reprinted},
+    FOFAL__INVENTORY_STORES_APPLIES
 };
 
-static const char *const tables[] = {"units", "label_prints", NULL};
+static const char *const tables[] = {"units", "label_prints", "locations", "lots", "lot_issues", "cartons", "pallets",
+                                     "counts", "count_lines", "stock", "movements", "minimums", "alerts", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "inventory",

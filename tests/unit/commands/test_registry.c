@@ -76,5 +76,7 @@ Test(names, kinds_by_name_and_plural) {
   cr_expect_str_eq(t, "shiftmodels, employees, piecerates, payperiods",
                    "employees, the shift model, piece rates and pay periods are hr's");
   fofal_aggregate_kinds_text("catalog", 1, t, sizeof t);
-  cr_expect_str_eq(t, "articles", "articles are the catalog's");
+  cr_expect_str_eq(t, "articles, items", "articles and items are the catalog's");
+  fofal_aggregate_kinds_text("inventory", 1, t, sizeof t);
+  cr_expect_str_eq(t, "locations, yarnlots", "locations and yarn lots are inventory's (quality's lots are another kind)");
 }

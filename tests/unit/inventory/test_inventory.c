@@ -113,6 +113,11 @@ Test(unit, a_declared_roll_enters_stock_under_its_label_id_and_is_reprinted) {
   cr_expect_str_eq(res.cmd.id, again, "the command id derives from the trigger: a replay is the same command");
 
   json_t *ev = accept(res.cmd.type, json_deep_copy(res.out.data), res.cmd.id);
+  /* The beam it was woven from (its genealogy): B-1 gave 12 × 2 m and 8 % take-up. */
+  const json_t *beam = json_array_get(json_object_get(ev, "beams"), 0);
+  cr_expect_str_eq(jstr(beam, "beam"), "B-1");
+  cr_expect_float_eq(jnum(beam, "meters", 0), 25.92, 1e-9);
+  json_object_del(ev, "beams");
   json_t *want = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:f,s:s,s:s,s:i}", "label_id", label, "order_id", order,
                            "article", "FT-200", "loom", "L-07", "weaver", "W-12", "shift", "2026-11-24/A", "quantity", 12,
                            "length_m", 24.0, "woven_at", "2026-11-24T08:15:02.654321Z", "location", "loom", "prints", 1);
@@ -193,5 +198,5 @@ Test(reaction, every_inventory_event_has_an_apply_function) {
     n++;
   }
   closedir(d);
-  cr_expect_eq(n, 2, "unit_received and label_reprinted");
+  cr_expect_eq(n, 20, "unit_received, label_reprinted and the storekeepers' 18");
 }
