@@ -492,8 +492,17 @@ int fofal__asyncapi_build(const fofal_registry_t *reg, const char *schemas_dir, 
   *out = NULL;
   add_components(&b);
   for (int i = 0; i < n && !b.rc; i++) add_topic(&b, &topics[i]);
+  /* The brokers take SASL/SCRAM-SHA-512 only (README, Security; ops/stack): a reader needs
+   * a Kafka user of its own with read ACLs on the topics it reads. */
+  json_t *security = json_pack(
+      "{s:{s:s,s:s}}", "scram", "type", "scramSha512", "description",
+      "SASL/SCRAM-SHA-512 (security.protocol SASL_PLAINTEXT, or SASL_SSL where the installation sets "
+      "FOFAL_KAFKA_SECURITY_PROTOCOL=sasl_ssl) as a Kafka user of your own, which the operator creates with read ACLs "
+      "(topic Read, Describe; group Read on your consumer group) on the topics you read. Brokers refuse clients "
+      "without SASL, and the authorizer denies what no ACL allows.");
   json_t *doc = json_pack(
-      "{s:s,s:{s:s,s:s,s:s},s:s,s:{s:{s:s,s:s,s:s,s:{s:{s:s,s:s}}}},s:o,s:o,s:{s:o,s:o,s:{s:{s:s,s:s}}}}", "asyncapi",
+      "{s:s,s:{s:s,s:s,s:s},s:s,s:{s:{s:s,s:s,s:s,s:{s:{s:s,s:s}},s:[{s:s}]}},s:o,s:o,s:{s:o,s:o,s:o,s:{s:{s:s,s:s}}}}",
+      "asyncapi",
       "3.0.0", "info", "title", "FOFAL Kafka topics", "version", "1.0.0", "description",
       "The topics of FOFAL and what their records hold, for the analysts who read them (kcat, Kafka Connect, a "
       "CloudEvents SDK's Kafka reader). Events are CloudEvents 1.0 in the Kafka binding's structured mode, keyed by "
@@ -502,7 +511,8 @@ int fofal__asyncapi_build(const fofal_registry_t *reg, const char *schemas_dir, 
       "defaultContentType", FOFAL_EVENT_CONTENT_TYPE, "servers", "kafka", "host", "{bootstrap}", "protocol", "kafka",
       "description", "The Kafka cluster of the installation.", "variables", "bootstrap", "description",
       "Its bootstrap servers (FOFAL_KAFKA_BROKERS of the stack: var/<stack>/stack.env).", "default", "127.0.0.1:19092",
-      "channels", b.channels, "operations", b.operations, "components", "schemas", b.schemas, "messages", b.messages,
+      "security", "$ref", "#/components/securitySchemes/scram", "channels", b.channels, "operations", b.operations,
+      "components", "schemas", b.schemas, "messages", b.messages, "securitySchemes", security,
       "correlationIds", "Correlation", "description", "Correlates the events of a chain of commands.", "location",
       "$message.payload#/fofalcorrelationid");
   if (!b.rc) *out = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -521,7 +531,7 @@ int fofal__asyncapi_load(const fofal_registry_t *reg, const char *schemas_dir, c
   fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "fofal-api-asyncapi", .metadata_only = 1};
   if ((rc = fofal_kafka_producer_new(&k, &o, errbuf, errlen))) goto out;
   for (int i = 0; i < n; i++) {
-    int p = fofal_kafka_partition_count(k, topics[i].name, 10000, errbuf, errlen);
+    int p = fofal_kafka_partition_count_wait(k, topics[i].name, 10000, errbuf, errlen);
     if (p < 0) {
       rc = p;
       goto out;

@@ -1026,9 +1026,9 @@ int fofal__commands_api_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   if ((rc = fofal_kafka_producer_new(&ca->producer, &po, errbuf, errlen)) ||
       (rc = fofal_kafka_consumer_new(&ca->results, &co, errbuf, errlen)))
     return rc;
-  int n = fofal_kafka_partition_count(ca->producer, FOFAL_TOPIC_RESULTS, 10000, errbuf, errlen);
+  int n = fofal_kafka_partition_count_wait(ca->producer, FOFAL_TOPIC_RESULTS, 10000, errbuf, errlen);
   if (n < 0) return n;
-  ca->command_parts = fofal_kafka_partition_count(ca->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
+  ca->command_parts = fofal_kafka_partition_count_wait(ca->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
   if (ca->command_parts < 0) return ca->command_parts;
   int32_t *parts = fofal_calloc((size_t)n, sizeof *parts);
   int64_t *offs = fofal_calloc((size_t)n, sizeof *offs);

@@ -2,9 +2,11 @@
  * decider_main.c — fofal-decider: the process around the stream processor.
  *
  * Reads its settings, refuses to start if an event topic could lose events, loads and
- * compiles the command schemas, then runs the processor until SIGINT/SIGTERM. It exits
- * non-zero on a fatal error (fenced, lost state) so that its supervisor restarts it; a
- * restart recovers from Kafka alone.
+ * compiles the command schemas, then runs the processor until SIGINT/SIGTERM. Kafka slow
+ * to offer a transaction coordinator at start (init transactions timing out) is waited for,
+ * logged and tried again (fofal_kafka_txn_init), not a reason to exit. It exits non-zero on
+ * a fatal error (fenced, lost state) so that its supervisor restarts it; a restart recovers
+ * from Kafka alone.
  */
 #include "commands.h"
 

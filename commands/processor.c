@@ -340,7 +340,7 @@ static void reject(pend_t *pe, const fofal_cmd_t *cmd, const char *code, const c
 static int event_partitions(fofal_processor_t *p, const char *topic) {
   int *n = fofal_map_get(p->event_parts, topic);
   if (n) return *n;
-  int c = fofal_kafka_partition_count(p->producer, topic, 10000, p->errbuf, sizeof p->errbuf);
+  int c = fofal_kafka_partition_count_wait(p->producer, topic, 10000, p->errbuf, sizeof p->errbuf);
   if (c <= 0) return c < 0 ? c : fofal_err(p->errbuf, sizeof p->errbuf, FOFAL_ECONFIG, "%s has no partition", topic);
   n = fofal_malloc(sizeof *n);
   *n = c;
@@ -689,7 +689,7 @@ static int run_batch(fofal_processor_t *p) {
   p->st.aborts++;
   undo_rollback(p);
   char e2[256];
-  int arc = fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, e2, sizeof e2);
+  int arc = fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, p->o.stop, e2, sizeof e2);
   if (arc == FOFAL_EFENCED) return fofal_err(p->errbuf, sizeof p->errbuf, arc, "%s", e2);
   if (arc) LOG_WARN("abort: %s", e2);
   /* Rewind: the batch is read and decided again from the committed offsets. */
@@ -719,9 +719,9 @@ int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o
       (rc = fofal_kafka_consumer_new(&p->consumer, &co, errbuf, errlen)) ||
       (rc = fofal_kafka_consumer_new(&p->reader, &ro, errbuf, errlen)))
     goto out;
-  int ncmd = fofal_kafka_partition_count(p->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
-  int nstate = fofal_kafka_partition_count(p->producer, FOFAL_TOPIC_STATE, 10000, errbuf, errlen);
-  int nres = fofal_kafka_partition_count(p->producer, FOFAL_TOPIC_RESULTS, 10000, errbuf, errlen);
+  int ncmd = fofal_kafka_partition_count_wait(p->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
+  int nstate = fofal_kafka_partition_count_wait(p->producer, FOFAL_TOPIC_STATE, 10000, errbuf, errlen);
+  int nres = fofal_kafka_partition_count_wait(p->producer, FOFAL_TOPIC_RESULTS, 10000, errbuf, errlen);
   if (ncmd < 0 || nstate < 0 || nres < 0) {
     rc = ncmd < 0 ? ncmd : nstate < 0 ? nstate : nres;
     goto out;
@@ -737,7 +737,7 @@ int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o
     p->parts[i].aggs = fofal_map_new(free);
     p->parts[i].idem = fofal_map_new(free_idem);
   }
-  if ((rc = fofal_kafka_txn_init(p->producer, TXN_TIMEOUT_MS, errbuf, errlen))) goto out;
+  if ((rc = fofal_kafka_txn_init(p->producer, TXN_TIMEOUT_MS, p->o.stop, errbuf, errlen))) goto out;
   const char *topics[] = {FOFAL_TOPIC_COMMANDS};
   rc = fofal_kafka_subscribe(p->consumer, topics, 1, errbuf, errlen);
 out:

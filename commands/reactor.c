@@ -196,7 +196,7 @@ static int run_batch(fofal_reactor_t *r) {
   char e2[256];
   LOG_WARN("aborting a batch of %d records: %s; doing it again from the committed offsets", r->nbatch, r->errbuf);
   r->st.aborts++;
-  int arc = fofal_kafka_txn_abort(r->producer, TXN_TIMEOUT_MS, e2, sizeof e2);
+  int arc = fofal_kafka_txn_abort(r->producer, TXN_TIMEOUT_MS, r->o.stop, e2, sizeof e2);
   if (arc == FOFAL_EFENCED) return fofal_err(r->errbuf, sizeof r->errbuf, arc, "%s", e2);
   if (arc) LOG_WARN("abort: %s", e2);
   if ((arc = fofal_kafka_rewind_to_committed(r->consumer, 30000, e2, sizeof e2))) LOG_WARN("%s", e2);
@@ -225,12 +225,12 @@ int fofal_reactor_new(fofal_reactor_t **out, const fofal_reactor_opts_t *o, char
   if ((rc = fofal_kafka_producer_new(&r->producer, &po, errbuf, errlen)) ||
       (rc = fofal_kafka_consumer_new(&r->consumer, &co, errbuf, errlen)))
     goto out;
-  r->cmd_parts = fofal_kafka_partition_count(r->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
+  r->cmd_parts = fofal_kafka_partition_count_wait(r->producer, FOFAL_TOPIC_COMMANDS, 10000, errbuf, errlen);
   if (r->cmd_parts <= 0) {
     rc = r->cmd_parts < 0 ? r->cmd_parts : fofal_err(errbuf, errlen, FOFAL_ECONFIG, "%s has no partition", FOFAL_TOPIC_COMMANDS);
     goto out;
   }
-  if ((rc = fofal_kafka_txn_init(r->producer, TXN_TIMEOUT_MS, errbuf, errlen))) goto out;
+  if ((rc = fofal_kafka_txn_init(r->producer, TXN_TIMEOUT_MS, r->o.stop, errbuf, errlen))) goto out;
   rc = fofal_kafka_subscribe(r->consumer, (const char *const *)r->topics, r->ntopics, errbuf, errlen);
 out:
   if (rc) {

@@ -406,13 +406,17 @@ int fofal_kafka_outq_len(fofal_kafka_t *k);
 /* Transactions (a producer with transactional_id). Errors: FOFAL_EABORT (abort, rewind,
  * retry), FOFAL_EFENCED (fatal: another instance owns the id; exit), FOFAL_ETIMEDOUT,
  * FOFAL_EKAFKA. */
-int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen);
+/* fofal_kafka_txn_init and fofal_kafka_txn_abort wait up to timeout_ms per try; a transient
+ * failure (the coordinator not answering in time, still loading, restarting) is logged and
+ * tried again with growing pauses until it succeeds, fails for good, or `stop` (may be
+ * NULL: never) is set. */
+int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen);
 int fofal_kafka_txn_begin(fofal_kafka_t *k, char *errbuf, size_t errlen);
 /* Adds the consumer's current positions (its group metadata) to the transaction, then
  * commits it. */
 int fofal_kafka_txn_commit(fofal_kafka_t *k, fofal_kafka_t *consumer, int timeout_ms, char *errbuf,
                            size_t errlen);
-int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen);
+int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen);
 
 int fofal_kafka_subscribe(fofal_kafka_t *k, const char *const *topics, int n, char *errbuf, size_t errlen);
 /* Assigns (replacing any assignment) the given partitions of `topic` at the given offsets
@@ -449,10 +453,12 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
  * exist (changing them would move tenants). */
 int32_t fofal_tenant_partition(const char *tenant, int nparts);
 
-/* Number of partitions of topic, or a negative error (FOFAL_ENOENT if it does not exist:
- * asked again until timeout_ms, as a topic just created can be unknown to the broker for
- * a moment). */
+/* Number of partitions of topic, or a negative error: FOFAL_ENOENT if the broker does
+ * not know it, FOFAL_EFORBIDDEN if this client may not describe it. One request. */
 int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen);
+/* The same, asked again while the answer is FOFAL_ENOENT or FOFAL_EFORBIDDEN, for at most
+ * wait_ms: what a process checks at start, right after set-up made its topics and ACLs. */
+int fofal_kafka_partition_count_wait(fofal_kafka_t *k, const char *topic, int wait_ms, char *errbuf, size_t errlen);
 
 /* ----------------------------------------------------------- topic admin */
 

@@ -279,8 +279,36 @@ static int txn_err(rd_kafka_error_t *e, const char *what, char *errbuf, size_t e
   return rc;
 }
 
-int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen) {
-  return txn_err(rd_kafka_init_transactions(k->rk, timeout_ms), "init transactions", errbuf, errlen);
+/* Init and abort wait for the transaction coordinator, which a broker just started (or one
+ * still loading __transaction_state, or one restarting) may not offer within the timeout:
+ * librdkafka calls that retriable, and the same call continues where the last one
+ * stopped (until an abort has ended, no transaction can begin). So a retriable error is
+ * logged and tried again after a pause (1 s, doubling to 30 s) until it succeeds, fails
+ * for good, or `stop` is set: a process never exits, nor wedges its producer, on Kafka
+ * being slow. */
+#define TXN_RETRY_PAUSE_MS 1000
+#define TXN_RETRY_PAUSE_MAX_MS 30000
+
+static int txn_retried(fofal_kafka_t *k, int abort, int timeout_ms, const atomic_int *stop, char *errbuf,
+                       size_t errlen) {
+  const char *what = abort ? "abort transaction" : "init transactions";
+  int pause_ms = TXN_RETRY_PAUSE_MS;
+  for (int attempt = 1;; attempt++) {
+    rd_kafka_error_t *e =
+        abort ? rd_kafka_abort_transaction(k->rk, timeout_ms) : rd_kafka_init_transactions(k->rk, timeout_ms);
+    int transient = e && !rd_kafka_error_is_fatal(e) &&
+                    (rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT);
+    if (!transient || fofal_stopped(stop)) return txn_err(e, what, errbuf, errlen);
+    LOG_WARN("%s (try %d): %s; trying again in %d ms", what, attempt, rd_kafka_error_string(e), pause_ms);
+    for (int slept = 0; slept < pause_ms && !fofal_stopped(stop); slept += 100) usleep(100 * 1000);
+    if (fofal_stopped(stop)) return txn_err(e, what, errbuf, errlen);
+    rd_kafka_error_destroy(e);
+    pause_ms = pause_ms * 2 < TXN_RETRY_PAUSE_MAX_MS ? pause_ms * 2 : TXN_RETRY_PAUSE_MAX_MS;
+  }
+}
+
+int fofal_kafka_txn_init(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen) {
+  return txn_retried(k, 0, timeout_ms, stop, errbuf, errlen);
 }
 
 int fofal_kafka_txn_begin(fofal_kafka_t *k, char *errbuf, size_t errlen) {
@@ -315,8 +343,8 @@ int fofal_kafka_txn_commit(fofal_kafka_t *k, fofal_kafka_t *consumer, int timeou
   return txn_err(rd_kafka_commit_transaction(k->rk, timeout_ms), "commit transaction", errbuf, errlen);
 }
 
-int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, char *errbuf, size_t errlen) {
-  return txn_err(rd_kafka_abort_transaction(k->rk, timeout_ms), "abort transaction", errbuf, errlen);
+int fofal_kafka_txn_abort(fofal_kafka_t *k, int timeout_ms, const atomic_int *stop, char *errbuf, size_t errlen) {
+  return txn_retried(k, 1, timeout_ms, stop, errbuf, errlen);
 }
 
 int fofal_kafka_subscribe(fofal_kafka_t *k, const char *const *topics, int n, char *errbuf, size_t errlen) {
@@ -434,9 +462,8 @@ int fofal_kafka_offset_for_time(fofal_kafka_t *k, const char *topic, int32_t par
   return 0;
 }
 
-/* One metadata request: the partition count, or FOFAL_ENOENT when the broker does not
- * know the topic (yet: a broker's metadata cache follows the controller's, so a topic
- * just created can be unknown to it for a moment on a loaded machine). */
+/* One metadata request: the partition count, FOFAL_ENOENT when the broker does not know
+ * the topic, FOFAL_EFORBIDDEN when this client may not describe it. */
 static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
@@ -446,7 +473,7 @@ static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout
     rc = fofal_err(errbuf, errlen, err == RD_KAFKA_RESP_ERR__TIMED_OUT ? FOFAL_EUNAVAIL : FOFAL_EKAFKA,
                    "metadata of %s: %s", topic, rd_kafka_err2str(err));
   } else if (md->topic_cnt >= 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-    rc = fofal_err(errbuf, errlen, FOFAL_EKAFKA, "not authorized to describe topic %s (Kafka ACLs: ops/kafka_acls.c)",
+    rc = fofal_err(errbuf, errlen, FOFAL_EFORBIDDEN, "not authorized to describe topic %s (Kafka ACLs: ops/kafka_acls.c)",
                    topic);
   } else if (md->topic_cnt < 1 || md->topics[0].err) {
     rc = fofal_err(errbuf, errlen, FOFAL_ENOENT, "topic %s does not exist", topic);
@@ -458,13 +485,18 @@ static int partition_count_once(fofal_kafka_t *k, const char *topic, int timeout
   return rc;
 }
 
-/* A topic unknown to the broker is asked again until timeout_ms has passed: processes
- * started right after `fofal topics create` met "does not exist" on a loaded machine. */
 int fofal_kafka_partition_count(fofal_kafka_t *k, const char *topic, int timeout_ms, char *errbuf, size_t errlen) {
-  int64_t deadline = fofal_mono_us() + (int64_t)timeout_ms * 1000;
+  return partition_count_once(k, topic, timeout_ms, errbuf, errlen);
+}
+
+/* A broker's metadata cache (topics, ACLs) follows the controller's: right after `fofal
+ * topics create` and ops/stack's grants, a loaded broker can answer "unknown topic" or
+ * "not authorized" for seconds (a decider refused to start 7 s after its topic was made). */
+int fofal_kafka_partition_count_wait(fofal_kafka_t *k, const char *topic, int wait_ms, char *errbuf, size_t errlen) {
+  int64_t deadline = fofal_mono_us() + (int64_t)wait_ms * 1000;
   for (;;) {
-    int rc = partition_count_once(k, topic, timeout_ms, errbuf, errlen);
-    if (rc != FOFAL_ENOENT || fofal_mono_us() + 250 * 1000 > deadline) return rc;
+    int rc = partition_count_once(k, topic, wait_ms, errbuf, errlen);
+    if ((rc != FOFAL_ENOENT && rc != FOFAL_EFORBIDDEN) || fofal_mono_us() + 250 * 1000 > deadline) return rc;
     usleep(250 * 1000);
   }
 }

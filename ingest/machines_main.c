@@ -140,7 +140,7 @@ static int load_state(proc_t *p) {
   p->tail = NULL;
   fofal_machines_clear(p->m);
   if ((rc = fofal_kafka_consumer_new(&k, &o, p->errbuf, sizeof p->errbuf))) return rc;
-  int n = fofal_kafka_partition_count(k, FOFAL_TOPIC_MACHINES_STATE, 10000, p->errbuf, sizeof p->errbuf);
+  int n = fofal_kafka_partition_count_wait(k, FOFAL_TOPIC_MACHINES_STATE, 10000, p->errbuf, sizeof p->errbuf);
   if (n <= 0) {
     rc = n < 0 ? n : FOFAL_ENOENT;
     goto out;
@@ -340,7 +340,7 @@ out:
   if (rc && rc != FOFAL_EFENCED) {
     char e2[256];
     LOG_WARN("batch of %d aborted (%s); replaying it from the committed offsets", n, p->errbuf);
-    if (fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, e2, sizeof e2)) LOG_WARN("%s", e2);
+    if (fofal_kafka_txn_abort(p->producer, TXN_TIMEOUT_MS, &fofal_stop, e2, sizeof e2)) LOG_WARN("%s", e2);
     return FOFAL_EABORT;
   }
   if (!rc) p->batches++;
@@ -381,7 +381,7 @@ int main(int argc, char **argv) {
   const char *topics[] = {FOFAL_TOPIC_TELEMETRY, p.production_topic, p.hr_topic};
   if (fofal_kafka_producer_new(&p.producer, &po, err, sizeof err) ||
       fofal_kafka_consumer_new(&p.consumer, &co, err, sizeof err) ||
-      fofal_kafka_txn_init(p.producer, TXN_TIMEOUT_MS, err, sizeof err) ||
+      fofal_kafka_txn_init(p.producer, TXN_TIMEOUT_MS, &fofal_stop, err, sizeof err) ||
       fofal_kafka_subscribe(p.consumer, topics, 3, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;

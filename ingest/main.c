@@ -78,7 +78,8 @@ static fofal_setting_t settings[] = {
      "PEM file of the CA that signed the broker's certificate, for ssl:// URIs. Empty: the system's CAs.", &mqtt_ca},
     {"FOFAL_MQTT_CLIENT_ID", FOFAL_SET_STR, "fofal-ingest-1", 0, 0,
      "Stable MQTT client id: the broker keeps this session's queued messages across restarts (with several "
-     "sessions, -<n> is appended).",
+     "sessions, -<n> is appended). A listener with use_username_as_clientid (the gateways' TLS listener) uses the "
+     "user name instead.",
      &client_id},
     {"FOFAL_MQTT_SHARE_GROUP", FOFAL_SET_STR, "", 0, 0,
      "If set, subscribe as $share/<group>/... so several instances (or sessions) split the load.", &share_group},

@@ -452,7 +452,7 @@ int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o
   snprintf(client, sizeof client, "fofal-projector-%s", o->name);
   fofal_kafka_opts_t co = {.brokers = o->brokers, .client_id = client, .read_committed = 1};
   if ((rc = fofal_kafka_consumer_new(&p->consumer, &co, errbuf, errlen))) goto out;
-  p->nparts = fofal_kafka_partition_count(p->consumer, p->topic, 10000, errbuf, errlen);
+  p->nparts = fofal_kafka_partition_count_wait(p->consumer, p->topic, 10000, errbuf, errlen);
   if (p->nparts < 0) {
     rc = p->nparts;
     goto out;

@@ -186,6 +186,9 @@ static void wait_log(const char *logname, const char *needle, int timeout_s) {
   cr_assert_fail("%s.log never said \"%s\"", logname, needle);
 }
 
+int h_log_count(const char *logname, const char *needle) { return log_count(logname, needle); }
+void h_wait_log(const char *logname, const char *needle, int timeout_s) { wait_log(logname, needle, timeout_s); }
+
 pid_t h_start_ingest(const char *tenant) {
   char id[96], log[96], spool[600];
   snprintf(id, sizeof id, "FOFAL_MQTT_CLIENT_ID=test-ingest-%s", tenant);

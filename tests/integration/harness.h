@@ -38,6 +38,10 @@ pid_t h_start_projector(const char *instance);
  * test-reactor-<instance>) and waits (bounded) until it has joined its group and been
  * given the reactions' topics. */
 pid_t h_start_reactor(const char *instance);
+/* How many lines of $FOFAL_STACK_DIR/logs/<logname>.log (a process's from h_spawn) hold
+ * needle; h_wait_log waits until one does, at most timeout_s, or fails the test. */
+int h_log_count(const char *logname, const char *needle);
+void h_wait_log(const char *logname, const char *needle, int timeout_s);
 /* Starts fofal-ingest with its own MQTT client id and spool for `tenant` (log
  * test-ingest-<tenant>) and waits (bounded, 60 s) until it has subscribed. */
 pid_t h_start_ingest(const char *tenant);

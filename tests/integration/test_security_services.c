@@ -7,14 +7,16 @@
  * nothing), and fofal-api's user cannot flush, reconfigure, or undo a revocation (DEL,
  * XTRIM, XDEL, RENAME of the revocation stream). Kafka: SASL/SCRAM-SHA-512 for every client
  * (one without it, or with a wrong password, gets nothing), one user per process with ACLs
- * (the projector cannot produce a command, the API cannot write an event), the rest denied.
- * The generated secrets are private files.
+ * (the projector cannot produce a command, the API cannot write an event), the rest denied;
+ * over the TLS listener too (SASL_SSL, the certificate checked). The generated secrets are
+ * private files.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "projections.h"
@@ -224,15 +226,28 @@ static void kafka_as(const char *user, const char *password) {
   cr_assert_eq(fofal_kafka_security_set(&ks, err, sizeof err), 0, "%s", err);
 }
 
-/* The number of partitions of topic as seen by the current user, or a negative error. */
-static int partitions_seen(const char *topic, char *err, size_t errlen) {
+/* kafka_as over TLS (sasl_ssl), the brokers' certificate checked against the CA file `ca`. */
+static void kafka_tls_as(const char *user, const char *password, const char *ca) {
+  fofal_kafka_security_t ks = {.protocol = "sasl_ssl", .user = (char *)user, .password = (char *)password,
+                               .ssl_ca = (char *)ca};
+  char err[256];
+  cr_assert_eq(fofal_kafka_security_set(&ks, err, sizeof err), 0, "%s", err);
+}
+
+/* The number of partitions of topic as seen by the current user through `brokers`, or a
+ * negative error. */
+static int partitions_seen_at(const char *brokers, const char *topic, char *err, size_t errlen) {
   fofal_kafka_t *k = NULL;
-  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "test-security-services",
-                          .metadata_only = 1};
+  fofal_kafka_opts_t o = {.brokers = brokers, .client_id = "test-security-services", .metadata_only = 1};
   int rc = fofal_kafka_producer_new(&k, &o, err, errlen);
   if (!rc) rc = fofal_kafka_partition_count(k, topic, 8000, err, errlen);
   fofal_kafka_free(k);
   return rc;
+}
+
+/* The number of partitions of topic as seen by the current user, or a negative error. */
+static int partitions_seen(const char *topic, char *err, size_t errlen) {
+  return partitions_seen_at(h_env("FOFAL_KAFKA_BROKERS"), topic, err, errlen);
 }
 
 Test(security_services, kafka_refuses_a_client_that_does_not_authenticate) {
@@ -271,7 +286,12 @@ static int64_t topic_end(const char *topic) {
   int64_t sum = 0;
   for (int p = 0; p < n; p++) {
     int64_t lo, hi;
-    cr_assert_eq(fofal_kafka_watermarks(k, topic, p, &lo, &hi, 10000, err, sizeof err), 0, "%s", err);
+    /* A broker that has just created the topic may not lead its partitions yet (Not
+     * leader for partition) for some seconds on a loaded machine: asked again, 30 s at most. */
+    int rc = -1;
+    for (int i = 0; i < 60 && rc; i++)
+      if ((rc = fofal_kafka_watermarks(k, topic, p, &lo, &hi, 10000, err, sizeof err))) usleep(500 * 1000);
+    cr_assert_eq(rc, 0, "%s", err);
     sum += hi;
   }
   fofal_kafka_free(k);
@@ -313,4 +333,40 @@ Test(security_services, each_kafka_user_writes_only_its_own_topics) {
   char err[512] = "";
   kafka_as("fofal-projector", h_env("FOFAL_KAFKA_PROJECTOR_PASSWORD"));
   cr_expect_gt(partitions_seen(events, err, sizeof err), 0, "the projector cannot see %s: %s", events, err);
+}
+
+/* Kafka's TLS listener (SASL_SSL, the stack's own CA: ops/stack): a client with
+ * FOFAL_KAFKA_SECURITY_PROTOCOL=sasl_ssl and FOFAL_KAFKA_SSL_CA reads the metadata and
+ * each partition's leader; one that does not trust the certificate, or that skips TLS on
+ * that port, gets nothing. */
+Test(security_services, kafka_over_tls_with_the_brokers_ca) {
+  const char *tls = h_env("FOFAL_KAFKA_TLS_BROKERS"), *ca = h_env("FOFAL_KAFKA_TLS_CA");
+  char err[512] = "";
+  kafka_tls_as("fofal-api", h_env("FOFAL_KAFKA_API_PASSWORD"), ca);
+  /* The topics may be new to the broker for some seconds on a loaded machine (topic_end). */
+  int seen = -1;
+  for (int i = 0; i < 60 && seen <= 0; i++)
+    if ((seen = partitions_seen_at(tls, FOFAL_TOPIC_COMMANDS, err, sizeof err)) <= 0) usleep(500 * 1000);
+  cr_assert_gt(seen, 0, "over TLS: %s", err);
+  /* The partition leaders too (what the TLS listener advertises): each partition's end. */
+  fofal_kafka_t *k = NULL;
+  fofal_kafka_opts_t o = {.brokers = tls, .client_id = "test-security-services"};
+  cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
+  int n = fofal_kafka_partition_count(k, FOFAL_TOPIC_COMMANDS, 10000, err, sizeof err);
+  for (int p = 0; p < n; p++) {
+    int64_t lo, hi;
+    int rc = -1;
+    for (int i = 0; i < 60 && rc; i++)
+      if ((rc = fofal_kafka_watermarks(k, FOFAL_TOPIC_COMMANDS, p, &lo, &hi, 10000, err, sizeof err))) usleep(500 * 1000);
+    cr_expect_eq(rc, 0, "partition %d over TLS: %s", p, err);
+  }
+  fofal_kafka_free(k);
+  /* Trusting other CAs (the system's): the handshake fails. */
+  kafka_tls_as("fofal-api", h_env("FOFAL_KAFKA_API_PASSWORD"), "/etc/ssl/certs/ca-certificates.crt");
+  cr_expect_lt(partitions_seen_at(tls, FOFAL_TOPIC_COMMANDS, err, sizeof err), 0,
+               "a client that does not trust the brokers' certificate read the metadata");
+  /* SASL without TLS on the TLS port: nothing. */
+  kafka_as("fofal-api", h_env("FOFAL_KAFKA_API_PASSWORD"));
+  cr_expect_lt(partitions_seen_at(tls, FOFAL_TOPIC_COMMANDS, err, sizeof err), 0,
+               "a client without TLS read the metadata on the TLS port");
 }

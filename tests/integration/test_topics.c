@@ -115,11 +115,11 @@ Test(topics, a_topic_that_arrives_within_the_wait_is_found, .timeout = 90) {
   fofal_kafka_t *k = admin();
   pthread_t th;
   pthread_create(&th, NULL, create_late, name);
-  int n = fofal_kafka_partition_count(k, name, 20000, err, sizeof err);
+  int n = fofal_kafka_partition_count_wait(k, name, 20000, err, sizeof err);
   pthread_join(th, NULL);
   cr_expect_eq(n, 2, "the late topic's partitions: %d (%s)", n, n < 0 ? err : "");
   int64_t t0 = fofal_mono_us();
-  n = fofal_kafka_partition_count(k, "fofal-test.never-there", 2000, err, sizeof err);
+  n = fofal_kafka_partition_count_wait(k, "fofal-test.never-there", 2000, err, sizeof err);
   cr_expect_eq(n, FOFAL_ENOENT, "a missing topic: %d", n);
   cr_expect(fofal_mono_us() - t0 < 10 * 1000000LL, "the wait is bounded by its timeout");
   fofal_kafka_free(k);

@@ -111,6 +111,18 @@ Test(asyncapi, is_asyncapi_3_with_every_ref_resolved) {
   free(text);
 }
 
+/* The servers say how a reader authenticates (issue 22): the brokers take SASL/SCRAM-SHA-512
+ * only. */
+Test(asyncapi, the_kafka_server_requires_scram_sha_512) {
+  json_t *sec = at(doc, "servers", "kafka", "security");
+  cr_assert(json_is_array(sec) && json_array_size(sec) == 1, "servers.kafka.security is one scheme");
+  const char *ref = json_string_value(json_object_get(json_array_get(sec, 0), "$ref"));
+  cr_assert_str_eq(ref ?: "", "#/components/securitySchemes/scram");
+  json_t *scheme = at(doc, "components", "securitySchemes", "scram");
+  cr_assert_str_eq(json_string_value(json_object_get(scheme, "type")) ?: "", "scramSha512");
+  cr_expect(strstr(json_string_value(json_object_get(scheme, "description")) ?: "", "SASL"));
+}
+
 /* A channel per topic of fofal topics create's table, with its configuration. */
 Test(asyncapi, a_channel_per_topic_with_its_kafka_configuration) {
   fofal_topic_spec_t topics[64];
