@@ -1,7 +1,8 @@
 /*
  * hr.c — the hr module's employees and its registration in the command layer (the shift
  * model's deciders are in shifts.c): employees, their shift assignments and the mill's
- * shift model; later attendance and pay.
+ * shift model; attendance (attendance.c) and piece-rate pay (pay.c, reactions.c) are
+ * listed here too.
  *
  *   hr.employee.register       by badge (W012): job and personal data (sealed)
  *   hr.employee.update         job or personal data
@@ -55,7 +56,7 @@
 
 #define MAX_ASSIGNMENTS 42       /* shifts remembered per employee: two weeks of 3×8 */
 
-static const json_t *shift_model(const fofal_cmd_t *cmd) { return lookup_ref(cmd, "shiftmodel", "default", NULL); }
+const json_t *fofal__hr_shift_model(const fofal_cmd_t *cmd) { return lookup_ref(cmd, "shiftmodel", "default", NULL); }
 
 /* The personal fields of an employee. In the log they are always sealed (the API sealed
  * them with the employee's key before the command reached Kafka, and the processor refused
@@ -106,7 +107,7 @@ static int employee_assign_shift(const fofal_cmd_t *cmd, const json_t *state, fo
   if (json_is_true(json_object_get(state, "erased")))
     return REJECT(out, "employee_erased", "%s was erased: they no longer work here", jstr(state, "badge"));
   const char *id = jstr(cmd->data, "shift");
-  const json_t *model = shift_model(cmd);
+  const json_t *model = fofal__hr_shift_model(cmd);
   if (fofal_shift_span(model, id, &sh))
     return REJECT(out, "unknown_shift", "%s is not a shift of the mill's shift model", id);
   if (!fofal__hr_works_on_shift(model, &sh))
@@ -152,6 +153,8 @@ static const int ncommands = sizeof commands / sizeof commands[0];
 
 static const fofal_command_table_t tables[] = {
     {fofal__hr_shift_commands, &fofal__hr_shift_commands_n},
+    {fofal__hr_attendance_commands, &fofal__hr_attendance_commands_n},
+    {fofal__hr_pay_commands, &fofal__hr_pay_commands_n},
     {commands, &ncommands},
     {NULL, NULL},
 };

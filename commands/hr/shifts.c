@@ -101,8 +101,7 @@ int fofal_shift_at(const json_t *model, int64_t at_us, fofal_shift_t *out) {
   return FOFAL_ENOENT;
 }
 
-/* The local date of "YYYY-MM-DD" as days since 1970-01-01. 0 or -1. */
-static int parse_day(const char *s, int64_t *day) {
+int fofal__hr_parse_day(const char *s, int64_t *day) {
   int y, mo, d, n = 0;
   if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return -1;
   struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
@@ -120,7 +119,7 @@ int fofal_shift_span(const json_t *model, const char *shift_id, fofal_shift_t *o
   if (!shift_id || strlen(shift_id) < 12 || shift_id[10] != '/') return FOFAL_EINVAL;
   memcpy(date, shift_id, 10);
   date[10] = '\0';
-  if (parse_day(date, &day)) return FOFAL_EINVAL;
+  if (fofal__hr_parse_day(date, &day)) return FOFAL_EINVAL;
   n = 11;
   while (json_object_get(model, "previous") && day < jint(model, "from_day", INT64_MIN))
     model = json_object_get(model, "previous"); /* the version in force that day */
@@ -172,7 +171,7 @@ json_t *fofal_shift_model_next(const json_t *current, const json_t *data, int re
   json_t *next = json_deep_copy(data);
   if (!json_object_get(next, "utc_offset_min")) json_object_set_new(next, "utc_offset_min", json_integer(0));
   int64_t from;
-  if (!redefined || parse_day(jstr(data, "effective_from"), &from)) {
+  if (!redefined || fofal__hr_parse_day(jstr(data, "effective_from"), &from)) {
     json_object_del(next, "effective_from");
     return next;
   }
@@ -197,7 +196,7 @@ static int shift_model_redefine(const fofal_cmd_t *cmd, const json_t *state, fof
   const json_t *d = cmd->data;
   int64_t from;
   if (shift_codes_unique(d, out)) return FOFAL_EREJECTED;
-  if (parse_day(jstr(d, "effective_from"), &from))
+  if (fofal__hr_parse_day(jstr(d, "effective_from"), &from))
     return REJECT(out, "invalid_date", "effective_from must be a date YYYY-MM-DD (got %s)", jstr(d, "effective_from"));
   int64_t today = floor_div(floor_div(cmd->issued_us, 60 * 1000000LL) + jint(state, "utc_offset_min", 0), 1440);
   if (from <= today)

@@ -15,6 +15,10 @@ declaration assigned).
 Beams of L03, L09 and L17 run out within hours; L12 got a new beam and waits for its
 first-piece check; intervention requests are open on L02, L08 and L15 (L08's accepted)
 and finished ones are in the history of L04, L10 and L20; two labels were reprinted.
+HR: a piece rate per article (foutas per piece, terry per metre, in millimes) set before
+the week's rolls, so every roll accrues its weaver's pay by reaction; the current shift's
+weavers clocked in at the gate; two absences of the month; last month's pay closed.
+Accounting: an opening entry, and the pay posted by reaction (640 wages / 425 wages due).
 Stores (stores()): a yarn store, a finished-goods store and quarantine; the yarn lots the
 beams of L01-L03 were warped from, received and issued to them; three rolls moved to the
 finished-goods store, packed into two cartons on one pallet; an open count of the yarn
@@ -176,6 +180,7 @@ def main():
                     {"badge": b, "name": names[n], "job": job, "phone": f"+216 98 {100 + n:03d} {200 + 7 * n:03d}",
                      "salary": base_pay[job] + 10 * (n % 5)})
                    for n, (b, job) in enumerate(people)])
+    demo_hr_rates(api, hr, days)
 
     # Who weaves what: weavers 1-8 on shift A, 9-16 on B, 17-24 on C; three looms each.
     def weaver_of(loom_i, code):
@@ -336,6 +341,8 @@ def main():
         # first order, as anyone finds one (orders/{id}/declarations).
         page = api.get(("P01", "planner"), f"/api/v1/production/orders/{orders['L01'][0][0]}/declarations?limit=1") or {}
         labels = [i["label_id"] for i in page.get("items", []) if i.get("label_id")]
+    demo_hr_attendance(api, hr, today, now_utc)
+    demo_accounting(api)
     stores(api, labels, days)
     cut = quality_demo(api, labels, today)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
@@ -472,6 +479,61 @@ def subcontracting_demo(api, lots):
                 "lines": [{"label_id": label, "good_milli": qty // 2 - 1000, "rejected_milli": 1000,
                            "defects": ["teinte irrégulière"]}]})])
     print(f"demo: subcontracting: 2 subcontractors, {len(lots)} roll(s) out (one overdue at ST-BRODE)")
+
+
+# ---------------------------------------------------------------- hr: pay and attendance
+# Piece rates (module hr) before the week's declarations, so each roll accrues its weaver's
+# pay by reaction (hr.pay_on_declaration): foutas per piece, terry per metre, in millimes,
+# from the first day of the month the week starts in.
+PIECE_RATES = {"FOUTA-NID-ABEILLE-100x200": ("piece", 450), "FOUTA-CHEVRON-90x170": ("piece", 380),
+               "FOUTA-RAYEE-100x180": ("piece", 350), "FOUTA-KILIM-100x200": ("piece", 520),
+               "EPONGE-50x100": ("metre", 210), "EPONGE-70x140": ("metre", 260)}
+
+
+def demo_hr_rates(api, hr, days):
+    since = days[0].replace(day=1)
+    api.batch(hr, [("hr.piece_rate.set", f"demo-rate-{code}-{since}",
+                    {"article": code, "unit": unit, "rate_minor": rate, "valid_from": str(since)})
+                   for code, (unit, rate) in PIECE_RATES.items()])
+
+
+# Attendance: the current shift's weavers clock in at the gate (as themselves: the time is
+# the API's, so only now can be clocked), and two absences of the month.
+def demo_hr_attendance(api, hr, today, now_utc):
+    code, hour = next(((c, h) for c, h in reversed(SHIFTS) if shift_start_utc(today, h) <= now_utc), None) or ("C", 22)
+    first = 100 + "ABC".index(code) * 8 + 1
+    for badge in [f"W{first + k}" for k in range(8)]:
+        api.batch((badge, "weaver"), [("hr.employee.clock_in", f"demo-clock-in-{badge}-{today}-{code}",
+                                       {"badge": badge, "device": "GATE-H1"})])
+    month = today.replace(day=1)
+    api.batch(hr, [("hr.employee.record_absence", f"demo-absence-W105-{month}",
+                    {"badge": "W105", "from": str(month + dt.timedelta(days=26)), "to": str(month + dt.timedelta(days=27)),
+                     "reason": "sick"}),
+                   ("hr.employee.record_absence", f"demo-absence-W113-{month}",
+                    {"badge": "W113", "from": str(month + dt.timedelta(days=20)), "reason": "annual_leave"})])
+    # Last month's pay is closed (a late declaration of its days is paid this month).
+    last = (month - dt.timedelta(days=1)).strftime("%Y-%m")
+    api.batch(hr, [("hr.pay_period.close", f"demo-pay-close-{last}", {"period": last})])
+    # The pay accrued by reaction, as the weaver's phone shows it.
+    for _ in range(30):
+        pay = api.get(("W101", "weaver"), f"/api/v1/hr/employees/W101/pay?from={today - dt.timedelta(days=6)}&to={today}")
+        if pay and pay.get("lines"):
+            print(f"demo: W101 earned {pay['gross_minor'] / 1000:.3f} TND piece-rate this week ({len(pay['lines'])} rolls)")
+            break
+        time.sleep(1)
+
+
+# The ledger (module accounting): an opening entry by the accountant; the week's pay is
+# posted by reaction (accounting.entry_on_pay), 640 wages to 425 wages due.
+def demo_accounting(api):
+    accountant = ("A01", "accountant")
+    api.batch(accountant, [("accounting.entry.post", "demo-entry-opening",
+                            {"entry_id": ident("entry", "opening"), "date": "2026-01-01", "memo": "capital paid in",
+                             "lines": [{"account": "532", "debit_minor": 250000000},
+                                       {"account": "101", "credit_minor": 250000000}]})])
+    tb = api.get(accountant, "/api/v1/accounting/trial-balance") or {}
+    print(f"demo: trial balance {tb.get('debit_minor', 0) / 1000:.3f} = {tb.get('credit_minor', 0) / 1000:.3f} TND over "
+          f"{len(tb.get('accounts', []))} accounts")
 
 
 def sscc(serial):

@@ -1,7 +1,8 @@
 /*
  * hr.c — the hr module's projection: employees, their shift assignments and the shift
  * model into PostgreSQL (schema hr, schemas/hr/070_hr.sql), and a WebSocket push per
- * applied event.
+ * applied event; attendance (attendance.c) and pay (pay.c) are applied by the functions
+ * of those files, listed here in the one projection "hr".
  *
  * Personal data. An employee's name is opened with the person's key (personal.c,
  * fofal_apply_open) because the floor shows it; the other personal fields are kept sealed
@@ -18,7 +19,7 @@
  * Each apply function is a deterministic function of its event (times from its envelope),
  * so a rebuild yields the same rows.
  */
-#include "projections.h"
+#include "hr_apply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,9 +135,16 @@ static const fofal_apply_t applies[] = {
     {"fofal.hr.shift_assigned.v1", shift_assigned},
     {"fofal.hr.shift_model_defined.v1", shift_model_defined},
     {"fofal.hr.shift_model_redefined.v1", shift_model_defined},
+    {"fofal.hr.clocked_in.v1", fofal__hr_clocked_in},
+    {"fofal.hr.clocked_out.v1", fofal__hr_clocked_out},
+    {"fofal.hr.absence_recorded.v1", fofal__hr_absence_recorded},
+    {"fofal.hr.piece_rate_set.v1", fofal__hr_piece_rate_set},
+    {"fofal.hr.pay_accrued.v1", fofal__hr_pay_accrued},
+    {"fofal.hr.pay_period_closed.v1", fofal__hr_pay_period_closed},
 };
 
-static const char *const tables[] = {"employees", "shift_assignments", "shift_models", NULL};
+static const char *const tables[] = {"employees", "shift_assignments", "shift_models", "clockings",
+                                     "absences",  "piece_rates",       "pay_lines",    "pay_periods", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "hr",

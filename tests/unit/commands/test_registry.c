@@ -73,7 +73,8 @@ Test(names, kinds_by_name_and_plural) {
   fofal_aggregate_kinds_text("production", 1, t, sizeof t);
   cr_expect_str_eq(t, "looms, beams");
   fofal_aggregate_kinds_text("hr", 1, t, sizeof t);
-  cr_expect_str_eq(t, "shiftmodels, employees", "employees and the shift model are hr's");
+  cr_expect_str_eq(t, "shiftmodels, employees, piecerates, payperiods",
+                   "employees, the shift model, piece rates and pay periods are hr's");
   fofal_aggregate_kinds_text("catalog", 1, t, sizeof t);
   cr_expect_str_eq(t, "articles, items", "articles and items are the catalog's");
   fofal_aggregate_kinds_text("inventory", 1, t, sizeof t);

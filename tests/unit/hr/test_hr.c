@@ -112,7 +112,7 @@ Test(hr, every_event_schema_has_an_apply_function_in_the_hr_projection) {
     n++;
   }
   closedir(d);
-  cr_expect_eq(n, 6, "the event schemas were found (%d)", n);
+  cr_expect_eq(n, 12, "the event schemas were found (%d)", n);
   for (int i = 0; i < def->napplies; i++)
     cr_expect(!strncmp(def->applies[i].type, "fofal.hr.", 9), "%s is not hr's", def->applies[i].type);
 }
@@ -149,7 +149,7 @@ Test(hr, employees_and_the_shift_model_are_hr_s_on_its_topic) {
   /* The kinds named in paths: hr's, and no longer production's. */
   char kinds[128];
   fofal_aggregate_kinds_text("hr", 1, kinds, sizeof kinds);
-  cr_expect_str_eq(kinds, "shiftmodels, employees");
+  cr_expect_str_eq(kinds, "shiftmodels, employees, piecerates, payperiods");
   cr_expect_null(fofal_aggregate_kind("production", "employees", 1), "employees are hr's");
   cr_expect_str_eq(fofal_aggregate_kind(NULL, "employee", 0), "employee", "found in any module");
 }

@@ -1,0 +1,101 @@
+/*
+ * accounting.c — the accounting module's deciders: a double-entry ledger (issue 17, its
+ * first slice) and its registration in the command layer.
+ *
+ *   accounting.entry.post     a journal entry: a date, a memo, two or more lines, each a
+ *                             debit or a credit of an account in integer minor units
+ *                             (millimes for TND); by an accountant or admin (the author is
+ *                             the token's actor), or by a reaction from a business event
+ *                             (reactions.c), which the entry names as its source
+ *   accounting.period.close   a month (YYYY-MM) is closed: nothing is posted into it again
+ *
+ * Rules: an entry balances (its debits sum to its credits: unbalanced); a line is a debit
+ * or a credit, positive, never both (invalid_line); an account is of the Tunisian Système
+ * Comptable des Entreprises classes 1 to 7, 2 to 8 digits (invalid_account; the chart is
+ * not an aggregate yet); an entry's date falls in no closed period (period_closed); a
+ * period is closed once (already_exists, by the processor). An entry is never edited: a
+ * correction is another entry.
+ *
+ * Events go to fofal.accounting.events. An entry's aggregate is its entry_id (a UUID the
+ * sender chooses; a reaction derives it from its trigger, so a replay is the same entry); a
+ * period's is fofal_aggregate_ref(tenant, "period", "2026-11").
+ *
+ * The build finds this folder and lists fofal_module_accounting_commands in the generated
+ * fofal_command_modules[]. Pure functions: no I/O, no clock.
+ */
+#include "decide.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define EV(name) "fofal.accounting." name ".v1"
+#define MAX_LINE_MINOR 1000000000000000LL /* 10^12 TND: no sum of 50 lines overflows */
+
+static int account_valid(const char *account) {
+  size_t n = strlen(account);
+  if (n < 2 || n > 8 || account[0] < '1' || account[0] > '7') return 0;
+  for (size_t i = 0; i < n; i++)
+    if (account[i] < '0' || account[i] > '9') return 0;
+  return 1;
+}
+
+static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data, *lines = json_object_get(d, "lines");
+  const char *date = jstr(d, "date");
+  char period[8];
+  if (strlen(date) != 10) return REJECT(out, "invalid_date", "date must be YYYY-MM-DD (got %s)", date);
+  snprintf(period, sizeof period, "%.7s", date);
+  if (json_is_true(json_object_get(lookup_ref(cmd, "period", period, NULL), "closed")))
+    return REJECT(out, "period_closed", "period %s is closed: post the entry in an open period", period);
+  if (json_array_size(lines) < 2) return REJECT(out, "too_few_lines", "an entry has at least two lines");
+  json_int_t debit = 0, credit = 0;
+  size_t i;
+  json_t *l;
+  json_array_foreach(lines, i, l) {
+    json_int_t dr = jint(l, "debit_minor", 0), cr = jint(l, "credit_minor", 0);
+    if (dr < 0 || cr < 0 || (dr > 0) == (cr > 0) || dr > MAX_LINE_MINOR || cr > MAX_LINE_MINOR)
+      return REJECT(out, "invalid_line", "line %zu is a positive debit or a positive credit, not both", i + 1);
+    if (!account_valid(jstr(l, "account")))
+      return REJECT(out, "invalid_account", "line %zu: %s is no account of classes 1 to 7 (2 to 8 digits)", i + 1,
+                    jstr(l, "account"));
+    debit += dr;
+    credit += cr;
+  }
+  if (debit != credit)
+    return REJECT(out, "unbalanced", "the debits (%lld) and credits (%lld) differ by %lld minor units", (long long)debit,
+                  (long long)credit, (long long)(debit - credit));
+  json_t *ev = json_pack("{s:s,s:s,s:O,s:I,s:s}", "entry_id", cmd->aggregate, "date", date, "lines", lines, "total_minor",
+                         debit, "posted_by", cmd->actor ? cmd->actor : "");
+  jcopy(ev, d, "memo");
+  jcopy(ev, d, "source");
+  out->state = json_pack("{s:s,s:s,s:I}", "entry_id", cmd->aggregate, "date", date, "total_minor", debit);
+  fofal_decision_emit(out, EV("entry_posted"), ev);
+  return 0;
+}
+
+static int period_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const char *p = jstr(cmd->data, "period");
+  int y, m, n = 0;
+  if (sscanf(p, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || m < 1 || m > 12)
+    return REJECT(out, "invalid_period", "period is a month YYYY-MM (got %s)", p);
+  out->state = json_pack("{s:s,s:b}", "period", p, "closed", 1);
+  fofal_decision_emit(out, EV("period_closed"),
+                      json_pack("{s:s,s:s}", "period", p, "closed_by", cmd->actor ? cmd->actor : ""));
+  return 0;
+}
+
+static const fofal_command_def_t commands[] = {
+    {"accounting.entry.post", "entry_id", 1,
+     "Post a balanced journal entry (debits equal credits, in minor units) into an open period.", entry_post, NULL},
+    {"accounting.period.close", "period", 1, "Close a month: nothing is posted into it again.", period_close, "period"},
+};
+static const int ncommands = sizeof commands / sizeof commands[0];
+
+static const fofal_command_table_t tables[] = {
+    {commands, &ncommands},
+    {NULL, NULL},
+};
+
+const fofal_command_module_t fofal_module_accounting_commands = {.name = "accounting", .tables = tables};
