@@ -663,8 +663,12 @@ int fofal_topics_ensure(fofal_kafka_t *k, const fofal_topic_spec_t *specs, int n
   char **retention = fofal_calloc((size_t)n, sizeof *retention), **cleanup = fofal_calloc((size_t)n, sizeof *cleanup);
   char line[512];
   int any_missing = 0;
-  for (int i = 0; i < n; i++) {
-    int pc = partition_count_once(k, specs[i].name, 10000, errbuf, errlen);
+  for (int i = 0; i < n && !(any_missing && !create); i++) {
+    /* A process's start-up check (create 0) waits for a topic or an ACL that set-up has
+     * just made and the broker does not show yet (ops/run starts the processes right after
+     * `fofal topics create`); it stops at the first topic still missing. */
+    int pc = create ? partition_count_once(k, specs[i].name, 10000, errbuf, errlen)
+                    : fofal_kafka_partition_count_wait(k, specs[i].name, 10000, errbuf, errlen);
     if (pc == FOFAL_ENOENT) {
       missing[i] = 1;
       any_missing = 1;
