@@ -266,6 +266,10 @@ typedef struct {
                                     NULL-terminated: their topics are what fofal-reactor reads */
   fofal_react_fn react;
   const char *summary;           /* one line, for --help and the docs */
+  const char *const *not_applicable; /* refusal codes of its command that mean "this reaction
+                                    does not apply to this trigger" (e.g. an article not paid
+                                    by piece): kept in the command's result, not sent to
+                                    fofal.reactions.dlq; NULL-terminated, NULL: none */
 } fofal_reaction_t;
 
 typedef struct {

@@ -477,6 +477,12 @@ static int reaction_refused(fofal_processor_t *p, const pend_t *pe, const fofal_
   const char *key = json_string_value(json_object_get(cmd->trigger, "id"));
   char why[320];
   snprintf(why, sizeof why, "%s: %s", code ? code : "", detail ? detail : "");
+  const fofal_reaction_t *r = cmd->actor && !strncmp(cmd->actor, "r:", 2) ? fofal_reaction_find(cmd->actor + 2) : NULL;
+  for (int i = 0; code && r && r->not_applicable && r->not_applicable[i]; i++)
+    if (!strcmp(code, r->not_applicable[i])) {
+      LOG_DEBUG("reaction command %s (%s) does not apply: %s", cmd->id, cmd->actor, why);
+      return 0;
+    }
   fofal_kheader_t h[] = {{"fofal_dlq_reason", why}};
   char *rec = fofal_reaction_dlq_record("rejected", cmd->trigger, code, detail, cmd);
   if (!key) key = cmd->id;

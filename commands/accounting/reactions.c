@@ -49,8 +49,8 @@ static const char *const on_pay[] = {"fofal.hr.pay_accrued.v1", NULL};
 
 static const fofal_reaction_t reactions[] = {
     {"accounting.entry_on_pay", on_pay, entry_on_pay,
-     "piece-rate pay accrued (hr) is posted: debit 640 wages, credit 425 wages due"},
-    {NULL, NULL, NULL, NULL},
+     "piece-rate pay accrued (hr) is posted: debit 640 wages, credit 425 wages due", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 const fofal_reaction_module_t fofal_module_accounting_reactions = {.module = "accounting", .reactions = reactions};

@@ -132,7 +132,10 @@ static int accrue_pay(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
     if (!strcmp(json_string_value(p), label))
       return REJECT(out, "already_accrued", "the declaration of label %s was already paid to %s", label, jstr(state, "badge"));
   }
-  const json_t *v = rate_on(lookup_ref(cmd, "piecerate", article, NULL), day);
+  const json_t *rates = lookup_ref(cmd, "piecerate", article, NULL);
+  if (!rates)
+    return REJECT(out, "not_paid_by_piece", "article %s has never had a piece rate: it is not paid by piece", article);
+  const json_t *v = rate_on(rates, day);
   if (!v) return REJECT(out, "no_rate", "article %s has no piece rate in force on %s: set one (hr.piece_rate.set)", article, date);
   char period[8];
   if (open_period(cmd, month_index(date), period))

@@ -41,8 +41,8 @@ static const char *const on_declaration[] = {"fofal.production.output_declared.v
 
 static const fofal_reaction_t reactions[] = {
     {"inventory.unit_on_declaration", on_declaration, unit_on_declaration,
-     "a declared roll or pieces (production) enter stock at the loom under the declaration's label id"},
-    {NULL, NULL, NULL, NULL},
+     "a declared roll or pieces (production) enter stock at the loom under the declaration's label id", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 const fofal_reaction_module_t fofal_module_inventory_reactions = {.module = "inventory", .reactions = reactions};

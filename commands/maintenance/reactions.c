@@ -42,8 +42,8 @@ static const char *const on_breakdown[] = {"fofal.machines.breakdown_declared.v1
 
 static const fofal_reaction_t reactions[] = {
     {"maintenance.intervention_on_breakdown", on_breakdown, intervention_on_breakdown,
-     "a loom's breakdown (fofal-machines) becomes an intervention request from telemetry"},
-    {NULL, NULL, NULL, NULL},
+     "a loom's breakdown (fofal-machines) becomes an intervention request from telemetry", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 const fofal_reaction_module_t fofal_module_maintenance_reactions = {.module = "maintenance", .reactions = reactions};

@@ -59,7 +59,7 @@ static int test_react(const fofal_event_t *ev, fofal_reaction_out_t *out) {
   }
 }
 static const char *const on_test[] = {"fofal.machines.loom_stopped.v1", NULL};
-static const fofal_reaction_t test_reaction = {"maintenance.test_reaction", on_test, test_react, "test"};
+static const fofal_reaction_t test_reaction = {"maintenance.test_reaction", on_test, test_react, "test", NULL};
 
 static int apply(int mode, fofal_event_t *ev, fofal_reaction_result_t *res) {
   answer_mode = mode;

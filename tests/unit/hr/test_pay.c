@@ -299,5 +299,29 @@ Test(pay, a_declaration_accrues_pay_to_the_signed_in_weaver_by_reaction) {
   cr_expect_lt(fofal_reaction_apply(reg, r, &ev, "fofal.production.events", 0, 43, W_ISSUED, &res), 0);
   cr_expect_neq(res.out.reason[0], '\0');
   fofal_reaction_result_clear(&res);
+  /* One naming no article has nothing to be paid by: no command, nothing in the DLQ. */
+  json_object_set_new(decl, "weaver", json_string("W-12"));
+  json_object_del(decl, "article");
+  cr_expect_eq(fofal_reaction_apply(reg, r, &ev, "fofal.production.events", 0, 44, W_ISSUED, &res), FOFAL_REACT_NOTHING,
+               "%s", res.out.reason);
+  fofal_reaction_result_clear(&res);
   json_decref(decl);
+}
+
+/* A mill that does not pay an article by piece has no rate for it: its declarations
+ * accrue nothing and are no failures (the reaction declares not_paid_by_piece as "does
+ * not apply", so fofal-decider writes no DLQ record); a rate that starts later than the
+ * declaration's day is a gap an admin must see (no_rate, which stays a failure). */
+Test(pay, an_article_never_rated_is_not_paid_by_piece_and_is_no_failure) {
+  world_as("r:hr.pay_on_declaration", NULL);
+  refused_at("hr.employee.accrue_pay", accrual(LABEL1, "2026-11-24/A", 1, 2.0), W_ISSUED, "not_paid_by_piece");
+  const fofal_reaction_t *r = fofal_reaction_find("hr.pay_on_declaration");
+  cr_assert_not_null(r);
+  int not_applicable = 0, no_rate = 0;
+  for (int i = 0; r->not_applicable && r->not_applicable[i]; i++) {
+    not_applicable += !strcmp(r->not_applicable[i], "not_paid_by_piece");
+    no_rate += !strcmp(r->not_applicable[i], "no_rate");
+  }
+  cr_expect_eq(not_applicable, 1, "not_paid_by_piece does not go to the DLQ");
+  cr_expect_eq(no_rate, 0, "no_rate does");
 }
