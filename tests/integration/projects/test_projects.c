@@ -107,7 +107,7 @@ Test(projects, an_audit_project_with_tasks_hours_and_costs) {
   snprintf(b, sizeof b, "{\"project\":\"OEKO-27\",\"task\":\"chem\",\"date\":\"%s\",\"minutes\":150}", today);
   send(karim, "projects.project.book_hours", "h1", b, NULL, 0);
   snprintf(b, sizeof b, "{\"project\":\"OEKO-27\",\"date\":\"%s\",\"minutes\":60,\"badge\":\"Q01\"}", today);
-  refused(karim, "projects.project.book_hours", "h2", b, 422, "actor_mismatch");
+  refused(karim, "projects.project.book_hours", "h2", b, 403, "actor_mismatch");
   snprintf(b, sizeof b,
            "{\"project\":\"OEKO-27\",\"date\":\"%s\",\"amount_minor\":1500000,\"source\":\"supplier_invoice\","
            "\"reference\":\"FF-118\"}",
