@@ -347,8 +347,13 @@ def main():
     cut = quality_demo(api, labels, today)
     for _ in range(30 if cut else 0):
         slip = api.get(("C01", "cutter"), demo_payslip(today)) or {}
-        if slip.get("pieces"):
-            print(f"demo: C01's payslip of {slip['period']}: " + ", ".join(
+        if sum(p.get("lines", 0) for p in slip.get("pieces", [])) >= cut:
+            time.sleep(3)  # each cut's 2nd-choice line too (a late one would be paid next month)
+            slip = api.get(("C01", "cutter"), demo_payslip(today)) or slip
+            # The cutting room's month is closed: one posting 428 -> 425 of its gross.
+            api.batch(hr, [("hr.pay_period.close", f"demo-pay-close-{CUT_SITE}-{slip['period']}",
+                            {"period": slip["period"], "site": CUT_SITE})])
+            print(f"demo: C01's payslip of {slip['period']} (site {CUT_SITE}, closed): " + ", ".join(
                 f"{p['quantity']} {p['article']} {p.get('grade') or 'base'} at {p['rate_minor']}" for p in slip["pieces"])
                   + f"; gross {slip['gross_minor'] / 1000:.3f} TND")
             break
@@ -501,6 +506,7 @@ PIECE_RATES = {"FOUTA-NID-ABEILLE-100x200": ("piece", 450), "FOUTA-CHEVRON-90x17
 # Rates by grade and role (issue 17): the weaver's premium per 1st-choice piece at the cut,
 # and the cutter's rate per piece, more for a 1st-choice piece (2nd choice: the base).
 WEAVER_FIRST_PREMIUM, CUTTER_BASE, CUTTER_FIRST = 40, 60, 90
+CUT_SITE = "COUPE"
 
 
 def demo_hr_rates(api, hr, days):
@@ -516,6 +522,8 @@ def demo_hr_rates(api, hr, days):
             if grade:
                 body["grade"] = grade
             graded.append(("hr.piece_rate.set", f"demo-rate-{code}-{role}-{grade or 'base'}-{since}", body))
+    # The cutting room is a pay site of its own (its month is closed once the cuts are paid).
+    graded.append(("hr.employee.update", "demo-emp-C01-site", {"badge": "C01", "site": CUT_SITE}))
     api.batch(hr, graded)
 
 
