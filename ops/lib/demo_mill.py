@@ -345,6 +345,19 @@ def main():
     demo_accounting(api)
     stores(api, labels, days)
     cut = quality_demo(api, labels, today)
+    for _ in range(30 if cut else 0):
+        slip = api.get(("C01", "cutter"), demo_payslip(today)) or {}
+        if sum(p.get("lines", 0) for p in slip.get("pieces", [])) >= cut:
+            time.sleep(3)  # each cut's 2nd-choice line too (a late one would be paid next month)
+            slip = api.get(("C01", "cutter"), demo_payslip(today)) or slip
+            # The cutting room's month is closed: one posting 428 -> 425 of its gross.
+            api.batch(hr, [("hr.pay_period.close", f"demo-pay-close-{CUT_SITE}-{slip['period']}",
+                            {"period": slip["period"], "site": CUT_SITE})])
+            print(f"demo: C01's payslip of {slip['period']} (site {CUT_SITE}, closed): " + ", ".join(
+                f"{p['quantity']} {p['article']} {p.get('grade') or 'base'} at {p['rate_minor']}" for p in slip["pieces"])
+                  + f"; gross {slip['gross_minor'] / 1000:.3f} TND")
+            break
+        time.sleep(1)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
     purchasing_demo(api)
@@ -537,11 +550,35 @@ PIECE_RATES = {"FOUTA-NID-ABEILLE-100x200": ("piece", 450), "FOUTA-CHEVRON-90x17
                "EPONGE-50x100": ("metre", 210), "EPONGE-70x140": ("metre", 260)}
 
 
+# Rates by grade and role (issue 17): the weaver's premium per 1st-choice piece at the cut,
+# and the cutter's rate per piece, more for a 1st-choice piece (2nd choice: the base).
+WEAVER_FIRST_PREMIUM, CUTTER_BASE, CUTTER_FIRST = 40, 60, 90
+CUT_SITE = "COUPE"
+
+
 def demo_hr_rates(api, hr, days):
     since = days[0].replace(day=1)
     api.batch(hr, [("hr.piece_rate.set", f"demo-rate-{code}-{since}",
                     {"article": code, "unit": unit, "rate_minor": rate, "valid_from": str(since)})
                    for code, (unit, rate) in PIECE_RATES.items()])
+    graded = []
+    for code in PIECE_RATES:
+        for role, grade, rate in (("weaver", "first", WEAVER_FIRST_PREMIUM), ("cutter", None, CUTTER_BASE),
+                                  ("cutter", "first", CUTTER_FIRST)):
+            body = {"article": code, "role": role, "unit": "piece", "rate_minor": rate, "valid_from": str(since)}
+            if grade:
+                body["grade"] = grade
+            graded.append(("hr.piece_rate.set", f"demo-rate-{code}-{role}-{grade or 'base'}-{since}", body))
+    # The cutting room is a pay site of its own (its month is closed once the cuts are paid).
+    graded.append(("hr.employee.update", "demo-emp-C01-site", {"badge": "C01", "site": CUT_SITE}))
+    api.batch(hr, graded)
+
+
+def demo_payslip(today):
+    """The cutter's payslip of this month: the three demo cuts paid by grade (reactions
+    hr.cutter_pay_on_cut, hr.weaver_grade_pay_on_cut); last month's pay period is closed
+    (demo_hr_attendance) and posted as one entry (accounting.entry_on_pay_period)."""
+    return f"/api/v1/hr/employees/C01/payslip?period={today.strftime('%Y-%m')}"
 
 
 # Attendance: the current shift's weavers clock in at the gate (as themselves: the time is
@@ -571,7 +608,8 @@ def demo_hr_attendance(api, hr, today, now_utc):
 
 
 # The ledger (module accounting): an opening entry by the accountant; the week's pay is
-# posted by reaction (accounting.entry_on_pay), 640 wages to 425 wages due.
+# posted by reaction (accounting.entry_on_pay), 640 wages to 428 wages accrued; a closed pay
+# period by accounting.entry_on_pay_period, 428 to 425 wages due.
 def demo_accounting(api):
     accountant = ("A01", "accountant")
     api.batch(accountant, [("accounting.entry.post", "demo-entry-opening",
