@@ -363,6 +363,7 @@ def main():
     purchasing_demo(api)
     subcontracting_demo(api, labels[:1] + labels[7:8])
     projects_demo(api)
+    control_demo(api)
 
 
 def quality_demo(api, labels, today):
@@ -539,6 +540,23 @@ def projects_demo(api):
                                                            "note": "analyses de laboratoire"}),
     ])
     print("demo: projects: OEKO-2027 and INSTALL-L25-L26 with tasks (two past due), hours and costs")
+
+
+def control_demo(api):
+    """Management control (module control): this year's budget of wages (640, posted from
+    piece-rate pay by reaction) for the weaving room, and of sales (701), per month."""
+    accountant = ("A01", "accountant")
+    today = local_now().date()
+    year = str(today.year)
+    lines = [("TISSAGE", "640", 9000000), ("ENTRETIEN", "615", 2500000), ("VENTES", "701", 180000000)]
+    api.batch(accountant, [("control.budget.set", f"demo-budget-{year}-{acc}-{m:02d}",
+                            {"year": year, "cost_centre": centre, "account": acc, "month": f"{year}-{m:02d}",
+                             "amount_minor": amount})
+                           for centre, acc, amount in lines for m in range(1, 13)])
+    b = api.get(("D01", "manager"), f"/api/v1/control/budgets/{year}?month={today:%Y-%m}") or {}
+    w = next((l for l in b.get("lines", []) if l.get("account") == "640"), {})
+    print(f"demo: control: budget {year} ({len(lines) * 12} lines); wages this month {w.get('actual_minor', 0) / 1000:.3f} "
+          f"of {w.get('budget_minor', 0) / 1000:.3f} TND budgeted")
 
 
 # ---------------------------------------------------------------- hr: pay and attendance
