@@ -11,7 +11,9 @@
  * fetched before it and does not fetch again within the interval.
  *
  * Polling and caching. A site is fetched when FOFAL_WEATHER_INTERVAL_S (3600) has passed
- * since its last forecast; after a failure, FOFAL_WEATHER_RETRY_S later. Responses are
+ * since its last forecast; after a failure, 10 s later, doubling at each failure in a row
+ * up to FOFAL_WEATHER_RETRY_S (a fake or proxy still starting costs seconds, a service down
+ * a few requests an hour). Responses are
  * cached by URL for the interval: sites with the same coordinates (two tenants in one
  * building) cost one request. Each request has a timeout (FOFAL_WEATHER_TIMEOUT_S) and a
  * size cap (FOFAL_WEATHER_MAX_BYTES: the transfer stops past it); http and https only, no
@@ -51,7 +53,8 @@ static fofal_setting_t settings[] = {
      &base_url},
     {"FOFAL_WEATHER_INTERVAL_S", FOFAL_SET_INT, "3600", 1, 86400,
      "Seconds between two fetches for a site (and how long a response is cached).", &interval_s},
-    {"FOFAL_WEATHER_RETRY_S", FOFAL_SET_INT, "300", 1, 86400, "Seconds before trying a site again after a failure.",
+    {"FOFAL_WEATHER_RETRY_S", FOFAL_SET_INT, "300", 1, 86400, "Longest wait before trying a site again after failures (the first retry is after 10 s, "
+     "doubling).",
      &retry_s},
     {"FOFAL_WEATHER_TIMEOUT_S", FOFAL_SET_INT, "10", 1, 120, "Timeout of one request, connection included.",
      &timeout_s},
@@ -69,6 +72,7 @@ typedef struct {
   int known;            /* coordinates read */
   int64_t last_us;      /* fetched_at of the last forecast (log or sent), 0: none */
   int64_t next_try_us;  /* wall clock: not before (after a failure) */
+  int failures;         /* in a row: the wait before the next try doubles from 10 s */
 } site_t;
 
 typedef struct {
@@ -234,8 +238,13 @@ static void poll_sites(CURL *curl, fofal_kafka_t *prod, int nparts) {
     int64_t fetched_us = 0;
     if (fofal_weather_url(base_url, s->lat, s->lon, (int)forecast_days, url, sizeof url) ||
         forecast(curl, url, now, &hours, &fetched_us) || send_forecast(prod, nparts, s, hours, fetched_us)) {
-      s->next_try_us = now + (retry_s < interval_s ? retry_s : interval_s) * 1000000LL;
+      long long wait = 10LL << (s->failures < 10 ? s->failures : 10);
+      if (wait > retry_s) wait = retry_s;
+      if (wait > interval_s) wait = interval_s;
+      s->failures++;
+      s->next_try_us = now + wait * 1000000LL;
     } else {
+      s->failures = 0;
       s->last_us = fetched_us > s->last_us ? fetched_us : s->last_us;
     }
     json_decref(hours);
