@@ -352,6 +352,7 @@ def main():
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
     purchasing_demo(api)
     subcontracting_demo(api, labels[:1] + labels[7:8])
+    projects_demo(api)
     weather_demo(api)
 
 
@@ -491,6 +492,52 @@ def subcontracting_demo(api, lots):
                 "lines": [{"label_id": label, "good_milli": qty // 2 - 1000, "rejected_milli": 1000,
                            "defects": ["teinte irrégulière"]}]})])
     print(f"demo: subcontracting: 2 subcontractors, {len(lots)} roll(s) out (one overdue at ST-BRODE)")
+
+
+def projects_demo(api):
+    """Projects (module projects): the OEKO-TEX audit and the installation of two new looms,
+    with tasks (one past due, for its owner M02), hours booked by the people who worked and
+    costs booked by the accountant."""
+    manager, accountant = ("D01", "manager"), ("A01", "accountant")
+    today = local_now().date()
+    day = lambda n: str(today + dt.timedelta(days=n))
+    api.batch(manager, [
+        ("projects.project.create", "demo-prj-oeko", {"project": "OEKO-2027", "name": "Certification OEKO-TEX 2027",
+                                                      "kind": "audit", "owner": "Q01", "start": day(-40), "due": day(50),
+                                                      "budget_minor": 12000000}),
+        ("projects.project.add_task", "demo-prj-oeko-t1", {"project": "OEKO-2027", "task": "chimie",
+                                                           "title": "Inventaire des colorants et auxiliaires",
+                                                           "owner": "Q02", "due": day(-5)}),
+        ("projects.project.add_task", "demo-prj-oeko-t2", {"project": "OEKO-2027", "task": "echantillons",
+                                                           "title": "Échantillons au laboratoire", "owner": "Q01",
+                                                           "due": day(20)}),
+        ("projects.project.create", "demo-prj-l25", {"project": "INSTALL-L25-L26", "name": "Installation des métiers L25 et L26",
+                                                     "kind": "installation", "owner": "M01", "start": day(-20), "due": day(25),
+                                                     "budget_minor": 45000000}),
+        ("projects.project.add_task", "demo-prj-l25-t1", {"project": "INSTALL-L25-L26", "task": "socles",
+                                                          "title": "Socles et ancrages", "owner": "M02", "due": day(-2)}),
+        ("projects.project.add_task", "demo-prj-l25-t2", {"project": "INSTALL-L25-L26", "task": "raccordement",
+                                                          "title": "Raccordement électrique et air", "owner": "M03",
+                                                          "due": day(10)}),
+        ("projects.project.set_task_state", "demo-prj-l25-t2-doing", {"project": "INSTALL-L25-L26", "task": "raccordement",
+                                                                      "state": "doing"}),
+        ("projects.project.set_task_state", "demo-prj-oeko-t2-done", {"project": "OEKO-2027", "task": "echantillons",
+                                                                      "state": "done"}),
+    ])
+    for badge, role, project, task, minutes in [("M02", "mechanic", "INSTALL-L25-L26", "socles", 420),
+                                                ("M03", "mechanic", "INSTALL-L25-L26", "raccordement", 300),
+                                                ("Q01", "quality", "OEKO-2027", "echantillons", 180)]:
+        api.batch((badge, role), [("projects.project.book_hours", f"demo-prj-hours-{badge}-{today}",
+                                   {"project": project, "task": task, "date": day(0), "minutes": minutes})])
+    api.batch(accountant, [
+        ("projects.project.book_cost", "demo-prj-cost-1", {"project": "INSTALL-L25-L26", "date": day(-10),
+                                                           "amount_minor": 18500000, "source": "supplier_invoice",
+                                                           "reference": "FF-2026-0412", "note": "ciment, chevilles, câbles"}),
+        ("projects.project.book_cost", "demo-prj-cost-2", {"project": "OEKO-2027", "date": day(-3), "amount_minor": 2400000,
+                                                           "source": "purchase_order", "reference": "PO-LAB-07",
+                                                           "note": "analyses de laboratoire"}),
+    ])
+    print("demo: projects: OEKO-2027 and INSTALL-L25-L26 with tasks (two past due), hours and costs")
 
 
 # ---------------------------------------------------------------- hr: pay and attendance
