@@ -56,7 +56,7 @@ int fofal__kafka_acls(fofal_kafka_acl_t *out, int cap) {
   fofal_topic_events("hr", hr, sizeof hr);
   fofal_topic_events("machines", machines, sizeof machines);
   static const char *const users[] = {"fofal-api",    "fofal-decider",  "fofal-projector", "fofal-reactor",
-                                      "fofal-ingest", "fofal-machines", "fofal-mqtt-auth"};
+                                      "fofal-ingest", "fofal-machines", "fofal-mqtt-auth", "fofal-weather"};
   for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
     add(&a, users[i], FOFAL_ACL_TOPIC, "fofal.", 1, FOFAL_ACL_DESCRIBE);
     add(&a, users[i], FOFAL_ACL_TOPIC, "fofal.", 1, FOFAL_ACL_DESCRIBE_CONFIGS);
@@ -112,5 +112,13 @@ int fofal__kafka_acls(fofal_kafka_acl_t *out, int cap) {
   fofal_topic_events("identity", identity, sizeof identity);
   topic(&a, "fofal-mqtt-auth", identity, FOFAL_ACL_READ);
   group(&a, "fofal-mqtt-auth", "fofal-unused");
+
+  /* fofal-weather: reads weather's events (the sites' coordinates), sends its forecasts as
+   * commands (weather.forecast.record). */
+  char weather[128];
+  fofal_topic_events("weather", weather, sizeof weather);
+  topic(&a, "fofal-weather", weather, FOFAL_ACL_READ);
+  group(&a, "fofal-weather", "fofal-unused");
+  topic(&a, "fofal-weather", FOFAL_TOPIC_COMMANDS, FOFAL_ACL_WRITE);
   return a.n;
 }

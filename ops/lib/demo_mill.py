@@ -26,6 +26,9 @@ store.
 Quality (quality_demo): three rolls cut into graded lots, two 4-point inspections (1st and
 2nd choice), a rejected roll in quarantine, an approved one, two non-conformities (one with
 an action past due).
+Weather (weather_demo): the mill's site KH1 at Ksar Hellal (Monastir governorate, Tunisia),
+whose forecast fofal-weather fetches (from the stack's fake Open-Meteo) and shows beside
+the halls' climate: GET /api/v1/weather/forecast.
 
 Every command has a fixed Idempotency-Key (names and dates), so running it again the same
 day changes nothing (a key sent again with data that has moved on since, such as the
@@ -364,6 +367,7 @@ def main():
     subcontracting_demo(api, labels[:1] + labels[7:8])
     projects_demo(api)
     control_demo(api)
+    weather_demo(api)
 
 
 def quality_demo(api, labels, today):
@@ -468,6 +472,14 @@ def purchasing_demo(api):
                    "supplier_lot": "SAH-2611-07"}]})])
     print("demo: purchasing: 2 suppliers, 5 requests (submitted, awaiting a second approval, approved, rejected, "
           "ordered), order F-FILSAHEL late and partly received (800 of 1,200 kg)")
+
+
+def weather_demo(api):
+    """Weather (module weather): the mill's coordinates, set by the manager; fofal-weather
+    then fetches its forecast (README, Weather)."""
+    api.batch(("D01", "manager"), [("weather.site.set", "demo-weather-site",
+                                    {"site": "KH1", "name": "Ksar Hellal (Monastir)", "latitude": 35.6431,
+                                     "longitude": 10.8908, "timezone": "Africa/Tunis"})])
 
 
 def subcontracting_demo(api, lots):

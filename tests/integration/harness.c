@@ -75,7 +75,8 @@ static void login_as(const char *rel) {
       {"/fofal-reactor", NULL, NULL, NULL, "fofal-reactor", "FOFAL_KAFKA_REACTOR_PASSWORD"},
       {"/fofal-ingest", NULL, NULL, NULL, "fofal-ingest", "FOFAL_KAFKA_INGEST_PASSWORD"},
       {"/fofal-machines", NULL, NULL, NULL, "fofal-machines", "FOFAL_KAFKA_MACHINES_PASSWORD"},
-      {"/fofal-mqtt-auth", NULL, NULL, NULL, "fofal-mqtt-auth", "FOFAL_KAFKA_MQTT_AUTH_PASSWORD"}};
+      {"/fofal-mqtt-auth", NULL, NULL, NULL, "fofal-mqtt-auth", "FOFAL_KAFKA_MQTT_AUTH_PASSWORD"},
+      {"/fofal-weather", NULL, NULL, NULL, "fofal-weather", "FOFAL_KAFKA_WEATHER_PASSWORD"}};
   size_t n = strlen(rel);
   for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
     size_t k = strlen(who[i].bin);
