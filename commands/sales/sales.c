@@ -15,6 +15,10 @@
  *   sales.credit_note.issue   a credit note against an invoice, numbered AV-<year>-NNNNN
  *   sales.payment.record      money received for an invoice (or paid back to its
  *                             customer) on the bank (532) or in cash (54)
+ *   sales.supplier_invoice.record   a supplier's invoice against its purchase order,
+ *                             matched three ways (order, receipts, invoice) or held
+ *   sales.supplier_invoice.approve  a held invoice accepted as it is, by another person
+ *   sales.supplier_payment.record   money paid to a supplier for an invoice
  *
  * Rules (each a rejection code):
  *   - an order's customer is registered (unknown_customer); its VAT rates are the
@@ -44,6 +48,17 @@
  *     never more than what the customer paid beyond what is due (over_refund); no
  *     payment is dated before its invoice (date_before_invoice); a payment id is used
  *     once per invoice (duplicate_payment).
+ *   - a supplier invoice is of a purchase order of purchasing (unknown_purchase_order, read
+ *     in the partition as the containers are) and of its supplier (supplier_mismatch);
+ *     a supplier's number is recorded once (duplicate_supplier_invoice); each line is
+ *     matched with the order line: what all invoices of the line claim is at most what was
+ *     received plus the tolerance, its unit price within the tolerance of the order's
+ *     (settings match_tolerance_pct, default 2 %). A mismatch does not refuse the invoice:
+ *     it is recorded "held" with its mismatches (unknown_line, quantity_not_received,
+ *     price_differs), is not posted and cannot be paid (invoice_held) until someone other
+ *     than who recorded it approves it with a reason (same_person, not_held); a payment to
+ *     a supplier is never more than is due (over_payment). Amounts as purchasing's:
+ *     quantity_milli × unit_price / 1000, half up, then VAT per line as for sales.
  *
  * Money is integer minor units (millimes for TND) in the customer's currency; the caps
  * of the schemas (quantity ≤ 10^6, unit price ≤ 10^8, 200 lines) keep every product and
@@ -64,7 +79,8 @@
 #define SETTINGS_NS "sales_settings"   /* "default" */
 #define NUMBERING_NS "sales_numbering" /* "FA-2026", "AV-2026" */
 #define SHIPMENT_NS "sales_shipment"   /* a container's id: it left with a delivery */
-#define SUPPLIER_NUMBER_NS "sales_supplier_number" /* "<supplier>/<their number>": recorded once */
+/* uuid5(this, tenant, supplier, their number): a supplier's invoice number is recorded once */
+#define SUPPLIER_NUMBER_NS "3c9b7e52-1f0d-4a8e-b6c4-8d2f5a7e1b93"
 #define MATCH_NS "sales_order_match"   /* a purchase order's id: what of it is invoiced */
 #define DEFAULT_TOLERANCE_PCT 2        /* three-way match: quantity and price within 2 % */
 
@@ -541,10 +557,12 @@ static int supplier_invoice_record(const fofal_cmd_t *cmd, const json_t *state, 
   if (strcmp(jstr(po, "supplier"), supplier))
     return REJECT(out, "supplier_mismatch", "purchase order %s is of supplier %s, not %s", order_id, jstr(po, "supplier"),
                   supplier);
-  char code[FOFAL_CODE_MAX + 8], num_id[FOFAL_UUID_LEN + 1] = "";
-  snprintf(code, sizeof code, "%s/%s", supplier, number);
-  const json_t *seen = lookup_ref(cmd, SUPPLIER_NUMBER_NS, code, num_id);
-  if (seen)
+  /* The aggregate of (tenant, supplier, their number): uuid5 of the three, which no code
+   * separator could tell apart. */
+  char name[256], num_id[FOFAL_UUID_LEN + 1];
+  snprintf(name, sizeof name, "%s\x1f%s\x1f%s", cmd->tenant, supplier, number);
+  fofal_uuid_named(SUPPLIER_NUMBER_NS, name, num_id);
+  if (fofal_cmd_lookup(cmd, num_id))
     return REJECT(out, "duplicate_supplier_invoice", "%s's invoice %s is recorded already", supplier, number);
   const json_t *settings = lookup_ref(cmd, SETTINGS_NS, "default", NULL);
   json_int_t tol = jint(settings, "match_tolerance_pct", DEFAULT_TOLERANCE_PCT);
@@ -597,8 +615,7 @@ static int supplier_invoice_record(const fofal_cmd_t *cmd, const json_t *state, 
   json_object_set_new(out->state, "recorded_by", json_string(cmd->actor ?: ""));
   json_object_set_new(out->state, "due_date", json_string(due));
   fofal_decision_emit(out, EV("supplier_invoice_recorded"), ev);
-  if (*num_id)
-    fofal_decision_emit_to(out, num_id, EV("supplier_number_recorded"),
+  fofal_decision_emit_to(out, num_id, EV("supplier_number_recorded"),
                            json_pack("{s:s,s:s,s:s}", "supplier", supplier, "supplier_number", number,
                                      "supplier_invoice_id", cmd->aggregate),
                            json_pack("{s:s}", "supplier_invoice_id", cmd->aggregate));

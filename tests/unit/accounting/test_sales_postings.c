@@ -182,3 +182,62 @@ Test(sales_postings, a_document_in_another_currency_is_not_posted_as_tnd) {
                "a failure: to the DLQ, posted by hand at its rate");
   json_decref(inv);
 }
+
+/* A supplier invoice matched with its order is posted at once (601 / 4366 / 401); a held
+ * one only when approved; a payment to the supplier debits 401. */
+Test(sales_postings, supplier_invoices_and_payments_are_posted) {
+  const char *po = "0192f0a0-0000-7000-8000-00000000e0e0";
+  json_object_set_new(world, po,
+                      json_pack("{s:s,s:s,s:[{s:i,s:s,s:i,s:s,s:i,s:i,s:i}],s:[]}", "status", "received", "supplier",
+                                "F-SAHEL", "lines", "line", 1, "item", "YRN", "quantity_milli", 1000000, "unit", "kg",
+                                "unit_price", 18000, "received_milli", 600000, "refused_milli", 0, "receipts"));
+  json_t *ok_inv = decide("sales.supplier_invoice.record",
+                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:i}]}", "supplier_invoice_id",
+                                    "0192f0a0-0000-7000-8000-00000000d501", "supplier", "F-SAHEL", "supplier_number",
+                                    "F-311", "order_id", po, "date", "2026-03-10", "due_date", "2026-04-09", "lines", "line",
+                                    1, "quantity_milli", 500000, "unit_price", 18000),
+                          "si-1");
+  cr_assert_eq(post("accounting.entry_on_supplier_invoice", ok_inv, "0192f0a0-0000-7000-8000-00000000e011", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(ok_inv);
+  cr_expect_eq(bal("601"), 9000000);
+  cr_expect_eq(bal("4366"), 1710000, "deductible VAT");
+  cr_expect_eq(bal("401"), -10710000);
+  json_t *held = decide("sales.supplier_invoice.record",
+                        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:i}]}", "supplier_invoice_id",
+                                  "0192f0a0-0000-7000-8000-00000000d502", "supplier", "F-SAHEL", "supplier_number", "F-312",
+                                  "order_id", po, "date", "2026-03-11", "due_date", "2026-04-10", "lines", "line", 1,
+                                  "quantity_milli", 200000, "unit_price", 18000),
+                        "si-2");
+  cr_expect_eq(post("accounting.entry_on_supplier_invoice", held, "0192f0a0-0000-7000-8000-00000000e012", NULL),
+               FOFAL_REACT_NOTHING, "a held invoice is not posted");
+  json_decref(held);
+  world_as("u:karim/manager", NULL);
+  fofal_decision_t d;
+  cr_assert_eq(world_decide_at("sales.supplier_invoice.approve",
+                               json_pack("{s:s,s:s}", "supplier_invoice_id", "0192f0a0-0000-7000-8000-00000000d502",
+                                         "reason", "ok"),
+                               W_ISSUED, "approve", &d),
+               0, "%s", d.code);
+  json_t *approved = json_incref(json_array_get(d.events, 0));
+  world_release(&d);
+  cr_assert_eq(post("accounting.entry_on_supplier_invoice", approved, "0192f0a0-0000-7000-8000-00000000e013", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(approved);
+  cr_expect_eq(bal("401"), -10710000 - 4284000);
+  json_t *pay = decide("sales.supplier_payment.record",
+                       json_pack("{s:s,s:s,s:s,s:i,s:s}", "supplier_invoice_id", "0192f0a0-0000-7000-8000-00000000d501",
+                                 "payment_id", "0192f0a0-0000-7000-8000-00000000f501", "account", "bank", "amount_minor",
+                                 10710000, "date", "2026-03-25"),
+                       "sp-1");
+  cr_assert_eq(post("accounting.entry_on_supplier_payment", pay, "0192f0a0-0000-7000-8000-00000000e014", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(pay);
+  cr_expect_eq(bal("401"), -4284000, "what is still owed to the supplier");
+  cr_expect_eq(bal("532"), -10710000);
+  json_int_t sum = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(balances, k, v) sum += json_integer_value(v);
+  cr_expect_eq(sum, 0);
+}

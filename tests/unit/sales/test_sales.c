@@ -366,3 +366,119 @@ Test(sales, a_credit_note_after_payment_can_be_paid_back) {
   world_no("sales.payment.record", pay(2, "made", "bank", 148751, "2026-03-22"), "over_refund");
   ok("sales.payment.record", pay(2, "made", "bank", 148750, "2026-03-22"), "pay-2");
 }
+
+/* ------------------------------------------------------ supplier invoices */
+
+#define PO "0192f0a0-0000-7000-8000-00000000e001"
+
+/* A purchase order of purchasing (its decider's state): 1,000 kg of yarn at 18.000 TND/kg
+ * ordered from F-SAHEL, 600 kg received. */
+static void purchase_order(void) {
+  put(PO, json_pack("{s:s,s:s,s:[{s:i,s:s,s:i,s:s,s:i,s:i,s:i}],s:i,s:[]}", "status", "partly_received", "supplier",
+                    "F-SAHEL", "lines", "line", 1, "item", "YRN-NE20-2", "quantity_milli", 1000000, "unit", "kg",
+                    "unit_price", 18000, "received_milli", 600000, "refused_milli", 0, "total", 18000000, "receipts"));
+}
+
+static json_t *supplier_invoice(int n, const char *number, int quantity_milli, int unit_price) {
+  char id[37];
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:i}]}", "supplier_invoice_id", uuid_n(id, 500 + n), "supplier",
+                   "F-SAHEL", "supplier_number", number, "order_id", PO, "date", "2026-03-10", "due_date", "2026-04-09",
+                   "lines", "line", 1, "quantity_milli", quantity_milli, "unit_price", unit_price);
+}
+
+Test(sales, a_supplier_invoice_matching_order_and_receipts_is_matched) {
+  purchase_order();
+  json_t *ev = accept("sales.supplier_invoice.record", supplier_invoice(1, "F-2026-311", 500000, 18000), "si-1");
+  /* 500 kg × 18.000 = 9,000.000 TND + 19 % = 10,710.000. */
+  cr_expect_str_eq(jstr(ev, "status"), "matched");
+  cr_expect_eq(jint(ev, "net_minor", 0), 9000000);
+  cr_expect_eq(jint(ev, "total_minor", 0), 10710000);
+  cr_expect_eq(json_array_size(json_object_get(ev, "mismatches")), 0);
+  json_decref(ev);
+  /* Within the 2 % tolerance: 100 kg more (612 kg of 600 received) at 18.360 (2 % above). */
+  ev = accept("sales.supplier_invoice.record", supplier_invoice(2, "F-2026-312", 112000, 18360), "si-2");
+  cr_expect_str_eq(jstr(ev, "status"), "matched");
+  json_decref(ev);
+}
+
+Test(sales, a_supplier_invoice_beyond_receipts_or_price_is_held_with_its_mismatch) {
+  purchase_order();
+  json_decref(accept("sales.supplier_invoice.record", supplier_invoice(1, "F-2026-311", 500000, 18000), "si-1"));
+  /* 18.361 is more than 2 % above 18.000. */
+  json_t *ev = accept("sales.supplier_invoice.record", supplier_invoice(3, "F-2026-313", 1000, 18361), "si-3");
+  cr_expect_str_eq(jstr(json_array_get(json_object_get(ev, "mismatches"), 0), "reason"), "price_differs");
+  json_decref(ev);
+  /* 500 + 1 + 113 = 614 kg invoiced of 600 received: beyond 2 %. */
+  ev = accept("sales.supplier_invoice.record", supplier_invoice(2, "F-2026-312", 113000, 18000), "si-2");
+  cr_expect_str_eq(jstr(ev, "status"), "held");
+  const json_t *m = json_array_get(json_object_get(ev, "mismatches"), 0);
+  cr_expect_str_eq(jstr(m, "reason"), "quantity_not_received");
+  cr_expect_eq(jint(m, "invoiced_milli", 0), 614000);
+  json_decref(ev);
+  /* A line the order does not have. */
+  char id[37];
+  ev = accept("sales.supplier_invoice.record",
+              json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:i}]}", "supplier_invoice_id", uuid_n(id, 504), "supplier",
+                        "F-SAHEL", "supplier_number", "F-2026-314", "order_id", PO, "date", "2026-03-10", "due_date",
+                        "2026-04-09", "lines", "line", 2, "quantity_milli", 1000, "unit_price", 1),
+              "si-4");
+  cr_expect_str_eq(jstr(json_array_get(json_object_get(ev, "mismatches"), 0), "reason"), "unknown_line");
+  json_decref(ev);
+  /* A tenant's own tolerance: 0 % holds what 2 % matched. */
+  ok("sales.settings.set", json_pack("{s:s,s:[i],s:i}", "settings", "default", "vat_rates_bp", 1900, "match_tolerance_pct", 0),
+     "tol-0");
+  ev = accept("sales.supplier_invoice.record", supplier_invoice(5, "F-2026-315", 1000, 18001), "si-5");
+  cr_expect_str_eq(jstr(ev, "status"), "held");
+  json_decref(ev);
+}
+
+Test(sales, a_supplier_invoice_is_recorded_once_and_of_its_order) {
+  purchase_order();
+  char id[37];
+  world_no("sales.supplier_invoice.record",
+           json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:i}]}", "supplier_invoice_id", uuid_n(id, 509), "supplier",
+                     "F-SAHEL", "supplier_number", "X-1", "order_id", ORDER, "date", "2026-03-10", "due_date", "2026-04-09",
+                     "lines", "line", 1, "quantity_milli", 1000, "unit_price", 18000),
+           "unknown_purchase_order");
+  json_t *other = supplier_invoice(1, "F-2026-311", 1000, 18000);
+  json_object_set_new(other, "supplier", json_string("F-AUTRE"));
+  world_no("sales.supplier_invoice.record", other, "supplier_mismatch");
+  json_t *late = supplier_invoice(1, "F-2026-311", 1000, 18000);
+  json_object_set_new(late, "due_date", json_string("2026-03-09"));
+  world_no("sales.supplier_invoice.record", late, "invalid_date");
+  json_decref(accept("sales.supplier_invoice.record", supplier_invoice(1, "F-2026-311", 1000, 18000), "si-1"));
+  world_no("sales.supplier_invoice.record", supplier_invoice(2, "F-2026-311", 1000, 18000), "duplicate_supplier_invoice");
+}
+
+static json_t *supplier_pay(int invoice, int n, json_int_t amount) {
+  char id[37], pid[37];
+  return json_pack("{s:s,s:s,s:s,s:I,s:s}", "supplier_invoice_id", uuid_n(id, 500 + invoice), "payment_id",
+                   uuid_n(pid, 600 + n), "account", "bank", "amount_minor", amount, "date", "2026-03-25");
+}
+
+Test(sales, a_held_supplier_invoice_is_paid_only_once_approved_by_another) {
+  purchase_order();
+  json_decref(accept("sales.supplier_invoice.record", supplier_invoice(1, "F-2026-311", 700000, 18000), "si-1"));
+  /* 700 kg of 600 received: held. 700 × 18.000 = 12,600.000 + 19 % = 14,994.000. */
+  world_no("sales.supplier_payment.record", supplier_pay(1, 1, 1000), "invoice_held");
+  char id[37];
+  world_no("sales.supplier_invoice.approve",
+           json_pack("{s:s,s:s}", "supplier_invoice_id", uuid_n(id, 501), "reason", "100 kg livrés hors bon"),
+           "same_person");
+  world_as("u:karim/manager", NULL);
+  json_t *ev = accept("sales.supplier_invoice.approve",
+                      json_pack("{s:s,s:s}", "supplier_invoice_id", uuid_n(id, 501), "reason", "100 kg livrés hors bon"),
+                      "approve");
+  cr_expect_eq(jint(ev, "total_minor", 0), 14994000);
+  cr_expect_str_eq(jstr(ev, "approved_by"), "u:karim/manager");
+  json_decref(ev);
+  world_no("sales.supplier_invoice.approve",
+           json_pack("{s:s,s:s}", "supplier_invoice_id", id, "reason", "again"), "not_held");
+  world_no("sales.supplier_payment.record", supplier_pay(1, 1, 14994001), "over_payment");
+  ev = accept("sales.supplier_payment.record", supplier_pay(1, 1, 14000000), "sp-1");
+  cr_expect_eq(jint(ev, "due_minor", 0), 994000);
+  json_decref(ev);
+  world_no("sales.supplier_payment.record", supplier_pay(1, 1, 1), "duplicate_payment");
+  world_no("sales.supplier_payment.record", supplier_pay(1, 2, 994001), "over_payment");
+  ok("sales.supplier_payment.record", supplier_pay(1, 2, 994000), "sp-2");
+}
