@@ -172,7 +172,7 @@ static void add_audit_paths(json_t *paths, const char *ryw) {
       "module's kinds named by code; if more than one of them has events, the answer is 409 ambiguous_aggregate "
       "with the candidates and the /{kind}/{code} path of each. The answer names the aggregate id (and the kind "
       "and code when a code named it).";
-  char kinds[160], desc[1400], folded[256] = "";
+  char kinds[1024], desc[2400], folded[256] = "";
   fofal_aggregate_kinds_text(NULL, 1, kinds, sizeof kinds);
   for (int i = 0, at = 0; fofal__api_modules[i] && at < (int)sizeof folded; i++)
     if (fofal__api_modules[i]->audit_fold)

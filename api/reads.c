@@ -288,7 +288,7 @@ static int audit_resolve(fofal_worker_t *w, audit_params_t *p, fofal__read_resul
     json_decref(found);
     return 0;
   }
-  char kinds[160];
+  char kinds[1024];
   fofal_aggregate_kinds_text(p->module, 0, kinds, sizeof kinds);
   if (json_array_size(found) == 0) {
     res->status = 404;
@@ -910,7 +910,7 @@ int fofal__on_audit_read(h2o_handler_t *self, h2o_req_t *req) {
   }
   p.ncand = fofal_aggregate_resolve(who.tenant, p.module, p.name, p.cand, FOFAL_AGGREGATE_NAMES_MAX);
   if (p.ncand < 1) {
-    char kinds[160], d[256];
+    char kinds[1024], d[1200];
     fofal_aggregate_kinds_text(p.module, 1, kinds, sizeof kinds);
     snprintf(d, sizeof d, "name an aggregate by its id (a UUID), its code, or {kind}/{code} with kind one of: %s",
              kinds[0] ? kinds : "(none in this module)");

@@ -101,7 +101,7 @@ int fofal_code_valid(const char *s);
  *                   (fofal-machines names looms and halls by their code).
  * The kinds are the `ns` of the command tables ("article", "loom", "beam", "employee",
  * "shiftmodel"); a kind's plural ("looms") is its segment in a path. */
-#define FOFAL_AGGREGATE_NAMES_MAX 32 /* more than every kind of every module and the code itself (test_registry) */
+#define FOFAL_AGGREGATE_NAMES_MAX 64 /* more than every kind of every module and the code itself (test_registry) */
 typedef struct {
   const char *kind;              /* static: "loom"; NULL for a UUID or the code itself */
   const char *module;            /* static: "production"; NULL for a UUID or the code itself */

@@ -755,7 +755,7 @@ static int cmd_replay(const filters_t *f) {
   }
   fofal_aggregate_name_t probe[FOFAL_AGGREGATE_NAMES_MAX];
   if (f->aggregate && fofal_aggregate_resolve("", NULL, f->aggregate, probe, FOFAL_AGGREGATE_NAMES_MAX) < 1) {
-    char kinds[160];
+    char kinds[1024];
     fofal_aggregate_kinds_text(NULL, 0, kinds, sizeof kinds);
     fprintf(stderr, "fofal: replay: --aggregate \"%s\" is not a UUID, a code (L13) or kind:code with kind one of: %s\n",
             f->aggregate, kinds);

@@ -12,6 +12,12 @@
  *                                          pay lines of a period (one per declaration, with
  *                                          the rate used) and totals per article, in minor
  *                                          units
+ *   GET /api/v1/hr/employees/{badge}/payslip?period=YYYY-MM
+ *                                          the payslip of a pay period: hours (from
+ *                                          attendance, clockings of the month's shift days),
+ *                                          pieces by role, article, grade and rate (the pay
+ *                                          lines paid in that period), the gross, and
+ *                                          whether the period is closed at the person's site
  *   GET /api/v1/hr/shiftmodels/{model}     the mill's shift model ("default"; ETag: its
  *                                          version)
  *   GET /api/v1/hr/piecerates/{article}    an article's piece rates, oldest first
@@ -57,7 +63,8 @@
   "weaver cutter mechanic storekeeper_mp storekeeper_pf storekeeper_st quality planner manager accountant hr " \
   "auditor admin"
 
-enum { H_EMPLOYEE, H_SHIFT_MODEL, H_ATTENDANCE, H_PAY, H_RATES, H_N };
+enum { H_EMPLOYEE, H_SHIFT_MODEL, H_ATTENDANCE, H_PAY, H_RATES, H_PAYSLIP, H_N };
+#define P_PERIOD 2 /* the route takes ?period=YYYY-MM (routes' params flag; 1: ?from=&to=) */
 
 static const fofal_read_route_t routes[H_N] = {
     [H_EMPLOYEE] = {"/api/v1/hr/employees/{badge}", "hr.employees.get", "One employee and their shifts.",
@@ -83,6 +90,14 @@ static const fofal_read_route_t routes[H_N] = {
                  "Its rates, oldest first: from which day (local date of a shift), per piece or per metre, in minor "
                  "units, who set them. 404 until one is set.",
                  ROLES_MILL, NULL, 0, "PieceRates"},
+    [H_PAYSLIP] = {"/api/v1/hr/employees/{badge}/payslip", "hr.payslip.get", "An employee's payslip of a pay period.",
+                   "The pay period (?period=YYYY-MM, required): hours from attendance (clockings of the month's shift "
+                   "days: worked, overtime, late minutes; absence days), pieces by role, article, grade, unit and "
+                   "rate (the pay lines paid in that period, a late one of a closed month included), the gross in "
+                   "integer minor units, and whether the period is closed at the person's site(s) with the gross it "
+                   "closed with.",
+                   ROLES_PAY, "any role reads the payslip of its own badge (the token's badge claim)", P_PERIOD,
+                   "Payslip"},
 };
 
 typedef struct {
@@ -166,7 +181,8 @@ static const char pay_sql[] =
     "'lines', coalesce((SELECT json_agg(x.j ORDER BY x.shift_day DESC, x.woven_at DESC) FROM (SELECT l.shift_day, "
     "l.woven_at, json_build_object('label_id', l.label_id, 'order_id', l.order_id, 'article', l.article, 'shift', "
     "l.shift, 'woven_at', " TS("l.woven_at") ", 'quantity', l.quantity, 'length_mm', l.length_mm, 'unit', l.unit, "
-    "'rate_minor', l.rate_minor, 'amount_minor', l.amount_minor, 'pay_period', l.pay_period) AS j FROM hr.pay_lines l "
+    "'rate_minor', l.rate_minor, 'amount_minor', l.amount_minor, 'pay_period', l.pay_period, 'role', l.role, 'grade', "
+    "l.grade, 'roll', l.roll, 'weight_g', l.weight_g, 'site', l.site) AS j FROM hr.pay_lines l "
     "WHERE l.tenant = $1 AND "
     "l.badge = $2 AND l.shift_day BETWEEN p.f AND p.t ORDER BY l.shift_day DESC, l.woven_at DESC LIMIT $5::int) x), "
     "'[]'::json), "
@@ -178,16 +194,39 @@ static const char pay_sql[] =
     "'gross_minor', (SELECT coalesce(sum(l.amount_minor), 0) FROM hr.pay_lines l WHERE l.tenant = $1 AND l.badge = $2 "
     "AND l.shift_day BETWEEN p.f AND p.t)) FROM " PERIOD;
 
+/* $3: the period YYYY-MM. Hours count clockings whose shift day is in the month; pieces are
+ * the lines paid in the period (pay_period), whatever their shift day. */
+static const char payslip_sql[] =
+    "SELECT json_build_object('badge', $2::text, 'period', $3::text, "
+    "'hours', (SELECT json_build_object('clockings', count(*), 'worked_min', coalesce(sum(c.worked_min), 0), "
+    "'overtime_min', coalesce(sum(c.overtime_min), 0), 'late_min', coalesce(sum(c.late_min), 0), 'absence_days', "
+    "(SELECT count(*) FROM hr.absences a WHERE a.tenant = $1 AND a.badge = $2 AND to_char(a.day, 'YYYY-MM') = $3)) "
+    "FROM hr.clockings c WHERE c.tenant = $1 AND c.badge = $2 AND to_char(coalesce(c.shift_day, (c.clock_in AT TIME "
+    "ZONE 'UTC')::date), 'YYYY-MM') = $3), "
+    "'pieces', coalesce((SELECT json_agg(json_build_object('role', g.role, 'article', g.article, 'grade', g.grade, "
+    "'unit', g.unit, 'rate_minor', g.rate_minor, 'lines', g.n, 'quantity', g.q, 'length_mm', g.mm, 'weight_g', g.wg, "
+    "'amount_minor', g.amount) ORDER BY g.role DESC, g.article, g.grade NULLS FIRST, g.unit, g.rate_minor) FROM (SELECT "
+    "l.role, l.article, l.grade, l.unit, l.rate_minor, count(*) AS n, sum(l.quantity) AS q, sum(l.length_mm) AS mm, "
+    "sum(l.weight_g) AS wg, sum(l.amount_minor) AS amount FROM hr.pay_lines l WHERE l.tenant = $1 AND l.badge = $2 AND "
+    "l.pay_period = $3 GROUP BY l.role, l.article, l.grade, l.unit, l.rate_minor) g), '[]'::json), "
+    "'gross_minor', (SELECT coalesce(sum(l.amount_minor), 0) FROM hr.pay_lines l WHERE l.tenant = $1 AND l.badge = $2 "
+    "AND l.pay_period = $3), "
+    "'sites', coalesce((SELECT json_agg(json_build_object('site', s.site, 'closed', pp.period IS NOT NULL, "
+    "'closed_at', " TS("pp.closed_at") ", 'period_gross_minor', pp.gross_minor) ORDER BY s.site) FROM (SELECT DISTINCT "
+    "l.site FROM hr.pay_lines l WHERE l.tenant = $1 AND l.badge = $2 AND l.pay_period = $3) s LEFT JOIN "
+    "hr.pay_periods pp ON pp.tenant = $1 AND pp.period = $3 AND pp.site = s.site), '[]'::json)) "
+    "WHERE EXISTS (SELECT 1 FROM hr.employees e WHERE e.tenant = $1 AND e.badge = $2)";
+
 static const char rates_sql[] =
     "SELECT json_build_object('article', $2::text, 'rates', json_agg(json_build_object('valid_from', r.valid_from, "
-    "'unit', r.unit, 'rate_minor', r.rate_minor, 'set_by', r.set_by, 'set_at', " TS("r.set_at") ") ORDER BY "
-    "r.valid_from)) FROM hr.piece_rates r WHERE r.tenant = $1 AND r.article = $2 HAVING count(*) > 0";
+    "'role', r.role, 'grade', nullif(r.grade, ''), 'unit', r.unit, 'rate_minor', r.rate_minor, 'set_by', r.set_by, 'set_at', " TS("r.set_at") ") ORDER BY "
+    "r.role DESC, r.grade, r.valid_from)) FROM hr.piece_rates r WHERE r.tenant = $1 AND r.article = $2 HAVING count(*) > 0";
 
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
   const params_t *p = opaque;
-  static const char *const sql[H_N] = {employee_sql, shift_model_sql, attendance_sql, pay_sql, rates_sql};
-  static const int nparams[H_N] = {3, 2, 5, 5, 2};
-  static const char *const what[H_N] = {"employee", "shift model", "employee", "employee", "piece rate"};
+  static const char *const sql[H_N] = {employee_sql, shift_model_sql, attendance_sql, pay_sql, rates_sql, payslip_sql};
+  static const int nparams[H_N] = {3, 2, 5, 5, 2, 3};
+  static const char *const what[H_N] = {"employee", "shift model", "employee", "employee", "piece rate", "employee"};
   char err[512], lim[16];
   json_t *rows = NULL;
   snprintf(lim, sizeof lim, "%d", p->route == H_EMPLOYEE ? MAX_SHIFTS : MAX_LINES);
@@ -263,7 +302,11 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
       !fofal__path_segment(path, len, &at, p.key, sizeof p.key) &&
       (at == len || (!fofal__path_segment(path, len, &at, s3, sizeof s3) && at == len))) {
     if (!strcmp(s1, "employees"))
-      p.route = !*s3 ? H_EMPLOYEE : !strcmp(s3, "attendance") ? H_ATTENDANCE : !strcmp(s3, "pay") ? H_PAY : -1;
+      p.route = !*s3                        ? H_EMPLOYEE
+                : !strcmp(s3, "attendance")   ? H_ATTENDANCE
+                : !strcmp(s3, "pay")          ? H_PAY
+                : !strcmp(s3, "payslip")      ? H_PAYSLIP
+                                              : -1;
     else if (!*s3 && !strcmp(s1, "shiftmodels")) p.route = H_SHIFT_MODEL;
     else if (!*s3 && !strcmp(s1, "piecerates")) p.route = H_RATES;
   }
@@ -283,7 +326,16 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 404, "not_found", d, NULL);
     return 0;
   }
-  if (routes[p.route].params && period(req, &p)) return 0;
+  if (routes[p.route].params == 1 && period(req, &p)) return 0;
+  if (routes[p.route].params == P_PERIOD) {
+    const char *v = fofal__query_param(req, "period");
+    int y, m, n = 0;
+    if (!v || strlen(v) != 7 || sscanf(v, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || y < 1970 || m < 1 || m > 12) {
+      fofal__send_problem(req, 400, "invalid_period", "give ?period= a pay period, a month YYYY-MM", NULL);
+      return 0;
+    }
+    memcpy(p.from, v, 8);
+  }
   snprintf(p.role, sizeof p.role, "%s", who.role);
   return fofal__read_serve(api, req, &who, 0, run, &p, sizeof p);
 }
@@ -332,7 +384,10 @@ static const char pay_schema[] =
     "\"object\",\"properties\":{\"label_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"order_id\":{\"type\":"
     "\"string\",\"format\":\"uuid\"},\"article\":{\"type\":\"string\"},\"shift\":{\"type\":\"string\"},\"woven_at\":"
     "{},\"quantity\":{\"type\":\"integer\"},\"length_mm\":{\"type\":\"integer\"},\"unit\":{\"type\":\"string\","
-    "\"enum\":[\"piece\",\"metre\"]},\"rate_minor\":{" MINOR "},\"amount_minor\":{" MINOR "},\"pay_period\":"
+    "\"enum\":[\"piece\",\"metre\",\"kg\"]},\"rate_minor\":{" MINOR "},\"amount_minor\":{" MINOR "},\"role\":{\"type\":"
+    "\"string\",\"enum\":[\"weaver\",\"cutter\"]},\"grade\":{\"type\":[\"string\",\"null\"],\"description\":\"At a "
+    "cut: the graded lot's choice (first, second); null for a declaration.\"},\"roll\":{\"type\":[\"string\",\"null\"]},"
+    "\"weight_g\":{\"type\":[\"integer\",\"null\"]},\"site\":{\"type\":\"string\"},\"pay_period\":"
     "{\"type\":\"string\",\"description\":\"The month it is paid in (YYYY-MM): its shift's, or the next open one when "
     "that was closed.\"}}}},\"by_article\":"
     "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"article\":{\"type\":\"string\"},\"unit\":"
@@ -342,15 +397,30 @@ static const char pay_schema[] =
 static const char rates_schema[] =
     "{\"type\":\"object\",\"properties\":{\"article\":{\"type\":\"string\"},\"rates\":{\"type\":\"array\",\"items\":"
     "{\"type\":\"object\",\"properties\":{\"valid_from\":{\"type\":\"string\",\"format\":\"date\"},\"unit\":{\"type\":"
-    "\"string\",\"enum\":[\"piece\",\"metre\"]},\"rate_minor\":{" MINOR "},\"set_by\":{\"type\":\"string\"},"
-    "\"set_at\":{\"type\":\"string\"}}}}}}";
+    "\"string\",\"enum\":[\"piece\",\"metre\",\"kg\"]},\"role\":{\"type\":\"string\",\"enum\":[\"weaver\","
+    "\"cutter\"]},\"grade\":{\"type\":[\"string\",\"null\"],\"description\":\"null: the role's base rate.\"},"
+    "\"rate_minor\":{" MINOR "},\"set_by\":{\"type\":\"string\"},\"set_at\":{\"type\":\"string\"}}}}}}";
+
+static const char payslip_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"badge\":{\"type\":\"string\"},\"period\":{\"type\":\"string\"},"
+    "\"hours\":{\"type\":\"object\",\"properties\":{\"clockings\":{\"type\":\"integer\"},\"worked_min\":{\"type\":"
+    "\"integer\"},\"overtime_min\":{\"type\":\"integer\"},\"late_min\":{\"type\":\"integer\"},\"absence_days\":"
+    "{\"type\":\"integer\"}}},\"pieces\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"role\":{\"type\":\"string\"},\"article\":{\"type\":\"string\"},\"grade\":{\"type\":[\"string\",\"null\"]},"
+    "\"unit\":{\"type\":\"string\"},\"rate_minor\":{" MINOR "},\"lines\":{\"type\":\"integer\"},\"quantity\":"
+    "{\"type\":\"integer\"},\"length_mm\":{\"type\":\"integer\"},\"weight_g\":{\"type\":[\"integer\",\"null\"]},"
+    "\"amount_minor\":{" MINOR "}}}},\"gross_minor\":{" MINOR "},\"sites\":{\"type\":\"array\",\"items\":{\"type\":"
+    "\"object\",\"properties\":{\"site\":{\"type\":\"string\"},\"closed\":{\"type\":\"boolean\"},\"closed_at\":"
+    "{\"type\":[\"string\",\"null\"]},\"period_gross_minor\":{\"type\":[\"integer\",\"null\"],\"description\":"
+    "\"The gross of everyone's pay lines of the site's closed period, which accounting posted.\"}}}}}}";
 
 static void openapi(json_t *paths, json_t *schemas) {
   static const char *const named[][2] = {{"Employee", employee_schema},
                                          {"ShiftModel", shift_model_schema},
                                          {"Attendance", attendance_schema},
                                          {"Pay", pay_schema},
-                                         {"PieceRates", rates_schema}};
+                                         {"PieceRates", rates_schema},
+                                         {"Payslip", payslip_schema}};
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
     json_t *s = json_loads(named[i][1], 0, NULL);
     if (!s) continue;
@@ -365,12 +435,17 @@ static void openapi(json_t *paths, json_t *schemas) {
       [H_ATTENDANCE] = {"badge", "Badge, as on the card (W121)."},
       [H_PAY] = {"badge", "Badge, as on the card (W121)."},
       [H_RATES] = {"article", "Article code, as in the catalog (FT-200)."},
+      [H_PAYSLIP] = {"badge", "Badge, as on the card (W121)."},
   };
   for (int r = 0; r < H_N; r++) {
     const fofal_read_route_t *rt = &routes[r];
     json_t *params = json_array();
     json_array_append_new(params, fofal__openapi_path_param(key[r][0], key[r][1]));
-    if (rt->params) {
+    if (rt->params == P_PERIOD)
+      json_array_append_new(params, fofal__openapi_query_param("period", "The pay period, a month YYYY-MM (required).",
+                                                               json_pack("{s:s,s:s}", "type", "string", "pattern",
+                                                                         "^[0-9]{4}-[0-9]{2}$")));
+    if (rt->params == 1) {
       json_array_append_new(params, fofal__openapi_query_param("from", "First day of the period (local date, inclusive); "
                                                                "absent: 30 days before `to`.",
                                                                json_pack("{s:s,s:s}", "type", "string", "format", "date")));

@@ -4,13 +4,23 @@
  * ids and sends their commands; the emitting module knows nothing of them.
  *
  *   accounting.entry_on_pay
- *       fofal.hr.pay_accrued → accounting.entry.post: a weaver's piece-rate pay is a wage
- *       expense owed to them — debit 640 (charges de personnel), credit 425 (personnel,
- *       rémunérations dues) — dated on the day of the declaration's shift. The entry's id
+ *       fofal.hr.pay_accrued → accounting.entry.post: a weaver's or cutter's piece-rate pay
+ *       is a wage expense accrued to them — debit 640 (charges de personnel), credit 428
+ *       (personnel, charges à payer: earned, its pay period still open) — dated on the
+ *       day of the declaration's (or the cut roll's) shift. The entry's id
  *       derives from the trigger's (a replay is the same entry) and it names the trigger as
  *       its source, so a balance traces back to the declaration and its weaver. Nothing is
  *       posted for an amount of 0. An entry into a closed period is refused by the decider
  *       (period_closed) and lands in fofal.reactions.dlq with its trigger.
+ *
+ *   accounting.entry_on_pay_period
+ *       fofal.hr.pay_period_closed → accounting.entry.post: the closed month's gross of a
+ *       site becomes due to the people — debit 428, credit 425 (rémunérations dues) — one
+ *       entry per period and site, dated on the period's last day, naming the close as its
+ *       source. So 640 is the wages earned, 428 what is earned in open pay periods and 425
+ *       what closed periods owe: the sum of 428's credits for a period's accruals equals
+ *       the close's debit, and 428 returns to zero for a closed period (accruals of a
+ *       closed period's days go to the next open one, pay.c). Nothing for a gross of 0.
  *
  * The build registers the folder's reactions (fofal_module_accounting_reactions) through
  * fofal_reaction_modules[].
@@ -23,6 +33,7 @@
 
 #define ACCOUNT_WAGES "640"      /* SCE class 6: charges de personnel */
 #define ACCOUNT_WAGES_DUE "425"  /* SCE class 4: personnel, rémunérations dues */
+#define ACCOUNT_WAGES_ACCRUED "428" /* SCE class 4: personnel, charges à payer (pay accrued, its period open) */
 /* The namespace of the ids of entries posted by reaction: uuid5(this, trigger event id). */
 #define ENTRY_NS "6f1d2a44-8c1e-4d7b-9f0a-3b5e7c2d9a10"
 
@@ -39,7 +50,7 @@ static int entry_on_pay(const fofal_event_t *ev, fofal_reaction_out_t *out) {
   snprintf(memo, sizeof memo, "piece-rate pay of %s: %s, label %s", jstr(d, "badge"), jstr(d, "article"),
            jstr(d, "label_id"));
   out->data = json_pack("{s:s,s:s,s:s,s:[{s:s,s:I},{s:s,s:I}],s:{s:s,s:s}}", "entry_id", id, "date", date, "memo", memo,
-                        "lines", "account", ACCOUNT_WAGES, "debit_minor", amount, "account", ACCOUNT_WAGES_DUE,
+                        "lines", "account", ACCOUNT_WAGES, "debit_minor", amount, "account", ACCOUNT_WAGES_ACCRUED,
                         "credit_minor", amount, "source", "event_id", ev->id, "type", ev->type);
   if (!out->data) return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the pay accrual is unreadable");
   snprintf(out->type, sizeof out->type, "accounting.entry.post");
@@ -48,9 +59,36 @@ static int entry_on_pay(const fofal_event_t *ev, fofal_reaction_out_t *out) {
 
 static const char *const on_pay[] = {"fofal.hr.pay_accrued.v1", NULL};
 
+static int entry_on_pay_period(const fofal_event_t *ev, fofal_reaction_out_t *out) {
+  const json_t *d = ev->data;
+  const char *period = jstr(d, "period"), *site = *jstr(d, "site") ? jstr(d, "site") : "main";
+  json_int_t gross = jint(d, "gross_minor", 0);
+  int y, m, n = 0;
+  if (sscanf(period, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || m < 1 || m > 12 || gross < 0)
+    return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the pay period close names no month or gross");
+  if (!gross) return FOFAL_REACT_NOTHING;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int last = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+  char id[FOFAL_UUID_LEN + 1], date[11], memo[200];
+  fofal_uuid_named(ENTRY_NS, ev->id, id);
+  snprintf(date, sizeof date, "%04d-%02d-%02d", y, m, last);
+  snprintf(memo, sizeof memo, "pay period %s closed, site %s: %lld pay lines due", period, site,
+           (long long)jint(d, "lines", 0));
+  out->data = json_pack("{s:s,s:s,s:s,s:[{s:s,s:I},{s:s,s:I}],s:{s:s,s:s}}", "entry_id", id, "date", date, "memo", memo,
+                        "lines", "account", ACCOUNT_WAGES_ACCRUED, "debit_minor", gross, "account", ACCOUNT_WAGES_DUE,
+                        "credit_minor", gross, "source", "event_id", ev->id, "type", ev->type);
+  if (!out->data) return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the pay period close is unreadable");
+  snprintf(out->type, sizeof out->type, "accounting.entry.post");
+  return FOFAL_REACT_COMMAND;
+}
+
+static const char *const on_pay_period[] = {"fofal.hr.pay_period_closed.v1", NULL};
+
 static const fofal_reaction_t reactions[] = {
     {"accounting.entry_on_pay", on_pay, entry_on_pay,
-     "piece-rate pay accrued (hr) is posted: debit 640 wages, credit 425 wages due", NULL},
+     "piece-rate pay accrued (hr) is posted: debit 640 wages, credit 428 wages accrued", NULL},
+    {"accounting.entry_on_pay_period", on_pay_period, entry_on_pay_period,
+     "a closed pay period of a site (hr) is posted as one entry: debit 428 wages accrued, credit 425 wages due", NULL},
     {"accounting.entry_on_sales_invoice", fofal__accounting_on_sales_invoice, fofal__accounting_entry_on_sales_invoice,
      "a sales invoice is posted: debit 411 customers, credit 701 sales and 4366 VAT collected per rate", NULL},
     {"accounting.entry_on_credit_note", fofal__accounting_on_credit_note, fofal__accounting_entry_on_credit_note,

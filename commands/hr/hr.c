@@ -4,7 +4,8 @@
  * shift model; attendance (attendance.c) and piece-rate pay (pay.c, reactions.c) are
  * listed here too.
  *
- *   hr.employee.register       by badge (W012): job and personal data (sealed)
+ *   hr.employee.register       by badge (W012): job, site (their pay periods') and personal
+ *                              data (sealed)
  *   hr.employee.update         job or personal data
  *   hr.employee.erase          right to erasure: the person's key is deleted first
  *   hr.employee.assign_shift   on a shift of the model (and looms); a person's shifts
@@ -69,6 +70,7 @@ static int employee_register(const fofal_cmd_t *cmd, const json_t *state, fofal_
   json_t *ev = json_pack("{s:s}", "badge", jstr(cmd->data, "badge"));
   for (size_t i = 0; i < NPERSONAL; i++) jcopy(ev, cmd->data, personal[i]);
   jcopy(ev, cmd->data, "job");
+  jcopy(ev, cmd->data, "site");
   out->state = json_deep_copy(ev);
   json_object_set_new(out->state, "shifts", json_array());
   fofal_decision_emit(out, EV("employee_registered"), ev);
@@ -80,6 +82,7 @@ static int employee_update(const fofal_cmd_t *cmd, const json_t *state, fofal_de
     return REJECT(out, "employee_erased", "the personal data of %s was erased", jstr(state, "badge"));
   json_t *ev = json_pack("{s:s}", "badge", jstr(state, "badge"));
   jcopy(ev, cmd->data, "job");
+  jcopy(ev, cmd->data, "site");
   for (size_t i = 0; i < NPERSONAL; i++) jcopy(ev, cmd->data, personal[i]);
   out->state = json_deep_copy(state);
   json_object_update(out->state, ev);

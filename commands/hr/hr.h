@@ -32,7 +32,7 @@ extern const int fofal__hr_attendance_commands_n;
 extern const fofal_command_def_t fofal__hr_pay_commands[];
 extern const int fofal__hr_pay_commands_n;
 /* The pay of one declaration in minor units: per "piece", quantity × rate; per "metre",
- * length_mm × rate / 1000 rounded half up. */
-int64_t fofal__hr_pay_amount(const char *unit, int64_t quantity, int64_t length_mm, int64_t rate_minor);
+ * length_mm × rate / 1000; per "kg", weight_g × rate / 1000 (rounded half up). */
+int64_t fofal__hr_pay_amount(const char *unit, int64_t quantity, int64_t length_mm, int64_t weight_g, int64_t rate_minor);
 
 #endif

@@ -345,10 +345,24 @@ def main():
     demo_accounting(api)
     stores(api, labels, days)
     cut = quality_demo(api, labels, today)
+    for _ in range(30 if cut else 0):
+        slip = api.get(("C01", "cutter"), demo_payslip(today)) or {}
+        if sum(p.get("lines", 0) for p in slip.get("pieces", [])) >= cut:
+            time.sleep(3)  # each cut's 2nd-choice line too (a late one would be paid next month)
+            slip = api.get(("C01", "cutter"), demo_payslip(today)) or slip
+            # The cutting room's month is closed: one posting 428 -> 425 of its gross.
+            api.batch(hr, [("hr.pay_period.close", f"demo-pay-close-{CUT_SITE}-{slip['period']}",
+                            {"period": slip["period"], "site": CUT_SITE})])
+            print(f"demo: C01's payslip of {slip['period']} (site {CUT_SITE}, closed): " + ", ".join(
+                f"{p['quantity']} {p['article']} {p.get('grade') or 'base'} at {p['rate_minor']}" for p in slip["pieces"])
+                  + f"; gross {slip['gross_minor'] / 1000:.3f} TND")
+            break
+        time.sleep(1)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
     purchasing_demo(api)
     subcontracting_demo(api, labels[:1] + labels[7:8])
+    projects_demo(api)
     sales_demo(api)
 
 
@@ -482,6 +496,52 @@ def subcontracting_demo(api, lots):
     print(f"demo: subcontracting: 2 subcontractors, {len(lots)} roll(s) out (one overdue at ST-BRODE)")
 
 
+def projects_demo(api):
+    """Projects (module projects): the OEKO-TEX audit and the installation of two new looms,
+    with tasks (one past due, for its owner M02), hours booked by the people who worked and
+    costs booked by the accountant."""
+    manager, accountant = ("D01", "manager"), ("A01", "accountant")
+    today = local_now().date()
+    day = lambda n: str(today + dt.timedelta(days=n))
+    api.batch(manager, [
+        ("projects.project.create", "demo-prj-oeko", {"project": "OEKO-2027", "name": "Certification OEKO-TEX 2027",
+                                                      "kind": "audit", "owner": "Q01", "start": day(-40), "due": day(50),
+                                                      "budget_minor": 12000000}),
+        ("projects.project.add_task", "demo-prj-oeko-t1", {"project": "OEKO-2027", "task": "chimie",
+                                                           "title": "Inventaire des colorants et auxiliaires",
+                                                           "owner": "Q02", "due": day(-5)}),
+        ("projects.project.add_task", "demo-prj-oeko-t2", {"project": "OEKO-2027", "task": "echantillons",
+                                                           "title": "Échantillons au laboratoire", "owner": "Q01",
+                                                           "due": day(20)}),
+        ("projects.project.create", "demo-prj-l25", {"project": "INSTALL-L25-L26", "name": "Installation des métiers L25 et L26",
+                                                     "kind": "installation", "owner": "M01", "start": day(-20), "due": day(25),
+                                                     "budget_minor": 45000000}),
+        ("projects.project.add_task", "demo-prj-l25-t1", {"project": "INSTALL-L25-L26", "task": "socles",
+                                                          "title": "Socles et ancrages", "owner": "M02", "due": day(-2)}),
+        ("projects.project.add_task", "demo-prj-l25-t2", {"project": "INSTALL-L25-L26", "task": "raccordement",
+                                                          "title": "Raccordement électrique et air", "owner": "M03",
+                                                          "due": day(10)}),
+        ("projects.project.set_task_state", "demo-prj-l25-t2-doing", {"project": "INSTALL-L25-L26", "task": "raccordement",
+                                                                      "state": "doing"}),
+        ("projects.project.set_task_state", "demo-prj-oeko-t2-done", {"project": "OEKO-2027", "task": "echantillons",
+                                                                      "state": "done"}),
+    ])
+    for badge, role, project, task, minutes in [("M02", "mechanic", "INSTALL-L25-L26", "socles", 420),
+                                                ("M03", "mechanic", "INSTALL-L25-L26", "raccordement", 300),
+                                                ("Q01", "quality", "OEKO-2027", "echantillons", 180)]:
+        api.batch((badge, role), [("projects.project.book_hours", f"demo-prj-hours-{badge}-{today}",
+                                   {"project": project, "task": task, "date": day(0), "minutes": minutes})])
+    api.batch(accountant, [
+        ("projects.project.book_cost", "demo-prj-cost-1", {"project": "INSTALL-L25-L26", "date": day(-10),
+                                                           "amount_minor": 18500000, "source": "supplier_invoice",
+                                                           "reference": "FF-2026-0412", "note": "ciment, chevilles, câbles"}),
+        ("projects.project.book_cost", "demo-prj-cost-2", {"project": "OEKO-2027", "date": day(-3), "amount_minor": 2400000,
+                                                           "source": "purchase_order", "reference": "PO-LAB-07",
+                                                           "note": "analyses de laboratoire"}),
+    ])
+    print("demo: projects: OEKO-2027 and INSTALL-L25-L26 with tasks (two past due), hours and costs")
+
+
 # ---------------------------------------------------------------- hr: pay and attendance
 # Piece rates (module hr) before the week's declarations, so each roll accrues its weaver's
 # pay by reaction (hr.pay_on_declaration): foutas per piece, terry per metre, in millimes,
@@ -491,11 +551,35 @@ PIECE_RATES = {"FOUTA-NID-ABEILLE-100x200": ("piece", 450), "FOUTA-CHEVRON-90x17
                "EPONGE-50x100": ("metre", 210), "EPONGE-70x140": ("metre", 260)}
 
 
+# Rates by grade and role (issue 17): the weaver's premium per 1st-choice piece at the cut,
+# and the cutter's rate per piece, more for a 1st-choice piece (2nd choice: the base).
+WEAVER_FIRST_PREMIUM, CUTTER_BASE, CUTTER_FIRST = 40, 60, 90
+CUT_SITE = "COUPE"
+
+
 def demo_hr_rates(api, hr, days):
     since = days[0].replace(day=1)
     api.batch(hr, [("hr.piece_rate.set", f"demo-rate-{code}-{since}",
                     {"article": code, "unit": unit, "rate_minor": rate, "valid_from": str(since)})
                    for code, (unit, rate) in PIECE_RATES.items()])
+    graded = []
+    for code in PIECE_RATES:
+        for role, grade, rate in (("weaver", "first", WEAVER_FIRST_PREMIUM), ("cutter", None, CUTTER_BASE),
+                                  ("cutter", "first", CUTTER_FIRST)):
+            body = {"article": code, "role": role, "unit": "piece", "rate_minor": rate, "valid_from": str(since)}
+            if grade:
+                body["grade"] = grade
+            graded.append(("hr.piece_rate.set", f"demo-rate-{code}-{role}-{grade or 'base'}-{since}", body))
+    # The cutting room is a pay site of its own (its month is closed once the cuts are paid).
+    graded.append(("hr.employee.update", "demo-emp-C01-site", {"badge": "C01", "site": CUT_SITE}))
+    api.batch(hr, graded)
+
+
+def demo_payslip(today):
+    """The cutter's payslip of this month: the three demo cuts paid by grade (reactions
+    hr.cutter_pay_on_cut, hr.weaver_grade_pay_on_cut); last month's pay period is closed
+    (demo_hr_attendance) and posted as one entry (accounting.entry_on_pay_period)."""
+    return f"/api/v1/hr/employees/C01/payslip?period={today.strftime('%Y-%m')}"
 
 
 # Attendance: the current shift's weavers clock in at the gate (as themselves: the time is
@@ -525,7 +609,8 @@ def demo_hr_attendance(api, hr, today, now_utc):
 
 
 # The ledger (module accounting): an opening entry by the accountant; the week's pay is
-# posted by reaction (accounting.entry_on_pay), 640 wages to 425 wages due.
+# posted by reaction (accounting.entry_on_pay), 640 wages to 428 wages accrued; a closed pay
+# period by accounting.entry_on_pay_period, 428 to 425 wages due.
 def demo_accounting(api):
     accountant = ("A01", "accountant")
     api.batch(accountant, [("accounting.entry.post", "demo-entry-opening",

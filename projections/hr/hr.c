@@ -141,6 +141,7 @@ static const fofal_apply_t applies[] = {
     {"fofal.hr.piece_rate_set.v1", fofal__hr_piece_rate_set},
     {"fofal.hr.pay_accrued.v1", fofal__hr_pay_accrued},
     {"fofal.hr.pay_period_closed.v1", fofal__hr_pay_period_closed},
+    {"fofal.hr.pay_period_accrued.v1", fofal__hr_pay_period_accrued},
 };
 
 static const char *const tables[] = {"employees", "shift_assignments", "shift_models", "clockings",

@@ -16,5 +16,6 @@ int fofal__hr_absence_recorded(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__hr_piece_rate_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__hr_pay_accrued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__hr_pay_period_closed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
+int fofal__hr_pay_period_accrued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 
 #endif

@@ -150,7 +150,7 @@ Test(ledger, piece_rate_pay_is_posted_by_reaction_with_its_source) {
   const json_t *lines = json_object_get(ev, "lines");
   cr_expect_str_eq(jstr(json_array_get(lines, 0), "account"), "640");
   cr_expect_eq(jint(json_array_get(lines, 0), "debit_minor", 0), 5400);
-  cr_expect_str_eq(jstr(json_array_get(lines, 1), "account"), "425");
+  cr_expect_str_eq(jstr(json_array_get(lines, 1), "account"), "428");
   cr_expect_eq(jint(json_array_get(lines, 1), "credit_minor", 0), 5400);
   cr_expect_str_eq(jstr(ev, "posted_by"), "r:accounting.entry_on_pay");
   json_decref(ev);

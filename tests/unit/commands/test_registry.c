@@ -12,7 +12,7 @@ Test(names, a_bare_code_names_every_kind_and_the_code_itself) {
   int c = fofal_aggregate_resolve("t1", NULL, "L13", n, FOFAL_AGGREGATE_NAMES_MAX);
   /* Every kind of every module (article, loom, beam, shiftmodel, employee, supplier …) and
    * the code itself: as many as the kinds' text names, plus one. */
-  char kinds[512];
+  char kinds[2048];
   fofal_aggregate_kinds_text(NULL, 0, kinds, sizeof kinds);
   int nkinds = 1;
   for (const char *k = kinds; *k; k++) nkinds += *k == ',';

@@ -112,7 +112,7 @@ Test(hr, every_event_schema_has_an_apply_function_in_the_hr_projection) {
     n++;
   }
   closedir(d);
-  cr_expect_eq(n, 12, "the event schemas were found (%d)", n);
+  cr_expect_eq(n, 13, "the event schemas were found (%d)", n);
   for (int i = 0; i < def->napplies; i++)
     cr_expect(!strncmp(def->applies[i].type, "fofal.hr.", 9), "%s is not hr's", def->applies[i].type);
 }
