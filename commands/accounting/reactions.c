@@ -27,6 +27,7 @@
  */
 #include "commands.h"
 #include "decide.h"
+#include "sales_postings.h" /* the postings of sales events (sales_postings.c) */
 
 #include <stdio.h>
 
@@ -88,6 +89,18 @@ static const fofal_reaction_t reactions[] = {
      "piece-rate pay accrued (hr) is posted: debit 640 wages, credit 428 wages accrued", NULL},
     {"accounting.entry_on_pay_period", on_pay_period, entry_on_pay_period,
      "a closed pay period of a site (hr) is posted as one entry: debit 428 wages accrued, credit 425 wages due", NULL},
+    {"accounting.entry_on_sales_invoice", fofal__accounting_on_sales_invoice, fofal__accounting_entry_on_sales_invoice,
+     "a sales invoice is posted: debit 411 customers, credit 701 sales and 4366 VAT collected per rate", NULL},
+    {"accounting.entry_on_credit_note", fofal__accounting_on_credit_note, fofal__accounting_entry_on_credit_note,
+     "a sales credit note is posted: debit 701 and 4366, credit 411", NULL},
+    {"accounting.entry_on_sales_payment", fofal__accounting_on_payment, fofal__accounting_entry_on_payment,
+     "a payment for a sales invoice is posted: debit 532 bank or 54 cash, credit 411 (paid back: the reverse)", NULL},
+    {"accounting.entry_on_supplier_invoice", fofal__accounting_on_supplier_invoice,
+     fofal__accounting_entry_on_supplier_invoice,
+     "a supplier invoice, matched or approved, is posted: debit 601 purchases and 4366 VAT, credit 401 suppliers", NULL},
+    {"accounting.entry_on_supplier_payment", fofal__accounting_on_supplier_payment,
+     fofal__accounting_entry_on_supplier_payment, "a payment to a supplier is posted: debit 401, credit 532 bank or 54 cash",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -366,6 +366,7 @@ def main():
     purchasing_demo(api)
     subcontracting_demo(api, labels[:1] + labels[7:8])
     projects_demo(api)
+    sales_demo(api)
     control_demo(api)
     weather_demo(api)
 
@@ -706,3 +707,49 @@ def stores(api, labels, days):
 
 if __name__ == "__main__":
     main()
+
+
+def sales_demo(api):
+    """Sales (module sales, issue 17): three customers, an order of the hotel in Hammamet,
+    the delivery of the demo pallet with its invoice (FA-<year>-00001: numbered without gaps
+    per year) and a part payment at the bank; the invoice and the payment are posted to the
+    ledger by reaction (411 / 701 / 4366, 532 / 411); the yarn supplier's invoice of what
+    was received, matched three ways, and a part payment of it (601 / 4366 / 401, 401 / 532)."""
+    acc, boss = ("A01", "accountant"), ("D01", "manager")
+    today = local_now().date()
+    api.batch(boss, [("sales.customer.register", f"demo-cust-{c}", dict({"customer": c, "name": n, "payment_terms_days": t}, **more))
+                     for c, n, t, more in [("C-HAMMAMET", "Hôtel Royal Hammamet", 30, {"vat_id": "1234567A/A/M/000"}),
+                                           ("C-SOUSSE", "Spa Sousse Palace", 60, {"vat_id": "7654321B/A/M/000"}),
+                                           ("C-LYON", "Linge de Maison SARL", 60, {"currency": "EUR"})]])
+    pallet = ident("pallet", 1)
+    if not api.get(("S02", "storekeeper_pf"), f"/api/v1/inventory/containers/{pallet}"):
+        print("demo: sales: 3 customers (no demo pallet to deliver)")
+        return
+    order, delivery, invoice = ident("sales-order", 1), ident("sales-delivery", 1), ident("sales-invoice", 1)
+    day = today.isoformat()
+    api.batch(boss, [("sales.order.place", "demo-sales-order-1", {
+        "order_id": order, "customer": "C-HAMMAMET", "date": day, "reference": "BC-2026-0147",
+        "lines": [{"article": ARTICLES[0][0], "quantity": 120, "unit_price_minor": 14500},
+                  {"article": "EPONGE-50x100", "quantity": 60, "unit_price_minor": 9800}]})])
+    api.batch(boss, [("sales.delivery.ship", "demo-sales-delivery-1", {
+        "delivery_id": delivery, "order_id": order, "date": day, "containers": [pallet],
+        "lines": [{"line": 1, "quantity": 120}]})])
+    res = api.batch(acc, [("sales.invoice.issue", "demo-sales-invoice-1", {"invoice_id": invoice, "delivery_id": delivery,
+                                                                            "date": day})])
+    number = next((e.get("issued", {}).get("number") for e in res[0].get("events", []) if e.get("issued")), None)
+    api.batch(acc, [("sales.payment.record", "demo-sales-payment-1", {
+        "invoice_id": invoice, "payment_id": ident("sales-payment", 1), "direction": "received", "account": "bank",
+        "amount_minor": 1000000, "date": day, "reference": "VIR-BIAT-88412"})])
+    # The yarn supplier's invoice of the 800 kg received (purchasing_demo): it matches the
+    # order and its receipt, so it is posted (601 / 4366 / 401); part of it is paid.
+    sinv = ident("supplier-invoice", "F-FILSAHEL", "FS-2026-0412")
+    api.batch(acc, [("sales.supplier_invoice.record", "demo-sinv-1", {
+        "supplier_invoice_id": sinv, "supplier": "F-FILSAHEL", "supplier_number": "FS-2026-0412",
+        "order_id": ident("purchase-order", "yarn-co"), "date": day, "due_date": str(today + dt.timedelta(days=60)),
+        "lines": [{"line": 1, "quantity_milli": 800000, "unit_price": 9300}]})])
+    api.batch(acc, [("sales.supplier_payment.record", "demo-spay-1", {
+        "supplier_invoice_id": sinv, "payment_id": ident("supplier-payment", 1), "account": "bank",
+        "amount_minor": 5000000, "date": day, "reference": "VIR-BIAT-88519"})])
+    print(f"demo: sales: 3 customers, an order, the demo pallet delivered and invoiced ({number or 'invoiced before'}: "
+          f"120 × 14.500 TND + 19 % VAT = 2,070.600 TND), 1,000.000 TND received at the bank; F-FILSAHEL's invoice "
+          f"FS-2026-0412 of the 800 kg received (8,853.600 TND, matched) and 5,000.000 TND paid")

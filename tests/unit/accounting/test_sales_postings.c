@@ -1,0 +1,243 @@
+/*
+ * test_sales_postings.c — commands/accounting/sales_postings.c: the sales chain posted by
+ * reaction. Through the sales deciders (an in-memory tenant, the production tests'
+ * world.h) an invoice, a credit note and payments are decided; each event runs through
+ * its reaction (fofal_reaction_apply, as fofal-reactor does) and the entry through
+ * accounting.entry.post. Checked: the accounts and amounts of each entry (411 / 701 /
+ * 4366 per rate; 532 or 54 / 411; the credit note the reverse), its source (the
+ * trigger), the same id for the same trigger, and that the trial balance is zero with
+ * 411 equal to what the customer still owes. A document in another currency is a
+ * failure (the DLQ), not a wrong posting.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "decide.h"
+#include "../production/world.h"
+
+static fofal_registry_t *reg;
+static json_t *balances; /* account → balance (debit − credit) of the entries posted */
+
+#define ORDER "0192f0a0-0000-7000-8000-00000000a001"
+#define CARTON "0192f0a0-0000-7000-8000-00000000b002"
+#define DELIVERY "0192f0a0-0000-7000-8000-00000000c001"
+#define INVOICE "0192f0a0-0000-7000-8000-00000000d001"
+
+static void setup(void) {
+  char err[512] = "";
+  cr_assert_eq(fofal_registry_load(&reg, FOFAL_SOURCE_DIR "/schemas", err, sizeof err), 0, "registry: %s", err);
+  world_init(reg);
+  world_as("u:salma/accountant", NULL);
+  balances = json_object();
+  json_object_set_new(world, CARTON, json_pack("{s:s,s:s}", "kind_of", "carton", "carton_id", CARTON));
+}
+
+static void teardown(void) {
+  json_decref(balances);
+  world_free();
+  fofal_registry_free(reg);
+  reg = NULL;
+}
+
+TestSuite(sales_postings, .init = setup, .fini = teardown);
+
+/* Decides a sales command; its first event (new: {"type", "data"}). */
+static json_t *decide(const char *type, json_t *data, const char *cmd_id) {
+  fofal_decision_t d;
+  world_as("u:salma/accountant", NULL);
+  int rc = world_decide_at(type, data, W_ISSUED, cmd_id, &d);
+  cr_assert_eq(rc, 0, "%s rejected: %s: %s", type, d.code, d.detail);
+  json_t *ev = json_incref(json_array_get(d.events, 0));
+  world_release(&d);
+  return ev;
+}
+
+/* Runs the reaction `name` on event `ev` (with id `eid`); on a command, posts it and adds
+ * its lines to `balances`. Returns the reaction's rc; *entry the posted event's data. */
+static int post(const char *name, const json_t *ev, const char *eid, json_t **entry) {
+  const fofal_reaction_t *r = fofal_reaction_find(name);
+  cr_assert_not_null(r, "%s is registered", name);
+  fofal_event_t e = {.id = (char *)eid, .type = (char *)json_string_value(json_object_get(ev, "type")),
+                     .tenant = (char *)W_TENANT, .subject = (char *)"x", .seq = 1,
+                     .data = json_object_get(ev, "data")};
+  fofal_reaction_result_t res;
+  int rc = fofal_reaction_apply(reg, r, &e, "fofal.sales.events", 0, 7, W_ISSUED, &res);
+  if (entry) *entry = NULL;
+  if (rc == FOFAL_REACT_COMMAND) {
+    cr_expect_str_eq(res.cmd.type, "accounting.entry.post");
+    world_as(res.cmd.actor, NULL);
+    fofal_decision_t d;
+    int drc = world_decide_at(res.cmd.type, json_deep_copy(res.out.data), W_ISSUED, res.cmd.id, &d);
+    cr_assert_eq(drc, 0, "the entry of %s is refused: %s: %s", name, d.code, d.detail);
+    json_t *data = json_object_get(json_array_get(d.events, 0), "data");
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(data, "lines"), i, l) {
+      const char *a = jstr(l, "account");
+      json_int_t b = jint(balances, a, 0) + jint(l, "debit_minor", 0) - jint(l, "credit_minor", 0);
+      json_object_set_new(balances, a, json_integer(b));
+    }
+    cr_expect_str_eq(jstr(json_object_get(data, "source"), "event_id"), eid, "the entry names its trigger");
+    if (entry) *entry = json_incref(data);
+    world_release(&d);
+  }
+  fofal_reaction_result_clear(&res);
+  return rc;
+}
+
+static json_int_t bal(const char *account) { return jint(balances, account, 0); }
+
+/* A customer, an order of 100 FT-200 at 12.500 (19 %) and 40 PS-50 at 3.333 (7 %), shipped
+ * and invoiced: 1,250.000 + 237.500 and 133.320 + 9.332 = 1,630.152 TND. */
+static json_t *invoiced(const char *currency) {
+  json_t *c = json_pack("{s:s,s:s}", "customer", "C-HAM", "name", "Hôtel Hammamet");
+  if (currency) json_object_set_new(c, "currency", json_string(currency));
+  json_decref(decide("sales.customer.register", c, "cust"));
+  json_decref(decide("sales.order.place",
+                     json_pack("{s:s,s:s,s:s,s:[{s:s,s:i,s:i},{s:s,s:i,s:i,s:i}]}", "order_id", ORDER, "customer", "C-HAM",
+                               "date", "2026-03-02", "lines", "article", "FT-200", "quantity", 100, "unit_price_minor",
+                               12500, "article", "PS-50", "quantity", 40, "unit_price_minor", 3333, "vat_bp", 700),
+                     "order"));
+  json_decref(decide("sales.delivery.ship",
+                     json_pack("{s:s,s:s,s:s,s:[s],s:[{s:i,s:i},{s:i,s:i}]}", "delivery_id", DELIVERY, "order_id", ORDER,
+                               "date", "2026-03-05", "containers", CARTON, "lines", "line", 1, "quantity", 100, "line", 2,
+                               "quantity", 40),
+                     "ship"));
+  return decide("sales.invoice.issue",
+                json_pack("{s:s,s:s,s:s}", "invoice_id", INVOICE, "delivery_id", DELIVERY, "date", "2026-03-06"), "inv");
+}
+
+Test(sales_postings, an_invoice_debits_411_and_credits_701_and_4366_per_rate) {
+  json_t *inv = invoiced(NULL), *entry = NULL;
+  const char *eid = "0192f0a0-0000-7000-8000-00000000e001";
+  cr_assert_eq(post("accounting.entry_on_sales_invoice", inv, eid, &entry), FOFAL_REACT_COMMAND);
+  cr_expect_str_eq(jstr(entry, "date"), "2026-03-06");
+  cr_expect_str_eq(jstr(entry, "posted_by"), "r:accounting.entry_on_sales_invoice");
+  const json_t *lines = json_object_get(entry, "lines");
+  cr_assert_eq(json_array_size(lines), 4, "411, 701, 4366 at 19 %% and at 7 %%");
+  cr_expect_str_eq(jstr(json_array_get(lines, 2), "label"), "TVA 19 %");
+  cr_expect_eq(bal("411"), 1630152);
+  cr_expect_eq(bal("701"), -1383320);
+  cr_expect_eq(bal("4366"), -(237500 + 9332));
+  /* The same trigger again (a replay) is the same entry, which the processor drops. */
+  fofal_event_t e = {.id = (char *)eid, .type = (char *)"fofal.sales.invoice_issued.v1", .tenant = (char *)W_TENANT,
+                     .subject = (char *)"x", .seq = 1, .data = json_object_get(inv, "data")};
+  fofal_reaction_result_t res;
+  cr_assert_eq(fofal_reaction_apply(reg, fofal_reaction_find("accounting.entry_on_sales_invoice"), &e,
+                                    "fofal.sales.events", 0, 7, W_ISSUED, &res),
+               FOFAL_REACT_COMMAND);
+  cr_expect_str_eq(jstr(res.out.data, "entry_id"), jstr(entry, "entry_id"));
+  fofal_reaction_result_clear(&res);
+  json_decref(entry);
+  json_decref(inv);
+}
+
+Test(sales_postings, credit_notes_and_payments_leave_411_at_what_is_owed) {
+  json_t *inv = invoiced(NULL);
+  cr_assert_eq(post("accounting.entry_on_sales_invoice", inv, "0192f0a0-0000-7000-8000-00000000e001", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(inv);
+  json_t *cn = decide("sales.credit_note.issue",
+                      json_pack("{s:s,s:s,s:s,s:s,s:[{s:i,s:i}]}", "invoice_id", INVOICE, "credit_note_id",
+                                "0192f0a0-0000-7000-8000-00000000d101", "date", "2026-03-10", "reason", "défaut",
+                                "lines", "line", 1, "quantity", 10),
+                      "cn");
+  cr_assert_eq(post("accounting.entry_on_credit_note", cn, "0192f0a0-0000-7000-8000-00000000e002", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(cn);
+  cr_expect_eq(bal("4366"), -(237500 + 9332) + 23750, "the credit note takes back its VAT");
+  json_t *p1 = decide("sales.payment.record",
+                      json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "invoice_id", INVOICE, "payment_id",
+                                "0192f0a0-0000-7000-8000-00000000f001", "direction", "received", "account", "bank",
+                                "amount_minor", 1000000, "date", "2026-03-20"),
+                      "p1");
+  json_t *p2 = decide("sales.payment.record",
+                      json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "invoice_id", INVOICE, "payment_id",
+                                "0192f0a0-0000-7000-8000-00000000f002", "direction", "received", "account", "cash",
+                                "amount_minor", 400000, "date", "2026-03-21"),
+                      "p2");
+  cr_assert_eq(post("accounting.entry_on_sales_payment", p1, "0192f0a0-0000-7000-8000-00000000e003", NULL),
+               FOFAL_REACT_COMMAND);
+  cr_assert_eq(post("accounting.entry_on_sales_payment", p2, "0192f0a0-0000-7000-8000-00000000e004", NULL),
+               FOFAL_REACT_COMMAND);
+  cr_expect_eq(bal("532"), 1000000);
+  cr_expect_eq(bal("54"), 400000);
+  cr_expect_eq(bal("411"), jint(json_object_get(p2, "data"), "due_minor", -1), "411 is what the customer still owes");
+  cr_expect_eq(bal("411"), 1630152 - 148750 - 1400000);
+  json_decref(p1);
+  json_decref(p2);
+  json_int_t sum = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(balances, k, v) sum += json_integer_value(v);
+  cr_expect_eq(sum, 0, "the trial balance is zero");
+}
+
+Test(sales_postings, a_document_in_another_currency_is_not_posted_as_tnd) {
+  json_t *inv = invoiced("EUR");
+  cr_expect_lt(post("accounting.entry_on_sales_invoice", inv, "0192f0a0-0000-7000-8000-00000000e001", NULL), 0,
+               "a failure: to the DLQ, posted by hand at its rate");
+  json_decref(inv);
+}
+
+/* A supplier invoice matched with its order is posted at once (601 / 4366 / 401); a held
+ * one only when approved; a payment to the supplier debits 401. */
+Test(sales_postings, supplier_invoices_and_payments_are_posted) {
+  const char *po = "0192f0a0-0000-7000-8000-00000000e0e0";
+  json_object_set_new(world, po,
+                      json_pack("{s:s,s:s,s:[{s:i,s:s,s:i,s:s,s:i,s:i,s:i}],s:[]}", "status", "received", "supplier",
+                                "F-SAHEL", "lines", "line", 1, "item", "YRN", "quantity_milli", 1000000, "unit", "kg",
+                                "unit_price", 18000, "received_milli", 600000, "refused_milli", 0, "receipts"));
+  json_t *ok_inv = decide("sales.supplier_invoice.record",
+                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:i}]}", "supplier_invoice_id",
+                                    "0192f0a0-0000-7000-8000-00000000d501", "supplier", "F-SAHEL", "supplier_number",
+                                    "F-311", "order_id", po, "date", "2026-03-10", "due_date", "2026-04-09", "lines", "line",
+                                    1, "quantity_milli", 500000, "unit_price", 18000),
+                          "si-1");
+  cr_assert_eq(post("accounting.entry_on_supplier_invoice", ok_inv, "0192f0a0-0000-7000-8000-00000000e011", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(ok_inv);
+  cr_expect_eq(bal("601"), 9000000);
+  cr_expect_eq(bal("4366"), 1710000, "deductible VAT");
+  cr_expect_eq(bal("401"), -10710000);
+  json_t *held = decide("sales.supplier_invoice.record",
+                        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:i}]}", "supplier_invoice_id",
+                                  "0192f0a0-0000-7000-8000-00000000d502", "supplier", "F-SAHEL", "supplier_number", "F-312",
+                                  "order_id", po, "date", "2026-03-11", "due_date", "2026-04-10", "lines", "line", 1,
+                                  "quantity_milli", 200000, "unit_price", 18000),
+                        "si-2");
+  cr_expect_eq(post("accounting.entry_on_supplier_invoice", held, "0192f0a0-0000-7000-8000-00000000e012", NULL),
+               FOFAL_REACT_NOTHING, "a held invoice is not posted");
+  json_decref(held);
+  world_as("u:karim/manager", NULL);
+  fofal_decision_t d;
+  cr_assert_eq(world_decide_at("sales.supplier_invoice.approve",
+                               json_pack("{s:s,s:s}", "supplier_invoice_id", "0192f0a0-0000-7000-8000-00000000d502",
+                                         "reason", "ok"),
+                               W_ISSUED, "approve", &d),
+               0, "%s", d.code);
+  json_t *approved = json_incref(json_array_get(d.events, 0));
+  world_release(&d);
+  cr_assert_eq(post("accounting.entry_on_supplier_invoice", approved, "0192f0a0-0000-7000-8000-00000000e013", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(approved);
+  cr_expect_eq(bal("401"), -10710000 - 4284000);
+  json_t *pay = decide("sales.supplier_payment.record",
+                       json_pack("{s:s,s:s,s:s,s:i,s:s}", "supplier_invoice_id", "0192f0a0-0000-7000-8000-00000000d501",
+                                 "payment_id", "0192f0a0-0000-7000-8000-00000000f501", "account", "bank", "amount_minor",
+                                 10710000, "date", "2026-03-25"),
+                       "sp-1");
+  cr_assert_eq(post("accounting.entry_on_supplier_payment", pay, "0192f0a0-0000-7000-8000-00000000e014", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(pay);
+  cr_expect_eq(bal("401"), -4284000, "what is still owed to the supplier");
+  cr_expect_eq(bal("532"), -10710000);
+  json_int_t sum = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(balances, k, v) sum += json_integer_value(v);
+  cr_expect_eq(sum, 0);
+}
