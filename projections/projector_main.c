@@ -46,6 +46,7 @@ static fofal_setting_t settings[] = {
 };
 #define NSET (sizeof settings / sizeof settings[0])
 #define MAX_WORKERS 256 /* threads one process runs: projections times workers */
+#define START_TRIES 6   /* a projection's start, tried again after 1, 2, 4, 8 and 16 s */
 
 typedef struct {
   const fofal_projection_def_t *def;
@@ -61,12 +62,23 @@ static void *run_one(void *arg) {
   fofal_projector_opts_t o = {.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .redis_user = redis_user,
                               .redis_password = redis_password, .schemas_dir = schemas, .def = w->def, .name = w->def->name,
                               .max_batch = (int)max_batch, .stop = &fofal_stop, .worker = w->worker, .workers = w->workers};
-  w->rc = fofal_projector_new(&p, &o, err, sizeof err);
-  if (w->rc) {
-    LOG_ERROR("projector %s cannot start: %s", w->def->name, err);
-    fofal_stop_set(&fofal_stop);
-    return NULL;
+  /* Every projection starts its Kafka clients at once (two per module, the audit's with
+   * it): a broker or a SASL login that is slow to answer then fails one start. It is
+   * tried again, pausing 1 s doubling to 16 s (START_TRIES in all, about 30 s), before the
+   * whole process stops. */
+  for (int attempt = 1, pause_s = 1;; attempt++, pause_s *= 2) {
+    w->rc = fofal_projector_new(&p, &o, err, sizeof err);
+    if (!w->rc || fofal_stopped(&fofal_stop)) break;
+    if (attempt == START_TRIES) {
+      LOG_ERROR("projector %s cannot start: %s", w->def->name, err);
+      fofal_stop_set(&fofal_stop);
+      return NULL;
+    }
+    LOG_WARN("projector %s could not start (try %d of %d, again in %d s): %s", w->def->name, attempt, START_TRIES,
+             pause_s, err);
+    for (int slept = 0; slept < pause_s * 10 && !fofal_stopped(&fofal_stop); slept++) usleep(100 * 1000);
   }
+  if (w->rc) return NULL; /* stopped while starting */
   LOG_INFO("projector %s: projecting fofal.%s.events", w->def->name, w->def->module);
   w->rc = fofal_projector_run(p, err, sizeof err);
   if (w->rc) {
