@@ -11,7 +11,7 @@
  * own time (occurred_at), so a scan made without Wi-Fi is sent later, once.
  */
 import { useState, type FormEvent } from 'react';
-import { ErrorBox, Loading, num, QueuePanel, Shell } from '../components';
+import { ErrorBox, Loading, num, pct, QueuePanel, Shell } from '../components';
 import { ApiError, getJson, newKey } from '../lib/api';
 import { useLoad } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
@@ -60,7 +60,7 @@ export function ssccOf(digits17: string): string | null {
 const TABS: Record<StoreKind, string[]> = {
   mp: ['where', 'receive', 'issue', 'move', 'count'],
   pf: ['where', 'move', 'pack', 'pallet', 'stock', 'count'],
-  st: ['where', 'dispatch', 'return', 'overdue', 'count'],
+  st: ['where', 'dispatch', 'return', 'overdue', 'subs', 'count'],
 };
 
 export function StoreScreen({ kind }: { kind: StoreKind }) {
@@ -85,6 +85,7 @@ export function StoreScreen({ kind }: { kind: StoreKind }) {
       {tab === 'dispatch' && <DispatchPanel />}
       {tab === 'return' && <ReturnPanel />}
       {tab === 'overdue' && <OverduePanel />}
+      {tab === 'subs' && <SubcontractorsPanel />}
       {tab === 'count' && <CountPanel locations={locs.map((l) => l.location)} />}
       {kind === 'mp' && (
         <div className="actions">
@@ -509,6 +510,77 @@ interface Subcontractor {
   subcontractor: string;
   name: string;
   operations: string[];
+  holds?: { lots: number; outstanding_milli: number | string; since: string | null };
+  open_dispatches?: number;
+  overdue_dispatches?: number;
+  lead_time_days?: number | string | null;
+  reject_rate?: number | string | null;
+}
+
+export const OPERATIONS = ['dyeing', 'embroidery', 'hemming', 'finishing', 'printing', 'other'];
+
+/* The subcontractors followed (what each holds, open and overdue dispatches, lead time,
+ * reject rate) and a new one registered. */
+function SubcontractorsPanel() {
+  const { t } = useI18n();
+  const cmd = useCommand();
+  const subs = useLoad(() => getJson<{ items: Subcontractor[] }>('/api/v1/subcontracting/subcontractors').then((r) => r.items), []);
+  const [f, setF] = useState({ code: '', name: '', site: '', contact: '' });
+  const [ops, setOps] = useState<string[]>([]);
+  return (
+    <>
+      <Section title={t('st.subs')} testId="subs">
+        <ErrorBox error={subs.error} onRetry={subs.reload} />
+        {!subs.data && !subs.error && <Loading />}
+        <ul className="list">
+          {subs.data?.map((s) => (
+            <li key={s.subcontractor}>
+              <span>
+                <strong>{s.subcontractor}</strong> {s.name}
+                <div className="muted small">
+                  {t('st.holds')} {s.holds?.lots ?? 0} {t('st.lots')} · {t('st.openDispatches')} {s.open_dispatches ?? 0} · {t('st.leadTime')}{' '}
+                  {s.lead_time_days ?? '—'} · {t('st.rejectRate')} {s.reject_rate === null || s.reject_rate === undefined ? '—' : pct(Number(s.reject_rate))}
+                </div>
+              </span>
+              {!!s.overdue_dispatches && <span className="pill bad">{t('store.tab.overdue')} {s.overdue_dispatches}</span>}
+            </li>
+          ))}
+        </ul>
+      </Section>
+      <form
+        className="card"
+        data-testid="register"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const data: Record<string, unknown> = { subcontractor: f.code.trim(), name: f.name.trim(), operations: ops };
+          if (f.site.trim()) data.site = f.site.trim();
+          if (f.contact.trim()) data.contact = f.contact.trim();
+          void cmd.send('subcontracting.subcontractor.register', data).then((o) => o.state === 'done' && subs.reload());
+        }}
+      >
+        <h2>{t('st.register')}</h2>
+        {(['code', 'name', 'site', 'contact'] as const).map((k) => (
+          <label key={k}>
+            {t(`st.${k}`)}
+            <input name={`st-${k}`} value={f[k]} onChange={(e) => setF((x) => ({ ...x, [k]: e.target.value }))} required={k === 'code' || k === 'name'} maxLength={200} />
+          </label>
+        ))}
+        <fieldset className="causes">
+          <legend>{t('st.operation')}</legend>
+          {OPERATIONS.map((o) => (
+            <label key={o} className={ops.includes(o) ? 'chip on' : 'chip'}>
+              <input type="checkbox" name={`op-${o}`} checked={ops.includes(o)} onChange={(e) => setOps((l) => (e.target.checked ? [...l, o] : l.filter((x) => x !== o)))} />
+              {t(`op.${o}`)}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" className="primary big" disabled={cmd.busy || !ops.length}>
+          {t('st.register')}
+        </button>
+        <OutcomeBox outcome={cmd.outcome} />
+      </form>
+    </>
+  );
 }
 
 export interface Dispatch {

@@ -418,6 +418,23 @@ describe('StoreScreen', () => {
     expect((await screen.findByTestId('st-overdue')).textContent).toContain('2026-12-01');
   });
 
+  it('ST: follows the subcontractors and registers a new one', async () => {
+    signIn('storekeeper_st', 'S3');
+    server.gets['/api/v1/subcontracting/subcontractors'] = {
+      status: 200,
+      body: { items: [{ subcontractor: 'ST-TEINT', name: 'Teinturier', operations: ['dyeing'], holds: { lots: 2, outstanding_milli: 5000, since: null }, open_dispatches: 1, overdue_dispatches: 1, lead_time_days: '6.5', reject_rate: '0.0400' }] },
+    };
+    wrap(<StoreScreen kind="st" />);
+    fireEvent.click(screen.getByRole('tab', { name: 'Sous-traitants' }));
+    expect((await screen.findByTestId('subs')).textContent).toMatch(/ST-TEINT.*Détient 2 lot\(s\).*Délai \(j\) 6.5.*Rebut 4 %.*En retard 1/);
+    type('st-code', 'ST-OURLET');
+    type('st-name', 'Atelier Ourlet');
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Ourlet' }));
+    await click('Nouveau sous-traitant');
+    await waitFor(() => expect(server.sent).toHaveLength(1));
+    expect(server.sent[0]).toEqual(expect.objectContaining({ type: 'subcontracting.subcontractor.register', body: { subcontractor: 'ST-OURLET', name: 'Atelier Ourlet', operations: ['hemming'] } }));
+  });
+
   it('counts: open a count of a location, record a scan, close it', async () => {
     signIn('storekeeper_mp', 'S1');
     wrap(<StoreScreen kind="mp" />);
@@ -488,6 +505,19 @@ describe('office screens', () => {
     expect((await screen.findByRole('alert')).textContent).toMatch(/second person approves.*same_approver/);
   });
 
+  it('quality: a manager releases a rejected lot with a derogation', async () => {
+    signIn('manager');
+    server.gets['/api/v1/quality/lots?limit=200'] = { status: 200, body: { items: [{ lot: ROLL, lot_kind: 'roll', status: 'rejected', grade: 'second', location: 'QUAR' }], next_cursor: null } };
+    wrap(<QualityOffice />);
+    const row = await screen.findByTestId(`qlot-${ROLL}`);
+    fireEvent.change(row.querySelector('input')!, { target: { value: 'client accepte le 2e choix' } });
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Libérer par dérogation' }));
+    });
+    await waitFor(() => expect(server.sent).toHaveLength(1));
+    expect(server.sent[0]).toMatchObject({ type: 'quality.lot.approve', body: { lot: ROLL, lot_kind: 'roll', derogation: 'client accepte le 2e choix' } });
+  });
+
   it('quality: lots by status, NCs and overdue actions', async () => {
     signIn('quality');
     server.gets['/api/v1/quality/lots?limit=200'] = { status: 200, body: { items: [{ lot: ROLL, lot_kind: 'roll', status: 'rejected', grade: 'second', location: 'QUAR' }], next_cursor: null } };
@@ -497,6 +527,7 @@ describe('office screens', () => {
     server.gets['/api/v1/quality/yields'] = { status: 200, body: { by: 'loom', items: [{ key: 'L1', rolls: 2, first_choice: 18, second_choice: 2, waste_pieces: 0, first_share: '0.9000' }] } };
     wrap(<QualityOffice />);
     expect((await screen.findByTestId('quality-lots')).textContent).toMatch(/rejeté \(quarantaine\).*2e choix.*QUAR/);
+    expect(screen.queryByRole('button', { name: /Libérer|Accepter/ })).toBeNull(); // an inspector does not sign
     expect((await screen.findByTestId('ncs')).textContent).toMatch(/Trous L3.*ouverte/);
     expect(await screen.findByText(/L1: 90 %/)).toBeTruthy();
     type('lot-status', 'approved');

@@ -12,7 +12,7 @@
 import { useState, type FormEvent } from 'react';
 import { ErrorBox, Loading, num, pct, Shell, time } from '../components';
 import { getJson } from '../lib/api';
-import { useLoad } from '../lib/hooks';
+import { useLoad, useSession } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
 import { OutcomeBox, useCommand } from '../floor/kit';
 import { OverdueList, type OverdueAction } from '../floor/QualityScreen';
@@ -386,6 +386,8 @@ export function QualityOffice() {
   const overdue = useLoad(() => getJson<{ items: OverdueAction[] }>('/api/v1/quality/actions/overdue'), []);
   const yields = useLoad(() => getJson<{ items: Yield[] }>('/api/v1/quality/yields?by=loom'), []);
   const y = yields.data?.items ?? [];
+  // Only manager and admin approve a lot (their sign-in has TOTP): the approval is signed.
+  const signs = ['manager', 'admin'].includes(useSession()?.claims.role ?? '');
   return (
     <Shell title={t('office.quality')} wide>
       <div className="grid">
@@ -413,16 +415,18 @@ export function QualityOffice() {
                   <th>{t('purchasing.status')}</th>
                   <th>{t('qoffice.grade')}</th>
                   <th>{t('stock.location')}</th>
+                  {signs && <th />}
                 </tr>
               </thead>
               <tbody>
                 {lots.data.items.map((l) => (
-                  <tr key={l.lot} className={l.status === 'rejected' ? 'late' : undefined}>
+                  <tr key={l.lot} className={l.status === 'rejected' ? 'late' : undefined} data-testid={`qlot-${l.lot}`}>
                     <td className="mono">{l.lot.length > 20 ? l.lot.slice(0, 8) : l.lot}</td>
                     <td>{t(`lotkind.${l.lot_kind}`)}</td>
                     <td>{t(`lotstatus.${l.status}`)}</td>
                     <td>{l.grade ? t(`grade.${l.grade}`) : '—'}</td>
                     <td>{l.location ?? '—'}</td>
+                    {signs && <td>{(l.status === 'pending' || l.status === 'rejected') && <ApproveLot lot={l} onDone={lots.reload} />}</td>}
                   </tr>
                 ))}
               </tbody>
@@ -463,5 +467,29 @@ export function QualityOffice() {
         </section>
       </div>
     </Shell>
+  );
+}
+
+/* A lot approved, or a rejected one released with a derogation (quality.lot.approve). */
+function ApproveLot({ lot, onDone }: { lot: QLot; onDone: () => void }) {
+  const { t } = useI18n();
+  const cmd = useCommand();
+  const [why, setWhy] = useState('');
+  const rejected = lot.status === 'rejected';
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        const data: Record<string, unknown> = { lot: lot.lot, lot_kind: lot.lot_kind };
+        if (why.trim()) data.derogation = why.trim();
+        void cmd.send('quality.lot.approve', data).then((o) => o.state === 'done' && onDone());
+      }}
+    >
+      <input name={`derogation-${lot.lot}`} aria-label={t('qoffice.derogation')} placeholder={t('qoffice.derogation')} value={why} onChange={(e) => setWhy(e.target.value)} required={rejected} maxLength={500} />
+      <button type="submit" className="primary" disabled={cmd.busy}>
+        {rejected ? t('qoffice.release') : t('qoffice.approve')}
+      </button>
+      <OutcomeBox outcome={cmd.outcome} />
+    </form>
   );
 }
