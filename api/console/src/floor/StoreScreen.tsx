@@ -15,7 +15,7 @@ import { ErrorBox, Loading, num, pct, QueuePanel, Shell } from '../components';
 import { ApiError, getJson, newKey } from '../lib/api';
 import { useLoad } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
-import { CountPanel, isUuid, nowIso, OutcomeBox, RequestDialog, scaled, ScanField, Section, Tabs, useCommand } from './kit';
+import { CountPanel, isUuid, scannedId, nowIso, OutcomeBox, RequestDialog, scaled, ScanField, Section, Tabs, useCommand } from './kit';
 
 export type StoreKind = 'mp' | 'pf' | 'st';
 
@@ -338,7 +338,7 @@ function ScanList({ label, items, setItems }: { label: string; items: string[]; 
   const { t } = useI18n();
   const [code, setCode] = useState('');
   const add = (v: string) => {
-    const c = v.trim();
+    const c = scannedId(v); // a pasted or wedge-typed QR text too
     if (c && isUuid(c)) {
       setItems((l) => (l.includes(c) ? l : [...l, c]));
       setCode('');

@@ -30,7 +30,8 @@ export function StockOffice() {
   const { t } = useI18n();
   const [location, setLocation] = useState('');
   const [asOf, setAsOf] = useState('');
-  const iso = asOf ? new Date(asOf).toISOString() : '';
+  const at = asOf ? new Date(asOf) : null;
+  const iso = at && !Number.isNaN(at.getTime()) ? at.toISOString() : '';
   const stock = useLoad(() => getJson<StockAnswer>(`/api/v1/inventory/stock${q({ location, as_of: iso })}`), [location, iso]);
   const locations = useLoad(() => getJson<{ items: { location: string }[] }>('/api/v1/inventory/locations').then((r) => r.items.map((l) => l.location)), []);
   const perLocation = new Map<string, number>();
