@@ -89,6 +89,8 @@ export function CutterScreen() {
     e.preventDefault();
     const o = await cmd.send('quality.roll.cut', cutBody({ roll, first, second, waste, wasteMm, wasteG, defects, note }));
     if (o.state === 'done' || o.state === 'pending') {
+      // The lots' labels are what the cutter needs next: bring them into view.
+      setTimeout(() => document.getElementById('cuts')?.scrollIntoView?.({ block: 'start' }), 50);
       setRoll('');
       setFirst(0);
       setSecond(0);
@@ -145,7 +147,7 @@ export function CutterScreen() {
         <OutcomeBox outcome={cmd.outcome} />
       </form>
       {cuts.length > 0 && (
-        <section className="card" data-testid="cuts">
+        <section className="card" id="cuts" data-testid="cuts">
           <h2>{t('cutter.lots')}</h2>
           <ul className="list">
             {cuts.map((c) => (
