@@ -210,7 +210,12 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"loom\":\"L1\"}", order);
   admin_cmd(admin, "production.order.start", "e2e-order-start", b);
 
+  /* The finished-goods store the storekeeper moves the declared roll into. */
+  admin_cmd(admin, "inventory.location.define", "e2e-pf1", "{\"location\":\"PF-1\",\"kind\":\"finished\"}");
+
   account(tenant, "{\"username\":\"w1\",\"role\":\"weaver\",\"badge\":\"W1\",\"pin\":\"481275\"}");
+  account(tenant, "{\"username\":\"c1\",\"role\":\"cutter\",\"badge\":\"C1\",\"pin\":\"730518\"}");
+  account(tenant, "{\"username\":\"s1\",\"role\":\"storekeeper_pf\",\"badge\":\"S1\",\"pin\":\"264903\"}");
   account(tenant, "{\"username\":\"m1\",\"role\":\"mechanic\",\"badge\":\"M1\",\"pin\":\"592364\"}");
   account(tenant, "{\"username\":\"plan\",\"role\":\"planner\",\"password\":\"planner-pass-2026\"}");
   account(tenant, "{\"username\":\"boss\",\"role\":\"manager\",\"password\":\"manager-pass-2026\"}");
@@ -229,6 +234,9 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
                          "username", "plan", "password", "planner-pass-2026", "manager", "username", "boss", "password",
                          "manager-pass-2026", "other_planner", "username", "plan", "password", "other-planner-2026",
                          "planner_token", planner_token, "mqtt_port", colon ? atoi(colon + 1) : 0, "result", result);
+  json_object_set_new(fx, "cutter", json_pack("{s:s,s:s}", "badge", "C1", "pin", "730518"));
+  json_object_set_new(fx, "storekeeper_pf", json_pack("{s:s,s:s}", "badge", "S1", "pin", "264903"));
+  json_object_set_new(fx, "finished_store", json_string("PF-1"));
   int dumped = json_dump_file(fx, fixture, JSON_INDENT(2));
   json_decref(fx);
   free(planner_token); /* before the asserts: a failed browser run is not reported as a leak too */

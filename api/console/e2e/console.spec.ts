@@ -15,7 +15,10 @@
  *   5. a loom's telemetry (MQTT): the machines board follows it live, the mechanic's phone
  *      shows the breakdown and the intervention request without a reload, the mechanic
  *      takes it; a planner of another tenant sees none of it
- *   6. the PWA: manifest, service worker, and the app opens without network
+ *   6. the stores: the finished-goods storekeeper moves the declared roll into the store and
+ *      sees it in stock; the cutter cuts it (1st and 2nd choice, a defect cause) and sees
+ *      the two lots' label ids
+ *   7. the PWA: manifest, service worker, and the app opens without network
  *
  * Every page fails the test on a Content-Security-Policy violation or a script error.
  * Screenshots (phone 360 px, desktop 1280 px) go to e2e/screenshots/.
@@ -33,6 +36,9 @@ interface Fixture {
   article: string;
   weaver: { badge: string; pin: string };
   mechanic: { badge: string; pin: string };
+  cutter: { badge: string; pin: string };
+  storekeeper_pf: { badge: string; pin: string };
+  finished_store: string;
   planner: { username: string; password: string };
   manager: { username: string; password: string };
   other_planner: { username: string; password: string };
@@ -343,6 +349,48 @@ test.describe.serial('the screens', () => {
     await expect(other.page.locator('[data-testid^=tile-]')).toHaveCount(0);
     await expect(other.page.getByTestId('count-breakdown')).toHaveText('0');
     await other.ctx.close();
+  });
+
+  test('the storekeeper moves the declared roll into the store and sees it; the cutter cuts it', async () => {
+    const page = phone.page;
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await pinSignIn(page, fx.storekeeper_pf);
+    await expect(page).toHaveURL(/\/console\/floor\/store-pf$/);
+    await page.getByRole('tab', { name: 'Transfert' }).click();
+    await page.locator('input[name=unit]').fill(label);
+    await page.locator('select[name=unit-to]').selectOption(fx.finished_store);
+    await page.getByTestId('unit-move-send').click();
+    await expect(page.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await page.getByRole('tab', { name: 'Stock' }).click();
+    const stock = page.getByTestId('stock');
+    await expect(async () => {
+      await stock.getByRole('button', { name: 'Actualiser' }).click();
+      await expect(stock.getByTestId('stock-holdings')).toContainText(label, { timeout: 1000 });
+    }).toPass({ timeout: 20_000 });
+    await expect(stock.getByTestId('stock-totals')).toContainText(fx.finished_store);
+    await expect(stock.getByTestId('stock-totals')).toContainText(fx.article);
+    await shot(page, 'store-pf-phone');
+
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await pinSignIn(page, fx.cutter);
+    await expect(page).toHaveURL(/\/console\/floor\/cutter$/);
+    await page.locator('input[name=roll]').fill(label);
+    await expect(page.getByTestId('roll-info')).toContainText(fx.article);
+    await expect(page.locator('input[name=first]')).toHaveValue('2'); // the pieces declared
+    await page.getByRole('button', { name: '1er choix −' }).click();
+    await page.getByRole('button', { name: '2e choix +' }).click();
+    await page.getByRole('button', { name: 'Trou +' }).click();
+    await page.getByTestId('cut-send').click();
+    await expect(page.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await expect(page.getByTestId('lot-first')).toContainText(/[0-9a-f-]{36}/);
+    await expect(page.getByTestId('lot-second')).toContainText(/[0-9a-f-]{36}/);
+    await shot(page, 'cutter-phone');
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${process.env.FOFAL_E2E_BASE}/api/v1/quality/cuts/${label}`, { headers: { Authorization: `Bearer ${fx.planner_token}` } });
+        return res.status === 200 ? ((await res.json()) as { first_choice: number; second_choice: number; cutter: string }) : null;
+      })
+      .toMatchObject({ first_choice: 1, second_choice: 1, cutter: fx.cutter.badge });
   });
 
   test('installable: manifest, service worker, opens without network', async ({ browser }) => {

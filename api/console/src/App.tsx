@@ -13,6 +13,10 @@ import { DeviceSetup } from './signin/DeviceSetup';
 import { WeaverScreen } from './floor/WeaverScreen';
 import { MechanicScreen } from './floor/MechanicScreen';
 import { PlannerBoard } from './office/PlannerBoard';
+import { CutterScreen } from './floor/CutterScreen';
+import { QualityScreen } from './floor/QualityScreen';
+import { StoreScreen } from './floor/StoreScreen';
+import { PurchasingOffice, QualityOffice, StockOffice } from './office/OfficeScreens';
 import { MachinesBoard } from './office/MachinesBoard';
 import { loadDevice } from './lib/device';
 import { useSession } from './lib/hooks';
@@ -25,13 +29,27 @@ const SCREENS: Record<string, { roles: string[]; floor: boolean; el: () => JSX.E
   '/floor/mechanic': { roles: ['mechanic', 'planner', 'manager', 'admin'], floor: true, el: () => <MechanicScreen /> },
   '/office/planner': { roles: ['planner', 'manager', 'admin'], floor: false, el: () => <PlannerBoard /> },
   '/office/machines': { roles: ['planner', 'manager', 'admin', 'mechanic', 'quality', 'auditor'], floor: false, el: () => <MachinesBoard /> },
+  '/floor/cutter': { roles: ['cutter', 'planner', 'manager', 'admin'], floor: true, el: () => <CutterScreen /> },
+  '/floor/quality': { roles: ['quality', 'manager', 'admin'], floor: true, el: () => <QualityScreen /> },
+  '/floor/store-mp': { roles: ['storekeeper_mp', 'manager', 'admin'], floor: true, el: () => <StoreScreen key="mp" kind="mp" /> },
+  '/floor/store-pf': { roles: ['storekeeper_pf', 'manager', 'admin'], floor: true, el: () => <StoreScreen key="pf" kind="pf" /> },
+  '/floor/store-st': { roles: ['storekeeper_st', 'manager', 'admin'], floor: true, el: () => <StoreScreen key="st" kind="st" /> },
+  '/office/stock': { roles: ['planner', 'manager', 'admin', 'accountant', 'auditor', 'quality'], floor: false, el: () => <StockOffice /> },
+  '/office/purchasing': { roles: ['planner', 'manager', 'admin', 'accountant', 'storekeeper_mp'], floor: false, el: () => <PurchasingOffice /> },
+  '/office/quality': { roles: ['quality', 'planner', 'manager', 'admin'], floor: false, el: () => <QualityOffice /> },
 };
 
 export function homeOf(role: string): string {
   if (role === 'weaver') return '/floor/weaver';
   if (role === 'mechanic') return '/floor/mechanic';
   if (['planner', 'manager', 'admin'].includes(role)) return '/office/planner';
-  if (['quality', 'auditor'].includes(role)) return '/office/machines';
+  if (role === 'cutter') return '/floor/cutter';
+  if (role === 'quality') return '/floor/quality';
+  if (role === 'storekeeper_mp') return '/floor/store-mp';
+  if (role === 'storekeeper_pf') return '/floor/store-pf';
+  if (role === 'storekeeper_st') return '/floor/store-st';
+  if (role === 'accountant') return '/office/purchasing';
+  if (role === 'auditor') return '/office/machines';
   return '/waiting';
 }
 

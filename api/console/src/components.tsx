@@ -16,6 +16,14 @@ const NAV: { route: string; key: string; roles: string[] }[] = [
   { route: '/floor/mechanic', key: 'nav.mechanic', roles: ['mechanic', 'planner', 'manager', 'admin'] },
   { route: '/office/planner', key: 'nav.planner', roles: ['planner', 'manager', 'admin'] },
   { route: '/office/machines', key: 'nav.machines', roles: ['planner', 'manager', 'admin', 'mechanic', 'quality', 'auditor'] },
+  { route: '/floor/cutter', key: 'nav.cutter', roles: ['cutter', 'planner', 'manager', 'admin'] },
+  { route: '/floor/quality', key: 'nav.quality', roles: ['quality', 'manager', 'admin'] },
+  { route: '/floor/store-mp', key: 'nav.storeMp', roles: ['storekeeper_mp', 'manager', 'admin'] },
+  { route: '/floor/store-pf', key: 'nav.storePf', roles: ['storekeeper_pf', 'manager', 'admin'] },
+  { route: '/floor/store-st', key: 'nav.storeSt', roles: ['storekeeper_st', 'manager', 'admin'] },
+  { route: '/office/stock', key: 'nav.stock', roles: ['planner', 'manager', 'admin', 'accountant', 'auditor', 'quality'] },
+  { route: '/office/purchasing', key: 'nav.purchasing', roles: ['planner', 'manager', 'admin', 'accountant', 'storekeeper_mp'] },
+  { route: '/office/quality', key: 'nav.qoffice', roles: ['quality', 'planner', 'manager', 'admin'] },
 ];
 
 export function Shell({ title, live, children, wide }: { title: string; live?: boolean; children: ReactNode; wide?: boolean }) {
@@ -182,7 +190,7 @@ export function QueuePanel() {
           .map((i) => (
             <li key={i.key} className={`q-${i.state}`} data-testid={`queue-${i.state}`}>
               <span>
-                {i.type.replace('production.', '')} · {new Date(i.created_at).toLocaleTimeString()}
+                {i.type.replace(/^(production|inventory|quality|purchasing|subcontracting)\./, '')} · {new Date(i.created_at).toLocaleTimeString()}
               </span>{' '}
               {i.state === 'pending' && <span className="pill warn">{t('queue.item.pending')}</span>}
               {i.state === 'done' && <span className="pill ok">{t('queue.synced')}</span>}

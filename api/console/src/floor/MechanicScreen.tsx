@@ -16,6 +16,7 @@ import { openStream } from '../lib/stream';
 import { LabelCard } from './LabelCard';
 import { Scanner } from './Scanner';
 import { CAUSES } from './WeaverScreen';
+import { RequestDialog } from './kit';
 
 export interface Intervention {
   intervention_id: string;
@@ -55,6 +56,7 @@ export function MechanicScreen() {
   const [notices, setNotices] = useState<Notice[]>([]);
   const [live, setLive] = useState(false);
   const [dialog, setDialog] = useState<Dialog | null>(null);
+  const [request, setRequest] = useState(false); // a purchase request (spare parts)
   const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const reloadView = useDebounced(view.reload, 300);
@@ -111,7 +113,11 @@ export function MechanicScreen() {
         <button type="button" className="primary big" onClick={() => setDialog({ kind: 'scan' })}>
           {t('weaver.scan')}
         </button>
+        <button type="button" className="big" onClick={() => setRequest(true)} data-testid="da-open">
+          {t('mech.parts')}
+        </button>
       </div>
+      {request && <RequestDialog onClose={() => setRequest(false)} />}
       <QueuePanel />
       <section className="card alerts" data-testid="alerts">
         <h2>{t('mech.alerts')}</h2>

@@ -97,6 +97,12 @@ export function labelOf(answer: CommandAnswer | undefined): string | undefined {
   return answer?.events?.find((e) => e.issued?.label_id)?.issued?.label_id;
 }
 
+/* Every id the decision gave, all events' `issued` merged (a cut's first_lot_id …). */
+export function issuedOf(answer: CommandAnswer | undefined): Record<string, string> | undefined {
+  const all = Object.assign({}, ...(answer?.events ?? []).map((e) => e.issued ?? {})) as Record<string, string>;
+  return Object.keys(all).length ? all : undefined;
+}
+
 /* A read of a label right after its declaration: inventory receives the unit by reaction,
  * so the label route may answer 409 label_pending (after waiting a little itself); this
  * asks again, retry_after_s later, up to `tries` times. Other errors pass through. */

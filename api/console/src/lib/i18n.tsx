@@ -5,6 +5,7 @@
  * a forgotten entry is visible rather than blank.
  */
 import { createContext, useContext, useState, type ReactNode } from 'react';
+import { enStores, frStores } from './i18n-stores';
 
 export type Lang = 'fr' | 'en';
 
@@ -312,11 +313,11 @@ const en: Record<string, string> = {
   'tenant.empty': 'Nothing to show.',
 };
 
-const dictionaries: Record<Lang, Record<string, string>> = { fr, en };
+const dictionaries: Record<Lang, Record<string, string>> = { fr: { ...fr, ...frStores }, en: { ...en, ...enStores } };
 
 /* The translation of `key` in `lang`, with {name} placeholders filled from `vars`. */
 export function translate(lang: Lang, key: string, vars?: Record<string, string | number>): string {
-  let s = dictionaries[lang][key] ?? fr[key] ?? key;
+  let s = dictionaries[lang][key] ?? dictionaries.fr[key] ?? key;
   if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
   return s;
 }

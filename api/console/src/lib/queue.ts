@@ -18,7 +18,7 @@
  * with the token of the person who made it: on a shared phone another person's pending
  * commands wait for them to sign in again (shown as such).
  */
-import { apiFetch, labelOf, newKey, NetworkError, sendCommand, type CommandAnswer } from './api';
+import { apiFetch, issuedOf, labelOf, newKey, NetworkError, sendCommand, type CommandAnswer } from './api';
 import { getSession, onSession } from './session';
 import { idbAll, idbDelete, idbGet, idbPut, OUTBOX } from './idb';
 
@@ -42,6 +42,7 @@ export interface Queued {
   detail?: string;
   label?: string;
   position?: string; /* the answer's position: reads with ?position= see what it wrote */
+  issued?: Record<string, string>; /* the ids the decision gave (a cut's lot labels …) */
   done_at?: string;
 }
 
@@ -72,6 +73,8 @@ async function apply(item: Queued, status: number, body: CommandAnswer | undefin
     next.done_at = new Date().toISOString();
     next.label = labelOf(body) ?? item.label;
     next.position = body?.position ?? item.position;
+    const issued = issuedOf(body);
+    if (issued) next.issued = issued;
     delete next.code;
     delete next.detail;
   } else if (state === 'refused' || status !== 0) {
