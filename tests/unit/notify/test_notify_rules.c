@@ -158,7 +158,9 @@ Test(notify_rules, recipients_by_badge_once_and_none_when_disabled) {
   got = badges_of(fofal_notify_recipients(r, cs));
   cr_expect_str_eq(got, "");
   free(got);
-  json_t *to = fofal_notify_recipients(json_pack("{s:s,s:[s]}", "channel", "sms", "badges", "S1"), cs);
+  json_t *one = json_pack("{s:s,s:[s]}", "channel", "sms", "badges", "S1");
+  json_t *to = fofal_notify_recipients(one, cs);
+  json_decref(one);
   cr_expect_str_eq(json_string_value(json_object_get(json_array_get(to, 0), "lang")), "fr", "unknown language: French");
   json_decref(to);
   json_decref(r);
