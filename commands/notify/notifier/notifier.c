@@ -415,10 +415,12 @@ static char *address(const char *tenant, const char *badge, const char *channel,
   const char *sealed = cell(r, 0, 0), *out = cell(r, 0, 1);
   char *addr = NULL;
   if (sealed && out && strcmp(out, "true")) {
+    /* Under the name it was sealed as: the sealing binds the field's name. */
+    const char *field = email ? "email" : "phone";
     json_t *obj = json_object();
-    json_object_set_new(obj, "a", json_loads(sealed, 0, NULL));
+    json_object_set_new(obj, field, json_loads(sealed, 0, NULL));
     if (!(*rc = fofal_open_personal(pg, master, tenant, obj, errbuf, sizeof errbuf))) {
-      const char *a = json_string_value(json_object_get(obj, "a"));
+      const char *a = json_string_value(json_object_get(obj, field));
       if (a && strcmp(a, FOFAL_PD_ERASED)) addr = fofal_strdup(a);
     }
     json_decref(obj);
