@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "decide.h"
+#include "jsonschema.h"
 #include "notify/notify.h"
 #include "../production/world.h"
 
@@ -31,10 +32,42 @@ static void teardown(void) {
 
 TestSuite(notify_decide, .init = setup, .fini = teardown);
 
+/* Every event a decision emits matches its schema under schemas/notify/events/. */
+static void check_event(const json_t *ev) {
+  const char *type = json_string_value(json_object_get(ev, "type"));
+  const char prefix[] = "fofal.notify.";
+  cr_assert(type && !strncmp(type, prefix, sizeof prefix - 1), "event type %s", type ? type : "(null)");
+  char path[512], err[256];
+  snprintf(path, sizeof path, "%s/schemas/notify/events/%s.json", FOFAL_SOURCE_DIR, type + sizeof prefix - 1);
+  json_t *sj = json_load_file(path, 0, NULL);
+  cr_assert_not_null(sj, "%s has no schema (%s)", type, path);
+  fofal_schema_t *s = NULL;
+  cr_assert_eq(fofal_schema_compile(&s, sj, path, err, sizeof err), 0, "%s: %s", path, err);
+  json_t *errors = NULL;
+  int rc = fofal_schema_validate(s, json_object_get(ev, "data"), &errors);
+  char *es = errors ? json_dumps(errors, JSON_COMPACT) : NULL;
+  cr_assert_eq(rc, 0, "%s does not match its schema: %s", type, es ? es : "");
+  free(es);
+  json_decref(errors);
+  fofal_schema_free(s);
+  json_decref(sj);
+}
+
+static void ok(const char *type, json_t *data, const char *cmd_id) {
+  fofal_decision_t d;
+  int rc = world_decide_at(type, data, W_ISSUED, cmd_id, &d);
+  cr_assert_eq(rc, 0, "%s (%s) rejected: %s: %s", type, cmd_id, d.code, d.detail);
+  size_t i;
+  json_t *ev;
+  cr_assert_gt(json_array_size(d.events), 0, "%s emitted nothing", type);
+  json_array_foreach(d.events, i, ev) check_event(ev);
+  world_release(&d);
+}
+
 #define BREAKDOWN "fofal.machines.breakdown_declared.v1"
 
 Test(notify_decide, a_rule_needs_a_known_trigger_and_a_recipient) {
-  world_ok("notify.rule.set",
+  ok("notify.rule.set",
            json_pack("{s:s,s:s,s:s,s:[s]}", "rule_id", "breakdown-sms", "event_type", BREAKDOWN, "channel", "sms", "roles",
                      "mechanic"),
            "r1");
@@ -44,21 +77,21 @@ Test(notify_decide, a_rule_needs_a_known_trigger_and_a_recipient) {
            json_pack("{s:s,s:s,s:s,s:[]}", "rule_id", "empty2", "event_type", BREAKDOWN, "channel", "email", "badges"),
            "no_recipients");
   /* Set again: replaced whole. Then removed, once. */
-  world_ok("notify.rule.set",
+  ok("notify.rule.set",
            json_pack("{s:s,s:s,s:s,s:[s]}", "rule_id", "breakdown-sms", "event_type", BREAKDOWN, "channel", "email",
                      "badges", "M1"),
            "r2");
-  world_ok("notify.rule.remove", json_pack("{s:s}", "rule_id", "breakdown-sms"), "r3");
+  ok("notify.rule.remove", json_pack("{s:s}", "rule_id", "breakdown-sms"), "r3");
   world_no("notify.rule.remove", json_pack("{s:s}", "rule_id", "breakdown-sms"), "invalid_transition");
 }
 
 Test(notify_decide, a_floor_role_opts_out_as_themself_a_manager_for_someone) {
-  world_ok("notify.contact.set",
+  ok("notify.contact.set",
            json_pack("{s:s,s:s,s:s,s:[s]}", "badge", "M1", "phone", "+216 20 000 001", "email", "m1@example.test", "roles",
                      "mechanic"),
            "c1");
   world_as("u:m1/mechanic", "M1");
-  world_ok("notify.optout.set", json_pack("{s:s,s:s,s:b}", "badge", "M1", "channel", "sms", "opted_out", 1), "o1");
+  ok("notify.optout.set", json_pack("{s:s,s:s,s:b}", "badge", "M1", "channel", "sms", "opted_out", 1), "o1");
   world_no("notify.optout.set", json_pack("{s:s,s:s,s:b}", "badge", "M2", "channel", "sms", "opted_out", 1),
            "actor_mismatch");
   world_as("u:boss/manager", "B1");
@@ -66,6 +99,7 @@ Test(notify_decide, a_floor_role_opts_out_as_themself_a_manager_for_someone) {
   cr_assert_eq(world_decide_at("notify.optout.set", json_pack("{s:s,s:s,s:b}", "badge", "M2", "channel", "email", "opted_out", 1),
                                W_ISSUED, "o2", &d),
                0, "%s", d.detail);
+  check_event(json_array_get(d.events, 0));
   json_t *ev = json_object_get(json_array_get(d.events, 0), "data");
   cr_expect_not_null(json_object_get(ev, "delegated_by"), "a manager's opt-out for someone says so");
   world_release(&d);
@@ -78,6 +112,7 @@ Test(notify_decide, the_contact_event_holds_the_address_only_sealed) {
                                          "quality"),
                                W_ISSUED, "c2", &d),
                0, "%s", d.detail);
+  check_event(json_array_get(d.events, 0));
   char *text = json_dumps(d.events, JSON_COMPACT);
   cr_expect_null(strstr(text, "q1@example.test"), "the address is in the event in clear: %s", text);
   cr_expect(fofal_pd_is_sealed(json_object_get(json_object_get(json_array_get(d.events, 0), "data"), "email")));
@@ -85,11 +120,18 @@ Test(notify_decide, the_contact_event_holds_the_address_only_sealed) {
   world_release(&d);
 }
 
+Test(notify_decide, settings_name_the_tenant_french_by_default) {
+  ok("notify.settings.set", json_pack("{s:s,s:s}", "settings", "default", "tenant_name", "Tissage du Sahel"), "s1");
+  const json_t *st = world_ref("notify_settings", "default");
+  cr_assert_not_null(st);
+  cr_expect_str_eq(json_string_value(json_object_get(st, "lang")), "fr");
+}
+
 Test(notify_decide, a_failure_must_name_its_derived_message_id) {
   char id[FOFAL_UUID_LEN + 1];
   fofal_notify_message_id(W_TENANT, "ev-1", "r", "M1", id);
   const char *fmt = "{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}";
-  world_ok("notify.message.fail",
+  ok("notify.message.fail",
            json_pack(fmt, "message_id", id, "event_id", "ev-1", "event_type", BREAKDOWN, "rule_id", "r", "badge", "M1",
                      "channel", "sms", "attempts", 9, "reason", "down"),
            "f1");
