@@ -138,6 +138,12 @@ static void setup(void) {
   send("notify.optout.set", "o2", "{\"badge\":\"M2\",\"channel\":\"sms\",\"opted_out\":true}", NULL);
   send("notify.contact.set", "c3",
        "{\"badge\":\"S1\",\"email\":\"s1@example.test\",\"lang\":\"fr\",\"roles\":[\"storekeeper_mp\"]}", NULL);
+  /* A number the fake gateway refuses for good (…999), reached when a lot is rejected. */
+  send("notify.contact.set", "c9", "{\"badge\":\"Q9\",\"phone\":\"+216 20 000 999\",\"roles\":[\"quality\"]}", NULL);
+  send("notify.rule.set", "r4",
+       "{\"rule_id\":\"lot-sms\",\"event_type\":\"fofal.quality.lot_rejected.v1\",\"channel\":\"sms\","
+       "\"roles\":[\"quality\"]}",
+       NULL);
   send("notify.rule.set", "r1",
        "{\"rule_id\":\"breakdown-sms\",\"event_type\":\"fofal.machines.breakdown_declared.v1\",\"channel\":\"sms\","
        "\"roles\":[\"mechanic\"]}",
@@ -153,7 +159,7 @@ static void setup(void) {
   json_t *rules = NULL;
   snprintf(path, sizeof path, "/api/v1/notify/rules?position=%s", pos);
   cr_assert_eq(h_get(port, admin, path, &rules, NULL), 200);
-  cr_assert_eq(json_array_size(json_object_get(rules, "rules")), 3, "the projection has the rules");
+  cr_assert_eq(json_array_size(json_object_get(rules, "rules")), 4, "the projection has the rules");
   json_decref(rules);
 }
 
@@ -376,4 +382,35 @@ Test(notify, smtp_down_then_up_delivers_late_once) {
   }
   cr_expect(found, "the read says sent");
   json_decref(sent);
+}
+
+Test(notify, a_refusal_for_good_is_a_failure_event_that_fofal_status_counts) {
+  char ev[FOFAL_UUID_LEN + 1], mid[FOFAL_UUID_LEN + 1];
+  char at[32];
+  fofal_time_format(fofal_now_us(), at);
+  produce("quality", "fofal.quality.lot_rejected.v1", "LOT-9",
+          json_pack("{s:s,s:s,s:s,s:s,s:{s:s},s:s}", "lot", "LOT-9", "lot_kind", "pieces", "reason", "trous",
+                    "location", "QUAR", "signed_by", "actor", "u:q/quality", "decided_at", at),
+          ev);
+  fofal_notify_message_id(tenant, ev, "lot-sms", "Q9", mid);
+  /* Failed at once (a 400 will not change), the event projected, fofal status counts it. */
+  char *out = NULL, want[128];
+  snprintf(want, sizeof want, "\"tenant\":\"%s\",\"failed\":1", tenant);
+  int seen = 0;
+  for (int i = 0; i < 300 && !seen; i++) {
+    const char *args[] = {"status", "--json", NULL};
+    free(out);
+    out = NULL;
+    h_run_cli(60, &out, args);
+    seen = out && strstr(out, want);
+    if (!seen) usleep(200 * 1000);
+  }
+  cr_expect(seen, "fofal status shows the failure: %s", out ? out : "");
+  free(out);
+  json_t *failed = messages("failed");
+  cr_assert_eq(json_array_size(failed), 1);
+  cr_expect_str_eq(json_string_value(json_object_get(json_array_get(failed, 0), "message_id")), mid);
+  cr_expect_eq(json_integer_value(json_object_get(json_array_get(failed, 0), "attempts")), 1, "no retry of a 400");
+  json_decref(failed);
+  cr_expect_eq(sms_with("LOT-9"), 0);
 }
