@@ -96,10 +96,8 @@ static const template_t templates[] = {
       "{tenant}: lot {lot} ({lot_kind}) was rejected: {reason}. Location {location}, at {decided_at}."}},
     {"fofal.purchasing.request_submitted.v1",
      {"[{tenant}] Demande d'achat à approuver : {item}", "[{tenant}] Purchase request awaiting approval: {item}"},
-     {"{tenant} : une demande d'achat attend votre approbation ({item}, {quantity_milli} millièmes de {unit}, pour le "
-      "{need_by}) : {reason}. Référence {request_id}.",
-      "{tenant}: a purchase request awaits your approval ({item}, {quantity_milli} thousandths of {unit}, needed by "
-      "{need_by}): {reason}. Reference {request_id}."}},
+     {"{tenant} : une demande d'achat attend votre approbation ({item}, {quantity} {unit}, pour le {need_by}) : {reason}. Référence {request_id}.",
+      "{tenant}: a purchase request awaits your approval ({item}, {quantity} {unit}, needed by {need_by}): {reason}. Reference {request_id}."}},
 };
 
 /* A value as message text: strings cut at 200 bytes (on a UTF-8 boundary), numbers as
@@ -131,6 +129,13 @@ static char *expand(const char *tpl, const json_t *data, const char *tenant_name
       snprintf(key, sizeof key, "%.*s", (int)(end - p - 1), p + 1);
       if (!strcmp(key, "tenant")) {
         snprintf(val, sizeof val, "%s", tenant_name && *tenant_name ? tenant_name : "FOFAL");
+      } else if (!strcmp(key, "quantity") && json_is_integer(json_object_get(data, "quantity_milli"))) {
+        /* Thousandths of the unit, as a person writes them: 2500 → 2.5 */
+        long long q = (long long)json_integer_value(json_object_get(data, "quantity_milli"));
+        snprintf(val, sizeof val, "%lld.%03lld", q / 1000, q % 1000);
+        char *z = val + strlen(val) - 1;
+        while (*z == '0') *z-- = 0;
+        if (*z == '.') *z = 0;
       } else if (!strcmp(key, "item") && !json_object_get(data, "item")) {
         value_text(json_object_get(data, "description"), val, sizeof val); /* a request for no catalog item */
       } else {

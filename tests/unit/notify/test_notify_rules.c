@@ -234,6 +234,23 @@ Test(notify_rules, messages_in_french_and_english_with_the_tenant_name) {
   }
 }
 
+Test(notify_rules, a_purchase_quantity_reads_in_its_unit) {
+  json_t *d = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "description", "roulement 6204", "quantity_milli", 2500, "unit", "kg",
+                        "need_by", "2026-12-17", "reason", "bruit", "request_id", "r-1");
+  char *s = NULL, *b = NULL;
+  cr_assert_eq(fofal_notify_render("fofal.purchasing.request_submitted.v1", d, "fr", "T", &s, &b), 0);
+  cr_expect(strstr(b, "(roulement 6204, 2.5 kg, pour le 2026-12-17)"), "%s", b);
+  cr_expect(strstr(s, "roulement 6204"), "a request for no catalog item names its description: %s", s);
+  free(s);
+  free(b);
+  json_object_set_new(d, "quantity_milli", json_integer(1200000));
+  cr_assert_eq(fofal_notify_render("fofal.purchasing.request_submitted.v1", d, "en", "T", &s, &b), 0);
+  cr_expect(strstr(b, "1200 kg"), "%s", b);
+  free(s);
+  free(b);
+  json_decref(d);
+}
+
 Test(notify_rules, a_subject_cannot_carry_a_header) {
   json_t *d = json_pack("{s:s,s:s}", "title", "bad\r\nBcc: victim@example.test", "nc_id", "x");
   char *s = NULL, *b = NULL;
