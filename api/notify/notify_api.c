@@ -60,7 +60,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
         "SELECT json_build_object('settings', (SELECT json_build_object('tenant_name', s.tenant_name, 'lang', s.lang) "
         "FROM notify.settings s WHERE s.tenant = $1), 'rules', coalesce((SELECT json_agg(json_build_object('rule_id', "
         "r.rule_id, 'event_type', r.event_type, 'channel', r.channel, 'roles', r.roles, 'badges', r.badges, 'enabled', "
-        "r.enabled, 'set_by', r.set_by, 'version', r.version, 'updated_at', " TS("r.updated_at") ") ORDER BY r.rule_id) "
+        "r.enabled, 'on_shift', r.on_shift, 'set_by', r.set_by, 'version', r.version, 'updated_at', " TS("r.updated_at") ") ORDER BY r.rule_id) "
         "FROM notify.rules r WHERE r.tenant = $1), '[]'::json))",
         1, params, &rows, err, sizeof err);
     if (rc) {
@@ -174,7 +174,7 @@ static const struct {
      "{\"type\":\"string\"},\"lang\":{\"enum\":[\"fr\",\"en\"]}}},\"rules\":{\"type\":\"array\",\"items\":{\"type\":"
      "\"object\",\"properties\":{\"rule_id\":{\"type\":\"string\"},\"event_type\":{\"type\":\"string\"},\"channel\":"
      "{\"enum\":[\"email\",\"sms\"]},\"roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"badges\":{\"type\":"
-     "\"array\",\"items\":{\"type\":\"string\"}},\"enabled\":{\"type\":\"boolean\"},\"set_by\":{},\"version\":{\"type\":"
+     "\"array\",\"items\":{\"type\":\"string\"}},\"enabled\":{\"type\":\"boolean\"},\"on_shift\":{\"type\":\"boolean\"},\"set_by\":{},\"version\":{\"type\":"
      "\"integer\"},\"updated_at\":{\"type\":\"string\"}}}}}}"},
     {"NotifyMessage",
      "{\"type\":\"object\",\"properties\":{\"message_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"event_id\":{\"type\":"

@@ -6,7 +6,8 @@
  *                         language
  *   notify.rule.set       (manager, admin) a rule: an event type (one of the triggers
  *                         fofal-notifier knows, notify.h), a channel (email or sms) and its
- *                         recipients by role and by badge; set again, it is replaced whole
+ *                         recipients by role and by badge, only those on shift if it says
+ *                         on_shift; set again, it is replaced whole
  *   notify.rule.remove    (manager, admin)
  *   notify.contact.set    (hr, manager, admin) a person's email and phone (personal data:
  *                         sealed by fofal-api with the person's key, never in clear in the
@@ -48,10 +49,11 @@ static int rule_set(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_
   if (!json_array_size(roles) && !json_array_size(badges))
     return REJECT(out, "no_recipients", "a rule names at least one role or one badge");
   json_t *r = json_object_get(cmd->data, "enabled");
-  json_t *ev = json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:s}", "rule_id", jstr(cmd->data, "rule_id"), "event_type",
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:b,s:s}", "rule_id", jstr(cmd->data, "rule_id"), "event_type",
                          jstr(cmd->data, "event_type"), "channel", jstr(cmd->data, "channel"), "roles",
                          roles ? json_deep_copy(roles) : json_array(), "badges", badges ? json_deep_copy(badges) : json_array(),
-                         "enabled", r ? json_is_true(r) : 1, "set_by", cmd->actor ? cmd->actor : "");
+                         "enabled", r ? json_is_true(r) : 1, "on_shift", json_is_true(json_object_get(cmd->data, "on_shift")),
+                         "set_by", cmd->actor ? cmd->actor : "");
   out->state = json_pack("{s:s}", "status", "active");
   fofal_decision_emit(out, EV("rule_set"), ev);
   return 0;

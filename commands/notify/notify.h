@@ -23,9 +23,10 @@ void fofal_notify_message_id(const char *tenant, const char *event_id, const cha
                              char out[FOFAL_UUID_LEN + 1]);
 
 /* Who receives `rule`'s message: `rule` is {"channel","roles":[...],"badges":[...],
- * "enabled"}; `contacts` an array of {"badge","lang","roles":[...],"has_email","has_phone",
- * "optout_email","optout_sms"}. A contact is a recipient when the rule names its badge or
- * one of its roles, it has an address for the rule's channel and has not opted out of it.
+ * "enabled","on_shift"}; `contacts` an array of {"badge","lang","roles":[...],"has_email",
+ * "has_phone","optout_email","optout_sms","on_shift"}. A contact is a recipient when the
+ * rule names its badge or one of its roles, it has an address for the rule's channel, has
+ * not opted out of it, and — for a rule "on_shift" — is on shift now.
  * New array of {"badge","lang"} in the contacts' order, each badge once; empty for a
  * disabled rule. */
 json_t *fofal_notify_recipients(const json_t *rule, const json_t *contacts);

@@ -59,6 +59,7 @@ json_t *fofal_notify_recipients(const json_t *rule, const json_t *contacts) {
     if (!has_string(badges, badge) && !any_common(roles, json_object_get(c, "roles"))) continue;
     if (!json_is_true(json_object_get(c, email ? "has_email" : "has_phone"))) continue;
     if (json_is_true(json_object_get(c, email ? "optout_email" : "optout_sms"))) continue;
+    if (json_is_true(json_object_get(rule, "on_shift")) && !json_is_true(json_object_get(c, "on_shift"))) continue;
     size_t j;
     json_t *r;
     int dup = 0;

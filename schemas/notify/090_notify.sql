@@ -21,6 +21,7 @@ CREATE TABLE notify.rules (
   roles       text[]  NOT NULL,
   badges      text[]  NOT NULL,
   enabled     boolean NOT NULL,
+  on_shift    boolean NOT NULL DEFAULT false, -- only the recipients on shift (hr.shift_assignments)
   set_by      text,
   version     bigint  NOT NULL,
   updated_at  timestamptz NOT NULL,

@@ -144,8 +144,8 @@ static const char *cell(const json_t *rows, size_t i, size_t j) {
  * transaction). 0 or FOFAL_EPG. */
 static int record_event(const fofal_event_t *ev) {
   const char *p1[] = {ev->tenant, ev->type};
-  json_t *rules = query("SELECT rule_id, channel, array_to_json(roles)::text, array_to_json(badges)::text, enabled::text "
-                        "FROM notify.rules WHERE tenant = $1 AND event_type = $2 ORDER BY rule_id",
+  json_t *rules = query("SELECT rule_id, channel, array_to_json(roles)::text, array_to_json(badges)::text, enabled::text, "
+                        "on_shift::text FROM notify.rules WHERE tenant = $1 AND event_type = $2 ORDER BY rule_id",
                         2, p1);
   if (!rules) return FOFAL_EPG;
   if (!json_array_size(rules)) {
@@ -153,8 +153,12 @@ static int record_event(const fofal_event_t *ev) {
     return 0;
   }
   const char *p2[] = {ev->tenant};
-  json_t *cs = query("SELECT badge, lang, array_to_json(roles)::text, (email IS NOT NULL)::text, (phone IS NOT NULL)::text, "
-                     "optout_email::text, optout_sms::text FROM notify.contacts WHERE tenant = $1 ORDER BY badge",
+  /* On shift: hr's read model of shift assignments (a shift that has started and not
+   * ended), read as the notifier handles the event. */
+  json_t *cs = query("SELECT c.badge, c.lang, array_to_json(c.roles)::text, (c.email IS NOT NULL)::text, (c.phone IS NOT "
+                     "NULL)::text, c.optout_email::text, c.optout_sms::text, EXISTS (SELECT 1 FROM hr.shift_assignments s "
+                     "WHERE s.tenant = c.tenant AND s.badge = c.badge AND s.starts_at <= now() AND now() < "
+                     "s.ends_at)::text FROM notify.contacts c WHERE c.tenant = $1 ORDER BY c.badge",
                      1, p2);
   json_t *st = cs ? query("SELECT tenant_name FROM notify.settings WHERE tenant = $1", 1, p2) : NULL;
   if (!cs || !st) {
@@ -165,18 +169,19 @@ static int record_event(const fofal_event_t *ev) {
   json_t *contacts = json_array();
   for (size_t i = 0; i < json_array_size(cs); i++)
     json_array_append_new(contacts,
-                          json_pack("{s:s,s:s,s:o,s:b,s:b,s:b,s:b}", "badge", cell(cs, i, 0), "lang", cell(cs, i, 1),
+                          json_pack("{s:s,s:s,s:o,s:b,s:b,s:b,s:b,s:b}", "badge", cell(cs, i, 0), "lang", cell(cs, i, 1),
                                     "roles", json_loads(cell(cs, i, 2), 0, NULL), "has_email", !strcmp(cell(cs, i, 3), "true"),
                                     "has_phone", !strcmp(cell(cs, i, 4), "true"), "optout_email",
-                                    !strcmp(cell(cs, i, 5), "true"), "optout_sms", !strcmp(cell(cs, i, 6), "true")));
+                                    !strcmp(cell(cs, i, 5), "true"), "optout_sms", !strcmp(cell(cs, i, 6), "true"),
+                                    "on_shift", !strcmp(cell(cs, i, 7), "true")));
   const char *tname = json_array_size(st) ? cell(st, 0, 0) : ev->tenant;
   int rc = 0;
   char now[32];
   fofal_time_format(fofal_now_us(), now);
   for (size_t i = 0; !rc && i < json_array_size(rules); i++) {
-    json_t *rule = json_pack("{s:s,s:o,s:o,s:b}", "channel", cell(rules, i, 1), "roles",
+    json_t *rule = json_pack("{s:s,s:o,s:o,s:b,s:b}", "channel", cell(rules, i, 1), "roles",
                              json_loads(cell(rules, i, 2), 0, NULL), "badges", json_loads(cell(rules, i, 3), 0, NULL),
-                             "enabled", !strcmp(cell(rules, i, 4), "true"));
+                             "enabled", !strcmp(cell(rules, i, 4), "true"), "on_shift", !strcmp(cell(rules, i, 5), "true"));
     json_t *to = fofal_notify_recipients(rule, contacts);
     for (size_t k = 0; !rc && k < json_array_size(to); k++) {
       const char *badge = json_string_value(json_object_get(json_array_get(to, k), "badge"));

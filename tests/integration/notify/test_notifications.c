@@ -3,7 +3,8 @@
  * Kafka, PostgreSQL) with the local SMTP sink and fake SMS gateway of ops/notify/:
  *   - a rule fires: a loom's breakdown sends the mechanic one SMS, stock below its minimum
  *     the storekeeper one email (French, the tenant's name, Message-ID from the message id),
- *     an opted-out person gets nothing; GET /api/v1/notify/messages shows them sent;
+ *     an opted-out person gets nothing, nor does a mechanic off shift for a rule "on shift";
+ *     GET /api/v1/notify/messages shows them sent;
  *   - kill -9 mid-stream: breakdowns streamed while fofal-notifier is killed twice and
  *     restarted; every (event, rule) has exactly one SMS and one email at the servers;
  *   - the SMTP server down then up: the message is retried with backoff (pending, attempts
@@ -144,6 +145,11 @@ static void setup(void) {
        "{\"rule_id\":\"lot-sms\",\"event_type\":\"fofal.quality.lot_rejected.v1\",\"channel\":\"sms\","
        "\"roles\":[\"quality\"]}",
        NULL);
+  /* Mechanics on shift by email: nobody is on a shift of hr's here, so it sends nothing. */
+  send("notify.rule.set", "r5",
+       "{\"rule_id\":\"breakdown-email-on-shift\",\"event_type\":\"fofal.machines.breakdown_declared.v1\","
+       "\"channel\":\"email\",\"roles\":[\"mechanic\"],\"on_shift\":true}",
+       NULL);
   send("notify.rule.set", "r1",
        "{\"rule_id\":\"breakdown-sms\",\"event_type\":\"fofal.machines.breakdown_declared.v1\",\"channel\":\"sms\","
        "\"roles\":[\"mechanic\"]}",
@@ -159,7 +165,7 @@ static void setup(void) {
   json_t *rules = NULL;
   snprintf(path, sizeof path, "/api/v1/notify/rules?position=%s", pos);
   cr_assert_eq(h_get(port, admin, path, &rules, NULL), 200);
-  cr_assert_eq(json_array_size(json_object_get(rules, "rules")), 4, "the projection has the rules");
+  cr_assert_eq(json_array_size(json_object_get(rules, "rules")), 5, "the projection has the rules");
   json_decref(rules);
 }
 

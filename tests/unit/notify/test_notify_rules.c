@@ -190,6 +190,21 @@ Test(notify_rules, recipients_by_role_with_an_address_not_opted_out) {
   json_decref(cs);
 }
 
+Test(notify_rules, a_rule_on_shift_reaches_only_who_is_on_shift) {
+  json_t *cs = contacts();
+  json_object_set_new(json_array_get(cs, 2), "on_shift", json_true()); /* M3 */
+  json_t *r = json_pack("{s:s,s:[s],s:[],s:b}", "channel", "email", "roles", "mechanic", "badges", "on_shift", 1);
+  char *got = badges_of(fofal_notify_recipients(r, cs));
+  cr_expect_str_eq(got, "M3", "the mechanics on shift only");
+  free(got);
+  json_object_set_new(r, "on_shift", json_false());
+  got = badges_of(fofal_notify_recipients(r, cs));
+  cr_expect_str_eq(got, "M1,M2,M3");
+  free(got);
+  json_decref(r);
+  json_decref(cs);
+}
+
 Test(notify_rules, recipients_by_badge_once_and_none_when_disabled) {
   json_t *cs = contacts();
   json_t *r = json_pack("{s:s,s:[s],s:[s,s]}", "channel", "email", "roles", "storekeeper_mp", "badges", "S1", "M3");
