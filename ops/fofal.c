@@ -134,7 +134,9 @@ static fofal_setting_t settings[] = {
   "                  10,000; beyond, the offset difference, marked ~) and in seconds (age of the oldest\n" \
   "                  event not applied yet; 0 when caught up). At lag 0 the next offset may stand one\n"  \
   "                  below the high watermark: a transaction's last offset is its commit marker, which\n" \
-  "                  holds no event. A table, or JSON lines with --json.\n"                               \
+  "                  holds no event. Then, per tenant, the notifications that failed after their retries\n" \
+  "                  and those waiting for a retry (README, Notifications). A table, or JSON lines with\n"  \
+  "                  --json.\n"                                                                             \
   "                  Exit 1 if a service does not answer.\n"
 
 #define BACKUP_HELP                                                                                        \
@@ -213,9 +215,11 @@ static int cmd_topics(int create) {
   /* The processes' rights on the topics (README, Security): only where the broker
    * authenticates its clients, as this CLI (a super user there) then does. */
   if (!rc && create && *kafka_security.user) {
-    fofal_kafka_acl_t acls[128];
-    int nacl = fofal__kafka_acls(acls, 128);
-    if (nacl > 128) rc = fofal_err(err, sizeof err, FOFAL_ECONFIG, "%d Kafka ACLs, more than 128", nacl);
+    /* Four ACLs per module (every events topic: the decider writes it, the projector, the
+     * reactor and the notifier read it) and the fixed ones: room for about 45 modules. */
+    static fofal_kafka_acl_t acls[256];
+    int nacl = fofal__kafka_acls(acls, 256);
+    if (nacl > 256) rc = fofal_err(err, sizeof err, FOFAL_ECONFIG, "%d Kafka ACLs, more than 256", nacl);
     else rc = fofal_kafka_acls_create(k, acls, nacl, err, sizeof err);
     if (!rc) printf("acls: %d granted to the processes' Kafka users\n", nacl);
   }
@@ -893,6 +897,42 @@ static void print_service(int json, const char *name, int ok, const char *detail
   }
 }
 
+/* Notifications (README, Notifications): the messages fofal-notifier gave up on (events
+ * fofal.notify.message_failed, projected into notify.failures) and those waiting for a
+ * retry, per tenant. Nothing when the module's tables are not there. */
+static void on_notify_row(void *opaque, int ncols, const char *const *v) {
+  int json = *(int *)opaque;
+  (void)ncols;
+  if (json) {
+    json_t *o = json_pack("{s:s,s:s,s:I,s:I}", "notifications", "messages", "tenant", v[0], "failed",
+                          (json_int_t)atoll(v[1]), "pending", (json_int_t)atoll(v[2]));
+    char *t = json_dumps(o, JSON_COMPACT);
+    printf("%s\n", t);
+    free(t);
+    json_decref(o);
+  } else {
+    printf("%-24s %-26s %8s %8s\n", v[0], "", v[1], v[2]);
+  }
+}
+
+static void status_notifications(fofal_pg_t *pg, int json) {
+  char *have = NULL, err[256];
+  if (fofal_pg_query_value(pg, "SELECT (to_regclass('notify.failures') IS NOT NULL AND to_regclass('notify_ops.messages') IS "
+                               "NOT NULL)::text", 0, NULL, &have, err, sizeof err) || !have || strcmp(have, "true")) {
+    free(have);
+    return;
+  }
+  free(have);
+  if (!json) printf("\n%-24s %-26s %8s %8s\n", "NOTIFICATIONS (TENANT)", "", "FAILED", "PENDING");
+  if (fofal_pg_query(pg,
+                     "SELECT t.tenant, (SELECT count(*) FROM notify.failures f WHERE f.tenant = t.tenant)::text, (SELECT "
+                     "count(*) FROM notify_ops.messages m WHERE m.tenant = t.tenant AND m.status = 'pending')::text FROM "
+                     "(SELECT tenant FROM notify.failures UNION SELECT tenant FROM notify_ops.messages WHERE status = "
+                     "'pending') t ORDER BY 1",
+                     0, NULL, on_notify_row, &json, err, sizeof err))
+    fprintf(stderr, "fofal: status: notifications: %s\n", err);
+}
+
 static int cmd_status(const filters_t *f) {
   char kerr[512] = "", perr[512] = "", rerr[512] = "";
   fofal_kafka_t *k = NULL;
@@ -998,6 +1038,7 @@ static int cmd_status(const filters_t *f) {
   }
   free(pairs);
   free(rows.v);
+  if (pg_ok) status_notifications(pg, f->json);
   fofal_kafka_free(k);
   fofal_pg_close(pg);
   fofal_redis_close(r);

@@ -56,7 +56,8 @@ int fofal__kafka_acls(fofal_kafka_acl_t *out, int cap) {
   fofal_topic_events("hr", hr, sizeof hr);
   fofal_topic_events("machines", machines, sizeof machines);
   static const char *const users[] = {"fofal-api",    "fofal-decider",  "fofal-projector", "fofal-reactor",
-                                      "fofal-ingest", "fofal-machines", "fofal-mqtt-auth", "fofal-weather"};
+                                      "fofal-ingest", "fofal-machines", "fofal-mqtt-auth", "fofal-weather",
+                                      "fofal-notifier"};
   for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
     add(&a, users[i], FOFAL_ACL_TOPIC, "fofal.", 1, FOFAL_ACL_DESCRIBE);
     add(&a, users[i], FOFAL_ACL_TOPIC, "fofal.", 1, FOFAL_ACL_DESCRIBE_CONFIGS);
@@ -120,5 +121,10 @@ int fofal__kafka_acls(fofal_kafka_acl_t *out, int cap) {
   topic(&a, "fofal-weather", weather, FOFAL_ACL_READ);
   group(&a, "fofal-weather", "fofal-unused");
   topic(&a, "fofal-weather", FOFAL_TOPIC_COMMANDS, FOFAL_ACL_WRITE);
+  /* fofal-notifier: reads the events (its positions are in PostgreSQL), sends
+   * notify.message.fail for a message whose retries are spent. */
+  events(&a, "fofal-notifier", FOFAL_ACL_READ);
+  group(&a, "fofal-notifier", "fofal-unused");
+  topic(&a, "fofal-notifier", FOFAL_TOPIC_COMMANDS, FOFAL_ACL_WRITE);
   return a.n;
 }

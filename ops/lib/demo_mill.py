@@ -184,6 +184,7 @@ def main():
                      "salary": base_pay[job] + 10 * (n % 5)})
                    for n, (b, job) in enumerate(people)])
     demo_hr_rates(api, hr, days)
+    notify_demo(api)
 
     # Who weaves what: weavers 1-8 on shift A, 9-16 on B, 17-24 on C; three looms each.
     def weaver_of(loom_i, code):
@@ -424,6 +425,35 @@ def quality_demo(api, labels, today):
                   ("quality.nc.act", "demo-q-nc2-act", {"nc_id": nc2, "kind": "preventive", "description": "contrôle tension à chaque poste",
                                                          "owner": "M03", "due": next_week})])
     return len(cuts)
+
+
+def notify_demo(api):
+    """Notifications (module notify): who is reached how, and the rules fofal-notifier
+    follows — before the week's events, so the breakdowns of the looms, the stock alerts,
+    the non-conformities and the purchase requests that follow reach the SMTP sink and the
+    fake SMS gateway of ./ops/run (var/dev/notify/). Mechanic M03 opted out of SMS."""
+    boss = ("D01", "manager")
+    contacts = [("M01", "mechanic", "fr"), ("M02", "mechanic", "fr"), ("M03", "mechanic", "en"),
+                ("S01", "storekeeper_mp", "fr"), ("Q01", "quality", "fr"), ("Q02", "quality", "en"),
+                ("D01", "manager", "fr"), ("P01", "planner", "fr")]
+    cmds = [("notify.settings.set", "demo-notify-settings",
+             {"settings": "default", "tenant_name": "Tissage du Sahel (démo)", "lang": "fr"})]
+    for n, (badge, role, lang) in enumerate(contacts):
+        cmds.append(("notify.contact.set", f"demo-contact-{badge}",
+                     {"badge": badge, "email": f"{badge.lower()}@tissage-sahel.example", "lang": lang, "roles": [role],
+                      **({"phone": f"+216 20 100 {n:03d}"} if role == "mechanic" else {})}))
+    rules = [("breakdown-sms", "fofal.machines.breakdown_declared.v1", "sms", ["mechanic"]),
+             ("stock-email", "fofal.inventory.stock_below_minimum.v1", "email", ["storekeeper_mp"]),
+             ("nc-email", "fofal.quality.nc_opened.v1", "email", ["quality"]),
+             ("lot-rejected-email", "fofal.quality.lot_rejected.v1", "email", ["quality"]),
+             ("purchase-approvers-email", "fofal.purchasing.request_submitted.v1", "email", ["manager", "planner"])]
+    for rule, event, channel, roles in rules:
+        cmds.append(("notify.rule.set", f"demo-rule-{rule}",
+                     {"rule_id": rule, "event_type": event, "channel": channel, "roles": roles}))
+    api.batch(boss, cmds)
+    api.batch(("M03", "mechanic"), [("notify.optout.set", "demo-optout-M03",
+                                     {"badge": "M03", "channel": "sms", "opted_out": True})])
+    print(f"demo: notify: {len(rules)} rules, {len(contacts)} contacts (M03 opted out of SMS)")
 
 
 def purchasing_demo(api):
