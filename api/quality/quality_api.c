@@ -454,7 +454,7 @@ static const struct {
      "\"created_at\":{\"type\":\"string\"},\"version\":{\"type\":\"integer\"}}}"},
     {"Nc",
      "{\"type\":\"object\",\"properties\":{\"nc_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"title\":{\"type\":"
-     "\"string\"},\"description\":{},\"source\":{\"enum\":[\"inspection\",\"cut\",\"customer_return\",\"manual\"]},"
+     "\"string\"},\"description\":{},\"source\":{\"enum\":[\"inspection\",\"cut\",\"customer_return\",\"subcontracting\",\"manual\"]},"
      "\"inspection_id\":{},\"lots\":{},\"looms\":{},\"orders\":{},\"people\":{},\"status\":{\"enum\":[\"open\","
      "\"analysed\",\"closed\"]},\"cause\":{},\"category\":{},\"verification\":{},\"opened_by\":{\"type\":\"string\"},"
      "\"opened_at\":{\"type\":\"string\"},\"analysed_at\":{},\"closed_at\":{},\"version\":{\"type\":\"integer\"},"
