@@ -24,8 +24,10 @@
  *   inventory.lots_on_receipt
  *       fofal.purchasing.goods_received → inventory.receipt.stock: each accepted line in
  *       kg or g of a catalog item becomes a yarn lot (grams) in the receiving location
- *       (flows.c skips what is not a yarn); refused quantities never enter. A receipt with
- *       no such line needs nothing.
+ *       (flows.c skips what is not a catalog yarn); refused quantities never enter. A
+ *       receipt with no such line needs nothing; one of no catalog yarn does not apply
+ *       (nothing_to_stock). Without a receiving location the command is refused
+ *       (no_receiving_location, fofal.reactions.dlq): goods came and are not in stock.
  *   inventory.stock_on_dispatch, inventory.stock_on_return
  *       fofal.subcontracting.dispatch_sent → inventory.subcontract.out, goods_returned →
  *       inventory.subcontract.back: the units go to the subcontractor's site and come
@@ -148,6 +150,9 @@ static const char *const on_return[] = {"fofal.subcontracting.goods_returned.v1"
 /* The lot stays where it is: quality's rejection still blocks it (the file header). */
 static const char *const quarantine_not_applicable[] = {"no_quarantine_location", "not_in_stock", "no_change", NULL};
 
+/* A receipt of no catalog yarn (bags in kg, an item not in the catalog) stocks nothing. */
+static const char *const receipt_not_applicable[] = {"nothing_to_stock", NULL};
+
 static const fofal_reaction_t reactions[] = {
     {"inventory.unit_on_declaration", on_declaration, unit_on_declaration,
      "a declared roll or pieces (production) enter stock at the loom under the declaration's label id", NULL},
@@ -156,7 +161,7 @@ static const fofal_reaction_t reactions[] = {
     {"inventory.quarantine_on_rejection", on_rejection, quarantine_on_rejection,
      "a lot quality rejected goes to the tenant's quarantine location", quarantine_not_applicable},
     {"inventory.lots_on_receipt", on_receipt, lots_on_receipt,
-     "a purchase receipt's accepted yarn (purchasing) enters the receiving location as yarn lots", NULL},
+     "a purchase receipt's accepted yarn (purchasing) enters the receiving location as yarn lots", receipt_not_applicable},
     {"inventory.stock_on_dispatch", on_dispatch, stock_on_dispatch,
      "a dispatch's units (subcontracting) go to the subcontractor's site location", NULL},
     {"inventory.stock_on_return", on_return, stock_on_return,

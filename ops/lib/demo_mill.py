@@ -344,11 +344,25 @@ def main():
     demo_hr_attendance(api, hr, today, now_utc)
     demo_accounting(api)
     stores(api, labels, days)
+    flows_settings(api)
     cut = quality_demo(api, labels, today)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
           f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
     purchasing_demo(api)
     subcontracting_demo(api, labels[:1] + labels[7:8])
+
+
+def flows_settings(api):
+    """What inventory's reactions need (commands/inventory/flows.c): the store a purchase
+    receipt's yarn enters (MP-A) and quarantine (QUAR), so the demo's cuts, its rejected
+    roll, its yarn receipt and its dispatches move stock; and the ordered yarn FIL-CO-20-1 in
+    the catalog, so its receipt becomes a yarn lot."""
+    api.batch(("A01", "admin"), [
+        ("inventory.settings.set", "demo-inv-settings", {"settings": "default", "receiving_location": "MP-A",
+                                                          "quarantine_location": "QUAR"}),
+        ("catalog.item.define", "demo-item-FIL-CO-20-1", {"item": "FIL-CO-20-1", "kind": "yarn", "name": "Coton Ne 20/1",
+                                                          "unit": "g", "yarn_count": "Ne 20/1", "material": "coton",
+                                                          "colour": "écru"})])
 
 
 def quality_demo(api, labels, today):
