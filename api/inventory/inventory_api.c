@@ -308,6 +308,7 @@ static const fofal_push_route_t push_routes[] = {
     {"count_", "/api/v1/inventory/counts/{id}", 0},
     {"stock_", "/api/v1/inventory/stock", 0},
     {"minimum_", "/api/v1/inventory/alerts", 0},
+    {"settings_", "/api/v1/inventory/locations", 0},
     {NULL, NULL, 0},
 };
 

@@ -223,12 +223,14 @@ static void run_object(fofal_worker_t *w, const char *tenant, const char *sql, i
   json_decref(rows);
 }
 
-/* The roll: the label itself when it is a unit in stock, else the roll whose cut made the
- * piece lot it names. Its unit u, the beams b then on its loom and their yarn lots. */
+/* The roll: the label itself when it is a woven unit (not one made from another), else the
+ * roll whose cut made the piece lot it names, else the roll a subcontractor's return split
+ * it from (inventory's units.from_label). Its unit u, the beams b then on its loom and their yarn lots. */
 static const char genealogy_sql[] =
-    "WITH r AS (SELECT u.label_id AS roll FROM inventory.units u WHERE u.tenant = $1 AND u.label_id = $2::text::uuid UNION "
-    "ALL SELECT c.roll FROM quality.cuts c WHERE c.tenant = $1 AND c.lots @> jsonb_build_array(jsonb_build_object("
-    "'label_id', $2::text)) LIMIT 1), "
+    "WITH r AS (SELECT u.label_id AS roll FROM inventory.units u WHERE u.tenant = $1 AND u.label_id = $2::text::uuid AND "
+    "u.from_label IS NULL UNION ALL SELECT c.roll FROM quality.cuts c WHERE c.tenant = $1 AND c.lots @> "
+    "jsonb_build_array(jsonb_build_object('label_id', $2::text)) UNION ALL SELECT u.from_label FROM inventory.units u "
+    "WHERE u.tenant = $1 AND u.label_id = $2::text::uuid AND u.grade IS NULL AND u.from_label IS NOT NULL LIMIT 1), "
     "u AS (SELECT u.* FROM inventory.units u JOIN r ON u.label_id = r.roll WHERE u.tenant = $1), "
     "c AS (SELECT c.* FROM quality.cuts c JOIN r ON c.roll = r.roll WHERE c.tenant = $1), "
     "b AS (SELECT b.beam, b.kind, b.yarn_lots FROM production.beams b, u WHERE b.tenant = $1 AND b.loom = u.loom AND "
@@ -454,7 +456,7 @@ static const struct {
      "\"created_at\":{\"type\":\"string\"},\"version\":{\"type\":\"integer\"}}}"},
     {"Nc",
      "{\"type\":\"object\",\"properties\":{\"nc_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"title\":{\"type\":"
-     "\"string\"},\"description\":{},\"source\":{\"enum\":[\"inspection\",\"cut\",\"customer_return\",\"manual\"]},"
+     "\"string\"},\"description\":{},\"source\":{\"enum\":[\"inspection\",\"cut\",\"customer_return\",\"subcontracting\",\"manual\"]},"
      "\"inspection_id\":{},\"lots\":{},\"looms\":{},\"orders\":{},\"people\":{},\"status\":{\"enum\":[\"open\","
      "\"analysed\",\"closed\"]},\"cause\":{},\"category\":{},\"verification\":{},\"opened_by\":{\"type\":\"string\"},"
      "\"opened_at\":{\"type\":\"string\"},\"analysed_at\":{},\"closed_at\":{},\"version\":{\"type\":\"integer\"},"

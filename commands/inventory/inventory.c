@@ -72,6 +72,7 @@ static const int ncommands = sizeof commands / sizeof commands[0];
 static const fofal_command_table_t tables[] = {
     {commands, &ncommands},
     {fofal__inventory_stores_commands, &fofal__inventory_stores_ncommands},
+    {fofal__inventory_flows_commands, &fofal__inventory_flows_ncommands},
     {NULL, NULL},
 };
 

@@ -618,3 +618,18 @@ const fofal_command_def_t fofal__inventory_stores_commands[] = {
      count_close, NULL},
 };
 const int fofal__inventory_stores_ncommands = sizeof fofal__inventory_stores_commands / sizeof fofal__inventory_stores_commands[0];
+
+/* ------------------------------------------- for flows.c (the reactions' deciders) */
+
+int fofal__inventory_occurred(const fofal_cmd_t *cmd, fofal_decision_t *out, char at[32]) { return occurred(cmd, out, at); }
+
+int fofal__inventory_kind_fits(const char *kind, const char *lkind) { return kind_fits(kind, lkind); }
+
+const char *fofal__inventory_holding_kind(const json_t *s) { return holding_kind(s); }
+
+void fofal__inventory_ledger_change(json_t *work, const fofal_cmd_t *cmd, fofal_decision_t *out, const char *loc_id,
+                                    const char *holding_id, const char *holding, const char *kind, const char *item,
+                                    json_int_t delta, const char *cause, const char *at) {
+  ledger_t lg = {work};
+  ledger_change(&lg, cmd, out, loc_id, holding_id, holding, kind, item, delta, cause, at);
+}

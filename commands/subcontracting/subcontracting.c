@@ -27,7 +27,7 @@
  *     operation they do (operation_not_offered), each lot once (duplicate_lot);
  *   - a lot is dispatched only when it is in stock: an inventory unit of this tenant
  *     (lot_not_in_stock), not in quarantine (lot_in_quarantine: its state's status says
- *     quarantine), not out with another dispatch (lot_not_in_stock);
+ *     quarantine, or quality rejected it and did not release it), not out with another dispatch (lot_not_in_stock);
  *   - a return names the dispatch's lots once each (unknown_lot, duplicate_lot), accounts
  *     for something (empty_return), never brings a lot's good + rejected + lost beyond what
  *     was sent (return_exceeds_sent), and never repeats a return id (already_returned);
@@ -94,7 +94,9 @@ static int dispatch_send(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
     /* A stock unit is the aggregate its label id names (inventory.c): its state says so. */
     if (!unit || strcmp(jstr(unit, "label_id"), label))
       return REJECT(out, "lot_not_in_stock", "no stock unit of this tenant has label %s", label);
-    if (strstr(jstr(unit, "status"), "quarantine"))
+    /* Quality's rejection (its lot, ns "lot") holds it until released with a derogation. */
+    const json_t *q = lookup_ref(cmd, "lot", label, NULL);
+    if (strstr(jstr(unit, "status"), "quarantine") || jeq(q, "status", "rejected"))
       return REJECT(out, "lot_in_quarantine", "lot %s is in quarantine", label);
     const json_t *held = lookup_ref(cmd, HELD_NS, label, NULL);
     if (held && jint(held, "held", 0))

@@ -348,6 +348,7 @@ def main():
     demo_hr_attendance(api, hr, today, now_utc)
     demo_accounting(api)
     stores(api, labels, days)
+    flows_settings(api)
     cut = quality_demo(api, labels, today)
     for _ in range(30 if cut else 0):
         slip = api.get(("C01", "cutter"), demo_payslip(today)) or {}
@@ -370,6 +371,19 @@ def main():
     sales_demo(api)
     control_demo(api)
     weather_demo(api)
+
+
+def flows_settings(api):
+    """What inventory's reactions need (commands/inventory/flows.c): the store a purchase
+    receipt's yarn enters (MP-A) and quarantine (QUAR), so the demo's cuts, its rejected
+    roll, its yarn receipt and its dispatches move stock; and the ordered yarn FIL-CO-20-1 in
+    the catalog, so its receipt becomes a yarn lot."""
+    api.batch(("A01", "admin"), [
+        ("inventory.settings.set", "demo-inv-settings", {"settings": "default", "receiving_location": "MP-A",
+                                                          "quarantine_location": "QUAR"}),
+        ("catalog.item.define", "demo-item-FIL-CO-20-1", {"item": "FIL-CO-20-1", "kind": "yarn", "name": "Coton Ne 20/1",
+                                                          "unit": "g", "yarn_count": "Ne 20/1", "material": "coton",
+                                                          "colour": "écru"})])
 
 
 def quality_demo(api, labels, today):

@@ -13,6 +13,7 @@
  * Each apply function is a deterministic function of its event (times from its envelope
  * or its data).
  */
+#include "flows.h"
 #include "inventory.h"
 
 #include <stdio.h>
@@ -74,6 +75,7 @@ static const fofal_apply_t applies[] = {
     {"fofal.inventory.unit_received.v1", unit_received},
     {"fofal.inventory.label_reprinted.v1", label_reprinted},
     FOFAL__INVENTORY_STORES_APPLIES
+    FOFAL__INVENTORY_FLOWS_APPLIES
 };
 
 static const char *const tables[] = {"units", "label_prints", "locations", "lots", "lot_issues", "cartons", "pallets",
