@@ -1,5 +1,5 @@
 /*
- * test_handling.c — what issue 14 added to the stores, against the real stack (decider,
+ * test_stores_handling.c — what issue 14 added to the stores, against the real stack (decider,
  * projector, API; Kafka, PostgreSQL, Redis), through the API:
  *   - a yarn lot's label (ZPL with its QR payload FOFAL:Y:<tenant>:<code>, PNG, SVG);
  *   - a pick list for an order: created (its grams reserved), scanned, issued to the
@@ -9,6 +9,8 @@
  *   - the scan of any QR: a pallet by its id and by (00)+SSCC, a unit by its label
  *     payload, a lot by its code and its label payload; another tenant's payload is 404;
  *   - stock back at its minimum: one restored alert;
+ *   - an item's conversions (1 cone = 1500 g, 17 m a gram): a lot's grams shown in kg,
+ *     cones and metres, exactly or marked not exact;
  *   - `fofal verify inventory`: the live read model equals a rebuild.
  * One tenant of its own; no reactor (units are received by the admin's command).
  */
@@ -122,6 +124,11 @@ Test(handling, pick_list_pallet_move_any_qr_scan_lot_label_and_restored_alert) {
   ok(adm, "inventory.location.define", "hd-loc-2", "{\"location\":\"PF-1\",\"kind\":\"finished\"}");
   ok(adm, "inventory.location.define", "hd-loc-3", "{\"location\":\"PF-2\",\"kind\":\"finished\"}");
   ok(mp, "catalog.item.define", "hd-item", "{\"item\":\"YRN-HD\",\"kind\":\"yarn\",\"name\":\"Cotton ^XZ Ne 20/2\",\"unit\":\"g\"}");
+  ok(mp, "catalog.item.set_conversions", "hd-conv",
+     "{\"item\":\"YRN-HD\",\"conversions\":[{\"unit\":\"cone\",\"qty\":1,\"base_qty\":1500},{\"unit\":\"m\","
+     "\"qty\":17000,\"base_qty\":1000}]}");
+  refused(mp, "catalog.item.set_conversions", "hd-conv-kg",
+          "{\"item\":\"YRN-HD\",\"conversions\":[{\"unit\":\"kg\",\"qty\":1,\"base_qty\":1000}]}", "fixed_conversion");
   ok(mp, "inventory.lot.receive", "hd-lot-1",
      "{\"lot\":\"YL-1\",\"item\":\"YRN-HD\",\"supplier_lot\":\"S-778\",\"weight_g\":25000,\"cones\":12,\"location\":\"MP-A\"}");
 
@@ -173,6 +180,14 @@ Test(handling, pick_list_pallet_move_any_qr_scan_lot_label_and_restored_alert) {
   cr_expect_eq(i_of(j, "weight_g"), 5000);
   cr_expect_eq(i_of(j, "reserved_g"), 0);
   cr_expect_str_eq(s_of(json_array_get(json_object_get(j, "issues"), 0), "beam"), "BM-L1");
+  const json_t *iu = json_object_get(j, "in_units"); /* 5000 g: cone, kg, m */
+  cr_assert_eq(json_array_size(iu), 3, "cone, kg and m");
+  cr_expect_str_eq(s_of(json_array_get(iu, 0), "value"), "3.333");
+  cr_expect(json_is_false(json_object_get(json_array_get(iu, 0), "exact")), "5000/1500 cones is not exact");
+  cr_expect_str_eq(s_of(json_array_get(iu, 1), "value"), "5.000");
+  cr_expect(json_is_true(json_object_get(json_array_get(iu, 1), "exact")));
+  cr_expect_str_eq(s_of(json_array_get(iu, 2), "unit"), "m");
+  cr_expect_str_eq(s_of(json_array_get(iu, 2), "value"), "85000.000");
   json_decref(j);
 
   /* Two units in a carton on a pallet in PF-1; the pallet moves to PF-2 as a whole. */
