@@ -145,7 +145,8 @@ typedef struct {
   char status[16];                  /* pick lists: "open", "issued" or "" */
 } params_t;
 
-/* ------------------------------------------------------------------ SQL */
+/* ------------------------------------------------------------------ SQL
+ * The genealogy statements are in genealogy_sql.c (ops/bench genealogy times them). */
 
 static const char alerts_sql[] =
     "SELECT json_build_object('items', coalesce((SELECT json_agg(a ORDER BY a.recorded_at DESC) FROM (SELECT kind, location, "
@@ -226,50 +227,6 @@ static const char count_sql[] =
     "'holding_id', holding_id, 'kind', kind, 'book', book, 'counted', counted, 'variance', counted - book) ORDER BY "
     "holding) FROM lines), '[]'::json)) FROM c";
 
-/* Down from a pallet, carton or unit ($2, a UUID). */
-static const char genealogy_down_sql[] =
-    "WITH u AS (SELECT u.* FROM inventory.units u WHERE u.tenant = $1 AND (u.label_id = $2::uuid OR u.carton_id = "
-    "$2::uuid OR u.carton_id IN (SELECT c.carton_id FROM inventory.cartons c WHERE c.tenant = $1 AND c.pallet_id = "
-    "$2::uuid))) "
-    "SELECT json_build_object('direction', 'down', 'of', coalesce((SELECT json_build_object('kind', 'pallet', 'id', "
-    "p.pallet_id, 'sscc', p.sscc, 'location', p.location, 'pieces', p.pieces) FROM inventory.pallets p WHERE p.tenant = "
-    "$1 AND p.pallet_id = $2::uuid), (SELECT json_build_object('kind', 'carton', 'id', c.carton_id, 'location', "
-    "c.location, 'pieces', c.pieces, 'pallet_id', c.pallet_id) FROM inventory.cartons c WHERE c.tenant = $1 AND "
-    "c.carton_id = $2::uuid), (SELECT json_build_object('kind', 'unit', 'id', u.label_id, 'location', u.location, "
-    "'carton_id', u.carton_id) FROM u WHERE u.label_id = $2::uuid)), "
-    "'units', coalesce((SELECT json_agg(json_build_object('label_id', u.label_id, 'article', u.article, 'quantity', "
-    "u.quantity, 'location', u.location, 'carton_id', u.carton_id, 'order_id', u.order_id, 'loom', u.loom, 'weaver', "
-    "u.weaver, 'shift', u.shift, 'woven_at', " TS("u.woven_at") ", 'beams', coalesce((SELECT json_agg(json_build_object("
-    "'beam', b.beam, 'meters', b.meters, 'warped_from', (SELECT pb.yarn_lots FROM production.beams pb WHERE pb.tenant = "
-    "$1 AND pb.beam = b.beam), 'lots', coalesce((SELECT json_agg(json_build_object('lot', l.lot, 'supplier_lot', "
-    "l.supplier_lot, 'item', l.item, 'issued_g', (SELECT sum(x.weight_g) FROM inventory.lot_issues x WHERE x.tenant = $1 "
-    "AND x.lot = l.lot AND x.beam = b.beam)) ORDER BY l.lot) FROM inventory.lots l WHERE l.tenant = $1 AND (l.lot IN "
-    "(SELECT x.lot FROM inventory.lot_issues x WHERE x.tenant = $1 AND x.beam = b.beam) OR l.lot IN (SELECT "
-    "jsonb_array_elements_text(pb.yarn_lots) FROM production.beams pb WHERE pb.tenant = $1 AND pb.beam = b.beam AND "
-    "jsonb_typeof(pb.yarn_lots) = 'array'))), '[]'::json)) ORDER BY b.beam) FROM jsonb_to_recordset(coalesce(u.beams, "
-    "'[]'::jsonb)) AS b(beam text, meters numeric)), '[]'::json)) ORDER BY u.woven_at, u.label_id) FROM u), '[]'::json))";
-
-/* Up from a yarn lot ($2, its code); NULL when neither inventory nor a beam knows it. */
-static const char genealogy_up_sql[] =
-    "WITH l AS (SELECT * FROM inventory.lots WHERE tenant = $1 AND lot = $2), "
-    "b AS (SELECT x.beam FROM inventory.lot_issues x WHERE x.tenant = $1 AND x.lot = $2 UNION SELECT pb.beam FROM "
-    "production.beams pb WHERE pb.tenant = $1 AND pb.yarn_lots ? $2), "
-    "u AS (SELECT u.* FROM inventory.units u WHERE u.tenant = $1 AND EXISTS (SELECT 1 FROM b WHERE u.beams @> "
-    "jsonb_build_array(jsonb_build_object('beam', b.beam)))) "
-    "SELECT CASE WHEN EXISTS (SELECT 1 FROM l) OR EXISTS (SELECT 1 FROM b) THEN json_build_object('direction', 'up', "
-    "'of', (SELECT json_build_object('kind', 'lot', 'lot', l.lot, 'supplier_lot', l.supplier_lot, 'item', l.item, "
-    "'weight_g', l.weight_g, 'location', l.location) FROM l), "
-    "'beams', coalesce((SELECT json_agg(b.beam ORDER BY b.beam) FROM b), '[]'::json), "
-    "'units', coalesce((SELECT json_agg(json_build_object('label_id', u.label_id, 'article', u.article, 'quantity', "
-    "u.quantity, 'location', u.location, 'carton_id', u.carton_id, 'order_id', u.order_id, 'loom', u.loom, 'woven_at', "
-    TS("u.woven_at") ") ORDER BY u.woven_at, u.label_id) FROM u), '[]'::json), "
-    "'cartons', coalesce((SELECT json_agg(json_build_object('carton_id', c.carton_id, 'location', c.location, "
-    "'pallet_id', c.pallet_id) ORDER BY c.carton_id) FROM inventory.cartons c WHERE c.tenant = $1 AND c.carton_id IN "
-    "(SELECT u.carton_id FROM u)), '[]'::json), "
-    "'pallets', coalesce((SELECT json_agg(json_build_object('pallet_id', p.pallet_id, 'sscc', p.sscc, 'location', "
-    "p.location) ORDER BY p.pallet_id) FROM inventory.pallets p WHERE p.tenant = $1 AND p.pallet_id IN (SELECT "
-    "c.pallet_id FROM inventory.cartons c WHERE c.tenant = $1 AND c.carton_id IN (SELECT u.carton_id FROM u))), "
-    "'[]'::json)) END";
 
 static const char picks_sql[] =
     "SELECT json_build_object('pick_id', pick_id, 'order_id', order_id, 'beam', beam, 'status', status, 'lines', lines, "
@@ -505,7 +462,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   } else {
     const char *params[] = {tenant, p->key};
     const char *sql = IS_LOT(p->route) ? lot_sql : p->route == S_PICK ? pick_sql : IS_CONTAINER(p->route) ? container_sql : p->route == S_COUNT ? count_sql
-                      : fofal_uuid_valid(p->key) ? genealogy_down_sql : genealogy_up_sql;
+                      : fofal__inventory_genealogy_sql[fofal_uuid_valid(p->key) ? 0 : 1];
     rc = fofal__worker_query(w, tenant, sql, 2, params, &rows, err, sizeof err);
   }
 #undef OPT
