@@ -77,7 +77,8 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     const char *params[] = {tenant};
     rc = fofal__worker_query(w, tenant,
                              "SELECT json_build_object('item', item, 'kind', kind, 'name', name, 'unit', unit, 'yarn_count', "
-                             "yarn_count, 'material', material, 'colour', colour, 'supplier_ref', supplier_ref, 'version', "
+                             "yarn_count, 'material', material, 'colour', colour, 'supplier_ref', supplier_ref, 'conversions', "
+                             "coalesce(conversions, '[]'::jsonb), 'version', "
                              "version, 'defined_at', " TS("defined_at") ") FROM catalog.items WHERE tenant = $1 ORDER BY "
                              "item LIMIT 1000",
                              1, params, &rows, err, sizeof err);
@@ -198,7 +199,10 @@ static const char items_schema[] =
     "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
     "{\"item\":{\"type\":\"string\"},\"kind\":{\"enum\":[\"yarn\",\"accessory\",\"packaging\"]},\"name\":{\"type\":"
     "\"string\"},\"unit\":{\"enum\":[\"g\",\"cone\",\"mm\",\"piece\"]},\"yarn_count\":{},\"material\":{},\"colour\":{},"
-    "\"supplier_ref\":{},\"version\":{\"type\":\"integer\"},\"defined_at\":{\"type\":\"string\"}}}}}}";
+    "\"supplier_ref\":{},\"conversions\":{\"type\":\"array\",\"description\":\"Its other units: qty <unit> = base_qty "
+    "<its unit> (catalog.item.set_conversions); kg of g and m of mm are implied.\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"unit\":{\"type\":\"string\"},\"qty\":{\"type\":\"integer\"},\"base_qty\":{\"type\":"
+    "\"integer\"}}}},\"version\":{\"type\":\"integer\"},\"defined_at\":{\"type\":\"string\"}}}}}}";
 
 static void openapi(json_t *paths, json_t *schemas) {
   json_t *s = json_loads(article_schema, 0, NULL);

@@ -13,4 +13,8 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
 /* At start: their paths and component schemas. */
 void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas);
 
+/* The genealogy statements, down (a pallet's, carton's or unit's id) and up (a yarn lot's
+ * code): $1 tenant, $2 the id or code. */
+extern const char *const fofal__inventory_genealogy_sql[2];
+
 #endif

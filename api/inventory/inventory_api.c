@@ -309,6 +309,8 @@ static const fofal_push_route_t push_routes[] = {
     {"stock_", "/api/v1/inventory/stock", 0},
     {"minimum_", "/api/v1/inventory/alerts", 0},
     {"settings_", "/api/v1/inventory/locations", 0},
+    {"container_", "/api/v1/inventory/containers/{id}", 0},
+    {"pick_", "/api/v1/inventory/picks/{id}", 0},
     {NULL, NULL, 0},
 };
 

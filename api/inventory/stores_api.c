@@ -13,7 +13,13 @@
  *   GET /api/v1/inventory/containers/{id}/label.zpl, /qr.png
  *                                                         its label: a pallet's carries its SSCC as a
  *                                                         GS1-128 barcode, (00) and the SSCC, and a QR code
+ *   GET /api/v1/inventory/lots/{code}/label.zpl, /qr.png, /qr.svg
+ *                                                         a yarn lot's label: its QR code (FOFAL:Y:<tenant>:<code>),
+ *                                                         item, supplier lot, grams, cones
  *   GET /api/v1/inventory/counts/{id}                     a count and its lines with variances
+ *   GET /api/v1/inventory/picks?status=, /picks/{id}      pick lists (yarn prepared for an order's warping)
+ *   GET /api/v1/inventory/scan/{code}                     any QR: what it is (lot, roll, pieces, carton,
+ *                                                         pallet), where, its recent ledger, links to its reads
  *   GET /api/v1/inventory/genealogy/{id}                  down from a pallet, carton or unit (UUID) to
  *                                                         the looms, weavers, beams and yarn lots; up
  *                                                         from a yarn lot (its code) to every roll,
@@ -51,14 +57,18 @@
 #define ROLES_STOCK "storekeeper_mp storekeeper_pf storekeeper_st planner quality manager accountant auditor admin"
 #define ROLES_COUNT "storekeeper_mp storekeeper_pf storekeeper_st manager auditor admin"
 
-enum { S_ALERTS, S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_GENEALOGY, S_CONTAINER_ZPL, S_CONTAINER_PNG, S_N };
+enum { S_ALERTS, S_LOCATIONS, S_STOCK, S_MOVEMENTS, S_LOT, S_CONTAINER, S_COUNT, S_GENEALOGY, S_CONTAINER_ZPL, S_CONTAINER_PNG,
+       S_PICKS, S_PICK, S_SCAN, S_LOT_ZPL, S_LOT_PNG, S_LOT_SVG, S_N };
+#define IS_LOT(r) ((r) == S_LOT || (r) == S_LOT_ZPL || (r) == S_LOT_PNG || (r) == S_LOT_SVG)
 #define IS_CONTAINER(r) ((r) == S_CONTAINER || (r) == S_CONTAINER_ZPL || (r) == S_CONTAINER_PNG)
 #define P_FILTERS 1 /* location, item, holding */
 #define P_AS_OF 2
+#define P_STATUS 4 /* ?status= of pick lists */
 
 static const fofal_read_route_t routes[S_N] = {
-    [S_ALERTS] = {"/api/v1/inventory/alerts", "inventory.alerts.list", "Stock below its minimum.",
-                  "The stock_below_minimum alerts, newest first (at most 1000), and every minimum set per item and "
+    [S_ALERTS] = {"/api/v1/inventory/alerts", "inventory.alerts.list", "Stock below its minimum, and back.",
+                  "The alerts, newest first (at most 1000): kind below (stock_below_minimum) or restored (stock_restored: "
+                  "back at its minimum or above, or the minimum lowered or removed), and every minimum set per item and "
                   "location (inventory.location.set_minimum).",
                   ROLES_STOCK, NULL, 0, "Alerts"},
     [S_LOCATIONS] = {"/api/v1/inventory/locations", "inventory.locations.list", "Locations (warehouses and bins).",
@@ -103,19 +113,43 @@ static const fofal_read_route_t routes[S_N] = {
                          "A pallet's or carton's QR code (PNG).",
                          "The QR code of its label (FOFAL:L:<tenant>:<id>; error correction M, 8 px a module), 1-bit PNG.",
                          ROLES_STOCK, NULL, 0, NULL},
+    [S_PICKS] = {"/api/v1/inventory/picks", "inventory.picks.list", "Pick lists.",
+                 "Pick lists (yarn prepared for an order's warping), newest first, at most 1000; ?status=open or issued.",
+                 ROLES_STOCK, NULL, P_STATUS, "Picks"},
+    [S_PICK] = {"/api/v1/inventory/picks/{id}", "inventory.picks.get", "A pick list.",
+                "Its order, beam and status, and each line: the lot, grams asked, reserved by the pick, picked (null: not "
+                "scanned yet), by whom and when, where the lot was when the list was made and where it is now, grams left.",
+                ROLES_STOCK, NULL, 0, "Pick"},
+    [S_SCAN] = {"/api/v1/inventory/scan/{code}", "inventory.scan", "Scan any QR code.",
+                "What a scanned code is — a yarn lot (its code, or its label's FOFAL:Y:<tenant>:<code>), a roll or pieces "
+                "(a unit's label id or FOFAL:L:<tenant>:<id>), a carton or a pallet (its id, its SSCC-18 or (00)+SSCC) — "
+                "where it is, what it is about, its last 20 movements of the ledger (a container's: its units') and "
+                "links to its detailed reads (self, genealogy, label).",
+                ROLES_STOCK, NULL, 0, "Scan"},
+    [S_LOT_ZPL] = {"/api/v1/inventory/lots/{code}/label.zpl", "inventory.lots.zpl", "A yarn lot's label (ZPL II).",
+                   "A 4×2 inch label at 203 dpi: its QR code (FOFAL:Y:<tenant>:<code>), the lot code, item, supplier lot, "
+                   "grams received and cones, when received; data ^FH-escaped. Fetching it prints nothing.",
+                   ROLES_STOCK, NULL, 0, NULL},
+    [S_LOT_PNG] = {"/api/v1/inventory/lots/{code}/qr.png", "inventory.lots.qr_png", "A yarn lot's QR code (PNG).",
+                   "The QR code of its label (FOFAL:Y:<tenant>:<code>; error correction M, 8 px a module), 1-bit PNG.",
+                   ROLES_STOCK, NULL, 0, NULL},
+    [S_LOT_SVG] = {"/api/v1/inventory/lots/{code}/qr.svg", "inventory.lots.qr_svg", "A yarn lot's QR code (SVG).",
+                   "The same QR code as qr.png, as SVG (for phones).", ROLES_STOCK, NULL, 0, NULL},
 };
 
 typedef struct {
   int route;
-  char key[80];                     /* the code or id of the path */
+  char key[128];                    /* the code or id of the path (a scan's: a whole QR payload) */
   char location[65], item[65], holding[65];
   char as_of[40];                   /* RFC 3339, checked; "" for now */
+  char status[16];                  /* pick lists: "open", "issued" or "" */
 } params_t;
 
-/* ------------------------------------------------------------------ SQL */
+/* ------------------------------------------------------------------ SQL
+ * The genealogy statements are in genealogy_sql.c (ops/bench genealogy times them). */
 
 static const char alerts_sql[] =
-    "SELECT json_build_object('items', coalesce((SELECT json_agg(a ORDER BY a.recorded_at DESC) FROM (SELECT location, "
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(a ORDER BY a.recorded_at DESC) FROM (SELECT kind, location, "
     "item, on_hand, minimum, " TS("occurred_at") " occurred_at, " TS("recorded_at") " recorded_at FROM inventory.alerts WHERE tenant = $1 "
     "ORDER BY recorded_at DESC LIMIT 1000) a), '[]'::json), 'minimums', coalesce((SELECT json_agg(json_build_object("
     "'location', location, 'item', item, 'minimum', minimum) ORDER BY location, item) FROM inventory.minimums WHERE "
@@ -131,7 +165,8 @@ static const char locations_sql[] =
   "holding, 'holding_id', holding_id, 'kind', kind, 'item', item, 'quantity', quantity, 'unit', CASE kind WHEN 'lot' " \
   "THEN 'g' ELSE 'pieces' END) ORDER BY location, item, holding) FROM (SELECT * FROM h ORDER BY location, item, "       \
   "holding LIMIT 1000) x), '[]'::json), 'totals', coalesce((SELECT json_agg(json_build_object('item', item, 'kind', "  \
-  "kind, 'location', location, 'quantity', q, 'holdings', n) ORDER BY item, location) FROM (SELECT item, kind, "       \
+  "kind, 'location', location, 'quantity', q, 'in_units', CASE kind WHEN 'lot' THEN catalog.in_units($1, item, q::bigint) "\
+  "ELSE '[]'::json END, 'holdings', n) ORDER BY item, location) FROM (SELECT item, kind, "                             \
   "location, sum(quantity) q, count(*) n FROM h GROUP BY item, kind, location) t), '[]'::json), 'truncated', "         \
   "(SELECT count(*) > 1000 FROM h))"
 #define FILTERS "($2::text IS NULL OR location = $2) AND ($3::text IS NULL OR item = $3) AND ($4::text IS NULL OR holding = $4)"
@@ -154,7 +189,7 @@ static const char lot_sql[] =
     "SELECT json_build_object('lot', l.lot, 'item', json_build_object('item', l.item, 'kind', i.kind, 'name', i.name, "
     "'yarn_count', i.yarn_count, 'material', i.material, 'colour', i.colour, 'supplier_ref', i.supplier_ref), "
     "'supplier_lot', l.supplier_lot, 'received_g', l.received_g, 'weight_g', l.weight_g, 'reserved_g', l.reserved_g, "
-    "'returned_g', l.returned_g, 'cones', l.cones, 'location', "
+    "'returned_g', l.returned_g, 'in_units', catalog.in_units(l.tenant, l.item, l.weight_g), 'cones', l.cones, 'location', "
     "l.location, 'purchase_order', l.purchase_order, 'received_at', " TS("l.received_at") ", 'recorded_at', "
     TS("l.recorded_at") ", 'version', l.version, 'issues', coalesce((SELECT json_agg(json_build_object('beam', x.beam, "
     "'order_id', x.order_id, 'weight_g', x.weight_g, 'location', x.location, 'occurred_at', " TS("x.occurred_at") ") "
@@ -192,53 +227,158 @@ static const char count_sql[] =
     "'holding_id', holding_id, 'kind', kind, 'book', book, 'counted', counted, 'variance', counted - book) ORDER BY "
     "holding) FROM lines), '[]'::json)) FROM c";
 
-/* Down from a pallet, carton or unit ($2, a UUID). */
-static const char genealogy_down_sql[] =
-    "WITH u AS (SELECT u.* FROM inventory.units u WHERE u.tenant = $1 AND (u.label_id = $2::uuid OR u.carton_id = "
-    "$2::uuid OR u.carton_id IN (SELECT c.carton_id FROM inventory.cartons c WHERE c.tenant = $1 AND c.pallet_id = "
-    "$2::uuid))) "
-    "SELECT json_build_object('direction', 'down', 'of', coalesce((SELECT json_build_object('kind', 'pallet', 'id', "
-    "p.pallet_id, 'sscc', p.sscc, 'location', p.location, 'pieces', p.pieces) FROM inventory.pallets p WHERE p.tenant = "
-    "$1 AND p.pallet_id = $2::uuid), (SELECT json_build_object('kind', 'carton', 'id', c.carton_id, 'location', "
-    "c.location, 'pieces', c.pieces, 'pallet_id', c.pallet_id) FROM inventory.cartons c WHERE c.tenant = $1 AND "
-    "c.carton_id = $2::uuid), (SELECT json_build_object('kind', 'unit', 'id', u.label_id, 'location', u.location, "
-    "'carton_id', u.carton_id, 'from_label', u.from_label, 'grade', u.grade) FROM u WHERE u.label_id = $2::uuid)), "
-    "'units', coalesce((SELECT json_agg(json_build_object('label_id', u.label_id, 'article', u.article, 'quantity', "
-    "u.quantity, 'location', u.location, 'carton_id', u.carton_id, 'order_id', u.order_id, 'loom', u.loom, 'weaver', "
-    "u.weaver, 'shift', u.shift, 'woven_at', " TS("u.woven_at") ", 'from_label', u.from_label, 'grade', u.grade, "
-    "'from', (SELECT json_build_object('label_id', r.label_id, 'quantity', r.quantity, 'location', r.location, "
-    "'from_label', r.from_label) FROM inventory.units r WHERE r.tenant = $1 AND r.label_id = u.from_label), "
-    "'beams', coalesce((SELECT json_agg(json_build_object("
-    "'beam', b.beam, 'meters', b.meters, 'warped_from', (SELECT pb.yarn_lots FROM production.beams pb WHERE pb.tenant = "
-    "$1 AND pb.beam = b.beam), 'lots', coalesce((SELECT json_agg(json_build_object('lot', l.lot, 'supplier_lot', "
-    "l.supplier_lot, 'item', l.item, 'issued_g', (SELECT sum(x.weight_g) FROM inventory.lot_issues x WHERE x.tenant = $1 "
-    "AND x.lot = l.lot AND x.beam = b.beam)) ORDER BY l.lot) FROM inventory.lots l WHERE l.tenant = $1 AND (l.lot IN "
-    "(SELECT x.lot FROM inventory.lot_issues x WHERE x.tenant = $1 AND x.beam = b.beam) OR l.lot IN (SELECT "
-    "jsonb_array_elements_text(pb.yarn_lots) FROM production.beams pb WHERE pb.tenant = $1 AND pb.beam = b.beam AND "
-    "jsonb_typeof(pb.yarn_lots) = 'array'))), '[]'::json)) ORDER BY b.beam) FROM jsonb_to_recordset(coalesce(u.beams, "
-    "'[]'::jsonb)) AS b(beam text, meters numeric)), '[]'::json)) ORDER BY u.woven_at, u.label_id) FROM u), '[]'::json))";
 
-/* Up from a yarn lot ($2, its code); NULL when neither inventory nor a beam knows it. */
-static const char genealogy_up_sql[] =
-    "WITH l AS (SELECT * FROM inventory.lots WHERE tenant = $1 AND lot = $2), "
-    "b AS (SELECT x.beam FROM inventory.lot_issues x WHERE x.tenant = $1 AND x.lot = $2 UNION SELECT pb.beam FROM "
-    "production.beams pb WHERE pb.tenant = $1 AND pb.yarn_lots ? $2), "
-    "u AS (SELECT u.* FROM inventory.units u WHERE u.tenant = $1 AND EXISTS (SELECT 1 FROM b WHERE u.beams @> "
-    "jsonb_build_array(jsonb_build_object('beam', b.beam)))) "
-    "SELECT CASE WHEN EXISTS (SELECT 1 FROM l) OR EXISTS (SELECT 1 FROM b) THEN json_build_object('direction', 'up', "
-    "'of', (SELECT json_build_object('kind', 'lot', 'lot', l.lot, 'supplier_lot', l.supplier_lot, 'item', l.item, "
-    "'weight_g', l.weight_g, 'location', l.location) FROM l), "
-    "'beams', coalesce((SELECT json_agg(b.beam ORDER BY b.beam) FROM b), '[]'::json), "
-    "'units', coalesce((SELECT json_agg(json_build_object('label_id', u.label_id, 'article', u.article, 'quantity', "
-    "u.quantity, 'location', u.location, 'carton_id', u.carton_id, 'order_id', u.order_id, 'loom', u.loom, 'woven_at', "
-    TS("u.woven_at") ") ORDER BY u.woven_at, u.label_id) FROM u), '[]'::json), "
-    "'cartons', coalesce((SELECT json_agg(json_build_object('carton_id', c.carton_id, 'location', c.location, "
-    "'pallet_id', c.pallet_id) ORDER BY c.carton_id) FROM inventory.cartons c WHERE c.tenant = $1 AND c.carton_id IN "
-    "(SELECT u.carton_id FROM u)), '[]'::json), "
-    "'pallets', coalesce((SELECT json_agg(json_build_object('pallet_id', p.pallet_id, 'sscc', p.sscc, 'location', "
-    "p.location) ORDER BY p.pallet_id) FROM inventory.pallets p WHERE p.tenant = $1 AND p.pallet_id IN (SELECT "
-    "c.pallet_id FROM inventory.cartons c WHERE c.tenant = $1 AND c.carton_id IN (SELECT u.carton_id FROM u))), "
-    "'[]'::json)) END";
+static const char picks_sql[] =
+    "SELECT json_build_object('pick_id', pick_id, 'order_id', order_id, 'beam', beam, 'status', status, 'lines', lines, "
+    "'weight_g', weight_g, 'issued_g', issued_g, 'created_by', created_by, 'created_at', " TS("created_at") ", "
+    "'issued_at', " TS("issued_at") ", 'version', version) FROM inventory.picks WHERE tenant = $1 AND ($2::text IS NULL "
+    "OR status = $2) ORDER BY created_at DESC, pick_id LIMIT 1001";
+
+static const char pick_sql[] =
+    "SELECT json_build_object('pick_id', p.pick_id, 'order_id', p.order_id, 'beam', p.beam, 'status', p.status, "
+    "'weight_g', p.weight_g, 'issued_g', p.issued_g, 'created_by', p.created_by, 'created_at', " TS("p.created_at") ", "
+    "'issued_at', " TS("p.issued_at") ", 'version', p.version, 'lines', coalesce((SELECT json_agg(json_build_object("
+    "'lot', l.lot, 'weight_g', l.weight_g, 'reserved_g', l.reserved_g, 'picked_g', l.picked_g, 'picked_by', "
+    "l.picked_by, 'picked_at', " TS("l.picked_at") ", 'from', l.location, 'location', lo.location, 'left_g', "
+    "lo.weight_g, 'item', lo.item, 'supplier_lot', lo.supplier_lot, 'in_units', catalog.in_units(l.tenant, lo.item, "
+    "l.weight_g)) ORDER BY l.lot) FROM inventory.pick_lines l LEFT "
+    "JOIN inventory.lots lo ON lo.tenant = l.tenant AND lo.lot = l.lot WHERE l.tenant = p.tenant AND l.pick_id = "
+    "p.pick_id), '[]'::json)) FROM inventory.picks p WHERE p.tenant = $1 AND p.pick_id = $2::uuid";
+
+/* Any scanned code: $2 a UUID (unit, carton, pallet), $3 a lot code, $4 an SSCC, $5 the
+ * lot's holding id (its aggregate id); the absent ones NULL. */
+static const char scan_sql[] =
+    "WITH x AS (SELECT * FROM ("
+    "SELECT 'pallet' kind, p.pallet_id::text id, p.location, json_build_object('sscc', p.sscc, 'pieces', p.pieces, "
+    "'cartons', p.cartons, 'built_at', " TS("p.built_at") ") about FROM inventory.pallets p WHERE p.tenant = $1 AND "
+    "(p.pallet_id = $2::uuid OR p.sscc = $4) "
+    "UNION ALL SELECT 'carton', c.carton_id::text, c.location, json_build_object('pieces', c.pieces, 'units', c.units, "
+    "'pallet_id', c.pallet_id, 'packed_at', " TS("c.packed_at") ") FROM inventory.cartons c WHERE c.tenant = $1 AND "
+    "c.carton_id = $2::uuid "
+    "UNION ALL SELECT CASE WHEN u.length_m IS NOT NULL THEN 'roll' ELSE 'pieces' END, u.label_id::text, u.location, "
+    "json_build_object('article', u.article, 'quantity', u.quantity, 'length_m', u.length_m, 'order_id', u.order_id, "
+    "'loom', u.loom, 'weaver', u.weaver, 'shift', u.shift, 'carton_id', u.carton_id, 'pallet_id', (SELECT c.pallet_id "
+    "FROM inventory.cartons c WHERE c.tenant = u.tenant AND c.carton_id = u.carton_id), 'woven_at', " TS("u.woven_at")
+    ") FROM inventory.units u WHERE u.tenant = $1 AND u.label_id = $2::uuid "
+    "UNION ALL SELECT 'lot', l.lot, l.location, json_build_object('item', l.item, 'supplier_lot', l.supplier_lot, "
+    "'received_g', l.received_g, 'weight_g', l.weight_g, 'reserved_g', l.reserved_g, 'cones', l.cones, "
+    "'purchase_order', l.purchase_order, 'received_at', " TS("l.received_at") ") FROM inventory.lots l WHERE l.tenant = "
+    "$1 AND l.lot = $3) a LIMIT 1), "
+    "h AS (SELECT CASE WHEN x.kind = 'lot' THEN $5::uuid END hid FROM x UNION ALL SELECT x.id::uuid FROM x WHERE x.kind "
+    "IN ('roll', 'pieces') UNION ALL SELECT u.label_id FROM x, inventory.units u WHERE x.kind = 'carton' AND u.tenant "
+    "= $1 AND u.carton_id = CASE WHEN x.kind = 'carton' THEN x.id::uuid END UNION ALL SELECT u.label_id FROM x, "
+    "inventory.cartons c, inventory.units u WHERE x.kind = 'pallet' AND c.tenant = $1 AND c.pallet_id = CASE WHEN "
+    "x.kind = 'pallet' THEN x.id::uuid END AND u.tenant = $1 AND u.carton_id = c.carton_id) "
+    "SELECT json_build_object('kind', x.kind, 'id', x.id, 'location', x.location, 'about', x.about, 'history', "
+    "coalesce((SELECT json_agg(m ORDER BY m.occurred_at DESC) FROM (SELECT m.holding, m.kind, m.item, m.location, "
+    "m.delta, m.cause, m.actor, " TS("m.occurred_at") " occurred_at, " TS("m.recorded_at") " recorded_at FROM "
+    "inventory.movements m WHERE m.tenant = $1 AND m.holding_id IN (SELECT hid FROM h WHERE hid IS NOT NULL) ORDER BY "
+    "m.occurred_at DESC, m.event_id DESC LIMIT 20) m), '[]'::json), 'links', CASE x.kind WHEN 'lot' THEN "
+    "json_build_object('self', '/api/v1/inventory/lots/' || x.id, 'genealogy', '/api/v1/inventory/genealogy/' || x.id, "
+    "'label', '/api/v1/inventory/lots/' || x.id || '/label.zpl', 'qr', '/api/v1/inventory/lots/' || x.id || "
+    "'/qr.png') WHEN 'carton' THEN json_build_object('self', '/api/v1/inventory/containers/' || x.id, 'genealogy', "
+    "'/api/v1/inventory/genealogy/' || x.id, 'label', '/api/v1/inventory/containers/' || x.id || '/label.zpl', 'qr', "
+    "'/api/v1/inventory/containers/' || x.id || '/qr.png') WHEN 'pallet' THEN json_build_object('self', "
+    "'/api/v1/inventory/containers/' || x.id, 'genealogy', '/api/v1/inventory/genealogy/' || x.id, 'label', "
+    "'/api/v1/inventory/containers/' || x.id || '/label.zpl', 'qr', '/api/v1/inventory/containers/' || x.id || "
+    "'/qr.png') ELSE json_build_object('self', '/api/v1/inventory/labels/' || x.id, 'genealogy', "
+    "'/api/v1/inventory/genealogy/' || x.id, 'label', '/api/v1/inventory/labels/' || x.id || '/label.zpl', 'qr', "
+    "'/api/v1/inventory/labels/' || x.id || '/qr.png') END) FROM x";
+
+/* A scanned code sorted out (scan_sql's parameters), on the worker. 0, or -1: not a code
+ * this tenant could have printed. */
+typedef struct {
+  char uuid[FOFAL_UUID_LEN + 1], lot[FOFAL_CODE_MAX + 1], sscc[19], lot_id[FOFAL_UUID_LEN + 1];
+} scanned_t;
+
+static int is_digits(const char *s, size_t n) {
+  if (strlen(s) != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  return 1;
+}
+
+static int scan_parse(const char *tenant, const char *code, scanned_t *out) {
+  memset(out, 0, sizeof *out);
+  size_t tl = strlen(tenant);
+  int lot_payload = !strncmp(code, "FOFAL:Y:", 8), unit_payload = !strncmp(code, "FOFAL:L:", 8);
+  if (lot_payload || unit_payload) { /* a label's QR payload: of this tenant only */
+    if (strncmp(code + 8, tenant, tl) || code[8 + tl] != ':') return -1;
+    code += 8 + tl + 1;
+    if (unit_payload && !fofal_uuid_valid(code)) return -1;
+    if (lot_payload && !fofal_code_valid(code)) return -1;
+  }
+  if (fofal_uuid_valid(code)) {
+    for (int i = 0; i < FOFAL_UUID_LEN; i++) out->uuid[i] = (char)(code[i] >= 'A' && code[i] <= 'F' ? code[i] + 32 : code[i]);
+  } else if (is_digits(code, 18) || (is_digits(code, 20) && !strncmp(code, "00", 2))) {
+    snprintf(out->sscc, sizeof out->sscc, "%s", code + (strlen(code) == 20 ? 2 : 0));
+  } else if (fofal_code_valid(code)) {
+    snprintf(out->lot, sizeof out->lot, "%s", code);
+    fofal_aggregate_ref(tenant, "yarnlot", code, out->lot_id);
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
+/* ZPL text of untrusted data for a ^FH field: ^ ~ _ and every byte outside printable
+ * ASCII as _xx, at most FOFAL_LABEL_FIELD_MAX characters. */
+static void zpl_text(const char *in, char *out, size_t outlen) {
+  size_t o = 0, n = 0;
+  for (const unsigned char *c = (const unsigned char *)(in ? in : ""); *c && n < FOFAL_LABEL_FIELD_MAX && o + 4 < outlen;
+       c++, n++) {
+    if (*c < 0x20 || *c > 0x7e || *c == '^' || *c == '~' || *c == '_') o += (size_t)snprintf(out + o, outlen - o, "_%02x", *c);
+    else out[o++] = (char)*c;
+  }
+  out[o] = '\0';
+}
+
+/* The lot's answer (res->body) turned into its label (res->raw), on the worker. */
+static void render_lot(const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  const json_t *b = res->body;
+  char qr[FOFAL_LABEL_TEXT_MAX + 1];
+  size_t len = 0;
+  int rc = 0;
+  snprintf(qr, sizeof qr, "FOFAL:Y:%s:%s", tenant, p->key); /* tenant and code: [A-Za-z0-9._-] */
+  if (p->route == S_LOT_PNG) {
+    unsigned char *png = NULL;
+    rc = fofal_label_qr_png(qr, 8, 4, &png, &len);
+    res->raw = (char *)png;
+    res->ctype = "image/png";
+  } else if (p->route == S_LOT_SVG) {
+    char *svg = NULL;
+    rc = fofal_label_qr_svg(qr, 8, 4, &svg, &len);
+    res->raw = svg;
+    res->ctype = "image/svg+xml";
+  } else {
+    const json_t *item = json_object_get(b, "item");
+    char name[4 * FOFAL_LABEL_FIELD_MAX + 1], sup[4 * FOFAL_LABEL_FIELD_MAX + 1], at[4 * FOFAL_LABEL_FIELD_MAX + 1];
+    zpl_text(json_string_value(json_object_get(item, "name")) ?: json_string_value(json_object_get(item, "item")), name,
+             sizeof name);
+    zpl_text(json_string_value(json_object_get(b, "supplier_lot")), sup, sizeof sup);
+    zpl_text(json_string_value(json_object_get(b, "received_at")), at, sizeof at);
+    res->raw = fofal_asprintf("^XA\n^CI28\n^FO20,20^BQN,2,5^FDMA,%s^FS\n^FO400,20^A0N,44,44^FDYARN LOT %s^FS\n"
+                              "^FO400,75^A0N,26,26^FH^FD%s^FS\n^FO400,115^A0N,26,26^FH^FDSupplier lot: %s^FS\n"
+                              "^FO400,155^A0N,26,26^FDReceived: %lld g, %lld cones^FS\n^FO400,195^A0N,22,22^FH^FD%s^FS\n"
+                              "^FO400,235^A0N,22,22^FDItem: %s^FS\n^XZ\n",
+                              qr, p->key, name, sup, (long long)json_integer_value(json_object_get(b, "received_g")),
+                              (long long)json_integer_value(json_object_get(b, "cones")), at,
+                              json_string_value(json_object_get(item, "item")) ?: "");
+    len = strlen(res->raw);
+    res->ctype = "text/plain; charset=us-ascii";
+  }
+  json_decref(res->body);
+  res->body = NULL;
+  res->raw_len = len;
+  res->etag = -1;
+  if (rc) {
+    free(res->raw);
+    res->raw = NULL;
+    res->status = 422;
+    res->code = "label_not_printable";
+    snprintf(res->detail, sizeof res->detail, "this label cannot be drawn (%s)", fofal_err_name(rc));
+  }
+}
 
 /* The container's answer (res->body) turned into its label (res->raw), on the worker. */
 static void render_container(const char *tenant, const params_t *p, fofal__read_result_t *res) {
@@ -307,10 +447,22 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     const char *params[] = {tenant, OPT(p->location), OPT(p->item), OPT(p->holding)};
     rc = fofal__worker_query(w, tenant, movements_sql, 4, params, &rows, err, sizeof err);
     list = 1;
+  } else if (p->route == S_PICKS) {
+    const char *params[] = {tenant, OPT(p->status)};
+    rc = fofal__worker_query(w, tenant, picks_sql, 2, params, &rows, err, sizeof err);
+    list = 1;
+  } else if (p->route == S_SCAN) {
+    scanned_t sc;
+    if (scan_parse(tenant, p->key, &sc)) {
+      fofal__read_not_found(res, "lot, roll, pieces, carton or pallet");
+      return;
+    }
+    const char *params[] = {tenant, OPT(sc.uuid), OPT(sc.lot), OPT(sc.sscc), OPT(sc.lot_id)};
+    rc = fofal__worker_query(w, tenant, scan_sql, 5, params, &rows, err, sizeof err);
   } else {
     const char *params[] = {tenant, p->key};
-    const char *sql = p->route == S_LOT ? lot_sql : IS_CONTAINER(p->route) ? container_sql : p->route == S_COUNT ? count_sql
-                      : fofal_uuid_valid(p->key) ? genealogy_down_sql : genealogy_up_sql;
+    const char *sql = IS_LOT(p->route) ? lot_sql : p->route == S_PICK ? pick_sql : IS_CONTAINER(p->route) ? container_sql : p->route == S_COUNT ? count_sql
+                      : fofal__inventory_genealogy_sql[fofal_uuid_valid(p->key) ? 0 : 1];
     rc = fofal__worker_query(w, tenant, sql, 2, params, &rows, err, sizeof err);
   }
 #undef OPT
@@ -331,15 +483,17 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     r = NULL; /* no pallet, carton nor unit has this id */
   if (!json_is_object(r)) {
     json_decref(rows);
-    fofal__read_not_found(res, p->route == S_ALERTS ? "alerts" : p->route == S_LOT ? "lot" : IS_CONTAINER(p->route) ? "carton or pallet"
+    fofal__read_not_found(res, p->route == S_ALERTS ? "alerts" : IS_LOT(p->route) ? "lot" : p->route == S_PICK ? "pick list"
+                               : p->route == S_SCAN ? "lot, roll, pieces, carton or pallet" : IS_CONTAINER(p->route) ? "carton or pallet"
                                : p->route == S_COUNT ? "count" : "pallet, carton, unit or yarn lot");
     return;
   }
   res->body = json_incref(r);
   if (p->route == S_STOCK) json_object_set_new(res->body, "as_of", *p->as_of ? json_string(p->as_of) : json_null());
-  else if (p->route != S_GENEALOGY && p->route != S_ALERTS) res->etag = json_integer_value(json_object_get(r, "version"));
+  else if (p->route != S_GENEALOGY && p->route != S_ALERTS && p->route != S_SCAN) res->etag = json_integer_value(json_object_get(r, "version"));
   json_decref(rows);
   if (p->route == S_CONTAINER_ZPL || p->route == S_CONTAINER_PNG) render_container(tenant, p, res);
+  if (p->route == S_LOT_ZPL || p->route == S_LOT_PNG || p->route == S_LOT_SVG) render_lot(tenant, p, res);
 }
 
 /* -------------------------------------------------------------- routing */
@@ -365,15 +519,18 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
   p.route = -1;
   if (at == len) {
     p.route = !strcmp(first, "locations") ? S_LOCATIONS : !strcmp(first, "stock") ? S_STOCK
-              : !strcmp(first, "alerts") ? S_ALERTS
+              : !strcmp(first, "alerts") ? S_ALERTS : !strcmp(first, "picks") ? S_PICKS
               : !strcmp(first, "movements") ? S_MOVEMENTS : -1;
   } else if (!fofal__path_segment(path, len, &at, p.key, sizeof p.key)) {
     char s3[16];
     if (at == len)
       p.route = !strcmp(first, "lots") ? S_LOT : !strcmp(first, "containers") ? S_CONTAINER
-                : !strcmp(first, "counts") ? S_COUNT : !strcmp(first, "genealogy") ? S_GENEALOGY : -1;
+                : !strcmp(first, "counts") ? S_COUNT : !strcmp(first, "genealogy") ? S_GENEALOGY
+                : !strcmp(first, "picks") ? S_PICK : !strcmp(first, "scan") ? S_SCAN : -1;
     else if (!strcmp(first, "containers") && !fofal__path_segment(path, len, &at, s3, sizeof s3) && at == len)
       p.route = !strcmp(s3, "label.zpl") ? S_CONTAINER_ZPL : !strcmp(s3, "qr.png") ? S_CONTAINER_PNG : -1;
+    else if (!strcmp(first, "lots") && !fofal__path_segment(path, len, &at, s3, sizeof s3) && at == len)
+      p.route = !strcmp(s3, "label.zpl") ? S_LOT_ZPL : !strcmp(s3, "qr.png") ? S_LOT_PNG : !strcmp(s3, "qr.svg") ? S_LOT_SVG : -1;
   }
   if (p.route < 0) {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
@@ -382,7 +539,8 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
   if (!fofal__get_only(req) || fofal__authenticate(api, req, &who) ||
       fofal__read_roles_check(req, &who, routes[p.route].roles, routes[p.route].path + sizeof "/api/v1" - 1))
     return 0;
-  if ((p.route == S_LOT && !fofal_code_valid(p.key)) || ((IS_CONTAINER(p.route) || p.route == S_COUNT) && !fofal_uuid_valid(p.key))) {
+  if ((IS_LOT(p.route) && !fofal_code_valid(p.key)) ||
+      ((IS_CONTAINER(p.route) || p.route == S_COUNT || p.route == S_PICK) && !fofal_uuid_valid(p.key))) {
     fofal__send_problem(req, 404, "not_found", "nothing of this tenant has this code or id", NULL);
     return 0;
   }
@@ -394,6 +552,14 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
     if (filter(req, "location", 0, p.location, sizeof p.location) || filter(req, "item", 0, p.item, sizeof p.item) ||
         filter(req, "holding", 1, p.holding, sizeof p.holding))
       return 0;
+  }
+  const char *status = (routes[p.route].params & P_STATUS) ? fofal__param(req, "status") : NULL;
+  if (status) {
+    if (strcmp(status, "open") && strcmp(status, "issued")) {
+      fofal__send_problem(req, 400, "malformed_query", "status is open or issued", NULL);
+      return 0;
+    }
+    snprintf(p.status, sizeof p.status, "%s", status);
   }
   const char *as_of = (routes[p.route].params & P_AS_OF) ? fofal__param(req, "as_of") : NULL;
   if (as_of) {
@@ -411,7 +577,7 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
 
 static const char schemas_json[] =
     "{\"Alerts\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"properties\":{\"location\":{},\"item\":{},\"on_hand\":{\"type\":\"integer\"},\"minimum\":{\"type\":\"integer\"},"
+    "\"properties\":{\"kind\":{\"enum\":[\"below\",\"restored\"]},\"location\":{},\"item\":{},\"on_hand\":{\"type\":\"integer\"},\"minimum\":{\"type\":\"integer\"},"
     "\"occurred_at\":{},\"recorded_at\":{}}}},\"minimums\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
     "\"properties\":{\"location\":{},\"item\":{},\"minimum\":{\"type\":\"integer\"}}}}}},\"Locations\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
     "\"properties\":{\"location\":{\"type\":\"string\"},\"kind\":{\"enum\":[\"raw\",\"finished\",\"floor\",\"quarantine\","
@@ -430,7 +596,8 @@ static const char schemas_json[] =
     "\"occurred_at\":{\"type\":\"string\"},\"recorded_at\":{\"type\":\"string\"}}}},\"truncated\":{\"type\":\"boolean\"}}},"
     "\"Lot\":{\"type\":\"object\",\"properties\":{\"lot\":{\"type\":\"string\"},\"item\":{\"type\":\"object\"},"
     "\"supplier_lot\":{\"type\":\"string\"},\"received_g\":{\"type\":\"integer\"},\"weight_g\":{\"type\":\"integer\"},"
-    "\"reserved_g\":{\"type\":\"integer\"},\"returned_g\":{\"type\":\"integer\"},"
+    "\"reserved_g\":{\"type\":\"integer\"},\"returned_g\":{\"type\":\"integer\"},\"in_units\":{\"$ref\":"
+    "\"#/components/schemas/InUnits\"},"
     "\"cones\":{},\"location\":{\"type\":\"string\"},\"purchase_order\":{},\"received_at\":{},\"recorded_at\":{},"
     "\"version\":{\"type\":\"integer\"},\"issues\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
     "{\"beam\":{},\"order_id\":{},\"weight_g\":{\"type\":\"integer\"},\"location\":{},\"occurred_at\":{}}}}}},"
@@ -446,7 +613,28 @@ static const char schemas_json[] =
     "[\"object\",\"null\"],\"description\":\"What was asked for (null for a lot only production's beams name).\"},"
     "\"units\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"description\":\"Down: with beams [{beam, meters, "
     "warped_from, lots}].\"}},\"beams\":{\"type\":\"array\"},\"cartons\":{\"type\":\"array\"},\"pallets\":{\"type\":"
-    "\"array\"}}}}";
+    "\"array\"}}},"
+    "\"Picks\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"pick_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"order_id\":{},\"beam\":{},\"status\":{\"enum\":"
+    "[\"open\",\"issued\"]},\"lines\":{\"type\":\"integer\"},\"weight_g\":{\"type\":\"integer\"},\"issued_g\":{},"
+    "\"created_by\":{},\"created_at\":{},\"issued_at\":{},\"version\":{\"type\":\"integer\"}}}},\"truncated\":{\"type\":"
+    "\"boolean\"}}},"
+    "\"Pick\":{\"type\":\"object\",\"properties\":{\"pick_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"order_id\":{},"
+    "\"beam\":{},\"status\":{\"enum\":[\"open\",\"issued\"]},\"weight_g\":{\"type\":\"integer\"},\"issued_g\":{},"
+    "\"version\":{\"type\":\"integer\"},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"lot\":{},\"weight_g\":{\"type\":\"integer\"},\"reserved_g\":{\"type\":\"integer\"},\"picked_g\":{\"type\":"
+    "[\"integer\",\"null\"]},\"picked_by\":{},\"picked_at\":{},\"from\":{},\"location\":{},\"left_g\":{},\"item\":{},"
+    "\"supplier_lot\":{}}}}}},"
+    "\"InUnits\":{\"type\":\"array\",\"description\":\"The quantity in the item's other units (catalog "
+    "conversions): value truncated to 3 decimals by integer arithmetic, exact when nothing was cut.\",\"items\":{"
+    "\"type\":\"object\",\"properties\":{\"unit\":{\"type\":\"string\"},\"value\":{\"type\":\"string\"},"
+    "\"exact\":{\"type\":\"boolean\"}}}},"
+    "\"Scan\":{\"type\":\"object\",\"properties\":{\"kind\":{\"enum\":[\"lot\",\"roll\",\"pieces\",\"carton\","
+    "\"pallet\"]},\"id\":{\"type\":\"string\",\"description\":\"A lot's code, or the unit's, carton's or pallet's id.\"},"
+    "\"location\":{},\"about\":{\"type\":\"object\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"holding\":{},\"kind\":{},\"item\":{},\"location\":{},\"delta\":{\"type\":\"integer\"},\"cause\":{},"
+    "\"actor\":{},\"occurred_at\":{},\"recorded_at\":{}}}},\"links\":{\"type\":\"object\",\"properties\":{\"self\":{},"
+    "\"genealogy\":{},\"label\":{},\"qr\":{}}}}}}";
 
 void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
   json_t *all = json_loads(schemas_json, 0, NULL);
@@ -456,7 +644,14 @@ void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
   for (int r = 0; r < S_N; r++) {
     const fofal_read_route_t *rt = &routes[r];
     json_t *params = json_array();
-    if (r == S_LOT) json_array_append_new(params, fofal__openapi_path_param("code", "The lot's code, as its label shows."));
+    if (IS_LOT(r)) json_array_append_new(params, fofal__openapi_path_param("code", "The lot's code, as its label shows."));
+    if (r == S_PICK) json_array_append_new(params, fofal__openapi_path_param("id", "The pick list's id."));
+    if (r == S_SCAN)
+      json_array_append_new(params, fofal__openapi_path_param("code", "What the QR code or barcode carries: a label's "
+                                                                      "payload, a UUID, a lot code or an SSCC."));
+    if (rt->params & P_STATUS)
+      json_array_append_new(params, fofal__openapi_query_param("status", "Only pick lists of this status.",
+                                                               json_pack("{s:[s,s]}", "enum", "open", "issued")));
     if (IS_CONTAINER(r)) json_array_append_new(params, fofal__openapi_path_param("id", "The carton's or pallet's id."));
     if (r == S_COUNT) json_array_append_new(params, fofal__openapi_path_param("id", "The count's id."));
     if (r == S_GENEALOGY)
@@ -476,12 +671,12 @@ void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
              "the projection has applied it.", rt->desc, rt->roles);
     snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema ? rt->schema : "Container");
     json_t *op = fofal__openapi_read_op("inventory", rt->op_id, rt->summary, desc, params, ref, rt->roles);
-    if (r == S_LOT || r == S_CONTAINER || r == S_COUNT) fofal__openapi_etag(op);
+    if (r == S_LOT || r == S_CONTAINER || r == S_COUNT || r == S_PICK) fofal__openapi_etag(op);
     if (!rt->schema) { /* not JSON: the 200 is a PNG or a ZPL text */
       json_t *ok = json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200");
-      json_object_set_new(ok, "content", json_pack("{s:{s:{s:s,s:s}}}", r == S_CONTAINER_PNG ? "image/png" : "text/plain",
-                                                   "schema", "type", "string", "format",
-                                                   r == S_CONTAINER_PNG ? "binary" : "text"));
+      int png = r == S_CONTAINER_PNG || r == S_LOT_PNG;
+      json_object_set_new(ok, "content", json_pack("{s:{s:{s:s,s:s}}}", png ? "image/png" : r == S_LOT_SVG ? "image/svg+xml" : "text/plain",
+                                                   "schema", "type", "string", "format", png ? "binary" : "text"));
     }
     json_object_set_new(paths, rt->path, op);
   }

@@ -6,6 +6,7 @@
  *   catalog.article.update   only what changes (a no-op is rejected: no_change)
  *   catalog.item.define      a material: yarn (count, material, colour, supplier
  *                            reference), accessory or packaging, and the unit it counts in
+ *   catalog.item.set_conversions  its other units: qty <unit> = base_qty <its unit>
  *
  * Events go to fofal.catalog.events (the topic follows from the module). An article is
  * named by its code (FT-100x200): its aggregate id is fofal_aggregate_ref(tenant,
@@ -76,11 +77,48 @@ static int item_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decisi
   return 0;
 }
 
+/* Units and conversions. An item counts in its unit (item_define); conversions say how many
+ * of another unit make how many of it: {unit, qty, base_qty}, "qty <unit> = base_qty
+ * <item's unit>" (a yarn in g: 1 cone = 1500 g, 17000 m = 1000 g). Both are integers, so a
+ * read converts exactly (catalog.in_units, schemas/catalog/062_item_units.sql: integer
+ * division, and whether it was exact). kg of g and m of mm are fixed (1000) and implied. */
+static int fixed_pair(const char *a, const char *b) {
+  return (!strcmp(a, "g") && !strcmp(b, "kg")) || (!strcmp(a, "kg") && !strcmp(b, "g")) ||
+         (!strcmp(a, "mm") && !strcmp(b, "m")) || (!strcmp(a, "m") && !strcmp(b, "mm"));
+}
+
+static int item_set_conversions(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const char *base = jstr(state, "unit");
+  const json_t *conv = json_object_get(cmd->data, "conversions");
+  size_t i, j;
+  json_t *c;
+  json_array_foreach(conv, i, c) {
+    const char *u = jstr(c, "unit");
+    if (!strcmp(u, base)) return REJECT(out, "same_unit", "%s is the item's own unit", u);
+    if (fixed_pair(base, u))
+      return REJECT(out, "fixed_conversion", "1 %s is 1000 %s always: it is not set", !strcmp(u, "kg") || !strcmp(u, "m") ? u : base,
+                    !strcmp(u, "kg") || !strcmp(u, "m") ? base : u);
+    for (j = 0; j < i; j++)
+      if (jeq(json_array_get(conv, j), "unit", u)) return REJECT(out, "duplicate_unit", "%s is converted twice", u);
+  }
+  if (json_equal(conv, json_object_get(state, "conversions")) ||
+      (!json_array_size(conv) && !json_array_size(json_object_get(state, "conversions"))))
+    return REJECT(out, "no_change", "the conversions are these already");
+  out->state = json_deep_copy(state);
+  json_object_set(out->state, "conversions", (json_t *)conv);
+  fofal_decision_emit(out, EV("item_conversions_set"),
+                      json_pack("{s:s,s:s,s:O}", "item", jstr(cmd->data, "item"), "unit", base, "conversions", conv));
+  return 0;
+}
+
 static const fofal_command_def_t commands[] = {
     {"catalog.article.define", "article", 1, "Define an article (a fouta model): size, weight, density, yarns.",
      article_define, "article"},
     {"catalog.article.update", "article", 0, "Change an article's data.", article_update, "article"},
     {"catalog.item.define", "item", 1, "Define an item: a yarn, an accessory or a packaging, and its unit.", item_define,
+     "item"},
+    {"catalog.item.set_conversions", "item", 0,
+     "Set an item's unit conversions (e.g. grams per cone, metres per kg) as integer ratios.", item_set_conversions,
      "item"},
 };
 static const int ncommands = sizeof commands / sizeof commands[0];

@@ -135,8 +135,11 @@ static void ledger_change(ledger_t *lg, const fofal_cmd_t *cmd, fofal_decision_t
   else json_object_del(totals, item);
   fofal_decision_emit_to(out, loc_id, EV("stock_changed"), ev, json_deep_copy(loc));
   json_int_t min = jint(json_object_get(loc, "minimums"), item, 0);
-  if (min > 0 && before >= min && after < min)
-    fofal_decision_emit_to(out, loc_id, EV("stock_below_minimum"),
+  /* Each crossing of the minimum, down or back up, is one event. */
+  const char *crossed = min <= 0 ? NULL : before >= min && after < min ? EV("stock_below_minimum")
+                                        : before < min && after >= min ? EV("stock_restored") : NULL;
+  if (crossed)
+    fofal_decision_emit_to(out, loc_id, crossed,
                            json_pack("{s:s,s:s,s:I,s:I,s:s}", "location", jstr(loc, "location"), "item", item, "on_hand",
                                      after > 0 ? after : 0, "minimum", min, "occurred_at", at),
                            NULL);
@@ -194,8 +197,13 @@ static int location_set_minimum(const fofal_cmd_t *cmd, const json_t *state, fof
   fofal_decision_emit(out, EV("minimum_set"),
                       json_pack("{s:s,s:s,s:I}", "location", jstr(state, "location"), "item", item, "minimum", min));
   json_int_t here = jint(json_object_get(state, "totals"), item, 0);
+  json_int_t was = jint(json_object_get(state, "minimums"), item, 0);
   if (min > 0 && here < min)
     fofal_decision_emit(out, EV("stock_below_minimum"),
+                        json_pack("{s:s,s:s,s:I,s:I,s:s}", "location", jstr(state, "location"), "item", item, "on_hand", here,
+                                  "minimum", min, "occurred_at", at));
+  else if (was > 0 && here < was) /* it was below the old minimum and is not below the new one */
+    fofal_decision_emit(out, EV("stock_restored"),
                         json_pack("{s:s,s:s,s:I,s:I,s:s}", "location", jstr(state, "location"), "item", item, "on_hand", here,
                                   "minimum", min, "occurred_at", at));
   return 0;
@@ -593,6 +601,237 @@ static int count_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decisi
   return 0;
 }
 
+/* ------------------------------------------------- moving a container */
+
+/* One unit of a moving container follows it: its state, its unit_moved and the ledger. */
+static void follow(const fofal_cmd_t *cmd, ledger_t *lg, const char *label, const char *container, const char *to,
+                   const char *to_id, const char *at, fofal_decision_t *out) {
+  const json_t *u = label ? fofal_cmd_lookup(cmd, label) : NULL;
+  if (!u) return;
+  json_int_t q = jint(u, "quantity", 0);
+  const char *article = jstr(u, "article");
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}", "label_id", label, "from", jstr(u, "location"), "to", to, "quantity",
+                         q, "container_id", container, "occurred_at", at);
+  jcopy(ev, u, "article");
+  ledger_change(lg, cmd, out, jstr(u, "location_id"), label, label, "unit", article, -q, "moved_out", at);
+  ledger_change(lg, cmd, out, to_id, label, label, "unit", article, q, "moved_in", at);
+  json_t *s = json_deep_copy(u);
+  json_object_set_new(s, "location", json_string(to));
+  json_object_set_new(s, "location_id", json_string(to_id));
+  fofal_decision_emit_to(out, label, EV("unit_moved"), ev, s);
+}
+
+/* A carton or a pallet moves as a whole: its cartons, their units, each unit's location
+ * and the ledger of both locations follow. A carton on a pallet moves with its pallet. */
+static int container_move(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  char at[32], to_id[FOFAL_UUID_LEN + 1];
+  if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
+  int pallet = jeq(state, "kind_of", "pallet");
+  if (!pallet && !jeq(state, "kind_of", "carton"))
+    return REJECT(out, "not_a_container", "%s is neither a carton nor a pallet", cmd->aggregate);
+  if (!pallet && *jstr(state, "pallet_id"))
+    return REJECT(out, "carton_on_pallet", "the carton is on pallet %s: it moves with its pallet", jstr(state, "pallet_id"));
+  const json_t *to = location_of(cmd, "to", out, to_id);
+  if (!to) return FOFAL_EREJECTED;
+  const char *where = jstr(to, "location");
+  if (!kind_fits("unit", jstr(to, "kind")))
+    return REJECT(out, "location_kind_mismatch", "a %s of woven units does not go to %s (a %s location)",
+                  pallet ? "pallet" : "carton", where, jstr(to, "kind"));
+  if (jeq(state, "location", where)) return REJECT(out, "no_change", "the %s is at %s already", pallet ? "pallet" : "carton", where);
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "container_id", cmd->aggregate, "kind", pallet ? "pallet" : "carton",
+                         "from", jstr(state, "location"), "to", where, "pieces", jint(state, "pieces", 0), "occurred_at", at);
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "location", json_string(where));
+  fofal_decision_emit(out, EV("container_moved"), ev);
+  ledger_t lg = {json_object()};
+  size_t i, j;
+  json_t *c, *u;
+  if (pallet) {
+    json_array_foreach(json_object_get(state, "cartons"), i, c) {
+      const char *cid = json_string_value(c);
+      const json_t *cs = fofal_cmd_lookup(cmd, cid);
+      if (!cid || !cs) continue;
+      json_t *s = json_deep_copy(cs);
+      json_object_set_new(s, "location", json_string(where));
+      fofal_decision_emit_to(out, cid, EV("container_moved"),
+                             json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "container_id", cid, "kind", "carton", "from",
+                                       jstr(cs, "location"), "to", where, "pieces", jint(cs, "pieces", 0), "pallet_id",
+                                       cmd->aggregate, "occurred_at", at),
+                             s);
+      json_array_foreach(json_object_get(cs, "units"), j, u) follow(cmd, &lg, json_string_value(u), cid, where, to_id, at, out);
+    }
+  } else {
+    json_array_foreach(json_object_get(state, "units"), j, u)
+        follow(cmd, &lg, json_string_value(u), cmd->aggregate, where, to_id, at, out);
+  }
+  json_decref(lg.work);
+  return 0;
+}
+
+/* ------------------------------------------------------------ pick lists */
+
+/* A pick list prepares yarn for an order's warping: lines {lot, grams}. Creating it
+ * reserves for the order what the order's reservation of each lot, less what its other
+ * open pick lists already claim there, does not cover, and the lot keeps the pick's claim
+ * (picks {pick id: {order_id, weight_g}}), so two pick lists never count one reservation
+ * twice. Scans confirm what was picked (the last scan of a line wins); the issue sends the
+ * picked grams of each lot to the warping's beam, from the order's reservation first, as
+ * inventory.lot.issue does, and ends the claims. */
+
+#define PICK_LINES_MAX 50
+
+/* Grams of lot `s` that open pick lists of `order` other than `pick` claim. */
+static json_int_t claimed(const json_t *s, const char *order, const char *pick) {
+  json_int_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(s, "picks"), k, v) if (strcmp(k, pick) && jeq(v, "order_id", order)) n +=
+      jint(v, "weight_g", 0);
+  return n;
+}
+
+static int pick_create(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  char at[32], lid[FOFAL_UUID_LEN + 1];
+  if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
+  const char *order = jstr(cmd->data, "order_id"), *beam = jstr(cmd->data, "beam");
+  if (*beam && !lookup_ref(cmd, "beam", beam, NULL)) return REJECT(out, "unknown_beam", "beam %s does not exist", beam);
+  const json_t *lines = json_object_get(cmd->data, "lines");
+  json_t *evlines = json_array(), *stlines = json_object(), *lots = json_object();
+  size_t i;
+  json_t *l;
+  json_array_foreach(lines, i, l) {
+    const char *code = jstr(l, "lot");
+    json_int_t g = jint(l, "weight_g", 0);
+    const json_t *lot = lookup_ref(cmd, "yarnlot", code, lid);
+    const char *code_err = !lot || strcmp(holding_kind(lot), "lot") ? "unknown_lot"
+                           : json_object_get(stlines, code)        ? "duplicate_line"
+                           : quality_rejected(cmd, code)           ? "lot_quarantined"
+                                                                   : NULL;
+    json_int_t left = jint(lot, "weight_g", 0), mine = jint(json_object_get(lot, "reservations"), order, 0);
+    json_int_t covered = mine - claimed(lot, order, cmd->aggregate);
+    if (covered < 0) covered = 0;
+    json_int_t need = g > covered ? g - covered : 0, free_g = left - reserved_total(lot);
+    if (!code_err && g > left) code_err = "insufficient_stock";
+    else if (!code_err && need > free_g) code_err = "reserved_for_another_order";
+    if (code_err) {
+      json_decref(evlines);
+      json_decref(stlines);
+      json_decref(lots);
+      return REJECT(out, code_err, "line %zu: lot %s cannot give %lld g to this pick list (%s)", i + 1, code, (long long)g,
+                    code_err);
+    }
+    json_t *s = json_deep_copy(lot);
+    if (need) {
+      json_t *res = json_object_get(s, "reservations");
+      if (!json_is_object(res)) {
+        res = json_object();
+        json_object_set_new(s, "reservations", res);
+      }
+      json_object_set_new(res, order, json_integer(mine + need));
+    }
+    json_t *picks = json_object_get(s, "picks");
+    if (!json_is_object(picks)) {
+      picks = json_object();
+      json_object_set_new(s, "picks", picks);
+    }
+    json_object_set_new(picks, cmd->aggregate, json_pack("{s:s,s:I}", "order_id", order, "weight_g", g));
+    if (need)
+      fofal_decision_emit_to(out, lid, EV("lot_reserved"),
+                             json_pack("{s:s,s:s,s:I,s:I,s:I,s:s}", "lot", code, "order_id", order, "weight_g", need,
+                                       "reserved_g", reserved_total(s), "free_g", free_g - need, "pick_id", cmd->aggregate),
+                             json_incref(s));
+    json_object_set_new(lots, lid, s);
+    json_array_append_new(evlines, json_pack("{s:s,s:I,s:s,s:I}", "lot", code, "weight_g", g, "location",
+                                             jstr(lot, "location"), "reserved_g", need));
+    json_object_set_new(stlines, code, json_pack("{s:s,s:I,s:s}", "lot_id", lid, "weight_g", g, "location", jstr(lot, "location")));
+  }
+  json_decref(lots);
+  json_t *ev = json_pack("{s:s,s:s,s:o,s:s}", "pick_id", cmd->aggregate, "order_id", order, "lines", evlines, "occurred_at", at);
+  if (*beam) json_object_set_new(ev, "beam", json_string(beam));
+  out->state = json_pack("{s:s,s:s,s:s,s:s,s:o}", "kind_of", "pick", "pick_id", cmd->aggregate, "order_id", order, "status",
+                         "open", "lines", stlines);
+  if (*beam) json_object_set_new(out->state, "beam", json_string(beam));
+  fofal_decision_emit(out, EV("pick_created"), ev);
+  return 0;
+}
+
+static int pick_scan(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  char at[32];
+  if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
+  if (!jeq(state, "kind_of", "pick")) return REJECT(out, "not_a_pick", "%s is not a pick list", cmd->aggregate);
+  if (!jeq(state, "status", "open"))
+    return REJECT(out, "pick_closed", "pick list %s is %s: it cannot change", cmd->aggregate, jstr(state, "status"));
+  const char *code = jstr(cmd->data, "lot");
+  const json_t *line = json_object_get(json_object_get(state, "lines"), code);
+  if (!line) return REJECT(out, "not_on_pick_list", "lot %s is not on pick list %s", code, cmd->aggregate);
+  json_int_t want = jint(line, "weight_g", 0), g = jint(cmd->data, "weight_g", want);
+  if (g > want)
+    return REJECT(out, "over_pick", "lot %s: %lld g picked, the list asks %lld g", code, (long long)g, (long long)want);
+  out->state = json_deep_copy(state);
+  json_object_set_new(json_object_get(json_object_get(out->state, "lines"), code), "picked_g", json_integer(g));
+  fofal_decision_emit(out, EV("pick_scanned"),
+                      json_pack("{s:s,s:s,s:I,s:I,s:s}", "pick_id", cmd->aggregate, "lot", code, "weight_g", g, "line_g", want,
+                                "occurred_at", at));
+  return 0;
+}
+
+static int pick_issue(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  char at[32];
+  if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
+  if (!jeq(state, "kind_of", "pick")) return REJECT(out, "not_a_pick", "%s is not a pick list", cmd->aggregate);
+  if (!jeq(state, "status", "open"))
+    return REJECT(out, "pick_closed", "pick list %s is %s already", cmd->aggregate, jstr(state, "status"));
+  const char *beam = *jstr(cmd->data, "beam") ? jstr(cmd->data, "beam") : jstr(state, "beam");
+  if (!*beam) return REJECT(out, "beam_required", "pick list %s names no warping: say its beam", cmd->aggregate);
+  if (!lookup_ref(cmd, "beam", beam, NULL)) return REJECT(out, "unknown_beam", "beam %s does not exist", beam);
+  const char *order = jstr(state, "order_id"), *code;
+  const json_t *lines = json_object_get(state, "lines"), *line;
+  json_object_foreach((json_t *)lines, code, line) if (!json_object_get(line, "picked_g"))
+      return REJECT(out, "not_picked", "lot %s of pick list %s was not scanned", code, cmd->aggregate);
+  ledger_t lg = {json_object()};
+  json_t *issued = json_array();
+  json_int_t total = 0;
+  json_object_foreach((json_t *)lines, code, line) {
+    const char *lid = jstr(line, "lot_id");
+    const json_t *lot = fofal_cmd_lookup(cmd, lid);
+    json_int_t g = jint(line, "picked_g", 0), left = jint(lot, "weight_g", 0);
+    json_int_t mine = jint(json_object_get(lot, "reservations"), order, 0);
+    const char *err = !lot ? "unknown_lot" : quality_rejected(cmd, code) ? "lot_quarantined" : g > left ? "insufficient_stock"
+                      : g > left - reserved_total(lot) + mine ? "reserved_for_another_order" : NULL;
+    if (err) {
+      json_decref(lg.work);
+      json_decref(issued);
+      return REJECT(out, err, "lot %s cannot give the %lld g picked (%s)", code, (long long)g, err);
+    }
+    json_t *s = json_deep_copy(lot);
+    json_object_del(json_object_get(s, "picks"), cmd->aggregate);
+    if (g) {
+      json_object_set_new(s, "weight_g", json_integer(left - g));
+      json_t *res = json_object_get(s, "reservations");
+      if (mine > g) json_object_set_new(res, order, json_integer(mine - g));
+      else if (mine) json_object_del(res, order);
+      json_t *ev = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "lot", code, "item", jstr(lot, "item"), "weight_g", g,
+                             "beam", beam, "order_id", order, "location", jstr(lot, "location"), "remaining_g", left - g,
+                             "reserved_g", reserved_total(s), "pick_id", cmd->aggregate, "occurred_at", at);
+      fofal_decision_emit_to(out, lid, EV("lot_issued"), ev, s);
+      ledger_change(&lg, cmd, out, jstr(lot, "location_id"), lid, code, "lot", jstr(lot, "item"), -g, "issued", at);
+      json_array_append_new(issued, json_pack("{s:s,s:I}", "lot", code, "weight_g", g));
+      total += g;
+    } else {
+      json_decref(s); /* nothing picked of it: its claim ends with the pick list, its reservation stays the order's */
+    }
+  }
+  json_decref(lg.work);
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("issued"));
+  json_object_set_new(out->state, "beam", json_string(beam));
+  fofal_decision_emit(out, EV("pick_issued"),
+                      json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "pick_id", cmd->aggregate, "order_id", order, "beam", beam,
+                                "lines", issued, "weight_g", total, "occurred_at", at));
+  return 0;
+}
+
 const fofal_command_def_t fofal__inventory_stores_commands[] = {
     {"inventory.location.define", "location", 1,
      "Define a location (warehouse or bin): raw, finished, floor, quarantine or subcontractor.", location_define,
@@ -616,6 +855,13 @@ const fofal_command_def_t fofal__inventory_stores_commands[] = {
      count_record, NULL},
     {"inventory.count.close", "count_id", 0, "Close a count: holdings whose count differs from the book are adjusted.",
      count_close, NULL},
+    {"inventory.container.move", "container_id", 0,
+     "Move a carton or a pallet as a whole: its cartons and units follow, and the ledger.", container_move, NULL},
+    {"inventory.pick.create", "pick_id", 1, "Prepare yarn lots for an order's warping: a pick list, its grams reserved.",
+     pick_create, NULL},
+    {"inventory.pick.scan", "pick_id", 0, "Confirm a pick list's line by scanning its lot: the grams picked.", pick_scan,
+     NULL},
+    {"inventory.pick.issue", "pick_id", 0, "Issue what was picked to the warping's beam.", pick_issue, NULL},
 };
 const int fofal__inventory_stores_ncommands = sizeof fofal__inventory_stores_commands / sizeof fofal__inventory_stores_commands[0];
 

@@ -21,8 +21,9 @@ weavers clocked in at the gate; two absences of the month; last month's pay clos
 Accounting: an opening entry, and the pay posted by reaction (640 wages / 425 wages due).
 Stores (stores()): a yarn store, a finished-goods store and quarantine; the yarn lots the
 beams of L01-L03 were warped from, received and issued to them; three rolls moved to the
-finished-goods store, packed into two cartons on one pallet; an open count of the yarn
-store.
+finished-goods store, packed into two cartons on one pallet, which then moves as a whole
+to the shipping dock; a pick list of yarn for an order (one line picked); the yarn's
+conversions (cones, metres); an open count of the yarn store.
 Quality (quality_demo): three rolls cut into graded lots, two 4-point inspections (1st and
 2nd choice), a rejected roll in quarantine, an approved one, two non-conformities (one with
 an action past due).
@@ -706,15 +707,20 @@ def sscc(serial):
 def stores(api, labels, days):
     """Inventory (issue 14): locations, two yarns, the yarn lots the beams of L01-L03 were
     warped from (LOT-2601..2603, received a week ago) issued to those beams, a yarn below its
-    minimum, rolls moved to the finished-goods store, two cartons on a pallet, and an open
-    count of the yarn store."""
+    minimum, rolls moved to the finished-goods store, two cartons on a pallet moved to the
+    shipping dock as a whole, a pick list for an order (one line picked), the yarn's cones and
+    metres, and an open count of the yarn store."""
     mp, pf, admin = ("S01", "storekeeper_mp"), ("S02", "storekeeper_pf"), ("A01", "admin")
     api.batch(admin, [("inventory.location.define", f"demo-loc-{c}", {"location": c, "kind": k, "name": n})
                       for c, k, n in [("MP-A", "raw", "Magasin fils"), ("PF-1", "finished", "Magasin produits finis"),
-                                      ("QUAR", "quarantine", "Quarantaine")]])
+                                      ("QUAR", "quarantine", "Quarantaine"), ("PF-QUAI", "finished", "Quai d'expédition")]])
     api.batch(mp, [("catalog.item.define", f"demo-item-{i}", {"item": i, "kind": "yarn", "name": n, "unit": "g",
                                                                "yarn_count": c, "material": "coton", "colour": "écru"})
-                   for i, n, c in [("YRN-NE20-2", "Coton peigné Ne 20/2", "Ne 20/2"), ("YRN-NE16-1", "Coton Ne 16/1", "Ne 16/1")]])
+                   for i, n, c in [("YRN-NE20-2", "Coton peigné Ne 20/2", "Ne 20/2"), ("YRN-NE16-1", "Coton Ne 16/1", "Ne 16/1")]]
+              # Its cones (2.5 kg each) and metres (Nm 16.9: 16,900 m a kg): reads show lots in kg, cones and m.
+              + [("catalog.item.set_conversions", "demo-item-units-YRN-NE20-2",
+                  {"item": "YRN-NE20-2", "conversions": [{"unit": "cone", "qty": 1, "base_qty": 2500},
+                                                         {"unit": "m", "qty": 16900, "base_qty": 1000}]})])
     received = rfc3339(shift_start_utc(days[0], 6) - dt.timedelta(hours=2))
     lots = []
     for n in (1, 2, 3):
@@ -741,12 +747,27 @@ def stores(api, labels, days):
     api.batch(pf, [("inventory.unit.move", f"demo-move-{label}", {"label_id": label, "to": "PF-1"}) for label in rolls]
               + [("inventory.carton.pack", "demo-carton-1", {"carton_id": c1, "units": rolls[:2]}),
                  ("inventory.carton.pack", "demo-carton-2", {"carton_id": c2, "units": rolls[2:]}),
-                 ("inventory.pallet.build", "demo-pallet-1", {"pallet_id": pallet, "sscc": sscc(1), "cartons": [c1, c2]})])
+                 ("inventory.pallet.build", "demo-pallet-1", {"pallet_id": pallet, "sscc": sscc(1), "cartons": [c1, c2]}),
+                 # The pallet goes to the shipping dock as a whole: its cartons and rolls follow.
+                 ("inventory.container.move", "demo-pallet-1-dock", {"container_id": pallet, "to": "PF-QUAI"})])
+    # A pick list: yarn for the order of the first packed roll, one line picked (scanned) so far.
+    scan = api.get(pf, f"/api/v1/inventory/labels/{rolls[0]}") or {}
+    order = (scan.get("order") or {}).get("order_id")
+    pick = ident("pick", 1)
+    if order:
+        api.batch(mp, [("inventory.lot.receive", "demo-lot-2604",
+                        {"lot": "LOT-2604", "item": "YRN-NE20-2", "supplier_lot": "FIL-8804", "weight_g": 400000,
+                         "cones": 160, "location": "MP-A", "occurred_at": received}),
+                       ("inventory.pick.create", "demo-pick-1",
+                        {"pick_id": pick, "order_id": order, "lines": [{"lot": "LOT-2604", "weight_g": 120000},
+                                                                       {"lot": "LOT-2601", "weight_g": 60000}]}),
+                       ("inventory.pick.scan", "demo-pick-1-scan-1", {"pick_id": pick, "lot": "LOT-2604"})])
     count = ident("count", "MP-A", days[-1])
     api.batch(mp, [("inventory.count.open", f"demo-count-{days[-1]}", {"count_id": count, "location": "MP-A"}),
                    ("inventory.count.record", f"demo-count-{days[-1]}-1", {"count_id": count, "holding": "LOT-2601",
                                                                            "quantity": 89500})])
-    print(f"demo: stores: pallet {pallet} (SSCC {sscc(1)}), open count {count}")
+    print(f"demo: stores: pallet {pallet} (SSCC {sscc(1)}, moved to PF-QUAI), open count {count}, pick list {pick}, "
+          f"a yarn lot's label at /api/v1/inventory/lots/LOT-2601/label.zpl")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 #include "projections.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The article's members in the order of both statements' $3..$14; seq and time $15, $16. */
@@ -79,10 +80,25 @@ static int item_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
+/* An item's other units (catalog.in_units reads them). */
+static int item_conversions_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  char *conv = json_dumps(json_object_get(ev->data, "conversions"), JSON_COMPACT);
+  const char *params[] = {ev->tenant, fofal_ev_str(ev->data, "item"), conv ? conv : "[]", m.seq};
+  int rc = fofal_apply_sql(ctx, "UPDATE %s.items SET conversions = $3::jsonb, version = $4 WHERE tenant = $1 AND item = $2", 4,
+                           params);
+  free(conv);
+  if (rc) return rc;
+  fofal_apply_push(ctx, ev, "catalog");
+  return 0;
+}
+
 static const fofal_apply_t applies[] = {
     {"fofal.catalog.article_defined.v1", article_defined},
     {"fofal.catalog.article_updated.v1", article_updated},
     {"fofal.catalog.item_defined.v1", item_defined},
+    {"fofal.catalog.item_conversions_set.v1", item_conversions_set},
 };
 
 static const char *const tables[] = {"articles", "items", NULL};

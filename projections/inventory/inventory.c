@@ -76,10 +76,11 @@ static const fofal_apply_t applies[] = {
     {"fofal.inventory.label_reprinted.v1", label_reprinted},
     FOFAL__INVENTORY_STORES_APPLIES
     FOFAL__INVENTORY_FLOWS_APPLIES
+    FOFAL__INVENTORY_HANDLING_APPLIES
 };
 
 static const char *const tables[] = {"units", "label_prints", "locations", "lots", "lot_issues", "cartons", "pallets",
-                                     "counts", "count_lines", "stock", "movements", "minimums", "alerts", NULL};
+                                     "counts", "count_lines", "stock", "movements", "minimums", "alerts", "picks", "pick_lines", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "inventory",

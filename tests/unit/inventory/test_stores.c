@@ -393,3 +393,187 @@ Test(stores, a_lot_quality_rejected_is_neither_issued_nor_packed) {
   world_no("inventory.carton.pack", json_pack("{s:s,s:[s]}", "carton_id", CARTON, "units", L1), "lot_quarantined");
   cr_expect_eq(jint(world_ref("yarnlot", "YL-1"), "weight_g", 0), 25000, "quality's lot of the same code is another aggregate");
 }
+
+/* ---------------------------------------------------------- issue 14, what was left */
+
+/* The number of events of `type` in a decision, its own and its other aggregates'. */
+static int events_of(const fofal_decision_t *d, const char *type) {
+  int n = 0;
+  size_t i;
+  json_t *ev;
+  json_array_foreach(d->events, i, ev) {
+    check_event(ev);
+    n += !strcmp(jstr(ev, "type"), type);
+  }
+  const char *id;
+  json_t *o;
+  json_object_foreach(d->others, id, o) json_array_foreach(json_object_get(o, "events"), i, ev) {
+    check_event(ev);
+    n += !strcmp(jstr(ev, "type"), type);
+  }
+  return n;
+}
+
+Test(stores, stock_rising_back_to_its_minimum_raises_one_event_per_crossing) {
+  stores();
+  fofal_decision_t d;
+  ok0("inventory.location.set_minimum", json_pack("{s:s,s:s,s:i}", "location", "MP-A", "item", "YRN-20-WHT", "minimum", 10000),
+      "min-1");
+  ok0("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 20000, "beam", "B-1"), "iss-1");
+  /* 5 kg left; 3 kg come back: still below. */
+  ok0("inventory.lot.receive",
+      json_pack("{s:s,s:s,s:s,s:i,s:s}", "lot", "YL-2", "item", "YRN-20-WHT", "supplier_lot", "S2", "weight_g", 3000,
+                "location", "MP-A"),
+      "lot-2");
+  cr_assert_eq(world_decide_at("inventory.lot.receive",
+                               json_pack("{s:s,s:s,s:s,s:i,s:s}", "lot", "YL-3", "item", "YRN-20-WHT", "supplier_lot", "S3",
+                                         "weight_g", 2000, "location", "MP-A"),
+                               W_ISSUED, "lot-3", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(events_of(&d, "fofal.inventory.stock_restored.v1"), 1, "10 kg: back at the minimum");
+  world_release(&d);
+  cr_assert_eq(world_decide_at("inventory.lot.receive",
+                               json_pack("{s:s,s:s,s:s,s:i,s:s}", "lot", "YL-4", "item", "YRN-20-WHT", "supplier_lot", "S4",
+                                         "weight_g", 2000, "location", "MP-A"),
+                               W_ISSUED, "lot-4", &d),
+               0);
+  cr_expect_eq(events_of(&d, "fofal.inventory.stock_restored.v1"), 0, "already above: no second event");
+  world_release(&d);
+  /* Down again, then the minimum lowered under what is there: the alert ends too. */
+  ok0("inventory.lot.issue", json_pack("{s:s,s:i,s:s}", "lot", "YL-1", "weight_g", 5000, "beam", "B-1"), "iss-2");
+  cr_assert_eq(world_decide_at("inventory.location.set_minimum",
+                               json_pack("{s:s,s:s,s:i}", "location", "MP-A", "item", "YRN-20-WHT", "minimum", 5000),
+                               W_ISSUED, "min-2", &d),
+               0);
+  cr_expect_eq(events_of(&d, "fofal.inventory.stock_restored.v1"), 1, "7 kg is not below 5 kg");
+  cr_expect_eq(events_of(&d, "fofal.inventory.stock_below_minimum.v1"), 0);
+  world_release(&d);
+}
+
+#define PALLET2 "0192f0a0-0000-7000-8000-0000000000e2"
+
+Test(stores, a_pallet_moves_as_a_whole_with_its_cartons_and_units) {
+  stores();
+  units();
+  ok0("inventory.location.define", json_pack("{s:s,s:s}", "location", "PF-2", "kind", "finished"), "loc-pf2");
+  const char *labels[] = {L1, L2, L3};
+  for (int i = 0; i < 3; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "mv-%d", i);
+    ok0("inventory.unit.move", json_pack("{s:s,s:s}", "label_id", labels[i], "to", "PF-1"), id);
+  }
+  ok0("inventory.carton.pack", json_pack("{s:s,s:[s,s]}", "carton_id", CARTON, "units", L1, L2), "pack-1");
+  ok0("inventory.carton.pack", json_pack("{s:s,s:[s]}", "carton_id", CARTON2, "units", L3), "pack-2");
+  /* A carton moves alone while it is on no pallet. */
+  json_t *led = ok("inventory.container.move", json_pack("{s:s,s:s}", "container_id", CARTON2, "to", "QUAR"), "cm-1");
+  cr_expect_eq(json_array_size(led), 2, "L3 out of PF-1 and into QUAR");
+  json_decref(led);
+  cr_expect_str_eq(jstr(json_object_get(world, L3), "location"), "QUAR", "the unit follows its carton");
+  cr_expect_eq(on_hand("QUAR", L3), 12);
+  ok0("inventory.container.move", json_pack("{s:s,s:s}", "container_id", CARTON2, "to", "PF-1"), "cm-2");
+  ok0("inventory.pallet.build", json_pack("{s:s,s:s,s:[s,s]}", "pallet_id", PALLET, "sscc", SSCC, "cartons", CARTON, CARTON2),
+      "pal-1");
+  world_no("inventory.container.move", json_pack("{s:s,s:s}", "container_id", CARTON, "to", "PF-2"), "carton_on_pallet");
+  world_no("inventory.container.move", json_pack("{s:s,s:s}", "container_id", PALLET, "to", "MP-A"), "location_kind_mismatch");
+  world_no("inventory.container.move", json_pack("{s:s,s:s}", "container_id", PALLET, "to", "PF-9"), "unknown_location");
+  world_no("inventory.container.move", json_pack("{s:s,s:s}", "container_id", PALLET, "to", "PF-1"), "no_change");
+  world_no("inventory.container.move", json_pack("{s:s,s:s}", "container_id", L1, "to", "PF-2"), "not_a_container");
+  fofal_decision_t d;
+  cr_assert_eq(world_decide_at("inventory.container.move", json_pack("{s:s,s:s}", "container_id", PALLET, "to", "PF-2"),
+                               W_ISSUED, "pm-1", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(events_of(&d, "fofal.inventory.container_moved.v1"), 3, "the pallet and its two cartons");
+  cr_expect_eq(events_of(&d, "fofal.inventory.unit_moved.v1"), 3, "every unit inside");
+  cr_expect_eq(events_of(&d, "fofal.inventory.stock_changed.v1"), 6, "out of PF-1 and into PF-2, for each unit");
+  world_release(&d);
+  cr_expect_str_eq(jstr(json_object_get(world, PALLET), "location"), "PF-2");
+  cr_expect_str_eq(jstr(json_object_get(world, CARTON2), "location"), "PF-2");
+  for (int i = 0; i < 3; i++) {
+    cr_expect_str_eq(jstr(json_object_get(world, labels[i]), "location"), "PF-2");
+    cr_expect_eq(on_hand("PF-2", labels[i]), 12);
+    cr_expect_eq(on_hand("PF-1", labels[i]), 0);
+  }
+  cr_expect_eq(jint(json_object_get(world_ref("location", "PF-2"), "totals"), "FT-200", 0), 36);
+  /* The units still move only with their carton. */
+  world_no("inventory.unit.move", json_pack("{s:s,s:s}", "label_id", L1, "to", "PF-1"), "unit_in_carton");
+}
+
+#define PICK "0192f0a0-0000-7000-8000-0000000000b1"
+#define PICK2 "0192f0a0-0000-7000-8000-0000000000b2"
+
+Test(stores, a_pick_list_reserves_what_it_lists_once_and_issues_what_was_picked) {
+  stores();
+  ok0("inventory.lot.receive",
+      json_pack("{s:s,s:s,s:s,s:i,s:s}", "lot", "YL-2", "item", "YRN-20-WHT", "supplier_lot", "SUP-779", "weight_g", 8000,
+                "location", "MP-A"),
+      "lot-2");
+  /* Order A already reserved 10 kg of YL-1; order B 12 kg. */
+  ok0("inventory.lot.reserve", json_pack("{s:s,s:s,s:i}", "lot", "YL-1", "order_id", ORDER_A, "weight_g", 10000), "res-a");
+  ok0("inventory.lot.reserve", json_pack("{s:s,s:s,s:i}", "lot", "YL-1", "order_id", ORDER_B, "weight_g", 12000), "res-b");
+  world_no("inventory.pick.create",
+           json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-404", "weight_g", 1),
+           "unknown_lot");
+  world_no("inventory.pick.create",
+           json_pack("{s:s,s:s,s:[{s:s,s:i},{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-1",
+                     "weight_g", 1, "lot", "YL-1", "weight_g", 2),
+           "duplicate_line");
+  world_no("inventory.pick.create",
+           json_pack("{s:s,s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "beam", "B-404", "lines", "lot", "YL-1",
+                     "weight_g", 1),
+           "unknown_beam");
+  /* 10 kg reserved for A + 3 kg free: 14 kg would take B's. */
+  world_no("inventory.pick.create",
+           json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-1", "weight_g", 14000),
+           "reserved_for_another_order");
+  world_no("inventory.pick.create",
+           json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-2", "weight_g", 8001),
+           "insufficient_stock");
+  fofal_decision_t d;
+  cr_assert_eq(world_decide_at("inventory.pick.create",
+                               json_pack("{s:s,s:s,s:[{s:s,s:i},{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines",
+                                         "lot", "YL-1", "weight_g", 12000, "lot", "YL-2", "weight_g", 5000),
+                               W_ISSUED, "pick-1", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(events_of(&d, "fofal.inventory.lot_reserved.v1"), 2, "2 kg more of YL-1, 5 kg of YL-2");
+  world_release(&d);
+  const json_t *yl1 = world_ref("yarnlot", "YL-1");
+  cr_expect_eq(jint(json_object_get(yl1, "reservations"), ORDER_A, 0), 12000);
+  /* A second pick list of A does not count the 12 kg the first claims: 1 kg is free. */
+  world_no("inventory.pick.create",
+           json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK2, "order_id", ORDER_A, "lines", "lot", "YL-1", "weight_g", 1001),
+           "reserved_for_another_order");
+  /* Scans: a lot not on the list, more than the line, then a short pick of YL-2. */
+  world_no("inventory.pick.scan", json_pack("{s:s,s:s}", "pick_id", PICK, "lot", "YL-3"), "not_on_pick_list");
+  world_no("inventory.pick.scan", json_pack("{s:s,s:s,s:i}", "pick_id", PICK, "lot", "YL-1", "weight_g", 12001), "over_pick");
+  ok0("inventory.pick.scan", json_pack("{s:s,s:s}", "pick_id", PICK, "lot", "YL-1"), "scan-1");
+  world_no("inventory.pick.issue", json_pack("{s:s,s:s}", "pick_id", PICK, "beam", "B-1"), "not_picked");
+  ok0("inventory.pick.scan", json_pack("{s:s,s:s,s:i}", "pick_id", PICK, "lot", "YL-2", "weight_g", 4000), "scan-2");
+  world_no("inventory.pick.issue", json_pack("{s:s}", "pick_id", PICK), "beam_required");
+  world_no("inventory.pick.issue", json_pack("{s:s,s:s}", "pick_id", PICK, "beam", "B-404"), "unknown_beam");
+  cr_assert_eq(world_decide_at("inventory.pick.issue", json_pack("{s:s,s:s}", "pick_id", PICK, "beam", "B-1"), W_ISSUED,
+                               "issue-1", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(events_of(&d, "fofal.inventory.lot_issued.v1"), 2);
+  cr_expect_eq(events_of(&d, "fofal.inventory.stock_changed.v1"), 2);
+  cr_expect_eq(jint(json_object_get(json_array_get(d.events, 0), "data"), "weight_g", 0), 16000);
+  world_release(&d);
+  char id[FOFAL_UUID_LEN + 1];
+  yl1 = world_ref("yarnlot", "YL-1");
+  cr_expect_eq(jint(yl1, "weight_g", 0), 13000);
+  cr_expect_null(json_object_get(json_object_get(yl1, "reservations"), ORDER_A), "A's reservation is used");
+  cr_expect_eq(jint(json_object_get(yl1, "reservations"), ORDER_B, 0), 12000, "B's is untouched");
+  cr_expect_eq(jint(json_object_get(world_ref("yarnlot", "YL-2"), "reservations"), ORDER_A, 0), 1000,
+               "the 1 kg not found stays reserved for A");
+  cr_expect_eq(json_object_size(json_object_get(yl1, "picks")), 0, "the pick's claim ends");
+  cr_expect_eq(on_hand("MP-A", lot_id("YL-1", id)), 13000);
+  world_no("inventory.pick.scan", json_pack("{s:s,s:s}", "pick_id", PICK, "lot", "YL-1"), "pick_closed");
+  world_no("inventory.pick.issue", json_pack("{s:s,s:s}", "pick_id", PICK, "beam", "B-1"), "pick_closed");
+}
+
+Test(stores, a_pick_list_of_a_lot_quality_rejected_is_refused) {
+  stores();
+  world_ok("quality.lot.reject", json_pack("{s:s,s:s,s:s}", "lot", "YL-1", "lot_kind", "yarn", "reason", "wet"), "qr-1");
+  world_no("inventory.pick.create",
+           json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-1", "weight_g", 100),
+           "lot_quarantined");
+}
