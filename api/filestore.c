@@ -292,8 +292,8 @@ static const fofal_filestore_ops_t disk_ops = {disk_put, disk_get, disk_has, dis
 
 int fofal_filestore_disk(const char *dir, fofal_filestore_t **out, char *errbuf, size_t errlen) {
   *out = NULL;
-  if (!dir || !*dir) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "no folder for the stored files");
-  if (strlen(dir) > 3000) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "the files folder's path is too long");
+  if (!dir || !*dir) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "no folder for the file store");
+  if (strlen(dir) > 3000) return fofal_err(errbuf, errlen, FOFAL_ECONFIG, "the file store's path is too long");
   if (mkdir_p(dir)) return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot create %s: %s", dir, strerror(errno));
   disk_t *d = calloc(1, sizeof *d);
   if (!d) return fofal_err(errbuf, errlen, FOFAL_EIO, "out of memory");

@@ -84,8 +84,8 @@ static fofal_setting_t settings[] = {
      &conf.label_url},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &conf.log_level},
     /* stored files (README "Files"): api/files/ */
-    {"FOFAL_FILES_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/var/dev/files", 0, 0,
-     "Folder of the stored files (photos, PDFs), content-addressed per tenant; ops/stack's stack.env sets var/<stack>/files.",
+    {"FOFAL_FILES_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/var/dev/filestore", 0, 0,
+     "Folder of the file store (photos, PDFs), content-addressed per tenant; ops/stack's stack.env sets it in var/<stack>/ (ops/stack).",
      &conf.files_dir},
     {"FOFAL_FILES_MAX_BYTES", FOFAL_SET_INT, "10485760", 1024, 104857600,
      "Largest file an upload may carry, bytes (a larger body is refused with 413 before it is read whole).",
