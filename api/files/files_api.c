@@ -35,6 +35,8 @@
 #define ROLES_UPLOAD "cutter quality manager admin"
 #define ROLES_UPLOAD_INSPECTION "quality manager admin"
 
+#define DEFAULT_MAX 10485760LL /* FOFAL_FILES_MAX_BYTES's default (api/main.c) */
+
 static fofal_filestore_t *store;
 static long long max_bytes;
 
@@ -119,7 +121,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *vp, fofal__read_res
   }
   char *buf = NULL;
   size_t len = 0;
-  rc = store->ops->get(store, tenant, p->sha, (size_t)max_bytes + 1, &buf, &len, err, sizeof err);
+  rc = store->ops->get(store, tenant, p->sha, (size_t)104857600, &buf, &len, err, sizeof err);
   if (rc == FOFAL_ENOENT) return fofal__read_not_found(res, "this tenant has no such file");
   if (rc) return fofal__read_fail(res, FOFAL_EIO, err, 0);
   if (!p->thumb) {
@@ -426,13 +428,13 @@ static void openapi(json_t *paths, json_t *schemas) {
     snprintf(ok, sizeof ok, "#/components/schemas/%s", rt->schema ? rt->schema : "AttachmentList");
     json_t *op = fofal__openapi_read_op("files", rt->op_id, rt->summary, rt->desc, params, ok, rt->roles);
     if (!rt->schema) {
-      json_t *ok200 = json_object_get(json_object_get(op, "responses"), "200");
+      json_t *ok200 = json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200");
       json_object_set_new(ok200, "content",
                           json_pack("{s:{s:{s:s,s:s}},s:{s:{s:s,s:s}},s:{s:{s:s,s:s}}}", "image/jpeg", "schema", "type",
                                     "string", "format", "binary", "image/png", "schema", "type", "string", "format",
                                     "binary", "application/pdf", "schema", "type", "string", "format", "binary"));
     }
-    json_object_set_new(paths, rt->path, json_pack("{s:o}", "get", op));
+    json_object_set_new(paths, rt->path, op);
   }
   json_t *att = fofal__openapi_object(
       "A stored file attached to something.",
@@ -448,14 +450,15 @@ static void openapi(json_t *paths, json_t *schemas) {
                                                       "#/components/schemas/Attachment")));
   char desc[1400];
   snprintf(desc, sizeof desc,
-           "The body is the file's raw bytes (at most %lld bytes, FOFAL_FILES_MAX_BYTES; a larger body is refused with 413 "
+           "The body is the file's raw bytes (at most FOFAL_FILES_MAX_BYTES, by default %lld bytes = 10 MiB; a larger body is "
+           "refused with 413 "
            "body_too_large before it is read whole). Content-Type must be image/jpeg, image/png or application/pdf and "
            "match the bytes' magic numbers (else 415 unsupported_media_type or type_mismatch: an executable named .jpg is "
            "refused). ?name= is a display name only, never a path (a path-like name: 422 unsafe_name). The bytes are "
            "stored content-addressed (SHA-256) in the caller's tenant, once; the log records the reference "
            "(files.file_stored / file_attached, never the bytes). 404 unknown_target when the cut, NC or inspection does "
            "not exist in the tenant. Roles: cutter, quality, manager, admin (an inspection: quality, manager, admin).",
-           max_bytes);
+           DEFAULT_MAX);
   json_t *up = json_pack(
       "{s:[s],s:s,s:s,s:s,s:[{s:s,s:s,s:b,s:{s:s,s:[s,s,s]}},{s:s,s:s,s:b,s:{s:s,s:s}},{s:s,s:s,s:b,s:{s:s,s:i}}],"
       "s:{s:b,s:{s:{s:{s:s,s:s,s:I}},s:{s:{s:s,s:s,s:I}},s:{s:{s:s,s:s,s:I}}}},"
@@ -465,8 +468,9 @@ static void openapi(json_t *paths, json_t *schemas) {
       "cut", "nc", "inspection", "name", "id", "in", "query", "required", 1, "schema", "type", "string", "format", "uuid",
       "name", "name", "in", "query", "required", 0, "schema", "type", "string", "maxLength", FOFAL_FILE_NAME_MAX,
       "requestBody", "required", 1, "content", "image/jpeg", "schema", "type", "string", "format", "binary", "maxLength",
-      (json_int_t)max_bytes, "image/png", "schema", "type", "string", "format", "binary", "maxLength", (json_int_t)max_bytes,
-      "application/pdf", "schema", "type", "string", "format", "binary", "maxLength", (json_int_t)max_bytes, "responses",
+      (json_int_t)DEFAULT_MAX, "image/png", "schema", "type", "string", "format", "binary", "maxLength",
+      (json_int_t)DEFAULT_MAX, "application/pdf", "schema", "type", "string", "format", "binary", "maxLength",
+      (json_int_t)DEFAULT_MAX, "responses",
       "201", "description", "Stored and recorded: {id, sha256, size, type, kind, target, position}.", "200", "description",
       "The same bytes belonged to this thing already.", "400", "description", "invalid_kind, invalid_id, empty_file.",
       "403", "description", "The role may not upload (forbidden).", "404", "description", "unknown_target.", "413",
