@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <png.h>
 #include <setjmp.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +301,70 @@ int fofal_filestore_disk(const char *dir, fofal_filestore_t **out, char *errbuf,
   d->super.ops = &disk_ops;
   d->dir = strdup(dir);
   *out = &d->super;
+  return 0;
+}
+
+/* -------------------------------------------------------- personal files */
+
+#define SEAL_MAGIC "FOFALPF1"
+
+static void seal_ad(const char *tenant, const char *person, const char *sha, unsigned char *ad, size_t *adlen) {
+  int n = snprintf((char *)ad, 256, "%s\n%s\n%s", tenant, person, sha);
+  *adlen = n < 0 ? 0 : (size_t)n;
+}
+
+int fofal_file_seal(const unsigned char key[32], const char *tenant, const char *person, const void *buf, size_t len,
+                    unsigned char **out, size_t *outlen) {
+  char sha[FOFAL_FILE_SHA_LEN + 1];
+  unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], ad[256];
+  size_t adlen;
+  *out = NULL;
+  *outlen = 0;
+  if (sodium_init() < 0) return FOFAL_EIO;
+  fofal_file_address(buf, len, sha);
+  crypto_generichash(nonce, sizeof nonce, (const unsigned char *)sha, FOFAL_FILE_SHA_LEN, key, 32);
+  seal_ad(tenant, person, sha, ad, &adlen);
+  size_t n = FOFAL_FILE_SEAL_OVERHEAD + len;
+  unsigned char *o = malloc(n);
+  if (!o) return FOFAL_EIO;
+  memcpy(o, SEAL_MAGIC, 8);
+  memcpy(o + 8, nonce, sizeof nonce);
+  memcpy(o + 32, sha, FOFAL_FILE_SHA_LEN);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(o + 96, &clen, buf, len, ad, adlen, NULL, nonce, key);
+  *out = o;
+  *outlen = 96 + (size_t)clen;
+  return 0;
+}
+
+int fofal_file_open(const unsigned char key[32], const char *tenant, const char *person, const void *buf, size_t len,
+                    unsigned char **out, size_t *outlen, char clear_sha[FOFAL_FILE_SHA_LEN + 1]) {
+  const unsigned char *b = buf;
+  unsigned char ad[256];
+  size_t adlen;
+  *out = NULL;
+  *outlen = 0;
+  if (sodium_init() < 0) return FOFAL_EIO;
+  if (len < FOFAL_FILE_SEAL_OVERHEAD || memcmp(b, SEAL_MAGIC, 8)) return FOFAL_EPARSE;
+  memcpy(clear_sha, b + 32, FOFAL_FILE_SHA_LEN);
+  clear_sha[FOFAL_FILE_SHA_LEN] = '\0';
+  if (!fofal_file_address_ok(clear_sha)) return FOFAL_EPARSE;
+  seal_ad(tenant, person, clear_sha, ad, &adlen);
+  unsigned char *o = malloc(len - 96 + 1);
+  unsigned long long mlen = 0;
+  if (!o) return FOFAL_EIO;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(o, &mlen, NULL, b + 96, len - 96, ad, adlen, b + 8, key)) {
+    free(o);
+    return FOFAL_EPARSE;
+  }
+  char check[FOFAL_FILE_SHA_LEN + 1];
+  fofal_file_address(o, (size_t)mlen, check);
+  if (strcmp(check, clear_sha)) {
+    free(o);
+    return FOFAL_EPARSE;
+  }
+  *out = o;
+  *outlen = (size_t)mlen;
   return 0;
 }
 

@@ -92,6 +92,24 @@ static inline void fofal_filestore_close(fofal_filestore_t *s) {
   if (s) s->ops->close(s);
 }
 
+/* ---------------------------------------------------------- personal files
+ * A file marked personal (a photo of a person) is stored sealed with that person's data
+ * key (the key of README Security's personal data, identity_keys.person_keys): erasing
+ * the person deletes the key, and every copy of the file — the store's and the backups' —
+ * can no longer be opened (crypto-shredding). XChaCha20-Poly1305 with the tenant, the
+ * person and the content address of the clear bytes as associated data; the nonce is
+ * derived from the key and that address, so the same photo of the same person seals to the
+ * same bytes (stored once). Sealed bytes: "FOFALPF1", the 24-byte nonce, the 64 hex digits
+ * of the clear address, the ciphertext. The store names them by their own SHA-256. */
+#define FOFAL_FILE_SEAL_OVERHEAD (8 + 24 + 64 + 16)
+/* *out new (free), *outlen. 0 or FOFAL_EIO. */
+int fofal_file_seal(const unsigned char key[32], const char *tenant, const char *person, const void *buf, size_t len,
+                    unsigned char **out, size_t *outlen);
+/* The clear bytes of sealed ones into *out (new) and their address into clear_sha: 0, or
+ * FOFAL_EPARSE (not sealed bytes, another person's, or altered). */
+int fofal_file_open(const unsigned char key[32], const char *tenant, const char *person, const void *buf, size_t len,
+                    unsigned char **out, size_t *outlen, char clear_sha[FOFAL_FILE_SHA_LEN + 1]);
+
 /* ------------------------------------------------------------ thumbnails */
 /* A JPEG (quality 80) whose longer side is at most max_px (an image already smaller keeps
  * its size), from a JPEG or PNG (transparency on white). *out new (free). 0, FOFAL_EINVAL

@@ -12,7 +12,7 @@
  *        Then a worker hashes and stores the bytes (filestore.h: per tenant,
  *        content-addressed, atomic), and the loop sends files.file.store (the reference,
  *        never the bytes) and answers once it is decided: 201 {id, sha256, size, type, kind,
- *        target, position}, 200 when the file belonged to that thing already.
+ *        target, position}; the same bytes again for the same thing: the same answer.
  *   GET  /api/v1/files/{sha256}[?thumb=1]   the bytes (or a 256 px JPEG thumbnail of an
  *        image), to a role that may read one of the things the file belongs to in the
  *        caller's tenant; any other tenant's file is 404, even when it holds the same bytes.
@@ -23,6 +23,9 @@
 #include "api.h"
 #include "decide.h"
 #include "filestore.h"
+#include "projections.h"
+
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +74,47 @@ typedef struct {
   char target[FOFAL_UUID_LEN + 1];
 } params_t;
 
+/* The data key of the person (badge) a personal file shows, from identity_keys.person_keys
+ * on the worker's write connection; with create, made when missing. 0, FOFAL_ENOENT (the
+ * person was erased), or another error with err. */
+static int person_key(fofal_worker_t *w, const char *tenant, const char *badge, int create, unsigned char key[32],
+                      char *err, size_t errlen) {
+  char person[FOFAL_UUID_LEN + 1];
+  struct fofal_pg *pg = NULL;
+  fofal_aggregate_ref(tenant, "employee", badge, person);
+  int rc = fofal__worker_pg(w, &pg, err, errlen);
+  if (!rc) rc = fofal_person_key(pg, fofal__pd_master(fofal__worker_api(w)), tenant, person, create, key, err, errlen);
+  if (rc == FOFAL_EUNAVAIL) fofal__worker_pg_drop(w);
+  return rc;
+}
+
+/* A personal file's sealed bytes (*buf, replaced) opened with its person's key: 0, or res
+ * the answer (410 erased: the person's key was deleted) and *buf freed. */
+static int open_personal(fofal_worker_t *w, const char *tenant, const char *person, char **buf, size_t *len,
+                         fofal__read_result_t *res) {
+  unsigned char key[32], *clear = NULL;
+  size_t clen = 0;
+  char err[256], csha[FOFAL_FILE_SHA_LEN + 1];
+  int rc = person_key(w, tenant, person, 0, key, err, sizeof err);
+  if (!rc) rc = fofal_file_open(key, tenant, person, *buf, *len, &clear, &clen, csha) ? FOFAL_EIO : 0;
+  sodium_memzero(key, sizeof key);
+  free(*buf);
+  *buf = NULL;
+  if (rc == FOFAL_ENOENT) {
+    res->status = 410;
+    res->code = "erased";
+    snprintf(res->detail, sizeof res->detail, "this file showed a person whose data was erased: it can no longer be read");
+    return rc;
+  }
+  if (rc) {
+    fofal__read_fail(res, rc == FOFAL_EUNAVAIL ? FOFAL_EUNAVAIL : FOFAL_EIO, "a personal file does not open", 0);
+    return rc;
+  }
+  *buf = (char *)clear;
+  *len = clen;
+  return 0;
+}
+
 static void run(fofal_worker_t *w, const char *tenant, void *vp, fofal__read_result_t *res) {
   params_t *p = vp;
   char err[512];
@@ -92,7 +136,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *vp, fofal__read_res
   }
   const char *params[] = {p->sha};
   int rc = fofal__worker_query(w, tenant,
-                               "SELECT json_build_object('type', f.type, 'size', f.size, 'kinds', (SELECT "
+                               "SELECT json_build_object('type', f.type, 'size', f.size, 'person', f.person, 'kinds', (SELECT "
                                "coalesce(json_agg(DISTINCT a.kind), '[]'::json) FROM files.attachments a WHERE a.tenant = "
                                "f.tenant AND a.file_id = f.file_id)) FROM files.files f WHERE f.sha256 = $1",
                                1, params, &rows, err, sizeof err);
@@ -109,8 +153,9 @@ static void run(fofal_worker_t *w, const char *tenant, void *vp, fofal__read_res
     const char *roles = kind_roles(json_string_value(k) ?: "");
     if (roles && fofal__role_in(roles, p->role)) allowed = 1;
   }
-  char type[32];
+  char type[32], person[80];
   snprintf(type, sizeof type, "%s", json_string_value(json_object_get(f, "type")) ?: "");
+  snprintf(person, sizeof person, "%s", json_string_value(json_object_get(f, "person")) ?: "");
   json_decref(rows);
   res->etag = -1;
   if (!allowed) {
@@ -124,6 +169,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *vp, fofal__read_res
   rc = store->ops->get(store, tenant, p->sha, (size_t)104857600, &buf, &len, err, sizeof err);
   if (rc == FOFAL_ENOENT) return fofal__read_not_found(res, "this tenant has no such file");
   if (rc) return fofal__read_fail(res, FOFAL_EIO, err, 0);
+  if (person[0] && (rc = open_personal(w, tenant, person, &buf, &len, res))) return;
   if (!p->thumb) {
     res->status = 200;
     res->raw = buf;
@@ -165,6 +211,8 @@ struct upload {
   const char *type;
   char kind[16], target[FOFAL_UUID_LEN + 1], name[FOFAL_FILE_NAME_MAX + 1], corr[FOFAL_UUID_LEN + 1];
   char sha[FOFAL_FILE_SHA_LEN + 1], file_id[FOFAL_UUID_LEN + 1];
+  char person[72];                            /* a personal file: the badge of who it shows */
+  char content_sha[FOFAL_FILE_SHA_LEN + 1];   /* then: the clear bytes' address (sha: the sealed ones') */
   int rc;
   char err[256];
 };
@@ -189,10 +237,26 @@ static void upload_problem(upload_t *u, int status, const char *code, const char
 }
 
 static void upload_run(fofal_worker_t *w, fofal_job_t *job) {
-  (void)w;
   upload_t *u = (upload_t *)job;
-  fofal_file_address(u->body, u->len, u->sha);
   int created = 0;
+  if (u->person[0]) { /* sealed with the person's key: erasing them shreds it */
+    unsigned char key[32], *sealed = NULL;
+    size_t slen = 0;
+    fofal_file_address(u->body, u->len, u->content_sha);
+    u->rc = person_key(w, u->who.tenant, u->person, 1, key, u->err, sizeof u->err);
+    if (!u->rc && fofal_file_seal(key, u->who.tenant, u->person, u->body, u->len, &sealed, &slen))
+      u->rc = fofal_err(u->err, sizeof u->err, FOFAL_EIO, "sealing failed");
+    sodium_memzero(key, sizeof key);
+    if (!u->rc) {
+      fofal_file_address(sealed, slen, u->sha);
+      u->rc = store->ops->put(store, u->who.tenant, u->sha, sealed, slen, &created, u->err, sizeof u->err);
+    }
+    free(sealed);
+    free(u->body);
+    u->body = NULL;
+    return;
+  }
+  fofal_file_address(u->body, u->len, u->sha);
   u->rc = store->ops->put(store, u->who.tenant, u->sha, u->body, u->len, &created, u->err, sizeof u->err);
   free(u->body); /* stored: not needed any more */
   u->body = NULL;
@@ -207,6 +271,10 @@ static void on_decided(fofal_api_t *api, void *opaque, int status, const json_t 
       json_t *out = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "id", u->file_id, "sha256", u->sha, "size", (json_int_t)u->len,
                               "type", u->type, "kind", u->kind, "target", u->target);
       if (u->name[0]) json_object_set_new(out, "name", json_string(u->name));
+      if (u->person[0]) {
+        json_object_set_new(out, "person", json_string(u->person));
+        json_object_set_new(out, "content_sha256", json_string(u->content_sha));
+      }
       const char *pos = res ? json_string_value(json_object_get(res, "position")) : NULL;
       if (pos) json_object_set_new(out, "position", json_string(pos));
       char loc[128];
@@ -228,6 +296,8 @@ static void on_decided(fofal_api_t *api, void *opaque, int status, const json_t 
 static void upload_done(fofal_api_t *api, fofal_job_t *job) {
   upload_t *u = (upload_t *)job;
   if (job->stopped) return upload_problem(u, 503, "shutting_down", "the server is stopping; retry");
+  if (u->rc == FOFAL_ENOENT && u->person[0])
+    return upload_problem(u, 422, "person_erased", "the person this file shows was erased: their files are not kept");
   if (u->rc) {
     LOG_ERROR("files: storing an upload failed: %s", u->err);
     return upload_problem(u, 503, "storage_unavailable", "the file could not be stored; retry");
@@ -241,6 +311,10 @@ static void upload_done(fofal_api_t *api, fofal_job_t *job) {
   json_t *data = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "file_id", u->file_id, "sha256", u->sha, "size",
                            (json_int_t)u->len, "type", u->type, "kind", u->kind, "target", u->target);
   if (u->name[0]) json_object_set_new(data, "name", json_string(u->name));
+  if (u->person[0]) {
+    json_object_set_new(data, "person", json_string(u->person));
+    json_object_set_new(data, "content_sha256", json_string(u->content_sha));
+  }
   fofal__command_t c = {.type = "files.file.store", .tenant = u->who.tenant, .id = cmd_id, .actor = actor,
                         .actor_badge = u->who.badge[0] ? u->who.badge : NULL, .correlation_id = u->corr, .data = data};
   int rc = fofal__command_send(api, &c, on_decided, u, err, sizeof err);
@@ -267,7 +341,8 @@ static int on_upload(fofal_api_t *api, h2o_req_t *req) {
     fofal__send_problem(req, 403, "forbidden", d, NULL);
     return 0;
   }
-  const char *kind = fofal__param(req, "kind"), *target = fofal__param(req, "id"), *name = fofal__param(req, "name");
+  const char *kind = fofal__param(req, "kind"), *target = fofal__param(req, "id"), *name = fofal__param(req, "name"),
+             *person = fofal__param(req, "person");
   if (!kind || !kind_roles(kind)) {
     fofal__send_problem(req, 400, "invalid_kind", "?kind= is cut, nc or inspection: what the file belongs to", NULL);
     return 0;
@@ -288,6 +363,10 @@ static int on_upload(fofal_api_t *api, h2o_req_t *req) {
                         "a file name is shown, never used as a path: 1 to 200 characters without '/', '\\', ':', '..', "
                         "control characters or a leading '.' or '~'",
                         NULL);
+    return 0;
+  }
+  if (person && !fofal_code_valid(person)) {
+    fofal__send_problem(req, 400, "invalid_person", "?person= is the badge of the employee the file shows", NULL);
     return 0;
   }
   const char *declared = NULL;
@@ -327,6 +406,7 @@ static int on_upload(fofal_api_t *api, h2o_req_t *req) {
   for (char *p = u->target; *p; p++)
     if (*p >= 'A' && *p <= 'F') *p = (char)(*p - 'A' + 'a');
   if (name) snprintf(u->name, sizeof u->name, "%s", name);
+  if (person) snprintf(u->person, sizeof u->person, "%s", person);
   const char *corr = fofal__req_header(req, "X-Correlation-Id");
   if (corr && fofal_uuid_valid(corr)) snprintf(u->corr, sizeof u->corr, "%s", corr);
   else fofal_uuid7(u->corr);
@@ -448,7 +528,7 @@ static void openapi(json_t *paths, json_t *schemas) {
                                             json_pack("{s:{s:s},s:{s:s},s:{s:s,s:{s:s}}}", "kind", "type", "string", "id",
                                                       "type", "string", "items", "type", "array", "items", "$ref",
                                                       "#/components/schemas/Attachment")));
-  char desc[1400];
+  char desc[2400];
   snprintf(desc, sizeof desc,
            "The body is the file's raw bytes (at most FOFAL_FILES_MAX_BYTES, by default %lld bytes = 10 MiB; a larger body is "
            "refused with 413 "
@@ -456,26 +536,31 @@ static void openapi(json_t *paths, json_t *schemas) {
            "match the bytes' magic numbers (else 415 unsupported_media_type or type_mismatch: an executable named .jpg is "
            "refused). ?name= is a display name only, never a path (a path-like name: 422 unsafe_name). The bytes are "
            "stored content-addressed (SHA-256) in the caller's tenant, once; the log records the reference "
-           "(files.file_stored / file_attached, never the bytes). 404 unknown_target when the cut, NC or inspection does "
-           "not exist in the tenant. Roles: cutter, quality, manager, admin (an inspection: quality, manager, admin).",
+           "(files.file_stored / file_attached, never the bytes). 422 unknown_target when the cut, NC or inspection does "
+           "not exist in the tenant. ?person= (a badge) marks a photo of that employee as personal: it is stored sealed "
+           "with the person's data key and named by the sealed bytes' SHA-256 (content_sha256 is the clear bytes'); "
+           "erasing the person (hr.employee.erase) deletes the key, and the file answers 410 erased from then on, in "
+           "the backups too. Roles: cutter, quality, manager, admin (an inspection: quality, manager, admin).",
            DEFAULT_MAX);
   json_t *up = json_pack(
-      "{s:[s],s:s,s:s,s:s,s:[{s:s,s:s,s:b,s:{s:s,s:[s,s,s]}},{s:s,s:s,s:b,s:{s:s,s:s}},{s:s,s:s,s:b,s:{s:s,s:i}}],"
+      "{s:[s],s:s,s:s,s:s,s:[{s:s,s:s,s:b,s:{s:s,s:[s,s,s]}},{s:s,s:s,s:b,s:{s:s,s:s}},{s:s,s:s,s:b,s:{s:s,s:i}},"
+      "{s:s,s:s,s:b,s:{s:s,s:i}}],"
       "s:{s:b,s:{s:{s:{s:s,s:s,s:I}},s:{s:{s:s,s:s,s:I}},s:{s:{s:s,s:s,s:I}}}},"
       "s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s}},s:[s,s,s,s]}",
       "tags", "files", "operationId", "files.upload", "summary", "Upload a photo or PDF for a cut, NC or inspection.",
       "description", desc, "parameters", "name", "kind", "in", "query", "required", 1, "schema", "type", "string", "enum",
       "cut", "nc", "inspection", "name", "id", "in", "query", "required", 1, "schema", "type", "string", "format", "uuid",
       "name", "name", "in", "query", "required", 0, "schema", "type", "string", "maxLength", FOFAL_FILE_NAME_MAX,
+      "name", "person", "in", "query", "required", 0, "schema", "type", "string", "maxLength", 64,
       "requestBody", "required", 1, "content", "image/jpeg", "schema", "type", "string", "format", "binary", "maxLength",
       (json_int_t)DEFAULT_MAX, "image/png", "schema", "type", "string", "format", "binary", "maxLength",
       (json_int_t)DEFAULT_MAX, "application/pdf", "schema", "type", "string", "format", "binary", "maxLength",
       (json_int_t)DEFAULT_MAX, "responses",
       "201", "description", "Stored and recorded: {id, sha256, size, type, kind, target, position}.", "200", "description",
       "The same bytes belonged to this thing already.", "400", "description", "invalid_kind, invalid_id, empty_file.",
-      "403", "description", "The role may not upload (forbidden).", "404", "description", "unknown_target.", "413",
+      "403", "description", "The role may not upload (forbidden).", "404", "description", "not_found.", "413",
       "description", "body_too_large.", "415", "description", "unsupported_media_type, type_mismatch.", "422",
-      "description", "unsafe_name.", "503", "description", "storage_unavailable, not_recorded, not_decided.",
+      "description", "unsafe_name, unknown_target, unknown_person, person_erased.", "503", "description", "storage_unavailable, not_recorded, not_decided.",
       "x-fofal-roles", "cutter", "quality", "manager", "admin");
   json_object_set_new(paths, "/api/v1/files/upload", json_pack("{s:o}", "post", up));
 }

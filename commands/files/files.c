@@ -4,7 +4,9 @@
  *
  *   files.file.store   a file whose bytes fofal-api has stored (content-addressed, per
  *                      tenant) is recorded with what it belongs to: a cut (defect
- *                      photos), a non-conformity (evidence) or an inspection
+ *                      photos), a non-conformity (evidence) or an inspection; a personal
+ *                      one (a photo of a person) names the employee it shows (their badge:
+ *                      unknown_person when there is none), whose key sealed its bytes
  *
  * Only POST /api/v1/files/upload sends it (its schema's x-fofal-via): the route checks the
  * bytes (type from their magic numbers, size cap), stores them, then sends this command
@@ -42,6 +44,9 @@ static int file_store(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
   const char *kind = jstr(cmd->data, "kind"), *target = jstr(cmd->data, "target");
   if (state && strcmp(jstr(state, "sha256"), jstr(cmd->data, "sha256")))
     return REJECT(out, "address_mismatch", "file %s holds other bytes", cmd->aggregate);
+  const char *person = jstr(cmd->data, "person");
+  if (*person && !lookup_ref(cmd, "employee", person, NULL))
+    return REJECT(out, "unknown_person", "there is no employee %s in this tenant", person);
   if (!target_exists(cmd, kind, target))
     return REJECT(out, "unknown_target", "there is no %s %s in this tenant", kind, target);
   json_t *att = state ? json_object_get(state, "attached") : NULL;
@@ -57,6 +62,8 @@ static int file_store(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
   if (!state) {
     jcopy(ev, cmd->data, "size");
     jcopy(ev, cmd->data, "type");
+    jcopy(ev, cmd->data, "person");
+    jcopy(ev, cmd->data, "content_sha256");
   }
   jcopy(ev, cmd->data, "name");
   json_object_set_new(ev, "kind", json_string(kind));

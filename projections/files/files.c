@@ -27,11 +27,12 @@ static int file_stored(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
   const char *at = fofal_ev_str(d, "stored_at");
   const char *p[] = {ev->tenant, fofal_ev_str(d, "file_id"), fofal_ev_str(d, "sha256"), fofal_ev_num(d, "size", size),
-                     fofal_ev_str(d, "type"), fofal_ev_str(d, "name"), ev->actor, at, seq};
+                     fofal_ev_str(d, "type"), fofal_ev_str(d, "name"), ev->actor, at, seq, fofal_ev_str(d, "person"),
+                     fofal_ev_str(d, "content_sha256")};
   int rc = fofal_apply_sql(ctx,
-                           "INSERT INTO %s.files (tenant, file_id, sha256, size, type, name, stored_by, stored_at, version) "
-                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                           9, p);
+                           "INSERT INTO %s.files (tenant, file_id, sha256, size, type, name, stored_by, stored_at, version, "
+                           "person, content_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                           11, p);
   if (rc || (rc = attach(ctx, ev, at))) return rc;
   fofal_apply_push(ctx, ev, "files");
   return 0;

@@ -15,6 +15,10 @@ CREATE TABLE files.files (
   stored_by  text,
   stored_at  timestamptz NOT NULL,
   version    bigint      NOT NULL,
+  -- a personal file (a photo of a person): the badge of the employee it shows; its bytes
+  -- are sealed with their key (sha256: the sealed bytes', content_sha256: the clear ones')
+  person          text,
+  content_sha256  text,
   PRIMARY KEY (tenant, file_id)
 );
 CREATE UNIQUE INDEX files_sha ON files.files (tenant, sha256);

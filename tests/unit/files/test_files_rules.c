@@ -109,3 +109,17 @@ Test(store, other_bytes_under_the_same_id) {
   json_object_set_new(d, "sha256", json_string("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
   cr_expect_str_eq(decide(d, NULL), "address_mismatch");
 }
+
+Test(store, a_personal_file_names_a_known_employee) {
+  json_t *d = data("nc", nc);
+  json_object_set_new(d, "person", json_string("W-07"));
+  json_object_set_new(d, "content_sha256", json_string(sha));
+  cr_expect_str_eq(decide(d, NULL), "unknown_person");
+  char emp[FOFAL_UUID_LEN + 1];
+  fofal_aggregate_ref(W_TENANT, "employee", "W-07", emp);
+  json_object_set_new(world, emp, json_pack("{s:s}", "badge", "W-07"));
+  d = data("nc", nc);
+  json_object_set_new(d, "person", json_string("W-07"));
+  json_object_set_new(d, "content_sha256", json_string(sha));
+  cr_expect_str_eq(decide(d, "fofal.files.file_stored.v1"), "");
+}

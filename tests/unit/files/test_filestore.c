@@ -213,3 +213,33 @@ Test(thumbnail, jpeg_and_png_decode) {
                FOFAL_EINVAL);
   cr_expect_null(out);
 }
+
+Test(personal, sealed_with_the_persons_key) {
+  unsigned char key[32], other[32], *sealed = NULL, *clear = NULL;
+  size_t slen = 0, clen = 0;
+  memset(key, 7, sizeof key);
+  memset(other, 8, sizeof other);
+  const char photo[] = "\xff\xd8\xff a face";
+  char sha[FOFAL_FILE_SHA_LEN + 1], csha[FOFAL_FILE_SHA_LEN + 1];
+  fofal_file_address(photo, sizeof photo, sha);
+  cr_assert_eq(fofal_file_seal(key, "demo", "W01", photo, sizeof photo, &sealed, &slen), 0);
+  cr_expect_eq(slen, sizeof photo + FOFAL_FILE_SEAL_OVERHEAD);
+  cr_expect_null(memmem(sealed, slen, "a face", 6), "the clear bytes are not in the sealed ones");
+  unsigned char *again = NULL;
+  size_t alen = 0;
+  cr_assert_eq(fofal_file_seal(key, "demo", "W01", photo, sizeof photo, &again, &alen), 0);
+  cr_expect(alen == slen && !memcmp(again, sealed, slen), "the same photo of the same person seals alike (stored once)");
+  free(again);
+  cr_assert_eq(fofal_file_open(key, "demo", "W01", sealed, slen, &clear, &clen, csha), 0);
+  cr_expect(clen == sizeof photo && !memcmp(clear, photo, clen));
+  cr_expect_str_eq(csha, sha);
+  free(clear);
+  cr_expect_eq(fofal_file_open(other, "demo", "W01", sealed, slen, &clear, &clen, csha), FOFAL_EPARSE, "another key");
+  cr_expect_eq(fofal_file_open(key, "demo", "W02", sealed, slen, &clear, &clen, csha), FOFAL_EPARSE, "another person");
+  cr_expect_eq(fofal_file_open(key, "other", "W01", sealed, slen, &clear, &clen, csha), FOFAL_EPARSE, "another tenant");
+  sealed[slen - 1] ^= 1;
+  cr_expect_eq(fofal_file_open(key, "demo", "W01", sealed, slen, &clear, &clen, csha), FOFAL_EPARSE, "altered");
+  cr_expect_eq(fofal_file_open(key, "demo", "W01", photo, sizeof photo, &clear, &clen, csha), FOFAL_EPARSE, "not sealed");
+  cr_expect_null(clear);
+  free(sealed);
+}
