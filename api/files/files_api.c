@@ -440,14 +440,11 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   if (len == 6 && !memcmp(path, "upload", 6)) return on_upload(api, req);
   params_t p;
   memset(&p, 0, sizeof p);
-  if (len == 11 && !memcmp(path, "attachments", 11)) p.route = 0;
-  else if (len == FOFAL_FILE_SHA_LEN) {
-    p.route = 1;
-    memcpy(p.sha, path, len);
-    if (!fofal_file_address_ok(p.sha)) {
-      fofal__send_problem(req, 404, "not_found", "a file is named by its SHA-256: 64 lower-case hex digits", NULL);
-      return 0;
-    }
+  if (len == 11 && !memcmp(path, "attachments", 11)) {
+    p.route = 0;
+  } else if (len > 0 && len <= 256 && !memchr(path, '/', len)) {
+    p.route = 1; /* its name is checked after the role: a role that may not read files hears 403 first */
+    if (len == FOFAL_FILE_SHA_LEN) memcpy(p.sha, path, len);
   } else {
     fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
     return 0;
@@ -474,6 +471,10 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     snprintf(p.kind, sizeof p.kind, "%s", kind);
     snprintf(p.target, sizeof p.target, "%s", id);
   } else {
+    if (!fofal_file_address_ok(p.sha)) {
+      fofal__send_problem(req, 404, "not_found", "a file is named by its SHA-256: 64 lower-case hex digits", NULL);
+      return 0;
+    }
     const char *t = fofal__param(req, "thumb");
     if (t && strcmp(t, "0") && strcmp(t, "1")) {
       fofal__send_problem(req, 400, "invalid_parameter", "?thumb= is 1 (a thumbnail) or 0", NULL);
@@ -508,7 +509,13 @@ static void openapi(json_t *paths, json_t *schemas) {
     snprintf(ok, sizeof ok, "#/components/schemas/%s", rt->schema ? rt->schema : "AttachmentList");
     json_t *op = fofal__openapi_read_op("files", rt->op_id, rt->summary, rt->desc, params, ok, rt->roles);
     if (!rt->schema) {
-      json_t *ok200 = json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200");
+      json_t *resp = json_object_get(json_object_get(op, "get"), "responses");
+      json_t *gone = json_deep_copy(json_object_get(resp, "404")), *nothumb = json_deep_copy(json_object_get(resp, "404"));
+      json_object_set_new(gone, "description", json_string("erased: a personal file of a person since erased."));
+      json_object_set_new(nothumb, "description", json_string("no_thumbnail: ?thumb=1 of a PDF or of bytes that do not decode."));
+      json_object_set_new(resp, "410", gone);
+      json_object_set_new(resp, "422", nothumb);
+      json_t *ok200 = json_object_get(resp, "200");
       json_object_set_new(ok200, "content",
                           json_pack("{s:{s:{s:s,s:s}},s:{s:{s:s,s:s}},s:{s:{s:s,s:s}}}", "image/jpeg", "schema", "type",
                                     "string", "format", "binary", "image/png", "schema", "type", "string", "format",
@@ -542,26 +549,54 @@ static void openapi(json_t *paths, json_t *schemas) {
            "erasing the person (hr.employee.erase) deletes the key, and the file answers 410 erased from then on, in "
            "the backups too. Roles: cutter, quality, manager, admin (an inspection: quality, manager, admin).",
            DEFAULT_MAX);
-  json_t *up = json_pack(
-      "{s:[s],s:s,s:s,s:s,s:[{s:s,s:s,s:b,s:{s:s,s:[s,s,s]}},{s:s,s:s,s:b,s:{s:s,s:s}},{s:s,s:s,s:b,s:{s:s,s:i}},"
-      "{s:s,s:s,s:b,s:{s:s,s:i}}],"
-      "s:{s:b,s:{s:{s:{s:s,s:s,s:I}},s:{s:{s:s,s:s,s:I}},s:{s:{s:s,s:s,s:I}}}},"
-      "s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s}},s:[s,s,s,s]}",
-      "tags", "files", "operationId", "files.upload", "summary", "Upload a photo or PDF for a cut, NC or inspection.",
-      "description", desc, "parameters", "name", "kind", "in", "query", "required", 1, "schema", "type", "string", "enum",
-      "cut", "nc", "inspection", "name", "id", "in", "query", "required", 1, "schema", "type", "string", "format", "uuid",
-      "name", "name", "in", "query", "required", 0, "schema", "type", "string", "maxLength", FOFAL_FILE_NAME_MAX,
-      "name", "person", "in", "query", "required", 0, "schema", "type", "string", "maxLength", 64,
-      "requestBody", "required", 1, "content", "image/jpeg", "schema", "type", "string", "format", "binary", "maxLength",
-      (json_int_t)DEFAULT_MAX, "image/png", "schema", "type", "string", "format", "binary", "maxLength",
-      (json_int_t)DEFAULT_MAX, "application/pdf", "schema", "type", "string", "format", "binary", "maxLength",
-      (json_int_t)DEFAULT_MAX, "responses",
-      "201", "description", "Stored and recorded: {id, sha256, size, type, kind, target, position}.", "200", "description",
-      "The same bytes belonged to this thing already.", "400", "description", "invalid_kind, invalid_id, empty_file.",
-      "403", "description", "The role may not upload (forbidden).", "404", "description", "not_found.", "413",
-      "description", "body_too_large.", "415", "description", "unsupported_media_type, type_mismatch.", "422",
-      "description", "unsafe_name, unknown_target, unknown_person, person_erased.", "503", "description", "storage_unavailable, not_recorded, not_decided.",
-      "x-fofal-roles", "cutter", "quality", "manager", "admin");
+  json_t *params = json_array();
+  json_array_append_new(params, fofal__openapi_query_param("kind", "What the file belongs to.",
+                                                           json_pack("{s:s,s:[s,s,s]}", "type", "string", "enum", "cut",
+                                                                     "nc", "inspection")));
+  json_array_append_new(params, fofal__openapi_query_param("id", "Its id (a cut: the roll's label id).",
+                                                           json_pack("{s:s,s:s}", "type", "string", "format", "uuid")));
+  json_array_append_new(params, fofal__openapi_query_param("name", "A display name (never a path).",
+                                                           json_pack("{s:s,s:i}", "type", "string", "maxLength",
+                                                                     FOFAL_FILE_NAME_MAX)));
+  json_array_append_new(params, fofal__openapi_query_param("person", "A personal file: the badge of the employee it shows.",
+                                                           json_pack("{s:s,s:i}", "type", "string", "maxLength", 64)));
+  size_t nparams = json_array_size(params);
+  json_t *item = fofal__openapi_read_op("files", "files.upload", "Upload a photo or PDF for a cut, NC or inspection.", desc,
+                                        params, "#/components/schemas/FileStored", ROLES_UPLOAD);
+  json_t *up = json_incref(json_object_get(item, "get"));
+  json_decref(item);
+  json_t *ps = json_object_get(up, "parameters");
+  while (json_array_size(ps) > nparams) json_array_remove(ps, json_array_size(ps) - 1); /* no ?position= on a write */
+  json_t *resp = json_object_get(up, "responses"), *ok = json_incref(json_object_get(resp, "200"));
+  json_object_del(resp, "200");
+  json_object_set_new(ok, "description", json_string("Stored and recorded (the same bytes sent again for the same thing: "
+                                                      "the same answer). Location: /api/v1/files/{sha256}."));
+  json_object_set_new(resp, "201", ok);
+  static const char *const more[][2] = {
+      {"400", "invalid_kind, invalid_id, invalid_person, empty_file."},
+      {"413", "body_too_large: over FOFAL_FILES_MAX_BYTES, refused before the body is read whole."},
+      {"415", "unsupported_media_type (not JPEG, PNG or PDF), type_mismatch (the bytes are not what Content-Type says)."},
+      {"422", "unsafe_name, unknown_target, unknown_person, person_erased."},
+      {"503", "storage_unavailable, not_recorded, not_decided, overloaded: retry (the same bytes are stored once)."},
+  };
+  for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+    json_t *r = json_deep_copy(json_object_get(resp, "404"));
+    json_object_set_new(r, "description", json_string(more[i][1]));
+    json_object_set_new(resp, more[i][0], r);
+  }
+  json_t *bin = json_pack("{s:s,s:s,s:I}", "type", "string", "format", "binary", "maxLength", (json_int_t)DEFAULT_MAX);
+  json_object_set_new(up, "requestBody",
+                      json_pack("{s:b,s:{s:{s:O},s:{s:O},s:{s:O}}}", "required", 1, "content", "image/jpeg", "schema", bin,
+                                "image/png", "schema", bin, "application/pdf", "schema", bin));
+  json_decref(bin);
+  json_object_set_new(
+      schemas, "FileStored",
+      fofal__openapi_object("A stored file, as the upload answers.",
+                            json_pack("{s:{s:s,s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s}}",
+                                      "id", "type", "string", "format", "uuid", "sha256", "type", "string", "size", "type",
+                                      "integer", "type", "type", "string", "kind", "type", "string", "target", "type",
+                                      "string", "name", "type", "string", "person", "type", "string", "content_sha256",
+                                      "type", "string", "position", "type", "string")));
   json_object_set_new(paths, "/api/v1/files/upload", json_pack("{s:o}", "post", up));
 }
 
