@@ -16,7 +16,7 @@
  *   GET  /api/v1/files/{sha256}[?thumb=1]   the bytes (or a 256 px JPEG thumbnail of an
  *        image), to a role that may read one of the things the file belongs to in the
  *        caller's tenant; any other tenant's file is 404, even when it holds the same bytes.
- *   GET  /api/v1/files/attachments?kind=&id=  the files of a cut, NC or inspection.
+ *   GET  /api/v1/files/attachments/{kind}/{id}  the files of a cut, NC or inspection.
  *
  * Threads: handlers on the loop thread; hashing, disk and queries on the read workers.
  */
@@ -52,9 +52,9 @@ static const char *kind_roles(const char *kind) {
 }
 
 static const fofal_read_route_t routes[] = {
-    {"/api/v1/files/attachments", "files.attachments.list", "The files a cut, NC or inspection has attached.",
-     "kind and id name the thing (a cut by its roll's label id); newest first. The roles are those that read that "
-     "thing.",
+    {"/api/v1/files/attachments/{kind}/{id}", "files.attachments.list", "The files a cut, NC or inspection has attached.",
+     "kind (cut, nc or inspection) and id name the thing (a cut by its roll's label id); newest first. The roles are "
+     "those that read that thing (else 403); another kind or a malformed id is 404.",
      ROLES_READ, NULL, 0, "AttachmentList"},
     {"/api/v1/files/{sha256}", "files.get", "A stored file's bytes, or its phone thumbnail.",
      "The bytes as uploaded with their type; with ?thumb=1 a JPEG whose longer side is at most 256 px (images only: a "
@@ -440,8 +440,15 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   if (len == 6 && !memcmp(path, "upload", 6)) return on_upload(api, req);
   params_t p;
   memset(&p, 0, sizeof p);
-  if (len == 11 && !memcmp(path, "attachments", 11)) {
+  char kind[16] = "", id[64] = "";
+  if (len > 12 && !memcmp(path, "attachments/", 12)) {
+    size_t pos = 12;
     p.route = 0;
+    if (fofal__path_segment(path, len, &pos, kind, sizeof kind) || pos >= len || path[pos - 1] != '/' ||
+        fofal__path_segment(path, len, &pos, id, sizeof id) || pos != len) {
+      fofal__send_problem(req, 404, "not_found", "no such resource", NULL);
+      return 0;
+    }
   } else if (len > 0 && len <= 256 && !memchr(path, '/', len)) {
     p.route = 1; /* its name is checked after the role: a role that may not read files hears 403 first */
     if (len == FOFAL_FILE_SHA_LEN) memcpy(p.sha, path, len);
@@ -456,10 +463,8 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     return 0;
   snprintf(p.role, sizeof p.role, "%s", who.role);
   if (p.route == 0) {
-    const char *kind = fofal__param(req, "kind"), *id = fofal__param(req, "id");
-    if (!kind || !kind_roles(kind) || !id || !fofal_uuid_valid(id)) {
-      fofal__send_problem(req, 400, "invalid_parameter", "?kind= (cut, nc or inspection) and ?id= (a UUID) are required",
-                          NULL);
+    if (!kind_roles(kind) || !fofal_uuid_valid(id)) {
+      fofal__send_problem(req, 404, "not_found", "files belong to a cut, nc or inspection, named by a UUID", NULL);
       return 0;
     }
     if (!fofal__role_in(kind_roles(kind), who.role)) {
@@ -495,11 +500,8 @@ static void openapi(json_t *paths, json_t *schemas) {
     const fofal_read_route_t *rt = &routes[i];
     json_t *params = json_array();
     if (i == 0) {
-      json_array_append_new(params, fofal__openapi_query_param("kind", "What the files belong to.",
-                                                               json_pack("{s:s,s:[s,s,s]}", "type", "string", "enum",
-                                                                         "cut", "nc", "inspection")));
-      json_array_append_new(params, fofal__openapi_query_param("id", "Its id (a cut: the roll's label id).",
-                                                               json_pack("{s:s,s:s}", "type", "string", "format", "uuid")));
+      json_array_append_new(params, fofal__openapi_path_param("kind", "What the files belong to: cut, nc or inspection."));
+      json_array_append_new(params, fofal__openapi_path_param("id", "Its id, a UUID (a cut: the roll's label id)."));
     } else {
       json_array_append_new(params, fofal__openapi_path_param("sha256", "The file's content address (64 hex digits)."));
       json_array_append_new(params, fofal__openapi_query_param("thumb", "1: a JPEG thumbnail, longer side 256 px.",
@@ -608,7 +610,7 @@ static int configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen) 
 }
 
 static const fofal_push_route_t push_routes[] = {
-    {"fofal.files.", "/api/v1/files/attachments", 0},
+    {"fofal.files.", "/api/v1/files/attachments/{kind}/{id}", 0},
     {NULL, NULL, 0},
 };
 

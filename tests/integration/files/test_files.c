@@ -230,12 +230,14 @@ Test(files, upload_list_download_thumbnail_and_refusals) {
   json_decref(upload(inspector, "kind=../x&id=1", "image/jpeg", jpeg, jl, 400, "invalid_kind"));
 
   /* the NC's attachments */
-  snprintf(path, sizeof path, "/api/v1/files/attachments?kind=nc&id=%s&position=%s", nc, pos);
+  snprintf(path, sizeof path, "/api/v1/files/attachments/nc/%s?position=%s", nc, pos);
   json_t *list = NULL;
   cr_assert_eq(h_get(port, inspector, path, &list, NULL), 200);
   cr_expect_eq(json_array_size(json_object_get(list, "items")), 3, "a JPEG, a PNG and a PDF");
   json_decref(list);
   cr_expect_eq(h_get(port, weaver, path, &list, NULL), 403);
+  json_decref(list);
+  cr_expect_eq(h_get(port, inspector, "/api/v1/files/attachments/roll/x", &list, NULL), 404);
   json_decref(list);
 
   /* download: the same bytes and type; a thumbnail that decodes */
