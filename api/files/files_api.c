@@ -440,7 +440,7 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   if (len == 6 && !memcmp(path, "upload", 6)) return on_upload(api, req);
   params_t p;
   memset(&p, 0, sizeof p);
-  char kind[16] = "", id[64] = "";
+  char kind[64] = "", id[64] = ""; /* checked after the role: a role that may not read hears 403 first */
   if (len > 12 && !memcmp(path, "attachments/", 12)) {
     size_t pos = 12;
     p.route = 0;
@@ -610,7 +610,7 @@ static int configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen) 
 }
 
 static const fofal_push_route_t push_routes[] = {
-    {"fofal.files.", "/api/v1/files/attachments/{kind}/{id}", 0},
+    {"", "/api/v1/files/attachments/{kind}/{id}", 0}, /* every event of the module */
     {NULL, NULL, 0},
 };
 
