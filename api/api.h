@@ -39,6 +39,8 @@ typedef struct {
       rate_pin_device, rate_pin_badge, pin_max_failures, pin_failure_decay_s, mfa_max_failures;
   int http_redirect, access_log;
   char *pd_master_key;
+  char *files_dir;          /* stored files (api/files/) */
+  long long files_max_bytes;
 } fofal_api_conf_t;
 
 /* The authenticated caller of a request (auth.c). */

@@ -243,7 +243,8 @@ static void on_setup_problem_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ost
       detail = "the request could not be served; retry";
     } else if (req->res.status == 413) {
       code = "body_too_large";
-      snprintf(d, sizeof d, "the body is larger than %d bytes, the most accepted", FOFAL_API_MAX_BODY);
+      snprintf(d, sizeof d, "the body is larger than %zu bytes, the most accepted",
+               req->conn->ctx->globalconf->max_request_entity_size);
       detail = d;
     } else if (req->res.status == 417) {
       code = "expectation_failed";

@@ -83,6 +83,13 @@ static fofal_setting_t settings[] = {
      "Base URL label QR codes carry (<url>/l/<tenant>/<label id>, for any phone camera); empty: FOFAL:L:<tenant>:<label id> for the FOFAL app.",
      &conf.label_url},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &conf.log_level},
+    /* stored files (README "Files"): api/files/ */
+    {"FOFAL_FILES_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/var/dev/filestore", 0, 0,
+     "Folder of the file store (photos, PDFs), content-addressed per tenant; ops/stack's stack.env sets it in var/<stack>/ (ops/stack).",
+     &conf.files_dir},
+    {"FOFAL_FILES_MAX_BYTES", FOFAL_SET_INT, "10485760", 1024, 104857600,
+     "Largest file an upload may carry, bytes (a larger body is refused with 413 before it is read whole).",
+     &conf.files_max_bytes},
     /* security (issue 6): api/accounts.c, api/transport.c */
     {"FOFAL_API_ACCESS_TTL", FOFAL_SET_INT, "300", 30, 3600, "Lifetime of a signed-in access token, seconds.", &conf.access_ttl},
     {"FOFAL_API_REFRESH_TTL", FOFAL_SET_INT, "2592000", 300, 31536000,
@@ -285,7 +292,10 @@ int main(int argc, char **argv) {
     LOG_WARN("console not served (/console/ answers 503): %s; run ./ops/build or set FOFAL_CONSOLE_DIR", err);
 
   h2o_config_init(&api->config);
-  api->config.max_request_entity_size = FOFAL_API_MAX_BODY;
+  /* The largest body h2o reads: an upload's cap (POST /api/v1/files/upload); every other
+   * route refuses a body over its own, smaller cap (fofal__read_json). */
+  api->config.max_request_entity_size =
+      (size_t)conf.files_max_bytes > FOFAL_API_MAX_BODY ? (size_t)conf.files_max_bytes : FOFAL_API_MAX_BODY;
   h2o_hostconf_t *host = h2o_config_register_host(&api->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
   fofal__problem_filter_register(&host->fallback_path);
   h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);

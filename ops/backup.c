@@ -25,6 +25,10 @@
  *   SHA256SUMS     `sha256sum -c` format: the manifest's SHA-256 and every file's.
  *   keys/person_keys-<run>.jsonl  one JSON object per person key: tenant, person_id,
  *                  wrapped_key (null once erased), created_at, erased_at.
+ *   blobs/<tenant>/<ab>/<sha256>  the stored files (photos, PDFs: FOFAL_FILES_DIR, the
+ *                  file store of api/filestore.h), each named by its content address, which
+ *                  is its checksum; manifest "blobs": [{"path","tenant","sha256","bytes"}].
+ *                  Incremental: a file already in the archive is not copied again.
  *   T/P/<from>-<next>.rec  one segment per partition and backup run: "FOFALREC1\n", then per
  *                  record, big-endian: i64 offset, i64 timestamp (ms), i32 key length (-1: no
  *                  key) and the key, i32 value length (-1: null) and the value, u32 header
@@ -54,6 +58,7 @@
 #include "backup.h"
 #include "events.h"
 #include "projections.h"
+#include "filestore.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -214,6 +219,14 @@ static int manifest_save(const char *dir, json_t *m, char *errbuf, size_t errlen
     n = strlen(sums);
     cap = n + strlen(line) + 1;
     sums = fofal_realloc(sums, cap);
+    memcpy(sums + n, line, strlen(line) + 1);
+    free(line);
+  }
+  json_array_foreach(json_object_get(m, "blobs"), i, f) {
+    char *line = fofal_asprintf("%s  %s\n", json_string_value(json_object_get(f, "sha256")),
+                                json_string_value(json_object_get(f, "path")));
+    n = strlen(sums);
+    sums = fofal_realloc(sums, n + strlen(line) + 1);
     memcpy(sums + n, line, strlen(line) + 1);
     free(line);
   }
@@ -452,6 +465,110 @@ static int snapshot(fofal_kafka_t *k, const fofal_topic_spec_t *t, int nt, const
   return 0;
 }
 
+/* ------------------------------------------------------------ stored files */
+
+#define BLOB_MAX ((size_t)1 << 30)
+
+typedef struct {
+  fofal_filestore_t *from, *to;
+  json_t *have, *list; /* "tenant/sha" already archived; the manifest's "blobs" */
+  long long added, bytes;
+  int rc;
+  char *errbuf;
+  size_t errlen;
+} blobs_t;
+
+static void on_blob(void *opaque, const char *tenant, const char *sha, size_t len) {
+  (void)len;
+  blobs_t *b = opaque;
+  char key[160], path[200], *buf = NULL;
+  size_t n = 0;
+  if (b->rc) return;
+  snprintf(key, sizeof key, "%s/%s", tenant, sha);
+  if (json_object_get(b->have, key)) return; /* incremental: archived by an earlier run */
+  int rc = b->from->ops->get(b->from, tenant, sha, BLOB_MAX, &buf, &n, b->errbuf, b->errlen);
+  if (rc == FOFAL_ENOENT) return; /* removed meanwhile */
+  if (!rc) rc = b->to->ops->put(b->to, tenant, sha, buf, n, NULL, b->errbuf, b->errlen);
+  free(buf);
+  if (rc) {
+    b->rc = rc;
+    return;
+  }
+  json_object_set_new(b->have, key, json_true());
+  snprintf(path, sizeof path, "blobs/%s/%.2s/%s", tenant, sha, sha);
+  json_array_append_new(b->list, json_pack("{s:s,s:s,s:s,s:I}", "path", path, "tenant", tenant, "sha256", sha, "bytes",
+                                           (json_int_t)n));
+  b->added++;
+  b->bytes += (long long)n;
+}
+
+/* Copies the stored files not yet in the archive into blobs/ and lists them in the
+ * manifest's "blobs". */
+static int backup_blobs(const fofal_backup_opts_t *o, json_t *m, long long *added, long long *bytes, char *errbuf,
+                        size_t errlen) {
+  if (!o->files_dir || !*o->files_dir) return 0;
+  json_t *list = json_object_get(m, "blobs"), *e;
+  if (!list) json_object_set_new(m, "blobs", list = json_array());
+  blobs_t b = {.have = json_object(), .list = list, .errbuf = errbuf, .errlen = errlen};
+  size_t i;
+  json_array_foreach(list, i, e) {
+    char key[160];
+    snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(e, "tenant")) ?: "",
+             json_string_value(json_object_get(e, "sha256")) ?: "");
+    json_object_set_new(b.have, key, json_true());
+  }
+  char *to = fofal_asprintf("%s/blobs", o->dir);
+  int rc = fofal_filestore_disk(o->files_dir, &b.from, errbuf, errlen);
+  if (!rc) rc = fofal_filestore_disk(to, &b.to, errbuf, errlen);
+  if (!rc) rc = b.from->ops->each(b.from, on_blob, &b, errbuf, errlen);
+  if (!rc) rc = b.rc;
+  if (rc) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", errbuf);
+    fofal_err(errbuf, errlen, rc, "the stored files (FOFAL_FILES_DIR %s): %s", o->files_dir, why);
+  }
+  *added = b.added;
+  *bytes = b.bytes;
+  fofal_filestore_close(b.from);
+  fofal_filestore_close(b.to);
+  json_decref(b.have);
+  free(to);
+  return rc;
+}
+
+/* Restore: every archived file read and checked against its address and size (put = 0),
+ * then (put = 1) copied into the file store where missing. */
+static int restore_blobs(const fofal_backup_opts_t *o, json_t *m, int put, long long *count, char *errbuf,
+                         size_t errlen) {
+  json_t *list = json_object_get(m, "blobs"), *e;
+  if (!json_array_size(list) || (put && (!o->files_dir || !*o->files_dir))) return 0;
+  fofal_filestore_t *from = NULL, *to = NULL;
+  char *dir = fofal_asprintf("%s/blobs", o->dir);
+  int rc = fofal_filestore_disk(dir, &from, errbuf, errlen);
+  if (!rc && put) rc = fofal_filestore_disk(o->files_dir, &to, errbuf, errlen);
+  size_t i;
+  json_array_foreach(list, i, e) {
+    if (rc) break;
+    const char *tenant = json_string_value(json_object_get(e, "tenant")), *sha = json_string_value(json_object_get(e, "sha256"));
+    char *buf = NULL;
+    size_t n = 0;
+    if (!fofal_file_tenant_ok(tenant) || !fofal_file_address_ok(sha) ||
+        from->ops->get(from, tenant, sha, BLOB_MAX, &buf, &n, errbuf, errlen) ||
+        (json_int_t)n != json_integer_value(json_object_get(e, "bytes"))) {
+      rc = fofal_err(errbuf, errlen, FOFAL_EPARSE, "the archive in %s is damaged: stored file %zu (%s) does not match its "
+                     "SHA-256 or size", o->dir, i, json_string_value(json_object_get(e, "path")) ?: "?");
+    } else if (put && !to->ops->has(to, tenant, sha, NULL)) {
+      rc = to->ops->put(to, tenant, sha, buf, n, NULL, errbuf, errlen);
+      if (!rc) (*count)++;
+    }
+    free(buf);
+  }
+  fofal_filestore_close(from);
+  fofal_filestore_close(to);
+  free(dir);
+  return rc;
+}
+
 int fofal_backup_run(const fofal_backup_opts_t *o, json_t **summary, char *errbuf, size_t errlen) {
   fofal_topic_spec_t t[MAX_TOPICS];
   int nt = archived_topics(t, MAX_TOPICS), rc = 0, missing = 0;
@@ -564,6 +681,8 @@ int fofal_backup_run(const fofal_backup_opts_t *o, json_t **summary, char *errbu
     json_object_set_new(mtopics, t[i].name, mt);
   }
   progress(&pr, 1);
+  long long blobs_added = 0, blobs_bytes = 0;
+  if ((rc = backup_blobs(o, m, &blobs_added, &blobs_bytes, errbuf, errlen))) goto out;
   json_t *keys = NULL;
   char *old_keys = fofal_strdup(json_string_value(json_object_get(json_object_get(m, "keys"), "path")));
   if ((rc = backup_keys(o, json_array_size(json_object_get(m, "runs")) + 1, &keys, errbuf, errlen))) {
@@ -574,8 +693,9 @@ int fofal_backup_run(const fofal_backup_opts_t *o, json_t **summary, char *errbu
   char at[32];
   fofal_time_format(fofal_now_us(), at);
   double secs = (double)(fofal_mono_us() - pr.t0) / 1e6;
-  json_t *run = json_pack("{s:s,s:I,s:I,s:b}", "at", at, "records", (json_int_t)pr.records, "files",
-                          (json_int_t)(json_array_size(files) - files_before), "consistent_cut", stable);
+  json_t *run = json_pack("{s:s,s:I,s:I,s:I,s:b}", "at", at, "records", (json_int_t)pr.records, "files",
+                          (json_int_t)(json_array_size(files) - files_before), "stored_files", (json_int_t)blobs_added,
+                          "consistent_cut", stable);
   json_array_append_new(json_object_get(m, "runs"), run);
   rc = manifest_save(o->dir, m, errbuf, errlen);
   if (!rc && old_keys && strcmp(old_keys, json_string_value(json_object_get(keys, "path")))) {
@@ -585,8 +705,9 @@ int fofal_backup_run(const fofal_backup_opts_t *o, json_t **summary, char *errbu
   }
   free(old_keys);
   if (rc) goto out;
-  *summary = json_pack("{s:s,s:I,s:I,s:I,s:I,s:f,s:b}", "backup", o->dir, "records", (json_int_t)pr.records, "files",
-                       (json_int_t)(json_array_size(files) - files_before), "offsets", (json_int_t)pr.total,
+  *summary = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:b}", "backup", o->dir, "records", (json_int_t)pr.records,
+                       "files", (json_int_t)(json_array_size(files) - files_before), "stored_files", (json_int_t)blobs_added,
+                       "stored_bytes", (json_int_t)blobs_bytes, "offsets", (json_int_t)pr.total,
                        "person_keys", json_integer_value(json_object_get(keys, "rows")), "seconds", secs,
                        "consistent_cut", stable);
 out:
@@ -1000,6 +1121,7 @@ int fofal_restore_run(const fofal_backup_opts_t *o, json_t **summary, char *errb
     rc = FOFAL_EPARSE;
     goto out;
   }
+  if (!o->keys_only && (rc = restore_blobs(o, m, 0, NULL, errbuf, errlen))) goto out;
   if (o->keys_only) {
     if ((rc = fofal_pg_connect(&pg, o->pg_dsn, errbuf, errlen)) || (rc = keys_restore(pg, keys, 0, NULL, errbuf, errlen)) ||
         (rc = keys_restore(pg, keys, 1, &keys_added, errbuf, errlen)))
@@ -1093,8 +1215,12 @@ int fofal_restore_run(const fofal_backup_opts_t *o, json_t **summary, char *errb
   }
   /* 5. The person keys that are missing. */
   if (pg && (rc = keys_restore(pg, keys, 1, &keys_added, errbuf, errlen))) goto out;
-  *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:i,s:I,s:f}", "restore", o->dir, "topic_prefix", prefix, "records",
+  /* 6. The stored files that are missing. */
+  long long blobs_put = 0;
+  if ((rc = restore_blobs(o, m, 1, &blobs_put, errbuf, errlen))) goto out;
+  *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:I,s:i,s:I,s:f}", "restore", o->dir, "topic_prefix", prefix, "records",
                        (json_int_t)total_records, "topics", nt, "files", (json_int_t)json_array_size(files),
+                       "stored_files", (json_int_t)blobs_put,
                        "group_positions", ngroups, "person_keys_added", (json_int_t)keys_added, "seconds",
                        (double)(fofal_mono_us() - pv.t0) / 1e6);
 out:

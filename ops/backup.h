@@ -14,6 +14,7 @@ typedef struct {
   const char *topic_prefix; /* restore: put topic T into <prefix>T; NULL or "": T itself */
   const char *pg_dsn;       /* the database of identity_keys.person_keys (as its owner) */
   int keys_only;            /* restore: only the person keys (PostgreSQL lost, Kafka intact) */
+  const char *files_dir;    /* the stored files (FOFAL_FILES_DIR, api/filestore.h); NULL or "": none */
   atomic_int *stop;         /* may be NULL; set: stop at the next record, nothing half-written */
 } fofal_backup_opts_t;
 

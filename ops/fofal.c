@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
+static char *files_dir, *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *log_level, *jwt_secret, *jwt_issuer, *jwt_audience, *tenant,
     *subject, *role, *badge, *pd_master;
 static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
@@ -55,6 +55,9 @@ static fofal_setting_t settings[] = {
      "rebuild/verify: events per PostgreSQL transaction of the shadow projector.", &rebuild_batch},
     {"FOFAL_REBUILD_WAIT", FOFAL_SET_INT, "60", 1, 3600,
      "rebuild/verify: seconds to wait for the live projector to reach the rebuilt positions.", &rebuild_wait},
+    {"FOFAL_FILES_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/var/dev/filestore", 0, 0,
+     "backup/restore: folder of the stored files (photos, PDFs) fofal-api writes; ops/stack's stack.env sets it.",
+     &files_dir},
     {"FOFAL_SCHEMAS_DIR", FOFAL_SET_STR, FOFAL_SOURCE_DIR "/schemas", 0, 0, "Folder of the JSON Schemas and SQL migrations.",
      &schemas},
     {"FOFAL_KAFKA_PARTITIONS", FOFAL_SET_INT, "6", 1, 1024, "Partitions of each topic `fofal topics create` creates.",
@@ -148,6 +151,8 @@ static fofal_setting_t settings[] = {
   "                  and run, a manifest.json and SHA256SUMS (sha256sum -c). Incremental: a second\n"     \
   "                  backup into DIR adds only what was written since. Also the person data keys of\n"    \
   "                  identity_keys.person_keys (wrapped under the master key; FOFAL_PG_DSN), whole.\n"  \
+  "                  And the stored files (photos, PDFs; FOFAL_FILES_DIR) not archived yet, each under\n" \
+  "                  its SHA-256 (blobs/), listed in SHA256SUMS.\n"                                       \
   "                  Not in it: the read models of PostgreSQL and Redis (rebuilt from the log) and the\n" \
   "                  master key (README, Backups). Progress (rate, ETA) on stderr; a JSON summary on\n"   \
   "                  stdout.\n"
@@ -1056,6 +1061,7 @@ static int cmd_backup(int restore, const filters_t *f) {
   char err[1024];
   json_t *summary = NULL;
   fofal_backup_opts_t o = {.brokers = brokers, .dir = f->dir, .topic_prefix = f->topic_prefix, .pg_dsn = pg_dsn,
+                         .files_dir = files_dir,
                          .keys_only = restore && f->json, .stop = &stop};
   int rc = restore ? fofal_restore_run(&o, &summary, err, sizeof err) : fofal_backup_run(&o, &summary, err, sizeof err);
   if (rc) {

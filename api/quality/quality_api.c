@@ -159,13 +159,25 @@ static const struct {
                "n.nc_id LIMIT $5::int"},
 };
 
+/* The files (photos, evidence) attached to a cut, NC or inspection (module files,
+ * schemas/files/090_files.sql), newest last, as "files", and the newest attachment's
+ * position as "files_seq" (folded into the ETag, then dropped: a new photo changes it). */
+#define FILES_OF(kind, target)                                                                                           \
+  "jsonb_build_object('files', coalesce((SELECT json_agg(json_build_object('sha256', f.sha256, 'type', f.type, "      \
+  "'size', f.size, 'name', coalesce(a.name, f.name), 'attached_at', a.attached_at, 'href', '/api/v1/files/' || "      \
+  "f.sha256) ORDER BY a.seq) FROM files.attachments a JOIN files.files f ON f.tenant = a.tenant AND f.file_id = "      \
+  "a.file_id WHERE a.tenant = $1 AND a.kind = '" kind "' AND a.target = " target "), '[]'::json), 'files_seq', "      \
+  "(SELECT max(a.seq) FROM files.attachments a WHERE a.tenant = $1 AND a.kind = '" kind "' AND a.target = " target   \
+  ")) || "
+
 /* One row by its key ($1 tenant, $2 key). */
 static const char *const one_sql[Q_N] = {
-    [Q_CUT] = "SELECT " CUT_COLS " FROM quality.cuts c WHERE c.tenant = $1 AND c.roll = $2::uuid",
-    [Q_INSPECTION] = "SELECT " INSPECTION_COLS " FROM quality.inspections i WHERE i.tenant = $1 AND i.inspection_id = "
-                     "$2::uuid",
+    [Q_CUT] = "SELECT " FILES_OF("cut", "c.roll") CUT_COLS "::jsonb FROM quality.cuts c WHERE c.tenant = $1 AND c.roll = "
+              "$2::uuid",
+    [Q_INSPECTION] = "SELECT " FILES_OF("inspection", "i.inspection_id") INSPECTION_COLS
+                     "::jsonb FROM quality.inspections i WHERE i.tenant = $1 AND i.inspection_id = $2::uuid",
     [Q_LOT] = "SELECT " LOT_COLS " FROM quality.lots l WHERE l.tenant = $1 AND l.lot = $2",
-    [Q_NC] = "SELECT jsonb_build_object('actions', coalesce((SELECT json_agg(" ACTION_COLS " ORDER BY a.action_no) FROM "
+    [Q_NC] = "SELECT " FILES_OF("nc", "n.nc_id") "jsonb_build_object('actions', coalesce((SELECT json_agg(" ACTION_COLS " ORDER BY a.action_no) FROM "
              "quality.nc_actions a WHERE a.tenant = n.tenant AND a.nc_id = n.nc_id), '[]'::json)) || " NC_COLS
              "::jsonb FROM quality.ncs n WHERE n.tenant = $1 AND n.nc_id = $2::uuid",
 };
@@ -311,6 +323,9 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
       res->status = 200;
       res->body = json_incref(r);
       res->etag = json_integer_value(json_object_get(r, "version"));
+      json_t *fs = json_object_get(r, "files_seq");
+      if (json_is_integer(fs)) res->etag += (json_integer_value(fs) + 1) << 32; /* a new file: a new ETag */
+      json_object_del(r, "files_seq");
     }
     json_decref(rows);
     return;
@@ -441,14 +456,14 @@ static const struct {
      "\"second_choice\":{\"type\":\"integer\"},\"waste_pieces\":{\"type\":\"integer\"},\"waste_mm\":{},\"waste_g\":{},"
      "\"defects\":{},\"lots\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"label_id\":{\"type\":"
      "\"string\",\"format\":\"uuid\"},\"grade\":{\"enum\":[\"first\",\"second\"]},\"pieces\":{\"type\":\"integer\"}}}},"
-     "\"note\":{},\"cut_at\":{\"type\":\"string\"},\"version\":{\"type\":\"integer\"}}}"},
+     "\"note\":{},\"cut_at\":{\"type\":\"string\"},\"files\":{\"type\":\"array\",\"description\":\"Only in the single read: its photos and evidence (POST /api/v1/files/upload), each with its href.\"},\"version\":{\"type\":\"integer\"}}}"},
     {"Inspection",
      "{\"type\":\"object\",\"properties\":{\"inspection_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"lot\":{\"type\":"
      "\"string\"},\"lot_kind\":{\"enum\":[\"roll\",\"pieces\",\"yarn\"]},\"article\":{},\"inspector\":{},\"length_mm\":"
      "{\"type\":\"integer\"},\"width_mm\":{\"type\":\"integer\"},\"defects\":{},\"points\":{\"type\":\"integer\"},"
      "\"score_per_100m2\":{\"type\":\"number\",\"description\":\"Points per 100 m\\u00b2, two decimals.\"},"
      "\"max_points_per_100m2\":{\"type\":\"integer\"},\"grade\":{\"enum\":[\"first\",\"second\"]},\"note\":{},"
-     "\"inspected_at\":{\"type\":\"string\"},\"version\":{\"type\":\"integer\"}}}"},
+     "\"inspected_at\":{\"type\":\"string\"},\"files\":{\"type\":\"array\",\"description\":\"Only in the single read: its photos and evidence (POST /api/v1/files/upload), each with its href.\"},\"version\":{\"type\":\"integer\"}}}"},
     {"Lot",
      "{\"type\":\"object\",\"properties\":{\"lot\":{\"type\":\"string\"},\"lot_kind\":{\"enum\":[\"roll\",\"pieces\","
      "\"yarn\"]},\"status\":{\"enum\":[\"pending\",\"approved\",\"approved_with_derogation\",\"rejected\"]},\"grade\":{},"
@@ -459,7 +474,7 @@ static const struct {
      "\"string\"},\"description\":{},\"source\":{\"enum\":[\"inspection\",\"cut\",\"customer_return\",\"subcontracting\",\"manual\"]},"
      "\"inspection_id\":{},\"lots\":{},\"looms\":{},\"orders\":{},\"people\":{},\"status\":{\"enum\":[\"open\","
      "\"analysed\",\"closed\"]},\"cause\":{},\"category\":{},\"verification\":{},\"opened_by\":{\"type\":\"string\"},"
-     "\"opened_at\":{\"type\":\"string\"},\"analysed_at\":{},\"closed_at\":{},\"version\":{\"type\":\"integer\"},"
+     "\"opened_at\":{\"type\":\"string\"},\"analysed_at\":{},\"files\":{\"type\":\"array\",\"description\":\"Only in the single read: its photos and evidence (POST /api/v1/files/upload), each with its href.\"},\"closed_at\":{},\"version\":{\"type\":\"integer\"},"
      "\"actions\":{\"type\":\"array\",\"description\":\"Only in GET /api/v1/quality/ncs/{id}.\",\"items\":{\"$ref\":"
      "\"#/components/schemas/NcAction\"}}}}"},
     {"NcAction",

@@ -45,9 +45,12 @@ import math
 import subprocess
 import sys
 import time
+import struct
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
+import zlib
 
 TENANT = "demo"
 UTC_OFFSET = dt.timedelta(hours=1)
@@ -92,6 +95,26 @@ class Api:
         except (urllib.error.URLError, ValueError):
             return None
 
+    def upload(self, who, kind, target, ctype, body, name):
+        """POST /api/v1/files/upload as `who`: the answer (sha256, position …)."""
+        q = urllib.parse.urlencode({"kind": kind, "id": target, "name": name})
+        req = urllib.request.Request(f"{self.url}/api/v1/files/upload?{q}", data=body, method="POST",
+                                     headers={"Authorization": "Bearer " + self.token(*who), "Content-Type": ctype})
+        for attempt in range(30):
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    return json.load(r)
+            except urllib.error.HTTPError as e:
+                if e.code == 503 and attempt < 29:
+                    time.sleep(1)
+                    continue
+                sys.exit(f"demo: the upload of {name} was refused ({e.code}): {e.read().decode(errors='replace')[:300]}")
+
+    def get_bytes(self, who, path):
+        req = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.token(*who)})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.read()
+
     def batch(self, who, cmds):
         """Sends commands (type, key, data) as `who` (subject, role), 100 at a time, in order;
         every one must be accepted. Returns the results."""
@@ -126,6 +149,25 @@ class Api:
             results += [r.get("body", {}) for r in body["results"]]
             self.sent += len(part)
         return results
+
+
+def png(w, h, seed):
+    """A small generated PNG (no copied image): a towel-like stripe pattern with a dark stain."""
+    rows = []
+    for y in range(h):
+        row = bytearray([0])
+        for x in range(w):
+            band = ((x // 12 + seed) % 3)
+            r, g, b = [(235, 225, 200), (200, 60, 50), (240, 240, 235)][band]
+            if (x - w // 2) ** 2 + (y - h // 2) ** 2 < (h // 6) ** 2:  # the defect
+                r, g, b = 70, 55, 30
+            row += bytes((r, g, b))
+        rows.append(bytes(row))
+    def chunk(kind, data):
+        c = struct.pack(">I", len(data)) + kind + data
+        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
 
 
 def local_now():
@@ -365,7 +407,7 @@ def main():
             break
         time.sleep(1)
     print(f"demo: {api.sent} commands; 24 looms in 2 halls, 40 employees, {len(ARTICLES)} articles, {len(beams) + 1} beams, "
-          f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs")
+          f"{sum(len(v) for v in rolls.values())} rolls over {len(days)} days; a label to scan: {labels[0] if labels else '-'}; {cut} rolls cut, 2 inspected, 1 in quarantine, 2 NCs, 3 photos")
     purchasing_demo(api)
     subcontracting_demo(api, labels[:1] + labels[7:8])
     projects_demo(api)
@@ -439,6 +481,13 @@ def quality_demo(api, labels, today):
                   ("quality.nc.analyse", "demo-q-nc2-an", {"nc_id": nc2, "cause": "tension de lisière", "category": "method"}),
                   ("quality.nc.act", "demo-q-nc2-act", {"nc_id": nc2, "kind": "preventive", "description": "contrôle tension à chaque poste",
                                                          "owner": "M03", "due": next_week})])
+    # Photos (module files): generated images, no copied ones. A cutter's photo of the oil
+    # stain on the first cut; its phone thumbnail (a JPEG the API makes) as the evidence of
+    # the first NC; a photo of the irregular selvedge on the second NC.
+    stain = api.upload(cutter, "cut", rolls[0][0], "image/png", png(320, 240, 0), "tache-huile.png")
+    thumb = api.get_bytes(cutter, f"/api/v1/files/{stain['sha256']}?thumb=1&position={stain['position']}")
+    api.upload(q, "nc", nc1, "image/jpeg", thumb, "barres-trame.jpg")
+    api.upload(q, "nc", nc2, "image/png", png(200, 150, 1), "lisiere.png")
     return len(cuts)
 
 

@@ -15,7 +15,10 @@
  *   - the archive restored into fresh topics holds, for every archived topic and partition,
  *     the same committed records in the same order: SHA-256 of every key, value, header and
  *     timestamp, compared with the original topic's up to where the backup read it; and
- *     fofal-reactor's positions point at the same records in the restored topics.
+ *     fofal-reactor's positions point at the same records in the restored topics;
+ *   - a stored file (photo) of the tenant is archived once (blobs/, by its SHA-256; the
+ *     second backup does not copy it again), and after it is wiped from the file store
+ *     the restore puts it back byte for byte.
  *
  * Isolation: the test stack is shared by every test, so the restore goes to topics named
  * with a prefix of the test's own (`--topic-prefix bk<random>.`), created by the restore
@@ -32,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "filestore.h"
 #include "harness.h"
 #include "projections.h"
 
@@ -202,6 +206,14 @@ Test(backup, incremental_checksummed_restored_record_for_record) {
   h_stop(reactor, SIGTERM);
   reactor = 0;
 
+  /* A stored file of the tenant (as fofal-api stores an upload). */
+  fofal_filestore_t *fs = NULL;
+  char photo[200], photo_sha[FOFAL_FILE_SHA_LEN + 1];
+  int photo_len = snprintf(photo, sizeof photo, "\x89PNG\r\n\x1a\n a photo of tenant %s", tenant);
+  fofal_file_address(photo, (size_t)photo_len, photo_sha);
+  cr_assert_eq(fofal_filestore_disk(h_env("FOFAL_FILES_DIR"), &fs, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(fs->ops->put(fs, tenant, photo_sha, photo, (size_t)photo_len, NULL, err, sizeof err), 0, "%s", err);
+
   json_t *s1 = NULL, *s2 = NULL, *sr = NULL, *sb = NULL;
   cr_assert_eq(run("backup", dir, NULL, &s1), 0, "the first backup failed");
   long long r1 = json_integer_value(json_object_get(s1, "records"));
@@ -241,6 +253,18 @@ Test(backup, incremental_checksummed_restored_record_for_record) {
   cr_assert_eq(archived, r1 + r2);
   cr_assert(json_object_get(topics, "fofal.production.events") && json_object_get(topics, "fofal.decider.state"),
             "the archive holds the event topics and the decider's state");
+  int photos = 0;
+  json_array_foreach(json_object_get(m, "blobs"), i, f) if (!strcmp(json_string_value(json_object_get(f, "tenant")), tenant)) {
+    cr_expect_str_eq(json_string_value(json_object_get(f, "sha256")), photo_sha);
+    photos++;
+  }
+  cr_expect_eq(photos, 1, "the stored file is in the archive once (the second backup did not copy it again)");
+  char blob[2048];
+  snprintf(blob, sizeof blob, "grep -q '^%s  blobs/%s/' '%s/SHA256SUMS'", photo_sha, tenant, dir);
+  cr_expect_eq(system(blob), 0, "SHA256SUMS lists the stored file");
+  /* the file store lost the file */
+  cr_assert_eq(fs->ops->remove(fs, tenant, photo_sha, err, sizeof err), 0);
+  cr_assert_not(fs->ops->has(fs, tenant, photo_sha, NULL));
 
   /* The person keys: archived; the tenant's lost from PostgreSQL. */
   fofal_pg_t *pg = NULL;
@@ -288,6 +312,13 @@ Test(backup, incremental_checksummed_restored_record_for_record) {
   char *keys_after = person_keys(pg, keys_sql);
   cr_expect_str_eq(keys_after, keys_before, "the restore gave the tenant's person keys back");
   free(keys_after);
+  char *back = NULL;
+  size_t back_len = 0;
+  cr_expect_eq(fs->ops->get(fs, tenant, photo_sha, 1 << 20, &back, &back_len, err, sizeof err), 0,
+               "the restore did not put the stored file back: %s", err);
+  cr_expect(back && back_len == (size_t)photo_len && !memcmp(back, photo, back_len), "the restored file differs");
+  free(back);
+  fofal_filestore_close(fs);
   /* PostgreSQL lost, Kafka intact: --keys-only puts back only the keys. */
   cr_assert_eq(fofal_pg_execp(pg, "DELETE FROM identity_keys.person_keys WHERE tenant = $1", 1, tp, err, sizeof err), 0,
                "%s", err);
