@@ -49,7 +49,7 @@ static const fofal_read_route_t routes[R_N] = {
 
 typedef struct {
   int route;
-  char year[8], month[8], centre[72], as_of[40];
+  char year[72], month[8], centre[72], as_of[40]; /* year as the path gives it, checked after the roles */
 } params_t;
 
 /* ------------------------------------------------------------------ run */

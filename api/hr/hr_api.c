@@ -91,7 +91,7 @@ static const fofal_read_route_t routes[H_N] = {
                  "units, who set them. 404 until one is set.",
                  ROLES_MILL, NULL, 0, "PieceRates"},
     [H_PAYSLIP] = {"/api/v1/hr/employees/{badge}/payslip", "hr.payslip.get", "An employee's payslip of a pay period.",
-                   "The pay period (?period=YYYY-MM, required): hours from attendance (clockings of the month's shift "
+                   "The pay period (?period=YYYY-MM; the current month, UTC, when absent): hours from attendance (clockings of the month's shift "
                    "days: worked, overtime, late minutes; absence days), pieces by role, article, grade, unit and "
                    "rate (the pay lines paid in that period, a late one of a closed month included), the gross in "
                    "integer minor units, and whether the period is closed at the person's site(s) with the gross it "
@@ -329,8 +329,14 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   if (routes[p.route].params == 1 && period(req, &p)) return 0;
   if (routes[p.route].params == P_PERIOD) {
     const char *v = fofal__query_param(req, "period");
+    char now[32];
+    if (!v) { /* the current month (UTC) */
+      fofal_time_format(fofal_now_us(), now);
+      now[7] = '\0';
+      v = now;
+    }
     int y, m, n = 0;
-    if (!v || strlen(v) != 7 || sscanf(v, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || y < 1970 || m < 1 || m > 12) {
+    if (strlen(v) != 7 || sscanf(v, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || y < 1970 || m < 1 || m > 12) {
       fofal__send_problem(req, 400, "invalid_period", "give ?period= a pay period, a month YYYY-MM", NULL);
       return 0;
     }
@@ -442,7 +448,7 @@ static void openapi(json_t *paths, json_t *schemas) {
     json_t *params = json_array();
     json_array_append_new(params, fofal__openapi_path_param(key[r][0], key[r][1]));
     if (rt->params == P_PERIOD)
-      json_array_append_new(params, fofal__openapi_query_param("period", "The pay period, a month YYYY-MM (required).",
+      json_array_append_new(params, fofal__openapi_query_param("period", "The pay period, a month YYYY-MM; absent: the current month (UTC).",
                                                                json_pack("{s:s,s:s}", "type", "string", "pattern",
                                                                          "^[0-9]{4}-[0-9]{2}$")));
     if (rt->params == 1) {

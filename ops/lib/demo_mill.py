@@ -819,8 +819,6 @@ def stores(api, labels, days):
           f"a yarn lot's label at /api/v1/inventory/lots/LOT-2601/label.zpl")
 
 
-if __name__ == "__main__":
-    main()
 
 
 def sales_demo(api):
@@ -867,3 +865,7 @@ def sales_demo(api):
     print(f"demo: sales: 3 customers, an order, the demo pallet delivered and invoiced ({number or 'invoiced before'}: "
           f"120 × 14.500 TND + 19 % VAT = 2,070.600 TND), 1,000.000 TND received at the bank; F-FILSAHEL's invoice "
           f"FS-2026-0412 of the 800 kg received (8,853.600 TND, matched) and 5,000.000 TND paid")
+
+
+if __name__ == "__main__":
+    main()
