@@ -46,14 +46,16 @@ static int rule_set(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_
   const json_t *roles = json_object_get(cmd->data, "roles"), *badges = json_object_get(cmd->data, "badges");
   if (!fofal_notify_trigger(jstr(cmd->data, "event_type")))
     return REJECT(out, "unknown_trigger", "fofal-notifier does not answer %s", jstr(cmd->data, "event_type"));
-  if (!json_array_size(roles) && !json_array_size(badges))
-    return REJECT(out, "no_recipients", "a rule names at least one role or one badge");
+  int owner = json_is_true(json_object_get(cmd->data, "owner"));
+  if (!json_array_size(roles) && !json_array_size(badges) && !owner)
+    return REJECT(out, "no_recipients", "a rule names at least one role or one badge, or reaches the event's owner");
   json_t *r = json_object_get(cmd->data, "enabled");
   json_t *ev = json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:b,s:s}", "rule_id", jstr(cmd->data, "rule_id"), "event_type",
                          jstr(cmd->data, "event_type"), "channel", jstr(cmd->data, "channel"), "roles",
                          roles ? json_deep_copy(roles) : json_array(), "badges", badges ? json_deep_copy(badges) : json_array(),
                          "enabled", r ? json_is_true(r) : 1, "on_shift", json_is_true(json_object_get(cmd->data, "on_shift")),
                          "set_by", cmd->actor ? cmd->actor : "");
+  if (owner) json_object_set_new(ev, "owner", json_true());
   out->state = json_pack("{s:s}", "status", "active");
   fofal_decision_emit(out, EV("rule_set"), ev);
   return 0;

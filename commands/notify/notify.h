@@ -16,6 +16,17 @@
 extern const char *const fofal_notify_triggers[];
 int fofal_notify_trigger(const char *type);
 
+/* A condition, not an event of the log: an NC's action past its due date while its NC is
+ * not closed. fofal-notifier looks for them every minute in quality's read model and
+ * treats each (action, due date) once as if it were an event of this type (its event id
+ * "overdue:<nc>:<action>:<due>"). */
+#define FOFAL_NOTIFY_OVERDUE "fofal.quality.action_overdue.v1"
+
+/* A rule with "owner": true also reaches the person the event is about — a locked
+ * account's holder, an overdue action's owner: adds `owner` (a badge; NULL or "": none)
+ * to the rule's "badges" when it is not there. */
+void fofal_notify_add_owner(json_t *rule, const char *owner);
+
 /* A message's id: name-based on (tenant, event id, rule, badge), so the same message made
  * again after a crash has the same id — its SMTP Message-ID and its SMS gateway's
  * idempotency key (out[37]). */

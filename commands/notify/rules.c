@@ -11,8 +11,15 @@
 #include <string.h>
 
 const char *const fofal_notify_triggers[] = {
-    "fofal.machines.breakdown_declared.v1", "fofal.inventory.stock_below_minimum.v1", "fofal.quality.nc_opened.v1",
-    "fofal.quality.lot_rejected.v1",        "fofal.purchasing.request_submitted.v1",  NULL,
+    "fofal.machines.breakdown_declared.v1",
+    "fofal.inventory.stock_below_minimum.v1",
+    "fofal.quality.nc_opened.v1",
+    FOFAL_NOTIFY_OVERDUE,
+    "fofal.quality.lot_rejected.v1",
+    "fofal.purchasing.request_submitted.v1",
+    "fofal.identity.locked_out.v1", /* a badge locked after wrong PINs in a row */
+    "fofal.identity.mfa_locked.v1", /* an account's second factor locked after wrong codes in a row */
+    NULL,
 };
 
 int fofal_notify_trigger(const char *type) {
@@ -41,6 +48,16 @@ static int any_common(const json_t *a, const json_t *b) {
   json_t *v;
   json_array_foreach(a, i, v) if (json_is_string(v) && has_string(b, json_string_value(v))) return 1;
   return 0;
+}
+
+void fofal_notify_add_owner(json_t *rule, const char *owner) {
+  if (!json_is_true(json_object_get(rule, "owner")) || !owner || !*owner) return;
+  json_t *badges = json_object_get(rule, "badges");
+  if (!json_is_array(badges)) {
+    badges = json_array();
+    json_object_set_new(rule, "badges", badges);
+  }
+  if (!has_string(badges, owner)) json_array_append_new(badges, json_string(owner));
 }
 
 json_t *fofal_notify_recipients(const json_t *rule, const json_t *contacts) {
@@ -95,6 +112,18 @@ static const template_t templates[] = {
      {"[{tenant}] Lot refusé : {lot}", "[{tenant}] Lot rejected: {lot}"},
      {"{tenant} : le lot {lot} ({lot_kind}) a été refusé : {reason}. Emplacement {location}, le {decided_at}.",
       "{tenant}: lot {lot} ({lot_kind}) was rejected: {reason}. Location {location}, at {decided_at}."}},
+    {FOFAL_NOTIFY_OVERDUE,
+     {"[{tenant}] Action en retard : {title}", "[{tenant}] Action overdue: {title}"},
+     {"{tenant} : l'action n° {action_no} de la non-conformité « {title} » ({description}), confiée à {owner}, devait être faite le {due}. Référence {nc_id}.",
+      "{tenant}: action {action_no} of the non-conformity \"{title}\" ({description}), owned by {owner}, was due on {due}. Reference {nc_id}."}},
+    {"fofal.identity.locked_out.v1",
+     {"[{tenant}] Badge {badge} bloqué", "[{tenant}] Badge {badge} locked"},
+     {"{tenant} : {failures} codes PIN erronés de suite sur le badge {badge} : il est bloqué pour {seconds} s. Si ce n'était pas vous, prévenez votre responsable.",
+      "{tenant}: {failures} wrong PINs in a row on badge {badge}: it is locked for {seconds} s. If this was not you, tell your supervisor."}},
+    {"fofal.identity.mfa_locked.v1",
+     {"[{tenant}] Connexion bloquée", "[{tenant}] Sign-in locked"},
+     {"{tenant} : {failures} codes de second facteur erronés de suite sur votre compte : la connexion est bloquée pour {seconds} s. Si ce n'était pas vous, prévenez l'administrateur.",
+      "{tenant}: {failures} wrong second-factor codes in a row on your account: sign-in is locked for {seconds} s. If this was not you, tell the administrator."}},
     {"fofal.purchasing.request_submitted.v1",
      {"[{tenant}] Demande d'achat à approuver : {item}", "[{tenant}] Purchase request awaiting approval: {item}"},
      {"{tenant} : une demande d'achat attend votre approbation ({item}, {quantity} {unit}, pour le {need_by}) : {reason}. Référence {request_id}.",

@@ -494,8 +494,9 @@ def quality_demo(api, labels, today):
 def notify_demo(api):
     """Notifications (module notify): who is reached how, and the rules fofal-notifier
     follows — before the week's events, so the breakdowns of the looms, the stock alerts,
-    the non-conformities and the purchase requests that follow reach the SMTP sink and the
-    fake SMS gateway of ./ops/run (var/dev/notify/). Mechanic M03 opted out of SMS."""
+    the non-conformities, the overdue action and the purchase requests that follow reach
+    the SMTP sink and the fake SMS gateway of ./ops/run (var/dev/notify/). Mechanic M03
+    opted out of SMS."""
     boss = ("D01", "manager")
     contacts = [("M01", "mechanic", "fr"), ("M02", "mechanic", "fr"), ("M03", "mechanic", "en"),
                 ("S01", "storekeeper_mp", "fr"), ("Q01", "quality", "fr"), ("Q02", "quality", "en"),
@@ -510,10 +511,15 @@ def notify_demo(api):
              ("stock-email", "fofal.inventory.stock_below_minimum.v1", "email", ["storekeeper_mp"]),
              ("nc-email", "fofal.quality.nc_opened.v1", "email", ["quality"]),
              ("lot-rejected-email", "fofal.quality.lot_rejected.v1", "email", ["quality"]),
-             ("purchase-approvers-email", "fofal.purchasing.request_submitted.v1", "email", ["manager", "planner"])]
-    for rule, event, channel, roles in rules:
+             ("purchase-approvers-email", "fofal.purchasing.request_submitted.v1", "email", ["manager", "planner"]),
+             # Also to the person concerned: the overdue action's owner (M02 in the demo's NC),
+             # a locked badge's holder.
+             ("overdue-action-email", "fofal.quality.action_overdue.v1", "email", ["quality"], True),
+             ("lockout-email", "fofal.identity.locked_out.v1", "email", [], True)]
+    for rule, event, channel, roles, *owner in rules:
         cmds.append(("notify.rule.set", f"demo-rule-{rule}",
-                     {"rule_id": rule, "event_type": event, "channel": channel, "roles": roles}))
+                     {"rule_id": rule, "event_type": event, "channel": channel, "roles": roles,
+                      **({"owner": True} if owner else {})}))
     api.batch(boss, cmds)
     api.batch(("M03", "mechanic"), [("notify.optout.set", "demo-optout-M03",
                                      {"badge": "M03", "channel": "sms", "opted_out": True})])

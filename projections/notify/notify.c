@@ -39,16 +39,17 @@ static int rule_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   const json_t *en = json_object_get(d, "enabled");
   const char *p[] = {ev->tenant, fofal_ev_str(d, "rule_id"), fofal_ev_str(d, "event_type"), fofal_ev_str(d, "channel"),
                      roles, badges, en && !json_is_true(en) ? "false" : "true", fofal_ev_str(d, "set_by"), m.seq, m.at,
-                     json_is_true(json_object_get(d, "on_shift")) ? "true" : "false"};
+                     json_is_true(json_object_get(d, "on_shift")) ? "true" : "false",
+                     json_is_true(json_object_get(d, "owner")) ? "true" : "false"};
   int rc = fofal_apply_sql(
       ctx,
       "INSERT INTO %s.rules (tenant, rule_id, event_type, channel, roles, badges, enabled, set_by, version, updated_at, "
-      "on_shift) VALUES ($1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), "
-      "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7::boolean, $8, $9, $10, $11::boolean) ON CONFLICT (tenant, "
+      "on_shift, owner) VALUES ($1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), "
+      "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7::boolean, $8, $9, $10, $11::boolean, $12::boolean) ON CONFLICT (tenant, "
       "rule_id) DO UPDATE SET event_type = EXCLUDED.event_type, channel = EXCLUDED.channel, roles = EXCLUDED.roles, "
       "badges = EXCLUDED.badges, enabled = EXCLUDED.enabled, set_by = EXCLUDED.set_by, version = EXCLUDED.version, "
-      "updated_at = EXCLUDED.updated_at, on_shift = EXCLUDED.on_shift",
-      11, p);
+      "updated_at = EXCLUDED.updated_at, on_shift = EXCLUDED.on_shift, owner = EXCLUDED.owner",
+      12, p);
   free(roles);
   free(badges);
   return rc;

@@ -47,7 +47,7 @@
 
 static char *brokers, *pg_dsn, *pd_hex, *log_level, *smtp_url, *smtp_from, *smtp_user, *smtp_password, *smtp_tls,
     *smtp_ca, *sms_url, *sms_sid, *sms_token, *sms_from, *msg_domain;
-static long long retries, backoff_ms, backoff_max_ms, send_timeout_s;
+static long long retries, backoff_ms, backoff_max_ms, send_timeout_s, overdue_s;
 static fofal_kafka_security_t kafka_security;
 
 static fofal_setting_t settings[] = {
@@ -84,6 +84,8 @@ static fofal_setting_t settings[] = {
     {"FOFAL_NOTIFY_SEND_TIMEOUT_S", FOFAL_SET_INT, "15", 1, 300, "One send (connect, dialogue) at most.", &send_timeout_s},
     {"FOFAL_NOTIFY_MESSAGE_DOMAIN", FOFAL_SET_STR, "fofal.localhost", 0, 0,
      "Right-hand side of the emails' Message-ID <message id@domain>.", &msg_domain},
+    {"FOFAL_NOTIFY_OVERDUE_S", FOFAL_SET_INT, "60", 1, 86400,
+     "How often the overdue actions of open NCs are looked for (fofal.quality.action_overdue.v1 rules).", &overdue_s},
     {"FOFAL_LOG_LEVEL", FOFAL_SET_STR, "info", 0, 0, "debug, info, warn or error.", &log_level},
 };
 #define NSET (sizeof settings / sizeof settings[0])
@@ -91,7 +93,8 @@ static fofal_setting_t settings[] = {
 static const char usage[] =
     "Usage: fofal-notifier [--config FILE] [--option=value ...]\n\n"
     "Sends the notify module's messages (README, \"Notifications\"): reads the trigger events (a loom's breakdown, "
-    "stock below its minimum, a non-conformity opened, a lot rejected, a purchase request submitted), matches them "
+    "stock below its minimum, a non-conformity opened, a lot rejected, a purchase request submitted, a badge or an "
+    "account locked after wrong codes in a row) and the overdue actions of open non-conformities, matches them "
     "against each tenant's rules (notify.rule.set) and sends every recipient one message, by email (SMTP) or SMS (an "
     "HTTP gateway with Twilio's API shape), exactly once per event, rule and person across restarts; retries with "
     "backoff, and records a message that still fails as fofal.notify.message_failed.";
@@ -145,9 +148,28 @@ static const char *cell(const json_t *rows, size_t i, size_t j) {
 static int record_event(const fofal_event_t *ev) {
   const char *p1[] = {ev->tenant, ev->type};
   json_t *rules = query("SELECT rule_id, channel, array_to_json(roles)::text, array_to_json(badges)::text, enabled::text, "
-                        "on_shift::text FROM notify.rules WHERE tenant = $1 AND event_type = $2 ORDER BY rule_id",
+                        "on_shift::text, owner::text FROM notify.rules WHERE tenant = $1 AND event_type = $2 ORDER BY "
+                        "rule_id",
                         2, p1);
   if (!rules) return FOFAL_EPG;
+  /* The person the event is about, for rules with "owner": the badge it names (a locked
+   * badge, an overdue action's owner), else the badge of the account it is about (an
+   * identity event's subject). */
+  char owner[72] = "";
+  const char *named = json_string_value(json_object_get(ev->data, "badge"));
+  if (!named) named = json_string_value(json_object_get(ev->data, "owner"));
+  if (named) {
+    snprintf(owner, sizeof owner, "%s", named);
+  } else if (!strncmp(ev->type, "fofal.identity.", 15) && ev->subject && fofal_uuid_valid(ev->subject)) {
+    const char *pa[] = {ev->tenant, ev->subject};
+    json_t *acc = query("SELECT badge FROM identity.accounts WHERE tenant = $1 AND id = $2::uuid", 2, pa);
+    if (!acc) {
+      json_decref(rules);
+      return FOFAL_EPG;
+    }
+    if (json_array_size(acc) && cell(acc, 0, 0)) snprintf(owner, sizeof owner, "%s", cell(acc, 0, 0));
+    json_decref(acc);
+  }
   if (!json_array_size(rules)) {
     json_decref(rules);
     return 0;
@@ -182,6 +204,8 @@ static int record_event(const fofal_event_t *ev) {
     json_t *rule = json_pack("{s:s,s:o,s:o,s:b,s:b}", "channel", cell(rules, i, 1), "roles",
                              json_loads(cell(rules, i, 2), 0, NULL), "badges", json_loads(cell(rules, i, 3), 0, NULL),
                              "enabled", !strcmp(cell(rules, i, 4), "true"), "on_shift", !strcmp(cell(rules, i, 5), "true"));
+    json_object_set_new(rule, "owner", json_boolean(cell(rules, i, 6) && !strcmp(cell(rules, i, 6), "true")));
+    fofal_notify_add_owner(rule, owner);
     json_t *to = fofal_notify_recipients(rule, contacts);
     for (size_t k = 0; !rc && k < json_array_size(to); k++) {
       const char *badge = json_string_value(json_object_get(json_array_get(to, k), "badge"));
@@ -279,6 +303,43 @@ static int record_batch(void) {
   }
   free(batch);
   return total;
+}
+
+/* Overdue actions (FOFAL_NOTIFY_OVERDUE): each action of an open NC past its due date, of a
+ * tenant with such a rule, not yet made into messages, is recorded once as a condition
+ * "event" (id "overdue:<nc>:<action>:<due>"), in one transaction. Looked for every minute;
+ * a due date moved later makes it a new condition when it passes. Returns the actions
+ * recorded, or a negative error. */
+static int record_overdue(void) {
+  const char *p[] = {FOFAL_NOTIFY_OVERDUE};
+  json_t *rows = query(
+      "SELECT a.tenant, 'overdue:' || a.nc_id || ':' || a.action_no || ':' || a.due, a.nc_id::text, a.action_no::text, "
+      "a.description, a.owner, a.due::text, n.title FROM quality.nc_actions a JOIN quality.ncs n ON n.tenant = a.tenant "
+      "AND n.nc_id = a.nc_id WHERE a.due < current_date AND n.status <> 'closed' AND EXISTS (SELECT 1 FROM notify.rules r "
+      "WHERE r.tenant = a.tenant AND r.event_type = $1 AND r.enabled) AND NOT EXISTS (SELECT 1 FROM notify_ops.messages m "
+      "WHERE m.tenant = a.tenant AND m.event_type = $1 AND m.event_id = 'overdue:' || a.nc_id || ':' || a.action_no || "
+      "':' || a.due) ORDER BY a.tenant, a.due, a.nc_id, a.action_no LIMIT 500",
+      1, p);
+  if (!rows) return FOFAL_EPG;
+  int n = (int)json_array_size(rows), rc = n ? fofal_pg_exec(pg, "BEGIN", errbuf, sizeof errbuf) : 0;
+  for (int i = 0; !rc && i < n; i++) {
+    fofal_event_t ev = {0};
+    ev.tenant = (char *)cell(rows, i, 0);
+    ev.id = (char *)cell(rows, i, 1);
+    ev.type = (char *)FOFAL_NOTIFY_OVERDUE;
+    ev.data = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "nc_id", cell(rows, i, 2), "action_no",
+                        (json_int_t)atoll(cell(rows, i, 3)), "description", cell(rows, i, 4), "owner", cell(rows, i, 5),
+                        "due", cell(rows, i, 6), "title", cell(rows, i, 7));
+    rc = record_event(&ev);
+    json_decref(ev.data);
+  }
+  if (n && !rc) rc = fofal_pg_exec(pg, "COMMIT", errbuf, sizeof errbuf);
+  if (rc) {
+    char e2[256];
+    fofal_pg_exec(pg, "ROLLBACK", e2, sizeof e2);
+  }
+  json_decref(rows);
+  return rc ? rc : n;
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -612,9 +673,14 @@ int main(int argc, char **argv) {
     goto out;
   }
   LOG_INFO("notifying: email via %s, SMS via %s; %lld retries from %lld ms", smtp_url, sms_url, retries, backoff_ms);
-  int64_t next_send = 0;
+  int64_t next_send = 0, next_overdue = 0;
   while (!fofal_stopped(&fofal_stop)) {
     int got = record_batch();
+    if (got >= 0 && fofal_mono_us() >= next_overdue) {
+      int late = record_overdue();
+      got = late < 0 ? late : got + late;
+      next_overdue = fofal_mono_us() + overdue_s * 1000000LL;
+    }
     if (got < 0) {
       LOG_ERROR("stopping: %s", errbuf);
       goto out;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -91,7 +92,7 @@ static pid_t start_notifier(void) {
            getenv("FOFAL_KAFKA_NOTIFIER_PASSWORD") ? getenv("FOFAL_KAFKA_NOTIFIER_PASSWORD") : "");
   snprintf(dsn, sizeof dsn, "FOFAL_PG_DSN=%s", h_env("FOFAL_PROJECTOR_PG_DSN"));
   const char *env[] = {smtp, sms, user, password, dsn, "FOFAL_NOTIFY_BACKOFF_MS=200", "FOFAL_NOTIFY_BACKOFF_MAX_MS=800",
-                       "FOFAL_NOTIFY_RETRIES=60", "FOFAL_LOG_LEVEL=info", NULL};
+                       "FOFAL_NOTIFY_RETRIES=60", "FOFAL_NOTIFY_OVERDUE_S=1", "FOFAL_LOG_LEVEL=info", NULL};
   int before = h_log_count("test-notifier", "\"msg\":\"notifying");
   pid_t pid = h_spawn("commands/fofal-notifier", "test-notifier", NULL, env);
   for (int i = 0; i < 600; i++) {
@@ -419,4 +420,52 @@ Test(notify, a_refusal_for_good_is_a_failure_event_that_fofal_status_counts) {
   cr_expect_eq(json_integer_value(json_object_get(json_array_get(failed, 0), "attempts")), 1, "no retry of a 400");
   json_decref(failed);
   cr_expect_eq(sms_with("LOT-9"), 0);
+}
+
+/* A badge locked after wrong PINs reaches its holder (a rule with "owner"), and an NC's
+ * action past due reaches quality and the action's owner: once each, though the notifier
+ * looks for overdue actions every second. */
+Test(notify, a_lockout_reaches_its_holder_and_an_overdue_action_its_owner_once) {
+  char pos[160], id[FOFAL_UUID_LEN + 1], nc[FOFAL_UUID_LEN + 1], b[600], yesterday[16];
+  send("notify.contact.set", "cl7", "{\"badge\":\"L7\",\"email\":\"l7@example.test\",\"roles\":[\"weaver\"]}", NULL);
+  send("notify.contact.set", "cw7", "{\"badge\":\"W7\",\"email\":\"w7@example.test\",\"roles\":[\"weaver\"]}", NULL);
+  send("notify.contact.set", "cq1", "{\"badge\":\"Q1\",\"email\":\"q1@example.test\",\"roles\":[\"quality\"]}", NULL);
+  send("notify.rule.set", "r6",
+       "{\"rule_id\":\"lockout-owner\",\"event_type\":\"fofal.identity.locked_out.v1\",\"channel\":\"email\","
+       "\"owner\":true}",
+       NULL);
+  send("notify.rule.set", "r7",
+       "{\"rule_id\":\"overdue-email\",\"event_type\":\"fofal.quality.action_overdue.v1\",\"channel\":\"email\","
+       "\"roles\":[\"quality\"],\"owner\":true}",
+       pos);
+
+  produce("identity", "fofal.identity.locked_out.v1", "0190a4b2-0000-7000-8000-0000000000e1",
+          json_pack("{s:s,s:s,s:i,s:i,s:s}", "method", "pin", "badge", "L7", "failures", 5, "seconds", 900, "ip",
+                    "203.0.113.9"),
+          id);
+  wait_for(mails, "To: <l7@example.test>", 1, 60, "the locked badge's holder");
+  cr_expect_eq(mails("To: <w7@example.test>"), 0, "only the holder");
+
+  send("hr.employee.register", "ew7", "{\"badge\":\"W7\",\"name\":\"Walid\",\"job\":\"weaver\"}", NULL);
+  fofal_uuid7(nc);
+  snprintf(b, sizeof b, "{\"nc_id\":\"%s\",\"title\":\"Trous en lisiere\",\"source\":\"manual\"}", nc);
+  send("quality.nc.open", "nc1", b, NULL);
+  snprintf(b, sizeof b, "{\"nc_id\":\"%s\",\"cause\":\"lames usees\",\"category\":\"machine\"}", nc);
+  send("quality.nc.analyse", "nc2", b, NULL);
+  time_t t = time(NULL) - 86400;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(yesterday, sizeof yesterday, "%Y-%m-%d", &tm);
+  snprintf(b, sizeof b,
+           "{\"nc_id\":\"%s\",\"kind\":\"corrective\",\"description\":\"changer les lames\",\"owner\":\"W7\","
+           "\"due\":\"%s\"}",
+           nc, yesterday);
+  send("quality.nc.act", "nc3", b, NULL);
+  wait_for(mails, "To: <w7@example.test>", 1, 60, "the overdue action's owner");
+  wait_for(mails, "To: <q1@example.test>", 1, 60, "quality, for the overdue action");
+  usleep(3000 * 1000); /* three more looks for overdue actions */
+  cr_expect_eq(mails("To: <w7@example.test>"), 1, "once, however often it is looked for");
+  cr_expect_eq(mails("To: <q1@example.test>"), 1);
+  cr_expect_eq(mails("To: <l7@example.test>"), 1);
+  cr_expect_eq(h_log_count("test-notifier", "203.0.113.9"), 0, "no client address in the log");
 }

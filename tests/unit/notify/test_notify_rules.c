@@ -76,6 +76,11 @@ Test(notify_decide, a_rule_needs_a_known_trigger_and_a_recipient) {
   world_no("notify.rule.set",
            json_pack("{s:s,s:s,s:s,s:[]}", "rule_id", "empty2", "event_type", BREAKDOWN, "channel", "email", "badges"),
            "no_recipients");
+  /* The event's owner is a recipient enough: a lockout reaches the badge's holder. */
+  ok("notify.rule.set",
+     json_pack("{s:s,s:s,s:s,s:b}", "rule_id", "lockout-owner", "event_type", "fofal.identity.locked_out.v1", "channel",
+               "email", "owner", 1),
+     "r-owner");
   /* Set again: replaced whole. Then removed, once. */
   ok("notify.rule.set",
            json_pack("{s:s,s:s,s:s,s:[s]}", "rule_id", "breakdown-sms", "event_type", BREAKDOWN, "channel", "email",
@@ -296,4 +301,53 @@ Test(notify_rules, retries_back_off_doubling_up_to_a_ceiling) {
   cr_expect_eq(fofal_notify_backoff_ms(30, 1000, 60000), 60000);
   cr_expect(fofal_notify_trigger("fofal.inventory.stock_below_minimum.v1"));
   cr_expect(!fofal_notify_trigger("fofal.inventory.stock_changed.v1"));
+}
+
+/* A rule with "owner" also reaches the person the event is about, through their contact. */
+Test(notify_rules, an_owner_rule_reaches_the_person_the_event_is_about) {
+  json_t *cs = contacts();
+  json_t *r = json_pack("{s:s,s:[],s:[],s:b}", "channel", "email", "roles", "badges", "owner", 1);
+  fofal_notify_add_owner(r, "M2");
+  fofal_notify_add_owner(r, "M2");
+  char *got = badges_of(fofal_notify_recipients(r, cs));
+  cr_expect_str_eq(got, "M2", "the locked badge's holder, once");
+  free(got);
+  json_t *plain = json_pack("{s:s,s:[s],s:[]}", "channel", "email", "roles", "storekeeper_mp", "badges");
+  fofal_notify_add_owner(plain, "M2");
+  got = badges_of(fofal_notify_recipients(plain, cs));
+  cr_expect_str_eq(got, "S1", "a rule without owner reaches its roles only");
+  free(got);
+  json_t *none = json_pack("{s:s,s:[],s:[],s:b}", "channel", "email", "roles", "badges", "owner", 1);
+  fofal_notify_add_owner(none, NULL);
+  got = badges_of(fofal_notify_recipients(none, cs));
+  cr_expect_str_eq(got, "", "an event about nobody reaches nobody");
+  free(got);
+  json_decref(r);
+  json_decref(plain);
+  json_decref(none);
+  json_decref(cs);
+}
+
+/* The lockouts and the overdue action say what happened, never the client's address. */
+Test(notify_rules, lockouts_and_overdue_actions_have_their_messages) {
+  char *s = NULL, *b = NULL;
+  json_t *d = json_pack("{s:s,s:s,s:i,s:i,s:s}", "method", "pin", "badge", "W121", "failures", 5, "seconds", 900, "ip",
+                        "203.0.113.9");
+  cr_assert_eq(fofal_notify_render("fofal.identity.locked_out.v1", d, "fr", "Tissage du Sahel", &s, &b), 0);
+  cr_expect_str_eq(s, "[Tissage du Sahel] Badge W121 bloqué");
+  cr_expect(strstr(b, "5 codes PIN erronés de suite sur le badge W121") && strstr(b, "900 s"), "%s", b);
+  cr_expect_null(strstr(b, "203.0.113.9"), "no IP address in a message");
+  free(s);
+  free(b);
+  json_decref(d);
+  d = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "nc_id", "0190a1b2-0000-7000-8000-000000000001", "action_no", 2, "description",
+                "changer les lames", "owner", "M02", "due", "2026-11-30", "title", "Trous en lisière");
+  cr_assert_eq(fofal_notify_render(FOFAL_NOTIFY_OVERDUE, d, "en", "Sahel Weaving", &s, &b), 0);
+  cr_expect_str_eq(s, "[Sahel Weaving] Action overdue: Trous en lisière");
+  cr_expect(strstr(b, "action 2 of the non-conformity \"Trous en lisière\" (changer les lames), owned by M02, was due on "
+                      "2026-11-30"),
+            "%s", b);
+  free(s);
+  free(b);
+  json_decref(d);
 }
