@@ -52,6 +52,9 @@
 #define EV(name) "fofal.inventory." name ".v1"
 
 #define MAX_AHEAD_US (5 * 60 * 1000000LL) /* clocks of phones drift */
+/* The units a pallet may hold: moving it writes each unit's unit_moved and two ledger
+ * lines, all in one decision (a carton holds at most 500: its schema). */
+#define MAX_PALLET_UNITS 2000
 
 /* ------------------------------------------------------------- helpers */
 
@@ -484,6 +487,13 @@ static int pallet_build(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
   const char *where = members_check(cmd, "cartons", "carton", "pallet_id", out, &pieces);
   if (!where) return FOFAL_EREJECTED;
   const json_t *cartons = json_object_get(cmd->data, "cartons");
+  size_t units = 0, k;
+  json_t *c;
+  json_array_foreach(cartons, k, c) units += json_array_size(json_object_get(fofal_cmd_lookup(cmd, json_string_value(c)), "units"));
+  if (units > MAX_PALLET_UNITS)
+    return REJECT(out, "pallet_too_large",
+                  "a pallet holds at most %d units (these cartons hold %zu): a move writes an event for each",
+                  MAX_PALLET_UNITS, units);
   json_t *ev = json_pack("{s:s,s:s,s:O,s:s,s:I,s:s}", "pallet_id", cmd->aggregate, "sscc", sscc, "cartons", cartons,
                          "location", where, "pieces", pieces, "occurred_at", at);
   out->state = json_pack("{s:s,s:s,s:s,s:O,s:s,s:I}", "kind_of", "pallet", "pallet_id", cmd->aggregate, "sscc", sscc,
@@ -638,6 +648,14 @@ static int container_move(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
     return REJECT(out, "location_kind_mismatch", "a %s of woven units does not go to %s (a %s location)",
                   pallet ? "pallet" : "carton", where, jstr(to, "kind"));
   if (jeq(state, "location", where)) return REJECT(out, "no_change", "the %s is at %s already", pallet ? "pallet" : "carton", where);
+  size_t units = pallet ? 0 : json_array_size(json_object_get(state, "units")), k;
+  json_t *c0;
+  if (pallet)
+    json_array_foreach(json_object_get(state, "cartons"), k, c0) units +=
+        json_array_size(json_object_get(fofal_cmd_lookup(cmd, json_string_value(c0)), "units"));
+  if (units > MAX_PALLET_UNITS) /* a pallet built before the cap */
+    return REJECT(out, "container_too_large", "the %s holds %zu units, more than the %d one move may carry",
+                  pallet ? "pallet" : "carton", units, MAX_PALLET_UNITS);
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "container_id", cmd->aggregate, "kind", pallet ? "pallet" : "carton",
                          "from", jstr(state, "location"), "to", where, "pieces", jint(state, "pieces", 0), "occurred_at", at);
   out->state = json_deep_copy(state);

@@ -577,3 +577,44 @@ Test(stores, a_pick_list_of_a_lot_quality_rejected_is_refused) {
            json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-1", "weight_g", 100),
            "lot_quarantined");
 }
+
+/* Cartons of `n` units each at PF-1, as the decider leaves them packed (their units are
+ * not looked at by a pallet's rules: only counted). */
+static void big_cartons(int ncartons, int n, char ids[][FOFAL_UUID_LEN + 1]) {
+  for (int c = 0; c < ncartons; c++) {
+    snprintf(ids[c], FOFAL_UUID_LEN + 1, "0192f0a0-0000-7000-8000-0000000b%04d", c);
+    json_t *units = json_array();
+    for (int u = 0; u < n; u++) {
+      char id[FOFAL_UUID_LEN + 1];
+      snprintf(id, sizeof id, "0192f0a0-0000-7000-8000-00000%03d%04d", c, u);
+      json_array_append_new(units, json_string(id));
+    }
+    json_object_set_new(world, ids[c],
+                        json_pack("{s:s,s:s,s:s,s:I,s:o}", "kind_of", "carton", "carton_id", ids[c], "location", "PF-1",
+                                  "pieces", (json_int_t)n, "units", units));
+  }
+}
+
+Test(stores, a_pallet_holds_at_most_2000_units) {
+  stores();
+  char ids[5][FOFAL_UUID_LEN + 1];
+  big_cartons(5, 401, ids);
+  world_no("inventory.pallet.build",
+           json_pack("{s:s,s:s,s:[s,s,s,s,s]}", "pallet_id", PALLET, "sscc", SSCC, "cartons", ids[0], ids[1], ids[2], ids[3],
+                     ids[4]),
+           "pallet_too_large");
+  /* Four of them (1,604 units) make a pallet. */
+  ok0("inventory.pallet.build",
+      json_pack("{s:s,s:s,s:[s,s,s,s]}", "pallet_id", PALLET, "sscc", SSCC, "cartons", ids[0], ids[1], ids[2], ids[3]),
+      "pal-big");
+}
+
+Test(stores, a_pallet_built_too_large_before_the_cap_does_not_move) {
+  stores();
+  char ids[5][FOFAL_UUID_LEN + 1];
+  big_cartons(5, 401, ids);
+  json_object_set_new(world, PALLET,
+                      json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s],s:s,s:i}", "kind_of", "pallet", "pallet_id", PALLET, "sscc", SSCC,
+                                "cartons", ids[0], ids[1], ids[2], ids[3], ids[4], "location", "PF-1", "pieces", 2005));
+  world_no("inventory.container.move", json_pack("{s:s,s:s}", "container_id", PALLET, "to", "QUAR"), "container_too_large");
+}
