@@ -165,7 +165,7 @@ static const char locations_sql[] =
   "holding, 'holding_id', holding_id, 'kind', kind, 'item', item, 'quantity', quantity, 'unit', CASE kind WHEN 'lot' " \
   "THEN 'g' ELSE 'pieces' END) ORDER BY location, item, holding) FROM (SELECT * FROM h ORDER BY location, item, "       \
   "holding LIMIT 1000) x), '[]'::json), 'totals', coalesce((SELECT json_agg(json_build_object('item', item, 'kind', "  \
-  "kind, 'location', location, 'quantity', q, 'in_units', CASE kind WHEN 'lot' THEN catalog.in_units($1, item, q::bigint) "\
+  "kind, 'location', location, 'quantity', q, 'in_units', CASE kind WHEN 'lot' THEN catalog_units.in_units($1, item, q::bigint) "\
   "ELSE '[]'::json END, 'holdings', n) ORDER BY item, location) FROM (SELECT item, kind, "                             \
   "location, sum(quantity) q, count(*) n FROM h GROUP BY item, kind, location) t), '[]'::json), 'truncated', "         \
   "(SELECT count(*) > 1000 FROM h))"
@@ -189,7 +189,7 @@ static const char lot_sql[] =
     "SELECT json_build_object('lot', l.lot, 'item', json_build_object('item', l.item, 'kind', i.kind, 'name', i.name, "
     "'yarn_count', i.yarn_count, 'material', i.material, 'colour', i.colour, 'supplier_ref', i.supplier_ref), "
     "'supplier_lot', l.supplier_lot, 'received_g', l.received_g, 'weight_g', l.weight_g, 'reserved_g', l.reserved_g, "
-    "'returned_g', l.returned_g, 'in_units', catalog.in_units(l.tenant, l.item, l.weight_g), 'cones', l.cones, 'location', "
+    "'returned_g', l.returned_g, 'in_units', catalog_units.in_units(l.tenant, l.item, l.weight_g), 'cones', l.cones, 'location', "
     "l.location, 'purchase_order', l.purchase_order, 'received_at', " TS("l.received_at") ", 'recorded_at', "
     TS("l.recorded_at") ", 'version', l.version, 'issues', coalesce((SELECT json_agg(json_build_object('beam', x.beam, "
     "'order_id', x.order_id, 'weight_g', x.weight_g, 'location', x.location, 'occurred_at', " TS("x.occurred_at") ") "
@@ -240,7 +240,7 @@ static const char pick_sql[] =
     "'issued_at', " TS("p.issued_at") ", 'version', p.version, 'lines', coalesce((SELECT json_agg(json_build_object("
     "'lot', l.lot, 'weight_g', l.weight_g, 'reserved_g', l.reserved_g, 'picked_g', l.picked_g, 'picked_by', "
     "l.picked_by, 'picked_at', " TS("l.picked_at") ", 'from', l.location, 'location', lo.location, 'left_g', "
-    "lo.weight_g, 'item', lo.item, 'supplier_lot', lo.supplier_lot, 'in_units', catalog.in_units(l.tenant, lo.item, "
+    "lo.weight_g, 'item', lo.item, 'supplier_lot', lo.supplier_lot, 'in_units', catalog_units.in_units(l.tenant, lo.item, "
     "l.weight_g)) ORDER BY l.lot) FROM inventory.pick_lines l LEFT "
     "JOIN inventory.lots lo ON lo.tenant = l.tenant AND lo.lot = l.lot WHERE l.tenant = p.tenant AND l.pick_id = "
     "p.pick_id), '[]'::json)) FROM inventory.picks p WHERE p.tenant = $1 AND p.pick_id = $2::uuid";

@@ -80,7 +80,7 @@ static int item_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decisi
 /* Units and conversions. An item counts in its unit (item_define); conversions say how many
  * of another unit make how many of it: {unit, qty, base_qty}, "qty <unit> = base_qty
  * <item's unit>" (a yarn in g: 1 cone = 1500 g, 17000 m = 1000 g). Both are integers, so a
- * read converts exactly (catalog.in_units, schemas/catalog/062_item_units.sql: integer
+ * read converts exactly (catalog_units.in_units, schemas/catalog/063_in_units_outside_rebuilds.sql: integer
  * division, and whether it was exact). kg of g and m of mm are fixed (1000) and implied. */
 static int fixed_pair(const char *a, const char *b) {
   return (!strcmp(a, "g") && !strcmp(b, "kg")) || (!strcmp(a, "kg") && !strcmp(b, "g")) ||

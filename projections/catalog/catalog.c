@@ -80,7 +80,7 @@ static int item_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
-/* An item's other units (catalog.in_units reads them). */
+/* An item's other units (catalog_units.in_units reads them). */
 static int item_conversions_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   fofal_ev_meta_t m;
   fofal_ev_meta(ev, &m);
