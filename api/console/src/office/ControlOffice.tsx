@@ -7,7 +7,7 @@
 import { useState } from 'react';
 import { ErrorBox, Loading, pct, Shell } from '../components';
 import { getJson } from '../lib/api';
-import { useLoad } from '../lib/hooks';
+import { useLoad, useSession } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
 import { BarChart } from './BarChart';
 import { money } from './OfficeScreens';
@@ -208,7 +208,8 @@ export function TaskList({ items }: { items: Task[] }) {
  * answers a non-planner only their own), overdue first. */
 export function MyTasks() {
   const { t } = useI18n();
-  const tasks = useLoad(() => getJson<{ items: Task[] }>('/api/v1/projects/tasks'), []);
+  const badge = useSession()?.claims.badge ?? '';
+  const tasks = useLoad(() => (badge ? getJson<{ items: Task[] }>(`/api/v1/projects/tasks?owner=${encodeURIComponent(badge)}`) : Promise.resolve({ items: [] as Task[] })), [badge]);
   const open = (tasks.data?.items ?? []).filter((x) => x.state !== 'done' && x.state !== 'cancelled');
   if (tasks.error || !open.length) return null;
   return (
