@@ -18,7 +18,9 @@
  *   6. the stores: the finished-goods storekeeper moves the declared roll into the store and
  *      sees it in stock; the cutter cuts it (1st and 2nd choice, a defect cause) and sees
  *      the two lots' label ids
- *   7. the PWA: manifest, service worker, and the app opens without network
+ *   7. the office's accounts: the manager (a second recovery code) opens the trial balance
+ *      and, when the day's pay is posted, an account's entries with their source event
+ *   8. the PWA: manifest, service worker, and the app opens without network
  *
  * Every page fails the test on a Content-Security-Policy violation or a script error.
  * Screenshots (phone 360 px, desktop 1280 px) go to e2e/screenshots/.
@@ -127,6 +129,7 @@ test.describe.serial('the screens', () => {
   let phone: { ctx: BrowserContext; page: Page };
   let office: { ctx: BrowserContext; page: Page };
   let recovery = '';
+  let recovery2 = '';
   let label = '';
 
   test.beforeAll(async ({ browser }) => {
@@ -163,6 +166,7 @@ test.describe.serial('the screens', () => {
     await expect(codes.first()).toBeVisible();
     expect(await codes.count()).toBe(10);
     recovery = (await codes.nth(0).textContent()) ?? '';
+    recovery2 = (await codes.nth(1).textContent()) ?? '';
     await page.getByRole('button', { name: 'Continuer' }).click();
     await expect(page).toHaveURL(/\/console\/office\/planner$/);
     await expect(page.getByTestId('who')).toContainText('manager');
@@ -391,6 +395,26 @@ test.describe.serial('the screens', () => {
         return res.status === 200 ? ((await res.json()) as { first_choice: number; second_choice: number; cutter: string }) : null;
       })
       .toMatchObject({ first_choice: 1, second_choice: 1, cutter: fx.cutter.badge });
+  });
+
+  test("the manager opens the trial balance and an account's entries", async () => {
+    const page = office.page;
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await officeSignIn(page, fx.tenant, fx.manager);
+    await page.locator('input[name=code]').fill(recovery2);
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page).toHaveURL(/\/console\/office\/planner$/);
+    await page.getByRole('link', { name: 'Comptabilité' }).click();
+    const trial = page.getByTestId('trial-balance');
+    await expect(trial.locator('tfoot')).toContainText('Total');
+    await expect(page.getByTestId('treasury')).toBeVisible();
+    // The declarations and the cut are paid by reaction, then posted: open an account when there is one.
+    const accounts = trial.locator('tbody button');
+    if (await accounts.count()) {
+      await accounts.first().click();
+      await expect(page.getByTestId('account-entries')).toContainText('Solde');
+    }
+    await shot(page, 'accounting-desktop');
   });
 
   test('installable: manifest, service worker, opens without network', async ({ browser }) => {

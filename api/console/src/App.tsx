@@ -18,6 +18,8 @@ import { QualityScreen } from './floor/QualityScreen';
 import { StoreScreen } from './floor/StoreScreen';
 import { PurchasingOffice, QualityOffice, StockOffice } from './office/OfficeScreens';
 import { MachinesBoard } from './office/MachinesBoard';
+import { AccountingOffice, PayslipOffice } from './office/AccountingOffice';
+import { ControlOffice } from './office/ControlOffice';
 import { loadDevice } from './lib/device';
 import { useSession } from './lib/hooks';
 import { useI18n } from './lib/i18n';
@@ -37,6 +39,9 @@ const SCREENS: Record<string, { roles: string[]; floor: boolean; el: () => JSX.E
   '/office/stock': { roles: ['planner', 'manager', 'admin', 'accountant', 'auditor', 'quality'], floor: false, el: () => <StockOffice /> },
   '/office/purchasing': { roles: ['planner', 'manager', 'admin', 'accountant', 'storekeeper_mp'], floor: false, el: () => <PurchasingOffice /> },
   '/office/quality': { roles: ['quality', 'planner', 'manager', 'admin'], floor: false, el: () => <QualityOffice /> },
+  '/office/accounting': { roles: ['accountant', 'manager', 'admin', 'auditor'], floor: false, el: () => <AccountingOffice /> },
+  '/office/payslip': { roles: ['hr', 'accountant', 'manager', 'admin'], floor: false, el: () => <PayslipOffice /> },
+  '/office/control': { roles: ['manager', 'accountant', 'admin', 'auditor'], floor: false, el: () => <ControlOffice /> },
 };
 
 export function homeOf(role: string): string {
@@ -48,7 +53,8 @@ export function homeOf(role: string): string {
   if (role === 'storekeeper_mp') return '/floor/store-mp';
   if (role === 'storekeeper_pf') return '/floor/store-pf';
   if (role === 'storekeeper_st') return '/floor/store-st';
-  if (role === 'accountant') return '/office/purchasing';
+  if (role === 'accountant') return '/office/accounting';
+  if (role === 'hr') return '/office/payslip';
   if (role === 'auditor') return '/office/machines';
   return '/waiting';
 }

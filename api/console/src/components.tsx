@@ -24,6 +24,9 @@ const NAV: { route: string; key: string; roles: string[] }[] = [
   { route: '/office/stock', key: 'nav.stock', roles: ['planner', 'manager', 'admin', 'accountant', 'auditor', 'quality'] },
   { route: '/office/purchasing', key: 'nav.purchasing', roles: ['planner', 'manager', 'admin', 'accountant', 'storekeeper_mp'] },
   { route: '/office/quality', key: 'nav.qoffice', roles: ['quality', 'planner', 'manager', 'admin'] },
+  { route: '/office/accounting', key: 'nav.accounting', roles: ['accountant', 'manager', 'admin', 'auditor'] },
+  { route: '/office/payslip', key: 'nav.payslip', roles: ['hr', 'accountant', 'manager', 'admin'] },
+  { route: '/office/control', key: 'nav.control', roles: ['manager', 'accountant', 'admin', 'auditor'] },
 ];
 
 export function Shell({ title, live, children, wide }: { title: string; live?: boolean; children: ReactNode; wide?: boolean }) {

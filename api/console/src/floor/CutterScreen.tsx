@@ -2,7 +2,8 @@
  * CutterScreen.tsx — the cutter's phone: scan a roll's label, declare its cut (1st and
  * 2nd choice, waste pieces, waste in mm and g, the defect causes of what was downgraded:
  * quality.roll.cut), see the label ids the cut gave its graded lots, and raise a purchase
- * request (blades, bags, labels: purchasing.request.submit). Everything goes through the
+ * request (blades, bags, labels: purchasing.request.submit), and attach defect photos to a
+ * cut once it is recorded (CutPhotos.tsx). Everything goes through the
  * outbox: without network the cut waits on the phone and its lot ids show once it is sent.
  */
 import { useEffect, useState, type FormEvent } from 'react';
@@ -12,6 +13,7 @@ import { getSession } from '../lib/session';
 import { useI18n } from '../lib/i18n';
 import { listQueue, onQueueChange, type Queued } from '../lib/queue';
 import type { LabelScan } from './LabelCard';
+import { CutPhotos } from './CutPhotos';
 import { OutcomeBox, RequestDialog, ScanField, Stepper, scaled, useCommand, isUuid } from './kit';
 
 export const DEFECT_CAUSES = ['broken_pick', 'weft_bar', 'oil_stain', 'hole', 'selvedge', 'pattern', 'other'];
@@ -165,6 +167,7 @@ export function CutterScreen() {
                     2<sup>e</sup> ({String(c.data.second_choice)}) <code>{c.issued.second_lot_id}</code>
                   </span>
                 )}
+                {c.state === 'done' && <CutPhotos roll={String(c.data.roll)} />}
               </li>
             ))}
           </ul>

@@ -4,6 +4,7 @@
  * running out, and a loom's history (scan its plate or tap it). Everything refreshes by
  * itself from the WebSocket: a breakdown appears without a reload.
  */
+import { MyTasks } from '../office/ControlOffice';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorBox, Loading, Modal, Notices, num, QueuePanel, Shell, time, type Notice } from '../components';
 import { getJson } from '../lib/api';
@@ -246,6 +247,7 @@ export function MechanicScreen() {
           <p data-testid="message">{dialog.text}</p>
         </Modal>
       )}
+      <MyTasks />
     </Shell>
   );
 }

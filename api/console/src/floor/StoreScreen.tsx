@@ -15,6 +15,7 @@ import { ErrorBox, Loading, num, pct, QueuePanel, Shell } from '../components';
 import { ApiError, getJson, newKey } from '../lib/api';
 import { useLoad } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
+import { PickPanel } from './PickPanel';
 import { CountPanel, isUuid, scannedId, nowIso, OutcomeBox, RequestDialog, scaled, ScanField, Section, Tabs, useCommand } from './kit';
 
 export type StoreKind = 'mp' | 'pf' | 'st';
@@ -58,7 +59,7 @@ export function ssccOf(digits17: string): string | null {
 }
 
 const TABS: Record<StoreKind, string[]> = {
-  mp: ['where', 'receive', 'issue', 'move', 'count'],
+  mp: ['where', 'receive', 'pick', 'issue', 'move', 'count'],
   pf: ['where', 'move', 'pack', 'pallet', 'stock', 'count'],
   st: ['where', 'dispatch', 'return', 'overdue', 'subs', 'count'],
 };
@@ -76,6 +77,7 @@ export function StoreScreen({ kind }: { kind: StoreKind }) {
       <ErrorBox error={locations.error} onRetry={locations.reload} />
       {tab === 'where' && <WherePanel />}
       {tab === 'receive' && <ReceivePanel locations={locs} />}
+      {tab === 'pick' && <PickPanel />}
       {tab === 'issue' && <IssuePanel />}
       {tab === 'move' && kind === 'mp' && <LotMovePanel locations={locs} />}
       {tab === 'move' && kind === 'pf' && <UnitMovePanel locations={locs} />}

@@ -5,6 +5,7 @@
  * looms. Declarations and calls go through the outbox (queue.ts): without network they
  * wait on the phone, shown as pending, and go out when it returns.
  */
+import { MyTasks } from '../office/ControlOffice';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorBox, Loading, Modal, Notices, num, pct, QueuePanel, Shell, type Notice } from '../components';
 import { getJson, newKey } from '../lib/api';
@@ -180,6 +181,7 @@ export function WeaverScreen() {
           <p data-testid="message">{dialog.text}</p>
         </Modal>
       )}
+      <MyTasks />
     </Shell>
   );
 }

@@ -139,8 +139,8 @@ describe('scans and bodies', () => {
     expect(homeOf('storekeeper_mp')).toBe('/floor/store-mp');
     expect(homeOf('storekeeper_pf')).toBe('/floor/store-pf');
     expect(homeOf('storekeeper_st')).toBe('/floor/store-st');
-    expect(homeOf('accountant')).toBe('/office/purchasing');
-    expect(homeOf('hr')).toBe('/waiting');
+    expect(homeOf('accountant')).toBe('/office/accounting');
+    expect(homeOf('hr')).toBe('/office/payslip');
   });
 });
 

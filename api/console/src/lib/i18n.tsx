@@ -6,6 +6,7 @@
  */
 import { createContext, useContext, useState, type ReactNode } from 'react';
 import { enStores, frStores } from './i18n-stores';
+import { enOffice, frOffice } from './i18n-office';
 
 export type Lang = 'fr' | 'en';
 
@@ -313,7 +314,7 @@ const en: Record<string, string> = {
   'tenant.empty': 'Nothing to show.',
 };
 
-const dictionaries: Record<Lang, Record<string, string>> = { fr: { ...fr, ...frStores }, en: { ...en, ...enStores } };
+const dictionaries: Record<Lang, Record<string, string>> = { fr: { ...fr, ...frStores, ...frOffice }, en: { ...en, ...enStores, ...enOffice } };
 
 /* The translation of `key` in `lang`, with {name} placeholders filled from `vars`. */
 export function translate(lang: Lang, key: string, vars?: Record<string, string | number>): string {
