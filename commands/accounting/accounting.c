@@ -8,12 +8,16 @@
  *                             the token's actor), or by a reaction from a business event
  *                             (reactions.c), which the entry names as its source
  *   accounting.period.close   a month (YYYY-MM) is closed: nothing is posted into it again
+ *   accounting.account.define an account of the tenant's chart: its number and French name
+ *                             (a default chart of the SCE, schemas/accounting/
+ *                             086_accounting_chart.sql, holds until the tenant names one)
  *
  * Rules: an entry balances (its debits sum to its credits: unbalanced); a line is a debit
  * or a credit, positive, never both (invalid_line); an account is of the Tunisian Système
- * Comptable des Entreprises classes 1 to 7, 2 to 8 digits (invalid_account; the chart is
- * not an aggregate yet); an entry's date falls in no closed period (period_closed); a
- * period is closed once (already_exists, by the processor). An entry is never edited: a
+ * Comptable des Entreprises classes 1 to 7, 2 to 8 digits (invalid_account; an entry may
+ * post to any valid number, named in the chart or not); an entry's date falls in no closed period (period_closed); a
+ * period is closed once (already_exists, by the processor). An account's name is 1 to 120
+ * characters (invalid_name) and its class, when given, is its first digit (class_mismatch). An entry is never edited: a
  * correction is another entry.
  *
  * Events go to fofal.accounting.events. An entry's aggregate is its entry_id (a UUID the
@@ -86,10 +90,30 @@ static int period_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
   return 0;
 }
 
+static int account_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const char *account = jstr(cmd->data, "account"), *name = jstr(cmd->data, "name");
+  if (!account_valid(account))
+    return REJECT(out, "invalid_account", "%s is no account of classes 1 to 7 (2 to 8 digits)", account);
+  size_t n = strlen(name);
+  while (n && (name[n - 1] == ' ' || name[n - 1] == '\t')) n--;
+  if (!n || strlen(name) > 120) return REJECT(out, "invalid_name", "an account's name is 1 to 120 characters");
+  json_int_t cls = jint(cmd->data, "class", account[0] - '0');
+  if (cls != account[0] - '0')
+    return REJECT(out, "class_mismatch", "account %s is of class %c, not %lld", account, account[0], (long long)cls);
+  json_t *ev = json_pack("{s:s,s:s,s:I,s:s}", "account", account, "name", name, "class", cls, "defined_by",
+                         cmd->actor ? cmd->actor : "");
+  out->state = json_pack("{s:s,s:s,s:I}", "account", account, "name", name, "class", cls);
+  fofal_decision_emit(out, EV("account_defined"), ev);
+  return 0;
+}
+
 static const fofal_command_def_t commands[] = {
     {"accounting.entry.post", "entry_id", 1,
      "Post a balanced journal entry (debits equal credits, in minor units) into an open period.", entry_post, NULL},
     {"accounting.period.close", "period", 1, "Close a month: nothing is posted into it again.", period_close, "period"},
+    {"accounting.account.define", "account", FOFAL_CREATES_OR_UPDATES, "Name an account of the tenant's chart (defining it again renames it).",
+     account_define, "account"},
 };
 static const int ncommands = sizeof commands / sizeof commands[0];
 

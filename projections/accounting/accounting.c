@@ -54,12 +54,32 @@ static int period_closed(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
+/* The tenant's name for an account (accounting.account.define): added to the default chart
+ * (086_accounting_chart.sql) or renaming one of its accounts. */
+static int account_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  char cls[40];
+  const json_t *d = ev->data;
+  const char *params[] = {ev->tenant, fofal_ev_str(d, "account"), fofal_ev_str(d, "name"), fofal_ev_num(d, "class", cls),
+                          fofal_ev_str(d, "defined_by"), m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.accounts (tenant, account, name, class, defined_by, defined_at) VALUES ($1, $2, "
+                           "$3, $4, $5, $6) ON CONFLICT (tenant, account) DO UPDATE SET name = EXCLUDED.name, class = "
+                           "EXCLUDED.class, defined_by = EXCLUDED.defined_by, defined_at = EXCLUDED.defined_at",
+                           6, params);
+  if (rc) return rc;
+  fofal_apply_push(ctx, ev, "accounting");
+  return 0;
+}
+
 static const fofal_apply_t applies[] = {
+    {"fofal.accounting.account_defined.v1", account_defined},
     {"fofal.accounting.entry_posted.v1", entry_posted},
     {"fofal.accounting.period_closed.v1", period_closed},
 };
 
-static const char *const tables[] = {"entries", "entry_lines", "periods", NULL};
+static const char *const tables[] = {"entries", "entry_lines", "periods", "accounts", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "accounting",

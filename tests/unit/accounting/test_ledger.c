@@ -220,3 +220,21 @@ Test(ledger, a_year_of_postings_has_a_zero_trial_balance) {
   cr_expect_eq(ev_dr, dr_total);
   cr_expect_eq(cr_total, dr_total);
 }
+
+/* The chart of accounts: a tenant names (or renames) an account of classes 1–7; its class,
+ * when given, is its number's first digit. */
+Test(ledger, an_account_of_the_chart_is_defined_with_its_class) {
+  json_t *ev = accept("accounting.account.define",
+                      json_pack("{s:s,s:s}", "account", "6411", "name", "Salaires des tisserands"), "def-6411");
+  cr_expect_str_eq(jstr(ev, "name"), "Salaires des tisserands");
+  cr_expect_eq(jint(ev, "class", 0), 6, "the class is the number's first digit");
+  cr_expect_str_eq(jstr(ev, "defined_by"), "u:olfa/accountant");
+  json_decref(ev);
+  refused("accounting.account.define", json_pack("{s:s,s:s,s:i}", "account", "701", "name", "Ventes", "class", 6),
+          "class_mismatch");
+  json_t *off = json_pack("{s:s,s:s}", "account", "801", "name", "Hors bilan"), *errors = NULL;
+  cr_expect_neq(fofal_registry_validate(reg, "accounting.account.define", off, &errors), 0, "class 8 is no account");
+  json_decref(errors);
+  json_decref(off);
+  refused("accounting.account.define", json_pack("{s:s,s:s}", "account", "702", "name", "   "), "invalid_name");
+}
