@@ -541,6 +541,8 @@ static const fofal_push_route_t push_routes[] = {
     {"entry_", "/api/v1/accounting/entries/{entry_id}", 0},
     {"period_", "/api/v1/accounting/trial-balance", 0},
     {"account_", "/api/v1/accounting/accounts", 0},
+    {"result_", "/api/v1/accounting/income-statement", 0},
+    {"year_", "/api/v1/accounting/income-statement", 0},
     {NULL, NULL, 0},
 };
 

@@ -199,6 +199,33 @@ Test(statements, the_chart_the_ledger_and_the_statements_are_the_sums_of_the_ent
   cr_expect_str_eq(cell(rows, n - 3, 3), "7380.000", "assets");
   json_decref(rows);
 
+  /* The year 2025 closed: refused while a month is open, then its charges go to 129. */
+  st = h_command_ok(port, acc, "accounting.year.close", "st-y-early", NULL, "{\"year\":\"2025\"}", &j);
+  cr_expect_eq(st, 422, "a year with open months: %d", st);
+  cr_expect_str_eq(s_of(j, "code"), "period_open");
+  json_decref(j);
+  for (int m = 1; m <= 12; m++) {
+    char key[32], body[64];
+    snprintf(key, sizeof key, "st-close-%d", m);
+    snprintf(body, sizeof body, "{\"period\":\"2025-%02d\"}", m);
+    st = h_command_ok(port, acc, "accounting.period.close", key, NULL, body, &j);
+    cr_assert_eq(st, 201, "close 2025-%02d: %d %s", m, st, s_of(j, "detail"));
+    json_decref(j);
+  }
+  st = h_command_ok(port, acc, "accounting.year.close", "st-y", NULL, "{\"year\":\"2025\"}", &j);
+  cr_assert_eq(st, 201, "close 2025: %d %s", st, s_of(j, "detail"));
+  snprintf(pos, sizeof pos, "%s", s_of(j, "position"));
+  json_decref(j);
+  snprintf(path, sizeof path, "/api/v1/accounting/balance-sheet?as_of=2026-12-31&position=%s", pos);
+  cr_assert_eq(h_get(port, acc, path, &r, NULL), 200);
+  cr_expect_eq(i_of(r, "result_minor"), 2000000 - 1234567 - 450500, "2025's loss is in 129 now");
+  cr_expect_eq(i_of(find(json_object_get(r, "equity_and_liabilities"), "account", "129"), "amount_minor"), -100000);
+  cr_expect_eq(i_of(r, "assets_minor"), i_of(r, "equity_and_liabilities_minor") + i_of(r, "result_minor"));
+  json_decref(r);
+  cr_assert_eq(h_get(port, acc, "/api/v1/accounting/income-statement?as_of=2025-12-31", &r, NULL), 200);
+  cr_expect_eq(i_of(r, "result_minor"), -100000, "a closed year still shows its result");
+  json_decref(r);
+
   cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=pdf", &r, NULL), 400);
   cr_expect_str_eq(s_of(r, "code"), "invalid_format");
   json_decref(r);

@@ -238,3 +238,108 @@ Test(ledger, an_account_of_the_chart_is_defined_with_its_class) {
   json_decref(off);
   refused("accounting.account.define", json_pack("{s:s,s:s}", "account", "702", "name", "   "), "invalid_name");
 }
+
+/* Runs accounting.entry_on_goods_received on a receipt of 2.5 kg at 12.345 TND/kg and
+ * 1 cone at 0.999 TND, or, when `refused`, of nothing accepted. */
+static int react_receipt(int refused, const char *event_id, fofal_reaction_result_t *res, json_t **trigger) {
+  const fofal_reaction_t *r = fofal_reaction_find("accounting.entry_on_goods_received");
+  cr_assert_not_null(r, "the reaction is registered");
+  *trigger = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:i,s:i,s:s,s:i,s:i,s:i,s:i},{s:i,s:i,s:s,s:i,s:i,s:i,s:i}]}",
+                       "order_id", "0192f0a0-0000-7000-8000-0000000000bb", "receipt_id",
+                       "0192f0a0-0000-7000-8000-0000000000cc", "supplier", "F-COTON", "delivery_note", "BL-77",
+                       "received_by", "u:sami/storekeeper", "received_at", "2026-11-25T08:30:00Z", "status", "partial",
+                       "lines", "line", 1, "quantity_milli", refused ? 0 : 2500, "unit", "kg", "unit_price", 12345,
+                       "ordered_milli", 5000, "received_total_milli", 2500, "refused_milli", 0, "line", 2,
+                       "quantity_milli", refused ? 0 : 1000, "unit", "cone", "unit_price", 999, "ordered_milli", 1000,
+                       "received_total_milli", 1000, "refused_milli", refused ? 1000 : 0);
+  static char type[] = "fofal.purchasing.goods_received.v1", tenant[] = W_TENANT;
+  fofal_event_t ev = {.id = (char *)event_id, .type = type, .tenant = tenant, .subject = (char *)"x", .seq = 1,
+                      .data = *trigger};
+  return fofal_reaction_apply(reg, r, &ev, "fofal.purchasing.events", 0, 7, W_ISSUED, res);
+}
+
+Test(ledger, goods_received_are_posted_to_stock_against_invoices_not_received) {
+  fofal_reaction_result_t res;
+  json_t *trigger;
+  char eid[] = "0192f0a0-0000-7000-8000-00000000e0f1";
+  cr_assert_eq(react_receipt(0, eid, &res, &trigger), FOFAL_REACT_COMMAND, "%s", res.out.reason);
+  world_as(res.cmd.actor, NULL);
+  json_t *ev = accept(res.cmd.type, json_deep_copy(res.out.data), res.cmd.id);
+  /* 2.5 × 12.345 = 30.8625 → 30.863 TND (half up), + 0.999 */
+  json_int_t want = 30863 + 999;
+  const json_t *lines = json_object_get(ev, "lines");
+  cr_expect_str_eq(jstr(json_array_get(lines, 0), "account"), "311");
+  cr_expect_eq(jint(json_array_get(lines, 0), "debit_minor", 0), want);
+  cr_expect_str_eq(jstr(json_array_get(lines, 1), "account"), "408");
+  cr_expect_eq(jint(json_array_get(lines, 1), "credit_minor", 0), want);
+  cr_expect_str_eq(jstr(ev, "date"), "2026-11-25", "dated on the day received");
+  cr_expect_str_eq(jstr(json_object_get(ev, "source"), "event_id"), eid);
+  char first[FOFAL_UUID_LEN + 1];
+  snprintf(first, sizeof first, "%s", jstr(ev, "entry_id"));
+  json_decref(ev);
+  fofal_reaction_result_clear(&res);
+  json_decref(trigger);
+  cr_assert_eq(react_receipt(0, eid, &res, &trigger), FOFAL_REACT_COMMAND);
+  cr_expect_str_eq(jstr(res.out.data, "entry_id"), first, "the same receipt is the same entry");
+  fofal_reaction_result_clear(&res);
+  json_decref(trigger);
+  cr_expect_eq(react_receipt(1, eid, &res, &trigger), FOFAL_REACT_NOTHING, "nothing is posted for goods all refused");
+  fofal_reaction_result_clear(&res);
+  json_decref(trigger);
+}
+
+/* The year's close: refused while a month is open; then every account of classes 6 and 7
+ * to the result (120 a profit), the entry balancing; nothing is posted into it again. */
+Test(ledger, a_year_is_closed_into_its_result_once_its_months_are) {
+  json_t *e = json_pack("{s:s,s:s,s:[{s:s,s:I},{s:s,s:I},{s:s,s:I}]}", "entry_id", E1, "date", "2025-06-10", "lines",
+                        "account", "411", "debit_minor", (json_int_t)1190000, "account", "701", "credit_minor",
+                        (json_int_t)1000000, "account", "4366", "credit_minor", (json_int_t)190000);
+  json_decref(accept("accounting.entry.post", e, "y-sale"));
+  json_decref(accept("accounting.entry.post", entry(E2, "2025-07-01", 300000, "425", 300000), "y-pay"));
+  for (int m = 1; m <= 11; m++) {
+    char p[8], id[16];
+    snprintf(p, sizeof p, "2025-%02d", m);
+    snprintf(id, sizeof id, "close-%d", m);
+    json_decref(accept("accounting.period.close", json_pack("{s:s}", "period", p), id));
+  }
+  refused("accounting.year.close", json_pack("{s:s}", "year", "2025"), "period_open");
+  json_decref(accept("accounting.period.close", json_pack("{s:s}", "period", "2025-12"), "close-12"));
+  json_t *ev = accept("accounting.year.close", json_pack("{s:s}", "year", "2025"), "close-2025");
+  cr_expect_eq(jint(ev, "result_minor", 0), 700000, "products 1,000.000 less charges 300.000");
+  cr_expect_str_eq(jstr(ev, "date"), "2025-12-31");
+  json_int_t dr = 0, cr = 0, r120 = 0, a640 = 0, a701 = 0;
+  size_t i;
+  json_t *l;
+  json_array_foreach(json_object_get(ev, "lines"), i, l) {
+    dr += jint(l, "debit_minor", 0);
+    cr += jint(l, "credit_minor", 0);
+    if (jeq(l, "account", "120")) r120 = jint(l, "credit_minor", 0);
+    if (jeq(l, "account", "640")) a640 = jint(l, "credit_minor", 0);
+    if (jeq(l, "account", "701")) a701 = jint(l, "debit_minor", 0);
+  }
+  cr_expect_eq(dr, cr, "the closing entry balances");
+  cr_expect_eq(dr, jint(ev, "total_minor", 0));
+  cr_expect_eq(r120, 700000, "a profit is credited to 120");
+  cr_expect_eq(a640, 300000, "charges are credited back to zero");
+  cr_expect_eq(a701, 1000000, "products are debited back to zero");
+  json_decref(ev);
+  refused("accounting.year.close", json_pack("{s:s}", "year", "2025"), "year_closed");
+  refused("accounting.year.close", json_pack("{s:s}", "year", "2026"), "period_open");
+}
+
+/* A loss goes to 129, debited. */
+Test(ledger, a_loss_is_debited_to_129) {
+  json_decref(accept("accounting.entry.post", entry(E1, "2024-03-03", 250000, "532", 250000), "l-pay"));
+  for (int m = 1; m <= 12; m++) {
+    char p[8], id[16];
+    snprintf(p, sizeof p, "2024-%02d", m);
+    snprintf(id, sizeof id, "lclose-%d", m);
+    json_decref(accept("accounting.period.close", json_pack("{s:s}", "period", p), id));
+  }
+  json_t *ev = accept("accounting.year.close", json_pack("{s:s}", "year", "2024"), "close-2024");
+  cr_expect_eq(jint(ev, "result_minor", 0), -250000);
+  const json_t *last = json_array_get(json_object_get(ev, "lines"), 1);
+  cr_expect_str_eq(jstr(last, "account"), "129");
+  cr_expect_eq(jint(last, "debit_minor", 0), 250000);
+  json_decref(ev);
+}
