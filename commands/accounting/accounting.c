@@ -8,12 +8,19 @@
  *                             the token's actor), or by a reaction from a business event
  *                             (reactions.c), which the entry names as its source
  *   accounting.period.close   a month (YYYY-MM) is closed: nothing is posted into it again
+ *   accounting.year.close     a year (YYYY) whose twelve months are closed: its closing entry
+ *                             (classes 6 and 7 to the result 120/129), from the year's
+ *                             results, which every entry adds to (result_accrued)
+ *   accounting.account.define an account of the tenant's chart: its number and French name
+ *                             (a default chart of the SCE, schemas/accounting/
+ *                             086_accounting_chart.sql, holds until the tenant names one)
  *
  * Rules: an entry balances (its debits sum to its credits: unbalanced); a line is a debit
  * or a credit, positive, never both (invalid_line); an account is of the Tunisian Système
- * Comptable des Entreprises classes 1 to 7, 2 to 8 digits (invalid_account; the chart is
- * not an aggregate yet); an entry's date falls in no closed period (period_closed); a
- * period is closed once (already_exists, by the processor). An entry is never edited: a
+ * Comptable des Entreprises classes 1 to 7, 2 to 8 digits (invalid_account; an entry may
+ * post to any valid number, named in the chart or not); an entry's date falls in no closed period (period_closed); a
+ * period is closed once (already_exists, by the processor). An account's name is 1 to 120
+ * characters (invalid_name) and its class, when given, is its first digit (class_mismatch). An entry is never edited: a
  * correction is another entry.
  *
  * Events go to fofal.accounting.events. An entry's aggregate is its entry_id (a UUID the
@@ -37,6 +44,38 @@ static int account_valid(const char *account) {
   for (size_t i = 0; i < n; i++)
     if (account[i] < '0' || account[i] > '9') return 0;
   return 1;
+}
+
+/* The year's results (classes 6 and 7) are kept on the year's aggregate
+ * (fofal_aggregate_ref(tenant, "year", "2026")), so that its close knows them: an entry
+ * with lines of those classes adds them there (result_accrued, atomically with the entry).
+ * An entry into a closed year is refused (year_closed). 0, or FOFAL_EREJECTED. */
+static int accrue_result(const fofal_cmd_t *cmd, const char *date, const json_t *lines, fofal_decision_t *out) {
+  char year[5], id[FOFAL_UUID_LEN + 1];
+  snprintf(year, sizeof year, "%.4s", date);
+  const json_t *prev = lookup_ref(cmd, "year", year, id);
+  if (json_is_true(json_object_get(prev, "closed")))
+    return REJECT(out, "year_closed", "the year %s is closed: post the entry in an open year", year);
+  json_t *deltas = json_object(), *l;
+  size_t i;
+  json_array_foreach(lines, i, l) {
+    const char *a = jstr(l, "account");
+    if (a[0] != '6' && a[0] != '7') continue;
+    json_int_t v = jint(deltas, a, 0) + jint(l, "debit_minor", 0) - jint(l, "credit_minor", 0);
+    json_object_set_new(deltas, a, json_integer(v));
+  }
+  if (!json_object_size(deltas)) {
+    json_decref(deltas);
+    return 0;
+  }
+  json_t *state = prev ? json_deep_copy(prev) : json_pack("{s:s,s:{}}", "year", year, "accounts");
+  json_t *acc = json_object_get(state, "accounts");
+  const char *k;
+  json_t *v;
+  json_object_foreach(deltas, k, v) json_object_set_new(acc, k, json_integer(jint(acc, k, 0) + json_integer_value(v)));
+  fofal_decision_emit_to(out, id, EV("result_accrued"),
+                         json_pack("{s:s,s:s,s:o}", "year", year, "entry_id", cmd->aggregate, "accounts", deltas), state);
+  return 0;
 }
 
 static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
@@ -65,6 +104,7 @@ static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
   if (debit != credit)
     return REJECT(out, "unbalanced", "the debits (%lld) and credits (%lld) differ by %lld minor units", (long long)debit,
                   (long long)credit, (long long)(debit - credit));
+  if (accrue_result(cmd, date, lines, out)) return FOFAL_EREJECTED;
   json_t *ev = json_pack("{s:s,s:s,s:O,s:I,s:s}", "entry_id", cmd->aggregate, "date", date, "lines", lines, "total_minor",
                          debit, "posted_by", cmd->actor ? cmd->actor : "");
   jcopy(ev, d, "memo");
@@ -86,10 +126,76 @@ static int period_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
   return 0;
 }
 
+static int account_define(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const char *account = jstr(cmd->data, "account"), *name = jstr(cmd->data, "name");
+  if (!account_valid(account))
+    return REJECT(out, "invalid_account", "%s is no account of classes 1 to 7 (2 to 8 digits)", account);
+  size_t n = strlen(name);
+  while (n && (name[n - 1] == ' ' || name[n - 1] == '\t')) n--;
+  if (!n || strlen(name) > 120) return REJECT(out, "invalid_name", "an account's name is 1 to 120 characters");
+  json_int_t cls = jint(cmd->data, "class", account[0] - '0');
+  if (cls != account[0] - '0')
+    return REJECT(out, "class_mismatch", "account %s is of class %c, not %lld", account, account[0], (long long)cls);
+  json_t *ev = json_pack("{s:s,s:s,s:I,s:s}", "account", account, "name", name, "class", cls, "defined_by",
+                         cmd->actor ? cmd->actor : "");
+  out->state = json_pack("{s:s,s:s,s:I}", "account", account, "name", name, "class", cls);
+  fofal_decision_emit(out, EV("account_defined"), ev);
+  return 0;
+}
+
+/* The namespace of closing entries' ids: uuid5(this, the year's aggregate id). */
+#define CLOSING_NS "3c8e0f7a-5b2d-4e61-9a4f-7d1c2b3e4f50"
+
+/* A year is closed once each of its months is (period_open otherwise) and once
+ * (year_closed): its closing entry, dated 31 December, brings every account of classes 6
+ * and 7 to zero against the result, 120 (a profit: credited) or 129 (a loss: debited). */
+static int year_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const char *year = jstr(cmd->data, "year");
+  int y, n = 0;
+  if (sscanf(year, "%4d%n", &y, &n) != 1 || n != 4 || strlen(year) != 4 || y < 1970)
+    return REJECT(out, "invalid_year", "year is YYYY (got %s)", year);
+  if (json_is_true(json_object_get(state, "closed"))) return REJECT(out, "year_closed", "the year %s is closed", year);
+  for (int m = 1; m <= 12; m++) {
+    char p[8];
+    snprintf(p, sizeof p, "%04d-%02d", y, m);
+    if (!json_is_true(json_object_get(lookup_ref(cmd, "period", p, NULL), "closed")))
+      return REJECT(out, "period_open", "the month %s is open: close every month of %s first", p, year);
+  }
+  json_t *lines = json_array(), *v;
+  const char *k;
+  json_int_t result = 0, total = 0;
+  json_object_foreach((json_t *)json_object_get(state, "accounts"), k, v) {
+    json_int_t b = json_integer_value(v);
+    if (!b) continue;
+    json_array_append_new(lines, json_pack("{s:s,s:I,s:s}", "account", k, b > 0 ? "credit_minor" : "debit_minor",
+                                           b > 0 ? b : -b, "label", "clôture de l'exercice"));
+    result -= b;
+    total += b < 0 ? -b : 0; /* the debits: products brought back to zero */
+  }
+  if (result)
+    json_array_append_new(lines, json_pack("{s:s,s:I,s:s}", "account", result > 0 ? "120" : "129",
+                                           result > 0 ? "credit_minor" : "debit_minor", result > 0 ? result : -result,
+                                           "label", "résultat de l'exercice"));
+  total += result < 0 ? -result : 0;
+  char id[FOFAL_UUID_LEN + 1], date[11];
+  fofal_uuid_named(CLOSING_NS, cmd->aggregate, id);
+  snprintf(date, sizeof date, "%s-12-31", year);
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:s}", "year", year, "entry_id", id, "date", date, "lines", lines,
+                         "total_minor", total, "result_minor", result, "closed_by", cmd->actor ? cmd->actor : "");
+  out->state = json_pack("{s:s,s:b,s:I}", "year", year, "closed", 1, "result_minor", result);
+  fofal_decision_emit(out, EV("year_closed"), ev);
+  return 0;
+}
+
 static const fofal_command_def_t commands[] = {
     {"accounting.entry.post", "entry_id", 1,
      "Post a balanced journal entry (debits equal credits, in minor units) into an open period.", entry_post, NULL},
     {"accounting.period.close", "period", 1, "Close a month: nothing is posted into it again.", period_close, "period"},
+    {"accounting.account.define", "account", FOFAL_CREATES_OR_UPDATES, "Name an account of the tenant's chart (defining it again renames it).",
+     account_define, "account"},
+    {"accounting.year.close", "year", FOFAL_CREATES_OR_UPDATES,
+     "Close a year whose months are closed: classes 6 and 7 to the result (120 profit, 129 loss).", year_close, "year"},
 };
 static const int ncommands = sizeof commands / sizeof commands[0];
 

@@ -22,6 +22,19 @@
  *       the close's debit, and 428 returns to zero for a closed period (accruals of a
  *       closed period's days go to the next open one, pay.c). Nothing for a gross of 0.
  *
+ *   accounting.entry_on_goods_received
+ *       fofal.purchasing.goods_received → accounting.entry.post: the goods accepted into
+ *       stock at the door, valued at their order lines' unit prices (quantity_milli ×
+ *       unit_price / 1000, rounded half up, per line) — debit 311 (stocks de matières
+ *       premières), credit 408 (fournisseurs, factures non parvenues) — dated on the day
+ *       received, naming the receipt as its source. Nothing for a receipt of no value (all
+ *       refused, or free goods). The supplier invoice (sales' supplier_invoice_recorded)
+ *       still posts 601/401 and does not clear 408 yet: it names no receipt to clear.
+ *
+ *   Stock adjustments from counts (inventory's stock_adjusted) are not posted: the event
+ *   carries quantities only (book, counted, delta), no value, and the ledger does not
+ *   value stock itself.
+ *
  * The build registers the folder's reactions (fofal_module_accounting_reactions) through
  * fofal_reaction_modules[].
  */
@@ -84,6 +97,39 @@ static int entry_on_pay_period(const fofal_event_t *ev, fofal_reaction_out_t *ou
 
 static const char *const on_pay_period[] = {"fofal.hr.pay_period_closed.v1", NULL};
 
+#define ACCOUNT_RAW_STOCK "311"     /* SCE class 3: stocks de matières premières */
+#define ACCOUNT_GOODS_NOT_BILLED "408" /* SCE class 4: fournisseurs, factures non parvenues */
+
+static int entry_on_goods_received(const fofal_event_t *ev, fofal_reaction_out_t *out) {
+  const json_t *d = ev->data, *lines = json_object_get(d, "lines");
+  const char *at = jstr(d, "received_at");
+  if (strlen(at) < 10 || !json_is_array(lines))
+    return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt names no date or lines");
+  json_int_t value = 0;
+  size_t i;
+  json_t *l;
+  json_array_foreach(lines, i, l) {
+    json_int_t q = jint(l, "quantity_milli", 0), price = jint(l, "unit_price", 0);
+    if (q < 0 || price < 0 || q > 1000000000 || price > 1000000000)
+      return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt's line %zu is out of range", i + 1);
+    value += (q * price + 500) / 1000;
+  }
+  if (!value) return FOFAL_REACT_NOTHING;
+  char id[FOFAL_UUID_LEN + 1], date[11], memo[200];
+  fofal_uuid_named(ENTRY_NS, ev->id, id);
+  snprintf(date, sizeof date, "%.10s", at);
+  snprintf(memo, sizeof memo, "goods received from %s, delivery note %s, receipt %s", jstr(d, "supplier"),
+           *jstr(d, "delivery_note") ? jstr(d, "delivery_note") : "-", jstr(d, "receipt_id"));
+  out->data = json_pack("{s:s,s:s,s:s,s:[{s:s,s:I},{s:s,s:I}],s:{s:s,s:s}}", "entry_id", id, "date", date, "memo", memo,
+                        "lines", "account", ACCOUNT_RAW_STOCK, "debit_minor", value, "account", ACCOUNT_GOODS_NOT_BILLED,
+                        "credit_minor", value, "source", "event_id", ev->id, "type", ev->type);
+  if (!out->data) return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt is unreadable");
+  snprintf(out->type, sizeof out->type, "accounting.entry.post");
+  return FOFAL_REACT_COMMAND;
+}
+
+static const char *const on_goods_received[] = {"fofal.purchasing.goods_received.v1", NULL};
+
 static const fofal_reaction_t reactions[] = {
     {"accounting.entry_on_pay", on_pay, entry_on_pay,
      "piece-rate pay accrued (hr) is posted: debit 640 wages, credit 428 wages accrued", NULL},
@@ -100,6 +146,10 @@ static const fofal_reaction_t reactions[] = {
      "a supplier invoice, matched or approved, is posted: debit 601 purchases and 4366 VAT, credit 401 suppliers", NULL},
     {"accounting.entry_on_supplier_payment", fofal__accounting_on_supplier_payment,
      fofal__accounting_entry_on_supplier_payment, "a payment to a supplier is posted: debit 401, credit 532 bank or 54 cash",
+     NULL},
+    {"accounting.entry_on_goods_received", on_goods_received, entry_on_goods_received,
+     "goods received into stock (purchasing) are posted at their order price: debit 311 raw materials, credit 408 "
+     "suppliers, invoices not received",
      NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
