@@ -666,8 +666,13 @@ def control_demo(api):
                             {"year": year, "cost_centre": centre, "account": acc, "month": f"{year}-{m:02d}",
                              "amount_minor": amount})
                            for centre, acc, amount in lines for m in range(1, 13)])
-    b = api.get(("D01", "manager"), f"/api/v1/control/budgets/{year}?month={today:%Y-%m}") or {}
-    w = next((l for l in b.get("lines", []) if l.get("account") == "640"), {})
+    w = {}
+    for _ in range(30):  # until the projection has the lines just set
+        b = api.get(("D01", "manager"), f"/api/v1/control/budgets/{year}?month={today:%Y-%m}") or {}
+        w = next((l for l in b.get("lines", []) if l.get("account") == "640"), {})
+        if w.get("budget_minor"):
+            break
+        time.sleep(1)
     print(f"demo: control: budget {year} ({len(lines) * 12} lines); wages this month {w.get('actual_minor', 0) / 1000:.3f} "
           f"of {w.get('budget_minor', 0) / 1000:.3f} TND budgeted")
 
