@@ -54,6 +54,10 @@ typedef struct fofal_health {
   atomic_int kafka, pg, redis;
   int kafka_failures; /* consecutive failed Kafka checks (health thread) */
   fofal_kafka_t *admin;
+  /* fofal__log_end's: a consumer that reads uncommitted, so that a watermark query
+   * answers the log's end, not its last stable offset (the first offset of a transaction
+   * still open, which a killed producer leaves open for its timeout). */
+  fofal_kafka_t *ends;
   fofal_pg_t *pg_conn;
   fofal_api_t *api;
 } health_t;
@@ -134,6 +138,8 @@ int fofal__health_start(fofal_api_t *api, char *errbuf, size_t errlen) {
   fofal_kafka_opts_t o = {.brokers = api->conf.brokers, .client_id = "fofal-api-health", .metadata_only = 1};
   int rc = fofal_kafka_producer_new(&h->admin, &o, errbuf, errlen);
   if (rc) return rc;
+  fofal_kafka_opts_t e = {.brokers = api->conf.brokers, .client_id = "fofal-api-ends", .read_committed = 0};
+  if ((rc = fofal_kafka_consumer_new(&h->ends, &e, errbuf, errlen))) return rc;
   check_once(h);
   if (pthread_create(&h->thread, NULL, health_main, h)) return fofal_err(errbuf, errlen, FOFAL_EIO, "cannot start the health thread");
   h->started = 1;
@@ -146,6 +152,7 @@ void fofal__health_stop(fofal_api_t *api) {
   fofal_stop_set(&h->stop);
   if (h->started) pthread_join(h->thread, NULL);
   fofal_kafka_free(h->admin);
+  fofal_kafka_free(h->ends);
   fofal_pg_close(h->pg_conn);
   pthread_mutex_destroy(&h->lag_mu);
   free(h);
@@ -157,9 +164,11 @@ int fofal__kafka_up(fofal_api_t *api) { return api->health && atomic_load(&api->
 int fofal__log_end(fofal_api_t *api, const char *topic, int partition, int64_t *end, char *errbuf, size_t errlen) {
   health_t *h = api->health;
   int64_t lo;
-  if (!h || !h->admin) return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "no Kafka handle");
-  /* librdkafka handles may be used from any thread. */
-  int rc = fofal_kafka_watermarks(h->admin, topic, partition, &lo, end, 1000, errbuf, errlen);
+  if (!h || !h->ends) return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "no Kafka handle");
+  /* librdkafka handles may be used from any thread. The high watermark, not the last
+   * stable offset: a position behind another producer's open transaction is not beyond
+   * the end, it is waited for. */
+  int rc = fofal_kafka_watermarks(h->ends, topic, partition, &lo, end, 1000, errbuf, errlen);
   if (rc) {
     int n = fofal_kafka_partition_count(h->admin, topic, 1000, errbuf, errlen);
     if (n > 0 && partition >= n) return fofal_err(errbuf, errlen, FOFAL_ENOENT, "%s has %d partitions", topic, n);
