@@ -403,6 +403,13 @@ int fofal__read_serve(fofal_api_t *api, h2o_req_t *req, const fofal_principal_t 
 void fofal__read_fail(fofal__read_result_t *res, int rc, const char *err, int redis);
 /* res becomes a 404 not_found with `what` as detail. */
 void fofal__read_not_found(fofal__read_result_t *res, const char *what);
+/* The answer of a read of one row (rows: stolen): 200 with it, its "version" as ETag when
+ * `etag`, or 404 naming `what`. */
+void fofal__read_one(fofal__read_result_t *res, json_t *rows, const char *what, int etag);
+/* The answer of a keyset page (rows: stolen, the query asked limit + 1): {items,
+ * next_cursor}, the cursor the base64url of the last row's `keys` (NULL-terminated) joined
+ * by '|', null when there is no further row. */
+void fofal__read_page(fofal__read_result_t *res, json_t *rows, int limit, const char *const *keys);
 /* The live generation prefix of a module's Redis keys, e.g. "fofal:<m>:g3:". 0 or the
  * failure of fofal__redis_get. */
 int fofal__redis_prefix(fofal__redis_t *r, const char *module, char *out, size_t outlen, char *err, size_t errlen);

@@ -207,6 +207,39 @@ void fofal__read_not_found(fofal__read_result_t *res, const char *what) {
   snprintf(res->detail, sizeof res->detail, "%s", what);
 }
 
+void fofal__read_one(fofal__read_result_t *res, json_t *rows, const char *what, int etag) {
+  json_t *r = json_array_get(rows, 0);
+  if (!json_is_object(r)) {
+    fofal__read_not_found(res, what);
+  } else {
+    res->status = 200;
+    res->body = json_incref(r);
+    if (etag) res->etag = json_integer_value(json_object_get(r, "version"));
+  }
+  json_decref(rows);
+}
+
+void fofal__read_page(fofal__read_result_t *res, json_t *rows, int limit, const char *const *keys) {
+  json_t *next = json_null();
+  if (json_array_size(rows) > (size_t)limit) {
+    json_array_remove(rows, (size_t)limit);
+    const json_t *last = json_array_get(rows, (size_t)limit - 1);
+    char raw[256] = "";
+    size_t at = 0;
+    for (int i = 0; keys[i] && at < sizeof raw; i++) {
+      const char *v = json_string_value(json_object_get(last, keys[i]));
+      at += (size_t)snprintf(raw + at, sizeof raw - at, "%s%s", i ? "|" : "", v ? v : "");
+    }
+    size_t n = strlen(raw);
+    char *c = fofal_malloc(h2o_base64_encode_capacity(n));
+    h2o_base64_encode(c, raw, n, 1);
+    next = json_string(c);
+    free(c);
+  }
+  res->status = 200;
+  res->body = json_pack("{s:o,s:o}", "items", rows, "next_cursor", next);
+}
+
 /* 1 when `role` is one of the space-separated `roles` (exactly: case and all). */
 int fofal__role_in(const char *roles, const char *role) {
   size_t n = strlen(role);

@@ -101,41 +101,6 @@ typedef struct {
 
 /* ------------------------------------------------------------------ run */
 
-static void one(fofal__read_result_t *res, json_t *rows) {
-  json_t *r = json_array_get(rows, 0);
-  if (!json_is_object(r)) {
-    fofal__read_not_found(res, "project");
-  } else {
-    res->status = 200;
-    res->body = json_incref(r);
-    res->etag = json_integer_value(json_object_get(r, "version"));
-  }
-  json_decref(rows);
-}
-
-/* A page: the extra row beyond the limit makes next_cursor from its predecessor's keys,
- * joined by '|'. */
-static void page(fofal__read_result_t *res, json_t *rows, int limit, const char *const *keys) {
-  json_t *next = json_null();
-  if (json_array_size(rows) > (size_t)limit) {
-    json_array_remove(rows, (size_t)limit);
-    const json_t *last = json_array_get(rows, (size_t)limit - 1);
-    char raw[240] = "";
-    size_t at = 0;
-    for (int i = 0; keys[i] && at < sizeof raw; i++) {
-      const char *v = json_string_value(json_object_get(last, keys[i]));
-      at += (size_t)snprintf(raw + at, sizeof raw - at, "%s%s", i ? "|" : "", v ? v : "");
-    }
-    size_t n = strlen(raw);
-    char *c = fofal_malloc(h2o_base64_encode_capacity(n));
-    h2o_base64_encode(c, raw, n, 1);
-    next = json_string(c);
-    free(c);
-  }
-  res->status = 200;
-  res->body = json_pack("{s:o,s:o}", "items", rows, "next_cursor", next);
-}
-
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
   const params_t *p = opaque;
   char lim[16], err[512];
@@ -181,8 +146,8 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     return;
   }
   static const char *const project_keys[] = {"project", NULL}, *const task_keys[] = {"due", "project", "task", NULL};
-  if (p->route == R_PROJECT) one(res, rows);
-  else page(res, rows, p->limit, p->route == R_PROJECTS ? project_keys : task_keys);
+  if (p->route == R_PROJECT) fofal__read_one(res, rows, "project", 1);
+  else fofal__read_page(res, rows, p->limit, p->route == R_PROJECTS ? project_keys : task_keys);
 }
 
 /* -------------------------------------------------------------- routing */

@@ -118,39 +118,6 @@ typedef struct {
 
 /* ------------------------------------------------------------------ run */
 
-/* One object: 200 with it (and its version as ETag when `etag`), or 404. */
-static void one(fofal__read_result_t *res, json_t *rows, const char *what, int etag) {
-  json_t *r = json_array_get(rows, 0);
-  if (!json_is_object(r)) {
-    fofal__read_not_found(res, what);
-  } else {
-    res->status = 200;
-    res->body = json_incref(r);
-    if (etag) res->etag = json_integer_value(json_object_get(r, "version"));
-  }
-  json_decref(rows);
-}
-
-/* A page: the extra row beyond the limit makes next_cursor from its predecessor's `k1`
- * (and `k2`: "<k1>|<k2>"). */
-static void page(fofal__read_result_t *res, json_t *rows, int limit, const char *k1, const char *k2) {
-  json_t *next = json_null();
-  if (json_array_size(rows) > (size_t)limit) {
-    json_array_remove(rows, (size_t)limit);
-    const json_t *last = json_array_get(rows, (size_t)limit - 1);
-    const char *a = json_string_value(json_object_get(last, k1)), *b = k2 ? json_string_value(json_object_get(last, k2)) : NULL;
-    char raw[192];
-    snprintf(raw, sizeof raw, "%s%s%s", a ? a : "", k2 ? "|" : "", b ? b : "");
-    size_t n = strlen(raw);
-    char *c = fofal_malloc(h2o_base64_encode_capacity(n));
-    h2o_base64_encode(c, raw, n, 1);
-    next = json_string(c);
-    free(c);
-  }
-  res->status = 200;
-  res->body = json_pack("{s:o,s:o}", "items", rows, "next_cursor", next);
-}
-
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
   const params_t *p = opaque;
   char lim[16], err[512];
@@ -221,12 +188,12 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     return;
   }
   switch (p->route) {
-  case P_SUPPLIER: one(res, rows, "supplier", 1); break;
-  case P_REQUEST: one(res, rows, "purchase request", 0); break;
-  case P_ORDER: one(res, rows, "purchase order", 1); break;
-  case P_SUPPLIERS: page(res, rows, p->limit, "supplier", NULL); break;
-  case P_REQUESTS: page(res, rows, p->limit, "requested_at", "request_id"); break;
-  default: page(res, rows, p->limit, "issued_at", "order_id"); break;
+  case P_SUPPLIER: fofal__read_one(res, rows, "supplier", 1); break;
+  case P_REQUEST: fofal__read_one(res, rows, "purchase request", 0); break;
+  case P_ORDER: fofal__read_one(res, rows, "purchase order", 1); break;
+  case P_SUPPLIERS: fofal__read_page(res, rows, p->limit, (const char *const[]){"supplier", NULL}); break;
+  case P_REQUESTS: fofal__read_page(res, rows, p->limit, (const char *const[]){"requested_at", "request_id", NULL}); break;
+  default: fofal__read_page(res, rows, p->limit, (const char *const[]){"issued_at", "order_id", NULL}); break;
   }
 }
 
