@@ -64,7 +64,13 @@ static void setup_with(const char *const *api_env) {
   free(wt);
 }
 
-static void setup(void) { setup_with(NULL); }
+/* The wait is long here: these tests prove that a read with a position reflects the write,
+ * not how fast the projector is; in a full run under ASan, beside the unit tests, the
+ * projector once took more than the default 2 s to apply a floor's events and an order. */
+static void setup(void) {
+  const char *env[] = {"FOFAL_API_POSITION_WAIT_MS=15000", NULL};
+  setup_with(env);
+}
 
 static void teardown(void) {
   h_stop(api, SIGTERM);
@@ -125,7 +131,9 @@ Test(read_path, a_read_with_position_reflects_the_write) {
 
   char *pos = create_order(tok, id, "FOUTA-RYW", NULL);
   snprintf(path, sizeof path, "/api/v1/production/orders/%s?position=%s", id, pos);
-  cr_assert_eq(get(tok, path, &j, &etag), 200, "the order is readable at once with its position");
+  int st = get(tok, path, &j, &etag);
+  cr_assert_eq(st, 200, "the order is readable at once with its position (got %d %s: %s)", st, code_of(j),
+               json_string_value(json_object_get(j, "detail")) ?: "");
   cr_expect_str_eq(json_string_value(json_object_get(j, "status")), "created");
   cr_expect_eq(json_integer_value(json_object_get(j, "version")), 1);
   cr_expect_str_eq(etag, "\"1\"");
