@@ -114,7 +114,7 @@ static const fofal_read_route_t routes[S_N] = {
                          "The QR code of its label (FOFAL:L:<tenant>:<id>; error correction M, 8 px a module), 1-bit PNG.",
                          ROLES_STOCK, NULL, 0, NULL},
     [S_PICKS] = {"/api/v1/inventory/picks", "inventory.picks.list", "Pick lists.",
-                 "Pick lists (yarn prepared for an order's warping), newest first, at most 1000; ?status=open or issued.",
+                 "Pick lists (yarn prepared for an order's warping), newest first, at most 1000; ?status=open, issued or cancelled.",
                  ROLES_STOCK, NULL, P_STATUS, "Picks"},
     [S_PICK] = {"/api/v1/inventory/picks/{id}", "inventory.picks.get", "A pick list.",
                 "Its order, beam and status, and each line: the lot, grams asked, reserved by the pick, picked (null: not "
@@ -142,7 +142,7 @@ typedef struct {
   char key[128];                    /* the code or id of the path (a scan's: a whole QR payload) */
   char location[65], item[65], holding[65];
   char as_of[40];                   /* RFC 3339, checked; "" for now */
-  char status[16];                  /* pick lists: "open", "issued" or "" */
+  char status[16];                  /* pick lists: "open", "issued", "cancelled" or "" */
 } params_t;
 
 /* ------------------------------------------------------------------ SQL
@@ -231,13 +231,15 @@ static const char count_sql[] =
 static const char picks_sql[] =
     "SELECT json_build_object('pick_id', pick_id, 'order_id', order_id, 'beam', beam, 'status', status, 'lines', lines, "
     "'weight_g', weight_g, 'issued_g', issued_g, 'created_by', created_by, 'created_at', " TS("created_at") ", "
-    "'issued_at', " TS("issued_at") ", 'version', version) FROM inventory.picks WHERE tenant = $1 AND ($2::text IS NULL "
+    "'issued_at', " TS("issued_at") ", 'cancelled_at', " TS("cancelled_at") ", 'cancel_reason', cancel_reason, 'released_g', "
+    "released_g, 'version', version) FROM inventory.picks WHERE tenant = $1 AND ($2::text IS NULL "
     "OR status = $2) ORDER BY created_at DESC, pick_id LIMIT 1001";
 
 static const char pick_sql[] =
     "SELECT json_build_object('pick_id', p.pick_id, 'order_id', p.order_id, 'beam', p.beam, 'status', p.status, "
     "'weight_g', p.weight_g, 'issued_g', p.issued_g, 'created_by', p.created_by, 'created_at', " TS("p.created_at") ", "
-    "'issued_at', " TS("p.issued_at") ", 'version', p.version, 'lines', coalesce((SELECT json_agg(json_build_object("
+    "'issued_at', " TS("p.issued_at") ", 'cancelled_at', " TS("p.cancelled_at") ", 'cancel_reason', p.cancel_reason, "
+    "'released_g', p.released_g, 'version', p.version, 'lines', coalesce((SELECT json_agg(json_build_object("
     "'lot', l.lot, 'weight_g', l.weight_g, 'reserved_g', l.reserved_g, 'picked_g', l.picked_g, 'picked_by', "
     "l.picked_by, 'picked_at', " TS("l.picked_at") ", 'from', l.location, 'location', lo.location, 'left_g', "
     "lo.weight_g, 'item', lo.item, 'supplier_lot', lo.supplier_lot, 'in_units', catalog_units.in_units(l.tenant, lo.item, "
@@ -555,8 +557,8 @@ int fofal__inventory_stores_read(fofal_api_t *api, h2o_req_t *req, const char *f
   }
   const char *status = (routes[p.route].params & P_STATUS) ? fofal__param(req, "status") : NULL;
   if (status) {
-    if (strcmp(status, "open") && strcmp(status, "issued")) {
-      fofal__send_problem(req, 400, "malformed_query", "status is open or issued", NULL);
+    if (strcmp(status, "open") && strcmp(status, "issued") && strcmp(status, "cancelled")) {
+      fofal__send_problem(req, 400, "malformed_query", "status is open, issued or cancelled", NULL);
       return 0;
     }
     snprintf(p.status, sizeof p.status, "%s", status);
@@ -651,7 +653,7 @@ void fofal__inventory_stores_openapi(json_t *paths, json_t *schemas) {
                                                                       "payload, a UUID, a lot code or an SSCC."));
     if (rt->params & P_STATUS)
       json_array_append_new(params, fofal__openapi_query_param("status", "Only pick lists of this status.",
-                                                               json_pack("{s:[s,s]}", "enum", "open", "issued")));
+                                                               json_pack("{s:[s,s,s]}", "enum", "open", "issued", "cancelled")));
     if (IS_CONTAINER(r)) json_array_append_new(params, fofal__openapi_path_param("id", "The carton's or pallet's id."));
     if (r == S_COUNT) json_array_append_new(params, fofal__openapi_path_param("id", "The count's id."));
     if (r == S_GENEALOGY)

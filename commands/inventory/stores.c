@@ -762,7 +762,8 @@ static int pick_create(const fofal_cmd_t *cmd, const json_t *state, fofal_decisi
     json_object_set_new(lots, lid, s);
     json_array_append_new(evlines, json_pack("{s:s,s:I,s:s,s:I}", "lot", code, "weight_g", g, "location",
                                              jstr(lot, "location"), "reserved_g", need));
-    json_object_set_new(stlines, code, json_pack("{s:s,s:I,s:s}", "lot_id", lid, "weight_g", g, "location", jstr(lot, "location")));
+    json_object_set_new(stlines, code, json_pack("{s:s,s:I,s:s,s:I}", "lot_id", lid, "weight_g", g, "location",
+                                                 jstr(lot, "location"), "reserved_g", need));
   }
   json_decref(lots);
   json_t *ev = json_pack("{s:s,s:s,s:o,s:s}", "pick_id", cmd->aggregate, "order_id", order, "lines", evlines, "occurred_at", at);
@@ -837,7 +838,13 @@ static int pick_issue(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
       json_array_append_new(issued, json_pack("{s:s,s:I}", "lot", code, "weight_g", g));
       total += g;
     } else {
-      json_decref(s); /* nothing picked of it: its claim ends with the pick list, its reservation stays the order's */
+      /* Nothing picked of it: its claim ends with the pick list (else it would count
+       * against the order's next pick lists), its reservation stays the order's. */
+      fofal_decision_emit_to(out, lid, EV("lot_unreserved"),
+                             json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:s}", "lot", code, "order_id", order, "weight_g",
+                                       (json_int_t)0, "reserved_g", reserved_total(s), "free_g", left - reserved_total(s),
+                                       "pick_id", cmd->aggregate, "occurred_at", at),
+                             s);
     }
   }
   json_decref(lg.work);
@@ -847,6 +854,56 @@ static int pick_issue(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
   fofal_decision_emit(out, EV("pick_issued"),
                       json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "pick_id", cmd->aggregate, "order_id", order, "beam", beam,
                                 "lines", issued, "weight_g", total, "occurred_at", at));
+  return 0;
+}
+
+/* A pick list that will not be issued (the order cancelled, the lots wrong): it is
+ * cancelled with a reason. Each lot's claim by the list ends; with release (the default)
+ * the grams the list itself reserved for the order go back to free stock — never more
+ * than the order still holds there (an issue by hand may have used some); without it the
+ * order keeps them. One lot_unreserved per lot, grams 0 when nothing is released. */
+static int pick_cancel(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  char at[32];
+  if (occurred(cmd, out, at)) return FOFAL_EREJECTED;
+  if (!jeq(state, "kind_of", "pick")) return REJECT(out, "not_a_pick", "%s is not a pick list", cmd->aggregate);
+  if (!jeq(state, "status", "open"))
+    return REJECT(out, "pick_closed", "pick list %s is %s: it cannot be cancelled", cmd->aggregate, jstr(state, "status"));
+  const char *reason = jstr(cmd->data, "reason");
+  if (!reason[strspn(reason, " \t\r\n")]) return REJECT(out, "reason_required", "say why pick list %s is cancelled", cmd->aggregate);
+  const json_t *rel = json_object_get(cmd->data, "release");
+  int release = !rel || json_is_true(rel);
+  const char *order = jstr(state, "order_id"), *code;
+  const json_t *lines = json_object_get(state, "lines"), *line;
+  json_t *evlines = json_array();
+  json_int_t total = 0;
+  json_object_foreach((json_t *)lines, code, line) {
+    const char *lid = jstr(line, "lot_id");
+    const json_t *lot = fofal_cmd_lookup(cmd, lid);
+    if (!lot) continue; /* a lot the log no longer knows holds no claim to end */
+    json_t *s = json_deep_copy(lot);
+    json_object_del(json_object_get(s, "picks"), cmd->aggregate);
+    json_int_t mine = jint(json_object_get(lot, "reservations"), order, 0), g = 0;
+    if (release) {
+      g = jint(line, "reserved_g", 0);
+      if (g > mine) g = mine;
+      json_t *res = json_object_get(s, "reservations");
+      if (g && mine > g) json_object_set_new(res, order, json_integer(mine - g));
+      else if (g) json_object_del(res, order);
+    }
+    json_int_t left = jint(lot, "weight_g", 0);
+    fofal_decision_emit_to(out, lid, EV("lot_unreserved"),
+                           json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:s}", "lot", code, "order_id", order, "weight_g", g,
+                                     "reserved_g", reserved_total(s), "free_g", left - reserved_total(s), "pick_id",
+                                     cmd->aggregate, "occurred_at", at),
+                           s);
+    json_array_append_new(evlines, json_pack("{s:s,s:I}", "lot", code, "released_g", g));
+    total += g;
+  }
+  out->state = json_deep_copy(state);
+  json_object_set_new(out->state, "status", json_string("cancelled"));
+  fofal_decision_emit(out, EV("pick_cancelled"),
+                      json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "pick_id", cmd->aggregate, "order_id", order, "reason", reason,
+                                "lines", evlines, "released_g", total, "occurred_at", at));
   return 0;
 }
 
@@ -880,6 +937,9 @@ const fofal_command_def_t fofal__inventory_stores_commands[] = {
     {"inventory.pick.scan", "pick_id", 0, "Confirm a pick list's line by scanning its lot: the grams picked.", pick_scan,
      NULL},
     {"inventory.pick.issue", "pick_id", 0, "Issue what was picked to the warping's beam.", pick_issue, NULL},
+    {"inventory.pick.cancel", "pick_id", 0,
+     "Cancel an open pick list with a reason: its claims end, and what it reserved is freed unless release is false.",
+     pick_cancel, NULL},
 };
 const int fofal__inventory_stores_ncommands = sizeof fofal__inventory_stores_commands / sizeof fofal__inventory_stores_commands[0];
 

@@ -107,3 +107,30 @@ int fofal__inventory_pick_issued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev
   if (!rc) fofal_apply_push(ctx, ev, "inventory");
   return rc;
 }
+
+int fofal__inventory_pick_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char g[40];
+  const char *p[] = {ev->tenant, fofal_ev_str(d, "pick_id"), fofal_ev_str(d, "reason"), fofal_ev_num(d, "released_g", g),
+                     at_or(d, "occurred_at", m.at), m.seq};
+  int rc = fofal_apply_sql(ctx,
+                           "UPDATE %s.picks SET status = 'cancelled', cancel_reason = $3, released_g = $4, cancelled_at = $5, "
+                           "version = $6 WHERE tenant = $1 AND pick_id = $2",
+                           6, p);
+  if (!rc) fofal_apply_push(ctx, ev, "inventory");
+  return rc;
+}
+
+/* The lot's reservation after a pick list's claim ended (a cancel, or an issue that
+ * picked none of it). */
+int fofal__inventory_lot_unreserved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  char r[40];
+  const char *p[] = {ev->tenant, fofal_ev_str(ev->data, "lot"), fofal_ev_num(ev->data, "reserved_g", r), m.seq};
+  int rc = fofal_apply_sql(ctx, "UPDATE %s.lots SET reserved_g = $3, version = $4 WHERE tenant = $1 AND lot = $2", 4, p);
+  if (!rc) fofal_apply_push(ctx, ev, "inventory");
+  return rc;
+}

@@ -3,7 +3,8 @@
  * projector, API; Kafka, PostgreSQL, Redis), through the API:
  *   - a yarn lot's label (ZPL with its QR payload FOFAL:Y:<tenant>:<code>, PNG, SVG);
  *   - a pick list for an order: created (its grams reserved), scanned, issued to the
- *     floor's beam; its read and the list; a scan of a lot not on it refused;
+ *     floor's beam; its read and the list; a scan of a lot not on it refused; a second
+ *     list cancelled with a reason, its grams free again;
  *   - a pallet moved as a whole: its carton and units follow, the ledger of both
  *     locations; a carton on the pallet does not move alone;
  *   - the scan of any QR: a pallet by its id and by (00)+SSCC, a unit by its label
@@ -175,6 +176,21 @@ Test(handling, pick_list_pallet_move_any_qr_scan_lot_label_and_restored_alert) {
   json_decref(j);
   j = read_ok(mp, "/api/v1/inventory/picks?status=issued");
   cr_expect_eq(json_array_size(json_object_get(j, "items")), 1);
+  json_decref(j);
+  /* A second list of 4 kg of what is left, cancelled: its grams are free again. */
+  char pick2[FOFAL_UUID_LEN + 1];
+  fofal_uuid7(pick2);
+  snprintf(b, sizeof b, "{\"pick_id\":\"%s\",\"order_id\":\"%s\",\"lines\":[{\"lot\":\"YL-1\",\"weight_g\":4000}]}", pick2,
+           order);
+  ok(mp, "inventory.pick.create", "hd-pick-2", b);
+  snprintf(b, sizeof b, "{\"pick_id\":\"%s\",\"reason\":\" \"}", pick2);
+  refused(mp, "inventory.pick.cancel", "hd-cancel-bad", b, "reason_required");
+  snprintf(b, sizeof b, "{\"pick_id\":\"%s\",\"reason\":\"warping postponed\"}", pick2);
+  ok(mp, "inventory.pick.cancel", "hd-cancel", b);
+  j = read_ok(mp, "/api/v1/inventory/picks?status=cancelled");
+  cr_assert_eq(json_array_size(json_object_get(j, "items")), 1);
+  cr_expect_str_eq(s_of(json_array_get(json_object_get(j, "items"), 0), "cancel_reason"), "warping postponed");
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "items"), 0), "released_g"), 4000);
   json_decref(j);
   j = read_ok(mp, "/api/v1/inventory/lots/YL-1");
   cr_expect_eq(i_of(j, "weight_g"), 5000);

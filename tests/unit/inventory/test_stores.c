@@ -570,6 +570,76 @@ Test(stores, a_pick_list_reserves_what_it_lists_once_and_issues_what_was_picked)
   world_no("inventory.pick.issue", json_pack("{s:s,s:s}", "pick_id", PICK, "beam", "B-1"), "pick_closed");
 }
 
+Test(stores, a_cancelled_pick_list_ends_its_claims_and_frees_what_it_reserved) {
+  stores();
+  ok0("inventory.lot.receive",
+      json_pack("{s:s,s:s,s:s,s:i,s:s}", "lot", "YL-2", "item", "YRN-20-WHT", "supplier_lot", "SUP-779", "weight_g", 8000,
+                "location", "MP-A"),
+      "lot-2");
+  ok0("inventory.lot.reserve", json_pack("{s:s,s:s,s:i}", "lot", "YL-1", "order_id", ORDER_A, "weight_g", 10000), "res-a");
+  /* 12 kg of YL-1 (2 kg more than A held) and 5 kg of YL-2 (all reserved by the list). */
+  ok0("inventory.pick.create",
+      json_pack("{s:s,s:s,s:[{s:s,s:i},{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-1", "weight_g",
+                12000, "lot", "YL-2", "weight_g", 5000),
+      "pick-1");
+  world_no("inventory.pick.cancel", json_pack("{s:s,s:s}", "pick_id", PICK, "reason", "  "), "reason_required");
+  fofal_decision_t d;
+  cr_assert_eq(world_decide_at("inventory.pick.cancel", json_pack("{s:s,s:s}", "pick_id", PICK, "reason", "order cancelled"),
+                               W_ISSUED, "cancel-1", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(events_of(&d, "fofal.inventory.lot_unreserved.v1"), 2, "one per lot");
+  cr_expect_eq(events_of(&d, "fofal.inventory.pick_cancelled.v1"), 1);
+  cr_expect_eq(jint(json_object_get(json_array_get(d.events, 0), "data"), "released_g", -1), 7000, "2 kg + 5 kg freed");
+  world_release(&d);
+  const json_t *yl1 = world_ref("yarnlot", "YL-1"), *yl2 = world_ref("yarnlot", "YL-2");
+  cr_expect_eq(jint(json_object_get(yl1, "reservations"), ORDER_A, 0), 10000, "what A held before the list stays A's");
+  cr_expect_null(json_object_get(json_object_get(yl2, "reservations"), ORDER_A), "what the list reserved is free");
+  cr_expect_eq(json_object_size(json_object_get(yl1, "picks")), 0, "the list's claim ends");
+  world_no("inventory.pick.scan", json_pack("{s:s,s:s}", "pick_id", PICK, "lot", "YL-1"), "pick_closed");
+  world_no("inventory.pick.issue", json_pack("{s:s,s:s}", "pick_id", PICK, "beam", "B-1"), "pick_closed");
+  world_no("inventory.pick.cancel", json_pack("{s:s,s:s}", "pick_id", PICK, "reason", "again"), "pick_closed");
+
+  /* release false: the order keeps what the list reserved; the claim ends all the same, so
+   * a new list of A counts the 3 kg A holds of YL-2 as its own. */
+  ok0("inventory.pick.create",
+      json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", PICK2, "order_id", ORDER_A, "lines", "lot", "YL-2", "weight_g", 3000),
+      "pick-2");
+  ok0("inventory.pick.cancel", json_pack("{s:s,s:s,s:b}", "pick_id", PICK2, "reason", "wrong beam", "release", 0), "cancel-2");
+  yl2 = world_ref("yarnlot", "YL-2");
+  cr_expect_eq(jint(json_object_get(yl2, "reservations"), ORDER_A, 0), 3000, "kept for A");
+  cr_expect_eq(json_object_size(json_object_get(yl2, "picks")), 0);
+  cr_assert_eq(world_decide_at("inventory.pick.create",
+                               json_pack("{s:s,s:s,s:[{s:s,s:i}]}", "pick_id", "0192f0a0-0000-7000-8000-0000000000b3",
+                                         "order_id", ORDER_A, "lines", "lot", "YL-2", "weight_g", 3000),
+                               W_ISSUED, "pick-3", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(events_of(&d, "fofal.inventory.lot_reserved.v1"), 0, "A's 3 kg cover the new list");
+  world_release(&d);
+}
+
+Test(stores, an_issue_that_picked_none_of_a_lot_ends_its_claim) {
+  stores();
+  ok0("inventory.lot.receive",
+      json_pack("{s:s,s:s,s:s,s:i,s:s}", "lot", "YL-2", "item", "YRN-20-WHT", "supplier_lot", "SUP-779", "weight_g", 8000,
+                "location", "MP-A"),
+      "lot-2");
+  ok0("inventory.pick.create",
+      json_pack("{s:s,s:s,s:[{s:s,s:i},{s:s,s:i}]}", "pick_id", PICK, "order_id", ORDER_A, "lines", "lot", "YL-1", "weight_g",
+                1000, "lot", "YL-2", "weight_g", 2000),
+      "pick-1");
+  ok0("inventory.pick.scan", json_pack("{s:s,s:s}", "pick_id", PICK, "lot", "YL-1"), "scan-1");
+  ok0("inventory.pick.scan", json_pack("{s:s,s:s,s:i}", "pick_id", PICK, "lot", "YL-2", "weight_g", 0), "scan-2");
+  fofal_decision_t d;
+  cr_assert_eq(world_decide_at("inventory.pick.issue", json_pack("{s:s,s:s}", "pick_id", PICK, "beam", "B-1"), W_ISSUED,
+                               "issue-1", &d),
+               0, "%s: %s", d.code, d.detail);
+  cr_expect_eq(events_of(&d, "fofal.inventory.lot_unreserved.v1"), 1, "YL-2's claim ends, 0 g freed");
+  world_release(&d);
+  const json_t *yl2 = world_ref("yarnlot", "YL-2");
+  cr_expect_eq(json_object_size(json_object_get(yl2, "picks")), 0);
+  cr_expect_eq(jint(json_object_get(yl2, "reservations"), ORDER_A, 0), 2000, "the reservation stays the order's");
+}
+
 Test(stores, a_pick_list_of_a_lot_quality_rejected_is_refused) {
   stores();
   world_ok("quality.lot.reject", json_pack("{s:s,s:s,s:s}", "lot", "YL-1", "lot_kind", "yarn", "reason", "wet"), "qr-1");
