@@ -1,10 +1,12 @@
 /*
  * test_security_logs.c — runs after test_security (ctest DEPENDS): greps every file the
- * test run wrote under $FOFAL_STACK_DIR/logs (the services' logs and those of every fofal
- * process the tests started) for each secret the security tests used — passwords, PINs,
- * refresh and access tokens, MFA step tokens, TOTP secrets (hex and base32), recovery
- * codes, device secrets — listed in $FOFAL_STACK_DIR/security-secrets.txt. Any hit fails.
- * It also checks that authenticated requests left their structured access-log lines.
+ * test run wrote under <stack>/logs of every test stack of the run (the services' logs and
+ * those of every fofal process the tests started; the stacks are $FOFAL_TEST_STACK_DIRS,
+ * colon-separated, which ops/test exports, else $FOFAL_STACK_DIR) for each secret the
+ * security tests used — passwords, PINs, refresh and access tokens, MFA step tokens, TOTP
+ * secrets (hex and base32), recovery codes, device secrets — listed in
+ * <stack>/security-secrets.txt of the stack test_security ran on. Any hit fails. It also
+ * checks that authenticated requests left their structured access-log lines.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -29,23 +31,11 @@ static char *slurp(const char *path, size_t *len) {
   return buf;
 }
 
-Test(security_logs, no_secret_reaches_any_log) {
-  char path[1024];
-  const char *dir = h_env("FOFAL_STACK_DIR");
-  snprintf(path, sizeof path, "%s/security-secrets.txt", dir);
-  size_t slen;
-  char *secrets = slurp(path, &slen);
-  cr_assert_not_null(secrets, "%s is missing: did test_security run first?", path);
-  int nsecrets = 0;
-  for (char *p = secrets; *p; p++)
-    if (*p == '\n') nsecrets++;
-  cr_assert_geq(nsecrets, 50, "the security tests recorded the secrets they used (%d)", nsecrets);
-  snprintf(path, sizeof path, "%s/logs", dir);
+/* Greps every regular file of `path` for the secrets; counts files, bytes, access lines. */
+static void grep_logs(const char *path, const char *secrets, int *files, size_t *bytes, int *access_lines) {
   DIR *d = opendir(path);
-  cr_assert_not_null(d, "no logs folder %s", path);
+  if (!d) return;
   struct dirent *e;
-  int files = 0, access_lines = 0;
-  size_t bytes = 0;
   while ((e = readdir(d))) {
     char file[2048];
     struct stat st;
@@ -54,13 +44,13 @@ Test(security_logs, no_secret_reaches_any_log) {
     size_t n;
     char *log = slurp(file, &n);
     if (!log) continue;
-    files++;
-    bytes += n;
+    (*files)++;
+    *bytes += n;
     /* Reads are audited in the structured access log, with the caller. */
     for (char *p = log; (p = strstr(p, "\"msg\":\"access {")); p++) {
       char *eol = strchr(p, '\n');
       if (eol) *eol = '\0';
-      if (strstr(p, "\\\"path\\\":\\\"/api/v1/") && strstr(p, "\\\"role\\\":")) access_lines++;
+      if (strstr(p, "\\\"path\\\":\\\"/api/v1/") && strstr(p, "\\\"role\\\":")) (*access_lines)++;
       if (eol) *eol = '\n';
     }
     char *save = NULL, *copy = fofal_strdup(secrets);
@@ -70,15 +60,43 @@ Test(security_logs, no_secret_reaches_any_log) {
       if (strlen(s) < 9) {
         char quoted[32];
         snprintf(quoted, sizeof quoted, "\"%s\"", s);
-        cr_expect(!memmem(log, n, quoted, strlen(quoted)), "%s contains a secret (%s…)", e->d_name, "PIN");
+        cr_expect(!memmem(log, n, quoted, strlen(quoted)), "%s/%s contains a secret (%s…)", path, e->d_name, "PIN");
       } else {
-        cr_expect(!memmem(log, n, s, strlen(s)), "%s contains a secret (%.6s…)", e->d_name, s);
+        cr_expect(!memmem(log, n, s, strlen(s)), "%s/%s contains a secret (%.6s…)", path, e->d_name, s);
       }
     }
     free(copy);
     free(log);
   }
   closedir(d);
+}
+
+Test(security_logs, no_secret_reaches_any_log) {
+  char path[1024];
+  const char *list = getenv("FOFAL_TEST_STACK_DIRS");
+  char *dirs = fofal_strdup(list && *list ? list : h_env("FOFAL_STACK_DIR"));
+  char *secrets = NULL, *save = NULL;
+  for (char *dir = strtok_r(dirs, ":", &save); dir && !secrets; dir = strtok_r(NULL, ":", &save)) {
+    snprintf(path, sizeof path, "%s/security-secrets.txt", dir);
+    size_t slen;
+    secrets = slurp(path, &slen);
+  }
+  cr_assert_not_null(secrets, "no security-secrets.txt in any stack of %s: did test_security run first?",
+                     list && *list ? list : h_env("FOFAL_STACK_DIR"));
+  free(dirs);
+  int nsecrets = 0;
+  for (char *p = secrets; *p; p++)
+    if (*p == '\n') nsecrets++;
+  cr_assert_geq(nsecrets, 50, "the security tests recorded the secrets they used (%d)", nsecrets);
+  int files = 0, access_lines = 0;
+  size_t bytes = 0;
+  dirs = fofal_strdup(list && *list ? list : h_env("FOFAL_STACK_DIR"));
+  save = NULL;
+  for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+    snprintf(path, sizeof path, "%s/logs", dir);
+    grep_logs(path, secrets, &files, &bytes, &access_lines);
+  }
+  free(dirs);
   fprintf(stderr, "security_logs: %d secrets checked in %d files (%zu bytes)\n", nsecrets, files, bytes);
   cr_expect_geq(files, 5);
   cr_expect_geq(access_lines, 100, "authenticated requests are in the access log (%d lines)", access_lines);
