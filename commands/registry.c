@@ -206,11 +206,18 @@ typedef struct {
   int plural;
 } kind_find_t;
 
+/* The plural of a kind in the audit trail's paths: "s" added, unless the kind is plural
+ * already ("inventory_settings"). */
+static const char *plural_suffix(const char *kind) {
+  size_t n = strlen(kind);
+  return n && kind[n - 1] == 's' ? "" : "s";
+}
+
 static int kind_is(void *opaque, const char *module, const char *kind) {
   kind_find_t *f = opaque;
   (void)module;
   size_t n = strlen(kind);
-  if (f->plural ? strncmp(f->word, kind, n) || strcmp(f->word + n, "s") : strcmp(f->word, kind)) return 0;
+  if (f->plural ? strncmp(f->word, kind, n) || strcmp(f->word + n, plural_suffix(kind)) : strcmp(f->word, kind)) return 0;
   f->found = kind;
   return 1;
 }
@@ -230,7 +237,7 @@ typedef struct {
 static int kind_text(void *opaque, const char *module, const char *kind) {
   kinds_text_t *t = opaque;
   (void)module;
-  int n = snprintf(t->out + t->at, t->len - t->at, "%s%s%s", t->at ? ", " : "", kind, t->plural ? "s" : "");
+  int n = snprintf(t->out + t->at, t->len - t->at, "%s%s%s", t->at ? ", " : "", kind, t->plural ? plural_suffix(kind) : "");
   if (n > 0) t->at = t->at + (size_t)n < t->len ? t->at + (size_t)n : t->len - 1;
   return 0;
 }

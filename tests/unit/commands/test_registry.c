@@ -78,7 +78,10 @@ Test(names, kinds_by_name_and_plural) {
   fofal_aggregate_kinds_text("catalog", 1, t, sizeof t);
   cr_expect_str_eq(t, "articles, items", "articles and items are the catalog's");
   fofal_aggregate_kinds_text("inventory", 1, t, sizeof t);
-  cr_expect_str_eq(t, "locations, yarnlots, inventory_settingss, stock_receipts, subcontracts, subcontract_returns",
+  cr_expect_str_eq(t, "locations, yarnlots, inventory_settings, stock_receipts, subcontracts, subcontract_returns",
                    "locations and yarn lots are inventory's (quality's lots are another kind), and the records its "
                    "reactions keep of settings, receipts and subcontracting");
+  cr_expect_str_eq(fofal_aggregate_kind("inventory", "inventory_settings", 1) ?: "", "inventory_settings",
+                   "a kind that is plural already is its own plural");
+  cr_expect_str_eq(fofal_aggregate_kind("inventory", "yarnlots", 1) ?: "", "yarnlot");
 }
