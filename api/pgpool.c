@@ -88,9 +88,12 @@ static int pg_ensure(fofal_worker_t *w, char *errbuf, size_t errlen) {
     return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "PostgreSQL is unreachable");
   int rc = fofal_pg_connect(&w->pg, w->pool->dsn, errbuf, errlen);
   if (!rc) {
-    /* Row-level security applies to fofal_reader, not to the tables' owner. */
+    /* Row-level security applies to fofal_reader, not to the tables' owner. No JIT: a
+     * read's plan is cheap to run but can be costed high (the genealogy's correlated
+     * subplans at 10 M events: 4 M), and PostgreSQL then spent 2–3 s compiling a
+     * statement that ran in 33 ms (ops/bench genealogy). */
     rc = fofal_pg_exec(w->pg,
-                       "SET ROLE fofal_reader; SET TIME ZONE 'UTC'; SET statement_timeout = '10s';"
+                       "SET ROLE fofal_reader; SET TIME ZONE 'UTC'; SET statement_timeout = '10s'; SET jit = off;"
                        "SET default_transaction_read_only = on",
                        errbuf, errlen);
     if (rc == FOFAL_EPG) rc = FOFAL_EUNAVAIL; /* e.g. migrations not applied yet: not usable */
@@ -161,7 +164,7 @@ int fofal__worker_pg(fofal_worker_t *w, fofal_pg_t **pg, char *errbuf, size_t er
     if (fofal_mono_us() < w->wpg_retry_at_us)
       return fofal_err(errbuf, errlen, FOFAL_EUNAVAIL, "PostgreSQL is unreachable");
     int rc = fofal_pg_connect(&w->wpg, w->pool->dsn, errbuf, errlen);
-    if (!rc) rc = fofal_pg_exec(w->wpg, "SET TIME ZONE 'UTC'; SET statement_timeout = '10s'", errbuf, errlen);
+    if (!rc) rc = fofal_pg_exec(w->wpg, "SET TIME ZONE 'UTC'; SET statement_timeout = '10s'; SET jit = off", errbuf, errlen);
     if (rc) {
       fofal__worker_pg_drop(w);
       return FOFAL_EUNAVAIL;

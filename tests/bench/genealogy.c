@@ -351,7 +351,8 @@ int main(int argc, char **argv) {
     snprintf(g->err, sizeof g->err, "too few events for a pallet: raise --events");
     goto out;
   }
-  if (measure(g, 0) || measure(g, 1)) goto out;
+  /* The reads run as fofal-api's read connections run them: without JIT (api/pgpool.c). */
+  if (fofal_pg_exec(g->pg, "SET jit = off", g->err, sizeof g->err) || measure(g, 0) || measure(g, 1)) goto out;
   char *size = NULL;
   if (fofal_pg_query_value(g->pg,
                            "SELECT sum(pg_total_relation_size(c.oid))::text || ' ' || (SELECT count(*) FROM inventory.units) "
