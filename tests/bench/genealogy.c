@@ -69,6 +69,7 @@ typedef struct {
   const fofal_projection_def_t *def;
   fofal_apply_ctx_t ctx;
   long long events, in_batch, seq;
+  int64_t t0; /* when the generation began (fofal_mono_us) */
   char err[512];
   /* What the queries pick from. */
   char (*pallets)[FOFAL_UUID_LEN + 1], (*cartons)[FOFAL_UUID_LEN + 1], (*rolls)[FOFAL_UUID_LEN + 1];
@@ -100,6 +101,12 @@ static int emit(gen_t *g, const char *name, const char *subject, int64_t at_us, 
     return 1;
   }
   g->events++;
+  /* A progress line on stderr at every tenth of the log (10 M events take minutes). */
+  if (n_events >= 100000 && g->events % (n_events / 10) == 0) {
+    fprintf(stderr, "fofal-bench-genealogy: %lld of about %lld events generated (%.0f s)\n", g->events, n_events,
+            (double)(fofal_mono_us() - g->t0) / 1e6);
+    fflush(stderr);
+  }
   if (++g->in_batch >= batch) return flush(g, 0);
   return 0;
 }
@@ -333,7 +340,7 @@ int main(int argc, char **argv) {
   if (clear_tenant(g)) goto out; /* this tenant starts empty */
   g->ctx = (fofal_apply_ctx_t){.pg = g->pg, .pg_schema = "inventory", .redis_prefix = "fofal:inventory:bench:",
                                .errbuf = g->err, .errlen = sizeof g->err};
-  int64_t t0 = fofal_mono_us();
+  int64_t t0 = g->t0 = fofal_mono_us();
   if (fofal_pg_exec(g->pg, "BEGIN", g->err, sizeof g->err) || fofal_pg_pipeline_begin(g->pg, g->err, sizeof g->err) ||
       generate(g) || flush(g, 1))
     goto out;
