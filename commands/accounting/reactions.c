@@ -28,8 +28,9 @@
  *       unit_price / 1000, rounded half up, per line) — debit 311 (stocks de matières
  *       premières), credit 408 (fournisseurs, factures non parvenues) — dated on the day
  *       received, naming the receipt as its source. Nothing for a receipt of no value (all
- *       refused, or free goods). The supplier invoice (sales' supplier_invoice_recorded)
- *       still posts 601/401 and does not clear 408 yet: it names no receipt to clear.
+ *       refused, or free goods). The command is accounting.receipt.post, whose decider
+ *       also keeps what each order line has in 408 (accounting.c), for the supplier
+ *       invoice (sales_postings.c) to clear.
  *
  *   Stock adjustments from counts (inventory's stock_adjusted) are not posted: the event
  *   carries quantities only (book, counted, delta), no value, and the ledger does not
@@ -107,24 +108,32 @@ static int entry_on_goods_received(const fofal_event_t *ev, fofal_reaction_out_t
     return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt names no date or lines");
   json_int_t value = 0;
   size_t i;
-  json_t *l;
+  json_t *l, *cl = json_array();
   json_array_foreach(lines, i, l) {
     json_int_t q = jint(l, "quantity_milli", 0), price = jint(l, "unit_price", 0);
-    if (q < 0 || price < 0 || q > 1000000000 || price > 1000000000)
+    if (q < 0 || price < 0 || q > 1000000000 || price > 1000000000) {
+      json_decref(cl);
       return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt's line %zu is out of range", i + 1);
+    }
     value += (q * price + 500) / 1000;
+    if (!q) continue;
+    json_t *c = json_pack("{s:I,s:I,s:I}", "line", jint(l, "line", 0), "quantity_milli", q, "unit_price", price);
+    if (fofal_code_valid(jstr(l, "item"))) json_object_set(c, "item", json_object_get(l, "item"));
+    json_array_append_new(cl, c);
   }
-  if (!value) return FOFAL_REACT_NOTHING;
-  char id[FOFAL_UUID_LEN + 1], date[11], memo[200];
+  if (!value) {
+    json_decref(cl);
+    return FOFAL_REACT_NOTHING;
+  }
+  char id[FOFAL_UUID_LEN + 1], date[11];
   fofal_uuid_named(ENTRY_NS, ev->id, id);
   snprintf(date, sizeof date, "%.10s", at);
-  snprintf(memo, sizeof memo, "goods received from %s, delivery note %s, receipt %s", jstr(d, "supplier"),
-           *jstr(d, "delivery_note") ? jstr(d, "delivery_note") : "-", jstr(d, "receipt_id"));
-  out->data = json_pack("{s:s,s:s,s:s,s:[{s:s,s:I},{s:s,s:I}],s:{s:s,s:s}}", "entry_id", id, "date", date, "memo", memo,
-                        "lines", "account", ACCOUNT_RAW_STOCK, "debit_minor", value, "account", ACCOUNT_GOODS_NOT_BILLED,
-                        "credit_minor", value, "source", "event_id", ev->id, "type", ev->type);
+  out->data = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s}}", "entry_id", id, "order_id", jstr(d, "order_id"),
+                        "receipt_id", jstr(d, "receipt_id"), "supplier", jstr(d, "supplier"), "date", date, "lines", cl,
+                        "source", "event_id", ev->id, "type", ev->type);
   if (!out->data) return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt is unreadable");
-  snprintf(out->type, sizeof out->type, "accounting.entry.post");
+  jcopy(out->data, d, "delivery_note");
+  snprintf(out->type, sizeof out->type, "accounting.receipt.post");
   return FOFAL_REACT_COMMAND;
 }
 
