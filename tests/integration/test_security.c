@@ -702,8 +702,8 @@ Test(security, hsts_on_tls_only) {
 /* ------------------------------------------------------------ role matrix */
 
 static const char *const roles[] = {"weaver",  "cutter",     "mechanic", "storekeeper_mp", "storekeeper_pf",
-                                    "storekeeper_st", "quality", "planner", "manager", "accountant",
-                                    "hr",      "auditor",    "admin",    NULL};
+                                    "storekeeper_st", "quality", "planner", "manager", "salesperson",
+                                    "accountant", "hr",      "auditor",    "admin",    NULL};
 
 /* Every command type of schemas/<module>/commands/<name>.json: its type and its schema (new). */
 static json_t *command_schemas(void) {

@@ -12,7 +12,8 @@
  *   beyond the receipt (held: not payable until approved) → aged payables → the receipt
  *   in 311 / 408, the invoice clearing 408 to zero, 601 the part beyond the receipt, 401,
  *   532 read back exact;
- *   a weaver reads none of it (403); `fofal verify sales`.
+ *   a weaver reads none of it (403); a salesperson registers a customer and reads an order
+ *   but reads no invoice, treasury or ledger and issues no invoice (403); `fofal verify sales`.
  * A tenant of its own.
  */
 #include <criterion/criterion.h>
@@ -335,6 +336,25 @@ Test(sales, customer_order_delivery_invoices_without_gaps_payment_and_postings) 
   json_t *j = NULL;
   cr_expect_eq(h_get(port, wv, "/api/v1/sales/invoices", &j, NULL), 403);
   json_decref(j);
+  /* A salesperson: customers, orders and deliveries, and nothing of money. */
+  char *sp = h_token(tenant, "salesperson");
+  ok(sp, "sales.customer.register", "sa-sp-cust", "{\"customer\":\"C-SP\",\"name\":\"Client du commercial\"}");
+  j = NULL;
+  snprintf(path, sizeof path, "/api/v1/sales/orders/%s", order);
+  cr_expect_eq(h_get(port, sp, path, &j, NULL), 200, "a salesperson reads an order");
+  json_decref(j);
+  static const char *const not_theirs[] = {"/api/v1/sales/invoices", "/api/v1/sales/treasury",
+                                           "/api/v1/accounting/trial-balance", NULL};
+  for (const char *const *g = not_theirs; *g; g++) {
+    j = NULL;
+    cr_expect_eq(h_get(port, sp, *g, &j, NULL), 403, "a salesperson reads no %s", *g);
+    json_decref(j);
+  }
+  j = NULL;
+  snprintf(b, sizeof b, "{\"invoice_id\":\"%s\",\"delivery_id\":\"%s\",\"date\":\"2026-03-30\"}", bogus, d2);
+  cr_expect_eq(h_command(port, sp, "sales.invoice.issue", "sa-sp-inv", NULL, b, &j), 403, "nor issues an invoice");
+  json_decref(j);
+  free(sp);
   j = NULL;
   cr_expect_eq(h_get(port, acc, "/api/v1/sales/receivables?as_of=2026-13-01", &j, NULL), 400);
   json_decref(j);
