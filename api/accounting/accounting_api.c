@@ -606,6 +606,7 @@ static const fofal_push_route_t push_routes[] = {
     {"result_", "/api/v1/accounting/income-statement", 0},
     {"year_", "/api/v1/accounting/income-statement", 0},
     {"order_", "/api/v1/accounting/trial-balance", 0},
+    {"item_", "/api/v1/accounting/trial-balance", 0},
     {NULL, NULL, 0},
 };
 

@@ -146,6 +146,27 @@ static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
 #define ACCOUNT_PURCHASES "601"
 #define ACCOUNT_VAT "4366"
 
+#define ITEM_NS "accounting_item" /* an item's code: what it was last received at */
+#define ACCOUNT_STOCK_CHANGE "603" /* variation des stocks d'approvisionnements */
+
+/* The items of a receipt's lines with their price per kg (a line in kg, or in g × 1000),
+ * as item_priced data keyed by item (new); lines in other units price nothing. */
+static json_t *item_prices(const json_t *d) {
+  json_t *priced = json_object(), *l;
+  size_t i;
+  json_array_foreach(json_object_get(d, "lines"), i, l) {
+    const char *item = jstr(l, "item"), *unit = jstr(l, "unit");
+    json_int_t price = jint(l, "unit_price", 0);
+    if (!fofal_code_valid(item) || jint(l, "quantity_milli", 0) <= 0) continue;
+    json_int_t per_kg = !strcmp(unit, "kg") ? price : !strcmp(unit, "g") ? price * 1000 : -1;
+    if (per_kg < 0) continue;
+    json_object_set_new(priced, item, json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "item", item, "unit", unit, "unit_price",
+                                                price, "per_kg_minor", per_kg, "receipt_id", jstr(d, "receipt_id"),
+                                                "order_id", jstr(d, "order_id"), "date", jstr(d, "date")));
+  }
+  return priced;
+}
+
 static json_t *pline(const char *account, const char *side, json_int_t amount, const char *label) {
   return json_pack("{s:s,s:I,s:s}", "account", account, side, amount, "label", label);
 }
@@ -204,6 +225,7 @@ static int receipt_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
     ahead += c;
   }
   char memo[200];
+  json_t *priced = item_prices(d);
   snprintf(memo, sizeof memo, "goods received from %s, delivery note %s, receipt %s", jstr(d, "supplier"),
            *jstr(d, "delivery_note") ? jstr(d, "delivery_note") : "-", jstr(d, "receipt_id"));
   json_t *lines = json_array(), *jmemo = json_string(memo);
@@ -218,10 +240,49 @@ static int receipt_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
   if (rc) {
     json_decref(st);
     json_decref(changed);
+    json_decref(priced);
     return rc;
   }
   order_accrued(out, id, order_id, "receipt_id", jstr(d, "receipt_id"), st, changed);
+  /* What each item was last received at: the value of the stock counts find (below). */
+  const char *k;
+  json_t *v;
+  json_object_foreach(priced, k, v) {
+    char iid[FOFAL_UUID_LEN + 1];
+    fofal_aggregate_ref(cmd->tenant, ITEM_NS, k, iid);
+    fofal_decision_emit_to(out, iid, EV("item_priced"), json_deep_copy(v), json_deep_copy(v));
+  }
+  json_decref(priced);
   return 0;
+}
+
+/* accounting.adjustment.post (by the reaction accounting.entry_on_stock_adjusted): a
+ * count found `delta_g` grams more (or, negative, fewer) of a yarn lot than the book: its
+ * value at the item's last receipt price (per kg; half up, away from zero), a loss debit
+ * 603 (variation des stocks d'approvisionnements) credit 311, a gain the reverse. An item
+ * never received at a price per kg or g here is no_price: the ledger does not guess. */
+static int adjustment_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data;
+  const char *item = jstr(d, "item");
+  const json_t *price = lookup_ref(cmd, ITEM_NS, item, NULL);
+  json_int_t per_kg = jint(price, "per_kg_minor", -1), delta = jint(d, "delta_g", 0);
+  if (!price || per_kg < 0)
+    return REJECT(out, "no_price", "%s was never received at a price per kg here: value the count by hand", item);
+  json_int_t g = delta < 0 ? -delta : delta;
+  json_int_t value = (json_int_t)(((unsigned __int128)g * (unsigned __int128)per_kg + 500) / 1000);
+  if (!value) return REJECT(out, "nothing_to_post", "%lld g of %s are worth less than a millime", (long long)delta, item);
+  char memo[200], label[120];
+  snprintf(memo, sizeof memo, "stock count %s: lot %s of %s, %+lld g at %lld per kg (receipt %s)", jstr(d, "count_id"),
+           jstr(d, "lot"), item, (long long)delta, (long long)per_kg, jstr(price, "receipt_id"));
+  snprintf(label, sizeof label, "inventaire %s", jstr(d, "lot"));
+  json_t *lines = json_array(), *jmemo = json_string(memo);
+  json_array_append_new(lines, pline(delta < 0 ? ACCOUNT_STOCK_CHANGE : ACCOUNT_RAW_STOCK, "debit_minor", value, label));
+  json_array_append_new(lines, pline(delta < 0 ? ACCOUNT_RAW_STOCK : ACCOUNT_STOCK_CHANGE, "credit_minor", value, label));
+  int rc = post_lines(cmd, jstr(d, "date"), lines, jmemo, json_object_get(d, "source"), out);
+  json_decref(lines);
+  json_decref(jmemo);
+  return rc;
 }
 
 /* accounting.supplier_invoice.post (by the reaction accounting.entry_on_supplier_invoice):
@@ -374,6 +435,9 @@ static const fofal_command_def_t commands[] = {
     {"accounting.receipt.post", "entry_id", 1,
      "Post a goods receipt (by reaction): 311 against 408 at the order's prices, and what the order has in 408.",
      receipt_post, NULL},
+    {"accounting.adjustment.post", "entry_id", 1,
+     "Post a stock count's difference on a yarn lot (by reaction) at its item's last receipt price: 603 against 311.",
+     adjustment_post, NULL},
     {"accounting.supplier_invoice.post", "entry_id", 1,
      "Post a supplier invoice (by reaction): 408 cleared of its order's receipts, 601 the difference, 4366, 401.",
      supplier_invoice_post, NULL},

@@ -414,3 +414,64 @@ Test(sales_postings, goods_invoiced_before_they_are_received_come_out_of_601) {
   json_decref(r);
   cr_expect_eq(bal("408"), -12345);
 }
+
+/* A count's difference on a yarn lot, posted at its item's last receipt price per kg:
+ * 12.345 TND per kg, then 12.500 from a later receipt; 1,234 g missing is 15.425 (15.425
+ * exactly) debited to 603 and credited to 311; 3 g found is 0.0375 → 0.038 the other way.
+ * An item never received by weight is no_price; a woven unit's count is not posted. */
+static int adjusted(const char *eid, const char *kind, const char *item, json_int_t delta) {
+  json_t *ev = json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s}}", "type", "fofal.inventory.stock_adjusted.v1",
+                         "data", "holding", "LOT-1", "holding_id", "0192f0a0-0000-7000-8000-00000000a0a0", "kind", kind,
+                         "count_id", "0192f0a0-0000-7000-8000-00000000c0c0", "location", "MP-A", "book", (json_int_t)50000,
+                         "counted", 50000 + delta, "delta", delta, "reason", "count", "occurred_at",
+                         "2026-03-20T10:00:00Z");
+  if (item) json_object_set_new(json_object_get(ev, "data"), "item", json_string(item));
+  int rc = post("accounting.entry_on_stock_adjusted", ev, eid, NULL);
+  json_decref(ev);
+  return rc;
+}
+
+Test(sales_postings, a_count_on_a_yarn_lot_is_valued_at_the_last_receipt_price) {
+  json_t *r = receipt_event(1, 1000, 1000);
+  cr_assert_eq(post("accounting.entry_on_goods_received", r, "0192f0a0-0000-7000-8000-000000003001", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(r);
+  json_int_t stock = bal("311");
+  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003002", "lot", "YRN-30", -1000), FOFAL_REACT_COMMAND);
+  cr_expect_eq(bal("603"), 12345, "1 kg at 12.345");
+  cr_expect_eq(bal("311"), stock - 12345);
+  /* a later receipt at 12.500 per kg: its price is the one counts use now */
+  json_t *later = receipt_event(2, 1000, 0);
+  json_object_set_new(json_array_get(json_object_get(json_object_get(later, "data"), "lines"), 0), "unit_price",
+                      json_integer(12500));
+  cr_assert_eq(post("accounting.entry_on_goods_received", later, "0192f0a0-0000-7000-8000-000000003003", NULL),
+               FOFAL_REACT_COMMAND);
+  json_decref(later);
+  stock = bal("311");
+  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003004", "lot", "YRN-30", -1234), FOFAL_REACT_COMMAND);
+  cr_expect_eq(bal("603"), 12345 + 15425);
+  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003005", "lot", "YRN-30", 3), FOFAL_REACT_COMMAND);
+  cr_expect_eq(bal("603"), 12345 + 15425 - 38, "a gain credits 603, half up");
+  cr_expect_eq(bal("311"), stock - 15425 + 38);
+  cr_expect_eq(adjusted("0192f0a0-0000-7000-8000-000000003006", "unit", "EPONGE-50x100", -2), FOFAL_REACT_NOTHING,
+               "a woven unit's count is not posted");
+  cr_expect_eq(adjusted("0192f0a0-0000-7000-8000-000000003007", "lot", "YRN-30", 0), FOFAL_REACT_NOTHING);
+  /* never received by weight: the decider refuses to guess */
+  const fofal_reaction_t *re = fofal_reaction_find("accounting.entry_on_stock_adjusted");
+  json_t *data = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s}", "holding", "LOT-2", "holding_id",
+                           "0192f0a0-0000-7000-8000-00000000a0a1", "kind", "lot", "count_id",
+                           "0192f0a0-0000-7000-8000-00000000c0c0", "location", "MP-A", "book", 100, "counted", 90,
+                           "delta", -10, "reason", "count", "occurred_at", "2026-03-20T10:00:00Z", "item", "CONE");
+  fofal_event_t e = {.id = (char *)"0192f0a0-0000-7000-8000-000000003008",
+                     .type = (char *)"fofal.inventory.stock_adjusted.v1", .tenant = (char *)W_TENANT,
+                     .subject = (char *)"x", .seq = 1, .data = data};
+  fofal_reaction_result_t res;
+  cr_assert_eq(fofal_reaction_apply(reg, re, &e, "fofal.inventory.events", 0, 7, W_ISSUED, &res), FOFAL_REACT_COMMAND);
+  world_as(res.cmd.actor, NULL);
+  fofal_decision_t d;
+  cr_expect_eq(world_decide_at(res.cmd.type, json_deep_copy(res.out.data), W_ISSUED, res.cmd.id, &d), FOFAL_EREJECTED);
+  cr_expect_str_eq(d.code, "no_price", "cones are not priced by weight");
+  world_release(&d);
+  fofal_reaction_result_clear(&res);
+  json_decref(data);
+}

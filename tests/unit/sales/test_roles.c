@@ -73,6 +73,7 @@ Test(roles, a_salesperson_makes_customers_orders_and_deliveries_and_nothing_of_m
                                       "sales.supplier_payment.record",
                                       "accounting.entry.post",
                                       "accounting.receipt.post",
+                                      "accounting.adjustment.post",
                                       "accounting.supplier_invoice.post",
                                       "accounting.period.close",
                                       "accounting.year.close",
