@@ -18,7 +18,7 @@
 #define MAX_FIELD 1024
 
 const char *const fofal_api_roles[] = {"weaver",  "cutter",  "mechanic",   "storekeeper_mp", "storekeeper_pf",
-                                       "storekeeper_st", "quality", "planner", "manager", "accountant",
+                                       "storekeeper_st", "quality", "planner", "manager", "salesperson", "accountant",
                                        "hr",      "auditor", "admin",      NULL};
 
 int fofal_api_role_valid(const char *role) {

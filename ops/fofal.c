@@ -38,7 +38,7 @@ static long long partitions, ttl, rebuild_batch, rebuild_wait;
 
 /* The roles of fofal_api_roles (api/identity_admin.c), for the help texts. */
 #define ROLES_A "weaver, cutter, mechanic, storekeeper_mp, storekeeper_pf, storekeeper_st, quality,"
-#define ROLES_B "planner, manager, accountant, hr, auditor, admin"
+#define ROLES_B "planner, manager, salesperson, accountant, hr, auditor, admin"
 #define ROLES_TEXT ROLES_A " " ROLES_B
 
 static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */

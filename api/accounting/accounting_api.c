@@ -21,6 +21,7 @@
  * params_t; the routes table and OpenAPI text are read-only.
  */
 #include "api.h"
+#include "pdf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,13 +37,15 @@ enum { A_TRIAL, A_ACCOUNT, A_ENTRY, A_CHART, A_LEDGER, A_INCOME, A_BALANCE, A_N 
 #define P_RANGE 2   /* ?from=&to= */
 #define P_ACCOUNT 4 /* ?account= */
 #define P_CSV 8     /* ?format=csv */
+#define P_PDF 16    /* ?format=pdf or Accept: application/pdf */
 #define MAX_LEDGER_LINES 5000 /* per account */
 
 static const fofal_read_route_t routes[A_N] = {
     [A_TRIAL] = {"/api/v1/accounting/trial-balance", "accounting.trial_balance.get", "The trial balance.",
                  "Every account's debits, credits and balance (debits − credits) over the entries dated up to "
-                 "?as_of= (inclusive; absent: all), and the totals, which are equal: every entry balances.",
-                 ROLES_LEDGER, NULL, P_AS_OF, "TrialBalance"},
+                 "?as_of= (inclusive; absent: all), and the totals, which are equal: every entry balances. "
+                 "?format=pdf (or Accept: application/pdf): as an A4 PDF, totals included.",
+                 ROLES_LEDGER, NULL, P_AS_OF | P_PDF, "TrialBalance"},
     [A_ACCOUNT] = {"/api/v1/accounting/accounts/{account}/entries", "accounting.account_entries.get",
                    "The lines behind an account's balance.",
                    "Its lines up to ?as_of= (latest 500), each with its entry's date, memo, author (posted_by) and "
@@ -65,14 +68,16 @@ static const fofal_read_route_t routes[A_N] = {
                   "Charges (class 6, debit balances) and products (class 7, credit balances) per account over the entries "
                   "dated ?from= to ?to= (default: ?to= is ?as_of= or today, ?from= the 1 January of its year), their "
                   "totals and the result (products − charges; a year's closing entry is left out, so a closed year "
-                  "still shows its result). ?format=csv: section, account, name, amount.",
-                  ROLES_LEDGER, NULL, P_AS_OF | P_RANGE | P_CSV, "IncomeStatement"},
+                  "still shows its result). ?format=csv: section, account, name, amount. ?format=pdf (or Accept: "
+                  "application/pdf): an A4 page of it, totals included.",
+                  ROLES_LEDGER, NULL, P_AS_OF | P_RANGE | P_CSV | P_PDF, "IncomeStatement"},
     [A_BALANCE] = {"/api/v1/accounting/balance-sheet", "accounting.balance_sheet.get", "The balance sheet.",
                    "At ?as_of= (inclusive; default today): assets (accounts of classes 2 to 5 with a debit balance), "
                    "equity and liabilities (class 1, and classes 2 to 5 with a credit balance) and the result not yet "
                    "closed (classes 7 − 6 up to that date), so assets_minor = equity_and_liabilities_minor + "
-                   "result_minor. ?format=csv: section, account, name, amount.",
-                   ROLES_LEDGER, NULL, P_AS_OF | P_CSV, "BalanceSheet"},
+                   "result_minor. ?format=csv: section, account, name, amount. ?format=pdf (or Accept: "
+                   "application/pdf): an A4 page of it, totals included.",
+                   ROLES_LEDGER, NULL, P_AS_OF | P_CSV | P_PDF, "BalanceSheet"},
 };
 
 typedef struct {
@@ -82,6 +87,7 @@ typedef struct {
   char from[11], to[11];
   char account[9]; /* ?account=: a number's prefix ("" all) */
   int csv;         /* ?format=csv */
+  int pdf;         /* ?format=pdf, or Accept: application/pdf */
 } params_t;
 
 /* ------------------------------------------------------------------ run */
@@ -319,7 +325,38 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     return;
   }
   res->status = 200;
-  if (p->csv) {
+  if (p->pdf) {
+    static const char *const titles[] = {[A_TRIAL] = "Balance générale", [A_INCOME] = "Compte de résultat",
+                                         [A_BALANCE] = "Bilan"};
+    char date_line[64], printed[64];
+    const char *as_of = json_string_value(json_object_get(r, "as_of"));
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    if (p->route == A_INCOME)
+      snprintf(date_line, sizeof date_line, "du %s au %s", json_string_value(json_object_get(r, "from")) ?: "",
+               json_string_value(json_object_get(r, "to")) ?: "");
+    else if (as_of)
+      snprintf(date_line, sizeof date_line, "au %s", as_of);
+    else
+      snprintf(date_line, sizeof date_line, "au %04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    snprintf(printed, sizeof printed, "édité le %04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min);
+    fofal__pdf_doc_t doc = {.kind = p->route == A_TRIAL ? FOFAL_PDF_TRIAL
+                                    : p->route == A_INCOME ? FOFAL_PDF_INCOME
+                                                           : FOFAL_PDF_BALANCE,
+                            .title = titles[p->route],
+                            .tenant = tenant,
+                            .date_line = date_line,
+                            .printed = printed,
+                            .statement = r};
+    if (fofal__pdf_statement(&doc, &res->raw, &res->raw_len)) {
+      fofal__read_fail(res, -1, "the PDF could not be drawn", 0);
+      json_decref(rows);
+      return;
+    }
+    res->ctype = "application/pdf";
+  } else if (p->csv) {
     csv_t c = {0};
     to_csv(p->route, r, &c);
     if (!c.buf) {
@@ -373,13 +410,27 @@ static int query(h2o_req_t *req, params_t *p) {
     }
     if (n) memcpy(p->account, a, n + 1);
   }
-  if (f & P_CSV) {
+  if (f & (P_CSV | P_PDF)) {
     const char *fm = fofal__query_param(req, "format");
-    if (fm && *fm && strcmp(fm, "json") && strcmp(fm, "csv")) {
-      fofal__send_problem(req, 400, "invalid_format", "format is json or csv", NULL);
+    int csv = fm && !strcmp(fm, "csv") && (f & P_CSV), pdf = fm && !strcmp(fm, "pdf") && (f & P_PDF);
+    if (fm && *fm && strcmp(fm, "json") && !csv && !pdf) {
+      fofal__send_problem(req, 400, "invalid_format",
+                          (f & P_CSV) && (f & P_PDF) ? "format is json, csv or pdf"
+                          : (f & P_PDF)              ? "format is json or pdf"
+                                                     : "format is json or csv",
+                          NULL);
       return -1;
     }
-    p->csv = fm && !strcmp(fm, "csv");
+    /* Without ?format=, Accept: application/pdf asks for the PDF (a browser's link). */
+    if (!fm && (f & P_PDF)) {
+      ssize_t h = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
+      if (h >= 0) {
+        h2o_iovec_t v = req->headers.entries[h].value;
+        pdf = h2o_strstr(v.base, v.len, H2O_STRLIT("application/pdf")) != SIZE_MAX;
+      }
+    }
+    p->csv = csv;
+    p->pdf = pdf;
   }
   return 0;
 }
@@ -518,19 +569,30 @@ static void openapi(json_t *paths, json_t *schemas) {
       json_array_append_new(params, fofal__openapi_query_param("account", "An account number or its first digits (6).",
                                                                json_pack("{s:s,s:s}", "type", "string", "pattern",
                                                                          "^[1-7][0-9]{0,7}$")));
-    if (rt->params & P_CSV)
+    if ((rt->params & P_CSV) && (rt->params & P_PDF))
+      json_array_append_new(params, fofal__openapi_query_param(
+                                        "format", "json (default), csv (text/csv, RFC 4180) or pdf (application/pdf, A4).",
+                                        json_pack("{s:s,s:[s,s,s]}", "type", "string", "enum", "json", "csv", "pdf")));
+    else if (rt->params & P_CSV)
       json_array_append_new(params, fofal__openapi_query_param("format", "json (default) or csv (text/csv, RFC 4180).",
                                                                json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
                                                                          "json", "csv")));
+    else if (rt->params & P_PDF)
+      json_array_append_new(params, fofal__openapi_query_param("format", "json (default) or pdf (application/pdf, A4).",
+                                                               json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
+                                                                         "json", "pdf")));
     char desc[1024], ref[96];
     snprintf(desc, sizeof desc, "%s Roles: %s.", rt->desc, rt->roles);
     snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
     json_t *op = fofal__openapi_read_op("accounting", rt->op_id, rt->summary, desc, params, ref, rt->roles);
-    if (rt->params & P_CSV) {
+    if (rt->params & (P_CSV | P_PDF)) {
       json_t *content = json_object_get(json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200"),
                                         "content");
-      if (content)
+      if (content && (rt->params & P_CSV))
         json_object_set_new(content, "text/csv", json_pack("{s:{s:s}}", "schema", "type", "string"));
+      if (content && (rt->params & P_PDF))
+        json_object_set_new(content, "application/pdf",
+                            json_pack("{s:{s:s,s:s}}", "schema", "type", "string", "format", "binary"));
     }
     json_object_set_new(paths, rt->path, op);
   }
@@ -543,6 +605,8 @@ static const fofal_push_route_t push_routes[] = {
     {"account_", "/api/v1/accounting/accounts", 0},
     {"result_", "/api/v1/accounting/income-statement", 0},
     {"year_", "/api/v1/accounting/income-statement", 0},
+    {"order_", "/api/v1/accounting/trial-balance", 0},
+    {"item_", "/api/v1/accounting/trial-balance", 0},
     {NULL, NULL, 0},
 };
 

@@ -40,6 +40,9 @@
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define ROLES_SALES "accountant manager auditor admin"
+/* Customers, orders and deliveries: the salesperson's too (they make them); invoices,
+ * payments, the treasury and suppliers' invoices are not theirs. */
+#define ROLES_SELLING "salesperson accountant manager auditor admin"
 #define MAX_ROWS 500
 
 enum {
@@ -62,16 +65,16 @@ enum {
 
 static const fofal_read_route_t routes[S_N] = {
     [S_CUSTOMERS] = {"/api/v1/sales/customers", "sales.customers.list", "The customers.",
-                     "Every customer: name, VAT id, payment terms, currency.", ROLES_SALES, NULL, 0, "SalesCustomers"},
+                     "Every customer: name, VAT id, payment terms, currency.", ROLES_SELLING, NULL, 0, "SalesCustomers"},
     [S_CUSTOMER] = {"/api/v1/sales/customers/{customer}", "sales.customers.get", "One customer.",
-                    "Its name, VAT id, payment terms (days) and currency.", ROLES_SALES, NULL, 0, "SalesCustomer"},
+                    "Its name, VAT id, payment terms (days) and currency.", ROLES_SELLING, NULL, 0, "SalesCustomer"},
     [S_ORDER] = {"/api/v1/sales/orders/{order_id}", "sales.orders.get", "One sales order.",
                  "Its lines (article, quantity, unit price, VAT rate), what of each is delivered, and its deliveries.",
-                 ROLES_SALES, NULL, 0, "SalesOrder"},
+                 ROLES_SELLING, NULL, 0, "SalesOrder"},
     [S_DELIVERY] = {"/api/v1/sales/deliveries/{delivery_id}", "sales.deliveries.get", "One delivery.",
                     "Its lines, the pallets and cartons that left with it (a pallet's cartons too: the stores' "
                     "genealogy of each reaches the customer), and its invoice.",
-                    ROLES_SALES, NULL, 0, "SalesDelivery"},
+                    ROLES_SELLING, NULL, 0, "SalesDelivery"},
     [S_INVOICES] = {"/api/v1/sales/invoices", "sales.invoices.list", "Invoices.",
                     "Newest first (latest 500), of one ?customer= or all, each with its total, what was credited, "
                     "received and paid back, and what is due now.",

@@ -78,10 +78,12 @@ static int accrue_result(const fofal_cmd_t *cmd, const char *date, const json_t 
   return 0;
 }
 
-static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
-  (void)state;
-  const json_t *d = cmd->data, *lines = json_object_get(d, "lines");
-  const char *date = jstr(d, "date");
+/* Posts `lines` (borrowed) as the entry cmd->aggregate dated `date`, with `memo` and
+ * `source` (borrowed, NULL: none): the rules of every entry (an open period and year,
+ * two or more one-sided positive lines of valid accounts, balanced), its year's results
+ * (result_accrued) and entry_posted. 0, or FOFAL_EREJECTED. */
+static int post_lines(const fofal_cmd_t *cmd, const char *date, const json_t *lines, const json_t *memo,
+                      const json_t *source, fofal_decision_t *out) {
   char period[8];
   if (strlen(date) != 10) return REJECT(out, "invalid_date", "date must be YYYY-MM-DD (got %s)", date);
   snprintf(period, sizeof period, "%.7s", date);
@@ -107,10 +109,249 @@ static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
   if (accrue_result(cmd, date, lines, out)) return FOFAL_EREJECTED;
   json_t *ev = json_pack("{s:s,s:s,s:O,s:I,s:s}", "entry_id", cmd->aggregate, "date", date, "lines", lines, "total_minor",
                          debit, "posted_by", cmd->actor ? cmd->actor : "");
-  jcopy(ev, d, "memo");
-  jcopy(ev, d, "source");
+  if (json_is_string(memo)) json_object_set(ev, "memo", (json_t *)memo);
+  if (source) json_object_set(ev, "source", (json_t *)source);
   out->state = json_pack("{s:s,s:s,s:I}", "entry_id", cmd->aggregate, "date", date, "total_minor", debit);
   fofal_decision_emit(out, EV("entry_posted"), ev);
+  return 0;
+}
+
+static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data;
+  return post_lines(cmd, jstr(d, "date"), json_object_get(d, "lines"), json_object_get(d, "memo"),
+                    json_object_get(d, "source"), out);
+}
+
+/* ------------------------------------------------ purchases: 311/408, then 408/401
+ *
+ * What a purchase order's receipts put into 408 (fournisseurs, factures non parvenues) is
+ * kept on the order's aggregate in this module (fofal_aggregate_ref(tenant, ORDER_NS,
+ * order_id)): per order line the quantity received (thousandths), the quantity its
+ * supplier invoices have cleared, and the value still in 408. A receipt adds its accepted
+ * quantities and their value; a supplier invoice clears, per line it names, what was
+ * received and not yet invoiced: all that is left in 408 when it takes all that is left
+ * (so a line received then invoiced leaves 408 at exactly zero, whatever the rounding of
+ * each receipt), else the part pro rata (half up). The invoice's net less what it cleared
+ * is the price difference (and what it bills beyond the goods received): 601, debited
+ * when the invoice is dearer, credited when cheaper. What an invoice bills beyond the
+ * receipts posted so far (its posting ran first, or the goods never came) is charged to
+ * 601 and remembered (ahead_milli): a later receipt of it credits 601, not 408, with its
+ * value, so the two orders give the same balances. Both write order_accrued with the
+ * lines' new state, atomically with their entry. */
+#define ORDER_NS "accounting_order"
+#define ACCOUNT_RAW_STOCK "311"
+#define ACCOUNT_GOODS_NOT_BILLED "408"
+#define ACCOUNT_SUPPLIERS "401"
+#define ACCOUNT_PURCHASES "601"
+#define ACCOUNT_VAT "4366"
+
+#define ITEM_NS "accounting_item" /* an item's code: what it was last received at */
+#define ACCOUNT_STOCK_CHANGE "603" /* variation des stocks d'approvisionnements */
+
+/* The items of a receipt's lines with their price per kg (a line in kg, or in g × 1000),
+ * as item_priced data keyed by item (new); lines in other units price nothing. */
+static json_t *item_prices(const json_t *d) {
+  json_t *priced = json_object(), *l;
+  size_t i;
+  json_array_foreach(json_object_get(d, "lines"), i, l) {
+    const char *item = jstr(l, "item"), *unit = jstr(l, "unit");
+    json_int_t price = jint(l, "unit_price", 0);
+    if (!fofal_code_valid(item) || jint(l, "quantity_milli", 0) <= 0) continue;
+    json_int_t per_kg = !strcmp(unit, "kg") ? price : !strcmp(unit, "g") ? price * 1000 : -1;
+    if (per_kg < 0) continue;
+    json_object_set_new(priced, item, json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "item", item, "unit", unit, "unit_price",
+                                                price, "per_kg_minor", per_kg, "receipt_id", jstr(d, "receipt_id"),
+                                                "order_id", jstr(d, "order_id"), "date", jstr(d, "date")));
+  }
+  return priced;
+}
+
+static json_t *pline(const char *account, const char *side, json_int_t amount, const char *label) {
+  return json_pack("{s:s,s:I,s:s}", "account", account, side, amount, "label", label);
+}
+
+/* The order line `n` of an order_accrued state's lines (borrowed; made when absent). */
+static json_t *order_line(json_t *lines, json_int_t n) {
+  size_t i;
+  json_t *l;
+  json_array_foreach(lines, i, l) if (jint(l, "line", 0) == n) return l;
+  l = json_pack("{s:I,s:I,s:I,s:I}", "line", n, "received_milli", (json_int_t)0, "invoiced_milli", (json_int_t)0,
+                "accrued_minor", (json_int_t)0);
+  json_array_append_new(lines, l);
+  return l;
+}
+
+/* The value of the quantity `q` (thousandths) at `price` per unit, half up. */
+static json_int_t value_of(json_int_t q, json_int_t price) { return (q * price + 500) / 1000; }
+
+/* Emits order_accrued to the order's aggregate: `state` (new) its state, `changed` (new)
+ * the lines this document changed. */
+static void order_accrued(fofal_decision_t *out, const char *id, const char *order_id, const char *by_key,
+                          const char *by, json_t *state, json_t *changed) {
+  json_t *ev = json_pack("{s:s,s:s,s:o}", "order_id", order_id, by_key, by, "lines", changed);
+  fofal_decision_emit_to(out, id, EV("order_accrued"), ev, state);
+}
+
+/* accounting.receipt.post (by the reaction accounting.entry_on_goods_received): the goods
+ * accepted, at their order lines' unit prices — debit 311, credit 408 — and the order's
+ * lines in 408. */
+static int receipt_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data, *l;
+  const char *order_id = jstr(d, "order_id");
+  char id[FOFAL_UUID_LEN + 1];
+  fofal_aggregate_ref(cmd->tenant, ORDER_NS, order_id, id);
+  const json_t *prev = fofal_cmd_lookup(cmd, id);
+  json_t *st = prev ? json_deep_copy(prev) : json_pack("{s:s,s:[]}", "order_id", order_id, "lines");
+  json_t *slines = json_object_get(st, "lines"), *changed = json_array();
+  json_int_t value = 0, ahead = 0;
+  size_t i;
+  json_array_foreach(json_object_get(d, "lines"), i, l) {
+    json_int_t q = jint(l, "quantity_milli", 0), price = jint(l, "unit_price", 0);
+    if (q <= 0) continue;
+    json_int_t v = value_of(q, price);
+    json_t *ol = order_line(slines, jint(l, "line", 0));
+    /* Goods an invoice charged to 601 before they were received come out of 601 now. */
+    json_int_t before = jint(ol, "ahead_milli", 0), covered = before < q ? before : q;
+    json_int_t c = covered == q ? v : value_of(covered, price);
+    json_object_set_new(ol, "received_milli", json_integer(jint(ol, "received_milli", 0) + q));
+    json_object_set_new(ol, "invoiced_milli", json_integer(jint(ol, "invoiced_milli", 0) + covered));
+    json_object_set_new(ol, "ahead_milli", json_integer(before - covered));
+    json_object_set_new(ol, "accrued_minor", json_integer(jint(ol, "accrued_minor", 0) + v - c));
+    json_object_set_new(ol, "unit_price", json_integer(price));
+    json_array_append(changed, ol);
+    value += v;
+    ahead += c;
+  }
+  char memo[200];
+  json_t *priced = item_prices(d);
+  snprintf(memo, sizeof memo, "goods received from %s, delivery note %s, receipt %s", jstr(d, "supplier"),
+           *jstr(d, "delivery_note") ? jstr(d, "delivery_note") : "-", jstr(d, "receipt_id"));
+  json_t *lines = json_array(), *jmemo = json_string(memo);
+  json_array_append_new(lines, pline(ACCOUNT_RAW_STOCK, "debit_minor", value, jstr(d, "receipt_id")));
+  if (value > ahead)
+    json_array_append_new(lines, pline(ACCOUNT_GOODS_NOT_BILLED, "credit_minor", value - ahead, jstr(d, "receipt_id")));
+  if (ahead) json_array_append_new(lines, pline(ACCOUNT_PURCHASES, "credit_minor", ahead, "facturé avant réception"));
+  int rc = value > 0 ? post_lines(cmd, jstr(d, "date"), lines, jmemo, json_object_get(d, "source"), out)
+                     : REJECT(out, "nothing_to_post", "the receipt accepted nothing of any value");
+  json_decref(lines);
+  json_decref(jmemo);
+  if (rc) {
+    json_decref(st);
+    json_decref(changed);
+    json_decref(priced);
+    return rc;
+  }
+  order_accrued(out, id, order_id, "receipt_id", jstr(d, "receipt_id"), st, changed);
+  /* What each item was last received at: the value of the stock counts find (below). */
+  const char *k;
+  json_t *v;
+  json_object_foreach(priced, k, v) {
+    char iid[FOFAL_UUID_LEN + 1];
+    fofal_aggregate_ref(cmd->tenant, ITEM_NS, k, iid);
+    fofal_decision_emit_to(out, iid, EV("item_priced"), json_deep_copy(v), json_deep_copy(v));
+  }
+  json_decref(priced);
+  return 0;
+}
+
+/* accounting.adjustment.post (by the reaction accounting.entry_on_stock_adjusted): a
+ * count found `delta_g` grams more (or, negative, fewer) of a yarn lot than the book: its
+ * value at the item's last receipt price (per kg; half up, away from zero), a loss debit
+ * 603 (variation des stocks d'approvisionnements) credit 311, a gain the reverse. An item
+ * never received at a price per kg or g here is no_price: the ledger does not guess. */
+static int adjustment_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data;
+  const char *item = jstr(d, "item");
+  const json_t *price = lookup_ref(cmd, ITEM_NS, item, NULL);
+  json_int_t per_kg = jint(price, "per_kg_minor", -1), delta = jint(d, "delta_g", 0);
+  if (!price || per_kg < 0)
+    return REJECT(out, "no_price", "%s was never received at a price per kg here: value the count by hand", item);
+  json_int_t g = delta < 0 ? -delta : delta;
+  json_int_t value = (json_int_t)(((unsigned __int128)g * (unsigned __int128)per_kg + 500) / 1000);
+  if (!value) return REJECT(out, "nothing_to_post", "%lld g of %s are worth less than a millime", (long long)delta, item);
+  char memo[200], label[120];
+  snprintf(memo, sizeof memo, "stock count %s: lot %s of %s, %+lld g at %lld per kg (receipt %s)", jstr(d, "count_id"),
+           jstr(d, "lot"), item, (long long)delta, (long long)per_kg, jstr(price, "receipt_id"));
+  snprintf(label, sizeof label, "inventaire %s", jstr(d, "lot"));
+  json_t *lines = json_array(), *jmemo = json_string(memo);
+  json_array_append_new(lines, pline(delta < 0 ? ACCOUNT_STOCK_CHANGE : ACCOUNT_RAW_STOCK, "debit_minor", value, label));
+  json_array_append_new(lines, pline(delta < 0 ? ACCOUNT_RAW_STOCK : ACCOUNT_STOCK_CHANGE, "credit_minor", value, label));
+  int rc = post_lines(cmd, jstr(d, "date"), lines, jmemo, json_object_get(d, "source"), out);
+  json_decref(lines);
+  json_decref(jmemo);
+  return rc;
+}
+
+/* accounting.supplier_invoice.post (by the reaction accounting.entry_on_supplier_invoice):
+ * a matched or approved supplier invoice — debit 408 what it clears of its order's
+ * receipts, 601 the difference to its net (credit when negative), 4366 its VAT per rate;
+ * credit 401 its total. An invoice naming no order clears nothing: its net is 601. */
+static int supplier_invoice_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const json_t *d = cmd->data, *l;
+  const char *order_id = jstr(d, "order_id"), *number = jstr(d, "supplier_number"), *supplier = jstr(d, "supplier");
+  json_int_t net = jint(d, "net_minor", 0), total = jint(d, "total_minor", 0), cleared = 0, vat = 0;
+  char id[FOFAL_UUID_LEN + 1];
+  json_t *st = NULL, *changed = json_array();
+  if (*order_id) {
+    fofal_aggregate_ref(cmd->tenant, ORDER_NS, order_id, id);
+    const json_t *prev = fofal_cmd_lookup(cmd, id);
+    st = prev ? json_deep_copy(prev) : json_pack("{s:s,s:[]}", "order_id", order_id, "lines");
+  }
+  size_t i;
+  json_array_foreach(st ? json_object_get(d, "lines") : NULL, i, l) {
+    json_t *ol = NULL, *x;
+    size_t k;
+    json_array_foreach(json_object_get(st, "lines"), k, x) if (jint(x, "line", 0) == jint(l, "line", 0)) ol = x;
+    json_int_t q = jint(l, "quantity_milli", 0);
+    if (q <= 0) continue;
+    if (!ol) ol = order_line(json_object_get(st, "lines"), jint(l, "line", 0));
+    json_int_t left = jint(ol, "received_milli", 0) - jint(ol, "invoiced_milli", 0);
+    json_int_t accrued = jint(ol, "accrued_minor", 0);
+    json_int_t take = left <= 0 ? 0 : q < left ? q : left, c = 0;
+    if (take == left) c = accrued;
+    else if (take > 0 && accrued > 0)
+      c = (json_int_t)(((unsigned __int128)accrued * (unsigned __int128)take + (unsigned __int128)(left / 2)) /
+                       (unsigned __int128)left);
+    json_object_set_new(ol, "invoiced_milli", json_integer(jint(ol, "invoiced_milli", 0) + take));
+    json_object_set_new(ol, "accrued_minor", json_integer(accrued - c));
+    /* Invoiced beyond what was posted as received: 601 now, out of it when received. */
+    json_object_set_new(ol, "ahead_milli", json_integer(jint(ol, "ahead_milli", 0) + q - take));
+    json_array_append(changed, ol);
+    cleared += c;
+  }
+  char memo[200], ref[120], label[64];
+  snprintf(memo, sizeof memo, "supplier invoice %s of %s", number, supplier);
+  snprintf(ref, sizeof ref, "%s %s", supplier, number);
+  json_t *lines = json_array(), *jmemo = json_string(memo);
+  if (cleared) json_array_append_new(lines, pline(ACCOUNT_GOODS_NOT_BILLED, "debit_minor", cleared, ref));
+  json_int_t diff = net - cleared;
+  if (diff > 0) json_array_append_new(lines, pline(ACCOUNT_PURCHASES, "debit_minor", diff, ref));
+  json_array_foreach(json_object_get(d, "vat"), i, l) {
+    json_int_t v = jint(l, "vat_minor", 0), bp = jint(l, "vat_bp", 0);
+    if (v <= 0) continue;
+    if (bp % 100) snprintf(label, sizeof label, "TVA %lld.%02lld %%", (long long)(bp / 100), (long long)(bp % 100));
+    else snprintf(label, sizeof label, "TVA %lld %%", (long long)(bp / 100));
+    json_array_append_new(lines, pline(ACCOUNT_VAT, "debit_minor", v, label));
+    vat += v;
+  }
+  if (diff < 0) json_array_append_new(lines, pline(ACCOUNT_PURCHASES, "credit_minor", -diff, "écart de prix"));
+  json_array_append_new(lines, pline(ACCOUNT_SUPPLIERS, "credit_minor", total, ref));
+  int rc = net + vat != total ? REJECT(out, "unbalanced", "the invoice's net (%lld) and VAT (%lld) are not its total (%lld)",
+                                       (long long)net, (long long)vat, (long long)total)
+           : total <= 0       ? REJECT(out, "nothing_to_post", "the invoice is of no amount")
+                              : post_lines(cmd, jstr(d, "date"), lines, jmemo, json_object_get(d, "source"), out);
+  json_decref(lines);
+  json_decref(jmemo);
+  if (rc || !json_array_size(changed)) {
+    json_decref(st);
+    json_decref(changed);
+    return rc;
+  }
+  order_accrued(out, id, order_id, "supplier_invoice_id", jstr(d, "supplier_invoice_id"), st, changed);
   return 0;
 }
 
@@ -191,6 +432,15 @@ static int year_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
 static const fofal_command_def_t commands[] = {
     {"accounting.entry.post", "entry_id", 1,
      "Post a balanced journal entry (debits equal credits, in minor units) into an open period.", entry_post, NULL},
+    {"accounting.receipt.post", "entry_id", 1,
+     "Post a goods receipt (by reaction): 311 against 408 at the order's prices, and what the order has in 408.",
+     receipt_post, NULL},
+    {"accounting.adjustment.post", "entry_id", 1,
+     "Post a stock count's difference on a yarn lot (by reaction) at its item's last receipt price: 603 against 311.",
+     adjustment_post, NULL},
+    {"accounting.supplier_invoice.post", "entry_id", 1,
+     "Post a supplier invoice (by reaction): 408 cleared of its order's receipts, 601 the difference, 4366, 401.",
+     supplier_invoice_post, NULL},
     {"accounting.period.close", "period", 1, "Close a month: nothing is posted into it again.", period_close, "period"},
     {"accounting.account.define", "account", FOFAL_CREATES_OR_UPDATES, "Name an account of the tenant's chart (defining it again renames it).",
      account_define, "account"},

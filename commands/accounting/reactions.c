@@ -28,12 +28,18 @@
  *       unit_price / 1000, rounded half up, per line) — debit 311 (stocks de matières
  *       premières), credit 408 (fournisseurs, factures non parvenues) — dated on the day
  *       received, naming the receipt as its source. Nothing for a receipt of no value (all
- *       refused, or free goods). The supplier invoice (sales' supplier_invoice_recorded)
- *       still posts 601/401 and does not clear 408 yet: it names no receipt to clear.
+ *       refused, or free goods). The command is accounting.receipt.post, whose decider
+ *       also keeps what each order line has in 408 (accounting.c), for the supplier
+ *       invoice (sales_postings.c) to clear.
  *
- *   Stock adjustments from counts (inventory's stock_adjusted) are not posted: the event
- *   carries quantities only (book, counted, delta), no value, and the ledger does not
- *   value stock itself.
+ *   accounting.entry_on_stock_adjusted
+ *       fofal.inventory.stock_adjusted (a count's difference on a yarn lot, in grams) →
+ *       accounting.adjustment.post: valued at the last receipt price of the lot's item,
+ *       which the decider learned from the receipts it posted (accounting.c) — a loss
+ *       debit 603 (variation des stocks d'approvisionnements), credit 311; a gain the
+ *       reverse. An item never received at a price per kg or g is refused (no_price:
+ *       the DLQ, posted by hand). A woven unit's difference is not posted: the ledger
+ *       has no cost for what the mill made.
  *
  * The build registers the folder's reactions (fofal_module_accounting_reactions) through
  * fofal_reaction_modules[].
@@ -107,28 +113,63 @@ static int entry_on_goods_received(const fofal_event_t *ev, fofal_reaction_out_t
     return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt names no date or lines");
   json_int_t value = 0;
   size_t i;
-  json_t *l;
+  json_t *l, *cl = json_array();
   json_array_foreach(lines, i, l) {
     json_int_t q = jint(l, "quantity_milli", 0), price = jint(l, "unit_price", 0);
-    if (q < 0 || price < 0 || q > 1000000000 || price > 1000000000)
+    if (q < 0 || price < 0 || q > 1000000000 || price > 1000000000) {
+      json_decref(cl);
       return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt's line %zu is out of range", i + 1);
+    }
     value += (q * price + 500) / 1000;
+    if (!q) continue;
+    json_t *c = json_pack("{s:I,s:I,s:I}", "line", jint(l, "line", 0), "quantity_milli", q, "unit_price", price);
+    if (fofal_code_valid(jstr(l, "item"))) json_object_set(c, "item", json_object_get(l, "item"));
+    if (fofal_code_valid(jstr(l, "unit"))) json_object_set(c, "unit", json_object_get(l, "unit"));
+    json_array_append_new(cl, c);
   }
-  if (!value) return FOFAL_REACT_NOTHING;
-  char id[FOFAL_UUID_LEN + 1], date[11], memo[200];
+  if (!value) {
+    json_decref(cl);
+    return FOFAL_REACT_NOTHING;
+  }
+  char id[FOFAL_UUID_LEN + 1], date[11];
   fofal_uuid_named(ENTRY_NS, ev->id, id);
   snprintf(date, sizeof date, "%.10s", at);
-  snprintf(memo, sizeof memo, "goods received from %s, delivery note %s, receipt %s", jstr(d, "supplier"),
-           *jstr(d, "delivery_note") ? jstr(d, "delivery_note") : "-", jstr(d, "receipt_id"));
-  out->data = json_pack("{s:s,s:s,s:s,s:[{s:s,s:I},{s:s,s:I}],s:{s:s,s:s}}", "entry_id", id, "date", date, "memo", memo,
-                        "lines", "account", ACCOUNT_RAW_STOCK, "debit_minor", value, "account", ACCOUNT_GOODS_NOT_BILLED,
-                        "credit_minor", value, "source", "event_id", ev->id, "type", ev->type);
+  out->data = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s}}", "entry_id", id, "order_id", jstr(d, "order_id"),
+                        "receipt_id", jstr(d, "receipt_id"), "supplier", jstr(d, "supplier"), "date", date, "lines", cl,
+                        "source", "event_id", ev->id, "type", ev->type);
   if (!out->data) return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the receipt is unreadable");
-  snprintf(out->type, sizeof out->type, "accounting.entry.post");
+  jcopy(out->data, d, "delivery_note");
+  snprintf(out->type, sizeof out->type, "accounting.receipt.post");
   return FOFAL_REACT_COMMAND;
 }
 
 static const char *const on_goods_received[] = {"fofal.purchasing.goods_received.v1", NULL};
+
+/* accounting.entry_on_stock_adjusted: a count's difference on a yarn lot (inventory's
+ * stock_adjusted, kind lot, grams) → accounting.adjustment.post, which values it at the
+ * last receipt price of its item that this module learned (accounting.c). A woven unit's
+ * is not posted: it was never bought, and its cost is not known here. */
+static int entry_on_stock_adjusted(const fofal_event_t *ev, fofal_reaction_out_t *out) {
+  const json_t *d = ev->data;
+  if (!jeq(d, "kind", "lot")) return FOFAL_REACT_NOTHING;
+  json_int_t delta = jint(d, "delta", 0);
+  const char *at = jstr(d, "occurred_at"), *item = jstr(d, "item");
+  if (!delta) return FOFAL_REACT_NOTHING;
+  if (strlen(at) < 10 || !fofal_code_valid(item))
+    return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL,
+                     "the adjustment of lot %s names no item or date: post it by hand", jstr(d, "holding"));
+  char id[FOFAL_UUID_LEN + 1], date[11];
+  fofal_uuid_named(ENTRY_NS, ev->id, id);
+  snprintf(date, sizeof date, "%.10s", at);
+  out->data = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:{s:s,s:s}}", "entry_id", id, "item", item, "lot", jstr(d, "holding"),
+                        "count_id", jstr(d, "count_id"), "delta_g", delta, "date", date, "source", "event_id", ev->id,
+                        "type", ev->type);
+  if (!out->data) return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the adjustment is unreadable");
+  snprintf(out->type, sizeof out->type, "accounting.adjustment.post");
+  return FOFAL_REACT_COMMAND;
+}
+
+static const char *const on_stock_adjusted[] = {"fofal.inventory.stock_adjusted.v1", NULL};
 
 static const fofal_reaction_t reactions[] = {
     {"accounting.entry_on_pay", on_pay, entry_on_pay,
@@ -151,6 +192,8 @@ static const fofal_reaction_t reactions[] = {
      "goods received into stock (purchasing) are posted at their order price: debit 311 raw materials, credit 408 "
      "suppliers, invoices not received",
      NULL},
+    {"accounting.entry_on_stock_adjusted", on_stock_adjusted, entry_on_stock_adjusted,
+     "a count's difference on a yarn lot (inventory) is posted at its item's last receipt price: 603 against 311", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -14,9 +14,13 @@
  *       (caisse), credit 411; paid back to the customer: the reverse.
  *   accounting.entry_on_supplier_invoice
  *       fofal.sales.supplier_invoice_recorded (matched with its order and receipts) and
- *       fofal.sales.supplier_invoice_approved (a held one, approved) → debit 601 (achats
- *       de matières premières) the net and 4366 (TVA, deductible) the VAT per rate, credit
- *       401 (fournisseurs) the total. A held invoice is not posted until approved.
+ *       fofal.sales.supplier_invoice_approved (a held one, approved) →
+ *       accounting.supplier_invoice.post with the order and the lines it invoices: its
+ *       decider (accounting.c) debits 408 (factures non parvenues) what the lines clear of
+ *       the order's receipts, 601 (achats de matières premières) the rest of the net (the
+ *       price difference; a credit when cheaper) and 4366 (TVA, deductible) the VAT per
+ *       rate, and credits 401 (fournisseurs) the total. A held invoice is not posted
+ *       until approved.
  *   accounting.entry_on_supplier_payment
  *       fofal.sales.supplier_payment_recorded → debit 401, credit 532 or 54.
  *
@@ -39,7 +43,6 @@
 #define ACCOUNT_BANK "532"      /* SCE class 5: banques */
 #define ACCOUNT_CASH "54"       /* SCE class 5: caisse */
 #define ACCOUNT_SUPPLIERS "401" /* SCE class 4: fournisseurs et comptes rattachés */
-#define ACCOUNT_PURCHASES "601" /* SCE class 6: achats de matières premières */
 #define ENTRY_NS "6f1d2a44-8c1e-4d7b-9f0a-3b5e7c2d9a10" /* as reactions.c: uuid5(this, trigger id) */
 
 const char *const fofal__accounting_on_sales_invoice[] = {"fofal.sales.invoice_issued.v1", NULL};
@@ -139,21 +142,29 @@ int fofal__accounting_entry_on_supplier_invoice(const fofal_event_t *ev, fofal_r
                      "%s's invoice %s is in %s: the ledger is kept in TND (post it by hand at its rate)", supplier, number,
                      jstr(d, "currency"));
   if (!total) return FOFAL_REACT_NOTHING;
-  char memo[200], label[64], ref[120];
-  snprintf(memo, sizeof memo, "supplier invoice %s of %s", number, supplier);
-  snprintf(ref, sizeof ref, "%s %s", supplier, number);
-  json_t *lines = json_array();
-  if (net) json_array_append_new(lines, line(ACCOUNT_PURCHASES, "debit_minor", net, ref));
+  /* What it invoices: its order's lines (quantities), which the decider clears of 408. */
+  json_t *lines = json_array(), *vat = json_array(), *l;
   size_t i;
-  json_t *r;
-  json_array_foreach(json_object_get(d, "vat"), i, r) {
-    json_int_t v = jint(r, "vat_minor", 0);
-    if (v <= 0) continue;
-    vat_label(jint(r, "vat_bp", 0), label, sizeof label);
-    json_array_append_new(lines, line(ACCOUNT_VAT_OUT, "debit_minor", v, label));
+  json_array_foreach(json_object_get(d, "lines"), i, l) {
+    json_int_t n = jint(l, "line", 0), q = jint(l, "quantity_milli", 0);
+    if (n < 1 || n > 999 || q < 0 || q > 1000000000) continue;
+    json_array_append_new(lines, json_pack("{s:I,s:I,s:I}", "line", n, "quantity_milli", q, "net_minor",
+                                           jint(l, "net_minor", 0)));
   }
-  json_array_append_new(lines, line(ACCOUNT_SUPPLIERS, "credit_minor", total, ref));
-  return entry(ev, date, memo, lines, out);
+  json_array_foreach(json_object_get(d, "vat"), i, l) {
+    json_int_t v = jint(l, "vat_minor", 0), bp = jint(l, "vat_bp", 0);
+    if (v > 0 && bp >= 0 && bp <= 10000) json_array_append_new(vat, json_pack("{s:I,s:I}", "vat_bp", bp, "vat_minor", v));
+  }
+  char id[FOFAL_UUID_LEN + 1];
+  fofal_uuid_named(ENTRY_NS, ev->id, id);
+  out->data = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I,s:{s:s,s:s}}", "entry_id", id, "supplier_invoice_id",
+                        jstr(d, "supplier_invoice_id"), "supplier", supplier, "supplier_number", number, "date", date,
+                        "lines", lines, "vat", vat, "net_minor", net, "total_minor", total, "source", "event_id", ev->id,
+                        "type", ev->type);
+  if (!out->data) return fofal_err(out->reason, sizeof out->reason, FOFAL_EINVAL, "the supplier invoice is unreadable");
+  if (fofal_uuid_valid(jstr(d, "order_id"))) json_object_set(out->data, "order_id", json_object_get(d, "order_id"));
+  snprintf(out->type, sizeof out->type, "accounting.supplier_invoice.post");
+  return FOFAL_REACT_COMMAND;
 }
 
 int fofal__accounting_entry_on_supplier_payment(const fofal_event_t *ev, fofal_reaction_out_t *out) {

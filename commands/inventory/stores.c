@@ -572,6 +572,7 @@ static void count_adjust(const fofal_cmd_t *cmd, const json_t *count, ledger_t *
                          "count_id", cmd->aggregate, "location", jstr(count, "location"), "book", book, "counted", counted,
                          "delta", counted - book, "reason", reason, "occurred_at", at);
   if (elsewhere) json_object_set(ev, "from_location", json_object_get(h, "location"));
+  if (*item) json_object_set_new(ev, "item", json_string(item)); /* what it is: for its value (accounting) */
   json_t *s = json_deep_copy(h);
   json_object_set_new(s, lot ? "weight_g" : "quantity", json_integer(counted));
   if (elsewhere) {

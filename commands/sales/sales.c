@@ -614,6 +614,7 @@ static int supplier_invoice_record(const fofal_cmd_t *cmd, const json_t *state, 
                          "payments");
   json_object_set_new(out->state, "recorded_by", json_string(cmd->actor ?: ""));
   json_object_set_new(out->state, "due_date", json_string(due));
+  json_object_set_new(out->state, "order_id", json_string(order_id));
   fofal_decision_emit(out, EV("supplier_invoice_recorded"), ev);
   fofal_decision_emit_to(out, num_id, EV("supplier_number_recorded"),
                            json_pack("{s:s,s:s,s:s}", "supplier", supplier, "supplier_number", number,
@@ -637,6 +638,9 @@ static int supplier_invoice_approve(const fofal_cmd_t *cmd, const json_t *state,
                          json_object_get(state, "vat"), "net_minor", jint(state, "net_minor", 0), "vat_minor",
                          jint(state, "vat_minor", 0), "total_minor", jint(state, "total_minor", 0), "reason",
                          jstr(cmd->data, "reason"), "approved_by", cmd->actor ?: "");
+  /* What it invoices, for its posting to clear the order's goods received (408). */
+  jcopy(ev, state, "order_id");
+  jcopy(ev, state, "lines");
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "status", json_string("approved"));
   fofal_decision_emit(out, EV("supplier_invoice_approved"), ev);

@@ -837,13 +837,22 @@ def sales_demo(api):
     the delivery of the demo pallet with its invoice (FA-<year>-00001: numbered without gaps
     per year) and a part payment at the bank; the invoice and the payment are posted to the
     ledger by reaction (411 / 701 / 4366, 532 / 411); the yarn supplier's invoice of what
-    was received, matched three ways, and a part payment of it (601 / 4366 / 401, 401 / 532)."""
+    was received, matched three ways, clearing the receipt's 408, and a part payment of it
+    (408 / 4366 / 401, 401 / 532); a salesperson's customer and order."""
     acc, boss = ("A01", "accountant"), ("D01", "manager")
     today = local_now().date()
     api.batch(boss, [("sales.customer.register", f"demo-cust-{c}", dict({"customer": c, "name": n, "payment_terms_days": t}, **more))
                      for c, n, t, more in [("C-HAMMAMET", "Hôtel Royal Hammamet", 30, {"vat_id": "1234567A/A/M/000"}),
                                            ("C-SOUSSE", "Spa Sousse Palace", 60, {"vat_id": "7654321B/A/M/000"}),
                                            ("C-LYON", "Linge de Maison SARL", 60, {"currency": "EUR"})]])
+    # The salesperson (role salesperson: customers, orders, deliveries; no invoice, payment
+    # or ledger) brings a customer of their own and its first order.
+    seller = ("V01", "salesperson")
+    api.batch(seller, [("sales.customer.register", "demo-cust-C-DJERBA", {
+        "customer": "C-DJERBA", "name": "Hôtel Djerba Plaza", "payment_terms_days": 45, "vat_id": "1122334C/A/M/000"})])
+    api.batch(seller, [("sales.order.place", "demo-sales-order-2", {
+        "order_id": ident("sales-order", 2), "customer": "C-DJERBA", "date": today.isoformat(),
+        "reference": "BC-DJ-0009", "lines": [{"article": "EPONGE-50x100", "quantity": 200, "unit_price_minor": 9800}]})])
     pallet = ident("pallet", 1)
     if not api.get(("S02", "storekeeper_pf"), f"/api/v1/inventory/containers/{pallet}"):
         print("demo: sales: 3 customers (no demo pallet to deliver)")
@@ -864,7 +873,8 @@ def sales_demo(api):
         "invoice_id": invoice, "payment_id": ident("sales-payment", 1), "direction": "received", "account": "bank",
         "amount_minor": 1000000, "date": day, "reference": "VIR-BIAT-88412"})])
     # The yarn supplier's invoice of the 800 kg received (purchasing_demo): it matches the
-    # order and its receipt, so it is posted (601 / 4366 / 401); part of it is paid.
+    # order and its receipt, so it is posted, clearing what the receipt put into 408
+    # (408 / 4366 / 401: 408 back to zero, the yarn in 311); part of it is paid.
     sinv = ident("supplier-invoice", "F-FILSAHEL", "FS-2026-0412")
     api.batch(acc, [("sales.supplier_invoice.record", "demo-sinv-1", {
         "supplier_invoice_id": sinv, "supplier": "F-FILSAHEL", "supplier_number": "FS-2026-0412",
@@ -875,7 +885,8 @@ def sales_demo(api):
         "amount_minor": 5000000, "date": day, "reference": "VIR-BIAT-88519"})])
     print(f"demo: sales: 3 customers, an order, the demo pallet delivered and invoiced ({number or 'invoiced before'}: "
           f"120 × 14.500 TND + 19 % VAT = 2,070.600 TND), 1,000.000 TND received at the bank; F-FILSAHEL's invoice "
-          f"FS-2026-0412 of the 800 kg received (8,853.600 TND, matched) and 5,000.000 TND paid")
+          f"FS-2026-0412 of the 800 kg received (8,853.600 TND, matched: 408 cleared) and 5,000.000 TND paid; "
+          f"the salesperson's customer C-DJERBA and its order")
 
 
 if __name__ == "__main__":

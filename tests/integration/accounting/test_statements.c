@@ -2,7 +2,8 @@
  * test_statements.c — the chart of accounts and the statements against the real stack,
  * through the API: an accountant names an account (accounting.account.define), posts a
  * handful of entries over two years, and reads the chart with its balances, the general
- * ledger, the income statement and the balance sheet as JSON and as CSV (parsed back):
+ * ledger, the income statement and the balance sheet as JSON and as CSV (parsed back),
+ * the trial balance, income statement and balance sheet as PDF (read back by pdftotext):
  * every figure is the sum of the entries posted. A tenant of its own; lean.
  */
 #include <criterion/criterion.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "harness.h"
@@ -112,6 +114,36 @@ static json_t *get_csv(const char *token, const char *path) {
   return rows;
 }
 
+/* GET `path` as PDF (with `accept` as the Accept header, or NULL): checks the
+ * Content-Type and the %PDF header; its text by poppler's pdftotext (new). */
+static char *get_pdf_text(const char *token, const char *path, const char *accept) {
+  char hdr[2048];
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n%s%s%s", token, accept ? "Accept: " : "", accept ? accept : "",
+           accept ? "\r\n" : "");
+  h_resp_t r = {0};
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0, "no answer to GET %s", path);
+  cr_assert_eq(r.status, 200, "GET %s: %d %s", path, r.status, r.body ? r.body : "");
+  char *ct = h_resp_header(&r, "content-type");
+  cr_expect(ct && !strncmp(ct, "application/pdf", 15), "Content-Type %s", ct ? ct : "(none)");
+  free(ct);
+  cr_assert(r.body_len > 5 && !memcmp(r.body, "%PDF-", 5), "GET %s is no PDF", path);
+  char in[] = "/tmp/fofal-it-pdf-XXXXXX", cmd[128];
+  int fd = mkstemp(in);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(write(fd, r.body, r.body_len), (ssize_t)r.body_len);
+  close(fd);
+  h_resp_free(&r);
+  snprintf(cmd, sizeof cmd, "pdftotext -layout %s -", in);
+  FILE *f = popen(cmd, "r");
+  cr_assert_not_null(f);
+  char *text = calloc(1, 1 << 16);
+  size_t n = fread(text, 1, (1 << 16) - 1, f);
+  text[n] = 0;
+  cr_expect_eq(pclose(f), 0, "pdftotext (poppler-utils, ops/setup)");
+  unlink(in);
+  return text;
+}
+
 static const char *cell(const json_t *rows, size_t r, size_t c) {
   return json_string_value(json_array_get(json_array_get(rows, r), c)) ?: "";
 }
@@ -198,6 +230,26 @@ Test(statements, the_chart_the_ledger_and_the_statements_are_the_sums_of_the_ent
   n = json_array_size(rows);
   cr_expect_str_eq(cell(rows, n - 3, 3), "7380.000", "assets");
   json_decref(rows);
+
+  /* As PDF (A4, read back with pdftotext): the totals printed exactly. */
+  char *text = get_pdf_text(acc, "/api/v1/accounting/trial-balance?format=pdf", NULL);
+  cr_expect(strstr(text, "Balance générale") && strstr(text, tenant), "title and tenant: %s", text);
+  cr_expect(strstr(text, "9,165.067"), "the debits' and credits' total: %s", text);
+  free(text);
+  text = get_pdf_text(acc, "/api/v1/accounting/income-statement?from=2026-01-01&to=2026-12-31&format=pdf", NULL);
+  cr_expect(strstr(text, "du 2026-01-01 au 2026-12-31") && strstr(text, "1,685.067") && strstr(text, "2,000.000") &&
+                strstr(text, "314.933"),
+            "charges, products, result: %s", text);
+  free(text);
+  text = get_pdf_text(acc, "/api/v1/accounting/balance-sheet?as_of=2026-12-31", "application/pdf");
+  cr_expect(strstr(text, "au 2026-12-31") && strstr(text, "7,380.000") && strstr(text, "7,165.067") &&
+                strstr(text, "214.933"),
+            "assets, equity and liabilities, result (Accept: application/pdf): %s", text);
+  free(text);
+  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=pdf", &r, NULL), 400, "no PDF of the ledger");
+  cr_expect_str_eq(s_of(r, "code"), "invalid_format");
+  json_decref(r);
+  r = NULL;
 
   /* The year 2025 closed: refused while a month is open, then its charges go to 129. */
   st = h_command_ok(port, acc, "accounting.year.close", "st-y-early", NULL, "{\"year\":\"2025\"}", &j);

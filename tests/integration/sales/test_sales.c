@@ -9,8 +9,11 @@
  *   is what is still owed, 701 the sales, 4366 the VAT, 532 the bank) with the invoice's
  *   event as the entry's source;
  *   purchase order → receipt → a supplier invoice that matches (posted, paid) and one
- *   beyond the receipt (held: not payable until approved) → aged payables → 601 / 401;
- *   a weaver reads none of it (403); `fofal verify sales`.
+ *   beyond the receipt (held: not payable until approved) → aged payables → the receipt
+ *   in 311 / 408, the invoice clearing 408 to zero, 601 the part beyond the receipt, 401,
+ *   532 read back exact;
+ *   a weaver reads none of it (403); a salesperson registers a customer and reads an order
+ *   but reads no invoice, treasury or ledger and issues no invoice (403); `fofal verify sales`.
  * A tenant of its own.
  */
 #include <criterion/criterion.h>
@@ -136,12 +139,15 @@ static json_int_t balance(const json_t *tb, const char *account) {
   return 0;
 }
 
-/* The trial balance once the reactions have posted everything: 411, 401 and 532 at what
- * they should be (bounded 90 s: the reactor and projector of a loaded machine). */
-static json_t *trial_balance_when(const char *token, json_int_t b411, json_int_t b401, json_int_t b532) {
+/* The trial balance once the reactions have posted everything: 411, 401, 532 and 311 at
+ * what they should be (bounded 90 s: the reactor and projector of a loaded machine). */
+static json_t *trial_balance_when(const char *token, json_int_t b411, json_int_t b401, json_int_t b532,
+                                  json_int_t b311) {
   for (int i = 0; i < 180; i++) {
     json_t *b = get_ok(token, "/api/v1/accounting/trial-balance");
-    if (balance(b, "411") == b411 && balance(b, "401") == b401 && balance(b, "532") == b532) return b;
+    if (balance(b, "411") == b411 && balance(b, "401") == b401 && balance(b, "532") == b532 &&
+        balance(b, "311") == b311)
+      return b;
     json_decref(b);
     usleep(500 * 1000);
   }
@@ -311,10 +317,14 @@ Test(sales, customer_order_delivery_invoices_without_gaps_payment_and_postings) 
   json_decref(ap);
 
   /* The postings, by reaction: 411 debited with both invoices, credited with the payment;
-   * 401 credited with both supplier invoices, debited with the payment. */
-  json_t *tb = trial_balance_when(acc, 630663 + 297500 - 600000, -214200, 600000 - 2142000);
+   * 401 credited with both supplier invoices, debited with the payment; the receipt's
+   * 1,800.000 in 311 against 408, which the matched invoice clears (408 back to zero);
+   * 601 only the 10 kg billed beyond the receipt (whichever of the receipt's and the
+   * invoices' postings ran first). */
+  json_t *tb = trial_balance_when(acc, 630663 + 297500 - 600000, -214200, 600000 - 2142000, 1800000);
+  cr_expect_eq(balance(tb, "408"), 0, "received, invoiced: nothing left in factures non parvenues");
   cr_expect_eq(balance(tb, "701"), -(500000 + 33330 + 250000));
-  cr_expect_eq(balance(tb, "601"), 1800000 + 180000);
+  cr_expect_eq(balance(tb, "601"), 180000);
   cr_expect_eq(balance(tb, "4366"), -(95000 + 2333 + 47500) + 342000 + 34200);
   cr_expect_eq(i_of(tb, "debit_minor"), i_of(tb, "credit_minor"));
   json_decref(tb);
@@ -326,6 +336,25 @@ Test(sales, customer_order_delivery_invoices_without_gaps_payment_and_postings) 
   json_t *j = NULL;
   cr_expect_eq(h_get(port, wv, "/api/v1/sales/invoices", &j, NULL), 403);
   json_decref(j);
+  /* A salesperson: customers, orders and deliveries, and nothing of money. */
+  char *sp = h_token(tenant, "salesperson");
+  ok(sp, "sales.customer.register", "sa-sp-cust", "{\"customer\":\"C-SP\",\"name\":\"Client du commercial\"}");
+  j = NULL;
+  snprintf(path, sizeof path, "/api/v1/sales/orders/%s", order);
+  cr_expect_eq(h_get(port, sp, path, &j, NULL), 200, "a salesperson reads an order");
+  json_decref(j);
+  static const char *const not_theirs[] = {"/api/v1/sales/invoices", "/api/v1/sales/treasury",
+                                           "/api/v1/accounting/trial-balance", NULL};
+  for (const char *const *g = not_theirs; *g; g++) {
+    j = NULL;
+    cr_expect_eq(h_get(port, sp, *g, &j, NULL), 403, "a salesperson reads no %s", *g);
+    json_decref(j);
+  }
+  j = NULL;
+  snprintf(b, sizeof b, "{\"invoice_id\":\"%s\",\"delivery_id\":\"%s\",\"date\":\"2026-03-30\"}", bogus, d2);
+  cr_expect_eq(h_command(port, sp, "sales.invoice.issue", "sa-sp-inv", NULL, b, &j), 403, "nor issues an invoice");
+  json_decref(j);
+  free(sp);
   j = NULL;
   cr_expect_eq(h_get(port, acc, "/api/v1/sales/receivables?as_of=2026-13-01", &j, NULL), 400);
   json_decref(j);

@@ -119,7 +119,7 @@ Test(credentials, token_bucket) {
 Test(credentials, roles) {
   int n = 0;
   for (; fofal_api_roles[n]; n++) cr_expect(fofal_api_role_valid(fofal_api_roles[n]));
-  cr_expect_eq(n, 13);
+  cr_expect_eq(n, 14);
   cr_expect(!fofal_api_role_valid("root"));
   const char *mfa[] = {"accountant", "hr", "manager", "admin"};
   for (size_t i = 0; i < 4; i++) cr_expect(fofal_api_role_needs_mfa(mfa[i]), "%s", mfa[i]);
