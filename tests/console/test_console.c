@@ -217,6 +217,7 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
   account(tenant, "{\"username\":\"c1\",\"role\":\"cutter\",\"badge\":\"C1\",\"pin\":\"730518\"}");
   account(tenant, "{\"username\":\"s1\",\"role\":\"storekeeper_pf\",\"badge\":\"S1\",\"pin\":\"264903\"}");
   account(tenant, "{\"username\":\"m1\",\"role\":\"mechanic\",\"badge\":\"M1\",\"pin\":\"592364\"}");
+  account(tenant, "{\"username\":\"q1\",\"role\":\"quality\",\"badge\":\"Q1\",\"pin\":\"318264\"}");
   account(tenant, "{\"username\":\"plan\",\"role\":\"planner\",\"password\":\"planner-pass-2026\"}");
   account(tenant, "{\"username\":\"boss\",\"role\":\"manager\",\"password\":\"manager-pass-2026\"}");
   account(other, "{\"username\":\"plan\",\"role\":\"planner\",\"password\":\"other-planner-2026\"}");
@@ -237,6 +238,7 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
   json_object_set_new(fx, "cutter", json_pack("{s:s,s:s}", "badge", "C1", "pin", "730518"));
   json_object_set_new(fx, "storekeeper_pf", json_pack("{s:s,s:s}", "badge", "S1", "pin", "264903"));
   json_object_set_new(fx, "finished_store", json_string("PF-1"));
+  json_object_set_new(fx, "quality", json_pack("{s:s,s:s}", "badge", "Q1", "pin", "318264"));
   int dumped = json_dump_file(fx, fixture, JSON_INDENT(2));
   json_decref(fx);
   free(planner_token); /* before the asserts: a failed browser run is not reported as a leak too */

@@ -18,6 +18,9 @@
  *   6. the stores: the finished-goods storekeeper moves the declared roll into the store and
  *      sees it in stock; the cutter cuts it (1st and 2nd choice, a defect cause) and sees
  *      the two lots' label ids
+ *      and prints the 1st-choice lot's label; the quality inspector inspects the roll, adds
+ *      a photo, opens an NC from the inspection and follows it: photo, analysis, a
+ *      corrective action, closing
  *   7. the office's accounts: the manager (a second recovery code) opens the trial balance
  *      and, when the day's pay is posted, an account's entries with their source event
  *   8. the PWA: manifest, service worker, and the app opens without network
@@ -40,6 +43,7 @@ interface Fixture {
   mechanic: { badge: string; pin: string };
   cutter: { badge: string; pin: string };
   storekeeper_pf: { badge: string; pin: string };
+  quality: { badge: string; pin: string };
   finished_store: string;
   planner: { username: string; password: string };
   manager: { username: string; password: string };
@@ -389,12 +393,65 @@ test.describe.serial('the screens', () => {
     await expect(page.getByTestId('lot-first')).toContainText(/[0-9a-f-]{36}/);
     await expect(page.getByTestId('lot-second')).toContainText(/[0-9a-f-]{36}/);
     await shot(page, 'cutter-phone');
+    // The 1st-choice lot's label: inventory makes the lot by reaction to the cut.
+    const firstLot = ((await page.getByTestId('lot-first').locator('code').textContent()) ?? '').trim();
+    await page.getByTestId('label-first').click();
+    const lotLabel = page.getByRole('dialog').getByTestId('label');
+    await expect(lotLabel).toHaveAttribute('data-label', firstLot);
+    await expect(lotLabel).toContainText(fx.article);
+    await expect(lotLabel.getByTestId('label-qr')).toBeVisible();
+    await expect(lotLabel.getByRole('button', { name: 'Fichier ZPL' })).toBeVisible();
+    await shot(page, 'cutter-lot-label-phone');
+    await page.keyboard.press('Escape');
     await expect
       .poll(async () => {
         const res = await fetch(`${process.env.FOFAL_E2E_BASE}/api/v1/quality/cuts/${label}`, { headers: { Authorization: `Bearer ${fx.planner_token}` } });
         return res.status === 200 ? ((await res.json()) as { first_choice: number; second_choice: number; cutter: string }) : null;
       })
       .toMatchObject({ first_choice: 1, second_choice: 1, cutter: fx.cutter.badge });
+  });
+
+  test('the inspector inspects the roll with a photo, opens an NC and follows it to its closing', async () => {
+    const page = phone.page;
+    const photo = await page.screenshot({ clip: { x: 0, y: 0, width: 48, height: 48 } }); // a real PNG
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await pinSignIn(page, fx.quality);
+    await expect(page).toHaveURL(/\/console\/floor\/quality$/);
+    await page.locator('input[name=lot]').fill(label);
+    await page.locator('input[name=length-m]').fill('50');
+    await page.locator('input[name=width-cm]').fill('60');
+    await page.getByTestId('inspection-send').click();
+    const score = page.getByTestId('score');
+    await expect(score.getByTestId('grade')).toHaveText('1er choix');
+    await score.locator('input[type=file]').setInputFiles({ name: 'controle.png', mimeType: 'image/png', buffer: photo });
+    await expect(score.locator('img.thumb')).toHaveCount(1);
+
+    await page.getByTestId('nc-open').click();
+    await page.locator('input[name=nc-title]').fill('Trame cassée E2E');
+    await page.getByRole('dialog').getByRole('button', { name: 'Envoyer', exact: true }).click();
+    await expect(page.getByRole('dialog').getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await page.keyboard.press('Escape');
+    const mine = page.getByTestId('my-ncs');
+    await mine.getByRole('button', { name: 'Trame cassée E2E' }).click();
+    const follow = mine.getByTestId('nc-follow');
+    const photo2 = await page.screenshot({ clip: { x: 0, y: 0, width: 64, height: 40 } });
+    await follow.locator('input[type=file]').setInputFiles({ name: 'nc.png', mimeType: 'image/png', buffer: photo2 });
+    await expect(follow.locator('img.thumb')).toHaveCount(1);
+    await follow.locator('input[name=nc-cause]').fill('Casse-trame mal réglé');
+    await follow.locator('select[name=nc-category]').selectOption('machine');
+    await follow.getByTestId('nc-analyse-send').click();
+    await expect(follow).toHaveAttribute('data-status', 'analysed');
+    await expect(follow.getByTestId('nc-close-send')).toHaveCount(0); // no corrective action yet
+    await follow.locator('input[name=nc-action]').fill('Régler le casse-trame');
+    await follow.locator('input[name=nc-owner]').fill(fx.mechanic.badge);
+    await follow.getByTestId('nc-act-send').click();
+    await expect(follow.getByTestId('nc-actions')).toContainText('Régler le casse-trame');
+    await shot(page, 'quality-nc-phone');
+    await follow.locator('input[name=nc-verification]').fill('50 m contrôlés sans défaut');
+    await follow.getByTestId('nc-close-send').click();
+    await expect(mine).toContainText('Aucun');
+    const closed = await api<{ items: { title: string; status: string }[] }>('/api/v1/quality/ncs?status=closed');
+    expect(closed.items.map((n) => n.title)).toContain('Trame cassée E2E');
   });
 
   test("the manager opens the trial balance and an account's entries", async () => {
