@@ -45,17 +45,20 @@ export function Photos({ kind, id }: { kind: PhotoKind; id: string }) {
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const [n, setN] = useState(0);
+  const [position, setPosition] = useState<string | undefined>();
 
   useEffect(() => {
     let gone = false;
-    getJson<{ items: Attachment[] }>(`/api/v1/files/attachments/${kind}/${id}`).then(
+    // After an upload, as of its position: the list is a projection, a moment behind.
+    const q = position ? `?position=${encodeURIComponent(position)}` : '';
+    getJson<{ items: Attachment[] }>(`/api/v1/files/attachments/${kind}/${id}${q}`).then(
       (a) => !gone && setFiles(a.items),
       () => {},
     );
     return () => {
       gone = true;
     };
-  }, [kind, id, n]);
+  }, [kind, id, n, position]);
 
   useEffect(() => {
     for (const f of files)
@@ -72,7 +75,9 @@ export function Photos({ kind, id }: { kind: PhotoKind; id: string }) {
     if (file.size > PHOTO_MAX) return setError(new Error(t('photo.big')));
     setBusy(true);
     try {
-      await apiFetch(uploadUrl(id, file.name, kind), { method: 'POST', headers: { 'Content-Type': file.type }, body: file });
+      const res = await apiFetch(uploadUrl(id, file.name, kind), { method: 'POST', headers: { 'Content-Type': file.type }, body: file });
+      const answer = (await res.json().catch(() => ({}))) as { position?: string };
+      setPosition(answer.position);
       setN((x) => x + 1);
     } catch (e) {
       setError(e);

@@ -39,8 +39,8 @@ export function LabelCard({ id, position, derived }: { id: string; position?: st
     // label_pending until then, which stocked() asks again.
     const q = position ? `?position=${encodeURIComponent(position)}` : '';
     const base = `/api/v1/inventory/labels/${encodeURIComponent(id)}`;
-    stocked(() => getJson<LabelScan>(`${base}${q}`), 20, derived).then((s) => !gone && setScan(s), setError);
-    stocked(() => blobUrl(`${base}/qr.svg${q}`), 20, derived).then((u) => {
+    stocked(() => getJson<LabelScan>(`${base}${q}`), derived ? 40 : 20, derived).then((s) => !gone && setScan(s), setError);
+    stocked(() => blobUrl(`${base}/qr.svg${q}`), derived ? 40 : 20, derived).then((u) => {
       url = u;
       if (!gone) setQr(u);
     }, setError);
