@@ -23,7 +23,11 @@
  *      corrective action, closing
  *   7. the office's accounts: the manager (a second recovery code) opens the trial balance
  *      and, when the day's pay is posted, an account's entries with their source event
- *   8. the PWA: manifest, service worker, and the app opens without network
+ *   8. the office's commands: the manager sets a budget line, creates a project, adds a task
+ *      and marks it done (closing a pay period is hidden: hr's and admin's); the accountant
+ *      (TOTP enrolment) posts an entry by hand and finds it in the trial balance, and an
+ *      invoice of a delivery that does not exist is refused with the server's reason
+ *   9. the PWA: manifest, service worker, and the app opens without network
  *
  * Every page fails the test on a Content-Security-Policy violation or a script error.
  * Screenshots (phone 360 px, desktop 1280 px) go to e2e/screenshots/.
@@ -47,6 +51,7 @@ interface Fixture {
   finished_store: string;
   planner: { username: string; password: string };
   manager: { username: string; password: string };
+  accountant: { username: string; password: string };
   other_planner: { username: string; password: string };
   planner_token: string;
   mqtt_port: number;
@@ -472,6 +477,78 @@ test.describe.serial('the screens', () => {
       await expect(page.getByTestId('account-entries')).toContainText('Solde');
     }
     await shot(page, 'accounting-desktop');
+  });
+
+  test('the manager sets a budget line, creates a project, adds a task and marks it done; closing pay is not theirs', async () => {
+    const page = office.page;
+    await page.getByRole('link', { name: 'Paie', exact: true }).click();
+    await expect(page.getByTestId('payslip')).toBeVisible();
+    await expect(page.getByTestId('pay-close')).toHaveCount(0); // hr.pay_period.close: hr and admin only
+
+    await page.getByRole('link', { name: 'Contrôle de gestion' }).click();
+    const year = String(new Date().getFullYear());
+    const budget = page.getByTestId('budget-set');
+    await budget.locator('input[name=budget-centre]').fill('TISSAGE');
+    await budget.locator('input[name=budget-account]').fill('641');
+    await budget.locator('input[name=budget-month]').fill(`${year}-03`);
+    await budget.locator('input[name=budget-amount]').fill('1500');
+    await budget.getByTestId('budget-set-send').click();
+    await expect(budget.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await expect(page.getByTestId('budget').locator('tbody')).toContainText('TISSAGE');
+    await expect(page.getByTestId('budget').locator('tbody')).toContainText(`${year}-03`);
+    await shot(page, 'control-desktop');
+
+    await page.getByRole('link', { name: 'Projets', exact: true }).click();
+    const create = page.getByTestId('project-create');
+    await create.locator('input[name=project-code]').fill('E2E-P');
+    await create.locator('input[name=project-name]').fill('Installation L1');
+    await create.locator('input[name=project-owner]').fill(fx.weaver.badge);
+    await create.locator('input[name=project-due]').fill('2030-06-30');
+    await create.locator('input[name=project-budget]').fill('1000');
+    await create.getByTestId('project-create-send').click();
+    await expect(create.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await expect(page.getByTestId('project-list')).toContainText('E2E-P');
+    const tasks = page.getByTestId('project-tasks');
+    await expect(tasks).toContainText('Installation L1');
+    await tasks.locator('input[name=task-code]').fill('T1');
+    await tasks.locator('input[name=task-title]').fill('Régler L1');
+    await tasks.locator('input[name=task-owner]').fill(fx.mechanic.badge);
+    await tasks.locator('input[name=task-due]').fill('2030-01-31');
+    await tasks.getByTestId('task-add-send').click();
+    await expect(tasks.getByTestId('task-E2E-P-T1')).toContainText('à faire');
+    await tasks.getByTestId('task-actions-T1').getByRole('button', { name: 'Fait' }).click();
+    await expect(tasks.getByTestId('task-E2E-P-T1')).toContainText('faite');
+    await shot(page, 'projects-desktop');
+  });
+
+  test('the accountant posts an entry by hand and sees it in the trial balance; an invoice of no delivery is refused', async () => {
+    const page = office.page;
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await officeSignIn(page, fx.tenant, fx.accountant);
+    const uri = (await page.getByTestId('otpauth').textContent()) ?? '';
+    await page.locator('input[name=code]').fill(totp(new URL(uri).searchParams.get('secret') ?? ''));
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page.getByTestId('recovery').locator('code').first()).toBeVisible();
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page).toHaveURL(/\/console\/office\/accounting$/);
+    const entry = page.getByTestId('entry-post');
+    await entry.locator('input[name=entry-memo]').fill('Fournitures payées par banque');
+    await entry.locator('input[name=entry-account-0]').fill('6061');
+    await entry.locator('input[name=entry-debit-0]').fill('125,5');
+    await entry.locator('input[name=entry-account-1]').fill('532');
+    await entry.locator('input[name=entry-credit-1]').fill('125,5');
+    await entry.getByTestId('entry-post-send').click();
+    await expect(entry.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    const trial = page.getByTestId('trial-balance');
+    await expect(trial.getByRole('button', { name: 'Écritures du compte 6061' })).toBeVisible();
+    await trial.getByRole('button', { name: 'Écritures du compte 6061' }).click();
+    await expect(page.getByTestId('account-entries')).toContainText('Fournitures payées par banque');
+    await shot(page, 'accounting-entry-desktop');
+
+    const invoice = page.getByTestId('invoice-issue');
+    await invoice.locator('input[name=invoice-delivery]').fill('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
+    await invoice.getByTestId('invoice-issue-send').click();
+    await expect(invoice.getByRole('alert')).toContainText('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'); // the server's reason
   });
 
   test('installable: manifest, service worker, opens without network', async ({ browser }) => {
