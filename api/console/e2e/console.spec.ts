@@ -26,7 +26,8 @@
  *   8. the office's commands: the manager sets a budget line, creates a project, adds a task
  *      and marks it done (closing a pay period is hidden: hr's and admin's); the accountant
  *      (TOTP enrolment) posts an entry by hand and finds it in the trial balance, and an
- *      invoice of a delivery that does not exist is refused with the server's reason
+ *      invoice of a delivery that does not exist is refused with the server's reason; hr
+ *      (TOTP enrolment) closes a pay period, and closing it again is refused
  *   9. the PWA: manifest, service worker, and the app opens without network
  *
  * Every page fails the test on a Content-Security-Policy violation or a script error.
@@ -52,6 +53,7 @@ interface Fixture {
   planner: { username: string; password: string };
   manager: { username: string; password: string };
   accountant: { username: string; password: string };
+  hr: { username: string; password: string };
   other_planner: { username: string; password: string };
   planner_token: string;
   mqtt_port: number;
@@ -549,6 +551,24 @@ test.describe.serial('the screens', () => {
     await invoice.locator('input[name=invoice-delivery]').fill('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
     await invoice.getByTestId('invoice-issue-send').click();
     await expect(invoice.getByRole('alert')).toContainText('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'); // the server's reason
+  });
+
+  test("hr closes a pay period; closing it again is refused with the server's reason", async () => {
+    const page = office.page;
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await officeSignIn(page, fx.tenant, fx.hr);
+    const uri = (await page.getByTestId('otpauth').textContent()) ?? '';
+    await page.locator('input[name=code]').fill(totp(new URL(uri).searchParams.get('secret') ?? ''));
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page.getByTestId('recovery').locator('code').first()).toBeVisible();
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page).toHaveURL(/\/console\/office\/payslip$/);
+    const close = page.getByTestId('pay-close');
+    await close.locator('input[name=close-period]').fill('2025-01'); // long past: today's pay is untouched
+    await close.getByTestId('pay-close-send').click();
+    await expect(close.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await close.getByTestId('pay-close-send').click();
+    await expect(close.getByRole('alert')).toContainText('already_closed');
   });
 
   test('installable: manifest, service worker, opens without network', async ({ browser }) => {
