@@ -217,8 +217,11 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
   account(tenant, "{\"username\":\"c1\",\"role\":\"cutter\",\"badge\":\"C1\",\"pin\":\"730518\"}");
   account(tenant, "{\"username\":\"s1\",\"role\":\"storekeeper_pf\",\"badge\":\"S1\",\"pin\":\"264903\"}");
   account(tenant, "{\"username\":\"m1\",\"role\":\"mechanic\",\"badge\":\"M1\",\"pin\":\"592364\"}");
+  account(tenant, "{\"username\":\"q1\",\"role\":\"quality\",\"badge\":\"Q1\",\"pin\":\"318264\"}");
   account(tenant, "{\"username\":\"plan\",\"role\":\"planner\",\"password\":\"planner-pass-2026\"}");
   account(tenant, "{\"username\":\"boss\",\"role\":\"manager\",\"password\":\"manager-pass-2026\"}");
+  account(tenant, "{\"username\":\"compta\",\"role\":\"accountant\",\"password\":\"accountant-pass-2026\"}");
+  account(tenant, "{\"username\":\"rh\",\"role\":\"hr\",\"password\":\"hr-pass-2026-paie\"}");
   account(other, "{\"username\":\"plan\",\"role\":\"planner\",\"password\":\"other-planner-2026\"}");
 
   char *planner_token = h_token(tenant, "planner");
@@ -237,6 +240,9 @@ Test(console, screens_in_a_real_browser, .timeout = 600) {
   json_object_set_new(fx, "cutter", json_pack("{s:s,s:s}", "badge", "C1", "pin", "730518"));
   json_object_set_new(fx, "storekeeper_pf", json_pack("{s:s,s:s}", "badge", "S1", "pin", "264903"));
   json_object_set_new(fx, "finished_store", json_string("PF-1"));
+  json_object_set_new(fx, "quality", json_pack("{s:s,s:s}", "badge", "Q1", "pin", "318264"));
+  json_object_set_new(fx, "accountant", json_pack("{s:s,s:s}", "username", "compta", "password", "accountant-pass-2026"));
+  json_object_set_new(fx, "hr", json_pack("{s:s,s:s}", "username", "rh", "password", "hr-pass-2026-paie"));
   int dumped = json_dump_file(fx, fixture, JSON_INDENT(2));
   json_decref(fx);
   free(planner_token); /* before the asserts: a failed browser run is not reported as a leak too */

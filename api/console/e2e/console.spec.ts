@@ -18,9 +18,17 @@
  *   6. the stores: the finished-goods storekeeper moves the declared roll into the store and
  *      sees it in stock; the cutter cuts it (1st and 2nd choice, a defect cause) and sees
  *      the two lots' label ids
+ *      and prints the 1st-choice lot's label; the quality inspector inspects the roll, adds
+ *      a photo, opens an NC from the inspection and follows it: photo, analysis, a
+ *      corrective action, closing
  *   7. the office's accounts: the manager (a second recovery code) opens the trial balance
  *      and, when the day's pay is posted, an account's entries with their source event
- *   8. the PWA: manifest, service worker, and the app opens without network
+ *   8. the office's commands: the manager sets a budget line, creates a project, adds a task
+ *      and marks it done (closing a pay period is hidden: hr's and admin's); the accountant
+ *      (TOTP enrolment) posts an entry by hand and finds it in the trial balance, and an
+ *      invoice of a delivery that does not exist is refused with the server's reason; hr
+ *      (TOTP enrolment) closes a pay period, and closing it again is refused
+ *   9. the PWA: manifest, service worker, and the app opens without network
  *
  * Every page fails the test on a Content-Security-Policy violation or a script error.
  * Screenshots (phone 360 px, desktop 1280 px) go to e2e/screenshots/.
@@ -40,9 +48,12 @@ interface Fixture {
   mechanic: { badge: string; pin: string };
   cutter: { badge: string; pin: string };
   storekeeper_pf: { badge: string; pin: string };
+  quality: { badge: string; pin: string };
   finished_store: string;
   planner: { username: string; password: string };
   manager: { username: string; password: string };
+  accountant: { username: string; password: string };
+  hr: { username: string; password: string };
   other_planner: { username: string; password: string };
   planner_token: string;
   mqtt_port: number;
@@ -389,12 +400,65 @@ test.describe.serial('the screens', () => {
     await expect(page.getByTestId('lot-first')).toContainText(/[0-9a-f-]{36}/);
     await expect(page.getByTestId('lot-second')).toContainText(/[0-9a-f-]{36}/);
     await shot(page, 'cutter-phone');
+    // The 1st-choice lot's label: inventory makes the lot by reaction to the cut.
+    const firstLot = ((await page.getByTestId('lot-first').locator('code').textContent()) ?? '').trim();
+    await page.getByTestId('label-first').click();
+    const lotLabel = page.getByRole('dialog').getByTestId('label');
+    await expect(lotLabel).toHaveAttribute('data-label', firstLot);
+    await expect(lotLabel).toContainText(fx.article);
+    await expect(lotLabel.getByTestId('label-qr')).toBeVisible();
+    await expect(lotLabel.getByRole('button', { name: 'Fichier ZPL' })).toBeVisible();
+    await shot(page, 'cutter-lot-label-phone');
+    await page.keyboard.press('Escape');
     await expect
       .poll(async () => {
         const res = await fetch(`${process.env.FOFAL_E2E_BASE}/api/v1/quality/cuts/${label}`, { headers: { Authorization: `Bearer ${fx.planner_token}` } });
         return res.status === 200 ? ((await res.json()) as { first_choice: number; second_choice: number; cutter: string }) : null;
       })
       .toMatchObject({ first_choice: 1, second_choice: 1, cutter: fx.cutter.badge });
+  });
+
+  test('the inspector inspects the roll with a photo, opens an NC and follows it to its closing', async () => {
+    const page = phone.page;
+    const photo = await page.screenshot({ clip: { x: 0, y: 0, width: 48, height: 48 } }); // a real PNG
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await pinSignIn(page, fx.quality);
+    await expect(page).toHaveURL(/\/console\/floor\/quality$/);
+    await page.locator('input[name=lot]').fill(label);
+    await page.locator('input[name=length-m]').fill('50');
+    await page.locator('input[name=width-cm]').fill('60');
+    await page.getByTestId('inspection-send').click();
+    const score = page.getByTestId('score');
+    await expect(score.getByTestId('grade')).toHaveText('1er choix');
+    await score.locator('input[type=file]').setInputFiles({ name: 'controle.png', mimeType: 'image/png', buffer: photo });
+    await expect(score.locator('img.thumb')).toHaveCount(1);
+
+    await page.getByTestId('nc-open').click();
+    await page.locator('input[name=nc-title]').fill('Trame cassée E2E');
+    await page.getByRole('dialog').getByRole('button', { name: 'Envoyer', exact: true }).click();
+    await expect(page.getByRole('dialog').getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await page.keyboard.press('Escape');
+    const mine = page.getByTestId('my-ncs');
+    await mine.getByRole('button', { name: 'Trame cassée E2E' }).click();
+    const follow = mine.getByTestId('nc-follow');
+    const photo2 = await page.screenshot({ clip: { x: 0, y: 0, width: 64, height: 40 } });
+    await follow.locator('input[type=file]').setInputFiles({ name: 'nc.png', mimeType: 'image/png', buffer: photo2 });
+    await expect(follow.locator('img.thumb')).toHaveCount(1);
+    await follow.locator('input[name=nc-cause]').fill('Casse-trame mal réglé');
+    await follow.locator('select[name=nc-category]').selectOption('machine');
+    await follow.getByTestId('nc-analyse-send').click();
+    await expect(follow).toHaveAttribute('data-status', 'analysed');
+    await expect(follow.getByTestId('nc-close-send')).toHaveCount(0); // no corrective action yet
+    await follow.locator('input[name=nc-action]').fill('Régler le casse-trame');
+    await follow.locator('input[name=nc-owner]').fill(fx.mechanic.badge);
+    await follow.getByTestId('nc-act-send').click();
+    await expect(follow.getByTestId('nc-actions')).toContainText('Régler le casse-trame');
+    await shot(page, 'quality-nc-phone');
+    await follow.locator('input[name=nc-verification]').fill('50 m contrôlés sans défaut');
+    await follow.getByTestId('nc-close-send').click();
+    await expect(mine).toContainText('Aucun');
+    const closed = await api<{ items: { title: string; status: string }[] }>('/api/v1/quality/ncs?status=closed');
+    expect(closed.items.map((n) => n.title)).toContain('Trame cassée E2E');
   });
 
   test("the manager opens the trial balance and an account's entries", async () => {
@@ -415,6 +479,96 @@ test.describe.serial('the screens', () => {
       await expect(page.getByTestId('account-entries')).toContainText('Solde');
     }
     await shot(page, 'accounting-desktop');
+  });
+
+  test('the manager sets a budget line, creates a project, adds a task and marks it done; closing pay is not theirs', async () => {
+    const page = office.page;
+    await page.getByRole('link', { name: 'Paie', exact: true }).click();
+    await expect(page.getByTestId('payslip')).toBeVisible();
+    await expect(page.getByTestId('pay-close')).toHaveCount(0); // hr.pay_period.close: hr and admin only
+
+    await page.getByRole('link', { name: 'Contrôle de gestion' }).click();
+    const year = String(new Date().getFullYear());
+    const budget = page.getByTestId('budget-set');
+    await budget.locator('input[name=budget-centre]').fill('TISSAGE');
+    await budget.locator('input[name=budget-account]').fill('641');
+    await budget.locator('input[name=budget-month]').fill(`${year}-03`);
+    await budget.locator('input[name=budget-amount]').fill('1500');
+    await budget.getByTestId('budget-set-send').click();
+    await expect(budget.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await expect(page.getByTestId('budget').locator('tbody')).toContainText('TISSAGE');
+    await expect(page.getByTestId('budget').locator('tbody')).toContainText(`${year}-03`);
+    await shot(page, 'control-desktop');
+
+    await page.getByRole('link', { name: 'Projets', exact: true }).click();
+    const create = page.getByTestId('project-create');
+    await create.locator('input[name=project-code]').fill('E2E-P');
+    await create.locator('input[name=project-name]').fill('Installation L1');
+    await create.locator('input[name=project-owner]').fill(fx.weaver.badge);
+    await create.locator('input[name=project-due]').fill('2030-06-30');
+    await create.locator('input[name=project-budget]').fill('1000');
+    await create.getByTestId('project-create-send').click();
+    await expect(create.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await expect(page.getByTestId('project-list')).toContainText('E2E-P');
+    const tasks = page.getByTestId('project-tasks');
+    await expect(tasks).toContainText('Installation L1');
+    await tasks.locator('input[name=task-code]').fill('T1');
+    await tasks.locator('input[name=task-title]').fill('Régler L1');
+    await tasks.locator('input[name=task-owner]').fill(fx.mechanic.badge);
+    await tasks.locator('input[name=task-due]').fill('2030-01-31');
+    await tasks.getByTestId('task-add-send').click();
+    await expect(tasks.getByTestId('task-E2E-P-T1')).toContainText('à faire');
+    await tasks.getByTestId('task-actions-T1').getByRole('button', { name: 'Fait' }).click();
+    await expect(tasks.getByTestId('task-E2E-P-T1')).toContainText('faite');
+    await shot(page, 'projects-desktop');
+  });
+
+  test('the accountant posts an entry by hand and sees it in the trial balance; an invoice of no delivery is refused', async () => {
+    const page = office.page;
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await officeSignIn(page, fx.tenant, fx.accountant);
+    const uri = (await page.getByTestId('otpauth').textContent()) ?? '';
+    await page.locator('input[name=code]').fill(totp(new URL(uri).searchParams.get('secret') ?? ''));
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page.getByTestId('recovery').locator('code').first()).toBeVisible();
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page).toHaveURL(/\/console\/office\/accounting$/);
+    const entry = page.getByTestId('entry-post');
+    await entry.locator('input[name=entry-memo]').fill('Fournitures payées par banque');
+    await entry.locator('input[name=entry-account-0]').fill('6061');
+    await entry.locator('input[name=entry-debit-0]').fill('125,5');
+    await entry.locator('input[name=entry-account-1]').fill('532');
+    await entry.locator('input[name=entry-credit-1]').fill('125,5');
+    await entry.getByTestId('entry-post-send').click();
+    await expect(entry.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    const trial = page.getByTestId('trial-balance');
+    await expect(trial.getByRole('button', { name: 'Écritures du compte 6061' })).toBeVisible();
+    await trial.getByRole('button', { name: 'Écritures du compte 6061' }).click();
+    await expect(page.getByTestId('account-entries')).toContainText('Fournitures payées par banque');
+    await shot(page, 'accounting-entry-desktop');
+
+    const invoice = page.getByTestId('invoice-issue');
+    await invoice.locator('input[name=invoice-delivery]').fill('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
+    await invoice.getByTestId('invoice-issue-send').click();
+    await expect(invoice.getByRole('alert')).toContainText('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'); // the server's reason
+  });
+
+  test("hr closes a pay period; closing it again is refused with the server's reason", async () => {
+    const page = office.page;
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await officeSignIn(page, fx.tenant, fx.hr);
+    const uri = (await page.getByTestId('otpauth').textContent()) ?? '';
+    await page.locator('input[name=code]').fill(totp(new URL(uri).searchParams.get('secret') ?? ''));
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page.getByTestId('recovery').locator('code').first()).toBeVisible();
+    await page.getByRole('button', { name: 'Continuer' }).click();
+    await expect(page).toHaveURL(/\/console\/office\/payslip$/);
+    const close = page.getByTestId('pay-close');
+    await close.locator('input[name=close-period]').fill('2025-01'); // long past: today's pay is untouched
+    await close.getByTestId('pay-close-send').click();
+    await expect(close.getByTestId('outcome')).toHaveText('Envoyé ✓');
+    await close.getByTestId('pay-close-send').click();
+    await expect(close.getByRole('alert')).toContainText('already_closed');
   });
 
   test('installable: manifest, service worker, opens without network', async ({ browser }) => {

@@ -20,6 +20,7 @@ import { PurchasingOffice, QualityOffice, StockOffice } from './office/OfficeScr
 import { MachinesBoard } from './office/MachinesBoard';
 import { AccountingOffice, PayslipOffice } from './office/AccountingOffice';
 import { ControlOffice } from './office/ControlOffice';
+import { ProjectsOffice } from './office/OfficeCommands';
 import { loadDevice } from './lib/device';
 import { useSession } from './lib/hooks';
 import { useI18n } from './lib/i18n';
@@ -42,6 +43,7 @@ const SCREENS: Record<string, { roles: string[]; floor: boolean; el: () => JSX.E
   '/office/accounting': { roles: ['accountant', 'manager', 'admin', 'auditor'], floor: false, el: () => <AccountingOffice /> },
   '/office/payslip': { roles: ['hr', 'accountant', 'manager', 'admin'], floor: false, el: () => <PayslipOffice /> },
   '/office/control': { roles: ['manager', 'accountant', 'admin', 'auditor'], floor: false, el: () => <ControlOffice /> },
+  '/office/projects': { roles: ['planner', 'manager', 'accountant', 'auditor', 'admin'], floor: false, el: () => <ProjectsOffice /> },
 };
 
 export function homeOf(role: string): string {

@@ -27,6 +27,7 @@ const NAV: { route: string; key: string; roles: string[] }[] = [
   { route: '/office/accounting', key: 'nav.accounting', roles: ['accountant', 'manager', 'admin', 'auditor'] },
   { route: '/office/payslip', key: 'nav.payslip', roles: ['hr', 'accountant', 'manager', 'admin'] },
   { route: '/office/control', key: 'nav.control', roles: ['manager', 'accountant', 'admin', 'auditor'] },
+  { route: '/office/projects', key: 'nav.projects', roles: ['planner', 'manager', 'accountant', 'auditor', 'admin'] },
 ];
 
 export function Shell({ title, live, children, wide }: { title: string; live?: boolean; children: ReactNode; wide?: boolean }) {

@@ -1,8 +1,8 @@
 /*
- * CutPhotos.tsx — a defect photo of a cut (README "Files"): the phone's camera (a file
- * input with capture) or a file, sent as raw bytes to
- * POST /api/v1/files/upload?kind=cut&id=<roll label id> with its Content-Type; the cut's
- * photos shown as thumbnails (?thumb=1, fetched with the token into blob: URLs). An upload
+ * CutPhotos.tsx — a defect photo of a cut, an inspection or an NC (README "Files"): the
+ * phone's camera (a file input with capture) or a file, sent as raw bytes to
+ * POST /api/v1/files/upload?kind=cut|inspection|nc&id=<roll label id, inspection or NC id>
+ * with its Content-Type; the thing's photos shown as thumbnails (?thumb=1, fetched with the token into blob: URLs). An upload
  * is not an outbox command (bytes, not JSON): without network it is refused on the spot
  * and the cutter takes it again later. JPEG, PNG or PDF only, 10 MiB at most (the
  * server's default cap, checked here first so a phone does not send a big file in vain).
@@ -22,32 +22,43 @@ interface Attachment {
   href: string;
 }
 
-/* The upload URL of a cut's photo (the file's name only shown, never a path). */
-export function uploadUrl(roll: string, name?: string): string {
-  const p = new URLSearchParams({ kind: 'cut', id: roll });
+export type PhotoKind = 'cut' | 'inspection' | 'nc';
+
+/* The upload URL of a photo of a cut (by its roll), an inspection or an NC (the file's
+ * name only shown, never a path). */
+export function uploadUrl(id: string, name?: string, kind: PhotoKind = 'cut'): string {
+  const p = new URLSearchParams({ kind, id });
   const safe = name?.replace(/[/\\:~]/g, '_').replace(/^\.+/, '').slice(0, 100);
   if (safe) p.set('name', safe);
   return `/api/v1/files/upload?${p.toString()}`;
 }
 
 export function CutPhotos({ roll }: { roll: string }) {
+  return <Photos kind="cut" id={roll} />;
+}
+
+/* The photos of one thing (a cut by its roll, an inspection, an NC) and a button to add one. */
+export function Photos({ kind, id }: { kind: PhotoKind; id: string }) {
   const { t } = useI18n();
   const [files, setFiles] = useState<Attachment[]>([]);
   const [thumbs, setThumbs] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const [n, setN] = useState(0);
+  const [position, setPosition] = useState<string | undefined>();
 
   useEffect(() => {
     let gone = false;
-    getJson<{ items: Attachment[] }>(`/api/v1/files/attachments/cut/${roll}`).then(
+    // After an upload, as of its position: the list is a projection, a moment behind.
+    const q = position ? `?position=${encodeURIComponent(position)}` : '';
+    getJson<{ items: Attachment[] }>(`/api/v1/files/attachments/${kind}/${id}${q}`).then(
       (a) => !gone && setFiles(a.items),
       () => {},
     );
     return () => {
       gone = true;
     };
-  }, [roll, n]);
+  }, [kind, id, n, position]);
 
   useEffect(() => {
     for (const f of files)
@@ -64,7 +75,9 @@ export function CutPhotos({ roll }: { roll: string }) {
     if (file.size > PHOTO_MAX) return setError(new Error(t('photo.big')));
     setBusy(true);
     try {
-      await apiFetch(uploadUrl(roll, file.name), { method: 'POST', headers: { 'Content-Type': file.type }, body: file });
+      const res = await apiFetch(uploadUrl(id, file.name, kind), { method: 'POST', headers: { 'Content-Type': file.type }, body: file });
+      const answer = (await res.json().catch(() => ({}))) as { position?: string };
+      setPosition(answer.position);
       setN((x) => x + 1);
     } catch (e) {
       setError(e);
@@ -73,12 +86,12 @@ export function CutPhotos({ roll }: { roll: string }) {
   };
 
   return (
-    <div className="photos" data-testid={`photos-${roll}`}>
+    <div className="photos" data-testid={`photos-${id}`}>
       <label className="button">
         {busy ? t('loading') : t('photo.add')}
         <input
           type="file"
-          name={`photo-${roll}`}
+          name={`photo-${id}`}
           accept="image/jpeg,image/png,application/pdf"
           capture="environment"
           disabled={busy}

@@ -3,16 +3,18 @@
  * 2nd choice, waste pieces, waste in mm and g, the defect causes of what was downgraded:
  * quality.roll.cut), see the label ids the cut gave its graded lots, and raise a purchase
  * request (blades, bags, labels: purchasing.request.submit), and attach defect photos to a
- * cut once it is recorded (CutPhotos.tsx). Everything goes through the
+ * cut once it is recorded (CutPhotos.tsx), and print each graded lot's label (LabelCard: QR
+ * code, the browser's print, ZPL; inventory makes the lot by reaction to the cut, so the
+ * card asks again until it is there). Everything goes through the
  * outbox: without network the cut waits on the phone and its lot ids show once it is sent.
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import { ErrorBox, QueuePanel, Shell } from '../components';
+import { ErrorBox, Modal, QueuePanel, Shell } from '../components';
 import { getJson } from '../lib/api';
 import { getSession } from '../lib/session';
 import { useI18n } from '../lib/i18n';
 import { listQueue, onQueueChange, type Queued } from '../lib/queue';
-import type { LabelScan } from './LabelCard';
+import { LabelCard, type LabelScan } from './LabelCard';
 import { CutPhotos } from './CutPhotos';
 import { OutcomeBox, RequestDialog, ScanField, Stepper, scaled, useCommand, isUuid } from './kit';
 
@@ -58,6 +60,7 @@ export function CutterScreen() {
   const [note, setNote] = useState('');
   const [request, setRequest] = useState(false);
   const [cuts, setCuts] = useState<Queued[]>([]);
+  const [printing, setPrinting] = useState<{ id: string; grade: string } | null>(null);
 
   // The roll's label: what it is (article, pieces declared), once scanned.
   useEffect(() => {
@@ -159,12 +162,18 @@ export function CutterScreen() {
                 {c.state === 'refused' && <span className="pill bad">{c.detail ?? c.code}</span>}
                 {c.issued?.first_lot_id && (
                   <span data-testid="lot-first">
-                    1<sup>er</sup> ({String(c.data.first_choice)}) <code>{c.issued.first_lot_id}</code>
+                    1<sup>er</sup> ({String(c.data.first_choice)}) <code>{c.issued.first_lot_id}</code>{' '}
+                    <button type="button" onClick={() => setPrinting({ id: c.issued!.first_lot_id, grade: t('grade.first') })} data-testid="label-first">
+                      {t('cutter.label')}
+                    </button>
                   </span>
                 )}
                 {c.issued?.second_lot_id && (
                   <span data-testid="lot-second">
-                    2<sup>e</sup> ({String(c.data.second_choice)}) <code>{c.issued.second_lot_id}</code>
+                    2<sup>e</sup> ({String(c.data.second_choice)}) <code>{c.issued.second_lot_id}</code>{' '}
+                    <button type="button" onClick={() => setPrinting({ id: c.issued!.second_lot_id, grade: t('grade.second') })} data-testid="label-second">
+                      {t('cutter.label')}
+                    </button>
                   </span>
                 )}
                 {c.state === 'done' && <CutPhotos roll={String(c.data.roll)} />}
@@ -179,6 +188,11 @@ export function CutterScreen() {
         </button>
       </div>
       {request && <RequestDialog onClose={() => setRequest(false)} />}
+      {printing && (
+        <Modal title={t('cutter.labelOf', { grade: printing.grade })} onClose={() => setPrinting(null)}>
+          <LabelCard id={printing.id} derived />
+        </Modal>
+      )}
     </Shell>
   );
 }

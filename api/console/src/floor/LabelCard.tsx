@@ -17,14 +17,16 @@ export interface LabelScan {
   woven_at: string;
   location: string | null;
   article: { article: string; name: string | null };
-  order: { order_id: string; status: string; quantity: number; declared: number };
+  order: { order_id: string | null; status: string; quantity: number; declared: number };
   loom: { loom: string; hall: string | null };
   weaver: { badge: string; name: string | null };
   shift: { shift: string };
   prints: number;
 }
 
-export function LabelCard({ id, position }: { id: string; position?: string }) {
+/* `derived`: a piece lot of a cut, received by inventory's reaction a moment after the cut
+ * (404 until then, asked again). */
+export function LabelCard({ id, position, derived }: { id: string; position?: string; derived?: boolean }) {
   const { t } = useI18n();
   const [scan, setScan] = useState<LabelScan>();
   const [qr, setQr] = useState<string>();
@@ -37,8 +39,8 @@ export function LabelCard({ id, position }: { id: string; position?: string }) {
     // label_pending until then, which stocked() asks again.
     const q = position ? `?position=${encodeURIComponent(position)}` : '';
     const base = `/api/v1/inventory/labels/${encodeURIComponent(id)}`;
-    stocked(() => getJson<LabelScan>(`${base}${q}`)).then((s) => !gone && setScan(s), setError);
-    stocked(() => blobUrl(`${base}/qr.svg${q}`)).then((u) => {
+    stocked(() => getJson<LabelScan>(`${base}${q}`), derived ? 40 : 20, derived).then((s) => !gone && setScan(s), setError);
+    stocked(() => blobUrl(`${base}/qr.svg${q}`), derived ? 40 : 20, derived).then((u) => {
       url = u;
       if (!gone) setQr(u);
     }, setError);
@@ -46,7 +48,7 @@ export function LabelCard({ id, position }: { id: string; position?: string }) {
       gone = true;
       if (url) URL.revokeObjectURL(url);
     };
-  }, [id, position]);
+  }, [id, position, derived]);
 
   const zpl = async () => {
     const res = await apiFetch(`/api/v1/inventory/labels/${encodeURIComponent(id)}/label.zpl`);
@@ -75,7 +77,7 @@ export function LabelCard({ id, position }: { id: string; position?: string }) {
             {scan.quantity} {scan.unit === 'pieces' ? '' : scan.unit} {scan.length_m !== null ? `· ${num(scan.length_m, 2)} m` : ''}
           </dd>
           <dt>{t('declare.order')}</dt>
-          <dd className="mono">{scan.order.order_id.slice(0, 8)}</dd>
+          <dd className="mono">{scan.order.order_id?.slice(0, 8) ?? '—'}</dd>
           <dt>{t('label.loom')}</dt>
           <dd>{scan.loom.loom}</dd>
           <dt>{t('label.weaver')}</dt>

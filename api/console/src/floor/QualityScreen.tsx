@@ -3,15 +3,19 @@
  * lot's label, a yarn lot's code), see its status, record a 4-point inspection (each
  * defect where it is along the length, its size or a hole; the length and width) and see
  * the score per 100 m² and the grade the server gave, reject the lot into quarantine, open
- * a non-conformity about it, and the corrective actions past due. The points are the
- * server's to count (the decider's rule); the screen shows its answer.
+ * a non-conformity about it, follow the NCs I opened (NcPanel.tsx: analysis, actions,
+ * closing, photos), photos of an inspection just made, and the corrective actions past
+ * due. The points are the server's to count (the decider's rule); the screen shows its
+ * answer.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorBox, Loading, Modal, QueuePanel, Shell } from '../components';
 import { ApiError, getJson, newKey } from '../lib/api';
 import { useLoad } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
+import { Photos } from './CutPhotos';
 import { isUuid, OutcomeBox, scaled, ScanField, Section, useCommand } from './kit';
+import { MyNcs } from './NcPanel';
 
 export interface Inspection {
   inspection_id: string;
@@ -57,6 +61,7 @@ export function QualityScreen() {
   const [status, setStatus] = useState<QualityLot | null | undefined>();
   const [dialog, setDialog] = useState<'reject' | 'nc' | null>(null);
   const [lastInspection, setLastInspection] = useState<Inspection | null>(null);
+  const [ncAt, setNcAt] = useState<string | undefined>();
   const overdue = useLoad(() => getJson<{ items: OverdueAction[] }>('/api/v1/quality/actions/overdue'), []);
 
   useEffect(() => {
@@ -118,6 +123,7 @@ export function QualityScreen() {
               </span>
             </div>
           </div>
+          <Photos kind="inspection" id={lastInspection.inspection_id} />
         </section>
       )}
       {lot.trim() && (
@@ -130,13 +136,21 @@ export function QualityScreen() {
           </button>
         </div>
       )}
+      <MyNcs position={ncAt} />
       <Section title={t('quality.overdue')} testId="overdue">
         <ErrorBox error={overdue.error} onRetry={overdue.reload} />
         {!overdue.data && !overdue.error && <Loading />}
         {overdue.data && <OverdueList items={overdue.data.items} />}
       </Section>
       {dialog === 'reject' && <RejectDialog lot={lot.trim()} kind={kind} onClose={() => setDialog(null)} />}
-      {dialog === 'nc' && <NcDialog lot={lot.trim()} inspection={lastInspection?.inspection_id} onClose={() => setDialog(null)} />}
+      {dialog === 'nc' && (
+        <NcDialog
+          lot={lot.trim()}
+          inspection={lastInspection?.inspection_id}
+          onClose={() => setDialog(null)}
+          onOpened={setNcAt}
+        />
+      )}
     </Shell>
   );
 }
@@ -259,7 +273,7 @@ function RejectDialog({ lot, kind, onClose }: { lot: string; kind: string; onClo
   );
 }
 
-function NcDialog({ lot, inspection, onClose }: { lot: string; inspection?: string; onClose: () => void }) {
+function NcDialog({ lot, inspection, onClose, onOpened }: { lot: string; inspection?: string; onClose: () => void; onOpened?: (position: string | undefined) => void }) {
   const { t } = useI18n();
   const cmd = useCommand();
   const [title, setTitle] = useState('');
@@ -272,7 +286,7 @@ function NcDialog({ lot, inspection, onClose }: { lot: string; inspection?: stri
           const data: Record<string, unknown> = { nc_id: newKey(), title: title.trim(), source: inspection ? 'inspection' : 'manual', lots: [lot] };
           if (inspection) data.inspection_id = inspection;
           if (description.trim()) data.description = description.trim();
-          void cmd.send('quality.nc.open', data);
+          void cmd.send('quality.nc.open', data).then((o) => o.state === 'done' && onOpened?.(o.item?.position ?? ''));
         }}
       >
         <label>

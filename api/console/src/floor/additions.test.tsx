@@ -3,7 +3,8 @@
  * pick lists (create from scanned lots in grams, scan a line, issue; a refusal shown; a
  * scan made without network kept pending in the outbox), a cut's defect photo (the raw
  * bytes with their type to the files route, a refusal shown, a wrong type kept on the
- * phone), and "my tasks" (the badge's own, overdue first).
+ * phone), "my tasks" (the badge's own, overdue first), and the inspector's NCs (mine only,
+ * the next step the decider accepts: analyse, act, then close; photos of kind nc).
  */
 import { act, cleanup, configure, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { IDBFactory } from 'fake-indexeddb';
@@ -15,6 +16,7 @@ import { setTokens } from '../lib/session';
 import { MyTasks } from '../office/ControlOffice';
 import { CutPhotos, uploadUrl } from './CutPhotos';
 import { pickBody, PickPanel } from './PickPanel';
+import { inDays, MyNcs, openedByMe } from './NcPanel';
 
 configure({ asyncUtilTimeout: 8000 });
 vi.setConfig({ testTimeout: 30000 });
@@ -53,7 +55,7 @@ class Server {
       const lines = (made.body.lines as { lot: string; weight_g: number }[]).map((l) => ({ ...l, picked_g: null, location: 'MP-A', item: 'YARN-20' }));
       return reply({ status: 200, body: { ...made.body, beam: null, status: 'open', weight_g: 0, lines } });
     }
-    const a = this.gets[url] ?? this.gets[url.split('?')[0]];
+    const a = this.gets[url] ?? this.gets[url.replace(/[&?]position=[^&]*$/, '')] ?? this.gets[url.split('?')[0]];
     return reply(a ?? { status: 404, body: { code: 'not_found', detail: 'no such resource' } });
   };
 }
@@ -200,5 +202,57 @@ describe('my tasks', () => {
     expect(server.got).toContain('/api/v1/projects/tasks?owner=M02');
     const ids = [...document.querySelectorAll('[data-testid^="task-"]')].map((e) => e.getAttribute('data-testid'));
     expect(ids).toEqual(['task-P-B', 'task-P-A']);
+  });
+});
+
+describe('my NCs', () => {
+  const NC = '0190a1b2-c3d4-7e5f-8a9b-0000000000c1';
+  const nc = (status: string, actions: object[] = []) => ({
+    nc_id: NC, title: 'Trame cassée', status, opened_by: 'u:acc-quality/quality', opened_at: '2026-12-07T10:00:00Z',
+    lots: [ROLL], cause: status === 'open' ? null : 'réglage', category: status === 'open' ? null : 'machine', actions,
+  });
+
+  it('knows whose NC it is, and an action’s default due date', () => {
+    expect(openedByMe({ opened_by: 'u:acc-quality/quality' }, 'acc-quality')).toBe(true);
+    expect(openedByMe({ opened_by: 'u:acc-quality2/quality' }, 'acc-quality')).toBe(false);
+    expect(openedByMe({ opened_by: 's:machines/x' }, undefined)).toBe(false);
+    expect(inDays(7, new Date('2026-12-30T12:00:00Z'))).toBe('2027-01-06');
+  });
+
+  it('lists mine only, analyses, adds an action, and offers the closing after a corrective one', async () => {
+    signIn('quality', 'Q1');
+    const other = { ...nc('open'), nc_id: '0190a1b2-c3d4-7e5f-8a9b-0000000000c2', title: 'Pas la mienne', opened_by: 'u:someone/quality' };
+    server.gets['/api/v1/quality/ncs?status=open&limit=200'] = { status: 200, body: { items: [nc('open'), other] } };
+    server.gets['/api/v1/quality/ncs'] = { status: 200, body: { items: [] } };
+    server.gets[`/api/v1/quality/ncs/${NC}`] = { status: 200, body: nc('open') };
+    server.gets[`/api/v1/files/attachments/nc/${NC}`] = { status: 200, body: { items: [] } };
+    wrap(<MyNcs />);
+    await screen.findByRole('button', { name: 'Trame cassée' });
+    await click('Trame cassée');
+    expect(screen.queryByText('Pas la mienne')).toBeNull();
+    expect(document.querySelector(`[name="photo-${NC}"]`)).not.toBeNull();
+    type('nc-cause', 'Casse-trame mal réglé');
+    fireEvent.change(document.querySelector('[name="nc-category"]')!, { target: { value: 'machine' } });
+    server.gets[`/api/v1/quality/ncs/${NC}`] = { status: 200, body: nc('analysed') };
+    server.gets['/api/v1/quality/ncs?status=open&limit=200'] = { status: 200, body: { items: [other] } };
+    server.gets['/api/v1/quality/ncs?status=analysed&limit=200'] = { status: 200, body: { items: [nc('analysed')] } };
+    await click('Analyser la cause');
+    await waitFor(() => expect(server.sent).toHaveLength(1));
+    expect(server.sent[0]).toMatchObject({ type: 'quality.nc.analyse', body: { nc_id: NC, cause: 'Casse-trame mal réglé', category: 'machine' } });
+    await screen.findByTestId('nc-act-send');
+    expect(screen.queryByTestId('nc-close-send')).toBeNull();
+    expect((document.querySelector('[name="nc-owner"]') as HTMLInputElement).value).toBe('Q1');
+    type('nc-action', 'Régler');
+    type('nc-owner', 'M1');
+    type('nc-due', '2030-01-31');
+    server.gets[`/api/v1/quality/ncs/${NC}`] = { status: 200, body: nc('analysed', [{ action_no: 1, kind: 'corrective', description: 'Régler', owner: 'M1', due: '2030-01-31' }]) };
+    await click('Ajouter une action');
+    await waitFor(() => expect(server.sent).toHaveLength(2));
+    expect(server.sent[1]).toMatchObject({ type: 'quality.nc.act', body: { nc_id: NC, kind: 'corrective', description: 'Régler', owner: 'M1', due: '2030-01-31' } });
+    await screen.findByTestId('nc-close-send');
+    type('nc-verification', 'vérifié');
+    server.answers['quality.nc.close'] = { status: 422, body: { code: 'action_required', detail: 'an NC is closed once a corrective action was taken' } };
+    await click('Clôturer la NC');
+    expect((await screen.findByRole('alert')).textContent).toMatch(/action_required/);
   });
 });

@@ -233,6 +233,7 @@ describe('QualityScreen', () => {
       status: 200,
       body: { items: [{ nc_id: 'n1', action_no: 1, description: 'régler le temple', owner: 'M1', due: '2026-11-30', nc_title: 'Trous L3', days_overdue: 7 }] },
     };
+    server.gets['/api/v1/quality/ncs'] = { status: 200, body: { items: [] } };
   });
 
   it('records a 4-point inspection and shows the score and grade the server gave', async () => {

@@ -105,13 +105,16 @@ export function issuedOf(answer: CommandAnswer | undefined): Record<string, stri
 
 /* A read of a label right after its declaration: inventory receives the unit by reaction,
  * so the label route may answer 409 label_pending (after waiting a little itself); this
- * asks again, retry_after_s later, up to `tries` times. Other errors pass through. */
-export async function stocked<T>(read: () => Promise<T>, tries = 20): Promise<T> {
+ * asks again, retry_after_s later, up to `tries` times. Other errors pass through, but
+ * with `missing` a 404 too is asked again: a cut's piece lot, which inventory makes by
+ * reaction to the cut and no declaration announced. */
+export async function stocked<T>(read: () => Promise<T>, tries = 20, missing = false): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await read();
     } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 409 || e.code !== 'label_pending' || i >= tries) throw e;
+      const pending = e instanceof ApiError && ((e.status === 409 && e.code === 'label_pending') || (missing && e.status === 404));
+      if (!pending || i >= tries) throw e;
       const after = Number((e.body as { retry_after_s?: number } | undefined)?.retry_after_s ?? 1);
       await new Promise((r) => setTimeout(r, Math.min(Math.max(after, 0.2), 5) * 1000));
     }

@@ -7,6 +7,7 @@
 import { createContext, useContext, useState, type ReactNode } from 'react';
 import { enStores, frStores } from './i18n-stores';
 import { enOffice, frOffice } from './i18n-office';
+import { enMore, frMore } from './i18n-more';
 
 export type Lang = 'fr' | 'en';
 
@@ -314,7 +315,10 @@ const en: Record<string, string> = {
   'tenant.empty': 'Nothing to show.',
 };
 
-const dictionaries: Record<Lang, Record<string, string>> = { fr: { ...fr, ...frStores, ...frOffice }, en: { ...en, ...enStores, ...enOffice } };
+const dictionaries: Record<Lang, Record<string, string>> = {
+  fr: { ...fr, ...frStores, ...frOffice, ...frMore },
+  en: { ...en, ...enStores, ...enOffice, ...enMore },
+};
 
 /* The translation of `key` in `lang`, with {name} placeholders filled from `vars`. */
 export function translate(lang: Lang, key: string, vars?: Record<string, string | number>): string {

@@ -1,6 +1,7 @@
 /*
- * AccountingOffice.tsx — the office's pay and accounting screens (reads only: the ledger is
- * posted by reactions and by accountants' commands, none of which a screen makes up):
+ * AccountingOffice.tsx — the office's pay and accounting screens (the ledger is posted by
+ * reactions and by accountants' commands; the forms are OfficeCommands.tsx's: an entry by
+ * hand, an invoice from a delivery, a payment received, a pay period closed):
  *   accounting (/office/accounting): the trial balance as of a date; a click on an account
  *     shows its entries, each with its author and the event it was posted from (a pay
  *     accrual, an invoice, a payment: `fofal replay` and the audit trail go on from there);
@@ -15,6 +16,7 @@ import { getJson } from '../lib/api';
 import { useLoad } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
 import { money } from './OfficeScreens';
+import { ClosePayPeriod, IssueInvoice, ManualEntry, RecordPayment } from './OfficeCommands';
 
 const q = (params: Record<string, string>) => {
   const s = new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
@@ -70,10 +72,12 @@ export function AccountingOffice() {
   const { t } = useI18n();
   const [asOf, setAsOf] = useState('');
   const [account, setAccount] = useState('');
-  const trial = useLoad(() => getJson<Trial>(`/api/v1/accounting/trial-balance${q({ as_of: asOf })}`), [asOf]);
-  const invoices = useLoad(() => getJson<{ invoices: Invoice[] }>('/api/v1/sales/invoices'), []);
-  const receivables = useLoad(() => getJson<Receivables>(`/api/v1/sales/receivables${q({ as_of: asOf })}`), [asOf]);
-  const treasury = useLoad(() => getJson<Treasury>(`/api/v1/sales/treasury${q({ as_of: asOf })}`), [asOf]);
+  const [after, setAfter] = useState(''); // a command's position: the reads wait until they have it
+  const trial = useLoad(() => getJson<Trial>(`/api/v1/accounting/trial-balance${q({ as_of: asOf, position: after })}`), [asOf, after]);
+  const invoices = useLoad(() => getJson<{ invoices: Invoice[] }>(`/api/v1/sales/invoices${q({ position: after })}`), [after]);
+  const done = (p?: string) => setAfter(p ?? '');
+  const receivables = useLoad(() => getJson<Receivables>(`/api/v1/sales/receivables${q({ as_of: asOf, position: after })}`), [asOf, after]);
+  const treasury = useLoad(() => getJson<Treasury>(`/api/v1/sales/treasury${q({ as_of: asOf, position: after })}`), [asOf, after]);
   return (
     <Shell title={t('office.accounting')} wide>
       <div className="grid">
@@ -138,6 +142,7 @@ export function AccountingOffice() {
                   <th>{t('acc.dueDate')}</th>
                   <th>{t('acc.totalInv')}</th>
                   <th>{t('acc.due')}</th>
+                  <th />
                 </tr>
               </thead>
               <tbody>
@@ -149,12 +154,17 @@ export function AccountingOffice() {
                     <td>{i.due_date}</td>
                     <td>{money(i.total_minor, i.currency)}</td>
                     <td>{money(i.due_minor, i.currency)}</td>
+                    <td>
+                      <RecordPayment key={`${i.invoice_id}-${i.due_minor}`} invoice={i.invoice_id} due={i.due_minor} currency={i.currency} onDone={done} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           )}
         </section>
+        <IssueInvoice onDone={done} />
+        <ManualEntry onDone={done} />
         <section className="card" data-testid="treasury">
           <h2>{t('acc.treasury')}</h2>
           <ErrorBox error={treasury.error} onRetry={treasury.reload} />
@@ -295,6 +305,7 @@ export function PayslipOffice() {
         </form>
         {shown && <Slip key={`${shown.badge}-${shown.period}`} badge={shown.badge} period={shown.period} />}
       </section>
+      <ClosePayPeriod />
     </Shell>
   );
 }

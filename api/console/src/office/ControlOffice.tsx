@@ -1,8 +1,9 @@
 /*
- * ControlOffice.tsx — management control (/office/control), reads only: a year's budget
+ * ControlOffice.tsx — management control (/office/control): a year's budget
  * against the ledger's actuals (bar chart per account or per month, the lines with their
  * variance and share consumed, charges, products and result), the projects with their
- * progress and budget consumption, and the tasks past due.
+ * progress and budget consumption, and the tasks past due; and a budget line set
+ * (control.budget.set, OfficeCommands.tsx) for the roles that may.
  */
 import { useState } from 'react';
 import { ErrorBox, Loading, pct, Shell } from '../components';
@@ -11,6 +12,8 @@ import { useLoad, useSession } from '../lib/hooks';
 import { useI18n } from '../lib/i18n';
 import { BarChart } from './BarChart';
 import { money } from './OfficeScreens';
+import { BudgetLineForm } from './OfficeCommands';
+import { OutcomeBox, useCommand } from '../floor/kit';
 
 interface BudgetLine {
   cost_centre: string | null;
@@ -73,7 +76,8 @@ export function ControlOffice() {
   const { t } = useI18n();
   const [year, setYear] = useState(String(new Date().getFullYear()));
   const [by, setBy] = useState<'account' | 'month'>('account');
-  const budget = useLoad(() => getJson<Budget>(`/api/v1/control/budgets/${encodeURIComponent(year)}`), [year]);
+  const [after, setAfter] = useState<string | undefined>();
+  const budget = useLoad(() => getJson<Budget>(`/api/v1/control/budgets/${encodeURIComponent(year)}${after ? `?position=${encodeURIComponent(after)}` : ''}`), [year, after]);
   const projects = useLoad(() => getJson<{ items: Project[] }>('/api/v1/projects/projects?status=open'), []);
   const overdue = useLoad(() => getJson<{ items: Task[] }>('/api/v1/projects/tasks?overdue=true'), []);
   const s = budgetSeries(budget.data?.lines ?? [], by);
@@ -133,6 +137,7 @@ export function ControlOffice() {
             </>
           )}
         </section>
+        <BudgetLineForm key={year} year={year} onDone={setAfter} />
         <section className="card span2" data-testid="projects">
           <h2>{t('ctl.projects')}</h2>
           <ErrorBox error={projects.error} onRetry={projects.reload} />
@@ -182,8 +187,8 @@ export function ControlOffice() {
   );
 }
 
-/* Tasks, overdue first then by due date. */
-export function TaskList({ items }: { items: Task[] }) {
+/* Tasks, overdue first then by due date; with `onDone`, a "done" button on each open one. */
+export function TaskList({ items, onDone }: { items: Task[]; onDone?: (x: Task) => void }) {
   const { t } = useI18n();
   if (!items.length) return <p className="muted">{t('none')}</p>;
   const sorted = [...items].sort((a, b) => Number(b.overdue) - Number(a.overdue) || a.due.localeCompare(b.due));
@@ -198,6 +203,11 @@ export function TaskList({ items }: { items: Task[] }) {
             </span>
           </span>
           <span className={x.overdue ? 'pill bad' : 'pill'}>{x.overdue ? t('kit.late') : t(`task.${x.state}`)}</span>
+          {onDone && x.state !== 'done' && x.state !== 'cancelled' && (
+            <button type="button" onClick={() => onDone(x)} aria-label={`${t('cmd.taskDone')} — ${x.title}`}>
+              {t('cmd.taskDone')}
+            </button>
+          )}
         </li>
       ))}
     </ul>
@@ -205,17 +215,26 @@ export function TaskList({ items }: { items: Task[] }) {
 }
 
 /* "My tasks" on a floor phone: the projects' tasks of the signed-in badge (the server
- * answers a non-planner only their own), overdue first. */
+ * answers a non-planner only their own), overdue first; each marked done from the phone
+ * (projects.project.set_task_state: the owner may). */
 export function MyTasks() {
   const { t } = useI18n();
+  const cmd = useCommand();
   const badge = useSession()?.claims.badge ?? '';
-  const tasks = useLoad(() => (badge ? getJson<{ items: Task[] }>(`/api/v1/projects/tasks?owner=${encodeURIComponent(badge)}`) : Promise.resolve({ items: [] as Task[] })), [badge]);
+  const [after, setAfter] = useState<string | undefined>();
+  const q = after ? `&position=${encodeURIComponent(after)}` : '';
+  const tasks = useLoad(() => (badge ? getJson<{ items: Task[] }>(`/api/v1/projects/tasks?owner=${encodeURIComponent(badge)}${q}`) : Promise.resolve({ items: [] as Task[] })), [badge, after]);
+  const done = async (x: Task) => {
+    const o = await cmd.send('projects.project.set_task_state', { project: x.project, task: x.task, state: 'done' });
+    if (o.state === 'done') setAfter(o.item?.position);
+  };
   const open = (tasks.data?.items ?? []).filter((x) => x.state !== 'done' && x.state !== 'cancelled');
   if (tasks.error || !open.length) return null;
   return (
     <section className="card" data-testid="my-tasks">
       <h2>{t('ctl.myTasks')}</h2>
-      <TaskList items={open} />
+      <TaskList items={open} onDone={(x) => void done(x)} />
+      <OutcomeBox outcome={cmd.outcome} />
     </section>
   );
 }
