@@ -10,6 +10,13 @@
  *                                       and 7 with actuals but no budget; totals of
  *                                       charges, products and the result
  *
+ *   GET /api/v1/control/orders/{id}/cost
+ *                                       the actual cost of a production order from the
+ *                                       facts of other modules' events (costing.c)
+ *   GET /api/v1/control/articles/{article}/cost?from=&to=
+ *                                       the same over an article's declarations of the
+ *                                       months from..to (YYYY-MM)
+ *
  * The actual of a line is what module accounting's entries (accounting.entry_lines) put
  * on its account in its month: debits less credits for a charge (class 6), credits less
  * debits for a product (class 7). With as_of, both sides are read as they were known
@@ -25,15 +32,18 @@
  * params_t; the routes table and the OpenAPI text are read-only.
  */
 #include "api.h"
+#include "costing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ROLES_CONTROL "manager accountant auditor admin"
+#define ROLES_COST ROLES_CONTROL
 
-enum { R_BUDGETS, R_BUDGET, R_N };
-#define F_LINES 1 /* month, cost_centre, as_of */
+enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_N };
+#define F_LINES 1  /* month, cost_centre, as_of */
+#define F_PERIOD 2 /* from, to */
 
 static const fofal_read_route_t routes[R_N] = {
     [R_BUDGETS] = {"/api/v1/control/budgets", "control.budgets.list", "Every year's budget.",
@@ -45,11 +55,26 @@ static const fofal_read_route_t routes[R_N] = {
                   "(actual minus budget) and the share consumed; accounts of classes 6 and 7 with actuals and no budget "
                   "have cost_centre null. With as_of, the budget amounts set and the entries posted by that instant.",
                   ROLES_CONTROL, NULL, F_LINES, "Budget"},
+    [R_ORDER_COST] = {"/api/v1/control/orders/{id}/cost", "control.orders.cost", "A production order's actual cost.",
+                      "From the events of other modules alone: yarn (the warp metres each declaration consumed of each "
+                      "beam × the beam's yarn cost per metre: the lots issued to it at their purchase receipt's unit "
+                      "price, over its warped length), labour (the pay accrued for the order, by role), the total, per "
+                      "piece declared and per piece of each grade the cuts gave (graded pieces bear the cost alike). "
+                      "Each beam lists its lots, each lot its price: a figure leads to its facts. complete is false "
+                      "when a lot has no price or a beam no warped length (unpriced_g, unwarped_mm).",
+                      ROLES_COST, NULL, 0, "Cost"},
+    [R_ARTICLE_COST] = {"/api/v1/control/articles/{article}/cost", "control.articles.cost",
+                        "An article's actual cost over a period.",
+                        "The cost of the article's declarations of the months from..to (YYYY-MM, both included; "
+                        "default: every month), computed as an order's; labour is the pay accrued for the article in "
+                        "those months.",
+                        ROLES_COST, NULL, F_PERIOD, "Cost"},
 };
 
 typedef struct {
   int route;
   char year[72], month[8], centre[72], as_of[40]; /* year as the path gives it, checked after the roles */
+  char id[72], from[8], to[8];                     /* order id or article; months */
 } params_t;
 
 /* ------------------------------------------------------------------ run */
@@ -84,6 +109,69 @@ static const char lines_sql[] =
     "ORDER BY coalesce(b.cost_centre, c.cost_centre) NULLS LAST, coalesce(b.account, a.account), coalesce(b.month, "
     "a.month)";
 
+/* The declarations a cost is of: $1 tenant, $2 order id, $3 article, $4 from, $5 to month. */
+#define SEL                                                                                                            \
+  "WITH sel AS (SELECT label_id, quantity, length_mm FROM control.fact_outputs WHERE tenant = $1 AND ($2::uuid IS NULL " \
+  "OR order_id = $2::uuid) AND ($3::text IS NULL OR article = $3) AND ($4::text IS NULL OR month >= $4) AND ($5::text " \
+  "IS NULL OR month <= $5)) "
+
+static const char cost_beams_sql[] =
+    SEL "SELECT json_build_object('beam', c.beam, 'consumed_mm', c.mm, 'warped_mm', coalesce((SELECT sum(w.length_mm) "
+        "FROM control.fact_beams w WHERE w.tenant = $1 AND w.beam = c.beam), 0)::bigint, 'lots', (SELECT "
+        "coalesce(json_agg(json_build_object('lot', bl.lot, 'weight_g', bl.weight_g, 'unit', r.unit, 'unit_price', "
+        "r.unit_price) ORDER BY bl.lot, bl.event_id), '[]') FROM control.fact_beam_lots bl LEFT JOIN control.fact_lots fl "
+        "ON fl.tenant = bl.tenant AND fl.lot = bl.lot LEFT JOIN control.fact_receipt_lines r ON r.tenant = fl.tenant AND "
+        "r.receipt_id = fl.receipt_id AND r.line = fl.line WHERE bl.tenant = $1 AND bl.beam = c.beam)) FROM (SELECT "
+        "ob.beam, sum(ob.meters_mm)::bigint AS mm FROM control.fact_output_beams ob JOIN sel ON sel.label_id = "
+        "ob.label_id WHERE ob.tenant = $1 GROUP BY ob.beam) c ORDER BY c.beam";
+
+static const char cost_labour_sql[] =
+    "SELECT json_build_object('role', role, 'amount_minor', sum(amount_minor)::bigint) FROM control.fact_labour WHERE "
+    "tenant = $1 AND ($2::uuid IS NULL OR order_id = $2::uuid) AND ($3::text IS NULL OR article = $3) AND ($4::text IS "
+    "NULL OR month >= $4) AND ($5::text IS NULL OR month <= $5) GROUP BY role ORDER BY role";
+
+static const char cost_grades_sql[] =
+    SEL "SELECT json_build_object('grade', l.grade, 'pieces', sum(l.pieces)::bigint) FROM control.fact_cut_lots l JOIN "
+        "sel ON sel.label_id = l.label_id WHERE l.tenant = $1 GROUP BY l.grade ORDER BY l.grade";
+
+static const char cost_output_sql[] =
+    SEL "SELECT json_build_object('declarations', count(*), 'pieces', coalesce(sum(quantity), 0)::bigint, 'length_mm', "
+        "coalesce(sum(length_mm), 0)::bigint) FROM sel";
+
+static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  char err[512];
+  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL;
+  int order = p->route == R_ORDER_COST, rc;
+  const char *params[] = {tenant, order ? p->id : NULL, order ? NULL : p->id, p->from[0] ? p->from : NULL,
+                          p->to[0] ? p->to : NULL};
+  if ((rc = fofal__worker_query(w, tenant, cost_output_sql, 5, params, &output, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, cost_beams_sql, 5, params, &beams, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, cost_labour_sql, 5, params, &labour, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, cost_grades_sql, 5, params, &grades, err, sizeof err))) {
+    fofal__read_fail(res, rc, err, 0);
+    goto done;
+  }
+  const json_t *out = json_array_get(output, 0);
+  if (order && json_integer_value(json_object_get(out, "declarations")) == 0 && json_array_size(labour) == 0) {
+    fofal__read_not_found(res, "no declaration nor pay of this order is known to control");
+    goto done;
+  }
+  res->status = 200;
+  res->body = fofal__ctl_cost(beams, labour, grades, json_integer_value(json_object_get(out, "pieces")));
+  json_object_set_new(res->body, order ? "order_id" : "article", json_string(p->id));
+  if (!order) {
+    json_object_set_new(res->body, "from", p->from[0] ? json_string(p->from) : json_null());
+    json_object_set_new(res->body, "to", p->to[0] ? json_string(p->to) : json_null());
+  }
+  json_object_set(res->body, "declarations", json_object_get(out, "declarations"));
+  json_object_set(res->body, "length_mm", json_object_get(out, "length_mm"));
+done:
+  json_decref(output);
+  json_decref(beams);
+  json_decref(labour);
+  json_decref(grades);
+}
+
 /* {budget_minor, actual_minor, variance_minor} of the lines whose account starts with `cls`. */
 static json_t *total(const json_t *lines, char cls) {
   json_int_t budget = 0, actual = 0;
@@ -103,6 +191,10 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   char err[512];
   json_t *rows = NULL, *years = NULL;
   int rc;
+  if (p->route == R_ORDER_COST || p->route == R_ARTICLE_COST) {
+    cost(w, tenant, p, res);
+    return;
+  }
   if (p->route == R_BUDGETS) {
     const char *params[] = {tenant};
     if ((rc = fofal__worker_query(w, tenant, year_sql, 1, params, &rows, err, sizeof err))) {
@@ -156,7 +248,15 @@ static int match(const char *path, size_t len, params_t *p) {
   static const char base[] = "/api/v1/control/";
   char s1[32];
   size_t at = sizeof base - 1;
-  if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1) || strcmp(s1, "budgets")) return -1;
+  if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1)) return -1;
+  if (!strcmp(s1, "orders") || !strcmp(s1, "articles")) {
+    char s3[16];
+    if (fofal__path_segment(path, len, &at, p->id, sizeof p->id) || fofal__path_segment(path, len, &at, s3, sizeof s3) ||
+        at != len || strcmp(s3, "cost"))
+      return -1;
+    return s1[0] == 'o' ? R_ORDER_COST : R_ARTICLE_COST;
+  }
+  if (strcmp(s1, "budgets")) return -1;
   if (at == len) return R_BUDGETS;
   if (!fofal__path_segment(path, len, &at, p->year, sizeof p->year) && at == len) return R_BUDGET;
   return -1;
@@ -168,8 +268,25 @@ static int digits(const char *s, size_t n) {
   return 1;
 }
 
+static int month_ok(const char *s) {
+  return strlen(s) == 7 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) && strcmp(s + 5, "01") >= 0 &&
+         strcmp(s + 5, "12") <= 0;
+}
+
 static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
   const char *s;
+  if (routes[p->route].params & F_PERIOD) {
+    if ((s = fofal__param(req, "from"))) {
+      if (!month_ok(s)) return fofal__perr(e, 400, "invalid_parameter", "from is a month YYYY-MM (got \"%.40s\")", s);
+      snprintf(p->from, sizeof p->from, "%s", s);
+    }
+    if ((s = fofal__param(req, "to"))) {
+      if (!month_ok(s)) return fofal__perr(e, 400, "invalid_parameter", "to is a month YYYY-MM (got \"%.40s\")", s);
+      snprintf(p->to, sizeof p->to, "%s", s);
+    }
+    if (p->from[0] && p->to[0] && strcmp(p->from, p->to) > 0)
+      return fofal__perr(e, 400, "invalid_parameter", "from is after to (%s)", p->to);
+  }
   if (!(routes[p->route].params & F_LINES)) return 0;
   if ((s = fofal__param(req, "month"))) {
     if (strlen(s) != 7 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || strncmp(s, p->year, 4) ||
@@ -210,6 +327,12 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 404, "not_found", "a budget is named by its year (2027)", NULL);
     return 0;
   }
+  if ((p.route == R_ORDER_COST && !fofal_uuid_valid(p.id)) || (p.route == R_ARTICLE_COST && !fofal_code_valid(p.id))) {
+    fofal__send_problem(req, 404, "not_found", p.route == R_ORDER_COST ? "an order is named by its id (a UUID)"
+                                                                       : "an article is named by its code (FT-100x200)",
+                        NULL);
+    return 0;
+  }
   if (parse(req, &p, &e)) {
     fofal__send_problem(req, e.status, e.code, e.detail, NULL);
     return 0;
@@ -235,7 +358,23 @@ static const struct {
      ",\"variance_minor\":" INT ",\"consumed\":{}}}},\"charges\":" TOTAL ",\"products\":" TOTAL ",\"result\":" TOTAL "}}"},
 };
 
+static const char cost_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"order_id\":{\"type\":\"string\"},\"article\":{\"type\":\"string\"},"
+    "\"from\":{},\"to\":{},\"declarations\":" INT ",\"length_mm\":" INT ",\"pieces\":" INT ",\"total_minor\":" INT
+    ",\"cost_per_piece_minor\":{},\"complete\":{\"type\":\"boolean\"},\"yarn\":{\"type\":\"object\",\"properties\":{"
+    "\"cost_minor\":" INT ",\"weight_g\":" INT ",\"unpriced_g\":" INT ",\"unwarped_mm\":" INT ",\"beams\":{\"type\":"
+    "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"beam\":{\"type\":\"string\"},\"consumed_mm\":" INT
+    ",\"warped_mm\":" INT ",\"beam_yarn_g\":" INT ",\"beam_cost_minor\":" INT ",\"weight_g\":" INT ",\"cost_minor\":" INT
+    ",\"lots\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"lot\":{\"type\":\"string\"},"
+    "\"weight_g\":" INT ",\"unit\":{},\"unit_price\":{},\"cost_minor\":{}}}}}}}}},\"labour\":{\"type\":\"object\","
+    "\"properties\":{\"cost_minor\":" INT ",\"by_role\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"role\":{\"type\":\"string\"},\"amount_minor\":" INT "}}}}},\"by_grade\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"object\",\"properties\":{\"grade\":{\"type\":\"string\"},\"pieces\":" INT
+    ",\"cost_per_piece_minor\":" INT ",\"cost_minor\":" INT "}}}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
+  json_t *cs = json_loads(cost_schema, 0, NULL);
+  if (cs) json_object_set_new(schemas, "Cost", cs);
   for (size_t i = 0; i < sizeof schemas_json / sizeof schemas_json[0]; i++) {
     json_t *s = json_loads(schemas_json[i].json, 0, NULL);
     if (s) json_object_set_new(schemas, schemas_json[i].name, s);
@@ -253,6 +392,14 @@ static void openapi(json_t *paths, json_t *schemas) {
                                                                         "(RFC 3339).",
                                                                json_pack("{s:s,s:s}", "type", "string", "format",
                                                                          "date-time")));
+    }
+    if (r == R_ORDER_COST) json_array_append_new(params, fofal__openapi_path_param("id", "The production order's id."));
+    if (r == R_ARTICLE_COST) {
+      json_array_append_new(params, fofal__openapi_path_param("article", "The article's code."));
+      json_array_append_new(params, fofal__openapi_query_param("from", "First month (YYYY-MM).",
+                                                               json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, fofal__openapi_query_param("to", "Last month (YYYY-MM).",
+                                                               json_pack("{s:s}", "type", "string")));
     }
     char desc[1400], ref[96];
     snprintf(desc, sizeof desc,

@@ -1,0 +1,27 @@
+/*
+ * costing.h — the formulas of the cost reads (api/control/control_api.c), pure functions
+ * with unit tests (tests/unit/control/test_costing.c). Money in integer minor units,
+ * weights in grams, lengths in millimetres; every division rounds half up.
+ */
+#ifndef FOFAL_CONTROL_COSTING_H
+#define FOFAL_CONTROL_COSTING_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* a × b / c rounded half up (a, b ≥ 0, c > 0; 0 when c ≤ 0), exact in 128 bits. */
+int64_t fofal__ctl_muldiv(int64_t a, int64_t b, int64_t c);
+/* What weight_g of yarn cost at unit_price minor units per `unit` (kg, g or t); -1 when the
+ * unit is no weight (the lot cannot be costed). */
+int64_t fofal__ctl_yarn_cost(int64_t weight_g, const char *unit, int64_t unit_price);
+/* The cost of a selection of declarations (an order's, an article's over a period):
+ *   beams  [{beam, consumed_mm, warped_mm, lots:[{lot, weight_g, unit|null, unit_price|null}]}]
+ *   labour [{role, amount_minor}]
+ *   grades [{grade, pieces}] (of the cuts of the selection's rolls)
+ *   pieces the pieces declared
+ * → {yarn:{cost_minor, weight_g, unpriced_g, unwarped_mm, beams:[…]}, labour:{cost_minor,
+ *   by_role}, total_minor, pieces, cost_per_piece_minor, by_grade:[{grade, pieces,
+ *   cost_per_piece_minor, cost_minor}], complete}. Steals none of its arguments. */
+json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t *grades, int64_t pieces);
+
+#endif
