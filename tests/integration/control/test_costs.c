@@ -1,0 +1,141 @@
+/*
+ * test_costs.c — control's cost, yield and loss reads against the real stack, through the
+ * command API and the reads. The facts are sent as an admin answers a DLQ record
+ * (control.fact.record, what the reaction control.facts_from_events sends; its mapping of
+ * each module's event is unit-tested in tests/unit/control/test_costing.c): a receipt
+ * priced two yarn lots, both went onto beam B-1 warped 1,000 m long, a declaration of 100
+ * pieces consumed 300 m of it, the weaver and the cutter were paid, the roll was cut into
+ * 90 first and 6 second choice. The order's cost is the unit test's worked example
+ * (471,000 millimes), the article's over its month the same and over another month
+ * nothing; a wrong role, a bad month and an unknown order are refused.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fofal_api.h"
+#include "harness.h"
+
+static int port;
+static pid_t dec, proj, api;
+static char tenant[32];
+
+static void setup(void) {
+  h_tenant(tenant);
+  dec = h_start_decider(tenant);
+  proj = h_start_projector(tenant);
+  port = h_free_port();
+  api = h_start_api(port);
+  cr_assert_eq(h_wait_ready(port, 60000), 0, "fofal-api ready");
+}
+
+static void teardown(void) {
+  h_stop(api, SIGTERM);
+  h_stop(proj, SIGTERM);
+  h_stop(dec, SIGTERM);
+}
+
+TestSuite(costs, .init = setup, .fini = teardown, .timeout = 300);
+
+static char *token(const char *t, const char *subject, const char *role) {
+  char *s = fofal_api_token_issue(h_env("FOFAL_JWT_SECRET"), "fofal", "fofal-api", t, subject, role, 3600);
+  cr_assert_not_null(s);
+  return s;
+}
+
+static const char *s_of(const json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+static json_int_t i_of(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static char pos[160];
+
+static void fact(const char *tok, const char *key, const char *body) {
+  json_t *j = NULL;
+  int st = h_command_ok(port, tok, "control.fact.record", key, NULL, body, &j);
+  cr_assert_eq(st, 201, "%s: %d %s %s", key, st, s_of(j, "code"), s_of(j, "detail"));
+  snprintf(pos, sizeof pos, "%s", s_of(j, "position"));
+  json_decref(j);
+}
+
+#define ORDER "0190a4b2-0000-7000-8000-00000000000a"
+#define LABEL "0190a4b2-0000-7000-8000-00000000000b"
+#define EV(n) "\"source_event\":\"0190a4b2-0000-7000-8000-0000000000" n "\""
+
+static void mill(const char *adm) {
+  fact(adm, "f1",
+       "{\"kind\":\"receipt_priced\",\"ref\":\"R1\",\"receipt_id\":\"R1\",\"lines\":[{\"line\":1,\"unit\":\"kg\","
+       "\"unit_price\":12500},{\"line\":2,\"unit\":\"kg\",\"unit_price\":13000}]}");
+  fact(adm, "f2",
+       "{\"kind\":\"receipt_stocked\",\"ref\":\"R1\",\"receipt_id\":\"R1\",\"lots\":[{\"lot\":\"L1\",\"line\":1,"
+       "\"weight_g\":60000},{\"lot\":\"L2\",\"line\":2,\"weight_g\":40000}]}");
+  fact(adm, "f3", "{\"kind\":\"lot_issued\",\"ref\":\"B-1\",\"lot\":\"L1\",\"beam\":\"B-1\",\"weight_g\":60000," EV("01") "}");
+  fact(adm, "f4", "{\"kind\":\"lot_issued\",\"ref\":\"B-1\",\"lot\":\"L2\",\"beam\":\"B-1\",\"weight_g\":40000," EV("02") "}");
+  fact(adm, "f5", "{\"kind\":\"beam_warped\",\"ref\":\"B-1\",\"beam\":\"B-1\",\"length_mm\":1000000," EV("03") "}");
+  fact(adm, "f6",
+       "{\"kind\":\"output_declared\",\"ref\":\"" LABEL "\",\"label_id\":\"" LABEL "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L03\",\"weaver\":\"W01\",\"month\":\"2026-11\",\"quantity\":100,"
+       "\"length_mm\":290000,\"beams\":[{\"beam\":\"B-1\",\"meters_mm\":300000}]}");
+  fact(adm, "f7",
+       "{\"kind\":\"pay_accrued\",\"ref\":\"" ORDER "\",\"order_id\":\"" ORDER "\",\"article\":\"FT-1\",\"badge\":\"W01\","
+       "\"role\":\"weaver\",\"month\":\"2026-11\",\"amount_minor\":60000," EV("04") "}");
+  fact(adm, "f8",
+       "{\"kind\":\"pay_accrued\",\"ref\":\"" ORDER "\",\"order_id\":\"" ORDER "\",\"article\":\"FT-1\",\"badge\":\"C01\","
+       "\"role\":\"cutter\",\"month\":\"2026-11\",\"amount_minor\":30000," EV("05") "}");
+  fact(adm, "f9",
+       "{\"kind\":\"roll_cut\",\"ref\":\"" LABEL "\",\"label_id\":\"" LABEL "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L03\",\"weaver\":\"W01\",\"month\":\"2026-11\",\"first_choice\":90,"
+       "\"second_choice\":6,\"waste_pieces\":4,\"waste_mm\":2000,\"waste_g\":800,\"lots\":[{\"grade\":\"1\",\"pieces\":90},"
+       "{\"grade\":\"2\",\"pieces\":6}]}");
+}
+
+Test(costs, an_order_and_an_article_cost_from_their_facts) {
+  char *adm = token(tenant, "root", "admin"), *boss = token(tenant, "boss", "manager"), *planner = token(tenant, "p", "planner");
+  char path[512];
+  json_t *j = NULL;
+  mill(adm);
+
+  snprintf(path, sizeof path, "/api/v1/control/orders/" ORDER "/cost?position=%s", pos);
+  cr_assert_eq(h_get(port, boss, path, &j, NULL), 200);
+  cr_expect_eq(i_of(json_object_get(j, "yarn"), "cost_minor"), 381000);
+  cr_expect_eq(i_of(json_object_get(j, "yarn"), "weight_g"), 30000);
+  cr_expect_eq(i_of(json_object_get(j, "labour"), "cost_minor"), 90000);
+  cr_expect_eq(i_of(j, "total_minor"), 471000);
+  cr_expect_eq(i_of(j, "cost_per_piece_minor"), 4710);
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "by_grade"), 0), "cost_per_piece_minor"), 4906);
+  cr_expect(json_is_true(json_object_get(j, "complete")));
+  const json_t *lot = json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(j, "yarn"), "beams"), 0), "lots"), 0);
+  cr_expect_str_eq(s_of(lot, "lot"), "L1", "a cost leads to its lots");
+  cr_expect_eq(i_of(lot, "cost_minor"), 750000);
+  json_decref(j);
+
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-11&to=2026-11", &j, NULL), 200);
+  cr_expect_eq(i_of(j, "total_minor"), 471000);
+  cr_expect_eq(i_of(j, "pieces"), 100);
+  json_decref(j);
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-12", &j, NULL), 200);
+  cr_expect_eq(i_of(j, "total_minor"), 0, "nothing of December");
+  json_decref(j);
+
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-13", &j, NULL), 400);
+  cr_expect_str_eq(s_of(j, "code"), "invalid_parameter");
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/orders/0190a4b2-0000-7000-8000-0000000000ff/cost", &j, NULL), 404);
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/orders/nope/cost", &j, NULL), 404);
+  json_decref(j);
+  cr_expect_eq(h_get(port, planner, "/api/v1/control/orders/" ORDER "/cost", &j, NULL), 403);
+  json_decref(j);
+  json_t *refusal = NULL;
+  cr_expect_eq(h_command(port, boss, "control.fact.record", "fx", NULL,
+                         "{\"kind\":\"beam_warped\",\"ref\":\"B-2\",\"beam\":\"B-2\",\"length_mm\":1}", &refusal),
+               403, "facts come from the reaction (or an admin)");
+  json_decref(refusal);
+  free(adm);
+  free(boss);
+  free(planner);
+}
