@@ -16,6 +16,9 @@
  *   GET /api/v1/control/articles/{article}/cost?from=&to=
  *                                       the same over an article's declarations of the
  *                                       months from..to (YYYY-MM)
+ *   GET /api/v1/control/yields?by=&article=&loom=&weaver=&from=&to=&format=csv
+ *                                       first-choice and waste shares and metres per kg
+ *                                       of yarn, per group of declarations
  *
  * The actual of a line is what module accounting's entries (accounting.entry_lines) put
  * on its account in its month: debits less credits for a charge (class 6), credits less
@@ -41,9 +44,13 @@
 #define ROLES_CONTROL "manager accountant auditor admin"
 #define ROLES_COST ROLES_CONTROL
 
-enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_N };
+enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_N };
 #define F_LINES 1  /* month, cost_centre, as_of */
 #define F_PERIOD 2 /* from, to */
+#define F_YIELDS 4 /* by, article, loom, weaver, format */
+/* The dimensions a yield is grouped by (?by=), bits of params_t.by. */
+static const char *const dims[] = {"article", "loom", "weaver", "month"};
+#define NDIMS 4
 
 static const fofal_read_route_t routes[R_N] = {
     [R_BUDGETS] = {"/api/v1/control/budgets", "control.budgets.list", "Every year's budget.",
@@ -69,12 +76,22 @@ static const fofal_read_route_t routes[R_N] = {
                         "default: every month), computed as an order's; labour is the pay accrued for the article in "
                         "those months.",
                         ROLES_COST, NULL, F_PERIOD, "Cost"},
+    [R_YIELDS] = {"/api/v1/control/yields", "control.yields", "Yields by article, loom, weaver and month.",
+                  "Per group of declarations (?by= any of article, loom, weaver, month, comma separated; default "
+                  "article,month; the month is the shift's the roll was woven in): declarations, pieces, length woven, "
+                  "the yarn they consumed of their beams (warp metres × the beam's grams per metre), metres woven per kg "
+                  "of yarn, and of their rolls cut: pieces by choice and waste, the first-choice and waste shares of the "
+                  "pieces cut. Filters article, loom, weaver, from and to (months). ?format=csv: one row per group "
+                  "(text/csv).",
+                  ROLES_COST, NULL, F_PERIOD | F_YIELDS, "Yields"},
 };
 
 typedef struct {
   int route;
   char year[72], month[8], centre[72], as_of[40]; /* year as the path gives it, checked after the roles */
   char id[72], from[8], to[8];                     /* order id or article; months */
+  char article[72], loom[72], weaver[72];          /* yields' filters */
+  int by, csv;                                     /* yields: bits of dims[]; ?format=csv */
 } params_t;
 
 /* ------------------------------------------------------------------ run */
@@ -172,6 +189,161 @@ done:
   json_decref(grades);
 }
 
+/* $1 tenant, $2 article, $3 loom, $4 weaver, $5 from, $6 to, $7..$10 'true' when grouped by
+ * article, loom, weaver, month. A declaration's yarn: its warp metres of each beam × the
+ * beam's grams over its warped length, rounded half up (as costing.c). A roll's cut belongs
+ * to the declaration of its label. */
+static const char yields_sql[] =
+    "WITH bw AS (SELECT beam, sum(length_mm) AS warped FROM control.fact_beams WHERE tenant = $1 GROUP BY beam), bg AS "
+    "(SELECT beam, sum(weight_g) AS grams FROM control.fact_beam_lots WHERE tenant = $1 GROUP BY beam), d AS (SELECT "
+    "o.label_id, o.article, o.loom, o.weaver, o.month, o.quantity, coalesce(o.length_mm, 0) AS length_mm, coalesce((SELECT "
+    "sum(CASE WHEN bw.warped > 0 THEN round(ob.meters_mm::numeric * coalesce(bg.grams, 0) / bw.warped) ELSE 0 END) FROM "
+    "control.fact_output_beams ob LEFT JOIN bw ON bw.beam = ob.beam LEFT JOIN bg ON bg.beam = ob.beam WHERE ob.tenant = "
+    "$1 AND ob.label_id = o.label_id), 0) AS yarn_g FROM control.fact_outputs o WHERE o.tenant = $1 AND ($2::text IS "
+    "NULL OR o.article = $2) AND ($3::text IS NULL OR o.loom = $3) AND ($4::text IS NULL OR o.weaver = $4) AND ($5::text "
+    "IS NULL OR o.month >= $5) AND ($6::text IS NULL OR o.month <= $6)), g AS (SELECT CASE WHEN $7::boolean THEN "
+    "d.article END AS article, CASE WHEN $8::boolean THEN d.loom END AS loom, CASE WHEN $9::boolean THEN d.weaver END AS "
+    "weaver, CASE WHEN $10::boolean THEN d.month END AS month, count(*) AS declarations, sum(d.quantity) AS pieces, "
+    "sum(d.length_mm) AS length_mm, sum(d.yarn_g) AS yarn_g, count(c.label_id) AS cut_rolls, coalesce(sum(c.first_choice), "
+    "0) AS first_choice, coalesce(sum(c.second_choice), 0) AS second_choice, coalesce(sum(c.waste_pieces), 0) AS "
+    "waste_pieces, coalesce(sum(c.waste_mm), 0) AS waste_mm, coalesce(sum(c.waste_g), 0) AS waste_g FROM d LEFT JOIN "
+    "control.fact_cuts c ON c.tenant = $1 AND c.label_id = d.label_id GROUP BY 1, 2, 3, 4) SELECT json_build_object("
+    "'article', article, 'loom', loom, 'weaver', weaver, 'month', month, 'declarations', declarations, 'pieces', "
+    "pieces::bigint, 'length_mm', length_mm::bigint, 'yarn_g', yarn_g::bigint, 'cut_rolls', cut_rolls, 'first_choice', "
+    "first_choice::bigint, 'second_choice', second_choice::bigint, 'waste_pieces', waste_pieces::bigint, 'waste_mm', "
+    "waste_mm::bigint, 'waste_g', waste_g::bigint) FROM g ORDER BY article, loom, weaver, month LIMIT 5001";
+
+#define MAX_YIELD_ROWS 5000
+
+/* ----------------------------------------------------------------- CSV */
+
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int oom;
+} csv_t;
+
+static void csv_put(csv_t *c, const char *s, size_t n) {
+  if (c->oom) return;
+  if (c->len + n + 1 > c->cap) {
+    size_t cap = c->cap ? c->cap : 4096;
+    while (c->len + n + 1 > cap) cap *= 2;
+    char *b = realloc(c->buf, cap);
+    if (!b) {
+      c->oom = 1;
+      return;
+    }
+    c->buf = b;
+    c->cap = cap;
+  }
+  memcpy(c->buf + c->len, s, n);
+  c->len += n;
+  c->buf[c->len] = 0;
+}
+
+/* One field (RFC 4180: quoted when it holds a comma, a quote, CR or LF; quotes doubled). */
+static void csv_field(csv_t *c, const json_t *v, int first) {
+  char num[48];
+  const char *s = NULL;
+  if (!first) csv_put(c, ",", 1);
+  if (json_is_string(v))
+    s = json_string_value(v);
+  else if (json_is_integer(v)) {
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+    s = num;
+  } else if (json_is_real(v)) {
+    snprintf(num, sizeof num, "%.4f", json_real_value(v));
+    s = num;
+  }
+  if (!s) return;
+  if (!strpbrk(s, ",\"\r\n")) {
+    csv_put(c, s, strlen(s));
+    return;
+  }
+  csv_put(c, "\"", 1);
+  for (const char *q = s; *q; q++) {
+    csv_put(c, q, 1);
+    if (*q == '"') csv_put(c, q, 1);
+  }
+  csv_put(c, "\"", 1);
+}
+
+static const char *const yield_cols[] = {"article",       "loom",          "weaver",       "month",
+                                         "declarations",  "pieces",        "length_mm",    "yarn_g",
+                                         "metres_per_kg", "cut_rolls",     "first_choice", "second_choice",
+                                         "waste_pieces",  "waste_mm",      "waste_g",      "first_choice_share",
+                                         "waste_share",   NULL};
+
+static void yields(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  char err[512];
+  json_t *rows = NULL;
+  const char *on[NDIMS];
+  for (int i = 0; i < NDIMS; i++) on[i] = p->by & (1 << i) ? "true" : "false";
+  const char *params[] = {tenant,
+                          p->article[0] ? p->article : NULL,
+                          p->loom[0] ? p->loom : NULL,
+                          p->weaver[0] ? p->weaver : NULL,
+                          p->from[0] ? p->from : NULL,
+                          p->to[0] ? p->to : NULL,
+                          on[0],
+                          on[1],
+                          on[2],
+                          on[3]};
+  int rc = fofal__worker_query(w, tenant, yields_sql, 10, params, &rows, err, sizeof err);
+  if (rc) {
+    fofal__read_fail(res, rc, err, 0);
+    return;
+  }
+  if (json_array_size(rows) > MAX_YIELD_ROWS) {
+    json_decref(rows);
+    res->status = 400;
+    res->code = "too_many_rows";
+    snprintf(res->detail, sizeof res->detail, "more than %d groups: filter or group by fewer dimensions", MAX_YIELD_ROWS);
+    return;
+  }
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    fofal__ctl_yield(r);
+    for (int k = 0; k < NDIMS; k++)
+      if (!(p->by & (1 << k))) json_object_del(r, dims[k]);
+  }
+  res->status = 200;
+  if (!p->csv) {
+    res->body = json_pack("{s:o}", "groups", rows);
+    return;
+  }
+  csv_t c = {0};
+  int first = 1;
+  for (int k = 0; yield_cols[k]; k++) {
+    if (k < NDIMS && !(p->by & (1 << k))) continue;
+    json_t *name = json_string(yield_cols[k]);
+    csv_field(&c, name, first);
+    json_decref(name);
+    first = 0;
+  }
+  csv_put(&c, "\r\n", 2);
+  json_array_foreach(rows, i, r) {
+    first = 1;
+    for (int k = 0; yield_cols[k]; k++) {
+      if (k < NDIMS && !(p->by & (1 << k))) continue;
+      csv_field(&c, json_object_get(r, yield_cols[k]), first);
+      first = 0;
+    }
+    csv_put(&c, "\r\n", 2);
+  }
+  json_decref(rows);
+  if (c.oom || !c.buf) {
+    free(c.buf);
+    res->status = 0;
+    fofal__read_fail(res, -1, "out of memory", 0);
+    return;
+  }
+  res->raw = c.buf;
+  res->raw_len = c.len;
+  res->ctype = "text/csv; charset=utf-8; header=present";
+}
+
 /* {budget_minor, actual_minor, variance_minor} of the lines whose account starts with `cls`. */
 static json_t *total(const json_t *lines, char cls) {
   json_int_t budget = 0, actual = 0;
@@ -193,6 +365,10 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   int rc;
   if (p->route == R_ORDER_COST || p->route == R_ARTICLE_COST) {
     cost(w, tenant, p, res);
+    return;
+  }
+  if (p->route == R_YIELDS) {
+    yields(w, tenant, p, res);
     return;
   }
   if (p->route == R_BUDGETS) {
@@ -249,6 +425,7 @@ static int match(const char *path, size_t len, params_t *p) {
   char s1[32];
   size_t at = sizeof base - 1;
   if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1)) return -1;
+  if (!strcmp(s1, "yields")) return at == len ? R_YIELDS : -1;
   if (!strcmp(s1, "orders") || !strcmp(s1, "articles")) {
     char s3[16];
     if (fofal__path_segment(path, len, &at, p->id, sizeof p->id) || fofal__path_segment(path, len, &at, s3, sizeof s3) ||
@@ -286,6 +463,36 @@ static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
     }
     if (p->from[0] && p->to[0] && strcmp(p->from, p->to) > 0)
       return fofal__perr(e, 400, "invalid_parameter", "from is after to (%s)", p->to);
+  }
+  if (routes[p->route].params & F_YIELDS) {
+    struct {
+      const char *name;
+      char *to;
+    } codes[] = {{"article", p->article}, {"loom", p->loom}, {"weaver", p->weaver}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+      if ((s = fofal__param(req, codes[i].name))) {
+        if (!fofal_code_valid(s)) return fofal__perr(e, 400, "invalid_parameter", "a code is expected (got \"%.40s\")", s);
+        snprintf(codes[i].to, 72, "%s", s);
+      }
+    p->by = 1 | 8; /* article, month */
+    if ((s = fofal__param(req, "by"))) {
+      p->by = 0;
+      for (const char *q = s; *q;) {
+        size_t n = strcspn(q, ",");
+        int k = 0;
+        while (k < NDIMS && !(strlen(dims[k]) == n && !strncmp(dims[k], q, n))) k++;
+        if (k == NDIMS)
+          return fofal__perr(e, 400, "invalid_parameter", "by lists article, loom, weaver or month (got \"%.40s\")", s);
+        p->by |= 1 << k;
+        q += n;
+        if (*q == ',') q++;
+      }
+      if (!p->by) return fofal__perr(e, 400, "invalid_parameter", "by names at least one dimension (got \"%.40s\")", s);
+    }
+    if ((s = fofal__param(req, "format"))) {
+      if (strcmp(s, "json") && strcmp(s, "csv")) return fofal__perr(e, 400, "invalid_format", "format is json or csv (got \"%.40s\")", s);
+      p->csv = !strcmp(s, "csv");
+    }
   }
   if (!(routes[p->route].params & F_LINES)) return 0;
   if ((s = fofal__param(req, "month"))) {
@@ -372,9 +579,18 @@ static const char cost_schema[] =
     "\"items\":{\"type\":\"object\",\"properties\":{\"grade\":{\"type\":\"string\"},\"pieces\":" INT
     ",\"cost_per_piece_minor\":" INT ",\"cost_minor\":" INT "}}}}}";
 
+static const char yields_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"article\":{},\"loom\":{},\"weaver\":{},\"month\":{},\"declarations\":" INT ",\"pieces\":" INT
+    ",\"length_mm\":" INT ",\"yarn_g\":" INT ",\"metres_per_kg\":{},\"cut_rolls\":" INT ",\"first_choice\":" INT
+    ",\"second_choice\":" INT ",\"waste_pieces\":" INT ",\"waste_mm\":" INT ",\"waste_g\":" INT
+    ",\"first_choice_share\":{},\"waste_share\":{}}}}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
   json_t *cs = json_loads(cost_schema, 0, NULL);
   if (cs) json_object_set_new(schemas, "Cost", cs);
+  json_t *ys = json_loads(yields_schema, 0, NULL);
+  if (ys) json_object_set_new(schemas, "Yields", ys);
   for (size_t i = 0; i < sizeof schemas_json / sizeof schemas_json[0]; i++) {
     json_t *s = json_loads(schemas_json[i].json, 0, NULL);
     if (s) json_object_set_new(schemas, schemas_json[i].name, s);
@@ -394,8 +610,18 @@ static void openapi(json_t *paths, json_t *schemas) {
                                                                          "date-time")));
     }
     if (r == R_ORDER_COST) json_array_append_new(params, fofal__openapi_path_param("id", "The production order's id."));
-    if (r == R_ARTICLE_COST) {
-      json_array_append_new(params, fofal__openapi_path_param("article", "The article's code."));
+    if (r == R_YIELDS) {
+      json_array_append_new(params, fofal__openapi_query_param("by", "Group by any of article, loom, weaver, month "
+                                                                     "(comma separated; default article,month).",
+                                                               json_pack("{s:s}", "type", "string")));
+      for (int k = 0; k < 3; k++)
+        json_array_append_new(params, fofal__openapi_query_param(dims[k], "Only this code.", json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, fofal__openapi_query_param("format", "json (default) or csv (text/csv, RFC 4180).",
+                                                               json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
+                                                                         "json", "csv")));
+    }
+    if (r == R_ARTICLE_COST || r == R_YIELDS) {
+      if (r == R_ARTICLE_COST) json_array_append_new(params, fofal__openapi_path_param("article", "The article's code."));
       json_array_append_new(params, fofal__openapi_query_param("from", "First month (YYYY-MM).",
                                                                json_pack("{s:s}", "type", "string")));
       json_array_append_new(params, fofal__openapi_query_param("to", "Last month (YYYY-MM).",
@@ -408,6 +634,11 @@ static void openapi(json_t *paths, json_t *schemas) {
              rt->desc, rt->roles);
     snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
     json_t *op = fofal__openapi_read_op("control", rt->op_id, rt->summary, desc, params, ref, rt->roles);
+    if (r == R_YIELDS) {
+      json_t *content = json_object_get(json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200"),
+                                        "content");
+      if (content) json_object_set_new(content, "text/csv", json_pack("{s:{s:s}}", "schema", "type", "string"));
+    }
     json_object_set_new(paths, rt->path, op);
   }
 }

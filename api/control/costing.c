@@ -20,6 +20,7 @@
  */
 #include "costing.h"
 
+#include <math.h>
 #include <string.h>
 
 int64_t fofal__ctl_muldiv(int64_t a, int64_t b, int64_t c) {
@@ -96,4 +97,19 @@ json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t 
                    "total_minor", (json_int_t)total, "pieces", (json_int_t)pieces, "cost_per_piece_minor",
                    pieces > 0 ? json_integer(fofal__ctl_muldiv(total, 1, pieces)) : json_null(), "by_grade", by_grade,
                    "complete", unpriced_g == 0 && unwarped == 0);
+}
+
+/* n / d rounded to `places` decimal places, or null when d is 0. */
+static json_t *ratio(int64_t n, int64_t d, int places) {
+  if (d <= 0) return json_null();
+  double scale = pow(10.0, places);
+  return json_real((double)fofal__ctl_muldiv(n, (int64_t)scale, d) / scale);
+}
+
+void fofal__ctl_yield(json_t *row) {
+  int64_t first = iv(row, "first_choice"), second = iv(row, "second_choice"), waste = iv(row, "waste_pieces");
+  int64_t cut = first + second + waste;
+  json_object_set_new(row, "first_choice_share", ratio(first, cut, 4));
+  json_object_set_new(row, "waste_share", ratio(waste, cut, 4));
+  json_object_set_new(row, "metres_per_kg", ratio(iv(row, "length_mm"), iv(row, "yarn_g"), 3));
 }

@@ -24,4 +24,12 @@ int64_t fofal__ctl_yarn_cost(int64_t weight_g, const char *unit, int64_t unit_pr
  *   cost_per_piece_minor, cost_minor}], complete}. Steals none of its arguments. */
 json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t *grades, int64_t pieces);
 
+/* The yields of a group of declarations, added to its row: from the sums pieces, length_mm,
+ * yarn_g (what its declarations consumed of their beams) and, of its cut rolls,
+ * first_choice, second_choice and waste_pieces:
+ *   first_choice_share = first / (first + second + waste), waste_share = waste / the same
+ *   (4 places; null when nothing was cut), metres_per_kg = length_mm / yarn_g (3 places;
+ *   null without yarn). */
+void fofal__ctl_yield(json_t *row);
+
 #endif

@@ -64,6 +64,7 @@ static void fact(const char *tok, const char *key, const char *body) {
 
 #define ORDER "0190a4b2-0000-7000-8000-00000000000a"
 #define LABEL "0190a4b2-0000-7000-8000-00000000000b"
+#define LABEL2 "0190a4b2-0000-7000-8000-00000000000c"
 #define EV(n) "\"source_event\":\"0190a4b2-0000-7000-8000-0000000000" n "\""
 
 static void mill(const char *adm) {
@@ -91,6 +92,11 @@ static void mill(const char *adm) {
        "\"article\":\"FT-1\",\"loom\":\"L03\",\"weaver\":\"W01\",\"month\":\"2026-11\",\"first_choice\":90,"
        "\"second_choice\":6,\"waste_pieces\":4,\"waste_mm\":2000,\"waste_g\":800,\"lots\":[{\"grade\":\"1\",\"pieces\":90},"
        "{\"grade\":\"2\",\"pieces\":6}]}");
+  /* December, another loom and weaver, no beam known, not cut yet. */
+  fact(adm, "f10",
+       "{\"kind\":\"output_declared\",\"ref\":\"" LABEL2 "\",\"label_id\":\"" LABEL2 "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L04\",\"weaver\":\"W02\",\"month\":\"2026-12\",\"quantity\":50,"
+       "\"length_mm\":145000,\"beams\":[]}");
 }
 
 Test(costs, an_order_and_an_article_cost_from_their_facts) {
@@ -105,7 +111,8 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   cr_expect_eq(i_of(json_object_get(j, "yarn"), "weight_g"), 30000);
   cr_expect_eq(i_of(json_object_get(j, "labour"), "cost_minor"), 90000);
   cr_expect_eq(i_of(j, "total_minor"), 471000);
-  cr_expect_eq(i_of(j, "cost_per_piece_minor"), 4710);
+  cr_expect_eq(i_of(j, "pieces"), 150);
+  cr_expect_eq(i_of(j, "cost_per_piece_minor"), 3140, "471,000 over the 150 pieces declared");
   cr_expect_eq(i_of(json_array_get(json_object_get(j, "by_grade"), 0), "cost_per_piece_minor"), 4906);
   cr_expect(json_is_true(json_object_get(j, "complete")));
   const json_t *lot = json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(j, "yarn"), "beams"), 0), "lots"), 0);
@@ -118,7 +125,8 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   cr_expect_eq(i_of(j, "pieces"), 100);
   json_decref(j);
   cr_assert_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-12", &j, NULL), 200);
-  cr_expect_eq(i_of(j, "total_minor"), 0, "nothing of December");
+  cr_expect_eq(i_of(j, "total_minor"), 0, "December's declaration consumed no known beam, accrued no pay");
+  cr_expect_eq(i_of(j, "pieces"), 50);
   json_decref(j);
 
   cr_expect_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-13", &j, NULL), 400);
@@ -135,6 +143,33 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
                          "{\"kind\":\"beam_warped\",\"ref\":\"B-2\",\"beam\":\"B-2\",\"length_mm\":1}", &refusal),
                403, "facts come from the reaction (or an admin)");
   json_decref(refusal);
+
+  /* Yields: by article and month, by loom as CSV. */
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/yields", &j, NULL), 200);
+  const json_t *g = json_object_get(j, "groups"), *nov = json_array_get(g, 0), *dec2 = json_array_get(g, 1);
+  cr_assert_eq(json_array_size(g), 2, "FT-1 in November and December");
+  cr_expect_str_eq(s_of(nov, "month"), "2026-11");
+  cr_expect_eq(i_of(nov, "yarn_g"), 30000);
+  cr_expect_float_eq(json_real_value(json_object_get(nov, "metres_per_kg")), 9.667, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(nov, "first_choice_share")), 0.9, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(nov, "waste_share")), 0.04, 1e-9);
+  cr_expect(json_is_null(json_object_get(dec2, "first_choice_share")), "December's roll is not cut");
+  cr_expect_null(json_object_get(nov, "loom"), "not grouped by loom");
+  json_decref(j);
+  h_resp_t r = {0};
+  char *auth = NULL;
+  cr_assert(asprintf(&auth, "Authorization: Bearer %s\r\n", boss) > 0);
+  h_http(port, "GET", "/api/v1/control/yields?by=loom&weaver=W01&format=csv", auth, NULL, &r, 30000);
+  cr_expect_eq(r.status, 200);
+  cr_expect(strstr(r.body, "loom,declarations,pieces,length_mm,yarn_g,metres_per_kg,") == r.body, "%s", r.body);
+  cr_expect(strstr(r.body, "\r\nL03,1,100,290000,30000,9.6670,1,90,6,4,2000,800,0.9000,0.0400\r\n") != NULL, "%s", r.body);
+  cr_expect(!strstr(r.body, "L04"), "weaver=W01 leaves L04 out");
+  h_resp_free(&r);
+  free(auth);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?by=shift", &j, NULL), 400);
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?format=pdf", &j, NULL), 400);
+  json_decref(j);
   free(adm);
   free(boss);
   free(planner);

@@ -116,6 +116,25 @@ Test(costing, unpriced_lots_and_unwarped_beams_make_it_incomplete) {
   json_decref(none);
 }
 
+Test(costing, yields_are_shares_of_the_pieces_cut_and_metres_per_kg) {
+  json_t *r = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "pieces", 100, "length_mm", 290000, "yarn_g", 30000, "first_choice",
+                        90, "second_choice", 6, "waste_pieces", 4);
+  fofal__ctl_yield(r);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "first_choice_share")), 0.9, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "waste_share")), 0.04, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "metres_per_kg")), 9.667, 1e-9, "290 m / 30 kg, 3 places");
+  json_decref(r);
+  r = json_pack("{s:i,s:i,s:i}", "pieces", 50, "length_mm", 0, "yarn_g", 0);
+  fofal__ctl_yield(r);
+  cr_expect(json_is_null(json_object_get(r, "first_choice_share")), "nothing cut: no share");
+  cr_expect(json_is_null(json_object_get(r, "metres_per_kg")), "no yarn known: no yield");
+  json_decref(r);
+  r = json_pack("{s:i,s:i,s:i}", "first_choice", 2, "second_choice", 1, "waste_pieces", 0);
+  fofal__ctl_yield(r);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "first_choice_share")), 0.6667, 1e-9, "rounded half up");
+  json_decref(r);
+}
+
 /* ------------------------------------------------------------ the reaction */
 
 static const fofal_reaction_t *reaction(void) {
