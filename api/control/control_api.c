@@ -19,6 +19,8 @@
  *   GET /api/v1/control/yields?by=&article=&loom=&weaver=&from=&to=&format=csv
  *                                       first-choice and waste shares and metres per kg
  *                                       of yarn, per group of declarations
+ *   GET /api/v1/control/losses?loom=&from=&to=&format=csv
+ *                                       OEE's six big losses per loom and month
  *
  * The actual of a line is what module accounting's entries (accounting.entry_lines) put
  * on its account in its month: debits less credits for a charge (class 6), credits less
@@ -44,10 +46,11 @@
 #define ROLES_CONTROL "manager accountant auditor admin"
 #define ROLES_COST ROLES_CONTROL
 
-enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_N };
+enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_LOSSES, R_N };
 #define F_LINES 1  /* month, cost_centre, as_of */
 #define F_PERIOD 2 /* from, to */
 #define F_YIELDS 4 /* by, article, loom, weaver, format */
+#define F_LOSSES 8 /* loom, format */
 /* The dimensions a yield is grouped by (?by=), bits of params_t.by. */
 static const char *const dims[] = {"article", "loom", "weaver", "month"};
 #define NDIMS 4
@@ -84,6 +87,14 @@ static const fofal_read_route_t routes[R_N] = {
                   "pieces cut. Filters article, loom, weaver, from and to (months). ?format=csv: one row per group "
                   "(text/csv).",
                   ROLES_COST, NULL, F_PERIOD | F_YIELDS, "Yields"},
+    [R_LOSSES] = {"/api/v1/control/losses", "control.losses", "OEE's six big losses per loom and month.",
+                  "Per loom and month: stops and their seconds classed as breakdowns (declared breakdowns, and "
+                  "mechanical or electrical stops of 5 min or more), set-ups and adjustments (stops of cause other of 5 "
+                  "min or more) and small stops (shorter stops, and warp and weft breaks); reduced speed (run seconds "
+                  "× (1 − picks ÷ theoretical picks) of the loom's shift tallies, null without a nominal speed); "
+                  "production rejects (2nd-choice and waste pieces of its rolls cut); startup rejects null (no event "
+                  "tells them apart). Filters loom, from, to (months). ?format=csv: one row per loom and month.",
+                  ROLES_COST, NULL, F_PERIOD | F_LOSSES, "Losses"},
 };
 
 typedef struct {
@@ -344,6 +355,92 @@ static void yields(fofal_worker_t *w, const char *tenant, const params_t *p, fof
   res->ctype = "text/csv; charset=utf-8; header=present";
 }
 
+/* $1 tenant, $2 loom, $3 from, $4 to month. */
+static const char loss_stops_sql[] =
+    "SELECT json_build_object('loom', loom, 'month', month, 'cause', cause, 'after_breakdown', after_breakdown, 'short', "
+    "short, 'stops', n, 'seconds', secs) FROM (SELECT loom, month, cause, after_breakdown, stopped_s < 300 AS short, "
+    "count(*) AS n, sum(stopped_s)::bigint AS secs FROM control.fact_stops WHERE tenant = $1 AND ($2::text IS NULL OR "
+    "loom = $2) AND ($3::text IS NULL OR month >= $3) AND ($4::text IS NULL OR month <= $4) GROUP BY 1, 2, 3, 4, 5) x";
+/* The loom's shift tallies are fofal-machines' (module machines' read model, as the budget
+ * reads accounting's entries): their run time, picks and theoretical picks. */
+static const char loss_speed_sql[] =
+    "SELECT json_build_object('loom', loom, 'month', month, 'run_s', run_s, 'picks', picks, 'theoretical_picks', theo) "
+    "FROM (SELECT loom, left(shift, 7) AS month, sum(run_s) AS run_s, sum(picks) AS picks, sum(theoretical_picks) AS theo "
+    "FROM machines.loom_shifts WHERE tenant = $1 AND ($2::text IS NULL OR loom = $2) AND ($3::text IS NULL OR left(shift, "
+    "7) >= $3) AND ($4::text IS NULL OR left(shift, 7) <= $4) GROUP BY 1, 2) x";
+static const char loss_rejects_sql[] =
+    "SELECT json_build_object('loom', loom, 'month', month, 'pieces_cut', cut, 'second_choice', second, 'waste_pieces', "
+    "waste) FROM (SELECT coalesce(o.loom, c.loom) AS loom, coalesce(o.month, c.month) AS month, sum(c.first_choice + "
+    "c.second_choice + c.waste_pieces)::bigint AS cut, sum(c.second_choice)::bigint AS second, "
+    "sum(c.waste_pieces)::bigint AS waste FROM control.fact_cuts c LEFT JOIN control.fact_outputs o ON o.tenant = c.tenant "
+    "AND o.label_id = c.label_id WHERE c.tenant = $1 GROUP BY 1, 2) x WHERE loom IS NOT NULL AND ($2::text IS NULL OR "
+    "loom = $2) AND ($3::text IS NULL OR month >= $3) AND ($4::text IS NULL OR month <= $4)";
+
+static const char *const loss_cols[][2] = {
+    {"loom", NULL},       {"month", NULL},
+    {"breakdowns", "stops"},    {"breakdowns", "seconds"},   {"setup_adjustments", "stops"}, {"setup_adjustments", "seconds"},
+    {"small_stops", "stops"},   {"small_stops", "seconds"},  {"reduced_speed", "seconds"},   {"run_s", NULL},
+    {"startup_rejects", "pieces"}, {"production_rejects", "pieces"}, {"pieces_cut", NULL}, {NULL, NULL}};
+
+static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  char err[512];
+  json_t *stops = NULL, *speed = NULL, *rejects = NULL;
+  const char *params[] = {tenant, p->loom[0] ? p->loom : NULL, p->from[0] ? p->from : NULL, p->to[0] ? p->to : NULL};
+  int rc;
+  if ((rc = fofal__worker_query(w, tenant, loss_stops_sql, 4, params, &stops, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, loss_speed_sql, 4, params, &speed, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, loss_rejects_sql, 4, params, &rejects, err, sizeof err))) {
+    fofal__read_fail(res, rc, err, 0);
+    goto done;
+  }
+  json_t *rows = fofal__ctl_losses(stops, speed, rejects);
+  if (json_array_size(rows) > MAX_YIELD_ROWS) {
+    json_decref(rows);
+    res->status = 400;
+    res->code = "too_many_rows";
+    snprintf(res->detail, sizeof res->detail, "more than %d looms and months: filter by loom or months", MAX_YIELD_ROWS);
+    goto done;
+  }
+  res->status = 200;
+  if (!p->csv) {
+    res->body = json_pack("{s:i,s:o}", "small_stop_s", FOFAL_CTL_SMALL_STOP_S, "looms", rows);
+    goto done;
+  }
+  csv_t c = {0};
+  for (int k = 0; loss_cols[k][0]; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s%s%s", loss_cols[k][0], loss_cols[k][1] ? "_" : "", loss_cols[k][1] ? loss_cols[k][1] : "");
+    json_t *n = json_string(name);
+    csv_field(&c, n, k == 0);
+    json_decref(n);
+  }
+  csv_put(&c, "\r\n", 2);
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    for (int k = 0; loss_cols[k][0]; k++) {
+      const json_t *v = json_object_get(r, loss_cols[k][0]);
+      if (loss_cols[k][1]) v = json_object_get(v, loss_cols[k][1]);
+      csv_field(&c, v, k == 0);
+    }
+    csv_put(&c, "\r\n", 2);
+  }
+  json_decref(rows);
+  if (c.oom || !c.buf) {
+    free(c.buf);
+    res->status = 0;
+    fofal__read_fail(res, -1, "out of memory", 0);
+    goto done;
+  }
+  res->raw = c.buf;
+  res->raw_len = c.len;
+  res->ctype = "text/csv; charset=utf-8; header=present";
+done:
+  json_decref(stops);
+  json_decref(speed);
+  json_decref(rejects);
+}
+
 /* {budget_minor, actual_minor, variance_minor} of the lines whose account starts with `cls`. */
 static json_t *total(const json_t *lines, char cls) {
   json_int_t budget = 0, actual = 0;
@@ -369,6 +466,10 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   }
   if (p->route == R_YIELDS) {
     yields(w, tenant, p, res);
+    return;
+  }
+  if (p->route == R_LOSSES) {
+    losses(w, tenant, p, res);
     return;
   }
   if (p->route == R_BUDGETS) {
@@ -426,6 +527,7 @@ static int match(const char *path, size_t len, params_t *p) {
   size_t at = sizeof base - 1;
   if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1)) return -1;
   if (!strcmp(s1, "yields")) return at == len ? R_YIELDS : -1;
+  if (!strcmp(s1, "losses")) return at == len ? R_LOSSES : -1;
   if (!strcmp(s1, "orders") || !strcmp(s1, "articles")) {
     char s3[16];
     if (fofal__path_segment(path, len, &at, p->id, sizeof p->id) || fofal__path_segment(path, len, &at, s3, sizeof s3) ||
@@ -463,6 +565,17 @@ static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
     }
     if (p->from[0] && p->to[0] && strcmp(p->from, p->to) > 0)
       return fofal__perr(e, 400, "invalid_parameter", "from is after to (%s)", p->to);
+  }
+  if (routes[p->route].params & F_LOSSES) {
+    if ((s = fofal__param(req, "loom"))) {
+      if (!fofal_code_valid(s)) return fofal__perr(e, 400, "invalid_parameter", "loom is a loom's code (got \"%.40s\")", s);
+      snprintf(p->loom, sizeof p->loom, "%s", s);
+    }
+    if ((s = fofal__param(req, "format"))) {
+      if (strcmp(s, "json") && strcmp(s, "csv"))
+        return fofal__perr(e, 400, "invalid_format", "format is json or csv (got \"%.40s\")", s);
+      p->csv = !strcmp(s, "csv");
+    }
   }
   if (routes[p->route].params & F_YIELDS) {
     struct {
@@ -586,7 +699,18 @@ static const char yields_schema[] =
     ",\"second_choice\":" INT ",\"waste_pieces\":" INT ",\"waste_mm\":" INT ",\"waste_g\":" INT
     ",\"first_choice_share\":{},\"waste_share\":{}}}}}}";
 
+#define LOSS "{\"type\":\"object\",\"properties\":{\"stops\":" INT ",\"seconds\":" INT "}}"
+static const char losses_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"small_stop_s\":" INT ",\"looms\":{\"type\":\"array\",\"items\":{"
+    "\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"month\":{\"type\":\"string\"},"
+    "\"breakdowns\":" LOSS ",\"setup_adjustments\":" LOSS ",\"small_stops\":" LOSS ",\"reduced_speed\":{\"type\":"
+    "\"object\",\"properties\":{\"seconds\":{}}},\"startup_rejects\":{\"type\":\"object\",\"properties\":{"
+    "\"pieces\":{}}},\"production_rejects\":{\"type\":\"object\",\"properties\":{\"pieces\":" INT "}},"
+    "\"stop_s_by_cause\":{\"type\":\"object\"},\"run_s\":" INT ",\"pieces_cut\":" INT "}}}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
+  json_t *ls = json_loads(losses_schema, 0, NULL);
+  if (ls) json_object_set_new(schemas, "Losses", ls);
   json_t *cs = json_loads(cost_schema, 0, NULL);
   if (cs) json_object_set_new(schemas, "Cost", cs);
   json_t *ys = json_loads(yields_schema, 0, NULL);
@@ -620,7 +744,13 @@ static void openapi(json_t *paths, json_t *schemas) {
                                                                json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
                                                                          "json", "csv")));
     }
-    if (r == R_ARTICLE_COST || r == R_YIELDS) {
+    if (r == R_LOSSES) {
+      json_array_append_new(params, fofal__openapi_query_param("loom", "Only this loom.", json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, fofal__openapi_query_param("format", "json (default) or csv (text/csv, RFC 4180).",
+                                                               json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
+                                                                         "json", "csv")));
+    }
+    if (r == R_ARTICLE_COST || r == R_YIELDS || r == R_LOSSES) {
       if (r == R_ARTICLE_COST) json_array_append_new(params, fofal__openapi_path_param("article", "The article's code."));
       json_array_append_new(params, fofal__openapi_query_param("from", "First month (YYYY-MM).",
                                                                json_pack("{s:s}", "type", "string")));
@@ -634,7 +764,7 @@ static void openapi(json_t *paths, json_t *schemas) {
              rt->desc, rt->roles);
     snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
     json_t *op = fofal__openapi_read_op("control", rt->op_id, rt->summary, desc, params, ref, rt->roles);
-    if (r == R_YIELDS) {
+    if (r == R_YIELDS || r == R_LOSSES) {
       json_t *content = json_object_get(json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200"),
                                         "content");
       if (content) json_object_set_new(content, "text/csv", json_pack("{s:{s:s}}", "schema", "type", "string"));

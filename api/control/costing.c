@@ -21,6 +21,7 @@
 #include "costing.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int64_t fofal__ctl_muldiv(int64_t a, int64_t b, int64_t c) {
@@ -112,4 +113,91 @@ void fofal__ctl_yield(json_t *row) {
   json_object_set_new(row, "first_choice_share", ratio(first, cut, 4));
   json_object_set_new(row, "waste_share", ratio(waste, cut, 4));
   json_object_set_new(row, "metres_per_kg", ratio(iv(row, "length_mm"), iv(row, "yarn_g"), 3));
+}
+
+const char *fofal__ctl_loss_category(const char *cause, int after_breakdown, int64_t stopped_s) {
+  if (!cause) cause = "other";
+  int long_stop = stopped_s >= FOFAL_CTL_SMALL_STOP_S;
+  if (after_breakdown || (long_stop && (!strcmp(cause, "mechanical") || !strcmp(cause, "electrical"))))
+    return "breakdowns";
+  if (long_stop && strcmp(cause, "warp_break") && strcmp(cause, "weft_break")) return "setup_adjustments";
+  return "small_stops";
+}
+
+int64_t fofal__ctl_reduced_speed_s(double run_s, double picks, double theoretical) {
+  if (theoretical <= 0) return -1;
+  double lost = run_s * (1.0 - picks / theoretical);
+  return lost <= 0 ? 0 : (int64_t)llround(lost);
+}
+
+/* The row of (loom, month) in `by`, made when new. */
+static json_t *loss_row(json_t *by, const json_t *src) {
+  const char *loom = json_string_value(json_object_get(src, "loom")), *month = json_string_value(json_object_get(src, "month"));
+  char key[160];
+  snprintf(key, sizeof key, "%s|%s", month ? month : "", loom ? loom : "");
+  json_t *r = json_object_get(by, key);
+  if (r) return r;
+  r = json_pack("{s:s,s:s,s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:{s:n},s:{s:n},s:{s:I},s:{},s:I,s:I}", "loom",
+                loom ? loom : "", "month", month ? month : "", "breakdowns", "stops", (json_int_t)0, "seconds",
+                (json_int_t)0, "setup_adjustments", "stops", (json_int_t)0, "seconds", (json_int_t)0, "small_stops",
+                "stops", (json_int_t)0, "seconds", (json_int_t)0, "reduced_speed", "seconds", "startup_rejects",
+                "pieces", "production_rejects", "pieces", (json_int_t)0, "stop_s_by_cause", "run_s", (json_int_t)0,
+                "pieces_cut", (json_int_t)0);
+  json_object_set_new(by, key, r);
+  return r;
+}
+
+static void add(json_t *o, const char *k, int64_t v) {
+  json_object_set_new(o, k, json_integer(json_integer_value(json_object_get(o, k)) + v));
+}
+
+json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t *rejects) {
+  json_t *by = json_object();
+  size_t i;
+  const json_t *x;
+  json_array_foreach(stops, i, x) {
+    json_t *r = loss_row(by, x);
+    const char *cause = json_string_value(json_object_get(x, "cause"));
+    int64_t secs = iv(x, "seconds");
+    /* A group of stops all shorter than the threshold (short) or all at least as long. */
+    const char *cat = fofal__ctl_loss_category(cause, json_is_true(json_object_get(x, "after_breakdown")),
+                                               json_is_true(json_object_get(x, "short")) ? 0 : FOFAL_CTL_SMALL_STOP_S);
+    json_t *c = json_object_get(r, cat);
+    add(c, "stops", iv(x, "stops"));
+    add(c, "seconds", secs);
+    add(json_object_get(r, "stop_s_by_cause"), cause ? cause : "other", secs);
+  }
+  json_array_foreach(speed, i, x) {
+    json_t *r = loss_row(by, x);
+    double run = json_number_value(json_object_get(x, "run_s"));
+    int64_t lost = fofal__ctl_reduced_speed_s(run, json_number_value(json_object_get(x, "picks")),
+                                              json_number_value(json_object_get(x, "theoretical_picks")));
+    json_object_set_new(r, "run_s", json_integer((json_int_t)llround(run)));
+    if (lost >= 0) json_object_set_new(json_object_get(r, "reduced_speed"), "seconds", json_integer(lost));
+  }
+  json_array_foreach(rejects, i, x) {
+    json_t *r = loss_row(by, x);
+    add(json_object_get(r, "production_rejects"), "pieces", iv(x, "second_choice") + iv(x, "waste_pieces"));
+    add(r, "pieces_cut", iv(x, "pieces_cut"));
+  }
+  /* Sorted by loom, then month. */
+  const char *k;
+  json_t *v, *keys = json_array();
+  json_object_foreach(by, k, v) json_array_append_new(keys, json_pack("[s,s,s]", json_string_value(json_object_get(v, "loom")), json_string_value(json_object_get(v, "month")), k));
+  size_t n = json_array_size(keys);
+  for (size_t a = 1; a < n; a++)
+    for (size_t b = a; b > 0; b--) {
+      const json_t *p = json_array_get(keys, b - 1), *q = json_array_get(keys, b);
+      int c = strcmp(json_string_value(json_array_get(p, 0)), json_string_value(json_array_get(q, 0)));
+      if (!c) c = strcmp(json_string_value(json_array_get(p, 1)), json_string_value(json_array_get(q, 1)));
+      if (c <= 0) break;
+      json_t *t = json_incref(json_array_get(keys, b - 1));
+      json_array_set(keys, b - 1, json_array_get(keys, b));
+      json_array_set_new(keys, b, t);
+    }
+  json_t *out = json_array();
+  json_array_foreach(keys, i, x) json_array_append(out, json_object_get(by, json_string_value(json_array_get(x, 2))));
+  json_decref(keys);
+  json_decref(by);
+  return out;
 }

@@ -32,4 +32,22 @@ json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t 
  *   null without yarn). */
 void fofal__ctl_yield(json_t *row);
 
+/* OEE's six big losses (README "Management control", "Losses"). A stop is a breakdown when
+ * it was declared one (after_breakdown) or is mechanical or electrical and lasted at least
+ * FOFAL_CTL_SMALL_STOP_S; a set-up or adjustment when its cause is "other" and it lasted
+ * that long; else (shorter, or a warp or weft break) a small stop. */
+#define FOFAL_CTL_SMALL_STOP_S 300
+const char *fofal__ctl_loss_category(const char *cause, int after_breakdown, int64_t stopped_s);
+/* Seconds of run lost to reduced speed: run_s × (1 − picks / theoretical picks), rounded,
+ * at least 0; -1 when the theoretical picks are not known (0). */
+int64_t fofal__ctl_reduced_speed_s(double run_s, double picks, double theoretical);
+/* The losses per loom and month, sorted by both, from
+ *   stops   [{loom, month, cause, after_breakdown, short, stops, seconds}]
+ *   speed   [{loom, month, run_s, picks, theoretical_picks}]
+ *   rejects [{loom, month, pieces_cut, second_choice, waste_pieces}]
+ * → [{loom, month, breakdowns:{stops, seconds}, setup_adjustments, small_stops,
+ *   reduced_speed:{seconds|null}, startup_rejects:{pieces:null}, production_rejects:{pieces},
+ *   stop_s_by_cause, run_s, pieces_cut}]. Steals none. */
+json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t *rejects);
+
 #endif

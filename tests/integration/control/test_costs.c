@@ -7,7 +7,9 @@
  * pieces consumed 300 m of it, the weaver and the cutter were paid, the roll was cut into
  * 90 first and 6 second choice. The order's cost is the unit test's worked example
  * (471,000 millimes), the article's over its month the same and over another month
- * nothing; a wrong role, a bad month and an unknown order are refused.
+ * nothing; the yields by article and month (and by loom as CSV) and L03's losses in
+ * November (its stops classed, its rejects); a wrong role, a bad month and an unknown
+ * order are refused.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -97,6 +99,15 @@ static void mill(const char *adm) {
        "{\"kind\":\"output_declared\",\"ref\":\"" LABEL2 "\",\"label_id\":\"" LABEL2 "\",\"order_id\":\"" ORDER "\","
        "\"article\":\"FT-1\",\"loom\":\"L04\",\"weaver\":\"W02\",\"month\":\"2026-12\",\"quantity\":50,"
        "\"length_mm\":145000,\"beams\":[]}");
+  /* L03's stops in November: two warp breaks, a breakdown, a long stop of no cause. */
+  fact(adm, "s1", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"warp_break\",\"stopped_s\":90,"
+                  "\"at\":\"2026-11-02T08:00:00Z\",\"month\":\"2026-11\"," EV("11") "}");
+  fact(adm, "s2", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"warp_break\",\"stopped_s\":60,"
+                  "\"at\":\"2026-11-02T09:00:00Z\",\"month\":\"2026-11\"," EV("12") "}");
+  fact(adm, "s3", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"mechanical\",\"stopped_s\":5400,"
+                  "\"after_breakdown\":true,\"at\":\"2026-11-03T10:00:00Z\",\"month\":\"2026-11\"," EV("13") "}");
+  fact(adm, "s4", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"other\",\"stopped_s\":2700,"
+                  "\"at\":\"2026-11-04T06:00:00Z\",\"month\":\"2026-11\"," EV("14") "}");
 }
 
 Test(costs, an_order_and_an_article_cost_from_their_facts) {
@@ -165,11 +176,29 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   cr_expect(strstr(r.body, "\r\nL03,1,100,290000,30000,9.6670,1,90,6,4,2000,800,0.9000,0.0400\r\n") != NULL, "%s", r.body);
   cr_expect(!strstr(r.body, "L04"), "weaver=W01 leaves L04 out");
   h_resp_free(&r);
-  free(auth);
+  /* Losses: L03 in November. */
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/losses?loom=L03", &j, NULL), 200);
+  const json_t *l3 = json_array_get(json_object_get(j, "looms"), 0);
+  cr_assert_eq(json_array_size(json_object_get(j, "looms")), 1, "L03 in November only");
+  cr_expect_eq(i_of(json_object_get(l3, "small_stops"), "stops"), 2);
+  cr_expect_eq(i_of(json_object_get(l3, "small_stops"), "seconds"), 150);
+  cr_expect_eq(i_of(json_object_get(l3, "breakdowns"), "seconds"), 5400);
+  cr_expect_eq(i_of(json_object_get(l3, "setup_adjustments"), "seconds"), 2700);
+  cr_expect_eq(i_of(json_object_get(l3, "production_rejects"), "pieces"), 10);
+  cr_expect(json_is_null(json_object_get(json_object_get(l3, "reduced_speed"), "seconds")), "no tallies of L03");
+  json_decref(j);
+  h_http(port, "GET", "/api/v1/control/losses?from=2026-11&to=2026-11&format=csv", auth, NULL, &r, 30000);
+  cr_expect_eq(r.status, 200);
+  cr_expect(strstr(r.body, "loom,month,breakdowns_stops,breakdowns_seconds,") == r.body, "%s", r.body);
+  cr_expect(strstr(r.body, "\r\nL03,2026-11,1,5400,1,2700,2,150,,0,,10,100\r\n") != NULL, "%s", r.body);
+  h_resp_free(&r);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/losses?loom=L%203", &j, NULL), 400);
+  json_decref(j);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?by=shift", &j, NULL), 400);
   json_decref(j);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?format=pdf", &j, NULL), 400);
   json_decref(j);
+  free(auth);
   free(adm);
   free(boss);
   free(planner);

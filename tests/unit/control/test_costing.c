@@ -135,6 +135,56 @@ Test(costing, yields_are_shares_of_the_pieces_cut_and_metres_per_kg) {
   json_decref(r);
 }
 
+Test(losses, each_stop_falls_in_one_big_loss) {
+  cr_expect_str_eq(fofal__ctl_loss_category("mechanical", 0, 300), "breakdowns", "5 min of a failure: a breakdown");
+  cr_expect_str_eq(fofal__ctl_loss_category("electrical", 0, 1800), "breakdowns");
+  cr_expect_str_eq(fofal__ctl_loss_category("mechanical", 0, 299), "small_stops", "shorter: a small stop");
+  cr_expect_str_eq(fofal__ctl_loss_category("warp_break", 1, 60), "breakdowns", "a declared breakdown, whatever its cause");
+  cr_expect_str_eq(fofal__ctl_loss_category("warp_break", 0, 1200), "small_stops", "a yarn break mended by the weaver");
+  cr_expect_str_eq(fofal__ctl_loss_category("weft_break", 0, 20), "small_stops");
+  cr_expect_str_eq(fofal__ctl_loss_category("other", 0, 2400), "setup_adjustments", "a long stop of no break nor failure");
+  cr_expect_str_eq(fofal__ctl_loss_category("other", 0, 100), "small_stops");
+  cr_expect_str_eq(fofal__ctl_loss_category(NULL, 0, 900), "setup_adjustments", "no cause: other");
+}
+
+Test(losses, reduced_speed_is_the_run_time_the_missing_picks_took) {
+  /* 30 min run at 450 ppm on a loom registered at 500: 13,500 of 15,000 picks, 180 s lost. */
+  cr_expect_eq(fofal__ctl_reduced_speed_s(1800, 13500, 15000), 180);
+  cr_expect_eq(fofal__ctl_reduced_speed_s(1800, 15100, 15000), 0, "faster than nominal: no loss");
+  cr_expect_eq(fofal__ctl_reduced_speed_s(1800, 100, 0), -1, "nominal speed not known");
+}
+
+Test(losses, looms_and_months_merge_and_sort) {
+  json_t *stops = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"cause\":\"warp_break\",\"after_breakdown\":false,"
+                             "\"short\":true,\"stops\":4,\"seconds\":400},"
+                             "{\"loom\":\"L03\",\"month\":\"2026-11\",\"cause\":\"mechanical\",\"after_breakdown\":true,"
+                             "\"short\":false,\"stops\":1,\"seconds\":3600},"
+                             "{\"loom\":\"L01\",\"month\":\"2026-12\",\"cause\":\"other\",\"after_breakdown\":false,"
+                             "\"short\":false,\"stops\":2,\"seconds\":1500}]",
+                             0, NULL),
+         *speed = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"run_s\":1800.0,\"picks\":13500,"
+                             "\"theoretical_picks\":15000.0}]",
+                             0, NULL),
+         *rejects = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"pieces_cut\":100,\"second_choice\":6,"
+                               "\"waste_pieces\":4}]",
+                               0, NULL);
+  json_t *l = fofal__ctl_losses(stops, speed, rejects);
+  cr_assert_eq(json_array_size(l), 2);
+  cr_expect_str_eq(jstr(json_array_get(l, 0), "loom"), "L01", "sorted by loom");
+  cr_expect_eq(at(l, "0.setup_adjustments.seconds"), 1500);
+  cr_expect(json_is_null(json_object_get(json_object_get(json_array_get(l, 0), "reduced_speed"), "seconds")));
+  cr_expect_eq(at(l, "1.small_stops.stops"), 4);
+  cr_expect_eq(at(l, "1.breakdowns.seconds"), 3600);
+  cr_expect_eq(at(l, "1.reduced_speed.seconds"), 180);
+  cr_expect_eq(at(l, "1.production_rejects.pieces"), 10, "2nd choice and waste");
+  cr_expect_eq(at(l, "1.stop_s_by_cause.mechanical"), 3600);
+  cr_expect(json_is_null(json_object_get(json_object_get(json_array_get(l, 1), "startup_rejects"), "pieces")));
+  json_decref(l);
+  json_decref(stops);
+  json_decref(speed);
+  json_decref(rejects);
+}
+
 /* ------------------------------------------------------------ the reaction */
 
 static const fofal_reaction_t *reaction(void) {
