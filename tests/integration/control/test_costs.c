@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fofal_api.h"
 #include "harness.h"
@@ -202,4 +203,125 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   free(adm);
   free(boss);
   free(planner);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Through the log: the same reads fed by the reaction control.facts_from_events from the
+ * events of the other modules (fofal-reactor runs). A purchase receipt of 500 kg of yarn
+ * at 9,300 millimes/kg becomes a lot (inventory's reaction), 200 kg of it are issued to
+ * the floor's beam (100,000 m warped), a weaver declares 4 pieces (hr's reaction accrues
+ * 250 a piece): the order's cost is its pay and the warp its declaration consumed at the
+ * beam's cost per metre. */
+
+static pid_t rea;
+
+static void setup_live(void) {
+  setup();
+  rea = h_start_reactor(tenant);
+}
+
+static void teardown_live(void) {
+  h_stop(rea, SIGTERM);
+  teardown();
+}
+
+TestSuite(costs_live, .init = setup_live, .fini = teardown_live, .timeout = 300);
+
+static json_t *ok(const char *tok, const char *type, const char *key, const char *body) {
+  json_t *j = NULL;
+  int st = h_command_ok(port, tok, type, key, NULL, body, &j);
+  cr_assert_eq(st, 201, "%s %s: %d %s %s", type, key, st, s_of(j, "code"), s_of(j, "detail"));
+  return j;
+}
+
+Test(costs_live, an_order_costs_from_other_modules_events) {
+  char *adm = token(tenant, "root", "admin"), *mp = token(tenant, "mp", "storekeeper_mp"),
+       *boss = token(tenant, "boss", "manager");
+  char *w9 = fofal_api_token_issue_badge(h_env("FOFAL_JWT_SECRET"), "fofal", "fofal-api", tenant, "acct-W9", "weaver",
+                                         "W9", 3600);
+  char b[1024], path[256], po[FOFAL_UUID_LEN + 1], rc1[FOFAL_UUID_LEN + 1], req[FOFAL_UUID_LEN + 1],
+      order[FOFAL_UUID_LEN + 1];
+  json_t *j;
+  h_floor_http(port, tenant, "L9", "W9", "FT-LIVE");
+  json_decref(ok(adm, "hr.piece_rate.set", "rate",
+                 "{\"article\":\"FT-LIVE\",\"unit\":\"piece\",\"rate_minor\":250,\"valid_from\":\"2020-01-01\"}"));
+  json_decref(ok(adm, "inventory.location.define", "l1", "{\"location\":\"MP-A\",\"kind\":\"raw\"}"));
+  json_decref(ok(adm, "inventory.settings.set", "s1", "{\"settings\":\"default\",\"receiving_location\":\"MP-A\"}"));
+  json_decref(ok(adm, "catalog.item.define", "it", "{\"item\":\"YARN-L\",\"kind\":\"yarn\",\"name\":\"Ne 20/2\",\"unit\":\"g\"}"));
+  json_decref(ok(adm, "purchasing.supplier.register", "sup", "{\"supplier\":\"F-S\",\"name\":\"Sahel\",\"currency\":\"TND\"}"));
+  fofal_uuid7(req);
+  fofal_uuid7(po);
+  fofal_uuid7(rc1);
+  snprintf(b, sizeof b,
+           "{\"request_id\":\"%s\",\"item\":\"YARN-L\",\"quantity_milli\":500000,\"unit\":\"kg\",\"need_by\":"
+           "\"2026-12-20\",\"reason\":\"warping\",\"estimated_unit_price\":9300}",
+           req);
+  json_decref(ok(mp, "purchasing.request.submit", "r1", b));
+  snprintf(b, sizeof b, "{\"request_id\":\"%s\"}", req);
+  json_decref(ok(adm, "purchasing.request.approve", "a1", b));
+  snprintf(b, sizeof b,
+           "{\"order_id\":\"%s\",\"supplier\":\"F-S\",\"lines\":[{\"line\":1,\"item\":\"YARN-L\",\"quantity_milli\":500000,"
+           "\"unit\":\"kg\",\"unit_price\":9300,\"expected_date\":\"2026-12-01\"}],\"requests\":[\"%s\"]}",
+           po, req);
+  json_decref(ok(adm, "purchasing.order.issue", "o1", b));
+  snprintf(b, sizeof b,
+           "{\"order_id\":\"%s\",\"receipt_id\":\"%s\",\"lines\":[{\"line\":1,\"quantity_milli\":500000,"
+           "\"supplier_lot\":\"S-1\"}]}",
+           po, rc1);
+  json_decref(ok(mp, "purchasing.order.receive", "rc1", b));
+  char lot[40], hex[13];
+  int n = 0;
+  for (const char *p = rc1; *p && n < 12; p++)
+    if (*p != '-') hex[n++] = *p;
+  hex[n] = '\0';
+  snprintf(lot, sizeof lot, "RC-%s-1", hex);
+  snprintf(path, sizeof path, "/api/v1/inventory/lots/%s", lot);
+  int st = 0;
+  for (int i = 0; i < 180 && st != 200; i++) {
+    st = h_get(port, mp, path, &j, NULL);
+    json_decref(j);
+    if (st != 200) usleep(500 * 1000);
+  }
+  cr_assert_eq(st, 200, "the receipt's lot %s enters stock by reaction", lot);
+  snprintf(b, sizeof b, "{\"lot\":\"%s\",\"weight_g\":200000,\"beam\":\"BM-L9\"}", lot);
+  json_decref(ok(mp, "inventory.lot.issue", "issue", b));
+
+  j = ok(adm, "production.order.create", "ord", "{\"article\":\"FT-LIVE\",\"quantity\":100}");
+  snprintf(order, sizeof order, "%s", s_of(j, "aggregate"));
+  json_decref(j);
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\"}", order);
+  json_decref(ok(adm, "production.order.release", "rel", b));
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"loom\":\"L9\"}", order);
+  json_decref(ok(adm, "production.order.start", "start", b));
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":4}", order);
+  json_decref(ok(w9, "production.order.declare_output", "decl", b));
+
+  /* The facts come by reaction: poll until the yarn and the pay are there. */
+  snprintf(path, sizeof path, "/api/v1/control/orders/%s/cost", order);
+  j = NULL;
+  for (int i = 0; i < 180; i++) {
+    st = h_get(port, boss, path, &j, NULL);
+    if (st == 200 && i_of(json_object_get(j, "labour"), "cost_minor") > 0 &&
+        i_of(json_object_get(j, "yarn"), "cost_minor") > 0)
+      break;
+    json_decref(j);
+    j = NULL;
+    usleep(500 * 1000);
+  }
+  cr_assert_not_null(j, "the order's cost shows its yarn and its pay");
+  const json_t *beam = json_array_get(json_object_get(json_object_get(j, "yarn"), "beams"), 0);
+  cr_expect_str_eq(s_of(beam, "beam"), "BM-L9");
+  cr_expect_eq(i_of(beam, "warped_mm"), 100000000, "the floor's beam: 100,000 m");
+  cr_expect_eq(i_of(beam, "beam_cost_minor"), 1860000, "200 kg at 9,300 a kg");
+  json_int_t used = i_of(beam, "consumed_mm");
+  cr_expect_gt(used, 0);
+  cr_expect_eq(i_of(json_object_get(j, "yarn"), "cost_minor"), (1860000 * used + 50000000) / 100000000);
+  cr_expect_eq(i_of(json_object_get(j, "labour"), "cost_minor"), 1000, "4 pieces at 250");
+  cr_expect_eq(i_of(j, "pieces"), 4);
+  cr_expect(json_is_true(json_object_get(j, "complete")));
+  json_decref(j);
+  free(adm);
+  free(mp);
+  free(boss);
+  free(w9);
 }
