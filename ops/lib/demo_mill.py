@@ -699,6 +699,10 @@ def control_demo(api):
           f"{y.get('cost_minor', 0) / 1000:.3f} ({y.get('weight_g', 0) / 1000:.1f} kg, {y.get('unpriced_g', 0) / 1000:.1f} "
           f"kg unpriced), labour {c.get('labour', {}).get('cost_minor', 0) / 1000:.3f}: "
           f"/api/v1/control/orders/{order}/cost")
+    yl = (api.get(("D01", "manager"), "/api/v1/control/yields?by=article") or {}).get("groups", [])
+    cut = [g for g in yl if g.get("first_choice_share") is not None]
+    print(f"demo: control: yields of {len(yl)} articles ({len(cut)} with cut rolls): /api/v1/control/yields?by=article,"
+          f"month&format=csv; losses per loom: /api/v1/control/losses")
 
 
 # ---------------------------------------------------------------- hr: pay and attendance
