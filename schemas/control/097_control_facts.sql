@@ -24,6 +24,7 @@ CREATE TABLE control.fact_outputs (        -- production output_declared
   PRIMARY KEY (tenant, label_id));
 CREATE INDEX fact_outputs_order ON control.fact_outputs (tenant, order_id);
 CREATE INDEX fact_outputs_article ON control.fact_outputs (tenant, article, month);
+CREATE INDEX fact_outputs_month ON control.fact_outputs (tenant, month);
 CREATE TABLE control.fact_output_beams (   -- the warp each declaration consumed
   tenant text NOT NULL, label_id uuid NOT NULL, beam text NOT NULL, meters_mm bigint NOT NULL,
   PRIMARY KEY (tenant, label_id, beam));
@@ -47,6 +48,7 @@ CREATE TABLE control.fact_stops (          -- machines loom_running after a stop
   stopped_s bigint NOT NULL, after_breakdown boolean NOT NULL, at timestamptz NOT NULL,
   month text NOT NULL, PRIMARY KEY (tenant, event_id));
 CREATE INDEX fact_stops_loom ON control.fact_stops (tenant, loom, month);
+CREATE INDEX fact_stops_month ON control.fact_stops (tenant, month);
 
 DO $$
 DECLARE t text;
