@@ -22,7 +22,7 @@
  *       An event without what its fact needs (a receipt with no priced line, a run with no
  *       stop before it, a declaration without a label id) gives nothing. The month of a
  *       fact is its shift's (YYYY-MM-DD/A) or, without one, its time's first 7 characters
- *       (UTC).
+ *       (UTC), or the event's own time's.
  *
  * The build registers the folder's reactions (fofal_module_control_reactions) through
  * fofal_reaction_modules[].
@@ -204,6 +204,11 @@ static int facts_from_events(const fofal_event_t *ev, fofal_reaction_out_t *out)
       json_decref(f);
       return FOFAL_REACT_NOTHING;
     }
+    /* Without a shift or time of its own, a fact is of its event's time (UTC). */
+    char at[32], m[8];
+    fofal_time_format(ev->time_us, at);
+    if (!json_object_get(f, "month") && month_of(at, m)) json_object_set_new(f, "month", json_string(m));
+    if (!strcmp(sources[i].kind, "loom_stop") && strlen(jstr(f, "at")) < 10) json_object_set_new(f, "at", json_string(at));
     snprintf(out->type, sizeof out->type, "control.fact.record");
     out->data = f;
     return FOFAL_REACT_COMMAND;

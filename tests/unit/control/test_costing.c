@@ -196,7 +196,9 @@ static const fofal_reaction_t *reaction(void) {
 static json_t *react(const char *type, const char *data) {
   json_t *d = json_loads(data, 0, NULL);
   cr_assert_not_null(d, "%s", data);
-  fofal_event_t ev = {.id = "0190a4b2-0000-7000-8000-0000000000f1", .type = (char *)type, .data = d};
+  int64_t at;
+  cr_assert_eq(fofal_time_parse("2026-10-15T12:00:00Z", &at), 0);
+  fofal_event_t ev = {.id = "0190a4b2-0000-7000-8000-0000000000f1", .type = (char *)type, .data = d, .time_us = at};
   fofal_reaction_out_t out = {0};
   int rc = reaction()->react(&ev, &out);
   json_decref(d);
@@ -220,6 +222,15 @@ Test(facts, a_declaration_gives_its_beams_in_millimetres_and_its_shift_month) {
   cr_expect_str_eq(jstr(f, "month"), "2026-11", "the shift's month, not the time's");
   cr_expect_eq(jint(f, "length_mm", 0), 12500);
   cr_expect_eq(jint(json_array_get(json_object_get(f, "beams"), 0), "meters_mm", 0), 12800);
+  json_decref(f);
+}
+
+Test(facts, a_declaration_without_shift_nor_time_is_of_its_events_month) {
+  json_t *f = react("fofal.production.output_declared.v1",
+                    "{\"order_id\":\"" ORDER "\",\"label_id\":\"" LABEL "\",\"quantity\":5,\"weaver\":\"W01\","
+                    "\"loom\":\"L03\",\"declared_total\":5}");
+  cr_assert_not_null(f);
+  cr_expect_str_eq(jstr(f, "month"), "2026-10");
   json_decref(f);
 }
 
