@@ -10,6 +10,18 @@
  *                                       and 7 with actuals but no budget; totals of
  *                                       charges, products and the result
  *
+ *   GET /api/v1/control/orders/{id}/cost
+ *                                       the actual cost of a production order from the
+ *                                       facts of other modules' events (costing.c)
+ *   GET /api/v1/control/articles/{article}/cost?from=&to=
+ *                                       the same over an article's declarations of the
+ *                                       months from..to (YYYY-MM)
+ *   GET /api/v1/control/yields?by=&article=&loom=&weaver=&from=&to=&format=csv
+ *                                       first-choice and waste shares and metres per kg
+ *                                       of yarn, per group of declarations
+ *   GET /api/v1/control/losses?loom=&from=&to=&format=csv
+ *                                       OEE's six big losses per loom and month
+ *
  * The actual of a line is what module accounting's entries (accounting.entry_lines) put
  * on its account in its month: debits less credits for a charge (class 6), credits less
  * debits for a product (class 7). With as_of, both sides are read as they were known
@@ -25,15 +37,24 @@
  * params_t; the routes table and the OpenAPI text are read-only.
  */
 #include "api.h"
+#include "control_sql.h"
+#include "costing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ROLES_CONTROL "manager accountant auditor admin"
+#define ROLES_COST ROLES_CONTROL
 
-enum { R_BUDGETS, R_BUDGET, R_N };
-#define F_LINES 1 /* month, cost_centre, as_of */
+enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_LOSSES, R_N };
+#define F_LINES 1  /* month, cost_centre, as_of */
+#define F_PERIOD 2 /* from, to */
+#define F_YIELDS 4 /* by, article, loom, weaver, format */
+#define F_LOSSES 8 /* loom, format */
+/* The dimensions a yield is grouped by (?by=), bits of params_t.by. */
+static const char *const dims[] = {"article", "loom", "weaver", "month"};
+#define NDIMS 4
 
 static const fofal_read_route_t routes[R_N] = {
     [R_BUDGETS] = {"/api/v1/control/budgets", "control.budgets.list", "Every year's budget.",
@@ -45,11 +66,44 @@ static const fofal_read_route_t routes[R_N] = {
                   "(actual minus budget) and the share consumed; accounts of classes 6 and 7 with actuals and no budget "
                   "have cost_centre null. With as_of, the budget amounts set and the entries posted by that instant.",
                   ROLES_CONTROL, NULL, F_LINES, "Budget"},
+    [R_ORDER_COST] = {"/api/v1/control/orders/{id}/cost", "control.orders.cost", "A production order's actual cost.",
+                      "From the events of other modules alone: yarn (the warp metres each declaration consumed of each "
+                      "beam × the beam's yarn cost per metre: the lots issued to it at their purchase receipt's unit "
+                      "price, over its warped length), labour (the pay accrued for the order, by role), the total, per "
+                      "piece declared and per piece of each grade the cuts gave (graded pieces bear the cost alike). "
+                      "Each beam lists its lots, each lot its price: a figure leads to its facts. complete is false "
+                      "when a lot has no price or a beam no warped length (unpriced_g, unwarped_mm).",
+                      ROLES_COST, NULL, 0, "Cost"},
+    [R_ARTICLE_COST] = {"/api/v1/control/articles/{article}/cost", "control.articles.cost",
+                        "An article's actual cost over a period.",
+                        "The cost of the article's declarations of the months from..to (YYYY-MM, both included; "
+                        "default: every month), computed as an order's; labour is the pay accrued for the article in "
+                        "those months.",
+                        ROLES_COST, NULL, F_PERIOD, "Cost"},
+    [R_YIELDS] = {"/api/v1/control/yields", "control.yields", "Yields by article, loom, weaver and month.",
+                  "Per group of declarations (?by= any of article, loom, weaver, month, comma separated; default "
+                  "article,month; the month is the shift's the roll was woven in): declarations, pieces, length woven, "
+                  "the yarn they consumed of their beams (warp metres × the beam's grams per metre), metres woven per kg "
+                  "of yarn, and of their rolls cut: pieces by choice and waste, the first-choice and waste shares of the "
+                  "pieces cut. Filters article, loom, weaver, from and to (months). ?format=csv: one row per group "
+                  "(text/csv).",
+                  ROLES_COST, NULL, F_PERIOD | F_YIELDS, "Yields"},
+    [R_LOSSES] = {"/api/v1/control/losses", "control.losses", "OEE's six big losses per loom and month.",
+                  "Per loom and month: stops and their seconds classed as breakdowns (declared breakdowns, and "
+                  "mechanical or electrical stops of 5 min or more), set-ups and adjustments (stops of cause other of 5 "
+                  "min or more) and small stops (shorter stops, and warp and weft breaks); reduced speed (run seconds "
+                  "× (1 − picks ÷ theoretical picks) of the loom's shift tallies, null without a nominal speed); "
+                  "production rejects (2nd-choice and waste pieces of its rolls cut); startup rejects null (no event "
+                  "tells them apart). Filters loom, from, to (months). ?format=csv: one row per loom and month.",
+                  ROLES_COST, NULL, F_PERIOD | F_LOSSES, "Losses"},
 };
 
 typedef struct {
   int route;
   char year[72], month[8], centre[72], as_of[40]; /* year as the path gives it, checked after the roles */
+  char id[72], from[8], to[8];                     /* order id or article; months */
+  char article[72], loom[72], weaver[72];          /* yields' filters */
+  int by, csv;                                     /* yields: bits of dims[]; ?format=csv */
 } params_t;
 
 /* ------------------------------------------------------------------ run */
@@ -84,6 +138,242 @@ static const char lines_sql[] =
     "ORDER BY coalesce(b.cost_centre, c.cost_centre) NULLS LAST, coalesce(b.account, a.account), coalesce(b.month, "
     "a.month)";
 
+
+
+
+
+static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  char err[512];
+  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL;
+  int order = p->route == R_ORDER_COST, rc;
+  const char *params[] = {tenant, order ? p->id : NULL, order ? NULL : p->id, p->from[0] ? p->from : NULL,
+                          p->to[0] ? p->to : NULL};
+  if ((rc = fofal__worker_query(w, tenant, fofal__control_cost_output_sql, 5, params, &output, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_beams_sql, 5, params, &beams, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_labour_sql, 5, params, &labour, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, sizeof err))) {
+    fofal__read_fail(res, rc, err, 0);
+    goto done;
+  }
+  const json_t *out = json_array_get(output, 0);
+  if (order && json_integer_value(json_object_get(out, "declarations")) == 0 && json_array_size(labour) == 0) {
+    fofal__read_not_found(res, "no declaration nor pay of this order is known to control");
+    goto done;
+  }
+  res->status = 200;
+  res->body = fofal__ctl_cost(beams, labour, grades, json_integer_value(json_object_get(out, "pieces")));
+  json_object_set_new(res->body, order ? "order_id" : "article", json_string(p->id));
+  if (!order) {
+    json_object_set_new(res->body, "from", p->from[0] ? json_string(p->from) : json_null());
+    json_object_set_new(res->body, "to", p->to[0] ? json_string(p->to) : json_null());
+  }
+  json_object_set(res->body, "declarations", json_object_get(out, "declarations"));
+  json_object_set(res->body, "length_mm", json_object_get(out, "length_mm"));
+done:
+  json_decref(output);
+  json_decref(beams);
+  json_decref(labour);
+  json_decref(grades);
+}
+
+
+#define MAX_YIELD_ROWS 5000
+
+/* ----------------------------------------------------------------- CSV */
+
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int oom;
+} csv_t;
+
+static void csv_put(csv_t *c, const char *s, size_t n) {
+  if (c->oom) return;
+  if (c->len + n + 1 > c->cap) {
+    size_t cap = c->cap ? c->cap : 4096;
+    while (c->len + n + 1 > cap) cap *= 2;
+    char *b = realloc(c->buf, cap);
+    if (!b) {
+      c->oom = 1;
+      return;
+    }
+    c->buf = b;
+    c->cap = cap;
+  }
+  memcpy(c->buf + c->len, s, n);
+  c->len += n;
+  c->buf[c->len] = 0;
+}
+
+/* One field (RFC 4180: quoted when it holds a comma, a quote, CR or LF; quotes doubled). */
+static void csv_field(csv_t *c, const json_t *v, int first) {
+  char num[48];
+  const char *s = NULL;
+  if (!first) csv_put(c, ",", 1);
+  if (json_is_string(v))
+    s = json_string_value(v);
+  else if (json_is_integer(v)) {
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+    s = num;
+  } else if (json_is_real(v)) {
+    snprintf(num, sizeof num, "%.4f", json_real_value(v));
+    s = num;
+  }
+  if (!s) return;
+  if (!strpbrk(s, ",\"\r\n")) {
+    csv_put(c, s, strlen(s));
+    return;
+  }
+  csv_put(c, "\"", 1);
+  for (const char *q = s; *q; q++) {
+    csv_put(c, q, 1);
+    if (*q == '"') csv_put(c, q, 1);
+  }
+  csv_put(c, "\"", 1);
+}
+
+static const char *const yield_cols[] = {"article",       "loom",          "weaver",       "month",
+                                         "declarations",  "pieces",        "length_mm",    "yarn_g",
+                                         "metres_per_kg", "cut_rolls",     "first_choice", "second_choice",
+                                         "waste_pieces",  "waste_mm",      "waste_g",      "first_choice_share",
+                                         "waste_share",   NULL};
+
+static void yields(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  char err[512];
+  json_t *rows = NULL;
+  const char *on[NDIMS];
+  for (int i = 0; i < NDIMS; i++) on[i] = p->by & (1 << i) ? "true" : "false";
+  const char *params[] = {tenant,
+                          p->article[0] ? p->article : NULL,
+                          p->loom[0] ? p->loom : NULL,
+                          p->weaver[0] ? p->weaver : NULL,
+                          p->from[0] ? p->from : NULL,
+                          p->to[0] ? p->to : NULL,
+                          on[0],
+                          on[1],
+                          on[2],
+                          on[3]};
+  int rc = fofal__worker_query(w, tenant, fofal__control_yields_sql, 10, params, &rows, err, sizeof err);
+  if (rc) {
+    fofal__read_fail(res, rc, err, 0);
+    return;
+  }
+  if (json_array_size(rows) > MAX_YIELD_ROWS) {
+    json_decref(rows);
+    res->status = 400;
+    res->code = "too_many_rows";
+    snprintf(res->detail, sizeof res->detail, "more than %d groups: filter or group by fewer dimensions", MAX_YIELD_ROWS);
+    return;
+  }
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    fofal__ctl_yield(r);
+    for (int k = 0; k < NDIMS; k++)
+      if (!(p->by & (1 << k))) json_object_del(r, dims[k]);
+  }
+  res->status = 200;
+  if (!p->csv) {
+    res->body = json_pack("{s:o}", "groups", rows);
+    return;
+  }
+  csv_t c = {0};
+  int first = 1;
+  for (int k = 0; yield_cols[k]; k++) {
+    if (k < NDIMS && !(p->by & (1 << k))) continue;
+    json_t *name = json_string(yield_cols[k]);
+    csv_field(&c, name, first);
+    json_decref(name);
+    first = 0;
+  }
+  csv_put(&c, "\r\n", 2);
+  json_array_foreach(rows, i, r) {
+    first = 1;
+    for (int k = 0; yield_cols[k]; k++) {
+      if (k < NDIMS && !(p->by & (1 << k))) continue;
+      csv_field(&c, json_object_get(r, yield_cols[k]), first);
+      first = 0;
+    }
+    csv_put(&c, "\r\n", 2);
+  }
+  json_decref(rows);
+  if (c.oom || !c.buf) {
+    free(c.buf);
+    res->status = 0;
+    fofal__read_fail(res, -1, "out of memory", 0);
+    return;
+  }
+  res->raw = c.buf;
+  res->raw_len = c.len;
+  res->ctype = "text/csv; charset=utf-8; header=present";
+}
+
+
+static const char *const loss_cols[][2] = {
+    {"loom", NULL},       {"month", NULL},
+    {"breakdowns", "stops"},    {"breakdowns", "seconds"},   {"setup_adjustments", "stops"}, {"setup_adjustments", "seconds"},
+    {"small_stops", "stops"},   {"small_stops", "seconds"},  {"reduced_speed", "seconds"},   {"run_s", NULL},
+    {"startup_rejects", "pieces"}, {"production_rejects", "pieces"}, {"pieces_cut", NULL}, {NULL, NULL}};
+
+static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
+  char err[512];
+  json_t *stops = NULL, *speed = NULL, *rejects = NULL;
+  const char *params[] = {tenant, p->loom[0] ? p->loom : NULL, p->from[0] ? p->from : NULL, p->to[0] ? p->to : NULL};
+  int rc;
+  if ((rc = fofal__worker_query(w, tenant, fofal__control_loss_stops_sql, 4, params, &stops, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_loss_speed_sql, 4, params, &speed, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_loss_rejects_sql, 4, params, &rejects, err, sizeof err))) {
+    fofal__read_fail(res, rc, err, 0);
+    goto done;
+  }
+  json_t *rows = fofal__ctl_losses(stops, speed, rejects);
+  if (json_array_size(rows) > MAX_YIELD_ROWS) {
+    json_decref(rows);
+    res->status = 400;
+    res->code = "too_many_rows";
+    snprintf(res->detail, sizeof res->detail, "more than %d looms and months: filter by loom or months", MAX_YIELD_ROWS);
+    goto done;
+  }
+  res->status = 200;
+  if (!p->csv) {
+    res->body = json_pack("{s:i,s:o}", "small_stop_s", FOFAL_CTL_SMALL_STOP_S, "looms", rows);
+    goto done;
+  }
+  csv_t c = {0};
+  for (int k = 0; loss_cols[k][0]; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s%s%s", loss_cols[k][0], loss_cols[k][1] ? "_" : "", loss_cols[k][1] ? loss_cols[k][1] : "");
+    json_t *n = json_string(name);
+    csv_field(&c, n, k == 0);
+    json_decref(n);
+  }
+  csv_put(&c, "\r\n", 2);
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    for (int k = 0; loss_cols[k][0]; k++) {
+      const json_t *v = json_object_get(r, loss_cols[k][0]);
+      if (loss_cols[k][1]) v = json_object_get(v, loss_cols[k][1]);
+      csv_field(&c, v, k == 0);
+    }
+    csv_put(&c, "\r\n", 2);
+  }
+  json_decref(rows);
+  if (c.oom || !c.buf) {
+    free(c.buf);
+    res->status = 0;
+    fofal__read_fail(res, -1, "out of memory", 0);
+    goto done;
+  }
+  res->raw = c.buf;
+  res->raw_len = c.len;
+  res->ctype = "text/csv; charset=utf-8; header=present";
+done:
+  json_decref(stops);
+  json_decref(speed);
+  json_decref(rejects);
+}
+
 /* {budget_minor, actual_minor, variance_minor} of the lines whose account starts with `cls`. */
 static json_t *total(const json_t *lines, char cls) {
   json_int_t budget = 0, actual = 0;
@@ -103,6 +393,18 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   char err[512];
   json_t *rows = NULL, *years = NULL;
   int rc;
+  if (p->route == R_ORDER_COST || p->route == R_ARTICLE_COST) {
+    cost(w, tenant, p, res);
+    return;
+  }
+  if (p->route == R_YIELDS) {
+    yields(w, tenant, p, res);
+    return;
+  }
+  if (p->route == R_LOSSES) {
+    losses(w, tenant, p, res);
+    return;
+  }
   if (p->route == R_BUDGETS) {
     const char *params[] = {tenant};
     if ((rc = fofal__worker_query(w, tenant, year_sql, 1, params, &rows, err, sizeof err))) {
@@ -156,7 +458,17 @@ static int match(const char *path, size_t len, params_t *p) {
   static const char base[] = "/api/v1/control/";
   char s1[32];
   size_t at = sizeof base - 1;
-  if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1) || strcmp(s1, "budgets")) return -1;
+  if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1)) return -1;
+  if (!strcmp(s1, "yields")) return at == len ? R_YIELDS : -1;
+  if (!strcmp(s1, "losses")) return at == len ? R_LOSSES : -1;
+  if (!strcmp(s1, "orders") || !strcmp(s1, "articles")) {
+    char s3[16];
+    if (fofal__path_segment(path, len, &at, p->id, sizeof p->id) || fofal__path_segment(path, len, &at, s3, sizeof s3) ||
+        at != len || strcmp(s3, "cost"))
+      return -1;
+    return s1[0] == 'o' ? R_ORDER_COST : R_ARTICLE_COST;
+  }
+  if (strcmp(s1, "budgets")) return -1;
   if (at == len) return R_BUDGETS;
   if (!fofal__path_segment(path, len, &at, p->year, sizeof p->year) && at == len) return R_BUDGET;
   return -1;
@@ -168,8 +480,66 @@ static int digits(const char *s, size_t n) {
   return 1;
 }
 
+static int month_ok(const char *s) {
+  return strlen(s) == 7 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) && strcmp(s + 5, "01") >= 0 &&
+         strcmp(s + 5, "12") <= 0;
+}
+
 static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
   const char *s;
+  if (routes[p->route].params & F_PERIOD) {
+    if ((s = fofal__param(req, "from"))) {
+      if (!month_ok(s)) return fofal__perr(e, 400, "invalid_parameter", "from is a month YYYY-MM (got \"%.40s\")", s);
+      snprintf(p->from, sizeof p->from, "%s", s);
+    }
+    if ((s = fofal__param(req, "to"))) {
+      if (!month_ok(s)) return fofal__perr(e, 400, "invalid_parameter", "to is a month YYYY-MM (got \"%.40s\")", s);
+      snprintf(p->to, sizeof p->to, "%s", s);
+    }
+    if (p->from[0] && p->to[0] && strcmp(p->from, p->to) > 0)
+      return fofal__perr(e, 400, "invalid_parameter", "from is after to (%s)", p->to);
+  }
+  if (routes[p->route].params & F_LOSSES) {
+    if ((s = fofal__param(req, "loom"))) {
+      if (!fofal_code_valid(s)) return fofal__perr(e, 400, "invalid_parameter", "loom is a loom's code (got \"%.40s\")", s);
+      snprintf(p->loom, sizeof p->loom, "%s", s);
+    }
+    if ((s = fofal__param(req, "format"))) {
+      if (strcmp(s, "json") && strcmp(s, "csv"))
+        return fofal__perr(e, 400, "invalid_format", "format is json or csv (got \"%.40s\")", s);
+      p->csv = !strcmp(s, "csv");
+    }
+  }
+  if (routes[p->route].params & F_YIELDS) {
+    struct {
+      const char *name;
+      char *to;
+    } codes[] = {{"article", p->article}, {"loom", p->loom}, {"weaver", p->weaver}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+      if ((s = fofal__param(req, codes[i].name))) {
+        if (!fofal_code_valid(s)) return fofal__perr(e, 400, "invalid_parameter", "a code is expected (got \"%.40s\")", s);
+        snprintf(codes[i].to, 72, "%s", s);
+      }
+    p->by = 1 | 8; /* article, month */
+    if ((s = fofal__param(req, "by"))) {
+      p->by = 0;
+      for (const char *q = s; *q;) {
+        size_t n = strcspn(q, ",");
+        int k = 0;
+        while (k < NDIMS && !(strlen(dims[k]) == n && !strncmp(dims[k], q, n))) k++;
+        if (k == NDIMS)
+          return fofal__perr(e, 400, "invalid_parameter", "by lists article, loom, weaver or month (got \"%.40s\")", s);
+        p->by |= 1 << k;
+        q += n;
+        if (*q == ',') q++;
+      }
+      if (!p->by) return fofal__perr(e, 400, "invalid_parameter", "by names at least one dimension (got \"%.40s\")", s);
+    }
+    if ((s = fofal__param(req, "format"))) {
+      if (strcmp(s, "json") && strcmp(s, "csv")) return fofal__perr(e, 400, "invalid_format", "format is json or csv (got \"%.40s\")", s);
+      p->csv = !strcmp(s, "csv");
+    }
+  }
   if (!(routes[p->route].params & F_LINES)) return 0;
   if ((s = fofal__param(req, "month"))) {
     if (strlen(s) != 7 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || strncmp(s, p->year, 4) ||
@@ -210,6 +580,12 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     fofal__send_problem(req, 404, "not_found", "a budget is named by its year (2027)", NULL);
     return 0;
   }
+  if ((p.route == R_ORDER_COST && !fofal_uuid_valid(p.id)) || (p.route == R_ARTICLE_COST && !fofal_code_valid(p.id))) {
+    fofal__send_problem(req, 404, "not_found", p.route == R_ORDER_COST ? "an order is named by its id (a UUID)"
+                                                                       : "an article is named by its code (FT-100x200)",
+                        NULL);
+    return 0;
+  }
   if (parse(req, &p, &e)) {
     fofal__send_problem(req, e.status, e.code, e.detail, NULL);
     return 0;
@@ -235,7 +611,43 @@ static const struct {
      ",\"variance_minor\":" INT ",\"consumed\":{}}}},\"charges\":" TOTAL ",\"products\":" TOTAL ",\"result\":" TOTAL "}}"},
 };
 
+static const char cost_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"order_id\":{\"type\":\"string\"},\"article\":{\"type\":\"string\"},"
+    "\"from\":{},\"to\":{},\"declarations\":" INT ",\"length_mm\":" INT ",\"pieces\":" INT ",\"total_minor\":" INT
+    ",\"cost_per_piece_minor\":{},\"complete\":{\"type\":\"boolean\"},\"yarn\":{\"type\":\"object\",\"properties\":{"
+    "\"cost_minor\":" INT ",\"weight_g\":" INT ",\"unpriced_g\":" INT ",\"unwarped_mm\":" INT ",\"beams\":{\"type\":"
+    "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"beam\":{\"type\":\"string\"},\"consumed_mm\":" INT
+    ",\"warped_mm\":" INT ",\"beam_yarn_g\":" INT ",\"beam_cost_minor\":" INT ",\"weight_g\":" INT ",\"cost_minor\":" INT
+    ",\"lots\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"lot\":{\"type\":\"string\"},"
+    "\"weight_g\":" INT ",\"unit\":{},\"unit_price\":{},\"cost_minor\":{}}}}}}}}},\"labour\":{\"type\":\"object\","
+    "\"properties\":{\"cost_minor\":" INT ",\"by_role\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"role\":{\"type\":\"string\"},\"amount_minor\":" INT "}}}}},\"by_grade\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"object\",\"properties\":{\"grade\":{\"type\":\"string\"},\"pieces\":" INT
+    ",\"cost_per_piece_minor\":" INT ",\"cost_minor\":" INT "}}}}}";
+
+static const char yields_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"article\":{},\"loom\":{},\"weaver\":{},\"month\":{},\"declarations\":" INT ",\"pieces\":" INT
+    ",\"length_mm\":" INT ",\"yarn_g\":" INT ",\"metres_per_kg\":{},\"cut_rolls\":" INT ",\"first_choice\":" INT
+    ",\"second_choice\":" INT ",\"waste_pieces\":" INT ",\"waste_mm\":" INT ",\"waste_g\":" INT
+    ",\"first_choice_share\":{},\"waste_share\":{}}}}}}";
+
+#define LOSS "{\"type\":\"object\",\"properties\":{\"stops\":" INT ",\"seconds\":" INT "}}"
+static const char losses_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"small_stop_s\":" INT ",\"looms\":{\"type\":\"array\",\"items\":{"
+    "\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"month\":{\"type\":\"string\"},"
+    "\"breakdowns\":" LOSS ",\"setup_adjustments\":" LOSS ",\"small_stops\":" LOSS ",\"reduced_speed\":{\"type\":"
+    "\"object\",\"properties\":{\"seconds\":{}}},\"startup_rejects\":{\"type\":\"object\",\"properties\":{"
+    "\"pieces\":{}}},\"production_rejects\":{\"type\":\"object\",\"properties\":{\"pieces\":" INT "}},"
+    "\"stop_s_by_cause\":{\"type\":\"object\"},\"run_s\":" INT ",\"pieces_cut\":" INT "}}}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
+  json_t *ls = json_loads(losses_schema, 0, NULL);
+  if (ls) json_object_set_new(schemas, "Losses", ls);
+  json_t *cs = json_loads(cost_schema, 0, NULL);
+  if (cs) json_object_set_new(schemas, "Cost", cs);
+  json_t *ys = json_loads(yields_schema, 0, NULL);
+  if (ys) json_object_set_new(schemas, "Yields", ys);
   for (size_t i = 0; i < sizeof schemas_json / sizeof schemas_json[0]; i++) {
     json_t *s = json_loads(schemas_json[i].json, 0, NULL);
     if (s) json_object_set_new(schemas, schemas_json[i].name, s);
@@ -254,6 +666,30 @@ static void openapi(json_t *paths, json_t *schemas) {
                                                                json_pack("{s:s,s:s}", "type", "string", "format",
                                                                          "date-time")));
     }
+    if (r == R_ORDER_COST) json_array_append_new(params, fofal__openapi_path_param("id", "The production order's id."));
+    if (r == R_YIELDS) {
+      json_array_append_new(params, fofal__openapi_query_param("by", "Group by any of article, loom, weaver, month "
+                                                                     "(comma separated; default article,month).",
+                                                               json_pack("{s:s}", "type", "string")));
+      for (int k = 0; k < 3; k++)
+        json_array_append_new(params, fofal__openapi_query_param(dims[k], "Only this code.", json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, fofal__openapi_query_param("format", "json (default) or csv (text/csv, RFC 4180).",
+                                                               json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
+                                                                         "json", "csv")));
+    }
+    if (r == R_LOSSES) {
+      json_array_append_new(params, fofal__openapi_query_param("loom", "Only this loom.", json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, fofal__openapi_query_param("format", "json (default) or csv (text/csv, RFC 4180).",
+                                                               json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
+                                                                         "json", "csv")));
+    }
+    if (r == R_ARTICLE_COST || r == R_YIELDS || r == R_LOSSES) {
+      if (r == R_ARTICLE_COST) json_array_append_new(params, fofal__openapi_path_param("article", "The article's code."));
+      json_array_append_new(params, fofal__openapi_query_param("from", "First month (YYYY-MM).",
+                                                               json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, fofal__openapi_query_param("to", "Last month (YYYY-MM).",
+                                                               json_pack("{s:s}", "type", "string")));
+    }
     char desc[1400], ref[96];
     snprintf(desc, sizeof desc,
              "%s Roles: %s. With ?position= (from a command's 201) the read waits (bounded) until the projection has "
@@ -261,6 +697,11 @@ static void openapi(json_t *paths, json_t *schemas) {
              rt->desc, rt->roles);
     snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
     json_t *op = fofal__openapi_read_op("control", rt->op_id, rt->summary, desc, params, ref, rt->roles);
+    if (r == R_YIELDS || r == R_LOSSES) {
+      json_t *content = json_object_get(json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200"),
+                                        "content");
+      if (content) json_object_set_new(content, "text/csv", json_pack("{s:{s:s}}", "schema", "type", "string"));
+    }
     json_object_set_new(paths, rt->path, op);
   }
 }

@@ -7,6 +7,10 @@
  *                          (minor units); setting it again replaces the amount, and the
  *                          event keeps the one it replaced
  *   control.budget.close   the year's budget is final: no line changes after
+ *   control.fact.record    a fact another module's event gave (reactions.c): the input of
+ *                          the cost, yield and loss reads; each kind has its required
+ *                          fields (incomplete_fact). The aggregate is what the fact is
+ *                          about (its ref); its state only counts the facts.
  *
  * Events go to fofal.control.events. A year's budget is one aggregate named by its year
  * (fofal_aggregate_ref(tenant, "budget", "2026")); its state holds the cost centre of
@@ -79,10 +83,61 @@ static int budget_close(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
   return 0;
 }
 
+/* The fields each kind of fact needs (the rest are optional). */
+static const struct {
+  const char *kind;
+  const char *need[8];
+} fact_fields[] = {
+    {"receipt_priced", {"receipt_id", "lines", NULL}},
+    {"receipt_stocked", {"receipt_id", "lots", NULL}},
+    {"lot_issued", {"lot", "beam", "weight_g", NULL}},
+    {"beam_warped", {"beam", "length_mm", NULL}},
+    {"output_declared", {"label_id", "order_id", "quantity", "month", NULL}},
+    {"pay_accrued", {"order_id", "amount_minor", "role", "month", NULL}},
+    {"roll_cut", {"label_id", "first_choice", "second_choice", "waste_pieces", "month", NULL}},
+    {"loom_stop", {"loom", "cause", "stopped_s", "at", "month", NULL}},
+};
+
+/* The first field `kind` needs that `d` lacks, or NULL; *known 0 for an unknown kind. */
+static const char *fact_missing(const json_t *d, int *known) {
+  const char *kind = jstr(d, "kind");
+  *known = 0;
+  for (size_t i = 0; i < sizeof fact_fields / sizeof fact_fields[0]; i++) {
+    if (strcmp(fact_fields[i].kind, kind)) continue;
+    *known = 1;
+    for (int k = 0; fact_fields[i].need[k]; k++)
+      if (!json_object_get(d, fact_fields[i].need[k])) return fact_fields[i].need[k];
+    return NULL;
+  }
+  return NULL;
+}
+
+static int fact_record(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const json_t *d = cmd->data;
+  int known;
+  const char *missing = fact_missing(d, &known);
+  if (!known) return REJECT(out, "invalid_kind", "no fact of kind %s", jstr(d, "kind"));
+  if (missing) return REJECT(out, "incomplete_fact", "a %s fact needs %s", jstr(d, "kind"), missing);
+  if (!strcmp(jstr(d, "kind"), "output_declared")) {
+    /* Warp is consumed by a declaration of pieces or metres: a beam named twice would count twice. */
+    size_t i, j;
+    const json_t *a, *b;
+    json_array_foreach(json_object_get(d, "beams"), i, a) json_array_foreach(json_object_get(d, "beams"), j, b) {
+      if (j > i && !strcmp(jstr(a, "beam"), jstr(b, "beam")))
+        return REJECT(out, "beam_twice", "beam %s is named twice in one declaration", jstr(a, "beam"));
+    }
+  }
+  out->state = json_pack("{s:I}", "facts", jint(state, "facts", 0) + 1);
+  fofal_decision_emit(out, EV("fact_recorded"), json_deep_copy(d));
+  return 0;
+}
+
 static const fofal_command_def_t commands[] = {
     {"control.budget.set", "year", FOFAL_CREATES_OR_UPDATES,
      "Set a budget line of a year: cost centre, account (class 6 or 7), month, amount.", budget_set, "budget"},
     {"control.budget.close", "year", 0, "Close a year's budget: its lines change no more.", budget_close, "budget"},
+    {"control.fact.record", "ref", FOFAL_CREATES_OR_UPDATES,
+     "Record a fact of another module's event (reaction control.facts_from_events).", fact_record, "fact"},
 };
 static const int ncommands = sizeof commands / sizeof commands[0];
 

@@ -657,7 +657,8 @@ def projects_demo(api):
 
 def control_demo(api):
     """Management control (module control): this year's budget of wages (640, posted from
-    piece-rate pay by reaction) for the weaving room, and of sales (701), per month."""
+    piece-rate pay by reaction) for the weaving room, and of sales (701), per month; the
+    actual cost of L01's order."""
     accountant = ("A01", "accountant")
     today = local_now().date()
     year = str(today.year)
@@ -675,6 +676,33 @@ def control_demo(api):
         time.sleep(1)
     print(f"demo: control: budget {year} ({len(lines) * 12} lines); wages this month {w.get('actual_minor', 0) / 1000:.3f} "
           f"of {w.get('budget_minor', 0) / 1000:.3f} TND budgeted")
+    # Actual cost (issue 18), from the events alone: 200 kg of the yarn received on the
+    # purchase order (9.300 TND/kg) go onto L01's ground beam beside LOT-2601 (received by
+    # hand, with no price: its grams show as unpriced); the order on L01 costs the yarn its
+    # declarations consumed and the pay accrued for it.
+    rc_lot = "RC-" + ident("purchase-receipt", "yarn-co", 1).replace("-", "")[:12] + "-1"
+    for _ in range(30):  # the receipt's lot enters stock by reaction
+        if api.get(("S01", "storekeeper_mp"), f"/api/v1/inventory/lots/{rc_lot}"):
+            api.batch(("S01", "storekeeper_mp"), [("inventory.lot.issue", "demo-control-issue-L01",
+                                                   {"lot": rc_lot, "weight_g": 200000, "beam": "B-L01-G"})])
+            break
+        time.sleep(1)
+    order = ident("order", "L01", 1)
+    c = {}
+    for _ in range(30):  # until the reaction's facts are projected
+        c = api.get(("D01", "manager"), f"/api/v1/control/orders/{order}/cost") or {}
+        if c.get("yarn", {}).get("cost_minor") and c.get("labour", {}).get("cost_minor"):
+            break
+        time.sleep(1)
+    y = c.get("yarn", {})
+    print(f"demo: control: order {order} (L01) cost {c.get('total_minor', 0) / 1000:.3f} TND: yarn "
+          f"{y.get('cost_minor', 0) / 1000:.3f} ({y.get('weight_g', 0) / 1000:.1f} kg, {y.get('unpriced_g', 0) / 1000:.1f} "
+          f"kg unpriced), labour {c.get('labour', {}).get('cost_minor', 0) / 1000:.3f}: "
+          f"/api/v1/control/orders/{order}/cost")
+    yl = (api.get(("D01", "manager"), "/api/v1/control/yields?by=article") or {}).get("groups", [])
+    cut = [g for g in yl if g.get("first_choice_share") is not None]
+    print(f"demo: control: yields of {len(yl)} articles ({len(cut)} with cut rolls): /api/v1/control/yields?by=article,"
+          f"month&format=csv; losses per loom: /api/v1/control/losses")
 
 
 # ---------------------------------------------------------------- hr: pay and attendance

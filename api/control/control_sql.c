@@ -1,0 +1,85 @@
+/*
+ * control_sql.c — the statements of control's cost, yield and loss reads (control_sql.h):
+ * they read the facts the control projection keeps (schemas/control/097_control_facts.sql)
+ * and, for the reduced speed, fofal-machines' shift tallies. What the routes compute from
+ * their rows is costing.c's.
+ */
+#include "control_sql.h"
+
+/* The declarations a cost is of: $1 tenant, $2 order id, $3 article, $4 from, $5 to month. */
+#define SEL                                                                                                            \
+  "WITH sel AS (SELECT label_id, quantity, length_mm FROM control.fact_outputs WHERE tenant = $1 AND ($2::uuid IS NULL " \
+  "OR order_id = $2::uuid) AND ($3::text IS NULL OR article = $3) AND ($4::text IS NULL OR month >= $4) AND ($5::text " \
+  "IS NULL OR month <= $5)) "
+
+const char fofal__control_cost_output_sql[] =
+    SEL "SELECT json_build_object('declarations', count(*), 'pieces', coalesce(sum(quantity), 0)::bigint, 'length_mm', "
+        "coalesce(sum(length_mm), 0)::bigint) FROM sel";
+
+const char fofal__control_cost_beams_sql[] =
+    SEL "SELECT json_build_object('beam', c.beam, 'consumed_mm', c.mm, 'warped_mm', coalesce((SELECT sum(w.length_mm) "
+        "FROM control.fact_beams w WHERE w.tenant = $1 AND w.beam = c.beam), 0)::bigint, 'lots', (SELECT "
+        "coalesce(json_agg(json_build_object('lot', bl.lot, 'weight_g', bl.weight_g, 'unit', r.unit, 'unit_price', "
+        "r.unit_price) ORDER BY bl.lot, bl.event_id), '[]') FROM control.fact_beam_lots bl LEFT JOIN control.fact_lots fl "
+        "ON fl.tenant = bl.tenant AND fl.lot = bl.lot LEFT JOIN control.fact_receipt_lines r ON r.tenant = fl.tenant AND "
+        "r.receipt_id = fl.receipt_id AND r.line = fl.line WHERE bl.tenant = $1 AND bl.beam = c.beam)) FROM (SELECT "
+        "ob.beam, sum(ob.meters_mm)::bigint AS mm FROM control.fact_output_beams ob JOIN sel ON sel.label_id = "
+        "ob.label_id WHERE ob.tenant = $1 GROUP BY ob.beam) c ORDER BY c.beam";
+
+const char fofal__control_cost_labour_sql[] =
+    "SELECT json_build_object('role', role, 'amount_minor', sum(amount_minor)::bigint) FROM control.fact_labour WHERE "
+    "tenant = $1 AND ($2::uuid IS NULL OR order_id = $2::uuid) AND ($3::text IS NULL OR article = $3) AND ($4::text IS "
+    "NULL OR month >= $4) AND ($5::text IS NULL OR month <= $5) GROUP BY role ORDER BY role";
+
+const char fofal__control_cost_grades_sql[] =
+    SEL "SELECT json_build_object('grade', l.grade, 'pieces', sum(l.pieces)::bigint) FROM control.fact_cut_lots l JOIN "
+        "sel ON sel.label_id = l.label_id WHERE l.tenant = $1 GROUP BY l.grade ORDER BY l.grade";
+
+/* $1 tenant, $2 article, $3 loom, $4 weaver, $5 from, $6 to, $7..$10 'true' when grouped by
+ * article, loom, weaver, month. A declaration's yarn: its warp metres of each beam × the
+ * beam's grams over its warped length, rounded half up (as costing.c). A roll's cut belongs
+ * to the declaration of its label. */
+const char fofal__control_yields_sql[] =
+    "WITH bw AS (SELECT beam, sum(length_mm) AS warped FROM control.fact_beams WHERE tenant = $1 GROUP BY beam), bg AS "
+    "(SELECT beam, sum(weight_g) AS grams FROM control.fact_beam_lots WHERE tenant = $1 GROUP BY beam), d AS (SELECT "
+    "o.label_id, o.article, o.loom, o.weaver, o.month, o.quantity, coalesce(o.length_mm, 0) AS length_mm, coalesce((SELECT "
+    "sum(CASE WHEN bw.warped > 0 THEN round(ob.meters_mm::numeric * coalesce(bg.grams, 0) / bw.warped) ELSE 0 END) FROM "
+    "control.fact_output_beams ob LEFT JOIN bw ON bw.beam = ob.beam LEFT JOIN bg ON bg.beam = ob.beam WHERE ob.tenant = "
+    "$1 AND ob.label_id = o.label_id), 0) AS yarn_g FROM control.fact_outputs o WHERE o.tenant = $1 AND ($2::text IS "
+    "NULL OR o.article = $2) AND ($3::text IS NULL OR o.loom = $3) AND ($4::text IS NULL OR o.weaver = $4) AND ($5::text "
+    "IS NULL OR o.month >= $5) AND ($6::text IS NULL OR o.month <= $6)), g AS (SELECT CASE WHEN $7::boolean THEN "
+    "d.article END AS article, CASE WHEN $8::boolean THEN d.loom END AS loom, CASE WHEN $9::boolean THEN d.weaver END AS "
+    "weaver, CASE WHEN $10::boolean THEN d.month END AS month, count(*) AS declarations, sum(d.quantity) AS pieces, "
+    "sum(d.length_mm) AS length_mm, sum(d.yarn_g) AS yarn_g, count(c.label_id) AS cut_rolls, coalesce(sum(c.first_choice), "
+    "0) AS first_choice, coalesce(sum(c.second_choice), 0) AS second_choice, coalesce(sum(c.waste_pieces), 0) AS "
+    "waste_pieces, coalesce(sum(c.waste_mm), 0) AS waste_mm, coalesce(sum(c.waste_g), 0) AS waste_g FROM d LEFT JOIN "
+    "control.fact_cuts c ON c.tenant = $1 AND c.label_id = d.label_id GROUP BY 1, 2, 3, 4) SELECT json_build_object("
+    "'article', article, 'loom', loom, 'weaver', weaver, 'month', month, 'declarations', declarations, 'pieces', "
+    "pieces::bigint, 'length_mm', length_mm::bigint, 'yarn_g', yarn_g::bigint, 'cut_rolls', cut_rolls, 'first_choice', "
+    "first_choice::bigint, 'second_choice', second_choice::bigint, 'waste_pieces', waste_pieces::bigint, 'waste_mm', "
+    "waste_mm::bigint, 'waste_g', waste_g::bigint) FROM g ORDER BY article, loom, weaver, month LIMIT 5001";
+
+/* $1 tenant, $2 loom, $3 from, $4 to month. */
+const char fofal__control_loss_stops_sql[] =
+    "SELECT json_build_object('loom', loom, 'month', month, 'cause', cause, 'after_breakdown', after_breakdown, 'short', "
+    "short, 'stops', n, 'seconds', secs) FROM (SELECT loom, month, cause, after_breakdown, stopped_s < 300 AS short, "
+    "count(*) AS n, sum(stopped_s)::bigint AS secs FROM control.fact_stops WHERE tenant = $1 AND ($2::text IS NULL OR "
+    "loom = $2) AND ($3::text IS NULL OR month >= $3) AND ($4::text IS NULL OR month <= $4) GROUP BY 1, 2, 3, 4, 5) x";
+
+/* The loom's shift tallies are fofal-machines' (module machines' read model, as the budget
+ * reads accounting's entries): their run time, picks and theoretical picks. */
+const char fofal__control_loss_speed_sql[] =
+    "SELECT json_build_object('loom', loom, 'month', month, 'run_s', run_s, 'picks', picks, 'theoretical_picks', theo) "
+    "FROM (SELECT loom, left(shift, 7) AS month, sum(run_s) AS run_s, sum(picks) AS picks, sum(theoretical_picks) AS theo "
+    "FROM machines.loom_shifts WHERE tenant = $1 AND ($2::text IS NULL OR loom = $2) AND ($3::text IS NULL OR left(shift, "
+    "7) >= $3) AND ($4::text IS NULL OR left(shift, 7) <= $4) GROUP BY 1, 2) x";
+
+const char fofal__control_loss_rejects_sql[] =
+    "SELECT json_build_object('loom', loom, 'month', month, 'pieces_cut', cut, 'second_choice', second, 'waste_pieces', "
+    "waste) FROM (SELECT coalesce(o.loom, c.loom) AS loom, coalesce(o.month, c.month) AS month, sum(c.first_choice + "
+    "c.second_choice + c.waste_pieces)::bigint AS cut, sum(c.second_choice)::bigint AS second, "
+    "sum(c.waste_pieces)::bigint AS waste FROM control.fact_cuts c LEFT JOIN control.fact_outputs o ON o.tenant = c.tenant "
+    "AND o.label_id = c.label_id WHERE c.tenant = $1 GROUP BY 1, 2) x WHERE loom IS NOT NULL AND ($2::text IS NULL OR "
+    "loom = $2) AND ($3::text IS NULL OR month >= $3) AND ($4::text IS NULL OR month <= $4)";
+
+const char *const fofal__control_read_sql[8] = {fofal__control_cost_output_sql, fofal__control_cost_beams_sql, fofal__control_cost_labour_sql, fofal__control_cost_grades_sql, fofal__control_yields_sql, fofal__control_loss_stops_sql, fofal__control_loss_speed_sql, fofal__control_loss_rejects_sql};

@@ -1,0 +1,53 @@
+/*
+ * costing.h — the formulas of the cost reads (api/control/control_api.c), pure functions
+ * with unit tests (tests/unit/control/test_costing.c). Money in integer minor units,
+ * weights in grams, lengths in millimetres; every division rounds half up.
+ */
+#ifndef FOFAL_CONTROL_COSTING_H
+#define FOFAL_CONTROL_COSTING_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* a × b / c rounded half up (a, b ≥ 0, c > 0; 0 when c ≤ 0), exact in 128 bits. */
+int64_t fofal__ctl_muldiv(int64_t a, int64_t b, int64_t c);
+/* What weight_g of yarn cost at unit_price minor units per `unit` (kg, g or t); -1 when the
+ * unit is no weight (the lot cannot be costed). */
+int64_t fofal__ctl_yarn_cost(int64_t weight_g, const char *unit, int64_t unit_price);
+/* The cost of a selection of declarations (an order's, an article's over a period):
+ *   beams  [{beam, consumed_mm, warped_mm, lots:[{lot, weight_g, unit|null, unit_price|null}]}]
+ *   labour [{role, amount_minor}]
+ *   grades [{grade, pieces}] (of the cuts of the selection's rolls)
+ *   pieces the pieces declared
+ * → {yarn:{cost_minor, weight_g, unpriced_g, unwarped_mm, beams:[…]}, labour:{cost_minor,
+ *   by_role}, total_minor, pieces, cost_per_piece_minor, by_grade:[{grade, pieces,
+ *   cost_per_piece_minor, cost_minor}], complete}. Steals none of its arguments. */
+json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t *grades, int64_t pieces);
+
+/* The yields of a group of declarations, added to its row: from the sums pieces, length_mm,
+ * yarn_g (what its declarations consumed of their beams) and, of its cut rolls,
+ * first_choice, second_choice and waste_pieces:
+ *   first_choice_share = first / (first + second + waste), waste_share = waste / the same
+ *   (4 places; null when nothing was cut), metres_per_kg = length_mm / yarn_g (3 places;
+ *   null without yarn). */
+void fofal__ctl_yield(json_t *row);
+
+/* OEE's six big losses (README "Management control", "Losses"). A stop is a breakdown when
+ * it was declared one (after_breakdown) or is mechanical or electrical and lasted at least
+ * FOFAL_CTL_SMALL_STOP_S; a set-up or adjustment when its cause is "other" and it lasted
+ * that long; else (shorter, or a warp or weft break) a small stop. */
+#define FOFAL_CTL_SMALL_STOP_S 300
+const char *fofal__ctl_loss_category(const char *cause, int after_breakdown, int64_t stopped_s);
+/* Seconds of run lost to reduced speed: run_s × (1 − picks / theoretical picks), rounded,
+ * at least 0; -1 when the theoretical picks are not known (0). */
+int64_t fofal__ctl_reduced_speed_s(double run_s, double picks, double theoretical);
+/* The losses per loom and month, sorted by both, from
+ *   stops   [{loom, month, cause, after_breakdown, short, stops, seconds}]
+ *   speed   [{loom, month, run_s, picks, theoretical_picks}]
+ *   rejects [{loom, month, pieces_cut, second_choice, waste_pieces}]
+ * → [{loom, month, breakdowns:{stops, seconds}, setup_adjustments, small_stops,
+ *   reduced_speed:{seconds|null}, startup_rejects:{pieces:null}, production_rejects:{pieces},
+ *   stop_s_by_cause, run_s, pieces_cut}]. Steals none. */
+json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t *rejects);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * test_costs.c — control's cost, yield and loss reads against the real stack, through the
+ * command API and the reads. The facts are sent as an admin answers a DLQ record
+ * (control.fact.record, what the reaction control.facts_from_events sends; its mapping of
+ * each module's event is unit-tested in tests/unit/control/test_costing.c): a receipt
+ * priced two yarn lots, both went onto beam B-1 warped 1,000 m long, a declaration of 100
+ * pieces consumed 300 m of it, the weaver and the cutter were paid, the roll was cut into
+ * 90 first and 6 second choice. The order's cost is the unit test's worked example
+ * (471,000 millimes), the article's over its month the same and over another month
+ * nothing; the yields by article and month (and by loom as CSV) and L03's losses in
+ * November (its stops classed, its rejects); a wrong role, a bad month and an unknown
+ * order are refused.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fofal_api.h"
+#include "harness.h"
+
+static int port;
+static pid_t dec, proj, api;
+static char tenant[32];
+
+static void setup(void) {
+  h_tenant(tenant);
+  dec = h_start_decider(tenant);
+  proj = h_start_projector(tenant);
+  port = h_free_port();
+  api = h_start_api(port);
+  cr_assert_eq(h_wait_ready(port, 60000), 0, "fofal-api ready");
+}
+
+static void teardown(void) {
+  h_stop(api, SIGTERM);
+  h_stop(proj, SIGTERM);
+  h_stop(dec, SIGTERM);
+}
+
+TestSuite(costs, .init = setup, .fini = teardown, .timeout = 300);
+
+static char *token(const char *t, const char *subject, const char *role) {
+  char *s = fofal_api_token_issue(h_env("FOFAL_JWT_SECRET"), "fofal", "fofal-api", t, subject, role, 3600);
+  cr_assert_not_null(s);
+  return s;
+}
+
+static const char *s_of(const json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+static json_int_t i_of(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static char pos[160];
+
+static void fact(const char *tok, const char *key, const char *body) {
+  json_t *j = NULL;
+  int st = h_command_ok(port, tok, "control.fact.record", key, NULL, body, &j);
+  cr_assert_eq(st, 201, "%s: %d %s %s", key, st, s_of(j, "code"), s_of(j, "detail"));
+  snprintf(pos, sizeof pos, "%s", s_of(j, "position"));
+  json_decref(j);
+}
+
+#define ORDER "0190a4b2-0000-7000-8000-00000000000a"
+#define LABEL "0190a4b2-0000-7000-8000-00000000000b"
+#define LABEL2 "0190a4b2-0000-7000-8000-00000000000c"
+#define EV(n) "\"source_event\":\"0190a4b2-0000-7000-8000-0000000000" n "\""
+
+static void mill(const char *adm) {
+  fact(adm, "f1",
+       "{\"kind\":\"receipt_priced\",\"ref\":\"R1\",\"receipt_id\":\"R1\",\"lines\":[{\"line\":1,\"unit\":\"kg\","
+       "\"unit_price\":12500},{\"line\":2,\"unit\":\"kg\",\"unit_price\":13000}]}");
+  fact(adm, "f2",
+       "{\"kind\":\"receipt_stocked\",\"ref\":\"R1\",\"receipt_id\":\"R1\",\"lots\":[{\"lot\":\"L1\",\"line\":1,"
+       "\"weight_g\":60000},{\"lot\":\"L2\",\"line\":2,\"weight_g\":40000}]}");
+  fact(adm, "f3", "{\"kind\":\"lot_issued\",\"ref\":\"B-1\",\"lot\":\"L1\",\"beam\":\"B-1\",\"weight_g\":60000," EV("01") "}");
+  fact(adm, "f4", "{\"kind\":\"lot_issued\",\"ref\":\"B-1\",\"lot\":\"L2\",\"beam\":\"B-1\",\"weight_g\":40000," EV("02") "}");
+  fact(adm, "f5", "{\"kind\":\"beam_warped\",\"ref\":\"B-1\",\"beam\":\"B-1\",\"length_mm\":1000000," EV("03") "}");
+  fact(adm, "f6",
+       "{\"kind\":\"output_declared\",\"ref\":\"" LABEL "\",\"label_id\":\"" LABEL "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L03\",\"weaver\":\"W01\",\"month\":\"2026-11\",\"quantity\":100,"
+       "\"length_mm\":290000,\"beams\":[{\"beam\":\"B-1\",\"meters_mm\":300000}]}");
+  fact(adm, "f7",
+       "{\"kind\":\"pay_accrued\",\"ref\":\"" ORDER "\",\"order_id\":\"" ORDER "\",\"article\":\"FT-1\",\"badge\":\"W01\","
+       "\"role\":\"weaver\",\"month\":\"2026-11\",\"amount_minor\":60000," EV("04") "}");
+  fact(adm, "f8",
+       "{\"kind\":\"pay_accrued\",\"ref\":\"" ORDER "\",\"order_id\":\"" ORDER "\",\"article\":\"FT-1\",\"badge\":\"C01\","
+       "\"role\":\"cutter\",\"month\":\"2026-11\",\"amount_minor\":30000," EV("05") "}");
+  fact(adm, "f9",
+       "{\"kind\":\"roll_cut\",\"ref\":\"" LABEL "\",\"label_id\":\"" LABEL "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L03\",\"weaver\":\"W01\",\"month\":\"2026-11\",\"first_choice\":90,"
+       "\"second_choice\":6,\"waste_pieces\":4,\"waste_mm\":2000,\"waste_g\":800,\"lots\":[{\"grade\":\"1\",\"pieces\":90},"
+       "{\"grade\":\"2\",\"pieces\":6}]}");
+  /* December, another loom and weaver, no beam known, not cut yet. */
+  fact(adm, "f10",
+       "{\"kind\":\"output_declared\",\"ref\":\"" LABEL2 "\",\"label_id\":\"" LABEL2 "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L04\",\"weaver\":\"W02\",\"month\":\"2026-12\",\"quantity\":50,"
+       "\"length_mm\":145000,\"beams\":[]}");
+  /* L03's stops in November: two warp breaks, a breakdown, a long stop of no cause. */
+  fact(adm, "s1", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"warp_break\",\"stopped_s\":90,"
+                  "\"at\":\"2026-11-02T08:00:00Z\",\"month\":\"2026-11\"," EV("11") "}");
+  fact(adm, "s2", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"warp_break\",\"stopped_s\":60,"
+                  "\"at\":\"2026-11-02T09:00:00Z\",\"month\":\"2026-11\"," EV("12") "}");
+  fact(adm, "s3", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"mechanical\",\"stopped_s\":5400,"
+                  "\"after_breakdown\":true,\"at\":\"2026-11-03T10:00:00Z\",\"month\":\"2026-11\"," EV("13") "}");
+  fact(adm, "s4", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"other\",\"stopped_s\":2700,"
+                  "\"at\":\"2026-11-04T06:00:00Z\",\"month\":\"2026-11\"," EV("14") "}");
+}
+
+Test(costs, an_order_and_an_article_cost_from_their_facts) {
+  char *adm = token(tenant, "root", "admin"), *boss = token(tenant, "boss", "manager"), *planner = token(tenant, "p", "planner");
+  char path[512];
+  json_t *j = NULL;
+  mill(adm);
+
+  snprintf(path, sizeof path, "/api/v1/control/orders/" ORDER "/cost?position=%s", pos);
+  cr_assert_eq(h_get(port, boss, path, &j, NULL), 200);
+  cr_expect_eq(i_of(json_object_get(j, "yarn"), "cost_minor"), 381000);
+  cr_expect_eq(i_of(json_object_get(j, "yarn"), "weight_g"), 30000);
+  cr_expect_eq(i_of(json_object_get(j, "labour"), "cost_minor"), 90000);
+  cr_expect_eq(i_of(j, "total_minor"), 471000);
+  cr_expect_eq(i_of(j, "pieces"), 150);
+  cr_expect_eq(i_of(j, "cost_per_piece_minor"), 3140, "471,000 over the 150 pieces declared");
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "by_grade"), 0), "cost_per_piece_minor"), 4906);
+  cr_expect(json_is_true(json_object_get(j, "complete")));
+  const json_t *lot = json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(j, "yarn"), "beams"), 0), "lots"), 0);
+  cr_expect_str_eq(s_of(lot, "lot"), "L1", "a cost leads to its lots");
+  cr_expect_eq(i_of(lot, "cost_minor"), 750000);
+  json_decref(j);
+
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-11&to=2026-11", &j, NULL), 200);
+  cr_expect_eq(i_of(j, "total_minor"), 471000);
+  cr_expect_eq(i_of(j, "pieces"), 100);
+  json_decref(j);
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-12", &j, NULL), 200);
+  cr_expect_eq(i_of(j, "total_minor"), 0, "December's declaration consumed no known beam, accrued no pay");
+  cr_expect_eq(i_of(j, "pieces"), 50);
+  json_decref(j);
+
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-13", &j, NULL), 400);
+  cr_expect_str_eq(s_of(j, "code"), "invalid_parameter");
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/orders/0190a4b2-0000-7000-8000-0000000000ff/cost", &j, NULL), 404);
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/orders/nope/cost", &j, NULL), 404);
+  json_decref(j);
+  cr_expect_eq(h_get(port, planner, "/api/v1/control/orders/" ORDER "/cost", &j, NULL), 403);
+  json_decref(j);
+  json_t *refusal = NULL;
+  cr_expect_eq(h_command(port, boss, "control.fact.record", "fx", NULL,
+                         "{\"kind\":\"beam_warped\",\"ref\":\"B-2\",\"beam\":\"B-2\",\"length_mm\":1}", &refusal),
+               403, "facts come from the reaction (or an admin)");
+  json_decref(refusal);
+
+  /* Yields: by article and month, by loom as CSV. */
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/yields", &j, NULL), 200);
+  const json_t *g = json_object_get(j, "groups"), *nov = json_array_get(g, 0), *dec2 = json_array_get(g, 1);
+  cr_assert_eq(json_array_size(g), 2, "FT-1 in November and December");
+  cr_expect_str_eq(s_of(nov, "month"), "2026-11");
+  cr_expect_eq(i_of(nov, "yarn_g"), 30000);
+  cr_expect_float_eq(json_real_value(json_object_get(nov, "metres_per_kg")), 9.667, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(nov, "first_choice_share")), 0.9, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(nov, "waste_share")), 0.04, 1e-9);
+  cr_expect(json_is_null(json_object_get(dec2, "first_choice_share")), "December's roll is not cut");
+  cr_expect_null(json_object_get(nov, "loom"), "not grouped by loom");
+  json_decref(j);
+  h_resp_t r = {0};
+  char *auth = NULL;
+  cr_assert(asprintf(&auth, "Authorization: Bearer %s\r\n", boss) > 0);
+  h_http(port, "GET", "/api/v1/control/yields?by=loom&weaver=W01&format=csv", auth, NULL, &r, 30000);
+  cr_expect_eq(r.status, 200);
+  cr_expect(strstr(r.body, "loom,declarations,pieces,length_mm,yarn_g,metres_per_kg,") == r.body, "%s", r.body);
+  cr_expect(strstr(r.body, "\r\nL03,1,100,290000,30000,9.6670,1,90,6,4,2000,800,0.9000,0.0400\r\n") != NULL, "%s", r.body);
+  cr_expect(!strstr(r.body, "L04"), "weaver=W01 leaves L04 out");
+  h_resp_free(&r);
+  /* Losses: L03 in November. */
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/losses?loom=L03", &j, NULL), 200);
+  const json_t *l3 = json_array_get(json_object_get(j, "looms"), 0);
+  cr_assert_eq(json_array_size(json_object_get(j, "looms")), 1, "L03 in November only");
+  cr_expect_eq(i_of(json_object_get(l3, "small_stops"), "stops"), 2);
+  cr_expect_eq(i_of(json_object_get(l3, "small_stops"), "seconds"), 150);
+  cr_expect_eq(i_of(json_object_get(l3, "breakdowns"), "seconds"), 5400);
+  cr_expect_eq(i_of(json_object_get(l3, "setup_adjustments"), "seconds"), 2700);
+  cr_expect_eq(i_of(json_object_get(l3, "production_rejects"), "pieces"), 10);
+  cr_expect(json_is_null(json_object_get(json_object_get(l3, "reduced_speed"), "seconds")), "no tallies of L03");
+  json_decref(j);
+  h_http(port, "GET", "/api/v1/control/losses?from=2026-11&to=2026-11&format=csv", auth, NULL, &r, 30000);
+  cr_expect_eq(r.status, 200);
+  cr_expect(strstr(r.body, "loom,month,breakdowns_stops,breakdowns_seconds,") == r.body, "%s", r.body);
+  cr_expect(strstr(r.body, "\r\nL03,2026-11,1,5400,1,2700,2,150,,0,,10,100\r\n") != NULL, "%s", r.body);
+  h_resp_free(&r);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/losses?loom=L%203", &j, NULL), 400);
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?by=shift", &j, NULL), 400);
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?format=pdf", &j, NULL), 400);
+  json_decref(j);
+  free(auth);
+  free(adm);
+  free(boss);
+  free(planner);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Through the log: the same reads fed by the reaction control.facts_from_events from the
+ * events of the other modules (fofal-reactor runs). A purchase receipt of 500 kg of yarn
+ * at 9,300 millimes/kg becomes a lot (inventory's reaction), 200 kg of it are issued to
+ * the floor's beam (100,000 m warped), a weaver declares 4 pieces (hr's reaction accrues
+ * 250 a piece): the order's cost is its pay and the warp its declaration consumed at the
+ * beam's cost per metre. */
+
+static pid_t rea;
+
+static void setup_live(void) {
+  setup();
+  rea = h_start_reactor(tenant);
+}
+
+static void teardown_live(void) {
+  h_stop(rea, SIGTERM);
+  teardown();
+}
+
+TestSuite(costs_live, .init = setup_live, .fini = teardown_live, .timeout = 300);
+
+static json_t *ok(const char *tok, const char *type, const char *key, const char *body) {
+  json_t *j = NULL;
+  int st = h_command_ok(port, tok, type, key, NULL, body, &j);
+  cr_assert_eq(st, 201, "%s %s: %d %s %s", type, key, st, s_of(j, "code"), s_of(j, "detail"));
+  return j;
+}
+
+Test(costs_live, an_order_costs_from_other_modules_events) {
+  char *adm = token(tenant, "root", "admin"), *mp = token(tenant, "mp", "storekeeper_mp"),
+       *boss = token(tenant, "boss", "manager");
+  char *w9 = fofal_api_token_issue_badge(h_env("FOFAL_JWT_SECRET"), "fofal", "fofal-api", tenant, "acct-W9", "weaver",
+                                         "W9", 3600);
+  char b[1024], path[256], po[FOFAL_UUID_LEN + 1], rc1[FOFAL_UUID_LEN + 1], req[FOFAL_UUID_LEN + 1],
+      order[FOFAL_UUID_LEN + 1];
+  json_t *j;
+  h_floor_http(port, tenant, "L9", "W9", "FT-LIVE");
+  json_decref(ok(adm, "hr.piece_rate.set", "rate",
+                 "{\"article\":\"FT-LIVE\",\"unit\":\"piece\",\"rate_minor\":250,\"valid_from\":\"2020-01-01\"}"));
+  json_decref(ok(adm, "inventory.location.define", "l1", "{\"location\":\"MP-A\",\"kind\":\"raw\"}"));
+  json_decref(ok(adm, "inventory.settings.set", "s1", "{\"settings\":\"default\",\"receiving_location\":\"MP-A\"}"));
+  json_decref(ok(adm, "catalog.item.define", "it", "{\"item\":\"YARN-L\",\"kind\":\"yarn\",\"name\":\"Ne 20/2\",\"unit\":\"g\"}"));
+  json_decref(ok(adm, "purchasing.supplier.register", "sup", "{\"supplier\":\"F-S\",\"name\":\"Sahel\",\"currency\":\"TND\"}"));
+  fofal_uuid7(req);
+  fofal_uuid7(po);
+  fofal_uuid7(rc1);
+  snprintf(b, sizeof b,
+           "{\"request_id\":\"%s\",\"item\":\"YARN-L\",\"quantity_milli\":500000,\"unit\":\"kg\",\"need_by\":"
+           "\"2026-12-20\",\"reason\":\"warping\",\"estimated_unit_price\":9300}",
+           req);
+  json_decref(ok(mp, "purchasing.request.submit", "r1", b));
+  snprintf(b, sizeof b, "{\"request_id\":\"%s\"}", req);
+  json_decref(ok(adm, "purchasing.request.approve", "a1", b));
+  snprintf(b, sizeof b,
+           "{\"order_id\":\"%s\",\"supplier\":\"F-S\",\"lines\":[{\"line\":1,\"item\":\"YARN-L\",\"quantity_milli\":500000,"
+           "\"unit\":\"kg\",\"unit_price\":9300,\"expected_date\":\"2026-12-01\"}],\"requests\":[\"%s\"]}",
+           po, req);
+  json_decref(ok(adm, "purchasing.order.issue", "o1", b));
+  snprintf(b, sizeof b,
+           "{\"order_id\":\"%s\",\"receipt_id\":\"%s\",\"lines\":[{\"line\":1,\"quantity_milli\":500000,"
+           "\"supplier_lot\":\"S-1\"}]}",
+           po, rc1);
+  json_decref(ok(mp, "purchasing.order.receive", "rc1", b));
+  char lot[40], hex[13];
+  int n = 0;
+  for (const char *p = rc1; *p && n < 12; p++)
+    if (*p != '-') hex[n++] = *p;
+  hex[n] = '\0';
+  snprintf(lot, sizeof lot, "RC-%s-1", hex);
+  snprintf(path, sizeof path, "/api/v1/inventory/lots/%s", lot);
+  int st = 0;
+  for (int i = 0; i < 180 && st != 200; i++) {
+    st = h_get(port, mp, path, &j, NULL);
+    json_decref(j);
+    if (st != 200) usleep(500 * 1000);
+  }
+  cr_assert_eq(st, 200, "the receipt's lot %s enters stock by reaction", lot);
+  snprintf(b, sizeof b, "{\"lot\":\"%s\",\"weight_g\":200000,\"beam\":\"BM-L9\"}", lot);
+  json_decref(ok(mp, "inventory.lot.issue", "issue", b));
+
+  j = ok(adm, "production.order.create", "ord", "{\"article\":\"FT-LIVE\",\"quantity\":100}");
+  snprintf(order, sizeof order, "%s", s_of(j, "aggregate"));
+  json_decref(j);
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\"}", order);
+  json_decref(ok(adm, "production.order.release", "rel", b));
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"loom\":\"L9\"}", order);
+  json_decref(ok(adm, "production.order.start", "start", b));
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":4}", order);
+  json_decref(ok(w9, "production.order.declare_output", "decl", b));
+
+  /* The facts come by reaction: poll until the yarn and the pay are there. */
+  snprintf(path, sizeof path, "/api/v1/control/orders/%s/cost", order);
+  j = NULL;
+  for (int i = 0; i < 180; i++) {
+    st = h_get(port, boss, path, &j, NULL);
+    if (st == 200 && i_of(json_object_get(j, "labour"), "cost_minor") > 0 &&
+        i_of(json_object_get(j, "yarn"), "cost_minor") > 0)
+      break;
+    json_decref(j);
+    j = NULL;
+    usleep(500 * 1000);
+  }
+  cr_assert_not_null(j, "the order's cost shows its yarn and its pay");
+  const json_t *beam = json_array_get(json_object_get(json_object_get(j, "yarn"), "beams"), 0);
+  cr_expect_str_eq(s_of(beam, "beam"), "BM-L9");
+  cr_expect_eq(i_of(beam, "warped_mm"), 100000000, "the floor's beam: 100,000 m");
+  cr_expect_eq(i_of(beam, "beam_cost_minor"), 1860000, "200 kg at 9,300 a kg");
+  json_int_t used = i_of(beam, "consumed_mm");
+  cr_expect_gt(used, 0);
+  cr_expect_eq(i_of(json_object_get(j, "yarn"), "cost_minor"), (1860000 * used + 50000000) / 100000000);
+  cr_expect_eq(i_of(json_object_get(j, "labour"), "cost_minor"), 1000, "4 pieces at 250");
+  cr_expect_eq(i_of(j, "pieces"), 4);
+  cr_expect(json_is_true(json_object_get(j, "complete")));
+  json_decref(j);
+  free(adm);
+  free(mp);
+  free(boss);
+  free(w9);
+}

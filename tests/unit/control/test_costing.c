@@ -1,0 +1,298 @@
+/*
+ * test_costing.c — the actual cost of declarations (api/control/costing.c), the reaction
+ * that takes its facts from other modules' events (commands/control/reactions.c) and the
+ * rule of control.fact.record (commands/control/control.c).
+ *
+ * Worked example (the README's): beam B-1 was warped 1,000 m long from two yarn lots,
+ * 60 kg at 12,500 millimes/kg (750,000) and 40 kg at 13,000 (520,000): 1,270,000 for 100 kg,
+ * 1,270 millimes and 100 g a metre. An order consumed 300 m of it: 381,000 of yarn, 30 kg.
+ * With 90,000 of labour the order cost 471,000; 100 pieces declared: 4,710 a piece; cut into
+ * 90 first and 6 second choice (4 waste), the 96 graded pieces bear it: 4,906 a piece.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "commands.h"
+#include "costing.h"
+#include "decide.h"
+#include "jsonschema.h"
+#include "../production/world.h"
+
+static json_int_t at(const json_t *o, const char *path) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", path);
+  const json_t *v = o;
+  for (char *k = strtok(buf, "."); k && v; k = strtok(NULL, ".")) {
+    if (k[0] >= '0' && k[0] <= '9')
+      v = json_array_get(v, (size_t)atoi(k));
+    else
+      v = json_object_get(v, k);
+  }
+  cr_assert(json_is_integer(v), "%s is no integer", path);
+  return json_integer_value(v);
+}
+
+Test(costing, division_rounds_half_up_in_128_bits) {
+  cr_expect_eq(fofal__ctl_muldiv(5, 1, 2), 3);
+  cr_expect_eq(fofal__ctl_muldiv(4, 1, 3), 1);
+  cr_expect_eq(fofal__ctl_muldiv(7, 0, 3), 0);
+  cr_expect_eq(fofal__ctl_muldiv(7, 1, 0), 0, "nothing to divide by: 0");
+  cr_expect_eq(fofal__ctl_muldiv(4000000000000LL, 4000000000LL, 8000000000LL), 2000000000000LL, "no overflow");
+}
+
+Test(costing, a_lot_costs_its_weight_at_its_unit_price) {
+  cr_expect_eq(fofal__ctl_yarn_cost(60000, "kg", 12500), 750000);
+  cr_expect_eq(fofal__ctl_yarn_cost(1, "kg", 12500), 13, "12.5 rounds up");
+  cr_expect_eq(fofal__ctl_yarn_cost(1500, "g", 15), 22500);
+  cr_expect_eq(fofal__ctl_yarn_cost(2000000, "t", 9000000), 18000000);
+  cr_expect_eq(fofal__ctl_yarn_cost(1000, "piece", 10), -1, "no weight: unpriced");
+  cr_expect_eq(fofal__ctl_yarn_cost(1000, NULL, 10), -1);
+}
+
+static json_t *example_beams(void) {
+  return json_loads("[{\"beam\":\"B-1\",\"consumed_mm\":300000,\"warped_mm\":1000000,\"lots\":["
+                    "{\"lot\":\"L1\",\"weight_g\":60000,\"unit\":\"kg\",\"unit_price\":12500},"
+                    "{\"lot\":\"L2\",\"weight_g\":40000,\"unit\":\"kg\",\"unit_price\":13000}]}]",
+                    0, NULL);
+}
+
+Test(costing, the_worked_example) {
+  json_t *beams = example_beams(), *labour = json_loads("[{\"role\":\"weaver\",\"amount_minor\":60000},"
+                                                        "{\"role\":\"cutter\",\"amount_minor\":30000}]",
+                                                        0, NULL),
+         *grades = json_loads("[{\"grade\":\"1\",\"pieces\":90},{\"grade\":\"2\",\"pieces\":6}]", 0, NULL);
+  json_t *c = fofal__ctl_cost(beams, labour, grades, 100);
+  cr_expect_eq(at(c, "yarn.beams.0.beam_cost_minor"), 1270000);
+  cr_expect_eq(at(c, "yarn.beams.0.lots.1.cost_minor"), 520000, "a lot leads to its price");
+  cr_expect_eq(at(c, "yarn.cost_minor"), 381000);
+  cr_expect_eq(at(c, "yarn.weight_g"), 30000);
+  cr_expect_eq(at(c, "labour.cost_minor"), 90000);
+  cr_expect_eq(at(c, "total_minor"), 471000);
+  cr_expect_eq(at(c, "cost_per_piece_minor"), 4710);
+  cr_expect_eq(at(c, "by_grade.0.cost_per_piece_minor"), 4906, "471000 / 96 graded pieces");
+  cr_expect_eq(at(c, "by_grade.0.cost_minor"), 441563, "471000 × 90 / 96");
+  cr_expect_eq(at(c, "by_grade.1.cost_minor"), 29438);
+  cr_expect(json_is_true(json_object_get(c, "complete")));
+  json_decref(c);
+  json_decref(beams);
+  json_decref(labour);
+  json_decref(grades);
+}
+
+Test(costing, an_order_with_two_beams_adds_both) {
+  json_t *beams = json_loads("[{\"beam\":\"G-1\",\"consumed_mm\":100000,\"warped_mm\":1000000,\"lots\":["
+                             "{\"lot\":\"L1\",\"weight_g\":50000,\"unit\":\"kg\",\"unit_price\":10000}]},"
+                             "{\"beam\":\"P-1\",\"consumed_mm\":450000,\"warped_mm\":3000000,\"lots\":["
+                             "{\"lot\":\"L2\",\"weight_g\":90000,\"unit\":\"kg\",\"unit_price\":20000}]}]",
+                             0, NULL),
+         *none = json_array();
+  json_t *c = fofal__ctl_cost(beams, none, none, 10);
+  cr_expect_eq(at(c, "yarn.beams.0.cost_minor"), 50000, "ground: 500,000 × 100 / 1000 m");
+  cr_expect_eq(at(c, "yarn.beams.1.cost_minor"), 270000, "pile: 1,800,000 × 450 / 3000 m");
+  cr_expect_eq(at(c, "yarn.cost_minor"), 320000);
+  cr_expect_eq(at(c, "yarn.weight_g"), 5000 + 13500);
+  cr_expect(json_is_null(json_object_get(c, "by_grade")) || json_array_size(json_object_get(c, "by_grade")) == 0);
+  json_decref(c);
+  json_decref(beams);
+  json_decref(none);
+}
+
+Test(costing, unpriced_lots_and_unwarped_beams_make_it_incomplete) {
+  json_t *beams = json_loads("[{\"beam\":\"B-1\",\"consumed_mm\":500000,\"warped_mm\":1000000,\"lots\":["
+                             "{\"lot\":\"L1\",\"weight_g\":10000,\"unit\":\"kg\",\"unit_price\":10000},"
+                             "{\"lot\":\"HAND\",\"weight_g\":10000,\"unit\":null,\"unit_price\":null}]},"
+                             "{\"beam\":\"B-2\",\"consumed_mm\":7000,\"warped_mm\":0,\"lots\":[]}]",
+                             0, NULL),
+         *none = json_array();
+  json_t *c = fofal__ctl_cost(beams, none, none, 0);
+  cr_expect_eq(at(c, "yarn.cost_minor"), 50000, "only the priced lot costs");
+  cr_expect_eq(at(c, "yarn.unpriced_g"), 5000);
+  cr_expect_eq(at(c, "yarn.weight_g"), 10000, "the unpriced grams still weigh");
+  cr_expect_eq(at(c, "yarn.unwarped_mm"), 7000);
+  cr_expect(json_is_false(json_object_get(c, "complete")));
+  cr_expect(json_is_null(json_object_get(c, "cost_per_piece_minor")), "no piece declared: no cost per piece");
+  json_decref(c);
+  json_decref(beams);
+  json_decref(none);
+}
+
+Test(costing, yields_are_shares_of_the_pieces_cut_and_metres_per_kg) {
+  json_t *r = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "pieces", 100, "length_mm", 290000, "yarn_g", 30000, "first_choice",
+                        90, "second_choice", 6, "waste_pieces", 4);
+  fofal__ctl_yield(r);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "first_choice_share")), 0.9, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "waste_share")), 0.04, 1e-9);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "metres_per_kg")), 9.667, 1e-9, "290 m / 30 kg, 3 places");
+  json_decref(r);
+  r = json_pack("{s:i,s:i,s:i}", "pieces", 50, "length_mm", 0, "yarn_g", 0);
+  fofal__ctl_yield(r);
+  cr_expect(json_is_null(json_object_get(r, "first_choice_share")), "nothing cut: no share");
+  cr_expect(json_is_null(json_object_get(r, "metres_per_kg")), "no yarn known: no yield");
+  json_decref(r);
+  r = json_pack("{s:i,s:i,s:i}", "first_choice", 2, "second_choice", 1, "waste_pieces", 0);
+  fofal__ctl_yield(r);
+  cr_expect_float_eq(json_real_value(json_object_get(r, "first_choice_share")), 0.6667, 1e-9, "rounded half up");
+  json_decref(r);
+}
+
+Test(losses, each_stop_falls_in_one_big_loss) {
+  cr_expect_str_eq(fofal__ctl_loss_category("mechanical", 0, 300), "breakdowns", "5 min of a failure: a breakdown");
+  cr_expect_str_eq(fofal__ctl_loss_category("electrical", 0, 1800), "breakdowns");
+  cr_expect_str_eq(fofal__ctl_loss_category("mechanical", 0, 299), "small_stops", "shorter: a small stop");
+  cr_expect_str_eq(fofal__ctl_loss_category("warp_break", 1, 60), "breakdowns", "a declared breakdown, whatever its cause");
+  cr_expect_str_eq(fofal__ctl_loss_category("warp_break", 0, 1200), "small_stops", "a yarn break mended by the weaver");
+  cr_expect_str_eq(fofal__ctl_loss_category("weft_break", 0, 20), "small_stops");
+  cr_expect_str_eq(fofal__ctl_loss_category("other", 0, 2400), "setup_adjustments", "a long stop of no break nor failure");
+  cr_expect_str_eq(fofal__ctl_loss_category("other", 0, 100), "small_stops");
+  cr_expect_str_eq(fofal__ctl_loss_category(NULL, 0, 900), "setup_adjustments", "no cause: other");
+}
+
+Test(losses, reduced_speed_is_the_run_time_the_missing_picks_took) {
+  /* 30 min run at 450 ppm on a loom registered at 500: 13,500 of 15,000 picks, 180 s lost. */
+  cr_expect_eq(fofal__ctl_reduced_speed_s(1800, 13500, 15000), 180);
+  cr_expect_eq(fofal__ctl_reduced_speed_s(1800, 15100, 15000), 0, "faster than nominal: no loss");
+  cr_expect_eq(fofal__ctl_reduced_speed_s(1800, 100, 0), -1, "nominal speed not known");
+}
+
+Test(losses, looms_and_months_merge_and_sort) {
+  json_t *stops = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"cause\":\"warp_break\",\"after_breakdown\":false,"
+                             "\"short\":true,\"stops\":4,\"seconds\":400},"
+                             "{\"loom\":\"L03\",\"month\":\"2026-11\",\"cause\":\"mechanical\",\"after_breakdown\":true,"
+                             "\"short\":false,\"stops\":1,\"seconds\":3600},"
+                             "{\"loom\":\"L01\",\"month\":\"2026-12\",\"cause\":\"other\",\"after_breakdown\":false,"
+                             "\"short\":false,\"stops\":2,\"seconds\":1500}]",
+                             0, NULL),
+         *speed = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"run_s\":1800.0,\"picks\":13500,"
+                             "\"theoretical_picks\":15000.0}]",
+                             0, NULL),
+         *rejects = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"pieces_cut\":100,\"second_choice\":6,"
+                               "\"waste_pieces\":4}]",
+                               0, NULL);
+  json_t *l = fofal__ctl_losses(stops, speed, rejects);
+  cr_assert_eq(json_array_size(l), 2);
+  cr_expect_str_eq(jstr(json_array_get(l, 0), "loom"), "L01", "sorted by loom");
+  cr_expect_eq(at(l, "0.setup_adjustments.seconds"), 1500);
+  cr_expect(json_is_null(json_object_get(json_object_get(json_array_get(l, 0), "reduced_speed"), "seconds")));
+  cr_expect_eq(at(l, "1.small_stops.stops"), 4);
+  cr_expect_eq(at(l, "1.breakdowns.seconds"), 3600);
+  cr_expect_eq(at(l, "1.reduced_speed.seconds"), 180);
+  cr_expect_eq(at(l, "1.production_rejects.pieces"), 10, "2nd choice and waste");
+  cr_expect_eq(at(l, "1.stop_s_by_cause.mechanical"), 3600);
+  cr_expect(json_is_null(json_object_get(json_object_get(json_array_get(l, 1), "startup_rejects"), "pieces")));
+  json_decref(l);
+  json_decref(stops);
+  json_decref(speed);
+  json_decref(rejects);
+}
+
+/* ------------------------------------------------------------ the reaction */
+
+static const fofal_reaction_t *reaction(void) {
+  const fofal_reaction_t *r = fofal_reaction_find("control.facts_from_events");
+  cr_assert_not_null(r);
+  return r;
+}
+
+static json_t *react(const char *type, const char *data) {
+  json_t *d = json_loads(data, 0, NULL);
+  cr_assert_not_null(d, "%s", data);
+  int64_t at;
+  cr_assert_eq(fofal_time_parse("2026-10-15T12:00:00Z", &at), 0);
+  fofal_event_t ev = {.id = "0190a4b2-0000-7000-8000-0000000000f1", .type = (char *)type, .data = d, .time_us = at};
+  fofal_reaction_out_t out = {0};
+  int rc = reaction()->react(&ev, &out);
+  json_decref(d);
+  if (rc == FOFAL_REACT_NOTHING) return NULL;
+  cr_assert_eq(rc, FOFAL_REACT_COMMAND, "%s", out.reason);
+  cr_expect_str_eq(out.type, "control.fact.record");
+  return out.data;
+}
+
+#define ORDER "0190a4b2-0000-7000-8000-00000000000a"
+#define LABEL "0190a4b2-0000-7000-8000-00000000000b"
+
+Test(facts, a_declaration_gives_its_beams_in_millimetres_and_its_shift_month) {
+  json_t *f = react("fofal.production.output_declared.v1",
+                    "{\"order_id\":\"" ORDER "\",\"label_id\":\"" LABEL "\",\"quantity\":50,\"length_m\":12.5,"
+                    "\"weaver\":\"W01\",\"loom\":\"L03\",\"shift\":\"2026-11-30/C\",\"woven_at\":\"2026-12-01T01:00:00Z\","
+                    "\"article\":\"FT-1\",\"declared_total\":50,\"beams\":[{\"beam\":\"B-1\",\"meters\":12.8}]}");
+  cr_assert_not_null(f);
+  cr_expect_str_eq(jstr(f, "kind"), "output_declared");
+  cr_expect_str_eq(jstr(f, "ref"), LABEL);
+  cr_expect_str_eq(jstr(f, "month"), "2026-11", "the shift's month, not the time's");
+  cr_expect_eq(jint(f, "length_mm", 0), 12500);
+  cr_expect_eq(jint(json_array_get(json_object_get(f, "beams"), 0), "meters_mm", 0), 12800);
+  json_decref(f);
+}
+
+Test(facts, a_declaration_without_shift_nor_time_is_of_its_events_month) {
+  json_t *f = react("fofal.production.output_declared.v1",
+                    "{\"order_id\":\"" ORDER "\",\"label_id\":\"" LABEL "\",\"quantity\":5,\"weaver\":\"W01\","
+                    "\"loom\":\"L03\",\"declared_total\":5}");
+  cr_assert_not_null(f);
+  cr_expect_str_eq(jstr(f, "month"), "2026-10");
+  json_decref(f);
+}
+
+Test(facts, a_receipt_gives_its_priced_accepted_lines_only) {
+  json_t *f = react("fofal.purchasing.goods_received.v1",
+                    "{\"order_id\":\"" ORDER "\",\"receipt_id\":\"R1\",\"supplier\":\"F\",\"received_by\":\"u:a/b\","
+                    "\"received_at\":\"2026-10-02T08:00:00Z\",\"status\":\"received\",\"lines\":["
+                    "{\"line\":1,\"quantity_milli\":60000000,\"unit\":\"kg\",\"unit_price\":12500,\"item\":\"Y1\"},"
+                    "{\"line\":2,\"quantity_milli\":0,\"refused_milli\":5000,\"unit\":\"kg\",\"unit_price\":9000}]}");
+  cr_assert_not_null(f);
+  cr_expect_eq(json_array_size(json_object_get(f, "lines")), 1, "a refused line has no lot to price");
+  cr_expect_eq(jint(json_array_get(json_object_get(f, "lines"), 0), "unit_price", 0), 12500);
+  json_decref(f);
+  cr_expect_null(react("fofal.purchasing.goods_received.v1",
+                       "{\"receipt_id\":\"R2\",\"lines\":[{\"line\":1,\"quantity_milli\":0,\"unit\":\"kg\"}]}"),
+                 "nothing accepted: no fact");
+}
+
+Test(facts, a_run_after_a_stop_gives_the_stop_and_a_first_run_nothing) {
+  json_t *f = react("fofal.machines.loom_running.v1", "{\"loom\":\"L03\",\"since\":\"2026-11-02T10:00:00Z\",\"ppm\":400,"
+                                                      "\"stopped_s\":125.4,\"cause\":\"warp_break\"}");
+  cr_assert_not_null(f);
+  cr_expect_eq(jint(f, "stopped_s", 0), 125);
+  cr_expect_str_eq(jstr(f, "month"), "2026-11");
+  json_decref(f);
+  cr_expect_null(react("fofal.machines.loom_running.v1", "{\"loom\":\"L03\",\"since\":\"2026-11-02T10:00:00Z\",\"ppm\":1}"));
+}
+
+/* ---------------------------------------------------------- the fact rule */
+
+static fofal_registry_t *reg;
+
+static void setup(void) {
+  char err[512] = "";
+  cr_assert_eq(fofal_registry_load(&reg, FOFAL_SOURCE_DIR "/schemas", err, sizeof err), 0, "registry: %s", err);
+  world_init(reg);
+  world_as("r:control.facts_from_events", NULL);
+}
+
+static void teardown(void) {
+  world_free();
+  fofal_registry_free(reg);
+  reg = NULL;
+}
+
+TestSuite(fact, .init = setup, .fini = teardown);
+
+Test(fact, each_kind_has_its_fields) {
+  world_ok("control.fact.record",
+           json_pack("{s:s,s:s,s:s,s:s,s:i}", "kind", "lot_issued", "ref", "B-1", "lot", "L1", "beam", "B-1", "weight_g",
+                     1000),
+           "f1");
+  world_no("control.fact.record", json_pack("{s:s,s:s,s:s,s:s}", "kind", "lot_issued", "ref", "B-1", "lot", "L1", "beam", "B-1"),
+           "incomplete_fact");
+  world_no("control.fact.record",
+           json_pack("{s:s,s:s,s:s}", "kind", "beam_warped", "ref", "B-1", "beam", "B-1"), "incomplete_fact");
+}
+
+Test(fact, a_declaration_names_a_beam_once) {
+  world_no("control.fact.record",
+           json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:[{s:s,s:i},{s:s,s:i}]}", "kind", "output_declared", "ref", LABEL,
+                     "label_id", LABEL, "order_id", ORDER, "quantity", 5, "month", "2026-11", "beams", "beam", "B-1",
+                     "meters_mm", 1000, "beam", "B-1", "meters_mm", 2000),
+           "beam_twice");
+}
