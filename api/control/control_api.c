@@ -78,7 +78,8 @@ static const fofal_read_route_t routes[R_N] = {
                         "An article's actual cost over a period.",
                         "The cost of the article's declarations of the months from..to (YYYY-MM, both included; "
                         "default: every month), computed as an order's; labour is the pay accrued for the article in "
-                        "those months.",
+                        "those months. 404 when control knows no declaration nor pay of the article and no period is asked "
+                        "for; a period without production answers zeros.",
                         ROLES_COST, NULL, F_PERIOD, "Cost"},
     [R_YIELDS] = {"/api/v1/control/yields", "control.yields", "Yields by article, loom, weaver and month.",
                   "Per group of declarations (?by= any of article, loom, weaver, month, comma separated; default "
@@ -156,8 +157,12 @@ static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal
     goto done;
   }
   const json_t *out = json_array_get(output, 0);
-  if (order && json_integer_value(json_object_get(out, "declarations")) == 0 && json_array_size(labour) == 0) {
-    fofal__read_not_found(res, "no declaration nor pay of this order is known to control");
+  /* Nothing known of it: 404, as for any id the tenant does not have. An article's months
+   * that saw no production answer zeros (a period was asked for). */
+  if (json_integer_value(json_object_get(out, "declarations")) == 0 && json_array_size(labour) == 0 &&
+      (order || (!p->from[0] && !p->to[0]))) {
+    fofal__read_not_found(res, order ? "no declaration nor pay of this order is known to control"
+                                     : "no declaration nor pay of this article is known to control");
     goto done;
   }
   res->status = 200;

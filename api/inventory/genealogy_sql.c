@@ -5,8 +5,9 @@
  * these without the rest of the API. Each step is a join on an index: a pallet's cartons
  * (cartons_pallet), their units (units_carton), a unit's beams to the lots issued to them
  * (lot_issues_beam, then each lot by its key: a LATERAL lookup, for the planner hashed
- * the whole lots table once per unit, 0.8 ms each at 2,500 lots); up, a lot's beams (lot_issues_lot) to the units
- * woven from them (the GIN index units_beams, probed once per beam), their cartons and
+ * the whole lots table once per unit, 0.8 ms each at 2,500 lots); up, a lot's beams
+ * (lot_issues_lot) to the units woven from them (the GIN index units_beams, probed once per beam; a unit woven from two
+ * of the lot's beams once, without looking each up again by its key), their cartons and
  * each of their pallets by its key (a LATERAL lookup again: the planner, expecting tens of
  * thousands of units, scanned every pallet).
  */
@@ -48,8 +49,8 @@ static const char up_sql[] =
     "WITH l AS (SELECT * FROM inventory.lots WHERE tenant = $1 AND lot = $2), "
     "b AS (SELECT x.beam FROM inventory.lot_issues x WHERE x.tenant = $1 AND x.lot = $2 UNION SELECT pb.beam FROM "
     "production.beams pb WHERE pb.tenant = $1 AND pb.yarn_lots ? $2), "
-    "u AS (SELECT u.* FROM inventory.units u WHERE u.tenant = $1 AND u.label_id IN (SELECT v.label_id FROM b JOIN "
-    "inventory.units v ON v.tenant = $1 AND v.beams @> jsonb_build_array(jsonb_build_object('beam', b.beam)))) "
+    "u AS (SELECT DISTINCT ON (v.label_id) v.* FROM b JOIN inventory.units v ON v.tenant = $1 AND v.beams @> "
+    "jsonb_build_array(jsonb_build_object('beam', b.beam))) "
     "SELECT CASE WHEN EXISTS (SELECT 1 FROM l) OR EXISTS (SELECT 1 FROM b) THEN json_build_object('direction', 'up', "
     "'of', (SELECT json_build_object('kind', 'lot', 'lot', l.lot, 'supplier_lot', l.supplier_lot, 'item', l.item, "
     "'weight_g', l.weight_g, 'location', l.location) FROM l), "

@@ -144,6 +144,9 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   cr_expect_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-13", &j, NULL), 400);
   cr_expect_str_eq(s_of(j, "code"), "invalid_parameter");
   json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/articles/NO-SUCH-ART/cost", &j, NULL), 404,
+               "an article control knows nothing of");
+  json_decref(j);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/orders/0190a4b2-0000-7000-8000-0000000000ff/cost", &j, NULL), 404);
   json_decref(j);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/orders/nope/cost", &j, NULL), 404);
