@@ -122,15 +122,3 @@ int fofal__inventory_pick_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t 
   if (!rc) fofal_apply_push(ctx, ev, "inventory");
   return rc;
 }
-
-/* The lot's reservation after a pick list's claim ended (a cancel, or an issue that
- * picked none of it). */
-int fofal__inventory_lot_unreserved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
-  fofal_ev_meta_t m;
-  fofal_ev_meta(ev, &m);
-  char r[40];
-  const char *p[] = {ev->tenant, fofal_ev_str(ev->data, "lot"), fofal_ev_num(ev->data, "reserved_g", r), m.seq};
-  int rc = fofal_apply_sql(ctx, "UPDATE %s.lots SET reserved_g = $3, version = $4 WHERE tenant = $1 AND lot = $2", 4, p);
-  if (!rc) fofal_apply_push(ctx, ev, "inventory");
-  return rc;
-}

@@ -54,7 +54,6 @@ int fofal__inventory_pick_created(fofal_apply_ctx_t *ctx, const fofal_event_t *e
 int fofal__inventory_pick_scanned(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_pick_issued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 int fofal__inventory_pick_cancelled(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
-int fofal__inventory_lot_unreserved(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 #define FOFAL__INVENTORY_HANDLING_APPLIES \
     {"fofal.inventory.container_moved.v1", fofal__inventory_container_moved}, \
     {"fofal.inventory.stock_restored.v1", fofal__inventory_stock_restored}, \
@@ -62,6 +61,7 @@ int fofal__inventory_lot_unreserved(fofal_apply_ctx_t *ctx, const fofal_event_t 
     {"fofal.inventory.pick_scanned.v1", fofal__inventory_pick_scanned}, \
     {"fofal.inventory.pick_issued.v1", fofal__inventory_pick_issued}, \
     {"fofal.inventory.pick_cancelled.v1", fofal__inventory_pick_cancelled}, \
-    {"fofal.inventory.lot_unreserved.v1", fofal__inventory_lot_unreserved},
+    /* a pick list's claim ended: the lot's reservation, as a reservation sets it */ \
+    {"fofal.inventory.lot_unreserved.v1", fofal__inventory_lot_reserved},
 
 #endif
