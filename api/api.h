@@ -410,6 +410,17 @@ void fofal__read_one(fofal__read_result_t *res, json_t *rows, const char *what, 
  * next_cursor}, the cursor the base64url of the last row's `keys` (NULL-terminated) joined
  * by '|', null when there is no further row. */
 void fofal__read_page(fofal__read_result_t *res, json_t *rows, int limit, const char *const *keys);
+/* A read's CSV answer (RFC 4180), grown as it is written: buf NUL-terminated, len bytes;
+ * oom once an allocation failed (the text then stays short). */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int oom;
+} fofal__csv_t;
+void fofal__csv_put(fofal__csv_t *c, const char *s, size_t n);
+/* One field, preceded by a comma unless it starts the row; quoted when it holds a comma, a
+ * quote, CR or LF (quotes doubled); NULL: an empty field. */
+void fofal__csv_field(fofal__csv_t *c, const char *s, int first);
 /* The live generation prefix of a module's Redis keys, e.g. "fofal:<m>:g3:". 0 or the
  * failure of fofal__redis_get. */
 int fofal__redis_prefix(fofal__redis_t *r, const char *module, char *out, size_t outlen, char *err, size_t errlen);

@@ -1006,3 +1006,36 @@ void fofal__reads_stop(fofal_api_t *api) {
   free(rs);
   api->reads = NULL;
 }
+
+void fofal__csv_put(fofal__csv_t *c, const char *s, size_t n) {
+  if (c->oom) return;
+  if (c->len + n + 1 > c->cap) {
+    size_t cap = c->cap ? c->cap : 4096;
+    while (c->len + n + 1 > cap) cap *= 2;
+    char *b = realloc(c->buf, cap);
+    if (!b) {
+      c->oom = 1;
+      return;
+    }
+    c->buf = b;
+    c->cap = cap;
+  }
+  memcpy(c->buf + c->len, s, n);
+  c->len += n;
+  c->buf[c->len] = 0;
+}
+
+void fofal__csv_field(fofal__csv_t *c, const char *s, int first) {
+  if (!first) fofal__csv_put(c, ",", 1);
+  if (!s) return;
+  if (!strpbrk(s, ",\"\r\n")) {
+    fofal__csv_put(c, s, strlen(s));
+    return;
+  }
+  fofal__csv_put(c, "\"", 1);
+  for (const char *q = s; *q; q++) {
+    fofal__csv_put(c, q, 1);
+    if (*q == '"') fofal__csv_put(c, q, 1);
+  }
+  fofal__csv_put(c, "\"", 1);
+}

@@ -196,64 +196,28 @@ static const char balance_sql[] = CHART_CTE
 
 /* ----------------------------------------------------------------- CSV */
 
-typedef struct {
-  char *buf;
-  size_t len, cap;
-} csv_t;
-
-static void csv_put(csv_t *c, const char *s, size_t n) {
-  if (c->len + n + 1 > c->cap) {
-    size_t cap = c->cap ? c->cap : 4096;
-    while (c->len + n + 1 > cap) cap *= 2;
-    char *b = realloc(c->buf, cap);
-    if (!b) return; /* the text stays short: the caller checks buf */
-    c->buf = b;
-    c->cap = cap;
-  }
-  memcpy(c->buf + c->len, s, n);
-  c->len += n;
-  c->buf[c->len] = 0;
-}
-
-/* One field (RFC 4180: quoted when it holds a comma, a quote, CR or LF; quotes doubled),
- * preceded by a comma unless it starts the row. */
-static void csv_field(csv_t *c, const char *s, int first) {
-  if (!first) csv_put(c, ",", 1);
-  if (!s) return;
-  if (!strpbrk(s, ",\"\r\n")) {
-    csv_put(c, s, strlen(s));
-    return;
-  }
-  csv_put(c, "\"", 1);
-  for (const char *q = s; *q; q++) {
-    csv_put(c, q, 1);
-    if (*q == '"') csv_put(c, q, 1);
-  }
-  csv_put(c, "\"", 1);
-}
-
 /* A member of o as a CSV field: strings as they are, integers as they are. */
-static void csv_member(csv_t *c, const json_t *o, const char *k, int first) {
+static void csv_member(fofal__csv_t *c, const json_t *o, const char *k, int first) {
   const json_t *v = json_object_get(o, k);
   char num[32];
   if (json_is_integer(v)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-  csv_field(c, json_is_string(v) ? json_string_value(v) : json_is_integer(v) ? num : NULL, first);
+  fofal__csv_field(c, json_is_string(v) ? json_string_value(v) : json_is_integer(v) ? num : NULL, first);
 }
 
 /* Minor units as a decimal of 3 places (TND: millimes): -1234 → "-1.234". */
-static void csv_amount(csv_t *c, const json_t *o, const char *k) {
+static void csv_amount(fofal__csv_t *c, const json_t *o, const char *k) {
   json_int_t v = json_integer_value(json_object_get(o, k));
   unsigned long long a = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
   char s[40];
   snprintf(s, sizeof s, "%s%llu.%03llu", v < 0 ? "-" : "", a / 1000, a % 1000);
-  csv_field(c, s, 0);
+  fofal__csv_field(c, s, 0);
 }
 
-static void csv_eol(csv_t *c) { csv_put(c, "\r\n", 2); }
-static void csv_text(csv_t *c, const char *s) { csv_put(c, s, strlen(s)); }
+static void csv_eol(fofal__csv_t *c) { fofal__csv_put(c, "\r\n", 2); }
+static void csv_text(fofal__csv_t *c, const char *s) { fofal__csv_put(c, s, strlen(s)); }
 
 /* The statement `r` (ledger_sql's, income_sql's or balance_sql's) as CSV text. */
-static void to_csv(int route, const json_t *r, csv_t *c) {
+static void to_csv(int route, const json_t *r, fofal__csv_t *c) {
   size_t i, j;
   json_t *a, *l;
   if (route == A_LEDGER) {
@@ -280,7 +244,7 @@ static void to_csv(int route, const json_t *r, csv_t *c) {
   csv_text(c, "section,account,name,amount\r\n");
   for (int k = 0; k < 2; k++) {
     json_array_foreach(json_object_get(r, sec[k][0]), i, a) {
-      csv_field(c, sec[k][1], 1);
+      fofal__csv_field(c, sec[k][1], 1);
       csv_member(c, a, "account", 0);
       csv_member(c, a, "name", 0);
       csv_amount(c, a, "amount_minor");
@@ -292,9 +256,9 @@ static void to_csv(int route, const json_t *r, csv_t *c) {
   for (const char *const *t = route == A_INCOME ? itot : btot; *t; t++) {
     char name[40];
     snprintf(name, sizeof name, "%.*s", (int)(strlen(*t) - 6), *t);
-    csv_field(c, "total", 1);
-    csv_field(c, NULL, 0);
-    csv_field(c, name, 0);
+    fofal__csv_field(c, "total", 1);
+    fofal__csv_field(c, NULL, 0);
+    fofal__csv_field(c, name, 0);
     csv_amount(c, r, *t);
     csv_eol(c);
   }
@@ -357,7 +321,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     }
     res->ctype = "application/pdf";
   } else if (p->csv) {
-    csv_t c = {0};
+    fofal__csv_t c = {0};
     to_csv(p->route, r, &c);
     if (!c.buf) {
       fofal__read_fail(res, -1, "out of memory", 0);

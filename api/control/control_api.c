@@ -186,35 +186,11 @@ done:
 
 /* ----------------------------------------------------------------- CSV */
 
-typedef struct {
-  char *buf;
-  size_t len, cap;
-  int oom;
-} csv_t;
-
-static void csv_put(csv_t *c, const char *s, size_t n) {
-  if (c->oom) return;
-  if (c->len + n + 1 > c->cap) {
-    size_t cap = c->cap ? c->cap : 4096;
-    while (c->len + n + 1 > cap) cap *= 2;
-    char *b = realloc(c->buf, cap);
-    if (!b) {
-      c->oom = 1;
-      return;
-    }
-    c->buf = b;
-    c->cap = cap;
-  }
-  memcpy(c->buf + c->len, s, n);
-  c->len += n;
-  c->buf[c->len] = 0;
-}
-
-/* One field (RFC 4180: quoted when it holds a comma, a quote, CR or LF; quotes doubled). */
-static void csv_field(csv_t *c, const json_t *v, int first) {
+/* A JSON value as one CSV field (fofal__csv_field): strings as they are, integers, reals
+ * with 4 places; anything else empty. */
+static void csv_value(fofal__csv_t *c, const json_t *v, int first) {
   char num[48];
   const char *s = NULL;
-  if (!first) csv_put(c, ",", 1);
   if (json_is_string(v))
     s = json_string_value(v);
   else if (json_is_integer(v)) {
@@ -224,17 +200,7 @@ static void csv_field(csv_t *c, const json_t *v, int first) {
     snprintf(num, sizeof num, "%.4f", json_real_value(v));
     s = num;
   }
-  if (!s) return;
-  if (!strpbrk(s, ",\"\r\n")) {
-    csv_put(c, s, strlen(s));
-    return;
-  }
-  csv_put(c, "\"", 1);
-  for (const char *q = s; *q; q++) {
-    csv_put(c, q, 1);
-    if (*q == '"') csv_put(c, q, 1);
-  }
-  csv_put(c, "\"", 1);
+  fofal__csv_field(c, s, first);
 }
 
 static const char *const yield_cols[] = {"article",       "loom",          "weaver",       "month",
@@ -282,24 +248,22 @@ static void yields(fofal_worker_t *w, const char *tenant, const params_t *p, fof
     res->body = json_pack("{s:o}", "groups", rows);
     return;
   }
-  csv_t c = {0};
+  fofal__csv_t c = {0};
   int first = 1;
   for (int k = 0; yield_cols[k]; k++) {
     if (k < NDIMS && !(p->by & (1 << k))) continue;
-    json_t *name = json_string(yield_cols[k]);
-    csv_field(&c, name, first);
-    json_decref(name);
+    fofal__csv_field(&c, yield_cols[k], first);
     first = 0;
   }
-  csv_put(&c, "\r\n", 2);
+  fofal__csv_put(&c, "\r\n", 2);
   json_array_foreach(rows, i, r) {
     first = 1;
     for (int k = 0; yield_cols[k]; k++) {
       if (k < NDIMS && !(p->by & (1 << k))) continue;
-      csv_field(&c, json_object_get(r, yield_cols[k]), first);
+      csv_value(&c, json_object_get(r, yield_cols[k]), first);
       first = 0;
     }
-    csv_put(&c, "\r\n", 2);
+    fofal__csv_put(&c, "\r\n", 2);
   }
   json_decref(rows);
   if (c.oom || !c.buf) {
@@ -344,24 +308,22 @@ static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fof
     res->body = json_pack("{s:i,s:o}", "small_stop_s", FOFAL_CTL_SMALL_STOP_S, "looms", rows);
     goto done;
   }
-  csv_t c = {0};
+  fofal__csv_t c = {0};
   for (int k = 0; loss_cols[k][0]; k++) {
     char name[64];
     snprintf(name, sizeof name, "%s%s%s", loss_cols[k][0], loss_cols[k][1] ? "_" : "", loss_cols[k][1] ? loss_cols[k][1] : "");
-    json_t *n = json_string(name);
-    csv_field(&c, n, k == 0);
-    json_decref(n);
+    fofal__csv_field(&c, name, k == 0);
   }
-  csv_put(&c, "\r\n", 2);
+  fofal__csv_put(&c, "\r\n", 2);
   size_t i;
   json_t *r;
   json_array_foreach(rows, i, r) {
     for (int k = 0; loss_cols[k][0]; k++) {
       const json_t *v = json_object_get(r, loss_cols[k][0]);
       if (loss_cols[k][1]) v = json_object_get(v, loss_cols[k][1]);
-      csv_field(&c, v, k == 0);
+      csv_value(&c, v, k == 0);
     }
-    csv_put(&c, "\r\n", 2);
+    fofal__csv_put(&c, "\r\n", 2);
   }
   json_decref(rows);
   if (c.oom || !c.buf) {
