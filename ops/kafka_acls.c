@@ -82,9 +82,12 @@ int fofal__kafka_acls(fofal_kafka_acl_t *out, int cap) {
   topic(&a, "fofal-decider", FOFAL_TOPIC_COMMANDS_DLQ, FOFAL_ACL_WRITE);
   topic(&a, "fofal-decider", FOFAL_TOPIC_REACTIONS_DLQ, FOFAL_ACL_WRITE);
 
-  /* fofal-projector: reads the events; its offsets are in PostgreSQL. */
+  /* fofal-projector: reads the events; its offsets are in PostgreSQL. With
+   * FOFAL_PROJECTOR_GROUP=1 each projection's partitions come from its group
+   * "fofal-projector.<name>" (joined, never committed to). */
   events(&a, "fofal-projector", FOFAL_ACL_READ);
   group(&a, "fofal-projector", "fofal-unused");
+  add(&a, "fofal-projector", FOFAL_ACL_GROUP, "fofal-projector.", 1, FOFAL_ACL_READ);
 
   /* fofal-reactor: reads the events, produces the reacting modules' commands. */
   events(&a, "fofal-reactor", FOFAL_ACL_READ);

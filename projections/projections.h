@@ -170,6 +170,9 @@ typedef struct {
                                 partitions p with p % workers == worker (their positions, their
                                 advisory lock); 0 or 1: every partition */
   const int64_t *stop_at;    /* per partition; with shadow */
+  int group;                 /* 1 (a live projector of one worker): its partitions are those the
+                                consumer group "fofal-projector.<name>" gives it, so that several
+                                processes share the work (projector.c, "Groups") */
   atomic_int *stop;
   void (*progress)(void *opaque, long long applied, long long remaining);
   void *progress_opaque;

@@ -34,6 +34,16 @@
  * partition locks. A partition's events stay in order; partitions are independent (a
  * tenant's events are in one), so the workers together make what one would.
  *
+ * Groups. With opts.group, a live projector takes its partitions from the consumer group
+ * "fofal-projector.<name>": two or more processes then split each projection's partitions
+ * between them instead of taking turns on all of them, and when one dies (or leaves) the
+ * others get its partitions after the group's session timeout (10 s). The group only
+ * hands out partitions: positions stay PostgreSQL's. On a change of assignment the batch at
+ * hand is dropped, the lock statement is remade for the new partitions and the positions
+ * are read again before anything is applied; a batch that a process still applies for a
+ * partition it has just lost takes the partition's lock and checks its positions first, as
+ * above, so the new owner and the old one never both apply an event.
+ *
  * Round trips per batch: BEGIN with the locks, the positions, the Redis generation (live
  * projector), the pipeline, and one for Redis (every partition's script at once).
  *
@@ -68,13 +78,18 @@ struct fofal_projector {
   int nbatch;
   long long applied, batches, replayed, flushes_before; /* flushes of closed connections */
   char *lock_sql;              /* BEGIN and the batch's advisory locks (lock_statement) */
+  unsigned char *mine;         /* with opts.group: the partitions the group gave this process */
+  int reassigned;              /* with opts.group: the assignment changed; reload before applying */
   char errbuf[512];
 };
 
 long long fofal_projector_applied(const fofal_projector_t *p) { return p->applied; }
 
 /* Is partition `part` this projector's? All are, unless it is one of several workers. */
-static int owns(const fofal_projector_t *p, int part) { return p->o.workers <= 1 || part % p->o.workers == p->o.worker; }
+static int owns(const fofal_projector_t *p, int part) {
+  if (p->mine) return p->mine[part];
+  return p->o.workers <= 1 || part % p->o.workers == p->o.worker;
+}
 
 void fofal_projector_stats(const fofal_projector_t *p, fofal_projector_stats_t *out) {
   *out = (fofal_projector_stats_t){.events = p->applied, .batches = p->batches, .replayed = p->replayed,
@@ -436,6 +451,21 @@ static int recover(fofal_projector_t *p) {
   return 0;
 }
 
+/* The group's callback (on the projector's thread, inside a consume): record what is ours
+ * now; the run loop reloads before it applies anything (see "Groups"). */
+static void on_rebalance(void *opaque, int assign, const char *topic, const int32_t *parts, int n) {
+  fofal_projector_t *p = opaque;
+  (void)topic;
+  if (!assign) memset(p->mine, 0, (size_t)p->nparts);
+  for (int i = 0; assign && i < n; i++)
+    if (parts[i] >= 0 && parts[i] < p->nparts) p->mine[parts[i]] = 1;
+  int owned = 0;
+  for (int i = 0; i < p->nparts; i++) owned += p->mine[i];
+  LOG_INFO("projector %s: %s %d partition(s) of %s; %d now mine", p->o.name, assign ? "assigned" : "revoked", n, p->topic,
+           owned);
+  p->reassigned = 1;
+}
+
 int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o, char *errbuf, size_t errlen) {
   int rc;
   fofal_projector_t *p = fofal_calloc(1, sizeof *p);
@@ -450,7 +480,11 @@ int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o
   snprintf(p->module_gen_key, sizeof p->module_gen_key, "fofal:%s:gen", o->def->module);
   char client[160];
   snprintf(client, sizeof client, "fofal-projector-%s", o->name);
-  fofal_kafka_opts_t co = {.brokers = o->brokers, .client_id = client, .read_committed = 1};
+  char group[160];
+  snprintf(group, sizeof group, "fofal-projector.%s", o->name);
+  int grouped = o->group && !o->shadow && o->workers <= 1;
+  fofal_kafka_opts_t co = {.brokers = o->brokers, .client_id = client, .read_committed = 1,
+                           .group_id = grouped ? group : NULL, .rebalance = grouped ? on_rebalance : NULL, .opaque = p};
   if ((rc = fofal_kafka_consumer_new(&p->consumer, &co, errbuf, errlen))) goto out;
   p->nparts = fofal_kafka_partition_count_wait(p->consumer, p->topic, 10000, errbuf, errlen);
   if (p->nparts < 0) {
@@ -474,8 +508,11 @@ int fofal_projector_new(fofal_projector_t **out, const fofal_projector_opts_t *o
   p->roffs = fofal_calloc(n, sizeof *p->roffs);
   p->rsel = fofal_calloc(n, sizeof *p->rsel);
   p->batch = fofal_calloc((size_t)p->o.max_batch, sizeof *p->batch);
+  if (grouped) p->mine = fofal_calloc(n, 1); /* nothing until the group assigns */
   lock_statement(p);
   if ((rc = connect_all(p)) || (rc = load_positions(p))) fofal_err(errbuf, errlen, rc, "%s", p->errbuf);
+  const char *topics[] = {p->topic};
+  if (!rc && grouped) rc = fofal_kafka_subscribe(p->consumer, topics, 1, errbuf, errlen);
 out:
   if (rc) {
     fofal_projector_free(p);
@@ -535,8 +572,21 @@ int fofal_projector_run(fofal_projector_t *p, char *errbuf, size_t errlen) {
         fofal_kafka_msg_release(&m);
         continue;
       }
+      if (p->reassigned) { /* the group moved partitions during this consume */
+        fofal_kafka_msg_release(&m);
+        break;
+      }
       p->batch[p->nbatch++] = m;
       if (!deadline) deadline = fofal_mono_us() + FOFAL_BATCH_MAX_WAIT_MS * 1000;
+    }
+    if (p->reassigned) {
+      /* Drop what was gathered, lock the new partitions, read their positions and seek. */
+      release_batch(p);
+      p->reassigned = 0;
+      free(p->lock_sql);
+      lock_statement(p);
+      if ((rc = load_positions(p)) && (rc = recover(p))) break;
+      continue;
     }
     if (p->nbatch == 0) continue;
     rc = run_batch(p);
@@ -575,5 +625,6 @@ void fofal_projector_free(fofal_projector_t *p) {
   free(p->last_event_us);
   free(p->batch);
   free(p->lock_sql);
+  free(p->mine);
   free(p);
 }

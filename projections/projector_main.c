@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static char *brokers, *pg_dsn, *redis_addr, *redis_user, *redis_password, *schemas, *names, *log_level, *pd_master;
-static long long max_batch, nworkers;
+static long long max_batch, nworkers, group;
 
 static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
@@ -38,6 +38,12 @@ static fofal_setting_t settings[] = {
      &max_batch},
     {"FOFAL_PROJECTOR_WORKERS", FOFAL_SET_INT, "1", 0, 16,
      "Threads per projection, each applying its share of the partitions; 0: one per core, at most 4.", &nworkers},
+    {"FOFAL_PROJECTOR_GROUP", FOFAL_SET_INT, "0", 0, 1,
+     "1: each projection takes its partitions from the consumer group fofal-projector.<name>, so that several "
+     "fofal-projector processes share the work (a dead one's partitions move to the others within about 10 s); 0: "
+     "every process applies every partition, taking turns by lock. With FOFAL_PROJECTOR_WORKERS above 1 the workers "
+     "split the partitions among themselves and no group is used.",
+     &group},
     {"FOFAL_PD_MASTER_KEY", FOFAL_SET_STR, "", 0, 0,
      "Master key of personal data (64 hex characters, as fofal-api's): opens the names the read models show. Without "
      "it, an event with a personal field stops the projector.",
@@ -61,7 +67,8 @@ static void *run_one(void *arg) {
   fofal_projector_t *p = NULL;
   fofal_projector_opts_t o = {.brokers = brokers, .pg_dsn = pg_dsn, .redis_addr = redis_addr, .redis_user = redis_user,
                               .redis_password = redis_password, .schemas_dir = schemas, .def = w->def, .name = w->def->name,
-                              .max_batch = (int)max_batch, .stop = &fofal_stop, .worker = w->worker, .workers = w->workers};
+                              .max_batch = (int)max_batch, .stop = &fofal_stop, .worker = w->worker, .workers = w->workers,
+                              .group = (int)group};
   /* Every projection starts its Kafka clients at once (two per module, the audit's with
    * it): a broker or a SASL login that is slow to answer then fails one start. It is
    * tried again, pausing 1 s doubling to 16 s (START_TRIES in all, about 30 s), before the
