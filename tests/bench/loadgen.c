@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #define MAX_CONNECTIONS 256
+#define MAX_TOKENS 64
 #define MAX_REQUESTS 50000000LL   /* rate × duration; 24 bytes each */
 #define OUT_HIGH (256 * 1024)     /* pull no more frames from nghttp2 above this */
 #define READ_CHUNK (64 * 1024)
@@ -136,7 +137,9 @@ struct lg {
   int64_t t0_ns, last_done_ns, timeout_ns, send_lag_max_ns;
   size_t body_len;
   char authority[300];
-  char *auth_header;
+  char *auth_header[MAX_TOKENS]; /* connection i sends auth_header[i % n_tokens] */
+  const char *tokens[MAX_TOKENS];
+  int n_tokens;
   char content_length[24];
   /* outcomes */
   int64_t status_count[600];
@@ -660,9 +663,11 @@ static void dispatch(lg_t *g, int64_t n, int64_t now) {
       NV("content-type", "application/json", 16),
       NV("content-length", g->content_length, strlen(g->content_length)),
       NV("idempotency-key", key, (size_t)klen),
-      NV("authorization", g->auth_header, g->auth_header ? strlen(g->auth_header) : 0),
+      NV("authorization", "", 0),
   };
-  size_t nh = g->auth_header ? 8 : 7;
+  const char *auth = g->n_tokens ? g->auth_header[c->idx % g->n_tokens] : NULL;
+  if (auth) hdrs[7] = (nghttp2_nv)NV("authorization", auth, strlen(auth));
+  size_t nh = auth ? 8 : 7;
   nghttp2_data_provider dp = {.source.ptr = r, .read_callback = body_read};
   int32_t sid = nghttp2_submit_request(c->h2, NULL, hdrs, nh, g->body_len ? &dp : NULL, r);
   if (sid < 0) {
@@ -877,7 +882,9 @@ static const char usage[] =
     "  --rate R            requests per second offered (default 1000)\n"
     "  --duration D        seconds of sending (default 10)\n"
     "  --connections C     HTTP/2 connections, requests spread round-robin (default 8)\n"
-    "  --token T           bearer token (sent as Authorization: Bearer T)\n"
+    "  --token T           bearer token (sent as Authorization: Bearer T); repeat it (up to 64)\n"
+    "                      to spread the connections over several tenants: connection i sends\n"
+    "                      the (i mod T)th token, so --connections should be a multiple of T\n"
     "  --path PATH         request path (default /api/v1/commands/production.order.create)\n"
     "  --body JSON         request body (default {\"article\":\"FOUTA-100\",\"quantity\":100})\n"
     "  --max-streams N     requests in flight per connection before further ones count as\n"
@@ -953,7 +960,14 @@ static int parse_args(lg_t *g, int argc, char **argv) {
       if (parse_num("--connections", optarg, 1, MAX_CONNECTIONS, &v)) return 2;
       g->connections = (int)v;
       break;
-    case 't': g->token = optarg; break;
+    case 't':
+      if (g->n_tokens == MAX_TOKENS) {
+        fprintf(stderr, "loadgen: at most %d --token\n", MAX_TOKENS);
+        return 2;
+      }
+      if (!g->token) g->token = optarg;
+      g->tokens[g->n_tokens++] = optarg;
+      break;
     case 'P': g->path = optarg; break;
     case 'b': g->body = optarg; break;
     case 'm':
@@ -983,8 +997,10 @@ static int parse_args(lg_t *g, int argc, char **argv) {
     fprintf(stderr, "loadgen: --port is required (see --help)\n");
     return 2;
   }
-  if (g->path[0] != '/' || strlen(g->body) > MAX_BODY || strlen(g->host) > 255 ||
-      (g->token && strlen(g->token) > MAX_HEADER_VALUE) || (g->run_id && strlen(g->run_id) > 100)) {
+  int long_token = 0;
+  for (int t = 0; t < g->n_tokens; t++) long_token |= strlen(g->tokens[t]) > MAX_HEADER_VALUE;
+  if (g->path[0] != '/' || strlen(g->body) > MAX_BODY || strlen(g->host) > 255 || long_token ||
+      (g->run_id && strlen(g->run_id) > 100)) {
     fprintf(stderr, "loadgen: --path must start with '/'; --body is at most %d bytes, --url-host 255, --token %d, "
                     "--run-id 100\n", MAX_BODY, MAX_HEADER_VALUE);
     return 2;
@@ -1036,7 +1052,7 @@ int main(int argc, char **argv) {
   g->body_len = strlen(g->body);
   snprintf(g->content_length, sizeof g->content_length, "%zu", g->body_len);
   snprintf(g->authority, sizeof g->authority, "%s:%d", g->host, g->port);
-  if (g->token) g->auth_header = fofal_asprintf("Bearer %s", g->token);
+  for (i = 0; i < g->n_tokens; i++) g->auth_header[i] = fofal_asprintf("Bearer %s", g->tokens[i]);
   g->timeout_ns = (int64_t)(g->timeout_s * 1e9);
   g->reqs = fofal_calloc((size_t)g->n_total, sizeof *g->reqs);
   for (i = 0; i < g->connections; i++) g->conns[i].fd = -1;
@@ -1081,7 +1097,7 @@ out:
   nghttp2_session_callbacks_del(cbs);
   nghttp2_option_del(opt);
   if (ai) freeaddrinfo(ai);
-  free(g->auth_header);
+  for (i = 0; i < g->n_tokens; i++) free(g->auth_header[i]);
   free(g->reqs);
   if (g->ws.fd >= 0) close(g->ws.fd);
   free(g->ws.in);
