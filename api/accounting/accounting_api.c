@@ -62,8 +62,10 @@ static const fofal_read_route_t routes[A_N] = {
                   "Per account (all, or those whose number starts with ?account=: 6 is class 6): its name, its opening "
                   "balance before ?from=, its lines dated ?from= to ?to= (inclusive; absent: unbounded; at most 5000 "
                   "per account, then truncated is true) each with its entry, memo and running balance, and its closing "
-                  "balance. ?format=csv: one row per line (text/csv, amounts as decimals, 3 places).",
-                  ROLES_LEDGER, NULL, P_RANGE | P_ACCOUNT | P_CSV, "GeneralLedger"},
+                  "balance. ?format=csv: one row per line (text/csv, amounts as decimals, 3 places). ?format=pdf (or "
+                  "Accept: application/pdf): as an A4 PDF, per account its opening balance, lines, totals and closing "
+                  "balance, and the totals of all.",
+                  ROLES_LEDGER, NULL, P_RANGE | P_ACCOUNT | P_CSV | P_PDF, "GeneralLedger"},
     [A_INCOME] = {"/api/v1/accounting/income-statement", "accounting.income_statement.get", "The income statement.",
                   "Charges (class 6, debit balances) and products (class 7, credit balances) per account over the entries "
                   "dated ?from= to ?to= (default: ?to= is ?as_of= or today, ?from= the 1 January of its year), their "
@@ -291,23 +293,27 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   res->status = 200;
   if (p->pdf) {
     static const char *const titles[] = {[A_TRIAL] = "Balance générale", [A_INCOME] = "Compte de résultat",
-                                         [A_BALANCE] = "Bilan"};
-    char date_line[64], printed[64];
+                                         [A_BALANCE] = "Bilan", [A_LEDGER] = "Grand livre"};
+    char date_line[96], printed[64], today[11];
     const char *as_of = json_string_value(json_object_get(r, "as_of"));
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
+    snprintf(today, sizeof today, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     if (p->route == A_INCOME)
       snprintf(date_line, sizeof date_line, "du %s au %s", json_string_value(json_object_get(r, "from")) ?: "",
                json_string_value(json_object_get(r, "to")) ?: "");
-    else if (as_of)
-      snprintf(date_line, sizeof date_line, "au %s", as_of);
-    else
-      snprintf(date_line, sizeof date_line, "au %04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    snprintf(printed, sizeof printed, "édité le %04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min);
-    fofal__pdf_doc_t doc = {.kind = p->route == A_TRIAL ? FOFAL_PDF_TRIAL
+    else if (p->route == A_LEDGER) {
+      /* The accounts asked for (?account=: those whose number starts so), and the dates. */
+      int n = *p->account ? snprintf(date_line, sizeof date_line, "comptes %s…, ", p->account) : 0;
+      snprintf(date_line + n, sizeof date_line - (size_t)n, "%s%s%s%s", *p->from ? "du " : "", p->from,
+               *p->from ? " au " : "au ", *p->to ? p->to : today);
+    } else
+      snprintf(date_line, sizeof date_line, "au %s", as_of ? as_of : today);
+    fofal__pdf_printed(printed);
+    fofal__pdf_doc_t doc = {.kind = p->route == A_TRIAL    ? FOFAL_PDF_TRIAL
                                     : p->route == A_INCOME ? FOFAL_PDF_INCOME
+                                    : p->route == A_LEDGER ? FOFAL_PDF_LEDGER
                                                            : FOFAL_PDF_BALANCE,
                             .title = titles[p->route],
                             .tenant = tenant,

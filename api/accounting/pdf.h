@@ -1,5 +1,8 @@
 /*
- * pdf.h — private to api/accounting/: the statements as PDF (pdf.c).
+ * pdf.h — what other modules' reads may use of api/accounting/: the statements as PDF
+ * (pdf.c). The accounting reads draw the trial balance, the income statement, the balance
+ * sheet and the general ledger; the sales module's reads (api/sales/sales_api.c) draw the
+ * aged receivables and payables with it, so that every statement of the books looks alike.
  */
 #ifndef FOFAL_ACCOUNTING_PDF_H
 #define FOFAL_ACCOUNTING_PDF_H
@@ -7,7 +10,14 @@
 #include <jansson.h>
 #include <stddef.h>
 
-enum { FOFAL_PDF_TRIAL, FOFAL_PDF_INCOME, FOFAL_PDF_BALANCE };
+enum {
+  FOFAL_PDF_TRIAL,       /* the trial balance read's JSON */
+  FOFAL_PDF_INCOME,      /* the income statement's */
+  FOFAL_PDF_BALANCE,     /* the balance sheet's */
+  FOFAL_PDF_LEDGER,      /* the general ledger's (accounts with their lines) */
+  FOFAL_PDF_RECEIVABLES, /* sales' aged receivables (customers, invoices): A4 landscape */
+  FOFAL_PDF_PAYABLES     /* sales' aged payables (suppliers, invoices): A4 landscape */
+};
 
 typedef struct {
   int kind;                 /* FOFAL_PDF_* */
@@ -15,7 +25,7 @@ typedef struct {
   const char *tenant;       /* the tenant, as printed under the title */
   const char *date_line;    /* "au 2026-12-31", "du 2026-01-01 au 2026-12-31" */
   const char *printed;      /* "édité le 2026-12-07 18:40 UTC" */
-  const json_t *statement;  /* the read's JSON answer (trial balance, income statement, balance sheet) */
+  const json_t *statement;  /* the read's JSON answer (borrowed for the call) */
 } fofal__pdf_doc_t;
 
 /* The statement as an A4 PDF into *out (new, *len bytes). 0, or -1 (cairo failed, out of
@@ -25,5 +35,13 @@ int fofal__pdf_statement(const fofal__pdf_doc_t *doc, char **out, size_t *len);
 /* An amount in minor units (millimes) printed exactly: 1234567 → "1,234.567", -5 →
  * "-0.005". */
 void fofal__pdf_amount(json_int_t minor, char out[32]);
+
+/* An amount in minor units of `currency` (ISO 4217: 3 decimals for TND and the other
+ * dinars, 0 for JPY, KRW …, else 2), exactly, grouped by thousands with commas when
+ * `grouped` (1,234.56) or not (1234.56, for CSV). */
+void fofal__pdf_amount_in(json_int_t minor, const char *currency, int grouped, char out[40]);
+
+/* "édité le YYYY-MM-DD HH:MM UTC" (now) into out. */
+void fofal__pdf_printed(char out[64]);
 
 #endif

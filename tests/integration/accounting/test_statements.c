@@ -3,7 +3,8 @@
  * through the API: an accountant names an account (accounting.account.define), posts a
  * handful of entries over two years, and reads the chart with its balances, the general
  * ledger, the income statement and the balance sheet as JSON and as CSV (parsed back),
- * the trial balance, income statement and balance sheet as PDF (read back by pdftotext):
+ * the trial balance, income statement, balance sheet and general ledger as PDF (read back
+ * by pdftotext):
  * every figure is the sum of the entries posted. A tenant of its own; lean.
  */
 #include <criterion/criterion.h>
@@ -246,10 +247,23 @@ Test(statements, the_chart_the_ledger_and_the_statements_are_the_sums_of_the_ent
                 strstr(text, "214.933"),
             "assets, equity and liabilities, result (Accept: application/pdf): %s", text);
   free(text);
-  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=pdf", &r, NULL), 400, "no PDF of the ledger");
-  cr_expect_str_eq(s_of(r, "code"), "invalid_format");
-  json_decref(r);
-  r = NULL;
+  /* The general ledger of 2026 as PDF: per account its opening balance (2025's entry),
+   * lines, totals and closing balance; the totals of all (the year's entries balance). */
+  text = get_pdf_text(acc, "/api/v1/accounting/ledger?from=2026-01-01&to=2026-12-31&format=pdf", NULL);
+  cr_expect(strstr(text, "Grand livre") && strstr(text, tenant) && strstr(text, "du 2026-01-01 au 2026-12-31"),
+            "title, tenant, dates: %s", text);
+  cr_expect(strstr(text, "601 Achats") && strstr(text, "Solde à nouveau") && strstr(text, "100.000") &&
+                strstr(text, "1,234.567") && strstr(text, "1,334.567") && strstr(text, "-1,334.567"),
+            "601 and 401: opening, line, closing: %s", text);
+  cr_expect(strstr(text, "Salaires, \"tisserands\"") && strstr(text, "Total 6411") && strstr(text, "450.500"),
+            "the tenant's own account: %s", text);
+  cr_expect(strstr(text, "Total général") && strstr(text, "9,065.067"), "the debits and credits of 2026: %s", text);
+  free(text);
+  text = get_pdf_text(acc, "/api/v1/accounting/ledger?account=64", "application/pdf");
+  cr_expect(strstr(text, "Grand livre") && strstr(text, "comptes 64…") && strstr(text, "Total 6411") &&
+                !strstr(text, "Total 601"),
+            "the ledger of 64… (Accept: application/pdf): %s", text);
+  free(text);
 
   /* The year 2025 closed: refused while a month is open, then its charges go to 129. */
   st = h_command_ok(port, acc, "accounting.year.close", "st-y-early", NULL, "{\"year\":\"2025\"}", &j);
@@ -278,7 +292,7 @@ Test(statements, the_chart_the_ledger_and_the_statements_are_the_sums_of_the_ent
   cr_expect_eq(i_of(r, "result_minor"), -100000, "a closed year still shows its result");
   json_decref(r);
 
-  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=pdf", &r, NULL), 400);
+  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=xlsx", &r, NULL), 400);
   cr_expect_str_eq(s_of(r, "code"), "invalid_format");
   json_decref(r);
   cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?account=8", &r, NULL), 400);
