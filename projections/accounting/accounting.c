@@ -80,8 +80,8 @@ static int result_accrued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
-/* What a purchase order has in 408 and what an item was last received at are the
- * deciders' (aggregates of this module): their entries are the ledger's, nothing else to
+/* What a purchase order has in 408 and an item's cost (item_costed; item_priced before
+ * it) are the deciders' (aggregates of this module): their entries are the ledger's, nothing else to
  * show. */
 static int order_accrued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   (void)ctx;
@@ -121,6 +121,7 @@ static const fofal_apply_t applies[] = {
     {"fofal.accounting.result_accrued.v1", result_accrued},
     {"fofal.accounting.order_accrued.v1", order_accrued},
     {"fofal.accounting.item_priced.v1", order_accrued},
+    {"fofal.accounting.item_costed.v1", order_accrued},
     {"fofal.accounting.year_closed.v1", year_closed},
     {"fofal.accounting.account_defined.v1", account_defined},
     {"fofal.accounting.entry_posted.v1", entry_posted},
