@@ -5,8 +5,9 @@
  * with cairo's PDF surface (Debian libcairo2; fonts through fontconfig).
  *
  * A4, 2 cm margins: portrait, but the aged balances in landscape (their six amount
- * columns). Each page: the statement's title, the tenant, the date (as of, or the
- * period), the column headings; then one row per account (number, name cut to its
+ * columns). Each page: the statement's title, the tenant (its company's name and tax id
+ * when set: accounting.company.set; else its code), the date (as of, or the period), the
+ * column headings; then one row per account (number, name cut to its
  * column, amounts right-aligned on their column's edge) and the totals in bold. The
  * general ledger: per account a heading, its opening balance, its lines (date, the
  * entry's first 8 characters, memo and label cut to their column, debit, credit, running
@@ -76,6 +77,13 @@ void fofal__pdf_amount(json_int_t minor, char out[32]) { amount_text(minor, 3, 1
 
 void fofal__pdf_amount_in(json_int_t minor, const char *currency, int grouped, char out[40]) {
   amount_text(minor, decimals_of(currency), grouped, out, 40);
+}
+
+void fofal__pdf_tenant_line(const json_t *rows, const char *tenant, char *out, size_t cap) {
+  const json_t *c = json_array_get(rows, 0);
+  const char *name = json_string_value(json_object_get(c, "name")), *tax = json_string_value(json_object_get(c, "tax_id"));
+  if (name && *name && tax && *tax) snprintf(out, cap, "%s — MF %s", name, tax);
+  else snprintf(out, cap, "%s", name && *name ? name : tenant);
 }
 
 void fofal__pdf_printed(char out[64]) {
@@ -181,8 +189,9 @@ static void page_head(page_t *p) {
   font(cr, 1, 15);
   show(cr, MARGIN, y, p->doc->title, 0);
   font(cr, 0, 10);
-  char line[300];
-  snprintf(line, sizeof line, "%s", p->doc->tenant);
+  char line[400];
+  /* The tenant's line, cut short of the date on its right. */
+  fit(cr, p->doc->tenant, cr ? p->w - 2 * MARGIN - text_width(cr, p->doc->date_line) - 12 : 0, line, sizeof line);
   show(cr, MARGIN, y + 18, line, 0);
   show(cr, p->w - MARGIN, y + 18, p->doc->date_line, 1);
   y += 40;

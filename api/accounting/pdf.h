@@ -22,7 +22,7 @@ enum {
 typedef struct {
   int kind;                 /* FOFAL_PDF_* */
   const char *title;        /* "Balance générale" */
-  const char *tenant;       /* the tenant, as printed under the title */
+  const char *tenant;       /* the tenant, as printed under the title (fofal__pdf_tenant_line) */
   const char *date_line;    /* "au 2026-12-31", "du 2026-01-01 au 2026-12-31" */
   const char *printed;      /* "édité le 2026-12-07 18:40 UTC" */
   const json_t *statement;  /* the read's JSON answer (borrowed for the call) */
@@ -40,6 +40,18 @@ void fofal__pdf_amount(json_int_t minor, char out[32]);
  * dinars, 0 for JPY, KRW …, else 2), exactly, grouped by thousands with commas when
  * `grouped` (1,234.56) or not (1234.56, for CSV). */
 void fofal__pdf_amount_in(json_int_t minor, const char *currency, int grouped, char out[40]);
+
+/* The tenant's company as the statements name it (accounting.company, set by
+ * accounting.company.set): SQL of one parameter, the tenant ($1), answering one row
+ * {name, tax_id} or none. A read of another module may run it (the table is
+ * accounting's to write). */
+#define FOFAL__PDF_COMPANY_SQL                                                                                         \
+  "SELECT json_build_object('name', name, 'tax_id', tax_id) FROM accounting.company WHERE tenant = $1"
+
+/* The line naming the tenant under a statement's title into out: its company's name and
+ * tax id ("Tissage du Sahel SARL — MF 1234567/A/M/000") from `rows` (the answer of
+ * FOFAL__PDF_COMPANY_SQL; NULL or empty: none), else the tenant's code. */
+void fofal__pdf_tenant_line(const json_t *rows, const char *tenant, char *out, size_t cap);
 
 /* "édité le YYYY-MM-DD HH:MM UTC" (now) into out. */
 void fofal__pdf_printed(char out[64]);

@@ -289,7 +289,8 @@ static void aged_csv(int pay, const json_t *r, fofal__csv_t *c) {
 }
 
 /* The aged balance `r` as CSV or PDF into res (200 set). */
-static void aged_out(const params_t *p, const char *tenant, const json_t *r, fofal__read_result_t *res) {
+static void aged_out(fofal_worker_t *w, const params_t *p, const char *tenant, const json_t *r,
+                     fofal__read_result_t *res) {
   int pay = p->route == S_PAYABLES;
   if (p->csv) {
     fofal__csv_t c = {0};
@@ -304,12 +305,23 @@ static void aged_out(const params_t *p, const char *tenant, const json_t *r, fof
     res->ctype = "text/csv; charset=utf-8; header=present";
     return;
   }
-  char date_line[32], printed[64];
+  char date_line[32], printed[64], who[400], err[512];
   snprintf(date_line, sizeof date_line, "au %s", json_string_value(json_object_get(r, "as_of")) ?: "");
   fofal__pdf_printed(printed);
+  /* The company the statements name (accounting's, accounting.company.set), else the
+   * tenant's code. */
+  json_t *company = NULL;
+  const char *tp[] = {tenant};
+  int rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, err, sizeof err);
+  if (rc) {
+    fofal__read_fail(res, rc, err, 0);
+    return;
+  }
+  fofal__pdf_tenant_line(company, tenant, who, sizeof who);
+  json_decref(company);
   fofal__pdf_doc_t doc = {.kind = pay ? FOFAL_PDF_PAYABLES : FOFAL_PDF_RECEIVABLES,
                           .title = pay ? "Balance âgée des fournisseurs" : "Balance âgée des clients",
-                          .tenant = tenant,
+                          .tenant = who,
                           .date_line = date_line,
                           .printed = printed,
                           .statement = r};
@@ -355,7 +367,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     return;
   }
   res->status = 200;
-  if (p->csv || p->pdf) aged_out(p, tenant, r, res);
+  if (p->csv || p->pdf) aged_out(w, p, tenant, r, res);
   else res->body = json_incref(r);
   json_decref(rows);
 }

@@ -14,6 +14,8 @@
  *   accounting.account.define an account of the tenant's chart: its number and French name
  *                             (a default chart of the SCE, schemas/accounting/
  *                             086_accounting_chart.sql, holds until the tenant names one)
+ *   accounting.company.set    the company the statements' PDFs name at their head: its name
+ *                             and tax id (matricule fiscal); without it, the tenant's code
  *
  * Rules: an entry balances (its debits sum to its credits: unbalanced); a line is a debit
  * or a credit, positive, never both (invalid_line); an account is of the Tunisian Système
@@ -436,6 +438,34 @@ static int account_define(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
   return 0;
 }
 
+/* The company the statements name (one per tenant, "default"): a name of 1 to 120
+ * characters, not blank (invalid_name), and a tax id, when given, of printable characters
+ * without surrounding blanks (invalid_tax_id). Setting it again replaces both. */
+static int company_set(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const char *name = jstr(cmd->data, "name"), *tax = jstr(cmd->data, "tax_id");
+  size_t n = strlen(name), t = strlen(tax), chars = 0;
+  for (size_t i = 0; i < n; i++) chars += ((unsigned char)name[i] & 0xC0) != 0x80; /* UTF-8 */
+  if (!n || chars > 120 || name[0] == ' ' || name[n - 1] == ' ')
+    return REJECT(out, "invalid_name", "the company's name is 1 to 120 characters, without surrounding blanks");
+  for (size_t i = 0; i < t; i++)
+    if ((unsigned char)tax[i] < 0x20 || tax[i] == 0x7f)
+      return REJECT(out, "invalid_tax_id", "the tax id holds a control character");
+  if (t && (tax[0] == ' ' || tax[t - 1] == ' '))
+    return REJECT(out, "invalid_tax_id", "the tax id has surrounding blanks");
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+      return REJECT(out, "invalid_name", "the company's name holds a control character");
+  json_t *ev = json_pack("{s:s,s:s,s:s}", "company", "default", "name", name, "set_by", cmd->actor ? cmd->actor : "");
+  out->state = json_pack("{s:s,s:s}", "company", "default", "name", name);
+  if (t) {
+    json_object_set_new(ev, "tax_id", json_string(tax));
+    json_object_set_new(out->state, "tax_id", json_string(tax));
+  }
+  fofal_decision_emit(out, EV("company_set"), ev);
+  return 0;
+}
+
 /* The namespace of closing entries' ids: uuid5(this, the year's aggregate id). */
 #define CLOSING_NS "3c8e0f7a-5b2d-4e61-9a4f-7d1c2b3e4f50"
 
@@ -495,6 +525,8 @@ static const fofal_command_def_t commands[] = {
     {"accounting.period.close", "period", 1, "Close a month: nothing is posted into it again.", period_close, "period"},
     {"accounting.account.define", "account", FOFAL_CREATES_OR_UPDATES, "Name an account of the tenant's chart (defining it again renames it).",
      account_define, "account"},
+    {"accounting.company.set", "company", FOFAL_CREATES_OR_UPDATES,
+     "Set the company (name, tax id) the statements' PDFs name at their head.", company_set, "accounting_company"},
     {"accounting.year.close", "year", FOFAL_CREATES_OR_UPDATES,
      "Close a year whose months are closed: classes 6 and 7 to the result (120 profit, 129 loss).", year_close, "year"},
 };

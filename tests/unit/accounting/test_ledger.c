@@ -280,6 +280,37 @@ Test(ledger, an_account_of_the_chart_is_defined_with_its_class) {
   refused("accounting.account.define", json_pack("{s:s,s:s}", "account", "702", "name", "   "), "invalid_name");
 }
 
+/* The company the statements name: set (with its tax id, by the token's actor), set again
+ * (replaced; without a tax id, none); a blank name, surrounding blanks or a control
+ * character are refused. */
+Test(ledger, the_company_the_statements_name_is_set_and_replaced) {
+  json_t *ev = accept("accounting.company.set",
+                      json_pack("{s:s,s:s,s:s}", "company", "default", "name", "Tissage du Sahel SARL", "tax_id",
+                                "1234567/A/M/000"),
+                      "co-1");
+  cr_expect_str_eq(jstr(ev, "name"), "Tissage du Sahel SARL");
+  cr_expect_str_eq(jstr(ev, "tax_id"), "1234567/A/M/000");
+  cr_expect_str_eq(jstr(ev, "set_by"), "u:olfa/accountant");
+  json_decref(ev);
+  ev = accept("accounting.company.set", json_pack("{s:s,s:s}", "company", "default", "name", "Tissage du Sahel SA"),
+              "co-2");
+  cr_expect_str_eq(jstr(ev, "name"), "Tissage du Sahel SA");
+  cr_expect_null(json_object_get(ev, "tax_id"), "no tax id given: none");
+  json_decref(ev);
+  const json_t *st = world_ref("accounting_company", "default");
+  cr_expect_str_eq(jstr(st, "name"), "Tissage du Sahel SA", "the second replaced the first");
+  cr_expect_null(json_object_get(st, "tax_id"));
+  refused("accounting.company.set", json_pack("{s:s,s:s}", "company", "default", "name", "   "), "invalid_name");
+  refused("accounting.company.set", json_pack("{s:s,s:s}", "company", "default", "name", " Sahel"), "invalid_name");
+  refused("accounting.company.set", json_pack("{s:s,s:s}", "company", "default", "name", "Sahel\nSARL"), "invalid_name");
+  refused("accounting.company.set", json_pack("{s:s,s:s,s:s}", "company", "default", "name", "Sahel", "tax_id", "12 "),
+          "invalid_tax_id");
+  /* 120 characters with accents (240 bytes) are a name. */
+  char name[400] = "";
+  for (int i = 0; i < 120; i++) strcat(name, "é");
+  json_decref(accept("accounting.company.set", json_pack("{s:s,s:s}", "company", "default", "name", name), "co-3"));
+}
+
 /* Runs accounting.entry_on_goods_received on a receipt of 2.5 kg at 12.345 TND/kg and
  * 1 cone at 0.999 TND, or, when `refused`, of nothing accepted. */
 static int react_receipt(int refused, const char *event_id, fofal_reaction_result_t *res, json_t **trigger) {

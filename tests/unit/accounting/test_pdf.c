@@ -268,3 +268,44 @@ Test(pdf, aged_balances_per_party_bucket_and_currency) {
   free(pdf);
   json_decref(ap);
 }
+
+/* The line under the title names the company (accounting.company.set) with its tax id,
+ * else the tenant's code; a name too long for the room left of the date is cut. */
+Test(pdf, the_company_names_the_tenant_on_the_statements) {
+  char line[400];
+  json_t *rows = json_pack("[{s:s,s:s}]", "name", "Tissage du Sahel SARL", "tax_id", "1234567/A/M/000");
+  fofal__pdf_tenant_line(rows, "demo", line, sizeof line);
+  cr_expect_str_eq(line, "Tissage du Sahel SARL — MF 1234567/A/M/000");
+  json_decref(rows);
+  rows = json_pack("[{s:s,s:n}]", "name", "Tissage du Sahel SARL", "tax_id");
+  fofal__pdf_tenant_line(rows, "demo", line, sizeof line);
+  cr_expect_str_eq(line, "Tissage du Sahel SARL");
+  json_decref(rows);
+  rows = json_array();
+  fofal__pdf_tenant_line(rows, "demo", line, sizeof line);
+  cr_expect_str_eq(line, "demo", "no company set: the tenant's code");
+  fofal__pdf_tenant_line(NULL, "demo", line, sizeof line);
+  cr_expect_str_eq(line, "demo");
+  json_decref(rows);
+
+  json_t *tb = json_pack("{s:s,s:[],s:I,s:I}", "as_of", "2026-12-31", "accounts", "debit_minor", (json_int_t)0,
+                         "credit_minor", (json_int_t)0);
+  fofal__pdf_doc_t doc = {FOFAL_PDF_TRIAL, "Balance générale", "Tissage du Sahel SARL — MF 1234567/A/M/000",
+                          "au 2026-12-31", "", tb};
+  char *pdf;
+  size_t len;
+  cr_assert_eq(fofal__pdf_statement(&doc, &pdf, &len), 0);
+  char *text = text_of(pdf, len);
+  cr_expect(strstr(text, "Tissage du Sahel SARL — MF 1234567/A/M/000"), "%s", text);
+  free(text);
+  free(pdf);
+  char longname[600] = "";
+  for (int i = 0; i < 12; i++) strcat(longname, "Société Tunisienne de Tissage ");
+  doc.tenant = longname;
+  cr_assert_eq(fofal__pdf_statement(&doc, &pdf, &len), 0);
+  text = text_of(pdf, len);
+  cr_expect(strstr(text, "\xE2\x80\xA6") && strstr(text, "au 2026-12-31"), "cut before the date: %s", text);
+  free(text);
+  free(pdf);
+  json_decref(tb);
+}
