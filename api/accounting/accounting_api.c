@@ -10,6 +10,7 @@
  *                                                        balance (latest 500), each with
  *                                                        its entry, author and source event
  *   GET /api/v1/accounting/entries/{entry_id}            one entry: lines, author, source
+ *   GET /api/v1/accounting/company                       the company the statements name
  *
  * From a balance to its entries, from an entry to the business event it was posted from
  * (source: the event id, which the audit trail and `fofal replay` show with its actor and
@@ -32,7 +33,7 @@
 #define ROLES_LEDGER "accountant manager auditor admin"
 #define MAX_LINES 500
 
-enum { A_TRIAL, A_ACCOUNT, A_ENTRY, A_CHART, A_LEDGER, A_INCOME, A_BALANCE, A_N };
+enum { A_TRIAL, A_ACCOUNT, A_ENTRY, A_CHART, A_LEDGER, A_INCOME, A_BALANCE, A_COMPANY, A_N };
 #define P_AS_OF 1   /* ?as_of= */
 #define P_RANGE 2   /* ?from=&to= */
 #define P_ACCOUNT 4 /* ?account= */
@@ -62,8 +63,10 @@ static const fofal_read_route_t routes[A_N] = {
                   "Per account (all, or those whose number starts with ?account=: 6 is class 6): its name, its opening "
                   "balance before ?from=, its lines dated ?from= to ?to= (inclusive; absent: unbounded; at most 5000 "
                   "per account, then truncated is true) each with its entry, memo and running balance, and its closing "
-                  "balance. ?format=csv: one row per line (text/csv, amounts as decimals, 3 places).",
-                  ROLES_LEDGER, NULL, P_RANGE | P_ACCOUNT | P_CSV, "GeneralLedger"},
+                  "balance. ?format=csv: one row per line (text/csv, amounts as decimals, 3 places). ?format=pdf (or "
+                  "Accept: application/pdf): as an A4 PDF, per account its opening balance, lines, totals and closing "
+                  "balance, and the totals of all.",
+                  ROLES_LEDGER, NULL, P_RANGE | P_ACCOUNT | P_CSV | P_PDF, "GeneralLedger"},
     [A_INCOME] = {"/api/v1/accounting/income-statement", "accounting.income_statement.get", "The income statement.",
                   "Charges (class 6, debit balances) and products (class 7, credit balances) per account over the entries "
                   "dated ?from= to ?to= (default: ?to= is ?as_of= or today, ?from= the 1 January of its year), their "
@@ -78,6 +81,10 @@ static const fofal_read_route_t routes[A_N] = {
                    "result_minor. ?format=csv: section, account, name, amount. ?format=pdf (or Accept: "
                    "application/pdf): an A4 page of it, totals included.",
                    ROLES_LEDGER, NULL, P_AS_OF | P_CSV | P_PDF, "BalanceSheet"},
+    [A_COMPANY] = {"/api/v1/accounting/company", "accounting.company.get", "The company the statements name.",
+                   "The tenant's company name and tax id (accounting.company.set), printed under the title of every "
+                   "statement's PDF, who set them and when; 404 while none is set (the PDFs print the tenant's code).",
+                   ROLES_LEDGER, NULL, 0, "AccountingCompany"},
 };
 
 typedef struct {
@@ -129,6 +136,10 @@ static const char account_sql[] =
     "m.tenant AND e.entry_id = m.entry_id WHERE m.tenant = $1 AND m.account = $2 AND ($3 = '' OR m.date <= $3::date) "
     "ORDER BY m.date DESC, e.posted_at DESC LIMIT $4::int) x), '[]'::json)) FROM accounting.entry_lines l WHERE "
     "l.tenant = $1 AND l.account = $2 AND ($3 = '' OR l.date <= $3::date)";
+
+static const char company_sql[] =
+    "SELECT json_build_object('name', name, 'tax_id', tax_id, 'set_by', set_by, 'set_at', " TS("set_at") ") FROM "
+    "accounting.company WHERE tenant = $1";
 
 static const char entry_sql[] =
     "SELECT " ENTRY_OBJ("e") "::jsonb || jsonb_build_object('lines', (SELECT jsonb_agg(jsonb_build_object('account', "
@@ -277,6 +288,7 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
            : p->route == A_BALANCE ? fofal__worker_query(w, tenant, balance_sql, 2, trial, &rows, err, sizeof err)
            : p->route == A_CHART   ? fofal__worker_query(w, tenant, chart_sql, 2, trial, &rows, err, sizeof err)
            : p->route == A_ACCOUNT ? fofal__worker_query(w, tenant, account_sql, 4, account, &rows, err, sizeof err)
+           : p->route == A_COMPANY ? fofal__worker_query(w, tenant, company_sql, 1, trial, &rows, err, sizeof err)
                                    : fofal__worker_query(w, tenant, entry_sql, 2, entry, &rows, err, sizeof err);
   if (rc) {
     fofal__read_fail(res, rc, err, 0);
@@ -284,33 +296,48 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   }
   json_t *r = json_array_get(rows, 0);
   if (!json_is_object(r)) {
-    fofal__read_not_found(res, "entry");
+    fofal__read_not_found(res, p->route == A_COMPANY ? "no company is set: accounting.company.set" : "entry");
     json_decref(rows);
     return;
   }
   res->status = 200;
   if (p->pdf) {
     static const char *const titles[] = {[A_TRIAL] = "Balance générale", [A_INCOME] = "Compte de résultat",
-                                         [A_BALANCE] = "Bilan"};
-    char date_line[64], printed[64];
+                                         [A_BALANCE] = "Bilan", [A_LEDGER] = "Grand livre"};
+    char date_line[96], printed[64], today[11];
     const char *as_of = json_string_value(json_object_get(r, "as_of"));
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
+    snprintf(today, sizeof today, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     if (p->route == A_INCOME)
       snprintf(date_line, sizeof date_line, "du %s au %s", json_string_value(json_object_get(r, "from")) ?: "",
                json_string_value(json_object_get(r, "to")) ?: "");
-    else if (as_of)
-      snprintf(date_line, sizeof date_line, "au %s", as_of);
-    else
-      snprintf(date_line, sizeof date_line, "au %04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    snprintf(printed, sizeof printed, "édité le %04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min);
-    fofal__pdf_doc_t doc = {.kind = p->route == A_TRIAL ? FOFAL_PDF_TRIAL
+    else if (p->route == A_LEDGER) {
+      /* The accounts asked for (?account=: those whose number starts so), and the dates. */
+      int n = *p->account ? snprintf(date_line, sizeof date_line, "comptes %s…, ", p->account) : 0;
+      snprintf(date_line + n, sizeof date_line - (size_t)n, "%s%s%s%s", *p->from ? "du " : "", p->from,
+               *p->from ? " au " : "au ", *p->to ? p->to : today);
+    } else
+      snprintf(date_line, sizeof date_line, "au %s", as_of ? as_of : today);
+    fofal__pdf_printed(printed);
+    /* The company the statements name (accounting.company.set), else the tenant's code. */
+    char who[400];
+    json_t *company = NULL;
+    const char *tp[] = {tenant};
+    if ((rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, err, sizeof err))) {
+      fofal__read_fail(res, rc, err, 0);
+      json_decref(rows);
+      return;
+    }
+    fofal__pdf_tenant_line(company, tenant, who, sizeof who);
+    json_decref(company);
+    fofal__pdf_doc_t doc = {.kind = p->route == A_TRIAL    ? FOFAL_PDF_TRIAL
                                     : p->route == A_INCOME ? FOFAL_PDF_INCOME
+                                    : p->route == A_LEDGER ? FOFAL_PDF_LEDGER
                                                            : FOFAL_PDF_BALANCE,
                             .title = titles[p->route],
-                            .tenant = tenant,
+                            .tenant = who,
                             .date_line = date_line,
                             .printed = printed,
                             .statement = r};
@@ -428,6 +455,7 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     else if (at == len && !strcmp(s1, "ledger")) p.route = A_LEDGER;
     else if (at == len && !strcmp(s1, "income-statement")) p.route = A_INCOME;
     else if (at == len && !strcmp(s1, "balance-sheet")) p.route = A_BALANCE;
+    else if (at == len && !strcmp(s1, "company")) p.route = A_COMPANY;
     else if (at < len && !fofal__path_segment(path, len, &at, p.key, sizeof p.key) &&
              (at == len || (!fofal__path_segment(path, len, &at, s3, sizeof s3) && at == len))) {
       if (!strcmp(s1, "entries") && !*s3) p.route = A_ENTRY;
@@ -505,11 +533,15 @@ static const char balance_schema[] =
     ",\"equity_and_liabilities\":" NAMED_AMOUNTS ",\"assets_minor\":" MINOR ",\"equity_and_liabilities_minor\":" MINOR
     ",\"result_minor\":" MINOR "}}";
 
+static const char company_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"tax_id\":{\"type\":[\"string\",\"null\"],"
+    "\"description\":\"Matricule fiscal.\"},\"set_by\":{\"type\":\"string\"},\"set_at\":{\"type\":\"string\"}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
   static const char *const named[A_N][2] = {{"TrialBalance", trial_schema},   {"AccountEntries", account_schema},
                                             {"Entry", entry_schema},          {"Chart", chart_schema},
                                             {"GeneralLedger", ledger_schema}, {"IncomeStatement", income_schema},
-                                            {"BalanceSheet", balance_schema}};
+                                            {"BalanceSheet", balance_schema}, {"AccountingCompany", company_schema}};
   for (int i = 0; i < A_N; i++) {
     json_t *s = json_loads(named[i][1], 0, NULL);
     if (s) json_object_set_new(schemas, named[i][0], s);
@@ -571,6 +603,7 @@ static const fofal_push_route_t push_routes[] = {
     {"year_", "/api/v1/accounting/income-statement", 0},
     {"order_", "/api/v1/accounting/trial-balance", 0},
     {"item_", "/api/v1/accounting/trial-balance", 0},
+    {"company_", "/api/v1/accounting/company", 0},
     {NULL, NULL, 0},
 };
 

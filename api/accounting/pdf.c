@@ -1,16 +1,25 @@
 /*
- * pdf.c — the accounting statements as PDF (?format=pdf): the trial balance, the income
- * statement and the balance sheet, from the very JSON their reads answer, drawn with
- * cairo's PDF surface (Debian libcairo2; fonts through fontconfig).
+ * pdf.c — the statements of the books as PDF (?format=pdf): the trial balance, the income
+ * statement, the balance sheet and the general ledger (accounting's reads), the aged
+ * receivables and payables (sales' reads), from the very JSON their reads answer, drawn
+ * with cairo's PDF surface (Debian libcairo2; fonts through fontconfig).
  *
- * A4 portrait, 2 cm margins. Each page: the statement's title, the tenant, the date (as
- * of, or the period), the column headings; then one row per account (number, name cut to
- * its column, amounts right-aligned on their column's edge) and the totals in bold. A row
+ * A4, 2 cm margins: portrait, but the aged balances in landscape (their six amount
+ * columns). Each page: the statement's title, the tenant (its company's name and tax id
+ * when set: accounting.company.set; else its code), the date (as of, or the period), the
+ * column headings; then one row per account (number, name cut to its
+ * column, amounts right-aligned on their column's edge) and the totals in bold. The
+ * general ledger: per account a heading, its opening balance, its lines (date, the
+ * entry's first 8 characters, memo and label cut to their column, debit, credit, running
+ * balance) and its totals with the closing balance; then the totals of all. The aged
+ * balances: per customer (supplier) and currency a heading, its open invoices (number,
+ * date, due date, days past due, the open amount in its bucket's column and in the
+ * total), its totals; then the totals per currency. A row
  * that would cross the bottom margin starts a new page, headings again; every page is
  * numbered "page n / N" (N known once drawn: the pages are drawn twice, the first time
  * to count them). Amounts are printed exactly from integer minor units, three decimals
- * (millimes), thousands grouped with a comma: 1234567 → 1,234.567; never through a
- * floating-point number.
+ * (millimes; the aged balances: their currency's decimals), thousands grouped with a
+ * comma: 1234567 → 1,234.567; never through a floating-point number.
  *
  * Pure but for cairo: memory in, memory out. Thread-safe (a read worker's own surface).
  */
@@ -30,18 +39,59 @@
 #define FONT "DejaVu Sans"
 #define SIZE 9.0
 
+#define LAND_W PAGE_H /* A4 landscape: the aged balances */
+
 /* ------------------------------------------------------------- amounts */
 
-void fofal__pdf_amount(json_int_t minor, char out[32]) {
-  unsigned long long v = minor < 0 ? 0ULL - (unsigned long long)minor : (unsigned long long)minor;
+/* The decimals of a currency's minor unit (ISO 4217): 3 for TND and the other dinars, 0
+ * for the currencies without a minor unit, else 2. */
+static int decimals_of(const char *currency) {
+  static const char *const three[] = {"TND", "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", NULL};
+  static const char *const none[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+                                     "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF", NULL};
+  if (!currency || !*currency) return 3;
+  for (int i = 0; three[i]; i++)
+    if (!strcmp(currency, three[i])) return 3;
+  for (int i = 0; none[i]; i++)
+    if (!strcmp(currency, none[i])) return 0;
+  return 2;
+}
+
+/* `minor` with `decimals` places, exactly (integer arithmetic only), grouped by
+ * thousands when `grouped`. At most 27 bytes with its NUL. */
+static void amount_text(json_int_t minor, int decimals, int grouped, char *out, size_t cap) {
+  unsigned long long v = minor < 0 ? 0ULL - (unsigned long long)minor : (unsigned long long)minor, unit = 1;
+  for (int i = 0; i < decimals; i++) unit *= 10;
   char digits[24];
-  int n = snprintf(digits, sizeof digits, "%llu", v / 1000), o = 0;
+  int n = snprintf(digits, sizeof digits, "%llu", v / unit), o = 0;
   if (minor < 0) out[o++] = '-';
   for (int i = 0; i < n; i++) {
     out[o++] = digits[i];
-    if ((n - i - 1) % 3 == 0 && i < n - 1) out[o++] = ',';
+    if (grouped && (n - i - 1) % 3 == 0 && i < n - 1) out[o++] = ',';
   }
-  snprintf(out + o, 32 - (size_t)o, ".%03llu", v % 1000);
+  if (decimals) snprintf(out + o, cap - (size_t)o, ".%0*llu", decimals, v % unit);
+  else out[o] = 0;
+}
+
+void fofal__pdf_amount(json_int_t minor, char out[32]) { amount_text(minor, 3, 1, out, 32); }
+
+void fofal__pdf_amount_in(json_int_t minor, const char *currency, int grouped, char out[40]) {
+  amount_text(minor, decimals_of(currency), grouped, out, 40);
+}
+
+void fofal__pdf_tenant_line(const json_t *rows, const char *tenant, char *out, size_t cap) {
+  const json_t *c = json_array_get(rows, 0);
+  const char *name = json_string_value(json_object_get(c, "name")), *tax = json_string_value(json_object_get(c, "tax_id"));
+  if (name && *name && tax && *tax) snprintf(out, cap, "%s — MF %s", name, tax);
+  else snprintf(out, cap, "%s", name && *name ? name : tenant);
+}
+
+void fofal__pdf_printed(char out[64]) {
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  snprintf(out, 64, "édité le %04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min);
 }
 
 /* ------------------------------------------------------------- output */
@@ -77,7 +127,7 @@ typedef struct {
   const char *head;
   double right; /* the column's right edge (amounts), or its left edge (text) */
   double width; /* text: the width a value is cut to */
-  int amount;
+  int amount;   /* right-aligned: an amount, or a text given for it (days past due) */
 } col_t;
 
 typedef struct {
@@ -85,6 +135,8 @@ typedef struct {
   const fofal__pdf_doc_t *doc;
   const col_t *cols;
   int ncols;
+  double w, h;       /* the page, points (portrait or landscape) */
+  int decimals;      /* of the amounts of the rows drawn now */
   double y;
   int page, pages;
 } page_t;
@@ -121,12 +173,12 @@ static void font(cairo_t *cr, int bold, double size) {
   cairo_set_font_size(cr, size);
 }
 
-static void rule(cairo_t *cr, double y) {
-  if (!cr) return;
-  cairo_set_line_width(cr, 0.5);
-  cairo_move_to(cr, MARGIN, y);
-  cairo_line_to(cr, PAGE_W - MARGIN, y);
-  cairo_stroke(cr);
+static void rule(const page_t *p, double y) {
+  if (!p->cr) return;
+  cairo_set_line_width(p->cr, 0.5);
+  cairo_move_to(p->cr, MARGIN, y);
+  cairo_line_to(p->cr, p->w - MARGIN, y);
+  cairo_stroke(p->cr);
 }
 
 /* A page's head: title, tenant, date, the column headings. */
@@ -137,14 +189,15 @@ static void page_head(page_t *p) {
   font(cr, 1, 15);
   show(cr, MARGIN, y, p->doc->title, 0);
   font(cr, 0, 10);
-  char line[300];
-  snprintf(line, sizeof line, "%s", p->doc->tenant);
+  char line[400];
+  /* The tenant's line, cut short of the date on its right. */
+  fit(cr, p->doc->tenant, cr ? p->w - 2 * MARGIN - text_width(cr, p->doc->date_line) - 12 : 0, line, sizeof line);
   show(cr, MARGIN, y + 18, line, 0);
-  show(cr, PAGE_W - MARGIN, y + 18, p->doc->date_line, 1);
+  show(cr, p->w - MARGIN, y + 18, p->doc->date_line, 1);
   y += 40;
   font(cr, 1, SIZE);
   for (int i = 0; i < p->ncols; i++) show(cr, p->cols[i].right, y, p->cols[i].head, p->cols[i].amount);
-  rule(cr, y + 4);
+  rule(p, y + 4);
   p->y = y + 4 + ROW;
   font(cr, 0, SIZE);
 }
@@ -155,20 +208,21 @@ static void page_foot(page_t *p) {
   char line[64];
   font(cr, 0, 8);
   snprintf(line, sizeof line, "page %d / %d", p->page, p->pages);
-  show(cr, PAGE_W - MARGIN, PAGE_H - MARGIN + 14, line, 1);
-  show(cr, MARGIN, PAGE_H - MARGIN + 14, p->doc->printed, 0);
+  show(cr, p->w - MARGIN, p->h - MARGIN + 14, line, 1);
+  show(cr, MARGIN, p->h - MARGIN + 14, p->doc->printed, 0);
   cairo_show_page(cr);
 }
 
 /* Room for one more row, a new page when there is none. */
 static void need_row(page_t *p) {
-  if (p->y + ROW <= PAGE_H - MARGIN) return;
+  if (p->y + ROW <= p->h - MARGIN) return;
   page_foot(p);
   page_head(p);
 }
 
-/* One row: `cells` text for text columns, amounts (int) for amount columns, or a gap
- * (NULL cell, no amount). `bold` for totals and section titles. */
+/* One row: `cells` text for text columns (and right-aligned text for an amount column
+ * without an amount), amounts for amount columns where `has` says so, else a gap (NULL
+ * cell, no amount). `bold` for totals and section titles. */
 static void row(page_t *p, const char *const *cells, const json_int_t *amounts, const int *has, int bold) {
   need_row(p);
   font(p->cr, bold, SIZE);
@@ -176,9 +230,11 @@ static void row(page_t *p, const char *const *cells, const json_int_t *amounts, 
     const col_t *c = &p->cols[i];
     char text[256];
     if (c->amount) {
-      if (!has[i]) continue;
-      fofal__pdf_amount(amounts[i], text);
-      show(p->cr, c->right, p->y, text, 1);
+      if (has[i]) {
+        amount_text(amounts[i], p->decimals, 1, text, sizeof text);
+        show(p->cr, c->right, p->y, text, 1);
+      } else if (cells[i])
+        show(p->cr, c->right, p->y, cells[i], 1);
     } else if (cells[i]) {
       /* A label alone (a section, a total) spans the text columns after it. */
       double width = c->width;
@@ -191,7 +247,15 @@ static void row(page_t *p, const char *const *cells, const json_int_t *amounts, 
   p->y += ROW;
 }
 
+/* A rule under the rows drawn, above the totals' row that follows. */
+static void totals_rule(page_t *p) {
+  need_row(p);
+  rule(p, p->y - ROW + 4);
+}
+
 /* ------------------------------------------------------------- statements */
+
+#define MAXCOLS 11
 
 static const char *str_or(const json_t *o, const char *k, const char *dflt) {
   const char *s = json_string_value(json_object_get(o, k));
@@ -200,57 +264,203 @@ static const char *str_or(const json_t *o, const char *k, const char *dflt) {
 
 static json_int_t int_of(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 
-static void draw(page_t *p) {
-  const fofal__pdf_doc_t *d = p->doc;
-  const json_t *r = d->statement;
+/* A row of one bold label spanning the text columns (a heading, a note). */
+static void label_row(page_t *p, int col, const char *label, int bold) {
+  const char *cells[MAXCOLS] = {0};
+  json_int_t none[MAXCOLS] = {0};
+  int no[MAXCOLS] = {0};
+  cells[col] = label;
+  row(p, cells, none, no, bold);
+}
+
+static void draw_trial(page_t *p) {
+  const json_t *r = p->doc->statement, *a;
   size_t i;
-  json_t *a;
-  page_head(p);
-  if (d->kind == FOFAL_PDF_TRIAL) {
-    json_array_foreach(json_object_get(r, "accounts"), i, a) {
-      const char *cells[] = {str_or(a, "account", ""), str_or(a, "name", ""), NULL, NULL, NULL};
-      json_int_t v[] = {0, 0, int_of(a, "debit_minor"), int_of(a, "credit_minor"), int_of(a, "balance_minor")};
-      int has[] = {0, 0, 1, 1, 1};
+  json_array_foreach(json_object_get(r, "accounts"), i, a) {
+    const char *cells[] = {str_or(a, "account", ""), str_or(a, "name", ""), NULL, NULL, NULL};
+    json_int_t v[] = {0, 0, int_of(a, "debit_minor"), int_of(a, "credit_minor"), int_of(a, "balance_minor")};
+    int has[] = {0, 0, 1, 1, 1};
+    row(p, cells, v, has, 0);
+  }
+  totals_rule(p);
+  const char *cells[] = {"Total", NULL, NULL, NULL, NULL};
+  json_int_t v[] = {0, 0, int_of(r, "debit_minor"), int_of(r, "credit_minor"),
+                    int_of(r, "debit_minor") - int_of(r, "credit_minor")};
+  int has[] = {0, 0, 1, 1, 1};
+  row(p, cells, v, has, 1);
+}
+
+static void draw_sections(page_t *p) {
+  const fofal__pdf_doc_t *d = p->doc;
+  const json_t *r = d->statement, *a;
+  size_t i;
+  int income = d->kind == FOFAL_PDF_INCOME;
+  static const char *const isec[][3] = {{"charges", "Charges (classe 6)", "charges_minor"},
+                                        {"products", "Produits (classe 7)", "products_minor"}};
+  static const char *const bsec[][3] = {{"assets", "Actif", "assets_minor"},
+                                        {"equity_and_liabilities", "Capitaux propres et passif",
+                                         "equity_and_liabilities_minor"}};
+  const char *const(*sec)[3] = income ? isec : bsec;
+  int yes[] = {0, 0, 1};
+  for (int k = 0; k < 2; k++) {
+    label_row(p, 0, sec[k][1], 1);
+    json_array_foreach(json_object_get(r, sec[k][0]), i, a) {
+      const char *cells[] = {str_or(a, "account", ""), str_or(a, "name", ""), NULL};
+      json_int_t v[] = {0, 0, int_of(a, "amount_minor")};
+      row(p, cells, v, yes, 0);
+    }
+    totals_rule(p);
+    char label[120];
+    snprintf(label, sizeof label, "Total %s", sec[k][1]);
+    const char *tot[] = {label, NULL, NULL};
+    json_int_t v[] = {0, 0, int_of(r, sec[k][2])};
+    row(p, tot, v, yes, 1);
+    p->y += ROW / 2;
+  }
+  const char *res[] = {income ? "Résultat (produits − charges)" : "Résultat de l'exercice non clôturé", NULL, NULL};
+  json_int_t v[] = {0, 0, int_of(r, "result_minor")};
+  row(p, res, v, yes, 1);
+}
+
+/* The general ledger: per account its heading, opening balance, lines and totals. */
+static void draw_ledger(page_t *p) {
+  const json_t *r = p->doc->statement, *a, *l;
+  size_t i, j;
+  json_int_t dr = 0, cr = 0;
+  int from = json_is_string(json_object_get(r, "from"));
+  json_array_foreach(json_object_get(r, "accounts"), i, a) {
+    char head[200], tot[64];
+    snprintf(head, sizeof head, "%s %s", str_or(a, "account", ""), str_or(a, "name", ""));
+    label_row(p, 0, head, 1);
+    if (from || int_of(a, "opening_minor")) {
+      const char *cells[] = {NULL, NULL, "Solde à nouveau", NULL, NULL, NULL};
+      json_int_t v[] = {0, 0, 0, 0, 0, int_of(a, "opening_minor")};
+      int has[] = {0, 0, 0, 0, 0, 1};
       row(p, cells, v, has, 0);
     }
-    need_row(p);
-    rule(p->cr, p->y - ROW + 4);
-    const char *cells[] = {"Total", NULL, NULL, NULL, NULL};
-    json_int_t v[] = {0, 0, int_of(r, "debit_minor"), int_of(r, "credit_minor"),
-                      int_of(r, "debit_minor") - int_of(r, "credit_minor")};
-    int has[] = {0, 0, 1, 1, 1};
-    row(p, cells, v, has, 1);
-  } else {
-    int income = d->kind == FOFAL_PDF_INCOME;
-    static const char *const isec[][3] = {{"charges", "Charges (classe 6)", "charges_minor"},
-                                          {"products", "Produits (classe 7)", "products_minor"}};
-    static const char *const bsec[][3] = {{"assets", "Actif", "assets_minor"},
-                                          {"equity_and_liabilities", "Capitaux propres et passif",
-                                           "equity_and_liabilities_minor"}};
-    const char *const(*sec)[3] = income ? isec : bsec;
-    for (int k = 0; k < 2; k++) {
-      const char *title[] = {sec[k][1], NULL, NULL};
-      json_int_t none[] = {0, 0, 0};
-      int no[] = {0, 0, 0}, yes[] = {0, 0, 1};
-      row(p, title, none, no, 1);
-      json_array_foreach(json_object_get(r, sec[k][0]), i, a) {
-        const char *cells[] = {str_or(a, "account", ""), str_or(a, "name", ""), NULL};
-        json_int_t v[] = {0, 0, int_of(a, "amount_minor")};
-        row(p, cells, v, yes, 0);
-      }
-      need_row(p);
-      rule(p->cr, p->y - ROW + 4);
-      char label[120];
-      snprintf(label, sizeof label, "Total %s", sec[k][1]);
-      const char *tot[] = {label, NULL, NULL};
-      json_int_t v[] = {0, 0, int_of(r, sec[k][2])};
-      row(p, tot, v, yes, 1);
-      p->y += ROW / 2;
+    json_array_foreach(json_object_get(a, "lines"), j, l) {
+      char piece[9], text[400];
+      const char *memo = str_or(l, "memo", ""), *label = str_or(l, "label", "");
+      snprintf(piece, sizeof piece, "%.8s", str_or(l, "entry_id", ""));
+      if (*memo && *label && strcmp(memo, label)) snprintf(text, sizeof text, "%s — %s", memo, label);
+      else snprintf(text, sizeof text, "%s", *memo ? memo : label);
+      json_int_t d = int_of(l, "debit_minor"), c = int_of(l, "credit_minor");
+      const char *cells[] = {str_or(l, "date", ""), piece, text, NULL, NULL, NULL};
+      json_int_t v[] = {0, 0, 0, d, c, int_of(l, "balance_minor")};
+      int has[] = {0, 0, 0, d != 0, c != 0, 1};
+      row(p, cells, v, has, 0);
     }
-    const char *res[] = {income ? "Résultat (produits − charges)" : "Résultat de l'exercice non clôturé", NULL, NULL};
-    json_int_t v[] = {0, 0, int_of(r, "result_minor")};
-    int yes[] = {0, 0, 1};
-    row(p, res, v, yes, 1);
+    totals_rule(p);
+    snprintf(tot, sizeof tot, "Total %s", str_or(a, "account", ""));
+    const char *cells[] = {tot, NULL, NULL, NULL, NULL, NULL};
+    json_int_t v[] = {0, 0, 0, int_of(a, "debit_minor"), int_of(a, "credit_minor"), int_of(a, "closing_minor")};
+    int has[] = {0, 0, 0, 1, 1, 1};
+    row(p, cells, v, has, 1);
+    p->y += ROW / 2;
+    dr += int_of(a, "debit_minor");
+    cr += int_of(a, "credit_minor");
+  }
+  if (json_is_true(json_object_get(r, "truncated")))
+    label_row(p, 0, "Lignes tronquées : au plus 5000 par compte (totaux complets) ; resserrer les dates.", 0);
+  totals_rule(p);
+  const char *cells[] = {"Total général", NULL, NULL, NULL, NULL, NULL};
+  json_int_t v[] = {0, 0, 0, dr, cr, 0};
+  int has[] = {0, 0, 0, 1, 1, 0};
+  row(p, cells, v, has, 1);
+}
+
+/* The aged receivables (payables): per customer (supplier) and currency its open
+ * invoices and totals, then the totals per currency. */
+static void draw_aged(page_t *p) {
+  const json_t *r = p->doc->statement, *inv = json_object_get(r, "invoices"), *g, *v;
+  int pay = p->doc->kind == FOFAL_PDF_PAYABLES;
+  const char *party = pay ? "supplier" : "customer", *number = pay ? "supplier_number" : "number";
+  static const char *const buckets[] = {"not_due", "1_30", "31_60", "61_90", "over_90"};
+  static const char *const sums[] = {"not_due_minor",    "days_1_30_minor", "days_31_60_minor",
+                                     "days_61_90_minor", "over_90_minor",   "open_minor"};
+  json_t *totals = json_object(); /* currency → the six sums */
+  size_t i, j, run = 0, cursor = 0, n = json_array_size(inv);
+  const char *prev = NULL;
+  json_array_foreach(json_object_get(r, pay ? "suppliers" : "customers"), i, g) {
+    const char *who = str_or(g, party, ""), *cur = str_or(g, "currency", "");
+    char head[160], tot[120];
+    p->decimals = decimals_of(cur);
+    snprintf(head, sizeof head, "%s (%s)", who, cur);
+    label_row(p, 0, head, 1);
+    /* The invoices come ordered by party as the parties do: a party's run starts where
+     * the previous party's ended (else, in another collation, search them all). */
+    if (!prev || strcmp(prev, who)) run = cursor;
+    prev = who;
+    if (run >= n || strcmp(str_or(json_array_get(inv, run), party, ""), who)) run = 0;
+    int seen = 0; /* a party's invoices are contiguous (ordered by party first) */
+    for (j = run; j < n; j++) {
+      v = json_array_get(inv, j);
+      if (strcmp(str_or(v, party, ""), who)) {
+        if (seen) break;
+        continue;
+      }
+      seen = 1;
+      cursor = j + 1;
+      if (strcmp(str_or(v, "currency", ""), cur)) continue;
+      char late[24] = "";
+      json_int_t days = int_of(v, "days_overdue"), open = int_of(v, "open_minor");
+      if (days > 0) snprintf(late, sizeof late, "%lld j", (long long)days);
+      const char *cells[MAXCOLS] = {NULL, str_or(v, number, ""), str_or(v, "date", ""), str_or(v, "due_date", ""), late};
+      json_int_t vals[MAXCOLS] = {0};
+      int has[MAXCOLS] = {0};
+      for (int b = 0; b < 5; b++)
+        if (!strcmp(str_or(v, "bucket", ""), buckets[b])) {
+          vals[5 + b] = open;
+          has[5 + b] = 1;
+        }
+      vals[10] = open;
+      has[10] = 1;
+      row(p, cells, vals, has, 0);
+    }
+    totals_rule(p);
+    snprintf(tot, sizeof tot, "Total %s", who);
+    const char *cells[MAXCOLS] = {tot};
+    json_int_t vals[MAXCOLS] = {0};
+    int has[MAXCOLS] = {0};
+    json_t *t = json_object_get(totals, cur);
+    if (!t) json_object_set_new(totals, cur, t = json_pack("[IIIIII]", 0LL, 0LL, 0LL, 0LL, 0LL, 0LL));
+    for (int k = 0; k < 6; k++) {
+      vals[5 + k] = int_of(g, sums[k]);
+      has[5 + k] = 1;
+      json_array_set_new(t, (size_t)k, json_integer(json_integer_value(json_array_get(t, (size_t)k)) + vals[5 + k]));
+    }
+    row(p, cells, vals, has, 1);
+    p->y += ROW / 2;
+  }
+  if (!json_object_size(totals)) label_row(p, 0, pay ? "Aucune dette fournisseur ouverte." : "Aucune créance ouverte.", 0);
+  const char *cur;
+  json_t *t;
+  json_object_foreach(totals, cur, t) {
+    char tot[64];
+    snprintf(tot, sizeof tot, "Total %s", cur);
+    const char *cells[MAXCOLS] = {tot};
+    json_int_t vals[MAXCOLS] = {0};
+    int has[MAXCOLS] = {0};
+    for (int k = 0; k < 6; k++) {
+      vals[5 + k] = json_integer_value(json_array_get(t, (size_t)k));
+      has[5 + k] = 1;
+    }
+    p->decimals = decimals_of(cur);
+    totals_rule(p);
+    row(p, cells, vals, has, 1);
+  }
+  json_decref(totals);
+}
+
+static void draw(page_t *p) {
+  p->decimals = 3;
+  page_head(p);
+  switch (p->doc->kind) {
+  case FOFAL_PDF_TRIAL: draw_trial(p); break;
+  case FOFAL_PDF_LEDGER: draw_ledger(p); break;
+  case FOFAL_PDF_RECEIVABLES:
+  case FOFAL_PDF_PAYABLES: draw_aged(p); break;
+  default: draw_sections(p); break;
   }
   page_foot(p);
 }
@@ -263,17 +473,38 @@ int fofal__pdf_statement(const fofal__pdf_doc_t *doc, char **out, size_t *len) {
                                 {"Solde", PAGE_W - MARGIN, 0, 1}};
   static const col_t amounts[] = {
       {"Compte", MARGIN, 52, 0}, {"Intitulé", MARGIN + 56, 300, 0}, {"Montant", PAGE_W - MARGIN, 0, 1}};
+  static const col_t ledger[] = {{"Date", MARGIN, 54, 0},          {"Pièce", MARGIN + 56, 46, 0},
+                                 {"Libellé", MARGIN + 104, 134, 0}, {"Débit", MARGIN + 318, 0, 1},
+                                 {"Crédit", MARGIN + 400, 0, 1},     {"Solde", PAGE_W - MARGIN, 0, 1}};
+  /* Landscape: the six amount columns 70 points apart from the right margin. */
+  static const col_t aged[] = {{"Tiers", MARGIN, 70, 0},
+                               {"Pièce", MARGIN + 72, 80, 0},
+                               {"Date", MARGIN + 154, 58, 0},
+                               {"Échéance", MARGIN + 216, 58, 0},
+                               {"Retard", MARGIN + 306, 0, 1},
+                               {"Non échu", LAND_W - MARGIN - 350, 0, 1},
+                               {"1–30 j", LAND_W - MARGIN - 280, 0, 1},
+                               {"31–60 j", LAND_W - MARGIN - 210, 0, 1},
+                               {"61–90 j", LAND_W - MARGIN - 140, 0, 1},
+                               {"> 90 j", LAND_W - MARGIN - 70, 0, 1},
+                               {"Total", LAND_W - MARGIN, 0, 1}};
   *out = NULL;
   *len = 0;
-  page_t p = {.doc = doc, .cols = doc->kind == FOFAL_PDF_TRIAL ? trial : amounts,
-              .ncols = doc->kind == FOFAL_PDF_TRIAL ? 5 : 3};
+  page_t p = {.doc = doc, .w = PAGE_W, .h = PAGE_H};
+  switch (doc->kind) {
+  case FOFAL_PDF_TRIAL: p.cols = trial, p.ncols = 5; break;
+  case FOFAL_PDF_LEDGER: p.cols = ledger, p.ncols = 6; break;
+  case FOFAL_PDF_RECEIVABLES:
+  case FOFAL_PDF_PAYABLES: p.cols = aged, p.ncols = 11, p.w = LAND_W, p.h = PAGE_W; break;
+  default: p.cols = amounts, p.ncols = 3; break;
+  }
   /* The counting pass: the same layout without drawing, for "page n / N". Rows do not
    * depend on text widths (names are cut to their column), so the count holds. */
   draw(&p);
   p.pages = p.page;
   p.page = 0;
   sink_t s = {0};
-  cairo_surface_t *surface = cairo_pdf_surface_create_for_stream(sink_write, &s, PAGE_W, PAGE_H);
+  cairo_surface_t *surface = cairo_pdf_surface_create_for_stream(sink_write, &s, p.w, p.h);
   cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, doc->title);
   cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "FOFAL");
   p.cr = cairo_create(surface);

@@ -23,6 +23,10 @@
  *   GET /api/v1/sales/supplier-invoices/{id}          with the three-way match's outcome
  *   GET /api/v1/sales/payables?as_of=                 aged payables, as receivables
  *
+ * The aged balances are also CSV (?format=csv: one row per open invoice) and PDF
+ * (?format=pdf, or Accept: application/pdf: drawn by the accounting statements' pdf.c,
+ * whose header api/accounting/pdf.h is that module's for other reads).
+ *
  * Money in integer minor units of the document's currency. The rows are the sales
  * projection's (schemas/sales/086_sales.sql); "as of" a date sums the documents dated up
  * to it, so a payment recorded late for an earlier day changes every answer after that
@@ -32,6 +36,7 @@
  * params_t; the routes table and OpenAPI text are read-only.
  */
 #include "api.h"
+#include "accounting/pdf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +67,7 @@ enum {
 #define P_AS_OF 1
 #define P_CUSTOMER 2
 #define P_SUPPLIER 4 /* ?supplier= and ?status= */
+#define P_FORMAT 8   /* ?format=json|csv|pdf, or Accept: application/pdf */
 
 static const fofal_read_route_t routes[S_N] = {
     [S_CUSTOMERS] = {"/api/v1/sales/customers", "sales.customers.list", "The customers.",
@@ -87,8 +93,11 @@ static const fofal_read_route_t routes[S_N] = {
                        "What customers owe as of ?as_of= (a date, inclusive; absent: today): every invoice dated up "
                        "to it that is not settled by the credit notes and payments dated up to it, with its days "
                        "past due, and per customer the amounts not yet due, 1–30, 31–60, 61–90 and over 90 days "
-                       "past due. A negative amount is a customer's credit (paid beyond what is due).",
-                       ROLES_SALES, NULL, P_AS_OF, "SalesReceivables"},
+                       "past due. A negative amount is a customer's credit (paid beyond what is due). ?format=csv: one "
+                       "row per open invoice (text/csv; amounts as decimals of their currency). ?format=pdf (or "
+                       "Accept: application/pdf): an A4 landscape PDF, per customer its open invoices in their "
+                       "columns and its totals, then the totals per currency.",
+                       ROLES_SALES, NULL, P_AS_OF | P_FORMAT, "SalesReceivables"},
     [S_TREASURY] = {"/api/v1/sales/treasury", "sales.treasury.get", "The treasury position.",
                     "Per account (bank: ledger 532, cash: 54) and currency, the payments received and made dated up "
                     "to ?as_of= (inclusive; absent: all) and the balance.",
@@ -105,8 +114,9 @@ static const fofal_read_route_t routes[S_N] = {
     [S_PAYABLES] = {"/api/v1/sales/payables", "sales.payables.get", "Aged payables.",
                     "What is owed to suppliers as of ?as_of= (a date, inclusive; absent: today): every supplier "
                     "invoice dated up to it not settled by the payments dated up to it, with its days past due, and "
-                    "per supplier the amounts not yet due, 1–30, 31–60, 61–90 and over 90 days past due.",
-                    ROLES_SALES, NULL, P_AS_OF, "SalesPayables"},
+                    "per supplier the amounts not yet due, 1–30, 31–60, 61–90 and over 90 days past due. "
+                    "?format=csv and ?format=pdf (or Accept: application/pdf) as the receivables'.",
+                    ROLES_SALES, NULL, P_AS_OF | P_FORMAT, "SalesPayables"},
 };
 
 typedef struct {
@@ -115,6 +125,7 @@ typedef struct {
   char as_of[11];    /* "" when not given */
   char customer[65]; /* "" when not given (also ?supplier=) */
   char status[16];   /* "" when not given */
+  int csv, pdf;      /* ?format=csv, ?format=pdf (or Accept: application/pdf) */
 } params_t;
 
 /* ------------------------------------------------------------------ run */
@@ -248,6 +259,79 @@ static void build_queries(void) {
   snprintf(receivables_q, sizeof receivables_q, receivables_sql, SETTLED("i", "d.as_of"));
 }
 
+/* ------------------------------------------------------- CSV and PDF */
+
+/* The aged balance `r` (receivables_sql's or payables_sql's) as CSV: one row per open
+ * invoice, amounts as decimals of its currency. */
+static void aged_csv(int pay, const json_t *r, fofal__csv_t *c) {
+  size_t i;
+  json_t *v;
+  char num[40];
+  const char *head = pay ? "supplier,currency,supplier_number,date,due_date,days_overdue,bucket,total,open\r\n"
+                         : "customer,currency,number,date,due_date,days_overdue,bucket,total,open\r\n";
+  fofal__csv_put(c, head, strlen(head));
+  json_array_foreach(json_object_get(r, "invoices"), i, v) {
+    const char *cur = json_string_value(json_object_get(v, "currency"));
+    fofal__csv_field(c, json_string_value(json_object_get(v, pay ? "supplier" : "customer")), 1);
+    fofal__csv_field(c, cur, 0);
+    fofal__csv_field(c, json_string_value(json_object_get(v, pay ? "supplier_number" : "number")), 0);
+    fofal__csv_field(c, json_string_value(json_object_get(v, "date")), 0);
+    fofal__csv_field(c, json_string_value(json_object_get(v, "due_date")), 0);
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(json_object_get(v, "days_overdue")));
+    fofal__csv_field(c, num, 0);
+    fofal__csv_field(c, json_string_value(json_object_get(v, "bucket")), 0);
+    fofal__pdf_amount_in(json_integer_value(json_object_get(v, "total_minor")), cur, 0, num);
+    fofal__csv_field(c, num, 0);
+    fofal__pdf_amount_in(json_integer_value(json_object_get(v, "open_minor")), cur, 0, num);
+    fofal__csv_field(c, num, 0);
+    fofal__csv_put(c, "\r\n", 2);
+  }
+}
+
+/* The aged balance `r` as CSV or PDF into res (200 set). */
+static void aged_out(fofal_worker_t *w, const params_t *p, const char *tenant, const json_t *r,
+                     fofal__read_result_t *res) {
+  int pay = p->route == S_PAYABLES;
+  if (p->csv) {
+    fofal__csv_t c = {0};
+    aged_csv(pay, r, &c);
+    if (!c.buf || c.oom) {
+      free(c.buf);
+      fofal__read_fail(res, -1, "out of memory", 0);
+      return;
+    }
+    res->raw = c.buf;
+    res->raw_len = c.len;
+    res->ctype = "text/csv; charset=utf-8; header=present";
+    return;
+  }
+  char date_line[32], printed[64], who[400], err[512];
+  snprintf(date_line, sizeof date_line, "au %s", json_string_value(json_object_get(r, "as_of")) ?: "");
+  fofal__pdf_printed(printed);
+  /* The company the statements name (accounting's, accounting.company.set), else the
+   * tenant's code. */
+  json_t *company = NULL;
+  const char *tp[] = {tenant};
+  int rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, err, sizeof err);
+  if (rc) {
+    fofal__read_fail(res, rc, err, 0);
+    return;
+  }
+  fofal__pdf_tenant_line(company, tenant, who, sizeof who);
+  json_decref(company);
+  fofal__pdf_doc_t doc = {.kind = pay ? FOFAL_PDF_PAYABLES : FOFAL_PDF_RECEIVABLES,
+                          .title = pay ? "Balance âgée des fournisseurs" : "Balance âgée des clients",
+                          .tenant = who,
+                          .date_line = date_line,
+                          .printed = printed,
+                          .statement = r};
+  if (fofal__pdf_statement(&doc, &res->raw, &res->raw_len)) {
+    fofal__read_fail(res, -1, "the PDF could not be drawn", 0);
+    return;
+  }
+  res->ctype = "application/pdf";
+}
+
 static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read_result_t *res) {
   const params_t *p = opaque;
   char err[512], lim[16];
@@ -283,7 +367,8 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     return;
   }
   res->status = 200;
-  res->body = json_incref(r);
+  if (p->csv || p->pdf) aged_out(w, p, tenant, r, res);
+  else res->body = json_incref(r);
   json_decref(rows);
 }
 
@@ -348,6 +433,20 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
     return 0;
   }
   if ((routes[p.route].params & P_AS_OF) && as_of(req, &p)) return 0;
+  if (routes[p.route].params & P_FORMAT) {
+    const char *fm = fofal__query_param(req, "format");
+    p.csv = fm && !strcmp(fm, "csv");
+    p.pdf = fm && !strcmp(fm, "pdf");
+    if (fm && *fm && strcmp(fm, "json") && !p.csv && !p.pdf) {
+      fofal__send_problem(req, 400, "invalid_format", "format is json, csv or pdf", NULL);
+      return 0;
+    }
+    /* Without ?format=, Accept: application/pdf asks for the PDF (a browser's link). */
+    ssize_t h = fm ? -1 : h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
+    if (h >= 0)
+      p.pdf = h2o_strstr(req->headers.entries[h].value.base, req->headers.entries[h].value.len,
+                         H2O_STRLIT("application/pdf")) != SIZE_MAX;
+  }
   if (routes[p.route].params & P_CUSTOMER) {
     const char *c = fofal__param(req, "customer");
     if (c && !fofal__valid_name(c, 64)) {
@@ -478,11 +577,22 @@ static void openapi(json_t *paths, json_t *schemas) {
     if (rt->params & P_CUSTOMER)
       json_array_append_new(params, fofal__openapi_query_param("customer", "Only this customer's (its code).",
                                                                json_pack("{s:s,s:i}", "type", "string", "maxLength", 64)));
+    if (rt->params & P_FORMAT)
+      json_array_append_new(params, fofal__openapi_query_param(
+                                        "format", "json (default), csv (text/csv, RFC 4180) or pdf (application/pdf, A4).",
+                                        json_pack("{s:s,s:[s,s,s]}", "type", "string", "enum", "json", "csv", "pdf")));
     char desc[1024], ref[96];
     snprintf(desc, sizeof desc, "%s Roles: %s.", rt->desc, rt->roles);
     snprintf(ref, sizeof ref, "#/components/schemas/%s", rt->schema);
-    json_object_set_new(paths, rt->path,
-                        fofal__openapi_read_op("sales", rt->op_id, rt->summary, desc, params, ref, rt->roles));
+    json_t *op = fofal__openapi_read_op("sales", rt->op_id, rt->summary, desc, params, ref, rt->roles);
+    json_t *content =
+        json_object_get(json_object_get(json_object_get(json_object_get(op, "get"), "responses"), "200"), "content");
+    if (content && (rt->params & P_FORMAT)) {
+      json_object_set_new(content, "text/csv", json_pack("{s:{s:s}}", "schema", "type", "string"));
+      json_object_set_new(content, "application/pdf",
+                          json_pack("{s:{s:s,s:s}}", "schema", "type", "string", "format", "binary"));
+    }
+    json_object_set_new(paths, rt->path, op);
   }
 }
 

@@ -14,6 +14,8 @@
  *   accounting.account.define an account of the tenant's chart: its number and French name
  *                             (a default chart of the SCE, schemas/accounting/
  *                             086_accounting_chart.sql, holds until the tenant names one)
+ *   accounting.company.set    the company the statements' PDFs name at their head: its name
+ *                             and tax id (matricule fiscal); without it, the tenant's code
  *
  * Rules: an entry balances (its debits sum to its credits: unbalanced); a line is a debit
  * or a credit, positive, never both (invalid_line); an account is of the Tunisian Système
@@ -146,25 +148,70 @@ static int entry_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decisio
 #define ACCOUNT_PURCHASES "601"
 #define ACCOUNT_VAT "4366"
 
-#define ITEM_NS "accounting_item" /* an item's code: what it was last received at */
+/* An item's cost (fofal_aggregate_ref(tenant, ITEM_NS, item)): the weighted average cost
+ * of its receipts (coût moyen unitaire pondéré, CMUP), kept exactly as two integer sums
+ * over every receipt line in kg or g this module posted: received_mg, the milligrams
+ * received, and value_minor, their value as posted to 311 (each line's quantity × unit
+ * price, half up to the millime). The average per kg is value_minor × 10^6 / received_mg;
+ * a count's difference of g grams is worth g × value_minor × 1000 / received_mg, rounded
+ * once, half up (away from zero), from the exact sums: no rounded average is ever
+ * multiplied. Each receipt writes item_costed with the new sums (atomically with its
+ * entry). An item's state from before (item_priced: its last price per kg, no sums) values
+ * counts at that price until its next receipt, from which the average starts. Sums that
+ * would leave 64 bits (beyond 9.2 × 10^12 kg, or 9.2 × 10^15 TND) start again from the
+ * receipt that would overflow them. */
+#define ITEM_NS "accounting_item"
 #define ACCOUNT_STOCK_CHANGE "603" /* variation des stocks d'approvisionnements */
 
-/* The items of a receipt's lines with their price per kg (a line in kg, or in g × 1000),
- * as item_priced data keyed by item (new); lines in other units price nothing. */
-static json_t *item_prices(const json_t *d) {
-  json_t *priced = json_object(), *l;
+/* The value of the quantity `q` (thousandths) at `price` per unit, half up. */
+static json_int_t value_of(json_int_t q, json_int_t price) { return (q * price + 500) / 1000; }
+
+/* The average per kg of `value` minor units over `mg` milligrams, half up (for the
+ * record and the memo: counts are valued from the sums). */
+static json_int_t per_kg_of(json_int_t value, json_int_t mg) {
+  return mg > 0 ? (json_int_t)(((unsigned __int128)value * 1000000u + (unsigned __int128)(mg / 2)) / (unsigned __int128)mg)
+                : 0;
+}
+
+/* What a receipt's lines in kg or g add to their items' costs: {item: {received_mg,
+ * value_minor}} (new); lines in other units (cones) add nothing. */
+static json_t *receipt_costs(const json_t *d) {
+  json_t *costs = json_object(), *l;
   size_t i;
   json_array_foreach(json_object_get(d, "lines"), i, l) {
     const char *item = jstr(l, "item"), *unit = jstr(l, "unit");
-    json_int_t price = jint(l, "unit_price", 0);
-    if (!fofal_code_valid(item) || jint(l, "quantity_milli", 0) <= 0) continue;
-    json_int_t per_kg = !strcmp(unit, "kg") ? price : !strcmp(unit, "g") ? price * 1000 : -1;
-    if (per_kg < 0) continue;
-    json_object_set_new(priced, item, json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "item", item, "unit", unit, "unit_price",
-                                                price, "per_kg_minor", per_kg, "receipt_id", jstr(d, "receipt_id"),
-                                                "order_id", jstr(d, "order_id"), "date", jstr(d, "date")));
+    json_int_t q = jint(l, "quantity_milli", 0), mg = !strcmp(unit, "kg") ? q * 1000 : !strcmp(unit, "g") ? q : -1;
+    if (!fofal_code_valid(item) || q <= 0 || mg < 0) continue;
+    json_t *c = json_object_get(costs, item);
+    if (!c) json_object_set_new(costs, item, c = json_pack("{s:I,s:I}", "received_mg", (json_int_t)0, "value_minor", (json_int_t)0));
+    json_object_set_new(c, "received_mg", json_integer(jint(c, "received_mg", 0) + mg));
+    json_object_set_new(c, "value_minor", json_integer(jint(c, "value_minor", 0) + value_of(q, jint(l, "unit_price", 0))));
   }
-  return priced;
+  return costs;
+}
+
+/* Emits item_costed for each item of `costs` (borrowed): its sums with this receipt's. */
+static void items_costed(const fofal_cmd_t *cmd, const json_t *costs, fofal_decision_t *out) {
+  const json_t *d = cmd->data;
+  const char *item;
+  json_t *c;
+  json_object_foreach((json_t *)costs, item, c) {
+    char iid[FOFAL_UUID_LEN + 1];
+    const json_t *prev = lookup_ref(cmd, ITEM_NS, item, iid);
+    json_int_t mg = jint(c, "received_mg", 0), value = jint(c, "value_minor", 0), total_mg, total_value;
+    if (jint(prev, "received_mg", 0) <= 0 || __builtin_add_overflow(jint(prev, "received_mg", 0), mg, &total_mg) ||
+        __builtin_add_overflow(jint(prev, "value_minor", 0), value, &total_value)) {
+      total_mg = mg; /* the first receipt of the average (see above) */
+      total_value = value;
+    }
+    json_int_t per_kg = per_kg_of(total_value, total_mg);
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "item", item, "receipt_id", jstr(d, "receipt_id"),
+                           "order_id", jstr(d, "order_id"), "date", jstr(d, "date"), "received_mg", mg, "value_minor",
+                           value, "total_received_mg", total_mg, "total_value_minor", total_value, "per_kg_minor", per_kg);
+    json_t *st = json_pack("{s:s,s:I,s:I,s:I,s:s,s:s}", "item", item, "received_mg", total_mg, "value_minor", total_value,
+                           "per_kg_minor", per_kg, "receipt_id", jstr(d, "receipt_id"), "date", jstr(d, "date"));
+    fofal_decision_emit_to(out, iid, EV("item_costed"), ev, st);
+  }
 }
 
 static json_t *pline(const char *account, const char *side, json_int_t amount, const char *label) {
@@ -181,9 +228,6 @@ static json_t *order_line(json_t *lines, json_int_t n) {
   json_array_append_new(lines, l);
   return l;
 }
-
-/* The value of the quantity `q` (thousandths) at `price` per unit, half up. */
-static json_int_t value_of(json_int_t q, json_int_t price) { return (q * price + 500) / 1000; }
 
 /* Emits order_accrued to the order's aggregate: `state` (new) its state, `changed` (new)
  * the lines this document changed. */
@@ -225,7 +269,7 @@ static int receipt_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
     ahead += c;
   }
   char memo[200];
-  json_t *priced = item_prices(d);
+  json_t *costs = receipt_costs(d);
   snprintf(memo, sizeof memo, "goods received from %s, delivery note %s, receipt %s", jstr(d, "supplier"),
            *jstr(d, "delivery_note") ? jstr(d, "delivery_note") : "-", jstr(d, "receipt_id"));
   json_t *lines = json_array(), *jmemo = json_string(memo);
@@ -240,45 +284,54 @@ static int receipt_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decis
   if (rc) {
     json_decref(st);
     json_decref(changed);
-    json_decref(priced);
+    json_decref(costs);
     return rc;
   }
   order_accrued(out, id, order_id, "receipt_id", jstr(d, "receipt_id"), st, changed);
-  /* What each item was last received at: the value of the stock counts find (below). */
-  const char *k;
-  json_t *v;
-  json_object_foreach(priced, k, v) {
-    char iid[FOFAL_UUID_LEN + 1];
-    fofal_aggregate_ref(cmd->tenant, ITEM_NS, k, iid);
-    fofal_decision_emit_to(out, iid, EV("item_priced"), json_deep_copy(v), json_deep_copy(v));
-  }
-  json_decref(priced);
+  /* The items' weighted average costs: the value of the stock counts find (below). */
+  items_costed(cmd, costs, out);
+  json_decref(costs);
   return 0;
 }
 
 /* accounting.adjustment.post (by the reaction accounting.entry_on_stock_adjusted): a
  * count found `delta_g` grams more (or, negative, fewer) of a yarn lot than the book: its
- * value at the item's last receipt price (per kg; half up, away from zero), a loss debit
- * 603 (variation des stocks d'approvisionnements) credit 311, a gain the reverse. An item
- * never received at a price per kg or g here is no_price: the ledger does not guess. */
+ * value at the item's weighted average cost (ITEM_NS above: from the exact sums, half up,
+ * away from zero; an item's state from before the sums: its last price per kg), a loss
+ * debit 603 (variation des stocks d'approvisionnements) credit 311, a gain the reverse.
+ * An item never received at a price per kg or g here is no_price: the ledger does not
+ * guess. */
 static int adjustment_post(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
   (void)state;
   const json_t *d = cmd->data;
   const char *item = jstr(d, "item");
-  const json_t *price = lookup_ref(cmd, ITEM_NS, item, NULL);
-  json_int_t per_kg = jint(price, "per_kg_minor", -1), delta = jint(d, "delta_g", 0);
-  if (!price || per_kg < 0)
+  const json_t *cost = lookup_ref(cmd, ITEM_NS, item, NULL);
+  json_int_t per_kg = jint(cost, "per_kg_minor", -1), delta = jint(d, "delta_g", 0);
+  json_int_t mg = jint(cost, "received_mg", 0), sum = jint(cost, "value_minor", -1);
+  if (!cost || per_kg < 0)
     return REJECT(out, "no_price", "%s was never received at a price per kg here: value the count by hand", item);
-  json_int_t g = delta < 0 ? -delta : delta;
-  json_int_t value = (json_int_t)(((unsigned __int128)g * (unsigned __int128)per_kg + 500) / 1000);
+  unsigned __int128 g = (unsigned __int128)(delta < 0 ? -delta : delta), num, value;
+  if (mg > 0 && sum >= 0) { /* g × value_minor × 1000 / received_mg, half up */
+    if (__builtin_mul_overflow(g, (unsigned __int128)sum * 1000u, &num))
+      return REJECT(out, "invalid_quantity", "%lld g of %s cannot be valued", (long long)delta, item);
+    value = (num + (unsigned __int128)(mg / 2)) / (unsigned __int128)mg;
+  } else /* an item's last price per kg, from before the sums */
+    value = (g * (unsigned __int128)per_kg + 500) / 1000;
+  if (value > (unsigned __int128)MAX_LINE_MINOR)
+    return REJECT(out, "invalid_quantity", "%lld g of %s are worth more than a line may hold", (long long)delta, item);
   if (!value) return REJECT(out, "nothing_to_post", "%lld g of %s are worth less than a millime", (long long)delta, item);
-  char memo[200], label[120];
-  snprintf(memo, sizeof memo, "stock count %s: lot %s of %s, %+lld g at %lld per kg (receipt %s)", jstr(d, "count_id"),
-           jstr(d, "lot"), item, (long long)delta, (long long)per_kg, jstr(price, "receipt_id"));
+  char memo[240], label[120], avg[64] = "";
+  if (mg > 0 && sum >= 0)
+    snprintf(avg, sizeof avg, ", average of %lld.%06lld kg received", (long long)(mg / 1000000), (long long)(mg % 1000000));
+  snprintf(memo, sizeof memo, "stock count %s: lot %s of %s, %+lld g at %lld per kg (%s%s, receipt %s)",
+           jstr(d, "count_id"), jstr(d, "lot"), item, (long long)delta, (long long)per_kg,
+           mg > 0 && sum >= 0 ? "weighted" : "last price", avg, jstr(cost, "receipt_id"));
   snprintf(label, sizeof label, "inventaire %s", jstr(d, "lot"));
   json_t *lines = json_array(), *jmemo = json_string(memo);
-  json_array_append_new(lines, pline(delta < 0 ? ACCOUNT_STOCK_CHANGE : ACCOUNT_RAW_STOCK, "debit_minor", value, label));
-  json_array_append_new(lines, pline(delta < 0 ? ACCOUNT_RAW_STOCK : ACCOUNT_STOCK_CHANGE, "credit_minor", value, label));
+  json_array_append_new(lines,
+                        pline(delta < 0 ? ACCOUNT_STOCK_CHANGE : ACCOUNT_RAW_STOCK, "debit_minor", (json_int_t)value, label));
+  json_array_append_new(lines,
+                        pline(delta < 0 ? ACCOUNT_RAW_STOCK : ACCOUNT_STOCK_CHANGE, "credit_minor", (json_int_t)value, label));
   int rc = post_lines(cmd, jstr(d, "date"), lines, jmemo, json_object_get(d, "source"), out);
   json_decref(lines);
   json_decref(jmemo);
@@ -385,6 +438,34 @@ static int account_define(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
   return 0;
 }
 
+/* The company the statements name (one per tenant, "default"): a name of 1 to 120
+ * characters, not blank (invalid_name), and a tax id, when given, of printable characters
+ * without surrounding blanks (invalid_tax_id). Setting it again replaces both. */
+static int company_set(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  (void)state;
+  const char *name = jstr(cmd->data, "name"), *tax = jstr(cmd->data, "tax_id");
+  size_t n = strlen(name), t = strlen(tax), chars = 0;
+  for (size_t i = 0; i < n; i++) chars += ((unsigned char)name[i] & 0xC0) != 0x80; /* UTF-8 */
+  if (!n || chars > 120 || name[0] == ' ' || name[n - 1] == ' ')
+    return REJECT(out, "invalid_name", "the company's name is 1 to 120 characters, without surrounding blanks");
+  for (size_t i = 0; i < t; i++)
+    if ((unsigned char)tax[i] < 0x20 || tax[i] == 0x7f)
+      return REJECT(out, "invalid_tax_id", "the tax id holds a control character");
+  if (t && (tax[0] == ' ' || tax[t - 1] == ' '))
+    return REJECT(out, "invalid_tax_id", "the tax id has surrounding blanks");
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+      return REJECT(out, "invalid_name", "the company's name holds a control character");
+  json_t *ev = json_pack("{s:s,s:s,s:s}", "company", "default", "name", name, "set_by", cmd->actor ? cmd->actor : "");
+  out->state = json_pack("{s:s,s:s}", "company", "default", "name", name);
+  if (t) {
+    json_object_set_new(ev, "tax_id", json_string(tax));
+    json_object_set_new(out->state, "tax_id", json_string(tax));
+  }
+  fofal_decision_emit(out, EV("company_set"), ev);
+  return 0;
+}
+
 /* The namespace of closing entries' ids: uuid5(this, the year's aggregate id). */
 #define CLOSING_NS "3c8e0f7a-5b2d-4e61-9a4f-7d1c2b3e4f50"
 
@@ -436,7 +517,7 @@ static const fofal_command_def_t commands[] = {
      "Post a goods receipt (by reaction): 311 against 408 at the order's prices, and what the order has in 408.",
      receipt_post, NULL},
     {"accounting.adjustment.post", "entry_id", 1,
-     "Post a stock count's difference on a yarn lot (by reaction) at its item's last receipt price: 603 against 311.",
+     "Post a stock count's difference on a yarn lot (by reaction) at its item's weighted average cost: 603 against 311.",
      adjustment_post, NULL},
     {"accounting.supplier_invoice.post", "entry_id", 1,
      "Post a supplier invoice (by reaction): 408 cleared of its order's receipts, 601 the difference, 4366, 401.",
@@ -444,6 +525,8 @@ static const fofal_command_def_t commands[] = {
     {"accounting.period.close", "period", 1, "Close a month: nothing is posted into it again.", period_close, "period"},
     {"accounting.account.define", "account", FOFAL_CREATES_OR_UPDATES, "Name an account of the tenant's chart (defining it again renames it).",
      account_define, "account"},
+    {"accounting.company.set", "company", FOFAL_CREATES_OR_UPDATES,
+     "Set the company (name, tax id) the statements' PDFs name at their head.", company_set, "accounting_company"},
     {"accounting.year.close", "year", FOFAL_CREATES_OR_UPDATES,
      "Close a year whose months are closed: classes 6 and 7 to the result (120 profit, 129 loss).", year_close, "year"},
 };

@@ -771,12 +771,16 @@ def demo_hr_attendance(api, hr, today, now_utc):
         time.sleep(1)
 
 
-# The ledger (module accounting): an opening entry by the accountant; the week's pay is
-# posted by reaction (accounting.entry_on_pay), 640 wages to 428 wages accrued; a closed pay
-# period by accounting.entry_on_pay_period, 428 to 425 wages due.
+# The ledger (module accounting): the company its statements name (a made-up tax id), an
+# opening entry by the accountant; the week's pay is posted by reaction
+# (accounting.entry_on_pay), 640 wages to 428 wages accrued; a closed pay period by
+# accounting.entry_on_pay_period, 428 to 425 wages due.
 def demo_accounting(api):
     accountant = ("A01", "accountant")
-    api.batch(accountant, [("accounting.entry.post", "demo-entry-opening",
+    api.batch(accountant, [("accounting.company.set", "demo-company",
+                            {"company": "default", "name": "Tissage de démonstration SARL",
+                             "tax_id": "0000000/A/M/000"}),
+                           ("accounting.entry.post", "demo-entry-opening",
                             {"entry_id": ident("entry", "opening"), "date": "2026-01-01", "memo": "capital paid in",
                              "lines": [{"account": "532", "debit_minor": 250000000},
                                        {"account": "101", "credit_minor": 250000000}]})])

@@ -1,6 +1,7 @@
 /*
- * accounting.c — the accounting module's projection: journal entries, their lines and the
- * closed periods into PostgreSQL (schema accounting, schemas/accounting/085_accounting.sql),
+ * accounting.c — the accounting module's projection: journal entries, their lines, the
+ * closed periods, the tenant's accounts and its company into PostgreSQL (schema
+ * accounting, schemas/accounting/085_accounting.sql, 086_…, 098_accounting_company.sql),
  * and a WebSocket push per applied event.
  *
  * An entry is one row and its lines one row each (with the entry's date, so a balance at a
@@ -73,6 +74,23 @@ static int account_defined(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
+/* The company the statements name (accounting.company.set): one row per tenant. */
+static int company_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  const char *params[] = {ev->tenant, fofal_ev_str(d, "name"), fofal_ev_str(d, "tax_id"), fofal_ev_str(d, "set_by"),
+                          m.at};
+  int rc = fofal_apply_sql(ctx,
+                           "INSERT INTO %s.company (tenant, name, tax_id, set_by, set_at) VALUES ($1, $2, $3, $4, $5) "
+                           "ON CONFLICT (tenant) DO UPDATE SET name = EXCLUDED.name, tax_id = EXCLUDED.tax_id, set_by = "
+                           "EXCLUDED.set_by, set_at = EXCLUDED.set_at",
+                           5, params);
+  if (rc) return rc;
+  fofal_apply_push(ctx, ev, "accounting");
+  return 0;
+}
+
 /* A year's results are the deciders' (the year's aggregate): nothing to show here. */
 static int result_accrued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   (void)ctx;
@@ -80,8 +98,8 @@ static int result_accrued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return 0;
 }
 
-/* What a purchase order has in 408 and what an item was last received at are the
- * deciders' (aggregates of this module): their entries are the ledger's, nothing else to
+/* What a purchase order has in 408 and an item's cost (item_costed; item_priced before
+ * it) are the deciders' (aggregates of this module): their entries are the ledger's, nothing else to
  * show. */
 static int order_accrued(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   (void)ctx;
@@ -121,13 +139,15 @@ static const fofal_apply_t applies[] = {
     {"fofal.accounting.result_accrued.v1", result_accrued},
     {"fofal.accounting.order_accrued.v1", order_accrued},
     {"fofal.accounting.item_priced.v1", order_accrued},
+    {"fofal.accounting.item_costed.v1", order_accrued},
     {"fofal.accounting.year_closed.v1", year_closed},
     {"fofal.accounting.account_defined.v1", account_defined},
+    {"fofal.accounting.company_set.v1", company_set},
     {"fofal.accounting.entry_posted.v1", entry_posted},
     {"fofal.accounting.period_closed.v1", period_closed},
 };
 
-static const char *const tables[] = {"entries", "entry_lines", "periods", "accounts", NULL};
+static const char *const tables[] = {"entries", "entry_lines", "periods", "accounts", "company", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "accounting",

@@ -3,7 +3,8 @@
  * through the API: an accountant names an account (accounting.account.define), posts a
  * handful of entries over two years, and reads the chart with its balances, the general
  * ledger, the income statement and the balance sheet as JSON and as CSV (parsed back),
- * the trial balance, income statement and balance sheet as PDF (read back by pdftotext):
+ * the trial balance, income statement, balance sheet and general ledger as PDF (read back
+ * by pdftotext; headed by the tenant's code, then by the company it sets):
  * every figure is the sum of the entries posted. A tenant of its own; lean.
  */
 #include <criterion/criterion.h>
@@ -236,20 +237,52 @@ Test(statements, the_chart_the_ledger_and_the_statements_are_the_sums_of_the_ent
   cr_expect(strstr(text, "Balance générale") && strstr(text, tenant), "title and tenant: %s", text);
   cr_expect(strstr(text, "9,165.067"), "the debits' and credits' total: %s", text);
   free(text);
-  text = get_pdf_text(acc, "/api/v1/accounting/income-statement?from=2026-01-01&to=2026-12-31&format=pdf", NULL);
+  /* The company the statements name from now on, with its tax id (accounting.company.set). */
+  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/company", &r, NULL), 404, "no company set yet");
+  json_decref(r);
+  r = NULL;
+  st = h_command_ok(port, acc, "accounting.company.set", "st-co", NULL,
+                    "{\"company\":\"default\",\"name\":\"Tissage du Sahel SARL\",\"tax_id\":\"1234567/A/M/000\"}", &j);
+  cr_assert_eq(st, 201, "company.set: %d %s", st, s_of(j, "detail"));
+  snprintf(path, sizeof path, "/api/v1/accounting/income-statement?from=2026-01-01&to=2026-12-31&format=pdf&position=%s",
+           s_of(j, "position"));
+  json_decref(j);
+  text = get_pdf_text(acc, path, NULL);
+  cr_assert_eq(h_get(port, acc, "/api/v1/accounting/company", &r, NULL), 200);
+  cr_expect_str_eq(s_of(r, "name"), "Tissage du Sahel SARL");
+  cr_expect_str_eq(s_of(r, "tax_id"), "1234567/A/M/000");
+  cr_expect(strstr(s_of(r, "set_by"), "accountant"), "who set it: %s", s_of(r, "set_by"));
+  json_decref(r);
+  r = NULL;
   cr_expect(strstr(text, "du 2026-01-01 au 2026-12-31") && strstr(text, "1,685.067") && strstr(text, "2,000.000") &&
                 strstr(text, "314.933"),
             "charges, products, result: %s", text);
+  cr_expect(strstr(text, "Tissage du Sahel SARL — MF 1234567/A/M/000") && !strstr(text, tenant),
+            "the company, not the tenant's code: %s", text);
   free(text);
   text = get_pdf_text(acc, "/api/v1/accounting/balance-sheet?as_of=2026-12-31", "application/pdf");
   cr_expect(strstr(text, "au 2026-12-31") && strstr(text, "7,380.000") && strstr(text, "7,165.067") &&
                 strstr(text, "214.933"),
             "assets, equity and liabilities, result (Accept: application/pdf): %s", text);
   free(text);
-  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=pdf", &r, NULL), 400, "no PDF of the ledger");
-  cr_expect_str_eq(s_of(r, "code"), "invalid_format");
-  json_decref(r);
-  r = NULL;
+  /* The general ledger of 2026 as PDF: per account its opening balance (2025's entry),
+   * lines, totals and closing balance; the totals of all (the year's entries balance). */
+  text = get_pdf_text(acc, "/api/v1/accounting/ledger?from=2026-01-01&to=2026-12-31&format=pdf", NULL);
+  cr_expect(strstr(text, "Grand livre") && strstr(text, "Tissage du Sahel SARL") &&
+                strstr(text, "du 2026-01-01 au 2026-12-31"),
+            "title, company, dates: %s", text);
+  cr_expect(strstr(text, "601 Achats") && strstr(text, "Solde à nouveau") && strstr(text, "100.000") &&
+                strstr(text, "1,234.567") && strstr(text, "1,334.567") && strstr(text, "-1,334.567"),
+            "601 and 401: opening, line, closing: %s", text);
+  cr_expect(strstr(text, "Salaires, \"tisserands\"") && strstr(text, "Total 6411") && strstr(text, "450.500"),
+            "the tenant's own account: %s", text);
+  cr_expect(strstr(text, "Total général") && strstr(text, "9,065.067"), "the debits and credits of 2026: %s", text);
+  free(text);
+  text = get_pdf_text(acc, "/api/v1/accounting/ledger?account=64", "application/pdf");
+  cr_expect(strstr(text, "Grand livre") && strstr(text, "comptes 64…") && strstr(text, "Total 6411") &&
+                !strstr(text, "Total 601"),
+            "the ledger of 64… (Accept: application/pdf): %s", text);
+  free(text);
 
   /* The year 2025 closed: refused while a month is open, then its charges go to 129. */
   st = h_command_ok(port, acc, "accounting.year.close", "st-y-early", NULL, "{\"year\":\"2025\"}", &j);
@@ -278,7 +311,7 @@ Test(statements, the_chart_the_ledger_and_the_statements_are_the_sums_of_the_ent
   cr_expect_eq(i_of(r, "result_minor"), -100000, "a closed year still shows its result");
   json_decref(r);
 
-  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=pdf", &r, NULL), 400);
+  cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?format=xlsx", &r, NULL), 400);
   cr_expect_str_eq(s_of(r, "code"), "invalid_format");
   json_decref(r);
   cr_expect_eq(h_get(port, acc, "/api/v1/accounting/ledger?account=8", &r, NULL), 400);

@@ -8,6 +8,7 @@
  *   receivables and treasury reads → the postings by reaction in the trial balance (411
  *   is what is still owed, 701 the sales, 4366 the VAT, 532 the bank) with the invoice's
  *   event as the entry's source;
+ *   (the aged receivables also as CSV and PDF, the payables as PDF: read back);
  *   purchase order → receipt → a supplier invoice that matches (posted, paid) and one
  *   beyond the receipt (held: not payable until approved) → aged payables → the receipt
  *   in 311 / 408, the invoice clearing 408 to zero, 601 the part beyond the receipt, 401,
@@ -131,6 +132,47 @@ static json_t *get_ok(const char *token, const char *path) {
   return b;
 }
 
+/* GET `path` with `accept` (NULL: none): its body (new) after checking the status and
+ * that the Content-Type starts with `ctype`. */
+static char *get_raw(const char *token, const char *path, const char *accept, const char *ctype, size_t *len) {
+  char hdr[2048];
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n%s%s%s", token, accept ? "Accept: " : "", accept ? accept : "",
+           accept ? "\r\n" : "");
+  h_resp_t r = {0};
+  cr_assert_eq(h_http(port, "GET", path, hdr, NULL, &r, 30000), 0, "no answer to GET %s", path);
+  cr_assert_eq(r.status, 200, "GET %s: %d %s", path, r.status, r.body ? r.body : "");
+  char *ct = h_resp_header(&r, "content-type");
+  cr_expect(ct && !strncmp(ct, ctype, strlen(ctype)), "GET %s: Content-Type %s", path, ct ? ct : "(none)");
+  free(ct);
+  char *body = r.body;
+  *len = r.body_len;
+  r.body = NULL;
+  h_resp_free(&r);
+  return body;
+}
+
+/* GET `path` as PDF: its text by poppler's pdftotext (new). */
+static char *get_pdf_text(const char *token, const char *path, const char *accept) {
+  size_t len;
+  char *pdf = get_raw(token, path, accept, "application/pdf", &len);
+  cr_assert(len > 5 && !memcmp(pdf, "%PDF-", 5), "GET %s is no PDF", path);
+  char in[] = "/tmp/fofal-it-pdf-XXXXXX", cmd[128];
+  int fd = mkstemp(in);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(write(fd, pdf, len), (ssize_t)len);
+  close(fd);
+  free(pdf);
+  snprintf(cmd, sizeof cmd, "pdftotext -layout %s -", in);
+  FILE *f = popen(cmd, "r");
+  cr_assert_not_null(f);
+  char *text = calloc(1, 1 << 16);
+  size_t n = fread(text, 1, (1 << 16) - 1, f);
+  text[n] = 0;
+  cr_expect_eq(pclose(f), 0, "pdftotext (poppler-utils, ops/setup)");
+  unlink(in);
+  return text;
+}
+
 static json_int_t balance(const json_t *tb, const char *account) {
   size_t k;
   json_t *a;
@@ -246,6 +288,19 @@ Test(sales, customer_order_delivery_invoices_without_gaps_payment_and_postings) 
   cr_expect_eq(i_of(c, "days_1_30_minor"), 30663 + 297500, "20 × 12.500 + 19 %% = 297.500");
   cr_expect_eq(i_of(c, "not_due_minor"), 0);
   json_decref(ar);
+  /* The same as CSV (a row per open invoice) and as PDF (A4 landscape, read back). */
+  size_t len;
+  char *csv = get_raw(acc, "/api/v1/sales/receivables?as_of=2026-05-01&format=csv", NULL, "text/csv", &len);
+  cr_expect(!strncmp(csv, "customer,currency,number,date,due_date,days_overdue,bucket,total,open\r\n", 70), "%s", csv);
+  cr_expect(strstr(csv, "\r\nC-IT,TND,FA-2026-00001,2026-03-06,2026-04-05,26,1_30,630.663,30.663\r\n"), "%s", csv);
+  cr_expect(strstr(csv, ",FA-2026-00002,") && strstr(csv, ",297.500\r\n"), "%s", csv);
+  free(csv);
+  char *text = get_pdf_text(acc, "/api/v1/sales/receivables?as_of=2026-05-01&format=pdf", NULL);
+  cr_expect(strstr(text, "Balance âgée des clients") && strstr(text, tenant) && strstr(text, "au 2026-05-01") &&
+                strstr(text, "C-IT (TND)") && strstr(text, "FA-2026-00001") && strstr(text, "26 j") &&
+                strstr(text, "30.663") && strstr(text, "297.500") && strstr(text, "328.163") && strstr(text, "Total TND"),
+            "the aged receivables as PDF: %s", text);
+  free(text);
   ar = get_ok(acc, "/api/v1/sales/receivables?as_of=2026-03-31");
   c = json_array_get(json_object_get(ar, "customers"), 0);
   cr_expect_eq(i_of(c, "not_due_minor"), 30663 + 297500);
@@ -315,6 +370,11 @@ Test(sales, customer_order_delivery_invoices_without_gaps_payment_and_postings) 
   cr_expect_eq(i_of(json_array_get(json_object_get(ap, "suppliers"), 0), "not_due_minor"), 214200,
                "only the approved 10 kg is still owed");
   json_decref(ap);
+  text = get_pdf_text(acc, "/api/v1/sales/payables?as_of=2026-03-31", "application/pdf");
+  cr_expect(strstr(text, "Balance âgée des fournisseurs") && strstr(text, "F-IT (TND)") && strstr(text, "FIT-89") &&
+                strstr(text, "214.200") && !strstr(text, "FIT-88"),
+            "the aged payables as PDF (Accept: application/pdf): %s", text);
+  free(text);
 
   /* The postings, by reaction: 411 debited with both invoices, credited with the payment;
    * 401 credited with both supplier invoices, debited with the payment; the receipt's
@@ -357,6 +417,10 @@ Test(sales, customer_order_delivery_invoices_without_gaps_payment_and_postings) 
   free(sp);
   j = NULL;
   cr_expect_eq(h_get(port, acc, "/api/v1/sales/receivables?as_of=2026-13-01", &j, NULL), 400);
+  json_decref(j);
+  j = NULL;
+  cr_expect_eq(h_get(port, acc, "/api/v1/sales/payables?format=xlsx", &j, NULL), 400);
+  cr_expect_str_eq(s_of(j, "code"), "invalid_format");
   json_decref(j);
   j = NULL;
   cr_expect_eq(h_command(port, wv, "sales.customer.register", "sa-wv", NULL, "{\"customer\":\"C-X\",\"name\":\"X\"}", &j),

@@ -415,9 +415,12 @@ Test(sales_postings, goods_invoiced_before_they_are_received_come_out_of_601) {
   cr_expect_eq(bal("408"), -12345);
 }
 
-/* A count's difference on a yarn lot, posted at its item's last receipt price per kg:
- * 12.345 TND per kg, then 12.500 from a later receipt; 1,234 g missing is 15.425 (15.425
- * exactly) debited to 603 and credited to 311; 3 g found is 0.0375 → 0.038 the other way.
+/* A count's difference on a yarn lot, posted at its item's weighted average cost (CMUP),
+ * the worked example of README "Accounting": 100 kg received at 18.000 per kg and 50 kg at
+ * 21.000 are 2,850.000 for 150 kg, 19.000 per kg; 1,234 g missing is 23.446 (the last
+ * price, 21.000, would say 25.914) debited to 603 and credited to 311. Then 0.333 kg at
+ * 20.000 (6.660): 2,856.660 for 150.333 kg; 1,234 g missing is 23.448733… → 23.449 and
+ * 500 g found 9.501107… → 9.501 the other way, each rounded once from the exact sums.
  * An item never received by weight is no_price; a woven unit's count is not posted. */
 static int adjusted(const char *eid, const char *kind, const char *item, json_int_t delta) {
   json_t *ev = json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s}}", "type", "fofal.inventory.stock_adjusted.v1",
@@ -431,28 +434,55 @@ static int adjusted(const char *eid, const char *kind, const char *item, json_in
   return rc;
 }
 
-Test(sales_postings, a_count_on_a_yarn_lot_is_valued_at_the_last_receipt_price) {
-  json_t *r = receipt_event(1, 1000, 1000);
-  cr_assert_eq(post("accounting.entry_on_goods_received", r, "0192f0a0-0000-7000-8000-000000003001", NULL),
-               FOFAL_REACT_COMMAND);
+/* A receipt (its event id n) of `q` thousandths of a kg of YRN-30 at `price` per kg. */
+static void received_at(int n, json_int_t q, json_int_t price) {
+  char eid[64];
+  json_t *r = receipt_event(n, q, 0);
+  json_object_set_new(json_array_get(json_object_get(json_object_get(r, "data"), "lines"), 0), "unit_price",
+                      json_integer(price));
+  snprintf(eid, sizeof eid, "0192f0a0-0000-7000-8000-0000000031%02d", n);
+  cr_assert_eq(post("accounting.entry_on_goods_received", r, eid, NULL), FOFAL_REACT_COMMAND);
   json_decref(r);
+}
+
+Test(sales_postings, a_count_on_a_yarn_lot_is_valued_at_the_weighted_average_cost_of_its_receipts) {
+  received_at(1, 100000, 18000);
+  received_at(2, 50000, 21000);
+  const json_t *cost = world_ref("accounting_item", "YRN-30");
+  cr_expect_eq(jint(cost, "received_mg", 0), 150000000, "150 kg in mg");
+  cr_expect_eq(jint(cost, "value_minor", 0), 2850000, "as posted to 311");
+  cr_expect_eq(jint(cost, "per_kg_minor", 0), 19000, "the weighted average, 19.000 per kg");
   json_int_t stock = bal("311");
-  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003002", "lot", "YRN-30", -1000), FOFAL_REACT_COMMAND);
-  cr_expect_eq(bal("603"), 12345, "1 kg at 12.345");
-  cr_expect_eq(bal("311"), stock - 12345);
-  /* a later receipt at 12.500 per kg: its price is the one counts use now */
-  json_t *later = receipt_event(2, 1000, 0);
-  json_object_set_new(json_array_get(json_object_get(json_object_get(later, "data"), "lines"), 0), "unit_price",
-                      json_integer(12500));
-  cr_assert_eq(post("accounting.entry_on_goods_received", later, "0192f0a0-0000-7000-8000-000000003003", NULL),
-               FOFAL_REACT_COMMAND);
-  json_decref(later);
+  cr_expect_eq(stock, 2850000);
+  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003002", "lot", "YRN-30", -1234), FOFAL_REACT_COMMAND);
+  cr_expect_eq(bal("603"), 23446, "1.234 kg at 19.000, not at the last price (25.914)");
+  cr_expect_eq(bal("311"), stock - 23446);
+  received_at(3, 333, 20000);
+  cost = world_ref("accounting_item", "YRN-30");
+  cr_expect_eq(jint(cost, "received_mg", 0), 150333000);
+  cr_expect_eq(jint(cost, "value_minor", 0), 2856660);
+  cr_expect_eq(jint(cost, "per_kg_minor", 0), 19002, "19.002215… per kg, half up (for reading only)");
   stock = bal("311");
   cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003004", "lot", "YRN-30", -1234), FOFAL_REACT_COMMAND);
-  cr_expect_eq(bal("603"), 12345 + 15425);
-  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003005", "lot", "YRN-30", 3), FOFAL_REACT_COMMAND);
-  cr_expect_eq(bal("603"), 12345 + 15425 - 38, "a gain credits 603, half up");
-  cr_expect_eq(bal("311"), stock - 15425 + 38);
+  cr_expect_eq(bal("603"), 23446 + 23449, "23.448733… half up, from the sums (19.002 × 1.234 would be 23.448)");
+  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003005", "lot", "YRN-30", 500), FOFAL_REACT_COMMAND);
+  cr_expect_eq(bal("603"), 23446 + 23449 - 9501, "a gain credits 603: 9.501107… half up");
+  cr_expect_eq(bal("311"), stock - 23449 + 9501);
+  /* An item costed before the sums (item_priced: its last price per kg alone) is valued at
+   * that price until its next receipt, from which its average starts. */
+  char old[FOFAL_UUID_LEN + 1];
+  fofal_aggregate_ref(W_TENANT, "accounting_item", "YRN-30", old);
+  json_object_set_new(world, old,
+                      json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "item", "YRN-30", "unit", "kg", "unit_price",
+                                (json_int_t)12345, "per_kg_minor", (json_int_t)12345, "receipt_id",
+                                "0192f0a0-0000-7000-8000-000000001099", "order_id", PO2, "date", "2026-03-01"));
+  json_int_t loss = bal("603");
+  cr_assert_eq(adjusted("0192f0a0-0000-7000-8000-000000003009", "lot", "YRN-30", -1000), FOFAL_REACT_COMMAND);
+  cr_expect_eq(bal("603"), loss + 12345, "1 kg at the last price of before");
+  received_at(10, 2000, 15000);
+  cost = world_ref("accounting_item", "YRN-30");
+  cr_expect_eq(jint(cost, "received_mg", 0), 2000000, "the average starts from the next receipt");
+  cr_expect_eq(jint(cost, "per_kg_minor", 0), 15000);
   cr_expect_eq(adjusted("0192f0a0-0000-7000-8000-000000003006", "unit", "EPONGE-50x100", -2), FOFAL_REACT_NOTHING,
                "a woven unit's count is not posted");
   cr_expect_eq(adjusted("0192f0a0-0000-7000-8000-000000003007", "lot", "YRN-30", 0), FOFAL_REACT_NOTHING);

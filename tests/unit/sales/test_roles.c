@@ -78,6 +78,7 @@ Test(roles, a_salesperson_makes_customers_orders_and_deliveries_and_nothing_of_m
                                       "accounting.period.close",
                                       "accounting.year.close",
                                       "accounting.account.define",
+                                      "accounting.company.set",
                                       NULL};
   for (const char *const *t = types; *t; t++) {
     const json_t *s = fofal_registry_schema(reg, *t);
