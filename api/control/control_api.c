@@ -145,14 +145,17 @@ static const char lines_sql[] =
 
 static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
   char err[512];
-  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL;
+  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL, *looms = NULL, *months = NULL, *settings = NULL;
   int order = p->route == R_ORDER_COST, rc;
   const char *params[] = {tenant, order ? p->id : NULL, order ? NULL : p->id, p->from[0] ? p->from : NULL,
                           p->to[0] ? p->to : NULL};
   if ((rc = fofal__worker_query(w, tenant, fofal__control_cost_output_sql, 5, params, &output, err, sizeof err)) ||
       (rc = fofal__worker_query(w, tenant, fofal__control_cost_beams_sql, 5, params, &beams, err, sizeof err)) ||
       (rc = fofal__worker_query(w, tenant, fofal__control_cost_labour_sql, 5, params, &labour, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, sizeof err))) {
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_machine_sql, 5, params, &looms, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_overhead_sql, 5, params, &months, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_standard_sql, 5, params, &settings, err, sizeof err))) {
     fofal__read_fail(res, rc, err, 0);
     goto done;
   }
@@ -167,6 +170,11 @@ static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal
   }
   res->status = 200;
   res->body = fofal__ctl_cost(beams, labour, grades, json_integer_value(json_object_get(out, "pieces")));
+  const json_t *set = json_array_get(settings, 0);
+  json_t *machine = fofal__ctl_machine(looms);
+  fofal__ctl_cost_add(res->body, machine, fofal__ctl_overhead(months, machine),
+                      json_is_true(json_object_get(set, "rates_in_use")));
+  fofal__ctl_variance(res->body, json_object_get(set, "standard"), json_integer_value(json_object_get(out, "length_mm")));
   json_object_set_new(res->body, order ? "order_id" : "article", json_string(p->id));
   if (!order) {
     json_object_set_new(res->body, "from", p->from[0] ? json_string(p->from) : json_null());
@@ -179,6 +187,9 @@ done:
   json_decref(beams);
   json_decref(labour);
   json_decref(grades);
+  json_decref(looms);
+  json_decref(months);
+  json_decref(settings);
 }
 
 

@@ -35,6 +35,53 @@ const char fofal__control_cost_grades_sql[] =
     SEL "SELECT json_build_object('grade', l.grade, 'pieces', sum(l.pieces)::bigint) FROM control.fact_cut_lots l JOIN "
         "sel ON sel.label_id = l.label_id WHERE l.tenant = $1 GROUP BY l.grade ORDER BY l.grade";
 
+/* A loom's run time in each month the selection wove on it (fofal-machines' shift tallies,
+ * read as the losses read them), by the machine rate in force on each shift's day: the
+ * loom's own latest rate from a day up to the shift's, else its type's (production's
+ * register); with what the selection and the whole loom-month declared, to share it. */
+const char fofal__control_cost_machine_sql[] =
+    SEL ", lm AS (SELECT o.loom, o.month, sum(coalesce(o.length_mm, 0))::bigint AS sel_mm, sum(o.quantity)::bigint AS "
+        "sel_pieces FROM control.fact_outputs o JOIN sel ON sel.label_id = o.label_id WHERE o.tenant = $1 AND o.loom IS "
+        "NOT NULL GROUP BY 1, 2) SELECT json_build_object('loom', lm.loom, 'month', lm.month, 'loom_type', pl.type, "
+        "'hall', pl.hall, 'sel_mm', lm.sel_mm, 'sel_pieces', lm.sel_pieces, 'all_mm', a.mm, 'all_pieces', a.pieces, "
+        "'all_have_length', a.nolen = 0, 'segments', (SELECT coalesce(json_agg(json_build_object('run_s', g.run_s, "
+        "'rate_minor_per_hour', g.rate, 'rate_of', g.rate_of, 'code', g.code, 'valid_from', g.valid_from) ORDER BY "
+        "g.valid_from NULLS FIRST, g.rate_of), '[]') FROM (SELECT r.rate_minor_per_hour AS rate, r.rate_of, r.code, "
+        "r.valid_from, round(sum(s.run_s))::bigint AS run_s FROM machines.loom_shifts s LEFT JOIN LATERAL (SELECT "
+        "mr.rate_minor_per_hour, mr.rate_of, mr.code, mr.valid_from FROM control.machine_rates mr WHERE mr.tenant = $1 AND "
+        "((mr.rate_of = 'loom' AND mr.code = lm.loom) OR (mr.rate_of = 'loom_type' AND mr.code = pl.type)) AND "
+        "mr.valid_from <= left(s.shift, 10)::date ORDER BY mr.rate_of = 'loom' DESC, mr.valid_from DESC LIMIT 1) r ON "
+        "true WHERE s.tenant = $1 AND s.loom = lm.loom AND left(s.shift, 7) = lm.month GROUP BY 1, 2, 3, 4) g)) FROM lm "
+        "LEFT JOIN production.looms pl ON pl.tenant = $1 AND pl.loom = lm.loom CROSS JOIN LATERAL (SELECT "
+        "coalesce(sum(o.length_mm), 0)::bigint AS mm, coalesce(sum(o.quantity), 0)::bigint AS pieces, count(*) FILTER "
+        "(WHERE o.length_mm IS NULL) AS nolen FROM control.fact_outputs o WHERE o.tenant = $1 AND o.loom = lm.loom AND "
+        "o.month = lm.month) a ORDER BY lm.loom, lm.month";
+
+/* The overhead pools of each month the selection has declarations in, with what the
+ * selection and the whole month declared and the month's machine run time (of the looms
+ * with declarations that month: the run time declarations bear). */
+const char fofal__control_cost_overhead_sql[] =
+    SEL ", mo AS (SELECT o.month, sum(coalesce(o.length_mm, 0))::bigint AS mm, sum(o.quantity)::bigint AS pieces FROM "
+        "control.fact_outputs o JOIN sel ON sel.label_id = o.label_id WHERE o.tenant = $1 GROUP BY 1) SELECT "
+        "json_build_object('month', mo.month, 'selection', json_build_object('mm', mo.mm, 'pieces', mo.pieces), "
+        "'month_total', (SELECT json_build_object('mm', coalesce(sum(o.length_mm), 0)::bigint, 'pieces', "
+        "coalesce(sum(o.quantity), 0)::bigint, 'machine_s', (SELECT coalesce(sum(x.s), 0)::bigint FROM (SELECT "
+        "round(sum(s.run_s))::bigint AS s FROM machines.loom_shifts s WHERE s.tenant = $1 AND left(s.shift, 7) = mo.month "
+        "AND s.loom IN (SELECT DISTINCT d.loom FROM control.fact_outputs d WHERE d.tenant = $1 AND d.month = mo.month) "
+        "GROUP BY s.loom) x)) FROM control.fact_outputs o WHERE o.tenant = $1 AND o.month = mo.month), 'pools', (SELECT "
+        "coalesce(json_agg(json_build_object('pool', h.pool, 'key', h.key, 'amount_minor', h.amount_minor) ORDER BY "
+        "h.pool), '[]') FROM control.overheads h WHERE h.tenant = $1 AND h.month = mo.month)) FROM mo ORDER BY mo.month";
+
+/* Whether machine time is costed at all (some rate set), and the standard cost of the
+ * article asked for or of the selection's (an order's) article. */
+const char fofal__control_cost_standard_sql[] =
+    SEL "SELECT json_build_object('rates_in_use', EXISTS (SELECT 1 FROM control.machine_rates WHERE tenant = $1), "
+        "'standard', (SELECT json_build_object('article', sc.article, 'per', sc.per, 'yarn_minor', sc.yarn_minor, "
+        "'labour_minor', sc.labour_minor, 'machine_minor', sc.machine_minor, 'overhead_minor', sc.overhead_minor, "
+        "'set_at', sc.set_at) FROM control.standard_costs sc WHERE sc.tenant = $1 AND sc.article = coalesce($3::text, "
+        "(SELECT o.article FROM control.fact_outputs o JOIN sel ON sel.label_id = o.label_id WHERE o.tenant = $1 AND "
+        "o.article IS NOT NULL ORDER BY o.article LIMIT 1))))";
+
 /* $1 tenant, $2 article, $3 loom, $4 weaver, $5 from, $6 to, $7..$10 'true' when grouped by
  * article, loom, weaver, month. A declaration's yarn: its warp metres of each beam × the
  * beam's grams over its warped length, rounded half up (as costing.c). A roll's cut belongs
@@ -82,4 +129,8 @@ const char fofal__control_loss_rejects_sql[] =
     "AND o.label_id = c.label_id WHERE c.tenant = $1 GROUP BY 1, 2) x WHERE loom IS NOT NULL AND ($2::text IS NULL OR "
     "loom = $2) AND ($3::text IS NULL OR month >= $3) AND ($4::text IS NULL OR month <= $4)";
 
-const char *const fofal__control_read_sql[8] = {fofal__control_cost_output_sql, fofal__control_cost_beams_sql, fofal__control_cost_labour_sql, fofal__control_cost_grades_sql, fofal__control_yields_sql, fofal__control_loss_stops_sql, fofal__control_loss_speed_sql, fofal__control_loss_rejects_sql};
+const char *const fofal__control_read_sql[11] = {
+    fofal__control_cost_output_sql,  fofal__control_cost_beams_sql,     fofal__control_cost_labour_sql,
+    fofal__control_cost_grades_sql,  fofal__control_yields_sql,         fofal__control_loss_stops_sql,
+    fofal__control_loss_speed_sql,   fofal__control_loss_rejects_sql,   fofal__control_cost_machine_sql,
+    fofal__control_cost_overhead_sql, fofal__control_cost_standard_sql};
