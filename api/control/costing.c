@@ -285,21 +285,41 @@ int64_t fofal__ctl_reduced_speed_s(double run_s, double picks, double theoretica
   return lost <= 0 ? 0 : (int64_t)llround(lost);
 }
 
-/* The row of (loom, month) in `by`, made when new. */
+/* The dimensions a loss row is grouped by, in sort order; a row lacks those not grouped. */
+static const char *const loss_dims[] = {"loom", "hall", "shift", "month", NULL};
+
+/* The row of src's group (its loom, hall, shift, month; absent or null: "") in `by`, made
+ * when new. */
 static json_t *loss_row(json_t *by, const json_t *src) {
-  const char *loom = json_string_value(json_object_get(src, "loom")), *month = json_string_value(json_object_get(src, "month"));
-  char key[160];
-  snprintf(key, sizeof key, "%s|%s", month ? month : "", loom ? loom : "");
+  char key[512];
+  size_t n = 0;
+  for (int k = 0; loss_dims[k]; k++) {
+    const char *v = json_string_value(json_object_get(src, loss_dims[k]));
+    n += (size_t)snprintf(key + n, sizeof key - n, "%s|", v ? v : "");
+    if (n >= sizeof key) n = sizeof key - 1;
+  }
   json_t *r = json_object_get(by, key);
   if (r) return r;
-  r = json_pack("{s:s,s:s,s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:{s:n},s:{s:n},s:{s:I},s:{},s:I,s:I}", "loom",
-                loom ? loom : "", "month", month ? month : "", "breakdowns", "stops", (json_int_t)0, "seconds",
-                (json_int_t)0, "setup_adjustments", "stops", (json_int_t)0, "seconds", (json_int_t)0, "small_stops",
-                "stops", (json_int_t)0, "seconds", (json_int_t)0, "reduced_speed", "seconds", "startup_rejects",
-                "pieces", "production_rejects", "pieces", (json_int_t)0, "stop_s_by_cause", "run_s", (json_int_t)0,
-                "pieces_cut", (json_int_t)0);
+  r = json_pack("{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:{s:n},s:{s:n},s:{s:I},s:{},s:I,s:I}", "breakdowns", "stops",
+                (json_int_t)0, "seconds", (json_int_t)0, "setup_adjustments", "stops", (json_int_t)0, "seconds",
+                (json_int_t)0, "small_stops", "stops", (json_int_t)0, "seconds", (json_int_t)0, "reduced_speed", "seconds",
+                "startup_rejects", "pieces", "production_rejects", "pieces", (json_int_t)0, "stop_s_by_cause", "run_s",
+                (json_int_t)0, "pieces_cut", (json_int_t)0);
+  for (int k = 0; loss_dims[k]; k++) {
+    const json_t *v = json_object_get(src, loss_dims[k]);
+    if (v) json_object_set_new(r, loss_dims[k], json_deep_copy(v));
+  }
   json_object_set_new(by, key, r);
   return r;
+}
+
+static int loss_cmp(const json_t *x, const json_t *y) {
+  for (int k = 0; loss_dims[k]; k++) {
+    const char *a = json_string_value(json_object_get(x, loss_dims[k])), *b = json_string_value(json_object_get(y, loss_dims[k]));
+    int c = strcmp(a ? a : "", b ? b : "");
+    if (c) return c;
+  }
+  return 0;
 }
 
 static void add(json_t *o, const char *k, int64_t v) {
@@ -335,24 +355,18 @@ json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t
     add(json_object_get(r, "production_rejects"), "pieces", iv(x, "second_choice") + iv(x, "waste_pieces"));
     add(r, "pieces_cut", iv(x, "pieces_cut"));
   }
-  /* Sorted by loom, then month. */
+  /* Sorted by loom, hall, shift, month (a dimension not grouped by, or null, first). */
   const char *k;
-  json_t *v, *keys = json_array();
-  json_object_foreach(by, k, v) json_array_append_new(keys, json_pack("[s,s,s]", json_string_value(json_object_get(v, "loom")), json_string_value(json_object_get(v, "month")), k));
-  size_t n = json_array_size(keys);
+  json_t *v, *out = json_array();
+  json_object_foreach(by, k, v) json_array_append(out, v);
+  size_t n = json_array_size(out);
   for (size_t a = 1; a < n; a++)
     for (size_t b = a; b > 0; b--) {
-      const json_t *p = json_array_get(keys, b - 1), *q = json_array_get(keys, b);
-      int c = strcmp(json_string_value(json_array_get(p, 0)), json_string_value(json_array_get(q, 0)));
-      if (!c) c = strcmp(json_string_value(json_array_get(p, 1)), json_string_value(json_array_get(q, 1)));
-      if (c <= 0) break;
-      json_t *t = json_incref(json_array_get(keys, b - 1));
-      json_array_set(keys, b - 1, json_array_get(keys, b));
-      json_array_set_new(keys, b, t);
+      if (loss_cmp(json_array_get(out, b - 1), json_array_get(out, b)) <= 0) break;
+      json_t *t = json_incref(json_array_get(out, b - 1));
+      json_array_set(out, b - 1, json_array_get(out, b));
+      json_array_set_new(out, b, t);
     }
-  json_t *out = json_array();
-  json_array_foreach(keys, i, x) json_array_append(out, json_object_get(by, json_string_value(json_array_get(x, 2))));
-  json_decref(keys);
   json_decref(by);
   return out;
 }

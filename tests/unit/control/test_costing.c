@@ -352,6 +352,32 @@ Test(losses, looms_and_months_merge_and_sort) {
   json_decref(rejects);
 }
 
+Test(losses, grouped_by_hall_and_shift_the_looms_add_up) {
+  /* As the SQL gives them with ?by=hall,shift: the loom and month not grouped (absent). */
+  json_t *stops = json_loads("[{\"hall\":\"H1\",\"shift\":\"2026-11-02/A\",\"cause\":\"warp_break\",\"after_breakdown\":"
+                             "false,\"short\":true,\"stops\":3,\"seconds\":200},{\"hall\":\"H1\",\"shift\":\"2026-11-02/A\","
+                             "\"cause\":\"weft_break\",\"after_breakdown\":false,\"short\":true,\"stops\":2,\"seconds\":50},"
+                             "{\"hall\":\"H1\",\"shift\":null,\"cause\":\"mechanical\",\"after_breakdown\":false,"
+                             "\"short\":false,\"stops\":1,\"seconds\":900}]",
+                             0, NULL),
+         *none = json_array(),
+         *rejects = json_loads("[{\"hall\":\"H1\",\"shift\":\"2026-11-02/A\",\"pieces_cut\":40,\"second_choice\":2,"
+                               "\"waste_pieces\":1}]",
+                               0, NULL);
+  json_t *l = fofal__ctl_losses(stops, none, rejects);
+  cr_assert_eq(json_array_size(l), 2, "shift A, and the stop no tally covers");
+  cr_expect(json_is_null(json_object_get(json_array_get(l, 0), "shift")), "no shift known sorts first");
+  cr_expect_eq(at(l, "0.breakdowns.seconds"), 900);
+  cr_expect_eq(at(l, "1.small_stops.stops"), 5, "both breaks of the hall's shift A");
+  cr_expect_eq(at(l, "1.production_rejects.pieces"), 3);
+  cr_expect_str_eq(jstr(json_array_get(l, 1), "hall"), "H1");
+  cr_expect_null(json_object_get(json_array_get(l, 1), "loom"), "not grouped by loom");
+  json_decref(l);
+  json_decref(stops);
+  json_decref(none);
+  json_decref(rejects);
+}
+
 /* ------------------------------------------------------------ the reaction */
 
 static const fofal_reaction_t *reaction(void) {
