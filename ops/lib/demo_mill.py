@@ -657,8 +657,9 @@ def projects_demo(api):
 
 def control_demo(api):
     """Management control (module control): this year's budget of wages (640, posted from
-    piece-rate pay by reaction) for the weaving room, and of sales (701), per month; the
-    actual cost of L01's order."""
+    piece-rate pay by reaction) for the weaving room, and of sales (701), per month; machine
+    rates, this month's overheads and a standard cost; the actual cost of L01's order with
+    its machine and overhead lines and its variances."""
     accountant = ("A01", "accountant")
     today = local_now().date()
     year = str(today.year)
@@ -687,18 +688,41 @@ def control_demo(api):
                                                    {"lot": rc_lot, "weight_g": 200000, "beam": "B-L01-G"})])
             break
         time.sleep(1)
+    # Machine time, overheads and a standard cost (issue 18): rates per loom type (L01 its
+    # own) from the first of the month the week of rolls starts in, this month's energy by
+    # machine hours and general overheads by pieces, L01's article's standard per piece.
+    first = (today - dt.timedelta(days=7)).replace(day=1).isoformat()
+    month = f"{today:%Y-%m}"
+    api.batch(accountant, [
+        ("control.machine_rate.set", f"demo-rate-rapier-{first}",
+         {"code": "rapier", "rate_minor_per_hour": 14500, "valid_from": first}),
+        ("control.machine_rate.set", f"demo-rate-air-jet-{first}",
+         {"code": "air-jet", "rate_minor_per_hour": 18000, "valid_from": first}),
+        ("control.machine_rate.set", f"demo-rate-L01-{first}",
+         {"of": "loom", "code": "L01", "rate_minor_per_hour": 16000, "valid_from": first,
+          "note": "L01: the newest rapier, dearer to keep"}),
+        ("control.overhead.set", f"demo-overhead-energy-{month}",
+         {"month": month, "pool": "ENERGY", "key": "machine_hours", "amount_minor": 2500000}),
+        ("control.overhead.set", f"demo-overhead-general-{month}",
+         {"month": month, "key": "pieces", "amount_minor": 12000000}),
+        ("control.standard_cost.set", f"demo-standard-{month}",
+         {"article": "FOUTA-CHEVRON-90x170", "per": "piece", "yarn_minor": 2800, "labour_minor": 450,
+          "machine_minor": 300, "overhead_minor": 600}),
+    ])
     order = ident("order", "L01", 1)
     c = {}
-    for _ in range(30):  # until the reaction's facts are projected
+    for _ in range(30):  # until the reaction's facts and the settings are projected
         c = api.get(("D01", "manager"), f"/api/v1/control/orders/{order}/cost") or {}
-        if c.get("yarn", {}).get("cost_minor") and c.get("labour", {}).get("cost_minor"):
+        if c.get("yarn", {}).get("cost_minor") and c.get("labour", {}).get("cost_minor") and c.get("standard"):
             break
         time.sleep(1)
     y = c.get("yarn", {})
     print(f"demo: control: order {order} (L01) cost {c.get('total_minor', 0) / 1000:.3f} TND: yarn "
           f"{y.get('cost_minor', 0) / 1000:.3f} ({y.get('weight_g', 0) / 1000:.1f} kg, {y.get('unpriced_g', 0) / 1000:.1f} "
-          f"kg unpriced), labour {c.get('labour', {}).get('cost_minor', 0) / 1000:.3f}: "
-          f"/api/v1/control/orders/{order}/cost")
+          f"kg unpriced), labour {c.get('labour', {}).get('cost_minor', 0) / 1000:.3f}, machine "
+          f"{c.get('machine', {}).get('cost_minor', 0) / 1000:.3f} ({c.get('machine', {}).get('run_s', 0) / 3600:.1f} h), "
+          f"overhead {c.get('overhead', {}).get('cost_minor', 0) / 1000:.3f}; against its standard "
+          f"{(c.get('standard') or {}).get('variance_minor', 0) / 1000:+.3f}: /api/v1/control/orders/{order}/cost")
     yl = (api.get(("D01", "manager"), "/api/v1/control/yields?by=article") or {}).get("groups", [])
     cut = [g for g in yl if g.get("first_choice_share") is not None]
     print(f"demo: control: yields of {len(yl)} articles ({len(cut)} with cut rolls): /api/v1/control/yields?by=article,"
