@@ -203,11 +203,11 @@ static int machine_rate_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   const char *p[] = {ev->tenant, fofal_ev_str(d, "of"), fofal_ev_str(d, "code"), fofal_ev_str(d, "valid_from"),
                      fofal_ev_num(d, "rate_minor_per_hour", rate), m.at, fofal_ev_str(d, "set_by"), ev->id};
   return fofal_apply_sql(ctx,
-                           "INSERT INTO %s.machine_rates (tenant, rate_of, code, valid_from, rate_minor_per_hour, set_at, set_by, "
-                           "event_id) VALUES ($1, $2, $3, $4::date, $5::bigint, $6, $7, $8::uuid) ON CONFLICT (tenant, rate_of, "
-                           "code, valid_from) DO UPDATE SET rate_minor_per_hour = excluded.rate_minor_per_hour, set_at = "
-                           "excluded.set_at, set_by = excluded.set_by, event_id = excluded.event_id",
-                           8, p);
+                         "INSERT INTO %s.machine_rates (tenant, rate_of, code, valid_from, rate_minor_per_hour, set_at, set_by, "
+                         "event_id) VALUES ($1, $2, $3, $4::date, $5::bigint, $6, $7, $8::uuid) ON CONFLICT (tenant, rate_of, "
+                         "code, valid_from) DO UPDATE SET rate_minor_per_hour = excluded.rate_minor_per_hour, set_at = "
+                         "excluded.set_at, set_by = excluded.set_by, event_id = excluded.event_id",
+                         8, p);
 }
 
 static int overhead_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
@@ -218,11 +218,11 @@ static int overhead_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   const char *p[] = {ev->tenant, fofal_ev_str(d, "month"), fofal_ev_str(d, "pool"), fofal_ev_str(d, "key"),
                      fofal_ev_num(d, "amount_minor", amount), m.at, fofal_ev_str(d, "set_by"), ev->id};
   return fofal_apply_sql(ctx,
-                           "INSERT INTO %s.overheads (tenant, month, pool, key, amount_minor, set_at, set_by, event_id) "
-                           "VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8::uuid) ON CONFLICT (tenant, month, pool) DO "
-                           "UPDATE SET key = excluded.key, amount_minor = excluded.amount_minor, set_at = excluded.set_at, "
-                           "set_by = excluded.set_by, event_id = excluded.event_id",
-                           8, p);
+                         "INSERT INTO %s.overheads (tenant, month, pool, key, amount_minor, set_at, set_by, event_id) "
+                         "VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8::uuid) ON CONFLICT (tenant, month, pool) DO "
+                         "UPDATE SET key = excluded.key, amount_minor = excluded.amount_minor, set_at = excluded.set_at, "
+                         "set_by = excluded.set_by, event_id = excluded.event_id",
+                         8, p);
 }
 
 static int standard_cost_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
@@ -241,13 +241,13 @@ static int standard_cost_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
                      fofal_ev_str(d, "set_by"),
                      ev->id};
   return fofal_apply_sql(ctx,
-                           "INSERT INTO %s.standard_costs (tenant, article, per, yarn_minor, labour_minor, machine_minor, "
-                           "overhead_minor, set_at, set_by, event_id) VALUES ($1, $2, $3, $4::bigint, $5::bigint, "
-                           "$6::bigint, $7::bigint, $8, $9, $10::uuid) ON CONFLICT (tenant, article) DO UPDATE SET per = "
-                           "excluded.per, yarn_minor = excluded.yarn_minor, labour_minor = excluded.labour_minor, "
-                           "machine_minor = excluded.machine_minor, overhead_minor = excluded.overhead_minor, set_at = "
-                           "excluded.set_at, set_by = excluded.set_by, event_id = excluded.event_id",
-                           10, p);
+                         "INSERT INTO %s.standard_costs (tenant, article, per, yarn_minor, labour_minor, machine_minor, "
+                         "overhead_minor, set_at, set_by, event_id) VALUES ($1, $2, $3, $4::bigint, $5::bigint, "
+                         "$6::bigint, $7::bigint, $8, $9, $10::uuid) ON CONFLICT (tenant, article) DO UPDATE SET per = "
+                         "excluded.per, yarn_minor = excluded.yarn_minor, labour_minor = excluded.labour_minor, "
+                         "machine_minor = excluded.machine_minor, overhead_minor = excluded.overhead_minor, set_at = "
+                         "excluded.set_at, set_by = excluded.set_by, event_id = excluded.event_id",
+                         10, p);
 }
 
 static const fofal_apply_t applies[] = {
