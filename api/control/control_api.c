@@ -106,8 +106,8 @@ static const fofal_read_route_t routes[R_N] = {
     [R_LOSSES] = {"/api/v1/control/losses", "control.losses", "OEE's six big losses per loom, hall, shift and month.",
                   "Per group (?by= any of loom, hall, shift, month, comma separated; default loom,month; the hall is "
                   "the loom's in production's register; a stop's shift is the one whose tallies of its loom cover the "
-                  "instant it ended, a reject's the declaration's): stops and their seconds classed as breakdowns (declared breakdowns, and "
-                  "mechanical or electrical stops of 5 min or more), set-ups and adjustments (stops of cause other of 5 "
+                  "instant it ended, a reject's the declaration's): stops and their seconds classed as breakdowns "
+                  "(declared breakdowns, and mechanical or electrical stops of 5 min or more), set-ups and adjustments (stops of cause other of 5 "
                   "min or more) and small stops (shorter stops, and warp and weft breaks); reduced speed (run seconds "
                   "× (1 − picks ÷ theoretical picks) of the loom's shift tallies, null without a nominal speed); "
                   "production rejects (2nd-choice and waste pieces of its rolls cut); startup rejects null (no event "

@@ -611,8 +611,8 @@ def subcontracting_demo(api, lots):
 
 def projects_demo(api):
     """Projects (module projects): the OEKO-TEX audit and the installation of two new looms,
-    with tasks (one past due, for its owner M02), hours booked by the people who worked and
-    costs booked by the accountant."""
+    with tasks (one past due, for its owner M02), hours booked by the people who worked,
+    costs booked by the accountant and a purchase order's receipt booked by reaction."""
     manager, accountant = ("D01", "manager"), ("A01", "accountant")
     today = local_now().date()
     day = lambda n: str(today + dt.timedelta(days=n))
@@ -652,7 +652,21 @@ def projects_demo(api):
                                                            "source": "purchase_order", "reference": "PO-LAB-07",
                                                            "note": "analyses de laboratoire"}),
     ])
-    print("demo: projects: OEKO-2027 and INSTALL-L25-L26 with tasks (two past due), hours and costs")
+    # A purchase for the installation (issue 18): its receipt books its cost to the project
+    # by reaction (projects.cost_on_receipt), 120 m of cable at 12.500 TND a metre.
+    po = ident("purchase-order", "cable-l25")
+    api.batch(manager, [
+        ("purchasing.supplier.register", "demo-sup-elec", {"supplier": "F-ELEC", "name": "Électricité du Sahel",
+                                                           "currency": "TND"}),
+        ("purchasing.order.issue", "demo-po-cable-l25", {
+            "order_id": po, "supplier": "F-ELEC", "project": "INSTALL-L25-L26",
+            "lines": [{"line": 1, "description": "câble 5G6", "quantity_milli": 120000, "unit": "m", "unit_price": 12500,
+                       "expected_date": day(-3)}]}),
+    ])
+    api.batch(("S01", "storekeeper_mp"), [("purchasing.order.receive", "demo-po-cable-l25-r1", {
+        "order_id": po, "receipt_id": ident("purchase-receipt", "cable-l25", 1), "lines": [{"line": 1, "quantity_milli": 120000}]})])
+    print("demo: projects: OEKO-2027 and INSTALL-L25-L26 with tasks (two past due), hours and costs (the cable's receipt "
+          "by reaction)")
 
 
 def control_demo(api):
