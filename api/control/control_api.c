@@ -21,6 +21,9 @@
  *   GET /api/v1/control/yields?by=&article=&loom=&weaver=&from=&to=&format=csv
  *                                       first-choice and waste shares and metres per kg
  *                                       of yarn, per group of declarations
+ *   GET /api/v1/control/costing?from=&to=
+ *                                       what is set for costing: machine rates,
+ *                                       overheads of the months, standard costs
  *   GET /api/v1/control/losses?by=&loom=&hall=&from=&to=&format=csv
  *                                       OEE's six big losses per loom, hall, shift and
  *                                       month
@@ -50,7 +53,7 @@
 #define ROLES_CONTROL "manager accountant auditor admin"
 #define ROLES_COST ROLES_CONTROL
 
-enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_LOSSES, R_N };
+enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_LOSSES, R_COSTING, R_N };
 #define F_LINES 1  /* month, cost_centre, as_of */
 #define F_PERIOD 2 /* from, to */
 #define F_YIELDS 4 /* by, article, loom, weaver, format */
@@ -114,6 +117,11 @@ static const fofal_read_route_t routes[R_N] = {
                   "production rejects (2nd-choice and waste pieces of its rolls cut); startup rejects null (no event "
                   "tells them apart). Filters loom, hall, from, to (months). ?format=csv: one row per group.",
                   ROLES_COST, NULL, F_PERIOD | F_LOSSES, "Losses"},
+    [R_COSTING] = {"/api/v1/control/costing", "control.costing", "What is set for costing.",
+                   "The machine rates (per loom type or loom, from a day; a loom's own wins over its type's), the "
+                   "overhead pools of the months from..to (YYYY-MM; default: every month) with their allocation key, "
+                   "and the articles' standard costs, each with when and by whom it was set.",
+                   ROLES_COST, NULL, F_PERIOD, "Costing"},
 };
 
 typedef struct {
@@ -389,6 +397,18 @@ done:
   json_decref(rejects);
 }
 
+/* What is set for costing (R_COSTING): $1 tenant, $2 from, $3 to month (of the overheads). */
+static const char costing_sql[] =
+    "SELECT json_build_object('machine_rates', (SELECT coalesce(json_agg(json_build_object('of', rate_of, 'code', code, "
+    "'valid_from', valid_from, 'rate_minor_per_hour', rate_minor_per_hour, 'set_at', set_at, 'set_by', set_by) ORDER BY "
+    "rate_of, code, valid_from), '[]') FROM control.machine_rates WHERE tenant = $1), 'overheads', (SELECT "
+    "coalesce(json_agg(json_build_object('month', month, 'pool', pool, 'key', key, 'amount_minor', amount_minor, "
+    "'set_at', set_at, 'set_by', set_by) ORDER BY month, pool), '[]') FROM control.overheads WHERE tenant = $1 AND "
+    "($2::text IS NULL OR month >= $2) AND ($3::text IS NULL OR month <= $3)), 'standard_costs', (SELECT "
+    "coalesce(json_agg(json_build_object('article', article, 'per', per, 'yarn_minor', yarn_minor, 'labour_minor', "
+    "labour_minor, 'machine_minor', machine_minor, 'overhead_minor', overhead_minor, 'set_at', set_at, 'set_by', set_by) "
+    "ORDER BY article), '[]') FROM control.standard_costs WHERE tenant = $1))";
+
 /* {budget_minor, actual_minor, variance_minor} of the lines whose account starts with `cls`. */
 static json_t *total(const json_t *lines, char cls) {
   json_int_t budget = 0, actual = 0;
@@ -418,6 +438,17 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   }
   if (p->route == R_LOSSES) {
     losses(w, tenant, p, res);
+    return;
+  }
+  if (p->route == R_COSTING) {
+    const char *params[] = {tenant, p->from[0] ? p->from : NULL, p->to[0] ? p->to : NULL};
+    if ((rc = fofal__worker_query(w, tenant, costing_sql, 3, params, &rows, err, sizeof err))) {
+      fofal__read_fail(res, rc, err, 0);
+      return;
+    }
+    res->status = 200;
+    res->body = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
     return;
   }
   if (p->route == R_BUDGETS) {
@@ -476,6 +507,7 @@ static int match(const char *path, size_t len, params_t *p) {
   if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1)) return -1;
   if (!strcmp(s1, "yields")) return at == len ? R_YIELDS : -1;
   if (!strcmp(s1, "losses")) return at == len ? R_LOSSES : -1;
+  if (!strcmp(s1, "costing")) return at == len ? R_COSTING : -1;
   if (!strcmp(s1, "orders") || !strcmp(s1, "articles")) {
     char s3[16];
     if (fofal__path_segment(path, len, &at, p->id, sizeof p->id) || fofal__path_segment(path, len, &at, s3, sizeof s3) ||
@@ -685,7 +717,21 @@ static const char losses_schema[] =
     "\"pieces\":{}}},\"production_rejects\":{\"type\":\"object\",\"properties\":{\"pieces\":" INT "}},"
     "\"stop_s_by_cause\":{\"type\":\"object\"},\"run_s\":" INT ",\"pieces_cut\":" INT "}}}}}";
 
+static const char costing_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"machine_rates\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"of\":{\"enum\":[\"loom_type\",\"loom\"]},\"code\":{\"type\":\"string\"},\"valid_from\":{"
+    "\"type\":\"string\"},\"rate_minor_per_hour\":" INT ",\"set_at\":{\"type\":\"string\"},\"set_by\":{\"type\":"
+    "\"string\"}}}},\"overheads\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"month\":{"
+    "\"type\":\"string\"},\"pool\":{\"type\":\"string\"},\"key\":{\"enum\":[\"machine_hours\",\"metres\","
+    "\"pieces\"]},\"amount_minor\":" INT ",\"set_at\":{\"type\":\"string\"},\"set_by\":{\"type\":\"string\"}}}},"
+    "\"standard_costs\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"article\":{\"type\":"
+    "\"string\"},\"per\":{\"enum\":[\"piece\",\"metre\"]},\"yarn_minor\":" INT ",\"labour_minor\":" INT
+    ",\"machine_minor\":" INT ",\"overhead_minor\":" INT ",\"set_at\":{\"type\":\"string\"},\"set_by\":{\"type\":"
+    "\"string\"}}}}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
+  json_t *gs = json_loads(costing_schema, 0, NULL);
+  if (gs) json_object_set_new(schemas, "Costing", gs);
   json_t *ls = json_loads(losses_schema, 0, NULL);
   if (ls) json_object_set_new(schemas, "Losses", ls);
   json_t *cs = json_loads(cost_schema, 0, NULL);
@@ -732,7 +778,7 @@ static void openapi(json_t *paths, json_t *schemas) {
                                                                json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
                                                                          "json", "csv")));
     }
-    if (r == R_ARTICLE_COST || r == R_YIELDS || r == R_LOSSES) {
+    if (r == R_ARTICLE_COST || r == R_YIELDS || r == R_LOSSES || r == R_COSTING) {
       if (r == R_ARTICLE_COST) json_array_append_new(params, fofal__openapi_path_param("article", "The article's code."));
       json_array_append_new(params, fofal__openapi_query_param("from", "First month (YYYY-MM).",
                                                                json_pack("{s:s}", "type", "string")));

@@ -372,6 +372,24 @@ Test(costs, machine_time_overheads_and_variances_and_the_new_dimensions) {
   cr_expect(json_is_true(json_object_get(j, "complete")));
   json_decref(j);
 
+  /* What is set, as the tenant set it. */
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/costing?from=2026-11", &j, NULL), 200);
+  const json_t *rates = json_object_get(j, "machine_rates"), *ovh = json_object_get(j, "overheads");
+  cr_expect_eq(json_array_size(rates), 3);
+  cr_expect_str_eq(s_of(json_array_get(rates, 0), "of"), "loom", "L03's own rate first");
+  cr_expect_eq(i_of(json_array_get(rates, 0), "rate_minor_per_hour"), 18000);
+  cr_expect_str_eq(s_of(json_array_get(rates, 0), "set_by"), "u:amal/accountant");
+  cr_expect_eq(json_array_size(ovh), 2);
+  cr_expect_str_eq(s_of(json_array_get(ovh, 0), "pool"), "ENERGY");
+  cr_expect_str_eq(s_of(json_array_get(ovh, 0), "key"), "machine_hours");
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "standard_costs"), 0), "overhead_minor"), 2000);
+  json_decref(j);
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/costing?to=2026-10", &j, NULL), 200);
+  cr_expect_eq(json_array_size(json_object_get(j, "overheads")), 0, "no overhead before November");
+  json_decref(j);
+  cr_expect_eq(h_get(port, planner, "/api/v1/control/costing", &j, NULL), 403);
+  json_decref(j);
+
   /* Yields by shift; losses by hall and shift. */
   cr_assert_eq(h_get(port, boss, "/api/v1/control/yields?by=shift&article=FT-1", &j, NULL), 200);
   const json_t *g = json_object_get(j, "groups");
