@@ -12,15 +12,21 @@
  *
  *   GET /api/v1/control/orders/{id}/cost
  *                                       the actual cost of a production order from the
- *                                       facts of other modules' events (costing.c)
+ *                                       facts of other modules' events (costing.c):
+ *                                       yarn, labour, machine time, overheads, and the
+ *                                       variances against the article's standard cost
  *   GET /api/v1/control/articles/{article}/cost?from=&to=
  *                                       the same over an article's declarations of the
  *                                       months from..to (YYYY-MM)
  *   GET /api/v1/control/yields?by=&article=&loom=&weaver=&from=&to=&format=csv
  *                                       first-choice and waste shares and metres per kg
  *                                       of yarn, per group of declarations
- *   GET /api/v1/control/losses?loom=&from=&to=&format=csv
- *                                       OEE's six big losses per loom and month
+ *   GET /api/v1/control/costing?from=&to=
+ *                                       what is set for costing: machine rates,
+ *                                       overheads of the months, standard costs
+ *   GET /api/v1/control/losses?by=&loom=&hall=&from=&to=&format=csv
+ *                                       OEE's six big losses per loom, hall, shift and
+ *                                       month
  *
  * The actual of a line is what module accounting's entries (accounting.entry_lines) put
  * on its account in its month: debits less credits for a charge (class 6), credits less
@@ -47,14 +53,17 @@
 #define ROLES_CONTROL "manager accountant auditor admin"
 #define ROLES_COST ROLES_CONTROL
 
-enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_LOSSES, R_N };
+enum { R_BUDGETS, R_BUDGET, R_ORDER_COST, R_ARTICLE_COST, R_YIELDS, R_LOSSES, R_COSTING, R_N };
 #define F_LINES 1  /* month, cost_centre, as_of */
 #define F_PERIOD 2 /* from, to */
 #define F_YIELDS 4 /* by, article, loom, weaver, format */
 #define F_LOSSES 8 /* loom, format */
 /* The dimensions a yield is grouped by (?by=), bits of params_t.by. */
-static const char *const dims[] = {"article", "loom", "weaver", "month"};
-#define NDIMS 4
+static const char *const dims[] = {"article", "loom", "weaver", "month", "shift"};
+#define NDIMS 5
+/* The dimensions losses are grouped by (?by=), bits of params_t.lby. */
+static const char *const ldims[] = {"loom", "hall", "shift", "month"};
+#define NLDIMS 4
 
 static const fofal_read_route_t routes[R_N] = {
     [R_BUDGETS] = {"/api/v1/control/budgets", "control.budgets.list", "Every year's budget.",
@@ -69,10 +78,17 @@ static const fofal_read_route_t routes[R_N] = {
     [R_ORDER_COST] = {"/api/v1/control/orders/{id}/cost", "control.orders.cost", "A production order's actual cost.",
                       "From the events of other modules alone: yarn (the warp metres each declaration consumed of each "
                       "beam × the beam's yarn cost per metre: the lots issued to it at their purchase receipt's unit "
-                      "price, over its warped length), labour (the pay accrued for the order, by role), the total, per "
-                      "piece declared and per piece of each grade the cuts gave (graded pieces bear the cost alike). "
-                      "Each beam lists its lots, each lot its price: a figure leads to its facts. complete is false "
-                      "when a lot has no price or a beam no warped length (unpriced_g, unwarped_mm).",
+                      "price, over its warped length), labour (the pay accrued for the order, by role), machine time "
+                      "(per loom and month: the loom's run time from its shift tallies at the rate in force on each "
+                      "shift's day — the loom's own, else its type's — shared among its declarations of the month by "
+                      "metres, or pieces when one has no length; a loom with no telemetry has reason no_telemetry and "
+                      "no cost), overheads (each month's pools shared by their key: machine_hours, metres or pieces), "
+                      "the total, per piece declared and per piece of each grade the cuts gave (graded pieces bear the "
+                      "cost alike), and the variances against the article's standard cost (actual minus standard per "
+                      "component; standard null without one). Each beam lists its lots, each lot its price, each loom "
+                      "its rates and run seconds, each pool its base and the month's total: a figure leads to its "
+                      "facts. complete is false when a lot has no price, a beam no warped length (unpriced_g, "
+                      "unwarped_mm) or, once some machine rate is set, a loom-month has no telemetry or no rate.",
                       ROLES_COST, NULL, 0, "Cost"},
     [R_ARTICLE_COST] = {"/api/v1/control/articles/{article}/cost", "control.articles.cost",
                         "An article's actual cost over a period.",
@@ -81,30 +97,39 @@ static const fofal_read_route_t routes[R_N] = {
                         "those months. 404 when control knows no declaration nor pay of the article and no period is asked "
                         "for; a period without production answers zeros.",
                         ROLES_COST, NULL, F_PERIOD, "Cost"},
-    [R_YIELDS] = {"/api/v1/control/yields", "control.yields", "Yields by article, loom, weaver and month.",
-                  "Per group of declarations (?by= any of article, loom, weaver, month, comma separated; default "
-                  "article,month; the month is the shift's the roll was woven in): declarations, pieces, length woven, "
+    [R_YIELDS] = {"/api/v1/control/yields", "control.yields", "Yields by article, loom, weaver, month and shift.",
+                  "Per group of declarations (?by= any of article, loom, weaver, month, shift, comma separated; default "
+                  "article,month; the month is the shift's the roll was woven in; shift is null for declarations whose "
+                  "event named none): declarations, pieces, length woven, "
                   "the yarn they consumed of their beams (warp metres × the beam's grams per metre), metres woven per kg "
                   "of yarn, and of their rolls cut: pieces by choice and waste, the first-choice and waste shares of the "
                   "pieces cut. Filters article, loom, weaver, from and to (months). ?format=csv: one row per group "
                   "(text/csv).",
                   ROLES_COST, NULL, F_PERIOD | F_YIELDS, "Yields"},
-    [R_LOSSES] = {"/api/v1/control/losses", "control.losses", "OEE's six big losses per loom and month.",
-                  "Per loom and month: stops and their seconds classed as breakdowns (declared breakdowns, and "
-                  "mechanical or electrical stops of 5 min or more), set-ups and adjustments (stops of cause other of 5 "
+    [R_LOSSES] = {"/api/v1/control/losses", "control.losses", "OEE's six big losses per loom, hall, shift and month.",
+                  "Per group (?by= any of loom, hall, shift, month, comma separated; default loom,month; the hall is "
+                  "the loom's in production's register; a stop's shift is the one whose tallies of its loom cover the "
+                  "instant it ended, a reject's the declaration's): stops and their seconds classed as breakdowns "
+                  "(declared breakdowns, and mechanical or electrical stops of 5 min or more), set-ups and adjustments "
+                  "(stops of cause other of 5 "
                   "min or more) and small stops (shorter stops, and warp and weft breaks); reduced speed (run seconds "
                   "× (1 − picks ÷ theoretical picks) of the loom's shift tallies, null without a nominal speed); "
                   "production rejects (2nd-choice and waste pieces of its rolls cut); startup rejects null (no event "
-                  "tells them apart). Filters loom, from, to (months). ?format=csv: one row per loom and month.",
+                  "tells them apart). Filters loom, hall, from, to (months). ?format=csv: one row per group.",
                   ROLES_COST, NULL, F_PERIOD | F_LOSSES, "Losses"},
+    [R_COSTING] = {"/api/v1/control/costing", "control.costing", "What is set for costing.",
+                   "The machine rates (per loom type or loom, from a day; a loom's own wins over its type's), the "
+                   "overhead pools of the months from..to (YYYY-MM; default: every month) with their allocation key, "
+                   "and the articles' standard costs, each with when and by whom it was set.",
+                   ROLES_COST, NULL, F_PERIOD, "Costing"},
 };
 
 typedef struct {
   int route;
   char year[72], month[8], centre[72], as_of[40]; /* year as the path gives it, checked after the roles */
   char id[72], from[8], to[8];                     /* order id or article; months */
-  char article[72], loom[72], weaver[72];          /* yields' filters */
-  int by, csv;                                     /* yields: bits of dims[]; ?format=csv */
+  char article[72], loom[72], weaver[72], hall[72]; /* yields' and losses' filters */
+  int by, lby, csv; /* yields: bits of dims[]; losses: of ldims[]; ?format=csv */
 } params_t;
 
 /* ------------------------------------------------------------------ run */
@@ -145,14 +170,17 @@ static const char lines_sql[] =
 
 static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
   char err[512];
-  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL;
+  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL, *looms = NULL, *months = NULL, *settings = NULL;
   int order = p->route == R_ORDER_COST, rc;
   const char *params[] = {tenant, order ? p->id : NULL, order ? NULL : p->id, p->from[0] ? p->from : NULL,
                           p->to[0] ? p->to : NULL};
   if ((rc = fofal__worker_query(w, tenant, fofal__control_cost_output_sql, 5, params, &output, err, sizeof err)) ||
       (rc = fofal__worker_query(w, tenant, fofal__control_cost_beams_sql, 5, params, &beams, err, sizeof err)) ||
       (rc = fofal__worker_query(w, tenant, fofal__control_cost_labour_sql, 5, params, &labour, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, sizeof err))) {
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_machine_sql, 5, params, &looms, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_overhead_sql, 5, params, &months, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_standard_sql, 5, params, &settings, err, sizeof err))) {
     fofal__read_fail(res, rc, err, 0);
     goto done;
   }
@@ -167,6 +195,11 @@ static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal
   }
   res->status = 200;
   res->body = fofal__ctl_cost(beams, labour, grades, json_integer_value(json_object_get(out, "pieces")));
+  const json_t *set = json_array_get(settings, 0);
+  json_t *machine = fofal__ctl_machine(looms);
+  fofal__ctl_cost_add(res->body, machine, fofal__ctl_overhead(months, machine),
+                      json_is_true(json_object_get(set, "rates_in_use")));
+  fofal__ctl_variance(res->body, json_object_get(set, "standard"), json_integer_value(json_object_get(out, "length_mm")));
   json_object_set_new(res->body, order ? "order_id" : "article", json_string(p->id));
   if (!order) {
     json_object_set_new(res->body, "from", p->from[0] ? json_string(p->from) : json_null());
@@ -179,6 +212,9 @@ done:
   json_decref(beams);
   json_decref(labour);
   json_decref(grades);
+  json_decref(looms);
+  json_decref(months);
+  json_decref(settings);
 }
 
 
@@ -203,7 +239,7 @@ static void csv_value(fofal__csv_t *c, const json_t *v, int first) {
   fofal__csv_field(c, s, first);
 }
 
-static const char *const yield_cols[] = {"article",       "loom",          "weaver",       "month",
+static const char *const yield_cols[] = {"article",       "loom",          "weaver",       "month",        "shift",
                                          "declarations",  "pieces",        "length_mm",    "yarn_g",
                                          "metres_per_kg", "cut_rolls",     "first_choice", "second_choice",
                                          "waste_pieces",  "waste_mm",      "waste_g",      "first_choice_share",
@@ -223,8 +259,9 @@ static void yields(fofal_worker_t *w, const char *tenant, const params_t *p, fof
                           on[0],
                           on[1],
                           on[2],
-                          on[3]};
-  int rc = fofal__worker_query(w, tenant, fofal__control_yields_sql, 10, params, &rows, err, sizeof err);
+                          on[3],
+                          on[4]};
+  int rc = fofal__worker_query(w, tenant, fofal__control_yields_sql, 11, params, &rows, err, sizeof err);
   if (rc) {
     fofal__read_fail(res, rc, err, 0);
     return;
@@ -279,7 +316,7 @@ static void yields(fofal_worker_t *w, const char *tenant, const params_t *p, fof
 
 
 static const char *const loss_cols[][2] = {
-    {"loom", NULL},       {"month", NULL},
+    {"loom", NULL},       {"hall", NULL},    {"shift", NULL},     {"month", NULL},
     {"breakdowns", "stops"},    {"breakdowns", "seconds"},   {"setup_adjustments", "stops"}, {"setup_adjustments", "seconds"},
     {"small_stops", "stops"},   {"small_stops", "seconds"},  {"reduced_speed", "seconds"},   {"run_s", NULL},
     {"startup_rejects", "pieces"}, {"production_rejects", "pieces"}, {"pieces_cut", NULL}, {NULL, NULL}};
@@ -287,20 +324,35 @@ static const char *const loss_cols[][2] = {
 static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
   char err[512];
   json_t *stops = NULL, *speed = NULL, *rejects = NULL;
-  const char *params[] = {tenant, p->loom[0] ? p->loom : NULL, p->from[0] ? p->from : NULL, p->to[0] ? p->to : NULL};
+  const char *params[] = {tenant,
+                          p->loom[0] ? p->loom : NULL,
+                          p->from[0] ? p->from : NULL,
+                          p->to[0] ? p->to : NULL,
+                          p->hall[0] ? p->hall : NULL,
+                          p->lby & 1 ? "true" : "false",
+                          p->lby & 2 ? "true" : "false",
+                          p->lby & 4 ? "true" : "false",
+                          p->lby & 8 ? "true" : "false"};
   int rc;
-  if ((rc = fofal__worker_query(w, tenant, fofal__control_loss_stops_sql, 4, params, &stops, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_loss_speed_sql, 4, params, &speed, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_loss_rejects_sql, 4, params, &rejects, err, sizeof err))) {
+  if ((rc = fofal__worker_query(w, tenant, fofal__control_loss_stops_sql, 9, params, &stops, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_loss_speed_sql, 9, params, &speed, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_loss_rejects_sql, 9, params, &rejects, err, sizeof err))) {
     fofal__read_fail(res, rc, err, 0);
     goto done;
   }
   json_t *rows = fofal__ctl_losses(stops, speed, rejects);
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    for (int k = 0; k < NLDIMS; k++)
+      if (!(p->lby & (1 << k))) json_object_del(r, ldims[k]);
+  }
   if (json_array_size(rows) > MAX_YIELD_ROWS) {
     json_decref(rows);
     res->status = 400;
     res->code = "too_many_rows";
-    snprintf(res->detail, sizeof res->detail, "more than %d looms and months: filter by loom or months", MAX_YIELD_ROWS);
+    snprintf(res->detail, sizeof res->detail, "more than %d groups: filter by loom, hall or months, or group by fewer",
+             MAX_YIELD_ROWS);
     goto done;
   }
   res->status = 200;
@@ -309,19 +361,23 @@ static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fof
     goto done;
   }
   fofal__csv_t c = {0};
+  int first = 1;
   for (int k = 0; loss_cols[k][0]; k++) {
     char name[64];
+    if (k < NLDIMS && !(p->lby & (1 << k))) continue;
     snprintf(name, sizeof name, "%s%s%s", loss_cols[k][0], loss_cols[k][1] ? "_" : "", loss_cols[k][1] ? loss_cols[k][1] : "");
-    fofal__csv_field(&c, name, k == 0);
+    fofal__csv_field(&c, name, first);
+    first = 0;
   }
   fofal__csv_put(&c, "\r\n", 2);
-  size_t i;
-  json_t *r;
   json_array_foreach(rows, i, r) {
+    first = 1;
     for (int k = 0; loss_cols[k][0]; k++) {
+      if (k < NLDIMS && !(p->lby & (1 << k))) continue;
       const json_t *v = json_object_get(r, loss_cols[k][0]);
       if (loss_cols[k][1]) v = json_object_get(v, loss_cols[k][1]);
-      csv_value(&c, v, k == 0);
+      csv_value(&c, v, first);
+      first = 0;
     }
     fofal__csv_put(&c, "\r\n", 2);
   }
@@ -340,6 +396,18 @@ done:
   json_decref(speed);
   json_decref(rejects);
 }
+
+/* What is set for costing (R_COSTING): $1 tenant, $2 from, $3 to month (of the overheads). */
+static const char costing_sql[] =
+    "SELECT json_build_object('machine_rates', (SELECT coalesce(json_agg(json_build_object('of', rate_of, 'code', code, "
+    "'valid_from', valid_from, 'rate_minor_per_hour', rate_minor_per_hour, 'set_at', set_at, 'set_by', set_by) ORDER BY "
+    "rate_of, code, valid_from), '[]') FROM control.machine_rates WHERE tenant = $1), 'overheads', (SELECT "
+    "coalesce(json_agg(json_build_object('month', month, 'pool', pool, 'key', key, 'amount_minor', amount_minor, "
+    "'set_at', set_at, 'set_by', set_by) ORDER BY month, pool), '[]') FROM control.overheads WHERE tenant = $1 AND "
+    "($2::text IS NULL OR month >= $2) AND ($3::text IS NULL OR month <= $3)), 'standard_costs', (SELECT "
+    "coalesce(json_agg(json_build_object('article', article, 'per', per, 'yarn_minor', yarn_minor, 'labour_minor', "
+    "labour_minor, 'machine_minor', machine_minor, 'overhead_minor', overhead_minor, 'set_at', set_at, 'set_by', set_by) "
+    "ORDER BY article), '[]') FROM control.standard_costs WHERE tenant = $1))";
 
 /* {budget_minor, actual_minor, variance_minor} of the lines whose account starts with `cls`. */
 static json_t *total(const json_t *lines, char cls) {
@@ -370,6 +438,17 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
   }
   if (p->route == R_LOSSES) {
     losses(w, tenant, p, res);
+    return;
+  }
+  if (p->route == R_COSTING) {
+    const char *params[] = {tenant, p->from[0] ? p->from : NULL, p->to[0] ? p->to : NULL};
+    if ((rc = fofal__worker_query(w, tenant, costing_sql, 3, params, &rows, err, sizeof err))) {
+      fofal__read_fail(res, rc, err, 0);
+      return;
+    }
+    res->status = 200;
+    res->body = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
     return;
   }
   if (p->route == R_BUDGETS) {
@@ -428,6 +507,7 @@ static int match(const char *path, size_t len, params_t *p) {
   if (path[len - 1] == '/' || fofal__path_segment(path, len, &at, s1, sizeof s1)) return -1;
   if (!strcmp(s1, "yields")) return at == len ? R_YIELDS : -1;
   if (!strcmp(s1, "losses")) return at == len ? R_LOSSES : -1;
+  if (!strcmp(s1, "costing")) return at == len ? R_COSTING : -1;
   if (!strcmp(s1, "orders") || !strcmp(s1, "articles")) {
     char s3[16];
     if (fofal__path_segment(path, len, &at, p->id, sizeof p->id) || fofal__path_segment(path, len, &at, s3, sizeof s3) ||
@@ -452,6 +532,21 @@ static int month_ok(const char *s) {
          strcmp(s + 5, "12") <= 0;
 }
 
+/* The bits of `names` a comma-separated ?by= lists; -1 for a name not in it or none. */
+static int by_bits(const char *s, const char *const *names, int n) {
+  int bits = 0;
+  for (const char *q = s; *q;) {
+    size_t len = strcspn(q, ",");
+    int k = 0;
+    while (k < n && !(strlen(names[k]) == len && !strncmp(names[k], q, len))) k++;
+    if (k == n) return -1;
+    bits |= 1 << k;
+    q += len;
+    if (*q == ',') q++;
+  }
+  return bits ? bits : -1;
+}
+
 static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
   const char *s;
   if (routes[p->route].params & F_PERIOD) {
@@ -471,6 +566,13 @@ static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
       if (!fofal_code_valid(s)) return fofal__perr(e, 400, "invalid_parameter", "loom is a loom's code (got \"%.40s\")", s);
       snprintf(p->loom, sizeof p->loom, "%s", s);
     }
+    if ((s = fofal__param(req, "hall"))) {
+      if (!fofal_code_valid(s)) return fofal__perr(e, 400, "invalid_parameter", "hall is a hall's code (got \"%.40s\")", s);
+      snprintf(p->hall, sizeof p->hall, "%s", s);
+    }
+    p->lby = 1 | 8; /* loom, month */
+    if ((s = fofal__param(req, "by")) && (p->lby = by_bits(s, ldims, NLDIMS)) <= 0)
+      return fofal__perr(e, 400, "invalid_parameter", "by lists loom, hall, shift or month (got \"%.40s\")", s);
     if ((s = fofal__param(req, "format"))) {
       if (strcmp(s, "json") && strcmp(s, "csv"))
         return fofal__perr(e, 400, "invalid_format", "format is json or csv (got \"%.40s\")", s);
@@ -488,20 +590,8 @@ static int parse(h2o_req_t *req, params_t *p, fofal__perr_t *e) {
         snprintf(codes[i].to, 72, "%s", s);
       }
     p->by = 1 | 8; /* article, month */
-    if ((s = fofal__param(req, "by"))) {
-      p->by = 0;
-      for (const char *q = s; *q;) {
-        size_t n = strcspn(q, ",");
-        int k = 0;
-        while (k < NDIMS && !(strlen(dims[k]) == n && !strncmp(dims[k], q, n))) k++;
-        if (k == NDIMS)
-          return fofal__perr(e, 400, "invalid_parameter", "by lists article, loom, weaver or month (got \"%.40s\")", s);
-        p->by |= 1 << k;
-        q += n;
-        if (*q == ',') q++;
-      }
-      if (!p->by) return fofal__perr(e, 400, "invalid_parameter", "by names at least one dimension (got \"%.40s\")", s);
-    }
+    if ((s = fofal__param(req, "by")) && (p->by = by_bits(s, dims, NDIMS)) <= 0)
+      return fofal__perr(e, 400, "invalid_parameter", "by lists article, loom, weaver, month or shift (got \"%.40s\")", s);
     if ((s = fofal__param(req, "format"))) {
       if (strcmp(s, "json") && strcmp(s, "csv")) return fofal__perr(e, 400, "invalid_format", "format is json or csv (got \"%.40s\")", s);
       p->csv = !strcmp(s, "csv");
@@ -590,25 +680,58 @@ static const char cost_schema[] =
     "\"properties\":{\"cost_minor\":" INT ",\"by_role\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
     "\"properties\":{\"role\":{\"type\":\"string\"},\"amount_minor\":" INT "}}}}},\"by_grade\":{\"type\":\"array\","
     "\"items\":{\"type\":\"object\",\"properties\":{\"grade\":{\"type\":\"string\"},\"pieces\":" INT
-    ",\"cost_per_piece_minor\":" INT ",\"cost_minor\":" INT "}}}}}";
+    ",\"cost_per_piece_minor\":" INT ",\"cost_minor\":" INT "}}},\"machine\":{\"type\":\"object\",\"properties\":{"
+    "\"cost_minor\":" INT ",\"run_s\":" INT ",\"complete\":{\"type\":\"boolean\"},\"looms\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"month\":{\"type\":"
+    "\"string\"},\"loom_type\":{},\"hall\":{},\"share_by\":{\"enum\":[\"metres\",\"pieces\"]},\"share\":{"
+    "\"type\":\"object\",\"properties\":{\"selection\":" INT ",\"loom_month\":" INT "}},\"loom_run_s\":{},"
+    "\"run_s\":{},\"loom_cost_minor\":" INT ",\"cost_minor\":" INT ",\"rates\":{\"type\":\"array\",\"items\":{"
+    "\"type\":\"object\",\"properties\":{\"rate_of\":{\"enum\":[\"loom_type\",\"loom\"]},\"code\":{\"type\":"
+    "\"string\"},\"valid_from\":{\"type\":\"string\"},\"rate_minor_per_hour\":" INT ",\"run_s\":" INT
+    ",\"cost_minor\":" INT "}}},\"reason\":{\"enum\":[null,\"no_telemetry\",\"no_rate\",\"part_unrated\"]}}}}}},"
+    "\"overhead\":{\"type\":\"object\",\"properties\":{\"cost_minor\":" INT ",\"months\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"object\",\"properties\":{\"month\":{\"type\":\"string\"},\"pools\":{\"type\":"
+    "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"pool\":{\"type\":\"string\"},\"key\":{"
+    "\"enum\":[\"machine_hours\",\"metres\",\"pieces\"]},\"amount_minor\":" INT ",\"base\":" INT
+    ",\"month_total\":" INT ",\"cost_minor\":" INT ",\"reason\":{\"enum\":[null,\"no_base\"]}}}}}}}}},"
+    "\"standard\":{\"type\":[\"object\",\"null\"],\"properties\":{\"article\":{\"type\":\"string\"},\"per\":{"
+    "\"enum\":[\"piece\",\"metre\"]},\"quantity\":" INT ",\"standard_minor\":" INT ",\"actual_minor\":" INT
+    ",\"variance_minor\":" INT ",\"components\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"component\":{\"enum\":[\"yarn\",\"labour\",\"machine\",\"overhead\"]},"
+    "\"standard_per_unit_minor\":" INT ",\"standard_minor\":" INT ",\"actual_minor\":" INT ",\"variance_minor\":"
+    INT "}}}}}}}";
 
 static const char yields_schema[] =
     "{\"type\":\"object\",\"properties\":{\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
     "\"properties\":{\"article\":{},\"loom\":{},\"weaver\":{},\"month\":{},\"declarations\":" INT ",\"pieces\":" INT
     ",\"length_mm\":" INT ",\"yarn_g\":" INT ",\"metres_per_kg\":{},\"cut_rolls\":" INT ",\"first_choice\":" INT
     ",\"second_choice\":" INT ",\"waste_pieces\":" INT ",\"waste_mm\":" INT ",\"waste_g\":" INT
-    ",\"first_choice_share\":{},\"waste_share\":{}}}}}}";
+    ",\"first_choice_share\":{},\"waste_share\":{},\"shift\":{}}}}}}";
 
 #define LOSS "{\"type\":\"object\",\"properties\":{\"stops\":" INT ",\"seconds\":" INT "}}"
 static const char losses_schema[] =
     "{\"type\":\"object\",\"properties\":{\"small_stop_s\":" INT ",\"looms\":{\"type\":\"array\",\"items\":{"
-    "\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"month\":{\"type\":\"string\"},"
+    "\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"hall\":{},\"shift\":{},\"month\":{\"type\":\"string\"},"
     "\"breakdowns\":" LOSS ",\"setup_adjustments\":" LOSS ",\"small_stops\":" LOSS ",\"reduced_speed\":{\"type\":"
     "\"object\",\"properties\":{\"seconds\":{}}},\"startup_rejects\":{\"type\":\"object\",\"properties\":{"
     "\"pieces\":{}}},\"production_rejects\":{\"type\":\"object\",\"properties\":{\"pieces\":" INT "}},"
     "\"stop_s_by_cause\":{\"type\":\"object\"},\"run_s\":" INT ",\"pieces_cut\":" INT "}}}}}";
 
+static const char costing_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"machine_rates\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"of\":{\"enum\":[\"loom_type\",\"loom\"]},\"code\":{\"type\":\"string\"},\"valid_from\":{"
+    "\"type\":\"string\"},\"rate_minor_per_hour\":" INT ",\"set_at\":{\"type\":\"string\"},\"set_by\":{\"type\":"
+    "\"string\"}}}},\"overheads\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"month\":{"
+    "\"type\":\"string\"},\"pool\":{\"type\":\"string\"},\"key\":{\"enum\":[\"machine_hours\",\"metres\","
+    "\"pieces\"]},\"amount_minor\":" INT ",\"set_at\":{\"type\":\"string\"},\"set_by\":{\"type\":\"string\"}}}},"
+    "\"standard_costs\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"article\":{\"type\":"
+    "\"string\"},\"per\":{\"enum\":[\"piece\",\"metre\"]},\"yarn_minor\":" INT ",\"labour_minor\":" INT
+    ",\"machine_minor\":" INT ",\"overhead_minor\":" INT ",\"set_at\":{\"type\":\"string\"},\"set_by\":{\"type\":"
+    "\"string\"}}}}}}";
+
 static void openapi(json_t *paths, json_t *schemas) {
+  json_t *gs = json_loads(costing_schema, 0, NULL);
+  if (gs) json_object_set_new(schemas, "Costing", gs);
   json_t *ls = json_loads(losses_schema, 0, NULL);
   if (ls) json_object_set_new(schemas, "Losses", ls);
   json_t *cs = json_loads(cost_schema, 0, NULL);
@@ -635,8 +758,8 @@ static void openapi(json_t *paths, json_t *schemas) {
     }
     if (r == R_ORDER_COST) json_array_append_new(params, fofal__openapi_path_param("id", "The production order's id."));
     if (r == R_YIELDS) {
-      json_array_append_new(params, fofal__openapi_query_param("by", "Group by any of article, loom, weaver, month "
-                                                                     "(comma separated; default article,month).",
+      json_array_append_new(params, fofal__openapi_query_param("by", "Group by any of article, loom, weaver, month, "
+                                                                     "shift (comma separated; default article,month).",
                                                                json_pack("{s:s}", "type", "string")));
       for (int k = 0; k < 3; k++)
         json_array_append_new(params, fofal__openapi_query_param(dims[k], "Only this code.", json_pack("{s:s}", "type", "string")));
@@ -645,12 +768,17 @@ static void openapi(json_t *paths, json_t *schemas) {
                                                                          "json", "csv")));
     }
     if (r == R_LOSSES) {
+      json_array_append_new(params, fofal__openapi_query_param("by", "Group by any of loom, hall, shift, month (comma "
+                                                                     "separated; default loom,month).",
+                                                               json_pack("{s:s}", "type", "string")));
       json_array_append_new(params, fofal__openapi_query_param("loom", "Only this loom.", json_pack("{s:s}", "type", "string")));
+      json_array_append_new(params, fofal__openapi_query_param("hall", "Only this hall's looms.",
+                                                               json_pack("{s:s}", "type", "string")));
       json_array_append_new(params, fofal__openapi_query_param("format", "json (default) or csv (text/csv, RFC 4180).",
                                                                json_pack("{s:s,s:[s,s]}", "type", "string", "enum",
                                                                          "json", "csv")));
     }
-    if (r == R_ARTICLE_COST || r == R_YIELDS || r == R_LOSSES) {
+    if (r == R_ARTICLE_COST || r == R_YIELDS || r == R_LOSSES || r == R_COSTING) {
       if (r == R_ARTICLE_COST) json_array_append_new(params, fofal__openapi_path_param("article", "The article's code."));
       json_array_append_new(params, fofal__openapi_query_param("from", "First month (YYYY-MM).",
                                                                json_pack("{s:s}", "type", "string")));

@@ -14,7 +14,10 @@ extern const char fofal__control_yields_sql[];
 extern const char fofal__control_loss_stops_sql[];
 extern const char fofal__control_loss_speed_sql[];
 extern const char fofal__control_loss_rejects_sql[];
+extern const char fofal__control_cost_machine_sql[];
+extern const char fofal__control_cost_overhead_sql[];
+extern const char fofal__control_cost_standard_sql[];
 /* All of them, in the order above. */
-extern const char *const fofal__control_read_sql[8];
+extern const char *const fofal__control_read_sql[11];
 
 #endif

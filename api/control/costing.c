@@ -14,9 +14,19 @@
  *     is not complete;
  *   - labour is the pay accrued for the order (weaver at the declaration, cutter and the
  *     weaver's grade premium at the cut), by role;
- *   - total = yarn + labour; per piece = total / pieces declared; by grade, the graded
- *     pieces bear the whole cost alike (waste pieces carry none of their own):
- *     cost of a grade = total × its pieces / the graded pieces.
+ *   - machine time: a loom's run time in a month (fofal-machines' shift tallies) is borne by
+ *     its declarations of that month, by metres (pieces when one of them has no length):
+ *     a declaration's share = its metres / the loom-month's. The loom-month's cost is each
+ *     shift's run seconds × the rate in force on the shift's day / 3600 (a loom's own rate,
+ *     else its type's). A loom-month without tallies has no machine cost (no_telemetry),
+ *     nor one whose run time has no rate (no_rate, part_unrated);
+ *   - overheads: a month's pool is shared among the month's declarations by its key: the
+ *     selection bears amount × its machine seconds, metres or pieces / the month's;
+ *   - total = yarn + labour + machine + overhead; per piece = total / pieces declared; by
+ *     grade, the graded pieces bear the whole cost alike (waste pieces carry none of their
+ *     own): cost of a grade = total × its pieces / the graded pieces;
+ *   - variances: actual − standard per component, the standard being the article's cost per
+ *     piece × pieces declared, or per metre × metres woven.
  */
 #include "costing.h"
 
@@ -40,8 +50,28 @@ int64_t fofal__ctl_yarn_cost(int64_t weight_g, const char *unit, int64_t unit_pr
 
 static int64_t iv(const json_t *o, const char *k) { return (int64_t)json_integer_value(json_object_get(o, k)); }
 
+/* The total of a cost's lines, per piece and per grade, and whether it is complete (the
+ * yarn wholly priced and apportioned, and `machine_ok`). */
+static void finish(json_t *c, int machine_ok) {
+  const json_t *yarn = json_object_get(c, "yarn");
+  int64_t total = 0, graded = 0, pieces = iv(c, "pieces");
+  for (const char *const *k = (const char *const[]){"yarn", "labour", "machine", "overhead", NULL}; *k; k++)
+    total += iv(json_object_get(c, *k), "cost_minor");
+  size_t i;
+  json_t *g;
+  json_array_foreach(json_object_get(c, "by_grade"), i, g) graded += iv(g, "pieces");
+  json_array_foreach(json_object_get(c, "by_grade"), i, g) {
+    json_object_set_new(g, "cost_per_piece_minor", json_integer(fofal__ctl_muldiv(total, 1, graded)));
+    json_object_set_new(g, "cost_minor", json_integer(fofal__ctl_muldiv(total, iv(g, "pieces"), graded)));
+  }
+  json_object_set_new(c, "total_minor", json_integer(total));
+  json_object_set_new(c, "cost_per_piece_minor", pieces > 0 ? json_integer(fofal__ctl_muldiv(total, 1, pieces)) : json_null());
+  json_object_set_new(c, "complete",
+                      json_boolean(iv(yarn, "unpriced_g") == 0 && iv(yarn, "unwarped_mm") == 0 && machine_ok));
+}
+
 json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t *grades, int64_t pieces) {
-  int64_t yarn = 0, yarn_g = 0, unpriced_g = 0, unwarped = 0, lab = 0, graded = 0;
+  int64_t yarn = 0, yarn_g = 0, unpriced_g = 0, unwarped = 0, lab = 0;
   json_t *out_beams = json_array();
   size_t i, j;
   const json_t *b, *l;
@@ -82,22 +112,147 @@ json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t 
     json_array_append_new(roles, json_pack("{s:O,s:I}", "role", json_object_get(l, "role"), "amount_minor",
                                            (json_int_t)iv(l, "amount_minor")));
   }
-  int64_t total = yarn + lab;
-  json_array_foreach(grades, i, l) graded += iv(l, "pieces");
   json_t *by_grade = json_array();
   json_array_foreach(grades, i, l) {
-    int64_t p = iv(l, "pieces");
-    json_array_append_new(by_grade, json_pack("{s:O,s:I,s:I,s:I}", "grade", json_object_get(l, "grade"), "pieces",
-                                              (json_int_t)p, "cost_per_piece_minor",
-                                              (json_int_t)fofal__ctl_muldiv(total, 1, graded), "cost_minor",
-                                              (json_int_t)fofal__ctl_muldiv(total, p, graded)));
+    json_array_append_new(by_grade, json_pack("{s:O,s:I}", "grade", json_object_get(l, "grade"), "pieces",
+                                              (json_int_t)iv(l, "pieces")));
   }
-  return json_pack("{s:{s:I,s:I,s:I,s:I,s:o},s:{s:I,s:o},s:I,s:I,s:o,s:o,s:b}", "yarn", "cost_minor", (json_int_t)yarn,
-                   "weight_g", (json_int_t)yarn_g, "unpriced_g", (json_int_t)unpriced_g, "unwarped_mm",
-                   (json_int_t)unwarped, "beams", out_beams, "labour", "cost_minor", (json_int_t)lab, "by_role", roles,
-                   "total_minor", (json_int_t)total, "pieces", (json_int_t)pieces, "cost_per_piece_minor",
-                   pieces > 0 ? json_integer(fofal__ctl_muldiv(total, 1, pieces)) : json_null(), "by_grade", by_grade,
-                   "complete", unpriced_g == 0 && unwarped == 0);
+  json_t *c = json_pack("{s:{s:I,s:I,s:I,s:I,s:o},s:{s:I,s:o},s:I,s:o}", "yarn", "cost_minor", (json_int_t)yarn,
+                        "weight_g", (json_int_t)yarn_g, "unpriced_g", (json_int_t)unpriced_g, "unwarped_mm",
+                        (json_int_t)unwarped, "beams", out_beams, "labour", "cost_minor", (json_int_t)lab, "by_role", roles,
+                        "pieces", (json_int_t)pieces, "by_grade", by_grade);
+  finish(c, 1);
+  return c;
+}
+
+/* The machine time of the selection's loom-months (costing.h). */
+json_t *fofal__ctl_machine(const json_t *looms) {
+  int64_t cost = 0, run = 0;
+  int complete = 1;
+  json_t *out = json_array();
+  size_t i, j;
+  const json_t *x, *sg;
+  json_array_foreach(looms, i, x) {
+    int64_t loom_run = 0, loom_cost = 0, unrated = 0, segs = (int64_t)json_array_size(json_object_get(x, "segments"));
+    json_t *rates = json_array();
+    json_array_foreach(json_object_get(x, "segments"), j, sg) {
+      int64_t s = iv(sg, "run_s");
+      const json_t *rate = json_object_get(sg, "rate_minor_per_hour");
+      loom_run += s;
+      if (!json_is_integer(rate)) {
+        unrated += s;
+        continue;
+      }
+      int64_t c = fofal__ctl_muldiv(s, json_integer_value(rate), 3600);
+      loom_cost += c;
+      json_array_append_new(rates, json_pack("{s:O,s:O,s:O,s:O,s:I,s:I}", "rate_of", json_object_get(sg, "rate_of"), "code",
+                                             json_object_get(sg, "code"), "valid_from", json_object_get(sg, "valid_from"),
+                                             "rate_minor_per_hour", rate, "run_s", (json_int_t)s, "cost_minor",
+                                             (json_int_t)c));
+    }
+    /* The share: metres when every declaration of the loom-month has a length, else pieces. */
+    int metres = json_is_true(json_object_get(x, "all_have_length")) && iv(x, "all_mm") > 0;
+    int64_t num = metres ? iv(x, "sel_mm") : iv(x, "sel_pieces"), den = metres ? iv(x, "all_mm") : iv(x, "all_pieces");
+    const char *reason = NULL;
+    if (!segs)
+      reason = "no_telemetry";
+    else if (unrated == loom_run && !json_array_size(rates))
+      reason = "no_rate";
+    else if (unrated)
+      reason = "part_unrated";
+    if (reason) complete = 0;
+    int64_t share_s = segs ? fofal__ctl_muldiv(loom_run, num, den) : 0, share_c = fofal__ctl_muldiv(loom_cost, num, den);
+    run += share_s;
+    cost += share_c;
+    json_t *o = json_pack("{s:O,s:O,s:O,s:O,s:s,s:{s:I,s:I},s:o,s:o,s:I,s:I,s:o,s:o}", "loom", json_object_get(x, "loom"),
+                          "month", json_object_get(x, "month"), "loom_type",
+                          json_object_get(x, "loom_type") ? json_object_get(x, "loom_type") : json_null(), "hall",
+                          json_object_get(x, "hall") ? json_object_get(x, "hall") : json_null(), "share_by",
+                          metres ? "metres" : "pieces", "share", "selection", (json_int_t)num, "loom_month",
+                          (json_int_t)den, "loom_run_s", segs ? json_integer(loom_run) : json_null(), "run_s",
+                          segs ? json_integer(share_s) : json_null(), "loom_cost_minor", (json_int_t)loom_cost,
+                          "cost_minor", (json_int_t)share_c, "rates", rates, "reason",
+                          reason ? json_string(reason) : json_null());
+    json_array_append_new(out, o);
+  }
+  return json_pack("{s:I,s:I,s:b,s:o}", "cost_minor", (json_int_t)cost, "run_s", (json_int_t)run, "complete", complete,
+                   "looms", out);
+}
+
+/* The overheads the selection bears (costing.h). */
+json_t *fofal__ctl_overhead(const json_t *months, const json_t *machine) {
+  int64_t cost = 0;
+  json_t *out = json_array();
+  size_t i, j;
+  const json_t *x, *p;
+  json_array_foreach(months, i, x) {
+    const char *month = json_string_value(json_object_get(x, "month"));
+    int64_t machine_s = 0;
+    json_array_foreach(json_object_get(machine, "looms"), j, p) {
+      const char *m = json_string_value(json_object_get(p, "month"));
+      if (m && month && !strcmp(m, month)) machine_s += iv(p, "run_s");
+    }
+    const json_t *sel = json_object_get(x, "selection"), *all = json_object_get(x, "month_total");
+    json_t *pools = json_array();
+    json_array_foreach(json_object_get(x, "pools"), j, p) {
+      const char *key = json_string_value(json_object_get(p, "key"));
+      int64_t base, total;
+      if (key && !strcmp(key, "machine_hours")) {
+        base = machine_s;
+        total = iv(all, "machine_s");
+      } else if (key && !strcmp(key, "metres")) {
+        base = iv(sel, "mm");
+        total = iv(all, "mm");
+      } else {
+        base = iv(sel, "pieces");
+        total = iv(all, "pieces");
+      }
+      int64_t c = fofal__ctl_muldiv(iv(p, "amount_minor"), base, total);
+      cost += c;
+      json_array_append_new(pools, json_pack("{s:O,s:O,s:I,s:I,s:I,s:I,s:o}", "pool", json_object_get(p, "pool"), "key",
+                                             json_object_get(p, "key"), "amount_minor", (json_int_t)iv(p, "amount_minor"),
+                                             "base", (json_int_t)base, "month_total", (json_int_t)total, "cost_minor",
+                                             (json_int_t)c, "reason", total > 0 ? json_null() : json_string("no_base")));
+    }
+    json_array_append_new(out, json_pack("{s:O,s:o}", "month", json_object_get(x, "month"), "pools", pools));
+  }
+  return json_pack("{s:I,s:o}", "cost_minor", (json_int_t)cost, "months", out);
+}
+
+void fofal__ctl_cost_add(json_t *cost, json_t *machine, json_t *overhead, int machine_in_use) {
+  json_object_set_new(cost, "machine", machine);
+  json_object_set_new(cost, "overhead", overhead);
+  finish(cost, !machine_in_use || json_is_true(json_object_get(machine, "complete")));
+}
+
+static const char *const components[] = {"yarn", "labour", "machine", "overhead", NULL};
+
+void fofal__ctl_variance(json_t *cost, const json_t *standard, int64_t length_mm) {
+  if (!json_is_object(standard)) {
+    json_object_set_new(cost, "standard", json_null());
+    return;
+  }
+  const char *per = json_string_value(json_object_get(standard, "per"));
+  int metre = per && !strcmp(per, "metre");
+  int64_t pieces = iv(cost, "pieces"), std_total = 0, act_total = 0;
+  json_t *rows = json_array();
+  for (int k = 0; components[k]; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "%s_minor", components[k]);
+    int64_t unit = iv(standard, key);
+    int64_t std = metre ? fofal__ctl_muldiv(unit, length_mm, 1000) : unit * pieces;
+    int64_t act = iv(json_object_get(cost, components[k]), "cost_minor");
+    std_total += std;
+    act_total += act;
+    json_array_append_new(rows, json_pack("{s:s,s:I,s:I,s:I,s:I}", "component", components[k], "standard_per_unit_minor",
+                                          (json_int_t)unit, "standard_minor", (json_int_t)std, "actual_minor",
+                                          (json_int_t)act, "variance_minor", (json_int_t)(act - std)));
+  }
+  json_object_set_new(cost, "standard",
+                      json_pack("{s:O,s:s,s:I,s:o,s:I,s:I,s:I}", "article", json_object_get(standard, "article"), "per",
+                                metre ? "metre" : "piece", "quantity", (json_int_t)(metre ? length_mm : pieces),
+                                "components", rows, "standard_minor", (json_int_t)std_total, "actual_minor",
+                                (json_int_t)act_total, "variance_minor", (json_int_t)(act_total - std_total)));
 }
 
 /* n / d rounded to `places` decimal places, or null when d is 0. */
@@ -130,21 +285,41 @@ int64_t fofal__ctl_reduced_speed_s(double run_s, double picks, double theoretica
   return lost <= 0 ? 0 : (int64_t)llround(lost);
 }
 
-/* The row of (loom, month) in `by`, made when new. */
+/* The dimensions a loss row is grouped by, in sort order; a row lacks those not grouped. */
+static const char *const loss_dims[] = {"loom", "hall", "shift", "month", NULL};
+
+/* The row of src's group (its loom, hall, shift, month; absent or null: "") in `by`, made
+ * when new. */
 static json_t *loss_row(json_t *by, const json_t *src) {
-  const char *loom = json_string_value(json_object_get(src, "loom")), *month = json_string_value(json_object_get(src, "month"));
-  char key[160];
-  snprintf(key, sizeof key, "%s|%s", month ? month : "", loom ? loom : "");
+  char key[512];
+  size_t n = 0;
+  for (int k = 0; loss_dims[k]; k++) {
+    const char *v = json_string_value(json_object_get(src, loss_dims[k]));
+    n += (size_t)snprintf(key + n, sizeof key - n, "%s|", v ? v : "");
+    if (n >= sizeof key) n = sizeof key - 1;
+  }
   json_t *r = json_object_get(by, key);
   if (r) return r;
-  r = json_pack("{s:s,s:s,s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:{s:n},s:{s:n},s:{s:I},s:{},s:I,s:I}", "loom",
-                loom ? loom : "", "month", month ? month : "", "breakdowns", "stops", (json_int_t)0, "seconds",
-                (json_int_t)0, "setup_adjustments", "stops", (json_int_t)0, "seconds", (json_int_t)0, "small_stops",
-                "stops", (json_int_t)0, "seconds", (json_int_t)0, "reduced_speed", "seconds", "startup_rejects",
-                "pieces", "production_rejects", "pieces", (json_int_t)0, "stop_s_by_cause", "run_s", (json_int_t)0,
-                "pieces_cut", (json_int_t)0);
+  r = json_pack("{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:{s:n},s:{s:n},s:{s:I},s:{},s:I,s:I}", "breakdowns", "stops",
+                (json_int_t)0, "seconds", (json_int_t)0, "setup_adjustments", "stops", (json_int_t)0, "seconds",
+                (json_int_t)0, "small_stops", "stops", (json_int_t)0, "seconds", (json_int_t)0, "reduced_speed", "seconds",
+                "startup_rejects", "pieces", "production_rejects", "pieces", (json_int_t)0, "stop_s_by_cause", "run_s",
+                (json_int_t)0, "pieces_cut", (json_int_t)0);
+  for (int k = 0; loss_dims[k]; k++) {
+    const json_t *v = json_object_get(src, loss_dims[k]);
+    if (v) json_object_set_new(r, loss_dims[k], json_deep_copy(v));
+  }
   json_object_set_new(by, key, r);
   return r;
+}
+
+static int loss_cmp(const json_t *x, const json_t *y) {
+  for (int k = 0; loss_dims[k]; k++) {
+    const char *a = json_string_value(json_object_get(x, loss_dims[k])), *b = json_string_value(json_object_get(y, loss_dims[k]));
+    int c = strcmp(a ? a : "", b ? b : "");
+    if (c) return c;
+  }
+  return 0;
 }
 
 static void add(json_t *o, const char *k, int64_t v) {
@@ -180,24 +355,18 @@ json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t
     add(json_object_get(r, "production_rejects"), "pieces", iv(x, "second_choice") + iv(x, "waste_pieces"));
     add(r, "pieces_cut", iv(x, "pieces_cut"));
   }
-  /* Sorted by loom, then month. */
+  /* Sorted by loom, hall, shift, month (a dimension not grouped by, or null, first). */
   const char *k;
-  json_t *v, *keys = json_array();
-  json_object_foreach(by, k, v) json_array_append_new(keys, json_pack("[s,s,s]", json_string_value(json_object_get(v, "loom")), json_string_value(json_object_get(v, "month")), k));
-  size_t n = json_array_size(keys);
+  json_t *v, *out = json_array();
+  json_object_foreach(by, k, v) json_array_append(out, v);
+  size_t n = json_array_size(out);
   for (size_t a = 1; a < n; a++)
     for (size_t b = a; b > 0; b--) {
-      const json_t *p = json_array_get(keys, b - 1), *q = json_array_get(keys, b);
-      int c = strcmp(json_string_value(json_array_get(p, 0)), json_string_value(json_array_get(q, 0)));
-      if (!c) c = strcmp(json_string_value(json_array_get(p, 1)), json_string_value(json_array_get(q, 1)));
-      if (c <= 0) break;
-      json_t *t = json_incref(json_array_get(keys, b - 1));
-      json_array_set(keys, b - 1, json_array_get(keys, b));
-      json_array_set_new(keys, b, t);
+      if (loss_cmp(json_array_get(out, b - 1), json_array_get(out, b)) <= 0) break;
+      json_t *t = json_incref(json_array_get(out, b - 1));
+      json_array_set(out, b - 1, json_array_get(out, b));
+      json_array_set_new(out, b, t);
     }
-  json_t *out = json_array();
-  json_array_foreach(keys, i, x) json_array_append(out, json_object_get(by, json_string_value(json_array_get(x, 2))));
-  json_decref(keys);
   json_decref(by);
   return out;
 }

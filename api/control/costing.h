@@ -24,6 +24,36 @@ int64_t fofal__ctl_yarn_cost(int64_t weight_g, const char *unit, int64_t unit_pr
  *   cost_per_piece_minor, cost_minor}], complete}. Steals none of its arguments. */
 json_t *fofal__ctl_cost(const json_t *beams, const json_t *labour, const json_t *grades, int64_t pieces);
 
+/* Machine time of the selection, per loom and month it was woven on:
+ *   looms [{loom, month, loom_type, hall, sel_mm, sel_pieces (the selection's declarations
+ *          on it that month), all_mm, all_pieces, all_have_length (all of the loom's
+ *          declarations that month), segments:[{run_s, rate_minor_per_hour|null, rate_of,
+ *          code, valid_from}] (its shift tallies' run seconds by the rate in force; none: no
+ *          telemetry)}]
+ * → {cost_minor, run_s, complete, looms:[{loom, month, loom_type, hall, share_by (metres or
+ *   pieces), share:{selection, loom_month}, loom_run_s, run_s, loom_cost_minor, cost_minor,
+ *   rates:[…], reason: null | no_telemetry | no_rate | part_unrated}]}. Steals none. */
+json_t *fofal__ctl_machine(const json_t *looms);
+/* Overheads of the selection, per month it has declarations in:
+ *   months [{month, pools:[{pool, key, amount_minor}], selection:{mm, pieces},
+ *           month_total:{machine_s, mm, pieces}}], machine: fofal__ctl_machine's answer (the
+ *   selection's machine seconds per month)
+ * → {cost_minor, months:[{month, pools:[{pool, key, amount_minor, base, month_total,
+ *   cost_minor, reason: null | no_base}]}]}: a pool's cost = amount × base / month_total.
+ *   Steals none. */
+json_t *fofal__ctl_overhead(const json_t *months, const json_t *machine);
+/* Adds the machine and overhead lines (stolen) to a fofal__ctl_cost answer and recomputes
+ * its total, per piece, per grade and complete (false also when machine time is in use —
+ * some rate is set — and a loom-month could not be costed). */
+void fofal__ctl_cost_add(json_t *cost, json_t *machine, json_t *overhead, int machine_in_use);
+/* Sets cost.standard: null without a standard, else {article, per, quantity (pieces, or
+ * millimetres woven), components:[{component, standard_per_unit_minor, standard_minor,
+ * actual_minor, variance_minor}] for yarn, labour, machine, overhead, standard_minor,
+ * actual_minor, variance_minor}: standard = per piece × pieces, or per metre × length_mm /
+ * 1000; variance = actual − standard. standard is {article, per, yarn_minor, labour_minor,
+ * machine_minor, overhead_minor} (borrowed). */
+void fofal__ctl_variance(json_t *cost, const json_t *standard, int64_t length_mm);
+
 /* The yields of a group of declarations, added to its row: from the sums pieces, length_mm,
  * yarn_g (what its declarations consumed of their beams) and, of its cut rolls,
  * first_choice, second_choice and waste_pieces:

@@ -12,6 +12,8 @@
  *                          fields (incomplete_fact). The aggregate is what the fact is
  *                          about (its ref); its state only counts the facts.
  *
+ * Machine rates, overheads and standard costs are costing_set.c's (registered here).
+ *
  * Events go to fofal.control.events. A year's budget is one aggregate named by its year
  * (fofal_aggregate_ref(tenant, "budget", "2026")); its state holds the cost centre of
  * each account budgeted (an account is in one centre in a year, so the ledger's actuals
@@ -28,7 +30,7 @@
  *
  * Money is integer minor units (millimes for TND). Pure functions.
  */
-#include "decide.h"
+#include "control.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -143,6 +145,7 @@ static const int ncommands = sizeof commands / sizeof commands[0];
 
 static const fofal_command_table_t tables[] = {
     {commands, &ncommands},
+    {fofal__control_costing_commands, &fofal__control_costing_commands_n},
     {NULL, NULL},
 };
 

@@ -13,7 +13,7 @@
  *       inventory lot_issued       lot_issued       grams of a lot warped onto a beam
  *       production beam_warped     beam_warped      the beam's warped length
  *       production output_declared output_declared  a declaration: order, article, loom,
- *                                                   weaver, month, pieces, length, the
+ *                                                   weaver, shift, month, pieces, length, the
  *                                                   warp metres of each beam consumed
  *       hr pay_accrued             pay_accrued      labour of an order (weaver, cutter)
  *       quality roll_cut           roll_cut         pieces by grade, waste of a roll
@@ -48,6 +48,18 @@ static int month_of(const char *s, char month[8]) {
     if (i != 4 && (s[i] < '0' || s[i] > '9')) return 0;
   memcpy(month, s, 7);
   month[7] = '\0';
+  return 1;
+}
+
+/* 1 when s is a shift id: YYYY-MM-DD/ and a code of 1..8 letters or digits, or "-". */
+static int shift_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n < 12 || n > 19 || s[4] != '-' || s[7] != '-' || s[10] != '/') return 0;
+  for (size_t i = 0; i < 10; i++)
+    if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return 0;
+  if (!strcmp(s + 11, "-")) return 1;
+  for (size_t i = 11; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z'))) return 0;
   return 1;
 }
 
@@ -124,6 +136,7 @@ static int output_declared(const json_t *d, json_t *f) {
   json_int_t mm = mm_of(d, "length_m");
   if (mm >= 0) json_object_set_new(f, "length_mm", json_integer(mm));
   set_month(f, d, (const char *const[]){"shift", "woven_at", NULL});
+  if (shift_ok(jstr(d, "shift"))) jcopy(f, d, "shift");
   json_t *beams = json_array();
   size_t i;
   const json_t *b;

@@ -33,6 +33,8 @@
  *     not before the project's start (before_start) nor after the day the command was
  *     issued (occurred_in_future), on a task of the project when one is named
  *     (unknown_task);
+ *   - a cost given with a currency (a purchase receipt's, by the reaction
+ *     projects.cost_on_receipt in reactions.c) is in the project's (currency_mismatch);
  *   - a closed project changes no more (project_closed).
  *
  * Money is integer minor units in the project's currency (millimes for TND). Pure
@@ -83,9 +85,9 @@ static int project_create(const fofal_cmd_t *cmd, const json_t *state, fofal_dec
                          *jstr(d, "currency") ? jstr(d, "currency") : "TND");
   jcopy(ev, d, "description");
   who(cmd, ev, "created_by");
-  out->state = json_pack("{s:s,s:s,s:s,s:I,s:{},s:I,s:I}", "status", "open", "start", jstr(d, "start"), "due",
+  out->state = json_pack("{s:s,s:s,s:s,s:I,s:{},s:I,s:I,s:s}", "status", "open", "start", jstr(d, "start"), "due",
                          jstr(d, "due"), "budget_minor", jint(d, "budget_minor", 0), "tasks", "minutes", (json_int_t)0,
-                         "costs_minor", (json_int_t)0);
+                         "costs_minor", (json_int_t)0, "currency", *jstr(d, "currency") ? jstr(d, "currency") : "TND");
   fofal_decision_emit(out, EV("project_created"), ev);
   return 0;
 }
@@ -188,6 +190,11 @@ static int book_cost(const fofal_cmd_t *cmd, const json_t *state, fofal_decision
   if (rc) return rc;
   const char *task = jstr(d, "task");
   if (*task && !task_of(state, task)) return REJECT(out, "unknown_task", "project %s has no task %s", jstr(d, "project"), task);
+  /* A project created before its state kept the currency is in TND, the default. */
+  const char *currency = *jstr(state, "currency") ? jstr(state, "currency") : "TND";
+  if (*jstr(d, "currency") && strcmp(jstr(d, "currency"), currency))
+    return REJECT(out, "currency_mismatch", "project %s is in %s, not %s", jstr(d, "project"), currency,
+                  jstr(d, "currency"));
   json_int_t amount = jint(d, "amount_minor", 0);
   json_t *ev = json_pack("{s:s,s:s,s:I,s:s,s:s}", "project", jstr(d, "project"), "date", jstr(d, "date"), "amount_minor",
                          amount, "source", jstr(d, "source"), "reference", jstr(d, "reference"));

@@ -10,7 +10,8 @@
  *   purchasing.request.approve     once, or twice above the first approver's limit
  *   purchasing.request.reject      with a reason
  *   purchasing.order.issue         to a supplier, lines with prices and dates; approved
- *                                  requests it answers become ordered
+ *                                  requests it answers become ordered; for a project
+ *                                  (its code), which its receipts then name
  *   purchasing.order.receive       a receipt: per line what was accepted and what refused
  *   purchasing.order.amend         its whole set of lines again (prices, quantities, dates)
  *   purchasing.order.cancel        before anything was received
@@ -275,9 +276,15 @@ static int order_issue(const fofal_cmd_t *cmd, const json_t *state, fofal_decisi
                          "status", "open");
   jcopy(ev, cmd->data, "requests");
   jcopy(ev, cmd->data, "note");
+  jcopy(ev, cmd->data, "project");
   who(cmd, ev, "issued_by", "issuer_badge");
   out->state = json_pack("{s:s,s:s,s:O,s:I,s:[]}", "status", "open", "supplier", supplier, "lines", ev_lines, "total",
                          total, "receipts");
+  /* An order for a project: its receipts say so, for module projects' reaction. */
+  if (*jstr(cmd->data, "project")) {
+    jcopy(out->state, cmd->data, "project");
+    jcopy(out->state, ev, "currency");
+  }
   fofal_decision_emit(out, EV("order_issued"), ev);
   json_array_foreach(requests, i, r) {
     const char *rid = json_string_value(r);
@@ -365,6 +372,8 @@ static int order_receive(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "order_id", cmd->aggregate, "receipt_id", receipt, "supplier",
                          jstr(state, "supplier"), "received_at", at, "lines", ev_lines, "status", status);
   jcopy(ev, cmd->data, "delivery_note");
+  jcopy(ev, state, "project");
+  jcopy(ev, state, "currency");
   who(cmd, ev, "received_by", "receiver_badge");
   out->state = json_deep_copy(state);
   json_object_set_new(out->state, "lines", lines);

@@ -611,8 +611,8 @@ def subcontracting_demo(api, lots):
 
 def projects_demo(api):
     """Projects (module projects): the OEKO-TEX audit and the installation of two new looms,
-    with tasks (one past due, for its owner M02), hours booked by the people who worked and
-    costs booked by the accountant."""
+    with tasks (one past due, for its owner M02), hours booked by the people who worked,
+    costs booked by the accountant and a purchase order's receipt booked by reaction."""
     manager, accountant = ("D01", "manager"), ("A01", "accountant")
     today = local_now().date()
     day = lambda n: str(today + dt.timedelta(days=n))
@@ -652,13 +652,28 @@ def projects_demo(api):
                                                            "source": "purchase_order", "reference": "PO-LAB-07",
                                                            "note": "analyses de laboratoire"}),
     ])
-    print("demo: projects: OEKO-2027 and INSTALL-L25-L26 with tasks (two past due), hours and costs")
+    # A purchase for the installation (issue 18): its receipt books its cost to the project
+    # by reaction (projects.cost_on_receipt), 120 m of cable at 12.500 TND a metre.
+    po = ident("purchase-order", "cable-l25")
+    api.batch(manager, [
+        ("purchasing.supplier.register", "demo-sup-elec", {"supplier": "F-ELEC", "name": "Électricité du Sahel",
+                                                           "currency": "TND"}),
+        ("purchasing.order.issue", "demo-po-cable-l25", {
+            "order_id": po, "supplier": "F-ELEC", "project": "INSTALL-L25-L26",
+            "lines": [{"line": 1, "description": "câble 5G6", "quantity_milli": 120000, "unit": "m", "unit_price": 12500,
+                       "expected_date": day(-3)}]}),
+    ])
+    api.batch(("S01", "storekeeper_mp"), [("purchasing.order.receive", "demo-po-cable-l25-r1", {
+        "order_id": po, "receipt_id": ident("purchase-receipt", "cable-l25", 1), "lines": [{"line": 1, "quantity_milli": 120000}]})])
+    print("demo: projects: OEKO-2027 and INSTALL-L25-L26 with tasks (two past due), hours and costs (the cable's receipt "
+          "by reaction)")
 
 
 def control_demo(api):
     """Management control (module control): this year's budget of wages (640, posted from
-    piece-rate pay by reaction) for the weaving room, and of sales (701), per month; the
-    actual cost of L01's order."""
+    piece-rate pay by reaction) for the weaving room, and of sales (701), per month; machine
+    rates, this month's overheads and a standard cost; the actual cost of L01's order with
+    its machine and overhead lines and its variances."""
     accountant = ("A01", "accountant")
     today = local_now().date()
     year = str(today.year)
@@ -687,18 +702,41 @@ def control_demo(api):
                                                    {"lot": rc_lot, "weight_g": 200000, "beam": "B-L01-G"})])
             break
         time.sleep(1)
+    # Machine time, overheads and a standard cost (issue 18): rates per loom type (L01 its
+    # own) from the first of the month the week of rolls starts in, this month's energy by
+    # machine hours and general overheads by pieces, L01's article's standard per piece.
+    first = (today - dt.timedelta(days=7)).replace(day=1).isoformat()
+    month = f"{today:%Y-%m}"
+    api.batch(accountant, [
+        ("control.machine_rate.set", f"demo-rate-rapier-{first}",
+         {"code": "rapier", "rate_minor_per_hour": 14500, "valid_from": first}),
+        ("control.machine_rate.set", f"demo-rate-air-jet-{first}",
+         {"code": "air-jet", "rate_minor_per_hour": 18000, "valid_from": first}),
+        ("control.machine_rate.set", f"demo-rate-L01-{first}",
+         {"of": "loom", "code": "L01", "rate_minor_per_hour": 16000, "valid_from": first,
+          "note": "L01: the newest rapier, dearer to keep"}),
+        ("control.overhead.set", f"demo-overhead-energy-{month}",
+         {"month": month, "pool": "ENERGY", "key": "machine_hours", "amount_minor": 2500000}),
+        ("control.overhead.set", f"demo-overhead-general-{month}",
+         {"month": month, "key": "pieces", "amount_minor": 12000000}),
+        ("control.standard_cost.set", f"demo-standard-{month}",
+         {"article": "FOUTA-CHEVRON-90x170", "per": "piece", "yarn_minor": 2800, "labour_minor": 450,
+          "machine_minor": 300, "overhead_minor": 600}),
+    ])
     order = ident("order", "L01", 1)
     c = {}
-    for _ in range(30):  # until the reaction's facts are projected
+    for _ in range(30):  # until the reaction's facts and the settings are projected
         c = api.get(("D01", "manager"), f"/api/v1/control/orders/{order}/cost") or {}
-        if c.get("yarn", {}).get("cost_minor") and c.get("labour", {}).get("cost_minor"):
+        if c.get("yarn", {}).get("cost_minor") and c.get("labour", {}).get("cost_minor") and c.get("standard"):
             break
         time.sleep(1)
     y = c.get("yarn", {})
     print(f"demo: control: order {order} (L01) cost {c.get('total_minor', 0) / 1000:.3f} TND: yarn "
           f"{y.get('cost_minor', 0) / 1000:.3f} ({y.get('weight_g', 0) / 1000:.1f} kg, {y.get('unpriced_g', 0) / 1000:.1f} "
-          f"kg unpriced), labour {c.get('labour', {}).get('cost_minor', 0) / 1000:.3f}: "
-          f"/api/v1/control/orders/{order}/cost")
+          f"kg unpriced), labour {c.get('labour', {}).get('cost_minor', 0) / 1000:.3f}, machine "
+          f"{c.get('machine', {}).get('cost_minor', 0) / 1000:.3f} ({c.get('machine', {}).get('run_s', 0) / 3600:.1f} h), "
+          f"overhead {c.get('overhead', {}).get('cost_minor', 0) / 1000:.3f}; against its standard "
+          f"{(c.get('standard') or {}).get('variance_minor', 0) / 1000:+.3f}: /api/v1/control/orders/{order}/cost")
     yl = (api.get(("D01", "manager"), "/api/v1/control/yields?by=article") or {}).get("groups", [])
     cut = [g for g in yl if g.get("first_choice_share") is not None]
     print(f"demo: control: yields of {len(yl)} articles ({len(cut)} with cut rolls): /api/v1/control/yields?by=article,"

@@ -7,7 +7,9 @@
  * The facts of other modules' events (fact_recorded, taken by the reaction
  * control.facts_from_events) go to one table per kind (schemas/control/097_control_facts.sql),
  * keyed so that applying one twice writes one row; they are not pushed (a loom's stops are
- * many). The reads compute costs, yields and losses from them (api/control/).
+ * many). The reads compute costs, yields and losses from them (api/control/). What the
+ * tenant sets for costing (machine rates, overheads, standard costs) is one row per key,
+ * replaced when set again (schemas/control/098_control_costing.sql).
  *
  * Each apply function is a deterministic function of its event (times from its envelope),
  * so a rebuild yields the same rows; it reads only its own topic.
@@ -111,11 +113,12 @@ static int fact_recorded(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
                        fofal_ev_str(d, "weaver"),
                        fofal_ev_str(d, "month"),
                        fofal_ev_num(d, "quantity", a),
-                       fofal_ev_num(d, "length_mm", b)};
+                       fofal_ev_num(d, "length_mm", b),
+                       fofal_ev_str(d, "shift")};
     rc = fofal_apply_sql(ctx,
-                         INS("fact_outputs", "tenant, label_id, order_id, article, loom, weaver, month, quantity, length_mm",
-                             "$1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint, $9::bigint", "tenant, label_id"),
-                         9, p);
+                         INS("fact_outputs", "tenant, label_id, order_id, article, loom, weaver, month, quantity, length_mm, shift",
+                             "$1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint, $9::bigint, $10", "tenant, label_id"),
+                         10, p);
     json_array_foreach(json_object_get(d, "beams"), i, x) {
       if (rc) break;
       const char *q[] = {t, label, fofal_ev_str(x, "beam"), fofal_ev_num(x, "meters_mm", c)};
@@ -188,7 +191,69 @@ static int fact_recorded(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
   return rc;
 }
 
+/* What the tenant sets for costing (schemas/control/098_control_costing.sql): a row per
+ * rate (code, day), overhead pool (month, pool) and article; set again, the row takes the
+ * new values, so applying an event twice or in a rebuild gives the same row. Not pushed:
+ * the cost reads they change are computed at read time. */
+static int machine_rate_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char rate[40];
+  const char *p[] = {ev->tenant, fofal_ev_str(d, "of"), fofal_ev_str(d, "code"), fofal_ev_str(d, "valid_from"),
+                     fofal_ev_num(d, "rate_minor_per_hour", rate), m.at, fofal_ev_str(d, "set_by"), ev->id};
+  return fofal_apply_sql(ctx,
+                         "INSERT INTO %s.machine_rates (tenant, rate_of, code, valid_from, rate_minor_per_hour, set_at, set_by, "
+                         "event_id) VALUES ($1, $2, $3, $4::date, $5::bigint, $6, $7, $8::uuid) ON CONFLICT (tenant, rate_of, "
+                         "code, valid_from) DO UPDATE SET rate_minor_per_hour = excluded.rate_minor_per_hour, set_at = "
+                         "excluded.set_at, set_by = excluded.set_by, event_id = excluded.event_id",
+                         8, p);
+}
+
+static int overhead_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char amount[40];
+  const char *p[] = {ev->tenant, fofal_ev_str(d, "month"), fofal_ev_str(d, "pool"), fofal_ev_str(d, "key"),
+                     fofal_ev_num(d, "amount_minor", amount), m.at, fofal_ev_str(d, "set_by"), ev->id};
+  return fofal_apply_sql(ctx,
+                         "INSERT INTO %s.overheads (tenant, month, pool, key, amount_minor, set_at, set_by, event_id) "
+                         "VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8::uuid) ON CONFLICT (tenant, month, pool) DO "
+                         "UPDATE SET key = excluded.key, amount_minor = excluded.amount_minor, set_at = excluded.set_at, "
+                         "set_by = excluded.set_by, event_id = excluded.event_id",
+                         8, p);
+}
+
+static int standard_cost_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char y[40], l[40], mc[40], o[40];
+  const char *p[] = {ev->tenant,
+                     fofal_ev_str(d, "article"),
+                     fofal_ev_str(d, "per"),
+                     fofal_ev_num(d, "yarn_minor", y),
+                     fofal_ev_num(d, "labour_minor", l),
+                     fofal_ev_num(d, "machine_minor", mc),
+                     fofal_ev_num(d, "overhead_minor", o),
+                     m.at,
+                     fofal_ev_str(d, "set_by"),
+                     ev->id};
+  return fofal_apply_sql(ctx,
+                         "INSERT INTO %s.standard_costs (tenant, article, per, yarn_minor, labour_minor, machine_minor, "
+                         "overhead_minor, set_at, set_by, event_id) VALUES ($1, $2, $3, $4::bigint, $5::bigint, "
+                         "$6::bigint, $7::bigint, $8, $9, $10::uuid) ON CONFLICT (tenant, article) DO UPDATE SET per = "
+                         "excluded.per, yarn_minor = excluded.yarn_minor, labour_minor = excluded.labour_minor, "
+                         "machine_minor = excluded.machine_minor, overhead_minor = excluded.overhead_minor, set_at = "
+                         "excluded.set_at, set_by = excluded.set_by, event_id = excluded.event_id",
+                         10, p);
+}
+
 static const fofal_apply_t applies[] = {
+    {"fofal.control.machine_rate_set.v1", machine_rate_set},
+    {"fofal.control.overhead_set.v1", overhead_set},
+    {"fofal.control.standard_cost_set.v1", standard_cost_set},
     {"fofal.control.budget_set.v1", budget_set},
     {"fofal.control.budget_closed.v1", budget_closed},
     {"fofal.control.fact_recorded.v1", fact_recorded},
@@ -197,7 +262,7 @@ static const fofal_apply_t applies[] = {
 static const char *const tables[] = {"budget_lines",     "budgets",    "fact_receipt_lines", "fact_lots",
                                      "fact_beam_lots",   "fact_beams", "fact_outputs",       "fact_output_beams",
                                      "fact_labour",      "fact_cuts",  "fact_cut_lots",      "fact_stops",
-                                     NULL};
+                                     "machine_rates",    "overheads",  "standard_costs",     NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "control",

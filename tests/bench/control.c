@@ -221,24 +221,31 @@ static int measure(gen_t *g, int kind) {
   long long *us = calloc((size_t)n_queries, sizeof *us);
   int64_t first = fofal_now_us() - (int64_t)n_days * 86400000000LL;
   for (long long q = 0; q < n_queries; q++) {
-    json_t *a = NULL, *b = NULL, *c = NULL, *d = NULL, *out = NULL;
+    json_t *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL, *h = NULL, *out = NULL;
     char month[8];
     month_of(first + pick(n_days) * 86400000000LL, month);
     int64_t t = fofal_mono_us();
     int rc;
     if (kind == 0) {
       const char *p[] = {tenant, g->orders[pick(g->norders)], NULL, NULL, NULL};
-      rc = run(g, 0, 5, p, &a) || run(g, 1, 5, p, &b) || run(g, 2, 5, p, &c) || run(g, 3, 5, p, &d);
-      if (!rc) out = fofal__ctl_cost(b, c, d, json_integer_value(json_object_get(json_array_get(a, 0), "pieces")));
+      rc = run(g, 0, 5, p, &a) || run(g, 1, 5, p, &b) || run(g, 2, 5, p, &c) || run(g, 3, 5, p, &d) ||
+           run(g, 8, 5, p, &e) || run(g, 9, 5, p, &f) || run(g, 10, 5, p, &h);
+      if (!rc) {
+        const json_t *set = json_array_get(h, 0), *o = json_array_get(a, 0);
+        out = fofal__ctl_cost(b, c, d, json_integer_value(json_object_get(o, "pieces")));
+        json_t *m = fofal__ctl_machine(e);
+        fofal__ctl_cost_add(out, m, fofal__ctl_overhead(f, m), json_is_true(json_object_get(set, "rates_in_use")));
+        fofal__ctl_variance(out, json_object_get(set, "standard"), json_integer_value(json_object_get(o, "length_mm")));
+      }
     } else if (kind == 1) {
-      const char *p[] = {tenant, NULL, NULL, NULL, month, month, "false", "true", "false", "true"};
-      rc = run(g, 4, 10, p, &a);
+      const char *p[] = {tenant, NULL, NULL, NULL, month, month, "false", "true", "false", "true", "false"};
+      rc = run(g, 4, 11, p, &a);
       size_t i;
       json_t *r;
       if (!rc) json_array_foreach(a, i, r) fofal__ctl_yield(r);
     } else {
-      const char *p[] = {tenant, NULL, month, month};
-      rc = run(g, 5, 4, p, &a) || run(g, 6, 4, p, &b) || run(g, 7, 4, p, &c);
+      const char *p[] = {tenant, NULL, month, month, NULL, "true", "false", "false", "true"};
+      rc = run(g, 5, 9, p, &a) || run(g, 6, 9, p, &b) || run(g, 7, 9, p, &c);
       if (!rc) out = fofal__ctl_losses(a, b, c);
     }
     us[q] = fofal_mono_us() - t;
@@ -246,6 +253,9 @@ static int measure(gen_t *g, int kind) {
     json_decref(b);
     json_decref(c);
     json_decref(d);
+    json_decref(e);
+    json_decref(f);
+    json_decref(h);
     json_decref(out);
     if (rc) {
       free(us);

@@ -9,7 +9,8 @@
  * (471,000 millimes), the article's over its month the same and over another month
  * nothing; the yields by article and month (and by loom as CSV) and L03's losses in
  * November (its stops classed, its rejects); a wrong role, a bad month and an unknown
- * order are refused.
+ * order are refused. Then machine time, overheads and variances, yields by shift and
+ * losses by hall and shift (the second test, worked out above it).
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -198,12 +199,233 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   h_resp_free(&r);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/losses?loom=L%203", &j, NULL), 400);
   json_decref(j);
-  cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?by=shift", &j, NULL), 400);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?by=colour", &j, NULL), 400);
   json_decref(j);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?format=pdf", &j, NULL), 400);
   json_decref(j);
   free(auth);
   free(adm);
+  free(boss);
+  free(planner);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Machine time, overheads, standard costs; yields by shift, losses by hall and shift.
+ * Looms L03 (rapier, hall H1) and L04 (air-jet, H2) are registered; in November the order
+ * wove 100 pieces (290 m) on L03 in shift 10/A and 30 pieces (90 m) on L04 in 12/A, another
+ * order 50 pieces (145 m) on L03 in 20/B. L03's tallies (fofal-machines') ran 7,200 s in
+ * 10/A and 3,600 s in 20/B; L04 has none. Rates: rapier 12,000 an hour from 1 November, L03
+ * its own 18,000 from the 15th: L03's month cost 24,000 + 18,000 = 42,000, of which the
+ * order's 290 of 435 m bear 28,000 (7,200 s). November's overheads: ENERGY 90,000 by
+ * machine hours (the order's 7,200 of 10,800 s: 60,000), GENERAL 360,000 by pieces (130 of
+ * 180: 260,000). Total 348,000, incomplete (L04: no telemetry). FT-1's standard per piece
+ * (labour 100, machine 200, overhead 2,000) for 130 pieces: 299,000, variance 49,000. */
+
+static void activity(const char *loom, int seq, const char *shift, const char *from, const char *to, double run_s) {
+  char err[256], topic[96], id[FOFAL_UUID_LEN + 1];
+  json_t *data = json_pack(
+      "{s:s,s:s,s:s,s:s,s:f,s:f,s:{s:i,s:i,s:i,s:i,s:i},s:{s:i,s:i,s:i,s:i,s:i},s:i,s:f,s:f,s:i,s:i,s:i,s:s,s:f,s:f}",
+      "loom", loom, "shift", shift, "from", from, "to", to, "run_s", run_s, "stop_s", 0.0, "stop_s_by_cause", "warp_break",
+      0, "weft_break", 0, "mechanical", 0, "electrical", 0, "other", 0, "stops_by_cause", "warp_break", 0, "weft_break", 0,
+      "mechanical", 0, "electrical", 0, "other", 0, "picks", 0, "theoretical_picks", 0.0, "nominal_picks", 0.0, "samples",
+      60, "late", 0, "duplicates", 0, "state", "running", "ppm", 0.0, "nominal_ppm", 0.0);
+  fofal_uuid7(id);
+  fofal_event_t ev = {.id = id, .source = "/fofal/machines", .type = "fofal.machines.loom_activity.v1",
+                      .subject = (char *)loom, .time_us = fofal_now_us(), .tenant = tenant, .seq = seq,
+                      .actor = "s:fofal-machines", .data = data};
+  char *buf = fofal_event_encode(&ev);
+  fofal_kafka_t *k = NULL;
+  fofal_kafka_opts_t o = {.brokers = h_env("FOFAL_KAFKA_BROKERS"), .client_id = "test-control-telemetry"};
+  cr_assert_eq(fofal_kafka_producer_new(&k, &o, err, sizeof err), 0, "%s", err);
+  fofal_topic_events("machines", topic, sizeof topic);
+  cr_assert_eq(fofal_kafka_produce(k, topic, -1, loom, strlen(loom), buf, strlen(buf), NULL, 0, NULL, NULL, err, sizeof err),
+               0, "%s", err);
+  cr_assert_eq(fofal_kafka_flush(k, 10000), 0);
+  fofal_kafka_free(k);
+  free(buf);
+  json_decref(data);
+}
+
+#define OTHER "0190a4b2-0000-7000-8000-00000000001a"
+#define LABEL3 "0190a4b2-0000-7000-8000-00000000001b"
+#define LABEL4 "0190a4b2-0000-7000-8000-00000000001c"
+
+static void command(const char *tok, const char *type, const char *key, const char *body) {
+  json_t *j = NULL;
+  int st = h_command_ok(port, tok, type, key, NULL, body, &j);
+  cr_assert_eq(st, 201, "%s %s: %d %s %s", type, key, st, s_of(j, "code"), s_of(j, "detail"));
+  snprintf(pos, sizeof pos, "%s", s_of(j, "position"));
+  json_decref(j);
+}
+
+static const json_t *component(const json_t *cost, const char *name) {
+  size_t i;
+  const json_t *c;
+  json_array_foreach(json_object_get(json_object_get(cost, "standard"), "components"), i, c) {
+    if (!strcmp(s_of(c, "component"), name)) return c;
+  }
+  cr_assert_fail("no %s component", name);
+  return NULL;
+}
+
+Test(costs, machine_time_overheads_and_variances_and_the_new_dimensions) {
+  char *adm = token(tenant, "root", "admin"), *acc = token(tenant, "amal", "accountant"),
+       *boss = token(tenant, "boss", "manager"), *planner = token(tenant, "p", "planner");
+  char path[512];
+  json_t *j = NULL;
+  command(adm, "production.loom.register", "l3",
+          "{\"loom\":\"L03\",\"hall\":\"H1\",\"type\":\"rapier\",\"nominal_ppm\":600,\"weave\":\"flat\"}");
+  command(adm, "production.loom.register", "l4",
+          "{\"loom\":\"L04\",\"hall\":\"H2\",\"type\":\"air-jet\",\"nominal_ppm\":800,\"weave\":\"flat\"}");
+  fact(adm, "d1",
+       "{\"kind\":\"output_declared\",\"ref\":\"" LABEL "\",\"label_id\":\"" LABEL "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L03\",\"weaver\":\"W01\",\"month\":\"2026-11\",\"shift\":\"2026-11-10/A\","
+       "\"quantity\":100,\"length_mm\":290000,\"beams\":[]}");
+  fact(adm, "d2",
+       "{\"kind\":\"output_declared\",\"ref\":\"" LABEL3 "\",\"label_id\":\"" LABEL3 "\",\"order_id\":\"" OTHER "\","
+       "\"article\":\"FT-2\",\"loom\":\"L03\",\"weaver\":\"W02\",\"month\":\"2026-11\",\"shift\":\"2026-11-20/B\","
+       "\"quantity\":50,\"length_mm\":145000,\"beams\":[]}");
+  fact(adm, "d3",
+       "{\"kind\":\"output_declared\",\"ref\":\"" LABEL4 "\",\"label_id\":\"" LABEL4 "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L04\",\"weaver\":\"W03\",\"month\":\"2026-11\",\"shift\":\"2026-11-12/A\","
+       "\"quantity\":30,\"length_mm\":90000,\"beams\":[]}");
+  fact(adm, "c1",
+       "{\"kind\":\"roll_cut\",\"ref\":\"" LABEL "\",\"label_id\":\"" LABEL "\",\"order_id\":\"" ORDER "\","
+       "\"article\":\"FT-1\",\"loom\":\"L03\",\"month\":\"2026-11\",\"first_choice\":97,\"second_choice\":2,"
+       "\"waste_pieces\":1,\"lots\":[{\"grade\":\"1\",\"pieces\":97},{\"grade\":\"2\",\"pieces\":2}]}");
+  fact(adm, "st1", "{\"kind\":\"loom_stop\",\"ref\":\"L03\",\"loom\":\"L03\",\"cause\":\"warp_break\",\"stopped_s\":60,"
+                   "\"at\":\"2026-11-10T08:00:00Z\",\"month\":\"2026-11\"," EV("21") "}");
+  activity("L03", 1, "2026-11-10/A", "2026-11-10T05:00:00Z", "2026-11-10T13:00:00Z", 7200.0);
+  activity("L03", 2, "2026-11-20/B", "2026-11-20T13:00:00Z", "2026-11-20T21:00:00Z", 3600.0);
+
+  /* What the tenant sets: who may, and the rules. */
+  json_t *refusal = NULL;
+  cr_expect_eq(h_command(port, planner, "control.machine_rate.set", "r0", NULL,
+                         "{\"code\":\"rapier\",\"rate_minor_per_hour\":12000,\"valid_from\":\"2026-11-01\"}", &refusal),
+               403);
+  json_decref(refusal);
+  refusal = NULL;
+  cr_expect_eq(h_command(port, acc, "control.machine_rate.set", "r00", NULL,
+                         "{\"code\":\"rapier\",\"rate_minor_per_hour\":0,\"valid_from\":\"2026-11-01\"}", &refusal),
+               422);
+  cr_expect_str_eq(s_of(refusal, "code"), "invalid_rate");
+  json_decref(refusal);
+  command(acc, "control.machine_rate.set", "r1", "{\"code\":\"rapier\",\"rate_minor_per_hour\":12000,\"valid_from\":\"2026-11-01\"}");
+  command(acc, "control.machine_rate.set", "r2",
+          "{\"of\":\"loom\",\"code\":\"L03\",\"rate_minor_per_hour\":18000,\"valid_from\":\"2026-11-15\"}");
+  command(acc, "control.machine_rate.set", "r3", "{\"code\":\"air-jet\",\"rate_minor_per_hour\":9000,\"valid_from\":\"2026-11-01\"}");
+  command(acc, "control.overhead.set", "o1",
+          "{\"month\":\"2026-11\",\"pool\":\"ENERGY\",\"key\":\"machine_hours\",\"amount_minor\":90000}");
+  command(acc, "control.overhead.set", "o2", "{\"month\":\"2026-11\",\"key\":\"pieces\",\"amount_minor\":360000}");
+  command(acc, "control.standard_cost.set", "s1",
+          "{\"article\":\"FT-1\",\"labour_minor\":100,\"machine_minor\":200,\"overhead_minor\":2000}");
+
+  /* The tallies come through fofal.machines.events: wait for both shifts of L03. */
+  int seen = 0;
+  for (int i = 0; i < 120 && !seen; i++) {
+    j = NULL;
+    seen = h_get(port, boss, "/api/v1/machines/looms/L03/shifts", &j, NULL) == 200 &&
+           json_array_size(json_object_get(j, "items")) == 2;
+    json_decref(j);
+    if (!seen) usleep(250 * 1000);
+  }
+  cr_assert(seen, "the machines read model has L03's two shifts");
+
+  snprintf(path, sizeof path, "/api/v1/control/orders/" ORDER "/cost?position=%s", pos);
+  cr_assert_eq(h_get(port, boss, path, &j, NULL), 200);
+  const json_t *m = json_object_get(j, "machine"), *l3 = json_array_get(json_object_get(m, "looms"), 0),
+               *l4 = json_array_get(json_object_get(m, "looms"), 1);
+  cr_expect_str_eq(s_of(l3, "loom"), "L03");
+  cr_expect_str_eq(s_of(l3, "loom_type"), "rapier", "production's register");
+  cr_expect_eq(i_of(l3, "loom_run_s"), 10800);
+  cr_expect_eq(i_of(l3, "loom_cost_minor"), 42000, "7,200 s at the rapier rate, 3,600 s at L03's own");
+  cr_expect_eq(json_array_size(json_object_get(l3, "rates")), 2, "each rate with its run time");
+  cr_expect_eq(i_of(l3, "run_s"), 7200, "290 of L03's 435 m");
+  cr_expect_eq(i_of(l3, "cost_minor"), 28000);
+  cr_expect_str_eq(s_of(l4, "loom"), "L04");
+  cr_expect_str_eq(s_of(l4, "reason"), "no_telemetry", "a loom with no telemetry says so");
+  cr_expect(json_is_null(json_object_get(l4, "run_s")));
+  cr_expect_eq(i_of(m, "cost_minor"), 28000);
+  const json_t *pools = json_object_get(json_array_get(json_object_get(json_object_get(j, "overhead"), "months"), 0), "pools");
+  cr_expect_str_eq(s_of(json_array_get(pools, 0), "pool"), "ENERGY");
+  cr_expect_eq(i_of(json_array_get(pools, 0), "month_total"), 10800, "November's machine seconds of looms that declared");
+  cr_expect_eq(i_of(json_array_get(pools, 0), "cost_minor"), 60000);
+  cr_expect_str_eq(s_of(json_array_get(pools, 1), "pool"), "GENERAL");
+  cr_expect_eq(i_of(json_array_get(pools, 1), "cost_minor"), 260000, "130 of November's 180 pieces");
+  cr_expect_eq(i_of(json_object_get(j, "overhead"), "cost_minor"), 320000);
+  cr_expect_eq(i_of(j, "total_minor"), 348000);
+  cr_expect_eq(i_of(j, "cost_per_piece_minor"), 2677);
+  cr_expect(json_is_false(json_object_get(j, "complete")), "L04's machine time is missing");
+  cr_expect_eq(i_of(json_object_get(j, "standard"), "standard_minor"), 299000);
+  cr_expect_eq(i_of(component(j, "machine"), "variance_minor"), 2000);
+  cr_expect_eq(i_of(component(j, "overhead"), "variance_minor"), 60000);
+  cr_expect_eq(i_of(component(j, "labour"), "variance_minor"), -13000);
+  cr_expect_eq(i_of(json_object_get(j, "standard"), "variance_minor"), 49000);
+  json_decref(j);
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/articles/FT-1/cost?from=2026-11&to=2026-11", &j, NULL), 200);
+  cr_expect_eq(i_of(j, "total_minor"), 348000, "the article's November is the order's");
+  cr_expect_eq(i_of(json_object_get(j, "standard"), "variance_minor"), 49000);
+  json_decref(j);
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/orders/" OTHER "/cost", &j, NULL), 200);
+  cr_expect_eq(i_of(json_object_get(j, "machine"), "cost_minor"), 14000, "the other 145 m of L03's month");
+  cr_expect(json_is_null(json_object_get(j, "standard")), "FT-2 has no standard");
+  cr_expect(json_is_true(json_object_get(j, "complete")));
+  json_decref(j);
+
+  /* What is set, as the tenant set it. */
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/costing?from=2026-11", &j, NULL), 200);
+  const json_t *rates = json_object_get(j, "machine_rates"), *ovh = json_object_get(j, "overheads");
+  cr_expect_eq(json_array_size(rates), 3);
+  cr_expect_str_eq(s_of(json_array_get(rates, 0), "of"), "loom", "L03's own rate first");
+  cr_expect_eq(i_of(json_array_get(rates, 0), "rate_minor_per_hour"), 18000);
+  cr_expect_str_eq(s_of(json_array_get(rates, 0), "set_by"), "u:amal/accountant");
+  cr_expect_eq(json_array_size(ovh), 2);
+  cr_expect_str_eq(s_of(json_array_get(ovh, 0), "pool"), "ENERGY");
+  cr_expect_str_eq(s_of(json_array_get(ovh, 0), "key"), "machine_hours");
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "standard_costs"), 0), "overhead_minor"), 2000);
+  json_decref(j);
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/costing?to=2026-10", &j, NULL), 200);
+  cr_expect_eq(json_array_size(json_object_get(j, "overheads")), 0, "no overhead before November");
+  json_decref(j);
+  cr_expect_eq(h_get(port, planner, "/api/v1/control/costing", &j, NULL), 403);
+  json_decref(j);
+
+  /* Yields by shift; losses by hall and shift. */
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/yields?by=shift&article=FT-1", &j, NULL), 200);
+  const json_t *g = json_object_get(j, "groups");
+  cr_assert_eq(json_array_size(g), 2);
+  cr_expect_str_eq(s_of(json_array_get(g, 0), "shift"), "2026-11-10/A");
+  cr_expect_eq(i_of(json_array_get(g, 0), "pieces"), 100);
+  cr_expect_float_eq(json_real_value(json_object_get(json_array_get(g, 0), "first_choice_share")), 0.97, 1e-9);
+  cr_expect_str_eq(s_of(json_array_get(g, 1), "shift"), "2026-11-12/A");
+  cr_expect_null(json_object_get(json_array_get(g, 0), "article"), "grouped by shift alone");
+  json_decref(j);
+  cr_assert_eq(h_get(port, boss, "/api/v1/control/losses?by=hall", &j, NULL), 200);
+  const json_t *h1 = json_array_get(json_object_get(j, "looms"), 0);
+  cr_assert_eq(json_array_size(json_object_get(j, "looms")), 1, "H1 only: L04 has no stop, tally nor cut");
+  cr_expect_str_eq(s_of(h1, "hall"), "H1");
+  cr_expect_null(json_object_get(h1, "loom"));
+  cr_expect_eq(i_of(h1, "run_s"), 10800);
+  cr_expect_eq(i_of(json_object_get(h1, "small_stops"), "stops"), 1);
+  cr_expect_eq(i_of(json_object_get(h1, "production_rejects"), "pieces"), 3);
+  json_decref(j);
+  h_resp_t r = {0};
+  char *auth = NULL;
+  cr_assert(asprintf(&auth, "Authorization: Bearer %s\r\n", boss) > 0);
+  h_http(port, "GET", "/api/v1/control/losses?by=hall,shift&hall=H1&format=csv", auth, NULL, &r, 30000);
+  cr_expect_eq(r.status, 200);
+  cr_expect(strstr(r.body, "hall,shift,breakdowns_stops,") == r.body, "%s", r.body);
+  cr_expect(strstr(r.body, "\r\nH1,2026-11-10/A,0,0,0,0,1,60,,7200,,3,100\r\n") != NULL, "the stop in the shift whose "
+            "tallies cover it: %s", r.body);
+  cr_expect(strstr(r.body, "\r\nH1,2026-11-20/B,0,0,0,0,0,0,,3600,,0,0\r\n") != NULL, "%s", r.body);
+  h_resp_free(&r);
+  free(auth);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/losses?by=colour", &j, NULL), 400);
+  json_decref(j);
+  cr_expect_eq(h_get(port, boss, "/api/v1/control/losses?hall=H%201", &j, NULL), 400);
+  json_decref(j);
+  free(adm);
+  free(acc);
   free(boss);
   free(planner);
 }

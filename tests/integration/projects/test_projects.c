@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fofal_api.h"
 #include "harness.h"
@@ -169,4 +170,74 @@ Test(projects, an_audit_project_with_tasks_hours_and_costs) {
   free(karim);
   free(acc);
   free(weaver);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Costs by reaction (fofal-reactor runs): a purchase order issued for the installation
+ * project, 40 of its 50 metres of cable received at 12.500 TND a metre, books 500,000
+ * millimes to the project (projects.cost_on_receipt), referenced by the receipt; an order
+ * for no project books nothing. */
+
+static pid_t rea;
+
+static void setup_live(void) {
+  setup();
+  rea = h_start_reactor(tenant);
+}
+
+static void teardown_live(void) {
+  h_stop(rea, SIGTERM);
+  teardown();
+}
+
+TestSuite(projects_live, .init = setup_live, .fini = teardown_live, .timeout = 300);
+
+Test(projects_live, a_receipt_of_an_order_for_a_project_books_its_cost) {
+  char *admin = token(tenant, "tester", "admin", NULL), *boss = token(tenant, "boss", "manager", NULL);
+  char b[1024], start[16], later[16], po[FOFAL_UUID_LEN + 1], po2[FOFAL_UUID_LEN + 1], rc1[FOFAL_UUID_LEN + 1],
+      rc2[FOFAL_UUID_LEN + 1];
+  day(-30, start);
+  day(60, later);
+  fofal_uuid7(po);
+  fofal_uuid7(po2);
+  fofal_uuid7(rc1);
+  fofal_uuid7(rc2);
+  send(admin, "hr.employee.register", "e1", "{\"badge\":\"M01\",\"name\":\"Karim\",\"job\":\"mechanic\"}", NULL, 0);
+  snprintf(b, sizeof b,
+           "{\"project\":\"INSTALL-L25\",\"name\":\"Installation L25\",\"kind\":\"installation\",\"owner\":\"M01\","
+           "\"start\":\"%s\",\"due\":\"%s\",\"budget_minor\":2000000}",
+           start, later);
+  send(boss, "projects.project.create", "p1", b, NULL, 0);
+  send(admin, "purchasing.supplier.register", "sup", "{\"supplier\":\"F-CAB\",\"name\":\"Câbles du Centre\",\"currency\":\"TND\"}",
+       NULL, 0);
+  static const char line[] = "[{\"line\":1,\"description\":\"câble 5G6\",\"quantity_milli\":50000,\"unit\":\"m\","
+                             "\"unit_price\":12500,\"expected_date\":\"2026-12-20\"}]";
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"supplier\":\"F-CAB\",\"project\":\"INSTALL-L25\",\"lines\":%s}", po, line);
+  send(admin, "purchasing.order.issue", "o1", b, NULL, 0);
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"supplier\":\"F-CAB\",\"lines\":%s}", po2, line);
+  send(admin, "purchasing.order.issue", "o2", b, NULL, 0);
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"receipt_id\":\"%s\",\"lines\":[{\"line\":1,\"quantity_milli\":40000}]}", po2,
+           rc2);
+  send(admin, "purchasing.order.receive", "r2", b, NULL, 0);
+  snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"receipt_id\":\"%s\",\"lines\":[{\"line\":1,\"quantity_milli\":40000}]}", po,
+           rc1);
+  send(admin, "purchasing.order.receive", "r1", b, NULL, 0);
+
+  json_t *j = NULL;
+  int booked = 0;
+  for (int i = 0; i < 180 && !booked; i++) {
+    json_decref(j);
+    j = NULL;
+    booked = h_get(port, boss, "/api/v1/projects/projects/INSTALL-L25", &j, NULL) == 200 && i_of(j, "costs_minor") > 0;
+    if (!booked) usleep(500 * 1000);
+  }
+  cr_assert(booked, "the receipt's cost reaches the project by reaction");
+  cr_expect_eq(i_of(j, "costs_minor"), 500000, "40 m at 12,500; the order for no project books nothing");
+  const json_t *c = json_array_get(json_object_get(j, "costs"), 0);
+  cr_expect_eq(json_array_size(json_object_get(j, "costs")), 1);
+  cr_expect_str_eq(s_of(c, "source"), "purchase_order");
+  cr_expect_str_eq(s_of(c, "reference"), rc1, "the cost leads to its receipt");
+  json_decref(j);
+  free(admin);
+  free(boss);
 }

@@ -133,3 +133,94 @@ Test(budget, a_closed_budget_changes_no_more) {
   refused("TISSAGE", "641", "2027-02", "budget_closed");
   world_no("control.budget.close", json_pack("{s:s}", "year", "2027"), "budget_closed");
 }
+
+/* ------------------------------------------- machine rates, overheads, standards */
+
+TestSuite(costing_set, .init = setup, .fini = teardown);
+
+/* Decides, expects acceptance, checks the event against its schema; its data (new). */
+static json_t *accepted(const char *type, json_t *data, const char *id) {
+  fofal_decision_t d;
+  int rc = world_decide_at(type, data, W_ISSUED, id, &d);
+  cr_assert_eq(rc, 0, "%s (%s) rejected: %s: %s", type, id, d.code, d.detail);
+  check_event(json_array_get(d.events, 0));
+  json_t *first = json_incref(json_object_get(json_array_get(d.events, 0), "data"));
+  world_release(&d);
+  return first;
+}
+
+Test(costing_set, a_machine_rate_is_a_positive_whole_rate_from_a_calendar_day) {
+  json_t *ev = accepted("control.machine_rate.set",
+                        json_pack("{s:s,s:i,s:s}", "code", "rapier", "rate_minor_per_hour", 12000, "valid_from", "2026-11-01"),
+                        "r1");
+  cr_expect_str_eq(jstr(ev, "of"), "loom_type", "a loom type by default");
+  cr_expect_str_eq(jstr(ev, "set_by"), "u:amal/accountant", "who set it is the token's");
+  json_decref(ev);
+  ev = accepted("control.machine_rate.set",
+                json_pack("{s:s,s:i,s:s}", "code", "rapier", "rate_minor_per_hour", 12500, "valid_from", "2026-11-01"), "r2");
+  cr_expect_eq(jint(ev, "replaces_minor", 0), 12000, "the same day again replaces, and says what");
+  json_decref(ev);
+  ev = accepted("control.machine_rate.set",
+                json_pack("{s:s,s:s,s:i,s:s}", "of", "loom", "code", "L07", "rate_minor_per_hour", 15000, "valid_from",
+                          "2026-11-16"),
+                "r3");
+  cr_expect_null(json_object_get(ev, "replaces_minor"));
+  json_decref(ev);
+  world_no("control.machine_rate.set",
+           json_pack("{s:s,s:i,s:s}", "code", "rapier", "rate_minor_per_hour", 0, "valid_from", "2026-12-01"), "invalid_rate");
+  world_no("control.machine_rate.set",
+           json_pack("{s:s,s:i,s:s}", "code", "rapier", "rate_minor_per_hour", -5, "valid_from", "2026-12-01"), "invalid_rate");
+  world_no("control.machine_rate.set",
+           json_pack("{s:s,s:i,s:s}", "code", "rapier", "rate_minor_per_hour", 100, "valid_from", "2026-02-29"), "invalid_date");
+  world_no("control.machine_rate.set",
+           json_pack("{s:s,s:i,s:s}", "code", "rapier", "rate_minor_per_hour", 100, "valid_from", "2026-13-01"), "invalid_date");
+  json_decref(accepted("control.machine_rate.set",
+                       json_pack("{s:s,s:i,s:s}", "code", "air-jet", "rate_minor_per_hour", 9000, "valid_from", "2028-02-29"),
+                       "leap"));
+}
+
+Test(costing_set, an_overhead_is_a_months_pool_with_its_key) {
+  json_t *ev = accepted("control.overhead.set",
+                        json_pack("{s:s,s:s,s:i}", "month", "2026-11", "key", "machine_hours", "amount_minor", 500000), "o1");
+  cr_expect_str_eq(jstr(ev, "pool"), "GENERAL", "the general pool by default");
+  json_decref(ev);
+  ev = accepted("control.overhead.set",
+                json_pack("{s:s,s:s,s:i}", "month", "2026-11", "key", "pieces", "amount_minor", 600000), "o2");
+  cr_expect_eq(jint(ev, "replaces_minor", 0), 500000);
+  cr_expect_str_eq(jstr(ev, "replaces_key"), "machine_hours");
+  json_decref(ev);
+  json_decref(accepted("control.overhead.set",
+                       json_pack("{s:s,s:s,s:s,s:i}", "month", "2026-11", "pool", "ENERGY", "key", "metres", "amount_minor", 0),
+                       "o3"));
+  world_no("control.overhead.set", json_pack("{s:s,s:s,s:i}", "month", "2026-11", "key", "pieces", "amount_minor", -1),
+           "invalid_amount");
+  char pool[16], id[16];
+  for (int i = 0; i < 18; i++) {
+    snprintf(pool, sizeof pool, "P%d", i);
+    snprintf(id, sizeof id, "p%d", i);
+    world_ok("control.overhead.set",
+             json_pack("{s:s,s:s,s:s,s:i}", "month", "2026-11", "pool", pool, "key", "pieces", "amount_minor", 1), id);
+  }
+  world_no("control.overhead.set",
+           json_pack("{s:s,s:s,s:s,s:i}", "month", "2026-11", "pool", "ONE-MORE", "key", "pieces", "amount_minor", 1),
+           "too_many_pools");
+  json_decref(accepted("control.overhead.set",
+                       json_pack("{s:s,s:s,s:s,s:i}", "month", "2026-12", "pool", "ONE-MORE", "key", "pieces", "amount_minor",
+                                 1),
+                       "next-month"));
+}
+
+Test(costing_set, a_standard_cost_has_a_component_above_zero) {
+  json_t *ev = accepted("control.standard_cost.set",
+                        json_pack("{s:s,s:i,s:i}", "article", "FT-1", "yarn_minor", 3000, "labour_minor", 1000), "s1");
+  cr_expect_str_eq(jstr(ev, "per"), "piece");
+  cr_expect_eq(jint(ev, "machine_minor", -1), 0, "a component left out is zero");
+  json_decref(ev);
+  ev = accepted("control.standard_cost.set",
+                json_pack("{s:s,s:s,s:i}", "article", "FT-1", "per", "metre", "yarn_minor", 1400), "s2");
+  cr_expect_eq(jint(json_object_get(ev, "replaces"), "labour_minor", 0), 1000, "the event keeps the standard it replaced");
+  json_decref(ev);
+  world_no("control.standard_cost.set", json_pack("{s:s,s:i}", "article", "FT-2", "yarn_minor", 0), "empty_standard");
+  world_no("control.standard_cost.set", json_pack("{s:s,s:i,s:i}", "article", "FT-2", "yarn_minor", 5, "labour_minor", -1),
+           "invalid_amount");
+}

@@ -8,6 +8,10 @@
  * 1,270 millimes and 100 g a metre. An order consumed 300 m of it: 381,000 of yarn, 30 kg.
  * With 90,000 of labour the order cost 471,000; 100 pieces declared: 4,710 a piece; cut into
  * 90 first and 6 second choice (4 waste), the 96 graded pieces bear it: 4,906 a piece.
+ *
+ * Machine time and overheads (a loom with no telemetry, an order with two beams with its
+ * machine and overhead lines and its variances against a standard cost) are worked out
+ * above their tests.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -116,6 +120,169 @@ Test(costing, unpriced_lots_and_unwarped_beams_make_it_incomplete) {
   json_decref(none);
 }
 
+/* --------------------------------------------------- machine time, overheads */
+
+/* Loom L07 (rapier) in 2026-11: its tallies ran 36,000 s, 21,600 s of them at the rapier
+ * rate (12,000 millimes an hour from 2026-11-01) and 14,400 s at L07's own rate (15,000 from
+ * 2026-11-16): 72,000 + 60,000 = 132,000. L07 wove 400 m that month, the order 300 m of it. */
+static json_t *l07(void) {
+  return json_loads("[{\"loom\":\"L07\",\"month\":\"2026-11\",\"loom_type\":\"rapier\",\"hall\":\"H1\","
+                    "\"sel_mm\":300000,\"sel_pieces\":100,\"all_mm\":400000,\"all_pieces\":140,\"all_have_length\":true,"
+                    "\"segments\":[{\"run_s\":21600,\"rate_minor_per_hour\":12000,\"rate_of\":\"loom_type\","
+                    "\"code\":\"rapier\",\"valid_from\":\"2026-11-01\"},{\"run_s\":14400,\"rate_minor_per_hour\":15000,"
+                    "\"rate_of\":\"loom\",\"code\":\"L07\",\"valid_from\":\"2026-11-16\"}]}]",
+                    0, NULL);
+}
+
+Test(costing, machine_time_is_the_loom_months_run_time_at_its_rates_shared_by_metres) {
+  json_t *looms = l07(), *m = fofal__ctl_machine(looms);
+  cr_expect_eq(at(m, "looms.0.loom_run_s"), 36000);
+  cr_expect_eq(at(m, "looms.0.loom_cost_minor"), 132000, "21,600 s at 12,000/h + 14,400 s at 15,000/h");
+  cr_expect_eq(at(m, "looms.0.rates.1.cost_minor"), 60000, "a rate leads to its run time");
+  cr_expect_str_eq(jstr(json_array_get(json_object_get(m, "looms"), 0), "share_by"), "metres");
+  cr_expect_eq(at(m, "looms.0.run_s"), 27000, "300 of the loom-month's 400 m");
+  cr_expect_eq(at(m, "cost_minor"), 99000, "132,000 × 300 / 400");
+  cr_expect(json_is_true(json_object_get(m, "complete")));
+  json_decref(m);
+  json_decref(looms);
+}
+
+Test(costing, a_loom_with_no_telemetry_has_no_machine_line_and_says_so) {
+  json_t *looms = json_loads("[{\"loom\":\"L09\",\"month\":\"2026-11\",\"loom_type\":\"rapier\",\"sel_mm\":100000,"
+                             "\"sel_pieces\":30,\"all_mm\":100000,\"all_pieces\":30,\"all_have_length\":true,"
+                             "\"segments\":[]}]",
+                             0, NULL);
+  json_t *m = fofal__ctl_machine(looms);
+  const json_t *l = json_array_get(json_object_get(m, "looms"), 0);
+  cr_expect_str_eq(jstr(l, "reason"), "no_telemetry");
+  cr_expect(json_is_null(json_object_get(l, "run_s")), "no run time known, not zero");
+  cr_expect_eq(at(m, "cost_minor"), 0);
+  cr_expect(json_is_false(json_object_get(m, "complete")));
+  /* In a cost: incomplete once machine time is costed (some rate set), not before. */
+  json_t *none = json_array(), *c = fofal__ctl_cost(none, none, none, 30);
+  fofal__ctl_cost_add(c, json_incref(m), fofal__ctl_overhead(none, m), 1);
+  cr_expect(json_is_false(json_object_get(c, "complete")), "a rated mill: the loom's time is missing");
+  json_decref(c);
+  c = fofal__ctl_cost(none, none, none, 30);
+  fofal__ctl_cost_add(c, json_incref(m), fofal__ctl_overhead(none, m), 0);
+  cr_expect(json_is_true(json_object_get(c, "complete")), "no rate set anywhere: machine time is not costed");
+  json_decref(c);
+  json_decref(none);
+  json_decref(m);
+  json_decref(looms);
+}
+
+Test(costing, machine_time_is_shared_by_pieces_when_a_declaration_has_no_length_and_unrated_time_says_so) {
+  json_t *looms = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"sel_mm\":0,\"sel_pieces\":25,"
+                             "\"all_mm\":90000,\"all_pieces\":100,\"all_have_length\":false,\"segments\":["
+                             "{\"run_s\":3600,\"rate_minor_per_hour\":null},{\"run_s\":7200,\"rate_minor_per_hour\":9000,"
+                             "\"rate_of\":\"loom_type\",\"code\":\"air-jet\",\"valid_from\":\"2026-11-10\"}]}]",
+                             0, NULL);
+  json_t *m = fofal__ctl_machine(looms);
+  const json_t *l = json_array_get(json_object_get(m, "looms"), 0);
+  cr_expect_str_eq(jstr(l, "share_by"), "pieces");
+  cr_expect_eq(at(m, "looms.0.run_s"), 2700, "25 of 100 pieces of 10,800 s, rated or not");
+  cr_expect_eq(at(m, "cost_minor"), 4500, "18,000 (2 h at 9,000) × 25 / 100");
+  cr_expect_str_eq(jstr(l, "reason"), "part_unrated", "the hour before the first rate has none");
+  cr_expect(json_is_false(json_object_get(m, "complete")));
+  json_decref(m);
+  json_decref(looms);
+}
+
+Test(costing, overheads_are_shared_by_their_key_in_the_month) {
+  json_t *looms = l07(), *m = fofal__ctl_machine(looms);
+  json_t *months = json_loads("[{\"month\":\"2026-11\",\"selection\":{\"mm\":300000,\"pieces\":100},"
+                              "\"month_total\":{\"machine_s\":90000,\"mm\":6000000,\"pieces\":2000},\"pools\":["
+                              "{\"pool\":\"ENERGY\",\"key\":\"machine_hours\",\"amount_minor\":500000},"
+                              "{\"pool\":\"GENERAL\",\"key\":\"pieces\",\"amount_minor\":1000000},"
+                              "{\"pool\":\"UPKEEP\",\"key\":\"metres\",\"amount_minor\":400000}]},"
+                              "{\"month\":\"2026-12\",\"selection\":{\"mm\":0,\"pieces\":0},"
+                              "\"month_total\":{\"machine_s\":0,\"mm\":0,\"pieces\":0},\"pools\":["
+                              "{\"pool\":\"GENERAL\",\"key\":\"machine_hours\",\"amount_minor\":700000}]}]",
+                              0, NULL);
+  json_t *o = fofal__ctl_overhead(months, m);
+  cr_expect_eq(at(o, "months.0.pools.0.base"), 27000, "the order's machine seconds that month");
+  cr_expect_eq(at(o, "months.0.pools.0.cost_minor"), 150000, "500,000 × 27,000 / 90,000 s");
+  cr_expect_eq(at(o, "months.0.pools.1.cost_minor"), 50000, "1,000,000 × 100 / 2,000 pieces");
+  cr_expect_eq(at(o, "months.0.pools.2.cost_minor"), 20000, "400,000 × 300 / 6,000 m");
+  cr_expect_eq(at(o, "months.1.pools.0.cost_minor"), 0);
+  cr_expect_str_eq(jstr(json_array_get(json_object_get(json_array_get(json_object_get(o, "months"), 1), "pools"), 0),
+                        "reason"),
+                   "no_base", "nothing to share by: borne by no one, and said");
+  cr_expect_eq(at(o, "cost_minor"), 220000);
+  json_decref(o);
+  json_decref(months);
+  json_decref(m);
+  json_decref(looms);
+}
+
+/* The README's second example: the order with two beams (ground G-1, pile P-1: 320,000 of
+ * yarn), 90,000 of pay, woven on L07 (99,000 of machine time), bearing 150,000 of energy
+ * (machine hours) and 50,000 of general overheads (pieces): 709,000 for 100 pieces. Against
+ * the article's standard per piece (yarn 3,000, labour 1,000, machine 800, overhead 1,500). */
+Test(costing, an_order_with_two_beams_with_machine_and_overhead_lines_and_its_variances) {
+  json_t *beams = json_loads("[{\"beam\":\"G-1\",\"consumed_mm\":100000,\"warped_mm\":1000000,\"lots\":["
+                             "{\"lot\":\"L1\",\"weight_g\":50000,\"unit\":\"kg\",\"unit_price\":10000}]},"
+                             "{\"beam\":\"P-1\",\"consumed_mm\":450000,\"warped_mm\":3000000,\"lots\":["
+                             "{\"lot\":\"L2\",\"weight_g\":90000,\"unit\":\"kg\",\"unit_price\":20000}]}]",
+                             0, NULL),
+         *labour = json_loads("[{\"role\":\"weaver\",\"amount_minor\":90000}]", 0, NULL),
+         *grades = json_loads("[{\"grade\":\"1\",\"pieces\":95},{\"grade\":\"2\",\"pieces\":5}]", 0, NULL),
+         *looms = l07(),
+         *months = json_loads("[{\"month\":\"2026-11\",\"selection\":{\"mm\":300000,\"pieces\":100},"
+                              "\"month_total\":{\"machine_s\":90000,\"mm\":6000000,\"pieces\":2000},\"pools\":["
+                              "{\"pool\":\"ENERGY\",\"key\":\"machine_hours\",\"amount_minor\":500000},"
+                              "{\"pool\":\"GENERAL\",\"key\":\"pieces\",\"amount_minor\":1000000}]}]",
+                              0, NULL),
+         *standard = json_loads("{\"article\":\"FT-1\",\"per\":\"piece\",\"yarn_minor\":3000,\"labour_minor\":1000,"
+                                "\"machine_minor\":800,\"overhead_minor\":1500}",
+                                0, NULL);
+  json_t *c = fofal__ctl_cost(beams, labour, grades, 100);
+  json_t *m = fofal__ctl_machine(looms);
+  fofal__ctl_cost_add(c, m, fofal__ctl_overhead(months, m), 1);
+  fofal__ctl_variance(c, standard, 300000);
+  cr_expect_eq(at(c, "yarn.cost_minor"), 320000, "50,000 of the ground beam, 270,000 of the pile");
+  cr_expect_eq(at(c, "machine.cost_minor"), 99000);
+  cr_expect_eq(at(c, "overhead.cost_minor"), 200000);
+  cr_expect_eq(at(c, "total_minor"), 709000, "yarn + labour + machine + overhead");
+  cr_expect_eq(at(c, "cost_per_piece_minor"), 7090);
+  cr_expect_eq(at(c, "by_grade.0.cost_minor"), 673550, "709,000 × 95 / 100 graded pieces");
+  cr_expect(json_is_true(json_object_get(c, "complete")));
+  cr_expect_eq(at(c, "standard.standard_minor"), 630000, "(3,000 + 1,000 + 800 + 1,500) × 100 pieces");
+  cr_expect_eq(at(c, "standard.components.0.variance_minor"), 20000, "yarn: 320,000 − 300,000");
+  cr_expect_eq(at(c, "standard.components.1.variance_minor"), -10000, "labour: 90,000 − 100,000");
+  cr_expect_eq(at(c, "standard.components.2.variance_minor"), 19000, "machine: 99,000 − 80,000");
+  cr_expect_eq(at(c, "standard.components.3.variance_minor"), 50000, "overhead: 200,000 − 150,000");
+  cr_expect_eq(at(c, "standard.variance_minor"), 79000);
+  json_decref(c);
+  json_decref(beams);
+  json_decref(labour);
+  json_decref(grades);
+  json_decref(looms);
+  json_decref(months);
+  json_decref(standard);
+}
+
+Test(costing, a_standard_per_metre_counts_the_metres_woven_and_none_gives_null) {
+  json_t *none = json_array(), *labour = json_loads("[{\"role\":\"weaver\",\"amount_minor\":61000}]", 0, NULL),
+         *standard = json_loads("{\"article\":\"EP-1\",\"per\":\"metre\",\"yarn_minor\":0,\"labour_minor\":210,"
+                                "\"machine_minor\":0,\"overhead_minor\":0}",
+                                0, NULL);
+  json_t *c = fofal__ctl_cost(none, labour, none, 0);
+  fofal__ctl_variance(c, standard, 290500);
+  cr_expect_eq(at(c, "standard.quantity"), 290500, "millimetres woven");
+  cr_expect_eq(at(c, "standard.components.1.standard_minor"), 61005, "210 × 290.5 m, rounded half up");
+  cr_expect_eq(at(c, "standard.components.1.variance_minor"), -5);
+  json_decref(c);
+  c = fofal__ctl_cost(none, labour, none, 0);
+  fofal__ctl_variance(c, NULL, 290500);
+  cr_expect(json_is_null(json_object_get(c, "standard")), "no standard set: no variances");
+  json_decref(c);
+  json_decref(none);
+  json_decref(labour);
+  json_decref(standard);
+}
+
 Test(costing, yields_are_shares_of_the_pieces_cut_and_metres_per_kg) {
   json_t *r = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "pieces", 100, "length_mm", 290000, "yarn_g", 30000, "first_choice",
                         90, "second_choice", 6, "waste_pieces", 4);
@@ -185,6 +352,32 @@ Test(losses, looms_and_months_merge_and_sort) {
   json_decref(rejects);
 }
 
+Test(losses, grouped_by_hall_and_shift_the_looms_add_up) {
+  /* As the SQL gives them with ?by=hall,shift: the loom and month not grouped (absent). */
+  json_t *stops = json_loads("[{\"hall\":\"H1\",\"shift\":\"2026-11-02/A\",\"cause\":\"warp_break\",\"after_breakdown\":"
+                             "false,\"short\":true,\"stops\":3,\"seconds\":200},{\"hall\":\"H1\",\"shift\":\"2026-11-02/A\","
+                             "\"cause\":\"weft_break\",\"after_breakdown\":false,\"short\":true,\"stops\":2,\"seconds\":50},"
+                             "{\"hall\":\"H1\",\"shift\":null,\"cause\":\"mechanical\",\"after_breakdown\":false,"
+                             "\"short\":false,\"stops\":1,\"seconds\":900}]",
+                             0, NULL),
+         *none = json_array(),
+         *rejects = json_loads("[{\"hall\":\"H1\",\"shift\":\"2026-11-02/A\",\"pieces_cut\":40,\"second_choice\":2,"
+                               "\"waste_pieces\":1}]",
+                               0, NULL);
+  json_t *l = fofal__ctl_losses(stops, none, rejects);
+  cr_assert_eq(json_array_size(l), 2, "shift A, and the stop no tally covers");
+  cr_expect(json_is_null(json_object_get(json_array_get(l, 0), "shift")), "no shift known sorts first");
+  cr_expect_eq(at(l, "0.breakdowns.seconds"), 900);
+  cr_expect_eq(at(l, "1.small_stops.stops"), 5, "both breaks of the hall's shift A");
+  cr_expect_eq(at(l, "1.production_rejects.pieces"), 3);
+  cr_expect_str_eq(jstr(json_array_get(l, 1), "hall"), "H1");
+  cr_expect_null(json_object_get(json_array_get(l, 1), "loom"), "not grouped by loom");
+  json_decref(l);
+  json_decref(stops);
+  json_decref(none);
+  json_decref(rejects);
+}
+
 /* ------------------------------------------------------------ the reaction */
 
 static const fofal_reaction_t *reaction(void) {
@@ -222,6 +415,21 @@ Test(facts, a_declaration_gives_its_beams_in_millimetres_and_its_shift_month) {
   cr_expect_str_eq(jstr(f, "month"), "2026-11", "the shift's month, not the time's");
   cr_expect_eq(jint(f, "length_mm", 0), 12500);
   cr_expect_eq(jint(json_array_get(json_object_get(f, "beams"), 0), "meters_mm", 0), 12800);
+  json_decref(f);
+}
+
+Test(facts, a_declaration_keeps_its_shift_when_it_is_one) {
+  json_t *f = react("fofal.production.output_declared.v1",
+                    "{\"order_id\":\"" ORDER "\",\"label_id\":\"" LABEL "\",\"quantity\":5,\"weaver\":\"W01\","
+                    "\"loom\":\"L03\",\"declared_total\":5,\"shift\":\"2026-11-30/C\"}");
+  cr_assert_not_null(f);
+  cr_expect_str_eq(jstr(f, "shift"), "2026-11-30/C", "yields by shift");
+  json_decref(f);
+  f = react("fofal.production.output_declared.v1",
+            "{\"order_id\":\"" ORDER "\",\"label_id\":\"" LABEL "\",\"quantity\":5,\"weaver\":\"W01\","
+            "\"loom\":\"L03\",\"declared_total\":5,\"shift\":\"2026-11-30 night\"}");
+  cr_assert_not_null(f);
+  cr_expect_null(json_object_get(f, "shift"), "no shift id: left out (the fact's schema would refuse it)");
   json_decref(f);
 }
 

@@ -240,3 +240,67 @@ Test(projects, a_closed_project_changes_no_more) {
   no("projects.project.set_task_state", json_pack("{s:s,s:s,s:s}", "project", "P1", "task", "T1", "state", "done"),
      "project_closed");
 }
+
+Test(projects, a_cost_with_a_currency_is_in_the_projects) {
+  project();
+  world_as("r:projects.cost_on_receipt", NULL);
+  json_decref(ok("projects.project.book_cost",
+                 json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "project", "P1", "date", "2026-11-20", "amount_minor", 4650,
+                           "source", "purchase_order", "reference", "RC-1", "currency", "TND"),
+                 "c1"));
+  no("projects.project.book_cost",
+     json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "project", "P1", "date", "2026-11-20", "amount_minor", 4650, "source",
+               "purchase_order", "reference", "RC-2", "currency", "EUR"),
+     "currency_mismatch");
+}
+
+/* ------------------------------------------------------ the reaction (reactions.c) */
+
+static json_t *react(const char *data, char *reason, size_t cap) {
+  const fofal_reaction_t *r = fofal_reaction_find("projects.cost_on_receipt");
+  cr_assert_not_null(r);
+  json_t *d = json_loads(data, 0, NULL);
+  cr_assert_not_null(d, "%s", data);
+  fofal_event_t ev = {.id = "0190a4b2-0000-7000-8000-0000000000f1", .type = "fofal.purchasing.goods_received.v1",
+                      .data = d, .time_us = W_ISSUED};
+  fofal_reaction_out_t out = {0};
+  int rc = r->react(&ev, &out);
+  json_decref(d);
+  if (reason) snprintf(reason, cap, "%s", rc < 0 ? out.reason : "");
+  if (rc != FOFAL_REACT_COMMAND) return NULL;
+  cr_expect_str_eq(out.type, "projects.project.book_cost");
+  return out.data;
+}
+
+Test(projects, a_receipt_of_an_order_for_a_project_books_the_goods_accepted) {
+  /* 500 kg at 9,300 a kg accepted (4,650,000) and 0.0015 kg at 333 (0.4995: 0), 12 kg
+   * refused of a third line. */
+  json_t *c = react("{\"order_id\":\"0190a4b2-0000-7000-8000-00000000000a\",\"receipt_id\":\"RC-7\",\"supplier\":\"F-S\","
+                    "\"received_at\":\"2026-11-20T09:30:00Z\",\"project\":\"P1\",\"currency\":\"TND\",\"status\":"
+                    "\"received\",\"lines\":[{\"line\":1,\"quantity_milli\":500000,\"unit\":\"kg\",\"unit_price\":9300},"
+                    "{\"line\":2,\"quantity_milli\":1,\"unit\":\"kg\",\"unit_price\":333},{\"line\":3,\"quantity_milli\":"
+                    "0,\"refused_milli\":12000,\"unit\":\"kg\",\"unit_price\":5000}]}",
+                    NULL, 0);
+  cr_assert_not_null(c);
+  cr_expect_eq(jint(c, "amount_minor", 0), 4650000);
+  cr_expect_str_eq(jstr(c, "date"), "2026-11-20", "the day of the receipt");
+  cr_expect_str_eq(jstr(c, "reference"), "RC-7");
+  cr_expect_str_eq(jstr(c, "source"), "purchase_order");
+  cr_expect_str_eq(jstr(c, "currency"), "TND");
+  /* The command it makes is one the registry accepts, and the decider books it. */
+  project();
+  world_as("r:projects.cost_on_receipt", NULL);
+  json_decref(ok("projects.project.book_cost", c, "r1"));
+  cr_expect_eq(jint(world_ref("project", "P1"), "costs_minor", 0), 4650000);
+  cr_expect_null(react("{\"receipt_id\":\"RC-8\",\"supplier\":\"F-S\",\"lines\":[{\"line\":1,\"quantity_milli\":5000,"
+                       "\"unit_price\":100}]}",
+                       NULL, 0),
+                 "an order for no project: nothing");
+  cr_expect_null(react("{\"receipt_id\":\"RC-9\",\"project\":\"P1\",\"lines\":[{\"line\":1,\"quantity_milli\":0,"
+                       "\"refused_milli\":5000,\"unit_price\":100}]}",
+                       NULL, 0),
+                 "everything refused: nothing to book");
+  char why[256];
+  cr_expect_null(react("{\"receipt_id\":\"RC-9\",\"project\":\"P 1\",\"lines\":[]}", why, sizeof why));
+  cr_expect(strstr(why, "project") != NULL, "a project that is no code fails with a reason: %s", why);
+}

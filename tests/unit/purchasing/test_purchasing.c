@@ -432,3 +432,26 @@ Test(order, an_amendment_keeps_what_was_received) {
   no("purchasing.order.amend", json_pack("{s:s,s:o}", "order_id", ORD1, "lines", json_loads(lines, 0, NULL)),
      "invalid_transition");
 }
+
+Test(order, an_order_for_a_project_says_so_on_its_receipts) {
+  supplier("F-1");
+  json_t *ev = ok("purchasing.order.issue",
+                  json_pack("{s:s,s:s,s:s,s:[{s:i,s:s,s:i,s:s,s:i,s:s}]}", "order_id", ORD1, "supplier", "F-1", "project",
+                            "INSTALL-L25", "lines", "line", 1, "item", "YARN-CO-20", "quantity_milli", 100000, "unit",
+                            "kg", "unit_price", 12500, "expected_date", "2026-12-01"),
+                  "issue");
+  cr_expect_str_eq(s_of(ev, "project"), "INSTALL-L25");
+  json_decref(ev);
+  ev = receive(RCP1, 40000, 0);
+  cr_expect_str_eq(s_of(ev, "project"), "INSTALL-L25", "module projects books it by reaction");
+  cr_expect_str_eq(s_of(ev, "currency"), "TND", "in the order's currency");
+  json_decref(ev);
+}
+
+Test(order, an_order_for_no_project_names_none) {
+  order();
+  json_t *ev = receive(RCP2, 40000, 0);
+  cr_expect_null(json_object_get(ev, "project"));
+  cr_expect_null(json_object_get(ev, "currency"), "the receipt's event is as it was");
+  json_decref(ev);
+}
