@@ -170,7 +170,8 @@ static const char lines_sql[] =
 
 static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
   char err[512];
-  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL, *looms = NULL, *months = NULL, *settings = NULL;
+  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL, *looms = NULL, *months = NULL, *settings = NULL,
+         *subs = NULL;
   int order = p->route == R_ORDER_COST, rc;
   const char *params[] = {tenant, order ? p->id : NULL, order ? NULL : p->id, p->from[0] ? p->from : NULL,
                           p->to[0] ? p->to : NULL};
@@ -180,7 +181,8 @@ static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal
       (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, sizeof err)) ||
       (rc = fofal__worker_query(w, tenant, fofal__control_cost_machine_sql, 5, params, &looms, err, sizeof err)) ||
       (rc = fofal__worker_query(w, tenant, fofal__control_cost_overhead_sql, 5, params, &months, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_standard_sql, 5, params, &settings, err, sizeof err))) {
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_standard_sql, 5, params, &settings, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_subcontracting_sql, 5, params, &subs, err, sizeof err))) {
     fofal__read_fail(res, rc, err, 0);
     goto done;
   }
@@ -197,6 +199,7 @@ static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal
   res->body = fofal__ctl_cost(beams, labour, grades, json_integer_value(json_object_get(out, "pieces")));
   const json_t *set = json_array_get(settings, 0);
   json_t *machine = fofal__ctl_machine(looms);
+  json_object_set_new(res->body, "subcontracting", fofal__ctl_subcontracting(subs));
   fofal__ctl_cost_add(res->body, machine, fofal__ctl_overhead(months, machine),
                       json_is_true(json_object_get(set, "rates_in_use")));
   fofal__ctl_variance(res->body, json_object_get(set, "standard"), json_integer_value(json_object_get(out, "length_mm")));
@@ -213,6 +216,7 @@ done:
   json_decref(labour);
   json_decref(grades);
   json_decref(looms);
+  json_decref(subs);
   json_decref(months);
   json_decref(settings);
 }
@@ -694,10 +698,14 @@ static const char cost_schema[] =
     "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"pool\":{\"type\":\"string\"},\"key\":{"
     "\"enum\":[\"machine_hours\",\"metres\",\"pieces\"]},\"amount_minor\":" INT ",\"base\":" INT
     ",\"month_total\":" INT ",\"cost_minor\":" INT ",\"reason\":{\"enum\":[null,\"no_base\"]}}}}}}}}},"
+    "\"subcontracting\":{\"type\":\"object\",\"description\":\"What the priced returns of the rolls cost at "
+    "subcontractors, per dispatch (README, Subcontracting).\",\"properties\":{\"cost_minor\":" INT ",\"dispatches\":{"
+    "\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"dispatch_id\":{\"type\":\"string\"},"
+    "\"subcontractor\":{},\"operation\":{},\"rolls\":" INT ",\"returns\":" INT ",\"cost_minor\":" INT "}}}}},"
     "\"standard\":{\"type\":[\"object\",\"null\"],\"properties\":{\"article\":{\"type\":\"string\"},\"per\":{"
     "\"enum\":[\"piece\",\"metre\"]},\"quantity\":" INT ",\"standard_minor\":" INT ",\"actual_minor\":" INT
     ",\"variance_minor\":" INT ",\"components\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"properties\":{\"component\":{\"enum\":[\"yarn\",\"labour\",\"machine\",\"overhead\"]},"
+    "\"properties\":{\"component\":{\"enum\":[\"yarn\",\"labour\",\"machine\",\"overhead\",\"subcontracting\"]},"
     "\"standard_per_unit_minor\":" INT ",\"standard_minor\":" INT ",\"actual_minor\":" INT ",\"variance_minor\":"
     INT "}}}}}}}";
 

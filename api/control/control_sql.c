@@ -82,6 +82,14 @@ const char fofal__control_cost_standard_sql[] =
         "(SELECT o.article FROM control.fact_outputs o JOIN sel ON sel.label_id = o.label_id WHERE o.tenant = $1 AND "
         "o.article IS NOT NULL ORDER BY o.article LIMIT 1))))";
 
+/* What the selection's rolls cost at subcontractors (priced returns, by label id), per
+ * dispatch: its subcontractor and operation, the rolls and returns it was charged on. */
+const char fofal__control_cost_subcontracting_sql[] =
+    SEL "SELECT json_build_object('dispatch_id', f.dispatch_id, 'subcontractor', min(f.subcontractor), 'operation', "
+        "min(f.operation), 'rolls', count(DISTINCT f.label_id), 'returns', count(DISTINCT f.return_id), 'cost_minor', "
+        "sum(f.cost_minor)::bigint) FROM control.fact_subcontracting f JOIN sel ON sel.label_id = f.label_id WHERE "
+        "f.tenant = $1 GROUP BY f.dispatch_id ORDER BY min(f.month), f.dispatch_id";
+
 /* $1 tenant, $2 article, $3 loom, $4 weaver, $5 from, $6 to, $7..$10 'true' when grouped by
  * article, loom, weaver, month, $11 by shift (the declaration's; null when its event named
  * none). A declaration's yarn: its warp metres of each beam × the
@@ -149,8 +157,8 @@ const char fofal__control_loss_rejects_sql[] =
     "NULL OR r.loom = $2) AND ($3::text IS NULL OR r.month >= $3) AND ($4::text IS NULL OR r.month <= $4) AND ($5::text "
     "IS NULL OR pl.hall = $5) GROUP BY 1, 2, 3, 4) x";
 
-const char *const fofal__control_read_sql[11] = {
+const char *const fofal__control_read_sql[12] = {
     fofal__control_cost_output_sql,  fofal__control_cost_beams_sql,     fofal__control_cost_labour_sql,
     fofal__control_cost_grades_sql,  fofal__control_yields_sql,         fofal__control_loss_stops_sql,
     fofal__control_loss_speed_sql,   fofal__control_loss_rejects_sql,   fofal__control_cost_machine_sql,
-    fofal__control_cost_overhead_sql, fofal__control_cost_standard_sql};
+    fofal__control_cost_overhead_sql, fofal__control_cost_standard_sql, fofal__control_cost_subcontracting_sql};

@@ -17,7 +17,8 @@ extern const char fofal__control_loss_rejects_sql[];
 extern const char fofal__control_cost_machine_sql[];
 extern const char fofal__control_cost_overhead_sql[];
 extern const char fofal__control_cost_standard_sql[];
+extern const char fofal__control_cost_subcontracting_sql[];
 /* All of them, in the order above. */
-extern const char *const fofal__control_read_sql[11];
+extern const char *const fofal__control_read_sql[12];
 
 #endif

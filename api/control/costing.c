@@ -22,11 +22,15 @@
  *     nor one whose run time has no rate (no_rate, part_unrated);
  *   - overheads: a month's pool is shared among the month's declarations by its key: the
  *     selection bears amount × its machine seconds, metres or pieces / the month's;
- *   - total = yarn + labour + machine + overhead; per piece = total / pieces declared; by
+ *   - subcontracting: what the priced returns of the selection's rolls cost (the
+ *     subcontracting module charges good + rejected, not lost), per dispatch;
+ *   - total = yarn + labour + machine + overhead + subcontracting; per piece = total / pieces declared; by
  *     grade, the graded pieces bear the whole cost alike (waste pieces carry none of their
  *     own): cost of a grade = total × its pieces / the graded pieces;
  *   - variances: actual − standard per component, the standard being the article's cost per
- *     piece × pieces declared, or per metre × metres woven.
+ *     piece × pieces declared, or per metre × metres woven. A standard has no
+ *     subcontracting component: a cost with subcontracting shows it as a component of
+ *     standard 0, its whole cost a variance, so that the actual equals the total.
  */
 #include "costing.h"
 
@@ -55,7 +59,8 @@ static int64_t iv(const json_t *o, const char *k) { return (int64_t)json_integer
 static void finish(json_t *c, int machine_ok) {
   const json_t *yarn = json_object_get(c, "yarn");
   int64_t total = 0, graded = 0, pieces = iv(c, "pieces");
-  for (const char *const *k = (const char *const[]){"yarn", "labour", "machine", "overhead", NULL}; *k; k++)
+  for (const char *const *k = (const char *const[]){"yarn", "labour", "machine", "overhead", "subcontracting", NULL}; *k;
+       k++)
     total += iv(json_object_get(c, *k), "cost_minor");
   size_t i;
   json_t *g;
@@ -219,13 +224,22 @@ json_t *fofal__ctl_overhead(const json_t *months, const json_t *machine) {
   return json_pack("{s:I,s:o}", "cost_minor", (json_int_t)cost, "months", out);
 }
 
+json_t *fofal__ctl_subcontracting(const json_t *dispatches) {
+  int64_t cost = 0;
+  size_t i;
+  const json_t *x;
+  json_array_foreach(dispatches, i, x) cost += iv(x, "cost_minor");
+  return json_pack("{s:I,s:o}", "cost_minor", (json_int_t)cost, "dispatches",
+                   json_is_array(dispatches) ? json_deep_copy(dispatches) : json_array());
+}
+
 void fofal__ctl_cost_add(json_t *cost, json_t *machine, json_t *overhead, int machine_in_use) {
   json_object_set_new(cost, "machine", machine);
   json_object_set_new(cost, "overhead", overhead);
   finish(cost, !machine_in_use || json_is_true(json_object_get(machine, "complete")));
 }
 
-static const char *const components[] = {"yarn", "labour", "machine", "overhead", NULL};
+static const char *const components[] = {"yarn", "labour", "machine", "overhead", "subcontracting", NULL};
 
 void fofal__ctl_variance(json_t *cost, const json_t *standard, int64_t length_mm) {
   if (!json_is_object(standard)) {
@@ -237,6 +251,7 @@ void fofal__ctl_variance(json_t *cost, const json_t *standard, int64_t length_mm
   int64_t pieces = iv(cost, "pieces"), std_total = 0, act_total = 0;
   json_t *rows = json_array();
   for (int k = 0; components[k]; k++) {
+    if (!strcmp(components[k], "subcontracting") && !iv(json_object_get(cost, components[k]), "cost_minor")) continue;
     char key[32];
     snprintf(key, sizeof key, "%s_minor", components[k]);
     int64_t unit = iv(standard, key);

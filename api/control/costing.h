@@ -42,13 +42,19 @@ json_t *fofal__ctl_machine(const json_t *looms);
  *   cost_minor, reason: null | no_base}]}]}: a pool's cost = amount × base / month_total.
  *   Steals none. */
 json_t *fofal__ctl_overhead(const json_t *months, const json_t *machine);
+/* The subcontracting line of the selection, from its priced returns per dispatch:
+ *   dispatches [{dispatch_id, subcontractor, operation, rolls, returns, cost_minor}]
+ * → {cost_minor (their sum), dispatches (a copy)}. Set it as cost.subcontracting before
+ * fofal__ctl_cost_add, which counts it in the total. Steals none. */
+json_t *fofal__ctl_subcontracting(const json_t *dispatches);
 /* Adds the machine and overhead lines (stolen) to a fofal__ctl_cost answer and recomputes
  * its total, per piece, per grade and complete (false also when machine time is in use —
  * some rate is set — and a loom-month could not be costed). */
 void fofal__ctl_cost_add(json_t *cost, json_t *machine, json_t *overhead, int machine_in_use);
 /* Sets cost.standard: null without a standard, else {article, per, quantity (pieces, or
  * millimetres woven), components:[{component, standard_per_unit_minor, standard_minor,
- * actual_minor, variance_minor}] for yarn, labour, machine, overhead, standard_minor,
+ * actual_minor, variance_minor}] for yarn, labour, machine, overhead and, when the cost has
+ * any, subcontracting (the standard has no such component: its standard is 0), standard_minor,
  * actual_minor, variance_minor}: standard = per piece × pieces, or per metre × length_mm /
  * 1000; variance = actual − standard. standard is {article, per, yarn_minor, labour_minor,
  * machine_minor, overhead_minor} (borrowed). */

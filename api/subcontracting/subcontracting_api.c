@@ -56,12 +56,13 @@
 #define DISPATCH_COLS                                                                                                  \
   "json_build_object('dispatch_id', d.dispatch_id, 'subcontractor', d.subcontractor, 'operation', d.operation, "      \
   "'status', d.status, 'expected_return', d.expected_return, 'overdue', (d.status <> 'closed' AND d.expected_return " \
-  "< current_date), 'note', d.note, 'sent_by', d.sent_by, 'sender_badge', d.sender_badge, 'sent_at', "               \
+  "< current_date), 'note', d.note, 'unit_price', d.unit_price, 'cost_minor', d.cost_minor, 'sent_by', d.sent_by, "  \
+  "'sender_badge', d.sender_badge, 'sent_at', "                                                                        \
   TS("d.sent_at") ", 'closed_at', " TS("d.closed_at") ", 'lots', coalesce((SELECT json_agg(json_build_object("        \
   "'label_id', l.label_id, 'quantity_milli', l.quantity_milli, 'good_milli', l.good_milli, 'rejected_milli', "        \
   "l.rejected_milli, 'lost_milli', l.lost_milli, 'outstanding_milli', l.quantity_milli - l.good_milli - "            \
-  "l.rejected_milli - l.lost_milli) ORDER BY l.label_id) FROM subcontracting.dispatch_lots l WHERE l.tenant = "      \
-  "d.tenant AND l.dispatch_id = d.dispatch_id), '[]'::json), 'version', d.version)"
+  "l.rejected_milli - l.lost_milli, 'cost_minor', l.cost_minor) ORDER BY l.label_id) FROM "                    \
+  "subcontracting.dispatch_lots l WHERE l.tenant = d.tenant AND l.dispatch_id = d.dispatch_id), '[]'::json), 'version', d.version)"
 
 enum { S_SUBCONTRACTORS, S_DISPATCHES, S_DISPATCH, S_N };
 #define F_PAGE 1       /* limit and cursor */
@@ -252,7 +253,8 @@ static const struct {
      "{\"type\":\"string\"},\"sender_badge\":" ANY ",\"sent_at\":{\"type\":\"string\"},\"closed_at\":" ANY ",\"lots\":{"
      "\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"label_id\":{\"type\":\"string\"},"
      "\"quantity_milli\":{\"type\":\"integer\"},\"good_milli\":{\"type\":\"integer\"},\"rejected_milli\":{\"type\":"
-     "\"integer\"},\"lost_milli\":{\"type\":\"integer\"},\"outstanding_milli\":{\"type\":\"integer\"}}}},\"returns\":{"
+     "\"integer\"},\"lost_milli\":{\"type\":\"integer\"},\"outstanding_milli\":{\"type\":\"integer\"},\"cost_minor\":"
+     ANY "}}},\"unit_price\":" ANY ",\"cost_minor\":" ANY ",\"returns\":{"
      "\"type\":\"array\",\"description\":\"Only in GET /dispatches/{id}.\"},\"version\":{\"type\":\"integer\"}}}"},
 };
 

@@ -98,6 +98,7 @@ static const struct {
     {"pay_accrued", {"order_id", "amount_minor", "role", "month", NULL}},
     {"roll_cut", {"label_id", "first_choice", "second_choice", "waste_pieces", "month", NULL}},
     {"loom_stop", {"loom", "cause", "stopped_s", "at", "month", NULL}},
+    {"subcontract_returned", {"dispatch_id", "return_id", "costs", "month", NULL}},
 };
 
 /* The first field `kind` needs that `d` lacks, or NULL; *known 0 for an unknown kind. */

@@ -18,6 +18,9 @@
  *       hr pay_accrued             pay_accrued      labour of an order (weaver, cutter)
  *       quality roll_cut           roll_cut         pieces by grade, waste of a roll
  *       machines loom_running      loom_stop        a stop that ended: cause, seconds
+ *       subcontracting             subcontract_     a priced return: each lot's (roll's)
+ *         goods_returned             returned       cost, with the dispatch, subcontractor
+ *                                                   and operation
  *
  *       An event without what its fact needs (a receipt with no priced line, a run with no
  *       stop before it, a declaration without a label id) gives nothing. The month of a
@@ -193,6 +196,27 @@ static int loom_stop(const json_t *d, json_t *f) {
   return 0;
 }
 
+/* A return of a priced dispatch: its lines' costs by label id (a lot is a roll whose
+ * declaration names its order: the cost reads join them). */
+static int subcontract_returned(const json_t *d, json_t *f) {
+  if (!json_is_integer(json_object_get(d, "cost_minor")) || !fofal_uuid_valid(jstr(d, "dispatch_id"))) return 1;
+  json_t *costs = json_array();
+  size_t i;
+  const json_t *l;
+  json_array_foreach(json_object_get(d, "lines"), i, l) {
+    if (fofal_uuid_valid(jstr(l, "label_id")) && json_is_integer(json_object_get(l, "cost_minor")))
+      json_array_append_new(costs, json_pack("{s:s,s:I}", "label_id", jstr(l, "label_id"), "cost_minor",
+                                             jint(l, "cost_minor", 0)));
+  }
+  json_object_set_new(f, "costs", costs);
+  jcopy(f, d, "dispatch_id");
+  jcopy(f, d, "return_id");
+  copy_code(f, d, "subcontractor");
+  if (*jstr(d, "operation")) jcopy(f, d, "operation");
+  set_month(f, d, (const char *const[]){"returned_at", NULL});
+  return json_array_size(costs) ? 0 : 1;
+}
+
 static const struct {
   const char *type, *kind, *ref;
   int (*take)(const json_t *d, json_t *f);
@@ -205,6 +229,7 @@ static const struct {
     {"fofal.hr.pay_accrued.v1", "pay_accrued", "order_id", pay_accrued},
     {"fofal.quality.roll_cut.v1", "roll_cut", "roll", roll_cut},
     {"fofal.machines.loom_running.v1", "loom_stop", "loom", loom_stop},
+    {"fofal.subcontracting.goods_returned.v1", "subcontract_returned", "return_id", subcontract_returned},
 };
 
 static int facts_from_events(const fofal_event_t *ev, fofal_reaction_out_t *out) {
@@ -232,12 +257,13 @@ static int facts_from_events(const fofal_event_t *ev, fofal_reaction_out_t *out)
 static const char *const on_facts[] = {
     "fofal.purchasing.goods_received.v1", "fofal.inventory.stock_received.v1",  "fofal.inventory.lot_issued.v1",
     "fofal.production.beam_warped.v1",    "fofal.production.output_declared.v1", "fofal.hr.pay_accrued.v1",
-    "fofal.quality.roll_cut.v1",          "fofal.machines.loom_running.v1",      NULL};
+    "fofal.quality.roll_cut.v1",          "fofal.machines.loom_running.v1",      "fofal.subcontracting.goods_returned.v1",
+    NULL};
 
 static const fofal_reaction_t reactions[] = {
     {"control.facts_from_events", on_facts, facts_from_events,
-     "receipts' prices, lots warped onto beams, declarations, pay, cuts and loom stops become the facts control "
-     "computes costs, yields and losses from",
+     "receipts' prices, lots warped onto beams, declarations, pay, cuts, loom stops and priced subcontracting "
+     "returns become the facts control computes costs, yields and losses from",
      NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

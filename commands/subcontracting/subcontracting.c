@@ -7,7 +7,10 @@
  *                                           (dyeing, embroidery, hemming, finishing),
  *                                           their site, contact
  *   subcontracting.dispatch.send            lots (stock units by label id) out for an
- *                                           operation, with an expected return date
+ *                                           operation, with an expected return date and,
+ *                                           optionally, the subcontractor's price
+ *                                           (unit_price, minor units of the tenant's
+ *                                           currency per unit of the lot)
  *   subcontracting.dispatch.return          per lot: back good, back rejected (with
  *                                           defects), lost; the dispatch closes when
  *                                           everything sent is accounted for
@@ -31,7 +34,12 @@
  *   - a return names the dispatch's lots once each (unknown_lot, duplicate_lot), accounts
  *     for something (empty_return), never brings a lot's good + rejected + lost beyond what
  *     was sent (return_exceeds_sent), and never repeats a return id (already_returned);
- *   - a closed dispatch changes no more (invalid_transition).
+ *   - a closed dispatch changes no more (invalid_transition);
+ *   - with a price, a return costs what came back good or rejected (the subcontractor
+ *     worked on it; what they lost is not charged): a lot's charged thousandths so far ×
+ *     unit_price / 1000, rounded half up, less what its earlier returns cost, so that a
+ *     lot's returns add up to the rounding of its whole (fofal__sub_charge); the return's
+ *     cost is the sum of its lines'. Without a price, returns carry no cost.
  *
  * Other modules' aggregates. The lots are inventory's units (their label ids), read with
  * fofal_cmd_lookup as inventory reads production's orders: the decider holds every
@@ -44,11 +52,17 @@
  * decision uses is the command's issued_us.
  */
 #include "decide.h"
+#include "subcontracting.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define EV(name) "fofal.subcontracting." name ".v1"
+
+json_int_t fofal__sub_charge(json_int_t charged_milli, json_int_t unit_price) {
+  __int128 n = (__int128)charged_milli * unit_price;
+  return (json_int_t)((n + 500) / 1000);
+}
 #define HELD_NS "subcontracted_lot"
 
 static void who(const fofal_cmd_t *cmd, json_t *ev, const char *by_key, const char *badge_key) {
@@ -111,11 +125,19 @@ static int dispatch_send(const fofal_cmd_t *cmd, const json_t *state, fofal_deci
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "dispatch_id", cmd->aggregate, "subcontractor", code, "operation", op,
                          "expected_return", jstr(cmd->data, "expected_return"), "lots", ev_lots, "sent_at", at);
   jcopy(ev, cmd->data, "note");
+  jcopy(ev, cmd->data, "unit_price");
   who(cmd, ev, "sent_by", "sender_badge");
   out->state = json_pack("{s:s,s:s,s:s,s:o,s:[]}", "status", "open", "subcontractor", code, "operation", op, "lots",
                          held_lots, "returns");
+  if (json_is_integer(json_object_get(cmd->data, "unit_price"))) {
+    jcopy(out->state, cmd->data, "unit_price");
+    json_object_set_new(out->state, "cost_minor", json_integer(0));
+  }
   json_t *h;
-  json_array_foreach(held_lots, i, h) json_object_set_new(h, "back_milli", json_integer(0));
+  json_array_foreach(held_lots, i, h) {
+    json_object_set_new(h, "back_milli", json_integer(0));
+    json_object_set_new(h, "charged_milli", json_integer(0));
+  }
   fofal_decision_emit(out, EV("dispatch_sent"), ev);
   json_array_foreach(lots, i, l) {
     char id[FOFAL_UUID_LEN + 1];
@@ -138,7 +160,8 @@ static int dispatch_return(const fofal_cmd_t *cmd, const json_t *state, fofal_de
     if (!strcmp(json_string_value(v), ret)) return REJECT(out, "already_returned", "return %s was recorded already", ret);
   }
   json_t *lots = json_deep_copy(json_object_get(state, "lots")), *ev_lines = json_array();
-  json_int_t counted = 0;
+  json_int_t counted = 0, cost = 0;
+  const json_t *price = json_object_get(state, "unit_price");
   int rc = 0;
   json_array_foreach(json_object_get(cmd->data, "lines"), i, r) {
     const char *label = jstr(r, "label_id");
@@ -169,6 +192,13 @@ static int dispatch_return(const fofal_cmd_t *cmd, const json_t *state, fofal_de
     json_t *e = json_pack("{s:s,s:I,s:I,s:I,s:I}", "label_id", label, "good_milli", good, "rejected_milli", bad,
                           "lost_milli", lost, "outstanding_milli", sent - back);
     jcopy(e, r, "defects");
+    if (json_is_integer(price)) {
+      json_int_t before = jint(lot, "charged_milli", 0), after = before + good + bad, p = json_integer_value(price);
+      json_int_t line_cost = fofal__sub_charge(after, p) - fofal__sub_charge(before, p);
+      json_object_set_new(lot, "charged_milli", json_integer(after));
+      json_object_set_new(e, "cost_minor", json_integer(line_cost));
+      cost += line_cost;
+    }
     json_array_append_new(ev_lines, e);
   }
   if (!rc && !counted) rc = REJECT(out, "empty_return", "a return accounts for something");
@@ -182,11 +212,18 @@ static int dispatch_return(const fofal_cmd_t *cmd, const json_t *state, fofal_de
   const char *status = all ? "closed" : "partly_returned";
   char at[32];
   fofal_time_format(cmd->issued_us, at);
-  json_t *ev = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s}", "dispatch_id", cmd->aggregate, "return_id", ret, "subcontractor",
-                         jstr(state, "subcontractor"), "lines", ev_lines, "returned_at", at, "status", status);
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "dispatch_id", cmd->aggregate, "return_id", ret,
+                         "subcontractor", jstr(state, "subcontractor"), "operation", jstr(state, "operation"), "lines",
+                         ev_lines, "returned_at", at, "status", status);
   jcopy(ev, cmd->data, "note");
+  if (json_is_integer(price)) {
+    json_object_set_new(ev, "unit_price", json_integer(json_integer_value(price)));
+    json_object_set_new(ev, "cost_minor", json_integer(cost));
+  }
   who(cmd, ev, "returned_by", "returner_badge");
   out->state = json_deep_copy(state);
+  if (json_is_integer(price))
+    json_object_set_new(out->state, "cost_minor", json_integer(jint(state, "cost_minor", 0) + cost));
   json_object_set_new(out->state, "lots", lots);
   json_object_set_new(out->state, "status", json_string(status));
   json_array_append_new(json_object_get(out->state, "returns"), json_string(ret));

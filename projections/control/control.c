@@ -187,6 +187,23 @@ static int fact_recorded(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
                          INS("fact_stops", "tenant, event_id, loom, cause, stopped_s, after_breakdown, at, month",
                              "$1, $2::uuid, $3, $4, $5::bigint, $6::boolean, $7::timestamptz, $8", "tenant, event_id"),
                          8, p);
+  } else if (!strcmp(kind, "subcontract_returned")) {
+    json_array_foreach(json_object_get(d, "costs"), i, x) {
+      const char *p[] = {t,
+                         fofal_ev_str(d, "return_id"),
+                         fofal_ev_str(x, "label_id"),
+                         fofal_ev_str(d, "dispatch_id"),
+                         fofal_ev_str(d, "subcontractor"),
+                         fofal_ev_str(d, "operation"),
+                         fofal_ev_str(d, "month"),
+                         fofal_ev_num(x, "cost_minor", a)};
+      if ((rc = fofal_apply_sql(ctx,
+                                INS("fact_subcontracting",
+                                    "tenant, return_id, label_id, dispatch_id, subcontractor, operation, month, cost_minor",
+                                    "$1, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::bigint", "tenant, return_id, label_id"),
+                                8, p)))
+        break;
+    }
   }
   return rc;
 }
@@ -261,7 +278,7 @@ static const fofal_apply_t applies[] = {
 
 static const char *const tables[] = {"budget_lines",     "budgets",    "fact_receipt_lines", "fact_lots",
                                      "fact_beam_lots",   "fact_beams", "fact_outputs",       "fact_output_beams",
-                                     "fact_labour",      "fact_cuts",  "fact_cut_lots",      "fact_stops",
+                                     "fact_labour",      "fact_cuts",  "fact_cut_lots",      "fact_stops", "fact_subcontracting",
                                      "machine_rates",    "overheads",  "standard_costs",     NULL};
 
 static const fofal_projection_def_t projection = {

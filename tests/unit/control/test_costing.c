@@ -263,6 +263,56 @@ Test(costing, an_order_with_two_beams_with_machine_and_overhead_lines_and_its_va
   json_decref(standard);
 }
 
+/* The same order with its rolls embroidered (README, Management control, worked example):
+ * an order of 10 pieces whose yarn cost 50 000 (a tenth of a 50 kg beam at 10 000 per
+ * kg) had its roll out on two dispatches: their priced returns, 3 003 + 12 000 = 15 003,
+ * add to the total (65 003) and show in the variance as a component of standard 0. */
+Test(costing, a_subcontracting_line_adds_to_the_total_and_the_variance) {
+  json_t *beams = json_loads("[{\"beam\":\"G-1\",\"consumed_mm\":100000,\"warped_mm\":1000000,\"lots\":["
+                             "{\"lot\":\"L1\",\"weight_g\":50000,\"unit\":\"kg\",\"unit_price\":10000}]}]",
+                             0, NULL),
+         *labour = json_loads("[]", 0, NULL), *grades = json_loads("[{\"grade\":\"1\",\"pieces\":10}]", 0, NULL),
+         *subs = json_loads("[{\"dispatch_id\":\"d1\",\"subcontractor\":\"ST-B\",\"operation\":\"embroidery\","
+                            "\"rolls\":1,\"returns\":2,\"cost_minor\":3003},{\"dispatch_id\":\"d2\",\"subcontractor\":"
+                            "\"ST-T\",\"operation\":\"dyeing\",\"rolls\":1,\"returns\":1,\"cost_minor\":12000}]",
+                            0, NULL),
+         *standard = json_loads("{\"article\":\"FT-1\",\"per\":\"piece\",\"yarn_minor\":5000,\"labour_minor\":0,"
+                                "\"machine_minor\":0,\"overhead_minor\":0}",
+                                0, NULL),
+         *none = json_loads("[]", 0, NULL);
+  json_t *c = fofal__ctl_cost(beams, labour, grades, 10);
+  json_object_set_new(c, "subcontracting", fofal__ctl_subcontracting(subs));
+  json_t *m = fofal__ctl_machine(none);
+  fofal__ctl_cost_add(c, m, fofal__ctl_overhead(none, m), 0);
+  fofal__ctl_variance(c, standard, 0);
+  cr_expect_eq(at(c, "yarn.cost_minor"), 50000);
+  cr_expect_eq(at(c, "subcontracting.cost_minor"), 15003);
+  cr_expect_eq(at(c, "subcontracting.dispatches.1.cost_minor"), 12000);
+  cr_expect_eq(at(c, "total_minor"), 65003, "50,000 of yarn + 15,003 at subcontractors");
+  cr_expect_eq(at(c, "cost_per_piece_minor"), 6500, "65,003 / 10 rounded half up");
+  cr_expect_eq(at(c, "standard.standard_minor"), 50000, "5,000 of yarn a piece × 10");
+  cr_expect_eq(at(c, "standard.components.4.standard_minor"), 0, "no standard for subcontracting");
+  cr_expect_eq(at(c, "standard.components.4.variance_minor"), 15003);
+  cr_expect_eq(at(c, "standard.actual_minor"), 65003, "the actual is the total");
+  cr_expect_eq(at(c, "standard.variance_minor"), 15003);
+  json_decref(c);
+  /* Without subcontracting cost, no such component. */
+  c = fofal__ctl_cost(beams, labour, grades, 10);
+  json_object_set_new(c, "subcontracting", fofal__ctl_subcontracting(none));
+  m = fofal__ctl_machine(none);
+  fofal__ctl_cost_add(c, m, fofal__ctl_overhead(none, m), 0);
+  fofal__ctl_variance(c, standard, 0);
+  cr_expect_eq(json_array_size(json_object_get(json_object_get(c, "standard"), "components")), 4);
+  cr_expect_eq(at(c, "total_minor"), 50000);
+  json_decref(c);
+  json_decref(beams);
+  json_decref(labour);
+  json_decref(grades);
+  json_decref(subs);
+  json_decref(standard);
+  json_decref(none);
+}
+
 Test(costing, a_standard_per_metre_counts_the_metres_woven_and_none_gives_null) {
   json_t *none = json_array(), *labour = json_loads("[{\"role\":\"weaver\",\"amount_minor\":61000}]", 0, NULL),
          *standard = json_loads("{\"article\":\"EP-1\",\"per\":\"metre\",\"yarn_minor\":0,\"labour_minor\":210,"
@@ -467,6 +517,26 @@ Test(facts, a_run_after_a_stop_gives_the_stop_and_a_first_run_nothing) {
   cr_expect_null(react("fofal.machines.loom_running.v1", "{\"loom\":\"L03\",\"since\":\"2026-11-02T10:00:00Z\",\"ppm\":1}"));
 }
 
+Test(facts, a_priced_return_gives_each_rolls_cost_and_an_unpriced_one_nothing) {
+  json_t *f = react("fofal.subcontracting.goods_returned.v1",
+                    "{\"dispatch_id\":\"" ORDER "\",\"return_id\":\"" LABEL "\",\"subcontractor\":\"ST-B\","
+                    "\"operation\":\"embroidery\",\"returned_at\":\"2026-11-20T10:00:00Z\",\"status\":\"closed\","
+                    "\"unit_price\":1001,\"cost_minor\":1502,\"lines\":[{\"label_id\":\"" ORDER "\",\"good_milli\":1000,"
+                    "\"rejected_milli\":500,\"lost_milli\":0,\"outstanding_milli\":0,\"cost_minor\":1502}]}");
+  cr_assert_not_null(f);
+  cr_expect_str_eq(jstr(f, "kind"), "subcontract_returned");
+  cr_expect_str_eq(jstr(f, "ref"), LABEL, "the return");
+  cr_expect_str_eq(jstr(f, "operation"), "embroidery");
+  cr_expect_str_eq(jstr(f, "month"), "2026-11");
+  cr_expect_eq(jint(json_array_get(json_object_get(f, "costs"), 0), "cost_minor", 0), 1502);
+  json_decref(f);
+  cr_expect_null(react("fofal.subcontracting.goods_returned.v1",
+                       "{\"dispatch_id\":\"" ORDER "\",\"return_id\":\"" LABEL "\",\"subcontractor\":\"ST-B\","
+                       "\"status\":\"closed\",\"lines\":[{\"label_id\":\"" ORDER "\",\"good_milli\":1000,"
+                       "\"rejected_milli\":0,\"lost_milli\":0,\"outstanding_milli\":0}]}"),
+                 "no price: no fact");
+}
+
 /* ---------------------------------------------------------- the fact rule */
 
 static fofal_registry_t *reg;
@@ -495,6 +565,14 @@ Test(fact, each_kind_has_its_fields) {
            "incomplete_fact");
   world_no("control.fact.record",
            json_pack("{s:s,s:s,s:s}", "kind", "beam_warped", "ref", "B-1", "beam", "B-1"), "incomplete_fact");
+  world_no("control.fact.record",
+           json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "subcontract_returned", "ref", LABEL, "dispatch_id", ORDER,
+                     "return_id", LABEL, "month", "2026-11"),
+           "incomplete_fact");
+  world_ok("control.fact.record",
+           json_pack("{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:i}]}", "kind", "subcontract_returned", "ref", LABEL, "dispatch_id",
+                     ORDER, "return_id", LABEL, "month", "2026-11", "costs", "label_id", ORDER, "cost_minor", 1502),
+           "f2");
 }
 
 Test(fact, a_declaration_names_a_beam_once) {

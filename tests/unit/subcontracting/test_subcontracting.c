@@ -18,6 +18,7 @@
 #include "decide.h"
 #include "jsonschema.h"
 #include "../production/world.h"
+#include "../../../commands/subcontracting/subcontracting.h"
 
 #define LOT1 "0190a1b2-0000-7000-8000-000000000101"
 #define LOT2 "0190a1b2-0000-7000-8000-000000000102"
@@ -171,4 +172,46 @@ Test(dispatch, returns_never_exceed_what_was_sent_and_close_it) {
   /* Closed: it changes no more, and the lot is back in stock for another dispatch. */
   no("subcontracting.dispatch.return", ret(RET3, LOT1, 1, 0, 0), "invalid_transition");
   json_decref(ok("subcontracting.dispatch.send", send(DSP2, LOT1, 39000), "send2"));
+}
+
+static json_int_t i_of(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+/* Worked example (README, Subcontracting): 10 kg of a lot out at 1 001 millimes per kg.
+ * Return 1: 1.000 kg good + 0.500 kg rejected are charged: 1 500 × 1 001 / 1 000 =
+ * 1 501.5 → 1 502. Return 2: 1.500 kg good, 7.000 kg lost (not charged): the lot's 3 000
+ * charged thousandths cost 3 003, less the 1 502 already charged → 1 501 (1 501.5 on its
+ * own would round to 1 502 again: the lot's returns add up to the rounding of its whole).
+ * The dispatch cost 3 003. */
+Test(dispatch, a_priced_return_costs_what_came_back_good_or_rejected) {
+  subcontractor();
+  unit(LOT1, NULL);
+  json_t *s = send(DSP1, LOT1, 10000);
+  json_object_set_new(s, "unit_price", json_integer(1001));
+  json_t *ev = ok("subcontracting.dispatch.send", s, "send");
+  cr_expect_eq(i_of(ev, "unit_price"), 1001);
+  json_decref(ev);
+  ev = ok("subcontracting.dispatch.return", ret(RET1, LOT1, 1000, 500, 0), "r1");
+  cr_expect_eq(i_of(json_array_get(json_object_get(ev, "lines"), 0), "cost_minor"), 1502);
+  cr_expect_eq(i_of(ev, "cost_minor"), 1502);
+  cr_expect_str_eq(s_of(ev, "operation"), "embroidery");
+  json_decref(ev);
+  ev = ok("subcontracting.dispatch.return", ret(RET2, LOT1, 1500, 0, 7000), "r2");
+  cr_expect_eq(i_of(json_array_get(json_object_get(ev, "lines"), 0), "cost_minor"), 1501);
+  cr_expect_eq(i_of(ev, "cost_minor"), 1501);
+  cr_expect_str_eq(s_of(ev, "status"), "closed");
+  json_decref(ev);
+  cr_expect_eq(i_of(json_object_get(world, DSP1), "cost_minor"), 3003, "the dispatch's cost so far");
+  cr_expect_eq(fofal__sub_charge(3000, 1001), 3003);
+  cr_expect_eq(fofal__sub_charge(1500, 1001), 1502, "half up");
+  cr_expect_eq(fofal__sub_charge(1000000000, 1000000000000LL), 1000000000000000000LL, "exact past 64 bits");
+}
+
+Test(dispatch, without_a_price_a_return_carries_no_cost) {
+  subcontractor();
+  unit(LOT1, NULL);
+  json_decref(ok("subcontracting.dispatch.send", send(DSP1, LOT1, 10000), "send"));
+  json_t *ev = ok("subcontracting.dispatch.return", ret(RET1, LOT1, 1000, 500, 0), "r1");
+  cr_expect_null(json_object_get(ev, "cost_minor"));
+  cr_expect_null(json_object_get(json_array_get(json_object_get(ev, "lines"), 0), "cost_minor"));
+  json_decref(ev);
 }
