@@ -327,7 +327,7 @@ static const char *const loss_cols[][2] = {
 
 static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
   char err[512];
-  json_t *stops = NULL, *speed = NULL, *rejects = NULL;
+  json_t *stops = NULL, *speed = NULL, *rejects = NULL, *settings = NULL;
   const char *params[] = {tenant,
                           p->loom[0] ? p->loom : NULL,
                           p->from[0] ? p->from : NULL,
@@ -340,7 +340,8 @@ static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fof
   int rc;
   if ((rc = fofal__worker_query(w, tenant, fofal__control_loss_stops_sql, 9, params, &stops, err, sizeof err)) ||
       (rc = fofal__worker_query(w, tenant, fofal__control_loss_speed_sql, 9, params, &speed, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_loss_rejects_sql, 9, params, &rejects, err, sizeof err))) {
+      (rc = fofal__worker_query(w, tenant, fofal__control_loss_rejects_sql, 9, params, &rejects, err, sizeof err)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_loss_settings_sql, 1, params, &settings, err, sizeof err))) {
     fofal__read_fail(res, rc, err, 0);
     goto done;
   }
@@ -361,7 +362,10 @@ static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fof
   }
   res->status = 200;
   if (!p->csv) {
-    res->body = json_pack("{s:i,s:o}", "small_stop_s", FOFAL_CTL_SMALL_STOP_S, "looms", rows);
+    const json_t *wm = json_object_get(json_array_get(settings, 0), "startup_window_min");
+    res->body = json_pack("{s:i,s:I,s:o}", "small_stop_s", FOFAL_CTL_SMALL_STOP_S, "startup_window_min",
+                          json_is_integer(wm) ? json_integer_value(wm) : (json_int_t)FOFAL_CTL_STARTUP_WINDOW_MIN, "looms",
+                          rows);
     goto done;
   }
   fofal__csv_t c = {0};
@@ -399,6 +403,7 @@ done:
   json_decref(stops);
   json_decref(speed);
   json_decref(rejects);
+  json_decref(settings);
 }
 
 /* What is set for costing (R_COSTING): $1 tenant, $2 from, $3 to month (of the overheads). */
@@ -718,11 +723,12 @@ static const char yields_schema[] =
 
 #define LOSS "{\"type\":\"object\",\"properties\":{\"stops\":" INT ",\"seconds\":" INT "}}"
 static const char losses_schema[] =
-    "{\"type\":\"object\",\"properties\":{\"small_stop_s\":" INT ",\"looms\":{\"type\":\"array\",\"items\":{"
+    "{\"type\":\"object\",\"properties\":{\"small_stop_s\":" INT ",\"startup_window_min\":" INT ",\"looms\":{"
+    "\"type\":\"array\",\"items\":{"
     "\"type\":\"object\",\"properties\":{\"loom\":{\"type\":\"string\"},\"hall\":{},\"shift\":{},\"month\":{\"type\":\"string\"},"
     "\"breakdowns\":" LOSS ",\"setup_adjustments\":" LOSS ",\"small_stops\":" LOSS ",\"reduced_speed\":{\"type\":"
     "\"object\",\"properties\":{\"seconds\":{}}},\"startup_rejects\":{\"type\":\"object\",\"properties\":{"
-    "\"pieces\":{}}},\"production_rejects\":{\"type\":\"object\",\"properties\":{\"pieces\":" INT "}},"
+    "\"pieces\":" INT "}},\"production_rejects\":{\"type\":\"object\",\"properties\":{\"pieces\":" INT "}},"
     "\"stop_s_by_cause\":{\"type\":\"object\"},\"run_s\":" INT ",\"pieces_cut\":" INT "}}}}}";
 
 static const char costing_schema[] =

@@ -146,16 +146,31 @@ const char fofal__control_loss_speed_sql[] =
     "IS NULL OR s.loom = $2) AND ($3::text IS NULL OR left(s.shift, 7) >= $3) AND ($4::text IS NULL OR left(s.shift, 7) "
     "<= $4) AND ($5::text IS NULL OR pl.hall = $5) GROUP BY 1, 2, 3, 4) x";
 
-/* A cut's rejects belong to its roll's declaration: its loom, shift and month. */
+/* A cut's rejects belong to its roll's declaration: its loom, shift and month. Each group
+ * is split by how long after its loom's latest restart (the end of a stop, fact_stops.at)
+ * the roll was woven, in whole seconds: -1 when no restart before it or no time of weaving
+ * is known, and every value past the tenant's start-up window (control.loss_settings, 30
+ * minutes when unset: FOFAL_CTL_STARTUP_WINDOW_MIN) is one bucket, window + 1 s, so that
+ * a group has few rows; fofal__ctl_startup_reject decides from since_restart_s and
+ * window_min. */
 const char fofal__control_loss_rejects_sql[] =
-    "SELECT json_build_object(" LOSS_KEYS ", 'pieces_cut', cut, 'second_choice', second, 'waste_pieces', waste) FROM "
-    "(SELECT " LOSS_DIMS("r.loom", "pl.hall", "r.shift", "r.month") ", sum(r.cut)::bigint AS cut, sum(r.second)::bigint "
-    "AS second, sum(r.waste)::bigint AS waste FROM (SELECT coalesce(o.loom, c.loom) AS loom, coalesce(o.month, c.month) "
-    "AS month, o.shift, c.first_choice + c.second_choice + c.waste_pieces AS cut, c.second_choice AS second, "
-    "c.waste_pieces AS waste FROM control.fact_cuts c LEFT JOIN control.fact_outputs o ON o.tenant = c.tenant AND "
-    "o.label_id = c.label_id WHERE c.tenant = $1) r" LOSS_HALL("r.loom") "WHERE r.loom IS NOT NULL AND ($2::text IS "
-    "NULL OR r.loom = $2) AND ($3::text IS NULL OR r.month >= $3) AND ($4::text IS NULL OR r.month <= $4) AND ($5::text "
-    "IS NULL OR pl.hall = $5) GROUP BY 1, 2, 3, 4) x";
+    "SELECT json_build_object(" LOSS_KEYS ", 'since_restart_s', since, 'window_min', wmin, 'pieces_cut', cut, "
+    "'second_choice', second, 'waste_pieces', waste) FROM (SELECT " LOSS_DIMS("r.loom", "pl.hall", "r.shift", "r.month")
+    ", r.since, r.wmin, sum(r.cut)::bigint AS cut, sum(r.second)::bigint AS second, sum(r.waste)::bigint AS waste FROM "
+    "(SELECT coalesce(o.loom, c.loom) AS loom, coalesce(o.month, c.month) AS month, o.shift, c.first_choice + "
+    "c.second_choice + c.waste_pieces AS cut, c.second_choice AS second, c.waste_pieces AS waste, w.wmin, "
+    "coalesce(least(floor(extract(epoch FROM o.woven_at - (SELECT max(s.at) FROM control.fact_stops s WHERE s.tenant = "
+    "$1 AND s.loom = o.loom AND s.at <= o.woven_at))), w.wmin * 60 + 1), -1)::bigint AS since FROM control.fact_cuts c "
+    "LEFT JOIN control.fact_outputs o ON o.tenant = c.tenant AND o.label_id = c.label_id CROSS JOIN (SELECT "
+    "coalesce((SELECT ls.startup_window_min FROM control.loss_settings ls WHERE ls.tenant = $1), 30) AS wmin) w WHERE "
+    "c.tenant = $1) r" LOSS_HALL("r.loom") "WHERE r.loom IS NOT NULL AND ($2::text IS NULL OR r.loom = $2) AND ($3::text "
+    "IS NULL OR r.month >= $3) AND ($4::text IS NULL OR r.month <= $4) AND ($5::text IS NULL OR pl.hall = $5) GROUP BY "
+    "1, 2, 3, 4, 5, 6) x";
+
+/* The start-up window in force (minutes): the tenant's, or the default. */
+const char fofal__control_loss_settings_sql[] =
+    "SELECT json_build_object('startup_window_min', coalesce((SELECT startup_window_min FROM control.loss_settings WHERE "
+    "tenant = $1), 30))";
 
 const char *const fofal__control_read_sql[12] = {
     fofal__control_cost_output_sql,  fofal__control_cost_beams_sql,     fofal__control_cost_labour_sql,

@@ -18,6 +18,7 @@ extern const char fofal__control_cost_machine_sql[];
 extern const char fofal__control_cost_overhead_sql[];
 extern const char fofal__control_cost_standard_sql[];
 extern const char fofal__control_cost_subcontracting_sql[];
+extern const char fofal__control_loss_settings_sql[]; /* not in the bench's list */
 /* All of them, in the order above. */
 extern const char *const fofal__control_read_sql[12];
 

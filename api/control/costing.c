@@ -315,10 +315,10 @@ static json_t *loss_row(json_t *by, const json_t *src) {
   }
   json_t *r = json_object_get(by, key);
   if (r) return r;
-  r = json_pack("{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:{s:n},s:{s:n},s:{s:I},s:{},s:I,s:I}", "breakdowns", "stops",
+  r = json_pack("{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:{s:n},s:{s:I},s:{s:I},s:{},s:I,s:I}", "breakdowns", "stops",
                 (json_int_t)0, "seconds", (json_int_t)0, "setup_adjustments", "stops", (json_int_t)0, "seconds",
                 (json_int_t)0, "small_stops", "stops", (json_int_t)0, "seconds", (json_int_t)0, "reduced_speed", "seconds",
-                "startup_rejects", "pieces", "production_rejects", "pieces", (json_int_t)0, "stop_s_by_cause", "run_s",
+                "startup_rejects", "pieces", (json_int_t)0, "production_rejects", "pieces", (json_int_t)0, "stop_s_by_cause", "run_s",
                 (json_int_t)0, "pieces_cut", (json_int_t)0);
   for (int k = 0; loss_dims[k]; k++) {
     const json_t *v = json_object_get(src, loss_dims[k]);
@@ -339,6 +339,10 @@ static int loss_cmp(const json_t *x, const json_t *y) {
 
 static void add(json_t *o, const char *k, int64_t v) {
   json_object_set_new(o, k, json_integer(json_integer_value(json_object_get(o, k)) + v));
+}
+
+int fofal__ctl_startup_reject(int64_t since_restart_s, int64_t window_min) {
+  return since_restart_s >= 0 && since_restart_s <= window_min * 60;
 }
 
 json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t *rejects) {
@@ -367,7 +371,12 @@ json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t
   }
   json_array_foreach(rejects, i, x) {
     json_t *r = loss_row(by, x);
-    add(json_object_get(r, "production_rejects"), "pieces", iv(x, "second_choice") + iv(x, "waste_pieces"));
+    const json_t *since = json_object_get(x, "since_restart_s"), *w = json_object_get(x, "window_min");
+    int startup = json_is_integer(since) &&
+                  fofal__ctl_startup_reject(iv(x, "since_restart_s"),
+                                            json_is_integer(w) ? iv(x, "window_min") : FOFAL_CTL_STARTUP_WINDOW_MIN);
+    add(json_object_get(r, startup ? "startup_rejects" : "production_rejects"), "pieces",
+        iv(x, "second_choice") + iv(x, "waste_pieces"));
     add(r, "pieces_cut", iv(x, "pieces_cut"));
   }
   /* Sorted by loom, hall, shift, month (a dimension not grouped by, or null, first). */

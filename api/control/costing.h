@@ -77,13 +77,23 @@ const char *fofal__ctl_loss_category(const char *cause, int after_breakdown, int
 /* Seconds of run lost to reduced speed: run_s × (1 − picks / theoretical picks), rounded,
  * at least 0; -1 when the theoretical picks are not known (0). */
 int64_t fofal__ctl_reduced_speed_s(double run_s, double picks, double theoretical);
+/* Startup rejects: a roll's rejects are startup rejects when it was woven at most
+ * window_min minutes after its loom restarted from a stop: 0 ≤ since_restart_s ≤
+ * window_min × 60; since_restart_s < 0 means no restart known before it (or no time of
+ * weaving): production rejects. The window is the tenant's (control.losses.set), this
+ * default until set. */
+#define FOFAL_CTL_STARTUP_WINDOW_MIN 30
+int fofal__ctl_startup_reject(int64_t since_restart_s, int64_t window_min);
 /* The losses per loom and month, sorted by both, from
  *   stops   [{loom, month, cause, after_breakdown, short, stops, seconds}]
  *   speed   [{loom, month, run_s, picks, theoretical_picks}]
- *   rejects [{loom, month, pieces_cut, second_choice, waste_pieces}]
+ *   rejects [{loom, month, since_restart_s (-1: none known), window_min, pieces_cut,
+ *            second_choice, waste_pieces}]
  * → [{loom, month, breakdowns:{stops, seconds}, setup_adjustments, small_stops,
- *   reduced_speed:{seconds|null}, startup_rejects:{pieces:null}, production_rejects:{pieces},
- *   stop_s_by_cause, run_s, pieces_cut}]. Steals none. */
+ *   reduced_speed:{seconds|null}, startup_rejects:{pieces}, production_rejects:{pieces},
+ *   stop_s_by_cause, run_s, pieces_cut}]: a rejects row's 2nd choice and waste pieces go
+ *   to startup_rejects when fofal__ctl_startup_reject says so, else to production_rejects.
+ *   Steals none. */
 json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t *rejects);
 
 #endif

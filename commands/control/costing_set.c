@@ -13,10 +13,15 @@
  *   control.standard_cost.set  an article's standard cost per piece or per metre, by
  *                              component (yarn, labour, machine, overhead); set again, it is
  *                              replaced. The cost reads give the variances against it.
+ *   control.losses.set         the start-up window of the losses read: a roll woven at most
+ *                              that many minutes after its loom restarted from a stop has
+ *                              its rejects counted as startup rejects (30 until set); set
+ *                              again, it is replaced.
  *
  * Aggregates: a rate per code (fofal_aggregate_ref(tenant, "machine_rate", "rapier"); the
  * code of a loom type and of a loom share it, told apart by `of` in the state), an
- * overhead month ("overhead", "2026-11"), a standard per article ("standard_cost", code).
+ * overhead month ("overhead", "2026-11"), a standard per article ("standard_cost", code),
+ * the tenant's loss settings ("loss_settings", "default").
  *
  * Rules (unit tests in tests/unit/control/test_costing.c):
  *   - a rate is a positive whole number of minor units per hour (invalid_rate);
@@ -24,7 +29,9 @@
  *   - an overhead amount is zero or more (invalid_amount), a month has at most MAX_POOLS
  *     pools (too_many_pools);
  *   - a standard cost's components are zero or more (invalid_amount) and at least one is
- *     above zero (empty_standard).
+ *     above zero (empty_standard);
+ *   - the start-up window is a whole number of minutes from 1 to MAX_WINDOW_MIN (8 hours,
+ *     a shift) (invalid_window).
  *
  * Money in integer minor units (millimes for TND). Pure functions.
  */
@@ -35,6 +42,7 @@
 
 #define EV(name) "fofal.control." name ".v1"
 #define MAX_POOLS 20
+#define MAX_WINDOW_MIN 480
 
 static const char *actor(const fofal_cmd_t *cmd) { return cmd->actor && *cmd->actor ? cmd->actor : "unknown"; }
 
@@ -124,6 +132,20 @@ static int standard_cost_set(const fofal_cmd_t *cmd, const json_t *state, fofal_
   return 0;
 }
 
+static int losses_set(const fofal_cmd_t *cmd, const json_t *state, fofal_decision_t *out) {
+  const json_t *w = json_object_get(cmd->data, "startup_window_min");
+  if (!json_is_integer(w) || json_integer_value(w) < 1 || json_integer_value(w) > MAX_WINDOW_MIN)
+    return REJECT(out, "invalid_window", "the start-up window is a whole number of minutes from 1 to %d", MAX_WINDOW_MIN);
+  json_t *ev = json_pack("{s:s,s:I}", "settings", "default", "startup_window_min", json_integer_value(w));
+  const json_t *was = json_object_get(state, "startup_window_min");
+  json_object_set_new(ev, "replaces", json_is_integer(was) ? json_integer(json_integer_value(was)) : json_null());
+  jcopy(ev, cmd->data, "note");
+  json_object_set_new(ev, "set_by", json_string(actor(cmd)));
+  out->state = json_pack("{s:I}", "startup_window_min", json_integer_value(w));
+  fofal_decision_emit(out, EV("loss_settings_set"), ev);
+  return 0;
+}
+
 const fofal_command_def_t fofal__control_costing_commands[] = {
     {"control.machine_rate.set", "code", FOFAL_CREATES_OR_UPDATES,
      "Set the rate per hour of run time of a loom type or a loom, from a date.", machine_rate_set, "machine_rate"},
@@ -131,6 +153,9 @@ const fofal_command_def_t fofal__control_costing_commands[] = {
      "Set a month's overhead pool and its allocation key (machine_hours, metres or pieces).", overhead_set, "overhead"},
     {"control.standard_cost.set", "article", FOFAL_CREATES_OR_UPDATES,
      "Set an article's standard cost per piece or metre, by component.", standard_cost_set, "standard_cost"},
+    {"control.losses.set", "settings", FOFAL_CREATES_OR_UPDATES,
+     "Set the start-up window: rejects of a roll woven that soon after its loom restarted are startup rejects.",
+     losses_set, "loss_settings"},
 };
 const int fofal__control_costing_commands_n =
     sizeof fofal__control_costing_commands / sizeof fofal__control_costing_commands[0];

@@ -13,8 +13,9 @@
  *       inventory lot_issued       lot_issued       grams of a lot warped onto a beam
  *       production beam_warped     beam_warped      the beam's warped length
  *       production output_declared output_declared  a declaration: order, article, loom,
- *                                                   weaver, shift, month, pieces, length, the
- *                                                   warp metres of each beam consumed
+ *                                                   weaver, shift, month, when woven (at),
+ *                                                   pieces, length, the warp metres of each
+ *                                                   beam consumed
  *       hr pay_accrued             pay_accrued      labour of an order (weaver, cutter)
  *       quality roll_cut           roll_cut         pieces by grade, waste of a roll
  *       machines loom_running      loom_stop        a stop that ended: cause, seconds
@@ -140,6 +141,8 @@ static int output_declared(const json_t *d, json_t *f) {
   if (mm >= 0) json_object_set_new(f, "length_mm", json_integer(mm));
   set_month(f, d, (const char *const[]){"shift", "woven_at", NULL});
   if (shift_ok(jstr(d, "shift"))) jcopy(f, d, "shift");
+  /* When the roll was woven: its rejects are startup rejects after a restart (losses). */
+  if (strlen(jstr(d, "woven_at")) >= 10) json_object_set_new(f, "at", json_string(jstr(d, "woven_at")));
   json_t *beams = json_array();
   size_t i;
   const json_t *b;

@@ -114,11 +114,14 @@ static int fact_recorded(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
                        fofal_ev_str(d, "month"),
                        fofal_ev_num(d, "quantity", a),
                        fofal_ev_num(d, "length_mm", b),
-                       fofal_ev_str(d, "shift")};
+                       fofal_ev_str(d, "shift"),
+                       fofal_ev_str(d, "at")};
     rc = fofal_apply_sql(ctx,
-                         INS("fact_outputs", "tenant, label_id, order_id, article, loom, weaver, month, quantity, length_mm, shift",
-                             "$1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint, $9::bigint, $10", "tenant, label_id"),
-                         10, p);
+                         INS("fact_outputs",
+                             "tenant, label_id, order_id, article, loom, weaver, month, quantity, length_mm, shift, woven_at",
+                             "$1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint, $9::bigint, $10, $11::timestamptz",
+                             "tenant, label_id"),
+                         11, p);
     json_array_foreach(json_object_get(d, "beams"), i, x) {
       if (rc) break;
       const char *q[] = {t, label, fofal_ev_str(x, "beam"), fofal_ev_num(x, "meters_mm", c)};
@@ -267,7 +270,23 @@ static int standard_cost_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
                          10, p);
 }
 
+/* The tenant's loss settings (schemas/control/102_control_startup.sql): one row, replaced. */
+static int loss_settings_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
+  fofal_ev_meta_t m;
+  fofal_ev_meta(ev, &m);
+  const json_t *d = ev->data;
+  char w[40];
+  const char *p[] = {ev->tenant, fofal_ev_num(d, "startup_window_min", w), m.at, fofal_ev_str(d, "set_by"), ev->id};
+  return fofal_apply_sql(ctx,
+                         "INSERT INTO %s.loss_settings (tenant, startup_window_min, set_at, set_by, event_id) VALUES ($1, "
+                         "$2::int, $3, $4, $5::uuid) ON CONFLICT (tenant) DO UPDATE SET startup_window_min = "
+                         "excluded.startup_window_min, set_at = excluded.set_at, set_by = excluded.set_by, event_id = "
+                         "excluded.event_id",
+                         5, p);
+}
+
 static const fofal_apply_t applies[] = {
+    {"fofal.control.loss_settings_set.v1", loss_settings_set},
     {"fofal.control.machine_rate_set.v1", machine_rate_set},
     {"fofal.control.overhead_set.v1", overhead_set},
     {"fofal.control.standard_cost_set.v1", standard_cost_set},
@@ -279,7 +298,7 @@ static const fofal_apply_t applies[] = {
 static const char *const tables[] = {"budget_lines",     "budgets",    "fact_receipt_lines", "fact_lots",
                                      "fact_beam_lots",   "fact_beams", "fact_outputs",       "fact_output_beams",
                                      "fact_labour",      "fact_cuts",  "fact_cut_lots",      "fact_stops", "fact_subcontracting",
-                                     "machine_rates",    "overheads",  "standard_costs",     NULL};
+                                     "machine_rates",    "overheads",  "standard_costs",     "loss_settings", NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "control",

@@ -436,7 +436,9 @@ Test(costs, machine_time_overheads_and_variances_and_the_new_dimensions) {
  * at 9,300 millimes/kg becomes a lot (inventory's reaction), 200 kg of it are issued to
  * the floor's beam (100,000 m warped), a weaver declares 4 pieces (hr's reaction accrues
  * 250 a piece): the order's cost is its pay and the warp its declaration consumed at the
- * beam's cost per metre. */
+ * beam's cost per metre. The roll then goes to an embroiderer at a price and comes back:
+ * the order's cost gains the subcontracting line the test computes (good + rejected
+ * charged, lost not, rounded half up). */
 
 static pid_t rea;
 
@@ -519,7 +521,58 @@ Test(costs_live, an_order_costs_from_other_modules_events) {
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"loom\":\"L9\"}", order);
   json_decref(ok(adm, "production.order.start", "start", b));
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":4}", order);
-  json_decref(ok(w9, "production.order.declare_output", "decl", b));
+  j = ok(w9, "production.order.declare_output", "decl", b);
+  char label[FOFAL_UUID_LEN + 1] = "";
+  size_t k;
+  json_t *e;
+  json_array_foreach(json_object_get(j, "events"), k, e) {
+    if (strstr(s_of(e, "type"), ".output_declared."))
+      snprintf(label, sizeof label, "%s", s_of(json_object_get(e, "issued"), "label_id"));
+  }
+  json_decref(j);
+  cr_assert(fofal_uuid_valid(label), "the declaration's answer shows its label id");
+
+  /* The roll (in stock once inventory's reaction received it) goes out for embroidery at
+   * 1,333 millimes a piece; 2.5 pieces come back good, 1 rejected, 0.5 lost: 3,500
+   * thousandths charged × 1,333 / 1,000 = 4,665.5 → 4,666 (half up). */
+  char dsp[FOFAL_UUID_LEN + 1], ret[FOFAL_UUID_LEN + 1];
+  fofal_uuid7(dsp);
+  fofal_uuid7(ret);
+  json_decref(ok(adm, "subcontracting.subcontractor.register", "sub",
+                 "{\"subcontractor\":\"ST-BRODE\",\"name\":\"Broderie\",\"operations\":[\"embroidery\"]}"));
+  snprintf(b, sizeof b,
+           "{\"dispatch_id\":\"%s\",\"subcontractor\":\"ST-BRODE\",\"operation\":\"embroidery\",\"expected_return\":"
+           "\"2026-12-20\",\"unit_price\":1333,\"lots\":[{\"label_id\":\"%s\",\"quantity_milli\":4000}]}",
+           dsp, label);
+  st = 0;
+  for (int i = 0; i < 180 && st != 201; i++) {
+    j = NULL;
+    st = h_command_ok(port, adm, "subcontracting.dispatch.send", "dsp", NULL, b, &j);
+    json_decref(j);
+    if (st != 201) usleep(500 * 1000);
+  }
+  cr_assert_eq(st, 201, "the roll goes out once in stock");
+  snprintf(b, sizeof b,
+           "{\"dispatch_id\":\"%s\",\"return_id\":\"%s\",\"lines\":[{\"label_id\":\"%s\",\"good_milli\":2500,"
+           "\"rejected_milli\":1000,\"lost_milli\":500}]}",
+           dsp, ret, label);
+  json_decref(ok(adm, "subcontracting.dispatch.return", "ret", b));
+  const json_int_t sub_cost = (3500 * 1333 + 500) / 1000;
+  snprintf(path, sizeof path, "/api/v1/subcontracting/dispatches/%s", dsp);
+  st = 0;
+  for (int i = 0; i < 180; i++) {
+    j = NULL;
+    st = h_get(port, boss, path, &j, NULL);
+    if (st == 200 && !strcmp(s_of(j, "status"), "closed")) break;
+    json_decref(j);
+    j = NULL;
+    usleep(500 * 1000);
+  }
+  cr_assert_not_null(j, "the dispatch closes");
+  cr_expect_eq(i_of(j, "unit_price"), 1333);
+  cr_expect_eq(i_of(j, "cost_minor"), sub_cost, "the dispatch's cost so far");
+  cr_expect_eq(i_of(json_array_get(json_object_get(j, "lots"), 0), "cost_minor"), sub_cost);
+  json_decref(j);
 
   /* The facts come by reaction: poll until the yarn and the pay are there. */
   snprintf(path, sizeof path, "/api/v1/control/orders/%s/cost", order);
@@ -527,7 +580,7 @@ Test(costs_live, an_order_costs_from_other_modules_events) {
   for (int i = 0; i < 180; i++) {
     st = h_get(port, boss, path, &j, NULL);
     if (st == 200 && i_of(json_object_get(j, "labour"), "cost_minor") > 0 &&
-        i_of(json_object_get(j, "yarn"), "cost_minor") > 0)
+        i_of(json_object_get(j, "yarn"), "cost_minor") > 0 && i_of(json_object_get(j, "subcontracting"), "cost_minor") > 0)
       break;
     json_decref(j);
     j = NULL;
@@ -543,6 +596,12 @@ Test(costs_live, an_order_costs_from_other_modules_events) {
   cr_expect_eq(i_of(json_object_get(j, "yarn"), "cost_minor"), (1860000 * used + 50000000) / 100000000);
   cr_expect_eq(i_of(json_object_get(j, "labour"), "cost_minor"), 1000, "4 pieces at 250");
   cr_expect_eq(i_of(j, "pieces"), 4);
+  const json_t *sub = json_object_get(j, "subcontracting"), *d0 = json_array_get(json_object_get(sub, "dispatches"), 0);
+  cr_expect_eq(i_of(sub, "cost_minor"), sub_cost, "the order's subcontracting line: 4,666");
+  cr_expect_str_eq(s_of(d0, "dispatch_id"), dsp);
+  cr_expect_str_eq(s_of(d0, "operation"), "embroidery");
+  cr_expect_eq(i_of(j, "total_minor"),
+               i_of(json_object_get(j, "yarn"), "cost_minor") + 1000 + sub_cost, "yarn + labour + subcontracting");
   cr_expect(json_is_true(json_object_get(j, "complete")));
   json_decref(j);
   free(adm);

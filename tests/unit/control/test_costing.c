@@ -395,11 +395,41 @@ Test(losses, looms_and_months_merge_and_sort) {
   cr_expect_eq(at(l, "1.reduced_speed.seconds"), 180);
   cr_expect_eq(at(l, "1.production_rejects.pieces"), 10, "2nd choice and waste");
   cr_expect_eq(at(l, "1.stop_s_by_cause.mechanical"), 3600);
-  cr_expect(json_is_null(json_object_get(json_object_get(json_array_get(l, 1), "startup_rejects"), "pieces")));
+  cr_expect_eq(at(l, "1.startup_rejects.pieces"), 0, "no time since a restart known: production rejects");
   json_decref(l);
   json_decref(stops);
   json_decref(speed);
   json_decref(rejects);
+}
+
+/* Worked example (README, Management control, Losses): a 30-minute window. L03 restarted
+ * from a stop at 10:00; a roll declared woven at 10:20 (1 200 s after) has 3 rejects:
+ * startup rejects; one woven at 11:00 (3 600 s, past the window: the SQL's bucket of
+ * 1 801 s) has 5, and one woven before any restart known (-1) 2: production rejects. The
+ * window's last second still counts; with a 15-minute window the 10:20 roll would not. */
+Test(losses, rejects_of_a_roll_woven_soon_after_a_restart_are_startup_rejects) {
+  cr_expect(fofal__ctl_startup_reject(1200, 30));
+  cr_expect(fofal__ctl_startup_reject(1800, 30), "the window's last second");
+  cr_expect_not(fofal__ctl_startup_reject(1801, 30));
+  cr_expect_not(fofal__ctl_startup_reject(1200, 15));
+  cr_expect_not(fofal__ctl_startup_reject(-1, 30), "no restart known");
+  cr_expect(fofal__ctl_startup_reject(0, 30), "woven the second it restarted");
+  json_t *none = json_array(),
+         *rejects = json_loads("[{\"loom\":\"L03\",\"month\":\"2026-11\",\"since_restart_s\":1200,\"window_min\":30,"
+                               "\"pieces_cut\":40,\"second_choice\":2,\"waste_pieces\":1},"
+                               "{\"loom\":\"L03\",\"month\":\"2026-11\",\"since_restart_s\":1801,\"window_min\":30,"
+                               "\"pieces_cut\":40,\"second_choice\":4,\"waste_pieces\":1},"
+                               "{\"loom\":\"L03\",\"month\":\"2026-11\",\"since_restart_s\":-1,\"window_min\":30,"
+                               "\"pieces_cut\":40,\"second_choice\":2,\"waste_pieces\":0}]",
+                               0, NULL);
+  json_t *l = fofal__ctl_losses(none, none, rejects);
+  cr_assert_eq(json_array_size(l), 1, "one loom-month");
+  cr_expect_eq(at(l, "0.startup_rejects.pieces"), 3);
+  cr_expect_eq(at(l, "0.production_rejects.pieces"), 7, "5 + 2");
+  cr_expect_eq(at(l, "0.pieces_cut"), 120);
+  json_decref(l);
+  json_decref(rejects);
+  json_decref(none);
 }
 
 Test(losses, grouped_by_hall_and_shift_the_looms_add_up) {
@@ -463,6 +493,7 @@ Test(facts, a_declaration_gives_its_beams_in_millimetres_and_its_shift_month) {
   cr_expect_str_eq(jstr(f, "kind"), "output_declared");
   cr_expect_str_eq(jstr(f, "ref"), LABEL);
   cr_expect_str_eq(jstr(f, "month"), "2026-11", "the shift's month, not the time's");
+  cr_expect_str_eq(jstr(f, "at"), "2026-12-01T01:00:00Z", "when it was woven (startup rejects)");
   cr_expect_eq(jint(f, "length_mm", 0), 12500);
   cr_expect_eq(jint(json_array_get(json_object_get(f, "beams"), 0), "meters_mm", 0), 12800);
   json_decref(f);
@@ -573,6 +604,13 @@ Test(fact, each_kind_has_its_fields) {
            json_pack("{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:i}]}", "kind", "subcontract_returned", "ref", LABEL, "dispatch_id",
                      ORDER, "return_id", LABEL, "month", "2026-11", "costs", "label_id", ORDER, "cost_minor", 1502),
            "f2");
+}
+
+Test(fact, the_startup_window_is_whole_minutes_up_to_a_shift) {
+  world_no("control.losses.set", json_pack("{s:s,s:i}", "settings", "default", "startup_window_min", 0), "invalid_window");
+  world_no("control.losses.set", json_pack("{s:s,s:i}", "settings", "default", "startup_window_min", 481), "invalid_window");
+  world_ok("control.losses.set", json_pack("{s:s,s:i}", "settings", "default", "startup_window_min", 20), "w1");
+  world_ok("control.losses.set", json_pack("{s:s,s:i}", "settings", "default", "startup_window_min", 480), "w2");
 }
 
 Test(fact, a_declaration_names_a_beam_once) {
