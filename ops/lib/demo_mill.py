@@ -585,7 +585,9 @@ def weather_demo(api):
 
 def subcontracting_demo(api, lots):
     """Subcontracting (module subcontracting): two subcontractors; a roll out to the
-    embroiderer, overdue, and one back from the dyer partly (with rejects)."""
+    embroiderer, overdue, and one back from the dyer partly (with rejects), each at a price
+    per piece: the dyer's return costs its good and rejected pieces, and the order the roll
+    was woven for shows them as its subcontracting line (control)."""
     st = ("ST01", "storekeeper_st")
     today = local_now().date()
     api.batch(st, [
@@ -594,19 +596,33 @@ def subcontracting_demo(api, lots):
         ("subcontracting.subcontractor.register", "demo-st-teint", {"subcontractor": "ST-TEINT", "name": "Teinturerie de Ksar Hellal",
                                                                     "operations": ["dyeing", "finishing"], "site": "Ksar Hellal"}),
     ])
-    for n, (label, sub, op, back) in enumerate(zip(lots, ["ST-BRODE", "ST-TEINT"], ["embroidery", "dyeing"], [-3, 5])):
+    returned = None
+    for n, (label, sub, op, back, price) in enumerate(zip(lots, ["ST-BRODE", "ST-TEINT"], ["embroidery", "dyeing"], [-3, 5],
+                                                          [1200, 450])):
         unit = api.get(st, f"/api/v1/inventory/labels/{label}") or {}
         qty = int(unit.get("quantity") or 1) * 1000
         dsp = ident("dispatch", label)
         api.batch(st, [("subcontracting.dispatch.send", f"demo-dsp-{n}", {
             "dispatch_id": dsp, "subcontractor": sub, "operation": op, "expected_return": str(today + dt.timedelta(days=back)),
-            "lots": [{"label_id": label, "quantity_milli": qty}]})])
+            "unit_price": price, "lots": [{"label_id": label, "quantity_milli": qty}]})])
         if n == 1 and qty >= 3000:
             api.batch(st, [("subcontracting.dispatch.return", "demo-dsp-ret-1", {
                 "dispatch_id": dsp, "return_id": ident("dispatch-return", label, 1),
                 "lines": [{"label_id": label, "good_milli": qty // 2 - 1000, "rejected_milli": 1000,
                            "defects": ["teinte irrégulière"]}]})])
+            returned = (dsp, (unit.get("order") or {}).get("order_id"), qty // 2, price)
     print(f"demo: subcontracting: 2 subcontractors, {len(lots)} roll(s) out (one overdue at ST-BRODE)")
+    if returned and returned[1]:
+        dsp, order, charged, price = returned
+        c = {}
+        for _ in range(30):  # control's reaction takes the priced return
+            c = api.get(("D01", "manager"), f"/api/v1/control/orders/{order}/cost") or {}
+            if (c.get("subcontracting") or {}).get("cost_minor"):
+                break
+            time.sleep(1)
+        print(f"demo: subcontracting: {charged / 1000:g} pieces dyed back (good + rejected) at {price / 1000:.3f} TND: order "
+              f"{order}'s subcontracting line {(c.get('subcontracting') or {}).get('cost_minor', 0) / 1000:.3f} TND: "
+              f"/api/v1/control/orders/{order}/cost, /api/v1/subcontracting/dispatches/{dsp}")
 
 
 def projects_demo(api):

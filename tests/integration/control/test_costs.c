@@ -195,7 +195,7 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   h_http(port, "GET", "/api/v1/control/losses?from=2026-11&to=2026-11&format=csv", auth, NULL, &r, 30000);
   cr_expect_eq(r.status, 200);
   cr_expect(strstr(r.body, "loom,month,breakdowns_stops,breakdowns_seconds,") == r.body, "%s", r.body);
-  cr_expect(strstr(r.body, "\r\nL03,2026-11,1,5400,1,2700,2,150,,0,,10,100\r\n") != NULL, "%s", r.body);
+  cr_expect(strstr(r.body, "\r\nL03,2026-11,1,5400,1,2700,2,150,,0,0,10,100\r\n") != NULL, "%s", r.body);
   h_resp_free(&r);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/losses?loom=L%203", &j, NULL), 400);
   json_decref(j);
@@ -204,6 +204,73 @@ Test(costs, an_order_and_an_article_cost_from_their_facts) {
   cr_expect_eq(h_get(port, boss, "/api/v1/control/yields?format=pdf", &j, NULL), 400);
   json_decref(j);
   free(auth);
+  free(adm);
+  free(boss);
+  free(planner);
+}
+
+/* Startup rejects (README, Management control, Losses): loom LS1 restarted from a stop at
+ * 10:00 (the stop's fact is the run that ended it); roll A, declared woven at 10:20, had 2
+ * second-choice and 1 waste pieces: startup rejects (20 minutes after, within the default
+ * 30); roll B, woven at 13:00, 4 and 1: production rejects. A 15-minute window set by the
+ * manager (control.losses.set) makes roll A's production rejects too; a planner may not
+ * set it. */
+#define LA "0190a4b2-0000-7000-8000-0000000000a1"
+#define LB "0190a4b2-0000-7000-8000-0000000000b1"
+Test(costs, rejects_soon_after_a_restart_are_startup_rejects) {
+  char *adm = token(tenant, "root", "admin"), *boss = token(tenant, "boss", "manager"), *planner = token(tenant, "p", "planner");
+  json_t *j = NULL;
+  fact(adm, "r1", "{\"kind\":\"loom_stop\",\"ref\":\"LS1\",\"loom\":\"LS1\",\"cause\":\"warp_break\",\"stopped_s\":120,"
+                  "\"at\":\"2026-11-05T10:00:00Z\",\"month\":\"2026-11\"," EV("31") "}");
+  const char *rolls[][4] = {{LA, "2026-11-05T10:20:00Z", "2", "1"}, {LB, "2026-11-05T13:00:00Z", "4", "1"}};
+  for (int i = 0; i < 2; i++) {
+    char b[1024], key[16];
+    snprintf(b, sizeof b,
+             "{\"kind\":\"output_declared\",\"ref\":\"%s\",\"label_id\":\"%s\",\"order_id\":\"" ORDER "\","
+             "\"article\":\"FT-S\",\"loom\":\"LS1\",\"month\":\"2026-11\",\"quantity\":40,\"at\":\"%s\",\"beams\":[]}",
+             rolls[i][0], rolls[i][0], rolls[i][1]);
+    snprintf(key, sizeof key, "d%d", i);
+    fact(adm, key, b);
+    snprintf(b, sizeof b,
+             "{\"kind\":\"roll_cut\",\"ref\":\"%s\",\"label_id\":\"%s\",\"order_id\":\"" ORDER "\",\"loom\":\"LS1\","
+             "\"month\":\"2026-11\",\"first_choice\":%d,\"second_choice\":%s,\"waste_pieces\":%s}",
+             rolls[i][0], rolls[i][0], 40 - atoi(rolls[i][2]) - atoi(rolls[i][3]), rolls[i][2], rolls[i][3]);
+    snprintf(key, sizeof key, "c%d", i);
+    fact(adm, key, b);
+  }
+  char path[256];
+  snprintf(path, sizeof path, "/api/v1/control/losses?loom=LS1&position=%s", pos);
+  cr_assert_eq(h_get(port, boss, path, &j, NULL), 200);
+  const json_t *l = json_array_get(json_object_get(j, "looms"), 0);
+  cr_expect_eq(i_of(j, "startup_window_min"), 30, "the default");
+  cr_expect_eq(i_of(json_object_get(l, "startup_rejects"), "pieces"), 3, "roll A, woven 20 minutes after the restart");
+  cr_expect_eq(i_of(json_object_get(l, "production_rejects"), "pieces"), 5, "roll B, 3 hours after");
+  cr_expect_eq(i_of(l, "pieces_cut"), 80);
+  json_decref(j);
+
+  j = NULL;
+  int st = h_command_ok(port, planner, "control.losses.set", "w0", NULL,
+                        "{\"settings\":\"default\",\"startup_window_min\":15}", &j);
+  cr_expect_eq(st, 403, "a planner sets no loss settings");
+  json_decref(j);
+  j = NULL;
+  st = h_command_ok(port, boss, "control.losses.set", "w1", NULL, "{\"settings\":\"default\",\"startup_window_min\":0}", &j);
+  cr_expect_eq(st, 422, "a window of 0 minutes");
+  cr_expect_str_eq(s_of(j, "code"), "invalid_window");
+  json_decref(j);
+  j = NULL;
+  st = h_command_ok(port, boss, "control.losses.set", "w2", NULL, "{\"settings\":\"default\",\"startup_window_min\":15}", &j);
+  cr_assert_eq(st, 201, "%d %s %s", st, s_of(j, "code"), s_of(j, "detail"));
+  snprintf(pos, sizeof pos, "%s", s_of(j, "position"));
+  json_decref(j);
+  j = NULL;
+  snprintf(path, sizeof path, "/api/v1/control/losses?loom=LS1&position=%s", pos);
+  cr_assert_eq(h_get(port, boss, path, &j, NULL), 200);
+  l = json_array_get(json_object_get(j, "looms"), 0);
+  cr_expect_eq(i_of(j, "startup_window_min"), 15);
+  cr_expect_eq(i_of(json_object_get(l, "startup_rejects"), "pieces"), 0, "20 minutes is past a 15-minute window");
+  cr_expect_eq(i_of(json_object_get(l, "production_rejects"), "pieces"), 8);
+  json_decref(j);
   free(adm);
   free(boss);
   free(planner);
@@ -415,9 +482,9 @@ Test(costs, machine_time_overheads_and_variances_and_the_new_dimensions) {
   h_http(port, "GET", "/api/v1/control/losses?by=hall,shift&hall=H1&format=csv", auth, NULL, &r, 30000);
   cr_expect_eq(r.status, 200);
   cr_expect(strstr(r.body, "hall,shift,breakdowns_stops,") == r.body, "%s", r.body);
-  cr_expect(strstr(r.body, "\r\nH1,2026-11-10/A,0,0,0,0,1,60,,7200,,3,100\r\n") != NULL, "the stop in the shift whose "
+  cr_expect(strstr(r.body, "\r\nH1,2026-11-10/A,0,0,0,0,1,60,,7200,0,3,100\r\n") != NULL, "the stop in the shift whose "
             "tallies cover it: %s", r.body);
-  cr_expect(strstr(r.body, "\r\nH1,2026-11-20/B,0,0,0,0,0,0,,3600,,0,0\r\n") != NULL, "%s", r.body);
+  cr_expect(strstr(r.body, "\r\nH1,2026-11-20/B,0,0,0,0,0,0,,3600,0,0,0\r\n") != NULL, "%s", r.body);
   h_resp_free(&r);
   free(auth);
   cr_expect_eq(h_get(port, boss, "/api/v1/control/losses?by=colour", &j, NULL), 400);
