@@ -1,5 +1,8 @@
 /*
- * pdf.h — private to api/accounting/: the statements as PDF (pdf.c).
+ * pdf.h — the header of api/accounting/ that other folders may include: its statements as
+ * PDF (pdf.c), and the same page layout for any report of a table and a bar chart, which
+ * management control's monthly reports use (api/control/reports.c). The one place that
+ * draws with cairo.
  */
 #ifndef FOFAL_ACCOUNTING_PDF_H
 #define FOFAL_ACCOUNTING_PDF_H
@@ -25,5 +28,24 @@ int fofal__pdf_statement(const fofal__pdf_doc_t *doc, char **out, size_t *len);
 /* An amount in minor units (millimes) printed exactly: 1234567 → "1,234.567", -5 →
  * "-0.005". */
 void fofal__pdf_amount(json_int_t minor, char out[32]);
+
+/* A report: a bar chart on the first page, then a table whose cells are already text (the
+ * first column is a name, cut to its width; the others figures, right-aligned), a total
+ * row in bold, a note under it. */
+#define FOFAL_PDF_REPORT_MAX_COLS 10
+typedef struct {
+  const char *title, *tenant, *date_line, *printed; /* as for a statement */
+  const char *chart_title;    /* "Pièces par article" */
+  const json_t *bars;         /* [{label, value (integer)}], the first 15 drawn; NULL or []: no chart */
+  int bar_amount;             /* the values are minor units: printed 1,234.567 */
+  const char *const *heads;   /* ncols column headings */
+  int ncols;                  /* 1..FOFAL_PDF_REPORT_MAX_COLS */
+  const json_t *rows;         /* [[cell text, ...], ...] */
+  const json_t *total;        /* [cell text, ...] or NULL */
+  const char *note;           /* a line under the table, or NULL */
+} fofal__pdf_report_t;
+
+/* The report as an A4 PDF into *out (new, *len bytes). 0, or -1 with *out NULL. Borrows r. */
+int fofal__pdf_report(const fofal__pdf_report_t *r, char **out, size_t *len);
 
 #endif

@@ -39,6 +39,7 @@
 #include "api.h"
 #include "control_sql.h"
 #include "costing.h"
+#include "reports.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,6 +533,7 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   fofal_principal_t who;
   fofal__perr_t e = {0};
   params_t p;
+  if (fofal__ctl_reports_route(api, req)) return 0; /* the monthly reports (reports.c) */
   atomic_fetch_add(&fofal__metrics.requests, 1);
   atomic_fetch_add(&fofal__metrics.reads, 1);
   memset(&p, 0, sizeof p);
@@ -671,6 +673,7 @@ static void openapi(json_t *paths, json_t *schemas) {
     }
     json_object_set_new(paths, rt->path, op);
   }
+  fofal__ctl_reports_openapi(paths, schemas);
 }
 
 /* Which read route shows the aggregate of each control event (stream_roles.c). */
@@ -683,5 +686,8 @@ const fofal_api_module_t fofal_module_control_routes = {
     .name = "control",
     .on_read = on_read,
     .openapi = openapi,
+    .configure = fofal__ctl_reports_configure,
+    .start = fofal__ctl_reports_start,
+    .stop = fofal__ctl_reports_stop,
     .push_routes = push_routes,
 };
