@@ -524,16 +524,14 @@ static gen_t *gen_new(const char *tenant, const char *kind, const char *month, c
 /* ------------------------------------------------------------ month end
  * A timer on the loop (FOFAL_API_REPORTS_CHECK_S; the first time after at most a minute)
  * asks a worker which tenants had control facts in the month just ended (UTC) and lack
- * one of its month-end reports — on the worker's owner connection, since the question is
- * about every tenant — and queues those reports. What is recorded is never generated
+ * one of its month-end reports — a function of the tables' owner on the worker's write
+ * connection, since the question is about every tenant — and queues those reports. What is recorded is never generated
  * again; a report another instance recorded first is refused by the decider
  * (already_generated) and forgotten. */
 
-static const char due_sql[] =
-    "SELECT t.tenant, k.kind FROM (SELECT tenant FROM control.fact_outputs WHERE month = $1 UNION SELECT tenant FROM "
-    "control.fact_stops WHERE month = $1 UNION SELECT tenant FROM control.fact_labour WHERE month = $1) t CROSS JOIN "
-    "unnest(ARRAY['production', 'oee', 'costs']) AS k(kind) WHERE NOT EXISTS (SELECT 1 FROM control.reports r WHERE "
-    "r.tenant = t.tenant AND r.month = $1 AND r.kind = k.kind AND r.source = 'month_end') ORDER BY 1, 2 LIMIT 300";
+/* The tenants and kinds due (schemas/control/099_control_reports.sql: a function of the
+ * tables' owner, since fofal-api reads one tenant at a time). */
+static const char due_sql[] = "SELECT tenant, kind FROM control_ops.month_end_due($1)";
 
 static struct {
   fofal_api_t *api;
@@ -890,9 +888,19 @@ void fofal__ctl_reports_openapi(json_t *paths, json_t *schemas) {
   json_object_del(resp, "200");
   json_object_set_new(ok, "description", json_string("Generated, stored and recorded. Location: the report."));
   json_object_set_new(resp, "201", ok);
-  json_t *r422 = json_deep_copy(json_object_get(resp, "404"));
-  json_object_set_new(r422, "description", json_string("invalid_kind, invalid_month, future_month."));
-  json_object_set_new(resp, "422", r422);
+  json_object_del(resp, "404");
+  static const char *const more[][2] = {
+      {"400", "The body is not a JSON object."},
+      {"413", "body_too_large."},
+      {"415", "The body is not application/json."},
+      {"422", "invalid_kind, invalid_month, future_month."},
+      {"503", "unavailable, report_failed, not_recorded, not_decided, overloaded: retry."},
+  };
+  for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+    json_t *r = json_deep_copy(json_object_get(resp, "403"));
+    json_object_set_new(r, "description", json_string(more[i][1]));
+    json_object_set_new(resp, more[i][0], r);
+  }
   json_object_set_new(pop, "requestBody",
                       json_pack("{s:b,s:{s:{s:{s:s,s:[s,s],s:{s:{s:s,s:[s,s,s]},s:{s:s,s:s}}}}}}", "required", 1,
                                 "content", "application/json", "schema", "type", "object", "required", "kind", "month",

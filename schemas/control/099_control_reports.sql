@@ -23,3 +23,24 @@ CREATE INDEX reports_month ON control.reports (tenant, month, kind, generated_at
 ALTER TABLE control.reports ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_only ON control.reports USING (tenant = current_setting('fofal.tenant', true));
 GRANT SELECT ON control.reports TO fofal_reader;
+
+-- Which tenants are due a month-end report: fofal-api's month-end timer asks this once an
+-- hour (api/control/reports.c). fofal-api reads only as one tenant at a time (fofal_reader,
+-- row-level security), so this one question about every tenant is a function of the
+-- tables' owner, answering tenant codes and kinds only. Its own schema, outside the
+-- rebuilt projection (a rebuild swaps schema control's tables, not its functions).
+CREATE SCHEMA control_ops;
+CREATE FUNCTION control_ops.month_end_due(p_month text) RETURNS TABLE (tenant text, kind text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT t.tenant, k.kind
+  FROM (SELECT o.tenant FROM control.fact_outputs o WHERE o.month = p_month
+        UNION SELECT s.tenant FROM control.fact_stops s WHERE s.month = p_month
+        UNION SELECT l.tenant FROM control.fact_labour l WHERE l.month = p_month) t
+  CROSS JOIN unnest(ARRAY['production', 'oee', 'costs']) AS k(kind)
+  WHERE NOT EXISTS (SELECT 1 FROM control.reports r WHERE r.tenant = t.tenant AND r.month = p_month
+                    AND r.kind = k.kind AND r.source = 'month_end')
+  ORDER BY 1, 2 LIMIT 300
+$$;
+REVOKE ALL ON FUNCTION control_ops.month_end_due(text) FROM PUBLIC;
+GRANT USAGE ON SCHEMA control_ops TO fofal_api;
+GRANT EXECUTE ON FUNCTION control_ops.month_end_due(text) TO fofal_api;
