@@ -319,6 +319,7 @@ static int render(page_t *pp, void (*draw_fn)(page_t *), char **out, size_t *len
 #define CHART_BARS 15   /* the largest bars shown; the table lists every row */
 #define CHART_ROW 13.0
 #define CHART_LABEL 120.0
+#define NOTE_LINE 130   /* bytes of a note's line */
 
 static size_t chart_bars(const fofal__pdf_report_t *r) {
   size_t n = json_array_size(r->bars);
@@ -394,12 +395,26 @@ static void draw_report(page_t *p) {
     rule(p->cr, p->y - ROW + 4);
     report_row(p, r->total, 1);
   }
-  if (r->note) {
+  /* The note, wrapped at spaces every NOTE_LINE bytes or so (by count, not width: both
+   * passes must lay it out alike, and the counting pass has no fonts). */
+  for (const char *n = r->note; n && *n;) {
+    size_t len = strlen(n), cut = len;
+    if (len > NOTE_LINE) {
+      cut = NOTE_LINE;
+      while (cut > 0 && n[cut] != ' ') cut--;
+      if (cut == 0) /* no space: cut at a character's start */
+        for (cut = NOTE_LINE; cut > 1 && ((unsigned char)n[cut] & 0xC0) == 0x80; cut--) {
+        }
+    }
+    char text[NOTE_LINE * 2 + 8], line[NOTE_LINE + 1];
+    snprintf(line, sizeof line, "%.*s", (int)cut, n);
     need_row(p);
     font(p->cr, 0, 7.5);
-    char text[400];
-    fit(p->cr, r->note, PAGE_W - 2 * MARGIN, text, sizeof text);
+    fit(p->cr, line, PAGE_W - 2 * MARGIN, text, sizeof text);
     show(p->cr, MARGIN, p->y + 4, text, 0);
+    p->y += ROW - 3;
+    n += cut;
+    while (*n == ' ') n++;
   }
   page_foot(p);
 }

@@ -77,12 +77,12 @@ static const column_t production_cols[] = {
 
 static const column_t oee_cols[] = {
     {"loom", "Métier", "text", 0, 1},
-    {"run_s", "Marche s", "int", 1, 1},
-    {"stops_s", "Arrêts s", "int", 1, 1},
-    {"breakdowns_s", "Pannes s", "int", 1, 1},
-    {"setup_s", "Réglages s", "int", 1, 1},
-    {"small_stops_s", "Micro s", "int", 1, 1},
-    {"reduced_speed_s", "Vitesse s", "int", 1, 1},
+    {"run_s", "Marche", "int", 1, 1},
+    {"stops_s", "Arrêts", "int", 1, 1},
+    {"breakdowns_s", "Pannes", "int", 1, 1},
+    {"setup_s", "Réglages", "int", 1, 1},
+    {"small_stops_s", "Micro", "int", 1, 1},
+    {"reduced_speed_s", "Vitesse", "int", 1, 1},
     {"production_rejects", "Rebuts", "int", 1, 1},
     {"pieces_cut", "Coupées", "int", 1, 1},
     {"oee", "TRS", "percent", 0, 1},
@@ -112,10 +112,15 @@ static const struct {
   const char *kind, *title, *chart_title, *chart_col;
   const column_t *cols;
   int chart_amount;
+  const char *note;
 } kinds[] = {
-    {"production", "Production et rendements par article", "Pièces tissées par article", "pieces", production_cols, 0},
-    {"oee", "TRS et six grandes pertes par métier", "Secondes d'arrêt par métier", "stops_s", oee_cols, 0},
-    {"costs", "Coût réel des ordres de fabrication", "Coût total par ordre (TND)", "total_minor", costs_cols, 1},
+    {"production", "Production et rendements par article", "Pièces tissées par article", "pieces", production_cols, 0,
+     "Longueurs tissées en mètres, fil en kg (le fil des ensouples consommées) ; part de 1er choix des pièces coupées."},
+    {"oee", "TRS et six grandes pertes par métier", "Secondes d'arrêt par métier", "stops_s", oee_cols, 0,
+     "Durées en secondes. Arrêts = pannes + réglages + micro-arrêts ; vitesse : perte de sous-vitesse ; "
+     "TRS = disponibilité × performance × qualité (vide sans télémétrie)."},
+    {"costs", "Coût réel des ordres de fabrication", "Coût total par ordre (TND)", "total_minor", costs_cols, 1,
+     "Montants en TND au millime : fil des ensouples au prix de réception des lots, main-d'œuvre accumulée du mois."},
 };
 
 static json_int_t iv(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
@@ -191,9 +196,9 @@ json_t *fofal__ctl_report_build(const char *kind, const char *month, const json_
     json_array_foreach(rows, i, r) sum += json_integer_value(json_object_get(r, c->name));
     json_object_set_new(totals, c->name, json_integer(sum));
   }
-  return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:{s:s,s:s,s:b}}", "kind", kind, "month", month, "title", kinds[k].title,
-                   "columns", cols, "rows", rows, "totals", totals, "chart", "title", kinds[k].chart_title, "column",
-                   kinds[k].chart_col, "amount", kinds[k].chart_amount);
+  return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:{s:s,s:s,s:b}}", "kind", kind, "month", month, "title",
+                   kinds[k].title, "note", kinds[k].note, "columns", cols, "rows", rows, "totals", totals, "chart", "title",
+                   kinds[k].chart_title, "column", kinds[k].chart_col, "amount", kinds[k].chart_amount);
 }
 
 /* ------------------------------------------------------------ rendering */
@@ -293,7 +298,8 @@ int fofal__ctl_report_render(const json_t *report, const char *tenant, const cha
                              .ncols = n,
                              .rows = cells,
                              .total = total,
-                             .note = json_array_size(rows) ? NULL : "Rien de connu pour ce mois."};
+                             .note = json_array_size(rows) ? json_string_value(json_object_get(report, "note"))
+                                                           : "Rien de connu pour ce mois."};
   int rc = fofal__pdf_report(&doc, pdf, pdf_len);
   json_decref(cells);
   json_decref(total);

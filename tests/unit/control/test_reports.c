@@ -242,3 +242,53 @@ Test(render, the_csv_is_exact_and_the_pdf_is_a_page_with_ink) {
   json_decref(r);
   json_decref(in);
 }
+
+/* The text of a PDF (pdftotext -layout), new. */
+static char *pdf_text(const char *pdf, size_t len) {
+  char in[] = "/tmp/fofal-report-text-XXXXXX", cmd[128];
+  int fd = mkstemp(in);
+  cr_assert(fd >= 0);
+  cr_assert_eq(write(fd, pdf, len), (ssize_t)len);
+  close(fd);
+  snprintf(cmd, sizeof cmd, "pdftotext -layout %s -", in);
+  FILE *f = popen(cmd, "r");
+  cr_assert_not_null(f);
+  size_t cap = 1 << 16, n = 0, got;
+  char *text = malloc(cap);
+  while ((got = fread(text + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (n + 1 == cap) text = realloc(text, cap *= 2);
+  }
+  text[n] = 0;
+  cr_assert_eq(pclose(f), 0);
+  unlink(in);
+  return text;
+}
+
+Test(render, a_long_report_goes_on_over_pages_with_its_totals_at_the_end) {
+  json_t *orders = json_array();
+  for (int i = 0; i < 120; i++) {
+    char id[40];
+    snprintf(id, sizeof id, "0190a4b2-0000-7000-8000-%012d", i);
+    json_array_append_new(orders, json_pack("{s:s,s:s,s:i,s:{s:i,s:{s:i,s:i},s:{s:i},s:i,s:i,s:b}}", "order_id", id,
+                                            "article", "FOUTA-NID-ABEILLE-100x200", "declarations", 1, "cost", "pieces",
+                                            10, "yarn", "cost_minor", 1000 * i, "unpriced_g", 0, "labour", "cost_minor",
+                                            500, "total_minor", 1000 * i + 500, "cost_per_piece_minor", 100 * i + 50,
+                                            "complete", 1));
+  }
+  json_t *in = json_pack("{s:o}", "orders", orders), *r = fofal__ctl_report_build("costs", "2026-11", in);
+  cr_expect_eq(total(r, "total_minor"), 1000 * (119 * 120 / 2) + 500 * 120);
+  char *csv = NULL, *pdf = NULL;
+  size_t csv_len = 0, pdf_len = 0;
+  cr_assert_eq(fofal__ctl_report_render(r, "demo", "édité", &csv, &csv_len, &pdf, &pdf_len), 0);
+  char *text = pdf_text(pdf, pdf_len);
+  cr_expect_not_null(strstr(text, "page 1 / 3"), "%s", text);
+  cr_expect_not_null(strstr(text, "page 3 / 3"));
+  cr_expect_not_null(strstr(text, "7,200.000"), "the total of 7,140,000 + 60,000 millimes in TND");
+  cr_expect_not_null(strstr(text, "Coût réel des ordres de fabrication"));
+  free(text);
+  free(csv);
+  free(pdf);
+  json_decref(r);
+  json_decref(in);
+}
