@@ -80,4 +80,12 @@ int64_t fofal__ctl_reduced_speed_s(double run_s, double picks, double theoretica
  *   stop_s_by_cause, run_s, pieces_cut}]. Steals none. */
 json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t *rejects);
 
+/* The actual cost of an order (params[1]) or an article (params[2]) over the months
+ * params[3]..params[4] (NULL: open) from the read model, as GET .../cost answers it
+ * (control_api.c): *body new (with "labour_rows", the pay rows it counted) and *output
+ * new (the declarations: [{declarations, pieces, length_mm}]). 0, or an error with err. */
+typedef struct fofal_worker fofal_worker_t;
+int fofal__ctl_cost_query(fofal_worker_t *w, const char *tenant, const char *const params[5], json_t **body,
+                          json_t **output, char *err, size_t errlen);
+
 #endif
