@@ -426,13 +426,18 @@ static void gen_run(fofal_worker_t *w, fofal_job_t *job) {
   const char *tenant = g->super.tenant;
   json_t *in = inputs(w, tenant, g->kind, g->month, &g->rc, g->err, sizeof g->err), *report = NULL, *csvf = NULL,
          *pdff = NULL;
-  char *csv = NULL, *pdf = NULL, printed[64], now[32];
+  char *csv = NULL, *pdf = NULL, printed[64], who[400];
   size_t csv_len = 0, pdf_len = 0;
   if (!in) return;
+  /* The company the accounting statements name (accounting.company.set), else the code. */
+  json_t *company = NULL;
+  const char *tp[] = {tenant};
+  if ((g->rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, g->err, sizeof g->err))) goto out;
+  fofal__pdf_tenant_line(company, tenant, who, sizeof who);
+  json_decref(company);
   report = fofal__ctl_report_build(g->kind, g->month, in);
-  fofal_time_format(fofal_now_us(), now);
-  snprintf(printed, sizeof printed, "édité le %.10s %.5s UTC", now, now + 11);
-  if (!report || fofal__ctl_report_render(report, tenant, printed, &csv, &csv_len, &pdf, &pdf_len)) {
+  fofal__pdf_printed(printed);
+  if (!report || fofal__ctl_report_render(report, who, printed, &csv, &csv_len, &pdf, &pdf_len)) {
     g->rc = FOFAL_EIO;
     snprintf(g->err, sizeof g->err, "the report could not be rendered");
     goto out;

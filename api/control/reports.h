@@ -37,7 +37,8 @@ int fofal__ctl_report_kind_ok(const char *kind);
  *   totals are the sums of the rows' integer columns. NULL for an unknown kind. */
 json_t *fofal__ctl_report_build(const char *kind, const char *month, const json_t *in);
 /* The report as CSV (RFC 4180, a header row, integers exact in base units; new, *csv_len)
- * and as an A4 PDF with its bar chart (new, *pdf_len). 0, or -1 (nothing allocated). */
+ * and as an A4 PDF with its bar chart (new, *pdf_len); `tenant` is the line that names the
+ * tenant under the title (its company, fofal__pdf_tenant_line). 0, or -1 (nothing allocated). */
 int fofal__ctl_report_render(const json_t *report, const char *tenant, const char *printed, char **csv,
                              size_t *csv_len, char **pdf, size_t *pdf_len);
 
