@@ -302,9 +302,12 @@ Test(reports, totals_equal_the_sums_of_the_events_and_the_pdf_is_a_page) {
   cr_expect_eq(i_of(costs, "rows"), 3, "three orders declared output this month");
   cr_expect_eq(tot(costs, "labour_minor"), want.labour);
   cr_expect_eq(tot(costs, "pieces"), want.pieces);
+  /* No machine rate nor overhead is set for this tenant: their columns are zeros. */
+  cr_expect_eq(tot(costs, "machine_minor"), 0);
+  cr_expect_eq(tot(costs, "overhead_minor"), 0);
   cr_expect_eq(tot(costs, "total_minor"), tot(costs, "yarn_minor") + tot(costs, "labour_minor"));
   cr_expect_eq(tot(costs, "yarn_minor"), want.yarn_minor, "RB-1's 1,250.000 TND over its 2,000 m, per order");
-  snprintf(csv, sizeof csv, "total,%lld,%lld,%lld,%lld,%lld,,,,,0", (long long)want.declarations,
+  snprintf(csv, sizeof csv, "total,%lld,%lld,%lld,%lld,0,0,%lld,,,,,0", (long long)want.declarations,
            (long long)want.pieces, (long long)want.yarn_minor, (long long)want.labour,
            (long long)(want.yarn_minor + want.labour));
   files(acc, costs, csv);
