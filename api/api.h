@@ -41,6 +41,7 @@ typedef struct {
   char *pd_master_key;
   char *files_dir;          /* stored files (api/files/) */
   long long files_max_bytes;
+  long long reports_check_s; /* how often month-end reports are looked for (a module's start) */
 } fofal_api_conf_t;
 
 /* The authenticated caller of a request (auth.c). */
@@ -353,6 +354,11 @@ typedef struct {
   /* At start, before the server listens: checks the module's settings. 0 or FOFAL_ECONFIG
    * with errbuf. NULL: none. */
   int (*configure)(const fofal_api_conf_t *conf, char *errbuf, size_t errlen);
+  /* Loop thread: start once the read workers run, stop before they are stopped (and also
+   * when start never ran): a module's own periodic work on the loop, e.g. control's
+   * month-end reports. NULL: none. */
+  void (*start)(fofal_api_t *api);
+  void (*stop)(fofal_api_t *api);
   /* Where each of its event types is read, ended by {NULL}: an event type it does not
    * match is pushed to nobody (fail closed). NULL: none. */
   const fofal_push_route_t *push_routes;
@@ -367,6 +373,9 @@ const fofal_api_module_t *fofal__api_module(const char *name);
 const fofal_api_module_t *fofal__api_module_of(h2o_req_t *req);
 /* Runs every module's configure. 0 or the first error (errbuf). */
 int fofal__api_modules_configure(const fofal_api_conf_t *conf, char *errbuf, size_t errlen);
+/* Loop thread: every module's start, or stop. */
+void fofal__api_modules_start(fofal_api_t *api);
+void fofal__api_modules_stop(fofal_api_t *api);
 
 /* ------------------------------------------------------------- reads.c
  * The machinery every module's reads share: read jobs on the workers, read your writes

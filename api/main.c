@@ -90,6 +90,11 @@ static fofal_setting_t settings[] = {
     {"FOFAL_FILES_MAX_BYTES", FOFAL_SET_INT, "10485760", 1024, 104857600,
      "Largest file an upload may carry, bytes (a larger body is refused with 413 before it is read whole).",
      &conf.files_max_bytes},
+    {"FOFAL_API_REPORTS_CHECK_S", FOFAL_SET_INT, "3600", 1, 86400,
+     "How often the last month's reports not yet generated are looked for, seconds (the first time a minute after "
+     "start, or sooner when this is shorter): the system generates them itself at month end (README \"Monthly "
+     "reports\").",
+     &conf.reports_check_s},
     /* security (issue 6): api/accounts.c, api/transport.c */
     {"FOFAL_API_ACCESS_TTL", FOFAL_SET_INT, "300", 30, 3600, "Lifetime of a signed-in access token, seconds.", &conf.access_ttl},
     {"FOFAL_API_REFRESH_TTL", FOFAL_SET_INT, "2592000", 300, 31536000,
@@ -314,6 +319,7 @@ int main(int argc, char **argv) {
     LOG_ERROR("cannot start: %s", err);
     goto out;
   }
+  fofal__api_modules_start(api);
   api->accept_plain = (h2o_accept_ctx_t){.ctx = &api->ctx, .hosts = api->config.hosts};
   if (listen_on(api, conf.listen, (int)conf.http_port, &api->accept_plain, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
@@ -333,6 +339,7 @@ int main(int argc, char **argv) {
   LOG_INFO("stopping");
   rc = 0;
 out:
+  if (api->queue) fofal__api_modules_stop(api);
   fofal__stream_stop(api);
   fofal__pool_stop(api);
   fofal__accounts_stop(api); /* after the workers: their jobs use it */

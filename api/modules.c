@@ -4,7 +4,8 @@
  * request's path, and configures them all at start. It names no module.
  *
  * Threads: fofal__api_module and fofal__api_module_of run on any thread (the table is
- * read-only); fofal__api_modules_configure once at start.
+ * read-only); fofal__api_modules_configure once at start, fofal__api_modules_start and _stop
+ * on the loop thread.
  */
 #include "api.h"
 
@@ -36,4 +37,14 @@ int fofal__api_modules_configure(const fofal_api_conf_t *conf, char *errbuf, siz
     if (rc) return rc;
   }
   return 0;
+}
+
+void fofal__api_modules_start(fofal_api_t *api) {
+  for (int i = 0; fofal__api_modules[i]; i++)
+    if (fofal__api_modules[i]->start) fofal__api_modules[i]->start(api);
+}
+
+void fofal__api_modules_stop(fofal_api_t *api) {
+  for (int i = 0; fofal__api_modules[i]; i++)
+    if (fofal__api_modules[i]->stop) fofal__api_modules[i]->stop(api);
 }

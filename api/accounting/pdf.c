@@ -130,16 +130,24 @@ typedef struct {
   int amount;   /* right-aligned: an amount, or a text given for it (days past due) */
 } col_t;
 
-typedef struct {
+typedef struct page page_t;
+struct page {
   cairo_t *cr;       /* NULL on the counting pass */
   const fofal__pdf_doc_t *doc;
+  const char *title, *tenant, *date_line, *printed; /* each page's head and foot */
   const col_t *cols;
   int ncols;
   double w, h;       /* the page, points (portrait or landscape) */
   int decimals;      /* of the amounts of the rows drawn now */
   double y;
   int page, pages;
-} page_t;
+  /* Drawn on the first page between the head and the column headings (a report's chart),
+   * `first_h` points high; NULL: none. */
+  void (*first)(page_t *p, double y);
+  double first_h;
+  const void *opaque;
+  double head_size; /* of the column headings; 0: SIZE */
+};
 
 static double text_width(cairo_t *cr, const char *s) {
   cairo_text_extents_t e;
@@ -187,15 +195,19 @@ static void page_head(page_t *p) {
   p->page++;
   double y = MARGIN + 16;
   font(cr, 1, 15);
-  show(cr, MARGIN, y, p->doc->title, 0);
+  show(cr, MARGIN, y, p->title, 0);
   font(cr, 0, 10);
   char line[400];
   /* The tenant's line, cut short of the date on its right. */
-  fit(cr, p->doc->tenant, cr ? p->w - 2 * MARGIN - text_width(cr, p->doc->date_line) - 12 : 0, line, sizeof line);
+  fit(cr, p->tenant, cr ? p->w - 2 * MARGIN - text_width(cr, p->date_line) - 12 : 0, line, sizeof line);
   show(cr, MARGIN, y + 18, line, 0);
-  show(cr, p->w - MARGIN, y + 18, p->doc->date_line, 1);
+  show(cr, p->w - MARGIN, y + 18, p->date_line, 1);
   y += 40;
-  font(cr, 1, SIZE);
+  if (p->page == 1 && p->first) {
+    p->first(p, y);
+    y += p->first_h;
+  }
+  font(cr, 1, p->head_size > 0 ? p->head_size : SIZE);
   for (int i = 0; i < p->ncols; i++) show(cr, p->cols[i].right, y, p->cols[i].head, p->cols[i].amount);
   rule(p, y + 4);
   p->y = y + 4 + ROW;
@@ -209,7 +221,7 @@ static void page_foot(page_t *p) {
   font(cr, 0, 8);
   snprintf(line, sizeof line, "page %d / %d", p->page, p->pages);
   show(cr, p->w - MARGIN, p->h - MARGIN + 14, line, 1);
-  show(cr, MARGIN, p->h - MARGIN + 14, p->doc->printed, 0);
+  show(cr, MARGIN, p->h - MARGIN + 14, p->printed, 0);
   cairo_show_page(cr);
 }
 
@@ -465,6 +477,8 @@ static void draw(page_t *p) {
   page_foot(p);
 }
 
+static int render(page_t *pp, void (*draw_fn)(page_t *), char **out, size_t *len);
+
 int fofal__pdf_statement(const fofal__pdf_doc_t *doc, char **out, size_t *len) {
   static const col_t trial[] = {{"Compte", MARGIN, 52, 0},
                                 {"Intitulé", MARGIN + 56, 170, 0},
@@ -488,9 +502,8 @@ int fofal__pdf_statement(const fofal__pdf_doc_t *doc, char **out, size_t *len) {
                                {"61–90 j", LAND_W - MARGIN - 140, 0, 1},
                                {"> 90 j", LAND_W - MARGIN - 70, 0, 1},
                                {"Total", LAND_W - MARGIN, 0, 1}};
-  *out = NULL;
-  *len = 0;
-  page_t p = {.doc = doc, .w = PAGE_W, .h = PAGE_H};
+  page_t p = {.doc = doc, .title = doc->title, .tenant = doc->tenant, .date_line = doc->date_line,
+              .printed = doc->printed, .w = PAGE_W, .h = PAGE_H};
   switch (doc->kind) {
   case FOFAL_PDF_TRIAL: p.cols = trial, p.ncols = 5; break;
   case FOFAL_PDF_LEDGER: p.cols = ledger, p.ncols = 6; break;
@@ -498,18 +511,26 @@ int fofal__pdf_statement(const fofal__pdf_doc_t *doc, char **out, size_t *len) {
   case FOFAL_PDF_PAYABLES: p.cols = aged, p.ncols = 11, p.w = LAND_W, p.h = PAGE_W; break;
   default: p.cols = amounts, p.ncols = 3; break;
   }
-  /* The counting pass: the same layout without drawing, for "page n / N". Rows do not
-   * depend on text widths (names are cut to their column), so the count holds. */
-  draw(&p);
+  return render(&p, draw, out, len);
+}
+
+/* Draws p's document twice with `draw_fn`: a counting pass (for "page n / N"; rows do not
+ * depend on text widths, cut to their columns, so the count holds), then on cairo's PDF
+ * surface (p's page size) into *out (new, *len bytes). 0 or -1. */
+static int render(page_t *pp, void (*draw_fn)(page_t *), char **out, size_t *len) {
+  page_t p = *pp;
+  *out = NULL;
+  *len = 0;
+  draw_fn(&p);
   p.pages = p.page;
   p.page = 0;
   sink_t s = {0};
   cairo_surface_t *surface = cairo_pdf_surface_create_for_stream(sink_write, &s, p.w, p.h);
-  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, doc->title);
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, p.title);
   cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "FOFAL");
   p.cr = cairo_create(surface);
   cairo_set_source_rgb(p.cr, 0, 0, 0);
-  draw(&p);
+  draw_fn(&p);
   int bad = cairo_status(p.cr) != CAIRO_STATUS_SUCCESS;
   cairo_destroy(p.cr);
   cairo_surface_finish(surface);
@@ -522,4 +543,124 @@ int fofal__pdf_statement(const fofal__pdf_doc_t *doc, char **out, size_t *len) {
   *out = s.buf;
   *len = s.len;
   return 0;
+}
+
+/* ------------------------------------------------------------- reports */
+
+#define CHART_BARS 15   /* the largest bars shown; the table lists every row */
+#define CHART_ROW 13.0
+#define CHART_LABEL 120.0
+#define NOTE_LINE 130   /* bytes of a note's line */
+
+static size_t chart_bars(const fofal__pdf_report_t *r) {
+  size_t n = json_array_size(r->bars);
+  return n > CHART_BARS ? CHART_BARS : n;
+}
+
+/* The chart: its title, then one horizontal bar per label, scaled to the largest value
+ * (geometry only: the printed values are the exact integers), its value at its end. */
+static void chart(page_t *p, double y) {
+  const fofal__pdf_report_t *r = p->opaque;
+  cairo_t *cr = p->cr;
+  if (!cr) return;
+  size_t n = chart_bars(r);
+  json_int_t max = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_int_t v = json_integer_value(json_object_get(json_array_get(r->bars, i), "value"));
+    if (v > max) max = v;
+  }
+  font(cr, 1, 10);
+  show(cr, MARGIN, y + 4, r->chart_title ? r->chart_title : "", 0);
+  double x0 = MARGIN + CHART_LABEL, width = PAGE_W - MARGIN - x0 - 70, top = y + 12;
+  font(cr, 0, 8);
+  for (size_t i = 0; i < n; i++) {
+    const json_t *b = json_array_get(r->bars, i);
+    json_int_t v = json_integer_value(json_object_get(b, "value"));
+    double by = top + (double)i * CHART_ROW;
+    char label[128], value[40];
+    fit(cr, json_string_value(json_object_get(b, "label")) ? json_string_value(json_object_get(b, "label")) : "",
+        CHART_LABEL - 6, label, sizeof label);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    show(cr, MARGIN, by + 9, label, 0);
+    double w = max > 0 && v > 0 ? width * (double)v / (double)max : 0;
+    cairo_set_source_rgb(cr, 0.18, 0.38, 0.62);
+    cairo_rectangle(cr, x0, by + 1, w < 1 && v > 0 ? 1 : w, CHART_ROW - 3);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    if (r->bar_amount) fofal__pdf_amount(v, value);
+    else snprintf(value, sizeof value, "%lld", (long long)v);
+    show(cr, x0 + w + 4, by + 9, value, 0);
+  }
+  /* the axis */
+  cairo_set_line_width(cr, 0.5);
+  cairo_move_to(cr, x0, top);
+  cairo_line_to(cr, x0, top + (double)n * CHART_ROW);
+  cairo_stroke(cr);
+}
+
+static void report_row(page_t *p, const json_t *cells, int bold) {
+  need_row(p);
+  font(p->cr, bold, SIZE - 1);
+  for (int i = 0; i < p->ncols; i++) {
+    const col_t *c = &p->cols[i];
+    const char *s = json_string_value(json_array_get(cells, (size_t)i));
+    char text[256];
+    if (!s) continue;
+    if (c->amount) show(p->cr, c->right, p->y, s, 1);
+    else {
+      fit(p->cr, s, c->width, text, sizeof text);
+      show(p->cr, c->right, p->y, text, 0);
+    }
+  }
+  p->y += ROW;
+}
+
+static void draw_report(page_t *p) {
+  const fofal__pdf_report_t *r = p->opaque;
+  size_t i;
+  json_t *row_cells;
+  page_head(p);
+  json_array_foreach(r->rows, i, row_cells) report_row(p, row_cells, 0);
+  if (r->total) {
+    need_row(p);
+    rule(p, p->y - ROW + 4);
+    report_row(p, r->total, 1);
+  }
+  /* The note, wrapped at spaces every NOTE_LINE bytes or so (by count, not width: both
+   * passes must lay it out alike, and the counting pass has no fonts). */
+  for (const char *n = r->note; n && *n;) {
+    size_t len = strlen(n), cut = len;
+    if (len > NOTE_LINE) {
+      cut = NOTE_LINE;
+      while (cut > 0 && n[cut] != ' ') cut--;
+      if (cut == 0) /* no space: cut at a character's start */
+        for (cut = NOTE_LINE; cut > 1 && ((unsigned char)n[cut] & 0xC0) == 0x80; cut--) {
+        }
+    }
+    char text[NOTE_LINE * 2 + 8], line[NOTE_LINE + 1];
+    snprintf(line, sizeof line, "%.*s", (int)cut, n);
+    need_row(p);
+    font(p->cr, 0, 7.5);
+    fit(p->cr, line, PAGE_W - 2 * MARGIN, text, sizeof text);
+    show(p->cr, MARGIN, p->y + 4, text, 0);
+    p->y += ROW - 3;
+    n += cut;
+    while (*n == ' ') n++;
+  }
+  page_foot(p);
+}
+
+int fofal__pdf_report(const fofal__pdf_report_t *r, char **out, size_t *len) {
+  col_t cols[FOFAL_PDF_REPORT_MAX_COLS];
+  int n = r->ncols < 1 ? 1 : r->ncols > FOFAL_PDF_REPORT_MAX_COLS ? FOFAL_PDF_REPORT_MAX_COLS : r->ncols;
+  /* The first column (a name) takes what the figures leave: each figure column is the
+   * same width, right-aligned on its edge. */
+  double figures = n > 1 ? (PAGE_W - 2 * MARGIN - 110) / (n - 1) : 0;
+  cols[0] = (col_t){r->heads[0], MARGIN, 104, 0};
+  for (int i = 1; i < n; i++) cols[i] = (col_t){r->heads[i], MARGIN + 110 + figures * i, 0, 1};
+  size_t bars = chart_bars(r);
+  page_t p = {.title = r->title, .tenant = r->tenant, .date_line = r->date_line, .printed = r->printed,
+              .w = PAGE_W, .h = PAGE_H, .cols = cols, .ncols = n, .first = bars ? chart : NULL,
+              .first_h = bars ? 24 + (double)bars * CHART_ROW : 0, .opaque = r, .head_size = SIZE - 2};
+  return render(&p, draw_report, out, len);
 }

@@ -1,8 +1,10 @@
 /*
- * pdf.h — what other modules' reads may use of api/accounting/: the statements as PDF
- * (pdf.c). The accounting reads draw the trial balance, the income statement, the balance
- * sheet and the general ledger; the sales module's reads (api/sales/sales_api.c) draw the
- * aged receivables and payables with it, so that every statement of the books looks alike.
+ * pdf.h — the header of api/accounting/ that other folders may include: the statements as
+ * PDF (pdf.c) — the accounting reads draw the trial balance, the income statement, the
+ * balance sheet and the general ledger, and the sales reads (api/sales/sales_api.c) the aged
+ * receivables and payables, so that every statement of the books looks alike — and the same
+ * page layout for any report of a table and a bar chart, which management control's monthly
+ * reports use (api/control/reports.c). The one place that draws with cairo.
  */
 #ifndef FOFAL_ACCOUNTING_PDF_H
 #define FOFAL_ACCOUNTING_PDF_H
@@ -55,5 +57,24 @@ void fofal__pdf_tenant_line(const json_t *rows, const char *tenant, char *out, s
 
 /* "édité le YYYY-MM-DD HH:MM UTC" (now) into out. */
 void fofal__pdf_printed(char out[64]);
+
+/* A report: a bar chart on the first page, then a table whose cells are already text (the
+ * first column is a name, cut to its width; the others figures, right-aligned), a total
+ * row in bold, a note under it. */
+#define FOFAL_PDF_REPORT_MAX_COLS 10
+typedef struct {
+  const char *title, *tenant, *date_line, *printed; /* as for a statement */
+  const char *chart_title;    /* "Pièces par article" */
+  const json_t *bars;         /* [{label, value (integer)}], the first 15 drawn; NULL or []: no chart */
+  int bar_amount;             /* the values are minor units: printed 1,234.567 */
+  const char *const *heads;   /* ncols column headings */
+  int ncols;                  /* 1..FOFAL_PDF_REPORT_MAX_COLS */
+  const json_t *rows;         /* [[cell text, ...], ...] */
+  const json_t *total;        /* [cell text, ...] or NULL */
+  const char *note;           /* a line under the table, or NULL */
+} fofal__pdf_report_t;
+
+/* The report as an A4 PDF into *out (new, *len bytes). 0, or -1 with *out NULL. Borrows r. */
+int fofal__pdf_report(const fofal__pdf_report_t *r, char **out, size_t *len);
 
 #endif

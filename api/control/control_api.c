@@ -45,6 +45,7 @@
 #include "api.h"
 #include "control_sql.h"
 #include "costing.h"
+#include "reports.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,41 +169,73 @@ static const char lines_sql[] =
 
 
 
+/* The actual cost of an order (params[1]) or of an article (params[2]) over params[3..4]
+ * (months, NULL: open), as the cost reads answer it: yarn, labour, machine time, overheads,
+ * subcontracting, per piece and grade, and the variances against the article's standard (reports.c's
+ * monthly report of costs uses it too). 0 with *body new and *output (declarations,
+ * pieces, length) new, or an error with err. */
+int fofal__ctl_cost_query(fofal_worker_t *w, const char *tenant, const char *const params[5], json_t **body,
+                          json_t **output, char *err, size_t errlen) {
+  json_t *beams = NULL, *labour = NULL, *grades = NULL, *looms = NULL, *months = NULL, *settings = NULL, *subs = NULL;
+  int rc;
+  *body = *output = NULL;
+  if ((rc = fofal__worker_query(w, tenant, fofal__control_cost_output_sql, 5, params, output, err, errlen)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_beams_sql, 5, params, &beams, err, errlen)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_labour_sql, 5, params, &labour, err, errlen)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, errlen)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_machine_sql, 5, params, &looms, err, errlen)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_overhead_sql, 5, params, &months, err, errlen)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_standard_sql, 5, params, &settings, err, errlen)) ||
+      (rc = fofal__worker_query(w, tenant, fofal__control_cost_subcontracting_sql, 5, params, &subs, err, errlen))) {
+    json_decref(*output);
+    *output = NULL;
+    goto done;
+  }
+  const json_t *out = json_array_get(*output, 0), *set = json_array_get(settings, 0);
+  /* The lines the cost reads show when nothing is known (a period of an article) still come
+   * from the same functions, so a route may answer 404 from *output alone. */
+  *body = fofal__ctl_cost(beams, labour, grades, json_integer_value(json_object_get(out, "pieces")));
+  json_t *machine = fofal__ctl_machine(looms);
+  json_object_set_new(*body, "subcontracting", fofal__ctl_subcontracting(subs));
+  fofal__ctl_cost_add(*body, machine, fofal__ctl_overhead(months, machine),
+                      json_is_true(json_object_get(set, "rates_in_use")));
+  fofal__ctl_variance(*body, json_object_get(set, "standard"), json_integer_value(json_object_get(out, "length_mm")));
+  json_object_set_new(*body, "labour_rows", json_integer((json_int_t)json_array_size(labour)));
+done:
+  json_decref(beams);
+  json_decref(labour);
+  json_decref(grades);
+  json_decref(looms);
+  json_decref(months);
+  json_decref(settings);
+  json_decref(subs);
+  return rc;
+}
+
 static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal__read_result_t *res) {
   char err[512];
-  json_t *beams = NULL, *labour = NULL, *grades = NULL, *output = NULL, *looms = NULL, *months = NULL, *settings = NULL,
-         *subs = NULL;
+  json_t *output = NULL, *body = NULL;
   int order = p->route == R_ORDER_COST, rc;
   const char *params[] = {tenant, order ? p->id : NULL, order ? NULL : p->id, p->from[0] ? p->from : NULL,
                           p->to[0] ? p->to : NULL};
-  if ((rc = fofal__worker_query(w, tenant, fofal__control_cost_output_sql, 5, params, &output, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_beams_sql, 5, params, &beams, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_labour_sql, 5, params, &labour, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_grades_sql, 5, params, &grades, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_machine_sql, 5, params, &looms, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_overhead_sql, 5, params, &months, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_standard_sql, 5, params, &settings, err, sizeof err)) ||
-      (rc = fofal__worker_query(w, tenant, fofal__control_cost_subcontracting_sql, 5, params, &subs, err, sizeof err))) {
+  if ((rc = fofal__ctl_cost_query(w, tenant, params, &body, &output, err, sizeof err))) {
     fofal__read_fail(res, rc, err, 0);
-    goto done;
+    return;
   }
   const json_t *out = json_array_get(output, 0);
+  int pay = json_integer_value(json_object_get(body, "labour_rows")) > 0;
+  json_object_del(body, "labour_rows");
   /* Nothing known of it: 404, as for any id the tenant does not have. An article's months
    * that saw no production answer zeros (a period was asked for). */
-  if (json_integer_value(json_object_get(out, "declarations")) == 0 && json_array_size(labour) == 0 &&
-      (order || (!p->from[0] && !p->to[0]))) {
+  if (json_integer_value(json_object_get(out, "declarations")) == 0 && !pay && (order || (!p->from[0] && !p->to[0]))) {
     fofal__read_not_found(res, order ? "no declaration nor pay of this order is known to control"
                                      : "no declaration nor pay of this article is known to control");
-    goto done;
+    json_decref(body);
+    json_decref(output);
+    return;
   }
   res->status = 200;
-  res->body = fofal__ctl_cost(beams, labour, grades, json_integer_value(json_object_get(out, "pieces")));
-  const json_t *set = json_array_get(settings, 0);
-  json_t *machine = fofal__ctl_machine(looms);
-  json_object_set_new(res->body, "subcontracting", fofal__ctl_subcontracting(subs));
-  fofal__ctl_cost_add(res->body, machine, fofal__ctl_overhead(months, machine),
-                      json_is_true(json_object_get(set, "rates_in_use")));
-  fofal__ctl_variance(res->body, json_object_get(set, "standard"), json_integer_value(json_object_get(out, "length_mm")));
+  res->body = body;
   json_object_set_new(res->body, order ? "order_id" : "article", json_string(p->id));
   if (!order) {
     json_object_set_new(res->body, "from", p->from[0] ? json_string(p->from) : json_null());
@@ -210,17 +243,8 @@ static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal
   }
   json_object_set(res->body, "declarations", json_object_get(out, "declarations"));
   json_object_set(res->body, "length_mm", json_object_get(out, "length_mm"));
-done:
   json_decref(output);
-  json_decref(beams);
-  json_decref(labour);
-  json_decref(grades);
-  json_decref(looms);
-  json_decref(subs);
-  json_decref(months);
-  json_decref(settings);
 }
-
 
 #define MAX_YIELD_ROWS 5000
 
@@ -631,6 +655,7 @@ static int on_read(h2o_handler_t *self, h2o_req_t *req) {
   fofal_principal_t who;
   fofal__perr_t e = {0};
   params_t p;
+  if (fofal__ctl_reports_route(api, req)) return 0; /* the monthly reports (reports.c) */
   atomic_fetch_add(&fofal__metrics.requests, 1);
   atomic_fetch_add(&fofal__metrics.reads, 1);
   memset(&p, 0, sizeof p);
@@ -813,6 +838,7 @@ static void openapi(json_t *paths, json_t *schemas) {
     }
     json_object_set_new(paths, rt->path, op);
   }
+  fofal__ctl_reports_openapi(paths, schemas);
 }
 
 /* Which read route shows the aggregate of each control event (stream_roles.c). */
@@ -825,5 +851,8 @@ const fofal_api_module_t fofal_module_control_routes = {
     .name = "control",
     .on_read = on_read,
     .openapi = openapi,
+    .configure = fofal__ctl_reports_configure,
+    .start = fofal__ctl_reports_start,
+    .stop = fofal__ctl_reports_stop,
     .push_routes = push_routes,
 };

@@ -96,4 +96,12 @@ int fofal__ctl_startup_reject(int64_t since_restart_s, int64_t window_min);
  *   Steals none. */
 json_t *fofal__ctl_losses(const json_t *stops, const json_t *speed, const json_t *rejects);
 
+/* The actual cost of an order (params[1]) or an article (params[2]) over the months
+ * params[3]..params[4] (NULL: open) from the read model, as GET .../cost answers it
+ * (control_api.c): *body new (with "labour_rows", the pay rows it counted) and *output
+ * new (the declarations: [{declarations, pieces, length_mm}]). 0, or an error with err. */
+typedef struct fofal_worker fofal_worker_t;
+int fofal__ctl_cost_query(fofal_worker_t *w, const char *tenant, const char *const params[5], json_t **body,
+                          json_t **output, char *err, size_t errlen);
+
 #endif

@@ -144,9 +144,14 @@ static const fofal_command_def_t commands[] = {
 };
 static const int ncommands = sizeof commands / sizeof commands[0];
 
+/* The monthly reports' record (reports.c). */
+extern const fofal_command_def_t fofal__control_report_commands[];
+extern const int fofal__control_report_ncommands;
+
 static const fofal_command_table_t tables[] = {
     {commands, &ncommands},
     {fofal__control_costing_commands, &fofal__control_costing_commands_n},
+    {fofal__control_report_commands, &fofal__control_report_ncommands},
     {NULL, NULL},
 };
 

@@ -757,6 +757,39 @@ def control_demo(api):
     cut = [g for g in yl if g.get("first_choice_share") is not None]
     print(f"demo: control: yields of {len(yl)} articles ({len(cut)} with cut rolls): /api/v1/control/yields?by=article,"
           f"month&format=csv; losses per loom: /api/v1/control/losses")
+    reports_demo(api)
+
+
+def reports_demo(api):
+    """This month's reports (production, OEE, costs), asked for by the manager as CSV and
+    PDF and stored in file storage, unless a run earlier this month asked already; last
+    month's come by themselves (fofal-api at month end, a minute after it starts)."""
+    month = f"{dt.datetime.now(dt.timezone.utc):%Y-%m}"
+    have = (api.get(("D01", "manager"), f"/api/v1/control/reports?month={month}") or {}).get("reports", [])
+    asked = {r["kind"] for r in have if r.get("source") == "request"}
+    pdf = None
+    for kind in ("production", "oee", "costs"):
+        if kind in asked:
+            continue
+        req = urllib.request.Request(api.url + "/api/v1/control/reports", method="POST",
+                                     data=json.dumps({"kind": kind, "month": month}).encode(),
+                                     headers={"Authorization": "Bearer " + api.token("D01", "manager"),
+                                              "Content-Type": "application/json"})
+        for attempt in range(30):
+            try:
+                with urllib.request.urlopen(req, timeout=120) as r:
+                    rep = json.load(r)
+                    pdf = pdf or rep["links"]["pdf"]
+                break
+            except urllib.error.HTTPError as e:
+                if e.code == 503 and attempt < 29:
+                    time.sleep(1)
+                    continue
+                sys.exit(f"demo: the {kind} report was refused ({e.code}): {e.read().decode(errors='replace')[:300]}")
+    have = (api.get(("D01", "manager"), f"/api/v1/control/reports?month={month}") or {}).get("reports", [])
+    pdf = pdf or next((r["links"]["pdf"] for r in have if r.get("kind") == "production"), "")
+    print(f"demo: control: {len(have)} reports of {month} (production, oee, costs; CSV and PDF): "
+          f"/api/v1/control/reports?month={month}, e.g. {pdf}")
 
 
 # ---------------------------------------------------------------- hr: pay and attendance

@@ -269,6 +269,8 @@ static int standard_cost_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
                          "excluded.set_at, set_by = excluded.set_by, event_id = excluded.event_id",
                          10, p);
 }
+/* The monthly reports (reports.c). */
+int fofal__control_report_generated(fofal_apply_ctx_t *ctx, const fofal_event_t *ev);
 
 /* The tenant's loss settings (schemas/control/102_control_startup.sql): one row, replaced. */
 static int loss_settings_set(fofal_apply_ctx_t *ctx, const fofal_event_t *ev) {
@@ -293,12 +295,14 @@ static const fofal_apply_t applies[] = {
     {"fofal.control.budget_set.v1", budget_set},
     {"fofal.control.budget_closed.v1", budget_closed},
     {"fofal.control.fact_recorded.v1", fact_recorded},
+    {"fofal.control.report_generated.v1", fofal__control_report_generated},
 };
 
 static const char *const tables[] = {"budget_lines",     "budgets",    "fact_receipt_lines", "fact_lots",
                                      "fact_beam_lots",   "fact_beams", "fact_outputs",       "fact_output_beams",
-                                     "fact_labour",      "fact_cuts",  "fact_cut_lots",      "fact_stops", "fact_subcontracting",
-                                     "machine_rates",    "overheads",  "standard_costs",     "loss_settings", NULL};
+                                     "fact_labour",      "fact_cuts",  "fact_cut_lots",      "fact_stops",
+                                     "fact_subcontracting", "machine_rates", "overheads",    "standard_costs",
+                                     "loss_settings",    "reports",    NULL};
 
 static const fofal_projection_def_t projection = {
     .name = "control",

@@ -29,6 +29,7 @@ void fofal__api_post(fofal_api_t *api, void (*fn)(fofal_api_t *api, void *arg), 
 
 static fofal_registry_t *reg;
 static char *openapi;
+static json_t *parsed; /* openapi parsed once: it is large, and every event type asks it twice */
 static fofal__push_roles_t *pr;
 
 static void setup(void) {
@@ -36,11 +37,14 @@ static void setup(void) {
   cr_assert_eq(fofal_registry_load(&reg, SCHEMAS, err, sizeof err), 0, "%s", err);
   openapi = fofal__openapi_build(reg);
   cr_assert_not_null(openapi);
+  parsed = json_loads(openapi, 0, NULL);
+  cr_assert_not_null(parsed);
   cr_assert_eq(fofal__push_roles_new(openapi, &pr, err, sizeof err), 0, "%s", err);
 }
 
 static void teardown(void) {
   fofal__push_roles_free(pr);
+  json_decref(parsed);
   free(openapi);
   fofal_registry_free(reg);
 }
@@ -49,15 +53,13 @@ TestSuite(stream_roles, .init = setup, .fini = teardown);
 
 /* The roles of GET `path` in the document as a mask. */
 static uint32_t doc_mask(const char *path) {
-  json_t *doc = json_loads(openapi, 0, NULL);
-  json_t *roles = json_object_get(json_object_get(json_object_get(json_object_get(doc, "paths"), path), "get"),
+  json_t *roles = json_object_get(json_object_get(json_object_get(json_object_get(parsed, "paths"), path), "get"),
                                   "x-fofal-roles");
   cr_assert(json_is_array(roles), "x-fofal-roles of %s", path);
   uint32_t m = 0;
   size_t i;
   json_t *r;
   json_array_foreach(roles, i, r) m |= fofal__push_role_bit(json_string_value(r));
-  json_decref(doc);
   return m;
 }
 
