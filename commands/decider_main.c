@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 static char *brokers, *instance, *schemas, *log_level;
-static long long max_batch, batch_wait_ms, window_s, stats_s;
+static long long max_batch, batch_wait_ms, window_s, stats_s, linger_ms;
 
 static fofal_kafka_security_t kafka_security; /* strings owned by the settings table */
 static fofal_setting_t settings[] = {
@@ -30,6 +30,11 @@ static fofal_setting_t settings[] = {
      &max_batch},
     {"FOFAL_DECIDER_BATCH_WAIT_MS", FOFAL_SET_INT, "3", 0, 1000,
      "How long to gather more commands once one arrived (latency vs throughput).", &batch_wait_ms},
+    {"FOFAL_DECIDER_LINGER_MS", FOFAL_SET_INT, "1", 1, 1000,
+     "linger.ms of the decider's producer. A batch flushes its events before writing its results and commits "
+     "after, so this only sets how often librdkafka's threads wake up meanwhile (CPU), not how long a command "
+     "waits.",
+     &linger_ms},
     {"FOFAL_IDEMPOTENCY_WINDOW_S", FOFAL_SET_INT, "86400", 60, 30 * 86400,
      "How long a command id is remembered: a retry within it returns the first result.", &window_s},
     {"FOFAL_STATS_INTERVAL_S", FOFAL_SET_INT, "60", 0, 86400, "Log processing counters this often (0: never).",
@@ -59,7 +64,7 @@ int main(int argc, char **argv) {
   }
   fofal_processor_opts_t po = {.brokers = brokers, .instance_id = instance, .registry = reg, .max_batch = (int)max_batch,
                                .batch_wait_ms = (int)batch_wait_ms, .idempotency_window_s = window_s, .stop = &fofal_stop,
-                               .stats_interval_s = (int)stats_s};
+                               .stats_interval_s = (int)stats_s, .linger_ms = (int)linger_ms};
   if (fofal_processor_new(&p, &po, err, sizeof err)) {
     LOG_ERROR("cannot start: %s", err);
     goto out;

@@ -717,7 +717,8 @@ int fofal_processor_new(fofal_processor_t **out, const fofal_processor_opts_t *o
   char txid[160], client[160];
   snprintf(txid, sizeof txid, "fofal-decider-%s", o->instance_id);
   snprintf(client, sizeof client, "fofal-decider-%s", o->instance_id);
-  fofal_kafka_opts_t po = {.brokers = o->brokers, .client_id = client, .transactional_id = txid, .linger_ms = 1};
+  fofal_kafka_opts_t po = {.brokers = o->brokers, .client_id = client, .transactional_id = txid,
+                           .linger_ms = o->linger_ms > 0 ? o->linger_ms : 1};
   fofal_kafka_opts_t co = {.brokers = o->brokers, .client_id = client, .group_id = GROUP_ID, .read_committed = 1,
                            .rebalance = on_rebalance, .opaque = p};
   fofal_kafka_opts_t ro = {.brokers = o->brokers, .client_id = client, .read_committed = 1, .partition_eof = 1};

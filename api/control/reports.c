@@ -83,6 +83,7 @@ static const column_t oee_cols[] = {
     {"setup_s", "Réglages", "int", 1, 1},
     {"small_stops_s", "Micro", "int", 1, 1},
     {"reduced_speed_s", "Vitesse", "int", 1, 1},
+    {"startup_rejects", "Rebuts dém.", "int", 1, 1},
     {"production_rejects", "Rebuts", "int", 1, 1},
     {"pieces_cut", "Coupées", "int", 1, 1},
     {"oee", "TRS", "percent", 0, 1},
@@ -138,17 +139,20 @@ static json_t *oee_row(const json_t *l) {
                *ss = json_object_get(l, "small_stops");
   json_int_t run = iv(l, "run_s"), stops = iv(bd, "seconds") + iv(su, "seconds") + iv(ss, "seconds");
   const json_t *reduced = json_object_get(json_object_get(l, "reduced_speed"), "seconds");
+  /* Quality loses both kinds of rejects: those woven soon after a restart and the rest. */
+  json_int_t startup = iv(json_object_get(l, "startup_rejects"), "pieces");
   json_int_t rejects = iv(json_object_get(l, "production_rejects"), "pieces"), cut = iv(l, "pieces_cut");
   json_t *r = json_pack("{s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "loom", json_object_get(l, "loom"), "run_s",
                         run, "stops_s", stops, "breakdowns_s", iv(bd, "seconds"), "setup_s", iv(su, "seconds"),
                         "small_stops_s", iv(ss, "seconds"), "production_rejects", rejects, "pieces_cut", cut,
                         "breakdowns_stops", iv(bd, "stops"), "setup_stops", iv(su, "stops"), "small_stops", iv(ss, "stops"));
   json_object_set_new(r, "reduced_speed_s", json_is_integer(reduced) ? json_integer(json_integer_value(reduced)) : json_null());
+  json_object_set_new(r, "startup_rejects", json_integer(startup));
   /* OEE = availability × performance × quality (GLOSSARY): run time over run and stopped
    * time, run time not lost to reduced speed over run time, pieces cut not rejected over
    * pieces cut; null when a factor is unknown. */
   json_t *a = ratio(run, run + stops), *p = json_is_integer(reduced) ? ratio(run - json_integer_value(reduced), run) : json_null(),
-         *q = ratio(cut - rejects, cut);
+         *q = ratio(cut - startup - rejects, cut);
   json_object_set_new(r, "availability", a);
   json_object_set_new(r, "performance", p);
   json_object_set_new(r, "quality", q);

@@ -321,7 +321,7 @@ Test(reports, totals_equal_the_sums_of_the_events_and_the_pdf_is_a_page) {
   cr_expect_eq(tot(oee, "production_rejects"), want.rejects);
   cr_expect_eq(tot(oee, "pieces_cut"), want.cut);
   cr_expect_eq(tot(oee, "run_s"), 0, "no telemetry in this tenant");
-  snprintf(csv, sizeof csv, "total,0,%lld,5400,2700,%lld,0,%lld,%lld,,1,1,%lld,,,", (long long)want.stops_s,
+  snprintf(csv, sizeof csv, "total,0,%lld,5400,2700,%lld,0,0,%lld,%lld,,1,1,%lld,,,", (long long)want.stops_s,
            (long long)(want.stops_s - 5400 - 2700), (long long)want.rejects, (long long)want.cut,
            (long long)want.small_stops);
   files(aud, oee, csv);

@@ -128,11 +128,11 @@ Test(build, production_totals_are_the_sums_of_its_articles) {
  * 0.9, OEE 0.684. L04 has no telemetry: no OEE. */
 Test(build, oee_by_loom_worked_example) {
   json_t *in = json_pack(
-      "{s:[{s:s,s:i,s:{s:i,s:i},s:{s:i,s:i},s:{s:i,s:i},s:{s:i},s:{s:i},s:i},"
+      "{s:[{s:s,s:i,s:{s:i,s:i},s:{s:i,s:i},s:{s:i,s:i},s:{s:i},s:{s:i},s:{s:i},s:i},"
       "{s:s,s:i,s:{s:i,s:i},s:{s:i,s:i},s:{s:i,s:i},s:{s:n},s:{s:i},s:i}]}",
       "looms", "loom", "L03", "run_s", 36000, "breakdowns", "stops", 1, "seconds", 5400, "setup_adjustments", "stops", 1,
-      "seconds", 2700, "small_stops", "stops", 2, "seconds", 900, "reduced_speed", "seconds", 1800, "production_rejects",
-      "pieces", 10, "pieces_cut", 100, "loom", "L04", "run_s", 0, "breakdowns", "stops", 0, "seconds", 0,
+      "seconds", 2700, "small_stops", "stops", 2, "seconds", 900, "reduced_speed", "seconds", 1800, "startup_rejects",
+      "pieces", 4, "production_rejects", "pieces", 6, "pieces_cut", 100, "loom", "L04", "run_s", 0, "breakdowns", "stops", 0, "seconds", 0,
       "setup_adjustments", "stops", 0, "seconds", 0, "small_stops", "stops", 1, "seconds", 60, "reduced_speed", "seconds",
       "production_rejects", "pieces", 0, "pieces_cut", 0);
   json_t *r = fofal__ctl_report_build("oee", "2026-11", in);
@@ -145,7 +145,9 @@ Test(build, oee_by_loom_worked_example) {
   cr_expect(json_is_null(json_object_get(l04, "oee")), "no telemetry, no OEE");
   cr_expect_eq(total(r, "stops_s"), 9060);
   cr_expect_eq(total(r, "small_stops"), 3);
-  cr_expect_eq(total(r, "production_rejects"), 10);
+  /* Quality loses the startup rejects (4) and the others (6): 90 of 100 pieces. */
+  cr_expect_eq(total(r, "startup_rejects"), 4);
+  cr_expect_eq(total(r, "production_rejects"), 6);
   cr_expect_eq(total(r, "reduced_speed_s"), 1800, "an unknown reduced speed adds nothing");
   json_decref(r);
   json_decref(in);
