@@ -209,8 +209,7 @@ typedef struct {
   long long idempotency_window_s;/* how long a command id is remembered */
   atomic_int *stop;            /* set to non-zero to stop after the current batch */
   int stats_interval_s;          /* log the counters this often; 0: never */
-  int linger_ms;                 /* the producer's linger.ms (0: 1); every batch flushes its
-                                    events before the results, whatever it is */
+  int linger_ms;                 /* the producer's linger.ms (0: 1) */
 } fofal_processor_opts_t;
 
 typedef struct {
