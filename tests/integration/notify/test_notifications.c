@@ -442,6 +442,14 @@ Test(notify, a_lockout_reaches_its_holder_and_an_overdue_action_its_owner_once) 
        "{\"rule_id\":\"overdue-email\",\"event_type\":\"fofal.quality.action_overdue.v1\",\"channel\":\"email\","
        "\"roles\":[\"quality\"],\"owner\":true}",
        pos);
+  /* The notifier matches an event against the rules the projection holds when it reads it:
+   * the two rules must be projected before the event is produced (in a full run beside
+   * another stack the projector lagged, and the lockout matched no rule). */
+  char path[400];
+  json_t *rules = NULL;
+  snprintf(path, sizeof path, "/api/v1/notify/rules?position=%s", pos);
+  cr_assert_eq(h_get(port, admin, path, &rules, NULL), 200);
+  json_decref(rules);
 
   produce("identity", "fofal.identity.locked_out.v1", "0190a4b2-0000-7000-8000-0000000000e1",
           json_pack("{s:s,s:s,s:i,s:i,s:s}", "method", "pin", "badge", "L7", "failures", 5, "seconds", 900, "ip",
