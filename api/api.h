@@ -430,6 +430,9 @@ void fofal__csv_put(fofal__csv_t *c, const char *s, size_t n);
 /* One field, preceded by a comma unless it starts the row; quoted when it holds a comma, a
  * quote, CR or LF (quotes doubled); NULL: an empty field. */
 void fofal__csv_field(fofal__csv_t *c, const char *s, int first);
+/* A JSON value as one field: strings as they are, integers exactly, reals with 4 places;
+ * anything else empty. */
+void fofal__csv_json(fofal__csv_t *c, const json_t *v, int first);
 /* The live generation prefix of a module's Redis keys, e.g. "fofal:<m>:g3:". 0 or the
  * failure of fofal__redis_get. */
 int fofal__redis_prefix(fofal__redis_t *r, const char *module, char *out, size_t outlen, char *err, size_t errlen);

@@ -1039,3 +1039,18 @@ void fofal__csv_field(fofal__csv_t *c, const char *s, int first) {
   }
   fofal__csv_put(c, "\"", 1);
 }
+
+void fofal__csv_json(fofal__csv_t *c, const json_t *v, int first) {
+  char num[48];
+  const char *s = NULL;
+  if (json_is_string(v)) {
+    s = json_string_value(v);
+  } else if (json_is_integer(v)) {
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+    s = num;
+  } else if (json_is_real(v)) {
+    snprintf(num, sizeof num, "%.4f", json_real_value(v));
+    s = num;
+  }
+  fofal__csv_field(c, s, first);
+}

@@ -323,15 +323,11 @@ static void run(fofal_worker_t *w, const char *tenant, void *opaque, fofal__read
     fofal__pdf_printed(printed);
     /* The company the statements name (accounting.company.set), else the tenant's code. */
     char who[400];
-    json_t *company = NULL;
-    const char *tp[] = {tenant};
-    if ((rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, err, sizeof err))) {
+    if ((rc = fofal__pdf_company_line(w, tenant, who, sizeof who, err, sizeof err))) {
       fofal__read_fail(res, rc, err, 0);
       json_decref(rows);
       return;
     }
-    fofal__pdf_tenant_line(company, tenant, who, sizeof who);
-    json_decref(company);
     fofal__pdf_doc_t doc = {.kind = p->route == A_TRIAL    ? FOFAL_PDF_TRIAL
                                     : p->route == A_INCOME ? FOFAL_PDF_INCOME
                                     : p->route == A_LEDGER ? FOFAL_PDF_LEDGER

@@ -25,6 +25,8 @@
  */
 #include "pdf.h"
 
+#include "api.h"
+
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <stdio.h>
@@ -92,6 +94,15 @@ void fofal__pdf_printed(char out[64]) {
   gmtime_r(&now, &tm);
   snprintf(out, 64, "édité le %04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
            tm.tm_min);
+}
+
+int fofal__pdf_company_line(fofal_worker_t *w, const char *tenant, char *out, size_t cap, char *err, size_t errlen) {
+  json_t *company = NULL;
+  const char *tp[] = {tenant};
+  int rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, err, errlen);
+  if (!rc) fofal__pdf_tenant_line(company, tenant, out, cap);
+  json_decref(company);
+  return rc;
 }
 
 /* ------------------------------------------------------------- output */

@@ -55,6 +55,11 @@ void fofal__pdf_amount_in(json_int_t minor, const char *currency, int grouped, c
  * FOFAL__PDF_COMPANY_SQL; NULL or empty: none), else the tenant's code. */
 void fofal__pdf_tenant_line(const json_t *rows, const char *tenant, char *out, size_t cap);
 
+/* The line naming the tenant under a statement's title, read with worker w (api.h):
+ * FOFAL__PDF_COMPANY_SQL, then fofal__pdf_tenant_line into out. 0, or an error with err. */
+typedef struct fofal_worker fofal_worker_t;
+int fofal__pdf_company_line(fofal_worker_t *w, const char *tenant, char *out, size_t cap, char *err, size_t errlen);
+
 /* "édité le YYYY-MM-DD HH:MM UTC" (now) into out. */
 void fofal__pdf_printed(char out[64]);
 

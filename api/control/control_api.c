@@ -250,23 +250,6 @@ static void cost(fofal_worker_t *w, const char *tenant, const params_t *p, fofal
 
 /* ----------------------------------------------------------------- CSV */
 
-/* A JSON value as one CSV field (fofal__csv_field): strings as they are, integers, reals
- * with 4 places; anything else empty. */
-static void csv_value(fofal__csv_t *c, const json_t *v, int first) {
-  char num[48];
-  const char *s = NULL;
-  if (json_is_string(v))
-    s = json_string_value(v);
-  else if (json_is_integer(v)) {
-    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-    s = num;
-  } else if (json_is_real(v)) {
-    snprintf(num, sizeof num, "%.4f", json_real_value(v));
-    s = num;
-  }
-  fofal__csv_field(c, s, first);
-}
-
 static const char *const yield_cols[] = {"article",       "loom",          "weaver",       "month",        "shift",
                                          "declarations",  "pieces",        "length_mm",    "yarn_g",
                                          "metres_per_kg", "cut_rolls",     "first_choice", "second_choice",
@@ -325,7 +308,7 @@ static void yields(fofal_worker_t *w, const char *tenant, const params_t *p, fof
     first = 1;
     for (int k = 0; yield_cols[k]; k++) {
       if (k < NDIMS && !(p->by & (1 << k))) continue;
-      csv_value(&c, json_object_get(r, yield_cols[k]), first);
+      fofal__csv_json(&c, json_object_get(r, yield_cols[k]), first);
       first = 0;
     }
     fofal__csv_put(&c, "\r\n", 2);
@@ -408,7 +391,7 @@ static void losses(fofal_worker_t *w, const char *tenant, const params_t *p, fof
       if (k < NLDIMS && !(p->lby & (1 << k))) continue;
       const json_t *v = json_object_get(r, loss_cols[k][0]);
       if (loss_cols[k][1]) v = json_object_get(v, loss_cols[k][1]);
-      csv_value(&c, v, first);
+      fofal__csv_json(&c, v, first);
       first = 0;
     }
     fofal__csv_put(&c, "\r\n", 2);

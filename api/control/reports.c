@@ -225,20 +225,6 @@ static void cell_text(const json_t *v, const char *type, char out[64]) {
     snprintf(out, 64, "%.3f", json_real_value(v));
 }
 
-static void csv_cell(fofal__csv_t *c, const json_t *v, int first) {
-  char num[48];
-  const char *s = NULL;
-  if (json_is_string(v)) s = json_string_value(v);
-  else if (json_is_integer(v)) {
-    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-    s = num;
-  } else if (json_is_real(v)) {
-    snprintf(num, sizeof num, "%.4f", json_real_value(v));
-    s = num;
-  }
-  fofal__csv_field(c, s, first);
-}
-
 int fofal__ctl_report_render(const json_t *report, const char *tenant, const char *printed, char **csv,
                              size_t *csv_len, char **pdf, size_t *pdf_len) {
   const json_t *cols = json_object_get(report, "columns"), *rows = json_object_get(report, "rows"),
@@ -252,13 +238,13 @@ int fofal__ctl_report_render(const json_t *report, const char *tenant, const cha
   json_array_foreach(cols, k, col) fofal__csv_field(&c, json_string_value(json_object_get(col, "name")), k == 0);
   fofal__csv_put(&c, "\r\n", 2);
   json_array_foreach(rows, i, r) {
-    json_array_foreach(cols, k, col) csv_cell(&c, json_object_get(r, json_string_value(json_object_get(col, "name"))), k == 0);
+    json_array_foreach(cols, k, col) fofal__csv_json(&c, json_object_get(r, json_string_value(json_object_get(col, "name"))), k == 0);
     fofal__csv_put(&c, "\r\n", 2);
   }
   json_array_foreach(cols, k, col) {
     const json_t *t = json_object_get(totals, json_string_value(json_object_get(col, "name")));
     if (k == 0) fofal__csv_field(&c, "total", 1);
-    else csv_cell(&c, t, 0);
+    else fofal__csv_json(&c, t, 0);
   }
   fofal__csv_put(&c, "\r\n", 2);
   if (c.oom || !c.buf) {
@@ -434,11 +420,7 @@ static void gen_run(fofal_worker_t *w, fofal_job_t *job) {
   size_t csv_len = 0, pdf_len = 0;
   if (!in) return;
   /* The company the accounting statements name (accounting.company.set), else the code. */
-  json_t *company = NULL;
-  const char *tp[] = {tenant};
-  if ((g->rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, g->err, sizeof g->err))) goto out;
-  fofal__pdf_tenant_line(company, tenant, who, sizeof who);
-  json_decref(company);
+  if ((g->rc = fofal__pdf_company_line(w, tenant, who, sizeof who, g->err, sizeof g->err))) goto out;
   report = fofal__ctl_report_build(g->kind, g->month, in);
   fofal__pdf_printed(printed);
   if (!report || fofal__ctl_report_render(report, who, printed, &csv, &csv_len, &pdf, &pdf_len)) {

@@ -310,15 +310,11 @@ static void aged_out(fofal_worker_t *w, const params_t *p, const char *tenant, c
   fofal__pdf_printed(printed);
   /* The company the statements name (accounting's, accounting.company.set), else the
    * tenant's code. */
-  json_t *company = NULL;
-  const char *tp[] = {tenant};
-  int rc = fofal__worker_query(w, tenant, FOFAL__PDF_COMPANY_SQL, 1, tp, &company, err, sizeof err);
+  int rc = fofal__pdf_company_line(w, tenant, who, sizeof who, err, sizeof err);
   if (rc) {
     fofal__read_fail(res, rc, err, 0);
     return;
   }
-  fofal__pdf_tenant_line(company, tenant, who, sizeof who);
-  json_decref(company);
   fofal__pdf_doc_t doc = {.kind = pay ? FOFAL_PDF_PAYABLES : FOFAL_PDF_RECEIVABLES,
                           .title = pay ? "Balance âgée des fournisseurs" : "Balance âgée des clients",
                           .tenant = who,
