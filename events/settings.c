@@ -183,9 +183,11 @@ static void on_stop_signal(int sig) {
 /* The table's FOFAL_KAFKA_SECURITY_SETTINGS rows, if it has them, to the Kafka adapter. */
 static int kafka_security(fofal_setting_t *tab, size_t n, char *errbuf, size_t errlen) {
   fofal_setting_t *p = find(tab, n, "FOFAL_KAFKA_SECURITY_PROTOCOL"), *u = find(tab, n, "FOFAL_KAFKA_USER"),
-                  *w = find(tab, n, "FOFAL_KAFKA_PASSWORD"), *ca = find(tab, n, "FOFAL_KAFKA_SSL_CA");
+                  *w = find(tab, n, "FOFAL_KAFKA_PASSWORD"), *ca = find(tab, n, "FOFAL_KAFKA_SSL_CA"),
+                  *fw = find(tab, n, "FOFAL_KAFKA_FETCH_WAIT_MS");
   if (!p || !u || !w || !ca) return 0;
-  fofal_kafka_security_t ks = {*(char **)p->value, *(char **)u->value, *(char **)w->value, *(char **)ca->value};
+  fofal_kafka_security_t ks = {*(char **)p->value, *(char **)u->value, *(char **)w->value, *(char **)ca->value,
+                               fw ? *(long long *)fw->value : 0};
   return fofal_kafka_security_set(&ks, errbuf, errlen);
 }
 

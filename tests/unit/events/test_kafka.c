@@ -31,7 +31,7 @@ static fofal_kafka_t *producer;
  * no SCRAM, whatever the environment of the test says). */
 static void start(void) {
   char e[512];
-  fofal_kafka_security_t plain = {"plaintext", "", "", ""};
+  fofal_kafka_security_t plain = {"plaintext", "", "", "", 0};
   cr_assert_eq(fofal_kafka_security_set(&plain, e, sizeof e), 0, "%s", e);
   rd_kafka_conf_t *c = rd_kafka_conf_new();
   rd_kafka_conf_set(c, "log_level", "0", e, sizeof e);
@@ -146,4 +146,32 @@ Test(kafka, txn_abort_is_resumed_when_the_coordinator_is_slow_to_answer) {
   /* The next transaction begins and commits (an abort left half-done would refuse it). */
   cr_assert_eq(fofal_kafka_txn_begin(producer, err, sizeof err), 0, "%s", err);
   cr_assert_eq(fofal_kafka_txn_commit(producer, NULL, 10000, err, sizeof err), 0, "%s", err);
+}
+
+/* A tailing consumer lets the broker hold an empty fetch 200 ms (or what
+ * FOFAL_KAFKA_FETCH_WAIT_MS says); a reader to the end of a topic keeps 10 ms. */
+static void fetch_wait_of(int partition_eof, char *out, size_t outlen) {
+  char e[512];
+  fofal_kafka_t *c = NULL;
+  fofal_kafka_opts_t co = {.brokers = rd_kafka_mock_cluster_bootstraps(mock), .client_id = "test-kafka-consumer",
+                           .partition_eof = partition_eof};
+  cr_assert_eq(fofal_kafka_consumer_new(&c, &co, e, sizeof e), 0, "%s", e);
+  cr_assert_eq(fofal_kafka_conf_get(c, "fetch.wait.max.ms", out, outlen), 0);
+  fofal_kafka_free(c);
+}
+
+Test(kafka, a_tailing_consumer_waits_longer_for_data_than_a_reader_to_the_end) {
+  char v[32];
+  fetch_wait_of(0, v, sizeof v);
+  cr_expect_str_eq(v, "200");
+  fetch_wait_of(1, v, sizeof v);
+  cr_expect_str_eq(v, "10");
+  char e[512];
+  fofal_kafka_security_t s = {"plaintext", "", "", "", 50};
+  cr_assert_eq(fofal_kafka_security_set(&s, e, sizeof e), 0, "%s", e);
+  fetch_wait_of(0, v, sizeof v);
+  cr_expect_str_eq(v, "50");
+  fetch_wait_of(1, v, sizeof v);
+  cr_expect_str_eq(v, "10");
+  cr_expect_neq(fofal_kafka_conf_get(producer, "no.such.setting", v, sizeof v), 0);
 }
