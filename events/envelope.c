@@ -51,27 +51,63 @@ void fofal_event_clear(fofal_event_t *ev) {
   memset(ev, 0, sizeof *ev);
 }
 
+/* One "key":"string" member, key a literal. An attribute that is not valid UTF-8 is left
+ * out, as jansson's json_string refused it when the envelope was a tree. */
+static void put_str(char **b, size_t *len, size_t *cap, const char *key, const char *v) {
+  size_t was = *len;
+  char k[40];
+  int kn = snprintf(k, sizeof k, ",\"%s\":", key);
+  if (!*len) kn = snprintf(k, sizeof k, "{\"%s\":", key);
+  if (*len + (size_t)kn + 1 > *cap) {
+    *cap = (*len + (size_t)kn + 1) * 2;
+    *b = fofal_realloc(*b, *cap);
+  }
+  memcpy(*b + *len, k, (size_t)kn + 1);
+  *len += (size_t)kn;
+  if (fofal_json_quote(b, len, cap, v)) {
+    *len = was;
+    (*b)[was] = '\0';
+  }
+}
+
+/* The envelope is written as text, not built as a jansson tree and dumped: the decider
+ * encodes every event of every command, and the tree was half of it. The text is the one
+ * jansson wrote (compact, members in this order; tests/unit/events/test_envelope.c holds the
+ * two side by side); only data goes through fofal_json_dumps. */
 char *fofal_event_encode(const fofal_event_t *ev) {
-  char ts[32];
+  char ts[32], seq[24];
   fofal_time_format(ev->time_us, ts);
-  json_t *o = json_object();
-  json_object_set_new(o, "specversion", json_string("1.0"));
-  json_object_set_new(o, "id", json_string(ev->id));
-  json_object_set_new(o, "source", json_string(ev->source));
-  json_object_set_new(o, "type", json_string(ev->type));
-  json_object_set_new(o, "subject", json_string(ev->subject));
-  json_object_set_new(o, "time", json_string(ts));
-  json_object_set_new(o, "datacontenttype", json_string("application/json"));
-  json_object_set_new(o, "fofaltenant", json_string(ev->tenant));
-  json_object_set_new(o, "fofalseq", json_integer(ev->seq));
-  if (ev->actor) json_object_set_new(o, "fofalactor", json_string(ev->actor));
-  if (ev->command_id) json_object_set_new(o, "fofalcommandid", json_string(ev->command_id));
-  if (ev->correlation_id) json_object_set_new(o, "fofalcorrelationid", json_string(ev->correlation_id));
-  json_object_set_new(o, "data", ev->data ? json_incref(ev->data) : json_object());
-  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  json_decref(o);
-  if (!s) abort(); /* only on out-of-memory or invalid UTF-8 we produced ourselves */
-  return s;
+  size_t len = 0, cap = 512;
+  char *b = fofal_malloc(cap);
+  b[0] = '\0';
+  put_str(&b, &len, &cap, "specversion", "1.0");
+  put_str(&b, &len, &cap, "id", ev->id);
+  put_str(&b, &len, &cap, "source", ev->source);
+  put_str(&b, &len, &cap, "type", ev->type);
+  put_str(&b, &len, &cap, "subject", ev->subject);
+  put_str(&b, &len, &cap, "time", ts);
+  put_str(&b, &len, &cap, "datacontenttype", "application/json");
+  put_str(&b, &len, &cap, "fofaltenant", ev->tenant);
+  int sn = snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+  char *data = ev->data ? fofal_json_dumps(ev->data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  if (ev->data && !data) abort(); /* only on out-of-memory or invalid UTF-8 we produced ourselves */
+  size_t dl = data ? strlen(data) : 2;
+  size_t more = sizeof ",\"fofalseq\":" + (size_t)sn + dl + sizeof ",\"data\":}";
+  if (len + more + 1 > cap) {
+    cap = len + more + 1;
+    b = fofal_realloc(b, cap);
+  }
+  len += (size_t)sprintf(b + len, ",\"fofalseq\":%s", seq);
+  if (ev->actor) put_str(&b, &len, &cap, "fofalactor", ev->actor);
+  if (ev->command_id) put_str(&b, &len, &cap, "fofalcommandid", ev->command_id);
+  if (ev->correlation_id) put_str(&b, &len, &cap, "fofalcorrelationid", ev->correlation_id);
+  if (len + dl + sizeof ",\"data\":}" + 1 > cap) {
+    cap = len + dl + sizeof ",\"data\":}" + 1;
+    b = fofal_realloc(b, cap);
+  }
+  len += (size_t)sprintf(b + len, ",\"data\":%s}", data ? data : "{}");
+  free(data);
+  return b;
 }
 
 static int split_type(const char *type, char *base, size_t baselen, int *version) {

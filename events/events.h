@@ -84,6 +84,10 @@ size_t fofal_utf8_chars(const char *s, size_t len);
 /* A copy of s with each byte that is not part of valid UTF-8 replaced by U+FFFD, so that
  * text echoed from a request can always go into JSON. New string; NULL in, NULL out. */
 char *fofal_utf8_scrub(const char *s);
+/* Appends s as a JSON string, quoted and escaped as jansson writes it (compact, UTF-8 kept,
+ * '/' kept, other control characters as \u00XX), to the text *buf of length *len and room
+ * *cap (grown as needed). FOFAL_EINVAL, and nothing appended, when s is not valid UTF-8. */
+int fofal_json_quote(char **buf, size_t *len, size_t *cap, const char *s);
 
 /* Bounded snprintf into errbuf (NULL or 0-length errbuf is allowed); returns `err`. */
 int fofal_err(char *errbuf, size_t errlen, int err, const char *fmt, ...)

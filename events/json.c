@@ -153,3 +153,44 @@ char *fofal_utf8_scrub(const char *s) {
   out[o] = '\0';
   return out;
 }
+
+static void grow(char **buf, size_t *len, size_t *cap, size_t more) {
+  if (*len + more + 1 <= *cap) return;
+  size_t c = *cap ? *cap : 256;
+  while (c < *len + more + 1) c *= 2;
+  *buf = fofal_realloc(*buf, c);
+  *cap = c;
+}
+
+int fofal_json_quote(char **buf, size_t *len, size_t *cap, const char *s) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t n = strlen(s), extra = 2;
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_seq(u + i, n - i);
+    if (!k) return FOFAL_EINVAL;
+    if (k == 1 && (u[i] < 0x20 || u[i] == '"' || u[i] == '\\')) extra += 5; /* \u00XX at most */
+    i += k;
+  }
+  grow(buf, len, cap, n + extra);
+  char *o = *buf + *len;
+  *o++ = '"';
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = u[i];
+    switch (c) {
+    case '"': *o++ = '\\'; *o++ = '"'; break;
+    case '\\': *o++ = '\\'; *o++ = '\\'; break;
+    case '\b': *o++ = '\\'; *o++ = 'b'; break;
+    case '\f': *o++ = '\\'; *o++ = 'f'; break;
+    case '\n': *o++ = '\\'; *o++ = 'n'; break;
+    case '\r': *o++ = '\\'; *o++ = 'r'; break;
+    case '\t': *o++ = '\\'; *o++ = 't'; break;
+    default:
+      if (c < 0x20) o += sprintf(o, "\\u%04X", c);
+      else *o++ = (char)c;
+    }
+  }
+  *o++ = '"';
+  *o = '\0';
+  *len = (size_t)(o - *buf);
+  return 0;
+}

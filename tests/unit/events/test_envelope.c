@@ -482,3 +482,72 @@ Test(envelope, type_module_rejects) {
     cr_assert_eq(fofal_event_type_module(bad[i], out, sizeof out), FOFAL_EINVAL, "\"%s\" accepted", bad[i]);
   }
 }
+
+/* The envelope as it was encoded before fofal_event_encode wrote text: a jansson tree,
+ * dumped. Both must give the same bytes. */
+static char *tree_encode(const fofal_event_t *ev) {
+  char ts[32];
+  fofal_time_format(ev->time_us, ts);
+  json_t *o = json_object();
+  json_object_set_new(o, "specversion", json_string("1.0"));
+  json_object_set_new(o, "id", json_string(ev->id));
+  json_object_set_new(o, "source", json_string(ev->source));
+  json_object_set_new(o, "type", json_string(ev->type));
+  json_object_set_new(o, "subject", json_string(ev->subject));
+  json_object_set_new(o, "time", json_string(ts));
+  json_object_set_new(o, "datacontenttype", json_string("application/json"));
+  json_object_set_new(o, "fofaltenant", json_string(ev->tenant));
+  json_object_set_new(o, "fofalseq", json_integer(ev->seq));
+  if (ev->actor) json_object_set_new(o, "fofalactor", json_string(ev->actor));
+  if (ev->command_id) json_object_set_new(o, "fofalcommandid", json_string(ev->command_id));
+  if (ev->correlation_id) json_object_set_new(o, "fofalcorrelationid", json_string(ev->correlation_id));
+  json_object_set_new(o, "data", ev->data ? json_incref(ev->data) : json_object());
+  char *s = fofal_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  return s;
+}
+
+Test(envelope, text_encoding_equals_the_tree_encoding_byte_for_byte) {
+  /* Every control byte, quotes, backslashes, a slash, accents, a 4-byte character, DEL. */
+  char odd[200];
+  size_t n = 0;
+  for (int c = 1; c < 0x20; c++) odd[n++] = (char)c;
+  const char *rest = "\"\\/é€😀\x7f end";
+  memcpy(odd + n, rest, strlen(rest) + 1);
+  const char *strings[] = {"plain", odd, "", "W-12 \"l'équipe\" \\ nuit"};
+  const int64_t seqs[] = {1, 0, -5, 9007199254740993LL, INT64_MAX};
+  json_t *datas[] = {NULL, json_object(), json_pack("{s:s,s:f,s:I,s:[i,b,n],s:{s:s}}", "a", odd, "m", 31.88, "n",
+                                                    (json_int_t)-7, "l", 1, 1, "o", "k", "é")};
+  int cases = 0;
+  for (size_t si = 0; si < sizeof strings / sizeof *strings; si++)
+    for (size_t qi = 0; qi < sizeof seqs / sizeof *seqs; qi++)
+      for (size_t di = 0; di < sizeof datas / sizeof *datas; di++)
+        for (int opt = 0; opt < 2; opt++) {
+          fofal_event_t ev = {.id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", .source = "/fofal/production",
+                              .type = "fofal.production.order_created.v1", .subject = (char *)strings[si],
+                              .time_us = 1765000000123456LL + (int64_t)qi, .tenant = (char *)strings[(si + 1) % 4],
+                              .seq = seqs[qi], .data = datas[di]};
+          if (opt) {
+            ev.actor = (char *)strings[(si + 2) % 4];
+            ev.command_id = "cmd-1";
+            ev.correlation_id = (char *)strings[(si + 3) % 4];
+          }
+          char *want = tree_encode(&ev), *got = fofal_event_encode(&ev);
+          cr_assert_str_eq(got, want, "case %d", cases);
+          free(want);
+          free(got);
+          cases++;
+        }
+  cr_expect_eq(cases, 4 * 5 * 3 * 2);
+  for (size_t di = 0; di < sizeof datas / sizeof *datas; di++) json_decref(datas[di]);
+}
+
+Test(envelope, an_attribute_that_is_not_utf8_is_left_out_as_before) {
+  fofal_event_t ev = {.id = "i", .source = "/fofal/x", .type = "fofal.x.y.v1", .subject = "s", .time_us = 1,
+                      .tenant = "t", .seq = 1, .actor = "bad \xc3\x28 byte"};
+  char *want = tree_encode(&ev), *got = fofal_event_encode(&ev);
+  cr_expect_str_eq(got, want);
+  cr_expect_null(strstr(got, "fofalactor"));
+  free(want);
+  free(got);
+}
