@@ -217,6 +217,10 @@ typedef struct {
   long long reused;              /* ids sent again with another request (refused, nothing written) */
   long long aggregates;          /* live aggregates held */
   long long state_bytes;         /* bytes held for aggregate state */
+  /* Microseconds of the committed transactions, by step: deciding (events produced as they
+   * are made), waiting for the events' delivery (their offsets go into the results), and
+   * writing the results and committing. The next batch waits for all three. */
+  long long decide_us, flush_us, commit_us;
 } fofal_processor_stats_t;
 
 typedef struct fofal_processor fofal_processor_t;
