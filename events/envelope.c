@@ -51,19 +51,13 @@ void fofal_event_clear(fofal_event_t *ev) {
   memset(ev, 0, sizeof *ev);
 }
 
-/* One "key":"string" member, key a literal. An attribute that is not valid UTF-8 is left
- * out, as jansson's json_string refused it when the envelope was a tree. */
+/* One ,"key":"string" member. An attribute that is not valid UTF-8 is left out, as
+ * jansson's json_string refused it when the envelope was a tree. */
 static void put_str(char **b, size_t *len, size_t *cap, const char *key, const char *v) {
   size_t was = *len;
-  char k[40];
-  int kn = snprintf(k, sizeof k, ",\"%s\":", key);
-  if (!*len) kn = snprintf(k, sizeof k, "{\"%s\":", key);
-  if (*len + (size_t)kn + 1 > *cap) {
-    *cap = (*len + (size_t)kn + 1) * 2;
-    *b = fofal_realloc(*b, *cap);
-  }
-  memcpy(*b + *len, k, (size_t)kn + 1);
-  *len += (size_t)kn;
+  fofal_text_append(b, len, cap, ",\"");
+  fofal_text_append(b, len, cap, key);
+  fofal_text_append(b, len, cap, "\":");
   if (fofal_json_quote(b, len, cap, v)) {
     *len = was;
     (*b)[was] = '\0';
@@ -75,12 +69,11 @@ static void put_str(char **b, size_t *len, size_t *cap, const char *key, const c
  * jansson wrote (compact, members in this order; tests/unit/events/test_envelope.c holds the
  * two side by side); only data goes through fofal_json_dumps. */
 char *fofal_event_encode(const fofal_event_t *ev) {
-  char ts[32], seq[24];
+  char ts[32], seq[40];
   fofal_time_format(ev->time_us, ts);
-  size_t len = 0, cap = 512;
-  char *b = fofal_malloc(cap);
-  b[0] = '\0';
-  put_str(&b, &len, &cap, "specversion", "1.0");
+  size_t len = 0, cap = 0;
+  char *b = NULL;
+  fofal_text_append(&b, &len, &cap, "{\"specversion\":\"1.0\"");
   put_str(&b, &len, &cap, "id", ev->id);
   put_str(&b, &len, &cap, "source", ev->source);
   put_str(&b, &len, &cap, "type", ev->type);
@@ -88,24 +81,16 @@ char *fofal_event_encode(const fofal_event_t *ev) {
   put_str(&b, &len, &cap, "time", ts);
   put_str(&b, &len, &cap, "datacontenttype", "application/json");
   put_str(&b, &len, &cap, "fofaltenant", ev->tenant);
-  int sn = snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
-  char *data = ev->data ? fofal_json_dumps(ev->data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-  if (ev->data && !data) abort(); /* only on out-of-memory or invalid UTF-8 we produced ourselves */
-  size_t dl = data ? strlen(data) : 2;
-  size_t more = sizeof ",\"fofalseq\":" + (size_t)sn + dl + sizeof ",\"data\":}";
-  if (len + more + 1 > cap) {
-    cap = len + more + 1;
-    b = fofal_realloc(b, cap);
-  }
-  len += (size_t)sprintf(b + len, ",\"fofalseq\":%s", seq);
+  snprintf(seq, sizeof seq, ",\"fofalseq\":%lld", (long long)ev->seq);
+  fofal_text_append(&b, &len, &cap, seq);
   if (ev->actor) put_str(&b, &len, &cap, "fofalactor", ev->actor);
   if (ev->command_id) put_str(&b, &len, &cap, "fofalcommandid", ev->command_id);
   if (ev->correlation_id) put_str(&b, &len, &cap, "fofalcorrelationid", ev->correlation_id);
-  if (len + dl + sizeof ",\"data\":}" + 1 > cap) {
-    cap = len + dl + sizeof ",\"data\":}" + 1;
-    b = fofal_realloc(b, cap);
-  }
-  len += (size_t)sprintf(b + len, ",\"data\":%s}", data ? data : "{}");
+  char *data = ev->data ? fofal_json_dumps(ev->data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  if (ev->data && !data) abort(); /* only on out-of-memory or invalid UTF-8 we produced ourselves */
+  fofal_text_append(&b, &len, &cap, ",\"data\":");
+  fofal_text_append(&b, &len, &cap, data ? data : "{}");
+  fofal_text_append(&b, &len, &cap, "}");
   free(data);
   return b;
 }

@@ -88,6 +88,9 @@ char *fofal_utf8_scrub(const char *s);
  * '/' kept, other control characters as \u00XX), to the text *buf of length *len and room
  * *cap (grown as needed). FOFAL_EINVAL, and nothing appended, when s is not valid UTF-8. */
 int fofal_json_quote(char **buf, size_t *len, size_t *cap, const char *s);
+/* Appends s to the text *buf of length *len and room *cap (grown as needed; *buf may start
+ * NULL with *cap 0). */
+void fofal_text_append(char **buf, size_t *len, size_t *cap, const char *s);
 
 /* Bounded snprintf into errbuf (NULL or 0-length errbuf is allowed); returns `err`. */
 int fofal_err(char *errbuf, size_t errlen, int err, const char *fmt, ...)

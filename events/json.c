@@ -162,6 +162,13 @@ static void grow(char **buf, size_t *len, size_t *cap, size_t more) {
   *cap = c;
 }
 
+void fofal_text_append(char **buf, size_t *len, size_t *cap, const char *s) {
+  size_t n = strlen(s);
+  grow(buf, len, cap, n);
+  memcpy(*buf + *len, s, n + 1);
+  *len += n;
+}
+
 int fofal_json_quote(char **buf, size_t *len, size_t *cap, const char *s) {
   const unsigned char *u = (const unsigned char *)s;
   size_t n = strlen(s), extra = 2;

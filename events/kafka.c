@@ -67,6 +67,8 @@ static int security_given;              /* fofal_kafka_security_set ran */
 static pthread_once_t security_env_once = PTHREAD_ONCE_INIT;
 
 static int security_copy(const fofal_kafka_security_t *s, char *errbuf, size_t errlen) {
+  /* First, so that refused security settings still leave the wait its default. */
+  security.fetch_wait_ms = s->fetch_wait_ms > 0 && s->fetch_wait_ms <= 5000 ? s->fetch_wait_ms : 200;
   const char *user = s->user ? s->user : "", *protocol = s->protocol ? s->protocol : "";
   if (*protocol && strcasecmp(protocol, "plaintext") && strcasecmp(protocol, "sasl_plaintext") &&
       strcasecmp(protocol, "sasl_ssl") && strcasecmp(protocol, "ssl"))
@@ -82,7 +84,6 @@ static int security_copy(const fofal_kafka_security_t *s, char *errbuf, size_t e
   security.user = fofal_strdup(user);
   security.password = fofal_strdup(s->password ? s->password : "");
   security.ssl_ca = fofal_strdup(s->ssl_ca ? s->ssl_ca : "");
-  security.fetch_wait_ms = s->fetch_wait_ms > 0 && s->fetch_wait_ms <= 5000 ? s->fetch_wait_ms : 200;
   return 0;
 }
 
@@ -196,18 +197,12 @@ int fofal_kafka_conf_get(fofal_kafka_t *k, const char *name, char *out, size_t o
 
 int fofal_kafka_consumer_new(fofal_kafka_t **out, const fofal_kafka_opts_t *o, char *errbuf, size_t errlen) {
   char e[512];
-  /* How long the broker may hold an empty fetch (FOFAL_KAFKA_FETCH_WAIT_MS, 200 ms). It
-   * answers as soon as there is data, so a tailing consumer loses no latency, and an idle
-   * one asks 5 times a second instead of 100: with fofal-projector's dozens of consumers,
-   * 10 ms kept Kafka at 0.6 cores on an idle stack (0.27 at 200). A reader to a topic's end
-   * (partition EOF: replay, verify, backup, tests) keeps 10 ms: it learns of the end only
-   * from an empty answer. */
-  if (!security_given) pthread_once(&security_env_once, security_from_env);
-  char fetch_wait[24];
-  snprintf(fetch_wait, sizeof fetch_wait, "%lld",
-           o->partition_eof ? 10LL : security.fetch_wait_ms > 0 ? security.fetch_wait_ms : 200LL);
-  rd_kafka_conf_t *c = base_conf(o, errbuf, errlen);
+  rd_kafka_conf_t *c = base_conf(o, errbuf, errlen); /* also reads the security settings */
   if (!c) return FOFAL_ECONFIG;
+  /* FOFAL_KAFKA_FETCH_WAIT_MS for a tailing consumer (events.h); a reader to a topic's end
+   * learns of the end only from an empty answer, so it keeps 10 ms. */
+  char fetch_wait[24];
+  snprintf(fetch_wait, sizeof fetch_wait, "%lld", o->partition_eof ? 10LL : security.fetch_wait_ms);
   if (conf_set(c, "group.id", o->group_id ? o->group_id : "fofal-unused", errbuf, errlen) ||
       conf_set(c, "enable.auto.commit", "false", errbuf, errlen) ||
       conf_set(c, "enable.auto.offset.store", "false", errbuf, errlen) ||

@@ -726,6 +726,17 @@ static void builtin_shift(int64_t at_us, char out[32]) {
 
 void h_shift_at(int64_t at_us, char id[32]) { builtin_shift(at_us, id); }
 
+void h_declared_label(const json_t *answer, char out[FOFAL_UUID_LEN + 1]) {
+  size_t i;
+  json_t *e;
+  out[0] = '\0';
+  json_array_foreach(json_object_get(answer, "events"), i, e) {
+    const char *type = json_string_value(json_object_get(e, "type"));
+    const char *id = json_string_value(json_object_get(json_object_get(e, "issued"), "label_id"));
+    if (type && strstr(type, ".output_declared.") && id) snprintf(out, FOFAL_UUID_LEN + 1, "%s", id);
+  }
+}
+
 void h_current_shift(char id[32], char woven_at[40]) {
   int64_t now = fofal_now_us();
   builtin_shift(now, id);

@@ -110,6 +110,9 @@ void h_floor_produce(fofal_kafka_t *k, const char *tenant, const char *loom, con
 void h_current_shift(char id[32], char woven_at[40]);
 /* The shift of the built-in 3×8 model at `at_us` (µs since the epoch), as "YYYY-MM-DD/A". */
 void h_shift_at(int64_t at_us, char id[32]);
+/* The label id a declaration's answer (production.order.declare_output's 201 body) shows
+ * for its roll (the output_declared event's "issued"), into out; "" when it shows none. */
+void h_declared_label(const json_t *answer, char out[FOFAL_UUID_LEN + 1]);
 
 /* Every committed record of `topic` (all partitions, from the start to the current end):
  * a new JSON array of {"partition","offset","key","value"} with value parsed if JSON, and

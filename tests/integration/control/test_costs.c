@@ -589,13 +589,8 @@ Test(costs_live, an_order_costs_from_other_modules_events) {
   json_decref(ok(adm, "production.order.start", "start", b));
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":4}", order);
   j = ok(w9, "production.order.declare_output", "decl", b);
-  char label[FOFAL_UUID_LEN + 1] = "";
-  size_t k;
-  json_t *e;
-  json_array_foreach(json_object_get(j, "events"), k, e) {
-    if (strstr(s_of(e, "type"), ".output_declared."))
-      snprintf(label, sizeof label, "%s", s_of(json_object_get(e, "issued"), "label_id"));
-  }
+  char label[FOFAL_UUID_LEN + 1];
+  h_declared_label(j, label);
   json_decref(j);
   cr_assert(fofal_uuid_valid(label), "the declaration's answer shows its label id");
 

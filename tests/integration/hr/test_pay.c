@@ -130,12 +130,7 @@ Test(hr_pay, a_weavers_declaration_accrues_pay_and_attendance_is_theirs) {
   json_decref(cmd(adm, "production.order.start", "pay-start", b));
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":4}", order);
   r = cmd(w1, "production.order.declare_output", "pay-decl", b);
-  size_t i;
-  json_t *e;
-  json_array_foreach(json_object_get(r, "events"), i, e) {
-    if (strstr(s_of(e, "type"), ".output_declared."))
-      snprintf(label, sizeof label, "%s", s_of(json_object_get(e, "issued"), "label_id"));
-  }
+  h_declared_label(r, label);
   json_decref(r);
   cr_assert(fofal_uuid_valid(label), "the declaration's answer shows its label id");
 
@@ -161,6 +156,8 @@ Test(hr_pay, a_weavers_declaration_accrues_pay_and_attendance_is_theirs) {
   json_decref(cmd(w1, "production.order.declare_output", "pay-decl-2", b));
   r = get_until(w1, path, two_lines);
   cr_expect_eq(i_of(r, "gross_minor"), 1500);
+  size_t i;
+  json_t *e;
   json_array_foreach(json_object_get(r, "lines"), i, e) {
     if (i_of(e, "quantity") == 2) cr_expect_str_neq(s_of(e, "pay_period"), month, "not in the closed month");
   }
@@ -297,12 +294,7 @@ Test(hr_pay, a_cut_pays_by_grade_and_the_closed_month_is_one_posting) {
   json_decref(cmd(adm, "production.order.start", "cut-start", b));
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":10}", order);
   r = cmd(w1, "production.order.declare_output", "cut-decl", b);
-  size_t i;
-  json_t *e;
-  json_array_foreach(json_object_get(r, "events"), i, e) {
-    if (strstr(s_of(e, "type"), ".output_declared."))
-      snprintf(roll, sizeof roll, "%s", s_of(json_object_get(e, "issued"), "label_id"));
-  }
+  h_declared_label(r, roll);
   json_decref(r);
   cr_assert(fofal_uuid_valid(roll));
   snprintf(path, sizeof path, "/api/v1/inventory/labels/%s", roll);

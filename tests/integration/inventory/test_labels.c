@@ -112,13 +112,8 @@ static void declare(const char *order, const char *key, char label[FOFAL_UUID_LE
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":3,\"length_m\":1.5,\"weaver\":\"W1\",\"woven_at\":\"%s\"}", order,
            woven_at);
   json_t *r = cmd(adm, "production.order.declare_output", key, b);
-  size_t i;
-  json_t *e;
-  label[0] = '\0';
   snprintf(decl_pos, sizeof decl_pos, "%s", s_of(r, "position"));
-  json_array_foreach(json_object_get(r, "events"), i, e) {
-    if (strstr(s_of(e, "type"), ".output_declared.")) snprintf(label, FOFAL_UUID_LEN + 1, "%s", s_of(json_object_get(e, "issued"), "label_id"));
-  }
+  h_declared_label(r, label);
   json_decref(r);
   cr_assert(fofal_uuid_valid(label), "the declaration's answer shows its label id");
 }

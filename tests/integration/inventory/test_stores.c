@@ -148,10 +148,7 @@ static void two_rolls(char l1[FOFAL_UUID_LEN + 1], char l2[FOFAL_UUID_LEN + 1]) 
              woven_at);
     r = NULL;
     cr_assert_eq(h_command_ok(port, adm, "production.order.declare_output", key, NULL, b, &r), 201);
-    size_t k;
-    json_t *e;
-    json_array_foreach(json_object_get(r, "events"), k, e) if (strstr(s_of(e, "type"), ".output_declared."))
-        snprintf(labels[i], FOFAL_UUID_LEN + 1, "%s", s_of(json_object_get(e, "issued"), "label_id"));
+    h_declared_label(r, labels[i]);
     json_decref(r);
     wait_unit(labels[i]);
   }

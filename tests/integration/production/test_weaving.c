@@ -189,13 +189,7 @@ static void build_floor(floor_t *f) {
            f->order, f->weaver, woven_at);
   json_t *r = cmd(f->wtok, "production.order.declare_output", b);
   pos_of(r, f->pos);
-  size_t i;
-  json_t *e;
-  f->label[0] = '\0';
-  json_array_foreach(json_object_get(r, "events"), i, e) {
-    if (strstr(s_of(e, "type"), ".output_declared."))
-      snprintf(f->label, sizeof f->label, "%s", s_of(json_object_get(e, "issued"), "label_id"));
-  }
+  h_declared_label(r, f->label);
   json_decref(r);
   cr_assert(fofal_uuid_valid(f->label), "the declaration assigned a label id");
   measured(f);
@@ -651,19 +645,16 @@ Test(weaving, pin_sign_in_walks_the_weavers_and_the_mechanics_day) {
   /* A roll declared without naming anyone is mine. */
   snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"quantity\":1,\"length_m\":0.5,\"woven_at\":\"%s\"}", f.order, woven_at);
   json_t *r = cmd(wt, "production.order.declare_output", b);
-  char pos[160], label[FOFAL_UUID_LEN + 1] = "";
+  char pos[160], label[FOFAL_UUID_LEN + 1];
   pos_of(r, pos);
-  size_t i;
-  json_t *e;
-  json_array_foreach(json_object_get(r, "events"), i, e) {
-    if (strstr(s_of(e, "type"), ".output_declared."))
-      snprintf(label, sizeof label, "%s", s_of(json_object_get(e, "issued"), "label_id"));
-  }
+  h_declared_label(r, label);
   json_decref(r);
   cr_assert(label[0], "the declaration assigned a label id");
   snprintf(path, sizeof path, "/api/v1/production/orders/%s/declarations?position=%s", f.order, pos);
   cr_assert_eq(get(wt, path, &j), 200);
   int credited = 0, to_other = 0;
+  size_t i;
+  json_t *e;
   json_array_foreach(json_object_get(j, "items"), i, e) {
     if (!strcmp(s_of(e, "label_id"), label)) {
       credited = 1;
